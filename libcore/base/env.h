@@ -1,0 +1,87 @@
+// Env: every byte of device and file I/O goes through this interface (leveldb's Env).
+//
+// Three implementations:
+//   PosixEnv()      — real files and block devices (pread/pwrite; O_DIRECT where asked).
+//   NewMemEnv()     — files in memory, for unit tests.
+//   FaultEnv        — wraps another Env and injects faults: fail the Nth I/O, flip bits on
+//                     read, and "power cut": drop every write not yet followed by Sync().
+//
+// Contract: ReadAt reads exactly len bytes or fails (EIO, or ENXIO past the end of the
+// device); short reads are errors, never silent. A File is used by one thread at a time
+// unless the implementation says otherwise (PosixEnv files are safe for concurrent ReadAt).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "libcore/base/bytes.h"
+#include "libcore/base/status.h"
+
+namespace uzfs {
+
+class File {
+ public:
+  virtual ~File() = default;
+  // Reads exactly buf.size() bytes at off.
+  virtual Status ReadAt(uint64_t off, MutByteSpan buf) = 0;
+  // Writes all of data at off.
+  virtual Status WriteAt(uint64_t off, ByteSpan data) = 0;
+  // Makes every completed write durable (fdatasync / cache flush).
+  virtual Status Sync() = 0;
+  // Size in bytes: file length, or the block device's capacity.
+  virtual Result<uint64_t> Size() = 0;
+  // The name it was opened with.
+  virtual const std::string& Name() const = 0;
+};
+
+struct OpenOptions {
+  bool write = false;    // open read-write; read-only otherwise
+  bool create = false;   // create a missing file (implies write)
+  bool direct = false;   // O_DIRECT: bypass the page cache (block devices)
+  bool exclusive = false;  // O_EXCL on a block device: fail if mounted or in use
+};
+
+class Env {
+ public:
+  virtual ~Env() = default;
+  virtual Result<std::unique_ptr<File>> Open(const std::string& path, const OpenOptions& o) = 0;
+  // Names (not paths) of the entries of a directory, sorted.
+  virtual Result<std::vector<std::string>> ListDir(const std::string& dir) = 0;
+  virtual bool Exists(const std::string& path) = 0;
+};
+
+// The process-wide POSIX Env. Never deleted.
+Env* PosixEnv();
+
+// A fresh in-memory Env (paths are plain keys; ListDir works on "/"-separated prefixes).
+std::unique_ptr<Env> NewMemEnv();
+
+// Fault injection over another Env (not owned). Thread-compatible.
+class FaultEnv : public Env {
+ public:
+  explicit FaultEnv(Env* base);
+  ~FaultEnv() override;
+
+  Result<std::unique_ptr<File>> Open(const std::string& path, const OpenOptions& o) override;
+  Result<std::vector<std::string>> ListDir(const std::string& dir) override;
+  bool Exists(const std::string& path) override;
+
+  // The nth I/O (reads and writes counted together from now, 1-based) and every later one
+  // fails with EIO while `sticky`, only that one otherwise. 0 disables.
+  void FailNthIo(uint64_t n, bool sticky = false);
+  // Every read of [off, off+len) in `path` returns data with bit `bit` of each byte flipped.
+  void FlipBitsOnRead(const std::string& path, uint64_t off, uint64_t len, int bit = 0);
+  // Power cut: from now on, drop every write that no Sync() has covered yet, and keep
+  // dropping. Files opened through this Env revert to their last synced contents.
+  void DropUnsyncedWrites();
+  uint64_t io_count() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  friend class FaultFile;
+};
+
+}  // namespace uzfs

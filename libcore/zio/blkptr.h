@@ -1,0 +1,75 @@
+// blkptr_t and dva_t: the 128-byte block pointer (ondisk-v23.md section 5; OpenZFS
+// include/sys/spa.h). Stored in the byte order of the block that contains it; decoded here
+// into host values once, so upper layers never touch raw words.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "libcore/base/bytes.h"
+#include "libcore/base/checksum.h"
+
+namespace uzfs {
+
+inline constexpr uint64_t kSpaMinBlockShift = 9;
+inline constexpr uint64_t kSpaMinBlockSize = 512;
+inline constexpr uint64_t kSpaMaxBlockSize = 128 * 1024;  // v23
+inline constexpr size_t kBlkPtrSize = 128;
+inline constexpr int kSpaDvas = 3;
+
+struct Dva {
+  uint64_t word[2] = {0, 0};
+  uint64_t vdev() const { return BF64Get(word[0], 32, 32); }
+  uint64_t grid() const { return BF64Get(word[0], 24, 8); }
+  uint64_t asize() const { return BF64Get(word[0], 0, 24) << kSpaMinBlockShift; }
+  uint64_t offset() const { return BF64Get(word[1], 0, 63) << kSpaMinBlockShift; }
+  bool gang() const { return BF64Get(word[1], 63, 1) != 0; }
+  bool empty() const { return word[0] == 0 && word[1] == 0; }
+  void Set(uint64_t vdev, uint64_t offset, uint64_t asize, bool gang = false);
+  friend bool operator==(const Dva&, const Dva&) = default;
+};
+
+struct BlkPtr {
+  Dva dva[kSpaDvas];
+  uint64_t prop = 0;
+  uint64_t pad[2] = {0, 0};
+  uint64_t phys_birth = 0;
+  uint64_t birth = 0;
+  uint64_t fill = 0;
+  ZioCksum cksum;
+
+  uint64_t lsize() const { return (BF64Get(prop, 0, 16) + 1) << kSpaMinBlockShift; }
+  uint64_t psize() const { return (BF64Get(prop, 16, 16) + 1) << kSpaMinBlockShift; }
+  uint8_t compress() const { return static_cast<uint8_t>(BF64Get(prop, 32, 8)); }
+  uint8_t checksum() const { return static_cast<uint8_t>(BF64Get(prop, 40, 8)); }
+  uint8_t type() const { return static_cast<uint8_t>(BF64Get(prop, 48, 8)); }
+  int level() const { return static_cast<int>(BF64Get(prop, 56, 5)); }
+  bool dedup() const { return BF64Get(prop, 62, 1) != 0; }
+  // True when the block's contents are little-endian (BP_GET_BYTEORDER == 1).
+  bool little_endian() const { return BF64Get(prop, 63, 1) != 0; }
+  // Physical birth: phys_birth, or birth when phys_birth is 0.
+  uint64_t physical_birth() const { return phys_birth ? phys_birth : birth; }
+
+  void set_lsize(uint64_t v) { prop = BF64Set(prop, 0, 16, (v >> kSpaMinBlockShift) - 1); }
+  void set_psize(uint64_t v) { prop = BF64Set(prop, 16, 16, (v >> kSpaMinBlockShift) - 1); }
+  void set_compress(uint8_t v) { prop = BF64Set(prop, 32, 8, v); }
+  void set_checksum(uint8_t v) { prop = BF64Set(prop, 40, 8, v); }
+  void set_type(uint8_t v) { prop = BF64Set(prop, 48, 8, v); }
+  void set_level(int v) { prop = BF64Set(prop, 56, 5, static_cast<uint64_t>(v)); }
+  void set_little_endian(bool v) { prop = BF64Set(prop, 63, 1, v ? 1 : 0); }
+
+  bool is_hole() const { return birth == 0; }
+  int ndvas() const;          // count of non-empty DVAs
+  uint64_t total_asize() const;  // sum of DVA asizes (BP_GET_ASIZE)
+
+  // Decode from 128 bytes stored in the given byte order / encode in host-little order.
+  static BlkPtr Decode(const uint8_t* p, bool little);
+  void Encode(uint8_t* p) const;
+
+  // zdb's one-line form: "DVA[0]=<0:1a000:200> [L0 ZFS plain file] fletcher4 lzjb LE
+  // contiguous unique single size=4000L/200P birth=12L/12P fill=1 cksum=...", or "<hole>".
+  std::string ToString() const;
+  friend bool operator==(const BlkPtr&, const BlkPtr&) = default;
+};
+
+}  // namespace uzfs
