@@ -59,17 +59,46 @@ struct BlkPtr {
   void set_little_endian(bool v) { prop = BF64Set(prop, 63, 1, v ? 1 : 0); }
 
   bool is_hole() const { return birth == 0; }
-  int ndvas() const;          // count of non-empty DVAs
+  int ndvas() const;          // BP_GET_NDVAS: count of DVAs with a non-zero asize
   uint64_t total_asize() const;  // sum of DVA asizes (BP_GET_ASIZE)
 
-  // Decode from 128 bytes stored in the given byte order / encode in host-little order.
-  static BlkPtr Decode(const uint8_t* p, bool little);
-  void Encode(uint8_t* p) const;
+  // Decode from 128 bytes stored in the given byte order / encode in little-endian order.
+  // Inline (header only) so the vdev layer, below zio, can decode uberblocks.
+  static BlkPtr Decode(const uint8_t* p, bool little) {
+    BlkPtr bp;
+    auto w = [&](int i) { return Load64(p + 8 * i, little); };
+    for (int d = 0; d < kSpaDvas; d++) {
+      bp.dva[d].word[0] = w(2 * d);
+      bp.dva[d].word[1] = w(2 * d + 1);
+    }
+    bp.prop = w(6);
+    bp.pad[0] = w(7);
+    bp.pad[1] = w(8);
+    bp.phys_birth = w(9);
+    bp.birth = w(10);
+    bp.fill = w(11);
+    for (int i = 0; i < 4; i++) bp.cksum.word[i] = w(12 + i);
+    return bp;
+  }
+  void Encode(uint8_t* p) const {
+    uint64_t words[16] = {dva[0].word[0], dva[0].word[1], dva[1].word[0], dva[1].word[1],
+                          dva[2].word[0], dva[2].word[1], prop,           pad[0],
+                          pad[1],         phys_birth,     birth,          fill,
+                          cksum.word[0],  cksum.word[1],  cksum.word[2],  cksum.word[3]};
+    for (int i = 0; i < 16; i++) StoreLE64(p + 8 * i, words[i]);
+  }
 
   // zdb's one-line form: "DVA[0]=<0:1a000:200> [L0 ZFS plain file] fletcher4 lzjb LE
   // contiguous unique single size=4000L/200P birth=12L/12P fill=1 cksum=...", or "<hole>".
+  // Matches zfs-fuse's sprintf_blkptr (spa.h SPRINTF_BLKPTR) byte for byte.
   std::string ToString() const;
   friend bool operator==(const BlkPtr&, const BlkPtr&) = default;
 };
+
+// dmu_ot[type].ot_name of pool v23 ("DMU objset", "ZFS plain file"...); "unknown" past the
+// table, where zfs-fuse would read out of bounds.
+const char* ObjectTypeName(uint8_t type);
+// zio_compress_table names as sprintf_blkptr prints them: off is "uncompressed" there.
+const char* BpCompressName(uint8_t id);
 
 }  // namespace uzfs

@@ -1,0 +1,251 @@
+#include "libcore/spa/spa.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+namespace uzfs {
+
+namespace {
+
+constexpr uint64_t kMaxTopLevels = 4096;  // sanity bound against corrupt vdev_children
+
+struct Labeled {
+  DeviceLabels labels;
+  const NvList* cfg = nullptr;  // the device's newest valid label config
+  uint64_t pool_guid = 0, guid = 0, top_guid = 0, txg = 0;
+};
+
+// libzfs_import.c: a label counts only with pool_guid, guid, top_guid and txg != 0.
+bool Usable(Labeled& l) {
+  for (const LabelRead& lr : l.labels.labels) {
+    if (!lr.status.ok()) continue;
+    auto pg = lr.config.GetUint64("pool_guid");
+    auto g = lr.config.GetUint64("guid");
+    auto tg = lr.config.GetUint64("top_guid");
+    auto txg = lr.config.GetUint64("txg");
+    if (!pg || !g || !tg || !txg || *txg == 0) continue;
+    if (!lr.config.GetNvList("vdev_tree")) continue;
+    if (l.cfg && *txg <= l.txg) continue;
+    l.cfg = &lr.config;
+    l.pool_guid = *pg;
+    l.guid = *g;
+    l.top_guid = *tg;
+    l.txg = *txg;
+  }
+  return l.cfg != nullptr;
+}
+
+std::string PoolName(const NvList& cfg) {
+  const std::string* n = cfg.GetString("name");
+  return n ? *n : std::string();
+}
+
+Env* EnvOf(Env* e) { return e ? e : PosixEnv(); }
+
+Result<DeviceLabels> ReadLabelsOf(Env* env, const std::string& path) {
+  OpenOptions oo;
+  UZFS_ASSIGN(auto f, env->Open(path, oo));
+  auto dl = ReadDeviceLabels(*f);
+  if (!dl.ok()) return dl.status().Context(path);
+  return dl;
+}
+
+}  // namespace
+
+Spa::Spa() = default;
+Spa::~Spa() = default;
+
+Vdev* Spa::top(uint64_t id) const {
+  if (!root_ || id >= root_->children.size()) return nullptr;
+  return root_->children[id].get();
+}
+
+Result<Bytes> Spa::Read(const BlkPtr& bp, ReadReport* report) {
+  return ReadBlock(bp, lookup_, report);
+}
+
+Result<Bytes> Spa::ReadRaw(uint64_t vdev, uint64_t offset, uint64_t size, ReadReport* report) {
+  return uzfs::ReadRaw(lookup_, vdev, offset, size, report);
+}
+
+Status Spa::UseUberblock(size_t index) {
+  if (index >= ubs_.size()) return Status::Error(EINVAL, "no such uberblock");
+  auto r = Read(ubs_[index].rootbp);
+  if (!r.ok()) return r.status().Context("uberblock txg " + std::to_string(ubs_[index].txg));
+  ub_index_ = index;
+  return Status::Ok();
+}
+
+Result<std::vector<PoolCandidate>> Spa::ScanDir(const std::string& dir, Env* env) {
+  env = EnvOf(env);
+  UZFS_ASSIGN(auto names, env->ListDir(dir));
+  std::map<uint64_t, PoolCandidate> pools;
+  for (const std::string& n : names) {
+    std::string path = dir + "/" + n;
+    auto dl = ReadLabelsOf(env, path);
+    if (!dl.ok()) continue;
+    Labeled l{std::move(dl).value()};
+    if (!Usable(l)) continue;
+    PoolCandidate& c = pools[l.pool_guid];
+    c.pool_guid = l.pool_guid;
+    if (l.txg >= c.txg) {
+      c.txg = l.txg;
+      c.name = PoolName(*l.cfg);
+    }
+    c.devices.push_back(path);
+  }
+  std::vector<PoolCandidate> out;
+  for (auto& [g, c] : pools) out.push_back(std::move(c));
+  return out;
+}
+
+Result<std::unique_ptr<Spa>> Spa::OpenDir(const std::string& dir, const std::string& pool,
+                                          const SpaOpenOptions& o) {
+  Env* env = EnvOf(o.env);
+  UZFS_ASSIGN(auto names, env->ListDir(dir));
+  std::vector<DeviceLabels> all;
+  for (const std::string& n : names) {
+    auto dl = ReadLabelsOf(env, dir + "/" + n);
+    if (dl.ok()) all.push_back(std::move(dl).value());
+  }
+  if (all.empty()) return Status::Error(ENOENT, "no device with a ZFS label in " + dir);
+  return Assemble(std::move(all), pool, o);
+}
+
+Result<std::unique_ptr<Spa>> Spa::OpenDevices(const std::vector<std::string>& paths,
+                                              const std::string& pool, const SpaOpenOptions& o) {
+  Env* env = EnvOf(o.env);
+  std::vector<DeviceLabels> all;
+  for (const std::string& p : paths) {
+    UZFS_ASSIGN(auto dl, ReadLabelsOf(env, p));
+    Labeled l{dl};
+    if (!Usable(l)) return Status::Error(EINVAL, p + ": no valid ZFS label");
+    all.push_back(std::move(dl));
+  }
+  if (all.empty()) return Status::Error(EINVAL, "no devices given");
+  return Assemble(std::move(all), pool, o);
+}
+
+Result<std::unique_ptr<Spa>> Spa::Assemble(std::vector<DeviceLabels> labels,
+                                           const std::string& pool, const SpaOpenOptions& o) {
+  Env* env = EnvOf(o.env);
+  std::vector<Labeled> devs;
+  for (auto& dl : labels) {
+    Labeled l{std::move(dl)};
+    if (Usable(l)) devs.push_back(std::move(l));
+  }
+  // Usable() points into labels.labels[], so devs must not move from here on.
+  if (devs.empty()) return Status::Error(ENOENT, "no valid ZFS label found");
+  for (auto& d : devs) { d.cfg = nullptr; d.txg = 0; Usable(d); }
+
+  std::set<uint64_t> guids;
+  for (const auto& d : devs) guids.insert(d.pool_guid);
+  uint64_t chosen = 0;
+  if (pool.empty()) {
+    if (guids.size() > 1) return Status::Error(EINVAL, "several pools found; name one");
+    chosen = *guids.begin();
+  } else {
+    bool numeric = !pool.empty() && std::all_of(pool.begin(), pool.end(), ::isdigit);
+    for (const auto& d : devs) {
+      if (PoolName(*d.cfg) == pool || (numeric && std::to_string(d.pool_guid) == pool)) {
+        if (chosen && chosen != d.pool_guid)
+          return Status::Error(EINVAL, "more than one pool named '" + pool + "'");
+        chosen = d.pool_guid;
+      }
+    }
+    if (!chosen) return Status::Error(ENOENT, "cannot find pool '" + pool + "'");
+  }
+
+  std::unique_ptr<Spa> spa(new Spa());
+  spa->pool_guid_ = chosen;
+  std::map<uint64_t, std::string> leaf_paths;  // leaf guid -> device path
+  std::map<uint64_t, const Labeled*> best_top;  // top-level id -> label with the newest tree
+  const Labeled* newest = nullptr;
+  uint64_t children = 0;
+  for (const auto& d : devs) {
+    if (d.pool_guid != chosen) continue;
+    leaf_paths.emplace(d.guid, d.labels.path);
+    const NvList* tree = d.cfg->GetNvList("vdev_tree");
+    uint64_t id = tree->GetUint64("id").value_or(0);
+    if (id >= kMaxTopLevels) return Status::Error(ECORRUPT, "top-level vdev id out of range");
+    auto it = best_top.find(id);
+    if (it == best_top.end() || d.txg > it->second->txg) best_top[id] = &d;
+    if (!newest || d.txg > newest->txg) newest = &d;
+    children = std::max(children, d.cfg->GetUint64("vdev_children").value_or(0));
+    children = std::max(children, id + 1);
+  }
+  if (children > kMaxTopLevels) return Status::Error(ECORRUPT, "vdev_children out of range");
+  spa->label_config_ = *newest->cfg;
+  spa->name_ = PoolName(*newest->cfg);
+  spa->version_ = newest->cfg->GetUint64("version").value_or(0);
+  if (spa->version_ > kSpaVersion)
+    return Status::Error(ENOTSUP, "pool version " + std::to_string(spa->version_) +
+                                      " is newer than " + std::to_string(kSpaVersion));
+
+  LeafOpener opener = [&](uint64_t guid, const std::string&) -> std::unique_ptr<File> {
+    auto it = leaf_paths.find(guid);
+    if (it == leaf_paths.end()) return nullptr;
+    auto f = env->Open(it->second, OpenOptions{});
+    return f.ok() ? std::move(f).value() : nullptr;
+  };
+  std::vector<std::unique_ptr<Vdev>> tops;
+  for (uint64_t id = 0; id < children; id++) {
+    auto it = best_top.find(id);
+    if (it == best_top.end()) {
+      tops.push_back(MakeMissingVdev(id));
+      continue;
+    }
+    auto v = BuildVdevTree(*it->second->cfg->GetNvList("vdev_tree"), opener);
+    if (!v.ok()) return v.status().Context(it->second->labels.path + ": vdev_tree");
+    (*v)->id = id;
+    tops.push_back(std::move(v).value());
+  }
+  spa->root_ = MakeRootVdev(chosen, std::move(tops));
+  Vdev* root = spa->root_.get();
+  spa->lookup_ = [root](uint64_t id) -> Vdev* {
+    return id < root->children.size() ? root->children[id].get() : nullptr;
+  };
+
+  for (auto& d : devs) {
+    if (d.pool_guid != chosen) continue;
+    for (const LabelRead& lr : d.labels.labels)
+      spa->ubs_.insert(spa->ubs_.end(), lr.uberblocks.begin(), lr.uberblocks.end());
+    spa->devices_.push_back(d.labels);
+  }
+  std::stable_sort(spa->ubs_.begin(), spa->ubs_.end(), UberblockBetter);
+  if (spa->ubs_.empty()) return Status::Error(ECORRUPT, "no valid uberblock on any device");
+
+  uint64_t sum = spa->root_->GuidSum();
+  Status first_err;
+  std::set<std::pair<uint64_t, uint64_t>> tried;  // (txg, timestamp)
+  for (size_t i = 0; i < spa->ubs_.size(); i++) {
+    const Uberblock& ub = spa->ubs_[i];
+    if (ub.txg == 0 || ub.txg > o.max_txg) continue;
+    if (ub.version > kSpaVersion) {
+      if (first_err.ok()) first_err = Status::Error(ENOTSUP, "uberblock version " + std::to_string(ub.version));
+      continue;
+    }
+    if (ub.guid_sum != sum) {
+      if (first_err.ok())
+        first_err = Status::Error(ENXIO, "uberblock guid_sum does not match the vdev tree "
+                                         "(missing or extra devices)");
+      continue;
+    }
+    if (!tried.insert({ub.txg, ub.timestamp}).second) continue;
+    if (o.check_rootbp) {
+      auto r = spa->Read(ub.rootbp);
+      if (!r.ok()) {
+        if (first_err.ok())
+          first_err = r.status().Context("MOS of uberblock txg " + std::to_string(ub.txg));
+        continue;
+      }
+    }
+    spa->ub_index_ = i;
+    return spa;
+  }
+  if (first_err.ok()) first_err = Status::Error(ENOENT, "no usable uberblock");
+  return first_err.Context("pool '" + spa->name_ + "'");
+}
+
+}  // namespace uzfs

@@ -1,0 +1,108 @@
+// Spa: a pool opened read-only from its devices, as zdb opens pools (zfs-fuse spa.c spa_load,
+// vdev_label.c vdev_uberblock_load, libzfs_import.c for the device scan).
+//
+// Opening: read the 4 labels of every candidate device (ReadDeviceLabels); keep those whose
+// config has pool_guid, guid, top_guid and txg != 0 (as libzfs_import does); group by
+// pool_guid and choose the pool by name or guid. The vdev tree is assembled from the labels:
+// each leaf's label holds its top-level vdev's tree; for each top-level id the label with the
+// highest txg wins; the root has vdev_children top-levels (ids without any label become
+// "missing" vdevs). Leaves are matched to opened devices by guid; an absent device is an
+// unavailable leaf, tolerated as long as redundancy covers it.
+//
+// Uberblock: all verified slots of all labels of all leaves, best = highest txg, then
+// timestamp, skipping version > 23 and ub_guid_sum != Σ vdev guids (root guid = pool_guid).
+// If the best one's rootbp (the MOS objset_phys) cannot be read, the next older txg is tried,
+// and so on; uberblocks() lists them all.
+//
+// Thread safety: after Open, const accessors and Read may be called from any thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "libcore/base/env.h"
+#include "libcore/base/nvlist.h"
+#include "libcore/base/status.h"
+#include "libcore/vdev/vdev.h"
+#include "libcore/vdev/vdev_label.h"
+#include "libcore/zio/block_reader.h"
+#include "libcore/zio/zio_read.h"
+
+namespace uzfs {
+
+struct SpaOpenOptions {
+  Env* env = nullptr;              // nullptr = PosixEnv()
+  uint64_t max_txg = UINT64_MAX;   // ignore uberblocks newer than this (rewind)
+  bool check_rootbp = true;        // fall back past uberblocks whose MOS cannot be read
+};
+
+// A pool found by scanning devices.
+struct PoolCandidate {
+  std::string name;
+  uint64_t pool_guid = 0;
+  uint64_t txg = 0;  // highest label txg seen
+  std::vector<std::string> devices;
+};
+
+class Spa : public BlockReader {
+ public:
+  ~Spa() override;
+
+  // Opens the pool whose devices are `paths` (every path must hold a label of the same pool,
+  // else EINVAL). pool = name or decimal guid, or empty to accept the only pool present.
+  static Result<std::unique_ptr<Spa>> OpenDevices(const std::vector<std::string>& paths,
+                                                  const std::string& pool = {},
+                                                  const SpaOpenOptions& o = {});
+  // zdb -e -p DIR POOL: scans every entry of dir (regular files and block devices) for labels.
+  // ENOENT when no pool of that name/guid is there; EINVAL when pool is empty and several are.
+  static Result<std::unique_ptr<Spa>> OpenDir(const std::string& dir, const std::string& pool,
+                                              const SpaOpenOptions& o = {});
+  // Pools present among the devices of dir (no pool is opened).
+  static Result<std::vector<PoolCandidate>> ScanDir(const std::string& dir, Env* env = nullptr);
+
+  // BlockReader.
+  Result<Bytes> Read(const BlkPtr& bp, ReadReport* report = nullptr) override;
+  // zdb -R: raw bytes at a DVA address, no checksum.
+  Result<Bytes> ReadRaw(uint64_t vdev, uint64_t offset, uint64_t size,
+                        ReadReport* report = nullptr);
+
+  const std::string& name() const { return name_; }
+  uint64_t pool_guid() const { return pool_guid_; }
+  uint64_t version() const { return version_; }  // from the label config
+  // The uberblock in use.
+  const Uberblock& uberblock() const { return ubs_[ub_index_]; }
+  // Every valid uberblock seen (all leaves, all labels), best first.
+  const std::vector<Uberblock>& uberblocks() const { return ubs_; }
+  // Switches to another uberblock (one of uberblocks()); EINVAL if its rootbp cannot be read.
+  Status UseUberblock(size_t index);
+  // Label config of the newest label (highest txg) among the pool's leaves: what zdb prints
+  // as the cached config for an exported pool. vdev_tree is the top-level of that leaf only.
+  const NvList& label_config() const { return label_config_; }
+  // The labels of every device of the pool (zdb -l), in the order found.
+  const std::vector<DeviceLabels>& device_labels() const { return devices_; }
+  // The root vdev (type "root", guid = pool_guid) and the top-level vdevs by id.
+  const Vdev& root() const { return *root_; }
+  Vdev* top(uint64_t id) const;
+  uint64_t vdev_children() const { return root_->children.size(); }
+  // Σ of the vdev guids (must equal uberblock().guid_sum).
+  uint64_t guid_sum() const { return root_->GuidSum(); }
+
+ private:
+  Spa();
+  static Result<std::unique_ptr<Spa>> Assemble(std::vector<DeviceLabels> labels,
+                                               const std::string& pool,
+                                               const SpaOpenOptions& o);
+  std::string name_;
+  uint64_t pool_guid_ = 0;
+  uint64_t version_ = 0;
+  NvList label_config_;
+  std::vector<DeviceLabels> devices_;
+  std::unique_ptr<Vdev> root_;
+  std::vector<Uberblock> ubs_;
+  size_t ub_index_ = 0;
+  TopVdevLookup lookup_;
+};
+
+}  // namespace uzfs

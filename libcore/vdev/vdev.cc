@@ -1,0 +1,287 @@
+// Leaf, mirror and raidz vdevs for reading. Facts: zfs-fuse vdev_file.c / vdev_disk.c (leaf
+// offsets past VDEV_LABEL_START_SIZE), vdev_mirror.c (try the next child on error),
+// vdev_raidz.c (vdev_raidz_io_start / io_done / combrec: read data columns, fall back to
+// parity, then to combinatorial reconstruction driven by the checksum).
+#include "libcore/vdev/vdev.h"
+
+#include <algorithm>
+
+#include "libcore/vdev/vdev_label.h"
+#include "libcore/vdev/vdev_raidz.h"
+
+namespace uzfs {
+
+uint64_t Vdev::GuidSum() const {
+  uint64_t s = guid;
+  for (const auto& c : children) s += c->GuidSum();
+  return s;
+}
+
+namespace {
+
+std::string Describe(const Vdev& v) {
+  if (!v.open_path.empty()) return v.open_path;
+  if (!v.path.empty()) return v.path;
+  return v.type + "-" + std::to_string(v.id);
+}
+
+class LeafVdev : public Vdev {
+ public:
+  explicit LeafVdev(std::unique_ptr<File> f) : file_(std::move(f)) {}
+  bool available() const override { return file_ != nullptr; }
+
+  Status Read(uint64_t offset, MutByteSpan out, const BlockVerifier* verify,
+              std::vector<VdevIoError>* errs) override {
+    auto fail = [&](int code, std::string what) {
+      if (errs) errs->push_back({Describe(*this), guid, code, what});
+      return Status::Error(code, Describe(*this) + ": " + what);
+    };
+    if (!file_) return fail(ENXIO, "device unavailable");
+    if (offset > UINT64_MAX - kVdevLabelStartSize - out.size())
+      return fail(EIO, "offset out of range");
+    Status s = file_->ReadAt(offset + kVdevLabelStartSize, out);
+    if (!s.ok()) return fail(s.code() ? s.code() : EIO, "read error: " + s.message());
+    if (verify && !(*verify)(out)) return fail(ECKSUM, "checksum mismatch");
+    return Status::Ok();
+  }
+
+ private:
+  std::unique_ptr<File> file_;
+};
+
+class MirrorVdev : public Vdev {
+ public:
+  bool available() const override {
+    for (const auto& c : children)
+      if (c->available()) return true;
+    return false;
+  }
+  Status Read(uint64_t offset, MutByteSpan out, const BlockVerifier* verify,
+              std::vector<VdevIoError>* errs) override {
+    Status last = Status::Error(ENXIO, Describe(*this) + ": no children");
+    bool saw_cksum = false;
+    for (auto& c : children) {
+      Status s = c->Read(offset, out, verify, errs);
+      if (s.ok()) return s;
+      saw_cksum |= s.code() == ECKSUM;
+      last = s;
+    }
+    if (saw_cksum) return Status::Error(ECKSUM, "mirror: no side verifies");
+    return last;
+  }
+};
+
+class RaidzVdev : public Vdev {
+ public:
+  bool available() const override {
+    uint64_t missing = 0;
+    for (const auto& c : children) missing += !c->available();
+    return missing <= nparity;
+  }
+
+  Status Read(uint64_t offset, MutByteSpan out, const BlockVerifier* verify,
+              std::vector<VdevIoError>* errs) override {
+    uint64_t unit = 1ULL << ashift;
+    uint64_t size = P2RoundUp(out.size(), unit);
+    if (size < out.size()) return Status::Error(EINVAL, "raidz: size overflow");
+    UZFS_ASSIGN(RaidzMap m, RaidzMapAlloc(offset, size, ashift, children.size(), nparity));
+    RaidzColumns cols(m.cols);
+    std::vector<bool> missing(m.cols, false);
+    std::vector<VdevIoError> local;
+    auto read_col = [&](uint64_t c) {
+      cols[c].assign(m.col[c].size, 0);
+      if (m.col[c].size == 0) return;
+      Vdev* child = children[m.col[c].devidx].get();
+      if (!child->Read(m.col[c].offset, cols[c], nullptr, &local).ok()) missing[c] = true;
+    };
+    auto assemble_and_verify = [&]() {
+      uint64_t pos = 0;
+      for (uint64_t c = m.firstdatacol; c < m.cols && pos < out.size(); c++) {
+        uint64_t n = std::min<uint64_t>(cols[c].size(), out.size() - pos);
+        std::copy_n(cols[c].begin(), n, out.begin() + static_cast<long>(pos));
+        pos += n;
+      }
+      return !verify || (*verify)(out);
+    };
+    auto flush = [&]() {
+      if (errs) errs->insert(errs->end(), local.begin(), local.end());
+    };
+    auto blame = [&](const std::vector<int>& bad) {
+      for (int c : bad) {
+        if (missing[c]) continue;
+        Vdev* child = children[m.col[c].devidx].get();
+        local.push_back({Describe(*child), child->guid, ECKSUM,
+                         "checksum mismatch on raidz column " + std::to_string(c)});
+      }
+    };
+
+    for (uint64_t c = m.firstdatacol; c < m.cols; c++) read_col(c);
+    uint64_t nmissing_data = 0;
+    for (uint64_t c = m.firstdatacol; c < m.cols; c++) nmissing_data += missing[c];
+    if (nmissing_data == 0 && assemble_and_verify()) {
+      flush();
+      return Status::Ok();
+    }
+    // Need parity now.
+    for (uint64_t c = 0; c < m.firstdatacol; c++) read_col(c);
+    std::vector<int> known_bad;
+    for (uint64_t c = 0; c < m.cols; c++)
+      if (missing[c]) known_bad.push_back(static_cast<int>(c));
+    if (known_bad.size() > nparity) {
+      flush();
+      return Status::Error(EIO, Describe(*this) + ": more columns unreadable than parity");
+    }
+    if (nmissing_data > 0) {
+      RaidzColumns work = cols;
+      if (RaidzReconstruct(m, work, known_bad).ok()) {
+        std::swap(work, cols);
+        if (assemble_and_verify()) {
+          flush();
+          return Status::Ok();
+        }
+        std::swap(work, cols);
+      }
+    }
+    // Combinatorial reconstruction: assume 1..(nparity - known) more columns are silently bad.
+    uint64_t spare = nparity - known_bad.size();
+    for (uint64_t k = 1; k <= spare; k++) {
+      std::vector<int> pick;
+      if (TryCombos(m, cols, known_bad, k, 0, pick, out, verify, assemble_and_verify)) {
+        blame(pick);
+        flush();
+        return Status::Ok();
+      }
+    }
+    flush();
+    if (errs)
+      errs->push_back({"", guid, ECKSUM, "raidz: no combination of columns verifies"});
+    return Status::Error(ECKSUM, Describe(*this) + ": raidz reconstruction failed");
+  }
+
+ private:
+  template <typename F>
+  bool TryCombos(const RaidzMap& m, RaidzColumns& cols, const std::vector<int>& known_bad,
+                 uint64_t k, uint64_t start, std::vector<int>& pick, MutByteSpan out,
+                 const BlockVerifier* verify, F& assemble_and_verify) {
+    if (pick.size() == k) {
+      bool has_data = false;
+      for (int c : pick) has_data |= static_cast<uint64_t>(c) >= m.firstdatacol;
+      if (!has_data) return false;
+      std::vector<int> targets = known_bad;
+      targets.insert(targets.end(), pick.begin(), pick.end());
+      RaidzColumns work = cols;
+      if (!RaidzReconstruct(m, work, targets).ok()) return false;
+      std::swap(work, cols);
+      if (assemble_and_verify()) return true;
+      std::swap(work, cols);
+      return false;
+    }
+    (void)out;
+    (void)verify;
+    for (uint64_t c = start; c < m.cols; c++) {
+      if (std::find(known_bad.begin(), known_bad.end(), static_cast<int>(c)) != known_bad.end())
+        continue;
+      if (m.col[c].size == 0) continue;
+      pick.push_back(static_cast<int>(c));
+      if (TryCombos(m, cols, known_bad, k, c + 1, pick, out, verify, assemble_and_verify))
+        return true;
+      pick.pop_back();
+    }
+    return false;
+  }
+};
+
+class MissingVdev : public Vdev {
+ public:
+  bool available() const override { return false; }
+  Status Read(uint64_t, MutByteSpan, const BlockVerifier*, std::vector<VdevIoError>* errs) override {
+    if (errs) errs->push_back({"", guid, ENXIO, "top-level vdev " + std::to_string(id) + " missing"});
+    return Status::Error(ENXIO, "top-level vdev " + std::to_string(id) + " is missing");
+  }
+};
+
+class RootVdev : public Vdev {
+ public:
+  bool available() const override {
+    for (const auto& c : children)
+      if (!c->available()) return false;
+    return true;
+  }
+  Status Read(uint64_t, MutByteSpan, const BlockVerifier*, std::vector<VdevIoError>*) override {
+    return Status::Error(EINVAL, "the root vdev has no address space");
+  }
+};
+
+Result<std::unique_ptr<Vdev>> Build(const NvList& nv, const LeafOpener& open, uint64_t ashift,
+                                    int depth) {
+  if (depth > 4) return Status::Error(ECORRUPT, "vdev tree nested too deeply");
+  const std::string* type = nv.GetString("type");
+  if (!type) return Status::Error(ECORRUPT, "vdev without type");
+  uint64_t guid = nv.GetUint64("guid").value_or(0);
+  if (auto a = nv.GetUint64("ashift")) ashift = *a;
+  std::unique_ptr<Vdev> v;
+  const std::vector<NvList>* kids = nv.GetNvListArray("children");
+  if (*type == "file" || *type == "disk") {
+    const std::string* p = nv.GetString("path");
+    auto f = open(guid, p ? *p : std::string());
+    std::string opened = f ? f->Name() : std::string();
+    v = std::make_unique<LeafVdev>(std::move(f));
+    v->open_path = opened;
+  } else if (*type == "mirror" || *type == "replacing" || *type == "spare") {
+    v = std::make_unique<MirrorVdev>();
+  } else if (*type == "raidz") {
+    v = std::make_unique<RaidzVdev>();
+    v->nparity = nv.GetUint64("nparity").value_or(1);  // v1 pools wrote no nparity: raidz1
+  } else {
+    return Status::Error(ECORRUPT, "unknown vdev type '" + *type + "'");
+  }
+  v->type = *type;
+  v->guid = guid;
+  v->id = nv.GetUint64("id").value_or(0);
+  if (const std::string* p = nv.GetString("path")) v->path = *p;
+  v->ashift = ashift;
+  v->asize = nv.GetUint64("asize").value_or(0);
+  v->metaslab_array = nv.GetUint64("metaslab_array").value_or(0);
+  v->metaslab_shift = nv.GetUint64("metaslab_shift").value_or(0);
+  v->create_txg = nv.GetUint64("create_txg").value_or(0);
+  v->is_log = nv.GetUint64("is_log").value_or(0) != 0;
+  if (!v->is_leaf()) {
+    if (!kids || kids->empty()) return Status::Error(ECORRUPT, *type + " vdev without children");
+    if (kids->size() > 255) return Status::Error(ECORRUPT, "too many children");
+    for (const NvList& k : *kids) {
+      UZFS_ASSIGN(auto child, Build(k, open, ashift, depth + 1));
+      v->children.push_back(std::move(child));
+    }
+  }
+  if (v->type == "raidz" && (v->nparity < 1 || v->nparity > 3 ||
+                             v->nparity >= v->children.size()))
+    return Status::Error(ECORRUPT, "raidz nparity " + std::to_string(v->nparity) + " with " +
+                                       std::to_string(v->children.size()) + " children");
+  return v;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Vdev>> BuildVdevTree(const NvList& vdev_tree, const LeafOpener& open) {
+  auto a = vdev_tree.GetUint64("ashift");
+  if (!a || *a < 9 || *a > 17)
+    return Status::Error(ECORRUPT, "top-level vdev ashift missing or out of range");
+  return Build(vdev_tree, open, *a, 0);
+}
+
+std::unique_ptr<Vdev> MakeRootVdev(uint64_t pool_guid, std::vector<std::unique_ptr<Vdev>> tops) {
+  auto v = std::make_unique<RootVdev>();
+  v->type = "root";
+  v->guid = pool_guid;
+  v->children = std::move(tops);
+  return v;
+}
+
+std::unique_ptr<Vdev> MakeMissingVdev(uint64_t id) {
+  auto v = std::make_unique<MissingVdev>();
+  v->type = "missing";
+  v->id = id;
+  return v;
+}
+
+}  // namespace uzfs

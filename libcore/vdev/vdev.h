@@ -1,0 +1,90 @@
+// The vdev tree of an opened pool, for reading: leaves (file, disk), mirrors (also the
+// "replacing" and "spare" interior vdevs, which read like mirrors) and raidz1/2/3.
+//
+// Addresses: a top-level vdev is read at DVA offsets (bytes of its allocatable space). A leaf
+// adds the 4 MiB front area (2 labels + boot region, ondisk-v23.md section 5); a mirror passes
+// the offset to each side; raidz maps it onto columns (vdev_raidz.h).
+//
+// Self-healing on read: a caller passes a BlockVerifier (normally "the bp checksum matches");
+// a mirror tries each side until one verifies, raidz reconstructs missing columns and, when all
+// columns read but the data does not verify, tries every combination of up to nparity bad
+// columns (vdev_raidz_combrec). Each failure met on the way is appended to `errs`, with the
+// leaf device when one is known to be at fault. Nothing is ever written back (read-only).
+//
+// Thread safety: Read may be called from several threads when the Files allow it (PosixEnv).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "libcore/base/bytes.h"
+#include "libcore/base/env.h"
+#include "libcore/base/nvlist.h"
+#include "libcore/base/status.h"
+
+namespace uzfs {
+
+// True when the bytes are the wanted block.
+using BlockVerifier = std::function<bool(ByteSpan)>;
+
+struct VdevIoError {
+  std::string device;  // leaf path, or empty when no single leaf is to blame
+  uint64_t guid = 0;   // guid of the vdev at fault (leaf when known)
+  int code = 0;        // EIO, ENXIO (device missing), ECKSUM
+  std::string what;
+};
+
+class Vdev {
+ public:
+  virtual ~Vdev() = default;
+
+  // Config facts, from the label's vdev_tree (0 / empty when absent).
+  std::string type;       // "file", "disk", "mirror", "raidz", "replacing", "spare", "missing"
+  uint64_t id = 0;
+  uint64_t guid = 0;
+  std::string path;       // leaves: path from the label
+  std::string open_path;  // leaves: the device actually opened (empty when missing)
+  uint64_t ashift = 0;    // top-level: from the label; children inherit it
+  uint64_t asize = 0;
+  uint64_t nparity = 0;   // raidz
+  uint64_t metaslab_array = 0;
+  uint64_t metaslab_shift = 0;
+  uint64_t create_txg = 0;
+  bool is_log = false;
+  std::vector<std::unique_ptr<Vdev>> children;
+
+  bool is_leaf() const { return children.empty() && type != "mirror" && type != "raidz" &&
+                                type != "replacing" && type != "spare" && type != "root"; }
+  // False for a leaf whose device was not found, and for an interior vdev that cannot serve
+  // reads (raidz with more than nparity unavailable children, mirror with none).
+  virtual bool available() const = 0;
+  // Sum of the guids of this vdev and all below it (for ub_guid_sum).
+  uint64_t GuidSum() const;
+
+  // Reads out.size() bytes at `offset` of this vdev's address space (see top of file). When
+  // verify is non-null, success means the returned bytes satisfied it; otherwise ECKSUM.
+  // EIO / ENXIO when the bytes cannot be read at all.
+  virtual Status Read(uint64_t offset, MutByteSpan out, const BlockVerifier* verify,
+                      std::vector<VdevIoError>* errs) = 0;
+};
+
+// Provides the opened device of a leaf: by guid (preferred) and/or label path. Returns nullptr
+// when the device is missing; the tree then holds an unavailable leaf.
+using LeafOpener = std::function<std::unique_ptr<File>(uint64_t guid, const std::string& path)>;
+
+// Builds a top-level vdev (and its children) from a label's vdev_tree nvlist. ECORRUPT when
+// the tree is malformed (unknown type, raidz without nparity or with nparity >= children,
+// ashift outside 9..17, nesting deeper than 4).
+Result<std::unique_ptr<Vdev>> BuildVdevTree(const NvList& vdev_tree, const LeafOpener& open);
+
+// The root of a pool's tree (type "root", guid = pool_guid); reads are not served at the root
+// (DVAs name a top-level vdev), so its Read fails with EINVAL.
+std::unique_ptr<Vdev> MakeRootVdev(uint64_t pool_guid, std::vector<std::unique_ptr<Vdev>> tops);
+
+// A placeholder top-level vdev for an id no label describes; every read fails with ENXIO.
+std::unique_ptr<Vdev> MakeMissingVdev(uint64_t id);
+
+}  // namespace uzfs
