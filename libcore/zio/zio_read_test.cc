@@ -172,7 +172,9 @@ TEST_F(ZioReadTest, NonexistentVdevAndCorruptBp) {
   junk.cksum = Fletcher4Native(g);
   Put(0x60000, g);
   auto j = ReadBlock(junk, lookup_, nullptr);
-  if (!j.ok()) EXPECT_EQ(j.status().code(), ECORRUPT);
+  if (!j.ok()) {
+    EXPECT_EQ(j.status().code(), ECORRUPT);
+  }
 }
 
 }  // namespace
