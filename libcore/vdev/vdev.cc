@@ -22,6 +22,7 @@ namespace {
 std::string Describe(const Vdev& v) {
   if (!v.open_path.empty()) return v.open_path;
   if (!v.path.empty()) return v.path;
+  if (v.type == "raidz") return "raidz" + std::to_string(v.nparity) + "-" + std::to_string(v.id);
   return v.type + "-" + std::to_string(v.id);
 }
 

@@ -6,10 +6,16 @@
 // Small inputs are expanded to a device of 1 MiB + (input size) so all 4 labels exist: the input
 // is written at offset 0 (label 0) and again at label 2's position, so label-shaped inputs reach
 // the nvlist and uberblock decoders through both the front and the end labels.
+//
+// Checksums would stop almost every mutation at the door, so when byte 16 of the input (inside
+// the label's unused pad) is odd, the harness re-seals the copies it writes: it recomputes the
+// vdev_phys checksum and every uberblock slot's checksum (slot size 2^12 when byte 17 is odd,
+// else 2^10) for the offsets they land at. The parsers behind the checksums then see fuzzed data.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
+#include "libcore/base/checksum.h"
 #include "libcore/base/env.h"
 #include "libcore/spa/spa.h"
 #include "libcore/vdev/vdev_label.h"
@@ -48,9 +54,30 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                                       size);
     Bytes zero(dev, 0);
     if (!(*f)->WriteAt(0, zero).ok()) return 0;
-    if (!(*f)->WriteAt(0, in).ok()) return 0;
     uint64_t l2 = VdevLabelOffset(P2Align(dev, kVdevLabelSize), 2);
-    if (l2 + size <= dev && !(*f)->WriteAt(l2, in).ok()) return 0;
+    bool seal = size > 17 && (data[16] & 1);
+    int shift = size > 17 && (data[17] & 1) ? 12 : 10;
+    for (uint64_t base : {uint64_t{0}, l2}) {
+      if (base + size > dev) continue;
+      Bytes img(in.begin(), in.end());
+      if (seal) {
+        if (img.size() >= kVdevPhysOffset + kVdevPhysSize) {
+          ZioCksum v;
+          v.word[0] = base + kVdevPhysOffset;
+          SetEmbeddedChecksum(static_cast<uint8_t>(ChecksumId::kLabel),
+                              MutByteSpan(img).subspan(kVdevPhysOffset, kVdevPhysSize), v);
+        }
+        uint64_t slot = 1ULL << shift;
+        for (uint64_t o = kUberblockRingOffset; o + slot <= img.size() && o < kVdevLabelSize;
+             o += slot) {
+          ZioCksum v;
+          v.word[0] = base + o;
+          SetEmbeddedChecksum(static_cast<uint8_t>(ChecksumId::kLabel),
+                              MutByteSpan(img).subspan(o, slot), v);
+        }
+      }
+      if (!(*f)->WriteAt(base, img).ok()) return 0;
+    }
     auto dl = ReadDeviceLabels(**f);
     if (dl.ok()) {
       (void)dl->config();
