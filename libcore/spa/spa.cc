@@ -65,6 +65,10 @@ Result<Bytes> Spa::Read(const BlkPtr& bp, ReadReport* report) {
   return ReadBlock(bp, lookup_, report);
 }
 
+Result<Bytes> Spa::ScrubRead(const BlkPtr& bp, ReadReport* report) {
+  return ReadBlock(bp, lookup_, report, /*scrub=*/true);
+}
+
 Result<Bytes> Spa::ReadRaw(uint64_t vdev, uint64_t offset, uint64_t size, ReadReport* report) {
   return uzfs::ReadRaw(lookup_, vdev, offset, size, report);
 }

@@ -64,6 +64,9 @@ class Spa : public BlockReader {
 
   // BlockReader.
   Result<Bytes> Read(const BlkPtr& bp, ReadReport* report = nullptr) override;
+  // zdb -c / -cc: like Read, but reads and verifies every copy (all DVAs, every mirror side,
+  // raidz parity) and reports each bad one; returns the good data when any copy is good.
+  Result<Bytes> ScrubRead(const BlkPtr& bp, ReadReport* report);
   // zdb -R: raw bytes at a DVA address, no checksum.
   Result<Bytes> ReadRaw(uint64_t vdev, uint64_t offset, uint64_t size,
                         ReadReport* report = nullptr);

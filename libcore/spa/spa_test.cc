@@ -216,6 +216,56 @@ TEST(SpaDamage, MirrorSideIsRepairedAndNamed) {
   EXPECT_TRUE(rep.recovered);
 }
 
+TEST(SpaDamage, ScrubFindsDamageANormalReadSkips) {
+  NEED_POOLS();
+  // Mirror: the second side is bad; a normal read is served by the first side.
+  std::string dir = CopyPool("mirror", "scrub");
+  BlkPtr bp;
+  {
+    auto clean = Spa::OpenDir(dir, g_names["mirror"]);
+    ASSERT_TRUE(clean.ok());
+    bp = (*clean)->uberblock().rootbp;
+  }
+  Scribble(dir + "/d1", bp.dva[0].offset() + kVdevLabelStartSize, bp.psize());
+  auto spa = Spa::OpenDir(dir, g_names["mirror"]);
+  ASSERT_TRUE(spa.ok());
+  ReadReport normal, scrub;
+  ASSERT_TRUE((*spa)->Read(bp, &normal).ok());
+  EXPECT_TRUE(normal.errors.empty());
+  auto r = (*spa)->ScrubRead(bp, &scrub);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(scrub.errors.size(), 1u);
+  EXPECT_EQ(scrub.errors[0].device, dir + "/d1");
+  EXPECT_EQ(scrub.errors[0].dva, 0);
+  EXPECT_EQ(scrub.errors[0].code, ECKSUM);
+
+  // raidz1: the parity column of DVA[0] is bad; only a scrub reads parity.
+  std::string rdir = CopyPool("raidz1", "scrub");
+  Vdev* top;
+  std::unique_ptr<Spa> rs;
+  {
+    auto clean = Spa::OpenDir(rdir, g_names["raidz1"]);
+    ASSERT_TRUE(clean.ok());
+    bp = (*clean)->uberblock().rootbp;
+    top = (*clean)->top(0);
+    auto m = RaidzMapAlloc(bp.dva[0].offset(), P2RoundUp(bp.psize(), 1ULL << top->ashift),
+                           top->ashift, 4, 1);
+    ASSERT_TRUE(m.ok());
+    std::string dev = rdir + "/d" + std::to_string(m->col[0].devidx);
+    Scribble(dev, m->col[0].offset + kVdevLabelStartSize, m->col[0].size);
+    auto again = Spa::OpenDir(rdir, g_names["raidz1"]);
+    ASSERT_TRUE(again.ok());
+    rs = std::move(again).value();
+    ReadReport n2, s2;
+    ASSERT_TRUE(rs->Read(bp, &n2).ok());
+    EXPECT_TRUE(n2.errors.empty());
+    ASSERT_TRUE(rs->ScrubRead(bp, &s2).ok());
+    ASSERT_EQ(s2.errors.size(), 1u);
+    EXPECT_EQ(s2.errors[0].device, dev);
+    EXPECT_NE(s2.errors[0].what.find("parity"), std::string::npos);
+  }
+}
+
 // Damages `ncols` columns (data first, then parity) of every copy of the MOS objset block; raidz must rebuild it.
 void RaidzDamage(const std::string& kind, int ncols) {
   std::string dir = CopyPool(kind, "bad");

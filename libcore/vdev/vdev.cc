@@ -32,7 +32,7 @@ class LeafVdev : public Vdev {
   bool available() const override { return file_ != nullptr; }
 
   Status Read(uint64_t offset, MutByteSpan out, const BlockVerifier* verify,
-              std::vector<VdevIoError>* errs) override {
+              std::vector<VdevIoError>* errs, bool) override {
     auto fail = [&](int code, std::string what) {
       if (errs) errs->push_back({Describe(*this), guid, code, what});
       return Status::Error(code, Describe(*this) + ": " + what);
@@ -58,15 +58,28 @@ class MirrorVdev : public Vdev {
     return false;
   }
   Status Read(uint64_t offset, MutByteSpan out, const BlockVerifier* verify,
-              std::vector<VdevIoError>* errs) override {
+              std::vector<VdevIoError>* errs, bool scrub) override {
     Status last = Status::Error(ENXIO, Describe(*this) + ": no children");
     bool saw_cksum = false;
+    bool have = false;
+    Bytes other;
     for (auto& c : children) {
-      Status s = c->Read(offset, out, verify, errs);
-      if (s.ok()) return s;
+      // Scrub: keep reading the other sides (into scratch) once one side is good.
+      MutByteSpan dst = out;
+      if (have) {
+        other.assign(out.size(), 0);
+        dst = other;
+      }
+      Status s = c->Read(offset, dst, verify, errs, scrub);
+      if (s.ok()) {
+        if (!scrub) return s;
+        have = true;
+        continue;
+      }
       saw_cksum |= s.code() == ECKSUM;
       last = s;
     }
+    if (have) return Status::Ok();
     if (saw_cksum) return Status::Error(ECKSUM, "mirror: no side verifies");
     return last;
   }
@@ -81,7 +94,7 @@ class RaidzVdev : public Vdev {
   }
 
   Status Read(uint64_t offset, MutByteSpan out, const BlockVerifier* verify,
-              std::vector<VdevIoError>* errs) override {
+              std::vector<VdevIoError>* errs, bool scrub) override {
     uint64_t unit = 1ULL << ashift;
     uint64_t size = P2RoundUp(out.size(), unit);
     if (size < out.size()) return Status::Error(EINVAL, "raidz: size overflow");
@@ -93,7 +106,7 @@ class RaidzVdev : public Vdev {
       cols[c].assign(m.col[c].size, 0);
       if (m.col[c].size == 0) return;
       Vdev* child = children[m.col[c].devidx].get();
-      if (!child->Read(m.col[c].offset, cols[c], nullptr, &local).ok()) missing[c] = true;
+      if (!child->Read(m.col[c].offset, cols[c], nullptr, &local, scrub).ok()) missing[c] = true;
     };
     auto assemble_and_verify = [&]() {
       uint64_t pos = 0;
@@ -120,6 +133,7 @@ class RaidzVdev : public Vdev {
     uint64_t nmissing_data = 0;
     for (uint64_t c = m.firstdatacol; c < m.cols; c++) nmissing_data += missing[c];
     if (nmissing_data == 0 && assemble_and_verify()) {
+      if (scrub) CheckParity(m, cols, read_col, missing, local);
       flush();
       return Status::Ok();
     }
@@ -160,6 +174,21 @@ class RaidzVdev : public Vdev {
   }
 
  private:
+  // Scrub: read the parity columns and compare them with parity regenerated from good data.
+  template <typename R>
+  void CheckParity(const RaidzMap& m, RaidzColumns& cols, R& read_col, std::vector<bool>& missing,
+                   std::vector<VdevIoError>& local) {
+    for (uint64_t c = 0; c < m.firstdatacol; c++) read_col(c);
+    RaidzColumns want = cols;
+    RaidzGenerateParity(m, want);
+    for (uint64_t c = 0; c < m.firstdatacol; c++) {
+      if (missing[c] || want[c] == cols[c]) continue;
+      Vdev* child = children[m.col[c].devidx].get();
+      local.push_back({Describe(*child), child->guid, ECKSUM,
+                       "parity mismatch on raidz column " + std::to_string(c)});
+    }
+  }
+
   template <typename F>
   bool TryCombos(const RaidzMap& m, RaidzColumns& cols, const std::vector<int>& known_bad,
                  uint64_t k, uint64_t start, std::vector<int>& pick, MutByteSpan out,
@@ -195,7 +224,8 @@ class RaidzVdev : public Vdev {
 class MissingVdev : public Vdev {
  public:
   bool available() const override { return false; }
-  Status Read(uint64_t, MutByteSpan, const BlockVerifier*, std::vector<VdevIoError>* errs) override {
+  Status Read(uint64_t, MutByteSpan, const BlockVerifier*, std::vector<VdevIoError>* errs,
+              bool) override {
     if (errs) errs->push_back({"", guid, ENXIO, "top-level vdev " + std::to_string(id) + " missing"});
     return Status::Error(ENXIO, "top-level vdev " + std::to_string(id) + " is missing");
   }
@@ -208,7 +238,8 @@ class RootVdev : public Vdev {
       if (!c->available()) return false;
     return true;
   }
-  Status Read(uint64_t, MutByteSpan, const BlockVerifier*, std::vector<VdevIoError>*) override {
+  Status Read(uint64_t, MutByteSpan, const BlockVerifier*, std::vector<VdevIoError>*,
+              bool) override {
     return Status::Error(EINVAL, "the root vdev has no address space");
   }
 };

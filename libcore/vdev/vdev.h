@@ -67,8 +67,12 @@ class Vdev {
   // Reads out.size() bytes at `offset` of this vdev's address space (see top of file). When
   // verify is non-null, success means the returned bytes satisfied it; otherwise ECKSUM.
   // EIO / ENXIO when the bytes cannot be read at all.
+  // scrub (zdb -c, ZIO_FLAG_SCRUB): also read and check the redundancy a normal read skips:
+  // every mirror side is read and verified, and raidz parity columns are read and compared with
+  // parity regenerated from the verified data; each bad copy found is appended to errs.
+  // (The default argument is declared here only; overrides must not repeat it.)
   virtual Status Read(uint64_t offset, MutByteSpan out, const BlockVerifier* verify,
-                      std::vector<VdevIoError>* errs) = 0;
+                      std::vector<VdevIoError>* errs, bool scrub = false) = 0;
 };
 
 // Provides the opened device of a leaf: by guid (preferred) and/or label path. Returns nullptr

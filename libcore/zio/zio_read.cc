@@ -1,6 +1,7 @@
 #include "libcore/zio/zio_read.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "libcore/base/checksum.h"
 #include "libcore/base/compress.h"
@@ -45,7 +46,7 @@ bool VerifyZilog2(const BlkPtr& bp, ByteSpan data) {
 
 class Reader {
  public:
-  Reader(const TopVdevLookup& v, ReadReport* r) : vdevs_(v), report_(r) {}
+  Reader(const TopVdevLookup& v, ReadReport* r, bool scrub) : vdevs_(v), report_(r), scrub_(scrub) {}
 
   Result<Bytes> Read(const BlkPtr& bp, int depth) {
     if (bp.is_hole()) return Bytes(bp.lsize(), 0);
@@ -55,19 +56,28 @@ class Reader {
       return Status::Error(ECORRUPT, "block size out of range");
     Status last = Status::Error(ECORRUPT, "block pointer without DVAs");
     bool any_cksum = false;
+    std::optional<Bytes> good;
     for (int d = 0; d < kSpaDvas; d++) {
       const Dva& dva = bp.dva[d];
       if (dva.asize() == 0) continue;
       size_t before = report_ ? report_->errors.size() : 0;
       auto r = ReadDva(bp, d, depth);
       if (r.ok()) {
-        if (report_ && !report_->errors.empty()) report_->recovered = true;
-        return r;
+        if (!scrub_) {
+          if (report_ && !report_->errors.empty()) report_->recovered = true;
+          return r;
+        }
+        if (!good) good = std::move(r).value();
+        continue;
       }
       any_cksum |= r.status().code() == ECKSUM;
       last = r.status();
       if (report_ && report_->errors.size() == before)
         Record(d, dva, "", r.status().code(), r.status().message());
+    }
+    if (good) {
+      if (report_ && !report_->errors.empty()) report_->recovered = true;
+      return std::move(*good);
     }
     if (report_) report_->recovered = false;
     if (any_cksum && last.code() != ECKSUM)
@@ -96,7 +106,7 @@ class Reader {
     } else {
       phys.assign(bp.psize(), 0);
       BlockVerifier verify = [&bp](ByteSpan data) { return VerifyBlockChecksum(bp, data); };
-      Status s = top->Read(dva.offset(), phys, &verify, &errs);
+      Status s = top->Read(dva.offset(), phys, &verify, &errs, scrub_);
       RecordVdevErrors(d, dva, errs);
       if (!s.ok()) return s;
     }
@@ -114,7 +124,7 @@ class Reader {
       return VerifyEmbeddedChecksum(static_cast<uint8_t>(ChecksumId::kGangHeader), data, verifier);
     };
     std::vector<VdevIoError> errs;
-    Status s = top->Read(dva.offset(), hdr, &verify, &errs);
+    Status s = top->Read(dva.offset(), hdr, &verify, &errs, scrub_);
     RecordVdevErrors(d, dva, errs);
     if (!s.ok()) return s.Context("gang header");
     // The header is in its writer's order; the eck magic at the end says which.
@@ -152,6 +162,7 @@ class Reader {
 
   const TopVdevLookup& vdevs_;
   ReadReport* report_;
+  bool scrub_;
 };
 
 }  // namespace
@@ -168,8 +179,9 @@ bool VerifyBlockChecksum(const BlkPtr& bp, ByteSpan data) {
   return actual == bp.cksum;
 }
 
-Result<Bytes> ReadBlock(const BlkPtr& bp, const TopVdevLookup& vdevs, ReadReport* report) {
-  return Reader(vdevs, report).Read(bp, 0);
+Result<Bytes> ReadBlock(const BlkPtr& bp, const TopVdevLookup& vdevs, ReadReport* report,
+                        bool scrub) {
+  return Reader(vdevs, report, scrub).Read(bp, 0);
 }
 
 Result<Bytes> ReadRaw(const TopVdevLookup& vdevs, uint64_t vdev, uint64_t offset, uint64_t size,

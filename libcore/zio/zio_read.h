@@ -35,7 +35,10 @@ bool VerifyBlockChecksum(const BlkPtr& bp, ByteSpan data);
 // Reads, verifies and decompresses the block (see top of file). Holes give lsize zeros.
 // ECKSUM when some copy was read but none verified, EIO/ENXIO when nothing could be read,
 // ECORRUPT for impossible bps (no DVA, sizes out of range) and bad compressed data.
-Result<Bytes> ReadBlock(const BlkPtr& bp, const TopVdevLookup& vdevs, ReadReport* report);
+// scrub (zdb -c): read and verify every DVA, every mirror side and the raidz parity too, so
+// damage in a copy a normal read would not touch is reported; the data returned is the same.
+Result<Bytes> ReadBlock(const BlkPtr& bp, const TopVdevLookup& vdevs, ReadReport* report,
+                        bool scrub = false);
 
 // Raw read of `size` bytes at DVA offset `offset` of top-level vdev `vdev` (zdb -R):
 // no checksum; mirrors return the first readable side, raidz the data columns (rebuilt from

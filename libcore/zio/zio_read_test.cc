@@ -108,6 +108,28 @@ TEST_F(ZioReadTest, DittoCopyRecoversAndReports) {
   EXPECT_FALSE(rep2.recovered);
 }
 
+TEST_F(ZioReadTest, ScrubChecksEveryCopy) {
+  Bytes d = Random(1024, 5);
+  BlkPtr bp = Bp(d, 1024, 2);
+  bp.dva[0].Set(0, 0x70000, 1024);
+  bp.dva[1].Set(0, 0x71000, 1024);
+  Bytes bad = d;
+  bad[0] ^= 0x80;
+  Put(0x70000, d);
+  Put(0x71000, bad);
+  ReadReport normal;
+  ASSERT_TRUE(ReadBlock(bp, lookup_, &normal).ok());
+  EXPECT_TRUE(normal.errors.empty());  // DVA[0] was good: DVA[1] never read
+  ReadReport scrub;
+  auto r = ReadBlock(bp, lookup_, &scrub, /*scrub=*/true);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r, d);
+  ASSERT_EQ(scrub.errors.size(), 1u);
+  EXPECT_EQ(scrub.errors[0].dva, 1);
+  EXPECT_EQ(scrub.errors[0].code, ECKSUM);
+  EXPECT_TRUE(scrub.recovered);
+}
+
 TEST_F(ZioReadTest, CompressedBlock) {
   Bytes d = Random(16384, 3);
   Bytes c(16384);
