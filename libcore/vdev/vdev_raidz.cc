@@ -106,6 +106,7 @@ Result<RaidzMap> RaidzMapAlloc(uint64_t offset, uint64_t size, uint64_t unit_shi
 }
 
 void RaidzGenerateParity(const RaidzMap& map, RaidzColumns& cols) {
+  if (cols.size() < map.cols) return;  // contract violation; never index past the vector
   uint64_t np = map.firstdatacol;
   uint64_t n = map.cols - np;
   for (uint64_t j = 0; j < np; j++) {
@@ -124,6 +125,9 @@ Status RaidzReconstruct(const RaidzMap& map, RaidzColumns& cols, const std::vect
   uint64_t np = map.firstdatacol;
   uint64_t n = map.cols - np;
   if (targets.size() > np) return Status::Error(EINVAL, "raidz: too many columns to rebuild");
+  if (cols.size() < map.cols) return Status::Error(EINVAL, "raidz: column buffers missing");
+  for (uint64_t c = 0; c < map.cols; c++)
+    if (cols[c].size() != map.col[c].size) return Status::Error(EINVAL, "raidz: column size");
   std::vector<bool> bad(map.cols, false);
   for (int t : targets) {
     if (t < 0 || static_cast<uint64_t>(t) >= map.cols) return Status::Error(EINVAL, "raidz: target");

@@ -54,7 +54,8 @@ using RaidzColumns = std::vector<Bytes>;
 void RaidzGenerateParity(const RaidzMap& map, RaidzColumns& cols);
 
 // Rebuilds the columns listed in `targets` (indexes < map.cols; parity or data, at most
-// nparity of them) from the others, which must be intact. EINVAL when too many targets.
+// nparity of them) from the others, which must be intact. EINVAL when too many targets or
+// when the buffers do not match the map.
 Status RaidzReconstruct(const RaidzMap& map, RaidzColumns& cols, const std::vector<int>& targets);
 
 // GF(2^8) multiply used by the parity (exposed for tests).
