@@ -130,6 +130,30 @@ TEST_F(ZioReadTest, ScrubChecksEveryCopy) {
   EXPECT_TRUE(scrub.recovered);
 }
 
+// zilog2 (v23 ZIL blocks): zil_chain_t {pad, next blkptr, nused, eck} at the start; fletcher4
+// over nused rounded up to 4K with bp->blk_cksum as the verifier (zfs-fuse zio_checksum_error).
+TEST(ZilChecksum, Zilog2EmbeddedChecksum) {
+  Bytes blk(8192, 0);
+  for (size_t i = 200; i < 3000; i++) blk[i] = static_cast<uint8_t>(i * 7);
+  BlkPtr bp;
+  bp.set_checksum(static_cast<uint8_t>(ChecksumId::kZilog2));
+  bp.cksum.word[0] = 0x1234;
+  bp.cksum.word[3] = 77;
+  StoreLE64(blk.data() + 136, 3000);        // zc_nused
+  StoreLE64(blk.data() + 144, kZecMagic);   // zc_eck.zec_magic
+  for (int i = 0; i < 4; i++) StoreLE64(blk.data() + 152 + 8 * i, bp.cksum.word[i]);
+  ZioCksum c = Fletcher4Native(ByteSpan(blk).first(4096));
+  for (int i = 0; i < 4; i++) StoreLE64(blk.data() + 152 + 8 * i, c.word[i]);
+  EXPECT_TRUE(VerifyBlockChecksum(bp, blk));
+  blk[5000] ^= 1;  // past nused rounded up: not covered
+  EXPECT_TRUE(VerifyBlockChecksum(bp, blk));
+  blk[2000] ^= 1;
+  EXPECT_FALSE(VerifyBlockChecksum(bp, blk));
+  blk[2000] ^= 1;
+  StoreLE64(blk.data() + 136, 1 << 20);  // nused beyond the block
+  EXPECT_FALSE(VerifyBlockChecksum(bp, blk));
+}
+
 TEST_F(ZioReadTest, CompressedBlock) {
   Bytes d = Random(16384, 3);
   Bytes c(16384);
