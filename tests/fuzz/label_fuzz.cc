@@ -1,7 +1,8 @@
 // libFuzzer target: the input is a device image. Exercises the label + uberblock ring parser
 // (ReadDeviceLabels), the pool assembly from those labels (Spa::OpenDevices, which builds the
 // vdev tree from the label nvlist and tries to read the MOS through the zio pipeline), and the
-// raidz column mapping with geometry taken from the input's first bytes.
+// raidz column mapping with geometry taken from the input's first bytes, and the space map
+// entry decoder over the raw input.
 //
 // Small inputs are expanded to a device of 1 MiB + (input size) so all 4 labels exist: the input
 // is written at offset 0 (label 0) and again at label 2's position, so label-shaped inputs reach
@@ -17,6 +18,7 @@
 
 #include "libcore/base/checksum.h"
 #include "libcore/base/env.h"
+#include "libcore/spa/space_map.h"
 #include "libcore/spa/spa.h"
 #include "libcore/vdev/vdev_label.h"
 #include "libcore/vdev/vdev_raidz.h"
@@ -45,6 +47,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       (void)RaidzReconstruct(*m, cols, t);
     }
   }
+
+  if (size >= 20) (void)DecodeSpaceMap(in, size & ~size_t{7}, 0, data[18] % 64, data[19] & 1);
 
   auto env = NewMemEnv();
   {
