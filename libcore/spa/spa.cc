@@ -246,6 +246,17 @@ Result<std::unique_ptr<Spa>> Spa::Assemble(std::vector<DeviceLabels> labels,
       }
     }
     spa->ub_index_ = i;
+    // OpenZFS: the config is the newest label whose txg is not ahead of the uberblock.
+    uint64_t best_txg = 0;
+    for (const auto& d : spa->devices_)
+      for (const LabelRead& lr : d.labels) {
+        if (!lr.status.ok()) continue;
+        auto pg = lr.config.GetUint64("pool_guid");
+        auto t = lr.config.GetUint64("txg");
+        if (!pg || *pg != chosen || !t || *t > ub.txg || *t <= best_txg) continue;
+        best_txg = *t;
+        spa->label_config_ = lr.config;
+      }
     return spa;
   }
   if (first_err.ok()) first_err = Status::Error(ENOENT, "no usable uberblock");

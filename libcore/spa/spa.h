@@ -80,8 +80,9 @@ class Spa : public BlockReader {
   const std::vector<Uberblock>& uberblocks() const { return ubs_; }
   // Switches to another uberblock (one of uberblocks()); EINVAL if its rootbp cannot be read.
   Status UseUberblock(size_t index);
-  // Label config of the newest label (highest txg) among the pool's leaves: what zdb prints
-  // as the cached config for an exported pool. vdev_tree is the top-level of that leaf only.
+  // Label config of the newest label among the pool's leaves whose txg is not ahead of the
+  // uberblock in use (OpenZFS's rule): what zdb prints as the config of an exported pool.
+  // vdev_tree there is the top-level of that leaf only; root() has the whole tree.
   const NvList& label_config() const { return label_config_; }
   // The labels of every device of the pool (zdb -l), in the order found.
   const std::vector<DeviceLabels>& device_labels() const { return devices_; }
