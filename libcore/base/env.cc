@@ -1,0 +1,319 @@
+// Env implementations: POSIX files and block devices, in-memory files, fault injection.
+#include "libcore/base/env.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <mutex>
+
+namespace uzfs {
+namespace {
+
+Status Errno(const std::string& what, int err) { return Status::Error(err, what); }
+
+// ---------------------------------------------------------------- POSIX
+class PosixFile : public File {
+ public:
+  PosixFile(int fd, std::string name, bool direct) : fd_(fd), name_(std::move(name)), direct_(direct) {}
+  ~PosixFile() override { ::close(fd_); }
+
+  Status ReadAt(uint64_t off, MutByteSpan buf) override {
+    if (direct_ && !Aligned(off, buf.data(), buf.size())) return Bounce(off, buf);
+    size_t done = 0;
+    while (done < buf.size()) {
+      ssize_t n = ::pread(fd_, buf.data() + done, buf.size() - done, static_cast<off_t>(off + done));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return Errno("read " + name_, errno);
+      }
+      if (n == 0) return Status::Error(ENXIO, "read " + name_ + ": past the end of the device");
+      done += static_cast<size_t>(n);
+    }
+    return Status::Ok();
+  }
+
+  Status WriteAt(uint64_t off, ByteSpan data) override {
+    if (direct_ && !Aligned(off, data.data(), data.size())) {
+      return Status::Error(EINVAL, "write " + name_ + ": unaligned O_DIRECT write");
+    }
+    size_t done = 0;
+    while (done < data.size()) {
+      ssize_t n = ::pwrite(fd_, data.data() + done, data.size() - done, static_cast<off_t>(off + done));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return Errno("write " + name_, errno);
+      }
+      done += static_cast<size_t>(n);
+    }
+    return Status::Ok();
+  }
+
+  Status Sync() override {
+    if (::fdatasync(fd_) != 0) return Errno("sync " + name_, errno);
+    return Status::Ok();
+  }
+
+  Result<uint64_t> Size() override {
+    struct stat st;
+    if (::fstat(fd_, &st) != 0) return Errno("stat " + name_, errno);
+    if (S_ISBLK(st.st_mode)) {
+      uint64_t bytes = 0;
+      if (::ioctl(fd_, BLKGETSIZE64, &bytes) != 0) return Errno("BLKGETSIZE64 " + name_, errno);
+      return bytes;
+    }
+    if (S_ISDIR(st.st_mode)) return Status::Error(EISDIR, name_);
+    return static_cast<uint64_t>(st.st_size);
+  }
+
+  const std::string& Name() const override { return name_; }
+
+ private:
+  static constexpr size_t kAlign = 4096;
+  static bool Aligned(uint64_t off, const void* p, size_t n) {
+    return off % kAlign == 0 && n % kAlign == 0 && reinterpret_cast<uintptr_t>(p) % kAlign == 0;
+  }
+  // O_DIRECT needs aligned offset, length and memory: read the covering aligned range.
+  Status Bounce(uint64_t off, MutByteSpan buf) {
+    uint64_t start = off / kAlign * kAlign;
+    uint64_t end = (off + buf.size() + kAlign - 1) / kAlign * kAlign;
+    void* mem = std::aligned_alloc(kAlign, end - start);
+    if (mem == nullptr) return Status::Error(ENOMEM, "read " + name_);
+    MutByteSpan tmp(static_cast<uint8_t*>(mem), end - start);
+    Status s = ReadAt(start, tmp);
+    if (s.ok()) std::memcpy(buf.data(), tmp.data() + (off - start), buf.size());
+    std::free(mem);
+    return s;
+  }
+  int fd_;
+  std::string name_;
+  bool direct_;
+};
+
+class PosixEnvImpl : public Env {
+ public:
+  Result<std::unique_ptr<File>> Open(const std::string& path, const OpenOptions& o) override {
+    int flags = O_CLOEXEC;
+    flags |= (o.write || o.create) ? O_RDWR : O_RDONLY;
+    if (o.create) flags |= O_CREAT;
+    if (o.direct) flags |= O_DIRECT;
+    if (o.exclusive) flags |= O_EXCL;
+    int fd = ::open(path.c_str(), flags, 0644);
+    if (fd < 0 && o.direct && errno == EINVAL) fd = ::open(path.c_str(), flags & ~O_DIRECT, 0644);
+    if (fd < 0) return Errno(path, errno);
+    return std::unique_ptr<File>(new PosixFile(fd, path, o.direct && (::fcntl(fd, F_GETFL) & O_DIRECT)));
+  }
+  Result<std::vector<std::string>> ListDir(const std::string& dir) override {
+    DIR* d = ::opendir(dir.c_str());
+    if (d == nullptr) return Errno(dir, errno);
+    std::vector<std::string> names;
+    while (struct dirent* e = ::readdir(d)) {
+      std::string n = e->d_name;
+      if (n != "." && n != "..") names.push_back(std::move(n));
+    }
+    ::closedir(d);
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+  bool Exists(const std::string& path) override { return ::access(path.c_str(), F_OK) == 0; }
+};
+
+// ---------------------------------------------------------------- memory
+struct MemData {
+  std::mutex mu;
+  Bytes bytes;
+};
+
+class MemFile : public File {
+ public:
+  MemFile(std::shared_ptr<MemData> d, std::string name) : d_(std::move(d)), name_(std::move(name)) {}
+  Status ReadAt(uint64_t off, MutByteSpan buf) override {
+    std::lock_guard<std::mutex> l(d_->mu);
+    if (off > d_->bytes.size() || buf.size() > d_->bytes.size() - off)
+      return Status::Error(ENXIO, "read " + name_ + ": past the end");
+    std::memcpy(buf.data(), d_->bytes.data() + off, buf.size());
+    return Status::Ok();
+  }
+  Status WriteAt(uint64_t off, ByteSpan data) override {
+    std::lock_guard<std::mutex> l(d_->mu);
+    if (d_->bytes.size() < off + data.size()) d_->bytes.resize(off + data.size());
+    std::memcpy(d_->bytes.data() + off, data.data(), data.size());
+    return Status::Ok();
+  }
+  Status Sync() override { return Status::Ok(); }
+  Result<uint64_t> Size() override {
+    std::lock_guard<std::mutex> l(d_->mu);
+    return static_cast<uint64_t>(d_->bytes.size());
+  }
+  const std::string& Name() const override { return name_; }
+
+ private:
+  std::shared_ptr<MemData> d_;
+  std::string name_;
+};
+
+class MemEnv : public Env {
+ public:
+  Result<std::unique_ptr<File>> Open(const std::string& path, const OpenOptions& o) override {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = files_.find(path);
+    if (it == files_.end()) {
+      if (!o.create) return Status::Error(ENOENT, path);
+      it = files_.emplace(path, std::make_shared<MemData>()).first;
+    }
+    return std::unique_ptr<File>(new MemFile(it->second, path));
+  }
+  Result<std::vector<std::string>> ListDir(const std::string& dir) override {
+    std::lock_guard<std::mutex> l(mu_);
+    std::string prefix = dir.empty() || dir.back() == '/' ? dir : dir + "/";
+    std::vector<std::string> names;
+    for (const auto& [k, v] : files_) {
+      if (k.compare(0, prefix.size(), prefix) != 0) continue;
+      std::string rest = k.substr(prefix.size());
+      rest = rest.substr(0, rest.find('/'));
+      if (!rest.empty() && (names.empty() || names.back() != rest)) names.push_back(rest);
+    }
+    if (names.empty()) return Status::Error(ENOENT, dir);
+    return names;
+  }
+  bool Exists(const std::string& path) override {
+    std::lock_guard<std::mutex> l(mu_);
+    return files_.count(path) != 0;
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, std::shared_ptr<MemData>> files_;
+};
+
+}  // namespace
+
+Env* PosixEnv() {
+  static PosixEnvImpl* env = new PosixEnvImpl;
+  return env;
+}
+
+std::unique_ptr<Env> NewMemEnv() { return std::make_unique<MemEnv>(); }
+
+// ---------------------------------------------------------------- faults
+struct FaultEnv::Impl {
+  Env* base;
+  std::mutex mu;
+  uint64_t ios = 0;
+  uint64_t fail_nth = 0;
+  bool fail_sticky = false;
+  bool dropping = false;
+  struct Flip {
+    std::string path;
+    uint64_t off, len;
+    int bit;
+  };
+  std::vector<Flip> flips;
+  // Unsynced writes per path, in order; applied to the base file on Sync.
+  struct PendingWrite {
+    uint64_t off;
+    Bytes data;
+  };
+  std::map<std::string, std::vector<PendingWrite>> pending;
+
+  // Counts one I/O; true when it must fail.
+  bool CountIo() {
+    ios++;
+    if (fail_nth == 0) return false;
+    return fail_sticky ? ios >= fail_nth : ios == fail_nth;
+  }
+};
+
+class FaultFile : public File {
+ public:
+  FaultFile(FaultEnv::Impl* env, std::unique_ptr<File> base) : env_(env), base_(std::move(base)) {}
+  Status ReadAt(uint64_t off, MutByteSpan buf) override {
+    {
+      std::lock_guard<std::mutex> l(env_->mu);
+      if (env_->CountIo()) return Status::Error(EIO, "injected read error on " + Name());
+    }
+    UZFS_TRY(base_->ReadAt(off, buf));
+    std::lock_guard<std::mutex> l(env_->mu);
+    // Overlay unsynced writes, oldest first, then the bit flips.
+    for (const auto& w : env_->pending[Name()]) Overlay(off, buf, w.off, w.data);
+    for (const auto& f : env_->flips) {
+      if (f.path != Name()) continue;
+      uint64_t s = std::max(off, f.off), e = std::min(off + buf.size(), f.off + f.len);
+      for (uint64_t i = s; i < e; i++) buf[i - off] ^= static_cast<uint8_t>(1u << f.bit);
+    }
+    return Status::Ok();
+  }
+  Status WriteAt(uint64_t off, ByteSpan data) override {
+    std::lock_guard<std::mutex> l(env_->mu);
+    if (env_->CountIo()) return Status::Error(EIO, "injected write error on " + Name());
+    if (env_->dropping) return Status::Ok();  // lost in the power cut
+    env_->pending[Name()].push_back({off, Bytes(data.begin(), data.end())});
+    return Status::Ok();
+  }
+  Status Sync() override {
+    std::vector<FaultEnv::Impl::PendingWrite> writes;
+    {
+      std::lock_guard<std::mutex> l(env_->mu);
+      if (env_->CountIo()) return Status::Error(EIO, "injected sync error on " + Name());
+      if (env_->dropping) return Status::Ok();
+      writes.swap(env_->pending[Name()]);
+    }
+    for (const auto& w : writes) UZFS_TRY(base_->WriteAt(w.off, w.data));
+    return base_->Sync();
+  }
+  Result<uint64_t> Size() override {
+    UZFS_ASSIGN(uint64_t size, base_->Size());
+    std::lock_guard<std::mutex> l(env_->mu);
+    for (const auto& w : env_->pending[Name()]) size = std::max<uint64_t>(size, w.off + w.data.size());
+    return size;
+  }
+  const std::string& Name() const override { return base_->Name(); }
+
+ private:
+  static void Overlay(uint64_t off, MutByteSpan buf, uint64_t woff, const Bytes& w) {
+    uint64_t s = std::max(off, woff), e = std::min<uint64_t>(off + buf.size(), woff + w.size());
+    if (s < e) std::memcpy(buf.data() + (s - off), w.data() + (s - woff), e - s);
+  }
+  FaultEnv::Impl* env_;
+  std::unique_ptr<File> base_;
+};
+
+FaultEnv::FaultEnv(Env* base) : impl_(std::make_unique<Impl>()) { impl_->base = base; }
+FaultEnv::~FaultEnv() = default;
+
+Result<std::unique_ptr<File>> FaultEnv::Open(const std::string& path, const OpenOptions& o) {
+  UZFS_ASSIGN(auto f, impl_->base->Open(path, o));
+  return std::unique_ptr<File>(new FaultFile(impl_.get(), std::move(f)));
+}
+Result<std::vector<std::string>> FaultEnv::ListDir(const std::string& dir) {
+  return impl_->base->ListDir(dir);
+}
+bool FaultEnv::Exists(const std::string& path) { return impl_->base->Exists(path); }
+
+void FaultEnv::FailNthIo(uint64_t n, bool sticky) {
+  std::lock_guard<std::mutex> l(impl_->mu);
+  impl_->fail_nth = n == 0 ? 0 : impl_->ios + n;
+  impl_->fail_sticky = sticky;
+}
+void FaultEnv::FlipBitsOnRead(const std::string& path, uint64_t off, uint64_t len, int bit) {
+  std::lock_guard<std::mutex> l(impl_->mu);
+  impl_->flips.push_back({path, off, len, bit & 7});
+}
+void FaultEnv::DropUnsyncedWrites() {
+  std::lock_guard<std::mutex> l(impl_->mu);
+  impl_->pending.clear();
+  impl_->dropping = true;
+}
+uint64_t FaultEnv::io_count() const {
+  std::lock_guard<std::mutex> l(impl_->mu);
+  return impl_->ios;
+}
+
+}  // namespace uzfs
