@@ -26,7 +26,7 @@
 using namespace uzfs;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  if (size > (4u << 20)) return 0;
+  if (size == 0 || size > (4u << 20)) return 0;
   ByteSpan in(data, size);
 
   if (size >= 24) {
