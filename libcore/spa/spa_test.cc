@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "libcore/spa/space_map.h"
 #include "libcore/vdev/vdev_raidz.h"
@@ -22,8 +23,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string g_dir;  // where the pools are; empty when they could not be built
-std::string g_why;  // why not: empty = zfs-fuse absent (skip), else the failure (fail)
+std::string g_dir;   // pristine pools (shared, never modified); empty when not built
+std::string g_work;  // this process's scratch directory for damaged copies
+std::string g_why;   // why no pools: empty = zfs-fuse absent (skip), else the failure (fail)
 std::map<std::string, std::string> g_names;  // kind -> pool name
 
 std::string Slurp(const std::string& p) {
@@ -33,27 +35,42 @@ std::string Slurp(const std::string& p) {
   return ss.str();
 }
 
+// ctest runs every test in its own process, so the pools (about 10 s of zfs-fuse work) are
+// built once into a directory keyed by the builder script's identity and reused; each
+// process builds into a private directory and renames it into place, so concurrent
+// processes never see a half-built set.
 class Pools : public ::testing::Environment {
  public:
   void SetUp() override {
-    char tmpl[] = "/tmp/uzfs-spa-test-XXXXXX";
-    if (!mkdtemp(tmpl)) return;
-    std::string script =
-        (fs::path(__FILE__).parent_path() / "../../tests/lib/mkpools_small.sh").string();
-    std::string log = std::string(tmpl) + "/log";
-    int rc = std::system((script + " " + tmpl + " >" + log + " 2>&1").c_str());
-    if (rc != 0) {
-      if (!(WIFEXITED(rc) && WEXITSTATUS(rc) == 77)) g_why = script + " failed: " + Slurp(log);
-      fs::remove_all(tmpl);
-      return;
+    char work[] = "/tmp/uzfs-spa-work-XXXXXX";
+    if (!mkdtemp(work)) return;
+    g_work = work;
+    fs::path script = fs::path(__FILE__).parent_path() / "../../tests/lib/mkpools_small.sh";
+    std::error_code ec;
+    auto stamp = fs::last_write_time(script, ec).time_since_epoch().count();
+    std::string shared = "/tmp/uzfs-spa-pools-" + std::to_string(getuid()) + "-" +
+                         std::to_string(fs::file_size(script, ec)) + "-" + std::to_string(stamp);
+    if (!fs::exists(shared + "/names")) {
+      std::string tmp = g_work + "/build";
+      fs::create_directories(tmp);
+      std::string log = g_work + "/log";
+      int rc = std::system((script.string() + " " + tmp + " >" + log + " 2>&1").c_str());
+      if (rc != 0) {
+        if (!(WIFEXITED(rc) && WEXITSTATUS(rc) == 77))
+          g_why = script.string() + " failed: " + Slurp(log);
+        return;
+      }
+      fs::rename(tmp, shared, ec);  // fails harmlessly when another process won the race
+      fs::remove_all(tmp, ec);
     }
-    std::ifstream in(std::string(tmpl) + "/names");
+    std::ifstream in(shared + "/names");
     std::string kind, name;
     while (in >> kind >> name) g_names[kind] = name;
-    g_dir = tmpl;
+    if (g_names.size() == 4) g_dir = shared;
+    else g_why = shared + ": incomplete pool set";
   }
   void TearDown() override {
-    if (!g_dir.empty()) fs::remove_all(g_dir);
+    if (!g_work.empty()) fs::remove_all(g_work);
   }
 };
 const auto* const kEnv = ::testing::AddGlobalTestEnvironment(new Pools);
@@ -74,7 +91,7 @@ std::string ZdbField(const std::string& text, const std::string& key) {
 }
 
 std::string CopyPool(const std::string& kind, const std::string& tag) {
-  std::string dst = g_dir + "/" + kind + "-" + tag;
+  std::string dst = g_work + "/" + kind + "-" + tag;
   std::string cmd = "rm -rf " + dst + " && mkdir -p " + dst + " && cp --sparse=always " + g_dir +
                     "/" + kind + "/d* " + dst + "/";
   EXPECT_EQ(std::system(cmd.c_str()), 0);
@@ -331,7 +348,7 @@ TEST(SpaDamage, MissingDevicesCoveredByRedundancy) {
 
 TEST(SpaDamage, TruncatedAndGarbageDevices) {
   NEED_POOLS();
-  std::string dir = g_dir + "/broken";
+  std::string dir = g_work + "/broken";
   fs::create_directories(dir);
   ASSERT_EQ(std::system(("head -c 300000 " + g_dir + "/single/d0 > " + dir + "/trunc").c_str()), 0);
   auto t = Spa::OpenDevices({dir + "/trunc"});
