@@ -1,12 +1,17 @@
-// PoolDumper: the pool-wide sections of zdb's output, in zdb's order (dump_zpool):
-// -C MOS config, -u uberblock, -m metaslabs, -d datasets, -b/-c block traversal, -h history.
+// PoolDumper: the pool-wide sections of zdb's output, in zdb's order (zfs-fuse zdb.c
+// dump_zpool): -C MOS config, -u uberblock, -m metaslabs, -d datasets, -b/-c block
+// traversal, -h history. Each section is one method, in its own file.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 
+#include "cmd/zdb/range_set.h"
 #include "cmd/zdb/zdb.h"
+#include "libcore/dsl/dsl.h"
 #include "libcore/spa/spa.h"
+#include "libcore/zpl/zpl.h"
 
 namespace uzfs::zdb {
 
@@ -17,8 +22,21 @@ class PoolDumper {
   int Run(const std::string& target);
 
  private:
+  int DumpConfig();                                  // zdb_pool.cc
+  int DumpMetaslabs();                               // zdb_metaslab.cc
+  int DumpDatasets(const std::string& only);         // zdb_dataset.cc
+  int DumpObjset(ObjSet& os, const std::string& name, const std::string& type, uint64_t id,
+                 uint64_t cr_txg, uint64_t refd_bytes);
+  void DumpObject(ObjSet& os, uint64_t object, const DnodePhys& dn, bool* header);
+  int DumpBlockStats();                              // zdb_blocks.cc
+  int DumpHistory();                                 // zdb_history.cc
+  // Loads every metaslab's space map of every top-level vdev (allocated = ALLOC - FREE).
+  Status LoadSpaceMaps(std::map<uint64_t, RangeSet>* alloc, uint64_t* total_alloc,
+                       uint64_t* total_space);
+
   const Options& o_;
   Spa& spa_;
+  std::unique_ptr<DslPool> dp_;
 };
 
 }  // namespace uzfs::zdb

@@ -144,7 +144,7 @@ class MemFile : public File {
   Status WriteAt(uint64_t off, ByteSpan data) override {
     std::lock_guard<std::mutex> l(d_->mu);
     if (d_->bytes.size() < off + data.size()) d_->bytes.resize(off + data.size());
-    std::memcpy(d_->bytes.data() + off, data.data(), data.size());
+    if (!data.empty()) std::memcpy(d_->bytes.data() + off, data.data(), data.size());
     return Status::Ok();
   }
   Status Sync() override { return Status::Ok(); }

@@ -1,0 +1,147 @@
+// zdb -d: one line per dataset (MOS first, then every dataset and snapshot in
+// dmu_objset_find order); with -dd and more, one line per object (zfs-fuse zdb.c dump_dir,
+// dump_object).
+#include <cinttypes>
+#include <cstdio>
+
+#include "cmd/zdb/pool_dumps.h"
+
+namespace uzfs::zdb {
+
+namespace {
+constexpr uint8_t kDnodeFlagUsedBytes = 1;
+constexpr uint8_t kDnodeFlagUserUsedAccounted = 2;
+}  // namespace
+
+void PoolDumper::DumpObject(ObjSet& os, uint64_t object, const DnodePhys& dn, bool* header) {
+  if (*header) {
+    std::printf("\n%10s  %3s  %5s  %5s  %5s  %5s  %6s  %s\n", "Object", "lvl", "iblk", "dblk",
+                "dsize", "lsize", "%full", "type");
+    *header = false;
+  }
+  uint64_t fill = 0;
+  for (const BlkPtr& bp : dn.blkptr) fill += bp.fill;
+  const uint64_t dblk = dn.datablksz();
+  const uint64_t max_offset = (dn.maxblkid + 1) * dblk;
+  const uint64_t phys = (dn.flags & kDnodeFlagUsedBytes) ? dn.used : dn.used << 9;
+  const double full = max_offset == 0 ? 0.0
+                                      : 100.0 * static_cast<double>(fill) * static_cast<double>(dblk) /
+                                            (object == 0 ? 32.0 : 1.0) / static_cast<double>(max_offset);
+  std::string aux;
+  if (dn.checksum != 0 || o_.d >= 6) aux += std::string(" (K=") + ChecksumName(dn.checksum) + ")";
+  if (dn.compress != 0 || o_.d >= 6) aux += std::string(" (Z=") + BpCompressName(dn.compress) + ")";
+  char fillbuf[16];
+  std::snprintf(fillbuf, sizeof fillbuf, "%6.2f", full);
+  std::printf("%10" PRIu64 "  %3u  %5s  %5s  %5s  %5s  %6s  %s%s\n", object,
+              static_cast<unsigned>(dn.nlevels), NiceNum(1ULL << dn.indblkshift).c_str(),
+              NiceNum(dblk).c_str(), NiceNum(phys).c_str(), NiceNum(max_offset).c_str(), fillbuf,
+              ObjectTypeName(dn.type), aux.c_str());
+  if (dn.bonustype != 0 && o_.d > 3) {
+    std::printf("%10s  %3s  %5s  %5s  %5s  %5s  %6s  %s\n", "", "", "", "", "",
+                NiceNum(dn.bonuslen).c_str(), "bonus", ObjectTypeName(dn.bonustype));
+  }
+  if (o_.d >= 4) {
+    std::printf("\tdnode flags: %s%s\n", (dn.flags & kDnodeFlagUsedBytes) ? "USED_BYTES " : "",
+                (dn.flags & kDnodeFlagUserUsedAccounted) ? "USERUSED_ACCOUNTED " : "");
+    std::printf("\tdnode maxblkid: %" PRIu64 "\n", dn.maxblkid);
+    *header = true;
+  }
+  if (o_.d >= 5) {
+    // dump_indirect: every block pointer of the object, offset, level column, compact bp.
+    std::printf("Indirect blocks:\n");
+    const int epb_shift = dn.indblkshift - 7;
+    Status st = os.WalkObject(dn, object, [&](const BlockVisit& v) -> Status {
+      uint64_t off = (v.blkid << (v.level * epb_shift)) * dblk;
+      std::string cols;
+      for (int l = dn.nlevels - 1; l >= -1; l--)
+        cols += l == v.level ? "L" + std::to_string(v.level) : " ";
+      const BlkPtr& bp = *v.bp;
+      std::string compact;
+      int ndvas = o_.d > 5 ? bp.ndvas() : 1;
+      char buf[96];
+      for (int i = 0; i < ndvas; i++) {
+        std::snprintf(buf, sizeof buf, "%" PRIu64 ":%" PRIx64 ":%" PRIx64 " ", bp.dva[i].vdev(),
+                      bp.dva[i].offset(), bp.dva[i].asize());
+        compact += buf;
+      }
+      std::snprintf(buf, sizeof buf, "%" PRIx64 "L/%" PRIx64 "P F=%" PRIu64 " B=%" PRIu64 "/%" PRIu64,
+                    bp.lsize(), bp.psize(), bp.fill, bp.birth, bp.physical_birth());
+      compact += buf;
+      std::printf("%16" PRIx64 " %s%s\n", off, cols.c_str(), compact.c_str());
+      return Status::Ok();
+    });
+    if (!st.ok()) std::printf("error walking object %" PRIu64 ": %s\n", object, st.ToString().c_str());
+    std::printf("\n");
+  }
+}
+
+int PoolDumper::DumpObjset(ObjSet& os, const std::string& name, const std::string& type,
+                           uint64_t id, uint64_t cr_txg, uint64_t refd_bytes) {
+  std::string rootbp;
+  if (o_.d >= 4) rootbp = ", rootbp " + os.rootbp().ToString();
+  std::printf("Dataset %s [%s], ID %" PRIu64 ", cr_txg %" PRIu64 ", %s, %" PRIu64 " objects%s\n",
+              name.c_str(), type.c_str(), id, cr_txg, NiceNum(refd_bytes).c_str(),
+              os.rootbp().fill, rootbp.c_str());
+  if (o_.d < 2 || os.rootbp().is_hole()) return kExitOk;
+  bool header = true;
+  int rc = kExitOk;
+  DumpObject(os, 0, os.meta_dnode(), &header);
+  uint64_t obj = 0, count = 0;
+  while (true) {
+    auto next = os.NextObject(&obj);
+    if (!next.ok()) {
+      Fatal("reading objects of " + name + ": " + next.status().ToString());
+      rc = kExitErrors;
+      break;
+    }
+    if (!*next) break;
+    auto dn = os.Dnode(obj);
+    if (!dn.ok()) continue;
+    DumpObject(os, obj, *dn, &header);
+    count++;
+  }
+  if (rc == kExitOk && count != os.rootbp().fill) {
+    std::printf("object count %" PRIu64 " != objset fill %" PRIu64 "\n", count, os.rootbp().fill);
+    rc = kExitErrors;
+  }
+  std::printf("\n");
+  return rc;
+}
+
+int PoolDumper::DumpDatasets(const std::string& only) {
+  int rc = kExitOk;
+  if (only.empty()) {
+    auto mos_used = dp_->MosUsedBytes();
+    rc = std::max(rc, DumpObjset(dp_->mos(), "mos", "META", 0, 4, mos_used.ok() ? *mos_used : 0));
+  }
+  std::vector<DatasetInfo> all;
+  if (only.empty()) {
+    auto list = dp_->ListAll();
+    if (!list.ok()) {
+      Fatal("listing datasets: " + list.status().ToString());
+      return kExitErrors;
+    }
+    all = std::move(*list);
+  } else {
+    auto d = dp_->Resolve(only);
+    if (!d.ok()) {
+      Fatal("can't open '" + only + "': " + d.status().ToString());
+      return kExitErrors;
+    }
+    all.push_back(std::move(*d));
+  }
+  for (const DatasetInfo& d : all) {
+    auto os = dp_->OpenObjset(d);
+    if (!os.ok()) {
+      std::printf("Could not open %s, error %d\n", d.name.c_str(), os.status().code());
+      rc = kExitErrors;
+      continue;
+    }
+    const char* type = (*os)->type() == kOstZfs ? "ZPL" : (*os)->type() == kOstZvol ? "ZVOL"
+                                                 : (*os)->type() == kOstMeta ? "META" : "OTHER";
+    rc = std::max(rc, DumpObjset(**os, d.name, type, d.ds_obj, d.ds.creation_txg, d.ds.used_bytes));
+  }
+  return rc;
+}
+
+}  // namespace uzfs::zdb
