@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The test command: installs what it needs, builds, then runs every test — unit tests
+# (ctest), the fuzzers (60 s each, under ASan/UBSan), and the Bats suites — and ends with
+# one summary line "N passed, M failed". Exit status 0 only when nothing failed.
+# Run as root on Debian 12 (apt-get, zfs-fuse's daemon, /dev/fuse).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+export UZFS_BUILD=${UZFS_BUILD:-$root/build}
+FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+
+scripts/deps.sh || { echo "dependency installation failed"; exit 1; }
+scripts/build.sh || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
+
+passed=0 failed=0
+section() { printf '\n==== %s ====\n' "$*"; }
+
+# --- unit tests ---------------------------------------------------------------------
+section "unit tests (ctest)"
+ctest --test-dir "$UZFS_BUILD" --output-on-failure -j"$(nproc)" 2>&1 | tee "$UZFS_BUILD/ctest.log"
+total=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\2/p' "$UZFS_BUILD/ctest.log")
+bad=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\1/p' "$UZFS_BUILD/ctest.log")
+if [ -z "$total" ]; then
+  echo "ctest did not report a result"; failed=$((failed + 1))
+else
+  passed=$((passed + total - bad)); failed=$((failed + bad))
+fi
+
+# --- fuzzers ------------------------------------------------------------------------
+section "fuzzers (${FUZZ_SECONDS}s each)"
+fuzz_build=$root/build-fuzz
+if CC=clang CXX=clang++ cmake -S . -B "$fuzz_build" -G Ninja -DUZFS_FUZZ=ON \
+     -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
+   cmake --build "$fuzz_build" -j"$(nproc)" --target nvlist_fuzz label_fuzz; then
+  for f in nvlist label; do
+    work=$(mktemp -d)  # new inputs go here; the committed seeds stay untouched
+    if "$fuzz_build/tests/fuzz/${f}_fuzz" -max_total_time="$FUZZ_SECONDS" -print_final_stats=0 \
+         "$work" "tests/fuzz/corpus/$f" >"$UZFS_BUILD/fuzz-$f.log" 2>&1; then
+      echo "ok   ${f}_fuzz: $(grep -c . "$UZFS_BUILD/fuzz-$f.log") log lines, no crash"
+      passed=$((passed + 1))
+    else
+      echo "FAIL ${f}_fuzz (log: $UZFS_BUILD/fuzz-$f.log)"; tail -40 "$UZFS_BUILD/fuzz-$f.log"
+      failed=$((failed + 1))
+    fi
+    rm -rf "$work"
+  done
+else
+  echo "FAIL building the fuzzers"; failed=$((failed + 1))
+fi
+
+# --- shell tests --------------------------------------------------------------------
+section "Bats"
+bats --tap tests/bats 2>&1 | tee "$UZFS_BUILD/bats.log"
+ok=$(grep -c '^ok ' "$UZFS_BUILD/bats.log")
+notok=$(grep -c '^not ok ' "$UZFS_BUILD/bats.log")
+planned=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$UZFS_BUILD/bats.log" | head -1)
+passed=$((passed + ok)); failed=$((failed + notok))
+if [ -z "$planned" ] || [ $((ok + notok)) -ne "$planned" ]; then
+  echo "Bats ran $((ok + notok)) of ${planned:-?} planned tests"; failed=$((failed + 1))
+fi
+
+section "summary"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
