@@ -2,7 +2,9 @@
 // dmu_objset_find order); with -dd and more, one line per object (zfs-fuse zdb.c dump_dir,
 // dump_object).
 #include <cinttypes>
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 
 #include "cmd/zdb/pool_dumps.h"
 
@@ -82,9 +84,29 @@ int PoolDumper::DumpObjset(ObjSet& os, const std::string& name, const std::strin
   std::printf("Dataset %s [%s], ID %" PRIu64 ", cr_txg %" PRIu64 ", %s, %" PRIu64 " objects%s\n",
               name.c_str(), type.c_str(), id, cr_txg, NiceNum(refd_bytes).c_str(),
               os.rootbp().fill, rootbp.c_str());
-  if (o_.d < 2 || os.rootbp().is_hole()) return kExitOk;
   bool header = true;
   int rc = kExitOk;
+  if (o_.args.size() > 1) {  // zdb DATASET OBJECT...: only those objects
+    for (size_t i = 1; i < o_.args.size(); i++) {
+      char* end = nullptr;
+      errno = 0;
+      uint64_t obj = std::strtoull(o_.args[i].c_str(), &end, 0);
+      if (errno != 0 || end == o_.args[i].c_str() || *end != '\0') {
+        Fatal("bad number " + o_.args[i]);
+        return kExitUsage;
+      }
+      auto dn = obj == 0 ? Result<DnodePhys>(os.meta_dnode()) : os.Dnode(obj);
+      if (!dn.ok()) {
+        Fatal("object " + o_.args[i] + ": " + dn.status().ToString());
+        rc = kExitErrors;
+        continue;
+      }
+      DumpObject(os, obj, *dn, &header);
+    }
+    std::printf("\n");
+    return rc;
+  }
+  if (o_.d < 2 || os.rootbp().is_hole()) return kExitOk;
   DumpObject(os, 0, os.meta_dnode(), &header);
   uint64_t obj = 0, count = 0;
   while (true) {
