@@ -28,6 +28,8 @@ class PoolDumper {
   int DumpObjset(ObjSet& os, const std::string& name, const std::string& type, uint64_t id,
                  uint64_t cr_txg, uint64_t refd_bytes);
   void DumpObject(ObjSet& os, uint64_t object, const DnodePhys& dn, bool* header);
+  // zdb's object_viewer table: the bonus and the contents of an object, by type (-dddd).
+  void ViewObject(ObjSet& os, uint64_t object, const DnodePhys& dn);  // zdb_object.cc
   int DumpBlockStats();                              // zdb_blocks.cc
   int DumpHistory();                                 // zdb_history.cc
   // Loads every metaslab's space map of every top-level vdev (allocated = ALLOC - FREE).

@@ -46,6 +46,7 @@ void PoolDumper::DumpObject(ObjSet& os, uint64_t object, const DnodePhys& dn, bo
     std::printf("\tdnode flags: %s%s\n", (dn.flags & kDnodeFlagUsedBytes) ? "USED_BYTES " : "",
                 (dn.flags & kDnodeFlagUserUsedAccounted) ? "USERUSED_ACCOUNTED " : "");
     std::printf("\tdnode maxblkid: %" PRIu64 "\n", dn.maxblkid);
+    ViewObject(os, object, dn);
     *header = true;
   }
   if (o_.d >= 5) {
