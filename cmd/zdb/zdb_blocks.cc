@@ -99,6 +99,22 @@ int PoolDumper::DumpBlockStats() {
     }
   };
 
+  // Dataset names by objset id, so errors say where they are.
+  std::map<uint64_t, std::string> names{{0, "mos"}};
+  if (auto all = dp_->ListAll(); all.ok())
+    for (const DatasetInfo& d : *all) names[d.ds_obj] = d.name;
+  auto describe = [&](uint64_t objset, const BlockVisit& v) {
+    uint64_t off = v.blkid;
+    if (v.dnode != nullptr && v.level >= 0)
+      off = (v.blkid << (v.level * (v.dnode->indblkshift - 7))) * v.dnode->datablksz();
+    char buf[256];
+    std::snprintf(buf, sizeof buf, "<%" PRIu64 ", %" PRIu64 ", %d, %" PRIx64 "> (dataset %s, object %" PRIu64
+                  ", level %d, offset 0x%" PRIx64 ")",
+                  objset, v.object, v.level, v.blkid,
+                  names.count(objset) ? names[objset].c_str() : "?", v.object, v.level, off);
+    return std::string(buf);
+  };
+
   auto visit = [&](uint64_t objset, const BlockVisit& v) -> Status {
     const BlkPtr& bp = *v.bp;
     zcb.Add(bp, bp.type() < kOtNumTypes ? bp.type() : kOtNumTypes - 1);
@@ -107,8 +123,7 @@ int PoolDumper::DumpBlockStats() {
     if (o_.c > 1 || (o_.c && is_metadata)) {
       ReadReport report;
       auto data = spa_.ScrubRead(bp, &report);
-      std::string where = "<" + std::to_string(objset) + ", " + std::to_string(v.object) + ", " +
-                          std::to_string(v.level) + ", " + std::to_string(v.blkid) + ">";
+      const std::string where = describe(objset, v);
       if (!data.ok()) {
         zcb.had_errors = true;
         zcb.errors[data.status().code() & 0xff]++;
@@ -137,9 +152,8 @@ int PoolDumper::DumpBlockStats() {
     return [&, objset](const BlockVisit& v, const Status& s) {
       zcb.had_errors = true;
       zcb.errors[s.code() & 0xff]++;
-      std::printf("zdb_blkptr_cb: Got error %d reading <%" PRIu64 ", %" PRIu64 ", %d, %" PRIu64
-                  "> -- skipping\n",
-                  s.code(), objset, v.object, v.level, v.blkid);
+      std::printf("zdb_blkptr_cb: Got error %d reading %s -- skipping\n", s.code(),
+                  describe(objset, v).c_str());
     };
   };
 
