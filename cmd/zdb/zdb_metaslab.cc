@@ -107,6 +107,40 @@ int PoolDumper::DumpMetaslabs() {
       }
       std::printf("\tmetaslab %6zu   offset %12" PRIx64 "   spacemap %6" PRIu64 "   free    %5s\n", m,
                   m * ms_size, smobj, NiceNum(ms_size - sm.alloc).c_str());
+      if (o_.m > 1) {
+        // dump_metaslab_stats: the free segments of the metaslab (its range minus ALLOC).
+        RangeSet used;
+        bool consistent = true;
+        if (smobj != 0) {
+          auto entries = DecodeSpaceMap(sm.raw, sm.objsize, m * ms_size,
+                                        static_cast<unsigned>(top->ashift), sm.little);
+          if (entries.ok()) {
+            for (const SpaceMapEntry& e : *entries)
+              if (!e.debug) consistent &= e.alloc ? used.Add(e.offset, e.run) : used.Remove(e.offset, e.run);
+          } else {
+            consistent = false;
+          }
+        }
+        uint64_t segments = 0, maxsize = 0, cursor = m * ms_size;
+        auto gap = [&](uint64_t start, uint64_t end) {
+          if (end > start) {
+            segments++;
+            maxsize = std::max(maxsize, end - start);
+          }
+        };
+        used.ForEach([&](uint64_t start, uint64_t size) {
+          gap(cursor, start);
+          cursor = start + size;
+        });
+        gap(cursor, (m + 1) * ms_size);
+        std::printf("\t %25s %10lu   %7s  %6s   %4s %4d%%\n", "segments",
+                    static_cast<unsigned long>(segments), "maxsize", NiceNum(maxsize).c_str(),
+                    "freepct", static_cast<int>((ms_size - sm.alloc) * 100 / ms_size));
+        if (!consistent) {
+          std::printf("\t space map %" PRIu64 " is inconsistent\n", smobj);
+          rc = kExitErrors;
+        }
+      }
       if (o_.m > 2 && smobj != 0) {
         auto entries = DecodeSpaceMap(sm.raw, sm.objsize, m * ms_size,
                                       static_cast<unsigned>(top->ashift), sm.little);
