@@ -25,7 +25,9 @@ void PoolDumper::DumpObject(ObjSet& os, uint64_t object, const DnodePhys& dn, bo
   for (const BlkPtr& bp : dn.blkptr) fill += bp.fill;
   const uint64_t dblk = dn.datablksz();
   const uint64_t max_offset = (dn.maxblkid + 1) * dblk;
-  const uint64_t phys = (dn.flags & kDnodeFlagUsedBytes) ? dn.used : dn.used << 9;
+  // doi_physical_blocks_512, rounded as dmu_object_info_from_dnode does.
+  const uint64_t used_bytes = (dn.flags & kDnodeFlagUsedBytes) ? dn.used : dn.used << 9;
+  const uint64_t phys = ((used_bytes + 256) >> 9) << 9;
   const double full = max_offset == 0 ? 0.0
                                       : 100.0 * static_cast<double>(fill) * static_cast<double>(dblk) /
                                             (object == 0 ? 32.0 : 1.0) / static_cast<double>(max_offset);
@@ -34,7 +36,7 @@ void PoolDumper::DumpObject(ObjSet& os, uint64_t object, const DnodePhys& dn, bo
   if (dn.compress != 0 || o_.d >= 6) aux += std::string(" (Z=") + BpCompressName(dn.compress) + ")";
   char fillbuf[16];
   std::snprintf(fillbuf, sizeof fillbuf, "%6.2f", full);
-  std::printf("%10" PRIu64 "  %3u  %5s  %5s  %5s  %5s  %6s  %s%s\n", object,
+  std::printf("%10lld  %3u  %5s  %5s  %5s  %5s  %6s  %s%s\n", static_cast<long long>(object),
               static_cast<unsigned>(dn.nlevels), NiceNum(1ULL << dn.indblkshift).c_str(),
               NiceNum(dblk).c_str(), NiceNum(phys).c_str(), NiceNum(max_offset).c_str(), fillbuf,
               ObjectTypeName(dn.type), aux.c_str());
@@ -109,6 +111,10 @@ int PoolDumper::DumpObjset(ObjSet& os, const std::string& name, const std::strin
   }
   if (o_.d < 2 || os.rootbp().is_hole()) return kExitOk;
   DumpObject(os, 0, os.meta_dnode(), &header);
+  if (os.userused() != nullptr && os.groupused() != nullptr) {
+    DumpObject(os, kUserUsedObject, *os.userused(), &header);
+    DumpObject(os, kGroupUsedObject, *os.groupused(), &header);
+  }
   uint64_t obj = 0, count = 0;
   while (true) {
     auto next = os.NextObject(&obj);
@@ -123,7 +129,9 @@ int PoolDumper::DumpObjset(ObjSet& os, const std::string& name, const std::strin
     DumpObject(os, obj, *dn, &header);
     count++;
   }
-  if (rc == kExitOk && count != os.rootbp().fill) {
+  // zfs-fuse's own MOS rootbp fill lags its meta-dnode (31 vs 62 objects on its pools), so
+  // the check holds for datasets only.
+  if (rc == kExitOk && os.type() != kOstMeta && count != os.rootbp().fill) {
     std::printf("object count %" PRIu64 " != objset fill %" PRIu64 "\n", count, os.rootbp().fill);
     rc = kExitErrors;
   }

@@ -86,6 +86,9 @@ class ObjSet {
   uint64_t type() const { return os_type_; }
   const DnodePhys& meta_dnode() const { return meta_; }
   const BlkPtr& zil_log() const { return zil_log_; }
+  // The user/group space accounting dnodes of the objset_phys (nullptr when absent).
+  const DnodePhys* userused() const { return userused_.get(); }
+  const DnodePhys* groupused() const { return groupused_.get(); }
   // Count of dnode slots: (meta maxblkid + 1) * dnodes per block.
   uint64_t object_slots() const;
 
