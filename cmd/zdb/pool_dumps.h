@@ -26,15 +26,24 @@ class PoolDumper {
   int DumpMetaslabs();                               // zdb_metaslab.cc
   int DumpDatasets(const std::string& only);         // zdb_dataset.cc
   int DumpObjset(ObjSet& os, const std::string& name, const std::string& type, uint64_t id,
-                 uint64_t cr_txg, uint64_t refd_bytes);
+                 uint64_t cr_txg, uint64_t refd_bytes, uint64_t deadlist);
   void DumpObject(ObjSet& os, uint64_t object, const DnodePhys& dn, bool* header);
   // zdb's object_viewer table: the bonus and the contents of an object, by type (-dddd).
   void ViewObject(ObjSet& os, uint64_t object, const DnodePhys& dn);  // zdb_object.cc
+  // dump_bplist: a deadlist or the deferred-free list (-ddd: header, -ddddd: entries).
+  void DumpBplist(uint64_t object, const char* name);
   int DumpBlockStats();                              // zdb_blocks.cc
   int DumpHistory();                                 // zdb_history.cc
   // Loads every metaslab's space map of every top-level vdev (allocated = ALLOC - FREE).
   Status LoadSpaceMaps(std::map<uint64_t, RangeSet>* alloc, uint64_t* total_alloc,
                        uint64_t* total_space);
+
+  // zfs_obj_to_path for the znode viewer, with the directories it reads cached (one objset
+  // at a time): without the cache a 10,000-entry directory makes -dddd quadratic.
+  std::string ObjToPath(ObjSet& os, uint64_t object);
+  ObjSet* path_os_ = nullptr;
+  std::unique_ptr<Zpl> path_zpl_;
+  std::map<uint64_t, std::map<uint64_t, std::string>> dir_names_;  // dir -> (child -> name)
 
   const Options& o_;
   Spa& spa_;

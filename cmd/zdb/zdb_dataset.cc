@@ -80,8 +80,31 @@ void PoolDumper::DumpObject(ObjSet& os, uint64_t object, const DnodePhys& dn, bo
   }
 }
 
+void PoolDumper::DumpBplist(uint64_t object, const char* name) {
+  if (o_.d < 3 || object == 0) return;
+  auto dn = dp_->mos().Dnode(object);
+  if (!dn.ok() || dn->bonus.size() < 16) return;
+  auto w = [&](int i) { return Load64(dn->bonus.data() + 8 * i, dn->little); };
+  const uint64_t entries = w(0), bytes = w(1);
+  if (entries == 0) return;
+  // zfs-fuse compares the bonus dbuf's size (always 320) with sizeof (bplist_phys_t), so it
+  // never prints the compressed/uncompressed sizes; neither do we.
+  std::printf("\n    %s: %" PRIu64 " entries, %s\n", name, entries, NiceNum(bytes).c_str());
+  if (o_.d < 5) return;
+  std::printf("\n");
+  auto raw = dp_->mos().Read(*dn, 0, entries * kBlkPtrSize);
+  if (!raw.ok()) return;
+  for (uint64_t i = 0; i * kBlkPtrSize + kBlkPtrSize <= raw->size(); i++) {
+    BlkPtr bp = BlkPtr::Decode(raw->data() + i * kBlkPtrSize, dn->little);
+    std::printf("\tItem %3" PRIu64 ": %" PRIu64 ":%" PRIx64 ":%" PRIx64 " %" PRIx64 "L/%" PRIx64 "P F=%" PRIu64
+                " B=%" PRIu64 "/%" PRIu64 "\n",
+                i, bp.dva[0].vdev(), bp.dva[0].offset(), bp.dva[0].asize(), bp.lsize(), bp.psize(), bp.fill,
+                bp.birth, bp.physical_birth());
+  }
+}
+
 int PoolDumper::DumpObjset(ObjSet& os, const std::string& name, const std::string& type,
-                           uint64_t id, uint64_t cr_txg, uint64_t refd_bytes) {
+                           uint64_t id, uint64_t cr_txg, uint64_t refd_bytes, uint64_t deadlist) {
   std::string rootbp;
   if (o_.d >= 4) rootbp = ", rootbp " + os.rootbp().ToString();
   std::printf("Dataset %s [%s], ID %" PRIu64 ", cr_txg %" PRIu64 ", %s, %" PRIu64 " objects%s\n",
@@ -109,6 +132,7 @@ int PoolDumper::DumpObjset(ObjSet& os, const std::string& name, const std::strin
     std::printf("\n");
     return rc;
   }
+  DumpBplist(deadlist, "Deadlist");
   if (o_.d < 2 || os.rootbp().is_hole()) return kExitOk;
   DumpObject(os, 0, os.meta_dnode(), &header);
   if (os.userused() != nullptr && os.groupused() != nullptr) {
@@ -143,7 +167,9 @@ int PoolDumper::DumpDatasets(const std::string& only) {
   int rc = kExitOk;
   if (only.empty()) {
     auto mos_used = dp_->MosUsedBytes();
-    rc = std::max(rc, DumpObjset(dp_->mos(), "mos", "META", 0, 4, mos_used.ok() ? *mos_used : 0));
+    rc = std::max(rc, DumpObjset(dp_->mos(), "mos", "META", 0, 4, mos_used.ok() ? *mos_used : 0, 0));
+    if (auto deferred = dp_->DirectoryEntry("sync_bplist"); deferred.ok())
+      DumpBplist(*deferred, "Deferred frees");
   }
   std::vector<DatasetInfo> all;
   if (only.empty()) {
@@ -170,7 +196,8 @@ int PoolDumper::DumpDatasets(const std::string& only) {
     }
     const char* type = (*os)->type() == kOstZfs ? "ZPL" : (*os)->type() == kOstZvol ? "ZVOL"
                                                  : (*os)->type() == kOstMeta ? "META" : "OTHER";
-    rc = std::max(rc, DumpObjset(**os, d.name, type, d.ds_obj, d.ds.creation_txg, d.ds.used_bytes));
+    rc = std::max(rc, DumpObjset(**os, d.name, type, d.ds_obj, d.ds.creation_txg, d.ds.used_bytes,
+                                 d.ds.deadlist_obj));
   }
   return rc;
 }

@@ -26,15 +26,19 @@ void ZapStats(const Zap& z, const DnodePhys& dn) {
   std::printf("\tFat ZAP stats:\n\t\tPointer table:\n");
   std::printf("\t\t\t%" PRIu64 " elements\n",
               z.ptrtbl_numblks == 0 ? (dn.datablksz() / 2 / 8) : (uint64_t{1} << z.ptrtbl_shift));
-  std::printf("\t\t\tzt_blk: %" PRIu64 "\n\t\t\tzt_numblks: %" PRIu64 "\n\t\t\tzt_shift: %" PRIu64 "\n",
-              z.ptrtbl_blk, z.ptrtbl_numblks, z.ptrtbl_shift);
+  std::printf("\t\t\tzt_blk: %" PRIu64 "\n\t\t\tzt_numblks: %" PRIu64 "\n\t\t\tzt_shift: %" PRIu64
+              "\n\t\t\tzt_blks_copied: %" PRIu64 "\n\t\t\tzt_nextblk: %" PRIu64 "\n",
+              z.ptrtbl_blk, z.ptrtbl_numblks, z.ptrtbl_shift, z.ptrtbl_blks_copied, z.ptrtbl_nextblk);
   std::printf("\t\tZAP entries: %zu\n\t\tLeaf blocks: %" PRIu64 "\n\t\tTotal blocks: %" PRIu64 "\n",
               z.entries().size(), z.num_leafs, dn.maxblkid + 1);
-  std::printf("\t\tzap_salt: 0x%" PRIx64 "\n", z.salt());
+  std::printf("\t\tzap_block_type: 0x%" PRIx64 "\n\t\tzap_magic: 0x%" PRIx64 "\n\t\tzap_salt: 0x%" PRIx64 "\n",
+              z.block_type, z.magic, z.salt());
+  // The histograms zfs-fuse prints next (leaf pointers, entries and fullness per block,
+  // chunks per entry, bucket lengths) are not computed yet.
 }
 
 void ViewZap(ObjSet& os, uint64_t object, const DnodePhys& dn) {
-  auto z = Zap::Open(os, object);
+  auto z = Zap::Open(os, dn, object);
   if (!z.ok()) {
     std::printf("\tcannot read ZAP: %s\n", z.status().ToString().c_str());
     return;
@@ -78,29 +82,38 @@ void ViewZplDir(ObjSet& os, uint64_t object, const DnodePhys& dn) {
   }
 }
 
-// zfs_obj_to_path: climb the parent chain, finding each name in its parent directory.
-std::string ObjToPath(ObjSet& os, uint64_t object) {
-  auto zpl = Zpl::Open(os);
-  if (!zpl.ok()) return "\?\?\?<object#" + std::to_string(object) + ">";
+}  // namespace
+
+std::string PoolDumper::ObjToPath(ObjSet& os, uint64_t object) {
+  const std::string unknown = "\?\?\?<object#" + std::to_string(object) + ">";
+  if (path_os_ != &os) {
+    path_os_ = &os;
+    dir_names_.clear();
+    auto zpl = Zpl::Open(os);
+    path_zpl_ = zpl.ok() ? std::move(*zpl) : nullptr;
+  }
+  if (!path_zpl_) return unknown;
   std::string path;
   uint64_t obj = object;
   for (int depth = 0; depth < 256; depth++) {
-    if (obj == (*zpl)->root()) return path.empty() ? "/" : path;
-    auto z = (*zpl)->Stat(obj);
-    if (!z.ok() || z->parent == obj) break;
-    auto entries = (*zpl)->ReadDir(z->parent);
-    if (!entries.ok()) break;
-    std::string name;
-    for (const DirEntry& e : *entries)
-      if (e.object == obj) name = e.name;
-    if (name.empty()) break;
-    path = "/" + name + path;
+    if (obj == path_zpl_->root()) return path.empty() ? "/" : path;
+    auto z = path_zpl_->Stat(obj);
+    if (!z.ok()) break;
+    if (z->parent == obj) return path.empty() ? "/" : path;  // its own parent: a root
+    auto it = dir_names_.find(z->parent);
+    if (it == dir_names_.end()) {
+      std::map<uint64_t, std::string> names;
+      if (auto entries = path_zpl_->ReadDir(z->parent); entries.ok())
+        for (const DirEntry& e : *entries) names.emplace(e.object, e.name);
+      it = dir_names_.emplace(z->parent, std::move(names)).first;
+    }
+    auto name = it->second.find(obj);
+    if (name == it->second.end()) break;
+    path = "/" + name->second + path;
     obj = z->parent;
   }
-  return "\?\?\?<object#" + std::to_string(object) + ">";
+  return unknown;
 }
-
-}  // namespace
 
 void PoolDumper::ViewObject(ObjSet& os, uint64_t object, const DnodePhys& dn) {
   // The bonus viewer first, then the object's own.

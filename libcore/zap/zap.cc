@@ -66,6 +66,10 @@ uint64_t ZapHash(uint64_t salt, std::string_view name) {
 
 Result<Zap> Zap::Open(ObjSet& os, uint64_t obj) {
   UZFS_ASSIGN(DnodePhys dn, os.Dnode(obj));
+  return Open(os, dn, obj);
+}
+
+Result<Zap> Zap::Open(ObjSet& os, const DnodePhys& dn, uint64_t obj) {
   const uint64_t bs = dn.datablksz();
   UZFS_ASSIGN(Bytes b0, os.ReadBlock(dn, 0));
   if (b0.size() < 128) return Corrupt(obj, "block too small");
@@ -77,6 +81,7 @@ Result<Zap> Zap::Open(ObjSet& os, uint64_t obj) {
     type = LoadBE64(b0.data());
   }
   Zap z;
+  z.block_type = type;
   if (type == kZbtMicro) {
     z.micro_ = true;
     z.salt_ = Load64(b0.data() + 8, le);
@@ -99,6 +104,9 @@ Result<Zap> Zap::Open(ObjSet& os, uint64_t obj) {
     z.ptrtbl_blk = Load64(b0.data() + 16, le);
     z.ptrtbl_numblks = Load64(b0.data() + 24, le);
     z.ptrtbl_shift = Load64(b0.data() + 32, le);
+    z.ptrtbl_nextblk = Load64(b0.data() + 40, le);
+    z.ptrtbl_blks_copied = Load64(b0.data() + 48, le);
+    z.magic = kZapMagic;
     z.num_leafs = Load64(b0.data() + 64, le);
     z.salt_ = Load64(b0.data() + 80, le);
     const int bs_shift = HighBit(bs) - 1;

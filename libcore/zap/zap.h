@@ -47,6 +47,9 @@ class Zap {
  public:
   // Loads object obj of os (any ZAP type). ECORRUPT when it is not a valid ZAP.
   static Result<Zap> Open(ObjSet& os, uint64_t obj);
+  // The same for a dnode already in hand (the objset_phys's user/group-used objects have no
+  // slot in the meta-dnode). obj only names the object in error messages.
+  static Result<Zap> Open(ObjSet& os, const DnodePhys& dn, uint64_t obj);
   bool micro() const { return micro_; }
   uint64_t salt() const { return salt_; }
   // Every entry in cursor order.
@@ -55,7 +58,8 @@ class Zap {
   // The single-integer value of name; ENOENT when absent, EOVERFLOW when not one integer.
   Result<uint64_t> Lookup(std::string_view name) const;
   // Fat ZAP statistics for zdb: leaves, pointer table.
-  uint64_t num_leafs = 0, ptrtbl_blk = 0, ptrtbl_numblks = 0, ptrtbl_shift = 0;
+  uint64_t num_leafs = 0, ptrtbl_blk = 0, ptrtbl_numblks = 0, ptrtbl_shift = 0,
+           ptrtbl_nextblk = 0, ptrtbl_blks_copied = 0, block_type = 0, magic = 0;
 
  private:
   bool micro_ = false;
