@@ -4,8 +4,10 @@
 //
 // What is traversed (traverse_pool): the deferred-free bplist, the MOS, then every
 // DSL_DATASET object's objset from its ds_prev_snap_txg on, so blocks a snapshot shares with
-// its successors are counted once. Not traversed yet: ZIL blocks of an unreplayed intent log
-// (a cleanly exported pool has none); a pool with one reports them as leaked.
+// its successors are counted once; and each objset's intent log (traverse_zil): the chain of
+// log blocks from the ZIL header, those born by the pool's last synced txg when the log was
+// never claimed (zdb opens pools read-only), plus, for a claimed log, the blocks its
+// TX_WRITE records point to.
 #include <cinttypes>
 #include <cstdio>
 
@@ -53,6 +55,54 @@ uint64_t PsizeToAsize(const Vdev& vd, uint64_t psize) {
     sectors = (sectors + np) / (np + 1) * (np + 1);
   }
   return sectors << ashift;
+}
+
+constexpr int kZilZcSeq = 3;           // blk_cksum word holding the log block's sequence
+constexpr size_t kZilChainSize = 184;  // zil_chain_t: pad, next blkptr, nused, eck
+constexpr uint64_t kTxWrite = 9;
+
+// zil_parse for the traversal: calls visit(bp, is_record) for each log block (and, for a
+// claimed log, each TX_WRITE record's block) that zdb's traverse_zil would visit.
+void WalkZil(Spa& spa, const ObjSet& os, const std::function<void(const BlkPtr&, int64_t)>& visit) {
+  const uint64_t claim_txg = os.zil_claim_txg();
+  const uint64_t first_txg = spa.uberblock().txg + 1;  // spa_first_txg of a read-only open
+  BlkPtr blk = os.zil_log();
+  for (int n = 0; n < (1 << 20) && !blk.is_hole(); n++) {
+    if (claim_txg != 0 || blk.birth < first_txg) visit(blk, -1);
+    auto data = spa.Read(blk);
+    if (!data.ok()) break;  // the end of the chain: the next block was never written
+    const Bytes& b = *data;
+    BlkPtr next;
+    size_t rec_start = 0, rec_end = 0;
+    if (blk.checksum() == static_cast<uint8_t>(ChecksumId::kZilog2)) {
+      if (b.size() < kZilChainSize) break;
+      next = BlkPtr::Decode(b.data() + 8, blk.little_endian());
+      uint64_t nused = Load64(b.data() + 136, blk.little_endian());
+      rec_start = kZilChainSize;
+      rec_end = std::min<uint64_t>(nused, b.size());
+    } else {  // zilog: zil_trailer_t at the end
+      if (b.size() < kZilChainSize) break;
+      const uint8_t* t = b.data() + b.size() - kZilChainSize;
+      next = BlkPtr::Decode(t + 8, blk.little_endian());
+      rec_end = std::min<uint64_t>(Load64(t + 136, blk.little_endian()), b.size() - kZilChainSize);
+    }
+    if (claim_txg != 0) {  // traverse_zil_record: TX_WRITE blocks born at or after the claim
+      for (size_t off = rec_start; off + 32 <= rec_end;) {
+        uint64_t type = Load64(b.data() + off, blk.little_endian());
+        uint64_t reclen = Load64(b.data() + off + 8, blk.little_endian());
+        if (reclen < 32 || off + reclen > rec_end) break;
+        if (type == kTxWrite && reclen >= 64 + kBlkPtrSize) {
+          BlkPtr wbp = BlkPtr::Decode(b.data() + off + 64, blk.little_endian());
+          if (!wbp.is_hole() && wbp.birth >= claim_txg) visit(wbp, 1);
+        }
+        off += reclen;
+      }
+    }
+    ZioCksum want = blk.cksum;
+    want.word[kZilZcSeq]++;
+    if (next.is_hole() || !(next.cksum == want)) break;
+    blk = next;
+  }
 }
 
 }  // namespace
@@ -201,6 +251,12 @@ int PoolDumper::DumpBlockStats() {
     }
     st = (*os)->Traverse(ds->prev_snap_txg, [&](const BlockVisit& v) { return visit(obj, v); },
                          on_error(obj));
+    // Log blocks: counted and claimed; a read failure here is the log's normal end.
+    WalkZil(spa_, **os, [&](const BlkPtr& bp, int64_t) {
+      zcb.Add(bp, bp.type() < kOtNumTypes ? bp.type() : kOtNumTypes - 1);
+      claim(bp, 0);
+      if (o_.b >= 4) std::printf("objset %" PRIu64 " [ZIL] %s\n", obj, bp.ToString().c_str());
+    });
     if (!st.ok()) std::printf("traversing objset %" PRIu64 ": %s\n", obj, st.ToString().c_str());
   }
 

@@ -55,6 +55,7 @@ Result<std::unique_ptr<ObjSet>> ObjSet::Open(BlockReader* reader, const BlkPtr& 
   const bool le = bp.little_endian();
   UZFS_ASSIGN(os->meta_, DnodePhys::Decode(buf.data(), le));
   if (os->meta_.type != kOtDnode) return Status::Error(ECORRUPT, "objset: meta-dnode has wrong type");
+  os->zil_claim_txg_ = Load64(buf.data() + 512, le);
   os->zil_log_ = BlkPtr::Decode(buf.data() + 512 + 16, le);
   os->os_type_ = Load64(buf.data() + 704, le);
   if (buf.size() >= kObjsetPhysSize) {

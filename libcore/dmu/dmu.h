@@ -86,6 +86,9 @@ class ObjSet {
   uint64_t type() const { return os_type_; }
   const DnodePhys& meta_dnode() const { return meta_; }
   const BlkPtr& zil_log() const { return zil_log_; }
+  // zil_header_t: the txg in which the log was claimed (0 = never claimed, i.e. the pool was
+  // not imported since the log was written).
+  uint64_t zil_claim_txg() const { return zil_claim_txg_; }
   // The user/group space accounting dnodes of the objset_phys (nullptr when absent).
   const DnodePhys* userused() const { return userused_.get(); }
   const DnodePhys* groupused() const { return groupused_.get(); }
@@ -131,6 +134,7 @@ class ObjSet {
   uint64_t os_type_ = 0;
   DnodePhys meta_;
   BlkPtr zil_log_;
+  uint64_t zil_claim_txg_ = 0;
   std::unique_ptr<DnodePhys> userused_, groupused_;
   // Block cache keyed by (DVA0 word 1, birth): indirect and dnode blocks get re-read often.
   std::map<std::pair<uint64_t, uint64_t>, Bytes> cache_;
