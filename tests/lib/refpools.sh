@@ -10,9 +10,10 @@
 #                           TYPE f (regular; SHA256 of its bytes), l (symlink; SIZE and SHA256 of
 #                           the target string), d (directory; SIZE = number of entries, SHA256 -).
 #                           PATH is relative to the dataset's root; snapshots appear as P/a@snap1.
-#   DIR/KIND/expect/{l,lu,u,d,b,C}   zfs-fuse's zdb -l d0, -lu d0, and -e -p vdevs -u/-d/-b/-C POOL
+#   DIR/KIND/expect/{l,lu,u,uuu,d,b,C}  zfs-fuse's zdb -l d0, -lu d0, -e -p vdevs -u/-uuu/-d/-b/-C POOL
 #   DIR/KIND/expect/random.obj       object number of a/random.bin in POOL/a
 #   DIR/KIND/expect/random.dddddd    zfs-fuse's zdb -dddddd POOL/a OBJ (its block pointers)
+#   DIR/single/expect/big.{obj,dddd}  object number and zfs-fuse's zdb -dddd of a/big (fat ZAP)
 #   DIR/stamp               sha256 of this script; the pools are rebuilt when it changes
 #
 # Contents of every pool: datasets P, P/a, P/a/lz (compression=on, i.e. lzjb), P/a/lz/deep,
@@ -148,6 +149,7 @@ build_pool() {
     local t0=$SECONDS
     (cd "$mp/a/big" && for ((i = 1; i <= big; i++)); do echo "$i" >"f$i"; done)
     echo "refpools: $big files created through zfs-fuse in $((SECONDS - t0)) s"
+    ls -di "$mp/a/big" | cut -d' ' -f1 >"$k/expect/big.obj"
   fi
   ls -i "$mp/a/random.bin" | cut -d' ' -f1 >"$k/expect/random.obj"
 
@@ -202,9 +204,12 @@ for kind in "${kinds[@]}"; do
   k=$dir/$kind pool=$(cat "$dir/$kind/pool")
   /usr/sbin/zdb -l "$k/vdevs/d0" >"$k/expect/l" 2>&1 || true
   /usr/sbin/zdb -lu "$k/vdevs/d0" >"$k/expect/lu" 2>&1 || true
-  for f in u d b C; do
+  for f in u uuu d b C; do
     /usr/sbin/zdb -e -p "$k/vdevs" -"$f" "$pool" >"$k/expect/$f" 2>&1 || true
   done
+  if [ -f "$k/expect/big.obj" ]; then
+    /usr/sbin/zdb -e -p "$k/vdevs" -dddd "$pool/a" "$(cat "$k/expect/big.obj")" >"$k/expect/big.dddd" 2>&1 || true
+  fi
   /usr/sbin/zdb -e -p "$k/vdevs" -dddddd "$pool/a" "$(cat "$k/expect/random.obj")" >"$k/expect/random.dddddd" 2>&1 || true
   grep -q '^	bp count:' "$k/expect/b" || { echo "refpools: zfs-fuse's zdb -b failed on $pool:" >&2; cat "$k/expect/b" >&2; exit 1; }
   grep -q 'path	/a/random.bin\|path	/random.bin' "$k/expect/random.dddddd" || { echo "refpools: object $(cat "$k/expect/random.obj") of $pool/a is not random.bin" >&2; exit 1; }
