@@ -32,6 +32,8 @@ class PoolDumper {
   void ViewObject(ObjSet& os, uint64_t object, const DnodePhys& dn);  // zdb_object.cc
   // dump_bplist: a deadlist or the deferred-free list (-ddd: header, -ddddd: entries).
   void DumpBplist(uint64_t object, const char* name);
+  // dump_dtl: each vdev and whether its data is needed (-ddd).
+  void DumpDtl(const Vdev& vd, int indent);
   int DumpBlockStats();                              // zdb_blocks.cc
   int DumpHistory();                                 // zdb_history.cc
   // Loads every metaslab's space map of every top-level vdev (allocated = ALLOC - FREE).
@@ -41,7 +43,7 @@ class PoolDumper {
   // zfs_obj_to_path for the znode viewer, with the directories it reads cached (one objset
   // at a time): without the cache a 10,000-entry directory makes -dddd quadratic.
   std::string ObjToPath(ObjSet& os, uint64_t object);
-  ObjSet* path_os_ = nullptr;
+  BlkPtr path_os_;  // the objset whose paths are cached, by its root block pointer
   std::unique_ptr<Zpl> path_zpl_;
   std::map<uint64_t, std::map<uint64_t, std::string>> dir_names_;  // dir -> (child -> name)
 

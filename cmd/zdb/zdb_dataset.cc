@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 
 #include "cmd/zdb/pool_dumps.h"
 
@@ -78,6 +79,27 @@ void PoolDumper::DumpObject(ObjSet& os, uint64_t object, const DnodePhys& dn, bo
     if (!st.ok()) std::printf("error walking object %" PRIu64 ": %s\n", object, st.ToString().c_str());
     std::printf("\n");
   }
+}
+
+// A vdev's data is required unless a sibling can stand in for it: a mirror side or a raidz
+// column whose parent has redundancy left (vdev_dtl_required on a healthy pool). The DTL
+// ranges themselves (from each leaf's DTL space map) are not printed yet: a pool with
+// missing ranges only shows up here as its vdev lines.
+void PoolDumper::DumpDtl(const Vdev& vd, int indent) {
+  (void)indent;
+  std::function<void(const Vdev&, const Vdev*, int)> walk = [&](const Vdev& v, const Vdev* parent, int ind) {
+    bool required = true;
+    if (parent != nullptr && parent->type != "root") {
+      size_t avail = 0;
+      for (const auto& c : parent->children) avail += c->available() ? 1 : 0;
+      if (parent->type == "raidz") required = avail <= parent->children.size() - parent->nparity;
+      else required = avail < 2;  // mirror, replacing, spare
+    }
+    const std::string name = !v.path.empty() ? v.path : parent != nullptr ? v.type : spa_.name();
+    std::printf("\t%*s%s [%s]\n", ind, "", name.c_str(), required ? "DTL-required" : "DTL-expendable");
+    for (const auto& c : v.children) walk(*c, &v, ind + 4);
+  };
+  walk(vd, nullptr, indent);
 }
 
 void PoolDumper::DumpBplist(uint64_t object, const char* name) {
@@ -170,6 +192,10 @@ int PoolDumper::DumpDatasets(const std::string& only) {
     rc = std::max(rc, DumpObjset(dp_->mos(), "mos", "META", 0, 4, mos_used.ok() ? *mos_used : 0, 0));
     if (auto deferred = dp_->DirectoryEntry("sync_bplist"); deferred.ok())
       DumpBplist(*deferred, "Deferred frees");
+    if (o_.d >= 3) {
+      std::printf("\nDirty time logs:\n\n");
+      DumpDtl(spa_.root(), 0);
+    }
   }
   std::vector<DatasetInfo> all;
   if (only.empty()) {

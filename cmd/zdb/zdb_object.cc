@@ -24,17 +24,40 @@ void ZapStats(const Zap& z, const DnodePhys& dn) {
     return;
   }
   std::printf("\tFat ZAP stats:\n\t\tPointer table:\n");
-  std::printf("\t\t\t%" PRIu64 " elements\n",
-              z.ptrtbl_numblks == 0 ? (dn.datablksz() / 2 / 8) : (uint64_t{1} << z.ptrtbl_shift));
+  std::printf("\t\t\t%llu elements\n", 1ULL << z.ptrtbl_shift);
   std::printf("\t\t\tzt_blk: %" PRIu64 "\n\t\t\tzt_numblks: %" PRIu64 "\n\t\t\tzt_shift: %" PRIu64
               "\n\t\t\tzt_blks_copied: %" PRIu64 "\n\t\t\tzt_nextblk: %" PRIu64 "\n",
               z.ptrtbl_blk, z.ptrtbl_numblks, z.ptrtbl_shift, z.ptrtbl_blks_copied, z.ptrtbl_nextblk);
-  std::printf("\t\tZAP entries: %zu\n\t\tLeaf blocks: %" PRIu64 "\n\t\tTotal blocks: %" PRIu64 "\n",
-              z.entries().size(), z.num_leafs, dn.maxblkid + 1);
+  std::printf("\t\tZAP entries: %" PRIu64 "\n\t\tLeaf blocks: %" PRIu64 "\n\t\tTotal blocks: %" PRIu64 "\n",
+              z.hdr_num_entries, z.num_leafs, z.freeblk);
   std::printf("\t\tzap_block_type: 0x%" PRIx64 "\n\t\tzap_magic: 0x%" PRIx64 "\n\t\tzap_salt: 0x%" PRIx64 "\n",
               z.block_type, z.magic, z.salt());
-  // The histograms zfs-fuse prints next (leaf pointers, entries and fullness per block,
-  // chunks per entry, bucket lengths) are not computed yet.
+  const struct {
+    const char* title;
+    const uint64_t* h;
+  } histos[] = {{"Leafs with 2^n pointers", z.leafs_with_2n_pointers},
+                {"Blocks with n*5 entries", z.blocks_with_n5_entries},
+                {"Blocks n/10 full", z.blocks_n_tenths_full},
+                {"Entries with n chunks", z.entries_using_n_chunks},
+                {"Buckets with n entries", z.buckets_with_n_entries}};
+  static const char kStars[] = "****************************************";
+  const uint64_t width = sizeof kStars - 1;
+  for (const auto& hh : histos) {
+    std::printf("\t\t%s:\n", hh.title);
+    int minidx = Zap::kHistogramSize - 1, maxidx = 0;
+    uint64_t max = 0;
+    for (int i = 0; i < Zap::kHistogramSize; i++) {
+      max = std::max(max, hh.h[i]);
+      if (hh.h[i] > 0) {
+        maxidx = std::max(maxidx, i);
+        minidx = std::min(minidx, i);
+      }
+    }
+    max = std::max(max, width);
+    for (int i = minidx; i <= maxidx; i++)
+      std::printf("\t\t\t%u: %6llu %s\n", i, static_cast<unsigned long long>(hh.h[i]),
+                  &kStars[(max - hh.h[i]) * width / max]);
+  }
 }
 
 void ViewZap(ObjSet& os, uint64_t object, const DnodePhys& dn) {
@@ -86,8 +109,8 @@ void ViewZplDir(ObjSet& os, uint64_t object, const DnodePhys& dn) {
 
 std::string PoolDumper::ObjToPath(ObjSet& os, uint64_t object) {
   const std::string unknown = "\?\?\?<object#" + std::to_string(object) + ">";
-  if (path_os_ != &os) {
-    path_os_ = &os;
+  if (!(path_os_ == os.rootbp()) || !path_zpl_) {
+    path_os_ = os.rootbp();
     dir_names_.clear();
     auto zpl = Zpl::Open(os);
     path_zpl_ = zpl.ok() ? std::move(*zpl) : nullptr;

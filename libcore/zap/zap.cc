@@ -1,7 +1,7 @@
 #include "libcore/zap/zap.h"
 
 #include <algorithm>
-#include <set>
+#include <map>
 
 namespace uzfs {
 namespace {
@@ -107,7 +107,9 @@ Result<Zap> Zap::Open(ObjSet& os, const DnodePhys& dn, uint64_t obj) {
     z.ptrtbl_nextblk = Load64(b0.data() + 40, le);
     z.ptrtbl_blks_copied = Load64(b0.data() + 48, le);
     z.magic = kZapMagic;
+    z.freeblk = Load64(b0.data() + 56, le);
     z.num_leafs = Load64(b0.data() + 64, le);
+    z.hdr_num_entries = Load64(b0.data() + 72, le);
     z.salt_ = Load64(b0.data() + 80, le);
     const int bs_shift = HighBit(bs) - 1;
     if ((1ULL << bs_shift) != bs || bs_shift < 9) return Corrupt(obj, "bad block size");
@@ -123,12 +125,12 @@ Result<Zap> Zap::Open(ObjSet& os, const DnodePhys& dn, uint64_t obj) {
         for (size_t i = 0; i + 8 <= pb.size(); i += 8) ptrs.push_back(Load64(pb.data() + i, le));
       }
     }
-    std::set<uint64_t> seen;
+    std::map<uint64_t, Bytes> leaves;  // each distinct leaf, read once
     const size_t hash_entries = 1ULL << (bs_shift - 5);
     const size_t chunks_off = 48 + 2 * hash_entries;
     const size_t nchunks = (bs - 2 * hash_entries) / kLeafChunk - 2;
     for (uint64_t blk : ptrs) {
-      if (!seen.insert(blk).second) continue;
+      if (leaves.count(blk)) continue;
       if (blk == 0 || blk > dn.maxblkid) return Corrupt(obj, "leaf pointer out of range");
       UZFS_ASSIGN(Bytes leaf, os.ReadBlock(dn, blk));
       bool lle = LoadLE64(leaf.data()) == kZbtLeaf;
@@ -161,6 +163,36 @@ Result<Zap> Zap::Open(ObjSet& os, const DnodePhys& dn, uint64_t obj) {
           return Corrupt(obj, "bad value chain");
         z.entries_.push_back(std::move(ze));
         if (z.entries_.size() > kMaxEntries) return Corrupt(obj, "too many entries");
+      }
+      leaves.emplace(blk, std::move(leaf));
+    }
+    // zap_stats_ptrtbl: consecutive table entries naming the same leaf count it once.
+    auto bucket = [](uint64_t n) { return std::min<uint64_t>(n, kHistogramSize - 1); };
+    uint64_t lastblk = 0;
+    for (uint64_t blk : ptrs) {
+      if (blk == lastblk) continue;
+      lastblk = blk;
+      const Bytes& leaf = leaves.at(blk);
+      bool lle = LoadLE64(leaf.data()) == kZbtLeaf;
+      uint16_t nfree = Load16(leaf.data() + 28, lle), nentries = Load16(leaf.data() + 30, lle);
+      uint16_t prefix_len = Load16(leaf.data() + 32, lle);
+      z.leafs_with_2n_pointers[bucket(z.ptrtbl_shift >= prefix_len ? z.ptrtbl_shift - prefix_len : 0)]++;
+      z.blocks_with_n5_entries[bucket(nentries / 5)]++;
+      uint64_t used = bs > nfree * (kArrayBytes + 1) ? bs - nfree * (kArrayBytes + 1) : 0;
+      z.blocks_n_tenths_full[bucket(used * 10 / bs)]++;
+      for (size_t h = 0; h < hash_entries; h++) {
+        uint16_t chunk = Load16(leaf.data() + 48 + 2 * h, lle);
+        uint64_t n = 0;
+        while (chunk != 0xffff && chunk < nchunks && n <= nchunks) {
+          const uint8_t* e = leaf.data() + chunks_off + chunk * kLeafChunk;
+          if (e[0] != kChunkEntry) break;
+          uint64_t name_n = Load16(e + 6, lle), value_n = Load16(e + 10, lle);
+          z.entries_using_n_chunks[bucket(1 + (name_n + kArrayBytes - 1) / kArrayBytes +
+                                          (value_n * e[1] + kArrayBytes - 1) / kArrayBytes)]++;
+          chunk = Load16(e + 2, lle);
+          n++;
+        }
+        z.buckets_with_n_entries[bucket(n)]++;
       }
     }
   } else {

@@ -58,6 +58,16 @@ class Zap {
   // The single-integer value of name; ENOENT when absent, EOVERFLOW when not one integer.
   Result<uint64_t> Lookup(std::string_view name) const;
   // Fat ZAP statistics for zdb: leaves, pointer table.
+  // zap_stats_t histograms of a fat ZAP (zap_leaf_stats), ZAP_HISTOGRAM_SIZE buckets each:
+  // leaves with 2^n pointers, leaves with n*5 entries, leaves n/10 full, entries using n
+  // chunks, hash buckets with n entries.
+  static constexpr int kHistogramSize = 10;
+  uint64_t leafs_with_2n_pointers[kHistogramSize] = {};
+  uint64_t blocks_with_n5_entries[kHistogramSize] = {};
+  uint64_t blocks_n_tenths_full[kHistogramSize] = {};
+  uint64_t entries_using_n_chunks[kHistogramSize] = {};
+  uint64_t buckets_with_n_entries[kHistogramSize] = {};
+  uint64_t hdr_num_entries = 0, freeblk = 0;
   uint64_t num_leafs = 0, ptrtbl_blk = 0, ptrtbl_numblks = 0, ptrtbl_shift = 0,
            ptrtbl_nextblk = 0, ptrtbl_blks_copied = 0, block_type = 0, magic = 0;
 
