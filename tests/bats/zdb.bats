@@ -327,7 +327,7 @@ raidz_column_offset() {
   for f in empty tiny missing; do
     zdb_run -l "$dir/$f"
     failed_cleanly
-    grep -q 'zdb: ' "$err"
+    grep -q "$dir/$f" "$out" "$err"
   done
   zdb_run -e -p "$dir" -d somepool
   failed_cleanly
