@@ -221,8 +221,9 @@ Status Reader::List(NvList* l, int depth) {
     if (!Str(&name) || !U32(&type) || !U32(&nelem)) return Bad("truncated pair");
     NvValue v;
     v.type = static_cast<NvType>(type);
-    // Every element takes at least 4 encoded bytes: bound nelem before allocating.
-    if (nelem > remaining() / 4 + 1) return Bad("element count exceeds data");
+    // Every element takes at least one encoded byte (a byte array's): bound nelem before
+    // allocating anything for it.
+    if (nelem > remaining()) return Bad("element count exceeds data");
     bool ok = true;
     switch (v.type) {
       case NvType::kBoolean:
