@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Configures and builds uzfs into build/ (Release with debug info, warnings are errors).
+# Configures and builds uzfs into $UZFS_BUILD (default build/; Release with debug info,
+# warnings are errors).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j"$(nproc)"
+build=${UZFS_BUILD:-build}
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$build" -j"$(nproc)"

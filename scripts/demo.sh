@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 scripts/deps.sh
 scripts/build.sh >/dev/null
-zdb=$root/build/cmd/zdb/zdb
+export UZFS_BUILD=${UZFS_BUILD:-$root/build}
+zdb=$UZFS_BUILD/cmd/zdb/zdb   # ours; zfs-fuse's is /usr/sbin/zdb
 work=$(mktemp -d /tmp/uzfs-demo.XXXXXX)
 pid=$work/zfs-fuse.pid
 say() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
@@ -39,7 +40,8 @@ export -f make_pool say run; export work pid
 flock /tmp/uzfs-zfsfuse.lock bash -c make_pool
 
 # --- inspect it with our zdb ----------------------------------------------------------
-run "$zdb" -l "$work/disk0" | head -40
+say "$zdb -l $work/disk0   (label 0 of 4)"
+"$zdb" -l "$work/disk0" | awk '/^LABEL 1$/ { stop = 1 } !stop' | sed '$d'
 run "$zdb" -e -p "$work" -uuu demo
 run "$zdb" -e -p "$work" -d demo
 run "$zdb" -e -p "$work" -bcc demo

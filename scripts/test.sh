@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # The test command: installs what it needs, builds, then runs every test — unit tests
-# (ctest), the fuzzers (60 s each, under ASan/UBSan), and the Bats suites — and ends with
-# one summary line "N passed, M failed". Exit status 0 only when nothing failed.
-# Run as root on Debian 12 (apt-get, zfs-fuse's daemon, /dev/fuse).
+# (ctest), the fuzzers (60 s each, under ASan/UBSan), the reference pools made with zfs-fuse
+# (tests/lib/refpools.sh, cached), and the Bats suites (tests/bats/*.bats) — and ends with
+# one summary line "N passed, M failed" (totals over all of them). Exit status 0 only when
+# nothing failed. Run as root on Debian 12 (apt-get, zfs-fuse's daemon, /dev/fuse).
+# Environment: UZFS_BUILD (build dir, default build/), UZFS_REFPOOLS (reference pool cache,
+# default build/refpools), FUZZ_SECONDS (default 60).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 export UZFS_BUILD=${UZFS_BUILD:-$root/build}
+export UZFS_REFPOOLS=${UZFS_REFPOOLS:-$root/build/refpools}
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 
 scripts/deps.sh || { echo "dependency installation failed"; exit 1; }
@@ -51,9 +55,17 @@ else
   echo "FAIL configuring the fuzz build"; failed=$((failed + 1))
 fi
 
+# --- reference pools (zfs-fuse) -------------------------------------------------------
+section "reference pools"
+if tests/lib/refpools.sh "$UZFS_REFPOOLS"; then
+  passed=$((passed + 1))
+else
+  echo "FAIL building the reference pools with zfs-fuse"; failed=$((failed + 1))
+fi
+
 # --- shell tests --------------------------------------------------------------------
 section "Bats"
-bats --tap tests/bats 2>&1 | tee "$UZFS_BUILD/bats.log"
+bats --tap tests/bats </dev/null 2>&1 | tee "$UZFS_BUILD/bats.log"
 ok=$(grep -c '^ok ' "$UZFS_BUILD/bats.log")
 notok=$(grep -c '^not ok ' "$UZFS_BUILD/bats.log")
 planned=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$UZFS_BUILD/bats.log" | head -1)
