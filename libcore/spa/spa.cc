@@ -190,7 +190,9 @@ Result<std::unique_ptr<Spa>> Spa::Assemble(std::vector<DeviceLabels> labels,
   LeafOpener opener = [&](uint64_t guid, const std::string&) -> std::unique_ptr<File> {
     auto it = leaf_paths.find(guid);
     if (it == leaf_paths.end()) return nullptr;
-    auto f = env->Open(it->second, OpenOptions{});
+    OpenOptions oo;
+    oo.write = o.writable;
+    auto f = env->Open(it->second, oo);
     return f.ok() ? std::move(f).value() : nullptr;
   };
   std::vector<std::unique_ptr<Vdev>> tops;

@@ -36,6 +36,7 @@ struct SpaOpenOptions {
   Env* env = nullptr;              // nullptr = PosixEnv()
   uint64_t max_txg = UINT64_MAX;   // ignore uberblocks newer than this (rewind)
   bool check_rootbp = true;        // fall back past uberblocks whose MOS cannot be read
+  bool writable = false;           // open the leaves read-write (import for writing)
 };
 
 // A pool found by scanning devices.

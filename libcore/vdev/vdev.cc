@@ -11,6 +11,16 @@
 
 namespace uzfs {
 
+uint64_t Vdev::PsizeToAsize(uint64_t psize) const {
+  uint64_t unit = 1ULL << ashift;
+  if (type != "raidz") return P2RoundUp(psize, unit);
+  uint64_t cols = children.size();
+  uint64_t asize = ((psize - 1) >> ashift) + 1;
+  asize += nparity * ((asize + cols - nparity - 1) / (cols - nparity));
+  asize = (asize + nparity) / (nparity + 1) * (nparity + 1) << ashift;  // roundup
+  return asize;
+}
+
 uint64_t Vdev::GuidSum() const {
   uint64_t s = guid;
   for (const auto& c : children) s += c->GuidSum();
@@ -46,9 +56,39 @@ class LeafVdev : public Vdev {
     return Status::Ok();
   }
 
+  Status Write(uint64_t offset, ByteSpan data, std::vector<VdevIoError>* errs) override {
+    auto fail = [&](int code, std::string what) {
+      if (errs) errs->push_back({Describe(*this), guid, code, what});
+      return Status::Error(code, Describe(*this) + ": " + what);
+    };
+    if (!file_) return fail(ENXIO, "device unavailable");
+    if (asize && offset + data.size() > asize) return fail(EIO, "write past the end");
+    Status s = file_->WriteAt(offset + kVdevLabelStartSize, data);
+    if (!s.ok()) return fail(s.code() ? s.code() : EIO, "write error: " + s.message());
+    return Status::Ok();
+  }
+  Status Flush() override {
+    if (!file_) return Status::Error(ENXIO, Describe(*this) + ": device unavailable");
+    return file_->Sync();
+  }
+  File* file() override { return file_.get(); }
+
  private:
   std::unique_ptr<File> file_;
 };
+
+// Flushes every available child; fails only when none could be flushed.
+Status FlushChildren(Vdev& v) {
+  Status last = Status::Ok();
+  int good = 0;
+  for (auto& c : v.children) {
+    if (!c->available()) continue;
+    Status s = c->Flush();
+    if (s.ok()) good++;
+    else last = s;
+  }
+  return good || v.children.empty() ? Status::Ok() : last;
+}
 
 class MirrorVdev : public Vdev {
  public:
@@ -83,6 +123,18 @@ class MirrorVdev : public Vdev {
     if (saw_cksum) return Status::Error(ECKSUM, "mirror: no side verifies");
     return last;
   }
+  Status Write(uint64_t offset, ByteSpan data, std::vector<VdevIoError>* errs) override {
+    Status last = Status::Error(ENXIO, Describe(*this) + ": no children");
+    int good = 0;
+    for (auto& c : children) {
+      if (!c->available()) continue;
+      Status s = c->Write(offset, data, errs);
+      if (s.ok()) good++;
+      else last = s;
+    }
+    return good ? Status::Ok() : last;
+  }
+  Status Flush() override { return FlushChildren(*this); }
 };
 
 class RaidzVdev : public Vdev {
@@ -173,6 +225,37 @@ class RaidzVdev : public Vdev {
     return Status::Error(ECKSUM, Describe(*this) + ": raidz reconstruction failed");
   }
 
+  Status Write(uint64_t offset, ByteSpan data, std::vector<VdevIoError>* errs) override {
+    uint64_t unit = 1ULL << ashift;
+    if (data.size() % unit) return Status::Error(EINVAL, "raidz: unaligned write");
+    UZFS_ASSIGN(RaidzMap m, RaidzMapAlloc(offset, data.size(), ashift, children.size(), nparity));
+    RaidzColumns cols(m.cols);
+    uint64_t pos = 0;
+    for (uint64_t c = 0; c < m.cols; c++) {
+      cols[c].assign(m.col[c].size, 0);
+      if (c < m.firstdatacol) continue;
+      std::copy_n(data.begin() + static_cast<long>(pos), m.col[c].size, cols[c].begin());
+      pos += m.col[c].size;
+    }
+    RaidzGenerateParity(m, cols);
+    uint64_t failed = 0;
+    Status last = Status::Ok();
+    for (uint64_t c = 0; c < m.cols; c++) {
+      if (m.col[c].size == 0) continue;
+      Vdev* child = children[m.col[c].devidx].get();
+      Status s = child->available() ? child->Write(m.col[c].offset, cols[c], errs)
+                                    : Status::Error(ENXIO, "column device unavailable");
+      if (!s.ok()) {
+        failed++;
+        last = s;
+      }
+    }
+    // vdev_raidz_io_done: a write survives as long as no more columns failed than parity.
+    if (failed > nparity) return last;
+    return Status::Ok();
+  }
+  Status Flush() override { return FlushChildren(*this); }
+
  private:
   // Scrub: read the parity columns and compare them with parity regenerated from good data.
   template <typename R>
@@ -229,6 +312,10 @@ class MissingVdev : public Vdev {
     if (errs) errs->push_back({"", guid, ENXIO, "top-level vdev " + std::to_string(id) + " missing"});
     return Status::Error(ENXIO, "top-level vdev " + std::to_string(id) + " is missing");
   }
+  Status Write(uint64_t, ByteSpan, std::vector<VdevIoError>*) override {
+    return Status::Error(ENXIO, "top-level vdev " + std::to_string(id) + " is missing");
+  }
+  Status Flush() override { return Status::Ok(); }
 };
 
 class RootVdev : public Vdev {
@@ -242,6 +329,10 @@ class RootVdev : public Vdev {
               bool) override {
     return Status::Error(EINVAL, "the root vdev has no address space");
   }
+  Status Write(uint64_t, ByteSpan, std::vector<VdevIoError>*) override {
+    return Status::Error(EINVAL, "the root vdev has no address space");
+  }
+  Status Flush() override { return FlushChildren(*this); }
 };
 
 Result<std::unique_ptr<Vdev>> Build(const NvList& nv, const LeafOpener& open, uint64_t ashift,

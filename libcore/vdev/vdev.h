@@ -73,6 +73,21 @@ class Vdev {
   // (The default argument is declared here only; overrides must not repeat it.)
   virtual Status Read(uint64_t offset, MutByteSpan out, const BlockVerifier* verify,
                       std::vector<VdevIoError>* errs, bool scrub = false) = 0;
+
+  // Write side (pools opened writable). Writes data (a multiple of 2^ashift bytes) at
+  // `offset` of this vdev's address space: a leaf at offset + 4 MiB, a mirror to every
+  // available side (success when at least one side took it, as vdev_mirror's write rule),
+  // raidz as data + parity columns (vdev_raidz_map_alloc's layout). Each failed child is
+  // appended to errs. EROFS when the device was opened read-only.
+  virtual Status Write(uint64_t offset, ByteSpan data, std::vector<VdevIoError>* errs) = 0;
+  // Makes every completed write below this vdev durable (DKIOCFLUSHWRITECACHE).
+  virtual Status Flush() = 0;
+  // The opened device of a leaf (nullptr for interior vdevs and missing leaves): labels are
+  // written through it.
+  virtual File* file() { return nullptr; }
+  // Bytes of allocatable space this vdev offers for a block of psize bytes (vdev_psize_to_asize:
+  // rounded to 2^ashift; raidz adds parity and rounds to nparity + 1 sectors).
+  uint64_t PsizeToAsize(uint64_t psize) const;
 };
 
 // Provides the opened device of a leaf: by guid (preferred) and/or label path. Returns nullptr

@@ -72,6 +72,63 @@ Result<NvList> ParseVdevPhys(ByteSpan phys, uint64_t phys_offset) {
   return nv;
 }
 
+Result<Bytes> EncodeVdevPhys(const NvList& config, uint64_t phys_offset) {
+  Bytes packed = config.EncodeXdr();
+  if (packed.size() > kVdevPhysSize - kEckSize)
+    return Status::Error(E2BIG, "label config too large (" + std::to_string(packed.size()) +
+                                    " bytes)");
+  Bytes phys(kVdevPhysSize, 0);
+  std::copy(packed.begin(), packed.end(), phys.begin());
+  SetEmbeddedChecksum(static_cast<uint8_t>(ChecksumId::kLabel), phys,
+                      OffsetVerifier(phys_offset));
+  return phys;
+}
+
+Bytes EncodeUberblock(const Uberblock& ub, int slot_shift, uint64_t slot_offset) {
+  Bytes slot(1ULL << slot_shift, 0);
+  uint8_t* p = slot.data();
+  StoreLE64(p, kUberblockMagic);
+  StoreLE64(p + 8, ub.version);
+  StoreLE64(p + 16, ub.txg);
+  StoreLE64(p + 24, ub.guid_sum);
+  StoreLE64(p + 32, ub.timestamp);
+  ub.rootbp.Encode(p + 40);
+  SetEmbeddedChecksum(static_cast<uint8_t>(ChecksumId::kLabel), slot,
+                      OffsetVerifier(slot_offset));
+  return slot;
+}
+
+Status ClearLabels(File& f, uint64_t psize) {
+  Bytes zero(kVdevLabelSize, 0);
+  for (int l = 0; l < kVdevLabels; l++)
+    UZFS_TRY(f.WriteAt(VdevLabelOffset(psize, l), zero));
+  Bytes boot(kVdevLabelStartSize - 2 * kVdevLabelSize, 0);
+  return f.WriteAt(2 * kVdevLabelSize, boot);
+}
+
+Status WriteLabelConfig(File& f, uint64_t psize, const NvList& config, unsigned which) {
+  for (int l = 0; l < kVdevLabels; l++) {
+    if (!(which & (1u << l))) continue;
+    uint64_t off = VdevLabelOffset(psize, l) + kVdevPhysOffset;
+    UZFS_ASSIGN(Bytes phys, EncodeVdevPhys(config, off));
+    UZFS_TRY(f.WriteAt(off, phys));
+  }
+  return Status::Ok();
+}
+
+Status WriteUberblock(File& f, uint64_t psize, const Uberblock& ub, uint64_t ashift,
+                      unsigned which) {
+  int shift = UberblockShift(ashift);
+  uint64_t slots = kUberblockRingSize >> shift;
+  uint64_t n = ub.txg % slots;
+  for (int l = 0; l < kVdevLabels; l++) {
+    if (!(which & (1u << l))) continue;
+    uint64_t off = VdevLabelOffset(psize, l) + kUberblockRingOffset + (n << shift);
+    UZFS_TRY(f.WriteAt(off, EncodeUberblock(ub, shift, off)));
+  }
+  return Status::Ok();
+}
+
 const NvList* DeviceLabels::config() const {
   for (const LabelRead& l : labels)
     if (l.status.ok()) return &l.config;

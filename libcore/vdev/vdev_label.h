@@ -89,6 +89,24 @@ struct DeviceLabels {
   std::vector<Uberblock> AllUberblocks() const;
 };
 
+// --- Write side (vdev_label.c vdev_label_init / vdev_config_sync / vdev_uberblock_sync) ---
+
+// The 112K vdev_phys for config (XDR nvlist, zero padding, SHA-256 eck with verifier =
+// phys_offset). E2BIG when the packed config does not fit.
+Result<Bytes> EncodeVdevPhys(const NvList& config, uint64_t phys_offset);
+// One uberblock ring slot of 2^slot_shift bytes, native byte order, eck verifier = offset.
+Bytes EncodeUberblock(const Uberblock& ub, int slot_shift, uint64_t slot_offset);
+// Zeroes all 4 labels (pad, vdev_phys and ring) and the 3.5 MiB boot region of a device that
+// is becoming a pool member (vdev_label_init's clean slate).
+Status ClearLabels(File& f, uint64_t psize);
+// Writes config into the vdev_phys of the labels in `which` (bit l = label l).
+Status WriteLabelConfig(File& f, uint64_t psize, const NvList& config, unsigned which);
+// Writes ub into ring slot (txg mod slots) of the labels in `which`.
+Status WriteUberblock(File& f, uint64_t psize, const Uberblock& ub, uint64_t ashift,
+                      unsigned which);
+// Label sets for the safe update order (even labels, uberblocks, odd labels).
+inline constexpr unsigned kEvenLabels = 0b0101, kOddLabels = 0b1010, kAllLabels = 0b1111;
+
 // Reads all 4 labels of a device. The ring's slot size comes from ashift_hint when non-zero,
 // else from the ashift in this device's own label config (vdev_tree.ashift); when no label
 // decodes, every slot size from 2^10 to 2^13 is tried (a wrong size cannot pass the checksum,

@@ -70,8 +70,12 @@ Result<Zap> Zap::Open(ObjSet& os, uint64_t obj) {
 }
 
 Result<Zap> Zap::Open(ObjSet& os, const DnodePhys& dn, uint64_t obj) {
+  return Parse(dn, obj, [&](uint64_t blkid) { return os.ReadBlock(dn, blkid); });
+}
+
+Result<Zap> Zap::Parse(const DnodePhys& dn, uint64_t obj, const BlockFn& read_block) {
   const uint64_t bs = dn.datablksz();
-  UZFS_ASSIGN(Bytes b0, os.ReadBlock(dn, 0));
+  UZFS_ASSIGN(Bytes b0, read_block(0));
   if (b0.size() < 128) return Corrupt(obj, "block too small");
   // The block type word tells the byte order as well.
   bool le = true;
@@ -121,7 +125,7 @@ Result<Zap> Zap::Open(ObjSet& os, const DnodePhys& dn, uint64_t obj) {
     } else {
       if (z.ptrtbl_numblks > (1ULL << 20)) return Corrupt(obj, "pointer table too large");
       for (uint64_t k = 0; k < z.ptrtbl_numblks; k++) {
-        UZFS_ASSIGN(Bytes pb, os.ReadBlock(dn, z.ptrtbl_blk + k));
+        UZFS_ASSIGN(Bytes pb, read_block(z.ptrtbl_blk + k));
         for (size_t i = 0; i + 8 <= pb.size(); i += 8) ptrs.push_back(Load64(pb.data() + i, le));
       }
     }
@@ -132,7 +136,7 @@ Result<Zap> Zap::Open(ObjSet& os, const DnodePhys& dn, uint64_t obj) {
     for (uint64_t blk : ptrs) {
       if (leaves.count(blk)) continue;
       if (blk == 0 || blk > dn.maxblkid) return Corrupt(obj, "leaf pointer out of range");
-      UZFS_ASSIGN(Bytes leaf, os.ReadBlock(dn, blk));
+      UZFS_ASSIGN(Bytes leaf, read_block(blk));
       bool lle = LoadLE64(leaf.data()) == kZbtLeaf;
       if (!lle && LoadBE64(leaf.data()) != kZbtLeaf) return Corrupt(obj, "bad leaf block type");
       if (Load32(leaf.data() + 24, lle) != kZapLeafMagic) return Corrupt(obj, "bad leaf magic");

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -50,6 +51,9 @@ class Zap {
   // The same for a dnode already in hand (the objset_phys's user/group-used objects have no
   // slot in the meta-dnode). obj only names the object in error messages.
   static Result<Zap> Open(ObjSet& os, const DnodePhys& dn, uint64_t obj);
+  // The same over any source of the object's level-0 blocks (the write side's objsets).
+  using BlockFn = std::function<Result<Bytes>(uint64_t blkid)>;
+  static Result<Zap> Parse(const DnodePhys& dn, uint64_t obj, const BlockFn& read_block);
   bool micro() const { return micro_; }
   uint64_t salt() const { return salt_; }
   // Every entry in cursor order.

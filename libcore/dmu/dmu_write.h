@@ -1,0 +1,141 @@
+// The DMU, write side: an objset changed in memory and written copy-on-write, bottom up, at
+// txg sync (zfs-fuse dbuf.c dbuf_sync_*, dnode_sync.c, dmu_objset.c dmu_objset_sync,
+// dmu_object.c dmu_object_alloc, dmu.c dmu_write_policy).
+//
+// Model: objects are loaded on demand (dnode, then level-0 blocks); callers change dnodes and
+// data in memory; Sync(txg) writes each dirty level-0 block, then the indirect blocks above
+// them, the dnode blocks (object 0's data), the meta-dnode's indirects and finally the
+// objset_phys, returning its block pointer. Every replaced block is handed to the sink's Kill
+// (the DSL frees it or moves it to a deadlist); every new one to Born. Accounting follows
+// ZFS: dn_used = Σ dsize of the object's blocks (DNODE_FLAG_USED_BYTES), bp fill = 1 for data
+// blocks, allocated dnodes for dnode blocks, the sum of children for indirects; the objset
+// bp's fill = allocated objects.
+//
+// Write policy (dmu_write_policy): level > 0 or a metadata type → fletcher4 + lzjb and
+// copies + 1 DVAs (the MOS: 3); data → the objset's checksum / compression / copies unless
+// the dnode names its own.
+//
+// Only little-endian objsets are writable (ENOTSUP otherwise). Thread safety: none; the pool
+// serializes access.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <vector>
+
+#include "libcore/base/bytes.h"
+#include "libcore/base/status.h"
+#include "libcore/dmu/dmu.h"
+#include "libcore/zio/zio_write.h"
+
+namespace uzfs {
+
+// Where the DMU's blocks go: the pool (allocation + I/O) and the dataset (accounting).
+class ObjsetSink {
+ public:
+  virtual ~ObjsetSink() = default;
+  // See BlockWriter::Write (rewrite in place when old was born in this txg and fits).
+  virtual Result<BlkPtr> WriteBlock(ByteSpan data, const WriteProps& p, uint64_t txg,
+                                    const BlkPtr* old) = 0;
+  // dsl_dataset_block_born / block_kill. Kill decides: free now or keep for a snapshot.
+  virtual void Born(const BlkPtr& bp, uint64_t txg) = 0;
+  virtual void Kill(const BlkPtr& bp, uint64_t txg) = 0;
+  // bp_get_dsize: what a block counts in dn_used and the DSL's used (raidz deflated).
+  virtual uint64_t Dsize(const BlkPtr& bp) = 0;
+};
+
+struct ObjsetPolicy {
+  uint8_t checksum = 7;  // data checksum (resolved; fletcher4 = "on")
+  uint8_t compress = 2;  // data compression (resolved; off)
+  int copies = 1;        // data copies
+  int max_copies = 3;    // spa_max_replication
+  bool mos = false;      // the MOS: every block gets max_copies DVAs
+};
+
+class ObjsetWriter {
+ public:
+  // A new empty objset of os_type (2048-byte objset_phys; meta-dnode of 16K blocks, nlevels 1
+  // for the MOS, 7 for datasets as dmu_objset_create_impl makes them).
+  static std::unique_ptr<ObjsetWriter> Create(BlockReader* reader, uint64_t os_type,
+                                              const ObjsetPolicy& policy);
+  // An existing objset.
+  static Result<std::unique_ptr<ObjsetWriter>> Open(BlockReader* reader, const BlkPtr& rootbp,
+                                                    const ObjsetPolicy& policy);
+  ~ObjsetWriter();
+
+  uint64_t os_type() const { return os_type_; }
+  void set_policy(const ObjsetPolicy& p) { policy_ = p; }
+  const BlkPtr& rootbp() const { return rootbp_; }
+
+  // dmu_object_alloc: the first free object number (from 1, or from `want` when non-zero
+  // and free); blocksize 0 = 512; bonustype/bonuslen set the bonus area (zeroed).
+  Result<uint64_t> Allocate(uint8_t type, uint32_t blocksize, uint8_t bonustype,
+                            uint16_t bonuslen, uint64_t want = 0);
+  // dmu_object_free: releases every block and the dnode slot.
+  Status FreeObject(uint64_t obj);
+  // The dnode, for reading (ENOENT when not allocated).
+  Result<const DnodePhys*> Dnode(uint64_t obj);
+  // Bonus bytes of obj (bonuslen of them); Set replaces them (same length).
+  Result<Bytes> Bonus(uint64_t obj);
+  Status SetBonus(uint64_t obj, ByteSpan bonus);
+  // Changes the data block size of an object with at most one block (dnode_set_blksz).
+  Status SetBlockSize(uint64_t obj, uint32_t blocksize);
+  // Sets the object's own checksum / compression (0 = inherit).
+  Status SetChecksumCompress(uint64_t obj, uint8_t checksum, uint8_t compress);
+
+  // dmu_read / dmu_write / dmu_free_range. Reads past the data read zeros (up to the
+  // object's (maxblkid+1)*blocksize, clipped).
+  Result<Bytes> Read(uint64_t obj, uint64_t off, uint64_t len);
+  Status Write(uint64_t obj, uint64_t off, ByteSpan data);
+  // Frees [off, end of object): whole blocks beyond become holes, the block holding off is
+  // zeroed past it; maxblkid drops to the last block still in use.
+  Status Truncate(uint64_t obj, uint64_t off);
+  // Bytes covered: (maxblkid + 1) * blocksize, 0 when the object has no block.
+  Result<uint64_t> Length(uint64_t obj);
+
+  bool dirty() const { return !dirty_.empty() || root_dirty_; }
+  // Forces the objset_phys to be written at the next sync (e.g. a new objset).
+  void MarkRootDirty() { root_dirty_ = true; }
+  // Writes everything dirty in txg and returns the new root bp (also kept in rootbp()).
+  // pass > 1 is a later sync pass of the same txg (the MOS): blocks born in txg are
+  // rewritten in place when they fit; from pass 4 on nothing is compressed (convergence).
+  Result<BlkPtr> Sync(ObjsetSink& sink, uint64_t txg, int pass = 1);
+  // Allocated object count (the root bp's fill).
+  uint64_t object_count() const { return nobjects_; }
+
+ private:
+  struct Obj;
+  ObjsetWriter(BlockReader* r, const ObjsetPolicy& p);
+  Result<Obj*> Load(uint64_t obj);
+  Obj* LoadedOrNull(uint64_t obj);
+  Result<BlkPtr> BpAt(Obj& o, int level, uint64_t blkid);
+  Result<Bytes*> Block(Obj& o, uint64_t blkid, bool for_write);
+  Result<Bytes*> Indirect(Obj& o, int level, uint64_t blkid);
+  Status GrowLevels(Obj& o, uint64_t blkid);
+  Status SetBp(Obj& o, int level, uint64_t blkid, const BlkPtr& bp, ObjsetSink& sink,
+               uint64_t txg);
+  Status FreeRange(Obj& o, uint64_t first_blkid, ObjsetSink& sink, uint64_t txg);
+  Status FreeSubtree(Obj& o, const BlkPtr& bp, ObjsetSink& sink, uint64_t txg);
+  Status SyncObject(Obj& o, ObjsetSink& sink, uint64_t txg, int pass);
+  WriteProps PropsFor(const DnodePhys& dn, int level) const;
+  Status EncodeDnode(const DnodePhys& dn, uint8_t* p) const;
+  void MarkDirty(Obj& o);
+
+  BlockReader* reader_;
+  ObjsetPolicy policy_;
+  uint64_t os_type_ = 0;
+  BlkPtr rootbp_;
+  Bytes phys_tail_;  // objset_phys bytes past the meta-dnode (zil header, type, user dnodes)
+  std::map<uint64_t, std::unique_ptr<Obj>> objs_;  // loaded objects; 0 = the meta-dnode
+  std::set<uint64_t> dirty_;
+  bool root_dirty_ = false;
+  uint64_t nobjects_ = 0;
+  int pass_ = 1;
+};
+
+// Encodes a dnode (little-endian) into 512 bytes.
+void EncodeDnodePhys(const DnodePhys& dn, uint8_t* p);
+
+}  // namespace uzfs

@@ -1,0 +1,458 @@
+#include "libcore/pool/pool.h"
+#include "libcore/pool/pool_sinks.h"
+
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <ctime>
+
+#include "libcore/base/checksum.h"
+#include "libcore/base/compress.h"
+#include "libcore/vdev/vdev_label.h"
+#include "libcore/zio/zio_read.h"
+
+namespace uzfs {
+
+namespace {
+
+constexpr int kMaxSyncPasses = 40;
+constexpr uint64_t kAliquot = 512 * 1024;  // metaslab_aliquot: bytes before the rotor moves
+
+uint64_t Now() { return static_cast<uint64_t>(std::time(nullptr)); }
+
+std::string HostName() {
+  struct utsname u;
+  if (uname(&u) != 0) return "localhost";
+  return u.nodename;
+}
+
+uint64_t HostId() { return static_cast<uint64_t>(gethostid()) & 0xffffffffULL; }
+
+void ForEachLeaf(const Vdev& v, const std::function<void(const Vdev&)>& fn) {
+  if (v.is_leaf()) {
+    fn(v);
+    return;
+  }
+  for (const auto& c : v.children) ForEachLeaf(*c, fn);
+}
+
+}  // namespace
+
+Pool::Pool() = default;
+Pool::~Pool() = default;
+
+Vdev* Pool::Top(uint64_t id) const {
+  if (spa_) return spa_->top(id);
+  if (!root_ || id >= root_->children.size()) return nullptr;
+  return root_->children[id].get();
+}
+
+Result<Bytes> Pool::Read(const BlkPtr& bp, ReadReport* report) {
+  return ReadBlock(bp, [this](uint64_t id) { return Top(id); }, report);
+}
+
+uint64_t Pool::Dsize(const BlkPtr& bp) const {
+  uint64_t total = 0;
+  for (const Dva& d : bp.dva) {
+    if (d.empty()) continue;
+    Vdev* top = Top(d.vdev());
+    if (!top) continue;
+    uint64_t ratio = (1ULL << 17) / (top->PsizeToAsize(1ULL << 17) >> 9);
+    total += (d.asize() >> 9) * ratio;
+  }
+  return total;
+}
+
+Result<BlkPtr> Pool::WriteBlock(ByteSpan data, const WriteProps& p, uint64_t txg,
+                                const BlkPtr* old) {
+  if (!failed_.ok()) return failed_;
+  PreparedBlock b = PrepareBlock(data, p);
+  BlkPtr bp;
+  FillBlkPtr(&bp, b, p, txg);
+  if (b.hole()) return bp;
+  bool in_place = false;
+  if (old && old->birth == txg && !old->is_hole() && old->psize() == b.psize &&
+      old->ndvas() == std::min(p.copies, kSpaDvas)) {
+    for (int d = 0; d < kSpaDvas; d++) bp.dva[d] = old->dva[d];
+    in_place = true;
+  }
+  if (!in_place) {
+    int copies = std::clamp(p.copies, 1, kSpaDvas);
+    size_t ngroups = groups_.size();
+    std::vector<int> used_groups;
+    for (int d = 0; d < copies; d++) {
+      size_t g = rotor_ % ngroups;
+      if (d > 0 && ngroups > 1) {
+        // dittos go to another top-level vdev when there is one
+        for (size_t k = 0; k < ngroups; k++) {
+          size_t cand = (used_groups.back() + 1 + k) % ngroups;
+          if (std::find(used_groups.begin(), used_groups.end(), static_cast<int>(cand)) ==
+              used_groups.end()) {
+            g = cand;
+            break;
+          }
+        }
+      }
+      Vdev* top = Top(g);
+      uint64_t asize = top->PsizeToAsize(b.psize);
+      std::vector<uint64_t> near;
+      for (int e = 0; e < d; e++)
+        if (bp.dva[e].vdev() == g) near.push_back(bp.dva[e].offset());
+      auto off = groups_[g]->Alloc(asize, near);
+      if (!off.ok()) {
+        // Try the other groups before giving up.
+        bool done = false;
+        for (size_t k = 1; k < ngroups && !done; k++) {
+          size_t cand = (g + k) % ngroups;
+          Vdev* t2 = Top(cand);
+          uint64_t a2 = t2->PsizeToAsize(b.psize);
+          auto o2 = groups_[cand]->Alloc(a2, {});
+          if (o2.ok()) {
+            bp.dva[d].Set(cand, *o2, a2);
+            used_groups.push_back(static_cast<int>(cand));
+            done = true;
+          }
+        }
+        if (!done) {
+          for (int e = 0; e < d; e++) (void)groups_[bp.dva[e].vdev()]->Free(bp.dva[e].offset(), bp.dva[e].asize());
+          return Status::Error(ENOSPC, "out of space");
+        }
+        continue;
+      }
+      bp.dva[d].Set(g, *off, asize);
+      used_groups.push_back(static_cast<int>(g));
+      if (d == 0) {
+        rotor_bytes_ += asize;
+        if (rotor_bytes_ >= kAliquot * std::max<size_t>(1, top->children.size())) {
+          rotor_bytes_ = 0;
+          rotor_++;
+        }
+      }
+    }
+  }
+  std::vector<VdevIoError> errs;
+  Status s = WriteDvas(bp, b, [this](uint64_t id) { return Top(id); }, &errs);
+  if (!s.ok()) {
+    failed_ = s.Context("pool " + name_ + " suspended");
+    return failed_;
+  }
+  return bp;
+}
+
+void Pool::FreeBlock(const BlkPtr& bp, uint64_t) {
+  for (const Dva& d : bp.dva) {
+    if (d.empty()) continue;
+    if (d.vdev() >= groups_.size()) {
+      failed_ = Status::Error(ECORRUPT, "free of a block on a missing vdev");
+      continue;
+    }
+    Status s = groups_[d.vdev()]->Free(d.offset(), d.asize());
+    if (!s.ok() && failed_.ok()) failed_ = s.Context("freeing " + bp.ToString());
+  }
+}
+
+// ---- configuration nvlists ----
+
+NvList Pool::VdevTreeConfig(const Vdev& v, bool top) const {
+  NvList nv;
+  nv.AddString("type", v.type);
+  nv.AddUint64("id", v.id);
+  nv.AddUint64("guid", v.guid);
+  if (v.is_leaf()) {
+    nv.AddString("path", v.open_path.empty() ? v.path : v.open_path);
+    if (v.type == "disk") nv.AddUint64("whole_disk", 0);
+    if (!top) nv.AddUint64("create_txg", v.create_txg);
+  }
+  if (v.type == "raidz") nv.AddUint64("nparity", v.nparity);
+  if (top) {
+    nv.AddUint64("metaslab_array", v.metaslab_array);
+    nv.AddUint64("metaslab_shift", v.metaslab_shift);
+    nv.AddUint64("ashift", v.ashift);
+    nv.AddUint64("asize", v.asize);
+    nv.AddUint64("is_log", v.is_log ? 1 : 0);
+    nv.AddUint64("create_txg", v.create_txg);
+  }
+  if (!v.is_leaf()) {
+    std::vector<NvList> kids;
+    for (const auto& c : v.children) kids.push_back(VdevTreeConfig(*c, false));
+    nv.AddNvListArray("children", std::move(kids));
+  }
+  return nv;
+}
+
+NvList Pool::PoolConfig(uint64_t txg, uint64_t state) const {
+  NvList nv;
+  nv.AddUint64("version", version_);
+  nv.AddString("name", name_);
+  nv.AddUint64("state", state);
+  nv.AddUint64("txg", txg);
+  nv.AddUint64("pool_guid", guid_);
+  nv.AddUint64("hostid", HostId());
+  nv.AddString("hostname", HostName());
+  if (!comment_.empty()) nv.AddString("comment", comment_);
+  size_t n = spa_ ? spa_->vdev_children() : root_->children.size();
+  nv.AddUint64("vdev_children", n);
+  NvList root;
+  root.AddString("type", "root");
+  root.AddUint64("id", 0);
+  root.AddUint64("guid", guid_);
+  root.AddUint64("create_txg", create_txg_);
+  std::vector<NvList> kids;
+  for (size_t i = 0; i < n; i++) kids.push_back(VdevTreeConfig(*Top(i), true));
+  root.AddNvListArray("children", std::move(kids));
+  nv.AddNvList("vdev_tree", std::move(root));
+  return nv;
+}
+
+NvList Pool::LabelConfig(const Vdev& top, const Vdev& leaf, uint64_t txg, uint64_t state) const {
+  NvList nv;
+  nv.AddUint64("version", version_);
+  nv.AddString("name", name_);
+  nv.AddUint64("state", state);
+  nv.AddUint64("txg", txg);
+  nv.AddUint64("pool_guid", guid_);
+  nv.AddUint64("hostid", HostId());
+  nv.AddString("hostname", HostName());
+  if (!comment_.empty()) nv.AddString("comment", comment_);
+  nv.AddUint64("top_guid", top.guid);
+  nv.AddUint64("guid", leaf.guid);
+  nv.AddUint64("vdev_children", spa_ ? spa_->vdev_children() : root_->children.size());
+  nv.AddNvList("vdev_tree", VdevTreeConfig(top, true));
+  return nv;
+}
+
+NvList Pool::StatusConfig() {
+  std::lock_guard<std::mutex> l(mu_);
+  NvList cfg = PoolConfig(synced_txg_, kPoolStateActive);
+  // Leaf states for the status table.
+  std::function<void(NvList&, const Vdev&)> annotate = [&](NvList& nv, const Vdev& v) {
+    nv.AddString("state", v.available() ? "ONLINE" : (v.is_leaf() ? "UNAVAIL" : "DEGRADED"));
+    if (v.is_leaf() && !v.open_path.empty()) nv.AddString("path", v.open_path);
+    if (const auto* kids = nv.GetNvListArray("children")) {
+      std::vector<NvList> k2 = *kids;
+      for (size_t i = 0; i < k2.size() && i < v.children.size(); i++) annotate(k2[i], *v.children[i]);
+      nv.AddNvListArray("children", std::move(k2));
+    }
+  };
+  NvList tree = *cfg.GetNvList("vdev_tree");
+  std::vector<NvList> kids = *tree.GetNvListArray("children");
+  for (size_t i = 0; i < kids.size(); i++) annotate(kids[i], *Top(i));
+  tree.AddNvListArray("children", std::move(kids));
+  cfg.AddNvList("vdev_tree", std::move(tree));
+  return cfg;
+}
+
+std::vector<std::string> Pool::devices() {
+  std::lock_guard<std::mutex> l(mu_);
+  std::vector<std::string> out;
+  size_t n = spa_ ? spa_->vdev_children() : root_->children.size();
+  for (size_t i = 0; i < n; i++)
+    ForEachLeaf(*Top(i), [&](const Vdev& v) { out.push_back(v.open_path.empty() ? v.path : v.open_path); });
+  return out;
+}
+
+uint64_t Pool::size() {
+  std::lock_guard<std::mutex> l(mu_);
+  uint64_t s = 0;
+  for (auto& g : groups_) s += g->usable();
+  return s;
+}
+
+uint64_t Pool::allocated() {
+  std::lock_guard<std::mutex> l(mu_);
+  uint64_t s = 0;
+  for (auto& g : groups_) s += g->allocated();
+  return s;
+}
+
+// ---- sync ----
+
+Status Pool::WriteConfigObject(uint64_t txg) {
+  UZFS_ASSIGN(uint64_t obj, mos_zaps_->LookupInt(1, "config"));
+  Bytes packed = PoolConfig(txg, kPoolStateActive).EncodeXdr();
+  UZFS_TRY(mos_->Truncate(obj, 0));
+  UZFS_TRY(mos_->Write(obj, 0, packed));
+  Bytes sz(8);
+  StoreLE64(sz.data(), packed.size());
+  return mos_->SetBonus(obj, sz);
+}
+
+Status Pool::ApplySpaceMapChanges(uint64_t txg, int pass, bool* changed) {
+  *changed = false;
+  for (auto& g : groups_) {
+    Vdev* top = Top(g->vdev_id());
+    for (SpaceMapAppend& a : g->Sync(txg, pass)) {
+      *changed = true;
+      Metaslab& m = g->metaslabs()[a.ms];
+      if (m.sm_object == 0) {
+        UZFS_ASSIGN(m.sm_object, mos_->Allocate(kOtSpaceMap, 4096, kOtSpaceMapHeader, 24));
+        Bytes id(8);
+        StoreLE64(id.data(), m.sm_object);
+        UZFS_TRY(mos_->Write(top->metaslab_array, a.ms * 8, id));
+      }
+      Bytes words(a.words.size() * 8);
+      for (size_t i = 0; i < a.words.size(); i++) StoreLE64(words.data() + 8 * i, a.words[i]);
+      UZFS_TRY(mos_->Write(m.sm_object, m.sm_objsize, words));
+      m.sm_objsize += words.size();
+      Bytes hdr(24);
+      StoreLE64(hdr.data(), m.sm_object);
+      StoreLE64(hdr.data() + 8, m.sm_objsize);
+      StoreLE64(hdr.data() + 16, a.new_alloc);
+      UZFS_TRY(mos_->SetBonus(m.sm_object, hdr));
+    }
+  }
+  return Status::Ok();
+}
+
+Status Pool::WriteLabels(uint64_t txg, uint64_t state, bool config, const Uberblock& ub) {
+  size_t n = spa_ ? spa_->vdev_children() : root_->children.size();
+  struct LeafRef {
+    const Vdev* top;
+    Vdev* leaf;
+  };
+  std::vector<LeafRef> leaves;
+  std::function<void(const Vdev*, Vdev&)> collect = [&](const Vdev* top, Vdev& v) {
+    if (v.is_leaf()) {
+      if (v.file()) leaves.push_back({top, &v});
+      return;
+    }
+    for (auto& c : v.children) collect(top, *c);
+  };
+  for (size_t i = 0; i < n; i++) collect(Top(i), *Top(i));
+  if (leaves.empty()) return Status::Error(ENXIO, "no device left to write labels to");
+  auto flush_all = [&]() -> Status {
+    int good = 0;
+    Status last = Status::Ok();
+    for (auto& l : leaves) {
+      Status s = l.leaf->file()->Sync();
+      if (s.ok()) good++;
+      else last = s;
+    }
+    return good ? Status::Ok() : last;
+  };
+  auto write_cfg = [&](unsigned which) -> Status {
+    int good = 0;
+    Status last = Status::Ok();
+    for (auto& l : leaves) {
+      File* f = l.leaf->file();
+      auto size = f->Size();
+      if (!size.ok()) { last = size.status(); continue; }
+      Status s = WriteLabelConfig(*f, P2Align(*size, kVdevLabelSize),
+                                  LabelConfig(*l.top, *l.leaf, txg, state), which);
+      if (s.ok()) good++;
+      else last = s;
+    }
+    return good ? Status::Ok() : last;
+  };
+  UZFS_TRY(flush_all());
+  if (config) {
+    UZFS_TRY(write_cfg(kEvenLabels));
+    UZFS_TRY(flush_all());
+  }
+  int good = 0;
+  Status last = Status::Ok();
+  for (auto& l : leaves) {
+    File* f = l.leaf->file();
+    auto size = f->Size();
+    if (!size.ok()) continue;
+    Status s = WriteUberblock(*f, P2Align(*size, kVdevLabelSize), ub, l.top->ashift, kAllLabels);
+    if (s.ok()) good++;
+    else last = s;
+  }
+  if (!good) return last;
+  UZFS_TRY(flush_all());
+  if (config) {
+    UZFS_TRY(write_cfg(kOddLabels));
+    UZFS_TRY(flush_all());
+  }
+  return Status::Ok();
+}
+
+Status Pool::SyncLocked(uint64_t state) {
+  if (!failed_.ok()) return failed_;
+  if (readonly_) return Status::Error(EROFS, "pool is read-only");
+  uint64_t txg = synced_txg_ + 1;
+  bool anything = mos_->dirty() || config_dirty_ || !pending_history_.empty();
+  if (!anything) return Status::Ok();
+  for (const NvList& rec : pending_history_) UZFS_TRY(LogHistoryLocked(rec));
+  pending_history_.clear();
+  if (config_dirty_) UZFS_TRY(WriteConfigObject(txg));
+  MosSink sink(this);
+  BlkPtr rootbp;
+  int pass = 1;
+  for (;; pass++) {
+    if (pass > kMaxSyncPasses) {
+      failed_ = Status::Error(EIO, "txg " + std::to_string(txg) + " did not converge");
+      return failed_;
+    }
+    UZFS_TRY(mos_zaps_->Flush());
+    mos_used_ = mos_comp_ = mos_uncomp_ = 0;
+    auto r = mos_->Sync(sink, txg, pass);
+    if (!r.ok()) {
+      failed_ = r.status();
+      return failed_;
+    }
+    rootbp = *r;
+    if (!failed_.ok()) return failed_;
+    bool changed = false;
+    UZFS_TRY(ApplySpaceMapChanges(txg, pass, &changed));
+    // dsl_pool_sync: the MOS's space is charged to the $MOS dir (and up to the root dir).
+    if (mos_used_ || mos_comp_ || mos_uncomp_) {
+      changed = true;
+      uint64_t d = mos_dir_obj_;
+      bool first = true;
+      while (d) {
+        UZFS_ASSIGN(DslDirPhys dd, LoadDir(*mos_, d));
+        dd.used_bytes += static_cast<uint64_t>(mos_used_);
+        dd.compressed_bytes += static_cast<uint64_t>(mos_comp_);
+        dd.uncompressed_bytes += static_cast<uint64_t>(mos_uncomp_);
+        dd.used_breakdown[first ? kDdUsedHead : kDdUsedChild] += static_cast<uint64_t>(mos_used_);
+        UZFS_TRY(StoreDir(*mos_, d, dd));
+        d = dd.parent_obj;
+        first = false;
+      }
+    }
+    if (!changed && !mos_->dirty()) break;
+  }
+  // The uberblock and labels.
+  Uberblock ub;
+  ub.magic = kUberblockMagic;
+  ub.version = version_;
+  ub.txg = txg;
+  size_t n = spa_ ? spa_->vdev_children() : root_->children.size();
+  uint64_t guid_sum = guid_;
+  for (size_t i = 0; i < n; i++) guid_sum += Top(i)->GuidSum();
+  ub.guid_sum = guid_sum;
+  ub.timestamp = Now();
+  ub.rootbp = rootbp;
+  Status s = WriteLabels(txg, state, config_dirty_ || state != kPoolStateActive, ub);
+  if (!s.ok()) {
+    failed_ = s.Context("pool " + name_ + " suspended");
+    return failed_;
+  }
+  for (auto& g : groups_) g->SyncDone(txg);
+  synced_txg_ = txg;
+  config_dirty_ = false;
+  mos_zaps_->Trim();
+  return Status::Ok();
+}
+
+Status Pool::Sync() {
+  std::lock_guard<std::mutex> l(mu_);
+  return SyncLocked(kPoolStateActive);
+}
+
+Status Pool::Export() {
+  std::lock_guard<std::mutex> l(mu_);
+  config_dirty_ = true;
+  return SyncLocked(kPoolStateExported);
+}
+
+Status Pool::Destroy() {
+  std::lock_guard<std::mutex> l(mu_);
+  config_dirty_ = true;
+  return SyncLocked(kPoolStateDestroyed);
+}
+
+}  // namespace uzfs

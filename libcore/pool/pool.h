@@ -1,0 +1,173 @@
+// Pool: a pool imported read-write (zfs-fuse spa.c spa_create / spa_import / spa_export /
+// spa_sync, txg.c, vdev_label.c vdev_config_sync, dsl_pool.c dsl_pool_sync, spa_history.c).
+//
+// Transaction groups: every change is made in memory under the pool's lock and belongs to
+// the open txg. Sync() closes it (open → quiescing: wait for the changes under way, which
+// hold the lock, to finish → syncing) and writes it copy-on-write: the dirty datasets'
+// objsets, then the MOS in passes — each pass writes the dirty MOS blocks, then the space map
+// entries those allocations and frees produced (metaslab_sync), until a pass changes nothing
+// (blocks born in the txg are rewritten in place from pass 2, nothing is compressed from pass
+// 4). Then: flush every vdev, write the even labels (when the config changed), flush, the
+// uberblock into every label of every leaf, flush, the odd labels, flush
+// (vdev_config_sync's order), so a crash at any moment leaves the previous txg or this one.
+// Freed space becomes allocatable two txgs later (TXG_DEFER_SIZE).
+//
+// A txg is synced every 5 seconds by the caller (zfsd's sync thread) or at once on demand
+// (Sync()); a Pool itself owns no thread.
+//
+// Thread safety: every public method takes the pool's mutex.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "libcore/base/env.h"
+#include "libcore/base/nvlist.h"
+#include "libcore/base/status.h"
+#include "libcore/dmu/dmu_write.h"
+#include "libcore/dsl/dsl_write.h"
+#include "libcore/spa/metaslab.h"
+#include "libcore/spa/spa.h"
+#include "libcore/zap/zap_write.h"
+
+namespace uzfs {
+
+inline constexpr uint64_t kPoolStateActive = 0, kPoolStateExported = 1, kPoolStateDestroyed = 2;
+inline constexpr uint64_t kSpaMinDevSize = 64ULL << 20;  // SPA_MINDEVSIZE
+inline constexpr uint64_t kTxgInitial = 4;
+
+struct PoolCreateSpec {
+  std::string name;
+  // OpenZFS's nvroot: {type: root, children: [{type: file|disk|mirror|raidz, path, nparity,
+  // whole_disk, is_log, children: [...]}]}.
+  NvList nvroot;
+  std::map<std::string, std::string> props;     // -o (pool properties; ashift too)
+  std::map<std::string, std::string> fs_props;  // -O (root dataset properties)
+  std::string altroot;                          // -R (not persistent)
+  Env* env = nullptr;
+};
+
+struct PoolImportSpec {
+  std::vector<std::string> devices;  // every device to consider (a scan's result)
+  std::string pool;                  // name or decimal guid
+  std::string new_name;              // import under another name (empty: keep)
+  bool force = false;                // import a pool that looks active elsewhere
+  std::map<std::string, std::string> props;  // -o
+  std::string altroot;
+  Env* env = nullptr;
+};
+
+struct PropValue {
+  std::string value;   // as `zpool get` prints it with -p
+  std::string source;  // "default", "local", "-"
+};
+
+class Pool : public BlockReader {
+ public:
+  ~Pool() override;
+  static Result<std::unique_ptr<Pool>> Create(const PoolCreateSpec& spec);
+  static Result<std::unique_ptr<Pool>> Import(const PoolImportSpec& spec);
+
+  // Syncs the open txg (a no-op when nothing changed). The first error stops the pool from
+  // writing further (it stays readable; export then fails): like failmode=wait without
+  // the wait, so nothing half-written is ever followed by more.
+  Status Sync();
+  // spa_export: marks every label exported, syncs, closes the devices. The Pool is unusable
+  // afterwards.
+  Status Export();
+  // spa_destroy: labels marked destroyed (state 2), so import no longer offers the pool.
+  Status Destroy();
+
+  // Pool properties (zpool get/set). Unknown names: EINVAL; read-only ones: EROFS on set;
+  // bad values: EINVAL with OpenZFS's message in the status.
+  Result<std::vector<std::pair<std::string, PropValue>>> GetProps();
+  Result<PropValue> GetProp(const std::string& name);
+  Status SetProp(const std::string& name, const std::string& value);
+
+  // Pool history (spa_history_log); records as `zpool history` prints them.
+  Status LogHistory(const std::string& command, uint64_t uid = 0);
+  struct HistoryRecord {
+    uint64_t time = 0;
+    std::string command;
+    bool internal = false;
+  };
+  Result<std::vector<HistoryRecord>> History();
+
+  // BlockReader over the pool's vdevs.
+  Result<Bytes> Read(const BlkPtr& bp, ReadReport* report = nullptr) override;
+
+  const std::string& name() const { return name_; }
+  uint64_t guid() const { return guid_; }
+  uint64_t txg() const { return synced_txg_; }
+  const std::string& altroot() const { return altroot_; }
+  // The config nvlist as `zpool status`/`import` need it (vdev_tree with all top-levels,
+  // per-leaf "state" strings added: ONLINE / UNAVAIL).
+  NvList StatusConfig();
+  uint64_t size();       // Σ top-level metaslab space
+  uint64_t allocated();  // Σ what the space maps say is allocated
+  // The leaf devices (paths as opened), for "device already in a pool" checks.
+  std::vector<std::string> devices();
+  // True once a write failed (the pool is suspended).
+  bool suspended() const { return !failed_.ok(); }
+
+ private:
+  class MosSink;
+  class DatasetSink;
+  Pool();
+  Status InitNew(const PoolCreateSpec& spec);
+  Status LoadExisting();
+  Status CreateSkeleton(uint64_t now, const std::map<std::string, std::string>& fs_props);
+  Status CreateZplFs(ObjsetWriter& os, uint64_t now);
+  Status LoadMetaslabs();
+  Status SyncLocked(uint64_t state);
+  Status ApplySpaceMapChanges(uint64_t txg, int pass, bool* changed);
+  Status WriteConfigObject(uint64_t txg);
+  Status WriteLabels(uint64_t txg, uint64_t state, bool config, const Uberblock& ub);
+  NvList VdevTreeConfig(const Vdev& v, bool top) const;
+  NvList LabelConfig(const Vdev& top, const Vdev& leaf, uint64_t txg, uint64_t state) const;
+  NvList PoolConfig(uint64_t txg, uint64_t state) const;
+  Result<BlkPtr> WriteBlock(ByteSpan data, const WriteProps& p, uint64_t txg, const BlkPtr* old);
+  void FreeBlock(const BlkPtr& bp, uint64_t txg);
+  uint64_t Dsize(const BlkPtr& bp) const;
+  Status EnsurePropsZap();
+  Status SetPropLocked(const std::string& name, const std::string& value);
+  Result<PropValue> GetPropLocked(const std::string& name);
+  Result<std::vector<HistoryRecord>> HistoryLocked();
+  Status LogHistoryLocked(const NvList& record);
+  Vdev* Top(uint64_t id) const;
+
+  std::mutex mu_;
+  Env* env_ = nullptr;
+  std::string name_;
+  uint64_t guid_ = 0;
+  uint64_t version_ = 23;
+  std::string altroot_;
+  std::unique_ptr<Spa> spa_;                 // imported pools: the opened devices and tree
+  std::unique_ptr<Vdev> root_;               // created pools: the tree we built
+  std::vector<std::unique_ptr<MetaslabGroup>> groups_;  // by top-level id
+  std::unique_ptr<ObjsetWriter> mos_;
+  std::unique_ptr<ZapStore> mos_zaps_;
+  uint64_t synced_txg_ = 0;
+  uint64_t create_txg_ = 0;
+  bool config_dirty_ = false;
+  bool readonly_ = false;
+  Status failed_ = Status::Ok();
+  uint64_t mos_dir_obj_ = 0;   // $MOS dsl_dir
+  int64_t mos_used_ = 0, mos_comp_ = 0, mos_uncomp_ = 0;  // this txg's MOS accounting
+  uint64_t props_zap_ = 0;     // pool_props ZAP (0 until a property is set)
+  std::string comment_;        // OpenZFS's comment (kept in the config, as OpenZFS does)
+  std::string cachefile_;      // not stored on disk (as in ZFS)
+  bool cachefile_set_ = false;
+  uint64_t history_obj_ = 0;
+  size_t rotor_ = 0;           // metaslab class rotor over top-levels
+  uint64_t rotor_bytes_ = 0;
+  std::vector<NvList> pending_history_;  // records logged before the first sync
+  friend class PoolTestPeer;
+};
+
+}  // namespace uzfs

@@ -1,0 +1,317 @@
+// Pool::Create: the vdev tree from the nvroot, clean labels, the MOS with the DSL skeleton
+// (dsl_pool_create), the root dataset's empty ZPL v4 filesystem (zfs_create_fs), and the
+// first txg (TXG_INITIAL = 4) synced before returning, as spa_create does.
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <ctime>
+#include <set>
+
+#include "libcore/base/checksum.h"
+#include "libcore/base/compress.h"
+#include "libcore/pool/pool.h"
+#include "libcore/pool/pool_props.h"
+#include "libcore/pool/pool_sinks.h"
+#include "libcore/vdev/vdev_label.h"
+
+namespace uzfs {
+
+namespace {
+
+constexpr uint64_t kZplVersion = 4;
+constexpr uint16_t kZnodeBonusSize = 264;
+constexpr uint64_t kSpaHistoryMin = 128 * 1024, kSpaHistoryMax = 32ULL << 20;
+
+// ZFS's trivial ACL for a mode (zfs_acl_chmod with 6 abbreviated ACEs: owner@, group@,
+// everyone@, each deny then allow), as zfs-fuse writes it into the znode.
+void TrivialAcl(uint32_t mode, uint8_t* acl /* 88 bytes: zfs_acl_phys_t */) {
+  auto rwx = [](uint32_t bits) {
+    uint32_t m = 0;
+    if (bits & 4) m |= 0x1;        // ACE_READ_DATA
+    if (bits & 2) m |= 0x2 | 0x4;  // ACE_WRITE_DATA | ACE_APPEND_DATA
+    if (bits & 1) m |= 0x20;       // ACE_EXECUTE
+    return m;
+  };
+  uint32_t o = (mode >> 6) & 7, g = (mode >> 3) & 7, e = mode & 7;
+  struct Ace {
+    uint16_t type, flags;
+    uint32_t mask;
+  } aces[6] = {
+      {1, 0x1000, rwx(~o & 7)},  {0, 0x1000, rwx(o) | 0x110 | 0xc0000},
+      {1, 0x2040, rwx(~g & 7)},  {0, 0x2040, rwx(g)},
+      {1, 0x4000, rwx(~e & 7) | 0x110 | 0xc0000}, {0, 0x4000, rwx(e) | 0x120088},
+  };
+  std::fill(acl, acl + 88, 0);
+  StoreLE32(acl + 8, 48);  // z_acl_size
+  StoreLE16(acl + 12, 1);  // z_acl_version = ZFS_ACL_VERSION_FUIDS
+  StoreLE16(acl + 14, 6);  // z_acl_count
+  for (int i = 0; i < 6; i++) {
+    StoreLE16(acl + 16 + 8 * i, aces[i].type);
+    StoreLE16(acl + 18 + 8 * i, aces[i].flags);
+    StoreLE32(acl + 20 + 8 * i, aces[i].mask);
+  }
+}
+
+Bytes DirZnode(uint32_t mode, uint64_t parent, uint64_t gen, uint64_t now_s, uint64_t now_ns) {
+  Bytes z(kZnodeBonusSize, 0);
+  for (int t = 0; t < 4; t++) {
+    StoreLE64(z.data() + 16 * t, now_s);
+    StoreLE64(z.data() + 16 * t + 8, now_ns);
+  }
+  StoreLE64(z.data() + 64, gen);
+  StoreLE64(z.data() + 72, 040000 | mode);
+  StoreLE64(z.data() + 80, 2);       // size: entries + 2
+  StoreLE64(z.data() + 88, parent);
+  StoreLE64(z.data() + 96, 2);       // links
+  // zp_flags: ZFS_ARCHIVE | ZFS_AV_MODIFIED | ZFS_NO_EXECS_DENIED | ZFS_ACL_AUTO_INHERIT |
+  // ZFS_ACL_TRIVIAL, what zfs-fuse gives a new directory whose mode grants x to everyone.
+  uint64_t flags = 0x0000040800000000ULL | 0x40 | 0x4;
+  if ((mode & 0111) == 0111) flags |= 0x100;
+  StoreLE64(z.data() + 120, flags);
+  TrivialAcl(mode, z.data() + 176);
+  return z;
+}
+
+struct LeafInfo {
+  std::unique_ptr<File> file;
+  uint64_t asize = 0;
+};
+
+}  // namespace
+
+Status Pool::CreateZplFs(ObjsetWriter& os, uint64_t now) {
+  ZapStore zaps(&os);
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  uint64_t gen = kTxgInitial;
+  // zfs_create_fs: master node (object 1), unlinked set, root directory, .zfs/shares.
+  UZFS_TRY(zaps.CreateAt(1, kOtMasterNode));
+  UZFS_TRY(zaps.UpdateInt(1, "VERSION", kZplVersion));
+  UZFS_ASSIGN(uint64_t dq, zaps.Create(kOtUnlinkedSet));
+  UZFS_TRY(zaps.UpdateInt(1, "DELETE_QUEUE", dq));
+  UZFS_ASSIGN(uint64_t root, zaps.Create(kOtDirectoryContents, kOtZnode, kZnodeBonusSize));
+  UZFS_TRY(os.SetBonus(root, DirZnode(0755, root, gen, static_cast<uint64_t>(ts.tv_sec),
+                                      static_cast<uint64_t>(ts.tv_nsec))));
+  UZFS_TRY(zaps.UpdateInt(1, "ROOT", root));
+  UZFS_ASSIGN(uint64_t shares, zaps.Create(kOtDirectoryContents, kOtZnode, kZnodeBonusSize));
+  UZFS_TRY(os.SetBonus(shares, DirZnode(0555, shares, gen, static_cast<uint64_t>(ts.tv_sec),
+                                        static_cast<uint64_t>(ts.tv_nsec))));
+  UZFS_TRY(zaps.UpdateInt(1, "SHARES", shares));
+  (void)now;
+  return zaps.Flush();
+}
+
+Status Pool::CreateSkeleton(uint64_t now, const std::map<std::string, std::string>& fs_props) {
+  ObjsetWriter& mos = *mos_;
+  ZapStore& zaps = *mos_zaps_;
+  UZFS_TRY(zaps.CreateAt(1, kOtObjectDirectory));
+  // dsl_pool_create: the root dir, $MOS, $ORIGIN with its snapshot, the root dataset.
+  UZFS_ASSIGN(uint64_t root_dir, CreateDir(mos, zaps, 0, "", now));
+  UZFS_TRY(zaps.AddInt(1, "root_dataset", root_dir));
+  UZFS_ASSIGN(mos_dir_obj_, CreateDir(mos, zaps, root_dir, "$MOS", now));
+  UZFS_ASSIGN(uint64_t origin_dir, CreateDir(mos, zaps, root_dir, "$ORIGIN", now));
+  UZFS_ASSIGN(uint64_t origin_ds, CreateDataset(mos, zaps, origin_dir, 0, 1, now));
+  // dsl_dataset_snapshot_sync of $ORIGIN@$ORIGIN: the snapshot takes the head's deadlist,
+  // the head gets a new one.
+  UZFS_ASSIGN(uint64_t snap, mos.Allocate(kOtDslDataset, 512, kOtDslDataset, kDslDatasetPhysSize));
+  {
+    UZFS_ASSIGN(DslDatasetPhys head, LoadDataset(mos, origin_ds));
+    DslDatasetPhys s;
+    s.dir_obj = origin_dir;
+    s.next_snap_obj = origin_ds;
+    s.num_children = 1;
+    s.creation_time = now;
+    s.creation_txg = 1;
+    s.deadlist_obj = head.deadlist_obj;
+    s.fsid_guid = NewFsidGuid();
+    s.guid = NewGuid();
+    s.flags = kDsFlagUniqueAccurate;
+    s.bp = head.bp;
+    UZFS_TRY(StoreDataset(mos, snap, s));
+    head.prev_snap_obj = snap;
+    head.prev_snap_txg = 1;
+    UZFS_ASSIGN(head.deadlist_obj, CreateBplist(mos));
+    UZFS_TRY(StoreDataset(mos, origin_ds, head));
+    UZFS_TRY(zaps.AddInt(head.snapnames_zapobj, "$ORIGIN", snap));
+  }
+  UZFS_ASSIGN(uint64_t root_ds, CreateDataset(mos, zaps, root_dir, snap, 1, now));
+  // Pool objects: config, sync_bplist, history; "deflate" for raidz-aware accounting.
+  UZFS_TRY(zaps.AddInt(1, "deflate", 1));
+  UZFS_ASSIGN(uint64_t config, mos.Allocate(kOtPackedNvlist, 16384, kOtPackedNvlistSize, 8));
+  UZFS_TRY(zaps.AddInt(1, "config", config));
+  UZFS_ASSIGN(uint64_t sync_bplist, CreateBplist(mos, 16384));
+  UZFS_TRY(mos.SetChecksumCompress(sync_bplist, 0, static_cast<uint8_t>(CompressId::kOff)));
+  UZFS_TRY(zaps.AddInt(1, "sync_bplist", sync_bplist));
+  UZFS_ASSIGN(history_obj_, mos.Allocate(kOtSpaHistory, 128 * 1024, kOtSpaHistoryOffsets, 40));
+  {
+    uint64_t space = 0;
+    for (auto& g : groups_) space += g->usable();
+    uint64_t max_off = std::clamp<uint64_t>(space / 1000, kSpaHistoryMin, kSpaHistoryMax);
+    Bytes hdr(40, 0);
+    StoreLE64(hdr.data() + 8, max_off);
+    UZFS_TRY(mos.SetBonus(history_obj_, hdr));
+  }
+  UZFS_TRY(zaps.AddInt(1, "history", history_obj_));
+  // Metaslab arrays (vdev_metaslab_init), one per top-level vdev.
+  for (size_t i = 0; i < root_->children.size(); i++) {
+    UZFS_ASSIGN(uint64_t arr, mos.Allocate(kOtObjectArray, 512, 0, 0));
+    root_->children[i]->metaslab_array = arr;
+  }
+  // Root dataset properties (-O).
+  {
+    UZFS_ASSIGN(DslDirPhys dd, LoadDir(mos, root_dir));
+    for (auto& [k, v] : fs_props) UZFS_TRY(StoreDatasetProp(zaps, dd.props_zapobj, k, v));
+  }
+  // The root dataset's objset: an empty ZPL filesystem.
+  {
+    ObjsetPolicy pol;
+    auto os = ObjsetWriter::Create(this, kOstZfs, pol);
+    UZFS_TRY(CreateZplFs(*os, now));
+    UZFS_ASSIGN(DslDatasetPhys ds, LoadDataset(mos, root_ds));
+    DatasetSink sink(this, ds.prev_snap_txg);
+    UZFS_ASSIGN(BlkPtr bp, os->Sync(sink, kTxgInitial));
+    UZFS_TRY(sink.error);
+    ds.bp = bp;
+    ds.used_bytes += static_cast<uint64_t>(sink.used);
+    ds.compressed_bytes += static_cast<uint64_t>(sink.comp);
+    ds.uncompressed_bytes += static_cast<uint64_t>(sink.uncomp);
+    ds.unique_bytes += static_cast<uint64_t>(sink.used);
+    UZFS_TRY(StoreDataset(mos, root_ds, ds));
+    UZFS_ASSIGN(DslDirPhys dd, LoadDir(mos, root_dir));
+    dd.used_bytes += static_cast<uint64_t>(sink.used);
+    dd.compressed_bytes += static_cast<uint64_t>(sink.comp);
+    dd.uncompressed_bytes += static_cast<uint64_t>(sink.uncomp);
+    dd.used_breakdown[kDdUsedHead] += static_cast<uint64_t>(sink.used);
+    UZFS_TRY(StoreDir(mos, root_dir, dd));
+  }
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<Pool>> Pool::Create(const PoolCreateSpec& spec) {
+  std::unique_ptr<Pool> p(new Pool());
+  UZFS_TRY(p->InitNew(spec));
+  return p;
+}
+
+Status Pool::InitNew(const PoolCreateSpec& spec) {
+  env_ = spec.env ? spec.env : PosixEnv();
+  name_ = spec.name;
+  altroot_ = spec.altroot;
+  guid_ = NewGuid();
+  create_txg_ = kTxgInitial;
+  synced_txg_ = kTxgInitial - 1;
+  uint64_t ashift = 12;
+  if (auto it = spec.props.find("ashift"); it != spec.props.end()) {
+    char* end = nullptr;
+    unsigned long v = std::strtoul(it->second.c_str(), &end, 10);
+    if (!end || *end || v < 9 || v > 17) return Status::Error(EINVAL, "property 'ashift' must be a number between 9 and 17");
+    ashift = v;
+  }
+  UZFS_TRY(ValidatePoolProps(spec.props, /*at_create=*/true));
+  const std::vector<NvList>* tops = spec.nvroot.GetNvListArray("children");
+  if (!tops || tops->empty()) return Status::Error(EINVAL, "invalid vdev specification: no devices");
+  // Open the leaves and compute sizes.
+  std::map<uint64_t, std::unique_ptr<File>> files;  // guid → device
+  std::set<std::string> seen;
+  std::vector<NvList> configs;
+  uint64_t id = 0;
+  for (const NvList& t : *tops) {
+    NvList top = t;
+    const std::string* type = top.GetString("type");
+    if (!type) return Status::Error(EINVAL, "vdev without type");
+    std::vector<NvList> leaves;
+    bool interior = *type == "mirror" || *type == "raidz";
+    if (interior) {
+      const auto* kids = top.GetNvListArray("children");
+      if (!kids || kids->empty()) return Status::Error(EINVAL, *type + " without devices");
+      leaves = *kids;
+    } else if (*type == "file" || *type == "disk") {
+      leaves.push_back(top);
+    } else {
+      return Status::Error(EINVAL, "unsupported vdev type '" + *type + "'");
+    }
+    uint64_t min_asize = UINT64_MAX;
+    uint64_t cid = 0;
+    for (NvList& leaf : leaves) {
+      const std::string* path = leaf.GetString("path");
+      if (!path || path->empty() || (*path)[0] != '/')
+        return Status::Error(EINVAL, "vdev path must be absolute");
+      if (!seen.insert(*path).second)
+        return Status::Error(EINVAL, *path + " is specified more than once");
+      struct stat st;
+      bool blk = stat(path->c_str(), &st) == 0 && S_ISBLK(st.st_mode);
+      OpenOptions oo;
+      oo.write = true;
+      oo.direct = blk;
+      oo.exclusive = blk;
+      auto f = env_->Open(*path, oo);
+      if (!f.ok()) return Status::Error(f.status().code(), "cannot open '" + *path + "': " + f.status().message());
+      UZFS_ASSIGN(uint64_t size, (*f)->Size());
+      if (size < kSpaMinDevSize)
+        return Status::Error(EOVERFLOW, "one or more devices is less than the minimum size (64M)");
+      uint64_t psize = P2Align(size, kVdevLabelSize);
+      uint64_t asize = psize - kVdevLabelStartSize - kVdevLabelEndSize;
+      min_asize = std::min(min_asize, asize);
+      uint64_t g = NewGuid();
+      leaf.AddString("type", blk ? "disk" : "file");
+      leaf.AddUint64("id", interior ? cid++ : 0);
+      leaf.AddUint64("guid", g);
+      leaf.AddUint64("create_txg", kTxgInitial);
+      UZFS_TRY(ClearLabels(**f, psize));
+      files[g] = std::move(f).value();
+    }
+    uint64_t asize = *type == "raidz" ? min_asize * leaves.size() : min_asize;
+    NvList cfg;
+    if (interior) {
+      cfg.AddString("type", *type);
+      if (*type == "raidz") {
+        uint64_t np = top.GetUint64("nparity").value_or(1);
+        if (np < 1 || np > 3 || leaves.size() <= np)
+          return Status::Error(EINVAL, "invalid vdev specification: raidz" + std::to_string(np) +
+                                           " requires at least " + std::to_string(np + 1) + " devices");
+        cfg.AddUint64("nparity", np);
+      }
+      if (*type == "mirror" && leaves.size() < 2)
+        return Status::Error(EINVAL, "invalid vdev specification: mirror requires at least 2 devices");
+      cfg.AddNvListArray("children", leaves);
+      cfg.AddUint64("guid", NewGuid());
+    } else {
+      cfg = leaves[0];
+    }
+    cfg.AddUint64("id", id++);
+    cfg.AddUint64("ashift", ashift);
+    cfg.AddUint64("asize", asize);
+    cfg.AddUint64("metaslab_shift", MetaslabGroup::MetaslabShiftFor(asize));
+    cfg.AddUint64("metaslab_array", 0);
+    cfg.AddUint64("create_txg", kTxgInitial);
+    cfg.AddUint64("is_log", top.GetUint64("is_log").value_or(0));
+    configs.push_back(std::move(cfg));
+  }
+  std::vector<std::unique_ptr<Vdev>> vtops;
+  for (const NvList& cfg : configs) {
+    LeafOpener opener = [&](uint64_t g, const std::string&) -> std::unique_ptr<File> {
+      auto it = files.find(g);
+      if (it == files.end()) return nullptr;
+      return std::move(it->second);
+    };
+    UZFS_ASSIGN(auto v, BuildVdevTree(cfg, opener));
+    groups_.push_back(std::make_unique<MetaslabGroup>(v->id, v->asize, v->metaslab_shift, v->ashift));
+    vtops.push_back(std::move(v));
+  }
+  root_ = MakeRootVdev(guid_, std::move(vtops));
+  ObjsetPolicy mos_pol;
+  mos_pol.mos = true;
+  mos_pol.compress = static_cast<uint8_t>(CompressId::kLzjb);
+  mos_ = ObjsetWriter::Create(this, kOstMeta, mos_pol);
+  mos_zaps_ = std::make_unique<ZapStore>(mos_.get());
+  uint64_t now = static_cast<uint64_t>(std::time(nullptr));
+  UZFS_TRY(CreateSkeleton(now, spec.fs_props));
+  for (auto& [k, v] : spec.props) {
+    if (k == "ashift" || k == "altroot") continue;
+    UZFS_TRY(SetPropLocked(k, v));
+  }
+  config_dirty_ = true;
+  return SyncLocked(kPoolStateActive);
+}
+
+}  // namespace uzfs
