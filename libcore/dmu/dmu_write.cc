@@ -212,7 +212,7 @@ Result<Bytes*> ObjsetWriter::Block(Obj& o, uint64_t blkid, bool for_write) {
   if (for_write) {
     UZFS_TRY(GrowLevels(o, blkid));
     o.dirty_blocks.insert(blkid);
-    if (o.id != 0 || true) MarkDirty(o);
+    MarkDirty(o);
   }
   return &it->second;
 }
@@ -225,7 +225,7 @@ Result<uint64_t> ObjsetWriter::Allocate(uint8_t type, uint32_t blocksize, uint8_
   if (blocksize % 512 || blocksize > kSpaMaxBlockSize)
     return Status::Error(EINVAL, "bad block size " + std::to_string(blocksize));
   if (bonuslen > 320) return Status::Error(EINVAL, "bonus too large");
-  uint64_t obj = want ? want : 1;
+  uint64_t obj = want ? want : next_obj_;
   for (;; obj++) {
     if (want && obj != want) return Status::Error(EEXIST, "object " + std::to_string(want) + " in use");
     if (Obj* o = LoadedOrNull(obj)) {
@@ -253,6 +253,7 @@ Result<uint64_t> ObjsetWriter::Allocate(uint8_t type, uint32_t blocksize, uint8_
   objs_[obj] = std::move(o);
   MarkDirty(*raw);
   nobjects_++;
+  if (!want) next_obj_ = obj + 1;
   return obj;
 }
 

@@ -132,6 +132,7 @@ class ObjsetWriter {
   std::set<uint64_t> dirty_;
   bool root_dirty_ = false;
   uint64_t nobjects_ = 0;
+  uint64_t next_obj_ = 1;  // dmu_object_alloc's os_obj_next: allocation moves forward
   int pass_ = 1;
 };
 

@@ -6,9 +6,11 @@
 // 128K; otherwise a fat ZAP (16K blocks: header with the embedded pointer table, leaves split
 // by hash prefix until each fits). A fat ZAP never goes back to micro, as in ZFS. Hashes keep
 // the object's salt; collision differentiators (cd) are kept for existing entries and the
-// lowest free one is given to new names with the same hash. Unchanged leaf blocks re-encode
-// to the same bytes, so the objset writes them only if something in them changed? No: every
-// block of a dirty ZAP is rewritten; keep directories modest until incremental leaves exist.
+// lowest free one is given to new names with the same hash. Every block of a dirty ZAP is
+// rewritten at its sync (a whole-object re-encode: simple and always consistent, costly for
+// very large directories — incremental leaf updates are future work). The embedded pointer
+// table (1024 entries) bounds a fat ZAP to 1024 leaves (~150,000 short names); beyond that
+// Flush fails with ENOSPC.
 //
 // Thread safety: none (the pool serializes).
 #pragma once
