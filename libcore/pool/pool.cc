@@ -17,6 +17,7 @@ namespace uzfs {
 namespace {
 
 constexpr int kMaxSyncPasses = 40;
+constexpr uint64_t kCondenseMin = 16 * 1024;  // space maps smaller than this are left alone
 constexpr uint64_t kAliquot = 512 * 1024;  // metaslab_aliquot: bytes before the rotor moves
 
 uint64_t Now() { return static_cast<uint64_t>(std::time(nullptr)); }
@@ -290,6 +291,19 @@ Status Pool::ApplySpaceMapChanges(uint64_t txg, int pass, bool* changed) {
         Bytes id(8);
         StoreLE64(id.data(), m.sm_object);
         UZFS_TRY(mos_->Write(top->metaslab_array, a.ms * 8, id));
+      }
+      // Condense a map that grew well past what its segments need (metaslab_should_condense),
+      // in the first pass only so the passes still converge.
+      uint64_t segs = m.free.segments() + m.defer[0].segments() + m.defer[1].segments() +
+                      m.freed.segments() + 2;
+      uint64_t optimal = segs * 8 * 2 + 64;
+      if (pass == 1 && m.sm_objsize + a.words.size() * 8 > std::max<uint64_t>(kCondenseMin, 4 * optimal)) {
+        uint64_t alloc = 0;
+        a.words = g->CondensedWords(a.ms, txg, pass, &alloc);
+        if (alloc != a.new_alloc)
+          return Status::Error(EIO, "metaslab " + std::to_string(a.ms) + " condense mismatch");
+        UZFS_TRY(mos_->Truncate(m.sm_object, 0));
+        m.sm_objsize = 0;
       }
       Bytes words(a.words.size() * 8);
       for (size_t i = 0; i < a.words.size(); i++) StoreLE64(words.data() + 8 * i, a.words[i]);

@@ -154,6 +154,36 @@ std::vector<SpaceMapAppend> MetaslabGroup::Sync(uint64_t txg, int pass) {
   return out;
 }
 
+std::vector<uint64_t> MetaslabGroup::CondensedWords(uint64_t ms, uint64_t txg, int pass,
+                                                    uint64_t* alloc) const {
+  const Metaslab& m = ms_[ms];
+  RangeTree disk_free;
+  auto add = [&](const RangeTree& t) { t.Walk([&](uint64_t s, uint64_t n) { disk_free.Add(s, n); }); };
+  add(m.free);
+  add(m.defer[0]);
+  add(m.defer[1]);
+  add(m.freed);
+  add(m.pending_free);
+  std::vector<uint64_t> words;
+  auto runs = [&](uint64_t s, uint64_t n, bool free) {
+    uint64_t off = (s - m.start) >> ashift_, run = n >> ashift_;
+    while (run) {
+      uint64_t r = std::min(run, kSmRunMax);
+      words.push_back(SmEntryWord(off, r, free));
+      off += r;
+      run -= r;
+    }
+  };
+  words.push_back(SmDebugWord(0, static_cast<uint64_t>(pass), txg));
+  runs(m.start, m.size, false);
+  if (!disk_free.empty()) {
+    words.push_back(SmDebugWord(1, static_cast<uint64_t>(pass), txg));
+    disk_free.Walk([&](uint64_t s, uint64_t n) { runs(s, n, true); });
+  }
+  *alloc = m.size - disk_free.space();
+  return words;
+}
+
 void MetaslabGroup::SyncDone(uint64_t txg) {
   for (Metaslab& m : ms_) {
     RangeTree& d = m.defer[txg & 1];

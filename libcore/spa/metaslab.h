@@ -78,6 +78,12 @@ class MetaslabGroup {
   // metaslab_sync: the entries each changed metaslab must append for (txg, pass); clears the
   // pending trees (the allocations stay allocated; the frees wait in `freed`).
   std::vector<SpaceMapAppend> Sync(uint64_t txg, int pass);
+  // space_map condensing: the whole map of metaslab `ms` rewritten as one ALLOC run over the
+  // metaslab then a FREE run per segment free on disk (free, deferred and this txg's frees), so
+  // a map that grew by appends shrinks to its current content. Call after Sync() for the txg;
+  // *alloc receives the allocated bytes the words describe (= the metaslab's sm_alloc).
+  std::vector<uint64_t> CondensedWords(uint64_t ms, uint64_t txg, int pass, uint64_t* alloc) const;
+
   // metaslab_sync_done(txg): what txg-2 freed becomes allocatable; txg's frees are deferred.
   void SyncDone(uint64_t txg);
 
