@@ -226,19 +226,17 @@ NvList Pool::LabelConfig(const Vdev& top, const Vdev& leaf, uint64_t txg, uint64
 NvList Pool::StatusConfig() {
   std::lock_guard<std::mutex> l(mu_);
   NvList cfg = PoolConfig(synced_txg_, kPoolStateActive);
-  // Leaf states for the status table.
-  std::function<void(NvList&, const Vdev&)> annotate = [&](NvList& nv, const Vdev& v) {
-    nv.AddString("state", v.available() ? "ONLINE" : (v.is_leaf() ? "UNAVAIL" : "DEGRADED"));
-    if (v.is_leaf() && !v.open_path.empty()) nv.AddString("path", v.open_path);
-    if (const auto* kids = nv.GetNvListArray("children")) {
-      std::vector<NvList> k2 = *kids;
-      for (size_t i = 0; i < k2.size() && i < v.children.size(); i++) annotate(k2[i], *v.children[i]);
-      nv.AddNvListArray("children", std::move(k2));
-    }
-  };
   NvList tree = *cfg.GetNvList("vdev_tree");
-  std::vector<NvList> kids = *tree.GetNvListArray("children");
-  for (size_t i = 0; i < kids.size(); i++) annotate(kids[i], *Top(i));
+  std::vector<NvList> kids;
+  size_t n = spa_ ? spa_->vdev_children() : root_->children.size();
+  for (size_t i = 0; i < n; i++) {
+    NvList t = VdevStatusTree(*Top(i));
+    if (i < groups_.size()) {
+      t.AddUint64("space", groups_[i]->usable());
+      t.AddUint64("alloc", groups_[i]->allocated());
+    }
+    kids.push_back(std::move(t));
+  }
   tree.AddNvListArray("children", std::move(kids));
   cfg.AddNvList("vdev_tree", std::move(tree));
   return cfg;

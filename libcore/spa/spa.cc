@@ -81,12 +81,10 @@ Status Spa::UseUberblock(size_t index) {
   return Status::Ok();
 }
 
-Result<std::vector<PoolCandidate>> Spa::ScanDir(const std::string& dir, Env* env) {
+std::vector<PoolCandidate> Spa::ScanDevices(const std::vector<std::string>& paths, Env* env) {
   env = EnvOf(env);
-  UZFS_ASSIGN(auto names, env->ListDir(dir));
   std::map<uint64_t, PoolCandidate> pools;
-  for (const std::string& n : names) {
-    std::string path = dir + "/" + n;
+  for (const std::string& path : paths) {
     auto dl = ReadLabelsOf(env, path);
     if (!dl.ok()) continue;
     Labeled l{std::move(dl).value()};
@@ -96,12 +94,42 @@ Result<std::vector<PoolCandidate>> Spa::ScanDir(const std::string& dir, Env* env
     if (l.txg >= c.txg) {
       c.txg = l.txg;
       c.name = PoolName(*l.cfg);
+      c.state = l.cfg->GetUint64("state").value_or(0);
+      c.hostid = l.cfg->GetUint64("hostid").value_or(0);
+      const std::string* h = l.cfg->GetString("hostname");
+      c.hostname = h ? *h : std::string();
     }
     c.devices.push_back(path);
   }
   std::vector<PoolCandidate> out;
   for (auto& [g, c] : pools) out.push_back(std::move(c));
   return out;
+}
+
+Result<std::vector<PoolCandidate>> Spa::ScanDir(const std::string& dir, Env* env) {
+  env = EnvOf(env);
+  UZFS_ASSIGN(auto names, env->ListDir(dir));
+  std::vector<std::string> paths;
+  for (const std::string& n : names) paths.push_back(dir + "/" + n);
+  return ScanDevices(paths, env);
+}
+
+NvList VdevStatusTree(const Vdev& v) {
+  NvList nv;
+  nv.AddString("type", v.type);
+  nv.AddUint64("id", v.id);
+  nv.AddUint64("guid", v.guid);
+  if (v.is_leaf()) nv.AddString("path", v.open_path.empty() ? v.path : v.open_path);
+  if (v.type == "raidz") nv.AddUint64("nparity", v.nparity);
+  bool all = true;
+  for (const auto& c : v.children) all &= c->available();
+  nv.AddString("state", !v.available() ? "UNAVAIL" : (all ? "ONLINE" : "DEGRADED"));
+  if (!v.children.empty()) {
+    std::vector<NvList> kids;
+    for (const auto& c : v.children) kids.push_back(VdevStatusTree(*c));
+    nv.AddNvListArray("children", std::move(kids));
+  }
+  return nv;
 }
 
 Result<std::unique_ptr<Spa>> Spa::OpenDir(const std::string& dir, const std::string& pool,

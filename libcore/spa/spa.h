@@ -44,8 +44,16 @@ struct PoolCandidate {
   std::string name;
   uint64_t pool_guid = 0;
   uint64_t txg = 0;  // highest label txg seen
+  uint64_t state = 0;  // POOL_STATE_* of that label (0 active, 1 exported, 2 destroyed)
+  uint64_t hostid = 0;
+  std::string hostname;
   std::vector<std::string> devices;
 };
+
+// The vdev tree of an opened pool as `zpool status`/`import` show it: {type, id, guid,
+// path (leaves: the device opened, else the label's), nparity (raidz), state ("ONLINE",
+// "DEGRADED", "UNAVAIL"), children}.
+NvList VdevStatusTree(const Vdev& v);
 
 class Spa : public BlockReader {
  public:
@@ -62,6 +70,9 @@ class Spa : public BlockReader {
                                               const SpaOpenOptions& o = {});
   // Pools present among the devices of dir (no pool is opened).
   static Result<std::vector<PoolCandidate>> ScanDir(const std::string& dir, Env* env = nullptr);
+  // The same over a list of devices (unreadable or label-less ones are skipped).
+  static std::vector<PoolCandidate> ScanDevices(const std::vector<std::string>& paths,
+                                                Env* env = nullptr);
 
   // BlockReader.
   Result<Bytes> Read(const BlkPtr& bp, ReadReport* report = nullptr) override;

@@ -1,0 +1,101 @@
+// zpool create (zpool_main.c zpool_do_create).
+#include <iostream>
+#include <set>
+
+#include "cmd/zpool/zpool.h"
+#include "cmd/zpool/zpool_vdev.h"
+#include "libzfs/libzfs.h"
+#include "libzfs/zfs_core.h"
+
+namespace uzfs::zpool {
+
+namespace {
+
+// Adds "name=value" to props; false with OpenZFS's message when there is no '='.
+bool AddProp(const std::string& kv, char opt, NvList* props, std::string* err) {
+  auto eq = kv.find('=');
+  if (eq == std::string::npos) {
+    *err = std::string("missing '=' for -") + opt + " option";
+    return false;
+  }
+  props->AddString(kv.substr(0, eq), kv.substr(eq + 1));
+  return true;
+}
+
+std::set<std::string> ImportedPools() {
+  std::set<std::string> out;
+  auto l = lzc::PoolList();
+  if (!l.ok()) return out;
+  if (const auto* pools = l->GetNvListArray("pools"))
+    for (const NvList& p : *pools)
+      if (const std::string* n = p.GetString("name")) out.insert(*n);
+  return out;
+}
+
+int Run(const Cmd& self, int argc, char** argv) {
+  CLI::App app;
+  bool force = false, dryrun = false;
+  std::string mountpoint, altroot;
+  std::vector<std::string> o, O, args;
+  app.add_flag("-f", force);
+  app.add_flag("-n", dryrun);
+  app.add_option("-m", mountpoint);
+  app.add_option("-o", o)->allow_extra_args(false);
+  app.add_option("-O", O)->allow_extra_args(false);
+  app.add_option("-R", altroot);
+  if (int rc = Parse(self, app, argc, argv, &args); rc >= 0) return rc;
+  NvList props, fsprops;
+  std::string err;
+  for (const auto& kv : o)
+    if (!AddProp(kv, 'o', &props, &err)) return UsageError(self, err);
+  for (const auto& kv : O)
+    if (!AddProp(kv, 'O', &fsprops, &err)) return UsageError(self, err);
+  if (args.empty()) return UsageError(self, "missing pool name argument");
+  if (args.size() < 2) return UsageError(self, "missing vdev specification");
+  std::string pool = args[0];
+  std::vector<std::string> words(args.begin() + 1, args.end());
+  if (!mountpoint.empty()) {
+    if (mountpoint != "none" && mountpoint != "legacy" && mountpoint[0] != '/')
+      return Fail("invalid mountpoint '" + mountpoint + "': must be an absolute path, 'legacy', or 'none'");
+    fsprops.AddString("mountpoint", mountpoint);
+  }
+  if (!altroot.empty()) {
+    props.AddString("altroot", altroot);
+    if (!props.Has("cachefile")) props.AddString("cachefile", "none");
+  }
+  VdevSpecResult spec = MakeRootVdev(words, force, ImportedPools());
+  if (!spec.error.empty()) {
+    // A reserved name usually means the pool name was left out (OpenZFS's hint).
+    std::cerr << spec.error << "\n";
+    return kExitError;
+  }
+  if (dryrun) {
+    std::cout << "would create '" << pool << "' with the following layout:\n\n"
+              << DryRunLayout(pool, spec.nvroot);
+    return kExitOk;
+  }
+  Status s = lzc::PoolCreate(pool, spec.nvroot, props, fsprops, altroot, CommandLine(argc, argv));
+  if (!s.ok()) {
+    std::string text = libzfs::ErrorText("create", pool, s);
+    if (s.message() == "name is reserved") text += "\npool name may have been omitted";
+    return Fail(text);
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+const Cmd kCreate = {
+    "create",
+    {"create [-fn] [-m mountpoint] [-o property=value]... [-O file-system-property=value]... "
+     "[-R root] pool vdev..."},
+    "    -f                 use devices even if they hold an exported pool, and mixed replication\n"
+    "    -n                 show the layout that would be created, create nothing\n"
+    "    -m mountpoint      mountpoint of the root dataset (default /pool)\n"
+    "    -o property=value  set a pool property\n"
+    "    -O property=value  set a property of the root dataset\n"
+    "    -R root            alternate root (implies cachefile=none)\n"
+    "    --help             print this message\n",
+    Run};
+
+}  // namespace uzfs::zpool

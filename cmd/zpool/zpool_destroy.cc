@@ -1,0 +1,29 @@
+// zpool destroy (zpool_do_destroy): marks every label destroyed and drops the pool.
+#include "cmd/zpool/zpool.h"
+#include "libzfs/libzfs.h"
+#include "libzfs/zfs_core.h"
+
+namespace uzfs::zpool {
+
+static int Run(const Cmd& self, int argc, char** argv) {
+  CLI::App app;
+  bool force = false;
+  std::vector<std::string> args;
+  app.add_flag("-f", force);
+  if (int rc = Parse(self, app, argc, argv, &args); rc >= 0) return rc;
+  if (args.empty()) return UsageError(self, "missing pool argument");
+  if (args.size() > 1) return UsageError(self, "too many arguments");
+  Status s = lzc::PoolDestroy(args[0], force);
+  if (!s.ok()) {
+    if (s.code() == ENOENT && !lzc::IsConnectError(s)) return Fail("cannot open '" + args[0] + "': no such pool");
+    return Fail(libzfs::ErrorText("destroy", args[0], s));
+  }
+  return kExitOk;
+}
+
+const Cmd kDestroy = {"destroy", {"destroy [-f] pool"},
+                      "    -f      force the unmount of every dataset of the pool\n"
+                      "    --help  print this message\n",
+                      Run};
+
+}  // namespace uzfs::zpool

@@ -1,0 +1,136 @@
+// Registration of zfsd's daemon and pool operations (the model for other ops_*.cc files).
+#include "daemon/ops_pool.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include <set>
+
+#include "libcore/spa/spa.h"
+#include "libzfs/proto.h"
+
+namespace uzfs {
+
+namespace {
+
+using proto::OpId;
+
+uint64_t Id(OpId id) { return static_cast<uint64_t>(id); }
+
+OpDef Def(OpId id, Perm perm, std::vector<ArgSpec> args, OpHandler h) {
+  OpDef d;
+  d.id = Id(id);
+  d.name = proto::OpName(id);
+  d.perm = perm;
+  d.args = std::move(args);
+  d.handler = std::move(h);
+  return d;
+}
+
+// zpool import's device scan: every block device and regular file directly in the
+// directories (default /dev), as libzfs_import does; leaves of pools already imported are
+// skipped by the caller.
+std::vector<std::string> ScanDevices(const std::vector<std::string>& dirs) {
+  std::vector<std::string> out;
+  for (const std::string& d : dirs) {
+    DIR* dp = ::opendir(d.c_str());
+    if (!dp) continue;
+    while (dirent* e = ::readdir(dp)) {
+      std::string name = e->d_name;
+      if (name == "." || name == "..") continue;
+      std::string path = d + "/" + name;
+      struct stat st;
+      if (::stat(path.c_str(), &st) != 0) continue;
+      if (!S_ISBLK(st.st_mode) && !S_ISREG(st.st_mode)) continue;
+      if (S_ISREG(st.st_mode) && st.st_size < static_cast<off_t>(kSpaMinDevSize)) continue;
+      out.push_back(path);
+    }
+    ::closedir(dp);
+  }
+  return out;
+}
+
+}  // namespace
+
+void RegisterPoolOps(Registry& reg, PoolTable* table) {
+  auto ops = std::make_shared<PoolOps>(table);
+  const NvType S = NvType::kString, U = NvType::kUint64, B = NvType::kBooleanValue,
+               N = NvType::kNvList, SA = NvType::kStringArray;
+  reg.Add(Def(OpId::kPing, Perm::kRead, {}, [](const Caller&, const NvList&, NvList*) { return Status::Ok(); }));
+  reg.Add(Def(OpId::kVersion, Perm::kRead, {}, [](const Caller&, const NvList&, NvList* r) {
+    r->AddString("version", "zfsd-" UZFS_VERSION);
+    r->AddUint64("spa_version", 23);
+    r->AddUint64("zpl_version", 4);
+    return Status::Ok();
+  }));
+  reg.Add(Def(OpId::kPoolScan, Perm::kRead, {{"dirs", SA}}, [table](const Caller&, const NvList& a, NvList* r) {
+    std::vector<std::string> dirs = {"/dev"};
+    if (const NvValue* v = a.Find("dirs"); v && !v->s_arr.empty()) dirs = v->s_arr;
+    std::set<std::string> busy;
+    for (const std::string& n : table->Names())
+      (void)table->With(n, [&](Pool& p) {
+        for (auto& d : p.devices()) busy.insert(d);
+        return Status::Ok();
+      });
+    std::vector<std::string> devs;
+    for (auto& d : ScanDevices(dirs))
+      if (!busy.count(d)) devs.push_back(d);
+    std::vector<NvList> pools;
+    for (const PoolCandidate& c : Spa::ScanDevices(devs)) {
+      if (c.state == kPoolStateDestroyed) continue;  // zpool import -D is not offered
+      NvList one;
+      one.AddString("name", c.name);
+      one.AddUint64("guid", c.pool_guid);
+      one.AddUint64("txg", c.txg);
+      one.AddUint64("pool_state", c.state);
+      one.AddUint64("hostid", c.hostid);
+      one.AddString("hostname", c.hostname);
+      one.AddStringArray("devices", c.devices);
+      auto spa = Spa::OpenDevices(c.devices, std::to_string(c.pool_guid));
+      if (spa.ok()) {
+        const Vdev& root = (*spa)->root();
+        std::vector<NvList> tops;
+        bool all = true;
+        for (const auto& t : root.children) {
+          tops.push_back(VdevStatusTree(*t));
+          all &= t->available();
+        }
+        NvList tree;
+        tree.AddString("type", "root");
+        tree.AddNvListArray("children", std::move(tops));
+        one.AddNvList("vdev_tree", std::move(tree));
+        one.AddString("state", all ? "ONLINE" : "DEGRADED");
+      } else {
+        one.AddString("state", "UNAVAIL");
+        one.AddString("status", spa.status().message());
+      }
+      pools.push_back(std::move(one));
+    }
+    r->AddNvListArray("pools", std::move(pools));
+    return Status::Ok();
+  }));
+  auto op = [&](OpId id, Perm perm, std::vector<ArgSpec> args, Status (PoolOps::*fn)(const NvList&, NvList*)) {
+    reg.Add(Def(id, perm, std::move(args), [ops, fn](const Caller&, const NvList& a, NvList* r) {
+      return ((*ops).*fn)(a, r);
+    }));
+  };
+  op(OpId::kPoolCreate, Perm::kRoot,
+     {{"name", S, true}, {"nvroot", N, true}, {"props", N}, {"fsprops", N}, {"altroot", S}, {"history", S}},
+     &PoolOps::Create);
+  op(OpId::kPoolImport, Perm::kRoot,
+     {{"pool", S, true}, {"devices", SA, true}, {"newname", S}, {"force", B}, {"props", N},
+      {"altroot", S}, {"history", S}},
+     &PoolOps::Import);
+  op(OpId::kPoolExport, Perm::kRoot, {{"name", S, true}, {"force", B}}, &PoolOps::Export);
+  op(OpId::kPoolDestroy, Perm::kRoot, {{"name", S, true}, {"force", B}}, &PoolOps::Destroy);
+  op(OpId::kPoolList, Perm::kRead, {}, &PoolOps::List);
+  op(OpId::kPoolStatus, Perm::kRead, {{"name", S}}, &PoolOps::StatusOf);
+  op(OpId::kPoolGet, Perm::kRead, {{"name", S, true}, {"props", SA}}, &PoolOps::Get);
+  op(OpId::kPoolSet, Perm::kRoot, {{"name", S, true}, {"property", S, true}, {"value", S, true}, {"history", S}},
+     &PoolOps::Set);
+  op(OpId::kPoolHistory, Perm::kRead, {{"name", S, true}}, &PoolOps::History);
+  op(OpId::kPoolSync, Perm::kRoot, {{"name", S}}, &PoolOps::Sync);
+  (void)U;
+}
+
+}  // namespace uzfs

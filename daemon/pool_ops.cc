@@ -1,0 +1,206 @@
+#include "daemon/pool_ops.h"
+
+#include <cctype>
+
+namespace uzfs {
+
+namespace {
+
+std::map<std::string, std::string> StringMap(const NvList* nv) {
+  std::map<std::string, std::string> m;
+  if (!nv) return m;
+  for (const auto& p : nv->pairs())
+    if (p.value.type == NvType::kString) m[p.name] = p.value.s;
+  return m;
+}
+
+std::string Str(const NvList& nv, const char* name) {
+  const std::string* s = nv.GetString(name);
+  return s ? *s : std::string();
+}
+
+bool Flag(const NvList& nv, const char* name) {
+  const NvValue* v = nv.Find(name);
+  return v && (v->type == NvType::kBoolean || v->u != 0);
+}
+
+void CollectLeafPaths(const NvList& v, std::vector<std::string>* out) {
+  if (const auto* kids = v.GetNvListArray("children")) {
+    for (const NvList& k : *kids) CollectLeafPaths(k, out);
+    return;
+  }
+  if (const std::string* p = v.GetString("path")) out->push_back(*p);
+}
+
+NvList PropsOf(Pool& p) {
+  NvList props;
+  auto all = p.GetProps();
+  if (all.ok())
+    for (auto& [name, v] : *all) {
+      NvList one;
+      one.AddString("value", v.value);
+      one.AddString("source", v.source);
+      props.AddNvList(name, std::move(one));
+    }
+  return props;
+}
+
+}  // namespace
+
+Status CheckPoolName(const std::string& name) {
+  if (name.empty() || !std::isalpha(static_cast<unsigned char>(name[0])))
+    return Status::Error(EINVAL, "name must begin with a letter");
+  if (name.size() >= 256) return Status::Error(ENAMETOOLONG, "name is too long");
+  for (char c : name)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '.' &&
+        c != ':' && c != ' ')
+      return Status::Error(EINVAL, std::string("invalid character '") + c + "' in pool name");
+  for (const char* r : {"mirror", "raidz", "spare", "log", "cache"})
+    if (name.rfind(r, 0) == 0) return Status::Error(EINVAL, "name is reserved");
+  if (name.size() >= 2 && name[0] == 'c' && std::isdigit(static_cast<unsigned char>(name[1])))
+    return Status::Error(EINVAL, "name is reserved");
+  if (name.find(' ') != std::string::npos)
+    return Status::Error(EINVAL, "invalid character ' ' in pool name");
+  return Status::Ok();
+}
+
+Status PoolOps::Create(const NvList& args, NvList*) {
+  PoolCreateSpec spec;
+  spec.name = Str(args, "name");
+  UZFS_TRY(CheckPoolName(spec.name));
+  const NvList* nvroot = args.GetNvList("nvroot");
+  if (!nvroot) return Status::Error(EINVAL, "missing vdev specification");
+  spec.nvroot = *nvroot;
+  spec.props = StringMap(args.GetNvList("props"));
+  spec.fs_props = StringMap(args.GetNvList("fsprops"));
+  spec.altroot = Str(args, "altroot");
+  for (const auto& n : t_->Names())
+    if (n == spec.name) return Status::Error(EEXIST, "pool already exists");
+  std::vector<std::string> leaves;
+  CollectLeafPaths(*nvroot, &leaves);
+  for (const std::string& d : leaves) {
+    std::string owner = t_->OwnerOf(d);
+    if (!owner.empty())
+      return Status::Error(EBUSY, d + " is part of active pool '" + owner + "'");
+  }
+  return t_->Create(spec, Str(args, "history"));
+}
+
+Status PoolOps::Import(const NvList& args, NvList* result) {
+  PoolImportSpec spec;
+  spec.pool = Str(args, "pool");
+  if (const NvValue* d = args.Find("devices"); d && d->type == NvType::kStringArray)
+    spec.devices = d->s_arr;
+  spec.new_name = Str(args, "newname");
+  if (!spec.new_name.empty()) UZFS_TRY(CheckPoolName(spec.new_name));
+  spec.force = Flag(args, "force");
+  spec.props = StringMap(args.GetNvList("props"));
+  spec.altroot = Str(args, "altroot");
+  if (!spec.altroot.empty()) spec.props.erase("altroot");
+  UZFS_TRY(t_->Import(spec, Str(args, "history")));
+  result->AddString("name", spec.new_name.empty() ? spec.pool : spec.new_name);
+  return Status::Ok();
+}
+
+Status PoolOps::Export(const NvList& args, NvList*) {
+  return t_->Export(Str(args, "name"), Flag(args, "force"));
+}
+
+Status PoolOps::Destroy(const NvList& args, NvList*) {
+  return t_->Destroy(Str(args, "name"), Flag(args, "force"));
+}
+
+Status PoolOps::List(const NvList&, NvList* result) {
+  std::vector<NvList> pools;
+  for (const std::string& name : t_->Names()) {
+    Status s = t_->With(name, [&](Pool& p) {
+      NvList one;
+      one.AddString("name", name);
+      one.AddNvList("props", PropsOf(p));
+      one.AddNvList("config", p.StatusConfig());
+      pools.push_back(std::move(one));
+      return Status::Ok();
+    });
+    (void)s;  // exported meanwhile: not listed
+  }
+  result->AddNvListArray("pools", std::move(pools));
+  return Status::Ok();
+}
+
+Status PoolOps::StatusOf(const NvList& args, NvList* result) {
+  std::string want = Str(args, "name");
+  std::vector<NvList> pools;
+  for (const std::string& name : t_->Names()) {
+    if (!want.empty() && name != want) continue;
+    (void)t_->With(name, [&](Pool& p) {
+      NvList one;
+      one.AddString("name", name);
+      one.AddNvList("config", p.StatusConfig());
+      one.AddNvList("props", PropsOf(p));
+      one.AddBooleanValue("suspended", p.suspended());
+      pools.push_back(std::move(one));
+      return Status::Ok();
+    });
+  }
+  if (!want.empty() && pools.empty()) return Status::Error(ENOENT, "no such pool");
+  result->AddNvListArray("pools", std::move(pools));
+  return Status::Ok();
+}
+
+Status PoolOps::Get(const NvList& args, NvList* result) {
+  std::vector<std::string> names;
+  if (const NvValue* v = args.Find("props"); v && v->type == NvType::kStringArray) names = v->s_arr;
+  return t_->With(Str(args, "name"), [&](Pool& p) -> Status {
+    std::vector<NvList> out;
+    if (names.empty()) {
+      UZFS_ASSIGN(auto all, p.GetProps());
+      for (auto& [n, v] : all) {
+        NvList one;
+        one.AddString("property", n);
+        one.AddString("value", v.value);
+        one.AddString("source", v.source);
+        out.push_back(std::move(one));
+      }
+    } else {
+      for (const std::string& n : names) {
+        UZFS_ASSIGN(PropValue v, p.GetProp(n));
+        NvList one;
+        one.AddString("property", n);
+        one.AddString("value", v.value);
+        one.AddString("source", v.source);
+        out.push_back(std::move(one));
+      }
+    }
+    result->AddNvListArray("props", std::move(out));
+    return Status::Ok();
+  });
+}
+
+Status PoolOps::Set(const NvList& args, NvList*) {
+  return t_->With(Str(args, "name"), [&](Pool& p) -> Status {
+    UZFS_TRY(p.SetProp(Str(args, "property"), Str(args, "value")));
+    std::string h = Str(args, "history");
+    if (!h.empty()) UZFS_TRY(p.LogHistory(h));
+    return p.Sync();
+  });
+}
+
+Status PoolOps::History(const NvList& args, NvList* result) {
+  return t_->With(Str(args, "name"), [&](Pool& p) -> Status {
+    UZFS_ASSIGN(auto recs, p.History());
+    std::vector<NvList> out;
+    for (auto& r : recs) {
+      NvList one;
+      one.AddUint64("time", r.time);
+      one.AddString("command", r.command);
+      one.AddBooleanValue("internal", r.internal);
+      out.push_back(std::move(one));
+    }
+    result->AddNvListArray("records", std::move(out));
+    return Status::Ok();
+  });
+}
+
+Status PoolOps::Sync(const NvList& args, NvList*) { return t_->Sync(Str(args, "name")); }
+
+}  // namespace uzfs

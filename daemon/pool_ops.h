@@ -1,0 +1,51 @@
+// The pool operations of zfsd, independent of the wire: each takes the request's argument
+// nvlist and fills a result nvlist; errors carry OpenZFS's wording in the Status message
+// (the part after "cannot <verb> '<pool>': "). Registered as socket operations in ops_pool.cc.
+//
+// Arguments (all optional unless marked *):
+//   pool_create   name*, nvroot* (nvlist), props (nvlist of strings), fsprops (nvlist of
+//                 strings), altroot, history (the command line for `zpool history`)
+//   pool_import   pool* (name or guid), devices* (string array), newname, force (bool),
+//                 props, altroot, history
+//   pool_export   name*, force;  pool_destroy name*, force, history
+//   pool_list     → pools: array of {name, size, allocated, free, capacity, health, guid,
+//                   altroot, version, ...every property}
+//   pool_status   name → pools: array of {name, config (vdev tree with states), props}
+//   pool_get      name*, props (string array, empty = all) → props: array of
+//                 {property, value, source}
+//   pool_set      name*, property*, value*, history
+//   pool_history  name* → records: array of {time, command, internal}
+//   pool_sync     name (empty = every pool)
+#pragma once
+
+#include <string>
+
+#include "daemon/pool_table.h"
+#include "libcore/base/nvlist.h"
+#include "libcore/base/status.h"
+
+namespace uzfs {
+
+// pool_namecheck (zfs_namecheck.c) in OpenZFS's words: "name must begin with a letter",
+// "invalid character 'x' in pool name", "name is reserved", "name is too long".
+Status CheckPoolName(const std::string& name);
+
+class PoolOps {
+ public:
+  explicit PoolOps(PoolTable* table) : t_(table) {}
+  Status Create(const NvList& args, NvList* result);
+  Status Import(const NvList& args, NvList* result);
+  Status Export(const NvList& args, NvList* result);
+  Status Destroy(const NvList& args, NvList* result);
+  Status List(const NvList& args, NvList* result);
+  Status StatusOf(const NvList& args, NvList* result);
+  Status Get(const NvList& args, NvList* result);
+  Status Set(const NvList& args, NvList* result);
+  Status History(const NvList& args, NvList* result);
+  Status Sync(const NvList& args, NvList* result);
+
+ private:
+  PoolTable* t_;
+};
+
+}  // namespace uzfs

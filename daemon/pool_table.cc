@@ -1,0 +1,203 @@
+#include "daemon/pool_table.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+
+#include <spdlog/spdlog.h>
+
+namespace uzfs {
+
+namespace {
+
+constexpr auto kTxgTimeout = std::chrono::seconds(5);
+
+std::string CachePath(const std::string& dir) { return dir + "/zpool.cache"; }
+
+void CollectLeaves(const NvList& v, std::vector<std::string>* out) {
+  if (const auto* kids = v.GetNvListArray("children")) {
+    for (const NvList& k : *kids) CollectLeaves(k, out);
+    return;
+  }
+  if (const std::string* p = v.GetString("path")) out->push_back(*p);
+}
+
+}  // namespace
+
+PoolTable::PoolTable(std::string state_dir) : state_dir_(std::move(state_dir)) {}
+
+PoolTable::~PoolTable() { Shutdown(); }
+
+void PoolTable::Start() {
+  std::string path = CachePath(state_dir_);
+  std::ifstream in(path, std::ios::binary);
+  if (in) {
+    Bytes data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto nv = NvList::DecodeXdr(data);
+    if (!nv.ok()) {
+      spdlog::error("cache file {}: {}", path, nv.status().ToString());
+    } else {
+      for (const auto& pair : nv->pairs()) {
+        if (pair.value.type != NvType::kNvList || pair.value.lists.empty()) continue;
+        const NvList& cfg = pair.value.lists[0];
+        PoolImportSpec spec;
+        spec.pool = std::to_string(cfg.GetUint64("pool_guid").value_or(0));
+        spec.new_name = pair.name;
+        spec.force = true;  // it was ours when zfsd stopped
+        if (const NvList* t = cfg.GetNvList("vdev_tree")) CollectLeaves(*t, &spec.devices);
+        auto p = Pool::Import(spec);
+        if (!p.ok()) {
+          spdlog::error("cannot import '{}' from the cache file: {}", pair.name,
+                        p.status().ToString());
+          continue;
+        }
+        spdlog::info("imported '{}' from the cache file at txg {}", pair.name, (*p)->txg());
+        std::lock_guard<std::mutex> l(mu_);
+        pools_[pair.name] = std::move(p).value();
+      }
+    }
+  }
+  sync_thread_ = std::thread([this] { SyncLoop(); });
+}
+
+void PoolTable::Shutdown() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (sync_thread_.joinable()) sync_thread_.join();
+  std::lock_guard<std::mutex> l(mu_);
+  for (auto& [name, p] : pools_) {
+    Status s = p->Sync();
+    if (!s.ok()) spdlog::error("final sync of '{}': {}", name, s.ToString());
+  }
+  pools_.clear();
+}
+
+void PoolTable::SyncLoop() {
+  std::unique_lock<std::mutex> l(mu_);
+  while (!stopping_) {
+    cv_.wait_for(l, kTxgTimeout, [this] { return stopping_; });
+    if (stopping_) break;
+    for (auto& [name, p] : pools_) {
+      Status s = p->Sync();
+      if (!s.ok()) spdlog::error("sync of '{}': {}", name, s.ToString());
+    }
+  }
+}
+
+Status PoolTable::SaveCache() {
+  NvList all;
+  for (auto& [name, p] : pools_) {
+    auto cf = p->GetProp("cachefile");
+    if (cf.ok() && cf->value == "none") continue;
+    all.AddNvList(name, p->StatusConfig());
+  }
+  ::mkdir(state_dir_.c_str(), 0755);
+  std::string path = CachePath(state_dir_), tmp = path + ".tmp";
+  Bytes data = all.EncodeXdr();
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::Error(errno, "cannot write " + tmp);
+  bool ok = ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size()) &&
+            ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0)
+    return Status::Error(EIO, "cannot write the cache file " + path);
+  return Status::Ok();
+}
+
+Status PoolTable::Create(const PoolCreateSpec& spec, const std::string& history) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (pools_.count(spec.name)) return Status::Error(EEXIST, "pool already exists");
+  UZFS_ASSIGN(auto p, Pool::Create(spec));
+  UZFS_TRY(p->LogHistory(history));
+  UZFS_TRY(p->Sync());
+  pools_[spec.name] = std::move(p);
+  return SaveCache();
+}
+
+Status PoolTable::Import(const PoolImportSpec& spec, const std::string& history) {
+  std::lock_guard<std::mutex> l(mu_);
+  for (auto& [n, p] : pools_)
+    if (n == spec.pool || std::to_string(p->guid()) == spec.pool)
+      return Status::Error(EEXIST,
+                           "a pool with that name is already created/imported,\n"
+                           "and no additional pools with that name were found");
+  UZFS_ASSIGN(auto p, Pool::Import(spec));
+  if (pools_.count(p->name())) {
+    (void)p->Export();
+    return Status::Error(EEXIST, "a pool with that name already exists");
+  }
+  UZFS_TRY(p->LogHistory(history));
+  UZFS_TRY(p->Sync());
+  std::string name = p->name();
+  pools_[name] = std::move(p);
+  return SaveCache();
+}
+
+Status PoolTable::Export(const std::string& name, bool force) {
+  (void)force;
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = pools_.find(name);
+  if (it == pools_.end()) return Status::Error(ENOENT, "no such pool");
+  UZFS_TRY(it->second->Export());
+  pools_.erase(it);
+  return SaveCache();
+}
+
+Status PoolTable::Destroy(const std::string& name, bool force) {
+  (void)force;
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = pools_.find(name);
+  if (it == pools_.end()) return Status::Error(ENOENT, "no such pool");
+  UZFS_TRY(it->second->Destroy());
+  pools_.erase(it);
+  return SaveCache();
+}
+
+Status PoolTable::With(const std::string& name, const std::function<Status(Pool&)>& fn) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = pools_.find(name);
+  if (it == pools_.end()) return Status::Error(ENOENT, "no such pool");
+  Status s = fn(*it->second);
+  if (s.ok()) (void)SaveCache();
+  return s;
+}
+
+std::vector<std::string> PoolTable::Names() {
+  std::lock_guard<std::mutex> l(mu_);
+  std::vector<std::string> out;
+  for (auto& [n, p] : pools_) out.push_back(n);
+  return out;
+}
+
+std::string PoolTable::OwnerOf(const std::string& device) {
+  std::lock_guard<std::mutex> l(mu_);
+  char real[PATH_MAX];
+  std::string want = realpath(device.c_str(), real) ? real : device;
+  for (auto& [n, p] : pools_)
+    for (const std::string& d : p->devices()) {
+      std::string have = realpath(d.c_str(), real) ? real : d;
+      if (have == want) return n;
+    }
+  return {};
+}
+
+Status PoolTable::Sync(const std::string& name) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (!name.empty()) {
+    auto it = pools_.find(name);
+    if (it == pools_.end()) return Status::Error(ENOENT, "no such pool");
+    return it->second->Sync();
+  }
+  for (auto& [n, p] : pools_) UZFS_TRY(p->Sync());
+  return Status::Ok();
+}
+
+}  // namespace uzfs

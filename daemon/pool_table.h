@@ -1,0 +1,65 @@
+// PoolTable: the pools zfsd has imported, their sync thread and the cache file.
+//
+// Every state-changing operation ends with a sync of the pool it changed, so an operation
+// that returned success is on disk (as OpenZFS's zpool/zfs commands wait for their txg).
+// Besides, a sync thread writes each pool's open txg every 5 seconds (zfs_txg_timeout).
+//
+// Cache file (state-dir/zpool.cache): as OpenZFS's, a packed XDR nvlist {pool name → config}
+// of the pools imported with cachefile unset (pools with cachefile=none are left out); at
+// start every pool in it is imported again from the device paths its config names. Written
+// atomically (temporary file, fsync, rename).
+//
+// Thread safety: all methods may be called from any thread; the table has its own lock and
+// each Pool its own.
+#pragma once
+
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "libcore/base/status.h"
+#include "libcore/pool/pool.h"
+
+namespace uzfs {
+
+class PoolTable {
+ public:
+  explicit PoolTable(std::string state_dir);
+  ~PoolTable();
+
+  // Imports the pools of the cache file (errors are logged, not fatal) and starts the sync
+  // thread.
+  void Start();
+  // Syncs and exports nothing: every pool is synced and its devices closed, keeping the
+  // cache file so the next start imports them again (SIGTERM).
+  void Shutdown();
+
+  Status Create(const PoolCreateSpec& spec, const std::string& history);
+  Status Import(const PoolImportSpec& spec, const std::string& history);
+  Status Export(const std::string& name, bool force);
+  Status Destroy(const std::string& name, bool force);
+  // Runs fn on the named pool under the table lock's protection against export
+  // (ENOENT "no such pool" when absent).
+  Status With(const std::string& name, const std::function<Status(Pool&)>& fn);
+  std::vector<std::string> Names();
+  // The pool using a device path, or empty.
+  std::string OwnerOf(const std::string& device);
+  // Syncs one pool (or all when name is empty) now.
+  Status Sync(const std::string& name);
+
+ private:
+  void SyncLoop();
+  Status SaveCache();
+  std::string state_dir_;
+  std::mutex mu_;
+  std::map<std::string, std::unique_ptr<Pool>> pools_;
+  std::thread sync_thread_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+};
+
+}  // namespace uzfs

@@ -1,0 +1,122 @@
+#include "daemon/server.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "libzfs/proto.h"
+
+namespace uzfs {
+
+Server::Server(const Registry* registry, std::string path) : reg_(registry), path_(std::move(path)) {}
+
+Server::~Server() {
+  if (listen_fd_ >= 0) ::close(listen_fd_);
+}
+
+Status Server::Listen() {
+  if (path_.size() >= sizeof(sockaddr_un::sun_path))
+    return Status::Error(ENAMETOOLONG, "socket path too long: " + path_);
+  auto slash = path_.rfind('/');
+  if (slash != std::string::npos && slash > 0) {
+    std::string dir = path_.substr(0, slash);
+    // mkdir -p
+    for (size_t i = 1; i <= dir.size(); i++)
+      if (i == dir.size() || dir[i] == '/') ::mkdir(dir.substr(0, i).c_str(), 0755);
+  }
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path_.c_str(), sizeof addr.sun_path - 1);
+  struct stat st;
+  if (::stat(path_.c_str(), &st) == 0) {
+    int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    bool alive = probe >= 0 && ::connect(probe, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    if (probe >= 0) ::close(probe);
+    if (alive) return Status::Error(EADDRINUSE, "another zfsd is running on " + path_);
+    ::unlink(path_.c_str());
+  }
+  listen_fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (listen_fd_ < 0) return Status::Error(errno, "socket");
+  if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+    return Status::Error(errno, "cannot bind " + path_ + ": " + std::strerror(errno));
+  ::chmod(path_.c_str(), 0666);
+  if (::listen(listen_fd_, 64) != 0) return Status::Error(errno, "listen");
+  return Status::Ok();
+}
+
+void Server::Serve() {
+  while (!stopping_) {
+    int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (stopping_) break;
+      spdlog::error("accept: {}", std::strerror(errno));
+      continue;
+    }
+    std::lock_guard<std::mutex> l(mu_);
+    if (stopping_) {
+      ::close(fd);
+      break;
+    }
+    conns_.insert(fd);
+    active_++;
+    std::thread([this, fd] { Handle(fd); }).detach();
+  }
+  std::unique_lock<std::mutex> l(mu_);
+  for (int fd : conns_) ::shutdown(fd, SHUT_RD);
+  cv_.wait(l, [this] { return active_ == 0; });
+  ::unlink(path_.c_str());
+}
+
+void Server::Stop() {
+  stopping_ = true;
+  if (listen_fd_ >= 0) ::shutdown(listen_fd_, SHUT_RDWR);
+  std::lock_guard<std::mutex> l(mu_);
+  for (int fd : conns_) ::shutdown(fd, SHUT_RD);
+}
+
+void Server::Handle(int fd) {
+  Caller caller;
+  struct ucred cred{};
+  socklen_t len = sizeof cred;
+  if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+    caller.uid = cred.uid;
+    caller.gid = cred.gid;
+    caller.pid = cred.pid;
+  } else {
+    caller.uid = UINT32_MAX;  // unknown: no privilege
+  }
+  if (fake_uid_ >= 0) caller.uid = static_cast<uint32_t>(fake_uid_);
+  while (!stopping_) {
+    auto req = proto::ReadMessage(fd, kIdleTimeoutMs);
+    if (!req.ok()) {
+      int c = req.status().code();
+      if (c == EMSGSIZE || c == ECORRUPT) {
+        spdlog::warn("pid {}: {}", caller.pid, req.status().ToString());
+        (void)proto::WriteMessage(fd, ErrorReply(req.status()));
+      }
+      break;  // framing is lost, or the peer is gone / idle: close
+    }
+    NvList reply;
+    {
+      std::lock_guard<std::mutex> l(ops_mu_);
+      const std::string* op = req->GetString("op");
+      spdlog::debug("pid {} uid {}: {}", caller.pid, caller.uid, op ? *op : "?");
+      reply = reg_->Dispatch(caller, *req);
+    }
+    if (!proto::WriteMessage(fd, reply).ok()) break;
+  }
+  std::lock_guard<std::mutex> l(mu_);
+  conns_.erase(fd);
+  ::close(fd);
+  active_--;
+  cv_.notify_all();
+}
+
+}  // namespace uzfs

@@ -1,0 +1,54 @@
+// zfsd's socket server: a Unix stream socket, one thread per connection, each request
+// dispatched through the Registry under one daemon-wide mutex (operations run one at a time;
+// pools have their own locks for the sync thread). The caller's identity comes from
+// SO_PEERCRED. A connection that sends nothing for kIdleTimeoutMs, or sends a frame that
+// cannot be decoded, gets an error reply (when one can still be sent) and is closed; the next
+// connection is served as usual. A client that disappears mid-request leaves nothing half
+// done: the request is only run once it has arrived whole, and runs to completion even if
+// the reply cannot be delivered.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "daemon/ops.h"
+#include "libcore/base/status.h"
+
+namespace uzfs {
+
+class Server {
+ public:
+  static constexpr int kIdleTimeoutMs = 60'000;
+
+  Server(const Registry* registry, std::string path);
+  ~Server();
+  // Creates the socket (its directory too), refusing when another zfsd answers on it (EADDRINUSE)
+  // and removing a stale one. Mode 0666: reads are open to everyone, the registry checks
+  // permissions per operation.
+  Status Listen();
+  // Accepts until Stop(); returns when every connection has finished its current request.
+  void Serve();
+  // From any thread (the signal thread): stop accepting, wake idle connections.
+  void Stop();
+  const std::string& path() const { return path_; }
+  // For tests: a caller override (uid as if the peer had it); -1 = use SO_PEERCRED.
+  void set_fake_uid(int uid) { fake_uid_ = uid; }
+
+ private:
+  void Handle(int fd);
+  const Registry* reg_;
+  std::string path_;
+  int listen_fd_ = -1;
+  std::atomic<bool> stopping_{false};
+  std::mutex mu_;  // guards conns_ and active_
+  std::condition_variable cv_;
+  std::set<int> conns_;
+  int active_ = 0;
+  std::mutex ops_mu_;  // the daemon-wide operation lock
+  int fake_uid_ = -1;
+};
+
+}  // namespace uzfs

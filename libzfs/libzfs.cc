@@ -1,0 +1,118 @@
+#include "libzfs/libzfs.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+
+#include "libzfs/zfs_core.h"
+
+namespace uzfs::libzfs {
+
+std::string Reason(const Status& s) {
+  if (!s.message().empty()) return s.message();
+  switch (s.code()) {
+    case EPERM:
+    case EACCES: return "permission denied";
+    case ENOENT: return "no such pool";
+    case EEXIST: return "pool already exists";
+    case EBUSY: return "pool is busy";
+    case ENOSPC: return "out of space";
+    case EROFS: return "pool is read-only";
+    case ENXIO: return "one or more devices is currently unavailable";
+    case EINVAL: return "invalid argument";
+    case ENOTSUP: return "operation not supported";
+    default: return std::strerror(s.code());
+  }
+}
+
+std::string ErrorText(const std::string& verb, const std::string& name, const Status& s) {
+  if (lzc::IsConnectError(s)) return s.message();
+  return "cannot " + verb + " '" + name + "': " + Reason(s);
+}
+
+std::string NiceNum(uint64_t num) {
+  uint64_t n = num;
+  int index = 0;
+  while (n >= 1024 && index < 6) {
+    n /= 1024;
+    index++;
+  }
+  static const char kUnits[] = " KMGTPE";
+  char buf[32];
+  if (index == 0) {
+    std::snprintf(buf, sizeof buf, "%llu", static_cast<unsigned long long>(n));
+  } else if ((num & ((1ULL << (10 * index)) - 1)) == 0) {
+    std::snprintf(buf, sizeof buf, "%llu%c", static_cast<unsigned long long>(n), kUnits[index]);
+  } else {
+    double val = static_cast<double>(num) / static_cast<double>(1ULL << (10 * index));
+    for (int i = 2; i >= 0; i--)
+      if (std::snprintf(buf, sizeof buf, "%.*f%c", i, val, kUnits[index]) <= 5) break;
+  }
+  return buf;
+}
+
+std::string VdevName(const NvList& v) {
+  const std::string* type = v.GetString("type");
+  const std::string* path = v.GetString("path");
+  if (path) {
+    if (type && *type == "disk" && path->rfind("/dev/", 0) == 0) return path->substr(5);
+    return *path;
+  }
+  std::string t = type ? *type : "?";
+  if (t == "raidz") t += std::to_string(v.GetUint64("nparity").value_or(1));
+  return t + "-" + std::to_string(v.GetUint64("id").value_or(0));
+}
+
+std::string VdevTable(const std::string& pool_name, const std::string& pool_state,
+                      const NvList& tree, bool with_counters) {
+  // print_status_config: NAME column wide enough for the deepest name, at least 10.
+  size_t width = std::max<size_t>(10, pool_name.size());
+  std::function<void(const NvList&, size_t)> measure = [&](const NvList& v, size_t depth) {
+    width = std::max(width, VdevName(v).size() + depth);
+    if (const auto* kids = v.GetNvListArray("children"))
+      for (const NvList& k : *kids) measure(k, depth + 2);
+  };
+  const auto* tops = tree.GetNvListArray("children");
+  if (tops)
+    for (const NvList& t : *tops) measure(t, 2);
+  std::string out;
+  char line[1024];
+  auto row = [&](size_t depth, const std::string& name, const std::string& state) {
+    if (with_counters)
+      std::snprintf(line, sizeof line, "\t%*s%-*s  %-8s %5s %5s %5s\n", static_cast<int>(depth), "",
+                    static_cast<int>(width - depth), name.c_str(), state.c_str(), "0", "0", "0");
+    else
+      std::snprintf(line, sizeof line, "\t%*s%-*s  %s\n", static_cast<int>(depth), "",
+                    static_cast<int>(width - depth), name.c_str(), state.c_str());
+    out += line;
+  };
+  if (with_counters) {
+    std::snprintf(line, sizeof line, "\t%-*s  %-8s %5s %5s %5s\n", static_cast<int>(width), "NAME",
+                  "STATE", "READ", "WRITE", "CKSUM");
+    out += line;
+  }
+  row(0, pool_name, pool_state);
+  std::function<void(const NvList&, size_t)> walk = [&](const NvList& v, size_t depth) {
+    const std::string* st = v.GetString("state");
+    std::string state = st ? *st : "ONLINE";
+    std::string name = VdevName(v);
+    if (state == "UNAVAIL" && with_counters) {
+      row(depth, name, state);
+      out.pop_back();
+      out += "  cannot open\n";
+    } else if (state == "UNAVAIL") {
+      out += "";
+      row(depth, name, state);
+    } else {
+      row(depth, name, state);
+    }
+    if (const auto* kids = v.GetNvListArray("children"))
+      for (const NvList& k : *kids) walk(k, depth + 2);
+  };
+  if (tops)
+    for (const NvList& t : *tops) walk(t, 2);
+  return out;
+}
+
+}  // namespace uzfs::libzfs

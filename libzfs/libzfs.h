@@ -1,0 +1,33 @@
+// libzfs, layer 2: what the CLIs share above the one-call-per-operation layer — THE one place
+// where an error becomes OpenZFS's words, number formatting (zfs_nicenum), vdev names and the
+// vdev tree table of `zpool status` and `zpool import`.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "libcore/base/nvlist.h"
+#include "libcore/base/status.h"
+
+namespace uzfs::libzfs {
+
+// "cannot <verb> '<name>': <reason>" (zpool_standard_error's wording when the daemon gave
+// no detail), or the connect error alone when zfsd is unreachable.
+std::string ErrorText(const std::string& verb, const std::string& name, const Status& s);
+// The reason part alone.
+std::string Reason(const Status& s);
+
+// zfs_nicenum: 1023 → "1023", 1536 → "1.50K", 128 MiB → "128M" (at most 5 characters).
+std::string NiceNum(uint64_t n);
+
+// zpool_vdev_name: leaves by path ("/dev/" stripped for disks), interior vdevs as
+// "mirror-0", "raidz2-1".
+std::string VdevName(const NvList& vdev);
+
+// The config table of `zpool status` (with READ WRITE CKSUM columns, all 0: error counters
+// are not kept yet) or `zpool import` (without them). pool_name/state head the table; tree is
+// the vdev_tree {type: root, children: [...]} with per-vdev "state".
+std::string VdevTable(const std::string& pool_name, const std::string& pool_state,
+                      const NvList& tree, bool with_counters);
+
+}  // namespace uzfs::libzfs

@@ -1,0 +1,55 @@
+// The zfsd wire protocol (DESIGN.md section 1), shared by zfsd and libzfs.
+//
+// A message is a 4-byte big-endian length N (1 ≤ N ≤ kMaxMessage) followed by N bytes: an
+// XDR-packed nvlist (NvList::EncodeXdr). A request is {op: string, op_id: uint64, args:
+// nvlist}; a reply is {errno: uint64 (0 = success), message: string (optional detail, the
+// part after OpenZFS's "cannot <verb> '<name>': "), result: nvlist}.
+// Every operation has a stable id (OpId below); the daemon checks that name and id agree,
+// so a client built against another table fails cleanly instead of running the wrong thing.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "libcore/base/nvlist.h"
+#include "libcore/base/status.h"
+
+namespace uzfs::proto {
+
+inline constexpr uint32_t kMaxMessage = 16u << 20;
+inline constexpr const char* kDefaultSocket = "/run/uzfs/zfsd.sock";
+
+// Stable operation ids: never renumber, only append.
+enum class OpId : uint64_t {
+  kPing = 1,
+  kVersion = 2,
+  kPoolScan = 3,
+  kPoolCreate = 4,
+  kPoolImport = 5,
+  kPoolExport = 6,
+  kPoolDestroy = 7,
+  kPoolList = 8,
+  kPoolStatus = 9,
+  kPoolGet = 10,
+  kPoolSet = 11,
+  kPoolHistory = 12,
+  kPoolSync = 13,
+};
+
+// The op table: name of each id ("" for none).
+const char* OpName(OpId id);
+
+// The socket path: $UZFS_SOCKET when set and non-empty, else the default.
+std::string SocketPath();
+
+// Sends one message. EPIPE/ECONNRESET when the peer went away.
+Status WriteMessage(int fd, const NvList& msg);
+// Reads one message, waiting at most timeout_ms for each part (-1 = forever). ETIMEDOUT,
+// ECONNRESET (peer closed; "eof" when it closed cleanly between messages: ENODATA),
+// EMSGSIZE for a length of 0 or above kMaxMessage, ECORRUPT for a body that is not an nvlist.
+Result<NvList> ReadMessage(int fd, int timeout_ms);
+
+// Decodes a complete frame held in memory (length prefix + body): the fuzz target's entry.
+Result<NvList> DecodeFrame(ByteSpan frame);
+
+}  // namespace uzfs::proto
