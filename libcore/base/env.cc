@@ -41,9 +41,7 @@ class PosixFile : public File {
   }
 
   Status WriteAt(uint64_t off, ByteSpan data) override {
-    if (direct_ && !Aligned(off, data.data(), data.size())) {
-      return Status::Error(EINVAL, "write " + name_ + ": unaligned O_DIRECT write");
-    }
+    if (direct_ && !Aligned(off, data.data(), data.size())) return BounceWrite(off, data);
     size_t done = 0;
     while (done < data.size()) {
       ssize_t n = ::pwrite(fd_, data.data() + done, data.size() - done, static_cast<off_t>(off + done));
@@ -89,6 +87,28 @@ class PosixFile : public File {
     MutByteSpan tmp(static_cast<uint8_t*>(mem), end - start);
     Status s = ReadAt(start, tmp);
     if (s.ok()) std::memcpy(buf.data(), tmp.data() + (off - start), buf.size());
+    std::free(mem);
+    return s;
+  }
+  // O_DIRECT write from unaligned memory or at an unaligned range: copy into an aligned
+  // buffer covering the range, reading the partial sectors at either end first.
+  Status BounceWrite(uint64_t off, ByteSpan data) {
+    uint64_t start = off / kAlign * kAlign;
+    uint64_t end = (off + data.size() + kAlign - 1) / kAlign * kAlign;
+    void* mem = std::aligned_alloc(kAlign, end - start);
+    if (mem == nullptr) return Status::Error(ENOMEM, "write " + name_);
+    MutByteSpan tmp(static_cast<uint8_t*>(mem), end - start);
+    Status s = Status::Ok();
+    if (start != off || end != off + data.size()) {
+      // Partial sectors: keep the bytes around the range as they are on the device.
+      if (start != off) s = ReadAt(start, tmp.first(kAlign));
+      if (s.ok() && end != off + data.size() && (end - kAlign != start || start == off))
+        s = ReadAt(end - kAlign, tmp.subspan(end - start - kAlign, kAlign));
+    }
+    if (s.ok()) {
+      std::memcpy(tmp.data() + (off - start), data.data(), data.size());
+      s = WriteAt(start, tmp);
+    }
     std::free(mem);
     return s;
   }

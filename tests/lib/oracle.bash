@@ -1,0 +1,44 @@
+# zfs-fuse as the judge (load with: load ../lib/oracle). Its binaries share our names, so they
+# are always called by full path: ZF_ZPOOL, ZF_ZDB, ZF_ZFS. One zfs-fuse daemon at a time on
+# the machine: oracle_start takes /tmp/uzfs-zfsfuse.lock (the lock refpools.sh also takes)
+# and starts the daemon; oracle_stop exports what it imported, stops it and releases the lock.
+# zfs-fuse's zdb needs its daemon running even for -e.
+
+ZF_ZPOOL=/usr/sbin/zpool
+ZF_ZDB=/usr/sbin/zdb
+ZF_ZFS=/usr/sbin/zfs
+
+oracle_start() {
+  exec {ORACLE_LOCK_FD}>/tmp/uzfs-zfsfuse.lock
+  flock "$ORACLE_LOCK_FD"
+  ORACLE_PID=$(mktemp /tmp/uzfs-oracle.XXXXXX)
+  rm -f "$ORACLE_PID"
+  /usr/sbin/zfs-fuse --pidfile "$ORACLE_PID" --no-kstat-mount
+  local _
+  for _ in $(seq 50); do "$ZF_ZPOOL" list >/dev/null 2>&1 && return 0; sleep 0.2; done
+  echo "oracle: zfs-fuse did not start" >&2
+  return 1
+}
+
+oracle_stop() {
+  local p
+  for p in $("$ZF_ZPOOL" list -H -o name 2>/dev/null); do "$ZF_ZPOOL" export -f "$p" >/dev/null 2>&1 || true; done
+  [ -f "${ORACLE_PID:-}" ] && kill "$(cat "$ORACLE_PID")" 2>/dev/null
+  while pgrep -x zfs-fuse >/dev/null; do sleep 0.2; done
+  rm -f "${ORACLE_PID:-}"
+  [ -n "${ORACLE_LOCK_FD:-}" ] && exec {ORACLE_LOCK_FD}>&-
+  ORACLE_LOCK_FD=
+}
+
+# oracle_zdb_clean DIR POOL: zfs-fuse's zdb -e -p DIR -bcc POOL says "No leaks", finds no
+# checksum error and exits 0. Prints its output on failure.
+oracle_zdb_clean() {
+  local out rc
+  out=$("$ZF_ZDB" -e -p "$1" -bcc "$2" 2>&1)
+  rc=$?
+  if [ $rc -ne 0 ] || ! grep -q 'No leaks' <<<"$out" || grep -qiE 'checksum error|zio error' <<<"$out"; then
+    echo "zfs-fuse zdb -e -p $1 -bcc $2 (exit $rc):" >&2
+    echo "$out" >&2
+    return 1
+  fi
+}

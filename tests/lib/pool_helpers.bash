@@ -1,0 +1,55 @@
+# Helpers for the pool Bats suites (load with: load ../lib/pool_helpers): a private zfsd per
+# test (its own socket and state directory under BATS_TEST_TMPDIR), sparse file vdevs.
+# Our binaries are called by full path ($ZPOOL, $ZFSD, $ZDB); zfs-fuse's by /usr/sbin/...
+
+UZFS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+UZFS_BUILD=${UZFS_BUILD:-$UZFS_ROOT/build}
+ZPOOL=$UZFS_BUILD/cmd/zpool/zpool
+ZFSD=$UZFS_BUILD/daemon/zfsd
+ZDB=$UZFS_BUILD/cmd/zdb/zdb
+export UZFS_ROOT UZFS_BUILD ZPOOL ZFSD ZDB
+
+# zfsd_start [DIR]: starts zfsd in the foreground (background job) with DIR/sock and
+# DIR/state, exports UZFS_SOCKET, waits until it answers.
+zfsd_start() {
+  local dir=${1:-$BATS_TEST_TMPDIR/zfsd}
+  mkdir -p "$dir/state"
+  export UZFS_SOCKET=$dir/sock
+  ZFSD_DIR=$dir
+  "$ZFSD" --foreground --socket "$UZFS_SOCKET" --state-dir "$dir/state" --log-level warn \
+    2>>"$dir/zfsd.log" &
+  ZFSD_PID=$!
+  local _
+  for _ in $(seq 100); do
+    "$ZPOOL" version >/dev/null 2>&1 && return 0
+    kill -0 "$ZFSD_PID" 2>/dev/null || { cat "$dir/zfsd.log" >&2; return 1; }
+    sleep 0.05
+  done
+  echo "zfsd did not answer on $UZFS_SOCKET" >&2
+  return 1
+}
+
+# zfsd_stop: SIGTERM (sync, release every pool), waits for the exit status (must be 0).
+zfsd_stop() {
+  [ -n "${ZFSD_PID:-}" ] || return 0
+  kill -TERM "$ZFSD_PID" 2>/dev/null || true
+  local rc=0
+  wait "$ZFSD_PID" || rc=$?
+  ZFSD_PID=
+  return $rc
+}
+
+# zfsd_kill: SIGKILL, as a crash.
+zfsd_kill() {
+  [ -n "${ZFSD_PID:-}" ] || return 0
+  kill -KILL "$ZFSD_PID" 2>/dev/null || true
+  wait "$ZFSD_PID" 2>/dev/null || true
+  ZFSD_PID=
+}
+
+# mkvdevs DIR COUNT [SIZE]: sparse files DIR/d0..d{COUNT-1} (default 128M).
+mkvdevs() {
+  local dir=$1 n=$2 size=${3:-128M} i
+  mkdir -p "$dir"
+  for ((i = 0; i < n; i++)); do truncate -s "$size" "$dir/d$i"; done
+}
