@@ -67,6 +67,13 @@ int Run(const Cmd& self, int argc, char** argv) {
     return kExitOk;
   }
   const std::string& want = args[0];
+  std::string target = args.size() == 2 ? args[1] : want;
+  if (auto l = lzc::PoolList(); l.ok())
+    if (const auto* ps = l->GetNvListArray("pools"))
+      for (const NvList& p : *ps)
+        if (*p.GetString("name") == target)
+          return Fail("cannot import '" + want + "': a pool with that name already exists\n"
+                      "use the form 'zpool import <pool | id> <newpool>' to give it a new name");
   std::vector<const NvList*> match;
   for (const NvList& c : found)
     if (*c.GetString("name") == want || std::to_string(c.GetUint64("guid").value_or(0)) == want)
