@@ -35,7 +35,7 @@ section "fuzzers (${FUZZ_SECONDS}s each)"
 fuzz_build=$root/build-fuzz
 if CC=clang CXX=clang++ cmake -S . -B "$fuzz_build" -G Ninja -DUZFS_FUZZ=ON \
      -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null; then
-  for f in nvlist label; do
+  for f in nvlist label message; do
     if ! cmake --build "$fuzz_build" -j"$(nproc)" --target "${f}_fuzz" >"$UZFS_BUILD/fuzz-$f-build.log" 2>&1; then
       echo "FAIL building ${f}_fuzz"; tail -20 "$UZFS_BUILD/fuzz-$f-build.log"
       failed=$((failed + 1)); continue
