@@ -28,11 +28,18 @@ OpDef Def(OpId id, Perm perm, std::vector<ArgSpec> args, OpHandler h) {
 }
 
 // zpool import's device scan: every block device and regular file directly in the
-// directories (default /dev), as libzfs_import does; leaves of pools already imported are
+// directories (default /dev), as libzfs_import does; a path naming a device or file itself
+// is taken as it is (OpenZFS 2.x's `zpool import -d FILE`). The client sends absolute paths
+// (zfsd's working directory is not the caller's). Leaves of pools already imported are
 // skipped by the caller.
 std::vector<std::string> ScanDevices(const std::vector<std::string>& dirs) {
   std::vector<std::string> out;
   for (const std::string& d : dirs) {
+    struct stat dst;
+    if (::stat(d.c_str(), &dst) == 0 && (S_ISBLK(dst.st_mode) || S_ISREG(dst.st_mode))) {
+      out.push_back(d);
+      continue;
+    }
     DIR* dp = ::opendir(d.c_str());
     if (!dp) continue;
     while (dirent* e = ::readdir(dp)) {
@@ -88,18 +95,22 @@ void RegisterPoolOps(Registry& reg, PoolTable* table) {
       one.AddStringArray("devices", c.devices);
       auto spa = Spa::OpenDevices(c.devices, std::to_string(c.pool_guid));
       if (spa.ok()) {
+        // The pool's state is its worst top-level vdev's: a degraded mirror makes a
+        // DEGRADED pool, an unavailable top-level vdev an UNAVAIL one.
         const Vdev& root = (*spa)->root();
         std::vector<NvList> tops;
-        bool all = true;
+        std::string state = "ONLINE";
         for (const auto& t : root.children) {
           tops.push_back(VdevStatusTree(*t));
-          all &= t->available();
+          const std::string* ts = tops.back().GetString("state");
+          if (ts && *ts == "UNAVAIL") state = "UNAVAIL";
+          else if (ts && *ts == "DEGRADED" && state == "ONLINE") state = "DEGRADED";
         }
         NvList tree;
         tree.AddString("type", "root");
         tree.AddNvListArray("children", std::move(tops));
         one.AddNvList("vdev_tree", std::move(tree));
-        one.AddString("state", all ? "ONLINE" : "DEGRADED");
+        one.AddString("state", state);
       } else {
         one.AddString("state", "UNAVAIL");
         one.AddString("status", spa.status().message());

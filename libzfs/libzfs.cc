@@ -78,36 +78,35 @@ std::string VdevTable(const std::string& pool_name, const std::string& pool_stat
     for (const NvList& t : *tops) measure(t, 2);
   std::string out;
   char line[1024];
-  auto row = [&](size_t depth, const std::string& name, const std::string& state) {
+  // print_status_config / print_import_config: indent, name padded to the column, state,
+  // the counters (status only), then the reason a vdev is unavailable: a leaf that could
+  // not be opened, or an interior vdev (the pool too) with too few children left.
+  auto row = [&](size_t depth, const std::string& name, const std::string& state,
+                 const char* aux) {
     if (with_counters)
-      std::snprintf(line, sizeof line, "\t%*s%-*s  %-8s %5s %5s %5s\n", static_cast<int>(depth), "",
+      std::snprintf(line, sizeof line, "\t%*s%-*s  %-8s %5s %5s %5s", static_cast<int>(depth), "",
                     static_cast<int>(width - depth), name.c_str(), state.c_str(), "0", "0", "0");
     else
-      std::snprintf(line, sizeof line, "\t%*s%-*s  %s\n", static_cast<int>(depth), "",
+      std::snprintf(line, sizeof line, "\t%*s%-*s  %s", static_cast<int>(depth), "",
                     static_cast<int>(width - depth), name.c_str(), state.c_str());
     out += line;
+    if (aux) out += std::string("  ") + aux;
+    out += "\n";
   };
   if (with_counters) {
     std::snprintf(line, sizeof line, "\t%-*s  %-8s %5s %5s %5s\n", static_cast<int>(width), "NAME",
                   "STATE", "READ", "WRITE", "CKSUM");
     out += line;
   }
-  row(0, pool_name, pool_state);
+  row(0, pool_name, pool_state, pool_state == "UNAVAIL" ? "insufficient replicas" : nullptr);
   std::function<void(const NvList&, size_t)> walk = [&](const NvList& v, size_t depth) {
     const std::string* st = v.GetString("state");
     std::string state = st ? *st : "ONLINE";
-    std::string name = VdevName(v);
-    if (state == "UNAVAIL" && with_counters) {
-      row(depth, name, state);
-      out.pop_back();
-      out += "  cannot open\n";
-    } else if (state == "UNAVAIL") {
-      out += "";
-      row(depth, name, state);
-    } else {
-      row(depth, name, state);
-    }
-    if (const auto* kids = v.GetNvListArray("children"))
+    const auto* kids = v.GetNvListArray("children");
+    const char* aux = nullptr;
+    if (state == "UNAVAIL") aux = kids && !kids->empty() ? "insufficient replicas" : "cannot open";
+    row(depth, VdevName(v), state, aux);
+    if (kids)
       for (const NvList& k : *kids) walk(k, depth + 2);
   };
   if (tops)

@@ -26,7 +26,8 @@ std::string VdevName(const NvList& vdev);
 
 // The config table of `zpool status` (with READ WRITE CKSUM columns, all 0: error counters
 // are not kept yet) or `zpool import` (without them). pool_name/state head the table; tree is
-// the vdev_tree {type: root, children: [...]} with per-vdev "state".
+// the vdev_tree {type: root, children: [...]} with per-vdev "state". An UNAVAIL leaf ends with
+// "cannot open", an UNAVAIL interior vdev or pool with "insufficient replicas".
 std::string VdevTable(const std::string& pool_name, const std::string& pool_state,
                       const NvList& tree, bool with_counters);
 

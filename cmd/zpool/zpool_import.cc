@@ -1,6 +1,9 @@
 // zpool import (zpool_do_import): without a pool, lists the pools found on the devices of the
 // -d directories (default /dev); with a name or numeric id, imports that pool (optionally
 // under a new name).
+#include <climits>
+#include <cstdlib>
+#include <cstring>
 #include <iostream>
 
 #include "cmd/zpool/zpool.h"
@@ -11,28 +14,60 @@ namespace uzfs::zpool {
 
 namespace {
 
+constexpr const char* kMsgBase = "https://openzfs.github.io/openzfs-docs/msg/";
+
+// show_import: the header lines (status, action and the message id by state), then the
+// config table as `zpool status` prints it, without the error counters.
 void PrintCandidate(const NvList& c) {
   std::string name = *c.GetString("name");
   std::string state = c.GetString("state") ? *c.GetString("state") : "UNAVAIL";
+  uint64_t hostid = c.GetUint64("hostid").value_or(0);
+  bool foreign = c.GetUint64("pool_state").value_or(1) == 0 && hostid != 0 &&
+                 hostid != (static_cast<uint64_t>(gethostid()) & 0xffffffffULL);
   std::cout << "   pool: " << name << "\n";
   std::cout << "     id: " << c.GetUint64("guid").value_or(0) << "\n";
   std::cout << "  state: " << state << "\n";
+  const char* msgid = nullptr;
   if (state == "UNAVAIL") {
     std::cout << " status: One or more devices are missing from the system.\n";
     std::cout << " action: The pool cannot be imported. Attach the missing\n"
                  "\tdevices and try again.\n";
-  } else if (c.GetUint64("pool_state").value_or(1) == 0 &&
-             c.GetUint64("hostid").value_or(0) != 0 &&
-             c.GetUint64("hostid").value_or(0) != (static_cast<uint64_t>(gethostid()) & 0xffffffffULL)) {
+    msgid = "ZFS-8000-3C";
+  } else if (state == "DEGRADED") {
+    std::cout << " status: One or more devices are missing from the system.\n";
+    std::cout << " action: The pool can be imported despite missing or damaged devices.  The\n"
+                 "\tfault tolerance of the pool may be compromised if imported.\n";
+    msgid = "ZFS-8000-2Q";
+  } else if (foreign) {
     std::cout << " status: The pool was last accessed by another system.\n";
     std::cout << " action: The pool can be imported using its name or numeric identifier and\n"
                  "\tthe '-f' flag.\n";
+    msgid = "ZFS-8000-EY";
   } else {
     std::cout << " action: The pool can be imported using its name or numeric identifier.\n";
   }
+  if (msgid) std::cout << "   see: " << kMsgBase << msgid << "\n";
   std::cout << " config:\n\n";
   if (const NvList* tree = c.GetNvList("vdev_tree"))
     std::cout << libzfs::VdevTable(name, state, *tree, false);
+}
+
+// The -d arguments as absolute paths (zfsd resolves nothing against its own working
+// directory). As libzfs_import: a missing directory is skipped; any other failure to
+// resolve one is an error. *all_missing tells that nothing is left to search.
+Status ResolveDirs(std::vector<std::string>* dirs, bool* all_missing) {
+  std::vector<std::string> out;
+  for (const std::string& d : *dirs) {
+    char buf[PATH_MAX];
+    if (::realpath(d.c_str(), buf) == nullptr) {
+      if (errno == ENOENT) continue;
+      return Status::Error(errno, "cannot resolve path '" + d + "'");
+    }
+    out.push_back(buf);
+  }
+  *all_missing = !dirs->empty() && out.empty();
+  *dirs = std::move(out);
+  return Status::Ok();
 }
 
 int Run(const Cmd& self, int argc, char** argv) {
@@ -54,6 +89,13 @@ int Run(const Cmd& self, int argc, char** argv) {
     props.AddString(kv.substr(0, eq), kv.substr(eq + 1));
   }
   if (!altroot.empty() && !props.Has("cachefile")) props.AddString("cachefile", "none");
+  bool all_missing = false;
+  if (Status s = ResolveDirs(&dirs, &all_missing); !s.ok())
+    return Fail(s.message() + ": " + std::strerror(s.code()));
+  if (all_missing) {
+    if (args.empty()) return Fail("no pools available to import");
+    return Fail("cannot import '" + args[0] + "': no such pool available");
+  }
   auto scan = lzc::PoolScan(dirs);
   if (!scan.ok()) return Fail(lzc::IsConnectError(scan.status()) ? scan.status().message() : "cannot scan devices: " + libzfs::Reason(scan.status()));
   std::vector<NvList> found;
