@@ -1,13 +1,26 @@
 // zfsd: the uzfs daemon. Hosts the imported pools and serves the admin protocol on a Unix
 // socket (DESIGN.md section 1; zfsd(8)).
+//
+// Start-up: options; paths made absolute (a daemon runs in /); the socket is bound before
+// zfsd counts as started, so `zfsd` (daemonizing) returns 0 only once clients can connect,
+// and 1 with the reason ("another zfsd is running on PATH") otherwise: the child reports
+// through a pipe. Then the pools of the cache file are imported and requests served.
+// Shutdown (SIGTERM, SIGINT): stop accepting, let running requests finish, run the shutdown
+// hooks in order (the pool table's: sync every pool, keep the cache file), remove the socket
+// and the pid file, exit 0. SIGHUP is ignored.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
 #include <iostream>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/sinks/basic_file_sink.h>
@@ -23,19 +36,82 @@
 namespace {
 
 constexpr const char* kUsage =
-    "Usage: zfsd [--foreground] [--socket PATH] [--state-dir DIR] [--log-level LEVEL]\n";
+    "Usage: zfsd [--foreground] [--socket PATH] [--state-dir DIR] [--pidfile PATH] [--log-level LEVEL]\n";
 constexpr const char* kHelp =
     "\n"
     "Options:\n"
     "    --foreground       stay in the foreground, log to standard error\n"
     "    --socket PATH      listen on PATH (default $UZFS_SOCKET, else /run/uzfs/zfsd.sock)\n"
-    "    --state-dir DIR    keep the pool cache file in DIR (default /var/lib/uzfs)\n"
+    "    --state-dir DIR    keep the pool cache file (and, daemonized, zfsd.log) in DIR\n"
+    "                       (default /var/lib/uzfs)\n"
+    "    --pidfile PATH     write the daemon's process id to PATH while it runs\n"
     "    --log-level LEVEL  trace, debug, info, warn or error (default info)\n"
     "    --help             print this message\n";
 
 int UsageError(const std::string& why) {
   std::cerr << "zfsd: " << why << "\n" << kUsage;
   return 2;
+}
+
+// CLI11's parse errors in the words of getopt_long, as the other binaries print them.
+std::string ParseErrorText(const CLI::ParseError& e) {
+  std::string what = e.what();
+  if (const auto* x = dynamic_cast<const CLI::ExtrasError*>(&e)) {
+    (void)x;
+    auto p = what.find(": ");
+    std::string arg = p == std::string::npos ? what : what.substr(p + 2);
+    arg = arg.substr(0, arg.find(' '));
+    if (arg.rfind('-', 0) == 0) return "unrecognized option '" + arg + "'";
+    return "unexpected argument '" + arg + "'";
+  }
+  if (dynamic_cast<const CLI::ArgumentMismatch*>(&e)) {
+    return "option '" + what.substr(0, what.find(':')) + "' requires an argument";
+  }
+  return what;
+}
+
+// Detaches from the terminal: fork (the parent waits on *ready_fd's other end and exits with
+// the child's verdict), setsid, chdir /, standard streams on /dev/null. Returns in the child.
+void Daemonize(int* ready_fd) {
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) {
+    std::perror("zfsd: pipe");
+    std::exit(1);
+  }
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    std::perror("zfsd: fork");
+    std::exit(1);
+  }
+  if (pid > 0) {
+    ::close(p[1]);
+    std::string msg;
+    char buf[512];
+    ssize_t n;
+    while ((n = ::read(p[0], buf, sizeof buf)) > 0) msg.append(buf, static_cast<size_t>(n));
+    if (msg == "ok") std::exit(0);
+    std::cerr << "zfsd: " << (msg.empty() ? "the daemon exited during start-up" : msg) << "\n";
+    std::exit(1);
+  }
+  ::close(p[0]);
+  *ready_fd = p[1];
+  ::setsid();
+  if (::chdir("/") != 0) std::perror("zfsd: chdir /");
+  int devnull = ::open("/dev/null", O_RDWR);
+  if (devnull >= 0) {
+    ::dup2(devnull, 0);
+    ::dup2(devnull, 1);
+    ::dup2(devnull, 2);
+    if (devnull > 2) ::close(devnull);
+  }
+}
+
+// Tells the waiting parent (if any) how start-up went; "ok" or the reason.
+void Report(int* ready_fd, const std::string& msg) {
+  if (*ready_fd < 0) return;
+  (void)!::write(*ready_fd, msg.data(), msg.size());
+  ::close(*ready_fd);
+  *ready_fd = -1;
 }
 
 }  // namespace
@@ -45,15 +121,17 @@ int main(int argc, char** argv) {
   app.set_help_flag();
   bool help = false, foreground = false;
   std::string socket = uzfs::proto::SocketPath(), state_dir = "/var/lib/uzfs", level = "info";
+  std::string pidfile;
   app.add_flag("--help", help);
   app.add_flag("--foreground", foreground);
   app.add_option("--socket", socket);
   app.add_option("--state-dir", state_dir);
+  app.add_option("--pidfile", pidfile);
   app.add_option("--log-level", level);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return UsageError(e.what());
+    return UsageError(ParseErrorText(e));
   }
   if (help) {
     std::cout << kUsage << kHelp;
@@ -61,32 +139,14 @@ int main(int argc, char** argv) {
   }
   auto lvl = spdlog::level::from_str(level);
   if (lvl == spdlog::level::off && level != "off") return UsageError("bad log level '" + level + "'");
+  if (socket.empty() || state_dir.empty()) return UsageError("empty path");
+  std::error_code ec;
+  socket = std::filesystem::absolute(socket, ec).string();
+  state_dir = std::filesystem::absolute(state_dir, ec).string();
+  if (!pidfile.empty()) pidfile = std::filesystem::absolute(pidfile, ec).string();
 
-  ::mkdir(state_dir.c_str(), 0755);
-  if (!foreground) {
-    pid_t pid = ::fork();
-    if (pid < 0) {
-      std::perror("zfsd: fork");
-      return 1;
-    }
-    if (pid > 0) return 0;
-    ::setsid();
-    int devnull = ::open("/dev/null", O_RDWR);
-    if (devnull >= 0) {
-      ::dup2(devnull, 0);
-      ::dup2(devnull, 1);
-      ::dup2(devnull, 2);
-      if (devnull > 2) ::close(devnull);
-    }
-    spdlog::set_default_logger(spdlog::basic_logger_mt("zfsd", state_dir + "/zfsd.log"));
-    spdlog::flush_every(std::chrono::seconds(1));
-  } else {
-    spdlog::set_default_logger(spdlog::stderr_color_mt("zfsd"));
-  }
-  spdlog::set_level(lvl);
-  spdlog::set_pattern("zfsd: [%l] %v");
-
-  // Signals go to one thread (sigwait); every other thread has them blocked.
+  // Signals go to one thread (sigwait); every other thread, spdlog's flusher included, is
+  // created with them blocked, so block them before any thread exists.
   sigset_t sigs;
   sigemptyset(&sigs);
   sigaddset(&sigs, SIGTERM);
@@ -95,29 +155,55 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
+  std::filesystem::create_directories(state_dir, ec);
+  int ready_fd = -1;
+  if (!foreground) {
+    Daemonize(&ready_fd);
+    spdlog::set_default_logger(spdlog::basic_logger_mt("zfsd", state_dir + "/zfsd.log"));
+    spdlog::flush_every(std::chrono::seconds(1));
+  } else {
+    spdlog::set_default_logger(spdlog::stderr_color_mt("zfsd"));
+  }
+  spdlog::set_level(lvl);
+  spdlog::set_pattern(foreground ? "zfsd: [%l] %v" : "%Y-%m-%d %H:%M:%S.%e [%l] %v");
+
   uzfs::Registry reg;
   uzfs::PoolTable table(state_dir);
   uzfs::RegisterPoolOps(reg, &table);
+  // Run in this order after the last request finished. A component that must leave things
+  // tidy at exit adds itself here, next to its Register*Ops call.
+  std::vector<std::pair<std::string, std::function<void()>>> shutdown_hooks = {
+      {"sync every pool", [&] { table.Shutdown(); }},
+  };
   uzfs::Server server(&reg, socket);
   uzfs::Status s = server.Listen();
   if (!s.ok()) {
     spdlog::error("{}", s.message());
-    std::cerr << "zfsd: " << s.message() << "\n";
+    if (foreground) std::cerr << "zfsd: " << s.message() << "\n";
+    Report(&ready_fd, s.message());
     return 1;
+  }
+  if (!pidfile.empty()) {
+    std::ofstream(pidfile) << ::getpid() << "\n";
   }
   table.Start();
   spdlog::info("listening on {}", socket);
+  Report(&ready_fd, "ok");
   std::thread sig([&] {
     int got = 0;
     while (sigwait(&sigs, &got) == 0) {
       if (got == SIGHUP) continue;
-      spdlog::info("signal {}: syncing and stopping", got);
+      spdlog::info("signal {}: stopping", got);
       server.Stop();
       return;
     }
   });
   server.Serve();
-  table.Shutdown();
+  for (auto& [name, hook] : shutdown_hooks) {
+    spdlog::info("shutdown: {}", name);
+    hook();
+  }
+  if (!pidfile.empty()) ::unlink(pidfile.c_str());
   sig.join();
   spdlog::info("stopped");
   spdlog::shutdown();
