@@ -5,7 +5,8 @@
 # one summary line "N passed, M failed" (totals over all of them). Exit status 0 only when
 # nothing failed. Run as root on Debian 12 (apt-get, zfs-fuse's daemon, /dev/fuse).
 # Environment: UZFS_BUILD (build dir, default build/), UZFS_REFPOOLS (reference pool cache,
-# default build/refpools), FUZZ_SECONDS (default 60).
+# default build/refpools), UZFS_FUZZ_BUILD (the fuzzers' build dir, default build-fuzz/),
+# FUZZ_SECONDS (default 60).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -32,7 +33,7 @@ fi
 
 # --- fuzzers ------------------------------------------------------------------------
 section "fuzzers (${FUZZ_SECONDS}s each)"
-fuzz_build=$root/build-fuzz
+fuzz_build=${UZFS_FUZZ_BUILD:-$root/build-fuzz}
 if CC=clang CXX=clang++ cmake -S . -B "$fuzz_build" -G Ninja -DUZFS_FUZZ=ON \
      -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null; then
   for f in nvlist label message; do
