@@ -9,19 +9,28 @@
 
 namespace uzfs::libzfs {
 
+// The words of OpenZFS's zpool_standard_error (and zfs_common_error before it) for a code the
+// daemon sent without a detail message.
 std::string Reason(const Status& s) {
   if (!s.message().empty()) return s.message();
   switch (s.code()) {
     case EPERM:
     case EACCES: return "permission denied";
-    case ENOENT: return "no such pool";
+    case ENOENT: return "no such pool or dataset";
     case EEXIST: return "pool already exists";
     case EBUSY: return "pool is busy";
-    case ENOSPC: return "out of space";
-    case EROFS: return "pool is read-only";
     case ENXIO: return "one or more devices is currently unavailable";
-    case EINVAL: return "invalid argument";
-    case ENOTSUP: return "operation not supported";
+    case ENODEV: return "no such device in pool";
+    case ENAMETOOLONG: return "too many devices in one vdev";
+    case ENOTSUP: return "operation not supported on this type of pool";
+    case EINVAL: return "invalid argument for this pool operation";
+    case ENOSPC:
+    case EDQUOT: return "out of space";
+    case EROFS: return "pool is read-only";
+    case EIO: return "I/O error";
+    case EFAULT: return "bad address";
+    case EINTR: return "signal received";
+    case EAGAIN: return "pool I/O is currently suspended";
     default: return std::strerror(s.code());
   }
 }

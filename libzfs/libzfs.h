@@ -11,10 +11,12 @@
 
 namespace uzfs::libzfs {
 
-// "cannot <verb> '<name>': <reason>" (zpool_standard_error's wording when the daemon gave
-// no detail), or the connect error alone when zfsd is unreachable.
+// THE place where an error becomes OpenZFS's words. "cannot <verb> '<name>': <reason>", or
+// the connect error alone ("cannot connect to zfsd at PATH: <strerror>") when zfsd is
+// unreachable.
 std::string ErrorText(const std::string& verb, const std::string& name, const Status& s);
-// The reason part alone.
+// The reason part alone: the daemon's detail message when it sent one ("no such pool",
+// "permission denied"), else zpool_standard_error's words for the code ("pool is busy").
 std::string Reason(const Status& s);
 
 // zfs_nicenum: 1023 → "1023", 1536 → "1.50K", 128 MiB → "128M" (at most 5 characters).

@@ -1,0 +1,119 @@
+// Tests of libzfs layer 2 (libzfs/libzfs.h): OpenZFS's error words, zfs_nicenum, vdev names
+// and the vdev table `zpool import` and `zpool status` share.
+#include "libzfs/libzfs.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+namespace uzfs::libzfs {
+namespace {
+
+NvList Leaf(const std::string& path, const std::string& state, const std::string& type = "file") {
+  NvList v;
+  v.AddString("type", type);
+  v.AddString("path", path);
+  v.AddString("state", state);
+  return v;
+}
+
+NvList Interior(const std::string& type, uint64_t id, const std::string& state,
+                std::vector<NvList> kids, uint64_t nparity = 0) {
+  NvList v;
+  v.AddString("type", type);
+  v.AddUint64("id", id);
+  if (nparity) v.AddUint64("nparity", nparity);
+  v.AddString("state", state);
+  v.AddNvListArray("children", std::move(kids));
+  return v;
+}
+
+NvList Root(std::vector<NvList> tops) {
+  NvList r;
+  r.AddString("type", "root");
+  r.AddNvListArray("children", std::move(tops));
+  return r;
+}
+
+TEST(Libzfs, ReasonPrefersTheDaemonsDetail) {
+  EXPECT_EQ(Reason(Status::Error(ENOENT, "no such pool")), "no such pool");
+  EXPECT_EQ(Reason(Status::Error(ENOENT)), "no such pool or dataset");
+  EXPECT_EQ(Reason(Status::Error(EPERM)), "permission denied");
+  EXPECT_EQ(Reason(Status::Error(EACCES)), "permission denied");
+  EXPECT_EQ(Reason(Status::Error(EEXIST)), "pool already exists");
+  EXPECT_EQ(Reason(Status::Error(EBUSY)), "pool is busy");
+  EXPECT_EQ(Reason(Status::Error(ENXIO)), "one or more devices is currently unavailable");
+  EXPECT_EQ(Reason(Status::Error(ENOSPC)), "out of space");
+  EXPECT_EQ(Reason(Status::Error(EROFS)), "pool is read-only");
+  EXPECT_EQ(Reason(Status::Error(ENOTSUP)), "operation not supported on this type of pool");
+  EXPECT_EQ(Reason(Status::Error(EXDEV)), std::strerror(EXDEV));
+}
+
+TEST(Libzfs, ErrorTextIsOpenZfsShaped) {
+  EXPECT_EQ(ErrorText("import", "tank", Status::Error(ENOENT, "no such pool available")),
+            "cannot import 'tank': no such pool available");
+  EXPECT_EQ(ErrorText("create", "tank", Status::Error(EPERM, "permission denied")),
+            "cannot create 'tank': permission denied");
+  EXPECT_EQ(ErrorText("export", "tank", Status::Error(EBUSY)), "cannot export 'tank': pool is busy");
+  // An unreachable zfsd is said as it is, without "cannot <verb>".
+  Status down = Status::Error(ENOENT, "cannot connect to zfsd at /run/uzfs/zfsd.sock: No such file or directory");
+  EXPECT_EQ(ErrorText("import", "tank", down), down.message());
+}
+
+TEST(Libzfs, NiceNumAsZfsNicenum) {
+  EXPECT_EQ(NiceNum(0), "0");
+  EXPECT_EQ(NiceNum(1023), "1023");
+  EXPECT_EQ(NiceNum(1024), "1K");
+  EXPECT_EQ(NiceNum(1536), "1.50K");
+  EXPECT_EQ(NiceNum(128ull << 20), "128M");
+  EXPECT_EQ(NiceNum((10ull << 30) + (1ull << 29)), "10.5G");
+  EXPECT_EQ(NiceNum(123ull << 40 | 1), "123T");
+}
+
+TEST(Libzfs, VdevNames) {
+  EXPECT_EQ(VdevName(Leaf("/dev/sdb", "ONLINE", "disk")), "sdb");
+  EXPECT_EQ(VdevName(Leaf("/var/tmp/d0", "ONLINE")), "/var/tmp/d0");
+  EXPECT_EQ(VdevName(Interior("mirror", 0, "ONLINE", {})), "mirror-0");
+  EXPECT_EQ(VdevName(Interior("raidz", 1, "ONLINE", {}, 2)), "raidz2-1");
+}
+
+TEST(Libzfs, ImportTableOfADegradedMirror) {
+  NvList tree = Root({Interior("mirror", 0, "DEGRADED",
+                               {Leaf("/tmp/v/d0", "ONLINE"), Leaf("/tmp/old/place/d1", "UNAVAIL")})});
+  // Width: the deepest name plus its indent, "/tmp/old/place/d1" (17) + 4 = 21.
+  EXPECT_EQ(VdevTable("tank", "DEGRADED", tree, false),
+            "\ttank                   DEGRADED\n"
+            "\t  mirror-0             DEGRADED\n"
+            "\t    /tmp/v/d0          ONLINE\n"
+            "\t    /tmp/old/place/d1  UNAVAIL  cannot open\n");
+}
+
+TEST(Libzfs, ImportTableOfAnUnavailableRaidz) {
+  NvList tree = Root({Interior("raidz", 0, "UNAVAIL",
+                               {Leaf("/a", "UNAVAIL"), Leaf("/b", "UNAVAIL"), Leaf("/c", "ONLINE")}, 1)});
+  EXPECT_EQ(VdevTable("p", "UNAVAIL", tree, false),
+            "\tp           UNAVAIL  insufficient replicas\n"
+            "\t  raidz1-0  UNAVAIL  insufficient replicas\n"
+            "\t    /a      UNAVAIL  cannot open\n"
+            "\t    /b      UNAVAIL  cannot open\n"
+            "\t    /c      ONLINE\n");
+}
+
+TEST(Libzfs, StatusTableHasCountersAndAHeader) {
+  NvList tree = Root({Leaf("/dev/sdb", "ONLINE", "disk"), Leaf("/dev/sdc", "UNAVAIL", "disk")});
+  EXPECT_EQ(VdevTable("tank", "UNAVAIL", tree, true),
+            "\tNAME        STATE     READ WRITE CKSUM\n"
+            "\ttank        UNAVAIL      0     0     0  insufficient replicas\n"
+            "\t  sdb       ONLINE       0     0     0\n"
+            "\t  sdc       UNAVAIL      0     0     0  cannot open\n");
+}
+
+TEST(Libzfs, LongPoolNameWidensTheColumn) {
+  NvList tree = Root({Leaf("/d", "ONLINE")});
+  EXPECT_EQ(VdevTable("a-rather-long-pool", "ONLINE", tree, false),
+            "\ta-rather-long-pool  ONLINE\n"
+            "\t  /d                ONLINE\n");
+}
+
+}  // namespace
+}  // namespace uzfs::libzfs
