@@ -7,6 +7,7 @@
 #include <set>
 
 #include "libcore/spa/spa.h"
+#include "libcore/vdev/blkdev.h"
 #include "libzfs/proto.h"
 
 namespace uzfs {
@@ -71,7 +72,7 @@ void RegisterPoolOps(Registry& reg, PoolTable* table) {
     return Status::Ok();
   }));
   reg.Add(Def(OpId::kPoolScan, Perm::kRead, {{"dirs", SA}}, [table](const Caller&, const NvList& a, NvList* r) {
-    std::vector<std::string> dirs = {"/dev"};
+    std::vector<std::string> dirs;
     if (const NvValue* v = a.Find("dirs"); v && !v->s_arr.empty()) dirs = v->s_arr;
     std::set<std::string> busy;
     for (const std::string& n : table->Names())
@@ -79,8 +80,16 @@ void RegisterPoolOps(Registry& reg, PoolTable* table) {
         for (auto& d : p.devices()) busy.insert(d);
         return Status::Ok();
       });
+    // Without -d: every block device udev knows (libzfs_import's default), else /dev.
+    std::vector<std::string> candidates;
+    if (dirs.empty()) {
+      auto all = ListBlockDevices();
+      candidates = all.ok() && !all->empty() ? *all : ScanDevices({"/dev"});
+    } else {
+      candidates = ScanDevices(dirs);
+    }
     std::vector<std::string> devs;
-    for (auto& d : ScanDevices(dirs))
+    for (auto& d : candidates)
       if (!busy.count(d)) devs.push_back(d);
     std::vector<NvList> pools;
     for (const PoolCandidate& c : Spa::ScanDevices(devs)) {

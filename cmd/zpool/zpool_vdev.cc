@@ -8,6 +8,7 @@
 #include <map>
 
 #include "libcore/base/env.h"
+#include "libcore/vdev/blkdev.h"
 #include "libcore/vdev/vdev_label.h"
 
 namespace uzfs::zpool {
@@ -17,6 +18,7 @@ namespace {
 struct Leaf {
   std::string path;
   std::string type;  // file | disk
+  bool whole_disk = false;
 };
 
 struct Top {
@@ -129,24 +131,33 @@ VdevSpecResult MakeRootVdev(const std::vector<std::string>& words, bool force,
         return r;
       }
     }
-  // Devices holding a pool label (check_in_use).
+  // What the devices hold (check_in_use / check_disk): pool labels, file systems, partition
+  // tables (libblkid), mounts.
   std::vector<std::pair<std::string, bool>> errors;  // message, overridable
-  for (const Top& t : tops)
-    for (const Leaf& l : t.leaves) {
-      auto f = PosixEnv()->Open(l.path, OpenOptions{});
-      if (!f.ok()) continue;
-      auto dl = ReadDeviceLabels(**f);
-      if (!dl.ok() || !dl->config()) continue;
-      const NvList& cfg = *dl->config();
-      const std::string* name = cfg.GetString("name");
-      uint64_t state = cfg.GetUint64("state").value_or(0);
-      if (!name || state == 2 /* destroyed */) continue;
-      if (state == 0 && imported.count(*name))
-        errors.push_back({l.path + " is part of active pool '" + *name + "'", false});
-      else if (state == 0)
-        errors.push_back({l.path + " is part of potentially active pool '" + *name + "'", true});
-      else
-        errors.push_back({l.path + " is part of exported pool '" + *name + "'", true});
+  for (Top& t : tops)
+    for (Leaf& l : t.leaves) {
+      l.whole_disk = l.type == "disk" && IsWholeDisk(l.path);
+      auto use = ProbeDevice(l.path);
+      if (!use.ok()) continue;
+      if (!use->mounted_on.empty()) {
+        errors.push_back({l.path + " is currently mounted on " + use->mounted_on, false});
+        continue;
+      }
+      if (use->has_pool && use->pool_state != 2 /* destroyed */) {
+        if (use->pool_state == 0 && imported.count(use->pool))
+          errors.push_back({l.path + " is part of active pool '" + use->pool + "'", false});
+        else if (use->pool_state == 0)
+          errors.push_back({l.path + " is part of potentially active pool '" + use->pool + "'", true});
+        else
+          errors.push_back({l.path + " is part of exported pool '" + use->pool + "'", true});
+        continue;
+      }
+      if (!use->fs_type.empty() && use->fs_type != "zfs_member") {
+        errors.push_back({l.path + " contains a filesystem of type '" + use->fs_type + "'", true});
+        continue;
+      }
+      if (!use->pt_type.empty() && !use->has_pool)
+        errors.push_back({l.path + " contains a partition table of type '" + use->pt_type + "'", true});
     }
   // Replication levels (check_replication), data vdevs only.
   if (!force) {
@@ -203,7 +214,7 @@ VdevSpecResult MakeRootVdev(const std::vector<std::string>& words, bool force,
       NvList n;
       n.AddString("type", l.type);
       n.AddString("path", l.path);
-      if (l.type == "disk") n.AddUint64("whole_disk", 0);
+      if (l.type == "disk") n.AddUint64("whole_disk", l.whole_disk ? 1 : 0);
       return n;
     };
     NvList tn;

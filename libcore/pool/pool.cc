@@ -162,7 +162,7 @@ NvList Pool::VdevTreeConfig(const Vdev& v, bool top) const {
   nv.AddUint64("guid", v.guid);
   if (v.is_leaf()) {
     nv.AddString("path", v.open_path.empty() ? v.path : v.open_path);
-    if (v.type == "disk") nv.AddUint64("whole_disk", 0);
+    if (v.type == "disk") nv.AddUint64("whole_disk", v.whole_disk ? 1 : 0);
     if (!top) nv.AddUint64("create_txg", v.create_txg);
   }
   if (v.type == "raidz") nv.AddUint64("nparity", v.nparity);

@@ -12,6 +12,7 @@
 #include "libcore/pool/pool.h"
 #include "libcore/pool/pool_props.h"
 #include "libcore/pool/pool_sinks.h"
+#include "libcore/vdev/blkdev.h"
 #include "libcore/vdev/vdev_label.h"
 
 namespace uzfs {
@@ -236,6 +237,12 @@ Status Pool::InitNew(const PoolCreateSpec& spec) {
       const std::string* path = leaf.GetString("path");
       if (!path || path->empty() || (*path)[0] != '/')
         return Status::Error(EINVAL, "vdev path must be absolute");
+      if (leaf.GetUint64("whole_disk").value_or(0) && env_ == PosixEnv()) {
+        // zpool_label_disk: a whole disk gets a GPT; the pool uses its partition 1.
+        UZFS_ASSIGN(std::string part, LabelWholeDisk(*path));
+        leaf.AddString("path", part);
+        path = leaf.GetString("path");
+      }
       if (!seen.insert(*path).second)
         return Status::Error(EINVAL, *path + " is specified more than once");
       struct stat st;

@@ -368,6 +368,7 @@ Result<std::unique_ptr<Vdev>> Build(const NvList& nv, const LeafOpener& open, ui
   v->metaslab_shift = nv.GetUint64("metaslab_shift").value_or(0);
   v->create_txg = nv.GetUint64("create_txg").value_or(0);
   v->is_log = nv.GetUint64("is_log").value_or(0) != 0;
+  v->whole_disk = nv.GetUint64("whole_disk").value_or(0) != 0;
   if (!v->is_leaf()) {
     if (!kids || kids->empty()) return Status::Error(ECORRUPT, *type + " vdev without children");
     if (kids->size() > 255) return Status::Error(ECORRUPT, "too many children");

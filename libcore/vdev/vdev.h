@@ -54,6 +54,7 @@ class Vdev {
   uint64_t metaslab_shift = 0;
   uint64_t create_txg = 0;
   bool is_log = false;
+  bool whole_disk = false;  // leaves: a disk we partitioned (the path is its partition 1)
   std::vector<std::unique_ptr<Vdev>> children;
 
   bool is_leaf() const { return children.empty() && type != "mirror" && type != "raidz" &&
