@@ -94,14 +94,17 @@ void Server::Handle(int fd) {
   }
   if (fake_uid_ >= 0) caller.uid = static_cast<uint32_t>(fake_uid_);
   while (!stopping_) {
-    auto req = proto::ReadMessage(fd, kIdleTimeoutMs);
+    auto req = proto::ReadMessage(fd, idle_timeout_ms_);
     if (!req.ok()) {
+      // Framing is lost (bad length, undecodable body, a frame cut short by a half-closed
+      // or stalled peer) or the peer went idle: say why when the peer may still listen,
+      // then close. A clean close between messages (ENODATA) needs no answer.
       int c = req.status().code();
-      if (c == EMSGSIZE || c == ECORRUPT) {
+      if (c != ENODATA) {
         spdlog::warn("pid {}: {}", caller.pid, req.status().ToString());
         (void)proto::WriteMessage(fd, ErrorReply(req.status()));
       }
-      break;  // framing is lost, or the peer is gone / idle: close
+      break;
     }
     NvList reply;
     {

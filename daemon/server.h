@@ -1,9 +1,11 @@
 // zfsd's socket server: a Unix stream socket, one thread per connection, each request
 // dispatched through the Registry under one daemon-wide mutex (operations run one at a time;
 // pools have their own locks for the sync thread). The caller's identity comes from
-// SO_PEERCRED. A connection that sends nothing for kIdleTimeoutMs, or sends a frame that
-// cannot be decoded, gets an error reply (when one can still be sent) and is closed; the next
-// connection is served as usual. A client that disappears mid-request leaves nothing half
+// SO_PEERCRED. A connection that sends nothing for kIdleTimeoutMs (or stalls that long in
+// the middle of a frame), or sends a frame that cannot be decoded (a bad length, a body that
+// is not an nvlist, a frame cut short), gets an error reply (ETIMEDOUT, EMSGSIZE, ECORRUPT,
+// ECONNRESET; when one can still be sent) and is closed; the next connection is served as
+// usual. A client that disappears mid-request leaves nothing half
 // done: the request is only run once it has arrived whole, and runs to completion even if
 // the reply cannot be delivered.
 #pragma once
@@ -36,6 +38,8 @@ class Server {
   const std::string& path() const { return path_; }
   // For tests: a caller override (uid as if the peer had it); -1 = use SO_PEERCRED.
   void set_fake_uid(int uid) { fake_uid_ = uid; }
+  // For tests: a shorter idle timeout. Before Serve.
+  void set_idle_timeout_ms(int ms) { idle_timeout_ms_ = ms; }
 
  private:
   void Handle(int fd);
@@ -49,6 +53,7 @@ class Server {
   int active_ = 0;
   std::mutex ops_mu_;  // the daemon-wide operation lock
   int fake_uid_ = -1;
+  int idle_timeout_ms_ = kIdleTimeoutMs;
 };
 
 }  // namespace uzfs

@@ -1,7 +1,8 @@
 // In-process tests of zfsd's socket server (daemon/server.h) with the real daemon ops
 // (ping, version, pool_scan) and a root-only test op: hostile clients (garbage, oversized
-// length, truncated frame, disconnect mid-message, a client stalled mid-frame, wrong
-// argument types, unknown op, id/name mismatch) get error replies or are dropped, and the
+// length, truncated frame, disconnect mid-message, a client stalled mid-frame or idle past
+// the timeout, wrong argument types, unknown op, id/name mismatch) get error replies or are
+// dropped, and the
 // server still answers a good request afterwards; permissions follow the caller's uid;
 // Listen refuses a socket another server answers on and replaces a stale one; Stop ends
 // Serve and removes the socket.
@@ -79,7 +80,7 @@ Bytes Frame(uint32_t len, const Bytes& body) {
 // its own thread; fake_uid as Server::set_fake_uid.
 class Fixture {
  public:
-  explicit Fixture(int fake_uid = -1, std::string sock = "")
+  explicit Fixture(int fake_uid = -1, std::string sock = "", int idle_ms = -1)
       : table_(dir_.path() + "/state"),
         sock_(sock.empty() ? dir_.path() + "/run/zfsd.sock" : std::move(sock)) {
     fs::create_directories(dir_.path() + "/state");
@@ -92,6 +93,7 @@ class Fixture {
     reg_.Add(root);
     server_ = std::make_unique<Server>(&reg_, sock_);
     server_->set_fake_uid(fake_uid);
+    if (idle_ms > 0) server_->set_idle_timeout_ms(idle_ms);
   }
   ~Fixture() { Stop(); }
 
@@ -228,9 +230,11 @@ TEST(Server, TruncatedFrameAndDisconnectMidMessage) {
   ASSERT_TRUE(f.Start().ok());
   Bytes body = Req("version", static_cast<uint64_t>(OpId::kVersion)).EncodeXdr();
   Bytes half(body.begin(), body.begin() + static_cast<long>(body.size() / 2));
-  // Half a frame, then the client stops writing: no request runs, no reply comes.
+  // Half a frame, then the client stops writing (but still reads): no request runs, the
+  // reply says the frame was cut short.
   auto r = f.Raw(Frame(static_cast<uint32_t>(body.size()), half), true);
-  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(Errno(r), static_cast<uint64_t>(ECONNRESET));
+  EXPECT_EQ(r->GetNvList("result")->empty(), true);
   // Half a header, then the client vanishes.
   int fd = Connect(f.sock());
   ASSERT_GE(fd, 0);
@@ -254,6 +258,26 @@ TEST(Server, AStalledClientDoesNotBlockOthers) {
   f.ExpectAlive();
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
   ::close(stalled);
+}
+
+TEST(Server, StalledAndIdleClientsTimeOutWithAReply) {
+  Fixture f(-1, "", 200);
+  ASSERT_TRUE(f.Start().ok());
+  // Stalled mid-frame: after the timeout, an ETIMEDOUT reply and the connection is closed.
+  int fd = Connect(f.sock());
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::send(fd, "\0\0\1\0abc", 7, MSG_NOSIGNAL), 7);
+  auto r = proto::ReadMessage(fd, 5000);
+  EXPECT_EQ(Errno(r), static_cast<uint64_t>(ETIMEDOUT));
+  EXPECT_EQ(proto::ReadMessage(fd, 5000).status().code(), ENODATA);  // closed
+  ::close(fd);
+  // Idle between requests: answered, then timed out the same way.
+  fd = Connect(f.sock());
+  ASSERT_TRUE(proto::WriteMessage(fd, Req("ping", static_cast<uint64_t>(OpId::kPing))).ok());
+  EXPECT_EQ(Errno(proto::ReadMessage(fd, 5000)), 0u);
+  EXPECT_EQ(Errno(proto::ReadMessage(fd, 5000)), static_cast<uint64_t>(ETIMEDOUT));
+  ::close(fd);
+  f.ExpectAlive();
 }
 
 TEST(Server, RequestErrorsAreRepliesOnALiveConnection) {
