@@ -89,6 +89,20 @@ class Pool : public BlockReader {
   Result<PropValue> GetProp(const std::string& name);
   Status SetProp(const std::string& name, const std::string& value);
 
+  // Filesystems (dmu_objset_create / dsl_dataset_destroy). name = "pool/a/b"; the parent
+  // must exist (ENOENT "parent does not exist"), the name must not (EEXIST "dataset already
+  // exists"); each new filesystem is a clone of $ORIGIN@$ORIGIN holding an empty ZPL v4 root,
+  // created in the open txg (synced by the caller). props are dataset properties as -O takes.
+  Status CreateFilesystem(const std::string& name, const std::map<std::string, std::string>& props);
+  // Destroys a filesystem without children or snapshots (EBUSY otherwise), freeing its blocks.
+  Status DestroyFilesystem(const std::string& name);
+  struct DatasetRow {
+    std::string name;
+    uint64_t ds_obj = 0, used = 0, referenced = 0, creation_txg = 0, objects = 0;
+  };
+  // Every filesystem (children after their parent, in child-map order).
+  Result<std::vector<DatasetRow>> Filesystems();
+
   // Pool history (spa_history_log); records as `zpool history` prints them.
   Status LogHistory(const std::string& command, uint64_t uid = 0);
   struct HistoryRecord {
@@ -139,6 +153,14 @@ class Pool : public BlockReader {
   Result<PropValue> GetPropLocked(const std::string& name);
   Result<std::vector<HistoryRecord>> HistoryLocked();
   Status LogHistoryLocked(const NvList& record);
+  struct OpenDataset {
+    std::unique_ptr<ObjsetWriter> os;
+    std::unique_ptr<ZapStore> zaps;
+  };
+  Result<uint64_t> ResolveDir(const std::string& name);  // dsl_dir object of a filesystem
+  Status SyncDatasets(uint64_t txg);
+  Status ChargeDirs(uint64_t dir_obj, int64_t used, int64_t comp, int64_t uncomp);
+  std::map<uint64_t, OpenDataset> datasets_;  // head datasets with changes, by ds object
   Vdev* Top(uint64_t id) const;
 
   std::mutex mu_;

@@ -1,0 +1,205 @@
+// Filesystems of a pool: creation (dmu_objset_create → dsl_dataset_create_sync with the
+// $ORIGIN snapshot as origin, zfs_create_fs), destruction (dsl_dataset_destroy_sync), the
+// sync of their objsets with the DSL's space accounting (dsl_dataset_sync, dsl_dir_diduse_space).
+#include <ctime>
+
+#include "libcore/dmu/dmu.h"
+#include "libcore/pool/pool.h"
+#include "libcore/pool/pool_props.h"
+#include "libcore/pool/pool_sinks.h"
+
+namespace uzfs {
+
+namespace {
+
+std::vector<std::string> Components(const std::string& name) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  for (;;) {
+    size_t p = name.find('/', start);
+    out.push_back(name.substr(start, p == std::string::npos ? std::string::npos : p - start));
+    if (p == std::string::npos) break;
+    start = p + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<uint64_t> Pool::ResolveDir(const std::string& name) {
+  std::vector<std::string> parts = Components(name);
+  if (parts.empty() || parts[0] != name_) return Status::Error(ENOENT, "dataset does not exist");
+  UZFS_ASSIGN(uint64_t dir, mos_zaps_->LookupInt(1, "root_dataset"));
+  for (size_t i = 1; i < parts.size(); i++) {
+    if (parts[i].empty()) return Status::Error(EINVAL, "empty component or misplaced '@' or '#' delimiter in name");
+    UZFS_ASSIGN(DslDirPhys dd, LoadDir(*mos_, dir));
+    auto child = mos_zaps_->LookupInt(dd.child_dir_zapobj, parts[i]);
+    if (!child.ok()) return Status::Error(ENOENT, "dataset does not exist");
+    dir = *child;
+  }
+  return dir;
+}
+
+Status Pool::ChargeDirs(uint64_t dir_obj, int64_t used, int64_t comp, int64_t uncomp) {
+  bool head = true;
+  for (uint64_t d = dir_obj; d;) {
+    UZFS_ASSIGN(DslDirPhys dd, LoadDir(*mos_, d));
+    dd.used_bytes += static_cast<uint64_t>(used);
+    dd.compressed_bytes += static_cast<uint64_t>(comp);
+    dd.uncompressed_bytes += static_cast<uint64_t>(uncomp);
+    dd.used_breakdown[head ? kDdUsedHead : kDdUsedChild] += static_cast<uint64_t>(used);
+    UZFS_TRY(StoreDir(*mos_, d, dd));
+    d = dd.parent_obj;
+    head = false;
+  }
+  return Status::Ok();
+}
+
+Status Pool::SyncDatasets(uint64_t txg) {
+  for (auto& [ds_obj, od] : datasets_) {
+    UZFS_TRY(od.zaps->Flush());
+    if (!od.os->dirty()) continue;
+    UZFS_ASSIGN(DslDatasetPhys ds, LoadDataset(*mos_, ds_obj));
+    DatasetSink sink(this, ds.prev_snap_txg);
+    auto bp = od.os->Sync(sink, txg);
+    if (!bp.ok()) return failed_ = bp.status();
+    if (!sink.error.ok()) return failed_ = sink.error;
+    ds.bp = *bp;
+    ds.used_bytes += static_cast<uint64_t>(sink.used);
+    ds.compressed_bytes += static_cast<uint64_t>(sink.comp);
+    ds.uncompressed_bytes += static_cast<uint64_t>(sink.uncomp);
+    ds.unique_bytes += static_cast<uint64_t>(sink.used);
+    UZFS_TRY(StoreDataset(*mos_, ds_obj, ds));
+    UZFS_TRY(ChargeDirs(ds.dir_obj, sink.used, sink.comp, sink.uncomp));
+    od.zaps->Trim();
+  }
+  return Status::Ok();
+}
+
+Status Pool::CreateFilesystem(const std::string& name,
+                              const std::map<std::string, std::string>& props) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (readonly_) return Status::Error(EROFS, "pool is read-only");
+  auto slash = name.rfind('/');
+  if (slash == std::string::npos) return Status::Error(EEXIST, "dataset already exists");
+  std::string parent = name.substr(0, slash), last = name.substr(slash + 1);
+  if (last.empty() || last.size() > 255) return Status::Error(EINVAL, "invalid dataset name");
+  for (char c : last)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '.' && c != ':' && c != ' ')
+      return Status::Error(EINVAL, std::string("invalid character '") + c + "' in name");
+  auto pdir = ResolveDir(parent);
+  if (!pdir.ok()) return Status::Error(ENOENT, "parent does not exist");
+  if (ResolveDir(name).ok()) return Status::Error(EEXIST, "dataset already exists");
+  uint64_t txg = synced_txg_ + 1;
+  uint64_t now = static_cast<uint64_t>(std::time(nullptr));
+  UZFS_ASSIGN(uint64_t dir, CreateDir(*mos_, *mos_zaps_, *pdir, last, now));
+  // Every filesystem is a clone of $ORIGIN@$ORIGIN (pool version 11 and later).
+  UZFS_ASSIGN(DslDirPhys rootdd, LoadDir(*mos_, *ResolveDir(name_)));
+  uint64_t origin_snap = 0;
+  if (auto odir = mos_zaps_->LookupInt(rootdd.child_dir_zapobj, "$ORIGIN"); odir.ok()) {
+    UZFS_ASSIGN(DslDirPhys od, LoadDir(*mos_, *odir));
+    UZFS_ASSIGN(DslDatasetPhys ohead, LoadDataset(*mos_, od.head_dataset_obj));
+    origin_snap = ohead.prev_snap_obj;
+  }
+  UZFS_ASSIGN(uint64_t ds_obj, CreateDataset(*mos_, *mos_zaps_, dir, origin_snap, txg, now));
+  {
+    UZFS_ASSIGN(DslDirPhys dd, LoadDir(*mos_, dir));
+    for (auto& [k, v] : props) UZFS_TRY(StoreDatasetProp(*mos_zaps_, dd.props_zapobj, k, v));
+  }
+  OpenDataset od;
+  od.os = ObjsetWriter::Create(this, kOstZfs, ObjsetPolicy{});
+  UZFS_TRY(CreateZplFs(*od.os, now));
+  od.zaps = std::make_unique<ZapStore>(od.os.get());
+  datasets_[ds_obj] = std::move(od);
+  return Status::Ok();
+}
+
+Status Pool::DestroyFilesystem(const std::string& name) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (readonly_) return Status::Error(EROFS, "pool is read-only");
+  if (name.find('/') == std::string::npos)
+    return Status::Error(EINVAL, "operation does not apply to pools\nuse 'zfs destroy -r " + name +
+                                     "' to destroy all datasets in the pool\nuse 'zpool destroy " +
+                                     name + "' to destroy the pool itself");
+  UZFS_ASSIGN(uint64_t dir, ResolveDir(name));
+  UZFS_ASSIGN(DslDirPhys dd, LoadDir(*mos_, dir));
+  UZFS_ASSIGN(uint64_t nchildren, mos_zaps_->Count(dd.child_dir_zapobj));
+  if (nchildren) return Status::Error(EBUSY, "filesystem has children");
+  uint64_t ds_obj = dd.head_dataset_obj;
+  UZFS_ASSIGN(DslDatasetPhys ds, LoadDataset(*mos_, ds_obj));
+  UZFS_ASSIGN(uint64_t nsnaps, mos_zaps_->Count(ds.snapnames_zapobj));
+  if (nsnaps) return Status::Error(EBUSY, "filesystem has dependent snapshots");
+  if (ds.num_children > 1 || ds.next_clones_obj)
+    return Status::Error(EBUSY, "filesystem has dependent clones");
+  uint64_t txg = synced_txg_ + 1;
+  // Unsynced changes are dropped with the objset; what is on disk is freed block by block:
+  // every block born after the origin snapshot belongs to this filesystem alone.
+  datasets_.erase(ds_obj);
+  int64_t used = 0, comp = 0, uncomp = 0;
+  if (!ds.bp.is_hole()) {
+    UZFS_ASSIGN(auto os, ObjSet::Open(this, ds.bp));
+    std::vector<BlkPtr> doomed;
+    UZFS_TRY(os->Traverse(ds.prev_snap_txg, [&](const BlockVisit& v) {
+      doomed.push_back(*v.bp);
+      return Status::Ok();
+    }));
+    for (const BlkPtr& bp : doomed) {
+      used += static_cast<int64_t>(Dsize(bp));
+      comp += static_cast<int64_t>(bp.psize());
+      uncomp += static_cast<int64_t>(bp.lsize());
+      FreeBlock(bp, txg);
+    }
+  }
+  UZFS_TRY(ChargeDirs(dd.parent_obj, -used, -comp, -uncomp));
+  // The origin snapshot forgets its clone.
+  if (ds.prev_snap_obj) {
+    UZFS_ASSIGN(DslDatasetPhys o, LoadDataset(*mos_, ds.prev_snap_obj));
+    if (o.num_children) o.num_children--;
+    if (o.next_clones_obj) {
+      char hex[32];
+      snprintf(hex, sizeof hex, "%llx", static_cast<unsigned long long>(ds_obj));
+      (void)mos_zaps_->Remove(o.next_clones_obj, hex);
+    }
+    UZFS_TRY(StoreDataset(*mos_, ds.prev_snap_obj, o));
+  }
+  // The objects: deadlist, snapnames, dataset, child map, props, dir; the parent's entry.
+  for (uint64_t obj : {ds.deadlist_obj, ds.snapnames_zapobj, ds_obj, dd.child_dir_zapobj,
+                       dd.props_zapobj, dir}) {
+    if (!obj) continue;
+    mos_zaps_->Drop(obj);
+    UZFS_TRY(mos_->FreeObject(obj));
+  }
+  UZFS_ASSIGN(DslDirPhys parent, LoadDir(*mos_, dd.parent_obj));
+  std::string last = name.substr(name.rfind('/') + 1);
+  return mos_zaps_->Remove(parent.child_dir_zapobj, last);
+}
+
+Result<std::vector<Pool::DatasetRow>> Pool::Filesystems() {
+  std::lock_guard<std::mutex> l(mu_);
+  std::vector<DatasetRow> out;
+  std::function<Status(uint64_t, const std::string&)> walk = [&](uint64_t dir, const std::string& nm) -> Status {
+    UZFS_ASSIGN(DslDirPhys dd, LoadDir(*mos_, dir));
+    if (dd.head_dataset_obj) {
+      UZFS_ASSIGN(DslDatasetPhys ds, LoadDataset(*mos_, dd.head_dataset_obj));
+      DatasetRow r;
+      r.name = nm;
+      r.ds_obj = dd.head_dataset_obj;
+      r.used = dd.used_bytes;
+      r.referenced = ds.used_bytes;
+      r.creation_txg = ds.creation_txg;
+      r.objects = ds.bp.fill;
+      out.push_back(r);
+    }
+    UZFS_ASSIGN(auto kids, mos_zaps_->List(dd.child_dir_zapobj));
+    for (const ZapEntry& e : kids) {
+      if (!e.name.empty() && e.name[0] == '$') continue;
+      UZFS_TRY(walk(e.first(), nm + "/" + e.name));
+    }
+    return Status::Ok();
+  };
+  UZFS_ASSIGN(uint64_t root, mos_zaps_->LookupInt(1, "root_dataset"));
+  UZFS_TRY(walk(root, name_));
+  return out;
+}
+
+}  // namespace uzfs
