@@ -67,6 +67,7 @@ class ObjsetWriter {
 
   uint64_t os_type() const { return os_type_; }
   void set_policy(const ObjsetPolicy& p) { policy_ = p; }
+  ObjsetPolicy& policy_ref() { return policy_; }
   const BlkPtr& rootbp() const { return rootbp_; }
 
   // dmu_object_alloc: the first free object number (from 1, or from `want` when non-zero

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -34,6 +35,7 @@
 #include "libcore/spa/metaslab.h"
 #include "libcore/spa/spa.h"
 #include "libcore/zap/zap_write.h"
+#include "libcore/zpl/zpl_write.h"
 
 namespace uzfs {
 
@@ -96,6 +98,10 @@ class Pool : public BlockReader {
   Status CreateFilesystem(const std::string& name, const std::map<std::string, std::string>& props);
   // Destroys a filesystem without children or snapshots (EBUSY otherwise), freeing its blocks.
   Status DestroyFilesystem(const std::string& name);
+  // Runs fn on the ZPL of a filesystem under the pool lock, in the open txg (its number is
+  // passed for znode generations). The filesystem's objset is opened for writing on first use
+  // with the data policy of its properties (compression, checksum, copies; inherited).
+  Status WithZpl(const std::string& fs, const std::function<Status(ZplWriter&, uint64_t txg)>& fn);
   struct DatasetRow {
     std::string name;
     uint64_t ds_obj = 0, used = 0, referenced = 0, creation_txg = 0, objects = 0;
@@ -156,7 +162,9 @@ class Pool : public BlockReader {
   struct OpenDataset {
     std::unique_ptr<ObjsetWriter> os;
     std::unique_ptr<ZapStore> zaps;
+    std::unique_ptr<ZplWriter> zpl;
   };
+  Result<ObjsetPolicy> PolicyOf(uint64_t dir_obj);
   Result<uint64_t> ResolveDir(const std::string& name);  // dsl_dir object of a filesystem
   Status SyncDatasets(uint64_t txg);
   Status ChargeDirs(uint64_t dir_obj, int64_t used, int64_t comp, int64_t uncomp);

@@ -14,64 +14,13 @@
 #include "libcore/pool/pool_sinks.h"
 #include "libcore/vdev/blkdev.h"
 #include "libcore/vdev/vdev_label.h"
+#include "libcore/zpl/zpl_write.h"
 
 namespace uzfs {
 
 namespace {
 
-constexpr uint64_t kZplVersion = 4;
-constexpr uint16_t kZnodeBonusSize = 264;
 constexpr uint64_t kSpaHistoryMin = 128 * 1024, kSpaHistoryMax = 32ULL << 20;
-
-// ZFS's trivial ACL for a mode (zfs_acl_chmod with 6 abbreviated ACEs: owner@, group@,
-// everyone@, each deny then allow), as zfs-fuse writes it into the znode.
-void TrivialAcl(uint32_t mode, uint8_t* acl /* 88 bytes: zfs_acl_phys_t */) {
-  auto rwx = [](uint32_t bits) {
-    uint32_t m = 0;
-    if (bits & 4) m |= 0x1;        // ACE_READ_DATA
-    if (bits & 2) m |= 0x2 | 0x4;  // ACE_WRITE_DATA | ACE_APPEND_DATA
-    if (bits & 1) m |= 0x20;       // ACE_EXECUTE
-    return m;
-  };
-  uint32_t o = (mode >> 6) & 7, g = (mode >> 3) & 7, e = mode & 7;
-  struct Ace {
-    uint16_t type, flags;
-    uint32_t mask;
-  } aces[6] = {
-      {1, 0x1000, rwx(~o & 7)},  {0, 0x1000, rwx(o) | 0x110 | 0xc0000},
-      {1, 0x2040, rwx(~g & 7)},  {0, 0x2040, rwx(g)},
-      {1, 0x4000, rwx(~e & 7) | 0x110 | 0xc0000}, {0, 0x4000, rwx(e) | 0x120088},
-  };
-  std::fill(acl, acl + 88, 0);
-  StoreLE32(acl + 8, 48);  // z_acl_size
-  StoreLE16(acl + 12, 1);  // z_acl_version = ZFS_ACL_VERSION_FUIDS
-  StoreLE16(acl + 14, 6);  // z_acl_count
-  for (int i = 0; i < 6; i++) {
-    StoreLE16(acl + 16 + 8 * i, aces[i].type);
-    StoreLE16(acl + 18 + 8 * i, aces[i].flags);
-    StoreLE32(acl + 20 + 8 * i, aces[i].mask);
-  }
-}
-
-Bytes DirZnode(uint32_t mode, uint64_t parent, uint64_t gen, uint64_t now_s, uint64_t now_ns) {
-  Bytes z(kZnodeBonusSize, 0);
-  for (int t = 0; t < 4; t++) {
-    StoreLE64(z.data() + 16 * t, now_s);
-    StoreLE64(z.data() + 16 * t + 8, now_ns);
-  }
-  StoreLE64(z.data() + 64, gen);
-  StoreLE64(z.data() + 72, 040000 | mode);
-  StoreLE64(z.data() + 80, 2);       // size: entries + 2
-  StoreLE64(z.data() + 88, parent);
-  StoreLE64(z.data() + 96, 2);       // links
-  // zp_flags: ZFS_ARCHIVE | ZFS_AV_MODIFIED | ZFS_NO_EXECS_DENIED | ZFS_ACL_AUTO_INHERIT |
-  // ZFS_ACL_TRIVIAL, what zfs-fuse gives a new directory whose mode grants x to everyone.
-  uint64_t flags = 0x0000040800000000ULL | 0x40 | 0x4;
-  if ((mode & 0111) == 0111) flags |= 0x100;
-  StoreLE64(z.data() + 120, flags);
-  TrivialAcl(mode, z.data() + 176);
-  return z;
-}
 
 struct LeafInfo {
   std::unique_ptr<File> file;
@@ -81,25 +30,12 @@ struct LeafInfo {
 }  // namespace
 
 Status Pool::CreateZplFs(ObjsetWriter& os, uint64_t now) {
+  (void)now;
   ZapStore zaps(&os);
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
-  uint64_t gen = kTxgInitial;
-  // zfs_create_fs: master node (object 1), unlinked set, root directory, .zfs/shares.
-  UZFS_TRY(zaps.CreateAt(1, kOtMasterNode));
-  UZFS_TRY(zaps.UpdateInt(1, "VERSION", kZplVersion));
-  UZFS_ASSIGN(uint64_t dq, zaps.Create(kOtUnlinkedSet));
-  UZFS_TRY(zaps.UpdateInt(1, "DELETE_QUEUE", dq));
-  UZFS_ASSIGN(uint64_t root, zaps.Create(kOtDirectoryContents, kOtZnode, kZnodeBonusSize));
-  UZFS_TRY(os.SetBonus(root, DirZnode(0755, root, gen, static_cast<uint64_t>(ts.tv_sec),
-                                      static_cast<uint64_t>(ts.tv_nsec))));
-  UZFS_TRY(zaps.UpdateInt(1, "ROOT", root));
-  UZFS_ASSIGN(uint64_t shares, zaps.Create(kOtDirectoryContents, kOtZnode, kZnodeBonusSize));
-  UZFS_TRY(os.SetBonus(shares, DirZnode(0555, shares, gen, static_cast<uint64_t>(ts.tv_sec),
-                                        static_cast<uint64_t>(ts.tv_nsec))));
-  UZFS_TRY(zaps.UpdateInt(1, "SHARES", shares));
-  (void)now;
-  return zaps.Flush();
+  return ZplWriter::CreateFs(os, zaps, synced_txg_ + 1,
+                             ZTime{static_cast<uint64_t>(ts.tv_sec), static_cast<uint64_t>(ts.tv_nsec)});
 }
 
 Status Pool::CreateSkeleton(uint64_t now, const std::map<std::string, std::string>& fs_props) {

@@ -174,6 +174,53 @@ Status Pool::DestroyFilesystem(const std::string& name) {
   return mos_zaps_->Remove(parent.child_dir_zapobj, last);
 }
 
+Result<ObjsetPolicy> Pool::PolicyOf(uint64_t dir_obj) {
+  ObjsetPolicy pol;
+  bool have_c = false, have_k = false, have_n = false;
+  for (uint64_t d = dir_obj; d && !(have_c && have_k && have_n);) {
+    UZFS_ASSIGN(DslDirPhys dd, LoadDir(*mos_, d));
+    auto get = [&](const char* name, bool* have, auto&& set) -> Status {
+      if (*have) return Status::Ok();
+      UZFS_ASSIGN(auto e, mos_zaps_->Lookup(dd.props_zapobj, name));
+      if (e && e->int_size == 8 && e->value.size() == 1) {
+        set(e->first());
+        *have = true;
+      }
+      return Status::Ok();
+    };
+    UZFS_TRY(get("compression", &have_c, [&](uint64_t v) { pol.compress = static_cast<uint8_t>(v == 1 ? 3 : v); }));
+    UZFS_TRY(get("checksum", &have_k, [&](uint64_t v) { pol.checksum = static_cast<uint8_t>(v == 1 ? 7 : v); }));
+    UZFS_TRY(get("copies", &have_n, [&](uint64_t v) { pol.copies = static_cast<int>(v); }));
+    d = dd.parent_obj;
+  }
+  return pol;
+}
+
+Status Pool::WithZpl(const std::string& fs,
+                     const std::function<Status(ZplWriter&, uint64_t txg)>& fn) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (readonly_) return Status::Error(EROFS, "pool is read-only");
+  if (!failed_.ok()) return failed_;
+  UZFS_ASSIGN(uint64_t dir, ResolveDir(fs));
+  UZFS_ASSIGN(DslDirPhys dd, LoadDir(*mos_, dir));
+  uint64_t ds_obj = dd.head_dataset_obj;
+  auto it = datasets_.find(ds_obj);
+  if (it == datasets_.end()) {
+    UZFS_ASSIGN(DslDatasetPhys ds, LoadDataset(*mos_, ds_obj));
+    UZFS_ASSIGN(ObjsetPolicy pol, PolicyOf(dir));
+    OpenDataset od;
+    UZFS_ASSIGN(od.os, ObjsetWriter::Open(this, ds.bp, pol));
+    od.zaps = std::make_unique<ZapStore>(od.os.get());
+    it = datasets_.emplace(ds_obj, std::move(od)).first;
+  }
+  OpenDataset& od = it->second;
+  if (!od.zpl) {
+    UZFS_ASSIGN(od.os->policy_ref(), PolicyOf(dir));
+    UZFS_ASSIGN(od.zpl, ZplWriter::Open(od.os.get(), od.zaps.get()));
+  }
+  return fn(*od.zpl, synced_txg_ + 1);
+}
+
 Result<std::vector<Pool::DatasetRow>> Pool::Filesystems() {
   std::lock_guard<std::mutex> l(mu_);
   std::vector<DatasetRow> out;

@@ -1,0 +1,391 @@
+#include "libcore/zpl/zpl_write.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstdio>
+
+namespace uzfs {
+
+namespace {
+
+constexpr uint64_t kZplVersion = 4;
+constexpr uint16_t kZnodeBonus = 264;
+constexpr size_t kMaxInlineSymlink = 320 - kZnodeBonus;  // dmu_bonus_max - znode
+constexpr uint64_t kFlagAclTrivial = 0x4, kFlagAutoInherit = 0x40, kFlagNoExecsDenied = 0x100;
+constexpr uint64_t kFlagArchive = 0x0000000800000000ULL, kFlagAvModified = 0x0000040000000000ULL;
+constexpr size_t kAclOffset = 176;
+
+uint64_t DirentValue(uint64_t obj, uint64_t mode) { return ((mode & S_IFMT) >> 12) << 60 | obj; }
+uint64_t DirentObj(uint64_t v) { return v & ((1ULL << 48) - 1); }
+
+// zfs_acl_chmod's trivial ACL: owner@, group@, everyone@, each deny then allow.
+void TrivialAcl(uint32_t mode, uint8_t* acl) {
+  auto rwx = [](uint32_t bits) {
+    uint32_t m = 0;
+    if (bits & 4) m |= 0x1;        // ACE_READ_DATA
+    if (bits & 2) m |= 0x2 | 0x4;  // ACE_WRITE_DATA | ACE_APPEND_DATA
+    if (bits & 1) m |= 0x20;       // ACE_EXECUTE
+    return m;
+  };
+  uint32_t o = (mode >> 6) & 7, g = (mode >> 3) & 7, e = mode & 7;
+  struct Ace {
+    uint16_t type, flags;
+    uint32_t mask;
+  } aces[6] = {
+      {1, 0x1000, rwx(~o & 7)},  {0, 0x1000, rwx(o) | 0x110 | 0xc0000},
+      {1, 0x2040, rwx(~g & 7)},  {0, 0x2040, rwx(g)},
+      {1, 0x4000, rwx(~e & 7) | 0x110 | 0xc0000}, {0, 0x4000, rwx(e) | 0x120088},
+  };
+  std::fill(acl, acl + 88, 0);
+  StoreLE32(acl + 8, 48);  // z_acl_size
+  StoreLE16(acl + 12, 1);  // z_acl_version = ZFS_ACL_VERSION_FUIDS
+  StoreLE16(acl + 14, 6);  // z_acl_count
+  for (int i = 0; i < 6; i++) {
+    StoreLE16(acl + 16 + 8 * i, aces[i].type);
+    StoreLE16(acl + 18 + 8 * i, aces[i].flags);
+    StoreLE32(acl + 20 + 8 * i, aces[i].mask);
+  }
+}
+
+uint64_t NewFlags(uint64_t mode) {
+  uint64_t f = kFlagArchive | kFlagAvModified | kFlagAclTrivial | kFlagAutoInherit;
+  if ((mode & 0111) == 0111) f |= kFlagNoExecsDenied;
+  return f;
+}
+
+}  // namespace
+
+Bytes EncodeZnode(const ZnodePhys& z, bool acl_from_mode) {
+  Bytes b(kZnodeBonus, 0);
+  uint64_t w[] = {z.atime[0], z.atime[1], z.mtime[0], z.mtime[1], z.ctime[0], z.ctime[1],
+                  z.crtime[0], z.crtime[1], z.gen, z.mode, z.size, z.parent, z.links, z.xattr,
+                  z.rdev, z.flags, z.uid, z.gid};
+  for (size_t i = 0; i < sizeof w / sizeof w[0]; i++) StoreLE64(b.data() + 8 * i, w[i]);
+  if (acl_from_mode) TrivialAcl(static_cast<uint32_t>(z.mode), b.data() + kAclOffset);
+  return b;
+}
+
+Status ZplWriter::CreateFs(ObjsetWriter& os, ZapStore& zaps, uint64_t txg, ZTime now) {
+  UZFS_TRY(zaps.CreateAt(1, kOtMasterNode));
+  UZFS_TRY(zaps.UpdateInt(1, "VERSION", kZplVersion));
+  UZFS_ASSIGN(uint64_t dq, zaps.Create(kOtUnlinkedSet));
+  UZFS_TRY(zaps.UpdateInt(1, "DELETE_QUEUE", dq));
+  auto dir = [&](uint32_t mode) -> Result<uint64_t> {
+    UZFS_ASSIGN(uint64_t obj, zaps.Create(kOtDirectoryContents, kOtZnode, kZnodeBonus));
+    ZnodePhys z;
+    z.atime[0] = z.mtime[0] = z.ctime[0] = z.crtime[0] = now.sec;
+    z.atime[1] = z.mtime[1] = z.ctime[1] = z.crtime[1] = now.nsec;
+    z.gen = txg;
+    z.mode = S_IFDIR | mode;
+    z.size = 2;
+    z.parent = obj;
+    z.links = 2;
+    z.flags = NewFlags(mode);
+    UZFS_TRY(os.SetBonus(obj, EncodeZnode(z)));
+    return obj;
+  };
+  UZFS_ASSIGN(uint64_t root, dir(0755));
+  UZFS_TRY(zaps.UpdateInt(1, "ROOT", root));
+  UZFS_ASSIGN(uint64_t shares, dir(0555));
+  UZFS_TRY(zaps.UpdateInt(1, "SHARES", shares));
+  return zaps.Flush();
+}
+
+Result<std::unique_ptr<ZplWriter>> ZplWriter::Open(ObjsetWriter* os, ZapStore* zaps) {
+  std::unique_ptr<ZplWriter> w(new ZplWriter(os, zaps));
+  UZFS_ASSIGN(uint64_t v, zaps->LookupInt(1, "VERSION"));
+  if (v != kZplVersion)
+    return Status::Error(ENOTSUP, "ZPL version " + std::to_string(v) + " (4 is written here)");
+  UZFS_ASSIGN(w->root_, zaps->LookupInt(1, "ROOT"));
+  UZFS_ASSIGN(w->unlinked_, zaps->LookupInt(1, "DELETE_QUEUE"));
+  return w;
+}
+
+Result<ZnodePhys> ZplWriter::GetAttr(uint64_t obj) {
+  UZFS_ASSIGN(const DnodePhys* dn, os_->Dnode(obj));
+  if (dn->bonustype != kOtZnode) return Status::Error(ENOENT, "not a znode");
+  return ZnodePhys::Decode(*dn);
+}
+
+Status ZplWriter::Put(uint64_t obj, const ZnodePhys& z) {
+  UZFS_ASSIGN(Bytes old, os_->Bonus(obj));
+  uint64_t old_flags = old.size() >= 128 ? LoadLE64(old.data() + 120) : kFlagAclTrivial;
+  bool trivial = (old_flags & kFlagAclTrivial) != 0;
+  Bytes b = EncodeZnode(z, trivial);
+  if (!trivial) std::copy(old.begin() + kAclOffset, old.begin() + kZnodeBonus, b.begin() + kAclOffset);
+  // Keep anything past the znode (an inline symlink target).
+  b.insert(b.end(), old.begin() + std::min<size_t>(old.size(), kZnodeBonus), old.end());
+  return os_->SetBonus(obj, b);
+}
+
+Status ZplWriter::CheckName(std::string_view name) {
+  if (name.empty() || name == "." || name == "..") return Status::Error(EINVAL, "invalid name");
+  if (name.size() > 255) return Status::Error(ENAMETOOLONG, "name too long");
+  if (name.find('/') != std::string_view::npos || name.find('\0') != std::string_view::npos)
+    return Status::Error(EINVAL, "invalid name");
+  return Status::Ok();
+}
+
+Result<uint64_t> ZplWriter::Lookup(uint64_t dir, std::string_view name) {
+  UZFS_ASSIGN(ZnodePhys d, GetAttr(dir));
+  if (!S_ISDIR(d.mode)) return Status::Error(ENOTDIR, "not a directory");
+  if (name == ".") return dir;
+  if (name == "..") return d.parent;
+  UZFS_ASSIGN(auto e, zaps_->Lookup(dir, name));
+  if (!e) return Status::Error(ENOENT, std::string(name) + ": no such file or directory");
+  return DirentObj(e->first());
+}
+
+Result<std::vector<DirEntry>> ZplWriter::ReadDir(uint64_t dir) {
+  UZFS_ASSIGN(ZnodePhys d, GetAttr(dir));
+  if (!S_ISDIR(d.mode)) return Status::Error(ENOTDIR, "not a directory");
+  UZFS_ASSIGN(auto entries, zaps_->List(dir));
+  std::vector<DirEntry> out;
+  for (const ZapEntry& e : entries)
+    out.push_back({e.name, DirentObj(e.first()), static_cast<unsigned>(e.first() >> 60)});
+  return out;
+}
+
+Status ZplWriter::AddEntry(uint64_t dir, std::string_view name, uint64_t obj, uint64_t mode,
+                           ZTime now) {
+  UZFS_ASSIGN(ZnodePhys d, GetAttr(dir));
+  if (!S_ISDIR(d.mode)) return Status::Error(ENOTDIR, "not a directory");
+  UZFS_TRY(zaps_->Add(dir, name, 8, {DirentValue(obj, mode)}));
+  d.size++;
+  if (S_ISDIR(mode)) d.links++;
+  d.mtime[0] = d.ctime[0] = now.sec;
+  d.mtime[1] = d.ctime[1] = now.nsec;
+  return Put(dir, d);
+}
+
+Status ZplWriter::DropEntry(uint64_t dir, std::string_view name, bool was_dir, ZTime now) {
+  UZFS_TRY(zaps_->Remove(dir, name));
+  UZFS_ASSIGN(ZnodePhys d, GetAttr(dir));
+  if (d.size > 2) d.size--;
+  if (was_dir && d.links > 2) d.links--;
+  d.mtime[0] = d.ctime[0] = now.sec;
+  d.mtime[1] = d.ctime[1] = now.nsec;
+  return Put(dir, d);
+}
+
+Result<uint64_t> ZplWriter::Create(uint64_t dir, std::string_view name, uint32_t mode,
+                                   uint32_t uid, uint32_t gid, uint64_t txg, ZTime now,
+                                   uint64_t rdev) {
+  UZFS_TRY(CheckName(name));
+  UZFS_ASSIGN(ZnodePhys d, GetAttr(dir));
+  if (!S_ISDIR(d.mode)) return Status::Error(ENOTDIR, "not a directory");
+  UZFS_ASSIGN(auto existing, zaps_->Lookup(dir, name));
+  if (existing) return Status::Error(EEXIST, std::string(name) + ": file exists");
+  if ((mode & S_IFMT) == 0) mode |= S_IFREG;
+  uint64_t obj;
+  ZnodePhys z;
+  if (S_ISDIR(mode)) {
+    UZFS_ASSIGN(obj, zaps_->Create(kOtDirectoryContents, kOtZnode, kZnodeBonus));
+    z.size = 2;
+    z.links = 2;
+  } else {
+    UZFS_ASSIGN(obj, os_->Allocate(kOtPlainFileContents, 512, kOtZnode, kZnodeBonus));
+    z.links = 1;
+  }
+  z.atime[0] = z.mtime[0] = z.ctime[0] = z.crtime[0] = now.sec;
+  z.atime[1] = z.mtime[1] = z.ctime[1] = z.crtime[1] = now.nsec;
+  z.gen = txg;
+  z.mode = mode;
+  z.parent = dir;
+  z.uid = uid;
+  z.gid = gid;
+  z.rdev = rdev;
+  z.flags = NewFlags(mode);
+  UZFS_TRY(os_->SetBonus(obj, EncodeZnode(z)));
+  UZFS_TRY(AddEntry(dir, name, obj, mode, now));
+  return obj;
+}
+
+Result<uint64_t> ZplWriter::Symlink(uint64_t dir, std::string_view name, std::string_view target,
+                                    uint32_t uid, uint32_t gid, uint64_t txg, ZTime now) {
+  UZFS_TRY(CheckName(name));
+  if (target.size() > 1023) return Status::Error(ENAMETOOLONG, "symlink target too long");
+  UZFS_ASSIGN(auto existing, zaps_->Lookup(dir, name));
+  if (existing) return Status::Error(EEXIST, std::string(name) + ": file exists");
+  bool inline_target = target.size() <= kMaxInlineSymlink;
+  uint16_t bonuslen = static_cast<uint16_t>(kZnodeBonus + (inline_target ? target.size() : 0));
+  UZFS_ASSIGN(uint64_t obj, os_->Allocate(kOtPlainFileContents, 512, kOtZnode, bonuslen));
+  ZnodePhys z;
+  z.atime[0] = z.mtime[0] = z.ctime[0] = z.crtime[0] = now.sec;
+  z.atime[1] = z.mtime[1] = z.ctime[1] = z.crtime[1] = now.nsec;
+  z.gen = txg;
+  z.mode = S_IFLNK | 0777;
+  z.size = target.size();
+  z.parent = dir;
+  z.links = 1;
+  z.uid = uid;
+  z.gid = gid;
+  z.flags = NewFlags(z.mode);
+  Bytes b = EncodeZnode(z);
+  if (inline_target) {
+    b.insert(b.end(), target.begin(), target.end());
+  } else {
+    UZFS_TRY(os_->SetBlockSize(obj, static_cast<uint32_t>((target.size() + 511) / 512 * 512)));
+    UZFS_TRY(os_->Write(obj, 0, ByteSpan(reinterpret_cast<const uint8_t*>(target.data()), target.size())));
+  }
+  UZFS_TRY(os_->SetBonus(obj, b));
+  UZFS_TRY(AddEntry(dir, name, obj, z.mode, now));
+  return obj;
+}
+
+Result<std::string> ZplWriter::ReadLink(uint64_t obj) {
+  UZFS_ASSIGN(ZnodePhys z, GetAttr(obj));
+  if (!S_ISLNK(z.mode)) return Status::Error(EINVAL, "not a symlink");
+  UZFS_ASSIGN(Bytes bonus, os_->Bonus(obj));
+  if (bonus.size() >= kZnodeBonus + z.size)
+    return std::string(bonus.begin() + kZnodeBonus, bonus.begin() + kZnodeBonus + static_cast<long>(z.size));
+  UZFS_ASSIGN(Bytes data, os_->Read(obj, 0, z.size));
+  return std::string(data.begin(), data.end());
+}
+
+Status ZplWriter::Link(uint64_t dir, std::string_view name, uint64_t obj, ZTime now) {
+  UZFS_TRY(CheckName(name));
+  UZFS_ASSIGN(ZnodePhys z, GetAttr(obj));
+  if (S_ISDIR(z.mode)) return Status::Error(EPERM, "hard link to a directory");
+  if (z.links >= 65535) return Status::Error(EMLINK, "too many links");
+  UZFS_ASSIGN(auto existing, zaps_->Lookup(dir, name));
+  if (existing) return Status::Error(EEXIST, std::string(name) + ": file exists");
+  UZFS_TRY(AddEntry(dir, name, obj, z.mode, now));
+  z.links++;
+  z.ctime[0] = now.sec;
+  z.ctime[1] = now.nsec;
+  return Put(obj, z);
+}
+
+Status ZplWriter::FreeZnode(uint64_t obj) {
+  zaps_->Drop(obj);
+  return os_->FreeObject(obj);
+}
+
+Status ZplWriter::Unlink(uint64_t dir, std::string_view name, ZTime now, bool keep_open) {
+  UZFS_ASSIGN(uint64_t obj, Lookup(dir, name));
+  UZFS_ASSIGN(ZnodePhys z, GetAttr(obj));
+  if (S_ISDIR(z.mode)) return Status::Error(EISDIR, "is a directory");
+  UZFS_TRY(DropEntry(dir, name, false, now));
+  if (z.links > 1) {
+    z.links--;
+    z.ctime[0] = now.sec;
+    z.ctime[1] = now.nsec;
+    return Put(obj, z);
+  }
+  if (keep_open) {
+    z.links = 0;
+    UZFS_TRY(Put(obj, z));
+    char hex[32];
+    std::snprintf(hex, sizeof hex, "%llx", static_cast<unsigned long long>(obj));
+    return zaps_->AddInt(unlinked_, hex, obj);
+  }
+  return FreeZnode(obj);
+}
+
+Status ZplWriter::Reap(uint64_t obj) {
+  char hex[32];
+  std::snprintf(hex, sizeof hex, "%llx", static_cast<unsigned long long>(obj));
+  UZFS_TRY(zaps_->Remove(unlinked_, hex));
+  return FreeZnode(obj);
+}
+
+Status ZplWriter::Rmdir(uint64_t dir, std::string_view name, ZTime now) {
+  UZFS_ASSIGN(uint64_t obj, Lookup(dir, name));
+  UZFS_ASSIGN(ZnodePhys z, GetAttr(obj));
+  if (!S_ISDIR(z.mode)) return Status::Error(ENOTDIR, "not a directory");
+  UZFS_ASSIGN(uint64_t n, zaps_->Count(obj));
+  if (n) return Status::Error(ENOTEMPTY, "directory not empty");
+  UZFS_TRY(DropEntry(dir, name, true, now));
+  return FreeZnode(obj);
+}
+
+Status ZplWriter::Rename(uint64_t sdir, std::string_view sname, uint64_t ddir,
+                         std::string_view dname, ZTime now) {
+  UZFS_TRY(CheckName(dname));
+  UZFS_ASSIGN(uint64_t obj, Lookup(sdir, sname));
+  UZFS_ASSIGN(ZnodePhys z, GetAttr(obj));
+  if (S_ISDIR(z.mode)) {
+    // A directory may not move under itself.
+    for (uint64_t d = ddir;;) {
+      if (d == obj) return Status::Error(EINVAL, "cannot move a directory into itself");
+      UZFS_ASSIGN(ZnodePhys dz, GetAttr(d));
+      if (dz.parent == d) break;
+      d = dz.parent;
+    }
+  }
+  UZFS_ASSIGN(auto target, zaps_->Lookup(ddir, dname));
+  if (target) {
+    uint64_t tobj = DirentObj(target->first());
+    if (tobj == obj) return Status::Ok();
+    UZFS_ASSIGN(ZnodePhys tz, GetAttr(tobj));
+    if (S_ISDIR(z.mode) && !S_ISDIR(tz.mode)) return Status::Error(ENOTDIR, "not a directory");
+    if (!S_ISDIR(z.mode) && S_ISDIR(tz.mode)) return Status::Error(EISDIR, "is a directory");
+    if (S_ISDIR(tz.mode)) UZFS_TRY(Rmdir(ddir, dname, now));
+    else UZFS_TRY(Unlink(ddir, dname, now));
+  }
+  UZFS_TRY(DropEntry(sdir, sname, S_ISDIR(z.mode), now));
+  UZFS_TRY(AddEntry(ddir, dname, obj, z.mode, now));
+  UZFS_ASSIGN(z, GetAttr(obj));
+  z.parent = ddir;
+  z.ctime[0] = now.sec;
+  z.ctime[1] = now.nsec;
+  return Put(obj, z);
+}
+
+Result<Bytes> ZplWriter::Read(uint64_t obj, uint64_t off, uint64_t len) {
+  UZFS_ASSIGN(ZnodePhys z, GetAttr(obj));
+  if (S_ISDIR(z.mode)) return Status::Error(EISDIR, "is a directory");
+  if (off >= z.size) return Bytes{};
+  len = std::min(len, z.size - off);
+  UZFS_ASSIGN(Bytes data, os_->Read(obj, off, len));
+  data.resize(len, 0);  // past the last block: zeros (a hole at the end)
+  return data;
+}
+
+Status ZplWriter::Write(uint64_t obj, uint64_t off, ByteSpan data, ZTime now) {
+  UZFS_ASSIGN(ZnodePhys z, GetAttr(obj));
+  if (S_ISDIR(z.mode)) return Status::Error(EISDIR, "is a directory");
+  uint64_t end = off + data.size();
+  UZFS_ASSIGN(const DnodePhys* dn, os_->Dnode(obj));
+  uint64_t bs = dn->datablksz();
+  // zfs_grow_blocksize: a file of one block grows its block up to the recordsize.
+  if (dn->maxblkid == 0 && bs < recordsize_ && end > bs) {
+    uint64_t want = std::min<uint64_t>(end, recordsize_);
+    want = (want + 511) / 512 * 512;
+    if (end > recordsize_) want = recordsize_;
+    UZFS_TRY(os_->SetBlockSize(obj, static_cast<uint32_t>(want)));
+  }
+  UZFS_TRY(os_->Write(obj, off, data));
+  if (end > z.size) z.size = end;
+  z.mtime[0] = z.ctime[0] = now.sec;
+  z.mtime[1] = z.ctime[1] = now.nsec;
+  return Put(obj, z);
+}
+
+Status ZplWriter::Setattr(uint64_t obj, const SetAttr& a, ZTime now) {
+  UZFS_ASSIGN(ZnodePhys z, GetAttr(obj));
+  if (a.size) {
+    if (S_ISDIR(z.mode)) return Status::Error(EISDIR, "is a directory");
+    if (*a.size < z.size) UZFS_TRY(os_->Truncate(obj, *a.size));
+    z.size = *a.size;
+    z.mtime[0] = now.sec;
+    z.mtime[1] = now.nsec;
+  }
+  if (a.mode) z.mode = (z.mode & S_IFMT) | (*a.mode & 07777);
+  if (a.uid) z.uid = *a.uid;
+  if (a.gid) z.gid = *a.gid;
+  if (a.atime) z.atime[0] = a.atime->sec, z.atime[1] = a.atime->nsec;
+  if (a.mtime) z.mtime[0] = a.mtime->sec, z.mtime[1] = a.mtime->nsec;
+  z.ctime[0] = now.sec;
+  z.ctime[1] = now.nsec;
+  if (a.mode) {
+    // A new mode means a new trivial ACL (aclmode=groupmask on a trivial ACL).
+    uint64_t keep = z.flags & ~(kFlagNoExecsDenied);
+    z.flags = keep | ((z.mode & 0111) == 0111 ? kFlagNoExecsDenied : 0);
+  }
+  return Put(obj, z);
+}
+
+}  // namespace uzfs

@@ -1,0 +1,92 @@
+// The ZPL, write side (zfs-fuse zfs_znode.c zfs_mknode / zfs_create_fs, zfs_dir.c
+// zfs_link_create / zfs_link_destroy, zfs_vnops.c zfs_write / zfs_setattr / zfs_symlink /
+// zfs_rename): znodes as ZPL version 4 lays them out, over an ObjsetWriter and its ZapStore.
+//
+// Layout facts: a znode is the 264-byte bonus (type ZNODE) of its object; directories are
+// ZAPs whose values are (IFTODT(mode) << 60) | object; a directory's size is 2 + entries and
+// its link count 2 + subdirectories; a symlink of at most 56 bytes lives in the bonus after
+// the znode (bonuslen 264 + length), a longer one in data block 0; a regular file's single
+// block grows with the file (rounded to 512 bytes) up to the recordsize, then the file gets
+// recordsize blocks; each znode carries the trivial ACL of its mode (6 ACEs, inline) and the
+// flags zfs-fuse gives new files (ARCHIVE, AV_MODIFIED, ACL_TRIVIAL, AUTO_INHERIT, and
+// NO_EXECS_DENIED when everyone may execute). An unlinked object that is still open goes to
+// the unlinked set (DELETE_QUEUE) under its hex number.
+//
+// Errors are POSIX: ENOENT, EEXIST, ENOTDIR, EISDIR, ENOTEMPTY, ENAMETOOLONG (> 255 bytes),
+// EINVAL (renaming a directory into itself), EMLINK.
+// Thread safety: none (the pool serializes).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "libcore/dmu/dmu_write.h"
+#include "libcore/zap/zap_write.h"
+#include "libcore/zpl/zpl.h"
+
+namespace uzfs {
+
+struct ZTime {
+  uint64_t sec = 0, nsec = 0;
+};
+
+struct SetAttr {
+  std::optional<uint32_t> mode;  // permission bits only (07777)
+  std::optional<uint32_t> uid, gid;
+  std::optional<uint64_t> size;
+  std::optional<ZTime> atime, mtime;
+};
+
+class ZplWriter {
+ public:
+  // zfs_create_fs: master node (VERSION 4, DELETE_QUEUE, ROOT, SHARES) in an empty objset.
+  static Status CreateFs(ObjsetWriter& os, ZapStore& zaps, uint64_t txg, ZTime now);
+  // Reads the master node. os and zaps must outlive the writer.
+  static Result<std::unique_ptr<ZplWriter>> Open(ObjsetWriter* os, ZapStore* zaps);
+
+  uint64_t root() const { return root_; }
+  void set_recordsize(uint32_t r) { recordsize_ = r; }
+
+  Result<ZnodePhys> GetAttr(uint64_t obj);
+  Result<uint64_t> Lookup(uint64_t dir, std::string_view name);
+  Result<std::vector<DirEntry>> ReadDir(uint64_t dir);
+  // Regular files (S_IFREG), directories (S_IFDIR) and other node types by mode's type bits.
+  Result<uint64_t> Create(uint64_t dir, std::string_view name, uint32_t mode, uint32_t uid,
+                          uint32_t gid, uint64_t txg, ZTime now, uint64_t rdev = 0);
+  Result<uint64_t> Symlink(uint64_t dir, std::string_view name, std::string_view target,
+                           uint32_t uid, uint32_t gid, uint64_t txg, ZTime now);
+  Result<std::string> ReadLink(uint64_t obj);
+  Status Link(uint64_t dir, std::string_view name, uint64_t obj, ZTime now);
+  // Removes a non-directory entry; the object is freed when its last link goes, or parked in
+  // the unlinked set when keep_open.
+  Status Unlink(uint64_t dir, std::string_view name, ZTime now, bool keep_open = false);
+  Status Rmdir(uint64_t dir, std::string_view name, ZTime now);
+  Status Rename(uint64_t sdir, std::string_view sname, uint64_t ddir, std::string_view dname,
+                ZTime now);
+  Result<Bytes> Read(uint64_t obj, uint64_t off, uint64_t len);
+  Status Write(uint64_t obj, uint64_t off, ByteSpan data, ZTime now);
+  Status Setattr(uint64_t obj, const SetAttr& a, ZTime now);
+  // Frees an object from the unlinked set (the last close of an unlinked file).
+  Status Reap(uint64_t obj);
+
+ private:
+  ZplWriter(ObjsetWriter* os, ZapStore* zaps) : os_(os), zaps_(zaps) {}
+  Status Put(uint64_t obj, const ZnodePhys& z);
+  Status CheckName(std::string_view name);
+  Status AddEntry(uint64_t dir, std::string_view name, uint64_t obj, uint64_t mode, ZTime now);
+  Status DropEntry(uint64_t dir, std::string_view name, bool was_dir, ZTime now);
+  Status FreeZnode(uint64_t obj);
+  ObjsetWriter* os_;
+  ZapStore* zaps_;
+  uint64_t root_ = 0, unlinked_ = 0;
+  uint32_t recordsize_ = 128 * 1024;
+};
+
+// Encodes a znode (and its trivial ACL when acl_from_mode) into a 264-byte bonus.
+Bytes EncodeZnode(const ZnodePhys& z, bool acl_from_mode = true);
+
+}  // namespace uzfs
