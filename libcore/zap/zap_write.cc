@@ -198,7 +198,10 @@ Result<ZapStore::State*> ZapStore::Get(uint64_t obj) {
   st.fat = !z.micro();
   st.salt = z.salt();
   st.type = dn.type;
-  for (const ZapEntry& e : z.entries()) st.entries.emplace(e.name, e);
+  for (const ZapEntry& e : z.entries()) {
+    st.entries.emplace(e.name, e);
+    st.cds.emplace(e.hash, e.cd);
+  }
   return &(zaps_[obj] = std::move(st));
 }
 
@@ -270,9 +273,10 @@ Status ZapStore::Update(uint64_t obj, std::string_view name, int int_size,
     e.hash = ZapHash(st->salt, e.name);
     // Lowest cd not used by another entry with the same hash.
     std::vector<uint32_t> used;
-    for (auto& [k, o] : st->entries)
-      if (o.hash == e.hash) used.push_back(o.cd);
+    auto [lo, hi] = st->cds.equal_range(e.hash);
+    for (auto c = lo; c != hi; ++c) used.push_back(c->second);
     while (std::find(used.begin(), used.end(), e.cd) != used.end()) e.cd++;
+    st->cds.emplace(e.hash, e.cd);
     st->entries.emplace(e.name, std::move(e));
   }
   st->dirty = true;
@@ -289,6 +293,12 @@ Status ZapStore::Remove(uint64_t obj, std::string_view name) {
   UZFS_ASSIGN(State * st, Get(obj));
   auto it = st->entries.find(name);
   if (it == st->entries.end()) return Status::Error(ENOENT, std::string(name) + ": no such entry");
+  auto [lo, hi] = st->cds.equal_range(it->second.hash);
+  for (auto c = lo; c != hi; ++c)
+    if (c->second == it->second.cd) {
+      st->cds.erase(c);
+      break;
+    }
   st->entries.erase(it);
   st->dirty = true;
   return Status::Ok();

@@ -60,6 +60,13 @@ class ZapStore {
   // Forgets a destroyed object.
   void Drop(uint64_t obj) { zaps_.erase(obj); }
 
+  // True when some ZAP changed since the last Flush (its objset then has something to sync
+  // even while ObjsetWriter::dirty() is still false).
+  bool dirty() const {
+    for (const auto& [obj, st] : zaps_)
+      if (st.dirty) return true;
+    return false;
+  }
   // Writes every dirty ZAP into the objset (call before ObjsetWriter::Sync).
   Status Flush();
   // Drops the parsed copies (after a sync, to bound memory).
@@ -71,6 +78,7 @@ class ZapStore {
     uint64_t salt = 0;
     uint8_t type = 0;
     std::map<std::string, ZapEntry, std::less<>> entries;
+    std::multimap<uint64_t, uint32_t> cds;  // hash → cd of each entry (lowest free cd lookup)
     bool dirty = false;
   };
   Result<State*> Get(uint64_t obj);

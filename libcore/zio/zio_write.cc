@@ -26,11 +26,12 @@ PreparedBlock PrepareBlock(ByteSpan data, const WriteProps& p) {
     return b;     // all zeros" — the block becomes a hole.
   }
   if (compressing) {
-    // zio_compress_data: the result must save at least 1/8 of the block.
-    size_t limit = data.size() - (data.size() >> 3);
+    // zio_compress_data: the result must save at least 1/8 of the block, measured in whole
+    // sectors: d_len = P2ALIGN(s_len - s_len/8, SPA_MINBLOCKSIZE), accepted when c_len <= d_len.
+    size_t limit = P2Align(data.size() - (data.size() >> 3), kSpaMinBlockSize);
     Bytes out(limit);
-    size_t c = Compress(p.compress, data, out);
-    if (c < limit) {
+    size_t c = limit ? Compress(p.compress, data, out) : data.size();
+    if (c > 0 && c <= limit) {
       uint64_t psize = P2RoundUp(c, kSpaMinBlockSize);
       if (psize < data.size()) {
         out.resize(psize, 0);

@@ -1,0 +1,401 @@
+// ObjsetWriter over an in-memory pool: a random write/read/truncate model over a multi-level
+// object, sparse writes, space accounting (dn_used, fill), freeing, re-opening from the
+// returned root bp, and the block lifecycle the sink sees (every block written is born, every
+// block born is killed at most once, nothing live is ever dangling).
+#include "libcore/dmu/dmu_write.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+#include <set>
+#include <string>
+
+#include "libcore/base/compress.h"
+
+namespace uzfs {
+namespace {
+
+constexpr uint8_t kPlainFile = 19;
+
+// A pool in a std::map: blocks keyed by a fake DVA offset (vdev 0, asize = psize). Killed
+// blocks are erased, so reading one fails; every inconsistency is recorded in `errors`.
+class FakePool : public ObjsetSink, public BlockReader {
+ public:
+  Result<BlkPtr> WriteBlock(ByteSpan data, const WriteProps& p, uint64_t txg,
+                            const BlkPtr* old) override {
+    writes++;
+    PreparedBlock b = PrepareBlock(data, p);
+    BlkPtr bp;
+    FillBlkPtr(&bp, b, p, txg);
+    if (b.hole()) return bp;
+    int copies = std::clamp(p.copies, 1, kSpaDvas);
+    if (old && old->birth == txg && !old->is_hole() && old->psize() == b.psize &&
+        old->ndvas() == copies) {
+      for (int d = 0; d < kSpaDvas; d++) bp.dva[d] = old->dva[d];
+      for (int d = 0; d < copies; d++) blocks_[bp.dva[d].offset()] = b.phys;
+      return bp;
+    }
+    for (int d = 0; d < copies; d++) {
+      bp.dva[d].Set(0, next_, b.psize);
+      blocks_[next_] = b.phys;
+      unborn_.insert(next_);
+      next_ += P2RoundUp(b.psize, 512) + 512;
+    }
+    return bp;
+  }
+  void Born(const BlkPtr& bp, uint64_t txg) override {
+    if (bp.birth != txg) errors.push_back("born with birth " + std::to_string(bp.birth));
+    for (const Dva& d : bp.dva) {
+      if (d.empty()) continue;
+      if (!unborn_.erase(d.offset())) errors.push_back("born twice or never written: " + bp.ToString());
+      live_.insert(d.offset());
+    }
+  }
+  void Kill(const BlkPtr& bp, uint64_t) override {
+    for (const Dva& d : bp.dva) {
+      if (d.empty()) continue;
+      if (!live_.erase(d.offset())) errors.push_back("killed but not live: " + bp.ToString());
+      blocks_.erase(d.offset());
+    }
+  }
+  uint64_t Dsize(const BlkPtr& bp) override {
+    uint64_t s = 0;
+    for (const Dva& d : bp.dva) s += d.asize();
+    return s;
+  }
+  Result<Bytes> Read(const BlkPtr& bp, ReadReport* = nullptr) override {
+    if (bp.is_hole()) return Bytes(bp.lsize(), 0);
+    auto it = blocks_.find(bp.dva[0].offset());
+    if (it == blocks_.end()) return Status::Error(EIO, "read of a freed block " + bp.ToString());
+    if (!VerifyBlockChecksum(bp, it->second)) return Status::Error(ECKSUM, bp.ToString());
+    if (bp.compress() == static_cast<uint8_t>(CompressId::kOff)) return it->second;
+    Bytes out(bp.lsize());
+    UZFS_TRY(Decompress(bp.compress(), it->second, out));
+    return out;
+  }
+  bool IsLive(const BlkPtr& bp) const {
+    for (const Dva& d : bp.dva)
+      if (!d.empty() && !live_.count(d.offset())) return false;
+    return true;
+  }
+  size_t live() const { return live_.size(); }
+  // Blocks written but neither born nor rewritten in place: allocations nothing points to.
+  size_t unborn() const { return unborn_.size(); }
+
+  std::vector<std::string> errors;
+  uint64_t writes = 0;
+
+ private:
+  std::map<uint64_t, Bytes> blocks_;
+  std::set<uint64_t> live_, unborn_;
+  uint64_t next_ = 1 << 20;
+};
+
+// Σ Dsize over the block tree under bp (bp included); every block must be live.
+uint64_t TreeDsize(FakePool& pool, const BlkPtr& bp, std::vector<std::string>* bad) {
+  if (bp.is_hole()) return 0;
+  if (!pool.IsLive(bp)) bad->push_back("dangling " + bp.ToString());
+  uint64_t s = pool.Dsize(bp);
+  if (bp.level() > 0) {
+    auto data = pool.Read(bp);
+    if (!data.ok()) {
+      bad->push_back(data.status().ToString());
+      return s;
+    }
+    for (size_t off = 0; off + kBlkPtrSize <= data->size(); off += kBlkPtrSize)
+      s += TreeDsize(pool, BlkPtr::Decode(data->data() + off, true), bad);
+  }
+  return s;
+}
+
+uint64_t DnodeTreeDsize(FakePool& pool, const DnodePhys& dn, std::vector<std::string>* bad) {
+  uint64_t s = 0;
+  for (const BlkPtr& bp : dn.blkptr) s += TreeDsize(pool, bp, bad);
+  return s;
+}
+
+class DmuWriteTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    os_ = ObjsetWriter::Create(&pool_, /*os_type=ZFS*/ 2, ObjsetPolicy{});
+  }
+  BlkPtr Sync() {
+    auto r = os_->Sync(pool_, txg_++);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_TRUE(pool_.errors.empty()) << pool_.errors.front();
+    EXPECT_EQ(pool_.unborn(), 0u) << "blocks written in txg " << txg_ - 1
+                                  << " that nothing references (leaked allocations)";
+    return r.ok() ? *r : BlkPtr{};
+  }
+  void Reopen() {
+    auto r = ObjsetWriter::Open(&pool_, os_->rootbp(), ObjsetPolicy{});
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    os_ = std::move(r).value();
+  }
+  // The whole tree from the root: every block live; returns Σ Dsize.
+  void CheckTree() {
+    std::vector<std::string> bad;
+    TreeDsize(pool_, os_->rootbp(), &bad);
+    auto meta = os_->Dnode(0);
+    ASSERT_TRUE(meta.ok());
+    DnodeTreeDsize(pool_, **meta, &bad);
+    EXPECT_TRUE(bad.empty()) << bad.front();
+  }
+
+  FakePool pool_;
+  std::unique_ptr<ObjsetWriter> os_;
+  uint64_t txg_ = 10;
+};
+
+TEST_F(DmuWriteTest, RandomWritesReadsTruncatesMatchModel) {
+  auto obj = os_->Allocate(kPlainFile, 512, 0, 0);
+  ASSERT_TRUE(obj.ok());
+  Bytes model;  // the object's bytes; beyond model.size() everything reads as zero
+  std::mt19937_64 rng(11);
+  constexpr uint64_t kSpan = 3ULL << 20;  // 6144 blocks of 512: two indirect levels
+  auto check_read = [&](uint64_t off, uint64_t len, int op) {
+    auto r = os_->Read(*obj, off, len);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    ASSERT_LE(r->size(), len);
+    for (size_t i = 0; i < r->size(); i++) {
+      uint8_t want = off + i < model.size() ? model[off + i] : 0;
+      ASSERT_EQ((*r)[i], want) << "op " << op << " offset " << off + i;
+    }
+    // Nothing is cut short inside the model's bytes.
+    if (off < model.size()) {
+      ASSERT_GE(off + r->size(), std::min<uint64_t>(off + len, model.size()));
+    }
+  };
+  for (int op = 0; op < 1500; op++) {
+    int what = static_cast<int>(rng() % 100);
+    if (what < 55) {
+      uint64_t off = rng() % kSpan, len = 1 + rng() % 3000;
+      Bytes d(len);
+      for (auto& x : d) x = static_cast<uint8_t>(rng() % 4 ? rng() : 0);
+      ASSERT_TRUE(os_->Write(*obj, off, d).ok());
+      if (model.size() < off + len) model.resize(off + len, 0);
+      std::copy(d.begin(), d.end(), model.begin() + static_cast<long>(off));
+    } else if (what < 90) {
+      check_read(rng() % kSpan, 1 + rng() % 5000, op);
+    } else if (what < 93) {
+      uint64_t off = model.empty() ? 0 : rng() % model.size();
+      ASSERT_TRUE(os_->Truncate(*obj, off).ok());
+      model.resize(off);
+      auto len = os_->Length(*obj);
+      ASSERT_TRUE(len.ok());
+      EXPECT_EQ(*len, P2RoundUp(off, 512)) << "op " << op;
+    } else {
+      Sync();
+      CheckTree();
+      if (rng() % 2) Reopen();
+      auto dn = os_->Dnode(*obj);
+      ASSERT_TRUE(dn.ok());
+      std::vector<std::string> bad;
+      EXPECT_EQ((*dn)->used, DnodeTreeDsize(pool_, **dn, &bad)) << "op " << op;
+      EXPECT_TRUE(bad.empty()) << bad.front();
+      EXPECT_EQ((*dn)->maxblkid, model.empty() ? 0 : (model.size() - 1) / 512) << "op " << op;
+    }
+  }
+  Sync();
+  Reopen();
+  auto dn = os_->Dnode(*obj);
+  ASSERT_TRUE(dn.ok());
+  EXPECT_GE((*dn)->nlevels, 3) << "the test meant to exercise two indirect levels";
+  for (uint64_t off = 0; off < model.size() + 4096; off += 4000) check_read(off, 4000, -1);
+}
+
+TEST_F(DmuWriteTest, SparseWriteFarOutReadsHolesAsZeros) {
+  auto obj = os_->Allocate(kPlainFile, 512, 0, 0);
+  ASSERT_TRUE(obj.ok());
+  Bytes a(700, 0xaa), b(300, 0xbb);
+  const uint64_t far = 5ULL << 30;  // block 10M: 4 levels of 128-pointer indirects
+  ASSERT_TRUE(os_->Write(*obj, 100, a).ok());
+  ASSERT_TRUE(os_->Write(*obj, far, b).ok());
+  Sync();
+  Reopen();
+  auto dn = os_->Dnode(*obj);
+  ASSERT_TRUE(dn.ok());
+  EXPECT_EQ((*dn)->maxblkid, (far + 299) / 512);
+  EXPECT_GE((*dn)->nlevels, 4);
+  auto len = os_->Length(*obj);
+  ASSERT_TRUE(len.ok());
+  EXPECT_EQ(*len, ((far + 299) / 512 + 1) * 512);
+  auto r1 = os_->Read(*obj, 0, 2048);
+  ASSERT_TRUE(r1.ok());
+  Bytes want1(2048, 0);
+  std::fill(want1.begin() + 100, want1.begin() + 800, 0xaa);
+  EXPECT_EQ(*r1, want1);
+  auto r2 = os_->Read(*obj, far - 1000, 1300);
+  ASSERT_TRUE(r2.ok());
+  Bytes want2(1300, 0);
+  std::fill(want2.begin() + 1000, want2.end(), 0xbb);
+  EXPECT_EQ(*r2, want2);
+  auto mid = os_->Read(*obj, far / 2, 65536);
+  ASSERT_TRUE(mid.ok());
+  EXPECT_EQ(*mid, Bytes(65536, 0));
+  // Only the two paths are stored: 2 data blocks and one indirect per level per path.
+  std::vector<std::string> bad;
+  uint64_t dsize = DnodeTreeDsize(pool_, **dn, &bad);
+  EXPECT_TRUE(bad.empty());
+  EXPECT_EQ((*dn)->used, dsize);
+  EXPECT_LT(dsize, 64u * 1024) << "holes must not be stored";
+}
+
+TEST_F(DmuWriteTest, TruncateThenExtendReadsZerosBetween) {
+  auto obj = os_->Allocate(kPlainFile, 4096, 0, 0);
+  ASSERT_TRUE(obj.ok());
+  Bytes d(100000);
+  for (size_t i = 0; i < d.size(); i++) d[i] = static_cast<uint8_t>(1 + i % 251);
+  ASSERT_TRUE(os_->Write(*obj, 0, d).ok());
+  Sync();
+  ASSERT_TRUE(os_->Truncate(*obj, 30001).ok());
+  // Same txg: extend again beyond the old end.
+  Bytes e(5000, 0xee);
+  ASSERT_TRUE(os_->Write(*obj, 200000, e).ok());
+  for (int pass = 0; pass < 2; pass++) {
+    auto r = os_->Read(*obj, 0, 205000);
+    ASSERT_TRUE(r.ok());
+    ASSERT_EQ(r->size(), 205000u);
+    for (size_t i = 0; i < r->size(); i++) {
+      uint8_t want = i < 30001 ? d[i] : (i >= 200000 ? 0xee : 0);
+      ASSERT_EQ((*r)[i], want) << "pass " << pass << " offset " << i;
+    }
+    Sync();
+    CheckTree();
+    Reopen();
+  }
+  auto dn = os_->Dnode(*obj);
+  ASSERT_TRUE(dn.ok());
+  std::vector<std::string> bad;
+  EXPECT_EQ((*dn)->used, DnodeTreeDsize(pool_, **dn, &bad));
+  // Blocks 8..47 were freed: only 0..7 and 48..50 hold data.
+  uint64_t data_blocks = 0;
+  for (uint64_t blk = 0; blk <= (*dn)->maxblkid; blk++) {
+    auto r = os_->Read(*obj, blk * 4096, 4096);
+    ASSERT_TRUE(r.ok());
+    data_blocks += *r != Bytes(4096, 0);
+  }
+  EXPECT_EQ(data_blocks, 8u + 3u);
+}
+
+TEST_F(DmuWriteTest, FreeObjectReleasesEveryBlock) {
+  auto keep = os_->Allocate(kPlainFile, 512, 0, 0);
+  ASSERT_TRUE(keep.ok());
+  ASSERT_TRUE(os_->Write(*keep, 0, Bytes(1000, 1)).ok());
+  Sync();
+  size_t live_before = pool_.live();
+  auto obj = os_->Allocate(kPlainFile, 512, 0, 0);
+  ASSERT_TRUE(obj.ok());
+  std::mt19937_64 rng(5);
+  for (int i = 0; i < 300; i++) {
+    Bytes d(512, static_cast<uint8_t>(1 + i));
+    ASSERT_TRUE(os_->Write(*obj, (rng() % 40000) * 512, d).ok());
+  }
+  Sync();
+  EXPECT_GT(pool_.live(), live_before + 300);
+  // Load part of it (indirects in memory) before freeing.
+  ASSERT_TRUE(os_->Read(*obj, 0, 100000).ok());
+  ASSERT_TRUE(os_->FreeObject(*obj).ok());
+  EXPECT_EQ(os_->Dnode(*obj).status().code(), ENOENT);
+  Sync();
+  EXPECT_EQ(pool_.live(), live_before);
+  CheckTree();
+  Reopen();
+  EXPECT_EQ(os_->Dnode(*obj).status().code(), ENOENT);
+  auto k = os_->Read(*keep, 0, 1000);
+  ASSERT_TRUE(k.ok());
+  EXPECT_EQ(*k, Bytes(1000, 1));
+}
+
+TEST_F(DmuWriteTest, FreeObjectWrittenInTheSameTxg) {
+  Sync();
+  size_t live_before = pool_.live();
+  auto obj = os_->Allocate(kPlainFile, 512, 0, 0);
+  ASSERT_TRUE(obj.ok());
+  ASSERT_TRUE(os_->Write(*obj, 0, Bytes(512 * 300, 7)).ok());
+  Sync();
+  ASSERT_TRUE(os_->Write(*obj, 512 * 1000, Bytes(512 * 10, 8)).ok());  // dirty indirects
+  ASSERT_TRUE(os_->FreeObject(*obj).ok());
+  Sync();
+  EXPECT_EQ(pool_.live(), live_before);
+  CheckTree();
+}
+
+TEST_F(DmuWriteTest, RootFillCountsObjectsAndIdleSyncKeepsRootbp) {
+  std::vector<uint64_t> objs;
+  for (int i = 0; i < 70; i++) {  // spans three 16K dnode blocks (32 dnodes each)
+    auto o = os_->Allocate(kPlainFile, 512, 0, 0);
+    ASSERT_TRUE(o.ok());
+    objs.push_back(*o);
+  }
+  EXPECT_EQ(os_->object_count(), 70u);
+  BlkPtr root = Sync();
+  EXPECT_EQ(root.fill, 70u);
+  EXPECT_FALSE(os_->dirty());
+  uint64_t writes = pool_.writes;
+  BlkPtr again = Sync();
+  EXPECT_EQ(again, root) << "a sync with nothing dirty must not write";
+  EXPECT_EQ(pool_.writes, writes);
+  for (size_t i = 0; i < objs.size(); i += 3) ASSERT_TRUE(os_->FreeObject(objs[i]).ok());
+  BlkPtr r2 = Sync();
+  EXPECT_EQ(r2.fill, 70u - 24u);
+  EXPECT_EQ(os_->object_count(), 46u);
+  Reopen();
+  EXPECT_EQ(os_->object_count(), 46u);
+  for (size_t i = 0; i < objs.size(); i++)
+    EXPECT_EQ(os_->Dnode(objs[i]).ok(), i % 3 != 0) << objs[i];
+  CheckTree();
+}
+
+// Freeing every object of a dnode block turns that block into a hole; the block image the
+// sync wrote for it must not stay allocated with nothing pointing at it.
+TEST_F(DmuWriteTest, EmptiedDnodeBlockLeaksNothing) {
+  std::vector<uint64_t> objs;
+  for (int i = 0; i < 40; i++) {
+    auto o = os_->Allocate(kPlainFile, 512, 0, 0);
+    ASSERT_TRUE(o.ok());
+    objs.push_back(*o);
+  }
+  Sync();
+  size_t live_before = pool_.live();
+  for (uint64_t o : objs)
+    if (o >= 32) {  // all of dnode block 1
+      ASSERT_TRUE(os_->FreeObject(o).ok());
+    }
+  BlkPtr root = Sync();
+  EXPECT_EQ(root.fill, 31u);
+  EXPECT_LT(pool_.live(), live_before);
+  CheckTree();
+}
+
+TEST_F(DmuWriteTest, BonusAndAllocationRules) {
+  auto o = os_->Allocate(kPlainFile, 0, 44, 100);
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(*o, 1u);
+  auto dn = os_->Dnode(*o);
+  ASSERT_TRUE(dn.ok());
+  EXPECT_EQ((*dn)->datablksz(), 512u);
+  EXPECT_EQ((*dn)->nblkptr, 1 + (320 - 100) / 128);
+  EXPECT_EQ(os_->SetBonus(*o, Bytes(99, 1)).code(), EINVAL);
+  Bytes bonus(100);
+  for (size_t i = 0; i < bonus.size(); i++) bonus[i] = static_cast<uint8_t>(i);
+  ASSERT_TRUE(os_->SetBonus(*o, bonus).ok());
+  EXPECT_EQ(os_->Allocate(kPlainFile, 1000, 0, 0).status().code(), EINVAL);
+  EXPECT_EQ(os_->Allocate(kPlainFile, 512, 0, 321).status().code(), EINVAL);
+  EXPECT_EQ(os_->Allocate(kPlainFile, 512, 0, 0, *o).status().code(), EEXIST);
+  auto want = os_->Allocate(kPlainFile, 512, 0, 0, 500);
+  ASSERT_TRUE(want.ok());
+  EXPECT_EQ(*want, 500u);
+  Sync();
+  Reopen();
+  auto b = os_->Bonus(*o);
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(*b, bonus);
+  ASSERT_TRUE(os_->Dnode(500).ok());
+  EXPECT_EQ(os_->Dnode(499).status().code(), ENOENT);
+  EXPECT_EQ(os_->FreeObject(0).code(), EINVAL);
+}
+
+}  // namespace
+}  // namespace uzfs
