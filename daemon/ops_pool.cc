@@ -7,7 +7,7 @@
 #include <set>
 
 #include "libcore/spa/spa.h"
-#include "libcore/vdev/blkdev.h"
+#include "libcore/vdev/disk.h"
 #include "libzfs/proto.h"
 
 namespace uzfs {
@@ -83,8 +83,8 @@ void RegisterPoolOps(Registry& reg, PoolTable* table) {
     // Without -d: every block device udev knows (libzfs_import's default), else /dev.
     std::vector<std::string> candidates;
     if (dirs.empty()) {
-      auto all = ListBlockDevices();
-      candidates = all.ok() && !all->empty() ? *all : ScanDevices({"/dev"});
+      auto all = disk::ListBlockDevices();
+      candidates = !all.empty() ? all : ScanDevices({"/dev"});
     } else {
       candidates = ScanDevices(dirs);
     }

@@ -8,7 +8,7 @@
 #include <map>
 
 #include "libcore/base/env.h"
-#include "libcore/vdev/blkdev.h"
+#include "libcore/vdev/disk.h"
 #include "libcore/vdev/vdev_label.h"
 
 namespace uzfs::zpool {
@@ -131,34 +131,26 @@ VdevSpecResult MakeRootVdev(const std::vector<std::string>& words, bool force,
         return r;
       }
     }
-  // What the devices hold (check_in_use / check_disk): pool labels, file systems, partition
-  // tables (libblkid), mounts.
+  // What the devices hold (check_in_use / check_disk): pool labels, file systems, swap,
+  // partition tables (libblkid), mounts, exclusive opens — libcore/vdev/disk.h's refusals.
   std::vector<std::pair<std::string, bool>> errors;  // message, overridable
+  std::vector<std::string> bare;  // printed without the header (OpenZFS's check_disk lines)
+  auto active = [&](const std::string& name, uint64_t) { return imported.count(name) > 0; };
   for (Top& t : tops)
     for (Leaf& l : t.leaves) {
-      l.whole_disk = l.type == "disk" && IsWholeDisk(l.path);
-      auto use = ProbeDevice(l.path);
-      if (!use.ok()) continue;
-      if (!use->mounted_on.empty()) {
-        errors.push_back({l.path + " is currently mounted on " + use->mounted_on, false});
-        continue;
+      l.whole_disk = l.type == "disk" && disk::IsWholeDisk(l.path);
+      auto refusals = disk::DeviceRefusals(l.path, active);
+      if (!refusals.ok()) continue;
+      for (const disk::Refusal& r : *refusals) {
+        if (r.bare && !(force && r.overridable)) bare.push_back(r.message);
+        else errors.push_back({r.message, r.overridable});
       }
-      if (use->has_pool && use->pool_state != 2 /* destroyed */) {
-        if (use->pool_state == 0 && imported.count(use->pool))
-          errors.push_back({l.path + " is part of active pool '" + use->pool + "'", false});
-        else if (use->pool_state == 0)
-          errors.push_back({l.path + " is part of potentially active pool '" + use->pool + "'", true});
-        else
-          errors.push_back({l.path + " is part of exported pool '" + use->pool + "'", true});
-        continue;
-      }
-      if (!use->fs_type.empty() && use->fs_type != "zfs_member") {
-        errors.push_back({l.path + " contains a filesystem of type '" + use->fs_type + "'", true});
-        continue;
-      }
-      if (!use->pt_type.empty() && !use->has_pool)
-        errors.push_back({l.path + " contains a partition table of type '" + use->pt_type + "'", true});
     }
+  if (!bare.empty()) {
+    for (const auto& b : bare) r.error += b + "\n";
+    r.error.pop_back();
+    return r;
+  }
   // Replication levels (check_replication), data vdevs only.
   if (!force) {
     std::string rtype;

@@ -12,7 +12,7 @@
 #include "libcore/pool/pool.h"
 #include "libcore/pool/pool_props.h"
 #include "libcore/pool/pool_sinks.h"
-#include "libcore/vdev/blkdev.h"
+#include "libcore/vdev/disk.h"
 #include "libcore/vdev/vdev_label.h"
 #include "libcore/zpl/zpl_write.h"
 
@@ -175,7 +175,7 @@ Status Pool::InitNew(const PoolCreateSpec& spec) {
         return Status::Error(EINVAL, "vdev path must be absolute");
       if (leaf.GetUint64("whole_disk").value_or(0) && env_ == PosixEnv()) {
         // zpool_label_disk: a whole disk gets a GPT; the pool uses its partition 1.
-        UZFS_ASSIGN(std::string part, LabelWholeDisk(*path));
+        UZFS_ASSIGN(std::string part, disk::LabelWholeDisk(*path));
         leaf.AddString("path", part);
         path = leaf.GetString("path");
       }

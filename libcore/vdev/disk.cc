@@ -323,6 +323,28 @@ struct UdevDeleter {
 
 }  // namespace
 
+std::vector<std::string> ListBlockDevices() {
+  std::vector<std::string> out;
+  udev* ud = udev_new();
+  if (!ud) return out;
+  udev_enumerate* en = udev_enumerate_new(ud);
+  udev_enumerate_add_match_subsystem(en, "block");
+  udev_enumerate_scan_devices(en);
+  udev_list_entry* e;
+  udev_list_entry_foreach(e, udev_enumerate_get_list_entry(en)) {
+    udev_device* d = udev_device_new_from_syspath(ud, udev_list_entry_get_name(e));
+    if (!d) continue;
+    const char* node = udev_device_get_devnode(d);
+    const char* size = udev_device_get_sysattr_value(d, "size");
+    if (node && size && std::strtoull(size, nullptr, 10) > 0) out.push_back(node);
+    udev_device_unref(d);
+  }
+  udev_enumerate_unref(en);
+  udev_unref(ud);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 std::vector<DiskInfo> ListDisks() {
   std::unique_ptr<udev, UdevDeleter> ud(udev_new());
   if (!ud) return {};

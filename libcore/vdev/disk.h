@@ -102,6 +102,11 @@ struct DiskInfo {
 // Every whole disk with a non-zero size, sorted by devnode. Empty when libudev is unusable.
 std::vector<DiskInfo> ListDisks();
 
+// Every block device node libudev knows with a non-zero size, disks and partitions alike
+// (zpool import's default scan, as libzfs_import walks udev's block devices). Empty when
+// libudev is unusable.
+std::vector<std::string> ListBlockDevices();
+
 // The /dev node named by a device word: an absolute path (symlinks followed), or a bare name
 // looked up as OpenZFS's shorthand does, in /dev, /dev/disk/by-id, /dev/mapper, the other
 // /dev/disk/by-* directories. EINVAL "'X' is not a block device", ENOENT "cannot open 'X': no

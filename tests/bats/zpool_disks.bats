@@ -12,7 +12,6 @@ setup() {
   [ -e /dev/loop-control ] || skip "no loop device support on this machine"
   IMG=$BATS_TEST_TMPDIR/img
   mkdir -p "$IMG"
-  LOOPS=()
   zfsd_start
 }
 
@@ -20,7 +19,12 @@ teardown() {
   zfsd_stop || true
   oracle_stop 2>/dev/null || true
   umount "$BATS_TEST_TMPDIR/mnt" 2>/dev/null || true
-  for l in "${LOOPS[@]}"; do losetup -d "$l" 2>/dev/null || true; done
+  # newloop runs in a command substitution: find the loops by their backing files.
+  local f
+  for f in "$IMG"/disk.*; do
+    [ -e "$f" ] || continue
+    losetup -j "$f" | cut -d: -f1 | xargs -r losetup -d 2>/dev/null || true
+  done
 }
 
 # newloop SIZE: a loop device with partition scanning over a fresh sparse file.
@@ -30,7 +34,6 @@ newloop() {
   truncate -s "$1" "$f"
   local l
   l=$(losetup -P -f --show "$f")
-  LOOPS+=("$l")
   echo "$l"
 }
 
@@ -38,7 +41,7 @@ part_attr() { cat "/sys/class/block/$(basename "$1")/$2"; }
 
 @test "disks: a whole disk gets OpenZFS's GPT and the pool lives on partition 1" {
   L=$(newloop 256M)
-  "$ZPOOL" create wdisk "$L"
+  "$ZPOOL" create wdisk$$ "$L"
   p1=${L}p1
   p9=${L}p9
   [ -b "$p1" ] && [ -b "$p9" ]
@@ -52,25 +55,25 @@ part_attr() { cat "/sys/class/block/$(basename "$1")/$2"; }
   [[ "$PART_ENTRY_NAME" =~ ^zfs-[0-9a-f]{16}$ ]]
   eval "$(blkid -p -o export "$p9" | grep -E '^PART_ENTRY_TYPE=')"
   [ "$PART_ENTRY_TYPE" = 6a945a3b-1dd2-11b2-99a6-080020736631 ]
-  run "$ZPOOL" status wdisk
+  run "$ZPOOL" status wdisk$$
   [[ "$output" == *"  $(basename "$p1")  "* ]]
   # The label says whole_disk, as OpenZFS writes it.
   run "$ZDB" -l "$p1"
   [[ "$output" == *"whole_disk: 1"* ]]
-  "$ZPOOL" export wdisk
+  "$ZPOOL" export wdisk$$
   # Import without -d: the block devices udev knows are scanned.
   run "$ZPOOL" import
-  [[ "$output" == *"   pool: wdisk"* ]]
-  "$ZPOOL" import wdisk
-  "$ZPOOL" set autoreplace=on wdisk
-  "$ZPOOL" export wdisk
+  [[ "$output" == *"   pool: wdisk$$"* ]]
+  "$ZPOOL" import wdisk$$
+  "$ZPOOL" set autoreplace=on wdisk$$
+  "$ZPOOL" export wdisk$$
   mkdir -p "$BATS_TEST_TMPDIR/devs"
   ln -s "$p1" "$BATS_TEST_TMPDIR/devs/p1"
   oracle_start
-  oracle_zdb_clean "$BATS_TEST_TMPDIR/devs" wdisk
-  "$ZF_ZPOOL" import -R "$BATS_TEST_TMPDIR/alt" -d "$BATS_TEST_TMPDIR/devs" wdisk
-  [ "$("$ZF_ZPOOL" get autoreplace wdisk | awk 'NR > 1 { print $3 }')" = on ]
-  "$ZF_ZPOOL" export wdisk
+  oracle_zdb_clean "$BATS_TEST_TMPDIR/devs" wdisk$$
+  "$ZF_ZPOOL" import -R "$BATS_TEST_TMPDIR/alt" -d "$BATS_TEST_TMPDIR/devs" wdisk$$
+  [ "$("$ZF_ZPOOL" get autoreplace wdisk$$ | awk 'NR > 1 { print $3 }')" = on ]
+  "$ZF_ZPOOL" export wdisk$$
   oracle_stop
 }
 
@@ -107,11 +110,11 @@ $L is currently mounted on $BATS_TEST_TMPDIR/mnt" ]
 @test "disks: a mirror of two whole disks survives export and import" {
   L0=$(newloop 128M)
   L1=$(newloop 128M)
-  "$ZPOOL" create wmirror mirror "$L0" "$L1"
-  "$ZPOOL" set failmode=continue wmirror
-  "$ZPOOL" export wmirror
-  "$ZPOOL" import wmirror
-  [ "$("$ZPOOL" get -H -o value failmode wmirror)" = continue ]
-  run "$ZPOOL" list -v -H -o name wmirror
-  [ "$output" = "$(printf 'wmirror\n  mirror-0\n    %s\n    %s' "$(basename "$L0")p1" "$(basename "$L1")p1")" ]
+  "$ZPOOL" create wmirror$$ mirror "$L0" "$L1"
+  "$ZPOOL" set failmode=continue wmirror$$
+  "$ZPOOL" export wmirror$$
+  "$ZPOOL" import wmirror$$
+  [ "$("$ZPOOL" get -H -o value failmode wmirror$$)" = continue ]
+  run "$ZPOOL" list -v -H -o name wmirror$$
+  [ "$output" = "$(printf "wmirror$$"'\n  mirror-0\n    %s\n    %s' "$(basename "$L0")p1" "$(basename "$L1")p1")" ]
 }

@@ -100,11 +100,12 @@ roundtrip() {
   mkvdevs "$V" 2
   L0=$(losetup -f --show "$V/d0")
   L1=$(losetup -f --show "$V/d1")
-  mkdir -p "$BATS_TEST_TMPDIR/devs"
-  ln -s "$L0" "$BATS_TEST_TMPDIR/devs/l0"
-  ln -s "$L1" "$BATS_TEST_TMPDIR/devs/l1"
   run "$ZPOOL" create uloop mirror "$L0" "$L1"
   [ "$status" -eq 0 ] || { echo "$output"; losetup -d "$L0" "$L1"; return 1; }
+  # Whole disks: the pool lives on partition 1 of each (zfs-fuse does not look inside).
+  mkdir -p "$BATS_TEST_TMPDIR/devs"
+  ln -s "${L0}p1" "$BATS_TEST_TMPDIR/devs/l0"
+  ln -s "${L1}p1" "$BATS_TEST_TMPDIR/devs/l1"
   "$ZPOOL" set autoreplace=on uloop
   "$ZPOOL" export uloop
   oracle_start
@@ -113,5 +114,8 @@ roundtrip() {
   "$ZPOOL" import -d "$BATS_TEST_TMPDIR/devs" uloop
   [ "$("$ZPOOL" get -H -o value autoreplace uloop)" = on ]
   "$ZPOOL" export uloop
+  # The partitions were added by BLKPG (no partition scanning on these loops): drop them.
+  partx -d "$L0" 2>/dev/null || true
+  partx -d "$L1" 2>/dev/null || true
   losetup -d "$L0" "$L1"
 }
