@@ -331,6 +331,7 @@ TEST(DiskUdev, ResolveListAndById) {
 
   // A by-id link as udev would make one (made by hand: containers often run no udevd).
   std::error_code ec;
+  const bool had_disk_dir = fs::exists("/dev/disk");
   fs::create_directories("/dev/disk/by-id", ec);
   std::string id = "uzfs-test-" + std::to_string(::getpid()) + "-" + base;
   std::string link = "/dev/disk/by-id/" + id, wwn = "/dev/disk/by-id/wwn-0x" + id;
@@ -342,6 +343,7 @@ TEST(DiskUdev, ResolveListAndById) {
   std::string by_id = ByIdName(l->dev());
   fs::remove(link, ec);
   fs::remove(wwn, ec);
+  if (!had_disk_dir) fs::remove_all("/dev/disk", ec);  // leave /dev as udev-less as it was
   ASSERT_TRUE(by_name.ok());
   EXPECT_EQ(*by_name, l->dev());
   ASSERT_TRUE(by_path.ok());
