@@ -40,6 +40,23 @@ std::string ErrorText(const std::string& verb, const std::string& name, const St
   return "cannot " + verb + " '" + name + "': " + Reason(s);
 }
 
+std::string JsonString(const std::string& s) {
+  std::string o = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      o += '\\';
+      o += static_cast<char>(c);
+    } else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      o += buf;
+    } else {
+      o += static_cast<char>(c);
+    }
+  }
+  return o + "\"";
+}
+
 std::string NiceNum(uint64_t num) {
   uint64_t n = num;
   int index = 0;

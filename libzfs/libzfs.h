@@ -19,6 +19,9 @@ std::string ErrorText(const std::string& verb, const std::string& name, const St
 // "permission denied"), else zpool_standard_error's words for the code ("pool is busy").
 std::string Reason(const Status& s);
 
+// A JSON string literal (quotes, backslashes and control characters escaped), for -j output.
+std::string JsonString(const std::string& s);
+
 // zfs_nicenum: 1023 → "1023", 1536 → "1.50K", 128 MiB → "128M" (at most 5 characters).
 std::string NiceNum(uint64_t n);
 

@@ -4,6 +4,7 @@
 
 #include "cmd/zpool/zpool.h"
 #include "cmd/zpool/zpool_vdev.h"
+#include "libzfs/vdev_spec.h"
 #include "libzfs/libzfs.h"
 #include "libzfs/zfs_core.h"
 
@@ -63,18 +64,22 @@ int Run(const Cmd& self, int argc, char** argv) {
     props.AddString("altroot", altroot);
     if (!props.Has("cachefile")) props.AddString("cachefile", "none");
   }
-  VdevSpecResult spec = MakeRootVdev(words, force, ImportedPools());
-  if (!spec.error.empty()) {
-    // A reserved name usually means the pool name was left out (OpenZFS's hint).
-    std::cerr << spec.error << "\n";
-    return kExitError;
-  }
+  std::set<std::string> imported = ImportedPools();
+  vdev_spec::Options vo;
+  vo.force = force;
+  vo.check_replication = !force;
+  vo.pool_active = [&](const std::string& name, uint64_t) { return imported.count(name) > 0; };
+  auto nvroot = vdev_spec::MakeRootVdev(words, vo);
+  if (!nvroot.ok()) return Fail(nvroot.status().message());
+  if (Status d = vdev_spec::CheckDuplicates(*nvroot, false); !d.ok())
+    return Fail("cannot create '" + pool + "': " + d.message());
   if (dryrun) {
     std::cout << "would create '" << pool << "' with the following layout:\n\n"
-              << DryRunLayout(pool, spec.nvroot);
+              << DryRunLayout(pool, *nvroot);
     return kExitOk;
   }
-  Status s = lzc::PoolCreate(pool, spec.nvroot, props, fsprops, altroot, CommandLine(argc, argv));
+  // Whole disks are labelled by zfsd (it runs as root and owns the devices from then on).
+  Status s = lzc::PoolCreate(pool, *nvroot, props, fsprops, altroot, CommandLine(argc, argv));
   if (!s.ok()) {
     std::string text = libzfs::ErrorText("create", pool, s);
     if (s.message() == "name is reserved") text += "\npool name may have been omitted";

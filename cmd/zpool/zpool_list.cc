@@ -16,14 +16,7 @@ const std::vector<std::string> kDefault = {"name",          "size",     "allocat
                                            "checkpoint",    "expandsize", "fragmentation",
                                            "capacity",      "dedupratio", "health", "altroot"};
 
-std::string JsonStr(const std::string& s) {
-  std::string o = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') o += '\\';
-    o += c;
-  }
-  return o + "\"";
-}
+std::string JsonStr(const std::string& s) { return libzfs::JsonString(s); }
 
 int Run(const Cmd& self, int argc, char** argv) {
   CLI::App app;

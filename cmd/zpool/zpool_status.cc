@@ -10,14 +10,7 @@ namespace uzfs::zpool {
 
 namespace {
 
-std::string J(const std::string& s) {
-  std::string o = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') o += '\\';
-    o += c;
-  }
-  return o + "\"";
-}
+std::string J(const std::string& s) { return libzfs::JsonString(s); }
 
 std::string JsonVdev(const NvList& v) {
   std::string o = "{\"name\": " + J(libzfs::VdevName(v)) + ", \"vdev_type\": " +

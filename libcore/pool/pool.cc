@@ -414,18 +414,7 @@ Status Pool::SyncLocked(uint64_t state) {
     // dsl_pool_sync: the MOS's space is charged to the $MOS dir (and up to the root dir).
     if (mos_used_ || mos_comp_ || mos_uncomp_) {
       changed = true;
-      uint64_t d = mos_dir_obj_;
-      bool first = true;
-      while (d) {
-        UZFS_ASSIGN(DslDirPhys dd, LoadDir(*mos_, d));
-        dd.used_bytes += static_cast<uint64_t>(mos_used_);
-        dd.compressed_bytes += static_cast<uint64_t>(mos_comp_);
-        dd.uncompressed_bytes += static_cast<uint64_t>(mos_uncomp_);
-        dd.used_breakdown[first ? kDdUsedHead : kDdUsedChild] += static_cast<uint64_t>(mos_used_);
-        UZFS_TRY(StoreDir(*mos_, d, dd));
-        d = dd.parent_obj;
-        first = false;
-      }
+      UZFS_TRY(ChargeDirs(mos_dir_obj_, mos_used_, mos_comp_, mos_uncomp_));
     }
     if (!changed && !mos_->dirty()) break;
   }

@@ -77,7 +77,7 @@ must be a full path or shorthand device name" "$ZPOOL" create tank nosuchdisk
   expect 1 "cannot use '$V': must be a block device or regular file" "$ZPOOL" create tank "$V"
   expect 1 "invalid vdev specification: mirror requires at least 2 devices" "$ZPOOL" create tank mirror "$V/d0"
   expect 1 "invalid vdev specification: raidz2 requires at least 3 devices" "$ZPOOL" create tank raidz2 "$V/d0" "$V/d1"
-  expect 1 "one or more vdevs refer to the same device, or one of
+  expect 1 "cannot create 'tank': one or more vdevs refer to the same device, or one of
 the devices is part of an active md or lvm device" "$ZPOOL" create tank mirror "$V/d0" "$V/d0"
   expect 1 "invalid vdev specification
 use '-f' to override the following errors:
