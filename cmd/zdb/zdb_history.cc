@@ -1,12 +1,10 @@
-// zdb -h: the pool's command history (zfs-fuse spa_history.c for the ring layout,
-// libzfs zpool_history_unpack for the records, zdb.c dump_history for the output).
-// The history object's bonus is spa_history_phys_t {pool_create_len, phys_max_off, bof,
-// eof, records_lost}. Logical offsets below pool_create_len map 1:1; the rest wraps in
-// [pool_create_len, phys_max_off). Each record: uint64 little-endian length, packed nvlist.
+// zdb -h: the pool's command history (the ring layout: libcore/spa/spa_history.h; the
+// records: libzfs zpool_history_unpack; the output: zdb.c dump_history).
 #include <cinttypes>
 #include <cstdio>
 #include <ctime>
 
+#include "libcore/spa/spa_history.h"
 #include "cmd/zdb/pool_dumps.h"
 
 namespace uzfs::zdb {
@@ -33,30 +31,18 @@ int PoolDumper::DumpHistory() {
     std::fprintf(stderr, "Unable to read history: error %d\n", dn.ok() ? ECORRUPT : dn.status().code());
     return kExitErrors;
   }
-  auto w = [&](int i) { return Load64(dn->bonus.data() + 8 * i, dn->little); };
-  const uint64_t create_len = w(0), max_off = w(1), bof = w(2), eof = w(3);
-  if (create_len > max_off || bof > eof || eof - bof > max_off || max_off > (1ULL << 32)) {
+  auto h = SpaHistoryHeader::Decode(dn->bonus, dn->little);
+  if (!h.ok()) {
     std::fprintf(stderr, "Unable to read history: bad header\n");
     return kExitErrors;
   }
-  auto raw = mos.Read(*dn, 0, max_off);
+  auto raw = mos.Read(*dn, 0, h->max_off);
   if (!raw.ok()) {
     std::fprintf(stderr, "Unable to read history: error %d\n", raw.status().code());
     return kExitErrors;
   }
-  raw->resize(max_off, 0);
-  // Reassemble the logical stream: the fixed create records, then bof..eof of the ring.
-  Bytes log(raw->begin(), raw->begin() + static_cast<long>(std::min(create_len, bof)));
-  const uint64_t ring = max_off - create_len;
-  for (uint64_t off = std::max(bof, create_len); off < eof && ring > 0; off++)
-    log.push_back((*raw)[create_len + (off - create_len) % ring]);
-  size_t pos = 0;
-  while (pos + 8 <= log.size()) {
-    uint64_t len = LoadLE64(&log[pos]);
-    if (len == 0 || len > log.size() - pos - 8) break;
-    auto nv = NvList::DecodeXdr(ByteSpan(&log[pos + 8], len));
-    pos += 8 + len;
-    if (!nv.ok()) continue;
+  for (const NvList& rec : SpaHistoryRecords(*h, std::move(raw).value())) {
+    const NvList* nv = &rec;
     auto time = nv->GetUint64("history time");
     if (!time) continue;
     std::string cmd;

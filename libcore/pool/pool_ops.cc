@@ -6,6 +6,7 @@
 #include "libcore/pool/pool.h"
 #include "libcore/pool/pool_props.h"
 #include "libcore/spa/space_map.h"
+#include "libcore/spa/spa_history.h"
 
 namespace uzfs {
 
@@ -282,7 +283,7 @@ Status Pool::LogHistoryLocked(const NvList& record) {
     pos += n;
   }
   eof += rec.size();
-  if (create_len == 0) create_len = eof;  // the pool's creation record is kept forever
+  if (create_len == 0) create_len = bof = eof;  // spa_history_write: the creation records stay
   StoreLE64(hdr.data(), create_len);
   StoreLE64(hdr.data() + 16, bof);
   StoreLE64(hdr.data() + 24, eof);
@@ -298,29 +299,17 @@ Result<std::vector<Pool::HistoryRecord>> Pool::History() {
 Result<std::vector<Pool::HistoryRecord>> Pool::HistoryLocked() {
   std::vector<HistoryRecord> out;
   if (!history_obj_) return out;
-  UZFS_ASSIGN(Bytes hdr, mos_->Bonus(history_obj_));
-  uint64_t create_len = LoadLE64(hdr.data()), max_off = LoadLE64(hdr.data() + 8),
-           bof = LoadLE64(hdr.data() + 16), eof = LoadLE64(hdr.data() + 24);
-  UZFS_ASSIGN(Bytes raw, mos_->Read(history_obj_, 0, max_off));
-  raw.resize(max_off, 0);
-  Bytes log(raw.begin(), raw.begin() + static_cast<long>(std::min(create_len, max_off)));
-  uint64_t ring = max_off - create_len;
-  for (uint64_t off = std::max(bof, create_len); off < eof && ring; off++)
-    log.push_back(raw[create_len + (off - create_len) % ring]);
-  size_t pos = 0;
-  while (pos + 8 <= log.size()) {
-    uint64_t len = LoadLE64(&log[pos]);
-    if (len == 0 || len > log.size() - pos - 8) break;
-    auto nv = NvList::DecodeXdr(ByteSpan(&log[pos + 8], len));
-    pos += 8 + len;
-    if (!nv.ok()) continue;
+  UZFS_ASSIGN(Bytes bonus, mos_->Bonus(history_obj_));
+  UZFS_ASSIGN(SpaHistoryHeader h, SpaHistoryHeader::Decode(bonus));
+  UZFS_ASSIGN(Bytes raw, mos_->Read(history_obj_, 0, h.max_off));
+  for (const NvList& nv : SpaHistoryRecords(h, std::move(raw))) {
     HistoryRecord r;
-    r.time = nv->GetUint64("history time").value_or(0);
-    if (const std::string* c = nv->GetString("history command")) {
+    r.time = nv.GetUint64("history time").value_or(0);
+    if (const std::string* c = nv.GetString("history command")) {
       r.command = *c;
     } else {
       r.internal = true;
-      if (const std::string* s = nv->GetString("history internal str")) r.command = *s;
+      if (const std::string* s = nv.GetString("history internal str")) r.command = *s;
     }
     out.push_back(std::move(r));
   }
