@@ -20,6 +20,14 @@ scripts/build.sh || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
 passed=0 failed=0
 section() { printf '\n==== %s ====\n' "$*"; }
 
+# --- reference pools (zfs-fuse) -------------------------------------------------------
+section "reference pools"
+if tests/lib/refpools.sh "$UZFS_REFPOOLS"; then
+  passed=$((passed + 1))
+else
+  echo "FAIL building the reference pools with zfs-fuse"; failed=$((failed + 1))
+fi
+
 # --- unit tests ---------------------------------------------------------------------
 section "unit tests (ctest)"
 ctest --test-dir "$UZFS_BUILD" --output-on-failure -j"$(nproc)" 2>&1 | tee "$UZFS_BUILD/ctest.log"
@@ -54,14 +62,6 @@ if CC=clang CXX=clang++ cmake -S . -B "$fuzz_build" -G Ninja -DUZFS_FUZZ=ON \
   done
 else
   echo "FAIL configuring the fuzz build"; failed=$((failed + 1))
-fi
-
-# --- reference pools (zfs-fuse) -------------------------------------------------------
-section "reference pools"
-if tests/lib/refpools.sh "$UZFS_REFPOOLS"; then
-  passed=$((passed + 1))
-else
-  echo "FAIL building the reference pools with zfs-fuse"; failed=$((failed + 1))
 fi
 
 # --- shell tests --------------------------------------------------------------------
