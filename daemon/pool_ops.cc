@@ -182,7 +182,7 @@ Status PoolOps::Set(const NvList& args, NvList*) {
     std::string h = Str(args, "history");
     if (!h.empty()) UZFS_TRY(p.LogHistory(h));
     return p.Sync();
-  });
+  }, /*changes_config=*/true);
 }
 
 Status PoolOps::History(const NvList& args, NvList* result) {

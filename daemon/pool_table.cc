@@ -161,12 +161,16 @@ Status PoolTable::Destroy(const std::string& name, bool force) {
   return SaveCache();
 }
 
-Status PoolTable::With(const std::string& name, const std::function<Status(Pool&)>& fn) {
+Status PoolTable::With(const std::string& name, const std::function<Status(Pool&)>& fn,
+                       bool changes_config) {
   std::lock_guard<std::mutex> l(mu_);
   auto it = pools_.find(name);
   if (it == pools_.end()) return Status::Error(ENOENT, "no such pool");
   Status s = fn(*it->second);
-  if (s.ok()) (void)SaveCache();
+  if (s.ok() && changes_config) {
+    Status c = SaveCache();
+    if (!c.ok()) spdlog::error("{}", c.ToString());
+  }
   return s;
 }
 

@@ -43,8 +43,10 @@ class PoolTable {
   Status Export(const std::string& name, bool force);
   Status Destroy(const std::string& name, bool force);
   // Runs fn on the named pool under the table lock's protection against export
-  // (ENOENT "no such pool" when absent).
-  Status With(const std::string& name, const std::function<Status(Pool&)>& fn);
+  // (ENOENT "no such pool" when absent). changes_config: rewrite the cache file afterwards
+  // (a property such as cachefile may have changed); reads leave it alone.
+  Status With(const std::string& name, const std::function<Status(Pool&)>& fn,
+              bool changes_config = false);
   std::vector<std::string> Names();
   // The pool using a device path, or empty.
   std::string OwnerOf(const std::string& device);
