@@ -386,7 +386,7 @@ Status Pool::SyncLocked(uint64_t state) {
   if (readonly_) return Status::Error(EROFS, "pool is read-only");
   uint64_t txg = synced_txg_ + 1;
   bool anything = mos_->dirty() || mos_zaps_->dirty() || config_dirty_ || !pending_history_.empty();
-  for (auto& [obj, od] : datasets_) anything |= od.os->dirty();
+  for (auto& [obj, od] : datasets_) anything |= od.os->dirty() || od.zaps->dirty();
   if (!anything) return Status::Ok();
   UZFS_TRY(SyncDatasets(txg));
   for (const NvList& rec : pending_history_) UZFS_TRY(LogHistoryLocked(rec));
