@@ -68,11 +68,7 @@ Result<NvList> MakeLeaf(const std::string& arg) {
     path = arg;
   } else {
     // zfs_resolve_shortname: zpool_default_import_path, then ./ and ../ relative paths.
-    static const char* const kDirs[] = {
-        "/dev/disk/by-vdev",  "/dev/mapper",       "/dev/disk/by-partlabel",
-        "/dev/disk/by-partuuid", "/dev/disk/by-label", "/dev/disk/by-uuid",
-        "/dev/disk/by-id",    "/dev/disk/by-path", "/dev"};
-    for (const char* dir : kDirs) {
+    for (const std::string& dir : disk::DefaultImportPath()) {
       std::string p = std::string(dir) + "/" + arg;
       if (::access(p.c_str(), F_OK) == 0) {
         path = p;

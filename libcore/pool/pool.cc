@@ -182,7 +182,7 @@ NvList Pool::VdevTreeConfig(const Vdev& v, bool top) const {
   return nv;
 }
 
-NvList Pool::PoolConfig(uint64_t txg, uint64_t state) const {
+NvList Pool::ConfigHeader(uint64_t txg, uint64_t state) const {
   NvList nv;
   nv.AddUint64("version", version_);
   nv.AddString("name", name_);
@@ -192,6 +192,11 @@ NvList Pool::PoolConfig(uint64_t txg, uint64_t state) const {
   nv.AddUint64("hostid", HostId());
   nv.AddString("hostname", HostName());
   if (!comment_.empty()) nv.AddString("comment", comment_);
+  return nv;
+}
+
+NvList Pool::PoolConfig(uint64_t txg, uint64_t state) const {
+  NvList nv = ConfigHeader(txg, state);
   size_t n = spa_ ? spa_->vdev_children() : root_->children.size();
   nv.AddUint64("vdev_children", n);
   NvList root;
@@ -207,15 +212,7 @@ NvList Pool::PoolConfig(uint64_t txg, uint64_t state) const {
 }
 
 NvList Pool::LabelConfig(const Vdev& top, const Vdev& leaf, uint64_t txg, uint64_t state) const {
-  NvList nv;
-  nv.AddUint64("version", version_);
-  nv.AddString("name", name_);
-  nv.AddUint64("state", state);
-  nv.AddUint64("txg", txg);
-  nv.AddUint64("pool_guid", guid_);
-  nv.AddUint64("hostid", HostId());
-  nv.AddString("hostname", HostName());
-  if (!comment_.empty()) nv.AddString("comment", comment_);
+  NvList nv = ConfigHeader(txg, state);
   nv.AddUint64("top_guid", top.guid);
   nv.AddUint64("guid", leaf.guid);
   nv.AddUint64("vdev_children", spa_ ? spa_->vdev_children() : root_->children.size());

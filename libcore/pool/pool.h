@@ -150,6 +150,8 @@ class Pool : public BlockReader {
   Status WriteLabels(uint64_t txg, uint64_t state, bool config, const Uberblock& ub);
   NvList VdevTreeConfig(const Vdev& v, bool top) const;
   NvList LabelConfig(const Vdev& top, const Vdev& leaf, uint64_t txg, uint64_t state) const;
+  // The fields every config starts with (version ... hostname, comment), in zfs-fuse's order.
+  NvList ConfigHeader(uint64_t txg, uint64_t state) const;
   NvList PoolConfig(uint64_t txg, uint64_t state) const;
   Result<BlkPtr> WriteBlock(ByteSpan data, const WriteProps& p, uint64_t txg, const BlkPtr* old);
   void FreeBlock(const BlkPtr& bp, uint64_t txg);

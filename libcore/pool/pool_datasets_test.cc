@@ -8,34 +8,17 @@
 
 #include "libcore/dsl/dsl.h"
 #include "libcore/pool/pool.h"
+#include "libcore/pool/pool_test_util.h"
 #include "libcore/spa/spa.h"
 
 namespace uzfs {
 namespace {
 
-class PoolDatasetsTest : public ::testing::Test {
+class PoolDatasetsTest : public FilePoolTest {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/uzfs-dstest.XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    dev_ = dir_ + "/d0";
-    FILE* f = fopen(dev_.c_str(), "w");
-    ASSERT_NE(f, nullptr);
-    fclose(f);
-    ASSERT_EQ(0, truncate(dev_.c_str(), 128 << 20));
-    PoolCreateSpec s;
-    s.name = "dsp";
-    NvList root, leaf;
-    root.AddString("type", "root");
-    leaf.AddString("type", "file");
-    leaf.AddString("path", dev_);
-    root.AddNvListArray("children", {leaf});
-    s.nvroot = root;
-    auto p = Pool::Create(s);
-    ASSERT_TRUE(p.ok()) << p.status().ToString();
-    pool_ = std::move(p).value();
+    MakePool("dsp", 128 << 20);
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   // Σ dsize of every block of the objset of a dataset, read back from disk.
   uint64_t CountedBytes(Spa& spa, DslPool& dp, const std::string& name) {
@@ -52,8 +35,6 @@ class PoolDatasetsTest : public ::testing::Test {
     return total;
   }
 
-  std::string dir_, dev_;
-  std::unique_ptr<Pool> pool_;
 };
 
 TEST_F(PoolDatasetsTest, CreateListDestroyAndErrors) {

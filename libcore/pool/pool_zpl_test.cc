@@ -12,39 +12,21 @@
 
 #include "libcore/dsl/dsl.h"
 #include "libcore/pool/pool.h"
+#include "libcore/pool/pool_test_util.h"
 #include "libcore/spa/spa.h"
 
 namespace uzfs {
 namespace {
 
-class ZplWriteTest : public ::testing::Test {
+class ZplWriteTest : public FilePoolTest {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/uzfs-zpltest.XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    dev_ = dir_ + "/d0";
-    FILE* f = fopen(dev_.c_str(), "w");
-    ASSERT_NE(f, nullptr);
-    fclose(f);
-    ASSERT_EQ(0, truncate(dev_.c_str(), 256 << 20));
-    PoolCreateSpec s;
-    s.name = "zt";
-    NvList root, leaf;
-    root.AddString("type", "root");
-    leaf.AddString("type", "file");
-    leaf.AddString("path", dev_);
-    root.AddNvListArray("children", {leaf});
-    s.nvroot = root;
-    auto p = Pool::Create(s);
-    ASSERT_TRUE(p.ok()) << p.status().ToString();
-    pool_ = std::move(p).value();
+    MakePool("zt", 256 << 20);
+    if (HasFatalFailure()) return;
     ASSERT_TRUE(pool_->CreateFilesystem("zt/fs", {{"compression", "on"}}).ok());
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
   Status Do(const std::function<Status(ZplWriter&, uint64_t)>& fn) { return pool_->WithZpl("zt/fs", fn); }
 
-  std::string dir_, dev_;
-  std::unique_ptr<Pool> pool_;
   ZTime now_{1795400000, 123};
 };
 

@@ -323,6 +323,14 @@ struct UdevDeleter {
 
 }  // namespace
 
+const std::vector<std::string>& DefaultImportPath() {
+  static const std::vector<std::string> dirs = {
+      "/dev/disk/by-vdev",     "/dev/mapper",        "/dev/disk/by-partlabel",
+      "/dev/disk/by-partuuid", "/dev/disk/by-label", "/dev/disk/by-uuid",
+      "/dev/disk/by-id",       "/dev/disk/by-path",  "/dev"};
+  return dirs;
+}
+
 std::vector<std::string> ListBlockDevices() {
   std::vector<std::string> out;
   udev* ud = udev_new();
@@ -396,12 +404,7 @@ Result<std::string> ResolveDevice(const std::string& name) {
     if (!::realpath(name.c_str(), real)) return Errno(errno, "cannot open '" + name + "'");
     found = real;
   } else {
-    // zpool_default_import_path's order.
-    static const char* const kDirs[] = {
-        "/dev/disk/by-vdev", "/dev/mapper",      "/dev/disk/by-partlabel",
-        "/dev/disk/by-partuuid", "/dev/disk/by-label", "/dev/disk/by-uuid",
-        "/dev/disk/by-id",   "/dev/disk/by-path", "/dev"};
-    for (const char* dir : kDirs) {
+    for (const std::string& dir : DefaultImportPath()) {
       std::string p = std::string(dir) + "/" + name;
       char real[PATH_MAX];
       if (name.find('/') == std::string::npos && ::access(p.c_str(), F_OK) == 0 &&

@@ -102,6 +102,9 @@ struct DiskInfo {
 // Every whole disk with a non-zero size, sorted by devnode. Empty when libudev is unusable.
 std::vector<DiskInfo> ListDisks();
 
+// zpool_default_import_path: where a bare device name is looked up, in order.
+const std::vector<std::string>& DefaultImportPath();
+
 // Every block device node libudev knows with a non-zero size, disks and partitions alike
 // (zpool import's default scan, as libzfs_import walks udev's block devices). Empty when
 // libudev is unusable.
