@@ -62,7 +62,7 @@ std::vector<std::string> ScanDevices(const std::vector<std::string>& dirs) {
 
 void RegisterPoolOps(Registry& reg, PoolTable* table) {
   auto ops = std::make_shared<PoolOps>(table);
-  const NvType S = NvType::kString, U = NvType::kUint64, B = NvType::kBooleanValue,
+  const NvType S = NvType::kString, B = NvType::kBooleanValue,
                N = NvType::kNvList, SA = NvType::kStringArray;
   reg.Add(Def(OpId::kPing, Perm::kRead, {}, [](const Caller&, const NvList&, NvList*) { return Status::Ok(); }));
   reg.Add(Def(OpId::kVersion, Perm::kRead, {}, [](const Caller&, const NvList&, NvList* r) {
@@ -150,7 +150,6 @@ void RegisterPoolOps(Registry& reg, PoolTable* table) {
      &PoolOps::Set);
   op(OpId::kPoolHistory, Perm::kRead, {{"name", S, true}}, &PoolOps::History);
   op(OpId::kPoolSync, Perm::kRoot, {{"name", S}}, &PoolOps::Sync);
-  (void)U;
 }
 
 }  // namespace uzfs

@@ -57,6 +57,11 @@ std::string JsonString(const std::string& s) {
   return o + "\"";
 }
 
+std::string PoolErrorText(const std::string& verb, const std::string& pool, const Status& s) {
+  if (s.code() == ENOENT && !lzc::IsConnectError(s)) return "cannot open '" + pool + "': no such pool";
+  return ErrorText(verb, pool, s);
+}
+
 std::string NiceNum(uint64_t num) {
   uint64_t n = num;
   int index = 0;

@@ -15,6 +15,9 @@ namespace uzfs::libzfs {
 // the connect error alone ("cannot connect to zfsd at PATH: <strerror>") when zfsd is
 // unreachable.
 std::string ErrorText(const std::string& verb, const std::string& name, const Status& s);
+// ErrorText for an operation on a named pool, a missing pool worded as zpool_open does:
+// "cannot open '<pool>': no such pool".
+std::string PoolErrorText(const std::string& verb, const std::string& pool, const Status& s);
 // The reason part alone: the daemon's detail message when it sent one ("no such pool",
 // "permission denied"), else zpool_standard_error's words for the code ("pool is busy").
 std::string Reason(const Status& s);

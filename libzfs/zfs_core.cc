@@ -10,7 +10,6 @@ namespace uzfs::lzc {
 
 namespace {
 
-constexpr int kConnectMark = 0x7a;  // the Status code offset marking connect errors
 constexpr int kReplyTimeoutMs = -1;  // operations may take long (a big import); wait
 
 class Fd {
@@ -32,7 +31,6 @@ bool IsConnectError(const Status& s) {
 }
 
 Result<NvList> Call(proto::OpId op, const NvList& args) {
-  (void)kConnectMark;
   std::string path = proto::SocketPath();
   Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (fd.get() < 0) return Status::Error(errno, "cannot connect to zfsd at " + path + ": " + std::strerror(errno));

@@ -14,11 +14,7 @@ static int Run(const Cmd& self, int argc, char** argv) {
   if (args.empty()) return UsageError(self, "missing pool argument");
   if (args.size() > 1) return UsageError(self, "too many arguments");
   Status s = lzc::PoolDestroy(args[0], force);
-  if (!s.ok()) {
-    if (s.code() == ENOENT && !lzc::IsConnectError(s)) return Fail("cannot open '" + args[0] + "': no such pool");
-    return Fail(libzfs::ErrorText("destroy", args[0], s));
-  }
-  return kExitOk;
+  return s.ok() ? kExitOk : Fail(libzfs::PoolErrorText("destroy", args[0], s));
 }
 
 const Cmd kDestroy = {"destroy", {"destroy [-f] pool"},

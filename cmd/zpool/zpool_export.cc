@@ -17,8 +17,7 @@ static int Run(const Cmd& self, int argc, char** argv) {
     Status s = lzc::PoolExport(p, force);
     if (s.ok()) continue;
     if (lzc::IsConnectError(s)) return Fail(s.message());
-    rc = s.code() == ENOENT ? Fail("cannot open '" + p + "': no such pool")
-                            : Fail(libzfs::ErrorText("export", p, s));
+    rc = Fail(libzfs::PoolErrorText("export", p, s));
   }
   return rc;
 }

@@ -27,8 +27,7 @@ static int Run(const Cmd& self, int argc, char** argv) {
     auto h = lzc::PoolHistory(p);
     if (!h.ok()) {
       if (lzc::IsConnectError(h.status())) return Fail(h.status().message());
-      rc = h.status().code() == ENOENT ? Fail("cannot open '" + p + "': no such pool")
-                                       : Fail(libzfs::ErrorText("get history for", p, h.status()));
+      rc = Fail(libzfs::PoolErrorText("get history for", p, h.status()));
       continue;
     }
     std::cout << "History for '" << p << "':\n";

@@ -17,9 +17,7 @@ static int Run(const Cmd& self, int argc, char** argv) {
   std::string prop = args[0].substr(0, eq), value = args[0].substr(eq + 1);
   Status s = lzc::PoolSet(args[1], prop, value, CommandLine(argc, argv));
   if (s.ok()) return kExitOk;
-  if (lzc::IsConnectError(s)) return Fail(s.message());
-  if (s.code() == ENOENT) return Fail("cannot open '" + args[1] + "': no such pool");
-  return Fail(libzfs::ErrorText("set property for", args[1], s));
+  return Fail(libzfs::PoolErrorText("set property for", args[1], s));
 }
 
 const Cmd kSet = {"set", {"set property=value pool"}, "    --help  print this message\n", Run};

@@ -18,8 +18,7 @@ static int Run(const Cmd& self, int argc, char** argv) {
     Status s = lzc::PoolSync(p);
     if (s.ok()) continue;
     if (lzc::IsConnectError(s)) return Fail(s.message());
-    rc = s.code() == ENOENT ? Fail("cannot open '" + p + "': no such pool")
-                            : Fail(libzfs::ErrorText("sync", p, s));
+    rc = Fail(libzfs::PoolErrorText("sync", p, s));
   }
   return rc;
 }
