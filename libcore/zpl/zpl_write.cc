@@ -12,6 +12,7 @@ namespace {
 constexpr uint64_t kZplVersion = 4;
 constexpr uint16_t kZnodeBonus = 264;
 constexpr size_t kMaxInlineSymlink = 320 - kZnodeBonus;  // dmu_bonus_max - znode
+constexpr uint64_t kFlagXattr = 0x1;  // ZFS_XATTR: an xattr directory or value file
 constexpr uint64_t kFlagAclTrivial = 0x4, kFlagAutoInherit = 0x40, kFlagNoExecsDenied = 0x100;
 constexpr uint64_t kFlagArchive = 0x0000000800000000ULL, kFlagAvModified = 0x0000040000000000ULL;
 constexpr size_t kAclOffset = 176;
@@ -259,6 +260,17 @@ Status ZplWriter::Link(uint64_t dir, std::string_view name, uint64_t obj, ZTime 
 }
 
 Status ZplWriter::FreeZnode(uint64_t obj) {
+  // zfs_rmnode: the xattr directory and its value files go with the file.
+  auto z = GetAttr(obj);
+  if (z.ok() && z->xattr != 0 && !(z->flags & kFlagXattr)) {
+    auto xz = GetAttr(z->xattr);
+    if (xz.ok() && S_ISDIR(xz->mode) && (xz->flags & kFlagXattr)) {
+      UZFS_ASSIGN(auto entries, zaps_->List(z->xattr));
+      for (const ZapEntry& e : entries) UZFS_TRY(os_->FreeObject(DirentObj(e.first())));
+      zaps_->Drop(z->xattr);
+      UZFS_TRY(os_->FreeObject(z->xattr));
+    }
+  }
   zaps_->Drop(obj);
   return os_->FreeObject(obj);
 }
@@ -289,6 +301,27 @@ Status ZplWriter::Reap(uint64_t obj) {
   std::snprintf(hex, sizeof hex, "%llx", static_cast<unsigned long long>(obj));
   UZFS_TRY(zaps_->Remove(unlinked_, hex));
   return FreeZnode(obj);
+}
+
+Result<uint64_t> ZplWriter::DrainUnlinked() {
+  UZFS_ASSIGN(auto entries, zaps_->List(unlinked_));
+  for (const ZapEntry& e : entries) {
+    UZFS_TRY(zaps_->Remove(unlinked_, e.name));
+    if (os_->Dnode(e.first()).ok()) UZFS_TRY(FreeZnode(e.first()));
+  }
+  return static_cast<uint64_t>(entries.size());
+}
+
+Status ZplWriter::Accessed(uint64_t obj, ZTime now) {
+  UZFS_ASSIGN(ZnodePhys z, GetAttr(obj));
+  z.atime[0] = now.sec;
+  z.atime[1] = now.nsec;
+  return Put(obj, z);
+}
+
+Result<uint64_t> ZplWriter::UsedBytes(uint64_t obj) {
+  UZFS_ASSIGN(const DnodePhys* dn, os_->Dnode(obj));
+  return dn->used;
 }
 
 Status ZplWriter::Rmdir(uint64_t dir, std::string_view name, ZTime now) {
@@ -385,6 +418,87 @@ Status ZplWriter::Setattr(uint64_t obj, const SetAttr& a, ZTime now) {
     uint64_t keep = z.flags & ~(kFlagNoExecsDenied);
     z.flags = keep | ((z.mode & 0111) == 0111 ? kFlagNoExecsDenied : 0);
   }
+  return Put(obj, z);
+}
+
+// ---- extended attributes ----
+
+Result<Bytes> ZplWriter::GetXattr(uint64_t obj, std::string_view name) {
+  UZFS_ASSIGN(ZnodePhys z, GetAttr(obj));
+  if (z.xattr == 0) return Status::Error(ENODATA, "no such attribute");
+  UZFS_ASSIGN(auto e, zaps_->Lookup(z.xattr, name));
+  if (!e) return Status::Error(ENODATA, "no such attribute");
+  uint64_t vobj = DirentObj(e->first());
+  UZFS_ASSIGN(ZnodePhys vz, GetAttr(vobj));
+  return Read(vobj, 0, vz.size);
+}
+
+Status ZplWriter::SetXattr(uint64_t obj, std::string_view name, ByteSpan value, int flags,
+                           uint64_t txg, ZTime now) {
+  UZFS_TRY(CheckName(name));
+  UZFS_ASSIGN(ZnodePhys z, GetAttr(obj));
+  if (z.flags & kFlagXattr) return Status::Error(EINVAL, "xattrs of an xattr");
+  std::optional<uint64_t> vobj;
+  if (z.xattr != 0) {
+    UZFS_ASSIGN(auto e, zaps_->Lookup(z.xattr, name));
+    if (e) vobj = DirentObj(e->first());
+  }
+  if (vobj && (flags & kXattrCreate)) return Status::Error(EEXIST, "attribute exists");
+  if (!vobj && (flags & kXattrReplace)) return Status::Error(ENODATA, "no such attribute");
+  if (z.xattr == 0) {
+    // zfs_make_xattrdir: mode S_IFDIR | S_ISVTX | 0777, owner of the file, links 2.
+    UZFS_ASSIGN(uint64_t xdir, zaps_->Create(kOtDirectoryContents, kOtZnode, kZnodeBonus));
+    ZnodePhys x;
+    x.atime[0] = x.mtime[0] = x.ctime[0] = x.crtime[0] = now.sec;
+    x.atime[1] = x.mtime[1] = x.ctime[1] = x.crtime[1] = now.nsec;
+    x.gen = txg;
+    x.mode = S_IFDIR | S_ISVTX | 0777;
+    x.size = 2;
+    x.parent = obj;
+    x.links = 2;
+    x.uid = z.uid;
+    x.gid = z.gid;
+    x.flags = NewFlags(x.mode) | kFlagXattr;
+    UZFS_TRY(os_->SetBonus(xdir, EncodeZnode(x)));
+    z.xattr = xdir;
+  }
+  if (vobj) {
+    UZFS_ASSIGN(ZnodePhys vz, GetAttr(*vobj));
+    if (vz.size) UZFS_TRY(os_->Truncate(*vobj, 0));
+    vz.size = 0;
+    UZFS_TRY(Put(*vobj, vz));
+  } else {
+    UZFS_ASSIGN(vobj, Create(z.xattr, name, S_IFREG | 0660, static_cast<uint32_t>(z.uid),
+                             static_cast<uint32_t>(z.gid), txg, now));
+    UZFS_ASSIGN(ZnodePhys vz, GetAttr(*vobj));
+    vz.flags |= kFlagXattr;
+    UZFS_TRY(Put(*vobj, vz));
+  }
+  if (!value.empty()) UZFS_TRY(Write(*vobj, 0, value, now));
+  z.ctime[0] = now.sec;
+  z.ctime[1] = now.nsec;
+  return Put(obj, z);
+}
+
+Result<std::vector<std::string>> ZplWriter::ListXattr(uint64_t obj) {
+  UZFS_ASSIGN(ZnodePhys z, GetAttr(obj));
+  std::vector<std::string> out;
+  if (z.xattr == 0) return out;
+  UZFS_ASSIGN(auto entries, zaps_->List(z.xattr));
+  for (const ZapEntry& e : entries) out.push_back(e.name);
+  return out;
+}
+
+Status ZplWriter::RemoveXattr(uint64_t obj, std::string_view name, ZTime now) {
+  UZFS_ASSIGN(ZnodePhys z, GetAttr(obj));
+  if (z.xattr == 0) return Status::Error(ENODATA, "no such attribute");
+  UZFS_ASSIGN(auto e, zaps_->Lookup(z.xattr, name));
+  if (!e) return Status::Error(ENODATA, "no such attribute");
+  UZFS_TRY(DropEntry(z.xattr, name, false, now));
+  UZFS_TRY(FreeZnode(DirentObj(e->first())));
+  UZFS_ASSIGN(z, GetAttr(obj));
+  z.ctime[0] = now.sec;
+  z.ctime[1] = now.nsec;
   return Put(obj, z);
 }
 

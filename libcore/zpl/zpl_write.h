@@ -72,6 +72,34 @@ class ZplWriter {
   Status Setattr(uint64_t obj, const SetAttr& a, ZTime now);
   // Frees an object from the unlinked set (the last close of an unlinked file).
   Status Reap(uint64_t obj);
+  // zfs_unlinked_drain: frees every object left in the unlinked set (files that were still
+  // open when the filesystem was last unmounted or the pool went down); call at mount,
+  // before anything can be open. Returns how many were freed.
+  Result<uint64_t> DrainUnlinked();
+  // A read's atime update (zfs_tstamp_update_setup ACCESSED): atime only, ctime kept.
+  Status Accessed(uint64_t obj, ZTime now);
+  // dn_used of the object (what its blocks take on disk as of the last sync), for st_blocks.
+  Result<uint64_t> UsedBytes(uint64_t obj);
+
+  // ---- Extended attributes (zfs-fuse zfs_dir.c zfs_make_xattrdir / zfs_get_xattrdir,
+  // zfs_operations.c zfsfuse_{get,set,list,remove}xattr). ZPL v4 keeps a file's xattrs in a
+  // hidden directory: the znode's zp_xattr names a directory object (flag ZFS_XATTR, mode
+  // 01777, links 2, parent = the file, owner and group = the file's) that no directory
+  // entry reaches; its entries are regular files (mode 0660, flag ZFS_XATTR) named by the
+  // attribute's full Linux name ("user.foo") whose data is the value. The directory is made
+  // on the first set, kept when it empties (as zfs-fuse does), and freed with its file.
+  // Names follow directory entry rules (1..255 bytes, no '/': EINVAL / ENAMETOOLONG).
+  static constexpr int kXattrCreate = 1;   // XATTR_CREATE: EEXIST when present
+  static constexpr int kXattrReplace = 2;  // XATTR_REPLACE: ENODATA when absent
+  // The value; ENODATA when the attribute is absent.
+  Result<Bytes> GetXattr(uint64_t obj, std::string_view name);
+  // Sets (creates or replaces) an attribute; updates the file's ctime.
+  Status SetXattr(uint64_t obj, std::string_view name, ByteSpan value, int flags, uint64_t txg,
+                  ZTime now);
+  // Attribute names in directory (hash) order; empty when the file has none.
+  Result<std::vector<std::string>> ListXattr(uint64_t obj);
+  // ENODATA when absent; updates the file's ctime.
+  Status RemoveXattr(uint64_t obj, std::string_view name, ZTime now);
 
  private:
   ZplWriter(ObjsetWriter* os, ZapStore* zaps) : os_(os), zaps_(zaps) {}

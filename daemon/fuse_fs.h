@@ -1,0 +1,107 @@
+// FuseMount: one ZPL filesystem of a Pool served through the kernel's FUSE, with libfuse3's
+// low-level API (fuse_lowlevel.h, libfuse 3.14) — what zfs-fuse's zfs_operations.c does for
+// its mounts.
+//
+// Requests: libfuse's multi-threaded loop (fuse_session_loop_mt) runs on a thread the mount
+// owns; every request becomes one Pool::WithZpl(dataset, fn) call, so the pool's lock
+// serializes them and each change joins the pool's open txg (synced by the caller's sync
+// thread, or at once by fsync/fsyncdir, which call Pool::Sync). Replies are sent after
+// WithZpl returns, never under the pool lock.
+//
+// Inodes: a FUSE inode number is the ZFS object number, except FUSE_ROOT_ID (1), which
+// stands for the ZPL root object (ZplWriter::root(); object 1 is the master node, never a
+// file). st_ino is always the object number (so `ls -i` agrees with zdb); the FUSE generation
+// is the znode's zp_gen, so a reused object number is a new inode to the kernel.
+//
+// Unlinked files: a file whose last link goes while the kernel still knows it (lookup count
+// > 0, from lookup/create/mknod/link/symlink/mkdir replies minus forgets) or while it is
+// open goes to the ZPL unlinked set (ZplWriter::Unlink keep_open); it is freed (Reap) when
+// both counts reach 0, or at unmount. Objects left in the unlinked set by an earlier crash
+// are freed at mount (ZplWriter::DrainUnlinked).
+//
+// Semantics: permission checks are the kernel's (mount option default_permissions; the
+// mount has allow_other). New nodes take the caller's uid and gid (the directory's gid and,
+// for directories, S_ISGID when the directory is set-group-ID). Extended attributes are
+// ZPL v4's xattr directories (ZplWriter::GetXattr...), readable by zfs-fuse. Atime is
+// updated on every read when MountOptions::atime (as the ZFS property atime=on). Errors are
+// the ZPL's errno values; ECKSUM and ECORRUPT reach programs as EIO.
+//
+// Lock order: Pool lock → FuseMount::mu_. A request never holds mu_ while calling into the
+// pool (it may take mu_ inside a WithZpl callback).
+//
+// Thread safety: Mount and Unmount may be called from any thread, but NEVER with the pool
+// lock held (i.e. not from inside a Pool::WithZpl callback or anything else holding the
+// Pool's mutex): Unmount waits for the FUSE workers, which may be waiting for that lock.
+// The Pool must outlive the FuseMount: unmount every mount of a pool before exporting or
+// destroying it, and a filesystem before destroying it.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "libcore/base/status.h"
+#include "libcore/pool/pool.h"
+
+struct fuse_session;
+
+namespace uzfs {
+
+struct MountOptions {
+  bool readonly = false;  // mount read-only (-o ro); every change fails with EROFS
+  bool atime = true;      // update atime on reads (the atime property)
+  // How long the kernel may cache attributes and names (seconds). Only this mount changes
+  // the filesystem today; once the libzfs file API writes files too, it must invalidate.
+  double attr_timeout = 1.0, entry_timeout = 1.0;
+  unsigned max_threads = 4;  // FUSE worker threads (the pool serializes them anyway)
+  bool debug = false;        // libfuse's request trace on stderr (-d)
+};
+
+class FuseMount {
+ public:
+  // Mounts filesystem `dataset` ("pool/a/b") of pool at `mountpoint` and starts serving.
+  // The mountpoint is created (with its parents) when absent and must be an empty
+  // directory. Errors: ENOENT (no such filesystem), ENOTDIR (mountpoint is not a directory),
+  // EBUSY "directory is not empty", the errno of mkdir or of the mount(2) (e.g. EPERM
+  // without CAP_SYS_ADMIN, ENODEV without /dev/fuse).
+  static Result<std::unique_ptr<FuseMount>> Mount(Pool* pool, const std::string& dataset,
+                                                  const std::string& mountpoint,
+                                                  const MountOptions& o);
+  // Unmounts and stops serving: the FUSE thread is joined, files unlinked while open are
+  // freed. EBUSY "filesystem is busy" when !force and files are open (or the kernel finds
+  // the mount busy, e.g. a process's working directory) — the mount then stays served.
+  // force: detaches the mount (MNT_DETACH) and aborts the FUSE connection, so processes with
+  // open files get ENOTCONN. Idempotent (OK once unmounted). Never call it with the pool
+  // lock held (see above).
+  Status Unmount(bool force);
+  // Unmounts (forcibly) if still mounted.
+  ~FuseMount();
+
+  const std::string& mountpoint() const { return mountpoint_; }
+  const std::string& dataset() const { return dataset_; }
+  const MountOptions& options() const { return opts_; }
+  bool mounted() const { return se_ != nullptr; }
+  // Files open through this mount now (opens minus releases).
+  uint64_t open_files();
+
+  // Request handlers' state; public only for the C callbacks in fuse_fs.cc.
+  struct Impl;
+
+ private:
+  FuseMount() = default;
+  Status Stop(bool force);
+
+  Pool* pool_ = nullptr;
+  std::string dataset_, mountpoint_;
+  MountOptions opts_;
+  std::unique_ptr<Impl> impl_;
+  fuse_session* se_ = nullptr;
+  std::thread loop_;
+  std::mutex unmount_mu_;  // serializes Unmount calls
+};
+
+}  // namespace uzfs
