@@ -9,6 +9,7 @@
 #include <fuse_lowlevel.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <time.h>
@@ -657,12 +658,17 @@ const fuse_lowlevel_ops kOps = MakeOps();
 
 // Aborts a FUSE connection through fusectl (mounted on demand), so requests in flight and
 // future ones fail and the session's reads return ENODEV.
+// A connection without a directory there is gone already (the last mount of it went).
 Status AbortConnection(dev_t dev) {
+  constexpr long kFuseCtlMagic = 0x65735543;  // FUSE_CTL_SUPER_MAGIC
   std::string ctl = kFuseCtl;
-  std::string abort = ctl + "/" + std::to_string(minor(dev)) + "/abort";
-  if (access(abort.c_str(), F_OK) != 0 && mount("fusectl", kFuseCtl, "fusectl", 0, nullptr) != 0)
+  struct statfs sf;
+  if ((statfs(kFuseCtl, &sf) != 0 || sf.f_type != kFuseCtlMagic) &&
+      mount("fusectl", kFuseCtl, "fusectl", 0, nullptr) != 0)
     return Status::Error(errno, "mounting fusectl on " + ctl);
+  std::string abort = ctl + "/" + std::to_string(minor(dev)) + "/abort";
   int fd = open(abort.c_str(), O_WRONLY);
+  if (fd < 0 && errno == ENOENT) return Status::Ok();
   if (fd < 0) return Status::Error(errno, abort);
   ssize_t n = write(fd, "1", 1);
   int err = errno;
