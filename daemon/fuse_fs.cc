@@ -685,7 +685,11 @@ Result<std::unique_ptr<FuseMount>> FuseMount::Mount(Pool* pool, const std::strin
   std::unique_ptr<FuseMount> fm(new FuseMount);
   fm->pool_ = pool;
   fm->dataset_ = dataset;
-  fm->mountpoint_ = mountpoint;
+  // Absolute and without a trailing slash, as /proc/mounts shows it (zfsd may chdir).
+  std::error_code aec;
+  std::string abs = std::filesystem::absolute(mountpoint, aec).lexically_normal().string();
+  if (abs.size() > 1 && abs.back() == '/') abs.pop_back();
+  fm->mountpoint_ = aec ? mountpoint : abs;
   fm->opts_ = o;
   fm->impl_ = std::make_unique<Impl>();
   Impl* m = fm->impl_.get();
@@ -705,15 +709,15 @@ Result<std::unique_ptr<FuseMount>> FuseMount::Mount(Pool* pool, const std::strin
 
   // The mountpoint: created when absent, else an empty directory.
   std::error_code ec;
-  auto st = std::filesystem::status(mountpoint, ec);
+  auto st = std::filesystem::status(fm->mountpoint_, ec);
   if (!std::filesystem::exists(st)) {
-    std::filesystem::create_directories(mountpoint, ec);
-    if (ec) return Status::Error(ec.value(), "cannot create mountpoint " + mountpoint);
+    std::filesystem::create_directories(fm->mountpoint_, ec);
+    if (ec) return Status::Error(ec.value(), "cannot create mountpoint " + fm->mountpoint_);
   } else if (!std::filesystem::is_directory(st)) {
-    return Status::Error(ENOTDIR, mountpoint + ": not a directory");
-  } else if (!std::filesystem::is_empty(mountpoint, ec) || ec) {
-    if (ec) return Status::Error(ec.value(), mountpoint);
-    return Status::Error(EBUSY, mountpoint + ": directory is not empty");
+    return Status::Error(ENOTDIR, fm->mountpoint_ + ": not a directory");
+  } else if (!std::filesystem::is_empty(fm->mountpoint_, ec) || ec) {
+    if (ec) return Status::Error(ec.value(), fm->mountpoint_);
+    return Status::Error(EBUSY, fm->mountpoint_ + ": directory is not empty");
   }
 
   std::string mo = "allow_other,default_permissions,fsname=" + dataset + ",subtype=zfs";
@@ -728,11 +732,11 @@ Result<std::unique_ptr<FuseMount>> FuseMount::Mount(Pool* pool, const std::strin
   fuse_opt_free_args(&args);
   if (!fm->se_) return Status::Error(EINVAL, "fuse_session_new failed (mount options " + mo + ")");
   errno = 0;
-  if (fuse_session_mount(fm->se_, mountpoint.c_str()) != 0) {
+  if (fuse_session_mount(fm->se_, fm->mountpoint_.c_str()) != 0) {
     int err = errno ? errno : EIO;
     fuse_session_destroy(fm->se_);
     fm->se_ = nullptr;
-    return Status::Error(err, "cannot mount " + dataset + " on " + mountpoint);
+    return Status::Error(err, "cannot mount " + dataset + " on " + fm->mountpoint_);
   }
   fuse_session* se = fm->se_;
   unsigned threads = std::max(1u, o.max_threads);
@@ -744,7 +748,7 @@ Result<std::unique_ptr<FuseMount>> FuseMount::Mount(Pool* pool, const std::strin
     fuse_loop_cfg_destroy(cfg);
     if (r != 0) spdlog::debug("fuse loop ended: {}", r);
   });
-  spdlog::info("mounted {} on {}", dataset, mountpoint);
+  spdlog::info("mounted {} on {}", dataset, fm->mountpoint_);
   return fm;
 }
 
@@ -760,9 +764,8 @@ Status FuseMount::Unmount(bool force) {
 
 Status FuseMount::Stop(bool force) {
   if (!se_) return Status::Ok();
-  if (!force && open_files() > 0)
-    return Status::Error(EBUSY, mountpoint_ + ": filesystem is busy (" +
-                                    std::to_string(open_files()) + " open files)");
+  // The kernel decides what is busy (open files, working directories): our own open count
+  // lags, since a close's release reaches us asynchronously.
   struct stat st;
   bool have_dev = stat(mountpoint_.c_str(), &st) == 0;
   if (umount2(mountpoint_.c_str(), force ? MNT_DETACH : 0) != 0) {

@@ -29,6 +29,8 @@
 // Lock order: Pool lock → FuseMount::mu_. A request never holds mu_ while calling into the
 // pool (it may take mu_ inside a WithZpl callback).
 //
+// One FuseMount per filesystem at a time (the unlinked-file bookkeeping is per mount).
+//
 // Thread safety: Mount and Unmount may be called from any thread, but NEVER with the pool
 // lock held (i.e. not from inside a Pool::WithZpl callback or anything else holding the
 // Pool's mutex): Unmount waits for the FUSE workers, which may be waiting for that lock.
@@ -65,18 +67,20 @@ class FuseMount {
  public:
   // Mounts filesystem `dataset` ("pool/a/b") of pool at `mountpoint` and starts serving.
   // The mountpoint is created (with its parents) when absent and must be an empty
-  // directory. Errors: ENOENT (no such filesystem), ENOTDIR (mountpoint is not a directory),
-  // EBUSY "directory is not empty", the errno of mkdir or of the mount(2) (e.g. EPERM
-  // without CAP_SYS_ADMIN, ENODEV without /dev/fuse).
+  // directory; mountpoint() is its absolute, normalized form. Errors: ENOENT (no such
+  // filesystem), ENOTDIR (mountpoint is not a directory), EBUSY "directory is not empty",
+  // the errno of mkdir or of mount(2) (e.g. EPERM without CAP_SYS_ADMIN, ENODEV without
+  // /dev/fuse), EROFS when the pool is read-only (WithZpl refuses it).
   static Result<std::unique_ptr<FuseMount>> Mount(Pool* pool, const std::string& dataset,
                                                   const std::string& mountpoint,
                                                   const MountOptions& o);
   // Unmounts and stops serving: the FUSE thread is joined, files unlinked while open are
-  // freed. EBUSY "filesystem is busy" when !force and files are open (or the kernel finds
-  // the mount busy, e.g. a process's working directory) — the mount then stays served.
-  // force: detaches the mount (MNT_DETACH) and aborts the FUSE connection, so processes with
-  // open files get ENOTCONN. Idempotent (OK once unmounted). Never call it with the pool
-  // lock held (see above).
+  // freed. EBUSY "filesystem is busy" when !force and the kernel finds the mount busy (open
+  // files, a process's working directory) — the mount then stays served. force: detaches
+  // the mount (MNT_DETACH) and aborts the FUSE connection (through fusectl, mounted on
+  // /sys/fs/fuse/connections when it is not), so processes with open files get ENOTCONN.
+  // Idempotent (OK once unmounted; also after someone ran umount(8) on it). Never call it
+  // with the pool lock held (see above).
   Status Unmount(bool force);
   // Unmounts (forcibly) if still mounted.
   ~FuseMount();
@@ -85,7 +89,8 @@ class FuseMount {
   const std::string& dataset() const { return dataset_; }
   const MountOptions& options() const { return opts_; }
   bool mounted() const { return se_ != nullptr; }
-  // Files open through this mount now (opens minus releases).
+  // Files open through this mount (opens minus releases; a release reaches zfsd
+  // asynchronously after close(2), so this lags behind the processes).
   uint64_t open_files();
 
   // Request handlers' state; public only for the C callbacks in fuse_fs.cc.

@@ -397,9 +397,7 @@ TEST_F(FuseTest, UnlinkedOpenFileStaysReadable) {
   EXPECT_EQ(1u, mount_->open_files());
   EXPECT_EQ(EBUSY, mount_->Unmount(false).code());
   close(fd);
-  // The release reaches zfsd asynchronously.
-  for (int i = 0; i < 100 && mount_->open_files() > 0; i++) usleep(10000);
-  EXPECT_EQ(0u, mount_->open_files());
+  // At once: the release may still be on its way to zfsd, the kernel knows better.
   ASSERT_TRUE(mount_->Unmount(false).ok());
   // Nothing left in the unlinked set: the object was freed.
   ASSERT_TRUE(pool_->WithZpl("ft/fs", [&](ZplWriter& z, uint64_t) -> Status {
@@ -469,7 +467,7 @@ TEST_F(FuseTest, MountpointRules) {
   m = FuseMount::Mount(pool_.get(), "ft/fs", other + "/x", {});
   EXPECT_EQ(ENOTDIR, m.status().code());
   m = FuseMount::Mount(pool_.get(), "ft/nope", dir_ + "/nope", {});
-  EXPECT_FALSE(m.ok());
+  EXPECT_EQ(ENOENT, m.status().code()) << m.status().ToString();
   // Read-only: reads work, changes fail with EROFS.
   WriteFile(P("ro"), "read me");
   ASSERT_TRUE(mount_->Unmount(false).ok());
