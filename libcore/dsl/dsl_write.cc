@@ -72,6 +72,30 @@ Status StoreDataset(ObjsetWriter& mos, uint64_t obj, const DslDatasetPhys& d) {
   return mos.SetBonus(obj, EncodeDslDatasetPhys(d));
 }
 
+Status DirDidUseSpace(ObjsetWriter& mos, uint64_t dir, DdUsed type, int64_t used, int64_t comp,
+                      int64_t uncomp) {
+  for (uint64_t d = dir; d;) {
+    UZFS_ASSIGN(DslDirPhys dd, LoadDir(mos, d));
+    dd.used_bytes += static_cast<uint64_t>(used);
+    dd.compressed_bytes += static_cast<uint64_t>(comp);
+    dd.uncompressed_bytes += static_cast<uint64_t>(uncomp);
+    if (dd.flags & kDdFlagUsedBreakdown) dd.used_breakdown[type] += static_cast<uint64_t>(used);
+    UZFS_TRY(StoreDir(mos, d, dd));
+    d = dd.parent_obj;
+    type = kDdUsedChild;
+  }
+  return Status::Ok();
+}
+
+Status DirTransferSpace(ObjsetWriter& mos, uint64_t dir, int64_t delta, DdUsed from, DdUsed to) {
+  if (delta == 0) return Status::Ok();
+  UZFS_ASSIGN(DslDirPhys dd, LoadDir(mos, dir));
+  if (!(dd.flags & kDdFlagUsedBreakdown)) return Status::Ok();
+  dd.used_breakdown[from] -= static_cast<uint64_t>(delta);
+  dd.used_breakdown[to] += static_cast<uint64_t>(delta);
+  return StoreDir(mos, dir, dd);
+}
+
 Result<uint64_t> CreateBplist(ObjsetWriter& mos, uint32_t blocksize) {
   return mos.Allocate(kOtBplist, blocksize, kOtBplistHdr, kBplistHdrSize);
 }

@@ -44,6 +44,14 @@ Result<uint64_t> CreateDir(ObjsetWriter& mos, ZapStore& zaps, uint64_t parent,
 Result<uint64_t> CreateDataset(ObjsetWriter& mos, ZapStore& zaps, uint64_t dir_obj,
                                uint64_t origin_snap, uint64_t creation_txg, uint64_t now);
 
+// dsl_dir_diduse_space (no reservations): used/comp/uncomp added to dir (used into bucket
+// `type` of its breakdown) and to every ancestor (as DD_USED_CHILD).
+Status DirDidUseSpace(ObjsetWriter& mos, uint64_t dir, DdUsed type, int64_t used, int64_t comp,
+                      int64_t uncomp);
+// dsl_dir_transfer_space: delta moves from bucket `from` to bucket `to` of dir's breakdown
+// (the totals and the ancestors do not change).
+Status DirTransferSpace(ObjsetWriter& mos, uint64_t dir, int64_t delta, DdUsed from, DdUsed to);
+
 // A random 64-bit guid (never 0) and a 56-bit fsid guid (unique_create).
 uint64_t NewGuid();
 uint64_t NewFsidGuid();

@@ -384,8 +384,10 @@ Status Pool::SyncLocked(uint64_t state) {
   uint64_t txg = synced_txg_ + 1;
   bool anything = mos_->dirty() || mos_zaps_->dirty() || config_dirty_ || !pending_history_.empty();
   for (auto& [obj, od] : datasets_) anything |= od.os->dirty() || od.zaps->dirty();
+  anything |= !sync_tasks_.empty();
   if (!anything) return Status::Ok();
   UZFS_TRY(SyncDatasets(txg));
+  UZFS_TRY(RunSyncTasks(txg));  // dsl_sync_task_group_sync: after the objsets, as ZFS does
   for (const NvList& rec : pending_history_) UZFS_TRY(LogHistoryLocked(rec));
   pending_history_.clear();
   if (config_dirty_) UZFS_TRY(WriteConfigObject(txg));

@@ -107,19 +107,7 @@ Status Pool::CreateSkeleton(uint64_t now, const std::map<std::string, std::strin
     UZFS_ASSIGN(DslDatasetPhys ds, LoadDataset(mos, root_ds));
     DatasetSink sink(this, ds.prev_snap_txg);
     UZFS_ASSIGN(BlkPtr bp, os->Sync(sink, kTxgInitial));
-    UZFS_TRY(sink.error);
-    ds.bp = bp;
-    ds.used_bytes += static_cast<uint64_t>(sink.used);
-    ds.compressed_bytes += static_cast<uint64_t>(sink.comp);
-    ds.uncompressed_bytes += static_cast<uint64_t>(sink.uncomp);
-    ds.unique_bytes += static_cast<uint64_t>(sink.used);
-    UZFS_TRY(StoreDataset(mos, root_ds, ds));
-    UZFS_ASSIGN(DslDirPhys dd, LoadDir(mos, root_dir));
-    dd.used_bytes += static_cast<uint64_t>(sink.used);
-    dd.compressed_bytes += static_cast<uint64_t>(sink.comp);
-    dd.uncompressed_bytes += static_cast<uint64_t>(sink.uncomp);
-    dd.used_breakdown[kDdUsedHead] += static_cast<uint64_t>(sink.used);
-    UZFS_TRY(StoreDir(mos, root_dir, dd));
+    UZFS_TRY(sink.Finish(root_ds, bp));
   }
   return Status::Ok();
 }

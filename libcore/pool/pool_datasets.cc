@@ -63,14 +63,7 @@ Status Pool::SyncDatasets(uint64_t txg) {
     DatasetSink sink(this, ds.prev_snap_txg);
     auto bp = od.os->Sync(sink, txg);
     if (!bp.ok()) return failed_ = bp.status();
-    if (!sink.error.ok()) return failed_ = sink.error;
-    ds.bp = *bp;
-    ds.used_bytes += static_cast<uint64_t>(sink.used);
-    ds.compressed_bytes += static_cast<uint64_t>(sink.comp);
-    ds.uncompressed_bytes += static_cast<uint64_t>(sink.uncomp);
-    ds.unique_bytes += static_cast<uint64_t>(sink.used);
-    UZFS_TRY(StoreDataset(*mos_, ds_obj, ds));
-    UZFS_TRY(ChargeDirs(ds.dir_obj, sink.used, sink.comp, sink.uncomp));
+    if (Status s = sink.Finish(ds_obj, *bp); !s.ok()) return failed_ = s;
     od.zaps->Trim();
   }
   return Status::Ok();
@@ -146,11 +139,11 @@ Status Pool::DestroyFilesystem(const std::string& name) {
     for (const BlkPtr& bp : doomed) {
       used += static_cast<int64_t>(Dsize(bp));
       comp += static_cast<int64_t>(bp.psize());
-      uncomp += static_cast<int64_t>(bp.lsize());
+      uncomp += static_cast<int64_t>(BpUcsize(bp));
       FreeBlock(bp, txg);
     }
   }
-  UZFS_TRY(ChargeDirs(dd.parent_obj, -used, -comp, -uncomp));
+  UZFS_TRY(DirDidUseSpace(*mos_, dd.parent_obj, kDdUsedChild, -used, -comp, -uncomp));
   // The origin snapshot forgets its clone.
   if (ds.prev_snap_obj) {
     UZFS_ASSIGN(DslDatasetPhys o, LoadDataset(*mos_, ds.prev_snap_obj));

@@ -3,6 +3,7 @@
 // block_kill).
 #pragma once
 
+#include "libcore/dsl/dsl_dataset_write.h"
 #include "libcore/pool/pool.h"
 
 namespace uzfs {
@@ -18,12 +19,12 @@ class Pool::MosSink : public ObjsetSink {
   void Born(const BlkPtr& bp, uint64_t) override {
     p_->mos_used_ += static_cast<int64_t>(p_->Dsize(bp));
     p_->mos_comp_ += static_cast<int64_t>(bp.psize());
-    p_->mos_uncomp_ += static_cast<int64_t>(bp.lsize());
+    p_->mos_uncomp_ += static_cast<int64_t>(BpUcsize(bp));
   }
   void Kill(const BlkPtr& bp, uint64_t txg) override {
     p_->mos_used_ -= static_cast<int64_t>(p_->Dsize(bp));
     p_->mos_comp_ -= static_cast<int64_t>(bp.psize());
-    p_->mos_uncomp_ -= static_cast<int64_t>(bp.lsize());
+    p_->mos_uncomp_ -= static_cast<int64_t>(BpUcsize(bp));
     p_->FreeBlock(bp, txg);
   }
   uint64_t Dsize(const BlkPtr& bp) override { return p_->Dsize(bp); }
@@ -33,37 +34,28 @@ class Pool::MosSink : public ObjsetSink {
 };
 
 // A head dataset's objset: blocks born after the previous snapshot are freed when killed;
-// older ones belong to the snapshot and would go to the deadlist (not written yet: such a
-// kill makes the sync fail visibly rather than lose a snapshot's block).
+// older ones stay allocated for the snapshot and go to the dataset's dead list
+// (dsl_dataset_block_kill). The accounting is applied by Finish once the objset is synced.
 class Pool::DatasetSink : public ObjsetSink {
  public:
-  DatasetSink(Pool* p, uint64_t prev_snap_txg) : p_(p), prev_snap_txg_(prev_snap_txg) {}
+  DatasetSink(Pool* p, uint64_t prev_snap_txg) : p_(p), acct_(prev_snap_txg) {}
   Result<BlkPtr> WriteBlock(ByteSpan data, const WriteProps& wp, uint64_t txg,
                             const BlkPtr* old) override {
     return p_->WriteBlock(data, wp, txg, old);
   }
-  void Born(const BlkPtr& bp, uint64_t) override {
-    used += static_cast<int64_t>(p_->Dsize(bp));
-    comp += static_cast<int64_t>(bp.psize());
-    uncomp += static_cast<int64_t>(bp.lsize());
-  }
+  void Born(const BlkPtr& bp, uint64_t) override { acct_.Born(bp, p_->Dsize(bp)); }
   void Kill(const BlkPtr& bp, uint64_t txg) override {
-    if (bp.birth <= prev_snap_txg_) {
-      error = Status::Error(ENOTSUP, "block of a snapshot replaced: deadlists not written yet");
-      return;
-    }
-    used -= static_cast<int64_t>(p_->Dsize(bp));
-    comp -= static_cast<int64_t>(bp.psize());
-    uncomp -= static_cast<int64_t>(bp.lsize());
-    p_->FreeBlock(bp, txg);
+    if (acct_.Kill(bp, p_->Dsize(bp))) p_->FreeBlock(bp, txg);
   }
   uint64_t Dsize(const BlkPtr& bp) override { return p_->Dsize(bp); }
-  int64_t used = 0, comp = 0, uncomp = 0;
-  Status error = Status::Ok();
+  // The dataset's new ds_bp, space, dead list, previous snapshot and dir space.
+  Status Finish(uint64_t ds_obj, const BlkPtr& new_bp) {
+    return acct_.Apply(*p_->mos_, ds_obj, new_bp);
+  }
 
  private:
   Pool* p_;
-  uint64_t prev_snap_txg_;
+  DatasetBlockAccounting acct_;
 };
 
 }  // namespace uzfs

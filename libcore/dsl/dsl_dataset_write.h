@@ -1,0 +1,88 @@
+// The DSL, write side, for datasets with snapshots (zfs-fuse dsl_dataset.c at pool v23):
+// block birth and death with dead lists (dsl_dataset_block_born / block_kill), snapshots
+// (dsl_dataset_snapshot_sync), snapshot destruction (dsl_dataset_destroy_sync),
+// rollback (zfs_ioc_rollback: clone of the latest snapshot + dsl_dataset_clone_swap_sync +
+// destroy of the clone, done here in one step with the same result), promotion
+// (dsl_dataset_promote_sync).
+//
+// Space accounting, as ZFS keeps it (no reservations yet):
+//   ds_used/compressed/uncompressed = Σ of the blocks the dataset references;
+//   ds_unique (head) = blocks referenced by the head and not by its previous snapshot;
+//   ds_unique (snapshot S) = blocks referenced by S only (not by S.prev nor S.next);
+//   dead list of X (head or snapshot) = blocks of X.prev that X no longer references;
+//   dd_used_breakdown[HEAD] = blocks the head references born after the dir's origin;
+//   dd_used_breakdown[SNAP] = blocks only snapshots of the dir reference, born after the
+//   origin; [CHILD] = Σ used of the child dirs. dd_used = Σ breakdown.
+//
+// Every function changes the MOS in memory (through the writer and the ZAP store) in the
+// txg being built; freed blocks go to DslBlockOps::Free. Thread safety: none.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "libcore/dsl/bplist_write.h"
+#include "libcore/dsl/dsl_write.h"
+
+namespace uzfs {
+
+// What the DSL needs from the pool: sizes as the pool charges them, and frees.
+class DslBlockOps {
+ public:
+  virtual ~DslBlockOps() = default;
+  virtual uint64_t Dsize(const BlkPtr& bp) = 0;  // bp_get_dsize
+  virtual void Free(const BlkPtr& bp) = 0;       // dsl_free in the txg being built
+};
+
+// The births and deaths of one sync of a head dataset's objset, applied at once.
+class DatasetBlockAccounting {
+ public:
+  explicit DatasetBlockAccounting(uint64_t prev_snap_txg) : prev_snap_txg_(prev_snap_txg) {}
+  void Born(const BlkPtr& bp, uint64_t dsize);
+  // True: the block is the head's alone (born after the previous snapshot) and must be freed
+  // now; false: a snapshot still holds it and it goes to the dead list at Apply.
+  bool Kill(const BlkPtr& bp, uint64_t dsize);
+  // The dataset's new ds_bp and space, its dead list, its previous snapshot's unique bytes
+  // and its dir's (and ancestors') space.
+  Status Apply(ObjsetWriter& mos, uint64_t ds_obj, const BlkPtr& new_bp);
+
+ private:
+  uint64_t prev_snap_txg_;
+  int64_t used_ = 0, comp_ = 0, uncomp_ = 0;         // every birth and death
+  int64_t fused_ = 0, fcomp_ = 0, funcomp_ = 0;      // births and frees only
+  std::vector<BlkPtr> dead_;
+  std::vector<uint64_t> dead_dsize_;
+};
+
+// dsl_dataset_snapshot_sync: snapshot `snapname` of head dataset head_obj taken in txg
+// (after the head's objset was synced in it). Returns the snapshot's object. The caller has
+// checked that the name is free and that the head has no snapshot of this txg yet.
+Result<uint64_t> SnapshotSync(ObjsetWriter& mos, ZapStore& zaps, uint64_t head_obj,
+                              const std::string& snapname, uint64_t txg, uint64_t now);
+
+// dsl_dataset_destroy_sync of snapshot snap_obj (named snapname in its head's snapnames),
+// which has no clones: its unique blocks are freed, the next dataset's dead list is split.
+Status DestroySnapshotSync(ObjsetWriter& mos, ZapStore& zaps, DslBlockOps& ops,
+                           uint64_t snap_obj, const std::string& snapname);
+
+// Head head_obj back to its previous snapshot: its blocks born after it freed (the dataset's
+// synced objset is what is walked; unsynced changes are the caller's to drop), ds_bp and
+// space taken from the snapshot, a new empty dead list.
+Status RollbackSync(ObjsetWriter& mos, DslBlockOps& ops, BlockReader* reader, uint64_t head_obj);
+
+// dsl_dataset_promote_sync: clone head head_obj takes over the snapshots of its origin's
+// filesystem up to and including the origin; that filesystem becomes a clone of the origin.
+// pool_origin_snap is $ORIGIN@$ORIGIN (whose clones are not "real" clones). EINVAL "not a
+// cloned filesystem"; EEXIST when a moving snapshot's name is taken (*conflict = the name).
+Status PromoteSync(ObjsetWriter& mos, ZapStore& zaps, DslBlockOps& ops, uint64_t head_obj,
+                   uint64_t pool_origin_snap, std::string* conflict);
+
+// dsl_dataset_recalc_head_uniq: unique = used − (prev.used − dead list bytes).
+Status RecalcHeadUnique(ObjsetWriter& mos, uint64_t head_obj);
+
+// The txg before which blocks a dir's head references were not born in the dir: the
+// creation txg of its origin snapshot (ds_origin_txg; 1 for $ORIGIN, 0 without origin).
+Result<uint64_t> OriginTxg(ObjsetWriter& mos, uint64_t dir_obj);
+
+}  // namespace uzfs

@@ -1,0 +1,331 @@
+// Snapshots of a pool's filesystems and what is built on them: zfs snapshot (a sync task run
+// after the objsets are synced: dsl_dataset_snapshot_check/_sync), destroy of a snapshot
+// (dsl_dataset_destroy_sync), clones (dsl_dataset_create_sync with an origin), rollback
+// (zfs_ioc_rollback), rename (dsl_dir_rename_sync, dsl_dataset_snapshot_rename_sync) and
+// promote (dsl_dataset_promote_sync). The DSL work itself is in libcore/dsl/dsl_dataset_write.
+#include <algorithm>
+#include <ctime>
+#include <set>
+
+#include "libcore/dsl/dsl_dataset_write.h"
+#include "libcore/pool/pool.h"
+#include "libcore/pool/pool_props.h"
+#include "libcore/pool/pool_sinks.h"
+
+namespace uzfs {
+
+namespace {
+
+constexpr size_t kMaxNameLen = 256;  // MAXNAMELEN, NUL included
+
+// zfs_namecheck.c valid_char.
+bool ValidComponent(const std::string& c) {
+  if (c.empty()) return false;
+  for (char ch : c)
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '_' && ch != '-' && ch != '.' &&
+        ch != ':' && ch != ' ')
+      return false;
+  return true;
+}
+
+Status BadComponent(const std::string& c) {
+  if (c.empty()) return Status::Error(EINVAL, "empty component or misplaced '@' or '#' delimiter in name");
+  for (char ch : c)
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '_' && ch != '-' && ch != '.' &&
+        ch != ':' && ch != ' ')
+      return Status::Error(EINVAL, std::string("invalid character '") + ch + "' in name");
+  return Status::Ok();
+}
+
+// "fs@snap" into its two parts; EINVAL unless there is exactly one '@' and a valid snapshot
+// component.
+Result<std::pair<std::string, std::string>> SplitSnapshot(const std::string& name) {
+  size_t at = name.find('@');
+  if (at == std::string::npos || name.find('@', at + 1) != std::string::npos)
+    return Status::Error(EINVAL, "invalid snapshot name '" + name + "'");
+  std::string snap = name.substr(at + 1);
+  if (!ValidComponent(snap)) return BadComponent(snap);
+  if (name.size() >= kMaxNameLen) return Status::Error(ENAMETOOLONG, "dataset name is too long");
+  return std::make_pair(name.substr(0, at), snap);
+}
+
+// DslBlockOps over lambdas (they reach the Pool's private Dsize / FreeBlock).
+class FnBlockOps : public DslBlockOps {
+ public:
+  FnBlockOps(std::function<uint64_t(const BlkPtr&)> dsize, std::function<void(const BlkPtr&)> free)
+      : dsize_(std::move(dsize)), free_(std::move(free)) {}
+  uint64_t Dsize(const BlkPtr& bp) override { return dsize_(bp); }
+  void Free(const BlkPtr& bp) override { free_(bp); }
+
+ private:
+  std::function<uint64_t(const BlkPtr&)> dsize_;
+  std::function<void(const BlkPtr&)> free_;
+};
+
+}  // namespace
+
+Status Pool::RunSyncTasks(uint64_t txg) {
+  std::vector<std::function<Status(uint64_t)>> tasks;
+  tasks.swap(sync_tasks_);
+  for (auto& t : tasks)
+    if (Status s = t(txg); !s.ok()) return failed_ = s;
+  return Status::Ok();
+}
+
+Status Pool::Snapshot(const std::vector<std::string>& names) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (readonly_) return Status::Error(EROFS, "pool is read-only");
+  if (!failed_.ok()) return failed_;
+  struct Req {
+    uint64_t head;
+    std::string snap;
+  };
+  std::vector<Req> reqs;
+  std::set<std::pair<uint64_t, std::string>> seen;
+  for (const std::string& name : names) {
+    UZFS_ASSIGN(auto parts, SplitSnapshot(name));
+    auto dir = ResolveDir(parts.first);
+    if (!dir.ok()) return dir.status();
+    UZFS_ASSIGN(DslDirPhys dd, LoadDir(*mos_, *dir));
+    UZFS_ASSIGN(DslDatasetPhys ds, LoadDataset(*mos_, dd.head_dataset_obj));
+    UZFS_ASSIGN(auto existing, mos_zaps_->Lookup(ds.snapnames_zapobj, parts.second));
+    if (existing || !seen.insert({dd.head_dataset_obj, parts.second}).second)
+      return Status::Error(EEXIST, "dataset already exists");
+    reqs.push_back({dd.head_dataset_obj, parts.second});
+  }
+  // One snapshot per dataset and txg (dsl_dataset_snapshot_check's EAGAIN): a filesystem
+  // named again waits for the next txg.
+  uint64_t now = static_cast<uint64_t>(std::time(nullptr));
+  while (!reqs.empty()) {
+    std::set<uint64_t> heads;
+    std::vector<Req> later;
+    for (const Req& r : reqs) {
+      if (!heads.insert(r.head).second) {
+        later.push_back(r);
+        continue;
+      }
+      sync_tasks_.push_back([this, r, now](uint64_t txg) -> Status {
+        return SnapshotSync(*mos_, *mos_zaps_, r.head, r.snap, txg, now).status();
+      });
+    }
+    Status s = SyncLocked(kPoolStateActive);
+    sync_tasks_.clear();
+    UZFS_TRY(s);
+    reqs.swap(later);
+  }
+  return Status::Ok();
+}
+
+Status Pool::DestroySnapshot(const std::string& name) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (readonly_) return Status::Error(EROFS, "pool is read-only");
+  if (!failed_.ok()) return failed_;
+  UZFS_ASSIGN(auto parts, SplitSnapshot(name));
+  UZFS_ASSIGN(uint64_t dir, ResolveDir(parts.first));
+  UZFS_ASSIGN(DslDirPhys dd, LoadDir(*mos_, dir));
+  UZFS_ASSIGN(DslDatasetPhys head, LoadDataset(*mos_, dd.head_dataset_obj));
+  auto snap = mos_zaps_->LookupInt(head.snapnames_zapobj, parts.second);
+  if (!snap.ok()) return Status::Error(ENOENT, "dataset does not exist");
+  uint64_t txg = synced_txg_ + 1;
+  FnBlockOps ops([this](const BlkPtr& bp) { return Dsize(bp); },
+                 [this, txg](const BlkPtr& bp) { FreeBlock(bp, txg); });
+  return DestroySnapshotSync(*mos_, *mos_zaps_, ops, *snap, parts.second);
+}
+
+Status Pool::Clone(const std::string& snap, const std::string& fs,
+                   const std::map<std::string, std::string>& props) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (readonly_) return Status::Error(EROFS, "pool is read-only");
+  if (!failed_.ok()) return failed_;
+  if (snap.find('@') == std::string::npos) return Status::Error(EINVAL, "not a snapshot");
+  UZFS_ASSIGN(auto sparts, SplitSnapshot(snap));
+  UZFS_ASSIGN(uint64_t sdir, ResolveDir(sparts.first));
+  UZFS_ASSIGN(DslDirPhys sdd, LoadDir(*mos_, sdir));
+  UZFS_ASSIGN(DslDatasetPhys shead, LoadDataset(*mos_, sdd.head_dataset_obj));
+  auto origin = mos_zaps_->LookupInt(shead.snapnames_zapobj, sparts.second);
+  if (!origin.ok()) return Status::Error(ENOENT, "dataset does not exist");
+  // The new filesystem's name, as CreateFilesystem checks it.
+  auto slash = fs.rfind('/');
+  if (slash == std::string::npos || fs.find('@') != std::string::npos)
+    return Status::Error(EINVAL, "invalid dataset name");
+  std::string parent = fs.substr(0, slash), last = fs.substr(slash + 1);
+  UZFS_TRY(BadComponent(last));
+  if (fs.size() >= kMaxNameLen) return Status::Error(ENAMETOOLONG, "dataset name is too long");
+  auto pdir = ResolveDir(parent);
+  if (!pdir.ok()) return Status::Error(ENOENT, "parent does not exist");
+  if (ResolveDir(fs).ok()) return Status::Error(EEXIST, "dataset already exists");
+  uint64_t txg = synced_txg_ + 1;
+  uint64_t now = static_cast<uint64_t>(std::time(nullptr));
+  UZFS_ASSIGN(uint64_t dir, CreateDir(*mos_, *mos_zaps_, *pdir, last, now));
+  UZFS_TRY(CreateDataset(*mos_, *mos_zaps_, dir, *origin, txg, now).status());
+  UZFS_ASSIGN(DslDirPhys dd, LoadDir(*mos_, dir));
+  for (auto& [k, v] : props) UZFS_TRY(StoreDatasetProp(*mos_zaps_, dd.props_zapobj, k, v));
+  return Status::Ok();
+}
+
+Status Pool::Rollback(const std::string& fs) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (readonly_) return Status::Error(EROFS, "pool is read-only");
+  if (!failed_.ok()) return failed_;
+  if (fs.find('@') != std::string::npos) return Status::Error(EINVAL, "not a filesystem");
+  UZFS_ASSIGN(uint64_t dir, ResolveDir(fs));
+  UZFS_ASSIGN(DslDirPhys dd, LoadDir(*mos_, dir));
+  uint64_t head = dd.head_dataset_obj;
+  UZFS_ASSIGN(DslDatasetPhys ds, LoadDataset(*mos_, head));
+  if (ds.prev_snap_txg < kTxgInitial) return Status::Error(EINVAL, "no snapshots");
+  datasets_.erase(head);  // the unsynced changes
+  uint64_t txg = synced_txg_ + 1;
+  FnBlockOps ops([this](const BlkPtr& bp) { return Dsize(bp); },
+                 [this, txg](const BlkPtr& bp) { FreeBlock(bp, txg); });
+  return RollbackSync(*mos_, ops, this, head);
+}
+
+Status Pool::Rename(const std::string& from, const std::string& to) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (readonly_) return Status::Error(EROFS, "pool is read-only");
+  if (!failed_.ok()) return failed_;
+  bool from_snap = from.find('@') != std::string::npos, to_snap = to.find('@') != std::string::npos;
+  if (from_snap != to_snap)
+    return Status::Error(EINVAL, from_snap ? "snapshots must be part of same dataset"
+                                           : "a filesystem cannot be renamed to a snapshot");
+  if (to.substr(0, to.find_first_of("/@")) != name_)
+    return Status::Error(EXDEV, "datasets must be within same pool");
+  if (from_snap) {
+    // dsl_dataset_snapshot_rename_sync: only the snapnames entry changes.
+    UZFS_ASSIGN(auto f, SplitSnapshot(from));
+    UZFS_ASSIGN(auto t, SplitSnapshot(to));
+    if (f.first != t.first) return Status::Error(EINVAL, "snapshots must be part of same dataset");
+    UZFS_ASSIGN(uint64_t dir, ResolveDir(f.first));
+    UZFS_ASSIGN(DslDirPhys dd, LoadDir(*mos_, dir));
+    UZFS_ASSIGN(DslDatasetPhys head, LoadDataset(*mos_, dd.head_dataset_obj));
+    auto obj = mos_zaps_->LookupInt(head.snapnames_zapobj, f.second);
+    if (!obj.ok()) return Status::Error(ENOENT, "dataset does not exist");
+    UZFS_ASSIGN(auto clash, mos_zaps_->Lookup(head.snapnames_zapobj, t.second));
+    if (clash) return Status::Error(EEXIST, "dataset already exists");
+    UZFS_TRY(mos_zaps_->Remove(head.snapnames_zapobj, f.second));
+    return mos_zaps_->AddInt(head.snapnames_zapobj, t.second, *obj);
+  }
+  if (from.find('/') == std::string::npos) return Status::Error(EINVAL, "cannot rename the root dataset");
+  auto slash = to.rfind('/');
+  if (slash == std::string::npos) return Status::Error(EINVAL, "cannot rename to the root dataset");
+  std::string last = to.substr(slash + 1);
+  UZFS_TRY(BadComponent(last));
+  if (to.size() >= kMaxNameLen) return Status::Error(ENAMETOOLONG, "dataset name is too long");
+  UZFS_ASSIGN(uint64_t dir, ResolveDir(from));
+  auto newparent = ResolveDir(to.substr(0, slash));
+  if (!newparent.ok()) return Status::Error(ENOENT, "parent does not exist");
+  if (ResolveDir(to).ok()) return Status::Error(EEXIST, "dataset already exists");
+  for (uint64_t d = *newparent; d;) {
+    if (d == dir) return Status::Error(EINVAL, "cannot rename a dataset to a descendant of itself");
+    UZFS_ASSIGN(DslDirPhys p, LoadDir(*mos_, d));
+    d = p.parent_obj;
+  }
+  UZFS_ASSIGN(DslDirPhys dd, LoadDir(*mos_, dir));
+  if (dd.parent_obj != *newparent) {
+    int64_t used = static_cast<int64_t>(dd.used_bytes), comp = static_cast<int64_t>(dd.compressed_bytes),
+            uncomp = static_cast<int64_t>(dd.uncompressed_bytes);
+    UZFS_TRY(DirDidUseSpace(*mos_, dd.parent_obj, kDdUsedChild, -used, -comp, -uncomp));
+    UZFS_TRY(DirDidUseSpace(*mos_, *newparent, kDdUsedChild, used, comp, uncomp));
+  }
+  UZFS_ASSIGN(DslDirPhys oldp, LoadDir(*mos_, dd.parent_obj));
+  UZFS_TRY(mos_zaps_->Remove(oldp.child_dir_zapobj, from.substr(from.rfind('/') + 1)));
+  UZFS_ASSIGN(DslDirPhys newp, LoadDir(*mos_, *newparent));
+  UZFS_TRY(mos_zaps_->AddInt(newp.child_dir_zapobj, last, dir));
+  dd.parent_obj = *newparent;
+  return StoreDir(*mos_, dir, dd);
+}
+
+Status Pool::Promote(const std::string& clone) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (readonly_) return Status::Error(EROFS, "pool is read-only");
+  if (!failed_.ok()) return failed_;
+  if (clone.find('@') != std::string::npos) return Status::Error(EINVAL, "not a cloned filesystem");
+  UZFS_ASSIGN(uint64_t dir, ResolveDir(clone));
+  UZFS_ASSIGN(DslDirPhys dd, LoadDir(*mos_, dir));
+  // $ORIGIN@$ORIGIN: every filesystem descends from it without being a clone.
+  uint64_t pool_origin = 0;
+  UZFS_ASSIGN(DslDirPhys rootdd, LoadDir(*mos_, *ResolveDir(name_)));
+  if (auto odir = mos_zaps_->LookupInt(rootdd.child_dir_zapobj, "$ORIGIN"); odir.ok()) {
+    UZFS_ASSIGN(DslDirPhys od, LoadDir(*mos_, *odir));
+    UZFS_ASSIGN(DslDatasetPhys ohead, LoadDataset(*mos_, od.head_dataset_obj));
+    pool_origin = ohead.prev_snap_obj;
+  }
+  uint64_t txg = synced_txg_ + 1;
+  FnBlockOps ops([this](const BlkPtr& bp) { return Dsize(bp); },
+                 [this, txg](const BlkPtr& bp) { FreeBlock(bp, txg); });
+  std::string conflict;
+  return PromoteSync(*mos_, *mos_zaps_, ops, dd.head_dataset_obj, pool_origin, &conflict);
+}
+
+Result<std::string> Pool::DatasetName(uint64_t ds_obj) {
+  UZFS_ASSIGN(DslDatasetPhys ds, LoadDataset(*mos_, ds_obj));
+  std::string path;
+  for (uint64_t d = ds.dir_obj;;) {
+    UZFS_ASSIGN(DslDirPhys dd, LoadDir(*mos_, d));
+    if (!dd.parent_obj) {
+      path = name_ + path;
+      break;
+    }
+    UZFS_ASSIGN(DslDirPhys pd, LoadDir(*mos_, dd.parent_obj));
+    UZFS_ASSIGN(auto kids, mos_zaps_->List(pd.child_dir_zapobj));
+    auto it = std::find_if(kids.begin(), kids.end(), [&](const ZapEntry& e) { return e.first() == d; });
+    if (it == kids.end()) return Status::Error(ECORRUPT, "dir " + std::to_string(d) + " not in its parent");
+    path = "/" + it->name + path;
+    d = dd.parent_obj;
+  }
+  UZFS_ASSIGN(DslDirPhys dd, LoadDir(*mos_, ds.dir_obj));
+  if (dd.head_dataset_obj == ds_obj) return path;
+  UZFS_ASSIGN(DslDatasetPhys head, LoadDataset(*mos_, dd.head_dataset_obj));
+  UZFS_ASSIGN(auto snaps, mos_zaps_->List(head.snapnames_zapobj));
+  for (const ZapEntry& e : snaps)
+    if (e.first() == ds_obj) return path + "@" + e.name;
+  return Status::Error(ECORRUPT, "snapshot " + std::to_string(ds_obj) + " has no name");
+}
+
+Result<std::vector<Pool::SnapshotRow>> Pool::Snapshots(const std::string& fs) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (fs.find('@') != std::string::npos) return Status::Error(EINVAL, "not a filesystem");
+  UZFS_ASSIGN(uint64_t dir, ResolveDir(fs));
+  UZFS_ASSIGN(DslDirPhys dd, LoadDir(*mos_, dir));
+  UZFS_ASSIGN(DslDatasetPhys head, LoadDataset(*mos_, dd.head_dataset_obj));
+  UZFS_ASSIGN(auto snaps, mos_zaps_->List(head.snapnames_zapobj));
+  std::vector<SnapshotRow> out;
+  for (const ZapEntry& e : snaps) {
+    UZFS_ASSIGN(DslDatasetPhys s, LoadDataset(*mos_, e.first()));
+    SnapshotRow r;
+    r.name = fs + "@" + e.name;
+    r.ds_obj = e.first();
+    r.used = s.unique_bytes;
+    r.referenced = s.used_bytes;
+    r.compressed = s.compressed_bytes;
+    r.uncompressed = s.uncompressed_bytes;
+    r.creation_time = s.creation_time;
+    r.creation_txg = s.creation_txg;
+    r.guid = s.guid;
+    if (s.next_clones_obj) {
+      UZFS_ASSIGN(auto clones, mos_zaps_->List(s.next_clones_obj));
+      for (const ZapEntry& c : clones) {
+        UZFS_ASSIGN(std::string cn, DatasetName(c.first()));
+        r.clones.push_back(cn.substr(0, cn.find('@')));
+      }
+      std::sort(r.clones.begin(), r.clones.end());
+    }
+    out.push_back(std::move(r));
+  }
+  std::sort(out.begin(), out.end(),
+            [](const SnapshotRow& a, const SnapshotRow& b) { return a.creation_txg < b.creation_txg; });
+  return out;
+}
+
+Result<std::string> Pool::Origin(const std::string& fs) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (fs.find('@') != std::string::npos) return Status::Error(EINVAL, "not a filesystem");
+  UZFS_ASSIGN(uint64_t dir, ResolveDir(fs));
+  UZFS_ASSIGN(DslDirPhys dd, LoadDir(*mos_, dir));
+  if (!dd.origin_obj) return std::string();
+  UZFS_ASSIGN(std::string name, DatasetName(dd.origin_obj));
+  if (name.find("/$") != std::string::npos) return std::string();  // $ORIGIN@$ORIGIN
+  return name;
+}
+
+}  // namespace uzfs
