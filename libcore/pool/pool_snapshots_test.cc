@@ -547,5 +547,75 @@ TEST(SnapshotAccountingRules, HoldForAPoolMadeByZfsFuse) {
   std::cout << r.checked_ << " datasets and snapshots checked\n";
 }
 
+// Our operations on a pool zfs-fuse made (its dead lists, unique and dir numbers as it left
+// them): UZFS_SNAPSHOT_INTEROP_POOL=DEVICE:POOL (the device is copied first). Every
+// filesystem gets a file, a snapshot, an overwrite, a rollback and another overwrite; then
+// every snapshot without clones is destroyed, oldest first; the rules must hold after export.
+// With UZFS_SNAPSHOT_TEST_KEEP=DIR the result is kept for zfs-fuse's zdb.
+TEST(SnapshotInterop, OperateOnAPoolMadeByZfsFuse) {
+  const char* env = getenv("UZFS_SNAPSHOT_INTEROP_POOL");
+  if (!env) GTEST_SKIP() << "UZFS_SNAPSHOT_INTEROP_POOL=DEVICE:POOL not set";
+  std::string spec = env, pool = spec.substr(spec.rfind(':') + 1);
+  char tmpl[] = "/tmp/uzfs-interop.XXXXXX";
+  ASSERT_NE(nullptr, mkdtemp(tmpl));
+  std::string dev = std::string(tmpl) + "/d0";
+  std::filesystem::copy_file(spec.substr(0, spec.rfind(':')), dev);
+  PoolImportSpec is;
+  is.devices = {dev};
+  is.pool = pool;
+  auto p = Pool::Import(is);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  Pool& pl = **p;
+  ZTime now{1795400000, 0};
+  Bytes one = Pattern(200 * 1024, 1), two = Pattern(64 * 1024, 2);
+  auto put = [&](const std::string& fs, const Bytes& data) {
+    return pl.WithZpl(fs, [&](ZplWriter& z, uint64_t txg) -> Status {
+      uint64_t obj;
+      if (auto f = z.Lookup(z.root(), "uzfs-interop"); f.ok()) {
+        obj = *f;
+      } else {
+        UZFS_ASSIGN(obj, z.Create(z.root(), "uzfs-interop", S_IFREG | 0644, 0, 0, txg, now));
+      }
+      return z.Write(obj, 0, data, now);
+    });
+  };
+  auto fss = pl.Filesystems();
+  ASSERT_TRUE(fss.ok());
+  for (auto& f : *fss) {
+    ASSERT_TRUE(put(f.name, one).ok()) << f.name;
+    ASSERT_TRUE(pl.Snapshot({f.name + "@uzfs1"}).ok()) << f.name;
+    ASSERT_TRUE(put(f.name, two).ok()) << f.name;
+    ASSERT_TRUE(pl.Sync().ok());
+    ASSERT_TRUE(pl.Rollback(f.name).ok()) << f.name;
+    ASSERT_TRUE(put(f.name, two).ok()) << f.name;
+  }
+  ASSERT_TRUE(pl.Sync().ok());
+  for (auto& f : *fss) {
+    auto snaps = pl.Snapshots(f.name);
+    ASSERT_TRUE(snaps.ok());
+    for (auto& sr : *snaps) {
+      if (sr.clones.empty()) {
+        Status st = pl.DestroySnapshot(sr.name);
+        ASSERT_TRUE(st.ok()) << sr.name << ": " << st.ToString();
+      }
+    }
+  }
+  ASSERT_TRUE(pl.Export().ok());
+  p->reset();
+  Reader r(dev, pool);
+  r.CheckAccounting();
+  for (auto& f : *fss) {
+    Bytes want = one;
+    std::copy(two.begin(), two.end(), want.begin());
+    EXPECT_EQ(want, r.ReadFile(f.name, "/uzfs-interop")) << f.name;
+  }
+  if (const char* keep = getenv("UZFS_SNAPSHOT_TEST_KEEP")) {
+    std::filesystem::create_directories(std::string(keep) + "/interop");
+    std::filesystem::copy_file(dev, std::string(keep) + "/interop/d0",
+                               std::filesystem::copy_options::overwrite_existing);
+  }
+  std::filesystem::remove_all(tmpl);
+}
+
 }  // namespace
 }  // namespace uzfs
