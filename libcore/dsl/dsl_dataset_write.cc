@@ -136,6 +136,10 @@ Status DestroySnapshotSync(ObjsetWriter& mos, ZapStore& zaps, DslBlockOps& ops,
   UZFS_ASSIGN(DslDatasetPhys ds, LoadDataset(mos, snap_obj));
   if (!ds.next_snap_obj) return Status::Error(EINVAL, "not a snapshot");
   if (ds.num_children > 1) return Status::Error(EBUSY, "snapshot has dependent clones");
+  if (ds.userrefs_obj) {  // zfs hold (pool version 18): a held snapshot stays
+    UZFS_ASSIGN(uint64_t holds, zaps.Count(ds.userrefs_obj));
+    if (holds) return Status::Error(EBUSY, "dataset is busy");
+  }
   bool after_branch_point = false;
   DslDatasetPhys prev;
   if (ds.prev_snap_obj) {

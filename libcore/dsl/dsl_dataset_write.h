@@ -62,7 +62,8 @@ Result<uint64_t> SnapshotSync(ObjsetWriter& mos, ZapStore& zaps, uint64_t head_o
                               const std::string& snapname, uint64_t txg, uint64_t now);
 
 // dsl_dataset_destroy_sync of snapshot snap_obj (named snapname in its head's snapnames),
-// which has no clones: its unique blocks are freed, the next dataset's dead list is split.
+// which has no clones (EBUSY "snapshot has dependent clones") nor user holds (EBUSY "dataset
+// is busy"): its unique blocks are freed, the next dataset's dead list is split.
 Status DestroySnapshotSync(ObjsetWriter& mos, ZapStore& zaps, DslBlockOps& ops,
                            uint64_t snap_obj, const std::string& snapname);
 

@@ -302,6 +302,9 @@ Result<std::vector<Pool::SnapshotRow>> Pool::Snapshots(const std::string& fs) {
     r.creation_time = s.creation_time;
     r.creation_txg = s.creation_txg;
     r.guid = s.guid;
+    if (s.userrefs_obj) {
+      UZFS_ASSIGN(r.userrefs, mos_zaps_->Count(s.userrefs_obj));
+    }
     if (s.next_clones_obj) {
       UZFS_ASSIGN(auto clones, mos_zaps_->List(s.next_clones_obj));
       for (const ZapEntry& c : clones) {

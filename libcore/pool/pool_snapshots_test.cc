@@ -550,7 +550,8 @@ TEST(SnapshotAccountingRules, HoldForAPoolMadeByZfsFuse) {
 // Our operations on a pool zfs-fuse made (its dead lists, unique and dir numbers as it left
 // them): UZFS_SNAPSHOT_INTEROP_POOL=DEVICE:POOL (the device is copied first). Every
 // filesystem gets a file, a snapshot, an overwrite, a rollback and another overwrite; then
-// every snapshot without clones is destroyed, oldest first; the rules must hold after export.
+// every snapshot without clones is destroyed, oldest first (a held one must refuse with
+// EBUSY); the rules must hold after export.
 // With UZFS_SNAPSHOT_TEST_KEEP=DIR the result is kept for zfs-fuse's zdb.
 TEST(SnapshotInterop, OperateOnAPoolMadeByZfsFuse) {
   const char* env = getenv("UZFS_SNAPSHOT_INTEROP_POOL");
@@ -594,7 +595,9 @@ TEST(SnapshotInterop, OperateOnAPoolMadeByZfsFuse) {
     auto snaps = pl.Snapshots(f.name);
     ASSERT_TRUE(snaps.ok());
     for (auto& sr : *snaps) {
-      if (sr.clones.empty()) {
+      if (sr.userrefs) {
+        EXPECT_EQ(EBUSY, pl.DestroySnapshot(sr.name).code()) << sr.name << " is held";
+      } else if (sr.clones.empty()) {
         Status st = pl.DestroySnapshot(sr.name);
         ASSERT_TRUE(st.ok()) << sr.name << ": " << st.ToString();
       }
