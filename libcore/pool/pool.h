@@ -152,53 +152,6 @@ class Pool : public BlockReader {
     uint64_t used = 0;  // ds_unique_bytes: what destroying it would free
     uint64_t referenced = 0, compressed = 0, uncompressed = 0;
     uint64_t creation_time = 0, creation_txg = 0, guid = 0;
-    std::vector<std::string> clones;  // filesystems cloned from it
-  };
-  // The snapshots of a filesystem, oldest first. ENOENT "dataset does not exist".
-  Result<std::vector<SnapshotRow>> Snapshots(const std::string& fs);
-  // The origin snapshot of a clone ("" for a filesystem that is none).
-  Result<std::string> Origin(const std::string& fs);
-
- private:
-  Status RunSyncTasks(uint64_t txg);  // called by SyncLocked after SyncDatasets
-  Result<std::string> DatasetName(uint64_t ds_obj);
-  std::vector<std::function<Status(uint64_t txg)>> sync_tasks_;  // dsl_sync_task groups
-
- public:
-  // Snapshots, clones, rollback, rename (pool_snapshots.cc)
-  // zfs snapshot [-r]: every "pool/fs@snap" is taken in one txg (dsl_dataset_snapshot_sync
-  // runs after the datasets' objsets are synced, so unsynced changes are in the snapshots),
-  // synced before returning. Every name is checked first and nothing is taken on error:
-  // EINVAL for a bad name, ENAMETOOLONG, ENOENT "dataset does not exist", EEXIST "dataset
-  // already exists". A filesystem named twice gets its snapshots in successive txgs.
-  Status Snapshot(const std::vector<std::string>& names);
-  // zfs destroy fs@snap (dsl_dataset_destroy_sync), in the open txg: blocks only it held are
-  // freed, its successor's dead list is split. ENOENT; EBUSY "snapshot has dependent clones".
-  Status DestroySnapshot(const std::string& name);
-  // zfs clone: filesystem fs with the contents of snapshot snap (a dataset whose origin is
-  // snap), in the open txg; props as CreateFilesystem takes them. Errors as
-  // CreateFilesystem's; ENOENT when snap does not exist, EINVAL when it is no snapshot.
-  Status Clone(const std::string& snap, const std::string& fs,
-               const std::map<std::string, std::string>& props);
-  // zfs rollback to the latest snapshot: the filesystem's unsynced changes are dropped, its
-  // blocks born since the snapshot freed, its contents the snapshot's. EINVAL "no
-  // snapshots" when it has none (a clone rolls back to its origin, as in ZFS).
-  Status Rollback(const std::string& fs);
-  // zfs rename: a filesystem to a new name anywhere in the pool (dsl_dir_rename_sync: space
-  // moves from the old parents to the new), or a snapshot within its filesystem
-  // ("pool/fs@a" to "pool/fs@b"). ENOENT, EEXIST, EINVAL for renaming the pool, into a
-  // descendant, or a snapshot to another filesystem, EXDEV to another pool.
-  Status Rename(const std::string& from, const std::string& to);
-  // zfs promote (dsl_dataset_promote_sync): the clone takes over the origin's snapshots up
-  // to and including its origin; the former origin filesystem becomes the clone.
-  // EINVAL "not a cloned filesystem"; EEXIST when a snapshot name would collide.
-  Status Promote(const std::string& clone);
-  struct SnapshotRow {
-    std::string name;  // "pool/fs@snap"
-    uint64_t ds_obj = 0;
-    uint64_t used = 0;  // ds_unique_bytes: what destroying it would free
-    uint64_t referenced = 0, compressed = 0, uncompressed = 0;
-    uint64_t creation_time = 0, creation_txg = 0, guid = 0;
     uint64_t userrefs = 0;            // zfs holds on it (it cannot be destroyed while > 0)
     std::vector<std::string> clones;  // filesystems cloned from it
   };
