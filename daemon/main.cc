@@ -169,10 +169,13 @@ int main(int argc, char** argv) {
 
   uzfs::Registry reg;
   uzfs::PoolTable table(state_dir);
-  uzfs::RegisterPoolOps(reg, &table);
+  uzfs::MountTable mounts(&table);
+  uzfs::RegisterPoolOps(reg, &table, &mounts);
+  uzfs::RegisterDatasetOps(reg, &table, &mounts);
   // Run in this order after the last request finished. A component that must leave things
   // tidy at exit adds itself here, next to its Register*Ops call.
   std::vector<std::pair<std::string, std::function<void()>>> shutdown_hooks = {
+      {"unmount every filesystem", [&] { mounts.UnmountEverything(); }},
       {"sync every pool", [&] { table.Shutdown(); }},
   };
   uzfs::Server server(&reg, socket);
@@ -187,6 +190,7 @@ int main(int argc, char** argv) {
     std::ofstream(pidfile) << ::getpid() << "\n";
   }
   table.Start();
+  mounts.MountAll();
   spdlog::info("listening on {}", socket);
   Report(&ready_fd, "ok");
   std::thread sig([&] {

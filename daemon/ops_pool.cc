@@ -60,8 +60,8 @@ std::vector<std::string> ScanDevices(const std::vector<std::string>& dirs) {
 
 }  // namespace
 
-void RegisterPoolOps(Registry& reg, PoolTable* table) {
-  auto ops = std::make_shared<PoolOps>(table);
+void RegisterPoolOps(Registry& reg, PoolTable* table, MountTable* mounts) {
+  auto ops = std::make_shared<PoolOps>(table, mounts);
   const NvType S = NvType::kString, B = NvType::kBooleanValue,
                N = NvType::kNvList, SA = NvType::kStringArray;
   reg.Add(Def(OpId::kPing, Perm::kRead, {}, [](const Caller&, const NvList&, NvList*) { return Status::Ok(); }));
@@ -139,7 +139,7 @@ void RegisterPoolOps(Registry& reg, PoolTable* table) {
      &PoolOps::Create);
   op(OpId::kPoolImport, Perm::kRoot,
      {{"pool", S, true}, {"devices", SA, true}, {"newname", S}, {"force", B}, {"props", N},
-      {"altroot", S}, {"history", S}},
+      {"altroot", S}, {"nomount", B}, {"history", S}},
      &PoolOps::Import);
   op(OpId::kPoolExport, Perm::kRoot, {{"name", S, true}, {"force", B}}, &PoolOps::Export);
   op(OpId::kPoolDestroy, Perm::kRoot, {{"name", S, true}, {"force", B}}, &PoolOps::Destroy);

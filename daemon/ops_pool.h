@@ -8,6 +8,8 @@
 
 namespace uzfs {
 
-void RegisterPoolOps(Registry& reg, PoolTable* table);
+void RegisterPoolOps(Registry& reg, PoolTable* table, MountTable* mounts);
+// The zfs command's operations (dataset_ops.h).
+void RegisterDatasetOps(Registry& reg, PoolTable* table, MountTable* mounts);
 
 }  // namespace uzfs

@@ -83,7 +83,9 @@ Status PoolOps::Create(const NvList& args, NvList*) {
     if (!owner.empty())
       return Status::Error(EBUSY, d + " is part of active pool '" + owner + "'");
   }
-  return t_->Create(spec, Str(args, "history"));
+  UZFS_TRY(t_->Create(spec, Str(args, "history")));
+  if (m_) UZFS_TRY(m_->MountPool(spec.name));
+  return Status::Ok();
 }
 
 Status PoolOps::Import(const NvList& args, NvList* result) {
@@ -98,15 +100,37 @@ Status PoolOps::Import(const NvList& args, NvList* result) {
   spec.altroot = Str(args, "altroot");
   if (!spec.altroot.empty()) spec.props.erase("altroot");
   UZFS_TRY(t_->Import(spec, Str(args, "history")));
-  result->AddString("name", spec.new_name.empty() ? spec.pool : spec.new_name);
+  std::string name = spec.new_name;
+  if (name.empty()) {
+    // spec.pool may be a guid: the table knows the name now.
+    for (const std::string& n : t_->Names())
+      if (n == spec.pool || t_->With(n, [&](Pool& p) {
+            return std::to_string(p.guid()) == spec.pool ? Status::Ok() : Status::Error(ENOENT, "");
+          }).ok())
+        name = n;
+  }
+  result->AddString("name", name);
+  if (m_ && !Flag(args, "nomount")) UZFS_TRY(m_->MountPool(name));
   return Status::Ok();
 }
 
 Status PoolOps::Export(const NvList& args, NvList*) {
+  std::string name = Str(args, "name");
+  UZFS_TRY(t_->With(name, [](Pool&) { return Status::Ok(); }));
+  if (m_) {
+    Status s = m_->UnmountTree(name, Flag(args, "force"));
+    if (!s.ok()) return Status::Error(EBUSY, "pool is busy\n" + s.message());
+  }
   return t_->Export(Str(args, "name"), Flag(args, "force"));
 }
 
 Status PoolOps::Destroy(const NvList& args, NvList*) {
+  std::string name = Str(args, "name");
+  UZFS_TRY(t_->With(name, [](Pool&) { return Status::Ok(); }));
+  if (m_) {
+    Status s = m_->UnmountTree(name, Flag(args, "force"));
+    if (!s.ok()) return Status::Error(EBUSY, "pool is busy\n" + s.message());
+  }
   return t_->Destroy(Str(args, "name"), Flag(args, "force"));
 }
 

@@ -6,7 +6,7 @@
 //   pool_create   name*, nvroot* (nvlist), props (nvlist of strings), fsprops (nvlist of
 //                 strings), altroot, history (the command line for `zpool history`)
 //   pool_import   pool* (name or guid), devices* (string array), newname, force (bool),
-//                 props, altroot, history
+//                 props, altroot, nomount (bool, -N), history
 //   pool_export   name*, force;  pool_destroy name*, force, history
 //   pool_list     → pools: array of {name, size, allocated, free, capacity, health, guid,
 //                   altroot, version, ...every property}
@@ -20,6 +20,7 @@
 
 #include <string>
 
+#include "daemon/mount_table.h"
 #include "daemon/pool_table.h"
 #include "libcore/base/nvlist.h"
 #include "libcore/base/status.h"
@@ -32,7 +33,9 @@ Status CheckPoolName(const std::string& name);
 
 class PoolOps {
  public:
-  explicit PoolOps(PoolTable* table) : t_(table) {}
+  // mounts: the filesystems are mounted at create and import and unmounted at export and
+  // destroy (none when null).
+  PoolOps(PoolTable* table, MountTable* mounts) : t_(table), m_(mounts) {}
   Status Create(const NvList& args, NvList* result);
   Status Import(const NvList& args, NvList* result);
   Status Export(const NvList& args, NvList* result);
@@ -46,6 +49,7 @@ class PoolOps {
 
  private:
   PoolTable* t_;
+  MountTable* m_;
 };
 
 }  // namespace uzfs

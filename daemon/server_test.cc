@@ -84,7 +84,7 @@ class Fixture {
       : table_(dir_.path() + "/state"),
         sock_(sock.empty() ? dir_.path() + "/run/zfsd.sock" : std::move(sock)) {
     fs::create_directories(dir_.path() + "/state");
-    RegisterPoolOps(reg_, &table_);
+    RegisterPoolOps(reg_, &table_, nullptr);
     OpDef root;
     root.id = kRootOpId;
     root.name = "root_op";

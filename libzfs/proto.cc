@@ -24,6 +24,18 @@ const char* OpName(OpId id) {
     case OpId::kPoolSet: return "pool_set";
     case OpId::kPoolHistory: return "pool_history";
     case OpId::kPoolSync: return "pool_sync";
+    case OpId::kZfsCreate: return "zfs_create";
+    case OpId::kZfsDestroy: return "zfs_destroy";
+    case OpId::kZfsList: return "zfs_list";
+    case OpId::kZfsSet: return "zfs_set";
+    case OpId::kZfsInherit: return "zfs_inherit";
+    case OpId::kZfsSnapshot: return "zfs_snapshot";
+    case OpId::kZfsRollback: return "zfs_rollback";
+    case OpId::kZfsClone: return "zfs_clone";
+    case OpId::kZfsPromote: return "zfs_promote";
+    case OpId::kZfsRename: return "zfs_rename";
+    case OpId::kZfsMount: return "zfs_mount";
+    case OpId::kZfsUnmount: return "zfs_unmount";
   }
   return "";
 }

@@ -34,6 +34,18 @@ enum class OpId : uint64_t {
   kPoolSet = 11,
   kPoolHistory = 12,
   kPoolSync = 13,
+  kZfsCreate = 14,
+  kZfsDestroy = 15,
+  kZfsList = 16,
+  kZfsSet = 17,
+  kZfsInherit = 18,
+  kZfsSnapshot = 19,
+  kZfsRollback = 20,
+  kZfsClone = 21,
+  kZfsPromote = 22,
+  kZfsRename = 23,
+  kZfsMount = 24,
+  kZfsUnmount = 25,
 };
 
 // The op table: name of each id ("" for none).

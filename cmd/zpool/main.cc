@@ -4,6 +4,8 @@
 
 #include "cmd/zpool/zpool.h"
 
+const char* const uzfs::cmd::kProgram = "zpool";
+
 namespace uzfs::zpool {
 
 const std::vector<Cmd>& Commands() {

@@ -10,38 +10,15 @@
 #include <string>
 #include <vector>
 
-#include <CLI/CLI.hpp>
+#include "cmd/common/cmd.h"
 
 namespace uzfs::zpool {
 
-inline constexpr int kExitOk = 0, kExitError = 1, kExitUsage = 2;
-
-struct Cmd {
-  const char* name;
-  std::vector<std::string> usage;  // without "zpool "
-  std::string options;             // the --help option table
-  int (*run)(const Cmd& self, int argc, char** argv);
-};
+using namespace uzfs::cmd;  // Cmd, Parse, UsageError, Fail, CommandLine, SplitComma
 
 const std::vector<Cmd>& Commands();
 // The subcommands, each defined in its zpool_<name>.cc.
 extern const Cmd kVersion, kCreate, kDestroy, kList, kStatus, kGet, kSet, kExport, kImport,
     kHistory, kSync;
-
-// Prints msg (when non-empty), then "usage:" and the usage lines, to stderr; returns 2.
-int UsageError(const Cmd& c, const std::string& msg);
-// Prints text to stderr, returns 1.
-int Fail(const std::string& text);
-// The command line as `zpool history` records it ("zpool create tank /tmp/a").
-std::string CommandLine(int argc, char** argv);
-
-// Parses argv with app (flags/options registered by the caller, positionals collected into
-// *args) and maps CLI11's errors to OpenZFS's messages ("invalid option 'x'", "missing
-// argument for 'o' option"). Returns -1 when parsing succeeded and the caller goes on,
-// else the exit code to return (--help prints and gives 0).
-int Parse(const Cmd& c, CLI::App& app, int argc, char** argv, std::vector<std::string>* args);
-
-// Splits "a,b,c".
-std::vector<std::string> SplitComma(const std::string& s);
 
 }  // namespace uzfs::zpool

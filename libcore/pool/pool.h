@@ -109,6 +109,32 @@ class Pool : public BlockReader {
   // Every filesystem (children after their parent, in child-map order).
   Result<std::vector<DatasetRow>> Filesystems();
 
+  // Dataset properties and listing (pool_dsprops.cc; dsl_prop.c, dsl_dataset_stats,
+  // dsl_dir_stats, dsl_dir_space_available).
+  struct DsProp {
+    std::string name;
+    std::string value;   // exact, as `zfs get -p` prints it (creation in seconds, ratios as
+                         // "1.00", quotas 0 for none); mounted is left "no" for zfsd to fill
+    std::string source;  // "-", "default", "local", "inherited from NAME"
+  };
+  struct DsEntry {
+    std::string name;
+    bool snapshot = false;
+    uint64_t createtxg = 0;
+  };
+  // Every filesystem (children after their parent) and snapshot (after its filesystem, by
+  // creation txg); names beginning with '$' are internal and left out.
+  Result<std::vector<DsEntry>> Datasets();
+  // Every property of a filesystem or snapshot ("pool/fs@snap") in `zfs get all` order, then
+  // its user properties (set or inherited) sorted by name. ENOENT "dataset does not exist".
+  Result<std::vector<DsProp>> DatasetProps(const std::string& name);
+  // zfs set: EINVAL with zfs's words for unknown properties and bad values; ENOSPC "size is
+  // less than current used or reserved space" for a quota below what is used.
+  Status SetDatasetProp(const std::string& name, const std::string& prop, const std::string& value);
+  // zfs inherit: removes the local value (EINVAL "'quota' property cannot be inherited"
+  // for properties without inheritance).
+  Status InheritDatasetProp(const std::string& name, const std::string& prop);
+
   // Pool history (spa_history_log); records as `zpool history` prints them.
   Status LogHistory(const std::string& command, uint64_t uid = 0);
   struct HistoryRecord {
@@ -218,6 +244,23 @@ class Pool : public BlockReader {
   Result<uint64_t> ResolveDir(const std::string& name);  // dsl_dir object of a filesystem
   Status SyncDatasets(uint64_t txg);
   Status ChargeDirs(uint64_t dir_obj, int64_t used, int64_t comp, int64_t uncomp);
+  // pool_dsprops.cc
+  struct DsRef {
+    uint64_t dir = 0, ds = 0;
+    bool snapshot = false;
+  };
+  Result<DsRef> ResolveDataset(const std::string& name);
+  // The value of prop for dir (set there or inherited when the property inherits): the ZAP
+  // entry and the name of the dataset that set it; nullopt when nobody did.
+  struct PropHit {
+    ZapEntry entry;
+    uint64_t dir = 0;
+  };
+  Result<std::optional<PropHit>> FindProp(uint64_t dir, const std::string& prop, bool inherit);
+  Result<std::string> DirName(uint64_t dir);
+  uint64_t DspaceLocked();  // spa_get_dspace: Σ deflated metaslab space
+  Result<uint64_t> AvailableLocked(uint64_t dir, uint64_t ds_obj);
+  Status RefreshPolicies();
   std::map<uint64_t, OpenDataset> datasets_;  // head datasets with changes, by ds object
   Vdev* Top(uint64_t id) const;
 

@@ -210,6 +210,8 @@ Status Pool::WithZpl(const std::string& fs,
   if (!od.zpl) {
     UZFS_ASSIGN(od.os->policy_ref(), PolicyOf(dir));
     UZFS_ASSIGN(od.zpl, ZplWriter::Open(od.os.get(), od.zaps.get()));
+    UZFS_ASSIGN(auto rs, FindProp(dir, "recordsize", true));
+    if (rs) od.zpl->set_recordsize(static_cast<uint32_t>(rs->entry.first()));
   }
   return fn(*od.zpl, synced_txg_ + 1);
 }

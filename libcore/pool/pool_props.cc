@@ -8,52 +8,6 @@ namespace {
 
 const std::vector<std::pair<const char*, uint64_t>> kOnOff = {{"off", 0}, {"on", 1}};
 
-struct DsPropDef {
-  const char* name;
-  PropKind kind;
-  std::vector<std::pair<const char*, uint64_t>> values;
-};
-
-const std::vector<DsPropDef>& DatasetProps() {
-  static const std::vector<DsPropDef> defs = {
-      {"mountpoint", PropKind::kString, {}},
-      {"sharenfs", PropKind::kString, {}},
-      {"sharesmb", PropKind::kString, {}},
-      {"compression", PropKind::kIndex,
-       {{"on", 1}, {"off", 2}, {"lzjb", 3}, {"gzip", 10}, {"gzip-1", 5}, {"gzip-2", 6},
-        {"gzip-3", 7}, {"gzip-4", 8}, {"gzip-5", 9}, {"gzip-6", 10}, {"gzip-7", 11},
-        {"gzip-8", 12}, {"gzip-9", 13}, {"zle", 14}}},
-      {"checksum", PropKind::kIndex,
-       {{"on", 1}, {"off", 2}, {"fletcher2", 6}, {"fletcher4", 7}, {"sha256", 8}}},
-      {"atime", PropKind::kIndex, kOnOff},
-      {"devices", PropKind::kIndex, kOnOff},
-      {"exec", PropKind::kIndex, kOnOff},
-      {"setuid", PropKind::kIndex, kOnOff},
-      {"readonly", PropKind::kIndex, kOnOff},
-      {"zoned", PropKind::kIndex, kOnOff},
-      {"xattr", PropKind::kIndex, kOnOff},
-      {"nbmand", PropKind::kIndex, kOnOff},
-      {"vscan", PropKind::kIndex, kOnOff},
-      {"canmount", PropKind::kIndex, {{"off", 0}, {"on", 1}, {"noauto", 2}}},
-      {"snapdir", PropKind::kIndex, {{"hidden", 0}, {"visible", 1}}},
-      {"aclmode", PropKind::kIndex, {{"discard", 0}, {"groupmask", 2}, {"passthrough", 3}}},
-      {"aclinherit", PropKind::kIndex,
-       {{"discard", 0}, {"noallow", 1}, {"restricted", 4}, {"passthrough", 3},
-        {"passthrough-x", 5}}},
-      {"copies", PropKind::kIndex, {{"1", 1}, {"2", 2}, {"3", 3}}},
-      {"primarycache", PropKind::kIndex, {{"none", 0}, {"metadata", 1}, {"all", 2}}},
-      {"secondarycache", PropKind::kIndex, {{"none", 0}, {"metadata", 1}, {"all", 2}}},
-      {"logbias", PropKind::kIndex, {{"latency", 0}, {"throughput", 1}}},
-      {"dedup", PropKind::kIndex, {{"off", 0}, {"on", 1}, {"verify", 0x101}, {"sha256", 8}}},
-      {"quota", PropKind::kNumber, {}},
-      {"refquota", PropKind::kNumber, {}},
-      {"reservation", PropKind::kNumber, {}},
-      {"refreservation", PropKind::kNumber, {}},
-      {"recordsize", PropKind::kNumber, {}},
-  };
-  return defs;
-}
-
 }  // namespace
 
 const std::vector<PoolPropDef>& PoolProps() {
@@ -86,27 +40,6 @@ const PoolPropDef* FindPoolProp(const std::string& name) {
   for (const PoolPropDef& d : PoolProps())
     if (name == d.name) return &d;
   return nullptr;
-}
-
-Status ParseSize(const std::string& s, uint64_t* out) {
-  if (s.empty() || !std::isdigit(static_cast<unsigned char>(s[0])))
-    return Status::Error(EINVAL, "bad numeric value '" + s + "'");
-  size_t pos = 0;
-  long double v = std::stold(s, &pos);
-  std::string suf = s.substr(pos);
-  for (auto& c : suf) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  if (!suf.empty() && suf.back() == 'B' && suf.size() > 1) suf.pop_back();
-  static const std::string units = "KMGTPE";
-  long double mult = 1;
-  if (suf.size() == 1 && units.find(suf[0]) != std::string::npos) {
-    for (size_t i = 0; i <= units.find(suf[0]); i++) mult *= 1024;
-  } else if (!suf.empty() && suf != "B") {
-    return Status::Error(EINVAL, "invalid numeric suffix '" + s.substr(pos) + "'");
-  }
-  long double r = v * mult;
-  if (r > 1.8e19L) return Status::Error(ERANGE, "numeric value is too large");
-  *out = static_cast<uint64_t>(r);
-  return Status::Ok();
 }
 
 Status ParsePoolPropValue(const PoolPropDef& d, const std::string& value, uint64_t* num) {
@@ -160,33 +93,10 @@ Status ValidatePoolProps(const std::map<std::string, std::string>& props, bool a
 
 Status StoreDatasetProp(ZapStore& zaps, uint64_t props_zap, const std::string& name,
                         const std::string& value) {
-  if (name.find(':') != std::string::npos) return zaps.UpdateString(props_zap, name, value);
-  for (const DsPropDef& d : DatasetProps()) {
-    if (name != d.name) continue;
-    if (d.kind == PropKind::kString) {
-      if (name == "mountpoint" && value != "none" && value != "legacy" &&
-          (value.empty() || value[0] != '/'))
-        return Status::Error(EINVAL, "'mountpoint' must be an absolute path, 'none', or 'legacy'");
-      return zaps.UpdateString(props_zap, name, value);
-    }
-    if (d.kind == PropKind::kIndex) {
-      for (auto& [n, v] : d.values)
-        if (value == n) return zaps.UpdateInt(props_zap, name, v);
-      std::string list;
-      for (auto& [n, v] : d.values) list += (list.empty() ? "" : " | ") + std::string(n);
-      return Status::Error(EINVAL, "'" + name + "' must be one of '" + list + "'");
-    }
-    uint64_t n = 0;
-    if (value == "none" && name != "recordsize") {
-      n = 0;
-    } else {
-      UZFS_TRY(ParseSize(value, &n));
-    }
-    if (name == "recordsize" && (n < 512 || n > 131072 || (n & (n - 1))))
-      return Status::Error(EINVAL, "'recordsize' must be power of 2 from 512B to 128KB");
-    return zaps.UpdateInt(props_zap, name, n);
-  }
-  return Status::Error(EINVAL, "invalid property '" + name + "'");
+  DatasetPropValue v;
+  UZFS_TRY(EncodeDatasetProp(name, value, &v));
+  if (v.is_string) return zaps.UpdateString(props_zap, name, v.str);
+  return zaps.UpdateInt(props_zap, name, v.num);
 }
 
 }  // namespace uzfs

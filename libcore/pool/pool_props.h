@@ -9,11 +9,10 @@
 #include <vector>
 
 #include "libcore/base/status.h"
+#include "libcore/base/zfs_prop.h"
 #include "libcore/zap/zap_write.h"
 
 namespace uzfs {
-
-enum class PropKind { kNumber, kString, kIndex, kBool };
 
 struct PoolPropDef {
   const char* name;
@@ -34,12 +33,8 @@ Status ValidatePoolProps(const std::map<std::string, std::string>& props, bool a
 // Encodes a valid value for the props ZAP: index/bool → its number, number → parsed.
 Status ParsePoolPropValue(const PoolPropDef& d, const std::string& value, uint64_t* num);
 
-// Size with optional K/M/G/T/P/E suffix (base 1024), as zfs_nicestrtonum; EINVAL otherwise.
-Status ParseSize(const std::string& s, uint64_t* out);
 
-// Stores one dataset property in a DSL props ZAP. Supported: every v23 index/number/string
-// property a root dataset can take (compression, checksum, atime, mountpoint, quota...), and
-// user properties (module:name). EINVAL with zfs's message for an unknown name or bad value.
+// Stores one dataset property in a DSL props ZAP (EncodeDatasetProp's checks first).
 Status StoreDatasetProp(ZapStore& zaps, uint64_t props_zap, const std::string& name,
                         const std::string& value);
 

@@ -1,8 +1,8 @@
 #include <iostream>
 
-#include "cmd/zpool/zpool.h"
+#include "cmd/common/cmd.h"
 
-namespace uzfs::zpool {
+namespace uzfs::cmd {
 
 int UsageError(const Cmd& c, const std::string& msg) {
   if (!msg.empty()) std::cerr << msg << "\n";
@@ -17,7 +17,7 @@ int Fail(const std::string& text) {
 }
 
 std::string CommandLine(int argc, char** argv) {
-  std::string s = "zpool";
+  std::string s = kProgram;
   for (int i = 0; i < argc; i++) s += std::string(" ") + argv[i];
   return s;
 }
@@ -49,8 +49,8 @@ int Parse(const Cmd& c, CLI::App& app, int argc, char** argv, std::vector<std::s
     std::string a = argv[i];
     if (a == "--") break;
     if (a == "--help") {
-      std::cout << "Usage: zpool " << c.usage[0] << "\n";
-      for (size_t k = 1; k < c.usage.size(); k++) std::cout << "       zpool " << c.usage[k] << "\n";
+      std::cout << "Usage: " << kProgram << " " << c.usage[0] << "\n";
+      for (size_t k = 1; k < c.usage.size(); k++) std::cout << "       " << kProgram << " " << c.usage[k] << "\n";
       std::cout << "\nOptions:\n" << c.options;
       return kExitOk;
     }
@@ -78,4 +78,4 @@ int Parse(const Cmd& c, CLI::App& app, int argc, char** argv, std::vector<std::s
   return -1;
 }
 
-}  // namespace uzfs::zpool
+}  // namespace uzfs::cmd

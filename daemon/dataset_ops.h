@@ -1,0 +1,62 @@
+// The dataset operations of zfsd (the zfs command's), independent of the wire: each takes the
+// request's argument nvlist and fills a result nvlist; errors carry OpenZFS's wording in the
+// Status message (the part after "cannot <verb> '<name>': "). Registered in ops_dataset.cc.
+// Every change is synced before the operation returns, and logged in the pool's history.
+//
+// Arguments (* = required):
+//   zfs_create    name*, props (nvlist of strings), parents (bool, -p), history
+//   zfs_destroy   name*, recursive (-r), dependents (-R), dryrun (-n), force (-f), history
+//                 → destroyed: the names destroyed (or that would be), in order
+//   zfs_list      names (string array; empty = every pool), recursive, depth (int64, -1 =
+//                 no limit) → datasets: array of {name, type, props: nvlist of
+//                 {property → {value, source}}}; a property is left out where it does not
+//                 apply (origin of a non-clone)
+//   zfs_set       name*, props* (nvlist of strings), history
+//   zfs_inherit   name*, property*, recursive, history
+//   zfs_snapshot  names* (string array, "fs@snap"), recursive, props, history
+//   zfs_rollback  name* (snapshot), recursive (-r: destroy later snapshots), history
+//   zfs_clone     origin* (snapshot), name*, props, parents, history
+//   zfs_promote   name*, history
+//   zfs_rename    name*, newname*, parents, recursive (snapshots), history
+//   zfs_mount     name (empty: list), readonly → mounts: array of {name, mountpoint}
+//   zfs_unmount   name* (filesystem or mountpoint), force
+#pragma once
+
+#include <string>
+
+#include "daemon/mount_table.h"
+#include "daemon/pool_table.h"
+#include "libcore/base/nvlist.h"
+#include "libcore/base/status.h"
+
+namespace uzfs {
+
+// dataset_namecheck (zfs_namecheck.c) in OpenZFS's words; snapshots allowed when snap_ok.
+Status CheckDatasetName(const std::string& name, bool snap_ok);
+
+class DatasetOps {
+ public:
+  DatasetOps(PoolTable* table, MountTable* mounts) : t_(table), m_(mounts) {}
+  Status Create(const NvList& args, NvList* result);
+  Status Destroy(const NvList& args, NvList* result);
+  Status List(const NvList& args, NvList* result);
+  Status Set(const NvList& args, NvList* result);
+  Status Inherit(const NvList& args, NvList* result);
+  Status Snapshot(const NvList& args, NvList* result);
+  Status Rollback(const NvList& args, NvList* result);
+  Status Clone(const NvList& args, NvList* result);
+  Status Promote(const NvList& args, NvList* result);
+  Status Rename(const NvList& args, NvList* result);
+  Status Mount(const NvList& args, NvList* result);
+  Status Unmount(const NvList& args, NvList* result);
+
+ private:
+  // Runs fn on the pool of dataset `name` ("no such pool 'x'" when absent).
+  Status WithPool(const std::string& name, const std::function<Status(Pool&)>& fn);
+  // Logs the history record (when given) and syncs.
+  Status Finish(Pool& p, const NvList& args);
+  PoolTable* t_;
+  MountTable* m_;
+};
+
+}  // namespace uzfs

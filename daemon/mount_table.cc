@@ -1,0 +1,162 @@
+#include "daemon/mount_table.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace uzfs {
+
+namespace {
+
+std::string PoolOf(const std::string& name) { return name.substr(0, name.find_first_of("/@")); }
+
+bool IsUnder(const std::string& name, const std::string& top) {
+  return name == top || (name.size() > top.size() && name.compare(0, top.size(), top) == 0 &&
+                         name[top.size()] == '/');
+}
+
+}  // namespace
+
+MountTable::~MountTable() { UnmountEverything(); }
+
+Result<MountTable::MountProps> MountTable::PropsOf(const std::string& fs, Pool** pool) {
+  MountProps mp;
+  Status s = t_->With(PoolOf(fs), [&](Pool& p) -> Status {
+    *pool = &p;
+    UZFS_ASSIGN(auto props, p.DatasetProps(fs));
+    for (const auto& pr : props) {
+      if (pr.name == "mountpoint") mp.mountpoint = pr.value;
+      else if (pr.name == "canmount") mp.canmount = pr.value;
+      else if (pr.name == "readonly") mp.readonly = pr.value == "on";
+      else if (pr.name == "atime") mp.atime = pr.value == "on";
+    }
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return mp;
+}
+
+Status MountTable::MountWith(const std::string& fs, const MountProps& mp, Pool* pool,
+                             bool extra_ro) {
+  MountOptions o;
+  o.readonly = mp.readonly || extra_ro;
+  o.atime = mp.atime;
+  UZFS_ASSIGN(auto m, FuseMount::Mount(pool, fs, mp.mountpoint, o));
+  std::lock_guard<std::mutex> l(mu_);
+  mounts_[fs] = std::move(m);
+  return Status::Ok();
+}
+
+Status MountTable::Mount(const std::string& fs, bool extra_ro) {
+  if (fs.find('@') != std::string::npos)
+    return Status::Error(EINVAL, "snapshots are mounted under the filesystem's .zfs/snapshot");
+  if (Mounted(fs)) return Status::Error(EBUSY, "filesystem already mounted");
+  Pool* pool = nullptr;
+  UZFS_ASSIGN(MountProps mp, PropsOf(fs, &pool));
+  if (mp.mountpoint == "legacy")
+    return Status::Error(EINVAL, "legacy mountpoint\nuse mount(8) to mount this filesystem");
+  if (mp.mountpoint == "none") return Status::Error(EINVAL, "no mountpoint set");
+  if (mp.canmount == "off") return Status::Error(EINVAL, "'canmount' property is set to 'off'");
+  return MountWith(fs, mp, pool, extra_ro);
+}
+
+Status MountTable::MountPool(const std::string& pool) {
+  std::vector<std::string> names;
+  UZFS_TRY(t_->With(pool, [&](Pool& p) -> Status {
+    UZFS_ASSIGN(auto all, p.Datasets());
+    for (const auto& d : all)
+      if (!d.snapshot) names.push_back(d.name);
+    return Status::Ok();
+  }));
+  Status first = Status::Ok();
+  for (const std::string& fs : names) {
+    if (Mounted(fs)) continue;
+    Pool* p = nullptr;
+    auto mp = PropsOf(fs, &p);
+    if (!mp.ok()) {
+      if (first.ok()) first = mp.status();
+      continue;
+    }
+    if (mp->canmount != "on" || mp->mountpoint == "none" || mp->mountpoint == "legacy") continue;
+    Status s = MountWith(fs, *mp, p, false);
+    if (!s.ok()) {
+      spdlog::warn("cannot mount '{}': {}", fs, s.message());
+      if (first.ok()) first = Status::Error(s.code(), "cannot mount '" + fs + "': " + s.message());
+    }
+  }
+  return first;
+}
+
+void MountTable::MountAll() {
+  for (const std::string& p : t_->Names()) (void)MountPool(p);
+}
+
+Status MountTable::Unmount(const std::string& fs_or_path, bool force) {
+  std::unique_ptr<FuseMount> m;
+  std::string fs;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = mounts_.find(fs_or_path);
+    if (it == mounts_.end())
+      it = std::find_if(mounts_.begin(), mounts_.end(),
+                        [&](const auto& e) { return e.second->mountpoint() == fs_or_path; });
+    if (it == mounts_.end()) return Status::Error(EINVAL, "not currently mounted");
+    fs = it->first;
+    m = std::move(it->second);
+    mounts_.erase(it);
+  }
+  Status s = m->Unmount(force);
+  if (!s.ok()) {
+    std::lock_guard<std::mutex> l(mu_);
+    mounts_[fs] = std::move(m);  // still served
+    return s;
+  }
+  spdlog::info("unmounted {}", fs);
+  return Status::Ok();
+}
+
+Status MountTable::UnmountTree(const std::string& fs, bool force) {
+  std::vector<std::string> doomed;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    for (const auto& [n, m] : mounts_)
+      if (IsUnder(n, fs)) doomed.push_back(n);
+  }
+  std::sort(doomed.rbegin(), doomed.rend());  // children before parents
+  for (const std::string& n : doomed) UZFS_TRY(Unmount(n, force));
+  return Status::Ok();
+}
+
+void MountTable::UnmountEverything() {
+  std::vector<std::string> all;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    for (const auto& [n, m] : mounts_) all.push_back(n);
+  }
+  std::sort(all.rbegin(), all.rend());
+  for (const std::string& n : all) {
+    Status s = Unmount(n, false);
+    if (!s.ok()) s = Unmount(n, true);
+    if (!s.ok()) spdlog::warn("cannot unmount '{}': {}", n, s.message());
+  }
+}
+
+bool MountTable::Mounted(const std::string& fs) {
+  std::lock_guard<std::mutex> l(mu_);
+  return mounts_.count(fs) > 0;
+}
+
+std::string MountTable::MountpointOf(const std::string& fs) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = mounts_.find(fs);
+  return it == mounts_.end() ? std::string() : it->second->mountpoint();
+}
+
+std::vector<std::pair<std::string, std::string>> MountTable::List() {
+  std::lock_guard<std::mutex> l(mu_);
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [n, m] : mounts_) out.emplace_back(n, m->mountpoint());
+  return out;
+}
+
+}  // namespace uzfs

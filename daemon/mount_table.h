@@ -1,0 +1,65 @@
+// MountTable: zfsd's FUSE mounts of filesystems (what zfs_mount / zfs_unmount and
+// zpool import's "mount every dataset" do in libzfs).
+//
+// A filesystem is mounted automatically (at pool create and import, at zfsd start for the
+// cache file's pools, at zfs create) when canmount=on and its mountpoint property is a path;
+// the mountpoint value already carries the pool's altroot. canmount=noauto filesystems are
+// mounted only by `zfs mount NAME`; canmount=off and mountpoint=none|legacy never.
+// readonly=on mounts read-only; atime=off stops atime updates.
+//
+// Thread safety: every method is called under zfsd's ops lock (one operation at a time);
+// the table has its own mutex for the read-only queries of other threads. Never call a
+// method while holding a pool's lock (FuseMount::Unmount waits for FUSE workers).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "daemon/fuse_fs.h"
+#include "daemon/pool_table.h"
+
+namespace uzfs {
+
+class MountTable {
+ public:
+  explicit MountTable(PoolTable* table) : t_(table) {}
+  ~MountTable();
+
+  // zfs mount NAME: EBUSY "filesystem already mounted"; EINVAL "legacy mountpoint" /
+  // "no mountpoint set" / "'canmount' property is set to 'off'". extra_ro: mount -o ro.
+  Status Mount(const std::string& fs, bool extra_ro = false);
+  // Mounts every filesystem of a pool that mounts automatically (children after parents).
+  // Every one is tried; the first error is returned.
+  Status MountPool(const std::string& pool);
+  // Every pool of the table (zfsd start).
+  void MountAll();
+  // zfs unmount NAME|MOUNTPOINT: EINVAL "not currently mounted"; EBUSY when busy and !force.
+  Status Unmount(const std::string& fs_or_path, bool force);
+  // Unmounts a filesystem and every mounted descendant (children first), or all of a pool
+  // (fs = pool name). Stops at the first busy one.
+  Status UnmountTree(const std::string& fs, bool force);
+  void UnmountEverything();
+  bool Mounted(const std::string& fs);
+  std::string MountpointOf(const std::string& fs);
+  // (filesystem, mountpoint) of every mount, sorted by filesystem.
+  std::vector<std::pair<std::string, std::string>> List();
+
+ private:
+  // The mount properties of fs: mountpoint value, canmount, readonly, atime.
+  struct MountProps {
+    std::string mountpoint, canmount = "on";
+    bool readonly = false, atime = true;
+  };
+  Result<MountProps> PropsOf(const std::string& fs, Pool** pool);
+  Status MountWith(const std::string& fs, const MountProps& mp, Pool* pool, bool extra_ro);
+
+  PoolTable* t_;
+  std::mutex mu_;
+  std::map<std::string, std::unique_ptr<FuseMount>> mounts_;  // by filesystem name
+};
+
+}  // namespace uzfs

@@ -1,0 +1,53 @@
+// Property tables shared by the engine and the command-line tools (OpenZFS's zcommon
+// zfs_prop.c): the dataset properties of pool version 23, their values and defaults, and
+// parsing of sizes and values.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "libcore/base/status.h"
+
+namespace uzfs {
+
+enum class PropKind { kNumber, kString, kIndex, kBool };
+
+// Size with optional K/M/G/T/P/E suffix (base 1024), as zfs_nicestrtonum; EINVAL otherwise.
+Status ParseSize(const std::string& s, uint64_t* out);
+
+// Dataset properties (zfs_prop.c at pool version 23). Values of index and number properties
+// are one uint64 in the dataset's DSL props ZAP, strings a NUL-terminated byte array; user
+// properties ("module:name") are strings.
+inline constexpr uint8_t kDsFilesystem = 1, kDsSnapshot = 2;
+struct DatasetPropDef {
+  const char* name;
+  PropKind kind;      // kNumber, kString or kIndex
+  bool readonly;      // computed: used, available, creation...
+  bool inherit;       // children take the value of the nearest ancestor that sets it
+  const char* dflt;   // the default as stored (number or index name); "" for computed ones
+  uint8_t types;      // kDsFilesystem | kDsSnapshot
+  const char* header; // column header of `zfs list -o`
+  std::vector<std::pair<const char*, uint64_t>> values;  // index values
+};
+// In `zfs get all` order.
+const std::vector<DatasetPropDef>& DatasetPropDefs();
+const DatasetPropDef* FindDatasetProp(const std::string& name);
+bool IsUserProp(const std::string& name);
+// The name of index value v of d (the number itself when unknown).
+std::string IndexName(const DatasetPropDef& d, uint64_t v);
+
+struct DatasetPropValue {
+  bool is_string = false;
+  uint64_t num = 0;
+  std::string str;
+};
+// Checks a value for a settable property and encodes it as the props ZAP holds it ("none"
+// → 0 for quotas and reservations). EINVAL with zfs's words: "invalid property 'foo'",
+// "'compression' must be one of 'on | off | ...'", "bad numeric value 'x'", "'used' is
+// readonly".
+Status EncodeDatasetProp(const std::string& name, const std::string& value, DatasetPropValue* out);
+
+
+}  // namespace uzfs

@@ -1,0 +1,390 @@
+// Dataset properties and listing: what `zfs list` and `zfs get` show, and `zfs set` /
+// `zfs inherit` (zfs-fuse dsl_prop.c dsl_prop_get_all / dsl_prop_set, dsl_dataset.c
+// dsl_dataset_stats / dsl_dataset_space, dsl_dir.c dsl_dir_stats / dsl_dir_space_available /
+// dsl_dir_set_quota, dsl_pool.c dsl_pool_adjustedsize).
+//
+// A property is set on a dataset when its DSL dir's props ZAP holds it; an inheritable one
+// not set there takes the value of the nearest ancestor that sets it, else its default.
+// Snapshots keep their own user properties in the dataset's props object (ds_props_obj).
+#include <algorithm>
+#include <climits>
+#include <cstdio>
+#include <functional>
+#include <set>
+
+#include "libcore/pool/pool.h"
+#include "libcore/pool/pool_props.h"
+
+namespace uzfs {
+
+namespace {
+
+std::string Ratio(uint64_t comp, uint64_t uncomp) {
+  uint64_t r = comp == 0 ? 100 : uncomp * 100 / comp;
+  char buf[32];
+  snprintf(buf, sizeof buf, "%llu.%02llu", static_cast<unsigned long long>(r / 100),
+           static_cast<unsigned long long>(r % 100));
+  return buf;
+}
+
+std::string ZapString(const ZapEntry& e) {
+  std::string s;
+  for (uint64_t c : e.value) {
+    if (c == 0) break;
+    s.push_back(static_cast<char>(c));
+  }
+  return s;
+}
+
+}  // namespace
+
+Result<Pool::DsRef> Pool::ResolveDataset(const std::string& name) {
+  DsRef r;
+  auto at = name.find('@');
+  std::string fs = name.substr(0, at);
+  UZFS_ASSIGN(r.dir, ResolveDir(fs));
+  UZFS_ASSIGN(DslDirPhys dd, LoadDir(*mos_, r.dir));
+  r.ds = dd.head_dataset_obj;
+  if (at == std::string::npos) return r;
+  std::string snap = name.substr(at + 1);
+  if (snap.empty() || snap.find('@') != std::string::npos)
+    return Status::Error(EINVAL, "empty component or misplaced '@' or '#' delimiter in name");
+  UZFS_ASSIGN(DslDatasetPhys head, LoadDataset(*mos_, r.ds));
+  auto s = mos_zaps_->LookupInt(head.snapnames_zapobj, snap);
+  if (!s.ok()) return Status::Error(ENOENT, "dataset does not exist");
+  r.ds = *s;
+  r.snapshot = true;
+  return r;
+}
+
+Result<std::string> Pool::DirName(uint64_t dir) {
+  std::string out;
+  for (uint64_t d = dir;;) {
+    UZFS_ASSIGN(DslDirPhys dd, LoadDir(*mos_, d));
+    if (!dd.parent_obj) return out.empty() ? name_ : name_ + "/" + out;
+    UZFS_ASSIGN(DslDirPhys parent, LoadDir(*mos_, dd.parent_obj));
+    UZFS_ASSIGN(auto kids, mos_zaps_->List(parent.child_dir_zapobj));
+    std::string me;
+    for (const ZapEntry& e : kids)
+      if (e.first() == d) me = e.name;
+    if (me.empty()) return Status::Error(ECORRUPT, "dsl_dir " + std::to_string(d) + " not in its parent");
+    out = out.empty() ? me : me + "/" + out;
+    d = dd.parent_obj;
+  }
+}
+
+Result<std::optional<Pool::PropHit>> Pool::FindProp(uint64_t dir, const std::string& prop,
+                                                     bool inherit) {
+  for (uint64_t d = dir; d;) {
+    UZFS_ASSIGN(DslDirPhys dd, LoadDir(*mos_, d));
+    if (dd.props_zapobj) {
+      UZFS_ASSIGN(auto e, mos_zaps_->Lookup(dd.props_zapobj, prop));
+      if (e) return std::optional<PropHit>(PropHit{*e, d});
+    }
+    if (!inherit) break;
+    d = dd.parent_obj;
+  }
+  return std::optional<PropHit>();
+}
+
+uint64_t Pool::DspaceLocked() {
+  uint64_t total = 0;
+  for (size_t i = 0; i < groups_.size(); i++) {
+    Vdev* top = Top(i);
+    uint64_t ratio = top ? (1ULL << 17) / (top->PsizeToAsize(1ULL << 17) >> 9) : 512;
+    total += (groups_[i]->usable() >> 9) * ratio;
+  }
+  return total;
+}
+
+Result<uint64_t> Pool::AvailableLocked(uint64_t dir, uint64_t ds_obj) {
+  // dsl_dir_space_available(dd, NULL, 0, TRUE), recursively from the root dir.
+  std::function<Result<uint64_t>(uint64_t)> dir_avail = [&](uint64_t d) -> Result<uint64_t> {
+    UZFS_ASSIGN(DslDirPhys dd, LoadDir(*mos_, d));
+    uint64_t parentspace = UINT64_MAX, quota = UINT64_MAX;
+    if (dd.parent_obj) {
+      UZFS_ASSIGN(parentspace, dir_avail(dd.parent_obj));
+    }
+    if (dd.quota) quota = dd.quota;
+    uint64_t used = dd.used_bytes;
+    if (!dd.parent_obj) {
+      // dsl_pool_adjustedsize: 1/64 of the pool, at least 32 MiB, is kept back.
+      uint64_t space = DspaceLocked();
+      uint64_t resv = std::max<uint64_t>(space >> 6, kSpaMinDevSize >> 1);
+      quota = std::min(quota, space > resv ? space - resv : 0);
+    }
+    if (dd.reserved > used && parentspace != UINT64_MAX) parentspace += dd.reserved - used;
+    return used > quota ? 0 : std::min(parentspace, quota - used);
+  };
+  UZFS_ASSIGN(uint64_t avail, dir_avail(dir));
+  // dsl_dataset_space: refreservation and refquota.
+  UZFS_ASSIGN(DslDatasetPhys ds, LoadDataset(*mos_, ds_obj));
+  UZFS_ASSIGN(auto refres, FindProp(dir, "refreservation", false));
+  if (refres && refres->entry.first() > ds.unique_bytes) avail += refres->entry.first() - ds.unique_bytes;
+  UZFS_ASSIGN(auto refq, FindProp(dir, "refquota", false));
+  if (refq && refq->entry.first()) {
+    uint64_t q = refq->entry.first();
+    avail = ds.used_bytes < q ? std::min(avail, q - ds.used_bytes) : 0;
+  }
+  return avail;
+}
+
+Result<std::vector<Pool::DsEntry>> Pool::Datasets() {
+  std::lock_guard<std::mutex> l(mu_);
+  std::vector<DsEntry> out;
+  std::function<Status(uint64_t, const std::string&)> walk = [&](uint64_t dir, const std::string& nm) -> Status {
+    UZFS_ASSIGN(DslDirPhys dd, LoadDir(*mos_, dir));
+    if (dd.head_dataset_obj) {
+      UZFS_ASSIGN(DslDatasetPhys ds, LoadDataset(*mos_, dd.head_dataset_obj));
+      out.push_back(DsEntry{nm, false, ds.creation_txg});
+      std::vector<DsEntry> snaps;
+      UZFS_ASSIGN(auto names, mos_zaps_->List(ds.snapnames_zapobj));
+      for (const ZapEntry& e : names) {
+        UZFS_ASSIGN(DslDatasetPhys s, LoadDataset(*mos_, e.first()));
+        snaps.push_back(DsEntry{nm + "@" + e.name, true, s.creation_txg});
+      }
+      std::sort(snaps.begin(), snaps.end(),
+                [](const DsEntry& a, const DsEntry& b) { return a.createtxg < b.createtxg; });
+      out.insert(out.end(), snaps.begin(), snaps.end());
+    }
+    UZFS_ASSIGN(auto kids, mos_zaps_->List(dd.child_dir_zapobj));
+    std::sort(kids.begin(), kids.end(), [](const ZapEntry& a, const ZapEntry& b) { return a.name < b.name; });
+    for (const ZapEntry& e : kids) {
+      if (!e.name.empty() && e.name[0] == '$') continue;
+      UZFS_TRY(walk(e.first(), nm + "/" + e.name));
+    }
+    return Status::Ok();
+  };
+  UZFS_ASSIGN(uint64_t root, mos_zaps_->LookupInt(1, "root_dataset"));
+  UZFS_TRY(walk(root, name_));
+  return out;
+}
+
+Result<std::vector<Pool::DsProp>> Pool::DatasetProps(const std::string& name) {
+  std::lock_guard<std::mutex> l(mu_);
+  UZFS_ASSIGN(DsRef ref, ResolveDataset(name));
+  UZFS_ASSIGN(DslDirPhys dd, LoadDir(*mos_, ref.dir));
+  UZFS_ASSIGN(DslDatasetPhys ds, LoadDataset(*mos_, ref.ds));
+  const uint8_t type = ref.snapshot ? kDsSnapshot : kDsFilesystem;
+  std::string fsname = name.substr(0, name.find('@'));
+  std::vector<DsProp> out;
+  auto source_of = [&](uint64_t at) -> Result<std::string> {
+    if (at == ref.dir && !ref.snapshot) return std::string("local");
+    UZFS_ASSIGN(std::string who, DirName(at));
+    return "inherited from " + who;
+  };
+  for (const DatasetPropDef& d : DatasetPropDefs()) {
+    if (!(d.types & type)) continue;
+    DsProp p{d.name, "", "-"};
+    std::string n = d.name;
+    if (n == "type") {
+      p.value = ref.snapshot ? "snapshot" : "filesystem";
+    } else if (n == "creation") {
+      p.value = std::to_string(ds.creation_time);
+    } else if (n == "used") {
+      p.value = std::to_string(ref.snapshot ? ds.unique_bytes : dd.used_bytes);
+    } else if (n == "available") {
+      UZFS_ASSIGN(uint64_t a, AvailableLocked(ref.dir, ref.ds));
+      p.value = std::to_string(a);
+    } else if (n == "referenced") {
+      p.value = std::to_string(ds.used_bytes);
+    } else if (n == "compressratio") {
+      p.value = ref.snapshot ? Ratio(ds.compressed_bytes, ds.uncompressed_bytes)
+                             : Ratio(dd.compressed_bytes, dd.uncompressed_bytes);
+    } else if (n == "mounted") {
+      p.value = "no";
+    } else if (n == "origin") {
+      // dsl_dir_is_clone: a clone of anything but $ORIGIN@$ORIGIN.
+      if (!dd.origin_obj) continue;
+      UZFS_ASSIGN(DslDatasetPhys o, LoadDataset(*mos_, dd.origin_obj));
+      UZFS_ASSIGN(std::string odir, DirName(o.dir_obj));
+      if (odir.find("/$ORIGIN") != std::string::npos) continue;
+      UZFS_ASSIGN(DslDirPhys od, LoadDir(*mos_, o.dir_obj));
+      UZFS_ASSIGN(DslDatasetPhys ohead, LoadDataset(*mos_, od.head_dataset_obj));
+      UZFS_ASSIGN(auto snaps, mos_zaps_->List(ohead.snapnames_zapobj));
+      for (const ZapEntry& e : snaps)
+        if (e.first() == dd.origin_obj) p.value = odir + "@" + e.name;
+      if (p.value.empty()) continue;
+    } else if (n == "createtxg") {
+      p.value = std::to_string(ds.creation_txg);
+    } else if (n == "guid") {
+      p.value = std::to_string(ds.guid);
+    } else if (n == "version") {
+      p.value = "4";
+    } else if (n == "utf8only") {
+      p.value = "off";
+    } else if (n == "normalization") {
+      p.value = "none";
+    } else if (n == "casesensitivity") {
+      p.value = "sensitive";
+    } else if (n == "usedbysnapshots") {
+      p.value = std::to_string(dd.used_breakdown[kDdUsedSnap]);
+    } else if (n == "usedbydataset") {
+      p.value = std::to_string(dd.used_breakdown[kDdUsedHead]);
+    } else if (n == "usedbychildren") {
+      p.value = std::to_string(dd.used_breakdown[kDdUsedChild] + dd.used_breakdown[kDdUsedChildRsrv]);
+    } else if (n == "usedbyrefreservation") {
+      p.value = std::to_string(dd.used_breakdown[kDdUsedRefrsrv]);
+    } else if (n == "defer_destroy") {
+      p.value = "off";
+    } else if (n == "userrefs") {
+      p.value = "0";
+    } else if (n == "mountpoint") {
+      UZFS_ASSIGN(auto hit, FindProp(ref.dir, n, true));
+      std::string base, suffix;
+      if (hit) {
+        base = ZapString(hit->entry);
+        UZFS_ASSIGN(p.source, source_of(hit->dir));
+        UZFS_ASSIGN(std::string setter, DirName(hit->dir));
+        suffix = fsname.substr(setter.size());  // "" or "/a/b"
+      } else {
+        base = "/";
+        suffix = fsname;
+        p.source = "default";
+        if (!suffix.empty() && suffix[0] != '/') suffix = "/" + suffix;
+      }
+      if (base == "none" || base == "legacy") {
+        p.value = base;
+      } else {
+        std::string path = base == "/" ? suffix : base + suffix;
+        if (path.empty()) path = "/";
+        if (!altroot_.empty()) path = path == "/" ? altroot_ : altroot_ + path;
+        p.value = path;
+      }
+    } else if (n == "quota" || n == "reservation") {
+      p.value = std::to_string(n == "quota" ? dd.quota : dd.reserved);
+      UZFS_ASSIGN(auto hit, FindProp(ref.dir, n, false));
+      p.source = hit ? "local" : "default";
+    } else {
+      // Stored properties: set here, inherited (when they inherit) or the default.
+      UZFS_ASSIGN(auto hit, FindProp(ref.dir, n, d.inherit));
+      if (!hit) {
+        p.value = d.dflt;
+        p.source = "default";
+      } else {
+        UZFS_ASSIGN(p.source, source_of(hit->dir));
+        if (d.kind == PropKind::kString)
+          p.value = ZapString(hit->entry);
+        else if (d.kind == PropKind::kIndex)
+          p.value = IndexName(d, hit->entry.first());
+        else
+          p.value = std::to_string(hit->entry.first());
+      }
+    }
+    out.push_back(std::move(p));
+  }
+  // User properties: the snapshot's own, then the nearest setting along the dir chain.
+  std::map<std::string, DsProp> user;
+  if (ref.snapshot && ds.props_obj) {
+    UZFS_ASSIGN(auto own, mos_zaps_->List(ds.props_obj));
+    for (const ZapEntry& e : own)
+      if (IsUserProp(e.name)) user[e.name] = DsProp{e.name, ZapString(e), "local"};
+  }
+  for (uint64_t d = ref.dir; d;) {
+    UZFS_ASSIGN(DslDirPhys x, LoadDir(*mos_, d));
+    UZFS_ASSIGN(auto es, mos_zaps_->List(x.props_zapobj));
+    for (const ZapEntry& e : es) {
+      if (!IsUserProp(e.name) || user.count(e.name)) continue;
+      UZFS_ASSIGN(std::string src, source_of(d));
+      user[e.name] = DsProp{e.name, ZapString(e), src};
+    }
+    d = x.parent_obj;
+  }
+  for (auto& [k, v] : user) out.push_back(v);
+  return out;
+}
+
+Status Pool::RefreshPolicies() {
+  for (auto& [ds_obj, od] : datasets_) {
+    UZFS_ASSIGN(DslDatasetPhys ds, LoadDataset(*mos_, ds_obj));
+    UZFS_ASSIGN(od.os->policy_ref(), PolicyOf(ds.dir_obj));
+    if (od.zpl) {
+      UZFS_ASSIGN(auto rs, FindProp(ds.dir_obj, "recordsize", true));
+      od.zpl->set_recordsize(rs ? static_cast<uint32_t>(rs->entry.first()) : 128 * 1024);
+    }
+  }
+  return Status::Ok();
+}
+
+Status Pool::SetDatasetProp(const std::string& name, const std::string& prop,
+                            const std::string& value) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (readonly_) return Status::Error(EROFS, "pool is read-only");
+  if (!failed_.ok()) return failed_;
+  UZFS_ASSIGN(DsRef ref, ResolveDataset(name));
+  DatasetPropValue v;
+  UZFS_TRY(EncodeDatasetProp(prop, value, &v));
+  if (ref.snapshot) {
+    if (!IsUserProp(prop)) return Status::Error(EINVAL, "this property can not be modified for snapshots");
+    UZFS_ASSIGN(DslDatasetPhys ds, LoadDataset(*mos_, ref.ds));
+    if (!ds.props_obj) {
+      UZFS_ASSIGN(ds.props_obj, mos_zaps_->Create(kOtDslProps));
+      UZFS_TRY(StoreDataset(*mos_, ref.ds, ds));
+    }
+    return mos_zaps_->UpdateString(ds.props_obj, prop, v.str);
+  }
+  UZFS_ASSIGN(DslDirPhys dd, LoadDir(*mos_, ref.dir));
+  const uint64_t props = dd.props_zapobj;
+  auto store = [&]() -> Status {
+    if (v.is_string) return mos_zaps_->UpdateString(props, prop, v.str);
+    return mos_zaps_->UpdateInt(props, prop, v.num);
+  };
+  auto clear = [&]() -> Status {
+    Status s = mos_zaps_->Remove(props, prop);
+    return s.ok() || s.code() == ENOENT ? Status::Ok() : s;
+  };
+  if (prop == "quota") {
+    if (v.num && (v.num < dd.used_bytes || v.num < dd.reserved))
+      return Status::Error(ENOSPC, "size is less than current used or reserved space");
+    dd.quota = v.num;
+    UZFS_TRY(StoreDir(*mos_, ref.dir, dd));
+    return v.num ? store() : clear();
+  }
+  if (prop == "refquota") {
+    UZFS_ASSIGN(DslDatasetPhys ds, LoadDataset(*mos_, ref.ds));
+    if (v.num && v.num < ds.used_bytes)
+      return Status::Error(ENOSPC, "size is less than current used or reserved space");
+    return v.num ? store() : clear();
+  }
+  if (prop == "reservation" || prop == "refreservation") {
+    // Not built yet: a reservation changes the DSL accounting of every ancestor
+    // (DD_USED_CHILD_RSRV / DD_USED_REFRSRV), which the sync does not do.
+    if (v.num == 0) return clear();
+    return Status::Error(ENOTSUP, "'" + prop + "' is not supported by uzfs yet");
+  }
+  if (prop == "canmount" || prop == "version") return store();
+  UZFS_TRY(store());
+  return RefreshPolicies();
+}
+
+Status Pool::InheritDatasetProp(const std::string& name, const std::string& prop) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (readonly_) return Status::Error(EROFS, "pool is read-only");
+  if (!failed_.ok()) return failed_;
+  UZFS_ASSIGN(DsRef ref, ResolveDataset(name));
+  uint64_t props = 0;
+  if (IsUserProp(prop)) {
+    if (ref.snapshot) {
+      UZFS_ASSIGN(DslDatasetPhys ds, LoadDataset(*mos_, ref.ds));
+      props = ds.props_obj;
+    }
+  } else {
+    const DatasetPropDef* d = FindDatasetProp(prop);
+    if (!d) return Status::Error(EINVAL, "invalid property '" + prop + "'");
+    if (d->readonly) return Status::Error(EINVAL, "'" + prop + "' property is read-only");
+    if (!d->inherit)
+      return Status::Error(EINVAL, "'" + prop + "' property cannot be inherited");
+    if (ref.snapshot) return Status::Error(EINVAL, "this property can not be modified for snapshots");
+  }
+  if (!ref.snapshot) {
+    UZFS_ASSIGN(DslDirPhys dd, LoadDir(*mos_, ref.dir));
+    props = dd.props_zapobj;
+  }
+  if (props) {
+    Status s = mos_zaps_->Remove(props, prop);
+    if (!s.ok() && s.code() != ENOENT) return s;
+  }
+  return RefreshPolicies();
+}
+
+}  // namespace uzfs
