@@ -1,5 +1,6 @@
 #include "libcore/dsl/dsl_dataset_write.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 
@@ -14,6 +15,21 @@ std::string Hex(uint64_t v) {
 }
 
 }  // namespace
+
+Result<uint64_t> HeadRefreservation(ObjsetWriter& mos, ZapStore& zaps, uint64_t ds_obj) {
+  UZFS_ASSIGN(DslDatasetPhys ds, LoadDataset(mos, ds_obj));
+  UZFS_ASSIGN(DslDirPhys dd, LoadDir(mos, ds.dir_obj));
+  if (dd.head_dataset_obj != ds_obj || !dd.props_zapobj) return uint64_t{0};
+  // dsl_prop_get_dd for a property that does not inherit: the local value, else the
+  // received one unless an explicit inherit entry hides it.
+  UZFS_ASSIGN(auto local, zaps.Lookup(dd.props_zapobj, "refreservation"));
+  if (local) return local->int_size == 8 && local->value.size() == 1 ? local->first() : 0;
+  UZFS_ASSIGN(auto inherit, zaps.Lookup(dd.props_zapobj, "refreservation$inherit"));
+  if (inherit) return uint64_t{0};
+  UZFS_ASSIGN(auto recvd, zaps.Lookup(dd.props_zapobj, "refreservation$recvd"));
+  if (recvd && recvd->int_size == 8 && recvd->value.size() == 1) return recvd->first();
+  return uint64_t{0};
+}
 
 Result<uint64_t> OriginTxg(ObjsetWriter& mos, uint64_t dir_obj) {
   UZFS_ASSIGN(DslDirPhys dd, LoadDir(mos, dir_obj));
@@ -44,7 +60,9 @@ bool DatasetBlockAccounting::Kill(const BlkPtr& bp, uint64_t dsize) {
   return false;
 }
 
-Status DatasetBlockAccounting::Apply(ObjsetWriter& mos, uint64_t ds_obj, const BlkPtr& new_bp) {
+Status DatasetBlockAccounting::Apply(ObjsetWriter& mos, ZapStore& zaps, uint64_t ds_obj,
+                                     const BlkPtr& new_bp) {
+  UZFS_ASSIGN(uint64_t res, HeadRefreservation(mos, zaps, ds_obj));
   UZFS_ASSIGN(DslDatasetPhys ds, LoadDataset(mos, ds_obj));
   if (ds.prev_snap_txg != prev_snap_txg_)
     return Status::Error(EIO, "dataset " + std::to_string(ds_obj) + " changed snapshots during its sync");
@@ -52,8 +70,16 @@ Status DatasetBlockAccounting::Apply(ObjsetWriter& mos, uint64_t ds_obj, const B
   ds.used_bytes += static_cast<uint64_t>(used_);
   ds.compressed_bytes += static_cast<uint64_t>(comp_);
   ds.uncompressed_bytes += static_cast<uint64_t>(uncomp_);
+  // parent_delta, summed over the births and frees: with a refreservation the dir was
+  // charged for it already, up to the unique bytes it covers.
+  int64_t charged = fused_;
+  if (res) {
+    uint64_t u0 = ds.unique_bytes, u1 = u0 + static_cast<uint64_t>(fused_);
+    charged = static_cast<int64_t>(std::max(u1, res)) - static_cast<int64_t>(std::max(u0, res));
+  }
   ds.unique_bytes += static_cast<uint64_t>(fused_);
-  UZFS_TRY(DirDidUseSpace(mos, ds.dir_obj, kDdUsedHead, fused_, fcomp_, funcomp_));
+  UZFS_TRY(DirDidUseSpace(mos, ds.dir_obj, kDdUsedHead, charged, fcomp_, funcomp_));
+  UZFS_TRY(DirTransferSpace(mos, ds.dir_obj, fused_ - charged, kDdUsedRefrsrv, kDdUsedHead));
   if (!dead_.empty()) {
     UZFS_TRY(BplistAppend(mos, ds.deadlist_obj, dead_, dead_dsize_));
     UZFS_ASSIGN(uint64_t origin_txg, OriginTxg(mos, ds.dir_obj));
@@ -106,6 +132,12 @@ Result<uint64_t> SnapshotSync(ObjsetWriter& mos, ZapStore& zaps, uint64_t head_o
       UZFS_TRY(zaps.AddInt(prev.next_clones_obj, Hex(obj), obj));
     }
   }
+  // Its unique bytes go to zero: a refreservation is charged in full again.
+  UZFS_ASSIGN(uint64_t res, HeadRefreservation(mos, zaps, head_obj));
+  if (res) {
+    UZFS_TRY(DirDidUseSpace(mos, head.dir_obj, kDdUsedRefrsrv,
+                            static_cast<int64_t>(std::min(head.unique_bytes, res)), 0, 0));
+  }
   head.prev_snap_obj = obj;
   head.prev_snap_txg = txg;
   head.unique_bytes = 0;
@@ -114,6 +146,23 @@ Result<uint64_t> SnapshotSync(ObjsetWriter& mos, ZapStore& zaps, uint64_t head_o
   UZFS_TRY(StoreDataset(mos, head_obj, head));
   UZFS_TRY(zaps.AddInt(head.snapnames_zapobj, snapname, obj));
   return obj;
+}
+
+Status RefreservationChanged(ObjsetWriter& mos, uint64_t head_obj, uint64_t old_value,
+                             uint64_t new_value) {
+  UZFS_ASSIGN(DslDatasetPhys ds, LoadDataset(mos, head_obj));
+  auto over = [&](uint64_t v) { return v > ds.unique_bytes ? static_cast<int64_t>(v - ds.unique_bytes) : 0; };
+  return DirDidUseSpace(mos, ds.dir_obj, kDdUsedRefrsrv, over(new_value) - over(old_value), 0, 0);
+}
+
+Status ReservationChanged(ObjsetWriter& mos, uint64_t dir_obj, uint64_t value) {
+  UZFS_ASSIGN(DslDirPhys dd, LoadDir(mos, dir_obj));
+  int64_t delta = static_cast<int64_t>(std::max(dd.used_bytes, value)) -
+                  static_cast<int64_t>(std::max(dd.used_bytes, dd.reserved));
+  dd.reserved = value;
+  UZFS_TRY(StoreDir(mos, dir_obj, dd));
+  if (!dd.parent_obj) return Status::Ok();
+  return DirDidUseSpace(mos, dd.parent_obj, kDdUsedChildRsrv, delta, 0, 0);
 }
 
 Status RecalcHeadUnique(ObjsetWriter& mos, uint64_t head_obj) {
@@ -197,8 +246,16 @@ Status DestroySnapshotSync(ObjsetWriter& mos, ZapStore& zaps, DslBlockOps& ops,
     next.unique_bytes += space;
     UZFS_TRY(StoreDataset(mos, ds.next_snap_obj, next));
   } else {
+    uint64_t old_unique = next.unique_bytes;
     UZFS_TRY(StoreDataset(mos, ds.next_snap_obj, next));
     UZFS_TRY(RecalcHeadUnique(mos, ds.next_snap_obj));
+    // The head's new unique bytes use up that much more of its refreservation.
+    UZFS_ASSIGN(uint64_t res, HeadRefreservation(mos, zaps, ds.next_snap_obj));
+    if (old_unique < res) {
+      UZFS_ASSIGN(DslDatasetPhys h, LoadDataset(mos, ds.next_snap_obj));
+      int64_t mrsdelta = static_cast<int64_t>(std::min(h.unique_bytes - old_unique, res - old_unique));
+      UZFS_TRY(DirDidUseSpace(mos, ds.dir_obj, kDdUsedRefrsrv, -mrsdelta, 0, 0));
+    }
   }
 
   // Out of the snapshot namespace, then the objects.
@@ -213,7 +270,9 @@ Status DestroySnapshotSync(ObjsetWriter& mos, ZapStore& zaps, DslBlockOps& ops,
   return mos.FreeObject(snap_obj);
 }
 
-Status RollbackSync(ObjsetWriter& mos, DslBlockOps& ops, BlockReader* reader, uint64_t head_obj) {
+Status RollbackSync(ObjsetWriter& mos, ZapStore& zaps, DslBlockOps& ops, BlockReader* reader,
+                    uint64_t head_obj) {
+  UZFS_ASSIGN(uint64_t res, HeadRefreservation(mos, zaps, head_obj));
   UZFS_ASSIGN(DslDatasetPhys head, LoadDataset(mos, head_obj));
   if (!head.prev_snap_obj) return Status::Error(EINVAL, "no snapshot to roll back to");
   UZFS_ASSIGN(DslDatasetPhys snap, LoadDataset(mos, head.prev_snap_obj));
@@ -244,6 +303,12 @@ Status RollbackSync(ObjsetWriter& mos, DslBlockOps& ops, BlockReader* reader, ui
               BplistSpaceBirthrange(mos, head.deadlist_obj, origin_txg, UINT64_MAX,
                                     [&](const BlkPtr& b) { return ops.Dsize(b); }));
   UZFS_TRY(DirTransferSpace(mos, head.dir_obj, static_cast<int64_t>(back), kDdUsedSnap, kDdUsedHead));
+  // unique goes to zero: the refreservation is charged in full again (clone_swap's
+  // unused_refres_delta).
+  if (res) {
+    UZFS_TRY(DirDidUseSpace(mos, head.dir_obj, kDdUsedRefrsrv,
+                            static_cast<int64_t>(std::min(res, head.unique_bytes)), 0, 0));
+  }
   if (snap.next_snap_obj == head_obj) {
     snap.unique_bytes = 0;
     UZFS_TRY(StoreDataset(mos, head.prev_snap_obj, snap));

@@ -5,14 +5,16 @@
 // destroy of the clone, done here in one step with the same result), promotion
 // (dsl_dataset_promote_sync).
 //
-// Space accounting, as ZFS keeps it (no reservations yet):
+// Space accounting, as ZFS keeps it:
 //   ds_used/compressed/uncompressed = Σ of the blocks the dataset references;
 //   ds_unique (head) = blocks referenced by the head and not by its previous snapshot;
 //   ds_unique (snapshot S) = blocks referenced by S only (not by S.prev nor S.next);
 //   dead list of X (head or snapshot) = blocks of X.prev that X no longer references;
 //   dd_used_breakdown[HEAD] = blocks the head references born after the dir's origin;
 //   dd_used_breakdown[SNAP] = blocks only snapshots of the dir reference, born after the
-//   origin; [CHILD] = Σ used of the child dirs. dd_used = Σ breakdown.
+//   origin; [CHILD] = Σ used of the child dirs; [CHILD_RSRV] = Σ over the child dirs of
+//   max(0, dd_reserved − dd_used); [REFRSRV] = max(0, refreservation − head unique).
+//   dd_used = Σ breakdown.
 //
 // Every function changes the MOS in memory (through the writer and the ZAP store) in the
 // txg being built; freed blocks go to DslBlockOps::Free. Thread safety: none.
@@ -45,7 +47,7 @@ class DatasetBlockAccounting {
   bool Kill(const BlkPtr& bp, uint64_t dsize);
   // The dataset's new ds_bp and space, its dead list, its previous snapshot's unique bytes
   // and its dir's (and ancestors') space.
-  Status Apply(ObjsetWriter& mos, uint64_t ds_obj, const BlkPtr& new_bp);
+  Status Apply(ObjsetWriter& mos, ZapStore& zaps, uint64_t ds_obj, const BlkPtr& new_bp);
 
  private:
   uint64_t prev_snap_txg_;
@@ -70,7 +72,8 @@ Status DestroySnapshotSync(ObjsetWriter& mos, ZapStore& zaps, DslBlockOps& ops,
 // Head head_obj back to its previous snapshot: its blocks born after it freed (the dataset's
 // synced objset is what is walked; unsynced changes are the caller's to drop), ds_bp and
 // space taken from the snapshot, a new empty dead list.
-Status RollbackSync(ObjsetWriter& mos, DslBlockOps& ops, BlockReader* reader, uint64_t head_obj);
+Status RollbackSync(ObjsetWriter& mos, ZapStore& zaps, DslBlockOps& ops, BlockReader* reader,
+                    uint64_t head_obj);
 
 // dsl_dataset_promote_sync: clone head head_obj takes over the snapshots of its origin's
 // filesystem up to and including the origin; that filesystem becomes a clone of the origin.
@@ -78,6 +81,20 @@ Status RollbackSync(ObjsetWriter& mos, DslBlockOps& ops, BlockReader* reader, ui
 // cloned filesystem"; EEXIST when a moving snapshot's name is taken (*conflict = the name).
 Status PromoteSync(ObjsetWriter& mos, ZapStore& zaps, DslBlockOps& ops, uint64_t head_obj,
                    uint64_t pool_origin_snap, std::string* conflict);
+
+// The refreservation of a head dataset (ds_reserved: its local or received value; 0 for a
+// snapshot). The DSL charges its dir max(refreservation, unique) for the head's own blocks;
+// the part not yet used sits in dd_used_breakdown[REFRSRV].
+Result<uint64_t> HeadRefreservation(ObjsetWriter& mos, ZapStore& zaps, uint64_t ds_obj);
+
+// The accounting half of dsl_dataset_set_reservation_sync, for the caller that has stored the
+// new refreservation of head head_obj: REFRSRV changes by max(0, new − unique) −
+// max(0, old − unique).
+Status RefreservationChanged(ObjsetWriter& mos, uint64_t head_obj, uint64_t old_value,
+                             uint64_t new_value);
+// dsl_dir_set_reservation_sync's accounting: dd_reserved = value, the ancestors' CHILD_RSRV
+// changes by max(used, new) − max(used, old).
+Status ReservationChanged(ObjsetWriter& mos, uint64_t dir_obj, uint64_t value);
 
 // dsl_dataset_recalc_head_uniq: unique = used − (prev.used − dead list bytes).
 Status RecalcHeadUnique(ObjsetWriter& mos, uint64_t head_obj);

@@ -1,5 +1,6 @@
 #include "libcore/dsl/dsl_write.h"
 
+#include <algorithm>
 #include <random>
 
 namespace uzfs {
@@ -74,17 +75,22 @@ Status StoreDataset(ObjsetWriter& mos, uint64_t obj, const DslDatasetPhys& d) {
 
 Status DirDidUseSpace(ObjsetWriter& mos, uint64_t dir, DdUsed type, int64_t used, int64_t comp,
                       int64_t uncomp) {
-  for (uint64_t d = dir; d;) {
-    UZFS_ASSIGN(DslDirPhys dd, LoadDir(mos, d));
-    dd.used_bytes += static_cast<uint64_t>(used);
-    dd.compressed_bytes += static_cast<uint64_t>(comp);
-    dd.uncompressed_bytes += static_cast<uint64_t>(uncomp);
-    if (dd.flags & kDdFlagUsedBreakdown) dd.used_breakdown[type] += static_cast<uint64_t>(used);
-    UZFS_TRY(StoreDir(mos, d, dd));
-    d = dd.parent_obj;
-    type = kDdUsedChild;
+  UZFS_ASSIGN(DslDirPhys dd, LoadDir(mos, dir));
+  // parent_delta: with a reservation the parent was already charged up to it.
+  int64_t accounted = used;
+  if (dd.reserved) {
+    uint64_t old_bytes = std::max(dd.used_bytes, dd.reserved);
+    uint64_t new_bytes = std::max(dd.used_bytes + static_cast<uint64_t>(used), dd.reserved);
+    accounted = static_cast<int64_t>(new_bytes - old_bytes);
   }
-  return Status::Ok();
+  dd.used_bytes += static_cast<uint64_t>(used);
+  dd.compressed_bytes += static_cast<uint64_t>(comp);
+  dd.uncompressed_bytes += static_cast<uint64_t>(uncomp);
+  if (dd.flags & kDdFlagUsedBreakdown) dd.used_breakdown[type] += static_cast<uint64_t>(used);
+  UZFS_TRY(StoreDir(mos, dir, dd));
+  if (!dd.parent_obj) return Status::Ok();
+  UZFS_TRY(DirDidUseSpace(mos, dd.parent_obj, kDdUsedChild, accounted, comp, uncomp));
+  return DirTransferSpace(mos, dd.parent_obj, used - accounted, kDdUsedChildRsrv, kDdUsedChild);
 }
 
 Status DirTransferSpace(ObjsetWriter& mos, uint64_t dir, int64_t delta, DdUsed from, DdUsed to) {

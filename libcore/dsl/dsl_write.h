@@ -44,8 +44,10 @@ Result<uint64_t> CreateDir(ObjsetWriter& mos, ZapStore& zaps, uint64_t parent,
 Result<uint64_t> CreateDataset(ObjsetWriter& mos, ZapStore& zaps, uint64_t dir_obj,
                                uint64_t origin_snap, uint64_t creation_txg, uint64_t now);
 
-// dsl_dir_diduse_space (no reservations): used/comp/uncomp added to dir (used into bucket
-// `type` of its breakdown) and to every ancestor (as DD_USED_CHILD).
+// dsl_dir_diduse_space: used/comp/uncomp added to dir (used into bucket `type` of its
+// breakdown) and to every ancestor as DD_USED_CHILD; above a dir with a reservation
+// (dd_reserved) only the part beyond it is new to the parent, the rest moves from the
+// parent's CHILD_RSRV to CHILD.
 Status DirDidUseSpace(ObjsetWriter& mos, uint64_t dir, DdUsed type, int64_t used, int64_t comp,
                       int64_t uncomp);
 // dsl_dir_transfer_space: delta moves from bucket `from` to bucket `to` of dir's breakdown

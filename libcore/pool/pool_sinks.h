@@ -50,7 +50,7 @@ class Pool::DatasetSink : public ObjsetSink {
   uint64_t Dsize(const BlkPtr& bp) override { return p_->Dsize(bp); }
   // The dataset's new ds_bp, space, dead list, previous snapshot and dir space.
   Status Finish(uint64_t ds_obj, const BlkPtr& new_bp) {
-    return acct_.Apply(*p_->mos_, ds_obj, new_bp);
+    return acct_.Apply(*p_->mos_, *p_->mos_zaps_, ds_obj, new_bp);
   }
 
  private:

@@ -177,7 +177,7 @@ Status Pool::Rollback(const std::string& fs) {
   uint64_t txg = synced_txg_ + 1;
   FnBlockOps ops([this](const BlkPtr& bp) { return Dsize(bp); },
                  [this, txg](const BlkPtr& bp) { FreeBlock(bp, txg); });
-  return RollbackSync(*mos_, ops, this, head);
+  return RollbackSync(*mos_, *mos_zaps_, ops, this, head);
 }
 
 Status Pool::Rename(const std::string& from, const std::string& to) {

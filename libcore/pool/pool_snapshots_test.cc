@@ -125,6 +125,16 @@ class Reader {
       }
     }
     EXPECT_EQ(child[0], dd->used_breakdown[kDdUsedChild]) << what;
+    // What the children reserved beyond their use.
+    uint64_t child_rsrv = 0;
+    if (dd->child_dir_zapobj) {
+      auto kids = Zap::Open(dp_->mos(), dd->child_dir_zapobj);
+      for (const ZapEntry& e : kids->entries()) {
+        auto c = dp_->Dir(e.first());
+        if (c->reserved > c->used_bytes) child_rsrv += c->reserved - c->used_bytes;
+      }
+    }
+    EXPECT_EQ(child_rsrv, dd->used_breakdown[kDdUsedChildRsrv]) << what;
     if (what.find('$') != std::string::npos) {  // $MOS, $ORIGIN: not datasets of blocks
       return {dd->used_bytes, dd->compressed_bytes, dd->uncompressed_bytes};
     }
@@ -189,8 +199,14 @@ class Reader {
     for (auto& [k, b] : all)
       if (!hb.count(k)) snap += b.dsize;
     EXPECT_EQ(snap, dd->used_breakdown[kDdUsedSnap]) << what;
-    EXPECT_EQ(0u, dd->used_breakdown[kDdUsedChildRsrv] + dd->used_breakdown[kDdUsedRefrsrv]) << what;
-    EXPECT_EQ(Sum(all, &Blk::dsize) + child[0], dd->used_bytes) << what;
+    uint64_t refres = 0;
+    if (dd->props_zapobj) {
+      auto props = Zap::Open(dp_->mos(), dd->props_zapobj);
+      if (auto v = props->Lookup("refreservation"); v.ok()) refres = *v;
+    }
+    uint64_t refrsrv = refres > head->unique_bytes ? refres - head->unique_bytes : 0;
+    EXPECT_EQ(refrsrv, dd->used_breakdown[kDdUsedRefrsrv]) << what;
+    EXPECT_EQ(Sum(all, &Blk::dsize) + child[0] + child_rsrv + refrsrv, dd->used_bytes) << what;
     EXPECT_EQ(Sum(all, &Blk::psize) + child[1], dd->compressed_bytes) << what;
     EXPECT_EQ(Sum(all, &Blk::ucsize) + child[2], dd->uncompressed_bytes) << what;
     return {dd->used_bytes, dd->compressed_bytes, dd->uncompressed_bytes};
