@@ -125,6 +125,10 @@ Status Pool::DestroyFilesystem(const std::string& name) {
   if (ds.num_children > 1 || ds.next_clones_obj)
     return Status::Error(EBUSY, "filesystem has dependent clones");
   uint64_t txg = synced_txg_ + 1;
+  // dsl_dataset_destroy_sync and dsl_dir_destroy_sync give up the reservations first.
+  UZFS_ASSIGN(uint64_t refres, HeadRefreservation(*mos_, *mos_zaps_, ds_obj));
+  if (refres) UZFS_TRY(RefreservationChanged(*mos_, ds_obj, refres, 0));
+  if (dd.reserved) UZFS_TRY(ReservationChanged(*mos_, dir, 0));
   // Unsynced changes are dropped with the objset; what is on disk is freed block by block:
   // every block born after the origin snapshot belongs to this filesystem alone.
   datasets_.erase(ds_obj);
