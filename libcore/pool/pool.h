@@ -170,7 +170,8 @@ class Pool : public BlockReader {
   Status Rename(const std::string& from, const std::string& to);
   // zfs promote (dsl_dataset_promote_sync): the clone takes over the origin's snapshots up
   // to and including its origin; the former origin filesystem becomes the clone.
-  // EINVAL "not a cloned filesystem"; EEXIST when a snapshot name would collide.
+  // EINVAL "not a cloned filesystem"; EEXIST "conflicting snapshot 'S' from parent 'FS'"
+  // when one of the snapshots to move has a name the clone already uses (nothing changes).
   Status Promote(const std::string& clone);
   struct SnapshotRow {
     std::string name;  // "pool/fs@snap"

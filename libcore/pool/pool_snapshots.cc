@@ -254,7 +254,14 @@ Status Pool::Promote(const std::string& clone) {
   FnBlockOps ops([this](const BlkPtr& bp) { return Dsize(bp); },
                  [this, txg](const BlkPtr& bp) { FreeBlock(bp, txg); });
   std::string conflict;
-  return PromoteSync(*mos_, *mos_zaps_, ops, dd.head_dataset_obj, pool_origin, &conflict);
+  Status s = PromoteSync(*mos_, *mos_zaps_, ops, dd.head_dataset_obj, pool_origin, &conflict);
+  if (s.code() == EEXIST && !conflict.empty()) {
+    // libzfs's words (zfs_promote), naming the origin's filesystem.
+    UZFS_ASSIGN(std::string origin, DatasetName(dd.origin_obj));
+    return Status::Error(EEXIST, "conflicting snapshot '" + conflict + "' from parent '" +
+                                     origin.substr(0, origin.find('@')) + "'");
+  }
+  return s;
 }
 
 Result<std::string> Pool::DatasetName(uint64_t ds_obj) {

@@ -513,7 +513,10 @@ TEST_F(PoolSnapshotsTest, PromoteSwapsCloneAndOrigin) {
   ASSERT_TRUE(pool_->Sync().ok());
   EXPECT_EQ(EINVAL, pool_->Promote("snp/fs").code());
   EXPECT_EQ(EINVAL, pool_->Promote("snp/c@cs").code());
-  EXPECT_EQ(EEXIST, pool_->Promote("snp/c").code());  // c@s1 collides with fs@s1
+  Status clash = pool_->Promote("snp/c");  // c@s1 collides with fs@s1
+  EXPECT_EQ(EEXIST, clash.code());
+  EXPECT_NE(std::string::npos, clash.ToString().find("conflicting snapshot 's1' from parent 'snp/fs'"))
+      << clash.ToString();
   ASSERT_TRUE(pool_->Rename("snp/c@s1", "snp/c@mine").ok());
   ASSERT_TRUE(pool_->Promote("snp/c").ok());
   ASSERT_TRUE(pool_->Sync().ok());
