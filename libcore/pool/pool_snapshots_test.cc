@@ -39,8 +39,8 @@ Bytes Pattern(size_t n, uint64_t seed) {
 // The read side of an exported pool, with the accounting checks.
 class Reader {
  public:
-  explicit Reader(const std::string& dev, const std::string& pool) {
-    auto spa = Spa::OpenDevices({dev}, pool);
+  Reader(const std::vector<std::string>& devs, const std::string& pool) {
+    auto spa = Spa::OpenDevices(devs, pool);
     EXPECT_TRUE(spa.ok()) << spa.status().ToString();
     spa_ = std::move(spa).value();
     auto dp = DslPool::Open(spa_.get(), spa_->uberblock().rootbp, pool);
@@ -73,10 +73,22 @@ class Reader {
     EXPECT_TRUE(os.ok());
     EXPECT_TRUE((*os)->Traverse(0, [&](const BlockVisit& v) {
       out[{v.bp->dva[0].vdev(), v.bp->dva[0].offset()}] =
-          Blk{v.bp->total_asize(), v.bp->psize(), BpUcsize(*v.bp), v.bp->birth};
+          Blk{Dsize(*v.bp), v.bp->psize(), BpUcsize(*v.bp), v.bp->birth};
       return Status::Ok();
     }).ok());
     return out;
+  }
+
+  // bp_get_dsize: asize deflated by the top-level vdev's raidz ratio (vdev_deflate_ratio).
+  uint64_t Dsize(const BlkPtr& bp) {
+    uint64_t total = 0;
+    for (const Dva& d : bp.dva) {
+      if (d.empty()) continue;
+      Vdev* top = spa_->top(d.vdev());
+      uint64_t ratio = (1ULL << 17) / (top->PsizeToAsize(1ULL << 17) >> 9);
+      total += (d.asize() >> 9) * ratio;
+    }
+    return total;
   }
 
   std::vector<BlkPtr> Deadlist(uint64_t obj, BplistPhys* hdr) {
@@ -180,7 +192,7 @@ class Reader {
       uint64_t bytes = 0, comp = 0, uncomp = 0;
       for (const BlkPtr& bp : dl) {
         dead.insert({bp.dva[0].vdev(), bp.dva[0].offset()});
-        bytes += bp.total_asize(), comp += bp.psize(), uncomp += BpUcsize(bp);
+        bytes += Dsize(bp), comp += bp.psize(), uncomp += BpUcsize(bp);
         EXPECT_EQ(0u, bp.fill);
       }
       for (auto& [k, b] : prev)
@@ -226,6 +238,38 @@ class PoolSnapshotsTest : public FilePoolTest {
     if (HasFatalFailure()) return;
     ASSERT_TRUE(pool_->CreateFilesystem("snp/fs", {{"compression", "on"}}).ok());
   }
+  // Replaces the pool by one on a raidz1 of three files (d0 is dev_).
+  void MakeRaidzPool() {
+    ASSERT_TRUE(pool_->Export().ok());
+    pool_.reset();
+    NvList root, rz;
+    root.AddString("type", "root");
+    rz.AddString("type", "raidz");
+    rz.AddUint64("nparity", 1);
+    std::vector<NvList> kids;
+    for (int i = 0; i < 3; i++) {
+      std::string path = dir_ + "/r" + std::to_string(i);
+      FILE* f = fopen(path.c_str(), "w");
+      ASSERT_NE(f, nullptr);
+      fclose(f);
+      ASSERT_EQ(0, truncate(path.c_str(), 128 << 20));
+      NvList leaf;
+      leaf.AddString("type", "file");
+      leaf.AddString("path", path);
+      kids.push_back(leaf);
+      raidz_.push_back(path);
+    }
+    rz.AddNvListArray("children", kids);
+    root.AddNvListArray("children", {rz});
+    std::filesystem::remove(dev_);
+    PoolCreateSpec spec;
+    spec.name = "snp";
+    spec.nvroot = root;
+    auto p = Pool::Create(spec);
+    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    pool_ = std::move(p).value();
+    ASSERT_TRUE(pool_->CreateFilesystem("snp/fs", {{"compression", "on"}}).ok());
+  }
   Status Do(const std::string& fs, const std::function<Status(ZplWriter&, uint64_t)>& fn) {
     return pool_->WithZpl(fs, fn);
   }
@@ -248,19 +292,22 @@ class PoolSnapshotsTest : public FilePoolTest {
   std::unique_ptr<Reader> ExportAndRead() {
     EXPECT_TRUE(pool_->Export().ok());
     pool_.reset();
+    std::vector<std::string> devs = raidz_.empty() ? std::vector<std::string>{dev_} : raidz_;
     if (const char* keep = getenv("UZFS_SNAPSHOT_TEST_KEEP")) {
       std::string d = std::string(keep) + "/" +
                       ::testing::UnitTest::GetInstance()->current_test_info()->name() + "." +
                       std::to_string(++exports_);
       std::filesystem::create_directories(d);
-      std::filesystem::copy_file(dev_, d + "/d0", std::filesystem::copy_options::overwrite_existing);
+      for (const std::string& dev : devs)
+        std::filesystem::copy_file(dev, d + "/" + std::filesystem::path(dev).filename().string(),
+                                   std::filesystem::copy_options::overwrite_existing);
     }
-    return std::make_unique<Reader>(dev_, "snp");
+    return std::make_unique<Reader>(devs, "snp");
   }
   void Reimport() {
     ASSERT_TRUE(pool_->Export().ok());
     PoolImportSpec spec;
-    spec.devices = {dev_};
+    spec.devices = raidz_.empty() ? std::vector<std::string>{dev_} : raidz_;
     spec.pool = "snp";
     auto p = Pool::Import(spec);
     ASSERT_TRUE(p.ok()) << p.status().ToString();
@@ -276,6 +323,7 @@ class PoolSnapshotsTest : public FilePoolTest {
 
   ZTime now_{1795400000, 0};
   int exports_ = 0;
+  std::vector<std::string> raidz_;  // the raidz pool's files (MakeRaidzPool)
   Bytes a1_ = Pattern(300 * 1024 + 5, 1), a2_ = Pattern(64 * 1024, 2), b_ = Pattern(5000, 3),
         c_ = Pattern(200 * 1024, 4);
 };
@@ -556,11 +604,36 @@ TEST_F(PoolSnapshotsTest, PromoteSwapsCloneAndOrigin) {
 
 // The accounting rules checked above, applied to a pool zfs-fuse made itself (snapshots,
 // writes, deletes, clones, destroy, promote): UZFS_SNAPSHOT_CHECK_POOL=DEVICE:POOL.
+TEST_F(PoolSnapshotsTest, RaidzAccountingIsDeflated) {
+  MakeRaidzPool();
+  ASSERT_FALSE(HasFatalFailure());
+  ASSERT_TRUE(Put("snp/fs", "a", a1_).ok());
+  ASSERT_TRUE(Put("snp/fs", "b", b_).ok());
+  ASSERT_TRUE(pool_->Snapshot({"snp/fs@one"}).ok());
+  ASSERT_TRUE(Put("snp/fs", "a", a2_).ok());
+  ASSERT_TRUE(Remove("snp/fs", "b").ok());
+  ASSERT_TRUE(pool_->Snapshot({"snp/fs@two"}).ok());
+  ASSERT_TRUE(pool_->Clone("snp/fs@one", "snp/c", {}).ok());
+  ASSERT_TRUE(Put("snp/c", "x", c_).ok());
+  ASSERT_TRUE(Put("snp/fs", "c", c_).ok());
+  ASSERT_TRUE(pool_->Sync().ok());
+  ASSERT_TRUE(pool_->DestroySnapshot("snp/fs@two").ok());
+  ASSERT_TRUE(pool_->Promote("snp/c").ok());
+  ASSERT_TRUE(Put("snp/fs", "a", c_).ok());
+  ASSERT_TRUE(pool_->Sync().ok());
+  ASSERT_TRUE(pool_->Rollback("snp/fs").ok());
+  Reimport();
+  auto r = ExportAndRead();
+  EXPECT_EQ(a1_, r->ReadFile("snp/c@one", "/a"));
+  EXPECT_EQ(c_, r->ReadFile("snp/c", "/x"));
+  r->CheckAccounting();
+}
+
 TEST(SnapshotAccountingRules, HoldForAPoolMadeByZfsFuse) {
   const char* env = getenv("UZFS_SNAPSHOT_CHECK_POOL");
   if (!env) GTEST_SKIP() << "UZFS_SNAPSHOT_CHECK_POOL=DEVICE:POOL not set";
   std::string spec = env;
-  Reader r(spec.substr(0, spec.rfind(':')), spec.substr(spec.rfind(':') + 1));
+  Reader r({spec.substr(0, spec.rfind(':'))}, spec.substr(spec.rfind(':') + 1));
   r.CheckAccounting();
   EXPECT_GT(r.checked_, 0);
   std::cout << r.checked_ << " datasets and snapshots checked\n";
@@ -637,7 +710,7 @@ TEST(SnapshotInterop, OperateOnAPoolMadeByZfsFuse) {
   ASSERT_TRUE(fss.ok());
   ASSERT_TRUE(pl.Export().ok());
   p->reset();
-  Reader r(dev, pool);
+  Reader r({dev}, pool);
   r.CheckAccounting();
   for (auto& f : *fss) {
     Bytes want = one;
