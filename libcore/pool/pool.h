@@ -154,6 +154,10 @@ class Pool : public BlockReader {
   // zfs destroy fs@snap (dsl_dataset_destroy_sync), in the open txg: blocks only it held are
   // freed, its successor's dead list is split. ENOENT; EBUSY "snapshot has dependent clones".
   Status DestroySnapshot(const std::string& name);
+  // zfs destroy -r fs@snap (dsl_snapshots_destroy): every named snapshot, all or none — each
+  // is checked first (ENOENT / EBUSY as above, the message naming it), then all are
+  // destroyed in the open txg.
+  Status DestroySnapshots(const std::vector<std::string>& names);
   // zfs clone: filesystem fs with the contents of snapshot snap (a dataset whose origin is
   // snap), in the open txg; props as CreateFilesystem takes them. Errors as
   // CreateFilesystem's; ENOENT when snap does not exist, EINVAL when it is no snapshot.

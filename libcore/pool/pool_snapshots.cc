@@ -116,20 +116,40 @@ Status Pool::Snapshot(const std::vector<std::string>& names) {
   return Status::Ok();
 }
 
-Status Pool::DestroySnapshot(const std::string& name) {
+Status Pool::DestroySnapshot(const std::string& name) { return DestroySnapshots({name}); }
+
+Status Pool::DestroySnapshots(const std::vector<std::string>& names) {
   std::lock_guard<std::mutex> l(mu_);
   if (readonly_) return Status::Error(EROFS, "pool is read-only");
   if (!failed_.ok()) return failed_;
-  UZFS_ASSIGN(auto parts, SplitSnapshot(name));
-  UZFS_ASSIGN(uint64_t dir, ResolveDir(parts.first));
-  UZFS_ASSIGN(DslDirPhys dd, LoadDir(*mos_, dir));
-  UZFS_ASSIGN(DslDatasetPhys head, LoadDataset(*mos_, dd.head_dataset_obj));
-  auto snap = mos_zaps_->LookupInt(head.snapnames_zapobj, parts.second);
-  if (!snap.ok()) return Status::Error(ENOENT, "dataset does not exist");
+  // dsl_dataset_destroy_check for every one before any is destroyed.
+  std::vector<std::pair<uint64_t, std::string>> doomed;
+  std::set<uint64_t> seen;
+  for (const std::string& name : names) {
+    UZFS_ASSIGN(auto parts, SplitSnapshot(name));
+    auto dir = ResolveDir(parts.first);
+    if (!dir.ok()) return Status::Error(ENOENT, "dataset does not exist: '" + name + "'");
+    UZFS_ASSIGN(DslDirPhys dd, LoadDir(*mos_, *dir));
+    UZFS_ASSIGN(DslDatasetPhys head, LoadDataset(*mos_, dd.head_dataset_obj));
+    auto snap = mos_zaps_->LookupInt(head.snapnames_zapobj, parts.second);
+    if (!snap.ok()) return Status::Error(ENOENT, "dataset does not exist: '" + name + "'");
+    if (!seen.insert(*snap).second) continue;
+    UZFS_ASSIGN(DslDatasetPhys ds, LoadDataset(*mos_, *snap));
+    if (ds.num_children > 1) return Status::Error(EBUSY, "snapshot has dependent clones: '" + name + "'");
+    if (ds.userrefs_obj) {
+      UZFS_ASSIGN(uint64_t holds, mos_zaps_->Count(ds.userrefs_obj));
+      if (holds) return Status::Error(EBUSY, "dataset is busy: '" + name + "'");
+    }
+    doomed.emplace_back(*snap, parts.second);
+  }
   uint64_t txg = synced_txg_ + 1;
   FnBlockOps ops([this](const BlkPtr& bp) { return Dsize(bp); },
                  [this, txg](const BlkPtr& bp) { FreeBlock(bp, txg); });
-  return DestroySnapshotSync(*mos_, *mos_zaps_, ops, *snap, parts.second);
+  for (auto& [obj, snapname] : doomed) {
+    // A failure past the checks leaves the MOS half changed: the pool stops writing.
+    if (Status s = DestroySnapshotSync(*mos_, *mos_zaps_, ops, obj, snapname); !s.ok()) return failed_ = s;
+  }
+  return Status::Ok();
 }
 
 Status Pool::Clone(const std::string& snap, const std::string& fs,

@@ -408,7 +408,7 @@ TEST_F(PoolSnapshotsTest, DestroySnapshotsInAnyOrder) {
   // Middle, oldest, newest, then the rest.
   ASSERT_TRUE(pool_->DestroySnapshot("snp/fs@s2").ok());
   ASSERT_TRUE(pool_->Sync().ok());
-  ASSERT_TRUE(pool_->DestroySnapshot("snp/fs@s0").ok());
+  ASSERT_TRUE(pool_->DestroySnapshots({"snp/fs@s0"}).ok());
   ASSERT_TRUE(Put("snp/fs", "g1", Pattern(1000, 5)).ok());  // same txg as the destroy
   ASSERT_TRUE(pool_->DestroySnapshot("snp/fs@s4").ok());
   ASSERT_TRUE(pool_->Sync().ok());
@@ -427,8 +427,7 @@ TEST_F(PoolSnapshotsTest, DestroySnapshotsInAnyOrder) {
   auto p = Pool::Import(spec);
   ASSERT_TRUE(p.ok());
   pool_ = std::move(p).value();
-  ASSERT_TRUE(pool_->DestroySnapshot("snp/fs@s3").ok());
-  ASSERT_TRUE(pool_->DestroySnapshot("snp/fs@s1").ok());
+  ASSERT_TRUE(pool_->DestroySnapshots({"snp/fs@s3", "snp/fs@s1", "snp/fs@s3"}).ok());
   ASSERT_TRUE(pool_->Sync().ok());
   // With its snapshots gone the filesystem destroys and frees everything.
   ASSERT_TRUE(pool_->DestroyFilesystem("snp/fs").ok());
@@ -458,6 +457,10 @@ TEST_F(PoolSnapshotsTest, ClonesDependOnTheirOrigin) {
   ASSERT_TRUE(Put("snp/c", "a", c_).ok());
   ASSERT_TRUE(pool_->Sync().ok());
   EXPECT_EQ(EBUSY, pool_->DestroySnapshot("snp/fs@base").code());
+  // All or none: the clone's origin stops the whole list, c@cs stays.
+  EXPECT_EQ(EBUSY, pool_->DestroySnapshots({"snp/c@cs", "snp/fs@base"}).code());
+  EXPECT_EQ(ENOENT, pool_->DestroySnapshots({"snp/c@cs", "snp/fs@nope"}).code());
+  EXPECT_EQ((std::vector<std::string>{"snp/c@cs"}), SnapNames("snp/c"));
   auto rows = pool_->Snapshots("snp/fs");
   ASSERT_EQ(1u, rows->size());
   EXPECT_EQ((std::vector<std::string>{"snp/c"}), (*rows)[0].clones);
