@@ -16,6 +16,7 @@ namespace uzfs {
 
 inline constexpr uint64_t kDdFlagUsedBreakdown = 1;   // DD_FLAG_USED_BREAKDOWN
 inline constexpr uint64_t kDsFlagUniqueAccurate = 4;  // DS_FLAG_UNIQUE_ACCURATE
+inline constexpr uint64_t kDsFlagDeferDestroy = 8;    // DS_FLAG_DEFER_DESTROY (zfs destroy -d)
 inline constexpr uint16_t kDslDirPhysSize = 256;
 inline constexpr uint16_t kDslDatasetPhysSize = 320;
 inline constexpr uint16_t kBplistHdrSize = 32;        // bplist_phys_t with bpl_comp/uncomp

@@ -156,8 +156,9 @@ class Pool : public BlockReader {
   Status DestroySnapshot(const std::string& name);
   // zfs destroy -r fs@snap (dsl_snapshots_destroy): every named snapshot, all or none — each
   // is checked first (ENOENT / EBUSY as above, the message naming it), then all are
-  // destroyed in the open txg.
-  Status DestroySnapshots(const std::vector<std::string>& names);
+  // destroyed in the open txg. defer (zfs destroy -d): a snapshot with clones or holds is
+  // marked (DS_FLAG_DEFER_DESTROY) instead, and goes when its last clone is destroyed.
+  Status DestroySnapshots(const std::vector<std::string>& names, bool defer = false);
   // zfs clone: filesystem fs with the contents of snapshot snap (a dataset whose origin is
   // snap), in the open txg; props as CreateFilesystem takes them. Errors as
   // CreateFilesystem's; ENOENT when snap does not exist, EINVAL when it is no snapshot.
@@ -194,6 +195,9 @@ class Pool : public BlockReader {
  private:
   Status RunSyncTasks(uint64_t txg);  // called by SyncLocked after SyncDatasets
   Result<std::string> DatasetName(uint64_t ds_obj);
+  // After a clone is destroyed: its origin goes too if marked by zfs destroy -d and now
+  // without clones or holds (dsl_dataset_origin_rm_prep).
+  Status DestroyDeferredOrigin(uint64_t origin_obj);
   std::vector<std::function<Status(uint64_t txg)>> sync_tasks_;  // dsl_sync_task groups
 
  public:

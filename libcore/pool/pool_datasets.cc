@@ -168,7 +168,8 @@ Status Pool::DestroyFilesystem(const std::string& name) {
   }
   UZFS_ASSIGN(DslDirPhys parent, LoadDir(*mos_, dd.parent_obj));
   std::string last = name.substr(name.rfind('/') + 1);
-  return mos_zaps_->Remove(parent.child_dir_zapobj, last);
+  UZFS_TRY(mos_zaps_->Remove(parent.child_dir_zapobj, last));
+  return ds.prev_snap_obj ? DestroyDeferredOrigin(ds.prev_snap_obj) : Status::Ok();
 }
 
 Result<ObjsetPolicy> Pool::PolicyOf(uint64_t dir_obj) {

@@ -118,12 +118,13 @@ Status Pool::Snapshot(const std::vector<std::string>& names) {
 
 Status Pool::DestroySnapshot(const std::string& name) { return DestroySnapshots({name}); }
 
-Status Pool::DestroySnapshots(const std::vector<std::string>& names) {
+Status Pool::DestroySnapshots(const std::vector<std::string>& names, bool defer) {
   std::lock_guard<std::mutex> l(mu_);
   if (readonly_) return Status::Error(EROFS, "pool is read-only");
   if (!failed_.ok()) return failed_;
   // dsl_dataset_destroy_check for every one before any is destroyed.
   std::vector<std::pair<uint64_t, std::string>> doomed;
+  std::vector<uint64_t> marked;
   std::set<uint64_t> seen;
   for (const std::string& name : names) {
     UZFS_ASSIGN(auto parts, SplitSnapshot(name));
@@ -135,12 +136,22 @@ Status Pool::DestroySnapshots(const std::vector<std::string>& names) {
     if (!snap.ok()) return Status::Error(ENOENT, "dataset does not exist: '" + name + "'");
     if (!seen.insert(*snap).second) continue;
     UZFS_ASSIGN(DslDatasetPhys ds, LoadDataset(*mos_, *snap));
-    if (ds.num_children > 1) return Status::Error(EBUSY, "snapshot has dependent clones: '" + name + "'");
+    uint64_t holds = 0;
     if (ds.userrefs_obj) {
-      UZFS_ASSIGN(uint64_t holds, mos_zaps_->Count(ds.userrefs_obj));
-      if (holds) return Status::Error(EBUSY, "dataset is busy: '" + name + "'");
+      UZFS_ASSIGN(holds, mos_zaps_->Count(ds.userrefs_obj));
     }
+    if (defer && (ds.num_children > 1 || holds)) {
+      marked.push_back(*snap);
+      continue;
+    }
+    if (ds.num_children > 1) return Status::Error(EBUSY, "snapshot has dependent clones: '" + name + "'");
+    if (holds) return Status::Error(EBUSY, "dataset is busy: '" + name + "'");
     doomed.emplace_back(*snap, parts.second);
+  }
+  for (uint64_t obj : marked) {
+    UZFS_ASSIGN(DslDatasetPhys ds, LoadDataset(*mos_, obj));
+    ds.flags |= kDsFlagDeferDestroy;
+    UZFS_TRY(StoreDataset(*mos_, obj, ds));
   }
   uint64_t txg = synced_txg_ + 1;
   FnBlockOps ops([this](const BlkPtr& bp) { return Dsize(bp); },
@@ -149,6 +160,23 @@ Status Pool::DestroySnapshots(const std::vector<std::string>& names) {
     // A failure past the checks leaves the MOS half changed: the pool stops writing.
     if (Status s = DestroySnapshotSync(*mos_, *mos_zaps_, ops, obj, snapname); !s.ok()) return failed_ = s;
   }
+  return Status::Ok();
+}
+
+Status Pool::DestroyDeferredOrigin(uint64_t origin_obj) {
+  UZFS_ASSIGN(DslDatasetPhys o, LoadDataset(*mos_, origin_obj));
+  if (!(o.flags & kDsFlagDeferDestroy) || o.num_children > 1 || !o.next_snap_obj) return Status::Ok();
+  if (o.userrefs_obj) {
+    UZFS_ASSIGN(uint64_t holds, mos_zaps_->Count(o.userrefs_obj));
+    if (holds) return Status::Ok();
+  }
+  UZFS_ASSIGN(std::string name, DatasetName(origin_obj));
+  uint64_t txg = synced_txg_ + 1;
+  FnBlockOps ops([this](const BlkPtr& bp) { return Dsize(bp); },
+                 [this, txg](const BlkPtr& bp) { FreeBlock(bp, txg); });
+  if (Status s = DestroySnapshotSync(*mos_, *mos_zaps_, ops, origin_obj, name.substr(name.find('@') + 1));
+      !s.ok())
+    return failed_ = s;
   return Status::Ok();
 }
 

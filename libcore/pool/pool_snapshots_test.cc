@@ -484,12 +484,22 @@ TEST_F(PoolSnapshotsTest, ClonesDependOnTheirOrigin) {
   auto p = Pool::Import(spec);
   ASSERT_TRUE(p.ok());
   pool_ = std::move(p).value();
-  // The clone's first snapshot goes; then the clone; then the origin is free to go.
+  // zfs destroy -d marks the origin; it goes with its last clone (after the clone's own
+  // snapshot, the clone itself).
+  ASSERT_TRUE(pool_->DestroySnapshots({"snp/fs@base"}, /*defer=*/true).ok());
+  EXPECT_EQ(1u, pool_->Snapshots("snp/fs")->size());
+  ExportAndRead()->CheckAccounting();  // the mark is on disk (zfs-fuse honours it too)
+  p = Pool::Import(spec);
+  ASSERT_TRUE(p.ok());
+  pool_ = std::move(p).value();
   ASSERT_TRUE(pool_->DestroySnapshot("snp/c@cs").ok());
   ASSERT_TRUE(pool_->Sync().ok());
   ASSERT_TRUE(pool_->DestroyFilesystem("snp/c").ok());
-  ASSERT_TRUE(pool_->DestroySnapshot("snp/fs@base").ok());
+  EXPECT_EQ(0u, pool_->Snapshots("snp/fs")->size());
   ASSERT_TRUE(pool_->Sync().ok());
+  ASSERT_TRUE(pool_->Snapshot({"snp/fs@plain"}).ok());
+  ASSERT_TRUE(pool_->DestroySnapshots({"snp/fs@plain"}, /*defer=*/true).ok());  // no clone: at once
+  EXPECT_EQ(0u, pool_->Snapshots("snp/fs")->size());
   auto r = ExportAndRead();
   r->CheckAccounting();
 }
