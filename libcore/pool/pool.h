@@ -195,6 +195,9 @@ class Pool : public BlockReader {
  private:
   Status RunSyncTasks(uint64_t txg);  // called by SyncLocked after SyncDatasets
   Result<std::string> DatasetName(uint64_t ds_obj);
+  // ResolveDir for a name a user gave: internal dirs ($MOS, $ORIGIN) and bad characters are
+  // refused (EINVAL) before the lookup.
+  Result<uint64_t> ResolveUserDir(const std::string& fs);
   // After a clone is destroyed: its origin goes too if marked by zfs destroy -d and now
   // without clones or holds (dsl_dataset_origin_rm_prep).
   Status DestroyDeferredOrigin(uint64_t origin_obj);

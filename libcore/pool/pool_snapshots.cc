@@ -64,6 +64,17 @@ class FnBlockOps : public DslBlockOps {
 
 }  // namespace
 
+Result<uint64_t> Pool::ResolveUserDir(const std::string& fs) {
+  size_t slash = fs.find('/');
+  while (slash != std::string::npos) {
+    size_t next = fs.find('/', slash + 1);
+    std::string c = fs.substr(slash + 1, next == std::string::npos ? std::string::npos : next - slash - 1);
+    UZFS_TRY(BadComponent(c));
+    slash = next;
+  }
+  return ResolveDir(fs);
+}
+
 Status Pool::RunSyncTasks(uint64_t txg) {
   std::vector<std::function<Status(uint64_t)>> tasks;
   tasks.swap(sync_tasks_);
@@ -84,7 +95,7 @@ Status Pool::Snapshot(const std::vector<std::string>& names) {
   std::set<std::pair<uint64_t, std::string>> seen;
   for (const std::string& name : names) {
     UZFS_ASSIGN(auto parts, SplitSnapshot(name));
-    auto dir = ResolveDir(parts.first);
+    auto dir = ResolveUserDir(parts.first);
     if (!dir.ok()) return dir.status();
     UZFS_ASSIGN(DslDirPhys dd, LoadDir(*mos_, *dir));
     UZFS_ASSIGN(DslDatasetPhys ds, LoadDataset(*mos_, dd.head_dataset_obj));
@@ -128,7 +139,7 @@ Status Pool::DestroySnapshots(const std::vector<std::string>& names, bool defer)
   std::set<uint64_t> seen;
   for (const std::string& name : names) {
     UZFS_ASSIGN(auto parts, SplitSnapshot(name));
-    auto dir = ResolveDir(parts.first);
+    auto dir = ResolveUserDir(parts.first);
     if (!dir.ok()) return Status::Error(ENOENT, "dataset does not exist: '" + name + "'");
     UZFS_ASSIGN(DslDirPhys dd, LoadDir(*mos_, *dir));
     UZFS_ASSIGN(DslDatasetPhys head, LoadDataset(*mos_, dd.head_dataset_obj));
@@ -187,7 +198,7 @@ Status Pool::Clone(const std::string& snap, const std::string& fs,
   if (!failed_.ok()) return failed_;
   if (snap.find('@') == std::string::npos) return Status::Error(EINVAL, "not a snapshot");
   UZFS_ASSIGN(auto sparts, SplitSnapshot(snap));
-  UZFS_ASSIGN(uint64_t sdir, ResolveDir(sparts.first));
+  UZFS_ASSIGN(uint64_t sdir, ResolveUserDir(sparts.first));
   UZFS_ASSIGN(DslDirPhys sdd, LoadDir(*mos_, sdir));
   UZFS_ASSIGN(DslDatasetPhys shead, LoadDataset(*mos_, sdd.head_dataset_obj));
   auto origin = mos_zaps_->LookupInt(shead.snapnames_zapobj, sparts.second);
@@ -199,9 +210,9 @@ Status Pool::Clone(const std::string& snap, const std::string& fs,
   std::string parent = fs.substr(0, slash), last = fs.substr(slash + 1);
   UZFS_TRY(BadComponent(last));
   if (fs.size() >= kMaxNameLen) return Status::Error(ENAMETOOLONG, "dataset name is too long");
-  auto pdir = ResolveDir(parent);
+  auto pdir = ResolveUserDir(parent);
   if (!pdir.ok()) return Status::Error(ENOENT, "parent does not exist");
-  if (ResolveDir(fs).ok()) return Status::Error(EEXIST, "dataset already exists");
+  if (ResolveUserDir(fs).ok()) return Status::Error(EEXIST, "dataset already exists");
   uint64_t txg = synced_txg_ + 1;
   uint64_t now = static_cast<uint64_t>(std::time(nullptr));
   UZFS_ASSIGN(uint64_t dir, CreateDir(*mos_, *mos_zaps_, *pdir, last, now));
@@ -216,7 +227,7 @@ Status Pool::Rollback(const std::string& fs) {
   if (readonly_) return Status::Error(EROFS, "pool is read-only");
   if (!failed_.ok()) return failed_;
   if (fs.find('@') != std::string::npos) return Status::Error(EINVAL, "not a filesystem");
-  UZFS_ASSIGN(uint64_t dir, ResolveDir(fs));
+  UZFS_ASSIGN(uint64_t dir, ResolveUserDir(fs));
   UZFS_ASSIGN(DslDirPhys dd, LoadDir(*mos_, dir));
   uint64_t head = dd.head_dataset_obj;
   UZFS_ASSIGN(DslDatasetPhys ds, LoadDataset(*mos_, head));
@@ -243,7 +254,7 @@ Status Pool::Rename(const std::string& from, const std::string& to) {
     UZFS_ASSIGN(auto f, SplitSnapshot(from));
     UZFS_ASSIGN(auto t, SplitSnapshot(to));
     if (f.first != t.first) return Status::Error(EINVAL, "snapshots must be part of same dataset");
-    UZFS_ASSIGN(uint64_t dir, ResolveDir(f.first));
+    UZFS_ASSIGN(uint64_t dir, ResolveUserDir(f.first));
     UZFS_ASSIGN(DslDirPhys dd, LoadDir(*mos_, dir));
     UZFS_ASSIGN(DslDatasetPhys head, LoadDataset(*mos_, dd.head_dataset_obj));
     auto obj = mos_zaps_->LookupInt(head.snapnames_zapobj, f.second);
@@ -259,10 +270,10 @@ Status Pool::Rename(const std::string& from, const std::string& to) {
   std::string last = to.substr(slash + 1);
   UZFS_TRY(BadComponent(last));
   if (to.size() >= kMaxNameLen) return Status::Error(ENAMETOOLONG, "dataset name is too long");
-  UZFS_ASSIGN(uint64_t dir, ResolveDir(from));
-  auto newparent = ResolveDir(to.substr(0, slash));
+  UZFS_ASSIGN(uint64_t dir, ResolveUserDir(from));
+  auto newparent = ResolveUserDir(to.substr(0, slash));
   if (!newparent.ok()) return Status::Error(ENOENT, "parent does not exist");
-  if (ResolveDir(to).ok()) return Status::Error(EEXIST, "dataset already exists");
+  if (ResolveUserDir(to).ok()) return Status::Error(EEXIST, "dataset already exists");
   for (uint64_t d = *newparent; d;) {
     if (d == dir) return Status::Error(EINVAL, "cannot rename a dataset to a descendant of itself");
     UZFS_ASSIGN(DslDirPhys p, LoadDir(*mos_, d));
@@ -288,7 +299,7 @@ Status Pool::Promote(const std::string& clone) {
   if (readonly_) return Status::Error(EROFS, "pool is read-only");
   if (!failed_.ok()) return failed_;
   if (clone.find('@') != std::string::npos) return Status::Error(EINVAL, "not a cloned filesystem");
-  UZFS_ASSIGN(uint64_t dir, ResolveDir(clone));
+  UZFS_ASSIGN(uint64_t dir, ResolveUserDir(clone));
   UZFS_ASSIGN(DslDirPhys dd, LoadDir(*mos_, dir));
   // $ORIGIN@$ORIGIN: every filesystem descends from it without being a clone.
   uint64_t pool_origin = 0;
@@ -340,7 +351,7 @@ Result<std::string> Pool::DatasetName(uint64_t ds_obj) {
 Result<std::vector<Pool::SnapshotRow>> Pool::Snapshots(const std::string& fs) {
   std::lock_guard<std::mutex> l(mu_);
   if (fs.find('@') != std::string::npos) return Status::Error(EINVAL, "not a filesystem");
-  UZFS_ASSIGN(uint64_t dir, ResolveDir(fs));
+  UZFS_ASSIGN(uint64_t dir, ResolveUserDir(fs));
   UZFS_ASSIGN(DslDirPhys dd, LoadDir(*mos_, dir));
   UZFS_ASSIGN(DslDatasetPhys head, LoadDataset(*mos_, dd.head_dataset_obj));
   UZFS_ASSIGN(auto snaps, mos_zaps_->List(head.snapnames_zapobj));
@@ -378,7 +389,7 @@ Result<std::vector<Pool::SnapshotRow>> Pool::Snapshots(const std::string& fs) {
 Result<std::string> Pool::Origin(const std::string& fs) {
   std::lock_guard<std::mutex> l(mu_);
   if (fs.find('@') != std::string::npos) return Status::Error(EINVAL, "not a filesystem");
-  UZFS_ASSIGN(uint64_t dir, ResolveDir(fs));
+  UZFS_ASSIGN(uint64_t dir, ResolveUserDir(fs));
   UZFS_ASSIGN(DslDirPhys dd, LoadDir(*mos_, dir));
   if (!dd.origin_obj) return std::string();
   UZFS_ASSIGN(std::string name, DatasetName(dd.origin_obj));

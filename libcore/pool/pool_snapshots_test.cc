@@ -376,6 +376,14 @@ TEST_F(PoolSnapshotsTest, SnapshotErrors) {
   EXPECT_EQ(EINVAL, pool_->Snapshot({"snp/fs@"}).code());
   EXPECT_EQ(EINVAL, pool_->Snapshot({"snp/fs@a@b"}).code());
   EXPECT_EQ(EINVAL, pool_->Snapshot({"snp/fs@b%d"}).code());
+  // The internal dirs are no datasets.
+  EXPECT_EQ(EINVAL, pool_->Snapshot({"snp/$ORIGIN@s"}).code());
+  EXPECT_EQ(EINVAL, pool_->Rename("snp/$ORIGIN", "snp/o").code());
+  EXPECT_EQ(EINVAL, pool_->Rename("snp/$MOS", "snp/m").code());
+  EXPECT_EQ(EINVAL, pool_->Rollback("snp/$ORIGIN").code());
+  EXPECT_EQ(EINVAL, pool_->DestroySnapshot("snp/$ORIGIN@$ORIGIN").code());
+  EXPECT_EQ(EINVAL, pool_->Clone("snp/$ORIGIN@$ORIGIN", "snp/o", {}).code());
+  EXPECT_EQ(EINVAL, pool_->Promote("snp/$MOS").code());
   EXPECT_EQ(ENAMETOOLONG, pool_->Snapshot({"snp/fs@" + std::string(250, 'x')}).code());
   // Nothing of a failed list was taken.
   EXPECT_EQ(ENOENT, pool_->Snapshot({"snp/fs@u", "snp/nope@u"}).code());
