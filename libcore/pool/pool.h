@@ -152,7 +152,8 @@ class Pool : public BlockReader {
   // already exists". A filesystem named twice gets its snapshots in successive txgs.
   Status Snapshot(const std::vector<std::string>& names);
   // zfs destroy fs@snap (dsl_dataset_destroy_sync), in the open txg: blocks only it held are
-  // freed, its successor's dead list is split. ENOENT; EBUSY "snapshot has dependent clones".
+  // freed, its successor's dead list is split. ENOENT; EBUSY "snapshot has dependent
+  // clones" or "dataset is busy" (zfs holds). Same as DestroySnapshots({name}).
   Status DestroySnapshot(const std::string& name);
   // zfs destroy -r fs@snap (dsl_snapshots_destroy): every named snapshot, all or none — each
   // is checked first (ENOENT / EBUSY as above, the message naming it), then all are
@@ -170,8 +171,9 @@ class Pool : public BlockReader {
   Status Rollback(const std::string& fs);
   // zfs rename: a filesystem to a new name anywhere in the pool (dsl_dir_rename_sync: space
   // moves from the old parents to the new), or a snapshot within its filesystem
-  // ("pool/fs@a" to "pool/fs@b"). ENOENT, EEXIST, EINVAL for renaming the pool, into a
-  // descendant, or a snapshot to another filesystem, EXDEV to another pool.
+  // ("pool/fs@a" to "pool/fs@b"), in the open txg. ENOENT, EEXIST, EINVAL for renaming the
+  // pool, into a descendant, or a snapshot to another filesystem, EXDEV to another pool.
+  // Every call here refuses names with invalid characters or '$' components (EINVAL).
   Status Rename(const std::string& from, const std::string& to);
   // zfs promote (dsl_dataset_promote_sync): the clone takes over the origin's snapshots up
   // to and including its origin; the former origin filesystem becomes the clone.
