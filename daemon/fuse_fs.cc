@@ -509,37 +509,43 @@ void OpOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 void OpReaddir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
   Impl* m = Self(req);
   auto* h = reinterpret_cast<Impl::DirHandle*>(fi->fh);
-  std::lock_guard<std::mutex> l(h->mu);
-  if (off == 0 || h->entries.empty()) {
-    std::vector<DirEntry> entries;
-    Status s = m->Do([&](ZplWriter& z, uint64_t) -> Status {
-      uint64_t obj = m->Obj(ino);
-      UZFS_ASSIGN(ZnodePhys zp, z.GetAttr(obj));
-      entries.push_back({".", obj, DT_DIR});
-      entries.push_back({"..", zp.parent, DT_DIR});
-      UZFS_ASSIGN(auto list, z.ReadDir(obj));
-      entries.insert(entries.end(), std::make_move_iterator(list.begin()),
-                     std::make_move_iterator(list.end()));
-      return Status::Ok();
-    });
-    if (!s.ok()) {
-      fuse_reply_err(req, Errno(s));
-      return;
-    }
-    h->entries = std::move(entries);
-  }
   std::vector<char> buf(size);
   size_t used = 0;
-  for (size_t i = static_cast<size_t>(off); i < h->entries.size(); i++) {
-    const DirEntry& d = h->entries[i];
-    struct stat st;
-    std::memset(&st, 0, sizeof st);
-    st.st_ino = d.object;
-    st.st_mode = static_cast<mode_t>(d.type << 12);
-    size_t n = fuse_add_direntry(req, buf.data() + used, size - used, d.name.c_str(), &st,
-                                 static_cast<off_t>(i + 1));
-    if (n > size - used) break;
-    used += n;
+  Status s = Status::Ok();
+  {
+    // Nothing of h may be touched once the reply is out: the kernel may then send the
+    // RELEASEDIR that frees it to another worker (unlocking h->mu after the reply wrote
+    // into freed memory: glibc's "unaligned tcache chunk" aborts).
+    std::lock_guard<std::mutex> l(h->mu);
+    if (off == 0 || h->entries.empty()) {
+      std::vector<DirEntry> entries;
+      s = m->Do([&](ZplWriter& z, uint64_t) -> Status {
+        uint64_t obj = m->Obj(ino);
+        UZFS_ASSIGN(ZnodePhys zp, z.GetAttr(obj));
+        entries.push_back({".", obj, DT_DIR});
+        entries.push_back({"..", zp.parent, DT_DIR});
+        UZFS_ASSIGN(auto list, z.ReadDir(obj));
+        entries.insert(entries.end(), std::make_move_iterator(list.begin()),
+                       std::make_move_iterator(list.end()));
+        return Status::Ok();
+      });
+      if (s.ok()) h->entries = std::move(entries);
+    }
+    for (size_t i = static_cast<size_t>(off); s.ok() && i < h->entries.size(); i++) {
+      const DirEntry& d = h->entries[i];
+      struct stat st;
+      std::memset(&st, 0, sizeof st);
+      st.st_ino = d.object;
+      st.st_mode = static_cast<mode_t>(d.type << 12);
+      size_t n = fuse_add_direntry(req, buf.data() + used, size - used, d.name.c_str(), &st,
+                                   static_cast<off_t>(i + 1));
+      if (n > size - used) break;
+      used += n;
+    }
+  }
+  if (!s.ok()) {
+    fuse_reply_err(req, Errno(s));
+    return;
   }
   fuse_reply_buf(req, buf.data(), used);
 }

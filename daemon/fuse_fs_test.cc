@@ -17,12 +17,15 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "libcore/dsl/dsl.h"
 #include "libcore/pool/pool_test_util.h"
@@ -454,6 +457,56 @@ TEST_F(FuseTest, Fsx) {
   cmd = std::string(UZFS_FSX) + " " + P("fsx2.dat") + " --ops 5000 --seed 7 --maxlen 70000 --maxop 9000 --quiet";
   rc = std::system(cmd.c_str());
   EXPECT_EQ(0, WEXITSTATUS(rc)) << cmd;
+}
+
+// What zfsd does at once: clients in parallel (FUSE's worker threads all wait for the pool
+// lock) while a sync thread writes txgs under them.
+TEST_F(FuseTest, ParallelClientsWhileSyncing) {
+  std::atomic<bool> stop{false};
+  std::atomic<int> syncs{0};
+  std::thread syncer([&] {
+    while (!stop) {
+      EXPECT_TRUE(pool_->Sync().ok());
+      syncs++;
+      usleep(20000);
+    }
+  });
+  std::vector<std::thread> fsx;
+  std::atomic<int> failures{0};
+  for (int i = 0; i < 3; i++) {
+    fsx.emplace_back([&, i] {
+      std::string cmd = std::string(UZFS_FSX) + " " + P("p" + std::to_string(i)) +
+                        " --ops 4000 --seed " + std::to_string(100 + i) + " --quiet";
+      int rc = std::system(cmd.c_str());
+      if (!WIFEXITED(rc) || WEXITSTATUS(rc) != 0) failures++;
+    });
+  }
+  ASSERT_EQ(0, mkdir(P("shared").c_str(), 0755));
+  std::vector<std::thread> makers;
+  for (int t = 0; t < 4; t++) {
+    makers.emplace_back([&, t] {
+      for (int i = 0; i < 300; i++) {
+        std::string n = P("shared/t" + std::to_string(t) + "-" + std::to_string(i));
+        WriteFile(n, n);
+        if (i % 2 == 0 && rename(n.c_str(), (n + ".r").c_str()) != 0) failures++;
+        if (i % 4 == 1 && unlink(n.c_str()) != 0) failures++;
+      }
+    });
+  }
+  for (auto& t : makers) t.join();
+  for (auto& t : fsx) t.join();
+  stop = true;
+  syncer.join();
+  EXPECT_EQ(0, failures.load());
+  EXPECT_GT(syncs.load(), 0);
+  std::set<std::string> seen;
+  DIR* d = opendir(P("shared").c_str());
+  ASSERT_NE(nullptr, d);
+  while (dirent* e = readdir(d)) seen.insert(e->d_name);
+  closedir(d);
+  EXPECT_EQ(2u + 4 * (150 + 75), seen.size());
+  EXPECT_EQ(P("shared/t2-10"), ReadFile(P("shared/t2-10.r")));
+  EXPECT_EQ(P("shared/t3-3"), ReadFile(P("shared/t3-3")));
 }
 
 TEST_F(FuseTest, MountpointRules) {

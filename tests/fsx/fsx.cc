@@ -211,6 +211,7 @@ class Fsx {
   int CheckAll() {
     Log("check whole file (size 0x%zx)", model_.size());
     if (int r = Stat()) return r;
+    Log("read whole file (size 0x%zx)", model_.size());
     return ReadCheck(0, model_.size() + 1);
   }
 
