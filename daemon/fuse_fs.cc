@@ -754,6 +754,9 @@ Result<std::unique_ptr<FuseMount>> FuseMount::Mount(Pool* pool, const std::strin
     fuse_loop_cfg_destroy(cfg);
     if (r != 0) spdlog::debug("fuse loop ended: {}", r);
   });
+  // The connection's fusectl name is the superblock's device (for a forced unmount).
+  struct stat mst;
+  if (stat(fm->mountpoint_.c_str(), &mst) == 0) fm->conn_dev_ = mst.st_dev;
   spdlog::info("mounted {} on {}", dataset, fm->mountpoint_);
   return fm;
 }
@@ -772,8 +775,6 @@ Status FuseMount::Stop(bool force) {
   if (!se_) return Status::Ok();
   // The kernel decides what is busy (open files, working directories): our own open count
   // lags, since a close's release reaches us asynchronously.
-  struct stat st;
-  bool have_dev = stat(mountpoint_.c_str(), &st) == 0;
   if (umount2(mountpoint_.c_str(), force ? MNT_DETACH : 0) != 0) {
     int err = errno;
     if (err == EBUSY && !force) return Status::Error(EBUSY, mountpoint_ + ": filesystem is busy");
@@ -781,8 +782,8 @@ Status FuseMount::Stop(bool force) {
     if (err != EINVAL) spdlog::warn("umount {}: {}", mountpoint_, std::strerror(err));
   }
   // A lazy unmount keeps the connection while files are open: abort it so the loop ends.
-  if (force && have_dev) {
-    Status a = AbortConnection(st.st_dev);
+  if (force && conn_dev_ != 0) {
+    Status a = AbortConnection(conn_dev_);
     if (!a.ok()) spdlog::warn("aborting the FUSE connection of {}: {}", mountpoint_, a.ToString());
   }
   fuse_session_exit(se_);

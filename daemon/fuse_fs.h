@@ -38,6 +38,8 @@
 // destroying it, and a filesystem before destroying it.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -105,6 +107,7 @@ class FuseMount {
   MountOptions opts_;
   std::unique_ptr<Impl> impl_;
   fuse_session* se_ = nullptr;
+  dev_t conn_dev_ = 0;  // st_dev of the mounted filesystem (its fusectl connection)
   std::thread loop_;
   std::mutex unmount_mu_;  // serializes Unmount calls
 };
