@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <functional>
 #include <set>
 
 #include "libcore/pool/pool_props.h"
@@ -79,6 +80,16 @@ Status CheckDatasetName(const std::string& name, bool snap_ok) {
   return Status::Ok();
 }
 
+// Properties that live outside the props ZAP too (dsl_dir quota and reservation, the
+// reservation accounting): set after creation, through SetDatasetProp, in the same txg.
+std::pair<std::map<std::string, std::string>, std::map<std::string, std::string>> SplitSpecialProps(
+    const std::map<std::string, std::string>& props) {
+  std::map<std::string, std::string> plain, special;
+  for (auto& [k, v] : props)
+    (k == "quota" || k == "refquota" || k == "reservation" || k == "refreservation" ? special : plain)[k] = v;
+  return {plain, special};
+}
+
 Status DatasetOps::WithPool(const std::string& name, const std::function<Status(Pool&)>& fn) {
   std::string pool = PoolOf(name);
   Status s = t_->With(pool, fn);
@@ -116,13 +127,15 @@ Status DatasetOps::Create(const NvList& args, NvList*) {
       UZFS_TRY(p.CreateFilesystem(a, {}));
       made.push_back(a);
     }
-    UZFS_TRY(p.CreateFilesystem(name, props));
+    auto [plain, special] = SplitSpecialProps(props);
+    UZFS_TRY(p.CreateFilesystem(name, plain));
+    for (auto& [k, v] : special) UZFS_TRY(p.SetDatasetProp(name, k, v));
     made.push_back(name);
     return Finish(p, args);
   }));
   // zfs create mounts what it made; a failed mount is reported, the filesystem stays.
   for (const std::string& fs : made) {
-    Status s = m_->MountPool(PoolOf(fs));
+    Status s = m_->MountIfAuto(fs);
     if (!s.ok()) return Status::Error(s.code(), "filesystem successfully created, but not mounted\n" + s.message());
   }
   return Status::Ok();
@@ -141,28 +154,81 @@ Status DatasetOps::Destroy(const NvList& args, NvList* result) {
   UZFS_TRY(WithPool(name, [&](Pool& p) -> Status {
     UZFS_TRY(p.DatasetProps(name).status());
     UZFS_ASSIGN(auto all, p.Datasets());
-    std::vector<std::string> below;
-    for (const auto& d : all)
-      if (d.name != name && IsUnder(d.name, name)) below.push_back(d.name);
-    if (!below.empty() && !recursive) {
-      std::string list;
-      for (auto& b : below) list += "\n" + b;
-      bool kids = std::any_of(below.begin(), below.end(), [&](const std::string& b) {
-        return b.find('@', name.size()) != name.size();
-      });
-      return Status::Error(EEXIST, std::string(kids ? "filesystem has children" : "filesystem has dependent snapshots") +
-                                       "\nuse '-r' to destroy the following datasets:" + list);
+    // What the name takes with it: with -r every descendant (for a snapshot, the snapshot of
+    // that name of every descendant filesystem); with -R also every clone of a doomed
+    // snapshot, with its own descendants.
+    std::set<std::string> set;
+    std::vector<std::string> work{name};
+    std::string snapname = name.find('@') == std::string::npos ? "" : name.substr(name.find('@'));
+    std::string top = name.substr(0, name.find('@'));
+    if (recursive)
+      for (const auto& d : all) {
+        if (d.name == name || !IsUnder(d.name, top)) continue;
+        if (snapname.empty() || (d.snapshot && d.name.size() > snapname.size() &&
+                                 d.name.compare(d.name.size() - snapname.size(), snapname.size(), snapname) == 0))
+          work.push_back(d.name);
+      }
+    std::vector<std::string> clones_needed;
+    while (!work.empty()) {
+      std::string n = work.back();
+      work.pop_back();
+      if (!set.insert(n).second) continue;
+      if (n.find('@') == std::string::npos) {
+        if (n != name || recursive)
+          for (const auto& d : all)
+            if (d.name != n && IsUnder(d.name, n)) work.push_back(d.name);
+        continue;
+      }
+      UZFS_ASSIGN(auto snaps, p.Snapshots(n.substr(0, n.find('@'))));
+      for (const auto& row : snaps)
+        if (row.name == n)
+          for (const std::string& c : row.clones) {
+            if (Flag(args, "dependents")) work.push_back(c);
+            else clones_needed.push_back(c);
+          }
     }
-    // Deepest first; a filesystem's snapshots before the filesystem.
-    doomed = below;
-    std::sort(doomed.begin(), doomed.end(), [](const std::string& a, const std::string& b) {
-      size_t da = std::count(a.begin(), a.end(), '/'), db = std::count(b.begin(), b.end(), '/');
-      if (da != db) return da > db;
-      bool sa = a.find('@') != std::string::npos, sb = b.find('@') != std::string::npos;
-      if (a.substr(0, a.find('@')) != b.substr(0, b.find('@'))) return a < b;
-      return sa > sb;
-    });
-    if (name.find_first_of("/@") != std::string::npos) doomed.push_back(name);
+    if (!recursive && name.find('@') == std::string::npos) {
+      std::vector<std::string> below;
+      for (const auto& d : all)
+        if (d.name != name && IsUnder(d.name, name)) below.push_back(d.name);
+      if (!below.empty()) {
+        bool kids = std::any_of(below.begin(), below.end(), [&](const std::string& b) {
+          return b.find('@') == std::string::npos;
+        });
+        std::string list;
+        for (auto& b : below) list += "\n" + b;
+        return Status::Error(EEXIST, std::string(kids ? "filesystem has children" : "filesystem has dependent snapshots") +
+                                         "\nuse '-r' to destroy the following datasets:" + list);
+      }
+    }
+    if (!clones_needed.empty()) {
+      std::string list;
+      for (auto& c : clones_needed) list += "\n" + c;
+      return Status::Error(EEXIST, std::string(name.find('@') == std::string::npos ? "filesystem has dependent clones" : "snapshot has dependent clones") +
+                                       "\nuse '-R' to destroy the following datasets:" + list);
+    }
+    // Order: a clone before the snapshot it comes from, children before their parent,
+    // a filesystem's snapshots (newest first) before it.
+    std::set<std::string> done;
+    std::function<Status(const std::string&)> visit = [&](const std::string& n) -> Status {
+      if (!set.count(n) || done.count(n)) return Status::Ok();
+      done.insert(n);
+      if (n.find('@') != std::string::npos) {
+        UZFS_ASSIGN(auto snaps, p.Snapshots(n.substr(0, n.find('@'))));
+        for (const auto& row : snaps)
+          if (row.name == n)
+            for (const std::string& c : row.clones) UZFS_TRY(visit(c));
+      } else {
+        for (auto it = all.rbegin(); it != all.rend(); ++it)
+          if (it->name != n && IsUnder(it->name, n) && it->name.find('/', n.size() + 1) == std::string::npos)
+            UZFS_TRY(visit(it->name));
+      }
+      doomed.push_back(n);
+      return Status::Ok();
+    };
+    UZFS_TRY(visit(name));
+    for (const std::string& n : set) UZFS_TRY(visit(n));
+    if (name.find_first_of("/@") == std::string::npos) doomed.erase(std::remove(doomed.begin(), doomed.end(), name), doomed.end());
     return Status::Ok();
   }));
   result->AddStringArray("destroyed", doomed);
@@ -175,8 +241,9 @@ Status DatasetOps::Destroy(const NvList& args, NvList* result) {
   return WithPool(name, [&](Pool& p) -> Status {
     for (const std::string& d : doomed) {
       if (d.find('@') != std::string::npos)
-        return Status::Error(ENOTSUP, "destroying snapshots is not supported yet");
-      UZFS_TRY(p.DestroyFilesystem(d));
+        UZFS_TRY(p.DestroySnapshot(d));
+      else
+        UZFS_TRY(p.DestroyFilesystem(d));
     }
     return Finish(p, args);
   });
@@ -287,20 +354,186 @@ Status DatasetOps::Inherit(const NvList& args, NvList*) {
   return st;
 }
 
-Status DatasetOps::Snapshot(const NvList&, NvList*) {
-  return Status::Error(ENOTSUP, "snapshots are not supported yet");
+Status DatasetOps::Snapshot(const NvList& args, NvList*) {
+  std::vector<std::string> names;
+  if (const NvValue* v = args.Find("names"); v && v->type == NvType::kStringArray) names = v->s_arr;
+  if (names.empty()) return Status::Error(EINVAL, "missing snapshot argument");
+  for (const std::string& n : names) {
+    Status s = CheckDatasetName(n, true);
+    if (s.ok() && n.find('@') == std::string::npos)
+      s = Status::Error(EINVAL, "missing '@' delimiter in snapshot name");
+    if (!s.ok()) return Status::Error(s.code(), names.size() > 1 ? n + ": " + s.message() : s.message());
+    if (PoolOf(n) != PoolOf(names[0]))
+      return Status::Error(EXDEV, "snapshots must be in the same pool");
+  }
+  auto props = StringMap(args.GetNvList("props"));
+  for (auto& [k, v] : props)
+    if (!IsUserProp(k)) return Status::Error(EINVAL, "property '" + k + "' can not be set on snapshots");
+  return WithPool(names[0], [&](Pool& p) -> Status {
+    std::vector<std::string> all = names;
+    if (Flag(args, "recursive")) {
+      UZFS_ASSIGN(auto ds, p.Datasets());
+      for (const std::string& n : names) {
+        std::string fs = n.substr(0, n.find('@')), snap = n.substr(n.find('@'));
+        UZFS_TRY(p.DatasetProps(fs).status());
+        for (const auto& d : ds)
+          if (!d.snapshot && d.name != fs && IsUnder(d.name, fs)) all.push_back(d.name + snap);
+      }
+    }
+    UZFS_TRY(p.Snapshot(all));
+    for (const std::string& n : all)
+      for (auto& [k, v] : props) UZFS_TRY(p.SetDatasetProp(n, k, v));
+    return Finish(p, args);
+  });
 }
-Status DatasetOps::Rollback(const NvList&, NvList*) {
-  return Status::Error(ENOTSUP, "rollback is not supported yet");
+
+Status DatasetOps::Rollback(const NvList& args, NvList*) {
+  std::string name = Str(args, "name");
+  UZFS_TRY(CheckDatasetName(name, true));
+  if (name.find('@') == std::string::npos)
+    return Status::Error(EINVAL, "operation not applicable to datasets of this type");
+  std::string fs = name.substr(0, name.find('@'));
+  std::vector<std::string> later;
+  UZFS_TRY(WithPool(name, [&](Pool& p) -> Status {
+    UZFS_TRY(p.DatasetProps(name).status());
+    UZFS_ASSIGN(auto snaps, p.Snapshots(fs));
+    bool after = false;
+    for (const auto& s : snaps) {
+      if (after) later.push_back(s.name);
+      if (s.name == name) after = true;
+    }
+    return Status::Ok();
+  }));
+  if (!later.empty() && !Flag(args, "recursive")) {
+    std::string list;
+    for (auto& l : later) list += "\n" + l;
+    return Status::Error(EEXIST, "more recent snapshots exist\nuse '-r' to force deletion of the following snapshots:" + list);
+  }
+  // The filesystem is unmounted while its contents change under it, then mounted again.
+  bool was = m_->Mounted(fs);
+  if (was && !m_->Unmount(fs, false).ok()) return Status::Error(EBUSY, "dataset is busy");
+  Status st = WithPool(name, [&](Pool& p) -> Status {
+    for (auto it = later.rbegin(); it != later.rend(); ++it) UZFS_TRY(p.DestroySnapshot(*it));
+    UZFS_TRY(p.Rollback(fs));
+    return Finish(p, args);
+  });
+  if (was) {
+    Status m = m_->Mount(fs);
+    if (st.ok() && !m.ok()) return m;
+  }
+  return st;
 }
-Status DatasetOps::Clone(const NvList&, NvList*) {
-  return Status::Error(ENOTSUP, "clones are not supported yet");
+
+Status DatasetOps::Clone(const NvList& args, NvList*) {
+  std::string origin = Str(args, "origin"), name = Str(args, "name");
+  UZFS_TRY(CheckDatasetName(origin, true));
+  UZFS_TRY(CheckDatasetName(name, false));
+  if (origin.find('@') == std::string::npos)
+    return Status::Error(EINVAL, "operation not applicable to datasets of this type");
+  if (PoolOf(origin) != PoolOf(name))
+    return Status::Error(EXDEV, "source and target pools differ");
+  if (name.find('/') == std::string::npos) return Status::Error(EEXIST, "dataset already exists");
+  auto props = StringMap(args.GetNvList("props"));
+  for (auto& [k, v] : props) {
+    DatasetPropValue pv;
+    UZFS_TRY(EncodeDatasetProp(k, v, &pv));
+  }
+  std::vector<std::string> made;
+  UZFS_TRY(WithPool(name, [&](Pool& p) -> Status {
+    UZFS_TRY(p.DatasetProps(origin).status());
+    if (p.DatasetProps(name).ok()) return Status::Error(EEXIST, "dataset already exists");
+    for (size_t s = name.find('/'); s != std::string::npos; s = name.find('/', s + 1)) {
+      std::string a = name.substr(0, s);
+      if (p.DatasetProps(a).ok()) continue;
+      if (!Flag(args, "parents")) return Status::Error(ENOENT, "parent does not exist");
+      UZFS_TRY(p.CreateFilesystem(a, {}));
+      made.push_back(a);
+    }
+    auto [plain, special] = SplitSpecialProps(props);
+    UZFS_TRY(p.Clone(origin, name, plain));
+    for (auto& [k, v] : special) UZFS_TRY(p.SetDatasetProp(name, k, v));
+    made.push_back(name);
+    return Finish(p, args);
+  }));
+  for (const std::string& fs : made) {
+    Status s = m_->MountIfAuto(fs);
+    if (!s.ok()) return Status::Error(s.code(), "filesystem successfully created, but not mounted\n" + s.message());
+  }
+  return Status::Ok();
 }
-Status DatasetOps::Promote(const NvList&, NvList*) {
-  return Status::Error(ENOTSUP, "promote is not supported yet");
+
+Status DatasetOps::Promote(const NvList& args, NvList*) {
+  std::string name = Str(args, "name");
+  UZFS_TRY(CheckDatasetName(name, false));
+  return WithPool(name, [&](Pool& p) -> Status {
+    UZFS_TRY(p.DatasetProps(name).status());
+    UZFS_TRY(p.Promote(name));
+    return Finish(p, args);
+  });
 }
-Status DatasetOps::Rename(const NvList&, NvList*) {
-  return Status::Error(ENOTSUP, "rename is not supported yet");
+
+Status DatasetOps::Rename(const NvList& args, NvList*) {
+  std::string from = Str(args, "name"), to = Str(args, "newname");
+  bool snap = from.find('@') != std::string::npos;
+  UZFS_TRY(CheckDatasetName(from, true));
+  UZFS_TRY(CheckDatasetName(to, snap));
+  if (snap != (to.find('@') != std::string::npos))
+    return Status::Error(EINVAL, snap ? "snapshots can only be renamed to snapshots"
+                                      : "filesystems can only be renamed to filesystems");
+  if (PoolOf(from) != PoolOf(to)) return Status::Error(EXDEV, "datasets must be within same pool");
+  if (snap) {
+    std::string fs = from.substr(0, from.find('@'));
+    if (to.substr(0, to.find('@')) != fs)
+      return Status::Error(EINVAL, "snapshots must be part of same dataset");
+    std::string a = from.substr(from.find('@')), b = to.substr(to.find('@'));
+    return WithPool(from, [&](Pool& p) -> Status {
+      UZFS_TRY(p.DatasetProps(from).status());
+      std::vector<std::pair<std::string, std::string>> moves{{from, to}};
+      if (Flag(args, "recursive")) {
+        UZFS_ASSIGN(auto ds, p.Datasets());
+        for (const auto& d : ds)
+          if (d.snapshot && d.name != from && IsUnder(d.name, fs) && d.name.size() > a.size() &&
+              d.name.compare(d.name.size() - a.size(), a.size(), a) == 0)
+            moves.emplace_back(d.name, d.name.substr(0, d.name.size() - a.size()) + b);
+      }
+      for (auto& [x, y] : moves)
+        if (p.DatasetProps(y).ok()) return Status::Error(EEXIST, "dataset already exists");
+      for (auto& [x, y] : moves) UZFS_TRY(p.Rename(x, y));
+      return Finish(p, args);
+    });
+  }
+  if (from.find('/') == std::string::npos)
+    return Status::Error(EINVAL, "renaming the root dataset of a pool is not supported");
+  if (IsUnder(to, from)) return Status::Error(EINVAL, "a filesystem cannot be renamed into itself");
+  std::vector<std::string> was;
+  for (auto& [fs, mp] : m_->List())
+    if (IsUnder(fs, from)) was.push_back(fs);
+  UZFS_TRY(WithPool(from, [&](Pool& p) -> Status {
+    UZFS_TRY(p.DatasetProps(from).status());
+    if (p.DatasetProps(to).ok()) return Status::Error(EEXIST, "dataset already exists");
+    return Status::Ok();
+  }));
+  if (!was.empty() && !m_->UnmountTree(from, Flag(args, "force")).ok())
+    return Status::Error(EBUSY, "dataset is busy");
+  std::vector<std::string> made;
+  Status st = WithPool(from, [&](Pool& p) -> Status {
+    for (size_t s = to.find('/'); s != std::string::npos; s = to.find('/', s + 1)) {
+      std::string a = to.substr(0, s);
+      if (p.DatasetProps(a).ok()) continue;
+      if (!Flag(args, "parents")) return Status::Error(ENOENT, "parent does not exist");
+      UZFS_TRY(p.CreateFilesystem(a, {}));
+      made.push_back(a);
+    }
+    UZFS_TRY(p.Rename(from, to));
+    return Finish(p, args);
+  });
+  for (const std::string& fs : made) (void)m_->MountIfAuto(fs);
+  // What was mounted is mounted again, under its new name when the rename succeeded.
+  for (const std::string& fs : was) {
+    std::string now = st.ok() ? to + fs.substr(from.size()) : fs;
+    (void)m_->Mount(now);
+  }
+  return st;
 }
 
 Status DatasetOps::Mount(const NvList& args, NvList* result) {

@@ -87,6 +87,14 @@ Status MountTable::MountPool(const std::string& pool) {
   return first;
 }
 
+Status MountTable::MountIfAuto(const std::string& fs) {
+  if (Mounted(fs)) return Status::Ok();
+  Pool* p = nullptr;
+  UZFS_ASSIGN(MountProps mp, PropsOf(fs, &p));
+  if (mp.canmount != "on" || mp.mountpoint == "none" || mp.mountpoint == "legacy") return Status::Ok();
+  return MountWith(fs, mp, p, false);
+}
+
 void MountTable::MountAll() {
   for (const std::string& p : t_->Names()) (void)MountPool(p);
 }

@@ -35,6 +35,9 @@ class MountTable {
   // Mounts every filesystem of a pool that mounts automatically (children after parents).
   // Every one is tried; the first error is returned.
   Status MountPool(const std::string& pool);
+  // Mounts fs when it mounts automatically (canmount=on, a path mountpoint) and is not
+  // mounted yet (zfs create, clone, rename -p); OK otherwise.
+  Status MountIfAuto(const std::string& fs);
   // Every pool of the table (zfsd start).
   void MountAll();
   // zfs unmount NAME|MOUNTPOINT: EINVAL "not currently mounted"; EBUSY when busy and !force.

@@ -40,7 +40,20 @@ void RegisterDatasetOps(Registry& reg, PoolTable* table, MountTable* mounts) {
   op(OpId::kZfsRename, Perm::kRoot,
      {{"name", S, true}, {"newname", S, true}, {"parents", B}, {"recursive", B}, {"force", B}, {"history", S}},
      &DatasetOps::Rename);
-  op(OpId::kZfsMount, Perm::kRoot, {{"name", S}, {"readonly", B}}, &DatasetOps::Mount);
+  // Listing the mounts is for everyone; mounting (a name given) for root.
+  {
+    OpDef d;
+    d.id = static_cast<uint64_t>(OpId::kZfsMount);
+    d.name = proto::OpName(OpId::kZfsMount);
+    d.perm = Perm::kRead;
+    d.args = {{"name", S}, {"readonly", B}};
+    d.handler = [ops](const Caller& c, const NvList& a, NvList* r) {
+      const std::string* n = a.GetString("name");
+      if (n && !n->empty() && c.uid != 0) return Status::Error(EPERM, "permission denied");
+      return ops->Mount(a, r);
+    };
+    reg.Add(std::move(d));
+  }
   op(OpId::kZfsUnmount, Perm::kRoot, {{"name", S, true}, {"force", B}}, &DatasetOps::Unmount);
 }
 

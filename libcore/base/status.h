@@ -87,10 +87,12 @@ const Status& StatusOf(const Result<T>& r) { return r.status(); }
 // returns its Status.
 #define UZFS_CONCAT_INNER(a, b) a##b
 #define UZFS_CONCAT(a, b) UZFS_CONCAT_INNER(a, b)
-#define UZFS_TRY(expr)                                         \
-  do {                                                         \
-    auto&& uzfs_try_ = (expr);                                 \
-    if (!uzfs_try_.ok()) return ::uzfs::StatusOf(uzfs_try_);   \
+// (The Status is copied: expr may be `f().status()`, a reference into a temporary that dies
+// at the end of the declaration.)
+#define UZFS_TRY(expr)                                           \
+  do {                                                           \
+    ::uzfs::Status uzfs_try_ = ::uzfs::StatusOf(expr);           \
+    if (!uzfs_try_.ok()) return uzfs_try_;                       \
   } while (0)
 #define UZFS_ASSIGN_IMPL(tmp, decl, expr)              \
   auto tmp = (expr);                                   \

@@ -12,6 +12,7 @@
 #include <functional>
 #include <set>
 
+#include "libcore/dsl/dsl_dataset_write.h"
 #include "libcore/pool/pool.h"
 #include "libcore/pool/pool_props.h"
 
@@ -347,10 +348,23 @@ Status Pool::SetDatasetProp(const std::string& name, const std::string& prop,
     return v.num ? store() : clear();
   }
   if (prop == "reservation" || prop == "refreservation") {
-    // Not built yet: a reservation changes the DSL accounting of every ancestor
-    // (DD_USED_CHILD_RSRV / DD_USED_REFRSRV), which the sync does not do.
-    if (v.num == 0) return clear();
-    return Status::Error(ENOTSUP, "'" + prop + "' is not supported by uzfs yet");
+    // dsl_dir_set_reservation_check / dsl_dataset_set_reservation_check: what the
+    // reservation adds must be available; then the accounting of the ancestors
+    // (DD_USED_CHILD_RSRV) or of the dir (DD_USED_REFRSRV) follows.
+    UZFS_ASSIGN(DslDatasetPhys ds, LoadDataset(*mos_, ref.ds));
+    UZFS_ASSIGN(auto cur, FindProp(ref.dir, prop, false));
+    uint64_t old = prop == "reservation" ? dd.reserved : (cur ? cur->entry.first() : 0);
+    uint64_t used = prop == "reservation" ? dd.used_bytes : ds.unique_bytes;
+    uint64_t before = std::max(used, old), after = std::max(used, v.num);
+    if (after > before) {
+      UZFS_ASSIGN(uint64_t avail, AvailableLocked(ref.dir, ref.ds));
+      if (after - before > avail) return Status::Error(ENOSPC, "size is greater than available space");
+    }
+    if (dd.quota && v.num > dd.quota)
+      return Status::Error(ENOSPC, "size is greater than available space");
+    UZFS_TRY(v.num ? store() : clear());
+    if (prop == "reservation") return ReservationChanged(*mos_, ref.dir, v.num);
+    return RefreservationChanged(*mos_, ref.ds, old, v.num);
   }
   if (prop == "canmount" || prop == "version") return store();
   UZFS_TRY(store());

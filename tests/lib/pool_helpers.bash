@@ -7,7 +7,8 @@ UZFS_BUILD=${UZFS_BUILD:-$UZFS_ROOT/build}
 ZPOOL=$UZFS_BUILD/cmd/zpool/zpool
 ZFSD=$UZFS_BUILD/daemon/zfsd
 ZDB=$UZFS_BUILD/cmd/zdb/zdb
-export UZFS_ROOT UZFS_BUILD ZPOOL ZFSD ZDB
+ZFS=$UZFS_BUILD/cmd/zfs/zfs
+export UZFS_ROOT UZFS_BUILD ZPOOL ZFSD ZDB ZFS
 
 # zfsd_start [DIR]: starts zfsd in the foreground (background job) with DIR/sock and
 # DIR/state, exports UZFS_SOCKET, waits until it answers.
@@ -39,12 +40,28 @@ zfsd_stop() {
   return $rc
 }
 
-# zfsd_kill: SIGKILL, as a crash.
+# zfsd_kill: SIGKILL, as a crash. The FUSE mounts it served stay behind, dead (every access
+# fails with ENOTCONN): they are detached, deepest first (the list is asked of the daemon
+# before the kill, so other daemons' mounts are left alone).
 zfsd_kill() {
   [ -n "${ZFSD_PID:-}" ] || return 0
+  local mounts
+  mounts=$("$UZFS_BUILD/cmd/zfs/zfs" mount 2>/dev/null | awk '{ print $2 }' | sort -r)
   kill -KILL "$ZFSD_PID" 2>/dev/null || true
   wait "$ZFSD_PID" 2>/dev/null || true
   ZFSD_PID=
+  local m
+  for m in $mounts; do umount -l "$m" 2>/dev/null || true; done
+}
+
+# dead_mounts_clear: detaches dead FUSE mounts of type fuse.zfs under this test's directory
+# (teardown's safety net after a daemon died on its own).
+dead_mounts_clear() {
+  local m
+  findmnt -rn -t fuse.zfs -o TARGET 2>/dev/null | sort -r | while read -r m; do
+    m=$(printf '%b' "$m")
+    case $m in "$BATS_TEST_TMPDIR"/*) umount -l "$m" 2>/dev/null || true ;; esac
+  done
 }
 
 # mkvdevs DIR COUNT [SIZE]: sparse files DIR/d0..d{COUNT-1} (default 128M).

@@ -1,0 +1,56 @@
+// zfs: administration of uzfs datasets, shaped like OpenZFS's zfs(8). One file per
+// subcommand (zfs_<name>.cc) defines its Cmd entry; main.cc dispatches. Conventions as in
+// cmd/common/cmd.h: "cannot <verb> '<name>': <reason>", exit 1 on errors, 2 on bad usage.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "cmd/common/cmd.h"
+#include "libcore/base/nvlist.h"
+#include "libcore/base/status.h"
+
+namespace uzfs::zfs {
+
+using namespace uzfs::cmd;
+
+const std::vector<Cmd>& Commands();
+extern const Cmd kCreate, kDestroy, kSnapshot, kRollback, kClone, kPromote, kRename, kList,
+    kSet, kGet, kInherit, kUpgrade, kMount, kUnmount, kVersion;
+
+struct PropVal {
+  std::string value, source;
+};
+struct Dataset {
+  std::string name, type;  // type: "filesystem" or "snapshot"
+  std::map<std::string, PropVal> props;
+  // value of a property ("-" when it does not apply); user properties too.
+  std::string Get(const std::string& prop) const;
+};
+
+// zfs_list over the socket: the named datasets (every pool's when names is empty), with
+// their descendants when recursive, at most depth levels below (-1: any).
+Result<std::vector<Dataset>> FetchDatasets(const std::vector<std::string>& names, bool recursive,
+                                           int64_t depth);
+// OpenZFS's sort: by name component-wise, a filesystem's snapshots right after it, by
+// creation txg.
+void SortByName(std::vector<Dataset>* ds);
+// A value as zfs prints it: sizes with zfs_nicenum ("none" for an unset quota), dates,
+// ratios with "x"; exact values (-p) unchanged.
+std::string Format(const std::string& prop, const std::string& value, bool parsable);
+// The source column: "-", "default", "local", "inherited from X".
+bool IsNumericProp(const std::string& prop);
+// A known native property name or a user property (module:name).
+bool ValidPropName(const std::string& prop);
+// The column header for -o.
+std::string Header(const std::string& prop);
+// Every native property name, in `zfs get all` order.
+const std::vector<std::string>& NativeProps();
+// Splits "a=b"; false when there is no '='.
+bool SplitProp(const std::string& s, std::string* k, std::string* v);
+// Collects -o property=value options into an nvlist of strings; on a bad one prints the
+// usage error and returns false (rc set).
+bool PropsFromOptions(const Cmd& self, const std::vector<std::string>& opts, NvList* out, int* rc);
+
+}  // namespace uzfs::zfs

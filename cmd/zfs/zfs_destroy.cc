@@ -1,0 +1,56 @@
+// zfs destroy (zfs_do_destroy): a filesystem or snapshot; -r with its descendants, -R with
+// dependent clones too; -n -v say what would go.
+#include <iostream>
+
+#include "cmd/zfs/zfs.h"
+#include "libzfs/libzfs.h"
+#include "libzfs/zfs_core.h"
+
+namespace uzfs::zfs {
+
+static int Run(const Cmd& self, int argc, char** argv) {
+  CLI::App app;
+  std::vector<std::string> args;
+  bool recursive = false, dependents = false, force = false, dryrun = false, verbose = false,
+       parsable = false;
+  app.add_flag("-r", recursive);
+  app.add_flag("-R", dependents);
+  app.add_flag("-f", force);
+  app.add_flag("-n", dryrun);
+  app.add_flag("-v", verbose);
+  app.add_flag("-p", parsable);
+  if (int rc = Parse(self, app, argc, argv, &args); rc >= 0) return rc;
+  if (args.empty()) return UsageError(self, "missing dataset argument");
+  if (args.size() > 1) return UsageError(self, "too many arguments");
+  NvList a;
+  a.AddString("name", args[0]);
+  a.AddBooleanValue("recursive", recursive);
+  a.AddBooleanValue("dependents", dependents);
+  a.AddBooleanValue("force", force);
+  a.AddBooleanValue("dryrun", dryrun);
+  a.AddString("history", CommandLine(argc, argv));
+  auto r = lzc::Call(proto::OpId::kZfsDestroy, a);
+  if (!r.ok()) return Fail(libzfs::ErrorText("destroy", args[0], r.status()));
+  if (verbose || parsable)
+    if (const NvValue* d = r->Find("destroyed"))
+      for (const std::string& n : d->s_arr) {
+        if (parsable)
+          std::cout << "destroy\t" << n << "\n";
+        else
+          std::cout << (dryrun ? "would destroy " : "will destroy ") << n << "\n";
+      }
+  return kExitOk;
+}
+
+const Cmd kDestroy = {"destroy",
+                      {"destroy [-fnpRrv] filesystem|snapshot"},
+                      "    -r      destroy every descendant too (filesystems and snapshots)\n"
+                      "    -R      like -r, and dependent clones\n"
+                      "    -f      unmount busy filesystems forcibly\n"
+                      "    -n      destroy nothing (with -v: say what would be destroyed)\n"
+                      "    -v      print each dataset destroyed\n"
+                      "    -p      machine-parsable -v output\n"
+                      "    --help  print this message\n",
+                      Run};
+
+}  // namespace uzfs::zfs

@@ -1,0 +1,44 @@
+// zfs inherit (zfs_do_inherit): clears a local setting so the value is inherited (or the
+// default); -r on every descendant too.
+#include "cmd/zfs/zfs.h"
+#include "libzfs/libzfs.h"
+#include "libzfs/zfs_core.h"
+
+namespace uzfs::zfs {
+
+static int Run(const Cmd& self, int argc, char** argv) {
+  CLI::App app;
+  std::vector<std::string> args;
+  bool recursive = false;
+  app.add_flag("-r", recursive);
+  if (int rc = Parse(self, app, argc, argv, &args); rc >= 0) return rc;
+  if (args.empty()) return UsageError(self, "missing property argument");
+  if (args.size() < 2) return UsageError(self, "missing dataset argument");
+  const std::string& prop = args[0];
+  if (!ValidPropName(prop) || prop == "name") return UsageError(self, "invalid property '" + prop + "'");
+  int rc = kExitOk;
+  for (size_t i = 1; i < args.size(); i++) {
+    NvList a;
+    a.AddString("name", args[i]);
+    a.AddString("property", prop);
+    a.AddBooleanValue("recursive", recursive);
+    a.AddString("history", CommandLine(argc, argv));
+    Status s = lzc::Call(proto::OpId::kZfsInherit, a).status();
+    if (!s.ok()) {
+      if (s.code() == ENOENT && s.message() == "dataset does not exist")
+        Fail("cannot open '" + args[i] + "': dataset does not exist");
+      else
+        Fail(libzfs::ErrorText("inherit " + prop + " for", args[i], s));
+      rc = kExitError;
+    }
+  }
+  return rc;
+}
+
+const Cmd kInherit = {"inherit",
+                      {"inherit [-r] property filesystem|snapshot..."},
+                      "    -r      on every descendant filesystem too\n"
+                      "    --help  print this message\n",
+                      Run};
+
+}  // namespace uzfs::zfs

@@ -1,0 +1,118 @@
+// zfs mount / zfs unmount (zfs_do_mount, zfs_do_unmount): zfsd serves the mounts with FUSE.
+// `zfs mount` alone lists the mounted filesystems.
+#include <iostream>
+
+#include "cmd/zfs/zfs.h"
+#include "libzfs/libzfs.h"
+#include "libzfs/zfs_core.h"
+
+namespace uzfs::zfs {
+
+static Result<std::vector<std::pair<std::string, std::string>>> Mounts() {
+  UZFS_ASSIGN(NvList r, lzc::Call(proto::OpId::kZfsMount, NvList()));
+  std::vector<std::pair<std::string, std::string>> out;
+  if (const auto* arr = r.GetNvListArray("mounts"))
+    for (const NvList& m : *arr) {
+      const std::string *n = m.GetString("name"), *p = m.GetString("mountpoint");
+      out.emplace_back(n ? *n : "", p ? *p : "");
+    }
+  return out;
+}
+
+static int RunMount(const Cmd& self, int argc, char** argv) {
+  CLI::App app;
+  std::vector<std::string> args, opts;
+  bool all = false, overlay = false, verbose = false;
+  app.add_flag("-a", all);
+  app.add_flag("-O", overlay);
+  app.add_flag("-v", verbose);
+  app.add_option("-o", opts)->allow_extra_args(false);
+  if (int rc = Parse(self, app, argc, argv, &args); rc >= 0) return rc;
+  bool ro = false;
+  for (const std::string& o : opts)
+    for (const std::string& x : SplitComma(o)) {
+      if (x == "ro") ro = true;
+      else if (x == "rw" || x == "defaults") continue;
+      else return UsageError(self, "unsupported mount option '" + x + "'");
+    }
+  if (args.empty() && !all) {
+    auto m = Mounts();
+    if (!m.ok()) return Fail(lzc::IsConnectError(m.status()) ? m.status().message() : "cannot list mounts: " + libzfs::Reason(m.status()));
+    for (auto& [n, p] : *m) std::cout << n << "  " << p << "\n";
+    return kExitOk;
+  }
+  if (all && !args.empty()) return UsageError(self, "too many arguments");
+  if (args.size() > 1) return UsageError(self, "too many arguments");
+  std::vector<std::string> targets = args;
+  if (all) {
+    auto ds = FetchDatasets({}, true, -1);
+    if (!ds.ok()) return Fail(libzfs::ErrorText("mount", "-a", ds.status()));
+    SortByName(&*ds);
+    for (const Dataset& d : *ds)
+      if (d.type == "filesystem" && d.Get("canmount") == "on" && d.Get("mounted") == "no" &&
+          d.Get("mountpoint")[0] == '/')
+        targets.push_back(d.name);
+  }
+  int rc = kExitOk;
+  for (const std::string& t : targets) {
+    NvList a;
+    a.AddString("name", t);
+    a.AddBooleanValue("readonly", ro);
+    Status s = lzc::Call(proto::OpId::kZfsMount, a).status();
+    if (!s.ok()) {
+      if (s.code() == ENOENT && s.message() == "dataset does not exist")
+        Fail("cannot open '" + t + "': dataset does not exist");
+      else
+        Fail(libzfs::ErrorText("mount", t, s));
+      rc = kExitError;
+    }
+  }
+  return rc;
+}
+
+static int RunUnmount(const Cmd& self, int argc, char** argv) {
+  CLI::App app;
+  std::vector<std::string> args;
+  bool all = false, force = false;
+  app.add_flag("-a", all);
+  app.add_flag("-f", force);
+  if (int rc = Parse(self, app, argc, argv, &args); rc >= 0) return rc;
+  if (args.empty() && !all) return UsageError(self, "missing filesystem argument");
+  if (args.size() > 1 || (all && !args.empty())) return UsageError(self, "too many arguments");
+  std::vector<std::string> targets = args;
+  if (all) {
+    auto m = Mounts();
+    if (!m.ok()) return Fail(libzfs::ErrorText("unmount", "-a", m.status()));
+    for (auto it = m->rbegin(); it != m->rend(); ++it) targets.push_back(it->first);
+  }
+  int rc = kExitOk;
+  for (const std::string& t : targets) {
+    NvList a;
+    a.AddString("name", t);
+    a.AddBooleanValue("force", force);
+    Status s = lzc::Call(proto::OpId::kZfsUnmount, a).status();
+    if (!s.ok()) {
+      Fail(libzfs::ErrorText("unmount", t, s));
+      rc = kExitError;
+    }
+  }
+  return rc;
+}
+
+const Cmd kMount = {"mount",
+                    {"mount", "mount [-Ov] [-o property[,property]...] -a|filesystem"},
+                    "    -a                       every filesystem that mounts automatically\n"
+                    "    -o property[,property]   mount options: ro, rw\n"
+                    "    -O                       overlay mount (accepted, ignored)\n"
+                    "    -v                       accepted for OpenZFS compatibility\n"
+                    "    --help                   print this message\n",
+                    RunMount};
+
+const Cmd kUnmount = {"unmount",
+                      {"unmount [-f] -a|filesystem|mountpoint"},
+                      "    -a      every mounted filesystem\n"
+                      "    -f      unmount even when busy (open files get errors)\n"
+                      "    --help  print this message\n",
+                      RunUnmount};
+
+}  // namespace uzfs::zfs

@@ -1,0 +1,49 @@
+// zfs rename (zfs_do_rename): a filesystem anywhere in its pool (-p makes missing parents),
+// a snapshot within its filesystem (-r: the same snapshot of every descendant).
+#include "cmd/zfs/zfs.h"
+#include "libzfs/libzfs.h"
+#include "libzfs/zfs_core.h"
+
+namespace uzfs::zfs {
+
+static int Run(const Cmd& self, int argc, char** argv) {
+  CLI::App app;
+  std::vector<std::string> args;
+  bool parents = false, recursive = false, force = false;
+  app.add_flag("-p", parents);
+  app.add_flag("-r", recursive);
+  app.add_flag("-f", force);
+  if (int rc = Parse(self, app, argc, argv, &args); rc >= 0) return rc;
+  if (args.empty()) return UsageError(self, "missing source dataset argument");
+  if (args.size() < 2) return UsageError(self, "missing target dataset argument");
+  if (args.size() > 2) return UsageError(self, "too many arguments");
+  if (recursive && args[0].find('@') == std::string::npos)
+    return UsageError(self, "-r can only be used on snapshots");
+  if (parents && args[0].find('@') != std::string::npos)
+    return UsageError(self, "-p cannot be used with snapshots");
+  NvList a;
+  a.AddString("name", args[0]);
+  a.AddString("newname", args[1]);
+  a.AddBooleanValue("parents", parents);
+  a.AddBooleanValue("recursive", recursive);
+  a.AddBooleanValue("force", force);
+  a.AddString("history", CommandLine(argc, argv));
+  Status s = lzc::Call(proto::OpId::kZfsRename, a).status();
+  if (!s.ok()) {
+    if (s.code() == ENOENT && s.message() == "dataset does not exist")
+      return Fail("cannot open '" + args[0] + "': dataset does not exist");
+    return Fail(libzfs::ErrorText("rename to", args[1], s));
+  }
+  return kExitOk;
+}
+
+const Cmd kRename = {"rename",
+                     {"rename [-f] filesystem|snapshot filesystem|snapshot",
+                      "rename -p [-f] filesystem filesystem", "rename -r snapshot snapshot"},
+                     "    -p      create missing parent datasets\n"
+                     "    -r      rename the snapshot of every descendant too\n"
+                     "    -f      unmount busy filesystems forcibly\n"
+                     "    --help  print this message\n",
+                     Run};
+
+}  // namespace uzfs::zfs

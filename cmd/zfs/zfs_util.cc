@@ -1,0 +1,136 @@
+// What the zfs subcommands share: fetching datasets with their properties, sorting and
+// formatting values as OpenZFS's zfs prints them.
+#include <algorithm>
+#include <ctime>
+#include <iostream>
+
+#include "cmd/zfs/zfs.h"
+#include "libcore/base/zfs_prop.h"
+#include "libzfs/libzfs.h"
+#include "libzfs/zfs_core.h"
+
+namespace uzfs::zfs {
+
+std::string Dataset::Get(const std::string& prop) const {
+  if (prop == "name") return name;
+  auto it = props.find(prop);
+  return it == props.end() ? "-" : it->second.value;
+}
+
+Result<std::vector<Dataset>> FetchDatasets(const std::vector<std::string>& names, bool recursive,
+                                           int64_t depth) {
+  NvList a;
+  if (!names.empty()) a.AddStringArray("names", names);
+  a.AddBooleanValue("recursive", recursive);
+  a.AddInt64("depth", depth);
+  UZFS_ASSIGN(NvList r, lzc::Call(proto::OpId::kZfsList, a));
+  std::vector<Dataset> out;
+  if (const auto* arr = r.GetNvListArray("datasets"))
+    for (const NvList& one : *arr) {
+      Dataset d;
+      if (const std::string* n = one.GetString("name")) d.name = *n;
+      if (const std::string* t = one.GetString("type")) d.type = *t;
+      if (const NvList* props = one.GetNvList("props"))
+        for (const auto& p : props->pairs()) {
+          if (p.value.lists.empty()) continue;
+          const NvList& v = p.value.lists[0];
+          PropVal pv;
+          if (const std::string* s = v.GetString("value")) pv.value = *s;
+          if (const std::string* s = v.GetString("source")) pv.source = *s;
+          d.props[p.name] = pv;
+        }
+      out.push_back(std::move(d));
+    }
+  return out;
+}
+
+void SortByName(std::vector<Dataset>* ds) {
+  auto txg = [](const Dataset& d) {
+    auto it = d.props.find("createtxg");
+    return it == d.props.end() ? 0ULL : std::stoull("0" + it->second.value);
+  };
+  std::stable_sort(ds->begin(), ds->end(), [&](const Dataset& a, const Dataset& b) {
+    std::string fa = a.name.substr(0, a.name.find('@')), fb = b.name.substr(0, b.name.find('@'));
+    if (fa != fb) {
+      // Component-wise: "a/b" sorts before "a-c" (a child stays under its parent).
+      std::string x = fa, y = fb;
+      std::replace(x.begin(), x.end(), '/', '\x01');
+      std::replace(y.begin(), y.end(), '/', '\x01');
+      return x < y;
+    }
+    bool sa = a.name.find('@') != std::string::npos, sb = b.name.find('@') != std::string::npos;
+    if (sa != sb) return !sa;
+    return txg(a) < txg(b);
+  });
+}
+
+bool IsNumericProp(const std::string& prop) {
+  const DatasetPropDef* d = FindDatasetProp(prop);
+  return d && d->kind == PropKind::kNumber;
+}
+
+bool ValidPropName(const std::string& prop) {
+  return prop == "name" || FindDatasetProp(prop) || IsUserProp(prop);
+}
+
+std::string Header(const std::string& prop) {
+  if (prop == "name") return "NAME";
+  if (const DatasetPropDef* d = FindDatasetProp(prop)) return d->header;
+  return prop;  // user properties head their column as they are named
+}
+
+const std::vector<std::string>& NativeProps() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> v;
+    for (const DatasetPropDef& d : DatasetPropDefs()) v.push_back(d.name);
+    return v;
+  }();
+  return names;
+}
+
+std::string Format(const std::string& prop, const std::string& value, bool parsable) {
+  if (parsable || value == "-" || value.empty()) return value.empty() ? "-" : value;
+  if (prop == "creation") {
+    time_t t = static_cast<time_t>(std::stoll(value));
+    struct tm tm;
+    localtime_r(&t, &tm);
+    char buf[64];
+    strftime(buf, sizeof buf, "%a %b %e %H:%M %Y", &tm);
+    return buf;
+  }
+  if (prop == "compressratio") return value + "x";
+  if (prop == "quota" || prop == "reservation" || prop == "refquota" || prop == "refreservation")
+    if (value == "0") return "none";
+  static const char* const kSizes[] = {"used", "available", "referenced", "quota", "reservation",
+                                       "recordsize", "refquota", "refreservation", "usedbysnapshots",
+                                       "usedbydataset", "usedbychildren", "usedbyrefreservation"};
+  for (const char* s : kSizes)
+    if (prop == s) return libzfs::NiceNum(std::stoull(value));
+  return value;
+}
+
+bool SplitProp(const std::string& s, std::string* k, std::string* v) {
+  auto eq = s.find('=');
+  if (eq == std::string::npos) return false;
+  *k = s.substr(0, eq);
+  *v = s.substr(eq + 1);
+  return true;
+}
+
+bool PropsFromOptions(const Cmd& self, const std::vector<std::string>& opts, NvList* out, int* rc) {
+  for (const std::string& o : opts) {
+    std::string k, v;
+    if (!SplitProp(o, &k, &v)) {
+      *rc = UsageError(self, "missing '=' for property=value argument");
+      return false;
+    }
+    if (out->Has(k)) {
+      *rc = UsageError(self, "property '" + k + "' specified multiple times");
+      return false;
+    }
+    out->AddString(k, v);
+  }
+  return true;
+}
+
+}  // namespace uzfs::zfs

@@ -1,0 +1,356 @@
+#!/usr/bin/env bats
+# zfs's command line, positive and negative, with OpenZFS's messages and exit codes (0 ok,
+# 1 error, 2 usage), and what the FUSE mounts show. One private zfsd and one pool (altroot
+# $ALT, so every mount lands under the test's directory) per test.
+
+load ../lib/pool_helpers
+
+setup() {
+  V=$BATS_TEST_TMPDIR/v
+  ALT=$BATS_TEST_TMPDIR/alt
+  mkvdevs "$V" 2 256M
+  SOCKDIR=$(mktemp -d /tmp/uzfs-zfscli.XXXXXX)
+  chmod 755 "$SOCKDIR"
+  zfsd_start "$SOCKDIR"
+  "$ZPOOL" create -R "$ALT" tank "$V/d0"
+  M=$ALT/tank
+}
+
+teardown() {
+  cd /
+  zfsd_stop || true
+  dead_mounts_clear
+  rm -rf "$SOCKDIR"
+}
+
+# expect CODE TEXT CMD...: runs CMD, checks the exit code and the whole output (stdout+stderr).
+expect() {
+  local code=$1 text=$2
+  shift 2
+  run "$@"
+  if [ "$status" -ne "$code" ] || [ "$output" != "$text" ]; then
+    echo "command: $*" >&2
+    echo "exit $status (want $code), output:" >&2
+    echo "$output" >&2
+    echo "want:" >&2
+    echo "$text" >&2
+    return 1
+  fi
+}
+
+usage_of() { "$ZFS" "$1" --help | sed -n 's/^Usage: zfs /\t/p; s/^       zfs /\t/p'; }
+
+@test "zfs: no command, unknown command, dead daemon" {
+  run "$ZFS"
+  [ "$status" -eq 2 ]
+  [ "${lines[0]}" = "missing command" ]
+  run "$ZFS" frobnicate
+  [ "$status" -eq 2 ]
+  [ "${lines[0]}" = "unrecognized command 'frobnicate'" ]
+  UZFS_SOCKET=$BATS_TEST_TMPDIR/none.sock expect 1 \
+    "cannot connect to zfsd at $BATS_TEST_TMPDIR/none.sock: No such file or directory" "$ZFS" list
+}
+
+@test "zfs create: filesystems are created, listed and mounted under the altroot" {
+  "$ZFS" create tank/a
+  "$ZFS" create -p tank/b/c/d
+  run "$ZFS" list -H -o name,mountpoint,mounted
+  [ "$status" -eq 0 ]
+  [ "$output" = "$(printf 'tank\t%s\tyes\ntank/a\t%s/a\tyes\ntank/b\t%s/b\tyes\ntank/b/c\t%s/b/c\tyes\ntank/b/c/d\t%s/b/c/d\tyes' "$M" "$M" "$M" "$M" "$M")" ]
+  findmnt -n -t fuse.zfs "$M/b/c/d"
+  echo hello >"$M/b/c/d/f"
+  [ "$(cat "$M/b/c/d/f")" = hello ]
+  # The mount shows what was written; the pool's accounting sees it after a sync.
+  dd if=/dev/urandom of="$M/a/big" bs=1M count=4 status=none
+  "$ZPOOL" sync tank
+  run "$ZFS" list -Hp -o used tank/a
+  [ "$output" -ge $((4 * 1024 * 1024)) ]
+}
+
+@test "zfs create: bad input" {
+  "$ZFS" create tank/a
+  expect 1 "cannot create 'tank/x/y': parent does not exist" "$ZFS" create tank/x/y
+  expect 1 "cannot create 'tank': missing dataset name" "$ZFS" create tank
+  expect 1 "cannot create 'nopool/x': no such pool 'nopool'" "$ZFS" create nopool/x
+  expect 1 "cannot create 'tank/b*d': invalid character '*' in name" "$ZFS" create 'tank/b*d'
+  expect 1 "cannot create 'tank/a': dataset already exists" "$ZFS" create tank/a
+  expect 1 "cannot create 'tank/c': invalid property 'foo'" "$ZFS" create -o foo=bar tank/c
+  expect 1 "cannot create 'tank/c': 'compression' must be one of 'on | off | lzjb | gzip | gzip-1 | gzip-2 | gzip-3 | gzip-4 | gzip-5 | gzip-6 | gzip-7 | gzip-8 | gzip-9 | zle'" \
+    "$ZFS" create -o compression=bogus tank/c
+  expect 1 "cannot create 'tank/c': 'recordsize' must be power of 2 from 512B to 128KB" \
+    "$ZFS" create -o recordsize=3000 tank/c
+  expect 1 "cannot create 'tank/c@s': snapshot delimiter '@' is not expected here" "$ZFS" create tank/c@s
+  expect 1 "cannot create 'tank//c': empty component in name" "$ZFS" create tank//c
+  expect 2 "missing filesystem argument
+usage:
+$(usage_of create)" "$ZFS" create
+  expect 2 "invalid option 'q'
+usage:
+$(usage_of create)" "$ZFS" create -q tank/c
+  expect 2 "missing '=' for property=value argument
+usage:
+$(usage_of create)" "$ZFS" create -o compression tank/c
+  run "$ZFS" list -H -o name
+  [ "$output" = "$(printf 'tank\ntank/a')" ]
+}
+
+@test "zfs get/set/inherit: values and sources as OpenZFS shows them" {
+  "$ZFS" create -p tank/a/b
+  "$ZFS" set compression=gzip tank
+  "$ZFS" set com.example:owner=alice tank/a
+  run "$ZFS" get -H -o name,property,value,source compression,com.example:owner,quota tank/a/b
+  [ "$status" -eq 0 ]
+  [ "$output" = "$(printf 'tank/a/b\tcompression\tgzip\tinherited from tank\ntank/a/b\tcom.example:owner\talice\tinherited from tank/a\ntank/a/b\tquota\tnone\tdefault')" ]
+  "$ZFS" set compression=lzjb atime=off tank/a/b
+  run "$ZFS" get -H -o value,source compression,atime tank/a/b
+  [ "$output" = "$(printf 'lzjb\tlocal\noff\tlocal')" ]
+  "$ZFS" inherit compression tank/a/b
+  run "$ZFS" get -H -o value,source compression tank/a/b
+  [ "$output" = "$(printf 'gzip\tinherited from tank')" ]
+  "$ZFS" inherit -r compression tank
+  run "$ZFS" get -H -o value,source compression tank/a/b
+  [ "$output" = "$(printf 'off\tdefault')" ]
+  # -s filters by source; -p gives exact numbers.
+  run "$ZFS" get -H -s local -o property all tank/a/b
+  [ "$output" = atime ]
+  "$ZFS" set quota=1G tank/a
+  run "$ZFS" get -Hp -o value quota tank/a
+  [ "$output" = 1073741824 ]
+  run "$ZFS" get -H -o value quota tank/a
+  [ "$output" = 1G ]
+  # mountpoint: inherited paths follow the dataset's place under the setter.
+  "$ZFS" set mountpoint=/data tank/a
+  run "$ZFS" get -H -o value,source mountpoint tank/a/b
+  [ "$output" = "$(printf '%s/data/b\tinherited from tank/a' "$ALT")" ]
+  findmnt -n -t fuse.zfs "$ALT/data/b"
+  # The recorded history has the commands.
+  run "$ZPOOL" history tank
+  [[ "$output" == *"zfs set compression=gzip tank"* ]]
+}
+
+@test "zfs set/inherit: bad input" {
+  "$ZFS" create tank/a
+  dd if=/dev/zero of="$M/a/f" bs=1M count=2 status=none
+  "$ZPOOL" sync tank
+  expect 1 "cannot set property for 'tank/a': invalid property 'foo'" "$ZFS" set foo=1 tank/a
+  expect 1 "cannot set property for 'tank/a': 'used' is readonly" "$ZFS" set used=1 tank/a
+  expect 1 "cannot set property for 'tank/a': 'atime' must be one of 'off | on'" "$ZFS" set atime=maybe tank/a
+  expect 1 "cannot set property for 'tank/a': bad numeric value 'lots'" "$ZFS" set quota=lots tank/a
+  expect 1 "cannot set property for 'tank/a': size is less than current used or reserved space" \
+    "$ZFS" set quota=1M tank/a
+  expect 1 "cannot set property for 'tank/a': 'mountpoint' must be an absolute path, 'none', or 'legacy'" \
+    "$ZFS" set mountpoint=rel tank/a
+  expect 1 "cannot open 'tank/nope': dataset does not exist" "$ZFS" set atime=off tank/nope
+  expect 2 "missing property=value argument(s)
+usage:
+$(usage_of set)" "$ZFS" set tank/a
+  expect 2 "missing dataset name(s)
+usage:
+$(usage_of set)" "$ZFS" set atime=off
+  expect 1 "cannot inherit quota for 'tank/a': 'quota' property cannot be inherited" "$ZFS" inherit quota tank/a
+  expect 1 "cannot inherit used for 'tank/a': 'used' property is read-only" "$ZFS" inherit used tank/a
+  expect 2 "invalid property 'bogus'
+usage:
+$(usage_of inherit)" "$ZFS" inherit bogus tank/a
+  # A reservation is charged to the parent at once (usedbychildren), and must fit.
+  before=$("$ZFS" get -Hp -o value usedbychildren tank)
+  "$ZFS" set reservation=20M tank/a
+  after=$("$ZFS" get -Hp -o value usedbychildren tank)
+  [ $((after - before)) -ge $((17 * 1024 * 1024)) ]
+  expect 1 "cannot set property for 'tank/a': size is greater than available space" \
+    "$ZFS" set reservation=1T tank/a
+  "$ZFS" set reservation=none tank/a
+  [ "$("$ZFS" get -Hp -o value usedbychildren tank)" -eq "$before" ]
+  "$ZFS" snapshot tank/a@s
+  expect 1 "cannot set property for 'tank/a@s': this property can not be modified for snapshots" \
+    "$ZFS" set atime=off tank/a@s
+  "$ZFS" set my:note=kept tank/a@s
+  run "$ZFS" get -H -o value,source my:note tank/a@s
+  [ "$output" = "$(printf 'kept\tlocal')" ]
+}
+
+@test "zfs list: types, depth, sorting, -p, -j" {
+  "$ZFS" create -p tank/a/b
+  "$ZFS" create tank/c
+  dd if=/dev/urandom of="$M/c/f" bs=1M count=3 status=none
+  "$ZFS" snapshot -r tank@one
+  run "$ZFS" list -H -o name -t snapshot
+  [ "$output" = "$(printf 'tank@one\ntank/a@one\ntank/a/b@one\ntank/c@one')" ]
+  run "$ZFS" list -H -o name -d 1 tank
+  [ "$output" = "$(printf 'tank\ntank/a\ntank/c')" ]
+  run "$ZFS" list -H -o name -t all -r tank/a
+  [ "$output" = "$(printf 'tank/a\ntank/a@one\ntank/a/b\ntank/a/b@one')" ]
+  run "$ZFS" list -H -o name -S used -d 1 tank
+  [ "${lines[0]}" = tank ]
+  [ "${lines[1]}" = tank/c ]
+  run "$ZFS" list -Hp -o referenced tank/c@one
+  [ "$output" -ge $((3 * 1024 * 1024)) ]
+  run "$ZFS" list -H -o avail tank/c@one
+  [ "$output" = - ]
+  run bash -c "'$ZFS' list -j -t all | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d[\"output_version\"][\"command\"], d[\"datasets\"][\"tank/c@one\"][\"type\"], d[\"datasets\"][\"tank/a\"][\"properties\"][\"mountpoint\"][\"value\"])'"
+  [ "$status" -eq 0 ]
+  [ "$output" = "zfs list SNAPSHOT $M/a" ]
+  expect 1 "cannot open 'tank/zz': dataset does not exist" "$ZFS" list tank/zz
+  expect 2 "invalid property 'bogus'
+usage:
+$(usage_of list)" "$ZFS" list -o name,bogus
+  expect 2 "invalid type 'volumes'
+usage:
+$(usage_of list)" "$ZFS" list -t volumes
+}
+
+@test "zfs snapshot/rollback/clone/promote/rename/destroy through the mount" {
+  "$ZFS" create tank/fs
+  echo one >"$M/fs/file"
+  "$ZFS" snapshot tank/fs@s1
+  echo two >"$M/fs/file"
+  echo extra >"$M/fs/extra"
+  "$ZFS" snapshot tank/fs@s2
+  rm "$M/fs/extra"
+  expect 1 "cannot rollback to 'tank/fs@s1': more recent snapshots exist
+use '-r' to force deletion of the following snapshots:
+tank/fs@s2" "$ZFS" rollback tank/fs@s1
+  "$ZFS" rollback tank/fs@s2
+  [ "$(cat "$M/fs/extra")" = extra ]
+  "$ZFS" rollback -r tank/fs@s1
+  [ "$(cat "$M/fs/file")" = one ]
+  [ ! -e "$M/fs/extra" ]
+  run "$ZFS" list -H -o name -t snapshot
+  [ "$output" = tank/fs@s1 ]
+  "$ZFS" clone tank/fs@s1 tank/cl
+  [ "$(cat "$M/cl/file")" = one ]
+  run "$ZFS" get -H -o value origin tank/cl
+  [ "$output" = tank/fs@s1 ]
+  expect 1 "cannot destroy 'tank/fs@s1': snapshot has dependent clones
+use '-R' to destroy the following datasets:
+tank/cl" "$ZFS" destroy tank/fs@s1
+  "$ZFS" promote tank/cl
+  run "$ZFS" get -H -o value origin tank/fs
+  [ "$output" = tank/cl@s1 ]
+  "$ZFS" rename tank/cl tank/moved
+  [ "$(cat "$M/moved/file")" = one ]
+  [ ! -e "$M/cl" ] || [ -z "$(ls -A "$M/cl")" ]
+  "$ZFS" rename tank/moved@s1 tank/moved@first
+  run "$ZFS" list -H -o name -t snapshot
+  [ "$output" = tank/moved@first ]
+  expect 1 "cannot rename to 'tank/fs': dataset already exists" "$ZFS" rename tank/moved tank/fs
+  expect 1 "cannot rename to 'other/x': datasets must be within same pool" "$ZFS" rename tank/moved other/x
+  expect 1 "cannot destroy 'tank/moved': filesystem has dependent snapshots
+use '-r' to destroy the following datasets:
+tank/moved@first" "$ZFS" destroy tank/moved
+  run "$ZFS" destroy -nv -R tank/moved
+  [ "$output" = "$(printf 'would destroy tank/fs\nwould destroy tank/moved@first\nwould destroy tank/moved')" ]
+  "$ZFS" destroy -R tank/moved
+  run "$ZFS" list -H -o name -t all
+  [ "$output" = tank ]
+  expect 1 "cannot destroy 'tank': operation does not apply to pools
+use 'zfs destroy -r tank' to destroy all datasets in the pool
+use 'zpool destroy tank' to destroy the pool itself" "$ZFS" destroy tank
+  expect 1 "cannot open 'tank/none@x': dataset does not exist" "$ZFS" rollback tank/none@x
+  expect 1 "cannot create snapshot 'tank/none@x': dataset does not exist" "$ZFS" snapshot tank/none@x
+  expect 1 "cannot create snapshot 'tank': missing '@' delimiter in snapshot name" "$ZFS" snapshot tank
+}
+
+@test "zfs destroy: children need -r; a busy filesystem stays" {
+  "$ZFS" create -p tank/a/b
+  "$ZFS" snapshot tank/a/b@s
+  expect 1 "cannot destroy 'tank/a': filesystem has children
+use '-r' to destroy the following datasets:
+tank/a/b
+tank/a/b@s" "$ZFS" destroy tank/a
+  # A process working inside the filesystem keeps it busy.
+  (cd "$M/a/b" && exec sleep 30) &
+  busy=$!
+  sleep 0.3
+  expect 1 "cannot destroy 'tank/a/b': dataset is busy" "$ZFS" destroy -r tank/a/b
+  kill "$busy"
+  wait "$busy" 2>/dev/null || true
+  "$ZFS" destroy -r tank/a
+  run "$ZFS" list -H -o name -t all
+  [ "$output" = tank ]
+}
+
+@test "zfs mount/unmount: listing, busy, -f, canmount, readonly" {
+  "$ZFS" create tank/a
+  echo data >"$M/a/f"
+  run "$ZFS" mount
+  [ "$output" = "$(printf 'tank  %s\ntank/a  %s/a' "$M" "$M")" ]
+  "$ZFS" unmount tank/a
+  run "$ZFS" get -H -o value mounted tank/a
+  [ "$output" = no ]
+  [ ! -e "$M/a/f" ]
+  expect 1 "cannot unmount 'tank/a': not currently mounted" "$ZFS" unmount tank/a
+  "$ZFS" mount tank/a
+  [ "$(cat "$M/a/f")" = data ]
+  expect 1 "cannot mount 'tank/a': filesystem already mounted" "$ZFS" mount tank/a
+  exec 7<"$M/a/f"
+  run "$ZFS" unmount "$M/a"
+  [ "$status" -eq 1 ]
+  [[ "$output" == "cannot unmount '$M/a': "* ]]
+  "$ZFS" unmount -f "$M/a"
+  exec 7<&-
+  "$ZFS" set canmount=noauto tank/a
+  run "$ZFS" get -H -o value mounted tank/a
+  [ "$output" = no ]
+  "$ZFS" mount tank/a
+  "$ZFS" set readonly=on tank/a
+  run bash -c "echo x >'$M/a/g'"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"Read-only file system"* ]]
+  [ "$(cat "$M/a/f")" = data ]
+  "$ZFS" set canmount=off tank/a
+  expect 1 "cannot mount 'tank/a': 'canmount' property is set to 'off'" "$ZFS" mount tank/a
+  "$ZFS" set mountpoint=none tank
+  expect 1 "cannot mount 'tank': no mountpoint set" "$ZFS" mount tank
+  expect 2 "missing filesystem argument
+usage:
+$(usage_of unmount)" "$ZFS" unmount
+}
+
+@test "zfs: POSIX errors from the mount" {
+  "$ZFS" create tank/a
+  "$ZFS" create tank/b
+  cd "$M/a"
+  run cat nothing
+  [[ "$output" == *"No such file or directory"* ]]
+  mkdir d
+  run mkdir d
+  [[ "$output" == *"File exists"* ]]
+  touch d/x
+  run rmdir d
+  [[ "$output" == *"Directory not empty"* ]]
+  run touch "$(printf 'n%.0s' $(seq 256))"
+  [[ "$output" == *"File name too long"* ]]
+  touch "$(printf 'n%.0s' $(seq 255))"
+  # Across datasets (two mounts) a rename is EXDEV; mv falls back to a copy.
+  run python3 -c "import os; os.rename('$M/a/d/x', '$M/b/x')"
+  [[ "$output" == *"Invalid cross-device link"* ]]
+  "$ZFS" set readonly=on tank/b
+  run touch "$M/b/y"
+  [[ "$output" == *"Read-only file system"* ]]
+}
+
+@test "zfs: reading and changing is for root; listing for everyone" {
+  "$ZFS" create tank/a
+  nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+  run nobody "$ZFS" list -H -o name
+  [ "$status" -eq 0 ]
+  [ "$output" = "$(printf 'tank\ntank/a')" ]
+  expect 1 "cannot create 'tank/b': permission denied" nobody "$ZFS" create tank/b
+  expect 1 "cannot destroy 'tank/a': permission denied" nobody "$ZFS" destroy tank/a
+}
+
+@test "zfs version and upgrade" {
+  run "$ZFS" version
+  [ "$status" -eq 0 ]
+  [[ "${lines[0]}" == uzfs-* ]]
+  [[ "${lines[1]}" == zfsd-* ]]
+  run "$ZFS" upgrade
+  [ "$output" = "This system is currently running ZFS filesystem version 4.
+
+All filesystems are formatted with the current version." ]
+  run "$ZFS" upgrade -v
+  [[ "${lines[0]}" == "The following filesystem versions are supported:" ]]
+  run "$ZFS" upgrade -a
+  [ "$output" = "$(printf '0 filesystems upgraded\n1 filesystems already at this version')" ]
+}
