@@ -465,10 +465,11 @@ void OpWrite(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t
              fuse_file_info*) {
   Impl* m = Self(req);
   if (m->ReadOnly(req)) return;
-  Status s = m->Do([&](ZplWriter& z, uint64_t) -> Status {
+  // The bytes are reserved against quotas and the pool's free space first (EDQUOT, ENOSPC).
+  Status s = m->pool->WithZpl(m->dataset, [&](ZplWriter& z, uint64_t) -> Status {
     return z.Write(m->Obj(ino), static_cast<uint64_t>(off),
                    ByteSpan(reinterpret_cast<const uint8_t*>(buf), size), Now());
-  });
+  }, size);
   if (!s.ok()) {
     fuse_reply_err(req, Errno(s));
     return;

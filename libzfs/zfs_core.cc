@@ -85,9 +85,10 @@ Status PoolCreate(const std::string& name, const NvList& nvroot, const NvList& p
 
 Result<NvList> PoolImport(const std::string& pool, const std::vector<std::string>& devices,
                           const std::string& newname, bool force, const NvList& props,
-                          const std::string& altroot, const std::string& history) {
+                          const std::string& altroot, const std::string& history, bool nomount) {
   NvList a;
   a.AddString("pool", pool);
+  if (nomount) a.AddBooleanValue("nomount", true);
   a.AddStringArray("devices", devices);
   if (!newname.empty()) a.AddString("newname", newname);
   a.AddBooleanValue("force", force);

@@ -26,7 +26,8 @@ Status PoolCreate(const std::string& name, const NvList& nvroot, const NvList& p
                   const NvList& fsprops, const std::string& altroot, const std::string& history);
 Result<NvList> PoolImport(const std::string& pool, const std::vector<std::string>& devices,
                           const std::string& newname, bool force, const NvList& props,
-                          const std::string& altroot, const std::string& history);
+                          const std::string& altroot, const std::string& history,
+                          bool nomount = false);
 Status PoolExport(const std::string& name, bool force);
 Status PoolDestroy(const std::string& name, bool force);
 Result<NvList> PoolList();

@@ -128,9 +128,8 @@ int Run(const Cmd& self, int argc, char** argv) {
   if (const NvValue* d = c.Find("devices")) devices = d->s_arr;
   std::string newname = args.size() == 2 ? args[1] : std::string();
   auto r = lzc::PoolImport(std::to_string(c.GetUint64("guid").value_or(0)), devices, newname,
-                           force, props, altroot, CommandLine(argc, argv));
+                           force, props, altroot, CommandLine(argc, argv), nomount);
   if (!r.ok()) return Fail(libzfs::ErrorText("import", want, r.status()));
-  (void)nomount;  // datasets are not mounted by zfsd yet: -N changes nothing today
   return kExitOk;
 }
 

@@ -435,6 +435,7 @@ Status Pool::SyncLocked(uint64_t state) {
   }
   for (auto& g : groups_) g->SyncDone(txg);
   synced_txg_ = txg;
+  pending_write_.clear();
   config_dirty_ = false;
   mos_zaps_->Trim();
   return Status::Ok();

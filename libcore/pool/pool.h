@@ -101,7 +101,11 @@ class Pool : public BlockReader {
   // Runs fn on the ZPL of a filesystem under the pool lock, in the open txg (its number is
   // passed for znode generations). The filesystem's objset is opened for writing on first use
   // with the data policy of its properties (compression, checksum, copies; inherited).
-  Status WithZpl(const std::string& fs, const std::function<Status(ZplWriter&, uint64_t txg)>& fn);
+  // reserve: the bytes fn is about to write (dsl_dir_tempreserve_space's estimate): refused
+  // with EDQUOT when a quota or refquota leaves no room for them next to what the open txg
+  // already holds for the dataset, ENOSPC when the pool has none (its slop kept back).
+  Status WithZpl(const std::string& fs, const std::function<Status(ZplWriter&, uint64_t txg)>& fn,
+                 uint64_t reserve = 0);
   struct DatasetRow {
     std::string name;
     uint64_t ds_obj = 0, used = 0, referenced = 0, creation_txg = 0, objects = 0;
@@ -275,6 +279,7 @@ class Pool : public BlockReader {
   uint64_t DspaceLocked();  // spa_get_dspace: Σ deflated metaslab space
   Result<uint64_t> AvailableLocked(uint64_t dir, uint64_t ds_obj);
   Status RefreshPolicies();
+  std::map<uint64_t, uint64_t> pending_write_;  // bytes reserved in the open txg, by ds object
   std::map<uint64_t, OpenDataset> datasets_;  // head datasets with changes, by ds object
   Vdev* Top(uint64_t id) const;
 

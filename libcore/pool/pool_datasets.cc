@@ -195,13 +195,25 @@ Result<ObjsetPolicy> Pool::PolicyOf(uint64_t dir_obj) {
 }
 
 Status Pool::WithZpl(const std::string& fs,
-                     const std::function<Status(ZplWriter&, uint64_t txg)>& fn) {
+                     const std::function<Status(ZplWriter&, uint64_t txg)>& fn, uint64_t reserve) {
   std::lock_guard<std::mutex> l(mu_);
   if (readonly_) return Status::Error(EROFS, "pool is read-only");
   if (!failed_.ok()) return failed_;
   UZFS_ASSIGN(uint64_t dir, ResolveDir(fs));
   UZFS_ASSIGN(DslDirPhys dd, LoadDir(*mos_, dir));
   uint64_t ds_obj = dd.head_dataset_obj;
+  if (reserve) {
+    uint64_t all_pending = 0;
+    for (auto& [o, b] : pending_write_) all_pending += b;
+    UZFS_ASSIGN(uint64_t root_dir, mos_zaps_->LookupInt(1, "root_dataset"));
+    UZFS_ASSIGN(DslDirPhys rdd, LoadDir(*mos_, root_dir));
+    UZFS_ASSIGN(uint64_t pool_avail, AvailableLocked(root_dir, rdd.head_dataset_obj));
+    if (reserve + all_pending > pool_avail) return Status::Error(ENOSPC, "out of space");
+    UZFS_ASSIGN(uint64_t avail, AvailableLocked(dir, ds_obj));
+    uint64_t& mine = pending_write_[ds_obj];
+    if (reserve + mine > avail) return Status::Error(avail < pool_avail ? EDQUOT : ENOSPC, "out of space");
+    mine += reserve;
+  }
   auto it = datasets_.find(ds_obj);
   if (it == datasets_.end()) {
     UZFS_ASSIGN(DslDatasetPhys ds, LoadDataset(*mos_, ds_obj));

@@ -354,3 +354,47 @@ All filesystems are formatted with the current version." ]
   run "$ZFS" upgrade -a
   [ "$output" = "$(printf '0 filesystems upgraded\n1 filesystems already at this version')" ]
 }
+
+@test "zpool import mounts the filesystems; -N leaves them unmounted; export unmounts" {
+  "$ZFS" create tank/a
+  echo kept >"$M/a/f"
+  "$ZPOOL" export tank
+  [ -z "$(findmnt -rn -t fuse.zfs -o TARGET | grep "^$ALT/")" ]
+  "$ZPOOL" import -N -d "$V" -R "$ALT" tank
+  run "$ZFS" get -H -o value mounted tank tank/a
+  [ "$output" = "$(printf 'no\nno')" ]
+  "$ZPOOL" export tank
+  "$ZPOOL" import -d "$V" -R "$ALT" tank
+  run "$ZFS" get -H -o value mounted tank tank/a
+  [ "$output" = "$(printf 'yes\nyes')" ]
+  [ "$(cat "$M/a/f")" = kept ]
+}
+
+@test "zfs: quota gives EDQUOT, a full pool ENOSPC, and the pool stays consistent" {
+  "$ZFS" create -o quota=8M tank/q
+  run dd if=/dev/urandom of="$M/q/big" bs=1M count=20 status=none
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"Disk quota exceeded"* ]]
+  "$ZPOOL" sync tank
+  run "$ZFS" get -Hp -o value used tank/q
+  [ "$output" -le $((9 * 1024 * 1024)) ]
+  # Fill the pool (random bytes: zeros would be holes).
+  "$ZFS" create tank/fill
+  run dd if=/dev/urandom of="$M/fill/big" bs=1M count=400 status=none
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"No space left on device"* ]]
+  "$ZPOOL" sync tank
+  run "$ZFS" get -Hp -o value available tank/fill
+  [ "$output" -lt $((8 * 1024 * 1024)) ]
+  # Deleting frees space again; the pool exports and checks clean.
+  rm "$M/fill/big"
+  "$ZPOOL" sync tank
+  "$ZPOOL" sync tank
+  "$ZPOOL" sync tank
+  run "$ZFS" get -Hp -o value available tank/fill
+  [ "$output" -gt $((100 * 1024 * 1024)) ]
+  "$ZPOOL" export tank
+  run "$ZDB" -e -p "$V" -bcc tank
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"No leaks"* ]]
+}

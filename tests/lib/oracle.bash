@@ -13,7 +13,8 @@ oracle_start() {
   flock "$ORACLE_LOCK_FD"
   ORACLE_PID=$(mktemp /tmp/uzfs-oracle.XXXXXX)
   rm -f "$ORACLE_PID"
-  /usr/sbin/zfs-fuse --pidfile "$ORACLE_PID" --no-kstat-mount
+  # --enable-xattr: zfs-fuse serves no extended attributes without it.
+  /usr/sbin/zfs-fuse --pidfile "$ORACLE_PID" --no-kstat-mount --enable-xattr
   local _
   for _ in $(seq 50); do "$ZF_ZPOOL" list >/dev/null 2>&1 && return 0; sleep 0.2; done
   echo "oracle: zfs-fuse did not start" >&2

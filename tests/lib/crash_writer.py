@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""crash_writer.py DIR LOG [--check]: the write-heavy workload of zfs_crash.bats.
+
+Files DIR/f0..f7 hold versions: version v of file i is the line "f<i> v<v>" repeated to
+SIZE bytes, written in place over the previous version (same size, 8 KiB per write, so a
+version spans many blocks and a torn write would show mixed lines). Every 4th version of a
+file is fsync'ed, and "i v" is appended to LOG (outside the pool) only after fsync returned:
+the version that must survive a crash. New small files n<k> come and go too.
+
+--check: exits 1, saying why, unless every file present holds exactly one whole version
+that is at least its last durable one in LOG; prints "i v" per file (the versions found)."""
+import os
+import sys
+
+SIZE = 192 * 1024
+NFILES = 8
+
+
+def content(i, v):
+    line = ("f%d v%d\n" % (i, v)).encode()
+    return (line * (SIZE // len(line) + 1))[:SIZE]
+
+
+def version_of(data, i):
+    if len(data) != SIZE:
+        raise ValueError("size %d" % len(data))
+    first = data.split(b"\n", 1)[0].decode(errors="replace")
+    parts = first.split()
+    if len(parts) != 2 or parts[0] != "f%d" % i or not parts[1].startswith("v"):
+        raise ValueError("bad first line %r" % first)
+    v = int(parts[1][1:])
+    if data != content(i, v):
+        raise ValueError("mixed versions (starts as v%d)" % v)
+    return v
+
+
+def durable(log):
+    d = {}
+    if os.path.exists(log):
+        for line in open(log):
+            p = line.split()
+            if len(p) == 2:
+                d[int(p[0])] = max(d.get(int(p[0]), 0), int(p[1]))
+    return d
+
+
+def check(dir_, log):
+    d = durable(log)
+    bad = False
+    for i in range(NFILES):
+        path = os.path.join(dir_, "f%d" % i)
+        if not os.path.exists(path):
+            if d.get(i, 0):
+                print("f%d: missing, durable v%d" % (i, d[i]))
+                bad = True
+            continue
+        try:
+            v = version_of(open(path, "rb").read(), i)
+        except ValueError as e:
+            print("f%d: %s" % (i, e))
+            bad = True
+            continue
+        if v < d.get(i, 0):
+            print("f%d: v%d older than durable v%d" % (i, v, d[i]))
+            bad = True
+        print(i, v)
+    return 1 if bad else 0
+
+
+def run(dir_, log):
+    start = {}
+    for i in range(NFILES):
+        try:
+            start[i] = version_of(open(os.path.join(dir_, "f%d" % i), "rb").read(), i)
+        except (OSError, ValueError):
+            start[i] = 0
+    v = max(start.values()) + 1
+    k = 0
+    logf = open(log, "a")
+    while True:
+        for i in range(NFILES):
+            data = content(i, v)
+            fd = os.open(os.path.join(dir_, "f%d" % i), os.O_WRONLY | os.O_CREAT, 0o644)
+            for off in range(0, SIZE, 8192):
+                os.pwrite(fd, data[off:off + 8192], off)
+            if v % 4 == 0:
+                os.fsync(fd)
+                logf.write("%d %d\n" % (i, v))
+                logf.flush()
+            os.close(fd)
+        k += 1
+        with open(os.path.join(dir_, "n%d" % k), "wb") as f:
+            f.write(os.urandom(3000))
+        if k > 5:
+            try:
+                os.unlink(os.path.join(dir_, "n%d" % (k - 5)))
+            except OSError:
+                pass
+        v += 1
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 3 and sys.argv[3] == "--check":
+        sys.exit(check(sys.argv[1], sys.argv[2]))
+    try:
+        run(sys.argv[1], sys.argv[2])
+    except OSError:
+        sys.exit(0)  # the daemon died under us: expected
