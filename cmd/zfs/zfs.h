@@ -41,6 +41,9 @@ void SortByName(std::vector<Dataset>* ds);
 std::string Format(const std::string& prop, const std::string& value, bool parsable);
 // The source column: "-", "default", "local", "inherited from X".
 bool IsNumericProp(const std::string& prop);
+// The property a name or column abbreviation names ("avail", "refer", "ratio", "recsize":
+// OpenZFS takes a property's column header in lower case too); the name itself otherwise.
+std::string Canonical(const std::string& name);
 // A known native property name or a user property (module:name).
 bool ValidPropName(const std::string& prop);
 // The column header for -o.

@@ -71,7 +71,7 @@ static int Run(const Cmd& self, int argc, char** argv) {
       all = true;
       continue;
     }
-    std::string name = p == "avail" ? "available" : p == "refer" ? "referenced" : p;
+    std::string name = Canonical(p);
     if (!ValidPropName(name)) {
       std::cerr << "bad property list: invalid property '" << p << "'\n";
       return UsageError(self, "");

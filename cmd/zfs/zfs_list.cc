@@ -77,7 +77,7 @@ static int Run(const Cmd& self, int argc, char** argv) {
     cols.clear();
     for (const std::string& o : cols_opt)
       for (const std::string& c : SplitComma(o)) {
-        std::string name = c == "avail" ? "available" : c == "refer" ? "referenced" : c;
+        std::string name = Canonical(c);
         if (name == "all") {
           for (const std::string& n : NativeProps()) cols.push_back(n);
           continue;
@@ -122,9 +122,9 @@ static int Run(const Cmd& self, int argc, char** argv) {
   };
   std::vector<std::pair<std::string, bool>> keys;  // (property, descending)
   for (const std::string& s : sort_up)
-    for (const std::string& k : SplitComma(s)) keys.emplace_back(k, false);
+    for (const std::string& k : SplitComma(s)) keys.emplace_back(Canonical(k), false);
   for (const std::string& s : sort_down)
-    for (const std::string& k : SplitComma(s)) keys.emplace_back(k, true);
+    for (const std::string& k : SplitComma(s)) keys.emplace_back(Canonical(k), true);
   for (auto& [k, desc] : keys)
     if (!ValidPropName(k)) return UsageError(self, "invalid property '" + k + "'");
   if (!keys.empty())

@@ -1,6 +1,7 @@
 // What the zfs subcommands share: fetching datasets with their properties, sorting and
 // formatting values as OpenZFS's zfs prints them.
 #include <algorithm>
+#include <cctype>
 #include <ctime>
 #include <iostream>
 
@@ -67,6 +68,16 @@ void SortByName(std::vector<Dataset>* ds) {
 bool IsNumericProp(const std::string& prop) {
   const DatasetPropDef* d = FindDatasetProp(prop);
   return d && d->kind == PropKind::kNumber;
+}
+
+std::string Canonical(const std::string& name) {
+  if (FindDatasetProp(name)) return name;
+  for (const DatasetPropDef& d : DatasetPropDefs()) {
+    std::string h = d.header;
+    for (char& c : h) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (h == name) return d.name;
+  }
+  return name;
 }
 
 bool ValidPropName(const std::string& prop) {

@@ -187,6 +187,9 @@ $(usage_of inherit)" "$ZFS" inherit bogus tank/a
   [ "$output" -ge $((3 * 1024 * 1024)) ]
   run "$ZFS" list -H -o avail tank/c@one
   [ "$output" = - ]
+  # Column headers in lower case abbreviate properties, as in OpenZFS.
+  run "$ZFS" list -H -o name,ratio,recsize,compress -s refer tank/c
+  [ "$output" = "$(printf 'tank/c\t1.00x\t128K\toff')" ]
   run bash -c "'$ZFS' list -j -t all | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d[\"output_version\"][\"command\"], d[\"datasets\"][\"tank/c@one\"][\"type\"], d[\"datasets\"][\"tank/a\"][\"properties\"][\"mountpoint\"][\"value\"])'"
   [ "$status" -eq 0 ]
   [ "$output" = "zfs list SNAPSHOT $M/a" ]
