@@ -82,6 +82,11 @@ struct FuseMount::Impl {
   }
 
   void FillStat(ZplWriter& z, uint64_t obj, const ZnodePhys& zp, struct stat* st) {
+    auto used = z.UsedBytes(obj);
+    FillStatUsed(obj, zp, used.ok() ? *used : 0, st);
+  }
+
+  static void FillStatUsed(uint64_t obj, const ZnodePhys& zp, uint64_t used, struct stat* st) {
     std::memset(st, 0, sizeof *st);
     st->st_ino = obj;
     st->st_mode = static_cast<mode_t>(zp.mode);
@@ -92,8 +97,7 @@ struct FuseMount::Impl {
     st->st_size = static_cast<off_t>(zp.size);
     st->st_blksize = kBlockSize;
     // dmu_object_size_from_db: (dn_used + 256) / 512 + 1 (the dnode itself).
-    auto used = z.UsedBytes(obj);
-    st->st_blocks = static_cast<blkcnt_t>(((used.ok() ? *used : 0) + 256) / 512 + 1);
+    st->st_blocks = static_cast<blkcnt_t>((used + 256) / 512 + 1);
     st->st_atim = Ts(zp.atime);
     st->st_mtim = Ts(zp.mtime);
     st->st_ctim = Ts(zp.ctime);
@@ -159,6 +163,141 @@ struct FuseMount::Impl {
     fuse_reply_err(req, EROFS);
     return true;
   }
+
+  // ---- .zfs and its snapshots (see fuse_fs.h) ----
+  static constexpr uint64_t kCtl = 1ULL << 63;
+  static constexpr fuse_ino_t kZfsIno = kCtl | 1, kSnapdirIno = kCtl | 2;
+  static constexpr uint64_t kObjMask = (1ULL << 48) - 1;  // ZFS object numbers are below
+  static constexpr uint64_t kMaxSnapIdx = (1ULL << 15) - 1;
+  // st_ino of .zfs and .zfs/snapshot: ZFSCTL_INO_ROOT and ZFSCTL_INO_SNAPDIR.
+  static constexpr uint64_t kZfsStIno = 0x0000FFFFFFFFFFFFULL, kSnapdirStIno = 0x0000FFFFFFFFFFFDULL;
+  ZTime mounted_at;  // times of the control directories
+  struct SnapRef {
+    uint64_t ds_obj = 0, guid = 0;
+    std::shared_ptr<Pool::SnapshotView> view;  // null once the snapshot is gone
+  };
+  std::mutex snap_mu;          // never held while calling into the pool
+  std::vector<SnapRef> snaps;  // by snapshot index - 1; guarded by snap_mu
+
+  static bool Virtual(fuse_ino_t ino) { return (ino & kCtl) != 0; }
+  static size_t SnapIdx(fuse_ino_t ino) { return static_cast<size_t>((ino >> 48) & kMaxSnapIdx); }
+  static bool InSnapshot(fuse_ino_t ino) { return Virtual(ino) && SnapIdx(ino) != 0; }
+  static fuse_ino_t SnapIno(size_t idx, uint64_t obj) {
+    return kCtl | (static_cast<uint64_t>(idx) << 48) | obj;
+  }
+  static bool IsZfsName(fuse_ino_t parent, const char* name) {
+    return parent == FUSE_ROOT_ID && std::strcmp(name, ".zfs") == 0;
+  }
+
+  // Runs fn on the ZPL of the snapshot ino belongs to (with ino's object), under the pool
+  // lock; ENOENT when the snapshot is gone.
+  Status WithSnap(fuse_ino_t ino, const std::function<Status(Zpl&, uint64_t obj)>& fn) {
+    size_t idx = SnapIdx(ino);
+    std::shared_ptr<Pool::SnapshotView> v;
+    {
+      std::lock_guard<std::mutex> l(snap_mu);
+      if (idx >= 1 && idx <= snaps.size()) v = snaps[idx - 1].view;
+    }
+    if (!v) return Status::Error(ENOENT, "snapshot was destroyed");
+    uint64_t obj = ino & kObjMask;
+    Status s = pool->WithSnapshotZpl(*v, [&](Zpl& z) { return fn(z, obj); });
+    if (!s.ok() && s.code() == ENOENT && obj == 0) Forget(v->ds_obj);
+    return s;
+  }
+
+  // The index of snapshot `name` of this filesystem (opening its view on first use).
+  Result<size_t> SnapIndex(const std::string& name) {
+    if (name.empty() || name == "." || name == ".." || name.find('@') != std::string::npos)
+      return Status::Error(ENOENT, "no such snapshot");
+    auto r = pool->OpenSnapshotZpl(dataset + "@" + name);
+    if (!r.ok()) {
+      if (r.status().code() == EINVAL || r.status().code() == ENAMETOOLONG)
+        return Status::Error(ENOENT, "no such snapshot");
+      return r.status();
+    }
+    std::shared_ptr<Pool::SnapshotView> v(std::move(*r));
+    std::lock_guard<std::mutex> l(snap_mu);
+    for (size_t i = 0; i < snaps.size(); i++) {
+      if (snaps[i].ds_obj != v->ds_obj || snaps[i].guid != v->guid) continue;
+      if (!snaps[i].view) snaps[i].view = v;
+      return i + 1;
+    }
+    if (snaps.size() >= kMaxSnapIdx) return Status::Error(ENFILE, "too many snapshots seen");
+    snaps.push_back({v->ds_obj, v->guid, v});
+    return snaps.size();
+  }
+
+  // Drops the view of a snapshot that is gone.
+  void Forget(uint64_t ds_obj) {
+    std::lock_guard<std::mutex> l(snap_mu);
+    for (SnapRef& r : snaps)
+      if (r.ds_obj == ds_obj) r.view.reset();
+  }
+
+  void FillCtlStat(fuse_ino_t ino, struct stat* st) const {
+    std::memset(st, 0, sizeof *st);
+    st->st_ino = ino == kZfsIno ? kZfsStIno : kSnapdirStIno;
+    st->st_mode = S_IFDIR | 0555;
+    st->st_nlink = 2;
+    st->st_blksize = kBlockSize;
+    const uint64_t t[2] = {mounted_at.sec, mounted_at.nsec};
+    st->st_atim = st->st_mtim = st->st_ctim = Ts(t);
+  }
+
+  void CtlEntry(fuse_ino_t ino, fuse_entry_param* e) const {
+    std::memset(e, 0, sizeof *e);
+    e->ino = ino;
+    e->attr_timeout = opts.attr_timeout;
+    e->entry_timeout = opts.entry_timeout;
+    FillCtlStat(ino, &e->attr);
+  }
+
+  // st_ino is the FUSE inode number, not the object number: every snapshot shares the
+  // mount's st_dev (no separate mounts as in ZFS), and find, du, tar and cp -a must not
+  // take a snapshot's directory for the head's (a loop) or its files for the head's links.
+  Status SnapStat(Zpl& z, size_t idx, uint64_t obj, struct stat* st, uint64_t* gen = nullptr) {
+    UZFS_ASSIGN(ZnodePhys zp, z.Stat(obj));
+    UZFS_ASSIGN(DnodePhys dn, z.objset().Dnode(obj));
+    FillStatUsed(SnapIno(idx, obj), zp, dn.used, st);
+    if (gen) *gen = zp.gen;
+    return Status::Ok();
+  }
+
+  Status SnapEntry(Zpl& z, size_t idx, uint64_t obj, fuse_entry_param* e) {
+    std::memset(e, 0, sizeof *e);
+    e->ino = SnapIno(idx, obj);
+    e->attr_timeout = opts.attr_timeout;
+    e->entry_timeout = opts.entry_timeout;
+    uint64_t gen = 0;
+    UZFS_TRY(SnapStat(z, idx, obj, &e->attr, &gen));
+    e->generation = gen;
+    return Status::Ok();
+  }
+
+  // The object name names in snapshot directory dir.
+  static Result<uint64_t> SnapLookup(Zpl& z, uint64_t dir, const char* name) {
+    UZFS_ASSIGN(ZnodePhys d, z.Stat(dir));
+    if (!S_ISDIR(d.mode)) return Status::Error(ENOTDIR, "not a directory");
+    if (std::strcmp(name, ".") == 0) return dir;
+    if (std::strcmp(name, "..") == 0) return d.parent;
+    UZFS_ASSIGN(Zap zap, Zap::Open(z.objset(), dir));
+    const ZapEntry* e = zap.Find(name);
+    if (e == nullptr) return Status::Error(ENOENT, "no such file or directory");
+    return e->first() & kObjMask;
+  }
+
+  // Replies EROFS for a change under .zfs.
+  static bool RejectVirtual(fuse_req_t req, fuse_ino_t a, fuse_ino_t b = 0) {
+    if (!Virtual(a) && !Virtual(b)) return false;
+    fuse_reply_err(req, EROFS);
+    return true;
+  }
+  // Replies err for a node to be made as root/.zfs.
+  static bool RejectZfsName(fuse_req_t req, fuse_ino_t parent, const char* name, int err) {
+    if (!IsZfsName(parent, name)) return false;
+    fuse_reply_err(req, err);
+    return true;
+  }
 };
 
 namespace {
@@ -191,35 +330,67 @@ void OpLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
     return;
   }
   fuse_entry_param e;
-  Status s = m->Do([&](ZplWriter& z, uint64_t) -> Status {
-    UZFS_ASSIGN(uint64_t obj, z.Lookup(m->Obj(parent), name));
-    return m->Entry(z, obj, &e);
-  });
+  Status s = Status::Ok();
+  if (Impl::IsZfsName(parent, name)) {
+    m->CtlEntry(Impl::kZfsIno, &e);
+  } else if (parent == Impl::kZfsIno) {
+    if (std::strcmp(name, "snapshot") == 0) m->CtlEntry(Impl::kSnapdirIno, &e);
+    else if (std::strcmp(name, ".") == 0) m->CtlEntry(Impl::kZfsIno, &e);
+    else s = Status::Error(ENOENT, "no such file or directory");
+  } else if (parent == Impl::kSnapdirIno) {
+    auto idx = m->SnapIndex(name);
+    if (!idx.ok()) s = idx.status();
+    else
+      s = m->WithSnap(Impl::SnapIno(*idx, 0), [&](Zpl& z, uint64_t) {
+        return m->SnapEntry(z, *idx, z.root(), &e);
+      });
+  } else if (Impl::InSnapshot(parent)) {
+    s = m->WithSnap(parent, [&](Zpl& z, uint64_t dir) -> Status {
+      UZFS_ASSIGN(uint64_t obj, Impl::SnapLookup(z, dir, name));
+      return m->SnapEntry(z, Impl::SnapIdx(parent), obj, &e);
+    });
+  } else if (Impl::Virtual(parent)) {
+    s = Status::Error(ENOENT, "no such file or directory");
+  } else {
+    s = m->Do([&](ZplWriter& z, uint64_t) -> Status {
+      UZFS_ASSIGN(uint64_t obj, z.Lookup(m->Obj(parent), name));
+      return m->Entry(z, obj, &e);
+    });
+  }
   ReplyEntry(req, s, e);
 }
 
 void OpForget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
   Impl* m = Self(req);
-  if (ino != FUSE_ROOT_ID) m->Release(m->Obj(ino), nlookup, 0);
+  if (ino != FUSE_ROOT_ID && !Impl::Virtual(ino)) m->Release(m->Obj(ino), nlookup, 0);
   fuse_reply_none(req);
 }
 
 void OpForgetMulti(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
   Impl* m = Self(req);
   for (size_t i = 0; i < count; i++)
-    if (forgets[i].ino != FUSE_ROOT_ID) m->Release(m->Obj(forgets[i].ino), forgets[i].nlookup, 0);
+    if (forgets[i].ino != FUSE_ROOT_ID && !Impl::Virtual(forgets[i].ino)) m->Release(m->Obj(forgets[i].ino), forgets[i].nlookup, 0);
   fuse_reply_none(req);
 }
 
 void OpGetattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
   Impl* m = Self(req);
   struct stat st;
-  Status s = m->Do([&](ZplWriter& z, uint64_t) -> Status {
-    uint64_t obj = m->Obj(ino);
-    UZFS_ASSIGN(ZnodePhys zp, z.GetAttr(obj));
-    m->FillStat(z, obj, zp, &st);
-    return Status::Ok();
-  });
+  Status s = Status::Ok();
+  if (ino == Impl::kZfsIno || ino == Impl::kSnapdirIno) {
+    m->FillCtlStat(ino, &st);
+  } else if (Impl::Virtual(ino)) {
+    s = m->WithSnap(ino, [&](Zpl& z, uint64_t obj) {
+      return m->SnapStat(z, Impl::SnapIdx(ino), obj, &st);
+    });
+  } else {
+    s = m->Do([&](ZplWriter& z, uint64_t) -> Status {
+      uint64_t obj = m->Obj(ino);
+      UZFS_ASSIGN(ZnodePhys zp, z.GetAttr(obj));
+      m->FillStat(z, obj, zp, &st);
+      return Status::Ok();
+    });
+  }
   if (!s.ok()) {
     fuse_reply_err(req, Errno(s));
     return;
@@ -229,7 +400,7 @@ void OpGetattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
 
 void OpSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info*) {
   Impl* m = Self(req);
-  if (m->ReadOnly(req)) return;
+  if (Impl::RejectVirtual(req, ino) || m->ReadOnly(req)) return;
   ZTime now = Now();
   SetAttr a;
   if (to_set & FUSE_SET_ATTR_MODE) a.mode = attr->st_mode & 07777;
@@ -265,10 +436,20 @@ void OpSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fu
 void OpReadlink(fuse_req_t req, fuse_ino_t ino) {
   Impl* m = Self(req);
   std::string target;
-  Status s = m->Do([&](ZplWriter& z, uint64_t) -> Status {
-    UZFS_ASSIGN(target, z.ReadLink(m->Obj(ino)));
-    return Status::Ok();
-  });
+  Status s = Status::Ok();
+  if (Impl::InSnapshot(ino)) {
+    s = m->WithSnap(ino, [&](Zpl& z, uint64_t obj) -> Status {
+      UZFS_ASSIGN(target, z.ReadLink(obj));
+      return Status::Ok();
+    });
+  } else if (Impl::Virtual(ino)) {
+    s = Status::Error(EINVAL, "not a symbolic link");
+  } else {
+    s = m->Do([&](ZplWriter& z, uint64_t) -> Status {
+      UZFS_ASSIGN(target, z.ReadLink(m->Obj(ino)));
+      return Status::Ok();
+    });
+  }
   if (!s.ok()) {
     fuse_reply_err(req, Errno(s));
     return;
@@ -293,7 +474,9 @@ Status MakeNode(fuse_req_t req, ZplWriter& z, uint64_t txg, uint64_t dir,
 
 void OpMknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t rdev) {
   Impl* m = Self(req);
-  if (m->ReadOnly(req)) return;
+  if (Impl::RejectVirtual(req, parent) || Impl::RejectZfsName(req, parent, name, EEXIST) ||
+      m->ReadOnly(req))
+    return;
   if (!S_ISREG(mode) && !S_ISFIFO(mode) && !S_ISSOCK(mode) && !S_ISCHR(mode) && !S_ISBLK(mode)) {
     fuse_reply_err(req, EINVAL);
     return;
@@ -310,7 +493,9 @@ void OpMknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, d
 
 void OpMkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
   Impl* m = Self(req);
-  if (m->ReadOnly(req)) return;
+  if (Impl::RejectVirtual(req, parent) || Impl::RejectZfsName(req, parent, name, EEXIST) ||
+      m->ReadOnly(req))
+    return;
   fuse_entry_param e;
   Status s = m->Do([&](ZplWriter& z, uint64_t txg) -> Status {
     uint64_t obj;
@@ -322,7 +507,9 @@ void OpMkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
 
 void OpUnlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
   Impl* m = Self(req);
-  if (m->ReadOnly(req)) return;
+  if (Impl::RejectVirtual(req, parent) || Impl::RejectZfsName(req, parent, name, EBUSY) ||
+      m->ReadOnly(req))
+    return;
   ReplyStatus(req, m->Do([&](ZplWriter& z, uint64_t) -> Status {
     return m->Unlink(z, m->Obj(parent), name, Now());
   }));
@@ -330,7 +517,9 @@ void OpUnlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
 
 void OpRmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
   Impl* m = Self(req);
-  if (m->ReadOnly(req)) return;
+  if (Impl::RejectVirtual(req, parent) || Impl::RejectZfsName(req, parent, name, EBUSY) ||
+      m->ReadOnly(req))
+    return;
   ReplyStatus(req, m->Do([&](ZplWriter& z, uint64_t) -> Status {
     return z.Rmdir(m->Obj(parent), name, Now());
   }));
@@ -338,7 +527,9 @@ void OpRmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
 
 void OpSymlink(fuse_req_t req, const char* link, fuse_ino_t parent, const char* name) {
   Impl* m = Self(req);
-  if (m->ReadOnly(req)) return;
+  if (Impl::RejectVirtual(req, parent) || Impl::RejectZfsName(req, parent, name, EEXIST) ||
+      m->ReadOnly(req))
+    return;
   const fuse_ctx* c = fuse_req_ctx(req);
   fuse_entry_param e;
   Status s = m->Do([&](ZplWriter& z, uint64_t txg) -> Status {
@@ -351,7 +542,10 @@ void OpSymlink(fuse_req_t req, const char* link, fuse_ino_t parent, const char* 
 void OpRename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newparent,
               const char* newname, unsigned int flags) {
   Impl* m = Self(req);
-  if (m->ReadOnly(req)) return;
+  if (Impl::RejectVirtual(req, parent, newparent) ||
+      Impl::RejectZfsName(req, parent, name, EBUSY) ||
+      Impl::RejectZfsName(req, newparent, newname, EBUSY) || m->ReadOnly(req))
+    return;
   if (flags & ~RENAME_NOREPLACE) {  // RENAME_EXCHANGE, RENAME_WHITEOUT
     fuse_reply_err(req, EINVAL);
     return;
@@ -381,7 +575,12 @@ void OpRename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t ne
 
 void OpLink(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char* newname) {
   Impl* m = Self(req);
-  if (m->ReadOnly(req)) return;
+  if (Impl::RejectVirtual(req, newparent)) return;
+  if (Impl::Virtual(ino)) {  // another filesystem (a snapshot's)
+    fuse_reply_err(req, EXDEV);
+    return;
+  }
+  if (Impl::RejectZfsName(req, newparent, newname, EEXIST) || m->ReadOnly(req)) return;
   fuse_entry_param e;
   Status s = m->Do([&](ZplWriter& z, uint64_t) -> Status {
     uint64_t obj = m->Obj(ino);
@@ -401,8 +600,24 @@ void CountOpen(Impl* m, uint64_t obj) {
 void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Impl* m = Self(req);
   bool trunc = (fi->flags & O_TRUNC) != 0;
-  if (m->opts.readonly && ((fi->flags & O_ACCMODE) != O_RDONLY || trunc)) {
+  if ((m->opts.readonly || Impl::Virtual(ino)) && ((fi->flags & O_ACCMODE) != O_RDONLY || trunc)) {
     fuse_reply_err(req, EROFS);
+    return;
+  }
+  if (Impl::Virtual(ino)) {
+    Status s = Status::Error(EISDIR, "is a directory");
+    if (Impl::InSnapshot(ino))
+      s = m->WithSnap(ino, [&](Zpl& z, uint64_t obj) -> Status {
+        UZFS_ASSIGN(ZnodePhys zp, z.Stat(obj));
+        if (S_ISDIR(zp.mode)) return Status::Error(EISDIR, "is a directory");
+        return Status::Ok();
+      });
+    if (!s.ok()) {
+      fuse_reply_err(req, Errno(s));
+      return;
+    }
+    fi->keep_cache = 0;
+    fuse_reply_open(req, fi);
     return;
   }
   Status s = m->Do([&](ZplWriter& z, uint64_t) -> Status {
@@ -428,7 +643,9 @@ void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 void OpCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
               fuse_file_info* fi) {
   Impl* m = Self(req);
-  if (m->ReadOnly(req)) return;
+  if (Impl::RejectVirtual(req, parent) || Impl::RejectZfsName(req, parent, name, EEXIST) ||
+      m->ReadOnly(req))
+    return;
   fuse_entry_param e;
   Status s = m->Do([&](ZplWriter& z, uint64_t txg) -> Status {
     uint64_t obj;
@@ -448,12 +665,20 @@ void OpCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
 void OpRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
   Impl* m = Self(req);
   Bytes data;
-  Status s = m->Do([&](ZplWriter& z, uint64_t) -> Status {
-    uint64_t obj = m->Obj(ino);
-    UZFS_ASSIGN(data, z.Read(obj, static_cast<uint64_t>(off), size));
-    if (m->opts.atime && !m->opts.readonly) UZFS_TRY(z.Accessed(obj, Now()));
-    return Status::Ok();
-  });
+  Status s = Status::Ok();
+  if (Impl::Virtual(ino)) {
+    s = m->WithSnap(ino, [&](Zpl& z, uint64_t obj) -> Status {
+      UZFS_ASSIGN(data, z.ReadFile(obj, static_cast<uint64_t>(off), size));
+      return Status::Ok();
+    });
+  } else {
+    s = m->Do([&](ZplWriter& z, uint64_t) -> Status {
+      uint64_t obj = m->Obj(ino);
+      UZFS_ASSIGN(data, z.Read(obj, static_cast<uint64_t>(off), size));
+      if (m->opts.atime && !m->opts.readonly) UZFS_TRY(z.Accessed(obj, Now()));
+      return Status::Ok();
+    });
+  }
   if (!s.ok()) {
     fuse_reply_err(req, Errno(s));
     return;
@@ -464,7 +689,7 @@ void OpRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_in
 void OpWrite(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off,
              fuse_file_info*) {
   Impl* m = Self(req);
-  if (m->ReadOnly(req)) return;
+  if (Impl::RejectVirtual(req, ino) || m->ReadOnly(req)) return;
   // The bytes are reserved against quotas and the pool's free space first (EDQUOT, ENOSPC).
   Status s = m->pool->WithZpl(m->dataset, [&](ZplWriter& z, uint64_t) -> Status {
     return z.Write(m->Obj(ino), static_cast<uint64_t>(off),
@@ -481,7 +706,7 @@ void OpFlush(fuse_req_t req, fuse_ino_t, fuse_file_info*) { fuse_reply_err(req, 
 
 void OpRelease(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
   Impl* m = Self(req);
-  m->Release(m->Obj(ino), 0, 1);
+  if (!Impl::Virtual(ino)) m->Release(m->Obj(ino), 0, 1);
   fuse_reply_err(req, 0);
 }
 
@@ -493,11 +718,22 @@ void OpFsync(fuse_req_t req, fuse_ino_t, int, fuse_file_info*) {
 
 void OpOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Impl* m = Self(req);
-  Status s = m->Do([&](ZplWriter& z, uint64_t) -> Status {
-    UZFS_ASSIGN(ZnodePhys zp, z.GetAttr(m->Obj(ino)));
-    if (!S_ISDIR(zp.mode)) return Status::Error(ENOTDIR, "not a directory");
-    return Status::Ok();
-  });
+  Status s = Status::Ok();
+  if (Impl::InSnapshot(ino)) {
+    s = m->WithSnap(ino, [&](Zpl& z, uint64_t obj) -> Status {
+      UZFS_ASSIGN(ZnodePhys zp, z.Stat(obj));
+      if (!S_ISDIR(zp.mode)) return Status::Error(ENOTDIR, "not a directory");
+      return Status::Ok();
+    });
+  } else if (Impl::Virtual(ino)) {
+    if (ino != Impl::kZfsIno && ino != Impl::kSnapdirIno) s = Status::Error(ENOENT, "gone");
+  } else {
+    s = m->Do([&](ZplWriter& z, uint64_t) -> Status {
+      UZFS_ASSIGN(ZnodePhys zp, z.GetAttr(m->Obj(ino)));
+      if (!S_ISDIR(zp.mode)) return Status::Error(ENOTDIR, "not a directory");
+      return Status::Ok();
+    });
+  }
   if (!s.ok()) {
     fuse_reply_err(req, Errno(s));
     return;
@@ -505,6 +741,76 @@ void OpOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   auto* h = new Impl::DirHandle;
   fi->fh = reinterpret_cast<uint64_t>(h);
   if (fuse_reply_open(req, fi) != 0) delete h;
+}
+
+// Whether the root lists .zfs: the snapdir property (zfs set takes effect at once), or the
+// mount option.
+bool SnapdirVisible(Impl* m) {
+  if (m->opts.snapdir_visible) return true;
+  auto props = m->pool->DatasetProps(m->dataset);
+  if (!props.ok()) return false;
+  for (const auto& p : *props)
+    if (p.name == "snapdir") return p.value == "visible";
+  return false;
+}
+
+// A directory's entries: ".", "..", then its names (.zfs's, the snapshots', a snapshot
+// directory's, or the filesystem's, with .zfs first in the root when it is visible).
+Status ReadDirEntries(Impl* m, fuse_ino_t ino, std::vector<DirEntry>* entries) {
+  if (ino == Impl::kZfsIno) {
+    entries->push_back({".", Impl::kZfsStIno, DT_DIR});
+    entries->push_back({"..", m->root, DT_DIR});
+    entries->push_back({"snapshot", Impl::kSnapdirStIno, DT_DIR});
+    return Status::Ok();
+  }
+  if (ino == Impl::kSnapdirIno) {
+    UZFS_ASSIGN(auto snaps, m->pool->Snapshots(m->dataset));
+    entries->push_back({".", Impl::kSnapdirStIno, DT_DIR});
+    entries->push_back({"..", Impl::kZfsStIno, DT_DIR});
+    std::set<uint64_t> listed;
+    for (const auto& r : snaps) {
+      listed.insert(r.ds_obj);
+      // zfs_ctldir.c: a snapshot directory's inode is ZFSCTL_INO_SNAPDIRS - objset id.
+      entries->push_back({r.name.substr(r.name.find('@') + 1),
+                          0x0000FFFFFFFFFFFCULL - r.ds_obj, DT_DIR});
+    }
+    // Views of snapshots destroyed since are dropped.
+    std::vector<uint64_t> gone;
+    {
+      std::lock_guard<std::mutex> l(m->snap_mu);
+      for (const auto& r : m->snaps)
+        if (r.view && !listed.count(r.ds_obj)) gone.push_back(r.ds_obj);
+    }
+    for (uint64_t ds : gone) m->Forget(ds);
+    return Status::Ok();
+  }
+  if (Impl::InSnapshot(ino)) {
+    size_t idx = Impl::SnapIdx(ino);
+    return m->WithSnap(ino, [&](Zpl& z, uint64_t obj) -> Status {
+      UZFS_ASSIGN(ZnodePhys zp, z.Stat(obj));
+      entries->push_back({".", Impl::SnapIno(idx, obj), DT_DIR});
+      entries->push_back({"..", Impl::SnapIno(idx, zp.parent), DT_DIR});
+      UZFS_ASSIGN(auto list, z.ReadDir(obj));
+      for (DirEntry& d : list) {
+        d.object = Impl::SnapIno(idx, d.object);  // as stat shows it
+        entries->push_back(std::move(d));
+      }
+      return Status::Ok();
+    });
+  }
+  if (Impl::Virtual(ino)) return Status::Error(ENOENT, "gone");
+  bool zfs_visible = ino == FUSE_ROOT_ID && SnapdirVisible(m);
+  return m->Do([&](ZplWriter& z, uint64_t) -> Status {
+    uint64_t obj = m->Obj(ino);
+    UZFS_ASSIGN(ZnodePhys zp, z.GetAttr(obj));
+    entries->push_back({".", obj, DT_DIR});
+    entries->push_back({"..", zp.parent, DT_DIR});
+    if (zfs_visible) entries->push_back({".zfs", Impl::kZfsStIno, DT_DIR});
+    UZFS_ASSIGN(auto list, z.ReadDir(obj));
+    for (DirEntry& d : list)
+      if (!zfs_visible || obj != m->root || d.name != ".zfs") entries->push_back(std::move(d));
+    return Status::Ok();
+  });
 }
 
 void OpReaddir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
@@ -520,16 +826,7 @@ void OpReaddir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file
     std::lock_guard<std::mutex> l(h->mu);
     if (off == 0 || h->entries.empty()) {
       std::vector<DirEntry> entries;
-      s = m->Do([&](ZplWriter& z, uint64_t) -> Status {
-        uint64_t obj = m->Obj(ino);
-        UZFS_ASSIGN(ZnodePhys zp, z.GetAttr(obj));
-        entries.push_back({".", obj, DT_DIR});
-        entries.push_back({"..", zp.parent, DT_DIR});
-        UZFS_ASSIGN(auto list, z.ReadDir(obj));
-        entries.insert(entries.end(), std::make_move_iterator(list.begin()),
-                       std::make_move_iterator(list.end()));
-        return Status::Ok();
-      });
+      s = ReadDirEntries(m, ino, &entries);
       if (s.ok()) h->entries = std::move(entries);
     }
     for (size_t i = static_cast<size_t>(off); s.ok() && i < h->entries.size(); i++) {
@@ -583,7 +880,7 @@ void OpStatfs(fuse_req_t req, fuse_ino_t) {
 void OpSetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value,
                 size_t size, int flags) {
   Impl* m = Self(req);
-  if (m->ReadOnly(req)) return;
+  if (Impl::RejectVirtual(req, ino) || m->ReadOnly(req)) return;
   ReplyStatus(req, m->Do([&](ZplWriter& z, uint64_t txg) -> Status {
     return z.SetXattr(m->Obj(ino), name, ByteSpan(reinterpret_cast<const uint8_t*>(value), size),
                       flags, txg, Now());
@@ -592,6 +889,10 @@ void OpSetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* va
 
 void OpGetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
   Impl* m = Self(req);
+  if (Impl::Virtual(ino)) {  // the read side has no xattr directories (yet)
+    fuse_reply_err(req, ENODATA);
+    return;
+  }
   Bytes value;
   Status s = m->Do([&](ZplWriter& z, uint64_t) -> Status {
     UZFS_ASSIGN(value, z.GetXattr(m->Obj(ino), name));
@@ -605,6 +906,11 @@ void OpGetxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
 
 void OpListxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
   Impl* m = Self(req);
+  if (Impl::Virtual(ino)) {
+    if (size == 0) fuse_reply_xattr(req, 0);
+    else fuse_reply_buf(req, nullptr, 0);
+    return;
+  }
   std::string names;
   Status s = m->Do([&](ZplWriter& z, uint64_t) -> Status {
     UZFS_ASSIGN(auto list, z.ListXattr(m->Obj(ino)));
@@ -619,7 +925,7 @@ void OpListxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
 
 void OpRemovexattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
   Impl* m = Self(req);
-  if (m->ReadOnly(req)) return;
+  if (Impl::RejectVirtual(req, ino) || m->ReadOnly(req)) return;
   ReplyStatus(req, m->Do([&](ZplWriter& z, uint64_t) -> Status {
     return z.RemoveXattr(m->Obj(ino), name, Now());
   }));
@@ -703,6 +1009,7 @@ Result<std::unique_ptr<FuseMount>> FuseMount::Mount(Pool* pool, const std::strin
   m->pool = pool;
   m->dataset = dataset;
   m->opts = o;
+  m->mounted_at = Now();
 
   // The filesystem, its root, and what a crash left in its unlinked set.
   Status s = pool->WithZpl(dataset, [&](ZplWriter& z, uint64_t) -> Status {

@@ -29,6 +29,19 @@
 // Lock order: Pool lock → FuseMount::mu_. A request never holds mu_ while calling into the
 // pool (it may take mu_ inside a WithZpl callback).
 //
+// .zfs (zfs_ctldir.c): every mount has a control directory .zfs in its root, found by lookup
+// and listed by the root's readdir only when the snapdir property is visible (or
+// MountOptions::snapdir_visible). .zfs/snapshot lists the filesystem's snapshots; each
+// .zfs/snapshot/NAME is that snapshot's files, read from its on-disk objset
+// (Pool::OpenSnapshotZpl) and read-only: every change there fails with EROFS. Their FUSE
+// inode numbers have bit 63 set: .zfs and .zfs/snapshot are fixed ones, a snapshot's
+// object is (bit 63 | snapshot index << 48 | object), the index given by this mount to the
+// snapshot's ds object the first time it is looked up. That number is also their st_ino
+// (ZFS shows the object number, but there each snapshot is a mount of its own with its own
+// st_dev; here all share the mount's, so find/du/tar/cp -a would take snapshot files for
+// the head's): the object number is st_ino & (2^48 - 1). A snapshot destroyed meanwhile
+// gives ENOENT (Pool::WithSnapshotZpl checks it on every request).
+//
 // One FuseMount per filesystem at a time (the unlinked-file bookkeeping is per mount).
 //
 // Thread safety: Mount and Unmount may be called from any thread, but NEVER with the pool
@@ -63,6 +76,9 @@ struct MountOptions {
   double attr_timeout = 1.0, entry_timeout = 1.0;
   unsigned max_threads = 4;  // FUSE worker threads (the pool serializes them anyway)
   bool debug = false;        // libfuse's request trace on stderr (-d)
+  // List .zfs in the root directory even when the snapdir property is hidden (it is listed
+  // when snapdir=visible, read from the pool at every readdir of the root).
+  bool snapdir_visible = false;
 };
 
 class FuseMount {

@@ -198,6 +198,23 @@ class Pool : public BlockReader {
   // The origin snapshot of a clone ("" for a filesystem that is none).
   Result<std::string> Origin(const std::string& fs);
 
+  // ---- .zfs/snapshot: read-only views of snapshots (pool_snapview.cc; zfs_ctldir.c) ----
+  // A snapshot's objset never changes, so a view reads it straight from its on-disk blocks.
+  struct SnapshotView {
+    std::string name;  // "pool/fs@snap" when opened (a later rename does not change it)
+    uint64_t ds_obj = 0, guid = 0, creation_txg = 0;
+    std::unique_ptr<ObjSet> os;
+    std::unique_ptr<Zpl> zpl;  // over *os
+  };
+  // Opens snapshot "pool/fs@snap" read-only, under the pool lock. ENOENT "dataset does not
+  // exist", EINVAL for a name that is no snapshot's.
+  Result<std::unique_ptr<SnapshotView>> OpenSnapshotZpl(const std::string& snap);
+  // Runs fn on the view's ZPL under the pool lock, after checking that its snapshot still
+  // exists (same ds object and guid): ENOENT "snapshot was destroyed" otherwise, so no read
+  // can race the freeing (or reuse) of its blocks. Views are used only through this.
+  Status WithSnapshotZpl(SnapshotView& view, const std::function<Status(Zpl&)>& fn);
+  // ---- end of .zfs/snapshot views ----
+
  private:
   Status RunSyncTasks(uint64_t txg);  // called by SyncLocked after SyncDatasets
   Result<std::string> DatasetName(uint64_t ds_obj);
