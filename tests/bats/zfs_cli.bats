@@ -331,6 +331,19 @@ $(usage_of unmount)" "$ZFS" unmount
   "$ZFS" set readonly=on tank/b
   run touch "$M/b/y"
   [[ "$output" == *"Read-only file system"* ]]
+  # Snapshots under .zfs/snapshot: the old contents, read-only.
+  echo before >"$M/a/kept"
+  "$ZFS" snapshot tank/a@s
+  echo after >"$M/a/kept"
+  [ "$(cat "$M/a/.zfs/snapshot/s/kept")" = before ]
+  run ls "$M/a/.zfs/snapshot"
+  [ "$output" = s ]
+  run touch "$M/a/.zfs/snapshot/s/new"
+  [[ "$output" == *"Read-only file system"* ]]
+  run rm "$M/a/.zfs/snapshot/s/kept"
+  [[ "$output" == *"Read-only file system"* ]]
+  run ls -a "$M/a"
+  [[ "$output" != *".zfs"* ]]
 }
 
 @test "zfs: reading and changing is for root; listing for everyone" {
