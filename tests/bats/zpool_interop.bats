@@ -73,7 +73,10 @@ roundtrip() {
   "$ZF_ZFS" snapshot zfmade/fs@s1
   "$ZF_ZPOOL" export zfmade
   oracle_stop
-  "$ZPOOL" import -d "$V" zfmade
+  # zfs-fuse's -R set the root's mountpoint to /: without an altroot of our own, we (like
+  # OpenZFS) would mount it over /.
+  "$ZPOOL" import -d "$V" -R "$BATS_TEST_TMPDIR/ualt" zfmade
+  [ "$(sha256sum "$BATS_TEST_TMPDIR/ualt/fs/blob" | cut -d' ' -f1)" = "$sum" ]
   "$ZPOOL" set failmode=panic zfmade
   "$ZPOOL" set comment=fromuzfs zfmade
   run "$ZPOOL" history zfmade
