@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Benchmark, not a test (issue 4's targets): the same fio jobs and a small-file create loop
+# on (a) a uzfs FUSE mount, (b) a zfs-fuse mount, (c) ext4 — each on its own loop-free file
+# vdev / loop device backed by a file in the same directory, so the same disk — in one run.
+# Prints each figure and the ratios against zfs-fuse and ext4.
+#
+#   bench/fs_bench.sh [DIR]      DIR: where the backing files go (default /var/tmp)
+# Environment: SIZE (sequential file size, default 1G), RAND_SECONDS (default 20),
+# FILES (small-file creates, default 5000). Run as root; installs fio.
+# Targets: sequential write >= 3x zfs-fuse; cold read >= 0.9x ext4; random 4 KiB reads
+# >= 0.8x ext4; creates in <= half of zfs-fuse's time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+dpkg-query -W -f='${Status}' fio 2>/dev/null | grep -q 'install ok installed' ||
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fio >/dev/null
+scripts/build.sh >/dev/null
+B=${UZFS_BUILD:-$root/build}
+SIZE=${SIZE:-1G} RAND_SECONDS=${RAND_SECONDS:-20} FILES=${FILES:-5000}
+base=$(mktemp -d "${1:-/var/tmp}/uzfs-bench.XXXXXX")
+export UZFS_SOCKET=$base/zfsd.sock
+zfsd_pid= loop= zf_pid=$base/zfs-fuse.pid
+cleanup() {
+  set +e
+  [ -n "$zfsd_pid" ] && { "$B/cmd/zpool/zpool" export ubench 2>/dev/null; kill "$zfsd_pid"; wait "$zfsd_pid"; }
+  [ -f "$zf_pid" ] && { /usr/sbin/zpool export zbench 2>/dev/null; kill "$(cat "$zf_pid")"; while pgrep -x zfs-fuse >/dev/null; do sleep 0.2; done; }
+  mountpoint -q "$base/ext4" && umount "$base/ext4"
+  [ -n "$loop" ] && losetup -d "$loop"
+  rm -rf "$base"
+}
+trap cleanup EXIT
+drop() { sync; echo 3 >/proc/sys/vm/drop_caches; }
+
+# fio_mb DIR JOB...: MB/s of one fio job (bandwidth in KiB/s / 1024).
+fio_mb() {
+  local dir=$1; shift
+  fio --name=b --directory="$dir" --output-format=terse --terse-version=3 "$@" 2>/dev/null |
+    awk -F';' '{ r = $7; w = $48; printf "%.1f\n", (r > 0 ? r : w) / 1024 }'
+}
+fio_iops() {
+  local dir=$1; shift
+  fio --name=b --directory="$dir" --output-format=terse --terse-version=3 "$@" 2>/dev/null |
+    awk -F';' '{ print $8 }'
+}
+creates() {  # seconds for FILES creates of 1 KiB files
+  python3 - "$1" "$FILES" <<'PY'
+import os, sys, time
+d = os.path.join(sys.argv[1], "small"); os.mkdir(d)
+data = b"x" * 1024
+t = time.time()
+for i in range(int(sys.argv[2])):
+    with open(os.path.join(d, "f%d" % i), "wb") as f: f.write(data)
+os.sync()
+print("%.2f" % (time.time() - t))
+PY
+}
+
+declare -A R
+# run_all NAME DIR REMOUNT: REMOUNT is a command that empties the file system's own cache.
+run_all() {
+  local name=$1 dir=$2 remount=$3
+  R[$name.seqw]=$(fio_mb "$dir" --rw=write --bs=1M --size="$SIZE" --end_fsync=1 --filename=seq)
+  eval "$remount"; drop
+  R[$name.seqr]=$(fio_mb "$dir" --rw=read --bs=1M --size="$SIZE" --filename=seq)
+  R[$name.randr]=$(fio_iops "$dir" --rw=randread --bs=4k --size="$SIZE" --filename=seq --time_based --runtime="$RAND_SECONDS")
+  R[$name.creates]=$(creates "$dir")
+  rm -f "$dir/seq"
+}
+
+for f in u z e; do truncate -s 4G "$base/$f.img"; done
+# (c) ext4 on a loop device
+loop=$(losetup -f --show "$base/e.img")
+mkfs.ext4 -q "$loop"; mkdir "$base/ext4"; mount "$loop" "$base/ext4"
+run_all ext4 "$base/ext4" "umount '$base/ext4'; mount '$loop' '$base/ext4'"
+umount "$base/ext4"; losetup -d "$loop"; loop=
+# (a) uzfs
+mkdir -p "$base/state"
+"$B/daemon/zfsd" --foreground --socket "$UZFS_SOCKET" --state-dir "$base/state" --log-level warn &
+zfsd_pid=$!
+for _ in $(seq 100); do "$B/cmd/zpool/zpool" version >/dev/null 2>&1 && break; sleep 0.05; done
+"$B/cmd/zpool/zpool" create -R "$base/u" ubench "$base/u.img"
+run_all uzfs "$base/u/ubench" "'$B/cmd/zpool/zpool' export ubench; '$B/cmd/zpool/zpool' import -d '$base' -R '$base/u' ubench"
+"$B/cmd/zpool/zpool" export ubench; kill "$zfsd_pid"; wait "$zfsd_pid" || true; zfsd_pid=
+# (b) zfs-fuse (under the oracle lock the tests use)
+exec {lk}>/tmp/uzfs-zfsfuse.lock; flock "$lk"
+/usr/sbin/zfs-fuse --pidfile "$zf_pid" --no-kstat-mount
+for _ in $(seq 50); do /usr/sbin/zpool list >/dev/null 2>&1 && break; sleep 0.2; done
+/usr/sbin/zpool create -R "$base/z" zbench "$base/z.img" >/dev/null
+run_all zfs-fuse "$base/z" "/usr/sbin/zpool export zbench; /usr/sbin/zpool import -d '$base' -R '$base/z' zbench"
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+printf '\n%-22s %10s %10s %10s %12s %12s\n' figure uzfs zfs-fuse ext4 uzfs/zfs-fuse uzfs/ext4
+for k in seqw:"seq write MB/s" seqr:"cold seq read MB/s" randr:"rand 4K read IOPS" creates:"${FILES} creates (s)"; do
+  key=${k%%:*} label=${k#*:}
+  printf '%-22s %10s %10s %10s %12s %12s\n' "$label" "${R[uzfs.$key]}" "${R[zfs-fuse.$key]}" "${R[ext4.$key]}" \
+    "$(ratio "${R[uzfs.$key]}" "${R[zfs-fuse.$key]}")" "$(ratio "${R[uzfs.$key]}" "${R[ext4.$key]}")"
+done
+echo
+echo "targets: seq write >= 3x zfs-fuse; cold read >= 0.9x ext4; rand reads >= 0.8x ext4; creates <= 0.5x zfs-fuse's time"
