@@ -39,6 +39,15 @@ std::string CommandLine(int argc, char** argv);
 // else the exit code to return (--help prints and gives 0).
 int Parse(const Cmd& c, CLI::App& app, int argc, char** argv, std::vector<std::string>* args);
 
+// The whole main() of a command with subcommands: "missing command" / "unrecognized
+// command 'x'" with the list of usages (exit 2), --help / -? / help (exit 0), else the
+// subcommand's run. aliases map another word to a subcommand's name (zfs umount).
+int Main(const std::vector<Cmd>& cmds, int argc, char** argv,
+         const std::vector<std::pair<std::string, std::string>>& aliases = {});
+// The version subcommand of both: "uzfs-VERSION", then zfsd's version (or the connect error,
+// exit 1), as OpenZFS prints zfs-X and zfs-kmod-X.
+int RunVersion(const Cmd& self, int argc, char** argv);
+
 // Splits "a,b,c".
 std::vector<std::string> SplitComma(const std::string& s);
 

@@ -1,6 +1,7 @@
 #include <iostream>
 
 #include "cmd/common/cmd.h"
+#include "libzfs/zfs_core.h"
 
 namespace uzfs::cmd {
 
@@ -76,6 +77,44 @@ int Parse(const Cmd& c, CLI::App& app, int argc, char** argv, std::vector<std::s
   }
   (void)help;
   return -1;
+}
+
+static int TopUsage(const std::vector<Cmd>& cmds, std::ostream& os, int code) {
+  os << "usage: " << kProgram << " command args ...\nwhere 'command' is one of the following:\n\n";
+  for (const Cmd& c : cmds) {
+    for (const std::string& u : c.usage) os << "\t" << u << "\n";
+    os << "\n";
+  }
+  return code;
+}
+
+int Main(const std::vector<Cmd>& cmds, int argc, char** argv,
+         const std::vector<std::pair<std::string, std::string>>& aliases) {
+  if (argc < 2) {
+    std::cerr << "missing command\n";
+    return TopUsage(cmds, std::cerr, kExitUsage);
+  }
+  std::string sub = argv[1];
+  if (sub == "--help" || sub == "-?" || sub == "help") return TopUsage(cmds, std::cout, kExitOk);
+  for (const auto& [from, to] : aliases)
+    if (sub == from) sub = to;
+  for (const Cmd& c : cmds)
+    if (sub == c.name) return c.run(c, argc - 1, argv + 1);
+  std::cerr << "unrecognized command '" << sub << "'\n";
+  return TopUsage(cmds, std::cerr, kExitUsage);
+}
+
+int RunVersion(const Cmd& self, int argc, char** argv) {
+  CLI::App app;
+  std::vector<std::string> args;
+  if (int rc = Parse(self, app, argc, argv, &args); rc >= 0) return rc;
+  if (!args.empty()) return UsageError(self, "too many arguments");
+  std::cout << "uzfs-" UZFS_VERSION "\n";
+  auto v = lzc::Version();
+  if (!v.ok()) return Fail(v.status().message());
+  const std::string* dv = v->GetString("version");
+  std::cout << (dv ? *dv : "zfsd-?") << "\n";
+  return kExitOk;
 }
 
 }  // namespace uzfs::cmd

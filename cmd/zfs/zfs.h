@@ -3,6 +3,7 @@
 // cmd/common/cmd.h: "cannot <verb> '<name>': <reason>", exit 1 on errors, 2 on bad usage.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -50,6 +51,17 @@ bool ValidPropName(const std::string& prop);
 std::string Header(const std::string& prop);
 // Every native property name, in `zfs get all` order.
 const std::vector<std::string>& NativeProps();
+// -t type[,type]...: sets *fs and *snap for filesystem, snapshot (snap), all (volume and
+// bookmark are accepted and match nothing). Prints the usage error and returns false on an
+// unknown type (*rc set).
+bool ParseTypes(const Cmd& self, const std::vector<std::string>& opts, bool* fs, bool* snap, int* rc);
+// A table as zfs prints it: -H rows tab-separated, else columns padded by two spaces, a
+// column right-aligned when right(i) (the last column left-aligned is not padded).
+void PrintTable(const std::vector<std::vector<std::string>>& rows, bool scripted,
+                const std::function<bool(size_t)>& right);
+// FetchDatasets' failure in zfs's words: "cannot open 'NAME': dataset does not exist", or
+// the connect error. Prints it and returns 1.
+int FetchFailed(const std::vector<std::string>& names, const Status& s);
 // Splits "a=b"; false when there is no '='.
 bool SplitProp(const std::string& s, std::string* k, std::string* v);
 // Collects -o property=value options into an nvlist of strings; on a bad one prints the

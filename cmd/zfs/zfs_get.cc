@@ -53,17 +53,8 @@ static int Run(const Cmd& self, int argc, char** argv) {
       sources.insert(s);
     }
   bool want_fs = true, want_snap = true;
-  if (!types_opt.empty()) {
-    want_fs = want_snap = false;
-    for (const std::string& o : types_opt)
-      for (const std::string& t : SplitComma(o)) {
-        if (t == "filesystem") want_fs = true;
-        else if (t == "snapshot" || t == "snap") want_snap = true;
-        else if (t == "all") want_fs = want_snap = true;
-        else if (t == "volume" || t == "bookmark") continue;
-        else return UsageError(self, "invalid type '" + t + "'");
-      }
-  }
+  int rc = 0;
+  if (!ParseTypes(self, types_opt, &want_fs, &want_snap, &rc)) return rc;
   bool all = false;
   std::vector<std::string> props;
   for (const std::string& p : SplitComma(args[0])) {
@@ -80,12 +71,7 @@ static int Run(const Cmd& self, int argc, char** argv) {
   }
   std::vector<std::string> names(args.begin() + 1, args.end());
   auto ds = FetchDatasets(names, recursive || names.empty(), depth);
-  if (!ds.ok()) {
-    std::string who = names.empty() ? "" : names[0];
-    if (ds.status().code() == ENOENT && !lzc::IsConnectError(ds.status()))
-      return Fail("cannot open '" + who + "': dataset does not exist");
-    return Fail(libzfs::ErrorText("open", who, ds.status()));
-  }
+  if (!ds.ok()) return FetchFailed(names, ds.status());
   SortByName(&*ds);
   std::vector<std::vector<std::string>> table;
   if (!scripted) {
@@ -127,24 +113,7 @@ static int Run(const Cmd& self, int argc, char** argv) {
       table.push_back(line);
     }
   }
-  if (scripted) {
-    for (auto& line : table) {
-      for (size_t i = 0; i < line.size(); i++) std::cout << (i ? "\t" : "") << line[i];
-      std::cout << "\n";
-    }
-    return kExitOk;
-  }
-  std::vector<size_t> w(fields.size(), 0);
-  for (auto& line : table)
-    for (size_t i = 0; i < line.size(); i++) w[i] = std::max(w[i], line[i].size());
-  for (auto& line : table) {
-    std::string out;
-    for (size_t i = 0; i < line.size(); i++) {
-      out += line[i];
-      if (i + 1 < line.size()) out += std::string(w[i] - line[i].size() + 2, ' ');
-    }
-    std::cout << out << "\n";
-  }
+  PrintTable(table, scripted, [](size_t) { return false; });
   return kExitOk;
 }
 

@@ -87,27 +87,13 @@ static int Run(const Cmd& self, int argc, char** argv) {
       }
   }
   bool want_fs = true, want_snap = false;
-  if (!types_opt.empty()) {
-    want_fs = want_snap = false;
-    for (const std::string& o : types_opt)
-      for (const std::string& t : SplitComma(o)) {
-        if (t == "filesystem") want_fs = true;
-        else if (t == "snapshot" || t == "snap") want_snap = true;
-        else if (t == "all") want_fs = want_snap = true;
-        else if (t == "volume" || t == "bookmark") continue;
-        else return UsageError(self, "invalid type '" + t + "'");
-      }
-  }
+  int rc = 0;
+  if (!ParseTypes(self, types_opt, &want_fs, &want_snap, &rc)) return rc;
   // Snapshots named on the command line are listed whatever -t says (as OpenZFS does).
   for (const std::string& a : args)
     if (a.find('@') != std::string::npos && types_opt.empty()) want_snap = true;
   auto ds = FetchDatasets(args, recursive, depth);
-  if (!ds.ok()) {
-    std::string who = args.empty() ? "" : args[0];
-    if (ds.status().code() == ENOENT && !lzc::IsConnectError(ds.status()))
-      return Fail("cannot open '" + who + "': dataset does not exist");
-    return Fail(libzfs::ErrorText("open", who, ds.status()));
-  }
+  if (!ds.ok()) return FetchFailed(args, ds.status());
   std::vector<Dataset> rows;
   for (Dataset& d : *ds)
     if ((d.type == "snapshot" ? want_snap : want_fs)) rows.push_back(std::move(d));
@@ -154,31 +140,9 @@ static int Run(const Cmd& self, int argc, char** argv) {
     for (const std::string& c : cols) line.push_back(c == "name" ? d.name : Format(c, d.Get(c), parsable));
     table.push_back(line);
   }
-  if (scripted) {
-    for (auto& line : table) {
-      for (size_t i = 0; i < line.size(); i++) std::cout << (i ? "\t" : "") << line[i];
-      std::cout << "\n";
-    }
-    return kExitOk;
-  }
-  std::vector<size_t> w(cols.size(), 0);
-  for (auto& line : table)
-    for (size_t i = 0; i < line.size(); i++) w[i] = std::max(w[i], line[i].size());
-  for (auto& line : table) {
-    std::string out;
-    for (size_t i = 0; i < line.size(); i++) {
-      bool right = cols[i] != "name" && (IsNumericProp(cols[i]) || cols[i] == "compressratio");
-      std::string cell = line[i];
-      std::string pad(w[i] - cell.size(), ' ');
-      if (i + 1 == line.size() && !right) {
-        out += cell;
-      } else {
-        out += right ? pad + cell : cell + pad;
-        if (i + 1 < line.size()) out += "  ";
-      }
-    }
-    std::cout << out << "\n";
-  }
+  PrintTable(table, scripted, [&](size_t i) {
+    return cols[i] != "name" && (IsNumericProp(cols[i]) || cols[i] == "compressratio");
+  });
   return kExitOk;
 }
 

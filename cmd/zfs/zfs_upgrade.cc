@@ -34,12 +34,7 @@ static int Run(const Cmd& self, int argc, char** argv) {
   if (version != 4) return Fail("invalid version " + std::to_string(version) + ": uzfs writes version 4 only");
   std::vector<std::string> names = args;
   auto ds = FetchDatasets(names, recursive || all || names.empty(), -1);
-  if (!ds.ok()) {
-    std::string who = names.empty() ? "" : names[0];
-    if (ds.status().code() == ENOENT && !lzc::IsConnectError(ds.status()))
-      return Fail("cannot open '" + who + "': dataset does not exist");
-    return Fail(libzfs::ErrorText("open", who, ds.status()));
-  }
+  if (!ds.ok()) return FetchFailed(names, ds.status());
   std::vector<std::string> old;
   for (const Dataset& d : *ds)
     if (d.type == "filesystem" && d.Get("version") != "4") old.push_back(d.Get("version") + "   " + d.name);

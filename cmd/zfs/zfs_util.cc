@@ -120,6 +120,60 @@ std::string Format(const std::string& prop, const std::string& value, bool parsa
   return value;
 }
 
+bool ParseTypes(const Cmd& self, const std::vector<std::string>& opts, bool* fs, bool* snap, int* rc) {
+  if (opts.empty()) return true;
+  *fs = *snap = false;
+  for (const std::string& o : opts)
+    for (const std::string& t : SplitComma(o)) {
+      if (t == "filesystem") {
+        *fs = true;
+      } else if (t == "snapshot" || t == "snap") {
+        *snap = true;
+      } else if (t == "all") {
+        *fs = *snap = true;
+      } else if (t != "volume" && t != "bookmark") {
+        *rc = UsageError(self, "invalid type '" + t + "'");
+        return false;
+      }
+    }
+  return true;
+}
+
+void PrintTable(const std::vector<std::vector<std::string>>& rows, bool scripted,
+                const std::function<bool(size_t)>& right) {
+  if (scripted) {
+    for (auto& line : rows) {
+      for (size_t i = 0; i < line.size(); i++) std::cout << (i ? "\t" : "") << line[i];
+      std::cout << "\n";
+    }
+    return;
+  }
+  std::vector<size_t> w;
+  for (auto& line : rows)
+    for (size_t i = 0; i < line.size(); i++) {
+      if (w.size() <= i) w.push_back(0);
+      w[i] = std::max(w[i], line[i].size());
+    }
+  for (auto& line : rows) {
+    std::string out;
+    for (size_t i = 0; i < line.size(); i++) {
+      std::string pad(w[i] - line[i].size(), ' ');
+      bool last = i + 1 == line.size();
+      if (right(i)) out += pad + line[i];
+      else out += last ? line[i] : line[i] + pad;
+      if (!last) out += "  ";
+    }
+    std::cout << out << "\n";
+  }
+}
+
+int FetchFailed(const std::vector<std::string>& names, const Status& s) {
+  std::string who = names.empty() ? "" : names[0];
+  if (s.code() == ENOENT && !lzc::IsConnectError(s))
+    return Fail("cannot open '" + who + "': dataset does not exist");
+  return Fail(libzfs::ErrorText("open", who, s));
+}
+
 bool SplitProp(const std::string& s, std::string* k, std::string* v) {
   auto eq = s.find('=');
   if (eq == std::string::npos) return false;

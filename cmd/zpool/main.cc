@@ -1,7 +1,4 @@
 // zpool(8) for uzfs: dispatches to the subcommand files.
-#include <cstring>
-#include <iostream>
-
 #include "cmd/zpool/zpool.h"
 
 const char* const uzfs::cmd::kProgram = "zpool";
@@ -15,26 +12,4 @@ const std::vector<Cmd>& Commands() {
 }
 }  // namespace uzfs::zpool
 
-using namespace uzfs::zpool;
-
-static int TopUsage(std::ostream& os, int code) {
-  os << "usage: zpool command args ...\nwhere 'command' is one of the following:\n\n";
-  for (const Cmd& c : Commands()) {
-    for (const std::string& u : c.usage) os << "\t" << u << "\n";
-    os << "\n";
-  }
-  return code;
-}
-
-int main(int argc, char** argv) {
-  if (argc < 2) {
-    std::cerr << "missing command\n";
-    return TopUsage(std::cerr, kExitUsage);
-  }
-  std::string sub = argv[1];
-  if (sub == "--help" || sub == "-?" || sub == "help") return TopUsage(std::cout, kExitOk);
-  for (const Cmd& c : Commands())
-    if (sub == c.name) return c.run(c, argc - 1, argv + 1);
-  std::cerr << "unrecognized command '" << sub << "'\n";
-  return TopUsage(std::cerr, kExitUsage);
-}
+int main(int argc, char** argv) { return uzfs::cmd::Main(uzfs::zpool::Commands(), argc, argv); }

@@ -18,21 +18,6 @@ teardown() {
   rm -rf "$SOCKDIR"
 }
 
-# expect CODE TEXT CMD...: runs CMD, checks the exit code and the whole output (stdout+stderr).
-expect() {
-  local code=$1 text=$2
-  shift 2
-  run "$@"
-  if [ "$status" -ne "$code" ] || [ "$output" != "$text" ]; then
-    echo "command: $*" >&2
-    echo "exit $status (want $code), output:" >&2
-    echo "$output" >&2
-    echo "want:" >&2
-    echo "$text" >&2
-    return 1
-  fi
-}
-
 usage_of() { "$ZPOOL" "$1" --help | sed -n 's/^Usage: zpool /\t/p; s/^       zpool /\t/p'; }
 
 @test "cli: no command, unknown command" {

@@ -64,6 +64,21 @@ dead_mounts_clear() {
   done
 }
 
+# expect CODE TEXT CMD...: runs CMD, checks the exit code and the whole output (stdout+stderr).
+expect() {  # (a Bats helper: uses run)
+  local code=$1 text=$2
+  shift 2
+  run "$@"
+  if [ "$status" -ne "$code" ] || [ "$output" != "$text" ]; then
+    echo "command: $*" >&2
+    echo "exit $status (want $code), output:" >&2
+    echo "$output" >&2
+    echo "want:" >&2
+    echo "$text" >&2
+    return 1
+  fi
+}
+
 # mkvdevs DIR COUNT [SIZE]: sparse files DIR/d0..d{COUNT-1} (default 128M).
 mkvdevs() {
   local dir=$1 n=$2 size=${3:-128M} i
