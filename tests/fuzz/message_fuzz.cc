@@ -20,9 +20,11 @@ namespace {
 const uzfs::Registry& Ops() {
   // The table is never started: no cache file is read, no pool imported.
   static uzfs::PoolTable* table = new uzfs::PoolTable("/nonexistent/uzfs-message-fuzz");
+  static uzfs::MountTable* mounts = new uzfs::MountTable(table);
   static uzfs::Registry* reg = [] {
     auto* r = new uzfs::Registry;
-    uzfs::RegisterPoolOps(*r, table);
+    uzfs::RegisterPoolOps(*r, table, mounts);
+    uzfs::RegisterDatasetOps(*r, table, mounts);
     return r;
   }();
   return *reg;
