@@ -5,29 +5,12 @@
 #include <functional>
 #include <set>
 
+#include "daemon/args.h"
 #include "libcore/pool/pool_props.h"
 
 namespace uzfs {
 
 namespace {
-
-std::string Str(const NvList& nv, const char* name) {
-  const std::string* s = nv.GetString(name);
-  return s ? *s : std::string();
-}
-
-bool Flag(const NvList& nv, const char* name) {
-  const NvValue* v = nv.Find(name);
-  return v && (v->type == NvType::kBoolean || v->u != 0);
-}
-
-std::map<std::string, std::string> StringMap(const NvList* nv) {
-  std::map<std::string, std::string> m;
-  if (!nv) return m;
-  for (const auto& p : nv->pairs())
-    if (p.value.type == NvType::kString) m[p.name] = p.value.s;
-  return m;
-}
 
 std::string PoolOf(const std::string& name) { return name.substr(0, name.find_first_of("/@")); }
 
@@ -90,6 +73,29 @@ std::pair<std::map<std::string, std::string>, std::map<std::string, std::string>
   return {plain, special};
 }
 
+// The missing ancestors of name, created when parents (-p), else ENOENT "parent does not
+// exist"; each one made is appended to *made.
+static Status CreateParents(Pool& p, const std::string& name, bool parents, std::vector<std::string>* made) {
+  for (size_t s = name.find('/'); s != std::string::npos; s = name.find('/', s + 1)) {
+    std::string a = name.substr(0, s);
+    if (p.DatasetProps(a).ok()) continue;
+    if (!parents) return Status::Error(ENOENT, "parent does not exist");
+    UZFS_TRY(p.CreateFilesystem(a, {}));
+    made->push_back(a);
+  }
+  return Status::Ok();
+}
+
+// zfs create and clone mount what they made; a failed mount is reported, the filesystem
+// stays.
+Status DatasetOps::MountMade(const std::vector<std::string>& made) {
+  for (const std::string& fs : made) {
+    Status s = m_->MountIfAuto(fs);
+    if (!s.ok()) return Status::Error(s.code(), "filesystem successfully created, but not mounted\n" + s.message());
+  }
+  return Status::Ok();
+}
+
 Status DatasetOps::WithPool(const std::string& name, const std::function<Status(Pool&)>& fn) {
   std::string pool = PoolOf(name);
   Status s = t_->With(pool, fn);
@@ -116,29 +122,15 @@ Status DatasetOps::Create(const NvList& args, NvList*) {
   bool parents = Flag(args, "parents");
   std::vector<std::string> made;
   UZFS_TRY(WithPool(name, [&](Pool& p) -> Status {
-    auto exists = [&](const std::string& n) { return p.DatasetProps(n).ok(); };
-    if (exists(name)) return Status::Error(EEXIST, "dataset already exists");
-    std::vector<std::string> chain;
-    for (size_t s = name.find('/'); s != std::string::npos; s = name.find('/', s + 1))
-      chain.push_back(name.substr(0, s));
-    for (const std::string& a : chain) {
-      if (exists(a)) continue;
-      if (!parents) return Status::Error(ENOENT, "parent does not exist");
-      UZFS_TRY(p.CreateFilesystem(a, {}));
-      made.push_back(a);
-    }
+    if (p.DatasetProps(name).ok()) return Status::Error(EEXIST, "dataset already exists");
+    UZFS_TRY(CreateParents(p, name, parents, &made));
     auto [plain, special] = SplitSpecialProps(props);
     UZFS_TRY(p.CreateFilesystem(name, plain));
     for (auto& [k, v] : special) UZFS_TRY(p.SetDatasetProp(name, k, v));
     made.push_back(name);
     return Finish(p, args);
   }));
-  // zfs create mounts what it made; a failed mount is reported, the filesystem stays.
-  for (const std::string& fs : made) {
-    Status s = m_->MountIfAuto(fs);
-    if (!s.ok()) return Status::Error(s.code(), "filesystem successfully created, but not mounted\n" + s.message());
-  }
-  return Status::Ok();
+  return MountMade(made);
 }
 
 Status DatasetOps::Destroy(const NvList& args, NvList* result) {
@@ -442,24 +434,14 @@ Status DatasetOps::Clone(const NvList& args, NvList*) {
   UZFS_TRY(WithPool(name, [&](Pool& p) -> Status {
     UZFS_TRY(p.DatasetProps(origin).status());
     if (p.DatasetProps(name).ok()) return Status::Error(EEXIST, "dataset already exists");
-    for (size_t s = name.find('/'); s != std::string::npos; s = name.find('/', s + 1)) {
-      std::string a = name.substr(0, s);
-      if (p.DatasetProps(a).ok()) continue;
-      if (!Flag(args, "parents")) return Status::Error(ENOENT, "parent does not exist");
-      UZFS_TRY(p.CreateFilesystem(a, {}));
-      made.push_back(a);
-    }
+    UZFS_TRY(CreateParents(p, name, Flag(args, "parents"), &made));
     auto [plain, special] = SplitSpecialProps(props);
     UZFS_TRY(p.Clone(origin, name, plain));
     for (auto& [k, v] : special) UZFS_TRY(p.SetDatasetProp(name, k, v));
     made.push_back(name);
     return Finish(p, args);
   }));
-  for (const std::string& fs : made) {
-    Status s = m_->MountIfAuto(fs);
-    if (!s.ok()) return Status::Error(s.code(), "filesystem successfully created, but not mounted\n" + s.message());
-  }
-  return Status::Ok();
+  return MountMade(made);
 }
 
 Status DatasetOps::Promote(const NvList& args, NvList*) {
@@ -517,13 +499,7 @@ Status DatasetOps::Rename(const NvList& args, NvList*) {
     return Status::Error(EBUSY, "dataset is busy");
   std::vector<std::string> made;
   Status st = WithPool(from, [&](Pool& p) -> Status {
-    for (size_t s = to.find('/'); s != std::string::npos; s = to.find('/', s + 1)) {
-      std::string a = to.substr(0, s);
-      if (p.DatasetProps(a).ok()) continue;
-      if (!Flag(args, "parents")) return Status::Error(ENOENT, "parent does not exist");
-      UZFS_TRY(p.CreateFilesystem(a, {}));
-      made.push_back(a);
-    }
+    UZFS_TRY(CreateParents(p, to, Flag(args, "parents"), &made));
     UZFS_TRY(p.Rename(from, to));
     return Finish(p, args);
   });

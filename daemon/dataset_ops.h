@@ -53,6 +53,7 @@ class DatasetOps {
  private:
   // Runs fn on the pool of dataset `name` ("no such pool 'x'" when absent).
   Status WithPool(const std::string& name, const std::function<Status(Pool&)>& fn);
+  Status MountMade(const std::vector<std::string>& made);
   // Logs the history record (when given) and syncs.
   Status Finish(Pool& p, const NvList& args);
   PoolTable* t_;

@@ -2,27 +2,11 @@
 
 #include <cctype>
 
+#include "daemon/args.h"
+
 namespace uzfs {
 
 namespace {
-
-std::map<std::string, std::string> StringMap(const NvList* nv) {
-  std::map<std::string, std::string> m;
-  if (!nv) return m;
-  for (const auto& p : nv->pairs())
-    if (p.value.type == NvType::kString) m[p.name] = p.value.s;
-  return m;
-}
-
-std::string Str(const NvList& nv, const char* name) {
-  const std::string* s = nv.GetString(name);
-  return s ? *s : std::string();
-}
-
-bool Flag(const NvList& nv, const char* name) {
-  const NvValue* v = nv.Find(name);
-  return v && (v->type == NvType::kBoolean || v->u != 0);
-}
 
 void CollectLeafPaths(const NvList& v, std::vector<std::string>* out) {
   if (const auto* kids = v.GetNvListArray("children")) {
