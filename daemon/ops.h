@@ -32,10 +32,24 @@ struct ArgSpec {
   bool required = false;
 };
 
+// One client connection, for operations that keep state across requests (the file API:
+// open files, mappings) or pass descriptors (SCM_RIGHTS).
+struct Session {
+  uint64_t id = 0;
+  int fd = -1;                // the connection; shutdown(2) on it severs the session
+  std::vector<int> fds_in;    // came with this request; a handler that keeps one sets it to -1
+  std::vector<int> fds_out;   // sent with the reply, then closed
+  Bytes payload_in;           // raw bytes that came with this request (file data)
+  Bytes payload_out;          // raw bytes sent after the reply
+  bool long_lived = false;    // no idle timeout (a client holding files open or mapped)
+  std::vector<std::function<void()>> on_close;  // run when the connection ends
+};
+
 struct Caller {
   uint32_t uid = 0;
   uint32_t gid = 0;
   int32_t pid = 0;
+  Session* session = nullptr;  // null when the request did not come over a connection
 };
 
 using OpHandler = std::function<Status(const Caller&, const NvList& args, NvList* result)>;

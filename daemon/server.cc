@@ -93,8 +93,19 @@ void Server::Handle(int fd) {
     caller.uid = UINT32_MAX;  // unknown: no privilege
   }
   if (fake_uid_ >= 0) caller.uid = static_cast<uint32_t>(fake_uid_);
+  static std::atomic<uint64_t> next_session{1};
+  Session session;
+  session.id = next_session++;
+  session.fd = fd;
+  caller.session = &session;
+  auto close_fds = [](std::vector<int>& fds) {
+    for (int f : fds)
+      if (f >= 0) ::close(f);
+    fds.clear();
+  };
   while (!stopping_) {
-    auto req = proto::ReadMessage(fd, idle_timeout_ms_);
+    auto req = proto::ReadMessage(fd, session.long_lived ? -1 : idle_timeout_ms_, &session.fds_in,
+                                  &session.payload_in);
     if (!req.ok()) {
       // Framing is lost (bad length, undecodable body, a frame cut short by a half-closed
       // or stalled peer) or the peer went idle: say why when the peer may still listen,
@@ -113,7 +124,17 @@ void Server::Handle(int fd) {
       spdlog::debug("pid {} uid {}: {}", caller.pid, caller.uid, op ? *op : "?");
       reply = reg_->Dispatch(caller, *req);
     }
-    if (!proto::WriteMessage(fd, reply).ok()) break;
+    close_fds(session.fds_in);
+    Status sent = proto::WriteMessage(fd, reply, session.fds_out, session.payload_out);
+    close_fds(session.fds_out);
+    session.payload_in.clear();
+    session.payload_out.clear();
+    if (!sent.ok()) break;
+  }
+  close_fds(session.fds_in);
+  if (!session.on_close.empty()) {
+    std::lock_guard<std::mutex> l(ops_mu_);
+    for (auto& f : session.on_close) f();
   }
   std::lock_guard<std::mutex> l(mu_);
   conns_.erase(fd);

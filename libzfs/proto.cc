@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <cstdlib>
 
 namespace uzfs::proto {
@@ -36,6 +37,17 @@ const char* OpName(OpId id) {
     case OpId::kZfsRename: return "zfs_rename";
     case OpId::kZfsMount: return "zfs_mount";
     case OpId::kZfsUnmount: return "zfs_unmount";
+    case OpId::kArcStats: return "arc_stats";
+    case OpId::kArcSet: return "arc_set";
+    case OpId::kFileOpen: return "file_open";
+    case OpId::kFileRead: return "file_read";
+    case OpId::kFileWrite: return "file_write";
+    case OpId::kFileStat: return "file_stat";
+    case OpId::kFileTruncate: return "file_truncate";
+    case OpId::kFileClose: return "file_close";
+    case OpId::kFileMmap: return "file_mmap";
+    case OpId::kFileMsync: return "file_msync";
+    case OpId::kFileMunmap: return "file_munmap";
   }
   return "";
 }
@@ -47,9 +59,29 @@ std::string SocketPath() {
 
 namespace {
 
-Status WriteAll(int fd, const uint8_t* p, size_t n) {
+// Sends n bytes; fds (if any) ride on the first byte as SCM_RIGHTS.
+Status WriteAll(int fd, const uint8_t* p, size_t n, const std::vector<int>& fds = {}) {
+  bool fds_sent = fds.empty();
   while (n) {
-    ssize_t w = ::send(fd, p, n, MSG_NOSIGNAL);
+    ssize_t w;
+    if (!fds_sent) {
+      struct iovec iov = {const_cast<uint8_t*>(p), n};
+      std::vector<char> ctl(CMSG_SPACE(sizeof(int) * fds.size()), 0);
+      struct msghdr mh = {};
+      mh.msg_iov = &iov;
+      mh.msg_iovlen = 1;
+      mh.msg_control = ctl.data();
+      mh.msg_controllen = ctl.size();
+      struct cmsghdr* c = CMSG_FIRSTHDR(&mh);
+      c->cmsg_level = SOL_SOCKET;
+      c->cmsg_type = SCM_RIGHTS;
+      c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+      std::memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
+      w = ::sendmsg(fd, &mh, MSG_NOSIGNAL);
+      if (w > 0) fds_sent = true;
+    } else {
+      w = ::send(fd, p, n, MSG_NOSIGNAL);
+    }
     if (w < 0) {
       if (errno == EINTR) continue;
       return Status::Error(errno, "write to socket");
@@ -60,8 +92,10 @@ Status WriteAll(int fd, const uint8_t* p, size_t n) {
   return Status::Ok();
 }
 
-// Reads exactly n bytes. *got tells how many arrived before an error.
-Status ReadAll(int fd, uint8_t* p, size_t n, int timeout_ms, size_t* got) {
+// Reads exactly n bytes. *got tells how many arrived before an error. With fds, descriptors
+// that arrive as SCM_RIGHTS are appended to it (close-on-exec); without, any are closed.
+Status ReadAll(int fd, uint8_t* p, size_t n, int timeout_ms, size_t* got,
+               std::vector<int>* fds = nullptr) {
   *got = 0;
   while (*got < n) {
     if (timeout_ms >= 0) {
@@ -71,10 +105,27 @@ Status ReadAll(int fd, uint8_t* p, size_t n, int timeout_ms, size_t* got) {
       if (r < 0) return Status::Error(errno, "poll");
       if (r == 0) return Status::Error(ETIMEDOUT, "timed out reading from socket");
     }
-    ssize_t k = ::read(fd, p + *got, n - *got);
+    struct iovec iov = {p + *got, n - *got};
+    alignas(struct cmsghdr) char ctl[CMSG_SPACE(sizeof(int) * kMaxFds)];
+    struct msghdr mh = {};
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = ctl;
+    mh.msg_controllen = sizeof ctl;
+    ssize_t k = ::recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
     if (k < 0) {
       if (errno == EINTR) continue;
       return Status::Error(errno, "read from socket");
+    }
+    for (struct cmsghdr* c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+      size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      for (size_t i = 0; i < count; i++) {
+        int got_fd;
+        std::memcpy(&got_fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+        if (fds) fds->push_back(got_fd);
+        else ::close(got_fd);
+      }
     }
     if (k == 0) return Status::Error(*got ? ECONNRESET : ENODATA, "connection closed");
     *got += static_cast<size_t>(k);
@@ -84,19 +135,28 @@ Status ReadAll(int fd, uint8_t* p, size_t n, int timeout_ms, size_t* got) {
 
 }  // namespace
 
-Status WriteMessage(int fd, const NvList& msg) {
-  Bytes body = msg.EncodeXdr();
+Status WriteMessage(int fd, const NvList& msg, const std::vector<int>& fds, ByteSpan payload) {
+  Bytes body;
+  if (payload.empty()) {
+    body = msg.EncodeXdr();
+  } else {
+    if (payload.size() > kMaxMessage) return Status::Error(EMSGSIZE, "payload too large");
+    NvList with = msg;
+    with.AddUint64(kPayloadKey, payload.size());
+    body = with.EncodeXdr();
+  }
   if (body.size() > kMaxMessage) return Status::Error(EMSGSIZE, "message too large");
-  Bytes frame(4 + body.size());
+  Bytes frame(4 + body.size() + payload.size());
   StoreBE32(frame.data(), static_cast<uint32_t>(body.size()));
   std::copy(body.begin(), body.end(), frame.begin() + 4);
-  return WriteAll(fd, frame.data(), frame.size());
+  std::copy(payload.begin(), payload.end(), frame.begin() + 4 + static_cast<long>(body.size()));
+  return WriteAll(fd, frame.data(), frame.size(), fds);
 }
 
-Result<NvList> ReadMessage(int fd, int timeout_ms) {
+Result<NvList> ReadMessage(int fd, int timeout_ms, std::vector<int>* fds, Bytes* payload) {
   uint8_t hdr[4];
   size_t got = 0;
-  Status s = ReadAll(fd, hdr, 4, timeout_ms, &got);
+  Status s = ReadAll(fd, hdr, 4, timeout_ms, &got, fds);
   if (!s.ok()) return s.code() == ENODATA && got ? Status::Error(ECONNRESET, "truncated frame") : s;
   uint32_t n = LoadBE32(hdr);
   if (n == 0 || n > kMaxMessage)
@@ -106,6 +166,18 @@ Result<NvList> ReadMessage(int fd, int timeout_ms) {
   if (!s.ok()) return s.code() == ENODATA ? Status::Error(ECONNRESET, "truncated frame") : s;
   auto nv = NvList::DecodeXdr(body);
   if (!nv.ok()) return Status::Error(ECORRUPT, "malformed message: " + nv.status().message());
+  if (nv->Has(kPayloadKey)) {
+    std::optional<uint64_t> len = nv->GetUint64(kPayloadKey);
+    if (!len || *len == 0 || *len > kMaxMessage)
+      return Status::Error(EMSGSIZE, "bad payload length");
+    Bytes data(*len);
+    s = ReadAll(fd, data.data(), data.size(), timeout_ms, &got);
+    if (!s.ok()) return s.code() == ENODATA ? Status::Error(ECONNRESET, "truncated frame") : s;
+    nv->Remove(kPayloadKey);
+    if (payload) *payload = std::move(data);
+  } else if (payload) {
+    payload->clear();
+  }
   return nv;
 }
 

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "libcore/base/nvlist.h"
 #include "libcore/base/status.h"
@@ -46,6 +47,17 @@ enum class OpId : uint64_t {
   kZfsRename = 23,
   kZfsMount = 24,
   kZfsUnmount = 25,
+  kArcStats = 26,     // the ARC's and the file service's statistics (arcstat)
+  kArcSet = 27,       // arc_max at run time
+  kFileOpen = 28,     // the file API (libzfs/include/uzfs/file.h), per connection
+  kFileRead = 29,
+  kFileWrite = 30,
+  kFileStat = 31,
+  kFileTruncate = 32,
+  kFileClose = 33,
+  kFileMmap = 34,     // replies with the object's memfd (SCM_RIGHTS), takes the client's uffd
+  kFileMsync = 35,
+  kFileMunmap = 36,
 };
 
 // The op table: name of each id ("" for none).
@@ -54,12 +66,25 @@ const char* OpName(OpId id);
 // The socket path: $UZFS_SOCKET when set and non-empty, else the default.
 std::string SocketPath();
 
-// Sends one message. EPIPE/ECONNRESET when the peer went away.
-Status WriteMessage(int fd, const NvList& msg);
+// Descriptors passed with one message (SCM_RIGHTS), at most.
+inline constexpr size_t kMaxFds = 4;
+
+// A message may carry raw bytes after its nvlist (file data): the nvlist then has a uint64
+// "payload" (1..kMaxMessage) saying how many follow.
+inline constexpr const char* kPayloadKey = "payload";
+
+// Sends one message, with fds (SCM_RIGHTS) and a payload when given. EPIPE/ECONNRESET when the
+// peer went away.
+Status WriteMessage(int fd, const NvList& msg, const std::vector<int>& fds = {},
+                    ByteSpan payload = {});
 // Reads one message, waiting at most timeout_ms for each part (-1 = forever). ETIMEDOUT,
 // ECONNRESET (peer closed; "eof" when it closed cleanly between messages: ENODATA),
 // EMSGSIZE for a length of 0 or above kMaxMessage, ECORRUPT for a body that is not an nvlist.
-Result<NvList> ReadMessage(int fd, int timeout_ms);
+// Descriptors that came with it are appended to fds (close-on-exec), or closed when fds is
+// null.
+// A payload is read into *payload (discarded when null) and its key removed from the nvlist.
+Result<NvList> ReadMessage(int fd, int timeout_ms, std::vector<int>* fds = nullptr,
+                           Bytes* payload = nullptr);
 
 // Decodes a complete frame held in memory (length prefix + body): the fuzz target's entry.
 Result<NvList> DecodeFrame(ByteSpan frame);

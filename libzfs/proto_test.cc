@@ -213,5 +213,43 @@ TEST(Proto, SocketPathHonoursEnvironment) {
   EXPECT_EQ(SocketPath(), "/run/uzfs/zfsd.sock");
 }
 
+
+TEST(Proto, DescriptorsAndPayloadTravelWithAMessage) {
+  int sv[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  int pipefd[2];
+  ASSERT_EQ(::pipe(pipefd), 0);
+  NvList msg;
+  msg.AddString("op", "file_write");
+  Bytes payload(300000);
+  for (size_t i = 0; i < payload.size(); i++) payload[i] = static_cast<uint8_t>(i * 7);
+  std::thread writer([&] { ASSERT_TRUE(WriteMessage(sv[0], msg, {pipefd[1]}, payload).ok()); });
+  std::vector<int> fds;
+  Bytes got;
+  auto r = ReadMessage(sv[1], 5000, &fds, &got);
+  writer.join();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(*r, msg);  // the payload key is gone again
+  EXPECT_EQ(got, payload);
+  ASSERT_EQ(fds.size(), 1u);
+  // The received descriptor is the pipe's write end: what goes in comes out of the read end.
+  ASSERT_EQ(::write(fds[0], "x", 1), 1);
+  char c = 0;
+  ASSERT_EQ(::read(pipefd[0], &c, 1), 1);
+  EXPECT_EQ(c, 'x');
+  // Without a place to put them, received descriptors are closed and the payload dropped,
+  // and framing holds for the next message.
+  std::thread w2([&] {
+    ASSERT_TRUE(WriteMessage(sv[0], msg, {pipefd[1]}, payload).ok());
+    ASSERT_TRUE(WriteMessage(sv[0], msg).ok());
+  });
+  ASSERT_TRUE(ReadMessage(sv[1], 5000).ok());
+  auto second = ReadMessage(sv[1], 5000);
+  w2.join();
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(*second, msg);
+  for (int fd : {sv[0], sv[1], pipefd[0], pipefd[1], fds[0]}) ::close(fd);
+}
+
 }  // namespace
 }  // namespace uzfs::proto
