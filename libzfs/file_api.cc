@@ -1,0 +1,423 @@
+// The file API (libzfs/include/uzfs/file.h): one connection to zfsd per open file, a watcher
+// thread per connection that poisons the file's mappings when zfsd goes away.
+#include "libzfs/include/uzfs/file.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "libzfs/proto.h"
+
+#ifndef UFFD_USER_MODE_ONLY
+#define UFFD_USER_MODE_ONLY 1
+#endif
+
+using uzfs::Bytes;
+using uzfs::ByteSpan;
+using uzfs::NvList;
+using uzfs::Status;
+namespace proto = uzfs::proto;
+
+struct uzfs_file {
+  int sock = -1;
+  uint64_t handle = 0;
+  bool closed = false;  // uzfs_close was called
+  bool dead = false;    // the connection is gone: mappings poisoned
+  std::mutex call_mu;   // one request at a time on the connection
+  std::mutex map_mu;    // mappings and the flags above
+  struct Map {
+    uint64_t id = 0;
+    size_t len = 0;
+    int prot = 0;
+    int uffd = -1;
+  };
+  std::map<uintptr_t, Map> maps;
+  int stop_fd = -1;  // eventfd: ends the watcher
+  std::thread watcher;
+};
+
+namespace {
+
+long PageSize() {
+  static long p = ::sysconf(_SC_PAGESIZE);
+  return p;
+}
+
+int Fail(int e) {
+  errno = e;
+  return -1;
+}
+
+// One request on f's connection. On success fills *result (and fds / payload when asked).
+int Call(uzfs_file* f, proto::OpId op, const NvList& args, NvList* result,
+         const std::vector<int>& send_fds = {}, ByteSpan send_payload = {},
+         std::vector<int>* fds = nullptr, Bytes* payload = nullptr) {
+  std::lock_guard<std::mutex> l(f->call_mu);
+  if (f->sock < 0) return Fail(ENOTCONN);
+  NvList req;
+  req.AddString("op", proto::OpName(op));
+  req.AddUint64("op_id", static_cast<uint64_t>(op));
+  req.AddNvList("args", args);
+  if (!proto::WriteMessage(f->sock, req, send_fds, send_payload).ok()) return Fail(ENOTCONN);
+  std::vector<int> got_fds;
+  auto reply = proto::ReadMessage(f->sock, -1, &got_fds, payload);
+  if (!reply.ok()) {
+    for (int fd : got_fds) ::close(fd);
+    return Fail(ENOTCONN);
+  }
+  uint64_t err = reply->GetUint64("errno").value_or(EIO);
+  if (err) {
+    for (int fd : got_fds) ::close(fd);
+    return Fail(static_cast<int>(err));
+  }
+  if (fds) *fds = std::move(got_fds);
+  else
+    for (int fd : got_fds) ::close(fd);
+  if (result) {
+    const NvList* r = reply->GetNvList("result");
+    *result = r ? *r : NvList();
+  }
+  return 0;
+}
+
+// Replaces every mapping of f by one that raises SIGBUS (a zero-length memfd), then lets go of
+// the userfaultfds so threads waiting in a fault retry — and get SIGBUS, never zeros.
+void Poison(uzfs_file* f) {
+  std::lock_guard<std::mutex> l(f->map_mu);
+  if (f->dead) return;
+  f->dead = true;
+  int empty = ::memfd_create("uzfs-gone", MFD_CLOEXEC);
+  for (auto& [addr, m] : f->maps) {
+    if (empty >= 0)
+      ::mmap(reinterpret_cast<void*>(addr), m.len, m.prot, MAP_SHARED | MAP_FIXED, empty, 0);
+    else
+      ::mmap(reinterpret_cast<void*>(addr), m.len, PROT_NONE,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    if (m.uffd >= 0) ::close(m.uffd);
+    m.uffd = -1;
+  }
+  if (empty >= 0) ::close(empty);
+}
+
+void Watch(uzfs_file* f) {
+  for (;;) {
+    struct pollfd p[2] = {{f->sock, POLLRDHUP, 0}, {f->stop_fd, POLLIN, 0}};
+    int r = ::poll(p, 2, -1);
+    if (r < 0 && errno == EINTR) continue;
+    if (p[1].revents) return;
+    if (r < 0 || (p[0].revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL))) {
+      Poison(f);
+      return;
+    }
+  }
+}
+
+void Free(uzfs_file* f) {
+  if (f->watcher.joinable()) {
+    uint64_t one = 1;
+    (void)!::write(f->stop_fd, &one, sizeof one);
+    f->watcher.join();
+  }
+  if (f->stop_fd >= 0) ::close(f->stop_fd);
+  if (f->sock >= 0) ::close(f->sock);
+  delete f;
+}
+
+uzfs_file* Connect() {
+  std::string path = proto::SocketPath();
+  int s = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return nullptr;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) {
+    ::close(s);
+    errno = ENAMETOOLONG;
+    return nullptr;
+  }
+  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+  if (::connect(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    int e = errno;
+    ::close(s);
+    errno = e;
+    return nullptr;
+  }
+  auto* f = new uzfs_file;
+  f->sock = s;
+  f->stop_fd = ::eventfd(0, EFD_CLOEXEC);
+  f->watcher = std::thread(Watch, f);
+  return f;
+}
+
+uzfs_file* OpenWith(NvList args, int flags, mode_t mode) {
+  uzfs_file* f = Connect();
+  if (!f) return nullptr;
+  mode_t mask = ::umask(0);
+  ::umask(mask);
+  args.AddUint64("flags", static_cast<uint64_t>(flags));
+  args.AddUint64("mode", static_cast<uint64_t>(mode & ~mask & 07777));
+  NvList r;
+  if (Call(f, proto::OpId::kFileOpen, args, &r) != 0) {
+    int e = errno;
+    Free(f);
+    errno = e;
+    return nullptr;
+  }
+  f->handle = r.GetUint64("handle").value_or(0);
+  return f;
+}
+
+// Frees f when it is closed and has no mapping left.
+void MaybeFree(uzfs_file* f) {
+  bool done;
+  {
+    std::lock_guard<std::mutex> l(f->map_mu);
+    done = f->closed && f->maps.empty();
+  }
+  if (done) Free(f);
+}
+
+NvList Handle(uzfs_file* f) {
+  NvList a;
+  a.AddUint64("handle", f->handle);
+  return a;
+}
+
+}  // namespace
+
+extern "C" {
+
+uzfs_file* uzfs_open(const char* path, int flags, mode_t mode) {
+  if (!path || path[0] != '/') {
+    errno = EINVAL;
+    return nullptr;
+  }
+  // The kernel's view of the path (symlinks resolved): the file's, or its directory's for a
+  // file still to be created.
+  char real[PATH_MAX];
+  std::string resolved;
+  if (::realpath(path, real)) {
+    resolved = real;
+  } else {
+    if (errno != ENOENT || !(flags & O_CREAT)) return nullptr;
+    std::string p(path);
+    size_t slash = p.find_last_of('/');
+    std::string dir = slash == 0 ? "/" : p.substr(0, slash);
+    if (!::realpath(dir.c_str(), real)) return nullptr;
+    resolved = std::string(real) + (std::string(real) == "/" ? "" : "/") + p.substr(slash + 1);
+  }
+  NvList a;
+  a.AddString("path", resolved);
+  return OpenWith(a, flags, mode);
+}
+
+uzfs_file* uzfs_open_dataset(const char* dataset, const char* path, int flags, mode_t mode) {
+  if (!dataset || !path) {
+    errno = EINVAL;
+    return nullptr;
+  }
+  NvList a;
+  a.AddString("dataset", dataset);
+  a.AddString("path", path);
+  return OpenWith(a, flags, mode);
+}
+
+ssize_t uzfs_pread(uzfs_file* f, void* buf, size_t count, off_t offset) {
+  if (offset < 0) return Fail(EINVAL);
+  size_t done = 0;
+  while (done < count) {
+    NvList a = Handle(f);
+    a.AddUint64("offset", static_cast<uint64_t>(offset) + done);
+    a.AddUint64("length", std::min<size_t>(count - done, 8u << 20));
+    Bytes data;
+    if (Call(f, proto::OpId::kFileRead, a, nullptr, {}, {}, nullptr, &data) != 0) return -1;
+    std::memcpy(static_cast<char*>(buf) + done, data.data(), data.size());
+    done += data.size();
+    if (data.empty()) break;  // end of file
+  }
+  return static_cast<ssize_t>(done);
+}
+
+ssize_t uzfs_pwrite(uzfs_file* f, const void* buf, size_t count, off_t offset) {
+  if (offset < 0) return Fail(EINVAL);
+  size_t done = 0;
+  while (done < count) {
+    size_t n = std::min<size_t>(count - done, 8u << 20);
+    NvList a = Handle(f);
+    a.AddUint64("offset", static_cast<uint64_t>(offset) + done);
+    ByteSpan data(static_cast<const uint8_t*>(buf) + done, n);
+    if (Call(f, proto::OpId::kFileWrite, a, nullptr, {}, data) != 0)
+      return done ? static_cast<ssize_t>(done) : -1;
+    done += n;
+  }
+  return static_cast<ssize_t>(done);
+}
+
+int uzfs_fstat(uzfs_file* f, struct stat* st) {
+  NvList r;
+  if (Call(f, proto::OpId::kFileStat, Handle(f), &r) != 0) return -1;
+  std::memset(st, 0, sizeof *st);
+  st->st_ino = r.GetUint64("object").value_or(0);
+  st->st_mode = static_cast<mode_t>(r.GetUint64("mode").value_or(0));
+  st->st_nlink = r.GetUint64("links").value_or(0);
+  st->st_uid = static_cast<uid_t>(r.GetUint64("uid").value_or(0));
+  st->st_gid = static_cast<gid_t>(r.GetUint64("gid").value_or(0));
+  st->st_size = static_cast<off_t>(r.GetUint64("size").value_or(0));
+  st->st_blksize = 131072;
+  st->st_blocks = static_cast<blkcnt_t>((r.GetUint64("used").value_or(0) + 511) / 512);
+  auto ts = [&](const char* name, struct timespec* t) {
+    const std::vector<uint64_t>* v = r.GetUint64Array(name);
+    if (v && v->size() == 2) {
+      t->tv_sec = static_cast<time_t>((*v)[0]);
+      t->tv_nsec = static_cast<long>((*v)[1]);
+    }
+  };
+  ts("atime", &st->st_atim);
+  ts("mtime", &st->st_mtim);
+  ts("ctime", &st->st_ctim);
+  return 0;
+}
+
+int uzfs_ftruncate(uzfs_file* f, off_t length) {
+  if (length < 0) return Fail(EINVAL);
+  NvList a = Handle(f);
+  a.AddUint64("size", static_cast<uint64_t>(length));
+  return Call(f, proto::OpId::kFileTruncate, a, nullptr);
+}
+
+void* uzfs_mmap(uzfs_file* f, size_t length, int prot, off_t offset) {
+  if (length == 0 || offset < 0 || offset % PageSize() || (prot & ~(PROT_READ | PROT_WRITE)) ||
+      !(prot & PROT_READ)) {
+    errno = EINVAL;
+    return MAP_FAILED;
+  }
+  bool writable = prot & PROT_WRITE;
+  size_t len = (length + static_cast<size_t>(PageSize()) - 1) / PageSize() * PageSize();
+  // Phase 1: the segment.
+  NvList a = Handle(f);
+  a.AddUint64("offset", static_cast<uint64_t>(offset));
+  a.AddUint64("length", len);
+  a.AddBooleanValue("writable", writable);
+  NvList r;
+  std::vector<int> fds;
+  if (Call(f, proto::OpId::kFileMmap, a, &r, {}, {}, &fds) != 0) return MAP_FAILED;
+  if (fds.size() != 1) {
+    for (int fd : fds) ::close(fd);
+    errno = EPROTO;
+    return MAP_FAILED;
+  }
+  uint64_t id = r.GetUint64("map").value_or(0);
+  void* addr = ::mmap(nullptr, len, prot, MAP_SHARED, fds[0], offset);
+  int e = errno;
+  ::close(fds[0]);
+  auto undo = [&](int err) {
+    if (addr != MAP_FAILED) ::munmap(addr, len);
+    NvList u;
+    u.AddUint64("map", id);
+    Call(f, proto::OpId::kFileMunmap, u, nullptr);
+    errno = err;
+    return MAP_FAILED;
+  };
+  if (addr == MAP_FAILED) return undo(e);
+  // The fault service: a userfaultfd of our own, registered here, served by zfsd.
+  int uffd = -1;
+  const char* no = std::getenv("UZFS_NO_UFFD");
+  if (!(no && *no && std::strcmp(no, "0") != 0)) {
+    uffd = static_cast<int>(::syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY));
+    if (uffd >= 0) {
+      struct uffdio_api api = {};
+      api.api = UFFD_API;
+      api.features = UFFD_FEATURE_MISSING_SHMEM | (writable ? UFFD_FEATURE_WP_HUGETLBFS_SHMEM : 0);
+      struct uffdio_register reg = {};
+      reg.range.start = reinterpret_cast<uintptr_t>(addr);
+      reg.range.len = len;
+      reg.mode = UFFDIO_REGISTER_MODE_MISSING | (writable ? UFFDIO_REGISTER_MODE_WP : 0);
+      if (::ioctl(uffd, UFFDIO_API, &api) != 0 || ::ioctl(uffd, UFFDIO_REGISTER, &reg) != 0) {
+        ::close(uffd);
+        uffd = -1;
+      }
+    }
+  }
+  NvList b;
+  b.AddUint64("map", id);
+  b.AddUint64("addr", reinterpret_cast<uintptr_t>(addr));
+  std::vector<int> send;
+  if (uffd >= 0) send.push_back(uffd);
+  {
+    // Registered before zfsd serves it, so the watcher can poison it at any point from here.
+    std::lock_guard<std::mutex> l(f->map_mu);
+    if (f->dead) {
+      if (uffd >= 0) ::close(uffd);
+      return undo(ENOTCONN);
+    }
+    f->maps[reinterpret_cast<uintptr_t>(addr)] = {id, len, prot, uffd};
+  }
+  if (Call(f, proto::OpId::kFileMmap, b, nullptr, send) != 0) {
+    int err = errno;
+    std::lock_guard<std::mutex> l(f->map_mu);
+    f->maps.erase(reinterpret_cast<uintptr_t>(addr));
+    if (uffd >= 0) ::close(uffd);
+    ::munmap(addr, len);
+    errno = err;
+    return MAP_FAILED;
+  }
+  return addr;
+}
+
+int uzfs_msync(uzfs_file* f, void* addr, size_t length, int flags) {
+  (void)addr;
+  (void)length;
+  if (!(flags & MS_SYNC)) return 0;
+  return Call(f, proto::OpId::kFileMsync, Handle(f), nullptr);
+}
+
+int uzfs_munmap(uzfs_file* f, void* addr, size_t length) {
+  (void)length;
+  uzfs_file::Map m;
+  {
+    std::lock_guard<std::mutex> l(f->map_mu);
+    auto it = f->maps.find(reinterpret_cast<uintptr_t>(addr));
+    if (it == f->maps.end()) return Fail(EINVAL);
+    m = it->second;
+    f->maps.erase(it);
+    ::munmap(addr, m.len);
+    if (m.uffd >= 0) ::close(m.uffd);
+  }
+  NvList a;
+  a.AddUint64("map", m.id);
+  int r = Call(f, proto::OpId::kFileMunmap, a, nullptr);
+  if (r != 0 && errno == ENOTCONN) r = 0;  // zfsd is gone: nothing left to tell it
+  MaybeFree(f);
+  return r;
+}
+
+int uzfs_close(uzfs_file* f) {
+  int r = Call(f, proto::OpId::kFileClose, Handle(f), nullptr);
+  if (r != 0 && errno == ENOTCONN) r = 0;
+  {
+    std::lock_guard<std::mutex> l(f->map_mu);
+    f->closed = true;
+  }
+  int e = errno;
+  MaybeFree(f);
+  errno = e;
+  return r;
+}
+
+}  // extern "C"

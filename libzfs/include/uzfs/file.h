@@ -1,0 +1,88 @@
+/*
+ * uzfs file API: files of uzfs datasets for programs in any language (a C ABI, libuzfs_file.so).
+ *
+ * A uzfs_file is an open regular file of a dataset served by zfsd. Each one has its own
+ * connection to zfsd ($UZFS_SOCKET, default /run/uzfs/zfsd.sock); calls on one uzfs_file are
+ * serialized, different uzfs_files may be used from different threads at once.
+ *
+ * mmap maps the ARC's own pages: zfsd keeps the file's cached data in a memfd and hands it over
+ * (SCM_RIGHTS); the mapping IS the cache, so any number of processes mapping a file share one
+ * copy, and bytes stored through a mapping are seen at once by uzfs_pread, by the FUSE mount's
+ * read(2) and by every other mapping. The library registers each mapping with a userfaultfd
+ * it creates (UFFD_USER_MODE_ONLY, no privilege needed) and passes it to zfsd, which then
+ * serves the mapping's page faults: pages zfsd's ARC evicted are read back (verified,
+ * decompressed) on the next touch, holes read as zeros without allocating anything on disk,
+ * and the first store into a clean record charges it to the open transaction group (that is
+ * when EDQUOT/ENOSPC is decided). Stored bytes reach disk with the next txg sync (within
+ * about 5 seconds) or at uzfs_msync(MS_SYNC).
+ *
+ * Failure model: if zfsd goes away (crash, SIGKILL) or cannot serve a fault of a mapping (an
+ * I/O error, out of space on a first store, the pool exported), the library replaces every
+ * mapping of that uzfs_file by one that raises SIGBUS on access, and later calls fail with
+ * ENOTCONN. A process never reads wrong bytes from a mapping and never hangs on one. Stores
+ * not yet synced are lost, as a crash loses them on any file system; the pool stays consistent
+ * at its last synced txg.
+ *
+ * Without userfaultfd (a kernel without it, a sysctl forbidding it, or UZFS_NO_UFFD=1 in the
+ * environment) read-only mappings still work: zfsd reads the whole range into the ARC and pins
+ * it there while it is mapped. Writable mappings then fail with ENOTSUP.
+ *
+ * Every function returns -1 (or NULL, or MAP_FAILED) and sets errno on error, like the POSIX
+ * call it is named after.
+ */
+#ifndef UZFS_FILE_H
+#define UZFS_FILE_H
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct uzfs_file uzfs_file;
+
+/* Opens PATH, an absolute path inside a dataset zfsd has mounted (symbolic links in it are
+ * resolved by the library first). flags: O_RDONLY, O_WRONLY or O_RDWR, with O_CREAT, O_EXCL,
+ * O_TRUNC; mode applies to a created file (the process umask is applied). The caller's uid and
+ * gid decide access as on a kernel file system. Errors as open(2): ENOENT, EACCES, EISDIR,
+ * EEXIST, EROFS, ELOOP, EINVAL (not a regular file, or PATH not in a mounted uzfs dataset
+ * gives ENOENT), ECONNREFUSED/ENOENT when zfsd is not running. */
+uzfs_file *uzfs_open(const char *path, int flags, mode_t mode);
+
+/* Opens PATH relative to the root of DATASET ("pool/fs"), mounted or not. Symbolic links are
+ * not followed (ELOOP). */
+uzfs_file *uzfs_open_dataset(const char *dataset, const char *path, int flags, mode_t mode);
+
+ssize_t uzfs_pread(uzfs_file *f, void *buf, size_t count, off_t offset);
+ssize_t uzfs_pwrite(uzfs_file *f, const void *buf, size_t count, off_t offset);
+
+/* st_ino is the object number, st_dev 0; st_blocks counts what the file takes on disk as of
+ * the last sync. */
+int uzfs_fstat(uzfs_file *f, struct stat *st);
+int uzfs_ftruncate(uzfs_file *f, off_t length);
+
+/* A shared mapping (MAP_SHARED semantics; prot is PROT_READ or PROT_READ|PROT_WRITE) of
+ * [offset, offset+length) of the file; offset must be a multiple of the page size. Touching
+ * bytes past the end of the file (in whole pages) raises SIGBUS, as on a kernel file system;
+ * the mapping follows the file's size as it grows or shrinks. */
+void *uzfs_mmap(uzfs_file *f, size_t length, int prot, off_t offset);
+
+/* MS_SYNC: returns once everything stored through the file's mappings and writes (and the
+ * rest of its pool's open txg) is on disk. MS_ASYNC: nothing to do (stores are already in the
+ * cache every reader sees). */
+int uzfs_msync(uzfs_file *f, void *addr, size_t length, int flags);
+
+/* Unmaps a mapping made by uzfs_mmap (addr and length as returned and given). */
+int uzfs_munmap(uzfs_file *f, void *addr, size_t length);
+
+/* Closes the file. Mappings stay valid until uzfs_munmap; the uzfs_file is freed when it is
+ * closed and has no mapping left. */
+int uzfs_close(uzfs_file *f);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* UZFS_FILE_H */
