@@ -28,15 +28,19 @@
 #include <spdlog/spdlog.h>
 
 #include "daemon/ops.h"
+#include "daemon/ops_arc.h"
 #include "daemon/ops_pool.h"
 #include "daemon/pool_table.h"
 #include "daemon/server.h"
+#include "libcore/arc/arc.h"
+#include "libcore/base/zfs_prop.h"
 #include "libzfs/proto.h"
 
 namespace {
 
 constexpr const char* kUsage =
-    "Usage: zfsd [--foreground] [--socket PATH] [--state-dir DIR] [--pidfile PATH] [--log-level LEVEL]\n";
+    "Usage: zfsd [--foreground] [--socket PATH] [--state-dir DIR] [--pidfile PATH] [--log-level LEVEL]"
+    " [--arc-max SIZE]\n";
 constexpr const char* kHelp =
     "\n"
     "Options:\n"
@@ -46,6 +50,8 @@ constexpr const char* kHelp =
     "                       (default /var/lib/uzfs)\n"
     "    --pidfile PATH     write the daemon's process id to PATH while it runs\n"
     "    --log-level LEVEL  trace, debug, info, warn or error (default info)\n"
+    "    --arc-max SIZE     the ARC's maximum size (K, M, G... suffixes; at least 64M;\n"
+    "                       default half of the memory)\n"
     "    --help             print this message\n";
 
 int UsageError(const std::string& why) {
@@ -121,13 +127,14 @@ int main(int argc, char** argv) {
   app.set_help_flag();
   bool help = false, foreground = false;
   std::string socket = uzfs::proto::SocketPath(), state_dir = "/var/lib/uzfs", level = "info";
-  std::string pidfile;
+  std::string pidfile, arc_max_text;
   app.add_flag("--help", help);
   app.add_flag("--foreground", foreground);
   app.add_option("--socket", socket);
   app.add_option("--state-dir", state_dir);
   app.add_option("--pidfile", pidfile);
   app.add_option("--log-level", level);
+  app.add_option("--arc-max", arc_max_text);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -140,6 +147,12 @@ int main(int argc, char** argv) {
   auto lvl = spdlog::level::from_str(level);
   if (lvl == spdlog::level::off && level != "off") return UsageError("bad log level '" + level + "'");
   if (socket.empty() || state_dir.empty()) return UsageError("empty path");
+  uint64_t arc_max = uzfs::Arc::DefaultMax();
+  if (!arc_max_text.empty()) {
+    uzfs::Status s = uzfs::ParseSize(arc_max_text, &arc_max);
+    if (!s.ok()) return UsageError(s.message());
+    if (arc_max < uzfs::kArcMinMax) return UsageError("arc_max must be at least 64M");
+  }
   std::error_code ec;
   socket = std::filesystem::absolute(socket, ec).string();
   state_dir = std::filesystem::absolute(state_dir, ec).string();
@@ -168,7 +181,10 @@ int main(int argc, char** argv) {
   spdlog::set_pattern(foreground ? "zfsd: [%l] %v" : "%Y-%m-%d %H:%M:%S.%e [%l] %v");
 
   uzfs::Registry reg;
-  uzfs::PoolTable table(state_dir);
+  // One ARC for every pool; it outlives the pool table (declared before it).
+  uzfs::Arc arc(arc_max);
+  uzfs::RegisterArcOps(reg, &arc, nullptr);
+  uzfs::PoolTable table(state_dir, &arc);
   uzfs::MountTable mounts(&table);
   uzfs::RegisterPoolOps(reg, &table, &mounts);
   uzfs::RegisterDatasetOps(reg, &table, &mounts);

@@ -28,7 +28,8 @@ void CollectLeaves(const NvList& v, std::vector<std::string>* out) {
 
 }  // namespace
 
-PoolTable::PoolTable(std::string state_dir) : state_dir_(std::move(state_dir)) {}
+PoolTable::PoolTable(std::string state_dir, Arc* arc)
+    : state_dir_(std::move(state_dir)), arc_(arc) {}
 
 PoolTable::~PoolTable() { Shutdown(); }
 

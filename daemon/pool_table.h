@@ -9,6 +9,9 @@
 // start every pool in it is imported again from the device paths its config names. Written
 // atomically (temporary file, fsync, rename).
 //
+// The ARC: every pool created or imported (from the cache file too) is given the table's Arc
+// (PoolCreateSpec::arc, PoolImportSpec::arc), which must outlive the table.
+//
 // Thread safety: all methods may be called from any thread; the table has its own lock and
 // each Pool its own.
 #pragma once
@@ -26,9 +29,12 @@
 
 namespace uzfs {
 
+class Arc;  // libcore/arc/arc.h
+
 class PoolTable {
  public:
-  explicit PoolTable(std::string state_dir);
+  // arc: the cache shared by every pool (null: pools run without one, as in unit tests).
+  explicit PoolTable(std::string state_dir, Arc* arc = nullptr);
   ~PoolTable();
 
   // Imports the pools of the cache file (errors are logged, not fatal) and starts the sync
@@ -57,6 +63,7 @@ class PoolTable {
   void SyncLoop();
   Status SaveCache();
   std::string state_dir_;
+  Arc* const arc_;
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<Pool>> pools_;
   std::thread sync_thread_;

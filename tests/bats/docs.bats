@@ -1,12 +1,12 @@
 #!/usr/bin/env bats
-# Documentation meta-tests, generic over every man page man/man8/*.8 (git's t0450 and t9902
+# Documentation meta-tests, generic over every man page man/man[18]/*.[18] (git's t0450 and t9902
 # ideas): the page is mandoc-lint clean; its SYNOPSIS is exactly the usage its command's
 # --help prints; its option table lists exactly the options --help lists; the bash
 # completion offers every option of that table.
 #
 # Three kinds of page:
 #   NAME.8       a binary: $UZFS_BUILD/cmd/NAME/NAME (zfsd: $UZFS_BUILD/daemon/zfsd), its
-#                --help, completions/NAME;
+#                --help, completions/NAME (NAME.1 in man1 likewise: arcstat);
 #   NAME-SUB.8   a subcommand: `NAME SUB --help`, the completion of NAME after SUB;
 #   NAME.8 when NAME-*.8 pages exist: the overview of a command with subcommands; its
 #                SUBCOMMANDS list must name exactly what `NAME --help` lists, and link every
@@ -14,7 +14,9 @@
 
 load ../lib/zdb_helpers
 
-pages() { ls "$UZFS_ROOT"/man/man8/*.8; }
+pages() { ls "$UZFS_ROOT"/man/man1/*.1 "$UZFS_ROOT"/man/man8/*.8; }
+# page_name PAGE: the page's file name without its section ("zpool-list", "arcstat").
+page_name() { local b; b=$(basename "$1"); echo "${b%.[0-9]}"; }
 pages_of_kind() {
   local page
   for page in $(pages); do [ "$(kind_of "$page")" = "$1" ] && echo "$page"; done
@@ -30,10 +32,11 @@ binary_of() {
 # kind_of PAGE: "command", "subcommand" or "overview".
 kind_of() {
   local name
-  name=$(basename "$1" .8)
-  if [[ $name == *-* ]] && [ -f "$UZFS_ROOT/man/man8/${name%%-*}.8" ]; then
+  local dir=${1%/*} sec=${1##*.}
+  name=$(page_name "$1")
+  if [[ $name == *-* ]] && [ -f "$dir/${name%%-*}.$sec" ]; then
     echo subcommand
-  elif compgen -G "$UZFS_ROOT/man/man8/$name-*.8" >/dev/null; then
+  elif compgen -G "$dir/$name-*.$sec" >/dev/null; then
     echo overview
   else
     echo command
@@ -43,7 +46,7 @@ kind_of() {
 # words_of PAGE: the command the page documents, as words: "zdb", "zpool import".
 words_of() {
   local name
-  name=$(basename "$1" .8)
+  name=$(page_name "$1")
   if [ "$(kind_of "$1")" = subcommand ]; then echo "${name%%-*} ${name#*-}"; else echo "$name"; fi
 }
 
