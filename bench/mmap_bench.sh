@@ -1,0 +1,333 @@
+#!/usr/bin/env bash
+# Benchmark, not a test (issue 5's targets): mmap sequential reads and the memory a mapped file
+# costs, on (a) ext4, (b) uzfs through libzfs's file API (the mapping is zfsd's ARC) and (c) a
+# zfs-fuse mount (POSIX mmap through FUSE), each on a loop device with direct I/O over a sparse
+# file in one work directory (same disk, no page cache of the backing files), in one run.
+# Prints each figure, the ratios and the targets, met or not; it never fails on a figure.
+#
+#   bench/mmap_bench.sh [DIR]    DIR: where the work directory goes (default /var/tmp)
+#
+# Environment: SIZE (the file, default 512M), ROUNDS (cold and warm reads and memory
+# measurements per file system, medians shown; default 5), FS (which of "ext4 uzfs zfs-fuse"
+# to run, default all), UZFS_BUILD (default build/; zfsd, zpool, zfs and uzfs_mmap_read are
+# built there first).
+# Run as root; needs only what scripts/deps.sh installs (zfs-fuse, e2fsprogs, util-linux).
+#
+# Throughput: bench/mmap_read.cc (uzfs_mmap_read) maps the whole file, reads every byte once
+# in order and reports MB/s (2^20 bytes) from open to last byte. "cold": the file system's own
+# cache emptied (uzfs and zfs-fuse: pool exported and imported; ext4: unmounted and mounted)
+# and `sync; echo 3 >/proc/sys/vm/drop_caches`; "warm": the same read again right after.
+# Memory: the daemon restarted (uzfs, zfs-fuse) or the file system remounted (ext4), caches
+# dropped, then MemFree (median of 3 samples) before, after one process mapped and read the
+# file and holds it, and after a second one did too; copies = MemFree drop / SIZE (page cache
+# counts as used, so does every daemon's growth and the holders' page tables). MemFree is the
+# whole machine's: other work running meanwhile moves it, hence ROUNDS, the per-round figures
+# printed and two cross-checks: "adjusted" (MemFree plus every other process's anonymous
+# memory) and "by Pss" (the holders' and the daemon's proportional set sizes).
+# Targets: uzfs <= 1.05 copies (1 and 2 processes); libzfs mmap read >= 1.0x ext4's.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+[ "$(id -u)" = 0 ] || { echo "mmap_bench: run as root" >&2; exit 1; }
+for c in losetup mkfs.ext4 flock pgrep numfmt /usr/sbin/zfs-fuse /usr/sbin/zpool /usr/sbin/zfs; do
+  command -v "$c" >/dev/null || { echo "mmap_bench: $c missing (run scripts/deps.sh)" >&2; exit 1; }
+done
+B=${UZFS_BUILD:-$root/build}
+[ -f "$B/build.ninja" ] || cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+SIZE=${SIZE:-512M} ROUNDS=${ROUNDS:-5} FS=${FS:-ext4 uzfs zfs-fuse}
+targets=(uzfs_mmap_read)
+[[ " $FS " != *" uzfs "* ]] || targets+=(zfsd zpool zfs)
+cmake --build "$B" -j"$(nproc)" --target "${targets[@]}" >/dev/null
+ZFSD=$B/daemon/zfsd ZPOOL=$B/cmd/zpool/zpool ZFS=$B/cmd/zfs/zfs READ=$B/bench/uzfs_mmap_read
+ZF_ZPOOL=/usr/sbin/zpool ZF_ZFS=/usr/sbin/zfs
+bytes=$(numfmt --from=iec "$SIZE")
+img=$((bytes * 2 + (512 << 20)))
+base=$(mktemp -d "${1:-/var/tmp}/uzfs-mmap-bench.XXXXXX")
+export UZFS_SOCKET=$base/zfsd.sock
+zfsd_pid='' zf_pid=$base/zfs-fuse.pid zf_lock='' holders=() loops=()
+
+cleanup() {
+  set +e
+  local l
+  stop_holders
+  if [ -n "$zfsd_pid" ]; then
+    "$ZPOOL" export ubench 2>/dev/null
+    zfsd_stop
+  fi
+  if [ -f "$zf_pid" ]; then
+    $ZF_ZPOOL export -f zbench 2>/dev/null
+    zf_stop
+  fi
+  mountpoint -q "$base/ext4" && umount "$base/ext4"
+  for l in "${loops[@]}"; do losetup -d "$l"; done
+  rm -rf "$base"
+}
+trap cleanup EXIT
+log() { printf '%s\n' "$*" >&2; }
+drop() { sync; echo 3 >/proc/sys/vm/drop_caches; sleep 1; }
+loop_dev() {  # loop_dev NAME: DEV, a loop device with direct I/O over a new sparse file
+  truncate -s "$img" "$base/$1.img"
+  DEV=$(losetup -f --show --direct-io=on "$base/$1.img")
+  loops+=("$DEV")
+}
+# memfree PID...: "FREE ADJ" in bytes, medians of 3 samples 0.1 s apart. FREE is MemFree; ADJ
+# is MemFree plus the anonymous memory of every process but PIDs (the daemon, the holders):
+# its drop leaves out what other work on the machine (compilers...) allocated or freed meanwhile.
+memfree() {
+  local i
+  for i in 1 2 3; do
+    { cat /proc/meminfo /proc/[0-9]*/status 2>/dev/null || true; } |
+      awk -v ours=" $* " '
+        /^MemFree:/ { free = $2 }
+        /^Pid:/ { own = index(ours, " " $2 " ") > 0 }
+        /^RssAnon:/ { if (!own) anon += $2 }
+        END { printf "%.0f %.0f\n", free * 1024, (free + anon) * 1024 }'
+    sleep 0.1
+  done | sort -n -k1,1 | sed -n 2p
+}
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "-" }'; }
+
+declare -A R=() SUMS=()
+
+# read_once MODE FILE: one uzfs_mmap_read; its MB/s into MB, its checksum into SUMS.
+read_once() {
+  local out
+  out=$("$READ" "--$1" "$2") || return 1
+  SUMS[$(awk '{ print $4 }' <<<"$out")]=1
+  MB=$(awk '{ print $3 }' <<<"$out")
+}
+
+# throughput NAME MODE FILE EMPTY: ROUNDS cold reads (EMPTY, a command, empties the file
+# system's own cache first) each followed by a warm one; medians into R[NAME.cold/warm].
+throughput() {
+  local name=$1 mode=$2 file=$3 empty=$4 i cold=() warm=()
+  for ((i = 0; i < ROUNDS; i++)); do
+    eval "$empty" || return 1
+    drop
+    read_once "$mode" "$file" || return 1
+    cold+=("$MB")
+    read_once "$mode" "$file" || return 1
+    warm+=("$MB")
+  done
+  R[$name.cold]=$(printf '%s\n' "${cold[@]}" | median)
+  R[$name.warm]=$(printf '%s\n' "${warm[@]}" | median)
+  log "$name: cold MB/s ${cold[*]}; warm MB/s ${warm[*]}"
+}
+
+# holder MODE FILE READY: a uzfs_mmap_read that maps and reads FILE, appends its line to READY
+# and holds the mapping; waits for the line.
+holder() {
+  local p _
+  "$READ" "--$1" --hold 3600 --ready "$3" "$2" >/dev/null &
+  p=$!
+  holders+=("$p")
+  for _ in $(seq 6000); do
+    [ -s "$3" ] && return 0
+    kill -0 "$p" 2>/dev/null || { log "uzfs_mmap_read --$1 $2 failed"; return 1; }
+    sleep 0.1
+  done
+  log "uzfs_mmap_read --$1 $2: no result after 600 s"
+  return 1
+}
+stop_holders() {
+  local p
+  for p in "${holders[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null || true; done
+  holders=()
+}
+
+# pss PID...: the sum of the processes' proportional set sizes, bytes (a page mapped by n of
+# them counts 1/n in each: the sum counts it once)
+pss() {
+  local p
+  for p in "$@"; do cat "/proc/$p/smaps_rollup"; done </dev/null | awk '/^Pss:/ { s += $2 } END { printf "%.0f\n", s * 1024 }'
+}
+copies() { awk -v a="$1" -v b="$2" -v s="$bytes" 'BEGIN { printf "%.3f", (b - a) / s }'; }
+
+# memory NAME MODE FILE EMPTY DAEMON: ROUNDS times, MemFree before, after 1 and after 2
+# processes hold FILE mapped (EMPTY: a command that empties the caches; DAEMON: one that
+# prints the file system daemon's pid, or ''); the medians of the copies into R[NAME.copies1/copies2]. Also
+# the growth of the Pss of the holders and the daemon (R[NAME.pss1/pss2]): blind to the rest
+# of the machine, but it counts only memory mapped by them (not zfs-fuse's block device
+# cache, nor page tables).
+memory() {
+  local name=$1 mode=$2 file=$3 empty=$4 daemon=$5 m0 m1 m2 p0 p1 p2 r i
+  local c1=() c2=() a1=() a2=() s1=() s2=() dp
+  for ((i = 0; i < ROUNDS; i++)); do
+    eval "$empty" || return 1
+    dp=()
+    [ -z "$daemon" ] || dp=("$(eval "$daemon")")
+    drop
+    m0=$(memfree "${dp[@]}") p0=$(pss "${dp[@]}")
+    holder "$mode" "$file" "$base/ready.1" || { stop_holders; return 1; }
+    m1=$(memfree "${dp[@]}" "${holders[@]}") p1=$(pss "${dp[@]}" "${holders[@]}")
+    holder "$mode" "$file" "$base/ready.2" || { stop_holders; return 1; }
+    m2=$(memfree "${dp[@]}" "${holders[@]}") p2=$(pss "${dp[@]}" "${holders[@]}")
+    stop_holders
+    for r in "$base/ready.1" "$base/ready.2"; do SUMS[$(awk '{ print $4 }' "$r")]=1; done
+    rm -f "$base/ready.1" "$base/ready.2"
+    c1+=("$(copies "${m1% *}" "${m0% *}")") c2+=("$(copies "${m2% *}" "${m0% *}")")
+    a1+=("$(copies "${m1#* }" "${m0#* }")") a2+=("$(copies "${m2#* }" "${m0#* }")")
+    s1+=("$(copies "$p0" "$p1")") s2+=("$(copies "$p0" "$p2")")
+    log "$name: MemFree $((${m0% *} >> 20)) MiB before, $((${m1% *} >> 20)) after 1 process," \
+      "$((${m2% *} >> 20)) after 2; adjusted $((${m0#* } >> 20)), $((${m1#* } >> 20))," \
+      "$((${m2#* } >> 20)); Pss $((p0 >> 20)), $((p1 >> 20)), $((p2 >> 20))"
+  done
+  R[$name.copies1]=$(printf '%s\n' "${c1[@]}" | median)
+  R[$name.copies2]=$(printf '%s\n' "${c2[@]}" | median)
+  R[$name.adj1]=$(printf '%s\n' "${a1[@]}" | median)
+  R[$name.adj2]=$(printf '%s\n' "${a2[@]}" | median)
+  R[$name.pss1]=$(printf '%s\n' "${s1[@]}" | median)
+  R[$name.pss2]=$(printf '%s\n' "${s2[@]}" | median)
+  log "$name: copies with 1 process, 2 processes: MemFree ${c1[*]}, ${c2[*]};" \
+    "adjusted ${a1[*]}, ${a2[*]}; Pss ${s1[*]}, ${s2[*]}"
+}
+
+put_file() {  # put_file DEST: the benchmark file, written through the file system at DEST
+  dd if="$base/src" of="$1" bs=1M status=none
+  sync "$1"
+}
+quiet() {  # quiet CMD...: runs CMD, shows its output only if it fails
+  local out
+  out=$("$@" 2>&1) || { log "$out"; log "mmap_bench: failed: $*"; return 1; }
+}
+mounted_at() { findmnt -n -o TARGET -S "$1" | head -n1; }  # mounted_at DATASET
+
+# zfsd as tests/lib/pool_helpers.bash starts it: private socket and state dir, foreground.
+zfsd_start() {
+  mkdir -p "$base/state"
+  "$ZFSD" --foreground --socket "$UZFS_SOCKET" --state-dir "$base/state" --log-level warn \
+    2>>"$base/zfsd.log" &
+  zfsd_pid=$!
+  local _
+  for _ in $(seq 100); do
+    "$ZPOOL" version >/dev/null 2>&1 && return 0
+    kill -0 "$zfsd_pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  log "mmap_bench: zfsd did not start"; tail -n 20 "$base/zfsd.log" >&2; return 1
+}
+zfsd_stop() { kill "$zfsd_pid" 2>/dev/null || true; wait "$zfsd_pid" || true; zfsd_pid=''; }
+# zfs-fuse as tests/lib/oracle.bash starts it (the caller holds the lock).
+zf_start() {
+  /usr/sbin/zfs-fuse --pidfile "$zf_pid" --no-kstat-mount
+  local _
+  for _ in $(seq 50); do $ZF_ZPOOL list >/dev/null 2>&1 && return 0; sleep 0.2; done
+  log "mmap_bench: zfs-fuse did not start"; return 1
+}
+zf_stop() {
+  kill "$(cat "$zf_pid")" || true
+  while pgrep -x zfs-fuse >/dev/null; do sleep 0.2; done
+  rm -f "$zf_pid"
+}
+
+log "mmap_bench: SIZE=$SIZE ($bytes bytes), ROUNDS=$ROUNDS, work dir $base"
+head -c "$bytes" /dev/urandom >"$base/src"
+want=$("$READ" --posix "$base/src" | awk '{ print $4 }')
+
+# Each file system: the file written through it and synced; then throughput with its cache
+# emptied by the lightest means that empties it, and memory with the daemon restarted (a
+# daemon that keeps its old heap would hide what the mapping costs) and the pool imported.
+for fs in $FS; do
+  case $fs in
+  ext4)
+    loop_dev e; dev=$DEV
+    mkfs.ext4 -q "$dev"; mkdir "$base/ext4"; mount "$dev" "$base/ext4"
+    put_file "$base/ext4/f"
+    remount="umount '$base/ext4'; mount '$dev' '$base/ext4'"
+    throughput ext4 posix "$base/ext4/f" "$remount"
+    memory ext4 posix "$base/ext4/f" "$remount" ''
+    umount "$base/ext4"
+    ;;
+  uzfs)
+    loop_dev u; dev=$DEV
+    zfsd_start
+    # -R: no cache file, so a restarted zfsd imports nothing by itself.
+    quiet "$ZPOOL" create -f -R "$base/u" ubench "$dev"
+    # A whole disk gets a partition table, the pool goes in its first partition.
+    part=${dev}p1
+    [ -b "$part" ] || part=$dev
+    quiet "$ZFS" create -o compression=off ubench/fs
+    f=$(mounted_at ubench/fs)/f
+    put_file "$f"
+    "$ZPOOL" sync ubench
+    import="quiet '$ZPOOL' import -d '$part' -R '$base/u' ubench"
+    reimport="quiet '$ZPOOL' export ubench && $import"
+    restart="quiet '$ZPOOL' export ubench && zfsd_stop && zfsd_start && $import"
+    # shellcheck disable=SC2016 # (expanded by memory, after each restart)
+    if throughput uzfs libzfs "$f" "$reimport" && memory uzfs libzfs "$f" "$restart" 'echo $zfsd_pid'; then
+      :
+    else
+      log "uzfs: the libzfs mmap part failed; the end of zfsd's log:"; tail -n 20 "$base/zfsd.log" >&2 || true
+    fi
+    "$ZPOOL" export ubench || true
+    zfsd_stop
+    ;;
+  zfs-fuse)
+    loop_dev z; dev=$DEV
+    # One zfs-fuse on the machine: under the lock the tests' oracle takes.
+    exec {zf_lock}>/tmp/uzfs-zfsfuse.lock
+    flock "$zf_lock"
+    if pgrep -x zfs-fuse >/dev/null; then log "mmap_bench: a zfs-fuse runs outside the lock"; exit 1; fi
+    zf_start
+    quiet $ZF_ZPOOL create -f -R "$base/z" zbench "$dev"
+    quiet $ZF_ZFS create -o compression=off zbench/fs
+    f=$(mounted_at zbench/fs)/f
+    put_file "$f"
+    # zfs-fuse imports from a directory of devices: one holding only this pool's
+    mkdir "$base/zdev"; ln -s "$dev" "$base/zdev/"
+    import="quiet $ZF_ZPOOL import -d '$base/zdev' -R '$base/z' zbench"
+    reimport="quiet $ZF_ZPOOL export zbench && $import"
+    restart="quiet $ZF_ZPOOL export zbench && zf_stop && zf_start && $import"
+    throughput zfs-fuse posix "$f" "$reimport"
+    # shellcheck disable=SC2016
+    memory zfs-fuse posix "$f" "$restart" 'cat "$zf_pid"'
+    $ZF_ZPOOL export zbench
+    zf_stop
+    exec {zf_lock}>&-
+    ;;
+  *) log "mmap_bench: unknown file system '$fs' in FS"; exit 2 ;;
+  esac
+done
+
+v() { echo "${R[$1]:--}"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "-" && b != "-" && b > 0) printf "%.2f", a / b; else print "-" }'; }
+# met VALUE OP LIMIT: "met", "NOT met" or "-" (no figure)
+met() {
+  awk -v a="$1" -v op="$2" -v b="$3" 'BEGIN {
+    if (a == "-") { print "-"; exit }
+    ok = op == "<=" ? a + 0 <= b + 0 : a + 0 >= b + 0
+    print ok ? "met" : "NOT met" }'
+}
+
+echo
+echo "mmap sequential read of a $SIZE file ($bytes bytes); medians of $ROUNDS; MB/s = 2^20 bytes/s"
+printf '%-28s %9s %9s %9s %13s %10s\n' figure uzfs zfs-fuse ext4 uzfs/zfs-fuse uzfs/ext4
+for k in cold:"cold read MB/s" warm:"warm read MB/s" \
+  copies1:"copies, 1 process" copies2:"copies, 2 processes" \
+  adj1:"  adjusted, 1 process" adj2:"  adjusted, 2 processes" \
+  pss1:"  by Pss, 1 process" pss2:"  by Pss, 2 processes"; do
+  key=${k%%:*} label=${k#*:}
+  printf '%-28s %9s %9s %9s %13s %10s\n' "$label" "$(v "uzfs.$key")" "$(v "zfs-fuse.$key")" \
+    "$(v "ext4.$key")" "$(ratio "$(v "uzfs.$key")" "$(v "zfs-fuse.$key")")" \
+    "$(ratio "$(v "uzfs.$key")" "$(v "ext4.$key")")"
+done
+echo "uzfs reads through libzfs (uzfs_open + uzfs_mmap), zfs-fuse and ext4 through mmap(2)."
+echo "copies: MemFree drop / $SIZE after caches dropped (page cache counts as used). Other work on"
+echo "the machine moves MemFree too (each round's figures are above); \"adjusted\" adds back what"
+echo "every other process's anonymous memory grew by meanwhile; \"by Pss\": the growth of the holders'"
+echo "and the daemon's Pss, blind to the rest of the machine but to unmapped caches as well."
+echo
+echo "targets:"
+target() { printf '  %-46s %8s  %s\n' "$1" "$2" "$(met "$2" "$3" "$4")"; }
+target "uzfs copies, 1 process <= 1.05" "$(v uzfs.copies1)" '<=' 1.05
+target "uzfs copies, 2 processes <= 1.05" "$(v uzfs.copies2)" '<=' 1.05
+target "  (adjusted, 1 process)" "$(v uzfs.adj1)" '<=' 1.05
+target "  (adjusted, 2 processes)" "$(v uzfs.adj2)" '<=' 1.05
+for t in cold warm; do
+  target "libzfs mmap $t read >= 1.0x ext4's" "$(ratio "$(v "uzfs.$t")" "$(v "ext4.$t")")" '>=' 1.0
+done
+if [ "${#SUMS[@]}" -eq 1 ] && [ -n "${SUMS[$want]:-}" ]; then
+  echo "every read's checksum matched the file's ($want)"
+else
+  echo "CHECKSUMS DIFFER: the file's $want, reads gave ${!SUMS[*]}"
+fi
