@@ -34,9 +34,19 @@ int Run(const Cmd& self, int argc, char** argv) {
       "name", "size", "allocated", "free", "checkpoint", "expandsize", "fragmentation", "capacity",
       "dedupratio", "health", "altroot", "guid", "version", "bootfs", "delegation", "autoreplace",
       "cachefile", "failmode", "listsnapshots", "autoexpand", "dedupditto", "readonly", "comment"};
-  for (const auto& c : columns)
-    if (std::find(known.begin(), known.end(), c) == known.end())
+  for (auto& c : columns) {
+    // A column's header names it too, in any case ("alloc", "CAP"), as zprop_name_to_prop.
+    std::string lower = c;
+    for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    for (const auto& k : known) {
+      std::string header = ListHeader(k);
+      for (auto& ch : header) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      if (lower == k || lower == header) lower = k;
+    }
+    if (std::find(known.begin(), known.end(), lower) == known.end())
       return UsageError(self, "invalid property '" + c + "'");
+    c = lower;
+  }
   auto l = lzc::PoolList();
   if (!l.ok()) return Fail(lzc::IsConnectError(l.status()) ? l.status().message() : libzfs::Reason(l.status()));
   std::vector<std::pair<std::string, std::map<std::string, PropCell>>> rows;

@@ -172,6 +172,10 @@ $(usage_of list)" "$ZPOOL" list -o name,foo
   [ "$output" = "$(printf 'tank\tONLINE\ntonk\tONLINE')" ]
   run "$ZPOOL" list -Hp -o name,size tank
   [ "$output" = "$(printf 'tank\t%s' "$("$ZPOOL" get -Hp -o value size tank)")" ]
+  # Column headers name columns too, in any case.
+  run "$ZPOOL" list -Hp -o NAME,alloc,Cap tank
+  [ "$output" = "$(printf 'tank\t%s\t%s' "$("$ZPOOL" get -Hp -o value allocated tank)" \
+    "$("$ZPOOL" get -Hp -o value capacity tank)")" ]
   run "$ZPOOL" list
   [ "${lines[0]}" = "NAME   SIZE  ALLOC   FREE  CKPOINT  EXPANDSZ   FRAG    CAP  DEDUP  HEALTH  ALTROOT" ] ||
     [[ "${lines[0]}" == NAME*SIZE*ALLOC*FREE*CKPOINT*EXPANDSZ*FRAG*CAP*DEDUP*HEALTH*ALTROOT ]]
