@@ -35,6 +35,10 @@
 // a fill in flight marks it stale, and a stale fill's bytes are returned to its reader but not
 // cached (they may predate the change).
 //
+// Segments: one memfd per object costs one descriptor; an eviction that leaves a segment with
+// no cached unit and no holder outside the ARC (a client mapping, a reader under way) closes
+// it. Its ghosts stay, and the next Segment() call makes a new, empty memfd.
+//
 // Locking: one mutex (mu) guards everything; memfd I/O of hits and evictions happens under it
 // (a memcpy of one unit, or a punch), fills never do.
 #include "libcore/arc/arc.h"
@@ -135,6 +139,7 @@ class SegmentImpl : public ArcSegment {
     size_.store(RoundPage(exact), std::memory_order_relaxed);
   }
   uint64_t exact() const { return exact_; }
+  uint64_t live = 0;  // live units (guarded by the ARC's mutex)
 
  private:
   int fd_;
@@ -182,12 +187,20 @@ struct Arc::Impl {
     lists[state].push_front(h);
     h->pos = lists[state].begin();
     lsize[state] += h->size;
-    if (Live(state)) (h->meta ? meta_size : data_size) += h->size;
+    if (Live(state)) {
+      (h->meta ? meta_size : data_size) += h->size;
+      if (!h->meta)
+        if (SegmentImpl* s = Seg(h->unit.obj)) s->live++;
+    }
   }
   void Unlink(Hdr* h) {
     lists[h->state].erase(h->pos);
     lsize[h->state] -= h->size;
-    if (Live(h->state)) (h->meta ? meta_size : data_size) -= h->size;
+    if (Live(h->state)) {
+      (h->meta ? meta_size : data_size) -= h->size;
+      if (!h->meta)
+        if (SegmentImpl* s = Seg(h->unit.obj); s && s->live) s->live--;
+    }
   }
   void Move(Hdr* h, int state) {
     Unlink(h);
@@ -269,6 +282,12 @@ struct Arc::Impl {
                         static_cast<off_t>(h->unit.off), static_cast<off_t>(h->size));
     }
     Move(h, h->state == kMru ? kMruGhost : kMfuGhost);
+    if (!h->meta) {
+      // A segment left without cached units that nobody outside holds costs only a
+      // descriptor: close it (its ghosts stay; the next read makes a new memfd).
+      auto it = segs.find(h->unit.obj);
+      if (it != segs.end() && it->second->live == 0 && it->second.use_count() == 1) segs.erase(it);
+    }
   }
 
   // Evicts down to c, then trims the ghosts (see the top of the file).

@@ -98,6 +98,8 @@ class Arc {
   // must use the same ones for an object until DropObject.
 
   // The object's segment, created (size bytes, rounded up to a page) if it does not exist.
+  // (An eviction that leaves a segment without cached units closes it unless someone else
+  // holds it, so a reader calls this before each Read; FindSegment may then return nullptr.)
   Result<std::shared_ptr<ArcSegment>> Segment(const ArcObjKey& k, uint64_t size);
   // The segment if one exists.
   std::shared_ptr<ArcSegment> FindSegment(const ArcObjKey& k);

@@ -537,7 +537,12 @@ TEST(ArcTest, FillerRunsOutsideTheLock) {
 
 TEST(ArcTest, ConcurrentReaders) {
   Arc a(32 * P);
-  for (uint64_t obj = 1; obj <= 3; obj++) ASSERT_TRUE(a.Segment(K(obj), 64 * P).ok());
+  std::vector<std::shared_ptr<ArcSegment>> segs;  // kept open, as a reader would
+  for (uint64_t obj = 1; obj <= 3; obj++) {
+    auto sr = a.Segment(K(obj), 64 * P);
+    ASSERT_TRUE(sr.ok());
+    segs.push_back(*sr);
+  }
   Fills f;
   std::atomic<int> bad{0};
   const int kThreads = 4, kReads = 3000;
@@ -571,6 +576,31 @@ TEST(ArcTest, ConcurrentReaders) {
   EXPECT_LE(s.size, 32 * P);
   EXPECT_EQ(s.size, s.resident);
   CheckBounds(a);
+}
+
+// A segment whose every unit was evicted and that nobody else holds is closed (one descriptor
+// per cached object, not per object ever read); its ghosts remain.
+TEST(ArcTest, EmptySegmentsAreClosed) {
+  Arc a(4 * P);
+  ASSERT_TRUE(a.Segment(K(1), 16 * P).ok());
+  auto held = a.Segment(K(2), 16 * P);
+  ASSERT_TRUE(held.ok());
+  for (int i = 0; i < 2; i++) ReadUnit(a, 1, 0);  // MFU
+  for (int i = 0; i < 2; i++) ReadUnit(a, 2, 0);
+  ASSERT_TRUE(a.Segment(K(3), 16 * P).ok());
+  for (int u = 0; u < 4; u++)  // MFU fills with K(3)'s units; K(1)'s and K(2)'s become ghosts
+    for (int i = 0; i < 2; i++) ReadUnit(a, 3, u);
+  EXPECT_FALSE(a.Cached(K(1), 0));
+  EXPECT_FALSE(a.Cached(K(2), 0));
+  EXPECT_EQ(nullptr, a.FindSegment(K(1)));
+  EXPECT_NE(nullptr, a.FindSegment(K(2)));  // a client holds it
+  ArcStats s = a.Stats();
+  EXPECT_EQ(2u, s.segments);
+  EXPECT_EQ(2 * P, s.mfu_ghost_size);
+  ASSERT_TRUE(a.Segment(K(1), 16 * P).ok());
+  ReadUnit(a, 1, 0);
+  EXPECT_EQ(1u, a.Stats().mfu_ghost_hits);  // remembered across the new memfd
+  EXPECT_TRUE(a.Cached(K(1), 0));
 }
 
 TEST(ArcTest, MappedBytesAreCounted) {

@@ -17,6 +17,22 @@ constexpr uint8_t kFlagUsedBytes = 1;
 constexpr int kDnodesPerBlockShift = 5;  // 16K dnode blocks hold 32 dnodes
 constexpr uint32_t kDnodeBlockSize = 16 * 1024;
 constexpr uint8_t kIndBlkShift = 14;     // DN_MAX_INDBLKSHIFT
+constexpr uint64_t kUnknownSize = UINT64_MAX;
+
+// How an object's file data is cut into ARC units (see dmu_write.h).
+enum UnitMode : int {
+  kUnitNone = 0,    // several blocks of a size neither a multiple nor a divisor of a page
+  kUnitBlock = 1,   // unit = block (block size a multiple of the page size)
+  kUnitPage = 2,    // unit = page (block size divides the page size)
+  kUnitSingle = 3,  // one block of another size: [0, block rounded up), then pages
+};
+
+int UnitModeOf(const DnodePhys& dn) {
+  uint64_t bs = dn.datablksz();
+  if (bs % kArcPageSize == 0) return kUnitBlock;
+  if (kArcPageSize % bs == 0) return kUnitPage;
+  return dn.maxblkid == 0 ? kUnitSingle : kUnitNone;
+}
 
 bool SameDvas(const BlkPtr& a, const BlkPtr& b) {
   for (int i = 0; i < kSpaDvas; i++)
@@ -68,6 +84,10 @@ struct ObjsetWriter::Obj {
   std::set<std::pair<int, uint64_t>> dirty_ind;
   uint64_t free_from = UINT64_MAX;  // level-0 blkids >= this are freed at sync
   bool freeing = false;             // the whole object is being freed
+  // ARC: the file size last given to the object's segment (kUnknownSize: none yet), and the
+  // unit layout its cached units were made with (-1: none yet).
+  uint64_t file_size = kUnknownSize;
+  int unit_mode = -1;
   int epbs() const { return dn.indblkshift - 7; }
 };
 
@@ -199,13 +219,24 @@ Result<Bytes*> ObjsetWriter::Block(Obj& o, uint64_t blkid, bool for_write) {
   if (it == o.blocks.end()) {
     uint64_t bs = o.dn.datablksz();
     Bytes data;
-    UZFS_ASSIGN(BlkPtr bp, BpAt(o, 0, blkid));
-    if (bp.is_hole()) {
-      data.assign(bs, 0);
-    } else {
-      if (!bp.little_endian()) return Status::Error(ENOTSUP, "big-endian block: read-only here");
-      UZFS_ASSIGN(data, reader_->Read(bp));
-      data.resize(bs, 0);
+    bool have = false;
+    CacheUnit u;
+    if (for_write && UseCache(o) && UnitOf(o, blkid * bs, &u)) {
+      // The ARC's copy may be newer than disk (stores through a mapping).
+      auto r = arc_->Peek(CacheKey(o.id), u.off, u.len);
+      if (r.ok()) {
+        uint64_t start = blkid * bs;
+        data.assign(bs, 0);
+        uint64_t n = std::min<uint64_t>(bs, u.off + r->size() - start);
+        std::copy_n(r->begin() + static_cast<long>(start - u.off), n, data.begin());
+        // Stores past the end of the file (in its last page) never reach the disk.
+        if (o.file_size != kUnknownSize && o.file_size < start + bs)
+          std::fill(data.begin() + static_cast<long>(std::max(o.file_size, start) - start), data.end(), 0);
+        have = true;
+      }
+    }
+    if (!have) {
+      UZFS_ASSIGN(data, BlockBytes(o, blkid));
     }
     it = o.blocks.emplace(blkid, std::move(data)).first;
   }
@@ -215,6 +246,141 @@ Result<Bytes*> ObjsetWriter::Block(Obj& o, uint64_t blkid, bool for_write) {
     MarkDirty(o);
   }
   return &it->second;
+}
+
+Result<Bytes> ObjsetWriter::BlockBytes(Obj& o, uint64_t blkid) {
+  uint64_t bs = o.dn.datablksz();
+  if (auto it = o.blocks.find(blkid); it != o.blocks.end()) return it->second;
+  UZFS_ASSIGN(BlkPtr bp, BpAt(o, 0, blkid));
+  if (bp.is_hole()) return Bytes(bs, 0);
+  if (!bp.little_endian()) return Status::Error(ENOTSUP, "big-endian block: read-only here");
+  UZFS_ASSIGN(Bytes data, reader_->Read(bp));
+  data.resize(bs, 0);
+  return data;
+}
+
+// ---- The ARC ----
+
+void ObjsetWriter::set_cache(Arc* arc, ArcObjKey base) {
+  arc_ = arc;
+  cache_base_ = base;
+  for (auto& [id, o] : objs_) {
+    o->unit_mode = -1;
+    o->file_size = kUnknownSize;
+  }
+}
+
+bool ObjsetWriter::UseCache(Obj& o) {
+  if (!arc_ || o.id == 0 || o.dn.type != kOtPlainFileContents) return false;
+  int mode = UnitModeOf(o.dn);
+  if (mode != o.unit_mode) {
+    // First use here, or the units' layout changed: whatever the ARC holds for the object was
+    // cut differently (or belongs to an earlier life of the object number).
+    arc_->DropObject(CacheKey(o.id));
+    o.unit_mode = mode;
+  }
+  return mode != kUnitNone;
+}
+
+bool ObjsetWriter::UnitOf(const Obj& o, uint64_t at, CacheUnit* u) const {
+  uint64_t bs = o.dn.datablksz();
+  switch (o.unit_mode) {
+    case kUnitBlock:
+      *u = {at / bs * bs, bs};
+      return true;
+    case kUnitSingle:
+      if (at < P2RoundUp(bs, kArcPageSize)) {
+        *u = {0, P2RoundUp(bs, kArcPageSize)};
+        return true;
+      }
+      [[fallthrough]];
+    case kUnitPage:
+      *u = {P2Align(at, kArcPageSize), kArcPageSize};
+      return true;
+    default:
+      return false;
+  }
+}
+
+Result<Bytes> ObjsetWriter::FillUnit(Obj& o, uint64_t off, uint64_t len) {
+  Bytes out(len, 0);
+  uint64_t bs = o.dn.datablksz();
+  for (uint64_t blkid = off / bs; blkid * bs < off + len && blkid <= o.dn.maxblkid; blkid++) {
+    uint64_t start = blkid * bs;
+    uint64_t lo = std::max(start, off), hi = std::min(start + bs, off + len);
+    auto it = o.blocks.find(blkid);
+    if (it != o.blocks.end()) {
+      std::copy(it->second.begin() + static_cast<long>(lo - start),
+                it->second.begin() + static_cast<long>(hi - start), out.begin() + static_cast<long>(lo - off));
+      continue;
+    }
+    UZFS_ASSIGN(BlkPtr bp, BpAt(o, 0, blkid));
+    if (bp.is_hole()) continue;
+    if (!bp.little_endian()) return Status::Error(ENOTSUP, "big-endian block: read-only here");
+    UZFS_ASSIGN(Bytes data, reader_->Read(bp));
+    data.resize(bs, 0);
+    std::copy(data.begin() + static_cast<long>(lo - start), data.begin() + static_cast<long>(hi - start),
+              out.begin() + static_cast<long>(lo - off));
+  }
+  return out;
+}
+
+Result<std::shared_ptr<ArcSegment>> ObjsetWriter::SegmentOf(Obj& o) {
+  ArcObjKey k = CacheKey(o.id);
+  if (o.file_size == kUnknownSize) {
+    if (auto seg = arc_->FindSegment(k)) {
+      o.file_size = seg->size();
+      return seg;
+    }
+    o.file_size = (o.dn.maxblkid + 1) * o.dn.datablksz();
+  }
+  return arc_->Segment(k, o.file_size);
+}
+
+void ObjsetWriter::DropCached(Obj& o) {
+  if (arc_) arc_->DropObject(CacheKey(o.id));
+  o.unit_mode = -1;
+}
+
+void ObjsetWriter::TrimClean(Obj& o) {
+  if (!dirty_.count(o.id) && o.dirty_ind.empty() && o.free_from == UINT64_MAX) o.ind.clear();
+}
+
+Status ObjsetWriter::NoteFileSize(uint64_t obj, uint64_t size) {
+  if (!arc_) return Status::Ok();
+  UZFS_ASSIGN(Obj * o, Load(obj));
+  if (o->dn.type != kOtPlainFileContents) return Status::Ok();
+  UseCache(*o);
+  o->file_size = size;
+  if (!arc_->Resize(CacheKey(obj), size).ok()) DropCached(*o);
+  return Status::Ok();
+}
+
+Result<ObjsetWriter::CacheUnit> ObjsetWriter::UnitAt(uint64_t obj, uint64_t at) {
+  UZFS_ASSIGN(Obj * o, Load(obj));
+  if (!arc_ || o->dn.type != kOtPlainFileContents) return Status::Error(EINVAL, "no file data cache");
+  CacheUnit u;
+  if (!UseCache(*o) || !UnitOf(*o, at, &u))
+    return Status::Error(ENOTSUP, "object " + std::to_string(obj) + ": blocks fit no cache unit");
+  return u;
+}
+
+Result<std::shared_ptr<ArcSegment>> ObjsetWriter::CacheSegment(uint64_t obj) {
+  UZFS_ASSIGN(Obj * o, Load(obj));
+  if (!arc_ || o->dn.type != kOtPlainFileContents) return Status::Error(EINVAL, "no file data cache");
+  UseCache(*o);
+  return SegmentOf(*o);
+}
+
+Result<bool> ObjsetWriter::FaultUnit(uint64_t obj, uint64_t at, CacheUnit* unit) {
+  UZFS_ASSIGN(CacheUnit u, UnitAt(obj, at));
+  UZFS_ASSIGN(Obj * o, Load(obj));
+  UZFS_ASSIGN(auto seg, SegmentOf(*o));
+  if (at >= seg->size()) return Status::Error(EINVAL, "fault past the end of the file");
+  *unit = u;
+  auto r = arc_->Fault(CacheKey(obj), u.off, u.len, [&]() { return FillUnit(*o, u.off, u.len); });
+  TrimClean(*o);
+  return r;
 }
 
 void ObjsetWriter::MarkDirty(Obj& o) { dirty_.insert(o.id); }
@@ -260,6 +426,8 @@ Result<uint64_t> ObjsetWriter::Allocate(uint8_t type, uint32_t blocksize, uint8_
 Status ObjsetWriter::FreeObject(uint64_t obj) {
   if (obj == 0) return Status::Error(EINVAL, "cannot free the meta-dnode");
   UZFS_ASSIGN(Obj * o, Load(obj));
+  if (o->dn.type == kOtPlainFileContents) DropCached(*o);
+  o->file_size = kUnknownSize;
   o->blocks.clear();
   o->dirty_blocks.clear();
   o->free_from = 0;
@@ -297,8 +465,18 @@ Status ObjsetWriter::SetBlockSize(uint64_t obj, uint32_t blocksize) {
   if (o->dn.maxblkid > 0) return Status::Error(ENOTSUP, "object has more than one block");
   // Keep the single block's contents: load it, resize, rewrite.
   UZFS_ASSIGN(Bytes * b, Block(*o, 0, true));
+  CacheUnit u;
+  if (UseCache(*o) && UnitOf(*o, 0, &u)) {
+    // The ARC's copy is at least as new as ours (stores through a mapping).
+    if (auto r = arc_->Peek(CacheKey(obj), u.off, u.len); r.ok()) {
+      uint64_t keep = std::min<uint64_t>(b->size(), o->file_size == kUnknownSize ? b->size() : o->file_size);
+      std::copy_n(r->begin(), keep, b->begin());
+    }
+  }
   b->resize(blocksize, 0);
   o->dn.datablkszsec = static_cast<uint16_t>(blocksize >> 9);
+  // The units change with the block size.
+  if (o->dn.type == kOtPlainFileContents) DropCached(*o);
   return Status::Ok();
 }
 
@@ -327,18 +505,50 @@ Result<Bytes> ObjsetWriter::Read(uint64_t obj, uint64_t off, uint64_t len) {
   if (off >= end) return Bytes{};
   len = std::min(len, end - off);
   Bytes out(len);
+  bool file = o->dn.type == kOtPlainFileContents;
+  std::shared_ptr<ArcSegment> seg;
+  if (file && UseCache(*o)) {
+    // No segment (out of descriptors, say): read around the cache.
+    if (auto r = SegmentOf(*o); r.ok()) seg = std::move(r).value();
+  }
+  if (seg) {
+    ArcObjKey k = CacheKey(obj);
+    for (uint64_t pos = 0; pos < len;) {
+      uint64_t at = off + pos;
+      CacheUnit u;
+      UnitOf(*o, at, &u);
+      uint64_t n = std::min(u.off + u.len - at, len - pos);
+      MutByteSpan dst(out.data() + pos, n);
+      if (u.off >= seg->size()) {
+        // Past the file size the segment was given: not cached.
+        UZFS_ASSIGN(Bytes b, FillUnit(*o, u.off, u.len));
+        std::copy_n(b.begin() + static_cast<long>(at - u.off), n, dst.begin());
+      } else {
+        UZFS_TRY(arc_->Read(k, u.off, u.len, at, dst, [&]() { return FillUnit(*o, u.off, u.len); }));
+      }
+      pos += n;
+    }
+    TrimClean(*o);
+    return out;
+  }
   uint64_t pos = 0;
   while (pos < len) {
     uint64_t blkid = (off + pos) / bs, boff = (off + pos) % bs;
     uint64_t n = std::min(bs - boff, len - pos);
-    UZFS_ASSIGN(Bytes * b, Block(*o, blkid, false));
-    std::copy_n(b->begin() + static_cast<long>(boff), n, out.begin() + static_cast<long>(pos));
+    if (file) {
+      // File data is not kept here (without an ARC it is read again each time).
+      UZFS_ASSIGN(Bytes b, BlockBytes(*o, blkid));
+      std::copy_n(b.begin() + static_cast<long>(boff), n, out.begin() + static_cast<long>(pos));
+    } else {
+      UZFS_ASSIGN(Bytes * b, Block(*o, blkid, false));
+      std::copy_n(b->begin() + static_cast<long>(boff), n, out.begin() + static_cast<long>(pos));
+    }
     pos += n;
   }
   return out;
 }
 
-Status ObjsetWriter::Write(uint64_t obj, uint64_t off, ByteSpan data) {
+Status ObjsetWriter::Write(uint64_t obj, uint64_t off, ByteSpan data, bool write_through) {
   UZFS_ASSIGN(Obj * o, Load(obj));
   uint64_t bs = o->dn.datablksz();
   uint64_t pos = 0;
@@ -351,6 +561,24 @@ Status ObjsetWriter::Write(uint64_t obj, uint64_t off, ByteSpan data) {
     pos += n;
   }
   MarkDirty(*o);
+  // Write-through (after the blocks: UseCache sees the layout as the write left it).
+  if (!data.empty() && UseCache(*o)) {
+    ArcObjKey k = CacheKey(obj);
+    uint64_t end = off + data.size();
+    bool ok = true;
+    if (o->file_size != kUnknownSize && end > o->file_size) {
+      o->file_size = end;
+      ok = arc_->Resize(k, end).ok();
+    }
+    for (uint64_t p = 0; ok && write_through && p < data.size();) {
+      CacheUnit u;
+      UnitOf(*o, off + p, &u);
+      uint64_t n = std::min<uint64_t>(u.off + u.len - (off + p), data.size() - p);
+      ok = arc_->Update(k, u.off, u.len, off + p, data.subspan(p, n)).ok();
+      p += n;
+    }
+    if (!ok) DropCached(*o);  // never leave a stale copy behind
+  }
   return Status::Ok();
 }
 
@@ -369,6 +597,10 @@ Status ObjsetWriter::Truncate(uint64_t obj, uint64_t off) {
   o->free_from = std::min(o->free_from, first_free);
   o->dn.maxblkid = first_free ? first_free - 1 : 0;
   MarkDirty(*o);
+  if (UseCache(*o)) {
+    o->file_size = off;
+    if (!arc_->Resize(CacheKey(obj), off).ok()) DropCached(*o);
+  }
   return Status::Ok();
 }
 

@@ -15,6 +15,20 @@
 // copies + 1 DVAs (the MOS: 3); data → the objset's checksum / compression / copies unless
 // the dnode names its own.
 //
+// File data and the ARC (set_cache): the level-0 blocks of plain-file objects
+// (kOtPlainFileContents) are cached in the ARC, not in the writer. A read goes through
+// Arc::Read in units: page-aligned ranges covering whole blocks — the block itself when the
+// block size is a multiple of the page size, the page holding several blocks when it divides
+// the page size, [0, block rounded up to a page) and then pages for an object of one block of
+// another size; objects of several blocks of such a size bypass the ARC. A miss fills the unit
+// from the blocks dirty in memory, else from disk (holes read as zeros). A write changes the
+// block in memory (taken from the ARC when cached there: a client's mapped stores make it
+// newer than disk) and writes through to the ARC. The object's segment is sized to the file
+// size it was last told (NoteFileSize; writes past it and truncates move it too). Freeing an
+// object or changing its block size drops its units (Arc::DropObject). Without an Arc, reads
+// of file blocks not dirty in memory go to disk every time (and are not kept either).
+// Invariant: a unit cached in the ARC is at least as new as the writer's copy of its blocks.
+//
 // Only little-endian objsets are writable (ENOTSUP otherwise). Thread safety: none; the pool
 // serializes access.
 #pragma once
@@ -25,6 +39,7 @@
 #include <set>
 #include <vector>
 
+#include "libcore/arc/arc.h"
 #include "libcore/base/bytes.h"
 #include "libcore/base/status.h"
 #include "libcore/dmu/dmu.h"
@@ -87,9 +102,10 @@ class ObjsetWriter {
   Status SetChecksumCompress(uint64_t obj, uint8_t checksum, uint8_t compress);
 
   // dmu_read / dmu_write / dmu_free_range. Reads past the data read zeros (up to the
-  // object's (maxblkid+1)*blocksize, clipped).
+  // object's (maxblkid+1)*blocksize, clipped). write_through = false leaves the ARC's copy
+  // alone (the pool writing mapped-dirty units out of the ARC itself).
   Result<Bytes> Read(uint64_t obj, uint64_t off, uint64_t len);
-  Status Write(uint64_t obj, uint64_t off, ByteSpan data);
+  Status Write(uint64_t obj, uint64_t off, ByteSpan data, bool write_through = true);
   // Frees [off, end of object): whole blocks beyond become holes, the block holding off is
   // zeroed past it; maxblkid drops to the last block still in use.
   Status Truncate(uint64_t obj, uint64_t off);
@@ -106,6 +122,26 @@ class ObjsetWriter {
   // Allocated object count (the root bp's fill).
   uint64_t object_count() const { return nobjects_; }
 
+  // ---- The ARC (see the top of the file). base.pool = pool guid, base.space = the head
+  // dataset object; base.object is ignored (each object fills its own). nullptr: no cache.
+  void set_cache(Arc* arc, ArcObjKey base);
+  Arc* cache() const { return arc_; }
+  ArcObjKey CacheKey(uint64_t obj) const { return ArcObjKey{cache_base_.pool, cache_base_.space, obj}; }
+  // A regular file's size changed or became known: its segment follows (Arc::Resize). A no-op
+  // without an Arc or for other object types.
+  Status NoteFileSize(uint64_t obj, uint64_t size);
+  struct CacheUnit {
+    uint64_t off = 0, len = 0;
+  };
+  // The unit holding byte `at` of a plain-file object. EINVAL without an Arc or for another
+  // type, ENOTSUP when the object's blocks fit no unit.
+  Result<CacheUnit> UnitAt(uint64_t obj, uint64_t at);
+  // The object's segment (created at the size last noted; NoteFileSize first).
+  Result<std::shared_ptr<ArcSegment>> CacheSegment(uint64_t obj);
+  // Makes the unit holding `at` resident (the same fill as reads); true when it had to fill.
+  // EINVAL when `at` lies past the segment.
+  Result<bool> FaultUnit(uint64_t obj, uint64_t at, CacheUnit* unit);
+
  private:
   struct Obj;
   ObjsetWriter(BlockReader* r, const ObjsetPolicy& p);
@@ -120,6 +156,19 @@ class ObjsetWriter {
   Status FreeRange(Obj& o, uint64_t first_blkid, ObjsetSink& sink, uint64_t txg);
   Status FreeSubtree(Obj& o, const BlkPtr& bp, ObjsetSink& sink, uint64_t txg);
   Status SyncObject(Obj& o, ObjsetSink& sink, uint64_t txg, int pass);
+  // ARC helpers. UseCache: the object's file data goes through the ARC (drops the ARC's units
+  // first when their layout changed since the object last used them).
+  bool UseCache(Obj& o);
+  bool UnitOf(const Obj& o, uint64_t at, CacheUnit* u) const;
+  // A unit's bytes from the blocks dirty in memory, else disk; holes and past the end zeros.
+  Result<Bytes> FillUnit(Obj& o, uint64_t off, uint64_t len);
+  // A level-0 block's bytes from memory or disk, not kept.
+  Result<Bytes> BlockBytes(Obj& o, uint64_t blkid);
+  // The segment, created at the noted file size (or the object's length when none was noted).
+  Result<std::shared_ptr<ArcSegment>> SegmentOf(Obj& o);
+  void DropCached(Obj& o);
+  // After a read: clean indirect blocks of a clean object are not kept (the metadata ARC is).
+  void TrimClean(Obj& o);
   WriteProps PropsFor(const DnodePhys& dn, int level) const;
   Status EncodeDnode(const DnodePhys& dn, uint8_t* p) const;
   void MarkDirty(Obj& o);
@@ -135,6 +184,8 @@ class ObjsetWriter {
   uint64_t nobjects_ = 0;
   uint64_t next_obj_ = 1;  // dmu_object_alloc's os_obj_next: allocation moves forward
   int pass_ = 1;
+  Arc* arc_ = nullptr;
+  ArcObjKey cache_base_;
 };
 
 // Encodes a dnode (little-endian) into 512 bytes.

@@ -11,6 +11,8 @@
 #include <set>
 #include <string>
 
+#include <unistd.h>
+
 #include "libcore/base/compress.h"
 
 namespace uzfs {
@@ -66,6 +68,8 @@ class FakePool : public ObjsetSink, public BlockReader {
   }
   Result<Bytes> Read(const BlkPtr& bp, ReadReport* = nullptr) override {
     if (bp.is_hole()) return Bytes(bp.lsize(), 0);
+    reads++;
+    if (bp.level() == 0 && bp.type() == kPlainFile) data_reads++;
     auto it = blocks_.find(bp.dva[0].offset());
     if (it == blocks_.end()) return Status::Error(EIO, "read of a freed block " + bp.ToString());
     if (!VerifyBlockChecksum(bp, it->second)) return Status::Error(ECKSUM, bp.ToString());
@@ -85,6 +89,7 @@ class FakePool : public ObjsetSink, public BlockReader {
 
   std::vector<std::string> errors;
   uint64_t writes = 0;
+  uint64_t reads = 0, data_reads = 0;
 
  private:
   std::map<uint64_t, Bytes> blocks_;
@@ -143,17 +148,22 @@ class DmuWriteTest : public ::testing::Test {
     EXPECT_TRUE(bad.empty()) << bad.front();
   }
 
+  void RandomModel(uint32_t bs, Arc* arc, uint64_t seed);
+
   FakePool pool_;
   std::unique_ptr<ObjsetWriter> os_;
   uint64_t txg_ = 10;
 };
 
-TEST_F(DmuWriteTest, RandomWritesReadsTruncatesMatchModel) {
-  auto obj = os_->Allocate(kPlainFile, 512, 0, 0);
+// A random write/read/truncate/sync/reopen history on one object of block size bs against a
+// model of its bytes; with an ARC (arc != nullptr) the reads go through it.
+void DmuWriteTest::RandomModel(uint32_t bs, Arc* arc, uint64_t seed) {
+  if (arc) os_->set_cache(arc, ArcObjKey{1, 2, 0});
+  auto obj = os_->Allocate(kPlainFile, bs, 0, 0);
   ASSERT_TRUE(obj.ok());
   Bytes model;  // the object's bytes; beyond model.size() everything reads as zero
-  std::mt19937_64 rng(11);
-  constexpr uint64_t kSpan = 3ULL << 20;  // 6144 blocks of 512: two indirect levels
+  std::mt19937_64 rng(seed);
+  const uint64_t kSpan = 3ULL << 20;  // 6144 blocks of 512: two indirect levels
   auto check_read = [&](uint64_t off, uint64_t len, int op) {
     auto r = os_->Read(*obj, off, len);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -184,26 +194,54 @@ TEST_F(DmuWriteTest, RandomWritesReadsTruncatesMatchModel) {
       model.resize(off);
       auto len = os_->Length(*obj);
       ASSERT_TRUE(len.ok());
-      EXPECT_EQ(*len, P2RoundUp(off, 512)) << "op " << op;
+      EXPECT_EQ(*len, P2RoundUp(off, bs)) << "op " << op;
     } else {
       Sync();
       CheckTree();
-      if (rng() % 2) Reopen();
+      if (rng() % 2) {
+        Reopen();
+        if (arc) os_->set_cache(arc, ArcObjKey{1, 2, 0});
+      }
       auto dn = os_->Dnode(*obj);
       ASSERT_TRUE(dn.ok());
       std::vector<std::string> bad;
       EXPECT_EQ((*dn)->used, DnodeTreeDsize(pool_, **dn, &bad)) << "op " << op;
       EXPECT_TRUE(bad.empty()) << bad.front();
-      EXPECT_EQ((*dn)->maxblkid, model.empty() ? 0 : (model.size() - 1) / 512) << "op " << op;
+      EXPECT_EQ((*dn)->maxblkid, model.empty() ? 0 : (model.size() - 1) / bs) << "op " << op;
     }
   }
   Sync();
   Reopen();
+  if (arc) os_->set_cache(arc, ArcObjKey{1, 2, 0});
   auto dn = os_->Dnode(*obj);
   ASSERT_TRUE(dn.ok());
-  EXPECT_GE((*dn)->nlevels, 3) << "the test meant to exercise two indirect levels";
+  if (bs == 512) {
+    EXPECT_GE((*dn)->nlevels, 3) << "the test meant to exercise two indirect levels";
+  }
   for (uint64_t off = 0; off < model.size() + 4096; off += 4000) check_read(off, 4000, -1);
+  for (uint64_t off = 0; off < model.size() + 4096; off += 4000) check_read(off, 4000, -2);
 }
+
+TEST_F(DmuWriteTest, RandomWritesReadsTruncatesMatchModel) { RandomModel(512, nullptr, 11); }
+
+// The same histories through a small ARC (so units are evicted and refilled all along), with
+// page units (512-byte blocks) and block units (4 KiB, 16 KiB).
+TEST_F(DmuWriteTest, RandomHistoriesThroughTheArc) {
+  for (uint32_t bs : {512u, 4096u, 16384u}) {
+    SCOPED_TRACE("block size " + std::to_string(bs));
+    Arc arc(96 << 10);
+    pool_ = FakePool();
+    os_ = ObjsetWriter::Create(&pool_, 2, ObjsetPolicy{});
+    RandomModel(bs, &arc, 11 + bs);
+    if (HasFatalFailure()) return;
+    ArcStats s = arc.Stats();
+    EXPECT_LE(s.size, 96u << 10);
+    EXPECT_GT(s.evictions, 0u);
+    EXPECT_GT(s.data_hits, 0u);
+  }
+}
+
+
 
 TEST_F(DmuWriteTest, SparseWriteFarOutReadsHolesAsZeros) {
   auto obj = os_->Allocate(kPlainFile, 512, 0, 0);
@@ -395,6 +433,211 @@ TEST_F(DmuWriteTest, BonusAndAllocationRules) {
   ASSERT_TRUE(os_->Dnode(500).ok());
   EXPECT_EQ(os_->Dnode(499).status().code(), ENOENT);
   EXPECT_EQ(os_->FreeObject(0).code(), EINVAL);
+}
+
+// ---- File data and the ARC ----
+
+Bytes Pattern(size_t n, uint8_t seed) {
+  Bytes b(n);
+  for (size_t i = 0; i < n; i++) b[i] = static_cast<uint8_t>(seed + i * 7 + (i >> 9));
+  return b;
+}
+
+TEST_F(DmuWriteTest, FileReadsAreNotKeptInTheWriter) {
+  auto obj = os_->Allocate(kPlainFile, 16384, 0, 0);
+  ASSERT_TRUE(obj.ok());
+  Bytes d = Pattern(10 * 16384, 3);
+  ASSERT_TRUE(os_->Write(*obj, 0, d).ok());
+  Sync();
+  Reopen();
+  // Without an ARC every read of a clean block goes to the pool again.
+  for (int pass = 0; pass < 2; pass++) {
+    uint64_t before = pool_.data_reads;
+    auto r = os_->Read(*obj, 0, d.size());
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(d, *r);
+    EXPECT_EQ(10u, pool_.data_reads - before) << "pass " << pass;
+  }
+  // With one, the second pass is served from it.
+  Arc arc(1 << 20);
+  os_->set_cache(&arc, ArcObjKey{1, 2, 0});
+  uint64_t before = pool_.data_reads;
+  for (int pass = 0; pass < 2; pass++) {
+    auto r = os_->Read(*obj, 0, d.size());
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(d, *r);
+  }
+  EXPECT_EQ(10u, pool_.data_reads - before);
+  ArcStats s = arc.Stats();
+  EXPECT_EQ(10u, s.data_misses);
+  EXPECT_EQ(10u, s.data_hits);
+  EXPECT_EQ(10u * 16384, s.data_size);
+  // Evicted, it is read again.
+  arc.SetMax(16384);
+  auto r = os_->Read(*obj, 0, d.size());
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(d, *r);
+  EXPECT_GE(pool_.data_reads - before, 19u);
+}
+
+TEST_F(DmuWriteTest, WritesGoThroughToCachedUnits) {
+  Arc arc(1 << 20);
+  os_->set_cache(&arc, ArcObjKey{1, 2, 0});
+  auto obj = os_->Allocate(kPlainFile, 4096, 0, 0);
+  ASSERT_TRUE(obj.ok());
+  Bytes d = Pattern(40000, 5);
+  ASSERT_TRUE(os_->Write(*obj, 0, d).ok());
+  ASSERT_TRUE(os_->NoteFileSize(*obj, d.size()).ok());
+  Sync();
+  ASSERT_TRUE(os_->Read(*obj, 0, d.size()).ok());  // every unit cached
+  EXPECT_EQ(10u, arc.Stats().data_misses);
+  Bytes w(5000, 0xab);
+  ASSERT_TRUE(os_->Write(*obj, 3000, w).ok());
+  std::copy(w.begin(), w.end(), d.begin() + 3000);
+  uint64_t reads = pool_.data_reads;
+  auto r = os_->Read(*obj, 0, d.size());
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(d, *r);
+  EXPECT_EQ(reads, pool_.data_reads);
+  EXPECT_EQ(10u, arc.Stats().data_misses);  // all hits: the ARC has the new bytes
+  // Extending past the segment's size grows it.
+  auto seg = arc.FindSegment(ArcObjKey{1, 2, *obj});
+  ASSERT_NE(nullptr, seg);
+  EXPECT_EQ(40960u, seg->size());
+  ASSERT_TRUE(os_->Write(*obj, 50000, w).ok());
+  EXPECT_EQ(57344u, seg->size());
+}
+
+// A client's stores through a mapping are in the ARC only; a write into the same block
+// starts from the ARC's bytes, so neither is lost.
+TEST_F(DmuWriteTest, WriteMissTakesTheArcsNewerBytes) {
+  Arc arc(1 << 20);
+  os_->set_cache(&arc, ArcObjKey{1, 2, 0});
+  auto obj = os_->Allocate(kPlainFile, 16384, 0, 0);
+  ASSERT_TRUE(obj.ok());
+  Bytes d = Pattern(3 * 16384, 9);
+  ASSERT_TRUE(os_->Write(*obj, 0, d).ok());
+  ASSERT_TRUE(os_->NoteFileSize(*obj, d.size()).ok());
+  Sync();
+  ASSERT_TRUE(os_->Read(*obj, 0, d.size()).ok());
+  auto seg = arc.FindSegment(ArcObjKey{1, 2, *obj});
+  ASSERT_NE(nullptr, seg);
+  const char mapped[] = "stored through a mapping";
+  ASSERT_EQ(static_cast<ssize_t>(sizeof mapped), pwrite(seg->fd(), mapped, sizeof mapped, 20000));
+  Bytes w(10, 0x5a);
+  ASSERT_TRUE(os_->Write(*obj, 17000, w).ok());
+  std::copy(mapped, mapped + sizeof mapped, d.begin() + 20000);
+  std::copy(w.begin(), w.end(), d.begin() + 17000);
+  Sync();
+  Reopen();  // no ARC: from disk
+  auto r = os_->Read(*obj, 0, d.size());
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(d, *r);
+}
+
+TEST_F(DmuWriteTest, TruncateShrinksTheSegment) {
+  Arc arc(1 << 20);
+  os_->set_cache(&arc, ArcObjKey{1, 2, 0});
+  auto obj = os_->Allocate(kPlainFile, 4096, 0, 0);
+  ASSERT_TRUE(obj.ok());
+  Bytes d = Pattern(40000, 1);
+  ASSERT_TRUE(os_->Write(*obj, 0, d).ok());
+  ASSERT_TRUE(os_->NoteFileSize(*obj, d.size()).ok());
+  Sync();
+  ASSERT_TRUE(os_->Read(*obj, 0, d.size()).ok());
+  ASSERT_TRUE(os_->Truncate(*obj, 10000).ok());
+  auto seg = arc.FindSegment(ArcObjKey{1, 2, *obj});
+  ASSERT_NE(nullptr, seg);
+  EXPECT_EQ(12288u, seg->size());
+  EXPECT_EQ(12288u, arc.Stats().data_size);
+  auto r = os_->Read(*obj, 0, 40000);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(12288u, r->size());
+  for (size_t i = 0; i < r->size(); i++) ASSERT_EQ(i < 10000 ? d[i] : 0, (*r)[i]) << i;
+  // Extending again: zeros between.
+  Bytes w(100, 0x77);
+  ASSERT_TRUE(os_->Write(*obj, 30000, w).ok());
+  r = os_->Read(*obj, 9000, 21100);
+  ASSERT_TRUE(r.ok());
+  for (size_t i = 0; i < r->size(); i++)
+    ASSERT_EQ(i < 1000 ? d[9000 + i] : i >= 21000 ? 0x77 : 0, (*r)[i]) << i;
+  Sync();
+  Reopen();
+  auto again = os_->Read(*obj, 9000, 21100);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*r, *again);
+}
+
+TEST_F(DmuWriteTest, BlockSizeChangeAndFreeDropTheObjectsUnits) {
+  Arc arc(1 << 20);
+  os_->set_cache(&arc, ArcObjKey{1, 2, 0});
+  auto obj = os_->Allocate(kPlainFile, 512, 0, 0);
+  ASSERT_TRUE(obj.ok());
+  Bytes d = Pattern(300, 4);
+  ASSERT_TRUE(os_->Write(*obj, 0, d).ok());
+  Sync();
+  auto r = os_->Read(*obj, 0, 300);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(d, *r);
+  ArcObjKey k{1, 2, *obj};
+  ASSERT_NE(nullptr, arc.FindSegment(k));
+  EXPECT_TRUE(arc.Cached(k, 0));
+  ASSERT_TRUE(os_->SetBlockSize(*obj, 8192).ok());
+  EXPECT_EQ(nullptr, arc.FindSegment(k));
+  Bytes more = Pattern(7000, 8);
+  ASSERT_TRUE(os_->Write(*obj, 300, more).ok());
+  d.insert(d.end(), more.begin(), more.end());
+  r = os_->Read(*obj, 0, d.size());
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(d, *r);
+  EXPECT_TRUE(arc.Cached(k, 0));
+  EXPECT_EQ(8192u, arc.Stats().data_size);  // one unit: the 8 KiB block
+  ASSERT_TRUE(os_->FreeObject(*obj).ok());
+  EXPECT_EQ(nullptr, arc.FindSegment(k));
+  EXPECT_EQ(0u, arc.Stats().data_size);
+  Sync();
+}
+
+// Units for blocks smaller than a page (a page holds several) and for one block of a size that
+// is neither (a unit of the block rounded up to a page).
+TEST_F(DmuWriteTest, SmallAndOddBlocksMakePageUnits) {
+  Arc arc(1 << 20);
+  os_->set_cache(&arc, ArcObjKey{1, 2, 0});
+  auto small = os_->Allocate(kPlainFile, 512, 0, 0);
+  auto odd = os_->Allocate(kPlainFile, 1536, 0, 0);
+  auto odd_big = os_->Allocate(kPlainFile, 5120, 0, 0);
+  ASSERT_TRUE(small.ok() && odd.ok() && odd_big.ok());
+  Bytes a = Pattern(65536, 2), b = Pattern(1500, 3), c = Pattern(5000, 4);
+  ASSERT_TRUE(os_->Write(*small, 0, a).ok());
+  ASSERT_TRUE(os_->Write(*odd, 0, b).ok());
+  ASSERT_TRUE(os_->Write(*odd_big, 0, c).ok());
+  Sync();
+  Reopen();
+  os_->set_cache(&arc, ArcObjKey{1, 2, 0});
+  for (int pass = 0; pass < 2; pass++) {
+    auto ra = os_->Read(*small, 0, a.size());
+    auto rb = os_->Read(*odd, 0, b.size());
+    auto rc = os_->Read(*odd_big, 0, c.size());
+    ASSERT_TRUE(ra.ok() && rb.ok() && rc.ok());
+    EXPECT_EQ(a, *ra);
+    EXPECT_EQ(b, *rb);
+    EXPECT_EQ(c, *rc);
+  }
+  ArcStats s = arc.Stats();
+  EXPECT_EQ(16u + 1 + 1, s.data_misses);  // 16 pages of 8 blocks, [0, 4K), [0, 8K)
+  EXPECT_EQ(65536u + 4096 + 8192, s.data_size);
+  auto u = os_->UnitAt(*odd_big, 6000);
+  ASSERT_TRUE(u.ok());
+  EXPECT_EQ(0u, u->off);
+  EXPECT_EQ(8192u, u->len);
+  u = os_->UnitAt(*odd_big, 9000);  // past the block: pages
+  ASSERT_TRUE(u.ok());
+  EXPECT_EQ(8192u, u->off);
+  EXPECT_EQ(4096u, u->len);
+  u = os_->UnitAt(*small, 5000);
+  ASSERT_TRUE(u.ok());
+  EXPECT_EQ(4096u, u->off);
+  EXPECT_EQ(4096u, u->len);
 }
 
 }  // namespace

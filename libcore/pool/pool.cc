@@ -41,7 +41,11 @@ void ForEachLeaf(const Vdev& v, const std::function<void(const Vdev&)>& fn) {
 }  // namespace
 
 Pool::Pool() = default;
-Pool::~Pool() = default;
+Pool::~Pool() {
+  // A pool going away without export (a failed import, a crash test) may leave unsynced data
+  // in the ARC: it must not outlive the Pool.
+  if (arc_ && !arc_dropped_) arc_->DropPool(guid_);
+}
 
 Vdev* Pool::Top(uint64_t id) const {
   if (spa_) return spa_->top(id);
@@ -50,7 +54,17 @@ Vdev* Pool::Top(uint64_t id) const {
 }
 
 Result<Bytes> Pool::Read(const BlkPtr& bp, ReadReport* report) {
-  return ReadBlock(bp, [this](uint64_t id) { return Top(id); }, report);
+  auto top = [this](uint64_t id) { return Top(id); };
+  // Metadata goes through the ARC, keyed by where it is and what it checksums to. File data
+  // has its own units (the DMU's); a caller collecting a report wants the disk itself.
+  if (!arc_ || report || bp.is_hole() || bp.dva[0].empty() ||
+      (bp.level() == 0 && bp.type() == kOtPlainFileContents))
+    return ReadBlock(bp, top, report);
+  ArcMetaKey k{guid_, bp.dva[0].vdev(), bp.dva[0].offset(), bp.cksum.word[0], bp.cksum.word[1]};
+  if (std::optional<Bytes> hit = arc_->GetMeta(k)) return std::move(*hit);
+  UZFS_ASSIGN(Bytes b, ReadBlock(bp, top, nullptr));
+  arc_->PutMeta(k, b);
+  return b;
 }
 
 uint64_t Pool::Dsize(const BlkPtr& bp) const {
@@ -381,6 +395,7 @@ Status Pool::WriteLabels(uint64_t txg, uint64_t state, bool config, const Uberbl
 Status Pool::SyncLocked(uint64_t state) {
   if (!failed_.ok()) return failed_;
   if (readonly_) return Status::Error(EROFS, "pool is read-only");
+  UZFS_TRY(FlushMappedLocked());
   uint64_t txg = synced_txg_ + 1;
   bool anything = mos_->dirty() || mos_zaps_->dirty() || config_dirty_ || !pending_history_.empty();
   for (auto& [obj, od] : datasets_) anything |= od.os->dirty() || od.zaps->dirty();
@@ -449,13 +464,19 @@ Status Pool::Sync() {
 Status Pool::Export() {
   std::lock_guard<std::mutex> l(mu_);
   config_dirty_ = true;
-  return SyncLocked(kPoolStateExported);
+  UZFS_TRY(SyncLocked(kPoolStateExported));
+  if (arc_) arc_->DropPool(guid_);
+  arc_dropped_ = true;
+  return Status::Ok();
 }
 
 Status Pool::Destroy() {
   std::lock_guard<std::mutex> l(mu_);
   config_dirty_ = true;
-  return SyncLocked(kPoolStateDestroyed);
+  UZFS_TRY(SyncLocked(kPoolStateDestroyed));
+  if (arc_) arc_->DropPool(guid_);
+  arc_dropped_ = true;
+  return Status::Ok();
 }
 
 }  // namespace uzfs

@@ -15,6 +15,12 @@
 // A txg is synced every 5 seconds by the caller (zfsd's sync thread) or at once on demand
 // (Sync()); a Pool itself owns no thread.
 //
+// The ARC (PoolCreateSpec/PoolImportSpec::arc, optional): the filesystems' objsets cache file
+// data in it (ObjsetWriter::set_cache; units keyed by pool guid, head dataset object, file
+// object), and Read(bp) caches every other block (metadata) in it by DVA and checksum.
+// Rollback and filesystem destroy drop the dataset's units, export/destroy (and the Pool's
+// destruction) the pool's. The MOS's data is metadata: it has no file units.
+//
 // Thread safety: every public method takes the pool's mutex.
 #pragma once
 
@@ -24,9 +30,12 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
+#include "libcore/arc/arc.h"
 #include "libcore/base/env.h"
 #include "libcore/base/nvlist.h"
 #include "libcore/base/status.h"
@@ -52,6 +61,7 @@ struct PoolCreateSpec {
   std::map<std::string, std::string> fs_props;  // -O (root dataset properties)
   std::string altroot;                          // -R (not persistent)
   Env* env = nullptr;
+  Arc* arc = nullptr;  // file data and metadata cache (zfsd's, shared by its pools; not owned)
 };
 
 struct PoolImportSpec {
@@ -62,6 +72,7 @@ struct PoolImportSpec {
   std::map<std::string, std::string> props;  // -o
   std::string altroot;
   Env* env = nullptr;
+  Arc* arc = nullptr;  // as PoolCreateSpec::arc
 };
 
 struct PropValue {
@@ -198,6 +209,24 @@ class Pool : public BlockReader {
   // The origin snapshot of a clone ("" for a filesystem that is none).
   Result<std::string> Origin(const std::string& fs);
 
+  // ---- Pinned files (pool_pin.cc): FUSE passthrough (daemon/fuse_passthrough.h) lets the
+  // kernel read a file straight from its ARC segment, so nothing may be punched out of it
+  // while the kernel does. Takes the pool lock. EINVAL without an Arc; ENOENT when obj is no
+  // regular file of fs.
+  // Makes every unit of the file (up to its current size) resident and holds it once for the
+  // pin; returns the segment. Idempotent: calling it again (after a write that extended the
+  // file, say) holds only the units not yet held for the pin. A segment different from the
+  // one an earlier call returned means the ARC dropped the object meanwhile (its block size
+  // changed): the old segment no longer follows the file. On error (a unit that cannot be
+  // read; ENOTSUP for a file whose blocks fit no ARC unit) the holds this call took are
+  // released again; those of earlier calls stay until UnpinFile.
+  Result<std::shared_ptr<ArcSegment>> PinFile(const std::string& fs, uint64_t obj);
+  // Releases every hold PinFile took on the file whose units are keyed k (the pinned
+  // segment's key(): it still names the file after a rename or a destroy of the dataset). A
+  // no-op when it is not pinned.
+  void UnpinFile(const ArcObjKey& k);
+  // ---- end of pinned files
+
   // ---- .zfs/snapshot: read-only views of snapshots (pool_snapview.cc; zfs_ctldir.c) ----
   // A snapshot's objset never changes, so a view reads it straight from its on-disk blocks.
   struct SnapshotView {
@@ -214,6 +243,33 @@ class Pool : public BlockReader {
   // can race the freeing (or reuse) of its blocks. Views are used only through this.
   Status WithSnapshotZpl(SnapshotView& view, const std::function<Status(Zpl&)>& fn);
   // ---- end of .zfs/snapshot views ----
+
+  // ---- Mapped files (pool_mmap.cc; DESIGN.md section 4): the daemon's file service maps a
+  // regular file's ARC segment into clients and serves their faults through these. Every call
+  // takes the pool lock. EINVAL without an Arc; ENOENT when obj is no regular file of fs.
+  // The object's segment, sized to the file's size.
+  Result<std::shared_ptr<ArcSegment>> MapFile(const std::string& fs, uint64_t obj);
+  struct MapUnit {
+    uint64_t off = 0, len = 0;  // the unit (page-aligned; may reach past the file's end)
+    bool filled = false;        // it had to be read in
+  };
+  // Makes the unit holding byte `at` resident: the DMU's bytes (dirty in memory, else disk;
+  // holes read as zeros, nothing is allocated on disk). EINVAL when `at` is past the segment.
+  Result<MapUnit> FaultFile(const std::string& fs, uint64_t obj, uint64_t at);
+  // A client's first store into the unit holding `at`: the unit's length is reserved against
+  // the dataset's quotas and the pool's space as WithZpl's reserve (EDQUOT / ENOSPC), the unit
+  // is made resident and held, and remembered as mapped-dirty in the open txg. Idempotent for
+  // a unit already dirty in this txg. dirtied (optional) is called under the pool lock with
+  // the unit once it is dirty (also when it already was), so the caller can lift its write
+  // protection before a sync can protect it again.
+  Status DirtyFile(const std::string& fs, uint64_t obj, uint64_t at,
+                   const std::function<void(uint64_t off, uint64_t len)>& dirtied = nullptr);
+  // Sync calls fn, at its start and under the pool lock, for every mapped-dirty unit (the
+  // daemon write-protects it in every mapping, so its bytes hold still), then copies the unit
+  // from the ARC into the file (clipped to the file's size) and releases its hold. Stores
+  // after the protection fault again and join the next txg. fn must not call into the pool.
+  using MapProtector = std::function<void(const ArcObjKey&, uint64_t off, uint64_t len)>;
+  void SetMapProtector(MapProtector fn);
 
  private:
   Status RunSyncTasks(uint64_t txg);  // called by SyncLocked after SyncDatasets
@@ -298,8 +354,29 @@ class Pool : public BlockReader {
   Status RefreshPolicies();
   std::map<uint64_t, uint64_t> pending_write_;  // bytes reserved in the open txg, by ds object
   std::map<uint64_t, OpenDataset> datasets_;  // head datasets with changes, by ds object
+  // WithZpl's steps, shared with the mapped-file calls: resolves fs to its dir and head
+  // dataset; reserves bytes in the open txg (EDQUOT / ENOSPC); opens the dataset's objset
+  // and ZPL (wired to the ARC).
+  Status ResolveFs(const std::string& fs, uint64_t* dir, uint64_t* ds_obj);
+  Status ReserveLocked(uint64_t dir, uint64_t ds_obj, uint64_t bytes);
+  Result<OpenDataset*> OpenDatasetLocked(uint64_t dir, uint64_t ds_obj);
+  // The ZPL of fs with obj checked to be a regular file (its znode in *z).
+  Result<OpenDataset*> MappedFileLocked(const std::string& fs, uint64_t obj, uint64_t* dir,
+                                        uint64_t* ds_obj, ZnodePhys* z);
+  // Copies the mapped-dirty units into their files (start of a sync).
+  Status FlushMappedLocked();
+  // Forgets a dataset's mapped-dirty units (its unsynced changes are being dropped).
+  void ForgetMappedLocked(uint64_t ds_obj);
+  Arc* arc_ = nullptr;
+  bool arc_dropped_ = false;  // the pool's units are gone (exported or destroyed)
+  MapProtector map_protector_;
+  // Units stores through a mapping dirtied in the open txg: (ds object, file object, unit
+  // offset) → unit length. Each holds its unit in the ARC until the sync writes it.
+  std::map<std::tuple<uint64_t, uint64_t, uint64_t>, uint64_t> mapped_dirty_;
   Vdev* Top(uint64_t id) const;
 
+  // Pinned files (pool_pin.cc): (ds object, file object) -> the unit offsets held for the pin.
+  std::map<std::pair<uint64_t, uint64_t>, std::set<uint64_t>> pinned_;
   std::mutex mu_;
   Env* env_ = nullptr;
   std::string name_;

@@ -120,6 +120,7 @@ Result<std::unique_ptr<Pool>> Pool::Create(const PoolCreateSpec& spec) {
 
 Status Pool::InitNew(const PoolCreateSpec& spec) {
   env_ = spec.env ? spec.env : PosixEnv();
+  arc_ = spec.arc;
   name_ = spec.name;
   altroot_ = spec.altroot;
   guid_ = NewGuid();

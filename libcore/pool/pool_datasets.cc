@@ -101,6 +101,7 @@ Status Pool::CreateFilesystem(const std::string& name,
   }
   OpenDataset od;
   od.os = ObjsetWriter::Create(this, kOstZfs, ObjsetPolicy{});
+  od.os->set_cache(arc_, ArcObjKey{guid_, ds_obj, 0});
   UZFS_TRY(CreateZplFs(*od.os, now));
   od.zaps = std::make_unique<ZapStore>(od.os.get());
   datasets_[ds_obj] = std::move(od);
@@ -132,6 +133,8 @@ Status Pool::DestroyFilesystem(const std::string& name) {
   // Unsynced changes are dropped with the objset; what is on disk is freed block by block:
   // every block born after the origin snapshot belongs to this filesystem alone.
   datasets_.erase(ds_obj);
+  ForgetMappedLocked(ds_obj);
+  if (arc_) arc_->DropSpace(guid_, ds_obj);
   int64_t used = 0, comp = 0, uncomp = 0;
   if (!ds.bp.is_hole()) {
     UZFS_ASSIGN(auto os, ObjSet::Open(this, ds.bp));
@@ -194,32 +197,36 @@ Result<ObjsetPolicy> Pool::PolicyOf(uint64_t dir_obj) {
   return pol;
 }
 
-Status Pool::WithZpl(const std::string& fs,
-                     const std::function<Status(ZplWriter&, uint64_t txg)>& fn, uint64_t reserve) {
-  std::lock_guard<std::mutex> l(mu_);
-  if (readonly_) return Status::Error(EROFS, "pool is read-only");
-  if (!failed_.ok()) return failed_;
-  UZFS_ASSIGN(uint64_t dir, ResolveDir(fs));
-  UZFS_ASSIGN(DslDirPhys dd, LoadDir(*mos_, dir));
-  uint64_t ds_obj = dd.head_dataset_obj;
-  if (reserve) {
-    uint64_t all_pending = 0;
-    for (auto& [o, b] : pending_write_) all_pending += b;
-    UZFS_ASSIGN(uint64_t root_dir, mos_zaps_->LookupInt(1, "root_dataset"));
-    UZFS_ASSIGN(DslDirPhys rdd, LoadDir(*mos_, root_dir));
-    UZFS_ASSIGN(uint64_t pool_avail, AvailableLocked(root_dir, rdd.head_dataset_obj));
-    if (reserve + all_pending > pool_avail) return Status::Error(ENOSPC, "out of space");
-    UZFS_ASSIGN(uint64_t avail, AvailableLocked(dir, ds_obj));
-    uint64_t& mine = pending_write_[ds_obj];
-    if (reserve + mine > avail) return Status::Error(avail < pool_avail ? EDQUOT : ENOSPC, "out of space");
-    mine += reserve;
-  }
+Status Pool::ResolveFs(const std::string& fs, uint64_t* dir, uint64_t* ds_obj) {
+  UZFS_ASSIGN(*dir, ResolveDir(fs));
+  UZFS_ASSIGN(DslDirPhys dd, LoadDir(*mos_, *dir));
+  *ds_obj = dd.head_dataset_obj;
+  return Status::Ok();
+}
+
+Status Pool::ReserveLocked(uint64_t dir, uint64_t ds_obj, uint64_t bytes) {
+  if (!bytes) return Status::Ok();
+  uint64_t all_pending = 0;
+  for (auto& [o, b] : pending_write_) all_pending += b;
+  UZFS_ASSIGN(uint64_t root_dir, mos_zaps_->LookupInt(1, "root_dataset"));
+  UZFS_ASSIGN(DslDirPhys rdd, LoadDir(*mos_, root_dir));
+  UZFS_ASSIGN(uint64_t pool_avail, AvailableLocked(root_dir, rdd.head_dataset_obj));
+  if (bytes + all_pending > pool_avail) return Status::Error(ENOSPC, "out of space");
+  UZFS_ASSIGN(uint64_t avail, AvailableLocked(dir, ds_obj));
+  uint64_t& mine = pending_write_[ds_obj];
+  if (bytes + mine > avail) return Status::Error(avail < pool_avail ? EDQUOT : ENOSPC, "out of space");
+  mine += bytes;
+  return Status::Ok();
+}
+
+Result<Pool::OpenDataset*> Pool::OpenDatasetLocked(uint64_t dir, uint64_t ds_obj) {
   auto it = datasets_.find(ds_obj);
   if (it == datasets_.end()) {
     UZFS_ASSIGN(DslDatasetPhys ds, LoadDataset(*mos_, ds_obj));
     UZFS_ASSIGN(ObjsetPolicy pol, PolicyOf(dir));
     OpenDataset od;
     UZFS_ASSIGN(od.os, ObjsetWriter::Open(this, ds.bp, pol));
+    od.os->set_cache(arc_, ArcObjKey{guid_, ds_obj, 0});
     od.zaps = std::make_unique<ZapStore>(od.os.get());
     it = datasets_.emplace(ds_obj, std::move(od)).first;
   }
@@ -230,7 +237,19 @@ Status Pool::WithZpl(const std::string& fs,
     UZFS_ASSIGN(auto rs, FindProp(dir, "recordsize", true));
     if (rs) od.zpl->set_recordsize(static_cast<uint32_t>(rs->entry.first()));
   }
-  return fn(*od.zpl, synced_txg_ + 1);
+  return &od;
+}
+
+Status Pool::WithZpl(const std::string& fs,
+                     const std::function<Status(ZplWriter&, uint64_t txg)>& fn, uint64_t reserve) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (readonly_) return Status::Error(EROFS, "pool is read-only");
+  if (!failed_.ok()) return failed_;
+  uint64_t dir = 0, ds_obj = 0;
+  UZFS_TRY(ResolveFs(fs, &dir, &ds_obj));
+  UZFS_TRY(ReserveLocked(dir, ds_obj, reserve));
+  UZFS_ASSIGN(OpenDataset * od, OpenDatasetLocked(dir, ds_obj));
+  return fn(*od->zpl, synced_txg_ + 1);
 }
 
 Result<std::vector<Pool::DatasetRow>> Pool::Filesystems() {

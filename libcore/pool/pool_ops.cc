@@ -13,6 +13,7 @@ namespace uzfs {
 Result<std::unique_ptr<Pool>> Pool::Import(const PoolImportSpec& spec) {
   std::unique_ptr<Pool> p(new Pool());
   p->env_ = spec.env ? spec.env : PosixEnv();
+  p->arc_ = spec.arc;
   SpaOpenOptions o;
   o.env = p->env_;
   o.writable = true;

@@ -233,6 +233,8 @@ Status Pool::Rollback(const std::string& fs) {
   UZFS_ASSIGN(DslDatasetPhys ds, LoadDataset(*mos_, head));
   if (ds.prev_snap_txg < kTxgInitial) return Status::Error(EINVAL, "no snapshots");
   datasets_.erase(head);  // the unsynced changes
+  ForgetMappedLocked(head);
+  if (arc_) arc_->DropSpace(guid_, head);
   uint64_t txg = synced_txg_ + 1;
   FnBlockOps ops([this](const BlkPtr& bp) { return Dsize(bp); },
                  [this, txg](const BlkPtr& bp) { FreeBlock(bp, txg); });

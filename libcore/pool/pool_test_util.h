@@ -15,8 +15,9 @@ namespace uzfs {
 
 class FilePoolTest : public ::testing::Test {
  protected:
-  // Creates pool `name` on a file of `size` bytes (call from SetUp; ASSERTs on failure).
-  void MakePool(const std::string& name, uint64_t size) {
+  // Creates pool `name` on a file of `size` bytes (call from SetUp; ASSERTs on failure),
+  // caching in `arc` when given.
+  void MakePool(const std::string& name, uint64_t size, Arc* arc = nullptr) {
     char tmpl[] = "/tmp/uzfs-pooltest.XXXXXX";
     ASSERT_NE(nullptr, mkdtemp(tmpl));
     dir_ = tmpl;
@@ -33,6 +34,7 @@ class FilePoolTest : public ::testing::Test {
     leaf.AddString("path", dev_);
     root.AddNvListArray("children", {leaf});
     s.nvroot = root;
+    s.arc = arc;
     auto p = Pool::Create(s);
     ASSERT_TRUE(p.ok()) << p.status().ToString();
     pool_ = std::move(p).value();

@@ -188,6 +188,7 @@ Result<uint64_t> ZplWriter::Create(uint64_t dir, std::string_view name, uint32_t
   } else {
     UZFS_ASSIGN(obj, os_->Allocate(kOtPlainFileContents, 512, kOtZnode, kZnodeBonus));
     z.links = 1;
+    if (S_ISREG(mode)) UZFS_TRY(os_->NoteFileSize(obj, 0));
   }
   z.atime[0] = z.mtime[0] = z.ctime[0] = z.crtime[0] = now.sec;
   z.atime[1] = z.mtime[1] = z.ctime[1] = z.crtime[1] = now.nsec;
@@ -372,6 +373,7 @@ Result<Bytes> ZplWriter::Read(uint64_t obj, uint64_t off, uint64_t len) {
   if (S_ISDIR(z.mode)) return Status::Error(EISDIR, "is a directory");
   if (off >= z.size) return Bytes{};
   len = std::min(len, z.size - off);
+  if (S_ISREG(z.mode)) UZFS_TRY(os_->NoteFileSize(obj, z.size));  // the ARC's segment size
   UZFS_ASSIGN(Bytes data, os_->Read(obj, off, len));
   data.resize(len, 0);  // past the last block: zeros (a hole at the end)
   return data;
@@ -391,7 +393,10 @@ Status ZplWriter::Write(uint64_t obj, uint64_t off, ByteSpan data, ZTime now) {
     UZFS_TRY(os_->SetBlockSize(obj, static_cast<uint32_t>(want)));
   }
   UZFS_TRY(os_->Write(obj, off, data));
-  if (end > z.size) z.size = end;
+  if (end > z.size) {
+    z.size = end;
+    if (S_ISREG(z.mode)) UZFS_TRY(os_->NoteFileSize(obj, end));
+  }
   z.mtime[0] = z.ctime[0] = now.sec;
   z.mtime[1] = z.ctime[1] = now.nsec;
   return Put(obj, z);
@@ -403,6 +408,7 @@ Status ZplWriter::Setattr(uint64_t obj, const SetAttr& a, ZTime now) {
     if (S_ISDIR(z.mode)) return Status::Error(EISDIR, "is a directory");
     if (*a.size < z.size) UZFS_TRY(os_->Truncate(obj, *a.size));
     z.size = *a.size;
+    if (S_ISREG(z.mode)) UZFS_TRY(os_->NoteFileSize(obj, z.size));
     z.mtime[0] = now.sec;
     z.mtime[1] = now.nsec;
   }

@@ -1,0 +1,120 @@
+// Mapped files (DESIGN.md section 4): the pool's side of zfsd's fault service. A mapped file is
+// its ARC segment; a missing page is filled through the DMU (FaultFile), a first store charges
+// its unit to the open txg and holds it (DirtyFile), and the sync copies the mapped-dirty
+// units from the ARC into the files after the daemon has write-protected them
+// (FlushMappedLocked), which is zfs_putpage's job in a kernel ZFS.
+//
+// Why hold a dirty unit: until the sync copies it, the only copy of the stores is the ARC's;
+// an eviction (a punched hole) would lose them.
+#include <sys/stat.h>
+
+#include "libcore/pool/pool.h"
+
+namespace uzfs {
+
+Result<Pool::OpenDataset*> Pool::MappedFileLocked(const std::string& fs, uint64_t obj,
+                                                  uint64_t* dir, uint64_t* ds_obj, ZnodePhys* z) {
+  if (!arc_) return Status::Error(EINVAL, "pool " + name_ + " has no ARC: files cannot be mapped");
+  if (!failed_.ok()) return failed_;
+  UZFS_TRY(ResolveFs(fs, dir, ds_obj));
+  UZFS_ASSIGN(OpenDataset * od, OpenDatasetLocked(*dir, *ds_obj));
+  auto attr = od->zpl->GetAttr(obj);
+  if (!attr.ok() || !S_ISREG(attr->mode))
+    return Status::Error(ENOENT, "object " + std::to_string(obj) + " is no regular file");
+  *z = *attr;
+  // The segment's size is the file's (it may not have been told since the import).
+  UZFS_TRY(od->os->NoteFileSize(obj, z->size));
+  return od;
+}
+
+Result<std::shared_ptr<ArcSegment>> Pool::MapFile(const std::string& fs, uint64_t obj) {
+  std::lock_guard<std::mutex> l(mu_);
+  uint64_t dir = 0, ds_obj = 0;
+  ZnodePhys z;
+  UZFS_ASSIGN(OpenDataset * od, MappedFileLocked(fs, obj, &dir, &ds_obj, &z));
+  return od->os->CacheSegment(obj);
+}
+
+Result<Pool::MapUnit> Pool::FaultFile(const std::string& fs, uint64_t obj, uint64_t at) {
+  std::lock_guard<std::mutex> l(mu_);
+  uint64_t dir = 0, ds_obj = 0;
+  ZnodePhys z;
+  UZFS_ASSIGN(OpenDataset * od, MappedFileLocked(fs, obj, &dir, &ds_obj, &z));
+  ObjsetWriter::CacheUnit u;
+  UZFS_ASSIGN(bool filled, od->os->FaultUnit(obj, at, &u));
+  return MapUnit{u.off, u.len, filled};
+}
+
+Status Pool::DirtyFile(const std::string& fs, uint64_t obj, uint64_t at,
+                       const std::function<void(uint64_t off, uint64_t len)>& dirtied) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (readonly_) return Status::Error(EROFS, "pool is read-only");
+  uint64_t dir = 0, ds_obj = 0;
+  ZnodePhys z;
+  UZFS_ASSIGN(OpenDataset * od, MappedFileLocked(fs, obj, &dir, &ds_obj, &z));
+  UZFS_ASSIGN(ObjsetWriter::CacheUnit u, od->os->UnitAt(obj, at));
+  auto key = std::make_tuple(ds_obj, obj, u.off);
+  if (!mapped_dirty_.count(key)) {
+    UZFS_TRY(ReserveLocked(dir, ds_obj, u.len));
+    // Resident, then held. Another pool's fill may evict the unit in between (the ARC is
+    // shared and has its own lock): fault it in again.
+    Status held = Status::Error(ENOENT, "unit keeps being evicted");
+    for (int tries = 0; tries < 8 && !held.ok(); tries++) {
+      ObjsetWriter::CacheUnit f;
+      UZFS_TRY(od->os->FaultUnit(obj, at, &f).status());
+      held = arc_->Hold(od->os->CacheKey(obj), u.off);
+    }
+    UZFS_TRY(held);
+    mapped_dirty_[key] = u.len;
+  }
+  if (dirtied) dirtied(u.off, u.len);
+  return Status::Ok();
+}
+
+void Pool::SetMapProtector(MapProtector fn) {
+  std::lock_guard<std::mutex> l(mu_);
+  map_protector_ = std::move(fn);
+}
+
+Status Pool::FlushMappedLocked() {
+  if (mapped_dirty_.empty()) return Status::Ok();
+  // Protect first, all of them: from here on no client store changes what is copied.
+  if (map_protector_)
+    for (auto& [key, len] : mapped_dirty_) {
+      auto [ds_obj, obj, off] = key;
+      map_protector_(ArcObjKey{guid_, ds_obj, obj}, off, len);
+    }
+  Status first = Status::Ok();
+  for (auto& [key, len] : mapped_dirty_) {
+    auto [ds_obj, obj, off] = key;
+    ArcObjKey k{guid_, ds_obj, obj};
+    Status s = [&]() -> Status {
+      auto it = datasets_.find(ds_obj);
+      if (it == datasets_.end() || !it->second.zpl) return Status::Ok();
+      OpenDataset& od = it->second;
+      auto z = od.zpl->GetAttr(obj);
+      if (!z.ok() || !S_ISREG(z->mode)) return Status::Ok();  // freed since: nothing to keep
+      if (off >= z->size) return Status::Ok();               // truncated away since
+      auto bytes = arc_->Peek(k, off, len);
+      // Gone from the ARC: its object was dropped (block size change, rollback), and what
+      // the stores made of it went into the object at that point.
+      if (!bytes.ok()) return Status::Ok();
+      uint64_t n = std::min(len, z->size - off);
+      return od.os->Write(obj, off, ByteSpan(*bytes).first(n), /*write_through=*/false);
+    }();
+    arc_->Release(k, off);
+    if (!s.ok() && first.ok()) first = s.Context("writing a mapped unit of object " + std::to_string(obj));
+  }
+  mapped_dirty_.clear();
+  return first;
+}
+
+void Pool::ForgetMappedLocked(uint64_t ds_obj) {
+  for (auto it = mapped_dirty_.lower_bound(std::make_tuple(ds_obj, uint64_t{0}, uint64_t{0}));
+       it != mapped_dirty_.end() && std::get<0>(it->first) == ds_obj;) {
+    if (arc_) arc_->Release(ArcObjKey{guid_, ds_obj, std::get<1>(it->first)}, std::get<2>(it->first));
+    it = mapped_dirty_.erase(it);
+  }
+}
+
+}  // namespace uzfs

@@ -1,0 +1,322 @@
+// A pool with an ARC: file data read through a bounded cache, metadata cached, and the mapped
+// file calls (MapFile, FaultFile, DirtyFile, the sync's protector) as zfsd's fault service
+// uses them: holes fault in without allocating, stores through the segment reach the disk
+// (and stores past the end of the file do not), quotas refuse a first store, truncation
+// shrinks the segment, rollback and destroy forget the dataset's units.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <random>
+#include <tuple>
+#include <vector>
+
+#include "libcore/pool/pool.h"
+#include "libcore/pool/pool_test_util.h"
+
+namespace uzfs {
+namespace {
+
+constexpr ZTime kNow{1795400000, 5};
+
+Bytes Pattern(size_t n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  Bytes b(n);
+  for (auto& x : b) x = static_cast<uint8_t>(rng());
+  return b;
+}
+
+class PoolMmapTest : public FilePoolTest {
+ protected:
+  void SetUp() override {
+    MakePool("mp", 256 << 20, &arc_);
+    if (HasFatalFailure()) return;
+    ASSERT_TRUE(pool_->CreateFilesystem("mp/fs", {}).ok());
+  }
+  void TearDown() override {
+    pool_.reset();  // before the Arc goes
+    FilePoolTest::TearDown();
+  }
+  // A regular file `name` in the root holding data (written in 1 MiB pieces).
+  uint64_t MakeFile(const std::string& name, const Bytes& data) {
+    uint64_t obj = 0;
+    Status s = pool_->WithZpl("mp/fs", [&](ZplWriter& z, uint64_t txg) -> Status {
+      UZFS_ASSIGN(obj, z.Create(z.root(), name, S_IFREG | 0644, 0, 0, txg, kNow));
+      for (size_t off = 0; off < data.size(); off += 1 << 20)
+        UZFS_TRY(z.Write(obj, off, ByteSpan(data).subspan(off, std::min<size_t>(1 << 20, data.size() - off)), kNow));
+      return Status::Ok();
+    });
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return obj;
+  }
+  Result<Bytes> ReadFile(uint64_t obj, uint64_t off, uint64_t len) {
+    Bytes out;
+    UZFS_TRY(pool_->WithZpl("mp/fs", [&](ZplWriter& z, uint64_t) -> Status {
+      UZFS_ASSIGN(out, z.Read(obj, off, len));
+      return Status::Ok();
+    }));
+    return out;
+  }
+  Status SetSize(uint64_t obj, uint64_t size) {
+    return pool_->WithZpl("mp/fs", [&](ZplWriter& z, uint64_t) {
+      SetAttr a;
+      a.size = size;
+      return z.Setattr(obj, a, kNow);
+    });
+  }
+  void ExportImport() {
+    ASSERT_TRUE(pool_->Export().ok());
+    pool_.reset();
+    PoolImportSpec spec;
+    spec.devices = {dev_};
+    spec.pool = "mp";
+    spec.arc = &arc_;
+    auto p = Pool::Import(spec);
+    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    pool_ = std::move(p).value();
+  }
+  ArcObjKey Key(uint64_t obj) {
+    auto rows = pool_->Filesystems();
+    EXPECT_TRUE(rows.ok());
+    for (auto& r : *rows)
+      if (r.name == "mp/fs") return ArcObjKey{pool_->guid(), r.ds_obj, obj};
+    return {};
+  }
+  static void Store(const ArcSegment& seg, uint64_t at, const std::string& s) {
+    ASSERT_EQ(static_cast<ssize_t>(s.size()), pwrite(seg.fd(), s.data(), s.size(), static_cast<off_t>(at)));
+  }
+
+  Arc arc_{64 << 20};
+};
+
+TEST_F(PoolMmapTest, BigFileReadsThroughABoundedArc) {
+  arc_.SetMax(2 << 20);
+  Bytes data = Pattern(8 << 20, 1);
+  uint64_t obj = MakeFile("big", data);
+  ASSERT_TRUE(pool_->Sync().ok());
+  std::mt19937_64 rng(2);
+  for (int pass = 0; pass < 3; pass++) {
+    for (uint64_t off = 0; off < data.size(); off += 65536) {
+      auto r = ReadFile(obj, off, 65536);
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      ASSERT_TRUE(std::equal(r->begin(), r->end(), data.begin() + static_cast<long>(off))) << "at " << off;
+    }
+    ArcStats s = arc_.Stats();
+    EXPECT_LE(s.size, 2u << 20) << "pass " << pass;
+    EXPECT_LE(s.resident, 2u << 20) << "pass " << pass;
+  }
+  for (int i = 0; i < 300; i++) {
+    uint64_t off = rng() % data.size(), len = 1 + rng() % 200000;
+    auto r = ReadFile(obj, off, len);
+    ASSERT_TRUE(r.ok());
+    ASSERT_EQ(std::min<uint64_t>(len, data.size() - off), r->size());
+    ASSERT_TRUE(std::equal(r->begin(), r->end(), data.begin() + static_cast<long>(off))) << "at " << off;
+  }
+  ArcStats s = arc_.Stats();
+  EXPECT_LE(s.size, 2u << 20);
+  EXPECT_GT(s.evictions, 0u);
+  EXPECT_GT(s.data_hits, 0u);
+  EXPECT_GT(s.meta_hits, 0u);  // indirect blocks and dnodes come from the ARC too
+  EXPECT_GT(s.data_size, 0u);
+  EXPECT_GT(s.meta_size, 0u);
+  // After an export the pool's units are gone.
+  ExportImport();
+  s = arc_.Stats();
+  EXPECT_EQ(0u, s.data_size);
+  EXPECT_EQ(0u, s.segments);
+}
+
+TEST_F(PoolMmapTest, FaultOnAHoleAllocatesNothing) {
+  uint64_t obj = MakeFile("sparse", {});
+  ASSERT_TRUE(pool_->WithZpl("mp/fs", [&](ZplWriter& z, uint64_t) {
+    return z.Write(obj, 8 << 20, Bytes(10, 0x42), kNow);
+  }).ok());
+  ASSERT_TRUE(pool_->Sync().ok());
+  uint64_t alloc = pool_->allocated();
+  auto seg = pool_->MapFile("mp/fs", obj);
+  ASSERT_TRUE(seg.ok()) << seg.status().ToString();
+  EXPECT_EQ(P2RoundUp((8 << 20) + 10, kArcPageSize), (*seg)->size());
+  auto u = pool_->FaultFile("mp/fs", obj, (1 << 20) + 5);
+  ASSERT_TRUE(u.ok()) << u.status().ToString();
+  EXPECT_EQ(1u << 20, u->off);
+  EXPECT_EQ(128u << 10, u->len);
+  EXPECT_TRUE(u->filled);
+  u = pool_->FaultFile("mp/fs", obj, (1 << 20) + 70000);
+  ASSERT_TRUE(u.ok());
+  EXPECT_FALSE(u->filled);
+  Bytes got(u->len, 0xff);
+  ASSERT_EQ(static_cast<ssize_t>(got.size()), pread((*seg)->fd(), got.data(), got.size(), 1 << 20));
+  EXPECT_EQ(Bytes(u->len, 0), got);
+  // The data block faults in with its bytes.
+  u = pool_->FaultFile("mp/fs", obj, 8 << 20);
+  ASSERT_TRUE(u.ok());
+  uint8_t b = 0;
+  ASSERT_EQ(1, pread((*seg)->fd(), &b, 1, (8 << 20) + 9));
+  EXPECT_EQ(0x42, b);
+  ASSERT_TRUE(pool_->Sync().ok());
+  EXPECT_EQ(alloc, pool_->allocated());
+  // Past the end of the segment; not a regular file.
+  EXPECT_EQ(EINVAL, pool_->FaultFile("mp/fs", obj, 9 << 20).status().code());
+  uint64_t root = 0;
+  ASSERT_TRUE(pool_->WithZpl("mp/fs", [&](ZplWriter& z, uint64_t) {
+    root = z.root();
+    return Status::Ok();
+  }).ok());
+  EXPECT_EQ(ENOENT, pool_->FaultFile("mp/fs", root, 0).status().code());
+  EXPECT_EQ(ENOENT, pool_->MapFile("mp/fs", root).status().code());
+  EXPECT_EQ(ENOENT, pool_->MapFile("mp/fs", 999999).status().code());
+}
+
+TEST_F(PoolMmapTest, StoresThroughTheSegmentReachTheDisk) {
+  std::vector<std::tuple<ArcObjKey, uint64_t, uint64_t>> protected_units;
+  pool_->SetMapProtector([&](const ArcObjKey& k, uint64_t off, uint64_t len) {
+    protected_units.emplace_back(k, off, len);
+  });
+  Bytes data = Pattern(300000, 3);
+  uint64_t obj = MakeFile("m", data);
+  ASSERT_TRUE(pool_->Sync().ok());
+  auto seg = pool_->MapFile("mp/fs", obj);
+  ASSERT_TRUE(seg.ok());
+  EXPECT_EQ(P2RoundUp(300000, kArcPageSize), (*seg)->size());
+  // First store into the middle unit (the block [128K, 256K)).
+  auto u = pool_->FaultFile("mp/fs", obj, 140000);
+  ASSERT_TRUE(u.ok());
+  EXPECT_EQ(131072u, u->off);
+  std::vector<std::pair<uint64_t, uint64_t>> dirtied;
+  auto note = [&](uint64_t off, uint64_t len) { dirtied.emplace_back(off, len); };
+  ASSERT_TRUE(pool_->DirtyFile("mp/fs", obj, 140000, note).ok());
+  ASSERT_TRUE(pool_->DirtyFile("mp/fs", obj, 200000, note).ok());  // the same unit again
+  ASSERT_EQ(2u, dirtied.size());
+  EXPECT_EQ(std::make_pair(uint64_t{131072}, uint64_t{131072}), dirtied[0]);
+  EXPECT_EQ(dirtied[0], dirtied[1]);
+  EXPECT_EQ(131072u, arc_.Stats().held_size);
+  Store(**seg, 131072 + 100, "hello");
+  // The last unit: a store inside the file and one past its end (in its last page).
+  ASSERT_TRUE(pool_->DirtyFile("mp/fs", obj, 299990).ok());  // faults it in itself
+  Store(**seg, 299995, "TAIL!");
+  Store(**seg, 300500, "Z");
+  // A store into a unit nobody dirtied is not written (the fault service always dirties first).
+  Store(**seg, 10, "not charged");
+  // Held bytes count what lies inside the segment: all of the middle unit, 10 pages of the last.
+  EXPECT_EQ(131072u + 40960, arc_.Stats().held_size);
+  // Reads see the stores before the sync (one copy).
+  auto r = ReadFile(obj, 131172, 5);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ("hello", std::string(r->begin(), r->end()));
+  ASSERT_TRUE(pool_->Sync().ok());
+  ASSERT_EQ(2u, protected_units.size());
+  EXPECT_EQ(std::make_tuple(Key(obj), uint64_t{131072}, uint64_t{131072}), protected_units[0]);
+  EXPECT_EQ(std::make_tuple(Key(obj), uint64_t{262144}, uint64_t{131072}), protected_units[1]);
+  EXPECT_EQ(0u, arc_.Stats().held_size);
+  ASSERT_TRUE(pool_->Sync().ok());
+  EXPECT_EQ(2u, protected_units.size());  // nothing dirty any more
+
+  ExportImport();
+  std::copy_n("hello", 5, data.begin() + 131172);
+  std::copy_n("TAIL!", 5, data.begin() + 299995);
+  r = ReadFile(obj, 0, 400000);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(data, *r);
+  // The store past the end never reached the disk: growing the file shows zeros there.
+  ASSERT_TRUE(SetSize(obj, 301000).ok());
+  r = ReadFile(obj, 300000, 1000);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(Bytes(1000, 0), *r);
+}
+
+TEST_F(PoolMmapTest, FirstStoreOverQuotaIsRefused) {
+  uint64_t obj = MakeFile("q", Pattern(300000, 4));
+  ASSERT_TRUE(pool_->Sync().ok());
+  auto props = pool_->DatasetProps("mp/fs");
+  ASSERT_TRUE(props.ok());
+  uint64_t used = 0;
+  for (auto& p : *props)
+    if (p.name == "used") used = std::stoull(p.value);
+  ASSERT_GT(used, 0u);
+  ASSERT_TRUE(pool_->SetDatasetProp("mp/fs", "quota", std::to_string(used + 65536)).ok());
+  ASSERT_TRUE(pool_->FaultFile("mp/fs", obj, 0).ok());
+  EXPECT_EQ(EDQUOT, pool_->DirtyFile("mp/fs", obj, 0).code());
+  EXPECT_EQ(0u, arc_.Stats().held_size);
+  ASSERT_TRUE(pool_->SetDatasetProp("mp/fs", "quota", "none").ok());
+  EXPECT_TRUE(pool_->DirtyFile("mp/fs", obj, 0).ok());
+  ASSERT_TRUE(pool_->Sync().ok());
+  EXPECT_EQ(0u, arc_.Stats().held_size);
+}
+
+TEST_F(PoolMmapTest, TruncateShrinksTheSegment) {
+  Bytes data = Pattern(300000, 5);
+  uint64_t obj = MakeFile("t", data);
+  ASSERT_TRUE(pool_->Sync().ok());
+  auto seg = pool_->MapFile("mp/fs", obj);
+  ASSERT_TRUE(seg.ok());
+  ASSERT_TRUE(pool_->FaultFile("mp/fs", obj, 0).ok());
+  ASSERT_TRUE(pool_->FaultFile("mp/fs", obj, 200000).ok());
+  ASSERT_TRUE(SetSize(obj, 5000).ok());
+  EXPECT_EQ(8192u, (*seg)->size());
+  struct stat st;
+  ASSERT_EQ(0, fstat((*seg)->fd(), &st));
+  EXPECT_EQ(8192, st.st_size);
+  Bytes page(8192);
+  ASSERT_EQ(8192, pread((*seg)->fd(), page.data(), page.size(), 0));
+  for (size_t i = 0; i < page.size(); i++) ASSERT_EQ(i < 5000 ? data[i] : 0, page[i]) << i;
+  EXPECT_EQ(8192u, arc_.Stats().data_size);
+  auto again = pool_->MapFile("mp/fs", obj);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ((*seg)->fd(), (*again)->fd());  // the same segment, not a new one
+  ASSERT_TRUE(SetSize(obj, 1 << 20).ok());
+  EXPECT_EQ(1u << 20, (*seg)->size());
+  auto r = ReadFile(obj, 4000, 1 << 20);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ((1u << 20) - 4000, r->size());
+  for (size_t i = 0; i < r->size(); i++) ASSERT_EQ(i < 1000 ? data[4000 + i] : 0, (*r)[i]) << i;
+}
+
+TEST_F(PoolMmapTest, RollbackAndDestroyForgetTheDatasetsUnits) {
+  Bytes old = Pattern(200000, 6), now = Pattern(200000, 7);
+  uint64_t obj = MakeFile("r", old);
+  ASSERT_TRUE(pool_->Snapshot({"mp/fs@s"}).ok());
+  ASSERT_TRUE(pool_->WithZpl("mp/fs", [&](ZplWriter& z, uint64_t) { return z.Write(obj, 0, now, kNow); }).ok());
+  auto r = ReadFile(obj, 0, now.size());  // cached: the new bytes
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(now, *r);
+  // A mapped-dirty unit of the rolled-back dataset is forgotten with it.
+  ASSERT_TRUE(pool_->DirtyFile("mp/fs", obj, 0).ok());
+  ASSERT_TRUE(pool_->Rollback("mp/fs").ok());
+  EXPECT_EQ(0u, arc_.Stats().held_size);
+  r = ReadFile(obj, 0, old.size());
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(old, *r);
+  ASSERT_TRUE(pool_->Sync().ok());
+  ASSERT_TRUE(pool_->CreateFilesystem("mp/other", {}).ok());
+  uint64_t o2 = 0;
+  ASSERT_TRUE(pool_->WithZpl("mp/other", [&](ZplWriter& z, uint64_t txg) -> Status {
+    UZFS_ASSIGN(o2, z.Create(z.root(), "f", S_IFREG | 0644, 0, 0, txg, kNow));
+    UZFS_TRY(z.Write(o2, 0, now, kNow));
+    return z.Read(o2, 0, 10).status();
+  }).ok());
+  EXPECT_GE(arc_.Stats().segments, 2u);
+  ASSERT_TRUE(pool_->Sync().ok());
+  ASSERT_TRUE(pool_->DestroyFilesystem("mp/other").ok());
+  ASSERT_TRUE(pool_->Sync().ok());
+  EXPECT_EQ(1u, arc_.Stats().segments);  // mp/fs's file only
+}
+
+class PoolNoArcTest : public FilePoolTest {
+ protected:
+  void SetUp() override { MakePool("na", 128 << 20); }
+};
+
+TEST_F(PoolNoArcTest, MappingNeedsAnArc) {
+  uint64_t obj = 0;
+  ASSERT_TRUE(pool_->WithZpl("na", [&](ZplWriter& z, uint64_t txg) -> Status {
+    UZFS_ASSIGN(obj, z.Create(z.root(), "f", S_IFREG | 0644, 0, 0, txg, kNow));
+    return z.Write(obj, 0, Bytes(5000, 1), kNow);
+  }).ok());
+  EXPECT_EQ(EINVAL, pool_->MapFile("na", obj).status().code());
+  EXPECT_EQ(EINVAL, pool_->FaultFile("na", obj, 0).status().code());
+  EXPECT_EQ(EINVAL, pool_->DirtyFile("na", obj, 0).code());
+  ASSERT_TRUE(pool_->Sync().ok());
+}
+
+}  // namespace
+}  // namespace uzfs
