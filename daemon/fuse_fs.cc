@@ -3,6 +3,7 @@
 // reply outside the pool lock.
 #define FUSE_USE_VERSION 314
 #include "daemon/fuse_fs.h"
+#include "daemon/fuse_passthrough.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <filesystem>
 #include <unordered_map>
@@ -67,6 +69,10 @@ struct FuseMount::Impl {
   std::mutex mu;  // after the pool lock (see fuse_fs.h)
   std::unordered_map<uint64_t, Node> nodes;  // guarded by mu
   uint64_t open_files = 0;                   // guarded by mu
+
+  // FUSE passthrough (fuse_passthrough.h): null unless org.uzfs:passthrough=on at mount.
+  std::unique_ptr<FusePassthrough> pt;
+  std::atomic<uint64_t> read_requests{0};  // READs served (for tests of passthrough)
 
   // A readdir snapshot, taken at offset 0 (so one pass over a directory is consistent).
   struct DirHandle {
@@ -316,7 +322,8 @@ void ReplyEntry(fuse_req_t req, const Status& s, const fuse_entry_param& e) {
   fuse_reply_entry(req, &e);
 }
 
-void OpInit(void*, fuse_conn_info* conn) {
+void OpInit(void* userdata, fuse_conn_info* conn) {
+  if (auto* m = static_cast<Impl*>(userdata); m->pt) m->pt->OnInit();
   // The kernel clears set-user-ID bits itself (by a setattr) on write, truncate and chown.
   conn->want &= ~FUSE_CAP_HANDLE_KILLPRIV;
   // O_TRUNC reaches open (handled there) instead of a separate setattr.
@@ -430,6 +437,7 @@ void OpSetattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fu
     fuse_reply_err(req, Errno(s));
     return;
   }
+  if (m->pt && a.size) m->pt->Changed(m->Obj(ino));
   fuse_reply_attr(req, &st, m->opts.attr_timeout);
 }
 
@@ -620,14 +628,16 @@ void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     fuse_reply_open(req, fi);
     return;
   }
+  ZnodePhys zp;
   Status s = m->Do([&](ZplWriter& z, uint64_t) -> Status {
     uint64_t obj = m->Obj(ino);
-    UZFS_ASSIGN(ZnodePhys zp, z.GetAttr(obj));
+    UZFS_ASSIGN(zp, z.GetAttr(obj));
     if (S_ISDIR(zp.mode)) return Status::Error(EISDIR, "is a directory");
     if (trunc && S_ISREG(zp.mode) && zp.size > 0) {
       SetAttr a;
       a.size = 0;
       UZFS_TRY(z.Setattr(obj, a, Now()));
+      zp.size = 0;
     }
     CountOpen(m, obj);
     return Status::Ok();
@@ -637,7 +647,11 @@ void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     return;
   }
   fi->keep_cache = 0;
-  if (fuse_reply_open(req, fi) != 0) m->Release(m->Obj(ino), 0, 1);
+  if (m->pt) m->pt->Open(m->Obj(ino), fi, static_cast<uint32_t>(zp.mode), zp.size, false);
+  if (fuse_reply_open(req, fi) != 0) {
+    if (m->pt) m->pt->Release(m->Obj(ino), fi);
+    m->Release(m->Obj(ino), 0, 1);
+  }
 }
 
 void OpCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
@@ -659,11 +673,16 @@ void OpCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
     return;
   }
   fi->keep_cache = 0;
-  if (fuse_reply_create(req, &e, fi) != 0) m->Release(e.ino, 1, 1);
+  if (m->pt) m->pt->Open(e.ino, fi, S_IFREG, 0, true);
+  if (fuse_reply_create(req, &e, fi) != 0) {
+    if (m->pt) m->pt->Release(e.ino, fi);
+    m->Release(e.ino, 1, 1);
+  }
 }
 
 void OpRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
   Impl* m = Self(req);
+  m->read_requests++;
   Bytes data;
   Status s = Status::Ok();
   if (Impl::Virtual(ino)) {
@@ -699,13 +718,15 @@ void OpWrite(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t
     fuse_reply_err(req, Errno(s));
     return;
   }
+  if (m->pt) m->pt->Changed(m->Obj(ino));
   fuse_reply_write(req, size);
 }
 
 void OpFlush(fuse_req_t req, fuse_ino_t, fuse_file_info*) { fuse_reply_err(req, 0); }
 
-void OpRelease(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
+void OpRelease(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Impl* m = Self(req);
+  if (m->pt && !Impl::Virtual(ino)) m->pt->Release(m->Obj(ino), fi);
   if (!Impl::Virtual(ino)) m->Release(m->Obj(ino), 0, 1);
   fuse_reply_err(req, 0);
 }
@@ -1010,6 +1031,8 @@ Result<std::unique_ptr<FuseMount>> FuseMount::Mount(Pool* pool, const std::strin
   m->dataset = dataset;
   m->opts = o;
   m->mounted_at = Now();
+  if (FusePassthrough::Wanted(pool, dataset))
+    m->pt = std::make_unique<FusePassthrough>(pool, dataset);
 
   // The filesystem, its root, and what a crash left in its unlinked set.
   Status s = pool->WithZpl(dataset, [&](ZplWriter& z, uint64_t) -> Status {
@@ -1052,6 +1075,13 @@ Result<std::unique_ptr<FuseMount>> FuseMount::Mount(Pool* pool, const std::strin
     fm->se_ = nullptr;
     return Status::Error(err, "cannot mount " + dataset + " on " + fm->mountpoint_);
   }
+  if (m->pt) {
+    Status a = m->pt->Attach(fm->se_);
+    if (!a.ok()) {
+      spdlog::warn("{}: FUSE passthrough off: {}", dataset, a.ToString());
+      m->pt.reset();
+    }
+  }
   fuse_session* se = fm->se_;
   unsigned threads = std::max(1u, o.max_threads);
   fm->loop_ = std::thread([se, threads] {
@@ -1068,6 +1098,9 @@ Result<std::unique_ptr<FuseMount>> FuseMount::Mount(Pool* pool, const std::strin
   spdlog::info("mounted {} on {}", dataset, fm->mountpoint_);
   return fm;
 }
+
+const FusePassthrough* FuseMount::passthrough() const { return impl_ ? impl_->pt.get() : nullptr; }
+uint64_t FuseMount::read_requests() const { return impl_ ? impl_->read_requests.load() : 0; }
 
 uint64_t FuseMount::open_files() {
   std::lock_guard<std::mutex> l(impl_->mu);
@@ -1099,6 +1132,7 @@ Status FuseMount::Stop(bool force) {
   fuse_session_unmount(se_);  // closes /dev/fuse (the mount is already gone)
   fuse_session_destroy(se_);
   se_ = nullptr;
+  impl_->pt.reset();  // unpins what passthrough opens left (the kernel reads no more)
   // The kernel forgot everything: free what was unlinked while open.
   std::vector<uint64_t> reap;
   {

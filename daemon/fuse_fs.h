@@ -68,6 +68,8 @@ struct fuse_session;
 
 namespace uzfs {
 
+class FusePassthrough;
+
 struct MountOptions {
   bool readonly = false;  // mount read-only (-o ro); every change fails with EROFS
   bool atime = true;      // update atime on reads (the atime property)
@@ -110,6 +112,11 @@ class FuseMount {
   // Files open through this mount (opens minus releases; a release reaches zfsd
   // asynchronously after close(2), so this lags behind the processes).
   uint64_t open_files();
+  // FUSE passthrough of this mount (fuse_passthrough.h): null when org.uzfs:passthrough was
+  // not on at mount (or the session could not be wrapped). Valid while mounted.
+  const FusePassthrough* passthrough() const;
+  // READ requests this mount served (passthrough mappings never make any).
+  uint64_t read_requests() const;
 
   // Request handlers' state; public only for the C callbacks in fuse_fs.cc.
   struct Impl;
