@@ -49,6 +49,7 @@ void PoolTable::Start() {
         spec.pool = std::to_string(cfg.GetUint64("pool_guid").value_or(0));
         spec.new_name = pair.name;
         spec.force = true;  // it was ours when zfsd stopped
+        spec.arc = arc_;
         if (const NvList* t = cfg.GetNvList("vdev_tree")) CollectLeaves(*t, &spec.devices);
         auto p = Pool::Import(spec);
         if (!p.ok()) {
@@ -116,7 +117,9 @@ Status PoolTable::SaveCache() {
 Status PoolTable::Create(const PoolCreateSpec& spec, const std::string& history) {
   std::lock_guard<std::mutex> l(mu_);
   if (pools_.count(spec.name)) return Status::Error(EEXIST, "pool already exists");
-  UZFS_ASSIGN(auto p, Pool::Create(spec));
+  PoolCreateSpec with_arc = spec;
+  with_arc.arc = arc_;
+  UZFS_ASSIGN(auto p, Pool::Create(with_arc));
   UZFS_TRY(p->LogHistory(history));
   UZFS_TRY(p->Sync());
   pools_[spec.name] = std::move(p);
@@ -130,7 +133,9 @@ Status PoolTable::Import(const PoolImportSpec& spec, const std::string& history)
       return Status::Error(EEXIST,
                            "a pool with that name is already created/imported,\n"
                            "and no additional pools with that name were found");
-  UZFS_ASSIGN(auto p, Pool::Import(spec));
+  PoolImportSpec with_arc = spec;
+  with_arc.arc = arc_;
+  UZFS_ASSIGN(auto p, Pool::Import(with_arc));
   if (pools_.count(p->name())) {
     (void)p->Export();
     return Status::Error(EEXIST, "a pool with that name already exists");
