@@ -1107,6 +1107,13 @@ uint64_t FuseMount::open_files() {
   return impl_->open_files;
 }
 
+void FuseMount::InvalidateData(uint64_t obj, int64_t off, int64_t len) {
+  std::lock_guard<std::mutex> l(unmount_mu_);
+  if (!se_) return;
+  // -ENOENT: the kernel does not know the inode (nothing cached); nothing to do.
+  fuse_lowlevel_notify_inval_inode(se_, impl_->Ino(obj), off, len);
+}
+
 Status FuseMount::Unmount(bool force) {
   std::lock_guard<std::mutex> l(unmount_mu_);
   return Stop(force);

@@ -112,6 +112,9 @@ class FuseMount {
   // Files open through this mount (opens minus releases; a release reaches zfsd
   // asynchronously after close(2), so this lags behind the processes).
   uint64_t open_files();
+  // Drops the kernel's cached pages of object obj in [off, off+len) (len 0: to the end), after
+  // its bytes changed behind the mount (the file API's writes and mapped stores).
+  void InvalidateData(uint64_t obj, int64_t off, int64_t len);
   // FUSE passthrough of this mount (fuse_passthrough.h): null when org.uzfs:passthrough was
   // not on at mount (or the session could not be wrapped). Valid while mounted.
   const FusePassthrough* passthrough() const;

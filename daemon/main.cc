@@ -27,6 +27,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "daemon/file_service.h"
 #include "daemon/ops.h"
 #include "daemon/ops_arc.h"
 #include "daemon/ops_pool.h"
@@ -183,16 +184,24 @@ int main(int argc, char** argv) {
   uzfs::Registry reg;
   // One ARC for every pool; it outlives the pool table (declared before it).
   uzfs::Arc arc(arc_max);
-  uzfs::RegisterArcOps(reg, &arc, nullptr);
   uzfs::PoolTable table(state_dir, &arc);
   uzfs::MountTable mounts(&table);
+  // The file API and the fault service of its mappings; every pool asks it to write-protect
+  // mapped-dirty units at sync.
+  uzfs::FileService files(&table, &mounts, &arc);
+  table.SetMapProtector([&files](const uzfs::ArcObjKey& k, uint64_t off, uint64_t len) {
+    files.Protect(k, off, len);
+  });
+  uzfs::RegisterArcOps(reg, &arc, [&files](uzfs::NvList* out) { files.AddStats(out); });
   uzfs::RegisterPoolOps(reg, &table, &mounts);
   uzfs::RegisterDatasetOps(reg, &table, &mounts);
+  files.Register(reg);
   // Run in this order after the last request finished. A component that must leave things
   // tidy at exit adds itself here, next to its Register*Ops call.
   std::vector<std::pair<std::string, std::function<void()>>> shutdown_hooks = {
       {"unmount every filesystem", [&] { mounts.UnmountEverything(); }},
       {"sync every pool", [&] { table.Shutdown(); }},
+      {"stop the fault service", [&] { files.Stop(); }},
   };
   uzfs::Server server(&reg, socket);
   uzfs::Status s = server.Listen();
@@ -206,6 +215,7 @@ int main(int argc, char** argv) {
     std::ofstream(pidfile) << ::getpid() << "\n";
   }
   table.Start();
+  if (uzfs::Status f = files.Start(); !f.ok()) spdlog::error("file service: {}", f.ToString());
   mounts.MountAll();
   spdlog::info("listening on {}", socket);
   Report(&ready_fd, "ok");

@@ -149,6 +149,12 @@ void MountTable::UnmountEverything() {
   }
 }
 
+void MountTable::Invalidate(const std::string& fs, uint64_t obj, int64_t off, int64_t len) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = mounts_.find(fs);
+  if (it != mounts_.end()) it->second->InvalidateData(obj, off, len);
+}
+
 bool MountTable::Mounted(const std::string& fs) {
   std::lock_guard<std::mutex> l(mu_);
   return mounts_.count(fs) > 0;

@@ -48,6 +48,9 @@ class MountTable {
   void UnmountEverything();
   bool Mounted(const std::string& fs);
   std::string MountpointOf(const std::string& fs);
+  // Drops the FUSE kernel cache of obj's bytes [off, off+len) when fs is mounted (see
+  // FuseMount::InvalidateData). Never with a pool lock held.
+  void Invalidate(const std::string& fs, uint64_t obj, int64_t off, int64_t len);
   // (filesystem, mountpoint) of every mount, sorted by filesystem.
   std::vector<std::pair<std::string, std::string>> List();
 

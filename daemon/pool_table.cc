@@ -59,6 +59,7 @@ void PoolTable::Start() {
         }
         spdlog::info("imported '{}' from the cache file at txg {}", pair.name, (*p)->txg());
         std::lock_guard<std::mutex> l(mu_);
+        if (protector_) (*p)->SetMapProtector(protector_);
         pools_[pair.name] = std::move(p).value();
       }
     }
@@ -122,6 +123,7 @@ Status PoolTable::Create(const PoolCreateSpec& spec, const std::string& history)
   UZFS_ASSIGN(auto p, Pool::Create(with_arc));
   UZFS_TRY(p->LogHistory(history));
   UZFS_TRY(p->Sync());
+  if (protector_) p->SetMapProtector(protector_);
   pools_[spec.name] = std::move(p);
   return SaveCache();
 }
@@ -143,6 +145,7 @@ Status PoolTable::Import(const PoolImportSpec& spec, const std::string& history)
   UZFS_TRY(p->LogHistory(history));
   UZFS_TRY(p->Sync());
   std::string name = p->name();
+  if (protector_) p->SetMapProtector(protector_);
   pools_[name] = std::move(p);
   return SaveCache();
 }

@@ -35,6 +35,9 @@ class PoolTable {
  public:
   // arc: the cache shared by every pool (null: pools run without one, as in unit tests).
   explicit PoolTable(std::string state_dir, Arc* arc = nullptr);
+  // Every pool (created, imported, from the cache file) gets fn as its map protector (the file
+  // service write-protects mapped-dirty units at sync). Before Start.
+  void SetMapProtector(Pool::MapProtector fn) { protector_ = std::move(fn); }
   ~PoolTable();
 
   // Imports the pools of the cache file (errors are logged, not fatal) and starts the sync
@@ -64,6 +67,7 @@ class PoolTable {
   Status SaveCache();
   std::string state_dir_;
   Arc* const arc_;
+  Pool::MapProtector protector_;
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<Pool>> pools_;
   std::thread sync_thread_;

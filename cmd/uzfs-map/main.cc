@@ -18,6 +18,27 @@
 
 namespace {
 
+constexpr const char* kUsage =
+    "Usage: uzfs-map [--sum] [--sync] [--write-pattern BYTE] [--hold SECONDS] FILE\n";
+constexpr const char* kHelp =
+    "\n"
+    "Maps FILE, a regular file in a mounted uzfs dataset, through libzfs's file API (the\n"
+    "mapping is zfsd's ARC) and touches every page.\n"
+    "\n"
+    "Options:\n"
+    "    --sum                 print the sha256 of the mapped contents\n"
+    "    --write-pattern BYTE  store BYTE (0-255, decimal or 0x hex) into every byte\n"
+    "                          instead of reading\n"
+    "    --sync                msync(MS_SYNC) before exiting: the stores are on disk\n"
+    "    --hold SECONDS        keep the mapping SECONDS before exiting\n"
+    "    --version             print the version\n"
+    "    --help                print this message\n";
+
+int UsageError(const std::string& why) {
+  std::fprintf(stderr, "uzfs-map: %s\n%s", why.c_str(), kUsage);
+  return 2;
+}
+
 int Die(const std::string& what, const std::string& file) {
   std::fprintf(stderr, "uzfs-map: %s '%s': %s\n", what.c_str(), file.c_str(), std::strerror(errno));
   return 1;
@@ -26,29 +47,45 @@ int Die(const std::string& what, const std::string& file) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Map FILE (in a mounted uzfs dataset) through libzfs, touch every page."};
-  app.set_version_flag("-V,--version", std::string("uzfs-map ") + UZFS_VERSION);
+  CLI::App app;
+  app.set_help_flag();
   std::string file, pattern_s;
-  bool sum = false, sync = false;
+  bool sum = false, sync = false, help = false, version = false;
+  std::string hold_s;
+  app.add_flag("--help", help);
+  app.add_flag("--version", version);
+  app.add_flag("--sum", sum);
+  app.add_option("--write-pattern", pattern_s);
+  app.add_flag("--sync", sync);
+  app.add_option("--hold", hold_s);
+  app.add_option("FILE", file);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return UsageError(e.what());
+  }
+  if (help) {
+    std::printf("%s%s", kUsage, kHelp);
+    return 0;
+  }
+  if (version) {
+    std::printf("uzfs-map %s\n", UZFS_VERSION);
+    return 0;
+  }
+  if (file.empty()) return UsageError("missing FILE");
   double hold = 0;
-  app.add_flag("--sum", sum, "Print the sha256 of the mapped contents");
-  app.add_option("--write-pattern", pattern_s,
-                 "Store BYTE (0-255, decimal or 0x hex) into every byte instead of reading")
-      ->type_name("BYTE");
-  app.add_flag("--sync", sync, "msync(MS_SYNC) before exiting: the stores are on disk");
-  app.add_option("--hold", hold, "Keep the mapping for SECONDS before exiting")
-      ->type_name("SECONDS")
-      ->check(CLI::NonNegativeNumber);
-  app.add_option("FILE", file, "A regular file in a mounted uzfs dataset")->required();
-  CLI11_PARSE(app, argc, argv);
+  if (!hold_s.empty()) {
+    char* end = nullptr;
+    hold = std::strtod(hold_s.c_str(), &end);
+    if (*end || !(hold >= 0)) return UsageError("invalid number of seconds '" + hold_s + "'");
+  }
 
   int pattern = -1;
   if (!pattern_s.empty()) {
     char* end = nullptr;
     long v = std::strtol(pattern_s.c_str(), &end, 0);
     if (*end || v < 0 || v > 255) {
-      std::fprintf(stderr, "uzfs-map: invalid byte '%s'\n", pattern_s.c_str());
-      return 2;
+      return UsageError("invalid byte '" + pattern_s + "'");
     }
     pattern = static_cast<int>(v);
   }

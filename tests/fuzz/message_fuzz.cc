@@ -4,13 +4,16 @@
 // real op table. Any input must decode or fail cleanly; a decoded request must validate or be
 // refused with a non-zero errno, the same way for a root and an unprivileged caller except
 // for EPERM; the reply to any request must itself be a valid, encodable message.
-// Only handlers without side effects (ping, version) are run; the others touch devices.
+// Only handlers without side effects (ping, version, arc_stats) are run; the others touch
+// devices. The file API's ops are validated too (their handlers need a connection).
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 
+#include "daemon/file_service.h"
 #include "daemon/ops.h"
+#include "daemon/ops_arc.h"
 #include "daemon/ops_pool.h"
 #include "daemon/pool_table.h"
 #include "libzfs/proto.h"
@@ -21,10 +24,14 @@ const uzfs::Registry& Ops() {
   // The table is never started: no cache file is read, no pool imported.
   static uzfs::PoolTable* table = new uzfs::PoolTable("/nonexistent/uzfs-message-fuzz");
   static uzfs::MountTable* mounts = new uzfs::MountTable(table);
+  static uzfs::Arc* arc = new uzfs::Arc(64ull << 20);
+  static uzfs::FileService* files = new uzfs::FileService(table, mounts, arc);  // not started
   static uzfs::Registry* reg = [] {
     auto* r = new uzfs::Registry;
     uzfs::RegisterPoolOps(*r, table, mounts);
     uzfs::RegisterDatasetOps(*r, table, mounts);
+    uzfs::RegisterArcOps(*r, arc, [](uzfs::NvList* out) { files->AddStats(out); });
+    files->Register(*r);
     return r;
   }();
   return *reg;
@@ -53,9 +60,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Die("root and user differ by more than EPERM");
   if (as_root.ok()) {
     if (def == nullptr || def->name != *req->GetString("op")) Die("validated the wrong op");
-    if (def->name == "ping" || def->name == "version") {
+    if (def->name == "ping" || def->name == "version" || def->name == "arc_stats") {
       uzfs::NvList reply = reg.Dispatch(user, *req);
-      if (reply.GetUint64("errno").value_or(1) != 0) Die("ping/version failed");
+      if (reply.GetUint64("errno").value_or(1) != 0) Die("ping/version/arc_stats failed");
     }
   } else {
     uzfs::NvList reply = uzfs::ErrorReply(as_root);

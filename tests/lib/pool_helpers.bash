@@ -11,14 +11,16 @@ ZFS=$UZFS_BUILD/cmd/zfs/zfs
 export UZFS_ROOT UZFS_BUILD ZPOOL ZFSD ZDB ZFS
 
 # zfsd_start [DIR]: starts zfsd in the foreground (background job) with DIR/sock and
-# DIR/state, exports UZFS_SOCKET, waits until it answers.
+# DIR/state, exports UZFS_SOCKET, waits until it answers. $ZFSD_EXTRA_ARGS (words) are added
+# to its command line (e.g. "--arc-max 128M").
 zfsd_start() {
   local dir=${1:-$BATS_TEST_TMPDIR/zfsd}
   mkdir -p "$dir/state"
   export UZFS_SOCKET=$dir/sock
   ZFSD_DIR=$dir
+  # shellcheck disable=SC2086
   "$ZFSD" --foreground --socket "$UZFS_SOCKET" --state-dir "$dir/state" --log-level warn \
-    2>>"$dir/zfsd.log" &
+    ${ZFSD_EXTRA_ARGS:-} 2>>"$dir/zfsd.log" &
   ZFSD_PID=$!
   local _
   for _ in $(seq 100); do

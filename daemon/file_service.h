@@ -1,0 +1,104 @@
+// The file service: zfsd's side of libzfs's file API (libzfs/include/uzfs/file.h) and the
+// userfaultfd fault service behind its mappings (DESIGN.md section 4).
+//
+// A client session (one socket connection) opens files by mounted path or by dataset + path
+// and gets handles; file_read / file_write / file_stat / file_truncate act on them through the
+// pool (file data goes through the ARC). file_mmap is two-phase:
+//   1. {handle, off, len, writable} → {map, size} and the object's ARC segment (a memfd) as
+//      SCM_RIGHTS; the client maps it MAP_SHARED and registers the range with a userfaultfd it
+//      created (MISSING, plus WP when writable);
+//   2. {map, addr} with the uffd as SCM_RIGHTS → zfsd write-protects the whole range and serves
+//      its faults from then on. Without a uffd (no userfaultfd on the client's side) every unit
+//      of the range is faulted in and held (pinned): still one copy, no eviction.
+// The fault thread: a MISSING fault makes the unit resident (Pool::FaultFile: the DMU's bytes,
+// zeros for holes, nothing allocated on disk) and wakes the faulting thread; a WP fault — the
+// first store into a clean unit — charges the unit to the open txg (Pool::DirtyFile: space
+// reserved, unit held) and lifts the protection on that unit in that mapping. At txg sync the
+// pool calls Protect for each mapped-dirty unit: the unit is write-protected again in every
+// mapping before it is copied out, so stores during sync fault and join the next txg.
+//
+// Failures a mapping cannot report (a fault that cannot be served: I/O error, EDQUOT/ENOSPC on
+// a first store, the pool gone) sever the session: zfsd shuts its connection down, and the
+// client library, which watches the connection, replaces its mappings by ones that raise
+// SIGBUS before it lets the waiting threads go — never zeros, never a hang. The same happens
+// when zfsd dies.
+//
+// Permissions: the file ops are open to every user; the service checks the caller's uid/gid
+// against the file's and its directory's mode bits (root passes), as the kernel would.
+//
+// Locks: map_mu_ guards the mapping tables. Never call into a pool while holding it (the
+// pool's sync calls Protect, which takes it, under the pool lock).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "daemon/mount_table.h"
+#include "daemon/ops.h"
+#include "daemon/pool_table.h"
+#include "libcore/arc/arc.h"
+
+namespace uzfs {
+
+class FileService {
+ public:
+  FileService(PoolTable* pools, MountTable* mounts, Arc* arc);
+  ~FileService();
+  // file_* ops (Perm::kRead: the service checks file permissions itself).
+  void Register(Registry& reg);
+  // Starts and stops the fault thread.
+  Status Start();
+  void Stop();
+  // Counters for arc_stats: faults_missing, faults_wp, fault_errors, maps, mapped_pinned,
+  // clients, open_files.
+  void AddStats(NvList* out);
+  // Write-protects [off, off+len) of object k in every mapping of it (Pool's map protector).
+  void Protect(const ArcObjKey& k, uint64_t off, uint64_t len);
+
+  struct Client;
+  struct Mapping;
+
+ private:
+  Status Open(const Caller& c, const NvList& args, NvList* out);
+  Status Read(const Caller& c, const NvList& args, NvList* out);
+  Status Write(const Caller& c, const NvList& args, NvList* out);
+  Status Stat(const Caller& c, const NvList& args, NvList* out);
+  Status Truncate(const Caller& c, const NvList& args, NvList* out);
+  Status Close(const Caller& c, const NvList& args, NvList* out);
+  Status Mmap(const Caller& c, const NvList& args, NvList* out);
+  Status Msync(const Caller& c, const NvList& args, NvList* out);
+  Status Munmap(const Caller& c, const NvList& args, NvList* out);
+
+  std::shared_ptr<Client> ClientOf(const Caller& c);
+  void Drop(uint64_t session);
+  void RemoveMapping(const std::shared_ptr<Mapping>& m);
+  void FaultLoop();
+  void Serve(const std::shared_ptr<Mapping>& m);
+  void Sever(const Mapping& m, const Status& why);
+
+  PoolTable* pools_;
+  MountTable* mounts_;
+  Arc* arc_;
+  std::mutex map_mu_;
+  std::map<uint64_t, std::shared_ptr<Client>> clients_;      // by session id
+  std::map<uint64_t, std::shared_ptr<Mapping>> maps_;        // by map id
+  std::multimap<ArcObjKey, std::shared_ptr<Mapping>> by_obj_;  // active mappings
+  uint64_t next_map_ = 1;
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;   // eventfd: stop the fault thread
+  int inval_fd_ = -1;  // eventfd: invalidations are waiting in inval_
+  struct Inval {
+    std::string fs;
+    uint64_t obj, off, len;
+  };
+  std::vector<Inval> inval_;  // units Protect saw (under map_mu_): the FUSE cache drops them
+  std::thread thread_;
+  std::atomic<uint64_t> faults_missing_{0}, faults_wp_{0}, fault_errors_{0};
+};
+
+}  // namespace uzfs

@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""A client of libzfs's file API (libuzfs_file.so, through ctypes) for the mmap tests.
+
+  map_client.py LIB poke FILE OFFSET BYTE       store BYTE at OFFSET through a writable
+                                                mapping, then msync(MS_SYNC)
+  map_client.py LIB writer FILE SYNCS STATE     store into a mapping of FILE in a loop while
+                                                another thread msyncs SYNCS times; stop, sync,
+                                                write the final contents' sha256 to STATE
+  map_client.py LIB dirty-then-wait FILE READY  store pattern 0x5a into every page (one
+                                                msync), then pattern 0xa5 without syncing,
+                                                write READY, then touch every page again
+                                                and again: exits by SIGBUS once zfsd is gone
+  map_client.py LIB read FILE                   print the sha256 of FILE read with uzfs_pread
+  map_client.py LIB peek FILE OFFSET [DELAY]    map FILE (read-only, its size at the start),
+                                                wait DELAY seconds, print the byte at OFFSET
+                                                in hex (SIGBUS past the end of the file)
+"""
+import ctypes
+import hashlib
+import mmap
+import os
+import sys
+import threading
+import time
+
+PROT_READ, PROT_WRITE = 1, 2
+MS_SYNC = 4
+
+
+def load(lib):
+    z = ctypes.CDLL(lib, use_errno=True)
+    z.uzfs_open.restype = ctypes.c_void_p
+    z.uzfs_open.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.c_uint]
+    z.uzfs_mmap.restype = ctypes.c_void_p
+    z.uzfs_mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_long]
+    z.uzfs_msync.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    z.uzfs_munmap.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
+    z.uzfs_close.argtypes = [ctypes.c_void_p]
+    z.uzfs_pread.restype = ctypes.c_ssize_t
+    z.uzfs_pread.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_long]
+    return z
+
+
+def check(ok, what):
+    if not ok:
+        e = ctypes.get_errno()
+        sys.exit(f"map_client: {what}: {os.strerror(e)}")
+
+
+def open_map(z, path, writable=True):
+    f = z.uzfs_open(path.encode(), os.O_RDWR if writable else os.O_RDONLY, 0)
+    check(f, f"open {path}")
+    size = os.stat(path).st_size
+    addr = z.uzfs_mmap(f, size, PROT_READ | (PROT_WRITE if writable else 0), 0)
+    check(addr not in (None, ctypes.c_void_p(-1).value), f"mmap {path}")
+    return f, addr, size
+
+
+def main():
+    lib, cmd, path = sys.argv[1], sys.argv[2], sys.argv[3]
+    z = load(lib)
+    page = mmap.PAGESIZE
+    if cmd == "poke":
+        off, byte = int(sys.argv[4]), int(sys.argv[5], 0)
+        f, addr, size = open_map(z, path)
+        ctypes.memset(addr + off, byte, 1)
+        check(z.uzfs_msync(f, addr, size, MS_SYNC) == 0, "msync")
+        z.uzfs_munmap(f, addr, size)
+        z.uzfs_close(f)
+    elif cmd == "writer":
+        syncs, state = int(sys.argv[4]), sys.argv[5]
+        f, addr, size = open_map(z, path)
+        stop = threading.Event()
+        rounds = [0]
+
+        def store():
+            # Every round rewrites every page with a different byte per page and round.
+            while not stop.is_set():
+                r = rounds[0]
+                for p in range(0, size, page):
+                    ctypes.memset(addr + p, (r + p // page) & 0xFF, min(page, size - p))
+                rounds[0] = r + 1
+
+        t = threading.Thread(target=store)
+        t.start()
+        done = 0
+        while done < syncs:
+            time.sleep(0.05)
+            check(z.uzfs_msync(f, addr, size, MS_SYNC) == 0, "msync")
+            done += 1
+        stop.set()
+        t.join()
+        check(z.uzfs_msync(f, addr, size, MS_SYNC) == 0, "final msync")
+        digest = hashlib.sha256(ctypes.string_at(addr, size)).hexdigest()
+        with open(state, "w") as out:
+            out.write(f"{digest} {rounds[0]} {done}\n")
+        z.uzfs_munmap(f, addr, size)
+        z.uzfs_close(f)
+    elif cmd == "dirty-then-wait":
+        ready = sys.argv[4]
+        f, addr, size = open_map(z, path)
+        ctypes.memset(addr, 0x5A, size)
+        check(z.uzfs_msync(f, addr, size, MS_SYNC) == 0, "msync")
+        ctypes.memset(addr, 0xA5, size)
+        with open(ready, "w") as out:
+            out.write("ready\n")
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            for p in range(0, size, page):
+                b = ctypes.string_at(addr + p, 1)[0]
+                if b != 0xA5:
+                    # Wrong bytes (zeros from an unserved hole): the failure the design forbids.
+                    sys.exit(f"map_client: page {p // page} reads {b:#x}, not 0xa5")
+            time.sleep(0.01)
+        sys.exit("map_client: no SIGBUS within 60 s of zfsd going away")
+    elif cmd == "read":
+        f = z.uzfs_open(path.encode(), os.O_RDONLY, 0)
+        check(f, f"open {path}")
+        h = hashlib.sha256()
+        buf = ctypes.create_string_buffer(1 << 20)
+        off = 0
+        while True:
+            n = z.uzfs_pread(f, buf, len(buf), off)
+            check(n >= 0, "pread")
+            if n == 0:
+                break
+            h.update(buf.raw[:n])
+            off += n
+        print(h.hexdigest())
+        z.uzfs_close(f)
+    elif cmd == "peek":
+        off = int(sys.argv[4])
+        delay = float(sys.argv[5]) if len(sys.argv) > 5 else 0
+        f, addr, size = open_map(z, path, writable=False)
+        time.sleep(delay)
+        print(f"{ctypes.string_at(addr + off, 1)[0]:02x}")
+        sys.stdout.flush()
+        z.uzfs_munmap(f, addr, size)
+        z.uzfs_close(f)
+    else:
+        sys.exit(f"map_client: unknown command {cmd}")
+
+
+if __name__ == "__main__":
+    main()
