@@ -525,10 +525,14 @@ Status FileService::Mmap(const Caller& c, const NvList& a, NvList* out) {
     uint64_t end = std::min(m->file_off + m->len, m->seg->size());
     for (uint64_t at = m->file_off; at < end;) {
       Pool::MapUnit u;
-      UZFS_TRY(pools_->With(m->pool, [&](Pool& p) -> Status {
+      Status pinned = pools_->With(m->pool, [&](Pool& p) -> Status {
         UZFS_ASSIGN(u, p.FaultFile(m->fs, m->obj, at));
         return arc_->Hold(m->key, u.off);
-      }));
+      });
+      // A unit evicted at once: the ARC cannot hold the whole range (arc_max).
+      if (!pinned.ok() && pinned.code() == ENOENT)
+        return Status::Error(ENOMEM, "the ARC cannot pin the whole mapping (arc_max too small)");
+      UZFS_TRY(pinned);
       m->pinned.push_back(u.off);
       at = u.off + u.len;
     }

@@ -1,5 +1,7 @@
 #include "daemon/ops.h"
 
+#include <spdlog/spdlog.h>
+
 namespace uzfs {
 
 namespace {
@@ -80,6 +82,7 @@ NvList Registry::Dispatch(const Caller& caller, const NvList& req) const {
   } catch (const std::exception& e) {
     s = Status::Error(EIO, std::string("internal error: ") + e.what());
   }
+  if (!s.ok()) spdlog::debug("{}: {}", def->name, s.ToString());
   return s.ok() ? OkReply(std::move(result)) : ErrorReply(s);
 }
 

@@ -323,7 +323,10 @@ void* uzfs_mmap(uzfs_file* f, size_t length, int prot, off_t offset) {
     return MAP_FAILED;
   }
   uint64_t id = r.GetUint64("map").value_or(0);
-  void* addr = ::mmap(nullptr, len, prot, MAP_SHARED, fds[0], offset);
+  // A read-only mapping is MAP_PRIVATE of a read-only descriptor: the kernel lets a
+  // userfaultfd watch only mappings that may be written (VM_MAYWRITE), and a private mapping
+  // may be (copy-on-write, in this process only) while it still maps the ARC's own pages.
+  void* addr = ::mmap(nullptr, len, prot, writable ? MAP_SHARED : MAP_PRIVATE, fds[0], offset);
   int e = errno;
   ::close(fds[0]);
   auto undo = [&](int err) {

@@ -463,6 +463,19 @@ Status ObjsetWriter::SetBlockSize(uint64_t obj, uint32_t blocksize) {
     return Status::Error(EINVAL, "bad block size");
   if (o->dn.datablksz() == blocksize) return Status::Ok();
   if (o->dn.maxblkid > 0) return Status::Error(ENOTSUP, "object has more than one block");
+  // No block yet (a new or sparse file): only the size changes, nothing is written
+  // (dnode_set_blksz on an object without data).
+  {
+    UZFS_ASSIGN(BlkPtr bp0, BpAt(*o, 0, 0));
+    CacheUnit u0;
+    bool cached = UseCache(*o) && UnitOf(*o, 0, &u0) && arc_->Cached(CacheKey(obj), u0.off);
+    if (bp0.is_hole() && !o->blocks.count(0) && !cached) {
+      o->dn.datablkszsec = static_cast<uint16_t>(blocksize >> 9);
+      if (o->dn.type == kOtPlainFileContents) DropCached(*o);
+      MarkDirty(*o);
+      return Status::Ok();
+    }
+  }
   // Keep the single block's contents: load it, resize, rewrite.
   UZFS_ASSIGN(Bytes * b, Block(*o, 0, true));
   CacheUnit u;

@@ -49,6 +49,31 @@ TEST_F(ZplWriteTest, PosixErrors) {
   }).ok());
 }
 
+// zfs_extend: truncating a file of one small block to a larger size grows its block to the
+// recordsize first, so later writes into the sparse file make recordsize blocks (not 512-byte
+// ones), as zfs-fuse lays them out.
+TEST_F(ZplWriteTest, TruncateUpGrowsTheBlockToTheRecordsize) {
+  ASSERT_TRUE(pool_->CreateFilesystem("zt/nc", {{"compression", "off"}}).ok());
+  uint64_t f = 0;
+  ASSERT_TRUE(pool_->WithZpl("zt/nc", [&](ZplWriter& z, uint64_t txg) -> Status {
+    UZFS_ASSIGN(f, z.Create(z.root(), "sparse", S_IFREG | 0644, 0, 0, txg, now_));
+    SetAttr a;
+    a.size = 1ull << 30;
+    UZFS_TRY(z.Setattr(f, a, now_));
+    return z.Write(f, 512ull << 20, Bytes(1, 0x77), now_);
+  }).ok());
+  ASSERT_TRUE(pool_->Sync().ok());
+  ASSERT_TRUE(pool_->WithZpl("zt/nc", [&](ZplWriter& z, uint64_t) -> Status {
+    UZFS_ASSIGN(uint64_t used, z.UsedBytes(f));
+    // One 128 KiB data block plus its indirect blocks.
+    EXPECT_GE(used, 131072u);
+    EXPECT_LT(used, 131072u + 65536u);
+    UZFS_ASSIGN(Bytes b, z.Read(f, (512ull << 20) - 1, 3));
+    EXPECT_EQ(Bytes({0, 0x77, 0}), b);
+    return Status::Ok();
+  }).ok());
+}
+
 TEST_F(ZplWriteTest, WrittenTreeReadsBackAfterExport) {
   std::mt19937_64 rng(7);
   Bytes big(700 * 1024 + 17);

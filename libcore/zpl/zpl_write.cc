@@ -379,19 +379,25 @@ Result<Bytes> ZplWriter::Read(uint64_t obj, uint64_t off, uint64_t len) {
   return data;
 }
 
-Status ZplWriter::Write(uint64_t obj, uint64_t off, ByteSpan data, ZTime now) {
-  UZFS_ASSIGN(ZnodePhys z, GetAttr(obj));
-  if (S_ISDIR(z.mode)) return Status::Error(EISDIR, "is a directory");
-  uint64_t end = off + data.size();
+// zfs_grow_blocksize (on a write) and zfs_extend (on a truncate that grows the file): a file
+// of at most one block grows its block to hold `end`, up to the recordsize.
+Status ZplWriter::GrowBlock(uint64_t obj, uint64_t end) {
   UZFS_ASSIGN(const DnodePhys* dn, os_->Dnode(obj));
   uint64_t bs = dn->datablksz();
-  // zfs_grow_blocksize: a file of one block grows its block up to the recordsize.
   if (dn->maxblkid == 0 && bs < recordsize_ && end > bs) {
     uint64_t want = std::min<uint64_t>(end, recordsize_);
     want = (want + 511) / 512 * 512;
     if (end > recordsize_) want = recordsize_;
     UZFS_TRY(os_->SetBlockSize(obj, static_cast<uint32_t>(want)));
   }
+  return Status::Ok();
+}
+
+Status ZplWriter::Write(uint64_t obj, uint64_t off, ByteSpan data, ZTime now) {
+  UZFS_ASSIGN(ZnodePhys z, GetAttr(obj));
+  if (S_ISDIR(z.mode)) return Status::Error(EISDIR, "is a directory");
+  uint64_t end = off + data.size();
+  UZFS_TRY(GrowBlock(obj, end));
   UZFS_TRY(os_->Write(obj, off, data));
   if (end > z.size) {
     z.size = end;
@@ -407,6 +413,7 @@ Status ZplWriter::Setattr(uint64_t obj, const SetAttr& a, ZTime now) {
   if (a.size) {
     if (S_ISDIR(z.mode)) return Status::Error(EISDIR, "is a directory");
     if (*a.size < z.size) UZFS_TRY(os_->Truncate(obj, *a.size));
+    if (*a.size > z.size && S_ISREG(z.mode)) UZFS_TRY(GrowBlock(obj, *a.size));
     z.size = *a.size;
     if (S_ISREG(z.mode)) UZFS_TRY(os_->NoteFileSize(obj, z.size));
     z.mtime[0] = now.sec;

@@ -104,6 +104,7 @@ class ZplWriter {
  private:
   ZplWriter(ObjsetWriter* os, ZapStore* zaps) : os_(os), zaps_(zaps) {}
   Status Put(uint64_t obj, const ZnodePhys& z);
+  Status GrowBlock(uint64_t obj, uint64_t end);
   Status CheckName(std::string_view name);
   Status AddEntry(uint64_t dir, std::string_view name, uint64_t obj, uint64_t mode, ZTime now);
   Status DropEntry(uint64_t dir, std::string_view name, bool was_dir, ZTime now);
