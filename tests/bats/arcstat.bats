@@ -9,29 +9,12 @@ load ../lib/zfsd_helpers
 
 ARCSTAT=$UZFS_BUILD/cmd/arcstat/arcstat
 
-# arc_zfsd_start MAX: as zfsd_start (pool_helpers), with --arc-max MAX.
-arc_zfsd_start() {
-  SOCKDIR=$(mktemp -d /tmp/uzfs-arcstat.XXXXXX)
-  chmod 755 "$SOCKDIR"
-  mkdir -p "$SOCKDIR/state"
-  export UZFS_SOCKET=$SOCKDIR/sock
-  "$ZFSD" --foreground --socket "$UZFS_SOCKET" --state-dir "$SOCKDIR/state" --log-level warn \
-    --arc-max "$1" 2>>"$SOCKDIR/zfsd.log" &
-  ZFSD_PID=$!
-  local _
-  for _ in $(seq 100); do
-    "$ZPOOL" version >/dev/null 2>&1 && return 0
-    kill -0 "$ZFSD_PID" 2>/dev/null || { cat "$SOCKDIR/zfsd.log" >&2; return 1; }
-    sleep 0.05
-  done
-  echo "zfsd did not answer on $UZFS_SOCKET" >&2
-  return 1
-}
-
 setup() {
   [ -x "$ARCSTAT" ] || { echo "not built: $ARCSTAT (set UZFS_BUILD)" >&2; return 1; }
   require_binaries
-  arc_zfsd_start 128M
+  SOCKDIR=$(mktemp -d /tmp/uzfs-arcstat.XXXXXX)
+  chmod 755 "$SOCKDIR"
+  ZFSD_EXTRA_ARGS="--arc-max 128M" zfsd_start "$SOCKDIR"
 }
 
 teardown() {
