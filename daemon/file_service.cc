@@ -669,7 +669,18 @@ void FileService::Serve(const std::shared_ptr<Mapping>& m) {
         UZFS_ASSIGN(u, p.FaultFile(m->fs, m->obj, at));
         return Status::Ok();
       });
+      // The object's data went to another segment (a rollback or destroy gave the dataset
+      // new objects): this mapping can never be filled again. SIGBUS, not a fault loop.
+      if (s.ok() && arc_->FindSegment(m->key) != m->seg)
+        s = Status::Error(ESTALE, "the mapped file was replaced (rollback or destroy)");
       if (s.ok()) {
+        // A missing page of a writable mapping comes back write-protected, whatever zapped it
+        // (eviction keeps the protection, a re-cut of the units or a truncation may not): the
+        // first store must still be seen.
+        if (m->writable) {
+          Status p = UffdWriteProtect(m->uffd, addr, kPage, true);
+          if (!p.ok() && p.code() != ESRCH) spdlog::warn("protect map {}: {}", m->id, p.ToString());
+        }
         struct uffdio_range range = {addr, kPage};
         if (::ioctl(m->uffd, UFFDIO_WAKE, &range) != 0 && errno != ESRCH)
           spdlog::warn("wake map {}: {}", m->id, std::strerror(errno));

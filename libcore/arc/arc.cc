@@ -551,6 +551,20 @@ void Arc::DropObject(const ArcObjKey& k) {
   impl_->DropObjects(k, [&](const ArcObjKey& o) { return o == k; });
 }
 
+void Arc::ForgetUnits(const ArcObjKey& k) {
+  Impl& im = *impl_;
+  std::lock_guard<std::mutex> l(im.mu);
+  auto match = [&](const ArcObjKey& o) { return o == k; };
+  UnitKey lo{k, 0};
+  im.MarkStale(lo, match);
+  for (auto it = im.units.lower_bound(lo); it != im.units.end() && match(it->first.obj);) {
+    Impl::Hdr* h = (it++)->second.get();
+    im.Destroy(h);
+  }
+  if (SegmentImpl* s = im.Seg(k); s && s->size())
+    ::fallocate(s->fd(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, static_cast<off_t>(s->size()));
+}
+
 void Arc::DropSpace(uint64_t pool, uint64_t space) {
   std::lock_guard<std::mutex> l(impl_->mu);
   impl_->DropObjects(ArcObjKey{pool, space, 0},

@@ -125,6 +125,9 @@ class Arc {
   // Drops every unit of an object and its segment (an object freed, its block size changed).
   // Clients that still map the old segment keep it; it is no longer the ARC's.
   void DropObject(const ArcObjKey& k);
+  // Forgets every unit of an object (its block size changed: the units are cut anew) but keeps
+  // its segment, whose pages are punched out: mappings of it stay the ARC's and refault.
+  void ForgetUnits(const ArcObjKey& k);
   // Drops every object of a dataset (rollback, destroy) or of a pool (export, destroy).
   void DropSpace(uint64_t pool, uint64_t space);
   void DropPool(uint64_t pool);

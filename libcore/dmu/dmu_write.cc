@@ -342,6 +342,12 @@ void ObjsetWriter::DropCached(Obj& o) {
   o.unit_mode = -1;
 }
 
+// After dn's block size changed: the new layout's units start empty in the same segment.
+void ObjsetWriter::RecutCached(Obj& o) {
+  if (arc_) arc_->ForgetUnits(CacheKey(o.id));
+  o.unit_mode = UnitModeOf(o.dn);
+}
+
 void ObjsetWriter::TrimClean(Obj& o) {
   if (!dirty_.count(o.id) && o.dirty_ind.empty() && o.free_from == UINT64_MAX) o.ind.clear();
 }
@@ -471,7 +477,7 @@ Status ObjsetWriter::SetBlockSize(uint64_t obj, uint32_t blocksize) {
     bool cached = UseCache(*o) && UnitOf(*o, 0, &u0) && arc_->Cached(CacheKey(obj), u0.off);
     if (bp0.is_hole() && !o->blocks.count(0) && !cached) {
       o->dn.datablkszsec = static_cast<uint16_t>(blocksize >> 9);
-      if (o->dn.type == kOtPlainFileContents) DropCached(*o);
+      if (o->dn.type == kOtPlainFileContents) RecutCached(*o);
       MarkDirty(*o);
       return Status::Ok();
     }
@@ -488,8 +494,8 @@ Status ObjsetWriter::SetBlockSize(uint64_t obj, uint32_t blocksize) {
   }
   b->resize(blocksize, 0);
   o->dn.datablkszsec = static_cast<uint16_t>(blocksize >> 9);
-  // The units change with the block size.
-  if (o->dn.type == kOtPlainFileContents) DropCached(*o);
+  // The units change with the block size; the segment (maybe mapped by clients) stays.
+  if (o->dn.type == kOtPlainFileContents) RecutCached(*o);
   return Status::Ok();
 }
 

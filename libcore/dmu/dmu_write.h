@@ -166,6 +166,7 @@ class ObjsetWriter {
   Result<Bytes> BlockBytes(Obj& o, uint64_t blkid);
   // The segment, created at the noted file size (or the object's length when none was noted).
   Result<std::shared_ptr<ArcSegment>> SegmentOf(Obj& o);
+  void RecutCached(Obj& o);  // block size changed: units cut anew, segment kept
   void DropCached(Obj& o);
   // After a read: clean indirect blocks of a clean object are not kept (the metadata ARC is).
   void TrimClean(Obj& o);

@@ -568,7 +568,9 @@ TEST_F(DmuWriteTest, TruncateShrinksTheSegment) {
   EXPECT_EQ(*r, *again);
 }
 
-TEST_F(DmuWriteTest, BlockSizeChangeAndFreeDropTheObjectsUnits) {
+// A block size change cuts the object's units anew but keeps its segment (clients may map it),
+// punched empty; freeing the object drops the segment too.
+TEST_F(DmuWriteTest, BlockSizeChangeRecutsUnitsAndFreeDropsTheSegment) {
   Arc arc(1 << 20);
   os_->set_cache(&arc, ArcObjKey{1, 2, 0});
   auto obj = os_->Allocate(kPlainFile, 512, 0, 0);
@@ -580,10 +582,14 @@ TEST_F(DmuWriteTest, BlockSizeChangeAndFreeDropTheObjectsUnits) {
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(d, *r);
   ArcObjKey k{1, 2, *obj};
-  ASSERT_NE(nullptr, arc.FindSegment(k));
+  auto seg = arc.FindSegment(k);
+  ASSERT_NE(nullptr, seg);
   EXPECT_TRUE(arc.Cached(k, 0));
   ASSERT_TRUE(os_->SetBlockSize(*obj, 8192).ok());
-  EXPECT_EQ(nullptr, arc.FindSegment(k));
+  EXPECT_EQ(seg, arc.FindSegment(k));
+  EXPECT_FALSE(arc.Cached(k, 0));
+  EXPECT_EQ(0u, seg->ResidentBytes());
+  EXPECT_EQ(0u, arc.Stats().data_size);
   Bytes more = Pattern(7000, 8);
   ASSERT_TRUE(os_->Write(*obj, 300, more).ok());
   d.insert(d.end(), more.begin(), more.end());
@@ -591,6 +597,7 @@ TEST_F(DmuWriteTest, BlockSizeChangeAndFreeDropTheObjectsUnits) {
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(d, *r);
   EXPECT_TRUE(arc.Cached(k, 0));
+  EXPECT_EQ(seg, arc.FindSegment(k));
   EXPECT_EQ(8192u, arc.Stats().data_size);  // one unit: the 8 KiB block
   ASSERT_TRUE(os_->FreeObject(*obj).ok());
   EXPECT_EQ(nullptr, arc.FindSegment(k));

@@ -237,6 +237,18 @@ arc() { "$ARCSTAT" -H -p -f "$1"; }
   printf B | dd of="$F" bs=1 seek=200 conv=notrunc status=none
   [ "$(client peek "$F" 200)" = 42 ]
   [ "$(client read "$F")" = "$(sha256sum <"$F" | awk '{ print $1 }')" ]
+  # A small file's block grows while it is mapped (its units are cut anew): a store through
+  # the mapping afterwards still reaches the file.
+  head -c 3000 /dev/urandom >"$ALT/co/fs/small"
+  client poke-late "$ALT/co/fs/small" 100 0x55 2 &
+  ppid=$!
+  sleep 0.7
+  head -c 100000 /dev/urandom >>"$ALT/co/fs/small"
+  wait "$ppid"
+  [ "$(stat -c %s "$ALT/co/fs/small")" = 103000 ]
+  [ "$(od -An -tx1 -j 100 -N1 "$ALT/co/fs/small" | tr -d ' ')" = 55 ]
+  "$ZPOOL" sync co
+  [ "$(client peek "$ALT/co/fs/small" 100)" = 55 ]
   # Truncating a mapped file: touching past the new end raises SIGBUS, as on a kernel fs.
   client peek "$F" 500000 2 &
   ppid=$!

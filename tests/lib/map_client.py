@@ -11,6 +11,9 @@
                                                 write READY, then touch every page again
                                                 and again: exits by SIGBUS once zfsd is gone
   map_client.py LIB read FILE                   print the sha256 of FILE read with uzfs_pread
+  map_client.py LIB poke-late FILE OFFSET BYTE DELAY   map FILE writable (its size at the
+                                                start), wait DELAY seconds, store BYTE at
+                                                OFFSET, msync(MS_SYNC)
   map_client.py LIB peek FILE OFFSET [DELAY]    map FILE (read-only, its size at the start),
                                                 wait DELAY seconds, print the byte at OFFSET
                                                 in hex (SIGBUS past the end of the file)
@@ -60,9 +63,11 @@ def main():
     lib, cmd, path = sys.argv[1], sys.argv[2], sys.argv[3]
     z = load(lib)
     page = mmap.PAGESIZE
-    if cmd == "poke":
+    if cmd in ("poke", "poke-late"):
         off, byte = int(sys.argv[4]), int(sys.argv[5], 0)
         f, addr, size = open_map(z, path)
+        if cmd == "poke-late":
+            time.sleep(float(sys.argv[6]))
         ctypes.memset(addr + off, byte, 1)
         check(z.uzfs_msync(f, addr, size, MS_SYNC) == 0, "msync")
         z.uzfs_munmap(f, addr, size)
