@@ -2,7 +2,7 @@
 //
 //   arc_stats  (read) no arguments → every ArcStats field (libcore/arc/arc.h) as a uint64 of
 //              the same name (size, c, c_min, c_max, p, mru_size, ..., evicted_bytes), plus
-//              what `extra` adds (the file service: faults_missing, faults_wp, faults_zero,
+//              what `extra` adds (the file service: faults_missing, faults_wp, fault_errors,
 //              maps, clients). Clients must tolerate any field of `extra` being absent.
 //   arc_set    (root) arc_max* (uint64, bytes) → {}; Arc::SetMax, which evicts down to the new
 //              bound at once. EINVAL "arc_max must be at least 64M" below kArcMinMax.

@@ -1,6 +1,6 @@
 // arcstat's field table: each column's name, width, unit, description and how its value
 // comes from arc_stats (libcore/arc/arc.h's ArcStats names, plus the file service's
-// faults_missing, faults_wp, faults_zero, maps and clients). Names follow OpenZFS's arcstat
+// faults_missing, faults_wp, fault_errors, maps and clients). Names follow OpenZFS's arcstat
 // where the statistic is the same (read, hits, miss, hit%, miss%, arcsz, size, c, mru, mfu,
 // mrug, mfug, mrusz, mfusz, mrugsz, mfugsz); "d" is data and "m" metadata here (OpenZFS
 // splits demand and prefetch, which this ARC does not have).
@@ -111,8 +111,8 @@ const std::vector<Field>& Fields() {
        [](W w) { return Rate(w, "faults_missing"); }},
       {"wpfault", 7, Unit::kCount, "Write-protect faults served per second",
        [](W w) { return Rate(w, "faults_wp"); }},
-      {"zfault", 6, Unit::kCount, "Zero-page faults (holes) served per second",
-       [](W w) { return Rate(w, "faults_zero"); }},
+      {"ferr", 4, Unit::kCount, "Faults that could not be served per second (SIGBUS for the client)",
+       [](W w) { return Rate(w, "fault_errors"); }},
       {"maps", 4, Unit::kNumber, "Mappings of files by clients", [](W w) { return Gauge(w, "maps"); }},
       {"clients", 7, Unit::kNumber, "Clients of the file service",
        [](W w) { return Gauge(w, "clients"); }},
