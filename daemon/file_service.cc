@@ -15,6 +15,7 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <string_view>
 #include <vector>
 
 #include <spdlog/spdlog.h>
@@ -121,7 +122,11 @@ struct FileService::Mapping {
   bool writable = false;
   bool active = false;
   int uffd = -1;                    // closed with the last reference (fault thread, Protect)
-  std::vector<uint64_t> pinned;     // units held for a mapping without a uffd
+  struct Pinned {
+    uint64_t off = 0, len = 0;
+    size_t hash = 0;  // of the unit's bytes when last looked at (writable mappings)
+  };
+  std::vector<Pinned> pinned;       // units held for a mapping without a uffd
   ~Mapping() {
     if (uffd >= 0) ::close(uffd);
   }
@@ -244,7 +249,7 @@ void FileService::RemoveMapping(const std::shared_ptr<Mapping>& m) {
     if (m->uffd >= 0 && epoll_fd_ >= 0) ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, m->uffd, nullptr);
   }
   if (m->active) arc_->AddMapped(-static_cast<int64_t>(m->len));
-  for (uint64_t off : m->pinned) arc_->Release(m->key, off);
+  for (const Mapping::Pinned& u : m->pinned) arc_->Release(m->key, u.off);
   m->pinned.clear();
   m->active = false;
 }
@@ -519,9 +524,8 @@ Status FileService::Mmap(const Caller& c, const NvList& a, NvList* out) {
       if (!s.ok()) return Status::Error(s.code(), "the range is not registered for write-protect faults: " + s.message());
     }
   } else {
-    // No userfaultfd on the client's side: pin every unit of the range.
-    if (m->writable)
-      return Status::Error(ENOTSUP, "writable mappings need userfaultfd (pinned writable mappings are not built yet)");
+    // No userfaultfd on the client's side: pin every unit of the range (PreSync hashes the
+    // units of a writable one to find stores).
     uint64_t end = std::min(m->file_off + m->len, m->seg->size());
     for (uint64_t at = m->file_off; at < end;) {
       Pool::MapUnit u;
@@ -533,7 +537,14 @@ Status FileService::Mmap(const Caller& c, const NvList& a, NvList* out) {
       if (!pinned.ok() && pinned.code() == ENOENT)
         return Status::Error(ENOMEM, "the ARC cannot pin the whole mapping (arc_max too small)");
       UZFS_TRY(pinned);
-      m->pinned.push_back(u.off);
+      Mapping::Pinned pin{u.off, u.len, 0};
+      if (m->writable) {
+        auto bytes = arc_->Peek(m->key, u.off, u.len);
+        if (bytes.ok())
+          pin.hash = std::hash<std::string_view>()(
+              std::string_view(reinterpret_cast<const char*>(bytes->data()), bytes->size()));
+      }
+      m->pinned.push_back(pin);
       at = u.off + u.len;
     }
   }
@@ -588,6 +599,32 @@ void FileService::Protect(const ArcObjKey& k, uint64_t off, uint64_t len) {
     inval_.push_back({lo->second->fs, k.object, off, len});
     uint64_t one = 1;
     (void)!::write(inval_fd_, &one, sizeof one);
+  }
+}
+
+void FileService::PreSync(Pool& pool) {
+  std::vector<std::shared_ptr<Mapping>> pinned;
+  {
+    std::lock_guard<std::mutex> l(map_mu_);
+    for (auto& [id, m] : maps_)
+      if (m->active && m->writable && m->uffd < 0 && m->pool == pool.name()) pinned.push_back(m);
+  }
+  for (auto& m : pinned) {
+    for (Mapping::Pinned& u : m->pinned) {
+      auto bytes = arc_->Peek(m->key, u.off, u.len);
+      if (!bytes.ok()) continue;
+      size_t h = std::hash<std::string_view>()(
+          std::string_view(reinterpret_cast<const char*>(bytes->data()), bytes->size()));
+      if (h == u.hash) continue;
+      Status s = pool.DirtyFile(m->fs, m->obj, u.off);
+      if (!s.ok()) {
+        // Out of space or quota: the stores cannot be kept; the client learns it by SIGBUS.
+        fault_errors_++;
+        Sever(*m, s);
+        break;
+      }
+      u.hash = h;
+    }
   }
 }
 

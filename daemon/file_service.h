@@ -59,6 +59,9 @@ class FileService {
   void AddStats(NvList* out);
   // Write-protects [off, off+len) of object k in every mapping of it (Pool's map protector).
   void Protect(const ArcObjKey& k, uint64_t off, uint64_t len);
+  // Pool's pre-sync hook: in writable mappings without a userfaultfd (pinned), the units whose
+  // bytes changed since the last look (by hash) are charged to the open txg (DirtyFile).
+  void PreSync(Pool& pool);
 
   struct Client;
   struct Mapping;

@@ -192,6 +192,7 @@ int main(int argc, char** argv) {
   table.SetMapProtector([&files](const uzfs::ArcObjKey& k, uint64_t off, uint64_t len) {
     files.Protect(k, off, len);
   });
+  table.SetPreSync([&files](uzfs::Pool& p) { files.PreSync(p); });
   uzfs::RegisterArcOps(reg, &arc, [&files](uzfs::NvList* out) { files.AddStats(out); });
   uzfs::RegisterPoolOps(reg, &table, &mounts);
   uzfs::RegisterDatasetOps(reg, &table, &mounts);

@@ -60,6 +60,7 @@ void PoolTable::Start() {
         spdlog::info("imported '{}' from the cache file at txg {}", pair.name, (*p)->txg());
         std::lock_guard<std::mutex> l(mu_);
         if (protector_) (*p)->SetMapProtector(protector_);
+        if (pre_sync_) (*p)->SetPreSync(pre_sync_);
         pools_[pair.name] = std::move(p).value();
       }
     }
@@ -124,6 +125,7 @@ Status PoolTable::Create(const PoolCreateSpec& spec, const std::string& history)
   UZFS_TRY(p->LogHistory(history));
   UZFS_TRY(p->Sync());
   if (protector_) p->SetMapProtector(protector_);
+  if (pre_sync_) p->SetPreSync(pre_sync_);
   pools_[spec.name] = std::move(p);
   return SaveCache();
 }
@@ -146,6 +148,7 @@ Status PoolTable::Import(const PoolImportSpec& spec, const std::string& history)
   UZFS_TRY(p->Sync());
   std::string name = p->name();
   if (protector_) p->SetMapProtector(protector_);
+  if (pre_sync_) p->SetPreSync(pre_sync_);
   pools_[name] = std::move(p);
   return SaveCache();
 }

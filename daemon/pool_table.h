@@ -38,6 +38,8 @@ class PoolTable {
   // Every pool (created, imported, from the cache file) gets fn as its map protector (the file
   // service write-protects mapped-dirty units at sync). Before Start.
   void SetMapProtector(Pool::MapProtector fn) { protector_ = std::move(fn); }
+  // And fn as its pre-sync hook (Pool::SetPreSync). Before Start.
+  void SetPreSync(Pool::PreSync fn) { pre_sync_ = std::move(fn); }
   ~PoolTable();
 
   // Imports the pools of the cache file (errors are logged, not fatal) and starts the sync
@@ -68,6 +70,7 @@ class PoolTable {
   std::string state_dir_;
   Arc* const arc_;
   Pool::MapProtector protector_;
+  Pool::PreSync pre_sync_;
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<Pool>> pools_;
   std::thread sync_thread_;

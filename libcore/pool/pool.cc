@@ -457,11 +457,13 @@ Status Pool::SyncLocked(uint64_t state) {
 }
 
 Status Pool::Sync() {
+  if (pre_sync_) pre_sync_(*this);
   std::lock_guard<std::mutex> l(mu_);
   return SyncLocked(kPoolStateActive);
 }
 
 Status Pool::Export() {
+  if (pre_sync_) pre_sync_(*this);
   std::lock_guard<std::mutex> l(mu_);
   config_dirty_ = true;
   UZFS_TRY(SyncLocked(kPoolStateExported));

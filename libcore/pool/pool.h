@@ -270,6 +270,10 @@ class Pool : public BlockReader {
   // after the protection fault again and join the next txg. fn must not call into the pool.
   using MapProtector = std::function<void(const ArcObjKey&, uint64_t off, uint64_t len)>;
   void SetMapProtector(MapProtector fn);
+  // Sync and Export call fn first, without the pool lock, so it may call DirtyFile: the daemon
+  // finds the units stored into through mappings it cannot watch (no userfaultfd) there.
+  using PreSync = std::function<void(Pool&)>;
+  void SetPreSync(PreSync fn) { pre_sync_ = std::move(fn); }
 
  private:
   Status RunSyncTasks(uint64_t txg);  // called by SyncLocked after SyncDatasets
@@ -370,6 +374,7 @@ class Pool : public BlockReader {
   Arc* arc_ = nullptr;
   bool arc_dropped_ = false;  // the pool's units are gone (exported or destroyed)
   MapProtector map_protector_;
+  PreSync pre_sync_;
   // Units stores through a mapping dirtied in the open txg: (ds object, file object, unit
   // offset) → unit length. Each holds its unit in the ARC until the sync writes it.
   std::map<std::tuple<uint64_t, uint64_t, uint64_t>, uint64_t> mapped_dirty_;

@@ -259,6 +259,33 @@ arc() { "$ARCSTAT" -H -p -f "$1"; }
   [ "$rc" -eq 135 ]
 }
 
+@test "mmap: without userfaultfd mappings are pinned whole, and stores are found by hash at sync" {
+  mkvdevs "$V" 1 256M
+  zfsd_start
+  "$ZPOOL" create -m "$ALT/np" np "$V/d0"
+  "$ZFS" create np/fs
+  F=$ALT/np/fs/f
+  head -c 16M /dev/urandom >"$F"
+  want=$(sha256sum <"$F" | awk '{ print $1 }')
+  UZFS_NO_UFFD=1 "$MAP" --sum --hold 30 "$F" >"$BATS_TEST_TMPDIR/held" &
+  BG+=($!)
+  wait_for_lines "$BATS_TEST_TMPDIR/held" 1
+  [ "$(awk '{ print $1 }' "$BATS_TEST_TMPDIR/held")" = "$want" ]
+  # The whole file is resident and held while mapped, and no fault was needed.
+  [ "$(arc held)" -ge 16777216 ]
+  kill "${BG[0]}"
+  wait "${BG[0]}" || true
+  for _ in $(seq 50); do [ "$(arc maps)" = 0 ] && break; sleep 0.1; done
+  [ "$(arc held)" = 0 ]
+  # Stores through a pinned writable mapping reach the file at sync (msync), and disk.
+  UZFS_NO_UFFD=1 "$MAP" --write-pattern 0x3c --sync "$F"
+  pat=$(head -c 16M /dev/zero | tr '\0' '\074' | sha256sum | awk '{ print $1 }')
+  [ "$(sha256sum <"$F" | awk '{ print $1 }')" = "$pat" ]
+  "$ZPOOL" export np
+  "$ZPOOL" import -d "$V" np
+  [ "$(sha256sum <"$F" | awk '{ print $1 }')" = "$pat" ]
+}
+
 @test "mmap: the file API checks permissions and reports errors in the kernel's words" {
   # The socket and the mount in a directory every user may enter (BATS_TEST_TMPDIR is not).
   PUB=$(mktemp -d /tmp/uzfs-mmap.XXXXXX)

@@ -24,8 +24,10 @@
  * at its last synced txg.
  *
  * Without userfaultfd (a kernel without it, a sysctl forbidding it, or UZFS_NO_UFFD=1 in the
- * environment) read-only mappings still work: zfsd reads the whole range into the ARC and pins
- * it there while it is mapped. Writable mappings then fail with ENOTSUP.
+ * environment) mappings still work: zfsd reads the whole range into the ARC and pins it there
+ * while it is mapped (ENOMEM when the ARC cannot hold it), and finds the records stored into
+ * by comparing hashes at each txg sync. The ARC cannot evict such a mapping, and a store is
+ * charged to a txg (EDQUOT/ENOSPC decided) only at that sync.
  *
  * Every function returns -1 (or NULL, or MAP_FAILED) and sets errno on error, like the POSIX
  * call it is named after.
