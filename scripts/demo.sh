@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job, as a demo on file vdevs: our zfsd and zpool create a mirror pool; zfs
 # creates datasets, which zfsd mounts with FUSE; files go in through the mounts; a snapshot,
-# a rollback and a clone; status, list, history; our zdb verifies every block and copies files
+# a rollback and a clone; a file mapped twice through libzfs (one copy: the ARC's memory) and
+# arcstat; status, list, history; our zdb verifies every block and copies files
 # out of the pool and a snapshot. Then zfs-fuse (Debian's real ZFS, pool v23) judges: its zdb
 # checks every block, it imports the pool and reads the same bytes. Run as root on Debian 12.
 set -euo pipefail
@@ -14,6 +15,8 @@ zdb=$UZFS_BUILD/cmd/zdb/zdb        # ours; zfs-fuse's is /usr/sbin/zdb
 zpool=$UZFS_BUILD/cmd/zpool/zpool  # ours; zfs-fuse's is /usr/sbin/zpool
 zfs=$UZFS_BUILD/cmd/zfs/zfs          # ours; zfs-fuse's is /usr/sbin/zfs
 zfsd=$UZFS_BUILD/daemon/zfsd
+arcstat=$UZFS_BUILD/cmd/arcstat/arcstat
+uzfs_map=$UZFS_BUILD/cmd/uzfs-map/uzfs-map
 work=$(mktemp -d /tmp/uzfs-demo.XXXXXX)
 export UZFS_SOCKET=$work/zfsd.sock
 say() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
@@ -48,6 +51,21 @@ say "cat $m/home/hello.txt"; cat "$m/home/hello.txt"
 run "$zfs" rollback demo/home/docs@monday
 run "$zfs" clone demo/home@monday demo/monday
 say "cat $m/monday/hello.txt"; cat "$m/monday/hello.txt"
+# One copy for mmap: uzfs-map maps photo.bin through libzfs (the mapping is the ARC's own
+# memory), twice at once; arcstat shows the one copy and the two mappings.
+say "uzfs-map --sum --hold 3 $m/home/photo.bin &  (twice)"
+"$uzfs_map" --sum --hold 3 "$m/home/photo.bin" >"$work/map1" &
+map1=$!
+"$uzfs_map" --sum --hold 3 "$m/home/photo.bin" >"$work/map2" &
+map2=$!
+sleep 1.5
+run "$arcstat" -f arcsz,c,segs,mapped,maps,clients,mfault
+wait "$map1" "$map2"
+want=$(awk '$2 == "home/photo.bin" { print $1 }' "$work/sums")
+for f in "$work/map1" "$work/map2"; do
+  [ "$(cut -d' ' -f1 "$f")" = "$want" ] || { echo "a mapping read wrong bytes" >&2; exit 1; }
+done
+echo "both mappings read the sha256 written ($want)"
 run "$zfs" list -t all -o name,used,avail,refer,ratio,mountpoint
 run "$zfs" get compression,compressratio,origin demo/home/docs demo/monday
 run "$zpool" status demo

@@ -1,5 +1,7 @@
 #include "libcore/spa/spa.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <map>
 #include <set>
@@ -220,6 +222,10 @@ Result<std::unique_ptr<Spa>> Spa::Assemble(std::vector<DeviceLabels> labels,
     if (it == leaf_paths.end()) return nullptr;
     OpenOptions oo;
     oo.write = o.writable;
+    // A block device is read with O_DIRECT (as at create): no second copy of the pool's
+    // blocks in the kernel's page cache beside the ARC.
+    struct stat st;
+    oo.direct = ::stat(it->second.c_str(), &st) == 0 && S_ISBLK(st.st_mode);
     auto f = env->Open(it->second, oo);
     return f.ok() ? std::move(f).value() : nullptr;
   };
