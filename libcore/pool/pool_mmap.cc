@@ -85,8 +85,11 @@ Status Pool::FlushMappedLocked() {
       map_protector_(ArcObjKey{guid_, ds_obj, obj}, off, len);
     }
   Status first = Status::Ok();
-  for (auto& [key, len] : mapped_dirty_) {
-    auto [ds_obj, obj, off] = key;
+  for (auto& entry : mapped_dirty_) {
+    // Plain copies, not structured bindings: a lambda may not capture those before C++20's
+    // P1091 (clang 14, the fuzz build's compiler, refuses).
+    const uint64_t ds_obj = std::get<0>(entry.first), obj = std::get<1>(entry.first),
+                   off = std::get<2>(entry.first), len = entry.second;
     ArcObjKey k{guid_, ds_obj, obj};
     Status s = [&]() -> Status {
       auto it = datasets_.find(ds_obj);
