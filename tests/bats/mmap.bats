@@ -43,7 +43,15 @@ wait_for_lines() {
   return 1
 }
 
-memfree_bytes() { awk '/^MemFree:/ { printf "%.0f\n", $2 * 1024 }' /proc/meminfo; }
+# memfree_bytes: MemFree plus the free pages parked on the per-CPU lists (/proc/zoneinfo
+# "count:"), which MemFree leaves out (dropping caches fills them with hundreds of MiB that
+# the next allocations take first): what is really free, in bytes.
+memfree_bytes() {
+  awk -v page="$(getconf PAGESIZE)" '
+    FILENAME ~ /meminfo/ && /^MemFree:/ { f = $2 * 1024 }
+    FILENAME ~ /zoneinfo/ && $1 == "count:" { p += $2 * page }
+    END { printf "%.0f\n", f + p }' /proc/meminfo /proc/zoneinfo
+}
 
 # arc FIELDS: one row of the daemon's statistics, exact values, tab-separated.
 arc() { "$ARCSTAT" -H -p -f "$1"; }
