@@ -87,6 +87,11 @@ std::vector<std::string> Components(const std::string& path) {
   return out;
 }
 
+// What PreSync compares to find stores into a pinned unit.
+size_t UnitHash(const Bytes& b) {
+  return std::hash<std::string_view>()(std::string_view(reinterpret_cast<const char*>(b.data()), b.size()));
+}
+
 Status UffdWriteProtect(int uffd, uint64_t addr, uint64_t len, bool protect) {
   struct uffdio_writeprotect wp = {};
   wp.range.start = addr;
@@ -214,8 +219,8 @@ void FileService::Register(Registry& reg) {
   op(proto::OpId::kFileMunmap, {{"map", U, true}}, &FileService::Munmap);
 }
 
-std::shared_ptr<FileService::Client> FileService::ClientOf(const Caller& c) {
-  if (!c.session) return nullptr;
+Result<std::shared_ptr<FileService::Client>> FileService::ClientOf(const Caller& c) {
+  if (!c.session) return Status::Error(EINVAL, "the file API needs a connection");
   std::lock_guard<std::mutex> l(map_mu_);
   auto it = clients_.find(c.session->id);
   if (it != clients_.end()) return it->second;
@@ -254,11 +259,19 @@ void FileService::RemoveMapping(const std::shared_ptr<Mapping>& m) {
   m->active = false;
 }
 
+Result<std::shared_ptr<FileService::Mapping>> FileService::MappingOf(const Client& cl,
+                                                                   const NvList& args) {
+  std::lock_guard<std::mutex> l(map_mu_);
+  auto it = maps_.find(U64(args, "map"));
+  if (it == maps_.end() || it->second->session != cl.session)
+    return Status::Error(EINVAL, "no such mapping");
+  return it->second;
+}
+
 // ---- Files.
 
 Status FileService::Open(const Caller& c, const NvList& a, NvList* out) {
-  auto cl = ClientOf(c);
-  if (!cl) return Status::Error(EINVAL, "the file API needs a connection");
+  UZFS_ASSIGN(std::shared_ptr<Client> cl, ClientOf(c));
   int flags = static_cast<int>(U64(a, "flags"));
   uint32_t mode = static_cast<uint32_t>(U64(a, "mode")) & 07777;
   int acc = flags & O_ACCMODE;
@@ -356,8 +369,7 @@ Status FileService::Open(const Caller& c, const NvList& a, NvList* out) {
   } while (0)
 
 Status FileService::Read(const Caller& c, const NvList& a, NvList* out) {
-  auto cl = ClientOf(c);
-  if (!cl) return Status::Error(EINVAL, "the file API needs a connection");
+  UZFS_ASSIGN(std::shared_ptr<Client> cl, ClientOf(c));
   UZFS_FILE(f, cl, a);
   if (!f.read) return Status::Error(EBADF, "not open for reading");
   uint64_t off = U64(a, "offset"), len = std::min(U64(a, "length"), kMaxIo);
@@ -374,8 +386,7 @@ Status FileService::Read(const Caller& c, const NvList& a, NvList* out) {
 }
 
 Status FileService::Write(const Caller& c, const NvList& a, NvList* out) {
-  auto cl = ClientOf(c);
-  if (!cl) return Status::Error(EINVAL, "the file API needs a connection");
+  UZFS_ASSIGN(std::shared_ptr<Client> cl, ClientOf(c));
   UZFS_FILE(f, cl, a);
   if (!f.write) return Status::Error(EBADF, "not open for writing");
   const Bytes& data = c.session->payload_in;
@@ -393,8 +404,7 @@ Status FileService::Write(const Caller& c, const NvList& a, NvList* out) {
 }
 
 Status FileService::Stat(const Caller& c, const NvList& a, NvList* out) {
-  auto cl = ClientOf(c);
-  if (!cl) return Status::Error(EINVAL, "the file API needs a connection");
+  UZFS_ASSIGN(std::shared_ptr<Client> cl, ClientOf(c));
   UZFS_FILE(f, cl, a);
   ZnodePhys z;
   uint64_t used = 0;
@@ -419,8 +429,7 @@ Status FileService::Stat(const Caller& c, const NvList& a, NvList* out) {
 }
 
 Status FileService::Truncate(const Caller& c, const NvList& a, NvList*) {
-  auto cl = ClientOf(c);
-  if (!cl) return Status::Error(EINVAL, "the file API needs a connection");
+  UZFS_ASSIGN(std::shared_ptr<Client> cl, ClientOf(c));
   UZFS_FILE(f, cl, a);
   if (!f.write) return Status::Error(EBADF, "not open for writing");
   SetAttr sa;
@@ -433,16 +442,14 @@ Status FileService::Truncate(const Caller& c, const NvList& a, NvList*) {
 }
 
 Status FileService::Close(const Caller& c, const NvList& a, NvList*) {
-  auto cl = ClientOf(c);
-  if (!cl) return Status::Error(EINVAL, "the file API needs a connection");
+  UZFS_ASSIGN(std::shared_ptr<Client> cl, ClientOf(c));
   std::lock_guard<std::mutex> l(map_mu_);
   if (!cl->files.erase(U64(a, "handle"))) return Status::Error(EBADF, "bad handle");
   return Status::Ok();
 }
 
 Status FileService::Msync(const Caller& c, const NvList& a, NvList*) {
-  auto cl = ClientOf(c);
-  if (!cl) return Status::Error(EINVAL, "the file API needs a connection");
+  UZFS_ASSIGN(std::shared_ptr<Client> cl, ClientOf(c));
   UZFS_FILE(f, cl, a);
   return pools_->Sync(f.pool);
 }
@@ -450,8 +457,7 @@ Status FileService::Msync(const Caller& c, const NvList& a, NvList*) {
 // ---- Mappings.
 
 Status FileService::Mmap(const Caller& c, const NvList& a, NvList* out) {
-  auto cl = ClientOf(c);
-  if (!cl) return Status::Error(EINVAL, "the file API needs a connection");
+  UZFS_ASSIGN(std::shared_ptr<Client> cl, ClientOf(c));
   if (!a.Has("map")) {
     // Phase 1: the segment.
     UZFS_FILE(f, cl, a);
@@ -491,14 +497,7 @@ Status FileService::Mmap(const Caller& c, const NvList& a, NvList* out) {
     return Status::Ok();
   }
   // Phase 2: the client mapped it at addr and registered it with the uffd it sends.
-  std::shared_ptr<Mapping> m;
-  {
-    std::lock_guard<std::mutex> l(map_mu_);
-    auto it = maps_.find(U64(a, "map"));
-    if (it == maps_.end() || it->second->session != cl->session)
-      return Status::Error(EINVAL, "no such mapping");
-    m = it->second;
-  }
+  UZFS_ASSIGN(std::shared_ptr<Mapping> m, MappingOf(*cl, a));
   if (m->active) return Status::Error(EBUSY, "mapping already active");
   m->addr = U64(a, "addr");
   if (m->addr == 0 || m->addr % kPage) return Status::Error(EINVAL, "bad address");
@@ -540,9 +539,7 @@ Status FileService::Mmap(const Caller& c, const NvList& a, NvList* out) {
       Mapping::Pinned pin{u.off, u.len, 0};
       if (m->writable) {
         auto bytes = arc_->Peek(m->key, u.off, u.len);
-        if (bytes.ok())
-          pin.hash = std::hash<std::string_view>()(
-              std::string_view(reinterpret_cast<const char*>(bytes->data()), bytes->size()));
+        if (bytes.ok()) pin.hash = UnitHash(*bytes);
       }
       m->pinned.push_back(pin);
       at = u.off + u.len;
@@ -567,16 +564,8 @@ Status FileService::Mmap(const Caller& c, const NvList& a, NvList* out) {
 }
 
 Status FileService::Munmap(const Caller& c, const NvList& a, NvList*) {
-  auto cl = ClientOf(c);
-  if (!cl) return Status::Error(EINVAL, "the file API needs a connection");
-  std::shared_ptr<Mapping> m;
-  {
-    std::lock_guard<std::mutex> l(map_mu_);
-    auto it = maps_.find(U64(a, "map"));
-    if (it == maps_.end() || it->second->session != cl->session)
-      return Status::Error(EINVAL, "no such mapping");
-    m = it->second;
-  }
+  UZFS_ASSIGN(std::shared_ptr<Client> cl, ClientOf(c));
+  UZFS_ASSIGN(std::shared_ptr<Mapping> m, MappingOf(*cl, a));
   RemoveMapping(m);
   return Status::Ok();
 }
@@ -613,8 +602,7 @@ void FileService::PreSync(Pool& pool) {
     for (Mapping::Pinned& u : m->pinned) {
       auto bytes = arc_->Peek(m->key, u.off, u.len);
       if (!bytes.ok()) continue;
-      size_t h = std::hash<std::string_view>()(
-          std::string_view(reinterpret_cast<const char*>(bytes->data()), bytes->size()));
+      size_t h = UnitHash(*bytes);
       if (h == u.hash) continue;
       Status s = pool.DirtyFile(m->fs, m->obj, u.off);
       if (!s.ok()) {

@@ -77,7 +77,10 @@ class FileService {
   Status Msync(const Caller& c, const NvList& args, NvList* out);
   Status Munmap(const Caller& c, const NvList& args, NvList* out);
 
-  std::shared_ptr<Client> ClientOf(const Caller& c);
+  // The caller's session's client, made on first use (EINVAL without a connection).
+  Result<std::shared_ptr<Client>> ClientOf(const Caller& c);
+  // The session's mapping named by args' "map" (EINVAL when it has none of that id).
+  Result<std::shared_ptr<Mapping>> MappingOf(const Client& cl, const NvList& args);
   void Drop(uint64_t session);
   void RemoveMapping(const std::shared_ptr<Mapping>& m);
   void FaultLoop();
