@@ -41,7 +41,7 @@ namespace {
 
 constexpr const char* kUsage =
     "Usage: zfsd [--foreground] [--socket PATH] [--state-dir DIR] [--pidfile PATH] [--log-level LEVEL]"
-    " [--arc-max SIZE]\n";
+    " [--arc-max SIZE] [--dirty-max SIZE]\n";
 constexpr const char* kHelp =
     "\n"
     "Options:\n"
@@ -53,6 +53,8 @@ constexpr const char* kHelp =
     "    --log-level LEVEL  trace, debug, info, warn or error (default info)\n"
     "    --arc-max SIZE     the ARC's maximum size (K, M, G... suffixes; at least 64M;\n"
     "                       default half of the memory)\n"
+    "    --dirty-max SIZE   the most data a pool's open txg may hold before writers wait\n"
+    "                       (at least 1M; default a tenth of the memory, at most 4G)\n"
     "    --help             print this message\n";
 
 int UsageError(const std::string& why) {
@@ -128,7 +130,7 @@ int main(int argc, char** argv) {
   app.set_help_flag();
   bool help = false, foreground = false;
   std::string socket = uzfs::proto::SocketPath(), state_dir = "/var/lib/uzfs", level = "info";
-  std::string pidfile, arc_max_text;
+  std::string pidfile, arc_max_text, dirty_max_text;
   app.add_flag("--help", help);
   app.add_flag("--foreground", foreground);
   app.add_option("--socket", socket);
@@ -136,6 +138,7 @@ int main(int argc, char** argv) {
   app.add_option("--pidfile", pidfile);
   app.add_option("--log-level", level);
   app.add_option("--arc-max", arc_max_text);
+  app.add_option("--dirty-max", dirty_max_text);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -153,6 +156,12 @@ int main(int argc, char** argv) {
     uzfs::Status s = uzfs::ParseSize(arc_max_text, &arc_max);
     if (!s.ok()) return UsageError(s.message());
     if (arc_max < uzfs::kArcMinMax) return UsageError("arc_max must be at least 64M");
+  }
+  uint64_t dirty_max = 0;  // the pools' default
+  if (!dirty_max_text.empty()) {
+    uzfs::Status s = uzfs::ParseSize(dirty_max_text, &dirty_max);
+    if (!s.ok()) return UsageError(s.message());
+    if (dirty_max < (1ULL << 20)) return UsageError("dirty_max must be at least 1M");
   }
   std::error_code ec;
   socket = std::filesystem::absolute(socket, ec).string();
@@ -185,6 +194,7 @@ int main(int argc, char** argv) {
   // One ARC for every pool; it outlives the pool table (declared before it).
   uzfs::Arc arc(arc_max);
   uzfs::PoolTable table(state_dir, &arc);
+  table.SetDirtyMax(dirty_max);
   uzfs::MountTable mounts(&table);
   // The file API and the fault service of its mappings; every pool asks it to write-protect
   // mapped-dirty units at sync.

@@ -59,8 +59,7 @@ void PoolTable::Start() {
         }
         spdlog::info("imported '{}' from the cache file at txg {}", pair.name, (*p)->txg());
         std::lock_guard<std::mutex> l(mu_);
-        if (protector_) (*p)->SetMapProtector(protector_);
-        if (pre_sync_) (*p)->SetPreSync(pre_sync_);
+        Adopt(**p);
         pools_[pair.name] = std::move(p).value();
       }
     }
@@ -75,6 +74,11 @@ void PoolTable::Shutdown() {
     stopping_ = true;
   }
   cv_.notify_all();
+  {
+    std::lock_guard<std::mutex> k(kick_mu_);
+    kick_stop_ = true;
+  }
+  kick_cv_.notify_all();
   if (sync_thread_.joinable()) sync_thread_.join();
   std::lock_guard<std::mutex> l(mu_);
   for (auto& [name, p] : pools_) {
@@ -84,10 +88,28 @@ void PoolTable::Shutdown() {
   pools_.clear();
 }
 
+void PoolTable::Adopt(Pool& p) {
+  if (protector_) p.SetMapProtector(protector_);
+  if (pre_sync_) p.SetPreSync(pre_sync_);
+  if (dirty_max_) p.SetDirtyMax(dirty_max_);
+  p.SetSyncWanted([this] {
+    {
+      std::lock_guard<std::mutex> k(kick_mu_);
+      kicked_ = true;
+    }
+    kick_cv_.notify_one();
+  });
+}
+
 void PoolTable::SyncLoop() {
-  std::unique_lock<std::mutex> l(mu_);
-  while (!stopping_) {
-    cv_.wait_for(l, kTxgTimeout, [this] { return stopping_; });
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> k(kick_mu_);
+      kick_cv_.wait_for(k, kTxgTimeout, [this] { return kicked_ || kick_stop_; });
+      if (kick_stop_) break;
+      kicked_ = false;
+    }
+    std::lock_guard<std::mutex> l(mu_);
     if (stopping_) break;
     for (auto& [name, p] : pools_) {
       Status s = p->Sync();
@@ -124,8 +146,7 @@ Status PoolTable::Create(const PoolCreateSpec& spec, const std::string& history)
   UZFS_ASSIGN(auto p, Pool::Create(with_arc));
   UZFS_TRY(p->LogHistory(history));
   UZFS_TRY(p->Sync());
-  if (protector_) p->SetMapProtector(protector_);
-  if (pre_sync_) p->SetPreSync(pre_sync_);
+  Adopt(*p);
   pools_[spec.name] = std::move(p);
   return SaveCache();
 }
@@ -147,8 +168,7 @@ Status PoolTable::Import(const PoolImportSpec& spec, const std::string& history)
   UZFS_TRY(p->LogHistory(history));
   UZFS_TRY(p->Sync());
   std::string name = p->name();
-  if (protector_) p->SetMapProtector(protector_);
-  if (pre_sync_) p->SetPreSync(pre_sync_);
+  Adopt(*p);
   pools_[name] = std::move(p);
   return SaveCache();
 }

@@ -2,7 +2,9 @@
 //
 // Every state-changing operation ends with a sync of the pool it changed, so an operation
 // that returned success is on disk (as OpenZFS's zpool/zfs commands wait for their txg).
-// Besides, a sync thread writes each pool's open txg every 5 seconds (zfs_txg_timeout).
+// Besides, a sync thread writes each pool's open txg every 5 seconds (zfs_txg_timeout), or
+// sooner when a pool asks for it (Pool::SetSyncWanted: its dirty data passed a fifth of the
+// bound), so the txg's data is written early while writers go on.
 //
 // Cache file (state-dir/zpool.cache): as OpenZFS's, a packed XDR nvlist {pool name → config}
 // of the pools imported with cachefile unset (pools with cachefile=none are left out); at
@@ -40,6 +42,8 @@ class PoolTable {
   void SetMapProtector(Pool::MapProtector fn) { protector_ = std::move(fn); }
   // And fn as its pre-sync hook (Pool::SetPreSync). Before Start.
   void SetPreSync(Pool::PreSync fn) { pre_sync_ = std::move(fn); }
+  // Every pool's dirty-data bound (Pool::SetDirtyMax; 0: Pool::DefaultDirtyMax()). Before Start.
+  void SetDirtyMax(uint64_t bytes) { dirty_max_ = bytes; }
   ~PoolTable();
 
   // Imports the pools of the cache file (errors are logged, not fatal) and starts the sync
@@ -66,6 +70,8 @@ class PoolTable {
 
  private:
   void SyncLoop();
+  // Gives a new pool the table's hooks and settings.
+  void Adopt(Pool& p);
   Status SaveCache();
   std::string state_dir_;
   Arc* const arc_;
@@ -76,6 +82,12 @@ class PoolTable {
   std::thread sync_thread_;
   std::condition_variable cv_;
   bool stopping_ = false;
+  uint64_t dirty_max_ = 0;
+  // The sync thread's wake-up: a pool asked for a sync, or the table stops. Apart from mu_,
+  // which the sync thread holds while syncing (a writer asking must not wait for that).
+  std::mutex kick_mu_;
+  std::condition_variable kick_cv_;
+  bool kicked_ = false, kick_stop_ = false;
 };
 
 }  // namespace uzfs

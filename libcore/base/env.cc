@@ -72,6 +72,7 @@ class PosixFile : public File {
   }
 
   const std::string& Name() const override { return name_; }
+  bool ConcurrentWrites() const override { return true; }  // pread/pwrite at offsets
 
  private:
   static constexpr size_t kAlign = 4096;

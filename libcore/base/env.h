@@ -34,6 +34,9 @@ class File {
   virtual Result<uint64_t> Size() = 0;
   // The name it was opened with.
   virtual const std::string& Name() const = 0;
+  // True when WriteAt (and ReadAt) may be called from several threads at once (the write
+  // pipeline then keeps several writes in flight).
+  virtual bool ConcurrentWrites() const { return false; }
 };
 
 struct OpenOptions {

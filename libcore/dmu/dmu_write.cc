@@ -1,6 +1,8 @@
 #include "libcore/dmu/dmu_write.h"
+#include "libcore/dmu/dmu_write_obj.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 
 #include "libcore/base/checksum.h"
@@ -17,7 +19,6 @@ constexpr uint8_t kFlagUsedBytes = 1;
 constexpr int kDnodesPerBlockShift = 5;  // 16K dnode blocks hold 32 dnodes
 constexpr uint32_t kDnodeBlockSize = 16 * 1024;
 constexpr uint8_t kIndBlkShift = 14;     // DN_MAX_INDBLKSHIFT
-constexpr uint64_t kUnknownSize = UINT64_MAX;
 
 // How an object's file data is cut into ARC units (see dmu_write.h).
 enum UnitMode : int {
@@ -75,23 +76,11 @@ void EncodeDnodePhys(const DnodePhys& dn, uint8_t* p) {
   std::copy(dn.bonus.begin(), dn.bonus.end(), p + 64 + dn.nblkptr * kBlkPtrSize);
 }
 
-struct ObjsetWriter::Obj {
-  uint64_t id = 0;
-  DnodePhys dn;
-  std::map<uint64_t, Bytes> blocks;  // level-0 blocks in memory
-  std::set<uint64_t> dirty_blocks;
-  std::map<std::pair<int, uint64_t>, Bytes> ind;  // indirect blocks in memory
-  std::set<std::pair<int, uint64_t>> dirty_ind;
-  uint64_t free_from = UINT64_MAX;  // level-0 blkids >= this are freed at sync
-  bool freeing = false;             // the whole object is being freed
-  // ARC: the file size last given to the object's segment (kUnknownSize: none yet), and the
-  // unit layout its cached units were made with (-1: none yet).
-  uint64_t file_size = kUnknownSize;
-  int unit_mode = -1;
-  int epbs() const { return dn.indblkshift - 7; }
-};
 
-ObjsetWriter::ObjsetWriter(BlockReader* r, const ObjsetPolicy& p) : reader_(r), policy_(p) {}
+ObjsetWriter::ObjsetWriter(BlockReader* r, const ObjsetPolicy& p) : reader_(r), policy_(p) {
+  static std::atomic<uint64_t> next_serial{1};
+  serial_ = next_serial++;
+}
 ObjsetWriter::~ObjsetWriter() = default;
 
 std::unique_ptr<ObjsetWriter> ObjsetWriter::Create(BlockReader* reader, uint64_t os_type,
@@ -230,7 +219,7 @@ Result<Bytes*> ObjsetWriter::Block(Obj& o, uint64_t blkid, bool for_write) {
         uint64_t n = std::min<uint64_t>(bs, u.off + r->size() - start);
         std::copy_n(r->begin() + static_cast<long>(start - u.off), n, data.begin());
         // Stores past the end of the file (in its last page) never reach the disk.
-        if (o.file_size != kUnknownSize && o.file_size < start + bs)
+        if (o.file_size != kUnknownFileSize && o.file_size < start + bs)
           std::fill(data.begin() + static_cast<long>(std::max(o.file_size, start) - start), data.end(), 0);
         have = true;
       }
@@ -238,19 +227,22 @@ Result<Bytes*> ObjsetWriter::Block(Obj& o, uint64_t blkid, bool for_write) {
     if (!have) {
       UZFS_ASSIGN(data, BlockBytes(o, blkid));
     }
-    it = o.blocks.emplace(blkid, std::move(data)).first;
+    it = o.blocks.emplace(blkid, std::make_shared<Bytes>(std::move(data))).first;
   }
   if (for_write) {
+    // Copy-on-write: an early writeback may still be writing this image (dbuf_fix_old_data).
+    if (it->second.use_count() > 1) it->second = std::make_shared<Bytes>(*it->second);
     UZFS_TRY(GrowLevels(o, blkid));
     o.dirty_blocks.insert(blkid);
+    o.gen[blkid] = ++gen_;
     MarkDirty(o);
   }
-  return &it->second;
+  return it->second.get();
 }
 
 Result<Bytes> ObjsetWriter::BlockBytes(Obj& o, uint64_t blkid) {
   uint64_t bs = o.dn.datablksz();
-  if (auto it = o.blocks.find(blkid); it != o.blocks.end()) return it->second;
+  if (auto it = o.blocks.find(blkid); it != o.blocks.end()) return *it->second;
   UZFS_ASSIGN(BlkPtr bp, BpAt(o, 0, blkid));
   if (bp.is_hole()) return Bytes(bs, 0);
   if (!bp.little_endian()) return Status::Error(ENOTSUP, "big-endian block: read-only here");
@@ -266,7 +258,7 @@ void ObjsetWriter::set_cache(Arc* arc, ArcObjKey base) {
   cache_base_ = base;
   for (auto& [id, o] : objs_) {
     o->unit_mode = -1;
-    o->file_size = kUnknownSize;
+    o->file_size = kUnknownFileSize;
   }
 }
 
@@ -310,8 +302,8 @@ Result<Bytes> ObjsetWriter::FillUnit(Obj& o, uint64_t off, uint64_t len) {
     uint64_t lo = std::max(start, off), hi = std::min(start + bs, off + len);
     auto it = o.blocks.find(blkid);
     if (it != o.blocks.end()) {
-      std::copy(it->second.begin() + static_cast<long>(lo - start),
-                it->second.begin() + static_cast<long>(hi - start), out.begin() + static_cast<long>(lo - off));
+      std::copy(it->second->begin() + static_cast<long>(lo - start),
+                it->second->begin() + static_cast<long>(hi - start), out.begin() + static_cast<long>(lo - off));
       continue;
     }
     UZFS_ASSIGN(BlkPtr bp, BpAt(o, 0, blkid));
@@ -327,7 +319,7 @@ Result<Bytes> ObjsetWriter::FillUnit(Obj& o, uint64_t off, uint64_t len) {
 
 Result<std::shared_ptr<ArcSegment>> ObjsetWriter::SegmentOf(Obj& o) {
   ArcObjKey k = CacheKey(o.id);
-  if (o.file_size == kUnknownSize) {
+  if (o.file_size == kUnknownFileSize) {
     if (auto seg = arc_->FindSegment(k)) {
       o.file_size = seg->size();
       return seg;
@@ -433,9 +425,10 @@ Status ObjsetWriter::FreeObject(uint64_t obj) {
   if (obj == 0) return Status::Error(EINVAL, "cannot free the meta-dnode");
   UZFS_ASSIGN(Obj * o, Load(obj));
   if (o->dn.type == kOtPlainFileContents) DropCached(*o);
-  o->file_size = kUnknownSize;
+  o->file_size = kUnknownFileSize;
   o->blocks.clear();
   o->dirty_blocks.clear();
+  o->gen.clear();
   o->free_from = 0;
   o->freeing = true;
   MarkDirty(*o);
@@ -488,7 +481,7 @@ Status ObjsetWriter::SetBlockSize(uint64_t obj, uint32_t blocksize) {
   if (UseCache(*o) && UnitOf(*o, 0, &u)) {
     // The ARC's copy is at least as new as ours (stores through a mapping).
     if (auto r = arc_->Peek(CacheKey(obj), u.off, u.len); r.ok()) {
-      uint64_t keep = std::min<uint64_t>(b->size(), o->file_size == kUnknownSize ? b->size() : o->file_size);
+      uint64_t keep = std::min<uint64_t>(b->size(), o->file_size == kUnknownFileSize ? b->size() : o->file_size);
       std::copy_n(r->begin(), keep, b->begin());
     }
   }
@@ -585,7 +578,7 @@ Status ObjsetWriter::Write(uint64_t obj, uint64_t off, ByteSpan data, bool write
     ArcObjKey k = CacheKey(obj);
     uint64_t end = off + data.size();
     bool ok = true;
-    if (o->file_size != kUnknownSize && end > o->file_size) {
+    if (o->file_size != kUnknownFileSize && end > o->file_size) {
       o->file_size = end;
       ok = arc_->Resize(k, end).ok();
     }
@@ -611,6 +604,7 @@ Status ObjsetWriter::Truncate(uint64_t obj, uint64_t off) {
   }
   for (auto it = o->blocks.lower_bound(first_free); it != o->blocks.end();) {
     o->dirty_blocks.erase(it->first);
+    o->gen.erase(it->first);
     it = o->blocks.erase(it);
   }
   o->free_from = std::min(o->free_from, first_free);
@@ -735,25 +729,35 @@ Status ObjsetWriter::FreeRange(Obj& o, uint64_t first, ObjsetSink& sink, uint64_
 Status ObjsetWriter::SyncObject(Obj& o, ObjsetSink& sink, uint64_t txg, int pass) {
   (void)pass;
   if (o.free_from != UINT64_MAX) UZFS_TRY(FreeRange(o, o.free_from, sink, txg));
-  // Level 0.
-  for (uint64_t blkid : o.dirty_blocks) {
-    Bytes& data = o.blocks.at(blkid);
-    WriteProps p = PropsFor(o.dn, 0);
-    UZFS_ASSIGN(BlkPtr old, BpAt(o, 0, blkid));
-    UZFS_ASSIGN(BlkPtr bp, sink.WriteBlock(data, p, txg, old.birth == txg ? &old : nullptr));
+  // Level 0: one batch through the write pipeline (compressed, checksummed and written in
+  // parallel), then each bp into its parent in order.
+  std::vector<uint64_t> ids(o.dirty_blocks.begin(), o.dirty_blocks.end());
+  std::vector<BlkPtr> olds(ids.size());
+  std::vector<BlockWrite> batch(ids.size());
+  for (size_t i = 0; i < ids.size(); i++) {
+    UZFS_ASSIGN(olds[i], BpAt(o, 0, ids[i]));
+    batch[i].data = *o.blocks.at(ids[i]);
+    batch[i].props = PropsFor(o.dn, 0);
+    batch[i].old = olds[i].birth == txg ? &olds[i] : nullptr;
+  }
+  UZFS_TRY(sink.WriteBlocks(batch, txg));
+  for (size_t i = 0; i < ids.size(); i++) {
+    const Bytes& data = *o.blocks.at(ids[i]);
+    BlkPtr bp = batch[i].bp;
     if (!bp.is_hole()) {
       if (o.id == 0 && o.dn.type == kOtDnode && &o == objs_[0].get()) {
         uint64_t fill = 0;
-        for (size_t i = 0; i < data.size(); i += kDnodeSize) fill += data[i] != kOtNone;
+        for (size_t j = 0; j < data.size(); j += kDnodeSize) fill += data[j] != kOtNone;
         bp.fill = fill;
       } else {
         bp.fill = 1;
       }
       if (bp.fill == 0) bp = BlkPtr{};  // a dnode block with no dnode left is a hole
     }
-    UZFS_TRY(SetBp(o, 0, blkid, bp, sink, txg));
+    UZFS_TRY(SetBp(o, 0, ids[i], bp, sink, txg));
   }
   o.dirty_blocks.clear();
+  o.gen.clear();
   // Indirect levels, bottom up.
   for (int level = 1; level < o.dn.nlevels; level++) {
     std::vector<uint64_t> ids;

@@ -43,6 +43,7 @@
 #include "libcore/base/bytes.h"
 #include "libcore/base/status.h"
 #include "libcore/dmu/dmu.h"
+#include "libcore/zio/zio_pipeline.h"
 #include "libcore/zio/zio_write.h"
 
 namespace uzfs {
@@ -54,6 +55,14 @@ class ObjsetSink {
   // See BlockWriter::Write (rewrite in place when old was born in this txg and fits).
   virtual Result<BlkPtr> WriteBlock(ByteSpan data, const WriteProps& p, uint64_t txg,
                                     const BlkPtr* old) = 0;
+  // The same for a batch (zio_pipeline.h): each entry's bp is set. The default writes them
+  // one by one; the pool's sinks run the parallel pipeline.
+  virtual Status WriteBlocks(std::vector<BlockWrite>& batch, uint64_t txg) {
+    for (BlockWrite& w : batch) {
+      UZFS_ASSIGN(w.bp, WriteBlock(w.data, w.props, txg, w.old));
+    }
+    return Status::Ok();
+  }
   // dsl_dataset_block_born / block_kill. Kill decides: free now or keep for a snapshot.
   virtual void Born(const BlkPtr& bp, uint64_t txg) = 0;
   virtual void Kill(const BlkPtr& bp, uint64_t txg) = 0;
@@ -122,6 +131,27 @@ class ObjsetWriter {
   // Allocated object count (the root bp's fill).
   uint64_t object_count() const { return nobjects_; }
 
+  // ---- Early writeback (dmu_early.cc): the pool writes the bulk of a txg's file data
+  // before it closes the txg, without holding its lock (Pool::Sync). Capture and Apply run
+  // under the caller's serialization; what happens between them may change anything.
+  struct EarlyBlock {
+    uint64_t obj = 0, blkid = 0;
+    uint64_t gen = 0;     // the block's generation when captured
+    uint32_t blksz = 0;   // the object's block size then
+    std::shared_ptr<const Bytes> data;  // the block's image as it was (never changed after)
+    WriteProps props;
+  };
+  // Copies out the dirty level-0 blocks of plain-file objects, up to max_bytes.
+  void CaptureEarly(std::vector<EarlyBlock>* out, uint64_t max_bytes);
+  // A captured block written at bp in txg: when the object still holds the block at the same
+  // generation (not changed, truncated, freed or resized since), bp takes its place as the
+  // sync would have put it (SetBp: the old block killed, the new one born through sink) and
+  // the block is clean; true then. False when it is stale: bp belongs to nobody (the caller
+  // frees it) and the block stays dirty for the sync.
+  Result<bool> ApplyEarly(const EarlyBlock& b, const BlkPtr& bp, ObjsetSink& sink, uint64_t txg);
+  // Distinguishes writers (a new one may reuse a destroyed one's address).
+  uint64_t serial() const { return serial_; }
+
   // ---- The ARC (see the top of the file). base.pool = pool guid, base.space = the head
   // dataset object; base.object is ignored (each object fills its own). nullptr: no cache.
   void set_cache(Arc* arc, ArcObjKey base);
@@ -185,6 +215,8 @@ class ObjsetWriter {
   uint64_t nobjects_ = 0;
   uint64_t next_obj_ = 1;  // dmu_object_alloc's os_obj_next: allocation moves forward
   int pass_ = 1;
+  uint64_t gen_ = 0;  // block write generations (Obj::gen)
+  uint64_t serial_ = 0;
   Arc* arc_ = nullptr;
   ArcObjKey cache_base_;
 };

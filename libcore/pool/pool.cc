@@ -10,6 +10,8 @@
 #include "libcore/base/checksum.h"
 #include "libcore/base/compress.h"
 #include "libcore/vdev/vdev_label.h"
+#include "libcore/spa/metaslab_alloc.h"
+#include "libcore/zio/zio_pipeline.h"
 #include "libcore/zio/zio_read.h"
 
 namespace uzfs {
@@ -18,7 +20,6 @@ namespace {
 
 constexpr int kMaxSyncPasses = 40;
 constexpr uint64_t kCondenseMin = 16 * 1024;  // space maps smaller than this are left alone
-constexpr uint64_t kAliquot = 512 * 1024;  // metaslab_aliquot: bytes before the rotor moves
 
 uint64_t Now() { return static_cast<uint64_t>(std::time(nullptr)); }
 
@@ -81,90 +82,71 @@ uint64_t Pool::Dsize(const BlkPtr& bp) const {
 
 Result<BlkPtr> Pool::WriteBlock(ByteSpan data, const WriteProps& p, uint64_t txg,
                                 const BlkPtr* old) {
-  if (!failed_.ok()) return failed_;
-  PreparedBlock b = PrepareBlock(data, p);
-  BlkPtr bp;
-  FillBlkPtr(&bp, b, p, txg);
-  if (b.hole()) return bp;
-  bool in_place = false;
-  if (old && old->birth == txg && !old->is_hole() && old->psize() == b.psize &&
-      old->ndvas() == std::min(p.copies, kSpaDvas)) {
-    for (int d = 0; d < kSpaDvas; d++) bp.dva[d] = old->dva[d];
-    in_place = true;
+  std::vector<BlockWrite> batch(1);
+  batch[0].data = data;
+  batch[0].props = p;
+  batch[0].old = old;
+  UZFS_TRY(WriteBlocks(batch, txg));
+  return batch[0].bp;
+}
+
+bool Pool::ConcurrentIo() {
+  if (concurrent_io_ < 0) {
+    bool all = true;
+    size_t n = spa_ ? spa_->vdev_children() : root_->children.size();
+    for (size_t i = 0; i < n; i++)
+      ForEachLeaf(*Top(i), [&](const Vdev& v) {
+        File* f = const_cast<Vdev&>(v).file();
+        all = all && f && f->ConcurrentWrites();
+      });
+    concurrent_io_ = all ? 1 : 0;
   }
-  if (!in_place) {
-    int copies = std::clamp(p.copies, 1, kSpaDvas);
-    size_t ngroups = groups_.size();
-    std::vector<int> used_groups;
-    for (int d = 0; d < copies; d++) {
-      size_t g = rotor_ % ngroups;
-      if (d > 0 && ngroups > 1) {
-        // dittos go to another top-level vdev when there is one
-        for (size_t k = 0; k < ngroups; k++) {
-          size_t cand = (used_groups.back() + 1 + k) % ngroups;
-          if (std::find(used_groups.begin(), used_groups.end(), static_cast<int>(cand)) ==
-              used_groups.end()) {
-            g = cand;
-            break;
-          }
-        }
-      }
-      Vdev* top = Top(g);
-      uint64_t asize = top->PsizeToAsize(b.psize);
-      std::vector<uint64_t> near;
-      for (int e = 0; e < d; e++)
-        if (bp.dva[e].vdev() == g) near.push_back(bp.dva[e].offset());
-      auto off = groups_[g]->Alloc(asize, near);
-      if (!off.ok()) {
-        // Try the other groups before giving up.
-        bool done = false;
-        for (size_t k = 1; k < ngroups && !done; k++) {
-          size_t cand = (g + k) % ngroups;
-          Vdev* t2 = Top(cand);
-          uint64_t a2 = t2->PsizeToAsize(b.psize);
-          auto o2 = groups_[cand]->Alloc(a2, {});
-          if (o2.ok()) {
-            bp.dva[d].Set(cand, *o2, a2);
-            used_groups.push_back(static_cast<int>(cand));
-            done = true;
-          }
-        }
-        if (!done) {
-          for (int e = 0; e < d; e++) (void)groups_[bp.dva[e].vdev()]->Free(bp.dva[e].offset(), bp.dva[e].asize());
-          return Status::Error(ENOSPC, "out of space");
-        }
-        continue;
-      }
-      bp.dva[d].Set(g, *off, asize);
-      used_groups.push_back(static_cast<int>(g));
-      if (d == 0) {
-        rotor_bytes_ += asize;
-        if (rotor_bytes_ >= kAliquot * std::max<size_t>(1, top->children.size())) {
-          rotor_bytes_ = 0;
-          rotor_++;
-        }
-      }
+  return concurrent_io_ == 1;
+}
+
+WritePipeline Pool::Pipeline(uint64_t txg) {
+  WritePipeline pl;
+  pl.top = [this](uint64_t id) { return Top(id); };
+  pl.concurrent_io = ConcurrentIo();
+  pl.allocate = [this, txg](BlockWrite& w) -> Status {
+    const BlkPtr* old = w.old;
+    const PreparedBlock& b = w.prepared;
+    // An earlier pass's block of this txg that has room for the new image is rewritten in
+    // place (the MOS's space maps converge this way).
+    if (old && old->birth == txg && !old->is_hole() && old->psize() == b.psize &&
+        old->ndvas() == std::min(w.props.copies, kSpaDvas)) {
+      for (int d = 0; d < kSpaDvas; d++) w.bp.dva[d] = old->dva[d];
+      return Status::Ok();
     }
-  }
+    std::lock_guard<std::mutex> l(alloc_mu_);
+    UZFS_TRY(MetaslabAlloc(groups_, rotor_, [this](uint64_t id) { return Top(id); }, b.psize,
+                           w.props.copies, &w.bp));
+    w.allocated = true;
+    return Status::Ok();
+  };
+  return pl;
+}
+
+Status Pool::WriteBlocks(std::vector<BlockWrite>& batch, uint64_t txg) {
+  if (!failed_.ok()) return failed_;
   std::vector<VdevIoError> errs;
-  Status s = WriteDvas(bp, b, [this](uint64_t id) { return Top(id); }, &errs);
-  if (!s.ok()) {
-    failed_ = s.Context("pool " + name_ + " suspended");
-    return failed_;
+  Status s = uzfs::WriteBlocks(batch, txg, Pipeline(txg), &errs);
+  if (s.ok()) return s;
+  if (s.code() == ENOSPC) {
+    // Nothing was written: give the allocations back.
+    std::lock_guard<std::mutex> l(alloc_mu_);
+    for (BlockWrite& w : batch)
+      if (w.allocated) (void)MetaslabFree(groups_, w.bp);
+    return s;
   }
-  return bp;
+  failed_ = s.Context("pool " + name_ + " suspended");
+  return failed_;
 }
 
 void Pool::FreeBlock(const BlkPtr& bp, uint64_t) {
-  for (const Dva& d : bp.dva) {
-    if (d.empty()) continue;
-    if (d.vdev() >= groups_.size()) {
-      failed_ = Status::Error(ECORRUPT, "free of a block on a missing vdev");
-      continue;
-    }
-    Status s = groups_[d.vdev()]->Free(d.offset(), d.asize());
-    if (!s.ok() && failed_.ok()) failed_ = s.Context("freeing " + bp.ToString());
-  }
+  std::lock_guard<std::mutex> l(alloc_mu_);
+  Status s = MetaslabFree(groups_, bp);
+  if (!s.ok() && failed_.ok()) failed_ = s;
 }
 
 // ---- configuration nvlists ----
@@ -243,6 +225,7 @@ NvList Pool::StatusConfig() {
   for (size_t i = 0; i < n; i++) {
     NvList t = VdevStatusTree(*Top(i));
     if (i < groups_.size()) {
+      std::lock_guard<std::mutex> al(alloc_mu_);
       t.AddUint64("space", groups_[i]->usable());
       t.AddUint64("alloc", groups_[i]->allocated());
     }
@@ -271,6 +254,7 @@ uint64_t Pool::size() {
 
 uint64_t Pool::allocated() {
   std::lock_guard<std::mutex> l(mu_);
+  std::lock_guard<std::mutex> al(alloc_mu_);
   uint64_t s = 0;
   for (auto& g : groups_) s += g->allocated();
   return s;
@@ -393,6 +377,9 @@ Status Pool::WriteLabels(uint64_t txg, uint64_t state, bool config, const Uberbl
 }
 
 Status Pool::SyncLocked(uint64_t state) {
+  // No txg closes while an early writeback is between capture and apply (it wrote for this
+  // txg, and its allocations must land in this txg's space maps only if they are used).
+  while (early_in_flight_) early_cv_.wait(mu_);
   if (!failed_.ok()) return failed_;
   if (readonly_) return Status::Error(EROFS, "pool is read-only");
   UZFS_TRY(FlushMappedLocked());
@@ -450,7 +437,14 @@ Status Pool::SyncLocked(uint64_t state) {
   }
   for (auto& g : groups_) g->SyncDone(txg);
   synced_txg_ = txg;
+  stats_.syncs++;
   pending_write_.clear();
+  {
+    std::lock_guard<std::mutex> tl(throttle_mu_);
+    dirty_bytes_ = 0;
+    sync_asked_ = false;
+  }
+  throttle_cv_.notify_all();
   config_dirty_ = false;
   mos_zaps_->Trim();
   return Status::Ok();
@@ -458,6 +452,8 @@ Status Pool::SyncLocked(uint64_t state) {
 
 Status Pool::Sync() {
   if (pre_sync_) pre_sync_(*this);
+  std::lock_guard<std::mutex> one(sync_mu_);
+  UZFS_TRY(WriteEarly());
   std::lock_guard<std::mutex> l(mu_);
   return SyncLocked(kPoolStateActive);
 }
@@ -467,6 +463,7 @@ Status Pool::Export() {
   std::lock_guard<std::mutex> l(mu_);
   config_dirty_ = true;
   UZFS_TRY(SyncLocked(kPoolStateExported));
+  closed_ = true;
   if (arc_) arc_->DropPool(guid_);
   arc_dropped_ = true;
   return Status::Ok();
@@ -476,6 +473,7 @@ Status Pool::Destroy() {
   std::lock_guard<std::mutex> l(mu_);
   config_dirty_ = true;
   UZFS_TRY(SyncLocked(kPoolStateDestroyed));
+  closed_ = true;
   if (arc_) arc_->DropPool(guid_);
   arc_dropped_ = true;
   return Status::Ok();

@@ -12,8 +12,27 @@
 // (vdev_config_sync's order), so a crash at any moment leaves the previous txg or this one.
 // Freed space becomes allocatable two txgs later (TXG_DEFER_SIZE).
 //
-// A txg is synced every 5 seconds by the caller (zfsd's sync thread) or at once on demand
-// (Sync()); a Pool itself owns no thread.
+// A txg is synced every 5 seconds by the caller (zfsd's sync thread), at once on demand
+// (Sync()), or when the caller's sync-wanted hook says dirty data passed a fifth of the dirty
+// bound; a Pool itself owns no thread.
+//
+// Sync() in two phases (the txg engine, txg.c / dsl_pool.c's roles as this pool plays them):
+//   1. early writeback, without the pool lock: the file blocks dirty in the open txg are
+//      copied under the lock (ObjsetWriter::CaptureEarly), then compressed, checksummed,
+//      allocated and written in parallel (zio_pipeline.h) while writers keep changing the
+//      same txg; under the lock again each copy still current takes its place in the tree
+//      (ApplyEarly), a stale one gives its space back. Up to kEarlyRounds rounds, while a
+//      round still finds enough to write.
+//   2. the txg closes under the pool lock (SyncLocked): what changed since phase 1, the
+//      indirect blocks, dnodes, the MOS passes and the labels, as described above.
+// Writers thus wait only for phase 2, whose size is what arrived during the last round.
+// Everything a txg holds is what was there when phase 2 took the lock: the early copies are
+// either current then or not used.
+//
+// The write throttle (dmu_tx_delay / dmu_tx_wait): WithZpl and DirtyFile count the bytes
+// they reserve as dirty; past 60% of dirty_max a writer is delayed by
+// 500us * (dirty - 60%) / (max - dirty) (at most 100 ms), and at dirty_max it waits for a sync
+// to finish. Before it waits it asks for a sync (the sync-wanted hook).
 //
 // The ARC (PoolCreateSpec/PoolImportSpec::arc, optional): the filesystems' objsets cache file
 // data in it (ObjsetWriter::set_cache; units keyed by pool guid, head dataset object, file
@@ -21,10 +40,19 @@
 // Rollback and filesystem destroy drop the dataset's units, export/destroy (and the Pool's
 // destruction) the pool's. The MOS's data is metadata: it has no file units.
 //
-// Thread safety: every public method takes the pool's mutex.
+// Thread safety and locks, in the order they are taken:
+//   sync_mu_   one Sync at a time (held across both phases);
+//   mu_        the pool's state: MOS, datasets, properties, everything but what follows;
+//              every public method takes it; SyncLocked waits (early_cv_) while an early
+//              writeback is between its capture and its apply, so no txg closes under it;
+//   alloc_mu_  the metaslab groups and rotor (allocation and frees: phase 1 allocates
+//              without mu_);
+//   throttle_mu_  the throttle's wait for a sync.
 #pragma once
 
 #include <cstdint>
+#include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
@@ -42,6 +70,7 @@
 #include "libcore/dmu/dmu_write.h"
 #include "libcore/dsl/dsl_write.h"
 #include "libcore/spa/metaslab.h"
+#include "libcore/spa/metaslab_alloc.h"
 #include "libcore/spa/spa.h"
 #include "libcore/zap/zap_write.h"
 #include "libcore/zpl/zpl_write.h"
@@ -274,6 +303,27 @@ class Pool : public BlockReader {
   // finds the units stored into through mappings it cannot watch (no userfaultfd) there.
   using PreSync = std::function<void(Pool&)>;
   void SetPreSync(PreSync fn) { pre_sync_ = std::move(fn); }
+  // Called (without any pool lock) when the open txg's dirty data passes a fifth of
+  // dirty_max, once per txg, and by a writer about to wait at dirty_max: the caller should
+  // Sync() soon (zfsd's sync thread wakes up).
+  void SetSyncWanted(std::function<void()> fn) { sync_wanted_ = std::move(fn); }
+  // zfs_dirty_data_max: the bound on dirty data in the open txg (default DefaultDirtyMax()).
+  void SetDirtyMax(uint64_t bytes) { dirty_max_ = std::max<uint64_t>(bytes, 1ULL << 20); }
+  uint64_t dirty_max() const { return dirty_max_; }
+  uint64_t dirty_bytes() const { return dirty_bytes_; }
+  // 10% of physical memory, at most 4 GiB (OpenZFS's zfs_dirty_data_max).
+  static uint64_t DefaultDirtyMax();
+  // What the txg engine did since the pool was opened (counters, read without the lock).
+  struct TxgStats {
+    uint64_t syncs = 0;            // txgs written
+    uint64_t early_rounds = 0;     // early writeback rounds
+    uint64_t early_blocks = 0;     // blocks written early and put in place
+    uint64_t early_bytes = 0;      // their logical bytes
+    uint64_t early_stale = 0;      // blocks written early but changed meanwhile (given back)
+    uint64_t throttle_delays = 0;  // writers delayed (past 60% of dirty_max)
+    uint64_t throttle_waits = 0;   // writers held at dirty_max
+  };
+  TxgStats txg_stats() const;
 
  private:
   Status RunSyncTasks(uint64_t txg);  // called by SyncLocked after SyncDatasets
@@ -323,7 +373,21 @@ class Pool : public BlockReader {
   NvList ConfigHeader(uint64_t txg, uint64_t state) const;
   NvList PoolConfig(uint64_t txg, uint64_t state) const;
   Result<BlkPtr> WriteBlock(ByteSpan data, const WriteProps& p, uint64_t txg, const BlkPtr* old);
+  // The write pipeline for a batch (under mu_): allocation under alloc_mu_; a write error
+  // suspends the pool.
+  Status WriteBlocks(std::vector<BlockWrite>& batch, uint64_t txg);
+  WritePipeline Pipeline(uint64_t txg);
+  bool ConcurrentIo();  // every leaf takes concurrent writes (computed once, under mu_)
   void FreeBlock(const BlkPtr& bp, uint64_t txg);
+  // Phase 1 of Sync (see the top of the file). Takes and drops mu_ itself.
+  Status WriteEarly();
+  // Delays or holds a writer as the dirty data asks (see the top). Never under mu_.
+  void Throttle();
+  // The open txg's dirty bytes grew: ask for a sync when they passed a fifth of dirty_max.
+  void NoteDirty();
+  // Drops a head dataset's unsynced changes (destroy, rollback): blocks written early for
+  // them and not yet in any synced txg are freed.
+  void DropDatasetLocked(uint64_t ds_obj);
   uint64_t Dsize(const BlkPtr& bp) const;
   Status EnsurePropsZap();
   Status SetPropLocked(const std::string& name, const std::string& value);
@@ -334,6 +398,9 @@ class Pool : public BlockReader {
     std::unique_ptr<ObjsetWriter> os;
     std::unique_ptr<ZapStore> zaps;
     std::unique_ptr<ZplWriter> zpl;
+    // The accounting of blocks put in place by early writeback in the open txg, which the
+    // txg's sync continues (null when none were).
+    std::shared_ptr<DatasetSink> pending_sink;
   };
   Result<ObjsetPolicy> PolicyOf(uint64_t dir_obj);
   Result<uint64_t> ResolveDir(const std::string& name);  // dsl_dir object of a filesystem
@@ -405,8 +472,23 @@ class Pool : public BlockReader {
   std::string cachefile_;      // not stored on disk (as in ZFS)
   bool cachefile_set_ = false;
   uint64_t history_obj_ = 0;
-  size_t rotor_ = 0;           // metaslab class rotor over top-levels
-  uint64_t rotor_bytes_ = 0;
+  MetaslabRotor rotor_;        // guarded by alloc_mu_, with groups_
+  std::mutex alloc_mu_;
+  std::mutex sync_mu_;
+  bool early_in_flight_ = false;            // guarded by mu_
+  bool closed_ = false;                     // exported or destroyed (mu_)
+  std::condition_variable_any early_cv_;    // with mu_
+  int concurrent_io_ = -1;                  // ConcurrentIo's answer (-1: not yet known)
+  std::atomic<uint64_t> dirty_bytes_{0};    // reserved in the open txg (Σ pending_write_)
+  std::atomic<uint64_t> dirty_max_{DefaultDirtyMax()};
+  std::atomic<bool> sync_asked_{false};     // the sync-wanted hook was called this txg
+  std::function<void()> sync_wanted_;
+  std::mutex throttle_mu_;
+  std::condition_variable throttle_cv_;     // a sync finished
+  struct {
+    std::atomic<uint64_t> syncs{0}, early_rounds{0}, early_blocks{0}, early_bytes{0},
+        early_stale{0}, throttle_delays{0}, throttle_waits{0};
+  } stats_;
   std::vector<NvList> pending_history_;  // records logged before the first sync
   friend class PoolTestPeer;
 };

@@ -60,10 +60,12 @@ Status Pool::SyncDatasets(uint64_t txg) {
     UZFS_TRY(od.zaps->Flush());
     if (!od.os->dirty()) continue;
     UZFS_ASSIGN(DslDatasetPhys ds, LoadDataset(*mos_, ds_obj));
-    DatasetSink sink(this, ds.prev_snap_txg);
-    auto bp = od.os->Sync(sink, txg);
+    // Early writeback already began this txg's accounting: the sync continues it.
+    std::shared_ptr<DatasetSink> sink = std::move(od.pending_sink);
+    if (!sink) sink = std::make_shared<DatasetSink>(this, ds.prev_snap_txg);
+    auto bp = od.os->Sync(*sink, txg);
     if (!bp.ok()) return failed_ = bp.status();
-    if (Status s = sink.Finish(ds_obj, *bp); !s.ok()) return failed_ = s;
+    if (Status s = sink->Finish(ds_obj, *bp); !s.ok()) return failed_ = s;
     od.zaps->Trim();
   }
   return Status::Ok();
@@ -132,7 +134,7 @@ Status Pool::DestroyFilesystem(const std::string& name) {
   if (dd.reserved) UZFS_TRY(ReservationChanged(*mos_, dir, 0));
   // Unsynced changes are dropped with the objset; what is on disk is freed block by block:
   // every block born after the origin snapshot belongs to this filesystem alone.
-  datasets_.erase(ds_obj);
+  DropDatasetLocked(ds_obj);
   ForgetMappedLocked(ds_obj);
   if (arc_) arc_->DropSpace(guid_, ds_obj);
   int64_t used = 0, comp = 0, uncomp = 0;
@@ -216,6 +218,7 @@ Status Pool::ReserveLocked(uint64_t dir, uint64_t ds_obj, uint64_t bytes) {
   uint64_t& mine = pending_write_[ds_obj];
   if (bytes + mine > avail) return Status::Error(avail < pool_avail ? EDQUOT : ENOSPC, "out of space");
   mine += bytes;
+  dirty_bytes_ += bytes;
   return Status::Ok();
 }
 
@@ -242,14 +245,19 @@ Result<Pool::OpenDataset*> Pool::OpenDatasetLocked(uint64_t dir, uint64_t ds_obj
 
 Status Pool::WithZpl(const std::string& fs,
                      const std::function<Status(ZplWriter&, uint64_t txg)>& fn, uint64_t reserve) {
-  std::lock_guard<std::mutex> l(mu_);
-  if (readonly_) return Status::Error(EROFS, "pool is read-only");
-  if (!failed_.ok()) return failed_;
-  uint64_t dir = 0, ds_obj = 0;
-  UZFS_TRY(ResolveFs(fs, &dir, &ds_obj));
-  UZFS_TRY(ReserveLocked(dir, ds_obj, reserve));
-  UZFS_ASSIGN(OpenDataset * od, OpenDatasetLocked(dir, ds_obj));
-  return fn(*od->zpl, synced_txg_ + 1);
+  if (reserve) Throttle();
+  Status s = [&]() -> Status {
+    std::lock_guard<std::mutex> l(mu_);
+    if (readonly_) return Status::Error(EROFS, "pool is read-only");
+    if (!failed_.ok()) return failed_;
+    uint64_t dir = 0, ds_obj = 0;
+    UZFS_TRY(ResolveFs(fs, &dir, &ds_obj));
+    UZFS_TRY(ReserveLocked(dir, ds_obj, reserve));
+    UZFS_ASSIGN(OpenDataset * od, OpenDatasetLocked(dir, ds_obj));
+    return fn(*od->zpl, synced_txg_ + 1);
+  }();
+  if (reserve) NoteDirty();
+  return s;
 }
 
 Result<std::vector<Pool::DatasetRow>> Pool::Filesystems() {

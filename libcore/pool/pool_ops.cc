@@ -169,10 +169,12 @@ Result<PropValue> Pool::GetPropLocked(const std::string& name) {
   const PoolPropDef* d = FindPoolProp(name);
   if (!d) return Status::Error(EINVAL, "property '" + name + "' is not a valid pool property");
   uint64_t size = 0, alloc = 0;
+  std::unique_lock<std::mutex> al(alloc_mu_);
   for (auto& g : groups_) {
     size += g->usable();
     alloc += g->allocated();
   }
+  al.unlock();
   auto num = [](uint64_t v) { return PropValue{std::to_string(v), "-"}; };
   if (name == "size") return num(size);
   if (name == "allocated") return num(alloc);

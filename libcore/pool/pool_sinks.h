@@ -3,6 +3,9 @@
 // block_kill).
 #pragma once
 
+#include <map>
+#include <utility>
+
 #include "libcore/dsl/dsl_dataset_write.h"
 #include "libcore/pool/pool.h"
 
@@ -15,6 +18,9 @@ class Pool::MosSink : public ObjsetSink {
   Result<BlkPtr> WriteBlock(ByteSpan data, const WriteProps& wp, uint64_t txg,
                             const BlkPtr* old) override {
     return p_->WriteBlock(data, wp, txg, old);
+  }
+  Status WriteBlocks(std::vector<BlockWrite>& batch, uint64_t txg) override {
+    return p_->WriteBlocks(batch, txg);
   }
   void Born(const BlkPtr& bp, uint64_t) override {
     p_->mos_used_ += static_cast<int64_t>(p_->Dsize(bp));
@@ -43,19 +49,36 @@ class Pool::DatasetSink : public ObjsetSink {
                             const BlkPtr* old) override {
     return p_->WriteBlock(data, wp, txg, old);
   }
-  void Born(const BlkPtr& bp, uint64_t) override { acct_.Born(bp, p_->Dsize(bp)); }
+  Status WriteBlocks(std::vector<BlockWrite>& batch, uint64_t txg) override {
+    return p_->WriteBlocks(batch, txg);
+  }
+  void Born(const BlkPtr& bp, uint64_t) override {
+    acct_.Born(bp, p_->Dsize(bp));
+    born_[Key(bp)] = bp;
+  }
   void Kill(const BlkPtr& bp, uint64_t txg) override {
+    born_.erase(Key(bp));
     if (acct_.Kill(bp, p_->Dsize(bp))) p_->FreeBlock(bp, txg);
   }
   uint64_t Dsize(const BlkPtr& bp) override { return p_->Dsize(bp); }
+  // The dataset's unsynced changes are being dropped (destroy, rollback) after early
+  // writeback put blocks in its tree: those still there belong to nothing on disk.
+  void FreeUnsynced(uint64_t txg) {
+    for (auto& [k, bp] : born_) p_->FreeBlock(bp, txg);
+    born_.clear();
+  }
   // The dataset's new ds_bp, space, dead list, previous snapshot and dir space.
   Status Finish(uint64_t ds_obj, const BlkPtr& new_bp) {
     return acct_.Apply(*p_->mos_, *p_->mos_zaps_, ds_obj, new_bp);
   }
 
  private:
+  static std::pair<uint64_t, uint64_t> Key(const BlkPtr& bp) {
+    return {bp.dva[0].vdev(), bp.dva[0].offset()};
+  }
   Pool* p_;
   DatasetBlockAccounting acct_;
+  std::map<std::pair<uint64_t, uint64_t>, BlkPtr> born_;  // by first DVA: born, not killed
 };
 
 }  // namespace uzfs

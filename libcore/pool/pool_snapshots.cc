@@ -232,7 +232,7 @@ Status Pool::Rollback(const std::string& fs) {
   uint64_t head = dd.head_dataset_obj;
   UZFS_ASSIGN(DslDatasetPhys ds, LoadDataset(*mos_, head));
   if (ds.prev_snap_txg < kTxgInitial) return Status::Error(EINVAL, "no snapshots");
-  datasets_.erase(head);  // the unsynced changes
+  DropDatasetLocked(head);  // the unsynced changes
   ForgetMappedLocked(head);
   if (arc_) arc_->DropSpace(guid_, head);
   uint64_t txg = synced_txg_ + 1;

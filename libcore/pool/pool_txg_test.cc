@@ -1,0 +1,260 @@
+// The txg engine (pool.h, pool_early.cc): early writeback puts a txg's file blocks on disk
+// while writers go on, blocks changed meanwhile are written again, and what reads back after
+// export (through the read-only stack zdb uses) is exactly the last state, with writers,
+// creators, renamers and back-to-back syncs running at once. The throttle slows writers at
+// the dirty bound instead of failing them.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "libcore/dsl/dsl.h"
+#include "libcore/pool/pool.h"
+#include "libcore/pool/pool_test_util.h"
+#include "libcore/spa/spa.h"
+#include "libcore/zpl/zpl.h"
+
+namespace uzfs {
+namespace {
+
+Bytes Pattern(size_t n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  Bytes b(n);
+  for (size_t i = 0; i < n; i += 8) {
+    uint64_t v = rng();
+    for (size_t j = 0; j < 8 && i + j < n; j++) b[i + j] = static_cast<uint8_t>(v >> (8 * j));
+  }
+  return b;
+}
+
+class TxgEngineTest : public FilePoolTest {
+ protected:
+  void SetUp() override {
+    MakePool("tx", 512 << 20);
+    if (HasFatalFailure()) return;
+    ASSERT_TRUE(pool_->CreateFilesystem("tx/fs", {{"compression", "lzjb"}}).ok());
+  }
+  Status Do(const std::function<Status(ZplWriter&, uint64_t)>& fn, uint64_t reserve = 0) {
+    return pool_->WithZpl("tx/fs", fn, reserve);
+  }
+  Status Write(const std::string& name, uint64_t off, const Bytes& data) {
+    return Do([&](ZplWriter& z, uint64_t txg) -> Status {
+      uint64_t obj;
+      if (auto f = z.Lookup(z.root(), name); f.ok()) {
+        obj = *f;
+      } else {
+        UZFS_ASSIGN(obj, z.Create(z.root(), name, S_IFREG | 0644, 0, 0, txg, now_));
+      }
+      return z.Write(obj, off, data, now_);
+    }, data.size());
+  }
+  // Exports and reads every regular file of the root back through the read-only stack.
+  std::map<std::string, Bytes> ExportAndReadAll() {
+    std::map<std::string, Bytes> out;
+    EXPECT_TRUE(pool_->Export().ok());
+    pool_.reset();
+    auto spa = Spa::OpenDevices({dev_}, "tx");
+    EXPECT_TRUE(spa.ok());
+    if (!spa.ok()) return out;
+    auto dp = DslPool::Open(spa->get(), (*spa)->uberblock().rootbp, "tx");
+    EXPECT_TRUE(dp.ok());
+    auto info = (*dp)->Resolve("tx/fs");
+    auto os = (*dp)->OpenObjset(*info);
+    auto zpl = Zpl::Open(**os);
+    EXPECT_TRUE(zpl.ok());
+    Zpl& r = **zpl;
+    auto ents = r.ReadDir(*r.Lookup("/"));
+    EXPECT_TRUE(ents.ok());
+    for (const auto& e : *ents) {
+      if (e.name == "." || e.name == "..") continue;
+      auto st = r.Stat(e.object);
+      if (!st.ok() || !S_ISREG(st->mode)) continue;
+      auto data = r.ReadFile(e.object, 0, st->size);
+      EXPECT_TRUE(data.ok()) << e.name;
+      out[e.name] = *data;
+    }
+    return out;
+  }
+  ZTime now_{1795400000, 0};
+};
+
+TEST_F(TxgEngineTest, EarlyWritebackPutsTheTxgsDataInPlaceBeforeItCloses) {
+  pool_->SetDirtyMax(64 << 20);  // early rounds from 8 MiB
+  Bytes a = Pattern(24 << 20, 1);
+  for (size_t off = 0; off < a.size(); off += 1 << 20)
+    ASSERT_TRUE(Write("a", off, Bytes(a.begin() + static_cast<long>(off), a.begin() + static_cast<long>(off + (1 << 20)))).ok());
+  uint64_t txg = pool_->txg();
+  ASSERT_TRUE(pool_->Sync().ok());
+  EXPECT_EQ(txg + 1, pool_->txg());  // one txg, however many rounds
+  Pool::TxgStats st = pool_->txg_stats();
+  EXPECT_GE(st.early_rounds, 1u);
+  EXPECT_EQ(24u << 20, st.early_bytes);  // every block went early: nothing changed meanwhile
+  EXPECT_EQ(0u, st.early_stale);
+  auto files = ExportAndReadAll();
+  EXPECT_EQ(a, files["a"]);
+}
+
+// Writers overwrite, extend, truncate and create while another thread syncs back to back
+// (early rounds included, the dirty bound small): the last state of every file reads back.
+TEST_F(TxgEngineTest, WritersAndBackToBackSyncsKeepEveryFileWhole) {
+  pool_->SetDirtyMax(8 << 20);  // early rounds from 1 MiB, throttle from 4.8 MiB
+  std::atomic<bool> stop{false};
+  std::atomic<int> sync_errors{0};
+  std::thread syncer([&] {
+    while (!stop) {
+      if (!pool_->Sync().ok()) sync_errors++;
+    }
+  });
+  std::mutex model_mu;
+  std::map<std::string, Bytes> model;
+  auto writer = [&](int id) {
+    std::mt19937_64 rng(id);
+    for (int step = 0; step < 300; step++) {
+      std::string name = "w" + std::to_string(id) + "_" + std::to_string(rng() % 3);
+      int op = static_cast<int>(rng() % 10);
+      if (op < 8) {
+        size_t len = 1 + rng() % (600 << 10);
+        size_t off = rng() % (4 << 20);
+        Bytes data = Pattern(len, rng());
+        ASSERT_TRUE(Write(name, off, data).ok());
+        std::lock_guard<std::mutex> l(model_mu);
+        Bytes& m = model[name];
+        if (m.size() < off + len) m.resize(off + len, 0);
+        std::copy(data.begin(), data.end(), m.begin() + static_cast<long>(off));
+      } else {
+        uint64_t size = rng() % (3 << 20);
+        Status s = Do([&](ZplWriter& z, uint64_t) -> Status {
+          auto f = z.Lookup(z.root(), name);
+          if (!f.ok()) return Status::Ok();
+          SetAttr a;
+          a.size = size;
+          return z.Setattr(*f, a, now_);
+        });
+        ASSERT_TRUE(s.ok()) << s.ToString();
+        std::lock_guard<std::mutex> l(model_mu);
+        if (model.count(name)) model[name].resize(size, 0);
+      }
+    }
+  };
+  // Creates and renames (directory ZAPs and dnodes change in every txg too).
+  auto renamer = [&] {
+    for (int i = 0; i < 400; i++) {
+      std::string a = "r" + std::to_string(i), b = "s" + std::to_string(i);
+      Bytes d = Pattern(100 + i, 1000 + i);
+      ASSERT_TRUE(Write(a, 0, d).ok());
+      ASSERT_TRUE(Do([&](ZplWriter& z, uint64_t) { return z.Rename(z.root(), a, z.root(), b, now_); }).ok());
+      std::lock_guard<std::mutex> l(model_mu);
+      model[b] = d;
+    }
+  };
+  std::vector<std::thread> ts;
+  for (int i = 1; i <= 3; i++) ts.emplace_back(writer, i);
+  ts.emplace_back(renamer);
+  for (auto& t : ts) t.join();
+  stop = true;
+  syncer.join();
+  EXPECT_EQ(0, sync_errors.load());
+  Pool::TxgStats st = pool_->txg_stats();
+  std::cout << "txgs " << st.syncs << ", early rounds " << st.early_rounds << ", early blocks "
+            << st.early_blocks << " (" << (st.early_bytes >> 20) << " MiB), stale " << st.early_stale
+            << ", throttle delays " << st.throttle_delays << ", waits " << st.throttle_waits << "\n";
+  EXPECT_GT(st.syncs, 20u);
+  EXPECT_GT(st.early_blocks, 0u);
+  auto files = ExportAndReadAll();
+  EXPECT_EQ(model.size(), files.size());
+  for (auto& [name, data] : model) EXPECT_TRUE(data == files[name]) << name;
+}
+
+}  // namespace
+
+// Runs phase 1 of a sync alone, so a test can act while the txg holds early-written blocks.
+class PoolTestPeer {
+ public:
+  static Status WriteEarly(Pool& p) { return p.WriteEarly(); }
+};
+
+namespace {
+
+// A rollback drops the open txg's changes after early writeback put blocks of them in place:
+// their space is given back (DatasetSink::FreeUnsynced), not leaked.
+TEST_F(TxgEngineTest, RollbackAfterEarlyWritebackLeaksNothing) {
+  ASSERT_TRUE(Write("keep", 0, Pattern(1 << 20, 5)).ok());
+  ASSERT_TRUE(pool_->Snapshot({"tx/fs@s"}).ok());
+  uint64_t before = pool_->allocated();
+  pool_->SetDirtyMax(16 << 20);
+  ASSERT_TRUE(Write("big", 0, Pattern(12 << 20, 6)).ok());
+  ASSERT_TRUE(PoolTestPeer::WriteEarly(*pool_).ok());
+  EXPECT_GT(pool_->txg_stats().early_blocks, 90u);
+  EXPECT_GE(pool_->allocated(), before + (12u << 20));  // allocated, in the open txg only
+  ASSERT_TRUE(pool_->Rollback("tx/fs").ok());
+  for (int i = 0; i < 3; i++) ASSERT_TRUE(pool_->Sync().ok());  // past the deferred frees
+  // What stays is the MOS's own growth (space map entries, history), far below 12 MiB.
+  EXPECT_LT(pool_->allocated(), before + (1u << 20));
+  auto files = ExportAndReadAll();
+  EXPECT_EQ(1u, files.size());
+  EXPECT_EQ(Pattern(1 << 20, 5), files["keep"]);
+}
+
+// The same with the filesystem destroyed instead.
+TEST_F(TxgEngineTest, DestroyAfterEarlyWritebackLeaksNothing) {
+  ASSERT_TRUE(pool_->CreateFilesystem("tx/gone", {}).ok());
+  ASSERT_TRUE(pool_->Sync().ok());
+  uint64_t before = pool_->allocated();
+  pool_->SetDirtyMax(16 << 20);
+  ASSERT_TRUE(pool_->WithZpl("tx/gone", [&](ZplWriter& z, uint64_t txg) -> Status {
+    UZFS_ASSIGN(uint64_t obj, z.Create(z.root(), "f", S_IFREG | 0644, 0, 0, txg, now_));
+    return z.Write(obj, 0, Pattern(12 << 20, 8), now_);
+  }, 12 << 20).ok());
+  ASSERT_TRUE(PoolTestPeer::WriteEarly(*pool_).ok());
+  EXPECT_GE(pool_->allocated(), before + (12u << 20));
+  ASSERT_TRUE(pool_->DestroyFilesystem("tx/gone").ok());
+  for (int i = 0; i < 3; i++) ASSERT_TRUE(pool_->Sync().ok());
+  EXPECT_LT(pool_->allocated(), before + (1u << 20));
+}
+
+// At the bound a writer waits for a sync instead of failing; the sync-wanted hook is called.
+TEST_F(TxgEngineTest, TheThrottleHoldsWritersAtTheBoundAndAsksForASync) {
+  pool_->SetDirtyMax(4 << 20);
+  std::atomic<int> asked{0};
+  std::atomic<bool> stop{false};
+  std::mutex mu;
+  std::condition_variable cv;
+  bool kick = false;
+  pool_->SetSyncWanted([&] {
+    asked++;
+    std::lock_guard<std::mutex> l(mu);
+    kick = true;
+    cv.notify_one();
+  });
+  std::thread syncer([&] {
+    std::unique_lock<std::mutex> l(mu);
+    while (!stop) {
+      cv.wait_for(l, std::chrono::milliseconds(200), [&] { return kick || stop.load(); });
+      kick = false;
+      l.unlock();
+      ASSERT_TRUE(pool_->Sync().ok());
+      l.lock();
+    }
+  });
+  Bytes chunk = Pattern(256 << 10, 9);
+  for (int i = 0; i < 96; i++) {  // 24 MiB through a 4 MiB bound
+    ASSERT_TRUE(Write("t", static_cast<uint64_t>(i) * chunk.size(), chunk).ok());
+    EXPECT_LE(pool_->dirty_bytes(), (4u << 20) + chunk.size());
+  }
+  stop = true;
+  cv.notify_one();
+  syncer.join();
+  EXPECT_GT(asked.load(), 0);
+  Pool::TxgStats st = pool_->txg_stats();
+  EXPECT_GT(st.throttle_delays + st.throttle_waits, 0u);
+  ASSERT_TRUE(pool_->Sync().ok());
+  auto files = ExportAndReadAll();
+  EXPECT_EQ(96u * chunk.size(), files["t"].size());
+}
+
+}  // namespace
+}  // namespace uzfs

@@ -1,0 +1,83 @@
+#include "libcore/spa/metaslab_alloc.h"
+
+#include <algorithm>
+
+namespace uzfs {
+
+namespace {
+constexpr uint64_t kAliquot = 512 * 1024;  // metaslab_aliquot
+}  // namespace
+
+Status MetaslabAlloc(std::vector<std::unique_ptr<MetaslabGroup>>& groups, MetaslabRotor& rotor,
+                     const TopVdevLookup& top, uint64_t psize, int copies, BlkPtr* bp) {
+  size_t ngroups = groups.size();
+  if (ngroups == 0) return Status::Error(ENOSPC, "out of space");
+  copies = std::clamp(copies, 1, kSpaDvas);
+  std::vector<size_t> used;
+  auto give_back = [&](int upto) {
+    for (int e = 0; e < upto; e++)
+      if (!bp->dva[e].empty()) (void)groups[bp->dva[e].vdev()]->Free(bp->dva[e].offset(), bp->dva[e].asize());
+  };
+  for (int d = 0; d < copies; d++) {
+    size_t g = rotor.vdev % ngroups;
+    if (d > 0 && ngroups > 1) {
+      // metaslab_alloc_dva: a ditto copy goes to the next vdev not holding one yet
+      for (size_t k = 0; k < ngroups; k++) {
+        size_t cand = (used.back() + 1 + k) % ngroups;
+        if (std::find(used.begin(), used.end(), cand) == used.end()) {
+          g = cand;
+          break;
+        }
+      }
+    }
+    Vdev* t = top(g);
+    uint64_t asize = t->PsizeToAsize(psize);
+    std::vector<uint64_t> near;
+    for (int e = 0; e < d; e++)
+      if (bp->dva[e].vdev() == g) near.push_back(bp->dva[e].offset());
+    auto off = groups[g]->Alloc(asize, near);
+    if (!off.ok()) {
+      bool done = false;
+      for (size_t k = 1; k < ngroups && !done; k++) {
+        size_t cand = (g + k) % ngroups;
+        uint64_t a2 = top(cand)->PsizeToAsize(psize);
+        if (auto o2 = groups[cand]->Alloc(a2, {}); o2.ok()) {
+          bp->dva[d].Set(cand, *o2, a2);
+          used.push_back(cand);
+          done = true;
+        }
+      }
+      if (!done) {
+        give_back(d);
+        return Status::Error(ENOSPC, "out of space");
+      }
+      continue;
+    }
+    bp->dva[d].Set(g, *off, asize);
+    used.push_back(g);
+    if (d == 0) {
+      rotor.bytes += asize;
+      if (rotor.bytes >= kAliquot * std::max<size_t>(1, t->children.size())) {
+        rotor.bytes = 0;
+        rotor.vdev++;
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+Status MetaslabFree(std::vector<std::unique_ptr<MetaslabGroup>>& groups, const BlkPtr& bp) {
+  Status first = Status::Ok();
+  for (const Dva& d : bp.dva) {
+    if (d.empty()) continue;
+    if (d.vdev() >= groups.size()) {
+      if (first.ok()) first = Status::Error(ECORRUPT, "free of a block on a missing vdev");
+      continue;
+    }
+    Status s = groups[d.vdev()]->Free(d.offset(), d.asize());
+    if (!s.ok() && first.ok()) first = s.Context("freeing " + bp.ToString());
+  }
+  return first;
+}
+
+}  // namespace uzfs

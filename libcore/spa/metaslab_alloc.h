@@ -1,0 +1,37 @@
+// metaslab_alloc for a pool's normal class (zfs-fuse metaslab.c metaslab_alloc /
+// metaslab_alloc_dva / metaslab_free): which top-level vdev gets each copy of a block.
+//
+// The rotor moves to the next top-level vdev once metaslab_aliquot (512K) times its number
+// of children has been allocated on the current one, so consecutive blocks of a stream stay
+// together on one vdev. Ditto copies go to another top-level vdev when there is one, and on
+// the same vdev at least 1/8 of it away from the other copies (MetaslabGroup::Alloc's near).
+// A group without room makes the copy try the others before the block fails with ENOSPC
+// (then the copies already placed are given back).
+//
+// Thread safety: none; the caller serializes (Pool's alloc_mu_ guards the groups and rotor).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "libcore/base/status.h"
+#include "libcore/spa/metaslab.h"
+#include "libcore/zio/blkptr.h"
+#include "libcore/zio/zio_read.h"
+
+namespace uzfs {
+
+struct MetaslabRotor {
+  size_t vdev = 0;     // mc_rotor
+  uint64_t bytes = 0;  // allocated on it since it became current (mg_aliquot's count)
+};
+
+// Fills bp->dva[0 .. copies) (clamped to 1..3) for a block of psize bytes.
+Status MetaslabAlloc(std::vector<std::unique_ptr<MetaslabGroup>>& groups, MetaslabRotor& rotor,
+                     const TopVdevLookup& top, uint64_t psize, int copies, BlkPtr* bp);
+
+// metaslab_free of every DVA of bp in the syncing txg.
+Status MetaslabFree(std::vector<std::unique_ptr<MetaslabGroup>>& groups, const BlkPtr& bp);
+
+}  // namespace uzfs

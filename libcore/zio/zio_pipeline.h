@@ -1,0 +1,50 @@
+// The write pipeline for a batch of blocks (zfs-fuse zio.c: the ZIO_STAGE_WRITE_BP_INIT,
+// CHECKSUM_GENERATE, DVA_ALLOCATE and VDEV_IO_START stages, with the zio taskqs' parallelism
+// and vdev_queue.c's concurrency): the blocks a txg writes are
+//   1. compressed and checksummed in parallel (PrepareBlock, on the TaskQueue);
+//   2. given their DVAs one after another in the batch's order by the caller's allocate
+//      function (the spa's metaslab allocator; allocation order keeps a stream contiguous);
+//   3. written, every DVA of every block, with several writes in flight at once when the
+//      devices take concurrent writes (File::ConcurrentWrites), one at a time otherwise.
+// A batch of one block is exactly the old one-block path (PrepareBlock, FillBlkPtr,
+// WriteDvas).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "libcore/base/bytes.h"
+#include "libcore/base/status.h"
+#include "libcore/base/taskq.h"
+#include "libcore/zio/blkptr.h"
+#include "libcore/zio/zio_read.h"
+#include "libcore/zio/zio_write.h"
+
+namespace uzfs {
+
+struct BlockWrite {
+  ByteSpan data;                 // the logical block (must outlive the call)
+  WriteProps props;
+  const BlkPtr* old = nullptr;   // a block of this txg that may be rewritten in place
+  // Results: the prepared image, and the bp (hole bp when the block compressed to nothing).
+  PreparedBlock prepared;
+  BlkPtr bp;
+  bool allocated = false;        // allocate() gave it new DVAs (the caller frees them on error)
+};
+
+struct WritePipeline {
+  // Gives w.bp its DVAs (or keeps w.old's): called in batch order, never concurrently.
+  std::function<Status(BlockWrite& w)> allocate;
+  TopVdevLookup top;
+  bool concurrent_io = false;  // every leaf takes concurrent writes
+  TaskQueue* taskq = nullptr;  // nullptr: TaskQueue::Shared()
+};
+
+// Runs the batch through the stages above. On an allocation error nothing is written and the
+// error is returned (blocks allocated so far have allocated = true); on a write error the
+// first one is returned after every write has finished; errs collects device faults.
+Status WriteBlocks(std::vector<BlockWrite>& batch, uint64_t txg, const WritePipeline& pl,
+                   std::vector<VdevIoError>* errs);
+
+}  // namespace uzfs
