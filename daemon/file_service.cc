@@ -29,6 +29,16 @@ namespace {
 
 constexpr uint64_t kPage = kArcPageSize;
 constexpr uint64_t kMaxIo = 8u << 20;  // bytes per file_read / file_write
+// Threads serving faults, and threads reading ahead. While the pool table and the pool lock
+// serialize fills these mostly wait on each other; they overlap once fills do not.
+constexpr int kFaultThreads = 2;
+constexpr int kPrefetchThreads = 2;
+// Read-ahead window (see file_service.h): the first one in units of the faulting unit, the
+// largest in bytes (zfetch_max_distance's old default; at most an eighth of the least
+// arc_max, 64M, so a window never pushes its own units out), and the size of one job.
+constexpr uint64_t kRaFirstUnits = 4;
+constexpr uint64_t kRaMaxBytes = 8u << 20;
+constexpr uint64_t kRaJobBytes = 1u << 20;
 constexpr int kWantRead = 4, kWantWrite = 2, kWantExec = 1;
 
 ZTime Now() {
@@ -126,7 +136,12 @@ struct FileService::Mapping {
   uint64_t file_off = 0, len = 0, addr = 0;
   bool writable = false;
   bool active = false;
+  std::atomic<bool> gone{false};    // removed: its read-ahead stops
   int uffd = -1;                    // closed with the last reference (fault thread, Protect)
+  // The read-ahead stream (under FileService::ra_mu_): [ra_start, ra_end) is what the stream
+  // covers (faulted or queued), ra_win its window, ra_stride the length of its units, ra_gen
+  // bumped whenever it starts anew. ra_retry: the page last woken without a fill (see Serve).
+  uint64_t ra_start = 0, ra_end = 0, ra_win = 0, ra_stride = 0, ra_gen = 0, ra_retry = 0;
   struct Pinned {
     uint64_t off = 0, len = 0;
     size_t hash = 0;  // of the unit's bytes when last looked at (writable mappings)
@@ -163,16 +178,32 @@ Status FileService::Start() {
   ev.data.u64 = UINT64_MAX;
   if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, inval_fd_, &ev) != 0)
     return Status::Error(errno, "epoll_ctl");
-  thread_ = std::thread([this] { FaultLoop(); });
+  {
+    std::lock_guard<std::mutex> l(ra_mu_);
+    ra_stop_ = false;
+  }
+  for (int i = 0; i < kFaultThreads; i++) fault_threads_.emplace_back([this] { FaultLoop(); });
+  for (int i = 0; i < kPrefetchThreads; i++) prefetch_threads_.emplace_back([this] { PrefetchLoop(); });
   return Status::Ok();
 }
 
 void FileService::Stop() {
-  if (thread_.joinable()) {
+  if (!fault_threads_.empty()) {
+    // wake_fd_ is never read: it stays readable and ends every fault thread.
     uint64_t one = 1;
     (void)!::write(wake_fd_, &one, sizeof one);
-    thread_.join();
+    for (std::thread& t : fault_threads_) t.join();
+    fault_threads_.clear();
   }
+  {
+    std::lock_guard<std::mutex> l(ra_mu_);
+    ra_stop_ = true;
+    ra_queue_.clear();
+  }
+  ra_cv_.notify_all();
+  ra_done_.notify_all();
+  for (std::thread& t : prefetch_threads_) t.join();
+  prefetch_threads_.clear();
   if (epoll_fd_ >= 0) ::close(epoll_fd_);
   if (wake_fd_ >= 0) ::close(wake_fd_);
   if (inval_fd_ >= 0) ::close(inval_fd_);
@@ -190,6 +221,7 @@ void FileService::AddStats(NvList* out) {
   out->AddUint64("faults_missing", faults_missing_);
   out->AddUint64("faults_wp", faults_wp_);
   out->AddUint64("fault_errors", fault_errors_);
+  out->AddUint64("faults_prefetched", prefetched_);
   out->AddUint64("maps", active);
   out->AddUint64("mapped_pinned_units", pinned);
   out->AddUint64("clients", clients_.size());
@@ -253,6 +285,8 @@ void FileService::RemoveMapping(const std::shared_ptr<Mapping>& m) {
     for (auto it = lo; it != hi;) it = it->second == m ? by_obj_.erase(it) : std::next(it);
     if (m->uffd >= 0 && epoll_fd_ >= 0) ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, m->uffd, nullptr);
   }
+  m->gone = true;
+  ResetStream(*m);
   if (m->active) arc_->AddMapped(-static_cast<int64_t>(m->len));
   for (const Mapping::Pinned& u : m->pinned) arc_->Release(m->key, u.off);
   m->pinned.clear();
@@ -550,7 +584,7 @@ Status FileService::Mmap(const Caller& c, const NvList& a, NvList* out) {
     if (!maps_.count(m->id)) return Status::Error(EINVAL, "no such mapping");
     if (m->uffd >= 0) {
       struct epoll_event ev = {};
-      ev.events = EPOLLIN;
+      ev.events = EPOLLIN | EPOLLONESHOT;  // one fault thread at a time (Serve re-arms it)
       ev.data.u64 = m->id;
       if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, m->uffd, &ev) != 0)
         return Status::Error(errno, "epoll_ctl");
@@ -570,7 +604,7 @@ Status FileService::Munmap(const Caller& c, const NvList& a, NvList*) {
   return Status::Ok();
 }
 
-void FileService::Protect(const ArcObjKey& k, uint64_t off, uint64_t len) {
+void FileService::ProtectMapped(const ArcObjKey& k, uint64_t off, uint64_t len) {
   std::lock_guard<std::mutex> l(map_mu_);
   auto [lo, hi] = by_obj_.equal_range(k);
   for (auto it = lo; it != hi; ++it) {
@@ -581,6 +615,12 @@ void FileService::Protect(const ArcObjKey& k, uint64_t off, uint64_t len) {
     Status s = UffdWriteProtect(m.uffd, addr, n, true);
     if (!s.ok() && s.code() != ESRCH) spdlog::warn("protect map {}: {}", m.id, s.ToString());
   }
+}
+
+void FileService::Protect(const ArcObjKey& k, uint64_t off, uint64_t len) {
+  ProtectMapped(k, off, len);
+  std::lock_guard<std::mutex> l(map_mu_);
+  auto [lo, hi] = by_obj_.equal_range(k);
   // Stores since the unit's first one did not fault: the FUSE kernel cache may hold bytes
   // from before them. It is dropped by the fault thread (not here: the pool lock is held, and
   // an invalidation can wait for a FUSE read that waits for that lock).
@@ -619,9 +659,11 @@ void FileService::PreSync(Pool& pool) {
 // ---- The fault thread.
 
 void FileService::FaultLoop() {
-  struct epoll_event evs[32];
+  // One event at a time: a mapping's uffd is disarmed once reported (EPOLLONESHOT), and the
+  // next one may as well go to another thread.
+  struct epoll_event evs[1];
   for (;;) {
-    int n = ::epoll_wait(epoll_fd_, evs, 32, -1);
+    int n = ::epoll_wait(epoll_fd_, evs, 1, -1);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       spdlog::error("fault service: epoll_wait: {}", std::strerror(errno));
@@ -652,6 +694,15 @@ void FileService::FaultLoop() {
   }
 }
 
+void FileService::Rearm(const Mapping& m) {
+  struct epoll_event ev = {};
+  ev.events = EPOLLIN | EPOLLONESHOT;
+  ev.data.u64 = m.id;
+  // ENOENT: the mapping was removed meanwhile (RemoveMapping took the uffd out of the set).
+  std::lock_guard<std::mutex> l(map_mu_);
+  if (maps_.count(m.id)) ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, m.uffd, &ev);
+}
+
 void FileService::Serve(const std::shared_ptr<Mapping>& m) {
   for (;;) {
     struct uffd_msg msg;
@@ -662,7 +713,9 @@ void FileService::Serve(const std::shared_ptr<Mapping>& m) {
         // The client's side is gone (its mm exited): nothing more will come.
         std::lock_guard<std::mutex> l(map_mu_);
         ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, m->uffd, nullptr);
+        return;
       }
+      Rearm(*m);
       return;
     }
     if (msg.event != UFFD_EVENT_PAGEFAULT) continue;
@@ -690,25 +743,50 @@ void FileService::Serve(const std::shared_ptr<Mapping>& m) {
     } else {
       faults_missing_++;
       Pool::MapUnit u;
-      s = pools_->With(m->pool, [&](Pool& p) -> Status {
-        UZFS_ASSIGN(u, p.FaultFile(m->fs, m->obj, at));
-        return Status::Ok();
-      });
+      // A fault in the stream's range: its unit may be in the prefetch threads' hands (wait for
+      // it rather than for the pool) or resident already (the page came in after the fault was
+      // raised): then there is nothing to fill, and nothing to count as a second access. The
+      // unit is the stream's stride wide; should that guess be wrong, the same page faults
+      // again at once and is filled the ordinary way (ra_retry).
+      bool resident = false;
+      uint64_t stride = 0;
+      {
+        std::unique_lock<std::mutex> l(ra_mu_);
+        if (m->ra_stride && at >= m->ra_start && at < m->ra_end && addr != m->ra_retry)
+          stride = m->ra_stride;
+        m->ra_retry = 0;
+        if (stride) {
+          uint64_t uoff = at / stride * stride;
+          ra_done_.wait(l, [&] { return ra_stop_ || !inflight_.count({m->key, uoff}); });
+          l.unlock();
+          if (arc_->Cached(m->key, uoff)) {
+            u = {uoff, stride, false};
+            resident = true;
+            l.lock();
+            m->ra_retry = addr;
+          }
+        }
+      }
+      if (!resident)
+        s = pools_->With(m->pool, [&](Pool& p) -> Status {
+          UZFS_ASSIGN(u, p.FaultFile(m->fs, m->obj, at));
+          return Status::Ok();
+        });
       // The object's data went to another segment (a rollback or destroy gave the dataset
       // new objects): this mapping can never be filled again. SIGBUS, not a fault loop.
       if (s.ok() && arc_->FindSegment(m->key) != m->seg)
         s = Status::Error(ESTALE, "the mapped file was replaced (rollback or destroy)");
       if (s.ok()) {
-        // A missing page of a writable mapping comes back write-protected, whatever zapped it
-        // (eviction keeps the protection, a re-cut of the units or a truncation may not): the
-        // first store must still be seen.
-        if (m->writable) {
-          Status p = UffdWriteProtect(m->uffd, addr, kPage, true);
-          if (!p.ok() && p.code() != ESRCH) spdlog::warn("protect map {}: {}", m->id, p.ToString());
-        }
-        struct uffdio_range range = {addr, kPage};
+        // A unit filled comes back write-protected in every writable mapping, whatever zapped
+        // it (eviction keeps the protection, a re-cut of the units or a truncation may not):
+        // the first store must still be seen, also through a page the client then maps
+        // without a fault. Then every thread waiting in the unit goes on.
+        ProtectMapped(m->key, u.off, u.len);
+        auto [a, n] = m->Addr(u.off, u.len);
+        struct uffdio_range range = {n ? a : addr, n ? n : kPage};
         if (::ioctl(m->uffd, UFFDIO_WAKE, &range) != 0 && errno != ESRCH)
           spdlog::warn("wake map {}: {}", m->id, std::strerror(errno));
+        ReadAhead(m, u.off, u.len);
       }
     }
     if (!s.ok()) {
@@ -716,6 +794,97 @@ void FileService::Serve(const std::shared_ptr<Mapping>& m) {
       Sever(*m, s);
       return;
     }
+  }
+}
+
+// ---- Read-ahead.
+
+void FileService::ResetStream(Mapping& m) {
+  std::lock_guard<std::mutex> l(ra_mu_);
+  m.ra_gen++;
+  m.ra_start = m.ra_end = m.ra_win = m.ra_stride = 0;
+  for (auto it = ra_queue_.begin(); it != ra_queue_.end();)
+    it = it->m.get() == &m ? ra_queue_.erase(it) : std::next(it);
+}
+
+void FileService::ReadAhead(const std::shared_ptr<Mapping>& m, uint64_t off, uint64_t len) {
+  if (m->gone || len == 0) return;
+  uint64_t end = std::min(m->file_off + m->len, m->seg->size());
+  {
+    std::lock_guard<std::mutex> l(ra_mu_);
+    bool seq = m->ra_end != 0 && off >= m->ra_start && off <= m->ra_end;
+    if (!seq) {
+      // A new stream: this fault is its first access; the next one in order starts reading
+      // ahead. Jobs of the old stream are dropped.
+      m->ra_gen++;
+      m->ra_start = off;
+      m->ra_end = off + len;
+      m->ra_win = 0;
+      m->ra_stride = len;
+      for (auto it = ra_queue_.begin(); it != ra_queue_.end();)
+        it = it->m == m ? ra_queue_.erase(it) : std::next(it);
+      return;
+    }
+    m->ra_stride = len;
+    m->ra_win = m->ra_win ? std::min(m->ra_win * 2, std::max(kRaMaxBytes, len)) : kRaFirstUnits * len;
+    uint64_t from = std::max(m->ra_end, off + len), to = std::min(off + len + m->ra_win, end);
+    if (to <= from) return;
+    m->ra_end = to;
+    uint64_t job = std::max(len, kRaJobBytes / len * len);
+    for (uint64_t a = from; a < to; a += job)
+      ra_queue_.push_back({m, m->ra_gen, a, std::min(a + job, to), len});
+  }
+  ra_cv_.notify_all();
+}
+
+void FileService::PrefetchLoop() {
+  for (;;) {
+    Prefetch job;
+    {
+      std::unique_lock<std::mutex> l(ra_mu_);
+      ra_cv_.wait(l, [&] { return ra_stop_ || !ra_queue_.empty(); });
+      if (ra_stop_) return;
+      job = std::move(ra_queue_.front());
+      ra_queue_.pop_front();
+    }
+    RunPrefetch(job);
+  }
+}
+
+void FileService::RunPrefetch(const Prefetch& job) {
+  const Mapping& m = *job.m;
+  // A rollback or destroy gave the file another segment: this mapping is done for.
+  if (arc_->FindSegment(m.key) != m.seg) return;
+  for (uint64_t at = job.from; at < job.to;) {
+    if (m.gone) return;
+    // Resident already: no fill, and no access either (Fault would count a hit).
+    if (arc_->Cached(m.key, at)) {
+      at += job.stride;
+      continue;
+    }
+    {
+      std::lock_guard<std::mutex> l(ra_mu_);
+      if (ra_stop_ || m.ra_gen != job.gen) return;
+      inflight_.insert({m.key, at});
+    }
+    // Protected before it is filled: the client may map it without a fault at once.
+    if (m.writable) ProtectMapped(m.key, at, job.stride);
+    Pool::MapUnit u;
+    Status s = pools_->With(m.pool, [&](Pool& p) -> Status {
+      UZFS_ASSIGN(u, p.FaultFile(m.fs, m.obj, at));
+      return Status::Ok();
+    });
+    {
+      std::lock_guard<std::mutex> l(ra_mu_);
+      inflight_.erase({m.key, at});
+    }
+    ra_done_.notify_all();
+    // Past the end of the file, the pool gone, an I/O error: the reader's own fault (if it
+    // comes) reports it.
+    if (!s.ok()) return;
+    if (u.filled) prefetched_++;
+    if (m.writable && (u.off != at || u.len != job.stride)) ProtectMapped(m.key, u.off, u.len);
+    at = std::max(u.off + u.len, at + kPage);
   }
 }
 

@@ -10,12 +10,32 @@
 //   2. {map, addr} with the uffd as SCM_RIGHTS → zfsd write-protects the whole range and serves
 //      its faults from then on. Without a uffd (no userfaultfd on the client's side) every unit
 //      of the range is faulted in and held (pinned): still one copy, no eviction.
-// The fault thread: a MISSING fault makes the unit resident (Pool::FaultFile: the DMU's bytes,
-// zeros for holes, nothing allocated on disk) and wakes the faulting thread; a WP fault — the
-// first store into a clean unit — charges the unit to the open txg (Pool::DirtyFile: space
-// reserved, unit held) and lifts the protection on that unit in that mapping. At txg sync the
-// pool calls Protect for each mapped-dirty unit: the unit is write-protected again in every
-// mapping before it is copied out, so stores during sync fault and join the next txg.
+// The fault threads (kFaultThreads, one mapping served by one thread at a time: its uffd is
+// armed EPOLLONESHOT): a MISSING fault makes the unit resident (Pool::FaultFile: the DMU's
+// bytes, zeros for holes, nothing allocated on disk), write-protects it in every writable
+// mapping of the file and wakes every thread waiting on the unit; a WP fault — the first store
+// into a clean unit — charges the unit to the open txg (Pool::DirtyFile: space reserved, unit
+// held) and lifts the protection on that unit in that mapping. At txg sync the pool calls
+// Protect for each mapped-dirty unit: the unit is write-protected again in every mapping
+// before it is copied out, so stores during sync fault and join the next txg.
+//
+// Read-ahead (dmu_zfetch's idea, driven by MISSING faults, the only accesses zfsd sees): each
+// mapping has one stream. A MISSING fault in the unit that ends the stream's range, or inside
+// it, is sequential: the window doubles (kRaFirstUnits units first, at most kRaMaxBytes and an
+// eighth of the ARC's target) and the units up to the window past the fault are queued, in
+// jobs of at most kRaJobBytes, for the prefetch threads (kPrefetchThreads), which make them
+// resident through Pool::FaultFile like a fault would (write-protected first in every
+// writable mapping, so a page the client then maps without a fault is still protected). Any
+// other MISSING fault starts the stream anew and drops the old stream's queued jobs; so do
+// unmapping and a severed session. The client maps prefetched pages with minor faults (or
+// its library's prefault thread, libzfs/file_api.cc) without a round trip to zfsd. A reader
+// that catches up with the prefetch threads faults on a unit one of them is filling: the
+// fault thread waits for that fill (inflight_) instead of queueing on the pool, and a unit
+// found resident is only woken, not faulted again. Units already resident are skipped (a
+// prefetch is no access: no hit, no promotion to MFU); a prefetched unit is an ordinary ARC
+// miss and fill (evictable, counted in arcstat's misses). Fills are what bounds a cold read:
+// while the pool table's and the pool's locks are held across them (the DMU read and the
+// ARC's insert), the prefetch threads take turns; they overlap once fills run unlocked.
 //
 // Failures a mapping cannot report (a fault that cannot be served: I/O error, EDQUOT/ENOSPC on
 // a first store, the pool gone) sever the session: zfsd shuts its connection down, and the
@@ -27,14 +47,18 @@
 // against the file's and its directory's mode bits (root passes), as the kernel would.
 //
 // Locks: map_mu_ guards the mapping tables. Never call into a pool while holding it (the
-// pool's sync calls Protect, which takes it, under the pool lock).
+// pool's sync calls Protect, which takes it, under the pool lock). ra_mu_ guards the prefetch
+// queue and every mapping's stream; it is taken alone (never with map_mu_ or a pool).
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -51,11 +75,11 @@ class FileService {
   ~FileService();
   // file_* ops (Perm::kRead: the service checks file permissions itself).
   void Register(Registry& reg);
-  // Starts and stops the fault thread.
+  // Starts and stops the fault and prefetch threads.
   Status Start();
   void Stop();
-  // Counters for arc_stats: faults_missing, faults_wp, fault_errors, maps, mapped_pinned,
-  // clients, open_files.
+  // Counters for arc_stats: faults_missing, faults_wp, fault_errors, faults_prefetched (units
+  // read ahead), maps, mapped_pinned_units, clients, open_files.
   void AddStats(NvList* out);
   // Write-protects [off, off+len) of object k in every mapping of it (Pool's map protector).
   void Protect(const ArcObjKey& k, uint64_t off, uint64_t len);
@@ -85,7 +109,26 @@ class FileService {
   void RemoveMapping(const std::shared_ptr<Mapping>& m);
   void FaultLoop();
   void Serve(const std::shared_ptr<Mapping>& m);
+  // Re-arms m's uffd in the epoll set (EPOLLONESHOT) once Serve has drained it.
+  void Rearm(const Mapping& m);
   void Sever(const Mapping& m, const Status& why);
+  // Write-protects file bytes [off, off+len) of object k in every writable mapping with a
+  // uffd (what Protect does, without the FUSE invalidation).
+  void ProtectMapped(const ArcObjKey& k, uint64_t off, uint64_t len);
+
+  // Read-ahead (see the top).
+  struct Prefetch {
+    std::shared_ptr<Mapping> m;
+    uint64_t gen = 0;        // the stream's generation when queued
+    uint64_t from = 0, to = 0;  // file offsets, from at a unit's start
+    uint64_t stride = 0;     // the unit length of the fault that queued it
+  };
+  // After a MISSING fault filled unit u of m: advances m's stream, queues what it reaches.
+  void ReadAhead(const std::shared_ptr<Mapping>& m, uint64_t off, uint64_t len);
+  // Drops m's stream and its queued jobs (a new generation).
+  void ResetStream(Mapping& m);
+  void PrefetchLoop();
+  void RunPrefetch(const Prefetch& job);
 
   PoolTable* pools_;
   MountTable* mounts_;
@@ -103,8 +146,16 @@ class FileService {
     uint64_t obj, off, len;
   };
   std::vector<Inval> inval_;  // units Protect saw (under map_mu_): the FUSE cache drops them
-  std::thread thread_;
-  std::atomic<uint64_t> faults_missing_{0}, faults_wp_{0}, fault_errors_{0};
+  std::vector<std::thread> fault_threads_;
+  std::mutex ra_mu_;
+  std::condition_variable ra_cv_;
+  std::deque<Prefetch> ra_queue_;  // under ra_mu_
+  bool ra_stop_ = false;           // under ra_mu_
+  // Units a prefetch thread is filling (under ra_mu_); ra_done_ is signalled as each is done.
+  std::set<std::pair<ArcObjKey, uint64_t>> inflight_;
+  std::condition_variable ra_done_;
+  std::vector<std::thread> prefetch_threads_;
+  std::atomic<uint64_t> faults_missing_{0}, faults_wp_{0}, fault_errors_{0}, prefetched_{0};
 };
 
 }  // namespace uzfs
