@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Issue 4, "Must show": a workload over nested datasets written through our FUSE mounts
+# A workload over nested datasets written through our FUSE mounts
 # (random, compressible and sparse files, thousands of entries in a directory, long names,
 # renames, unlinks, hard links, symlinks, xattrs, snapshots, rollback, clones, promote),
 # then export: zfs-fuse's zdb -bcc says "No leaks", zfs-fuse imports and mounts the pool and

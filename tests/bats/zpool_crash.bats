@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Issue 3, "Must show" (crash): zfsd is SIGKILLed at random moments while a loop of property
+# Crash: zfsd is SIGKILLed at random moments while a loop of property
 # sets, exports and imports runs against three pools (single, mirror, raidz1). After every
 # kill: zfsd restarts (re-importing from its cache file), every pool imports, our zdb -bcc
 # finds no leak and no error, and every operation that returned success is on disk (an

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Issue 3, "Must show": pools our zpool creates pass zfs-fuse's zdb -bcc and import into
+# Pools our zpool creates pass zfs-fuse's zdb -bcc and import into
 # zfs-fuse with our property values; zfs-fuse exports, ours imports again. And the reverse:
 # ours imports a pool zfs-fuse made, changes it, exports, and zfs-fuse's zdb is still clean.
 

@@ -2,17 +2,18 @@
 """crash_writer.py DIR LOG [--check]: the write-heavy workload of zfs_crash.bats.
 
 Files DIR/f0..f7 hold versions: version v of file i is the line "f<i> v<v>" repeated to
-SIZE bytes, written in place over the previous version (same size, 8 KiB per write, so a
-version spans many blocks and a torn write would show mixed lines). Every 4th version of a
-file is fsync'ed, and "i v" is appended to LOG (outside the pool) only after fsync returned:
-the version that must survive a crash. New small files n<k> come and go too.
+SIZE bytes, written in place over the previous version by one pwrite (one FUSE request, so
+one change of one txg: a txg closing at any moment holds a whole version; on a dataset with
+recordsize=16K a version spans 8 blocks, so a torn write would show mixed lines). Every 4th
+version of a file is fsync'ed, and "i v" is appended to LOG (outside the pool) only after
+fsync returned: the version that must survive a crash. New small files n<k> come and go too.
 
 --check: exits 1, saying why, unless every file present holds exactly one whole version
 that is at least its last durable one in LOG; prints "i v" per file (the versions found)."""
 import os
 import sys
 
-SIZE = 192 * 1024
+SIZE = 128 * 1024  # at most the FUSE mount's smallest max_write
 NFILES = 8
 
 
@@ -81,8 +82,8 @@ def run(dir_, log):
         for i in range(NFILES):
             data = content(i, v)
             fd = os.open(os.path.join(dir_, "f%d" % i), os.O_WRONLY | os.O_CREAT, 0o644)
-            for off in range(0, SIZE, 8192):
-                os.pwrite(fd, data[off:off + 8192], off)
+            if os.pwrite(fd, data, 0) != SIZE:
+                raise OSError("short write")
             if v % 4 == 0:
                 os.fsync(fd)
                 logf.write("%d %d\n" % (i, v))
