@@ -328,7 +328,9 @@ bool CutWithData(uint64_t cut, int steps, uint64_t* ios_used) {
     last_ok = txg;
   }
   *ios_used = fe.io_count() - start;
-  if (!cut) EXPECT_GT((*p)->txg_stats().early_blocks, 0u);  // the sweep cuts early rounds too
+  if (!cut) {
+    EXPECT_GT((*p)->txg_stats().early_blocks, 0u);  // the sweep cuts early rounds too
+  }
   p->reset();
   fe.DropUnsyncedWrites();
   uint64_t txg = 0;
