@@ -58,7 +58,7 @@ void PoolTable::Start() {
           continue;
         }
         spdlog::info("imported '{}' from the cache file at txg {}", pair.name, (*p)->txg());
-        std::lock_guard<std::mutex> l(mu_);
+        std::unique_lock<std::shared_mutex> l(mu_);
         Adopt(**p);
         pools_[pair.name] = std::move(p).value();
       }
@@ -69,18 +69,17 @@ void PoolTable::Start() {
 
 void PoolTable::Shutdown() {
   {
-    std::lock_guard<std::mutex> l(mu_);
+    std::unique_lock<std::shared_mutex> l(mu_);
     if (stopping_) return;
     stopping_ = true;
   }
-  cv_.notify_all();
   {
     std::lock_guard<std::mutex> k(kick_mu_);
     kick_stop_ = true;
   }
   kick_cv_.notify_all();
   if (sync_thread_.joinable()) sync_thread_.join();
-  std::lock_guard<std::mutex> l(mu_);
+  std::unique_lock<std::shared_mutex> l(mu_);
   for (auto& [name, p] : pools_) {
     Status s = p->Sync();
     if (!s.ok()) spdlog::error("final sync of '{}': {}", name, s.ToString());
@@ -109,7 +108,7 @@ void PoolTable::SyncLoop() {
       if (kick_stop_) break;
       kicked_ = false;
     }
-    std::lock_guard<std::mutex> l(mu_);
+    std::shared_lock<std::shared_mutex> l(mu_);
     if (stopping_) break;
     for (auto& [name, p] : pools_) {
       Status s = p->Sync();
@@ -139,7 +138,7 @@ Status PoolTable::SaveCache() {
 }
 
 Status PoolTable::Create(const PoolCreateSpec& spec, const std::string& history) {
-  std::lock_guard<std::mutex> l(mu_);
+  std::unique_lock<std::shared_mutex> l(mu_);
   if (pools_.count(spec.name)) return Status::Error(EEXIST, "pool already exists");
   PoolCreateSpec with_arc = spec;
   with_arc.arc = arc_;
@@ -152,7 +151,7 @@ Status PoolTable::Create(const PoolCreateSpec& spec, const std::string& history)
 }
 
 Status PoolTable::Import(const PoolImportSpec& spec, const std::string& history) {
-  std::lock_guard<std::mutex> l(mu_);
+  std::unique_lock<std::shared_mutex> l(mu_);
   for (auto& [n, p] : pools_)
     if (n == spec.pool || std::to_string(p->guid()) == spec.pool)
       return Status::Error(EEXIST,
@@ -175,7 +174,7 @@ Status PoolTable::Import(const PoolImportSpec& spec, const std::string& history)
 
 Status PoolTable::Export(const std::string& name, bool force) {
   (void)force;
-  std::lock_guard<std::mutex> l(mu_);
+  std::unique_lock<std::shared_mutex> l(mu_);
   auto it = pools_.find(name);
   if (it == pools_.end()) return Status::Error(ENOENT, "no such pool");
   UZFS_TRY(it->second->Export());
@@ -185,7 +184,7 @@ Status PoolTable::Export(const std::string& name, bool force) {
 
 Status PoolTable::Destroy(const std::string& name, bool force) {
   (void)force;
-  std::lock_guard<std::mutex> l(mu_);
+  std::unique_lock<std::shared_mutex> l(mu_);
   auto it = pools_.find(name);
   if (it == pools_.end()) return Status::Error(ENOENT, "no such pool");
   UZFS_TRY(it->second->Destroy());
@@ -195,11 +194,12 @@ Status PoolTable::Destroy(const std::string& name, bool force) {
 
 Status PoolTable::With(const std::string& name, const std::function<Status(Pool&)>& fn,
                        bool changes_config) {
-  std::lock_guard<std::mutex> l(mu_);
+  std::shared_lock<std::shared_mutex> l(mu_);
   auto it = pools_.find(name);
   if (it == pools_.end()) return Status::Error(ENOENT, "no such pool");
   Status s = fn(*it->second);
   if (s.ok() && changes_config) {
+    std::lock_guard<std::mutex> cl(cache_mu_);
     Status c = SaveCache();
     if (!c.ok()) spdlog::error("{}", c.ToString());
   }
@@ -207,14 +207,14 @@ Status PoolTable::With(const std::string& name, const std::function<Status(Pool&
 }
 
 std::vector<std::string> PoolTable::Names() {
-  std::lock_guard<std::mutex> l(mu_);
+  std::shared_lock<std::shared_mutex> l(mu_);
   std::vector<std::string> out;
   for (auto& [n, p] : pools_) out.push_back(n);
   return out;
 }
 
 std::string PoolTable::OwnerOf(const std::string& device) {
-  std::lock_guard<std::mutex> l(mu_);
+  std::shared_lock<std::shared_mutex> l(mu_);
   char real[PATH_MAX];
   std::string want = realpath(device.c_str(), real) ? real : device;
   for (auto& [n, p] : pools_)
@@ -226,7 +226,7 @@ std::string PoolTable::OwnerOf(const std::string& device) {
 }
 
 Status PoolTable::Sync(const std::string& name) {
-  std::lock_guard<std::mutex> l(mu_);
+  std::shared_lock<std::shared_mutex> l(mu_);
   if (!name.empty()) {
     auto it = pools_.find(name);
     if (it == pools_.end()) return Status::Error(ENOENT, "no such pool");

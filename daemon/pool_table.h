@@ -14,14 +14,18 @@
 // The ARC: every pool created or imported (from the cache file too) is given the table's Arc
 // (PoolCreateSpec::arc, PoolImportSpec::arc), which must outlive the table.
 //
-// Thread safety: all methods may be called from any thread; the table has its own lock and
-// each Pool its own.
+// Thread safety: all methods may be called from any thread; each Pool has its own locks.
+// mu_ guards the table: With, Names, OwnerOf, Sync and the sync thread share it (so they run
+// side by side, a long sync of one pool never holds up another pool or the file service);
+// Create, Import, Export, Destroy and Shutdown take it alone. cache_mu_ serializes writing
+// the cache file.
 #pragma once
 
 #include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -77,10 +81,10 @@ class PoolTable {
   Arc* const arc_;
   Pool::MapProtector protector_;
   Pool::PreSync pre_sync_;
-  std::mutex mu_;
+  std::shared_mutex mu_;
+  std::mutex cache_mu_;
   std::map<std::string, std::unique_ptr<Pool>> pools_;
   std::thread sync_thread_;
-  std::condition_variable cv_;
   bool stopping_ = false;
   uint64_t dirty_max_ = 0;
   // The sync thread's wake-up: a pool asked for a sync, or the table stops. Apart from mu_,
