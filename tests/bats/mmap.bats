@@ -267,6 +267,58 @@ arc() { "$ARCSTAT" -H -p -f "$1"; }
   [ "$rc" -eq 135 ]
 }
 
+@test "mmap: zfsd reads ahead of a mapping read in order: few missing-page faults for a cold file" {
+  mkvdevs "$V" 1 512M
+  zfsd_start
+  "$ZPOOL" create -m "$ALT/ra" ra "$V/d0"
+  "$ZFS" create -o compression=off ra/fs
+  F=$ALT/ra/fs/f
+  head -c 64M /dev/urandom >"$F"
+  want=$(sha256sum <"$F" | awk '{ print $1 }')
+  # Export and import: nothing of the file is left in the ARC.
+  "$ZPOOL" export ra
+  "$ZPOOL" import -d "$V" ra
+  f0=$(arc mfault)
+  # A reader slower than the disk (2 ms per 128 KiB record): zfsd stays ahead of it.
+  run client slow-read "$F" 0.002
+  [ "$status" -eq 0 ]
+  [ "$output" = "$want" ]
+  f1=$(arc mfault)
+  echo "missing-page faults for 512 records read in order: $((f1 - f0))" >&3
+  # Without read-ahead every record is a fault (512); with it, one per window at most.
+  [ $((f1 - f0)) -lt 64 ]
+}
+
+@test "mmap: the library maps the resident part of a new mapping by itself; a store still faults and is kept" {
+  mkvdevs "$V" 1 256M
+  zfsd_start
+  "$ZPOOL" create -m "$ALT/pf" pf "$V/d0"
+  "$ZFS" create -o compression=off pf/fs
+  F=$ALT/pf/fs/f
+  head -c 16M /dev/urandom >"$F"
+  size=$(stat -c %s "$F")
+  # Read once: the whole file is in the ARC.
+  "$MAP" "$F"
+  # A mapping nobody touches is mapped whole by the library's prefault thread...
+  run client map-rss "$F" 10
+  [ "$status" -eq 0 ]
+  echo "RssShmem of an untouched mapping of a resident $size-byte file: $output" >&3
+  [ "$output" -ge "$size" ]
+  # ... and not at all without it.
+  UZFS_PREFAULT=0 run client map-rss "$F" 1
+  [ "$status" -eq 0 ]
+  [ "$output" -lt $((size / 8)) ]
+  # A page it mapped is read-only and still write-protected: the first store reaches zfsd
+  # (a WP fault) and is synced, so it survives an export and import.
+  w0=$(arc wpfault)
+  client poke-late "$F" 5000000 0x66 1
+  w1=$(arc wpfault)
+  [ "$w1" -gt "$w0" ]
+  "$ZPOOL" export pf
+  "$ZPOOL" import -d "$V" pf
+  [ "$(od -An -tx1 -j 5000000 -N1 "$F" | tr -d ' ')" = 66 ]
+}
+
 @test "mmap: without userfaultfd mappings are pinned whole, and stores are found by hash at sync" {
   mkvdevs "$V" 1 256M
   zfsd_start

@@ -17,6 +17,12 @@
   map_client.py LIB peek FILE OFFSET [DELAY]    map FILE (read-only, its size at the start),
                                                 wait DELAY seconds, print the byte at OFFSET
                                                 in hex (SIGBUS past the end of the file)
+  map_client.py LIB slow-read FILE PAUSE        map FILE read-only and read it in order, one
+                                                byte a page, pausing PAUSE seconds every 128
+                                                KiB; print the sha256 of the mapping
+  map_client.py LIB map-rss FILE SECONDS        map FILE read-only and touch nothing; print
+                                                the process's RssShmem in bytes once it
+                                                reaches FILE's size, or after SECONDS
 """
 import ctypes
 import hashlib
@@ -140,6 +146,29 @@ def main():
         time.sleep(delay)
         print(f"{ctypes.string_at(addr + off, 1)[0]:02x}")
         sys.stdout.flush()
+        z.uzfs_munmap(f, addr, size)
+        z.uzfs_close(f)
+    elif cmd == "slow-read":
+        pause = float(sys.argv[4])
+        f, addr, size = open_map(z, path, writable=False)
+        for p in range(0, size, page):
+            ctypes.string_at(addr + p, 1)
+            if (p + page) % (128 << 10) == 0:
+                time.sleep(pause)
+        print(hashlib.sha256(ctypes.string_at(addr, size)).hexdigest())
+        z.uzfs_munmap(f, addr, size)
+        z.uzfs_close(f)
+    elif cmd == "map-rss":
+        seconds = float(sys.argv[4])
+        f, addr, size = open_map(z, path, writable=False)
+        deadline = time.time() + seconds
+        while True:
+            with open("/proc/self/status") as st:
+                rss = next(int(l.split()[1]) * 1024 for l in st if l.startswith("RssShmem:"))
+            if rss >= size or time.time() >= deadline:
+                break
+            time.sleep(0.05)
+        print(rss)
         z.uzfs_munmap(f, addr, size)
         z.uzfs_close(f)
     else:

@@ -16,6 +16,13 @@
  * when EDQUOT/ENOSPC is decided). Stored bytes reach disk with the next txg sync (within
  * about 5 seconds) or at uzfs_msync(MS_SYNC).
  *
+ * Speed: zfsd reads ahead of a mapping that faults in order (sequential MISSING faults grow a
+ * window of records it reads into the ARC before they are touched), and the library maps the
+ * part of a new mapping (of 2 MiB or more) that is already in the ARC from a thread of its
+ * own, at low priority, while the caller goes on (MADV_POPULATE_READ: pages mapped read-only,
+ * a first store still faults to zfsd; nothing missing is read in by it). UZFS_PREFAULT=0 in
+ * the environment turns that thread off.
+ *
  * Failure model: if zfsd goes away (crash, SIGKILL) or cannot serve a fault of a mapping (an
  * I/O error, out of space on a first store, the pool exported), the library replaces every
  * mapping of that uzfs_file by one that raises SIGBUS on access, and later calls fail with
