@@ -499,6 +499,60 @@ Result<bool> Arc::Fault(const ArcObjKey& k, uint64_t off, uint64_t len, const Fi
   return did_fill;
 }
 
+struct Arc::FillTicket {
+  ArcObjKey k;
+  uint64_t off = 0, len = 0;
+  std::shared_ptr<Impl::Fill> fill;
+};
+
+std::shared_ptr<Arc::FillTicket> Arc::BeginFill(const ArcObjKey& k, uint64_t off, uint64_t len) {
+  Impl& im = *impl_;
+  if (off % kArcPageSize || len == 0 || len % kArcPageSize) return nullptr;
+  UnitKey uk{k, off};
+  std::lock_guard<std::mutex> l(im.mu);
+  Impl::Hdr* h = im.Unit(uk);
+  if ((h && Live(h->state)) || im.filling.count(uk)) return nullptr;
+  im.data_misses++;
+  auto t = std::make_shared<FillTicket>();
+  t->k = k;
+  t->off = off;
+  t->len = len;
+  t->fill = std::make_shared<Impl::Fill>();
+  im.filling[uk] = t->fill;
+  return t;
+}
+
+void Arc::FinishFill(const std::shared_ptr<FillTicket>& t, const Result<Bytes>& r) {
+  if (!t) return;
+  Impl& im = *impl_;
+  UnitKey uk{t->k, t->off};
+  std::lock_guard<std::mutex> l(im.mu);
+  if (auto it = im.filling.find(uk); it != im.filling.end() && it->second == t->fill) im.filling.erase(it);
+  im.filled.notify_all();
+  if (!r.ok() || t->fill->stale) return;
+  Bytes b = *r;
+  b.resize(t->len, 0);
+  im.InsertUnit(uk, t->len, b);
+}
+
+Result<bool> Arc::ReadIfCached(const ArcObjKey& k, uint64_t off, uint64_t len, uint64_t at,
+                               MutByteSpan out, bool wait) {
+  Impl& im = *impl_;
+  if (at < off || at - off + out.size() > len) return Status::Error(EINVAL, "arc: read outside its unit");
+  UnitKey uk{k, off};
+  std::unique_lock<std::mutex> l(im.mu);
+  for (;;) {
+    Impl::Hdr* h = im.Unit(uk);
+    if (h && Live(h->state)) {
+      im.Hit(h);
+      UZFS_TRY(PreadZeroFill(im.Seg(k)->fd(), out.data(), out.size(), at));
+      return true;
+    }
+    if (!wait || !im.filling.count(uk)) return false;
+    im.filled.wait(l);
+  }
+}
+
 Status Arc::Update(const ArcObjKey& k, uint64_t off, uint64_t len, uint64_t at, ByteSpan data) {
   Impl& im = *impl_;
   if (at < off || at - off + data.size() > len)

@@ -113,6 +113,18 @@ class Arc {
               const Filler& fill);
   // Makes the unit resident (the fault service's fill); true when it had to fill.
   Result<bool> Fault(const ArcObjKey& k, uint64_t off, uint64_t len, const Filler& fill);
+  // Two-step fill, for a caller that gathers a unit's sources under a lock of its own and
+  // reads them after dropping it (the DMU's planned reads): BeginFill registers the fill of a
+  // unit that is neither cached nor being filled (nullptr otherwise), so a write-through from
+  // then on makes it stale; FinishFill inserts the bytes unless stale (or r failed) and wakes
+  // readers waiting for the unit. Every ticket must be finished.
+  struct FillTicket;
+  std::shared_ptr<FillTicket> BeginFill(const ArcObjKey& k, uint64_t off, uint64_t len);
+  void FinishFill(const std::shared_ptr<FillTicket>& t, const Result<Bytes>& r);
+  // Copies the unit's bytes at `at` into out when it is cached, after waiting for a fill of it
+  // under way (when wait); false when it is not cached (counted as neither hit nor miss then).
+  Result<bool> ReadIfCached(const ArcObjKey& k, uint64_t off, uint64_t len, uint64_t at,
+                            MutByteSpan out, bool wait = true);
   // Write-through from the DMU: when the unit is cached, its bytes at `at` become data.
   // Nothing happens when it is not cached (the next read fills from the DMU).
   Status Update(const ArcObjKey& k, uint64_t off, uint64_t len, uint64_t at, ByteSpan data);

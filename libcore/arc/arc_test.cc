@@ -337,6 +337,49 @@ TEST(ArcTest, UpdateWritesThroughOnlyCachedUnits) {
   EXPECT_EQ(EINVAL, a.Update(K(1), 0, P, P - 10, data).code());
 }
 
+// The two-step fill: a write-through between BeginFill and FinishFill makes the fill stale
+// (its bytes are older than the writer's), so it is not kept; a fill nobody disturbed is.
+TEST(ArcTest, TwoStepFillsAreDroppedWhenAWriteMetThem) {
+  Arc a(1 << 20);
+  ASSERT_TRUE(a.Segment(K(3), 4 * P).ok());
+  auto t = a.BeginFill(K(3), 0, P);
+  ASSERT_NE(nullptr, t);
+  EXPECT_EQ(nullptr, a.BeginFill(K(3), 0, P));  // one fill of a unit at a time
+  ASSERT_TRUE(a.Update(K(3), 0, P, 0, Bytes(10, 0xaa)).ok());  // the writer's newer bytes
+  a.FinishFill(t, Bytes(P, 0x11));
+  EXPECT_FALSE(a.Cached(K(3), 0));
+  Bytes out(P);
+  EXPECT_FALSE(*a.ReadIfCached(K(3), 0, P, 0, out, /*wait=*/false));
+  auto t2 = a.BeginFill(K(3), P, P);
+  ASSERT_NE(nullptr, t2);
+  a.FinishFill(t2, Bytes(P, 0x22));
+  ASSERT_TRUE(*a.ReadIfCached(K(3), P, P, P, out));
+  EXPECT_EQ(Bytes(P, 0x22), out);
+  EXPECT_EQ(nullptr, a.BeginFill(K(3), P, P));  // cached: nothing to fill
+  // A failed fill keeps nothing and lets the next one start.
+  auto t3 = a.BeginFill(K(3), 2 * P, P);
+  a.FinishFill(t3, Status::Error(EIO, "disk"));
+  EXPECT_FALSE(a.Cached(K(3), 2 * P));
+  EXPECT_NE(nullptr, a.BeginFill(K(3), 2 * P, P));
+}
+
+// A reader waiting in ReadIfCached for a two-step fill gets its bytes when it finishes.
+TEST(ArcTest, ReadIfCachedWaitsForAFillUnderWay) {
+  Arc a(1 << 20);
+  ASSERT_TRUE(a.Segment(K(4), 4 * P).ok());
+  auto t = a.BeginFill(K(4), 0, P);
+  std::thread filler([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    a.FinishFill(t, Bytes(P, 0x33));
+  });
+  Bytes out(100);
+  auto hit = a.ReadIfCached(K(4), 0, P, 7, out);
+  filler.join();
+  ASSERT_TRUE(hit.ok());
+  EXPECT_TRUE(*hit);
+  EXPECT_EQ(Bytes(100, 0x33), out);
+}
+
 TEST(ArcTest, FaultAndPeek) {
   Arc a(1 << 20);
   EXPECT_EQ(ENOENT, a.Fault(K(1), 0, P, PatFill(1, 0, P)).status().code());  // no segment

@@ -131,6 +131,47 @@ class ObjsetWriter {
   // Allocated object count (the root bp's fill).
   uint64_t object_count() const { return nobjects_; }
 
+  // ---- Reads whose disk part runs without the caller's lock (dmu_plan.cc; dmu_read as
+  // OpenZFS splits it: dbuf lookups under the dnode's locks, the zio reads after). PlanRead,
+  // under the caller's serialization, copies what the ARC and the dirty blocks hold and, for
+  // each unit missing from the ARC, registers its fill (Arc::BeginFill) and notes where its
+  // blocks are: a dirty block's image (shared, never changed), a hole, or a bp on disk.
+  // Complete then reads those bps without any lock of this writer, fills the ARC (a write
+  // meanwhile made such a fill stale: the ARC drops it) and the caller's bytes. A bp read
+  // after the caller let go may meet its block freed and its space reused by a later txg: the
+  // checksum catches it (ECKSUM) and the caller plans again under its lock.
+  struct ReadPlan {
+    Bytes out;
+    struct Src {
+      uint64_t at = 0;                      // the block's first byte in the file
+      std::shared_ptr<const Bytes> image;   // a dirty block in memory, or
+      BlkPtr bp;                            // a block on disk (hole: zeros)
+    };
+    struct Piece {
+      uint64_t unit_off = 0, unit_len = 0;  // the unit (page-aligned)
+      uint64_t at = 0, n = 0, pos = 0;      // its bytes [at, at+n) go to out[pos...]
+      bool cache = false;                   // a unit of the ARC (else read around it)
+      std::shared_ptr<Arc::FillTicket> ticket;  // this plan fills the unit
+      uint64_t bs = 0;                      // the object's block size
+      uint64_t end = 0;                     // bytes covered by blocks ((maxblkid+1)*bs)
+      std::vector<Src> srcs;
+    };
+    std::vector<Piece> pieces;
+    ArcObjKey key;
+    Arc* arc = nullptr;
+    BlockReader* reader = nullptr;
+    // Runs the pieces (several at once on the TaskQueue when there are several). Every
+    // ticket is finished, also on error; a plan dropped without Complete finishes its tickets
+    // as failed fills.
+    Status Complete();
+    ReadPlan() = default;
+    ReadPlan(const ReadPlan&) = delete;
+    ReadPlan& operator=(const ReadPlan&) = delete;
+    ~ReadPlan();
+  };
+  // Plans a read of a plain-file object (Read's semantics otherwise: clipped to the blocks).
+  Status PlanRead(uint64_t obj, uint64_t off, uint64_t len, ReadPlan* plan);
+
   // ---- Early writeback (dmu_early.cc): the pool writes the bulk of a txg's file data
   // before it closes the txg, without holding its lock (Pool::Sync). Capture and Apply run
   // under the caller's serialization; what happens between them may change anything.

@@ -146,6 +146,13 @@ class Pool : public BlockReader {
   // already holds for the dataset, ENOSPC when the pool has none (its slop kept back).
   Status WithZpl(const std::string& fs, const std::function<Status(ZplWriter&, uint64_t txg)>& fn,
                  uint64_t reserve = 0);
+  // Reads a file of fs as ZplWriter::Read does, with the disk reads and ARC fills after the
+  // pool lock is dropped (ObjsetWriter::PlanRead): a read never waits for another's disk
+  // reads, nor for a sync's writes, only for the lookups. also (optional) runs under the lock
+  // with the read (the atime update). A block freed and reused meanwhile (its checksum fails)
+  // makes the read start again, then wholly under the lock.
+  Result<Bytes> ReadFile(const std::string& fs, uint64_t obj, uint64_t off, uint64_t len,
+                         const std::function<Status(ZplWriter&, uint64_t txg)>& also = nullptr);
   struct DatasetRow {
     std::string name;
     uint64_t ds_obj = 0, used = 0, referenced = 0, creation_txg = 0, objects = 0;

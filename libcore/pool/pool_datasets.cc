@@ -260,6 +260,27 @@ Status Pool::WithZpl(const std::string& fs,
   return s;
 }
 
+Result<Bytes> Pool::ReadFile(const std::string& fs, uint64_t obj, uint64_t off, uint64_t len,
+                             const std::function<Status(ZplWriter&, uint64_t txg)>& also) {
+  for (int attempt = 0;; attempt++) {
+    ObjsetWriter::ReadPlan plan;
+    uint64_t want = len;
+    std::unique_lock<std::mutex> l(mu_);
+    if (!failed_.ok()) return failed_;
+    uint64_t dir = 0, ds_obj = 0;
+    UZFS_TRY(ResolveFs(fs, &dir, &ds_obj));
+    UZFS_ASSIGN(OpenDataset * od, OpenDatasetLocked(dir, ds_obj));
+    UZFS_TRY(od->zpl->PlanRead(obj, off, &want, &plan));
+    if (also) UZFS_TRY(also(*od->zpl, synced_txg_ + 1));
+    if (attempt == 0) l.unlock();
+    Status s = plan.Complete();
+    if (!s.ok() && s.code() == ECKSUM && attempt == 0) continue;
+    UZFS_TRY(s);
+    plan.out.resize(want, 0);
+    return std::move(plan.out);
+  }
+}
+
 Result<std::vector<Pool::DatasetRow>> Pool::Filesystems() {
   std::lock_guard<std::mutex> l(mu_);
   std::vector<DatasetRow> out;

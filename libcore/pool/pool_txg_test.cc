@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "libcore/dsl/dsl.h"
+#include "libcore/arc/arc.h"
 #include "libcore/pool/pool.h"
 #include "libcore/pool/pool_test_util.h"
 #include "libcore/spa/spa.h"
@@ -254,6 +255,80 @@ TEST_F(TxgEngineTest, TheThrottleHoldsWritersAtTheBoundAndAsksForASync) {
   ASSERT_TRUE(pool_->Sync().ok());
   auto files = ExportAndReadAll();
   EXPECT_EQ(96u * chunk.size(), files["t"].size());
+}
+
+// Pool::ReadFile reads without the pool lock for its disk part: readers of whole records see
+// each record as one write left it (never torn, never older than a write that returned
+// before the read began), beside a writer, back-to-back syncs and a small ARC evicting.
+class TxgReadsTest : public FilePoolTest {
+ protected:
+  Arc arc_{64 << 20};  // outlives the pool (TearDown drops the pool first)
+};
+
+TEST_F(TxgReadsTest, ReadsBesideWritesSyncsAndEvictionsAreNeverTornOrStale) {
+  Arc& arc = arc_;
+  MakePool("rd", 512 << 20, &arc);
+  ASSERT_FALSE(HasFatalFailure());
+  Pool& pool = *pool_;
+  ASSERT_TRUE(pool.CreateFilesystem("rd/fs", {}).ok());
+  constexpr uint64_t kRec = 128 << 10, kRecs = 1024;  // 128 MiB: twice the ARC
+  ZTime now{1795400000, 0};
+  uint64_t obj = 0;
+  ASSERT_TRUE(pool.WithZpl("rd/fs", [&](ZplWriter& z, uint64_t txg) -> Status {
+    UZFS_ASSIGN(obj, z.Create(z.root(), "f", S_IFREG | 0644, 0, 0, txg, now));
+    for (uint64_t r = 0; r < kRecs; r++) UZFS_TRY(z.Write(obj, r * kRec, Bytes(kRec, 1), now));
+    return Status::Ok();
+  }).ok());
+  ASSERT_TRUE(pool.Sync().ok());
+  std::vector<std::atomic<uint8_t>> done(kRecs);  // the newest version a write returned for
+  for (auto& d : done) d = 1;
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> reads{0}, bad{0};
+  std::thread syncer([&] {
+    while (!stop) EXPECT_TRUE(pool.Sync().ok());
+  });
+  std::thread writer([&] {
+    std::mt19937_64 rng(1);
+    for (int i = 0; i < 1200; i++) {
+      uint64_t r = rng() % kRecs;
+      uint8_t v = static_cast<uint8_t>(done[r] + 1);
+      if (v == 0) v = 1;
+      ASSERT_TRUE(pool.WithZpl("rd/fs", [&](ZplWriter& z, uint64_t) {
+        return z.Write(obj, r * kRec, Bytes(kRec, v), now);
+      }, kRec).ok());
+      done[r] = v;
+    }
+    stop = true;
+  });
+  auto reader = [&](uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    while (!stop) {
+      uint64_t r = rng() % kRecs;
+      uint8_t before = done[r];
+      auto b = pool.ReadFile("rd/fs", obj, r * kRec, kRec);
+      ASSERT_TRUE(b.ok()) << b.status().ToString();
+      ASSERT_EQ(kRec, b->size());
+      uint8_t v = (*b)[0];
+      bool uniform = std::all_of(b->begin(), b->end(), [&](uint8_t x) { return x == v; });
+      // versions only grow (mod 256, never reaching 0): older than `before` is stale
+      bool stale = static_cast<uint8_t>(v - before) > 128;
+      if (!uniform || stale) bad++;
+      reads++;
+    }
+  };
+  std::thread r1(reader, 2), r2(reader, 3);
+  writer.join();
+  r1.join();
+  r2.join();
+  syncer.join();
+  EXPECT_EQ(0u, bad.load());
+  EXPECT_GT(reads.load(), 100u);
+  for (uint64_t r = 0; r < kRecs; r++) {
+    auto b = pool.ReadFile("rd/fs", obj, r * kRec, kRec);
+    ASSERT_TRUE(b.ok());
+    ASSERT_EQ(Bytes(kRec, done[r]), *b) << "record " << r;
+  }
+  std::cout << reads.load() << " reads; ARC " << arc.Stats().data_misses << " misses\n";
 }
 
 // ---- power cuts with early writeback ----

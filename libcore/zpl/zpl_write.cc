@@ -379,6 +379,23 @@ Result<Bytes> ZplWriter::Read(uint64_t obj, uint64_t off, uint64_t len) {
   return data;
 }
 
+Status ZplWriter::PlanRead(uint64_t obj, uint64_t off, uint64_t* len, ObjsetWriter::ReadPlan* plan) {
+  UZFS_ASSIGN(ZnodePhys z, GetAttr(obj));
+  if (S_ISDIR(z.mode)) return Status::Error(EISDIR, "is a directory");
+  if (off >= z.size) {
+    *len = 0;
+    return Status::Ok();
+  }
+  *len = std::min(*len, z.size - off);
+  if (!S_ISREG(z.mode)) {
+    // Symlinks and the like: small, read whole under the lock.
+    UZFS_ASSIGN(plan->out, os_->Read(obj, off, *len));
+    return Status::Ok();
+  }
+  UZFS_TRY(os_->NoteFileSize(obj, z.size));  // the ARC's segment size
+  return os_->PlanRead(obj, off, *len, plan);
+}
+
 // zfs_grow_blocksize (on a write) and zfs_extend (on a truncate that grows the file): a file
 // of at most one block grows its block to hold `end`, up to the recordsize.
 Status ZplWriter::GrowBlock(uint64_t obj, uint64_t end) {

@@ -68,6 +68,10 @@ class ZplWriter {
   Status Rename(uint64_t sdir, std::string_view sname, uint64_t ddir, std::string_view dname,
                 ZTime now);
   Result<Bytes> Read(uint64_t obj, uint64_t off, uint64_t len);
+  // Read's first half for reads whose disk part runs after the caller's lock
+  // (ObjsetWriter::PlanRead): *len is clipped to the file's size; after plan->Complete(),
+  // plan->out resized to *len (zeros past the last block) is what Read returns.
+  Status PlanRead(uint64_t obj, uint64_t off, uint64_t* len, ObjsetWriter::ReadPlan* plan);
   Status Write(uint64_t obj, uint64_t off, ByteSpan data, ZTime now);
   Status Setattr(uint64_t obj, const SetAttr& a, ZTime now);
   // Frees an object from the unlinked set (the last close of an unlinked file).

@@ -1,0 +1,135 @@
+// Planned reads of file data (see dmu_write.h, "Reads whose disk part runs without the
+// caller's lock"): the lookups under the pool's lock, the disk reads and ARC fills after it.
+#include <algorithm>
+#include <mutex>
+
+#include "libcore/base/taskq.h"
+#include "libcore/dmu/dmu_write.h"
+#include "libcore/dmu/dmu_write_obj.h"
+
+namespace uzfs {
+
+Status ObjsetWriter::PlanRead(uint64_t obj, uint64_t off, uint64_t len, ReadPlan* plan) {
+  UZFS_ASSIGN(Obj * o, Load(obj));
+  plan->pieces.clear();
+  plan->out.clear();
+  uint64_t bs = o->dn.datablksz();
+  uint64_t end = (o->dn.maxblkid + 1) * bs;
+  if (off >= end) return Status::Ok();
+  len = std::min(len, end - off);
+  plan->out.assign(len, 0);
+  plan->reader = reader_;
+  plan->arc = arc_;
+  plan->key = CacheKey(obj);
+  bool cache = o->dn.type == kOtPlainFileContents && UseCache(*o);
+  std::shared_ptr<ArcSegment> seg;
+  if (cache) {
+    if (auto r = SegmentOf(*o); r.ok()) seg = std::move(r).value();
+    else cache = false;  // no segment (out of descriptors, say): read around the cache
+  }
+  for (uint64_t pos = 0; pos < len;) {
+    uint64_t at = off + pos;
+    ReadPlan::Piece pc;
+    CacheUnit u{at / bs * bs, bs};  // without the ARC: block by block
+    if (cache) UnitOf(*o, at, &u);
+    pc.unit_off = u.off;
+    pc.unit_len = u.len;
+    pc.at = at;
+    pc.n = std::min(u.off + u.len - at, len - pos);
+    pc.pos = pos;
+    pc.bs = bs;
+    pc.end = end;
+    pc.cache = cache && u.off < seg->size();  // past the size the segment was given: uncached
+    pos += pc.n;
+    if (pc.cache) {
+      MutByteSpan dst(plan->out.data() + pc.pos, pc.n);
+      UZFS_ASSIGN(bool hit, arc_->ReadIfCached(plan->key, u.off, u.len, at, dst, /*wait=*/false));
+      if (hit) continue;
+      pc.ticket = arc_->BeginFill(plan->key, u.off, u.len);  // null: another fill is under way
+    }
+    for (uint64_t blkid = u.off / bs; blkid * bs < u.off + u.len && blkid <= o->dn.maxblkid; blkid++) {
+      ReadPlan::Src src;
+      src.at = blkid * bs;
+      if (auto it = o->blocks.find(blkid); it != o->blocks.end()) {
+        src.image = it->second;  // shared: Block() copies before changing it
+      } else {
+        auto bp = BpAt(*o, 0, blkid);
+        if (!bp.ok()) {
+          if (pc.ticket) arc_->FinishFill(pc.ticket, bp.status());
+          for (auto& p : plan->pieces) arc_->FinishFill(p.ticket, bp.status());
+          plan->pieces.clear();
+          return bp.status();
+        }
+        if (bp->is_hole()) continue;
+        src.bp = *bp;
+      }
+      pc.srcs.push_back(std::move(src));
+    }
+    plan->pieces.push_back(std::move(pc));
+  }
+  TrimClean(*o);
+  return Status::Ok();
+}
+
+namespace {
+
+// The unit's bytes from its sources (zeros for holes and past the last block).
+Result<Bytes> Assemble(const ObjsetWriter::ReadPlan::Piece& pc, BlockReader* reader) {
+  Bytes u(pc.unit_len, 0);
+  for (const auto& src : pc.srcs) {
+    Bytes disk;
+    const Bytes* data = src.image.get();
+    if (!data) {
+      if (!src.bp.little_endian()) return Status::Error(ENOTSUP, "big-endian block: read-only here");
+      UZFS_ASSIGN(disk, reader->Read(src.bp));
+      data = &disk;
+    }
+    uint64_t lo = std::max(src.at, pc.unit_off);
+    uint64_t hi = std::min({src.at + pc.bs, pc.unit_off + pc.unit_len, pc.end, src.at + data->size()});
+    if (hi > lo)
+      std::copy(data->begin() + static_cast<long>(lo - src.at), data->begin() + static_cast<long>(hi - src.at),
+                u.begin() + static_cast<long>(lo - pc.unit_off));
+  }
+  return u;
+}
+
+}  // namespace
+
+ObjsetWriter::ReadPlan::~ReadPlan() {
+  for (auto& pc : pieces)
+    if (pc.ticket) arc->FinishFill(pc.ticket, Status::Error(ECANCELED, "read not completed"));
+}
+
+Status ObjsetWriter::ReadPlan::Complete() {
+  std::mutex mu;
+  Status first = Status::Ok();
+  auto run = [&](size_t i) {
+    Piece& pc = pieces[i];
+    MutByteSpan dst(out.data() + pc.pos, pc.n);
+    Status s = [&]() -> Status {
+      if (pc.cache && !pc.ticket) {
+        // Someone else was filling the unit: take theirs, or read around the ARC.
+        UZFS_ASSIGN(bool hit, arc->ReadIfCached(key, pc.unit_off, pc.unit_len, pc.at, dst));
+        if (hit) return Status::Ok();
+      }
+      Result<Bytes> unit = Assemble(pc, reader);
+      if (pc.ticket) arc->FinishFill(pc.ticket, unit);
+      pc.ticket.reset();
+      UZFS_TRY(unit.status());
+      std::copy_n(unit->begin() + static_cast<long>(pc.at - pc.unit_off), pc.n, dst.begin());
+      return Status::Ok();
+    }();
+    if (!s.ok()) {
+      std::lock_guard<std::mutex> l(mu);
+      if (first.ok()) first = s;
+    }
+  };
+  if (pieces.size() > 1) {
+    TaskQueue::Shared().ParallelFor(pieces.size(), run);
+  } else if (!pieces.empty()) {
+    run(0);
+  }
+  return first;
+}
+
+}  // namespace uzfs
