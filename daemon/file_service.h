@@ -1,5 +1,5 @@
 // The file service: zfsd's side of libzfs's file API (libzfs/include/uzfs/file.h) and the
-// userfaultfd fault service behind its mappings (DESIGN.md section 4).
+// userfaultfd fault service behind its mappings (docs/design.md section 7).
 //
 // A client session (one socket connection) opens files by mounted path or by dataset + path
 // and gets handles; file_read / file_write / file_stat / file_truncate act on them through the

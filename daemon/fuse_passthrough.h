@@ -1,4 +1,4 @@
-// FusePassthrough: FUSE passthrough for a FuseMount (DESIGN.md section 4), so that an
+// FusePassthrough: FUSE passthrough for a FuseMount (docs/design.md section 7), so that an
 // unmodified program's own mmap(2) of a file on the mount maps the file's ARC segment (its
 // memfd) instead of a second copy in the kernel's page cache.
 //

@@ -1,5 +1,5 @@
 // zfsd: the uzfs daemon. Hosts the imported pools and serves the admin protocol on a Unix
-// socket (DESIGN.md section 1; zfsd(8)).
+// socket (docs/design.md sections 1-2; zfsd(8)).
 //
 // Start-up: options; paths made absolute (a daemon runs in /); the socket is bound before
 // zfsd counts as started, so `zfsd` (daemonizing) returns 0 only once clients can connect,

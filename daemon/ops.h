@@ -1,4 +1,4 @@
-// zfsd's operation registry and dispatcher (DESIGN.md section 1).
+// zfsd's operation registry and dispatcher (docs/design.md section 2).
 //
 // Each operation is an entry {stable id, name, permission, argument schema, handler}. A file
 // that serves operations defines `void RegisterXxxOps(Registry&, ...)` and calls Add once per

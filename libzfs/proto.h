@@ -1,4 +1,4 @@
-// The zfsd wire protocol (DESIGN.md section 1), shared by zfsd and libzfs.
+// The zfsd wire protocol (docs/design.md section 2), shared by zfsd and libzfs.
 //
 // A message is a 4-byte big-endian length N (1 ≤ N ≤ kMaxMessage) followed by N bytes: an
 // XDR-packed nvlist (NvList::EncodeXdr). A request is {op: string, op_id: uint64, args:

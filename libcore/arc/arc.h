@@ -1,6 +1,6 @@
 // The ARC: an adaptive replacement cache (Megiddo & Modha; OpenZFS arc.c) whose file-data
 // buffers live in memfd segments, so a client that maps a file maps the ARC's own pages
-// (DESIGN.md section 4).
+// (docs/design.md sections 6-7).
 //
 // Model:
 // - One Arc per process (zfsd), shared by every pool, bounded by c_max bytes (--arc-max).

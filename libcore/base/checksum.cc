@@ -1,4 +1,4 @@
-// Checksums. Facts: ondisk-v23.md section 1; zfs-fuse zio_checksum.c (table, embedded
+// Checksums. Facts: docs/ondisk-v23.md section 1; zfs-fuse zio_checksum.c (table, embedded
 // checksum verification in zio_checksum_error), OpenZFS zfs_fletcher.c.
 #include "libcore/base/checksum.h"
 

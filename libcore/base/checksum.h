@@ -1,5 +1,5 @@
 // Block checksums: fletcher2, fletcher4 (each native and byteswapped) and SHA-256, producing
-// the 4-word zio_cksum_t stored in a blkptr. Facts: ondisk-v23.md section 1,
+// the 4-word zio_cksum_t stored in a blkptr. Facts: docs/ondisk-v23.md section 1,
 // OpenZFS module/zcommon/zfs_fletcher.c, zfs-fuse libzpool/sha256.c.
 #pragma once
 

@@ -1,4 +1,4 @@
-// Block compression of pool v23. Facts: ondisk-v23.md section 1; OpenZFS module/zfs/lzjb.c
+// Block compression of pool v23. Facts: docs/ondisk-v23.md section 1; OpenZFS module/zfs/lzjb.c
 // (LZJB: 8 flags per control byte, LSB first; a match is 2 bytes: 6 bits length-3, 10 bits
 // offset; 1024-entry hash of 3 bytes), gzip.c (zlib compress2/uncompress), zle.c (runs of
 // zeros and literals, n = 64). Decoders check every source and destination index: on-disk

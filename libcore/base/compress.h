@@ -1,6 +1,6 @@
 // Block compression as ZFS pool v23 has it: lzjb (written here, no library has it),
 // gzip-1..9 (zlib, raw zlib stream as ZFS uses compress2/uncompress), zle (zero-length
-// encoding). Facts: ondisk-v23.md section 1; OpenZFS module/zfs/{lzjb,gzip,zle}.c.
+// encoding). Facts: docs/ondisk-v23.md section 1; OpenZFS module/zfs/{lzjb,gzip,zle}.c.
 #pragma once
 
 #include <cstdint>

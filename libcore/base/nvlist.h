@@ -1,7 +1,7 @@
 // NvList: ZFS's name-value lists, with the XDR encoding that vdev labels, the MOS "config"
 // object, pool history and (later) the daemon socket use.
 //
-// Format facts: ../shared/docs/ondisk-v23.md section 2 (zfs-fuse libnvpair/nvpair.c nvs_xdr_*).
+// Format facts: docs/ondisk-v23.md section 2 (zfs-fuse libnvpair/nvpair.c nvs_xdr_*).
 // The encoder writes, and the decoder checks, decoded_size exactly as libnvpair computes it,
 // because zfs-fuse and OpenZFS reject a pair whose decoded_size is off.
 //

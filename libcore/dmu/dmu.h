@@ -1,7 +1,7 @@
 // The DMU, read side: dnodes, objsets, object data through indirect trees, and a traversal
 // of every block pointer of an objset.
 //
-// Format facts (ondisk-v23.md section 6; zfs-fuse dnode.h, dmu_objset.h, dmu_traverse.c):
+// Format facts (docs/ondisk-v23.md section 6; zfs-fuse dnode.h, dmu_objset.h, dmu_traverse.c):
 // dnode_phys_t is 512 bytes: type, indblkshift, nlevels, nblkptr, bonustype, checksum,
 // compress, flags, datablkszsec (u16), bonuslen (u16), maxblkid at 16, used at 24, blkptrs at
 // 64, bonus after them. objset_phys_t: meta-dnode at 0, zil_header at 512, os_type at 704,

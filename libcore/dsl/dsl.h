@@ -1,5 +1,5 @@
 // The DSL, read side: the MOS object directory, dsl_dir and dsl_dataset objects, dataset and
-// snapshot names, properties (ondisk-v23.md sections 8-9; zfs-fuse dsl_dir.h,
+// snapshot names, properties (docs/ondisk-v23.md sections 8-9; zfs-fuse dsl_dir.h,
 // dsl_dataset.h, dsl_pool.c, dmu_objset.c dmu_objset_find_spa).
 #pragma once
 

@@ -280,7 +280,7 @@ class Pool : public BlockReader {
   Status WithSnapshotZpl(SnapshotView& view, const std::function<Status(Zpl&)>& fn);
   // ---- end of .zfs/snapshot views ----
 
-  // ---- Mapped files (pool_mmap.cc; DESIGN.md section 4): the daemon's file service maps a
+  // ---- Mapped files (pool_mmap.cc; docs/design.md section 7): the daemon's file service maps a
   // regular file's ARC segment into clients and serves their faults through these. Every call
   // takes the pool lock. EINVAL without an Arc; ENOENT when obj is no regular file of fs.
   // The object's segment, sized to the file's size.

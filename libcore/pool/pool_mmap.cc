@@ -1,7 +1,7 @@
-// Mapped files (DESIGN.md section 4): the pool's side of zfsd's fault service. A mapped file is
-// its ARC segment; a missing page is filled through the DMU (FaultFile), a first store charges
-// its unit to the open txg and holds it (DirtyFile), and the sync copies the mapped-dirty
-// units from the ARC into the files after the daemon has write-protected them
+// Mapped files (docs/design.md section 7): the pool's side of zfsd's fault service. A mapped
+// file is its ARC segment; a missing page is filled through the DMU (FaultFile), a first
+// store charges its unit to the open txg and holds it (DirtyFile), and the sync copies the
+// mapped-dirty units from the ARC into the files after the daemon has write-protected them
 // (FlushMappedLocked), which is zfs_putpage's job in a kernel ZFS.
 //
 // Why hold a dirty unit: until the sync copies it, the only copy of the stores is the ARC's;

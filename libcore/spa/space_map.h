@@ -1,4 +1,4 @@
-// Space map entries (zfs-fuse space_map.h / space_map.c, ondisk-v23.md section 8).
+// Space map entries (zfs-fuse space_map.h / space_map.c, docs/ondisk-v23.md section 8).
 //
 // A space map object (type 8, 4K blocks) is an array of uint64 entries in the byte order of
 // its blocks. Bit 63 set = debug entry (action bits 60-62, sync pass bits 50-59, txg bits

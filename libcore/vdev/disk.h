@@ -1,5 +1,5 @@
 // Real devices: what a device holds, whether a pool may take it, whole disks and their GPT.
-// DESIGN.md section 6. The facts follow OpenZFS (cmd/zpool/os/linux/zpool_vdev_os.c
+// docs/design.md section 8. The facts follow OpenZFS (cmd/zpool/os/linux/zpool_vdev_os.c
 // check_disk/check_slice, cmd/zpool/zpool_vdev.c check_file_generic, lib/libzfs/libzfs_import.c
 // zpool_in_use, lib/libzfs/os/linux/libzfs_pool_os.c zpool_label_disk, lib/libzutil): the code
 // is ours, on libblkid (probing), libudev (enumeration, by-id names) and libfdisk (the GPT).

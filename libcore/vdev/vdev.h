@@ -2,8 +2,8 @@
 // "replacing" and "spare" interior vdevs, which read like mirrors) and raidz1/2/3.
 //
 // Addresses: a top-level vdev is read at DVA offsets (bytes of its allocatable space). A leaf
-// adds the 4 MiB front area (2 labels + boot region, ondisk-v23.md section 5); a mirror passes
-// the offset to each side; raidz maps it onto columns (vdev_raidz.h).
+// adds the 4 MiB front area (2 labels + boot region, docs/ondisk-v23.md sections 3 and 5); a
+// mirror passes the offset to each side; raidz maps it onto columns (vdev_raidz.h).
 //
 // Self-healing on read: a caller passes a BlockVerifier (normally "the bp checksum matches");
 // a mirror tries each side until one verifies, raidz reconstructs missing columns and, when all

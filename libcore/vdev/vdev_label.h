@@ -1,6 +1,6 @@
 // Vdev labels and the uberblock ring of one leaf device.
 //
-// Format facts (ondisk-v23.md sections 3-4; zfs-fuse vdev_impl.h, uberblock_impl.h,
+// Format facts (docs/ondisk-v23.md sections 3-4; zfs-fuse vdev_impl.h, uberblock_impl.h,
 // vdev_label.c, zio_checksum.c): a device holds 4 labels of 256 KiB at 0, 256K, psize-512K and
 // psize-256K, psize = size rounded down to 256 KiB. A label is 16K of pad, the 112K vdev_phys
 // (XDR nvlist + 40-byte zio_eck_t, SHA-256 with verifier = absolute offset of the vdev_phys),

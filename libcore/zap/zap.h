@@ -1,4 +1,4 @@
-// ZAP objects, read side: micro and fat ZAP (ondisk-v23.md section 7; zfs-fuse zap_impl.h,
+// ZAP objects, read side: micro and fat ZAP (docs/ondisk-v23.md section 7; zfs-fuse zap_impl.h,
 // zap_leaf.h, zap_micro.c, zap_leaf.c, zap.c).
 //
 // Microzap: one block; 64-byte header (block type 2^63+3, salt), then 64-byte entries

@@ -1,4 +1,4 @@
-// blkptr_t and dva_t: the 128-byte block pointer (ondisk-v23.md section 5; OpenZFS
+// blkptr_t and dva_t: the 128-byte block pointer (docs/ondisk-v23.md section 5; OpenZFS
 // include/sys/spa.h). Stored in the byte order of the block that contains it; decoded here
 // into host values once, so upper layers never touch raw words.
 #pragma once

@@ -1,5 +1,5 @@
 // The ZPL (ZFS POSIX layer), read side: master node, znodes, directories, files, symlinks
-// (ondisk-v23.md section 10; zfs-fuse zfs_znode.h znode_phys_t, zfs_dir.c, zfs_vnops.c
+// (docs/ondisk-v23.md section 10; zfs-fuse zfs_znode.h znode_phys_t, zfs_dir.c, zfs_vnops.c
 // zfs_readlink). ZPL version 4: the znode is the dnode's bonus (264 bytes, ACL inline).
 #pragma once
 
