@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmark, not a test (issue 5's targets): mmap sequential reads and the memory a mapped file
+# Benchmark, not a test (targets below): mmap sequential reads and the memory a mapped file
 # costs, on (a) ext4, (b) uzfs through libzfs's file API (the mapping is zfsd's ARC) and (c) a
 # zfs-fuse mount (POSIX mmap through FUSE), each on a loop device with direct I/O over a sparse
 # file in one work directory (same disk, no page cache of the backing files), in one run.

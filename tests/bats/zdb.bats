@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
-# zdb against zfs-fuse's zdb on the reference pools (tests/lib/refpools.sh), issue 2's
-# "Must show": the same label config, uberblock, datasets, block totals; -cc clean; every
+# zdb against zfs-fuse's zdb on the reference pools (tests/lib/refpools.sh). What it
+# shows: the same label config, uberblock, datasets, block totals; -cc clean; every
 # file copied out with -r byte-identical; damage found and survived; bad input refused.
 # Our zdb is $UZFS_BUILD/cmd/zdb/zdb; zfs-fuse's outputs were recorded when the pools were made.
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the reference pools of issue 2 with zfs-fuse (the oracle), for the Bats suites.
+# Builds the reference pools with zfs-fuse (the oracle), for the unit and Bats suites.
 #
 #   tests/lib/refpools.sh [DIR]     DIR defaults to $UZFS_REFPOOLS, else build/refpools
 #
