@@ -9,7 +9,7 @@
 // files unless they say otherwise; none of them needs udevd (without it, by-id names are read from
 // /dev/disk/by-id when that directory exists, and partition nodes come from devtmpfs).
 //
-// Names live in uzfs::disk (libcore/vdev/blkdev.h, an older and smaller take, shares some).
+// Names live in uzfs::disk.
 #pragma once
 
 #include <cstdint>

@@ -11,6 +11,11 @@
 #   NAME.8 when NAME-*.8 pages exist: the overview of a command with subcommands; its
 #                SUBCOMMANDS list must name exactly what `NAME --help` lists, and link every
 #                NAME-SUB.8 page (these pages skip the --help usage/option checks).
+#
+# Last, the repository stands on its own (these cases need no build): no tracked file refers
+# to documents outside it or to issue numbers a reader cannot see, the docs/*.md pages that
+# README.md names exist, links between docs/ pages resolve, and every "docs/PAGE.md section N"
+# cited anywhere is a "## N." heading of PAGE.
 
 load ../lib/zdb_helpers
 
@@ -231,4 +236,69 @@ complete_words() {
   UZFS_SOCKET=$BATS_TEST_TMPDIR/none.sock run complete_words zpool export ""
   [ "$status" -eq 0 ]
   [ -z "$output" ]
+}
+
+# ---- The repository stands on its own: docs/ and what points into it.
+
+# tracked_text_files: the tracked files present in the work tree, NUL-separated, without this
+# test (which names what it looks for).
+tracked_text_files() {
+  git -C "$UZFS_ROOT" ls-files -z | while IFS= read -r -d '' f; do
+    [ "$f" = tests/bats/docs.bats ] || [ ! -f "$UZFS_ROOT/$f" ] || printf '%s\0' "$f"
+  done
+}
+
+need_git_checkout() {
+  git -C "$UZFS_ROOT" rev-parse --is-inside-work-tree >/dev/null 2>&1 || skip "not a git checkout"
+}
+
+@test "docs: no tracked file points outside the repository or at issue numbers" {
+  need_git_checkout
+  [ "$(tracked_text_files | tr -cd '\0' | wc -c)" -ge 100 ]
+  # Text files only (-I); "issue N" in any case: readers cannot see the issue tracker.
+  found=$(cd "$UZFS_ROOT" && tracked_text_files |
+    xargs -0 grep -I -s -n -E -i -e '\.\./shared' -e 'shared/docs' -e 'issue [0-9]' || true)
+  [ -z "$found" ] || { echo "references outside the repository:" >&2; echo "$found" >&2; return 1; }
+}
+
+@test "docs: every docs/*.md page README.md names exists, and README.md names docs/design.md" {
+  pages=$(grep -o -E 'docs/[A-Za-z0-9_.-]+\.md' "$UZFS_ROOT/README.md" | LC_ALL=C sort -u)
+  grep -qx docs/design.md <<<"$pages"
+  for p in $pages; do
+    [ -f "$UZFS_ROOT/$p" ] || { echo "README.md names $p, which does not exist" >&2; return 1; }
+  done
+}
+
+@test "docs: every relative link between docs/*.md pages resolves" {
+  n=0
+  for page in "$UZFS_ROOT"/docs/*.md; do
+    while read -r target; do
+      n=$((n + 1))
+      [ -f "$UZFS_ROOT/docs/$target" ] || { echo "${page#"$UZFS_ROOT"/}: no docs/$target" >&2; return 1; }
+    done < <(grep -o -E '\]\([A-Za-z0-9_.-]+\.md\)' "$page" | sed 's/^](\(.*\))$/\1/')
+  done
+  [ "$n" -ge 1 ]
+}
+
+@test "docs: every 'docs/PAGE.md section N' a tracked file cites is a numbered heading of PAGE" {
+  need_git_checkout
+  cites=$(cd "$UZFS_ROOT" && tracked_text_files |
+    xargs -0 grep -I -s -h -o -E 'docs/[A-Za-z0-9_-]+\.md,? sections? [0-9]+((-| and )[0-9]+)?' |
+    LC_ALL=C sort -u)
+  [ -n "$cites" ]
+  while read -r cite; do
+    page=${cite%%.md*}.md
+    [ -f "$UZFS_ROOT/$page" ] || { echo "'$cite': no $page" >&2; return 1; }
+    nums=${cite##*section}
+    nums=${nums#s}
+    read -r first sep last <<<"${nums//-/ - }"
+    case $sep in
+      -) nums=$(seq "$first" "$last") ;;
+      and) nums="$first $last" ;;
+      *) nums=$first ;;
+    esac
+    for n in $nums; do
+      grep -q -E "^## $n\. " "$UZFS_ROOT/$page" || { echo "'$cite': $page has no '## $n.' heading" >&2; return 1; }
+    done
+  done <<<"$cites"
 }

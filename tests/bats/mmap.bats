@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# What the one-copy mmap must show: mmap through libzfs's file API maps the ARC's own pages (one copy),
+# mmap through libzfs's file API maps the ARC's own pages (one copy),
 # the ARC stays in charge (eviction, refill), holes cost no disk, stores into mappings reach
 # disk consistently at txg sync, and neither a dead zfsd nor a dead client leaves anyone
 # hanging or reading wrong bytes.
