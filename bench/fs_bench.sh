@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmark, not a test (issue 4's targets): the same fio jobs and a small-file create loop
+# Benchmark, not a test (targets below): the same fio jobs and a small-file create loop
 # on (a) a uzfs FUSE mount, (b) a zfs-fuse mount, (c) ext4 — each on its own loop-free file
 # vdev / loop device backed by a file in the same directory, so the same disk — in one run.
 # Prints each figure and the ratios against zfs-fuse and ext4.
