@@ -408,11 +408,9 @@ Status FileService::Read(const Caller& c, const NvList& a, NvList* out) {
   if (!f.read) return Status::Error(EBADF, "not open for reading");
   uint64_t off = U64(a, "offset"), len = std::min(U64(a, "length"), kMaxIo);
   Bytes data;
-  UZFS_TRY(pools_->With(f.pool, [&](Pool& p) {
-    return p.WithZpl(f.fs, [&](ZplWriter& z, uint64_t) -> Status {
-      UZFS_ASSIGN(data, z.Read(f.obj, off, len));
-      return Status::Ok();
-    });
+  UZFS_TRY(pools_->With(f.pool, [&](Pool& p) -> Status {
+    UZFS_ASSIGN(data, p.ReadFile(f.fs, f.obj, off, len));  // disk reads after the pool lock
+    return Status::Ok();
   }));
   out->AddUint64("length", data.size());
   c.session->payload_out = std::move(data);

@@ -47,26 +47,65 @@ Status ObjsetWriter::PlanRead(uint64_t obj, uint64_t off, uint64_t len, ReadPlan
       if (hit) continue;
       pc.ticket = arc_->BeginFill(plan->key, u.off, u.len);  // null: another fill is under way
     }
-    for (uint64_t blkid = u.off / bs; blkid * bs < u.off + u.len && blkid <= o->dn.maxblkid; blkid++) {
-      ReadPlan::Src src;
-      src.at = blkid * bs;
-      if (auto it = o->blocks.find(blkid); it != o->blocks.end()) {
-        src.image = it->second;  // shared: Block() copies before changing it
-      } else {
-        auto bp = BpAt(*o, 0, blkid);
-        if (!bp.ok()) {
-          if (pc.ticket) arc_->FinishFill(pc.ticket, bp.status());
-          for (auto& p : plan->pieces) arc_->FinishFill(p.ticket, bp.status());
-          plan->pieces.clear();
-          return bp.status();
-        }
-        if (bp->is_hole()) continue;
-        src.bp = *bp;
-      }
-      pc.srcs.push_back(std::move(src));
-    }
+    Status s = PlanSources(*o, &pc);
     plan->pieces.push_back(std::move(pc));
+    if (!s.ok()) {
+      for (auto& p : plan->pieces) arc_->FinishFill(p.ticket, s);
+      plan->pieces.clear();
+      return s;
+    }
   }
+  TrimClean(*o);
+  return Status::Ok();
+}
+
+Status ObjsetWriter::PlanSources(Obj& o, ReadPlan::Piece* pc) {
+  uint64_t bs = pc->bs;
+  for (uint64_t blkid = pc->unit_off / bs; blkid * bs < pc->unit_off + pc->unit_len && blkid <= o.dn.maxblkid;
+       blkid++) {
+    ReadPlan::Src src;
+    src.at = blkid * bs;
+    if (auto it = o.blocks.find(blkid); it != o.blocks.end()) {
+      src.image = it->second;  // shared: Block() copies before changing it
+    } else {
+      UZFS_ASSIGN(BlkPtr bp, BpAt(o, 0, blkid));
+      if (bp.is_hole()) continue;
+      src.bp = bp;
+    }
+    pc->srcs.push_back(std::move(src));
+  }
+  return Status::Ok();
+}
+
+Status ObjsetWriter::PlanFault(uint64_t obj, uint64_t at, CacheUnit* unit, ReadPlan* plan) {
+  UZFS_ASSIGN(CacheUnit u, UnitAt(obj, at));
+  UZFS_ASSIGN(Obj * o, Load(obj));
+  UZFS_ASSIGN(auto seg, SegmentOf(*o));
+  if (at >= seg->size()) return Status::Error(EINVAL, "fault past the end of the file");
+  *unit = u;
+  plan->pieces.clear();
+  plan->out.clear();
+  plan->reader = reader_;
+  plan->arc = arc_;
+  plan->key = CacheKey(obj);
+  ReadPlan::Piece pc;
+  pc.unit_off = u.off;
+  pc.unit_len = u.len;
+  pc.at = u.off;
+  pc.n = 0;  // nothing to copy out: the unit is made resident
+  pc.cache = true;
+  pc.bs = o->dn.datablksz();
+  pc.end = (o->dn.maxblkid + 1) * pc.bs;
+  Bytes none;
+  UZFS_ASSIGN(bool hit, arc_->ReadIfCached(plan->key, u.off, u.len, u.off, MutByteSpan(none), false));
+  if (hit) return Status::Ok();
+  pc.ticket = arc_->BeginFill(plan->key, u.off, u.len);
+  Status s = PlanSources(*o, &pc);
+  if (!s.ok()) {
+    arc_->FinishFill(pc.ticket, s);
+    return s;
+  }
+  plan->pieces.push_back(std::move(pc));
   TrimClean(*o);
   return Status::Ok();
 }

@@ -140,6 +140,7 @@ class ObjsetWriter {
   // meanwhile made such a fill stale: the ARC drops it) and the caller's bytes. A bp read
   // after the caller let go may meet its block freed and its space reused by a later txg: the
   // checksum catches it (ECKSUM) and the caller plans again under its lock.
+  struct CacheUnit;
   struct ReadPlan {
     Bytes out;
     struct Src {
@@ -171,6 +172,9 @@ class ObjsetWriter {
   };
   // Plans a read of a plain-file object (Read's semantics otherwise: clipped to the blocks).
   Status PlanRead(uint64_t obj, uint64_t off, uint64_t len, ReadPlan* plan);
+  // FaultUnit's plan: makes nothing resident itself; an empty plan when the unit is cached,
+  // else one piece that fills it (its own ticket, or a wait for another fill under way).
+  Status PlanFault(uint64_t obj, uint64_t at, CacheUnit* unit, ReadPlan* plan);
 
   // ---- Early writeback (dmu_early.cc): the pool writes the bulk of a txg's file data
   // before it closes the txg, without holding its lock (Pool::Sync). Capture and Apply run
@@ -233,6 +237,8 @@ class ObjsetWriter {
   bool UnitOf(const Obj& o, uint64_t at, CacheUnit* u) const;
   // A unit's bytes from the blocks dirty in memory, else disk; holes and past the end zeros.
   Result<Bytes> FillUnit(Obj& o, uint64_t off, uint64_t len);
+  // A planned piece's sources: its blocks' dirty images or bps (holes left out).
+  Status PlanSources(Obj& o, ReadPlan::Piece* pc);
   // A level-0 block's bytes from memory or disk, not kept.
   Result<Bytes> BlockBytes(Obj& o, uint64_t blkid);
   // The segment, created at the noted file size (or the object's length when none was noted).

@@ -36,6 +36,24 @@ Result<std::shared_ptr<ArcSegment>> Pool::MapFile(const std::string& fs, uint64_
 }
 
 Result<Pool::MapUnit> Pool::FaultFile(const std::string& fs, uint64_t obj, uint64_t at) {
+  // First the lookups under the lock and the fill after it (ObjsetWriter::PlanFault), so a
+  // fault waits neither for another's disk reads nor for a sync; when that fill came to
+  // nothing (a write made it stale, a reused block failed its checksum, an eviction came
+  // first), once more wholly under the lock.
+  {
+    ObjsetWriter::ReadPlan plan;
+    ObjsetWriter::CacheUnit u;
+    std::unique_lock<std::mutex> l(mu_);
+    uint64_t dir = 0, ds_obj = 0;
+    ZnodePhys z;
+    UZFS_ASSIGN(OpenDataset * od, MappedFileLocked(fs, obj, &dir, &ds_obj, &z));
+    UZFS_TRY(od->os->PlanFault(obj, at, &u, &plan));
+    l.unlock();
+    if (plan.pieces.empty()) return MapUnit{u.off, u.len, false};
+    bool ours = plan.pieces[0].ticket != nullptr;
+    Status s = plan.Complete();
+    if (s.ok() && arc_->Cached(plan.key, u.off)) return MapUnit{u.off, u.len, ours};
+  }
   std::lock_guard<std::mutex> l(mu_);
   uint64_t dir = 0, ds_obj = 0;
   ZnodePhys z;
