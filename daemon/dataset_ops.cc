@@ -401,19 +401,83 @@ Status DatasetOps::Rollback(const NvList& args, NvList*) {
     for (auto& l : later) list += "\n" + l;
     return Status::Error(EEXIST, "more recent snapshots exist\nuse '-r' to force deletion of the following snapshots:" + list);
   }
-  // The filesystem is unmounted while its contents change under it, then mounted again.
-  bool was = m_->Mounted(fs);
-  if (was && !m_->Unmount(fs, false).ok()) return Status::Error(EBUSY, "dataset is busy");
-  Status st = WithPool(name, [&](Pool& p) -> Status {
-    for (auto it = later.rbegin(); it != later.rend(); ++it) UZFS_TRY(p.DestroySnapshot(*it));
-    UZFS_TRY(p.Rollback(fs));
-    return Finish(p, args);
+  // The filesystem stays mounted and is swapped under its mount (MountTable::Rollback). A
+  // child mounted on a directory of it that the snapshot lacks (or has as another object)
+  // would lose its mount point: such children are unmounted first and mounted again after
+  // (the mount makes the directory, as zfs mount does).
+  std::vector<std::string> remount;
+  if (m_->Mounted(fs)) {
+    std::vector<std::string> lost;
+    UZFS_TRY(WithPool(name, [&](Pool& p) { return LostMountpoints(p, fs, name, &lost); }));
+    for (const std::string& c : lost) {
+      for (auto& [n, mp] : m_->List())
+        if (n == c || (n.size() > c.size() && n.compare(0, c.size(), c) == 0 && n[c.size()] == '/'))
+          remount.push_back(n);
+      if (!m_->UnmountTree(c, false).ok()) {
+        for (const std::string& n : remount) (void)m_->Mount(n);
+        return Status::Error(EBUSY, "dataset is busy");
+      }
+    }
+  }
+  Status st = m_->Rollback(fs, [&] {
+    return WithPool(name, [&](Pool& p) -> Status {
+      for (auto it = later.rbegin(); it != later.rend(); ++it) UZFS_TRY(p.DestroySnapshot(*it));
+      UZFS_TRY(p.Rollback(fs));
+      return Finish(p, args);
+    });
   });
-  if (was) {
-    Status m = m_->Mount(fs);
-    if (st.ok() && !m.ok()) return m;
+  std::sort(remount.begin(), remount.end());  // parents before children
+  for (const std::string& n : remount) {
+    Status m = m_->Mount(n);
+    if (st.ok() && !m.ok()) st = m;
   }
   return st;
+}
+
+// The mounted children of fs whose mount point is a directory of fs's mount that snapshot
+// snap does not have as the same object (obj and generation): rolling back in place would
+// take their mount point away.
+Status DatasetOps::LostMountpoints(Pool& p, const std::string& fs, const std::string& snap,
+                                   std::vector<std::string>* lost) {
+  std::string top = m_->MountpointOf(fs);
+  auto mounts = m_->List();
+  auto under = [](const std::string& path, const std::string& dir) {
+    return path.size() > dir.size() + 1 && path.compare(0, dir.size(), dir) == 0 &&
+           path[dir.size()] == '/';
+  };
+  auto view = p.OpenSnapshotZpl(snap);
+  if (!view.ok()) return view.status();
+  for (const auto& [n, mp] : mounts) {
+    if (n == fs || !under(mp, top)) continue;
+    // On fs's own mount, not on another one below it.
+    bool nested = false;
+    for (const auto& [n2, mp2] : mounts)
+      if (n2 != fs && n2 != n && under(mp2, top) && under(mp, mp2)) nested = true;
+    if (nested) continue;
+    std::string rel = mp.substr(top.size() + 1);
+    uint64_t head_obj = 0, head_gen = 0, snap_obj = 0, snap_gen = 1;
+    Status hs = p.WithZpl(fs, [&](ZplWriter& z, uint64_t) -> Status {
+      uint64_t dir = z.root();
+      for (size_t at = 0; at <= rel.size();) {
+        size_t end = rel.find('/', at);
+        if (end == std::string::npos) end = rel.size();
+        UZFS_ASSIGN(dir, z.Lookup(dir, rel.substr(at, end - at)));
+        at = end + 1;
+      }
+      UZFS_ASSIGN(ZnodePhys zp, z.GetAttr(dir));
+      head_obj = dir;
+      head_gen = zp.gen;
+      return Status::Ok();
+    });
+    Status ss = p.WithSnapshotZpl(**view, [&](Zpl& z) -> Status {
+      UZFS_ASSIGN(snap_obj, z.Lookup(rel));
+      UZFS_ASSIGN(ZnodePhys zp, z.Stat(snap_obj));
+      snap_gen = zp.gen;
+      return Status::Ok();
+    });
+    if (!hs.ok() || !ss.ok() || head_obj != snap_obj || head_gen != snap_gen) lost->push_back(n);
+  }
+  return Status::Ok();
 }
 
 Status DatasetOps::Clone(const NvList& args, NvList*) {

@@ -14,7 +14,8 @@
 //   zfs_set       name*, props* (nvlist of strings), history
 //   zfs_inherit   name*, property*, recursive, history
 //   zfs_snapshot  names* (string array, "fs@snap"), recursive, props, history
-//   zfs_rollback  name* (snapshot), recursive (-r: destroy later snapshots), history
+//   zfs_rollback  name* (snapshot), recursive (-r: destroy later snapshots), history; a
+//                 mounted filesystem is rolled back in place under its mount
 //   zfs_clone     origin* (snapshot), name*, props, parents, history
 //   zfs_promote   name*, history
 //   zfs_rename    name*, newname*, parents, recursive (snapshots), history
@@ -56,6 +57,9 @@ class DatasetOps {
   Status MountMade(const std::vector<std::string>& made);
   // Logs the history record (when given) and syncs.
   Status Finish(Pool& p, const NvList& args);
+  // Rollback's mounted children of fs that would lose their mount point to snapshot snap.
+  Status LostMountpoints(Pool& p, const std::string& fs, const std::string& snap,
+                         std::vector<std::string>* lost);
   PoolTable* t_;
   MountTable* m_;
 };

@@ -2,11 +2,27 @@
 // low-level API (fuse_lowlevel.h, libfuse 3.14) — what zfs-fuse's zfs_operations.c does for
 // its mounts.
 //
+// Files: fuse_fs.cc (mount, session, INIT, unmount, invalidation, rollback in place),
+// fuse_ops_node.cc (names and attributes), fuse_ops_file.cc (open, read, write, release,
+// fsync, statfs, xattrs), fuse_ops_dir.cc (readdir, readdirplus), fuse_ctldir.cc (.zfs);
+// fuse_fs_impl.h holds the state they share and says what guards it.
+//
 // Requests: libfuse's multi-threaded loop (fuse_session_loop_mt) runs on a thread the mount
 // owns; every request becomes one Pool::WithZpl(dataset, fn) call, so the pool's lock
 // serializes them and each change joins the pool's open txg (synced by the caller's sync
 // thread, or at once by fsync/fsyncdir, which call Pool::Sync). Replies are sent after
-// WithZpl returns, never under the pool lock.
+// WithZpl returns, never under the pool lock. A request on the head filesystem holds the
+// mount's gate (shared) for its whole handler; Rollback closes it.
+//
+// Kernel caches and requests (negotiated at INIT): requests of up to 1 MiB (max_write,
+// max_read; libfuse asks for max_pages from max_write) and 1 MiB of read-ahead (INIT's
+// max_readahead and the bdi's read_ahead_kb, which caps it); READDIRPLUS (AUTO) and
+// PARALLEL_DIROPS; no splice (every byte is copied into or out of the ARC anyway; splicing
+// measured no faster). Opens keep the page cache (keep_cache), so a file read twice is read
+// from zfsd once; whatever changes a file's bytes other than a WRITE through this mount drops
+// the kernel's pages: InvalidateData (the file API's writes and mapped stores) and Rollback.
+// Attributes and names are cached for MountOptions' timeouts and dropped the same ways. The
+// writeback cache is off (MountOptions::writeback_cache; see there).
 //
 // Inodes: a FUSE inode number is the ZFS object number, except FUSE_ROOT_ID (1), which
 // stands for the ZPL root object (ZplWriter::root(); object 1 is the master node, never a
@@ -14,10 +30,17 @@
 // is the znode's zp_gen, so a reused object number is a new inode to the kernel.
 //
 // Unlinked files: a file whose last link goes while the kernel still knows it (lookup count
-// > 0, from lookup/create/mknod/link/symlink/mkdir replies minus forgets) or while it is
-// open goes to the ZPL unlinked set (ZplWriter::Unlink keep_open); it is freed (Reap) when
-// both counts reach 0, or at unmount. Objects left in the unlinked set by an earlier crash
-// are freed at mount (ZplWriter::DrainUnlinked).
+// > 0, from lookup/create/mknod/link/symlink/mkdir/readdirplus replies minus forgets) or
+// while it is open goes to the ZPL unlinked set (ZplWriter::Unlink keep_open); it is freed
+// (Reap) when both counts reach 0, or at unmount. Objects left in the unlinked set by an
+// earlier crash are freed at mount (ZplWriter::DrainUnlinked).
+//
+// Rollback in place (zfs_suspend_fs / zfs_resume_fs): requests wait while the pool rolls
+// the filesystem back; an inode the kernel knows whose object is gone or is another file now
+// (another generation) is stale: every request on it answers ESTALE until the kernel forgets
+// it (a lookup of a name reaching the new object gives the kernel a new inode); attributes
+// and pages of every other known inode are dropped, and the names that changed in every
+// known directory are invalidated (not those of mount points below the mount).
 //
 // Semantics: permission checks are the kernel's (mount option default_permissions; the
 // mount has allow_other). New nodes take the caller's uid and gid (the directory's gid and,
@@ -26,8 +49,8 @@
 // updated on every read when MountOptions::atime (as the ZFS property atime=on). Errors are
 // the ZPL's errno values; ECKSUM and ECORRUPT reach programs as EIO.
 //
-// Lock order: Pool lock → FuseMount::mu_. A request never holds mu_ while calling into the
-// pool (it may take mu_ inside a WithZpl callback).
+// Lock order: gate → Pool lock → FuseMount::Impl::mu. A request never holds mu while calling
+// into the pool (it may take mu inside a WithZpl callback).
 //
 // .zfs (zfs_ctldir.c): every mount has a control directory .zfs in its root, found by lookup
 // and listed by the root's readdir only when the snapdir property is visible (or
@@ -44,16 +67,18 @@
 //
 // One FuseMount per filesystem at a time (the unlinked-file bookkeeping is per mount).
 //
-// Thread safety: Mount and Unmount may be called from any thread, but NEVER with the pool
-// lock held (i.e. not from inside a Pool::WithZpl callback or anything else holding the
-// Pool's mutex): Unmount waits for the FUSE workers, which may be waiting for that lock.
-// The Pool must outlive the FuseMount: unmount every mount of a pool before exporting or
-// destroying it, and a filesystem before destroying it.
+// Thread safety: Mount, Unmount, InvalidateData and Rollback may be called from any thread,
+// but NEVER with the pool lock held (i.e. not from inside a Pool::WithZpl callback or
+// anything else holding the Pool's mutex): they wait for the FUSE workers, which may be
+// waiting for that lock. unmount_mu_ serializes Unmount, InvalidateData and Rollback (and
+// guards se_). The Pool must outlive the FuseMount: unmount every mount of a pool before
+// exporting or destroying it, and a filesystem before destroying it.
 #pragma once
 
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -73,10 +98,13 @@ class FusePassthrough;
 struct MountOptions {
   bool readonly = false;  // mount read-only (-o ro); every change fails with EROFS
   bool atime = true;      // update atime on reads (the atime property)
-  // How long the kernel may cache attributes and names (seconds). Only this mount changes
-  // the filesystem today; once the libzfs file API writes files too, it must invalidate.
+  // How long the kernel may cache attributes and names (seconds). What changes the
+  // filesystem behind the mount invalidates them (InvalidateData, Rollback).
   double attr_timeout = 1.0, entry_timeout = 1.0;
   unsigned max_threads = 4;  // FUSE worker threads (the pool serializes them anyway)
+  // FUSE_CAP_WRITEBACK_CACHE: the kernel keeps written pages dirty and sends them later in
+  // large WRITEs. Off by default (see fuse_fs.h); never with passthrough.
+  bool writeback_cache = false;
   bool debug = false;        // libfuse's request trace on stderr (-d)
   // List .zfs in the root directory even when the snapdir property is hidden (it is listed
   // when snapdir=visible, read from the pool at every readdir of the root).
@@ -120,6 +148,16 @@ class FuseMount {
   const FusePassthrough* passthrough() const;
   // READ requests this mount served (passthrough mappings never make any).
   uint64_t read_requests() const;
+  // The largest READ and WRITE requests seen (bytes), and whether the kernel took the
+  // writeback cache (for tests).
+  uint64_t largest_read() const;
+  uint64_t largest_write() const;
+  bool writeback_cache() const;
+  // zfs rollback in place: runs change (the pool's rollback) while this mount's requests
+  // wait, then reconciles the kernel's caches with the new contents (see the top of this
+  // file) and returns change's status once a reader sees the new contents. Only change
+  // runs when not mounted.
+  Status Rollback(const std::function<Status()>& change);
 
   // Request handlers' state; public only for the C callbacks in fuse_fs.cc.
   struct Impl;

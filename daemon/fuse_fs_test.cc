@@ -1129,12 +1129,94 @@ TEST_F(FuseTest, PassthroughOffByDefault) {
   uint64_t reads = mount_->read_requests();
   int fd = open(P("f").c_str(), O_RDONLY);
   ASSERT_GE(fd, 0);
+  // The write left its pages in the kernel's cache, and opens keep them.
+  ASSERT_EQ(0, posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED));
   void* p = mmap(nullptr, 8192, PROT_READ, MAP_SHARED, fd, 0);
   ASSERT_NE(MAP_FAILED, p);
   EXPECT_EQ('q', static_cast<char*>(p)[8191]);
   munmap(p, 8192);
   close(fd);
   EXPECT_GT(mount_->read_requests(), reads);
+}
+
+// 1 MiB requests both ways; the page cache is kept across opens and dropped by
+// InvalidateData.
+TEST_F(FuseTest, LargeRequestsAndKeptPages) {
+  std::string data(4 << 20, '\0');
+  std::mt19937 rng(7);
+  for (char& c : data) c = static_cast<char>(rng());
+  int fd = open(P("big").c_str(), O_CREAT | O_WRONLY, 0644);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(static_cast<ssize_t>(data.size()), write(fd, data.data(), data.size()));
+  close(fd);
+  EXPECT_EQ(1u << 20, mount_->largest_write());
+  fd = open(P("big").c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(0, posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED));
+  std::string back(data.size(), '\0');
+  ASSERT_EQ(static_cast<ssize_t>(back.size()), pread(fd, back.data(), back.size(), 0));
+  close(fd);
+  EXPECT_TRUE(back == data);
+  EXPECT_GE(mount_->largest_read(), 512u << 10);
+  // Read again through a new open: from the kernel's pages, no READ.
+  uint64_t reads = mount_->read_requests();
+  EXPECT_TRUE(ReadFile(P("big")) == data);
+  EXPECT_EQ(reads, mount_->read_requests());
+  // Bytes changed behind the mount: dropped, read again.
+  struct stat st;
+  ASSERT_EQ(0, stat(P("big").c_str(), &st));
+  mount_->InvalidateData(st.st_ino, 0, 0);
+  EXPECT_TRUE(ReadFile(P("big")) == data);
+  EXPECT_GT(mount_->read_requests(), reads);
+}
+
+// Rollback in place: the mount stays, readers see the snapshot at once, a descriptor of a
+// file the snapshot lacks answers ESTALE, one of a file it has reads the snapshot's bytes.
+TEST_F(FuseTest, RollbackInPlace) {
+  WriteFile(P("kept"), "old contents");
+  ASSERT_EQ(0, mkdir(P("dir").c_str(), 0755));
+  WriteFile(P("dir/a"), "a");
+  ASSERT_TRUE(pool_->Snapshot({"ft/fs@s"}).ok());
+  ASSERT_TRUE(pool_->Sync().ok());
+  WriteFile(P("kept"), "new contents, longer");
+  WriteFile(P("dir/b"), "b");
+  ASSERT_EQ(0, unlink(P("dir/a").c_str()));
+  WriteFile(P("later"), "later");
+  EXPECT_EQ("later", ReadFile(P("later")));
+  int kept = open(P("kept").c_str(), O_RDONLY);
+  int later = open(P("later").c_str(), O_RDWR);
+  ASSERT_GE(kept, 0);
+  ASSERT_GE(later, 0);
+  int cwd = open(".", O_RDONLY | O_DIRECTORY);
+  ASSERT_EQ(0, chdir(P("dir").c_str()));
+  Status s = mount_->Rollback([&] {
+    UZFS_TRY(pool_->Rollback("ft/fs"));
+    return pool_->Sync();
+  });
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ("old contents", ReadFile(P("kept")));
+  EXPECT_EQ("a", ReadFile(P("dir/a")));
+  EXPECT_NE(0, access(P("dir/b").c_str(), F_OK));
+  EXPECT_NE(0, access(P("later").c_str(), F_OK));
+  // The working directory is the snapshot's dir (same object).
+  EXPECT_EQ("a", ReadFile("a"));
+  EXPECT_EQ(0, fchdir(cwd));
+  close(cwd);
+  char buf[64];
+  EXPECT_EQ(12, pread(kept, buf, sizeof buf, 0));
+  EXPECT_EQ(0, std::memcmp(buf, "old contents", 12));
+  EXPECT_EQ(-1, pread(later, buf, sizeof buf, 0));
+  EXPECT_EQ(ESTALE, errno);
+  EXPECT_EQ(-1, pwrite(later, "x", 1, 0));
+  EXPECT_EQ(ESTALE, errno);
+  struct stat st;
+  EXPECT_EQ(-1, fstat(later, &st));
+  EXPECT_EQ(ESTALE, errno);
+  close(kept);
+  close(later);
+  // The name is free for a new file.
+  WriteFile(P("later"), "again");
+  EXPECT_EQ("again", ReadFile(P("later")));
 }
 
 }  // namespace

@@ -155,6 +155,19 @@ void MountTable::Invalidate(const std::string& fs, uint64_t obj, int64_t off, in
   if (it != mounts_.end()) it->second->InvalidateData(obj, off, len);
 }
 
+Status MountTable::Rollback(const std::string& fs, const std::function<Status()>& change) {
+  FuseMount* m = nullptr;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = mounts_.find(fs);
+    if (it != mounts_.end()) m = it->second.get();
+  }
+  // The mount cannot go meanwhile: unmounts run under zfsd's ops lock too, as this does. Not
+  // under mu_: the file service's Invalidate must not wait for a whole rollback.
+  if (!m) return change();
+  return m->Rollback(change);
+}
+
 bool MountTable::Mounted(const std::string& fs) {
   std::lock_guard<std::mutex> l(mu_);
   return mounts_.count(fs) > 0;

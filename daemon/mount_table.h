@@ -12,6 +12,7 @@
 // method while holding a pool's lock (FuseMount::Unmount waits for FUSE workers).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -51,6 +52,10 @@ class MountTable {
   // Drops the FUSE kernel cache of obj's bytes [off, off+len) when fs is mounted (see
   // FuseMount::InvalidateData). Never with a pool lock held.
   void Invalidate(const std::string& fs, uint64_t obj, int64_t off, int64_t len);
+  // zfs rollback of fs: when fs is mounted its mount stays and change (the pool's rollback)
+  // runs under it (FuseMount::Rollback: requests wait, the kernel's caches are reconciled
+  // before this returns); otherwise only change runs.
+  Status Rollback(const std::string& fs, const std::function<Status()>& change);
   // (filesystem, mountpoint) of every mount, sorted by filesystem.
   std::vector<std::pair<std::string, std::string>> List();
 
