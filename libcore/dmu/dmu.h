@@ -20,7 +20,7 @@
 
 #include "libcore/base/bytes.h"
 #include "libcore/base/status.h"
-#include "libcore/zio/blkptr.h"
+#include "libcore/base/blkptr.h"
 #include "libcore/zio/block_reader.h"
 
 namespace uzfs {

@@ -17,7 +17,7 @@
 
 #include "libcore/base/status.h"
 #include "libcore/spa/metaslab.h"
-#include "libcore/zio/blkptr.h"
+#include "libcore/base/blkptr.h"
 #include "libcore/zio/zio_read.h"
 
 namespace uzfs {

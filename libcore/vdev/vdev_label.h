@@ -20,7 +20,7 @@
 #include "libcore/base/env.h"
 #include "libcore/base/nvlist.h"
 #include "libcore/base/status.h"
-#include "libcore/zio/blkptr.h"  // header-only part (BlkPtr::Decode) below the zio layer
+#include "libcore/base/blkptr.h"
 
 namespace uzfs {
 

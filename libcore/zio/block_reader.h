@@ -7,7 +7,7 @@
 
 #include "libcore/base/bytes.h"
 #include "libcore/base/status.h"
-#include "libcore/zio/blkptr.h"
+#include "libcore/base/blkptr.h"
 
 namespace uzfs {
 

@@ -17,7 +17,7 @@
 #include "libcore/base/bytes.h"
 #include "libcore/base/status.h"
 #include "libcore/base/taskq.h"
-#include "libcore/zio/blkptr.h"
+#include "libcore/base/blkptr.h"
 #include "libcore/zio/zio_read.h"
 #include "libcore/zio/zio_write.h"
 

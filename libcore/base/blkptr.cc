@@ -1,6 +1,6 @@
 // Names and text form of block pointers. Format facts: zfs-fuse spa.h SPRINTF_BLKPTR,
 // dmu.c dmu_ot[], zio_checksum.c / zio_compress.c name tables (pool v23).
-#include "libcore/zio/blkptr.h"
+#include "libcore/base/blkptr.h"
 
 #include <cinttypes>
 #include <cstdio>

@@ -1,4 +1,4 @@
-#include "libcore/zio/blkptr.h"
+#include "libcore/base/blkptr.h"
 
 #include <gtest/gtest.h>
 
