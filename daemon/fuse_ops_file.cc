@@ -129,13 +129,16 @@ void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info
   } else {
     Impl::Request r(m);
     s = m->Fresh(ino);
-    if (s.ok())
-      s = m->Do([&](ZplWriter& z, uint64_t) -> Status {
-        uint64_t obj = m->Obj(ino);
-        UZFS_ASSIGN(data, z.Read(obj, static_cast<uint64_t>(off), size));
-        if (m->opts.atime && !m->opts.readonly) UZFS_TRY(z.Accessed(obj, Now()));
-        return Status::Ok();
-      });
+    if (s.ok()) {
+      // The lookups under the pool lock, the disk reads after it (Pool::ReadFile).
+      uint64_t obj = m->Obj(ino);
+      std::function<Status(ZplWriter&, uint64_t)> atime;
+      if (m->opts.atime && !m->opts.readonly)
+        atime = [&](ZplWriter& z, uint64_t) { return z.Accessed(obj, Now()); };
+      auto r = m->pool->ReadFile(m->dataset, obj, static_cast<uint64_t>(off), size, atime);
+      if (r.ok()) data = std::move(r).value();
+      else s = r.status();
+    }
   }
   if (!s.ok()) {
     fuse_reply_err(req, Errno(s));
