@@ -76,6 +76,7 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     return;
   }
   fi->keep_cache = 1;
+  fi->noflush = 1;  // Flush does nothing: close(2) need not wait for a FLUSH round trip
   if (m->pt) m->pt->Open(m->Obj(ino), fi, static_cast<uint32_t>(zp.mode), zp.size, false);
   if (fuse_reply_open(req, fi) != 0) {
     if (m->pt) m->pt->Release(m->Obj(ino), fi);
@@ -108,6 +109,7 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
     return;
   }
   fi->keep_cache = 1;
+  fi->noflush = 1;
   if (m->pt) m->pt->Open(e.ino, fi, S_IFREG, 0, true);
   if (fuse_reply_create(req, &e, fi) != 0) {
     if (m->pt) m->pt->Release(e.ino, fi);
@@ -135,9 +137,9 @@ void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info
       std::function<Status(ZplWriter&, uint64_t)> atime;
       if (m->opts.atime && !m->opts.readonly)
         atime = [&](ZplWriter& z, uint64_t) { return z.Accessed(obj, Now()); };
-      auto r = m->pool->ReadFile(m->dataset, obj, static_cast<uint64_t>(off), size, atime);
-      if (r.ok()) data = std::move(r).value();
-      else s = r.status();
+      auto got = m->pool->ReadFile(m->dataset, obj, static_cast<uint64_t>(off), size, atime);
+      if (got.ok()) data = std::move(got).value();
+      else s = got.status();
     }
   }
   if (!s.ok()) {
