@@ -101,19 +101,26 @@ void PoolTable::Adopt(Pool& p) {
 }
 
 void PoolTable::SyncLoop() {
+  auto next = std::chrono::steady_clock::now() + kTxgTimeout;
   for (;;) {
+    bool kicked = false;
     {
       std::unique_lock<std::mutex> k(kick_mu_);
-      kick_cv_.wait_for(k, kTxgTimeout, [this] { return kicked_ || kick_stop_; });
+      kick_cv_.wait_until(k, next, [this] { return kicked_ || kick_stop_; });
       if (kick_stop_) break;
+      kicked = kicked_;
       kicked_ = false;
     }
+    // zfs_txg_timeout: every txg closes within 5 s; in between, a pool that asked gets its
+    // data written early (Pool::Writeback), the txg left open.
+    bool timeout = std::chrono::steady_clock::now() >= next;
     std::shared_lock<std::shared_mutex> l(mu_);
     if (stopping_) break;
     for (auto& [name, p] : pools_) {
-      Status s = p->Sync();
+      Status s = timeout ? p->Sync() : kicked ? p->Writeback() : Status::Ok();
       if (!s.ok()) spdlog::error("sync of '{}': {}", name, s.ToString());
     }
+    if (timeout) next = std::chrono::steady_clock::now() + kTxgTimeout;
   }
 }
 

@@ -50,6 +50,9 @@ Result<bool> ObjsetWriter::ApplyEarly(const EarlyBlock& b, const BlkPtr& written
   UZFS_TRY(SetBp(*o, 0, b.blkid, bp, sink, txg));
   o->dirty_blocks.erase(b.blkid);
   o->gen.erase(b.blkid);
+  // Clean now and on disk (read back from the ARC or the new bp when needed): the memory
+  // goes, so a txg's written data does not pile up until it closes.
+  o->blocks.erase(b.blkid);
   return true;
 }
 

@@ -310,10 +310,14 @@ class Pool : public BlockReader {
   // finds the units stored into through mappings it cannot watch (no userfaultfd) there.
   using PreSync = std::function<void(Pool&)>;
   void SetPreSync(PreSync fn) { pre_sync_ = std::move(fn); }
-  // Called (without any pool lock) when the open txg's dirty data passes a fifth of
-  // dirty_max, once per txg, and by a writer about to wait at dirty_max: the caller should
-  // Sync() soon (zfsd's sync thread wakes up).
+  // Called (without any pool lock) when the open txg's dirty data passes 64 MiB or a fifth of
+  // dirty_max (the smaller; once until the next Writeback or Sync), and by a writer about to
+  // wait at dirty_max: the caller should call Writeback() soon (zfsd's sync thread wakes up).
   void SetSyncWanted(std::function<void()> fn) { sync_wanted_ = std::move(fn); }
+  // What the sync thread does when the sync-wanted hook asked: early writeback alone (the
+  // txg stays open; what it wrote is no longer dirty in memory), and the txg's close only when
+  // as much is still dirty as made the hook ask.
+  Status Writeback();
   // zfs_dirty_data_max: the bound on dirty data in the open txg (default DefaultDirtyMax()).
   void SetDirtyMax(uint64_t bytes) { dirty_max_ = std::max<uint64_t>(bytes, 1ULL << 20); }
   uint64_t dirty_max() const { return dirty_max_; }

@@ -22,6 +22,7 @@ constexpr uint64_t kDelayMinPercent = 60;            // zfs_delay_min_dirty_perc
 constexpr uint64_t kDelayScaleNs = 500000;           // zfs_delay_scale
 constexpr uint64_t kDelayMaxNs = 100ULL * 1000000;   // zfs_delay_max_ns
 constexpr uint64_t kSyncPercent = 20;                // zfs_dirty_data_sync_percent
+constexpr uint64_t kSyncBytes = 64ULL << 20;         // zfs_dirty_data_sync (older OpenZFS)
 }  // namespace
 
 uint64_t Pool::DefaultDirtyMax() {
@@ -45,8 +46,21 @@ Pool::TxgStats Pool::txg_stats() const {
 
 void Pool::NoteDirty() {
   if (!sync_wanted_ || sync_asked_) return;
-  if (dirty_bytes_ * 100 < dirty_max_ * kSyncPercent) return;
+  if (dirty_bytes_ < std::min<uint64_t>(kSyncBytes, dirty_max_ * kSyncPercent / 100)) return;
   if (!sync_asked_.exchange(true)) sync_wanted_();
+}
+
+Status Pool::Writeback() {
+  std::lock_guard<std::mutex> one(sync_mu_);
+  UZFS_TRY(WriteEarly());
+  if (dirty_bytes_ < std::min<uint64_t>(kSyncBytes, dirty_max_ * kSyncPercent / 100)) {
+    sync_asked_ = false;  // past the threshold again, it asks again
+    return Status::Ok();
+  }
+  // Still as much dirty as made it ask (data that is no file data, blocks changed faster than
+  // they were written): close the txg, which empties it.
+  std::lock_guard<std::mutex> l(mu_);
+  return SyncLocked(kPoolStateActive);
 }
 
 void Pool::Throttle() {
@@ -136,6 +150,16 @@ Status Pool::WriteEarly() {
       return failed_;
     }
     size_t i = 0;
+    uint64_t applied = 0;
+    // Written and in place: no longer dirty data in memory (the throttle's measure).
+    auto credit = [&] {
+      {
+        std::lock_guard<std::mutex> tl(throttle_mu_);
+        uint64_t d = dirty_bytes_;
+        dirty_bytes_ = d - std::min(d, applied);
+      }
+      throttle_cv_.notify_all();
+    };
     for (Capture& c : caps) {
       auto it = datasets_.find(c.ds_obj);
       bool same = it != datasets_.end() && it->second.os->serial() == c.serial &&
@@ -156,12 +180,14 @@ Status Pool::WriteEarly() {
         if (used) {
           stats_.early_blocks++;
           stats_.early_bytes += b.data->size();
+          applied += b.data->size();
         } else {
           stats_.early_stale++;
           if (w.allocated) give_back(w.bp);
         }
       }
     }
+    credit();
   }
   return Status::Ok();
 }
