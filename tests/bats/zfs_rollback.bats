@@ -75,6 +75,9 @@ mount_id() { findmnt -n -o ID --mountpoint "$1"; }
   python3 "$MANIFEST" "$M/fs" >"$BATS_TEST_TMPDIR/snap.manifest"
   python3 "$MANIFEST" "$M/fs/.zfs/snapshot/s" >"$BATS_TEST_TMPDIR/snapdir.manifest"
   diff -u "$BATS_TEST_TMPDIR/snap.manifest" "$BATS_TEST_TMPDIR/snapdir.manifest"
+  T=$BATS_TEST_TMPDIR
+  mkfifo "$T/go"
+  bigsum=$(sha256sum <"$M/fs/.zfs/snapshot/s/big" | cut -d' ' -f1)
   for round in $(seq 20); do
     # Changes of every kind, read back through the mount (so the kernel caches them).
     head -c $((round * 1000 + 1)) /dev/urandom >"$M/fs/new$round"
@@ -92,10 +95,27 @@ mount_id() { findmnt -n -o ID --mountpoint "$1"; }
       return 1
     fi
     cat "$M/fs/big" "$M/fs/d/f3" >/dev/null 2>&1 || true
+    # A mapping of big made before the rollback (the same object in the snapshot): its pages
+    # are never revalidated by attribute timeouts, only by the rollback's invalidation.
+    rm -f "$T/ready"
+    python3 -c '
+import hashlib, mmap, sys
+f = open(sys.argv[1], "rb")
+m = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)
+hashlib.sha256(m).hexdigest()
+open(sys.argv[3], "w").close()
+open(sys.argv[2]).read()
+print(hashlib.sha256(m).hexdigest())' "$M/fs/big" "$T/go" "$T/ready" >"$T/mapsum" &
+    mapper=$!
+    while [ ! -e "$T/ready" ]; do sleep 0.05; done
     "$ZFS" rollback tank/fs@s
+    echo >"$T/go"
+    wait "$mapper"
     python3 "$MANIFEST" "$M/fs" >"$BATS_TEST_TMPDIR/after.manifest"
     diff -u "$BATS_TEST_TMPDIR/snap.manifest" "$BATS_TEST_TMPDIR/after.manifest" ||
       { echo "round $round: the mount does not show the snapshot" >&2; return 1; }
+    [ "$(cat "$T/mapsum")" = "$bigsum" ] ||
+      { echo "round $round: a mapping of big does not show the snapshot" >&2; return 1; }
   done
 }
 
