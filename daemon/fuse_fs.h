@@ -113,7 +113,12 @@ struct MountOptions {
   // How long the kernel may cache attributes and names (seconds). What changes the
   // filesystem behind the mount invalidates them (InvalidateData, Rollback).
   double attr_timeout = 1.0, entry_timeout = 1.0;
-  unsigned max_threads = 4;  // FUSE worker threads (the pool serializes them anyway)
+  // FUSE worker threads. Reads plan under the pool lock and read the disk after it, so
+  // they overlap. Measured (1 GiB files, 2 CPUs): 1 thread creates 5,000 files about twice
+  // as fast as 4 (every idle worker waits on /dev/fuse, and the kernel wakes them in turn),
+  // but halves 4-thread random writes (12.5-15K IOPS against 23-25K) and slows cold reads
+  // (705-845 MB/s against 808-1067); 2 threads were no better than 4 at creates.
+  unsigned max_threads = 4;
   // FUSE_CAP_WRITEBACK_CACHE: the kernel keeps written pages dirty and sends them later.
   // Off: not coherent with the file API and snapshots (see the top of this file); never
   // with passthrough.
