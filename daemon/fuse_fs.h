@@ -114,10 +114,10 @@ struct MountOptions {
   // filesystem behind the mount invalidates them (InvalidateData, Rollback).
   double attr_timeout = 1.0, entry_timeout = 1.0;
   // FUSE worker threads. Reads plan under the pool lock and read the disk after it, so
-  // they overlap. Measured (1 GiB files, 2 CPUs): 1 thread creates 5,000 files about twice
-  // as fast as 4 (every idle worker waits on /dev/fuse, and the kernel wakes them in turn),
-  // but halves 4-thread random writes (12.5-15K IOPS against 23-25K) and slows cold reads
-  // (705-845 MB/s against 808-1067); 2 threads were no better than 4 at creates.
+  // they overlap. Measured on an idle machine (2 CPUs): 5,000 creates of 1 KiB files took
+  // 0.65-0.71 s with 2 workers, 0.71-0.75 with 4 and 8, 1.36 with 1; 4-thread 4K random
+  // writes halve with 1 (12.5-15K IOPS against 23-25K). A loop of our own that keeps one
+  // worker reading /dev/fuse and hands off only large READs and WRITEs was slower (0.92).
   unsigned max_threads = 4;
   // FUSE_CAP_WRITEBACK_CACHE: the kernel keeps written pages dirty and sends them later.
   // Off: not coherent with the file API and snapshots (see the top of this file); never
