@@ -17,13 +17,16 @@
 // Kernel caches and requests (negotiated at INIT): requests of up to 1 MiB (max_write,
 // max_read; libfuse asks for max_pages from max_write) and 1 MiB of read-ahead (INIT's
 // max_readahead and the bdi's read_ahead_kb, which caps it); READDIRPLUS (AUTO) and
-// PARALLEL_DIROPS; no splice (every byte is copied into or out of the ARC anyway: with
-// SPLICE_READ/WRITE/MOVE a cold 1 GiB read went 837 MB/s against ~840-880 without, 4-thread
-// 4K random writes 22.3K IOPS against 24-27K). Opens keep the page cache (keep_cache), so a
-// file read twice is read from zfsd once, and need no FLUSH at close (noflush: Flush does
-// nothing). Whatever changes a file's bytes other than a WRITE through this mount drops the
-// kernel's pages: InvalidateData (the file API's writes and mapped stores) and Rollback.
-// Attributes and names are cached for MountOptions' timeouts and dropped the same ways.
+// PARALLEL_DIROPS. No splice: every byte is copied into or out of the ARC anyway, and with
+// SPLICE_READ/WRITE/MOVE (measured against without in alternating runs on an idle machine,
+// 1 GiB files) sequential writes went 572-689 MB/s against 651-679, cold reads 1155-1173
+// against 1052-1157, 4-thread 4K random writes 26.9-28.2K IOPS against 26.5-27.1K and 5,000
+// creates 0.68-0.70 s against 0.64-0.68: nothing beyond the noise. Opens keep the page
+// cache (keep_cache), so a file read twice is read from zfsd once, and need no FLUSH at
+// close (noflush: Flush does nothing). Whatever changes a file's bytes other than a WRITE
+// through this mount drops the kernel's pages: InvalidateData (the file API's writes and
+// mapped stores) and Rollback. Attributes and names are cached for MountOptions' timeouts
+// and dropped the same ways.
 //
 // The writeback cache is off (MountOptions::writeback_cache only for experiments). It
 // cannot be kept coherent with the ARC here: a write(2) that returned would sit dirty in the
@@ -31,10 +34,11 @@
 // ARC by the file service) would not see it, a snapshot taken meanwhile would miss it, and a
 // later invalidation (InvalidateData after a mapped store, which launders dirty pages first)
 // would write the older bytes over the client's newer ones. Making it coherent needs every
-// file-API access to flush the kernel's dirty pages of the file first. It would not pay
-// either (measured, same machine and run, 1 GiB files): sequential 1 MiB writes 392 MB/s
-// with it against 411 without, 4-thread 4K random writes 29.3K IOPS against 24.1K, 5,000
-// creates of 1 KiB files 1.11 s against 0.56 (close writes back and waits).
+// file-API access to flush the kernel's dirty pages of the file first (daemon/file_service).
+// What it would buy (the same runs as splice above): 4-thread 4K random writes 35.4-37.8K
+// IOPS against 26.5-27.1K and cold reads 1225-1260 MB/s against 1052-1157, but sequential
+// writes 633-651 MB/s against 651-679 and 5,000 creates 0.93-1.21 s against 0.64-0.68
+// (every close writes back and waits).
 //
 // Inodes: a FUSE inode number is the ZFS object number, except FUSE_ROOT_ID (1), which
 // stands for the ZPL root object (ZplWriter::root(); object 1 is the master node, never a
