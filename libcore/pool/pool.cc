@@ -136,16 +136,18 @@ Status Pool::WriteBlocks(std::vector<BlockWrite>& batch, uint64_t txg) {
     // Nothing was written: give the allocations back.
     std::lock_guard<std::mutex> l(alloc_mu_);
     for (BlockWrite& w : batch)
-      if (w.allocated) (void)MetaslabFree(groups_, w.bp);
+      if (w.allocated) (void)MetaslabFree(groups_, w.bp, /*unalloc=*/true);
     return s;
   }
   failed_ = s.Context("pool " + name_ + " suspended");
   return failed_;
 }
 
-void Pool::FreeBlock(const BlkPtr& bp, uint64_t) {
+void Pool::FreeBlock(const BlkPtr& bp, uint64_t txg) {
   std::lock_guard<std::mutex> l(alloc_mu_);
-  Status s = MetaslabFree(groups_, bp);
+  // A block born in this txg and gone before its space maps were written (an early writeback
+  // image overwritten, a dropped dataset's) is reusable at once: no synced tree holds it.
+  Status s = MetaslabFree(groups_, bp, /*unalloc=*/bp.birth == txg);
   if (!s.ok() && failed_.ok()) failed_ = s;
 }
 

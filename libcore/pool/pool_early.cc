@@ -138,7 +138,7 @@ Status Pool::WriteEarly() {
     early_cv_.notify_all();
     auto give_back = [&](const BlkPtr& bp) {
       std::lock_guard<std::mutex> al(alloc_mu_);
-      (void)MetaslabFree(groups_, bp);
+      (void)MetaslabFree(groups_, bp, /*unalloc=*/true);  // never referenced: reusable at once
     };
     if (!s.ok()) {
       if (s.code() == ENOSPC) {

@@ -112,6 +112,17 @@ Status MetaslabGroup::Free(uint64_t offset, uint64_t size) {
   return Status::Ok();
 }
 
+Status MetaslabGroup::Unalloc(uint64_t offset, uint64_t size) {
+  int i = MetaslabOf(offset);
+  if (i >= 0 && offset + size <= ms_[i].start + ms_[i].size && ms_[i].pending_alloc.Contains(offset, size)) {
+    Metaslab& m = ms_[i];
+    m.pending_alloc.Remove(offset, size);
+    m.free.Add(offset, size);
+    return Status::Ok();
+  }
+  return Free(offset, size);
+}
+
 Status MetaslabGroup::Claim(uint64_t offset, uint64_t size) {
   int i = MetaslabOf(offset);
   if (i < 0) return Status::Error(EINVAL, "claim outside the vdev");

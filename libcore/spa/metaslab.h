@@ -71,6 +71,10 @@ class MetaslabGroup {
   Result<uint64_t> Alloc(uint64_t asize, const std::vector<uint64_t>& near);
   // Frees [offset, offset+size) in the syncing txg. EINVAL when it is not allocated.
   Status Free(uint64_t offset, uint64_t size);
+  // metaslab_unalloc_dva: a block allocated since the last metaslab sync (no space map and no
+  // synced tree ever held it) is given back at once, reusable in the same txg; anything else
+  // is freed as Free does.
+  Status Unalloc(uint64_t offset, uint64_t size);
   // Marks [offset, offset+size) allocated (import of a block a log or old pass holds): EEXIST
   // when it is not free.
   Status Claim(uint64_t offset, uint64_t size);

@@ -16,7 +16,7 @@ Status MetaslabAlloc(std::vector<std::unique_ptr<MetaslabGroup>>& groups, Metasl
   std::vector<size_t> used;
   auto give_back = [&](int upto) {
     for (int e = 0; e < upto; e++)
-      if (!bp->dva[e].empty()) (void)groups[bp->dva[e].vdev()]->Free(bp->dva[e].offset(), bp->dva[e].asize());
+      if (!bp->dva[e].empty()) (void)groups[bp->dva[e].vdev()]->Unalloc(bp->dva[e].offset(), bp->dva[e].asize());
   };
   for (int d = 0; d < copies; d++) {
     size_t g = rotor.vdev % ngroups;
@@ -66,7 +66,8 @@ Status MetaslabAlloc(std::vector<std::unique_ptr<MetaslabGroup>>& groups, Metasl
   return Status::Ok();
 }
 
-Status MetaslabFree(std::vector<std::unique_ptr<MetaslabGroup>>& groups, const BlkPtr& bp) {
+Status MetaslabFree(std::vector<std::unique_ptr<MetaslabGroup>>& groups, const BlkPtr& bp,
+                    bool unalloc) {
   Status first = Status::Ok();
   for (const Dva& d : bp.dva) {
     if (d.empty()) continue;
@@ -74,7 +75,8 @@ Status MetaslabFree(std::vector<std::unique_ptr<MetaslabGroup>>& groups, const B
       if (first.ok()) first = Status::Error(ECORRUPT, "free of a block on a missing vdev");
       continue;
     }
-    Status s = groups[d.vdev()]->Free(d.offset(), d.asize());
+    Status s = unalloc ? groups[d.vdev()]->Unalloc(d.offset(), d.asize())
+                       : groups[d.vdev()]->Free(d.offset(), d.asize());
     if (!s.ok() && first.ok()) first = s.Context("freeing " + bp.ToString());
   }
   return first;

@@ -31,7 +31,10 @@ struct MetaslabRotor {
 Status MetaslabAlloc(std::vector<std::unique_ptr<MetaslabGroup>>& groups, MetaslabRotor& rotor,
                      const TopVdevLookup& top, uint64_t psize, int copies, BlkPtr* bp);
 
-// metaslab_free of every DVA of bp in the syncing txg.
-Status MetaslabFree(std::vector<std::unique_ptr<MetaslabGroup>>& groups, const BlkPtr& bp);
+// metaslab_free of every DVA of bp in the syncing txg. unalloc: bp was born in the open txg,
+// so its DVAs still allocated since the last metaslab sync are given back at once
+// (MetaslabGroup::Unalloc; metaslab_free with now).
+Status MetaslabFree(std::vector<std::unique_ptr<MetaslabGroup>>& groups, const BlkPtr& bp,
+                    bool unalloc = false);
 
 }  // namespace uzfs

@@ -363,5 +363,26 @@ TEST(Metaslab, FreedSpaceWaitsForTwoMoreSyncs) {
   EXPECT_EQ(*a, 4096u);
 }
 
+// metaslab_unalloc_dva: space allocated since the last metaslab sync comes back at once and
+// never reaches the space map; after a sync, Unalloc is an ordinary (deferred) free.
+TEST(Metaslab, UnallocGivesBackWhatNoSyncSaw) {
+  MetaslabGroup g(0, 1ULL << 18, 17, 12);  // 2 metaslabs of 128K, 4K sectors
+  uint64_t free0 = g.free_space();
+  auto a = g.Alloc(8192, {});
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(free0 - 8192, g.free_space());
+  ASSERT_TRUE(g.Unalloc(*a, 8192).ok());
+  EXPECT_EQ(free0, g.free_space());
+  EXPECT_TRUE(g.Sync(5, 1).empty());  // nothing for the space map
+  auto b = g.Alloc(8192, {});
+  ASSERT_TRUE(b.ok());
+  ASSERT_FALSE(g.Sync(5, 1).empty());  // now it was synced as allocated
+  g.SyncDone(5);
+  ASSERT_TRUE(g.Unalloc(*b, 8192).ok());
+  auto frees = g.Sync(6, 1);
+  ASSERT_EQ(1u, frees.size());  // a synced block is freed (a FREE entry), not given back
+  EXPECT_EQ(EINVAL, g.Unalloc(*b, 8192).code());  // freed twice
+}
+
 }  // namespace
 }  // namespace uzfs
