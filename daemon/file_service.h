@@ -33,9 +33,10 @@
 // fault thread waits for that fill (inflight_) instead of queueing on the pool, and a unit
 // found resident is only woken, not faulted again. Units already resident are skipped (a
 // prefetch is no access: no hit, no promotion to MFU); a prefetched unit is an ordinary ARC
-// miss and fill (evictable, counted in arcstat's misses). Fills are what bounds a cold read:
-// while the pool table's and the pool's locks are held across them (the DMU read and the
-// ARC's insert), the prefetch threads take turns; they overlap once fills run unlocked.
+// miss and fill (evictable, counted in arcstat's misses). Fills are what bounds a cold read;
+// Pool::FaultFile does the disk read and the ARC's insert without the pool lock, so the
+// prefetch threads keep that many reads in flight (a 512 MiB cold read on a direct-I/O loop
+// device: ~530 MB/s with one, ~1000 with four, ext4's readahead ~1050).
 //
 // Failures a mapping cannot report (a fault that cannot be served: I/O error, EDQUOT/ENOSPC on
 // a first store, the pool gone) sever the session: zfsd shuts its connection down, and the
