@@ -10,7 +10,12 @@
 # Environment: SIZE (the file, default 512M), ROUNDS (cold and warm reads and memory
 # measurements per file system, medians shown; default 5), FS (which of "ext4 uzfs zfs-fuse"
 # to run, default all), UZFS_BUILD (default build/; zfsd, zpool, zfs and uzfs_mmap_read are
-# built there first).
+# built there first), VDEV (the uzfs pool's device: "loop", the default, a loop device with
+# direct I/O like the others'; "file", a file vdev: a sparse file in the work directory, which
+# zfsd opens O_DIRECT where the work directory's file system allows it, so the copies show
+# whether the vdev's page cache is a second copy; the file's pages in the page cache, by
+# fincore, are printed as "vdev file in page cache"), UZFS_PREFAULT (passed to the readers:
+# 0 turns libzfs's prefault thread off).
 # Run as root; needs only what scripts/deps.sh installs (zfs-fuse, e2fsprogs, util-linux).
 #
 # Throughput: bench/mmap_read.cc (uzfs_mmap_read) maps the whole file, reads every byte once
@@ -36,7 +41,11 @@ for c in losetup mkfs.ext4 flock pgrep numfmt /usr/sbin/zfs-fuse /usr/sbin/zpool
 done
 B=${UZFS_BUILD:-$root/build}
 [ -f "$B/build.ninja" ] || cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-SIZE=${SIZE:-512M} ROUNDS=${ROUNDS:-5} FS=${FS:-ext4 uzfs zfs-fuse}
+SIZE=${SIZE:-512M} ROUNDS=${ROUNDS:-5} FS=${FS:-ext4 uzfs zfs-fuse} VDEV=${VDEV:-loop}
+case $VDEV in loop | file) ;; *) echo "mmap_bench: VDEV must be loop or file, not '$VDEV'" >&2; exit 2 ;; esac
+if [ "$VDEV" = file ]; then
+  command -v fincore >/dev/null || { echo "mmap_bench: fincore missing (util-linux)" >&2; exit 1; }
+fi
 targets=(uzfs_mmap_read)
 [[ " $FS " != *" uzfs "* ]] || targets+=(zfsd zpool zfs)
 cmake --build "$B" -j"$(nproc)" --target "${targets[@]}" >/dev/null
@@ -46,7 +55,7 @@ bytes=$(numfmt --from=iec "$SIZE")
 img=$((bytes * 2 + (512 << 20)))
 base=$(mktemp -d "${1:-/var/tmp}/uzfs-mmap-bench.XXXXXX")
 export UZFS_SOCKET=$base/zfsd.sock
-zfsd_pid='' zf_pid=$base/zfs-fuse.pid zf_lock='' holders=() loops=()
+zfsd_pid='' zf_pid=$base/zfs-fuse.pid zf_lock='' holders=() loops=() vdev_file=
 
 cleanup() {
   set +e
@@ -90,6 +99,8 @@ memfree() {
   done | sort -n -k1,1 | sed -n 2p
 }
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "-" }'; }
+# vdev_cached FILE: bytes of FILE in the page cache (fincore)
+vdev_cached() { fincore -b -n -o RES "$1" | awk '{ print $1 + 0 }'; }
 
 declare -A R=() SUMS=()
 
@@ -155,7 +166,8 @@ copies() { awk -v a="$1" -v b="$2" -v s="$bytes" 'BEGIN { printf "%.3f", (b - a)
 # cache, nor page tables).
 memory() {
   local name=$1 mode=$2 file=$3 empty=$4 daemon=$5 f0 f1 f2 q0 q1 q2 b0 b1 b2 p0 p1 p2 r i
-  local c1=() c2=() e1=() e2=() d1=() d2=() s1=() s2=() dp
+  local c1=() c2=() e1=() e2=() d1=() d2=() s1=() s2=() v1=() v2=() dp vf=''
+  [ "$name" != uzfs ] || vf=$vdev_file
   for ((i = 0; i < ROUNDS; i++)); do
     eval "$empty" || return 1
     dp=()
@@ -166,9 +178,11 @@ memory() {
     holder "$mode" "$file" "$base/ready.1" || { stop_holders; return 1; }
     read -r f1 q1 b1 <<<"$(memfree)"
     p1=$(pss "${dp[@]}" "${holders[@]}")
+    [ -z "$vf" ] || v1+=("$(copies 0 "$(vdev_cached "$vf")")")
     holder "$mode" "$file" "$base/ready.2" || { stop_holders; return 1; }
     read -r f2 q2 b2 <<<"$(memfree)"
     p2=$(pss "${dp[@]}" "${holders[@]}")
+    [ -z "$vf" ] || v2+=("$(copies 0 "$(vdev_cached "$vf")")")
     stop_holders
     for r in "$base/ready.1" "$base/ready.2"; do SUMS[$(awk '{ print $4 }' "$r")]=1; done
     rm -f "$base/ready.1" "$base/ready.2"
@@ -188,6 +202,11 @@ memory() {
   R[$name.buf2]=$(printf '%s\n' "${d2[@]}" | median)
   R[$name.pss1]=$(printf '%s\n' "${s1[@]}" | median)
   R[$name.pss2]=$(printf '%s\n' "${s2[@]}" | median)
+  if [ -n "$vf" ]; then
+    R[$name.vdev1]=$(printf '%s\n' "${v1[@]}" | median)
+    R[$name.vdev2]=$(printf '%s\n' "${v2[@]}" | median)
+    log "$name: the vdev file's page cache with 1 process, 2 processes (copies): ${v1[*]}, ${v2[*]}"
+  fi
   log "$name: copies with 1 process, 2 processes: MemFree ${c1[*]}, ${c2[*]};" \
     "MemFree + per-CPU free ${e1[*]}, ${e2[*]}; Buffers ${d1[*]}, ${d2[*]}; Pss ${s1[*]}, ${s2[*]}"
 }
@@ -225,6 +244,18 @@ zfsd_start() {
   log "mmap_bench: zfsd did not start"; tail -n 20 "$base/zfsd.log" >&2; return 1
 }
 zfsd_stop() { kill "$zfsd_pid" 2>/dev/null || true; wait "$zfsd_pid" || true; zfsd_pid=''; }
+# vdev_flags FILE: "O_DIRECT" or "page cache": how zfsd holds FILE open (its fdinfo flags)
+vdev_flags() {
+  local fd
+  for fd in /proc/"$zfsd_pid"/fd/*; do
+    [ "$(readlink "$fd")" = "$1" ] || continue
+    local flags
+    flags=$(awk '/^flags:/ { print $2 }' /proc/"$zfsd_pid"/fdinfo/"${fd##*/}")
+    if (((8#$flags) & 8#40000)); then echo O_DIRECT; else echo "page cache"; fi
+    return
+  done
+  echo "not open"
+}
 # zfs-fuse as tests/lib/oracle.bash starts it (the caller holds the lock).
 zf_start() {
   /usr/sbin/zfs-fuse --pidfile "$zf_pid" --no-kstat-mount
@@ -256,13 +287,22 @@ for fs in $FS; do
     umount "$base/ext4"
     ;;
   uzfs)
-    loop_dev u; dev=$DEV
+    if [ "$VDEV" = file ]; then
+      dev=$base/u.img part=$dev vdev_file=$dev
+      truncate -s "$img" "$dev"
+    else
+      loop_dev u; dev=$DEV
+    fi
     zfsd_start
     # -R: no cache file, so a restarted zfsd imports nothing by itself.
     quiet "$ZPOOL" create -f -R "$base/u" ubench "$dev"
-    # A whole disk gets a partition table, the pool goes in its first partition.
-    part=${dev}p1
-    [ -b "$part" ] || part=$dev
+    if [ "$VDEV" = loop ]; then
+      # A whole disk gets a partition table, the pool goes in its first partition.
+      part=${dev}p1
+      [ -b "$part" ] || part=$dev
+    else
+      log "uzfs: file vdev $dev, opened by zfsd with flags $(vdev_flags "$dev")"
+    fi
     quiet "$ZFS" create -o compression=off ubench/fs
     f=$(mounted_at ubench/fs)/f
     put_file "$f"
@@ -321,9 +361,11 @@ for k in cold:"cold read MB/s" warm:"warm read MB/s" \
   copies1:"copies, 1 process" copies2:"copies, 2 processes" \
   free1:"  with per-CPU free, 1 proc" free2:"  with per-CPU free, 2 procs" \
   buf1:"  in Buffers, 1 process" buf2:"  in Buffers, 2 processes" \
-  pss1:"  by Pss, 1 process" pss2:"  by Pss, 2 processes"; do
+  pss1:"  by Pss, 1 process" pss2:"  by Pss, 2 processes" \
+  vdev1:"  vdev file in page cache, 1" vdev2:"  vdev file in page cache, 2"; do
   key=${k%%:*} label=${k#*:} r1=- r2=-
-  if [[ $key != buf* ]]; then
+  [[ $key != vdev* ]] || [ "$VDEV" = file ] || continue
+  if [[ $key != buf* && $key != vdev* ]]; then
     r1=$(ratio "$(v "uzfs.$key")" "$(v "zfs-fuse.$key")") r2=$(ratio "$(v "uzfs.$key")" "$(v "ext4.$key")")
   fi
   printf '%-28s %9s %9s %9s %13s %10s\n' "$label" "$(v "uzfs.$key")" "$(v "zfs-fuse.$key")" "$(v "ext4.$key")" "$r1" "$r2"
@@ -336,6 +378,8 @@ echo "drop of MemFree plus the free pages on the per-CPU lists (MemFree leaves t
 echo "dropping caches fills them). \"in Buffers\": the part that is block device page cache (a"
 echo "pool device read without O_DIRECT). \"by Pss\": growth of the holders' and the daemon's"
 echo "Pss, blind to other work and to caches no one maps."
+[ "$VDEV" = loop ] || echo "uzfs's pool is on a file vdev (VDEV=file); \"vdev file in page cache\": its pages in the
+page cache (fincore), in copies of $SIZE."
 echo
 echo "targets:"
 target() { printf '  %-44s %8s  %s\n' "$1" "$2" "$(met "$2" "$3" "$4")"; }
@@ -346,6 +390,8 @@ target "  with per-CPU free, 2 processes" "$(v uzfs.free2)" '<=' 1.05
 for t in cold warm; do
   target "libzfs mmap $t read >= 1.0x ext4's" "$(ratio "$(v "uzfs.$t")" "$(v "ext4.$t")")" '>=' 1.0
 done
+target "  this round's: cold >= 0.7x ext4's" "$(ratio "$(v uzfs.cold)" "$(v ext4.cold)")" '>=' 0.7
+target "  this round's: warm >= 0.9x ext4's" "$(ratio "$(v uzfs.warm)" "$(v ext4.warm)")" '>=' 0.9
 if [ "${#SUMS[@]}" -eq 1 ] && [ -n "${SUMS[$want]:-}" ]; then
   echo "every read's checksum matched the file's ($want)"
 else

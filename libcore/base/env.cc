@@ -4,14 +4,17 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <linux/magic.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <memory>
 #include <mutex>
 
 namespace uzfs {
@@ -20,9 +23,77 @@ namespace {
 Status Errno(const std::string& what, int err) { return Status::Error(err, what); }
 
 // ---------------------------------------------------------------- POSIX
+
+// The alignment of the bounce buffers below: direct I/O asking more of memory is not used.
+constexpr size_t kBounceAlign = 4096;
+
+// What direct I/O on fd needs: the alignment of file offsets and lengths, and of memory.
+struct DirectAlign {
+  uint64_t io = 0, mem = 0;  // io 0: the file system does no direct I/O on it
+};
+
+// For a descriptor opened with O_DIRECT. statx's STATX_DIOALIGN (Linux 6.1 for files, 6.11
+// for block devices) answers it; without it, a block device needs its logical sector size,
+// a tmpfs file nothing (its pages are the file: O_DIRECT there is a copy like any other, so
+// it is not kept) and another file system at most 4096 (what the common ones ask).
+DirectAlign DirectAlignOf(int fd) {
+  DirectAlign a;
+#ifdef STATX_DIOALIGN
+  struct statx sx = {};
+  if (::statx(fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &sx) == 0 && (sx.stx_mask & STATX_DIOALIGN)) {
+    a.io = sx.stx_dio_offset_align;
+    a.mem = sx.stx_dio_mem_align;
+    if (a.mem > kBounceAlign) a = {};  // more than the bounce buffers give
+    return a;
+  }
+#endif
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return a;
+  if (S_ISBLK(st.st_mode)) {
+    int sector = 0;
+    if (::ioctl(fd, BLKSSZGET, &sector) == 0 && sector > 0) a.io = a.mem = static_cast<uint64_t>(sector);
+    return a;
+  }
+  struct statfs fs;
+  if (::fstatfs(fd, &fs) == 0 && fs.f_type == TMPFS_MAGIC) return a;
+  a.io = a.mem = 4096;
+  return a;
+}
+
+// A thread's bounce buffer for direct I/O: aligned, kept between calls up to kKeep bytes (a
+// fresh aligned allocation of a record's size costs more than the read it serves).
+class Scratch {
+ public:
+  static constexpr size_t kAlign = kBounceAlign, kKeep = 1u << 20;
+  MutByteSpan Get(size_t n) {
+    if (n > cap_) {
+      size_t want = (n + kAlign - 1) / kAlign * kAlign;
+      uint8_t* p = static_cast<uint8_t*>(std::aligned_alloc(kAlign, want));
+      if (p == nullptr) return {};
+      if (want > kKeep) {
+        big_.reset(p);  // this call only
+        return MutByteSpan(p, n);
+      }
+      mem_.reset(p);
+      cap_ = want;
+    }
+    return MutByteSpan(mem_.get(), n);
+  }
+  void Done() { big_.reset(); }
+
+ private:
+  struct Free {
+    void operator()(uint8_t* p) const { std::free(p); }
+  };
+  std::unique_ptr<uint8_t, Free> mem_, big_;
+  size_t cap_ = 0;
+};
+thread_local Scratch t_scratch;
+
 class PosixFile : public File {
  public:
-  PosixFile(int fd, std::string name, bool direct) : fd_(fd), name_(std::move(name)), direct_(direct) {}
+  PosixFile(int fd, std::string name, DirectAlign align)
+      : fd_(fd), name_(std::move(name)), align_(align), direct_(align.io != 0) {}
   ~PosixFile() override { ::close(fd_); }
 
   Status ReadAt(uint64_t off, MutByteSpan buf) override {
@@ -73,48 +144,51 @@ class PosixFile : public File {
 
   const std::string& Name() const override { return name_; }
   bool ConcurrentWrites() const override { return true; }  // pread/pwrite at offsets
+  bool direct() const override { return ::fcntl(fd_, F_GETFL) & O_DIRECT; }  // the kernel's word
 
  private:
-  static constexpr size_t kAlign = 4096;
-  static bool Aligned(uint64_t off, const void* p, size_t n) {
-    return off % kAlign == 0 && n % kAlign == 0 && reinterpret_cast<uintptr_t>(p) % kAlign == 0;
+  bool Aligned(uint64_t off, const void* p, size_t n) const {
+    return off % align_.io == 0 && n % align_.io == 0 &&
+           reinterpret_cast<uintptr_t>(p) % std::max<uint64_t>(align_.mem, 1) == 0;
   }
-  // O_DIRECT needs aligned offset, length and memory: read the covering aligned range.
+  // O_DIRECT needs aligned offset, length and memory: read the covering aligned range into
+  // the thread's bounce buffer.
   Status Bounce(uint64_t off, MutByteSpan buf) {
-    uint64_t start = off / kAlign * kAlign;
-    uint64_t end = (off + buf.size() + kAlign - 1) / kAlign * kAlign;
-    void* mem = std::aligned_alloc(kAlign, end - start);
-    if (mem == nullptr) return Status::Error(ENOMEM, "read " + name_);
-    MutByteSpan tmp(static_cast<uint8_t*>(mem), end - start);
+    uint64_t a = align_.io;
+    uint64_t start = off / a * a;
+    uint64_t end = (off + buf.size() + a - 1) / a * a;
+    MutByteSpan tmp = t_scratch.Get(end - start);
+    if (tmp.empty()) return Status::Error(ENOMEM, "read " + name_);
     Status s = ReadAt(start, tmp);
     if (s.ok()) std::memcpy(buf.data(), tmp.data() + (off - start), buf.size());
-    std::free(mem);
+    t_scratch.Done();
     return s;
   }
-  // O_DIRECT write from unaligned memory or at an unaligned range: copy into an aligned
+  // O_DIRECT write from unaligned memory or at an unaligned range: copy into the bounce
   // buffer covering the range, reading the partial sectors at either end first.
   Status BounceWrite(uint64_t off, ByteSpan data) {
-    uint64_t start = off / kAlign * kAlign;
-    uint64_t end = (off + data.size() + kAlign - 1) / kAlign * kAlign;
-    void* mem = std::aligned_alloc(kAlign, end - start);
-    if (mem == nullptr) return Status::Error(ENOMEM, "write " + name_);
-    MutByteSpan tmp(static_cast<uint8_t*>(mem), end - start);
+    uint64_t a = align_.io;
+    uint64_t start = off / a * a;
+    uint64_t end = (off + data.size() + a - 1) / a * a;
+    MutByteSpan tmp = t_scratch.Get(end - start);
+    if (tmp.empty()) return Status::Error(ENOMEM, "write " + name_);
     Status s = Status::Ok();
     if (start != off || end != off + data.size()) {
       // Partial sectors: keep the bytes around the range as they are on the device.
-      if (start != off) s = ReadAt(start, tmp.first(kAlign));
-      if (s.ok() && end != off + data.size() && (end - kAlign != start || start == off))
-        s = ReadAt(end - kAlign, tmp.subspan(end - start - kAlign, kAlign));
+      if (start != off) s = ReadAt(start, tmp.first(a));
+      if (s.ok() && end != off + data.size() && (end - a != start || start == off))
+        s = ReadAt(end - a, tmp.subspan(end - start - a, a));
     }
     if (s.ok()) {
       std::memcpy(tmp.data() + (off - start), data.data(), data.size());
       s = WriteAt(start, tmp);
     }
-    std::free(mem);
+    t_scratch.Done();
     return s;
   }
   int fd_;
   std::string name_;
+  DirectAlign align_;
   bool direct_;
 };
 
@@ -129,7 +203,18 @@ class PosixEnvImpl : public Env {
     int fd = ::open(path.c_str(), flags, 0644);
     if (fd < 0 && o.direct && errno == EINVAL) fd = ::open(path.c_str(), flags & ~O_DIRECT, 0644);
     if (fd < 0) return Errno(path, errno);
-    return std::unique_ptr<File>(new PosixFile(fd, path, o.direct && (::fcntl(fd, F_GETFL) & O_DIRECT)));
+    DirectAlign align;
+    if (o.direct && (::fcntl(fd, F_GETFL) & O_DIRECT)) {
+      align = DirectAlignOf(fd);
+      if (align.io && o.direct_min_io && align.io > o.direct_min_io) align = {};
+      // Not kept: through the page cache after all (F_SETFL may clear O_DIRECT).
+      if (!align.io && ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_DIRECT) != 0) {
+        Status s = Errno("clear O_DIRECT on " + path, errno);
+        ::close(fd);
+        return s;
+      }
+    }
+    return std::unique_ptr<File>(new PosixFile(fd, path, align));
   }
   Result<std::vector<std::string>> ListDir(const std::string& dir) override {
     DIR* d = ::opendir(dir.c_str());

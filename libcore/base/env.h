@@ -1,7 +1,8 @@
 // Env: every byte of device and file I/O goes through this interface (leveldb's Env).
 //
 // Three implementations:
-//   PosixEnv()      — real files and block devices (pread/pwrite; O_DIRECT where asked).
+//   PosixEnv()      — real files and block devices (pread/pwrite; O_DIRECT where asked and
+//                     where the file system takes it, see OpenOptions::direct).
 //   NewMemEnv()     — files in memory, for unit tests.
 //   FaultEnv        — wraps another Env and injects faults: fail the Nth I/O, flip bits on
 //                     read, and "power cut": drop every write not yet followed by Sync().
@@ -37,13 +38,25 @@ class File {
   // True when WriteAt (and ReadAt) may be called from several threads at once (the write
   // pipeline then keeps several writes in flight).
   virtual bool ConcurrentWrites() const { return false; }
+  // True when its I/O bypasses the host's page cache (opened with O_DIRECT, and kept so).
+  virtual bool direct() const { return false; }
 };
 
 struct OpenOptions {
   bool write = false;    // open read-write; read-only otherwise
   bool create = false;   // create a missing file (implies write)
-  bool direct = false;   // O_DIRECT: bypass the page cache (block devices)
+  // O_DIRECT: bypass the host's page cache (a pool's block devices and file vdevs: the ARC is
+  // the one cache). Where the file system does not do direct I/O the file is opened without
+  // it (open's EINVAL; statx reporting no direct I/O alignment; tmpfs, whose pages are the
+  // file itself), and File::direct() says which it got. I/O at offsets, lengths or memory the
+  // device cannot take directly goes through an aligned bounce buffer.
+  bool direct = false;
   bool exclusive = false;  // O_EXCL on a block device: fail if mounted or in use
+  // With direct: the finest I/O the caller issues (a pool's 1 << ashift); 0 for any. When
+  // direct I/O needs a coarser alignment (a 4K-sector device under an ashift-9 pool), the
+  // file is opened without O_DIRECT: each write would be a read-modify-write of a sector, and
+  // two such writes into one sector at once would lose one.
+  uint64_t direct_min_io = 0;
 };
 
 class Env {

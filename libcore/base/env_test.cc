@@ -1,7 +1,12 @@
 #include <gtest/gtest.h>
 
-#include <cstdlib>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/vfs.h>
 #include <unistd.h>
+
+#include <cstdlib>
+#include <thread>
 
 #include "libcore/base/env.h"
 
@@ -56,6 +61,114 @@ TEST(PosixEnv, FileAndDirectIo) {
   EXPECT_EQ(*names, std::vector<std::string>{"f"});
   unlink(path.c_str());
   rmdir(tmpl);
+}
+
+// A directory for a test under base, removed with what is in it at the end of the scope.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& base) {
+    std::string t = base + "/uzfs-env-XXXXXX";
+    if (mkdtemp(t.data())) path_ = t;
+  }
+  ~TempDir() {
+    if (!path_.empty()) std::system(("rm -rf '" + path_ + "'").c_str());
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// Whether files under dir take O_DIRECT and are not tmpfs's (which Env does not keep direct).
+bool DirectCapable(const std::string& dir) {
+  struct statfs fs;
+  if (statfs(dir.c_str(), &fs) != 0 || fs.f_type == TMPFS_MAGIC) return false;
+  std::string probe = dir + "/probe";
+  int fd = open(probe.c_str(), O_RDWR | O_CREAT | O_DIRECT, 0600);
+  if (fd >= 0) close(fd);
+  unlink(probe.c_str());
+  return fd >= 0;
+}
+
+// File vdevs (one copy: the ARC, not also the host's page cache): a file on a file system
+// that does direct I/O is opened O_DIRECT and kept so; unaligned offsets, lengths and memory
+// round-trip through the bounce buffer, the bytes around an unaligned write stay as they
+// were, and concurrent unaligned writes into different sectors all land.
+TEST(PosixEnv, FileVdevOnADirectCapableFileSystemIsDirect) {
+  TempDir dir("/var/tmp");
+  ASSERT_FALSE(dir.path().empty());
+  if (!DirectCapable(dir.path())) GTEST_SKIP() << "/var/tmp does not take O_DIRECT";
+  std::string path = dir.path() + "/vdev";
+  auto f = PosixEnv()->Open(path, OpenOptions{.write = true, .create = true, .direct = true});
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_TRUE((*f)->direct());  // F_GETFL of its descriptor has O_DIRECT
+  Bytes base = Pattern(1 << 20, 3);
+  ASSERT_TRUE((*f)->WriteAt(0, base).ok());  // a vector: memory not page-aligned
+  Bytes odd = Pattern(5000, 7);
+  ASSERT_TRUE((*f)->WriteAt(4097 + 512, odd).ok());
+  std::copy(odd.begin(), odd.end(), base.begin() + 4097 + 512);
+  std::vector<std::thread> ts;
+  for (int t = 0; t < 4; t++)
+    ts.emplace_back([&, t] {
+      Bytes b = Pattern(700, static_cast<uint8_t>(40 + t));
+      EXPECT_TRUE((*f)->WriteAt(65536 * (t + 2) + 100, b).ok());
+    });
+  for (auto& t : ts) t.join();
+  for (int t = 0; t < 4; t++) {
+    Bytes b = Pattern(700, static_cast<uint8_t>(40 + t));
+    std::copy(b.begin(), b.end(), base.begin() + 65536 * (t + 2) + 100);
+  }
+  ASSERT_TRUE((*f)->Sync().ok());
+  Bytes all(base.size());
+  ASSERT_TRUE((*f)->ReadAt(0, all).ok());
+  EXPECT_EQ(all, base);
+  Bytes part(3000);
+  ASSERT_TRUE((*f)->ReadAt(12345, part).ok());
+  EXPECT_EQ(part, Bytes(base.begin() + 12345, base.begin() + 15345));
+  // Without direct asked, the page cache.
+  auto g = PosixEnv()->Open(path, OpenOptions{});
+  ASSERT_TRUE(g.ok());
+  EXPECT_FALSE((*g)->direct());
+}
+
+// A pool whose ashift is finer than what direct I/O on the file takes is not opened direct
+// (each write would be a read-modify-write of a sector, and two at once into one sector race).
+TEST(PosixEnv, DirectNeedsTheCallersFinestIo) {
+  TempDir dir("/var/tmp");
+  ASSERT_FALSE(dir.path().empty());
+  if (!DirectCapable(dir.path())) GTEST_SKIP() << "/var/tmp does not take O_DIRECT";
+  std::string path = dir.path() + "/vdev";
+  OpenOptions o{.write = true, .create = true, .direct = true, .direct_min_io = 4096};
+  auto f = PosixEnv()->Open(path, o);
+  ASSERT_TRUE(f.ok());
+  EXPECT_TRUE((*f)->direct());  // every common file system's direct I/O takes 4K blocks
+  o.direct_min_io = 1;          // no file system does direct I/O byte by byte
+  auto g = PosixEnv()->Open(path, o);
+  ASSERT_TRUE(g.ok());
+  EXPECT_FALSE((*g)->direct());
+  ASSERT_TRUE((*g)->WriteAt(3, Pattern(10, 1)).ok());
+  Bytes b(10);
+  ASSERT_TRUE((*g)->ReadAt(3, b).ok());
+  EXPECT_EQ(b, Pattern(10, 1));
+}
+
+// tmpfs (/dev/shm): its pages are the file itself, so the file is opened through the page
+// cache (O_DIRECT either refused, before Linux 6.6, or a copy like any other), and works.
+TEST(PosixEnv, FileVdevOnTmpfsFallsBackToThePageCache) {
+  struct statfs fs;
+  if (statfs("/dev/shm", &fs) != 0 || fs.f_type != TMPFS_MAGIC) GTEST_SKIP() << "no tmpfs at /dev/shm";
+  TempDir dir("/dev/shm");
+  ASSERT_FALSE(dir.path().empty());
+  std::string path = dir.path() + "/vdev";
+  auto f = PosixEnv()->Open(path, OpenOptions{.write = true, .create = true, .direct = true});
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_FALSE((*f)->direct());
+  ASSERT_TRUE((*f)->WriteAt(1, Pattern(9000, 5)).ok());
+  ASSERT_TRUE((*f)->Sync().ok());
+  Bytes b(9000);
+  ASSERT_TRUE((*f)->ReadAt(1, b).ok());
+  EXPECT_EQ(b, Pattern(9000, 5));
+  EXPECT_EQ(*(*f)->Size(), 9001u);
 }
 
 TEST(FaultEnv, FailNthIoOnceAndSticky) {

@@ -172,9 +172,12 @@ Status Pool::InitNew(const PoolCreateSpec& spec) {
         return Status::Error(EINVAL, *path + " is specified more than once");
       struct stat st;
       bool blk = stat(path->c_str(), &st) == 0 && S_ISBLK(st.st_mode);
+      // Block devices and files alike bypass the host's page cache where its file system does
+      // direct I/O at this ashift (the ARC is the one cache); the page cache otherwise.
       OpenOptions oo;
       oo.write = true;
-      oo.direct = blk;
+      oo.direct = true;
+      oo.direct_min_io = 1ULL << ashift;
       oo.exclusive = blk;
       auto f = env_->Open(*path, oo);
       if (!f.ok()) return Status::Error(f.status().code(), "cannot open '" + *path + "': " + f.status().message());

@@ -1,7 +1,5 @@
 #include "libcore/spa/spa.h"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <map>
 #include <set>
@@ -194,6 +192,7 @@ Result<std::unique_ptr<Spa>> Spa::Assemble(std::vector<DeviceLabels> labels,
   std::unique_ptr<Spa> spa(new Spa());
   spa->pool_guid_ = chosen;
   std::map<uint64_t, std::string> leaf_paths;  // leaf guid -> device path
+  std::map<uint64_t, uint64_t> leaf_ashift;    // leaf guid -> its top-level vdev's ashift
   std::map<uint64_t, const Labeled*> best_top;  // top-level id -> label with the newest tree
   const Labeled* newest = nullptr;
   uint64_t children = 0;
@@ -201,6 +200,7 @@ Result<std::unique_ptr<Spa>> Spa::Assemble(std::vector<DeviceLabels> labels,
     if (d.pool_guid != chosen) continue;
     leaf_paths.emplace(d.guid, d.labels.path);
     const NvList* tree = d.cfg->GetNvList("vdev_tree");
+    leaf_ashift.emplace(d.guid, tree->GetUint64("ashift").value_or(9));
     uint64_t id = tree->GetUint64("id").value_or(0);
     if (id >= kMaxTopLevels) return Status::Error(ECORRUPT, "top-level vdev id out of range");
     auto it = best_top.find(id);
@@ -222,10 +222,12 @@ Result<std::unique_ptr<Spa>> Spa::Assemble(std::vector<DeviceLabels> labels,
     if (it == leaf_paths.end()) return nullptr;
     OpenOptions oo;
     oo.write = o.writable;
-    // A block device is read with O_DIRECT (as at create): no second copy of the pool's
-    // blocks in the kernel's page cache beside the ARC.
-    struct stat st;
-    oo.direct = ::stat(it->second.c_str(), &st) == 0 && S_ISBLK(st.st_mode);
+    // Block devices and files alike are read with O_DIRECT (as at create) where the host's
+    // file system does direct I/O at the pool's ashift: no second copy of the pool's blocks
+    // in the kernel's page cache beside the ARC. Env falls back to the page cache elsewhere
+    // (tmpfs, a coarser sector than the ashift).
+    oo.direct = true;
+    oo.direct_min_io = uint64_t{1} << std::min<uint64_t>(leaf_ashift[guid], 17);
     auto f = env->Open(it->second, oo);
     return f.ok() ? std::move(f).value() : nullptr;
   };
