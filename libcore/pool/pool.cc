@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <ctime>
 
 #include "libcore/base/checksum.h"
@@ -314,78 +315,62 @@ Status Pool::ApplySpaceMapChanges(uint64_t txg, int pass, bool* changed) {
   return Status::Ok();
 }
 
-Status Pool::WriteLabels(uint64_t txg, uint64_t state, bool config, const Uberblock& ub) {
-  size_t n = spa_ ? spa_->vdev_children() : root_->children.size();
-  struct LeafRef {
-    const Vdev* top;
-    Vdev* leaf;
-  };
-  std::vector<LeafRef> leaves;
-  std::function<void(const Vdev*, Vdev&)> collect = [&](const Vdev* top, Vdev& v) {
-    if (v.is_leaf()) {
-      if (v.file()) leaves.push_back({top, &v});
-      return;
-    }
-    for (auto& c : v.children) collect(top, *c);
-  };
-  for (size_t i = 0; i < n; i++) collect(Top(i), *Top(i));
+Status Pool::WriteLabels(const TxgTail& tail) {
+  const std::vector<LabelWrite>& leaves = tail.leaves;
   if (leaves.empty()) return Status::Error(ENXIO, "no device left to write labels to");
-  auto flush_all = [&]() -> Status {
+  // Each step needs one leaf to succeed (a mirror or raidz keeps going on the others).
+  auto each = [&](const std::function<Status(const LabelWrite&)>& fn) -> Status {
     int good = 0;
     Status last = Status::Ok();
-    for (auto& l : leaves) {
-      Status s = l.leaf->file()->Sync();
+    for (const LabelWrite& l : leaves) {
+      Status s = fn(l);
       if (s.ok()) good++;
       else last = s;
     }
     return good ? Status::Ok() : last;
   };
-  auto write_cfg = [&](unsigned which) -> Status {
-    int good = 0;
-    Status last = Status::Ok();
-    for (auto& l : leaves) {
-      File* f = l.leaf->file();
-      auto size = f->Size();
-      if (!size.ok()) { last = size.status(); continue; }
-      Status s = WriteLabelConfig(*f, P2Align(*size, kVdevLabelSize),
-                                  LabelConfig(*l.top, *l.leaf, txg, state), which);
-      if (s.ok()) good++;
-      else last = s;
-    }
-    return good ? Status::Ok() : last;
+  auto flush_all = [&] { return each([](const LabelWrite& l) { return l.file->Sync(); }); };
+  auto write_cfg = [&](unsigned which) {
+    return each([which](const LabelWrite& l) -> Status {
+      UZFS_ASSIGN(uint64_t size, l.file->Size());
+      return WriteLabelConfig(*l.file, P2Align(size, kVdevLabelSize), l.config, which);
+    });
   };
   UZFS_TRY(flush_all());
-  if (config) {
+  if (tail.config) {
     UZFS_TRY(write_cfg(kEvenLabels));
     UZFS_TRY(flush_all());
   }
-  int good = 0;
-  Status last = Status::Ok();
-  for (auto& l : leaves) {
-    File* f = l.leaf->file();
-    auto size = f->Size();
-    if (!size.ok()) continue;
-    Status s = WriteUberblock(*f, P2Align(*size, kVdevLabelSize), ub, l.top->ashift, kAllLabels);
-    if (s.ok()) good++;
-    else last = s;
-  }
-  if (!good) return last;
+  UZFS_TRY(each([&](const LabelWrite& l) -> Status {
+    UZFS_ASSIGN(uint64_t size, l.file->Size());
+    return WriteUberblock(*l.file, P2Align(size, kVdevLabelSize), tail.ub, l.ashift, kAllLabels);
+  }));
   UZFS_TRY(flush_all());
-  if (config) {
+  if (tail.config) {
     UZFS_TRY(write_cfg(kOddLabels));
     UZFS_TRY(flush_all());
   }
   return Status::Ok();
 }
 
-Status Pool::SyncLocked(uint64_t state) {
+namespace {
+uint64_t MicrosSince(std::chrono::steady_clock::time_point t0) {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count());
+}
+}  // namespace
+
+Status Pool::CloseTxgLocked(uint64_t state, TxgTail* tail) {
   // No txg closes while an early writeback is between capture and apply (it wrote for this
-  // txg, and its allocations must land in this txg's space maps only if they are used).
-  while (early_in_flight_) early_cv_.wait(mu_);
+  // txg, and its allocations must land in this txg's space maps only if they are used), nor
+  // while the previous txg's labels are being written (txgs end in order).
+  while (early_in_flight_ || labels_in_flight_) txg_cv_.wait(mu_);
+  tail->txg = 0;
   if (!failed_.ok()) return failed_;
   if (readonly_) return Status::Error(EROFS, "pool is read-only");
+  auto t0 = std::chrono::steady_clock::now();
   UZFS_TRY(FlushMappedLocked());
-  uint64_t txg = synced_txg_ + 1;
+  uint64_t txg = open_txg_;
   bool anything = mos_->dirty() || mos_zaps_->dirty() || config_dirty_ || !pending_history_.empty();
   for (auto& [obj, od] : datasets_) anything |= od.os->dirty() || od.zaps->dirty();
   anything |= !sync_tasks_.empty();
@@ -421,8 +406,8 @@ Status Pool::SyncLocked(uint64_t state) {
     }
     if (!changed && !mos_->dirty()) break;
   }
-  // The uberblock and labels.
-  Uberblock ub;
+  // The uberblock, and what the labels of every leaf get.
+  Uberblock& ub = tail->ub;
   ub.magic = kUberblockMagic;
   ub.version = version_;
   ub.txg = txg;
@@ -432,14 +417,30 @@ Status Pool::SyncLocked(uint64_t state) {
   ub.guid_sum = guid_sum;
   ub.timestamp = Now();
   ub.rootbp = rootbp;
-  Status s = WriteLabels(txg, state, config_dirty_ || state != kPoolStateActive, ub);
-  if (!s.ok()) {
-    failed_ = s.Context("pool " + name_ + " suspended");
-    return failed_;
-  }
-  for (auto& g : groups_) g->SyncDone(txg);
-  synced_txg_ = txg;
-  stats_.syncs++;
+  tail->config = config_dirty_ || state != kPoolStateActive;
+  tail->leaves.clear();
+  std::function<void(const Vdev&, Vdev&)> collect = [&](const Vdev& top, Vdev& v) {
+    if (v.is_leaf()) {
+      if (v.file()) {
+        LabelWrite w;
+        w.file = v.file();
+        w.ashift = top.ashift;
+        if (tail->config) w.config = LabelConfig(top, v, txg, state);
+        tail->leaves.push_back(std::move(w));
+      }
+      return;
+    }
+    for (auto& c : v.children) collect(top, *c);
+  };
+  for (size_t i = 0; i < n; i++) collect(*Top(i), *Top(i));
+  tail->txg = txg;
+  // The txg is closed: its blocks are written, and changes from here on belong to the next.
+  open_txg_ = txg + 1;
+  config_dirty_ = false;
+  mos_zaps_->Trim();
+  // What was reserved in this txg (all of dirty_bytes_: reservations are made under mu_) is
+  // now on disk and counted in its datasets: no longer dirty in memory, nor pending against
+  // the space a writer may use.
   pending_write_.clear();
   {
     std::lock_guard<std::mutex> tl(throttle_mu_);
@@ -447,17 +448,56 @@ Status Pool::SyncLocked(uint64_t state) {
     sync_asked_ = false;
   }
   throttle_cv_.notify_all();
-  config_dirty_ = false;
-  mos_zaps_->Trim();
+  stats_.close_us += MicrosSince(t0);
   return Status::Ok();
+}
+
+Status Pool::FinishTxgLocked(const TxgTail& tail, Status labels_status) {
+  if (!labels_status.ok()) {
+    failed_ = labels_status.Context("pool " + name_ + " suspended");
+    return failed_;
+  }
+  {
+    std::lock_guard<std::mutex> al(alloc_mu_);
+    for (auto& g : groups_) g->SyncDone(tail.txg);  // metaslab_sync_done
+  }
+  synced_txg_ = tail.txg;
+  stats_.syncs++;
+  throttle_cv_.notify_all();
+  return Status::Ok();
+}
+
+Status Pool::SyncLocked(uint64_t state) {
+  TxgTail tail;
+  UZFS_TRY(CloseTxgLocked(state, &tail));
+  if (!tail.txg) return Status::Ok();
+  auto t0 = std::chrono::steady_clock::now();
+  Status s = WriteLabels(tail);
+  stats_.labels_us += MicrosSince(t0);
+  return FinishTxgLocked(tail, s);
+}
+
+Status Pool::SyncReleasing(std::unique_lock<std::mutex>& l, uint64_t state) {
+  TxgTail tail;
+  UZFS_TRY(CloseTxgLocked(state, &tail));
+  if (!tail.txg) return Status::Ok();
+  labels_in_flight_ = true;
+  l.unlock();
+  auto t0 = std::chrono::steady_clock::now();
+  Status s = WriteLabels(tail);
+  stats_.labels_us += MicrosSince(t0);
+  l.lock();
+  labels_in_flight_ = false;
+  txg_cv_.notify_all();
+  return FinishTxgLocked(tail, s);
 }
 
 Status Pool::Sync() {
   if (pre_sync_) pre_sync_(*this);
   std::lock_guard<std::mutex> one(sync_mu_);
   UZFS_TRY(WriteEarly());
-  std::lock_guard<std::mutex> l(mu_);
-  return SyncLocked(kPoolStateActive);
+  std::unique_lock<std::mutex> l(mu_);
+  return SyncReleasing(l, kPoolStateActive);
 }
 
 Status Pool::Export() {

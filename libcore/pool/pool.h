@@ -23,11 +23,19 @@
 //      same txg; under the lock again each copy still current takes its place in the tree
 //      (ApplyEarly), a stale one gives its space back. Up to kEarlyRounds rounds, while a
 //      round still finds enough to write.
-//   2. the txg closes under the pool lock (SyncLocked): what changed since phase 1, the
-//      indirect blocks, dnodes, the MOS passes and the labels, as described above.
+//   2. the txg closes under the pool lock (CloseTxgLocked, spa_sync's part up to the
+//      uberblock): what changed since phase 1, the indirect blocks, dnodes and the MOS
+//      passes. From here changes go into the next txg (open_txg_).
+//   3. the txg's labels and uberblocks (vdev_config_sync) are written without the pool lock
+//      (from Sync and Writeback; the other callers of SyncLocked keep it): writers already
+//      change txg N+1 in memory while txg N's flushes run, as txg.c's open and syncing
+//      states overlap. Then, under the lock again, FinishTxgLocked makes N synced and
+//      frees what txg N-2 freed (metaslab_sync_done).
 // Writers thus wait only for phase 2, whose size is what arrived during the last round.
 // Everything a txg holds is what was there when phase 2 took the lock: the early copies are
-// either current then or not used.
+// either current then or not used. Phase 3 reads nothing the open txg changes: the label
+// configs and the leaves are captured in phase 2 (TxgTail). Frees made meanwhile (a destroy
+// in txg N+1) wait in the metaslabs' pending trees for txg N+1's sync, as any do.
 //
 // The write throttle (dmu_tx_delay / dmu_tx_wait): WithZpl and DirtyFile count the bytes
 // they reserve as dirty; past 60% of dirty_max a writer is delayed by
@@ -43,8 +51,9 @@
 // Thread safety and locks, in the order they are taken:
 //   sync_mu_   one Sync at a time (held across both phases);
 //   mu_        the pool's state: MOS, datasets, properties, everything but what follows;
-//              every public method takes it; SyncLocked waits (early_cv_) while an early
-//              writeback is between its capture and its apply, so no txg closes under it;
+//              every public method takes it; a txg's close waits (txg_cv_) while an early
+//              writeback is between its capture and its apply, so no txg closes under it,
+//              and while another txg's labels are written (phase 3), so txgs end in order;
 //   alloc_mu_  the metaslab groups and rotor (allocation and frees: phase 1 allocates
 //              without mu_);
 //   throttle_mu_  the throttle's wait for a sync.
@@ -333,6 +342,8 @@ class Pool : public BlockReader {
     uint64_t early_stale = 0;      // blocks written early but changed meanwhile (given back)
     uint64_t throttle_delays = 0;  // writers delayed (past 60% of dirty_max)
     uint64_t throttle_waits = 0;   // writers held at dirty_max
+    uint64_t close_us = 0;         // time in phase 2, under the pool lock (writers wait)
+    uint64_t labels_us = 0;        // time in phase 3, labels and flushes without the lock
   };
   TxgStats txg_stats() const;
 
@@ -353,7 +364,10 @@ class Pool : public BlockReader {
 
   const std::string& name() const { return name_; }
   uint64_t guid() const { return guid_; }
+  // The last txg on disk (its uberblock written and flushed).
   uint64_t txg() const { return synced_txg_; }
+  // The txg changes go into now (synced_txg_ + 1, or + 2 while a txg's labels are written).
+  uint64_t open_txg() const { return open_txg_; }
   const std::string& altroot() const { return altroot_; }
   // The config nvlist as `zpool status`/`import` need it (vdev_tree with all top-levels,
   // per-leaf "state" strings added: ONLINE / UNAVAIL).
@@ -374,10 +388,33 @@ class Pool : public BlockReader {
   Status CreateSkeleton(uint64_t now, const std::map<std::string, std::string>& fs_props);
   Status CreateZplFs(ObjsetWriter& os, uint64_t now);
   Status LoadMetaslabs();
+  // A whole txg sync with mu_ held throughout (phases 2 and 3; create, import, snapshot,
+  // export and destroy use it: they hold the lock anyway).
   Status SyncLocked(uint64_t state);
+  // The same, phase 3 without mu_ (Sync and Writeback): l holds mu_ on entry and on return.
+  Status SyncReleasing(std::unique_lock<std::mutex>& l, uint64_t state);
+  // What phase 3 needs, captured in phase 2: the txg, its uberblock, and per leaf the file
+  // and the label config to write (configs only when the config changed).
+  struct LabelWrite {
+    File* file = nullptr;
+    uint64_t ashift = 9;
+    NvList config;
+  };
+  struct TxgTail {
+    uint64_t txg = 0;  // 0: nothing was dirty, nothing to write
+    bool config = false;
+    Uberblock ub;
+    std::vector<LabelWrite> leaves;
+  };
+  // Phase 2 (see the top): on return the txg is closed, its blocks written, open_txg_ moved
+  // on. tail->txg is 0 when nothing changed.
+  Status CloseTxgLocked(uint64_t state, TxgTail* tail);
+  // Phase 3's end, under mu_: labels_status is what WriteLabels said.
+  Status FinishTxgLocked(const TxgTail& tail, Status labels_status);
   Status ApplySpaceMapChanges(uint64_t txg, int pass, bool* changed);
   Status WriteConfigObject(uint64_t txg);
-  Status WriteLabels(uint64_t txg, uint64_t state, bool config, const Uberblock& ub);
+  // vdev_config_sync's order (see the top); reads nothing but tail, so it runs without mu_.
+  static Status WriteLabels(const TxgTail& tail);
   NvList VdevTreeConfig(const Vdev& v, bool top) const;
   NvList LabelConfig(const Vdev& top, const Vdev& leaf, uint64_t txg, uint64_t state) const;
   // The fields every config starts with (version ... hostname, comment), in zfs-fuse's order.
@@ -471,7 +508,8 @@ class Pool : public BlockReader {
   std::vector<std::unique_ptr<MetaslabGroup>> groups_;  // by top-level id
   std::unique_ptr<ObjsetWriter> mos_;
   std::unique_ptr<ZapStore> mos_zaps_;
-  uint64_t synced_txg_ = 0;
+  std::atomic<uint64_t> synced_txg_{0};
+  uint64_t open_txg_ = 0;  // guarded by mu_; synced_txg_ + 1 but while labels are written
   uint64_t create_txg_ = 0;
   bool config_dirty_ = false;
   bool readonly_ = false;
@@ -487,8 +525,9 @@ class Pool : public BlockReader {
   std::mutex alloc_mu_;
   std::mutex sync_mu_;
   bool early_in_flight_ = false;            // guarded by mu_
+  bool labels_in_flight_ = false;           // guarded by mu_: a txg's phase 3 is running
   bool closed_ = false;                     // exported or destroyed (mu_)
-  std::condition_variable_any early_cv_;    // with mu_
+  std::condition_variable_any txg_cv_;      // with mu_: the two flags above cleared
   int concurrent_io_ = -1;                  // ConcurrentIo's answer (-1: not yet known)
   std::atomic<uint64_t> dirty_bytes_{0};    // reserved in the open txg (Σ pending_write_)
   std::atomic<uint64_t> dirty_max_{DefaultDirtyMax()};
@@ -498,7 +537,7 @@ class Pool : public BlockReader {
   std::condition_variable throttle_cv_;     // a sync finished
   struct {
     std::atomic<uint64_t> syncs{0}, early_rounds{0}, early_blocks{0}, early_bytes{0},
-        early_stale{0}, throttle_delays{0}, throttle_waits{0};
+        early_stale{0}, throttle_delays{0}, throttle_waits{0}, close_us{0}, labels_us{0};
   } stats_;
   std::vector<NvList> pending_history_;  // records logged before the first sync
   friend class PoolTestPeer;

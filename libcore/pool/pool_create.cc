@@ -34,7 +34,7 @@ Status Pool::CreateZplFs(ObjsetWriter& os, uint64_t now) {
   ZapStore zaps(&os);
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
-  return ZplWriter::CreateFs(os, zaps, synced_txg_ + 1,
+  return ZplWriter::CreateFs(os, zaps, open_txg_,
                              ZTime{static_cast<uint64_t>(ts.tv_sec), static_cast<uint64_t>(ts.tv_nsec)});
 }
 
@@ -126,6 +126,7 @@ Status Pool::InitNew(const PoolCreateSpec& spec) {
   guid_ = NewGuid();
   create_txg_ = kTxgInitial;
   synced_txg_ = kTxgInitial - 1;
+  open_txg_ = kTxgInitial;
   uint64_t ashift = 12;
   if (auto it = spec.props.find("ashift"); it != spec.props.end()) {
     char* end = nullptr;

@@ -85,7 +85,7 @@ Status Pool::CreateFilesystem(const std::string& name,
   auto pdir = ResolveDir(parent);
   if (!pdir.ok()) return Status::Error(ENOENT, "parent does not exist");
   if (ResolveDir(name).ok()) return Status::Error(EEXIST, "dataset already exists");
-  uint64_t txg = synced_txg_ + 1;
+  uint64_t txg = open_txg_;
   uint64_t now = static_cast<uint64_t>(std::time(nullptr));
   UZFS_ASSIGN(uint64_t dir, CreateDir(*mos_, *mos_zaps_, *pdir, last, now));
   // Every filesystem is a clone of $ORIGIN@$ORIGIN (pool version 11 and later).
@@ -127,7 +127,7 @@ Status Pool::DestroyFilesystem(const std::string& name) {
   if (nsnaps) return Status::Error(EBUSY, "filesystem has dependent snapshots");
   if (ds.num_children > 1 || ds.next_clones_obj)
     return Status::Error(EBUSY, "filesystem has dependent clones");
-  uint64_t txg = synced_txg_ + 1;
+  uint64_t txg = open_txg_;
   // dsl_dataset_destroy_sync and dsl_dir_destroy_sync give up the reservations first.
   UZFS_ASSIGN(uint64_t refres, HeadRefreservation(*mos_, *mos_zaps_, ds_obj));
   if (refres) UZFS_TRY(RefreservationChanged(*mos_, ds_obj, refres, 0));
@@ -254,7 +254,7 @@ Status Pool::WithZpl(const std::string& fs,
     UZFS_TRY(ResolveFs(fs, &dir, &ds_obj));
     UZFS_TRY(ReserveLocked(dir, ds_obj, reserve));
     UZFS_ASSIGN(OpenDataset * od, OpenDatasetLocked(dir, ds_obj));
-    return fn(*od->zpl, synced_txg_ + 1);
+    return fn(*od->zpl, open_txg_);
   }();
   if (reserve) NoteDirty();
   return s;
@@ -271,7 +271,7 @@ Result<Bytes> Pool::ReadFile(const std::string& fs, uint64_t obj, uint64_t off, 
     UZFS_TRY(ResolveFs(fs, &dir, &ds_obj));
     UZFS_ASSIGN(OpenDataset * od, OpenDatasetLocked(dir, ds_obj));
     UZFS_TRY(od->zpl->PlanRead(obj, off, &want, &plan));
-    if (also) UZFS_TRY(also(*od->zpl, synced_txg_ + 1));
+    if (also) UZFS_TRY(also(*od->zpl, open_txg_));
     if (attempt == 0) l.unlock();
     Status s = plan.Complete();
     if (!s.ok() && s.code() == ECKSUM && attempt == 0) continue;

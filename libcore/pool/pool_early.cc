@@ -41,6 +41,8 @@ Pool::TxgStats Pool::txg_stats() const {
   t.early_stale = stats_.early_stale;
   t.throttle_delays = stats_.throttle_delays;
   t.throttle_waits = stats_.throttle_waits;
+  t.close_us = stats_.close_us;
+  t.labels_us = stats_.labels_us;
   return t;
 }
 
@@ -59,8 +61,8 @@ Status Pool::Writeback() {
   }
   // Still as much dirty as made it ask (data that is no file data, blocks changed faster than
   // they were written): close the txg, which empties it.
-  std::lock_guard<std::mutex> l(mu_);
-  return SyncLocked(kPoolStateActive);
+  std::unique_lock<std::mutex> l(mu_);
+  return SyncReleasing(l, kPoolStateActive);
 }
 
 void Pool::Throttle() {
@@ -92,7 +94,7 @@ void Pool::Throttle() {
 void Pool::DropDatasetLocked(uint64_t ds_obj) {
   auto it = datasets_.find(ds_obj);
   if (it == datasets_.end()) return;
-  if (it->second.pending_sink) it->second.pending_sink->FreeUnsynced(synced_txg_ + 1);
+  if (it->second.pending_sink) it->second.pending_sink->FreeUnsynced(open_txg_);
   datasets_.erase(it);
 }
 
@@ -108,7 +110,7 @@ Status Pool::WriteEarly() {
     {
       std::lock_guard<std::mutex> l(mu_);
       if (!failed_.ok() || readonly_ || closed_ || early_in_flight_) return Status::Ok();
-      txg = synced_txg_ + 1;
+      txg = open_txg_;
       for (auto& [ds_obj, od] : datasets_) {
         Capture c;
         c.ds_obj = ds_obj;
@@ -135,7 +137,7 @@ Status Pool::WriteEarly() {
     std::lock_guard<std::mutex> l(mu_);
     stats_.early_rounds++;
     early_in_flight_ = false;
-    early_cv_.notify_all();
+    txg_cv_.notify_all();
     auto give_back = [&](const BlkPtr& bp) {
       std::lock_guard<std::mutex> al(alloc_mu_);
       (void)MetaslabFree(groups_, bp, /*unalloc=*/true);  // never referenced: reusable at once
@@ -163,7 +165,7 @@ Status Pool::WriteEarly() {
     for (Capture& c : caps) {
       auto it = datasets_.find(c.ds_obj);
       bool same = it != datasets_.end() && it->second.os->serial() == c.serial &&
-                  synced_txg_ + 1 == txg;
+                  open_txg_ == txg;
       OpenDataset* od = same ? &it->second : nullptr;
       if (od && !od->pending_sink) {
         UZFS_ASSIGN(DslDatasetPhys ds, LoadDataset(*mos_, c.ds_obj));

@@ -42,6 +42,7 @@ Result<std::unique_ptr<Pool>> Pool::Import(const PoolImportSpec& spec) {
   p->version_ = spa.version();
   p->altroot_ = spec.altroot;
   p->synced_txg_ = spa.uberblock().txg;
+  p->open_txg_ = p->synced_txg_ + 1;
   if (const std::string* c = cfg.GetString("comment")) p->comment_ = *c;
   UZFS_TRY(ValidatePoolProps(spec.props, /*at_create=*/true));
   UZFS_TRY(p->LoadExisting());

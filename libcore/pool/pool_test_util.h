@@ -16,8 +16,8 @@ namespace uzfs {
 class FilePoolTest : public ::testing::Test {
  protected:
   // Creates pool `name` on a file of `size` bytes (call from SetUp; ASSERTs on failure),
-  // caching in `arc` when given.
-  void MakePool(const std::string& name, uint64_t size, Arc* arc = nullptr) {
+  // caching in `arc` when given, doing its I/O through `env` when given.
+  void MakePool(const std::string& name, uint64_t size, Arc* arc = nullptr, Env* env = nullptr) {
     char tmpl[] = "/tmp/uzfs-pooltest.XXXXXX";
     ASSERT_NE(nullptr, mkdtemp(tmpl));
     dir_ = tmpl;
@@ -35,6 +35,7 @@ class FilePoolTest : public ::testing::Test {
     root.AddNvListArray("children", {leaf});
     s.nvroot = root;
     s.arc = arc;
+    s.env = env;
     auto p = Pool::Create(s);
     ASSERT_TRUE(p.ok()) << p.status().ToString();
     pool_ = std::move(p).value();

@@ -7,6 +7,9 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <future>
 #include <map>
 #include <mutex>
 #include <random>
@@ -99,6 +102,127 @@ TEST_F(TxgEngineTest, EarlyWritebackPutsTheTxgsDataInPlaceBeforeItCloses) {
   EXPECT_EQ(a, files["a"]);
 }
 
+// An Env whose flushes (File::Sync) wait while a gate is closed: a txg's sync stops in its
+// label phase, where the first flush is.
+class GateEnv : public Env {
+ public:
+  Result<std::unique_ptr<File>> Open(const std::string& path, const OpenOptions& o) override {
+    UZFS_ASSIGN(auto f, PosixEnv()->Open(path, o));
+    return std::unique_ptr<File>(new GatedFile(this, std::move(f)));
+  }
+  Result<std::vector<std::string>> ListDir(const std::string& d) override { return PosixEnv()->ListDir(d); }
+  bool Exists(const std::string& path) override { return PosixEnv()->Exists(path); }
+  void Close() {
+    std::lock_guard<std::mutex> l(mu_);
+    closed_ = true;
+  }
+  void Open() {
+    std::lock_guard<std::mutex> l(mu_);
+    closed_ = false;
+    cv_.notify_all();
+  }
+  // Waits until a flush is held at the gate (false after 10 s).
+  bool WaitHeld() {
+    std::unique_lock<std::mutex> l(mu_);
+    return cv_.wait_for(l, std::chrono::seconds(10), [&] { return held_ > 0; });
+  }
+
+ private:
+  class GatedFile : public File {
+   public:
+    GatedFile(GateEnv* env, std::unique_ptr<File> f) : env_(env), f_(std::move(f)) {}
+    Status ReadAt(uint64_t off, MutByteSpan buf) override { return f_->ReadAt(off, buf); }
+    Status WriteAt(uint64_t off, ByteSpan data) override { return f_->WriteAt(off, data); }
+    Status Sync() override {
+      std::unique_lock<std::mutex> l(env_->mu_);
+      env_->held_++;
+      env_->cv_.notify_all();
+      env_->cv_.wait(l, [&] { return !env_->closed_; });
+      env_->held_--;
+      return f_->Sync();
+    }
+    Result<uint64_t> Size() override { return f_->Size(); }
+    const std::string& Name() const override { return f_->Name(); }
+    bool ConcurrentWrites() const override { return f_->ConcurrentWrites(); }
+
+   private:
+    GateEnv* env_;
+    std::unique_ptr<File> f_;
+  };
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool closed_ = false;
+  int held_ = 0;
+};
+
+class TxgOverlapTest : public TxgEngineTest {
+ protected:
+  void SetUp() override {
+    MakePool("tx", 512 << 20, nullptr, &gate_);
+    if (HasFatalFailure()) return;
+    ASSERT_TRUE(pool_->CreateFilesystem("tx/fs", {{"compression", "lzjb"}}).ok());
+  }
+  GateEnv gate_;
+};
+
+// txg.c's open and syncing states overlap: while txg N's labels and uberblocks are written
+// and flushed, writers change txg N+1; a second sync waits for N to end first. Both txgs read
+// back after export.
+TEST_F(TxgOverlapTest, WritersGoOnWhileATxgsLabelsAreWritten) {
+  Bytes a = Pattern(3 << 20, 7), b = Pattern(2 << 20, 8), c = Pattern(1 << 20, 9);
+  ASSERT_TRUE(Write("a", 0, a).ok());
+  uint64_t txg = pool_->txg();
+  std::thread first, second;
+  std::future<bool> w;
+  // However the test ends, the gate opens and every thread is joined.
+  struct Opener {
+    GateEnv& g;
+    std::thread &t1, &t2;
+    ~Opener() {
+      g.Open();
+      if (t1.joinable()) t1.join();
+      if (t2.joinable()) t2.join();
+    }
+  } opener{gate_, first, second};
+  gate_.Close();
+  first = std::thread([&] { EXPECT_TRUE(pool_->Sync().ok()); });
+  ASSERT_TRUE(gate_.WaitHeld());
+  // Txg txg+1 is closed and its blocks written; its labels wait at the gate.
+  EXPECT_EQ(txg, pool_->txg());
+  // A writer is not held up by the sync: it writes into txg+2 now.
+  w = std::async(std::launch::async, [&] { return Write("b", 0, b).ok(); });
+  ASSERT_EQ(std::future_status::ready, w.wait_for(std::chrono::seconds(10)))
+      << "a write waited for a txg's labels";
+  EXPECT_TRUE(w.get());
+  uint64_t open = 0;
+  ASSERT_TRUE(Do([&](ZplWriter&, uint64_t t) {
+    open = t;
+    return Status::Ok();
+  }).ok());
+  EXPECT_EQ(txg + 2, open);
+  // A second sync cannot close txg+2 before txg+1 has ended.
+  std::atomic<bool> second_done{false};
+  second = std::thread([&] {
+    EXPECT_TRUE(pool_->Sync().ok());
+    second_done = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_FALSE(second_done);
+  EXPECT_EQ(txg, pool_->txg());
+  gate_.Open();
+  first.join();
+  second.join();
+  EXPECT_EQ(txg + 2, pool_->txg());
+  Pool::TxgStats st = pool_->txg_stats();
+  EXPECT_GT(st.labels_us, 0u);
+  EXPECT_GT(st.close_us, 0u);
+  ASSERT_TRUE(Write("c", 0, c).ok());  // and a third txg, closed by the export
+  auto files = ExportAndReadAll();
+  EXPECT_EQ(a, files["a"]);
+  EXPECT_EQ(b, files["b"]);
+  EXPECT_EQ(c, files["c"]);
+}
+
 // Writers overwrite, extend, truncate and create while another thread syncs back to back
 // (early rounds included, the dirty bound small): the last state of every file reads back.
 TEST_F(TxgEngineTest, WritersAndBackToBackSyncsKeepEveryFileWhole) {
@@ -162,7 +286,9 @@ TEST_F(TxgEngineTest, WritersAndBackToBackSyncsKeepEveryFileWhole) {
   Pool::TxgStats st = pool_->txg_stats();
   std::cout << "txgs " << st.syncs << ", early rounds " << st.early_rounds << ", early blocks "
             << st.early_blocks << " (" << (st.early_bytes >> 20) << " MiB), stale " << st.early_stale
-            << ", throttle delays " << st.throttle_delays << ", waits " << st.throttle_waits << "\n";
+            << ", throttle delays " << st.throttle_delays << ", waits " << st.throttle_waits
+            << "; closing under the lock " << st.close_us / 1000 << " ms, labels without it "
+            << st.labels_us / 1000 << " ms\n";
   EXPECT_GT(st.syncs, 20u);
   EXPECT_GT(st.early_blocks, 0u);
   auto files = ExportAndReadAll();
