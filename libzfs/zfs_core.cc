@@ -63,7 +63,16 @@ Result<NvList> Call(proto::OpId op, const NvList& args) {
   return r ? *r : NvList();
 }
 
-Result<NvList> Version() { return Call(proto::OpId::kVersion, NvList()); }
+Status Ping() { return Call(proto::OpId::kPing, NvList()).status(); }
+
+Result<DaemonVersion> Version() {
+  UZFS_ASSIGN(NvList r, Call(proto::OpId::kVersion, NvList()));
+  DaemonVersion v;
+  if (const std::string* s = r.GetString("version")) v.version = *s;
+  v.spa_version = r.GetUint64("spa_version").value_or(0);
+  v.zpl_version = r.GetUint64("zpl_version").value_or(0);
+  return v;
+}
 
 Result<NvList> PoolScan(const std::vector<std::string>& dirs) {
   NvList a;
@@ -83,9 +92,10 @@ Status PoolCreate(const std::string& name, const NvList& nvroot, const NvList& p
   return Call(proto::OpId::kPoolCreate, a).status();
 }
 
-Result<NvList> PoolImport(const std::string& pool, const std::vector<std::string>& devices,
-                          const std::string& newname, bool force, const NvList& props,
-                          const std::string& altroot, const std::string& history, bool nomount) {
+Result<std::string> PoolImport(const std::string& pool, const std::vector<std::string>& devices,
+                               const std::string& newname, bool force, const NvList& props,
+                               const std::string& altroot, const std::string& history,
+                               bool nomount) {
   NvList a;
   a.AddString("pool", pool);
   if (nomount) a.AddBooleanValue("nomount", true);
@@ -95,7 +105,9 @@ Result<NvList> PoolImport(const std::string& pool, const std::vector<std::string
   a.AddNvList("props", props);
   if (!altroot.empty()) a.AddString("altroot", altroot);
   a.AddString("history", history);
-  return Call(proto::OpId::kPoolImport, a);
+  UZFS_ASSIGN(NvList r, Call(proto::OpId::kPoolImport, a));
+  const std::string* n = r.GetString("name");
+  return n ? *n : std::string();
 }
 
 Status PoolExport(const std::string& name, bool force) {
@@ -147,6 +159,145 @@ Status PoolSync(const std::string& name) {
   NvList a;
   if (!name.empty()) a.AddString("name", name);
   return Call(proto::OpId::kPoolSync, a).status();
+}
+
+Status ZfsCreate(const std::string& name, const NvList& props, bool parents,
+                 const std::string& history) {
+  NvList a;
+  a.AddString("name", name);
+  a.AddNvList("props", props);
+  a.AddBooleanValue("parents", parents);
+  a.AddString("history", history);
+  return Call(proto::OpId::kZfsCreate, a).status();
+}
+
+Result<std::vector<std::string>> ZfsDestroy(const std::string& name, const DestroyFlags& flags,
+                                            const std::string& history) {
+  NvList a;
+  a.AddString("name", name);
+  a.AddBooleanValue("recursive", flags.recursive);
+  a.AddBooleanValue("dependents", flags.dependents);
+  a.AddBooleanValue("force", flags.force);
+  a.AddBooleanValue("dryrun", flags.dryrun);
+  a.AddString("history", history);
+  UZFS_ASSIGN(NvList r, Call(proto::OpId::kZfsDestroy, a));
+  const NvValue* d = r.Find("destroyed");
+  return d ? d->s_arr : std::vector<std::string>();
+}
+
+Result<NvList> ZfsList(const std::vector<std::string>& names, bool recursive, int64_t depth) {
+  NvList a;
+  if (!names.empty()) a.AddStringArray("names", names);
+  a.AddBooleanValue("recursive", recursive);
+  a.AddInt64("depth", depth);
+  return Call(proto::OpId::kZfsList, a);
+}
+
+Status ZfsSet(const std::string& name, const NvList& props, const std::string& history) {
+  NvList a;
+  a.AddString("name", name);
+  a.AddNvList("props", props);
+  a.AddString("history", history);
+  return Call(proto::OpId::kZfsSet, a).status();
+}
+
+Status ZfsInherit(const std::string& name, const std::string& property, bool recursive,
+                  const std::string& history) {
+  NvList a;
+  a.AddString("name", name);
+  a.AddString("property", property);
+  a.AddBooleanValue("recursive", recursive);
+  a.AddString("history", history);
+  return Call(proto::OpId::kZfsInherit, a).status();
+}
+
+Status ZfsSnapshot(const std::vector<std::string>& names, bool recursive, const NvList& props,
+                   const std::string& history) {
+  NvList a;
+  a.AddStringArray("names", names);
+  a.AddBooleanValue("recursive", recursive);
+  a.AddNvList("props", props);
+  a.AddString("history", history);
+  return Call(proto::OpId::kZfsSnapshot, a).status();
+}
+
+Status ZfsRollback(const std::string& snapshot, bool recursive, const std::string& history) {
+  NvList a;
+  a.AddString("name", snapshot);
+  a.AddBooleanValue("recursive", recursive);
+  a.AddString("history", history);
+  return Call(proto::OpId::kZfsRollback, a).status();
+}
+
+Status ZfsClone(const std::string& origin, const std::string& name, const NvList& props,
+                bool parents, const std::string& history) {
+  NvList a;
+  a.AddString("origin", origin);
+  a.AddString("name", name);
+  a.AddNvList("props", props);
+  a.AddBooleanValue("parents", parents);
+  a.AddString("history", history);
+  return Call(proto::OpId::kZfsClone, a).status();
+}
+
+Status ZfsPromote(const std::string& name, const std::string& history) {
+  NvList a;
+  a.AddString("name", name);
+  a.AddString("history", history);
+  return Call(proto::OpId::kZfsPromote, a).status();
+}
+
+Status ZfsRename(const std::string& name, const std::string& newname, const RenameFlags& flags,
+                 const std::string& history) {
+  NvList a;
+  a.AddString("name", name);
+  a.AddString("newname", newname);
+  a.AddBooleanValue("parents", flags.parents);
+  a.AddBooleanValue("recursive", flags.recursive);
+  a.AddBooleanValue("force", flags.force);
+  a.AddString("history", history);
+  return Call(proto::OpId::kZfsRename, a).status();
+}
+
+Result<std::vector<Mount>> ZfsMounts() {
+  UZFS_ASSIGN(NvList r, Call(proto::OpId::kZfsMount, NvList()));
+  std::vector<Mount> out;
+  if (const auto* arr = r.GetNvListArray("mounts"))
+    for (const NvList& m : *arr) {
+      const std::string *n = m.GetString("name"), *p = m.GetString("mountpoint");
+      out.push_back({n ? *n : "", p ? *p : ""});
+    }
+  return out;
+}
+
+Status ZfsMount(const std::string& name, bool readonly) {
+  // zfs_mount without a name only lists: refuse rather than report a mount that never was.
+  if (name.empty()) return Status::Error(EINVAL, "empty filesystem name");
+  NvList a;
+  a.AddString("name", name);
+  a.AddBooleanValue("readonly", readonly);
+  return Call(proto::OpId::kZfsMount, a).status();
+}
+
+Status ZfsUnmount(const std::string& name, bool force) {
+  NvList a;
+  a.AddString("name", name);
+  a.AddBooleanValue("force", force);
+  return Call(proto::OpId::kZfsUnmount, a).status();
+}
+
+Result<std::map<std::string, uint64_t>> ArcStats() {
+  UZFS_ASSIGN(NvList r, Call(proto::OpId::kArcStats, NvList()));
+  std::map<std::string, uint64_t> out;
+  for (const auto& p : r.pairs())
+    if (p.value.type == NvType::kUint64) out[p.name] = p.value.u;
+  return out;
+}
+
+Status ArcSet(uint64_t arc_max) {
+  NvList a;
+  a.AddUint64("arc_max", arc_max);
+  return Call(proto::OpId::kArcSet, a).status();
 }
 
 }  // namespace uzfs::lzc

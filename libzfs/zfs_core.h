@@ -1,8 +1,17 @@
 // libzfs, layer 1: one call per zfsd operation (OpenZFS's libzfs_core idea). Never prints;
 // returns the daemon's result or a Status carrying its errno and detail message.
 // A daemon that cannot be reached gives kConnectError-marked statuses (see IsConnectError).
+//
+// Every operation the CLIs use has a typed call here, and the request nvlists are built only
+// in zfs_core.cc (argument names as daemon/pool_ops.h, dataset_ops.h and ops_arc.h document
+// them). A property table or config comes back as the daemon's NvList (as OpenZFS's libzfs
+// hands out nvlists); a simple value comes back typed. Property lists the user gives (-o)
+// are taken as an NvList of strings, as lzc_create takes an nvlist of props. `history` is
+// the command line recorded in the pool's history (`zpool history`).
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -12,30 +21,96 @@
 
 namespace uzfs::lzc {
 
-// Sends {op, op_id, args} to zfsd at proto::SocketPath() and waits for the reply.
+// Sends {op, op_id, args} to zfsd at proto::SocketPath() and waits for the reply. The
+// transport under the typed calls below; the CLIs do not call it themselves.
 Result<NvList> Call(proto::OpId op, const NvList& args);
 
 // True for the status Call returns when zfsd cannot be reached; its message is
 // "cannot connect to zfsd at PATH: <reason>".
 bool IsConnectError(const Status& s);
 
-// Thin typed wrappers (arguments as pool_ops.h documents them).
-Result<NvList> Version();
+// ---- the daemon
+
+Status Ping();
+struct DaemonVersion {
+  std::string version;  // "zfsd-X.Y.Z"; empty when the daemon did not say
+  uint64_t spa_version = 0, zpl_version = 0;
+};
+Result<DaemonVersion> Version();
+
+// ---- pools (zpool's)
+
+// The importable pools found in dirs (default /dev): pools: array of configs.
 Result<NvList> PoolScan(const std::vector<std::string>& dirs);
 Status PoolCreate(const std::string& name, const NvList& nvroot, const NvList& props,
                   const NvList& fsprops, const std::string& altroot, const std::string& history);
-Result<NvList> PoolImport(const std::string& pool, const std::vector<std::string>& devices,
-                          const std::string& newname, bool force, const NvList& props,
-                          const std::string& altroot, const std::string& history,
-                          bool nomount = false);
+// pool: a name or a decimal guid. Returns the name the pool was imported under ("" when the
+// daemon did not say).
+Result<std::string> PoolImport(const std::string& pool, const std::vector<std::string>& devices,
+                               const std::string& newname, bool force, const NvList& props,
+                               const std::string& altroot, const std::string& history,
+                               bool nomount = false);
 Status PoolExport(const std::string& name, bool force);
 Status PoolDestroy(const std::string& name, bool force);
 Result<NvList> PoolList();
-Result<NvList> PoolStatus(const std::string& name);
+Result<NvList> PoolStatus(const std::string& name);  // "" = every pool
 Result<NvList> PoolGet(const std::string& name, const std::vector<std::string>& props);
 Status PoolSet(const std::string& name, const std::string& prop, const std::string& value,
                const std::string& history);
 Result<NvList> PoolHistory(const std::string& name);
-Status PoolSync(const std::string& name);
+Status PoolSync(const std::string& name);  // "" = every pool
+
+// ---- datasets (zfs's)
+
+// props: property name → value strings (-o), as the user gave them.
+Status ZfsCreate(const std::string& name, const NvList& props, bool parents,
+                 const std::string& history);
+struct DestroyFlags {
+  bool recursive = false;   // -r: descendants and their snapshots
+  bool dependents = false;  // -R: and dependent clones
+  bool force = false;       // -f: unmount busy filesystems
+  bool dryrun = false;      // -n: destroy nothing, only say what would go
+};
+// The names destroyed (with dryrun: that would be), in order.
+Result<std::vector<std::string>> ZfsDestroy(const std::string& name, const DestroyFlags& flags,
+                                            const std::string& history);
+// The named datasets (every pool's when names is empty), with their descendants when
+// recursive, at most depth levels below (-1: any): datasets: array of {name, type, props:
+// {property → {value, source}}}.
+Result<NvList> ZfsList(const std::vector<std::string>& names, bool recursive, int64_t depth);
+Status ZfsSet(const std::string& name, const NvList& props, const std::string& history);
+Status ZfsInherit(const std::string& name, const std::string& property, bool recursive,
+                  const std::string& history);
+// names: "fs@snap", taken together in one txg. On a failure among several the message is
+// "NAME: reason" for the snapshot at fault.
+Status ZfsSnapshot(const std::vector<std::string>& names, bool recursive, const NvList& props,
+                   const std::string& history);
+// recursive: destroy the snapshots later than snapshot first.
+Status ZfsRollback(const std::string& snapshot, bool recursive, const std::string& history);
+Status ZfsClone(const std::string& origin, const std::string& name, const NvList& props,
+                bool parents, const std::string& history);
+Status ZfsPromote(const std::string& name, const std::string& history);
+struct RenameFlags {
+  bool parents = false;    // -p: create missing parents (filesystems)
+  bool recursive = false;  // -r: the same snapshot of every descendant (snapshots)
+  bool force = false;      // -f: unmount busy filesystems
+};
+Status ZfsRename(const std::string& name, const std::string& newname, const RenameFlags& flags,
+                 const std::string& history);
+struct Mount {
+  std::string name, mountpoint;
+};
+// The mounted filesystems, sorted by name (so a child follows its parent).
+Result<std::vector<Mount>> ZfsMounts();
+// name must not be empty (an empty name asks the daemon for the list: ZfsMounts).
+Status ZfsMount(const std::string& name, bool readonly);
+// name: a filesystem or a mount point.
+Status ZfsUnmount(const std::string& name, bool force);
+
+// ---- the ARC (arcstat's)
+
+// Every uint64 statistic by name (the ARC's, then the file service's; any may be absent).
+Result<std::map<std::string, uint64_t>> ArcStats();
+Status ArcSet(uint64_t arc_max);
 
 }  // namespace uzfs::lzc

@@ -106,10 +106,8 @@ std::optional<uint64_t> Whole(const std::string& s) {
 int SetArcMax(const std::string& text) {
   uint64_t bytes = 0;
   if (Status s = ParseSize(text, &bytes); !s.ok()) return UsageError(s.message());
-  NvList a;
-  a.AddUint64("arc_max", bytes);
-  auto r = lzc::Call(proto::OpId::kArcSet, a);
-  if (!r.ok()) return cmd::Fail(libzfs::ErrorText("set", "arc_max", r.status()));
+  Status s = lzc::ArcSet(bytes);
+  if (!s.ok()) return cmd::Fail(libzfs::ErrorText("set", "arc_max", s));
   return kExitOk;
 }
 
@@ -123,14 +121,7 @@ int ListFields() {
   return kExitOk;
 }
 
-Result<Sample> Fetch() {
-  auto r = lzc::Call(proto::OpId::kArcStats, NvList());
-  if (!r.ok()) return r.status();
-  Sample s;
-  for (const auto& p : r->pairs())
-    if (p.value.type == NvType::kUint64) s[p.name] = p.value.u;
-  return s;
-}
+Result<Sample> Fetch() { return lzc::ArcStats(); }
 
 std::string Now() {
   std::time_t t = std::time(nullptr);

@@ -112,8 +112,7 @@ int RunVersion(const Cmd& self, int argc, char** argv) {
   std::cout << "uzfs-" UZFS_VERSION "\n";
   auto v = lzc::Version();
   if (!v.ok()) return Fail(v.status().message());
-  const std::string* dv = v->GetString("version");
-  std::cout << (dv ? *dv : "zfsd-?") << "\n";
+  std::cout << (v->version.empty() ? "zfsd-?" : v->version) << "\n";
   return kExitOk;
 }
 

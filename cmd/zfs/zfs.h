@@ -30,7 +30,7 @@ struct Dataset {
   std::string Get(const std::string& prop) const;
 };
 
-// zfs_list over the socket: the named datasets (every pool's when names is empty), with
+// zfs_list (lzc::ZfsList) parsed: the named datasets (every pool's when names is empty), with
 // their descendants when recursive, at most depth levels below (-1: any).
 Result<std::vector<Dataset>> FetchDatasets(const std::vector<std::string>& names, bool recursive,
                                            int64_t depth);

@@ -18,13 +18,7 @@ static int Run(const Cmd& self, int argc, char** argv) {
   NvList props;
   int rc = 0;
   if (!PropsFromOptions(self, opts, &props, &rc)) return rc;
-  NvList a;
-  a.AddString("origin", args[0]);
-  a.AddString("name", args[1]);
-  a.AddNvList("props", props);
-  a.AddBooleanValue("parents", parents);
-  a.AddString("history", CommandLine(argc, argv));
-  Status s = lzc::Call(proto::OpId::kZfsClone, a).status();
+  Status s = lzc::ZfsClone(args[0], args[1], props, parents, CommandLine(argc, argv));
   if (!s.ok()) {
     if (s.code() == ENOENT && s.message() == "dataset does not exist")
       return Fail("cannot open '" + args[0] + "': dataset does not exist");

@@ -21,12 +21,7 @@ static int Run(const Cmd& self, int argc, char** argv) {
   NvList props;
   int rc = 0;
   if (!PropsFromOptions(self, opts, &props, &rc)) return rc;
-  NvList a;
-  a.AddString("name", args[0]);
-  a.AddNvList("props", props);
-  a.AddBooleanValue("parents", parents);
-  a.AddString("history", CommandLine(argc, argv));
-  Status s = lzc::Call(proto::OpId::kZfsCreate, a).status();
+  Status s = lzc::ZfsCreate(args[0], props, parents, CommandLine(argc, argv));
   if (!s.ok()) return Fail(libzfs::ErrorText("create", args[0], s));
   return kExitOk;
 }

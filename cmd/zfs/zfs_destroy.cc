@@ -22,23 +22,17 @@ static int Run(const Cmd& self, int argc, char** argv) {
   if (int rc = Parse(self, app, argc, argv, &args); rc >= 0) return rc;
   if (args.empty()) return UsageError(self, "missing dataset argument");
   if (args.size() > 1) return UsageError(self, "too many arguments");
-  NvList a;
-  a.AddString("name", args[0]);
-  a.AddBooleanValue("recursive", recursive);
-  a.AddBooleanValue("dependents", dependents);
-  a.AddBooleanValue("force", force);
-  a.AddBooleanValue("dryrun", dryrun);
-  a.AddString("history", CommandLine(argc, argv));
-  auto r = lzc::Call(proto::OpId::kZfsDestroy, a);
+  lzc::DestroyFlags flags{
+      .recursive = recursive, .dependents = dependents, .force = force, .dryrun = dryrun};
+  auto r = lzc::ZfsDestroy(args[0], flags, CommandLine(argc, argv));
   if (!r.ok()) return Fail(libzfs::ErrorText("destroy", args[0], r.status()));
   if (verbose || parsable)
-    if (const NvValue* d = r->Find("destroyed"))
-      for (const std::string& n : d->s_arr) {
-        if (parsable)
-          std::cout << "destroy\t" << n << "\n";
-        else
-          std::cout << (dryrun ? "would destroy " : "will destroy ") << n << "\n";
-      }
+    for (const std::string& n : *r) {
+      if (parsable)
+        std::cout << "destroy\t" << n << "\n";
+      else
+        std::cout << (dryrun ? "would destroy " : "will destroy ") << n << "\n";
+    }
   return kExitOk;
 }
 

@@ -18,12 +18,7 @@ static int Run(const Cmd& self, int argc, char** argv) {
   if (!ValidPropName(prop) || prop == "name") return UsageError(self, "invalid property '" + prop + "'");
   int rc = kExitOk;
   for (size_t i = 1; i < args.size(); i++) {
-    NvList a;
-    a.AddString("name", args[i]);
-    a.AddString("property", prop);
-    a.AddBooleanValue("recursive", recursive);
-    a.AddString("history", CommandLine(argc, argv));
-    Status s = lzc::Call(proto::OpId::kZfsInherit, a).status();
+    Status s = lzc::ZfsInherit(args[i], prop, recursive, CommandLine(argc, argv));
     if (!s.ok()) {
       if (s.code() == ENOENT && s.message() == "dataset does not exist")
         Fail("cannot open '" + args[i] + "': dataset does not exist");

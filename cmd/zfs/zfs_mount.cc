@@ -8,17 +8,6 @@
 
 namespace uzfs::zfs {
 
-static Result<std::vector<std::pair<std::string, std::string>>> Mounts() {
-  UZFS_ASSIGN(NvList r, lzc::Call(proto::OpId::kZfsMount, NvList()));
-  std::vector<std::pair<std::string, std::string>> out;
-  if (const auto* arr = r.GetNvListArray("mounts"))
-    for (const NvList& m : *arr) {
-      const std::string *n = m.GetString("name"), *p = m.GetString("mountpoint");
-      out.emplace_back(n ? *n : "", p ? *p : "");
-    }
-  return out;
-}
-
 static int RunMount(const Cmd& self, int argc, char** argv) {
   CLI::App app;
   std::vector<std::string> args, opts;
@@ -36,9 +25,9 @@ static int RunMount(const Cmd& self, int argc, char** argv) {
       else return UsageError(self, "unsupported mount option '" + x + "'");
     }
   if (args.empty() && !all) {
-    auto m = Mounts();
+    auto m = lzc::ZfsMounts();
     if (!m.ok()) return Fail(lzc::IsConnectError(m.status()) ? m.status().message() : "cannot list mounts: " + libzfs::Reason(m.status()));
-    for (auto& [n, p] : *m) std::cout << n << "  " << p << "\n";
+    for (const lzc::Mount& one : *m) std::cout << one.name << "  " << one.mountpoint << "\n";
     return kExitOk;
   }
   if (all && !args.empty()) return UsageError(self, "too many arguments");
@@ -55,10 +44,7 @@ static int RunMount(const Cmd& self, int argc, char** argv) {
   }
   int rc = kExitOk;
   for (const std::string& t : targets) {
-    NvList a;
-    a.AddString("name", t);
-    a.AddBooleanValue("readonly", ro);
-    Status s = lzc::Call(proto::OpId::kZfsMount, a).status();
+    Status s = lzc::ZfsMount(t, ro);
     if (!s.ok()) {
       if (s.code() == ENOENT && s.message() == "dataset does not exist")
         Fail("cannot open '" + t + "': dataset does not exist");
@@ -81,16 +67,14 @@ static int RunUnmount(const Cmd& self, int argc, char** argv) {
   if (args.size() > 1 || (all && !args.empty())) return UsageError(self, "too many arguments");
   std::vector<std::string> targets = args;
   if (all) {
-    auto m = Mounts();
+    auto m = lzc::ZfsMounts();
     if (!m.ok()) return Fail(libzfs::ErrorText("unmount", "-a", m.status()));
-    for (auto it = m->rbegin(); it != m->rend(); ++it) targets.push_back(it->first);
+    // Children before their parents: the list is sorted by name.
+    for (auto it = m->rbegin(); it != m->rend(); ++it) targets.push_back(it->name);
   }
   int rc = kExitOk;
   for (const std::string& t : targets) {
-    NvList a;
-    a.AddString("name", t);
-    a.AddBooleanValue("force", force);
-    Status s = lzc::Call(proto::OpId::kZfsUnmount, a).status();
+    Status s = lzc::ZfsUnmount(t, force);
     if (!s.ok()) {
       Fail(libzfs::ErrorText("unmount", t, s));
       rc = kExitError;

@@ -12,10 +12,7 @@ static int Run(const Cmd& self, int argc, char** argv) {
   if (int rc = Parse(self, app, argc, argv, &args); rc >= 0) return rc;
   if (args.empty()) return UsageError(self, "missing clone filesystem argument");
   if (args.size() > 1) return UsageError(self, "too many arguments");
-  NvList a;
-  a.AddString("name", args[0]);
-  a.AddString("history", CommandLine(argc, argv));
-  Status s = lzc::Call(proto::OpId::kZfsPromote, a).status();
+  Status s = lzc::ZfsPromote(args[0], CommandLine(argc, argv));
   if (!s.ok()) {
     if (s.code() == ENOENT && s.message() == "dataset does not exist")
       return Fail("cannot open '" + args[0] + "': dataset does not exist");

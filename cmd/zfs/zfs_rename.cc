@@ -21,14 +21,8 @@ static int Run(const Cmd& self, int argc, char** argv) {
     return UsageError(self, "-r can only be used on snapshots");
   if (parents && args[0].find('@') != std::string::npos)
     return UsageError(self, "-p cannot be used with snapshots");
-  NvList a;
-  a.AddString("name", args[0]);
-  a.AddString("newname", args[1]);
-  a.AddBooleanValue("parents", parents);
-  a.AddBooleanValue("recursive", recursive);
-  a.AddBooleanValue("force", force);
-  a.AddString("history", CommandLine(argc, argv));
-  Status s = lzc::Call(proto::OpId::kZfsRename, a).status();
+  lzc::RenameFlags flags{.parents = parents, .recursive = recursive, .force = force};
+  Status s = lzc::ZfsRename(args[0], args[1], flags, CommandLine(argc, argv));
   if (!s.ok()) {
     if (s.code() == ENOENT && s.message() == "dataset does not exist")
       return Fail("cannot open '" + args[0] + "': dataset does not exist");

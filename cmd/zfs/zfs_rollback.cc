@@ -18,11 +18,7 @@ static int Run(const Cmd& self, int argc, char** argv) {
   if (args.size() > 1) return UsageError(self, "too many arguments");
   if (args[0].find('@') == std::string::npos)
     return Fail("cannot open '" + args[0] + "': operation not applicable to datasets of this type");
-  NvList a;
-  a.AddString("name", args[0]);
-  a.AddBooleanValue("recursive", recursive || dependents);
-  a.AddString("history", CommandLine(argc, argv));
-  Status s = lzc::Call(proto::OpId::kZfsRollback, a).status();
+  Status s = lzc::ZfsRollback(args[0], recursive || dependents, CommandLine(argc, argv));
   if (!s.ok()) {
     if (s.code() == ENOENT && s.message() == "dataset does not exist")
       return Fail("cannot open '" + args[0] + "': dataset does not exist");

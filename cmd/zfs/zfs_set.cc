@@ -23,11 +23,7 @@ static int Run(const Cmd& self, int argc, char** argv) {
   if (i == args.size()) return UsageError(self, "missing dataset name(s)");
   int rc = kExitOk;
   for (; i < args.size(); i++) {
-    NvList a;
-    a.AddString("name", args[i]);
-    a.AddNvList("props", props);
-    a.AddString("history", CommandLine(argc, argv));
-    Status s = lzc::Call(proto::OpId::kZfsSet, a).status();
+    Status s = lzc::ZfsSet(args[i], props, CommandLine(argc, argv));
     if (!s.ok()) {
       if (s.code() == ENOENT && s.message() == "dataset does not exist")
         Fail("cannot open '" + args[i] + "': dataset does not exist");

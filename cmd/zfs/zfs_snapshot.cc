@@ -20,21 +20,16 @@ static int Run(const Cmd& self, int argc, char** argv) {
   for (const std::string& a : args)
     if (a.find('@') == std::string::npos)
       return Fail("cannot create snapshot '" + a + "': missing '@' delimiter in snapshot name");
-  NvList a;
-  a.AddStringArray("names", args);
-  a.AddBooleanValue("recursive", recursive);
-  a.AddNvList("props", props);
-  a.AddString("history", CommandLine(argc, argv));
-  auto r = lzc::Call(proto::OpId::kZfsSnapshot, a);
-  if (!r.ok()) {
+  Status s = lzc::ZfsSnapshot(args, recursive, props, CommandLine(argc, argv));
+  if (!s.ok()) {
     std::string name = args[0];
-    std::string msg = r.status().message();
+    std::string msg = s.message();
     // The daemon names the snapshot at fault as "NAME: reason" when several were asked for.
     if (auto p = msg.find(": "); args.size() > 1 && p != std::string::npos && msg.find('@') < p) {
       name = msg.substr(0, p);
       return Fail("cannot create snapshot '" + name + "': " + msg.substr(p + 2));
     }
-    return Fail(libzfs::ErrorText("create snapshot", name, r.status()));
+    return Fail(libzfs::ErrorText("create snapshot", name, s));
   }
   return kExitOk;
 }

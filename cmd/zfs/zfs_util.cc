@@ -20,11 +20,7 @@ std::string Dataset::Get(const std::string& prop) const {
 
 Result<std::vector<Dataset>> FetchDatasets(const std::vector<std::string>& names, bool recursive,
                                            int64_t depth) {
-  NvList a;
-  if (!names.empty()) a.AddStringArray("names", names);
-  a.AddBooleanValue("recursive", recursive);
-  a.AddInt64("depth", depth);
-  UZFS_ASSIGN(NvList r, lzc::Call(proto::OpId::kZfsList, a));
+  UZFS_ASSIGN(NvList r, lzc::ZfsList(names, recursive, depth));
   std::vector<Dataset> out;
   if (const auto* arr = r.GetNvListArray("datasets"))
     for (const NvList& one : *arr) {

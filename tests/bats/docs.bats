@@ -15,7 +15,9 @@
 # Last, the repository stands on its own (these cases need no build): no tracked file refers
 # to documents outside it or to issue numbers a reader cannot see, the docs/*.md pages that
 # README.md names exist, links between docs/ pages resolve, and every "docs/PAGE.md section N"
-# cited anywhere is a "## N." heading of PAGE.
+# cited anywhere is a "## N." heading of PAGE. And the layering docs/layers.md states holds:
+# no command under cmd/ talks the wire protocol itself (every zfsd operation is a typed call
+# of libzfs/zfs_core.h).
 
 load ../lib/zdb_helpers
 
@@ -259,6 +261,14 @@ need_git_checkout() {
   found=$(cd "$UZFS_ROOT" && tracked_text_files |
     xargs -0 grep -I -s -n -E -i -e '\.\./shared' -e 'shared/docs' -e 'issue [0-9]' || true)
   [ -z "$found" ] || { echo "references outside the repository:" >&2; echo "$found" >&2; return 1; }
+}
+
+@test "layers: no command under cmd/ calls lzc::Call, names proto::OpId or includes proto.h" {
+  # Request nvlists are built in libzfs/zfs_core.cc only; a command uses the typed calls.
+  [ -d "$UZFS_ROOT/cmd/zfs" ]
+  found=$(grep -r -n -E -e 'lzc::Call\b' -e '\bOpId\b' -e 'libzfs/proto\.h' \
+    --include='*.cc' --include='*.h' "$UZFS_ROOT/cmd" || true)
+  [ -z "$found" ] || { echo "cmd/ goes around libzfs/zfs_core.h:" >&2; echo "$found" >&2; return 1; }
 }
 
 @test "docs: every docs/*.md page README.md names exists, and README.md names docs/design.md" {
