@@ -221,7 +221,7 @@ NvList Pool::LabelConfig(const Vdev& top, const Vdev& leaf, uint64_t txg, uint64
 
 NvList Pool::StatusConfig() {
   std::lock_guard<std::mutex> l(mu_);
-  NvList cfg = PoolConfig(synced_txg_, kPoolStateActive);
+  NvList cfg = PoolConfig(txg_.synced(), kPoolStateActive);
   NvList tree = *cfg.GetNvList("vdev_tree");
   std::vector<NvList> kids;
   size_t n = spa_ ? spa_->vdev_children() : root_->children.size();
@@ -364,13 +364,13 @@ Status Pool::CloseTxgLocked(uint64_t state, TxgTail* tail) {
   // No txg closes while an early writeback is between capture and apply (it wrote for this
   // txg, and its allocations must land in this txg's space maps only if they are used), nor
   // while the previous txg's labels are being written (txgs end in order).
-  while (early_in_flight_ || labels_in_flight_) txg_cv_.wait(mu_);
+  txg_.WaitQuiet(mu_);
   tail->txg = 0;
   if (!failed_.ok()) return failed_;
   if (readonly_) return Status::Error(EROFS, "pool is read-only");
   auto t0 = std::chrono::steady_clock::now();
   UZFS_TRY(FlushMappedLocked());
-  uint64_t txg = open_txg_;
+  uint64_t txg = txg_.open();
   bool anything = mos_->dirty() || mos_zaps_->dirty() || config_dirty_ || !pending_history_.empty();
   for (auto& [obj, od] : datasets_) anything |= od.os->dirty() || od.zaps->dirty();
   anything |= !sync_tasks_.empty();
@@ -435,19 +435,14 @@ Status Pool::CloseTxgLocked(uint64_t state, TxgTail* tail) {
   for (size_t i = 0; i < n; i++) collect(*Top(i), *Top(i));
   tail->txg = txg;
   // The txg is closed: its blocks are written, and changes from here on belong to the next.
-  open_txg_ = txg + 1;
+  txg_.Closed(txg);
   config_dirty_ = false;
   mos_zaps_->Trim();
-  // What was reserved in this txg (all of dirty_bytes_: reservations are made under mu_) is
+  // What was reserved in this txg (all that is dirty: reservations are made under mu_) is
   // now on disk and counted in its datasets: no longer dirty in memory, nor pending against
   // the space a writer may use.
   pending_write_.clear();
-  {
-    std::lock_guard<std::mutex> tl(throttle_mu_);
-    dirty_bytes_ = 0;
-    sync_asked_ = false;
-  }
-  throttle_cv_.notify_all();
+  dirty_.Closed();
   stats_.close_us += MicrosSince(t0);
   return Status::Ok();
 }
@@ -461,9 +456,9 @@ Status Pool::FinishTxgLocked(const TxgTail& tail, Status labels_status) {
     std::lock_guard<std::mutex> al(alloc_mu_);
     for (auto& g : groups_) g->SyncDone(tail.txg);  // metaslab_sync_done
   }
-  synced_txg_ = tail.txg;
+  txg_.Synced(tail.txg);
   stats_.syncs++;
-  throttle_cv_.notify_all();
+  dirty_.Wake();
   return Status::Ok();
 }
 
@@ -481,14 +476,13 @@ Status Pool::SyncReleasing(std::unique_lock<std::mutex>& l, uint64_t state) {
   TxgTail tail;
   UZFS_TRY(CloseTxgLocked(state, &tail));
   if (!tail.txg) return Status::Ok();
-  labels_in_flight_ = true;
+  txg_.BeginLabels();
   l.unlock();
   auto t0 = std::chrono::steady_clock::now();
   Status s = WriteLabels(tail);
   stats_.labels_us += MicrosSince(t0);
   l.lock();
-  labels_in_flight_ = false;
-  txg_cv_.notify_all();
+  txg_.EndLabels();
   return FinishTxgLocked(tail, s);
 }
 

@@ -25,7 +25,7 @@
 //      round still finds enough to write.
 //   2. the txg closes under the pool lock (CloseTxgLocked, spa_sync's part up to the
 //      uberblock): what changed since phase 1, the indirect blocks, dnodes and the MOS
-//      passes. From here changes go into the next txg (open_txg_).
+//      passes. From here changes go into the next txg (TxgState::Closed).
 //   3. the txg's labels and uberblocks (vdev_config_sync) are written without the pool lock
 //      (from Sync and Writeback; the other callers of SyncLocked keep it): writers already
 //      change txg N+1 in memory while txg N's flushes run, as txg.c's open and syncing
@@ -51,12 +51,13 @@
 // Thread safety and locks, in the order they are taken:
 //   sync_mu_   one Sync at a time (held across both phases);
 //   mu_        the pool's state: MOS, datasets, properties, everything but what follows;
-//              every public method takes it; a txg's close waits (txg_cv_) while an early
-//              writeback is between its capture and its apply, so no txg closes under it,
-//              and while another txg's labels are written (phase 3), so txgs end in order;
+//              every public method takes it; so is txg_ (TxgState). A txg's close waits
+//              (TxgState::WaitQuiet) while an early writeback is between its capture and
+//              its apply, so no txg closes under it, and while another txg's labels are
+//              written (phase 3), so txgs end in order;
 //   alloc_mu_  the metaslab groups and rotor (allocation and frees: phase 1 allocates
 //              without mu_);
-//   throttle_mu_  the throttle's wait for a sync.
+//   DirtyThrottle's own mutex  the throttle's wait for a sync (dirty_).
 #pragma once
 
 #include <cstdint>
@@ -81,6 +82,7 @@
 #include "libcore/spa/metaslab.h"
 #include "libcore/spa/metaslab_alloc.h"
 #include "libcore/spa/spa.h"
+#include "libcore/txg/txg.h"
 #include "libcore/zap/zap_write.h"
 #include "libcore/zpl/zpl_write.h"
 
@@ -322,17 +324,17 @@ class Pool : public BlockReader {
   // Called (without any pool lock) when the open txg's dirty data passes 64 MiB or a fifth of
   // dirty_max (the smaller; once until the next Writeback or Sync), and by a writer about to
   // wait at dirty_max: the caller should call Writeback() soon (zfsd's sync thread wakes up).
-  void SetSyncWanted(std::function<void()> fn) { sync_wanted_ = std::move(fn); }
+  void SetSyncWanted(std::function<void()> fn) { dirty_.SetSyncWanted(std::move(fn)); }
   // What the sync thread does when the sync-wanted hook asked: early writeback alone (the
   // txg stays open; what it wrote is no longer dirty in memory), and the txg's close only when
   // as much is still dirty as made the hook ask.
   Status Writeback();
   // zfs_dirty_data_max: the bound on dirty data in the open txg (default DefaultDirtyMax()).
-  void SetDirtyMax(uint64_t bytes) { dirty_max_ = std::max<uint64_t>(bytes, 1ULL << 20); }
-  uint64_t dirty_max() const { return dirty_max_; }
-  uint64_t dirty_bytes() const { return dirty_bytes_; }
+  void SetDirtyMax(uint64_t bytes) { dirty_.SetMax(bytes); }
+  uint64_t dirty_max() const { return dirty_.max(); }
+  uint64_t dirty_bytes() const { return dirty_.dirty(); }
   // 10% of physical memory, at most 4 GiB (OpenZFS's zfs_dirty_data_max).
-  static uint64_t DefaultDirtyMax();
+  static uint64_t DefaultDirtyMax() { return DirtyThrottle::DefaultMax(); }
   // What the txg engine did since the pool was opened (counters, read without the lock).
   struct TxgStats {
     uint64_t syncs = 0;            // txgs written
@@ -365,9 +367,7 @@ class Pool : public BlockReader {
   const std::string& name() const { return name_; }
   uint64_t guid() const { return guid_; }
   // The last txg on disk (its uberblock written and flushed).
-  uint64_t txg() const { return synced_txg_; }
-  // The txg changes go into now (synced_txg_ + 1, or + 2 while a txg's labels are written).
-  uint64_t open_txg() const { return open_txg_; }
+  uint64_t txg() const { return txg_.synced(); }
   const std::string& altroot() const { return altroot_; }
   // The config nvlist as `zpool status`/`import` need it (vdev_tree with all top-levels,
   // per-leaf "state" strings added: ONLINE / UNAVAIL).
@@ -406,8 +406,8 @@ class Pool : public BlockReader {
     Uberblock ub;
     std::vector<LabelWrite> leaves;
   };
-  // Phase 2 (see the top): on return the txg is closed, its blocks written, open_txg_ moved
-  // on. tail->txg is 0 when nothing changed.
+  // Phase 2 (see the top): on return the txg is closed, its blocks written, the open txg
+  // moved on. tail->txg is 0 when nothing changed.
   Status CloseTxgLocked(uint64_t state, TxgTail* tail);
   // Phase 3's end, under mu_: labels_status is what WriteLabels said.
   Status FinishTxgLocked(const TxgTail& tail, Status labels_status);
@@ -429,10 +429,6 @@ class Pool : public BlockReader {
   void FreeBlock(const BlkPtr& bp, uint64_t txg);
   // Phase 1 of Sync (see the top of the file). Takes and drops mu_ itself.
   Status WriteEarly();
-  // Delays or holds a writer as the dirty data asks (see the top). Never under mu_.
-  void Throttle();
-  // The open txg's dirty bytes grew: ask for a sync when they passed a fifth of dirty_max.
-  void NoteDirty();
   // Drops a head dataset's unsynced changes (destroy, rollback): blocks written early for
   // them and not yet in any synced txg are freed.
   void DropDatasetLocked(uint64_t ds_obj);
@@ -508,8 +504,7 @@ class Pool : public BlockReader {
   std::vector<std::unique_ptr<MetaslabGroup>> groups_;  // by top-level id
   std::unique_ptr<ObjsetWriter> mos_;
   std::unique_ptr<ZapStore> mos_zaps_;
-  std::atomic<uint64_t> synced_txg_{0};
-  uint64_t open_txg_ = 0;  // guarded by mu_; synced_txg_ + 1 but while labels are written
+  TxgState txg_;  // guarded by mu_ (synced() read without it)
   uint64_t create_txg_ = 0;
   bool config_dirty_ = false;
   bool readonly_ = false;
@@ -524,20 +519,12 @@ class Pool : public BlockReader {
   MetaslabRotor rotor_;        // guarded by alloc_mu_, with groups_
   std::mutex alloc_mu_;
   std::mutex sync_mu_;
-  bool early_in_flight_ = false;            // guarded by mu_
-  bool labels_in_flight_ = false;           // guarded by mu_: a txg's phase 3 is running
   bool closed_ = false;                     // exported or destroyed (mu_)
-  std::condition_variable_any txg_cv_;      // with mu_: the two flags above cleared
   int concurrent_io_ = -1;                  // ConcurrentIo's answer (-1: not yet known)
-  std::atomic<uint64_t> dirty_bytes_{0};    // reserved in the open txg (Σ pending_write_)
-  std::atomic<uint64_t> dirty_max_{DefaultDirtyMax()};
-  std::atomic<bool> sync_asked_{false};     // the sync-wanted hook was called this txg
-  std::function<void()> sync_wanted_;
-  std::mutex throttle_mu_;
-  std::condition_variable throttle_cv_;     // a sync finished
+  DirtyThrottle dirty_;  // reserved in the open txg (Σ pending_write_ less what went early)
   struct {
     std::atomic<uint64_t> syncs{0}, early_rounds{0}, early_blocks{0}, early_bytes{0},
-        early_stale{0}, throttle_delays{0}, throttle_waits{0}, close_us{0}, labels_us{0};
+        early_stale{0}, close_us{0}, labels_us{0};
   } stats_;
   std::vector<NvList> pending_history_;  // records logged before the first sync
   friend class PoolTestPeer;

@@ -34,7 +34,7 @@ Status Pool::CreateZplFs(ObjsetWriter& os, uint64_t now) {
   ZapStore zaps(&os);
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
-  return ZplWriter::CreateFs(os, zaps, open_txg_,
+  return ZplWriter::CreateFs(os, zaps, txg_.open(),
                              ZTime{static_cast<uint64_t>(ts.tv_sec), static_cast<uint64_t>(ts.tv_nsec)});
 }
 
@@ -125,8 +125,7 @@ Status Pool::InitNew(const PoolCreateSpec& spec) {
   altroot_ = spec.altroot;
   guid_ = NewGuid();
   create_txg_ = kTxgInitial;
-  synced_txg_ = kTxgInitial - 1;
-  open_txg_ = kTxgInitial;
+  txg_.Init(kTxgInitial - 1);
   uint64_t ashift = 12;
   if (auto it = spec.props.find("ashift"); it != spec.props.end()) {
     char* end = nullptr;

@@ -85,7 +85,7 @@ Status Pool::CreateFilesystem(const std::string& name,
   auto pdir = ResolveDir(parent);
   if (!pdir.ok()) return Status::Error(ENOENT, "parent does not exist");
   if (ResolveDir(name).ok()) return Status::Error(EEXIST, "dataset already exists");
-  uint64_t txg = open_txg_;
+  uint64_t txg = txg_.open();
   uint64_t now = static_cast<uint64_t>(std::time(nullptr));
   UZFS_ASSIGN(uint64_t dir, CreateDir(*mos_, *mos_zaps_, *pdir, last, now));
   // Every filesystem is a clone of $ORIGIN@$ORIGIN (pool version 11 and later).
@@ -127,7 +127,7 @@ Status Pool::DestroyFilesystem(const std::string& name) {
   if (nsnaps) return Status::Error(EBUSY, "filesystem has dependent snapshots");
   if (ds.num_children > 1 || ds.next_clones_obj)
     return Status::Error(EBUSY, "filesystem has dependent clones");
-  uint64_t txg = open_txg_;
+  uint64_t txg = txg_.open();
   // dsl_dataset_destroy_sync and dsl_dir_destroy_sync give up the reservations first.
   UZFS_ASSIGN(uint64_t refres, HeadRefreservation(*mos_, *mos_zaps_, ds_obj));
   if (refres) UZFS_TRY(RefreservationChanged(*mos_, ds_obj, refres, 0));
@@ -218,7 +218,7 @@ Status Pool::ReserveLocked(uint64_t dir, uint64_t ds_obj, uint64_t bytes) {
   uint64_t& mine = pending_write_[ds_obj];
   if (bytes + mine > avail) return Status::Error(avail < pool_avail ? EDQUOT : ENOSPC, "out of space");
   mine += bytes;
-  dirty_bytes_ += bytes;
+  dirty_.Add(bytes);
   return Status::Ok();
 }
 
@@ -245,7 +245,7 @@ Result<Pool::OpenDataset*> Pool::OpenDatasetLocked(uint64_t dir, uint64_t ds_obj
 
 Status Pool::WithZpl(const std::string& fs,
                      const std::function<Status(ZplWriter&, uint64_t txg)>& fn, uint64_t reserve) {
-  if (reserve) Throttle();
+  if (reserve) dirty_.Throttle([this] { return suspended(); });
   Status s = [&]() -> Status {
     std::lock_guard<std::mutex> l(mu_);
     if (readonly_) return Status::Error(EROFS, "pool is read-only");
@@ -254,9 +254,9 @@ Status Pool::WithZpl(const std::string& fs,
     UZFS_TRY(ResolveFs(fs, &dir, &ds_obj));
     UZFS_TRY(ReserveLocked(dir, ds_obj, reserve));
     UZFS_ASSIGN(OpenDataset * od, OpenDatasetLocked(dir, ds_obj));
-    return fn(*od->zpl, open_txg_);
+    return fn(*od->zpl, txg_.open());
   }();
-  if (reserve) NoteDirty();
+  if (reserve) dirty_.NoteDirty();
   return s;
 }
 
@@ -271,7 +271,7 @@ Result<Bytes> Pool::ReadFile(const std::string& fs, uint64_t obj, uint64_t off, 
     UZFS_TRY(ResolveFs(fs, &dir, &ds_obj));
     UZFS_ASSIGN(OpenDataset * od, OpenDatasetLocked(dir, ds_obj));
     UZFS_TRY(od->zpl->PlanRead(obj, off, &want, &plan));
-    if (also) UZFS_TRY(also(*od->zpl, open_txg_));
+    if (also) UZFS_TRY(also(*od->zpl, txg_.open()));
     if (attempt == 0) l.unlock();
     Status s = plan.Complete();
     if (!s.ok() && s.code() == ECKSUM && attempt == 0) continue;

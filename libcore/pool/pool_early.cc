@@ -1,10 +1,6 @@
-// Pool::Sync's first phase, early writeback, and the write throttle (see pool.h; txg.c's
-// open/quiesce/sync overlap and dmu_tx.c's delay as this pool does them).
-#include <unistd.h>
-
+// Pool::Sync's first phase, early writeback, and Writeback between txgs (see pool.h; the
+// txg state and the write throttle they drive are libcore/txg/txg.h's).
 #include <algorithm>
-#include <chrono>
-#include <thread>
 
 #include "libcore/pool/pool.h"
 #include "libcore/pool/pool_sinks.h"
@@ -18,19 +14,7 @@ constexpr int kEarlyRounds = 3;
 constexpr uint64_t kEarlyMinBytes = 8ULL << 20;
 // At most this much is copied per round (bounds the copies' memory).
 constexpr uint64_t kEarlyMaxBytes = 1ULL << 30;
-constexpr uint64_t kDelayMinPercent = 60;            // zfs_delay_min_dirty_percent
-constexpr uint64_t kDelayScaleNs = 500000;           // zfs_delay_scale
-constexpr uint64_t kDelayMaxNs = 100ULL * 1000000;   // zfs_delay_max_ns
-constexpr uint64_t kSyncPercent = 20;                // zfs_dirty_data_sync_percent
-constexpr uint64_t kSyncBytes = 64ULL << 20;         // zfs_dirty_data_sync (older OpenZFS)
 }  // namespace
-
-uint64_t Pool::DefaultDirtyMax() {
-  long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
-  uint64_t mem = pages > 0 && page > 0 ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(page)
-                                       : 4ULL << 30;
-  return std::min<uint64_t>(mem / 10, 4ULL << 30);
-}
 
 Pool::TxgStats Pool::txg_stats() const {
   TxgStats t;
@@ -39,62 +23,27 @@ Pool::TxgStats Pool::txg_stats() const {
   t.early_blocks = stats_.early_blocks;
   t.early_bytes = stats_.early_bytes;
   t.early_stale = stats_.early_stale;
-  t.throttle_delays = stats_.throttle_delays;
-  t.throttle_waits = stats_.throttle_waits;
+  t.throttle_delays = dirty_.delays();
+  t.throttle_waits = dirty_.waits();
   t.close_us = stats_.close_us;
   t.labels_us = stats_.labels_us;
   return t;
 }
 
-void Pool::NoteDirty() {
-  if (!sync_wanted_ || sync_asked_) return;
-  if (dirty_bytes_ < std::min<uint64_t>(kSyncBytes, dirty_max_ * kSyncPercent / 100)) return;
-  if (!sync_asked_.exchange(true)) sync_wanted_();
-}
-
 Status Pool::Writeback() {
   std::lock_guard<std::mutex> one(sync_mu_);
   UZFS_TRY(WriteEarly());
-  if (dirty_bytes_ < std::min<uint64_t>(kSyncBytes, dirty_max_ * kSyncPercent / 100)) {
-    sync_asked_ = false;  // past the threshold again, it asks again
-    return Status::Ok();
-  }
+  if (dirty_.DrainedBelowThreshold()) return Status::Ok();
   // Still as much dirty as made it ask (data that is no file data, blocks changed faster than
   // they were written): close the txg, which empties it.
   std::unique_lock<std::mutex> l(mu_);
   return SyncReleasing(l, kPoolStateActive);
 }
 
-void Pool::Throttle() {
-  uint64_t max = dirty_max_, dirty = dirty_bytes_;
-  uint64_t min = max * kDelayMinPercent / 100;
-  if (dirty <= min) return;
-  if (dirty < max) {
-    // dmu_tx_delay: the closer to the bound, the longer each writer waits.
-    uint64_t ns = std::min<uint64_t>(kDelayMaxNs, kDelayScaleNs * (dirty - min) / (max - dirty));
-    if (!sync_asked_.exchange(true) && sync_wanted_) sync_wanted_();
-    stats_.throttle_delays++;
-    std::this_thread::sleep_for(std::chrono::nanoseconds(ns));
-    return;
-  }
-  // dmu_tx_wait: at the bound, wait for a sync to empty the txg.
-  stats_.throttle_waits++;
-  std::unique_lock<std::mutex> l(throttle_mu_);
-  while (dirty_bytes_ >= dirty_max_ && !suspended()) {
-    if (!sync_asked_.exchange(true) && sync_wanted_) {
-      l.unlock();
-      sync_wanted_();
-      l.lock();
-      continue;
-    }
-    throttle_cv_.wait_for(l, std::chrono::seconds(1));
-  }
-}
-
 void Pool::DropDatasetLocked(uint64_t ds_obj) {
   auto it = datasets_.find(ds_obj);
   if (it == datasets_.end()) return;
-  if (it->second.pending_sink) it->second.pending_sink->FreeUnsynced(open_txg_);
+  if (it->second.pending_sink) it->second.pending_sink->FreeUnsynced(txg_.open());
   datasets_.erase(it);
 }
 
@@ -109,8 +58,8 @@ Status Pool::WriteEarly() {
     WritePipeline pl;
     {
       std::lock_guard<std::mutex> l(mu_);
-      if (!failed_.ok() || readonly_ || closed_ || early_in_flight_) return Status::Ok();
-      txg = open_txg_;
+      if (!failed_.ok() || readonly_ || closed_ || txg_.early()) return Status::Ok();
+      txg = txg_.open();
       for (auto& [ds_obj, od] : datasets_) {
         Capture c;
         c.ds_obj = ds_obj;
@@ -119,9 +68,9 @@ Status Pool::WriteEarly() {
         for (const auto& b : c.blocks) bytes += b.data->size();
         if (!c.blocks.empty()) caps.push_back(std::move(c));
       }
-      if (bytes < std::min<uint64_t>(kEarlyMinBytes, dirty_max_ / 8)) return Status::Ok();
+      if (bytes < std::min<uint64_t>(kEarlyMinBytes, dirty_.max() / 8)) return Status::Ok();
       pl = Pipeline(txg);
-      early_in_flight_ = true;
+      txg_.BeginEarly();
     }
     // Without the pool lock: compress, checksum, allocate (alloc_mu_) and write.
     std::vector<BlockWrite> batch;
@@ -136,8 +85,7 @@ Status Pool::WriteEarly() {
     Status s = uzfs::WriteBlocks(batch, txg, pl, &errs);
     std::lock_guard<std::mutex> l(mu_);
     stats_.early_rounds++;
-    early_in_flight_ = false;
-    txg_cv_.notify_all();
+    txg_.EndEarly();
     auto give_back = [&](const BlkPtr& bp) {
       std::lock_guard<std::mutex> al(alloc_mu_);
       (void)MetaslabFree(groups_, bp, /*unalloc=*/true);  // never referenced: reusable at once
@@ -153,19 +101,10 @@ Status Pool::WriteEarly() {
     }
     size_t i = 0;
     uint64_t applied = 0;
-    // Written and in place: no longer dirty data in memory (the throttle's measure).
-    auto credit = [&] {
-      {
-        std::lock_guard<std::mutex> tl(throttle_mu_);
-        uint64_t d = dirty_bytes_;
-        dirty_bytes_ = d - std::min(d, applied);
-      }
-      throttle_cv_.notify_all();
-    };
     for (Capture& c : caps) {
       auto it = datasets_.find(c.ds_obj);
       bool same = it != datasets_.end() && it->second.os->serial() == c.serial &&
-                  open_txg_ == txg;
+                  txg_.open() == txg;
       OpenDataset* od = same ? &it->second : nullptr;
       if (od && !od->pending_sink) {
         UZFS_ASSIGN(DslDatasetPhys ds, LoadDataset(*mos_, c.ds_obj));
@@ -189,7 +128,8 @@ Status Pool::WriteEarly() {
         }
       }
     }
-    credit();
+    // Written and in place: no longer dirty data in memory (the throttle's measure).
+    dirty_.Credit(applied);
   }
   return Status::Ok();
 }

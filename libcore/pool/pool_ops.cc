@@ -41,8 +41,7 @@ Result<std::unique_ptr<Pool>> Pool::Import(const PoolImportSpec& spec) {
   p->guid_ = spa.pool_guid();
   p->version_ = spa.version();
   p->altroot_ = spec.altroot;
-  p->synced_txg_ = spa.uberblock().txg;
-  p->open_txg_ = p->synced_txg_ + 1;
+  p->txg_.Init(spa.uberblock().txg);
   if (const std::string* c = cfg.GetString("comment")) p->comment_ = *c;
   UZFS_TRY(ValidatePoolProps(spec.props, /*at_create=*/true));
   UZFS_TRY(p->LoadExisting());

@@ -164,7 +164,7 @@ Status Pool::DestroySnapshots(const std::vector<std::string>& names, bool defer)
     ds.flags |= kDsFlagDeferDestroy;
     UZFS_TRY(StoreDataset(*mos_, obj, ds));
   }
-  uint64_t txg = open_txg_;
+  uint64_t txg = txg_.open();
   FnBlockOps ops([this](const BlkPtr& bp) { return Dsize(bp); },
                  [this, txg](const BlkPtr& bp) { FreeBlock(bp, txg); });
   for (auto& [obj, snapname] : doomed) {
@@ -182,7 +182,7 @@ Status Pool::DestroyDeferredOrigin(uint64_t origin_obj) {
     if (holds) return Status::Ok();
   }
   UZFS_ASSIGN(std::string name, DatasetName(origin_obj));
-  uint64_t txg = open_txg_;
+  uint64_t txg = txg_.open();
   FnBlockOps ops([this](const BlkPtr& bp) { return Dsize(bp); },
                  [this, txg](const BlkPtr& bp) { FreeBlock(bp, txg); });
   if (Status s = DestroySnapshotSync(*mos_, *mos_zaps_, ops, origin_obj, name.substr(name.find('@') + 1));
@@ -213,7 +213,7 @@ Status Pool::Clone(const std::string& snap, const std::string& fs,
   auto pdir = ResolveUserDir(parent);
   if (!pdir.ok()) return Status::Error(ENOENT, "parent does not exist");
   if (ResolveUserDir(fs).ok()) return Status::Error(EEXIST, "dataset already exists");
-  uint64_t txg = open_txg_;
+  uint64_t txg = txg_.open();
   uint64_t now = static_cast<uint64_t>(std::time(nullptr));
   UZFS_ASSIGN(uint64_t dir, CreateDir(*mos_, *mos_zaps_, *pdir, last, now));
   UZFS_TRY(CreateDataset(*mos_, *mos_zaps_, dir, *origin, txg, now).status());
@@ -235,7 +235,7 @@ Status Pool::Rollback(const std::string& fs) {
   DropDatasetLocked(head);  // the unsynced changes
   ForgetMappedLocked(head);
   if (arc_) arc_->DropSpace(guid_, head);
-  uint64_t txg = open_txg_;
+  uint64_t txg = txg_.open();
   FnBlockOps ops([this](const BlkPtr& bp) { return Dsize(bp); },
                  [this, txg](const BlkPtr& bp) { FreeBlock(bp, txg); });
   return RollbackSync(*mos_, *mos_zaps_, ops, this, head);
@@ -311,7 +311,7 @@ Status Pool::Promote(const std::string& clone) {
     UZFS_ASSIGN(DslDatasetPhys ohead, LoadDataset(*mos_, od.head_dataset_obj));
     pool_origin = ohead.prev_snap_obj;
   }
-  uint64_t txg = open_txg_;
+  uint64_t txg = txg_.open();
   FnBlockOps ops([this](const BlkPtr& bp) { return Dsize(bp); },
                  [this, txg](const BlkPtr& bp) { FreeBlock(bp, txg); });
   std::string conflict;
