@@ -1,7 +1,6 @@
 #include "libcore/pool/pool.h"
 #include "libcore/pool/pool_sinks.h"
 
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,6 +11,7 @@
 #include "libcore/base/compress.h"
 #include "libcore/vdev/vdev_label.h"
 #include "libcore/spa/metaslab_alloc.h"
+#include "libcore/spa/spa_config.h"
 #include "libcore/zio/zio_pipeline.h"
 #include "libcore/zio/zio_read.h"
 
@@ -23,14 +23,6 @@ constexpr int kMaxSyncPasses = 40;
 constexpr uint64_t kCondenseMin = 16 * 1024;  // space maps smaller than this are left alone
 
 uint64_t Now() { return static_cast<uint64_t>(std::time(nullptr)); }
-
-std::string HostName() {
-  struct utsname u;
-  if (uname(&u) != 0) return "localhost";
-  return u.nodename;
-}
-
-uint64_t HostId() { return static_cast<uint64_t>(gethostid()) & 0xffffffffULL; }
 
 void ForEachLeaf(const Vdev& v, const std::function<void(const Vdev&)>& fn) {
   if (v.is_leaf()) {
@@ -152,71 +144,19 @@ void Pool::FreeBlock(const BlkPtr& bp, uint64_t txg) {
   if (!s.ok() && failed_.ok()) failed_ = s;
 }
 
-// ---- configuration nvlists ----
+// ---- configuration nvlists (spa_config.h builds them) ----
 
-NvList Pool::VdevTreeConfig(const Vdev& v, bool top) const {
-  NvList nv;
-  nv.AddString("type", v.type);
-  nv.AddUint64("id", v.id);
-  nv.AddUint64("guid", v.guid);
-  if (v.is_leaf()) {
-    nv.AddString("path", v.open_path.empty() ? v.path : v.open_path);
-    if (v.type == "disk") nv.AddUint64("whole_disk", v.whole_disk ? 1 : 0);
-    if (!top) nv.AddUint64("create_txg", v.create_txg);
-  }
-  if (v.type == "raidz") nv.AddUint64("nparity", v.nparity);
-  if (top) {
-    nv.AddUint64("metaslab_array", v.metaslab_array);
-    nv.AddUint64("metaslab_shift", v.metaslab_shift);
-    nv.AddUint64("ashift", v.ashift);
-    nv.AddUint64("asize", v.asize);
-    nv.AddUint64("is_log", v.is_log ? 1 : 0);
-    nv.AddUint64("create_txg", v.create_txg);
-  }
-  if (!v.is_leaf()) {
-    std::vector<NvList> kids;
-    for (const auto& c : v.children) kids.push_back(VdevTreeConfig(*c, false));
-    nv.AddNvListArray("children", std::move(kids));
-  }
-  return nv;
-}
+PoolIdentity Pool::Identity() const { return {version_, name_, guid_, comment_, create_txg_}; }
 
-NvList Pool::ConfigHeader(uint64_t txg, uint64_t state) const {
-  NvList nv;
-  nv.AddUint64("version", version_);
-  nv.AddString("name", name_);
-  nv.AddUint64("state", state);
-  nv.AddUint64("txg", txg);
-  nv.AddUint64("pool_guid", guid_);
-  nv.AddUint64("hostid", HostId());
-  nv.AddString("hostname", HostName());
-  if (!comment_.empty()) nv.AddString("comment", comment_);
-  return nv;
+std::vector<const Vdev*> Pool::Tops() const {
+  size_t n = spa_ ? spa_->vdev_children() : root_->children.size();
+  std::vector<const Vdev*> tops;
+  for (size_t i = 0; i < n; i++) tops.push_back(Top(i));
+  return tops;
 }
 
 NvList Pool::PoolConfig(uint64_t txg, uint64_t state) const {
-  NvList nv = ConfigHeader(txg, state);
-  size_t n = spa_ ? spa_->vdev_children() : root_->children.size();
-  nv.AddUint64("vdev_children", n);
-  NvList root;
-  root.AddString("type", "root");
-  root.AddUint64("id", 0);
-  root.AddUint64("guid", guid_);
-  root.AddUint64("create_txg", create_txg_);
-  std::vector<NvList> kids;
-  for (size_t i = 0; i < n; i++) kids.push_back(VdevTreeConfig(*Top(i), true));
-  root.AddNvListArray("children", std::move(kids));
-  nv.AddNvList("vdev_tree", std::move(root));
-  return nv;
-}
-
-NvList Pool::LabelConfig(const Vdev& top, const Vdev& leaf, uint64_t txg, uint64_t state) const {
-  NvList nv = ConfigHeader(txg, state);
-  nv.AddUint64("top_guid", top.guid);
-  nv.AddUint64("guid", leaf.guid);
-  nv.AddUint64("vdev_children", spa_ ? spa_->vdev_children() : root_->children.size());
-  nv.AddNvList("vdev_tree", VdevTreeConfig(top, true));
-  return nv;
+  return uzfs::PoolConfig(Identity(), Tops(), txg, state);
 }
 
 NvList Pool::StatusConfig() {
@@ -315,44 +255,6 @@ Status Pool::ApplySpaceMapChanges(uint64_t txg, int pass, bool* changed) {
   return Status::Ok();
 }
 
-Status Pool::WriteLabels(const TxgTail& tail) {
-  const std::vector<LabelWrite>& leaves = tail.leaves;
-  if (leaves.empty()) return Status::Error(ENXIO, "no device left to write labels to");
-  // Each step needs one leaf to succeed (a mirror or raidz keeps going on the others).
-  auto each = [&](const std::function<Status(const LabelWrite&)>& fn) -> Status {
-    int good = 0;
-    Status last = Status::Ok();
-    for (const LabelWrite& l : leaves) {
-      Status s = fn(l);
-      if (s.ok()) good++;
-      else last = s;
-    }
-    return good ? Status::Ok() : last;
-  };
-  auto flush_all = [&] { return each([](const LabelWrite& l) { return l.file->Sync(); }); };
-  auto write_cfg = [&](unsigned which) {
-    return each([which](const LabelWrite& l) -> Status {
-      UZFS_ASSIGN(uint64_t size, l.file->Size());
-      return WriteLabelConfig(*l.file, P2Align(size, kVdevLabelSize), l.config, which);
-    });
-  };
-  UZFS_TRY(flush_all());
-  if (tail.config) {
-    UZFS_TRY(write_cfg(kEvenLabels));
-    UZFS_TRY(flush_all());
-  }
-  UZFS_TRY(each([&](const LabelWrite& l) -> Status {
-    UZFS_ASSIGN(uint64_t size, l.file->Size());
-    return WriteUberblock(*l.file, P2Align(size, kVdevLabelSize), tail.ub, l.ashift, kAllLabels);
-  }));
-  UZFS_TRY(flush_all());
-  if (tail.config) {
-    UZFS_TRY(write_cfg(kOddLabels));
-    UZFS_TRY(flush_all());
-  }
-  return Status::Ok();
-}
-
 namespace {
 uint64_t MicrosSince(std::chrono::steady_clock::time_point t0) {
   return static_cast<uint64_t>(
@@ -425,7 +327,7 @@ Status Pool::CloseTxgLocked(uint64_t state, TxgTail* tail) {
         LabelWrite w;
         w.file = v.file();
         w.ashift = top.ashift;
-        if (tail->config) w.config = LabelConfig(top, v, txg, state);
+        if (tail->config) w.config = LabelConfig(Identity(), n, top, v, txg, state);
         tail->leaves.push_back(std::move(w));
       }
       return;
@@ -467,7 +369,7 @@ Status Pool::SyncLocked(uint64_t state) {
   UZFS_TRY(CloseTxgLocked(state, &tail));
   if (!tail.txg) return Status::Ok();
   auto t0 = std::chrono::steady_clock::now();
-  Status s = WriteLabels(tail);
+  Status s = VdevConfigSync(tail.leaves, tail.ub, tail.config);
   stats_.labels_us += MicrosSince(t0);
   return FinishTxgLocked(tail, s);
 }
@@ -479,7 +381,7 @@ Status Pool::SyncReleasing(std::unique_lock<std::mutex>& l, uint64_t state) {
   txg_.BeginLabels();
   l.unlock();
   auto t0 = std::chrono::steady_clock::now();
-  Status s = WriteLabels(tail);
+  Status s = VdevConfigSync(tail.leaves, tail.ub, tail.config);
   stats_.labels_us += MicrosSince(t0);
   l.lock();
   txg_.EndLabels();

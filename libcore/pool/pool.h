@@ -82,6 +82,7 @@
 #include "libcore/spa/metaslab.h"
 #include "libcore/spa/metaslab_alloc.h"
 #include "libcore/spa/spa.h"
+#include "libcore/spa/spa_config.h"
 #include "libcore/txg/txg.h"
 #include "libcore/zap/zap_write.h"
 #include "libcore/zpl/zpl_write.h"
@@ -395,11 +396,6 @@ class Pool : public BlockReader {
   Status SyncReleasing(std::unique_lock<std::mutex>& l, uint64_t state);
   // What phase 3 needs, captured in phase 2: the txg, its uberblock, and per leaf the file
   // and the label config to write (configs only when the config changed).
-  struct LabelWrite {
-    File* file = nullptr;
-    uint64_t ashift = 9;
-    NvList config;
-  };
   struct TxgTail {
     uint64_t txg = 0;  // 0: nothing was dirty, nothing to write
     bool config = false;
@@ -409,17 +405,13 @@ class Pool : public BlockReader {
   // Phase 2 (see the top): on return the txg is closed, its blocks written, the open txg
   // moved on. tail->txg is 0 when nothing changed.
   Status CloseTxgLocked(uint64_t state, TxgTail* tail);
-  // Phase 3's end, under mu_: labels_status is what WriteLabels said.
+  // Phase 3's end, under mu_: labels_status is what VdevConfigSync said.
   Status FinishTxgLocked(const TxgTail& tail, Status labels_status);
   Status ApplySpaceMapChanges(uint64_t txg, int pass, bool* changed);
   Status WriteConfigObject(uint64_t txg);
-  // vdev_config_sync's order (see the top); reads nothing but tail, so it runs without mu_.
-  static Status WriteLabels(const TxgTail& tail);
-  NvList VdevTreeConfig(const Vdev& v, bool top) const;
-  NvList LabelConfig(const Vdev& top, const Vdev& leaf, uint64_t txg, uint64_t state) const;
-  // The fields every config starts with (version ... hostname, comment), in zfs-fuse's order.
-  NvList ConfigHeader(uint64_t txg, uint64_t state) const;
-  NvList PoolConfig(uint64_t txg, uint64_t state) const;
+  PoolIdentity Identity() const;
+  std::vector<const Vdev*> Tops() const;  // the top-level vdevs, by id
+  NvList PoolConfig(uint64_t txg, uint64_t state) const;  // spa_config_generate for this pool
   Result<BlkPtr> WriteBlock(ByteSpan data, const WriteProps& p, uint64_t txg, const BlkPtr* old);
   // The write pipeline for a batch (under mu_): allocation under alloc_mu_; a write error
   // suspends the pool.

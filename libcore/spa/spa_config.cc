@@ -1,0 +1,120 @@
+#include "libcore/spa/spa_config.h"
+
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <functional>
+
+namespace uzfs {
+
+uint64_t HostId() { return static_cast<uint64_t>(gethostid()) & 0xffffffffULL; }
+
+std::string HostName() {
+  struct utsname u;
+  if (uname(&u) != 0) return "localhost";
+  return u.nodename;
+}
+
+NvList VdevConfig(const Vdev& v, bool top) {
+  NvList nv;
+  nv.AddString("type", v.type);
+  nv.AddUint64("id", v.id);
+  nv.AddUint64("guid", v.guid);
+  if (v.is_leaf()) {
+    nv.AddString("path", v.open_path.empty() ? v.path : v.open_path);
+    if (v.type == "disk") nv.AddUint64("whole_disk", v.whole_disk ? 1 : 0);
+    if (!top) nv.AddUint64("create_txg", v.create_txg);
+  }
+  if (v.type == "raidz") nv.AddUint64("nparity", v.nparity);
+  if (top) {
+    nv.AddUint64("metaslab_array", v.metaslab_array);
+    nv.AddUint64("metaslab_shift", v.metaslab_shift);
+    nv.AddUint64("ashift", v.ashift);
+    nv.AddUint64("asize", v.asize);
+    nv.AddUint64("is_log", v.is_log ? 1 : 0);
+    nv.AddUint64("create_txg", v.create_txg);
+  }
+  if (!v.is_leaf()) {
+    std::vector<NvList> kids;
+    for (const auto& c : v.children) kids.push_back(VdevConfig(*c, false));
+    nv.AddNvListArray("children", std::move(kids));
+  }
+  return nv;
+}
+
+NvList ConfigHeader(const PoolIdentity& id, uint64_t txg, uint64_t state) {
+  NvList nv;
+  nv.AddUint64("version", id.version);
+  nv.AddString("name", id.name);
+  nv.AddUint64("state", state);
+  nv.AddUint64("txg", txg);
+  nv.AddUint64("pool_guid", id.guid);
+  nv.AddUint64("hostid", HostId());
+  nv.AddString("hostname", HostName());
+  if (!id.comment.empty()) nv.AddString("comment", id.comment);
+  return nv;
+}
+
+NvList PoolConfig(const PoolIdentity& id, const std::vector<const Vdev*>& tops, uint64_t txg,
+                  uint64_t state) {
+  NvList nv = ConfigHeader(id, txg, state);
+  nv.AddUint64("vdev_children", tops.size());
+  NvList root;
+  root.AddString("type", "root");
+  root.AddUint64("id", 0);
+  root.AddUint64("guid", id.guid);
+  root.AddUint64("create_txg", id.create_txg);
+  std::vector<NvList> kids;
+  for (const Vdev* t : tops) kids.push_back(VdevConfig(*t, true));
+  root.AddNvListArray("children", std::move(kids));
+  nv.AddNvList("vdev_tree", std::move(root));
+  return nv;
+}
+
+NvList LabelConfig(const PoolIdentity& id, uint64_t vdev_children, const Vdev& top,
+                   const Vdev& leaf, uint64_t txg, uint64_t state) {
+  NvList nv = ConfigHeader(id, txg, state);
+  nv.AddUint64("top_guid", top.guid);
+  nv.AddUint64("guid", leaf.guid);
+  nv.AddUint64("vdev_children", vdev_children);
+  nv.AddNvList("vdev_tree", VdevConfig(top, true));
+  return nv;
+}
+
+Status VdevConfigSync(const std::vector<LabelWrite>& leaves, const Uberblock& ub, bool config) {
+  if (leaves.empty()) return Status::Error(ENXIO, "no device left to write labels to");
+  auto each = [&](const std::function<Status(const LabelWrite&)>& fn) -> Status {
+    int good = 0;
+    Status last = Status::Ok();
+    for (const LabelWrite& l : leaves) {
+      Status s = fn(l);
+      if (s.ok()) good++;
+      else last = s;
+    }
+    return good ? Status::Ok() : last;
+  };
+  auto flush_all = [&] { return each([](const LabelWrite& l) { return l.file->Sync(); }); };
+  auto write_cfg = [&](unsigned which) {
+    return each([which](const LabelWrite& l) -> Status {
+      UZFS_ASSIGN(uint64_t size, l.file->Size());
+      return WriteLabelConfig(*l.file, P2Align(size, kVdevLabelSize), l.config, which);
+    });
+  };
+  UZFS_TRY(flush_all());
+  if (config) {
+    UZFS_TRY(write_cfg(kEvenLabels));
+    UZFS_TRY(flush_all());
+  }
+  UZFS_TRY(each([&](const LabelWrite& l) -> Status {
+    UZFS_ASSIGN(uint64_t size, l.file->Size());
+    return WriteUberblock(*l.file, P2Align(size, kVdevLabelSize), ub, l.ashift, kAllLabels);
+  }));
+  UZFS_TRY(flush_all());
+  if (config) {
+    UZFS_TRY(write_cfg(kOddLabels));
+    UZFS_TRY(flush_all());
+  }
+  return Status::Ok();
+}
+
+}  // namespace uzfs

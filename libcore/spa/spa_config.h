@@ -1,0 +1,59 @@
+// A pool's configuration nvlists and their way to disk: spa_config_generate and
+// vdev_config_generate (what the MOS config object, the labels and `zpool status` hold), and
+// vdev_config_sync (the labels and uberblocks of a txg, in the order that makes a crash
+// leave the previous txg or this one).
+//
+// Thread safety: the generators read the vdev tree they are given (the caller holds
+// whatever guards it); VdevConfigSync reads only its arguments, so a txg's labels are
+// written without the pool's lock while the next txg changes the tree's owner.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "libcore/base/env.h"
+#include "libcore/base/nvlist.h"
+#include "libcore/base/status.h"
+#include "libcore/vdev/vdev.h"
+#include "libcore/vdev/vdev_label.h"
+
+namespace uzfs {
+
+// What every config says of the pool itself.
+struct PoolIdentity {
+  uint64_t version = 0;
+  std::string name;
+  uint64_t guid = 0;
+  std::string comment;  // OpenZFS's comment ("" for none)
+  uint64_t create_txg = 0;
+};
+
+// This host, as configs record it (hostid and hostname; spa_config_generate).
+uint64_t HostId();
+std::string HostName();
+
+// vdev_config_generate: the nvlist of v and its children (top-level fields on `top`).
+NvList VdevConfig(const Vdev& v, bool top);
+// The fields every config starts with (version ... hostname, comment), in zfs-fuse's order.
+NvList ConfigHeader(const PoolIdentity& id, uint64_t txg, uint64_t state);
+// spa_config_generate: the whole pool (the MOS config object, `zpool status`).
+NvList PoolConfig(const PoolIdentity& id, const std::vector<const Vdev*>& tops, uint64_t txg,
+                  uint64_t state);
+// A leaf's label: its top-level vdev's tree, top_guid and guid (vdev_label_init's config).
+NvList LabelConfig(const PoolIdentity& id, uint64_t vdev_children, const Vdev& top,
+                   const Vdev& leaf, uint64_t txg, uint64_t state);
+
+// One leaf's part of a txg's labels.
+struct LabelWrite {
+  File* file = nullptr;
+  uint64_t ashift = 9;  // its top-level vdev's
+  NvList config;        // LabelConfig, when the config changed
+};
+
+// vdev_config_sync: flush every leaf; the even labels (when config), flush; the uberblock
+// into every label of every leaf, flush; the odd labels (when config), flush. Each step needs
+// one leaf to succeed (a mirror or raidz goes on without the others); ENXIO with no leaf.
+Status VdevConfigSync(const std::vector<LabelWrite>& leaves, const Uberblock& ub, bool config);
+
+}  // namespace uzfs
