@@ -226,6 +226,25 @@ Result<Bytes*> ObjsetWriter::Block(Obj& o, uint64_t blkid, bool for_write) {
   return it->second.get();
 }
 
+// Sequential 1 MiB writes through the FUSE mount spent over half of their time in
+// ZplWriter::Write (under the pool lock) zero-filling fresh blocks (and faulting their pages
+// in) only to overwrite them, and an overwrite of a block on disk read it first. With this
+// (and zfsd's malloc thresholds) a 1 GiB fio write's mean latency per 1 MiB write went from
+// 1187-1251 us to 991-1003 us in alternating runs.
+Result<Bytes*> ObjsetWriter::WholeBlock(Obj& o, uint64_t blkid, ByteSpan src) {
+  std::shared_ptr<Bytes>& b = o.blocks[blkid];
+  if (b && b.use_count() == 1 && b->size() == src.size())
+    std::copy(src.begin(), src.end(), b->begin());  // not shared: reuse the buffer
+  else
+    b = std::make_shared<Bytes>(src.begin(), src.end());
+  Bytes* raw = b.get();
+  UZFS_TRY(GrowLevels(o, blkid));
+  o.dirty_blocks.insert(blkid);
+  o.gen[blkid] = ++gen_;
+  MarkDirty(o);
+  return raw;
+}
+
 Result<Bytes> ObjsetWriter::BlockBytes(Obj& o, uint64_t blkid) {
   uint64_t bs = o.dn.datablksz();
   if (auto it = o.blocks.find(blkid); it != o.blocks.end()) return *it->second;
@@ -423,8 +442,12 @@ Status ObjsetWriter::Write(uint64_t obj, uint64_t off, ByteSpan data, bool write
   while (pos < data.size()) {
     uint64_t blkid = (off + pos) / bs, boff = (off + pos) % bs;
     uint64_t n = std::min<uint64_t>(bs - boff, data.size() - pos);
-    UZFS_ASSIGN(Bytes * b, Block(*o, blkid, true));
-    std::copy_n(data.begin() + static_cast<long>(pos), n, b->begin() + static_cast<long>(boff));
+    if (boff == 0 && n == bs) {
+      UZFS_TRY(WholeBlock(*o, blkid, data.subspan(pos, n)).status());
+    } else {
+      UZFS_ASSIGN(Bytes * b, Block(*o, blkid, true));
+      std::copy_n(data.begin() + static_cast<long>(pos), n, b->begin() + static_cast<long>(boff));
+    }
     if (blkid > o->dn.maxblkid) o->dn.maxblkid = blkid;
     pos += n;
   }

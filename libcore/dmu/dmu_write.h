@@ -224,6 +224,10 @@ class ObjsetWriter {
   Obj* LoadedOrNull(uint64_t obj);
   Result<BlkPtr> BpAt(Obj& o, int level, uint64_t blkid);
   Result<Bytes*> Block(Obj& o, uint64_t blkid, bool for_write);
+  // Block(o, blkid, true) for a write of the whole block: its image is made from src, without
+  // reading (disk, ARC) or zero-filling the old contents, or copying them for an early
+  // writeback that still holds them.
+  Result<Bytes*> WholeBlock(Obj& o, uint64_t blkid, ByteSpan src);
   Result<Bytes*> Indirect(Obj& o, int level, uint64_t blkid);
   Status GrowLevels(Obj& o, uint64_t blkid);
   Status SetBp(Obj& o, int level, uint64_t blkid, const BlkPtr& bp, ObjsetSink& sink,

@@ -480,6 +480,43 @@ TEST_F(DmuWriteTest, FileReadsAreNotKeptInTheWriter) {
   EXPECT_GE(pool_.data_reads - before, 19u);
 }
 
+// A write of a whole block makes its image from the data alone: no read of the old block,
+// and an image an early writeback captured stays as it was (a new buffer, not the old one).
+TEST_F(DmuWriteTest, WholeBlockWritesReadNothingAndLeaveCapturedImages) {
+  auto obj = os_->Allocate(kPlainFile, 16384, 0, 0);
+  ASSERT_TRUE(obj.ok());
+  Bytes a = Pattern(3 * 16384, 1), b = Pattern(16384, 2), c = Pattern(16384, 3);
+  ASSERT_TRUE(os_->Write(*obj, 0, a).ok());
+  Sync();
+  Reopen();
+  uint64_t before = pool_.data_reads;
+  ASSERT_TRUE(os_->Write(*obj, 16384, b).ok());
+  EXPECT_EQ(before, pool_.data_reads) << "a whole-block write read the old block";
+  ASSERT_TRUE(os_->Write(*obj, 2 * 16384 + 100, ByteSpan(c.data(), 100)).ok());
+  EXPECT_EQ(before + 1, pool_.data_reads) << "a partial write reads the old block";
+  std::vector<ObjsetWriter::EarlyBlock> cap;
+  os_->CaptureEarly(&cap, 1 << 20);
+  const Bytes* held = nullptr;
+  for (const auto& e : cap)
+    if (e.obj == *obj && e.blkid == 1) held = e.data.get();
+  ASSERT_NE(held, nullptr);
+  ASSERT_TRUE(os_->Write(*obj, 16384, c).ok());  // the captured block, again whole
+  EXPECT_EQ(b, *held);
+  Bytes want = a;
+  std::copy(c.begin(), c.end(), want.begin() + 16384);
+  std::copy_n(c.begin(), 100, want.begin() + 2 * 16384 + 100);
+  auto r = os_->Read(*obj, 0, want.size());
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(want, *r);
+  cap.clear();
+  Sync();
+  Reopen();
+  r = os_->Read(*obj, 0, want.size());
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(want, *r);
+  CheckTree();
+}
+
 TEST_F(DmuWriteTest, WritesGoThroughToCachedUnits) {
   Arc arc(1 << 20);
   os_->set_cache(&arc, ArcObjKey{1, 2, 0});
