@@ -9,8 +9,8 @@ namespace uzfs::zdb {
 namespace {
 
 constexpr const char* kUsage =
-    "Usage: zdb [-bcdhmuCv] [-e [-p DIR]...] POOL [OBJECT...]\n"
-    "       zdb [-dv] [-e [-p DIR]...] DATASET [OBJECT...]\n"
+    "Usage: zdb [-bcdhimuCv] [-e [-p DIR]...] POOL [OBJECT...]\n"
+    "       zdb [-div] [-e [-p DIR]...] DATASET [OBJECT...]\n"
     "       zdb -m [-v] [-e [-p DIR]...] POOL\n"
     "       zdb -l [-u] DEVICE\n"
     "       zdb -R [-e [-p DIR]...] POOL vdev:offset:size[:flags]\n"
@@ -28,6 +28,7 @@ constexpr const char* kHelp =
     "        -C config (MOS configuration)\n"
     "        -d dataset(s)\n"
     "        -h pool history\n"
+    "        -i intent logs (more i or v: their records, blocks, data)\n"
     "        -l dump label contents (with -u, their uberblocks)\n"
     "        -m metaslabs\n"
     "        -u uberblock\n"
@@ -60,6 +61,7 @@ int Main(int argc, char** argv) {
   app.add_flag("-c", o.c);
   app.add_flag("-d", o.d);
   app.add_flag("-h", o.h);
+  app.add_flag("-i", o.i);
   app.add_flag("-l", o.l);
   app.add_flag("-m", o.m);
   app.add_flag("-u", o.u);
@@ -95,11 +97,11 @@ int Main(int argc, char** argv) {
     return CopyFileCmd(o);
   }
   // No dump option: dump everything, non-verbosely, as zdb does.
-  if (!(o.b || o.c || o.d || o.h || o.m || o.u || o.C)) {
+  if (!(o.b || o.c || o.d || o.h || o.i || o.m || o.u || o.C)) {
     int level = std::max(o.v, 1) + 1;
-    o.b = o.c = o.d = o.h = o.m = o.u = o.C = level;
+    o.b = o.c = o.d = o.h = o.i = o.m = o.u = o.C = level;
   } else if (o.v) {
-    for (int* f : {&o.b, &o.c, &o.d, &o.h, &o.m, &o.u, &o.C})
+    for (int* f : {&o.b, &o.c, &o.d, &o.h, &o.i, &o.m, &o.u, &o.C})
       if (*f) *f += o.v;
   }
   return DumpPool(o);

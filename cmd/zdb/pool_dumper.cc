@@ -23,7 +23,7 @@ int PoolDumper::Run(const std::string& target) {
     std::printf("\n");
   }
   if (o_.d > 2 || o_.m) rc = std::max(rc, DumpMetaslabs());
-  if (o_.d) rc = std::max(rc, DumpDatasets(""));
+  if (o_.d || o_.i) rc = std::max(rc, DumpDatasets(""));
   if (o_.b || o_.c) rc = std::max(rc, DumpBlockStats());
   if (o_.h) rc = std::max(rc, DumpHistory());
   std::fflush(stdout);

@@ -28,6 +28,8 @@ class PoolDumper {
   int DumpObjset(ObjSet& os, const std::string& name, const std::string& type, uint64_t id,
                  uint64_t cr_txg, uint64_t refd_bytes, uint64_t deadlist);
   void DumpObject(ObjSet& os, uint64_t object, const DnodePhys& dn, bool* header);
+  // dump_intent_log: the ZIL header, with -ii its records, -iv... more (zdb_il.cc).
+  void DumpIntentLog(ObjSet& os);
   // zdb's object_viewer table: the bonus and the contents of an object, by type (-dddd).
   void ViewObject(ObjSet& os, uint64_t object, const DnodePhys& dn);  // zdb_object.cc
   // dump_bplist: a deadlist or the deferred-free list (-ddd: header, -ddddd: entries).

@@ -17,7 +17,7 @@ inline constexpr int kExitErrors = 1;  // the pool was read but errors were foun
 inline constexpr int kExitUsage = 2;
 
 struct Options {
-  int b = 0, c = 0, d = 0, h = 0, l = 0, m = 0, u = 0, C = 0, R = 0, v = 0;
+  int b = 0, c = 0, d = 0, h = 0, i = 0, l = 0, m = 0, u = 0, C = 0, R = 0, v = 0;
   bool e = false;
   std::vector<std::string> search_dirs;  // -p
   std::string copy_dataset;              // -r DATASET PATH DEST

@@ -154,6 +154,7 @@ int PoolDumper::DumpObjset(ObjSet& os, const std::string& name, const std::strin
     std::printf("\n");
     return rc;
   }
+  if (o_.i || o_.d >= 2) DumpIntentLog(os);
   DumpBplist(deadlist, "Deadlist");
   if (o_.d < 2 || os.rootbp().is_hole()) return kExitOk;
   DumpObject(os, 0, os.meta_dnode(), &header);
