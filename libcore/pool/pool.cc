@@ -383,7 +383,7 @@ Status Pool::SyncReleasing(std::unique_lock<std::mutex>& l, uint64_t state) {
   auto t0 = std::chrono::steady_clock::now();
   Status s = VdevConfigSync(tail.leaves, tail.ub, tail.config);
   stats_.labels_us += MicrosSince(t0);
-  l.lock();
+  l = SyncLock();
   txg_.EndLabels();
   return FinishTxgLocked(tail, s);
 }
@@ -392,7 +392,7 @@ Status Pool::Sync() {
   if (pre_sync_) pre_sync_(*this);
   std::lock_guard<std::mutex> one(sync_mu_);
   UZFS_TRY(WriteEarly());
-  std::unique_lock<std::mutex> l(mu_);
+  std::unique_lock<std::mutex> l = SyncLock();
   return SyncReleasing(l, kPoolStateActive);
 }
 

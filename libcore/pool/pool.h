@@ -327,8 +327,9 @@ class Pool : public BlockReader {
   // wait at dirty_max: the caller should call Writeback() soon (zfsd's sync thread wakes up).
   void SetSyncWanted(std::function<void()> fn) { dirty_.SetSyncWanted(std::move(fn)); }
   // What the sync thread does when the sync-wanted hook asked: early writeback alone (the
-  // txg stays open; what it wrote is no longer dirty in memory), and the txg's close only when
-  // as much is still dirty as made the hook ask.
+  // txg stays open; what it wrote is no longer dirty in memory). When as much is still dirty
+  // as made the hook ask, the hook may ask again at once if the rounds were all full (file
+  // data arriving as fast as it is written), and the txg closes if they ran out of file data.
   Status Writeback();
   // zfs_dirty_data_max: the bound on dirty data in the open txg (default DefaultDirtyMax()).
   void SetDirtyMax(uint64_t bytes) { dirty_.SetMax(bytes); }
@@ -383,6 +384,7 @@ class Pool : public BlockReader {
  private:
   class MosSink;
   class DatasetSink;
+  class TxgBlockOps;
   Pool();
   Status InitNew(const PoolCreateSpec& spec);
   Status LoadExisting();
@@ -419,8 +421,13 @@ class Pool : public BlockReader {
   WritePipeline Pipeline(uint64_t txg);
   bool ConcurrentIo();  // every leaf takes concurrent writes (computed once, under mu_)
   void FreeBlock(const BlkPtr& bp, uint64_t txg);
-  // Phase 1 of Sync (see the top of the file). Takes and drops mu_ itself.
-  Status WriteEarly();
+  // Phase 1 of Sync (see the top of the file). Takes and drops mu_ itself. *ran_out: it
+  // stopped because too little file data was left to write early (not after its last round).
+  Status WriteEarly(bool* ran_out = nullptr);
+  // mu_ for the txg's sync: writers waiting for mu_ let it go first (StepAsideForSync).
+  std::unique_lock<std::mutex> SyncLock();
+  // A writer's courtesy before it takes mu_: yields while a sync waits for the lock.
+  void StepAsideForSync();
   // Drops a head dataset's unsynced changes (destroy, rollback): blocks written early for
   // them and not yet in any synced txg are freed.
   void DropDatasetLocked(uint64_t ds_obj);
@@ -511,6 +518,7 @@ class Pool : public BlockReader {
   MetaslabRotor rotor_;        // guarded by alloc_mu_, with groups_
   std::mutex alloc_mu_;
   std::mutex sync_mu_;
+  std::atomic<int> sync_waiting_{0};  // syncs waiting for mu_ (SyncLock)
   bool closed_ = false;                     // exported or destroyed (mu_)
   int concurrent_io_ = -1;                  // ConcurrentIo's answer (-1: not yet known)
   DirtyThrottle dirty_;  // reserved in the open txg (Σ pending_write_ less what went early)

@@ -2,8 +2,10 @@
 // $ORIGIN snapshot as origin, zfs_create_fs), destruction (dsl_dataset_destroy_sync), the
 // sync of their objsets with the DSL's space accounting (dsl_dataset_sync, dsl_dir_diduse_space).
 #include <ctime>
+#include <thread>
 
 #include "libcore/dmu/dmu.h"
+#include "libcore/dsl/dsl_dir_write.h"
 #include "libcore/pool/pool.h"
 #include "libcore/pool/pool_props.h"
 #include "libcore/pool/pool_sinks.h"
@@ -89,13 +91,7 @@ Status Pool::CreateFilesystem(const std::string& name,
   uint64_t now = static_cast<uint64_t>(std::time(nullptr));
   UZFS_ASSIGN(uint64_t dir, CreateDir(*mos_, *mos_zaps_, *pdir, last, now));
   // Every filesystem is a clone of $ORIGIN@$ORIGIN (pool version 11 and later).
-  UZFS_ASSIGN(DslDirPhys rootdd, LoadDir(*mos_, *ResolveDir(name_)));
-  uint64_t origin_snap = 0;
-  if (auto odir = mos_zaps_->LookupInt(rootdd.child_dir_zapobj, "$ORIGIN"); odir.ok()) {
-    UZFS_ASSIGN(DslDirPhys od, LoadDir(*mos_, *odir));
-    UZFS_ASSIGN(DslDatasetPhys ohead, LoadDataset(*mos_, od.head_dataset_obj));
-    origin_snap = ohead.prev_snap_obj;
-  }
+  UZFS_ASSIGN(uint64_t origin_snap, PoolOriginSnapshot(*mos_, *mos_zaps_, *ResolveDir(name_)));
   UZFS_ASSIGN(uint64_t ds_obj, CreateDataset(*mos_, *mos_zaps_, dir, origin_snap, txg, now));
   {
     UZFS_ASSIGN(DslDirPhys dd, LoadDir(*mos_, dir));
@@ -128,53 +124,14 @@ Status Pool::DestroyFilesystem(const std::string& name) {
   if (ds.num_children > 1 || ds.next_clones_obj)
     return Status::Error(EBUSY, "filesystem has dependent clones");
   uint64_t txg = txg_.open();
-  // dsl_dataset_destroy_sync and dsl_dir_destroy_sync give up the reservations first.
-  UZFS_ASSIGN(uint64_t refres, HeadRefreservation(*mos_, *mos_zaps_, ds_obj));
-  if (refres) UZFS_TRY(RefreservationChanged(*mos_, ds_obj, refres, 0));
-  if (dd.reserved) UZFS_TRY(ReservationChanged(*mos_, dir, 0));
-  // Unsynced changes are dropped with the objset; what is on disk is freed block by block:
-  // every block born after the origin snapshot belongs to this filesystem alone.
+  // Unsynced changes are dropped with the objset; the DSL frees what is on disk.
   DropDatasetLocked(ds_obj);
   ForgetMappedLocked(ds_obj);
   if (arc_) arc_->DropSpace(guid_, ds_obj);
-  int64_t used = 0, comp = 0, uncomp = 0;
-  if (!ds.bp.is_hole()) {
-    UZFS_ASSIGN(auto os, ObjSet::Open(this, ds.bp));
-    std::vector<BlkPtr> doomed;
-    UZFS_TRY(os->Traverse(ds.prev_snap_txg, [&](const BlockVisit& v) {
-      doomed.push_back(*v.bp);
-      return Status::Ok();
-    }));
-    for (const BlkPtr& bp : doomed) {
-      used += static_cast<int64_t>(Dsize(bp));
-      comp += static_cast<int64_t>(bp.psize());
-      uncomp += static_cast<int64_t>(BpUcsize(bp));
-      FreeBlock(bp, txg);
-    }
-  }
-  UZFS_TRY(DirDidUseSpace(*mos_, dd.parent_obj, kDdUsedChild, -used, -comp, -uncomp));
-  // The origin snapshot forgets its clone.
-  if (ds.prev_snap_obj) {
-    UZFS_ASSIGN(DslDatasetPhys o, LoadDataset(*mos_, ds.prev_snap_obj));
-    if (o.num_children) o.num_children--;
-    if (o.next_clones_obj) {
-      char hex[32];
-      snprintf(hex, sizeof hex, "%llx", static_cast<unsigned long long>(ds_obj));
-      (void)mos_zaps_->Remove(o.next_clones_obj, hex);
-    }
-    UZFS_TRY(StoreDataset(*mos_, ds.prev_snap_obj, o));
-  }
-  // The objects: deadlist, snapnames, dataset, child map, props, dir; the parent's entry.
-  for (uint64_t obj : {ds.deadlist_obj, ds.snapnames_zapobj, ds_obj, dd.child_dir_zapobj,
-                       dd.props_zapobj, dir}) {
-    if (!obj) continue;
-    mos_zaps_->Drop(obj);
-    UZFS_TRY(mos_->FreeObject(obj));
-  }
-  UZFS_ASSIGN(DslDirPhys parent, LoadDir(*mos_, dd.parent_obj));
-  std::string last = name.substr(name.rfind('/') + 1);
-  UZFS_TRY(mos_zaps_->Remove(parent.child_dir_zapobj, last));
-  return ds.prev_snap_obj ? DestroyDeferredOrigin(ds.prev_snap_obj) : Status::Ok();
+  TxgBlockOps ops(this, txg);
+  UZFS_ASSIGN(uint64_t origin, DestroyHeadSync(*mos_, *mos_zaps_, ops, this, dir,
+                                               name.substr(name.rfind('/') + 1)));
+  return origin ? DestroyDeferredOrigin(origin) : Status::Ok();
 }
 
 Result<ObjsetPolicy> Pool::PolicyOf(uint64_t dir_obj) {
@@ -246,18 +203,49 @@ Result<Pool::OpenDataset*> Pool::OpenDatasetLocked(uint64_t dir, uint64_t ds_obj
 Status Pool::WithZpl(const std::string& fs,
                      const std::function<Status(ZplWriter&, uint64_t txg)>& fn, uint64_t reserve) {
   if (reserve) dirty_.Throttle([this] { return suspended(); });
-  Status s = [&]() -> Status {
-    std::lock_guard<std::mutex> l(mu_);
-    if (readonly_) return Status::Error(EROFS, "pool is read-only");
-    if (!failed_.ok()) return failed_;
-    uint64_t dir = 0, ds_obj = 0;
-    UZFS_TRY(ResolveFs(fs, &dir, &ds_obj));
-    UZFS_TRY(ReserveLocked(dir, ds_obj, reserve));
-    UZFS_ASSIGN(OpenDataset * od, OpenDatasetLocked(dir, ds_obj));
-    return fn(*od->zpl, txg_.open());
-  }();
-  if (reserve) dirty_.NoteDirty();
-  return s;
+  bool retried = false;
+  for (;;) {
+    bool pending = false;  // the open txg holds reservations: its sync may give space back
+    if (reserve) StepAsideForSync();
+    Status s = [&]() -> Status {
+      std::lock_guard<std::mutex> l(mu_);
+      if (readonly_) return Status::Error(EROFS, "pool is read-only");
+      if (!failed_.ok()) return failed_;
+      uint64_t dir = 0, ds_obj = 0;
+      UZFS_TRY(ResolveFs(fs, &dir, &ds_obj));
+      if (Status r = ReserveLocked(dir, ds_obj, reserve); !r.ok()) {
+        pending = !pending_write_.empty();
+        return r;
+      }
+      UZFS_ASSIGN(OpenDataset * od, OpenDatasetLocked(dir, ds_obj));
+      return fn(*od->zpl, txg_.open());
+    }();
+    // dsl_dir_tempreserve_space's ERESTART: space held by the open txg's own reservations
+    // (rewrites whose old blocks it frees, writes already counted) is not lost; wait for that
+    // txg to sync (dmu_tx_wait, txg_wait_synced) and try once more before failing.
+    if ((s.code() == ENOSPC || s.code() == EDQUOT) && pending && !retried) {
+      retried = true;
+      UZFS_TRY(Sync());
+      continue;
+    }
+    if (reserve) dirty_.NoteDirty();
+    return s;
+  }
+}
+
+void Pool::StepAsideForSync() {
+  // std::mutex is not fair: writers re-taking mu_ back to back can hold a txg's sync off
+  // for seconds (a txg every few hundred writes instead of every few). A writer lets a sync
+  // waiting for the lock have it first, as txg.c's quiesce stops new holds on the open txg.
+  for (int i = 0; sync_waiting_.load(std::memory_order_relaxed) && i < 10000; i++)
+    std::this_thread::yield();
+}
+
+std::unique_lock<std::mutex> Pool::SyncLock() {
+  sync_waiting_++;
+  std::unique_lock<std::mutex> l(mu_);
+  sync_waiting_--;
+  return l;
 }
 
 Result<Bytes> Pool::ReadFile(const std::string& fs, uint64_t obj, uint64_t off, uint64_t len,

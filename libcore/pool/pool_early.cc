@@ -32,11 +32,19 @@ Pool::TxgStats Pool::txg_stats() const {
 
 Status Pool::Writeback() {
   std::lock_guard<std::mutex> one(sync_mu_);
-  UZFS_TRY(WriteEarly());
+  bool ran_out = false;
+  UZFS_TRY(WriteEarly(&ran_out));
   if (dirty_.DrainedBelowThreshold()) return Status::Ok();
-  // Still as much dirty as made it ask (data that is no file data, blocks changed faster than
-  // they were written): close the txg, which empties it.
-  std::unique_lock<std::mutex> l(mu_);
+  if (!ran_out) {
+    // Every round found a full load: writers are producing file data as fast as it is
+    // written. Let the next writer ask again rather than close the txg under the lock, which
+    // would hold every writer while the rest is written (0.5 s stalls in a 1 GiB fio write).
+    dirty_.AskAgain();
+    return Status::Ok();
+  }
+  // Still as much dirty as made it ask, yet too little file data to write early (metadata,
+  // blocks changed faster than they were written): close the txg, which empties it.
+  std::unique_lock<std::mutex> l = SyncLock();
   return SyncReleasing(l, kPoolStateActive);
 }
 
@@ -47,7 +55,8 @@ void Pool::DropDatasetLocked(uint64_t ds_obj) {
   datasets_.erase(it);
 }
 
-Status Pool::WriteEarly() {
+Status Pool::WriteEarly(bool* ran_out) {
+  if (ran_out) *ran_out = false;
   for (int round = 0; round < kEarlyRounds; round++) {
     struct Capture {
       uint64_t ds_obj = 0, serial = 0;
@@ -57,8 +66,11 @@ Status Pool::WriteEarly() {
     uint64_t txg = 0, bytes = 0;
     WritePipeline pl;
     {
-      std::lock_guard<std::mutex> l(mu_);
-      if (!failed_.ok() || readonly_ || closed_ || txg_.early()) return Status::Ok();
+      std::unique_lock<std::mutex> l = SyncLock();
+      if (!failed_.ok() || readonly_ || closed_ || txg_.early()) {
+        if (ran_out) *ran_out = true;
+        return Status::Ok();
+      }
       txg = txg_.open();
       for (auto& [ds_obj, od] : datasets_) {
         Capture c;
@@ -68,7 +80,10 @@ Status Pool::WriteEarly() {
         for (const auto& b : c.blocks) bytes += b.data->size();
         if (!c.blocks.empty()) caps.push_back(std::move(c));
       }
-      if (bytes < std::min<uint64_t>(kEarlyMinBytes, dirty_.max() / 8)) return Status::Ok();
+      if (bytes < std::min<uint64_t>(kEarlyMinBytes, dirty_.max() / 8)) {
+        if (ran_out) *ran_out = true;
+        return Status::Ok();
+      }
       pl = Pipeline(txg);
       txg_.BeginEarly();
     }
@@ -83,7 +98,7 @@ Status Pool::WriteEarly() {
       }
     std::vector<VdevIoError> errs;
     Status s = uzfs::WriteBlocks(batch, txg, pl, &errs);
-    std::lock_guard<std::mutex> l(mu_);
+    std::unique_lock<std::mutex> l = SyncLock();
     stats_.early_rounds++;
     txg_.EndEarly();
     auto give_back = [&](const BlkPtr& bp) {

@@ -11,6 +11,18 @@
 
 namespace uzfs {
 
+// What the DSL's sync functions free and charge through: the pool's sizes, and frees in the
+// open txg (DslBlockOps).
+class Pool::TxgBlockOps : public DslBlockOps {
+ public:
+  TxgBlockOps(Pool* p, uint64_t txg) : p_(p), txg_(txg) {}
+  uint64_t Dsize(const BlkPtr& bp) override { return p_->Dsize(bp); }
+  void Free(const BlkPtr& bp) override { p_->FreeBlock(bp, txg_); }
+
+ private:
+  Pool* p_;
+  uint64_t txg_;
+};
 
 class Pool::MosSink : public ObjsetSink {
  public:

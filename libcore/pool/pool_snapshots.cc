@@ -8,6 +8,7 @@
 #include <set>
 
 #include "libcore/dsl/dsl_dataset_write.h"
+#include "libcore/dsl/dsl_dir_write.h"
 #include "libcore/pool/pool.h"
 #include "libcore/pool/pool_props.h"
 #include "libcore/pool/pool_sinks.h"
@@ -48,19 +49,6 @@ Result<std::pair<std::string, std::string>> SplitSnapshot(const std::string& nam
   if (name.size() >= kMaxNameLen) return Status::Error(ENAMETOOLONG, "dataset name is too long");
   return std::make_pair(name.substr(0, at), snap);
 }
-
-// DslBlockOps over lambdas (they reach the Pool's private Dsize / FreeBlock).
-class FnBlockOps : public DslBlockOps {
- public:
-  FnBlockOps(std::function<uint64_t(const BlkPtr&)> dsize, std::function<void(const BlkPtr&)> free)
-      : dsize_(std::move(dsize)), free_(std::move(free)) {}
-  uint64_t Dsize(const BlkPtr& bp) override { return dsize_(bp); }
-  void Free(const BlkPtr& bp) override { free_(bp); }
-
- private:
-  std::function<uint64_t(const BlkPtr&)> dsize_;
-  std::function<void(const BlkPtr&)> free_;
-};
 
 }  // namespace
 
@@ -165,8 +153,7 @@ Status Pool::DestroySnapshots(const std::vector<std::string>& names, bool defer)
     UZFS_TRY(StoreDataset(*mos_, obj, ds));
   }
   uint64_t txg = txg_.open();
-  FnBlockOps ops([this](const BlkPtr& bp) { return Dsize(bp); },
-                 [this, txg](const BlkPtr& bp) { FreeBlock(bp, txg); });
+  TxgBlockOps ops(this, txg);
   for (auto& [obj, snapname] : doomed) {
     // A failure past the checks leaves the MOS half changed: the pool stops writing.
     if (Status s = DestroySnapshotSync(*mos_, *mos_zaps_, ops, obj, snapname); !s.ok()) return failed_ = s;
@@ -183,8 +170,7 @@ Status Pool::DestroyDeferredOrigin(uint64_t origin_obj) {
   }
   UZFS_ASSIGN(std::string name, DatasetName(origin_obj));
   uint64_t txg = txg_.open();
-  FnBlockOps ops([this](const BlkPtr& bp) { return Dsize(bp); },
-                 [this, txg](const BlkPtr& bp) { FreeBlock(bp, txg); });
+  TxgBlockOps ops(this, txg);
   if (Status s = DestroySnapshotSync(*mos_, *mos_zaps_, ops, origin_obj, name.substr(name.find('@') + 1));
       !s.ok())
     return failed_ = s;
@@ -236,8 +222,7 @@ Status Pool::Rollback(const std::string& fs) {
   ForgetMappedLocked(head);
   if (arc_) arc_->DropSpace(guid_, head);
   uint64_t txg = txg_.open();
-  FnBlockOps ops([this](const BlkPtr& bp) { return Dsize(bp); },
-                 [this, txg](const BlkPtr& bp) { FreeBlock(bp, txg); });
+  TxgBlockOps ops(this, txg);
   return RollbackSync(*mos_, *mos_zaps_, ops, this, head);
 }
 
@@ -252,19 +237,12 @@ Status Pool::Rename(const std::string& from, const std::string& to) {
   if (to.substr(0, to.find_first_of("/@")) != name_)
     return Status::Error(EXDEV, "datasets must be within same pool");
   if (from_snap) {
-    // dsl_dataset_snapshot_rename_sync: only the snapnames entry changes.
     UZFS_ASSIGN(auto f, SplitSnapshot(from));
     UZFS_ASSIGN(auto t, SplitSnapshot(to));
     if (f.first != t.first) return Status::Error(EINVAL, "snapshots must be part of same dataset");
     UZFS_ASSIGN(uint64_t dir, ResolveUserDir(f.first));
     UZFS_ASSIGN(DslDirPhys dd, LoadDir(*mos_, dir));
-    UZFS_ASSIGN(DslDatasetPhys head, LoadDataset(*mos_, dd.head_dataset_obj));
-    auto obj = mos_zaps_->LookupInt(head.snapnames_zapobj, f.second);
-    if (!obj.ok()) return Status::Error(ENOENT, "dataset does not exist");
-    UZFS_ASSIGN(auto clash, mos_zaps_->Lookup(head.snapnames_zapobj, t.second));
-    if (clash) return Status::Error(EEXIST, "dataset already exists");
-    UZFS_TRY(mos_zaps_->Remove(head.snapnames_zapobj, f.second));
-    return mos_zaps_->AddInt(head.snapnames_zapobj, t.second, *obj);
+    return SnapshotRenameSync(*mos_zaps_, *mos_, dd.head_dataset_obj, f.second, t.second);
   }
   if (from.find('/') == std::string::npos) return Status::Error(EINVAL, "cannot rename the root dataset");
   auto slash = to.rfind('/');
@@ -276,24 +254,7 @@ Status Pool::Rename(const std::string& from, const std::string& to) {
   auto newparent = ResolveUserDir(to.substr(0, slash));
   if (!newparent.ok()) return Status::Error(ENOENT, "parent does not exist");
   if (ResolveUserDir(to).ok()) return Status::Error(EEXIST, "dataset already exists");
-  for (uint64_t d = *newparent; d;) {
-    if (d == dir) return Status::Error(EINVAL, "cannot rename a dataset to a descendant of itself");
-    UZFS_ASSIGN(DslDirPhys p, LoadDir(*mos_, d));
-    d = p.parent_obj;
-  }
-  UZFS_ASSIGN(DslDirPhys dd, LoadDir(*mos_, dir));
-  if (dd.parent_obj != *newparent) {
-    int64_t used = static_cast<int64_t>(dd.used_bytes), comp = static_cast<int64_t>(dd.compressed_bytes),
-            uncomp = static_cast<int64_t>(dd.uncompressed_bytes);
-    UZFS_TRY(DirDidUseSpace(*mos_, dd.parent_obj, kDdUsedChild, -used, -comp, -uncomp));
-    UZFS_TRY(DirDidUseSpace(*mos_, *newparent, kDdUsedChild, used, comp, uncomp));
-  }
-  UZFS_ASSIGN(DslDirPhys oldp, LoadDir(*mos_, dd.parent_obj));
-  UZFS_TRY(mos_zaps_->Remove(oldp.child_dir_zapobj, from.substr(from.rfind('/') + 1)));
-  UZFS_ASSIGN(DslDirPhys newp, LoadDir(*mos_, *newparent));
-  UZFS_TRY(mos_zaps_->AddInt(newp.child_dir_zapobj, last, dir));
-  dd.parent_obj = *newparent;
-  return StoreDir(*mos_, dir, dd);
+  return DirRenameSync(*mos_, *mos_zaps_, dir, from.substr(from.rfind('/') + 1), *newparent, last);
 }
 
 Status Pool::Promote(const std::string& clone) {
@@ -304,16 +265,9 @@ Status Pool::Promote(const std::string& clone) {
   UZFS_ASSIGN(uint64_t dir, ResolveUserDir(clone));
   UZFS_ASSIGN(DslDirPhys dd, LoadDir(*mos_, dir));
   // $ORIGIN@$ORIGIN: every filesystem descends from it without being a clone.
-  uint64_t pool_origin = 0;
-  UZFS_ASSIGN(DslDirPhys rootdd, LoadDir(*mos_, *ResolveDir(name_)));
-  if (auto odir = mos_zaps_->LookupInt(rootdd.child_dir_zapobj, "$ORIGIN"); odir.ok()) {
-    UZFS_ASSIGN(DslDirPhys od, LoadDir(*mos_, *odir));
-    UZFS_ASSIGN(DslDatasetPhys ohead, LoadDataset(*mos_, od.head_dataset_obj));
-    pool_origin = ohead.prev_snap_obj;
-  }
+  UZFS_ASSIGN(uint64_t pool_origin, PoolOriginSnapshot(*mos_, *mos_zaps_, *ResolveDir(name_)));
   uint64_t txg = txg_.open();
-  FnBlockOps ops([this](const BlkPtr& bp) { return Dsize(bp); },
-                 [this, txg](const BlkPtr& bp) { FreeBlock(bp, txg); });
+  TxgBlockOps ops(this, txg);
   std::string conflict;
   Status s = PromoteSync(*mos_, *mos_zaps_, ops, dd.head_dataset_obj, pool_origin, &conflict);
   if (s.code() == EEXIST && !conflict.empty()) {

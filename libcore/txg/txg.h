@@ -87,6 +87,9 @@ class DirtyThrottle {
   // After an early writeback: true (and the hook may ask again) when dirty data fell below
   // the threshold; false when as much is dirty as made it ask, and the txg should close.
   bool DrainedBelowThreshold();
+  // Lets the hook be called again by the next writer past the threshold (a writeback that
+  // left as much dirty as it found, with more to write).
+  void AskAgain() { asked_ = false; }
   // Before a writer's change (dmu_tx_delay / dmu_tx_wait): past 60% of max it sleeps
   // 500 us * (dirty - 60%) / (max - dirty), at most 100 ms; at max it waits for the open txg
   // to close, or for failed() to say the pool is suspended.
