@@ -244,17 +244,18 @@ zfsd_start() {
   log "mmap_bench: zfsd did not start"; tail -n 20 "$base/zfsd.log" >&2; return 1
 }
 zfsd_stop() { kill "$zfsd_pid" 2>/dev/null || true; wait "$zfsd_pid" || true; zfsd_pid=''; }
-# vdev_flags FILE: "O_DIRECT" or "page cache": how zfsd holds FILE open (its fdinfo flags)
+# vdev_flags FILE: how zfsd holds FILE open, one word per descriptor (its fdinfo flags):
+# "O_DIRECT" or "page cache" (a direct file vdev has both: reads direct, writes buffered and
+# dropped from the page cache at each flush)
 vdev_flags() {
-  local fd
+  local fd out=()
   for fd in /proc/"$zfsd_pid"/fd/*; do
     [ "$(readlink "$fd")" = "$1" ] || continue
     local flags
     flags=$(awk '/^flags:/ { print $2 }' /proc/"$zfsd_pid"/fdinfo/"${fd##*/}")
-    if (((8#$flags) & 8#40000)); then echo O_DIRECT; else echo "page cache"; fi
-    return
+    if (((8#$flags) & 8#40000)); then out+=(O_DIRECT); else out+=("page cache"); fi
   done
-  echo "not open"
+  if [ "${#out[@]}" -eq 0 ]; then echo "not open"; else (IFS=,; echo "${out[*]}"); fi
 }
 # zfs-fuse as tests/lib/oracle.bash starts it (the caller holds the lock).
 zf_start() {

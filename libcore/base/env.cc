@@ -94,7 +94,18 @@ class PosixFile : public File {
  public:
   PosixFile(int fd, std::string name, DirectAlign align)
       : fd_(fd), name_(std::move(name)), align_(align), direct_(align.io != 0) {}
-  ~PosixFile() override { ::close(fd_); }
+  ~PosixFile() override {
+    ::close(fd_);
+    if (wfd_ >= 0) ::close(wfd_);
+  }
+  // A regular file read with O_DIRECT is written through a second, buffered descriptor: the
+  // kernel takes the writes at memory speed and writes them back in parallel with the
+  // pipeline's work (direct writes, each waiting for the device, ran a 1 GiB fio write at
+  // 430 MB/s where buffered ones ran 720-780 on the same disk), and Sync() drops the written
+  // pages once they are on disk, so the page cache holds a txg's writes until its flush and
+  // never what the pool reads. A direct read of a range still dirty in the page cache is
+  // written back first by the kernel, so it reads what was written.
+  void set_write_fd(int wfd) { wfd_ = wfd; }
 
   Status ReadAt(uint64_t off, MutByteSpan buf) override {
     if (direct_ && !Aligned(off, buf.data(), buf.size())) return Bounce(off, buf);
@@ -112,10 +123,11 @@ class PosixFile : public File {
   }
 
   Status WriteAt(uint64_t off, ByteSpan data) override {
-    if (direct_ && !Aligned(off, data.data(), data.size())) return BounceWrite(off, data);
+    if (wfd_ < 0 && direct_ && !Aligned(off, data.data(), data.size())) return BounceWrite(off, data);
+    int fd = wfd_ >= 0 ? wfd_ : fd_;
     size_t done = 0;
     while (done < data.size()) {
-      ssize_t n = ::pwrite(fd_, data.data() + done, data.size() - done, static_cast<off_t>(off + done));
+      ssize_t n = ::pwrite(fd, data.data() + done, data.size() - done, static_cast<off_t>(off + done));
       if (n < 0) {
         if (errno == EINTR) continue;
         return Errno("write " + name_, errno);
@@ -126,7 +138,9 @@ class PosixFile : public File {
   }
 
   Status Sync() override {
-    if (::fdatasync(fd_) != 0) return Errno("sync " + name_, errno);
+    if (::fdatasync(wfd_ >= 0 ? wfd_ : fd_) != 0) return Errno("sync " + name_, errno);
+    // Written back and clean: out of the page cache (the ARC holds what is worth keeping).
+    if (wfd_ >= 0) (void)::posix_fadvise(wfd_, 0, 0, POSIX_FADV_DONTNEED);
     return Status::Ok();
   }
 
@@ -187,6 +201,7 @@ class PosixFile : public File {
     return s;
   }
   int fd_;
+  int wfd_ = -1;  // the buffered descriptor writes go through (see set_write_fd), or -1
   std::string name_;
   DirectAlign align_;
   bool direct_;
@@ -214,7 +229,14 @@ class PosixEnvImpl : public Env {
         return s;
       }
     }
-    return std::unique_ptr<File>(new PosixFile(fd, path, align));
+    auto file = std::make_unique<PosixFile>(fd, path, align);
+    struct stat st;
+    if (align.io && (o.write || o.create) && ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+      int wfd = ::open(path.c_str(), (flags & ~(O_DIRECT | O_CREAT | O_EXCL)), 0644);
+      if (wfd < 0) return Errno(path, errno);
+      file->set_write_fd(wfd);
+    }
+    return std::unique_ptr<File>(std::move(file));
   }
   Result<std::vector<std::string>> ListDir(const std::string& dir) override {
     DIR* d = ::opendir(dir.c_str());

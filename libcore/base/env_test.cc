@@ -1,4 +1,6 @@
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/mman.h>
 
 #include <fcntl.h>
 #include <linux/magic.h>
@@ -94,6 +96,45 @@ bool DirectCapable(const std::string& dir) {
 // that does direct I/O is opened O_DIRECT and kept so; unaligned offsets, lengths and memory
 // round-trip through the bounce buffer, the bytes around an unaligned write stay as they
 // were, and concurrent unaligned writes into different sectors all land.
+// Pages of a file in the host's page cache (mincore over a mapping).
+size_t CachedPages(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) return SIZE_MAX;
+  struct stat st;
+  ::fstat(fd, &st);
+  size_t len = static_cast<size_t>(st.st_size), page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  void* m = ::mmap(nullptr, len, PROT_READ, MAP_SHARED, fd, 0);
+  ::close(fd);
+  if (m == MAP_FAILED) return SIZE_MAX;
+  std::vector<unsigned char> vec((len + page - 1) / page);
+  size_t n = 0;
+  if (::mincore(m, len, vec.data()) == 0)
+    for (unsigned char c : vec) n += c & 1;
+  ::munmap(m, len);
+  return n;
+}
+
+// A direct file vdev's writes go through the page cache (fast) and leave it at Sync; reads
+// never enter it, and see every write, synced or not.
+TEST(PosixEnv, FileVdevWritesLeaveThePageCacheAtSync) {
+  TempDir dir("/var/tmp");
+  ASSERT_FALSE(dir.path().empty());
+  if (!DirectCapable(dir.path())) GTEST_SKIP() << "/var/tmp does not take O_DIRECT";
+  std::string path = dir.path() + "/vdev";
+  auto f = PosixEnv()->Open(path, OpenOptions{.write = true, .create = true, .direct = true});
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  Bytes data = Pattern(8 << 20, 5);
+  ASSERT_TRUE((*f)->WriteAt(0, data).ok());
+  Bytes back(data.size());
+  ASSERT_TRUE((*f)->ReadAt(0, back).ok());  // before any Sync: a direct read sees the write
+  EXPECT_EQ(data, back);
+  ASSERT_TRUE((*f)->Sync().ok());
+  EXPECT_EQ(0u, CachedPages(path));
+  ASSERT_TRUE((*f)->ReadAt(0, back).ok());
+  EXPECT_EQ(data, back);
+  EXPECT_EQ(0u, CachedPages(path));  // the read did not fill it
+}
+
 TEST(PosixEnv, FileVdevOnADirectCapableFileSystemIsDirect) {
   TempDir dir("/var/tmp");
   ASSERT_FALSE(dir.path().empty());

@@ -1,6 +1,7 @@
 #include "libcore/zio/zio_pipeline.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <mutex>
 #include <thread>
 
@@ -9,7 +10,81 @@ namespace uzfs {
 namespace {
 // Items of a batch small enough that handing them to other threads costs more than it saves.
 constexpr uint64_t kParallelMinBytes = 64 * 1024;
+// zfs_vdev_aggregation_limit of later OpenZFS: adjacent writes are joined up to this size.
+constexpr uint64_t kAggregateMax = 1ULL << 20;
+// Aggregate buffers are aligned for O_DIRECT (env.h), so the device takes them as they are.
+constexpr size_t kAggregateAlign = 4096;
 }  // namespace
+
+Status WriteRun::Write(std::vector<VdevIoError>* errs) const {
+  if (!buf) return WriteDvas(*bp, *prepared, top, errs);
+  return vdev->Write(offset, ByteSpan(buf.get(), size), errs);
+}
+
+std::vector<WriteRun> AggregateWrites(const std::vector<BlockWrite>& batch, const TopVdevLookup& top) {
+  // A piece: one DVA of one block on a top-level vdev that stores a range as it is given
+  // (a leaf or a mirror; raidz computes parity per block, so its blocks stay apart), padded
+  // with zeros to whole sectors as WriteDvas pads it.
+  struct Piece {
+    Vdev* vdev;
+    uint64_t offset;
+    ByteSpan data;
+    uint64_t len;  // data.size() rounded up to the sector
+  };
+  std::vector<Piece> pieces;
+  std::vector<WriteRun> runs;
+  for (const BlockWrite& w : batch) {
+    if (w.prepared.hole()) continue;
+    bool simple = true;
+    for (int d = 0; d < kSpaDvas && simple; d++) {
+      const Dva& dva = w.bp.dva[d];
+      if (dva.empty()) continue;
+      Vdev* v = top(dva.vdev());
+      simple = v && v->type != "raidz";
+    }
+    if (!simple) {  // written alone, as WriteDvas pads and places it
+      WriteRun r;
+      r.bp = &w.bp;
+      r.prepared = &w.prepared;
+      r.top = top;
+      runs.push_back(std::move(r));
+      continue;
+    }
+    for (int d = 0; d < kSpaDvas; d++) {
+      const Dva& dva = w.bp.dva[d];
+      if (dva.empty()) continue;
+      Vdev* v = top(dva.vdev());
+      pieces.push_back({v, dva.offset(), w.prepared.phys, P2RoundUp(w.prepared.phys.size(), 1ULL << v->ashift)});
+    }
+  }
+  std::sort(pieces.begin(), pieces.end(), [](const Piece& a, const Piece& b) {
+    return a.vdev != b.vdev ? a.vdev < b.vdev : a.offset < b.offset;
+  });
+  for (size_t i = 0; i < pieces.size();) {
+    size_t j = i + 1;
+    uint64_t end = pieces[i].offset + pieces[i].len;
+    while (j < pieces.size() && pieces[j].vdev == pieces[i].vdev && pieces[j].offset == end &&
+           end + pieces[j].len - pieces[i].offset <= kAggregateMax) {
+      end += pieces[j].len;
+      j++;
+    }
+    WriteRun r;
+    r.vdev = pieces[i].vdev;
+    r.offset = pieces[i].offset;
+    r.size = end - pieces[i].offset;
+    size_t cap = (r.size + kAggregateAlign - 1) / kAggregateAlign * kAggregateAlign;
+    r.buf.reset(static_cast<uint8_t*>(std::aligned_alloc(kAggregateAlign, cap)));
+    uint8_t* at = r.buf.get();
+    for (size_t k = i; k < j; k++) {
+      uint8_t* next = at + pieces[k].len;
+      std::fill(std::copy(pieces[k].data.begin(), pieces[k].data.end(), at), next, 0);
+      at = next;
+    }
+    runs.push_back(std::move(r));
+    i = j;
+  }
+  return runs;
+}
 
 Status WriteBlocks(std::vector<BlockWrite>& batch, uint64_t txg, const WritePipeline& pl,
                    std::vector<VdevIoError>* errs) {
@@ -34,23 +109,22 @@ Status WriteBlocks(std::vector<BlockWrite>& batch, uint64_t txg, const WritePipe
     if (w.prepared.hole()) continue;
     UZFS_TRY(pl.allocate(w));
   }
-  // 3. write every DVA
+  // 3. write every DVA: contiguous ones aggregated (vdev_queue_aggregate), in parallel.
+  std::vector<WriteRun> runs = AggregateWrites(batch, pl.top);
   std::mutex mu;
   Status first = Status::Ok();
   auto write = [&](size_t i) {
-    BlockWrite& w = batch[i];
-    if (w.prepared.hole()) return;
     std::vector<VdevIoError> mine;
-    Status s = WriteDvas(w.bp, w.prepared, pl.top, &mine);
+    Status s = runs[i].Write(&mine);
     if (s.ok() && mine.empty()) return;
     std::lock_guard<std::mutex> l(mu);
     if (errs) errs->insert(errs->end(), mine.begin(), mine.end());
     if (!s.ok() && first.ok()) first = s;
   };
-  if (parallel && pl.concurrent_io) {
-    q.ParallelFor(batch.size(), write);
+  if (parallel && pl.concurrent_io && runs.size() > 1) {
+    q.ParallelFor(runs.size(), write);
   } else {
-    for (size_t i = 0; i < batch.size(); i++) write(i);
+    for (size_t i = 0; i < runs.size(); i++) write(i);
   }
   return first;
 }

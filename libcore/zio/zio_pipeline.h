@@ -4,14 +4,16 @@
 //   1. compressed and checksummed in parallel (PrepareBlock, on the TaskQueue);
 //   2. given their DVAs one after another in the batch's order by the caller's allocate
 //      function (the spa's metaslab allocator; allocation order keeps a stream contiguous);
-//   3. written, every DVA of every block, with several writes in flight at once when the
-//      devices take concurrent writes (File::ConcurrentWrites), one at a time otherwise.
-// A batch of one block is exactly the old one-block path (PrepareBlock, FillBlkPtr,
-// WriteDvas).
+//   3. written, every DVA of every block, adjacent ones aggregated into one write (up to
+//      1 MiB), with several writes in flight at once when the devices take concurrent
+//      writes (File::ConcurrentWrites), one at a time otherwise.
+// A batch of one block writes what the one-block path (PrepareBlock, FillBlkPtr, WriteDvas)
+// writes, where it writes it.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <vector>
 
 #include "libcore/base/bytes.h"
@@ -40,6 +42,26 @@ struct WritePipeline {
   bool concurrent_io = false;  // every leaf takes concurrent writes
   TaskQueue* taskq = nullptr;  // nullptr: TaskQueue::Shared()
 };
+
+// One write of stage 3: a run of adjacent DVAs on one top-level vdev copied into one aligned
+// buffer (vdev_queue.c's aggregation, up to 1 MiB: fewer, larger device writes, which direct
+// I/O needs to keep up), or one block written alone (raidz, whose parity is per block).
+struct WriteRun {
+  struct Free {
+    void operator()(uint8_t* p) const { std::free(p); }
+  };
+  // an aggregated run
+  Vdev* vdev = nullptr;
+  uint64_t offset = 0, size = 0;
+  std::unique_ptr<uint8_t, Free> buf;
+  // a block alone (buf null)
+  const BlkPtr* bp = nullptr;
+  const PreparedBlock* prepared = nullptr;
+  TopVdevLookup top;
+  Status Write(std::vector<VdevIoError>* errs) const;
+};
+// The runs for a prepared and allocated batch (for tests, and stage 3).
+std::vector<WriteRun> AggregateWrites(const std::vector<BlockWrite>& batch, const TopVdevLookup& top);
 
 // Runs the batch through the stages above. On an allocation error nothing is written and the
 // error is returned (blocks allocated so far have allocated = true); on a write error the

@@ -2,6 +2,7 @@
 // verifies, and WriteDvas → ReadBlock round trips over file, mirror and raidz vdevs built from
 // vdev_tree nvlists on in-memory devices, including self-healing reads after a device is wiped.
 #include "libcore/zio/zio_write.h"
+#include "libcore/zio/zio_pipeline.h"
 
 #include <gtest/gtest.h>
 
@@ -306,6 +307,49 @@ TEST_P(WriteReadTest, DittoCopiesSurviveLosingTheFirstCopy) {
     ASSERT_TRUE(top_->Write(w.bp.dva[0].offset(), padded, &errs).ok());
   }
   ExpectAllReadBack(ws, true);
+}
+
+// The pipeline (zio_pipeline.h): blocks allocated one after another are written as few
+// aggregated runs where the layout allows (not raidz), ditto copies included, and every
+// block reads back.
+TEST_P(WriteReadTest, PipelineAggregatesAdjacentBlocksAndTheyReadBack) {
+  const Layout& l = GetParam();
+  std::vector<Bytes> datas;
+  std::vector<BlockWrite> batch;
+  for (uint64_t i = 0; i < 48; i++) {
+    std::mt19937_64 rng(i + 5);
+    size_t lsize = 512 * (1 + rng() % 64);
+    datas.push_back(Mixed(lsize, rng() % 2 ? lsize : lsize / 3, i));
+  }
+  for (uint64_t i = 0; i < datas.size(); i++) {
+    BlockWrite w;
+    w.data = datas[i];
+    w.props = Props(i % 3 ? kOff : kLzjb, kFletcher4, i % 8 == 0 ? 2 : 1);
+    batch.push_back(w);
+  }
+  WritePipeline pl;
+  pl.top = lookup_;
+  pl.concurrent_io = true;
+  pl.allocate = [&](BlockWrite& w) -> Status {
+    for (int c = 0; c < w.props.copies; c++) {
+      uint64_t asize = top_->PsizeToAsize(w.prepared.psize);
+      w.bp.dva[c].Set(0, Alloc(asize), asize);
+    }
+    w.allocated = true;
+    return Status::Ok();
+  };
+  std::vector<VdevIoError> errs;
+  ASSERT_TRUE(WriteBlocks(batch, 9, pl, &errs).ok());
+  EXPECT_TRUE(errs.empty());
+  size_t runs = AggregateWrites(batch, lookup_).size();
+  if (l.type == "raidz") EXPECT_EQ(batch.size(), runs);  // parity is per block
+  else EXPECT_LT(runs, batch.size() / 4) << "adjacent blocks were not joined";
+  for (size_t i = 0; i < batch.size(); i++) {
+    batch[i].bp.fill = 1;
+    auto r = ReadBlock(batch[i].bp, lookup_, nullptr);
+    ASSERT_TRUE(r.ok()) << "block " << i << ": " << r.status().ToString();
+    ASSERT_EQ(datas[i], *r) << "block " << i;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(
