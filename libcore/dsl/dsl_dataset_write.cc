@@ -270,6 +270,23 @@ Status DestroySnapshotSync(ObjsetWriter& mos, ZapStore& zaps, DslBlockOps& ops,
   return mos.FreeObject(snap_obj);
 }
 
+Result<OwnBlocks> BlocksBornAfter(DslBlockOps& ops, BlockReader* reader, const BlkPtr& os_bp,
+                                  uint64_t txg) {
+  OwnBlocks own;
+  if (os_bp.is_hole()) return own;
+  UZFS_ASSIGN(auto os, ObjSet::Open(reader, os_bp));
+  UZFS_TRY(os->Traverse(txg, [&](const BlockVisit& v) {
+    own.bps.push_back(*v.bp);
+    return Status::Ok();
+  }));
+  for (const BlkPtr& bp : own.bps) {
+    own.used += static_cast<int64_t>(ops.Dsize(bp));
+    own.comp += static_cast<int64_t>(bp.psize());
+    own.uncomp += static_cast<int64_t>(BpUcsize(bp));
+  }
+  return own;
+}
+
 Status RollbackSync(ObjsetWriter& mos, ZapStore& zaps, DslBlockOps& ops, BlockReader* reader,
                     uint64_t head_obj) {
   UZFS_ASSIGN(uint64_t res, HeadRefreservation(mos, zaps, head_obj));
@@ -277,25 +294,13 @@ Status RollbackSync(ObjsetWriter& mos, ZapStore& zaps, DslBlockOps& ops, BlockRe
   if (!head.prev_snap_obj) return Status::Error(EINVAL, "no snapshot to roll back to");
   UZFS_ASSIGN(DslDatasetPhys snap, LoadDataset(mos, head.prev_snap_obj));
   // The head's own blocks.
-  int64_t used = 0, comp = 0, uncomp = 0;
-  if (!head.bp.is_hole()) {
-    UZFS_ASSIGN(auto os, ObjSet::Open(reader, head.bp));
-    std::vector<BlkPtr> doomed;
-    UZFS_TRY(os->Traverse(head.prev_snap_txg, [&](const BlockVisit& v) {
-      doomed.push_back(*v.bp);
-      return Status::Ok();
-    }));
-    for (const BlkPtr& bp : doomed) {
-      used += static_cast<int64_t>(ops.Dsize(bp));
-      comp += static_cast<int64_t>(bp.psize());
-      uncomp += static_cast<int64_t>(BpUcsize(bp));
-    }
-    if (static_cast<uint64_t>(used) != head.unique_bytes)
-      return Status::Error(ECORRUPT, "dataset " + std::to_string(head_obj) + ": unique bytes " +
-                                         std::to_string(head.unique_bytes) + " but " +
-                                         std::to_string(used) + " to free");
-    for (const BlkPtr& bp : doomed) ops.Free(bp);
-  }
+  UZFS_ASSIGN(OwnBlocks own, BlocksBornAfter(ops, reader, head.bp, head.prev_snap_txg));
+  int64_t used = own.used, comp = own.comp, uncomp = own.uncomp;
+  if (static_cast<uint64_t>(used) != head.unique_bytes && !head.bp.is_hole())
+    return Status::Error(ECORRUPT, "dataset " + std::to_string(head_obj) + ": unique bytes " +
+                                       std::to_string(head.unique_bytes) + " but " +
+                                       std::to_string(used) + " to free");
+  for (const BlkPtr& bp : own.bps) ops.Free(bp);
   UZFS_TRY(DirDidUseSpace(mos, head.dir_obj, kDdUsedHead, -used, -comp, -uncomp));
   // The dead list's blocks are the snapshot's again, referenced by the head.
   UZFS_ASSIGN(uint64_t origin_txg, OriginTxg(mos, head.dir_obj));

@@ -69,6 +69,15 @@ Result<uint64_t> SnapshotSync(ObjsetWriter& mos, ZapStore& zaps, uint64_t head_o
 Status DestroySnapshotSync(ObjsetWriter& mos, ZapStore& zaps, DslBlockOps& ops,
                            uint64_t snap_obj, const std::string& snapname);
 
+// The blocks of an objset (its root bp os_bp) born after txg — a head's own, none of its
+// snapshots' — and their space as the pool charges it (ops.Dsize), psize and lsize.
+struct OwnBlocks {
+  std::vector<BlkPtr> bps;
+  int64_t used = 0, comp = 0, uncomp = 0;
+};
+Result<OwnBlocks> BlocksBornAfter(DslBlockOps& ops, BlockReader* reader, const BlkPtr& os_bp,
+                                  uint64_t txg);
+
 // Head head_obj back to its previous snapshot: its blocks born after it freed (the dataset's
 // synced objset is what is walked; unsynced changes are the caller's to drop), ds_bp and
 // space taken from the snapshot, a new empty dead list.

@@ -28,22 +28,9 @@ Result<uint64_t> DestroyHeadSync(ObjsetWriter& mos, ZapStore& zaps, DslBlockOps&
   if (dd.reserved) UZFS_TRY(ReservationChanged(mos, dir_obj, 0));
   // What is on disk is freed block by block: every block born after the origin snapshot
   // belongs to this filesystem alone.
-  int64_t used = 0, comp = 0, uncomp = 0;
-  if (!ds.bp.is_hole()) {
-    UZFS_ASSIGN(auto os, ObjSet::Open(reader, ds.bp));
-    std::vector<BlkPtr> doomed;
-    UZFS_TRY(os->Traverse(ds.prev_snap_txg, [&](const BlockVisit& v) {
-      doomed.push_back(*v.bp);
-      return Status::Ok();
-    }));
-    for (const BlkPtr& bp : doomed) {
-      used += static_cast<int64_t>(ops.Dsize(bp));
-      comp += static_cast<int64_t>(bp.psize());
-      uncomp += static_cast<int64_t>(BpUcsize(bp));
-      ops.Free(bp);
-    }
-  }
-  UZFS_TRY(DirDidUseSpace(mos, dd.parent_obj, kDdUsedChild, -used, -comp, -uncomp));
+  UZFS_ASSIGN(OwnBlocks own, BlocksBornAfter(ops, reader, ds.bp, ds.prev_snap_txg));
+  for (const BlkPtr& bp : own.bps) ops.Free(bp);
+  UZFS_TRY(DirDidUseSpace(mos, dd.parent_obj, kDdUsedChild, -own.used, -own.comp, -own.uncomp));
   // The origin snapshot forgets its clone.
   if (ds.prev_snap_obj) {
     UZFS_ASSIGN(DslDatasetPhys o, LoadDataset(mos, ds.prev_snap_obj));
