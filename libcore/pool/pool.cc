@@ -364,27 +364,21 @@ Status Pool::FinishTxgLocked(const TxgTail& tail, Status labels_status) {
   return Status::Ok();
 }
 
-Status Pool::SyncLocked(uint64_t state) {
+Status Pool::SyncLocked(uint64_t state, std::unique_lock<std::mutex>* release) {
   TxgTail tail;
   UZFS_TRY(CloseTxgLocked(state, &tail));
   if (!tail.txg) return Status::Ok();
+  if (release) {
+    txg_.BeginLabels();
+    release->unlock();
+  }
   auto t0 = std::chrono::steady_clock::now();
   Status s = VdevConfigSync(tail.leaves, tail.ub, tail.config);
   stats_.labels_us += MicrosSince(t0);
-  return FinishTxgLocked(tail, s);
-}
-
-Status Pool::SyncReleasing(std::unique_lock<std::mutex>& l, uint64_t state) {
-  TxgTail tail;
-  UZFS_TRY(CloseTxgLocked(state, &tail));
-  if (!tail.txg) return Status::Ok();
-  txg_.BeginLabels();
-  l.unlock();
-  auto t0 = std::chrono::steady_clock::now();
-  Status s = VdevConfigSync(tail.leaves, tail.ub, tail.config);
-  stats_.labels_us += MicrosSince(t0);
-  l = SyncLock();
-  txg_.EndLabels();
+  if (release) {
+    *release = SyncLock();
+    txg_.EndLabels();
+  }
   return FinishTxgLocked(tail, s);
 }
 
@@ -393,7 +387,7 @@ Status Pool::Sync() {
   std::lock_guard<std::mutex> one(sync_mu_);
   UZFS_TRY(WriteEarly());
   std::unique_lock<std::mutex> l = SyncLock();
-  return SyncReleasing(l, kPoolStateActive);
+  return SyncLocked(kPoolStateActive, &l);
 }
 
 Status Pool::Export() {

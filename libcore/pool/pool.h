@@ -391,11 +391,10 @@ class Pool : public BlockReader {
   Status CreateSkeleton(uint64_t now, const std::map<std::string, std::string>& fs_props);
   Status CreateZplFs(ObjsetWriter& os, uint64_t now);
   Status LoadMetaslabs();
-  // A whole txg sync with mu_ held throughout (phases 2 and 3; create, import, snapshot,
-  // export and destroy use it: they hold the lock anyway).
-  Status SyncLocked(uint64_t state);
-  // The same, phase 3 without mu_ (Sync and Writeback): l holds mu_ on entry and on return.
-  Status SyncReleasing(std::unique_lock<std::mutex>& l, uint64_t state);
+  // Phases 2 and 3 of a txg sync, mu_ held on entry and on return. With release (Sync and
+  // Writeback: the unique_lock holding mu_), phase 3 runs without mu_; without it (create,
+  // import, snapshot, export and destroy, which hold the lock anyway) mu_ stays held.
+  Status SyncLocked(uint64_t state, std::unique_lock<std::mutex>* release = nullptr);
   // What phase 3 needs, captured in phase 2: the txg, its uberblock, and per leaf the file
   // and the label config to write (configs only when the config changed).
   struct TxgTail {

@@ -214,7 +214,7 @@ Status Pool::WithZpl(const std::string& fs,
       uint64_t dir = 0, ds_obj = 0;
       UZFS_TRY(ResolveFs(fs, &dir, &ds_obj));
       if (Status r = ReserveLocked(dir, ds_obj, reserve); !r.ok()) {
-        pending = !pending_write_.empty();
+        for (auto& [o, b] : pending_write_) pending |= b > 0;  // (a failed try leaves a 0)
         return r;
       }
       UZFS_ASSIGN(OpenDataset * od, OpenDatasetLocked(dir, ds_obj));

@@ -45,7 +45,7 @@ Status Pool::Writeback() {
   // Still as much dirty as made it ask, yet too little file data to write early (metadata,
   // blocks changed faster than they were written): close the txg, which empties it.
   std::unique_lock<std::mutex> l = SyncLock();
-  return SyncReleasing(l, kPoolStateActive);
+  return SyncLocked(kPoolStateActive, &l);
 }
 
 void Pool::DropDatasetLocked(uint64_t ds_obj) {

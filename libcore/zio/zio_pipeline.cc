@@ -17,8 +17,8 @@ constexpr size_t kAggregateAlign = 4096;
 }  // namespace
 
 Status WriteRun::Write(std::vector<VdevIoError>* errs) const {
-  if (!buf) return WriteDvas(*bp, *prepared, top, errs);
-  return vdev->Write(offset, ByteSpan(buf.get(), size), errs);
+  if (bp) return WriteDvas(*bp, *prepared, *top, errs);
+  return vdev->Write(offset, data, errs);
 }
 
 std::vector<WriteRun> AggregateWrites(const std::vector<BlockWrite>& batch, const TopVdevLookup& top) {
@@ -35,27 +35,26 @@ std::vector<WriteRun> AggregateWrites(const std::vector<BlockWrite>& batch, cons
   std::vector<WriteRun> runs;
   for (const BlockWrite& w : batch) {
     if (w.prepared.hole()) continue;
+    Piece mine[kSpaDvas];
+    int n = 0;
     bool simple = true;
     for (int d = 0; d < kSpaDvas && simple; d++) {
       const Dva& dva = w.bp.dva[d];
       if (dva.empty()) continue;
       Vdev* v = top(dva.vdev());
       simple = v && v->type != "raidz";
+      if (simple)
+        mine[n++] = {v, dva.offset(), w.prepared.phys, P2RoundUp(w.prepared.phys.size(), 1ULL << v->ashift)};
     }
-    if (!simple) {  // written alone, as WriteDvas pads and places it
-      WriteRun r;
-      r.bp = &w.bp;
-      r.prepared = &w.prepared;
-      r.top = top;
-      runs.push_back(std::move(r));
+    if (simple) {
+      pieces.insert(pieces.end(), mine, mine + n);
       continue;
     }
-    for (int d = 0; d < kSpaDvas; d++) {
-      const Dva& dva = w.bp.dva[d];
-      if (dva.empty()) continue;
-      Vdev* v = top(dva.vdev());
-      pieces.push_back({v, dva.offset(), w.prepared.phys, P2RoundUp(w.prepared.phys.size(), 1ULL << v->ashift)});
-    }
+    WriteRun r;  // written alone, as WriteDvas pads and places it
+    r.bp = &w.bp;
+    r.prepared = &w.prepared;
+    r.top = &top;
+    runs.push_back(std::move(r));
   }
   std::sort(pieces.begin(), pieces.end(), [](const Piece& a, const Piece& b) {
     return a.vdev != b.vdev ? a.vdev < b.vdev : a.offset < b.offset;
@@ -71,14 +70,19 @@ std::vector<WriteRun> AggregateWrites(const std::vector<BlockWrite>& batch, cons
     WriteRun r;
     r.vdev = pieces[i].vdev;
     r.offset = pieces[i].offset;
-    r.size = end - pieces[i].offset;
-    size_t cap = (r.size + kAggregateAlign - 1) / kAggregateAlign * kAggregateAlign;
-    r.buf.reset(static_cast<uint8_t*>(std::aligned_alloc(kAggregateAlign, cap)));
-    uint8_t* at = r.buf.get();
-    for (size_t k = i; k < j; k++) {
-      uint8_t* next = at + pieces[k].len;
-      std::fill(std::copy(pieces[k].data.begin(), pieces[k].data.end(), at), next, 0);
-      at = next;
+    if (j == i + 1 && pieces[i].len == pieces[i].data.size()) {
+      r.data = pieces[i].data;  // alone and whole sectors: written from where it is
+    } else {
+      uint64_t size = end - pieces[i].offset;
+      size_t cap = (size + kAggregateAlign - 1) / kAggregateAlign * kAggregateAlign;
+      r.buf.reset(static_cast<uint8_t*>(std::aligned_alloc(kAggregateAlign, cap)));
+      uint8_t* at = r.buf.get();
+      for (size_t k = i; k < j; k++) {
+        uint8_t* next = at + pieces[k].len;
+        std::fill(std::copy(pieces[k].data.begin(), pieces[k].data.end(), at), next, 0);
+        at = next;
+      }
+      r.data = ByteSpan(r.buf.get(), size);
     }
     runs.push_back(std::move(r));
     i = j;

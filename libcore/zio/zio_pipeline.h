@@ -45,19 +45,21 @@ struct WritePipeline {
 
 // One write of stage 3: a run of adjacent DVAs on one top-level vdev copied into one aligned
 // buffer (vdev_queue.c's aggregation, up to 1 MiB: fewer, larger device writes, which direct
-// I/O needs to keep up), or one block written alone (raidz, whose parity is per block).
+// I/O needs to keep up), a lone DVA of whole sectors written from the block's own buffer, or
+// one block written alone with WriteDvas (raidz, whose parity is per block).
 struct WriteRun {
   struct Free {
     void operator()(uint8_t* p) const { std::free(p); }
   };
-  // an aggregated run
+  // a run of DVAs: data at offset of vdev (in buf when joined or padded)
   Vdev* vdev = nullptr;
-  uint64_t offset = 0, size = 0;
+  uint64_t offset = 0;
+  ByteSpan data;
   std::unique_ptr<uint8_t, Free> buf;
-  // a block alone (buf null)
+  // a block alone (bp set): every DVA through WriteDvas
   const BlkPtr* bp = nullptr;
   const PreparedBlock* prepared = nullptr;
-  TopVdevLookup top;
+  const TopVdevLookup* top = nullptr;  // AggregateWrites' argument, which must outlive the run
   Status Write(std::vector<VdevIoError>* errs) const;
 };
 // The runs for a prepared and allocated batch (for tests, and stage 3).
