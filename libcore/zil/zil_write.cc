@@ -1,0 +1,119 @@
+#include "libcore/zil/zil_write.h"
+
+#include <algorithm>
+#include <bit>
+#include <initializer_list>
+#include <string_view>
+
+#include "libcore/base/checksum.h"
+
+namespace uzfs {
+
+namespace {
+
+constexpr bool kHostBig = std::endian::native != std::endian::little;
+
+// A record under construction (zil_itx_create): lr_t with reclen filled in by Done().
+class Rec {
+ public:
+  Rec(uint64_t txtype, uint64_t txg) { Words({txtype, 0, txg, 0}); }
+  Rec& Words(std::initializer_list<uint64_t> ws) {
+    for (uint64_t w : ws) {
+      const size_t o = b_.size();
+      b_.resize(o + 8);
+      StoreLE64(b_.data() + o, w);
+    }
+    return *this;
+  }
+  Rec& Str(std::string_view s) {  // bcopy(name, ..., strlen(name) + 1)
+    b_.insert(b_.end(), s.begin(), s.end());
+    b_.push_back(0);
+    return *this;
+  }
+  Rec& Zeros(size_t n) {
+    b_.resize(b_.size() + n, 0);
+    return *this;
+  }
+  // P2ROUNDUP_TYPED(lrsize, sizeof (uint64_t)); lrc_reclen = the rounded size.
+  Bytes Done() {
+    b_.resize(P2RoundUp(b_.size(), 8), 0);
+    StoreLE64(b_.data() + 8, b_.size());
+    return std::move(b_);
+  }
+
+ private:
+  Bytes b_;
+};
+
+}  // namespace
+
+Bytes EncodeLrCreate(uint64_t txtype, uint64_t txg, const LrCreate& c) {
+  Rec r(txtype, txg);
+  r.Words({c.doid, c.foid, c.mode, c.uid, c.gid, c.gen, c.crtime[0], c.crtime[1], c.rdev});
+  r.Str(c.name);
+  if (static_cast<uint32_t>(txtype) == kTxSymlink) r.Str(c.link);
+  return r.Done();
+}
+
+Bytes EncodeLrRemove(uint64_t txtype, uint64_t txg, const LrRemove& rm) {
+  return Rec(txtype, txg).Words({rm.doid}).Str(rm.name).Done();
+}
+
+Bytes EncodeLrLink(uint64_t txg, const LrLink& l) {
+  return Rec(kTxLink, txg).Words({l.doid, l.link_obj}).Str(l.name).Done();
+}
+
+Bytes EncodeLrRename(uint64_t txg, const LrRename& rn) {
+  return Rec(kTxRename, txg).Words({rn.sdoid, rn.tdoid}).Str(rn.src).Str(rn.tgt).Done();
+}
+
+Bytes EncodeLrTruncate(uint64_t txg, const LrTruncate& t) {
+  return Rec(kTxTruncate, txg).Words({t.foid, t.offset, t.length}).Done();
+}
+
+Bytes EncodeLrSetattr(uint64_t txg, const LrSetattr& s) {
+  return Rec(kTxSetattr, txg)
+      .Words({s.foid, s.mask, s.mode, s.uid, s.gid, s.size, s.atime[0], s.atime[1], s.mtime[0],
+              s.mtime[1]})
+      .Done();
+}
+
+Bytes EncodeLrWrite(uint64_t txg, const LrWrite& w, ByteSpan data) {
+  // lr_blkoff 0, BP_ZERO(&lr->lr_blkptr): a copied write carries no block pointer.
+  Bytes b = Rec(kTxWrite, txg).Words({w.foid, w.offset, w.length, 0}).Zeros(kBlkPtrSize).Done();
+  if (!data.empty()) AppendWriteData(&b, data);
+  return b;
+}
+
+void SetLrSeq(uint8_t* rec, uint64_t seq) { StoreLE64(rec + 24, seq); }
+
+void AppendWriteData(Bytes* lr, ByteSpan data) {
+  const size_t dlen = P2RoundUp(data.size(), 8);
+  lr->insert(lr->end(), data.begin(), data.end());
+  lr->resize(lr->size() + (dlen - data.size()), 0);
+  StoreLE64(lr->data() + 8, LoadLE64(lr->data() + 8) + dlen);
+}
+
+Bytes BuildLogBlock(const BlkPtr& bp, const BlkPtr& next, ByteSpan records) {
+  const uint64_t size = bp.lsize();
+  const uint64_t nused = kZilChainSize + records.size();
+  if (nused > size) return {};
+  Bytes blk(size, 0);  // zil_lwb_write_start clears what is unused
+  // zil_chain_t: zc_pad, zc_next_blk, zc_nused, zc_eck {zec_magic, zec_cksum}.
+  constexpr size_t kNext = 8, kNused = kNext + kBlkPtrSize, kEck = kNused + 8;
+  next.Encode(blk.data() + kNext);
+  StoreLE64(blk.data() + kNused, nused);
+  std::copy(records.begin(), records.end(), blk.begin() + kZilChainSize);
+  // zio_checksum_compute (ZIO_CHECKSUM_ZILOG2): the verifier goes in zec_cksum while the
+  // first P2ROUNDUP(nused, ZIL_MIN_BLKSZ) bytes are summed, the sum replaces it.
+  StoreLE64(blk.data() + kEck, kZecMagic);
+  for (int i = 0; i < 4; i++) StoreLE64(blk.data() + kEck + 8 + 8 * i, bp.cksum.word[i]);
+  const uint64_t sum_len = std::min<uint64_t>(P2RoundUp(nused, kZilMinBlkSz), size);
+  ZioCksum c;
+  ComputeChecksum(static_cast<uint8_t>(ChecksumId::kZilog2), ByteSpan(blk).subspan(0, sum_len),
+                  kHostBig, &c);
+  for (int i = 0; i < 4; i++) StoreLE64(blk.data() + kEck + 8 + 8 * i, c.word[i]);
+  return blk;
+}
+
+}  // namespace uzfs
