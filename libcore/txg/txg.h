@@ -36,11 +36,19 @@ class TxgState {
     cv_.notify_all();
   }
   bool early() const { return early_; }
+  // txg_hold_open: a change made outside the owner's lock needs the open txg to stay open
+  // until it is done (an intent log block allocated in it, not yet written). Counted.
+  void Hold() { holds_++; }
+  void Release() {
+    holds_--;
+    cv_.notify_all();
+  }
 
   // txg_wait_open's part: waits, releasing lock (the owner's, held), until the open txg may
-  // close: no early writeback between capture and apply, no other txg's labels in flight.
+  // close: no early writeback between capture and apply, no hold, no other txg's labels in
+  // flight.
   void WaitQuiet(std::mutex& lock) {
-    while (early_ || labels_) cv_.wait(lock);
+    while (early_ || labels_ || holds_ > 0) cv_.wait(lock);
   }
   // The open txg is closed (its blocks are written): changes from now on go into the next.
   void Closed(uint64_t txg) { open_ = txg + 1; }
@@ -58,6 +66,7 @@ class TxgState {
   std::atomic<uint64_t> synced_{0};
   uint64_t open_ = 1;
   bool early_ = false, labels_ = false;
+  int holds_ = 0;
   std::condition_variable_any cv_;
 };
 

@@ -1,0 +1,164 @@
+#include "libcore/zil/zil_log.h"
+
+#include <algorithm>
+
+#include "libcore/base/bytes.h"
+#include "libcore/zil/zil_write.h"
+
+namespace uzfs {
+
+void ZilWriter::Assign(Itx itx) {
+  std::lock_guard<std::mutex> l(mu_);
+  itx_seq_++;
+  itxs_.push_back(std::move(itx));
+}
+
+void ZilWriter::Unlogged(uint64_t txg) {
+  std::lock_guard<std::mutex> l(mu_);
+  itx_seq_++;  // a commit after this change must see it
+  unlogged_txg_ = std::max(unlogged_txg_, txg);
+}
+
+uint64_t ZilWriter::last_itx() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return itx_seq_;
+}
+
+bool ZilWriter::BeginCommit(uint64_t upto) {
+  std::unique_lock<std::mutex> l(mu_);
+  cv_.wait(l, [&] { return !writing_ || committed_ >= upto; });
+  if (committed_ >= upto) return false;
+  writing_ = true;
+  return true;
+}
+
+void ZilWriter::EndCommit(uint64_t covered, bool ok) {
+  std::lock_guard<std::mutex> l(mu_);
+  writing_ = false;
+  if (ok) committed_ = std::max(committed_, covered);
+  cv_.notify_all();
+}
+
+ZilWriter::Batch ZilWriter::TakeBatch(uint64_t synced) {
+  std::lock_guard<std::mutex> l(mu_);
+  Batch b;
+  b.last = itx_seq_;
+  b.need_sync = unlogged_txg_ > synced;
+  for (Itx& itx : itxs_) {
+    if (itx.txg <= synced) continue;  // zil_itx_clean: its txg holds it now
+    b.bytes += itx.lr.size() + (itx.need_copy ? (itx.len + 7) / 8 * 8 : 0);
+    b.itxs.push_back(std::move(itx));
+  }
+  itxs_.clear();
+  return b;
+}
+
+bool ZilWriter::ready(uint64_t synced) const {
+  std::lock_guard<std::mutex> l(mu_);
+  return !tail_.is_hole() && chain_txg_ <= synced;
+}
+
+bool ZilWriter::empty_chain() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return tail_.is_hole() && zh_.log.is_hole();
+}
+
+void ZilWriter::StartChain(BlkPtr first, uint64_t txg, uint64_t guid0, uint64_t guid1) {
+  std::lock_guard<std::mutex> l(mu_);
+  // zil_init_log_chain: a verifier of fresh random words, so no block of an older chain
+  // can pass for one of this one.
+  first.cksum.word[kZilZcGuid0] = guid0;
+  first.cksum.word[kZilZcGuid1] = guid1;
+  first.cksum.word[kZilZcObjset] = objset_;
+  first.cksum.word[kZilZcSeq] = 1;
+  tail_ = first;
+  chain_txg_ = txg;
+}
+
+uint64_t ZilWriter::BlockSize(uint64_t bytes) {
+  for (uint64_t b : {uint64_t{4096}, uint64_t{12288}, uint64_t{36864}})
+    if (bytes + kZilChainSize <= b) return b;
+  return 128 * 1024;
+}
+
+Result<std::vector<ZilWriter::BlockImage>> ZilWriter::Pack(std::vector<Itx>& itxs,
+                                                           const AllocFn& alloc) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (tail_.is_hole()) return Status::Error(EINVAL, "intent log has no chain");
+  uint64_t remaining = 0;
+  for (const Itx& itx : itxs) remaining += itx.lr.size();
+
+  std::vector<BlockImage> out;
+  std::vector<Lwb> written;
+  BlkPtr cur = tail_;
+  uint64_t seq = lr_seq_;
+  Bytes records;
+  uint64_t max_txg = 0;
+  // Closes the current block: allocates its successor (sized for what is left), builds
+  // the image pointing to it, and moves on to the successor.
+  auto close_block = [&]() -> Status {
+    UZFS_ASSIGN(BlkPtr next, alloc(BlockSize(remaining), cur));
+    next.cksum = cur.cksum;
+    next.cksum.word[kZilZcSeq] = cur.cksum.word[kZilZcSeq] + 1;
+    out.push_back({cur, BuildLogBlock(cur, next, records)});
+    written.push_back({cur, max_txg});
+    cur = next;
+    records.clear();
+    max_txg = 0;
+    return Status::Ok();
+  };
+  for (Itx& itx : itxs) {
+    const uint64_t room = cur.lsize() - kZilChainSize;
+    if (itx.lr.size() > 128 * 1024 - kZilChainSize)
+      return Status::Error(EINVAL, "log record larger than a log block");
+    if (records.size() + itx.lr.size() > room) UZFS_TRY(close_block());
+    remaining -= std::min<uint64_t>(remaining, itx.lr.size());
+    // zil_lwb_commit: lrc_seq numbers the records in the order they are written.
+    SetLrSeq(itx.lr.data(), ++seq);
+    records.insert(records.end(), itx.lr.begin(), itx.lr.end());
+    max_txg = std::max(max_txg, itx.txg);
+  }
+  UZFS_TRY(close_block());
+  // Only now, with every allocation made, does the chain move on.
+  tail_ = cur;
+  lr_seq_ = seq;
+  for (Lwb& w : written) lwbs_.push_back(w);
+  return out;
+}
+
+bool ZilWriter::Sync(uint64_t txg, const std::function<void(const BlkPtr&)>& free) {
+  std::lock_guard<std::mutex> l(mu_);
+  while (!lwbs_.empty() && lwbs_.front().max_txg <= txg) {
+    free(lwbs_.front().bp);
+    lwbs_.pop_front();
+  }
+  BlkPtr start = !lwbs_.empty() ? lwbs_.front().bp : tail_;
+  if (start.is_hole()) return false;
+  bool changed = std::memcmp(&start, &zh_.log, sizeof start) != 0;
+  if (changed) zh_.log = start;
+  return changed;
+}
+
+void ZilWriter::Destroy(const std::function<void(const BlkPtr&)>& free) {
+  std::lock_guard<std::mutex> l(mu_);
+  for (const Lwb& w : lwbs_) free(w.bp);
+  lwbs_.clear();
+  if (!tail_.is_hole()) free(tail_);
+  tail_ = BlkPtr{};
+  zh_ = ZilHeader{};
+  itxs_.clear();
+  chain_txg_ = 0;
+  lr_seq_ = 0;
+}
+
+void ZilWriter::EncodeHeader(const ZilHeader& zh, uint8_t* p) {
+  std::memset(p, 0, kZilHeaderSize);
+  StoreLE64(p, zh.claim_txg);
+  StoreLE64(p + 8, zh.replay_seq);
+  zh.log.Encode(p + 16);
+  StoreLE64(p + 144, zh.claim_blk_seq);
+  StoreLE64(p + 152, zh.flags);
+  StoreLE64(p + 160, zh.claim_lr_seq);
+}
+
+}  // namespace uzfs
