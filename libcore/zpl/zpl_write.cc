@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <utility>
+
+#include "libcore/zil/zil_write.h"
 
 namespace uzfs {
 
@@ -55,7 +58,28 @@ uint64_t NewFlags(uint64_t mode) {
   return f;
 }
 
+// Changes made on behalf of another change log nothing of their own (zfs_rename's removal
+// of the target, the files of an xattr directory): the sink is put aside meanwhile.
+class QuietLog {
+ public:
+  explicit QuietLog(ItxSink** log) : log_(log), saved_(std::exchange(*log, nullptr)) {}
+  ~QuietLog() { *log_ = saved_; }
+  ItxSink* saved() const { return saved_; }
+
+ private:
+  ItxSink** log_;
+  ItxSink* saved_;
+};
+
 }  // namespace
+
+void ZplWriter::Log(uint64_t txg, uint64_t foid, Bytes lr) {
+  Itx itx;
+  itx.txg = txg;
+  itx.foid = foid;
+  itx.lr = std::move(lr);
+  log_->Assign(std::move(itx));
+}
 
 Bytes EncodeZnode(const ZnodePhys& z, bool acl_from_mode) {
   Bytes b(kZnodeBonus, 0);
@@ -173,20 +197,25 @@ Status ZplWriter::DropEntry(uint64_t dir, std::string_view name, bool was_dir, Z
 Result<uint64_t> ZplWriter::Create(uint64_t dir, std::string_view name, uint32_t mode,
                                    uint32_t uid, uint32_t gid, uint64_t txg, ZTime now,
                                    uint64_t rdev) {
+  const uint64_t want = std::exchange(want_obj_, 0);
   UZFS_TRY(CheckName(name));
   UZFS_ASSIGN(ZnodePhys d, GetAttr(dir));
   if (!S_ISDIR(d.mode)) return Status::Error(ENOTDIR, "not a directory");
   UZFS_ASSIGN(auto existing, zaps_->Lookup(dir, name));
   if (existing) return Status::Error(EEXIST, std::string(name) + ": file exists");
   if ((mode & S_IFMT) == 0) mode |= S_IFREG;
-  uint64_t obj;
+  uint64_t obj = want;
   ZnodePhys z;
   if (S_ISDIR(mode)) {
-    UZFS_ASSIGN(obj, zaps_->Create(kOtDirectoryContents, kOtZnode, kZnodeBonus));
+    if (want) {
+      UZFS_TRY(zaps_->CreateAt(want, kOtDirectoryContents, kOtZnode, kZnodeBonus));
+    } else {
+      UZFS_ASSIGN(obj, zaps_->Create(kOtDirectoryContents, kOtZnode, kZnodeBonus));
+    }
     z.size = 2;
     z.links = 2;
   } else {
-    UZFS_ASSIGN(obj, os_->Allocate(kOtPlainFileContents, 512, kOtZnode, kZnodeBonus));
+    UZFS_ASSIGN(obj, os_->Allocate(kOtPlainFileContents, 512, kOtZnode, kZnodeBonus, want));
     z.links = 1;
     if (S_ISREG(mode)) UZFS_TRY(os_->NoteFileSize(obj, 0));
   }
@@ -201,18 +230,26 @@ Result<uint64_t> ZplWriter::Create(uint64_t dir, std::string_view name, uint32_t
   z.flags = NewFlags(mode);
   UZFS_TRY(os_->SetBonus(obj, EncodeZnode(z)));
   UZFS_TRY(AddEntry(dir, name, obj, mode, now));
+  if (log_) {  // zfs_log_create
+    LrCreate c;
+    c.doid = dir, c.foid = obj, c.mode = z.mode, c.uid = uid, c.gid = gid, c.gen = z.gen;
+    c.crtime[0] = z.crtime[0], c.crtime[1] = z.crtime[1], c.rdev = rdev;
+    c.name = name;
+    Log(txg, obj, EncodeLrCreate(S_ISDIR(mode) ? kTxMkdir : kTxCreate, txg, c));
+  }
   return obj;
 }
 
 Result<uint64_t> ZplWriter::Symlink(uint64_t dir, std::string_view name, std::string_view target,
                                     uint32_t uid, uint32_t gid, uint64_t txg, ZTime now) {
+  const uint64_t want = std::exchange(want_obj_, 0);
   UZFS_TRY(CheckName(name));
   if (target.size() > 1023) return Status::Error(ENAMETOOLONG, "symlink target too long");
   UZFS_ASSIGN(auto existing, zaps_->Lookup(dir, name));
   if (existing) return Status::Error(EEXIST, std::string(name) + ": file exists");
   bool inline_target = target.size() <= kMaxInlineSymlink;
   uint16_t bonuslen = static_cast<uint16_t>(kZnodeBonus + (inline_target ? target.size() : 0));
-  UZFS_ASSIGN(uint64_t obj, os_->Allocate(kOtPlainFileContents, 512, kOtZnode, bonuslen));
+  UZFS_ASSIGN(uint64_t obj, os_->Allocate(kOtPlainFileContents, 512, kOtZnode, bonuslen, want));
   ZnodePhys z;
   z.atime[0] = z.mtime[0] = z.ctime[0] = z.crtime[0] = now.sec;
   z.atime[1] = z.mtime[1] = z.ctime[1] = z.crtime[1] = now.nsec;
@@ -233,6 +270,14 @@ Result<uint64_t> ZplWriter::Symlink(uint64_t dir, std::string_view name, std::st
   }
   UZFS_TRY(os_->SetBonus(obj, b));
   UZFS_TRY(AddEntry(dir, name, obj, z.mode, now));
+  if (log_) {  // zfs_log_symlink
+    LrCreate c;
+    c.doid = dir, c.foid = obj, c.mode = z.mode, c.uid = uid, c.gid = gid, c.gen = z.gen;
+    c.crtime[0] = z.crtime[0], c.crtime[1] = z.crtime[1];
+    c.name = name;
+    c.link = target;
+    Log(txg, obj, EncodeLrCreate(kTxSymlink, txg, c));
+  }
   return obj;
 }
 
@@ -257,7 +302,9 @@ Status ZplWriter::Link(uint64_t dir, std::string_view name, uint64_t obj, ZTime 
   z.links++;
   z.ctime[0] = now.sec;
   z.ctime[1] = now.nsec;
-  return Put(obj, z);
+  UZFS_TRY(Put(obj, z));
+  if (log_) Log(txg_, 0, EncodeLrLink(txg_, {dir, obj, std::string(name)}));  // zfs_log_link
+  return Status::Ok();
 }
 
 Status ZplWriter::FreeZnode(uint64_t obj) {
@@ -285,16 +332,19 @@ Status ZplWriter::Unlink(uint64_t dir, std::string_view name, ZTime now, bool ke
     z.links--;
     z.ctime[0] = now.sec;
     z.ctime[1] = now.nsec;
-    return Put(obj, z);
-  }
-  if (keep_open) {
+    UZFS_TRY(Put(obj, z));
+  } else if (keep_open) {
     z.links = 0;
     UZFS_TRY(Put(obj, z));
     char hex[32];
     std::snprintf(hex, sizeof hex, "%llx", static_cast<unsigned long long>(obj));
-    return zaps_->AddInt(unlinked_, hex, obj);
+    UZFS_TRY(zaps_->AddInt(unlinked_, hex, obj));
+  } else {
+    UZFS_TRY(FreeZnode(obj));
   }
-  return FreeZnode(obj);
+  // zfs_log_remove
+  if (log_) Log(txg_, 0, EncodeLrRemove(kTxRemove, txg_, {dir, std::string(name)}));
+  return Status::Ok();
 }
 
 Status ZplWriter::Reap(uint64_t obj) {
@@ -332,7 +382,9 @@ Status ZplWriter::Rmdir(uint64_t dir, std::string_view name, ZTime now) {
   UZFS_ASSIGN(uint64_t n, zaps_->Count(obj));
   if (n) return Status::Error(ENOTEMPTY, "directory not empty");
   UZFS_TRY(DropEntry(dir, name, true, now));
-  return FreeZnode(obj);
+  UZFS_TRY(FreeZnode(obj));
+  if (log_) Log(txg_, 0, EncodeLrRemove(kTxRmdir, txg_, {dir, std::string(name)}));
+  return Status::Ok();
 }
 
 Status ZplWriter::Rename(uint64_t sdir, std::string_view sname, uint64_t ddir,
@@ -356,6 +408,7 @@ Status ZplWriter::Rename(uint64_t sdir, std::string_view sname, uint64_t ddir,
     UZFS_ASSIGN(ZnodePhys tz, GetAttr(tobj));
     if (S_ISDIR(z.mode) && !S_ISDIR(tz.mode)) return Status::Error(ENOTDIR, "not a directory");
     if (!S_ISDIR(z.mode) && S_ISDIR(tz.mode)) return Status::Error(EISDIR, "is a directory");
+    QuietLog quiet(&log_);  // the rename's record stands for the target's removal too
     if (S_ISDIR(tz.mode)) UZFS_TRY(Rmdir(ddir, dname, now));
     else UZFS_TRY(Unlink(ddir, dname, now));
   }
@@ -365,7 +418,10 @@ Status ZplWriter::Rename(uint64_t sdir, std::string_view sname, uint64_t ddir,
   z.parent = ddir;
   z.ctime[0] = now.sec;
   z.ctime[1] = now.nsec;
-  return Put(obj, z);
+  UZFS_TRY(Put(obj, z));
+  if (log_)  // zfs_log_rename
+    Log(txg_, 0, EncodeLrRename(txg_, {sdir, ddir, std::string(sname), std::string(dname)}));
+  return Status::Ok();
 }
 
 Result<Bytes> ZplWriter::Read(uint64_t obj, uint64_t off, uint64_t len) {
@@ -422,7 +478,27 @@ Status ZplWriter::Write(uint64_t obj, uint64_t off, ByteSpan data, ZTime now) {
   }
   z.mtime[0] = z.ctime[0] = now.sec;
   z.mtime[1] = z.ctime[1] = now.nsec;
-  return Put(obj, z);
+  UZFS_TRY(Put(obj, z));
+  if (log_ && z.links > 0) {
+    // zfs_log_write, WR_NEED_COPY: the data is read from the file when the record is
+    // written; a write too long for one log block goes in 64K pieces.
+    for (uint64_t at = off, resid = data.size(); resid > 0;) {
+      const uint64_t len = resid > kZilMaxLogData ? kZilWriteSplit : resid;
+      Itx itx;
+      itx.txg = txg_;
+      itx.foid = obj;
+      LrWrite w;
+      w.foid = obj, w.offset = at, w.length = len;
+      itx.lr = EncodeLrWrite(txg_, w, {});
+      itx.need_copy = true;
+      itx.off = at;
+      itx.len = len;
+      log_->Assign(std::move(itx));
+      at += len;
+      resid -= len;
+    }
+  }
+  return Status::Ok();
 }
 
 Status ZplWriter::Setattr(uint64_t obj, const SetAttr& a, ZTime now) {
@@ -448,7 +524,57 @@ Status ZplWriter::Setattr(uint64_t obj, const SetAttr& a, ZTime now) {
     uint64_t keep = z.flags & ~(kFlagNoExecsDenied);
     z.flags = keep | ((z.mode & 0111) == 0111 ? kFlagNoExecsDenied : 0);
   }
-  return Put(obj, z);
+  UZFS_TRY(Put(obj, z));
+  // zfs_log_setattr: the mask of what was set, those fields as given (zero otherwise, as
+  // zfs-fuse's zeroed vattr leaves them); the mode with its type bits, as FUSE passes it.
+  LrSetattr s;
+  s.foid = obj;
+  if (a.mode) s.mask |= kAtMode, s.mode = z.mode;
+  if (a.uid) s.mask |= kAtUid, s.uid = *a.uid;
+  if (a.gid) s.mask |= kAtGid, s.gid = *a.gid;
+  if (a.size) s.mask |= kAtSize, s.size = *a.size;
+  if (a.atime) s.mask |= kAtAtime, s.atime[0] = a.atime->sec, s.atime[1] = a.atime->nsec;
+  if (a.mtime) s.mask |= kAtMtime, s.mtime[0] = a.mtime->sec, s.mtime[1] = a.mtime->nsec;
+  if (log_ && s.mask != 0 && z.links > 0) Log(txg_, obj, EncodeLrSetattr(txg_, s));
+  return Status::Ok();
+}
+
+Status ZplWriter::FreeSpace(uint64_t obj, uint64_t off, uint64_t len, ZTime now) {
+  UZFS_ASSIGN(ZnodePhys z, GetAttr(obj));
+  if (S_ISDIR(z.mode)) return Status::Error(EISDIR, "is a directory");
+  const uint64_t end = off + len;
+  if (end < off) return Status::Error(EFBIG, "range past the largest offset");
+  auto extend = [&](uint64_t to) -> Status {  // zfs_extend
+    if (to <= z.size) return Status::Ok();
+    if (S_ISREG(z.mode)) UZFS_TRY(GrowBlock(obj, to));
+    z.size = to;
+    return Status::Ok();
+  };
+  if (off > z.size) {
+    UZFS_TRY(extend(end));
+  } else if (len == 0) {  // zfs_trunc
+    if (off < z.size) UZFS_TRY(os_->Truncate(obj, off));
+    z.size = off;
+  } else {  // zfs_free_range, then zfs_extend
+    const uint64_t stop = std::min(end, z.size);
+    if (stop == z.size) {
+      UZFS_TRY(os_->Truncate(obj, off));  // the blocks past off go, the size stays
+    } else {
+      // A range inside the file: its bytes become zeros (the blocks stay allocated).
+      for (uint64_t at = off; at < stop;) {
+        const uint64_t n = std::min<uint64_t>(stop - at, 1 << 20);
+        UZFS_TRY(os_->Write(obj, at, Bytes(n, 0)));
+        at += n;
+      }
+    }
+    UZFS_TRY(extend(end));
+  }
+  if (S_ISREG(z.mode)) UZFS_TRY(os_->NoteFileSize(obj, z.size));
+  z.mtime[0] = z.ctime[0] = now.sec;  // zfs_time_stamper CONTENT_MODIFIED
+  z.mtime[1] = z.ctime[1] = now.nsec;
+  UZFS_TRY(Put(obj, z));
+  if (log_ && z.links > 0) Log(txg_, obj, EncodeLrTruncate(txg_, {obj, off, len}));
+  return Status::Ok();
 }
 
 // ---- extended attributes ----
@@ -465,6 +591,16 @@ Result<Bytes> ZplWriter::GetXattr(uint64_t obj, std::string_view name) {
 
 Status ZplWriter::SetXattr(uint64_t obj, std::string_view name, ByteSpan value, int flags,
                            uint64_t txg, ZTime now) {
+  // zfs-fuse logs TX_MKXATTR and the value file's create and write; here the change has no
+  // record, so a commit must sync its txg instead.
+  QuietLog quiet(&log_);
+  UZFS_TRY(DoSetXattr(obj, name, value, flags, txg, now));
+  if (quiet.saved()) quiet.saved()->Unlogged(txg);
+  return Status::Ok();
+}
+
+Status ZplWriter::DoSetXattr(uint64_t obj, std::string_view name, ByteSpan value, int flags,
+                             uint64_t txg, ZTime now) {
   UZFS_TRY(CheckName(name));
   UZFS_ASSIGN(ZnodePhys z, GetAttr(obj));
   if (z.flags & kFlagXattr) return Status::Error(EINVAL, "xattrs of an xattr");
@@ -529,7 +665,9 @@ Status ZplWriter::RemoveXattr(uint64_t obj, std::string_view name, ZTime now) {
   UZFS_ASSIGN(z, GetAttr(obj));
   z.ctime[0] = now.sec;
   z.ctime[1] = now.nsec;
-  return Put(obj, z);
+  UZFS_TRY(Put(obj, z));
+  if (log_) log_->Unlogged(txg_);
+  return Status::Ok();
 }
 
 }  // namespace uzfs

@@ -14,6 +14,15 @@
 //
 // Errors are POSIX: ENOENT, EEXIST, ENOTDIR, EISDIR, ENOTEMPTY, ENAMETOOLONG (> 255 bytes),
 // EINVAL (renaming a directory into itself), EMLINK.
+//
+// The intent log (zfs_vnops.c's zfs_log_* calls): with a sink set, every successful change
+// hands it its record (zfs_log.c's layouts, zil_write.h): Create TX_CREATE / TX_MKDIR,
+// Symlink TX_SYMLINK, Link TX_LINK, Unlink TX_REMOVE, Rmdir TX_RMDIR, Rename TX_RENAME (the
+// replaced target's removal is part of it), Write TX_WRITE (WR_NEED_COPY, in 64K pieces past
+// ZIL_MAX_LOG_DATA), Setattr TX_SETATTR, FreeSpace TX_TRUNCATE. Writes, setattrs and frees
+// of an unlinked file (still open, links 0) are not logged (zp->z_unlinked). Xattr changes
+// have no record here: they report their txg as unlogged. Accessed, Reap and DrainUnlinked
+// log nothing, as in ZFS.
 // Thread safety: none (the pool serializes).
 #pragma once
 
@@ -26,6 +35,7 @@
 
 #include "libcore/dmu/dmu_write.h"
 #include "libcore/zap/zap_write.h"
+#include "libcore/zil/zil_itx.h"
 #include "libcore/zpl/zpl.h"
 
 namespace uzfs {
@@ -50,6 +60,16 @@ class ZplWriter {
 
   uint64_t root() const { return root_; }
   void set_recordsize(uint32_t r) { recordsize_ = r; }
+  // Where log records go (null: nowhere, the default).
+  void set_log(ItxSink* log) { log_ = log; }
+  ItxSink* log() const { return log_; }
+  // The txg the next changes belong to, for the ops that take none (Write, Setattr, Link,
+  // Unlink, Rmdir, Rename, FreeSpace, RemoveXattr): the pool sets it before each use.
+  void set_txg(uint64_t txg) { txg_ = txg; }
+  uint64_t txg() const { return txg_; }
+  // Replay (zfs_mknode under z_replay: dmu_object_claim / zap_create_claim): the next Create
+  // or Symlink makes object `obj` (EEXIST when it is in use) instead of the first free one.
+  void CreateNextAt(uint64_t obj) { want_obj_ = obj; }
 
   Result<ZnodePhys> GetAttr(uint64_t obj);
   Result<uint64_t> Lookup(uint64_t dir, std::string_view name);
@@ -74,6 +94,10 @@ class ZplWriter {
   Status PlanRead(uint64_t obj, uint64_t off, uint64_t* len, ObjsetWriter::ReadPlan* plan);
   Status Write(uint64_t obj, uint64_t off, ByteSpan data, ZTime now);
   Status Setattr(uint64_t obj, const SetAttr& a, ZTime now);
+  // zfs_freesp (F_FREESP): len 0 sets the size to off (truncating or extending); otherwise
+  // [off, off + len) reads as zeros afterwards (blocks past it freed when it reaches EOF)
+  // and the file grows to off + len when that is past its end. mtime and ctime become now.
+  Status FreeSpace(uint64_t obj, uint64_t off, uint64_t len, ZTime now);
   // Frees an object from the unlinked set (the last close of an unlinked file).
   Status Reap(uint64_t obj);
   // zfs_unlinked_drain: frees every object left in the unlinked set (files that were still
@@ -113,10 +137,16 @@ class ZplWriter {
   Status AddEntry(uint64_t dir, std::string_view name, uint64_t obj, uint64_t mode, ZTime now);
   Status DropEntry(uint64_t dir, std::string_view name, bool was_dir, ZTime now);
   Status FreeZnode(uint64_t obj);
+  Status DoSetXattr(uint64_t obj, std::string_view name, ByteSpan value, int flags,
+                    uint64_t txg, ZTime now);
+  void Log(uint64_t txg, uint64_t foid, Bytes lr);
   ObjsetWriter* os_;
   ZapStore* zaps_;
   uint64_t root_ = 0, unlinked_ = 0;
   uint32_t recordsize_ = 128 * 1024;
+  ItxSink* log_ = nullptr;
+  uint64_t txg_ = 0;
+  uint64_t want_obj_ = 0;  // CreateNextAt
 };
 
 // Encodes a znode (and its trivial ACL when acl_from_mode) into a 264-byte bonus.
