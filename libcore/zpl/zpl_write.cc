@@ -577,6 +577,14 @@ Status ZplWriter::FreeSpace(uint64_t obj, uint64_t off, uint64_t len, ZTime now)
   return Status::Ok();
 }
 
+Status ZplWriter::SetEof(uint64_t obj, uint64_t size) {
+  UZFS_ASSIGN(ZnodePhys z, GetAttr(obj));
+  if (S_ISDIR(z.mode)) return Status::Error(EISDIR, "is a directory");
+  z.size = size;
+  if (S_ISREG(z.mode)) UZFS_TRY(os_->NoteFileSize(obj, size));
+  return Put(obj, z);
+}
+
 // ---- extended attributes ----
 
 Result<Bytes> ZplWriter::GetXattr(uint64_t obj, std::string_view name) {

@@ -98,6 +98,11 @@ class ZplWriter {
   // [off, off + len) reads as zeros afterwards (blocks past it freed when it reaches EOF)
   // and the file grows to off + len when that is past its end. mtime and ctime become now.
   Status FreeSpace(uint64_t obj, uint64_t off, uint64_t len, ZTime now);
+  // Replay of writes (zfs_replay_write's shorter eof after a whole-block write,
+  // zfs_replay_write2): the size alone becomes `size`, as zp_size is set there; no block is
+  // freed or grown (bytes past the new end stay for a later TX_WRITE2 to bring back), no time
+  // changes, nothing is logged.
+  Status SetEof(uint64_t obj, uint64_t size);
   // Frees an object from the unlinked set (the last close of an unlinked file).
   Status Reap(uint64_t obj);
   // zfs_unlinked_drain: frees every object left in the unlinked set (files that were still
