@@ -12,10 +12,13 @@
 # system's cache emptied by an export/import or a remount, and the kernel's dropped); the
 # same file read cold through a mapping (fio's mmap engine, 1 MiB at a time); random 4 KiB
 # reads of it (IOPS); random 4 KiB writes by 4 threads, each to a file of its own of 256M
-# (IOPS, fsync at the end); FILES creates of 1 KiB files (seconds, sync at the end).
+# (IOPS, fsync at the end); FILES creates of 1 KiB files (seconds, sync at the end);
+# 4 KiB appends each followed by fsync, by 1 and by 8 threads (IOPS: the intent log's
+# commits and their batching). ONLY (words, e.g. "fsync1 fsync8") runs only those jobs.
 # Targets: sequential write >= 2x zfs-fuse and >= 0.5x ext4; cold sequential read >= 0.9x
 # ext4; mmap read through the mount >= 0.5x ext4; creates in <= 0.5x zfs-fuse's time;
-# 4-thread 4 KiB random write >= 2x zfs-fuse.
+# 4-thread 4 KiB random write >= 2x zfs-fuse; 4 KiB write + fsync >= 2x zfs-fuse with one
+# thread and >= 3x with 8.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -67,20 +70,34 @@ PY
 }
 
 declare -A R
+ONLY=${ONLY:-seqw seqr mmapr randr randw creates fsync1 fsync8}
+want() { [[ " $ONLY " == *" $1 "* ]]; }
 # run_all NAME DIR REMOUNT: REMOUNT is a command that empties the file system's own cache.
 run_all() {
   local name=$1 dir=$2 remount=$3
-  R[$name.seqw]=$(fio_mb "$dir" --rw=write --bs=1M --size="$SIZE" --end_fsync=1 --filename=seq)
-  eval "$remount"; drop
-  R[$name.seqr]=$(fio_mb "$dir" --rw=read --bs=1M --size="$SIZE" --filename=seq)
-  eval "$remount"; drop
-  R[$name.mmapr]=$(fio_mb "$dir" --ioengine=mmap --rw=read --bs=1M --size="$SIZE" --filename=seq)
-  R[$name.randr]=$(fio_iops "$dir" --rw=randread --bs=4k --size="$SIZE" --filename=seq --time_based --runtime="$RAND_SECONDS")
-  rm -f "$dir/seq"
-  R[$name.randw]=$(fio_iops "$dir" --rw=randwrite --bs=4k --numjobs=4 --size=256M --end_fsync=1 \
-    --group_reporting --time_based --runtime="$RAND_SECONDS")
-  rm -f "$dir"/b.*
-  R[$name.creates]=$(creates "$dir")
+  if want seqw || want seqr || want mmapr || want randr; then
+    R[$name.seqw]=$(fio_mb "$dir" --rw=write --bs=1M --size="$SIZE" --end_fsync=1 --filename=seq)
+    eval "$remount"; drop
+    want seqr && R[$name.seqr]=$(fio_mb "$dir" --rw=read --bs=1M --size="$SIZE" --filename=seq)
+    eval "$remount"; drop
+    want mmapr && R[$name.mmapr]=$(fio_mb "$dir" --ioengine=mmap --rw=read --bs=1M --size="$SIZE" --filename=seq)
+    want randr && R[$name.randr]=$(fio_iops "$dir" --rw=randread --bs=4k --size="$SIZE" --filename=seq --time_based --runtime="$RAND_SECONDS")
+    rm -f "$dir/seq"
+  fi
+  if want randw; then
+    R[$name.randw]=$(fio_iops "$dir" --rw=randwrite --bs=4k --numjobs=4 --size=256M --end_fsync=1 \
+      --group_reporting --time_based --runtime="$RAND_SECONDS")
+    rm -f "$dir"/b.*
+  fi
+  want creates && R[$name.creates]=$(creates "$dir")
+  local n
+  for n in 1 8; do
+    want fsync$n || continue
+    R[$name.fsync$n]=$(fio_iops "$dir" --rw=write --bs=4k --fsync=1 --numjobs=$n --size=64M \
+      --group_reporting --time_based --runtime="$RAND_SECONDS")
+    rm -f "$dir"/b.*
+  done
+  return 0
 }
 
 for f in u z e; do truncate -s 8G "$base/$f.img"; done
@@ -107,11 +124,14 @@ run_all zfs-fuse "$base/z" "/usr/sbin/zpool export zbench; /usr/sbin/zpool impor
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 printf '\n%-22s %10s %10s %10s %12s %12s\n' figure uzfs zfs-fuse ext4 uzfs/zfs-fuse uzfs/ext4
 for k in seqw:"seq write MB/s" seqr:"cold seq read MB/s" mmapr:"mmap seq read MB/s" \
-  randr:"rand 4K read IOPS" randw:"4x rand 4K write IOPS" creates:"${FILES} creates (s)"; do
+  randr:"rand 4K read IOPS" randw:"4x rand 4K write IOPS" creates:"${FILES} creates (s)" \
+  fsync1:"4K write+fsync IOPS" fsync8:"8x 4K write+fsync IOPS"; do
   key=${k%%:*} label=${k#*:}
+  [ -n "${R[uzfs.$key]:-}" ] || continue
   printf '%-22s %10s %10s %10s %12s %12s\n' "$label" "${R[uzfs.$key]}" "${R[zfs-fuse.$key]}" "${R[ext4.$key]}" \
     "$(ratio "${R[uzfs.$key]}" "${R[zfs-fuse.$key]}")" "$(ratio "${R[uzfs.$key]}" "${R[ext4.$key]}")"
 done
 echo
 echo "targets: seq write >= 2x zfs-fuse and >= 0.5x ext4; cold seq read >= 0.9x ext4; mmap read >= 0.5x ext4;"
-echo "         creates <= 0.5x zfs-fuse's time; 4-thread 4K random write >= 2x zfs-fuse"
+echo "         creates <= 0.5x zfs-fuse's time; 4-thread 4K random write >= 2x zfs-fuse;"
+echo "         4K write+fsync >= 2x zfs-fuse (1 thread), >= 3x (8 threads)"

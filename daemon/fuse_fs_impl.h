@@ -135,8 +135,11 @@ struct FuseMount::Impl {
   uint64_t Obj(fuse_ino_t ino) const { return ino == FUSE_ROOT_ID ? root : ino; }
   fuse_ino_t Ino(uint64_t obj) const { return obj == root ? FUSE_ROOT_ID : obj; }
 
+  // Runs fn on the filesystem's ZPL (Pool::WithZpl); under sync=always the change is then
+  // committed to the intent log before the request is answered.
   Status Do(const std::function<Status(ZplWriter&, uint64_t)>& fn, uint64_t reserve = 0) {
-    return pool->WithZpl(dataset, fn, reserve);
+    UZFS_TRY(pool->WithZpl(dataset, fn, reserve));
+    return pool->ZilCommit(dataset, /*changes_only=*/true);
   }
 
   // ESTALE when ino is a stale node (see Node); call inside a Request.

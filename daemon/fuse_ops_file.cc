@@ -150,7 +150,7 @@ void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info
 }
 
 void Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t off,
-           fuse_file_info*) {
+           fuse_file_info* fi) {
   Impl* m = Self(req);
   if (Impl::RejectVirtual(req, ino) || m->ReadOnly(req)) return;
   Largest(m->largest_write, size);
@@ -161,6 +161,9 @@ void Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t o
     return z.Write(m->Obj(ino), static_cast<uint64_t>(off),
                    ByteSpan(reinterpret_cast<const uint8_t*>(buf), size), Now());
   }, size);
+  // O_SYNC / O_DSYNC (without the writeback cache, where the kernel sends FSYNC itself):
+  // zfs_write's zil_commit.
+  if (s.ok() && fi && (fi->flags & (O_SYNC | O_DSYNC))) s = m->pool->ZilCommit(m->dataset);
   if (!s.ok()) {
     fuse_reply_err(req, Errno(s));
     return;
@@ -181,10 +184,16 @@ void Release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   fuse_reply_err(req, 0);
 }
 
-// Without a ZIL, making one file durable means syncing the open txg.
-void Fsync(fuse_req_t req, fuse_ino_t, int, fuse_file_info*) {
+// zfs_fsync: zil_commit. The log holds every change of the filesystem made so far (the
+// kernel sends a file's dirty pages as WRITEs before FSYNC), so one commit covers them.
+void Fsync(fuse_req_t req, fuse_ino_t ino, int, fuse_file_info*) {
   Impl* m = Self(req);
-  ReplyStatus(req, m->opts.readonly ? Status::Ok() : m->pool->Sync());
+  if (m->opts.readonly || Impl::Virtual(ino)) {
+    fuse_reply_err(req, 0);
+    return;
+  }
+  Impl::Request r(m);
+  ReplyStatus(req, m->pool->ZilCommit(m->dataset));
 }
 
 void Statfs(fuse_req_t req, fuse_ino_t) {

@@ -42,7 +42,7 @@ namespace {
 
 constexpr const char* kUsage =
     "Usage: zfsd [--foreground] [--socket PATH] [--state-dir DIR] [--pidfile PATH] [--log-level LEVEL]"
-    " [--arc-max SIZE] [--dirty-max SIZE]\n";
+    " [--arc-max SIZE] [--dirty-max SIZE] [--txg-timeout SECONDS]\n";
 constexpr const char* kHelp =
     "\n"
     "Options:\n"
@@ -56,6 +56,8 @@ constexpr const char* kHelp =
     "                       default half of the memory)\n"
     "    --dirty-max SIZE   the most data a pool's open txg may hold before writers wait\n"
     "                       (at least 1M; default a tenth of the memory, at most 4G)\n"
+    "    --txg-timeout SECONDS  the longest a change waits for its txg to be written\n"
+    "                       (1 to 3600; default 5)\n"
     "    --help             print this message\n";
 
 int UsageError(const std::string& why) {
@@ -148,6 +150,7 @@ int main(int argc, char** argv) {
   bool help = false, foreground = false;
   std::string socket = uzfs::proto::SocketPath(), state_dir = "/var/lib/uzfs", level = "info";
   std::string pidfile, arc_max_text, dirty_max_text;
+  int txg_timeout = 5;
   app.add_flag("--help", help);
   app.add_flag("--foreground", foreground);
   app.add_option("--socket", socket);
@@ -156,6 +159,7 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", level);
   app.add_option("--arc-max", arc_max_text);
   app.add_option("--dirty-max", dirty_max_text);
+  app.add_option("--txg-timeout", txg_timeout);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -180,6 +184,7 @@ int main(int argc, char** argv) {
     if (!s.ok()) return UsageError(s.message());
     if (dirty_max < (1ULL << 20)) return UsageError("dirty_max must be at least 1M");
   }
+  if (txg_timeout < 1 || txg_timeout > 3600) return UsageError("txg_timeout must be 1 to 3600 seconds");
   std::error_code ec;
   socket = std::filesystem::absolute(socket, ec).string();
   state_dir = std::filesystem::absolute(state_dir, ec).string();
@@ -212,6 +217,7 @@ int main(int argc, char** argv) {
   uzfs::Arc arc(arc_max);
   uzfs::PoolTable table(state_dir, &arc);
   table.SetDirtyMax(dirty_max);
+  table.SetTxgTimeout(std::chrono::seconds(txg_timeout));
   uzfs::MountTable mounts(&table);
   // The file API and the fault service of its mappings; every pool asks it to write-protect
   // mapped-dirty units at sync.

@@ -42,6 +42,8 @@ Status MountTable::MountWith(const std::string& fs, const MountProps& mp, Pool* 
   o.readonly = mp.readonly || extra_ro;
   o.atime = mp.atime;
   UZFS_ASSIGN(auto m, FuseMount::Mount(pool, fs, mp.mountpoint, o));
+  // zil_replay_error's warning: the records past the failed one are lost.
+  if (Status r = pool->TakeReplayError(); !r.ok()) spdlog::warn("{}: {}", fs, r.ToString());
   std::lock_guard<std::mutex> l(mu_);
   mounts_[fs] = std::move(m);
   return Status::Ok();

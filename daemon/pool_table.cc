@@ -14,7 +14,6 @@ namespace uzfs {
 
 namespace {
 
-constexpr auto kTxgTimeout = std::chrono::seconds(5);
 
 std::string CachePath(const std::string& dir) { return dir + "/zpool.cache"; }
 
@@ -101,7 +100,7 @@ void PoolTable::Adopt(Pool& p) {
 }
 
 void PoolTable::SyncLoop() {
-  auto next = std::chrono::steady_clock::now() + kTxgTimeout;
+  auto next = std::chrono::steady_clock::now() + txg_timeout_;
   for (;;) {
     bool kicked = false;
     {
@@ -111,7 +110,7 @@ void PoolTable::SyncLoop() {
       kicked = kicked_;
       kicked_ = false;
     }
-    // zfs_txg_timeout: every txg closes within 5 s; in between, a pool that asked gets its
+    // zfs_txg_timeout: every txg closes within txg_timeout_ (5 s by default); in between, a pool that asked gets its
     // data written early (Pool::Writeback), the txg left open.
     bool timeout = std::chrono::steady_clock::now() >= next;
     std::shared_lock<std::shared_mutex> l(mu_);
@@ -120,7 +119,7 @@ void PoolTable::SyncLoop() {
       Status s = timeout ? p->Sync() : kicked ? p->Writeback() : Status::Ok();
       if (!s.ok()) spdlog::error("sync of '{}': {}", name, s.ToString());
     }
-    if (timeout) next = std::chrono::steady_clock::now() + kTxgTimeout;
+    if (timeout) next = std::chrono::steady_clock::now() + txg_timeout_;
   }
 }
 

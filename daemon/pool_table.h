@@ -21,6 +21,7 @@
 // the cache file.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <map>
 #include <memory>
@@ -48,6 +49,8 @@ class PoolTable {
   void SetPreSync(Pool::PreSync fn) { pre_sync_ = std::move(fn); }
   // Every pool's dirty-data bound (Pool::SetDirtyMax; 0: Pool::DefaultDirtyMax()). Before Start.
   void SetDirtyMax(uint64_t bytes) { dirty_max_ = bytes; }
+  // zfs_txg_timeout: the longest a txg stays open (default 5 s). Before Start.
+  void SetTxgTimeout(std::chrono::seconds t) { txg_timeout_ = t; }
   ~PoolTable();
 
   // Imports the pools of the cache file (errors are logged, not fatal) and starts the sync
@@ -87,6 +90,7 @@ class PoolTable {
   std::thread sync_thread_;
   bool stopping_ = false;
   uint64_t dirty_max_ = 0;
+  std::chrono::seconds txg_timeout_{5};
   // The sync thread's wake-up: a pool asked for a sync, or the table stops. Apart from mu_,
   // which the sync thread holds while syncing (a writer asking must not wait for that).
   std::mutex kick_mu_;

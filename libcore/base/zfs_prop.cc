@@ -95,6 +95,10 @@ const std::vector<DatasetPropDef>& DatasetPropDefs() {
        {{"latency", 0}, {"throughput", 1}}},
       {"dedup", K::kIndex, false, true, "off", F, "DEDUP",
        {{"off", 0}, {"on", 1}, {"verify", 0x101}, {"sha256", 8}, {"sha256,verify", 0x108}}},
+      // OpenZFS's sync (ZFS_PROP_SYNC, after dedup in zfs_prop_t); zfs-fuse 0.7.0 predates it
+      // and leaves the entry alone.
+      {"sync", K::kIndex, false, true, "standard", F, "SYNC",
+       {{"standard", 0}, {"always", 1}, {"disabled", 2}}},
   };
   return defs;
 }

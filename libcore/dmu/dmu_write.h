@@ -121,6 +121,14 @@ class ObjsetWriter {
   // Bytes covered: (maxblkid + 1) * blocksize, 0 when the object has no block.
   Result<uint64_t> Length(uint64_t obj);
 
+  // The objset's zil_header_t (192 bytes at offset 512 of objset_phys_t), as it will be
+  // written; setting it makes the objset_phys dirty (zil_sync's header update).
+  ByteSpan zil_header() const { return ByteSpan(phys_tail_.data(), 192); }
+  void set_zil_header(ByteSpan zh) {
+    std::copy(zh.begin(), zh.begin() + 192, phys_tail_.begin());
+    root_dirty_ = true;
+  }
+
   bool dirty() const { return !dirty_.empty() || root_dirty_; }
   // Forces the objset_phys to be written at the next sync (e.g. a new objset).
   void MarkRootDirty() { root_dirty_ = true; }

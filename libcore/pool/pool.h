@@ -85,6 +85,7 @@
 #include "libcore/spa/spa_config.h"
 #include "libcore/txg/txg.h"
 #include "libcore/zap/zap_write.h"
+#include "libcore/zil/zil_log.h"
 #include "libcore/zpl/zpl_write.h"
 
 namespace uzfs {
@@ -158,6 +159,25 @@ class Pool : public BlockReader {
   // already holds for the dataset, ENOSPC when the pool has none (its slop kept back).
   Status WithZpl(const std::string& fs, const std::function<Status(ZplWriter&, uint64_t txg)>& fn,
                  uint64_t reserve = 0);
+  // zil_commit (pool_zil.cc): makes every change made so far to filesystem fs durable —
+  // its records written to the dataset's intent log and flushed, or, when the log cannot
+  // take them (its chain not yet in a synced header, a change no record describes, more
+  // than 16 MiB to log, no log space), the open txg synced. Concurrent calls share one
+  // log write (a caller whose changes the running commit covers just waits for it).
+  // The sync property (standard, always, disabled) decides: disabled commits nothing;
+  // changes_only (after a change, for sync=always) commits only under always.
+  Status ZilCommit(const std::string& fs, bool changes_only = false);
+  // What the intent logs did since the pool was opened.
+  struct ZilStats {
+    uint64_t commits = 0;        // commits that wrote log blocks
+    uint64_t commit_syncs = 0;   // commits that synced the txg instead
+    uint64_t commit_joined = 0;  // commits covered by another caller's
+    uint64_t log_blocks = 0, log_bytes = 0;
+    uint64_t replayed = 0;       // records replayed (at the first open of a filesystem)
+  };
+  ZilStats zil_stats() const;
+  // Why the last replay stopped before the end of its log (Ok when none did); cleared.
+  Status TakeReplayError();
   // Reads a file of fs as ZplWriter::Read does, with the disk reads and ARC fills after the
   // pool lock is dropped (ObjsetWriter::PlanRead): a read never waits for another's disk
   // reads, nor for a sync's writes, only for the lookups. also (optional) runs under the lock
@@ -443,7 +463,16 @@ class Pool : public BlockReader {
     // The accounting of blocks put in place by early writeback in the open txg, which the
     // txg's sync continues (null when none were).
     std::shared_ptr<DatasetSink> pending_sink;
+    uint64_t objset_id = 0;  // the head dataset's object (the log's ZIL_ZC_OBJSET)
+    // The intent log (set with the ZPL; shared with a commit under way, which outlives a
+    // rollback or destroy that replaces it).
+    std::shared_ptr<ZilWriter> zil;
+    uint64_t sync_mode = 0;  // the sync property: 0 standard, 1 always, 2 disabled
   };
+  static constexpr uint64_t kSyncStandard = 0, kSyncAlways = 1, kSyncDisabled = 2;
+  // Reads the sync property of every open dataset into it (and any_sync_always_).
+  Status RefreshSyncModes();
+  std::atomic<bool> any_sync_always_{false};  // some open dataset has sync=always
   Result<ObjsetPolicy> PolicyOf(uint64_t dir_obj);
   Result<uint64_t> ResolveDir(const std::string& name);  // dsl_dir object of a filesystem
   Status SyncDatasets(uint64_t txg);
@@ -473,6 +502,27 @@ class Pool : public BlockReader {
   Status ResolveFs(const std::string& fs, uint64_t* dir, uint64_t* ds_obj);
   Status ReserveLocked(uint64_t dir, uint64_t ds_obj, uint64_t bytes);
   Result<OpenDataset*> OpenDatasetLocked(uint64_t dir, uint64_t ds_obj);
+  // OpenDatasetLocked's first half: the objset and its ZAPs, no ZPL (claim at import).
+  Result<OpenDataset*> OpenDatasetObjsetLocked(uint64_t dir, uint64_t ds_obj);
+  // ---- The intent log (pool_zil.cc) ----
+  Status ZilWrite(uint64_t ds_obj, const std::shared_ptr<ZilWriter>& zil, uint64_t* covered);
+  Result<BlkPtr> AllocLogBlock(uint64_t size, const BlkPtr* hint, uint64_t txg);
+  void FreeLogBlock(const BlkPtr& bp);
+  // Frees every block a log's chain walk passes (zil_destroy of a log not open here).
+  Status FreeLogChainLocked(const ZilHeader& zh);
+  // Frees a head dataset's log with its unsynced state (destroy, rollback).
+  void DropLogLocked(uint64_t ds_obj);
+  // zil_destroy for a head that lives on (a snapshot of it is being taken): its log's blocks
+  // freed, its header zeroed in the open txg.
+  Status ZilDestroyLocked(uint64_t ds_obj);
+  // zil_claim for every head dataset at import (before the first txg syncs).
+  Status ClaimLogsLocked();
+  Status ClaimLogLocked(uint64_t dir, uint64_t ds_obj, ZilHeader zh, uint64_t first_txg);
+  // At the ZPL's first open: a claimed log is replayed and destroyed; the log writer is set.
+  Status ReplayLogLocked(OpenDataset& od);
+  // zil_sync for one dataset in the txg's sync (before its objset is written).
+  void SyncLogLocked(OpenDataset& od, uint64_t txg);
+  Status replay_error_ = Status::Ok();  // guarded by mu_
   // The ZPL of fs with obj checked to be a regular file (its znode in *z).
   Result<OpenDataset*> MappedFileLocked(const std::string& fs, uint64_t obj, uint64_t* dir,
                                         uint64_t* ds_obj, ZnodePhys* z);
@@ -522,6 +572,8 @@ class Pool : public BlockReader {
   int concurrent_io_ = -1;                  // ConcurrentIo's answer (-1: not yet known)
   DirtyThrottle dirty_;  // reserved in the open txg (Σ pending_write_ less what went early)
   struct {
+    std::atomic<uint64_t> commits{0}, commit_syncs{0}, commit_joined{0}, log_blocks{0},
+        log_bytes{0}, replayed{0};
     std::atomic<uint64_t> syncs{0}, early_rounds{0}, early_blocks{0}, early_bytes{0},
         early_stale{0}, close_us{0}, labels_us{0};
   } stats_;

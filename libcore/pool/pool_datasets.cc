@@ -60,6 +60,7 @@ Status Pool::ChargeDirs(uint64_t dir_obj, int64_t used, int64_t comp, int64_t un
 Status Pool::SyncDatasets(uint64_t txg) {
   for (auto& [ds_obj, od] : datasets_) {
     UZFS_TRY(od.zaps->Flush());
+    SyncLogLocked(od, txg);
     if (!od.os->dirty()) continue;
     UZFS_ASSIGN(DslDatasetPhys ds, LoadDataset(*mos_, ds_obj));
     // Early writeback already began this txg's accounting: the sync continues it.
@@ -179,7 +180,7 @@ Status Pool::ReserveLocked(uint64_t dir, uint64_t ds_obj, uint64_t bytes) {
   return Status::Ok();
 }
 
-Result<Pool::OpenDataset*> Pool::OpenDatasetLocked(uint64_t dir, uint64_t ds_obj) {
+Result<Pool::OpenDataset*> Pool::OpenDatasetObjsetLocked(uint64_t dir, uint64_t ds_obj) {
   auto it = datasets_.find(ds_obj);
   if (it == datasets_.end()) {
     UZFS_ASSIGN(DslDatasetPhys ds, LoadDataset(*mos_, ds_obj));
@@ -190,12 +191,21 @@ Result<Pool::OpenDataset*> Pool::OpenDatasetLocked(uint64_t dir, uint64_t ds_obj
     od.zaps = std::make_unique<ZapStore>(od.os.get());
     it = datasets_.emplace(ds_obj, std::move(od)).first;
   }
-  OpenDataset& od = it->second;
+  it->second.objset_id = ds_obj;
+  return &it->second;
+}
+
+Result<Pool::OpenDataset*> Pool::OpenDatasetLocked(uint64_t dir, uint64_t ds_obj) {
+  UZFS_ASSIGN(OpenDataset * odp, OpenDatasetObjsetLocked(dir, ds_obj));
+  OpenDataset& od = *odp;
   if (!od.zpl) {
     UZFS_ASSIGN(od.os->policy_ref(), PolicyOf(dir));
     UZFS_ASSIGN(od.zpl, ZplWriter::Open(od.os.get(), od.zaps.get()));
     UZFS_ASSIGN(auto rs, FindProp(dir, "recordsize", true));
     if (rs) od.zpl->set_recordsize(static_cast<uint32_t>(rs->entry.first()));
+    // zfs_domount's zil_replay: what the log holds is applied before anything else runs.
+    if (!readonly_) UZFS_TRY(ReplayLogLocked(od));
+    UZFS_TRY(RefreshSyncModes());
   }
   return &od;
 }
@@ -218,6 +228,7 @@ Status Pool::WithZpl(const std::string& fs,
         return r;
       }
       UZFS_ASSIGN(OpenDataset * od, OpenDatasetLocked(dir, ds_obj));
+      od->zpl->set_txg(txg_.open());  // the txg the log records of fn's changes name
       return fn(*od->zpl, txg_.open());
     }();
     // dsl_dir_tempreserve_space's ERESTART: space held by the open txg's own reservations
@@ -259,6 +270,7 @@ Result<Bytes> Pool::ReadFile(const std::string& fs, uint64_t obj, uint64_t off, 
     UZFS_TRY(ResolveFs(fs, &dir, &ds_obj));
     UZFS_ASSIGN(OpenDataset * od, OpenDatasetLocked(dir, ds_obj));
     UZFS_TRY(od->zpl->PlanRead(obj, off, &want, &plan));
+    od->zpl->set_txg(txg_.open());
     if (also) UZFS_TRY(also(*od->zpl, txg_.open()));
     if (attempt == 0) l.unlock();
     Status s = plan.Complete();

@@ -304,6 +304,18 @@ Status Pool::RefreshPolicies() {
       od.zpl->set_recordsize(rs ? static_cast<uint32_t>(rs->entry.first()) : 128 * 1024);
     }
   }
+  return RefreshSyncModes();
+}
+
+Status Pool::RefreshSyncModes() {
+  bool always = false;
+  for (auto& [ds_obj, od] : datasets_) {
+    UZFS_ASSIGN(DslDatasetPhys ds, LoadDataset(*mos_, ds_obj));
+    UZFS_ASSIGN(auto hit, FindProp(ds.dir_obj, "sync", true));
+    od.sync_mode = hit ? hit->entry.first() : kSyncStandard;
+    always |= od.sync_mode == kSyncAlways;
+  }
+  any_sync_always_ = always;
   return Status::Ok();
 }
 

@@ -49,6 +49,7 @@ Status Pool::Writeback() {
 }
 
 void Pool::DropDatasetLocked(uint64_t ds_obj) {
+  DropLogLocked(ds_obj);
   auto it = datasets_.find(ds_obj);
   if (it == datasets_.end()) return;
   if (it->second.pending_sink) it->second.pending_sink->FreeUnsynced(txg_.open());

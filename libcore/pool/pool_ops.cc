@@ -54,6 +54,7 @@ Result<std::unique_ptr<Pool>> Pool::Import(const PoolImportSpec& spec) {
     return p;
   }
   p->config_dirty_ = true;
+  UZFS_TRY(p->ClaimLogsLocked());  // in the first txg, as spa_load's zil_claim
   UZFS_TRY(p->SyncLocked(kPoolStateActive));
   return p;
 }

@@ -103,6 +103,9 @@ Status Pool::Snapshot(const std::vector<std::string>& names) {
         later.push_back(r);
         continue;
       }
+      // zil_suspend: the snapshot gets the head's changes (this txg's sync writes them) and
+      // an empty log; the head's log starts anew.
+      UZFS_TRY(ZilDestroyLocked(r.head));
       sync_tasks_.push_back([this, r, now](uint64_t txg) -> Status {
         return SnapshotSync(*mos_, *mos_zaps_, r.head, r.snap, txg, now).status();
       });

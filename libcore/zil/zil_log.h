@@ -36,12 +36,11 @@
 
 #include "libcore/base/blkptr.h"
 #include "libcore/base/status.h"
+#include "libcore/dmu/dmu.h"
 #include "libcore/zil/zil.h"
 #include "libcore/zil/zil_itx.h"
 
 namespace uzfs {
-
-inline constexpr uint8_t kOtIntentLog = 9;  // DMU_OT_INTENT_LOG
 
 class ZilWriter : public ItxSink {
  public:

@@ -42,7 +42,15 @@ Status ReplayCreate(ZplWriter& z, uint32_t type, const LrCreate& c) {
     case kTxSymlink:
       z.CreateNextAt(c.foid);
       return z.Symlink(c.doid, c.name, c.link, uid, gid, c.gen, crtime).status();
-    default:  // TX_MKXATTR, the _ACL and _ATTR forms
+    case kTxMkxattr: {
+      // zfs-fuse makes a file's xattr directory on a lookup of its attributes and logs it;
+      // the attribute files inside are ordinary creates and writes in it.
+      z.CreateNextAt(c.foid);
+      auto r = z.MakeXattrDir(c.doid, c.gen, crtime);
+      if (!r.ok() && r.status().code() == EEXIST) return Status::Ok();
+      return r.status();
+    }
+    default:  // the _ACL and _ATTR forms
       return Status::Error(ENOTSUP, std::string("cannot replay ") + TxTypeName(type));
   }
 }
@@ -115,7 +123,7 @@ Status ReplayRecord(ZplWriter& z, const LogRecord& lr, uint64_t txg, ZTime now) 
     return Status::Error(ENOTSUP, std::string("cannot replay ") + TxTypeName(type));
   };
   switch (type) {
-    case kTxCreate: case kTxMkdir: case kTxSymlink: {
+    case kTxCreate: case kTxMkdir: case kTxSymlink: case kTxMkxattr: {
       const auto* c = std::get_if<LrCreate>(&lr.body);
       if (!c) return unsupported();
       return ReplayCreate(z, type, *c);

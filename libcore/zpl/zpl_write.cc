@@ -228,6 +228,7 @@ Result<uint64_t> ZplWriter::Create(uint64_t dir, std::string_view name, uint32_t
   z.gid = gid;
   z.rdev = rdev;
   z.flags = NewFlags(mode);
+  if (d.flags & kFlagXattr) z.flags |= kFlagXattr;  // zfs_mknode: IS_XATTR under an xattr dir
   UZFS_TRY(os_->SetBonus(obj, EncodeZnode(z)));
   UZFS_TRY(AddEntry(dir, name, obj, mode, now));
   if (log_) {  // zfs_log_create
@@ -620,21 +621,9 @@ Status ZplWriter::DoSetXattr(uint64_t obj, std::string_view name, ByteSpan value
   if (vobj && (flags & kXattrCreate)) return Status::Error(EEXIST, "attribute exists");
   if (!vobj && (flags & kXattrReplace)) return Status::Error(ENODATA, "no such attribute");
   if (z.xattr == 0) {
-    // zfs_make_xattrdir: mode S_IFDIR | S_ISVTX | 0777, owner of the file, links 2.
-    UZFS_ASSIGN(uint64_t xdir, zaps_->Create(kOtDirectoryContents, kOtZnode, kZnodeBonus));
-    ZnodePhys x;
-    x.atime[0] = x.mtime[0] = x.ctime[0] = x.crtime[0] = now.sec;
-    x.atime[1] = x.mtime[1] = x.ctime[1] = x.crtime[1] = now.nsec;
-    x.gen = txg;
-    x.mode = S_IFDIR | S_ISVTX | 0777;
-    x.size = 2;
-    x.parent = obj;
-    x.links = 2;
-    x.uid = z.uid;
-    x.gid = z.gid;
-    x.flags = NewFlags(x.mode) | kFlagXattr;
-    UZFS_TRY(os_->SetBonus(xdir, EncodeZnode(x)));
-    z.xattr = xdir;
+    UZFS_ASSIGN(z.xattr, MakeXattrDir(obj, txg, now));
+    UZFS_ASSIGN(ZnodePhys again, GetAttr(obj));
+    z = again;
   }
   if (vobj) {
     UZFS_ASSIGN(ZnodePhys vz, GetAttr(*vobj));
@@ -652,6 +641,34 @@ Status ZplWriter::DoSetXattr(uint64_t obj, std::string_view name, ByteSpan value
   z.ctime[0] = now.sec;
   z.ctime[1] = now.nsec;
   return Put(obj, z);
+}
+
+Result<uint64_t> ZplWriter::MakeXattrDir(uint64_t obj, uint64_t txg, ZTime now) {
+  const uint64_t want = std::exchange(want_obj_, 0);
+  UZFS_ASSIGN(ZnodePhys z, GetAttr(obj));
+  if (z.xattr != 0) return Status::Error(EEXIST, "file has an xattr directory");
+  // zfs_make_xattrdir: mode S_IFDIR | S_ISVTX | 0777, owner of the file, links 2.
+  uint64_t xdir = want;
+  if (want) {
+    UZFS_TRY(zaps_->CreateAt(want, kOtDirectoryContents, kOtZnode, kZnodeBonus));
+  } else {
+    UZFS_ASSIGN(xdir, zaps_->Create(kOtDirectoryContents, kOtZnode, kZnodeBonus));
+  }
+  ZnodePhys x;
+  x.atime[0] = x.mtime[0] = x.ctime[0] = x.crtime[0] = now.sec;
+  x.atime[1] = x.mtime[1] = x.ctime[1] = x.crtime[1] = now.nsec;
+  x.gen = txg;
+  x.mode = S_IFDIR | S_ISVTX | 0777;
+  x.size = 2;
+  x.parent = obj;
+  x.links = 2;
+  x.uid = z.uid;
+  x.gid = z.gid;
+  x.flags = NewFlags(x.mode) | kFlagXattr;
+  UZFS_TRY(os_->SetBonus(xdir, EncodeZnode(x)));
+  z.xattr = xdir;
+  UZFS_TRY(Put(obj, z));
+  return xdir;
 }
 
 Result<std::vector<std::string>> ZplWriter::ListXattr(uint64_t obj) {

@@ -131,6 +131,10 @@ class ZplWriter {
                   ZTime now);
   // Attribute names in directory (hash) order; empty when the file has none.
   Result<std::vector<std::string>> ListXattr(uint64_t obj);
+  // zfs_make_xattrdir: the file's xattr directory (at CreateNextAt's object when set), with
+  // generation txg and times now. EEXIST when the file has one. Logs nothing (a replayed
+  // TX_MKXATTR; SetXattr makes it itself).
+  Result<uint64_t> MakeXattrDir(uint64_t obj, uint64_t txg, ZTime now);
   // ENODATA when absent; updates the file's ctime.
   Status RemoveXattr(uint64_t obj, std::string_view name, ZTime now);
 

@@ -51,8 +51,8 @@ EOF
 @test "zfsd --help: usage and options on stdout, exit 0" {
   zrun "$ZFSD" --help
   expect_rc 0
-  grep -q '^Usage: zfsd \[--foreground\] \[--socket PATH\] \[--state-dir DIR\] \[--pidfile PATH\] \[--log-level LEVEL\] \[--arc-max SIZE\] \[--dirty-max SIZE\]$' "$out"
-  for o in --foreground --socket --state-dir --pidfile --log-level --arc-max --dirty-max --help; do
+  grep -q '^Usage: zfsd \[--foreground\] \[--socket PATH\] \[--state-dir DIR\] \[--pidfile PATH\] \[--log-level LEVEL\] \[--arc-max SIZE\] \[--dirty-max SIZE\] \[--txg-timeout SECONDS\]$' "$out"
+  for o in --foreground --socket --state-dir --pidfile --log-level --arc-max --dirty-max --txg-timeout --help; do
     grep -qE "^ +$o( |$)" "$out" || { echo "--help lacks $o" >&2; return 1; }
   done
   expect_stderr ""
@@ -79,6 +79,10 @@ $usage"
   zrun "$ZFSD" --dirty-max 512K
   expect_rc 2
   expect_stderr "zfsd: dirty_max must be at least 1M
+$usage"
+  zrun "$ZFSD" --txg-timeout 0
+  expect_rc 2
+  expect_stderr "zfsd: txg_timeout must be 1 to 3600 seconds
 $usage"
 }
 

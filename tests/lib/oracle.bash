@@ -24,7 +24,7 @@ oracle_start() {
 oracle_stop() {
   local p
   for p in $("$ZF_ZPOOL" list -H -o name 2>/dev/null); do "$ZF_ZPOOL" export -f "$p" >/dev/null 2>&1 || true; done
-  [ -f "${ORACLE_PID:-}" ] && kill "$(cat "$ORACLE_PID")" 2>/dev/null
+  [ -f "${ORACLE_PID:-}" ] && { kill "$(cat "$ORACLE_PID")" 2>/dev/null || true; }
   while pgrep -x zfs-fuse >/dev/null; do sleep 0.2; done
   rm -f "${ORACLE_PID:-}"
   [ -n "${ORACLE_LOCK_FD:-}" ] && exec {ORACLE_LOCK_FD}>&-

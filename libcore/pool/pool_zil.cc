@@ -1,0 +1,386 @@
+// The pool's side of the intent log (zfs-fuse zil.c as spa and dsl drive it): commits
+// (zil_commit: records into log blocks, written and flushed without the pool lock), the
+// header each txg's sync writes (zil_sync), claim at import (zil_claim via spa_load),
+// replay when a filesystem's ZPL is first opened (zil_replay at zfs_domount), and the
+// destruction of a log with its dataset's unsynced state (zil_destroy). The log's own
+// rules are in libcore/zil/zil_log.h.
+#include <algorithm>
+#include <ctime>
+#include <random>
+#include <set>
+
+#include "libcore/pool/pool.h"
+#include "libcore/base/compress.h"
+#include "libcore/spa/metaslab_alloc.h"
+#include "libcore/zil/zil_write.h"
+#include "libcore/zpl/zpl_replay.h"
+
+namespace uzfs {
+
+namespace {
+
+// A commit with more than this much to log syncs the txg instead: one txg sync writes the
+// data once, where the log would write it twice (zfs_immediate_write_sz's trade, by bytes).
+constexpr uint64_t kZilMaxCommitBytes = 16ULL << 20;
+
+uint64_t RandomWord() {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  uint64_t v;
+  do v = rng(); while (v == 0);
+  return v;
+}
+
+}  // namespace
+
+void Pool::FreeLogBlock(const BlkPtr& bp) {
+  // zio_free_zil: a log block is freed into the txg's frees and deferred like any other,
+  // never given back at once even when born in the open txg: until the txg that frees it is
+  // on disk, a crash may still need it (claim walks the chain of the previous txg).
+  std::lock_guard<std::mutex> l(alloc_mu_);
+  Status s = MetaslabFree(groups_, bp, /*unalloc=*/false);
+  if (!s.ok() && failed_.ok()) failed_ = s;
+}
+
+Result<BlkPtr> Pool::AllocLogBlock(uint64_t size, const BlkPtr* hint, uint64_t txg) {
+  (void)hint;
+  BlkPtr bp;
+  {
+    std::lock_guard<std::mutex> l(alloc_mu_);
+    UZFS_TRY(MetaslabAlloc(groups_, rotor_, [this](uint64_t id) { return Top(id); }, size, 1, &bp));
+  }
+  // zio_alloc_zil's block pointer: uncompressed, ZILOG2 checksum, intent log, level 0.
+  bp.set_lsize(size);
+  bp.set_psize(size);
+  bp.set_compress(static_cast<uint8_t>(CompressId::kOff));
+  bp.set_checksum(static_cast<uint8_t>(ChecksumId::kZilog2));
+  bp.set_type(kOtIntentLog);
+  bp.set_level(0);
+  bp.set_little_endian(true);
+  bp.birth = txg;
+  bp.fill = 0;
+  return bp;
+}
+
+Status Pool::FreeLogChainLocked(const ZilHeader& zh) {
+  // zil_destroy's parse: every block the chain walk passes (the unwritten one it ends with
+  // too), and the claimed blocks of logged writes (zil_free_log_record).
+  if (zh.log.is_hole()) return Status::Ok();
+  ZilParseResult r = ParseZil(
+      *this, zh,
+      [&](const BlkPtr& bp) -> Status {
+        FreeLogBlock(bp);
+        return Status::Ok();
+      },
+      [&](const LogRecord& lr) -> Status {
+        const auto* w = std::get_if<LrWrite>(&lr.body);
+        if (zh.claim_txg && w && w->indirect && !w->blkptr.is_hole() &&
+            w->blkptr.birth >= zh.claim_txg)
+          FreeLogBlock(w->blkptr);
+        return Status::Ok();
+      });
+  (void)r;  // the chain ends where it ends; what it did not reach was never allocated
+  return Status::Ok();
+}
+
+void Pool::DropLogLocked(uint64_t ds_obj) {
+  auto it = datasets_.find(ds_obj);
+  if (it != datasets_.end() && it->second.zil) {
+    it->second.zil->Destroy([this](const BlkPtr& bp) { FreeLogBlock(bp); });
+    return;
+  }
+  ZilHeader zh;
+  if (it != datasets_.end()) {
+    zh = ZilHeader::Decode(it->second.os->zil_header().data(), true);
+  } else {
+    auto ds = LoadDataset(*mos_, ds_obj);
+    if (!ds.ok() || ds->bp.is_hole()) return;
+    auto h = ReadZilHeader(*this, ds->bp);
+    if (!h.ok()) return;
+    zh = *h;
+  }
+  (void)FreeLogChainLocked(zh);
+}
+
+Status Pool::ZilDestroyLocked(uint64_t ds_obj) {
+  auto it = datasets_.find(ds_obj);
+  if (it == datasets_.end()) {
+    UZFS_ASSIGN(DslDatasetPhys ds, LoadDataset(*mos_, ds_obj));
+    UZFS_ASSIGN(ZilHeader zh, ReadZilHeader(*this, ds.bp));
+    if (zh.log.is_hole() && zh.claim_txg == 0) return Status::Ok();
+    UZFS_TRY(OpenDatasetLocked(ds.dir_obj, ds_obj));
+    it = datasets_.find(ds_obj);
+  }
+  OpenDataset& od = it->second;
+  DropLogLocked(ds_obj);
+  uint8_t zero[kZilHeaderSize] = {};
+  od.os->set_zil_header(ByteSpan(zero, sizeof zero));
+  od.zil = std::make_shared<ZilWriter>(ds_obj, ZilHeader{});
+  if (od.zpl) od.zpl->set_log(od.zil.get());
+  return Status::Ok();
+}
+
+Status Pool::ClaimLogsLocked() {
+  const uint64_t first_txg = txg_.open();
+  std::function<Status(uint64_t)> walk = [&](uint64_t dir) -> Status {
+    UZFS_ASSIGN(DslDirPhys dd, LoadDir(*mos_, dir));
+    if (dd.head_dataset_obj) {
+      UZFS_ASSIGN(DslDatasetPhys ds, LoadDataset(*mos_, dd.head_dataset_obj));
+      if (!ds.bp.is_hole()) {
+        UZFS_ASSIGN(ZilHeader zh, ReadZilHeader(*this, ds.bp));
+        if (zh.claim_txg == 0 && !zh.log.is_hole()) UZFS_TRY(ClaimLogLocked(dir, dd.head_dataset_obj, zh, first_txg));
+      }
+    }
+    UZFS_ASSIGN(auto kids, mos_zaps_->List(dd.child_dir_zapobj));
+    for (const ZapEntry& e : kids) {
+      if (!e.name.empty() && e.name[0] == '$') continue;
+      UZFS_TRY(walk(e.first()));
+    }
+    return Status::Ok();
+  };
+  UZFS_ASSIGN(uint64_t root, mos_zaps_->LookupInt(1, "root_dataset"));
+  return walk(root);
+}
+
+Status Pool::ClaimLogLocked(uint64_t dir, uint64_t ds_obj, ZilHeader zh, uint64_t first_txg) {
+  // zil_claim: the blocks born after the last synced txg are allocated again (their
+  // allocation never reached a space map), and the header remembers how far the claim went,
+  // so a later walk never passes it even if more of the chain becomes readable.
+  auto claim = [&](const BlkPtr& bp) -> Status {
+    if (bp.birth < first_txg) return Status::Ok();
+    std::lock_guard<std::mutex> l(alloc_mu_);
+    for (int d = 0; d < bp.ndvas(); d++) {
+      const Dva& dva = bp.dva[d];
+      if (dva.vdev() >= groups_.size()) return Status::Error(ECORRUPT, "log block on a missing vdev");
+      Status s = groups_[dva.vdev()]->Claim(dva.offset(), dva.asize());
+      if (!s.ok() && s.code() != EEXIST) return s;  // EEXIST: a block seen twice
+    }
+    return Status::Ok();
+  };
+  ZilParseResult r = ParseZil(*this, zh, claim, [&](const LogRecord& lr) -> Status {
+    const auto* w = std::get_if<LrWrite>(&lr.body);
+    if (w && w->indirect && !w->blkptr.is_hole() && w->blkptr.birth >= first_txg) {
+      // zil_claim_log_record: an unreadable block ends the log there.
+      UZFS_TRY(ReadLogWriteData(*this, *w).status());
+      return claim(w->blkptr);
+    }
+    return Status::Ok();
+  });
+  // However the walk ended (the unwritten tail, a damaged or unreadable block), the log
+  // ends there: what lies past it is not claimed and never replayed.
+  zh.claim_txg = first_txg;
+  zh.claim_blk_seq = r.blk_seq;
+  zh.claim_lr_seq = r.lr_seq;
+  if (r.lr_count || r.blk_count > 1) zh.flags |= kZilReplayNeeded;
+  zh.flags |= kZilClaimLrSeqValid;
+  UZFS_ASSIGN(OpenDataset * od, OpenDatasetObjsetLocked(dir, ds_obj));
+  uint8_t buf[kZilHeaderSize];
+  ZilWriter::EncodeHeader(zh, buf);
+  od->os->set_zil_header(ByteSpan(buf, sizeof buf));
+  return Status::Ok();
+}
+
+Status Pool::ReplayLogLocked(OpenDataset& od) {
+  ZilHeader zh = ZilHeader::Decode(od.os->zil_header().data(), true);
+  if (zh.claim_txg == 0) {
+    od.zil = std::make_shared<ZilWriter>(od.objset_id, zh);
+    od.zpl->set_log(od.zil.get());
+    return Status::Ok();
+  }
+  // zil_replay: the records past replay_seq whose txg did not sync, in order, each in the
+  // open txg; then the log is destroyed. A record that cannot be replayed ends the replay
+  // there (zil_replay_error), as a break in the chain does.
+  if (zh.flags & kZilReplayNeeded) {
+    ZTime now{static_cast<uint64_t>(std::time(nullptr)), 0};
+    od.zpl->set_log(nullptr);
+    ZilHeader progress = zh;  // zh_replay_seq as the records are applied
+    auto apply = [&](const LogRecord& rec) {
+      od.zpl->set_txg(txg_.open());
+      return ReplayRecord(*od.zpl, rec, txg_.open(), now);
+    };
+    ZilParseResult r = ParseZil(*this, zh, [](const BlkPtr&) { return Status::Ok(); },
+                                [&](const LogRecord& lr) -> Status {
+                                  if (lr.seq <= zh.replay_seq || lr.txg < zh.claim_txg)
+                                    return Status::Ok();
+                                  LogRecord rec = lr;
+                                  if (auto* w = std::get_if<LrWrite>(&rec.body); w && w->indirect) {
+                                    UZFS_ASSIGN(w->data, ReadLogWriteData(*this, *w));
+                                  }
+                                  Status s = apply(rec);
+                                  if (!s.ok()) {
+                                    // zil_replay_log_record: an object freed by an earlier
+                                    // record is reusable only once that txg synced; sync
+                                    // (the header saying how far replay got) and try again.
+                                    uint8_t buf[kZilHeaderSize];
+                                    ZilWriter::EncodeHeader(progress, buf);
+                                    od.os->set_zil_header(ByteSpan(buf, sizeof buf));
+                                    UZFS_TRY(SyncLocked(kPoolStateActive));
+                                    s = apply(rec);
+                                  }
+                                  if (!s.ok()) return s.Context(std::string("replay of ") + TxTypeName(rec.type()));
+                                  progress.replay_seq = rec.seq;
+                                  stats_.replayed++;
+                                  return Status::Ok();
+                                });
+    if (!r.error.ok() && r.error.code() != ECKSUM && r.error.code() != EIO)
+      replay_error_ = r.error.Context("intent log replay stopped at seq " +
+                                      std::to_string(progress.replay_seq + 1));
+  }
+  (void)FreeLogChainLocked(zh);
+  uint8_t zero[kZilHeaderSize] = {};
+  od.os->set_zil_header(ByteSpan(zero, sizeof zero));
+  od.zil = std::make_shared<ZilWriter>(od.objset_id, ZilHeader{});
+  od.zpl->set_log(od.zil.get());
+  return Status::Ok();
+}
+
+void Pool::SyncLogLocked(OpenDataset& od, uint64_t txg) {
+  if (!od.zil) return;
+  if (od.zil->Sync(txg, [this](const BlkPtr& bp) { FreeLogBlock(bp); })) {
+    uint8_t buf[kZilHeaderSize];
+    ZilWriter::EncodeHeader(od.zil->header(), buf);
+    od.os->set_zil_header(ByteSpan(buf, sizeof buf));
+  }
+}
+
+Pool::ZilStats Pool::zil_stats() const {
+  ZilStats z;
+  z.commits = stats_.commits;
+  z.commit_syncs = stats_.commit_syncs;
+  z.commit_joined = stats_.commit_joined;
+  z.log_blocks = stats_.log_blocks;
+  z.log_bytes = stats_.log_bytes;
+  z.replayed = stats_.replayed;
+  return z;
+}
+
+Status Pool::TakeReplayError() {
+  std::lock_guard<std::mutex> l(mu_);
+  Status s = replay_error_;
+  replay_error_ = Status::Ok();
+  return s;
+}
+
+Status Pool::ZilCommit(const std::string& fs, bool changes_only) {
+  if (changes_only && !any_sync_always_) return Status::Ok();
+  std::shared_ptr<ZilWriter> zil;
+  uint64_t ds_obj = 0;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (readonly_ || closed_) return Status::Ok();
+    if (!failed_.ok()) return failed_;
+    uint64_t dir = 0;
+    UZFS_TRY(ResolveFs(fs, &dir, &ds_obj));
+    auto it = datasets_.find(ds_obj);
+    if (it == datasets_.end() || !it->second.zil) return Status::Ok();  // nothing changed
+    const uint64_t mode = it->second.sync_mode;
+    if (mode == kSyncDisabled || (changes_only && mode != kSyncAlways)) return Status::Ok();
+    zil = it->second.zil;
+  }
+  const uint64_t upto = zil->last_itx();
+  if (!zil->BeginCommit(upto)) {
+    stats_.commit_joined++;
+    return Status::Ok();
+  }
+  uint64_t covered = 0;
+  Status s = ZilWrite(ds_obj, zil, &covered);
+  zil->EndCommit(covered, s.ok());
+  return s;
+}
+
+Status Pool::ZilWrite(uint64_t ds_obj, const std::shared_ptr<ZilWriter>& zil, uint64_t* covered) {
+  StepAsideForSync();
+  std::unique_lock<std::mutex> l(mu_);
+  if (closed_) return Status::Ok();
+  if (!failed_.ok()) return failed_;
+  auto it = datasets_.find(ds_obj);
+  // The dataset was rolled back or destroyed meanwhile: its unsynced changes are gone.
+  if (it == datasets_.end() || it->second.zil != zil) return Status::Ok();
+  OpenDataset& od = it->second;
+  ZilWriter::Batch b = zil->TakeBatch(txg_.synced());
+  *covered = b.last;
+  if (b.itxs.empty() && !b.need_sync) return Status::Ok();
+  const bool ready = zil->ready(txg_.synced());
+  if (b.need_sync || !ready || b.bytes > kZilMaxCommitBytes) {
+    // zil_create: a chain starts by a txg sync that puts its first block in the header;
+    // until then (and for what no record describes, or too much to log) the txg's sync is
+    // the commit.
+    if (zil->empty_chain()) {
+      uint64_t txg = txg_.open();
+      auto first = AllocLogBlock(ZilWriter::BlockSize(b.bytes), nullptr, txg);
+      if (first.ok()) zil->StartChain(*first, txg, RandomWord(), RandomWord());
+    }
+    stats_.commit_syncs++;
+    l.unlock();
+    return Sync();
+  }
+  // zfs_get_data: a write's bytes are read now, as the file holds them (a later write of
+  // the same range is logged after it, so replay ends with the newest bytes either way).
+  std::vector<Itx> itxs;
+  itxs.reserve(b.itxs.size());
+  for (Itx& itx : b.itxs) {
+    if (itx.need_copy) {
+      auto attr = od.zpl->GetAttr(itx.foid);
+      if (!attr.ok() || itx.off >= attr->size) continue;  // gone or cut: nothing to log
+      // A write cut short by a later truncate logs what is left (the truncate's own record
+      // follows), so replay never makes the file longer than it was.
+      const uint64_t len = std::min(itx.len, attr->size - itx.off);
+      auto data = od.zpl->Read(itx.foid, itx.off, len);
+      if (!data.ok()) continue;
+      data->resize(len, 0);
+      StoreLE64(itx.lr.data() + kLrSize + 16, len);  // lr_length
+      AppendWriteData(&itx.lr, *data);
+    }
+    itxs.push_back(std::move(itx));
+  }
+  if (itxs.empty()) return Status::Ok();
+  // The txg the blocks are allocated in stays open until they are written: the first of
+  // them is named by the previous tail, already on disk (zil_lwb_write_start's dmu_tx).
+  const uint64_t txg = txg_.open();
+  txg_.Hold();
+  auto images = zil->Pack(itxs, [&](uint64_t size, const BlkPtr& hint) {
+    return AllocLogBlock(size, &hint, txg);
+  });
+  if (!images.ok()) {
+    txg_.Release();
+    stats_.commit_syncs++;
+    l.unlock();
+    return Sync();  // out of log space: the txg is the commit (zil_commit's fallback)
+  }
+  l.unlock();
+  Status ws = Status::Ok();
+  std::set<uint64_t> tops;
+  for (const ZilWriter::BlockImage& im : *images) {
+    for (int d = 0; d < im.bp.ndvas(); d++) {
+      const Dva& dva = im.bp.dva[d];
+      std::vector<VdevIoError> errs;
+      Status s = Top(dva.vdev())->Write(dva.offset(), im.data, &errs);
+      if (!s.ok() && ws.ok()) ws = s;
+      tops.insert(dva.vdev());
+    }
+    stats_.log_blocks++;
+    stats_.log_bytes += im.data.size();
+  }
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    txg_.Release();
+  }
+  if (ws.ok()) {
+    // zil_flush_vdevs: only the vdevs that took a block.
+    for (uint64_t v : tops)
+      if (Status s = Top(v)->Flush(); !s.ok() && ws.ok()) ws = s;
+  }
+  if (!ws.ok()) {
+    // The chain breaks here on disk: the txg carries the records, and the log starts anew
+    // (records written after a broken block could never be reached).
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      auto again = datasets_.find(ds_obj);
+      if (again != datasets_.end() && again->second.zil == zil) (void)ZilDestroyLocked(ds_obj);
+    }
+    return Sync();
+  }
+  stats_.commits++;
+  return Status::Ok();
+}
+
+}  // namespace uzfs
