@@ -349,7 +349,7 @@ Status Pool::ZilWrite(uint64_t ds_obj, const std::shared_ptr<ZilWriter>& zil, ui
   l.unlock();
   Status ws = Status::Ok();
   std::set<uint64_t> tops;
-  for (const ZilWriter::BlockImage& im : *images) {
+  auto write = [&](const ZilWriter::BlockImage& im) {
     for (int d = 0; d < im.bp.ndvas(); d++) {
       const Dva& dva = im.bp.dva[d];
       std::vector<VdevIoError> errs;
@@ -359,7 +359,16 @@ Status Pool::ZilWrite(uint64_t ds_obj, const std::shared_ptr<ZilWriter>& zil, ui
     }
     stats_.log_blocks++;
     stats_.log_bytes += im.data.size();
-  }
+  };
+  // A commit of several blocks becomes visible at once: the first block (the old tail, the
+  // one the chain on disk already reaches) is written only after the others are on disk,
+  // so a crash in between replays none of it rather than the first part of a write split
+  // over two blocks (a torn file). One block needs no such order.
+  for (size_t i = 1; i < images->size(); i++) write((*images)[i]);
+  if (images->size() > 1 && ws.ok())
+    for (uint64_t v : tops)
+      if (Status s = Top(v)->Flush(); !s.ok() && ws.ok()) ws = s;
+  write((*images)[0]);
   {
     std::lock_guard<std::mutex> g(mu_);
     txg_.Release();

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""crash_writer.py DIR LOG [--check]: the write-heavy workload of zfs_crash.bats.
+"""crash_writer.py DIR LOG [--check | --threads N]: the write-heavy workload of zfs_crash.bats.
 
 Files DIR/f0..f7 hold versions: version v of file i is the line "f<i> v<v>" repeated to
 SIZE bytes, written in place over the previous version by one pwrite (one FUSE request, so
@@ -8,10 +8,14 @@ recordsize=16K a version spans 8 blocks, so a torn write would show mixed lines)
 version of a file is fsync'ed, and "i v" is appended to LOG (outside the pool) only after
 fsync returned: the version that must survive a crash. New small files n<k> come and go too.
 
+--threads N (zil.bats): N threads, each with the files i = t mod N, fsync every version of
+them (commits of the intent log racing each other), no small files.
+
 --check: exits 1, saying why, unless every file present holds exactly one whole version
 that is at least its last durable one in LOG; prints "i v" per file (the versions found)."""
 import os
 import sys
+import threading
 
 SIZE = 128 * 1024  # at most the FUSE mount's smallest max_write
 NFILES = 8
@@ -100,10 +104,47 @@ def run(dir_, log):
         v += 1
 
 
+def run_threads(dir_, log, n):
+    start = {}
+    for i in range(NFILES):
+        try:
+            start[i] = version_of(open(os.path.join(dir_, "f%d" % i), "rb").read(), i)
+        except (OSError, ValueError):
+            start[i] = 0
+    logf = open(log, "a")
+    log_mu = threading.Lock()
+
+    def worker(t):
+        v = max(start.values()) + 1
+        try:
+            while True:
+                for i in range(t, NFILES, n):
+                    fd = os.open(os.path.join(dir_, "f%d" % i), os.O_WRONLY | os.O_CREAT, 0o644)
+                    if os.pwrite(fd, content(i, v), 0) != SIZE:
+                        raise OSError("short write")
+                    os.fsync(fd)
+                    with log_mu:
+                        logf.write("%d %d\n" % (i, v))
+                        logf.flush()
+                    os.close(fd)
+                v += 1
+        except OSError:
+            pass  # the daemon died under us: expected
+
+    ts = [threading.Thread(target=worker, args=(t,)) for t in range(n)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+
+
 if __name__ == "__main__":
     if len(sys.argv) > 3 and sys.argv[3] == "--check":
         sys.exit(check(sys.argv[1], sys.argv[2]))
     try:
-        run(sys.argv[1], sys.argv[2])
+        if len(sys.argv) > 4 and sys.argv[3] == "--threads":
+            run_threads(sys.argv[1], sys.argv[2], int(sys.argv[4]))
+        else:
+            run(sys.argv[1], sys.argv[2])
     except OSError:
         sys.exit(0)  # the daemon died under us: expected
