@@ -31,6 +31,13 @@ class File {
   virtual Status WriteAt(uint64_t off, ByteSpan data) = 0;
   // Makes every completed write durable (fdatasync / cache flush).
   virtual Status Sync() = 0;
+  // Writes all of data at off and makes that write durable before returning: the intent
+  // log's writes, which must not wait for every other dirty page of the file as Sync()
+  // does. By default WriteAt then Sync().
+  virtual Status WriteAtDurable(uint64_t off, ByteSpan data) {
+    UZFS_TRY(WriteAt(off, data));
+    return Sync();
+  }
   // Size in bytes: file length, or the block device's capacity.
   virtual Result<uint64_t> Size() = 0;
   // The name it was opened with.

@@ -135,6 +135,35 @@ TEST(PosixEnv, FileVdevWritesLeaveThePageCacheAtSync) {
   EXPECT_EQ(0u, CachedPages(path));  // the read did not fill it
 }
 
+TEST(PosixEnv, DurableWritesLeaveTheOtherDirtyPagesAlone) {
+  TempDir dir("/var/tmp");
+  ASSERT_FALSE(dir.path().empty());
+  if (!DirectCapable(dir.path())) GTEST_SKIP() << "/var/tmp does not take O_DIRECT";
+  std::string path = dir.path() + "/vdev";
+  auto f = PosixEnv()->Open(path, OpenOptions{.write = true, .create = true, .direct = true});
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  // A txg's writes, buffered and not yet flushed...
+  Bytes bulk = Pattern(4 << 20, 9);
+  ASSERT_TRUE((*f)->WriteAt(0, bulk).ok());
+  const uint64_t dirty = CachedPages(path);
+  EXPECT_GE(dirty, 1000u);
+  // ...and an intent log block made durable meanwhile (from a vector: memory not aligned):
+  // it reads back, and the bulk's pages were neither written back and dropped (a Sync) nor
+  // joined by the log block's.
+  Bytes log = Pattern(12288, 4);
+  ASSERT_TRUE((*f)->WriteAtDurable(8 << 20, log).ok());
+  EXPECT_EQ(dirty, CachedPages(path));
+  Bytes back(log.size());
+  ASSERT_TRUE((*f)->ReadAt(8 << 20, back).ok());
+  EXPECT_EQ(log, back);
+  // An unaligned durable write still lands (through WriteAt and Sync).
+  Bytes odd = Pattern(1000, 6);
+  ASSERT_TRUE((*f)->WriteAtDurable(12345, odd).ok());
+  Bytes oback(odd.size());
+  ASSERT_TRUE((*f)->ReadAt(12345, oback).ok());
+  EXPECT_EQ(odd, oback);
+}
+
 TEST(PosixEnv, FileVdevOnADirectCapableFileSystemIsDirect) {
   TempDir dir("/var/tmp");
   ASSERT_FALSE(dir.path().empty());

@@ -349,34 +349,35 @@ Status Pool::ZilWrite(uint64_t ds_obj, const std::shared_ptr<ZilWriter>& zil, ui
   l.unlock();
   Status ws = Status::Ok();
   std::set<uint64_t> tops;
-  auto write = [&](const ZilWriter::BlockImage& im) {
+  auto write = [&](const ZilWriter::BlockImage& im, bool durable) {
     for (int d = 0; d < im.bp.ndvas(); d++) {
       const Dva& dva = im.bp.dva[d];
       std::vector<VdevIoError> errs;
-      Status s = Top(dva.vdev())->Write(dva.offset(), im.data, &errs);
+      Status s = Top(dva.vdev())->Write(dva.offset(), im.data, &errs, durable);
       if (!s.ok() && ws.ok()) ws = s;
       tops.insert(dva.vdev());
     }
     stats_.log_blocks++;
     stats_.log_bytes += im.data.size();
   };
-  // A commit of several blocks becomes visible at once: the first block (the old tail, the
-  // one the chain on disk already reaches) is written only after the others are on disk,
-  // so a crash in between replays none of it rather than the first part of a write split
-  // over two blocks (a torn file). One block needs no such order.
-  for (size_t i = 1; i < images->size(); i++) write((*images)[i]);
-  if (images->size() > 1 && ws.ok())
-    for (uint64_t v : tops)
-      if (Status s = Top(v)->Flush(); !s.ok() && ws.ok()) ws = s;
-  write((*images)[0]);
+  // Each block is made durable by its own write (O_DSYNC where the device takes it), not by
+  // flushing the vdevs, which would also wait for a txg's writes in flight (zil_flush_vdevs'
+  // role). A commit of several blocks becomes visible at once: the first block (the old
+  // tail, the one the chain on disk already reaches) is written only after the others are
+  // durable, so a crash in between replays none of it rather than the first part of a write
+  // split over two blocks (a torn file). More than two: the rest written, then one flush.
+  const size_t n = images->size();
+  if (n == 2) write((*images)[1], true);
+  if (n > 2) {
+    for (size_t i = 1; i < n; i++) write((*images)[i], false);
+    if (ws.ok())
+      for (uint64_t v : tops)
+        if (Status s = Top(v)->Flush(); !s.ok() && ws.ok()) ws = s;
+  }
+  write((*images)[0], true);
   {
     std::lock_guard<std::mutex> g(mu_);
     txg_.Release();
-  }
-  if (ws.ok()) {
-    // zil_flush_vdevs: only the vdevs that took a block.
-    for (uint64_t v : tops)
-      if (Status s = Top(v)->Flush(); !s.ok() && ws.ok()) ws = s;
   }
   if (!ws.ok()) {
     // The chain breaks here on disk: the txg carries the records, and the log starts anew

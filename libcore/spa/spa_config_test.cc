@@ -12,7 +12,7 @@ struct FactsVdev : Vdev {
   Status Read(uint64_t, MutByteSpan, const BlockVerifier*, std::vector<VdevIoError>*, bool) override {
     return Status::Error(EIO, "no I/O");
   }
-  Status Write(uint64_t, ByteSpan, std::vector<VdevIoError>*) override { return Status::Error(EIO, "no I/O"); }
+  Status Write(uint64_t, ByteSpan, std::vector<VdevIoError>*, bool) override { return Status::Error(EIO, "no I/O"); }
   Status Flush() override { return Status::Ok(); }
 };
 

@@ -56,14 +56,16 @@ class LeafVdev : public Vdev {
     return Status::Ok();
   }
 
-  Status Write(uint64_t offset, ByteSpan data, std::vector<VdevIoError>* errs) override {
+  Status Write(uint64_t offset, ByteSpan data, std::vector<VdevIoError>* errs,
+               bool durable) override {
     auto fail = [&](int code, std::string what) {
       if (errs) errs->push_back({Describe(*this), guid, code, what});
       return Status::Error(code, Describe(*this) + ": " + what);
     };
     if (!file_) return fail(ENXIO, "device unavailable");
     if (asize && offset + data.size() > asize) return fail(EIO, "write past the end");
-    Status s = file_->WriteAt(offset + kVdevLabelStartSize, data);
+    Status s = durable ? file_->WriteAtDurable(offset + kVdevLabelStartSize, data)
+                       : file_->WriteAt(offset + kVdevLabelStartSize, data);
     if (!s.ok()) return fail(s.code() ? s.code() : EIO, "write error: " + s.message());
     return Status::Ok();
   }
@@ -123,12 +125,13 @@ class MirrorVdev : public Vdev {
     if (saw_cksum) return Status::Error(ECKSUM, "mirror: no side verifies");
     return last;
   }
-  Status Write(uint64_t offset, ByteSpan data, std::vector<VdevIoError>* errs) override {
+  Status Write(uint64_t offset, ByteSpan data, std::vector<VdevIoError>* errs,
+               bool durable) override {
     Status last = Status::Error(ENXIO, Describe(*this) + ": no children");
     int good = 0;
     for (auto& c : children) {
       if (!c->available()) continue;
-      Status s = c->Write(offset, data, errs);
+      Status s = c->Write(offset, data, errs, durable);
       if (s.ok()) good++;
       else last = s;
     }
@@ -225,7 +228,8 @@ class RaidzVdev : public Vdev {
     return Status::Error(ECKSUM, Describe(*this) + ": raidz reconstruction failed");
   }
 
-  Status Write(uint64_t offset, ByteSpan data, std::vector<VdevIoError>* errs) override {
+  Status Write(uint64_t offset, ByteSpan data, std::vector<VdevIoError>* errs,
+               bool durable) override {
     uint64_t unit = 1ULL << ashift;
     if (data.size() % unit) return Status::Error(EINVAL, "raidz: unaligned write");
     UZFS_ASSIGN(RaidzMap m, RaidzMapAlloc(offset, data.size(), ashift, children.size(), nparity));
@@ -243,7 +247,7 @@ class RaidzVdev : public Vdev {
     for (uint64_t c = 0; c < m.cols; c++) {
       if (m.col[c].size == 0) continue;
       Vdev* child = children[m.col[c].devidx].get();
-      Status s = child->available() ? child->Write(m.col[c].offset, cols[c], errs)
+      Status s = child->available() ? child->Write(m.col[c].offset, cols[c], errs, durable)
                                     : Status::Error(ENXIO, "column device unavailable");
       if (!s.ok()) {
         failed++;
@@ -312,7 +316,7 @@ class MissingVdev : public Vdev {
     if (errs) errs->push_back({"", guid, ENXIO, "top-level vdev " + std::to_string(id) + " missing"});
     return Status::Error(ENXIO, "top-level vdev " + std::to_string(id) + " is missing");
   }
-  Status Write(uint64_t, ByteSpan, std::vector<VdevIoError>*) override {
+  Status Write(uint64_t, ByteSpan, std::vector<VdevIoError>*, bool) override {
     return Status::Error(ENXIO, "top-level vdev " + std::to_string(id) + " is missing");
   }
   Status Flush() override { return Status::Ok(); }
@@ -329,7 +333,7 @@ class RootVdev : public Vdev {
               bool) override {
     return Status::Error(EINVAL, "the root vdev has no address space");
   }
-  Status Write(uint64_t, ByteSpan, std::vector<VdevIoError>*) override {
+  Status Write(uint64_t, ByteSpan, std::vector<VdevIoError>*, bool) override {
     return Status::Error(EINVAL, "the root vdev has no address space");
   }
   Status Flush() override { return FlushChildren(*this); }

@@ -79,8 +79,12 @@ class Vdev {
   // `offset` of this vdev's address space: a leaf at offset + 4 MiB, a mirror to every
   // available side (success when at least one side took it, as vdev_mirror's write rule),
   // raidz as data + parity columns (vdev_raidz_map_alloc's layout). Each failed child is
-  // appended to errs. EROFS when the device was opened read-only.
-  virtual Status Write(uint64_t offset, ByteSpan data, std::vector<VdevIoError>* errs) = 0;
+  // appended to errs. EROFS when the device was opened read-only. durable (the intent log's
+  // writes): each leaf makes its part durable before returning (File::WriteAtDurable),
+  // without a Flush of everything else written.
+  // (The default argument is declared here only; overrides must not repeat it.)
+  virtual Status Write(uint64_t offset, ByteSpan data, std::vector<VdevIoError>* errs,
+                       bool durable = false) = 0;
   // Makes every completed write below this vdev durable (DKIOCFLUSHWRITECACHE).
   virtual Status Flush() = 0;
   // The opened device of a leaf (nullptr for interior vdevs and missing leaves): labels are
