@@ -165,7 +165,7 @@ PY
   oracle_stop
 }
 
-@test "zil: the sync property (standard by default; always; disabled) and its bad values" {
+@test "zil: the sync property (standard by default; always; disabled), its bad values, O_DSYNC" {
   zfsd_start
   "$ZPOOL" create -o cachefile=none -m "$ALT/zilp" zilp "$V/d0"
   "$ZFS" create zilp/fs
@@ -178,13 +178,21 @@ PY
   [ "$status" -ne 0 ]
   [[ "$output" == *"'sync' must be one of 'standard | always | disabled'"* ]]
   # Under always, a plain write (no fsync) is durable when write(2) returns: only the log
-  # holds it after the SIGKILL.
+  # holds it after the SIGKILL. So is a write through an O_DSYNC descriptor under standard.
+  echo first >"$ALT/zilp/fs/first"
+  sync "$ALT/zilp/fs/first"  # the log's chain begins (a txg sync)
   printf 'always durable' >"$ALT/zilp/fs/a"
-  "$ZFS" set sync=disabled zilp/fs
+  "$ZFS" inherit sync zilp
+  python3 -c '
+import os, sys
+fd = os.open(sys.argv[1], os.O_CREAT | os.O_WRONLY | os.O_DSYNC, 0o644)
+os.write(fd, b"dsync durable")  # no fsync: the write alone
+' "$ALT/zilp/fs/d"
   zfsd_kill
   zfsd_start
   "$ZPOOL" import -d "$V" zilp
   [ "$(cat "$ALT/zilp/fs/a")" = "always durable" ]
+  [ "$(cat "$ALT/zilp/fs/d")" = "dsync durable" ]
   "$ZPOOL" export zilp
 }
 
