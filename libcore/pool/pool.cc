@@ -136,6 +136,13 @@ Status Pool::WriteBlocks(std::vector<BlockWrite>& batch, uint64_t txg) {
   return failed_;
 }
 
+bool Pool::DeferredFreesLocked() {
+  std::lock_guard<std::mutex> l(alloc_mu_);
+  for (auto& g : groups_)
+    if (g->free_space() > g->allocatable()) return true;
+  return false;
+}
+
 void Pool::FreeBlock(const BlkPtr& bp, uint64_t txg) {
   std::lock_guard<std::mutex> l(alloc_mu_);
   // A block born in this txg and gone before its space maps were written (an early writeback
@@ -276,6 +283,9 @@ Status Pool::CloseTxgLocked(uint64_t state, TxgTail* tail) {
   bool anything = mos_->dirty() || mos_zaps_->dirty() || config_dirty_ || !pending_history_.empty();
   for (auto& [obj, od] : datasets_) anything |= od.os->dirty() || od.zaps->dirty();
   anything |= !sync_tasks_.empty();
+  // Frees deferred by the last txgs become reusable only as txgs pass: a writer waiting for
+  // that space needs a txg even when nothing else changed (spa_sync's metaslab_sync_done).
+  anything |= DeferredFreesLocked();
   if (!anything) return Status::Ok();
   UZFS_TRY(SyncDatasets(txg));
   UZFS_TRY(RunSyncTasks(txg));  // dsl_sync_task_group_sync: after the objsets, as ZFS does

@@ -440,6 +440,8 @@ class Pool : public BlockReader {
   WritePipeline Pipeline(uint64_t txg);
   bool ConcurrentIo();  // every leaf takes concurrent writes (computed once, under mu_)
   void FreeBlock(const BlkPtr& bp, uint64_t txg);
+  // Some metaslab holds frees not yet reusable (deferred to the next txgs).
+  bool DeferredFreesLocked();
   // Phase 1 of Sync (see the top of the file). Takes and drops mu_ itself. *ran_out: it
   // stopped because too little file data was left to write early (not after its last round).
   Status WriteEarly(bool* ran_out = nullptr);

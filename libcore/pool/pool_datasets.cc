@@ -171,6 +171,14 @@ Status Pool::ReserveLocked(uint64_t dir, uint64_t ds_obj, uint64_t bytes) {
   UZFS_ASSIGN(uint64_t root_dir, mos_zaps_->LookupInt(1, "root_dataset"));
   UZFS_ASSIGN(DslDirPhys rdd, LoadDir(*mos_, root_dir));
   UZFS_ASSIGN(uint64_t pool_avail, AvailableLocked(root_dir, rdd.head_dataset_obj));
+  {
+    // dsl_pool_adjustedsize: frees not yet reusable (deferred to the next two txgs, as the
+    // rewrites of a busy txg make many) are no room for new writes.
+    std::lock_guard<std::mutex> al(alloc_mu_);
+    uint64_t deferred = 0;
+    for (auto& g : groups_) deferred += g->free_space() - std::min(g->free_space(), g->allocatable());
+    pool_avail -= std::min(pool_avail, deferred);
+  }
   if (bytes + all_pending > pool_avail) return Status::Error(ENOSPC, "out of space");
   UZFS_ASSIGN(uint64_t avail, AvailableLocked(dir, ds_obj));
   uint64_t& mine = pending_write_[ds_obj];
@@ -213,9 +221,10 @@ Result<Pool::OpenDataset*> Pool::OpenDatasetLocked(uint64_t dir, uint64_t ds_obj
 Status Pool::WithZpl(const std::string& fs,
                      const std::function<Status(ZplWriter&, uint64_t txg)>& fn, uint64_t reserve) {
   if (reserve) dirty_.Throttle([this] { return suspended(); });
-  bool retried = false;
+  int retries = 0;
   for (;;) {
     bool pending = false;  // the open txg holds reservations: its sync may give space back
+    bool deferred = false;  // frees wait for txgs to pass: two syncs give them back
     if (reserve) StepAsideForSync();
     Status s = [&]() -> Status {
       std::lock_guard<std::mutex> l(mu_);
@@ -225,6 +234,7 @@ Status Pool::WithZpl(const std::string& fs,
       UZFS_TRY(ResolveFs(fs, &dir, &ds_obj));
       if (Status r = ReserveLocked(dir, ds_obj, reserve); !r.ok()) {
         for (auto& [o, b] : pending_write_) pending |= b > 0;  // (a failed try leaves a 0)
+        deferred = DeferredFreesLocked();
         return r;
       }
       UZFS_ASSIGN(OpenDataset * od, OpenDatasetLocked(dir, ds_obj));
@@ -232,10 +242,11 @@ Status Pool::WithZpl(const std::string& fs,
       return fn(*od->zpl, txg_.open());
     }();
     // dsl_dir_tempreserve_space's ERESTART: space held by the open txg's own reservations
-    // (rewrites whose old blocks it frees, writes already counted) is not lost; wait for that
-    // txg to sync (dmu_tx_wait, txg_wait_synced) and try once more before failing.
-    if ((s.code() == ENOSPC || s.code() == EDQUOT) && pending && !retried) {
-      retried = true;
+    // (rewrites whose old blocks it frees, writes already counted) or by frees deferred to
+    // the next two txgs is not lost; wait for those txgs to sync (dmu_tx_wait,
+    // txg_wait_synced) and try again before failing.
+    if ((s.code() == ENOSPC || s.code() == EDQUOT) && ((pending && retries == 0) || (deferred && retries < 3))) {
+      retries++;
       UZFS_TRY(Sync());
       continue;
     }

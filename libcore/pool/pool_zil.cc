@@ -43,9 +43,18 @@ void Pool::FreeLogBlock(const BlkPtr& bp) {
 
 Result<BlkPtr> Pool::AllocLogBlock(uint64_t size, const BlkPtr* hint, uint64_t txg) {
   (void)hint;
+  // Log blocks live until the txg after their records syncs, outside the datasets'
+  // accounting: they must not take the space the open txg's writes reserved, nor the slop
+  // the sync itself needs (spa_get_slop's 1/32), or the txg that would free them could not
+  // be written. Short of it, the commit syncs the txg instead (ENOSPC).
+  uint64_t reserved = DspaceLocked() / 32;
+  for (auto& [o, b] : pending_write_) reserved += b;
   BlkPtr bp;
   {
     std::lock_guard<std::mutex> l(alloc_mu_);
+    uint64_t free = 0;
+    for (auto& g : groups_) free += g->allocatable();
+    if (free < reserved + 2 * size) return Status::Error(ENOSPC, "out of space for the intent log");
     UZFS_TRY(MetaslabAlloc(groups_, rotor_, [this](uint64_t id) { return Top(id); }, size, 1, &bp));
   }
   // zio_alloc_zil's block pointer: uncompressed, ZILOG2 checksum, intent log, level 0.

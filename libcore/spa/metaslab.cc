@@ -213,4 +213,10 @@ uint64_t MetaslabGroup::allocated() const {
 
 uint64_t MetaslabGroup::free_space() const { return usable() - allocated(); }
 
+uint64_t MetaslabGroup::allocatable() const {
+  uint64_t a = 0;
+  for (const Metaslab& m : ms_) a += m.free.space();
+  return a;
+}
+
 }  // namespace uzfs

@@ -93,6 +93,9 @@ class MetaslabGroup {
 
   uint64_t allocated() const;   // Σ smo_alloc + pending (what zpool list shows as ALLOC)
   uint64_t free_space() const;  // asize_usable − allocated
+  // What an allocation can take now: free_space less the frees still deferred (this txg's
+  // and the last two txgs', reusable only once those are on disk).
+  uint64_t allocatable() const;
   uint64_t usable() const { return static_cast<uint64_t>(ms_.size()) << ms_shift_; }
 
  private:
