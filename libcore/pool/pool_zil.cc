@@ -55,7 +55,20 @@ Result<BlkPtr> Pool::AllocLogBlock(uint64_t size, const BlkPtr* hint, uint64_t t
     uint64_t free = 0;
     for (auto& g : groups_) free += g->allocatable();
     if (free < reserved + 2 * size) return Status::Error(ENOSPC, "out of space for the intent log");
-    UZFS_TRY(MetaslabAlloc(groups_, rotor_, [this](uint64_t id) { return Top(id); }, size, 1, &bp));
+    // The lowest free space of the first top-level vdev that has it (metaslab_ff_alloc),
+    // not the data's rotor: log blocks then cycle through space written before (see
+    // MetaslabGroup::AllocLowest).
+    bool placed = false;
+    for (size_t i = 0; i < groups_.size() && !placed; i++) {
+      Vdev* top = Top(i);
+      if (!groups_[i] || !top) continue;
+      const uint64_t asize = top->PsizeToAsize(size);
+      auto off = groups_[i]->AllocLowest(asize);
+      if (!off.ok()) continue;
+      bp.dva[0].Set(i, *off, asize);
+      placed = true;
+    }
+    if (!placed) return Status::Error(ENOSPC, "out of space for the intent log");
   }
   // zio_alloc_zil's block pointer: uncompressed, ZILOG2 checksum, intent log, level 0.
   bp.set_lsize(size);

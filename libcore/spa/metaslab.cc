@@ -213,6 +213,20 @@ uint64_t MetaslabGroup::allocated() const {
 
 uint64_t MetaslabGroup::free_space() const { return usable() - allocated(); }
 
+Result<uint64_t> MetaslabGroup::AllocLowest(uint64_t asize) {
+  uint64_t unit = 1ULL << ashift_;
+  if (asize == 0 || asize % unit) return Status::Error(EINVAL, "allocation size not aligned");
+  for (Metaslab& m : ms_) {
+    if (m.free.space() < asize) continue;
+    uint64_t off;
+    if (!m.free.FindFit(asize, unit, m.start, &off)) continue;
+    m.free.Remove(off, asize);
+    m.pending_alloc.Add(off, asize);
+    return off;
+  }
+  return Status::Error(ENOSPC, "out of space");
+}
+
 uint64_t MetaslabGroup::allocatable() const {
   uint64_t a = 0;
   for (const Metaslab& m : ms_) a += m.free.space();

@@ -55,6 +55,14 @@ class MetaslabGroup {
   uint64_t ms_shift() const { return ms_shift_; }
   uint64_t ashift() const { return ashift_; }
   uint64_t asize() const { return asize_; }
+  // The class the group allocates for (spa_normal_class / spa_log_class: a separate intent
+  // log device's group is in the log class and serves only log blocks).
+  bool is_log() const { return log_; }
+  void set_log(bool log) { log_ = log; }
+  // metaslab_group_activate / _passivate: a passive group takes no new allocations (a log
+  // device being removed); frees and syncs go on.
+  bool active() const { return active_; }
+  void set_active(bool active) { active_ = active; }
   std::vector<Metaslab>& metaslabs() { return ms_; }
   const std::vector<Metaslab>& metaslabs() const { return ms_; }
 
@@ -96,11 +104,17 @@ class MetaslabGroup {
   // What an allocation can take now: free_space less the frees still deferred (this txg's
   // and the last two txgs', reusable only once those are on disk).
   uint64_t allocatable() const;
+  // metaslab_ff_alloc from the start of the vdev: the lowest free range that fits (the
+  // intent log's blocks, which come back two txgs after their records sync: taken again
+  // from the bottom, they land where the device was written before, which a sparse file
+  // vdev makes durable without allocating; see Pool::AllocLogBlock). ENOSPC when none fits.
+  Result<uint64_t> AllocLowest(uint64_t asize);
   uint64_t usable() const { return static_cast<uint64_t>(ms_.size()) << ms_shift_; }
 
  private:
   int MetaslabOf(uint64_t offset) const;
   uint64_t vdev_, asize_, ms_shift_, ashift_;
+  bool log_ = false, active_ = true;
   std::vector<Metaslab> ms_;
   uint64_t cursor_ = 0;  // where the last allocation ended (first-fit resumes there)
 };

@@ -386,3 +386,34 @@ TEST(Metaslab, UnallocGivesBackWhatNoSyncSaw) {
 
 }  // namespace
 }  // namespace uzfs
+
+namespace uzfs {
+namespace {
+
+TEST(Metaslab, AllocLowestTakesTheLowestFitAndFreedSpaceOnceItsTxgsPassed) {
+  MetaslabGroup g(0, 1ULL << 20, 17, 12);  // 8 metaslabs of 128K, 4K sectors
+  auto a = g.AllocLowest(4096);
+  auto b = g.AllocLowest(8192);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(*a, 0u);
+  EXPECT_EQ(*b, 4096u);
+  // The data's allocator moves on from its cursor; the lowest fit does not follow it.
+  ASSERT_TRUE(g.Alloc(4096, {}).ok());
+  (void)g.Sync(5, 1);
+  g.SyncDone(5);
+  ASSERT_TRUE(g.Free(*a, 4096).ok());
+  (void)g.Sync(6, 1);
+  g.SyncDone(6);
+  // Freed in txg 6: not reusable until two more txgs are on disk.
+  EXPECT_EQ(*g.AllocLowest(4096), 16384u);
+  for (uint64_t t = 7; t <= 8; t++) {
+    (void)g.Sync(t, 1);
+    g.SyncDone(t);
+  }
+  EXPECT_EQ(*g.AllocLowest(4096), 0u);
+  EXPECT_EQ(g.AllocLowest(3000).status().code(), EINVAL);
+  EXPECT_EQ(g.AllocLowest(2ULL << 20).status().code(), ENOSPC);
+}
+
+}  // namespace
+}  // namespace uzfs
