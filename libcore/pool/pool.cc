@@ -42,9 +42,14 @@ Pool::~Pool() {
 }
 
 Vdev* Pool::Top(uint64_t id) const {
-  if (spa_) return spa_->top(id);
-  if (!root_ || id >= root_->children.size()) return nullptr;
-  return root_->children[id].get();
+  if (id >= NumTops()) return nullptr;
+  return vroot_->children.data()[id].get();
+}
+
+void Pool::PublishTops(Vdev* root) {
+  vroot_ = root;
+  vroot_->children.reserve(kMaxTops);
+  ntops_.store(vroot_->children.size(), std::memory_order_release);
 }
 
 Result<Bytes> Pool::Read(const BlkPtr& bp, ReadReport* report) {
@@ -86,7 +91,7 @@ Result<BlkPtr> Pool::WriteBlock(ByteSpan data, const WriteProps& p, uint64_t txg
 bool Pool::ConcurrentIo() {
   if (concurrent_io_ < 0) {
     bool all = true;
-    size_t n = spa_ ? spa_->vdev_children() : root_->children.size();
+    size_t n = NumTops();
     for (size_t i = 0; i < n; i++)
       ForEachLeaf(*Top(i), [&](const Vdev& v) {
         File* f = const_cast<Vdev&>(v).file();
@@ -156,7 +161,7 @@ void Pool::FreeBlock(const BlkPtr& bp, uint64_t txg) {
 PoolIdentity Pool::Identity() const { return {version_, name_, guid_, comment_, create_txg_}; }
 
 std::vector<const Vdev*> Pool::Tops() const {
-  size_t n = spa_ ? spa_->vdev_children() : root_->children.size();
+  size_t n = NumTops();
   std::vector<const Vdev*> tops;
   for (size_t i = 0; i < n; i++) tops.push_back(Top(i));
   return tops;
@@ -171,7 +176,7 @@ NvList Pool::StatusConfig() {
   NvList cfg = PoolConfig(txg_.synced(), kPoolStateActive);
   NvList tree = *cfg.GetNvList("vdev_tree");
   std::vector<NvList> kids;
-  size_t n = spa_ ? spa_->vdev_children() : root_->children.size();
+  size_t n = NumTops();
   for (size_t i = 0; i < n; i++) {
     NvList t = VdevStatusTree(*Top(i));
     if (i < groups_.size()) {
@@ -189,7 +194,7 @@ NvList Pool::StatusConfig() {
 std::vector<std::string> Pool::devices() {
   std::lock_guard<std::mutex> l(mu_);
   std::vector<std::string> out;
-  size_t n = spa_ ? spa_->vdev_children() : root_->children.size();
+  size_t n = NumTops();
   for (size_t i = 0; i < n; i++)
     ForEachLeaf(*Top(i), [&](const Vdev& v) { out.push_back(v.open_path.empty() ? v.path : v.open_path); });
   return out;
@@ -197,8 +202,10 @@ std::vector<std::string> Pool::devices() {
 
 uint64_t Pool::size() {
   std::lock_guard<std::mutex> l(mu_);
+  std::lock_guard<std::mutex> al(alloc_mu_);
   uint64_t s = 0;
-  for (auto& g : groups_) s += g->usable();
+  for (auto& g : groups_)
+    if (!g->is_log()) s += g->usable();
   return s;
 }
 
@@ -206,7 +213,8 @@ uint64_t Pool::allocated() {
   std::lock_guard<std::mutex> l(mu_);
   std::lock_guard<std::mutex> al(alloc_mu_);
   uint64_t s = 0;
-  for (auto& g : groups_) s += g->allocated();
+  for (auto& g : groups_)
+    if (!g->is_log()) s += g->allocated();
   return s;
 }
 
@@ -323,7 +331,7 @@ Status Pool::CloseTxgLocked(uint64_t state, TxgTail* tail) {
   ub.magic = kUberblockMagic;
   ub.version = version_;
   ub.txg = txg;
-  size_t n = spa_ ? spa_->vdev_children() : root_->children.size();
+  size_t n = NumTops();
   uint64_t guid_sum = guid_;
   for (size_t i = 0; i < n; i++) guid_sum += Top(i)->GuidSum();
   ub.guid_sum = guid_sum;
@@ -331,13 +339,14 @@ Status Pool::CloseTxgLocked(uint64_t state, TxgTail* tail) {
   ub.rootbp = rootbp;
   tail->config = config_dirty_ || state != kPoolStateActive;
   tail->leaves.clear();
+  const std::vector<const Vdev*> tops = Tops();
   std::function<void(const Vdev&, Vdev&)> collect = [&](const Vdev& top, Vdev& v) {
     if (v.is_leaf()) {
       if (v.file()) {
         LabelWrite w;
         w.file = v.file();
         w.ashift = top.ashift;
-        if (tail->config) w.config = LabelConfig(Identity(), n, top, v, txg, state);
+        if (tail->config) w.config = LabelConfig(Identity(), tops, top, v, txg, state);
         tail->leaves.push_back(std::move(w));
       }
       return;

@@ -138,6 +138,24 @@ class Pool : public BlockReader {
   // spa_destroy: labels marked destroyed (state 2), so import no longer offers the pool.
   Status Destroy();
 
+  // zpool add (spa_vdev_add; pool_vdevs.cc): the top-level vdevs of nvroot (as
+  // PoolCreateSpec::nvroot's, is_log marking separate intent log devices) join the pool,
+  // each at the first hole's id or after the last: their leaves opened and sized (EOVERFLOW
+  // "device is less than the minimum size (64M)"), labels cleared, a metaslab array made in
+  // the MOS, the config in every label; synced before returning. EINVAL for an nvroot
+  // without devices.
+  Status AddVdevs(const NvList& nvroot);
+  // zpool remove of a separate log device (spa_vdev_remove, SPA_VERSION_HOLES): guid names
+  // its top-level vdev. The device takes no new log blocks; every dataset's intent log is
+  // destroyed in a txg that also holds every change the logs described (zil_vdev_offline:
+  // nothing needs them any more), which frees the blocks on the device; then its metaslab
+  // objects are freed and its place becomes a hole (or goes, when it is the last top-level
+  // vdev), synced, and its labels say txg 0 (an import no longer takes it). ENODEV "no such
+  // device in pool"; ENOTSUP for a device that is no log device of its own (a data vdev, a
+  // log mirror's side); EEXIST when a dataset's log still waits to be replayed (zil_suspend's
+  // EBUSY, as zfs-fuse reports it); EBUSY when space stays allocated on it.
+  Status RemoveVdev(uint64_t guid);
+
   // Pool properties (zpool get/set). Unknown names: EINVAL; read-only ones: EROFS on set;
   // bad values: EINVAL with OpenZFS's message in the status.
   Result<std::vector<std::pair<std::string, PropValue>>> GetProps();
@@ -394,8 +412,8 @@ class Pool : public BlockReader {
   // The config nvlist as `zpool status`/`import` need it (vdev_tree with all top-levels,
   // per-leaf "state" strings added: ONLINE / UNAVAIL).
   NvList StatusConfig();
-  uint64_t size();       // Σ top-level metaslab space
-  uint64_t allocated();  // Σ what the space maps say is allocated
+  uint64_t size();       // Σ metaslab space of the normal class (log devices left out)
+  uint64_t allocated();  // Σ what the space maps say is allocated there
   // The leaf devices (paths as opened), for "device already in a pool" checks.
   std::vector<std::string> devices();
   // True once a write failed (the pool is suspended).
@@ -411,6 +429,17 @@ class Pool : public BlockReader {
   Status CreateSkeleton(uint64_t now, const std::map<std::string, std::string>& fs_props);
   Status CreateZplFs(ObjsetWriter& os, uint64_t now);
   Status LoadMetaslabs();
+  // The root vdev's top-level vdevs become readable through Top() (create and import).
+  void PublishTops(Vdev* root);
+  // vdev_create for the top-level vdevs of an nvroot (create and add): each leaf opened
+  // (whole disks labelled), sized against SPA_MINDEVSIZE (EOVERFLOW with too_small), its
+  // labels cleared; the top-level configs get ashift, asize, metaslab_shift, is_log and
+  // create_txg (not their id). The opened devices go to *files by leaf guid.
+  Status OpenNewTops(const std::vector<NvList>& tops, uint64_t ashift, uint64_t txg,
+                     const std::string& too_small,
+                     std::map<uint64_t, std::unique_ptr<File>>* files,
+                     std::vector<NvList>* configs);
+  size_t NumTops() const { return ntops_.load(std::memory_order_acquire); }
   // Phases 2 and 3 of a txg sync, mu_ held on entry and on return. With release (Sync and
   // Writeback: the unique_lock holding mu_), phase 3 runs without mu_; without it (create,
   // import, snapshot, export and destroy, which hold the lock anyway) mu_ stays held.
@@ -551,7 +580,17 @@ class Pool : public BlockReader {
   std::string altroot_;
   std::unique_ptr<Spa> spa_;                 // imported pools: the opened devices and tree
   std::unique_ptr<Vdev> root_;               // created pools: the tree we built
-  std::vector<std::unique_ptr<MetaslabGroup>> groups_;  // by top-level id
+  // The root of the tree in use (spa_'s or root_): its children vector has room for
+  // kMaxTops reserved at create and import, so adding a top-level vdev never moves it; a
+  // new one is published through ntops_ (Top() reads without mu_: the write pipeline, log
+  // writes, reads after the lookups). Changed only with sync_mu_, mu_ and alloc_mu_ held.
+  Vdev* vroot_ = nullptr;
+  std::atomic<size_t> ntops_{0};
+  static constexpr size_t kMaxTops = 4096;
+  // By top-level id; a hole's is empty. The log class's groups (is_log) serve only the
+  // intent log (AllocLogBlock); the normal class's everything else, and only they count in
+  // the pool's size and dataset space.
+  std::vector<std::unique_ptr<MetaslabGroup>> groups_;
   std::unique_ptr<ObjsetWriter> mos_;
   std::unique_ptr<ZapStore> mos_zaps_;
   TxgState txg_;  // guarded by mu_ (synced() read without it)
@@ -566,7 +605,7 @@ class Pool : public BlockReader {
   std::string cachefile_;      // not stored on disk (as in ZFS)
   bool cachefile_set_ = false;
   uint64_t history_obj_ = 0;
-  MetaslabRotor rotor_;        // guarded by alloc_mu_, with groups_
+  MetaslabRotor rotor_;        // guarded by alloc_mu_, with groups_ (the normal class's)
   std::mutex alloc_mu_;
   std::mutex sync_mu_;
   std::atomic<int> sync_waiting_{0};  // syncs waiting for mu_ (SyncLock)

@@ -82,7 +82,8 @@ Status Pool::CreateSkeleton(uint64_t now, const std::map<std::string, std::strin
   UZFS_ASSIGN(history_obj_, mos.Allocate(kOtSpaHistory, 128 * 1024, kOtSpaHistoryOffsets, 40));
   {
     uint64_t space = 0;
-    for (auto& g : groups_) space += g->usable();
+    for (auto& g : groups_)
+      if (!g->is_log()) space += g->usable();
     uint64_t max_off = std::clamp<uint64_t>(space / 1000, kSpaHistoryMin, kSpaHistoryMax);
     Bytes hdr(40, 0);
     StoreLE64(hdr.data() + 8, max_off);
@@ -112,36 +113,12 @@ Status Pool::CreateSkeleton(uint64_t now, const std::map<std::string, std::strin
   return Status::Ok();
 }
 
-Result<std::unique_ptr<Pool>> Pool::Create(const PoolCreateSpec& spec) {
-  std::unique_ptr<Pool> p(new Pool());
-  UZFS_TRY(p->InitNew(spec));
-  return p;
-}
-
-Status Pool::InitNew(const PoolCreateSpec& spec) {
-  env_ = spec.env ? spec.env : PosixEnv();
-  arc_ = spec.arc;
-  name_ = spec.name;
-  altroot_ = spec.altroot;
-  guid_ = NewGuid();
-  create_txg_ = kTxgInitial;
-  txg_.Init(kTxgInitial - 1);
-  uint64_t ashift = 12;
-  if (auto it = spec.props.find("ashift"); it != spec.props.end()) {
-    char* end = nullptr;
-    unsigned long v = std::strtoul(it->second.c_str(), &end, 10);
-    if (!end || *end || v < 9 || v > 17) return Status::Error(EINVAL, "property 'ashift' must be a number between 9 and 17");
-    ashift = v;
-  }
-  UZFS_TRY(ValidatePoolProps(spec.props, /*at_create=*/true));
-  const std::vector<NvList>* tops = spec.nvroot.GetNvListArray("children");
-  if (!tops || tops->empty()) return Status::Error(EINVAL, "invalid vdev specification: no devices");
-  // Open the leaves and compute sizes.
-  std::map<uint64_t, std::unique_ptr<File>> files;  // guid → device
+Status Pool::OpenNewTops(const std::vector<NvList>& tops, uint64_t ashift, uint64_t txg,
+                         const std::string& too_small,
+                         std::map<uint64_t, std::unique_ptr<File>>* files,
+                         std::vector<NvList>* configs) {
   std::set<std::string> seen;
-  std::vector<NvList> configs;
-  uint64_t id = 0;
-  for (const NvList& t : *tops) {
+  for (const NvList& t : tops) {
     NvList top = t;
     const std::string* type = top.GetString("type");
     if (!type) return Status::Error(EINVAL, "vdev without type");
@@ -182,8 +159,7 @@ Status Pool::InitNew(const PoolCreateSpec& spec) {
       auto f = env_->Open(*path, oo);
       if (!f.ok()) return Status::Error(f.status().code(), "cannot open '" + *path + "': " + f.status().message());
       UZFS_ASSIGN(uint64_t size, (*f)->Size());
-      if (size < kSpaMinDevSize)
-        return Status::Error(EOVERFLOW, "one or more devices is less than the minimum size (64M)");
+      if (size < kSpaMinDevSize) return Status::Error(EOVERFLOW, too_small);
       uint64_t psize = P2Align(size, kVdevLabelSize);
       uint64_t asize = psize - kVdevLabelStartSize - kVdevLabelEndSize;
       min_asize = std::min(min_asize, asize);
@@ -191,9 +167,9 @@ Status Pool::InitNew(const PoolCreateSpec& spec) {
       leaf.AddString("type", blk ? "disk" : "file");
       leaf.AddUint64("id", interior ? cid++ : 0);
       leaf.AddUint64("guid", g);
-      leaf.AddUint64("create_txg", kTxgInitial);
+      leaf.AddUint64("create_txg", txg);
       UZFS_TRY(ClearLabels(**f, psize));
-      files[g] = std::move(f).value();
+      (*files)[g] = std::move(f).value();
     }
     uint64_t asize = *type == "raidz" ? min_asize * leaves.size() : min_asize;
     NvList cfg;
@@ -213,17 +189,49 @@ Status Pool::InitNew(const PoolCreateSpec& spec) {
     } else {
       cfg = leaves[0];
     }
-    cfg.AddUint64("id", id++);
     cfg.AddUint64("ashift", ashift);
     cfg.AddUint64("asize", asize);
     cfg.AddUint64("metaslab_shift", MetaslabGroup::MetaslabShiftFor(asize));
     cfg.AddUint64("metaslab_array", 0);
-    cfg.AddUint64("create_txg", kTxgInitial);
+    cfg.AddUint64("create_txg", txg);
     cfg.AddUint64("is_log", top.GetUint64("is_log").value_or(0));
-    configs.push_back(std::move(cfg));
+    configs->push_back(std::move(cfg));
   }
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<Pool>> Pool::Create(const PoolCreateSpec& spec) {
+  std::unique_ptr<Pool> p(new Pool());
+  UZFS_TRY(p->InitNew(spec));
+  return p;
+}
+
+Status Pool::InitNew(const PoolCreateSpec& spec) {
+  env_ = spec.env ? spec.env : PosixEnv();
+  arc_ = spec.arc;
+  name_ = spec.name;
+  altroot_ = spec.altroot;
+  guid_ = NewGuid();
+  create_txg_ = kTxgInitial;
+  txg_.Init(kTxgInitial - 1);
+  uint64_t ashift = 12;
+  if (auto it = spec.props.find("ashift"); it != spec.props.end()) {
+    char* end = nullptr;
+    unsigned long v = std::strtoul(it->second.c_str(), &end, 10);
+    if (!end || *end || v < 9 || v > 17) return Status::Error(EINVAL, "property 'ashift' must be a number between 9 and 17");
+    ashift = v;
+  }
+  UZFS_TRY(ValidatePoolProps(spec.props, /*at_create=*/true));
+  const std::vector<NvList>* tops = spec.nvroot.GetNvListArray("children");
+  if (!tops || tops->empty()) return Status::Error(EINVAL, "invalid vdev specification: no devices");
+  std::map<uint64_t, std::unique_ptr<File>> files;  // guid → device
+  std::vector<NvList> configs;
+  UZFS_TRY(OpenNewTops(*tops, ashift, kTxgInitial,
+                       "one or more devices is less than the minimum size (64M)", &files, &configs));
   std::vector<std::unique_ptr<Vdev>> vtops;
-  for (const NvList& cfg : configs) {
+  uint64_t id = 0;
+  for (NvList& cfg : configs) {
+    cfg.AddUint64("id", id++);
     LeafOpener opener = [&](uint64_t g, const std::string&) -> std::unique_ptr<File> {
       auto it = files.find(g);
       if (it == files.end()) return nullptr;
@@ -231,9 +239,11 @@ Status Pool::InitNew(const PoolCreateSpec& spec) {
     };
     UZFS_ASSIGN(auto v, BuildVdevTree(cfg, opener));
     groups_.push_back(std::make_unique<MetaslabGroup>(v->id, v->asize, v->metaslab_shift, v->ashift));
+    groups_.back()->set_log(v->is_log);
     vtops.push_back(std::move(v));
   }
   root_ = MakeRootVdev(guid_, std::move(vtops));
+  PublishTops(root_.get());
   ObjsetPolicy mos_pol;
   mos_pol.mos = true;
   mos_pol.compress = static_cast<uint8_t>(CompressId::kLzjb);

@@ -37,6 +37,7 @@ Result<std::unique_ptr<Pool>> Pool::Import(const PoolImportSpec& spec) {
   for (uint64_t i = 0; i < spa.vdev_children(); i++)
     if (!spa.top(i) || spa.top(i)->type == "missing" || !spa.top(i)->available())
       return Status::Error(ENXIO, "one or more devices is currently unavailable");
+  p->PublishTops(p->spa_->mutable_root());
   p->name_ = spec.new_name.empty() ? spa.name() : spec.new_name;
   p->guid_ = spa.pool_guid();
   p->version_ = spa.version();
@@ -86,7 +87,12 @@ Status Pool::LoadExisting() {
 Status Pool::LoadMetaslabs() {
   for (uint64_t i = 0; i < spa_->vdev_children(); i++) {
     Vdev* top = spa_->top(i);
+    if (top->is_hole()) {  // no space: an empty group keeps groups_ indexed by id
+      groups_.push_back(std::make_unique<MetaslabGroup>(i, 0, 17, 9));
+      continue;
+    }
     auto g = std::make_unique<MetaslabGroup>(i, top->asize, top->metaslab_shift, top->ashift);
+    g->set_log(top->is_log);
     uint64_t count = g->metaslabs().size();
     if (top->metaslab_array == 0) return Status::Error(ECORRUPT, "top-level vdev without metaslab array");
     UZFS_ASSIGN(Bytes arr, mos_->Read(top->metaslab_array, 0, count * 8));
@@ -172,6 +178,7 @@ Result<PropValue> Pool::GetPropLocked(const std::string& name) {
   uint64_t size = 0, alloc = 0;
   std::unique_lock<std::mutex> al(alloc_mu_);
   for (auto& g : groups_) {
+    if (g->is_log()) continue;  // spa_prop_get_config: the normal class only
     size += g->usable();
     alloc += g->allocated();
   }
@@ -185,7 +192,7 @@ Result<PropValue> Pool::GetPropLocked(const std::string& name) {
   if (name == "dedupratio") return PropValue{"1.00x", "-"};
   if (name == "health") {
     bool degraded = false;
-    size_t n = spa_ ? spa_->vdev_children() : root_->children.size();
+    size_t n = NumTops();
     for (size_t i = 0; i < n; i++) {
       std::function<void(const Vdev&)> walk = [&](const Vdev& v) {
         if (!v.available()) degraded = true;
@@ -247,7 +254,8 @@ Status Pool::LogHistoryLocked(const NvList& record) {
   if (!history_obj_) {
     UZFS_ASSIGN(history_obj_, mos_->Allocate(kOtSpaHistory, 128 * 1024, kOtSpaHistoryOffsets, 40));
     uint64_t space = 0;
-    for (auto& g : groups_) space += g->usable();
+    for (auto& g : groups_)
+      if (!g->is_log()) space += g->usable();
     Bytes hdr(40, 0);
     StoreLE64(hdr.data() + 8, std::clamp<uint64_t>(space / 1000, 128 * 1024, 32ULL << 20));
     UZFS_TRY(mos_->SetBonus(history_obj_, hdr));

@@ -43,32 +43,44 @@ void Pool::FreeLogBlock(const BlkPtr& bp) {
 
 Result<BlkPtr> Pool::AllocLogBlock(uint64_t size, const BlkPtr* hint, uint64_t txg) {
   (void)hint;
-  // Log blocks live until the txg after their records syncs, outside the datasets'
-  // accounting: they must not take the space the open txg's writes reserved, nor the slop
-  // the sync itself needs (spa_get_slop's 1/32), or the txg that would free them could not
-  // be written. Short of it, the commit syncs the txg instead (ENOSPC).
-  uint64_t reserved = DspaceLocked() / 32;
-  for (auto& [o, b] : pending_write_) reserved += b;
   BlkPtr bp;
-  {
-    std::lock_guard<std::mutex> l(alloc_mu_);
-    uint64_t free = 0;
-    for (auto& g : groups_) free += g->allocatable();
-    if (free < reserved + 2 * size) return Status::Error(ENOSPC, "out of space for the intent log");
-    // The lowest free space of the first top-level vdev that has it (metaslab_ff_alloc),
-    // not the data's rotor: log blocks then cycle through space written before (see
-    // MetaslabGroup::AllocLowest).
-    bool placed = false;
-    for (size_t i = 0; i < groups_.size() && !placed; i++) {
+  // The lowest free space of the first top-level vdev of a class that has it
+  // (metaslab_ff_alloc), not the data's rotor: log blocks then cycle through space written
+  // before (see MetaslabGroup::AllocLowest). Passive groups (a log device being removed)
+  // and holes take none.
+  auto place = [&](bool log) {
+    for (size_t i = 0; i < groups_.size(); i++) {
+      MetaslabGroup* g = groups_[i].get();
       Vdev* top = Top(i);
-      if (!groups_[i] || !top) continue;
+      if (!g || !top || g->is_log() != log || !g->active() || g->usable() == 0) continue;
       const uint64_t asize = top->PsizeToAsize(size);
-      auto off = groups_[i]->AllocLowest(asize);
+      auto off = g->AllocLowest(asize);
       if (!off.ok()) continue;
       bp.dva[0].Set(i, *off, asize);
-      placed = true;
+      return true;
     }
-    if (!placed) return Status::Error(ENOSPC, "out of space for the intent log");
+    return false;
+  };
+  // zio_alloc_zil with use_slog: a separate log device first; its space is no dataset's.
+  bool placed = false;
+  {
+    std::lock_guard<std::mutex> l(alloc_mu_);
+    placed = place(true);
+  }
+  if (!placed) {
+    // Then the normal class. Log blocks live until the txg after their records syncs,
+    // outside the datasets' accounting: they must not take the space the open txg's writes
+    // reserved, nor the slop the sync itself needs (spa_get_slop's 1/32), or the txg that
+    // would free them could not be written. Short of it, the commit syncs the txg instead
+    // (ENOSPC).
+    uint64_t reserved = DspaceLocked() / 32;
+    for (auto& [o, b] : pending_write_) reserved += b;
+    std::lock_guard<std::mutex> l(alloc_mu_);
+    uint64_t free = 0;
+    for (auto& g : groups_)
+      if (!g->is_log()) free += g->allocatable();
+    if (free < reserved + 2 * size) return Status::Error(ENOSPC, "out of space for the intent log");
+    if (!place(false)) return Status::Error(ENOSPC, "out of space for the intent log");
   }
   // zio_alloc_zil's block pointer: uncompressed, ZILOG2 checksum, intent log, level 0.
   bp.set_lsize(size);

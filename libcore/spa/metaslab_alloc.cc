@@ -9,9 +9,28 @@ constexpr uint64_t kAliquot = 512 * 1024;  // metaslab_aliquot
 }  // namespace
 
 Status MetaslabAlloc(std::vector<std::unique_ptr<MetaslabGroup>>& groups, MetaslabRotor& rotor,
-                     const TopVdevLookup& top, uint64_t psize, int copies, BlkPtr* bp) {
-  size_t ngroups = groups.size();
-  if (ngroups == 0) return Status::Error(ENOSPC, "out of space");
+                     const TopVdevLookup& top, uint64_t psize, int copies, BlkPtr* bp,
+                     AllocClass cls) {
+  const size_t ngroups = groups.size();
+  const bool want_log = cls == AllocClass::kLog;
+  auto eligible = [&](size_t i) {
+    const MetaslabGroup& g = *groups[i];
+    return g.is_log() == want_log && g.active() && g.usable() > 0;
+  };
+  // The rotor's group, or the next eligible one after it.
+  size_t first = ngroups;
+  for (size_t k = 0; k < ngroups; k++) {
+    size_t i = (rotor.vdev + k) % ngroups;
+    if (eligible(i)) {
+      first = i;
+      break;
+    }
+  }
+  if (first == ngroups) return Status::Error(ENOSPC, "out of space");
+  if (first != rotor.vdev % ngroups) {
+    rotor.vdev = first;
+    rotor.bytes = 0;
+  }
   copies = std::clamp(copies, 1, kSpaDvas);
   std::vector<size_t> used;
   auto give_back = [&](int upto) {
@@ -19,12 +38,12 @@ Status MetaslabAlloc(std::vector<std::unique_ptr<MetaslabGroup>>& groups, Metasl
       if (!bp->dva[e].empty()) (void)groups[bp->dva[e].vdev()]->Unalloc(bp->dva[e].offset(), bp->dva[e].asize());
   };
   for (int d = 0; d < copies; d++) {
-    size_t g = rotor.vdev % ngroups;
-    if (d > 0 && ngroups > 1) {
-      // metaslab_alloc_dva: a ditto copy goes to the next vdev not holding one yet
+    size_t g = first;
+    if (d > 0) {
+      // metaslab_alloc_dva: a ditto copy goes to the next vdev of the class not holding one yet
       for (size_t k = 0; k < ngroups; k++) {
         size_t cand = (used.back() + 1 + k) % ngroups;
-        if (std::find(used.begin(), used.end(), cand) == used.end()) {
+        if (eligible(cand) && std::find(used.begin(), used.end(), cand) == used.end()) {
           g = cand;
           break;
         }
@@ -40,6 +59,7 @@ Status MetaslabAlloc(std::vector<std::unique_ptr<MetaslabGroup>>& groups, Metasl
       bool done = false;
       for (size_t k = 1; k < ngroups && !done; k++) {
         size_t cand = (g + k) % ngroups;
+        if (!eligible(cand)) continue;
         uint64_t a2 = top(cand)->PsizeToAsize(psize);
         if (auto o2 = groups[cand]->Alloc(a2, {}); o2.ok()) {
           bp->dva[d].Set(cand, *o2, a2);
@@ -59,7 +79,7 @@ Status MetaslabAlloc(std::vector<std::unique_ptr<MetaslabGroup>>& groups, Metasl
       rotor.bytes += asize;
       if (rotor.bytes >= kAliquot * std::max<size_t>(1, t->children.size())) {
         rotor.bytes = 0;
-        rotor.vdev++;
+        rotor.vdev = g + 1;
       }
     }
   }

@@ -1,5 +1,9 @@
-// metaslab_alloc for a pool's normal class (zfs-fuse metaslab.c metaslab_alloc /
+// metaslab_alloc for one of a pool's allocation classes (zfs-fuse metaslab.c metaslab_alloc /
 // metaslab_alloc_dva / metaslab_free): which top-level vdev gets each copy of a block.
+//
+// A class is the groups whose is_log() matches (spa_normal_class: the pool's data vdevs;
+// spa_log_class: its separate intent log devices); a passive group (a log device being
+// removed) and an empty one (a hole) are never chosen. Each class has its own rotor.
 //
 // The rotor moves to the next top-level vdev once metaslab_aliquot (512K) times its number
 // of children has been allocated on the current one, so consecutive blocks of a stream stay
@@ -27,9 +31,13 @@ struct MetaslabRotor {
   uint64_t bytes = 0;  // allocated on it since it became current (mg_aliquot's count)
 };
 
-// Fills bp->dva[0 .. copies) (clamped to 1..3) for a block of psize bytes.
+enum class AllocClass { kNormal, kLog };
+
+// Fills bp->dva[0 .. copies) (clamped to 1..3) for a block of psize bytes, from the groups of
+// class cls (ENOSPC when the class has none with room).
 Status MetaslabAlloc(std::vector<std::unique_ptr<MetaslabGroup>>& groups, MetaslabRotor& rotor,
-                     const TopVdevLookup& top, uint64_t psize, int copies, BlkPtr* bp);
+                     const TopVdevLookup& top, uint64_t psize, int copies, BlkPtr* bp,
+                     AllocClass cls = AllocClass::kNormal);
 
 // metaslab_free of every DVA of bp in the syncing txg. unalloc: bp was born in the open txg,
 // so its DVAs still allocated since the last metaslab sync are given back at once

@@ -121,6 +121,8 @@ NvList VdevStatusTree(const Vdev& v) {
   nv.AddUint64("guid", v.guid);
   if (v.is_leaf()) nv.AddString("path", v.open_path.empty() ? v.path : v.open_path);
   if (v.type == "raidz") nv.AddUint64("nparity", v.nparity);
+  if (v.is_log) nv.AddUint64("is_log", 1);
+  if (v.is_hole()) nv.AddUint64("is_hole", 1);
   bool all = true;
   for (const auto& c : v.children) all &= c->available();
   nv.AddString("state", !v.available() ? "UNAVAIL" : (all ? "ONLINE" : "DEGRADED"));
@@ -209,6 +211,22 @@ Result<std::unique_ptr<Spa>> Spa::Assemble(std::vector<DeviceLabels> labels,
     children = std::max(children, d.cfg->GetUint64("vdev_children").value_or(0));
     children = std::max(children, id + 1);
   }
+  // libzfs_import's get_configs: the newest label knows the valid top-level ids
+  // (vdev_children) and the holes a log device's removal left (hole_array); a top-level
+  // vdev an older label still describes past them, or at a hole, was removed since.
+  std::set<uint64_t> holes;
+  if (auto vc = newest->cfg->GetUint64("vdev_children")) {
+    children = *vc;
+    if (const auto* ha = newest->cfg->GetUint64Array("hole_array"))
+      for (uint64_t h : *ha)
+        if (h < children) holes.insert(h);
+    for (auto it = best_top.begin(); it != best_top.end();) {
+      bool stale = it->first >= children ||
+                   (holes.count(it->first) && it->second->txg < newest->txg);
+      if (stale) it = best_top.erase(it);
+      else ++it;
+    }
+  }
   if (children > kMaxTopLevels) return Status::Error(ECORRUPT, "vdev_children out of range");
   spa->label_config_ = *newest->cfg;
   spa->name_ = PoolName(*newest->cfg);
@@ -235,7 +253,7 @@ Result<std::unique_ptr<Spa>> Spa::Assemble(std::vector<DeviceLabels> labels,
   for (uint64_t id = 0; id < children; id++) {
     auto it = best_top.find(id);
     if (it == best_top.end()) {
-      tops.push_back(MakeMissingVdev(id));
+      tops.push_back(holes.count(id) ? MakeHoleVdev(id) : MakeMissingVdev(id));
       continue;
     }
     auto v = BuildVdevTree(*it->second->cfg->GetNvList("vdev_tree"), opener);

@@ -5,9 +5,11 @@
 // config has pool_guid, guid, top_guid and txg != 0 (as libzfs_import does); group by
 // pool_guid and choose the pool by name or guid. The vdev tree is assembled from the labels:
 // each leaf's label holds its top-level vdev's tree; for each top-level id the label with the
-// highest txg wins; the root has vdev_children top-levels (ids without any label become
-// "missing" vdevs). Leaves are matched to opened devices by guid; an absent device is an
-// unavailable leaf, tolerated as long as redundancy covers it.
+// highest txg wins; the root has the vdev_children top-levels the newest label names (ids in
+// its hole_array become "hole" vdevs, a removed log device's place; other ids without any
+// label become "missing" vdevs; an older label's top-level vdev past vdev_children or at a
+// hole was removed since and is left out). Leaves are matched to opened devices by guid; an
+// absent device is an unavailable leaf, tolerated as long as redundancy covers it.
 //
 // Uberblock: all verified slots of all labels of all leaves, best = highest txg, then
 // timestamp, skipping version > 23 and ub_guid_sum != Σ vdev guids (root guid = pool_guid).
@@ -100,6 +102,9 @@ class Spa : public BlockReader {
   const std::vector<DeviceLabels>& device_labels() const { return devices_; }
   // The root vdev (type "root", guid = pool_guid) and the top-level vdevs by id.
   const Vdev& root() const { return *root_; }
+  // The same tree for a pool imported read-write, whose Pool adds and removes top-level
+  // vdevs (zpool add, zpool remove) under its own locks.
+  Vdev* mutable_root() { return root_.get(); }
   Vdev* top(uint64_t id) const;
   uint64_t vdev_children() const { return root_->children.size(); }
   // Σ of the vdev guids (must equal uberblock().guid_sum).

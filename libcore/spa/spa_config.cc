@@ -17,6 +17,21 @@ std::string HostName() {
 
 NvList VdevConfig(const Vdev& v, bool top) {
   NvList nv;
+  if (v.is_hole()) {
+    // A hole as vdev_config_generate writes one made by spa_vdev_remove: no path, the
+    // top-level fields all zero, is_hole last.
+    nv.AddString("type", v.type);
+    nv.AddUint64("id", v.id);
+    nv.AddUint64("guid", 0);
+    nv.AddUint64("whole_disk", 0);
+    nv.AddUint64("metaslab_array", 0);
+    nv.AddUint64("metaslab_shift", 0);
+    nv.AddUint64("ashift", 0);
+    nv.AddUint64("asize", 0);
+    nv.AddUint64("is_log", 0);
+    nv.AddUint64("is_hole", 1);
+    return nv;
+  }
   nv.AddString("type", v.type);
   nv.AddUint64("id", v.id);
   nv.AddUint64("guid", v.guid);
@@ -55,10 +70,18 @@ NvList ConfigHeader(const PoolIdentity& id, uint64_t txg, uint64_t state) {
   return nv;
 }
 
+void AddTopConfig(NvList* nv, const std::vector<const Vdev*>& tops) {
+  std::vector<uint64_t> holes;
+  for (const Vdev* t : tops)
+    if (t->is_hole()) holes.push_back(t->id);
+  if (!holes.empty()) nv->AddUint64Array("hole_array", std::move(holes));
+  nv->AddUint64("vdev_children", tops.size());
+}
+
 NvList PoolConfig(const PoolIdentity& id, const std::vector<const Vdev*>& tops, uint64_t txg,
                   uint64_t state) {
   NvList nv = ConfigHeader(id, txg, state);
-  nv.AddUint64("vdev_children", tops.size());
+  AddTopConfig(&nv, tops);
   NvList root;
   root.AddString("type", "root");
   root.AddUint64("id", 0);
@@ -71,13 +94,35 @@ NvList PoolConfig(const PoolIdentity& id, const std::vector<const Vdev*>& tops, 
   return nv;
 }
 
-NvList LabelConfig(const PoolIdentity& id, uint64_t vdev_children, const Vdev& top,
+NvList LabelConfig(const PoolIdentity& id, const std::vector<const Vdev*>& tops, const Vdev& top,
                    const Vdev& leaf, uint64_t txg, uint64_t state) {
   NvList nv = ConfigHeader(id, txg, state);
   nv.AddUint64("top_guid", top.guid);
   nv.AddUint64("guid", leaf.guid);
-  nv.AddUint64("vdev_children", vdev_children);
+  if (leaf.is_log) nv.AddUint64("is_log", 1);  // a log device that is its own top-level vdev
+  AddTopConfig(&nv, tops);
   nv.AddNvList("vdev_tree", VdevConfig(top, true));
+  return nv;
+}
+
+NvList RemovedLabelConfig(const PoolIdentity& id, const std::vector<const Vdev*>& tops,
+                          const Vdev& top, const Vdev& leaf, uint64_t state) {
+  NvList nv = LabelConfig(id, tops, top, leaf, 0, state);
+  // vdev_label_init(VDEV_LABEL_REMOVE) after vdev_remove: no metaslabs, every create_txg 0.
+  std::function<void(NvList*)> strip = [&](NvList* v) {
+    v->Remove("create_txg");
+    if (const auto* kids = v->GetNvListArray("children")) {
+      std::vector<NvList> copy = *kids;
+      for (NvList& k : copy) strip(&k);
+      v->AddNvListArray("children", std::move(copy));
+    }
+  };
+  NvList tree = *nv.GetNvList("vdev_tree");
+  tree.AddUint64("metaslab_array", 0);
+  tree.AddUint64("metaslab_shift", 0);
+  strip(&tree);
+  nv.AddNvList("vdev_tree", std::move(tree));
+  nv.AddUint64("create_txg", 0);
   return nv;
 }
 

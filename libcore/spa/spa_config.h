@@ -37,12 +37,22 @@ std::string HostName();
 NvList VdevConfig(const Vdev& v, bool top);
 // The fields every config starts with (version ... hostname, comment), in zfs-fuse's order.
 NvList ConfigHeader(const PoolIdentity& id, uint64_t txg, uint64_t state);
-// spa_config_generate: the whole pool (the MOS config object, `zpool status`).
+// vdev_top_config_generate: hole_array (the ids of the holes, when there are any) and
+// vdev_children, as every config has them after the header.
+void AddTopConfig(NvList* nv, const std::vector<const Vdev*>& tops);
+// spa_config_generate: the whole pool (the MOS config object, `zpool status`). tops by id,
+// holes included.
 NvList PoolConfig(const PoolIdentity& id, const std::vector<const Vdev*>& tops, uint64_t txg,
                   uint64_t state);
-// A leaf's label: its top-level vdev's tree, top_guid and guid (vdev_label_init's config).
-NvList LabelConfig(const PoolIdentity& id, uint64_t vdev_children, const Vdev& top,
+// A leaf's label: top_guid, guid, is_log (a log device that is its own top-level vdev), the
+// top-level namespace (AddTopConfig) and its top-level vdev's tree (vdev_label_init's
+// config).
+NvList LabelConfig(const PoolIdentity& id, const std::vector<const Vdev*>& tops, const Vdev& top,
                    const Vdev& leaf, uint64_t txg, uint64_t state);
+// What a removed log device's labels keep (vdev_label_init with VDEV_LABEL_REMOVE): txg 0,
+// which no import takes (libzfs_import wants txg != 0), no metaslabs, create_txg 0.
+NvList RemovedLabelConfig(const PoolIdentity& id, const std::vector<const Vdev*>& tops,
+                          const Vdev& top, const Vdev& leaf, uint64_t state);
 
 // One leaf's part of a txg's labels.
 struct LabelWrite {

@@ -35,7 +35,7 @@ TEST(SpaConfig, ALabelHoldsItsTopLevelTreeAndItsOwnGuid) {
   top.children.push_back(Leaf("/d/a", 101));
   top.children.push_back(Leaf("/d/b", 102));
   PoolIdentity id{23, "tank", 7, "a comment", 4};
-  NvList nv = LabelConfig(id, 1, top, *top.children[1], 9, 0);
+  NvList nv = LabelConfig(id, {&top}, top, *top.children[1], 9, 0);
   EXPECT_EQ(23u, *nv.GetUint64("version"));
   EXPECT_EQ("tank", *nv.GetString("name"));
   EXPECT_EQ(9u, *nv.GetUint64("txg"));
@@ -88,7 +88,7 @@ TEST(SpaConfig, ConfigSyncWritesEveryLeafAndNeedsOne) {
   top.ashift = 9;
   PoolIdentity id{23, "p", 5, "", 4};
   std::vector<LabelWrite> leaves;
-  for (auto& f : files) leaves.push_back({f.get(), 9, LabelConfig(id, 1, top, top, 8, 0)});
+  for (auto& f : files) leaves.push_back({f.get(), 9, LabelConfig(id, {&top}, top, top, 8, 0)});
   Uberblock ub;
   ub.magic = kUberblockMagic;
   ub.version = 23;
@@ -107,6 +107,54 @@ TEST(SpaConfig, ConfigSyncWritesEveryLeafAndNeedsOne) {
   faults.FailNthIo(1, /*sticky=*/true);
   EXPECT_FALSE(VdevConfigSync(leaves, ub, false).ok());  // every leaf fails
   EXPECT_EQ(ENXIO, VdevConfigSync({}, ub, false).code());
+}
+
+// A removed log device's place: a hole as zfs-fuse writes it (every top-level field zero,
+// is_hole last), named in hole_array before vdev_children; a log device's own label says
+// is_log, and what it keeps once removed says txg 0.
+TEST(SpaConfig, HolesAndLogDevicesAsZfsFuseWritesThem) {
+  auto a = Leaf("/d/a", 11), log = Leaf("/d/log", 13), b = Leaf("/d/b", 12);
+  auto hole = MakeHoleVdev(1);
+  a->id = 0;
+  a->ashift = b->ashift = log->ashift = 12;
+  b->id = 2;
+  log->id = 1;
+  log->is_log = true;
+  log->metaslab_array = 30;
+  log->metaslab_shift = 20;
+  PoolIdentity id{23, "p", 5, "", 4};
+  NvList nv = PoolConfig(id, {a.get(), hole.get(), b.get()}, 30, 0);
+  std::vector<std::string> order;
+  for (const auto& p : nv.pairs()) order.push_back(p.name);
+  EXPECT_EQ((std::vector<std::string>{"version", "name", "state", "txg", "pool_guid", "hostid",
+                                      "hostname", "hole_array", "vdev_children", "vdev_tree"}),
+            order);
+  EXPECT_EQ(std::vector<uint64_t>{1}, *nv.GetUint64Array("hole_array"));
+  EXPECT_EQ(3u, *nv.GetUint64("vdev_children"));
+  const NvList& h = (*nv.GetNvList("vdev_tree")->GetNvListArray("children"))[1];
+  order.clear();
+  for (const auto& p : h.pairs()) order.push_back(p.name);
+  EXPECT_EQ((std::vector<std::string>{"type", "id", "guid", "whole_disk", "metaslab_array",
+                                      "metaslab_shift", "ashift", "asize", "is_log", "is_hole"}),
+            order);
+  EXPECT_EQ("hole", *h.GetString("type"));
+  EXPECT_EQ(0u, *h.GetUint64("guid"));
+  EXPECT_EQ(1u, *h.GetUint64("is_hole"));
+  // No holes: no hole_array.
+  EXPECT_FALSE(PoolConfig(id, {a.get(), log.get()}, 30, 0).Has("hole_array"));
+
+  NvList label = LabelConfig(id, {a.get(), log.get()}, *log, *log, 30, 0);
+  EXPECT_EQ(1u, *label.GetUint64("is_log"));
+  EXPECT_FALSE(LabelConfig(id, {a.get(), log.get()}, *a, *a, 30, 0).Has("is_log"));
+  NvList gone = RemovedLabelConfig(id, {a.get(), log.get()}, *log, *log, 0);
+  EXPECT_EQ(0u, *gone.GetUint64("txg"));
+  EXPECT_EQ(0u, *gone.GetUint64("create_txg"));
+  EXPECT_EQ("create_txg", gone.pairs().back().name);
+  const NvList* t = gone.GetNvList("vdev_tree");
+  EXPECT_EQ(0u, *t->GetUint64("metaslab_array"));
+  EXPECT_EQ(0u, *t->GetUint64("metaslab_shift"));
+  EXPECT_EQ(1u, *t->GetUint64("is_log"));
+  EXPECT_FALSE(t->Has("create_txg"));
 }
 
 }  // namespace

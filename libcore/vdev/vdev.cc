@@ -322,6 +322,20 @@ class MissingVdev : public Vdev {
   Status Flush() override { return Status::Ok(); }
 };
 
+class HoleVdev : public Vdev {
+ public:
+  bool available() const override { return true; }
+  Status Read(uint64_t, MutByteSpan, const BlockVerifier*, std::vector<VdevIoError>* errs,
+              bool) override {
+    if (errs) errs->push_back({"", 0, ENXIO, "top-level vdev " + std::to_string(id) + " is a hole"});
+    return Status::Error(ENXIO, "top-level vdev " + std::to_string(id) + " is a hole");
+  }
+  Status Write(uint64_t, ByteSpan, std::vector<VdevIoError>*, bool) override {
+    return Status::Error(ENXIO, "top-level vdev " + std::to_string(id) + " is a hole");
+  }
+  Status Flush() override { return Status::Ok(); }
+};
+
 class RootVdev : public Vdev {
  public:
   bool available() const override {
@@ -402,6 +416,13 @@ std::unique_ptr<Vdev> MakeRootVdev(uint64_t pool_guid, std::vector<std::unique_p
   v->type = "root";
   v->guid = pool_guid;
   v->children = std::move(tops);
+  return v;
+}
+
+std::unique_ptr<Vdev> MakeHoleVdev(uint64_t id) {
+  auto v = std::make_unique<HoleVdev>();
+  v->type = "hole";
+  v->id = id;
   return v;
 }
 

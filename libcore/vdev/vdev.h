@@ -42,7 +42,8 @@ class Vdev {
   virtual ~Vdev() = default;
 
   // Config facts, from the label's vdev_tree (0 / empty when absent).
-  std::string type;       // "file", "disk", "mirror", "raidz", "replacing", "spare", "missing"
+  std::string type;       // "file", "disk", "mirror", "raidz", "replacing", "spare", "missing",
+                          // "hole" (a removed log device's id: no device, no space)
   uint64_t id = 0;
   uint64_t guid = 0;
   std::string path;       // leaves: path from the label
@@ -58,7 +59,9 @@ class Vdev {
   std::vector<std::unique_ptr<Vdev>> children;
 
   bool is_leaf() const { return children.empty() && type != "mirror" && type != "raidz" &&
-                                type != "replacing" && type != "spare" && type != "root"; }
+                                type != "replacing" && type != "spare" && type != "root" &&
+                                type != "hole"; }
+  bool is_hole() const { return type == "hole"; }
   // False for a leaf whose device was not found, and for an interior vdev that cannot serve
   // reads (raidz with more than nparity unavailable children, mirror with none).
   virtual bool available() const = 0;
@@ -110,5 +113,10 @@ std::unique_ptr<Vdev> MakeRootVdev(uint64_t pool_guid, std::vector<std::unique_p
 
 // A placeholder top-level vdev for an id no label describes; every read fails with ENXIO.
 std::unique_ptr<Vdev> MakeMissingVdev(uint64_t id);
+
+// A hole in the top-level namespace (vdev_hole_ops, SPA_VERSION_HOLES): the id of a removed
+// log device that is not the last one. No device, no space, guid 0; available (it takes no
+// part in the pool's health); every read and write fails with ENXIO.
+std::unique_ptr<Vdev> MakeHoleVdev(uint64_t id);
 
 }  // namespace uzfs

@@ -1,0 +1,216 @@
+// Separate intent log devices and the top-level namespace: a log device takes the intent
+// log's blocks and nothing else and is no pool space; zpool add places new vdevs at the first
+// hole, else after the last; the removal of a log device (with live log blocks on it) leaves
+// a hole, or nothing when it was the last, every fsync'ed change still there after a crash;
+// a pool with a hole imports again.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "libcore/pool/pool.h"
+#include "libcore/vdev/vdev_label.h"
+
+#include <gtest/gtest.h>
+
+namespace uzfs {
+namespace {
+
+class PoolVdevsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/uzfs-vdevtest.XXXXXX";
+    ASSERT_NE(nullptr, mkdtemp(tmpl));
+    dir_ = tmpl;
+  }
+  void TearDown() override {
+    pool_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  std::string Dev(const std::string& name, uint64_t size = 128ULL << 20) {
+    std::string p = dir_ + "/" + name;
+    if (!std::filesystem::exists(p)) {
+      FILE* f = fopen(p.c_str(), "w");
+      EXPECT_NE(f, nullptr);
+      fclose(f);
+      EXPECT_EQ(0, truncate(p.c_str(), static_cast<off_t>(size)));
+      devs_.push_back(p);
+    }
+    return p;
+  }
+  static NvList Leaf(const std::string& path, bool log = false) {
+    NvList leaf;
+    leaf.AddString("type", "file");
+    leaf.AddString("path", path);
+    leaf.AddUint64("is_log", log ? 1 : 0);
+    return leaf;
+  }
+  static NvList Root(std::vector<NvList> tops) {
+    NvList root;
+    root.AddString("type", "root");
+    root.AddNvListArray("children", std::move(tops));
+    return root;
+  }
+  void Create(std::vector<NvList> tops) {
+    PoolCreateSpec s;
+    s.name = "tank";
+    s.nvroot = Root(std::move(tops));
+    auto p = Pool::Create(s);
+    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    pool_ = std::move(p).value();
+  }
+  // Drops the pool without export (crash = true: no sync, as a SIGKILL) and imports it again.
+  void Reimport(bool crash) {
+    if (!crash) {
+      ASSERT_TRUE(pool_->Export().ok());
+    }
+    pool_.reset();
+    PoolImportSpec is;
+    is.devices = devs_;
+    is.pool = "tank";
+    is.force = true;
+    auto p = Pool::Import(is);
+    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    pool_ = std::move(p).value();
+  }
+  std::vector<NvList> Tops() {
+    NvList cfg = pool_->StatusConfig();
+    return *cfg.GetNvList("vdev_tree")->GetNvListArray("children");
+  }
+  uint64_t GuidOf(const std::string& path) {
+    for (const NvList& t : Tops())
+      if (t.GetString("path") && *t.GetString("path") == path) return *t.GetUint64("guid");
+    return 0;
+  }
+  ZTime Now() { return ZTime{1700000000, 0}; }
+  Result<uint64_t> WriteFile(const std::string& name, const Bytes& data) {
+    uint64_t obj = 0;
+    UZFS_TRY(pool_->WithZpl("tank", [&](ZplWriter& z, uint64_t txg) -> Status {
+      UZFS_ASSIGN(obj, z.Create(z.root(), name, S_IFREG | 0644, 0, 0, txg, Now()));
+      return Status::Ok();
+    }));
+    UZFS_TRY(pool_->WithZpl("tank", [&](ZplWriter& z, uint64_t) { return z.Write(obj, 0, data, Now()); },
+                            data.size()));
+    return obj;
+  }
+  Result<Bytes> ReadFile(const std::string& name) {
+    Bytes out;
+    UZFS_TRY(pool_->WithZpl("tank", [&](ZplWriter& z, uint64_t) -> Status {
+      UZFS_ASSIGN(uint64_t obj, z.Lookup(z.root(), name));
+      UZFS_ASSIGN(ZnodePhys zp, z.GetAttr(obj));
+      UZFS_ASSIGN(out, z.Read(obj, 0, zp.size));
+      return Status::Ok();
+    }));
+    return out;
+  }
+
+  std::string dir_;
+  std::vector<std::string> devs_;
+  std::unique_ptr<Pool> pool_;
+};
+
+TEST_F(PoolVdevsTest, ALogDeviceTakesTheLogAndNothingElse) {
+  Create({Leaf(Dev("d0")), Leaf(Dev("l0"), true)});
+  auto tops = Tops();
+  ASSERT_EQ(tops.size(), 2u);
+  EXPECT_EQ(tops[1].GetUint64("is_log").value_or(0), 1u);
+  // spa_get_space: the pool's size is its data vdev's alone.
+  EXPECT_EQ(pool_->size(), *tops[0].GetUint64("space"));
+  EXPECT_EQ(pool_->GetProp("size")->value, std::to_string(*tops[0].GetUint64("space")));
+  ASSERT_TRUE(WriteFile("data", Bytes(3 << 20, 'd')).ok());
+  ASSERT_TRUE(pool_->Sync().ok());
+  EXPECT_EQ(*Tops()[1].GetUint64("alloc"), 0u);  // no data, no metadata on the log device
+  // The first commit starts the chain (a sync); the next ones write log blocks there.
+  ASSERT_TRUE(WriteFile("first", Bytes(100, 'f')).ok());
+  ASSERT_TRUE(pool_->ZilCommit("tank").ok());
+  ASSERT_TRUE(WriteFile("logged", Bytes(20000, 'L')).ok());
+  ASSERT_TRUE(pool_->ZilCommit("tank").ok());
+  EXPECT_GE(pool_->zil_stats().log_blocks, 1u);
+  const uint64_t data_alloc = *Tops()[0].GetUint64("alloc");
+  EXPECT_GT(*Tops()[1].GetUint64("alloc"), 0u);
+  EXPECT_EQ(pool_->allocated(), data_alloc);  // log space is not the pool's
+  // A crash: the import claims the log on the log device and the ZPL's open replays it.
+  Reimport(/*crash=*/true);
+  auto back = ReadFile("logged");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, Bytes(20000, 'L'));
+}
+
+TEST_F(PoolVdevsTest, AddFillsHolesFirstAndRemoveLeavesThemOrCompacts) {
+  Create({Leaf(Dev("d0"))});
+  ASSERT_TRUE(pool_->AddVdevs(Root({Leaf(Dev("l0"), true)})).ok());
+  ASSERT_TRUE(pool_->AddVdevs(Root({Leaf(Dev("d1"))})).ok());
+  auto tops = Tops();
+  ASSERT_EQ(tops.size(), 3u);
+  EXPECT_EQ(*tops[1].GetString("path"), Dev("l0"));
+  EXPECT_EQ(tops[1].GetUint64("is_log").value_or(0), 1u);
+  EXPECT_EQ(*tops[2].GetString("path"), Dev("d1"));
+  // Only a log device of its own leaves; unknown guids are no device.
+  EXPECT_EQ(pool_->RemoveVdev(GuidOf(Dev("d1"))).code(), ENOTSUP);
+  EXPECT_EQ(pool_->RemoveVdev(12345).code(), ENODEV);
+  ASSERT_TRUE(pool_->RemoveVdev(GuidOf(Dev("l0"))).ok());
+  tops = Tops();
+  ASSERT_EQ(tops.size(), 3u);
+  EXPECT_EQ(*tops[1].GetString("type"), "hole");
+  EXPECT_EQ(tops[1].GetUint64("is_hole").value_or(0), 1u);
+  // The removed device's labels say txg 0: no import takes it.
+  {
+    auto f = PosixEnv()->Open(Dev("l0"), OpenOptions{});
+    ASSERT_TRUE(f.ok());
+    auto dl = ReadDeviceLabels(**f);
+    ASSERT_TRUE(dl.ok() && dl->config());
+    EXPECT_EQ(*dl->config()->GetUint64("txg"), 0u);
+  }
+  devs_.erase(std::find(devs_.begin(), devs_.end(), Dev("l0")));
+  // The hole survives an export and import (hole_array), and the next add takes its id.
+  Reimport(/*crash=*/false);
+  tops = Tops();
+  ASSERT_EQ(tops.size(), 3u);
+  EXPECT_EQ(*tops[1].GetString("type"), "hole");
+  ASSERT_TRUE(pool_->AddVdevs(Root({Leaf(Dev("l1"), true)})).ok());
+  tops = Tops();
+  ASSERT_EQ(tops.size(), 3u);
+  EXPECT_EQ(*tops[1].GetString("path"), Dev("l1"));
+  // A log device that is the last top-level vdev goes without a hole.
+  ASSERT_TRUE(pool_->AddVdevs(Root({Leaf(Dev("l2"), true)})).ok());
+  ASSERT_EQ(Tops().size(), 4u);
+  ASSERT_TRUE(pool_->RemoveVdev(GuidOf(Dev("l2"))).ok());
+  ASSERT_EQ(Tops().size(), 3u);
+  devs_.pop_back();
+  Reimport(/*crash=*/false);
+  ASSERT_EQ(Tops().size(), 3u);
+  EXPECT_EQ(*Tops()[1].GetString("path"), Dev("l1"));
+}
+
+TEST_F(PoolVdevsTest, AddRefusesASmallDevice) {
+  Create({Leaf(Dev("d0"))});
+  Status s = pool_->AddVdevs(Root({Leaf(Dev("tiny", 32ULL << 20), true)}));
+  EXPECT_EQ(s.code(), EOVERFLOW);
+  EXPECT_EQ(s.message(), "device is less than the minimum size (64M)");
+  EXPECT_EQ(Tops().size(), 1u);
+  EXPECT_EQ(pool_->AddVdevs(Root({})).code(), EINVAL);
+}
+
+// zil_vdev_offline: the logs with blocks on the device are given up in a txg that holds
+// what they described; later commits log elsewhere, and a crash loses nothing fsync'ed.
+TEST_F(PoolVdevsTest, RemovingALogDeviceWithLiveLogBlocksKeepsEveryCommittedChange) {
+  Create({Leaf(Dev("d0")), Leaf(Dev("l0"), true)});
+  ASSERT_TRUE(WriteFile("first", Bytes(100, 'f')).ok());
+  ASSERT_TRUE(pool_->ZilCommit("tank").ok());  // the chain, on the log device
+  ASSERT_TRUE(WriteFile("before", Bytes(9000, 'b')).ok());
+  ASSERT_TRUE(pool_->ZilCommit("tank").ok());
+  ASSERT_GT(*Tops()[1].GetUint64("alloc"), 0u);
+  ASSERT_TRUE(pool_->RemoveVdev(GuidOf(Dev("l0"))).ok());
+  EXPECT_EQ(Tops().size(), 1u);
+  ASSERT_TRUE(pool_->ZilCommit("tank").ok());  // a new chain, on the data vdev
+  ASSERT_TRUE(WriteFile("after", Bytes(7000, 'a')).ok());
+  ASSERT_TRUE(pool_->ZilCommit("tank").ok());
+  devs_ = {Dev("d0")};
+  Reimport(/*crash=*/true);
+  EXPECT_EQ(*ReadFile("before"), Bytes(9000, 'b'));
+  EXPECT_EQ(*ReadFile("after"), Bytes(7000, 'a'));
+}
+
+}  // namespace
+}  // namespace uzfs
