@@ -150,6 +150,10 @@ void RegisterPoolOps(Registry& reg, PoolTable* table, MountTable* mounts) {
      &PoolOps::Set);
   op(OpId::kPoolHistory, Perm::kRead, {{"name", S, true}}, &PoolOps::History);
   op(OpId::kPoolSync, Perm::kRoot, {{"name", S}}, &PoolOps::Sync);
+  op(OpId::kPoolAdd, Perm::kRoot, {{"name", S, true}, {"nvroot", N, true}, {"history", S}},
+     &PoolOps::Add);
+  op(OpId::kPoolRemove, Perm::kRoot,
+     {{"name", S, true}, {"guid", NvType::kUint64, true}, {"history", S}}, &PoolOps::Remove);
 }
 
 }  // namespace uzfs

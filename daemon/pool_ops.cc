@@ -211,4 +211,33 @@ Status PoolOps::History(const NvList& args, NvList* result) {
 
 Status PoolOps::Sync(const NvList& args, NvList*) { return t_->Sync(Str(args, "name")); }
 
+Status PoolOps::Add(const NvList& args, NvList*) {
+  const NvList* nvroot = args.GetNvList("nvroot");
+  if (!nvroot) return Status::Error(EINVAL, "missing vdev specification");
+  const std::string name = Str(args, "name");
+  std::vector<std::string> leaves;
+  CollectLeafPaths(*nvroot, &leaves);
+  for (const std::string& d : leaves) {
+    std::string owner = t_->OwnerOf(d);
+    if (!owner.empty())
+      return Status::Error(EBUSY, d + " is part of active pool '" + owner + "'");
+  }
+  return t_->With(name, [&](Pool& p) -> Status {
+    UZFS_TRY(p.AddVdevs(*nvroot));
+    std::string h = Str(args, "history");
+    if (!h.empty()) UZFS_TRY(p.LogHistory(h));
+    return p.Sync();
+  }, /*changes_config=*/true);
+}
+
+Status PoolOps::Remove(const NvList& args, NvList*) {
+  const uint64_t guid = args.GetUint64("guid").value_or(0);
+  return t_->With(Str(args, "name"), [&](Pool& p) -> Status {
+    UZFS_TRY(p.RemoveVdev(guid));
+    std::string h = Str(args, "history");
+    if (!h.empty()) UZFS_TRY(p.LogHistory(h));
+    return p.Sync();
+  }, /*changes_config=*/true);
+}
+
 }  // namespace uzfs

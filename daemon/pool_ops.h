@@ -16,6 +16,8 @@
 //   pool_set      name*, property*, value*, history
 //   pool_history  name* → records: array of {time, command, internal}
 //   pool_sync     name (empty = every pool)
+//   pool_add      name*, nvroot* (nvlist, as pool_create's), history
+//   pool_remove   name*, guid* (uint64: a separate log device's top-level vdev), history
 #pragma once
 
 #include <string>
@@ -46,6 +48,8 @@ class PoolOps {
   Status Set(const NvList& args, NvList* result);
   Status History(const NvList& args, NvList* result);
   Status Sync(const NvList& args, NvList* result);
+  Status Add(const NvList& args, NvList* result);
+  Status Remove(const NvList& args, NvList* result);
 
  private:
   PoolTable* t_;

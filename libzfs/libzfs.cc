@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 
@@ -140,9 +141,69 @@ std::string VdevTable(const std::string& pool_name, const std::string& pool_stat
     if (kids)
       for (const NvList& k : *kids) walk(k, depth + 2);
   };
+  // Logs and holes are not listed among the pool's vdevs; the logs follow under "logs"
+  // (print_logs), holes nowhere (print_import_config skips them and missing vdevs).
+  auto is_log = [](const NvList& t) { return t.GetUint64("is_log").value_or(0) != 0; };
+  auto is_hole = [](const NvList& t) {
+    const std::string* ty = t.GetString("type");
+    return t.GetUint64("is_hole").value_or(0) != 0 || (ty && *ty == "hole");
+  };
+  bool logs = false;
   if (tops)
-    for (const NvList& t : *tops) walk(t, 2);
+    for (const NvList& t : *tops) {
+      if (is_hole(t)) continue;
+      if (is_log(t)) {
+        logs = true;
+        continue;
+      }
+      walk(t, 2);
+    }
+  if (logs) {
+    out += "\tlogs\n";
+    for (const NvList& t : *tops)
+      if (is_log(t) && !is_hole(t)) walk(t, 2);
+  }
   return out;
+}
+
+const NvList* FindVdev(const NvList& tree, const std::string& name, bool* is_log) {
+  // zpool_find_vdev: a guid, an interior vdev's "type-id" name, or a leaf's path (a name
+  // that is not absolute as under /dev; a whole disk by the disk, not its partition).
+  uint64_t guid = 0;
+  bool numeric = !name.empty() && name.find_first_not_of("0123456789") == std::string::npos;
+  if (numeric) guid = std::strtoull(name.c_str(), nullptr, 10);
+  auto matches = [&](const NvList& v) {
+    if (numeric && guid != 0) return v.GetUint64("guid").value_or(0) == guid;
+    const std::string* path = v.GetString("path");
+    if (!path) {
+      const std::string* type = v.GetString("type");
+      return type && *type != "hole" && *type != "root" && VdevName(v) == name;
+    }
+    const std::string want = name[0] == '/' ? name : "/dev/" + name;
+    if (*path == want || *path == name || VdevName(v) == name) return true;
+    if (v.GetUint64("whole_disk").value_or(0) && path->rfind(want, 0) == 0) {
+      const std::string rest = path->substr(want.size());
+      return rest == "1" || rest == "p1" || rest == "-part1";
+    }
+    return false;
+  };
+  std::function<const NvList*(const NvList&)> search = [&](const NvList& v) -> const NvList* {
+    if (matches(v)) return &v;
+    if (const auto* kids = v.GetNvListArray("children"))
+      for (const NvList& k : *kids)
+        if (const NvList* hit = search(k)) return hit;
+    return nullptr;
+  };
+  if (is_log) *is_log = false;
+  if (const auto* kids = tree.GetNvListArray("children"))
+    for (const NvList& t : *kids) {
+      if (const NvList* hit = search(t)) {
+        // is_log is set on the top-level vdev only: a log mirror's sides are log devices too.
+        if (is_log) *is_log = t.GetUint64("is_log").value_or(0) != 0;
+        return hit;
+      }
+    }
+  return nullptr;
 }
 
 }  // namespace uzfs::libzfs

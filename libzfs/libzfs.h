@@ -35,8 +35,16 @@ std::string VdevName(const NvList& vdev);
 // The config table of `zpool status` (with READ WRITE CKSUM columns, all 0: error counters
 // are not kept yet) or `zpool import` (without them). pool_name/state head the table; tree is
 // the vdev_tree {type: root, children: [...]} with per-vdev "state". An UNAVAIL leaf ends with
-// "cannot open", an UNAVAIL interior vdev or pool with "insufficient replicas".
+// "cannot open", an UNAVAIL interior vdev or pool with "insufficient replicas". Separate log
+// devices (is_log) follow under a "logs" line, as zfs-fuse's print_logs puts them; holes
+// are not shown (the NAME column is still as wide as zfs-fuse's max_width makes it).
 std::string VdevTable(const std::string& pool_name, const std::string& pool_state,
                       const NvList& tree, bool with_counters);
+
+// zpool_find_vdev: the vdev of tree (a vdev_tree) that name designates: its guid in decimal,
+// an interior vdev's name ("mirror-1"), or a leaf's path (absolute, or a name under /dev; a
+// whole disk by the disk's name). *is_log (optional): it is a separate log device or a side
+// of one. nullptr when nothing matches.
+const NvList* FindVdev(const NvList& tree, const std::string& name, bool* is_log = nullptr);
 
 }  // namespace uzfs::libzfs

@@ -115,5 +115,51 @@ TEST(Libzfs, LongPoolNameWidensTheColumn) {
             "\t  /d                ONLINE\n");
 }
 
+// print_logs: the log devices under "logs" after the pool's vdevs; holes nowhere.
+TEST(Libzfs, LogDevicesFollowUnderLogsAndHolesAreLeftOut) {
+  NvList log = Interior("mirror", 2, "ONLINE", {Leaf("/v/l0", "ONLINE"), Leaf("/v/l1", "ONLINE")});
+  log.AddUint64("is_log", 1);
+  NvList hole;
+  hole.AddString("type", "hole");
+  hole.AddUint64("id", 1);
+  hole.AddUint64("is_hole", 1);
+  NvList tree = Root({Leaf("/v/d0", "ONLINE"), hole, log, Leaf("/v/d3", "ONLINE")});
+  EXPECT_EQ(VdevTable("tank", "ONLINE", tree, true),
+            "\tNAME        STATE     READ WRITE CKSUM\n"
+            "\ttank        ONLINE       0     0     0\n"
+            "\t  /v/d0     ONLINE       0     0     0\n"
+            "\t  /v/d3     ONLINE       0     0     0\n"
+            "\tlogs\n"
+            "\t  mirror-2  ONLINE       0     0     0\n"
+            "\t    /v/l0   ONLINE       0     0     0\n"
+            "\t    /v/l1   ONLINE       0     0     0\n");
+}
+
+// zpool_find_vdev: by path (or a name under /dev), interior name or guid; is_log for a log
+// device and for the sides of a log mirror.
+TEST(Libzfs, FindVdevByPathNameOrGuid) {
+  NvList l0 = Leaf("/v/l0", "ONLINE"), l1 = Leaf("/v/l1", "ONLINE");
+  l1.AddUint64("guid", 77);
+  NvList log = Interior("mirror", 1, "ONLINE", {l0, l1});
+  log.AddUint64("is_log", 1);
+  NvList tree = Root({Leaf("/dev/sdb", "ONLINE", "disk"), log});
+  bool is_log = true;
+  const NvList* v = FindVdev(tree, "sdb", &is_log);
+  ASSERT_NE(v, nullptr);
+  EXPECT_EQ(*v->GetString("path"), "/dev/sdb");
+  EXPECT_FALSE(is_log);
+  EXPECT_EQ(FindVdev(tree, "/dev/sdb"), v);
+  v = FindVdev(tree, "mirror-1", &is_log);
+  ASSERT_NE(v, nullptr);
+  EXPECT_TRUE(is_log);
+  EXPECT_EQ(v->GetUint64("id").value_or(9), 1u);
+  v = FindVdev(tree, "77", &is_log);
+  ASSERT_NE(v, nullptr);
+  EXPECT_EQ(*v->GetString("path"), "/v/l1");
+  EXPECT_TRUE(is_log);
+  EXPECT_EQ(FindVdev(tree, "/v/nope"), nullptr);
+  EXPECT_EQ(FindVdev(tree, "mirror-0"), nullptr);
+}
+
 }  // namespace
 }  // namespace uzfs::libzfs

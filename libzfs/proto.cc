@@ -48,6 +48,8 @@ const char* OpName(OpId id) {
     case OpId::kFileMmap: return "file_mmap";
     case OpId::kFileMsync: return "file_msync";
     case OpId::kFileMunmap: return "file_munmap";
+    case OpId::kPoolAdd: return "pool_add";
+    case OpId::kPoolRemove: return "pool_remove";
   }
   return "";
 }

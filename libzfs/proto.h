@@ -58,6 +58,8 @@ enum class OpId : uint64_t {
   kFileMmap = 34,     // replies with the object's memfd (SCM_RIGHTS), takes the client's uffd
   kFileMsync = 35,
   kFileMunmap = 36,
+  kPoolAdd = 37,      // zpool add: top-level vdevs (data or log) join a pool
+  kPoolRemove = 38,   // zpool remove: a separate log device leaves
 };
 
 // The op table: name of each id ("" for none).

@@ -30,8 +30,10 @@ int Sh(const std::string& cmd, std::string* out = nullptr) {
   return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
-// Writes a pool label (all four labels) with this name and state onto path.
-void WriteLabel(const std::string& path, const std::string& pool, uint64_t state) {
+// Writes a pool label (all four labels) with this name and state onto path; removed: the
+// labels a log device keeps once removed from its pool (txg 0, create_txg 0).
+void WriteLabel(const std::string& path, const std::string& pool, uint64_t state,
+                bool removed = false) {
   OpenOptions o;
   o.write = true;
   auto f = PosixEnv()->Open(path, o);
@@ -48,10 +50,11 @@ void WriteLabel(const std::string& path, const std::string& pool, uint64_t state
   nv.AddUint64("version", 23);
   nv.AddString("name", pool);
   nv.AddUint64("state", state);
-  nv.AddUint64("txg", 4);
+  nv.AddUint64("txg", removed ? 0 : 4);
   nv.AddUint64("pool_guid", 99);
   nv.AddUint64("guid", 7);
   nv.AddNvList("vdev_tree", tree);
+  if (removed) nv.AddUint64("create_txg", 0);
   ASSERT_TRUE(WriteLabelConfig(**f, *size / kVdevLabelSize * kVdevLabelSize, nv, kAllLabels).ok());
 }
 
@@ -268,6 +271,17 @@ TEST_F(VdevSpec, DevicesInUse) {
   EXPECT_EQ(r.status().code(), EBUSY);
   WriteLabel(F(2), "tank", disk::kPoolStateDestroyed);
   EXPECT_TRUE(Make({F(2)}).ok());
+  // A log device removed from a pool: free while that pool is imported (it no longer names
+  // the device), potentially active while it is not.
+  WriteLabel(F(3), "tank", disk::kPoolStateActive, /*removed=*/true);
+  o.force = false;
+  o.pool_active = [](const std::string& name, uint64_t) { return name == "tank"; };
+  EXPECT_TRUE(MakeRootVdev({F(3)}, o).ok());
+  o.pool_active = [](const std::string&, uint64_t) { return false; };
+  auto pr = MakeRootVdev({F(3)}, o);
+  ASSERT_FALSE(pr.ok());
+  EXPECT_EQ(pr.status().message(), "invalid vdev specification\nuse '-f' to override the following "
+                                   "errors:\n" + F(3) + " is part of potentially active pool 'tank'");
 }
 
 TEST_F(VdevSpec, DuplicatesAndMinimumSize) {

@@ -161,6 +161,22 @@ Status PoolSync(const std::string& name) {
   return Call(proto::OpId::kPoolSync, a).status();
 }
 
+Status PoolAdd(const std::string& name, const NvList& nvroot, const std::string& history) {
+  NvList a;
+  a.AddString("name", name);
+  a.AddNvList("nvroot", nvroot);
+  a.AddString("history", history);
+  return Call(proto::OpId::kPoolAdd, a).status();
+}
+
+Status PoolRemove(const std::string& name, uint64_t guid, const std::string& history) {
+  NvList a;
+  a.AddString("name", name);
+  a.AddUint64("guid", guid);
+  a.AddString("history", history);
+  return Call(proto::OpId::kPoolRemove, a).status();
+}
+
 Status ZfsCreate(const std::string& name, const NvList& props, bool parents,
                  const std::string& history) {
   NvList a;

@@ -59,6 +59,10 @@ Status PoolSet(const std::string& name, const std::string& prop, const std::stri
                const std::string& history);
 Result<NvList> PoolHistory(const std::string& name);
 Status PoolSync(const std::string& name);  // "" = every pool
+// zpool add: nvroot as PoolCreate's (vdev_spec.h), its top-level vdevs joining the pool.
+Status PoolAdd(const std::string& name, const NvList& nvroot, const std::string& history);
+// zpool remove: the vdev of that guid (a separate log device) leaves the pool.
+Status PoolRemove(const std::string& name, uint64_t guid, const std::string& history);
 
 // ---- datasets (zfs's)
 

@@ -38,9 +38,11 @@ class PoolDumper {
   void DumpDtl(const Vdev& vd, int indent);
   int DumpBlockStats();                              // zdb_blocks.cc
   int DumpHistory();                                 // zdb_history.cc
-  // Loads every metaslab's space map of every top-level vdev (allocated = ALLOC - FREE).
+  // Loads every metaslab's space map of every top-level vdev (allocated = ALLOC - FREE):
+  // what every class allocates (the leak check's), and the normal class's allocated and
+  // total space (what "SPA allocated" shows; separate log devices are left out).
   Status LoadSpaceMaps(std::map<uint64_t, RangeSet>* alloc, uint64_t* total_alloc,
-                       uint64_t* total_space);
+                       uint64_t* norm_alloc, uint64_t* norm_space);
 
   // zfs_obj_to_path for the znode viewer, with the directories it reads cached (one objset
   // at a time): without the cache a 10,000-entry directory makes -dddd quadratic.

@@ -115,8 +115,8 @@ int PoolDumper::DumpBlockStats() {
   Counts& zcb = *counts;
 
   std::map<uint64_t, RangeSet> alloc;
-  uint64_t total_alloc = 0, total_space = 0;
-  Status sm = LoadSpaceMaps(&alloc, &total_alloc, &total_space);
+  uint64_t total_alloc = 0, norm_alloc = 0, norm_space = 0;
+  Status sm = LoadSpaceMaps(&alloc, &total_alloc, &norm_alloc, &norm_space);
   if (!sm.ok()) {
     std::printf("cannot load space maps: %s\n", sm.ToString().c_str());
     return kExitErrors;
@@ -294,8 +294,8 @@ int PoolDumper::DumpBlockStats() {
               tzb.asize, tzb.asize / tzb.count, static_cast<double>(tzb.lsize) / static_cast<double>(tzb.asize));
   std::printf("\tbp deduped:    %10" PRIu64 "    ref>1: %6" PRIu64 "   deduplication: %6.2f\n",
               uint64_t{0}, uint64_t{0}, 1.0);
-  std::printf("\tSPA allocated: %10" PRIu64 "     used: %5.2f%%\n", total_alloc,
-              total_space ? 100.0 * static_cast<double>(total_alloc) / static_cast<double>(total_space) : 0.0);
+  std::printf("\tSPA allocated: %10" PRIu64 "     used: %5.2f%%\n", norm_alloc,
+              norm_space ? 100.0 * static_cast<double>(norm_alloc) / static_cast<double>(norm_space) : 0.0);
 
   if (o_.b >= 2) {
     std::printf("\nBlocks\tLSIZE\tPSIZE\tASIZE\t  avg\t comp\t%%Total\tType\n");

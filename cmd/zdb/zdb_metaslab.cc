@@ -34,6 +34,7 @@ Result<SpaceMapObj> ReadSpaceMap(ObjSet& mos, uint64_t obj) {
 // The metaslab array of a top-level vdev: one space map object number per metaslab.
 Result<std::vector<uint64_t>> MetaslabArray(ObjSet& mos, const Vdev& vd) {
   std::vector<uint64_t> out;
+  if (vd.is_hole()) return out;  // a removed log device's place: no metaslabs
   if (vd.metaslab_shift == 0 || vd.metaslab_shift > 40) return Status::Error(ECORRUPT, "bad metaslab_shift");
   uint64_t count = vd.asize >> vd.metaslab_shift;
   if (vd.metaslab_array == 0) return std::vector<uint64_t>(count, 0);
@@ -47,18 +48,22 @@ Result<std::vector<uint64_t>> MetaslabArray(ObjSet& mos, const Vdev& vd) {
 }  // namespace
 
 Status PoolDumper::LoadSpaceMaps(std::map<uint64_t, RangeSet>* alloc, uint64_t* total_alloc,
-                                 uint64_t* total_space) {
+                                 uint64_t* norm_alloc, uint64_t* norm_space) {
   *total_alloc = 0;
-  *total_space = 0;
+  *norm_alloc = 0;
+  *norm_space = 0;
   for (const auto& top : spa_.root().children) {
-    if (top->type == "missing") continue;
+    if (top->type == "missing" || top->is_hole()) continue;
     UZFS_ASSIGN(std::vector<uint64_t> sms, MetaslabArray(dp_->mos(), *top));
-    *total_space += static_cast<uint64_t>(sms.size()) << top->metaslab_shift;
+    // zdb's totals: every class is checked for leaks, the normal class alone is "SPA
+    // allocated" (a separate log device's space is no pool space).
+    if (!top->is_log) *norm_space += static_cast<uint64_t>(sms.size()) << top->metaslab_shift;
     RangeSet& set = (*alloc)[top->id];
     for (size_t m = 0; m < sms.size(); m++) {
       if (sms[m] == 0) continue;
       UZFS_ASSIGN(SpaceMapObj sm, ReadSpaceMap(dp_->mos(), sms[m]));
       *total_alloc += sm.alloc;
+      if (!top->is_log) *norm_alloc += sm.alloc;
       SpaceMapSummary sum;
       UZFS_ASSIGN(auto entries, DecodeSpaceMap(sm.raw, sm.objsize, m << top->metaslab_shift,
                                                static_cast<unsigned>(top->ashift), sm.little, &sum));

@@ -23,16 +23,6 @@ bool AddProp(const std::string& kv, char opt, NvList* props, std::string* err) {
   return true;
 }
 
-std::set<std::string> ImportedPools() {
-  std::set<std::string> out;
-  auto l = lzc::PoolList();
-  if (!l.ok()) return out;
-  if (const auto* pools = l->GetNvListArray("pools"))
-    for (const NvList& p : *pools)
-      if (const std::string* n = p.GetString("name")) out.insert(*n);
-  return out;
-}
-
 int Run(const Cmd& self, int argc, char** argv) {
   CLI::App app;
   bool force = false, dryrun = false;

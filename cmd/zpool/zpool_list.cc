@@ -82,7 +82,26 @@ int Run(const Cmd& self, int argc, char** argv) {
           if (const auto* kids = t.GetNvListArray("children"))
             for (const NvList& k : *kids) add(k, depth + 2);
         };
-        for (const NvList& t : *tops) add(t, 2);
+        // print_list_stats: the data vdevs, then the class "logs" (a row of dashes) and the
+        // log devices; holes are not listed.
+        auto flag = [](const NvList& t, const char* k) { return t.GetUint64(k).value_or(0) != 0; };
+        bool logs = false;
+        for (const NvList& t : *tops) {
+          if (flag(t, "is_hole")) continue;
+          if (flag(t, "is_log")) {
+            logs = true;
+            continue;
+          }
+          add(t, 2);
+        }
+        if (logs) {
+          std::map<std::string, PropCell> r;
+          for (const auto& c : columns) r[c] = {"-", "-"};
+          r["name"] = {"logs", "-"};
+          vdev_rows[name].push_back(std::move(r));
+          for (const NvList& t : *tops)
+            if (flag(t, "is_log") && !flag(t, "is_hole")) add(t, 2);
+        }
       }
     }
   for (const auto& want : args) {

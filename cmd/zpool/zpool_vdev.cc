@@ -1,22 +1,71 @@
 #include "cmd/zpool/zpool_vdev.h"
 
+#include "libzfs/libzfs.h"
+#include "libzfs/zfs_core.h"
 
 namespace uzfs::zpool {
 
-std::string DryRunLayout(const std::string& pool, const NvList& nvroot) {
-  std::string out = "\t" + pool + "\n";
-  const auto* tops = nvroot.GetNvListArray("children");
-  if (!tops) return out;
-  for (const NvList& t : *tops) {
-    const std::string* type = t.GetString("type");
-    if (const auto* kids = t.GetNvListArray("children")) {
-      std::string name = *type == "raidz" ? "raidz" + std::to_string(t.GetUint64("nparity").value_or(1)) : *type;
-      out += "\t  " + name + "\n";
-      for (const NvList& k : *kids) out += "\t    " + *k.GetString("path") + "\n";
-    } else {
-      out += "\t  " + *t.GetString("path") + "\n";
-    }
+namespace {
+
+bool Flag(const NvList& v, const char* key) { return v.GetUint64(key).value_or(0) != 0; }
+
+// zpool_vdev_name(..., verbose = B_FALSE).
+std::string PlainName(const NvList& v) {
+  if (v.GetString("path")) return libzfs::VdevName(v);
+  const std::string* type = v.GetString("type");
+  std::string t = type ? *type : "?";
+  if (t == "raidz") t += std::to_string(v.GetUint64("nparity").value_or(1));
+  return t;
+}
+
+bool HasLogs(const NvList& nv) {
+  if (const auto* kids = nv.GetNvListArray("children"))
+    for (const NvList& k : *kids)
+      if (Flag(k, "is_log")) return true;
+  return false;
+}
+
+}  // namespace
+
+std::string VdevTree(const std::string* name, const NvList& nv, int indent, bool logs) {
+  std::string out;
+  if (name) out += "\t" + std::string(static_cast<size_t>(indent), ' ') + *name + "\n";
+  const auto* kids = nv.GetNvListArray("children");
+  if (!kids) return out;
+  for (const NvList& k : *kids) {
+    const std::string* type = k.GetString("type");
+    if (Flag(k, "is_hole") || (type && *type == "hole")) continue;
+    if (Flag(k, "is_log") != logs) continue;
+    const std::string n = PlainName(k);
+    out += VdevTree(&n, k, indent + 2, false);
   }
+  return out;
+}
+
+std::string DryRunLayout(const std::string& pool, const NvList& nvroot) {
+  std::string out = VdevTree(&pool, nvroot, 0, false);
+  static const std::string kLogs = "logs";
+  if (HasLogs(nvroot)) out += VdevTree(&kLogs, nvroot, 0, true);
+  return out;
+}
+
+std::string AddDryRunLayout(const std::string& pool, const NvList& pool_tree, const NvList& nvroot) {
+  static const std::string kLogs = "logs";
+  std::string out = VdevTree(&pool, pool_tree, 0, false) + VdevTree(nullptr, nvroot, 0, false);
+  if (HasLogs(pool_tree))
+    out += VdevTree(&kLogs, pool_tree, 0, true) + VdevTree(nullptr, nvroot, 0, true);
+  else if (HasLogs(nvroot))
+    out += VdevTree(&kLogs, nvroot, 0, true);
+  return out;
+}
+
+std::set<std::string> ImportedPools() {
+  std::set<std::string> out;
+  auto l = lzc::PoolList();
+  if (!l.ok()) return out;
+  if (const auto* pools = l->GetNvListArray("pools"))
+    for (const NvList& p : *pools)
+      if (const std::string* n = p.GetString("name")) out.insert(*n);
   return out;
 }
 

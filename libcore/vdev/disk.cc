@@ -154,6 +154,7 @@ std::optional<PoolLabel> ReadPoolLabel(const std::string& path) {
   l.guid = cfg.GetUint64("guid").value_or(0);
   if (const std::string* n = cfg.GetString("name")) l.name = *n;
   l.pool_guid = cfg.GetUint64("pool_guid").value_or(0);
+  l.removed = cfg.GetUint64("txg").value_or(1) == 0 && cfg.GetUint64("create_txg").value_or(1) == 0;
   if (l.state == ~0ULL) return std::nullopt;  // every label carries its state
   return l;
 }
@@ -165,6 +166,8 @@ std::optional<Refusal> LabelRefusal(const std::string& path, const PoolLabel& l,
   bool overridable = true;
   switch (l.state) {
     case kPoolStateActive:
+      if (pool_active && l.removed && pool_active(l.name, l.pool_guid))
+        return std::nullopt;  // the imported pool no longer has it (zpool_in_use's find_guid)
       if (!pool_active || pool_active(l.name, l.pool_guid)) {
         desc = "active";
         overridable = false;

@@ -38,6 +38,9 @@ struct PoolLabel {
   uint64_t pool_guid = 0;  // 0 for spare and l2cache labels
   uint64_t guid = 0;       // this vdev's own guid
   uint64_t state = 0;      // kPoolState*
+  // vdev_label_init(VDEV_LABEL_REMOVE)'s mark: txg 0 and create_txg 0, the labels a separate
+  // log device keeps once removed from its pool.
+  bool removed = false;
 };
 
 // What a device or file holds, the most specific finding first: a ZFS label, else swap, else a
@@ -72,7 +75,9 @@ using PoolActiveFn = std::function<bool(const std::string& name, uint64_t pool_g
 // Every reason path may not join a new pool, force or not (check_device / check_file):
 //  - a ZFS label: "P is part of active pool 'N'" (never overridable), "... exported pool",
 //    "... potentially active pool" (ACTIVE label, pool not imported); destroyed, spare and
-//    l2cache labels are free (as zpool_in_use says when no imported pool uses the spare);
+//    l2cache labels are free (as zpool_in_use says when no imported pool uses the spare), and
+//    so is a device removed from a pool that is imported (zpool_in_use finds its guid in no
+//    config; here: its labels say txg 0);
 //  - block devices only: mounted (mountinfo by dev_t, also a partition of path): "P is currently
 //    mounted on M" (never); held open O_EXCL elsewhere: "P is in use and contains a T
 //    filesystem." (never, bare; T = blkid TYPE or "unknown"); a file system or swap signature:
