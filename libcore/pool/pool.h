@@ -551,6 +551,8 @@ class Pool : public BlockReader {
   Status ClaimLogLocked(uint64_t dir, uint64_t ds_obj, ZilHeader zh, uint64_t first_txg);
   // At the ZPL's first open: a claimed log is replayed and destroyed; the log writer is set.
   Status ReplayLogLocked(OpenDataset& od);
+  // An empty header and a fresh log writer (after a destroy or a replay).
+  void StartNewLogLocked(OpenDataset& od);
   // zil_sync for one dataset in the txg's sync (before its objset is written).
   void SyncLogLocked(OpenDataset& od, uint64_t txg);
   Status replay_error_ = Status::Ok();  // guarded by mu_

@@ -103,6 +103,7 @@ Status Pool::CreateFilesystem(const std::string& name,
   od.os->set_cache(arc_, ArcObjKey{guid_, ds_obj, 0});
   UZFS_TRY(CreateZplFs(*od.os, now));
   od.zaps = std::make_unique<ZapStore>(od.os.get());
+  od.objset_id = ds_obj;
   datasets_[ds_obj] = std::move(od);
   return Status::Ok();
 }

@@ -30,7 +30,20 @@ uint64_t RandomWord() {
   return v;
 }
 
+// The header the objset's next sync writes (zil_header_t at offset 512 of objset_phys_t).
+void PutHeader(ObjsetWriter& os, const ZilHeader& zh) {
+  uint8_t buf[kZilHeaderSize];
+  zh.Encode(buf);
+  os.set_zil_header(ByteSpan(buf, sizeof buf));
+}
+
 }  // namespace
+
+void Pool::StartNewLogLocked(OpenDataset& od) {
+  PutHeader(*od.os, ZilHeader{});
+  od.zil = std::make_shared<ZilWriter>(od.objset_id, ZilHeader{});
+  if (od.zpl) od.zpl->set_log(od.zil.get());
+}
 
 void Pool::FreeLogBlock(const BlkPtr& bp) {
   // zio_free_zil: a log block is freed into the txg's frees and deferred like any other,
@@ -146,10 +159,7 @@ Status Pool::ZilDestroyLocked(uint64_t ds_obj) {
   }
   OpenDataset& od = it->second;
   DropLogLocked(ds_obj);
-  uint8_t zero[kZilHeaderSize] = {};
-  od.os->set_zil_header(ByteSpan(zero, sizeof zero));
-  od.zil = std::make_shared<ZilWriter>(ds_obj, ZilHeader{});
-  if (od.zpl) od.zpl->set_log(od.zil.get());
+  StartNewLogLocked(od);
   return Status::Ok();
 }
 
@@ -207,9 +217,7 @@ Status Pool::ClaimLogLocked(uint64_t dir, uint64_t ds_obj, ZilHeader zh, uint64_
   if (r.lr_count || r.blk_count > 1) zh.flags |= kZilReplayNeeded;
   zh.flags |= kZilClaimLrSeqValid;
   UZFS_ASSIGN(OpenDataset * od, OpenDatasetObjsetLocked(dir, ds_obj));
-  uint8_t buf[kZilHeaderSize];
-  ZilWriter::EncodeHeader(zh, buf);
-  od->os->set_zil_header(ByteSpan(buf, sizeof buf));
+  PutHeader(*od->os, zh);
   return Status::Ok();
 }
 
@@ -244,9 +252,7 @@ Status Pool::ReplayLogLocked(OpenDataset& od) {
                                     // zil_replay_log_record: an object freed by an earlier
                                     // record is reusable only once that txg synced; sync
                                     // (the header saying how far replay got) and try again.
-                                    uint8_t buf[kZilHeaderSize];
-                                    ZilWriter::EncodeHeader(progress, buf);
-                                    od.os->set_zil_header(ByteSpan(buf, sizeof buf));
+                                    PutHeader(*od.os, progress);
                                     UZFS_TRY(SyncLocked(kPoolStateActive));
                                     s = apply(rec);
                                   }
@@ -260,20 +266,14 @@ Status Pool::ReplayLogLocked(OpenDataset& od) {
                                       std::to_string(progress.replay_seq + 1));
   }
   (void)FreeLogChainLocked(zh);
-  uint8_t zero[kZilHeaderSize] = {};
-  od.os->set_zil_header(ByteSpan(zero, sizeof zero));
-  od.zil = std::make_shared<ZilWriter>(od.objset_id, ZilHeader{});
-  od.zpl->set_log(od.zil.get());
+  StartNewLogLocked(od);
   return Status::Ok();
 }
 
 void Pool::SyncLogLocked(OpenDataset& od, uint64_t txg) {
   if (!od.zil) return;
-  if (od.zil->Sync(txg, [this](const BlkPtr& bp) { FreeLogBlock(bp); })) {
-    uint8_t buf[kZilHeaderSize];
-    ZilWriter::EncodeHeader(od.zil->header(), buf);
-    od.os->set_zil_header(ByteSpan(buf, sizeof buf));
-  }
+  if (od.zil->Sync(txg, [this](const BlkPtr& bp) { FreeLogBlock(bp); }))
+    PutHeader(*od.os, od.zil->header());
 }
 
 Pool::ZilStats Pool::zil_stats() const {

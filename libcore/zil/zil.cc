@@ -1,6 +1,7 @@
 #include "libcore/zil/zil.h"
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 
 #include "libcore/base/checksum.h"
@@ -104,6 +105,16 @@ ZilHeader ZilHeader::Decode(const uint8_t* p, bool little) {
   zh.flags = Load64(p + 24 + kBlkPtrSize, little);
   zh.claim_lr_seq = Load64(p + 32 + kBlkPtrSize, little);
   return zh;
+}
+
+void ZilHeader::Encode(uint8_t* p) const {
+  std::memset(p, 0, kZilHeaderSize);
+  StoreLE64(p, claim_txg);
+  StoreLE64(p + 8, replay_seq);
+  log.Encode(p + 16);
+  StoreLE64(p + 16 + kBlkPtrSize, claim_blk_seq);
+  StoreLE64(p + 24 + kBlkPtrSize, flags);
+  StoreLE64(p + 32 + kBlkPtrSize, claim_lr_seq);
 }
 
 Result<ZilHeader> ReadZilHeader(BlockReader& reader, const BlkPtr& objset_bp) {

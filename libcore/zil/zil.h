@@ -70,6 +70,8 @@ struct ZilHeader {
 
   // p holds kZilHeaderSize bytes in the given byte order.
   static ZilHeader Decode(const uint8_t* p, bool little);
+  // Writes kZilHeaderSize bytes at p, little-endian (the hole log block as zeros).
+  void Encode(uint8_t* p) const;
 };
 
 // The zil_header_t of the objset objset_bp points to (reads that block).

@@ -151,14 +151,4 @@ void ZilWriter::Destroy(const std::function<void(const BlkPtr&)>& free) {
   lr_seq_ = 0;
 }
 
-void ZilWriter::EncodeHeader(const ZilHeader& zh, uint8_t* p) {
-  std::memset(p, 0, kZilHeaderSize);
-  StoreLE64(p, zh.claim_txg);
-  StoreLE64(p + 8, zh.replay_seq);
-  zh.log.Encode(p + 16);
-  StoreLE64(p + 144, zh.claim_blk_seq);
-  StoreLE64(p + 152, zh.flags);
-  StoreLE64(p + 160, zh.claim_lr_seq);
-}
-
 }  // namespace uzfs

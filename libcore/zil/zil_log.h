@@ -107,10 +107,6 @@ class ZilWriter : public ItxSink {
   void Destroy(const std::function<void(const BlkPtr&)>& free);
   const ZilHeader& header() const { return zh_; }
 
-  // zil_claim's bookkeeping is the pool's (it walks the chain with ParseZil); this encodes a
-  // header into its 192 bytes (little-endian).
-  static void EncodeHeader(const ZilHeader& zh, uint8_t* p);
-
   // Log block sizes (zil_block_buckets): the smallest of 4 KiB, 12 KiB, 36 KiB, 128 KiB that
   // holds `bytes` plus the chain header.
   static uint64_t BlockSize(uint64_t bytes);
