@@ -25,24 +25,7 @@ teardown() {
   oracle_stop 2>/dev/null || true
 }
 
-# tree_sum DIR: what two mounts of the same files must agree on (names, types, sizes,
-# permission bits, link counts, symlink targets, contents); times are left out (a replayed
-# write stamps the time of the replay, as in ZFS).
-tree_sum() {
-  (
-    cd "$1" || exit 1
-    find . -path ./.zfs -prune -o -printf '%P %y %s %m %n %l\n' | sort
-    find . -path ./.zfs -prune -o -type f -print0 | sort -z | xargs -0 -r sha256sum
-  )
-}
 
-# zf_mountpoint FS: where zfs-fuse mounted FS (waits for the mount).
-zf_mountpoint() {
-  local mp _
-  mp=$("$ZF_ZFS" get -H -o value mountpoint "$1")
-  for _ in $(seq 50); do mountpoint -q "$mp" && break; sleep 0.1; done
-  echo "$mp"
-}
 
 # workload DIR [CHMOD]: every kind of change the ZPL logs, each fsync'ed; the first fsync
 # makes the log's chain (a txg sync), so everything after it lives only in the log. CHMOD

@@ -47,22 +47,7 @@ complete_words() {
   )
 }
 
-# tree_sum DIR: names, types, sizes, modes and contents of the files under DIR.
-tree_sum() {
-  (
-    cd "$1" || exit 1
-    find . -path ./.zfs -prune -o -printf '%P %y %s %m\n' | sort
-    find . -path ./.zfs -prune -o -type f -print0 | sort -z | xargs -0 -r sha256sum
-  )
-}
 
-# zf_mountpoint FS: where zfs-fuse mounted FS (waits for the mount).
-zf_mountpoint() {
-  local mp _
-  mp=$("$ZF_ZFS" get -H -o value mountpoint "$1")
-  for _ in $(seq 50); do mountpoint -q "$mp" && break; sleep 0.1; done
-  echo "$mp"
-}
 
 # fsync_files DIR TAG N: N files of 6000 bytes, each written and fsync'ed on its own.
 fsync_files() {

@@ -43,3 +43,22 @@ oracle_zdb_clean() {
     return 1
   fi
 }
+
+# zf_mountpoint FS: where zfs-fuse mounted FS (waits for the mount).
+zf_mountpoint() {
+  local mp _
+  mp=$("$ZF_ZFS" get -H -o value mountpoint "$1")
+  for _ in $(seq 50); do mountpoint -q "$mp" && break; sleep 0.1; done
+  echo "$mp"
+}
+
+# tree_sum DIR: what two mounts of the same files must agree on (names, types, sizes,
+# permission bits, link counts, symlink targets, contents); times are left out (a replayed
+# write stamps the time of the replay, as in ZFS).
+tree_sum() {
+  (
+    cd "$1" || exit 1
+    find . -path ./.zfs -prune -o -printf '%P %y %s %m %n %l\n' | sort
+    find . -path ./.zfs -prune -o -type f -print0 | sort -z | xargs -0 -r sha256sum
+  )
+}
