@@ -25,28 +25,10 @@ teardown() {
 }
 
 @test "crash: 30 SIGKILLs of zfsd under writes; the pool is always consistent" {
-  kills=${UZFS_CRASH_KILLS:-30}
-  writer=$UZFS_ROOT/tests/lib/crash_writer.py
-  log=$BATS_TEST_TMPDIR/durable.log
   "$ZPOOL" create -m "$ALT/crashp" crashp mirror "$V/d0" "$V/d1"
   "$ZFS" create -o compression=lzjb -o recordsize=16K crashp/w
-  W=$ALT/crashp/w
-  for k in $(seq "$kills"); do
-    python3 "$writer" "$W" "$log" &
-    wpid=$!
-    # 0.3 to 6.3 s: sometimes before the 5 s sync thread ran, sometimes after.
-    sleep "$(awk -v r=$RANDOM 'BEGIN { printf "%.2f", 0.3 + (r % 600) / 100 }')"
-    zfsd_kill
-    wait "$wpid" || true
-    oracle_start
-    oracle_zdb_clean "$V" crashp || { echo "after kill $k" >&2; return 1; }
-    oracle_stop
-    zfsd_start
-    run "$ZFS" get -H -o value mounted crashp/w
-    [ "$output" = yes ] || { echo "kill $k: crashp/w not mounted: $output" >&2; cat "$ZFSD_DIR/zfsd.log" >&2; return 1; }
-    run python3 "$writer" "$W" "$log" --check
-    [ "$status" -eq 0 ] || { echo "kill $k: $output" >&2; return 1; }
-  done
+  # 0.3 to 6.3 s: sometimes before the 5 s sync thread ran, sometimes after.
+  crash_loop "$V" crashp crashp/w 600
   # The last state also exports cleanly.
   "$ZPOOL" export crashp
   oracle_start

@@ -183,28 +183,10 @@ os.write(fd, b"dsync durable")  # no fsync: the write alone
   # A long txg timeout and a small dirty bound: what each kill finds durable is mostly in the
   # log (and in the txgs the early writeback closes), replayed at the next mount.
   export ZFSD_EXTRA_ARGS="--txg-timeout 600 --dirty-max 16M"
-  kills=${UZFS_CRASH_KILLS:-30}
-  writer=$UZFS_ROOT/tests/lib/crash_writer.py
-  log=$BATS_TEST_TMPDIR/durable.log
   zfsd_start
   "$ZPOOL" create -m "$ALT/zilp" zilp "$V/d0"
   "$ZFS" create -o recordsize=16K zilp/w
-  W=$ALT/zilp/w
-  for k in $(seq "$kills"); do
-    python3 "$writer" "$W" "$log" --threads 4 &
-    wpid=$!
-    sleep "$(awk -v r=$RANDOM 'BEGIN { printf "%.2f", 0.3 + (r % 300) / 100 }')"
-    zfsd_kill
-    wait "$wpid" || true
-    oracle_start
-    oracle_zdb_clean "$V" zilp || { echo "after kill $k" >&2; return 1; }
-    oracle_stop
-    zfsd_start
-    run "$ZFS" get -H -o value mounted zilp/w
-    [ "$output" = yes ] || { echo "kill $k: not mounted: $output" >&2; cat "$ZFSD_DIR/zfsd.log" >&2; return 1; }
-    run python3 "$writer" "$W" "$log" --check
-    [ "$status" -eq 0 ] || { echo "kill $k: $output" >&2; return 1; }
-  done
+  crash_loop "$V" zilp zilp/w 300 --threads 4
   grep -q "replay" "$ZFSD_DIR/zfsd.log" && { cat "$ZFSD_DIR/zfsd.log" >&2; return 1; }
   "$ZPOOL" export zilp
   oracle_start

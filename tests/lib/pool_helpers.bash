@@ -87,3 +87,30 @@ mkvdevs() {
   mkdir -p "$dir"
   for ((i = 0; i < n; i++)); do truncate -s "$size" "$dir/d$i"; done
 }
+
+# crash_loop VDEVDIR POOL FS SPREAD [WRITER_ARGS...] (needs ../lib/oracle): UZFS_CRASH_KILLS
+# (default 30) times, tests/lib/crash_writer.py writes under mountpoint of FS (with
+# WRITER_ARGS) while zfsd is SIGKILLed after 0.3 s plus up to SPREAD hundredths; after each
+# kill zfs-fuse's zdb -bcc must be clean, zfsd must mount FS again from its cache file, and
+# the writer's --check must find every acknowledged version.
+crash_loop() {
+  local vdevs=$1 pool=$2 fs=$3 spread=$4 k wpid mp
+  shift 4
+  local writer=$UZFS_ROOT/tests/lib/crash_writer.py log=$BATS_TEST_TMPDIR/durable.log
+  mp=$("$ZFS" get -H -o value mountpoint "$fs")
+  for k in $(seq "${UZFS_CRASH_KILLS:-30}"); do
+    python3 "$writer" "$mp" "$log" "$@" &
+    wpid=$!
+    sleep "$(awk -v r=$RANDOM -v s="$spread" 'BEGIN { printf "%.2f", 0.3 + (r % s) / 100 }')"
+    zfsd_kill
+    wait "$wpid" || true
+    oracle_start
+    oracle_zdb_clean "$vdevs" "$pool" || { echo "after kill $k" >&2; return 1; }
+    oracle_stop
+    zfsd_start
+    run "$ZFS" get -H -o value mounted "$fs"
+    [ "$output" = yes ] || { echo "kill $k: $fs not mounted: $output" >&2; cat "$ZFSD_DIR/zfsd.log" >&2; return 1; }
+    run python3 "$writer" "$mp" "$log" --check
+    [ "$status" -eq 0 ] || { echo "kill $k: $output" >&2; return 1; }
+  done
+}
