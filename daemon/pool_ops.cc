@@ -60,13 +60,7 @@ Status PoolOps::Create(const NvList& args, NvList*) {
   spec.altroot = Str(args, "altroot");
   for (const auto& n : t_->Names())
     if (n == spec.name) return Status::Error(EEXIST, "pool already exists");
-  std::vector<std::string> leaves;
-  CollectLeafPaths(*nvroot, &leaves);
-  for (const std::string& d : leaves) {
-    std::string owner = t_->OwnerOf(d);
-    if (!owner.empty())
-      return Status::Error(EBUSY, d + " is part of active pool '" + owner + "'");
-  }
+  UZFS_TRY(CheckNotInUse(*nvroot));
   UZFS_TRY(t_->Create(spec, Str(args, "history")));
   if (m_) UZFS_TRY(m_->MountPool(spec.name));
   return Status::Ok();
@@ -209,19 +203,25 @@ Status PoolOps::History(const NvList& args, NvList* result) {
   });
 }
 
+// EBUSY naming the pool that holds one of the spec's leaves (create and add).
+Status PoolOps::CheckNotInUse(const NvList& nvroot) {
+  std::vector<std::string> leaves;
+  CollectLeafPaths(nvroot, &leaves);
+  for (const std::string& d : leaves) {
+    std::string owner = t_->OwnerOf(d);
+    if (!owner.empty())
+      return Status::Error(EBUSY, d + " is part of active pool '" + owner + "'");
+  }
+  return Status::Ok();
+}
+
 Status PoolOps::Sync(const NvList& args, NvList*) { return t_->Sync(Str(args, "name")); }
 
 Status PoolOps::Add(const NvList& args, NvList*) {
   const NvList* nvroot = args.GetNvList("nvroot");
   if (!nvroot) return Status::Error(EINVAL, "missing vdev specification");
   const std::string name = Str(args, "name");
-  std::vector<std::string> leaves;
-  CollectLeafPaths(*nvroot, &leaves);
-  for (const std::string& d : leaves) {
-    std::string owner = t_->OwnerOf(d);
-    if (!owner.empty())
-      return Status::Error(EBUSY, d + " is part of active pool '" + owner + "'");
-  }
+  UZFS_TRY(CheckNotInUse(*nvroot));
   return t_->With(name, [&](Pool& p) -> Status {
     UZFS_TRY(p.AddVdevs(*nvroot));
     std::string h = Str(args, "history");

@@ -52,6 +52,7 @@ class PoolOps {
   Status Remove(const NvList& args, NvList* result);
 
  private:
+  Status CheckNotInUse(const NvList& nvroot);
   PoolTable* t_;
   MountTable* m_;
 };
