@@ -18,7 +18,33 @@ constexpr size_t kAggregateAlign = 4096;
 
 Status WriteRun::Write(std::vector<VdevIoError>* errs) const {
   if (bp) return WriteDvas(*bp, *prepared, *top, errs);
-  return vdev->Write(offset, data, errs);
+  if (pieces.size() == 1 && pieces[0].len == pieces[0].data.size())
+    return vdev->Write(offset, pieces[0].data, errs);  // alone and whole sectors: from where it is
+  uint64_t size = 0;
+  for (const Piece& p : pieces) size += p.len;
+  // One buffer per writing thread, kept: malloc'ing a MiB per run left zfsd's heap holding
+  // tens of MiB of freed runs (glibc's dynamic mmap threshold moves them into the arenas).
+  struct Free {
+    void operator()(uint8_t* p) const { std::free(p); }
+  };
+  thread_local std::unique_ptr<uint8_t, Free> mine;
+  std::unique_ptr<uint8_t, Free> big;
+  uint8_t* buf;
+  if (size <= kAggregateMax) {
+    if (!mine) mine.reset(static_cast<uint8_t*>(std::aligned_alloc(kAggregateAlign, kAggregateMax)));
+    buf = mine.get();
+  } else {  // one piece larger than a run may be (a block above 1 MiB)
+    big.reset(static_cast<uint8_t*>(std::aligned_alloc(kAggregateAlign, P2RoundUp(size, kAggregateAlign))));
+    buf = big.get();
+  }
+  if (!buf) return Status::Error(ENOMEM, "out of memory for an aggregated write");
+  uint8_t* at = buf;
+  for (const Piece& p : pieces) {
+    uint8_t* next = at + p.len;
+    std::fill(std::copy(p.data.begin(), p.data.end(), at), next, 0);
+    at = next;
+  }
+  return vdev->Write(offset, ByteSpan(buf, size), errs);
 }
 
 std::vector<WriteRun> AggregateWrites(const std::vector<BlockWrite>& batch, const TopVdevLookup& top) {
@@ -70,20 +96,7 @@ std::vector<WriteRun> AggregateWrites(const std::vector<BlockWrite>& batch, cons
     WriteRun r;
     r.vdev = pieces[i].vdev;
     r.offset = pieces[i].offset;
-    if (j == i + 1 && pieces[i].len == pieces[i].data.size()) {
-      r.data = pieces[i].data;  // alone and whole sectors: written from where it is
-    } else {
-      uint64_t size = end - pieces[i].offset;
-      size_t cap = (size + kAggregateAlign - 1) / kAggregateAlign * kAggregateAlign;
-      r.buf.reset(static_cast<uint8_t*>(std::aligned_alloc(kAggregateAlign, cap)));
-      uint8_t* at = r.buf.get();
-      for (size_t k = i; k < j; k++) {
-        uint8_t* next = at + pieces[k].len;
-        std::fill(std::copy(pieces[k].data.begin(), pieces[k].data.end(), at), next, 0);
-        at = next;
-      }
-      r.data = ByteSpan(r.buf.get(), size);
-    }
+    for (size_t k = i; k < j; k++) r.pieces.push_back({pieces[k].data, pieces[k].len});
     runs.push_back(std::move(r));
     i = j;
   }
