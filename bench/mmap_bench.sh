@@ -30,6 +30,9 @@
 # printed, ext4 as the reference (one copy by construction) and three more figures: the drop
 # of MemFree plus the per-CPU free lists (which MemFree leaves out), the part in Buffers
 # (block device cache) and the growth of the holders' and the daemon's Pss.
+# Store+msync: after the memory rounds, MSYNC_SECONDS (default 5) of 8-byte stores into random
+# pages of the mapped file, each followed by msync(MS_SYNC) of its page (no target; the
+# figure shows what a synchronous store through a mapping costs on each).
 # Targets: uzfs <= 1.05 copies (1 and 2 processes); libzfs mmap read >= 1.0x ext4's.
 set -euo pipefail
 case ${1:-} in -*) sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0"; exit 2 ;; esac
@@ -42,6 +45,7 @@ done
 B=${UZFS_BUILD:-$root/build}
 [ -f "$B/build.ninja" ] || cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 SIZE=${SIZE:-512M} ROUNDS=${ROUNDS:-5} FS=${FS:-ext4 uzfs zfs-fuse} VDEV=${VDEV:-loop}
+MSYNC_SECONDS=${MSYNC_SECONDS:-5}
 case $VDEV in loop | file) ;; *) echo "mmap_bench: VDEV must be loop or file, not '$VDEV'" >&2; exit 2 ;; esac
 if [ "$VDEV" = file ]; then
   command -v fincore >/dev/null || { echo "mmap_bench: fincore missing (util-linux)" >&2; exit 1; }
@@ -212,7 +216,15 @@ memory() {
 }
 
 # measure NAME MODE FILE EMPTY_FOR_READS EMPTY_FOR_MEMORY DAEMON: throughput, then memory.
-measure() { throughput "$1" "$2" "$3" "$4" && memory "$1" "$2" "$3" "$5" "$6"; }
+# stores NAME MODE FILE: MSYNC_SECONDS of 8-byte stores each msync'ed (MS_SYNC) by its page,
+# into R[NAME.msync] (per second).
+stores() {
+  local out
+  out=$("$READ" "--$2" --msync "$MSYNC_SECONDS" "$3") || return 1
+  R[$1.msync]=$(awk '{ print $3 }' <<<"$out")
+  log "$1: $(awk '{ print $1 }' <<<"$out") store+msync in $(awk '{ print $2 }' <<<"$out") s"
+}
+measure() { throughput "$1" "$2" "$3" "$4" && memory "$1" "$2" "$3" "$5" "$6" && stores "$1" "$2" "$3"; }
 
 put_file() {  # put_file DEST: the benchmark file, written through the file system at DEST
   dd if="$base/src" of="$1" bs=1M status=none
@@ -363,7 +375,8 @@ for k in cold:"cold read MB/s" warm:"warm read MB/s" \
   free1:"  with per-CPU free, 1 proc" free2:"  with per-CPU free, 2 procs" \
   buf1:"  in Buffers, 1 process" buf2:"  in Buffers, 2 processes" \
   pss1:"  by Pss, 1 process" pss2:"  by Pss, 2 processes" \
-  vdev1:"  vdev file in page cache, 1" vdev2:"  vdev file in page cache, 2"; do
+  vdev1:"  vdev file in page cache, 1" vdev2:"  vdev file in page cache, 2" \
+  msync:"store + msync(MS_SYNC) per s"; do
   key=${k%%:*} label=${k#*:} r1=- r2=-
   [[ $key != vdev* ]] || [ "$VDEV" = file ] || continue
   if [[ $key != buf* && $key != vdev* ]]; then
@@ -379,6 +392,8 @@ echo "drop of MemFree plus the free pages on the per-CPU lists (MemFree leaves t
 echo "dropping caches fills them). \"in Buffers\": the part that is block device page cache (a"
 echo "pool device read without O_DIRECT). \"by Pss\": growth of the holders' and the daemon's"
 echo "Pss, blind to other work and to caches no one maps."
+echo "store + msync: 8 bytes stored into a random page of the mapped file, then msync(MS_SYNC)"
+echo "of that page, for $MSYNC_SECONDS s (uzfs: through the dataset's intent log)."
 [ "$VDEV" = loop ] || echo "uzfs's pool is on a file vdev (VDEV=file); \"vdev file in page cache\": its pages in the
 page cache (fincore), in copies of $SIZE."
 echo

@@ -2,6 +2,7 @@
 // bench/mmap_bench.sh (a benchmark tool, not a test).
 //
 //   uzfs_mmap_read (--libzfs|--posix) [--hold SECONDS] [--ready FILE] FILE
+//   uzfs_mmap_read (--libzfs|--posix) --msync SECONDS FILE
 //
 // --libzfs maps FILE with libzfs's file API (uzfs_open + uzfs_mmap: the mapping is zfsd's ARC);
 // --posix with open(2) + mmap(2) MAP_SHARED PROT_READ (ext4, a zfs-fuse mount, a uzfs FUSE
@@ -16,6 +17,10 @@
 // file gives the same checksum by either path. Then --ready FILE gets that line appended (a
 // script waits for it) and --hold SECONDS keeps the mapping that long before unmapping and
 // exiting (SIGTERM ends the hold early, cleanly).
+//
+// --msync SECONDS: the synchronous store instead, for that long: FILE mapped read-write, a
+// store of 8 bytes into a random page of it, then msync(MS_SYNC) of that page (uzfs_msync
+// with --libzfs), again and again. Prints "OPS SECONDS OPS/S".
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -35,7 +40,9 @@
 
 namespace {
 
-constexpr const char* kUsage = "Usage: uzfs_mmap_read (--libzfs|--posix) [--hold SECONDS] [--ready FILE] FILE\n";
+constexpr const char* kUsage =
+    "Usage: uzfs_mmap_read (--libzfs|--posix) [--hold SECONDS] [--ready FILE] FILE\n"
+    "       uzfs_mmap_read (--libzfs|--posix) --msync SECONDS FILE\n";
 
 volatile sig_atomic_t g_stop = 0;
 void OnTerm(int) { g_stop = 1; }
@@ -82,17 +89,63 @@ uint64_t SumWords(const unsigned char* p, size_t n) {
   return s0 + s1 + s2 + s3;
 }
 
+// --msync: stores, each made durable by an msync of its page, for secs seconds.
+int StoreAndSync(bool libzfs, const std::string& file, double secs) {
+  uzfs_file* uf = nullptr;
+  int fd = -1;
+  struct stat st;
+  if (libzfs) {
+    uf = uzfs_open(file.c_str(), O_RDWR, 0);
+    if (!uf || uzfs_fstat(uf, &st) != 0) return Die("cannot open", file);
+  } else {
+    fd = ::open(file.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0 || ::fstat(fd, &st) != 0) return Die("cannot open", file);
+  }
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  const size_t size = static_cast<size_t>(st.st_size) / page * page;
+  if (size == 0) return UsageError("'" + file + "' is smaller than a page");
+  void* map = libzfs ? uzfs_mmap(uf, size, PROT_READ | PROT_WRITE, 0)
+                     : ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (map == MAP_FAILED) return Die("cannot map", file);
+  unsigned char* base = static_cast<unsigned char*>(map);
+  uint64_t ops = 0, rnd = 88172645463325252ULL;
+  const double t0 = Now();
+  double t = t0;
+  for (; t - t0 < secs; t = Now()) {
+    rnd ^= rnd << 13, rnd ^= rnd >> 7, rnd ^= rnd << 17;  // xorshift64
+    unsigned char* at = base + (rnd % (size / page)) * page;
+    std::memcpy(at + (rnd >> 40) % (page - 8), &ops, 8);
+    int r = libzfs ? uzfs_msync(uf, at, page, MS_SYNC) : ::msync(at, page, MS_SYNC);
+    if (r != 0) return Die("cannot msync", file);
+    ops++;
+  }
+  std::printf("%" PRIu64 " %.6f %.1f\n", ops, t - t0, static_cast<double>(ops) / (t - t0));
+  if (libzfs) {
+    if (uzfs_munmap(uf, map, size) != 0 || uzfs_close(uf) != 0) return Die("cannot close", file);
+  } else {
+    ::munmap(map, size);
+    ::close(fd);
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   enum { kNone, kLibzfs, kPosix } mode = kNone;
-  double hold = 0;
+  double hold = 0, msync_secs = 0;
   std::string ready, file;
   for (int i = 1; i < argc; i++) {
     std::string a = argv[i];
     if (a == "--libzfs" || a == "--posix") {
       if (mode != kNone) return UsageError("give one of --libzfs and --posix");
       mode = a == "--libzfs" ? kLibzfs : kPosix;
+    } else if (a == "--msync") {
+      if (i + 1 >= argc) return UsageError("option '" + a + "' requires an argument");
+      std::string v = argv[++i];
+      char* end = nullptr;
+      msync_secs = std::strtod(v.c_str(), &end);
+      if (v.empty() || *end || !(msync_secs > 0)) return UsageError("invalid number of seconds '" + v + "'");
     } else if (a == "--hold" || a == "--ready") {
       if (i + 1 >= argc) return UsageError("option '" + a + "' requires an argument");
       std::string v = argv[++i];
@@ -116,6 +169,7 @@ int main(int argc, char** argv) {
   }
   if (mode == kNone) return UsageError("give one of --libzfs and --posix");
   if (file.empty()) return UsageError("missing FILE");
+  if (msync_secs > 0) return StoreAndSync(mode == kLibzfs, file, msync_secs);
 
   double t0 = Now();
   uzfs_file* uf = nullptr;

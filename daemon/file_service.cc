@@ -248,7 +248,8 @@ void FileService::Register(Registry& reg) {
   op(proto::OpId::kFileMmap,
      {{"handle", U}, {"offset", U}, {"length", U}, {"writable", B}, {"map", U}, {"addr", U}},
      &FileService::Mmap);
-  op(proto::OpId::kFileMsync, {{"handle", U, true}}, &FileService::Msync);
+  op(proto::OpId::kFileMsync, {{"handle", U, true}, {"map", U}, {"offset", U}, {"length", U}},
+     &FileService::Msync);
   op(proto::OpId::kFileMunmap, {{"map", U, true}}, &FileService::Munmap);
 }
 
@@ -484,7 +485,18 @@ Status FileService::Close(const Caller& c, const NvList& a, NvList*) {
 Status FileService::Msync(const Caller& c, const NvList& a, NvList*) {
   UZFS_ASSIGN(std::shared_ptr<Client> cl, ClientOf(c));
   UZFS_FILE(f, cl, a);
-  return pools_->Sync(f.pool);
+  // [offset, offset+length) of mapping "map" (the whole file without one): its stores go
+  // through the intent log (zfs_putpage + zil_commit), not a whole txg.
+  uint64_t off = 0, len = UINT64_MAX;
+  if (a.Has("map")) {
+    UZFS_ASSIGN(std::shared_ptr<Mapping> m, MappingOf(*cl, a));
+    if (m->obj != f.obj || m->fs != f.fs) return Status::Error(EINVAL, "mapping of another file");
+    uint64_t at = a.GetUint64("offset").value_or(0), n = a.GetUint64("length").value_or(m->len);
+    if (at >= m->len) return Status::Error(ENOMEM, "range not mapped");
+    off = m->file_off + at;
+    len = std::min(n, m->len - at);
+  }
+  return pools_->With(f.pool, [&](Pool& p) { return p.CommitMappedFile(f.fs, f.obj, off, len); });
 }
 
 // ---- Mappings.

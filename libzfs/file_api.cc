@@ -479,10 +479,19 @@ void* uzfs_mmap(uzfs_file* f, size_t length, int prot, off_t offset) {
 }
 
 int uzfs_msync(uzfs_file* f, void* addr, size_t length, int flags) {
-  (void)addr;
-  (void)length;
   if (!(flags & MS_SYNC)) return 0;
-  return Call(f, proto::OpId::kFileMsync, Handle(f), nullptr);
+  NvList a = Handle(f);
+  if (addr) {  // the mapping holding addr, and the range's place in it
+    std::lock_guard<std::mutex> l(f->map_mu);
+    const auto at = reinterpret_cast<uintptr_t>(addr);
+    auto it = f->maps.upper_bound(at);
+    if (it == f->maps.begin() || at >= std::prev(it)->first + std::prev(it)->second.len) return Fail(ENOMEM);
+    --it;
+    a.AddUint64("map", it->second.id);
+    a.AddUint64("offset", at - it->first);
+    a.AddUint64("length", length);
+  }
+  return Call(f, proto::OpId::kFileMsync, a, nullptr);
 }
 
 int uzfs_munmap(uzfs_file* f, void* addr, size_t length) {

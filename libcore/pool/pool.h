@@ -350,6 +350,12 @@ class Pool : public BlockReader {
   // protection before a sync can protect it again.
   Status DirtyFile(const std::string& fs, uint64_t obj, uint64_t at,
                    const std::function<void(uint64_t off, uint64_t len)>& dirtied = nullptr);
+  // msync(MS_SYNC) of file bytes [off, off+len) (zfs_putpage, then zil_commit): the
+  // mapped-dirty units of the range are protected (the MapProtector), copied from the ARC
+  // into the file as a write of the open txg, logged like any write, and no longer
+  // mapped-dirty; then the filesystem's log is committed (ZilCommit: the txg's sync when the
+  // log cannot take them). Units of the range a txg in flight copied out are waited for.
+  Status CommitMappedFile(const std::string& fs, uint64_t obj, uint64_t off, uint64_t len);
   // Sync calls fn, at its start and under the pool lock, for every mapped-dirty unit (the
   // daemon write-protects it in every mapping, so its bytes hold still), then copies the unit
   // from the ARC into the file (clipped to the file's size) and releases its hold. Stores
@@ -570,6 +576,7 @@ class Pool : public BlockReader {
   // Units stores through a mapping dirtied in the open txg: (ds object, file object, unit
   // offset) → unit length. Each holds its unit in the ARC until the sync writes it.
   std::map<std::tuple<uint64_t, uint64_t, uint64_t>, uint64_t> mapped_dirty_;
+  uint64_t mapped_flush_txg_ = 0;  // the last txg FlushMappedLocked copied units into
   Vdev* Top(uint64_t id) const;
 
   // Pinned files (pool_pin.cc): (ds object, file object) -> the unit offsets held for the pin.

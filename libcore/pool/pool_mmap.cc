@@ -7,10 +7,22 @@
 // Why hold a dirty unit: until the sync copies it, the only copy of the stores is the ARC's;
 // an eviction (a punched hole) would lose them.
 #include <sys/stat.h>
+#include <time.h>
 
 #include "libcore/pool/pool.h"
 
 namespace uzfs {
+
+namespace {
+// What an msync logs at most; above it the txg is synced (measured: see CommitMappedFile).
+constexpr uint64_t kMsyncLogMax = 1ULL << 20;
+
+ZTime ZTimeNow() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return ZTime{static_cast<uint64_t>(ts.tv_sec), static_cast<uint64_t>(ts.tv_nsec)};
+}
+}  // namespace
 
 Result<Pool::OpenDataset*> Pool::MappedFileLocked(const std::string& fs, uint64_t obj,
                                                   uint64_t* dir, uint64_t* ds_obj, ZnodePhys* z) {
@@ -89,6 +101,61 @@ Status Pool::DirtyFile(const std::string& fs, uint64_t obj, uint64_t at,
   return Status::Ok();
 }
 
+Status Pool::CommitMappedFile(const std::string& fs, uint64_t obj, uint64_t off, uint64_t len) {
+  if (pre_sync_) pre_sync_(*this);  // pinned mappings: their stores become mapped-dirty units
+  uint64_t in_flight = 0;
+  bool sync_instead = false;
+  {
+    StepAsideForSync();
+    std::lock_guard<std::mutex> l(mu_);
+    if (readonly_ || closed_) return Status::Ok();
+    uint64_t dir = 0, ds_obj = 0;
+    ZnodePhys z;
+    UZFS_ASSIGN(OpenDataset * od, MappedFileLocked(fs, obj, &dir, &ds_obj, &z));
+    std::vector<std::tuple<uint64_t, uint64_t, uint64_t>> keys;
+    for (auto it = mapped_dirty_.lower_bound(std::make_tuple(ds_obj, obj, uint64_t{0}));
+         it != mapped_dirty_.end() && std::get<0>(it->first) == ds_obj && std::get<1>(it->first) == obj; ++it) {
+      const uint64_t uoff = std::get<2>(it->first);
+      if (uoff < off + len && off < uoff + it->second) keys.push_back(it->first);
+    }
+    // Copied out by a txg whose sync has not finished: that sync is what makes them durable.
+    if (mapped_flush_txg_ > txg_.synced()) in_flight = mapped_flush_txg_;
+    // Much to log: a txg's sync writes the units once, where the log would write them twice
+    // (records with their data copied: no WR_INDIRECT here) and hold log space until then.
+    uint64_t bytes = 0;
+    for (auto& key : keys) bytes += mapped_dirty_[key];
+    if (bytes > kMsyncLogMax) {
+      sync_instead = true;
+      keys.clear();
+    }
+    if (map_protector_)
+      for (auto& key : keys) map_protector_(ArcObjKey{guid_, ds_obj, obj}, std::get<2>(key), mapped_dirty_[key]);
+    od->zpl->set_txg(txg_.open());
+    Status first = Status::Ok();
+    for (auto& key : keys) {
+      const uint64_t uoff = std::get<2>(key), ulen = mapped_dirty_[key];
+      ArcObjKey k{guid_, ds_obj, obj};
+      Status s = [&]() -> Status {
+        if (uoff >= z.size) return Status::Ok();  // past the end: nothing of the file
+        auto bytes = arc_->Peek(k, uoff, ulen);
+        if (!bytes.ok()) return Status::Ok();  // dropped from the ARC: already in the object
+        // As a write of the open txg (the unit was reserved in it by DirtyFile), with the
+        // write's log record: ZplWriter::Write is zfs_putpage's dmu_write + zfs_log_write.
+        return od->zpl->Write(obj, uoff, ByteSpan(*bytes).first(std::min(ulen, z.size - uoff)), ZTimeNow());
+      }();
+      arc_->Release(k, uoff);
+      mapped_dirty_.erase(key);
+      if (!s.ok() && first.ok()) first = s.Context("writing a mapped unit of object " + std::to_string(obj));
+    }
+    UZFS_TRY(first);
+  }
+  if (sync_instead) return Sync();
+  if (in_flight) {
+    std::lock_guard<std::mutex> one(sync_mu_);  // Sync holds it until its txg is synced
+  }
+  return ZilCommit(fs);  // the file's writes through uzfs_write are in the log as well
+}
+
 void Pool::SetMapProtector(MapProtector fn) {
   std::lock_guard<std::mutex> l(mu_);
   map_protector_ = std::move(fn);
@@ -127,6 +194,7 @@ Status Pool::FlushMappedLocked() {
     if (!s.ok() && first.ok()) first = s.Context("writing a mapped unit of object " + std::to_string(obj));
   }
   mapped_dirty_.clear();
+  mapped_flush_txg_ = txg_.open();
   return first;
 }
 

@@ -224,6 +224,59 @@ TEST_F(PoolMmapTest, StoresThroughTheSegmentReachTheDisk) {
   EXPECT_EQ(Bytes(1000, 0), *r);
 }
 
+TEST_F(PoolMmapTest, MsyncLogsTheRangesUnitsAndAnImportAfterACrashReplaysThem) {
+  std::vector<std::tuple<ArcObjKey, uint64_t, uint64_t>> protected_units;
+  pool_->SetMapProtector([&](const ArcObjKey& k, uint64_t off, uint64_t len) {
+    protected_units.emplace_back(k, off, len);
+  });
+  Bytes data = Pattern(3 << 20, 5);
+  uint64_t obj = MakeFile("m", data);
+  ASSERT_TRUE(pool_->ZilCommit("mp/fs").ok());  // the chain starts with a txg sync
+  const uint64_t synced = pool_->txg();
+  auto seg = pool_->MapFile("mp/fs", obj);
+  ASSERT_TRUE(seg.ok());
+  // Stores into two units; the msync covers the first one's range only.
+  ASSERT_TRUE(pool_->DirtyFile("mp/fs", obj, 5).ok());
+  Store(**seg, 5, "first");
+  ASSERT_TRUE(pool_->DirtyFile("mp/fs", obj, 2 << 20).ok());
+  Store(**seg, 2 << 20, "second");
+  ASSERT_TRUE(pool_->CommitMappedFile("mp/fs", obj, 0, 4096).ok());
+  ASSERT_EQ(1u, protected_units.size());
+  EXPECT_EQ(std::make_tuple(Key(obj), uint64_t{0}, uint64_t{131072}), protected_units[0]);
+  EXPECT_EQ(131072u, arc_.Stats().held_size);  // the second unit is still mapped-dirty
+  EXPECT_EQ(1u, pool_->zil_stats().commits);
+  EXPECT_EQ(synced, pool_->txg());  // logged, no txg written
+  // More than kMsyncLogMax (1 MiB) dirty in the range: the txg is synced instead.
+  for (uint64_t at = 0; at < (2 << 20); at += 131072) ASSERT_TRUE(pool_->DirtyFile("mp/fs", obj, at).ok());
+  Store(**seg, 1 << 20, "big");
+  ASSERT_TRUE(pool_->CommitMappedFile("mp/fs", obj, 0, 2 << 20).ok());
+  EXPECT_GT(pool_->txg(), synced);
+  EXPECT_EQ(0u, arc_.Stats().held_size);
+  // Once more a small one, then a crash: the import replays it.
+  ASSERT_TRUE(pool_->DirtyFile("mp/fs", obj, (3 << 20) - 10).ok());
+  Store(**seg, (3 << 20) - 10, "last");
+  ASSERT_TRUE(pool_->CommitMappedFile("mp/fs", obj, (3 << 20) - 10, 4).ok());
+  EXPECT_EQ(2u, pool_->zil_stats().commits);
+  (*seg).reset();
+  pool_.reset();  // no export, no sync: what a SIGKILL leaves (its ARC units go with it)
+  PoolImportSpec spec;
+  spec.devices = {dev_};
+  spec.pool = "mp";
+  spec.arc = &arc_;
+  spec.force = true;
+  auto p = Pool::Import(spec);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  pool_ = std::move(p).value();
+  std::copy_n("first", 5, data.begin() + 5);
+  std::copy_n("second", 6, data.begin() + (2 << 20));
+  std::copy_n("big", 3, data.begin() + (1 << 20));
+  std::copy_n("last", 4, data.begin() + (3 << 20) - 10);
+  auto r = ReadFile(obj, 0, 3 << 20);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(data, *r);
+  EXPECT_GE(pool_->zil_stats().replayed, 1u);
+}
+
 TEST_F(PoolMmapTest, FirstStoreOverQuotaIsRefused) {
   uint64_t obj = MakeFile("q", Pattern(300000, 4));
   ASSERT_TRUE(pool_->Sync().ok());

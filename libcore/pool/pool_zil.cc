@@ -334,7 +334,11 @@ Status Pool::ZilWrite(uint64_t ds_obj, const std::shared_ptr<ZilWriter>& zil, ui
   *covered = b.last;
   if (b.itxs.empty() && !b.need_sync) return Status::Ok();
   const bool ready = zil->ready(txg_.synced());
-  if (b.need_sync || !ready || b.bytes > kZilMaxCommitBytes) {
+  // A log holding much space until the next sync (frequent small commits of large records,
+  // say msyncs of random pages) would take the room later writes reserve: past 1/16 of the
+  // pool (at least 4 MiB) the txg's sync commits, and frees the log's blocks.
+  const uint64_t live_max = std::max<uint64_t>(4ULL << 20, DspaceLocked() / 16);
+  if (b.need_sync || !ready || b.bytes > kZilMaxCommitBytes || zil->live_bytes() + b.bytes > live_max) {
     // zil_create: a chain starts by a txg sync that puts its first block in the header;
     // until then (and for what no record describes, or too much to log) the txg's sync is
     // the commit.

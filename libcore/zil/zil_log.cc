@@ -122,14 +122,23 @@ Result<std::vector<ZilWriter::BlockImage>> ZilWriter::Pack(std::vector<Itx>& itx
   // Only now, with every allocation made, does the chain move on.
   tail_ = cur;
   lr_seq_ = seq;
-  for (Lwb& w : written) lwbs_.push_back(w);
+  for (Lwb& w : written) {
+    lwbs_.push_back(w);
+    live_bytes_ += w.bp.total_asize();
+  }
   return out;
+}
+
+uint64_t ZilWriter::live_bytes() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return live_bytes_;
 }
 
 bool ZilWriter::Sync(uint64_t txg, const std::function<void(const BlkPtr&)>& free) {
   std::lock_guard<std::mutex> l(mu_);
   while (!lwbs_.empty() && lwbs_.front().max_txg <= txg) {
     free(lwbs_.front().bp);
+    live_bytes_ -= lwbs_.front().bp.total_asize();
     lwbs_.pop_front();
   }
   BlkPtr start = !lwbs_.empty() ? lwbs_.front().bp : tail_;
@@ -143,6 +152,7 @@ void ZilWriter::Destroy(const std::function<void(const BlkPtr&)>& free) {
   std::lock_guard<std::mutex> l(mu_);
   for (const Lwb& w : lwbs_) free(w.bp);
   lwbs_.clear();
+  live_bytes_ = 0;
   if (!tail_.is_hole()) free(tail_);
   tail_ = BlkPtr{};
   zh_ = ZilHeader{};

@@ -79,6 +79,8 @@ class ZilWriter : public ItxSink {
   Batch TakeBatch(uint64_t synced);
   // The chain can take records: its first block is in a synced header.
   bool ready(uint64_t synced) const;
+  // The space of the written blocks still needed (freed by Sync once their txgs are synced).
+  uint64_t live_bytes() const;
   // There is no chain yet (the header names no block).
   bool empty_chain() const;
   // zil_create: the first block of a chain, allocated by the caller in the open txg `txg`
@@ -126,6 +128,7 @@ class ZilWriter : public ItxSink {
   bool writing_ = false;            // a commit is under way (zl_writer)
   uint64_t committed_ = 0;          // itxs known durable (by a commit or a txg's sync)
   std::deque<Lwb> lwbs_;            // written blocks still needed, oldest first
+  uint64_t live_bytes_ = 0;         // their allocated size
   BlkPtr tail_;                     // allocated, unwritten; the chain ends here (hole: none)
   uint64_t chain_txg_ = 0;          // the txg whose sync puts the chain's first block in the header
   uint64_t lr_seq_ = 0;             // last record sequence number written (zl_lr_seq)

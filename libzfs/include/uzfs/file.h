@@ -78,9 +78,12 @@ int uzfs_ftruncate(uzfs_file *f, off_t length);
  * the mapping follows the file's size as it grows or shrinks. */
 void *uzfs_mmap(uzfs_file *f, size_t length, int prot, off_t offset);
 
-/* MS_SYNC: returns once everything stored through the file's mappings and writes (and the
- * rest of its pool's open txg) is on disk. MS_ASYNC: nothing to do (stores are already in the
- * cache every reader sees). */
+/* MS_SYNC: returns once the stores into [addr, addr+length) of a mapping of f (every mapping
+ * of f when addr is NULL) and every write to the file's dataset are durable: they go to the
+ * dataset's intent log (as a kernel ZFS's msync does), or the pool's open txg is synced when
+ * the log cannot take them. With the dataset's sync property disabled it returns once they
+ * are in the open txg (zfsprops(7)). ENOMEM when addr is not in a mapping of f.
+ * MS_ASYNC: nothing to do (stores are already in the cache every reader sees). */
 int uzfs_msync(uzfs_file *f, void *addr, size_t length, int flags);
 
 /* Unmaps a mapping made by uzfs_mmap (addr and length as returned and given). */
