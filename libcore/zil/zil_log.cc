@@ -87,6 +87,12 @@ Result<std::vector<ZilWriter::BlockImage>> ZilWriter::Pack(std::vector<Itx>& itx
   if (tail_.is_hole()) return Status::Error(EINVAL, "intent log has no chain");
   uint64_t remaining = 0;
   for (const Itx& itx : itxs) remaining += itx.lr.size();
+  // zil_lwb_write_issue's zl_prev_blks: the block after this commit is sized for the
+  // largest of the last commits, so the next one most likely fits it (an empty tail that
+  // only points on would cost the commit a second dependent write).
+  prev_sizes_[prev_next_++ % prev_sizes_.size()] = BlockSize(remaining);
+  uint64_t predicted = 0;
+  for (uint64_t p : prev_sizes_) predicted = std::max(predicted, p);
 
   std::vector<BlockImage> out;
   std::vector<Lwb> written;
@@ -97,7 +103,7 @@ Result<std::vector<ZilWriter::BlockImage>> ZilWriter::Pack(std::vector<Itx>& itx
   // Closes the current block: allocates its successor (sized for what is left), builds
   // the image pointing to it, and moves on to the successor.
   auto close_block = [&]() -> Status {
-    UZFS_ASSIGN(BlkPtr next, alloc(BlockSize(remaining), cur));
+    UZFS_ASSIGN(BlkPtr next, alloc(remaining ? BlockSize(remaining) : predicted, cur));
     next.cksum = cur.cksum;
     next.cksum.word[kZilZcSeq] = cur.cksum.word[kZilZcSeq] + 1;
     out.push_back({cur, BuildLogBlock(cur, next, records)});

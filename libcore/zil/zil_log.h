@@ -27,6 +27,7 @@
 // later callers find their records written by it (commit batching).
 #pragma once
 
+#include <array>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -132,6 +133,8 @@ class ZilWriter : public ItxSink {
   BlkPtr tail_;                     // allocated, unwritten; the chain ends here (hole: none)
   uint64_t chain_txg_ = 0;          // the txg whose sync puts the chain's first block in the header
   uint64_t lr_seq_ = 0;             // last record sequence number written (zl_lr_seq)
+  std::array<uint64_t, 8> prev_sizes_{};  // block sizes the last commits needed (zl_prev_blks)
+  uint64_t prev_next_ = 0;
 };
 
 }  // namespace uzfs
