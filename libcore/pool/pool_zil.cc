@@ -390,13 +390,22 @@ Status Pool::ZilWrite(uint64_t ds_obj, const std::shared_ptr<ZilWriter>& zil, ui
   auto write = [&](const ZilWriter::BlockImage& im, bool durable) {
     for (int d = 0; d < im.bp.ndvas(); d++) {
       const Dva& dva = im.bp.dva[d];
+      Vdev* top = Top(dva.vdev());
+      // Only the part the checksum covers (zil_lwb_write_issue's wsz): a 12K block holding
+      // one 4K write record goes to disk as 8K. Not on raidz, whose columns follow the
+      // block's whole size.
+      ByteSpan bytes(im.data);
+      if (top->type != "raidz") {
+        const uint64_t n = P2RoundUp(LogBlockUsedBytes(im.data), 1ULL << top->ashift);
+        if (n < bytes.size()) bytes = bytes.first(n);
+      }
       std::vector<VdevIoError> errs;
-      Status s = Top(dva.vdev())->Write(dva.offset(), im.data, &errs, durable);
+      Status s = top->Write(dva.offset(), bytes, &errs, durable);
       if (!s.ok() && ws.ok()) ws = s;
       tops.insert(dva.vdev());
+      stats_.log_bytes += bytes.size();
     }
     stats_.log_blocks++;
-    stats_.log_bytes += im.data.size();
   };
   // Each block is made durable by its own write (O_DSYNC where the device takes it), not by
   // flushing the vdevs, which would also wait for a txg's writes in flight (zil_flush_vdevs'

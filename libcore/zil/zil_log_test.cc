@@ -101,6 +101,36 @@ TEST(ZilWriterTest, PackedBlocksFormAChainThatParseZilWalksWithEveryRecordInOrde
   EXPECT_EQ(r.blk_count, images->size() + 1);  // and the unwritten tail
 }
 
+// zl_prev_blks: after a commit that needed a 12K block, the next tail is 12K too, so the next
+// such commit fits it (a 4K tail would be written empty, only to point on).
+TEST(ZilWriterTest, TheNextTailIsSizedForTheLargestOfTheLastCommits) {
+  Harness h;
+  auto wp = StartedWriter(h);
+  ZilWriter& w = *wp;
+  w.Sync(5, [](const BlkPtr&) {});
+  auto commit = [&](size_t write_bytes) {
+    Itx itx;
+    itx.txg = 6;
+    itx.foid = 9;
+    itx.lr = write_bytes ? EncodeLrWrite(6, LrWrite{9, 0, write_bytes, 0, {}, false, {}}, Bytes(write_bytes, 0x5c))
+                         : EncodeLrRemove(kTxRemove, 6, LrRemove{4, "x"});
+    w.Assign(std::move(itx));
+    ZilWriter::Batch b = w.TakeBatch(5);
+    auto images = w.Pack(b.itxs, h.alloc);
+    EXPECT_TRUE(images.ok());
+    return images.ok() ? *images : std::vector<ZilWriter::BlockImage>{};
+  };
+  auto first = commit(0);  // a remove: fits the 4K first block
+  ASSERT_EQ(first.size(), 1u);
+  auto big = commit(5000);  // does not fit the 4K tail: written empty, then a 12K block
+  ASSERT_EQ(big.size(), 2u);
+  EXPECT_EQ(big[0].bp.lsize(), 4096u);
+  EXPECT_EQ(big[1].bp.lsize(), 12288u);
+  auto again = commit(5000);  // the tail big left is 12K: one block
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].bp.lsize(), 12288u);
+}
+
 TEST(ZilWriterTest, ASyncFreesTheBlocksItsTxgCoversAndMovesTheHeaderOn) {
   Harness h;
   auto wp = StartedWriter(h);

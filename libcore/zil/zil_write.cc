@@ -116,4 +116,10 @@ Bytes BuildLogBlock(const BlkPtr& bp, const BlkPtr& next, ByteSpan records) {
   return blk;
 }
 
+uint64_t LogBlockUsedBytes(ByteSpan block) {
+  constexpr size_t kNused = 8 + kBlkPtrSize;
+  if (block.size() < kNused + 8) return block.size();
+  return std::min<uint64_t>(P2RoundUp(LoadLE64(block.data() + kNused), kZilMinBlkSz), block.size());
+}
+
 }  // namespace uzfs

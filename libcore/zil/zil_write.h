@@ -55,5 +55,9 @@ void AppendWriteData(Bytes* lr, ByteSpan data);
 // ZIO_CHECKSUM_ZILOG2). Precondition: kZilChainSize + records.size() <= bp.lsize()
 // (otherwise an empty result).
 Bytes BuildLogBlock(const BlkPtr& bp, const BlkPtr& next, ByteSpan records);
+// What of a block BuildLogBlock made must reach the disk: the P2ROUNDUP(nused, 4K) bytes its
+// checksum covers (slim ZIL: readers take nused and verify only those; the rest of the
+// block is never read).
+uint64_t LogBlockUsedBytes(ByteSpan block);
 
 }  // namespace uzfs

@@ -223,6 +223,9 @@ TEST(ZilWrite, BuildLogBlockChainIsWalkedByParseZil) {
   r.blocks[0x40000] = BuildLogBlock(b3, b4, recs3);
   ASSERT_EQ(r.blocks[0x10000].size(), 4096u);
   ASSERT_EQ(r.blocks[0x20000].size(), 12288u);
+  // What must be written: the checksummed part, nused rounded up to 4K.
+  EXPECT_EQ(LogBlockUsedBytes(r.blocks[0x10000]), 4096u);
+  EXPECT_EQ(LogBlockUsedBytes(r.blocks[0x20000]), 8192u);
   // zil_chain_t at offset 0: zc_pad 0, zc_next_blk, zc_nused, zc_eck.zec_magic.
   const Bytes& blk1 = r.blocks[0x10000];
   EXPECT_EQ(LoadLE64(blk1.data()), 0u);
@@ -254,6 +257,8 @@ TEST(ZilWrite, BuildLogBlockChainIsWalkedByParseZil) {
   ASSERT_TRUE(lb.ok()) << lb.status().ToString();
   EXPECT_EQ(lb->records, recs2);
   r.blocks[0x20000][12287] ^= 1;
+  EXPECT_TRUE(ReadLogBlock(r, b2).ok());
+  std::fill(r.blocks[0x20000].begin() + 8192, r.blocks[0x20000].end(), 0xee);  // never written
   EXPECT_TRUE(ReadLogBlock(r, b2).ok());
   r.blocks[0x20000][8000] ^= 1;
   EXPECT_EQ(ReadLogBlock(r, b2).status().code(), ECKSUM);
