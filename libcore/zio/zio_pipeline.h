@@ -48,16 +48,14 @@ struct WritePipeline {
 // I/O needs to keep up), a lone DVA of whole sectors written from the block's own buffer, or
 // one block written alone with WriteDvas (raidz, whose parity is per block).
 struct WriteRun {
-  // a run of DVAs at offset of vdev: the pieces, each padded with zeros to len (whole
-  // sectors); joined into one aligned buffer only by Write, so a batch never holds a second
-  // copy of all its data at once (at most one run's buffer per writing thread)
-  struct Piece {
-    ByteSpan data;
-    uint64_t len;
+  struct Free {
+    void operator()(uint8_t* p) const { std::free(p); }
   };
+  // a run of DVAs: data at offset of vdev (in buf when joined or padded)
   Vdev* vdev = nullptr;
   uint64_t offset = 0;
-  std::vector<Piece> pieces;
+  ByteSpan data;
+  std::unique_ptr<uint8_t, Free> buf;
   // a block alone (bp set): every DVA through WriteDvas
   const BlkPtr* bp = nullptr;
   const PreparedBlock* prepared = nullptr;
