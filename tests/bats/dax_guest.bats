@@ -1,0 +1,130 @@
+#!/usr/bin/env bats
+# Guest tests on a real device-DAX: tests/vm/dax-vm.sh boots a qemu guest (software
+# emulation) whose two emulated NVDIMMs live in files of the test's directory, one a raw
+# namespace (/dev/pmem0, a block device) and one a devdax namespace (/dev/daxN.M). A test
+# powers a guest off and boots another on the same files: what was on the persistent memory
+# must still be there. Skipped (with the reason) where qemu, ndctl or Debian's kernel
+# package cannot be had; scripts/deps.sh installs what it needs.
+
+load ../lib/pool_helpers
+
+VM=$UZFS_ROOT/tests/vm/dax-vm.sh
+
+setup_file() {
+  local why=
+  for t in qemu-system-x86_64 ndctl cpio cc; do
+    command -v "$t" >/dev/null || why="$why $t missing;"
+  done
+  [ -n "$why" ] || "$VM" -F >"$BATS_FILE_TMPDIR/fetch.log" 2>&1 ||
+    why="no guest kernel: $(tail -1 "$BATS_FILE_TMPDIR/fetch.log")"
+  [ -n "$why" ] || cc -O2 -static -o "$BATS_FILE_TMPDIR/daxio" "$UZFS_ROOT/tests/vm/daxio.c" ||
+    why="cannot build daxio"
+  echo "$why" >"$BATS_FILE_TMPDIR/skip"
+}
+
+setup() {
+  local why
+  why=$(cat "$BATS_FILE_TMPDIR/skip")
+  [ -z "$why" ] || skip "$why"
+  S=$BATS_TEST_TMPDIR/state
+  G=$BATS_TEST_TMPDIR/guest.sh
+}
+
+# guest RC: runs the guest script $G on the state $S (with daxio), wants exit status RC.
+guest() {
+  run "$VM" -s "$S" -t 240 -b "$BATS_FILE_TMPDIR/daxio" "$G"
+  echo "$output"
+  [ "$status" -eq "$1" ] || { echo "guest exit $status, want $1" >&2; return 1; }
+}
+
+# field NAME: the value of "NAME ..." in $output (the first word after it).
+field() { sed -n "s/^$1 \([^ ]*\).*/\1/p" <<<"$output" | head -1; }
+
+@test "dax guest: a block device /dev/pmem0 and a 2 MiB aligned device-DAX of the configured size, fuse loaded" {
+  cat >"$G" <<'G'
+d=${UZFS_VM_DAX#/dev/}
+[ -b /dev/pmem0 ] && echo "PMEM_BLOCK yes"
+[ -c "$UZFS_VM_DAX" ] && echo "DAX_CHAR yes"
+[ -c /dev/fuse ] && echo "FUSE_DEV yes"
+grep -q fuse /proc/filesystems && echo "FUSE_FS yes"
+echo "DAX_SIZE $(cat /sys/bus/dax/devices/$d/size)"
+echo "DAX_ALIGN $(cat /sys/bus/dax/devices/$d/align)"
+echo "PMEM_SIZE $(($(cat /sys/block/pmem0/size) * 512))"
+echo "NDCTL_DAX_SIZE $(ndctl list -n namespace1.0 | sed -n 's/.*"size":\([0-9]*\).*/\1/p')"
+G
+  guest 0
+  [[ $output == *"uzfs-vm: pmem=/dev/pmem0"* ]]
+  dax=$(sed -n 's/^uzfs-vm: dax=//p' <<<"$output")
+  [[ $dax == /dev/dax[0-9]*.[0-9]* ]]
+  grep -qx "dax=$dax" "$S/devices"
+  [ "$(field PMEM_BLOCK)" = yes ] && [ "$(field DAX_CHAR)" = yes ]
+  [ "$(field FUSE_DEV)" = yes ] && [ "$(field FUSE_FS)" = yes ]
+  [ "$(field DAX_ALIGN)" = 2097152 ]
+  size=$(field DAX_SIZE)
+  # 512 MiB less the label area and the namespace's page map, in whole 2 MiB units
+  [ $((size % 2097152)) -eq 0 ] && [ "$size" -le $((512 << 20)) ] && [ "$size" -ge $((448 << 20)) ]
+  [ "$(field NDCTL_DAX_SIZE)" = "$size" ]
+  psize=$(field PMEM_SIZE)
+  [ "$psize" -le $((512 << 20)) ] && [ "$psize" -ge $((480 << 20)) ]
+}
+
+@test "dax guest: after a power cut, a new guest finds the same namespaces and the bytes written to pmem and devdax" {
+  cat >"$G" <<'G'
+set -e
+dd if=/dev/urandom of=/tmp/a bs=1M count=3 2>/dev/null
+dd if=/tmp/a of=/dev/pmem0 bs=1M seek=7 conv=fsync 2>/dev/null
+daxio write "$UZFS_VM_DAX" 3145728 </tmp/a
+echo "WROTE $(sha256sum </tmp/a)"
+echo "UUIDS $(ndctl list | sed -n 's/.*"uuid":"\([^"]*\)".*/\1/p' | sort | tr '\n' ,)"
+poweroff -f
+G
+  guest 100
+  wrote=$(field WROTE) uuids=$(field UUIDS) dax1=$(sed -n 's/^uzfs-vm: dax=//p' <<<"$output")
+  [ ${#wrote} -eq 64 ] && [[ $uuids == *-*,*-*, ]]
+  cat >"$G" <<'G'
+echo "PMEM $(dd if=/dev/pmem0 bs=1M skip=7 count=3 2>/dev/null | sha256sum)"
+echo "DAX $(daxio read "$UZFS_VM_DAX" 3145728 3145728 | sha256sum)"
+echo "UUIDS $(ndctl list | sed -n 's/.*"uuid":"\([^"]*\)".*/\1/p' | sort | tr '\n' ,)"
+G
+  guest 0
+  [ "$(sed -n 's/^uzfs-vm: dax=//p' <<<"$output")" = "$dax1" ]
+  [ "$(field UUIDS)" = "$uuids" ]
+  [ "$(field PMEM)" = "$wrote" ]
+  [ "$(field DAX)" = "$wrote" ]
+}
+
+@test "dax guest: zfsd in the guest: a pool on /dev/pmem0 exported, powered off, imported by a new guest; same bytes, zdb -bcc clean" {
+  cat >"$BATS_TEST_TMPDIR/zfsd.sh" <<'G'
+mkdir -p /run/zfsd
+export UZFS_SOCKET=/run/zfsd/sock
+zfsd --foreground --socket $UZFS_SOCKET --state-dir /run/zfsd --log-level warn 2>/tmp/zfsd.log &
+i=0
+until zpool version >/dev/null 2>&1; do
+  sleep 0.1; i=$((i + 1)); [ $i -lt 100 ] || { cat /tmp/zfsd.log; exit 9; }
+done
+G
+  { cat "$BATS_TEST_TMPDIR/zfsd.sh"; cat <<'G'; } >"$G"
+set -e
+zpool create tank /dev/pmem0
+zfs create tank/fs
+mp=$(zfs get -H -o value mountpoint tank/fs)
+grep -q " $mp fuse" /proc/mounts && echo "MOUNTED $mp"
+dd if=/dev/urandom of="$mp/f" bs=1M count=5 2>/dev/null
+echo "SUM $(sha256sum <"$mp/f")"
+zpool export tank
+poweroff -f
+G
+  guest 100
+  sum=$(field SUM)
+  [ ${#sum} -eq 64 ] && [ "$(field MOUNTED)" = /tank/fs ]
+  { cat "$BATS_TEST_TMPDIR/zfsd.sh"; cat <<'G'; } >"$G"
+set -e
+zpool import -d /dev tank
+echo "SUM $(sha256sum </tank/fs/f)"
+zpool export tank
+zdb -bcc -e -p /dev tank
+G
+  guest 0
+  [ "$(field SUM)" = "$sum" ]
+  [[ $output == *"No leaks (block sum matches space maps exactly)"* ]]
+}
