@@ -42,7 +42,7 @@ namespace {
 
 constexpr const char* kUsage =
     "Usage: zfsd [--foreground] [--socket PATH] [--state-dir DIR] [--pidfile PATH] [--log-level LEVEL]"
-    " [--arc-max SIZE] [--dirty-max SIZE] [--txg-timeout SECONDS]\n";
+    " [--arc-max SIZE] [--dirty-max SIZE] [--txg-timeout SECONDS] [--dax-emulation]\n";
 constexpr const char* kHelp =
     "\n"
     "Options:\n"
@@ -58,6 +58,8 @@ constexpr const char* kHelp =
     "                       (at least 1M; default a tenth of the memory, at most 4G)\n"
     "    --txg-timeout SECONDS  the longest a change waits for its txg to be written\n"
     "                       (1 to 3600; default 5)\n"
+    "    --dax-emulation    accept regular files as device-DAX devices of the dax class\n"
+    "                       (for tests and machines without persistent memory)\n"
     "    --help             print this message\n";
 
 int UsageError(const std::string& why) {
@@ -147,7 +149,7 @@ int main(int argc, char** argv) {
   TuneMalloc();
   CLI::App app{"zfsd"};
   app.set_help_flag();
-  bool help = false, foreground = false;
+  bool help = false, foreground = false, dax_emulation = false;
   std::string socket = uzfs::proto::SocketPath(), state_dir = "/var/lib/uzfs", level = "info";
   std::string pidfile, arc_max_text, dirty_max_text;
   int txg_timeout = 5;
@@ -160,6 +162,7 @@ int main(int argc, char** argv) {
   app.add_option("--arc-max", arc_max_text);
   app.add_option("--dirty-max", dirty_max_text);
   app.add_option("--txg-timeout", txg_timeout);
+  app.add_flag("--dax-emulation", dax_emulation);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -218,6 +221,7 @@ int main(int argc, char** argv) {
   uzfs::PoolTable table(state_dir, &arc);
   table.SetDirtyMax(dirty_max);
   table.SetTxgTimeout(std::chrono::seconds(txg_timeout));
+  table.SetDaxEmulation(dax_emulation);
   uzfs::MountTable mounts(&table);
   // The file API and the fault service of its mappings; every pool asks it to write-protect
   // mapped-dirty units at sync.

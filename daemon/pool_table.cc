@@ -49,6 +49,7 @@ void PoolTable::Start() {
         spec.new_name = pair.name;
         spec.force = true;  // it was ours when zfsd stopped
         spec.arc = arc_;
+        spec.dax_emulation = dax_emulation_;
         if (const NvList* t = cfg.GetNvList("vdev_tree")) CollectLeaves(*t, &spec.devices);
         auto p = Pool::Import(spec);
         if (!p.ok()) {
@@ -148,6 +149,7 @@ Status PoolTable::Create(const PoolCreateSpec& spec, const std::string& history)
   if (pools_.count(spec.name)) return Status::Error(EEXIST, "pool already exists");
   PoolCreateSpec with_arc = spec;
   with_arc.arc = arc_;
+  with_arc.dax_emulation = dax_emulation_;
   UZFS_ASSIGN(auto p, Pool::Create(with_arc));
   UZFS_TRY(p->LogHistory(history));
   UZFS_TRY(p->Sync());
@@ -165,6 +167,7 @@ Status PoolTable::Import(const PoolImportSpec& spec, const std::string& history)
                            "and no additional pools with that name were found");
   PoolImportSpec with_arc = spec;
   with_arc.arc = arc_;
+  with_arc.dax_emulation = dax_emulation_;
   UZFS_ASSIGN(auto p, Pool::Import(with_arc));
   if (pools_.count(p->name())) {
     (void)p->Export();

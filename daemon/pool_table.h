@@ -49,6 +49,9 @@ class PoolTable {
   void SetPreSync(Pool::PreSync fn) { pre_sync_ = std::move(fn); }
   // Every pool's dirty-data bound (Pool::SetDirtyMax; 0: Pool::DefaultDirtyMax()). Before Start.
   void SetDirtyMax(uint64_t bytes) { dirty_max_ = bytes; }
+  // --dax-emulation: regular files may stand in for device-DAX devices in the dax class
+  // (PoolCreateSpec::dax_emulation). Before Start.
+  void SetDaxEmulation(bool on) { dax_emulation_ = on; }
   // zfs_txg_timeout: the longest a txg stays open (default 5 s). Before Start.
   void SetTxgTimeout(std::chrono::seconds t) { txg_timeout_ = t; }
   ~PoolTable();
@@ -90,6 +93,7 @@ class PoolTable {
   std::thread sync_thread_;
   bool stopping_ = false;
   uint64_t dirty_max_ = 0;
+  bool dax_emulation_ = false;
   std::chrono::seconds txg_timeout_{5};
   // The sync thread's wake-up: a pool asked for a sync, or the table stops. Apart from mu_,
   // which the sync thread holds while syncing (a writer asking must not wait for that).

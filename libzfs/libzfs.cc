@@ -88,12 +88,20 @@ std::string VdevName(const NvList& v) {
   const std::string* type = v.GetString("type");
   const std::string* path = v.GetString("path");
   if (path) {
-    if (type && *type == "disk" && path->rfind("/dev/", 0) == 0) return path->substr(5);
+    if (type && (*type == "disk" || *type == "dax") && path->rfind("/dev/", 0) == 0)
+      return path->substr(5);
     return *path;
   }
   std::string t = type ? *type : "?";
   if (t == "raidz") t += std::to_string(v.GetUint64("nparity").value_or(1));
   return t + "-" + std::to_string(v.GetUint64("id").value_or(0));
+}
+
+std::string VdevClass(const NvList& top) {
+  if (top.GetUint64("is_log").value_or(0)) return "logs";
+  const std::string* type = top.GetString("type");
+  if (type && *type == "dax") return "dax";
+  return {};
 }
 
 std::string VdevTable(const std::string& pool_name, const std::string& pool_state,
@@ -137,31 +145,30 @@ std::string VdevTable(const std::string& pool_name, const std::string& pool_stat
     const auto* kids = v.GetNvListArray("children");
     const char* aux = nullptr;
     if (state == "UNAVAIL") aux = kids && !kids->empty() ? "insufficient replicas" : "cannot open";
+    else if (v.GetUint64("dax_emulated").value_or(0)) aux = "emulated DAX (a file, no MAP_SYNC)";
     row(depth, VdevName(v), state, aux);
     if (kids)
       for (const NvList& k : *kids) walk(k, depth + 2);
   };
-  // Logs and holes are not listed among the pool's vdevs; the logs follow under "logs"
-  // (print_logs), holes nowhere (print_import_config skips them and missing vdevs).
-  auto is_log = [](const NvList& t) { return t.GetUint64("is_log").value_or(0) != 0; };
+  // Logs, dax devices and holes are not listed among the pool's vdevs; the logs follow
+  // under "logs" (print_logs), the dax class under "dax" (as OpenZFS prints its special
+  // class), holes nowhere (print_import_config skips them and missing vdevs).
   auto is_hole = [](const NvList& t) {
     const std::string* ty = t.GetString("type");
     return t.GetUint64("is_hole").value_or(0) != 0 || (ty && *ty == "hole");
   };
-  bool logs = false;
-  if (tops)
-    for (const NvList& t : *tops) {
-      if (is_hole(t)) continue;
-      if (is_log(t)) {
-        logs = true;
-        continue;
-      }
-      walk(t, 2);
-    }
-  if (logs) {
-    out += "\tlogs\n";
+  if (tops) {
     for (const NvList& t : *tops)
-      if (is_log(t) && !is_hole(t)) walk(t, 2);
+      if (!is_hole(t) && VdevClass(t).empty()) walk(t, 2);
+    for (const char* cls : {"logs", "dax"}) {
+      bool header = false;
+      for (const NvList& t : *tops) {
+        if (is_hole(t) || VdevClass(t) != cls) continue;
+        if (!header) out += std::string("\t") + cls + "\n";
+        header = true;
+        walk(t, 2);
+      }
+    }
   }
   return out;
 }

@@ -32,12 +32,18 @@ std::string NiceNum(uint64_t n);
 // "mirror-0", "raidz2-1".
 std::string VdevName(const NvList& vdev);
 
+// The class section a top-level vdev is listed under by zpool status, list -v, create -n
+// and add -n: "logs" (a separate intent log device), "dax" (a device-DAX device), or empty
+// (the pool's data vdevs).
+std::string VdevClass(const NvList& top);
+
 // The config table of `zpool status` (with READ WRITE CKSUM columns, all 0: error counters
 // are not kept yet) or `zpool import` (without them). pool_name/state head the table; tree is
 // the vdev_tree {type: root, children: [...]} with per-vdev "state". An UNAVAIL leaf ends with
-// "cannot open", an UNAVAIL interior vdev or pool with "insufficient replicas". Separate log
-// devices (is_log) follow under a "logs" line, as zfs-fuse's print_logs puts them; holes
-// are not shown (the NAME column is still as wide as zfs-fuse's max_width makes it).
+// "cannot open", an UNAVAIL interior vdev or pool with "insufficient replicas", a dax device
+// that is a file standing in for one with "emulated DAX (a file, no MAP_SYNC)". Separate log
+// devices (is_log) follow under a "logs" line, as zfs-fuse's print_logs puts them, then the
+// dax class under "dax"; holes are not shown (the NAME column is still as wide as zfs-fuse's max_width makes it).
 std::string VdevTable(const std::string& pool_name, const std::string& pool_state,
                       const NvList& tree, bool with_counters);
 

@@ -44,6 +44,7 @@ std::string Grouping(const std::string& w, int* mindev, int* maxdev) {
   if (w == "mirror") return "mirror";
   if (w == "spare") return "spare";
   if (w == "log") return "log";
+  if (w == "dax") return "dax";
   if (w == "cache") return "l2cache";
   return {};
 }
@@ -58,8 +59,8 @@ bool IsKeyword(const std::string& w) {
   return !Grouping(w, &mn, &mx).empty() || Unsupported(w);
 }
 
-// make_leaf_vdev: resolves a device word and describes it.
-Result<NvList> MakeLeaf(const std::string& arg) {
+// make_leaf_vdev: resolves a device word and describes it. dax: a device of the dax class.
+Result<NvList> MakeLeaf(const std::string& arg, bool dax = false) {
   std::string path;
   struct stat st;
   if (!arg.empty() && arg[0] == '/') {
@@ -87,12 +88,25 @@ Result<NvList> MakeLeaf(const std::string& arg) {
   }
   const bool whole = disk::IsWholeDisk(path);
   std::string type;
+  if (dax && S_ISCHR(st.st_mode)) {
+    NvList nv;
+    nv.AddString("path", path);
+    nv.AddString("type", "dax");
+    return nv;
+  }
   if (whole || S_ISBLK(st.st_mode))
     type = "disk";
   else if (S_ISREG(st.st_mode))
     type = "file";
   else
     return SpecError("cannot use '" + path + "': must be a block device or regular file");
+  if (dax) {
+    // The dax class takes device-DAX character devices (zfsd probes them) and, where zfsd
+    // was started with --dax-emulation, regular files standing in for one.
+    if (type == "disk")
+      return SpecError("cannot use '" + path + "': not a device-DAX character device");
+    type = "dax";
+  }
   NvList nv;
   nv.AddString("path", path);
   nv.AddString("type", type);
@@ -167,7 +181,7 @@ std::optional<Replication> GetReplication(const NvList& nvroot, bool fatal, Erro
   for (const NvList& top : Kids(nvroot)) {
     if (top.GetUint64("is_log").value_or(0)) continue;
     const std::string type = top.GetString("type") ? *top.GetString("type") : "";
-    if (type == "hole" || type == "indirect") continue;
+    if (type == "hole" || type == "indirect" || type == "dax") continue;
     rep = Replication{type, 0, 0};
     if (!top.Has("children")) {
       rep.children = 1;
@@ -227,6 +241,12 @@ std::optional<Replication> GetReplication(const NvList& nvroot, bool fatal, Erro
   return last ? last : std::optional<Replication>(Replication{});
 }
 
+// A top-level vdev of the normal class (not a log device, not a dax device).
+bool IsGeneral(const NvList& top) {
+  const std::string* type = top.GetString("type");
+  return !top.GetUint64("is_log").value_or(0) && !(type && *type == "dax");
+}
+
 // check_replication: the new spec against itself and against the pool's current level.
 bool CheckReplication(const NvList* pool_nvroot, const NvList& newroot, ErrorText* err) {
   std::optional<Replication> current;
@@ -236,7 +256,7 @@ bool CheckReplication(const NvList* pool_nvroot, const NvList& newroot, ErrorTex
   }
   const auto& kids = Kids(newroot);
   size_t logs = 0;
-  for (const NvList& t : kids) logs += t.GetUint64("is_log").value_or(0) ? 1 : 0;
+  for (const NvList& t : kids) logs += IsGeneral(t) ? 0 : 1;
   if (kids.empty() || logs == kids.size()) return true;
   std::optional<Replication> next = GetReplication(newroot, true, err);
   if (!next) return false;
@@ -259,7 +279,8 @@ bool CheckReplication(const NvList* pool_nvroot, const NvList& newroot, ErrorTex
 Result<NvList> ConstructSpec(const std::vector<std::string>& args) {
   std::vector<NvList> tops, spares, l2cache;
   bool is_log = false, seen_logs = false, seen_spares = false, seen_cache = false;
-  int nlogs = 0;
+  bool is_dax = false, seen_dax = false;
+  int nlogs = 0, ndax = 0;
   size_t i = 0;
   while (i < args.size()) {
     const std::string& word = args[i];
@@ -269,9 +290,10 @@ Result<NvList> ConstructSpec(const std::vector<std::string>& args) {
     int mindev = 0, maxdev = 0;
     const std::string type = Grouping(word, &mindev, &maxdev);
     if (type.empty()) {  // a device: a top-level vdev of its own
-      UZFS_ASSIGN(NvList nv, MakeLeaf(word));
+      UZFS_ASSIGN(NvList nv, MakeLeaf(word, is_dax));
       nv.AddUint64("is_log", is_log ? 1 : 0);
       if (is_log) nlogs++;
+      if (is_dax) ndax++;
       tops.push_back(std::move(nv));
       i++;
       continue;
@@ -279,20 +301,30 @@ Result<NvList> ConstructSpec(const std::vector<std::string>& args) {
     if (type == "log") {
       if (seen_logs) return SpecError("invalid vdev specification: 'log' can be specified only once");
       seen_logs = is_log = true;
+      is_dax = false;
       i++;
       continue;
     }
+    if (type == "dax") {
+      if (seen_dax) return SpecError("invalid vdev specification: 'dax' can be specified only once");
+      seen_dax = is_dax = true;
+      is_log = false;
+      i++;
+      continue;
+    }
+    if (is_dax && type != "spare" && type != "l2cache")  // no mirrors or raidz of pmem here
+      return SpecError("invalid vdev specification: unsupported 'dax' device: " + type);
     if (type == "spare") {
       if (seen_spares)
         return SpecError("invalid vdev specification: 'spare' can be specified only once");
       seen_spares = true;
-      is_log = false;
+      is_log = is_dax = false;
     }
     if (type == "l2cache") {
       if (seen_cache)
         return SpecError("invalid vdev specification: 'cache' can be specified only once");
       seen_cache = true;
-      is_log = false;
+      is_log = is_dax = false;
     }
     if (is_log) {
       if (type != "mirror")
@@ -329,6 +361,8 @@ Result<NvList> ConstructSpec(const std::vector<std::string>& args) {
     return SpecError("invalid vdev specification: at least one toplevel vdev must be specified");
   if (seen_logs && nlogs == 0)
     return SpecError("invalid vdev specification: log requires at least 1 device");
+  if (seen_dax && ndax == 0)
+    return SpecError("invalid vdev specification: dax requires at least 1 device");
   NvList root;
   root.AddString("type", "root");
   root.AddNvListArray("children", std::move(tops));
@@ -409,7 +443,7 @@ Result<NvList> MakeRootVdev(const std::vector<std::string>& args, const Options&
     return SpecError(err.str());
   if (!o.pool_nvroot) {
     bool normal = false;
-    for (const NvList& t : Kids(root)) normal |= !t.GetUint64("is_log").value_or(0);
+    for (const NvList& t : Kids(root)) normal |= IsGeneral(t);
     if (!normal) {
       err.Add("at least one general top-level vdev must be specified");
       return SpecError(err.str());
@@ -426,7 +460,7 @@ Status CheckDuplicates(const NvList& nvroot, bool adding) {
     struct stat st;
     if (::stat(l->GetString("path")->c_str(), &st) != 0) continue;
     std::pair<uint64_t, uint64_t> key =
-        S_ISBLK(st.st_mode) ? std::pair<uint64_t, uint64_t>{0, st.st_rdev}
+        S_ISBLK(st.st_mode) || S_ISCHR(st.st_mode) ? std::pair<uint64_t, uint64_t>{0, st.st_rdev}
                             : std::pair<uint64_t, uint64_t>{st.st_dev + 1, st.st_ino};
     if (!seen.insert(key).second)
       return Status::Error(EBUSY, adding ? "one or more vdevs refer to the same device"

@@ -7,7 +7,9 @@
 // The nvroot: {type: "root", children: [top...], spares: [leaf...]?, l2cache: [leaf...]?}
 //   leaf  = {path, type: "disk"|"file", whole_disk: 0|1 (disks only)}
 //   top   = a leaf plus {is_log: 0|1}, or {type: "mirror"|"raidz", is_log, nparity (raidz),
-//           children: [leaf...]}
+//           children: [leaf...]}, or a dax-class device {path, type: "dax", is_log: 0} (the
+//           words after "dax": device-DAX character devices, or regular files that zfsd
+//           takes as emulated DAX devices when started with --dax-emulation)
 // Paths are kept as given or as the shorthand resolved them ("sdb" → "/dev/sdb", a by-id name →
 // "/dev/disk/by-id/NAME"); whole_disk=1 marks a whole disk, which LabelDisks partitions.
 // Not supported (pool version 23 has none of them): draid, special, dedup, ashift.

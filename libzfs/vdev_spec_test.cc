@@ -181,6 +181,34 @@ TEST_F(VdevSpec, LogsSparesAndCache) {
             "at least one general top-level vdev must be specified");
 }
 
+TEST_F(VdevSpec, TheDaxClass) {
+  // Each word after "dax" is a top-level vdev of its own, of type dax (a character device,
+  // or a file zfsd takes as an emulated one); "log" or "spare" ends the class.
+  auto r = Make({F(0), "dax", F(1), F(2), "log", F(3)});
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  auto dax = [](const std::string& path) {
+    NvList nv;
+    nv.AddString("path", path);
+    nv.AddString("type", "dax");
+    nv.AddUint64("is_log", 0);
+    return nv;
+  };
+  EXPECT_EQ(*r, Root({Top(FileLeaf(F(0))), dax(F(1)), dax(F(2)), Top(FileLeaf(F(3)), true)}));
+  r = Make({F(0), "dax", "/dev/null"});  // a character device: zfsd probes it
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(*r, Root({Top(FileLeaf(F(0))), dax("/dev/null")}));
+
+  EXPECT_EQ(Error({F(0), "dax", "mirror", F(1), F(2)}),
+            "invalid vdev specification: unsupported 'dax' device: mirror");
+  EXPECT_EQ(Error({F(0), "dax"}), "invalid vdev specification: dax requires at least 1 device");
+  EXPECT_EQ(Error({F(0), "dax", F(1), "dax", F(2)}),
+            "invalid vdev specification: 'dax' can be specified only once");
+  EXPECT_EQ(Error({"dax", F(0)}),
+            "invalid vdev specification\nuse '-f' to override the following errors:\n"
+            "at least one general top-level vdev must be specified");
+  EXPECT_EQ(Error({F(0), "/dev/null"}), "cannot use '/dev/null': must be a block device or regular file");
+}
+
 TEST_F(VdevSpec, DeviceWords) {
   EXPECT_EQ(Error({"/nonexistent/disk"}), "cannot open '/nonexistent/disk': No such file or directory");
   EXPECT_EQ(Error({"nosuchdisk"}),

@@ -82,25 +82,24 @@ int Run(const Cmd& self, int argc, char** argv) {
           if (const auto* kids = t.GetNvListArray("children"))
             for (const NvList& k : *kids) add(k, depth + 2);
         };
-        // print_list_stats: the data vdevs, then the class "logs" (a row of dashes) and the
-        // log devices; holes are not listed.
+        // print_list_stats: the data vdevs, then each class ("logs", "dax": a row of
+        // dashes) and its devices; holes are not listed.
         auto flag = [](const NvList& t, const char* k) { return t.GetUint64(k).value_or(0) != 0; };
-        bool logs = false;
-        for (const NvList& t : *tops) {
-          if (flag(t, "is_hole")) continue;
-          if (flag(t, "is_log")) {
-            logs = true;
-            continue;
+        for (const NvList& t : *tops)
+          if (!flag(t, "is_hole") && libzfs::VdevClass(t).empty()) add(t, 2);
+        for (const std::string cls : {"logs", "dax"}) {
+          bool header = false;
+          for (const NvList& t : *tops) {
+            if (flag(t, "is_hole") || libzfs::VdevClass(t) != cls) continue;
+            if (!header) {
+              std::map<std::string, PropCell> r;
+              for (const auto& c : columns) r[c] = {"-", "-"};
+              r["name"] = {cls, "-"};
+              vdev_rows[name].push_back(std::move(r));
+              header = true;
+            }
+            add(t, 2);
           }
-          add(t, 2);
-        }
-        if (logs) {
-          std::map<std::string, PropCell> r;
-          for (const auto& c : columns) r[c] = {"-", "-"};
-          r["name"] = {"logs", "-"};
-          vdev_rows[name].push_back(std::move(r));
-          for (const NvList& t : *tops)
-            if (flag(t, "is_log") && !flag(t, "is_hole")) add(t, 2);
         }
       }
     }

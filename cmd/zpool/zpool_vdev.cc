@@ -18,16 +18,16 @@ std::string PlainName(const NvList& v) {
   return t;
 }
 
-bool HasLogs(const NvList& nv) {
+bool HasClass(const NvList& nv, const std::string& cls) {
   if (const auto* kids = nv.GetNvListArray("children"))
     for (const NvList& k : *kids)
-      if (Flag(k, "is_log")) return true;
+      if (libzfs::VdevClass(k) == cls) return true;
   return false;
 }
 
 }  // namespace
 
-std::string VdevTree(const std::string* name, const NvList& nv, int indent, bool logs) {
+std::string VdevTree(const std::string* name, const NvList& nv, int indent, const std::string& cls) {
   std::string out;
   if (name) out += "\t" + std::string(static_cast<size_t>(indent), ' ') + *name + "\n";
   const auto* kids = nv.GetNvListArray("children");
@@ -35,27 +35,28 @@ std::string VdevTree(const std::string* name, const NvList& nv, int indent, bool
   for (const NvList& k : *kids) {
     const std::string* type = k.GetString("type");
     if (Flag(k, "is_hole") || (type && *type == "hole")) continue;
-    if (Flag(k, "is_log") != logs) continue;
+    if (libzfs::VdevClass(k) != cls) continue;
     const std::string n = PlainName(k);
-    out += VdevTree(&n, k, indent + 2, false);
+    out += VdevTree(&n, k, indent + 2, {});
   }
   return out;
 }
 
 std::string DryRunLayout(const std::string& pool, const NvList& nvroot) {
-  std::string out = VdevTree(&pool, nvroot, 0, false);
-  static const std::string kLogs = "logs";
-  if (HasLogs(nvroot)) out += VdevTree(&kLogs, nvroot, 0, true);
+  std::string out = VdevTree(&pool, nvroot, 0, {});
+  for (const std::string cls : {"logs", "dax"})
+    if (HasClass(nvroot, cls)) out += VdevTree(&cls, nvroot, 0, cls);
   return out;
 }
 
 std::string AddDryRunLayout(const std::string& pool, const NvList& pool_tree, const NvList& nvroot) {
-  static const std::string kLogs = "logs";
-  std::string out = VdevTree(&pool, pool_tree, 0, false) + VdevTree(nullptr, nvroot, 0, false);
-  if (HasLogs(pool_tree))
-    out += VdevTree(&kLogs, pool_tree, 0, true) + VdevTree(nullptr, nvroot, 0, true);
-  else if (HasLogs(nvroot))
-    out += VdevTree(&kLogs, nvroot, 0, true);
+  std::string out = VdevTree(&pool, pool_tree, 0, {}) + VdevTree(nullptr, nvroot, 0, {});
+  for (const std::string cls : {"logs", "dax"}) {
+    if (HasClass(pool_tree, cls))
+      out += VdevTree(&cls, pool_tree, 0, cls) + VdevTree(nullptr, nvroot, 0, cls);
+    else if (HasClass(nvroot, cls))
+      out += VdevTree(&cls, nvroot, 0, cls);
+  }
   return out;
 }
 

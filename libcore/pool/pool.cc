@@ -1,6 +1,7 @@
 #include "libcore/pool/pool.h"
 #include "libcore/pool/pool_sinks.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -179,6 +180,9 @@ NvList Pool::StatusConfig() {
   size_t n = NumTops();
   for (size_t i = 0; i < n; i++) {
     NvList t = VdevStatusTree(*Top(i));
+    struct stat st;
+    if (Top(i)->is_dax() && ::stat(Top(i)->open_path.c_str(), &st) == 0 && S_ISREG(st.st_mode))
+      t.AddUint64("dax_emulated", 1);  // a file standing in for a device-DAX device
     if (i < groups_.size()) {
       std::lock_guard<std::mutex> al(alloc_mu_);
       t.AddUint64("space", groups_[i]->usable());
@@ -205,7 +209,7 @@ uint64_t Pool::size() {
   std::lock_guard<std::mutex> al(alloc_mu_);
   uint64_t s = 0;
   for (auto& g : groups_)
-    if (!g->is_log()) s += g->usable();
+    if (g->is_normal()) s += g->usable();
   return s;
 }
 
@@ -214,7 +218,7 @@ uint64_t Pool::allocated() {
   std::lock_guard<std::mutex> al(alloc_mu_);
   uint64_t s = 0;
   for (auto& g : groups_)
-    if (!g->is_log()) s += g->allocated();
+    if (g->is_normal()) s += g->allocated();
   return s;
 }
 

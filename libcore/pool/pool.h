@@ -92,6 +92,9 @@ namespace uzfs {
 
 inline constexpr uint64_t kPoolStateActive = 0, kPoolStateExported = 1, kPoolStateDestroyed = 2;
 inline constexpr uint64_t kSpaMinDevSize = 64ULL << 20;  // SPA_MINDEVSIZE
+// The extent size and alignment of dax=on file data on a dax device: device-DAX's usual
+// alignment (the PMD size); devices aligned more coarsely are refused.
+inline constexpr uint64_t kDaxAlignShift = 21, kDaxAlign = 1ULL << kDaxAlignShift;
 inline constexpr uint64_t kTxgInitial = 4;
 
 struct PoolCreateSpec {
@@ -104,6 +107,10 @@ struct PoolCreateSpec {
   std::string altroot;                          // -R (not persistent)
   Env* env = nullptr;
   Arc* arc = nullptr;  // file data and metadata cache (zfsd's, shared by its pools; not owned)
+  // Regular files may stand in for device-DAX devices in the dax class (zfsd
+  // --dax-emulation: tests and machines without persistent memory). Such a device has no
+  // MAP_SYNC; zpool status marks it "emulated".
+  bool dax_emulation = false;
 };
 
 struct PoolImportSpec {
@@ -115,6 +122,7 @@ struct PoolImportSpec {
   std::string altroot;
   Env* env = nullptr;
   Arc* arc = nullptr;  // as PoolCreateSpec::arc
+  bool dax_emulation = false;  // as PoolCreateSpec::dax_emulation
 };
 
 struct PropValue {
@@ -445,6 +453,9 @@ class Pool : public BlockReader {
                      const std::string& too_small,
                      std::map<uint64_t, std::unique_ptr<File>>* files,
                      std::vector<NvList>* configs);
+  // A device given to the dax class: a device-DAX character device aligned to kDaxAlign or
+  // less, or (with dax_emulation_) a regular file. EINVAL in zpool's words otherwise.
+  Status CheckDaxDevice(const std::string& path);
   size_t NumTops() const { return ntops_.load(std::memory_order_acquire); }
   // Phases 2 and 3 of a txg sync, mu_ held on entry and on return. With release (Sync and
   // Writeback: the unique_lock holding mu_), phase 3 runs without mu_; without it (create,
@@ -583,6 +594,7 @@ class Pool : public BlockReader {
   std::map<std::pair<uint64_t, uint64_t>, std::set<uint64_t>> pinned_;
   std::mutex mu_;
   Env* env_ = nullptr;
+  bool dax_emulation_ = false;  // PoolCreateSpec::dax_emulation; set at create/import
   std::string name_;
   uint64_t guid_ = 0;
   uint64_t version_ = 23;

@@ -3,6 +3,8 @@
 // first txg (TXG_INITIAL = 4) synced before returning, as spa_create does.
 #include <sys/stat.h>
 
+#include <cerrno>
+#include <cstring>
 #include <algorithm>
 #include <ctime>
 #include <set>
@@ -83,7 +85,7 @@ Status Pool::CreateSkeleton(uint64_t now, const std::map<std::string, std::strin
   {
     uint64_t space = 0;
     for (auto& g : groups_)
-      if (!g->is_log()) space += g->usable();
+      if (g->is_normal()) space += g->usable();
     uint64_t max_off = std::clamp<uint64_t>(space / 1000, kSpaHistoryMin, kSpaHistoryMax);
     Bytes hdr(40, 0);
     StoreLE64(hdr.data() + 8, max_off);
@@ -113,6 +115,20 @@ Status Pool::CreateSkeleton(uint64_t now, const std::map<std::string, std::strin
   return Status::Ok();
 }
 
+Status Pool::CheckDaxDevice(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0)
+    return Status::Error(errno, "cannot open '" + path + "': " + std::strerror(errno));
+  if (S_ISREG(st.st_mode)) {
+    if (dax_emulation_) return Status::Ok();
+    return Status::Error(EINVAL, "cannot use '" + path + "': not a device-DAX character device"
+                                 " (zfsd emulates one on a file only with --dax-emulation)");
+  }
+  if (!S_ISCHR(st.st_mode))
+    return Status::Error(EINVAL, "cannot use '" + path + "': not a device-DAX character device");
+  return Status::Error(ENOTSUP, "cannot use '" + path + "': device-DAX not probed yet");
+}
+
 Status Pool::OpenNewTops(const std::vector<NvList>& tops, uint64_t ashift, uint64_t txg,
                          const std::string& too_small,
                          std::map<uint64_t, std::unique_ptr<File>>* files,
@@ -128,7 +144,7 @@ Status Pool::OpenNewTops(const std::vector<NvList>& tops, uint64_t ashift, uint6
       const auto* kids = top.GetNvListArray("children");
       if (!kids || kids->empty()) return Status::Error(EINVAL, *type + " without devices");
       leaves = *kids;
-    } else if (*type == "file" || *type == "disk") {
+    } else if (*type == "file" || *type == "disk" || *type == "dax") {
       leaves.push_back(top);
     } else {
       return Status::Error(EINVAL, "unsupported vdev type '" + *type + "'");
@@ -147,6 +163,7 @@ Status Pool::OpenNewTops(const std::vector<NvList>& tops, uint64_t ashift, uint6
       }
       if (!seen.insert(*path).second)
         return Status::Error(EINVAL, *path + " is specified more than once");
+      if (*type == "dax") UZFS_TRY(CheckDaxDevice(*path));
       struct stat st;
       bool blk = stat(path->c_str(), &st) == 0 && S_ISBLK(st.st_mode);
       // Block devices and files alike bypass the host's page cache where its file system does
@@ -164,7 +181,14 @@ Status Pool::OpenNewTops(const std::vector<NvList>& tops, uint64_t ashift, uint6
       uint64_t asize = psize - kVdevLabelStartSize - kVdevLabelEndSize;
       min_asize = std::min(min_asize, asize);
       uint64_t g = NewGuid();
-      leaf.AddString("type", blk ? "disk" : "file");
+      if (*type == "dax") {
+        // Extents of dax=on files are aligned to the device's alignment from the start of
+        // its allocatable space (4 MiB in, after the front labels: kDaxAlign divides it);
+        // the labels stay where every leaf has them.
+        asize = P2Align(asize, kDaxAlign);
+        min_asize = asize;
+      }
+      leaf.AddString("type", *type == "dax" ? "dax" : blk ? "disk" : "file");
       leaf.AddUint64("id", interior ? cid++ : 0);
       leaf.AddUint64("guid", g);
       leaf.AddUint64("create_txg", txg);
@@ -191,7 +215,9 @@ Status Pool::OpenNewTops(const std::vector<NvList>& tops, uint64_t ashift, uint6
     }
     cfg.AddUint64("ashift", ashift);
     cfg.AddUint64("asize", asize);
-    cfg.AddUint64("metaslab_shift", MetaslabGroup::MetaslabShiftFor(asize));
+    // A dax device's metaslabs hold whole extents: at least kDaxAlign each.
+    cfg.AddUint64("metaslab_shift", *type == "dax" ? std::max<uint64_t>(MetaslabGroup::MetaslabShiftFor(asize), kDaxAlignShift)
+                                                   : MetaslabGroup::MetaslabShiftFor(asize));
     cfg.AddUint64("metaslab_array", 0);
     cfg.AddUint64("create_txg", txg);
     cfg.AddUint64("is_log", top.GetUint64("is_log").value_or(0));
@@ -209,6 +235,7 @@ Result<std::unique_ptr<Pool>> Pool::Create(const PoolCreateSpec& spec) {
 Status Pool::InitNew(const PoolCreateSpec& spec) {
   env_ = spec.env ? spec.env : PosixEnv();
   arc_ = spec.arc;
+  dax_emulation_ = spec.dax_emulation;
   name_ = spec.name;
   altroot_ = spec.altroot;
   guid_ = NewGuid();
@@ -239,7 +266,7 @@ Status Pool::InitNew(const PoolCreateSpec& spec) {
     };
     UZFS_ASSIGN(auto v, BuildVdevTree(cfg, opener));
     groups_.push_back(std::make_unique<MetaslabGroup>(v->id, v->asize, v->metaslab_shift, v->ashift));
-    groups_.back()->set_log(v->is_log);
+    groups_.back()->set_class(ClassOf(*v));
     vtops.push_back(std::move(v));
   }
   root_ = MakeRootVdev(guid_, std::move(vtops));

@@ -178,7 +178,7 @@ Status Pool::ReserveLocked(uint64_t dir, uint64_t ds_obj, uint64_t bytes) {
     std::lock_guard<std::mutex> al(alloc_mu_);
     uint64_t deferred = 0;
     for (auto& g : groups_)
-      if (!g->is_log())  // a log device's space is no dataset's
+      if (g->is_normal())  // a log or dax device's space is no dataset's
         deferred += g->free_space() - std::min(g->free_space(), g->allocatable());
     pool_avail -= std::min(pool_avail, deferred);
   }

@@ -91,7 +91,7 @@ Result<std::optional<Pool::PropHit>> Pool::FindProp(uint64_t dir, const std::str
 uint64_t Pool::DspaceLocked() {
   uint64_t total = 0;
   for (size_t i = 0; i < groups_.size(); i++) {
-    if (groups_[i]->is_log()) continue;  // spa_get_dspace: the normal class only
+    if (!groups_[i]->is_normal()) continue;  // spa_get_dspace: the normal class only
     Vdev* top = Top(i);
     uint64_t ratio = top ? (1ULL << 17) / (top->PsizeToAsize(1ULL << 17) >> 9) : 512;
     total += (groups_[i]->usable() >> 9) * ratio;

@@ -1,5 +1,7 @@
 // Pool::Import (spa_import: open the devices read-write, load the MOS and the metaslabs'
 // space maps), pool properties (spa_prop_get / spa_sync_props) and history (spa_history.c).
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <ctime>
 
@@ -10,10 +12,18 @@
 
 namespace uzfs {
 
+namespace {
+bool IsRegularFile(const std::string& path) {
+  struct stat st;
+  return !path.empty() && ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+}  // namespace
+
 Result<std::unique_ptr<Pool>> Pool::Import(const PoolImportSpec& spec) {
   std::unique_ptr<Pool> p(new Pool());
   p->env_ = spec.env ? spec.env : PosixEnv();
   p->arc_ = spec.arc;
+  p->dax_emulation_ = spec.dax_emulation;
   SpaOpenOptions o;
   o.env = p->env_;
   o.writable = true;
@@ -37,6 +47,10 @@ Result<std::unique_ptr<Pool>> Pool::Import(const PoolImportSpec& spec) {
   for (uint64_t i = 0; i < spa.vdev_children(); i++)
     if (!spa.top(i) || spa.top(i)->type == "missing" || !spa.top(i)->available())
       return Status::Error(ENXIO, "one or more devices is currently unavailable");
+  for (uint64_t i = 0; i < spa.vdev_children(); i++)
+    if (spa.top(i)->is_dax() && !p->dax_emulation_ && IsRegularFile(spa.top(i)->open_path))
+      return Status::Error(EINVAL, "'" + spa.top(i)->open_path + "' is a file emulating a "
+                                   "device-DAX device; zfsd takes it only with --dax-emulation");
   p->PublishTops(p->spa_->mutable_root());
   p->name_ = spec.new_name.empty() ? spa.name() : spec.new_name;
   p->guid_ = spa.pool_guid();
@@ -92,7 +106,7 @@ Status Pool::LoadMetaslabs() {
       continue;
     }
     auto g = std::make_unique<MetaslabGroup>(i, top->asize, top->metaslab_shift, top->ashift);
-    g->set_log(top->is_log);
+    g->set_class(ClassOf(*top));
     uint64_t count = g->metaslabs().size();
     if (top->metaslab_array == 0) return Status::Error(ECORRUPT, "top-level vdev without metaslab array");
     UZFS_ASSIGN(Bytes arr, mos_->Read(top->metaslab_array, 0, count * 8));
@@ -178,7 +192,7 @@ Result<PropValue> Pool::GetPropLocked(const std::string& name) {
   uint64_t size = 0, alloc = 0;
   std::unique_lock<std::mutex> al(alloc_mu_);
   for (auto& g : groups_) {
-    if (g->is_log()) continue;  // spa_prop_get_config: the normal class only
+    if (!g->is_normal()) continue;  // spa_prop_get_config: the normal class only
     size += g->usable();
     alloc += g->allocated();
   }
@@ -255,7 +269,7 @@ Status Pool::LogHistoryLocked(const NvList& record) {
     UZFS_ASSIGN(history_obj_, mos_->Allocate(kOtSpaHistory, 128 * 1024, kOtSpaHistoryOffsets, 40));
     uint64_t space = 0;
     for (auto& g : groups_)
-      if (!g->is_log()) space += g->usable();
+      if (g->is_normal()) space += g->usable();
     Bytes hdr(40, 0);
     StoreLE64(hdr.data() + 8, std::clamp<uint64_t>(space / 1000, 128 * 1024, 32ULL << 20));
     UZFS_TRY(mos_->SetBonus(history_obj_, hdr));

@@ -52,7 +52,7 @@ Status Pool::AddVdevs(const NvList& nvroot) {
     // txg that first writes its config.
     UZFS_ASSIGN(v->metaslab_array, mos_->Allocate(kOtObjectArray, 512, 0, 0));
     auto g = std::make_unique<MetaslabGroup>(v->id, v->asize, v->metaslab_shift, v->ashift);
-    g->set_log(v->is_log);
+    g->set_class(ClassOf(*v));
     vtops.push_back(std::move(v));
     vgroups.push_back(std::move(g));
   }

@@ -61,11 +61,11 @@ Result<BlkPtr> Pool::AllocLogBlock(uint64_t size, const BlkPtr* hint, uint64_t t
   // (metaslab_ff_alloc), not the data's rotor: log blocks then cycle through space written
   // before (see MetaslabGroup::AllocLowest). Passive groups (a log device being removed)
   // and holes take none.
-  auto place = [&](bool log) {
+  auto place = [&](AllocClass cls) {
     for (size_t i = 0; i < groups_.size(); i++) {
       MetaslabGroup* g = groups_[i].get();
       Vdev* top = Top(i);
-      if (!g || !top || g->is_log() != log || !g->active() || g->usable() == 0) continue;
+      if (!g || !top || g->alloc_class() != cls || !g->active() || g->usable() == 0) continue;
       const uint64_t asize = top->PsizeToAsize(size);
       auto off = g->AllocLowest(asize);
       if (!off.ok()) continue;
@@ -78,7 +78,7 @@ Result<BlkPtr> Pool::AllocLogBlock(uint64_t size, const BlkPtr* hint, uint64_t t
   bool placed = false;
   {
     std::lock_guard<std::mutex> l(alloc_mu_);
-    placed = place(true);
+    placed = place(AllocClass::kLog);
   }
   if (!placed) {
     // Then the normal class. Log blocks live until the txg after their records syncs,
@@ -91,9 +91,9 @@ Result<BlkPtr> Pool::AllocLogBlock(uint64_t size, const BlkPtr* hint, uint64_t t
     std::lock_guard<std::mutex> l(alloc_mu_);
     uint64_t free = 0;
     for (auto& g : groups_)
-      if (!g->is_log()) free += g->allocatable();
+      if (g->is_normal()) free += g->allocatable();
     if (free < reserved + 2 * size) return Status::Error(ENOSPC, "out of space for the intent log");
-    if (!place(false)) return Status::Error(ENOSPC, "out of space for the intent log");
+    if (!place(AllocClass::kNormal)) return Status::Error(ENOSPC, "out of space for the intent log");
   }
   // zio_alloc_zil's block pointer: uncompressed, ZILOG2 checksum, intent log, level 0.
   bp.set_lsize(size);

@@ -43,6 +43,11 @@ struct SpaceMapAppend {
   uint64_t new_alloc = 0;       // smo_alloc after them
 };
 
+// The allocation classes (metaslab_class_t): spa_normal_class (data and metadata),
+// spa_log_class (separate intent log devices) and the dax class (device-DAX vdevs, whose
+// space only dax=on file data takes).
+enum class AllocClass { kNormal, kLog, kDax };
+
 class MetaslabGroup {
  public:
   // A group for a top-level vdev of `asize` allocatable bytes with sectors of 2^ashift.
@@ -56,9 +61,12 @@ class MetaslabGroup {
   uint64_t ashift() const { return ashift_; }
   uint64_t asize() const { return asize_; }
   // The class the group allocates for (spa_normal_class / spa_log_class: a separate intent
-  // log device's group is in the log class and serves only log blocks).
-  bool is_log() const { return log_; }
-  void set_log(bool log) { log_ = log; }
+  // log device's group is in the log class and serves only log blocks; a dax device's group
+  // serves only dax=on file data). Only the normal class counts in the pool's size.
+  AllocClass alloc_class() const { return class_; }
+  void set_class(AllocClass c) { class_ = c; }
+  bool is_log() const { return class_ == AllocClass::kLog; }
+  bool is_normal() const { return class_ == AllocClass::kNormal; }
   // metaslab_group_activate / _passivate: a passive group takes no new allocations (a log
   // device being removed); frees and syncs go on.
   bool active() const { return active_; }
@@ -114,7 +122,8 @@ class MetaslabGroup {
  private:
   int MetaslabOf(uint64_t offset) const;
   uint64_t vdev_, asize_, ms_shift_, ashift_;
-  bool log_ = false, active_ = true;
+  AllocClass class_ = AllocClass::kNormal;
+  bool active_ = true;
   std::vector<Metaslab> ms_;
   uint64_t cursor_ = 0;  // where the last allocation ended (first-fit resumes there)
 };

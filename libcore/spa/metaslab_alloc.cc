@@ -12,10 +12,9 @@ Status MetaslabAlloc(std::vector<std::unique_ptr<MetaslabGroup>>& groups, Metasl
                      const TopVdevLookup& top, uint64_t psize, int copies, BlkPtr* bp,
                      AllocClass cls) {
   const size_t ngroups = groups.size();
-  const bool want_log = cls == AllocClass::kLog;
   auto eligible = [&](size_t i) {
     const MetaslabGroup& g = *groups[i];
-    return g.is_log() == want_log && g.active() && g.usable() > 0;
+    return g.alloc_class() == cls && g.active() && g.usable() > 0;
   };
   // The rotor's group, or the next eligible one after it.
   size_t first = ngroups;

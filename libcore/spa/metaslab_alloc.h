@@ -1,8 +1,8 @@
 // metaslab_alloc for one of a pool's allocation classes (zfs-fuse metaslab.c metaslab_alloc /
 // metaslab_alloc_dva / metaslab_free): which top-level vdev gets each copy of a block.
 //
-// A class is the groups whose is_log() matches (spa_normal_class: the pool's data vdevs;
-// spa_log_class: its separate intent log devices); a passive group (a log device being
+// A class is the groups whose alloc_class() matches (spa_normal_class: the pool's data vdevs;
+// spa_log_class: its separate intent log devices; the dax class); a passive group (a log device being
 // removed) and an empty one (a hole) are never chosen. Each class has its own rotor.
 //
 // The rotor moves to the next top-level vdev once metaslab_aliquot (512K) times its number
@@ -31,7 +31,10 @@ struct MetaslabRotor {
   uint64_t bytes = 0;  // allocated on it since it became current (mg_aliquot's count)
 };
 
-enum class AllocClass { kNormal, kLog };
+// The class a top-level vdev's group serves (vdev_alloc's class choice).
+inline AllocClass ClassOf(const Vdev& top) {
+  return top.is_log ? AllocClass::kLog : top.is_dax() ? AllocClass::kDax : AllocClass::kNormal;
+}
 
 // Fills bp->dva[0 .. copies) (clamped to 1..3) for a block of psize bytes, from the groups of
 // class cls (ENOSPC when the class has none with room).

@@ -21,7 +21,7 @@ struct Pool3 {
       tops.push_back(MakeMissingVdev(i));  // only PsizeToAsize is asked of it
       tops.back()->ashift = 9;
     }
-    groups[1]->set_log(true);
+    groups[1]->set_class(AllocClass::kLog);
   }
   TopVdevLookup Lookup() {
     return [this](uint64_t id) { return id < tops.size() ? tops[id].get() : nullptr; };
@@ -58,6 +58,24 @@ TEST(MetaslabAlloc, TheLogClassAllocatesOnLogDevicesOnly) {
   }
   EXPECT_EQ(p.Alloc(AllocClass::kLog).status().code(), ENOSPC);
   EXPECT_TRUE(p.Alloc(AllocClass::kNormal).ok());
+}
+
+TEST(MetaslabAlloc, TheDaxClassIsItsOwn) {
+  Pool3 p;
+  p.groups[2]->set_class(AllocClass::kDax);
+  auto dax = p.Alloc(AllocClass::kDax, 1, 512 << 10);
+  ASSERT_TRUE(dax.ok()) << dax.status().ToString();
+  EXPECT_EQ(dax->dva[0].vdev(), 2u);
+  for (int i = 0; i < 32; i++) {
+    auto bp = p.Alloc(AllocClass::kNormal, 2);
+    ASSERT_TRUE(bp.ok());
+    // Ditto copies stay in the normal class even when another class has a vdev free.
+    EXPECT_EQ(bp->dva[0].vdev(), 0u);
+    EXPECT_EQ(bp->dva[1].vdev(), 0u);
+  }
+  EXPECT_EQ(p.groups[2]->allocated(), 512u << 10);
+  p.groups[0]->set_active(false);
+  EXPECT_EQ(p.Alloc(AllocClass::kNormal).status().code(), ENOSPC);
 }
 
 TEST(MetaslabAlloc, PassiveAndEmptyGroupsAreSkipped) {

@@ -362,7 +362,7 @@ Result<std::unique_ptr<Vdev>> Build(const NvList& nv, const LeafOpener& open, ui
   if (auto a = nv.GetUint64("ashift")) ashift = *a;
   std::unique_ptr<Vdev> v;
   const std::vector<NvList>* kids = nv.GetNvListArray("children");
-  if (*type == "file" || *type == "disk") {
+  if (*type == "file" || *type == "disk" || *type == "dax") {
     const std::string* p = nv.GetString("path");
     auto f = open(guid, p ? *p : std::string());
     std::string opened = f ? f->Name() : std::string();

@@ -42,7 +42,7 @@ class Vdev {
   virtual ~Vdev() = default;
 
   // Config facts, from the label's vdev_tree (0 / empty when absent).
-  std::string type;       // "file", "disk", "mirror", "raidz", "replacing", "spare", "missing",
+  std::string type;       // "file", "disk", "dax", "mirror", "raidz", "replacing", "spare", "missing",
                           // "hole" (a removed log device's id: no device, no space)
   uint64_t id = 0;
   uint64_t guid = 0;
@@ -62,6 +62,9 @@ class Vdev {
                                 type != "replacing" && type != "spare" && type != "root" &&
                                 type != "hole"; }
   bool is_hole() const { return type == "hole"; }
+  // A device of the dax class: a device-DAX character device (or a file emulating one), a
+  // top-level vdev of its own whose space only dax=on file data takes.
+  bool is_dax() const { return type == "dax"; }
   // False for a leaf whose device was not found, and for an interior vdev that cannot serve
   // reads (raidz with more than nparity unavailable children, mirror with none).
   virtual bool available() const = 0;
