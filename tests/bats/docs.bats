@@ -234,6 +234,8 @@ complete_words() {
   [ "$(complete_words zpool import -d "$dir/")" = "$dir/sub" ]
   [ "$(complete_words zpool ver)" = "version" ]
   [ "$(complete_words zpool create tank mirror "$dir/di")" = "$dir/disk0" ]
+  [ "$(cd "$dir/sub" && complete_words zpool create tank "$dir/disk0" da)" = "dax" ]
+  [ "$(complete_words zpool add tank dax "$dir/di")" = "$dir/disk0" ]
   # Pool names come from zfsd; with none reachable nothing is offered, and nothing is printed.
   UZFS_SOCKET=$BATS_TEST_TMPDIR/none.sock run complete_words zpool export ""
   [ "$status" -eq 0 ]
