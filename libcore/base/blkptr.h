@@ -14,6 +14,10 @@ namespace uzfs {
 inline constexpr uint64_t kSpaMinBlockShift = 9;
 inline constexpr uint64_t kSpaMinBlockSize = 512;
 inline constexpr uint64_t kSpaMaxBlockSize = 128 * 1024;  // v23
+// The largest block a reader accepts (OpenZFS's SPA_MAXBLOCKSIZE with large_blocks): uzfs
+// writes blocks larger than kSpaMaxBlockSize only as the 2 MiB extents of dax=on files, in
+// pools of version 5000.
+inline constexpr uint64_t kSpaMaxLargeBlockSize = 16ULL << 20;
 inline constexpr size_t kBlkPtrSize = 128;
 inline constexpr int kSpaDvas = 3;
 

@@ -99,6 +99,9 @@ const std::vector<DatasetPropDef>& DatasetPropDefs() {
       // and leaves the entry alone.
       {"sync", K::kIndex, false, true, "standard", F, "SYNC",
        {{"standard", 0}, {"always", 1}, {"disabled", 2}}},
+      // uzfs's own: regular files created while it is on keep their data on the pool's dax
+      // class (libcore/zpl/zpl_dax.h). Only pools with a dax class (version 5000) take on.
+      {"dax", K::kIndex, false, true, "off", F, "DAX", kOnOff},
   };
   return defs;
 }

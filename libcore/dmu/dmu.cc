@@ -36,7 +36,7 @@ Result<DnodePhys> DnodePhys::Decode(const uint8_t* p, bool little) {
     return Status::Error(ECORRUPT, "dnode: bad nblkptr/bonuslen");
   if (d.nlevels < 1 || d.nlevels > kMaxLevels)
     return Status::Error(ECORRUPT, "dnode: bad nlevels " + std::to_string(d.nlevels));
-  if (d.datablkszsec == 0 || d.datablksz() > kSpaMaxBlockSize)
+  if (d.datablkszsec == 0 || d.datablksz() > kSpaMaxLargeBlockSize)
     return Status::Error(ECORRUPT, "dnode: bad data block size");
   if (d.nlevels > 1 && (d.indblkshift < 10 || d.indblkshift > 17))
     return Status::Error(ECORRUPT, "dnode: bad indirect block shift");

@@ -333,7 +333,7 @@ Status ObjsetWriter::SetBonus(uint64_t obj, ByteSpan bonus) {
 
 Status ObjsetWriter::SetBlockSize(uint64_t obj, uint32_t blocksize) {
   UZFS_ASSIGN(Obj * o, Load(obj));
-  if (blocksize % 512 || blocksize == 0 || blocksize > kSpaMaxBlockSize)
+  if (blocksize % 512 || blocksize == 0 || blocksize > kSpaMaxLargeBlockSize)
     return Status::Error(EINVAL, "bad block size");
   if (o->dn.datablksz() == blocksize) return Status::Ok();
   if (o->dn.maxblkid > 0) return Status::Error(ENOTSUP, "object has more than one block");
@@ -493,6 +493,37 @@ Status ObjsetWriter::Truncate(uint64_t obj, uint64_t off) {
     o->file_size = off;
     if (!arc_->Resize(CacheKey(obj), off).ok()) DropCached(*o);
   }
+  return Status::Ok();
+}
+
+Result<BlkPtr> ObjsetWriter::BlockPointer(uint64_t obj, uint64_t blkid) {
+  UZFS_ASSIGN(Obj * o, Load(obj));
+  return BpAt(*o, 0, blkid);
+}
+
+Status ObjsetWriter::PutBlock(uint64_t obj, uint64_t blkid, const BlkPtr& bp, ObjsetSink& sink,
+                              uint64_t txg) {
+  UZFS_ASSIGN(Obj * o, Load(obj));
+  if (!o->blocks.empty()) return Status::Error(EINVAL, "object has blocks of its own");
+  if (o->free_from != UINT64_MAX) {
+    // The sync would free from free_from on, bp included: free now, in the same txg.
+    UZFS_TRY(FreeRange(*o, o->free_from, sink, txg));
+    o->free_from = UINT64_MAX;
+  }
+  UZFS_TRY(GrowLevels(*o, blkid));
+  UZFS_TRY(SetBp(*o, 0, blkid, bp, sink, txg));
+  // maxblkid stays where the last truncate left it for holes, moves up for blocks.
+  if (!bp.is_hole() && blkid > o->dn.maxblkid) o->dn.maxblkid = blkid;
+  MarkDirty(*o);
+  return Status::Ok();
+}
+
+Status ObjsetWriter::FreeBlocksFrom(uint64_t obj, uint64_t first_blkid) {
+  UZFS_ASSIGN(Obj * o, Load(obj));
+  if (!o->blocks.empty()) return Status::Error(EINVAL, "object has blocks of its own");
+  o->free_from = std::min(o->free_from, first_blkid);
+  o->dn.maxblkid = first_blkid ? first_blkid - 1 : 0;
+  MarkDirty(*o);
   return Status::Ok();
 }
 

@@ -121,6 +121,20 @@ class ObjsetWriter {
   // Bytes covered: (maxblkid + 1) * blocksize, 0 when the object has no block.
   Result<uint64_t> Length(uint64_t obj);
 
+  // ---- Blocks placed by the caller (the extents of dax=on files, which live outside the
+  // DMU's data path: written in place on their device, never cached or copied here).
+  // The level-0 block pointer of blkid (a hole when none, or when a truncate of this txg
+  // dropped it).
+  Result<BlkPtr> BlockPointer(uint64_t obj, uint64_t blkid);
+  // Puts bp at level 0, blkid in open context (dbuf_assign_arcbuf's effect on the tree): the
+  // old block is killed and bp born through sink in txg, the indirect blocks above it become
+  // dirty, maxblkid follows. A truncate pending in this txg is applied first, so it cannot
+  // free bp at the sync. The object must hold no level-0 blocks of its own (no Write).
+  Status PutBlock(uint64_t obj, uint64_t blkid, const BlkPtr& bp, ObjsetSink& sink, uint64_t txg);
+  // Truncate without the partial block: blocks from first_blkid on become holes (freed at
+  // the sync), maxblkid drops below them; the block before is left as it is.
+  Status FreeBlocksFrom(uint64_t obj, uint64_t first_blkid);
+
   // The objset's zil_header_t (192 bytes at offset 512 of objset_phys_t), as it will be
   // written; setting it makes the objset_phys dirty (zil_sync's header update).
   ByteSpan zil_header() const { return ByteSpan(phys_tail_.data(), 192); }

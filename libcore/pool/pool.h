@@ -436,6 +436,7 @@ class Pool : public BlockReader {
  private:
   class MosSink;
   class DatasetSink;
+  class DaxStoreImpl;  // pool_dax.cc
   class TxgBlockOps;
   Pool();
   Status InitNew(const PoolCreateSpec& spec);
@@ -516,7 +517,14 @@ class Pool : public BlockReader {
     // rollback or destroy that replaces it).
     std::shared_ptr<ZilWriter> zil;
     uint64_t sync_mode = 0;  // the sync property: 0 standard, 1 always, 2 disabled
+    // The extents of its DAX files (pool_dax.cc), given to its ZPL.
+    std::shared_ptr<DaxStore> dax;
   };
+  // Gives od's ZPL its DaxStore and the dataset's dax property (new files are DAX files).
+  void AttachDaxLocked(OpenDataset& od, bool dax_on);
+  bool HasDaxClassLocked();
+  // dax=on needs a dax class: ENOTSUP "pool has no dax devices" otherwise.
+  Status CheckDaxPropLocked(const std::string& prop, const std::string& value);
   static constexpr uint64_t kSyncStandard = 0, kSyncAlways = 1, kSyncDisabled = 2;
   // Reads the sync property of every open dataset into it (and any_sync_always_).
   Status RefreshSyncModes();
@@ -627,6 +635,7 @@ class Pool : public BlockReader {
   bool cachefile_set_ = false;
   uint64_t history_obj_ = 0;
   MetaslabRotor rotor_;        // guarded by alloc_mu_, with groups_ (the normal class's)
+  MetaslabRotor dax_rotor_;    // guarded by alloc_mu_: the dax class's
   std::mutex alloc_mu_;
   std::mutex sync_mu_;
   std::atomic<int> sync_waiting_{0};  // syncs waiting for mu_ (SyncLock)

@@ -277,6 +277,7 @@ Status Pool::InitNew(const PoolCreateSpec& spec) {
   mos_ = ObjsetWriter::Create(this, kOstMeta, mos_pol);
   mos_zaps_ = std::make_unique<ZapStore>(mos_.get());
   uint64_t now = static_cast<uint64_t>(std::time(nullptr));
+  for (auto& [k, v] : spec.fs_props) UZFS_TRY(CheckDaxPropLocked(k, v));
   UZFS_TRY(CreateSkeleton(now, spec.fs_props));
   for (auto& [k, v] : spec.props) {
     if (k == "ashift" || k == "altroot") continue;

@@ -88,6 +88,7 @@ Status Pool::CreateFilesystem(const std::string& name,
   auto pdir = ResolveDir(parent);
   if (!pdir.ok()) return Status::Error(ENOENT, "parent does not exist");
   if (ResolveDir(name).ok()) return Status::Error(EEXIST, "dataset already exists");
+  for (auto& [k, v] : props) UZFS_TRY(CheckDaxPropLocked(k, v));
   uint64_t txg = txg_.open();
   uint64_t now = static_cast<uint64_t>(std::time(nullptr));
   UZFS_ASSIGN(uint64_t dir, CreateDir(*mos_, *mos_zaps_, *pdir, last, now));
@@ -214,6 +215,8 @@ Result<Pool::OpenDataset*> Pool::OpenDatasetLocked(uint64_t dir, uint64_t ds_obj
     UZFS_ASSIGN(od.zpl, ZplWriter::Open(od.os.get(), od.zaps.get()));
     UZFS_ASSIGN(auto rs, FindProp(dir, "recordsize", true));
     if (rs) od.zpl->set_recordsize(static_cast<uint32_t>(rs->entry.first()));
+    UZFS_ASSIGN(auto dax, FindProp(dir, "dax", true));
+    AttachDaxLocked(od, dax && dax->entry.first() == 1);
     // zfs_domount's zil_replay: what the log holds is applied before anything else runs.
     if (!readonly_) UZFS_TRY(ReplayLogLocked(od));
     UZFS_TRY(RefreshSyncModes());

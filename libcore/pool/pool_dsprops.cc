@@ -303,6 +303,8 @@ Status Pool::RefreshPolicies() {
     if (od.zpl) {
       UZFS_ASSIGN(auto rs, FindProp(ds.dir_obj, "recordsize", true));
       od.zpl->set_recordsize(rs ? static_cast<uint32_t>(rs->entry.first()) : 128 * 1024);
+      UZFS_ASSIGN(auto dax, FindProp(ds.dir_obj, "dax", true));
+      AttachDaxLocked(od, dax && dax->entry.first() == 1);
     }
   }
   return RefreshSyncModes();
@@ -337,6 +339,7 @@ Status Pool::SetDatasetProp(const std::string& name, const std::string& prop,
     }
     return mos_zaps_->UpdateString(ds.props_obj, prop, v.str);
   }
+  UZFS_TRY(CheckDaxPropLocked(prop, value));
   UZFS_ASSIGN(DslDirPhys dd, LoadDir(*mos_, ref.dir));
   const uint64_t props = dd.props_zapobj;
   auto store = [&]() -> Status {

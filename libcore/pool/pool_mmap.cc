@@ -33,6 +33,10 @@ Result<Pool::OpenDataset*> Pool::MappedFileLocked(const std::string& fs, uint64_
   auto attr = od->zpl->GetAttr(obj);
   if (!attr.ok() || !S_ISREG(attr->mode))
     return Status::Error(ENOENT, "object " + std::to_string(obj) + " is no regular file");
+  // A DAX file's data is on persistent memory, not in the ARC: the libzfs mapping of its
+  // extents (MAP_SYNC on the device itself) is not built yet.
+  if (ZplWriter::IsDaxFile(*attr))
+    return Status::Error(ENOTSUP, "mapping a DAX file through libzfs is not supported yet");
   *z = *attr;
   // The segment's size is the file's (it may not have been told since the import).
   UZFS_TRY(od->os->NoteFileSize(obj, z->size));

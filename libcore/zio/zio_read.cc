@@ -52,7 +52,7 @@ class Reader {
     if (bp.is_hole()) return Bytes(bp.lsize(), 0);
     if (depth > kMaxGangDepth) return Status::Error(ECORRUPT, "gang tree too deep");
     uint64_t psize = bp.psize(), lsize = bp.lsize();
-    if (psize > kSpaMaxBlockSize || lsize > kSpaMaxBlockSize)
+    if (psize > kSpaMaxLargeBlockSize || lsize > kSpaMaxLargeBlockSize)
       return Status::Error(ECORRUPT, "block size out of range");
     Status last = Status::Error(ECORRUPT, "block pointer without DVAs");
     bool any_cksum = false;

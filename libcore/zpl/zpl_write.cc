@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <utility>
 
+#include "libcore/base/checksum.h"
+#include "libcore/base/compress.h"
 #include "libcore/zil/zil_write.h"
 
 namespace uzfs {
@@ -217,7 +219,15 @@ Result<uint64_t> ZplWriter::Create(uint64_t dir, std::string_view name, uint32_t
   } else {
     UZFS_ASSIGN(obj, os_->Allocate(kOtPlainFileContents, 512, kOtZnode, kZnodeBonus, want));
     z.links = 1;
-    if (S_ISREG(mode)) UZFS_TRY(os_->NoteFileSize(obj, 0));
+    if (S_ISREG(mode) && dax_new_) {
+      // A DAX file: extent-sized blocks from the start, without checksum or compression
+      // (their bytes change in place).
+      UZFS_TRY(os_->SetBlockSize(obj, kDaxExtentSize));
+      UZFS_TRY(os_->SetChecksumCompress(obj, static_cast<uint8_t>(ChecksumId::kOff),
+                                        static_cast<uint8_t>(CompressId::kOff)));
+    } else if (S_ISREG(mode)) {
+      UZFS_TRY(os_->NoteFileSize(obj, 0));
+    }
   }
   z.atime[0] = z.mtime[0] = z.ctime[0] = z.crtime[0] = now.sec;
   z.atime[1] = z.mtime[1] = z.ctime[1] = z.crtime[1] = now.nsec;
@@ -229,6 +239,7 @@ Result<uint64_t> ZplWriter::Create(uint64_t dir, std::string_view name, uint32_t
   z.rdev = rdev;
   z.flags = NewFlags(mode);
   if (d.flags & kFlagXattr) z.flags |= kFlagXattr;  // zfs_mknode: IS_XATTR under an xattr dir
+  if (S_ISREG(mode) && dax_new_) z.flags |= kFlagDaxFile;
   UZFS_TRY(os_->SetBonus(obj, EncodeZnode(z)));
   UZFS_TRY(AddEntry(dir, name, obj, mode, now));
   if (log_) {  // zfs_log_create
@@ -430,6 +441,11 @@ Result<Bytes> ZplWriter::Read(uint64_t obj, uint64_t off, uint64_t len) {
   if (S_ISDIR(z.mode)) return Status::Error(EISDIR, "is a directory");
   if (off >= z.size) return Bytes{};
   len = std::min(len, z.size - off);
+  if (IsDaxFile(z)) {
+    Bytes data(len);
+    UZFS_TRY(DaxRead(obj, off, data));
+    return data;
+  }
   if (S_ISREG(z.mode)) UZFS_TRY(os_->NoteFileSize(obj, z.size));  // the ARC's segment size
   UZFS_ASSIGN(Bytes data, os_->Read(obj, off, len));
   data.resize(len, 0);  // past the last block: zeros (a hole at the end)
@@ -448,6 +464,10 @@ Status ZplWriter::PlanRead(uint64_t obj, uint64_t off, uint64_t* len, ObjsetWrit
     // Symlinks and the like: small, read whole under the lock.
     UZFS_ASSIGN(plan->out, os_->Read(obj, off, *len));
     return Status::Ok();
+  }
+  if (IsDaxFile(z)) {  // no disk part to defer: the device is memory
+    plan->out.assign(*len, 0);
+    return DaxRead(obj, off, plan->out);
   }
   UZFS_TRY(os_->NoteFileSize(obj, z.size));  // the ARC's segment size
   return os_->PlanRead(obj, off, *len, plan);
@@ -471,16 +491,21 @@ Status ZplWriter::Write(uint64_t obj, uint64_t off, ByteSpan data, ZTime now) {
   UZFS_ASSIGN(ZnodePhys z, GetAttr(obj));
   if (S_ISDIR(z.mode)) return Status::Error(EISDIR, "is a directory");
   uint64_t end = off + data.size();
-  UZFS_TRY(GrowBlock(obj, end));
-  UZFS_TRY(os_->Write(obj, off, data));
+  const bool dax = IsDaxFile(z);
+  if (dax) {
+    UZFS_TRY(DaxWrite(obj, off, data));
+  } else {
+    UZFS_TRY(GrowBlock(obj, end));
+    UZFS_TRY(os_->Write(obj, off, data));
+  }
   if (end > z.size) {
     z.size = end;
-    if (S_ISREG(z.mode)) UZFS_TRY(os_->NoteFileSize(obj, end));
+    if (S_ISREG(z.mode) && !dax) UZFS_TRY(os_->NoteFileSize(obj, end));
   }
   z.mtime[0] = z.ctime[0] = now.sec;
   z.mtime[1] = z.ctime[1] = now.nsec;
   UZFS_TRY(Put(obj, z));
-  if (log_ && z.links > 0) {
+  if (log_ && z.links > 0 && !dax) {
     // zfs_log_write, WR_NEED_COPY: the data is read from the file when the record is
     // written; a write too long for one log block goes in 64K pieces.
     for (uint64_t at = off, resid = data.size(); resid > 0;) {
@@ -506,10 +531,14 @@ Status ZplWriter::Setattr(uint64_t obj, const SetAttr& a, ZTime now) {
   UZFS_ASSIGN(ZnodePhys z, GetAttr(obj));
   if (a.size) {
     if (S_ISDIR(z.mode)) return Status::Error(EISDIR, "is a directory");
-    if (*a.size < z.size) UZFS_TRY(os_->Truncate(obj, *a.size));
-    if (*a.size > z.size && S_ISREG(z.mode)) UZFS_TRY(GrowBlock(obj, *a.size));
+    if (IsDaxFile(z)) {
+      if (*a.size < z.size) UZFS_TRY(DaxTruncate(obj, z.size, *a.size));
+    } else {
+      if (*a.size < z.size) UZFS_TRY(os_->Truncate(obj, *a.size));
+      if (*a.size > z.size && S_ISREG(z.mode)) UZFS_TRY(GrowBlock(obj, *a.size));
+    }
     z.size = *a.size;
-    if (S_ISREG(z.mode)) UZFS_TRY(os_->NoteFileSize(obj, z.size));
+    if (S_ISREG(z.mode) && !IsDaxFile(z)) UZFS_TRY(os_->NoteFileSize(obj, z.size));
     z.mtime[0] = now.sec;
     z.mtime[1] = now.nsec;
   }
@@ -547,19 +576,22 @@ Status ZplWriter::FreeSpace(uint64_t obj, uint64_t off, uint64_t len, ZTime now)
   if (end < off) return Status::Error(EFBIG, "range past the largest offset");
   auto extend = [&](uint64_t to) -> Status {  // zfs_extend
     if (to <= z.size) return Status::Ok();
-    if (S_ISREG(z.mode)) UZFS_TRY(GrowBlock(obj, to));
+    if (S_ISREG(z.mode) && !IsDaxFile(z)) UZFS_TRY(GrowBlock(obj, to));
     z.size = to;
     return Status::Ok();
   };
   if (off > z.size) {
     UZFS_TRY(extend(end));
   } else if (len == 0) {  // zfs_trunc
-    if (off < z.size) UZFS_TRY(os_->Truncate(obj, off));
+    if (off < z.size) UZFS_TRY(IsDaxFile(z) ? DaxTruncate(obj, z.size, off) : os_->Truncate(obj, off));
     z.size = off;
   } else {  // zfs_free_range, then zfs_extend
     const uint64_t stop = std::min(end, z.size);
     if (stop == z.size) {
-      UZFS_TRY(os_->Truncate(obj, off));  // the blocks past off go, the size stays
+      // the blocks past off go, the size stays
+      UZFS_TRY(IsDaxFile(z) ? DaxTruncate(obj, z.size, off) : os_->Truncate(obj, off));
+    } else if (IsDaxFile(z)) {
+      UZFS_TRY(DaxZero(obj, off, stop - off));
     } else {
       // A range inside the file: its bytes become zeros (the blocks stay allocated).
       for (uint64_t at = off; at < stop;) {
@@ -570,7 +602,7 @@ Status ZplWriter::FreeSpace(uint64_t obj, uint64_t off, uint64_t len, ZTime now)
     }
     UZFS_TRY(extend(end));
   }
-  if (S_ISREG(z.mode)) UZFS_TRY(os_->NoteFileSize(obj, z.size));
+  if (S_ISREG(z.mode) && !IsDaxFile(z)) UZFS_TRY(os_->NoteFileSize(obj, z.size));
   z.mtime[0] = z.ctime[0] = now.sec;  // zfs_time_stamper CONTENT_MODIFIED
   z.mtime[1] = z.ctime[1] = now.nsec;
   UZFS_TRY(Put(obj, z));

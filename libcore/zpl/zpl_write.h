@@ -26,6 +26,8 @@
 // Thread safety: none (the pool serializes).
 #pragma once
 
+#include <sys/stat.h>
+
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -37,6 +39,7 @@
 #include "libcore/zap/zap_write.h"
 #include "libcore/zil/zil_itx.h"
 #include "libcore/zpl/zpl.h"
+#include "libcore/zpl/zpl_dax.h"
 
 namespace uzfs {
 
@@ -60,6 +63,14 @@ class ZplWriter {
 
   uint64_t root() const { return root_; }
   void set_recordsize(uint32_t r) { recordsize_ = r; }
+  // DAX files (zpl_dax.h): where their extents live (null: the pool has no dax class; a DAX
+  // file's data then fails with ENXIO), and whether new regular files are DAX files (the
+  // dataset's dax property, taken only with a store).
+  void set_dax(DaxStore* store, bool new_files) {
+    dax_ = store;
+    dax_new_ = new_files && store;
+  }
+  static bool IsDaxFile(const ZnodePhys& z) { return S_ISREG(z.mode) && (z.flags & kFlagDaxFile); }
   // Where log records go (null: nowhere, the default).
   void set_log(ItxSink* log) { log_ = log; }
   ItxSink* log() const { return log_; }
@@ -149,6 +160,17 @@ class ZplWriter {
   Status DoSetXattr(uint64_t obj, std::string_view name, ByteSpan value, int flags,
                     uint64_t txg, ZTime now);
   void Log(uint64_t txg, uint64_t foid, Bytes lr);
+  // zpl_dax.cc: the data path of DAX files.
+  Status DaxCheck() const;
+  // The extent of blkid, placed (new and zeroed, or copied from one a snapshot shares) so
+  // that it can be written in place.
+  Result<BlkPtr> DaxWritableExtent(uint64_t obj, uint64_t blkid);
+  Status DaxWrite(uint64_t obj, uint64_t off, ByteSpan data);
+  Status DaxRead(uint64_t obj, uint64_t off, MutByteSpan out);
+  // [off, off + len) reads as zeros: holes stay holes, placed extents are zeroed.
+  Status DaxZero(uint64_t obj, uint64_t off, uint64_t len);
+  // zfs_trunc: the extents past `size` are freed, the rest of the last one zeroed.
+  Status DaxTruncate(uint64_t obj, uint64_t old_size, uint64_t size);
   ObjsetWriter* os_;
   ZapStore* zaps_;
   uint64_t root_ = 0, unlinked_ = 0;
@@ -156,6 +178,8 @@ class ZplWriter {
   ItxSink* log_ = nullptr;
   uint64_t txg_ = 0;
   uint64_t want_obj_ = 0;  // CreateNextAt
+  DaxStore* dax_ = nullptr;
+  bool dax_new_ = false;
 };
 
 // Encodes a znode (and its trivial ACL when acl_from_mode) into a 264-byte bonus.

@@ -1,0 +1,213 @@
+#!/usr/bin/env bats
+# The dax class of a pool outside a guest (no persistent memory here): regular files stand in
+# for device-DAX devices when zfsd runs with --dax-emulation. zpool create/add ... dax, the
+# listings (status, list -v, create/add -n), the refusals (a file without --dax-emulation, a
+# character device that is not device-DAX, mirrors, the keyword twice or alone), export and
+# import, and that the pool's data and metadata never land on a dax device (zdb -bcc clean).
+# tests/bats/dax_guest.bats does the same on a real device-DAX in a qemu guest.
+#
+# The vdevs live in a short directory of fixed length (/tmp/zdax.XXXXXX), so the tables'
+# column widths are the same on every run.
+
+load ../lib/pool_helpers
+
+setup() {
+  V=$(mktemp -d /tmp/zdax.XXXXXX)
+  chmod 755 "$V"
+  mkvdevs "$V" 2
+  truncate -s 128M "$V/p0"
+  truncate -s 96M "$V/p1"
+  MNT=$BATS_TEST_TMPDIR/mnt
+  ZFSD_EXTRA_ARGS=--dax-emulation
+  zfsd_start
+}
+
+teardown() {
+  cd /
+  zfsd_stop || true
+  dead_mounts_clear
+  rm -rf "$V"
+}
+
+@test "dax: create with a dax class — -n, status, list -v; its space is not the pool's" {
+  expect 0 "would create 'tank' with the following layout:
+
+	tank
+	  $V/d0
+	dax
+	  $V/p0
+	  $V/p1" "$ZPOOL" create -n tank "$V/d0" dax "$V/p0" "$V/p1"
+  "$ZPOOL" create -o cachefile=none -m none tank "$V/d0" dax "$V/p0" "$V/p1"
+  run "$ZPOOL" status tank
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"	NAME                   STATE     READ WRITE CKSUM
+	tank                   ONLINE       0     0     0
+	  $V/d0  ONLINE       0     0     0
+	dax
+	  $V/p0  ONLINE       0     0     0  emulated DAX (a file, no MAP_SYNC)
+	  $V/p1  ONLINE       0     0     0  emulated DAX (a file, no MAP_SYNC)"* ]] || { echo "$output"; false; }
+  # list -v: the class after a row of dashes; each device's space a multiple of the 2 MiB
+  # extents (128M less the 4.5 MiB of labels: 122M; 96M: 90M).
+  run "$ZPOOL" list -Hpv -o name,size,allocated tank
+  [ "$status" -eq 0 ]
+  echo "$output"
+  [ "$(sed -n 3p <<<"$output")" = "dax	-	-" ]
+  [ "$(sed -n 4p <<<"$output" | cut -f1,2)" = "  $V/p0	$((122 << 20))" ]
+  [ "$(sed -n 5p <<<"$output" | cut -f1,2)" = "  $V/p1	$((90 << 20))" ]
+  # The pool's size is its data vdev's alone: the same as a pool of d1 only.
+  "$ZPOOL" create -o cachefile=none -m none other "$V/d1"
+  [ "$("$ZPOOL" list -Hp -o size tank)" = "$("$ZPOOL" list -Hp -o size other)" ]
+}
+
+@test "dax: zpool add dax, -n first; the data written never lands on a dax device" {
+  "$ZPOOL" create -o cachefile=none -m "$MNT" tank "$V/d0"
+  expect 0 "would update 'tank' to the following configuration:
+	tank
+	  $V/d0
+	dax
+	  $V/p0" "$ZPOOL" add -n tank dax "$V/p0"
+  "$ZPOOL" add tank dax "$V/p0"
+  run "$ZPOOL" status tank
+  [[ "$output" == *"	dax
+	  $V/p0  ONLINE"* ]] || { echo "$output"; false; }
+  head -c 24M /dev/urandom >"$MNT/f"
+  mkdir "$MNT/dir" && touch "$MNT/dir/a" "$MNT/dir/b"
+  "$ZPOOL" sync tank
+  run "$ZPOOL" list -Hpv -o name,allocated tank
+  echo "$output"
+  [ "$(sed -n 2p <<<"$output" | cut -f2)" -gt $((24 << 20)) ]
+  [ "$(sed -n 4p <<<"$output")" = "  $V/p0	0" ]
+  sum=$(sha256sum <"$MNT/f")
+  "$ZPOOL" export tank
+  # Our zdb walks every block: all on d0, none leaked, none on the dax device.
+  run "$ZDB" -e -p "$V" -bcc tank
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"No leaks"* ]]
+  "$ZPOOL" import -d "$V" tank
+  [ "$(sha256sum <"$MNT/f")" = "$sum" ]
+  run "$ZPOOL" status tank
+  [[ "$output" == *"	dax
+	  $V/p0  ONLINE       0     0     0  emulated DAX (a file, no MAP_SYNC)"* ]] || { echo "$output"; false; }
+}
+
+@test "dax: without --dax-emulation a file is no dax device, and a pool with one is not imported" {
+  zfsd_stop
+  ZFSD_EXTRA_ARGS= zfsd_start
+  expect 1 "cannot create 'tank': cannot use '$V/p0': not a device-DAX character device (zfsd emulates one on a file only with --dax-emulation)" \
+    "$ZPOOL" create -o cachefile=none -m none tank "$V/d0" dax "$V/p0"
+  [ "$("$ZPOOL" list -H -o name)" = "no pools available" ]
+  "$ZPOOL" create -o cachefile=none -m none tank "$V/d0"
+  expect 1 "cannot add to 'tank': cannot use '$V/p0': not a device-DAX character device (zfsd emulates one on a file only with --dax-emulation)" \
+    "$ZPOOL" add tank dax "$V/p0"
+  "$ZPOOL" destroy tank
+  zfsd_stop
+  ZFSD_EXTRA_ARGS=--dax-emulation zfsd_start
+  "$ZPOOL" create -o cachefile=none -m none tank "$V/d0" dax "$V/p0"
+  "$ZPOOL" export tank
+  zfsd_stop
+  ZFSD_EXTRA_ARGS= zfsd_start
+  run "$ZPOOL" import -d "$V" tank
+  echo "$output"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"'$V/p0' is a file emulating a device-DAX device; zfsd takes it only with --dax-emulation"* ]]
+  [ "$("$ZPOOL" list -H -o name)" = "no pools available" ]
+}
+
+@test "dax: bad specifications are refused in zpool's words" {
+  expect 1 "invalid vdev specification: unsupported 'dax' device: mirror" \
+    "$ZPOOL" create tank "$V/d0" dax mirror "$V/p0" "$V/p1"
+  expect 1 "invalid vdev specification: dax requires at least 1 device" \
+    "$ZPOOL" create tank "$V/d0" dax
+  expect 1 "invalid vdev specification: 'dax' can be specified only once" \
+    "$ZPOOL" create tank "$V/d0" dax "$V/p0" dax "$V/p1"
+  expect 1 "invalid vdev specification
+use '-f' to override the following errors:
+at least one general top-level vdev must be specified" "$ZPOOL" create tank dax "$V/p0"
+  # A character device that is not device-DAX.
+  run "$ZPOOL" create tank "$V/d0" dax /dev/null
+  echo "$output"
+  [ "$status" -eq 1 ]
+  [[ "$output" == "cannot create 'tank': cannot use '/dev/null': not a device-DAX character device"* ]]
+  truncate -s 32M "$V/tiny"
+  expect 1 "cannot create 'tank': one or more devices is less than the minimum size (64M)" \
+    "$ZPOOL" create tank "$V/d0" dax "$V/tiny"
+  [ "$("$ZPOOL" list -H -o name)" = "no pools available" ]
+}
+
+@test "dax=on: files written through the mount live in place on the dax device; snapshot, rollback, export/import, zdb -bcc" {
+  "$ZPOOL" create -o cachefile=none -m "$MNT" tank "$V/d0" dax "$V/p0"
+  "$ZFS" create -o dax=on tank/pm
+  [ "$("$ZFS" get -H -o value,source dax tank/pm)" = "on	local" ]
+  [ "$("$ZFS" get -H -o value,source dax tank)" = "off	default" ]
+  "$ZFS" create tank/pm/child
+  [ "$("$ZFS" get -H -o value,source dax tank/pm/child)" = "on	inherited from tank/pm" ]
+  head -c $((5 << 20)) /dev/urandom >"$BATS_TEST_TMPDIR/r"
+  cp "$BATS_TEST_TMPDIR/r" "$MNT/pm/f"
+  echo small >"$MNT/pm/s"
+  "$ZPOOL" sync tank
+  # Three extents for 5 MiB and one for the small file, all on the dax device.
+  [ "$("$ZPOOL" list -Hpv -o name,allocated tank | sed -n 4p)" = "  $V/p0	$((8 << 20))" ]
+  # In place: the device holds the file's first bytes at the start of its allocatable space.
+  cmp -n 4096 "$BATS_TEST_TMPDIR/r" <(tail -c +$(((4 << 20) + 1)) "$V/p0")
+  sum=$(sha256sum <"$BATS_TEST_TMPDIR/r")
+  "$ZFS" snapshot tank/pm@s
+  printf 'changed' | dd of="$MNT/pm/f" bs=1 seek=100 conv=notrunc 2>/dev/null
+  [ "$(sha256sum <"$MNT/pm/.zfs/snapshot/s/f")" = "$sum" ]
+  [ "$(sha256sum <"$MNT/pm/f")" != "$sum" ]
+  "$ZPOOL" sync tank
+  [ "$("$ZPOOL" list -Hpv -o name,allocated tank | sed -n 4p)" = "  $V/p0	$((10 << 20))" ]
+  "$ZFS" rollback tank/pm@s
+  [ "$(sha256sum <"$MNT/pm/f")" = "$sum" ]
+  "$ZFS" destroy tank/pm@s
+  "$ZPOOL" export tank
+  run "$ZDB" -e -p "$V" -bcc tank
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"No leaks (block sum matches space maps exactly)"* ]]
+  "$ZPOOL" import -d "$V" tank
+  [ "$(sha256sum <"$MNT/pm/f")" = "$sum" ]
+  [ "$(cat "$MNT/pm/s")" = small ]
+  [ "$("$ZPOOL" list -Hpv -o name,allocated tank | sed -n 4p)" = "  $V/p0	$((8 << 20))" ]
+}
+
+@test "dax=on: what fsync acknowledged survives a SIGKILL of zfsd" {
+  zfsd_stop
+  ZFSD_EXTRA_ARGS="--dax-emulation --txg-timeout 600" zfsd_start
+  "$ZPOOL" create -o cachefile=none -m "$MNT" tank "$V/d0" dax "$V/p0"
+  "$ZFS" create -o dax=on tank/pm
+  "$ZPOOL" sync tank
+  python3 - "$MNT/pm" <<'PY'
+import os, sys
+d = sys.argv[1]
+for i in range(4):
+    fd = os.open("%s/f%d" % (d, i), os.O_CREAT | os.O_WRONLY, 0o644)
+    os.write(fd, bytes([65 + i]) * (3 << 20))
+    os.fsync(fd)
+    os.close(fd)
+fd = os.open("%s/f0" % d, os.O_WRONLY)
+os.pwrite(fd, b"overwritten", 1000)
+os.fsync(fd)
+os.close(fd)
+PY
+  zfsd_kill
+  ZFSD_EXTRA_ARGS=--dax-emulation zfsd_start
+  "$ZPOOL" import -d "$V" tank
+  for i in 1 2 3; do
+    [ "$(stat -c %s "$MNT/pm/f$i")" = $((3 << 20)) ]
+    [ "$(tr -d "$(printf "\\x$(printf %x $((65 + i)))")" <"$MNT/pm/f$i" | wc -c)" = 0 ]
+  done
+  [ "$(dd if="$MNT/pm/f0" bs=1 skip=1000 count=11 2>/dev/null)" = overwritten ]
+  "$ZPOOL" export tank
+  run "$ZDB" -e -p "$V" -bcc tank
+  [[ "$output" == *"No leaks (block sum matches space maps exactly)"* ]] || { echo "$output"; false; }
+}
+
+@test "dax=on: refused where the pool has no dax class" {
+  "$ZPOOL" create -o cachefile=none -m none tank "$V/d0"
+  expect 1 "cannot create 'tank/pm': pool has no dax devices" "$ZFS" create -o dax=on tank/pm
+  "$ZFS" create tank/x
+  expect 1 "cannot set property for 'tank/x': pool has no dax devices" "$ZFS" set dax=on tank/x
+  "$ZFS" set dax=off tank/x
+  [ "$("$ZFS" get -H -o value dax tank/x)" = off ]
+}
