@@ -225,6 +225,11 @@ Status DatasetOps::Destroy(const NvList& args, NvList* result) {
   }));
   result->AddStringArray("destroyed", doomed);
   if (dryrun) return Status::Ok();
+  UZFS_TRY(WithPool(name, [&](Pool& p) -> Status {
+    for (const std::string& d : doomed)
+      if (d.find('@') == std::string::npos) UZFS_TRY(p.CheckNoDaxMaps(d));
+    return Status::Ok();
+  }));
   for (const std::string& d : doomed)
     if (d.find('@') == std::string::npos) {
       Status s = m_->UnmountTree(d, force);
@@ -388,6 +393,7 @@ Status DatasetOps::Rollback(const NvList& args, NvList*) {
   std::vector<std::string> later;
   UZFS_TRY(WithPool(name, [&](Pool& p) -> Status {
     UZFS_TRY(p.DatasetProps(name).status());
+    UZFS_TRY(p.CheckNoDaxMaps(fs));
     UZFS_ASSIGN(auto snaps, p.Snapshots(fs));
     bool after = false;
     for (const auto& s : snaps) {

@@ -1,4 +1,5 @@
 #include "daemon/file_service.h"
+#include "daemon/file_service_types.h"
 
 #include <fcntl.h>
 #include <linux/userfaultfd.h>
@@ -114,50 +115,6 @@ Status UffdWriteProtect(int uffd, uint64_t addr, uint64_t len, bool protect) {
 }
 
 }  // namespace
-
-struct FileService::Client {
-  uint64_t session = 0;
-  int conn_fd = -1;
-  struct File {
-    std::string pool, fs;
-    uint64_t obj = 0;
-    bool read = false, write = false;
-  };
-  std::map<uint64_t, File> files;
-  uint64_t next_handle = 1;
-};
-
-struct FileService::Mapping {
-  uint64_t id = 0, session = 0;
-  int conn_fd = -1;
-  std::string pool, fs;
-  uint64_t obj = 0;
-  ArcObjKey key;
-  std::shared_ptr<ArcSegment> seg;
-  uint64_t file_off = 0, len = 0, addr = 0;
-  bool writable = false;
-  bool active = false;
-  std::atomic<bool> gone{false};    // removed: its read-ahead stops
-  int uffd = -1;                    // closed with the last reference (fault thread, Protect)
-  // The read-ahead stream (under FileService::ra_mu_): [ra_start, ra_end) is what the stream
-  // covers (faulted or queued), ra_win its window, ra_stride the length of its units, ra_gen
-  // bumped whenever it starts anew. ra_retry: the page last woken without a fill (see Serve).
-  uint64_t ra_start = 0, ra_end = 0, ra_win = 0, ra_stride = 0, ra_gen = 0, ra_retry = 0;
-  struct Pinned {
-    uint64_t off = 0, len = 0;
-    size_t hash = 0;  // of the unit's bytes when last looked at (writable mappings)
-  };
-  std::vector<Pinned> pinned;       // units held for a mapping without a uffd
-  ~Mapping() {
-    if (uffd >= 0) ::close(uffd);
-  }
-  // The client address range of file bytes [off, off+n) clipped to the mapping; len 0 if none.
-  std::pair<uint64_t, uint64_t> Addr(uint64_t off, uint64_t n) const {
-    uint64_t lo = std::max(off, file_off), hi = std::min(off + n, file_off + len);
-    if (lo >= hi) return {0, 0};
-    return {addr + (lo - file_off), hi - lo};
-  }
-};
 
 FileService::FileService(PoolTable* pools, MountTable* mounts, Arc* arc)
     : pools_(pools), mounts_(mounts), arc_(arc) {}
@@ -288,6 +245,14 @@ void FileService::RemoveMapping(const std::shared_ptr<Mapping>& m) {
     if (m->uffd >= 0 && epoll_fd_ >= 0) ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, m->uffd, nullptr);
   }
   m->gone = true;
+  if (m->dax) {
+    m->active = false;
+    (void)pools_->With(m->pool, [&](Pool& p) {
+      p.UnmapDaxFile(m->dax_ds, m->obj);
+      return Status::Ok();
+    });
+    return;
+  }
   ResetStream(*m);
   if (m->active) arc_->AddMapped(-static_cast<int64_t>(m->len));
   for (const Mapping::Pinned& u : m->pinned) arc_->Release(m->key, u.off);
@@ -511,6 +476,12 @@ Status FileService::Mmap(const Caller& c, const NvList& a, NvList* out) {
     if (off % kPage || len == 0) return Status::Error(EINVAL, "offset must be page-aligned, length non-zero");
     if (writable && !f.write) return Status::Error(EACCES, "not open for writing");
     if (!f.read) return Status::Error(EACCES, "not open for reading");
+    bool dax = false;
+    UZFS_TRY(pools_->With(f.pool, [&](Pool& p) -> Status {
+      UZFS_ASSIGN(dax, p.IsDaxFile(f.fs, f.obj));
+      return Status::Ok();
+    }));
+    if (dax) return MmapDax(c, cl, f.pool, f.fs, f.obj, off, len, writable, out);
     std::shared_ptr<ArcSegment> seg;
     UZFS_TRY(pools_->With(f.pool, [&](Pool& p) -> Status {
       UZFS_ASSIGN(seg, p.MapFile(f.fs, f.obj));
@@ -546,6 +517,10 @@ Status FileService::Mmap(const Caller& c, const NvList& a, NvList* out) {
   if (m->active) return Status::Error(EBUSY, "mapping already active");
   m->addr = U64(a, "addr");
   if (m->addr == 0 || m->addr % kPage) return Status::Error(EINVAL, "bad address");
+  if (m->dax) {  // the client mapped the devices: nothing to serve
+    m->active = true;
+    return Status::Ok();
+  }
   int uffd = -1;
   for (int& fd : c.session->fds_in)
     if (fd >= 0) {

@@ -10,6 +10,11 @@
 //   2. {map, addr} with the uffd as SCM_RIGHTS → zfsd write-protects the whole range and serves
 //      its faults from then on. Without a uffd (no userfaultfd on the client's side) every unit
 //      of the range is faulted in and held (pinned): still one copy, no eviction.
+// A DAX file (libcore/zpl/zpl_dax.h) is mapped otherwise (file_dax.cc): phase 1 answers
+// {map, dax, extents, emulated} with the descriptors of the dax devices its extents are on,
+// which the client maps itself at fixed addresses (MAP_SYNC on a real device-DAX); phase 2
+// only records the address. Nothing is faulted, cached or protected: the mapping is the
+// persistent memory, and the file is held (Pool::MapDaxFile) until the mapping goes.
 // The fault threads (kFaultThreads, one mapping served by one thread at a time: its uffd is
 // armed EPOLLONESHOT): a MISSING fault makes the unit resident (Pool::FaultFile: the DMU's
 // bytes, zeros for holes, nothing allocated on disk), write-protects it in every writable
@@ -101,6 +106,10 @@ class FileService {
   Status Mmap(const Caller& c, const NvList& args, NvList* out);
   Status Msync(const Caller& c, const NvList& args, NvList* out);
   Status Munmap(const Caller& c, const NvList& args, NvList* out);
+  // file_dax.cc: phase 1 of file_mmap for a DAX file (see there).
+  Status MmapDax(const Caller& c, const std::shared_ptr<Client>& cl, const std::string& pool,
+                 const std::string& fs, uint64_t obj, uint64_t off, uint64_t len, bool writable,
+                 NvList* out);
 
   // The caller's session's client, made on first use (EINVAL without a connection).
   Result<std::shared_ptr<Client>> ClientOf(const Caller& c);

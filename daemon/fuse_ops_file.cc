@@ -7,7 +7,8 @@
 // Page cache: opens keep the kernel's cached pages (keep_cache); whatever changes a file's
 // bytes without a WRITE through this mount invalidates them (FuseMount::InvalidateData for
 // the file API and mapped stores, FuseMount::Rollback for a rollback). Passthrough opens
-// (fuse_passthrough.h) are direct_io and cache nothing; opens of .zfs/snapshot files drop
+// (fuse_passthrough.h) are direct_io and cache nothing; so are opens of DAX files (stores
+// through a libzfs mapping of one are seen by nobody); opens of .zfs/snapshot files drop
 // what the kernel cached (a destroyed snapshot's file must not read).
 #include "daemon/fuse_fs_impl.h"
 
@@ -77,7 +78,14 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   }
   fi->keep_cache = 1;
   fi->noflush = 1;  // Flush does nothing: close(2) need not wait for a FLUSH round trip
-  if (m->pt) m->pt->Open(m->Obj(ino), fi, static_cast<uint32_t>(zp.mode), zp.size, false);
+  if (ZplWriter::IsDaxFile(zp)) {
+    // Stores through libzfs's mappings of a DAX file reach the device unseen: the kernel
+    // must not keep pages of it (and, as with ext4's DAX, there is no page cache to need).
+    fi->direct_io = 1;
+    fi->keep_cache = 0;
+  } else if (m->pt) {
+    m->pt->Open(m->Obj(ino), fi, static_cast<uint32_t>(zp.mode), zp.size, false);
+  }
   if (fuse_reply_open(req, fi) != 0) {
     if (m->pt) m->pt->Release(m->Obj(ino), fi);
     m->Release(m->Obj(ino), 0, 1);
@@ -93,6 +101,7 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
   Impl::Request r(m);
   if (m->RejectStale(req, parent)) return;
   fuse_entry_param e;
+  bool dax = false;
   Status s = m->Do([&](ZplWriter& z, uint64_t txg) -> Status {
     const fuse_ctx* c = fuse_req_ctx(req);
     uint64_t dir = m->Obj(parent);
@@ -101,6 +110,8 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
     if (d.mode & S_ISGID) gid = static_cast<uint32_t>(d.gid);  // BSD group semantics
     UZFS_ASSIGN(uint64_t obj, z.Create(dir, name, S_IFREG | (mode & 07777), c->uid, gid, txg, Now()));
     UZFS_TRY(m->Entry(z, obj, &e));
+    UZFS_ASSIGN(ZnodePhys zp, z.GetAttr(obj));
+    dax = ZplWriter::IsDaxFile(zp);
     m->CountOpen(obj);
     return Status::Ok();
   });
@@ -110,7 +121,12 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
   }
   fi->keep_cache = 1;
   fi->noflush = 1;
-  if (m->pt) m->pt->Open(e.ino, fi, S_IFREG, 0, true);
+  if (dax) {  // as in Open
+    fi->direct_io = 1;
+    fi->keep_cache = 0;
+  } else if (m->pt) {
+    m->pt->Open(e.ino, fi, S_IFREG, 0, true);
+  }
   if (fuse_reply_create(req, &e, fi) != 0) {
     if (m->pt) m->pt->Release(e.ino, fi);
     m->Release(e.ino, 1, 1);

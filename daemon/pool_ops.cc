@@ -94,7 +94,7 @@ Status PoolOps::Import(const NvList& args, NvList* result) {
 
 Status PoolOps::Export(const NvList& args, NvList*) {
   std::string name = Str(args, "name");
-  UZFS_TRY(t_->With(name, [](Pool&) { return Status::Ok(); }));
+  UZFS_TRY(t_->With(name, [](Pool& p) { return p.CheckNoDaxMaps(); }));
   if (m_) {
     Status s = m_->UnmountTree(name, Flag(args, "force"));
     if (!s.ok()) return Status::Error(EBUSY, "pool is busy\n" + s.message());
@@ -104,7 +104,7 @@ Status PoolOps::Export(const NvList& args, NvList*) {
 
 Status PoolOps::Destroy(const NvList& args, NvList*) {
   std::string name = Str(args, "name");
-  UZFS_TRY(t_->With(name, [](Pool&) { return Status::Ok(); }));
+  UZFS_TRY(t_->With(name, [](Pool& p) { return p.CheckNoDaxMaps(); }));
   if (m_) {
     Status s = m_->UnmountTree(name, Flag(args, "force"));
     if (!s.ok()) return Status::Error(EBUSY, "pool is busy\n" + s.message());

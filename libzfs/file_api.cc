@@ -42,6 +42,8 @@
 #include <thread>
 #include <vector>
 
+#include <libpmem.h>
+
 #include "libzfs/proto.h"
 
 #ifndef UFFD_USER_MODE_ONLY
@@ -68,6 +70,7 @@ struct Prefault {
 using uzfs::Bytes;
 using uzfs::ByteSpan;
 using uzfs::NvList;
+using uzfs::NvValue;
 using uzfs::Status;
 namespace proto = uzfs::proto;
 
@@ -84,6 +87,12 @@ struct uzfs_file {
     int prot = 0;
     int uffd = -1;
     std::shared_ptr<Prefault> prefault;  // null when none was started
+    // A DAX file's mapping: the devices' own pages in [span_base, span_base + span_len)
+    // (whole extents around the caller's range), persisted by CPU cache flushes, or by
+    // msync where a file only emulates the device.
+    bool dax = false, dax_emulated = false;
+    uintptr_t span_base = 0;
+    size_t span_len = 0;
   };
   std::map<uintptr_t, Map> maps;
   int stop_fd = -1;  // eventfd: ends the watcher
@@ -185,6 +194,13 @@ void Poison(uzfs_file* f) {
   f->dead = true;
   int empty = ::memfd_create("uzfs-gone", MFD_CLOEXEC);
   for (auto& [addr, m] : f->maps) {
+    if (m.dax) {
+      // A DAX mapping is the device itself; the extents may go to other files once zfsd no
+      // longer holds them: the whole span goes (what was persisted is on the device).
+      ::mmap(reinterpret_cast<void*>(m.span_base), m.span_len, PROT_NONE,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+      continue;
+    }
     if (empty >= 0)
       ::mmap(reinterpret_cast<void*>(addr), m.len, m.prot, MAP_SHARED | MAP_FIXED, empty, 0);
     else
@@ -277,6 +293,86 @@ NvList Handle(uzfs_file* f) {
   NvList a;
   a.AddUint64("handle", f->handle);
   return a;
+}
+
+// uzfs_mmap of a DAX file (daemon/file_dax.cc): r holds the extent map (file offset, device
+// index, device offset triples), fds the devices. Whole extents around [offset, offset+len)
+// are mapped, each at its place in one range reserved aligned to an extent (so the kernel
+// can map the device with huge pages); past the last extent (the end of the file) the
+// range stays inaccessible. MAP_SYNC on a real device-DAX: a store whose cache line is
+// flushed is persistent, whatever happens to the page tables.
+void* MapDax(uzfs_file* f, const NvList& r, std::vector<int>& fds, size_t len, int prot, off_t offset) {
+  const uint64_t id = r.GetUint64("map").value_or(0);
+  const uint64_t es = r.GetUint64("extent_size").value_or(0);
+  const NvValue* ext = r.Find("extents");
+  const NvValue* emu = r.Find("emulated");
+  auto fail = [&](int err, void* base, size_t span) {
+    for (int fd : fds) ::close(fd);
+    if (base) ::munmap(base, span);
+    NvList u;
+    u.AddUint64("map", id);
+    Call(f, proto::OpId::kFileMunmap, u, nullptr);
+    errno = err;
+    return MAP_FAILED;
+  };
+  if (es == 0 || es % static_cast<uint64_t>(PageSize()) || !ext || ext->u_arr.size() % 3 ||
+      !emu || emu->u_arr.size() != fds.size())
+    return fail(EPROTO, nullptr, 0);
+  const uint64_t first = static_cast<uint64_t>(offset) / es * es;
+  const size_t span = (static_cast<uint64_t>(offset) + len + es - 1) / es * es - first;
+  void* raw = ::mmap(nullptr, span + es, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (raw == MAP_FAILED) return fail(errno, nullptr, 0);
+  const uintptr_t lo = reinterpret_cast<uintptr_t>(raw);
+  const uintptr_t base = (lo + es - 1) / es * es;
+  if (base > lo) ::munmap(raw, base - lo);
+  if (lo + es > base) ::munmap(reinterpret_cast<void*>(base + span), lo + es - base);
+  bool emulated = false;
+  for (size_t i = 0; i < ext->u_arr.size(); i += 3) {
+    const uint64_t file_off = ext->u_arr[i], dev = ext->u_arr[i + 1], dev_off = ext->u_arr[i + 2];
+    if (dev >= fds.size() || file_off < first || file_off + es > first + span)
+      return fail(EPROTO, reinterpret_cast<void*>(base), span);
+    const bool emu_dev = emu->u_arr[dev] != 0;
+    emulated |= emu_dev;
+    int flags = MAP_FIXED | (emu_dev ? MAP_SHARED : MAP_SHARED_VALIDATE | MAP_SYNC);
+    void* at = ::mmap(reinterpret_cast<void*>(base + (file_off - first)), es, prot, flags,
+                      fds[dev], static_cast<off_t>(dev_off));
+    if (at == MAP_FAILED) return fail(errno, reinterpret_cast<void*>(base), span);
+  }
+  for (int fd : fds) ::close(fd);
+  fds.clear();
+  void* addr = reinterpret_cast<void*>(base + (static_cast<uint64_t>(offset) - first));
+  const size_t page = static_cast<size_t>(PageSize());
+  uzfs_file::Map m;
+  m.id = id;
+  m.len = (len + page - 1) / page * page;
+  m.prot = prot;
+  m.dax = true;
+  m.dax_emulated = emulated;
+  m.span_base = base;
+  m.span_len = span;
+  {
+    std::lock_guard<std::mutex> l(f->map_mu);
+    if (f->dead) {
+      ::munmap(reinterpret_cast<void*>(base), span);
+      errno = ENOTCONN;
+      return MAP_FAILED;
+    }
+    f->maps[reinterpret_cast<uintptr_t>(addr)] = m;
+  }
+  NvList b;
+  b.AddUint64("map", id);
+  b.AddUint64("addr", reinterpret_cast<uintptr_t>(addr));
+  if (Call(f, proto::OpId::kFileMmap, b, nullptr) != 0) {
+    int err = errno;
+    {
+      std::lock_guard<std::mutex> l(f->map_mu);
+      f->maps.erase(reinterpret_cast<uintptr_t>(addr));
+    }
+    ::munmap(reinterpret_cast<void*>(base), span);
+    errno = err;
+    return MAP_FAILED;
+  }
+  return addr;
 }
 
 }  // namespace
@@ -397,6 +493,7 @@ void* uzfs_mmap(uzfs_file* f, size_t length, int prot, off_t offset) {
   NvList r;
   std::vector<int> fds;
   if (Call(f, proto::OpId::kFileMmap, a, &r, {}, {}, &fds) != 0) return MAP_FAILED;
+  if (r.Has("dax")) return MapDax(f, r, fds, len, prot, offset);
   if (fds.size() != 1) {
     for (int fd : fds) ::close(fd);
     errno = EPROTO;
@@ -494,6 +591,28 @@ int uzfs_msync(uzfs_file* f, void* addr, size_t length, int flags) {
   return Call(f, proto::OpId::kFileMsync, a, nullptr);
 }
 
+int uzfs_persist(uzfs_file* f, void* addr, size_t length) {
+  uzfs_file::Map m;
+  const auto at = reinterpret_cast<uintptr_t>(addr);
+  {
+    std::lock_guard<std::mutex> l(f->map_mu);
+    auto it = f->maps.upper_bound(at);
+    if (it == f->maps.begin() || at + length > std::prev(it)->first + std::prev(it)->second.len)
+      return Fail(ENOMEM);
+    --it;
+    if (f->dead) return Fail(ENOTCONN);
+    m = it->second;
+  }
+  // A mapping of the ARC: its stores are made durable by zfsd.
+  if (!m.dax) return uzfs_msync(f, addr, length, MS_SYNC);
+  if (m.dax_emulated) {
+    const uintptr_t page = static_cast<uintptr_t>(PageSize()), lo = at & ~(page - 1);
+    return ::msync(reinterpret_cast<void*>(lo), at + length - lo, MS_SYNC);
+  }
+  pmem_persist(addr, length);  // MAP_SYNC: flushed CPU caches are persistence
+  return 0;
+}
+
 int uzfs_munmap(uzfs_file* f, void* addr, size_t length) {
   (void)length;
   uzfs_file::Map m;
@@ -507,7 +626,10 @@ int uzfs_munmap(uzfs_file* f, void* addr, size_t length) {
   // Out of the table, so the watcher no longer touches it: the prefault thread is stopped
   // and joined first (it must not populate a range that is unmapped, maybe reused).
   m.prefault.reset();
-  ::munmap(addr, m.len);
+  if (m.dax)
+    ::munmap(reinterpret_cast<void*>(m.span_base), m.span_len);
+  else
+    ::munmap(addr, m.len);
   if (m.uffd >= 0) ::close(m.uffd);
   NvList a;
   a.AddUint64("map", m.id);

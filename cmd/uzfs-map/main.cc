@@ -1,5 +1,5 @@
 // uzfs-map: maps a file of a mounted uzfs dataset through libzfs's file API (one copy: the
-// mapping is zfsd's ARC), touches every page, optionally prints the contents' sha256 and holds
+// mapping is zfsd's ARC, or for a DAX file the persistent memory itself), touches every page, optionally prints the contents' sha256 and holds
 // the mapping. A tool for tests and benchmarks, and an example of the API.
 #include <openssl/evp.h>
 #include <sys/mman.h>
@@ -19,7 +19,7 @@
 namespace {
 
 constexpr const char* kUsage =
-    "Usage: uzfs-map [--sum] [--sync] [--write-pattern BYTE] [--hold SECONDS] FILE\n";
+    "Usage: uzfs-map [--sum] [--sync] [--persist] [--write-pattern BYTE] [--hold SECONDS] FILE\n";
 constexpr const char* kHelp =
     "\n"
     "Maps FILE, a regular file in a mounted uzfs dataset, through libzfs's file API (the\n"
@@ -30,6 +30,8 @@ constexpr const char* kHelp =
     "    --write-pattern BYTE  store BYTE (0-255, decimal or 0x hex) into every byte\n"
     "                          instead of reading\n"
     "    --sync                msync(MS_SYNC) before exiting: the stores are on disk\n"
+    "    --persist             uzfs_persist before exiting: the stores are durable (a DAX\n"
+    "                          file's: CPU caches flushed to the persistent memory)\n"
     "    --hold SECONDS        keep the mapping SECONDS before exiting\n"
     "    --version             print the version\n"
     "    --help                print this message\n";
@@ -50,13 +52,14 @@ int main(int argc, char** argv) {
   CLI::App app;
   app.set_help_flag();
   std::string file, pattern_s;
-  bool sum = false, sync = false, help = false, version = false;
+  bool sum = false, sync = false, persist = false, help = false, version = false;
   std::string hold_s;
   app.add_flag("--help", help);
   app.add_flag("--version", version);
   app.add_flag("--sum", sum);
   app.add_option("--write-pattern", pattern_s);
   app.add_flag("--sync", sync);
+  app.add_flag("--persist", persist);
   app.add_option("--hold", hold_s);
   app.add_option("FILE", file);
   try {
@@ -113,6 +116,7 @@ int main(int argc, char** argv) {
     }
     if (sum) EVP_DigestUpdate(md, p, size);
     if (sync && uzfs_msync(f, p, size, MS_SYNC) != 0) return Die("cannot sync", file);
+    if (persist && uzfs_persist(f, p, size) != 0) return Die("cannot persist", file);
   }
   EVP_DigestFinal_ex(md, digest, &dlen);
   EVP_MD_CTX_free(md);

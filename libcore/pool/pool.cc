@@ -416,6 +416,8 @@ Status Pool::Sync() {
 Status Pool::Export() {
   if (pre_sync_) pre_sync_(*this);
   std::lock_guard<std::mutex> l(mu_);
+  // A client's mapping of a DAX file is the device itself: nothing can take it back.
+  if (!dax_maps_.empty()) return Status::Error(EBUSY, "pool is busy: a DAX file is mapped");
   config_dirty_ = true;
   UZFS_TRY(SyncLocked(kPoolStateExported));
   closed_ = true;
@@ -426,6 +428,7 @@ Status Pool::Export() {
 
 Status Pool::Destroy() {
   std::lock_guard<std::mutex> l(mu_);
+  if (!dax_maps_.empty()) return Status::Error(EBUSY, "pool is busy: a DAX file is mapped");
   config_dirty_ = true;
   UZFS_TRY(SyncLocked(kPoolStateDestroyed));
   closed_ = true;

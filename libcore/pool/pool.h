@@ -204,6 +204,31 @@ class Pool : public BlockReader {
   ZilStats zil_stats() const;
   // Why the last replay stopped before the end of its log (Ok when none did); cleared.
   Status TakeReplayError();
+  // ---- DAX files mapped by clients (pool_dax.cc; libzfs's uzfs_mmap of a DAX file maps the
+  // device's own pages). MapDaxFile places the extents of blocks covering [off, off + len)
+  // (clipped to the file's size rounded up to an extent; holes get new zeroed extents,
+  // extents a snapshot shares are copied), syncs the txg so their placement is durable, and
+  // holds the file mapped until UnmapDaxFile: while any file of a dataset is held, its
+  // snapshot, rollback and destroy fail with EBUSY, and so does a truncate that would free a
+  // mapped file's extents, and the pool's export. EINVAL for a file that is not a DAX file.
+  struct DaxExtent {
+    uint64_t file_off = 0;  // the extent's first byte in the file
+    uint32_t device = 0;    // index into DaxMap::devices
+    uint64_t dev_off = 0;   // its first byte on the device (labels included)
+  };
+  struct DaxMap {
+    std::vector<std::string> devices;  // the dax vdevs' device paths
+    std::vector<bool> emulated;        // per device: a file standing in (no MAP_SYNC)
+    std::vector<DaxExtent> extents;    // in file order, kDaxExtentSize each
+    uint64_t ds_obj = 0;               // for UnmapDaxFile
+  };
+  Result<bool> IsDaxFile(const std::string& fs, uint64_t obj);
+  Result<DaxMap> MapDaxFile(const std::string& fs, uint64_t obj, uint64_t off, uint64_t len);
+  void UnmapDaxFile(uint64_t ds_obj, uint64_t obj);
+  // EBUSY "pool is busy: a DAX file is mapped" while any is (Export and Destroy say it too;
+  // zfsd asks first, before it unmounts anything). With fs: "dataset is busy: a DAX file of
+  // it is mapped" while a file of that filesystem is (destroy, rollback).
+  Status CheckNoDaxMaps(const std::string& fs = "");
   // Reads a file of fs as ZplWriter::Read does, with the disk reads and ARC fills after the
   // pool lock is dropped (ObjsetWriter::PlanRead): a read never waits for another's disk
   // reads, nor for a sync's writes, only for the lookups. also (optional) runs under the lock
@@ -523,6 +548,9 @@ class Pool : public BlockReader {
   // Gives od's ZPL its DaxStore and the dataset's dax property (new files are DAX files).
   void AttachDaxLocked(OpenDataset& od, bool dax_on);
   bool HasDaxClassLocked();
+  // EBUSY when a client maps a DAX file of the dataset (snapshot, rollback, destroy).
+  Status CheckNoDaxMapsLocked(uint64_t ds_obj);
+  std::map<std::pair<uint64_t, uint64_t>, uint64_t> dax_maps_;  // (ds, obj) → holds; mu_
   // dax=on needs a dax class: ENOTSUP "pool has no dax devices" otherwise.
   Status CheckDaxPropLocked(const std::string& prop, const std::string& value);
   static constexpr uint64_t kSyncStandard = 0, kSyncAlways = 1, kSyncDisabled = 2;

@@ -121,6 +121,7 @@ Status Pool::DestroyFilesystem(const std::string& name) {
   UZFS_ASSIGN(uint64_t nchildren, mos_zaps_->Count(dd.child_dir_zapobj));
   if (nchildren) return Status::Error(EBUSY, "filesystem has children");
   uint64_t ds_obj = dd.head_dataset_obj;
+  UZFS_TRY(CheckNoDaxMapsLocked(ds_obj));
   UZFS_ASSIGN(DslDatasetPhys ds, LoadDataset(*mos_, ds_obj));
   UZFS_ASSIGN(uint64_t nsnaps, mos_zaps_->Count(ds.snapnames_zapobj));
   if (nsnaps) return Status::Error(EBUSY, "filesystem has dependent snapshots");

@@ -1,5 +1,7 @@
 // The pool side of DAX files (libcore/zpl/zpl_dax.h): extents of the dax class, written and
 // read in place on their device, for the ZPL of each open dataset.
+#include <sys/stat.h>
+
 #include <algorithm>
 
 #include "libcore/base/checksum.h"
@@ -65,6 +67,8 @@ class Pool::DaxStoreImpl : public DaxStore {
     return *od_->pending_sink;
   }
 
+  bool Mapped(uint64_t obj) override { return p_->dax_maps_.count({od_->objset_id, obj}) > 0; }
+
   uint64_t SharedThrough() override {
     auto ds = LoadDataset(*p_->mos_, od_->objset_id);
     // Unknown: take every extent as shared (a needless copy, never a snapshot overwritten).
@@ -104,6 +108,87 @@ bool Pool::HasDaxClassLocked() {
 Status Pool::CheckDaxPropLocked(const std::string& prop, const std::string& value) {
   if (prop != "dax" || value != "on" || HasDaxClassLocked()) return Status::Ok();
   return Status::Error(ENOTSUP, "pool has no dax devices");
+}
+
+}  // namespace uzfs
+
+namespace uzfs {
+
+Status Pool::CheckNoDaxMapsLocked(uint64_t ds_obj) {
+  auto it = dax_maps_.lower_bound({ds_obj, 0});
+  if (it != dax_maps_.end() && it->first.first == ds_obj)
+    return Status::Error(EBUSY, "dataset is busy: a DAX file of it is mapped");
+  return Status::Ok();
+}
+
+Result<bool> Pool::IsDaxFile(const std::string& fs, uint64_t obj) {
+  std::lock_guard<std::mutex> l(mu_);
+  uint64_t dir = 0, ds_obj = 0;
+  UZFS_TRY(ResolveFs(fs, &dir, &ds_obj));
+  UZFS_ASSIGN(OpenDataset * od, OpenDatasetLocked(dir, ds_obj));
+  UZFS_ASSIGN(ZnodePhys z, od->zpl->GetAttr(obj));
+  return ZplWriter::IsDaxFile(z);
+}
+
+Result<Pool::DaxMap> Pool::MapDaxFile(const std::string& fs, uint64_t obj, uint64_t off, uint64_t len) {
+  DaxMap m;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (readonly_) return Status::Error(EROFS, "pool is read-only");
+    if (!failed_.ok()) return failed_;
+    uint64_t dir = 0, ds_obj = 0;
+    UZFS_TRY(ResolveFs(fs, &dir, &ds_obj));
+    UZFS_ASSIGN(OpenDataset * od, OpenDatasetLocked(dir, ds_obj));
+    UZFS_ASSIGN(ZnodePhys z, od->zpl->GetAttr(obj));
+    if (!ZplWriter::IsDaxFile(z)) return Status::Error(EINVAL, "not a DAX file");
+    const uint64_t limit = (z.size + kDaxExtentSize - 1) / kDaxExtentSize * kDaxExtentSize;
+    const uint64_t first = off / kDaxExtentSize;
+    const uint64_t end = std::min(limit, (off + len + kDaxExtentSize - 1) / kDaxExtentSize * kDaxExtentSize);
+    const uint64_t count = end > first * kDaxExtentSize ? end / kDaxExtentSize - first : 0;
+    od->zpl->set_txg(txg_.open());
+    UZFS_ASSIGN(auto bps, od->zpl->DaxPlace(obj, first, count));
+    std::map<uint64_t, uint32_t> dev_of;  // top-level vdev id → index
+    for (uint64_t i = 0; i < bps.size(); i++) {
+      const uint64_t vdev = bps[i].dva[0].vdev();
+      Vdev* top = Top(vdev);
+      if (!top || !top->is_dax()) return Status::Error(ECORRUPT, "dax extent not on a dax vdev");
+      auto [it, fresh] = dev_of.emplace(vdev, static_cast<uint32_t>(m.devices.size()));
+      if (fresh) {
+        m.devices.push_back(top->open_path);
+        struct stat st;
+        m.emulated.push_back(::stat(top->open_path.c_str(), &st) == 0 && S_ISREG(st.st_mode));
+      }
+      m.extents.push_back({(first + i) * kDaxExtentSize, it->second,
+                           kVdevLabelStartSize + bps[i].dva[0].offset()});
+    }
+    m.ds_obj = ds_obj;
+    dax_maps_[{ds_obj, obj}]++;
+  }
+  // The extents' placement reaches disk before the client stores into them: a store
+  // persisted before a crash is found again at import.
+  Status s = Sync();
+  if (!s.ok()) {
+    UnmapDaxFile(m.ds_obj, obj);
+    return s;
+  }
+  return m;
+}
+
+Status Pool::CheckNoDaxMaps(const std::string& fs) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (fs.empty()) {
+    if (!dax_maps_.empty()) return Status::Error(EBUSY, "pool is busy: a DAX file is mapped");
+    return Status::Ok();
+  }
+  uint64_t dir = 0, ds_obj = 0;
+  if (!ResolveFs(fs, &dir, &ds_obj).ok()) return Status::Ok();  // the caller meets it
+  return CheckNoDaxMapsLocked(ds_obj);
+}
+
+void Pool::UnmapDaxFile(uint64_t ds_obj, uint64_t obj) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = dax_maps_.find({ds_obj, obj});
+  if (it != dax_maps_.end() && --it->second == 0) dax_maps_.erase(it);
 }
 
 }  // namespace uzfs

@@ -205,6 +205,56 @@ TEST_F(PoolDaxTest, AWriteAfterASnapshotCopiesTheExtentTheSnapshotKeepsTheOld) {
   EXPECT_EQ(DaxAllocated(), 4 * kMiB);
 }
 
+TEST_F(PoolDaxTest, AMappingPlacesAndSyncsItsExtentsAndHoldsTheFile) {
+  ASSERT_TRUE(Write("dx/pm", "f", 0, Pattern(100, 7)).ok());
+  uint64_t obj = 0;
+  ASSERT_TRUE(Do("dx/pm", [&](ZplWriter& z, uint64_t) -> Status {
+    UZFS_ASSIGN(obj, z.Lookup(z.root(), "f"));
+    SetAttr a;
+    a.size = 5 * kMiB;  // holes past the first extent
+    return z.Setattr(obj, a, ZTime{5, 0});
+  }).ok());
+  ASSERT_TRUE(pool_->Snapshot({"dx/pm@s"}).ok());  // the first extent is shared now
+  auto m = pool_->MapDaxFile("dx/pm", obj, 0, 64 * kMiB);  // clipped to the file
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  ASSERT_EQ(m->extents.size(), 3u);
+  ASSERT_EQ(m->devices, std::vector<std::string>{dir_ + "/p0"});
+  EXPECT_TRUE(m->emulated[0]);
+  for (uint64_t i = 0; i < 3; i++) {
+    EXPECT_EQ(m->extents[i].file_off, i * kDaxExtentSize);
+    EXPECT_EQ(m->extents[i].dev_off % kDaxExtentSize, 0u);
+  }
+  // Placed and synced (the shared extent copied: 4 on the device), holes now extents.
+  EXPECT_EQ(DaxAllocated(), 8 * kMiB);
+  EXPECT_EQ(DeviceBytes(m->extents[0].dev_off - 4 * kMiB, 100), Pattern(100, 7));
+  // Held: no snapshot, no shrinking, no export; growing is fine.
+  EXPECT_EQ(pool_->Snapshot({"dx/pm@t"}).code(), EBUSY);
+  EXPECT_EQ(pool_->Rollback("dx/pm").code(), EBUSY);
+  EXPECT_EQ(pool_->Export().code(), EBUSY);
+  auto resize = [&](uint64_t size) {
+    return Do("dx/pm", [&](ZplWriter& z, uint64_t) -> Status {
+      SetAttr a;
+      a.size = size;
+      return z.Setattr(obj, a, ZTime{6, 0});
+    });
+  };
+  EXPECT_EQ(resize(kMiB).code(), EBUSY);
+  EXPECT_TRUE(resize(6 * kMiB).ok());
+  // Unlinked while mapped: parked, its extents kept.
+  ASSERT_TRUE(Do("dx/pm", [&](ZplWriter& z, uint64_t) { return z.Unlink(z.root(), "f", ZTime{7, 0}); }).ok());
+  for (int i = 0; i < 3; i++) ASSERT_TRUE(pool_->Sync().ok());
+  EXPECT_EQ(DaxAllocated(), 8 * kMiB);
+  pool_->UnmapDaxFile(m->ds_obj, obj);
+  EXPECT_TRUE(pool_->Snapshot({"dx/pm@t"}).ok());
+  // The next mount frees what the unlinked file kept (DrainUnlinked); the snapshot @s still
+  // holds the first extent's old copy.
+  ASSERT_TRUE(pool_->DestroySnapshots({"dx/pm@s", "dx/pm@t"}).ok());
+  Reimport();
+  ASSERT_TRUE(Do("dx/pm", [](ZplWriter& z, uint64_t) { return z.DrainUnlinked().status(); }).ok());
+  for (int i = 0; i < 3; i++) ASSERT_TRUE(pool_->Sync().ok());
+  EXPECT_EQ(DaxAllocated(), 0u);
+}
+
 TEST_F(PoolDaxTest, DaxOnNeedsADaxClass) {
   // The pool of this fixture has one; a dataset property of a pool without is refused.
   std::string d2 = dir_ + "/q0";

@@ -90,6 +90,8 @@ Status Pool::Snapshot(const std::vector<std::string>& names) {
     UZFS_ASSIGN(auto existing, mos_zaps_->Lookup(ds.snapnames_zapobj, parts.second));
     if (existing || !seen.insert({dd.head_dataset_obj, parts.second}).second)
       return Status::Error(EEXIST, "dataset already exists");
+    // Mapped extents change under the client's stores: no instant to capture.
+    UZFS_TRY(CheckNoDaxMapsLocked(dd.head_dataset_obj));
     reqs.push_back({dd.head_dataset_obj, parts.second});
   }
   // One snapshot per dataset and txg (dsl_dataset_snapshot_check's EAGAIN): a filesystem
@@ -221,6 +223,7 @@ Status Pool::Rollback(const std::string& fs) {
   uint64_t head = dd.head_dataset_obj;
   UZFS_ASSIGN(DslDatasetPhys ds, LoadDataset(*mos_, head));
   if (ds.prev_snap_txg < kTxgInitial) return Status::Error(EINVAL, "no snapshots");
+  UZFS_TRY(CheckNoDaxMapsLocked(head));
   DropDatasetLocked(head);  // the unsynced changes
   ForgetMappedLocked(head);
   if (arc_) arc_->DropSpace(guid_, head);

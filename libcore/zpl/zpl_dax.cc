@@ -72,8 +72,23 @@ Status ZplWriter::DaxZero(uint64_t obj, uint64_t off, uint64_t len) {
   return Status::Ok();
 }
 
+Result<std::vector<BlkPtr>> ZplWriter::DaxPlace(uint64_t obj, uint64_t first, uint64_t count) {
+  UZFS_TRY(DaxCheck());
+  UZFS_ASSIGN(ZnodePhys z, GetAttr(obj));
+  if (!IsDaxFile(z)) return Status::Error(EINVAL, "not a DAX file");
+  std::vector<BlkPtr> out;
+  for (uint64_t b = first; b < first + count; b++) {
+    UZFS_ASSIGN(BlkPtr bp, DaxWritableExtent(obj, b));
+    out.push_back(bp);
+  }
+  if (log_ && count) log_->Unlogged(txg_);
+  return out;
+}
+
 Status ZplWriter::DaxTruncate(uint64_t obj, uint64_t old_size, uint64_t size) {
   UZFS_TRY(DaxCheck());
+  if (dax_->Mapped(obj))
+    return Status::Error(EBUSY, "the DAX file is mapped: its extents cannot be freed");
   const uint64_t first_free = (size + kDaxExtentSize - 1) / kDaxExtentSize;
   // The tail of the extent that stays: a later extension must read zeros there.
   const uint64_t tail_end = std::min(old_size, first_free * kDaxExtentSize);

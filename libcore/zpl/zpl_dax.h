@@ -46,6 +46,9 @@ class DaxStore {
   virtual ObjsetSink& Sink() = 0;
   // Extents born at or before this txg are shared with a snapshot (ds_prev_snap_txg).
   virtual uint64_t SharedThrough() = 0;
+  // True while a client maps the file's extents: they must not move or be freed, so a
+  // truncate that would free or copy one fails with EBUSY.
+  virtual bool Mapped(uint64_t obj) = 0;
 };
 
 }  // namespace uzfs

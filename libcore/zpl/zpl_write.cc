@@ -345,7 +345,9 @@ Status ZplWriter::Unlink(uint64_t dir, std::string_view name, ZTime now, bool ke
     z.ctime[0] = now.sec;
     z.ctime[1] = now.nsec;
     UZFS_TRY(Put(obj, z));
-  } else if (keep_open) {
+  } else if (keep_open || DaxMapped(z, obj)) {
+    // Still open, or a DAX file whose extents a client maps: parked in the unlinked set
+    // (a mapped one until the next mount's DrainUnlinked; its extents must not be reused).
     z.links = 0;
     UZFS_TRY(Put(obj, z));
     char hex[32];
@@ -362,6 +364,8 @@ Status ZplWriter::Unlink(uint64_t dir, std::string_view name, ZTime now, bool ke
 Status ZplWriter::Reap(uint64_t obj) {
   char hex[32];
   std::snprintf(hex, sizeof hex, "%llx", static_cast<unsigned long long>(obj));
+  UZFS_ASSIGN(ZnodePhys z, GetAttr(obj));
+  if (DaxMapped(z, obj)) return Status::Ok();  // stays parked (see Unlink)
   UZFS_TRY(zaps_->Remove(unlinked_, hex));
   return FreeZnode(obj);
 }

@@ -71,6 +71,10 @@ class ZplWriter {
     dax_new_ = new_files && store;
   }
   static bool IsDaxFile(const ZnodePhys& z) { return S_ISREG(z.mode) && (z.flags & kFlagDaxFile); }
+  // The extents of blocks [first, first + count) of a DAX file, each placed so that it can
+  // be written in place (a hole gets a new zeroed extent, an extent a snapshot shares is
+  // copied), for a mapping of the device itself. EINVAL for a file that is not a DAX file.
+  Result<std::vector<BlkPtr>> DaxPlace(uint64_t obj, uint64_t first, uint64_t count);
   // Where log records go (null: nowhere, the default).
   void set_log(ItxSink* log) { log_ = log; }
   ItxSink* log() const { return log_; }
@@ -162,6 +166,9 @@ class ZplWriter {
   void Log(uint64_t txg, uint64_t foid, Bytes lr);
   // zpl_dax.cc: the data path of DAX files.
   Status DaxCheck() const;
+  bool DaxMapped(const ZnodePhys& z, uint64_t obj) const {
+    return IsDaxFile(z) && dax_ && dax_->Mapped(obj);
+  }
   // The extent of blkid, placed (new and zeroed, or copied from one a snapshot shares) so
   // that it can be written in place.
   Result<BlkPtr> DaxWritableExtent(uint64_t obj, uint64_t blkid);

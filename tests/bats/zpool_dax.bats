@@ -211,3 +211,79 @@ PY
   "$ZFS" set dax=off tank/x
   [ "$("$ZFS" get -H -o value dax tank/x)" = off ]
 }
+
+@test "dax=on: uzfs-map maps the device itself; stores persisted are the file's bytes; no ARC; what a mapping forbids" {
+  MAP=$UZFS_BUILD/cmd/uzfs-map/uzfs-map ARCSTAT=$UZFS_BUILD/cmd/arcstat/arcstat
+  "$ZPOOL" create -o cachefile=none -m "$MNT" tank "$V/d0" dax "$V/p0"
+  "$ZFS" create -o dax=on tank/pm
+  F=$MNT/pm/f
+  truncate -s 5M "$F"
+  "$ZPOOL" sync tank
+  cat "$F" >/dev/null  # the mount caches no page of a DAX file: reads below see the stores
+  before=$("$ARCSTAT" -H -p -f datasz)
+  run "$MAP" --write-pattern 0x5a --persist --sum "$F"
+  [ "$status" -eq 0 ]
+  want=$(head -c $((5 << 20)) /dev/zero | tr '\0' 'Z' | sha256sum | cut -d' ' -f1)
+  [ "$output" = "$want  $F" ]
+  # The mapping placed the three extents (synced before it was returned) and stored into
+  # the device: the mount and the device file hold the bytes, the ARC none of them.
+  [ "$("$ZPOOL" list -Hpv -o name,allocated tank | sed -n 4p)" = "  $V/p0	$((6 << 20))" ]
+  [ "$(sha256sum <"$F" | cut -d' ' -f1)" = "$want" ]
+  [ "$(head -c 4096 "$F" | tr -d Z | wc -c)" = 0 ]
+  [ "$(tail -c +$(((4 << 20) + 1)) "$V/p0" | head -c 4096 | tr -d Z | wc -c)" = 0 ]
+  [ "$("$ARCSTAT" -H -p -f datasz)" = "$before" ]
+  # While mapped: no snapshot, rollback, destroy, export or shrinking truncate.
+  "$ZFS" snapshot tank/pm@early
+  "$MAP" --hold 30 "$F" &
+  holder=$!
+  for _ in $(seq 50); do [ "$("$ARCSTAT" -H -p -f maps)" = 1 ] && break; sleep 0.1; done
+  [ "$("$ARCSTAT" -H -p -f maps)" = 1 ]
+  expect 1 "cannot create snapshot 'tank/pm@s': dataset is busy: a DAX file of it is mapped" \
+    "$ZFS" snapshot tank/pm@s
+  run "$ZPOOL" export tank
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"pool is busy: a DAX file is mapped"* ]]
+  expect 1 "cannot rollback to 'tank/pm@early': dataset is busy: a DAX file of it is mapped" \
+    "$ZFS" rollback tank/pm@early
+  expect 1 "cannot destroy 'tank/pm': dataset is busy: a DAX file of it is mapped" \
+    "$ZFS" destroy -r tank/pm
+  run truncate -s 1M "$F"
+  [ "$status" -ne 0 ]
+  [ "$(stat -c %s "$F")" = $((5 << 20)) ]
+  truncate -s 7M "$F"  # growing is fine
+  kill "$holder"
+  wait "$holder" || true
+  for _ in $(seq 50); do [ "$("$ARCSTAT" -H -p -f maps)" = 0 ] && break; sleep 0.1; done
+  "$ZFS" snapshot tank/pm@s
+  truncate -s 1M "$F"
+  "$ZFS" rollback tank/pm@s
+  [ "$(stat -c %s "$F")" = $((7 << 20)) ]
+  [ "$(head -c $((5 << 20)) "$F" | sha256sum | cut -d' ' -f1)" = "$want" ]
+  "$ZPOOL" export tank
+  run "$ZDB" -e -p "$V" -bcc tank
+  [[ "$output" == *"No leaks (block sum matches space maps exactly)"* ]] || { echo "$output"; false; }
+}
+
+@test "dax=on: stores persisted through a mapping survive a SIGKILL of zfsd" {
+  MAP=$UZFS_BUILD/cmd/uzfs-map/uzfs-map
+  "$ZPOOL" create -o cachefile=none -m "$MNT" tank "$V/d0" dax "$V/p0"
+  "$ZFS" create -o dax=on tank/pm
+  F=$MNT/pm/f
+  truncate -s 3M "$F"
+  "$ZPOOL" sync tank
+  # The pattern is stored and persisted; zfsd dies while the mapping is still held.
+  "$MAP" --write-pattern 0xa7 --persist --hold 30 "$F" &
+  holder=$!
+  for _ in $(seq 100); do [ "$("$UZFS_BUILD/cmd/arcstat/arcstat" -H -p -f maps)" = 1 ] && break; sleep 0.1; done
+  sleep 0.5
+  zfsd_kill
+  kill "$holder" 2>/dev/null || true
+  wait "$holder" || true
+  zfsd_start
+  "$ZPOOL" import -d "$V" tank
+  [ "$(stat -c %s "$F")" = $((3 << 20)) ]
+  [ "$(od -An -tx1 -v "$F" | tr -s ' \n' '\n\n' | sort -u | tr -d '\n')" = a7 ]
+  "$ZPOOL" export tank
+  run "$ZDB" -e -p "$V" -bcc tank
+  [[ "$output" == *"No leaks (block sum matches space maps exactly)"* ]] || { echo "$output"; false; }
+}

@@ -36,6 +36,17 @@
  * by comparing hashes at each txg sync. The ARC cannot evict such a mapping, and a store is
  * charged to a txg (EDQUOT/ENOSPC decided) only at that sync.
  *
+ * DAX files (created in a dataset with dax=on, zfsprops(7)) are mapped otherwise: the mapping
+ * is the device-DAX persistent memory their data lives on, mapped by the library itself
+ * (MAP_SHARED_VALIDATE|MAP_SYNC) from the device descriptors zfsd sends; zfsd serves no
+ * faults, there is no cache and no copy. Every extent the mapping covers (2 MiB each, up to
+ * the end of the file rounded up to one) is allocated, and its allocation synced, before
+ * uzfs_mmap returns; stores are durable once uzfs_persist returns. While a DAX file is
+ * mapped, its dataset cannot be snapshotted, rolled back or destroyed, its pool not exported,
+ * and it cannot be truncated to a smaller size (EBUSY); unlinking it keeps its extents
+ * until the next mount. If zfsd goes away the mapping becomes inaccessible (SIGSEGV):
+ * what was persisted is on the device.
+ *
  * Every function returns -1 (or NULL, or MAP_FAILED) and sets errno on error, like the POSIX
  * call it is named after.
  */
@@ -85,6 +96,15 @@ void *uzfs_mmap(uzfs_file *f, size_t length, int prot, off_t offset);
  * are in the open txg (zfsprops(7)). ENOMEM when addr is not in a mapping of f.
  * MS_ASYNC: nothing to do (stores are already in the cache every reader sees). */
 int uzfs_msync(uzfs_file *f, void *addr, size_t length, int flags);
+
+/* Makes the stores into [addr, addr+length) of a mapping of f durable. For a DAX file
+ * (zfsprops(7) dax) the mapping is the device-DAX persistent memory itself (MAP_SYNC):
+ * the CPU caches holding the range are flushed (libpmem's pmem_persist), nothing else is
+ * asked of zfsd, and what is persisted survives a crash of zfsd or of the machine; on a
+ * device a file only emulates (zfsd --dax-emulation) the range is msync'ed. For any other
+ * file it is uzfs_msync(MS_SYNC) of the range. ENOMEM when the range is not in a mapping of
+ * f, ENOTCONN after zfsd went away. */
+int uzfs_persist(uzfs_file *f, void *addr, size_t length);
 
 /* Unmaps a mapping made by uzfs_mmap (addr and length as returned and given). */
 int uzfs_munmap(uzfs_file *f, void *addr, size_t length);

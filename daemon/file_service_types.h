@@ -1,0 +1,69 @@
+// The file service's per-session records (daemon/file_service.h), shared by its files:
+// file_service.cc (files, ARC mappings and their faults) and file_dax.cc (mappings of DAX
+// files). Guarded as file_service.h says (map_mu_, ra_mu_).
+#pragma once
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "daemon/file_service.h"
+
+namespace uzfs {
+
+struct FileService::Client {
+  uint64_t session = 0;
+  int conn_fd = -1;
+  struct File {
+    std::string pool, fs;
+    uint64_t obj = 0;
+    bool read = false, write = false;
+  };
+  std::map<uint64_t, File> files;
+  uint64_t next_handle = 1;
+};
+
+struct FileService::Mapping {
+  uint64_t id = 0, session = 0;
+  int conn_fd = -1;
+  std::string pool, fs;
+  uint64_t obj = 0;
+  ArcObjKey key;
+  std::shared_ptr<ArcSegment> seg;
+  uint64_t file_off = 0, len = 0, addr = 0;
+  bool writable = false;
+  bool active = false;
+  std::atomic<bool> gone{false};    // removed: its read-ahead stops
+  int uffd = -1;                    // closed with the last reference (fault thread, Protect)
+  // The read-ahead stream (under FileService::ra_mu_): [ra_start, ra_end) is what the stream
+  // covers (faulted or queued), ra_win its window, ra_stride the length of its units, ra_gen
+  // bumped whenever it starts anew. ra_retry: the page last woken without a fill (see Serve).
+  uint64_t ra_start = 0, ra_end = 0, ra_win = 0, ra_stride = 0, ra_gen = 0, ra_retry = 0;
+  struct Pinned {
+    uint64_t off = 0, len = 0;
+    size_t hash = 0;  // of the unit's bytes when last looked at (writable mappings)
+  };
+  std::vector<Pinned> pinned;       // units held for a mapping without a uffd
+  // A DAX file's mapping (file_dax.cc): the client maps the device itself; nothing here
+  // serves faults. Its hold on the file (Pool::MapDaxFile) is released with it.
+  bool dax = false;
+  uint64_t dax_ds = 0;
+  ~Mapping() {
+    if (uffd >= 0) ::close(uffd);
+  }
+  // The client address range of file bytes [off, off+n) clipped to the mapping; len 0 if none.
+  std::pair<uint64_t, uint64_t> Addr(uint64_t off, uint64_t n) const {
+    uint64_t lo = std::max(off, file_off), hi = std::min(off + n, file_off + len);
+    if (lo >= hi) return {0, 0};
+    return {addr + (lo - file_off), hi - lo};
+  }
+};
+
+}  // namespace uzfs
