@@ -7,6 +7,12 @@
 //   FaultEnv        — wraps another Env and injects faults: fail the Nth I/O, flip bits on
 //                     read, and "power cut": drop every write not yet followed by Sync().
 //
+// DaxFile (dax.h) is the one File that maps instead of calling pread/pwrite: a device-DAX has
+// no read(2)/write(2), and its point is loads and stores through the mapping
+// (docs/dax-device.md). PosixEnv::Open opens a character device as a DaxFile (labels, import
+// scans, zdb); callers that want the mapping itself (base(), fd()) call OpenDax directly, and
+// unit tests use emulated devices (regular files) in a temp dir.
+//
 // Contract: ReadAt reads exactly len bytes or fails (EIO, or ENXIO past the end of the
 // device); short reads are errors, never silent. A File is used by one thread at a time
 // unless the implementation says otherwise (PosixEnv files are safe for concurrent ReadAt).
