@@ -28,16 +28,16 @@ OpDef Def(OpId id, Perm perm, std::vector<ArgSpec> args, OpHandler h) {
   return d;
 }
 
-// zpool import's device scan: every block device and regular file directly in the
-// directories (default /dev), as libzfs_import does; a path naming a device or file itself
-// is taken as it is (OpenZFS 2.x's `zpool import -d FILE`). The client sends absolute paths
+// zpool import's device scan: every block device, device-DAX (a character device named
+// dax*) and regular file directly in the directories (default /dev), as libzfs_import
+// does; a path naming a device or file itself is taken as it is (OpenZFS 2.x's `zpool import -d FILE`). The client sends absolute paths
 // (zfsd's working directory is not the caller's). Leaves of pools already imported are
 // skipped by the caller.
 std::vector<std::string> ScanDevices(const std::vector<std::string>& dirs) {
   std::vector<std::string> out;
   for (const std::string& d : dirs) {
     struct stat dst;
-    if (::stat(d.c_str(), &dst) == 0 && (S_ISBLK(dst.st_mode) || S_ISREG(dst.st_mode))) {
+    if (::stat(d.c_str(), &dst) == 0 && (S_ISBLK(dst.st_mode) || S_ISREG(dst.st_mode) || S_ISCHR(dst.st_mode))) {
       out.push_back(d);
       continue;
     }
@@ -49,7 +49,8 @@ std::vector<std::string> ScanDevices(const std::vector<std::string>& dirs) {
       std::string path = d + "/" + name;
       struct stat st;
       if (::stat(path.c_str(), &st) != 0) continue;
-      if (!S_ISBLK(st.st_mode) && !S_ISREG(st.st_mode)) continue;
+      const bool dax = S_ISCHR(st.st_mode) && name.rfind("dax", 0) == 0;
+      if (!S_ISBLK(st.st_mode) && !S_ISREG(st.st_mode) && !dax) continue;
       if (S_ISREG(st.st_mode) && st.st_size < static_cast<off_t>(kSpaMinDevSize)) continue;
       out.push_back(path);
     }
@@ -84,7 +85,13 @@ void RegisterPoolOps(Registry& reg, PoolTable* table, MountTable* mounts) {
     std::vector<std::string> candidates;
     if (dirs.empty()) {
       auto all = disk::ListBlockDevices();
-      candidates = !all.empty() ? all : ScanDevices({"/dev"});
+      if (all.empty()) {
+        candidates = ScanDevices({"/dev"});
+      } else {
+        candidates = all;
+        for (const std::string& d : ScanDevices({"/dev"}))  // device-DAX: no block device
+          if (d.rfind("/dev/dax", 0) == 0) candidates.push_back(d);
+      }
     } else {
       candidates = ScanDevices(dirs);
     }
