@@ -114,7 +114,8 @@ int Run(const Cmd& self, int argc, char** argv) {
       std::cout << (i ? ", " : "") << JsonStr(name) << ": {\"name\": " << JsonStr(name)
                 << ", \"type\": \"POOL\", \"state\": " << JsonStr(props["health"].value)
                 << ", \"pool_guid\": " << JsonStr(props["guid"].value)
-                << ", \"spa_version\": " << JsonStr(props["version"].value)
+                << ", \"spa_version\": "
+                << JsonStr(props["version"].value == "-" ? "5000" : props["version"].value)
                 << ", \"zpl_version\": \"4\", \"properties\": {";
       bool first = true;
       for (const auto& c : columns) {

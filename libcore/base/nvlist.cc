@@ -330,7 +330,9 @@ void DumpTo(const NvList& l, int indent, std::string* out) {
           DumpTo(v.lists[i], indent + 4, out);
         }
         break;
-      case NvType::kBoolean:
+      case NvType::kBoolean:  // the name alone (OpenZFS's nvlist_print; features_for_read)
+        *out += pad + p.name + "\n";
+        break;
       case NvType::kHrtime:
       case NvType::kDouble:
       case NvType::kBooleanArray:

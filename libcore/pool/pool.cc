@@ -159,7 +159,11 @@ void Pool::FreeBlock(const BlkPtr& bp, uint64_t txg) {
 
 // ---- configuration nvlists (spa_config.h builds them) ----
 
-PoolIdentity Pool::Identity() const { return {version_, name_, guid_, comment_, create_txg_}; }
+PoolIdentity Pool::Identity() const {
+  PoolIdentity id{version_, name_, guid_, comment_, create_txg_, {}};
+  id.features_for_read = label_features_;
+  return id;
+}
 
 std::vector<const Vdev*> Pool::Tops() const {
   size_t n = NumTops();

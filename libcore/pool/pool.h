@@ -111,6 +111,10 @@ struct PoolCreateSpec {
   // --dax-emulation: tests and machines without persistent memory). Such a device has no
   // MAP_SYNC; zpool status marks it "emulated".
   bool dax_emulation = false;
+  // Features (spa_feature.h: "com.uzfs:dax" or its short name "dax") active from the first
+  // txg: the pool is made version 5000 with them (EINVAL for a feature we do not know).
+  // A dax vdev in nvroot activates com.uzfs:dax whether named here or not.
+  std::vector<std::string> features;
 };
 
 struct PoolImportSpec {
@@ -163,6 +167,31 @@ class Pool : public BlockReader {
   // log mirror's side); EEXIST when a dataset's log still waits to be replayed (zil_suspend's
   // EBUSY, as zfs-fuse reports it); EBUSY when space stays allocated on it.
   Status RemoveVdev(uint64_t guid);
+
+  // ---- Pool version and feature flags (pool_features.cc; spa_feature.h) ----
+  // 1..23 for a legacy pool, kSpaVersionFeatures (5000) once a feature was enabled.
+  uint64_t version();
+  // Makes feature `name` (guid or short name) active in the open txg, written by the next
+  // sync: a legacy pool first becomes version 5000 (its three feature ZAPs created; labels,
+  // MOS config and uberblock say 5000 from that txg on), the feature is enabled (its
+  // description written) and its refcount made 1 unless already above 0; a feature needed
+  // to read the MOS is named in every label's features_for_read. EINVAL "feature 'x'
+  // unsupported" for a feature we do not know, EROFS on a read-only pool. Idempotent.
+  Status ActivateFeature(const std::string& name);
+  // spa_feature_incr / spa_feature_decr: one more or one fewer user (enabling the feature
+  // first; EINVAL when decrementing an inactive one). At 0 the feature stays enabled and
+  // leaves the labels' features_for_read.
+  Status IncrFeature(const std::string& name);
+  Status DecrFeature(const std::string& name);
+  // Refcount above 0 (guid or short name).
+  bool FeatureActive(const std::string& name);
+  // Every enabled feature: guid -> refcount (empty for a legacy pool).
+  std::map<std::string, uint64_t> Features();
+  // zhack feature enable/ref: any feature, known or not, with its description, its ZAP
+  // (for_write: features_for_write) and whether the labels name it (mos), given refcount.
+  // For tests of how pools with features we do not know are refused.
+  Status ZhackFeature(const std::string& guid, const std::string& description, bool for_write,
+                      bool mos, uint64_t refcount);
 
   // Pool properties (zpool get/set). Unknown names: EINVAL; read-only ones: EROFS on set;
   // bad values: EINVAL with OpenZFS's message in the status.
@@ -526,6 +555,18 @@ class Pool : public BlockReader {
   void DropDatasetLocked(uint64_t ds_obj);
   uint64_t Dsize(const BlkPtr& bp) const;
   Status EnsurePropsZap();
+  // Feature flags (pool_features.cc), mu_ held.
+  Status UpgradeToFeaturesLocked();  // version 5000 and the three ZAPs (once)
+  Status EnableFeatureLocked(const std::string& guid, const std::string& description,
+                             bool for_write, bool mos);
+  Status FeatureSyncLocked(const std::string& guid, bool for_write, bool mos, uint64_t refcount);
+  Status ActivateFeatureLocked(const std::string& name);
+  // Import: the ZAPs and refcounts of a version 5000 pool; ENOTSUP with OpenZFS's message for
+  // an active feature we do not know (of features_for_write too when writable).
+  Status LoadFeaturesLocked(bool writable);
+  uint64_t feat_for_read_obj_ = 0, feat_for_write_obj_ = 0, feat_desc_obj_ = 0;
+  std::map<std::string, uint64_t> feature_refcount_;  // enabled features: guid -> refcount
+  std::set<std::string> label_features_;  // spa_label_features: the configs' features_for_read
   Status SetPropLocked(const std::string& name, const std::string& value);
   Result<PropValue> GetPropLocked(const std::string& name);
   Result<std::vector<HistoryRecord>> HistoryLocked();

@@ -14,6 +14,7 @@
 #include "libcore/pool/pool.h"
 #include "libcore/pool/pool_props.h"
 #include "libcore/pool/pool_sinks.h"
+#include "libcore/spa/spa_feature.h"
 #include "libcore/vdev/disk.h"
 #include "libcore/vdev/vdev_label.h"
 #include "libcore/zpl/zpl_write.h"
@@ -249,6 +250,8 @@ Status Pool::InitNew(const PoolCreateSpec& spec) {
     ashift = v;
   }
   UZFS_TRY(ValidatePoolProps(spec.props, /*at_create=*/true));
+  for (const std::string& f : spec.features)
+    if (!FindSpaFeature(f)) return Status::Error(EINVAL, "feature '" + f + "' unsupported");
   const std::vector<NvList>* tops = spec.nvroot.GetNvListArray("children");
   if (!tops || tops->empty()) return Status::Error(EINVAL, "invalid vdev specification: no devices");
   std::map<uint64_t, std::unique_ptr<File>> files;  // guid → device
@@ -283,6 +286,12 @@ Status Pool::InitNew(const PoolCreateSpec& spec) {
     if (k == "ashift" || k == "altroot") continue;
     UZFS_TRY(SetPropLocked(k, v));
   }
+  // Features active from txg 4 (spa_create's spa_feature_create_zap_objects and
+  // feature_enable_sync): the pool is version 5000 from its first uberblock. A dax vdev
+  // brings com.uzfs:dax.
+  for (const std::string& f : spec.features) UZFS_TRY(ActivateFeatureLocked(f));
+  for (size_t i = 0; i < NumTops(); i++)
+    if (Top(i)->is_dax()) UZFS_TRY(ActivateFeatureLocked(kFeatureDax));
   config_dirty_ = true;
   return SyncLocked(kPoolStateActive);
 }

@@ -8,6 +8,7 @@
 #include "libcore/pool/pool.h"
 #include "libcore/pool/pool_props.h"
 #include "libcore/spa/space_map.h"
+#include "libcore/spa/spa_feature.h"
 #include "libcore/spa/spa_history.h"
 
 namespace uzfs {
@@ -43,7 +44,8 @@ Result<std::unique_ptr<Pool>> Pool::Import(const PoolImportSpec& spec) {
                                        (host ? *host : std::string("?")) + " (hostid: " + hex + ")");
     }
   }
-  if (spa.version() > 23) return Status::Error(ENOTSUP, "pool version is newer than 23");
+  if (!SpaVersionSupported(spa.version()))
+    return Status::Error(ENOTSUP, "pool version " + std::to_string(spa.version()) + " is not supported");
   for (uint64_t i = 0; i < spa.vdev_children(); i++)
     if (!spa.top(i) || spa.top(i)->type == "missing" || !spa.top(i)->available())
       return Status::Error(ENXIO, "one or more devices is currently unavailable");
@@ -60,6 +62,10 @@ Result<std::unique_ptr<Pool>> Pool::Import(const PoolImportSpec& spec) {
   if (const std::string* c = cfg.GetString("comment")) p->comment_ = *c;
   UZFS_TRY(ValidatePoolProps(spec.props, /*at_create=*/true));
   UZFS_TRY(p->LoadExisting());
+  {
+    auto ro = spec.props.find("readonly");
+    UZFS_TRY(p->LoadFeaturesLocked(/*writable=*/ro == spec.props.end() || ro->second != "on"));
+  }
   for (auto& [k, v] : spec.props) {
     if (k == "altroot" || k == "readonly") continue;
     UZFS_TRY(p->SetPropLocked(k, v));
@@ -218,7 +224,10 @@ Result<PropValue> Pool::GetPropLocked(const std::string& name) {
   }
   if (name == "altroot") return PropValue{altroot_.empty() ? "-" : altroot_, altroot_.empty() ? "default" : "local"};
   if (name == "readonly") return PropValue{readonly_ ? "on" : "off", readonly_ ? "local" : "default"};
-  if (name == "version") return PropValue{std::to_string(version_), version_ == 23 ? "default" : "local"};
+  // A feature pool's version is the default of OpenZFS's table (zpool get prints "-").
+  if (name == "version")
+    return PropValue{std::to_string(version_),
+                     version_ == 23 || version_ == kSpaVersionFeatures ? "default" : "local"};
   if (name == "comment") return PropValue{comment_.empty() ? "-" : comment_, comment_.empty() ? "default" : "local"};
   if (name == "cachefile") return PropValue{cachefile_set_ ? (cachefile_.empty() ? "-" : cachefile_) : "-", cachefile_set_ ? "local" : "default"};
   std::optional<ZapEntry> e;

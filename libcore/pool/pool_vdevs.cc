@@ -10,6 +10,7 @@
 #include <functional>
 
 #include "libcore/pool/pool.h"
+#include "libcore/spa/spa_feature.h"
 #include "libcore/spa/spa_config.h"
 #include "libcore/vdev/vdev_label.h"
 #include "libcore/zil/zil.h"
@@ -71,6 +72,10 @@ Status Pool::AddVdevs(const NvList& nvroot) {
     ntops_.store(vroot_->children.size(), std::memory_order_release);
   }
   concurrent_io_ = -1;  // the new leaves may not take concurrent writes
+  // A dax vdev makes the pool version 5000 with com.uzfs:dax active, in this same txg: no
+  // system that does not know the class may import the pool once it holds one.
+  for (size_t k = 0; k < ids.size(); k++)
+    if (Top(ids[k])->is_dax()) UZFS_TRY(ActivateFeatureLocked(kFeatureDax));
   config_dirty_ = true;
   return SyncLocked(kPoolStateActive);
 }

@@ -1,4 +1,5 @@
 #include "libcore/spa/spa.h"
+#include "libcore/spa/spa_feature.h"
 
 #include <algorithm>
 #include <map>
@@ -231,9 +232,9 @@ Result<std::unique_ptr<Spa>> Spa::Assemble(std::vector<DeviceLabels> labels,
   spa->label_config_ = *newest->cfg;
   spa->name_ = PoolName(*newest->cfg);
   spa->version_ = newest->cfg->GetUint64("version").value_or(0);
-  if (spa->version_ > kSpaVersion)
+  if (!SpaVersionSupported(spa->version_))
     return Status::Error(ENOTSUP, "pool version " + std::to_string(spa->version_) +
-                                      " is newer than " + std::to_string(kSpaVersion));
+                                      " is not supported");
 
   LeafOpener opener = [&](uint64_t guid, const std::string&) -> std::unique_ptr<File> {
     auto it = leaf_paths.find(guid);
@@ -282,7 +283,7 @@ Result<std::unique_ptr<Spa>> Spa::Assemble(std::vector<DeviceLabels> labels,
   for (size_t i = 0; i < spa->ubs_.size(); i++) {
     const Uberblock& ub = spa->ubs_[i];
     if (ub.txg == 0 || ub.txg > o.max_txg) continue;
-    if (ub.version > kSpaVersion) {
+    if (!SpaVersionSupported(ub.version)) {
       if (first_err.ok()) first_err = Status::Error(ENOTSUP, "uberblock version " + std::to_string(ub.version));
       continue;
     }
@@ -313,6 +314,12 @@ Result<std::unique_ptr<Spa>> Spa::Assemble(std::vector<DeviceLabels> labels,
         best_txg = *t;
         spa->label_config_ = lr.config;
       }
+    // spa_ld_select_uberblock: a feature pool's label names the features reading its MOS
+    // needs; one we do not know refuses the pool (a missing list: corrupt).
+    if (ub.version >= kSpaVersionFeatures || spa->version_ >= kSpaVersionFeatures) {
+      UZFS_ASSIGN(auto unsup, UnsupportedLabelFeatures(spa->label_config_));
+      if (!unsup.empty()) return UnsupportedFeaturesError(unsup);
+    }
     return spa;
   }
   if (first_err.ok()) first_err = Status::Error(ENOENT, "no usable uberblock");

@@ -12,9 +12,12 @@
 // absent device is an unavailable leaf, tolerated as long as redundancy covers it.
 //
 // Uberblock: all verified slots of all labels of all leaves, best = highest txg, then
-// timestamp, skipping version > 23 and ub_guid_sum != Σ vdev guids (root guid = pool_guid).
+// timestamp, skipping versions we do not read (we read 1-23 and 5000) and ub_guid_sum !=
+// Σ vdev guids (root guid = pool_guid).
 // If the best one's rootbp (the MOS objset_phys) cannot be read, the next older txg is tried,
-// and so on; uberblocks() lists them all.
+// and so on; uberblocks() lists them all. A pool of version 5000 (feature flags,
+// spa_feature.h) whose label config lacks features_for_read is corrupt (ECORRUPT); one
+// naming a feature we do not know is refused with OpenZFS's ENOTSUP message.
 //
 // Thread safety: after Open, const accessors and Read may be called from any thread.
 #pragma once

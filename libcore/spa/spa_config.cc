@@ -1,4 +1,5 @@
 #include "libcore/spa/spa_config.h"
+#include "libcore/spa/spa_feature.h"
 
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -57,6 +58,15 @@ NvList VdevConfig(const Vdev& v, bool top) {
   return nv;
 }
 
+namespace {
+// spa_config_generate: after the vdev tree, a feature pool's config names the features
+// reading its MOS needs (the label's copy is what a system refuses the pool by).
+void AddFeatures(const PoolIdentity& id, NvList* nv) {
+  if (id.version >= kSpaVersionFeatures)
+    nv->AddNvList(kFeaturesForRead, FeaturesForReadNvlist(id.features_for_read));
+}
+}  // namespace
+
 NvList ConfigHeader(const PoolIdentity& id, uint64_t txg, uint64_t state) {
   NvList nv;
   nv.AddUint64("version", id.version);
@@ -91,6 +101,7 @@ NvList PoolConfig(const PoolIdentity& id, const std::vector<const Vdev*>& tops, 
   for (const Vdev* t : tops) kids.push_back(VdevConfig(*t, true));
   root.AddNvListArray("children", std::move(kids));
   nv.AddNvList("vdev_tree", std::move(root));
+  AddFeatures(id, &nv);
   return nv;
 }
 
@@ -102,6 +113,7 @@ NvList LabelConfig(const PoolIdentity& id, const std::vector<const Vdev*>& tops,
   if (leaf.is_log) nv.AddUint64("is_log", 1);  // a log device that is its own top-level vdev
   AddTopConfig(&nv, tops);
   nv.AddNvList("vdev_tree", VdevConfig(top, true));
+  AddFeatures(id, &nv);
   return nv;
 }
 

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,9 @@ struct PoolIdentity {
   uint64_t guid = 0;
   std::string comment;  // OpenZFS's comment ("" for none)
   uint64_t create_txg = 0;
+  // Active features a reader of the MOS needs (spa_feature.h LabelFeatures' names); written
+  // as the config's "features_for_read" (after vdev_tree) when version >= 5000.
+  std::set<std::string> features_for_read;
 };
 
 // This host, as configs record it (hostid and hostname; spa_config_generate).

@@ -138,6 +138,26 @@ subcommands_of_page() {
   done
 }
 
+# Section 7 pages (concepts, properties, features) document no command: they are linted, and
+# every page any man page refers to with "Xr NAME 7" exists. zpool-features(7) must describe
+# every feature of libcore/spa/spa_feature.h's table (its GUID and short name).
+@test "docs: section 7 pages are mandoc-lint clean, and every Xr to section 7 has its page" {
+  pages7=$(ls "$UZFS_ROOT"/man/man7/*.7)
+  [ -n "$pages7" ]
+  for page in $pages7; do
+    mandoc -Tlint -W warning "$page" >&2
+  done
+  for ref in $(grep -h -o -E '^\.Xr [a-z-]+ 7' "$UZFS_ROOT"/man/man*/*.[178] | awk '{ print $2 }' | LC_ALL=C sort -u); do
+    [ -f "$UZFS_ROOT/man/man7/$ref.7" ] || { echo "Xr $ref 7: no man/man7/$ref.7" >&2; return 1; }
+  done
+  [ -f "$UZFS_ROOT/man/man7/zpool-features.7" ]
+  for guid in $(grep -o -E '\{k[A-Za-z]+, "[a-z_]+", "|\{"[a-z.]+:[a-z_]+", "[a-z_]+", "' "$UZFS_ROOT/libcore/spa/spa_feature.cc" | grep -o -E '"[a-z_]+"' | tr -d '"'); do
+    grep -q -x "\.It Sy $guid" "$UZFS_ROOT/man/man7/zpool-features.7" ||
+      { echo "zpool-features.7 does not describe feature $guid" >&2; return 1; }
+  done
+  grep -q -x '\.Sy com.uzfs:dax' "$UZFS_ROOT/man/man7/zpool-features.7"
+}
+
 @test "docs: each page's SYNOPSIS is the usage its command's --help prints" {
   for page in $(pages_of_kind command) $(pages_of_kind subcommand); do
     [ "$(synopsis_of "$page" | wc -l)" -ge 1 ]
