@@ -85,3 +85,46 @@ zf_refuses() {
   [ "$status" -eq 0 ]
   [[ $output == *"No leaks"* ]]
 }
+
+@test "features: zpool upgrade: -v lists dax, a feature pool has every feature, legacy pools go to 23" {
+  mkvdevs "$V" 3
+  "$FEATPOOL" create fp dax "$V/d0"
+  zfsd_start
+  "$ZPOOL" import -d "$V" fp
+  "$ZPOOL" create u23 "$V/d1"
+  hdr=$'This system supports ZFS pool feature flags.\n'
+  run "$ZPOOL" upgrade fp
+  [ "$status" -eq 0 ]
+  [ "$output" = "$hdr"$'\n'"Pool 'fp' already has all supported and requested features enabled." ]
+  run "$ZPOOL" upgrade u23
+  [ "$status" -eq 0 ]
+  [ "$output" = "$hdr"$'\n'"Pool 'u23' is already formatted using version 23." ]
+  run "$ZPOOL" upgrade
+  [ "$status" -eq 0 ]
+  [ "$output" = "$hdr"$'\nAll pools are formatted using version 23 or feature flags.\n\nEvery feature flags pool has all supported and requested features enabled.' ]
+  run "$ZPOOL" upgrade -v
+  [ "$status" -eq 0 ]
+  [[ $output == *$'\ndax '*$'\n     Files of dax=on datasets live on device-DAX (persistent memory) vdevs.\n'* ]]
+  [[ $output == *$'\n 23  Slim ZIL\n'* ]]
+  [[ $output != *" 24 "* ]]
+  # uzfs creates no pool older than 23: zfs-fuse makes one.
+  oracle_start
+  "$ZF_ZPOOL" create -o version=20 old "$V/d2"
+  "$ZF_ZPOOL" export old
+  oracle_stop
+  "$ZPOOL" import -d "$V" old
+  run "$ZPOOL" upgrade
+  [[ $output == *$'VER  POOL\n---  ------------\n20   old\n'* ]]
+  run "$ZPOOL" upgrade -V 5000 u23
+  [ "$status" -eq 1 ]
+  [[ $output == *"cannot upgrade 'u23': uzfs formats a pool using feature flags only when it gets a dax vdev"* ]]
+  run "$ZPOOL" upgrade -a
+  [ "$status" -eq 0 ]
+  [ "$output" = "$hdr"$'\n'"Successfully upgraded 'old' from version 20 to version 23." ]
+  [ "$("$ZPOOL" get -H -o value version old)" = 23 ]
+  run "$ZPOOL" upgrade -a
+  [ "$output" = "$hdr"$'\nAll pools are already formatted with version 23 or higher.' ]
+  run "$ZPOOL" upgrade -v fp
+  [ "$status" -eq 2 ]
+  [[ $output == *"-v option is incompatible with other arguments"* ]]
+}
