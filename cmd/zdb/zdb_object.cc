@@ -217,6 +217,9 @@ void PoolDumper::ViewObject(ObjSet& os, uint64_t object, const DnodePhys& dn) {
       ViewZplDir(os, object, dn);
       break;
     default:
+      // A new type whose byteswap is DMU_BSWAP_ZAP (the feature ZAPs of a version 5000
+      // pool): a ZAP (zdb's object_viewer by ZDB_OT_TYPE).
+      if ((dn.type & 0x80) && (dn.type & 0x1f) == 4) ViewZap(os, object, dn);
       break;
   }
 }

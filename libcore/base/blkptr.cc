@@ -44,7 +44,13 @@ const char* Lookup(const char* const (&table)[N], uint8_t id) {
 
 }  // namespace
 
-const char* ObjectTypeName(uint8_t type) { return Lookup(kObjectTypeNames, type); }
+const char* ObjectTypeName(uint8_t type) {
+  // The ZAP "new types" (DMU_OT_NEWTYPE 0x80 with DMU_BSWAP_ZAP, 4: DMU_OTN_ZAP_DATA and
+  // _METADATA, which pool version 5000's feature ZAPs are) by OpenZFS's name for them
+  // (dmu_ot_byteswap's, zdb_ot_name); other new types stay "unknown" as zfs-fuse has them.
+  if ((type & 0x80) && (type & 0x1f) == 4) return "zap";
+  return Lookup(kObjectTypeNames, type);
+}
 const char* BpCompressName(uint8_t id) { return Lookup(kCompressNames, id); }
 
 void Dva::Set(uint64_t vdev, uint64_t off, uint64_t asz, bool g) {

@@ -69,6 +69,8 @@ TEST(BlkPtr, NamesPastTheTables) {
   std::string s = bp.ToString();
   EXPECT_NE(s.find("[L0 unknown] unknown unknown"), std::string::npos) << s;
   EXPECT_STREQ(ObjectTypeName(19), "ZFS plain file");
+  EXPECT_STREQ(ObjectTypeName(0xc4), "zap");  // DMU_OTN_ZAP_METADATA (pool version 5000)
+  EXPECT_STREQ(ObjectTypeName(0xc3), "unknown");
   EXPECT_STREQ(BpCompressName(10), "gzip-6");
 }
 

@@ -42,8 +42,8 @@ constexpr bool SpaVersionSupported(uint64_t v) {
 }
 
 // DMU_OTN_ZAP_METADATA: the object type of the three feature ZAPs (a "new type": 0x80, with
-// the metadata bit 0x40 and the ZAP byteswap 3).
-inline constexpr uint8_t kOtnZapMetadata = 0xc3;
+// the metadata bit 0x40 and DMU_BSWAP_ZAP, 4).
+inline constexpr uint8_t kOtnZapMetadata = 0xc4;
 
 // The MOS object directory's names (DMU_POOL_FEATURES_FOR_READ ...) and the config's.
 inline constexpr char kFeaturesForRead[] = "features_for_read";

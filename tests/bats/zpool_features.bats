@@ -80,6 +80,15 @@ zf_refuses() {
   run "$ZDB" -e -p "$V" -u fp
   [ "$status" -eq 0 ]
   [[ $output == *"version = 5000"* ]]
+  # The three feature ZAPs (DMU_OTN_ZAP_METADATA, named "zap" as OpenZFS's zdb does).
+  run "$ZDB" -e -p "$V" -dddd fp
+  [ "$status" -eq 0 ]
+  [[ $output == *$'		features_for_read = '* ]]
+  [[ $output == *$'		features_for_write = '* ]]
+  [[ $output == *$'		feature_descriptions = '* ]]
+  [[ $output == *"  zap"$'
+'*$'		com.uzfs:dax = 1 
+'* ]]
   run "$ZDB" -e -p "$V" -bcc fp
   echo "$output"
   [ "$status" -eq 0 ]
