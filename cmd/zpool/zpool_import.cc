@@ -1,6 +1,7 @@
 // zpool import (zpool_do_import): without a pool, lists the pools found on the devices of the
 // -d directories (default /dev); with a name or numeric id, imports that pool (optionally
 // under a new name).
+#include <algorithm>
 #include <climits>
 #include <cstdlib>
 #include <cstring>
@@ -18,6 +19,9 @@ constexpr const char* kMsgBase = "https://openzfs.github.io/openzfs-docs/msg/";
 
 // show_import: the header lines (status, action and the message id by state), then the
 // config table as `zpool status` prints it, without the error counters.
+const std::string kUnsupFeatures =
+    "This pool uses the following feature(s) not supported by this system:";
+
 void PrintCandidate(const NvList& c) {
   std::string name = *c.GetString("name");
   std::string state = c.GetString("state") ? *c.GetString("state") : "UNAVAIL";
@@ -28,7 +32,17 @@ void PrintCandidate(const NvList& c) {
   std::cout << "     id: " << c.GetUint64("guid").value_or(0) << "\n";
   std::cout << "  state: " << state << "\n";
   const char* msgid = nullptr;
-  if (state == "UNAVAIL") {
+  // zfsd's reason when the pool uses features we do not know (spa_feature.h's message): its
+  // lines after the first are the features, "\tguid" each (ZPOOL_STATUS_UNSUP_FEAT_READ).
+  const std::string* why = c.GetString("status");
+  std::string unsup;
+  if (why && why->rfind(kUnsupFeatures, 0) == 0) unsup = why->substr(std::min(why->size(), kUnsupFeatures.size() + 1));
+  if (state == "UNAVAIL" && !unsup.empty()) {
+    std::cout << " status: The pool uses the following feature(s) not supported on this system:\n"
+              << unsup << "\n";
+    std::cout << " action: The pool cannot be imported. Access the pool on a system that supports\n"
+                 "\tthe required feature(s), or recreate the pool from backup.\n";
+  } else if (state == "UNAVAIL") {
     std::cout << " status: One or more devices are missing from the system.\n";
     std::cout << " action: The pool cannot be imported. Attach the missing\n"
                  "\tdevices and try again.\n";
@@ -129,7 +143,16 @@ int Run(const Cmd& self, int argc, char** argv) {
   std::string newname = args.size() == 2 ? args[1] : std::string();
   auto r = lzc::PoolImport(std::to_string(c.GetUint64("guid").value_or(0)), devices, newname,
                            force, props, altroot, CommandLine(argc, argv), nomount);
-  if (!r.ok()) return Fail(libzfs::ErrorText("import", want, r.status()));
+  if (!r.ok()) {
+    // zpool_import_props's ENOTSUP: the features on stdout, then "unsupported version or
+    // feature".
+    const Status& s = r.status();
+    if (s.code() == ENOTSUP && s.message().rfind(kUnsupFeatures, 0) == 0) {
+      std::cout << s.message() << "\n" << std::flush;
+      return Fail("cannot import '" + want + "': unsupported version or feature");
+    }
+    return Fail(libzfs::ErrorText("import", want, s));
+  }
   return kExitOk;
 }
 

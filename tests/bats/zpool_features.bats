@@ -137,3 +137,28 @@ zf_refuses() {
   [ "$status" -eq 2 ]
   [[ $output == *"-v option is incompatible with other arguments"* ]]
 }
+
+@test "features: our zpool refuses pools using features it does not know, in OpenZFS's words" {
+  mkvdevs "$V" 2
+  # fa: an unknown feature in the labels (refused before the MOS is read: no description);
+  # fb: one only in the MOS's features_for_read (refused with its description).
+  "$FEATPOOL" create fa dax "$V/d0"
+  "$FEATPOOL" zhack fa com.example:future "$V/d0"
+  "$FEATPOOL" create fb dax "$V/d1"
+  "$FEATPOOL" zhack fb com.example:mosonly+mos=no "$V/d1"
+  zfsd_start
+  run "$ZPOOL" import -d "$V"
+  [ "$status" -eq 0 ]
+  [[ $output == *$'   pool: fa\n'*$'\n  state: UNAVAIL\n status: The pool uses the following feature(s) not supported on this system:\n\tcom.example:future\n action: The pool cannot be imported. Access the pool on a system that supports\n\tthe required feature(s), or recreate the pool from backup.\n config:'* ]]
+  for p in fa fb; do
+    run bash -c "'$ZPOOL' import -d '$V' $p 2>'$BATS_TEST_TMPDIR/err'"
+    [ "$status" -eq 1 ]
+    [ "$(cat "$BATS_TEST_TMPDIR/err")" = "cannot import '$p': unsupported version or feature" ]
+    case $p in
+      fa) [ "$output" = $'This pool uses the following feature(s) not supported by this system:\n\tcom.example:future' ] ;;
+      fb) [ "$output" = $'This pool uses the following feature(s) not supported by this system:\n\tcom.example:mosonly (A feature from elsewhere.)' ] ;;
+    esac
+  done
+  run "$ZPOOL" list -H -o name
+  [ "$output" = "no pools available" ]
+}
