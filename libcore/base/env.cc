@@ -1,5 +1,6 @@
 // Env implementations: POSIX files and block devices, in-memory files, fault injection.
 #include "libcore/base/env.h"
+#include "libcore/base/dax.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -245,6 +246,15 @@ class PosixFile : public File {
 class PosixEnvImpl : public Env {
  public:
   Result<std::unique_ptr<File>> Open(const std::string& path, const OpenOptions& o) override {
+    struct stat cst;
+    if (::stat(path.c_str(), &cst) == 0 && S_ISCHR(cst.st_mode)) {
+      // A device-DAX has no read/write: it is mapped (dax.h), so that labels, import scans
+      // and zdb read and write it like any device.
+      dax::DaxOpenOptions d;
+      d.write = o.write || o.create;
+      UZFS_ASSIGN(auto f, dax::OpenDax(path, d));
+      return std::unique_ptr<File>(std::move(f));
+    }
     int flags = O_CLOEXEC;
     flags |= (o.write || o.create) ? O_RDWR : O_RDONLY;
     if (o.create) flags |= O_CREAT;

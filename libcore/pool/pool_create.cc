@@ -11,6 +11,7 @@
 
 #include "libcore/base/checksum.h"
 #include "libcore/base/compress.h"
+#include "libcore/base/dax.h"
 #include "libcore/pool/pool.h"
 #include "libcore/pool/pool_props.h"
 #include "libcore/pool/pool_sinks.h"
@@ -127,7 +128,17 @@ Status Pool::CheckDaxDevice(const std::string& path) {
   }
   if (!S_ISCHR(st.st_mode))
     return Status::Error(EINVAL, "cannot use '" + path + "': not a device-DAX character device");
-  return Status::Error(ENOTSUP, "cannot use '" + path + "': device-DAX not probed yet");
+  auto info = dax::ProbeDax(path);
+  if (!info.ok())
+    return Status::Error(EINVAL, "cannot use '" + path + "': not a device-DAX character device");
+  // Extents are kDaxAlign apart from the front labels' end: a coarser alignment (1 GiB
+  // devices) could not map them.
+  if (kDaxAlign % info->align)
+    return Status::Error(EINVAL, "cannot use '" + path + "': its alignment (" +
+                                     std::to_string(info->align) + " bytes) is coarser than 2M");
+  if (int pid = 0; dax::DaxMappedElsewhere(*info, &pid))
+    return Status::Error(EBUSY, "cannot use '" + path + "': mapped by process " + std::to_string(pid));
+  return Status::Ok();
 }
 
 Status Pool::OpenNewTops(const std::vector<NvList>& tops, uint64_t ashift, uint64_t txg,

@@ -20,6 +20,16 @@ setup_file() {
   [ -n "$why" ] || cc -O2 -static -o "$BATS_FILE_TMPDIR/daxio" "$UZFS_ROOT/tests/vm/daxio.c" ||
     why="cannot build daxio"
   echo "$why" >"$BATS_FILE_TMPDIR/skip"
+  # The start of a guest script that runs zfsd in the guest.
+  cat >"$BATS_FILE_TMPDIR/zfsd.sh" <<'G'
+mkdir -p /run/zfsd
+export UZFS_SOCKET=/run/zfsd/sock
+zfsd --foreground --socket $UZFS_SOCKET --state-dir /run/zfsd --log-level warn 2>/tmp/zfsd.log &
+i=0
+until zpool version >/dev/null 2>&1; do
+  sleep 0.1; i=$((i + 1)); [ $i -lt 100 ] || { cat /tmp/zfsd.log; exit 9; }
+done
+G
 }
 
 setup() {
@@ -94,16 +104,7 @@ G
 }
 
 @test "dax guest: zfsd in the guest: a pool on /dev/pmem0 exported, powered off, imported by a new guest; same bytes, zdb -bcc clean" {
-  cat >"$BATS_TEST_TMPDIR/zfsd.sh" <<'G'
-mkdir -p /run/zfsd
-export UZFS_SOCKET=/run/zfsd/sock
-zfsd --foreground --socket $UZFS_SOCKET --state-dir /run/zfsd --log-level warn 2>/tmp/zfsd.log &
-i=0
-until zpool version >/dev/null 2>&1; do
-  sleep 0.1; i=$((i + 1)); [ $i -lt 100 ] || { cat /tmp/zfsd.log; exit 9; }
-done
-G
-  { cat "$BATS_TEST_TMPDIR/zfsd.sh"; cat <<'G'; } >"$G"
+  { cat "$BATS_FILE_TMPDIR/zfsd.sh"; cat <<'G'; } >"$G"
 set -e
 zpool create tank /dev/pmem0
 zfs create tank/fs
@@ -117,7 +118,7 @@ G
   guest 100
   sum=$(field SUM)
   [ ${#sum} -eq 64 ] && [ "$(field MOUNTED)" = /tank/fs ]
-  { cat "$BATS_TEST_TMPDIR/zfsd.sh"; cat <<'G'; } >"$G"
+  { cat "$BATS_FILE_TMPDIR/zfsd.sh"; cat <<'G'; } >"$G"
 set -e
 zpool import -d /dev tank
 echo "SUM $(sha256sum </tank/fs/f)"
@@ -126,6 +127,86 @@ zdb -bcc -e -p /dev tank
 G
   guest 0
   [ "$(field SUM)" = "$sum" ]
+  [[ $output == *"No leaks (block sum matches space maps exactly)"* ]]
+}
+
+@test "dax guest: zpool create with a dax class on the real device-DAX; exported, powered off, imported by a new guest; zdb -bcc clean" {
+  { cat "$BATS_FILE_TMPDIR/zfsd.sh"; cat <<'G'; } >"$G"
+set -e
+d=${UZFS_VM_DAX#/dev/}
+zpool create tank /dev/pmem0 dax "$UZFS_VM_DAX"
+zpool status tank | sed -n '/NAME/,/^$/p' | sed 's/^/STATUS /'
+echo "VERSION $(zpool get -H -o value version tank)"
+echo "DAXSIZE $(zpool list -Hpv -o name,size tank | sed -n "s|^  $d\t||p")"
+echo "SYSSIZE $(cat /sys/bus/dax/devices/$d/size)"
+# A device-DAX another pool holds is refused.
+truncate -s 128M /tmp/f0
+zpool create t2 /tmp/f0 dax "$UZFS_VM_DAX" 2>&1 | sed 's/^/INUSE /' || true
+zfs create tank/fs
+echo hello >/tank/fs/h
+zpool export tank
+poweroff -f
+G
+  guest 100
+  d=$(sed -n 's/^uzfs-vm: dax=//p' <<<"$output"); d=${d#/dev/}
+  grep -q "^STATUS 	dax$" <<<"$output"
+  grep -q "^STATUS 	  $d  *ONLINE  *0  *0  *0$" <<<"$output"
+  sys=$(field SYSSIZE) dsz=$(field DAXSIZE)
+  # The device less its labels (4 MiB in front, 512K at the end), in whole metaslabs of
+  # whole 2 MiB extents.
+  [ $((dsz % (2 << 20))) -eq 0 ] && [ "$dsz" -le $((sys - (4 << 20) - (512 << 10))) ]
+  [ "$dsz" -gt $((sys * 9 / 10)) ]
+  VERSION_SEEN=$(field VERSION)
+  grep -q "^INUSE .*$d" <<<"$output"
+  { cat "$BATS_FILE_TMPDIR/zfsd.sh"; cat <<'G'; } >"$G"
+set -e
+zpool import tank
+zpool status tank | sed -n '/NAME/,/^$/p' | sed 's/^/STATUS /'
+echo "HELLO $(cat /tank/fs/h)"
+zpool export tank
+zdb -bcc -e -p /dev tank
+G
+  guest 0
+  grep -q "^STATUS 	  $d  *ONLINE  *0  *0  *0$" <<<"$output"
+  [ "$(field HELLO)" = hello ]
+  [[ $output == *"No leaks (block sum matches space maps exactly)"* ]]
+  # A pool with a dax class is a feature-flags pool (version 5000, com.uzfs:dax).
+  [ "$VERSION_SEEN" = - ]
+}
+
+@test "dax guest: DAX files on the real device-DAX, one stored through a libzfs mapping (MAP_SYNC, persisted), one through the mount; power cut; a new guest imports the same bytes" {
+  { cat "$BATS_FILE_TMPDIR/zfsd.sh"; cat <<'G'; } >"$G"
+set -e
+zpool create tank /dev/pmem0 dax "$UZFS_VM_DAX"
+zfs create -o dax=on tank/pm
+truncate -s 6M /tank/pm/m
+a0=$(arcstat -H -p -f datasz)
+uzfs-map --write-pattern 0x5c --persist --sum /tank/pm/m | sed 's/^/MAPSUM /'
+echo "ARCGROWTH $(( $(arcstat -H -p -f datasz) - a0 ))"
+dd if=/dev/urandom of=/tmp/w bs=1M count=3 2>/dev/null
+dd if=/tmp/w of=/tank/pm/w bs=1M conv=fsync 2>/dev/null
+echo "WSUM $(sha256sum </tmp/w)"
+echo "MSUM $(sha256sum </tank/pm/m)"
+echo "DAXALLOC $(zpool list -Hpv -o name,allocated tank | sed -n 4p | cut -f2)"
+poweroff -f
+G
+  guest 100
+  msum=$(field MSUM) wsum=$(field WSUM)
+  [ ${#msum} -eq 64 ] && [ ${#wsum} -eq 64 ]
+  [ "$(field MAPSUM)" = "$msum" ]
+  [ "$(field ARCGROWTH)" = 0 ]
+  [ "$(field DAXALLOC)" = $((10 << 20)) ]  # 3 + 2 extents of 2 MiB
+  { cat "$BATS_FILE_TMPDIR/zfsd.sh"; cat <<'G'; } >"$G"
+set -e
+zpool import -f tank
+echo "MSUM $(sha256sum </tank/pm/m)"
+echo "WSUM $(sha256sum </tank/pm/w)"
+zpool export tank
+zdb -bcc -e -p /dev tank
+G
+  guest 0
+  [ "$(field MSUM)" = "$msum" ]
+  [ "$(field WSUM)" = "$wsum" ]
   [[ $output == *"No leaks (block sum matches space maps exactly)"* ]]
 }
 
