@@ -95,11 +95,28 @@ struct uzfs_file {
     size_t span_len = 0;
   };
   std::map<uintptr_t, Map> maps;
+  // Changes with every change to maps or dead (a value no other uzfs_file ever had), so a
+  // thread's cached lookup for uzfs_persist knows when it is stale without the lock.
+  std::atomic<uint64_t> gen{0};
   int stop_fd = -1;  // eventfd: ends the watcher
   std::thread watcher;
 };
 
 namespace {
+
+std::atomic<uint64_t> g_gen{1};
+// Under map_mu: maps or dead changed.
+void NewGen(uzfs_file* f) { f->gen.store(g_gen.fetch_add(1, std::memory_order_relaxed), std::memory_order_release); }
+
+// uzfs_persist's per-thread memo of the last DAX mapping it looked up.
+struct PersistMemo {
+  const uzfs_file* f = nullptr;
+  uint64_t gen = 0;
+  uintptr_t lo = 0, hi = 0;
+  bool dax = false, emulated = false;
+};
+// initial-exec: no __tls_get_addr call per access from this shared library.
+thread_local PersistMemo t_persist __attribute__((tls_model("initial-exec")));
 
 long PageSize() {
   static long p = ::sysconf(_SC_PAGESIZE);
@@ -192,6 +209,7 @@ void Poison(uzfs_file* f) {
   std::lock_guard<std::mutex> l(f->map_mu);
   if (f->dead) return;
   f->dead = true;
+  NewGen(f);
   int empty = ::memfd_create("uzfs-gone", MFD_CLOEXEC);
   for (auto& [addr, m] : f->maps) {
     if (m.dax) {
@@ -358,6 +376,7 @@ void* MapDax(uzfs_file* f, const NvList& r, std::vector<int>& fds, size_t len, i
       return MAP_FAILED;
     }
     f->maps[reinterpret_cast<uintptr_t>(addr)] = m;
+    NewGen(f);
   }
   NvList b;
   b.AddUint64("map", id);
@@ -367,6 +386,7 @@ void* MapDax(uzfs_file* f, const NvList& r, std::vector<int>& fds, size_t len, i
     {
       std::lock_guard<std::mutex> l(f->map_mu);
       f->maps.erase(reinterpret_cast<uintptr_t>(addr));
+      NewGen(f);
     }
     ::munmap(reinterpret_cast<void*>(base), span);
     errno = err;
@@ -552,6 +572,7 @@ void* uzfs_mmap(uzfs_file* f, size_t length, int prot, off_t offset) {
     int err = errno;
     std::lock_guard<std::mutex> l(f->map_mu);
     f->maps.erase(reinterpret_cast<uintptr_t>(addr));
+    NewGen(f);
     if (uffd >= 0) ::close(uffd);
     ::munmap(addr, len);
     errno = err;
@@ -592,20 +613,28 @@ int uzfs_msync(uzfs_file* f, void* addr, size_t length, int flags) {
 }
 
 int uzfs_persist(uzfs_file* f, void* addr, size_t length) {
-  uzfs_file::Map m;
+  bool dax = false, emulated = false;
   const auto at = reinterpret_cast<uintptr_t>(addr);
-  {
+  PersistMemo& memo = t_persist;
+  if (memo.f == f && memo.gen == f->gen.load(std::memory_order_acquire) && at >= memo.lo &&
+      at + length <= memo.hi) {
+    // The hot path of a store loop: the same mapping as last time, unchanged since.
+    dax = memo.dax;
+    emulated = memo.emulated;
+  } else {
     std::lock_guard<std::mutex> l(f->map_mu);
     auto it = f->maps.upper_bound(at);
     if (it == f->maps.begin() || at + length > std::prev(it)->first + std::prev(it)->second.len)
       return Fail(ENOMEM);
     --it;
     if (f->dead) return Fail(ENOTCONN);
-    m = it->second;
+    dax = it->second.dax;
+    emulated = it->second.dax_emulated;
+    memo = {f, f->gen.load(std::memory_order_relaxed), it->first, it->first + it->second.len, dax, emulated};
   }
   // A mapping of the ARC: its stores are made durable by zfsd.
-  if (!m.dax) return uzfs_msync(f, addr, length, MS_SYNC);
-  if (m.dax_emulated) {
+  if (!dax) return uzfs_msync(f, addr, length, MS_SYNC);
+  if (emulated) {
     const uintptr_t page = static_cast<uintptr_t>(PageSize()), lo = at & ~(page - 1);
     return ::msync(reinterpret_cast<void*>(lo), at + length - lo, MS_SYNC);
   }
@@ -622,6 +651,7 @@ int uzfs_munmap(uzfs_file* f, void* addr, size_t length) {
     if (it == f->maps.end()) return Fail(EINVAL);
     m = std::move(it->second);
     f->maps.erase(it);
+    NewGen(f);
   }
   // Out of the table, so the watcher no longer touches it: the prefault thread is stopped
   // and joined first (it must not populate a range that is unmapped, maybe reused).
