@@ -2,11 +2,11 @@
 // DAX file or through a mapping of the raw device-DAX, for bench/dax_bench.sh (a benchmark
 // tool, not a test).
 //
-//   uzfs_dax_store --libzfs FILE  [--seconds S]   FILE: a DAX file (zfsprops(7) dax=on)
+//   uzfs_dax_store --libzfs FILE [--via-call] [--seconds S]   FILE: a DAX file (dax=on)
 //   uzfs_dax_store --raw DEVICE --size BYTES [--seconds S]
 //
-// --libzfs maps the whole FILE with uzfs_mmap (the device's own pages) and persists with
-// uzfs_persist; --raw maps the first BYTES of DEVICE (MAP_SHARED_VALIDATE | MAP_SYNC, at a
+// --libzfs maps the whole FILE with uzfs_mmap (the device's own pages) and persists with the
+// function uzfs_get_persist_fn gives for the mapping (with --via-call: uzfs_persist per store); --raw maps the first BYTES of DEVICE (MAP_SHARED_VALIDATE | MAP_SYNC, at a
 // 2 MiB aligned address as libzfs maps extents) and persists with libpmem's pmem_persist,
 // which is what uzfs_persist calls. Every page is touched once before the figures are
 // taken. Two figures, one
@@ -36,7 +36,7 @@
 namespace {
 
 constexpr const char* kUsage =
-    "Usage: uzfs_dax_store --libzfs FILE [--seconds S]\n"
+    "Usage: uzfs_dax_store --libzfs FILE [--via-call] [--seconds S]\n"
     "       uzfs_dax_store --raw DEVICE --size BYTES [--seconds S]\n";
 
 double Now() {
@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
   std::string file, dev;
   uint64_t size = 0;
   double seconds = 3;
+  bool via_call = false;
   for (int i = 1; i < argc; i++) {
     std::string a = argv[i];
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
@@ -63,6 +64,7 @@ int main(int argc, char** argv) {
     else if (a == "--raw") dev = next();
     else if (a == "--size") size = std::strtoull(next().c_str(), nullptr, 0);
     else if (a == "--seconds") seconds = std::atof(next().c_str());
+    else if (a == "--via-call") via_call = true;
     else {
       std::fputs(kUsage, stderr);
       return 2;
@@ -98,8 +100,17 @@ int main(int argc, char** argv) {
     ::close(fd);
     base = static_cast<char*>(p);
   }
+  // --libzfs: the function libzfs gives for the mapping (uzfs_get_persist_fn), as a store
+  // loop would use it; --raw: pmem_persist. --via-call: uzfs_persist itself, per store.
+  uzfs_persist_fn fn = nullptr;
+  if (f && !via_call) {
+    fn = uzfs_get_persist_fn(f, base);
+    if (!fn) return Die("no persist function for", file);
+  }
   auto persist = [&](char* at, size_t n) {
-    if (f) {
+    if (fn) {
+      fn(at, n);
+    } else if (f) {
       if (uzfs_persist(f, at, n) != 0) {
         std::perror("uzfs_persist");
         std::exit(1);

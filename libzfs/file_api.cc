@@ -108,6 +108,14 @@ std::atomic<uint64_t> g_gen{1};
 // Under map_mu: maps or dead changed.
 void NewGen(uzfs_file* f) { f->gen.store(g_gen.fetch_add(1, std::memory_order_relaxed), std::memory_order_release); }
 
+// uzfs_get_persist_fn's functions: a real device-DAX's flush, an emulated one's msync.
+void PmemPersist(const void* addr, size_t len) { pmem_persist(addr, len); }
+void MsyncPages(const void* addr, size_t len) {
+  const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const uintptr_t at = reinterpret_cast<uintptr_t>(addr), lo = at & ~(page - 1);
+  (void)::msync(reinterpret_cast<void*>(lo), at + len - lo, MS_SYNC);
+}
+
 // uzfs_persist's per-thread memo of the last DAX mapping it looked up.
 struct PersistMemo {
   const uzfs_file* f = nullptr;
@@ -640,6 +648,18 @@ int uzfs_persist(uzfs_file* f, void* addr, size_t length) {
   }
   pmem_persist(addr, length);  // MAP_SYNC: flushed CPU caches are persistence
   return 0;
+}
+
+uzfs_persist_fn uzfs_get_persist_fn(uzfs_file* f, void* addr) {
+  const auto at = reinterpret_cast<uintptr_t>(addr);
+  std::lock_guard<std::mutex> l(f->map_mu);
+  auto it = f->maps.upper_bound(at);
+  if (it == f->maps.begin() || at >= std::prev(it)->first + std::prev(it)->second.len ||
+      !std::prev(it)->second.dax) {
+    errno = EINVAL;
+    return nullptr;
+  }
+  return std::prev(it)->second.dax_emulated ? &MsyncPages : &PmemPersist;
 }
 
 int uzfs_munmap(uzfs_file* f, void* addr, size_t length) {

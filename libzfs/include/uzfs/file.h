@@ -106,6 +106,15 @@ int uzfs_msync(uzfs_file *f, void *addr, size_t length, int flags);
  * f, ENOTCONN after zfsd went away. */
 int uzfs_persist(uzfs_file *f, void *addr, size_t length);
 
+/* For store loops: the function uzfs_persist calls for the DAX mapping of f holding addr,
+ * to be called directly (fn(addr, length)) on ranges of that mapping while it exists, as
+ * libpmem2's pmem2_get_persist_fn gives one. For a real device-DAX it is libpmem's
+ * pmem_persist (a CPU cache flush, no system call); for an emulated device an msync of the
+ * pages. NULL with EINVAL when addr is not in a DAX mapping of f (a mapping of the ARC is
+ * made durable by zfsd: use uzfs_persist or uzfs_msync). */
+typedef void (*uzfs_persist_fn)(const void *addr, size_t length);
+uzfs_persist_fn uzfs_get_persist_fn(uzfs_file *f, void *addr);
+
 /* Unmaps a mapping made by uzfs_mmap (addr and length as returned and given). */
 int uzfs_munmap(uzfs_file *f, void *addr, size_t length);
 
