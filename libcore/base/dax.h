@@ -125,7 +125,8 @@ Result<std::unique_ptr<DaxFile>> OpenDax(const std::string& path, const DaxOpenO
 
 // True when a process other than this one maps the device (or emulating file) info names,
 // by the device and inode columns of /proc/PID/maps; *pid (when given) says which. Processes
-// whose maps cannot be read (another user's, without privilege) are not seen.
+// whose maps cannot be read (another user's, without privilege) are not seen, nor mappings
+// made through another node of the same device (mknod elsewhere: another inode).
 bool DaxMappedElsewhere(const DaxInfo& info, int* pid = nullptr);
 
 }  // namespace uzfs::dax

@@ -254,6 +254,27 @@ TEST_F(Emulated, WriteSyncPersistReopen) {
   EXPECT_TRUE((*f)->Sync().ok());
 }
 
+// On tmpfs (no MAP_SYNC, EOPNOTSUPP) the mapping falls back to MAP_SHARED as on any file.
+TEST(EmulatedTmpfs, MapsAndPersists) {
+  char t[] = "/dev/shm/uzfs-dax-XXXXXX";
+  int fd = ::mkstemp(t);
+  if (fd < 0) GTEST_SKIP() << "no /dev/shm";
+  ASSERT_EQ(::ftruncate(fd, 2 << 20), 0);
+  ::close(fd);
+  {
+    auto f = OpenDax(t, DaxOpenOptions{.write = true, .allow_emulated = true});
+    ASSERT_TRUE(f.ok()) << f.status().ToString();
+    ASSERT_TRUE((*f)->WriteAtDurable(4096, Pattern(8192, 3)).ok());
+    ASSERT_TRUE((*f)->Sync().ok());
+  }
+  auto f = OpenDax(t, DaxOpenOptions{.allow_emulated = true});
+  ASSERT_TRUE(f.ok());
+  Bytes got(8192);
+  ASSERT_TRUE((*f)->ReadAt(4096, got).ok());
+  EXPECT_EQ(got, Pattern(8192, 3));
+  ::unlink(t);
+}
+
 TEST_F(Emulated, ConcurrentWriters) {
   auto f = OpenDax(path_, Opts(true));
   ASSERT_TRUE(f.ok());
