@@ -161,6 +161,8 @@ void RegisterPoolOps(Registry& reg, PoolTable* table, MountTable* mounts) {
      &PoolOps::Add);
   op(OpId::kPoolRemove, Perm::kRoot,
      {{"name", S, true}, {"guid", NvType::kUint64, true}, {"history", S}}, &PoolOps::Remove);
+  op(OpId::kPoolClear, Perm::kRoot,
+     {{"name", S, true}, {"guid", NvType::kUint64}, {"history", S}}, &PoolOps::Clear);
 }
 
 }  // namespace uzfs

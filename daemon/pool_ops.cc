@@ -230,6 +230,19 @@ Status PoolOps::Add(const NvList& args, NvList*) {
   }, /*changes_config=*/true);
 }
 
+Status PoolOps::Clear(const NvList& args, NvList*) {
+  const uint64_t guid = args.GetUint64("guid").value_or(0);
+  return t_->With(Str(args, "name"), [&](Pool& p) -> Status {
+    UZFS_TRY(p.ClearErrors(guid));
+    // Logged as zfs-fuse logs it (zfs_ioc_clear's zvec_his_log); a suspended pool writes
+    // nothing.
+    std::string h = Str(args, "history");
+    if (h.empty() || p.suspended()) return Status::Ok();
+    UZFS_TRY(p.LogHistory(h));
+    return p.Sync();
+  });
+}
+
 Status PoolOps::Remove(const NvList& args, NvList*) {
   const uint64_t guid = args.GetUint64("guid").value_or(0);
   return t_->With(Str(args, "name"), [&](Pool& p) -> Status {

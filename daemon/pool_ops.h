@@ -18,6 +18,7 @@
 //   pool_sync     name (empty = every pool)
 //   pool_add      name*, nvroot* (nvlist, as pool_create's), history
 //   pool_remove   name*, guid* (uint64: a separate log device's top-level vdev), history
+//   pool_clear    name*, guid (uint64: a vdev; 0 or absent = the whole pool), history
 #pragma once
 
 #include <string>
@@ -50,6 +51,7 @@ class PoolOps {
   Status Sync(const NvList& args, NvList* result);
   Status Add(const NvList& args, NvList* result);
   Status Remove(const NvList& args, NvList* result);
+  Status Clear(const NvList& args, NvList* result);
 
  private:
   Status CheckNotInUse(const NvList& nvroot);

@@ -122,11 +122,15 @@ std::string VdevTable(const std::string& pool_name, const std::string& pool_stat
   // the counters (status only), then the reason a vdev is unavailable: a leaf that could
   // not be opened, or an interior vdev (the pool too) with too few children left.
   auto row = [&](size_t depth, const std::string& name, const std::string& state,
-                 const char* aux) {
-    if (with_counters)
+                 const char* aux, const NvList* v) {
+    if (with_counters) {
+      // zfs_nicenum of vs_read_errors, vs_write_errors, vs_checksum_errors.
+      auto count = [&](const char* key) { return NiceNum(v ? v->GetUint64(key).value_or(0) : 0); };
       std::snprintf(line, sizeof line, "\t%*s%-*s  %-8s %5s %5s %5s", static_cast<int>(depth), "",
-                    static_cast<int>(width - depth), name.c_str(), state.c_str(), "0", "0", "0");
-    else
+                    static_cast<int>(width - depth), name.c_str(), state.c_str(),
+                    count("read_errors").c_str(), count("write_errors").c_str(),
+                    count("checksum_errors").c_str());
+    } else
       std::snprintf(line, sizeof line, "\t%*s%-*s  %s", static_cast<int>(depth), "",
                     static_cast<int>(width - depth), name.c_str(), state.c_str());
     out += line;
@@ -138,15 +142,17 @@ std::string VdevTable(const std::string& pool_name, const std::string& pool_stat
                   "STATE", "READ", "WRITE", "CKSUM");
     out += line;
   }
-  row(0, pool_name, pool_state, pool_state == "UNAVAIL" ? "insufficient replicas" : nullptr);
+  row(0, pool_name, pool_state, pool_state == "UNAVAIL" ? "insufficient replicas" : nullptr,
+      nullptr);
   std::function<void(const NvList&, size_t)> walk = [&](const NvList& v, size_t depth) {
     const std::string* st = v.GetString("state");
     std::string state = st ? *st : "ONLINE";
     const auto* kids = v.GetNvListArray("children");
     const char* aux = nullptr;
-    if (state == "UNAVAIL") aux = kids && !kids->empty() ? "insufficient replicas" : "cannot open";
+    if (const std::string* a = v.GetString("aux")) aux = a->c_str();  // "too many errors"
+    else if (state == "UNAVAIL") aux = kids && !kids->empty() ? "insufficient replicas" : "cannot open";
     else if (v.GetUint64("dax_emulated").value_or(0)) aux = "emulated DAX (a file, no MAP_SYNC)";
-    row(depth, VdevName(v), state, aux);
+    row(depth, VdevName(v), state, aux, &v);
     if (kids)
       for (const NvList& k : *kids) walk(k, depth + 2);
   };

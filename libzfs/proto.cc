@@ -50,6 +50,7 @@ const char* OpName(OpId id) {
     case OpId::kFileMunmap: return "file_munmap";
     case OpId::kPoolAdd: return "pool_add";
     case OpId::kPoolRemove: return "pool_remove";
+    case OpId::kPoolClear: return "pool_clear";
   }
   return "";
 }

@@ -177,6 +177,14 @@ Status PoolRemove(const std::string& name, uint64_t guid, const std::string& his
   return Call(proto::OpId::kPoolRemove, a).status();
 }
 
+Status PoolClear(const std::string& name, uint64_t guid, const std::string& history) {
+  NvList a;
+  a.AddString("name", name);
+  a.AddUint64("guid", guid);
+  a.AddString("history", history);
+  return Call(proto::OpId::kPoolClear, a).status();
+}
+
 Status ZfsCreate(const std::string& name, const NvList& props, bool parents,
                  const std::string& history) {
   NvList a;

@@ -63,6 +63,8 @@ Status PoolSync(const std::string& name);  // "" = every pool
 Status PoolAdd(const std::string& name, const NvList& nvroot, const std::string& history);
 // zpool remove: the vdev of that guid (a separate log device) leaves the pool.
 Status PoolRemove(const std::string& name, uint64_t guid, const std::string& history);
+// zpool clear: guid names the vdev whose errors are cleared (0: the whole pool).
+Status PoolClear(const std::string& name, uint64_t guid, const std::string& history);
 
 // ---- datasets (zfs's)
 

@@ -6,9 +6,9 @@ const char* const uzfs::cmd::kProgram = "zpool";
 namespace uzfs::zpool {
 
 const std::vector<Cmd>& Commands() {
-  static const std::vector<Cmd> cmds = {kVersion, kCreate,  kDestroy, kAdd,    kRemove,
-                                        kList,    kStatus,  kGet,     kSet,    kExport,
-                                        kImport,  kUpgrade, kHistory, kSync};
+  static const std::vector<Cmd> cmds = {kVersion, kCreate,  kDestroy, kAdd,     kRemove,
+                                        kList,    kStatus,  kClear,   kGet,     kSet,
+                                        kExport,  kImport,  kUpgrade, kHistory, kSync};
   return cmds;
 }
 }  // namespace uzfs::zpool

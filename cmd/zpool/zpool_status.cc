@@ -1,5 +1,8 @@
-// zpool status (zpool_do_status): pool state, the vdev table, errors; -x only unhealthy
-// pools; -j JSON; -v accepted (no per-file error list: no errors are recorded yet).
+// zpool status (zpool_do_status): pool state, why it is not healthy ("status:", "action:",
+// "see:" as zpool_get_status picks them), the vdev table with each device's READ, WRITE and
+// CKSUM error counters, errors; -x only pools that are unhealthy or have errors; -j JSON; -v
+// accepted (no per-file error list: no data errors are recorded).
+#include <functional>
 #include <iostream>
 
 #include "cmd/zpool/zpool.h"
@@ -17,7 +20,10 @@ std::string JsonVdev(const NvList& v) {
                   J(v.GetString("type") ? *v.GetString("type") : "") + ", \"guid\": " +
                   J(std::to_string(v.GetUint64("guid").value_or(0))) + ", \"state\": " +
                   J(v.GetString("state") ? *v.GetString("state") : "") +
-                  ", \"read_errors\": \"0\", \"write_errors\": \"0\", \"checksum_errors\": \"0\"";
+                  ", \"read_errors\": " + J(std::to_string(v.GetUint64("read_errors").value_or(0))) +
+                  ", \"write_errors\": " + J(std::to_string(v.GetUint64("write_errors").value_or(0))) +
+                  ", \"checksum_errors\": " +
+                  J(std::to_string(v.GetUint64("checksum_errors").value_or(0)));
   if (const auto* kids = v.GetNvListArray("children")) {
     o += ", \"vdevs\": {";
     for (size_t i = 0; i < kids->size(); i++)
@@ -25,6 +31,69 @@ std::string JsonVdev(const NvList& v) {
     o += "}";
   }
   return o + "}";
+}
+
+// zpool_get_status's reasons a pool that is not suspended can have, most serious first
+// (libzfs_status.c check_status).
+enum class Reason { kOk, kFaultedDev, kMissingDev, kCorruptLabel, kFailingDev };
+
+Reason CheckStatus(const NvList& tree) {
+  bool faulted = false, missing = false, unavail = false, errors = false;
+  std::function<void(const NvList&)> walk = [&](const NvList& v) {
+    const std::string* st = v.GetString("state");
+    const auto* kids = v.GetNvListArray("children");
+    const bool leaf = !kids || kids->empty();
+    if (st && *st == "FAULTED") faulted = true;                  // vdev_faulted
+    if (st && *st == "UNAVAIL" && leaf) missing = true;          // vdev_missing: "cannot open"
+    if (st && *st != "ONLINE") unavail = true;
+    errors |= v.GetUint64("read_errors").value_or(0) || v.GetUint64("write_errors").value_or(0) ||
+              v.GetUint64("checksum_errors").value_or(0);        // vdev_errors
+    if (kids)
+      for (const NvList& k : *kids) walk(k);
+  };
+  if (const auto* tops = tree.GetNvListArray("children"))
+    for (const NvList& t : *tops) walk(t);
+  if (faulted) return Reason::kFaultedDev;
+  if (missing) return Reason::kMissingDev;
+  if (unavail) return Reason::kCorruptLabel;
+  if (errors) return Reason::kFailingDev;
+  return Reason::kOk;
+}
+
+// status_callback's "status:" and "action:" paragraphs (zfs-fuse's words, pool version 23;
+// OpenZFS's are the same) and the message id of the "see:" line (OpenZFS's address, as
+// zpool import prints it).
+void PrintReason(Reason r) {
+  const char* msgid = nullptr;
+  switch (r) {
+    case Reason::kOk: return;
+    case Reason::kFaultedDev:
+      std::cout << "status: One or more devices are faulted in response to persistent errors.\n"
+                   "\tSufficient replicas exist for the pool to continue functioning in a\n"
+                   "\tdegraded state.\n"
+                   "action: Replace the faulted device, or use 'zpool clear' to mark the device\n"
+                   "\trepaired.\n";
+      break;
+    case Reason::kMissingDev:
+      std::cout << "status: One or more devices could not be opened.  Sufficient replicas exist for\n"
+                   "\tthe pool to continue functioning in a degraded state.\n"
+                   "action: Attach the missing device and online it using 'zpool online'.\n";
+      msgid = "ZFS-8000-2Q";
+      break;
+    case Reason::kCorruptLabel:
+      std::cout << "status: One or more devices could not be used because the label is missing or\n"
+                   "\tinvalid.  Sufficient replicas exist for the pool to continue\n"
+                   "\tfunctioning in a degraded state.\n";
+      break;
+    case Reason::kFailingDev:
+      std::cout << "status: One or more devices has experienced an unrecoverable error.  An\n"
+                   "\tattempt was made to correct the error.  Applications are unaffected.\n"
+                   "action: Determine if the device needs to be replaced, and clear the errors\n"
+                   "\tusing 'zpool clear' or replace the device with 'zpool replace'.\n";
+      msgid = "ZFS-8000-9P";
+      break;
+  }
+  if (msgid) std::cout << "   see: https://openzfs.github.io/openzfs-docs/msg/" << msgid << "\n";
 }
 
 std::string Health(const NvList& pool) {
@@ -83,23 +152,26 @@ int Run(const Cmd& self, int argc, char** argv) {
   bool printed = false;
   for (const NvList& p : pools) {
     std::string health = Health(p);
-    if (x && health == "ONLINE") continue;
+    const NvList& tree = *p.GetNvList("config")->GetNvList("vdev_tree");
+    const Reason reason = CheckStatus(tree);
+    if (x && health == "ONLINE" && reason == Reason::kOk) {
+      // status_callback: a pool named on the command line is answered for by name.
+      if (!args.empty()) std::cout << "pool '" << *p.GetString("name") << "' is healthy\n";
+      continue;
+    }
     if (printed) std::cout << "\n";
     printed = true;
-    const NvList& tree = *p.GetNvList("config")->GetNvList("vdev_tree");
     std::cout << "  pool: " << *p.GetString("name") << "\n";
     std::cout << " state: " << health << "\n";
-    if (health == "DEGRADED")
-      std::cout << "status: One or more devices could not be used because the label is missing or\n"
-                   "\tinvalid.  Sufficient replicas exist for the pool to continue\n"
-                   "\tfunctioning in a degraded state.\n";
     if (health == "SUSPENDED")
       std::cout << "status: One or more devices are faulted in response to IO failures.\n";
+    else
+      PrintReason(reason);
     std::cout << "config:\n\n";
     std::cout << libzfs::VdevTable(*p.GetString("name"), health, tree, true);
     std::cout << "\nerrors: No known data errors\n";
   }
-  if (x && !printed) std::cout << "all pools are healthy\n";
+  if (x && !printed && args.empty()) std::cout << "all pools are healthy\n";
   return rc;
 }
 

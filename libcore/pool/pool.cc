@@ -47,7 +47,18 @@ Vdev* Pool::Top(uint64_t id) const {
   return vroot_->children.data()[id].get();
 }
 
+void Pool::ArmLeaves(Vdev& v) {
+  // vdev_probe after an I/O error, through the pool's Env (vdev_health.h).
+  if (v.is_leaf()) {
+    Env* env = env_ ? env_ : PosixEnv();
+    v.prober = [env](Vdev& leaf) { return ProbeLeaf(leaf, env); };
+    return;
+  }
+  for (auto& c : v.children) ArmLeaves(*c);
+}
+
 void Pool::PublishTops(Vdev* root) {
+  for (auto& t : root->children) ArmLeaves(*t);
   vroot_ = root;
   vroot_->children.reserve(kMaxTops);
   ntops_.store(vroot_->children.size(), std::memory_order_release);
@@ -350,9 +361,10 @@ Status Pool::CloseTxgLocked(uint64_t state, TxgTail* tail) {
   const std::vector<const Vdev*> tops = Tops();
   std::function<void(const Vdev&, Vdev&)> collect = [&](const Vdev& top, Vdev& v) {
     if (v.is_leaf()) {
-      if (v.file()) {
+      if (v.file() && !v.health.dead()) {  // vdev_config_sync skips what is not writeable
         LabelWrite w;
         w.file = v.file();
+        w.leaf = &v;
         w.ashift = top.ashift;
         if (tail->config) w.config = LabelConfig(Identity(), tops, top, v, txg, state);
         tail->leaves.push_back(std::move(w));

@@ -167,6 +167,14 @@ class Pool : public BlockReader {
   // log mirror's side); EEXIST when a dataset's log still waits to be replayed (zil_suspend's
   // EBUSY, as zfs-fuse reports it); EBUSY when space stays allocated on it.
   Status RemoveVdev(uint64_t guid);
+  // zpool clear (spa_vdev_state_enter, vdev_clear, vdev_reopen): the error counters of
+  // the vdev named by guid and every leaf below it (0: the whole pool) are zeroed; each of
+  // those leaves that was dead (FAULTED, UNAVAIL: vdev_health.h) is opened again by its
+  // path, and takes I/O again when the device's labels name it (UNAVAIL "cannot open"
+  // otherwise); then a sync writes the labels it missed (a device that fails again is
+  // counted and faulted again). ENODEV "no such device in pool". A suspended pool stays
+  // suspended (its counters are zeroed).
+  Status ClearErrors(uint64_t guid);
 
   // ---- Pool version and feature flags (pool_features.cc; spa_feature.h) ----
   // 1..23 for a legacy pool, kSpaVersionFeatures (5000) once a feature was enabled.
@@ -500,6 +508,8 @@ class Pool : public BlockReader {
   Status LoadMetaslabs();
   // The root vdev's top-level vdevs become readable through Top() (create and import).
   void PublishTops(Vdev* root);
+  // Sets the probe of every leaf below v (Vdev::prober: ProbeLeaf with env_).
+  void ArmLeaves(Vdev& v);
   // vdev_create for the top-level vdevs of an nvroot (create and add): each leaf opened
   // (whole disks labelled), sized against SPA_MINDEVSIZE (EOVERFLOW with too_small), its
   // labels cleared; the top-level configs get ashift, asize, metaslab_shift, is_log and
@@ -640,6 +650,10 @@ class Pool : public BlockReader {
   // zil_destroy for a head that lives on (a snapshot of it is being taken): its log's blocks
   // freed, its header zeroed in the open txg.
   Status ZilDestroyLocked(uint64_t ds_obj);
+  // A head's log given up after a failed log write or when its chain ends on a dead device
+  // (ZilDestroyLocked), and a new chain's first block allocated in the open txg (bytes: what
+  // the first commit will log), for the caller's sync to put in the header.
+  void RestartLogLocked(uint64_t ds_obj, uint64_t bytes);
   // zil_claim for every head dataset at import (before the first txg syncs).
   Status ClaimLogsLocked();
   Status ClaimLogLocked(uint64_t dir, uint64_t ds_obj, ZilHeader zh, uint64_t first_txg);

@@ -7,6 +7,7 @@
 // of them (log writes, a read's disk I/O after its lookups) meet either a slot that was
 // reserved at create or import and published by ntops_ only once filled, or, for a removed
 // device, a slot no block names any more.
+#include <algorithm>
 #include <functional>
 
 #include "libcore/pool/pool.h"
@@ -49,6 +50,7 @@ Status Pool::AddVdevs(const NvList& nvroot) {
       return std::move(it->second);
     };
     UZFS_ASSIGN(auto v, BuildVdevTree(cfg, opener));
+    ArmLeaves(*v);
     // vdev_sync: the metaslab array of a vdev that has metaslabs but no array yet, in the
     // txg that first writes its config.
     UZFS_ASSIGN(v->metaslab_array, mos_->Allocate(kOtObjectArray, 512, 0, 0));
@@ -172,7 +174,7 @@ Status Pool::RemoveVdev(uint64_t guid) {
     const std::vector<const Vdev*> before = Tops();
     std::function<void(Vdev&)> leaves = [&](Vdev& v) {
       if (v.is_leaf()) {
-        if (v.file())
+        if (v.file() && !v.health.dead())  // a dead device (a FAULTED log) gets nothing
           relabel.push_back({v.file(), RemovedLabelConfig(Identity(), before, *top, v,
                                                           kPoolStateActive)});
         return;
@@ -210,6 +212,70 @@ Status Pool::RemoveVdev(uint64_t guid) {
       (void)f->Sync();
   }
   return Status::Ok();
+}
+
+}  // namespace uzfs
+
+namespace uzfs {
+
+Status Pool::ClearErrors(uint64_t guid) {
+  std::lock_guard<std::mutex> one(sync_mu_);
+  std::lock_guard<std::mutex> l(mu_);
+  if (closed_) return Status::Error(ENOENT, "no such pool");
+  // spa_lookup_by_guid: any vdev of the tree (0: the root, the whole pool).
+  std::function<Vdev*(Vdev&)> find = [&](Vdev& v) -> Vdev* {
+    if (v.guid == guid) return &v;
+    for (auto& c : v.children)
+      if (Vdev* hit = find(*c)) return hit;
+    return nullptr;
+  };
+  Vdev* target = vroot_;
+  if (guid != 0) {
+    target = nullptr;
+    for (size_t i = 0; i < NumTops() && !target; i++)
+      if (!Top(i)->is_hole()) target = find(*Top(i));
+  }
+  if (!target) return Status::Error(ENODEV, "no such device in pool");
+  bool reopened = false;
+  std::function<void(Vdev&)> clear = [&](Vdev& v) {
+    if (!v.is_leaf()) {
+      for (auto& c : v.children) clear(*c);
+      return;
+    }
+    const bool was_dead = v.health.dead();
+    v.health.Clear();
+    if (!was_dead) return;
+    // vdev_reopen: the device at the leaf's path, as import opens it; vdev_validate: its
+    // labels must name this leaf of this pool.
+    const std::string& path = !v.open_path.empty() ? v.open_path : v.path;
+    OpenOptions oo;
+    oo.write = !readonly_;
+    oo.direct = true;
+    oo.direct_min_io = uint64_t{1} << std::min<uint64_t>(v.ashift ? v.ashift : 9, 17);
+    auto f = env_->Open(path, oo);
+    bool ok = f.ok();
+    if (ok) {
+      auto dl = ReadDeviceLabels(**f);
+      ok = false;
+      if (dl.ok())
+        for (const LabelRead& lr : dl->labels)
+          if (lr.status.ok() && lr.config.GetUint64("guid").value_or(0) == v.guid &&
+              lr.config.GetUint64("pool_guid").value_or(0) == guid_)
+            ok = true;
+    }
+    if (!ok) {
+      v.health.Set(LeafState::kCantOpen);
+      return;
+    }
+    v.ReplaceFile(std::move(f).value());
+    reopened = true;
+  };
+  clear(*target);
+  if (!reopened || readonly_ || !failed_.ok()) return Status::Ok();
+  // The labels (config and uberblocks) the device missed while it was dead.
+  config_dirty_ = true;
+  concurrent_io_ = -1;
+  return SyncLocked(kPoolStateActive);
 }
 
 }  // namespace uzfs

@@ -66,6 +66,9 @@ Result<BlkPtr> Pool::AllocLogBlock(uint64_t size, const BlkPtr* hint, uint64_t t
       MetaslabGroup* g = groups_[i].get();
       Vdev* top = Top(i);
       if (!g || !top || g->alloc_class() != cls || !g->active() || g->usable() == 0) continue;
+      // metaslab_alloc's vdev_allocatable: a FAULTED or UNAVAIL log device takes no block
+      // (the normal class does, below).
+      if (!top->available()) continue;
       const uint64_t asize = top->PsizeToAsize(size);
       auto off = g->AllocLowest(asize);
       if (!off.ok()) continue;
@@ -161,6 +164,18 @@ Status Pool::ZilDestroyLocked(uint64_t ds_obj) {
   DropLogLocked(ds_obj);
   StartNewLogLocked(od);
   return Status::Ok();
+}
+
+void Pool::RestartLogLocked(uint64_t ds_obj, uint64_t bytes) {
+  (void)ZilDestroyLocked(ds_obj);
+  // zil_create for the new log at once, so the sync that follows (the caller's) also puts
+  // its first block in the header: the next commit writes its records there. The block
+  // goes where log blocks can go now (a dead log device takes none).
+  auto it = datasets_.find(ds_obj);
+  if (it == datasets_.end() || !it->second.zil || !it->second.zil->empty_chain()) return;
+  const uint64_t txg = txg_.open();
+  auto first = AllocLogBlock(ZilWriter::BlockSize(bytes), nullptr, txg);
+  if (first.ok()) it->second.zil->StartChain(*first, txg, RandomWord(), RandomWord());
 }
 
 Status Pool::ClaimLogsLocked() {
@@ -333,6 +348,24 @@ Status Pool::ZilWrite(uint64_t ds_obj, const std::shared_ptr<ZilWriter>& zil, ui
   ZilWriter::Batch b = zil->TakeBatch(txg_.synced());
   *covered = b.last;
   if (b.itxs.empty() && !b.need_sync) return Status::Ok();
+  // The chain goes on from a block on a device that died (a FAULTED or UNAVAIL log device,
+  // vdev_health.h): its next write could only fail. As zil_vdev_offline, the log is given
+  // up in the open txg (which holds every change its records describe) and a new chain
+  // starts where blocks can go now (the normal class when no log device is left); one txg
+  // sync carries this commit and puts the new chain's first block in the header.
+  if (const BlkPtr t = zil->tail(); !t.is_hole()) {
+    bool dead = false;
+    for (int d = 0; d < t.ndvas(); d++) {
+      const Vdev* top = Top(t.dva[d].vdev());
+      dead |= !top || !top->available();
+    }
+    if (dead) {
+      RestartLogLocked(ds_obj, b.bytes);
+      stats_.commit_syncs++;
+      l.unlock();
+      return Sync();
+    }
+  }
   const bool ready = zil->ready(txg_.synced());
   // A log holding much space until the next sync (frequent small commits of large records,
   // say msyncs of random pages) would take the room later writes reserve: past 1/16 of the
@@ -432,8 +465,9 @@ Status Pool::ZilWrite(uint64_t ds_obj, const std::shared_ptr<ZilWriter>& zil, ui
     {
       std::lock_guard<std::mutex> g(mu_);
       auto again = datasets_.find(ds_obj);
-      if (again != datasets_.end() && again->second.zil == zil) (void)ZilDestroyLocked(ds_obj);
+      if (again != datasets_.end() && again->second.zil == zil) RestartLogLocked(ds_obj, 0);
     }
+    stats_.commit_syncs++;
     return Sync();
   }
   stats_.commits++;

@@ -126,7 +126,19 @@ NvList VdevStatusTree(const Vdev& v) {
   if (v.is_hole()) nv.AddUint64("is_hole", 1);
   bool all = true;
   for (const auto& c : v.children) all &= c->available();
-  nv.AddString("state", !v.available() ? "UNAVAIL" : (all ? "ONLINE" : "DEGRADED"));
+  // A leaf's fault (vdev_health.h): FAULTED "too many errors" (VDEV_AUX_ERR_EXCEEDED), or
+  // UNAVAIL "cannot open" (VDEV_AUX_OPEN_FAILED), as print_status_config names them.
+  const LeafState ls = v.is_leaf() ? v.health.state() : LeafState::kOnline;
+  if (ls == LeafState::kFaulted) {
+    nv.AddString("state", "FAULTED");
+    nv.AddString("aux", "too many errors");
+  } else {
+    nv.AddString("state", !v.available() ? "UNAVAIL" : (all ? "ONLINE" : "DEGRADED"));
+  }
+  // vdev_stat_t's error counters (vs_read_errors, vs_write_errors, vs_checksum_errors).
+  nv.AddUint64("read_errors", v.health.read_errors());
+  nv.AddUint64("write_errors", v.health.write_errors());
+  nv.AddUint64("checksum_errors", v.health.checksum_errors());
   if (!v.children.empty()) {
     std::vector<NvList> kids;
     for (const auto& c : v.children) kids.push_back(VdevStatusTree(*c));

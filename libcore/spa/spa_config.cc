@@ -140,15 +140,20 @@ NvList RemovedLabelConfig(const PoolIdentity& id, const std::vector<const Vdev*>
 
 Status VdevConfigSync(const std::vector<LabelWrite>& leaves, const Uberblock& ub, bool config) {
   if (leaves.empty()) return Status::Error(ENXIO, "no device left to write labels to");
+  const Status none = Status::Error(ENXIO, "no device left to write labels to");
   auto each = [&](const std::function<Status(const LabelWrite&)>& fn) -> Status {
     int good = 0;
     Status last = Status::Ok();
     for (const LabelWrite& l : leaves) {
+      if (l.leaf && l.leaf->health.dead()) continue;
       Status s = fn(l);
       if (s.ok()) good++;
-      else last = s;
+      else {
+        last = s;
+        if (l.leaf) l.leaf->NoteError(VdevErrKind::kWrite);
+      }
     }
-    return good ? Status::Ok() : last;
+    return good ? Status::Ok() : (last.ok() ? none : last);
   };
   auto flush_all = [&] { return each([](const LabelWrite& l) { return l.file->Sync(); }); };
   auto write_cfg = [&](unsigned which) {

@@ -63,11 +63,15 @@ struct LabelWrite {
   File* file = nullptr;
   uint64_t ashift = 9;  // its top-level vdev's
   NvList config;        // LabelConfig, when the config changed
+  Vdev* leaf = nullptr;  // the leaf whose device file is: its errors are counted there, and
+                         // a leaf that dies (vdev_health.h) is skipped from then on
 };
 
 // vdev_config_sync: flush every leaf; the even labels (when config), flush; the uberblock
 // into every label of every leaf, flush; the odd labels (when config), flush. Each step needs
 // one leaf to succeed (a mirror or raidz goes on without the others); ENXIO with no leaf.
+// A leaf's failure is its write error (Vdev::NoteError); a dead leaf is skipped
+// (vdev_config_sync writes no label to a vdev that is not writeable).
 Status VdevConfigSync(const std::vector<LabelWrite>& leaves, const Uberblock& ub, bool config);
 
 }  // namespace uzfs

@@ -5,6 +5,8 @@
 #include "libcore/vdev/vdev.h"
 
 #include <algorithm>
+#include <atomic>
+#include <mutex>
 
 #include "libcore/vdev/vdev_label.h"
 #include "libcore/vdev/vdev_raidz.h"
@@ -38,8 +40,11 @@ std::string Describe(const Vdev& v) {
 
 class LeafVdev : public Vdev {
  public:
-  explicit LeafVdev(std::unique_ptr<File> f) : file_(std::move(f)) {}
-  bool available() const override { return file_ != nullptr; }
+  explicit LeafVdev(std::unique_ptr<File> f) {
+    cur_.store(f.get(), std::memory_order_release);
+    if (f) files_.push_back(std::move(f));
+  }
+  bool available() const override { return cur() != nullptr && !health.dead(); }
 
   Status Read(uint64_t offset, MutByteSpan out, const BlockVerifier* verify,
               std::vector<VdevIoError>* errs, bool) override {
@@ -47,11 +52,19 @@ class LeafVdev : public Vdev {
       if (errs) errs->push_back({Describe(*this), guid, code, what});
       return Status::Error(code, Describe(*this) + ": " + what);
     };
-    if (!file_) return fail(ENXIO, "device unavailable");
+    File* f = cur();
+    if (!f) return fail(ENXIO, "device unavailable");
+    if (health.dead()) return fail(ENXIO, "device " + DeadWord() + ": no I/O");
     if (offset > UINT64_MAX - kVdevLabelStartSize - out.size())
       return fail(EIO, "offset out of range");
-    Status s = file_->ReadAt(offset + kVdevLabelStartSize, out);
-    if (!s.ok()) return fail(s.code() ? s.code() : EIO, "read error: " + s.message());
+    Status s = f->ReadAt(offset + kVdevLabelStartSize, out);
+    if (!s.ok()) {
+      NoteError(VdevErrKind::kRead);
+      return fail(s.code() ? s.code() : EIO, "read error: " + s.message());
+    }
+    // A block that does not verify is not counted here: most such reads are speculative
+    // (an intent log chain's unwritten tail, ZIO_FLAG_SPECULATIVE), and the callers that
+    // know better (a mirror's self-healing) do not write back.
     if (verify && !(*verify)(out)) return fail(ECKSUM, "checksum mismatch");
     return Status::Ok();
   }
@@ -62,21 +75,50 @@ class LeafVdev : public Vdev {
       if (errs) errs->push_back({Describe(*this), guid, code, what});
       return Status::Error(code, Describe(*this) + ": " + what);
     };
-    if (!file_) return fail(ENXIO, "device unavailable");
+    File* f = cur();
+    if (!f) return fail(ENXIO, "device unavailable");
+    if (health.dead()) return fail(ENXIO, "device " + DeadWord() + ": no I/O");
     if (asize && offset + data.size() > asize) return fail(EIO, "write past the end");
-    Status s = durable ? file_->WriteAtDurable(offset + kVdevLabelStartSize, data)
-                       : file_->WriteAt(offset + kVdevLabelStartSize, data);
-    if (!s.ok()) return fail(s.code() ? s.code() : EIO, "write error: " + s.message());
+    Status s = durable ? f->WriteAtDurable(offset + kVdevLabelStartSize, data)
+                       : f->WriteAt(offset + kVdevLabelStartSize, data);
+    if (!s.ok()) {
+      NoteError(VdevErrKind::kWrite);
+      return fail(s.code() ? s.code() : EIO, "write error: " + s.message());
+    }
     return Status::Ok();
   }
   Status Flush() override {
-    if (!file_) return Status::Error(ENXIO, Describe(*this) + ": device unavailable");
-    return file_->Sync();
+    File* f = cur();
+    if (!f) return Status::Error(ENXIO, Describe(*this) + ": device unavailable");
+    if (health.dead()) return Status::Error(ENXIO, Describe(*this) + ": device " + DeadWord());
+    Status s = f->Sync();
+    // A failed flush loses writes the device had taken: a write error.
+    if (!s.ok()) NoteError(VdevErrKind::kWrite);
+    return s;
   }
-  File* file() override { return file_.get(); }
+  File* file() override { return cur(); }
+
+  void NoteError(VdevErrKind k) override {
+    if (prober)
+      health.OnError(k, [this] { return prober(*this); });
+    else
+      health.OnError(k, nullptr);
+  }
+  void ReplaceFile(std::unique_ptr<File> f) override {
+    if (!f) return;
+    std::lock_guard<std::mutex> l(files_mu_);
+    cur_.store(f.get(), std::memory_order_release);
+    files_.push_back(std::move(f));
+  }
 
  private:
-  std::unique_ptr<File> file_;
+  File* cur() const { return cur_.load(std::memory_order_acquire); }
+  std::string DeadWord() const {
+    return health.state() == LeafState::kFaulted ? "faulted" : "unavailable";
+  }
+  std::atomic<File*> cur_{nullptr};
+  std::mutex files_mu_;
+  std::vector<std::unique_ptr<File>> files_;  // the current one last; older ones kept open
 };
 
 // Flushes every available child; fails only when none could be flushed.
@@ -409,6 +451,32 @@ Result<std::unique_ptr<Vdev>> BuildVdevTree(const NvList& vdev_tree, const LeafO
   if (!a || *a < 9 || *a > 17)
     return Status::Error(ECORRUPT, "top-level vdev ashift missing or out of range");
   return Build(vdev_tree, open, *a, 0);
+}
+
+ProbeResult ProbeLeaf(Vdev& leaf, Env* env) {
+  if (File* f = leaf.file()) {
+    bool ok = true;
+    auto size = f->Size();
+    if (!size.ok() || *size < 4 * kVdevLabelSize) ok = false;
+    // vdev_probe: the pad area (8K at 8K into a label, vl_pad2) of each label but the
+    // first, read and written back as it was; then a flush.
+    constexpr uint64_t kPadOffset = 8 * 1024, kPadSize = 8 * 1024;
+    const uint64_t psize = ok ? P2Align(*size, kVdevLabelSize) : 0;
+    for (int l = 1; ok && l < kVdevLabels; l++) {
+      Bytes pad(kPadSize);
+      const uint64_t off = VdevLabelOffset(psize, l) + kPadOffset;
+      ok = f->ReadAt(off, pad).ok() && f->WriteAt(off, pad).ok();
+    }
+    if (ok) ok = f->Sync().ok();
+    if (ok) return ProbeResult::kOk;
+  }
+  const std::string& path = !leaf.open_path.empty() ? leaf.open_path : leaf.path;
+  if (!env || path.empty()) return ProbeResult::kFailed;
+  auto r = env->Open(path, OpenOptions{});
+  if (r.ok()) return ProbeResult::kFailed;
+  const int code = r.status().code();
+  return code == ENOENT || code == ENXIO || code == ENODEV ? ProbeResult::kGone
+                                                           : ProbeResult::kFailed;
 }
 
 std::unique_ptr<Vdev> MakeRootVdev(uint64_t pool_guid, std::vector<std::unique_ptr<Vdev>> tops) {

@@ -24,6 +24,7 @@
 #include "libcore/base/env.h"
 #include "libcore/base/nvlist.h"
 #include "libcore/base/status.h"
+#include "libcore/vdev/vdev_health.h"
 
 namespace uzfs {
 
@@ -58,6 +59,21 @@ class Vdev {
   bool whole_disk = false;  // leaves: a disk we partitioned (the path is its partition 1)
   std::vector<std::unique_ptr<Vdev>> children;
 
+  // Leaves: error counters and fault state (vdev_health.h); interior vdevs keep theirs at
+  // zero and ONLINE (their state follows their children: available()).
+  LeafHealth health;
+  // Leaves: how an I/O error's probe is made (a writable pool sets it, ProbeLeaf with its
+  // Env). Unset (zdb, a read-only open): errors are counted and only kFaultAfter of them
+  // fault the leaf. Set before the first I/O; never changed while I/O runs.
+  std::function<ProbeResult(Vdev&)> prober;
+  // Leaves: an I/O error of kind k met outside Read/Write/Flush (a label write through
+  // file()): counted and probed as the leaf's own errors are.
+  virtual void NoteError(VdevErrKind k) { (void)k; }
+  // Leaves: a freshly opened device takes the place of the current one (zpool clear's
+  // reopen). The one it replaces stays open until the vdev goes (another thread may be in
+  // the middle of an I/O on it; closing would let its descriptor number be reused).
+  virtual void ReplaceFile(std::unique_ptr<File> f) { (void)f; }
+
   bool is_leaf() const { return children.empty() && type != "mirror" && type != "raidz" &&
                                 type != "replacing" && type != "spare" && type != "root" &&
                                 type != "hole"; }
@@ -65,8 +81,9 @@ class Vdev {
   // A device of the dax class: a device-DAX character device (or a file emulating one), a
   // top-level vdev of its own whose space only dax=on file data takes.
   bool is_dax() const { return type == "dax"; }
-  // False for a leaf whose device was not found, and for an interior vdev that cannot serve
-  // reads (raidz with more than nparity unavailable children, mirror with none).
+  // False for a leaf whose device was not found or that is dead (FAULTED, UNAVAIL:
+  // health), and for an interior vdev that cannot serve reads (raidz with more than nparity
+  // unavailable children, mirror with none).
   virtual bool available() const = 0;
   // Sum of the guids of this vdev and all below it (for ub_guid_sum).
   uint64_t GuidSum() const;
@@ -113,6 +130,12 @@ Result<std::unique_ptr<Vdev>> BuildVdevTree(const NvList& vdev_tree, const LeafO
 // The root of a pool's tree (type "root", guid = pool_guid); reads are not served at the root
 // (DVAs name a top-level vdev), so its Read fails with EINVAL.
 std::unique_ptr<Vdev> MakeRootVdev(uint64_t pool_guid, std::vector<std::unique_ptr<Vdev>> tops);
+
+// vdev_probe of a leaf after an I/O error: the pad areas of labels 1-3 read and written back
+// through its open device, then flushed; when that fails, its path opened afresh through env
+// (read-only) tells a device that is gone (kGone: ENOENT, ENXIO, ENODEV) from one that does
+// not answer (kFailed).
+ProbeResult ProbeLeaf(Vdev& leaf, Env* env);
 
 // A placeholder top-level vdev for an id no label describes; every read fails with ENXIO.
 std::unique_ptr<Vdev> MakeMissingVdev(uint64_t id);

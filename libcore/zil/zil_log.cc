@@ -63,6 +63,11 @@ bool ZilWriter::empty_chain() const {
   return tail_.is_hole() && zh_.log.is_hole();
 }
 
+BlkPtr ZilWriter::tail() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return tail_;
+}
+
 void ZilWriter::StartChain(BlkPtr first, uint64_t txg, uint64_t guid0, uint64_t guid1) {
   std::lock_guard<std::mutex> l(mu_);
   // zil_init_log_chain: a verifier of fresh random words, so no block of an older chain

@@ -84,6 +84,9 @@ class ZilWriter : public ItxSink {
   uint64_t live_bytes() const;
   // There is no chain yet (the header names no block).
   bool empty_chain() const;
+  // The chain's tail: the allocated, unwritten block the next commit writes first (a hole
+  // when there is none).
+  BlkPtr tail() const;
   // zil_create: the first block of a chain, allocated by the caller in the open txg `txg`
   // (its DVAs set); it goes into the header at the next sync. The caller then syncs.
   void StartChain(BlkPtr first, uint64_t txg, uint64_t guid0, uint64_t guid1);

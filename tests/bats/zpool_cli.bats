@@ -208,6 +208,7 @@ $(printf '\t    %-*s  %-8s %5s %5s %5s' $((w - 4)) "$V/d2" ONLINE 0 0 0)
 
 errors: No known data errors" "$ZPOOL" status tank
   expect 0 "all pools are healthy" "$ZPOOL" status -x
+  expect 0 "pool 'tank' is healthy" "$ZPOOL" status -x tank
   run "$ZPOOL" status -j
   [[ "$output" == *'"raidz1-0": {"name": "raidz1-0", "vdev_type": "raidz"'* ]]
 }

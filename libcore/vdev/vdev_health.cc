@@ -1,0 +1,32 @@
+#include "libcore/vdev/vdev_health.h"
+
+namespace uzfs {
+
+LeafState LeafHealth::OnError(VdevErrKind k, const std::function<ProbeResult()>& probe) {
+  std::lock_guard<std::mutex> l(probe_mu_);
+  if (dead()) return state();  // vdev_stat_update: nothing is counted on a dead vdev
+  switch (k) {
+    case VdevErrKind::kRead: read_.fetch_add(1, std::memory_order_relaxed); break;
+    case VdevErrKind::kWrite: write_.fetch_add(1, std::memory_order_relaxed); break;
+    case VdevErrKind::kChecksum: cksum_.fetch_add(1, std::memory_order_relaxed); break;
+  }
+  if (probe) {
+    switch (probe()) {
+      case ProbeResult::kOk: break;
+      case ProbeResult::kFailed: Set(LeafState::kFaulted); return state();
+      case ProbeResult::kGone: Set(LeafState::kCantOpen); return state();
+    }
+  }
+  if (read_errors() + write_errors() + checksum_errors() >= kFaultAfter) Set(LeafState::kFaulted);
+  return state();
+}
+
+void LeafHealth::Clear() {
+  std::lock_guard<std::mutex> l(probe_mu_);
+  read_.store(0, std::memory_order_relaxed);
+  write_.store(0, std::memory_order_relaxed);
+  cksum_.store(0, std::memory_order_relaxed);
+  Set(LeafState::kOnline);
+}
+
+}  // namespace uzfs

@@ -1,0 +1,74 @@
+// A leaf vdev's error counters and fault state (OpenZFS vdev_stat_t's vs_read_errors,
+// vs_write_errors, vs_checksum_errors; vdev.c vdev_stat_update, vdev_probe, vdev_fault,
+// vdev_clear; the diagnosis engine's "persistent errors"). docs/design.md section 8.
+//
+// The rules:
+// - an I/O error a leaf meets is counted, unless the leaf is already dead (FAULTED or
+//   UNAVAIL: vdev_stat_update counts nothing on a dead vdev, whose I/O fails at once);
+// - then the device is probed (vdev_probe: the pad areas of labels 1-3 read and written
+//   back through the open descriptor, then the path opened afresh): a device that answers
+//   keeps the leaf ONLINE with the error counted; one that does not is FAULTED ("too many
+//   errors", VDEV_AUX_ERR_EXCEEDED), or UNAVAIL ("cannot open", VDEV_AUX_OPEN_FAILED) when
+//   its path is gone (ENOENT, ENXIO, ENODEV at the reopen);
+// - kFaultAfter errors since the last clear fault the leaf whatever the probe says (the
+//   diagnosis engine's SERD of ten I/O errors);
+// - Clear (zpool clear) zeroes the counters and makes the leaf ONLINE; the caller reopens
+//   the device and sets what the reopen found.
+// A dead leaf takes no I/O: reads and writes fail with ENXIO without touching the device,
+// its labels are not written, allocations skip its top-level vdev.
+//
+// The state lives in memory only (no ZPOOL_CONFIG_FAULTED in the labels): an import opens
+// every device afresh.
+//
+// Thread safety: every method may be called from any thread; probes are serialized (one at
+// a time per leaf, as vdev_probe's single probe zio), counters are atomic.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+
+namespace uzfs {
+
+enum class VdevErrKind { kRead, kWrite, kChecksum };
+
+enum class LeafState : int {
+  kOnline = 0,
+  kFaulted = 1,   // FAULTED, "too many errors"
+  kCantOpen = 2,  // UNAVAIL, "cannot open"
+};
+
+// What a probe of a leaf's device found.
+enum class ProbeResult {
+  kOk,      // it reads and writes
+  kFailed,  // it is there but does not answer (EIO, ENOTCONN, EACCES...)
+  kGone,    // its path names nothing (ENOENT, ENXIO, ENODEV)
+};
+
+class LeafHealth {
+ public:
+  static constexpr uint64_t kFaultAfter = 10;
+
+  LeafState state() const { return static_cast<LeafState>(state_.load(std::memory_order_acquire)); }
+  bool dead() const { return state() != LeafState::kOnline; }
+  uint64_t read_errors() const { return read_.load(std::memory_order_relaxed); }
+  uint64_t write_errors() const { return write_.load(std::memory_order_relaxed); }
+  uint64_t checksum_errors() const { return cksum_.load(std::memory_order_relaxed); }
+
+  // An I/O error of kind k (see the rules above). probe may be empty: the error is counted
+  // and only kFaultAfter errors fault the leaf. Returns the state after it.
+  LeafState OnError(VdevErrKind k, const std::function<ProbeResult()>& probe);
+
+  // zpool clear: counters zeroed, ONLINE.
+  void Clear();
+  // What a reopen found (zpool clear's vdev_reopen).
+  void Set(LeafState s) { state_.store(static_cast<int>(s), std::memory_order_release); }
+
+ private:
+  std::mutex probe_mu_;
+  std::atomic<int> state_{0};
+  std::atomic<uint64_t> read_{0}, write_{0}, cksum_{0};
+};
+
+}  // namespace uzfs
