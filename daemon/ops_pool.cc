@@ -161,6 +161,10 @@ void RegisterPoolOps(Registry& reg, PoolTable* table, MountTable* mounts) {
      &PoolOps::Add);
   op(OpId::kPoolRemove, Perm::kRoot,
      {{"name", S, true}, {"guid", NvType::kUint64, true}, {"history", S}}, &PoolOps::Remove);
+  op(OpId::kPoolInject, Perm::kRoot,
+     {{"action", S, true}, {"name", S}, {"guid", NvType::kUint64}, {"error", NvType::kUint64},
+      {"iotype", NvType::kUint64}, {"freq", NvType::kUint64}, {"id", NvType::kUint64}},
+     &PoolOps::Inject);
   op(OpId::kPoolClear, Perm::kRoot,
      {{"name", S, true}, {"guid", NvType::kUint64}, {"history", S}}, &PoolOps::Clear);
 }

@@ -243,6 +243,55 @@ Status PoolOps::Clear(const NvList& args, NvList*) {
   });
 }
 
+Status PoolOps::Inject(const NvList& args, NvList* result) {
+  const std::string action = Str(args, "action");
+  const uint64_t guid = args.GetUint64("guid").value_or(0);
+  if (action == "add") {
+    return t_->With(Str(args, "name"), [&](Pool& p) -> Status {
+      UZFS_ASSIGN(uint64_t id, p.InjectFault(guid, static_cast<int>(args.GetUint64("error").value_or(ENXIO)),
+                                             static_cast<int>(args.GetUint64("iotype").value_or(Pool::kInjectAll)),
+                                             static_cast<uint32_t>(args.GetUint64("freq").value_or(100))));
+      result->AddUint64("id", id);
+      return Status::Ok();
+    });
+  }
+  if (action == "fault")
+    return t_->With(Str(args, "name"), [&](Pool& p) { return p.FaultDevice(guid); });
+  if (action == "clear") {
+    const uint64_t id = args.GetUint64("id").value_or(0);
+    bool found = false;
+    for (const std::string& name : t_->Names())
+      (void)t_->With(name, [&](Pool& p) {
+        found |= p.ClearInjection(id);
+        return Status::Ok();
+      });
+    return found ? Status::Ok() : Status::Error(ENOENT, "no such handler");
+  }
+  if (action == "list") {
+    std::vector<NvList> out;
+    for (const std::string& name : t_->Names())
+      (void)t_->With(name, [&](Pool& p) {
+        for (const Pool::InjectHandler& h : p.Injections()) {
+          NvList one;
+          one.AddUint64("id", h.id);
+          one.AddString("pool", name);
+          one.AddUint64("guid", h.guid);
+          one.AddUint64("error", static_cast<uint64_t>(h.error));
+          one.AddUint64("iotype", static_cast<uint64_t>(h.iotype));
+          one.AddUint64("freq", h.freq);
+          out.push_back(std::move(one));
+        }
+        return Status::Ok();
+      });
+    std::sort(out.begin(), out.end(), [](const NvList& a, const NvList& b) {
+      return a.GetUint64("id").value_or(0) < b.GetUint64("id").value_or(0);
+    });
+    result->AddNvListArray("handlers", std::move(out));
+    return Status::Ok();
+  }
+  return Status::Error(EINVAL, "unknown injection action '" + action + "'");
+}
+
 Status PoolOps::Remove(const NvList& args, NvList*) {
   const uint64_t guid = args.GetUint64("guid").value_or(0);
   return t_->With(Str(args, "name"), [&](Pool& p) -> Status {

@@ -19,6 +19,10 @@
 //   pool_add      name*, nvroot* (nvlist, as pool_create's), history
 //   pool_remove   name*, guid* (uint64: a separate log device's top-level vdev), history
 //   pool_clear    name*, guid (uint64: a vdev; 0 or absent = the whole pool), history
+//   pool_inject   action* ("add", "clear", "list", "fault"); add: name*, guid*, error (EIO or
+//                 ENXIO), iotype (1 read, 2 write, 3 all), freq (1-100) → id; clear: id*
+//                 (ENOENT when no pool has it); list → handlers: array of {id, pool, guid,
+//                 error, iotype, freq}; fault: name*, guid* (zinject -A fault)
 #pragma once
 
 #include <string>
@@ -52,6 +56,7 @@ class PoolOps {
   Status Add(const NvList& args, NvList* result);
   Status Remove(const NvList& args, NvList* result);
   Status Clear(const NvList& args, NvList* result);
+  Status Inject(const NvList& args, NvList* result);
 
  private:
   Status CheckNotInUse(const NvList& nvroot);

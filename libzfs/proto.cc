@@ -51,6 +51,7 @@ const char* OpName(OpId id) {
     case OpId::kPoolAdd: return "pool_add";
     case OpId::kPoolRemove: return "pool_remove";
     case OpId::kPoolClear: return "pool_clear";
+    case OpId::kPoolInject: return "pool_inject";
   }
   return "";
 }

@@ -61,6 +61,7 @@ enum class OpId : uint64_t {
   kPoolAdd = 37,      // zpool add: top-level vdevs (data or log) join a pool
   kPoolRemove = 38,   // zpool remove: a separate log device leaves
   kPoolClear = 39,    // zpool clear: error counters zeroed, dead devices reopened
+  kPoolInject = 40,   // zinject: device fault handlers added, listed, cleared
 };
 
 // The op table: name of each id ("" for none).

@@ -185,6 +185,40 @@ Status PoolClear(const std::string& name, uint64_t guid, const std::string& hist
   return Call(proto::OpId::kPoolClear, a).status();
 }
 
+Result<uint64_t> InjectAdd(const std::string& pool, uint64_t guid, int error, int iotype,
+                           uint32_t freq) {
+  NvList a;
+  a.AddString("action", "add");
+  a.AddString("name", pool);
+  a.AddUint64("guid", guid);
+  a.AddUint64("error", static_cast<uint64_t>(error));
+  a.AddUint64("iotype", static_cast<uint64_t>(iotype));
+  a.AddUint64("freq", freq);
+  UZFS_ASSIGN(NvList r, Call(proto::OpId::kPoolInject, a));
+  return r.GetUint64("id").value_or(0);
+}
+
+Status InjectClear(uint64_t id) {
+  NvList a;
+  a.AddString("action", "clear");
+  a.AddUint64("id", id);
+  return Call(proto::OpId::kPoolInject, a).status();
+}
+
+Result<NvList> InjectList() {
+  NvList a;
+  a.AddString("action", "list");
+  return Call(proto::OpId::kPoolInject, a);
+}
+
+Status InjectFaultDevice(const std::string& pool, uint64_t guid) {
+  NvList a;
+  a.AddString("action", "fault");
+  a.AddString("name", pool);
+  a.AddUint64("guid", guid);
+  return Call(proto::OpId::kPoolInject, a).status();
+}
+
 Status ZfsCreate(const std::string& name, const NvList& props, bool parents,
                  const std::string& history) {
   NvList a;

@@ -176,6 +176,25 @@ class Pool : public BlockReader {
   // suspended (its counters are zeroed).
   Status ClearErrors(uint64_t guid);
 
+  // ---- Fault injection (pool_inject.cc; zio_inject.c's device handlers, zinject(8)) ----
+  struct InjectHandler {
+    uint64_t id = 0;     // unique in the process (zio_inject's inject_next_id)
+    uint64_t guid = 0;   // the vdev: its leaves take the fault
+    int error = 0;       // EIO or ENXIO
+    int iotype = 0;      // kInjectRead, kInjectWrite or kInjectAll
+    uint32_t freq = 100; // percent of the I/O that fails
+  };
+  static constexpr int kInjectRead = 1, kInjectWrite = 2, kInjectAll = 3;
+  // zio_inject_fault: a handler failing the I/O of every leaf below the vdev named by guid
+  // (vdev_inject.h says how); its id. ENODEV "no such device in pool".
+  Result<uint64_t> InjectFault(uint64_t guid, int error, int iotype, uint32_t freq);
+  // zio_clear_fault: false when no handler of this pool has the id.
+  bool ClearInjection(uint64_t id);
+  std::vector<InjectHandler> Injections() const;
+  // zinject -A fault (vdev_fault): every leaf below the vdev named by guid FAULTED at once,
+  // as after too many errors; zpool clear returns it to service. ENODEV as above.
+  Status FaultDevice(uint64_t guid);
+
   // ---- Pool version and feature flags (pool_features.cc; spa_feature.h) ----
   // 1..23 for a legacy pool, kSpaVersionFeatures (5000) once a feature was enabled.
   uint64_t version();
@@ -720,6 +739,12 @@ class Pool : public BlockReader {
   MetaslabRotor rotor_;        // guarded by alloc_mu_, with groups_ (the normal class's)
   MetaslabRotor dax_rotor_;    // guarded by alloc_mu_: the dax class's
   std::mutex alloc_mu_;
+  // The fault injection handlers (pool_inject.cc), in the order they were added; each
+  // change sets the LeafInject of every leaf anew. inject_mu_ is taken alone.
+  mutable std::mutex inject_mu_;
+  std::vector<InjectHandler> injections_;
+  // Sets every leaf's LeafInject from injections_ (mu_ and inject_mu_ held).
+  void ApplyInjectionsLocked();
   std::mutex sync_mu_;
   std::atomic<int> sync_waiting_{0};  // syncs waiting for mu_ (SyncLock)
   bool closed_ = false;                     // exported or destroyed (mu_)

@@ -253,7 +253,7 @@ Status Pool::ClearErrors(uint64_t guid) {
     oo.direct = true;
     oo.direct_min_io = uint64_t{1} << std::min<uint64_t>(v.ashift ? v.ashift : 9, 17);
     auto f = env_->Open(path, oo);
-    bool ok = f.ok();
+    bool ok = f.ok() && !v.inject.gone();  // an injected ENXIO fails reopens too
     if (ok) {
       auto dl = ReadDeviceLabels(**f);
       ok = false;

@@ -146,7 +146,9 @@ Status VdevConfigSync(const std::vector<LabelWrite>& leaves, const Uberblock& ub
     Status last = Status::Ok();
     for (const LabelWrite& l : leaves) {
       if (l.leaf && l.leaf->health.dead()) continue;
-      Status s = fn(l);
+      // A label write meets the leaf's injected fault as its other writes do (vdev_inject.h).
+      const int injected = l.leaf ? l.leaf->inject.Hit(true) : 0;
+      Status s = injected ? Status::Error(injected, "label write: injected") : fn(l);
       if (s.ok()) good++;
       else {
         last = s;

@@ -5,6 +5,7 @@
 #include "libcore/vdev/vdev.h"
 
 #include <algorithm>
+#include <cstring>
 #include <atomic>
 #include <mutex>
 
@@ -57,7 +58,10 @@ class LeafVdev : public Vdev {
     if (health.dead()) return fail(ENXIO, "device " + DeadWord() + ": no I/O");
     if (offset > UINT64_MAX - kVdevLabelStartSize - out.size())
       return fail(EIO, "offset out of range");
-    Status s = f->ReadAt(offset + kVdevLabelStartSize, out);
+    // zio_handle_device_injection: an injected error stands for the device's.
+    const int injected = inject.Hit(false);
+    Status s = injected ? Status::Error(injected, "injected: " + std::string(strerror(injected)))
+                        : f->ReadAt(offset + kVdevLabelStartSize, out);
     if (!s.ok()) {
       NoteError(VdevErrKind::kRead);
       return fail(s.code() ? s.code() : EIO, "read error: " + s.message());
@@ -79,8 +83,10 @@ class LeafVdev : public Vdev {
     if (!f) return fail(ENXIO, "device unavailable");
     if (health.dead()) return fail(ENXIO, "device " + DeadWord() + ": no I/O");
     if (asize && offset + data.size() > asize) return fail(EIO, "write past the end");
-    Status s = durable ? f->WriteAtDurable(offset + kVdevLabelStartSize, data)
-                       : f->WriteAt(offset + kVdevLabelStartSize, data);
+    const int injected = inject.Hit(true);
+    Status s = injected ? Status::Error(injected, "injected: " + std::string(strerror(injected)))
+               : durable ? f->WriteAtDurable(offset + kVdevLabelStartSize, data)
+                         : f->WriteAt(offset + kVdevLabelStartSize, data);
     if (!s.ok()) {
       NoteError(VdevErrKind::kWrite);
       return fail(s.code() ? s.code() : EIO, "write error: " + s.message());
@@ -91,7 +97,10 @@ class LeafVdev : public Vdev {
     File* f = cur();
     if (!f) return Status::Error(ENXIO, Describe(*this) + ": device unavailable");
     if (health.dead()) return Status::Error(ENXIO, Describe(*this) + ": device " + DeadWord());
-    Status s = f->Sync();
+    const int injected = inject.Hit(true);
+    Status s = injected ? Status::Error(injected, Describe(*this) + ": flush: injected: " +
+                                                      std::string(strerror(injected)))
+                        : f->Sync();
     // A failed flush loses writes the device had taken: a write error.
     if (!s.ok()) NoteError(VdevErrKind::kWrite);
     return s;
@@ -454,6 +463,8 @@ Result<std::unique_ptr<Vdev>> BuildVdevTree(const NvList& vdev_tree, const LeafO
 }
 
 ProbeResult ProbeLeaf(Vdev& leaf, Env* env) {
+  // An injected ENXIO fails the probe's I/O and its reopen alike (the device is "pulled").
+  if (leaf.inject.gone()) return ProbeResult::kGone;
   if (File* f = leaf.file()) {
     bool ok = true;
     auto size = f->Size();

@@ -25,6 +25,7 @@
 #include "libcore/base/nvlist.h"
 #include "libcore/base/status.h"
 #include "libcore/vdev/vdev_health.h"
+#include "libcore/vdev/vdev_inject.h"
 
 namespace uzfs {
 
@@ -62,6 +63,8 @@ class Vdev {
   // Leaves: error counters and fault state (vdev_health.h); interior vdevs keep theirs at
   // zero and ONLINE (their state follows their children: available()).
   LeafHealth health;
+  // Leaves: the fault zinject injected (vdev_inject.h); none by default.
+  LeafInject inject;
   // Leaves: how an I/O error's probe is made (a writable pool sets it, ProbeLeaf with its
   // Env). Unset (zdb, a read-only open): errors are counted and only kFaultAfter of them
   // fault the leaf. Set before the first I/O; never changed while I/O runs.
@@ -134,7 +137,7 @@ std::unique_ptr<Vdev> MakeRootVdev(uint64_t pool_guid, std::vector<std::unique_p
 // vdev_probe of a leaf after an I/O error: the pad areas of labels 1-3 read and written back
 // through its open device, then flushed; when that fails, its path opened afresh through env
 // (read-only) tells a device that is gone (kGone: ENOENT, ENXIO, ENODEV) from one that does
-// not answer (kFailed).
+// not answer (kFailed). A leaf with an injected ENXIO (vdev_inject.h) is kGone.
 ProbeResult ProbeLeaf(Vdev& leaf, Env* env);
 
 // A placeholder top-level vdev for an id no label describes; every read fails with ENXIO.

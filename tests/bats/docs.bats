@@ -80,7 +80,7 @@ usage_of() {
   read -ra words <<<"$(words_of "$1")"
   help_of "$1" | awk -v name="${words[0]}" '
     { line = $0; sub(/^Usage:[ \t]*/, "", line); gsub(/^[ \t]+|[ \t]+$/, "", line); gsub(/[ \t]+/, " ", line) }
-    index(line, name " ") == 1 { print line; next }
+    line == name || index(line, name " ") == 1 { print line; next }
     printed_any { exit }
   '
 }

@@ -1,9 +1,14 @@
 #!/usr/bin/env bats
 # Device faults and their administration: READ/WRITE/CKSUM counters in zpool status, leaves
 # FAULTED ("too many errors") or UNAVAIL ("cannot open") after failed I/O and a failed probe,
-# zpool clear (counters zeroed, dead devices reopened), with OpenZFS's words.
+# zpool clear (counters zeroed, dead devices reopened), with OpenZFS's words. Faults come
+# from zinject (device handlers in zfsd: -e io fails I/O with EIO, -e nxio as if the device
+# were pulled, -A fault), the way OpenZFS's own tests make them; zfs-fuse judges the pools.
 
 load ../lib/pool_helpers
+load ../lib/oracle
+
+ZINJECT=$UZFS_BUILD/cmd/zinject/zinject
 
 setup() {
   V=$BATS_TEST_TMPDIR/v
@@ -15,8 +20,28 @@ setup() {
 
 teardown() {
   cd /
+  "$ZINJECT" -c all >/dev/null 2>&1 || true
   zfsd_stop || true
   dead_mounts_clear
+  oracle_stop 2>/dev/null || true
+}
+
+# fsync_files DIR TAG N: N files TAG0..TAG(N-1) of 6000 bytes, each fsync'ed.
+fsync_files() {
+  python3 - "$1" "$2" "$3" <<'PY'
+import os, sys
+d, tag, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+for i in range(n):
+    fd = os.open("%s/%s%d" % (d, tag, i), os.O_CREAT | os.O_WRONLY, 0o644)
+    os.write(fd, (tag * 6000)[:6000].encode())
+    os.fsync(fd)
+    os.close(fd)
+PY
+}
+
+# row POOL DEV: DEV's row of zpool status, blanks squeezed ("/v/l0 UNAVAIL 0 1 0 cannot open").
+row() {
+  "$ZPOOL" status "$1" | awk -v d="$2" '$1 == d { $1 = $1; print }'
 }
 
 @test "zpool clear: usage errors and unknown pools or devices, in zpool's words" {
@@ -47,4 +72,178 @@ teardown() {
   [ "$output" = "pool 'tank' is healthy" ]
   run "$ZPOOL" history tank
   [[ $output == *"zpool clear tank $V/l0"* ]]
+}
+
+@test "zinject: handlers are added, listed and removed in zinject's words" {
+  "$ZPOOL" create tank mirror "$V/d0" "$V/d1"
+  run "$ZINJECT"
+  [ "$status" -eq 0 ]
+  [ "$output" = "No handlers registered.
+Run 'zinject -h' for usage information." ]
+  guid=$("$ZDB" -l "$V/d1" | awk '$1 == "guid:" { g = $2 } END { print g }')
+  run "$ZINJECT" -d "$V/d1" -e io -T read tank
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = "Added handler 1 with the following properties:" ] || [[ ${lines[0]} == "Added handler "*" with the following properties:" ]]
+  [ "${lines[1]}" = "  pool: tank" ]
+  [ "${lines[2]}" = "  vdev: $(printf '%x' "$guid")" ]
+  id=$("$ZINJECT" -q -d "$V/d0" tank)
+  [[ $id =~ ^[0-9]+$ ]]
+  run "$ZINJECT"
+  [ "${lines[0]}" = " ID  POOL             GUID" ]
+  [ "${#lines[@]}" -eq 4 ]
+  [[ ${lines[3]} == *"$id  tank"* ]]
+  run "$ZINJECT" -c "$id"
+  [ "$status" -eq 0 ]
+  [ "$output" = "removed handler $id" ]
+  run "$ZINJECT" -c "$id"
+  [ "$status" -eq 1 ]
+  [ "$output" = "failed to remove handler $id: No such file or directory" ]
+  run "$ZINJECT" -c all
+  [ "$output" = "removed all registered handlers" ]
+  run "$ZINJECT"
+  [[ $output == "No handlers registered."* ]]
+}
+
+@test "zinject: bad input gets zinject's messages and exit codes" {
+  "$ZPOOL" create tank "$V/d0"
+  run "$ZINJECT" -d "$V/d0" nosuch
+  [ "$status" -eq 1 ]
+  [ "$output" = "cannot open 'nosuch': no such pool" ]
+  run "$ZINJECT" -d "$V/d9" tank
+  [ "$status" -eq 1 ]
+  [ "$output" = "cannot find device '$V/d9' in pool 'tank'" ]
+  run "$ZINJECT" -d "$V/d0" -e bogus tank
+  [ "$status" -eq 1 ]
+  [ "${lines[0]}" = "invalid error type 'bogus': must be 'io', 'checksum' or 'nxio'" ]
+  run "$ZINJECT" -d "$V/d0" -e checksum tank
+  [ "$status" -eq 1 ]
+  [ "$output" = "device error type must be 'io' or 'nxio'" ]
+  run "$ZINJECT" -d "$V/d0" -T sideways tank
+  [ "$status" -eq 1 ]
+  [ "${lines[0]}" = "invalid I/O type 'sideways': must be 'read', 'write' or 'all'" ]
+  run "$ZINJECT" -d "$V/d0" -f 0 tank
+  [ "$status" -eq 1 ]
+  [ "$output" = "frequency range must be in the range (0, 100]" ]
+  run "$ZINJECT" -d "$V/d0" -A degrade tank
+  [ "$status" -eq 1 ]
+  [ "${lines[0]}" = "invalid action 'degrade': must be 'fault'" ]
+  run "$ZINJECT" -d "$V/d0"
+  [ "$status" -eq 2 ]
+  [ "${lines[0]}" = "device (-d) injection requires a single pool name" ]
+  run "$ZINJECT" -c 1 -d "$V/d0"
+  [ "$status" -eq 2 ]
+  [ "${lines[0]}" = "cancel (-c) incompatible with any other options" ]
+  run "$ZINJECT" -c x
+  [ "$status" -eq 2 ]
+  [ "${lines[0]}" = "invalid handle id 'x': must be an integer or 'all'" ]
+  run "$ZINJECT" -z
+  [ "$status" -eq 2 ]
+  [ "${lines[0]}" = "invalid option 'z'" ]
+  run "$ZINJECT"
+  [[ $output == "No handlers registered."* ]]
+}
+
+@test "faults: a pulled log device leaves the pool running on its main device; fsyncs stay durable; zfs-fuse replays them" {
+  zfsd_stop
+  ZFSD_EXTRA_ARGS="--txg-timeout 600" zfsd_start
+  A=$BATS_TEST_TMPDIR/alt
+  "$ZPOOL" create -o cachefile=none -m "$A/zl" zl "$V/d0" log "$V/l0"
+  "$ZFS" create zl/fs
+  fsync_files "$A/zl/fs" a 3
+  "$ZINJECT" -q -d "$V/l0" zl >/dev/null
+  # The next commit meets the dead device: the log goes on in the main device.
+  fsync_files "$A/zl/fs" b 4
+  [ "$(row zl "$V/l0")" = "$V/l0 UNAVAIL 0 1 0 cannot open" ]
+  run "$ZPOOL" status zl
+  [[ $output == *" state: DEGRADED"* ]]
+  [[ $output == *"status: One or more devices could not be opened.  Sufficient replicas exist for"* ]]
+  [[ $output == *"action: Attach the missing device and online it using 'zpool online'."* ]]
+  [[ $output == *"see: https://openzfs.github.io/openzfs-docs/msg/ZFS-8000-2Q"* ]]
+  run "$ZPOOL" status -x
+  [[ $output == *"pool: zl"* ]]
+  fsync_files "$A/zl/fs" c 2
+  tree_sum "$A/zl/fs" >"$BATS_TEST_TMPDIR/want"
+  zfsd_kill
+  # Every block of the live log is on the main device (vdev 0).
+  [ "$("$ZDB" -e -p "$V" -ivvvv zl | sed -n 's/.*Block seqno [0-9]*,.* DVA\[0\]=<\([0-9]*\):.*/\1/p' | sort -u)" = 0 ]
+  oracle_start
+  oracle_zdb_clean "$V" zl
+  "$ZF_ZPOOL" import -d "$V" -R "$BATS_TEST_TMPDIR/zf" zl
+  tree_sum "$(zf_mountpoint zl/fs)" >"$BATS_TEST_TMPDIR/got"
+  diff "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
+  "$ZF_ZPOOL" export zl
+  oracle_zdb_clean "$V" zl
+  oracle_stop
+}
+
+@test "faults: zpool clear cannot bring back a device still pulled; once it is back, it is relabelled and takes the log again" {
+  A=$BATS_TEST_TMPDIR/alt
+  "$ZPOOL" create -m "$A/zl" zl "$V/d0" log "$V/l0"
+  "$ZFS" create zl/fs
+  id=$("$ZINJECT" -q -d "$V/l0" zl)
+  fsync_files "$A/zl/fs" a 2
+  [ "$(row zl "$V/l0")" = "$V/l0 UNAVAIL 0 1 0 cannot open" ]
+  "$ZPOOL" sync zl
+  "$ZPOOL" clear zl "$V/l0"
+  [ "$(row zl "$V/l0")" = "$V/l0 UNAVAIL 0 0 0 cannot open" ]
+  "$ZINJECT" -c "$id" >/dev/null
+  before=$("$ZDB" -l "$V/l0" | awk '$1 == "txg:" { print $2; exit }')
+  "$ZPOOL" clear zl
+  [ "$(row zl "$V/l0")" = "$V/l0 ONLINE 0 0 0" ]
+  run "$ZPOOL" status -x zl
+  [ "$output" = "pool 'zl' is healthy" ]
+  # The labels it missed were written.
+  after=$("$ZDB" -l "$V/l0" | awk '$1 == "txg:" { print $2; exit }')
+  [ "$after" -gt "$before" ]
+  # New log chains go to it again once the current one is given up (a sync).
+  "$ZPOOL" sync zl
+  fsync_files "$A/zl/fs" b 3
+  "$ZPOOL" export zl
+  oracle_start
+  oracle_zdb_clean "$V" zl
+  oracle_stop
+}
+
+@test "faults: write errors on one side of a mirror are counted, the tenth faults it, zpool clear returns it; zfs-fuse's zdb is clean" {
+  A=$BATS_TEST_TMPDIR/alt
+  "$ZPOOL" create -m "$A/tank" tank mirror "$V/d0" "$V/d1"
+  "$ZINJECT" -q -d "$V/d1" -e io -T write tank >/dev/null
+  dd if=/dev/urandom of="$A/tank/f1" bs=64k count=4 2>/dev/null
+  # One txg's sync writes more than ten blocks and labels to d1: each failure is counted
+  # (the device answers its probe, injected EIO does not touch the probe) until the tenth
+  # faults it; a dead device counts nothing more.
+  "$ZPOOL" sync tank
+  [ "$(row tank "$V/d1")" = "$V/d1 FAULTED 0 10 0 too many errors" ]
+  run "$ZPOOL" status tank
+  [[ $output == *" state: DEGRADED"* ]]
+  [[ $output == *"status: One or more devices are faulted in response to persistent errors."* ]]
+  [[ $output == *"action: Replace the faulted device, or use 'zpool clear' to mark the device"* ]]
+  # The pool goes on with the other side.
+  dd if=/dev/urandom of="$A/tank/h" bs=64k count=4 2>/dev/null
+  "$ZPOOL" sync tank
+  "$ZINJECT" -c all >/dev/null
+  "$ZPOOL" clear tank "$V/d1"
+  [ "$(row tank "$V/d1")" = "$V/d1 ONLINE 0 0 0" ]
+  sha=$(cat "$A"/tank/* | sha256sum)
+  "$ZPOOL" export tank
+  # d1 lacks what it missed: the judge reads each block from a side that has it.
+  oracle_start
+  oracle_zdb_clean "$V" tank
+  "$ZF_ZPOOL" import -d "$V" -R "$BATS_TEST_TMPDIR/zf" tank
+  [ "$(cat "$(zf_mountpoint tank)"/* | sha256sum)" = "$sha" ]
+  "$ZF_ZPOOL" export tank
+  oracle_stop
+}
+
+@test "faults: zinject -A fault takes a device out at once; zpool clear brings it back" {
+  "$ZPOOL" create tank mirror "$V/d0" "$V/d1"
+  run "$ZINJECT" -d "$V/d0" -A fault tank
+  [ "$status" -eq 0 ]
+  [ "$(row tank "$V/d0")" = "$V/d0 FAULTED 0 0 0 too many errors" ]
+  run "$ZPOOL" status -x
+  [[ $output == *"state: DEGRADED"* ]]
+  "$ZPOOL" clear tank
+  [ "$(row tank "$V/d0")" = "$V/d0 ONLINE 0 0 0" ]
+  run "$ZPOOL" status -x
+  [ "$output" = "all pools are healthy" ]
 }

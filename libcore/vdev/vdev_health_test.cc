@@ -1,0 +1,74 @@
+// LeafHealth's rules (vdev_health.h) and LeafInject's (vdev_inject.h).
+#include "libcore/vdev/vdev_health.h"
+
+#include <gtest/gtest.h>
+
+#include <cerrno>
+
+#include "libcore/vdev/vdev_inject.h"
+
+namespace uzfs {
+namespace {
+
+TEST(LeafHealth, AnsweringProbeKeepsOnlineAndCounts) {
+  LeafHealth h;
+  int probes = 0;
+  auto ok = [&] { probes++; return ProbeResult::kOk; };
+  EXPECT_EQ(h.OnError(VdevErrKind::kRead, ok), LeafState::kOnline);
+  EXPECT_EQ(h.OnError(VdevErrKind::kWrite, ok), LeafState::kOnline);
+  EXPECT_EQ(h.OnError(VdevErrKind::kWrite, ok), LeafState::kOnline);
+  EXPECT_EQ(h.read_errors(), 1u);
+  EXPECT_EQ(h.write_errors(), 2u);
+  EXPECT_EQ(h.checksum_errors(), 0u);
+  EXPECT_EQ(probes, 3);
+}
+
+TEST(LeafHealth, TenthErrorFaultsAndDeadCountsNothing) {
+  LeafHealth h;
+  for (uint64_t i = 1; i < LeafHealth::kFaultAfter; i++)
+    EXPECT_EQ(h.OnError(VdevErrKind::kWrite, nullptr), LeafState::kOnline) << i;
+  EXPECT_EQ(h.OnError(VdevErrKind::kWrite, nullptr), LeafState::kFaulted);
+  EXPECT_TRUE(h.dead());
+  EXPECT_EQ(h.OnError(VdevErrKind::kRead, nullptr), LeafState::kFaulted);
+  EXPECT_EQ(h.write_errors(), LeafHealth::kFaultAfter);
+  EXPECT_EQ(h.read_errors(), 0u);
+  h.Clear();
+  EXPECT_EQ(h.state(), LeafState::kOnline);
+  EXPECT_EQ(h.write_errors(), 0u);
+}
+
+TEST(LeafHealth, FailedProbeFaultsGoneProbeMakesUnavail) {
+  LeafHealth a, b;
+  EXPECT_EQ(a.OnError(VdevErrKind::kRead, [] { return ProbeResult::kFailed; }), LeafState::kFaulted);
+  EXPECT_EQ(b.OnError(VdevErrKind::kWrite, [] { return ProbeResult::kGone; }), LeafState::kCantOpen);
+  EXPECT_EQ(a.read_errors(), 1u);
+  EXPECT_EQ(b.write_errors(), 1u);
+}
+
+TEST(LeafInject, ErrorsByKindAndGone) {
+  LeafInject in;
+  EXPECT_EQ(in.Hit(false), 0);
+  EXPECT_EQ(in.Hit(true), 0);
+  EXPECT_FALSE(in.gone());
+  in.Set(EIO, 0, 100);
+  EXPECT_EQ(in.Hit(false), EIO);
+  EXPECT_EQ(in.Hit(true), 0);
+  EXPECT_FALSE(in.gone());
+  in.Set(0, ENXIO, 100);
+  EXPECT_EQ(in.Hit(true), ENXIO);
+  EXPECT_TRUE(in.gone());
+  in.Set(0, 0, 100);
+  EXPECT_FALSE(in.gone());
+}
+
+TEST(LeafInject, FrequencyFailsAboutThatShare) {
+  LeafInject in;
+  in.Set(EIO, EIO, 25);
+  int hits = 0;
+  for (int i = 0; i < 20000; i++) hits += in.Hit(i & 1) != 0;
+  EXPECT_GT(hits, 20000 * 20 / 100);
+  EXPECT_LT(hits, 20000 * 30 / 100);
+}
+
+}  // namespace
+}  // namespace uzfs
