@@ -48,6 +48,8 @@ Vdev* Pool::Top(uint64_t id) const {
 }
 
 void Pool::ArmLeaves(Vdev& v) {
+  // A writable pool's mirrors write back what a side failed to return (self-healing).
+  v.self_heal = !readonly_;
   // vdev_probe after an I/O error, through the pool's Env (vdev_health.h).
   if (v.is_leaf()) {
     Env* env = env_ ? env_ : PosixEnv();

@@ -527,7 +527,8 @@ class Pool : public BlockReader {
   Status LoadMetaslabs();
   // The root vdev's top-level vdevs become readable through Top() (create and import).
   void PublishTops(Vdev* root);
-  // Sets the probe of every leaf below v (Vdev::prober: ProbeLeaf with env_).
+  // Sets the probe of every leaf below v (Vdev::prober: ProbeLeaf with env_), and
+  // Vdev::self_heal of every vdev below v to whether the pool is writable.
   void ArmLeaves(Vdev& v);
   // vdev_create for the top-level vdevs of an nvroot (create and add): each leaf opened
   // (whole disks labelled), sized against SPA_MINDEVSIZE (EOVERFLOW with too_small), its

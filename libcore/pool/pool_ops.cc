@@ -72,6 +72,7 @@ Result<std::unique_ptr<Pool>> Pool::Import(const PoolImportSpec& spec) {
   }
   if (auto it = spec.props.find("readonly"); it != spec.props.end() && it->second == "on") {
     p->readonly_ = true;
+    for (size_t i = 0; i < p->NumTops(); i++) p->ArmLeaves(*p->Top(i));  // no self-healing
     return p;
   }
   p->config_dirty_ = true;

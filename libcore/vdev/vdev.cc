@@ -108,7 +108,9 @@ class LeafVdev : public Vdev {
   File* file() override { return cur(); }
 
   void NoteError(VdevErrKind k) override {
-    if (prober)
+    // A checksum error is the data's, not the device's: counted, no probe (vdev_stat_update
+    // probes only after an I/O error).
+    if (prober && k != VdevErrKind::kChecksum)
       health.OnError(k, [this] { return prober(*this); });
     else
       health.OnError(k, nullptr);
@@ -156,6 +158,7 @@ class MirrorVdev : public Vdev {
     bool saw_cksum = false;
     bool have = false;
     Bytes other;
+    std::vector<std::pair<Vdev*, int>> bad;  // sides read before a good one, and their error
     for (auto& c : children) {
       // Scrub: keep reading the other sides (into scratch) once one side is good.
       MutByteSpan dst = out;
@@ -165,11 +168,15 @@ class MirrorVdev : public Vdev {
       }
       Status s = c->Read(offset, dst, verify, errs, scrub);
       if (s.ok()) {
-        if (!scrub) return s;
+        if (!scrub) {
+          Heal(offset, out, bad);
+          return s;
+        }
         have = true;
         continue;
       }
       saw_cksum |= s.code() == ECKSUM;
+      if (s.code() == ECKSUM || s.code() == EIO) bad.push_back({c.get(), s.code()});
       last = s;
     }
     if (have) return Status::Ok();
@@ -189,6 +196,21 @@ class MirrorVdev : public Vdev {
     return good ? Status::Ok() : last;
   }
   Status Flush() override { return FlushChildren(*this); }
+
+ private:
+  // vdev_mirror_io_done's repair: once a side returned the block verified, each side read
+  // before it that gave a checksum mismatch has it counted (CKSUM; a side's I/O errors were
+  // counted by the side itself), and every such side gets the good copy written back
+  // (zio_vdev_io_repair) when the pool heals (self_heal: a pool imported writable). A repair
+  // that fails is the side's write error, as any write's.
+  void Heal(uint64_t offset, ByteSpan good, const std::vector<std::pair<Vdev*, int>>& bad) {
+    const uint64_t sector = uint64_t{1} << (ashift ? ashift : 9);
+    for (const auto& [side, code] : bad) {
+      if (code == ECKSUM) side->NoteError(VdevErrKind::kChecksum);
+      if (!self_heal || !side->available() || good.size() % sector != 0) continue;
+      if (side->Write(offset, good, nullptr).ok()) repairs.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
 };
 
 class RaidzVdev : public Vdev {

@@ -14,6 +14,7 @@
 // Thread safety: Read may be called from several threads when the Files allow it (PosixEnv).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -65,6 +66,12 @@ class Vdev {
   LeafHealth health;
   // Leaves: the fault zinject injected (vdev_inject.h); none by default.
   LeafInject inject;
+  // Mirrors: a side that failed a read another side served is rewritten with the good copy
+  // (self-healing). Set by a pool imported or created writable before its first read of
+  // user data; read-only opens (zdb, readonly=on) leave it false.
+  bool self_heal = false;
+  // Mirrors: the blocks written back by self-healing (tests and statistics).
+  std::atomic<uint64_t> repairs{0};
   // Leaves: how an I/O error's probe is made (a writable pool sets it, ProbeLeaf with its
   // Env). Unset (zdb, a read-only open): errors are counted and only kFaultAfter of them
   // fault the leaf. Set before the first I/O; never changed while I/O runs.
