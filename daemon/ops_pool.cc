@@ -6,6 +6,7 @@
 
 #include <set>
 
+#include "libcore/pool/pool_import.h"
 #include "libcore/spa/spa.h"
 #include "libcore/vdev/disk.h"
 #include "libzfs/proto.h"
@@ -109,7 +110,9 @@ void RegisterPoolOps(Registry& reg, PoolTable* table, MountTable* mounts) {
       one.AddUint64("hostid", c.hostid);
       one.AddString("hostname", c.hostname);
       one.AddStringArray("devices", c.devices);
-      auto spa = Spa::OpenDevices(c.devices, std::to_string(c.pool_guid));
+      SpaOpenOptions so;
+      so.mos_config = PoolMosConfig;  // a missing log device from the MOS config (spa_load)
+      auto spa = Spa::OpenDevices(c.devices, std::to_string(c.pool_guid), so);
       if (spa.ok()) {
         // The pool's state is its worst top-level vdev's: a degraded mirror makes a
         // DEGRADED pool, an unavailable top-level vdev an UNAVAIL one.
@@ -119,7 +122,9 @@ void RegisterPoolOps(Registry& reg, PoolTable* table, MountTable* mounts) {
         for (const auto& t : root.children) {
           tops.push_back(VdevStatusTree(*t));
           const std::string* ts = tops.back().GetString("state");
-          if (ts && *ts == "UNAVAIL") state = "UNAVAIL";
+          // vdev_propagate_state: an unavailable log device only degrades the root.
+          if (ts && *ts == "UNAVAIL" && !t->is_log) state = "UNAVAIL";
+          else if (ts && *ts == "UNAVAIL" && state == "ONLINE") state = "DEGRADED";
           else if (ts && *ts == "DEGRADED" && state == "ONLINE") state = "DEGRADED";
         }
         NvList tree;
@@ -146,7 +151,7 @@ void RegisterPoolOps(Registry& reg, PoolTable* table, MountTable* mounts) {
      &PoolOps::Create);
   op(OpId::kPoolImport, Perm::kRoot,
      {{"pool", S, true}, {"devices", SA, true}, {"newname", S}, {"force", B}, {"props", N},
-      {"altroot", S}, {"nomount", B}, {"history", S}},
+      {"altroot", S}, {"nomount", B}, {"history", S}, {"missing_log", B}},
      &PoolOps::Import);
   op(OpId::kPoolExport, Perm::kRoot, {{"name", S, true}, {"force", B}}, &PoolOps::Export);
   op(OpId::kPoolDestroy, Perm::kRoot, {{"name", S, true}, {"force", B}}, &PoolOps::Destroy);

@@ -74,6 +74,7 @@ Status PoolOps::Import(const NvList& args, NvList* result) {
   spec.new_name = Str(args, "newname");
   if (!spec.new_name.empty()) UZFS_TRY(CheckPoolName(spec.new_name));
   spec.force = Flag(args, "force");
+  spec.missing_log = Flag(args, "missing_log");
   spec.props = StringMap(args.GetNvList("props"));
   spec.altroot = Str(args, "altroot");
   if (!spec.altroot.empty()) spec.props.erase("altroot");

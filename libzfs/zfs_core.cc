@@ -95,10 +95,11 @@ Status PoolCreate(const std::string& name, const NvList& nvroot, const NvList& p
 Result<std::string> PoolImport(const std::string& pool, const std::vector<std::string>& devices,
                                const std::string& newname, bool force, const NvList& props,
                                const std::string& altroot, const std::string& history,
-                               bool nomount) {
+                               bool nomount, bool missing_log) {
   NvList a;
   a.AddString("pool", pool);
   if (nomount) a.AddBooleanValue("nomount", true);
+  if (missing_log) a.AddBooleanValue("missing_log", true);
   a.AddStringArray("devices", devices);
   if (!newname.empty()) a.AddString("newname", newname);
   a.AddBooleanValue("force", force);

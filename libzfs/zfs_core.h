@@ -44,12 +44,12 @@ Result<DaemonVersion> Version();
 Result<NvList> PoolScan(const std::vector<std::string>& dirs);
 Status PoolCreate(const std::string& name, const NvList& nvroot, const NvList& props,
                   const NvList& fsprops, const std::string& altroot, const std::string& history);
-// pool: a name or a decimal guid. Returns the name the pool was imported under ("" when the
+// pool: a name or a decimal guid; missing_log: zpool import -m. Returns the name the pool was imported under ("" when the
 // daemon did not say).
 Result<std::string> PoolImport(const std::string& pool, const std::vector<std::string>& devices,
                                const std::string& newname, bool force, const NvList& props,
                                const std::string& altroot, const std::string& history,
-                               bool nomount = false);
+                               bool nomount = false, bool missing_log = false);
 Status PoolExport(const std::string& name, bool force);
 Status PoolDestroy(const std::string& name, bool force);
 Result<NvList> PoolList();

@@ -5,6 +5,7 @@
 
 #include "cmd/zdb/pool_dumps.h"
 #include "cmd/zdb/zdb.h"
+#include "libcore/dsl/dsl.h"
 
 namespace uzfs::zdb {
 
@@ -19,8 +20,15 @@ Result<std::unique_ptr<Spa>> OpenPool(const Options& o, const std::string& pool)
   std::vector<std::string> dirs = o.search_dirs;
   if (dirs.empty()) dirs.push_back("/dev");
   Status last = Status::Error(ENOENT, "no such pool");
+  // A top-level vdev no label describes (a missing log device) comes from the MOS config,
+  // as zfs-fuse's zdb -e (spa_import's spa_load with mosconfig) builds it.
+  SpaOpenOptions so;
+  so.mos_config = [](BlockReader& r, const BlkPtr& rootbp) -> Result<NvList> {
+    UZFS_ASSIGN(auto dp, DslPool::Open(&r, rootbp, ""));
+    return dp->MosConfig();
+  };
   for (const std::string& dir : dirs) {
-    auto spa = Spa::OpenDir(dir, pool);
+    auto spa = Spa::OpenDir(dir, pool, so);
     if (spa.ok()) return spa;
     // Keep the most informative failure: a pool that was found but could not be opened.
     if (spa.status().code() != ENOENT || last.message() == "no such pool") last = spa.status();

@@ -86,11 +86,12 @@ Status ResolveDirs(std::vector<std::string>* dirs, bool* all_missing) {
 
 int Run(const Cmd& self, int argc, char** argv) {
   CLI::App app;
-  bool force = false, nomount = false;
+  bool force = false, nomount = false, missing_log = false;
   std::vector<std::string> dirs, o, args;
   std::string altroot;
   app.add_option("-d", dirs)->allow_extra_args(false);
   app.add_flag("-f", force);
+  app.add_flag("-m", missing_log);
   app.add_flag("-N", nomount);
   app.add_option("-o", o)->allow_extra_args(false);
   app.add_option("-R", altroot);
@@ -142,7 +143,7 @@ int Run(const Cmd& self, int argc, char** argv) {
   if (const NvValue* d = c.Find("devices")) devices = d->s_arr;
   std::string newname = args.size() == 2 ? args[1] : std::string();
   auto r = lzc::PoolImport(std::to_string(c.GetUint64("guid").value_or(0)), devices, newname,
-                           force, props, altroot, CommandLine(argc, argv), nomount);
+                           force, props, altroot, CommandLine(argc, argv), nomount, missing_log);
   if (!r.ok()) {
     // zpool_import_props's ENOTSUP: the features on stdout, then "unsupported version or
     // feature".
@@ -160,9 +161,11 @@ int Run(const Cmd& self, int argc, char** argv) {
 
 const Cmd kImport = {
     "import",
-    {"import [-d dir]...", "import [-d dir]... [-fN] [-o property=value]... [-R root] pool|id [newpool]"},
+    {"import [-d dir]...", "import [-d dir]... [-fmN] [-o property=value]... [-R root] pool|id [newpool]"},
     "    -d dir             search the devices in dir (default /dev); repeatable\n"
     "    -f                 import a pool that looks in use by another system\n"
+    "    -m                 import with a missing log device: logs with blocks on it are\n"
+    "                       discarded\n"
     "    -N                 import without mounting any dataset\n"
     "    -o property=value  set a pool property for the import\n"
     "    -R root            alternate root (implies cachefile=none)\n"

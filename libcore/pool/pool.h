@@ -127,6 +127,9 @@ struct PoolImportSpec {
   Env* env = nullptr;
   Arc* arc = nullptr;  // as PoolCreateSpec::arc
   bool dax_emulation = false;  // as PoolCreateSpec::dax_emulation
+  // zpool import -m (OpenZFS's ZFS_IMPORT_MISSING_LOG): a separate log device is missing
+  // and an intent log has blocks on it; the logs that cannot be claimed are discarded.
+  bool missing_log = false;
 };
 
 struct PropValue {
@@ -676,6 +679,10 @@ class Pool : public BlockReader {
   void RestartLogLocked(uint64_t ds_obj, uint64_t bytes);
   // zil_claim for every head dataset at import (before the first txg syncs).
   Status ClaimLogsLocked();
+  // spa_check_logs at import with a separate log device unavailable (pool_zil.cc): ENXIO
+  // naming the missing log devices when a log's chain has a block on one; with discard
+  // (zpool import -m), those logs are given up instead (zil_claim under SPA_LOG_CLEAR).
+  Status CheckLogsLocked(bool discard);
   Status ClaimLogLocked(uint64_t dir, uint64_t ds_obj, ZilHeader zh, uint64_t first_txg);
   // At the ZPL's first open: a claimed log is replayed and destroyed; the log writer is set.
   Status ReplayLogLocked(OpenDataset& od);

@@ -7,6 +7,8 @@
 
 #include "libcore/pool/pool.h"
 #include "libcore/pool/pool_props.h"
+#include "libcore/dsl/dsl.h"
+#include "libcore/pool/pool_import.h"
 #include "libcore/spa/space_map.h"
 #include "libcore/spa/spa_feature.h"
 #include "libcore/spa/spa_history.h"
@@ -20,6 +22,11 @@ bool IsRegularFile(const std::string& path) {
 }
 }  // namespace
 
+Result<NvList> PoolMosConfig(BlockReader& reader, const BlkPtr& rootbp) {
+  UZFS_ASSIGN(auto dp, DslPool::Open(&reader, rootbp, ""));
+  return dp->MosConfig();
+}
+
 Result<std::unique_ptr<Pool>> Pool::Import(const PoolImportSpec& spec) {
   std::unique_ptr<Pool> p(new Pool());
   p->env_ = spec.env ? spec.env : PosixEnv();
@@ -28,6 +35,7 @@ Result<std::unique_ptr<Pool>> Pool::Import(const PoolImportSpec& spec) {
   SpaOpenOptions o;
   o.env = p->env_;
   o.writable = true;
+  o.mos_config = PoolMosConfig;
   UZFS_ASSIGN(p->spa_, Spa::OpenDevices(spec.devices, spec.pool, o));
   Spa& spa = *p->spa_;
   const NvList& cfg = spa.label_config();
@@ -46,9 +54,19 @@ Result<std::unique_ptr<Pool>> Pool::Import(const PoolImportSpec& spec) {
   }
   if (!SpaVersionSupported(spa.version()))
     return Status::Error(ENOTSUP, "pool version " + std::to_string(spa.version()) + " is not supported");
-  for (uint64_t i = 0; i < spa.vdev_children(); i++)
-    if (!spa.top(i) || spa.top(i)->type == "missing" || !spa.top(i)->available())
+  // vdev_root_open: an unavailable top-level vdev fails the import unless it is a separate
+  // log device (a log child's error does not count toward "too many errors"; the pool is
+  // DEGRADED, and CheckLogsLocked below decides whether the logs can do without it).
+  bool log_missing = false;
+  for (uint64_t i = 0; i < spa.vdev_children(); i++) {
+    const Vdev* t = spa.top(i);
+    if (t && t->type != "missing" && t->is_log && !t->available()) {
+      log_missing = true;
+      continue;
+    }
+    if (!t || t->type == "missing" || !t->available())
       return Status::Error(ENXIO, "one or more devices is currently unavailable");
+  }
   for (uint64_t i = 0; i < spa.vdev_children(); i++)
     if (spa.top(i)->is_dax() && !p->dax_emulation_ && IsRegularFile(spa.top(i)->open_path))
       return Status::Error(EINVAL, "'" + spa.top(i)->open_path + "' is a file emulating a "
@@ -76,6 +94,11 @@ Result<std::unique_ptr<Pool>> Pool::Import(const PoolImportSpec& spec) {
     return p;
   }
   p->config_dirty_ = true;
+  // spa_check_logs. A pool exported cleanly has nothing in its logs to replay (every
+  // record's txg synced before the export): a chain still starting on the missing device
+  // (the unwritten block a log keeps in its header) is cleared without -m.
+  if (log_missing)
+    UZFS_TRY(p->CheckLogsLocked(spec.missing_log || state == kPoolStateExported));
   UZFS_TRY(p->ClaimLogsLocked());  // in the first txg, as spa_load's zil_claim
   UZFS_TRY(p->SyncLocked(kPoolStateActive));
   return p;

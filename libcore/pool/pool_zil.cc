@@ -185,7 +185,13 @@ Status Pool::ClaimLogsLocked() {
     if (dd.head_dataset_obj) {
       UZFS_ASSIGN(DslDatasetPhys ds, LoadDataset(*mos_, dd.head_dataset_obj));
       if (!ds.bp.is_hole()) {
-        UZFS_ASSIGN(ZilHeader zh, ReadZilHeader(*this, ds.bp));
+        // A header CheckLogsLocked cleared in this txg is the open objset's, not the disk's.
+        auto open = datasets_.find(dd.head_dataset_obj);
+        ZilHeader zh;
+        if (open != datasets_.end()) zh = ZilHeader::Decode(open->second.os->zil_header().data(), true);
+        else {
+          UZFS_ASSIGN(zh, ReadZilHeader(*this, ds.bp));
+        }
         if (zh.claim_txg == 0 && !zh.log.is_hole()) UZFS_TRY(ClaimLogLocked(dir, dd.head_dataset_obj, zh, first_txg));
       }
     }
@@ -198,6 +204,78 @@ Status Pool::ClaimLogsLocked() {
   };
   UZFS_ASSIGN(uint64_t root, mos_zaps_->LookupInt(1, "root_dataset"));
   return walk(root);
+}
+
+Status Pool::CheckLogsLocked(bool discard) {
+  // spa_check_logs / zil_check_log_chain (zfs-fuse, pool version 23): a chain that reaches
+  // a block on an unavailable log device cannot be claimed (whether that block was written
+  // cannot be told), and the pool is not imported (VDEV_AUX_BAD_LOG; OpenZFS refuses with
+  // the missing log devices listed, ZPOOL_CONFIG_MISSING_DEVICES). A chain ending before
+  // it (an empty log after a clean export, or blocks all on readable devices) is claimed
+  // as usual. -m (ZFS_IMPORT_MISSING_LOG): the chains that cannot be claimed are cleared
+  // as zil_claim does under SPA_LOG_CLEAR (zil_clear_log_block: the blocks born before
+  // the first txg, which reached a space map, are freed; the walk stops at the first one
+  // born after, or at the first it cannot read) and the header emptied; what those logs
+  // held is lost. Deviation: OpenZFS clears every dataset's log under SPA_LOG_CLEAR; here
+  // the logs wholly readable are kept and replayed.
+  const uint64_t first_txg = txg_.open();
+  auto on_dead_vdev = [&](const BlkPtr& bp) {
+    for (int d = 0; d < bp.ndvas(); d++) {
+      const Vdev* top = Top(bp.dva[d].vdev());
+      if (top && top->available()) return false;
+    }
+    return true;
+  };
+  bool lost = false;
+  std::function<Status(uint64_t)> walk = [&](uint64_t dir) -> Status {
+    UZFS_ASSIGN(DslDirPhys dd, LoadDir(*mos_, dir));
+    if (dd.head_dataset_obj) {
+      UZFS_ASSIGN(DslDatasetPhys ds, LoadDataset(*mos_, dd.head_dataset_obj));
+      if (!ds.bp.is_hole()) {
+        UZFS_ASSIGN(ZilHeader zh, ReadZilHeader(*this, ds.bp));
+        bool dead = false;
+        if (!zh.log.is_hole())
+          (void)ParseZil(*this, zh, [&](const BlkPtr& bp) -> Status {
+            if (!on_dead_vdev(bp)) return Status::Ok();
+            dead = true;
+            return Status::Error(ENXIO, "log block on a missing device");
+          }, nullptr);
+        if (dead && !discard) lost = true;
+        if (dead && discard) {
+          (void)ParseZil(*this, zh, [&](const BlkPtr& bp) -> Status {
+            if (zh.claim_txg == 0 && bp.birth >= first_txg) return Status::Error(ENOENT, "");
+            FreeLogBlock(bp);
+            return Status::Ok();
+          }, nullptr);
+          UZFS_ASSIGN(OpenDataset * od, OpenDatasetObjsetLocked(dir, dd.head_dataset_obj));
+          PutHeader(*od->os, ZilHeader{});
+        }
+      }
+    }
+    UZFS_ASSIGN(auto kids, mos_zaps_->List(dd.child_dir_zapobj));
+    for (const ZapEntry& e : kids) {
+      if (!e.name.empty() && e.name[0] == '$') continue;
+      UZFS_TRY(walk(e.first()));
+    }
+    return Status::Ok();
+  };
+  UZFS_ASSIGN(uint64_t root, mos_zaps_->LookupInt(1, "root_dataset"));
+  UZFS_TRY(walk(root));
+  if (!lost) return Status::Ok();
+  // The hint zpool_import_props prints (print_vdev_tree of the missing log devices, names
+  // as zpool_vdev_name's VDEV_NAME_TYPE_ID gives them, " [log]" on the top-level vdev).
+  std::string msg = "one or more devices is currently unavailable\n"
+                    "The devices below are missing or corrupted, use '-m' to import the pool anyway:";
+  std::function<void(const Vdev&, int, bool)> list = [&](const Vdev& v, int indent, bool top) {
+    const std::string name = v.is_leaf() ? v.path : v.type + "-" + std::to_string(v.id);
+    msg += "\n\t" + std::string(indent, ' ') + name + (top ? " [log]" : "");
+    for (const auto& c : v.children) list(*c, indent + 2, false);
+  };
+  for (uint64_t i = 0; i < spa_->vdev_children(); i++) {
+    const Vdev* t = spa_->top(i);
+    if (t && t->is_log && !t->available()) list(*t, 4, true);
+  }
+  return Status::Error(ENXIO, msg + "\n");
 }
 
 Status Pool::ClaimLogLocked(uint64_t dir, uint64_t ds_obj, ZilHeader zh, uint64_t first_txg) {

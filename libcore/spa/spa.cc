@@ -288,6 +288,7 @@ Result<std::unique_ptr<Spa>> Spa::Assemble(std::vector<DeviceLabels> labels,
   }
   std::stable_sort(spa->ubs_.begin(), spa->ubs_.end(), UberblockBetter);
   if (spa->ubs_.empty()) return Status::Error(ECORRUPT, "no valid uberblock on any device");
+  if (o.mos_config) spa->FillMissingFromMos(o, opener);
 
   uint64_t sum = spa->root_->GuidSum();
   Status first_err;
@@ -336,6 +337,35 @@ Result<std::unique_ptr<Spa>> Spa::Assemble(std::vector<DeviceLabels> labels,
   }
   if (first_err.ok()) first_err = Status::Error(ENOENT, "no usable uberblock");
   return first_err.Context("pool '" + spa->name_ + "'");
+}
+
+void Spa::FillMissingFromMos(const SpaOpenOptions& o, const LeafOpener& opener) {
+  // zfs-fuse spa_load's first pass (mosconfig = B_FALSE): the best uberblock whose MOS
+  // reads, whatever its guid_sum (the tree is incomplete, so it cannot match); its MOS
+  // config then names every top-level vdev. Only the ids no label described are replaced:
+  // the labels of the devices present stay the authority for their own trees.
+  bool any = false;
+  for (const auto& t : root_->children) any |= t->type == "missing";
+  if (!any) return;
+  for (const Uberblock& ub : ubs_) {
+    if (ub.txg == 0 || ub.txg > o.max_txg || !SpaVersionSupported(ub.version)) continue;
+    auto cfg = o.mos_config(*this, ub.rootbp);
+    if (!cfg.ok()) continue;
+    const NvList* tree = cfg->GetNvList("vdev_tree");
+    const auto* kids = tree ? tree->GetNvListArray("children") : nullptr;
+    if (!kids) return;
+    for (const NvList& k : *kids) {
+      const uint64_t id = k.GetUint64("id").value_or(UINT64_MAX);
+      const std::string* type = k.GetString("type");
+      if (id >= root_->children.size() || root_->children[id]->type != "missing") continue;
+      if (!type || *type == "missing" || *type == "hole") continue;
+      auto v = BuildVdevTree(k, opener);
+      if (!v.ok()) continue;
+      (*v)->id = id;
+      root_->children[id] = std::move(v).value();
+    }
+    return;
+  }
 }
 
 }  // namespace uzfs

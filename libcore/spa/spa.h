@@ -23,6 +23,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -42,6 +43,12 @@ struct SpaOpenOptions {
   uint64_t max_txg = UINT64_MAX;   // ignore uberblocks newer than this (rewind)
   bool check_rootbp = true;        // fall back past uberblocks whose MOS cannot be read
   bool writable = false;           // open the leaves read-write (import for writing)
+  // The pool config stored in the MOS of the uberblock whose rootbp is given (the spa
+  // layer reads no ZAP: the caller, pool or zdb, supplies the reader). With it, top-level
+  // vdevs no label describes (a separate log device whose every leaf is gone) are built
+  // from the MOS config instead of "missing" placeholders, their leaves unavailable: the
+  // second pass of zfs-fuse's spa_load (mosconfig = B_TRUE), OpenZFS's spa_config_valid.
+  std::function<Result<NvList>(BlockReader&, const BlkPtr& rootbp)> mos_config;
 };
 
 // A pool found by scanning devices.
@@ -118,6 +125,9 @@ class Spa : public BlockReader {
   static Result<std::unique_ptr<Spa>> Assemble(std::vector<DeviceLabels> labels,
                                                const std::string& pool,
                                                const SpaOpenOptions& o);
+  // Top-level vdevs left "missing" by the labels, built from the MOS config (see
+  // SpaOpenOptions::mos_config).
+  void FillMissingFromMos(const SpaOpenOptions& o, const LeafOpener& opener);
   std::string name_;
   uint64_t pool_guid_ = 0;
   uint64_t version_ = 0;
