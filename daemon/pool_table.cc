@@ -22,7 +22,11 @@ void CollectLeaves(const NvList& v, std::vector<std::string>* out) {
     for (const NvList& k : *kids) CollectLeaves(k, out);
     return;
   }
-  if (const std::string* p = v.GetString("path")) out->push_back(*p);
+  // A device that is gone is left out (spa_open of a cached config opens what it can): the
+  // import decides whether the pool can do without it (a missing log device, Pool::Import).
+  struct stat st;
+  if (const std::string* p = v.GetString("path"); p && ::stat(p->c_str(), &st) == 0)
+    out->push_back(*p);
 }
 
 }  // namespace

@@ -164,3 +164,19 @@ The devices below are missing or corrupted, use '-m' to import the pool anyway:
   [[ "$output" == *"    -m  "* ]]
   grep -q 'Fl m' "$UZFS_ROOT/man/man8/zpool-import.8"
 }
+
+@test "import-log: zfsd restarting from its cache file takes a pool whose log device is gone (empty logs)" {
+  "$ZPOOL" create -m none zl "$V/d0" log "$V/l0"
+  "$ZFS" create zl/fs
+  zfsd_stop
+  mv "$V/l0" "$GONE/l0"
+  zfsd_start
+  run "$ZPOOL" list -H -o name,health
+  [ "$output" = "zl	DEGRADED" ]
+  run "$ZPOOL" status zl
+  [[ "$output" == *"	  $V/l0  UNAVAIL      0     0     0  cannot open"* ]]
+  "$ZPOOL" remove zl "$V/l0"
+  run "$ZPOOL" list -H -o name,health
+  [ "$output" = "zl	ONLINE" ]
+  "$ZPOOL" destroy zl
+}
