@@ -7,7 +7,8 @@
 // each leaf's label holds its top-level vdev's tree; for each top-level id the label with the
 // highest txg wins; the root has the vdev_children top-levels the newest label names (ids in
 // its hole_array become "hole" vdevs, a removed log device's place; other ids without any
-// label become "missing" vdevs; an older label's top-level vdev past vdev_children or at a
+// label become "missing" vdevs, unless SpaOpenOptions::mos_config gives the MOS config, whose
+// tree then supplies them with unavailable leaves; an older label's top-level vdev past vdev_children or at a
 // hole was removed since and is left out). Leaves are matched to opened devices by guid; an
 // absent device is an unavailable leaf, tolerated as long as redundancy covers it.
 //
