@@ -257,6 +257,23 @@ class RaidzVdev : public Vdev {
       }
     };
 
+    // vdev_raidz_io_done's repair, once the block verified: the columns in silent returned
+    // wrong bytes without an error (CKSUM counted on their device); every column in bad
+    // (those and the unreadable ones) gets its good contents written back, data from the
+    // verified block and parity regenerated from it, when the pool heals (self_heal).
+    auto heal = [&](const std::vector<int>& bad, const std::vector<int>& silent) {
+      for (int c : silent) children[m.col[c].devidx]->NoteError(VdevErrKind::kChecksum);
+      if (!self_heal || scrub || bad.empty()) return;
+      RaidzColumns good = cols;
+      RaidzGenerateParity(m, good);
+      for (int c : bad) {
+        Vdev* child = children[m.col[c].devidx].get();
+        if (m.col[c].size == 0 || !child->available()) continue;
+        if (child->Write(m.col[c].offset, good[c], nullptr).ok())
+          repairs.fetch_add(1, std::memory_order_relaxed);
+      }
+    };
+
     for (uint64_t c = m.firstdatacol; c < m.cols; c++) read_col(c);
     uint64_t nmissing_data = 0;
     for (uint64_t c = m.firstdatacol; c < m.cols; c++) nmissing_data += missing[c];
@@ -279,6 +296,7 @@ class RaidzVdev : public Vdev {
       if (RaidzReconstruct(m, work, known_bad).ok()) {
         std::swap(work, cols);
         if (assemble_and_verify()) {
+          heal(known_bad, {});
           flush();
           return Status::Ok();
         }
@@ -291,6 +309,9 @@ class RaidzVdev : public Vdev {
       std::vector<int> pick;
       if (TryCombos(m, cols, known_bad, k, 0, pick, out, verify, assemble_and_verify)) {
         blame(pick);
+        std::vector<int> bad = known_bad;
+        bad.insert(bad.end(), pick.begin(), pick.end());
+        heal(bad, pick);
         flush();
         return Status::Ok();
       }

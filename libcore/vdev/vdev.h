@@ -66,11 +66,11 @@ class Vdev {
   LeafHealth health;
   // Leaves: the fault zinject injected (vdev_inject.h); none by default.
   LeafInject inject;
-  // Mirrors: a side that failed a read another side served is rewritten with the good copy
-  // (self-healing). Set by a pool imported or created writable before its first read of
-  // user data; read-only opens (zdb, readonly=on) leave it false.
+  // Mirrors and raidz: a side (a column) that failed a read the others served is rewritten
+  // with the good copy (self-healing). Set by a pool imported or created writable before its
+  // first read of user data; read-only opens (zdb, readonly=on) leave it false.
   bool self_heal = false;
-  // Mirrors: the blocks written back by self-healing (tests and statistics).
+  // Mirrors and raidz: the blocks (columns) written back by self-healing.
   std::atomic<uint64_t> repairs{0};
   // Leaves: how an I/O error's probe is made (a writable pool sets it, ProbeLeaf with its
   // Env). Unset (zdb, a read-only open): errors are counted and only kFaultAfter of them

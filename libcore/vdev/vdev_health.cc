@@ -17,7 +17,9 @@ LeafState LeafHealth::OnError(VdevErrKind k, const std::function<ProbeResult()>&
       case ProbeResult::kGone: Set(LeafState::kCantOpen); return state();
     }
   }
-  if (read_errors() + write_errors() + checksum_errors() >= kFaultAfter) Set(LeafState::kFaulted);
+  // Checksum errors never fault a leaf: the device answers, and the data it returned is
+  // repaired from the other copies (OpenZFS's diagnosis engine only degrades a vdev for them).
+  if (read_errors() + write_errors() >= kFaultAfter) Set(LeafState::kFaulted);
   return state();
 }
 

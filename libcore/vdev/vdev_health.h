@@ -10,8 +10,9 @@
 //   keeps the leaf ONLINE with the error counted; one that does not is FAULTED ("too many
 //   errors", VDEV_AUX_ERR_EXCEEDED), or UNAVAIL ("cannot open", VDEV_AUX_OPEN_FAILED) when
 //   its path is gone (ENOENT, ENXIO, ENODEV at the reopen);
-// - kFaultAfter errors since the last clear fault the leaf whatever the probe says (the
-//   diagnosis engine's SERD of ten I/O errors);
+// - kFaultAfter I/O errors (read and write) since the last clear fault the leaf whatever the
+//   probe says (the diagnosis engine's SERD of ten I/O errors); checksum errors are counted
+//   but fault nothing (the device answers; the data is repaired from the other copies);
 // - Clear (zpool clear) zeroes the counters and makes the leaf ONLINE; the caller reopens
 //   the device and sets what the reopen found.
 // A dead leaf takes no I/O: reads and writes fail with ENXIO without touching the device,

@@ -37,6 +37,16 @@ TEST(LeafHealth, TenthErrorFaultsAndDeadCountsNothing) {
   EXPECT_EQ(h.write_errors(), 0u);
 }
 
+TEST(LeafHealth, ChecksumErrorsAreCountedButFaultNothing) {
+  LeafHealth h;
+  for (uint64_t i = 0; i < 3 * LeafHealth::kFaultAfter; i++)
+    EXPECT_EQ(h.OnError(VdevErrKind::kChecksum, nullptr), LeafState::kOnline);
+  EXPECT_EQ(h.checksum_errors(), 3 * LeafHealth::kFaultAfter);
+  for (uint64_t i = 1; i < LeafHealth::kFaultAfter; i++) (void)h.OnError(VdevErrKind::kRead, nullptr);
+  EXPECT_EQ(h.state(), LeafState::kOnline);
+  EXPECT_EQ(h.OnError(VdevErrKind::kRead, nullptr), LeafState::kFaulted);
+}
+
 TEST(LeafHealth, FailedProbeFaultsGoneProbeMakesUnavail) {
   LeafHealth a, b;
   EXPECT_EQ(a.OnError(VdevErrKind::kRead, [] { return ProbeResult::kFailed; }), LeafState::kFaulted);
