@@ -22,6 +22,9 @@ static int Run(const Cmd& self, int argc, char** argv) {
   int rc = 0;
   if (!PropsFromOptions(self, opts, &props, &rc)) return rc;
   Status s = lzc::ZfsCreate(args[0], props, parents, CommandLine(argc, argv));
+  // zfs_do_create: with -p, a dataset that exists already is success (nothing is changed,
+  // its properties included), so scripts may create a path without testing for it first.
+  if (parents && s.code() == EEXIST && s.message() == "dataset already exists") return kExitOk;
   if (!s.ok()) return Fail(libzfs::ErrorText("create", args[0], s));
   return kExitOk;
 }

@@ -130,7 +130,8 @@ int Run(const Cmd& self, int argc, char** argv) {
     return rc;
   }
   if (rows.empty() && args.empty()) {
-    std::cout << "no pools available\n";
+    // zpool_do_list: scripted output (-H) prints nothing when there is no pool.
+    if (!H) std::cout << "no pools available\n";
     return rc;
   }
   std::vector<size_t> width(columns.size());

@@ -166,6 +166,7 @@ Status Pool::EnsurePropsZap() {
 }
 
 Status Pool::SetPropLocked(const std::string& name, const std::string& value) {
+  if (name == "name") return Status::Error(EROFS, "property 'name' is readonly");
   const PoolPropDef* d = FindPoolProp(name);
   if (!d) return Status::Error(EINVAL, "property '" + name + "' is not a valid pool property");
   if (d->readonly) return Status::Error(EROFS, "property '" + name + "' is readonly");
@@ -217,6 +218,9 @@ Status Pool::SetProp(const std::string& name, const std::string& value) {
 }
 
 Result<PropValue> Pool::GetPropLocked(const std::string& name) {
+  // ZPOOL_PROP_NAME: valid and read-only, but hidden (not in "all"); scripts ask for it to
+  // test whether a pool exists.
+  if (name == "name") return PropValue{name_, "-"};
   const PoolPropDef* d = FindPoolProp(name);
   if (!d) return Status::Error(EINVAL, "property '" + name + "' is not a valid pool property");
   uint64_t size = 0, alloc = 0;

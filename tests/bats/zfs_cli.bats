@@ -59,6 +59,9 @@ usage_of() { "$ZFS" "$1" --help | sed -n 's/^Usage: zfs /\t/p; s/^       zfs /\t
   expect 1 "cannot create 'nopool/x': no such pool 'nopool'" "$ZFS" create nopool/x
   expect 1 "cannot create 'tank/b*d': invalid character '*' in name" "$ZFS" create 'tank/b*d'
   expect 1 "cannot create 'tank/a': dataset already exists" "$ZFS" create tank/a
+  # With -p an existing dataset is success and stays as it was (zfs-fuse's zfs does the same).
+  expect 0 "" "$ZFS" create -p -o compression=gzip tank/a
+  [ "$("$ZFS" get -H -o value compression tank/a)" = off ]
   expect 1 "cannot create 'tank/c': invalid property 'foo'" "$ZFS" create -o foo=bar tank/c
   expect 1 "cannot create 'tank/c': 'compression' must be one of 'on | off | lzjb | gzip | gzip-1 | gzip-2 | gzip-3 | gzip-4 | gzip-5 | gzip-6 | gzip-7 | gzip-8 | gzip-9 | zle'" \
     "$ZFS" create -o compression=bogus tank/c

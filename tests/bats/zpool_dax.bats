@@ -96,7 +96,7 @@ teardown() {
   ZFSD_EXTRA_ARGS= zfsd_start
   expect 1 "cannot create 'tank': cannot use '$V/p0': not a device-DAX character device (zfsd emulates one on a file only with --dax-emulation)" \
     "$ZPOOL" create -o cachefile=none -m none tank "$V/d0" dax "$V/p0"
-  [ "$("$ZPOOL" list -H -o name)" = "no pools available" ]
+  [ -z "$("$ZPOOL" list -H -o name)" ]
   "$ZPOOL" create -o cachefile=none -m none tank "$V/d0"
   expect 1 "cannot add to 'tank': cannot use '$V/p0': not a device-DAX character device (zfsd emulates one on a file only with --dax-emulation)" \
     "$ZPOOL" add tank dax "$V/p0"
@@ -111,7 +111,7 @@ teardown() {
   echo "$output"
   [ "$status" -eq 1 ]
   [[ "$output" == *"'$V/p0' is a file emulating a device-DAX device; zfsd takes it only with --dax-emulation"* ]]
-  [ "$("$ZPOOL" list -H -o name)" = "no pools available" ]
+  [ -z "$("$ZPOOL" list -H -o name)" ]
 }
 
 @test "dax: bad specifications are refused in zpool's words" {
@@ -132,7 +132,7 @@ at least one general top-level vdev must be specified" "$ZPOOL" create tank dax 
   truncate -s 32M "$V/tiny"
   expect 1 "cannot create 'tank': one or more devices is less than the minimum size (64M)" \
     "$ZPOOL" create tank "$V/d0" dax "$V/tiny"
-  [ "$("$ZPOOL" list -H -o name)" = "no pools available" ]
+  [ -z "$("$ZPOOL" list -H -o name)" ]
 }
 
 @test "dax=on: files written through the mount live in place on the dax device; snapshot, rollback, export/import, zdb -bcc" {
