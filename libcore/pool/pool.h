@@ -751,6 +751,9 @@ class Pool : public BlockReader {
   // change sets the LeafInject of every leaf anew. inject_mu_ is taken alone.
   mutable std::mutex inject_mu_;
   std::vector<InjectHandler> injections_;
+  // spa_lookup_by_guid: the vdev with this guid among the top-level vdevs and below them
+  // (holes skipped), or null (mu_ held).
+  Vdev* LookupVdevLocked(uint64_t guid) const;
   // Sets every leaf's LeafInject from injections_ (mu_ and inject_mu_ held).
   void ApplyInjectionsLocked();
   std::mutex sync_mu_;

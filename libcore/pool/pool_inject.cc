@@ -36,9 +36,7 @@ Result<uint64_t> Pool::InjectFault(uint64_t guid, int error, int iotype, uint32_
   if (freq < 1 || freq > 100) return Status::Error(EINVAL, "frequency range must be in the range (0, 100]");
   std::lock_guard<std::mutex> l(mu_);
   if (closed_) return Status::Error(ENOENT, "no such pool");
-  Vdev* target = nullptr;
-  for (size_t i = 0; i < NumTops() && !target; i++)
-    if (!Top(i)->is_hole()) target = FindVdev(*Top(i), guid);
+  Vdev* target = LookupVdevLocked(guid);
   if (!target) return Status::Error(ENODEV, "no such device in pool");
   std::lock_guard<std::mutex> il(inject_mu_);
   InjectHandler h;
@@ -96,9 +94,7 @@ std::vector<Pool::InjectHandler> Pool::Injections() const {
 Status Pool::FaultDevice(uint64_t guid) {
   std::lock_guard<std::mutex> l(mu_);
   if (closed_) return Status::Error(ENOENT, "no such pool");
-  Vdev* target = nullptr;
-  for (size_t i = 0; i < NumTops() && !target; i++)
-    if (!Top(i)->is_hole()) target = FindVdev(*Top(i), guid);
+  Vdev* target = LookupVdevLocked(guid);
   if (!target) return Status::Error(ENODEV, "no such device in pool");
   ForLeaves(*target, [](Vdev& leaf) { leaf.health.Set(LeafState::kFaulted); });
   return Status::Ok();

@@ -218,23 +218,25 @@ Status Pool::RemoveVdev(uint64_t guid) {
 
 namespace uzfs {
 
-Status Pool::ClearErrors(uint64_t guid) {
-  std::lock_guard<std::mutex> one(sync_mu_);
-  std::lock_guard<std::mutex> l(mu_);
-  if (closed_) return Status::Error(ENOENT, "no such pool");
-  // spa_lookup_by_guid: any vdev of the tree (0: the root, the whole pool).
+Vdev* Pool::LookupVdevLocked(uint64_t guid) const {
   std::function<Vdev*(Vdev&)> find = [&](Vdev& v) -> Vdev* {
     if (v.guid == guid) return &v;
     for (auto& c : v.children)
       if (Vdev* hit = find(*c)) return hit;
     return nullptr;
   };
-  Vdev* target = vroot_;
-  if (guid != 0) {
-    target = nullptr;
-    for (size_t i = 0; i < NumTops() && !target; i++)
-      if (!Top(i)->is_hole()) target = find(*Top(i));
-  }
+  for (size_t i = 0; i < NumTops(); i++)
+    if (!Top(i)->is_hole())
+      if (Vdev* hit = find(*Top(i))) return hit;
+  return nullptr;
+}
+
+Status Pool::ClearErrors(uint64_t guid) {
+  std::lock_guard<std::mutex> one(sync_mu_);
+  std::lock_guard<std::mutex> l(mu_);
+  if (closed_) return Status::Error(ENOENT, "no such pool");
+  // Any vdev of the tree (0: the root, the whole pool).
+  Vdev* target = guid == 0 ? vroot_ : LookupVdevLocked(guid);
   if (!target) return Status::Error(ENODEV, "no such device in pool");
   bool reopened = false;
   std::function<void(Vdev&)> clear = [&](Vdev& v) {
