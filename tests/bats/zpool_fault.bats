@@ -26,19 +26,6 @@ teardown() {
   oracle_stop 2>/dev/null || true
 }
 
-# fsync_files DIR TAG N: N files TAG0..TAG(N-1) of 6000 bytes, each fsync'ed.
-fsync_files() {
-  python3 - "$1" "$2" "$3" <<'PY'
-import os, sys
-d, tag, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-for i in range(n):
-    fd = os.open("%s/%s%d" % (d, tag, i), os.O_CREAT | os.O_WRONLY, 0o644)
-    os.write(fd, (tag * 6000)[:6000].encode())
-    os.fsync(fd)
-    os.close(fd)
-PY
-}
-
 # row POOL DEV: DEV's row of zpool status, blanks squeezed ("/v/l0 UNAVAIL 0 1 0 cannot open").
 row() {
   "$ZPOOL" status "$1" | awk -v d="$2" '$1 == d { $1 = $1; print }'

@@ -31,19 +31,6 @@ teardown() {
   rm -rf "$V"
 }
 
-# fsync_files DIR TAG N: N files of 6000 bytes, each written and fsync'ed on its own.
-fsync_files() {
-  python3 - "$1" "$2" "$3" <<'PY'
-import os, sys
-d, tag, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-for i in range(n):
-    fd = os.open("%s/%s%d" % (d, tag, i), os.O_CREAT | os.O_WRONLY, 0o644)
-    os.write(fd, (tag * 6000)[:6000].encode())
-    os.fsync(fd)
-    os.close(fd)
-PY
-}
-
 @test "import-log: empty logs — the pool imports DEGRADED without its log device, runs, and the device can be removed" {
   "$ZPOOL" create -o cachefile=none -m "$ALT/zl" zl "$V/d0" log "$V/l0"
   "$ZFS" create zl/fs

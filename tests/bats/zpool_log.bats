@@ -49,19 +49,6 @@ complete_words() {
 
 
 
-# fsync_files DIR TAG N: N files of 6000 bytes, each written and fsync'ed on its own.
-fsync_files() {
-  python3 - "$1" "$2" "$3" <<'PY'
-import os, sys
-d, tag, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-for i in range(n):
-    fd = os.open("%s/%s%d" % (d, tag, i), os.O_CREAT | os.O_WRONLY, 0o644)
-    os.write(fd, (tag * 6000)[:6000].encode())
-    os.fsync(fd)
-    os.close(fd)
-PY
-}
-
 # log_block_vdevs POOL: the vdev ids of the DVAs of every log block our zdb -ivvvv lists.
 log_block_vdevs() {
   "$ZDB" -e -p "$V" -ivvvv "$1" | sed -n 's/.*Block seqno [0-9]*,.* DVA\[0\]=<\([0-9]*\):.*/\1/p' | sort -u

@@ -114,3 +114,17 @@ crash_loop() {
     [ "$status" -eq 0 ] || { echo "kill $k: $output" >&2; return 1; }
   done
 }
+
+# fsync_files DIR TAG N: N files of 6000 bytes, TAG0..TAG(N-1), each written and
+# fsync'ed on its own (the log suites' workload).
+fsync_files() {
+  python3 - "$1" "$2" "$3" <<'PY'
+import os, sys
+d, tag, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+for i in range(n):
+    fd = os.open("%s/%s%d" % (d, tag, i), os.O_CREAT | os.O_WRONLY, 0o644)
+    os.write(fd, (tag * 6000)[:6000].encode())
+    os.fsync(fd)
+    os.close(fd)
+PY
+}
