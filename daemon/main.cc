@@ -42,7 +42,8 @@ namespace {
 
 constexpr const char* kUsage =
     "Usage: zfsd [--foreground] [--socket PATH] [--state-dir DIR] [--pidfile PATH] [--log-level LEVEL]"
-    " [--arc-max SIZE] [--dirty-max SIZE] [--txg-timeout SECONDS] [--dax-emulation]\n";
+    " [--arc-max SIZE] [--dirty-max SIZE] [--txg-timeout SECONDS] [--scrub-delay USEC]"
+    " [--dax-emulation]\n";
 constexpr const char* kHelp =
     "\n"
     "Options:\n"
@@ -58,6 +59,8 @@ constexpr const char* kHelp =
     "                       (at least 1M; default a tenth of the memory, at most 4G)\n"
     "    --txg-timeout SECONDS  the longest a change waits for its txg to be written\n"
     "                       (1 to 3600; default 5)\n"
+    "    --scrub-delay USEC  a scrub's pause after each block it reads (0 to 1000000;\n"
+    "                       default 0)\n"
     "    --dax-emulation    accept regular files as device-DAX devices of the dax class\n"
     "                       (for tests and machines without persistent memory)\n"
     "    --help             print this message\n";
@@ -153,6 +156,7 @@ int main(int argc, char** argv) {
   std::string socket = uzfs::proto::SocketPath(), state_dir = "/var/lib/uzfs", level = "info";
   std::string pidfile, arc_max_text, dirty_max_text;
   int txg_timeout = 5;
+  int64_t scrub_delay = 0;
   app.add_flag("--help", help);
   app.add_flag("--foreground", foreground);
   app.add_option("--socket", socket);
@@ -162,6 +166,7 @@ int main(int argc, char** argv) {
   app.add_option("--arc-max", arc_max_text);
   app.add_option("--dirty-max", dirty_max_text);
   app.add_option("--txg-timeout", txg_timeout);
+  app.add_option("--scrub-delay", scrub_delay);
   app.add_flag("--dax-emulation", dax_emulation);
   try {
     app.parse(argc, argv);
@@ -188,6 +193,7 @@ int main(int argc, char** argv) {
     if (dirty_max < (1ULL << 20)) return UsageError("dirty_max must be at least 1M");
   }
   if (txg_timeout < 1 || txg_timeout > 3600) return UsageError("txg_timeout must be 1 to 3600 seconds");
+  if (scrub_delay < 0 || scrub_delay > 1000000) return UsageError("scrub_delay must be 0 to 1000000 microseconds");
   std::error_code ec;
   socket = std::filesystem::absolute(socket, ec).string();
   state_dir = std::filesystem::absolute(state_dir, ec).string();
@@ -221,6 +227,7 @@ int main(int argc, char** argv) {
   uzfs::PoolTable table(state_dir, &arc);
   table.SetDirtyMax(dirty_max);
   table.SetTxgTimeout(std::chrono::seconds(txg_timeout));
+  table.SetScanDelay(std::chrono::microseconds(scrub_delay));
   table.SetDaxEmulation(dax_emulation);
   uzfs::MountTable mounts(&table);
   // The file API and the fault service of its mappings; every pool asks it to write-protect

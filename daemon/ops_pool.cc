@@ -170,6 +170,8 @@ void RegisterPoolOps(Registry& reg, PoolTable* table, MountTable* mounts) {
      {{"action", S, true}, {"name", S}, {"guid", NvType::kUint64}, {"error", NvType::kUint64},
       {"iotype", NvType::kUint64}, {"freq", NvType::kUint64}, {"id", NvType::kUint64}},
      &PoolOps::Inject);
+  op(OpId::kPoolScrub, Perm::kRoot,
+     {{"name", S, true}, {"stop", B}, {"history", S}}, &PoolOps::Scrub);
   op(OpId::kPoolClear, Perm::kRoot,
      {{"name", S, true}, {"guid", NvType::kUint64}, {"history", S}}, &PoolOps::Clear);
 }

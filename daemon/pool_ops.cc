@@ -141,6 +141,21 @@ Status PoolOps::StatusOf(const NvList& args, NvList* result) {
       one.AddNvList("config", p.StatusConfig());
       one.AddNvList("props", PropsOf(p));
       one.AddBooleanValue("suspended", p.suspended());
+      const Pool::ScanStatus sc = p.scan_status();
+      if (sc.state != "none") {
+        NvList scan;
+        scan.AddString("function", "scrub");
+        scan.AddString("state", sc.state);
+        scan.AddUint64("start_time", sc.start_time);
+        scan.AddUint64("end_time", sc.end_time);
+        scan.AddUint64("to_examine", sc.to_examine);
+        scan.AddUint64("examined", sc.examined);
+        scan.AddUint64("pass_start", sc.pass_start);
+        scan.AddUint64("pass_examined", sc.pass_examined);
+        scan.AddUint64("processed", sc.repaired);
+        scan.AddUint64("errors", sc.errors);
+        one.AddNvList("scan", scan);
+      }
       pools.push_back(std::move(one));
       return Status::Ok();
     });
@@ -242,6 +257,20 @@ Status PoolOps::Clear(const NvList& args, NvList*) {
     UZFS_TRY(p.LogHistory(h));
     return p.Sync();
   });
+}
+
+// zfs_ioc_pool_scrub (spa_scrub): the scrub's setup (or its end) is synced before the
+// answer, so the scan thread takes it up at once.
+Status PoolOps::Scrub(const NvList& args, NvList*) {
+  const bool stop = Flag(args, "stop");
+  Status s = t_->With(Str(args, "name"), [&](Pool& p) -> Status {
+    UZFS_TRY(stop ? p.CancelScrub() : p.StartScrub());
+    std::string h = Str(args, "history");
+    if (!h.empty()) UZFS_TRY(p.LogHistory(h));
+    return p.Sync();
+  });
+  if (s.ok()) t_->KickScan();
+  return s;
 }
 
 Status PoolOps::Inject(const NvList& args, NvList* result) {

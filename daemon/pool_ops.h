@@ -56,6 +56,7 @@ class PoolOps {
   Status Add(const NvList& args, NvList* result);
   Status Remove(const NvList& args, NvList* result);
   Status Clear(const NvList& args, NvList* result);
+  Status Scrub(const NvList& args, NvList* result);
   Status Inject(const NvList& args, NvList* result);
 
  private:

@@ -69,6 +69,33 @@ void PoolTable::Start() {
     }
   }
   sync_thread_ = std::thread([this] { SyncLoop(); });
+  scan_thread_ = std::thread([this] { ScanLoop(); });
+}
+
+void PoolTable::KickScan() {
+  {
+    std::lock_guard<std::mutex> k(kick_mu_);
+    scan_kicked_ = true;
+  }
+  scan_cv_.notify_all();
+}
+
+void PoolTable::ScanLoop() {
+  for (;;) {
+    bool busy = false;
+    {
+      std::shared_lock<std::shared_mutex> l(mu_);
+      if (stopping_) break;
+      for (auto& [name, p] : pools_) busy |= p->ScanStep(std::chrono::milliseconds(500));
+    }
+    // A scrub under way steps again at once (a step that waits for a txg returns quickly:
+    // a short nap then); without one, the thread sleeps until a scrub starts.
+    std::unique_lock<std::mutex> k(kick_mu_);
+    scan_cv_.wait_for(k, busy ? std::chrono::milliseconds(20) : std::chrono::seconds(2),
+                      [this] { return scan_kicked_ || kick_stop_; });
+    if (kick_stop_) break;
+    scan_kicked_ = false;
+  }
 }
 
 void PoolTable::Shutdown() {
@@ -82,7 +109,9 @@ void PoolTable::Shutdown() {
     kick_stop_ = true;
   }
   kick_cv_.notify_all();
+  scan_cv_.notify_all();
   if (sync_thread_.joinable()) sync_thread_.join();
+  if (scan_thread_.joinable()) scan_thread_.join();
   std::unique_lock<std::shared_mutex> l(mu_);
   for (auto& [name, p] : pools_) {
     Status s = p->Sync();
@@ -95,6 +124,7 @@ void PoolTable::Adopt(Pool& p) {
   if (protector_) p.SetMapProtector(protector_);
   if (pre_sync_) p.SetPreSync(pre_sync_);
   if (dirty_max_) p.SetDirtyMax(dirty_max_);
+  p.SetScanDelay(scan_delay_);
   p.SetSyncWanted([this] {
     {
       std::lock_guard<std::mutex> k(kick_mu_);

@@ -77,9 +77,17 @@ class PoolTable {
   std::string OwnerOf(const std::string& device);
   // Syncs one pool (or all when name is empty) now.
   Status Sync(const std::string& name);
+  // Wakes the scan thread (a scrub was started).
+  void KickScan();
+  // zfs_scrub_delay: every pool's scrub pauses this long after each block it reads (tests
+  // slow scrubs down with it). Before Start.
+  void SetScanDelay(std::chrono::microseconds d) { scan_delay_ = d; }
 
  private:
   void SyncLoop();
+  // The scan thread: steps every pool's scrub (Pool::ScanStep), a pool after another, under
+  // the table's shared lock (an export waits for the step under way, at most a budget).
+  void ScanLoop();
   // Gives a new pool the table's hooks and settings.
   void Adopt(Pool& p);
   Status SaveCache();
@@ -100,6 +108,10 @@ class PoolTable {
   std::mutex kick_mu_;
   std::condition_variable kick_cv_;
   bool kicked_ = false, kick_stop_ = false;
+  std::thread scan_thread_;
+  std::condition_variable scan_cv_;  // with kick_mu_
+  bool scan_kicked_ = false;
+  std::chrono::microseconds scan_delay_{0};
 };
 
 }  // namespace uzfs

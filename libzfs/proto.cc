@@ -52,6 +52,7 @@ const char* OpName(OpId id) {
     case OpId::kPoolRemove: return "pool_remove";
     case OpId::kPoolClear: return "pool_clear";
     case OpId::kPoolInject: return "pool_inject";
+    case OpId::kPoolScrub: return "pool_scrub";
   }
   return "";
 }

@@ -62,6 +62,7 @@ enum class OpId : uint64_t {
   kPoolRemove = 38,   // zpool remove: a separate log device leaves
   kPoolClear = 39,    // zpool clear: error counters zeroed, dead devices reopened
   kPoolInject = 40,   // zinject: device fault handlers added, listed, cleared
+  kPoolScrub = 41,    // zpool scrub: a scrub started or (stop) stopped
 };
 
 // The op table: name of each id ("" for none).

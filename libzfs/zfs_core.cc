@@ -186,6 +186,14 @@ Status PoolClear(const std::string& name, uint64_t guid, const std::string& hist
   return Call(proto::OpId::kPoolClear, a).status();
 }
 
+Status PoolScrub(const std::string& name, bool stop, const std::string& history) {
+  NvList a;
+  a.AddString("name", name);
+  a.AddBooleanValue("stop", stop);
+  a.AddString("history", history);
+  return Call(proto::OpId::kPoolScrub, a).status();
+}
+
 Result<uint64_t> InjectAdd(const std::string& pool, uint64_t guid, int error, int iotype,
                            uint32_t freq) {
   NvList a;

@@ -65,6 +65,8 @@ Status PoolAdd(const std::string& name, const NvList& nvroot, const std::string&
 Status PoolRemove(const std::string& name, uint64_t guid, const std::string& history);
 // zpool clear: guid names the vdev whose errors are cleared (0: the whole pool).
 Status PoolClear(const std::string& name, uint64_t guid, const std::string& history);
+// zpool scrub [-s]: starts (stop: stops) the pool's scrub.
+Status PoolScrub(const std::string& name, bool stop, const std::string& history);
 // zinject's device handlers (pool_inject): one added (error EIO or ENXIO, iotype 1 read,
 // 2 write, 3 all, freq 1-100) → its id; one cleared by id; all listed (handlers: array of
 // {id, pool, guid, error, iotype, freq}); a device faulted at once (zinject -A fault).

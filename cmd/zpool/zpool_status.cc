@@ -1,7 +1,10 @@
 // zpool status (zpool_do_status): pool state, why it is not healthy ("status:", "action:",
-// "see:" as zpool_get_status picks them), the vdev table with each device's READ, WRITE and
+// "see:" as zpool_get_status picks them), the scrub's progress or result ("scan:"), the vdev table with each device's READ, WRITE and
 // CKSUM error counters, errors; -x only pools that are unhealthy or have errors; -j JSON; -v
 // accepted (no per-file error list: no data errors are recorded).
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
 #include <functional>
 #include <iostream>
 
@@ -96,6 +99,62 @@ void PrintReason(Reason r) {
   if (msgid) std::cout << "   see: https://openzfs.github.io/openzfs-docs/msg/" << msgid << "\n";
 }
 
+// zfs_nicebytes: "0B", "512B", "1.50K", "4.00G".
+std::string NiceBytes(uint64_t n) { return n < 1024 ? std::to_string(n) + "B" : libzfs::NiceNum(n); }
+
+// secs_to_dhms.
+std::string Dhms(uint64_t t) {
+  char b[64];
+  const uint64_t d = t / 86400, h = t / 3600 % 24, m = t / 60 % 60, s = t % 60;
+  if (d) snprintf(b, sizeof b, "%llu days %02llu:%02llu:%02llu", (unsigned long long)d,
+                  (unsigned long long)h, (unsigned long long)m, (unsigned long long)s);
+  else snprintf(b, sizeof b, "%02llu:%02llu:%02llu", (unsigned long long)h,
+                (unsigned long long)m, (unsigned long long)s);
+  return b;
+}
+
+std::string Ctime(uint64_t t) {
+  time_t tt = static_cast<time_t>(t);
+  char b[64];
+  return ctime_r(&tt, b) ? std::string(b) : std::string("?\n");
+}
+
+// print_scan_scrub_resilver_status (OpenZFS 2.x's "scan:" lines; pool version 23 issues
+// each block as it scans it, so "issued" is "scanned").
+void PrintScan(const NvList& pool) {
+  const NvList* sc = pool.GetNvList("scan");
+  if (!sc) return;
+  auto u = [&](const char* k) { return sc->GetUint64(k).value_or(0); };
+  const std::string state = sc->GetString("state") ? *sc->GetString("state") : "";
+  std::cout << "  scan: ";
+  if (state == "finished") {
+    std::cout << "scrub repaired " << NiceBytes(u("processed")) << " in "
+              << Dhms(u("end_time") - u("start_time")) << " with " << u("errors") << " errors on "
+              << Ctime(u("end_time"));
+    return;
+  }
+  if (state == "canceled") {
+    std::cout << "scrub canceled on " << Ctime(u("end_time"));
+    return;
+  }
+  std::cout << "scrub in progress since " << Ctime(u("start_time"));
+  const uint64_t examined = u("examined"), total = std::max<uint64_t>(u("to_examine"), 1);
+  uint64_t elapsed = static_cast<uint64_t>(std::time(nullptr)) - u("pass_start");
+  if (elapsed == 0) elapsed = 1;
+  const uint64_t rate = u("pass_examined") / elapsed;
+  std::cout << "\t" << NiceBytes(examined) << " / " << NiceBytes(u("to_examine")) << " scanned";
+  if (rate > 0) std::cout << " at " << NiceBytes(rate) << "/s";
+  std::cout << ", " << NiceBytes(examined) << " / " << NiceBytes(u("to_examine")) << " issued";
+  if (rate > 0) std::cout << " at " << NiceBytes(rate) << "/s";
+  char pct[32];
+  snprintf(pct, sizeof pct, "%.2f", 100.0 * static_cast<double>(examined) / static_cast<double>(total));
+  std::cout << "\n\t" << NiceBytes(u("processed")) << " repaired, " << pct << "% done";
+  if (total >= examined && rate >= 10 * 1024 * 1024 && examined > 0)
+    std::cout << ", " << Dhms((total - examined) / rate) << " to go\n";
+  else
+    std::cout << ", no estimated completion time\n";
+}
+
 std::string Health(const NvList& pool) {
   const NvList* props = pool.GetNvList("props");
   const NvList* h = props ? props->GetNvList("health") : nullptr;
@@ -167,6 +226,7 @@ int Run(const Cmd& self, int argc, char** argv) {
       std::cout << "status: One or more devices are faulted in response to IO failures.\n";
     else
       PrintReason(reason);
+    PrintScan(p);
     std::cout << "config:\n\n";
     std::cout << libzfs::VdevTable(*p.GetString("name"), health, tree, true);
     std::cout << "\nerrors: No known data errors\n";

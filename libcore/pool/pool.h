@@ -60,6 +60,7 @@
 //   DirtyThrottle's own mutex  the throttle's wait for a sync (dirty_).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <atomic>
 #include <condition_variable>
@@ -78,6 +79,7 @@
 #include "libcore/base/nvlist.h"
 #include "libcore/base/status.h"
 #include "libcore/dmu/dmu_write.h"
+#include "libcore/dsl/dsl_scan.h"
 #include "libcore/dsl/dsl_write.h"
 #include "libcore/spa/metaslab.h"
 #include "libcore/spa/metaslab_alloc.h"
@@ -473,6 +475,31 @@ class Pool : public BlockReader {
   uint64_t dirty_bytes() const { return dirty_.dirty(); }
   // 10% of physical memory, at most 4 GiB (OpenZFS's zfs_dirty_data_max).
   static uint64_t DefaultDirtyMax() { return DirtyThrottle::DefaultMax(); }
+  // ---- Scrub (pool_scan.cc; dsl_scrub.c, spa_scrub; the walk: libcore/dsl/dsl_scan.h) ----
+  // zpool scrub: a scrub of every block born before the open txg starts (its state is
+  // written by the next sync); zfsd's scan thread advances it with ScanStep. EBUSY
+  // "currently scrubbing; ..." while one runs, EROFS on a read-only pool.
+  Status StartScrub();
+  // zpool scrub -s: the scrub stops; its state leaves the MOS in the next txg. ENOENT "there
+  // is no active scrub".
+  Status CancelScrub();
+  // What zpool status shows (pool_scan_stat_t's fields, kept in memory as v23 keeps
+  // vdev_stat's scrub counters: a scrub resumed after an import counts from there).
+  struct ScanStatus {
+    std::string state = "none";  // none, scanning, finished, canceled
+    uint64_t start_time = 0, end_time = 0;       // seconds since the epoch
+    uint64_t to_examine = 0, examined = 0;       // bytes: allocated; scrubbed so far
+    uint64_t pass_start = 0, pass_examined = 0;  // since this start or import (the rate)
+    uint64_t repaired = 0, errors = 0;           // bytes rewritten; blocks without a good copy
+    std::string last_error;                      // why the last step could not walk
+  };
+  ScanStatus scan_status();
+  // One step of the scrub's walk (dsl_pool_scrub_sync's slice), for up to budget, without
+  // the pool lock (see pool_scan.cc). False when no scrub is under way.
+  bool ScanStep(std::chrono::milliseconds budget);
+  // zfs_scrub_delay: a pause after each block the scrub reads (tests slow scrubs with it).
+  void SetScanDelay(std::chrono::microseconds d);
+
   // What the txg engine did since the pool was opened (counters, read without the lock).
   struct TxgStats {
     uint64_t syncs = 0;            // txgs written
@@ -768,6 +795,28 @@ class Pool : public BlockReader {
         early_stale{0}, close_us{0}, labels_us{0};
   } stats_;
   std::vector<NvList> pending_history_;  // records logged before the first sync
+  // ---- Scrub state (pool_scan.cc). scan_mu_ is taken under mu_ (never the reverse) and
+  // guards scan_, scan_action_, scan_complete_, scan_view_txg_, scan_stats_ and
+  // scan_repaired_base_; scan_disk_ (what the MOS holds) is mu_'s.
+  enum class ScanAction { kNone, kSetup, kUpdate, kRemove };  // for the next txg's sync
+  Status LoadScanLocked();                 // import: a scrub the MOS holds resumes
+  bool ScanPendingLocked();                // the next txg has scrub state to write
+  Status ScanSyncLocked(uint64_t txg);     // writes it (CloseTxgLocked)
+  void ScanDsSnapshottedLocked(uint64_t ds_obj, uint64_t snap_obj);
+  void ScanDsDestroyedLocked(uint64_t ds_obj, uint64_t next_snap_obj);
+  void ScanChangedLocked();                // scan_mu_ held
+  uint64_t RepairedBytesLocked() const;    // Σ repair_bytes of every vdev
+  void LogInternalLocked(uint64_t event, uint64_t txg, const std::string& what);
+  std::mutex scan_mu_;
+  ScrubState scan_, scan_disk_;
+  ScanAction scan_action_ = ScanAction::kNone;
+  bool scan_complete_ = false;
+  std::atomic<uint64_t> scan_gen_{0};      // bumped by every change a running step must see
+  uint64_t scan_view_txg_ = 0;
+  ScanStatus scan_stats_;
+  uint64_t scan_repaired_base_ = 0;
+  std::atomic<int64_t> scan_delay_us_{0};
+  BlkPtr synced_rootbp_;                   // the last synced txg's MOS (mu_)
   friend class PoolTestPeer;
 };
 

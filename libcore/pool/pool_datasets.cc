@@ -132,6 +132,7 @@ Status Pool::DestroyFilesystem(const std::string& name) {
   DropDatasetLocked(ds_obj);
   ForgetMappedLocked(ds_obj);
   if (arc_) arc_->DropSpace(guid_, ds_obj);
+  ScanDsDestroyedLocked(ds_obj, 0);
   TxgBlockOps ops(this, txg);
   UZFS_ASSIGN(uint64_t origin, DestroyHeadSync(*mos_, *mos_zaps_, ops, this, dir,
                                                name.substr(name.rfind('/') + 1)));

@@ -80,6 +80,8 @@ Result<std::unique_ptr<Pool>> Pool::Import(const PoolImportSpec& spec) {
   if (const std::string* c = cfg.GetString("comment")) p->comment_ = *c;
   UZFS_TRY(ValidatePoolProps(spec.props, /*at_create=*/true));
   UZFS_TRY(p->LoadExisting());
+  p->synced_rootbp_ = spa.uberblock().rootbp;
+  UZFS_TRY(p->LoadScanLocked());
   {
     auto ro = spec.props.find("readonly");
     UZFS_TRY(p->LoadFeaturesLocked(/*writable=*/ro == spec.props.end() || ro->second != "on"));

@@ -109,7 +109,9 @@ Status Pool::Snapshot(const std::vector<std::string>& names) {
       // an empty log; the head's log starts anew.
       UZFS_TRY(ZilDestroyLocked(r.head));
       sync_tasks_.push_back([this, r, now](uint64_t txg) -> Status {
-        return SnapshotSync(*mos_, *mos_zaps_, r.head, r.snap, txg, now).status();
+        UZFS_ASSIGN(uint64_t snap_obj, SnapshotSync(*mos_, *mos_zaps_, r.head, r.snap, txg, now));
+        ScanDsSnapshottedLocked(r.head, snap_obj);
+        return Status::Ok();
       });
     }
     Status s = SyncLocked(kPoolStateActive);
@@ -160,6 +162,8 @@ Status Pool::DestroySnapshots(const std::vector<std::string>& names, bool defer)
   uint64_t txg = txg_.open();
   TxgBlockOps ops(this, txg);
   for (auto& [obj, snapname] : doomed) {
+    UZFS_ASSIGN(DslDatasetPhys ds, LoadDataset(*mos_, obj));
+    ScanDsDestroyedLocked(obj, ds.next_snap_obj);
     // A failure past the checks leaves the MOS half changed: the pool stops writing.
     if (Status s = DestroySnapshotSync(*mos_, *mos_zaps_, ops, obj, snapname); !s.ok()) return failed_ = s;
   }
@@ -174,6 +178,7 @@ Status Pool::DestroyDeferredOrigin(uint64_t origin_obj) {
     if (holds) return Status::Ok();
   }
   UZFS_ASSIGN(std::string name, DatasetName(origin_obj));
+  ScanDsDestroyedLocked(origin_obj, o.next_snap_obj);
   uint64_t txg = txg_.open();
   TxgBlockOps ops(this, txg);
   if (Status s = DestroySnapshotSync(*mos_, *mos_zaps_, ops, origin_obj, name.substr(name.find('@') + 1));

@@ -179,7 +179,11 @@ class MirrorVdev : public Vdev {
       if (s.code() == ECKSUM || s.code() == EIO) bad.push_back({c.get(), s.code()});
       last = s;
     }
-    if (have) return Status::Ok();
+    // A scrub read every side: those that failed before or after the good one are repaired.
+    if (have) {
+      Heal(offset, out, bad);
+      return Status::Ok();
+    }
     if (saw_cksum) return Status::Error(ECKSUM, "mirror: no side verifies");
     return last;
   }
@@ -208,7 +212,7 @@ class MirrorVdev : public Vdev {
     for (const auto& [side, code] : bad) {
       if (code == ECKSUM) side->NoteError(VdevErrKind::kChecksum);
       if (!self_heal || !side->available() || good.size() % sector != 0) continue;
-      if (side->Write(offset, good, nullptr).ok()) repairs.fetch_add(1, std::memory_order_relaxed);
+      if (side->Write(offset, good, nullptr).ok()) CountRepair(good.size());
     }
   }
 };
@@ -261,16 +265,26 @@ class RaidzVdev : public Vdev {
     // wrong bytes without an error (CKSUM counted on their device); every column in bad
     // (those and the unreadable ones) gets its good contents written back, data from the
     // verified block and parity regenerated from it, when the pool heals (self_heal).
-    auto heal = [&](const std::vector<int>& bad, const std::vector<int>& silent) {
-      for (int c : silent) children[m.col[c].devidx]->NoteError(VdevErrKind::kChecksum);
-      if (!self_heal || scrub || bad.empty()) return;
+    // A scrub also checks the parity columns the reconstruction did not need: one that differs
+    // from parity regenerated from the verified data is silently bad as well.
+    auto heal = [&](std::vector<int> bad, std::vector<int> silent) {
       RaidzColumns good = cols;
       RaidzGenerateParity(m, good);
+      for (uint64_t c = 0; scrub && c < m.firstdatacol; c++) {
+        if (m.col[c].size == 0 || missing[c] || good[c] == cols[c]) continue;
+        if (std::find(bad.begin(), bad.end(), static_cast<int>(c)) != bad.end()) continue;
+        Vdev* child = children[m.col[c].devidx].get();
+        local.push_back({Describe(*child), child->guid, ECKSUM,
+                         "parity mismatch on raidz column " + std::to_string(c)});
+        bad.push_back(static_cast<int>(c));
+        silent.push_back(static_cast<int>(c));
+      }
+      for (int c : silent) children[m.col[c].devidx]->NoteError(VdevErrKind::kChecksum);
+      if (!self_heal || bad.empty()) return;
       for (int c : bad) {
         Vdev* child = children[m.col[c].devidx].get();
         if (m.col[c].size == 0 || !child->available()) continue;
-        if (child->Write(m.col[c].offset, good[c], nullptr).ok())
-          repairs.fetch_add(1, std::memory_order_relaxed);
+        if (child->Write(m.col[c].offset, good[c], nullptr).ok()) CountRepair(good[c].size());
       }
     };
 
@@ -355,7 +369,9 @@ class RaidzVdev : public Vdev {
   Status Flush() override { return FlushChildren(*this); }
 
  private:
-  // Scrub: read the parity columns and compare them with parity regenerated from good data.
+  // Scrub: read the parity columns and compare them with parity regenerated from good data
+  // (vdev_raidz_io_done's parity check under ZIO_FLAG_SCRUB). A wrong one is a checksum error
+  // of its device; it and an unreadable one are rewritten when the pool heals.
   template <typename R>
   void CheckParity(const RaidzMap& m, RaidzColumns& cols, R& read_col, std::vector<bool>& missing,
                    std::vector<VdevIoError>& local) {
@@ -363,10 +379,15 @@ class RaidzVdev : public Vdev {
     RaidzColumns want = cols;
     RaidzGenerateParity(m, want);
     for (uint64_t c = 0; c < m.firstdatacol; c++) {
-      if (missing[c] || want[c] == cols[c]) continue;
+      if (m.col[c].size == 0 || (!missing[c] && want[c] == cols[c])) continue;
       Vdev* child = children[m.col[c].devidx].get();
-      local.push_back({Describe(*child), child->guid, ECKSUM,
-                       "parity mismatch on raidz column " + std::to_string(c)});
+      if (!missing[c]) {
+        local.push_back({Describe(*child), child->guid, ECKSUM,
+                         "parity mismatch on raidz column " + std::to_string(c)});
+        child->NoteError(VdevErrKind::kChecksum);
+      }
+      if (self_heal && child->available() && child->Write(m.col[c].offset, want[c], nullptr).ok())
+        CountRepair(want[c].size());
     }
   }
 

@@ -70,8 +70,14 @@ class Vdev {
   // with the good copy (self-healing). Set by a pool imported or created writable before its
   // first read of user data; read-only opens (zdb, readonly=on) leave it false.
   bool self_heal = false;
-  // Mirrors and raidz: the blocks (columns) written back by self-healing.
+  // Mirrors, raidz and (ditto copies) top-level vdevs: the blocks (columns) written back by
+  // self-healing, and their bytes (what a scrub reports as repaired).
   std::atomic<uint64_t> repairs{0};
+  std::atomic<uint64_t> repair_bytes{0};
+  void CountRepair(uint64_t bytes) {
+    repairs.fetch_add(1, std::memory_order_relaxed);
+    repair_bytes.fetch_add(bytes, std::memory_order_relaxed);
+  }
   // Leaves: how an I/O error's probe is made (a writable pool sets it, ProbeLeaf with its
   // Env). Unset (zdb, a read-only open): errors are counted and only kFaultAfter of them
   // fault the leaf. Set before the first I/O; never changed while I/O runs.
@@ -101,9 +107,10 @@ class Vdev {
   // Reads out.size() bytes at `offset` of this vdev's address space (see top of file). When
   // verify is non-null, success means the returned bytes satisfied it; otherwise ECKSUM.
   // EIO / ENXIO when the bytes cannot be read at all.
-  // scrub (zdb -c, ZIO_FLAG_SCRUB): also read and check the redundancy a normal read skips:
-  // every mirror side is read and verified, and raidz parity columns are read and compared with
-  // parity regenerated from the verified data; each bad copy found is appended to errs.
+  // scrub (zdb -c, zpool scrub: ZIO_FLAG_SCRUB): also read and check the redundancy a normal
+  // read skips: every mirror side is read and verified, and raidz parity columns are read and
+  // compared with parity regenerated from the verified data; each bad copy found is appended
+  // to errs, counted in its leaf's CKSUM and, when the pool heals (self_heal), rewritten.
   // (The default argument is declared here only; overrides must not repeat it.)
   virtual Status Read(uint64_t offset, MutByteSpan out, const BlockVerifier* verify,
                       std::vector<VdevIoError>* errs, bool scrub = false) = 0;

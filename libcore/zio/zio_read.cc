@@ -57,26 +57,30 @@ class Reader {
     Status last = Status::Error(ECORRUPT, "block pointer without DVAs");
     bool any_cksum = false;
     std::optional<Bytes> good;
+    Bytes good_phys;
+    std::vector<std::pair<int, int>> bad;  // DVAs read that gave no verified copy, and why
     for (int d = 0; d < kSpaDvas; d++) {
       const Dva& dva = bp.dva[d];
       if (dva.asize() == 0) continue;
       size_t before = report_ ? report_->errors.size() : 0;
-      auto r = ReadDva(bp, d, depth);
+      Bytes phys;
+      auto r = ReadDva(bp, d, depth, &phys);
       if (r.ok()) {
-        if (!scrub_) {
-          if (report_ && !report_->errors.empty()) report_->recovered = true;
-          return r;
-        }
-        if (!good) good = std::move(r).value();
+        if (good) continue;
+        good = std::move(r).value();
+        good_phys = std::move(phys);
+        if (!scrub_) break;
         continue;
       }
       any_cksum |= r.status().code() == ECKSUM;
+      if (r.status().code() == ECKSUM || r.status().code() == EIO) bad.push_back({d, r.status().code()});
       last = r.status();
       if (report_ && report_->errors.size() == before)
         Record(d, dva, "", r.status().code(), r.status().message());
     }
     if (good) {
       if (report_ && !report_->errors.empty()) report_->recovered = true;
+      RepairDittos(bp, bad, good_phys);
       return std::move(*good);
     }
     if (report_) report_->recovered = false;
@@ -94,7 +98,27 @@ class Reader {
     for (const auto& e : errs) Record(d, dva, e.device, e.code, e.what);
   }
 
-  Result<Bytes> ReadDva(const BlkPtr& bp, int d, int depth) {
+  // Ditto copies as a mirror of DVAs (vdev_mirror_map_init for a bp's DVAs, then
+  // vdev_mirror_io_done's repair): each copy that was read and failed while another verified
+  // gets the verified physical bytes written back in place, when its top-level vdev heals
+  // (a pool imported writable). Gang copies are left alone (their headers differ per DVA).
+  // A copy on a single-device top-level vdev that read but did not verify is that device's
+  // checksum error (a mirror or raidz below counted its own sides).
+  void RepairDittos(const BlkPtr& bp, const std::vector<std::pair<int, int>>& bad, const Bytes& phys) {
+    if (phys.empty()) return;
+    for (auto [d, code] : bad) {
+      const Dva& dva = bp.dva[d];
+      Vdev* top = dva.gang() ? nullptr : vdevs_(dva.vdev());
+      if (top && code == ECKSUM && top->is_leaf()) top->NoteError(VdevErrKind::kChecksum);
+      if (!top || !top->self_heal || !top->available()) continue;
+      const uint64_t unit = uint64_t{1} << (top->ashift ? top->ashift : 9);
+      Bytes padded(P2RoundUp(phys.size(), unit), 0);
+      std::copy(phys.begin(), phys.end(), padded.begin());
+      if (top->Write(dva.offset(), padded, nullptr).ok()) top->CountRepair(padded.size());
+    }
+  }
+
+  Result<Bytes> ReadDva(const BlkPtr& bp, int d, int depth, Bytes* phys_out = nullptr) {
     const Dva& dva = bp.dva[d];
     Vdev* top = vdevs_(dva.vdev());
     if (!top) return Status::Error(ENXIO, "DVA[" + std::to_string(d) + "] names vdev " +
@@ -109,6 +133,7 @@ class Reader {
       Status s = top->Read(dva.offset(), phys, &verify, &errs, scrub_);
       RecordVdevErrors(d, dva, errs);
       if (!s.ok()) return s;
+      if (phys_out) *phys_out = phys;
     }
     return Decompress(bp, phys);
   }

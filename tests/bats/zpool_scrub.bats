@@ -1,0 +1,284 @@
+#!/usr/bin/env bats
+# zpool scrub: every block of every dataset, snapshot and of the MOS read with all its copies;
+# damage found where a good copy exists is counted in the device's CKSUM and rewritten, damage
+# beyond redundancy counted as the scrub's errors; progress and result in zpool status in
+# OpenZFS's words; the scrub's state in the MOS as pool version 23 keeps it, so an
+# interrupted scrub resumes after an import, with uzfs or zfs-fuse. Blocks are damaged with
+# dd at offsets our zdb gives, while the pool is exported; zfs-fuse judges the pools after.
+
+load ../lib/pool_helpers
+load ../lib/oracle
+
+setup() {
+  V=$BATS_TEST_TMPDIR/v
+  A=$BATS_TEST_TMPDIR/alt
+  mkdir -p "$V"
+  mkvdevs "$V" 4
+  zfsd_start
+}
+
+teardown() {
+  cd /
+  zfsd_stop || true
+  dead_mounts_clear
+  oracle_stop 2>/dev/null || true
+}
+
+# row POOL DEV: DEV's row of zpool status, blanks squeezed ("/v/d0 ONLINE 0 0 3").
+row() {
+  "$ZPOOL" status "$1" | awk -v d="$2" '$1 == d { $1 = $1; print }'
+}
+
+# scan POOL: the text after "scan: " (and its continuation lines), one line.
+scan() {
+  "$ZPOOL" status "$1" | awk '/^  scan: / { sub(/^  scan: /, ""); s = $0; on = 1; next }
+                              on && /^\t/ { s = s " " substr($0, 2); next } { on = 0 }
+                              END { print s }'
+}
+
+# extents POOL OBJ [DVA]: "offset size" (hex) of each level-0 block of object OBJ of the
+# pool's root filesystem (not of the MOS's object OBJ, which zdb shows first), from DVA
+# number DVA (default 0), read by our zdb (-dddddd: every DVA).
+extents() {
+  "$ZDB" -e -p "$V" -dddddd "$1" "$2" |
+    awk -v ds="$1" -v n="${3:-0}" '/^Dataset / { on = ($2 == ds) }
+      on && $2 == "L0" { split($(3 + n), d, ":"); print d[2], d[3] }'
+}
+
+# smash DEV OFF SIZE: garbage over SIZE bytes (hex) at allocatable offset OFF (hex) of DEV.
+smash() {
+  dd if=/dev/urandom of="$1" bs=512 seek=$(((0x$2 + 4194304) / 512)) count=$((0x$3 / 512)) conv=notrunc 2>/dev/null
+}
+
+# smash_raidz DEV NCHILD OFF: garbage over one sector inside the column that the raidz
+# block at DVA offset OFF (hex) has on every child: its columns start at row
+# (OFF >> ashift) / NCHILD of each child, or one later; the third row is in every column.
+smash_raidz() {
+  local ashift
+  ashift=$("$ZDB" -l "$1" | awk '$1 == "ashift:" { print $2; exit }')
+  local unit=$((1 << ashift)) row=$(((0x$3 >> ashift) / $2 + 2))
+  dd if=/dev/urandom of="$1" bs="$unit" seek=$((row + 4194304 / unit)) count=1 conv=notrunc 2>/dev/null
+}
+
+@test "zpool scrub: usage, unknown pools, nothing to stop, a scrub under way: zpool's words" {
+  expect 2 "$("$ZPOOL" scrub 2>&1)" "$ZPOOL" scrub
+  run "$ZPOOL" scrub
+  [[ $output == "missing pool name argument"* ]]
+  [[ $output == *"scrub [-s | -w] pool ..."* ]]
+  expect 1 "cannot open 'nosuch': no such pool" "$ZPOOL" scrub nosuch
+  "$ZPOOL" create tank "$V/d0"
+  # Never scrubbed: no scan line.
+  run "$ZPOOL" status tank
+  [[ $output != *"scan:"* ]]
+  expect 1 "cannot cancel scrubbing tank: there is no active scrub" "$ZPOOL" scrub -s tank
+  "$ZPOOL" scrub -w tank
+  [[ $(scan tank) == "scrub repaired 0B in 00:00:0"*" with 0 errors on "* ]]
+  run "$ZPOOL" history tank
+  [[ $output == *"zpool scrub -w tank"* ]]
+}
+
+@test "zpool scrub -s stops a scrub under way; a second start is refused while one runs; the MOS keeps no scrub state after" {
+  zfsd_stop
+  ZFSD_EXTRA_ARGS="--scrub-delay 200000" zfsd_start
+  "$ZPOOL" create -m "$A/tank" tank "$V/d0"
+  for i in 1 2 3 4; do head -c 1M /dev/urandom >"$A/tank/f$i"; done
+  "$ZPOOL" scrub tank
+  [[ $(scan tank) == "scrub in progress since "*" scanned"*" repaired, "*"% done, "* ]]
+  expect 1 "cannot scrub tank: currently scrubbing; use 'zpool scrub -s' to cancel scrub" "$ZPOOL" scrub tank
+  "$ZPOOL" scrub -s tank
+  [[ $(scan tank) == "scrub canceled on "* ]]
+  "$ZPOOL" export tank
+  oracle_start
+  run "$ZF_ZDB" -e -p "$V" -dddd tank 1
+  [[ $output == *"root_dataset"* ]]
+  [[ $output != *"scrub_"* ]]
+  oracle_zdb_clean "$V" tank
+  oracle_stop
+}
+
+@test "mirror: blocks damaged on the side reads do not go to, in a file and in a snapshot only, are all found by the scrub, counted exactly and rewritten; zfs-fuse's zdb is clean" {
+  "$ZPOOL" create -m "$A/tank" tank mirror "$V/d0" "$V/d1"
+  head -c 1M /dev/urandom >"$A/tank/f"
+  head -c 1M /dev/urandom >"$A/tank/g"
+  sha=$(sha256sum <"$A/tank/f")
+  fobj=$(stat -c %i "$A/tank/f")
+  gobj=$(stat -c %i "$A/tank/g")
+  "$ZPOOL" export tank
+  mapfile -t fext < <(extents tank "$fobj")
+  mapfile -t gext < <(extents tank "$gobj")
+  [ "${#fext[@]}" -eq 8 ] && [ "${#gext[@]}" -eq 8 ]
+  # g's blocks end up in a snapshot only.
+  "$ZPOOL" import -d "$V" tank
+  "$ZFS" snapshot tank@s
+  rm "$A/tank/g"
+  "$ZPOOL" export tank
+  # Three blocks of f and two of g on d1: a plain read takes d0 and never sees them.
+  for e in "${fext[0]}" "${fext[4]}" "${fext[7]}" "${gext[1]}" "${gext[6]}"; do
+    read -r off size <<<"$e"
+    smash "$V/d1" "$off" "$size"
+  done
+  zfsd_stop
+  zfsd_start
+  "$ZPOOL" import -d "$V" tank
+  [ "$(sha256sum <"$A/tank/f")" = "$sha" ]
+  [ "$(row tank "$V/d1")" = "$V/d1 ONLINE 0 0 0" ]
+  "$ZPOOL" scrub -w tank
+  [[ $(scan tank) == "scrub repaired 640K in "*" with 0 errors on "* ]]
+  [ "$(row tank "$V/d0")" = "$V/d0 ONLINE 0 0 0" ]
+  [ "$(row tank "$V/d1")" = "$V/d1 ONLINE 0 0 5" ]
+  # A second scrub finds nothing more.
+  "$ZPOOL" clear tank
+  "$ZPOOL" scrub -w tank
+  [[ $(scan tank) == "scrub repaired 0B in "*" with 0 errors on "* ]]
+  [ "$(row tank "$V/d1")" = "$V/d1 ONLINE 0 0 0" ]
+  "$ZPOOL" export tank
+  for e in "${fext[@]}" "${gext[@]}"; do
+    read -r off size <<<"$e"
+    cmp <(dd if="$V/d0" bs=512 skip=$(((0x$off + 4194304) / 512)) count=$((0x$size / 512)) 2>/dev/null) \
+        <(dd if="$V/d1" bs=512 skip=$(((0x$off + 4194304) / 512)) count=$((0x$size / 512)) 2>/dev/null)
+  done
+  oracle_start
+  oracle_zdb_clean "$V" tank
+  oracle_stop
+}
+
+@test "raidz1 and raidz2: damaged columns (parity or data) of chosen blocks on one device, and on two for raidz2, are counted exactly per device and repaired" {
+  for layout in "raidz1 1" "raidz2 2"; do
+    read -r kind bad <<<"$layout"
+    "$ZPOOL" create -m "$A/tank" tank "$kind" "$V/d0" "$V/d1" "$V/d2" "$V/d3"
+    for i in 1 2 3; do head -c 1M /dev/urandom >"$A/tank/f$i"; done
+    sha=$(cat "$A"/tank/f* | sha256sum)
+    obj=$(stat -c %i "$A/tank/f2")
+    "$ZPOOL" export tank
+    mapfile -t ext < <(extents tank "$obj")
+    [ "${#ext[@]}" -eq 8 ]
+    for i in 0 2 3 5 6 7; do
+      read -r off _ <<<"${ext[$i]}"
+      smash_raidz "$V/d1" 4 "$off"
+      [ "$bad" -eq 2 ] && smash_raidz "$V/d3" 4 "$off"
+    done
+    zfsd_stop
+    zfsd_start
+    "$ZPOOL" import -d "$V" tank
+    "$ZPOOL" scrub -w tank
+    [[ $(scan tank) == "scrub repaired "*" with 0 errors on "* ]]
+    [[ $(scan tank) != "scrub repaired 0B "* ]]
+    [ "$(row tank "$V/d1")" = "$V/d1 ONLINE 0 0 6" ]
+    if [ "$bad" -eq 2 ]; then
+      [ "$(row tank "$V/d3")" = "$V/d3 ONLINE 0 0 6" ]
+    else
+      [ "$(row tank "$V/d3")" = "$V/d3 ONLINE 0 0 0" ]
+    fi
+    [ "$(row tank "$V/d0")" = "$V/d0 ONLINE 0 0 0" ]
+    [ "$(cat "$A"/tank/f* | sha256sum)" = "$sha" ]
+    "$ZPOOL" clear tank
+    "$ZPOOL" scrub -w tank
+    [[ $(scan tank) == "scrub repaired 0B in "*" with 0 errors on "* ]]
+    [ "$(row tank "$V/d1")" = "$V/d1 ONLINE 0 0 0" ]
+    "$ZPOOL" export tank
+    oracle_start
+    oracle_zdb_clean "$V" tank
+    oracle_stop
+    "$ZPOOL" import -d "$V" tank
+    "$ZPOOL" destroy tank
+  done
+}
+
+@test "copies=2 on one device: a damaged ditto copy is counted and rewritten; damage beyond redundancy (both sides of a mirror) is the scrub's error and the file reads EIO" {
+  "$ZPOOL" create -m "$A/tank" -O copies=2 tank "$V/d0"
+  head -c 512K /dev/urandom >"$A/tank/f"
+  obj=$(stat -c %i "$A/tank/f")
+  "$ZPOOL" export tank
+  mapfile -t second < <(extents tank "$obj" 1)
+  [ "${#second[@]}" -eq 4 ]
+  for i in 1 3; do
+    read -r off size <<<"${second[$i]}"
+    smash "$V/d0" "$off" "$size"
+  done
+  zfsd_stop
+  zfsd_start
+  "$ZPOOL" import -d "$V" tank
+  "$ZPOOL" scrub -w tank
+  [[ $(scan tank) == "scrub repaired 256K in "*" with 0 errors on "* ]]
+  [ "$(row tank "$V/d0")" = "$V/d0 ONLINE 0 0 2" ]
+  "$ZPOOL" export tank
+  oracle_start
+  oracle_zdb_clean "$V" tank
+  oracle_stop
+  "$ZPOOL" import -d "$V" tank
+  "$ZPOOL" destroy tank
+
+  "$ZPOOL" create -m "$A/two" two mirror "$V/d1" "$V/d2"
+  head -c 1M /dev/urandom >"$A/two/f"
+  head -c 1M /dev/urandom >"$A/two/ok"
+  sha=$(sha256sum <"$A/two/ok")
+  obj=$(stat -c %i "$A/two/f")
+  "$ZPOOL" export two
+  mapfile -t ext < <(extents two "$obj")
+  read -r off size <<<"${ext[2]}"
+  smash "$V/d1" "$off" "$size"
+  smash "$V/d2" "$off" "$size"
+  zfsd_stop
+  zfsd_start
+  "$ZPOOL" import -d "$V" two
+  "$ZPOOL" scrub -w two
+  [[ $(scan two) == "scrub repaired 0B in "*" with 1 errors on "* ]]
+  run cat "$A/two/f"
+  [ "$status" -ne 0 ]
+  [[ $output == *"Input/output error"* ]]
+  [ "$(sha256sum <"$A/two/ok")" = "$sha" ]
+}
+
+@test "a scrub interrupted by export is resumed where it paused by zfs-fuse; one interrupted by zfsd's stop or SIGKILL resumes with uzfs and repairs" {
+  zfsd_stop
+  ZFSD_EXTRA_ARGS="--scrub-delay 100000 --txg-timeout 1" zfsd_start
+  "$ZPOOL" create -m "$A/tank" tank mirror "$V/d0" "$V/d1"
+  for i in $(seq 12); do head -c 1M /dev/urandom >"$A/tank/f$i"; done
+  obj=$(stat -c %i "$A/tank/f12")
+  # A scrub reads what was written before the txg it starts in (dsl_pool_scrub_setup_sync).
+  "$ZPOOL" sync tank
+  "$ZPOOL" scrub tank
+  sleep 2.5
+  [[ $(scan tank) == "scrub in progress since "* ]]
+  "$ZPOOL" export tank
+  oracle_start
+  # Where the scrub paused is in the MOS, as zfs-fuse keeps it.
+  run "$ZF_ZDB" -e -p "$V" -dddd tank 1
+  [[ $output == *"scrub_func = 1"* ]]
+  [[ $output == *"scrub_queue = "* ]]
+  "$ZF_ZPOOL" import -d "$V" tank
+  for _ in $(seq 100); do
+    "$ZF_ZPOOL" status tank | grep -q "scrub completed" && break
+    sleep 0.2
+  done
+  run "$ZF_ZPOOL" status tank
+  [[ $output == *"scrub: scrub completed after "*" with 0 errors on "* ]]
+  "$ZF_ZPOOL" export tank
+  oracle_zdb_clean "$V" tank
+  oracle_stop
+
+  # Stopped (SIGTERM) and killed mid-scrub: the next zfsd resumes it and finds the damage.
+  mapfile -t ext < <(extents tank "$obj")
+  read -r off size <<<"${ext[7]}"
+  smash "$V/d1" "$off" "$size"
+  "$ZPOOL" import -d "$V" tank
+  "$ZPOOL" scrub tank
+  sleep 1.5
+  zfsd_stop
+  ZFSD_EXTRA_ARGS="--scrub-delay 100000 --txg-timeout 1" zfsd_start
+  [[ $(scan tank) == "scrub in progress since "* ]]
+  sleep 1.5
+  zfsd_kill
+  zfsd_start
+  [[ $(scan tank) == "scrub in progress since "* ]]
+  for _ in $(seq 150); do
+    [[ $(scan tank) == "scrub repaired"* ]] && break
+    sleep 0.2
+  done
+  [[ $(scan tank) == "scrub repaired 128K in "*" with 0 errors on "* ]]
+  [ "$(row tank "$V/d1")" = "$V/d1 ONLINE 0 0 1" ]
+  "$ZPOOL" export tank
+  oracle_start
+  oracle_zdb_clean "$V" tank
+  oracle_stop
+}
