@@ -112,6 +112,16 @@ const DatasetPropDef* FindDatasetProp(const std::string& name) {
   return nullptr;
 }
 
+std::string CanonicalPropName(const std::string& name) {
+  if (FindDatasetProp(name)) return name;
+  for (const DatasetPropDef& d : DatasetPropDefs()) {
+    std::string h = d.header;
+    for (char& c : h) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (h == name) return d.name;
+  }
+  return name;
+}
+
 bool IsUserProp(const std::string& name) { return name.find(':') != std::string::npos; }
 
 Status CheckUserPropName(const std::string& name) {

@@ -34,6 +34,10 @@ struct DatasetPropDef {
 // In `zfs get all` order.
 const std::vector<DatasetPropDef>& DatasetPropDefs();
 const DatasetPropDef* FindDatasetProp(const std::string& name);
+// The property a name stands for, as zprop_name_to_prop (zprop_common.c propname_match)
+// takes it in userland: its name, or its column header in lower case ("rdonly", "compress",
+// "recsize", "reserv", "refreserv"...). The name unchanged when it names none.
+std::string CanonicalPropName(const std::string& name);
 bool IsUserProp(const std::string& name);
 // The name of index value v of d (the number itself when unknown).
 std::string IndexName(const DatasetPropDef& d, uint64_t v);

@@ -1,0 +1,87 @@
+#!/usr/bin/env bats
+# What an OpenZFS administrator types without thinking: short property names, 'none' for
+# no quota, short snapshot names in rename, destroy's "has children". OpenZFS's messages and
+# exit codes. One private zfsd and pool tank (altroot $ALT) per test; $V/d1 is free.
+
+load ../lib/pool_helpers
+
+setup() {
+  V=$BATS_TEST_TMPDIR/v
+  ALT=$BATS_TEST_TMPDIR/alt
+  mkvdevs "$V" 2 256M
+  SOCKDIR=$(mktemp -d /tmp/uzfs-zfscompat.XXXXXX)
+  chmod 755 "$SOCKDIR"
+  zfsd_start "$SOCKDIR"
+  "$ZPOOL" create -R "$ALT" tank "$V/d0"
+}
+
+teardown() {
+  cd /
+  zfsd_stop || true
+  dead_mounts_clear
+  rm -rf "$SOCKDIR"
+}
+
+# props DATASET PROP,...: "property value source" lines of zfs get -H.
+props() { "$ZFS" get -H -o property,value,source "$2" "$1" | tr '\t' ' '; }
+
+@test "short property names: rdonly, compress, recsize, reserv, refreserv (zprop_name_to_prop)" {
+  "$ZFS" set rdonly=on compress=lzjb recsize=8K reserv=1M refreserv=2M tank
+  run props tank readonly,compression,recordsize,reservation,refreservation
+  [ "$status" -eq 0 ]
+  [ "$output" = "readonly on local
+compression lzjb local
+recordsize 8K local
+reservation 1M local
+refreservation 2M local" ]
+  # zfs get takes them too and prints the property's name.
+  run props tank rdonly,compress,recsize,reserv,refreserv
+  [ "$output" = "readonly on local
+compression lzjb local
+recordsize 8K local
+reservation 1M local
+refreservation 2M local" ]
+  "$ZFS" inherit rdonly tank
+  "$ZFS" inherit compress tank
+  "$ZFS" inherit recsize tank
+  "$ZFS" set reserv=none refreserv=none tank
+  run props tank readonly,compression,recordsize,reservation,refreservation
+  [ "$output" = "readonly off default
+compression off default
+recordsize 128K default
+reservation none default
+refreservation none default" ]
+  expect 1 "cannot inherit reserv for 'tank': 'reservation' property cannot be inherited" \
+    "$ZFS" inherit reserv tank
+  "$ZFS" create -o rdonly=on -o compress=gzip -o recsize=16K -o reserv=1M -o refreserv=1M tank/c
+  run props tank/c readonly,compression,recordsize,reservation,refreservation
+  [ "$output" = "readonly on local
+compression gzip local
+recordsize 16K local
+reservation 1M local
+refreservation 1M local" ]
+  "$ZFS" snapshot tank/c@s
+  "$ZFS" clone -o compress=zle -o recsize=4K tank/c@s tank/k
+  run props tank/k compression,recordsize
+  [ "$output" = "compression zle local
+recordsize 4K local" ]
+  "$ZPOOL" create -R "$ALT" -O rdonly=on -O compress=lzjb -O recsize=32K p2 "$V/d1"
+  run props p2 readonly,compression,recordsize
+  [ "$output" = "readonly on local
+compression lzjb local
+recordsize 32K local" ]
+}
+
+@test "completion: after a short property name, the values of its property" {
+  # COMP_WORDS as bash splits "compress=l" (at '=').
+  run bash -c 'PATH=$(dirname "$ZFS"):$PATH; source "$UZFS_ROOT/completions/zfs"
+    COMP_WORDS=(zfs set compress = l); COMP_CWORD=4; COMP_LINE="zfs set compress=l"
+    COMP_POINT=${#COMP_LINE}; _uzfs_zfs zfs l =; printf "%s\n" "${COMPREPLY[@]}"'
+  [ "$status" -eq 0 ]
+  [ "$output" = "lzjb" ]
+  run bash -c 'PATH=$(dirname "$ZFS"):$PATH; source "$UZFS_ROOT/completions/zfs"
+    COMP_WORDS=(zfs create -o rdonly = ""); COMP_CWORD=5; COMP_LINE="zfs create -o rdonly="
+    COMP_POINT=${#COMP_LINE}; _uzfs_zfs zfs "" =; printf "%s\n" "${COMPREPLY[@]}"'
+  [ "$output" = "on
+off" ]
+}
