@@ -14,7 +14,9 @@ namespace uzfs {
 
 enum class PropKind { kNumber, kString, kIndex, kBool };
 
-// Size with optional K/M/G/T/P/E suffix (base 1024), as zfs_nicestrtonum; EINVAL otherwise.
+// A size as zfs_nicestrtonum reads it: decimal, optionally with a fraction and a B/K/M/G/T/P/E
+// suffix (base 1024; "G", "GB", "GiB"). EINVAL "bad numeric value 'x'" or "invalid numeric
+// suffix 'x'", ERANGE "numeric value is too large".
 Status ParseSize(const std::string& s, uint64_t* out);
 
 // Dataset properties (zfs_prop.c at pool version 23). Values of index and number properties

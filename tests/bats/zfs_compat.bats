@@ -72,6 +72,31 @@ compression lzjb local
 recordsize 32K local" ]
 }
 
+@test "quota=0 and refquota=0 are refused ('none' is none); sizes are decimal as zfs_nicestrtonum reads them" {
+  expect 1 "cannot create 'tank/q': use 'none' to disable quota/refquota" "$ZFS" create -o quota=0 tank/q
+  expect 1 "cannot create 'tank/q': use 'none' to disable quota/refquota" "$ZFS" create -o refquota=0K tank/q
+  expect 1 "cannot open 'tank/q': dataset does not exist" "$ZFS" list tank/q
+  "$ZFS" create -o quota=none -o reservation=0 tank/q
+  run props tank/q quota,reservation
+  [ "$output" = "quota none default
+reservation none default" ]
+  expect 1 "cannot set property for 'tank/q': use 'none' to disable quota/refquota" "$ZFS" set quota=0 tank/q
+  expect 1 "cannot set property for 'tank/q': use 'none' to disable quota/refquota" "$ZFS" set refquota=0.0 tank/q
+  expect 1 "cannot set property for 'tank/q': invalid numeric suffix 'x1b'" "$ZFS" set reservation=0x1b tank/q
+  expect 1 "cannot set property for 'tank/q': invalid numeric suffix 'e3'" "$ZFS" set quota=1e3 tank/q
+  expect 1 "cannot set property for 'tank/q': invalid numeric suffix 'KBB'" "$ZFS" set quota=1KBB tank/q
+  expect 1 "cannot set property for 'tank/q': bad numeric value '-1'" "$ZFS" set quota=-1 tank/q
+  expect 1 "cannot set property for 'tank/q': numeric value is too large" "$ZFS" set quota=16E tank/q
+  run "$ZFS" get -Hp -o value reservation tank/q
+  [ "$output" = 0 ]
+  "$ZFS" set quota=1GiB reservation=1.5M tank/q
+  run "$ZFS" get -Hp -o value quota,reservation tank/q
+  [ "$output" = "1073741824
+1572864" ]
+  expect 1 "cannot create 'p2': use 'none' to disable quota/refquota" "$ZPOOL" create -O quota=0 p2 "$V/d1"
+  expect 1 "cannot open 'p2': no such pool" "$ZPOOL" list -H p2
+}
+
 @test "completion: after a short property name, the values of its property" {
   # COMP_WORDS as bash splits "compress=l" (at '=').
   run bash -c 'PATH=$(dirname "$ZFS"):$PATH; source "$UZFS_ROOT/completions/zfs"
