@@ -180,17 +180,26 @@ Status DatasetOps::Destroy(const NvList& args, NvList* result) {
           }
     }
     if (!recursive && name.find('@') == std::string::npos) {
+      // destroy_check_dependent (zfs_main.c) over zfs_iter_dependents: snapshots are
+      // children too, and each dataset comes after its own (a child filesystem's children
+      // and snapshots, then it; the filesystem's own snapshots last, oldest first).
       std::vector<std::string> below;
-      for (const auto& d : all)
-        if (d.name != name && IsUnder(d.name, name)) below.push_back(d.name);
+      std::function<Status(const std::string&)> walk = [&](const std::string& fs) -> Status {
+        for (const auto& d : all)
+          if (!d.snapshot && d.name != fs && IsUnder(d.name, fs) &&
+              d.name.find('/', fs.size() + 1) == std::string::npos) {
+            UZFS_TRY(walk(d.name));
+            below.push_back(d.name);
+          }
+        UZFS_ASSIGN(auto snaps, p.Snapshots(fs));
+        for (const auto& row : snaps) below.push_back(row.name);
+        return Status::Ok();
+      };
+      UZFS_TRY(walk(name));
       if (!below.empty()) {
-        bool kids = std::any_of(below.begin(), below.end(), [&](const std::string& b) {
-          return b.find('@') == std::string::npos;
-        });
         std::string list;
         for (auto& b : below) list += "\n" + b;
-        return Status::Error(EEXIST, std::string(kids ? "filesystem has children" : "filesystem has dependent snapshots") +
-                                         "\nuse '-r' to destroy the following datasets:" + list);
+        return Status::Error(EEXIST, "filesystem has children\nuse '-r' to destroy the following datasets:" + list);
       }
     }
     if (!clones_needed.empty()) {

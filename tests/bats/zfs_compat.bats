@@ -97,6 +97,32 @@ reservation none default" ]
   expect 1 "cannot open 'p2': no such pool" "$ZPOOL" list -H p2
 }
 
+@test "zfs destroy: a filesystem with children or snapshots lists them all, each after its own" {
+  "$ZFS" create -p tank/a/b
+  "$ZFS" snapshot tank/a@s1
+  "$ZFS" create tank/a/c
+  "$ZFS" snapshot tank/a/b@x
+  "$ZFS" snapshot tank/a@s2
+  expect 1 "cannot destroy 'tank/a': filesystem has children
+use '-r' to destroy the following datasets:
+tank/a/b@x
+tank/a/b
+tank/a/c
+tank/a@s1
+tank/a@s2" "$ZFS" destroy tank/a
+  # Snapshots alone are children too (destroy_check_dependent).
+  "$ZFS" create tank/d
+  "$ZFS" snapshot tank/d@only
+  expect 1 "cannot destroy 'tank/d': filesystem has children
+use '-r' to destroy the following datasets:
+tank/d@only" "$ZFS" destroy tank/d
+  expect 0 "" "$ZFS" destroy -r tank/a
+  run "$ZFS" list -H -o name -t all
+  [ "$output" = "tank
+tank/d
+tank/d@only" ]
+}
+
 @test "completion: after a short property name, the values of its property" {
   # COMP_WORDS as bash splits "compress=l" (at '=').
   run bash -c 'PATH=$(dirname "$ZFS"):$PATH; source "$UZFS_ROOT/completions/zfs"
