@@ -97,6 +97,31 @@ reservation none default" ]
   expect 1 "cannot open 'p2': no such pool" "$ZPOOL" list -H p2
 }
 
+@test "zpool create -O quota, refquota, reservation: the root dataset has them, and they hold" {
+  # One that cannot be set leaves no pool behind (zfs_ioc_pool_create: spa_destroy).
+  expect 1 "cannot create 'p2': size is greater than available space" \
+    "$ZPOOL" create -R "$ALT" -O reservation=1T p2 "$V/d1"
+  expect 1 "cannot open 'p2': no such pool" "$ZPOOL" list -H p2
+  "$ZPOOL" create -R "$ALT" -O quota=32M -O refquota=24M -O reservation=8M p2 "$V/d1"
+  run props p2 quota,refquota,reservation
+  [ "$output" = "quota 32M local
+refquota 24M local
+reservation 8M local" ]
+  avail=$("$ZFS" get -Hp -o value available p2)
+  [ "$avail" -le $((24 * 1024 * 1024)) ]
+  # A write cannot go past them.
+  run dd if=/dev/urandom of="$ALT/p2/f" bs=1M count=48 status=none
+  [ "$status" -ne 0 ]
+  [ "$(stat -c %s "$ALT/p2/f")" -le $((24 * 1024 * 1024)) ]
+  # They survive an export and import.
+  "$ZPOOL" export p2
+  "$ZPOOL" import -R "$ALT" -d "$V" p2
+  run props p2 quota,refquota,reservation
+  [ "$output" = "quota 32M local
+refquota 24M local
+reservation 8M local" ]
+}
+
 @test "zfs destroy: a filesystem with children or snapshots lists them all, each after its own" {
   "$ZFS" create -p tank/a/b
   "$ZFS" snapshot tank/a@s1
