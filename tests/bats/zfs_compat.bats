@@ -148,6 +148,22 @@ tank/d
 tank/d@only" ]
 }
 
+@test "zfs rename: a snapshot's new name may be short, '@new' or 'new' (zfs_rename)" {
+  "$ZFS" create -p tank/a/b
+  "$ZFS" snapshot tank/a@s1
+  "$ZFS" snapshot -r tank/a@r
+  expect 0 "" "$ZFS" rename tank/a@s1 @s2
+  expect 0 "" "$ZFS" rename tank/a@s2 s3
+  expect 0 "" "$ZFS" rename -r tank/a@r @r2
+  run "$ZFS" list -H -o name -t snapshot
+  [ "$output" = "tank/a@s3
+tank/a@r2
+tank/a/b@r2" ]
+  # Errors name the target as it was given.
+  expect 1 "cannot rename to '@s3': dataset already exists" "$ZFS" rename tank/a@r2 @s3
+  expect 1 "cannot rename to '@b*d': invalid character '*' in name" "$ZFS" rename tank/a@s3 '@b*d'
+}
+
 @test "completion: after a short property name, the values of its property" {
   # COMP_WORDS as bash splits "compress=l" (at '=').
   run bash -c 'PATH=$(dirname "$ZFS"):$PATH; source "$UZFS_ROOT/completions/zfs"
