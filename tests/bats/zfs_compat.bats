@@ -177,3 +177,25 @@ tank/a/b@r2" ]
   [ "$output" = "on
 off" ]
 }
+
+@test "zfs create/clone -o version: set at creation; v23's values; uzfs writes version 4" {
+  expect 0 "" "$ZFS" create -o version=4 tank/v4
+  expect 0 "" "$ZFS" create -o version=current tank/vc
+  run "$ZFS" get -H -o value version tank/v4 tank/vc
+  [ "$output" = "4
+4" ]
+  for v in 5 0 abc; do
+    expect 1 "cannot create 'tank/v': 'version' must be one of '1 | 2 | 3 | 4 | current'" \
+      "$ZFS" create -o version=$v tank/v
+  done
+  expect 1 "cannot create 'tank/v': uzfs writes filesystem version 4 only" "$ZFS" create -o version=3 tank/v
+  expect 1 "cannot open 'tank/v': dataset does not exist" "$ZFS" list tank/v
+  "$ZFS" snapshot tank/v4@s
+  expect 0 "" "$ZFS" clone -o version=4 tank/v4@s tank/c4
+  run "$ZFS" get -H -o value version tank/c4
+  [ "$output" = 4 ]
+  expect 1 "cannot create 'tank/c': Can not downgrade; already at version 4" \
+    "$ZFS" clone -o version=2 tank/v4@s tank/c
+  expect 1 "cannot create 'tank/c': 'version' must be one of '1 | 2 | 3 | 4 | current'" \
+    "$ZFS" clone -o version=5 tank/v4@s tank/c
+}
