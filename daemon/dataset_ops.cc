@@ -73,6 +73,27 @@ std::pair<std::map<std::string, std::string>, std::map<std::string, std::string>
   return {plain, special};
 }
 
+// zfs create/clone -o version: v23's index '1 | 2 | 3 | 4 | current' (zfs_prop.c), checked
+// as zfs_valid_proplist does, and taken out of props (the ZPL version lives in the master
+// node, not in the props ZAP). *version: the one asked for (current is 4), 0 when none.
+static Status TakeZplVersion(std::map<std::string, std::string>* props, uint64_t* version) {
+  *version = 0;
+  auto it = props->find("version");
+  if (it == props->end()) return Status::Ok();
+  const std::string v = it->second;
+  props->erase(it);
+  if (v == "current") *version = 4;
+  else if (v.size() == 1 && v[0] >= '1' && v[0] <= '4') *version = static_cast<uint64_t>(v[0] - '0');
+  else return Status::Error(EINVAL, "'version' must be one of '1 | 2 | 3 | 4 | current'");
+  return Status::Ok();
+}
+
+// uzfs writes ZPL version 4 only (ZplWriter): an older one asked for is refused.
+static Status CheckZplVersion(uint64_t version) {
+  if (version && version != 4) return Status::Error(ENOTSUP, "uzfs writes filesystem version 4 only");
+  return Status::Ok();
+}
+
 // The missing ancestors of name, created when parents (-p), else ENOENT "parent does not
 // exist"; each one made is appended to *made.
 static Status CreateParents(Pool& p, const std::string& name, bool parents, std::vector<std::string>* made) {
@@ -115,10 +136,13 @@ Status DatasetOps::Create(const NvList& args, NvList*) {
   UZFS_TRY(CheckDatasetName(name, false));
   if (name.find('/') == std::string::npos) return Status::Error(EINVAL, "missing dataset name");
   auto props = StringMap(args.GetNvList("props"));
+  uint64_t version = 0;
+  UZFS_TRY(TakeZplVersion(&props, &version));
   for (auto& [k, v] : props) {
     DatasetPropValue pv;
     UZFS_TRY(EncodeDatasetProp(k, v, &pv));
   }
+  UZFS_TRY(CheckZplVersion(version));
   bool parents = Flag(args, "parents");
   std::vector<std::string> made;
   UZFS_TRY(WithPool(name, [&](Pool& p) -> Status {
@@ -180,17 +204,26 @@ Status DatasetOps::Destroy(const NvList& args, NvList* result) {
           }
     }
     if (!recursive && name.find('@') == std::string::npos) {
+      // destroy_check_dependent (zfs_main.c) over zfs_iter_dependents: snapshots are
+      // children too, and each dataset comes after its own (a child filesystem's children
+      // and snapshots, then it; the filesystem's own snapshots last, oldest first).
       std::vector<std::string> below;
-      for (const auto& d : all)
-        if (d.name != name && IsUnder(d.name, name)) below.push_back(d.name);
+      std::function<Status(const std::string&)> walk = [&](const std::string& fs) -> Status {
+        for (const auto& d : all)
+          if (!d.snapshot && d.name != fs && IsUnder(d.name, fs) &&
+              d.name.find('/', fs.size() + 1) == std::string::npos) {
+            UZFS_TRY(walk(d.name));
+            below.push_back(d.name);
+          }
+        UZFS_ASSIGN(auto snaps, p.Snapshots(fs));
+        for (const auto& row : snaps) below.push_back(row.name);
+        return Status::Ok();
+      };
+      UZFS_TRY(walk(name));
       if (!below.empty()) {
-        bool kids = std::any_of(below.begin(), below.end(), [&](const std::string& b) {
-          return b.find('@') == std::string::npos;
-        });
         std::string list;
         for (auto& b : below) list += "\n" + b;
-        return Status::Error(EEXIST, std::string(kids ? "filesystem has children" : "filesystem has dependent snapshots") +
-                                         "\nuse '-r' to destroy the following datasets:" + list);
+        return Status::Error(EEXIST, "filesystem has children\nuse '-r' to destroy the following datasets:" + list);
       }
     }
     if (!clones_needed.empty()) {
@@ -496,13 +529,20 @@ Status DatasetOps::Clone(const NvList& args, NvList*) {
     return Status::Error(EXDEV, "source and target pools differ");
   if (name.find('/') == std::string::npos) return Status::Error(EEXIST, "dataset already exists");
   auto props = StringMap(args.GetNvList("props"));
+  uint64_t version = 0;
+  UZFS_TRY(TakeZplVersion(&props, &version));
   for (auto& [k, v] : props) {
     DatasetPropValue pv;
     UZFS_TRY(EncodeDatasetProp(k, v, &pv));
   }
   std::vector<std::string> made;
   UZFS_TRY(WithPool(name, [&](Pool& p) -> Status {
-    UZFS_TRY(p.DatasetProps(origin).status());
+    UZFS_ASSIGN(auto oprops, p.DatasetProps(origin));
+    // A clone has its origin's version: zfs_valid_proplist refuses a lower one.
+    for (const auto& pr : oprops)
+      if (pr.name == "version" && version && version < std::stoull("0" + pr.value))
+        return Status::Error(EINVAL, "Can not downgrade; already at version " + pr.value);
+    UZFS_TRY(CheckZplVersion(version));
     if (p.DatasetProps(name).ok()) return Status::Error(EEXIST, "dataset already exists");
     UZFS_TRY(CreateParents(p, name, Flag(args, "parents"), &made));
     auto [plain, special] = SplitSpecialProps(props);

@@ -3,6 +3,7 @@
 #include <cctype>
 
 #include "daemon/args.h"
+#include "libcore/base/zfs_prop.h"
 
 namespace uzfs {
 
@@ -58,10 +59,31 @@ Status PoolOps::Create(const NvList& args, NvList*) {
   spec.props = StringMap(args.GetNvList("props"));
   spec.fs_props = StringMap(args.GetNvList("fsprops"));
   spec.altroot = Str(args, "altroot");
+  // Quotas and reservations live in the dsl_dir and its accounting too, not only in the
+  // props ZAP: they are set on the new root dataset as zfs set does, and a failure destroys
+  // the pool again (zfs_ioc_pool_create's zfs_set_prop_nvlist, then spa_destroy).
+  std::map<std::string, std::string> space;
+  for (const char* k : {"quota", "refquota", "reservation", "refreservation"})
+    if (auto it = spec.fs_props.find(k); it != spec.fs_props.end()) {
+      DatasetPropValue v;
+      UZFS_TRY(EncodeDatasetProp(it->first, it->second, &v));
+      space.insert(*it);
+      spec.fs_props.erase(it);
+    }
   for (const auto& n : t_->Names())
     if (n == spec.name) return Status::Error(EEXIST, "pool already exists");
   UZFS_TRY(CheckNotInUse(*nvroot));
   UZFS_TRY(t_->Create(spec, Str(args, "history")));
+  if (!space.empty()) {
+    Status s = t_->With(spec.name, [&](Pool& p) -> Status {
+      for (auto& [k, v] : space) UZFS_TRY(p.SetDatasetProp(spec.name, k, v));
+      return p.Sync();
+    });
+    if (!s.ok()) {
+      (void)t_->Destroy(spec.name, true);
+      return s;
+    }
+  }
   if (m_) UZFS_TRY(m_->MountPool(spec.name));
   return Status::Ok();
 }

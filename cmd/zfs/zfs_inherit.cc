@@ -14,8 +14,9 @@ static int Run(const Cmd& self, int argc, char** argv) {
   if (int rc = Parse(self, app, argc, argv, &args); rc >= 0) return rc;
   if (args.empty()) return UsageError(self, "missing property argument");
   if (args.size() < 2) return UsageError(self, "missing dataset argument");
-  const std::string& prop = args[0];
-  if (!ValidPropName(prop) || prop == "name") return UsageError(self, "invalid property '" + prop + "'");
+  // zfs_do_inherit: zfs_name_to_prop takes "rdonly" for readonly.
+  const std::string prop = Canonical(args[0]);
+  if (!ValidPropName(prop) || prop == "name") return UsageError(self, "invalid property '" + args[0] + "'");
   int rc = kExitOk;
   for (size_t i = 1; i < args.size(); i++) {
     Status s = lzc::ZfsInherit(args[i], prop, recursive, CommandLine(argc, argv));
@@ -23,7 +24,7 @@ static int Run(const Cmd& self, int argc, char** argv) {
       if (s.code() == ENOENT && s.message() == "dataset does not exist")
         Fail("cannot open '" + args[i] + "': dataset does not exist");
       else
-        Fail(libzfs::ErrorText("inherit " + prop + " for", args[i], s));
+        Fail(libzfs::ErrorText("inherit " + args[0] + " for", args[i], s));
       rc = kExitError;
     }
   }

@@ -1,5 +1,6 @@
 // zfs rename (zfs_do_rename): a filesystem anywhere in its pool (-p makes missing parents),
-// a snapshot within its filesystem (-r: the same snapshot of every descendant).
+// a snapshot within its filesystem (-r: the same snapshot of every descendant), its new name
+// given whole or short ("@new").
 #include "cmd/zfs/zfs.h"
 #include "libzfs/libzfs.h"
 #include "libzfs/zfs_core.h"
@@ -22,7 +23,13 @@ static int Run(const Cmd& self, int argc, char** argv) {
   if (parents && args[0].find('@') != std::string::npos)
     return UsageError(self, "-p cannot be used with snapshots");
   lzc::RenameFlags flags{.parents = parents, .recursive = recursive, .force = force};
-  Status s = lzc::ZfsRename(args[0], args[1], flags, CommandLine(argc, argv));
+  // zfs_rename: a snapshot's new name may be given short, "@new" or "new", within the same
+  // filesystem; errors still name the target as given.
+  std::string target = args[1];
+  size_t at = args[0].find('@');
+  if (at != std::string::npos && (target.find('@') == std::string::npos || target[0] == '@'))
+    target = args[0].substr(0, at + 1) + (target[0] == '@' ? target.substr(1) : target);
+  Status s = lzc::ZfsRename(args[0], target, flags, CommandLine(argc, argv));
   if (!s.ok()) {
     if (s.code() == ENOENT && s.message() == "dataset does not exist")
       return Fail("cannot open '" + args[0] + "': dataset does not exist");

@@ -16,6 +16,7 @@ static int Run(const Cmd& self, int argc, char** argv) {
     std::string k, v;
     SplitProp(args[i], &k, &v);
     if (k.empty()) return UsageError(self, "missing property in property=value argument");
+    k = Canonical(k);  // zfs_valid_proplist: "rdonly" is readonly
     if (props.Has(k)) return UsageError(self, "property '" + k + "' specified multiple times");
     props.AddString(k, v);
   }

@@ -66,15 +66,7 @@ bool IsNumericProp(const std::string& prop) {
   return d && d->kind == PropKind::kNumber;
 }
 
-std::string Canonical(const std::string& name) {
-  if (FindDatasetProp(name)) return name;
-  for (const DatasetPropDef& d : DatasetPropDefs()) {
-    std::string h = d.header;
-    for (char& c : h) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (h == name) return d.name;
-  }
-  return name;
-}
+std::string Canonical(const std::string& name) { return CanonicalPropName(name); }
 
 bool ValidPropName(const std::string& prop) {
   return prop == "name" || FindDatasetProp(prop) || IsUserProp(prop);
@@ -185,6 +177,7 @@ bool PropsFromOptions(const Cmd& self, const std::vector<std::string>& opts, NvL
       *rc = UsageError(self, "missing '=' for property=value argument");
       return false;
     }
+    k = Canonical(k);  // zfs_valid_proplist: "compress" is compression
     if (out->Has(k)) {
       *rc = UsageError(self, "property '" + k + "' specified multiple times");
       return false;

@@ -4,6 +4,7 @@
 
 #include "cmd/zpool/zpool.h"
 #include "cmd/zpool/zpool_vdev.h"
+#include "libcore/base/zfs_prop.h"
 #include "libzfs/vdev_spec.h"
 #include "libzfs/libzfs.h"
 #include "libzfs/zfs_core.h"
@@ -19,7 +20,10 @@ bool AddProp(const std::string& kv, char opt, NvList* props, std::string* err) {
     *err = std::string("missing '=' for -") + opt + " option";
     return false;
   }
-  props->AddString(kv.substr(0, eq), kv.substr(eq + 1));
+  std::string k = kv.substr(0, eq);
+  // zpool_do_create hands -O to zfs_valid_proplist, which takes "compress" for compression.
+  if (opt == 'O') k = CanonicalPropName(k);
+  props->AddString(k, kv.substr(eq + 1));
   return true;
 }
 

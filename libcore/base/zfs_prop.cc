@@ -1,6 +1,9 @@
 #include "libcore/base/zfs_prop.h"
 
 #include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
 
 namespace uzfs {
 
@@ -8,24 +11,45 @@ namespace {
 const std::vector<std::pair<const char*, uint64_t>> kOnOff = {{"off", 0}, {"on", 1}};
 }  // namespace
 
+namespace {
+// str2shift (libzfs_util.c): "" is 0, B K M G T P E Z are 0, 10... 70; "G", "GB" and "GiB"
+// alike, in any case ("BB" and "BiB" are not). -1 otherwise.
+int Str2Shift(const std::string& s) {
+  if (s.empty()) return 0;
+  static const std::string ends = "BKMGTPEZ";
+  size_t i = ends.find(static_cast<char>(std::toupper(static_cast<unsigned char>(s[0]))));
+  if (i == std::string::npos) return -1;
+  auto up = [&](size_t k) { return static_cast<char>(std::toupper(static_cast<unsigned char>(s[k]))); };
+  if (s.size() == 1 || (up(0) != 'B' && ((s.size() == 2 && up(1) == 'B') ||
+                                         (s.size() == 3 && up(1) == 'I' && up(2) == 'B'))))
+    return static_cast<int>(10 * i);
+  return -1;
+}
+}  // namespace
+
+// zfs_nicestrtonum: decimal digits (strtoull, base 10: "0x1b" has the suffix "x1b"), a
+// fraction computed in floating point, then the suffix.
 Status ParseSize(const std::string& s, uint64_t* out) {
-  if (s.empty() || !std::isdigit(static_cast<unsigned char>(s[0])))
+  if (s.empty() || ((s[0] < '0' || s[0] > '9') && s[0] != '.'))
     return Status::Error(EINVAL, "bad numeric value '" + s + "'");
-  size_t pos = 0;
-  long double v = std::stold(s, &pos);
-  std::string suf = s.substr(pos);
-  for (auto& c : suf) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  if (!suf.empty() && suf.back() == 'B' && suf.size() > 1) suf.pop_back();
-  static const std::string units = "KMGTPE";
-  long double mult = 1;
-  if (suf.size() == 1 && units.find(suf[0]) != std::string::npos) {
-    for (size_t i = 0; i <= units.find(suf[0]); i++) mult *= 1024;
-  } else if (!suf.empty() && suf != "B") {
-    return Status::Error(EINVAL, "invalid numeric suffix '" + s.substr(pos) + "'");
+  const Status too_large = Status::Error(ERANGE, "numeric value is too large");
+  errno = 0;
+  char* end = nullptr;
+  uint64_t n = std::strtoull(s.c_str(), &end, 10);
+  if (errno == ERANGE) return too_large;
+  if (*end == '.') {
+    double f = std::strtod(s.c_str(), &end);
+    int shift = Str2Shift(end);
+    if (shift < 0) return Status::Error(EINVAL, std::string("invalid numeric suffix '") + end + "'");
+    f = std::ldexp(f, shift);
+    if (f >= static_cast<double>(UINT64_MAX)) return too_large;
+    *out = static_cast<uint64_t>(f);
+    return Status::Ok();
   }
-  long double r = v * mult;
-  if (r > 1.8e19L) return Status::Error(ERANGE, "numeric value is too large");
-  *out = static_cast<uint64_t>(r);
+  int shift = Str2Shift(end);
+  if (shift < 0) return Status::Error(EINVAL, std::string("invalid numeric suffix '") + end + "'");
+  if (shift >= 64 || ((n << shift) >> shift) != n) return too_large;
+  *out = n << shift;
   return Status::Ok();
 }
 
@@ -112,6 +136,16 @@ const DatasetPropDef* FindDatasetProp(const std::string& name) {
   return nullptr;
 }
 
+std::string CanonicalPropName(const std::string& name) {
+  if (FindDatasetProp(name)) return name;
+  for (const DatasetPropDef& d : DatasetPropDefs()) {
+    std::string h = d.header;
+    for (char& c : h) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (h == name) return d.name;
+  }
+  return name;
+}
+
 bool IsUserProp(const std::string& name) { return name.find(':') != std::string::npos; }
 
 Status CheckUserPropName(const std::string& name) {
@@ -161,12 +195,11 @@ Status EncodeDatasetProp(const std::string& name, const std::string& value, Data
     return Status::Error(EINVAL, "'" + name + "' must be one of '" + list + "'");
   }
   uint64_t n = 0;
-  if (value == "none" && name != "recordsize") {
-    n = 0;
-  } else {
-    Status s = ParseSize(value, &n);
-    if (!s.ok()) return Status::Error(EINVAL, "bad numeric value '" + value + "'");
-  }
+  bool none = value == "none" && name != "recordsize";
+  if (!none) UZFS_TRY(ParseSize(value, &n));
+  // zprop_parse_value: a quota of 0 is refused, "none" is the way to have none.
+  if (n == 0 && !none && (name == "quota" || name == "refquota"))
+    return Status::Error(EINVAL, "use 'none' to disable quota/refquota");
   if (name == "recordsize" && (n < 512 || n > 131072 || (n & (n - 1))))
     return Status::Error(EINVAL, "'recordsize' must be power of 2 from 512B to 128KB");
   out->num = n;

@@ -14,7 +14,9 @@ namespace uzfs {
 
 enum class PropKind { kNumber, kString, kIndex, kBool };
 
-// Size with optional K/M/G/T/P/E suffix (base 1024), as zfs_nicestrtonum; EINVAL otherwise.
+// A size as zfs_nicestrtonum reads it: decimal, optionally with a fraction and a B/K/M/G/T/P/E
+// suffix (base 1024; "G", "GB", "GiB"). EINVAL "bad numeric value 'x'" or "invalid numeric
+// suffix 'x'", ERANGE "numeric value is too large".
 Status ParseSize(const std::string& s, uint64_t* out);
 
 // Dataset properties (zfs_prop.c at pool version 23). Values of index and number properties
@@ -34,6 +36,10 @@ struct DatasetPropDef {
 // In `zfs get all` order.
 const std::vector<DatasetPropDef>& DatasetPropDefs();
 const DatasetPropDef* FindDatasetProp(const std::string& name);
+// The property a name stands for, as zprop_name_to_prop (zprop_common.c propname_match)
+// takes it in userland: its name, or its column header in lower case ("rdonly", "compress",
+// "recsize", "reserv", "refreserv"...). The name unchanged when it names none.
+std::string CanonicalPropName(const std::string& name);
 bool IsUserProp(const std::string& name);
 // The name of index value v of d (the number itself when unknown).
 std::string IndexName(const DatasetPropDef& d, uint64_t v);

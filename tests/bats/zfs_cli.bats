@@ -229,7 +229,7 @@ tank/cl" "$ZFS" destroy tank/fs@s1
   [ "$output" = tank/moved@first ]
   expect 1 "cannot rename to 'tank/fs': dataset already exists" "$ZFS" rename tank/moved tank/fs
   expect 1 "cannot rename to 'other/x': datasets must be within same pool" "$ZFS" rename tank/moved other/x
-  expect 1 "cannot destroy 'tank/moved': filesystem has dependent snapshots
+  expect 1 "cannot destroy 'tank/moved': filesystem has children
 use '-r' to destroy the following datasets:
 tank/moved@first" "$ZFS" destroy tank/moved
   run "$ZFS" destroy -nv -R tank/moved
@@ -250,8 +250,8 @@ use 'zpool destroy tank' to destroy the pool itself" "$ZFS" destroy tank
   "$ZFS" snapshot tank/a/b@s
   expect 1 "cannot destroy 'tank/a': filesystem has children
 use '-r' to destroy the following datasets:
-tank/a/b
-tank/a/b@s" "$ZFS" destroy tank/a
+tank/a/b@s
+tank/a/b" "$ZFS" destroy tank/a
   # A process working inside the filesystem keeps it busy.
   (cd "$M/a/b" && exec sleep 30) &
   busy=$!
