@@ -1,6 +1,7 @@
 #include "daemon/pool_ops.h"
 
 #include <cctype>
+#include <cstdio>
 
 #include "daemon/args.h"
 #include "libcore/base/zfs_prop.h"
@@ -157,12 +158,19 @@ Status PoolOps::StatusOf(const NvList& args, NvList* result) {
   std::vector<NvList> pools;
   for (const std::string& name : t_->Names()) {
     if (!want.empty() && name != want) continue;
+    NvList one;
+    std::vector<Pool::DataError> errs;
+    bool found = false;
     (void)t_->With(name, [&](Pool& p) {
-      NvList one;
+      found = true;
       one.AddString("name", name);
       one.AddNvList("config", p.StatusConfig());
       one.AddNvList("props", PropsOf(p));
       one.AddBooleanValue("suspended", p.suspended());
+      const uint64_t nerr = p.error_count();
+      one.AddUint64("error_count", nerr);
+      if (nerr)
+        if (auto log = p.ErrorLog(); log.ok()) errs = std::move(log).value();
       const Pool::ScanStatus sc = p.scan_status();
       if (sc.state != "none") {
         NvList scan;
@@ -178,9 +186,34 @@ Status PoolOps::StatusOf(const NvList& args, NvList* result) {
         scan.AddUint64("errors", sc.errors);
         one.AddNvList("scan", scan);
       }
-      pools.push_back(std::move(one));
       return Status::Ok();
     });
+    if (!found) continue;
+    // zpool_obj_to_path, outside the table's lock (the mount table's is taken): each damaged
+    // object as zpool status -v names it: its path under the filesystem's mountpoint when
+    // mounted, else "dataset:path", "dataset:<0xobject>" when the path cannot be found,
+    // "<metadata>:<0xobject>" for the MOS's.
+    if (!errs.empty()) {
+      std::vector<std::string> names;
+      auto hex = [](uint64_t v) {
+        char b[32];
+        snprintf(b, sizeof b, "<0x%llx>", static_cast<unsigned long long>(v));
+        return std::string(b);
+      };
+      for (const Pool::DataError& e : errs) {
+        const std::string ds = e.dataset.empty() ? hex(e.objset) : e.dataset;
+        if (e.path.empty()) {
+          names.push_back(ds + ":" + hex(e.object));
+        } else if (m_->Mounted(e.dataset)) {
+          const std::string mp = m_->MountpointOf(e.dataset);
+          names.push_back(mp == "/" ? e.path : mp + (e.path == "/" ? "" : e.path));
+        } else {
+          names.push_back(ds + ":" + e.path);
+        }
+      }
+      one.AddStringArray("errors", names);
+    }
+    pools.push_back(std::move(one));
   }
   if (!want.empty() && pools.empty()) return Status::Error(ENOENT, "no such pool");
   result->AddNvListArray("pools", std::move(pools));

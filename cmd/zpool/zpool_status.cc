@@ -1,7 +1,7 @@
 // zpool status (zpool_do_status): pool state, why it is not healthy ("status:", "action:",
-// "see:" as zpool_get_status picks them), the scrub's progress or result ("scan:"), the vdev table with each device's READ, WRITE and
-// CKSUM error counters, errors; -x only pools that are unhealthy or have errors; -j JSON; -v
-// accepted (no per-file error list: no data errors are recorded).
+// "see:" as zpool_get_status picks them), the scrub's progress or result ("scan:"), the vdev
+// table with each device's READ, WRITE and CKSUM error counters, the data errors of the error log (-v: the damaged files); -x only
+// pools that are unhealthy or have errors; -j JSON.
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
@@ -38,9 +38,9 @@ std::string JsonVdev(const NvList& v) {
 
 // zpool_get_status's reasons a pool that is not suspended can have, most serious first
 // (libzfs_status.c check_status).
-enum class Reason { kOk, kFaultedDev, kMissingDev, kCorruptLabel, kFailingDev };
+enum class Reason { kOk, kFaultedDev, kMissingDev, kCorruptLabel, kCorruptData, kFailingDev };
 
-Reason CheckStatus(const NvList& tree) {
+Reason CheckStatus(const NvList& tree, uint64_t nerr) {
   bool faulted = false, missing = false, unavail = false, errors = false;
   std::function<void(const NvList&)> walk = [&](const NvList& v) {
     const std::string* st = v.GetString("state");
@@ -59,6 +59,7 @@ Reason CheckStatus(const NvList& tree) {
   if (faulted) return Reason::kFaultedDev;
   if (missing) return Reason::kMissingDev;
   if (unavail) return Reason::kCorruptLabel;
+  if (nerr) return Reason::kCorruptData;  // permanent errors in the error log
   if (errors) return Reason::kFailingDev;
   return Reason::kOk;
 }
@@ -87,6 +88,13 @@ void PrintReason(Reason r) {
       std::cout << "status: One or more devices could not be used because the label is missing or\n"
                    "\tinvalid.  Sufficient replicas exist for the pool to continue\n"
                    "\tfunctioning in a degraded state.\n";
+      break;
+    case Reason::kCorruptData:
+      std::cout << "status: One or more devices has experienced an error resulting in data\n"
+                   "\tcorruption.  Applications may be affected.\n"
+                   "action: Restore the file in question if possible.  Otherwise restore the\n"
+                   "\tentire pool from backup.\n";
+      msgid = "ZFS-8000-8A";
       break;
     case Reason::kFailingDev:
       std::cout << "status: One or more devices has experienced an unrecoverable error.  An\n"
@@ -169,7 +177,6 @@ int Run(const Cmd& self, int argc, char** argv) {
   app.add_flag("-v", v);
   app.add_flag("-j", j);
   if (int rc = Parse(self, app, argc, argv, &args); rc >= 0) return rc;
-  (void)v;
   std::vector<NvList> pools;
   int rc = kExitOk;
   if (args.empty()) {
@@ -199,7 +206,8 @@ int Run(const Cmd& self, int argc, char** argv) {
                 << ", \"state\": " << J(Health(p)) << ", \"pool_guid\": "
                 << J(std::to_string(p.GetNvList("config")->GetUint64("pool_guid").value_or(0)))
                 << ", \"spa_version\": \"23\", \"zpl_version\": \"4\", \"vdevs\": {" << J(name)
-                << ": " << JsonVdev(root) << "}, \"error_count\": \"0\"}";
+                << ": " << JsonVdev(root) << "}, \"error_count\": "
+                << J(std::to_string(p.GetUint64("error_count").value_or(0))) << "}";
     }
     std::cout << "}}\n";
     return rc;
@@ -212,7 +220,8 @@ int Run(const Cmd& self, int argc, char** argv) {
   for (const NvList& p : pools) {
     std::string health = Health(p);
     const NvList& tree = *p.GetNvList("config")->GetNvList("vdev_tree");
-    const Reason reason = CheckStatus(tree);
+    const uint64_t nerr = p.GetUint64("error_count").value_or(0);
+    const Reason reason = CheckStatus(tree, nerr);
     if (x && health == "ONLINE" && reason == Reason::kOk) {
       // status_callback: a pool named on the command line is answered for by name.
       if (!args.empty()) std::cout << "pool '" << *p.GetString("name") << "' is healthy\n";
@@ -229,7 +238,16 @@ int Run(const Cmd& self, int argc, char** argv) {
     PrintScan(p);
     std::cout << "config:\n\n";
     std::cout << libzfs::VdevTable(*p.GetString("name"), health, tree, true);
-    std::cout << "\nerrors: No known data errors\n";
+    // The error log (print_error_log).
+    if (nerr == 0) {
+      std::cout << "\nerrors: No known data errors\n";
+    } else if (!v) {
+      std::cout << "\nerrors: " << nerr << " data errors, use '-v' for a list\n";
+    } else {
+      std::cout << "\nerrors: Permanent errors have been detected in the following files:\n\n";
+      if (const NvValue* e = p.Find("errors"); e && e->type == NvType::kStringArray)
+        for (const std::string& name : e->s_arr) std::cout << "        " << name << "\n";
+    }
   }
   if (x && !printed && args.empty()) std::cout << "all pools are healthy\n";
   return rc;

@@ -80,19 +80,26 @@ bool ScanWalk::Pause(const ScanBookmark* zb) {
   return true;
 }
 
-Result<Bytes> ScanWalk::ScrubAndRead(const BlkPtr& bp) {
+void ScanWalk::Error(const ScanBookmark& zb) {
+  st_.errors++;
+  if (io_.on_error) io_.on_error(zb);
+}
+
+Result<Bytes> ScanWalk::ScrubAndRead(const BlkPtr& bp, const ScanBookmark& zb) {
   if (!InRange(bp)) return io_.read(bp);
   Count(bp);
   auto r = io_.scrub_read(bp);
-  if (!r.ok()) st_.errors++;
+  if (!r.ok()) Error(zb);
   return r;
 }
 
 void ScanWalk::FlushLeaves() {
   if (leaves_.empty()) return;
   std::vector<char> failed(leaves_.size(), 0);
-  io_.parallel(leaves_.size(), [&](size_t i) { failed[i] = !io_.scrub_read(leaves_[i]).ok(); });
-  for (char f : failed) st_.errors += f;
+  io_.parallel(leaves_.size(),
+               [&](size_t i) { failed[i] = !io_.scrub_read(leaves_[i].first).ok(); });
+  for (size_t i = 0; i < failed.size(); i++)
+    if (failed[i]) Error(leaves_[i].second);
   leaves_.clear();
 }
 
@@ -110,11 +117,11 @@ void ScanWalk::VisitBp(const DnodePhys* dnp, const BlkPtr& bp, const ScanBookmar
     // A leaf of the tree: only its scrub read (dsl_pool_scrub_clean_cb), batched.
     if (!InRange(bp)) return;
     Count(bp);
-    leaves_.push_back(bp);
+    leaves_.push_back({bp, zb});
     if (leaves_.size() >= kLeafBatch) FlushLeaves();
     return;
   }
-  auto data = ScrubAndRead(bp);
+  auto data = ScrubAndRead(bp, zb);
   if (!data.ok()) return;
   const Bytes& buf = *data;
   const bool le = bp.little_endian();
@@ -130,7 +137,7 @@ void ScanWalk::VisitBp(const DnodePhys* dnp, const BlkPtr& bp, const ScanBookmar
     for (uint64_t i = 0; i < epb && !pausing_; i++) {
       auto dn = DnodePhys::Decode(buf.data() + (i << kDnodeShift), le);
       if (!dn.ok()) {
-        st_.errors++;
+        Error({zb.objset, zb.blkid * epb + i, 0, 0});
         continue;
       }
       VisitDnode(*dn, zb.objset, zb.blkid * epb + i);
@@ -158,7 +165,6 @@ void ScanWalk::VisitDnode(const DnodePhys& dn, uint64_t objset, uint64_t object)
 // traverse_zil: the log blocks (and the blocks of TX_WRITE records) of a claimed log not yet
 // replayed; a failed read there is expected (the chain's unwritten tail) and not an error.
 void ScanWalk::TraverseZil(const Bytes& objset_block, const BlkPtr& objset_bp, uint64_t objset) {
-  (void)objset;
   ZilHeader zh = ZilHeader::Decode(objset_block.data() + kZilHeaderOffset, objset_bp.little_endian());
   if (zh.claim_txg == 0) return;  // writable pools visit claimed logs only
   struct Reader : BlockReader {
@@ -178,7 +184,9 @@ void ScanWalk::TraverseZil(const Bytes& objset_block, const BlkPtr& objset_bp, u
         if (w->blkptr.birth <= st_.min_txg || w->blkptr.birth < zh.claim_txg) return Status::Ok();
         if (InRange(w->blkptr)) {
           Count(w->blkptr);
-          if (!io_.scrub_read(w->blkptr).ok()) st_.errors++;
+          const uint64_t bs = w->blkptr.lsize() ? w->blkptr.lsize() : 1;
+          if (!io_.scrub_read(w->blkptr).ok())
+            Error({objset, w->foid, kZbZilLevel, w->offset / bs});
         }
         return Status::Ok();
       });

@@ -70,6 +70,8 @@ struct ScanIo {
   std::function<Result<Bytes>(const BlkPtr& bp)> read;
   // Level-0 blocks to scrub-read in parallel: calls fn(i) for every i in [0, n).
   std::function<void(size_t n, const std::function<void(size_t)>& fn)> parallel;
+  // A block without a good copy, by its bookmark (spa_log_error's entry for the error log).
+  std::function<void(const ScanBookmark& zb)> on_error;
   // True when the walk must stop at its next chance (time is up, the txg it reads moved on
   // too far, the scrub was stopped).
   std::function<bool()> should_pause;
@@ -97,7 +99,8 @@ class ScanWalk {
   bool InRange(const BlkPtr& bp) const;
   void Count(const BlkPtr& bp);
   // dsl_pool_scrub_clean_cb for a block the walk also needs the contents of.
-  Result<Bytes> ScrubAndRead(const BlkPtr& bp);
+  Result<Bytes> ScrubAndRead(const BlkPtr& bp, const ScanBookmark& zb);
+  void Error(const ScanBookmark& zb);
   void FlushLeaves();
   Result<uint64_t> OriginSnapshot();
   Status EnqueueClones(uint64_t ds_obj, const DslDatasetPhys& ds);
@@ -107,7 +110,8 @@ class ScanWalk {
   ScanIo io_;
   bool pausing_ = false;
   uint64_t examined_ = 0, blocks_ = 0;
-  std::vector<BlkPtr> leaves_;  // level-0 blocks waiting for their parallel scrub read
+  // Level-0 blocks waiting for their parallel scrub read, with their bookmarks.
+  std::vector<std::pair<BlkPtr, ScanBookmark>> leaves_;
 };
 
 }  // namespace uzfs

@@ -494,6 +494,16 @@ class Pool : public BlockReader {
     std::string last_error;                      // why the last step could not walk
   };
   ScanStatus scan_status();
+  // The persistent error log (pool_errlog.cc; spa_errlog.c): the objects with blocks a scrub
+  // found without a good copy. dataset is "<metadata>" for the MOS and empty when the
+  // dataset is gone; path (from the filesystem's root) is empty when it cannot be found.
+  struct DataError {
+    std::string dataset, path;
+    uint64_t objset = 0, object = 0;
+  };
+  Result<std::vector<DataError>> ErrorLog();
+  uint64_t error_count();  // spa_get_errlog_size: the logged blocks
+  using ErrKey = std::tuple<uint64_t, uint64_t, int64_t, uint64_t>;  // a zbookmark_t
   // One step of the scrub's walk (dsl_pool_scrub_sync's slice), for up to budget, without
   // the pool lock (see pool_scan.cc). False when no scrub is under way.
   bool ScanStep(std::chrono::milliseconds budget);
@@ -801,7 +811,8 @@ class Pool : public BlockReader {
   enum class ScanAction { kNone, kSetup, kUpdate, kRemove };  // for the next txg's sync
   Status LoadScanLocked();                 // import: a scrub the MOS holds resumes
   bool ScanPendingLocked();                // the next txg has scrub state to write
-  Status ScanSyncLocked(uint64_t txg);     // writes it (CloseTxgLocked)
+  Status ScanSyncLocked(uint64_t txg);     // writes it, then the error log (CloseTxgLocked)
+  Status ScanStateSyncLocked(uint64_t txg);
   void ScanDsSnapshottedLocked(uint64_t ds_obj, uint64_t snap_obj);
   void ScanDsDestroyedLocked(uint64_t ds_obj, uint64_t next_snap_obj);
   void ScanChangedLocked();                // scan_mu_ held
@@ -817,6 +828,15 @@ class Pool : public BlockReader {
   uint64_t scan_repaired_base_ = 0;
   std::atomic<int64_t> scan_delay_us_{0};
   BlkPtr synced_rootbp_;                   // the last synced txg's MOS (mu_)
+  // The error log (pool_errlog.cc): entries not yet synced and the rotation a scrub's end
+  // asks for (scan_mu_); the MOS's two log objects (mu_).
+  void LogScanError(const ScanBookmark& zb);
+  Status LoadErrlogLocked();
+  Status ErrlogSyncLocked();
+  std::set<ErrKey> ErrorKeysLocked();
+  std::set<ErrKey> errlist_last_, errlist_scrub_;
+  bool errlog_rotate_ = false;
+  uint64_t errlog_last_obj_ = 0, errlog_scrub_obj_ = 0;
   friend class PoolTestPeer;
 };
 

@@ -67,6 +67,7 @@ void Pool::LogInternalLocked(uint64_t event, uint64_t txg, const std::string& wh
 }
 
 Status Pool::LoadScanLocked() {
+  UZFS_TRY(LoadErrlogLocked());
   UZFS_ASSIGN(auto dp, DslPool::Open(this, synced_rootbp_, name_));
   UZFS_ASSIGN(ScrubState st, LoadScrubState(*dp));
   std::lock_guard<std::mutex> sl(scan_mu_);
@@ -140,12 +141,18 @@ void Pool::SetScanDelay(std::chrono::microseconds d) { scan_delay_us_ = d.count(
 
 bool Pool::ScanPendingLocked() {
   std::lock_guard<std::mutex> sl(scan_mu_);
-  return scan_action_ != ScanAction::kNone;
+  return scan_action_ != ScanAction::kNone || !errlist_last_.empty() ||
+         !errlist_scrub_.empty() || errlog_rotate_;
 }
 
 // dsl_pool_scrub_setup_sync, the "out:" half of dsl_pool_scrub_sync and
 // dsl_pool_scrub_cancel_sync: what changed since the last txg goes into the MOS.
 Status Pool::ScanSyncLocked(uint64_t txg) {
+  UZFS_TRY(ScanStateSyncLocked(txg));
+  return ErrlogSyncLocked();  // spa_sync: after dsl_pool_sync's scrub, spa_errlog_sync
+}
+
+Status Pool::ScanStateSyncLocked(uint64_t txg) {
   ScrubState st;
   ScanAction action;
   bool complete;
@@ -168,6 +175,8 @@ Status Pool::ScanSyncLocked(uint64_t txg) {
     }
     LogInternalLocked(kLogPoolScrubDone, txg, "complete=" + std::to_string(complete ? 1 : 0));
     scan_disk_ = {};
+    std::lock_guard<std::mutex> sl(scan_mu_);
+    errlog_rotate_ = true;  // spa_errlog_rotate: the scrub's log becomes the last one
   }
   if (action == ScanAction::kRemove) return Status::Ok();
   if (action == ScanAction::kSetup) {
@@ -261,6 +270,7 @@ bool Pool::ScanStep(std::chrono::milliseconds budget) {
   io.parallel = [](size_t n, const std::function<void(size_t)>& fn) {
     ScanQueue().ParallelFor(n, fn);
   };
+  io.on_error = [this](const ScanBookmark& zb) { LogScanError(zb); };
   io.should_pause = [&] {
     return std::chrono::steady_clock::now() >= deadline || txg_.synced() > view + 1 ||
            scan_gen_.load() != gen || suspended();

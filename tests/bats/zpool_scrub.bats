@@ -184,7 +184,7 @@ smash_raidz() {
   done
 }
 
-@test "copies=2 on one device: a damaged ditto copy is counted and rewritten; damage beyond redundancy (both sides of a mirror) is the scrub's error and the file reads EIO" {
+@test "copies=2 on one device: a damaged ditto copy is counted and rewritten; damage beyond redundancy (both sides of a mirror) is the scrub's error, the file reads EIO and zpool status -v names it, as zfs-fuse does from the same log" {
   "$ZPOOL" create -m "$A/tank" -O copies=2 tank "$V/d0"
   head -c 512K /dev/urandom >"$A/tank/f"
   obj=$(stat -c %i "$A/tank/f")
@@ -227,6 +227,37 @@ smash_raidz() {
   [ "$status" -ne 0 ]
   [[ $output == *"Input/output error"* ]]
   [ "$(sha256sum <"$A/two/ok")" = "$sha" ]
+  # The error log names the file, as zpool status -v prints it; it outlives an export.
+  run "$ZPOOL" status two
+  [[ $output == *"status: One or more devices has experienced an error resulting in data
+	corruption.  Applications may be affected."* ]]
+  [[ $output == *"see: https://openzfs.github.io/openzfs-docs/msg/ZFS-8000-8A"* ]]
+  [[ $output == *"errors: 1 data errors, use '-v' for a list" ]]
+  "$ZPOOL" export two
+  "$ZPOOL" import -d "$V" two
+  run "$ZPOOL" status -v two
+  [[ $output == *"errors: Permanent errors have been detected in the following files:
+
+        $A/two/f" ]]
+  run "$ZPOOL" status -x
+  [[ $output == *"pool: two"* ]]
+  "$ZPOOL" export two
+  # zfs-fuse reads the same log.
+  oracle_start
+  "$ZF_ZPOOL" import -d "$V" -R "$BATS_TEST_TMPDIR/zf" two
+  run "$ZF_ZPOOL" status -v two
+  [[ $output == *"errors: Permanent errors have been detected in the following files:"* ]]
+  [[ $output == *"$BATS_TEST_TMPDIR/zf$A/two/f"* ]]
+  "$ZF_ZPOOL" export two
+  oracle_stop
+  # The file removed, the next scrub finds nothing, and its log replaces the last one.
+  "$ZPOOL" import -d "$V" two
+  rm "$A/two/f"
+  "$ZPOOL" sync two
+  "$ZPOOL" scrub -w two
+  [[ $(scan two) == "scrub repaired 0B in "*" with 0 errors on "* ]]
+  run "$ZPOOL" status -v two
+  [[ $output == *"errors: No known data errors" ]]
 }
 
 @test "a scrub interrupted by export is resumed where it paused by zfs-fuse; one interrupted by zfsd's stop or SIGKILL resumes with uzfs and repairs" {
