@@ -60,6 +60,21 @@ smash_raidz() {
   dd if=/dev/urandom of="$1" bs="$unit" seek=$((row + 4194304 / unit)) count=1 conv=notrunc 2>/dev/null
 }
 
+# fresh_import POOL: a new zfsd (nothing of the pool cached) imports POOL from $V.
+fresh_import() {
+  zfsd_stop
+  zfsd_start
+  "$ZPOOL" import -d "$V" "$1"
+}
+
+# judge POOL: POOL exported, zfs-fuse's zdb -bcc must find it clean.
+judge() {
+  "$ZPOOL" export "$1"
+  oracle_start
+  oracle_zdb_clean "$V" "$1"
+  oracle_stop
+}
+
 @test "zpool scrub: usage, unknown pools, nothing to stop, a scrub under way: zpool's words" {
   expect 2 "$("$ZPOOL" scrub 2>&1)" "$ZPOOL" scrub
   run "$ZPOOL" scrub
@@ -117,9 +132,7 @@ smash_raidz() {
     read -r off size <<<"$e"
     smash "$V/d1" "$off" "$size"
   done
-  zfsd_stop
-  zfsd_start
-  "$ZPOOL" import -d "$V" tank
+  fresh_import tank
   [ "$(sha256sum <"$A/tank/f")" = "$sha" ]
   [ "$(row tank "$V/d1")" = "$V/d1 ONLINE 0 0 0" ]
   "$ZPOOL" scrub -w tank
@@ -157,9 +170,7 @@ smash_raidz() {
       smash_raidz "$V/d1" 4 "$off"
       [ "$bad" -eq 2 ] && smash_raidz "$V/d3" 4 "$off"
     done
-    zfsd_stop
-    zfsd_start
-    "$ZPOOL" import -d "$V" tank
+    fresh_import tank
     "$ZPOOL" scrub -w tank
     [[ $(scan tank) == "scrub repaired "*" with 0 errors on "* ]]
     [[ $(scan tank) != "scrub repaired 0B "* ]]
@@ -175,10 +186,7 @@ smash_raidz() {
     "$ZPOOL" scrub -w tank
     [[ $(scan tank) == "scrub repaired 0B in "*" with 0 errors on "* ]]
     [ "$(row tank "$V/d1")" = "$V/d1 ONLINE 0 0 0" ]
-    "$ZPOOL" export tank
-    oracle_start
-    oracle_zdb_clean "$V" tank
-    oracle_stop
+    judge tank
     "$ZPOOL" import -d "$V" tank
     "$ZPOOL" destroy tank
   done
@@ -195,16 +203,11 @@ smash_raidz() {
     read -r off size <<<"${second[$i]}"
     smash "$V/d0" "$off" "$size"
   done
-  zfsd_stop
-  zfsd_start
-  "$ZPOOL" import -d "$V" tank
+  fresh_import tank
   "$ZPOOL" scrub -w tank
   [[ $(scan tank) == "scrub repaired 256K in "*" with 0 errors on "* ]]
   [ "$(row tank "$V/d0")" = "$V/d0 ONLINE 0 0 2" ]
-  "$ZPOOL" export tank
-  oracle_start
-  oracle_zdb_clean "$V" tank
-  oracle_stop
+  judge tank
   "$ZPOOL" import -d "$V" tank
   "$ZPOOL" destroy tank
 
@@ -218,9 +221,7 @@ smash_raidz() {
   read -r off size <<<"${ext[2]}"
   smash "$V/d1" "$off" "$size"
   smash "$V/d2" "$off" "$size"
-  zfsd_stop
-  zfsd_start
-  "$ZPOOL" import -d "$V" two
+  fresh_import two
   "$ZPOOL" scrub -w two
   [[ $(scan two) == "scrub repaired 0B in "*" with 1 errors on "* ]]
   run cat "$A/two/f"
@@ -300,16 +301,13 @@ smash_raidz() {
   [[ $(scan tank) == "scrub in progress since "* ]]
   sleep 1.5
   zfsd_kill
-  zfsd_start
+  ZFSD_EXTRA_ARGS="--scrub-delay 20000 --txg-timeout 1" zfsd_start
   [[ $(scan tank) == "scrub in progress since "* ]]
-  for _ in $(seq 150); do
+  for _ in $(seq 300); do
     [[ $(scan tank) == "scrub repaired"* ]] && break
     sleep 0.2
   done
   [[ $(scan tank) == "scrub repaired 128K in "*" with 0 errors on "* ]]
   [ "$(row tank "$V/d1")" = "$V/d1 ONLINE 0 0 1" ]
-  "$ZPOOL" export tank
-  oracle_start
-  oracle_zdb_clean "$V" tank
-  oracle_stop
+  judge tank
 }
