@@ -51,8 +51,8 @@ EOF
 @test "zfsd --help: usage and options on stdout, exit 0" {
   zrun "$ZFSD" --help
   expect_rc 0
-  grep -q '^Usage: zfsd \[--foreground\] \[--socket PATH\] \[--state-dir DIR\] \[--pidfile PATH\] \[--log-level LEVEL\] \[--arc-max SIZE\] \[--dirty-max SIZE\] \[--txg-timeout SECONDS\] \[--dax-emulation\]$' "$out"
-  for o in --foreground --socket --state-dir --pidfile --log-level --arc-max --dirty-max --txg-timeout --dax-emulation --help; do
+  grep -q '^Usage: zfsd \[--foreground\] \[--socket PATH\] \[--state-dir DIR\] \[--pidfile PATH\] \[--log-level LEVEL\] \[--arc-max SIZE\] \[--dirty-max SIZE\] \[--txg-timeout SECONDS\] \[--scrub-delay USEC\] \[--dax-emulation\]$' "$out"
+  for o in --foreground --socket --state-dir --pidfile --log-level --arc-max --dirty-max --txg-timeout --scrub-delay --dax-emulation --help; do
     grep -qE "^ +$o( |$)" "$out" || { echo "--help lacks $o" >&2; return 1; }
   done
   expect_stderr ""
