@@ -44,12 +44,12 @@ class PoolDumper {
   Status LoadSpaceMaps(std::map<uint64_t, RangeSet>* alloc, uint64_t* total_alloc,
                        uint64_t* norm_alloc, uint64_t* norm_space);
 
-  // zfs_obj_to_path for the znode viewer, with the directories it reads cached (one objset
-  // at a time): without the cache a 10,000-entry directory makes -dddd quadratic.
+  // Zpl::ObjToPath for the znode viewer, one objset's Zpl kept at a time so its cache of the
+  // directories read serves every object: without it a 10,000-entry directory makes -dddd
+  // quadratic.
   std::string ObjToPath(ObjSet& os, uint64_t object);
   BlkPtr path_os_;  // the objset whose paths are cached, by its root block pointer
   std::unique_ptr<Zpl> path_zpl_;
-  std::map<uint64_t, std::map<uint64_t, std::string>> dir_names_;  // dir -> (child -> name)
 
   const Options& o_;
   Spa& spa_;

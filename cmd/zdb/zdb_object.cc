@@ -111,31 +111,12 @@ std::string PoolDumper::ObjToPath(ObjSet& os, uint64_t object) {
   const std::string unknown = "\?\?\?<object#" + std::to_string(object) + ">";
   if (!(path_os_ == os.rootbp()) || !path_zpl_) {
     path_os_ = os.rootbp();
-    dir_names_.clear();
     auto zpl = Zpl::Open(os);
     path_zpl_ = zpl.ok() ? std::move(*zpl) : nullptr;
   }
   if (!path_zpl_) return unknown;
-  std::string path;
-  uint64_t obj = object;
-  for (int depth = 0; depth < 256; depth++) {
-    if (obj == path_zpl_->root()) return path.empty() ? "/" : path;
-    auto z = path_zpl_->Stat(obj);
-    if (!z.ok()) break;
-    if (z->parent == obj) return path.empty() ? "/" : path;  // its own parent: a root
-    auto it = dir_names_.find(z->parent);
-    if (it == dir_names_.end()) {
-      std::map<uint64_t, std::string> names;
-      if (auto entries = path_zpl_->ReadDir(z->parent); entries.ok())
-        for (const DirEntry& e : *entries) names.emplace(e.object, e.name);
-      it = dir_names_.emplace(z->parent, std::move(names)).first;
-    }
-    auto name = it->second.find(obj);
-    if (name == it->second.end()) break;
-    path = "/" + name->second + path;
-    obj = z->parent;
-  }
-  return unknown;
+  auto path = path_zpl_->ObjToPath(object);
+  return path.ok() ? *path : unknown;
 }
 
 void PoolDumper::ViewObject(ObjSet& os, uint64_t object, const DnodePhys& dn) {

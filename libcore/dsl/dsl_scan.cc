@@ -209,8 +209,7 @@ Result<uint64_t> ScanWalk::OriginSnapshot() {
 
 // enqueue_clones_cb: each clone of ds (a head whose dir's origin is ds) joins the queue by its
 // first snapshot after the origin (or itself).
-Status ScanWalk::EnqueueClones(uint64_t ds_obj, const DslDatasetPhys& ds) {
-  (void)ds;
+Status ScanWalk::EnqueueClones(uint64_t ds_obj) {
   UZFS_ASSIGN(std::vector<DatasetInfo> all, dp_.ListAll());
   for (const DatasetInfo& d : all) {
     if (d.snapshot) continue;
@@ -248,7 +247,7 @@ Status ScanWalk::VisitDs(uint64_t ds_obj) {
       }
     }
     if (usenext) st_.queue.insert(clones.begin(), clones.end());
-    else UZFS_TRY(EnqueueClones(ds_obj, *ds));
+    else UZFS_TRY(EnqueueClones(ds_obj));
   }
   return Status::Ok();
 }

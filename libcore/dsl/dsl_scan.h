@@ -103,7 +103,7 @@ class ScanWalk {
   void Error(const ScanBookmark& zb);
   void FlushLeaves();
   Result<uint64_t> OriginSnapshot();
-  Status EnqueueClones(uint64_t ds_obj, const DslDatasetPhys& ds);
+  Status EnqueueClones(uint64_t ds_obj);
 
   ScrubState& st_;
   DslPool& dp_;

@@ -816,7 +816,7 @@ class Pool : public BlockReader {
   void ScanDsSnapshottedLocked(uint64_t ds_obj, uint64_t snap_obj);
   void ScanDsDestroyedLocked(uint64_t ds_obj, uint64_t next_snap_obj);
   void ScanChangedLocked();                // scan_mu_ held
-  uint64_t RepairedBytesLocked() const;    // Σ repair_bytes of every vdev
+  uint64_t RepairedBytes() const;  // Σ repair_bytes of every vdev (Top(): no lock needed)
   void LogInternalLocked(uint64_t event, uint64_t txg, const std::string& what);
   std::mutex scan_mu_;
   ScrubState scan_, scan_disk_;

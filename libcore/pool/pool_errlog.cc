@@ -31,27 +31,6 @@ bool ParseErrName(const std::string& s, Pool::ErrKey* k) {
   return true;
 }
 
-// zfs_obj_to_path: the object's path from the filesystem's root, by parent pointers and the
-// names in each parent directory; empty when it cannot be found (not a file any more).
-std::string ObjToPath(Zpl& zpl, uint64_t object) {
-  std::string path;
-  uint64_t obj = object;
-  for (int depth = 0; depth < 256; depth++) {
-    if (obj == zpl.root()) return path.empty() ? "/" : path;
-    auto z = zpl.Stat(obj);
-    if (!z.ok() || z->parent == obj) return "";
-    auto entries = zpl.ReadDir(z->parent);
-    if (!entries.ok()) return "";
-    std::string name;
-    for (const DirEntry& e : *entries)
-      if (e.object == obj) name = e.name;
-    if (name.empty()) return "";
-    path = "/" + name + path;
-    obj = z->parent;
-  }
-  return "";
-}
-
 }  // namespace
 
 void Pool::LogScanError(const ScanBookmark& zb) {
@@ -158,7 +137,10 @@ Result<std::vector<Pool::DataError>> Pool::ErrorLog() {
       auto ds = dp->Dataset(objset);
       auto os = ds.ok() ? ObjSet::Open(this, ds->bp) : Result<std::unique_ptr<ObjSet>>(ds.status());
       auto zpl = os.ok() ? Zpl::Open(**os) : Result<std::unique_ptr<Zpl>>(os.status());
-      if (zpl.ok()) e.path = ObjToPath(**zpl, object);
+      if (zpl.ok()) {
+        auto path = (*zpl)->ObjToPath(object);
+        if (path.ok()) e.path = *path;
+      }
     }
     out.push_back(std::move(e));
   }

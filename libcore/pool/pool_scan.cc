@@ -46,7 +46,7 @@ TaskQueue& ScanQueue() {
 
 }  // namespace
 
-uint64_t Pool::RepairedBytesLocked() const {
+uint64_t Pool::RepairedBytes() const {
   uint64_t n = 0;
   std::function<void(const Vdev&)> walk = [&](const Vdev& v) {
     n += v.repair_bytes.load(std::memory_order_relaxed);
@@ -79,7 +79,7 @@ Status Pool::LoadScanLocked() {
     scan_stats_.state = "scanning";
     scan_stats_.start_time = scan_stats_.pass_start = NowSec();
     scan_stats_.errors = st.errors;
-    scan_repaired_base_ = RepairedBytesLocked();
+    scan_repaired_base_ = RepairedBytes();
   }
   return Status::Ok();
 }
@@ -102,7 +102,7 @@ Status Pool::StartScrub() {
     scan_stats_ = {};
     scan_stats_.state = "scanning";
     scan_stats_.start_time = scan_stats_.pass_start = NowSec();
-    scan_repaired_base_ = RepairedBytesLocked();
+    scan_repaired_base_ = RepairedBytes();
   }
   return Status::Ok();
 }
@@ -118,22 +118,16 @@ Status Pool::CancelScrub() {
   scan_gen_++;
   scan_stats_.state = "canceled";
   scan_stats_.end_time = NowSec();
-  scan_stats_.repaired = RepairedBytesLocked() - scan_repaired_base_;
+  scan_stats_.repaired = RepairedBytes() - scan_repaired_base_;
   return Status::Ok();
 }
 
 Pool::ScanStatus Pool::scan_status() {
-  std::lock_guard<std::mutex> l(mu_);
-  uint64_t alloc = 0;
-  {
-    std::lock_guard<std::mutex> al(alloc_mu_);
-    for (auto& g : groups_)
-      if (g->is_normal()) alloc += g->allocated();
-  }
+  const uint64_t alloc = allocated();
   std::lock_guard<std::mutex> sl(scan_mu_);
   ScanStatus s = scan_stats_;
   s.to_examine = std::max(alloc, s.examined);
-  if (s.state == "scanning") s.repaired = RepairedBytesLocked() - scan_repaired_base_;
+  if (s.state == "scanning") s.repaired = RepairedBytes() - scan_repaired_base_;
   return s;
 }
 
@@ -308,7 +302,7 @@ bool Pool::ScanStep(std::chrono::milliseconds budget) {
     scan_complete_ = true;
     scan_stats_.state = "finished";
     scan_stats_.end_time = NowSec();
-    scan_stats_.repaired = RepairedBytesLocked() - scan_repaired_base_;
+    scan_stats_.repaired = RepairedBytes() - scan_repaired_base_;
   }
   return true;
 }

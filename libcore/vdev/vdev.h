@@ -70,14 +70,10 @@ class Vdev {
   // with the good copy (self-healing). Set by a pool imported or created writable before its
   // first read of user data; read-only opens (zdb, readonly=on) leave it false.
   bool self_heal = false;
-  // Mirrors, raidz and (ditto copies) top-level vdevs: the blocks (columns) written back by
-  // self-healing, and their bytes (what a scrub reports as repaired).
-  std::atomic<uint64_t> repairs{0};
+  // Mirrors, raidz and (ditto copies) top-level vdevs: the bytes written back by
+  // self-healing (what a scrub reports as repaired).
   std::atomic<uint64_t> repair_bytes{0};
-  void CountRepair(uint64_t bytes) {
-    repairs.fetch_add(1, std::memory_order_relaxed);
-    repair_bytes.fetch_add(bytes, std::memory_order_relaxed);
-  }
+  void CountRepair(uint64_t bytes) { repair_bytes.fetch_add(bytes, std::memory_order_relaxed); }
   // Leaves: how an I/O error's probe is made (a writable pool sets it, ProbeLeaf with its
   // Env). Unset (zdb, a read-only open): errors are counted and only kFaultAfter of them
   // fault the leaf. Set before the first I/O; never changed while I/O runs.

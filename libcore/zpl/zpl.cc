@@ -111,6 +111,29 @@ Status Zpl::ForEachExtent(uint64_t obj, const std::function<Status(uint64_t, Byt
   return Status::Ok();
 }
 
+Result<std::string> Zpl::ObjToPath(uint64_t object) {
+  std::string path;
+  uint64_t obj = object;
+  for (int depth = 0; depth < 256; depth++) {
+    if (obj == root_) return path.empty() ? "/" : path;
+    UZFS_ASSIGN(ZnodePhys z, Stat(obj));
+    if (z.parent == obj) return path.empty() ? "/" : path;  // its own parent: a root
+    auto it = dir_names_.find(z.parent);
+    if (it == dir_names_.end()) {
+      std::map<uint64_t, std::string> names;
+      if (auto entries = ReadDir(z.parent); entries.ok())
+        for (const DirEntry& e : *entries) names.emplace(e.object, e.name);
+      it = dir_names_.emplace(z.parent, std::move(names)).first;
+    }
+    auto name = it->second.find(obj);
+    if (name == it->second.end())
+      return Status::Error(ENOENT, "object " + std::to_string(obj) + " has no name in its parent");
+    path = "/" + name->second + path;
+    obj = z.parent;
+  }
+  return Status::Error(ENOENT, "object " + std::to_string(object) + ": path too deep");
+}
+
 Result<std::string> Zpl::ReadLink(uint64_t obj) {
   UZFS_ASSIGN(DnodePhys dn, os_.Dnode(obj));
   UZFS_ASSIGN(ZnodePhys z, ZnodePhys::Decode(dn));

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -47,11 +48,17 @@ class Zpl {
   // file size; holes are skipped (never read), so a sparse file costs only its data.
   Status ForEachExtent(uint64_t obj, const std::function<Status(uint64_t, ByteSpan)>& fn);
   Result<std::string> ReadLink(uint64_t obj);
+  // zfs_obj_to_path: the object's path from the root ("/a/b"; "/" for the root, or for an
+  // object that is its own parent), by the znodes' parent pointers and the names in each
+  // parent directory (cached: the objset read never changes). ENOENT when a step has no
+  // znode or no name (not linked any more).
+  Result<std::string> ObjToPath(uint64_t obj);
 
  private:
   explicit Zpl(ObjSet& os) : os_(os) {}
   ObjSet& os_;
   uint64_t version_ = 0, root_ = 0;
+  std::map<uint64_t, std::map<uint64_t, std::string>> dir_names_;  // dir -> (child -> name)
 };
 
 }  // namespace uzfs

@@ -18,10 +18,7 @@ setup() {
 }
 
 teardown() {
-  cd /
-  zfsd_stop || true
-  dead_mounts_clear
-  oracle_stop 2>/dev/null || true
+  pool_suite_teardown
 }
 
 @test "crash: 30 SIGKILLs of zfsd under writes; the pool is always consistent" {

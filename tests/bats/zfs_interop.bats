@@ -20,10 +20,7 @@ setup() {
 }
 
 teardown() {
-  cd /
-  zfsd_stop || true
-  dead_mounts_clear
-  oracle_stop 2>/dev/null || true
+  pool_suite_teardown
 }
 
 # space_of CMD...: "name used referenced" of every filesystem and snapshot but the pool's

@@ -25,10 +25,7 @@ setup() {
 }
 
 teardown() {
-  cd /
-  zfsd_stop || true
-  dead_mounts_clear
-  oracle_stop 2>/dev/null || true
+  pool_suite_teardown
   rm -rf "$V"
 }
 

@@ -18,10 +18,7 @@ setup() {
 }
 
 teardown() {
-  cd /
-  zfsd_stop || true
-  dead_mounts_clear
-  oracle_stop 2>/dev/null || true
+  pool_suite_teardown
 }
 
 # row POOL DEV: DEV's row of zpool status, blanks squeezed ("/v/d0 ONLINE 0 0 3").

@@ -62,3 +62,13 @@ tree_sum() {
     find . -path ./.zfs -prune -o -type f -print0 | sort -z | xargs -0 -r sha256sum
   )
 }
+
+# pool_suite_teardown (with ../lib/pool_helpers): the teardown of a suite that runs its own
+# zfsd and may have left zfs-fuse running: zfsd stopped, dead FUSE mounts detached, zfs-fuse
+# stopped and its lock released.
+pool_suite_teardown() {
+  cd /
+  zfsd_stop || true
+  dead_mounts_clear
+  oracle_stop 2>/dev/null || true
+}
