@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The test command: installs what it needs, builds, then runs every test — unit tests
-# (ctest), the fuzzers (60 s each, under ASan/UBSan), the reference pools made with zfs-fuse
-# (tests/lib/refpools.sh, cached), and the Bats suites (tests/bats/*.bats) — and ends with
-# one summary line "N passed, M failed" (totals over all of them). Exit status 0 only when
-# nothing failed. Run as root on Debian 12 (apt-get, zfs-fuse's daemon, /dev/fuse).
+# (ctest), the fuzzers (60 s each, under ASan/UBSan, in the background), the reference pools
+# made with zfs-fuse (tests/lib/refpools.sh, cached), and the Bats suites (tests/bats/*.bats,
+# two files at a time) — and ends with one summary line "N passed, M failed" (totals over
+# all of them). Exit status 0 only when nothing failed. Run as root on Debian 12 (apt-get,
+# zfs-fuse's daemon, /dev/fuse).
 # Environment: UZFS_BUILD (build dir, default build/), UZFS_REFPOOLS (reference pool cache,
 # default build/refpools), UZFS_FUZZ_BUILD (the fuzzers' build dir, default build-fuzz/),
 # FUZZ_SECONDS (default 60).
@@ -19,6 +20,42 @@ scripts/build.sh || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
 
 passed=0 failed=0
 section() { printf '\n==== %s ====\n' "$*"; }
+
+# --- fuzzers (in the background, niced) ----------------------------------------------
+# The fuzz build (every layer again under ASan/UBSan) and the three runs take ~12 minutes of
+# CPU; the Bats suites spend most of their time waiting on I/O, zfsd and zfs-fuse. So the
+# fuzzers run beside the other suites at the lowest priority, their report printed at the end.
+fuzz_build=${UZFS_FUZZ_BUILD:-$root/build-fuzz}
+run_fuzzers() {
+  local passed=0 failed=0 f work
+  section "fuzzers (${FUZZ_SECONDS}s each)"
+  if CC=clang CXX=clang++ cmake -S . -B "$fuzz_build" -G Ninja -DUZFS_FUZZ=ON \
+       -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null; then
+    for f in nvlist label message; do
+      if ! cmake --build "$fuzz_build" -j"$(nproc)" --target "${f}_fuzz" >"$UZFS_BUILD/fuzz-$f-build.log" 2>&1; then
+        echo "FAIL building ${f}_fuzz"; tail -20 "$UZFS_BUILD/fuzz-$f-build.log"
+        failed=$((failed + 1)); continue
+      fi
+      work=$(mktemp -d)  # new inputs go here; the committed seeds stay untouched
+      if "$fuzz_build/tests/fuzz/${f}_fuzz" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 \
+           "$work" "tests/fuzz/corpus/$f" >"$UZFS_BUILD/fuzz-$f.log" 2>&1; then
+        echo "ok   ${f}_fuzz: $(sed -n 's/^stat::number_of_executed_units: *//p' "$UZFS_BUILD/fuzz-$f.log") runs, no crash"
+        passed=$((passed + 1))
+      else
+        echo "FAIL ${f}_fuzz (log: $UZFS_BUILD/fuzz-$f.log)"; tail -40 "$UZFS_BUILD/fuzz-$f.log"
+        failed=$((failed + 1))
+      fi
+      rm -rf "$work"
+    done
+  else
+    echo "FAIL configuring the fuzz build"; failed=$((failed + 1))
+  fi
+  echo "$passed $failed" >"$UZFS_BUILD/fuzz.counts"
+}
+rm -f "$UZFS_BUILD/fuzz.counts"
+nice -n 19 bash -c "$(declare -f section run_fuzzers); $(declare -p root UZFS_BUILD FUZZ_SECONDS fuzz_build); run_fuzzers" \
+  >"$UZFS_BUILD/fuzz.out" 2>&1 </dev/null &
+fuzz_pid=$!
 
 # --- reference pools (zfs-fuse) -------------------------------------------------------
 section "reference pools"
@@ -39,40 +76,25 @@ else
   passed=$((passed + total - bad)); failed=$((failed + bad))
 fi
 
-# --- fuzzers ------------------------------------------------------------------------
-section "fuzzers (${FUZZ_SECONDS}s each)"
-fuzz_build=${UZFS_FUZZ_BUILD:-$root/build-fuzz}
-if CC=clang CXX=clang++ cmake -S . -B "$fuzz_build" -G Ninja -DUZFS_FUZZ=ON \
-     -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null; then
-  for f in nvlist label message; do
-    if ! cmake --build "$fuzz_build" -j"$(nproc)" --target "${f}_fuzz" >"$UZFS_BUILD/fuzz-$f-build.log" 2>&1; then
-      echo "FAIL building ${f}_fuzz"; tail -20 "$UZFS_BUILD/fuzz-$f-build.log"
-      failed=$((failed + 1)); continue
-    fi
-    work=$(mktemp -d)  # new inputs go here; the committed seeds stay untouched
-    if "$fuzz_build/tests/fuzz/${f}_fuzz" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 \
-         "$work" "tests/fuzz/corpus/$f" >"$UZFS_BUILD/fuzz-$f.log" 2>&1; then
-      echo "ok   ${f}_fuzz: $(sed -n 's/^stat::number_of_executed_units: *//p' "$UZFS_BUILD/fuzz-$f.log") runs, no crash"
-      passed=$((passed + 1))
-    else
-      echo "FAIL ${f}_fuzz (log: $UZFS_BUILD/fuzz-$f.log)"; tail -40 "$UZFS_BUILD/fuzz-$f.log"
-      failed=$((failed + 1))
-    fi
-    rm -rf "$work"
-  done
-else
-  echo "FAIL configuring the fuzz build"; failed=$((failed + 1))
-fi
-
 # --- shell tests --------------------------------------------------------------------
 section "Bats"
-bats --tap tests/bats </dev/null 2>&1 | tee "$UZFS_BUILD/bats.log"
+# Two files at a time (GNU parallel), each file's tests in order: every test has its own zfsd,
+# socket and state directory, and zfs-fuse's daemon is taken under a lock (tests/lib/oracle.bash).
+bats --tap --timing --jobs 2 --no-parallelize-within-files tests/bats </dev/null 2>&1 | tee "$UZFS_BUILD/bats.log"
 ok=$(grep -c '^ok ' "$UZFS_BUILD/bats.log")
 notok=$(grep -c '^not ok ' "$UZFS_BUILD/bats.log")
 planned=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$UZFS_BUILD/bats.log" | head -1)
 passed=$((passed + ok)); failed=$((failed + notok))
 if [ -z "$planned" ] || [ "$planned" -eq 0 ] || [ $((ok + notok)) -ne "$planned" ]; then
   echo "Bats ran $((ok + notok)) of ${planned:-?} planned tests"; failed=$((failed + 1))
+fi
+
+wait "$fuzz_pid"
+cat "$UZFS_BUILD/fuzz.out"
+if read -r fp ff <"$UZFS_BUILD/fuzz.counts" 2>/dev/null; then
+  passed=$((passed + fp)); failed=$((failed + ff))
+else
+  echo "the fuzzers reported no result"; failed=$((failed + 1))
 fi
 
 section "summary"
