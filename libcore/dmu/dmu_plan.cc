@@ -2,6 +2,7 @@
 // caller's lock"): the lookups under the pool's lock, the disk reads and ARC fills after it.
 #include <algorithm>
 #include <mutex>
+#include <optional>
 
 #include "libcore/base/taskq.h"
 #include "libcore/dmu/dmu_write.h"
@@ -112,15 +113,23 @@ Status ObjsetWriter::PlanFault(uint64_t obj, uint64_t at, CacheUnit* unit, ReadP
 
 namespace {
 
-// The unit's bytes from its sources (zeros for holes and past the last block).
-Result<Bytes> Assemble(const ObjsetWriter::ReadPlan::Piece& pc, BlockReader* reader) {
+// The unit's bytes from its sources (zeros for holes and past the last block). *bad is set
+// to the blkid of a block no copy of which could be read.
+Result<Bytes> Assemble(const ObjsetWriter::ReadPlan::Piece& pc, BlockReader* reader,
+                       std::optional<uint64_t>* bad) {
   Bytes u(pc.unit_len, 0);
   for (const auto& src : pc.srcs) {
     Bytes disk;
     const Bytes* data = src.image.get();
     if (!data) {
       if (!src.bp.little_endian()) return Status::Error(ENOTSUP, "big-endian block: read-only here");
-      UZFS_ASSIGN(disk, reader->Read(src.bp));
+      Result<Bytes> r = reader->Read(src.bp);
+      if (!r.ok()) {
+        int code = r.status().code();
+        if (code == EIO || code == ECKSUM || code == ENXIO) *bad = pc.bs ? src.at / pc.bs : 0;
+        return r.status();
+      }
+      disk = std::move(r).value();
       data = &disk;
     }
     uint64_t lo = std::max(src.at, pc.unit_off);
@@ -151,9 +160,14 @@ Status ObjsetWriter::ReadPlan::Complete() {
         UZFS_ASSIGN(bool hit, arc->ReadIfCached(key, pc.unit_off, pc.unit_len, pc.at, dst));
         if (hit) return Status::Ok();
       }
-      Result<Bytes> unit = Assemble(pc, reader);
+      std::optional<uint64_t> bad;
+      Result<Bytes> unit = Assemble(pc, reader, &bad);
       if (pc.ticket) arc->FinishFill(pc.ticket, unit);
       pc.ticket.reset();
+      if (bad) {
+        std::lock_guard<std::mutex> l(mu);
+        unreadable.push_back(*bad);
+      }
       UZFS_TRY(unit.status());
       std::copy_n(unit->begin() + static_cast<long>(pc.at - pc.unit_off), pc.n, dst.begin());
       return Status::Ok();

@@ -183,6 +183,10 @@ class ObjsetWriter {
     ArcObjKey key;
     Arc* arc = nullptr;
     BlockReader* reader = nullptr;
+    // The level-0 blocks (blkids) Complete could not read from any copy (EIO, ECKSUM):
+    // the caller logs them in the pool's error log once it knows the failure is not a race
+    // with a rewrite (spa_log_error of a logical read).
+    std::vector<uint64_t> unreadable;
     // Runs the pieces (several at once on the TaskQueue when there are several). Every
     // ticket is finished, also on error; a plan dropped without Complete finishes its tickets
     // as failed fills.

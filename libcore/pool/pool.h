@@ -495,8 +495,9 @@ class Pool : public BlockReader {
   };
   ScanStatus scan_status();
   // The persistent error log (pool_errlog.cc; spa_errlog.c): the objects with blocks a scrub
-  // found without a good copy. dataset is "<metadata>" for the MOS and empty when the
-  // dataset is gone; path (from the filesystem's root) is empty when it cannot be found.
+  // or an ordinary read of file data found without a good copy. dataset is "<metadata>" for
+  // the MOS and empty when the dataset is gone; path (from the filesystem's root) is empty
+  // when it cannot be found.
   struct DataError {
     std::string dataset, path;
     uint64_t objset = 0, object = 0;
@@ -831,6 +832,7 @@ class Pool : public BlockReader {
   // The error log (pool_errlog.cc): entries not yet synced and the rotation a scrub's end
   // asks for (scan_mu_); the MOS's two log objects (mu_).
   void LogScanError(const ScanBookmark& zb);
+  void LogReadErrors(uint64_t ds_obj, uint64_t obj, const std::vector<uint64_t>& blkids);
   Status LoadErrlogLocked();
   Status ErrlogSyncLocked();
   std::set<ErrKey> ErrorKeysLocked();

@@ -293,8 +293,11 @@ Result<Bytes> Pool::ReadFile(const std::string& fs, uint64_t obj, uint64_t off, 
     if (also) UZFS_TRY(also(*od->zpl, txg_.open()));
     if (attempt == 0) l.unlock();
     Status s = plan.Complete();
-    if (!s.ok() && s.code() == ECKSUM && attempt == 0) continue;
-    UZFS_TRY(s);
+    if (!s.ok() && s.code() == ECKSUM && attempt == 0) continue;  // maybe a block reused since
+    if (!s.ok()) {
+      LogReadErrors(ds_obj, obj, plan.unreadable);
+      return s;
+    }
     plan.out.resize(want, 0);
     return std::move(plan.out);
   }

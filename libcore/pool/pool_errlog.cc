@@ -5,8 +5,9 @@
 // "objset:object:level:blkid" in hex with an empty string as its value. When a scrub ends
 // (finished or stopped) the scrub's log replaces the last one (spa_errlog_rotate), so
 // repaired or rewritten files leave the list. zpool status counts the entries and, with -v,
-// names the files (zpool_get_errlog, zfs_obj_to_path). Errors met by ordinary reads are
-// not logged yet.
+// names the files (zpool_get_errlog, zfs_obj_to_path). File blocks that ordinary reads
+// (FUSE, libzfs, mapped-file faults) find without a good copy are logged too (spa_log_error);
+// metadata blocks those reads fail on are not yet.
 #include <cinttypes>
 #include <cstdio>
 
@@ -36,6 +37,15 @@ bool ParseErrName(const std::string& s, Pool::ErrKey* k) {
 void Pool::LogScanError(const ScanBookmark& zb) {
   std::lock_guard<std::mutex> sl(scan_mu_);
   errlist_scrub_.insert({zb.objset, zb.object, zb.level, zb.blkid});
+}
+
+// spa_log_error for a logical read: into the scrub's list while a scrub runs or its end
+// awaits the rotation (spa_scrub_active || spa_scrub_finished), else the last one.
+void Pool::LogReadErrors(uint64_t ds_obj, uint64_t obj, const std::vector<uint64_t>& blkids) {
+  if (blkids.empty() || readonly_) return;
+  std::lock_guard<std::mutex> sl(scan_mu_);
+  auto& list = scan_.active() || errlog_rotate_ ? errlist_scrub_ : errlist_last_;
+  for (uint64_t b : blkids) list.insert({ds_obj, obj, 0, b});
 }
 
 Status Pool::LoadErrlogLocked() {

@@ -56,6 +56,8 @@ Result<Pool::MapUnit> Pool::FaultFile(const std::string& fs, uint64_t obj, uint6
   // fault waits neither for another's disk reads nor for a sync; when that fill came to
   // nothing (a write made it stale, a reused block failed its checksum, an eviction came
   // first), once more wholly under the lock.
+  // Blocks the first fill could not read go into the error log when the second fails too.
+  std::vector<uint64_t> unreadable;
   {
     ObjsetWriter::ReadPlan plan;
     ObjsetWriter::CacheUnit u;
@@ -69,14 +71,20 @@ Result<Pool::MapUnit> Pool::FaultFile(const std::string& fs, uint64_t obj, uint6
     bool ours = plan.pieces[0].ticket != nullptr;
     Status s = plan.Complete();
     if (s.ok() && arc_->Cached(plan.key, u.off)) return MapUnit{u.off, u.len, ours};
+    unreadable = std::move(plan.unreadable);
   }
   std::lock_guard<std::mutex> l(mu_);
   uint64_t dir = 0, ds_obj = 0;
   ZnodePhys z;
   UZFS_ASSIGN(OpenDataset * od, MappedFileLocked(fs, obj, &dir, &ds_obj, &z));
   ObjsetWriter::CacheUnit u;
-  UZFS_ASSIGN(bool filled, od->os->FaultUnit(obj, at, &u));
-  return MapUnit{u.off, u.len, filled};
+  Result<bool> filled = od->os->FaultUnit(obj, at, &u);
+  if (!filled.ok()) {
+    int code = filled.status().code();
+    if (code == EIO || code == ECKSUM || code == ENXIO) LogReadErrors(ds_obj, obj, unreadable);
+    return filled.status();
+  }
+  return MapUnit{u.off, u.len, *filled};
 }
 
 Status Pool::DirtyFile(const std::string& fs, uint64_t obj, uint64_t at,

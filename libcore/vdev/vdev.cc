@@ -184,6 +184,10 @@ class MirrorVdev : public Vdev {
       Heal(offset, out, bad);
       return Status::Ok();
     }
+    // No side verified: each that returned wrong bytes is its device's checksum error all
+    // the same (each child zio verified its own copy in vdev_mirror_io_start's children).
+    for (const auto& [side, code] : bad)
+      if (code == ECKSUM) side->NoteError(VdevErrKind::kChecksum);
     if (saw_cksum) return Status::Error(ECKSUM, "mirror: no side verifies");
     return last;
   }

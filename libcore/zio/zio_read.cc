@@ -78,6 +78,14 @@ class Reader {
       if (report_ && report_->errors.size() == before)
         Record(d, dva, "", r.status().code(), r.status().message());
     }
+    // A copy on a single-device top-level vdev that read but did not verify is that
+    // device's checksum error, whether another copy verified or none did (the bp's DVAs are
+    // a mirror's children in zio_vdev_io_start; a mirror or raidz below counted its sides).
+    for (auto [d, code] : bad) {
+      const Dva& dva = bp.dva[d];
+      Vdev* top = dva.gang() ? nullptr : vdevs_(dva.vdev());
+      if (top && code == ECKSUM && top->is_leaf()) top->NoteError(VdevErrKind::kChecksum);
+    }
     if (good) {
       if (report_ && !report_->errors.empty()) report_->recovered = true;
       RepairDittos(bp, bad, good_phys);
@@ -102,14 +110,11 @@ class Reader {
   // vdev_mirror_io_done's repair): each copy that was read and failed while another verified
   // gets the verified physical bytes written back in place, when its top-level vdev heals
   // (a pool imported writable). Gang copies are left alone (their headers differ per DVA).
-  // A copy on a single-device top-level vdev that read but did not verify is that device's
-  // checksum error (a mirror or raidz below counted its own sides).
   void RepairDittos(const BlkPtr& bp, const std::vector<std::pair<int, int>>& bad, const Bytes& phys) {
     if (phys.empty()) return;
     for (auto [d, code] : bad) {
       const Dva& dva = bp.dva[d];
       Vdev* top = dva.gang() ? nullptr : vdevs_(dva.vdev());
-      if (top && code == ECKSUM && top->is_leaf()) top->NoteError(VdevErrKind::kChecksum);
       if (!top || !top->self_heal || !top->available()) continue;
       const uint64_t unit = uint64_t{1} << (top->ashift ? top->ashift : 9);
       Bytes padded(P2RoundUp(phys.size(), unit), 0);

@@ -308,3 +308,48 @@ judge() {
   [ "$(row tank "$V/d1")" = "$V/d1 ONLINE 0 0 1" ]
   judge tank
 }
+
+@test "without a scrub: a file block with no good copy met by an ordinary read gives EIO, is the device's checksum error and goes into the error log, which zfs-fuse reads too; an mmap of it faults the same way" {
+  "$ZPOOL" create -m "$A/tank" tank "$V/d0"
+  head -c 1M /dev/urandom >"$A/tank/f"
+  head -c 1M /dev/urandom >"$A/tank/ok"
+  sha=$(sha256sum <"$A/tank/ok")
+  obj=$(stat -c %i "$A/tank/f")
+  "$ZPOOL" export tank
+  mapfile -t ext < <(extents tank "$obj")
+  [ "${#ext[@]}" -eq 8 ]
+  read -r off size <<<"${ext[5]}"
+  smash "$V/d0" "$off" "$size"
+  fresh_import tank
+  run "$ZPOOL" status -v tank
+  [[ $output == *"errors: No known data errors" ]]
+  run cat "$A/tank/f"
+  [ "$status" -ne 0 ]
+  [[ $output == *"Input/output error"* ]]
+  [ "$(sha256sum <"$A/tank/ok")" = "$sha" ]
+  # The first 640K read fine; the sixth block did not.
+  [ "$(head -c 655360 "$A/tank/f" | wc -c)" -eq 655360 ]
+  read -r _ state r w ck <<<"$(row tank "$V/d0")"
+  [ "$state" = ONLINE ] && [ "$r" = 0 ] && [ "$w" = 0 ] && [ "$ck" -ge 1 ]
+  run "$ZPOOL" status -v tank
+  [[ $output == *"errors: Permanent errors have been detected in the following files:
+
+        $A/tank/f" ]]
+  [[ $output == *"see: https://openzfs.github.io/openzfs-docs/msg/ZFS-8000-8A"* ]]
+  # A mapping of the block faults with SIGBUS, its read logged as well (the log holds each
+  # block once: still one entry).
+  run "$UZFS_BUILD/cmd/uzfs-map/uzfs-map" --sum "$A/tank/f"
+  [ "$status" -ne 0 ]
+  [[ ${output%% *} != [0-9a-f]*[0-9a-f] ]]
+  run "$ZPOOL" status tank
+  [[ $output == *"errors: 1 data errors, use '-v' for a list" ]]
+  # Synced with the pool: zfs-fuse reads the same log.
+  "$ZPOOL" export tank
+  oracle_start
+  "$ZF_ZPOOL" import -d "$V" -R "$BATS_TEST_TMPDIR/zf" tank
+  run "$ZF_ZPOOL" status -v tank
+  [[ $output == *"errors: Permanent errors have been detected in the following files:"* ]]
+  [[ $output == *"$BATS_TEST_TMPDIR/zf$A/tank/f"* ]]
+  "$ZF_ZPOOL" export tank
+  oracle_stop
+}
