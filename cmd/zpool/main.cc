@@ -6,10 +6,10 @@ const char* const uzfs::cmd::kProgram = "zpool";
 namespace uzfs::zpool {
 
 const std::vector<Cmd>& Commands() {
-  static const std::vector<Cmd> cmds = {kVersion, kCreate, kDestroy, kAdd,     kRemove,
-                                        kList,    kStatus, kClear,   kScrub,   kGet,
-                                        kSet,     kExport, kImport,  kUpgrade, kHistory,
-                                        kSync};
+  static const std::vector<Cmd> cmds = {kVersion, kCreate, kDestroy, kAdd,    kRemove,
+                                        kList,    kIostat, kStatus,  kClear,  kScrub,
+                                        kGet,     kSet,    kExport,  kImport, kUpgrade,
+                                        kHistory, kSync};
   return cmds;
 }
 }  // namespace uzfs::zpool

@@ -208,6 +208,9 @@ NvList Pool::StatusConfig() {
     kids.push_back(std::move(t));
   }
   tree.AddNvListArray("children", std::move(kids));
+  // The time the I/O counters cover, in ns (vdev_get_stats's vs_timestamp).
+  tree.AddUint64("stats_ns", static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                 std::chrono::steady_clock::now() - stats_since_).count()));
   cfg.AddNvList("vdev_tree", std::move(tree));
   return cfg;
 }

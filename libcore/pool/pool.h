@@ -774,6 +774,9 @@ class Pool : public BlockReader {
   uint64_t create_txg_ = 0;
   bool config_dirty_ = false;
   bool readonly_ = false;
+  // Where the vdevs' I/O counters started (vdev_stat_t's vs_timestamp: zpool iostat's first
+  // report is an average since then). Never changes.
+  const std::chrono::steady_clock::time_point stats_since_ = std::chrono::steady_clock::now();
   Status failed_ = Status::Ok();
   uint64_t mos_dir_obj_ = 0;   // $MOS dsl_dir
   int64_t mos_used_ = 0, mos_comp_ = 0, mos_uncomp_ = 0;  // this txg's MOS accounting

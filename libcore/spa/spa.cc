@@ -139,6 +139,11 @@ NvList VdevStatusTree(const Vdev& v) {
   nv.AddUint64("read_errors", v.health.read_errors());
   nv.AddUint64("write_errors", v.health.write_errors());
   nv.AddUint64("checksum_errors", v.health.checksum_errors());
+  // vdev_stat_t's vs_ops and vs_bytes (zpool iostat).
+  nv.AddUint64("read_ops", v.io.ops[0].load(std::memory_order_relaxed));
+  nv.AddUint64("write_ops", v.io.ops[1].load(std::memory_order_relaxed));
+  nv.AddUint64("read_bytes", v.io.bytes[0].load(std::memory_order_relaxed));
+  nv.AddUint64("write_bytes", v.io.bytes[1].load(std::memory_order_relaxed));
   if (!v.children.empty()) {
     std::vector<NvList> kids;
     for (const auto& c : v.children) kids.push_back(VdevStatusTree(*c));

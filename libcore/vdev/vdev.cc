@@ -70,6 +70,7 @@ class LeafVdev : public Vdev {
     // (an intent log chain's unwritten tail, ZIO_FLAG_SPECULATIVE), and the callers that
     // know better (a mirror's self-healing) do not write back.
     if (verify && !(*verify)(out)) return fail(ECKSUM, "checksum mismatch");
+    io.Count(false, out.size());
     return Status::Ok();
   }
 
@@ -91,6 +92,7 @@ class LeafVdev : public Vdev {
       NoteError(VdevErrKind::kWrite);
       return fail(s.code() ? s.code() : EIO, "write error: " + s.message());
     }
+    io.Count(true, data.size());
     return Status::Ok();
   }
   Status Flush() override {
@@ -170,6 +172,7 @@ class MirrorVdev : public Vdev {
       if (s.ok()) {
         if (!scrub) {
           Heal(offset, out, bad);
+          io.Count(false, out.size());
           return s;
         }
         have = true;
@@ -182,6 +185,7 @@ class MirrorVdev : public Vdev {
     // A scrub read every side: those that failed before or after the good one are repaired.
     if (have) {
       Heal(offset, out, bad);
+      io.Count(false, out.size());
       return Status::Ok();
     }
     // No side verified: each that returned wrong bytes is its device's checksum error all
@@ -201,7 +205,9 @@ class MirrorVdev : public Vdev {
       if (s.ok()) good++;
       else last = s;
     }
-    return good ? Status::Ok() : last;
+    if (!good) return last;
+    io.Count(true, data.size());
+    return Status::Ok();
   }
   Status Flush() override { return FlushChildren(*this); }
 
@@ -231,6 +237,14 @@ class RaidzVdev : public Vdev {
 
   Status Read(uint64_t offset, MutByteSpan out, const BlockVerifier* verify,
               std::vector<VdevIoError>* errs, bool scrub) override {
+    Status s = ReadColumns(offset, out, verify, errs, scrub);
+    if (s.ok()) io.Count(false, out.size());
+    return s;
+  }
+
+ private:
+  Status ReadColumns(uint64_t offset, MutByteSpan out, const BlockVerifier* verify,
+                     std::vector<VdevIoError>* errs, bool scrub) {
     uint64_t unit = 1ULL << ashift;
     uint64_t size = P2RoundUp(out.size(), unit);
     if (size < out.size()) return Status::Error(EINVAL, "raidz: size overflow");
@@ -340,6 +354,7 @@ class RaidzVdev : public Vdev {
     return Status::Error(ECKSUM, Describe(*this) + ": raidz reconstruction failed");
   }
 
+ public:
   Status Write(uint64_t offset, ByteSpan data, std::vector<VdevIoError>* errs,
                bool durable) override {
     uint64_t unit = 1ULL << ashift;
@@ -368,6 +383,7 @@ class RaidzVdev : public Vdev {
     }
     // vdev_raidz_io_done: a write survives as long as no more columns failed than parity.
     if (failed > nparity) return last;
+    io.Count(true, data.size());
     return Status::Ok();
   }
   Status Flush() override { return FlushChildren(*this); }

@@ -74,6 +74,18 @@ class Vdev {
   // self-healing (what a scrub reports as repaired).
   std::atomic<uint64_t> repair_bytes{0};
   void CountRepair(uint64_t bytes) { repair_bytes.fetch_add(bytes, std::memory_order_relaxed); }
+  // vdev_stat_t's vs_ops / vs_bytes (zpool iostat): the reads and writes that succeeded on
+  // this vdev as a whole (a top-level's of whole blocks, a leaf's to its device; label and
+  // uberblock writes are not counted), as vdev_stat_update counts each zio on its own vdev.
+  // Atomics: counted by any I/O thread, read without a lock.
+  struct IoCounters {
+    std::atomic<uint64_t> ops[2]{}, bytes[2]{};  // [0] reads, [1] writes
+    void Count(bool write, uint64_t n) {
+      ops[write].fetch_add(1, std::memory_order_relaxed);
+      bytes[write].fetch_add(n, std::memory_order_relaxed);
+    }
+  };
+  IoCounters io;
   // Leaves: how an I/O error's probe is made (a writable pool sets it, ProbeLeaf with its
   // Env). Unset (zdb, a read-only open): errors are counted and only kFaultAfter of them
   // fault the leaf. Set before the first I/O; never changed while I/O runs.
