@@ -325,6 +325,13 @@ Status DatasetOps::List(const NvList& args, NvList* result) {
   return Status::Ok();
 }
 
+// The properties a mount is made with (mount_table.h): setting one remounts what it covers.
+static bool MountProp(const std::string& k) {
+  for (const char* p : {"mountpoint", "canmount", "readonly", "atime", "exec", "setuid", "devices"})
+    if (k == p) return true;
+  return false;
+}
+
 Status DatasetOps::Set(const NvList& args, NvList*) {
   std::string name = Str(args, "name");
   UZFS_TRY(CheckDatasetName(name, true));
@@ -332,7 +339,7 @@ Status DatasetOps::Set(const NvList& args, NvList*) {
   if (props.empty()) return Status::Error(EINVAL, "missing property=value argument");
   bool remount = false;
   for (auto& [k, v] : props)
-    if (k == "mountpoint" || k == "canmount" || k == "readonly" || k == "atime") remount = true;
+    if (MountProp(k)) remount = true;
   std::vector<std::string> was;
   if (remount) {
     for (auto& [fs, mp] : m_->List())
@@ -360,7 +367,7 @@ Status DatasetOps::Inherit(const NvList& args, NvList*) {
   std::string name = Str(args, "name"), prop = Str(args, "property");
   UZFS_TRY(CheckDatasetName(name, true));
   bool recursive = Flag(args, "recursive");
-  bool remount = prop == "mountpoint" || prop == "canmount" || prop == "readonly" || prop == "atime";
+  bool remount = MountProp(prop);
   std::vector<std::string> was;
   if (remount) {
     for (auto& [fs, mp] : m_->List())
@@ -627,7 +634,8 @@ Status DatasetOps::Mount(const NvList& args, NvList* result) {
   if (!name.empty()) {
     UZFS_TRY(CheckDatasetName(name, true));
     UZFS_TRY(WithPool(name, [&](Pool& p) { return p.DatasetProps(name).status(); }));
-    UZFS_TRY(m_->Mount(name, Flag(args, "readonly")));
+    UZFS_ASSIGN(MountTable::TempOptions t, MountTable::ParseTempOptions(Str(args, "options")));
+    UZFS_TRY(m_->Mount(name, t));
   }
   std::vector<NvList> out;
   for (auto& [fs, mp] : m_->List()) {

@@ -169,6 +169,9 @@ Result<std::unique_ptr<FuseMount>> FuseMount::Mount(Pool* pool, const std::strin
                    ",max_read=" + std::to_string(kMaxRequest);
   if (o.readonly) mo += ",ro";
   if (!o.atime) mo += ",noatime";
+  if (!o.exec) mo += ",noexec";
+  mo += o.setuid ? ",suid" : ",nosuid";
+  mo += o.devices ? ",dev" : ",nodev";
   std::vector<std::string> argv_s = {"zfsd", "-o", mo};
   if (o.debug) argv_s.push_back("-d");
   std::vector<char*> argv;

@@ -114,6 +114,9 @@ class FusePassthrough;
 struct MountOptions {
   bool readonly = false;  // mount read-only (-o ro); every change fails with EROFS
   bool atime = true;      // update atime on reads (the atime property)
+  // The exec, setuid and devices properties: without them the mount is noexec, nosuid,
+  // nodev (libfuse mounts nosuid,nodev unless told suid,dev).
+  bool exec = true, setuid = true, devices = true;
   // How long the kernel may cache attributes and names (seconds). What changes the
   // filesystem behind the mount invalidates them (InvalidateData, Rollback).
   double attr_timeout = 1.0, entry_timeout = 1.0;

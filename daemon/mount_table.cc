@@ -29,6 +29,9 @@ Result<MountTable::MountProps> MountTable::PropsOf(const std::string& fs, Pool**
       else if (pr.name == "canmount") mp.canmount = pr.value;
       else if (pr.name == "readonly") mp.readonly = pr.value == "on";
       else if (pr.name == "atime") mp.atime = pr.value == "on";
+      else if (pr.name == "exec") mp.exec = pr.value == "on";
+      else if (pr.name == "setuid") mp.setuid = pr.value == "on";
+      else if (pr.name == "devices") mp.devices = pr.value == "on";
     }
     return Status::Ok();
   });
@@ -36,11 +39,38 @@ Result<MountTable::MountProps> MountTable::PropsOf(const std::string& fs, Pool**
   return mp;
 }
 
+Result<MountTable::TempOptions> MountTable::ParseTempOptions(const std::string& csv) {
+  TempOptions t;
+  size_t at = 0;
+  while (at <= csv.size() && !csv.empty()) {
+    size_t comma = csv.find(',', at);
+    std::string x = csv.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+    at = comma == std::string::npos ? csv.size() + 1 : comma + 1;
+    // mntopt pairs as zfs_mount_option / Linux's mount(8) name them.
+    static const std::map<std::string, std::pair<std::optional<bool> TempOptions::*, bool>> kWords = {
+        {"ro", {&TempOptions::readonly, true}}, {"rw", {&TempOptions::readonly, false}},
+        {"atime", {&TempOptions::atime, true}}, {"noatime", {&TempOptions::atime, false}},
+        {"exec", {&TempOptions::exec, true}},   {"noexec", {&TempOptions::exec, false}},
+        {"suid", {&TempOptions::setuid, true}}, {"nosuid", {&TempOptions::setuid, false}},
+        {"dev", {&TempOptions::devices, true}}, {"nodev", {&TempOptions::devices, false}}};
+    if (x.empty() || x == "defaults") continue;
+    auto it = kWords.find(x);
+    if (it == kWords.end()) return Status::Error(EINVAL, "unsupported mount option '" + x + "'");
+    t.*(it->second.first) = it->second.second;
+  }
+  return t;
+}
+
 Status MountTable::MountWith(const std::string& fs, const MountProps& mp, Pool* pool,
-                             bool extra_ro) {
+                             const TempOptions& t) {
   MountOptions o;
-  o.readonly = mp.readonly || extra_ro;
-  o.atime = mp.atime;
+  // A temporary rw does not make a readonly=on dataset writable (zfs_mount: the property's
+  // ro wins), as a read-only pool's datasets stay read-only.
+  o.readonly = mp.readonly || t.readonly.value_or(false);
+  o.atime = t.atime.value_or(mp.atime);
+  o.exec = t.exec.value_or(mp.exec);
+  o.setuid = t.setuid.value_or(mp.setuid);
+  o.devices = t.devices.value_or(mp.devices);
   UZFS_ASSIGN(auto m, FuseMount::Mount(pool, fs, mp.mountpoint, o));
   // zil_replay_error's warning: the records past the failed one are lost.
   if (Status r = pool->TakeReplayError(); !r.ok()) spdlog::warn("{}: {}", fs, r.ToString());
@@ -49,7 +79,7 @@ Status MountTable::MountWith(const std::string& fs, const MountProps& mp, Pool* 
   return Status::Ok();
 }
 
-Status MountTable::Mount(const std::string& fs, bool extra_ro) {
+Status MountTable::Mount(const std::string& fs, const TempOptions& temp) {
   if (fs.find('@') != std::string::npos)
     return Status::Error(EINVAL, "snapshots are mounted under the filesystem's .zfs/snapshot");
   if (Mounted(fs)) return Status::Error(EBUSY, "filesystem already mounted");
@@ -59,7 +89,7 @@ Status MountTable::Mount(const std::string& fs, bool extra_ro) {
     return Status::Error(EINVAL, "legacy mountpoint\nuse mount(8) to mount this filesystem");
   if (mp.mountpoint == "none") return Status::Error(EINVAL, "no mountpoint set");
   if (mp.canmount == "off") return Status::Error(EINVAL, "'canmount' property is set to 'off'");
-  return MountWith(fs, mp, pool, extra_ro);
+  return MountWith(fs, mp, pool, temp);
 }
 
 Status MountTable::MountPool(const std::string& pool) {
@@ -80,7 +110,7 @@ Status MountTable::MountPool(const std::string& pool) {
       continue;
     }
     if (mp->canmount != "on" || mp->mountpoint == "none" || mp->mountpoint == "legacy") continue;
-    Status s = MountWith(fs, *mp, p, false);
+    Status s = MountWith(fs, *mp, p, {});
     if (!s.ok()) {
       spdlog::warn("cannot mount '{}': {}", fs, s.message());
       if (first.ok()) first = Status::Error(s.code(), "cannot mount '" + fs + "': " + s.message());
@@ -94,7 +124,7 @@ Status MountTable::MountIfAuto(const std::string& fs) {
   Pool* p = nullptr;
   UZFS_ASSIGN(MountProps mp, PropsOf(fs, &p));
   if (mp.canmount != "on" || mp.mountpoint == "none" || mp.mountpoint == "legacy") return Status::Ok();
-  return MountWith(fs, mp, p, false);
+  return MountWith(fs, mp, p, {});
 }
 
 void MountTable::MountAll() {

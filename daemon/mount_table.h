@@ -5,7 +5,8 @@
 // cache file's pools, at zfs create) when canmount=on and its mountpoint property is a path;
 // the mountpoint value already carries the pool's altroot. canmount=noauto filesystems are
 // mounted only by `zfs mount NAME`; canmount=off and mountpoint=none|legacy never.
-// readonly=on mounts read-only; atime=off stops atime updates.
+// readonly=on mounts read-only; atime=off stops atime updates; exec=off, setuid=off and
+// devices=off mount with noexec, nosuid and nodev (and =on without them).
 //
 // Thread safety: every method is called under zfsd's ops lock (one operation at a time);
 // the table has its own mutex for the read-only queries of other threads. Never call a
@@ -16,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -30,9 +32,16 @@ class MountTable {
   explicit MountTable(PoolTable* table) : t_(table) {}
   ~MountTable();
 
+  // zfs mount -o: options for one mount, over the properties (OpenZFS's temporary values).
+  struct TempOptions {
+    std::optional<bool> readonly, atime, exec, setuid, devices;
+  };
+  // "ro,noatime,...": ro rw atime noatime exec noexec suid nosuid dev nodev (and defaults);
+  // EINVAL "unsupported mount option 'x'" for anything else.
+  static Result<TempOptions> ParseTempOptions(const std::string& csv);
   // zfs mount NAME: EBUSY "filesystem already mounted"; EINVAL "legacy mountpoint" /
-  // "no mountpoint set" / "'canmount' property is set to 'off'". extra_ro: mount -o ro.
-  Status Mount(const std::string& fs, bool extra_ro = false);
+  // "no mountpoint set" / "'canmount' property is set to 'off'".
+  Status Mount(const std::string& fs, const TempOptions& temp = {});
   // Mounts every filesystem of a pool that mounts automatically (children after parents).
   // Every one is tried; the first error is returned.
   Status MountPool(const std::string& pool);
@@ -60,13 +69,14 @@ class MountTable {
   std::vector<std::pair<std::string, std::string>> List();
 
  private:
-  // The mount properties of fs: mountpoint value, canmount, readonly, atime.
+  // The mount properties of fs: mountpoint value, canmount, readonly, atime, exec, setuid,
+  // devices.
   struct MountProps {
     std::string mountpoint, canmount = "on";
-    bool readonly = false, atime = true;
+    bool readonly = false, atime = true, exec = true, setuid = true, devices = true;
   };
   Result<MountProps> PropsOf(const std::string& fs, Pool** pool);
-  Status MountWith(const std::string& fs, const MountProps& mp, Pool* pool, bool extra_ro);
+  Status MountWith(const std::string& fs, const MountProps& mp, Pool* pool, const TempOptions& t);
 
   PoolTable* t_;
   std::mutex mu_;

@@ -337,12 +337,12 @@ Result<std::vector<Mount>> ZfsMounts() {
   return out;
 }
 
-Status ZfsMount(const std::string& name, bool readonly) {
+Status ZfsMount(const std::string& name, const std::string& options) {
   // zfs_mount without a name only lists: refuse rather than report a mount that never was.
   if (name.empty()) return Status::Error(EINVAL, "empty filesystem name");
   NvList a;
   a.AddString("name", name);
-  a.AddBooleanValue("readonly", readonly);
+  if (!options.empty()) a.AddString("options", options);
   return Call(proto::OpId::kZfsMount, a).status();
 }
 

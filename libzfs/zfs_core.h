@@ -119,8 +119,10 @@ struct Mount {
 };
 // The mounted filesystems, sorted by name (so a child follows its parent).
 Result<std::vector<Mount>> ZfsMounts();
-// name must not be empty (an empty name asks the daemon for the list: ZfsMounts).
-Status ZfsMount(const std::string& name, bool readonly);
+// name must not be empty (an empty name asks the daemon for the list: ZfsMounts). options:
+// zfs mount -o's temporary options, comma-separated (ro, rw, atime, noatime, exec, noexec,
+// suid, nosuid, dev, nodev), for this mount only.
+Status ZfsMount(const std::string& name, const std::string& options = "");
 // name: a filesystem or a mount point.
 Status ZfsUnmount(const std::string& name, bool force);
 

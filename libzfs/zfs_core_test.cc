@@ -202,9 +202,9 @@ TEST_F(ZfsCore, MountsAreTyped) {
   EXPECT_EQ(Op(), "zfs_mount");
   EXPECT_TRUE(Args().empty());  // no name: the list
 
-  ASSERT_TRUE(Serve([] { return ZfsMount("tank/a", true); }).ok());
+  ASSERT_TRUE(Serve([] { return ZfsMount("tank/a", "ro,noexec"); }).ok());
   EXPECT_EQ(Str("name"), "tank/a");
-  EXPECT_EQ(Bool("readonly"), 1);
+  EXPECT_EQ(Str("options"), "ro,noexec");
 
   ASSERT_TRUE(Serve([] { return ZfsUnmount("/tank/a", true); }).ok());
   EXPECT_EQ(Op(), "zfs_unmount");
@@ -213,7 +213,7 @@ TEST_F(ZfsCore, MountsAreTyped) {
 
 TEST_F(ZfsCore, MountWithoutANameIsRefusedBeforeTheDaemon) {
   // Without a name zfs_mount only lists; the call must not report that as a mount.
-  Status s = ZfsMount("", false);
+  Status s = ZfsMount("", "");
   EXPECT_EQ(s.code(), EINVAL);
 }
 

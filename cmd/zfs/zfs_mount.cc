@@ -1,5 +1,6 @@
 // zfs mount / zfs unmount (zfs_do_mount, zfs_do_unmount): zfsd serves the mounts with FUSE.
 // `zfs mount` alone lists the mounted filesystems.
+#include <algorithm>
 #include <iostream>
 
 #include "cmd/zfs/zfs.h"
@@ -17,12 +18,15 @@ static int RunMount(const Cmd& self, int argc, char** argv) {
   app.add_flag("-v", verbose);
   app.add_option("-o", opts)->allow_extra_args(false);
   if (int rc = Parse(self, app, argc, argv, &args); rc >= 0) return rc;
-  bool ro = false;
+  // The temporary options (zfs_mount's mntopts), checked here and by zfsd.
+  std::string options;
   for (const std::string& o : opts)
     for (const std::string& x : SplitComma(o)) {
-      if (x == "ro") ro = true;
-      else if (x == "rw" || x == "defaults") continue;
-      else return UsageError(self, "unsupported mount option '" + x + "'");
+      static const char* const kKnown[] = {"ro",   "rw",     "atime", "noatime", "exec", "noexec",
+                                           "suid", "nosuid", "dev",   "nodev",   "defaults"};
+      if (std::find(std::begin(kKnown), std::end(kKnown), x) == std::end(kKnown))
+        return UsageError(self, "unsupported mount option '" + x + "'");
+      options += (options.empty() ? "" : ",") + x;
     }
   if (args.empty() && !all) {
     auto m = lzc::ZfsMounts();
@@ -44,7 +48,7 @@ static int RunMount(const Cmd& self, int argc, char** argv) {
   }
   int rc = kExitOk;
   for (const std::string& t : targets) {
-    Status s = lzc::ZfsMount(t, ro);
+    Status s = lzc::ZfsMount(t, options);
     if (!s.ok()) {
       if (s.code() == ENOENT && s.message() == "dataset does not exist")
         Fail("cannot open '" + t + "': dataset does not exist");
@@ -86,7 +90,8 @@ static int RunUnmount(const Cmd& self, int argc, char** argv) {
 const Cmd kMount = {"mount",
                     {"mount", "mount [-Ov] [-o property[,property]...] -a|filesystem"},
                     "    -a                       every filesystem that mounts automatically\n"
-                    "    -o property[,property]   mount options: ro, rw\n"
+                    "    -o property[,property]   options for this mount only: ro, rw, atime,\n"
+                    "                             noatime, exec, noexec, suid, nosuid, dev, nodev\n"
                     "    -O                       overlay mount (accepted, ignored)\n"
                     "    -v                       accepted for OpenZFS compatibility\n"
                     "    --help                   print this message\n",

@@ -301,6 +301,50 @@ usage:
 $(usage_of unmount)" "$ZFS" unmount
 }
 
+@test "zfs mount -o: temporary options over the exec, setuid, devices, atime and readonly properties, which the mount honours" {
+  "$ZFS" create tank/a
+  opts() { findmnt -n -o OPTIONS --target "$M/a" | tr , '\n'; }
+  # The defaults (exec, setuid, devices on): no noexec, nosuid, nodev.
+  run opts
+  [[ $output != *noexec* && $output != *nosuid* && $output != *nodev* ]]
+  printf '#!/bin/sh\necho ran\n' >"$M/a/x"
+  chmod 755 "$M/a/x"
+  [ "$("$M/a/x")" = ran ]
+  # The properties: remounted with noexec, nosuid, nodev.
+  "$ZFS" set exec=off tank/a
+  "$ZFS" set setuid=off tank/a
+  "$ZFS" set devices=off tank/a
+  run opts
+  [[ $output == *noexec* && $output == *nosuid* && $output == *nodev* ]]
+  run "$M/a/x"
+  [ "$status" -ne 0 ]
+  [[ $output == *"Permission denied"* ]]
+  # Temporary options win over the properties for that mount only.
+  "$ZFS" unmount tank/a
+  "$ZFS" mount -o exec,suid,dev,noatime tank/a
+  run opts
+  [[ $output != *noexec* && $output != *nosuid* && $output != *nodev* && $output == *noatime* ]]
+  [ "$("$M/a/x")" = ran ]
+  "$ZFS" unmount tank/a
+  "$ZFS" mount tank/a
+  run opts
+  [[ $output == *noexec* && $output != *noatime* ]]
+  # ro for one mount; rw cannot undo readonly=on.
+  "$ZFS" unmount tank/a
+  "$ZFS" mount -o ro tank/a
+  run bash -c "echo y >'$M/a/g'"
+  [[ $output == *"Read-only file system"* ]]
+  "$ZFS" unmount tank/a
+  "$ZFS" set readonly=on tank/a
+  "$ZFS" unmount tank/a
+  "$ZFS" mount -o rw tank/a
+  run bash -c "echo y >'$M/a/g'"
+  [[ $output == *"Read-only file system"* ]]
+  run "$ZFS" mount -o remount,noatime tank/a
+  [ "$status" -eq 2 ]
+  [[ $output == "unsupported mount option 'remount'"* ]]
+}
+
 @test "zfs: POSIX errors from the mount" {
   "$ZFS" create tank/a
   "$ZFS" create tank/b
