@@ -1,0 +1,74 @@
+#!/usr/bin/env bats
+# zpool and zdb as an OpenZFS administrator's scripts use them: zdb finding an imported pool
+# in zfsd's cache file (-U for another), zpool import -D and -a, zpool history -i and -l,
+# cachefile=PATH and none, create's refusal of a non-empty mountpoint, zpool list of a
+# missing pool. OpenZFS's messages and exit codes. One private zfsd per test (its cache file
+# $CACHE); $V/d0..d2 are free.
+
+load ../lib/pool_helpers
+
+setup() {
+  V=$BATS_TEST_TMPDIR/v
+  ALT=$BATS_TEST_TMPDIR/alt
+  mkvdevs "$V" 3 256M
+  SOCKDIR=$(mktemp -d /tmp/uzfs-zpoolcompat.XXXXXX)
+  chmod 755 "$SOCKDIR"
+  zfsd_start "$SOCKDIR"
+  CACHE=$SOCKDIR/state/zpool.cache
+}
+
+teardown() {
+  cd /
+  zfsd_stop || true
+  dead_mounts_clear
+  rm -rf "$SOCKDIR"
+}
+
+@test "zdb finds a pool zfsd imported in its cache file (-U CACHEFILE), as OpenZFS's zdb reads zpool.cache" {
+  "$ZPOOL" create -m "$ALT/tank" tank "$V/d0"
+  "$ZFS" create tank/fs
+  run "$ZDB" -U "$CACHE" -C tank
+  [ "$status" -eq 0 ]
+  [[ $output == *"MOS Configuration:"* ]]
+  [[ $output == *"name: 'tank'"* ]]
+  [[ $output == *"path: '$V/d0'"* ]]
+  run "$ZDB" -U "$CACHE" -d tank
+  [ "$status" -eq 0 ]
+  [[ $output == *"Dataset tank/fs [ZPL]"* ]]
+  # The same pool as -e finds it.
+  [ "$("$ZDB" -U "$CACHE" -u tank | grep guid_sum)" = "$("$ZDB" -e -p "$V" -u tank | grep guid_sum)" ]
+  # A pool imported with -R (cachefile=none) is in no cache file: -e is the way.
+  "$ZPOOL" create -R "$ALT" p2 "$V/d1"
+  expect 1 "zdb: can't open 'p2': pool is not in the cache file $CACHE; use -e: No such file or directory" "$ZDB" -U "$CACHE" -C p2
+  run "$ZDB" -e -p "$V" -C p2
+  [ "$status" -eq 0 ]
+  expect 1 "zdb: can't open 'tank': cannot read the cache file $BATS_TEST_TMPDIR/nocache: No such file or directory" \
+    "$ZDB" -U "$BATS_TEST_TMPDIR/nocache" -C tank
+}
+
+@test "zpool create -o cachefile=PATH writes PATH alone; cachefile=none keeps the pool out of every cache file" {
+  local cf=$BATS_TEST_TMPDIR/tank.cache
+  "$ZPOOL" create -m "$ALT/tank" -o cachefile="$cf" tank "$V/d0"
+  [ -s "$cf" ]
+  expect 0 "$cf" "$ZPOOL" get -H -o value cachefile tank
+  run "$ZDB" -U "$cf" -C tank
+  [ "$status" -eq 0 ]
+  expect 1 "zdb: can't open 'tank': pool is not in the cache file $CACHE; use -e: No such file or directory" "$ZDB" -U "$CACHE" -C tank
+  "$ZPOOL" create -m "$ALT/p2" -o cachefile=none p2 "$V/d1"
+  expect 0 "none" "$ZPOOL" get -H -o value cachefile p2
+  "$ZPOOL" create -m "$ALT/p3" p3 "$V/d2"
+  expect 0 "-" "$ZPOOL" get -H -o value cachefile p3
+  run "$ZDB" -U "$CACHE" -C p3
+  [ "$status" -eq 0 ]
+  for f in "$CACHE" "$cf"; do
+    expect 1 "zdb: can't open 'p2': pool is not in the cache file $f; use -e: No such file or directory" "$ZDB" -U "$f" -C p2
+  done
+  expect 1 "zdb: can't open 'p3': pool is not in the cache file $cf; use -e: No such file or directory" "$ZDB" -U "$cf" -C p3
+  # The file goes when no pool names it any longer (spa_config_sync).
+  "$ZPOOL" set cachefile=none tank
+  [ ! -e "$cf" ]
+  # zfsd's next start imports the pools of its own cache file only.
+  zfsd_stop
+  zfsd_start "$SOCKDIR"
+  expect 0 "p3" "$ZPOOL" list -H -o name
+}
