@@ -72,3 +72,72 @@ teardown() {
   zfsd_start "$SOCKDIR"
   expect 0 "p3" "$ZPOOL" list -H -o name
 }
+
+@test "zpool import -D lists and imports destroyed pools only; without -D they are not there" {
+  "$ZPOOL" create -R "$ALT" tank "$V/d0"
+  "$ZFS" create tank/fs
+  echo kept >"$ALT/tank/fs/f"
+  "$ZPOOL" create -R "$ALT" p2 "$V/d1"
+  "$ZPOOL" destroy tank
+  "$ZPOOL" export p2
+  run "$ZPOOL" import -d "$V"
+  [ "$status" -eq 0 ]
+  [[ $output == *"   pool: p2"* ]]
+  [[ $output != *"tank"* ]]
+  expect 1 "cannot import 'tank': no such pool available" "$ZPOOL" import -d "$V" tank
+  run "$ZPOOL" import -D -d "$V"
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = "   pool: tank" ]
+  [ "${lines[2]}" = "  state: ONLINE (DESTROYED)" ]
+  [[ $output != *"p2"* ]]
+  expect 1 "cannot import 'p2': no such pool available" "$ZPOOL" import -D -d "$V" p2
+  "$ZPOOL" import -D -d "$V" -R "$ALT" tank
+  [ "$(cat "$ALT/tank/fs/f")" = kept ]
+  expect 0 "ONLINE" "$ZPOOL" list -H -o health tank
+  expect 1 "no pools available to import" "$ZPOOL" import -D -d "$V"
+}
+
+@test "zpool import -a imports every pool found (not the destroyed ones unless -D)" {
+  for p in a0 a1 a2; do "$ZPOOL" create -R "$ALT" "$p" "$V/d${p#a}"; done
+  "$ZPOOL" export a0
+  "$ZPOOL" export a1
+  "$ZPOOL" destroy a2
+  run "$ZPOOL" import -a a0
+  [ "$status" -eq 2 ]
+  [ "${lines[0]}" = "too many arguments" ]
+  "$ZPOOL" import -a -d "$V" -R "$ALT"
+  expect 0 "a0
+a1" "$ZPOOL" list -H -o name
+  expect 1 "no pools available to import" "$ZPOOL" import -a -d "$V"
+  "$ZPOOL" import -a -D -d "$V" -R "$ALT"
+  expect 0 "a0
+a1
+a2" "$ZPOOL" list -H -o name
+}
+
+@test "zpool history -l: who and where ([user root on HOST]); -i: internal events" {
+  "$ZPOOL" create -R "$ALT" tank "$V/d0"
+  "$ZFS" create tank/fs
+  "$ZPOOL" scrub -w tank
+  local host
+  host=$(uname -n)
+  run "$ZPOOL" history -l tank
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = "History for 'tank':" ]
+  [[ ${lines[1]} =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}\.[0-9]{2}:[0-9]{2}:[0-9]{2}\ zpool\ create\ -R\ $ALT\ tank\ $V/d0\ \[user\ root\ on\ $host\]$ ]]
+  [[ ${lines[2]} == *" zfs create tank/fs [user root on $host]" ]]
+  [[ ${lines[3]} == *" zpool scrub -w tank [user root on $host]" ]]
+  [[ $output != *"[internal"* ]]
+  # The scrub's end is logged in the txg that records it (as v23's dsl_pool_scrub_sync).
+  "$ZPOOL" sync tank
+  run "$ZPOOL" history -i tank
+  [ "$status" -eq 0 ]
+  [[ $output == *" [internal pool scrub txg:"*"] func=1 mintxg=0 maxtxg="* ]]
+  [[ $output == *" [internal pool scrub done txg:"*"] complete=1"* ]]
+  [[ $output != *"[user"* ]]
+  run "$ZPOOL" history tank
+  [[ $output != *"[internal"* ]]
+  [ "${#lines[@]}" -eq 4 ]
+  run "$ZPOOL" history -il tank
+  [[ $output == *"] complete=1 [user root on $host]"* ]]
+}
