@@ -73,6 +73,28 @@ teardown() {
   expect 0 "p3" "$ZPOOL" list -H -o name
 }
 
+@test "zpool create refuses a mountpoint that exists and is not empty, before creating anything" {
+  mkdir -p "$BATS_TEST_TMPDIR/full" "$ALT/tank"
+  touch "$BATS_TEST_TMPDIR/full/x" "$ALT/tank/y"
+  expect 1 "mountpoint '$BATS_TEST_TMPDIR/full' exists and is not empty
+use '-m' option to provide a different default" "$ZPOOL" create -f -m "$BATS_TEST_TMPDIR/full" tank "$V/d0"
+  # The default mountpoint, under -R's root.
+  expect 1 "mountpoint '$ALT/tank' exists and is not empty
+use '-m' option to provide a different default" "$ZPOOL" create -R "$ALT" tank "$V/d0"
+  expect 1 "mountpoint '$V/d1' : Not a directory
+use '-m' option to provide a different default" "$ZPOOL" create -m "$V/d1" tank "$V/d0"
+  expect 1 "mountpoint '$BATS_TEST_TMPDIR/full' exists and is not empty
+use '-m' option to provide a different default" "$ZPOOL" create -n -m "$BATS_TEST_TMPDIR/full" tank "$V/d0"
+  expect 0 "no pools available" "$ZPOOL" list
+  expect 1 "no pools available to import" "$ZPOOL" import -d "$V"
+  # An empty directory, 'none' and 'legacy' are fine.
+  rm "$ALT/tank/y"
+  "$ZPOOL" create -R "$ALT" tank "$V/d0"
+  "$ZPOOL" create -m none p2 "$V/d1"
+  expect 0 "p2
+tank" "$ZPOOL" list -H -o name
+}
+
 @test "zpool import -D lists and imports destroyed pools only; without -D they are not there" {
   "$ZPOOL" create -R "$ALT" tank "$V/d0"
   "$ZFS" create tank/fs
@@ -140,4 +162,15 @@ a2" "$ZPOOL" list -H -o name
   [ "${#lines[@]}" -eq 4 ]
   run "$ZPOOL" history -il tank
   [[ $output == *"] complete=1 [user root on $host]"* ]]
+}
+
+@test "zpool list of a missing pool prints the error alone, no header" {
+  expect 1 "cannot open 'nope': no such pool" "$ZPOOL" list nope
+  "$ZPOOL" create -R "$ALT" tank "$V/d0"
+  expect 1 "cannot open 'nope': no such pool" "$ZPOOL" list -o name nope
+  run "$ZPOOL" list -o name tank nope
+  [ "$status" -eq 1 ]
+  [ "$output" = "cannot open 'nope': no such pool
+NAME
+tank" ]
 }
