@@ -6,6 +6,7 @@
 # $CACHE); $V/d0..d2 are free.
 
 load ../lib/pool_helpers
+load ../lib/oracle
 
 setup() {
   V=$BATS_TEST_TMPDIR/v
@@ -18,9 +19,7 @@ setup() {
 }
 
 teardown() {
-  cd /
-  zfsd_stop || true
-  dead_mounts_clear
+  pool_suite_teardown
   rm -rf "$SOCKDIR"
 }
 
@@ -173,4 +172,28 @@ a2" "$ZPOOL" list -H -o name
   [ "$output" = "cannot open 'nope': no such pool
 NAME
 tank" ]
+}
+
+@test "zfs-fuse reads what uzfs records: history -il's users, hosts and internal events; a destroyed pool under import -D" {
+  "$ZPOOL" create -R "$ALT" tank "$V/d0"
+  "$ZPOOL" scrub -w tank
+  "$ZPOOL" sync tank
+  local ours theirs
+  ours=$("$ZPOOL" history -il tank)
+  "$ZPOOL" export tank
+  "$ZPOOL" create -R "$ALT" gone "$V/d1"
+  "$ZPOOL" destroy gone
+  zfsd_stop
+  oracle_start
+  run "$ZF_ZPOOL" import -D -d "$V"
+  [ "$status" -eq 0 ]
+  [[ $output == *"  pool: gone"* ]]
+  [[ $output == *" state: ONLINE (DESTROYED)"* ]]
+  [[ $output != *"tank"* ]]
+  "$ZF_ZPOOL" import -d "$V" -R "$ALT" tank
+  theirs=$("$ZF_ZPOOL" history -il tank)
+  oracle_stop
+  # zfs-fuse's import adds its own record after ours.
+  [ "$(head -n "$(wc -l <<<"$ours")" <<<"$theirs")" = "$ours" ]
+  [[ $ours == *"[internal pool scrub done txg:"* ]]
 }
