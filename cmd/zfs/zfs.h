@@ -62,7 +62,7 @@ void PrintTable(const std::vector<std::vector<std::string>>& rows, bool scripted
 // FetchDatasets' failure in zfs's words: "cannot open 'NAME': dataset does not exist", or
 // the connect error. Prints it and returns 1.
 int FetchFailed(const std::vector<std::string>& names, const Status& s);
-// zfs_path_to_zhandle for zfs list and zfs get: each name that starts with '/' or "./" is a
+// zfs_path_to_zhandle for zfs list, get and upgrade: each name that starts with '/' or "./" is a
 // path, replaced by the filesystem mounted where it lives (the mount of the same device).
 // Prints "cannot open 'PATH': <errno text>" or "'PATH': not a ZFS filesystem" and returns
 // false when one cannot be resolved.

@@ -203,7 +203,7 @@ off" ]
     "$ZFS" clone -o version=5 tank/v4@s tank/c
 }
 
-@test "zfs list and zfs get take a path: the filesystem mounted there (zfs_path_to_zhandle)" {
+@test "zfs list, get and upgrade take a path: the filesystem mounted there (zfs_path_to_zhandle)" {
   "$ZFS" create tank/fs
   mkdir "$ALT/tank/fs/dir"
   expect 0 "tank/fs" "$ZFS" list -H -o name "$ALT/tank/fs"
@@ -218,6 +218,8 @@ tank/fs" ]
   expect 1 "cannot open '$ALT/nope': No such file or directory" "$ZFS" list "$ALT/nope"
   expect 1 "'$BATS_TEST_TMPDIR': not a ZFS filesystem" "$ZFS" list "$BATS_TEST_TMPDIR"
   expect 1 "'$BATS_TEST_TMPDIR': not a ZFS filesystem" "$ZFS" get name "$BATS_TEST_TMPDIR"
+  expect 0 "0 filesystems upgraded
+1 filesystems already at this version" "$ZFS" upgrade "$ALT/tank/fs/dir"
 }
 
 @test "zfs set canmount=noauto on a busy mounted filesystem: no remount, so no 'busy'" {
