@@ -338,8 +338,10 @@ Status DatasetOps::Set(const NvList& args, NvList*) {
   auto props = StringMap(args.GetNvList("props"));
   if (props.empty()) return Status::Error(EINVAL, "missing property=value argument");
   bool remount = false;
+  // canmount=noauto changes nothing mounted now: no unmount and remount, so a busy
+  // filesystem takes it (zfs_prop_set_list skips the changelist's prefix for it).
   for (auto& [k, v] : props)
-    if (MountProp(k)) remount = true;
+    if (MountProp(k) && !(k == "canmount" && v == "noauto")) remount = true;
   std::vector<std::string> was;
   if (remount) {
     for (auto& [fs, mp] : m_->List())
@@ -417,6 +419,10 @@ Status DatasetOps::Snapshot(const NvList& args, NvList*) {
           if (!d.snapshot && d.name != fs && IsUnder(d.name, fs)) all.push_back(d.name + snap);
       }
     }
+    // Several named: the one that exists is named, as zfs_snapshot_nvl names it.
+    if (names.size() > 1)
+      for (const std::string& n : all)
+        if (p.DatasetProps(n).ok()) return Status::Error(EEXIST, n + ": dataset already exists");
     UZFS_TRY(p.Snapshot(all));
     for (const std::string& n : all)
       for (auto& [k, v] : props) UZFS_TRY(p.SetDatasetProp(n, k, v));

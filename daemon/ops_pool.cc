@@ -6,6 +6,7 @@
 
 #include <set>
 
+#include "daemon/args.h"
 #include "libcore/pool/pool_import.h"
 #include "libcore/spa/spa.h"
 #include "libcore/vdev/disk.h"
@@ -73,9 +74,10 @@ void RegisterPoolOps(Registry& reg, PoolTable* table, MountTable* mounts) {
     r->AddUint64("zpl_version", 4);
     return Status::Ok();
   }));
-  reg.Add(Def(OpId::kPoolScan, Perm::kRead, {{"dirs", SA}}, [table](const Caller&, const NvList& a, NvList* r) {
+  reg.Add(Def(OpId::kPoolScan, Perm::kRead, {{"dirs", SA}, {"destroyed", B}}, [table](const Caller&, const NvList& a, NvList* r) {
     std::vector<std::string> dirs;
     if (const NvValue* v = a.Find("dirs"); v && !v->s_arr.empty()) dirs = v->s_arr;
+    bool destroyed = Flag(a, "destroyed");
     std::set<std::string> busy;
     for (const std::string& n : table->Names())
       (void)table->With(n, [&](Pool& p) {
@@ -101,7 +103,8 @@ void RegisterPoolOps(Registry& reg, PoolTable* table, MountTable* mounts) {
       if (!busy.count(d)) devs.push_back(d);
     std::vector<NvList> pools;
     for (const PoolCandidate& c : Spa::ScanDevices(devs)) {
-      if (c.state == kPoolStateDestroyed) continue;  // zpool import -D is not offered
+      // zpool import -D lists destroyed pools only, zpool import the others.
+      if ((c.state == kPoolStateDestroyed) != destroyed) continue;
       NvList one;
       one.AddString("name", c.name);
       one.AddUint64("guid", c.pool_guid);
@@ -151,7 +154,7 @@ void RegisterPoolOps(Registry& reg, PoolTable* table, MountTable* mounts) {
      &PoolOps::Create);
   op(OpId::kPoolImport, Perm::kRoot,
      {{"pool", S, true}, {"devices", SA, true}, {"newname", S}, {"force", B}, {"props", N},
-      {"altroot", S}, {"nomount", B}, {"history", S}, {"missing_log", B}},
+      {"altroot", S}, {"nomount", B}, {"history", S}, {"missing_log", B}, {"destroyed", B}},
      &PoolOps::Import);
   op(OpId::kPoolExport, Perm::kRoot, {{"name", S, true}, {"force", B}}, &PoolOps::Export);
   op(OpId::kPoolDestroy, Perm::kRoot, {{"name", S, true}, {"force", B}}, &PoolOps::Destroy);

@@ -5,6 +5,7 @@
 
 #include "daemon/args.h"
 #include "libcore/base/zfs_prop.h"
+#include "libcore/spa/spa_history.h"
 
 namespace uzfs {
 
@@ -98,6 +99,7 @@ Status PoolOps::Import(const NvList& args, NvList* result) {
   if (!spec.new_name.empty()) UZFS_TRY(CheckPoolName(spec.new_name));
   spec.force = Flag(args, "force");
   spec.missing_log = Flag(args, "missing_log");
+  spec.destroyed = Flag(args, "destroyed");
   spec.props = StringMap(args.GetNvList("props"));
   spec.altroot = Str(args, "altroot");
   if (!spec.altroot.empty()) spec.props.erase("altroot");
@@ -267,6 +269,13 @@ Status PoolOps::History(const NvList& args, NvList* result) {
       one.AddUint64("time", r.time);
       one.AddString("command", r.command);
       one.AddBooleanValue("internal", r.internal);
+      // zpool history -l's "[user U on HOST:ZONE]", -i's "[internal EVENT txg:N]".
+      if (auto who = r.record.GetUint64("history who")) one.AddUint64("who", *who);
+      if (const std::string* h = r.record.GetString("history hostname")) one.AddString("host", *h);
+      if (const std::string* z = r.record.GetString("history zone")) one.AddString("zone", *z);
+      if (auto ev = r.record.GetUint64("history internal event"))
+        if (const char* n = HistEventName(*ev)) one.AddString("event", n);
+      if (auto txg = r.record.GetUint64("history txg")) one.AddUint64("txg", *txg);
       out.push_back(std::move(one));
     }
     result->AddNvListArray("records", std::move(out));

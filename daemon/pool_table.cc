@@ -158,24 +158,51 @@ void PoolTable::SyncLoop() {
   }
 }
 
-Status PoolTable::SaveCache() {
-  NvList all;
-  for (auto& [name, p] : pools_) {
-    auto cf = p->GetProp("cachefile");
-    if (cf.ok() && cf->value == "none") continue;
-    all.AddNvList(name, p->StatusConfig());
-  }
-  ::mkdir(state_dir_.c_str(), 0755);
-  std::string path = CachePath(state_dir_), tmp = path + ".tmp";
-  Bytes data = all.EncodeXdr();
+namespace {
+
+// Writes data to path atomically (temporary file, fsync, rename).
+Status WriteAtomically(const std::string& path, const Bytes& data) {
+  std::string tmp = path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return Status::Error(errno, "cannot write " + tmp);
   bool ok = ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size()) &&
             ::fsync(fd) == 0;
   ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0)
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    ::unlink(tmp.c_str());
     return Status::Error(EIO, "cannot write the cache file " + path);
+  }
   return Status::Ok();
+}
+
+}  // namespace
+
+Status PoolTable::SaveCache() {
+  // Each pool goes to the file its cachefile property names (spa_config_sync): unset, the
+  // state directory's; a path, that file alone; 'none', no file.
+  std::string def = CachePath(state_dir_);
+  std::map<std::string, NvList> files;
+  files[def];  // written even when empty
+  for (auto& [name, p] : pools_) {
+    auto cf = p->GetProp("cachefile");
+    std::string path = cf.ok() && cf->value != "-" && !cf->value.empty() ? cf->value : def;
+    if (path == "none") continue;
+    files[path].AddNvList(name, p->StatusConfig());
+  }
+  ::mkdir(state_dir_.c_str(), 0755);
+  Status first = Status::Ok();
+  for (auto& [path, nv] : files) {
+    Status s = WriteAtomically(path, nv.EncodeXdr());
+    if (!s.ok() && first.ok()) first = s;
+  }
+  // A file named by a cachefile property that no pool names any longer is removed, as
+  // spa_config_sync removes a cache file left without pools.
+  for (const std::string& old : other_cache_files_)
+    if (!files.count(old)) ::unlink(old.c_str());
+  other_cache_files_.clear();
+  for (auto& [path, nv] : files)
+    if (path != def) other_cache_files_.insert(path);
+  return first;
 }
 
 Status PoolTable::Create(const PoolCreateSpec& spec, const std::string& history) {

@@ -7,9 +7,10 @@
 // bound), so the txg's data is written early while writers go on.
 //
 // Cache file (state-dir/zpool.cache): as OpenZFS's, a packed XDR nvlist {pool name → config}
-// of the pools imported with cachefile unset (pools with cachefile=none are left out); at
-// start every pool in it is imported again from the device paths its config names. Written
-// atomically (temporary file, fsync, rename).
+// of the pools imported with cachefile unset; a pool with cachefile=PATH is written to PATH
+// instead (and PATH removed when no pool names it any longer), one with cachefile=none to no
+// file. At start every pool of state-dir/zpool.cache is imported again from the device paths
+// its config names. Written atomically (temporary file, fsync, rename).
 //
 // The ARC: every pool created or imported (from the cache file too) is given the table's Arc
 // (PoolCreateSpec::arc, PoolImportSpec::arc), which must outlive the table.
@@ -26,6 +27,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <thread>
@@ -92,6 +94,7 @@ class PoolTable {
   void Adopt(Pool& p);
   Status SaveCache();
   std::string state_dir_;
+  std::set<std::string> other_cache_files_;  // cachefile=PATH files SaveCache last wrote
   Arc* const arc_;
   Pool::MapProtector protector_;
   Pool::PreSync pre_sync_;

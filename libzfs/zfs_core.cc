@@ -74,9 +74,10 @@ Result<DaemonVersion> Version() {
   return v;
 }
 
-Result<NvList> PoolScan(const std::vector<std::string>& dirs) {
+Result<NvList> PoolScan(const std::vector<std::string>& dirs, bool destroyed) {
   NvList a;
   if (!dirs.empty()) a.AddStringArray("dirs", dirs);
+  if (destroyed) a.AddBooleanValue("destroyed", true);
   return Call(proto::OpId::kPoolScan, a);
 }
 
@@ -95,9 +96,10 @@ Status PoolCreate(const std::string& name, const NvList& nvroot, const NvList& p
 Result<std::string> PoolImport(const std::string& pool, const std::vector<std::string>& devices,
                                const std::string& newname, bool force, const NvList& props,
                                const std::string& altroot, const std::string& history,
-                               bool nomount, bool missing_log) {
+                               bool nomount, bool missing_log, bool destroyed) {
   NvList a;
   a.AddString("pool", pool);
+  if (destroyed) a.AddBooleanValue("destroyed", true);
   if (nomount) a.AddBooleanValue("nomount", true);
   if (missing_log) a.AddBooleanValue("missing_log", true);
   a.AddStringArray("devices", devices);

@@ -40,16 +40,18 @@ Result<DaemonVersion> Version();
 
 // ---- pools (zpool's)
 
-// The importable pools found in dirs (default /dev): pools: array of configs.
-Result<NvList> PoolScan(const std::vector<std::string>& dirs);
+// The importable pools found in dirs (default /dev): pools: array of configs. destroyed:
+// the destroyed pools instead (zpool import -D).
+Result<NvList> PoolScan(const std::vector<std::string>& dirs, bool destroyed = false);
 Status PoolCreate(const std::string& name, const NvList& nvroot, const NvList& props,
                   const NvList& fsprops, const std::string& altroot, const std::string& history);
-// pool: a name or a decimal guid; missing_log: zpool import -m. Returns the name the pool was imported under ("" when the
+// pool: a name or a decimal guid; missing_log: zpool import -m; destroyed: -D. Returns the name the pool was imported under ("" when the
 // daemon did not say).
 Result<std::string> PoolImport(const std::string& pool, const std::vector<std::string>& devices,
                                const std::string& newname, bool force, const NvList& props,
                                const std::string& altroot, const std::string& history,
-                               bool nomount = false, bool missing_log = false);
+                               bool nomount = false, bool missing_log = false,
+                               bool destroyed = false);
 Status PoolExport(const std::string& name, bool force);
 Status PoolDestroy(const std::string& name, bool force);
 Result<NvList> PoolList();

@@ -9,12 +9,12 @@ namespace uzfs::zdb {
 namespace {
 
 constexpr const char* kUsage =
-    "Usage: zdb [-bcdhimuCv] [-e [-p DIR]...] POOL [OBJECT...]\n"
-    "       zdb [-div] [-e [-p DIR]...] DATASET [OBJECT...]\n"
-    "       zdb -m [-v] [-e [-p DIR]...] POOL\n"
+    "Usage: zdb [-bcdhimuCv] [-U CACHEFILE] [-e [-p DIR]...] POOL [OBJECT...]\n"
+    "       zdb [-div] [-U CACHEFILE] [-e [-p DIR]...] DATASET [OBJECT...]\n"
+    "       zdb -m [-v] [-U CACHEFILE] [-e [-p DIR]...] POOL\n"
     "       zdb -l [-u] DEVICE\n"
-    "       zdb -R [-e [-p DIR]...] POOL vdev:offset:size[:flags]\n"
-    "       zdb -r [-e [-p DIR]...] DATASET PATH DEST\n";
+    "       zdb -R [-U CACHEFILE] [-e [-p DIR]...] POOL vdev:offset:size[:flags]\n"
+    "       zdb -r [-U CACHEFILE] [-e [-p DIR]...] DATASET PATH DEST\n";
 
 constexpr const char* kHelp =
     "\n"
@@ -39,6 +39,8 @@ constexpr const char* kHelp =
     "    Below options are intended for use with other options (except -l):\n"
     "        -e pool is exported/destroyed/not imported\n"
     "        -p <path> -- use one or more with -e to specify path to vdev dir\n"
+    "        -U <cachefile> -- the cache file of imported pools (without -e;\n"
+    "           default /var/lib/uzfs/zpool.cache, zfsd's)\n"
     "        --help print this message\n"
     "Specify an option more than once (e.g. -bb) to make only that option verbose\n"
     "Default is to dump everything non-verbosely\n";
@@ -71,6 +73,7 @@ int Main(int argc, char** argv) {
   app.add_flag("-v", o.v);
   app.add_flag("-e", o.e);
   app.add_option("-p", o.search_dirs)->allow_extra_args(false);
+  app.add_option("-U", o.cachefile);
   app.add_option("args", o.args);
   try {
     app.parse(argc, argv);

@@ -11,6 +11,10 @@
 
 namespace uzfs::zdb {
 
+// zfsd's cache file with its default --state-dir; -U names another (zfsd --state-dir DIR
+// keeps DIR/zpool.cache).
+inline constexpr const char* kDefaultCacheFile = "/var/lib/uzfs/zpool.cache";
+
 // Exit statuses.
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitErrors = 1;  // the pool was read but errors were found / cannot open
@@ -20,6 +24,7 @@ struct Options {
   int b = 0, c = 0, d = 0, h = 0, i = 0, l = 0, m = 0, u = 0, C = 0, R = 0, v = 0;
   bool e = false;
   std::vector<std::string> search_dirs;  // -p
+  std::string cachefile;                 // -U (empty: kDefaultCacheFile)
   std::string copy_dataset;              // -r DATASET PATH DEST
   bool copy = false;
   std::vector<std::string> args;         // POOL [OBJECT...] / DEVICE / vdev:offset:size specs

@@ -9,18 +9,6 @@
 
 namespace uzfs::zdb {
 
-namespace {
-const char* const kHistEvents[] = {
-    "invalid event", "pool create", "vdev add", "pool remove", "pool destroy", "pool export",
-    "pool import", "vdev attach", "vdev replace", "vdev detach", "vdev online", "vdev offline",
-    "vdev upgrade", "pool clear", "pool scrub", "pool property set", "create", "clone",
-    "destroy", "destroy_begin_sync", "inherit", "property set", "quota set",
-    "permission update", "permission remove", "permission who remove", "promote", "receive",
-    "rename", "reservation set", "replay_inc_sync", "replay_full_sync", "rollback", "snapshot",
-    "filesystem version upgrade", "refquota set", "refreservation set", "pool scrub done",
-    "user hold", "user release", "pool split"};
-}  // namespace
-
 int PoolDumper::DumpHistory() {
   auto obj = dp_->DirectoryEntry("history");
   std::printf("\nHistory:\n");
@@ -52,8 +40,8 @@ int PoolDumper::DumpHistory() {
       auto ev = nv->GetUint64("history internal event");
       auto txg = nv->GetUint64("history txg");
       const std::string* str = nv->GetString("history internal str");
-      if (!ev || !txg || !str || *ev >= sizeof kHistEvents / sizeof kHistEvents[0]) continue;
-      cmd = std::string("[internal ") + kHistEvents[*ev] + " txg:" + std::to_string(*txg) + "] " + *str;
+      if (!ev || !txg || !str || !HistEventName(*ev)) continue;
+      cmd = std::string("[internal ") + HistEventName(*ev) + " txg:" + std::to_string(*txg) + "] " + *str;
     }
     std::time_t t = static_cast<std::time_t>(*time);
     std::tm tm{};

@@ -62,6 +62,11 @@ void PrintTable(const std::vector<std::vector<std::string>>& rows, bool scripted
 // FetchDatasets' failure in zfs's words: "cannot open 'NAME': dataset does not exist", or
 // the connect error. Prints it and returns 1.
 int FetchFailed(const std::vector<std::string>& names, const Status& s);
+// zfs_path_to_zhandle for zfs list, get and upgrade: each name that starts with '/' or "./" is a
+// path, replaced by the filesystem mounted where it lives (the mount of the same device).
+// Prints "cannot open 'PATH': <errno text>" or "'PATH': not a ZFS filesystem" and returns
+// false when one cannot be resolved.
+bool PathsToNames(std::vector<std::string>* names);
 // Splits "a=b"; false when there is no '='.
 bool SplitProp(const std::string& s, std::string* k, std::string* v);
 // Collects -o property=value options into an nvlist of strings; on a bad one prints the

@@ -70,6 +70,7 @@ static int Run(const Cmd& self, int argc, char** argv) {
     props.push_back(name);
   }
   std::vector<std::string> names(args.begin() + 1, args.end());
+  if (!PathsToNames(&names)) return kExitError;
   auto ds = FetchDatasets(names, recursive || names.empty(), depth);
   if (!ds.ok()) return FetchFailed(names, ds.status());
   SortByName(&*ds);

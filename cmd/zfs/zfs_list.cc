@@ -89,6 +89,7 @@ static int Run(const Cmd& self, int argc, char** argv) {
   bool want_fs = true, want_snap = false;
   int rc = 0;
   if (!ParseTypes(self, types_opt, &want_fs, &want_snap, &rc)) return rc;
+  if (!PathsToNames(&args)) return kExitError;
   // Snapshots named on the command line are listed whatever -t says (as OpenZFS does).
   for (const std::string& a : args)
     if (a.find('@') != std::string::npos && types_opt.empty()) want_snap = true;

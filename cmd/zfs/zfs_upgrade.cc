@@ -33,6 +33,7 @@ static int Run(const Cmd& self, int argc, char** argv) {
   }
   if (version != 4) return Fail("invalid version " + std::to_string(version) + ": uzfs writes version 4 only");
   std::vector<std::string> names = args;
+  if (!PathsToNames(&names)) return kExitError;
   auto ds = FetchDatasets(names, recursive || all || names.empty(), -1);
   if (!ds.ok()) return FetchFailed(names, ds.status());
   std::vector<std::string> old;

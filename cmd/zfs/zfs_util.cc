@@ -1,7 +1,11 @@
 // What the zfs subcommands share: fetching datasets with their properties, sorting and
 // formatting values as OpenZFS's zfs prints them.
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <ctime>
 #include <iostream>
 
@@ -160,6 +164,39 @@ int FetchFailed(const std::vector<std::string>& names, const Status& s) {
   if (s.code() == ENOENT && !lzc::IsConnectError(s))
     return Fail("cannot open '" + who + "': dataset does not exist");
   return Fail(libzfs::ErrorText("open", who, s));
+}
+
+bool PathsToNames(std::vector<std::string>* names) {
+  std::vector<lzc::Mount> mounts;
+  bool listed = false;
+  for (std::string& a : *names) {
+    if (a.empty() || (a[0] != '/' && a.rfind("./", 0) != 0)) continue;
+    struct stat st;
+    if (::stat(a.c_str(), &st) != 0) {
+      Fail("cannot open '" + a + "': " + std::strerror(errno));
+      return false;
+    }
+    if (!listed) {
+      auto m = lzc::ZfsMounts();
+      if (!m.ok()) {
+        Fail(libzfs::ErrorText("open", a, m.status()));
+        return false;
+      }
+      mounts = std::move(m).value();
+      listed = true;
+    }
+    // The filesystem mounted where the path lives: the mount whose device is the path's.
+    auto it = std::find_if(mounts.begin(), mounts.end(), [&](const lzc::Mount& m) {
+      struct stat ms;
+      return ::stat(m.mountpoint.c_str(), &ms) == 0 && ms.st_dev == st.st_dev;
+    });
+    if (it == mounts.end()) {
+      Fail("'" + a + "': not a ZFS filesystem");
+      return false;
+    }
+    a = it->name;
+  }
+  return true;
 }
 
 bool SplitProp(const std::string& s, std::string* k, std::string* v) {

@@ -1,4 +1,8 @@
 // zpool create (zpool_main.c zpool_do_create).
+#include <dirent.h>
+
+#include <cerrno>
+#include <cstring>
 #include <iostream>
 #include <set>
 
@@ -24,6 +28,32 @@ bool AddProp(const std::string& kv, char opt, NvList* props, std::string* err) {
   // zpool_do_create hands -O to zfs_valid_proplist, which takes "compress" for compression.
   if (opt == 'O') k = CanonicalPropName(k);
   props->AddString(k, kv.substr(eq + 1));
+  return true;
+}
+
+// zpool_do_create's check before anything is created: the root dataset's mountpoint (-m,
+// else /POOL; under -R's root) must be absent or an empty directory, else it says so and
+// points at -m. 'none' and 'legacy' mount nothing.
+bool MountpointUsable(const std::string& pool, const std::string& mountpoint,
+                      const std::string& altroot) {
+  if (mountpoint == "none" || mountpoint == "legacy") return true;
+  std::string dir = mountpoint.empty() ? (altroot.empty() ? "/" + pool : altroot + "/" + pool)
+                                       : altroot + mountpoint;
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr && errno != ENOENT) {
+    std::cerr << "mountpoint '" << dir << "' : " << std::strerror(errno) << "\n"
+              << "use '-m' option to provide a different default\n";
+    return false;
+  }
+  if (d == nullptr) return true;
+  int count = 0;  // "." and ".." and one more: not empty
+  while (count < 3 && ::readdir(d) != nullptr) count++;
+  ::closedir(d);
+  if (count > 2) {
+    std::cerr << "mountpoint '" << dir << "' exists and is not empty\n"
+              << "use '-m' option to provide a different default\n";
+    return false;
+  }
   return true;
 }
 
@@ -67,6 +97,7 @@ int Run(const Cmd& self, int argc, char** argv) {
   if (!nvroot.ok()) return Fail(nvroot.status().message());
   if (Status d = vdev_spec::CheckDuplicates(*nvroot, false); !d.ok())
     return Fail("cannot create '" + pool + "': " + d.message());
+  if (!MountpointUsable(pool, mountpoint, altroot)) return kExitError;
   if (dryrun) {
     std::cout << "would create '" << pool << "' with the following layout:\n\n"
               << DryRunLayout(pool, *nvroot);

@@ -15,6 +15,8 @@ namespace uzfs::zpool {
 
 namespace {
 
+constexpr uint64_t kStateDestroyed = 2;  // POOL_STATE_DESTROYED of a candidate's pool_state
+
 constexpr const char* kMsgBase = "https://openzfs.github.io/openzfs-docs/msg/";
 
 // show_import: the header lines (status, action and the message id by state), then the
@@ -30,7 +32,9 @@ void PrintCandidate(const NvList& c) {
                  hostid != (static_cast<uint64_t>(gethostid()) & 0xffffffffULL);
   std::cout << "   pool: " << name << "\n";
   std::cout << "     id: " << c.GetUint64("guid").value_or(0) << "\n";
-  std::cout << "  state: " << state << "\n";
+  std::cout << "  state: " << state
+            << (c.GetUint64("pool_state").value_or(1) == kStateDestroyed ? " (DESTROYED)" : "")
+            << "\n";
   const char* msgid = nullptr;
   // zfsd's reason when the pool uses features we do not know (spa_feature.h's message): its
   // lines after the first are the features, "\tguid" each (ZPOOL_STATUS_UNSUP_FEAT_READ).
@@ -84,19 +88,42 @@ Status ResolveDirs(std::vector<std::string>* dirs, bool* all_missing) {
   return Status::Ok();
 }
 
+// do_import: one candidate imported (under newname when not empty); 1 on failure, reported.
+int ImportOne(const NvList& c, const std::string& want, const std::string& newname, bool force,
+              const NvList& props, const std::string& altroot, const std::string& history,
+              bool nomount, bool missing_log, bool destroyed) {
+  std::vector<std::string> devices;
+  if (const NvValue* d = c.Find("devices")) devices = d->s_arr;
+  auto r = lzc::PoolImport(std::to_string(c.GetUint64("guid").value_or(0)), devices, newname,
+                           force, props, altroot, history, nomount, missing_log, destroyed);
+  if (!r.ok()) {
+    // zpool_import_props's ENOTSUP: the features on stdout, then "unsupported version or
+    // feature".
+    const Status& s = r.status();
+    if (s.code() == ENOTSUP && s.message().rfind(kUnsupFeatures, 0) == 0) {
+      std::cout << s.message() << "\n" << std::flush;
+      return Fail("cannot import '" + want + "': unsupported version or feature");
+    }
+    return Fail(libzfs::ErrorText("import", want, s));
+  }
+  return kExitOk;
+}
+
 int Run(const Cmd& self, int argc, char** argv) {
   CLI::App app;
-  bool force = false, nomount = false, missing_log = false;
+  bool force = false, nomount = false, missing_log = false, all = false, destroyed = false;
   std::vector<std::string> dirs, o, args;
   std::string altroot;
+  app.add_flag("-a", all);
   app.add_option("-d", dirs)->allow_extra_args(false);
+  app.add_flag("-D", destroyed);
   app.add_flag("-f", force);
   app.add_flag("-m", missing_log);
   app.add_flag("-N", nomount);
   app.add_option("-o", o)->allow_extra_args(false);
   app.add_option("-R", altroot);
   if (int rc = Parse(self, app, argc, argv, &args); rc >= 0) return rc;
-  if (args.size() > 2) return UsageError(self, "too many arguments");
+  if (args.size() > (all ? 0 : 2)) return UsageError(self, "too many arguments");
   NvList props;
   for (const auto& kv : o) {
     auto eq = kv.find('=');
@@ -111,12 +138,21 @@ int Run(const Cmd& self, int argc, char** argv) {
     if (args.empty()) return Fail("no pools available to import");
     return Fail("cannot import '" + args[0] + "': no such pool available");
   }
-  auto scan = lzc::PoolScan(dirs);
+  auto scan = lzc::PoolScan(dirs, destroyed);
   if (!scan.ok()) return Fail(lzc::IsConnectError(scan.status()) ? scan.status().message() : "cannot scan devices: " + libzfs::Reason(scan.status()));
   std::vector<NvList> found;
   if (const auto* ps = scan->GetNvListArray("pools")) found = *ps;
   if (args.empty()) {
     if (found.empty()) return Fail("no pools available to import");
+    if (all) {
+      // -a: every pool found is imported, under its own name; a failure does not stop the
+      // others.
+      int rc = kExitOk;
+      for (const NvList& c : found)
+        rc |= ImportOne(c, *c.GetString("name"), "", force, props, altroot,
+                        CommandLine(argc, argv), nomount, missing_log, destroyed);
+      return rc;
+    }
     for (size_t i = 0; i < found.size(); i++) {
       if (i) std::cout << "\n";
       PrintCandidate(found[i]);
@@ -138,31 +174,21 @@ int Run(const Cmd& self, int argc, char** argv) {
   if (match.empty()) return Fail("cannot import '" + want + "': no such pool available");
   if (match.size() > 1)
     return Fail("cannot import '" + want + "': more than one matching pool\nimport by numeric ID instead");
-  const NvList& c = *match[0];
-  std::vector<std::string> devices;
-  if (const NvValue* d = c.Find("devices")) devices = d->s_arr;
   std::string newname = args.size() == 2 ? args[1] : std::string();
-  auto r = lzc::PoolImport(std::to_string(c.GetUint64("guid").value_or(0)), devices, newname,
-                           force, props, altroot, CommandLine(argc, argv), nomount, missing_log);
-  if (!r.ok()) {
-    // zpool_import_props's ENOTSUP: the features on stdout, then "unsupported version or
-    // feature".
-    const Status& s = r.status();
-    if (s.code() == ENOTSUP && s.message().rfind(kUnsupFeatures, 0) == 0) {
-      std::cout << s.message() << "\n" << std::flush;
-      return Fail("cannot import '" + want + "': unsupported version or feature");
-    }
-    return Fail(libzfs::ErrorText("import", want, s));
-  }
-  return kExitOk;
+  return ImportOne(*match[0], want, newname, force, props, altroot, CommandLine(argc, argv),
+                   nomount, missing_log, destroyed);
 }
 
 }  // namespace
 
 const Cmd kImport = {
     "import",
-    {"import [-d dir]...", "import [-d dir]... [-fmN] [-o property=value]... [-R root] pool|id [newpool]"},
+    {"import [-D] [-d dir]...",
+     "import [-d dir]... [-DfmN] [-o property=value]... [-R root] -a",
+     "import [-d dir]... [-DfmN] [-o property=value]... [-R root] pool|id [newpool]"},
+    "    -a                 import every pool found (with -D: every destroyed one)\n"
     "    -d dir             search the devices in dir (default /dev); repeatable\n"
+    "    -D                 list or import destroyed pools (only them)\n"
     "    -f                 import a pool that looks in use by another system\n"
     "    -m                 import with a missing log device: logs with blocks on it are\n"
     "                       discarded\n"

@@ -129,9 +129,10 @@ int Run(const Cmd& self, int argc, char** argv) {
     std::cout << "}}\n";
     return rc;
   }
-  if (rows.empty() && args.empty()) {
-    // zpool_do_list: scripted output (-H) prints nothing when there is no pool.
-    if (!H) std::cout << "no pools available\n";
+  if (rows.empty()) {
+    // zpool_do_list: scripted output (-H) prints nothing when there is no pool. The header
+    // comes with the first pool listed: none when every pool named is missing.
+    if (!H && args.empty()) std::cout << "no pools available\n";
     return rc;
   }
   std::vector<size_t> width(columns.size());

@@ -132,6 +132,9 @@ struct PoolImportSpec {
   // zpool import -m (OpenZFS's ZFS_IMPORT_MISSING_LOG): a separate log device is missing
   // and an intent log has blocks on it; the logs that cannot be claimed are discarded.
   bool missing_log = false;
+  // zpool import -D: the pool was destroyed (POOL_STATE_DESTROYED in its labels); without it
+  // such a pool is "no such pool available".
+  bool destroyed = false;
 };
 
 struct PropValue {
@@ -334,8 +337,9 @@ class Pool : public BlockReader {
   Status LogHistory(const std::string& command, uint64_t uid = 0);
   struct HistoryRecord {
     uint64_t time = 0;
-    std::string command;
+    std::string command;  // an internal event's: its "history internal str"
     bool internal = false;
+    NvList record;  // as stored: who, hostname, zone, internal event and txg when present
   };
   Result<std::vector<HistoryRecord>> History();
 

@@ -40,8 +40,11 @@ Result<std::unique_ptr<Pool>> Pool::Import(const PoolImportSpec& spec) {
   Spa& spa = *p->spa_;
   const NvList& cfg = spa.label_config();
   uint64_t state = cfg.GetUint64("state").value_or(kPoolStateActive);
-  if (state == kPoolStateDestroyed) return Status::Error(ENOENT, "no such pool available");
-  if (state == kPoolStateActive && !spec.force) {
+  if (state == kPoolStateDestroyed && !spec.destroyed)
+    return Status::Error(ENOENT, "no such pool available");
+  // do_import: a pool not exported (active, or destroyed while active) may be in use by the
+  // host its labels name.
+  if (state != kPoolStateExported && !spec.force) {
     auto hostid = cfg.GetUint64("hostid");
     uint64_t mine = static_cast<uint64_t>(gethostid()) & 0xffffffffULL;
     if (hostid && *hostid != 0 && *hostid != mine) {
@@ -299,6 +302,7 @@ Status Pool::LogHistory(const std::string& command, uint64_t uid) {
   rec.AddUint64("history time", static_cast<uint64_t>(std::time(nullptr)));
   rec.AddString("history command", command);
   rec.AddUint64("history who", uid);
+  rec.AddString("history hostname", HostName());  // spa_history_log_sync's utsname.nodename
   pending_history_.push_back(std::move(rec));
   return Status::Ok();
 }
@@ -376,6 +380,7 @@ Result<std::vector<Pool::HistoryRecord>> Pool::HistoryLocked() {
       r.internal = true;
       if (const std::string* s = nv.GetString("history internal str")) r.command = *s;
     }
+    r.record = nv;
     out.push_back(std::move(r));
   }
   return out;

@@ -60,7 +60,8 @@ void Pool::LogInternalLocked(uint64_t event, uint64_t txg, const std::string& wh
   NvList rec;
   rec.AddUint64("history time", NowSec());
   rec.AddUint64("history who", 0);
-  rec.AddUint64("history internal events", event);
+  rec.AddString("history hostname", HostName());
+  rec.AddUint64("history internal event", event);  // ZPOOL_HIST_INT_EVENT
   rec.AddUint64("history txg", txg);
   rec.AddString("history internal str", what);
   pending_history_.push_back(std::move(rec));

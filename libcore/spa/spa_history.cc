@@ -38,4 +38,20 @@ std::vector<NvList> SpaHistoryRecords(const SpaHistoryHeader& h, Bytes raw) {
   return out;
 }
 
+namespace {
+const char* const kHistEvents[] = {
+    "invalid event", "pool create", "vdev add", "pool remove", "pool destroy", "pool export",
+    "pool import", "vdev attach", "vdev replace", "vdev detach", "vdev online", "vdev offline",
+    "vdev upgrade", "pool clear", "pool scrub", "pool property set", "create", "clone",
+    "destroy", "destroy_begin_sync", "inherit", "property set", "quota set",
+    "permission update", "permission remove", "permission who remove", "promote", "receive",
+    "rename", "reservation set", "replay_inc_sync", "replay_full_sync", "rollback", "snapshot",
+    "filesystem version upgrade", "refquota set", "refreservation set", "pool scrub done",
+    "user hold", "user release", "pool split"};
+}  // namespace
+
+const char* HistEventName(uint64_t event) {
+  return event < sizeof kHistEvents / sizeof kHistEvents[0] ? kHistEvents[event] : nullptr;
+}
+
 }  // namespace uzfs

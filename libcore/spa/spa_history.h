@@ -24,4 +24,9 @@ struct SpaHistoryHeader {
 // header are given, oldest first; undecodable records are skipped, a bad length ends the walk.
 std::vector<NvList> SpaHistoryRecords(const SpaHistoryHeader& h, Bytes raw);
 
+// The name of an internal event ("history internal event", history_internal_events_t) as
+// zpool history -i and zdb -h print it (libzfs's hist_event_table: "pool scrub done");
+// nullptr for a number past v23's LOG_END.
+const char* HistEventName(uint64_t event);
+
 }  // namespace uzfs

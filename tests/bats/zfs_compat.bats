@@ -1,7 +1,9 @@
 #!/usr/bin/env bats
 # What an OpenZFS administrator types without thinking: short property names, 'none' for
-# no quota, short snapshot names in rename, destroy's "has children". OpenZFS's messages and
-# exit codes. One private zfsd and pool tank (altroot $ALT) per test; $V/d1 is free.
+# no quota, short snapshot names in rename, destroy's "has children", paths for datasets in
+# list and get, canmount=noauto on a busy filesystem, several snapshots in one command.
+# OpenZFS's messages and exit codes. One private zfsd and pool tank (altroot $ALT) per test;
+# $V/d1 is free.
 
 load ../lib/pool_helpers
 
@@ -17,6 +19,7 @@ setup() {
 
 teardown() {
   cd /
+  [ -z "${BUSY_PID:-}" ] || kill "$BUSY_PID" 2>/dev/null || true
   zfsd_stop || true
   dead_mounts_clear
   rm -rf "$SOCKDIR"
@@ -198,4 +201,53 @@ off" ]
     "$ZFS" clone -o version=2 tank/v4@s tank/c
   expect 1 "cannot create 'tank/c': 'version' must be one of '1 | 2 | 3 | 4 | current'" \
     "$ZFS" clone -o version=5 tank/v4@s tank/c
+}
+
+@test "zfs list, get and upgrade take a path: the filesystem mounted there (zfs_path_to_zhandle)" {
+  "$ZFS" create tank/fs
+  mkdir "$ALT/tank/fs/dir"
+  expect 0 "tank/fs" "$ZFS" list -H -o name "$ALT/tank/fs"
+  expect 0 "tank/fs" "$ZFS" list -H -o name "$ALT/tank/fs/dir"
+  expect 0 "tank" "$ZFS" list -H -o name "$ALT/tank"
+  run "$ZFS" list -H -o name -r "$ALT/tank"
+  [ "$output" = "tank
+tank/fs" ]
+  expect 0 "tank/fs	compression	off" "$ZFS" get -H -o name,property,value compression "$ALT/tank/fs/dir"
+  cd "$ALT/tank/fs"
+  expect 0 "tank/fs" "$ZFS" list -H -o name ./dir
+  expect 1 "cannot open '$ALT/nope': No such file or directory" "$ZFS" list "$ALT/nope"
+  expect 1 "'$BATS_TEST_TMPDIR': not a ZFS filesystem" "$ZFS" list "$BATS_TEST_TMPDIR"
+  expect 1 "'$BATS_TEST_TMPDIR': not a ZFS filesystem" "$ZFS" get name "$BATS_TEST_TMPDIR"
+  expect 0 "0 filesystems upgraded
+1 filesystems already at this version" "$ZFS" upgrade "$ALT/tank/fs/dir"
+}
+
+@test "zfs set canmount=noauto on a busy mounted filesystem: no remount, so no 'busy'" {
+  "$ZFS" create tank/fs
+  (cd "$ALT/tank/fs" && exec sleep 60) &
+  BUSY_PID=$!
+  sleep 0.2
+  expect 0 "" "$ZFS" set canmount=noauto tank/fs
+  run props tank/fs canmount,mounted
+  [ "$output" = "canmount noauto local
+mounted yes -" ]
+  kill "$BUSY_PID"
+  wait "$BUSY_PID" || true
+  BUSY_PID=
+  # noauto: mounted by name only, not by zfs mount -a.
+  "$ZFS" unmount tank/fs
+  "$ZFS" mount -a
+  expect 0 "no" "$ZFS" get -H -o value mounted tank/fs
+  "$ZFS" mount tank/fs
+  expect 0 "yes" "$ZFS" get -H -o value mounted tank/fs
+}
+
+@test "zfs snapshot of several snapshots at once, as OpenZFS takes them (all or none)" {
+  "$ZFS" create tank/fs
+  expect 0 "" "$ZFS" snapshot tank@a tank/fs@a
+  run "$ZFS" list -H -o name -t snapshot
+  [ "$output" = "tank@a
+tank/fs@a" ]
+  expect 1 "cannot create snapshot 'tank/fs@a': dataset already exists" "$ZFS" snapshot tank@b tank/fs@a
+  expect 1 "cannot open 'tank@b': dataset does not exist" "$ZFS" list tank@b
 }
