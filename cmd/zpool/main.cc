@@ -7,7 +7,7 @@ namespace uzfs::zpool {
 
 const std::vector<Cmd>& Commands() {
   static const std::vector<Cmd> cmds = {kVersion, kCreate, kDestroy, kAdd,     kRemove,
-                                        kList,    kStatus, kClear,   kScrub,   kGet,
+                                        kList,    kStatus, kOnline,  kOffline, kClear,   kScrub,   kGet,
                                         kSet,     kExport, kImport,  kUpgrade, kHistory,
                                         kSync};
   return cmds;

@@ -132,6 +132,8 @@ NvList VdevStatusTree(const Vdev& v) {
   if (ls == LeafState::kFaulted) {
     nv.AddString("state", "FAULTED");
     nv.AddString("aux", "too many errors");
+  } else if (ls == LeafState::kOffline) {
+    nv.AddString("state", "OFFLINE");
   } else {
     nv.AddString("state", !v.available() ? "UNAVAIL" : (all ? "ONLINE" : "DEGRADED"));
   }
@@ -139,6 +141,8 @@ NvList VdevStatusTree(const Vdev& v) {
   nv.AddUint64("read_errors", v.health.read_errors());
   nv.AddUint64("write_errors", v.health.write_errors());
   nv.AddUint64("checksum_errors", v.health.checksum_errors());
+  // print_status_config's "(resilvering)": a leaf a resilver under way writes to.
+  if (v.is_leaf() && v.resilvering.load(std::memory_order_relaxed)) nv.AddUint64("resilvering", 1);
   if (!v.children.empty()) {
     std::vector<NvList> kids;
     for (const auto& c : v.children) kids.push_back(VdevStatusTree(*c));
