@@ -167,12 +167,20 @@ class MirrorVdev : public Vdev {
     Bytes other;
     std::vector<std::pair<Vdev*, int>> bad;  // sides read before a good one, and their error
     // vdev_mirror_child_select: a side being resilvered is read last (it may be stale).
-    std::vector<Vdev*> order;
-    for (auto& c : children)
-      if (!c->resilvering.load(std::memory_order_relaxed)) order.push_back(c.get());
-    for (auto& c : children)
-      if (c->resilvering.load(std::memory_order_relaxed)) order.push_back(c.get());
-    for (Vdev* c : order) {
+    // The usual case (no such side) reads in order without building a list.
+    Vdev* order_small[4];
+    std::vector<Vdev*> order_big;
+    Vdev** order = order_small;
+    if (children.size() > 4) {
+      order_big.resize(children.size());
+      order = order_big.data();
+    }
+    size_t n = 0;
+    for (int pass = 0; pass < 2; pass++)
+      for (auto& c : children)
+        if (c->resilvering.load(std::memory_order_relaxed) == (pass == 1)) order[n++] = c.get();
+    for (size_t k = 0; k < n; k++) {
+      Vdev* c = order[k];
       // Scrub: keep reading the other sides (into scratch) once one side is good.
       MutByteSpan dst = out;
       if (have) {

@@ -206,6 +206,7 @@ judge() {
   run "$ZPOOL" status tank
   [[ $output == *"status: One or more devices is currently being resilvered."* ]]
   [[ $(row tank "$V/d1") == "$V/d1 ONLINE 0 0 0 (resilvering)" ]]
+  expect 1 "cannot scrub tank: currently resilvering" "$ZPOOL" scrub tank
   zfsd_kill
   ZFSD_EXTRA_ARGS="--scrub-delay 20000 --txg-timeout 1" zfsd_start
   [[ $(scan tank) == "resilver in progress since "* ]]
