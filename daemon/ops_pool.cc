@@ -175,6 +175,10 @@ void RegisterPoolOps(Registry& reg, PoolTable* table, MountTable* mounts) {
      &PoolOps::Inject);
   op(OpId::kPoolScrub, Perm::kRoot,
      {{"name", S, true}, {"stop", B}, {"history", S}}, &PoolOps::Scrub);
+  op(OpId::kPoolVdevState, Perm::kRoot,
+     {{"name", S, true}, {"guid", NvType::kUint64, true}, {"action", S, true}, {"temporary", B},
+      {"history", S}},
+     &PoolOps::VdevState);
   op(OpId::kPoolClear, Perm::kRoot,
      {{"name", S, true}, {"guid", NvType::kUint64}, {"history", S}}, &PoolOps::Clear);
 }

@@ -176,7 +176,7 @@ Status PoolOps::StatusOf(const NvList& args, NvList* result) {
       const Pool::ScanStatus sc = p.scan_status();
       if (sc.state != "none") {
         NvList scan;
-        scan.AddString("function", "scrub");
+        scan.AddString("function", sc.resilver ? "resilver" : "scrub");
         scan.AddString("state", sc.state);
         scan.AddUint64("start_time", sc.start_time);
         scan.AddUint64("end_time", sc.end_time);
@@ -321,6 +321,28 @@ Status PoolOps::Clear(const NvList& args, NvList*) {
     UZFS_TRY(p.LogHistory(h));
     return p.Sync();
   });
+}
+
+// zfs_ioc_vdev_set_state: offline or online one leaf; an online may start a resilver, which
+// the scan thread takes up at once.
+Status PoolOps::VdevState(const NvList& args, NvList* result) {
+  const uint64_t guid = args.GetUint64("guid").value_or(0);
+  const std::string action = Str(args, "action");
+  if (action != "offline" && action != "online")
+    return Status::Error(EINVAL, "unknown action '" + action + "'");
+  bool faulted = false;
+  Status s = t_->With(Str(args, "name"), [&](Pool& p) -> Status {
+    UZFS_TRY(action == "offline" ? p.OfflineVdev(guid, Flag(args, "temporary"))
+                                 : p.OnlineVdev(guid, &faulted));
+    std::string h = Str(args, "history");
+    if (h.empty()) return Status::Ok();
+    UZFS_TRY(p.LogHistory(h));
+    return p.Sync();
+  }, /*changes_config=*/true);
+  if (!s.ok()) return s;
+  result->AddUint64("faulted", faulted ? 1 : 0);
+  t_->KickScan();
+  return Status::Ok();
 }
 
 // zfs_ioc_pool_scrub (spa_scrub): the scrub's setup (or its end) is synced before the

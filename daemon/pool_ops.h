@@ -19,6 +19,8 @@
 //   pool_add      name*, nvroot* (nvlist, as pool_create's), history
 //   pool_remove   name*, guid* (uint64: a separate log device's top-level vdev), history
 //   pool_clear    name*, guid (uint64: a vdev; 0 or absent = the whole pool), history
+//   pool_vdev_state name*, guid* (a leaf), action* ("offline", "online"), temporary (bool:
+//                 offline -t), history → faulted (uint64 1: an online whose device stays unusable)
 //   pool_inject   action* ("add", "clear", "list", "fault"); add: name*, guid*, error (EIO or
 //                 ENXIO), iotype (1 read, 2 write, 3 all), freq (1-100) → id; clear: id*
 //                 (ENOENT when no pool has it); list → handlers: array of {id, pool, guid,
@@ -57,6 +59,7 @@ class PoolOps {
   Status Remove(const NvList& args, NvList* result);
   Status Clear(const NvList& args, NvList* result);
   Status Scrub(const NvList& args, NvList* result);
+  Status VdevState(const NvList& args, NvList* result);
   Status Inject(const NvList& args, NvList* result);
 
  private:

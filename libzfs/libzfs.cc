@@ -152,6 +152,7 @@ std::string VdevTable(const std::string& pool_name, const std::string& pool_stat
     if (const std::string* a = v.GetString("aux")) aux = a->c_str();  // "too many errors"
     else if (state == "UNAVAIL") aux = kids && !kids->empty() ? "insufficient replicas" : "cannot open";
     else if (v.GetUint64("dax_emulated").value_or(0)) aux = "emulated DAX (a file, no MAP_SYNC)";
+    else if (v.GetUint64("resilvering").value_or(0)) aux = "(resilvering)";
     row(depth, VdevName(v), state, aux, &v);
     if (kids)
       for (const NvList& k : *kids) walk(k, depth + 2);

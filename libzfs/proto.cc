@@ -53,6 +53,7 @@ const char* OpName(OpId id) {
     case OpId::kPoolClear: return "pool_clear";
     case OpId::kPoolInject: return "pool_inject";
     case OpId::kPoolScrub: return "pool_scrub";
+    case OpId::kPoolVdevState: return "pool_vdev_state";
   }
   return "";
 }

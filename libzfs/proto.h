@@ -63,6 +63,7 @@ enum class OpId : uint64_t {
   kPoolClear = 39,    // zpool clear: error counters zeroed, dead devices reopened
   kPoolInject = 40,   // zinject: device fault handlers added, listed, cleared
   kPoolScrub = 41,    // zpool scrub: a scrub started or (stop) stopped
+  kPoolVdevState = 42,  // zpool offline / online: a leaf taken out of service or back
 };
 
 // The op table: name of each id ("" for none).

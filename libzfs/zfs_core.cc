@@ -196,6 +196,17 @@ Status PoolScrub(const std::string& name, bool stop, const std::string& history)
   return Call(proto::OpId::kPoolScrub, a).status();
 }
 
+Result<NvList> PoolVdevState(const std::string& name, uint64_t guid, const std::string& action,
+                             bool temporary, const std::string& history) {
+  NvList a;
+  a.AddString("name", name);
+  a.AddUint64("guid", guid);
+  a.AddString("action", action);
+  a.AddBooleanValue("temporary", temporary);
+  a.AddString("history", history);
+  return Call(proto::OpId::kPoolVdevState, a);
+}
+
 Result<uint64_t> InjectAdd(const std::string& pool, uint64_t guid, int error, int iotype,
                            uint32_t freq) {
   NvList a;

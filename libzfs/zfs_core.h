@@ -69,6 +69,10 @@ Status PoolRemove(const std::string& name, uint64_t guid, const std::string& his
 Status PoolClear(const std::string& name, uint64_t guid, const std::string& history);
 // zpool scrub [-s]: starts (stop: stops) the pool's scrub.
 Status PoolScrub(const std::string& name, bool stop, const std::string& history);
+// zpool offline / online (zfs_ioc_vdev_set_state): action "offline" (temporary: -t) or
+// "online"; an online whose device stays unusable answers with "faulted" set.
+Result<NvList> PoolVdevState(const std::string& name, uint64_t guid, const std::string& action,
+                             bool temporary, const std::string& history);
 // zinject's device handlers (pool_inject): one added (error EIO or ENXIO, iotype 1 read,
 // 2 write, 3 all, freq 1-100) → its id; one cleared by id; all listed (handlers: array of
 // {id, pool, guid, error, iotype, freq}); a device faulted at once (zinject -A fault).

@@ -7,9 +7,9 @@ namespace uzfs::zpool {
 
 const std::vector<Cmd>& Commands() {
   static const std::vector<Cmd> cmds = {kVersion, kCreate, kDestroy, kAdd,    kRemove,
-                                        kList,    kIostat, kStatus,  kClear,  kScrub,
-                                        kGet,     kSet,    kExport,  kImport, kUpgrade,
-                                        kHistory, kSync};
+                                        kList,    kIostat, kStatus,  kOnline, kOffline,
+                                        kClear,   kScrub,  kGet,     kSet,    kExport,
+                                        kImport,  kUpgrade, kHistory, kSync};
   return cmds;
 }
 }  // namespace uzfs::zpool

@@ -44,7 +44,9 @@ int Run(const Cmd& self, int argc, char** argv) {
       continue;
     }
     const std::string msg = (stop ? "cannot cancel scrubbing " : "cannot scrub ") + pool + ": ";
-    if (s.code() == EBUSY) rc = Fail(msg + "currently scrubbing; use 'zpool scrub -s' to cancel scrub");
+    // EZFS_RESILVERING while a resilver runs (pool version 23 lets no scrub replace it).
+    if (s.code() == EBUSY && s.message() == "currently resilvering") rc = Fail(msg + "currently resilvering");
+    else if (s.code() == EBUSY) rc = Fail(msg + "currently scrubbing; use 'zpool scrub -s' to cancel scrub");
     else if (s.code() == ENOENT) rc = Fail(msg + "there is no active scrub");
     else rc = Fail(msg + libzfs::Reason(s));
   }

@@ -38,17 +38,21 @@ std::string JsonVdev(const NvList& v) {
 
 // zpool_get_status's reasons a pool that is not suspended can have, most serious first
 // (libzfs_status.c check_status).
-enum class Reason { kOk, kFaultedDev, kMissingDev, kCorruptLabel, kCorruptData, kFailingDev };
+enum class Reason {
+  kOk, kFaultedDev, kMissingDev, kCorruptLabel, kCorruptData, kFailingDev, kOfflineDev,
+  kResilvering
+};
 
-Reason CheckStatus(const NvList& tree, uint64_t nerr) {
-  bool faulted = false, missing = false, unavail = false, errors = false;
+Reason CheckStatus(const NvList& tree, uint64_t nerr, bool resilvering) {
+  bool faulted = false, missing = false, unavail = false, errors = false, offline = false;
   std::function<void(const NvList&)> walk = [&](const NvList& v) {
     const std::string* st = v.GetString("state");
     const auto* kids = v.GetNvListArray("children");
     const bool leaf = !kids || kids->empty();
     if (st && *st == "FAULTED") faulted = true;                  // vdev_faulted
     if (st && *st == "UNAVAIL" && leaf) missing = true;          // vdev_missing: "cannot open"
-    if (st && *st != "ONLINE") unavail = true;
+    if (st && *st == "OFFLINE") offline = true;                  // vdev_offlined
+    if (st && *st != "ONLINE" && *st != "OFFLINE" && *st != "DEGRADED") unavail = true;
     errors |= v.GetUint64("read_errors").value_or(0) || v.GetUint64("write_errors").value_or(0) ||
               v.GetUint64("checksum_errors").value_or(0);        // vdev_errors
     if (kids)
@@ -61,6 +65,8 @@ Reason CheckStatus(const NvList& tree, uint64_t nerr) {
   if (unavail) return Reason::kCorruptLabel;
   if (nerr) return Reason::kCorruptData;  // permanent errors in the error log
   if (errors) return Reason::kFailingDev;
+  if (offline) return Reason::kOfflineDev;
+  if (resilvering) return Reason::kResilvering;
   return Reason::kOk;
 }
 
@@ -95,6 +101,18 @@ void PrintReason(Reason r) {
                    "action: Restore the file in question if possible.  Otherwise restore the\n"
                    "\tentire pool from backup.\n";
       msgid = "ZFS-8000-8A";
+      break;
+    case Reason::kOfflineDev:
+      std::cout << "status: One or more devices has been taken offline by the administrator.\n"
+                   "\tSufficient replicas exist for the pool to continue functioning in a\n"
+                   "\tdegraded state.\n"
+                   "action: Online the device using 'zpool online' or replace the device with\n"
+                   "\t'zpool replace'.\n";
+      break;
+    case Reason::kResilvering:
+      std::cout << "status: One or more devices is currently being resilvered.  The pool will\n"
+                   "\tcontinue to function, possibly in a degraded state.\n"
+                   "action: Wait for the resilver to complete.\n";
       break;
     case Reason::kFailingDev:
       std::cout << "status: One or more devices has experienced an unrecoverable error.  An\n"
@@ -134,18 +152,20 @@ void PrintScan(const NvList& pool) {
   if (!sc) return;
   auto u = [&](const char* k) { return sc->GetUint64(k).value_or(0); };
   const std::string state = sc->GetString("state") ? *sc->GetString("state") : "";
+  const bool resilver = sc->GetString("function") && *sc->GetString("function") == "resilver";
+  const char* func = resilver ? "resilver" : "scrub";
   std::cout << "  scan: ";
   if (state == "finished") {
-    std::cout << "scrub repaired " << NiceBytes(u("processed")) << " in "
+    std::cout << (resilver ? "resilvered " : "scrub repaired ") << NiceBytes(u("processed")) << " in "
               << Dhms(u("end_time") - u("start_time")) << " with " << u("errors") << " errors on "
               << Ctime(u("end_time"));
     return;
   }
   if (state == "canceled") {
-    std::cout << "scrub canceled on " << Ctime(u("end_time"));
+    std::cout << func << " canceled on " << Ctime(u("end_time"));
     return;
   }
-  std::cout << "scrub in progress since " << Ctime(u("start_time"));
+  std::cout << func << " in progress since " << Ctime(u("start_time"));
   const uint64_t examined = u("examined"), total = std::max<uint64_t>(u("to_examine"), 1);
   uint64_t elapsed = static_cast<uint64_t>(std::time(nullptr)) - u("pass_start");
   if (elapsed == 0) elapsed = 1;
@@ -156,7 +176,8 @@ void PrintScan(const NvList& pool) {
   if (rate > 0) std::cout << " at " << NiceBytes(rate) << "/s";
   char pct[32];
   snprintf(pct, sizeof pct, "%.2f", 100.0 * static_cast<double>(examined) / static_cast<double>(total));
-  std::cout << "\n\t" << NiceBytes(u("processed")) << " repaired, " << pct << "% done";
+  std::cout << "\n\t" << NiceBytes(u("processed")) << (resilver ? " resilvered, " : " repaired, ")
+            << pct << "% done";
   if (total >= examined && rate >= 10 * 1024 * 1024 && examined > 0)
     std::cout << ", " << Dhms((total - examined) / rate) << " to go\n";
   else
@@ -221,7 +242,11 @@ int Run(const Cmd& self, int argc, char** argv) {
     std::string health = Health(p);
     const NvList& tree = *p.GetNvList("config")->GetNvList("vdev_tree");
     const uint64_t nerr = p.GetUint64("error_count").value_or(0);
-    const Reason reason = CheckStatus(tree, nerr);
+    const NvList* scan = p.GetNvList("scan");
+    const bool resilvering = scan && scan->GetString("function") &&
+                             *scan->GetString("function") == "resilver" &&
+                             scan->GetString("state") && *scan->GetString("state") == "scanning";
+    const Reason reason = CheckStatus(tree, nerr, resilvering);
     if (x && health == "ONLINE" && reason == Reason::kOk) {
       // status_callback: a pool named on the command line is answered for by name.
       if (!args.empty()) std::cout << "pool '" << *p.GetString("name") << "' is healthy\n";

@@ -314,7 +314,7 @@ Status Pool::CloseTxgLocked(uint64_t state, TxgTail* tail) {
   uint64_t txg = txg_.open();
   bool anything = mos_->dirty() || mos_zaps_->dirty() || config_dirty_ || !pending_history_.empty();
   for (auto& [obj, od] : datasets_) anything |= od.os->dirty() || od.zaps->dirty();
-  anything |= !sync_tasks_.empty() || ScanPendingLocked();
+  anything |= !sync_tasks_.empty() || ScanPendingLocked() || !dtl_dirty_.empty();
   // Frees deferred by the last txgs become reusable only as txgs pass: a writer waiting for
   // that space needs a txg even when nothing else changed (spa_sync's metaslab_sync_done).
   anything |= DeferredFreesLocked();
@@ -322,6 +322,7 @@ Status Pool::CloseTxgLocked(uint64_t state, TxgTail* tail) {
   UZFS_TRY(SyncDatasets(txg));
   UZFS_TRY(RunSyncTasks(txg));  // dsl_sync_task_group_sync: after the objsets, as ZFS does
   UZFS_TRY(ScanSyncLocked(txg));  // dsl_pool_sync's dsl_pool_scrub_sync
+  UZFS_TRY(DtlSyncLocked(txg));   // spa_sync's vdev_sync: the DTLs (vdev_dtl_sync)
   for (const NvList& rec : pending_history_) UZFS_TRY(LogHistoryLocked(rec));
   pending_history_.clear();
   if (config_dirty_) UZFS_TRY(WriteConfigObject(txg));

@@ -183,6 +183,15 @@ class Pool : public BlockReader {
   // counted and faulted again). ENODEV "no such device in pool". A suspended pool stays
   // suspended (its counters are zeroed).
   Status ClearErrors(uint64_t guid);
+  // zpool offline (vdev_offline, pool_vdev_state.cc): the leaf named by guid takes no more
+  // I/O and its DTL records each txg synced meanwhile; "offline"=1 goes into its config
+  // unless temporary (-t). ENODEV "no such device in pool"; ENOTSUP for an interior vdev;
+  // EBUSY "no valid replicas" when its top-level vdev could no longer serve every block.
+  Status OfflineVdev(uint64_t guid, bool temporary);
+  // zpool online (vdev_online): the leaf is reopened by its path (its labels must name it:
+  // else it stays UNAVAIL, *still_faulted set) and takes I/O again; a resilver of the txgs
+  // its DTL holds starts. ENODEV, ENOTSUP as above.
+  Status OnlineVdev(uint64_t guid, bool* still_faulted);
 
   // ---- Fault injection (pool_inject.cc; zio_inject.c's device handlers, zinject(8)) ----
   struct InjectHandler {
@@ -491,6 +500,7 @@ class Pool : public BlockReader {
   // vdev_stat's scrub counters: a scrub resumed after an import counts from there).
   struct ScanStatus {
     std::string state = "none";  // none, scanning, finished, canceled
+    bool resilver = false;       // a resilver (v23: scrub_min_txg != 0)
     uint64_t start_time = 0, end_time = 0;       // seconds since the epoch
     uint64_t to_examine = 0, examined = 0;       // bytes: allocated; scrubbed so far
     uint64_t pass_start = 0, pass_examined = 0;  // since this start or import (the rate)
@@ -826,6 +836,18 @@ class Pool : public BlockReader {
   void ScanChangedLocked();                // scan_mu_ held
   uint64_t RepairedBytes() const;  // Σ repair_bytes of every vdev (Top(): no lock needed)
   void LogInternalLocked(uint64_t event, uint64_t txg, const std::string& what);
+  // ---- DTLs and resilver (pool_vdev_state.cc), all under mu_ ----
+  Status LoadDtlsLocked();                 // import: each leaf's DTL space map
+  Status DtlSyncLocked(uint64_t txg);      // dead leaves miss txg; changed DTLs written
+  // vdev_resilver_needed over the writable leaves: (first txg - 1, last txg + 1).
+  bool ResilverNeededLocked(uint64_t* min_txg, uint64_t* max_txg) const;
+  // A resilver of what the DTLs hold starts (a scrub under way gives way to it).
+  void StartResilverLocked();
+  // vdev_dtl_reassess after a resilver over (.., max_txg) ended complete.
+  void DtlReassessLocked(uint64_t max_txg);
+  void SetResilveringLocked(bool on);      // the leaves' resilvering flags
+  bool ReopenLeafLocked(Vdev& v);          // vdev_reopen + vdev_validate of one leaf
+  std::set<Vdev*> dtl_dirty_;              // leaves whose DTL object must be rewritten (mu_)
   std::mutex scan_mu_;
   ScrubState scan_, scan_disk_;
   ScanAction scan_action_ = ScanAction::kNone;

@@ -84,6 +84,7 @@ Result<std::unique_ptr<Pool>> Pool::Import(const PoolImportSpec& spec) {
   UZFS_TRY(ValidatePoolProps(spec.props, /*at_create=*/true));
   UZFS_TRY(p->LoadExisting());
   p->synced_rootbp_ = spa.uberblock().rootbp;
+  UZFS_TRY(p->LoadDtlsLocked());
   UZFS_TRY(p->LoadScanLocked());
   {
     auto ro = spec.props.find("readonly");
@@ -99,6 +100,17 @@ Result<std::unique_ptr<Pool>> Pool::Import(const PoolImportSpec& spec) {
     return p;
   }
   p->config_dirty_ = true;
+  // spa_load_impl: a leaf whose DTL holds txgs (one taken offline with -t, one that was
+  // faulted) and no resilver under way: SPA_ASYNC_RESILVER.
+  {
+    uint64_t lo, hi;
+    bool scanning;
+    {
+      std::lock_guard<std::mutex> sl(p->scan_mu_);
+      scanning = p->scan_.active();
+    }
+    if (!scanning && p->ResilverNeededLocked(&lo, &hi)) p->StartResilverLocked();
+  }
   // spa_check_logs. A pool exported cleanly has nothing in its logs to replay (every
   // record's txg synced before the export): a chain still starting on the missing device
   // (the unwritten block a log keeps in its header) is cleared without -m.

@@ -80,6 +80,9 @@ Status Pool::LoadScanLocked() {
     scan_stats_.state = "scanning";
     scan_stats_.start_time = scan_stats_.pass_start = NowSec();
     scan_stats_.errors = st.errors;
+    // dp_scrub_isresilver: a scrub with a minimum txg is a resilver.
+    scan_stats_.resilver = st.min_txg != 0;
+    if (scan_stats_.resilver) SetResilveringLocked(true);
     scan_repaired_base_ = RepairedBytes();
   }
   return Status::Ok();
@@ -91,8 +94,19 @@ Status Pool::StartScrub() {
   if (!failed_.ok()) return failed_;
   {
     std::lock_guard<std::mutex> sl(scan_mu_);
+    if (scan_.active() && scan_.min_txg != 0)
+      return Status::Error(EBUSY, "currently resilvering");
     if (scan_.active())
       return Status::Error(EBUSY, "currently scrubbing; use 'zpool scrub -s' to cancel scrub");
+  }
+  // dsl_pool_scrub_setup_sync: a scrub while some DTL is not empty is a resilver.
+  uint64_t lo, hi;
+  if (ResilverNeededLocked(&lo, &hi)) {
+    StartResilverLocked();
+    return Status::Ok();
+  }
+  {
+    std::lock_guard<std::mutex> sl(scan_mu_);
     // dsl_pool_scrub_setup_sync: blocks born before the open txg are read.
     scan_ = {};
     scan_.func = kScrubFuncClean;
@@ -169,12 +183,24 @@ Status Pool::ScanStateSyncLocked(uint64_t txg) {
       mos_zaps_->Drop(scan_disk_.queue_obj);
     }
     LogInternalLocked(kLogPoolScrubDone, txg, "complete=" + std::to_string(complete ? 1 : 0));
+    // dsl_pool_scrub_cancel_sync: vdev_dtl_reassess with the scrub's max txg when it ended
+    // complete; a resilver cut short keeps the DTLs (the next one takes them up).
+    if (scan_disk_.min_txg != 0) {
+      if (complete && action == ScanAction::kRemove) DtlReassessLocked(scan_disk_.max_txg);
+      else SetResilveringLocked(false);
+    }
     scan_disk_ = {};
     std::lock_guard<std::mutex> sl(scan_mu_);
     errlog_rotate_ = true;  // spa_errlog_rotate: the scrub's log becomes the last one
   }
-  if (action == ScanAction::kRemove) return Status::Ok();
+  if (action == ScanAction::kRemove) {
+    // SPA_ASYNC_RESILVER_DONE: a leaf that missed txgs meanwhile gets its own resilver.
+    uint64_t lo, hi;
+    if (complete && ResilverNeededLocked(&lo, &hi)) StartResilverLocked();
+    return Status::Ok();
+  }
   if (action == ScanAction::kSetup) {
+    SetResilveringLocked(st.min_txg != 0);
     UZFS_ASSIGN(st.queue_obj, mos_zaps_->Create(kOtScrubQueue));
     {
       std::lock_guard<std::mutex> sl(scan_mu_);
@@ -304,6 +330,9 @@ bool Pool::ScanStep(std::chrono::milliseconds budget) {
     scan_stats_.state = "finished";
     scan_stats_.end_time = NowSec();
     scan_stats_.repaired = RepairedBytes() - scan_repaired_base_;
+    // Nothing stale is left on the resilvered leaves (their DTLs are reassessed by the sync
+    // that removes the scan's entries).
+    if (scan_stats_.resilver) SetResilveringLocked(false);
   }
   return true;
 }

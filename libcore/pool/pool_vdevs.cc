@@ -246,36 +246,20 @@ Status Pool::ClearErrors(uint64_t guid) {
     }
     const bool was_dead = v.health.dead();
     v.health.Clear();
-    if (!was_dead) return;
-    // vdev_reopen: the device at the leaf's path, as import opens it; vdev_validate: its
-    // labels must name this leaf of this pool.
-    const std::string& path = !v.open_path.empty() ? v.open_path : v.path;
-    OpenOptions oo;
-    oo.write = !readonly_;
-    oo.direct = true;
-    oo.direct_min_io = uint64_t{1} << std::min<uint64_t>(v.ashift ? v.ashift : 9, 17);
-    auto f = env_->Open(path, oo);
-    bool ok = f.ok() && !v.inject.gone();  // an injected ENXIO fails reopens too
-    if (ok) {
-      auto dl = ReadDeviceLabels(**f);
-      ok = false;
-      if (dl.ok())
-        for (const LabelRead& lr : dl->labels)
-          if (lr.status.ok() && lr.config.GetUint64("guid").value_or(0) == v.guid &&
-              lr.config.GetUint64("pool_guid").value_or(0) == guid_)
-            ok = true;
-    }
-    if (!ok) {
+    if (!was_dead || v.health.state() == LeafState::kOffline) return;
+    if (!ReopenLeafLocked(v)) {
       v.health.Set(LeafState::kCantOpen);
       return;
     }
-    v.ReplaceFile(std::move(f).value());
     reopened = true;
   };
   clear(*target);
   if (!reopened || readonly_ || !failed_.ok()) return Status::Ok();
-  // The labels (config and uberblocks) the device missed while it was dead.
+  // The labels (config and uberblocks) the device missed while it was dead; the blocks,
+  // by a resilver of its DTL (vdev_clear's SPA_ASYNC_RESILVER).
   config_dirty_ = true;
+  uint64_t lo, hi;
+  if (ResilverNeededLocked(&lo, &hi)) StartResilverLocked();
   concurrent_io_ = -1;
   return SyncLocked(kPoolStateActive);
 }

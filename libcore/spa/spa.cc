@@ -132,6 +132,8 @@ NvList VdevStatusTree(const Vdev& v) {
   if (ls == LeafState::kFaulted) {
     nv.AddString("state", "FAULTED");
     nv.AddString("aux", "too many errors");
+  } else if (ls == LeafState::kOffline) {
+    nv.AddString("state", "OFFLINE");
   } else {
     nv.AddString("state", !v.available() ? "UNAVAIL" : (all ? "ONLINE" : "DEGRADED"));
   }
@@ -144,6 +146,8 @@ NvList VdevStatusTree(const Vdev& v) {
   nv.AddUint64("write_ops", v.io.ops[1].load(std::memory_order_relaxed));
   nv.AddUint64("read_bytes", v.io.bytes[0].load(std::memory_order_relaxed));
   nv.AddUint64("write_bytes", v.io.bytes[1].load(std::memory_order_relaxed));
+  // print_status_config's "(resilvering)": a leaf a resilver under way writes to.
+  if (v.is_leaf() && v.resilvering.load(std::memory_order_relaxed)) nv.AddUint64("resilvering", 1);
   if (!v.children.empty()) {
     std::vector<NvList> kids;
     for (const auto& c : v.children) kids.push_back(VdevStatusTree(*c));

@@ -39,7 +39,6 @@ NvList VdevConfig(const Vdev& v, bool top) {
   if (v.is_leaf()) {
     nv.AddString("path", v.open_path.empty() ? v.path : v.open_path);
     if (v.type == "disk") nv.AddUint64("whole_disk", v.whole_disk ? 1 : 0);
-    if (!top) nv.AddUint64("create_txg", v.create_txg);
   }
   if (v.type == "raidz") nv.AddUint64("nparity", v.nparity);
   if (top) {
@@ -48,8 +47,14 @@ NvList VdevConfig(const Vdev& v, bool top) {
     nv.AddUint64("ashift", v.ashift);
     nv.AddUint64("asize", v.asize);
     nv.AddUint64("is_log", v.is_log ? 1 : 0);
-    nv.AddUint64("create_txg", v.create_txg);
   }
+  // vdev_config_generate: a leaf's DTL space map, then the create txg.
+  if (v.is_leaf() && v.dtl_object) nv.AddUint64("DTL", v.dtl_object);
+  if (top || v.is_leaf()) nv.AddUint64("create_txg", v.create_txg);
+  // ZPOOL_CONFIG_OFFLINE: an offline leaf stays offline across imports, unless zpool offline
+  // -t made it so (vdev_tmpoffline).
+  if (v.is_leaf() && v.health.state() == LeafState::kOffline && !v.offline_temporary)
+    nv.AddUint64("offline", 1);
   if (!v.is_leaf()) {
     std::vector<NvList> kids;
     for (const auto& c : v.children) kids.push_back(VdevConfig(*c, false));

@@ -112,6 +112,9 @@ class LeafVdev : public Vdev {
   void NoteError(VdevErrKind k) override {
     // A checksum error is the data's, not the device's: counted, no probe (vdev_stat_update
     // probes only after an I/O error).
+    // A leaf being resilvered holds stale blocks by design: not errors (v23 does not even read
+    // them, vdev_mirror_child_select skipping children whose DTL has the block's txg).
+    if (k == VdevErrKind::kChecksum && resilvering.load(std::memory_order_relaxed)) return;
     if (prober && k != VdevErrKind::kChecksum)
       health.OnError(k, [this] { return prober(*this); });
     else
@@ -127,7 +130,11 @@ class LeafVdev : public Vdev {
  private:
   File* cur() const { return cur_.load(std::memory_order_acquire); }
   std::string DeadWord() const {
-    return health.state() == LeafState::kFaulted ? "faulted" : "unavailable";
+    switch (health.state()) {
+      case LeafState::kFaulted: return "faulted";
+      case LeafState::kOffline: return "offline";
+      default: return "unavailable";
+    }
   }
   std::atomic<File*> cur_{nullptr};
   std::mutex files_mu_;
@@ -161,7 +168,21 @@ class MirrorVdev : public Vdev {
     bool have = false;
     Bytes other;
     std::vector<std::pair<Vdev*, int>> bad;  // sides read before a good one, and their error
-    for (auto& c : children) {
+    // vdev_mirror_child_select: a side being resilvered is read last (it may be stale).
+    // The usual case (no such side) reads in order without building a list.
+    Vdev* order_small[4];
+    std::vector<Vdev*> order_big;
+    Vdev** order = order_small;
+    if (children.size() > 4) {
+      order_big.resize(children.size());
+      order = order_big.data();
+    }
+    size_t n = 0;
+    for (int pass = 0; pass < 2; pass++)
+      for (auto& c : children)
+        if (c->resilvering.load(std::memory_order_relaxed) == (pass == 1)) order[n++] = c.get();
+    for (size_t k = 0; k < n; k++) {
+      Vdev* c = order[k];
       // Scrub: keep reading the other sides (into scratch) once one side is good.
       MutByteSpan dst = out;
       if (have) {
@@ -179,7 +200,7 @@ class MirrorVdev : public Vdev {
         continue;
       }
       saw_cksum |= s.code() == ECKSUM;
-      if (s.code() == ECKSUM || s.code() == EIO) bad.push_back({c.get(), s.code()});
+      if (s.code() == ECKSUM || s.code() == EIO) bad.push_back({c, s.code()});
       last = s;
     }
     // A scrub read every side: those that failed before or after the good one are repaired.
@@ -219,10 +240,18 @@ class MirrorVdev : public Vdev {
   // that fails is the side's write error, as any write's.
   void Heal(uint64_t offset, ByteSpan good, const std::vector<std::pair<Vdev*, int>>& bad) {
     const uint64_t sector = uint64_t{1} << (ashift ? ashift : 9);
+    // A block smaller than a sector (a 512-byte metadata block on 4K sectors) is written
+    // padded to the sector its allocation takes (zio_vdev_io_start pads the same way).
+    Bytes padded;
+    if (good.size() % sector != 0) {
+      padded.assign(P2RoundUp(good.size(), sector), 0);
+      std::copy(good.begin(), good.end(), padded.begin());
+    }
+    const ByteSpan data = padded.empty() ? good : ByteSpan(padded);
     for (const auto& [side, code] : bad) {
       if (code == ECKSUM) side->NoteError(VdevErrKind::kChecksum);
-      if (!self_heal || !side->available() || good.size() % sector != 0) continue;
-      if (side->Write(offset, good, nullptr).ok()) CountRepair(good.size());
+      if (!self_heal || !side->available()) continue;
+      if (side->Write(offset, data, nullptr).ok()) CountRepair(good.size());
     }
   }
 };
@@ -522,6 +551,13 @@ Result<std::unique_ptr<Vdev>> Build(const NvList& nv, const LeafOpener& open, ui
   v->create_txg = nv.GetUint64("create_txg").value_or(0);
   v->is_log = nv.GetUint64("is_log").value_or(0) != 0;
   v->whole_disk = nv.GetUint64("whole_disk").value_or(0) != 0;
+  // vdev_load: a leaf taken offline for good (zpool offline without -t) stays offline; its
+  // DTL's contents are read by the pool (the object is in the MOS).
+  if (v->is_leaf() && nv.GetUint64("offline").value_or(0)) v->health.Set(LeafState::kOffline);
+  v->dtl_object = nv.GetUint64("DTL").value_or(0);
+  // A leaf with a DTL may hold stale blocks: read last, its checksum errors not counted,
+  // until the pool has read the DTL (Pool::LoadDtlsLocked says whether it is empty).
+  if (v->is_leaf() && v->dtl_object) v->resilvering.store(true, std::memory_order_relaxed);
   if (!v->is_leaf()) {
     if (!kids || kids->empty()) return Status::Error(ECORRUPT, *type + " vdev without children");
     if (kids->size() > 255) return Status::Error(ECORRUPT, "too many children");

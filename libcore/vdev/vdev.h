@@ -25,6 +25,7 @@
 #include "libcore/base/env.h"
 #include "libcore/base/nvlist.h"
 #include "libcore/base/status.h"
+#include "libcore/vdev/vdev_dtl.h"
 #include "libcore/vdev/vdev_health.h"
 #include "libcore/vdev/vdev_inject.h"
 
@@ -64,6 +65,15 @@ class Vdev {
   // Leaves: error counters and fault state (vdev_health.h); interior vdevs keep theirs at
   // zero and ONLINE (their state follows their children: available()).
   LeafHealth health;
+  // Leaves: the txgs the device missed (vdev_dtl.h) and its space map object in the MOS
+  // (0: none yet); guarded by the owning pool's mu_. offline_temporary: zpool offline -t
+  // (vdev_tmpoffline), not written to the config, so an import brings the leaf back.
+  Dtl dtl;
+  uint64_t dtl_object = 0;
+  bool offline_temporary = false;
+  // Leaves: a resilver is under way and this leaf's DTL is not empty: its stale blocks are
+  // rewritten without being counted as checksum errors, and mirrors read it last.
+  std::atomic<bool> resilvering{false};
   // Leaves: the fault zinject injected (vdev_inject.h); none by default.
   LeafInject inject;
   // Mirrors and raidz: a side (a column) that failed a read the others served is rewritten

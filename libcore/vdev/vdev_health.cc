@@ -28,7 +28,7 @@ void LeafHealth::Clear() {
   read_.store(0, std::memory_order_relaxed);
   write_.store(0, std::memory_order_relaxed);
   cksum_.store(0, std::memory_order_relaxed);
-  Set(LeafState::kOnline);
+  if (state() != LeafState::kOffline) Set(LeafState::kOnline);
 }
 
 }  // namespace uzfs

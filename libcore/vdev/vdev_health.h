@@ -38,6 +38,7 @@ enum class LeafState : int {
   kOnline = 0,
   kFaulted = 1,   // FAULTED, "too many errors"
   kCantOpen = 2,  // UNAVAIL, "cannot open"
+  kOffline = 3,   // OFFLINE: zpool offline (vdev_offline); only zpool online returns it
 };
 
 // What a probe of a leaf's device found.
@@ -61,7 +62,8 @@ class LeafHealth {
   // and only kFaultAfter errors fault the leaf. Returns the state after it.
   LeafState OnError(VdevErrKind k, const std::function<ProbeResult()>& probe);
 
-  // zpool clear: counters zeroed, ONLINE.
+  // zpool clear: counters zeroed, ONLINE (an OFFLINE leaf stays OFFLINE: vdev_clear does
+  // not online a device).
   void Clear();
   // What a reopen found (zpool clear's vdev_reopen).
   void Set(LeafState s) { state_.store(static_cast<int>(s), std::memory_order_release); }

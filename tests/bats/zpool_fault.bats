@@ -31,6 +31,18 @@ row() {
   "$ZPOOL" status "$1" | awk -v d="$2" '$1 == d { $1 = $1; print }'
 }
 
+# resilvered POOL: a device back from a fault missed txgs (its DTL), so zpool clear started
+# a resilver (vdev_clear's SPA_ASYNC_RESILVER): until zpool status says it ended, then a
+# sync (the one that empties the DTLs).
+resilvered() {
+  local _
+  for _ in $(seq 150); do
+    "$ZPOOL" status "$1" | grep -q "^  scan: resilvered " && { "$ZPOOL" sync "$1"; return 0; }
+    sleep 0.2
+  done
+  return 1
+}
+
 @test "zpool clear: usage errors and unknown pools or devices, in zpool's words" {
   run "$ZPOOL" clear
   [ "$status" -eq 2 ]
@@ -176,6 +188,7 @@ Run 'zinject -h' for usage information." ]
   "$ZINJECT" -c "$id" >/dev/null
   before=$("$ZDB" -l "$V/l0" | awk '$1 == "txg:" { print $2; exit }')
   "$ZPOOL" clear zl
+  resilvered zl
   [ "$(row zl "$V/l0")" = "$V/l0 ONLINE 0 0 0" ]
   run "$ZPOOL" status -x zl
   [ "$output" = "pool 'zl' is healthy" ]
@@ -210,6 +223,7 @@ Run 'zinject -h' for usage information." ]
   "$ZPOOL" sync tank
   "$ZINJECT" -c all >/dev/null
   "$ZPOOL" clear tank "$V/d1"
+  resilvered tank
   [ "$(row tank "$V/d1")" = "$V/d1 ONLINE 0 0 0" ]
   sha=$(cat "$A"/tank/* | sha256sum)
   "$ZPOOL" export tank
