@@ -258,9 +258,15 @@ arc() { "$ARCSTAT" -H -p -f "$1"; }
   "$ZPOOL" sync co
   [ "$(client peek "$ALT/co/fs/small" 100)" = 55 ]
   # Truncating a mapped file: touching past the new end raises SIGBUS, as on a kernel fs.
-  client peek "$F" 500000 2 &
+  # (Truncated only once the client has mapped the whole megabyte: a client started late
+  # would map 8 KiB and read outside its mapping.)
+  client peek "$F" 500000 2 2>"$BATS_TEST_TMPDIR/peek.err" &
   ppid=$!
-  sleep 0.5
+  for _ in $(seq 200); do
+    grep -q mapped "$BATS_TEST_TMPDIR/peek.err" && break
+    sleep 0.05
+  done
+  grep -q mapped "$BATS_TEST_TMPDIR/peek.err"
   truncate -s 8192 "$F"
   rc=0
   wait "$ppid" || rc=$?

@@ -15,7 +15,8 @@
                                                 start), wait DELAY seconds, store BYTE at
                                                 OFFSET, msync(MS_SYNC)
   map_client.py LIB peek FILE OFFSET [DELAY]    map FILE (read-only, its size at the start),
-                                                wait DELAY seconds, print the byte at OFFSET
+                                                with DELAY say "mapped" on stderr and wait
+                                                DELAY seconds, print the byte at OFFSET
                                                 in hex (SIGBUS past the end of the file)
   map_client.py LIB slow-read FILE PAUSE        map FILE read-only and read it in order, one
                                                 byte a page, pausing PAUSE seconds every 128
@@ -143,6 +144,8 @@ def main():
         off = int(sys.argv[4])
         delay = float(sys.argv[5]) if len(sys.argv) > 5 else 0
         f, addr, size = open_map(z, path, writable=False)
+        if delay > 0:
+            print("mapped", file=sys.stderr, flush=True)
         time.sleep(delay)
         print(f"{ctypes.string_at(addr + off, 1)[0]:02x}")
         sys.stdout.flush()
