@@ -280,6 +280,7 @@ Status DatasetOps::Destroy(const NvList& args, NvList* result) {
 }
 
 Status DatasetOps::List(const NvList& args, NvList* result) {
+  m_->Prune();  // the "mounted" property of what umount(8) unmounted
   std::vector<std::string> names;
   if (const NvValue* v = args.Find("names"); v && v->type == NvType::kStringArray) names = v->s_arr;
   bool recursive = Flag(args, "recursive");
@@ -641,8 +642,11 @@ Status DatasetOps::Mount(const NvList& args, NvList* result) {
     UZFS_TRY(CheckDatasetName(name, true));
     UZFS_TRY(WithPool(name, [&](Pool& p) { return p.DatasetProps(name).status(); }));
     UZFS_ASSIGN(MountTable::TempOptions t, MountTable::ParseTempOptions(Str(args, "options")));
-    UZFS_TRY(m_->Mount(name, t));
+    const std::string at = Str(args, "at");
+    if (at.empty()) UZFS_TRY(m_->Mount(name, t));
+    else UZFS_TRY(m_->MountAt(name, t, at, Flag(args, "zfsutil")));
   }
+  m_->Prune();
   std::vector<NvList> out;
   for (auto& [fs, mp] : m_->List()) {
     NvList one;

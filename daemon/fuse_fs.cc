@@ -197,13 +197,15 @@ Result<std::unique_ptr<FuseMount>> FuseMount::Mount(Pool* pool, const std::strin
   m->se = fm->se_;
   fuse_session* se = fm->se_;
   unsigned threads = std::max(1u, o.max_threads);
-  fm->loop_ = std::thread([se, threads] {
+  std::atomic<bool>* ended = &fm->loop_ended_;
+  fm->loop_ = std::thread([se, threads, ended] {
     fuse_loop_config* cfg = fuse_loop_cfg_create();
     fuse_loop_cfg_set_max_threads(cfg, threads);
     fuse_loop_cfg_set_idle_threads(cfg, threads);
     int r = fuse_session_loop_mt(se, cfg);
     fuse_loop_cfg_destroy(cfg);
     if (r != 0) spdlog::debug("fuse loop ended: {}", r);
+    ended->store(true, std::memory_order_release);
   });
   // The connection's fusectl name is the superblock's device (for a forced unmount).
   struct stat mst;

@@ -93,6 +93,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -166,6 +167,9 @@ class FuseMount {
   const std::string& dataset() const { return dataset_; }
   const MountOptions& options() const { return opts_; }
   bool mounted() const { return se_ != nullptr; }
+  // The FUSE loop has ended without Unmount: someone unmounted it (umount(8)) or the
+  // connection was aborted. Unmount then only cleans up.
+  bool loop_ended() const { return loop_ended_.load(std::memory_order_acquire); }
   // Files open through this mount (opens minus releases; a release reaches zfsd
   // asynchronously after close(2), so this lags behind the processes).
   uint64_t open_files();
@@ -202,6 +206,7 @@ class FuseMount {
   fuse_session* se_ = nullptr;
   dev_t conn_dev_ = 0;  // st_dev of the mounted filesystem (its fusectl connection)
   std::thread loop_;
+  std::atomic<bool> loop_ended_{false};  // set by loop_ as it returns
   std::mutex unmount_mu_;  // serializes Unmount calls
 };
 

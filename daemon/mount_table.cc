@@ -79,9 +79,24 @@ Status MountTable::MountWith(const std::string& fs, const MountProps& mp, Pool* 
   return Status::Ok();
 }
 
+Status MountTable::MountAt(const std::string& fs, const TempOptions& temp, const std::string& dir,
+                           bool zfsutil) {
+  if (fs.find('@') != std::string::npos)
+    return Status::Error(EINVAL, "snapshots are mounted under the filesystem's .zfs/snapshot");
+  Prune();
+  Pool* pool = nullptr;
+  UZFS_ASSIGN(MountProps mp, PropsOf(fs, &pool));
+  // mount_zfs's order: a filesystem that is not legacy is refused before anything else.
+  if (mp.mountpoint != "legacy" && !zfsutil) return Status::Error(EINVAL, "not legacy");
+  if (Mounted(fs)) return Status::Error(EBUSY, "filesystem already mounted");
+  mp.mountpoint = dir;
+  return MountWith(fs, mp, pool, temp);
+}
+
 Status MountTable::Mount(const std::string& fs, const TempOptions& temp) {
   if (fs.find('@') != std::string::npos)
     return Status::Error(EINVAL, "snapshots are mounted under the filesystem's .zfs/snapshot");
+  Prune();
   if (Mounted(fs)) return Status::Error(EBUSY, "filesystem already mounted");
   Pool* pool = nullptr;
   UZFS_ASSIGN(MountProps mp, PropsOf(fs, &pool));
@@ -132,6 +147,7 @@ void MountTable::MountAll() {
 }
 
 Status MountTable::Unmount(const std::string& fs_or_path, bool force) {
+  Prune();
   std::unique_ptr<FuseMount> m;
   std::string fs;
   {
@@ -156,6 +172,7 @@ Status MountTable::Unmount(const std::string& fs_or_path, bool force) {
 }
 
 Status MountTable::UnmountTree(const std::string& fs, bool force) {
+  Prune();
   std::vector<std::string> doomed;
   {
     std::lock_guard<std::mutex> l(mu_);
@@ -209,6 +226,25 @@ std::string MountTable::MountpointOf(const std::string& fs) {
   std::lock_guard<std::mutex> l(mu_);
   auto it = mounts_.find(fs);
   return it == mounts_.end() ? std::string() : it->second->mountpoint();
+}
+
+void MountTable::Prune() {
+  std::vector<std::unique_ptr<FuseMount>> gone;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    for (auto it = mounts_.begin(); it != mounts_.end();) {
+      if (it->second->loop_ended()) {
+        gone.push_back(std::move(it->second));
+        it = mounts_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto& m : gone) {
+    Status s = m->Unmount(false);
+    if (!s.ok()) spdlog::warn("{}: after its unmount: {}", m->dataset(), s.ToString());
+  }
 }
 
 std::vector<std::pair<std::string, std::string>> MountTable::List() {

@@ -42,6 +42,10 @@ class MountTable {
   // zfs mount NAME: EBUSY "filesystem already mounted"; EINVAL "legacy mountpoint" /
   // "no mountpoint set" / "'canmount' property is set to 'off'".
   Status Mount(const std::string& fs, const TempOptions& temp = {});
+  // mount.zfs DATASET DIR: fs mounted at dir, when its mountpoint is legacy (or any, with
+  // zfsutil). EINVAL "not legacy" otherwise; EBUSY "filesystem already mounted".
+  Status MountAt(const std::string& fs, const TempOptions& temp, const std::string& dir,
+                 bool zfsutil);
   // Mounts every filesystem of a pool that mounts automatically (children after parents).
   // Every one is tried; the first error is returned.
   Status MountPool(const std::string& pool);
@@ -65,6 +69,10 @@ class MountTable {
   // runs under it (FuseMount::Rollback: requests wait, the kernel's caches are reconciled
   // before this returns); otherwise only change runs.
   Status Rollback(const std::string& fs, const std::function<Status()>& change);
+  // Forgets the mounts someone unmounted with umount(8) (a legacy mount's usual end): their
+  // FUSE loop has ended; each is stopped (FuseMount::Unmount, outside mu_) and dropped.
+  // Mount, MountAt, Unmount and UnmountTree prune first; ops that report mounts call it.
+  void Prune();
   // (filesystem, mountpoint) of every mount, sorted by filesystem.
   std::vector<std::pair<std::string, std::string>> List();
 

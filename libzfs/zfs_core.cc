@@ -359,6 +359,17 @@ Status ZfsMount(const std::string& name, const std::string& options) {
   return Call(proto::OpId::kZfsMount, a).status();
 }
 
+Status ZfsMountAt(const std::string& name, const std::string& options, const std::string& at,
+                  bool zfsutil) {
+  if (name.empty() || at.empty()) return Status::Error(EINVAL, "empty filesystem name or directory");
+  NvList a;
+  a.AddString("name", name);
+  if (!options.empty()) a.AddString("options", options);
+  a.AddString("at", at);
+  a.AddBooleanValue("zfsutil", zfsutil);
+  return Call(proto::OpId::kZfsMount, a).status();
+}
+
 Status ZfsUnmount(const std::string& name, bool force) {
   NvList a;
   a.AddString("name", name);

@@ -129,6 +129,10 @@ Result<std::vector<Mount>> ZfsMounts();
 // zfs mount -o's temporary options, comma-separated (ro, rw, atime, noatime, exec, noexec,
 // suid, nosuid, dev, nodev), for this mount only.
 Status ZfsMount(const std::string& name, const std::string& options = "");
+// mount.zfs: name mounted at the absolute directory at, when its mountpoint is legacy (any,
+// with zfsutil). EINVAL "not legacy" otherwise.
+Status ZfsMountAt(const std::string& name, const std::string& options, const std::string& at,
+                  bool zfsutil);
 // name: a filesystem or a mount point.
 Status ZfsUnmount(const std::string& name, bool force);
 

@@ -345,6 +345,70 @@ $(usage_of unmount)" "$ZFS" unmount
   [[ $output == "unsupported mount option 'remount'"* ]]
 }
 
+@test "mount.zfs: a legacy filesystem mounted where mount(8) says, listed by zfs mount, ended by umount(8); OpenZFS's refusals and exit codes" {
+  MZ=$UZFS_BUILD/cmd/mount.zfs/mount.zfs
+  D=$BATS_TEST_TMPDIR/legacy
+  mkdir -p "$D"
+  "$ZFS" create -o mountpoint=legacy tank/leg
+  "$ZFS" create tank/auto
+  run "$ZFS" get -H -o value mounted tank/leg
+  [ "$output" = no ]
+  "$MZ" tank/leg "$D"
+  [ "$(findmnt -n -o FSTYPE,SOURCE --mountpoint "$D")" = "fuse.zfs tank/leg" ]
+  run "$ZFS" mount
+  [[ $output == *"tank/leg  $D"* ]]
+  run "$ZFS" get -H -o value mounted tank/leg
+  [ "$output" = yes ]
+  echo hello >"$D/f"
+  expect 128 "filesystem 'tank/leg' is already mounted" "$MZ" tank/leg "$D"
+  # umount(8) ends it; zfsd notices and it can be mounted again, read-only by -o.
+  umount "$D"
+  run "$ZFS" get -H -o value mounted tank/leg
+  [ "$output" = no ]
+  run "$ZFS" mount
+  [[ $output != *"tank/leg"* ]]
+  "$MZ" -o ro,noexec,noauto,x-systemd.automount tank/leg "$D"
+  [ "$(cat "$D/f")" = hello ]
+  run bash -c "echo y >'$D/g'"
+  [[ $output == *"Read-only file system"* ]]
+  [[ $(findmnt -n -o OPTIONS --mountpoint "$D") == *noexec* ]]
+  "$ZFS" unmount tank/leg
+  [ "$(findmnt -n --mountpoint "$D" | wc -l)" -eq 0 ]
+  # Refusals.
+  expect 1 "filesystem 'tank/auto' cannot be mounted using 'mount'.
+Use 'zfs set mountpoint=legacy' or 'zfs mount tank/auto'.
+See zfs(8) for more information." "$MZ" tank/auto "$D"
+  expect 1 "filesystem 'tank/nope' cannot be mounted, unable to open the dataset" "$MZ" tank/nope "$D"
+  expect 1 "filesystem 'tank/leg' cannot be mounted due to invalid option 'bogus'.
+Use the '-s' option to ignore the bad mount option." "$MZ" -o bogus tank/leg "$D"
+  expect 1 "filesystem 'tank/leg' cannot be mounted due to invalid option 'remount'.
+Use the '-s' option to ignore the bad mount option." "$MZ" -o remount tank/leg "$D"
+  expect 1 "missing mountpoint argument
+usage: mount <dataset> <mountpoint>" "$MZ" tank/leg
+  run "$MZ" tank/leg "$D/none"
+  [ "$status" -eq 2 ]
+  [[ $output == "filesystem 'tank/leg' cannot be mounted at '$D/none' due to canonicalization error: No such file or directory" ]]
+  # -f checks and mounts nothing; -s lets an unknown option through.
+  "$MZ" -f tank/leg "$D"
+  [ "$(findmnt -n --mountpoint "$D" | wc -l)" -eq 0 ]
+  "$MZ" -s -o bogus,noatime tank/leg "$D"
+  [[ $(findmnt -n -o OPTIONS --mountpoint "$D") == *noatime* ]]
+  umount "$D"
+  # Through mount(8) and an fstab: mount(8) runs /sbin/mount.zfs, here ours in a private
+  # mount namespace whose /usr/sbin holds only it (zfsd, outside, makes the mount).
+  printf 'tank/leg %s zfs defaults,nodev 0 0\n' "$D" >"$BATS_TEST_TMPDIR/fstab"
+  with_helper() {
+    unshare -m bash -c "mount -t tmpfs tmpfs /usr/sbin && ln -s '$MZ' /usr/sbin/mount.zfs && $1"
+  }
+  with_helper "mount -t zfs tank/leg '$D'"
+  [ "$(findmnt -n -o FSTYPE,SOURCE --mountpoint "$D")" = "fuse.zfs tank/leg" ]
+  umount "$D"
+  with_helper "mount -a -T '$BATS_TEST_TMPDIR/fstab'"
+  [ "$(findmnt -n -o FSTYPE,SOURCE --mountpoint "$D")" = "fuse.zfs tank/leg" ]
+  [[ $(findmnt -n -o OPTIONS --mountpoint "$D") == *nodev* ]]
+  [ "$(cat "$D/f")" = hello ]
+}
+
 @test "zfs: POSIX errors from the mount" {
   "$ZFS" create tank/a
   "$ZFS" create tank/b

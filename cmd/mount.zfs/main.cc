@@ -1,0 +1,160 @@
+// mount.zfs: the helper mount(8) runs for `mount -t zfs DATASET DIR` (and for fstab lines of
+// type zfs), after OpenZFS's cmd/mount_zfs: a filesystem whose mountpoint property is legacy
+// is mounted at DIR by zfsd (a FUSE mount, as every uzfs mount), with the options of -o.
+// Exit codes are mount(8)'s helper codes (MOUNT_USAGE 1, MOUNT_SYSERR 2, MOUNT_BUSY 128).
+// Not offered: remount (zfsd unmounts and mounts again to change options), mtab (-n is
+// accepted: /etc/mtab is the kernel's list).
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "libzfs/libzfs.h"
+#include "libzfs/zfs_core.h"
+
+namespace {
+
+constexpr int kMountUsage = 1, kMountSyserr = 2, kMountBusy = 0x80;
+
+constexpr const char* kUsage = "Usage: mount.zfs [-fnsv] [-o options] dataset mountpoint\n";
+constexpr const char* kHelp =
+    "\n"
+    "Mounts the ZFS filesystem dataset, whose mountpoint property is legacy, at the\n"
+    "directory mountpoint (what mount -t zfs runs).\n"
+    "\n"
+    "Options:\n"
+    "    -f          fake: check everything, mount nothing\n"
+    "    -n          accepted for mount(8) (no mtab to write)\n"
+    "    -o options  comma-separated mount options: ro, rw, atime, noatime, exec,\n"
+    "                noexec, suid, nosuid, dev, nodev; zfsutil mounts a filesystem whose\n"
+    "                mountpoint is not legacy; defaults and mount(8)'s own options\n"
+    "                (noauto, nofail, _netdev, user, x-...) are ignored\n"
+    "    -s          sloppy: ignore options that are not known\n"
+    "    -v          print what is mounted\n"
+    "    --help      print this message\n";
+
+// What zfs_parse_mount_options does with one option: pass it to zfsd, mark zfsutil, drop
+// it (a comment to mount.zfs: mount(8)'s own or a default), or refuse it.
+enum class Opt { kPass, kZfsutil, kIgnore, kBad };
+Opt Classify(const std::string& o) {
+  static const char* const kPass[] = {"ro",   "rw",     "atime", "noatime", "exec",
+                                      "noexec", "suid", "nosuid", "dev",     "nodev"};
+  static const char* const kIgnore[] = {"defaults", "auto", "noauto", "nofail", "_netdev",
+                                        "user",     "users", "nouser", "owner", "group"};
+  for (const char* p : kPass)
+    if (o == p) return Opt::kPass;
+  if (o == "zfsutil") return Opt::kZfsutil;
+  for (const char* p : kIgnore)
+    if (o == p) return Opt::kIgnore;
+  if (o.rfind("x-", 0) == 0 || o.rfind("comment=", 0) == 0) return Opt::kIgnore;
+  return Opt::kBad;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app;
+  app.set_help_flag();
+  bool help = false, fake = false, nomtab = false, sloppy = false, verbose = false;
+  std::string opts;
+  std::vector<std::string> args;
+  app.add_flag("--help,-h", help);
+  app.add_flag("-f", fake);
+  app.add_flag("-n", nomtab);
+  app.add_flag("-s", sloppy);
+  app.add_flag("-v", verbose);
+  app.add_option("-o", opts);
+  app.add_option("args", args);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "mount.zfs: %s\n%s", e.what(), kUsage);
+    return kMountUsage;
+  }
+  if (help) {
+    std::printf("%s%s", kUsage, kHelp);
+    return 0;
+  }
+  if (args.size() != 2) {
+    std::fprintf(stderr, "%s\nusage: mount <dataset> <mountpoint>\n",
+                 args.empty() ? "missing dataset argument"
+                 : args.size() == 1 ? "missing mountpoint argument"
+                                    : "too many arguments");
+    return kMountUsage;
+  }
+  const std::string& dataset = args[0];
+  char real[PATH_MAX];
+  if (!realpath(args[1].c_str(), real)) {
+    std::fprintf(stderr, "filesystem '%s' cannot be mounted at '%s' due to canonicalization error: %s\n",
+                 dataset.c_str(), args[1].c_str(), std::strerror(errno));
+    return kMountSyserr;
+  }
+  std::string pass;
+  bool zfsutil = false;
+  size_t at = 0;
+  while (at <= opts.size() && !opts.empty()) {
+    size_t comma = opts.find(',', at);
+    std::string o = opts.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+    at = comma == std::string::npos ? opts.size() + 1 : comma + 1;
+    if (o.empty()) continue;
+    switch (Classify(o)) {
+      case Opt::kPass: pass += (pass.empty() ? "" : ",") + o; break;
+      case Opt::kZfsutil: zfsutil = true; break;
+      case Opt::kIgnore: break;
+      case Opt::kBad:
+        if (sloppy) break;
+        std::fprintf(stderr,
+                     "filesystem '%s' cannot be mounted due to invalid option '%s'.\n"
+                     "Use the '-s' option to ignore the bad mount option.\n",
+                     dataset.c_str(), o.c_str());
+        return kMountUsage;
+    }
+  }
+  if (verbose)
+    std::printf("mount.zfs:\n  dataset:    \"%s\"\n  mountpoint: \"%s\"\n  mountopts:  \"%s\"\n",
+                dataset.c_str(), real, pass.c_str());
+  // -f: everything but the mount: the dataset must exist (its mountpoint is not checked,
+  // as mount_zfs does not for a fake mount).
+  if (fake) {
+    auto l = uzfs::lzc::ZfsList({dataset}, false, 0);
+    if (l.ok()) return 0;
+    if (uzfs::lzc::IsConnectError(l.status())) {
+      std::fprintf(stderr, "%s\n", l.status().message().c_str());
+      return kMountSyserr;
+    }
+    std::fprintf(stderr, "filesystem '%s' cannot be mounted, unable to open the dataset\n",
+                 dataset.c_str());
+    return kMountUsage;
+  }
+  uzfs::Status s = uzfs::lzc::ZfsMountAt(dataset, pass, real, zfsutil);
+  if (s.ok()) return 0;
+  if (uzfs::lzc::IsConnectError(s)) {
+    std::fprintf(stderr, "%s\n", s.message().c_str());
+    return kMountSyserr;
+  }
+  if (s.code() == EINVAL && s.message() == "not legacy") {
+    std::fprintf(stderr,
+                 "filesystem '%s' cannot be mounted using 'mount'.\n"
+                 "Use 'zfs set mountpoint=%s' or 'zfs mount %s'.\n"
+                 "See zfs(8) for more information.\n",
+                 dataset.c_str(), "legacy", dataset.c_str());
+    return kMountUsage;
+  }
+  if (s.code() == ENOENT) {
+    std::fprintf(stderr, "filesystem '%s' cannot be mounted, unable to open the dataset\n",
+                 dataset.c_str());
+    return kMountUsage;
+  }
+  if (s.code() == EBUSY && s.message() == "filesystem already mounted") {
+    std::fprintf(stderr, "filesystem '%s' is already mounted\n", dataset.c_str());
+    return kMountBusy;
+  }
+  std::fprintf(stderr, "filesystem '%s' can not be mounted: %s\n", dataset.c_str(),
+               uzfs::libzfs::Reason(s).c_str());
+  return kMountUsage;
+}
