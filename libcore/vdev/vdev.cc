@@ -209,10 +209,8 @@ class MirrorVdev : public Vdev {
       io.Count(false, out.size());
       return Status::Ok();
     }
-    // No side verified: each that returned wrong bytes is its device's checksum error all
-    // the same (each child zio verified its own copy in vdev_mirror_io_start's children).
-    for (const auto& [side, code] : bad)
-      if (code == ECKSUM) side->NoteError(VdevErrKind::kChecksum);
+    // No side verified: nothing is counted here, as the read may be speculative (an intent
+    // log chain's unwritten tail) and the mirror does not know the block.
     if (saw_cksum) return Status::Error(ECKSUM, "mirror: no side verifies");
     return last;
   }

@@ -81,10 +81,15 @@ class Reader {
     // A copy on a single-device top-level vdev that read but did not verify is that
     // device's checksum error, whether another copy verified or none did (the bp's DVAs are
     // a mirror's children in zio_vdev_io_start; a mirror or raidz below counted its sides).
+    // Not for intent log blocks with no good copy: those reads are speculative (the
+    // chain's unwritten tail, ZIO_FLAG_SPECULATIVE), never counted.
+    const bool speculative = !good && (bp.checksum() == static_cast<uint8_t>(ChecksumId::kZilog) ||
+                                       bp.checksum() == static_cast<uint8_t>(ChecksumId::kZilog2));
     for (auto [d, code] : bad) {
       const Dva& dva = bp.dva[d];
       Vdev* top = dva.gang() ? nullptr : vdevs_(dva.vdev());
-      if (top && code == ECKSUM && top->is_leaf()) top->NoteError(VdevErrKind::kChecksum);
+      if (top && code == ECKSUM && top->is_leaf() && !speculative)
+        top->NoteError(VdevErrKind::kChecksum);
     }
     if (good) {
       if (report_ && !report_->errors.empty()) report_->recovered = true;

@@ -144,7 +144,7 @@ The devices below are missing or corrupted, use '-m' to import the pool anyway:
 
 @test "import-log: -m in zpool import --help and the man page" {
   run "$ZPOOL" import --help
-  [[ "$output" == *"[-fmN]"* ]]
+  [[ "$output" == *"[-DfmN]"* ]]
   [[ "$output" == *"    -m  "* ]]
   grep -q 'Fl m' "$UZFS_ROOT/man/man8/zpool-import.8"
 }
