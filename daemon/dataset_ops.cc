@@ -268,7 +268,7 @@ Status DatasetOps::Destroy(const NvList& args, NvList* result) {
       Status s = m_->UnmountTree(d, force);
       if (!s.ok()) return Status::Error(EBUSY, "dataset is busy");
     }
-  return WithPool(name, [&](Pool& p) -> Status {
+  Status st = WithPool(name, [&](Pool& p) -> Status {
     for (const std::string& d : doomed) {
       if (d.find('@') != std::string::npos)
         UZFS_TRY(p.DestroySnapshot(d));
@@ -277,6 +277,8 @@ Status DatasetOps::Destroy(const NvList& args, NvList* result) {
     }
     return Finish(p, args);
   });
+  m_->SnapshotsChanged(PoolOf(name));  // also after a failure part-way
+  return st;
 }
 
 Status DatasetOps::List(const NvList& args, NvList* result) {
@@ -479,6 +481,7 @@ Status DatasetOps::Rollback(const NvList& args, NvList*) {
       return Finish(p, args);
     });
   });
+  if (!later.empty()) m_->SnapshotsChanged(PoolOf(name));
   std::sort(remount.begin(), remount.end());  // parents before children
   for (const std::string& n : remount) {
     Status m = m_->Mount(n);
@@ -571,11 +574,13 @@ Status DatasetOps::Clone(const NvList& args, NvList*) {
 Status DatasetOps::Promote(const NvList& args, NvList*) {
   std::string name = Str(args, "name");
   UZFS_TRY(CheckDatasetName(name, false));
-  return WithPool(name, [&](Pool& p) -> Status {
+  UZFS_TRY(WithPool(name, [&](Pool& p) -> Status {
     UZFS_TRY(p.DatasetProps(name).status());
     UZFS_TRY(p.Promote(name));
     return Finish(p, args);
-  });
+  }));
+  m_->SnapshotsChanged(PoolOf(name));  // the origin's older snapshots now belong to name
+  return Status::Ok();
 }
 
 Status DatasetOps::Rename(const NvList& args, NvList*) {
@@ -592,7 +597,7 @@ Status DatasetOps::Rename(const NvList& args, NvList*) {
     if (to.substr(0, to.find('@')) != fs)
       return Status::Error(EINVAL, "snapshots must be part of same dataset");
     std::string a = from.substr(from.find('@')), b = to.substr(to.find('@'));
-    return WithPool(from, [&](Pool& p) -> Status {
+    Status st = WithPool(from, [&](Pool& p) -> Status {
       UZFS_TRY(p.DatasetProps(from).status());
       std::vector<std::pair<std::string, std::string>> moves{{from, to}};
       if (Flag(args, "recursive")) {
@@ -607,6 +612,8 @@ Status DatasetOps::Rename(const NvList& args, NvList*) {
       for (auto& [x, y] : moves) UZFS_TRY(p.Rename(x, y));
       return Finish(p, args);
     });
+    m_->SnapshotsChanged(PoolOf(from));
+    return st;
   }
   if (from.find('/') == std::string::npos)
     return Status::Error(EINVAL, "renaming the root dataset of a pool is not supported");

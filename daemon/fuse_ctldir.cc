@@ -38,10 +38,11 @@ Result<size_t> Impl::SnapIndex(const std::string& name) {
   for (size_t i = 0; i < snaps.size(); i++) {
     if (snaps[i].ds_obj != v->ds_obj || snaps[i].guid != v->guid) continue;
     if (!snaps[i].view) snaps[i].view = v;
+    snaps[i].names.insert(name);
     return i + 1;
   }
   if (snaps.size() >= kMaxSnapIdx) return Status::Error(ENFILE, "too many snapshots seen");
-  snaps.push_back({v->ds_obj, v->guid, v});
+  snaps.push_back({v->ds_obj, v->guid, v, {name}});
   return snaps.size();
 }
 

@@ -242,6 +242,22 @@ void FuseMount::InvalidateData(uint64_t obj, int64_t off, int64_t len) {
   fuse_lowlevel_notify_inval_inode(se_, impl_->Ino(obj), off, len);
 }
 
+void FuseMount::InvalidateSnapshots() {
+  std::lock_guard<std::mutex> l(unmount_mu_);
+  if (!se_) return;
+  std::vector<std::string> names;
+  {
+    std::lock_guard<std::mutex> g(impl_->snap_mu);
+    for (Impl::SnapRef& r : impl_->snaps) {
+      names.insert(names.end(), r.names.begin(), r.names.end());
+      r.names.clear();
+    }
+  }
+  // -ENOENT: the kernel has no such name cached any more; nothing to do.
+  for (const std::string& n : names)
+    fuse_lowlevel_notify_inval_entry(se_, Impl::kSnapdirIno, n.c_str(), n.size());
+}
+
 namespace {
 
 // The names of a directory (by name: object), "." and ".." left out.

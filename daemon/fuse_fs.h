@@ -176,6 +176,10 @@ class FuseMount {
   // Drops the kernel's cached pages of object obj in [off, off+len) (len 0: to the end), after
   // its bytes changed behind the mount (the file API's writes and mapped stores).
   void InvalidateData(uint64_t obj, int64_t off, int64_t len);
+  // Drops the kernel's names under .zfs/snapshot, after the filesystem's set of snapshots
+  // changed other than by adding one (destroy, rename, promote, rollback -r): the kernel
+  // would otherwise show a snapshot gone or moved for the entry timeout.
+  void InvalidateSnapshots();
   // FUSE passthrough of this mount (fuse_passthrough.h): null when org.uzfs:passthrough was
   // not on at mount (or the session could not be wrapped). Valid while mounted.
   const FusePassthrough* passthrough() const;

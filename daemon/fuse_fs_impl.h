@@ -180,6 +180,7 @@ struct FuseMount::Impl {
   struct SnapRef {
     uint64_t ds_obj = 0, guid = 0;
     std::shared_ptr<Pool::SnapshotView> view;  // null once the snapshot is gone
+    std::set<std::string> names;  // under .zfs/snapshot, since the last InvalidateSnapshots
   };
   std::mutex snap_mu;          // never held while calling into the pool
   std::vector<SnapRef> snaps;  // by snapshot index - 1; guarded by snap_mu

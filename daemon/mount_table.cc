@@ -204,6 +204,12 @@ void MountTable::Invalidate(const std::string& fs, uint64_t obj, int64_t off, in
   if (it != mounts_.end()) it->second->InvalidateData(obj, off, len);
 }
 
+void MountTable::SnapshotsChanged(const std::string& pool) {
+  std::lock_guard<std::mutex> l(mu_);
+  for (auto& [fs, m] : mounts_)
+    if (fs == pool || fs.compare(0, pool.size() + 1, pool + "/") == 0) m->InvalidateSnapshots();
+}
+
 Status MountTable::Rollback(const std::string& fs, const std::function<Status()>& change) {
   FuseMount* m = nullptr;
   {

@@ -65,6 +65,10 @@ class MountTable {
   // Drops the FUSE kernel cache of obj's bytes [off, off+len) when fs is mounted (see
   // FuseMount::InvalidateData). Never with a pool lock held.
   void Invalidate(const std::string& fs, uint64_t obj, int64_t off, int64_t len);
+  // After snapshots of pool were destroyed, renamed or moved (promote): every mount of the
+  // pool drops its cached .zfs/snapshot names (FuseMount::InvalidateSnapshots). Never with
+  // a pool lock held.
+  void SnapshotsChanged(const std::string& pool);
   // zfs rollback of fs: when fs is mounted its mount stays and change (the pool's rollback)
   // runs under it (FuseMount::Rollback: requests wait, the kernel's caches are reconciled
   // before this returns); otherwise only change runs.

@@ -245,6 +245,30 @@ use 'zpool destroy tank' to destroy the pool itself" "$ZFS" destroy tank
   expect 1 "cannot create snapshot 'tank': missing '@' delimiter in snapshot name" "$ZFS" snapshot tank
 }
 
+@test "zfs promote/rename/destroy: .zfs/snapshot shows the change at once (OpenZFS's zfs_promote_001_pos)" {
+  "$ZFS" create tank/fs
+  head -c 300000 /dev/urandom >"$M/fs/file0"
+  sum=$(md5sum <"$M/fs/file0")
+  "$ZFS" snapshot tank/fs@snap
+  echo one >"$M/fs/file1"
+  rm "$M/fs/file0"
+  "$ZFS" clone tank/fs@snap tank/cl
+  echo c >"$M/cl/cfile"
+  [ "$(md5sum <"$M/fs/.zfs/snapshot/snap/file0")" = "$sum" ]  # the kernel now caches it
+  "$ZFS" promote tank/cl
+  [ ! -e "$M/fs/.zfs/snapshot/snap/file0" ]
+  [ "$(md5sum <"$M/cl/.zfs/snapshot/snap/file0")" = "$sum" ]
+  "$ZFS" promote tank/fs
+  [ ! -e "$M/cl/.zfs/snapshot/snap/file0" ]
+  [ "$(md5sum <"$M/fs/.zfs/snapshot/snap/file0")" = "$sum" ]
+  "$ZFS" rename tank/fs@snap tank/fs@renamed
+  [ ! -e "$M/fs/.zfs/snapshot/snap" ]
+  [ "$(md5sum <"$M/fs/.zfs/snapshot/renamed/file0")" = "$sum" ]
+  "$ZFS" destroy -R tank/fs@renamed
+  [ ! -e "$M/fs/.zfs/snapshot/renamed" ]
+  [ "$(ls "$M/fs/.zfs/snapshot")" = "" ]
+}
+
 @test "zfs destroy: children need -r; a busy filesystem stays" {
   "$ZFS" create -p tank/a/b
   "$ZFS" snapshot tank/a/b@s
