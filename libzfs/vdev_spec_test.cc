@@ -377,9 +377,11 @@ TEST_F(VdevSpec, WholeDisksAreLabelled) {
   ASSERT_EQ(Sh("sfdisk --json " + a.dev, &out), 0);
   EXPECT_NE(out.find("\"label\": \"gpt\""), std::string::npos);
 
-  // Now the disks hold tables, and partition 1 is a partition: whole_disk 0.
-  EXPECT_EQ(Error({a.dev}), "invalid vdev specification\nuse '-f' to override the following "
-                            "errors:\n" + a.dev + " contains a partition table of type 'gpt'");
+  // Now the disks hold our GPTs with nothing in use: free again (check_disk), as a whole disk;
+  // and partition 1 is a partition: whole_disk 0.
+  r = Make({a.dev});
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->GetNvListArray("children")->at(0).GetUint64("whole_disk"), 1u);
   r = Make({a.dev + "p1"});
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->GetNvListArray("children")->at(0).GetUint64("whole_disk"), 0u);

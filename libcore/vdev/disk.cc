@@ -270,7 +270,11 @@ Result<std::vector<Refusal>> DeviceRefusals(const std::string& path,
       out.insert(out.end(), pr.begin(), pr.end());
       if (!pr.empty()) break;  // check_disk stops at the first partition in use
     }
-    out.push_back({path + " contains a partition table of type '" + u.pt_type + "'"});
+    // check_disk: an EFI (GPT) disk whose partitions hold nothing in use is free, so a disk
+    // of a destroyed pool takes a new one without -f. OpenZFS does not scan other tables and
+    // checks only the whole device; uzfs refuses them (their partitions may hold data).
+    if (u.pt_type != "gpt")
+      out.push_back({path + " contains a partition table of type '" + u.pt_type + "'"});
   }
   return out;
 }

@@ -81,9 +81,11 @@ using PoolActiveFn = std::function<bool(const std::string& name, uint64_t pool_g
 //  - block devices only: mounted (mountinfo by dev_t, also a partition of path): "P is currently
 //    mounted on M" (never); held open O_EXCL elsewhere: "P is in use and contains a T
 //    filesystem." (never, bare; T = blkid TYPE or "unknown"); a file system or swap signature:
-//    "P contains a filesystem of type 'T'"; a whole disk with a partition table: each partition
-//    is checked as above under its own node, then "P contains a partition table of type 'gpt'"
-//    (uzfs is stricter than OpenZFS here, which accepts an empty table: a table is data).
+//    "P contains a filesystem of type 'T'"; a whole disk with a GPT: each partition is checked
+//    as above under its own node (check_disk), and nothing else, so the disk of a destroyed pool
+//    is free; a whole disk with another table (dos...): its partitions too, then "P contains a
+//    partition table of type 'dos'" (uzfs is stricter than OpenZFS here, which does not scan
+//    such tables and checks the whole device only: a table is data).
 // Regular files get only the label check, as in OpenZFS. Errors only when path cannot be probed.
 Result<std::vector<Refusal>> DeviceRefusals(const std::string& path,
                                             const PoolActiveFn& pool_active = {});

@@ -90,10 +90,23 @@ $L contains a filesystem of type 'ext4'" ]
   [ -z "$output" ]
   "$ZPOOL" create -f fsdisk "$L"
   "$ZPOOL" destroy fsdisk
-  # Now it holds our GPT (and a destroyed pool): a partition table needs -f again.
-  run "$ZPOOL" create again "$L"
+  # Now it holds our GPT and a destroyed pool: free (check_disk scans the GPT's partitions;
+  # zpool_in_use: a destroyed pool is not in use), so it takes a new pool without -f.
+  "$ZPOOL" create again "$L"
+  run "$ZPOOL" list -H -o name,health
+  [ "$output" = "again	ONLINE" ]
+  "$ZPOOL" export again
+  # Exported, its partition is in use: refused, named by the partition, until -f.
+  run "$ZPOOL" create third "$L"
   [ "$status" -eq 1 ]
-  [[ "$output" == *"$L contains a partition table of type 'gpt'"* ]]
+  [[ "$output" == *"is part of exported pool 'again'"* ]]
+  [[ "$output" != *"partition table"* ]]
+  # A dos table stays refused (uzfs is stricter than OpenZFS, which does not scan it).
+  wipefs -q -a "$L"
+  echo 'label: dos' | sfdisk -q "$L"
+  run "$ZPOOL" create fourth "$L"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"$L contains a partition table of type 'dos'"* ]]
 }
 
 @test "disks: a mounted device is refused even with -f" {
