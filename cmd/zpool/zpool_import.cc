@@ -5,7 +5,10 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <iostream>
+#include <iterator>
+#include <set>
 
 #include "cmd/zpool/zpool.h"
 #include "libzfs/libzfs.h"
@@ -109,12 +112,52 @@ int ImportOne(const NvList& c, const std::string& want, const std::string& newna
   return kExitOk;
 }
 
+// The leaf device paths of a config's vdev tree.
+void LeafPaths(const NvList& vd, std::vector<std::string>* out) {
+  const auto* kids = vd.GetNvListArray("children");
+  if (kids && !kids->empty()) {
+    for (const NvList& k : *kids) LeafPaths(k, out);
+  } else if (const std::string* path = vd.GetString("path")) {
+    out->push_back(*path);
+  }
+}
+
+// zpool_find_import_cached: the pools a cache file names ({name: config}), as guids, and the
+// devices their configs name, which zfsd then reads (their labels are newer than the file).
+// Prints libzfs's EZFS_BADCACHE message and returns false when the file is unusable.
+bool ReadCacheFile(const std::string& file, std::set<uint64_t>* guids,
+                   std::vector<std::string>* devices) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    std::cerr << "failed to open cache file: " << std::strerror(errno) << "\n";
+    return false;
+  }
+  std::string buf((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) {
+    std::cerr << "failed to read cache file contents: invalid or missing cache file\n";
+    return false;
+  }
+  auto raw = NvList::DecodeXdr(ByteSpan(reinterpret_cast<const uint8_t*>(buf.data()), buf.size()));
+  if (!raw.ok()) {
+    std::cerr << "invalid or corrupt cache file contents: invalid or missing cache file\n";
+    return false;
+  }
+  for (const NvList::Pair& pair : raw->pairs()) {
+    if (pair.value.type != NvType::kNvList || pair.value.lists.empty()) continue;
+    const NvList* cfg = &pair.value.lists[0];
+    if (auto g = cfg->GetUint64("pool_guid")) guids->insert(*g);
+    if (const NvList* tree = cfg->GetNvList("vdev_tree")) LeafPaths(*tree, devices);
+  }
+  return true;
+}
+
 int Run(const Cmd& self, int argc, char** argv) {
   CLI::App app;
   bool force = false, nomount = false, missing_log = false, all = false, destroyed = false;
   std::vector<std::string> dirs, o, args;
-  std::string altroot;
+  std::string altroot, cachefile;
   app.add_flag("-a", all);
+  app.add_option("-c", cachefile);
   app.add_option("-d", dirs)->allow_extra_args(false);
   app.add_flag("-D", destroyed);
   app.add_flag("-f", force);
@@ -124,6 +167,7 @@ int Run(const Cmd& self, int argc, char** argv) {
   app.add_option("-R", altroot);
   if (int rc = Parse(self, app, argc, argv, &args); rc >= 0) return rc;
   if (args.size() > (all ? 0 : 2)) return UsageError(self, "too many arguments");
+  if (!cachefile.empty() && !dirs.empty()) return UsageError(self, "-c is incompatible with -d");
   NvList props;
   for (const auto& kv : o) {
     auto eq = kv.find('=');
@@ -138,10 +182,23 @@ int Run(const Cmd& self, int argc, char** argv) {
     if (args.empty()) return Fail("no pools available to import");
     return Fail("cannot import '" + args[0] + "': no such pool available");
   }
+  // -c: the cache file's pools only, from the devices it names (imported ones are not
+  // found: zfsd leaves the devices of its pools out of a scan).
+  std::set<uint64_t> cached;
+  if (!cachefile.empty()) {
+    std::vector<std::string> devices;
+    if (!ReadCacheFile(cachefile, &cached, &devices))
+      return Fail(args.empty() ? "no pools available to import"
+                               : "cannot import '" + args[0] + "': no such pool available");
+    dirs = devices;
+    if (dirs.empty()) dirs.push_back("/nonexistent");  // an empty list would mean /dev
+  }
   auto scan = lzc::PoolScan(dirs, destroyed);
   if (!scan.ok()) return Fail(lzc::IsConnectError(scan.status()) ? scan.status().message() : "cannot scan devices: " + libzfs::Reason(scan.status()));
   std::vector<NvList> found;
-  if (const auto* ps = scan->GetNvListArray("pools")) found = *ps;
+  if (const auto* ps = scan->GetNvListArray("pools"))
+    for (const NvList& c : *ps)
+      if (cachefile.empty() || cached.count(c.GetUint64("guid").value_or(0))) found.push_back(c);
   if (args.empty()) {
     if (found.empty()) return Fail("no pools available to import");
     if (all) {
@@ -183,10 +240,12 @@ int Run(const Cmd& self, int argc, char** argv) {
 
 const Cmd kImport = {
     "import",
-    {"import [-D] [-d dir]...",
-     "import [-d dir]... [-DfmN] [-o property=value]... [-R root] -a",
-     "import [-d dir]... [-DfmN] [-o property=value]... [-R root] pool|id [newpool]"},
+    {"import [-D] [-c cachefile|-d dir...]",
+     "import [-c cachefile|-d dir...] [-DfmN] [-o property=value]... [-R root] -a",
+     "import [-c cachefile|-d dir...] [-DfmN] [-o property=value]... [-R root] pool|id [newpool]"},
     "    -a                 import every pool found (with -D: every destroyed one)\n"
+    "    -c cachefile       the pools of cachefile (a zpool.cache), from the devices it names,\n"
+    "                       instead of searching\n"
     "    -d dir             search the devices in dir (default /dev); repeatable\n"
     "    -D                 list or import destroyed pools (only them)\n"
     "    -f                 import a pool that looks in use by another system\n"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # zpool and zdb as an OpenZFS administrator's scripts use them: zdb finding an imported pool
-# in zfsd's cache file (-U for another), zpool import -D and -a, zpool history -i and -l,
+# in zfsd's cache file (-U for another), zpool import -D, -a and -c, zpool history -i and -l,
 # cachefile=PATH and none, create's refusal of a non-empty mountpoint, zpool list of a
 # missing pool. OpenZFS's messages and exit codes. One private zfsd per test (its cache file
 # $CACHE); $V/d0..d2 are free.
@@ -134,6 +134,36 @@ a1" "$ZPOOL" list -H -o name
   expect 0 "a0
 a1
 a2" "$ZPOOL" list -H -o name
+}
+
+@test "zpool import -c CACHEFILE: the pools a cache file names, from the devices it names" {
+  local cf=$BATS_TEST_TMPDIR/tank.cache copy=$BATS_TEST_TMPDIR/copy.cache
+  "$ZPOOL" create -m "$ALT/tank" -o cachefile="$cf" tank mirror "$V/d0" "$V/d1"
+  "$ZPOOL" create -m "$ALT/p2" p2 "$V/d2"
+  cp "$cf" "$copy"
+  # An imported pool is not found (zpool_find_import_cached skips active pools).
+  expect 1 "no pools available to import" "$ZPOOL" import -c "$copy"
+  "$ZPOOL" export tank
+  "$ZPOOL" export p2
+  [ ! -e "$cf" ]  # export takes tank out of its cache file; the copy still names it
+  # Listed: tank only (p2's device is not in the file, and -c does not search).
+  run "$ZPOOL" import -c "$copy"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"   pool: tank"* ]]
+  [[ "$output" == *"mirror-0"* ]]
+  [[ "$output" != *"p2"* ]]
+  expect 1 "cannot import 'p2': no such pool available" "$ZPOOL" import -c "$copy" p2
+  "$ZPOOL" import -c "$copy" tank
+  expect 0 "tank	ONLINE" "$ZPOOL" list -H -o name,health
+  # Refusals in libzfs's and zpool_do_import's words.
+  expect 1 "failed to open cache file: No such file or directory
+no pools available to import" "$ZPOOL" import -c "$BATS_TEST_TMPDIR/none"
+  echo garbage >"$BATS_TEST_TMPDIR/bad.cache"
+  expect 1 "invalid or corrupt cache file contents: invalid or missing cache file
+cannot import 'tank': no such pool available" "$ZPOOL" import -c "$BATS_TEST_TMPDIR/bad.cache" tank
+  run "$ZPOOL" import -c "$copy" -d "$V"
+  [ "$status" -eq 2 ]
+  [ "${lines[0]}" = "-c is incompatible with -d" ]
 }
 
 @test "zpool history -l: who and where ([user root on HOST]); -i: internal events" {
