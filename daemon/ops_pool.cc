@@ -144,6 +144,21 @@ void RegisterPoolOps(Registry& reg, PoolTable* table, MountTable* mounts) {
     r->AddNvListArray("pools", std::move(pools));
     return Status::Ok();
   }));
+  // zpool events: a batch after the caller's cursor (ZFS_IOC_EVENTS_NEXT, without its wait:
+  // operations run one at a time, so a follower polls).
+  reg.Add(Def(OpId::kPoolEvents, Perm::kRead, {{"after", NvType::kUint64}},
+              [table](const Caller&, const NvList& a, NvList* r) {
+    constexpr size_t kBatch = 64;
+    EventLog::Batch b = table->events().Next(a.GetUint64("after").value_or(0), kBatch);
+    r->AddNvListArray("events", std::move(b.events));
+    r->AddUint64("dropped", b.dropped);
+    r->AddUint64("last", b.last);
+    return Status::Ok();
+  }));
+  reg.Add(Def(OpId::kPoolEventsClear, Perm::kRoot, {}, [table](const Caller&, const NvList&, NvList* r) {
+    r->AddUint64("cleared", table->events().Clear());
+    return Status::Ok();
+  }));
   auto op = [&](OpId id, Perm perm, std::vector<ArgSpec> args, Status (PoolOps::*fn)(const NvList&, NvList*)) {
     reg.Add(Def(id, perm, std::move(args), [ops, fn](const Caller&, const NvList& a, NvList* r) {
       return ((*ops).*fn)(a, r);

@@ -121,6 +121,7 @@ void PoolTable::Shutdown() {
 }
 
 void PoolTable::Adopt(Pool& p) {
+  p.SetEventLog(&events_);
   if (protector_) p.SetMapProtector(protector_);
   if (pre_sync_) p.SetPreSync(pre_sync_);
   if (dirty_max_) p.SetDirtyMax(dirty_max_);
@@ -215,6 +216,7 @@ Status PoolTable::Create(const PoolCreateSpec& spec, const std::string& history)
   UZFS_TRY(p->LogHistory(history));
   UZFS_TRY(p->Sync());
   Adopt(*p);
+  p->PostEvent("pool_create");
   pools_[spec.name] = std::move(p);
   return SaveCache();
 }
@@ -238,6 +240,7 @@ Status PoolTable::Import(const PoolImportSpec& spec, const std::string& history)
   UZFS_TRY(p->Sync());
   std::string name = p->name();
   Adopt(*p);
+  p->PostEvent("pool_import");
   pools_[name] = std::move(p);
   return SaveCache();
 }
@@ -247,6 +250,7 @@ Status PoolTable::Export(const std::string& name, bool force) {
   std::unique_lock<std::shared_mutex> l(mu_);
   auto it = pools_.find(name);
   if (it == pools_.end()) return Status::Error(ENOENT, "no such pool");
+  it->second->PostEvent("pool_export");  // spa_export_common: before the pool goes
   UZFS_TRY(it->second->Export());
   pools_.erase(it);
   return SaveCache();
@@ -257,6 +261,7 @@ Status PoolTable::Destroy(const std::string& name, bool force) {
   std::unique_lock<std::shared_mutex> l(mu_);
   auto it = pools_.find(name);
   if (it == pools_.end()) return Status::Error(ENOENT, "no such pool");
+  it->second->PostEvent("pool_destroy");
   UZFS_TRY(it->second->Destroy());
   pools_.erase(it);
   return SaveCache();

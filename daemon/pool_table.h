@@ -33,6 +33,7 @@
 #include <thread>
 #include <vector>
 
+#include "libcore/base/fm.h"
 #include "libcore/base/status.h"
 #include "libcore/pool/pool.h"
 
@@ -79,6 +80,8 @@ class PoolTable {
   std::string OwnerOf(const std::string& device);
   // Syncs one pool (or all when name is empty) now.
   Status Sync(const std::string& name);
+  // zfsd's event queue (zpool events): every pool posts to it (Pool::SetEventLog).
+  EventLog& events() { return events_; }
   // Wakes the scan thread (a scrub was started).
   void KickScan();
   // zfs_scrub_delay: every pool's scrub pauses this long after each block it reads (tests
@@ -96,6 +99,7 @@ class PoolTable {
   std::string state_dir_;
   std::set<std::string> other_cache_files_;  // cachefile=PATH files SaveCache last wrote
   Arc* const arc_;
+  EventLog events_;
   Pool::MapProtector protector_;
   Pool::PreSync pre_sync_;
   std::shared_mutex mu_;

@@ -64,6 +64,8 @@ enum class OpId : uint64_t {
   kPoolInject = 40,   // zinject: device fault handlers added, listed, cleared
   kPoolScrub = 41,    // zpool scrub: a scrub started or (stop) stopped
   kPoolVdevState = 42,  // zpool offline / online: a leaf taken out of service or back
+  kPoolEvents = 50,       // zpool events: the events after a cursor
+  kPoolEventsClear = 51,  // zpool events -c
 };
 
 // The op table: name of each id ("" for none).

@@ -188,6 +188,22 @@ Status PoolClear(const std::string& name, uint64_t guid, const std::string& hist
   return Call(proto::OpId::kPoolClear, a).status();
 }
 
+Result<EventBatch> PoolEvents(uint64_t after) {
+  NvList a;
+  a.AddUint64("after", after);
+  UZFS_ASSIGN(NvList r, Call(proto::OpId::kPoolEvents, a));
+  EventBatch b;
+  if (const auto* ev = r.GetNvListArray("events")) b.events = *ev;
+  b.dropped = r.GetUint64("dropped").value_or(0);
+  b.last = r.GetUint64("last").value_or(after);
+  return b;
+}
+
+Result<uint64_t> PoolEventsClear() {
+  UZFS_ASSIGN(NvList r, Call(proto::OpId::kPoolEventsClear, NvList()));
+  return r.GetUint64("cleared").value_or(0);
+}
+
 Status PoolScrub(const std::string& name, bool stop, const std::string& history) {
   NvList a;
   a.AddString("name", name);

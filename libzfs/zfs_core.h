@@ -67,6 +67,16 @@ Status PoolAdd(const std::string& name, const NvList& nvroot, const std::string&
 Status PoolRemove(const std::string& name, uint64_t guid, const std::string& history);
 // zpool clear: guid names the vdev whose errors are cleared (0: the whole pool).
 Status PoolClear(const std::string& name, uint64_t guid, const std::string& history);
+// zpool events: the events after eid `after` (0: from the oldest zfsd keeps), at most a
+// batch; more may follow (call again with `last`).
+struct EventBatch {
+  std::vector<NvList> events;
+  uint64_t dropped = 0;  // events after `after` zfsd no longer had
+  uint64_t last = 0;     // the cursor for the next call
+};
+Result<EventBatch> PoolEvents(uint64_t after);
+// zpool events -c: how many were dropped.
+Result<uint64_t> PoolEventsClear();
 // zpool scrub [-s]: starts (stop: stops) the pool's scrub.
 Status PoolScrub(const std::string& name, bool stop, const std::string& history);
 // zpool offline / online (zfs_ioc_vdev_set_state): action "offline" (temporary: -t) or

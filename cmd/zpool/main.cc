@@ -9,7 +9,7 @@ const std::vector<Cmd>& Commands() {
   static const std::vector<Cmd> cmds = {kVersion, kCreate, kDestroy, kAdd,    kRemove,
                                         kList,    kIostat, kStatus,  kOnline, kOffline,
                                         kClear,   kScrub,  kGet,     kSet,    kExport,
-                                        kImport,  kUpgrade, kHistory, kSync};
+                                        kImport,  kUpgrade, kHistory, kEvents, kSync};
   return cmds;
 }
 }  // namespace uzfs::zpool

@@ -54,6 +54,7 @@ void Pool::ArmLeaves(Vdev& v) {
   if (v.is_leaf()) {
     Env* env = env_ ? env_ : PosixEnv();
     v.prober = [env](Vdev& leaf) { return ProbeLeaf(leaf, env); };
+    v.on_error = [this](Vdev& leaf, const Vdev::ErrorReport& r) { PostVdevError(leaf, r); };
     return;
   }
   for (auto& c : v.children) ArmLeaves(*c);

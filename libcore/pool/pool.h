@@ -79,6 +79,7 @@
 #include "libcore/base/nvlist.h"
 #include "libcore/base/status.h"
 #include "libcore/dmu/dmu_write.h"
+#include "libcore/base/fm.h"
 #include "libcore/dsl/dsl_scan.h"
 #include "libcore/dsl/dsl_write.h"
 #include "libcore/spa/metaslab.h"
@@ -473,6 +474,16 @@ class Pool : public BlockReader {
   // finds the units stored into through mappings it cannot watch (no userfaultfd) there.
   using PreSync = std::function<void(Pool&)>;
   void SetPreSync(PreSync fn) { pre_sync_ = std::move(fn); }
+  // ---- Events (pool_events.cc; zfs_fm.c, spa_event_notify) ----
+  // Where the pool posts its events (zpool events): errors its leaves count
+  // (ereport.fs.zfs.io, .checksum), their state changes (resource.fs.zfs.statechange), scrubs
+  // and resilvers starting, finishing and cancelled (sysevent.fs.zfs.scrub_start ...). Null:
+  // none posted. Set before the pool takes I/O; the log must outlive the pool.
+  void SetEventLog(EventLog* log) { events_.store(log, std::memory_order_release); }
+  // Posts a sysevent of this pool ("sysevent.fs.zfs." + what; payload as spa_event_create:
+  // pool, pool_guid, pool_state, pool_context, and vdev_guid/vdev_path when vd), plus extra.
+  // The daemon posts pool_create, pool_import, pool_export and pool_destroy with it.
+  void PostEvent(const std::string& what, const Vdev* vd = nullptr, NvList extra = {});
   // Called (without any pool lock) when the open txg's dirty data passes 64 MiB or a fifth of
   // dirty_max (the smaller; once until the next Writeback or Sync), and by a writer about to
   // wait at dirty_max: the caller should call Writeback() soon (zfsd's sync thread wakes up).
@@ -754,6 +765,9 @@ class Pool : public BlockReader {
   bool arc_dropped_ = false;  // the pool's units are gone (exported or destroyed)
   MapProtector map_protector_;
   PreSync pre_sync_;
+  std::atomic<EventLog*> events_{nullptr};  // set once (after create's own I/O)
+  // A leaf's counted error (Vdev::on_error): its ereport, and a statechange when it died.
+  void PostVdevError(Vdev& leaf, const Vdev::ErrorReport& r);
   // Units stores through a mapping dirtied in the open txg: (ds object, file object, unit
   // offset) → unit length. Each holds its unit in the ARC until the sync writes it.
   std::map<std::tuple<uint64_t, uint64_t, uint64_t>, uint64_t> mapped_dirty_;

@@ -119,6 +119,7 @@ Status Pool::StartScrub() {
     scan_stats_.start_time = scan_stats_.pass_start = NowSec();
     scan_repaired_base_ = RepairedBytes();
   }
+  PostEvent("scrub_start");
   return Status::Ok();
 }
 
@@ -134,6 +135,7 @@ Status Pool::CancelScrub() {
   scan_stats_.state = "canceled";
   scan_stats_.end_time = NowSec();
   scan_stats_.repaired = RepairedBytes() - scan_repaired_base_;
+  PostEvent("scrub_abort");
   return Status::Ok();
 }
 
@@ -333,6 +335,7 @@ bool Pool::ScanStep(std::chrono::milliseconds budget) {
     // Nothing stale is left on the resilvered leaves (their DTLs are reassessed by the sync
     // that removes the scan's entries).
     if (scan_stats_.resilver) SetResilveringLocked(false);
+    PostEvent(scan_stats_.resilver ? "resilver_finish" : "scrub_finish");
   }
   return true;
 }

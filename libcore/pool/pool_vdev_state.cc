@@ -265,6 +265,7 @@ void Pool::StartResilverLocked() {
   scan_stats_.resilver = true;
   scan_stats_.start_time = scan_stats_.pass_start = static_cast<uint64_t>(std::time(nullptr));
   scan_repaired_base_ = RepairedBytes();
+  PostEvent("resilver_start");
 }
 
 void Pool::DtlReassessLocked(uint64_t max_txg) {

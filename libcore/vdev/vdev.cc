@@ -63,7 +63,7 @@ class LeafVdev : public Vdev {
     Status s = injected ? Status::Error(injected, "injected: " + std::string(strerror(injected)))
                         : f->ReadAt(offset + kVdevLabelStartSize, out);
     if (!s.ok()) {
-      NoteError(VdevErrKind::kRead);
+      NoteError(VdevErrKind::kRead, offset, out.size());
       return fail(s.code() ? s.code() : EIO, "read error: " + s.message());
     }
     // A block that does not verify is not counted here: most such reads are speculative
@@ -89,7 +89,7 @@ class LeafVdev : public Vdev {
                : durable ? f->WriteAtDurable(offset + kVdevLabelStartSize, data)
                          : f->WriteAt(offset + kVdevLabelStartSize, data);
     if (!s.ok()) {
-      NoteError(VdevErrKind::kWrite);
+      NoteError(VdevErrKind::kWrite, offset, data.size());
       return fail(s.code() ? s.code() : EIO, "write error: " + s.message());
     }
     io.Count(true, data.size());
@@ -109,16 +109,24 @@ class LeafVdev : public Vdev {
   }
   File* file() override { return cur(); }
 
-  void NoteError(VdevErrKind k) override {
+  void NoteError(VdevErrKind k, uint64_t offset = 0, uint64_t size = 0) override {
     // A checksum error is the data's, not the device's: counted, no probe (vdev_stat_update
     // probes only after an I/O error).
     // A leaf being resilvered holds stale blocks by design: not errors (v23 does not even read
     // them, vdev_mirror_child_select skipping children whose DTL has the block's txg).
     if (k == VdevErrKind::kChecksum && resilvering.load(std::memory_order_relaxed)) return;
+    // A dead leaf counts nothing and reports nothing (vdev_stat_update).
+    const LeafState before = health.state();
+    if (before != LeafState::kOnline) return;
+    LeafState after;
     if (prober && k != VdevErrKind::kChecksum)
-      health.OnError(k, [this] { return prober(*this); });
+      after = health.OnError(k, [this] { return prober(*this); });
     else
-      health.OnError(k, nullptr);
+      after = health.OnError(k, nullptr);
+    if (on_error) {
+      ErrorReport r{k, size ? offset + kVdevLabelStartSize : 0, size, before, after};
+      on_error(*this, r);
+    }
   }
   void ReplaceFile(std::unique_ptr<File> f) override {
     if (!f) return;
@@ -247,7 +255,7 @@ class MirrorVdev : public Vdev {
     }
     const ByteSpan data = padded.empty() ? good : ByteSpan(padded);
     for (const auto& [side, code] : bad) {
-      if (code == ECKSUM) side->NoteError(VdevErrKind::kChecksum);
+      if (code == ECKSUM) side->NoteError(VdevErrKind::kChecksum, offset, good.size());
       if (!self_heal || !side->available()) continue;
       if (side->Write(offset, data, nullptr).ok()) CountRepair(good.size());
     }
@@ -324,7 +332,8 @@ class RaidzVdev : public Vdev {
         bad.push_back(static_cast<int>(c));
         silent.push_back(static_cast<int>(c));
       }
-      for (int c : silent) children[m.col[c].devidx]->NoteError(VdevErrKind::kChecksum);
+      for (int c : silent)
+        children[m.col[c].devidx]->NoteError(VdevErrKind::kChecksum, m.col[c].offset, m.col[c].size);
       if (!self_heal || bad.empty()) return;
       for (int c : bad) {
         Vdev* child = children[m.col[c].devidx].get();
@@ -431,7 +440,7 @@ class RaidzVdev : public Vdev {
       if (!missing[c]) {
         local.push_back({Describe(*child), child->guid, ECKSUM,
                          "parity mismatch on raidz column " + std::to_string(c)});
-        child->NoteError(VdevErrKind::kChecksum);
+        child->NoteError(VdevErrKind::kChecksum, m.col[c].offset, m.col[c].size);
       }
       if (self_heal && child->available() && child->Write(m.col[c].offset, want[c], nullptr).ok())
         CountRepair(want[c].size());

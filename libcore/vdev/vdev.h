@@ -100,9 +100,22 @@ class Vdev {
   // Env). Unset (zdb, a read-only open): errors are counted and only kFaultAfter of them
   // fault the leaf. Set before the first I/O; never changed while I/O runs.
   std::function<ProbeResult(Vdev&)> prober;
+  // Leaves: told of every error counted (zfs_ereport_post's moment): its kind, where on the
+  // device (offset from the device's start and size; 0 and 0 when not known) and the leaf's
+  // state before and after it (a change is a statechange event). A writable pool sets it to
+  // post events (zpool events); called on the I/O's thread, with no lock of the vdev held.
+  struct ErrorReport {
+    VdevErrKind kind;
+    uint64_t offset = 0, size = 0;
+    LeafState before = LeafState::kOnline, after = LeafState::kOnline;
+  };
+  std::function<void(Vdev&, const ErrorReport&)> on_error;
   // Leaves: an I/O error of kind k met outside Read/Write/Flush (a label write through
-  // file()): counted and probed as the leaf's own errors are.
-  virtual void NoteError(VdevErrKind k) { (void)k; }
+  // file()): counted and probed as the leaf's own errors are. offset and size: the I/O's,
+  // in this vdev's address space (after the front labels), when known.
+  virtual void NoteError(VdevErrKind k, uint64_t offset = 0, uint64_t size = 0) {
+    (void)k, (void)offset, (void)size;
+  }
   // Leaves: a freshly opened device takes the place of the current one (zpool clear's
   // reopen). The one it replaces stays open until the vdev goes (another thread may be in
   // the middle of an I/O on it; closing would let its descriptor number be reused).

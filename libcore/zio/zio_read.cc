@@ -89,7 +89,7 @@ class Reader {
       const Dva& dva = bp.dva[d];
       Vdev* top = dva.gang() ? nullptr : vdevs_(dva.vdev());
       if (top && code == ECKSUM && top->is_leaf() && !speculative)
-        top->NoteError(VdevErrKind::kChecksum);
+        top->NoteError(VdevErrKind::kChecksum, dva.offset(), dva.asize());
     }
     if (good) {
       if (report_ && !report_->errors.empty()) report_->recovered = true;

@@ -1,0 +1,96 @@
+// Pool events (pool.h, "Events"): the payloads OpenZFS's zfs_fm.c (zfs_ereport_start,
+// zfs_post_state_change) and spa.c (spa_event_create) build, posted to the daemon's EventLog.
+#include <cerrno>
+
+#include "libcore/pool/pool.h"
+
+namespace uzfs {
+
+namespace {
+
+constexpr uint64_t kContextNormal = 0;    // SPA_LOAD_NONE: the pool is running
+constexpr int kEcksum = EBADE;            // ECKSUM on Linux, as zio_err reports it
+
+// vdev_state_t of a leaf's health.
+uint64_t VdevStateOf(LeafState s) {
+  switch (s) {
+    case LeafState::kOnline: return 7;    // VDEV_STATE_HEALTHY
+    case LeafState::kFaulted: return 5;   // VDEV_STATE_FAULTED
+    case LeafState::kCantOpen: return 4;  // VDEV_STATE_CANT_OPEN
+    case LeafState::kOffline: return 2;   // VDEV_STATE_OFFLINE
+  }
+  return 0;
+}
+
+std::string PathOf(const Vdev& v) { return v.open_path.empty() ? v.path : v.open_path; }
+
+}  // namespace
+
+void Pool::PostEvent(const std::string& what, const Vdev* vd, NvList extra) {
+  EventLog* log = events_.load(std::memory_order_acquire);
+  if (!log) return;
+  NvList ev;
+  ev.AddUint64("version", 0);
+  ev.AddString("class", "sysevent.fs.zfs." + what);
+  ev.AddString("pool", name_);
+  ev.AddUint64("pool_guid", guid_);
+  ev.AddUint64("pool_state", kPoolStateActive);
+  ev.AddUint64("pool_context", kContextNormal);
+  if (vd) {
+    ev.AddUint64("vdev_guid", vd->guid);
+    if (!PathOf(*vd).empty()) ev.AddString("vdev_path", PathOf(*vd));
+  }
+  for (const NvList::Pair& p : extra.pairs()) ev.AddValue(p.name, p.value);
+  log->Post(std::move(ev));
+}
+
+void Pool::PostVdevError(Vdev& leaf, const Vdev::ErrorReport& r) {
+  EventLog* log = events_.load(std::memory_order_acquire);
+  if (!log) return;
+  // zfs_ereport_start: the detector names the pool and the vdev; the payload describes the
+  // pool, the vdev with its counters, and the I/O.
+  NvList det;
+  det.AddUint64("version", 0);
+  det.AddString("scheme", "zfs");
+  det.AddUint64("pool", guid_);
+  det.AddUint64("vdev", leaf.guid);
+  NvList ev;
+  ev.AddString("class", std::string("ereport.fs.zfs.") +
+                            (r.kind == VdevErrKind::kChecksum ? "checksum" : "io"));
+  ev.AddNvList("detector", std::move(det));
+  ev.AddString("pool", name_);
+  ev.AddUint64("pool_guid", guid_);
+  ev.AddUint64("pool_state", kPoolStateActive);
+  ev.AddUint64("pool_context", kContextNormal);
+  ev.AddString("pool_failmode", "wait");
+  ev.AddUint64("vdev_guid", leaf.guid);
+  ev.AddString("vdev_type", leaf.type);
+  if (!PathOf(leaf).empty()) ev.AddString("vdev_path", PathOf(leaf));
+  ev.AddUint64("vdev_read_errors", leaf.health.read_errors());
+  ev.AddUint64("vdev_write_errors", leaf.health.write_errors());
+  ev.AddUint64("vdev_cksum_errors", leaf.health.checksum_errors());
+  ev.AddUint32("zio_err", r.kind == VdevErrKind::kChecksum ? kEcksum : EIO);
+  ev.AddUint32("zio_type", r.kind == VdevErrKind::kWrite ? 2 : 1);  // ZIO_TYPE_WRITE / READ
+  if (r.size) {
+    ev.AddUint64("zio_offset", r.offset);
+    ev.AddUint64("zio_size", r.size);
+  }
+  log->Post(std::move(ev));
+  // zfs_post_state_change: the leaf died of it (FAULTED, UNAVAIL).
+  if (r.after != r.before) {
+    NvList st;
+    st.AddString("class", "resource.fs.zfs.statechange");
+    st.AddUint64("version", 0);
+    st.AddString("pool", name_);
+    st.AddUint64("pool_guid", guid_);
+    st.AddUint64("pool_state", kPoolStateActive);
+    st.AddUint64("pool_context", kContextNormal);
+    st.AddUint64("vdev_guid", leaf.guid);
+    st.AddUint64("vdev_state", VdevStateOf(r.after));
+    if (!PathOf(leaf).empty()) st.AddString("vdev_path", PathOf(leaf));
+    st.AddUint64("vdev_laststate", VdevStateOf(r.before));
+    log->Post(std::move(st));
+  }
+}
+
+}  // namespace uzfs
