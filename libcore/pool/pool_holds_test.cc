@@ -2,6 +2,8 @@
 // last release completes, and what an export and import keep.
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "libcore/dsl/dsl.h"
 #include "libcore/pool/pool.h"
 #include "libcore/pool/pool_test_util.h"
@@ -83,10 +85,10 @@ TEST_F(PoolHoldsTest, TheLastReleaseDestroysADeferredSnapshot) {
   Reimport();  // the mark is on disk
   auto props = pool_->DatasetProps("hp/a@s");
   ASSERT_TRUE(props.ok());
-  for (const auto& p : *props) {
-    if (p.name == "defer_destroy") EXPECT_EQ("on", p.value);
-    if (p.name == "userrefs") EXPECT_EQ("2", p.value);
-  }
+  std::map<std::string, std::string> v;
+  for (const auto& p : *props) v[p.name] = p.value;
+  EXPECT_EQ("on", v["defer_destroy"]);
+  EXPECT_EQ("2", v["userrefs"]);
   ASSERT_TRUE(pool_->UserRelease("hp/a", "s", "one", false, &failed).ok());
   EXPECT_EQ(1u, pool_->Snapshots("hp/a")->size());
   ASSERT_TRUE(pool_->UserRelease("hp/a", "s", "two", false, &failed).ok());
