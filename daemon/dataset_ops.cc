@@ -281,9 +281,17 @@ Status DatasetOps::Destroy(const NvList& args, NvList* result) {
       failed.clear();
       return Finish(p, args);
     }
+    // With -R, -d is for the named snapshots only: the clones' own go at once
+    // (zfs_do_destroy drops cb_defer_destroy around destroy_snap_clones).
+    std::string top = name.substr(0, name.find('@'));
+    std::string snapname = name.find('@') == std::string::npos ? "" : name.substr(name.find('@'));
+    auto named = [&](const std::string& d) {
+      return !snapname.empty() && IsUnder(d, top) && d.size() > snapname.size() &&
+             d.compare(d.size() - snapname.size(), snapname.size(), snapname) == 0;
+    };
     for (const std::string& d : doomed) {
       if (d.find('@') != std::string::npos) {
-        UZFS_TRY(p.DestroySnapshots({d}, defer, &failed));
+        UZFS_TRY(p.DestroySnapshots({d}, defer && named(d), &failed));
         failed.clear();
       } else {
         UZFS_TRY(p.DestroyFilesystem(d));
