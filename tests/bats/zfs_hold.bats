@@ -141,6 +141,19 @@ tank/a@s2" "$ZFS" destroy tank/a
   [ "$(defer tank/a@s2)" = on ]
   "$ZFS" destroy tank/cl
   [ "$(snaps)" = "" ]
+  # -d -R: the clones (and their own snapshots) go at once, the named snapshot waits for its
+  # hold.
+  "$ZFS" snapshot tank/a@s3
+  "$ZFS" clone tank/a@s3 tank/cl2
+  "$ZFS" snapshot tank/cl2@own
+  "$ZFS" hold k tank/a@s3
+  expect 0 "" "$ZFS" destroy -d -R tank/a@s3
+  run "$ZFS" list tank/cl2
+  [ "$status" -eq 1 ]
+  [ "$(snaps)" = "tank/a@s3 " ]
+  [ "$(defer tank/a@s3)" = on ]
+  "$ZFS" release k tank/a@s3
+  [ "$(snaps)" = "" ]
   # -d is for snapshots.
   expect 1 "cannot open 'tank/a': operation not applicable to datasets of this type" "$ZFS" destroy -d tank/a
   expect 1 "cannot open 'tank/nope': dataset does not exist" "$ZFS" destroy -d tank/nope
