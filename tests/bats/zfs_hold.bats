@@ -183,7 +183,8 @@ tank/a@s2" "$ZFS" destroy tank/a
 # zdb_userrefs ZDB: the objects of tank's MOS that ZDB -dddd dumps with "snapshot refcount
 # tags" (the userrefs ZAPs, their tags and times) or a non-zero userrefs_obj (the snapshots).
 # The %full column is left out: for a two-block fat ZAP zfs-fuse's zdb prints 50.00 where
-# ours prints 100.00 (both blocks have fill 1 on disk; see the report in the commit).
+# ours prints 100.00 (both blocks have fill 1 on disk), on pools zfs-fuse writes as well: a
+# difference of the two zdbs, not of the pools.
 zdb_userrefs() {
   "$1" -e -p "$V" -dddd tank | awk '
     function flush() { if (buf ~ /snapshot refcount tags|userrefs_obj = [1-9]/) printf "%s", buf; buf = "" }
