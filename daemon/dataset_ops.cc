@@ -161,7 +161,10 @@ Status DatasetOps::Destroy(const NvList& args, NvList* result) {
   std::string name = Str(args, "name");
   UZFS_TRY(CheckDatasetName(name, true));
   bool recursive = Flag(args, "recursive") || Flag(args, "dependents");
-  bool dryrun = Flag(args, "dryrun"), force = Flag(args, "force");
+  bool dryrun = Flag(args, "dryrun"), force = Flag(args, "force"), defer = Flag(args, "defer");
+  // zfs destroy -d opens the dataset as a snapshot (zfs_do_destroy: ZFS_TYPE_SNAPSHOT).
+  if (defer && name.find('@') == std::string::npos)
+    return Status::Error(EINVAL, "operation not applicable to datasets of this type");
   if (name.find_first_of("/@") == std::string::npos && !recursive)
     return Status::Error(EINVAL, "operation does not apply to pools\nuse 'zfs destroy -r " + name +
                                      "' to destroy all datasets in the pool\nuse 'zpool destroy " +
@@ -226,7 +229,9 @@ Status DatasetOps::Destroy(const NvList& args, NvList* result) {
         return Status::Error(EEXIST, "filesystem has children\nuse '-r' to destroy the following datasets:" + list);
       }
     }
-    if (!clones_needed.empty()) {
+    // -d: a cloned snapshot is marked, not refused (zfs_do_destroy skips
+    // destroy_check_dependent).
+    if (!clones_needed.empty() && !defer) {
       std::string list;
       for (auto& c : clones_needed) list += "\n" + c;
       return Status::Error(EEXIST, std::string(name.find('@') == std::string::npos ? "filesystem has dependent clones" : "snapshot has dependent clones") +
@@ -268,17 +273,35 @@ Status DatasetOps::Destroy(const NvList& args, NvList* result) {
       Status s = m_->UnmountTree(d, force);
       if (!s.ok()) return Status::Error(EBUSY, "dataset is busy");
     }
-  Status st = WithPool(name, [&](Pool& p) -> Status {
+  std::string failed;
+  Status s = WithPool(name, [&](Pool& p) -> Status {
+    // Snapshots alone (-r of fs@snap: dsl_snapshots_destroy) go all or none.
+    if (std::all_of(doomed.begin(), doomed.end(), [](const std::string& d) { return d.find('@') != std::string::npos; })) {
+      UZFS_TRY(p.DestroySnapshots(doomed, defer, &failed));
+      failed.clear();
+      return Finish(p, args);
+    }
+    // With -R, -d is for the named snapshots only: the clones' own go at once
+    // (zfs_do_destroy drops cb_defer_destroy around destroy_snap_clones).
+    std::string top = name.substr(0, name.find('@'));
+    std::string snapname = name.find('@') == std::string::npos ? "" : name.substr(name.find('@'));
+    auto named = [&](const std::string& d) {
+      return !snapname.empty() && IsUnder(d, top) && d.size() > snapname.size() &&
+             d.compare(d.size() - snapname.size(), snapname.size(), snapname) == 0;
+    };
     for (const std::string& d : doomed) {
-      if (d.find('@') != std::string::npos)
-        UZFS_TRY(p.DestroySnapshot(d));
-      else
+      if (d.find('@') != std::string::npos) {
+        UZFS_TRY(p.DestroySnapshots({d}, defer && named(d), &failed));
+        failed.clear();
+      } else {
         UZFS_TRY(p.DestroyFilesystem(d));
+      }
     }
     return Finish(p, args);
   });
   m_->SnapshotsChanged(PoolOf(name));  // also after a failure part-way
-  return st;
+  if (s.ok() || failed.empty()) return s;
+  return Status::Error(s.code(), failed + "\t" + s.message());  // the snapshot at fault
 }
 
 Status DatasetOps::List(const NvList& args, NvList* result) {

@@ -5,8 +5,10 @@
 //
 // Arguments (* = required):
 //   zfs_create    name*, props (nvlist of strings), parents (bool, -p), history
-//   zfs_destroy   name*, recursive (-r), dependents (-R), dryrun (-n), force (-f), history
-//                 → destroyed: the names destroyed (or that would be), in order
+//   zfs_destroy   name*, recursive (-r), dependents (-R), dryrun (-n), force (-f), defer
+//                 (-d: snapshots only; a held or cloned one is marked for deferred
+//                 destroy), history → destroyed: the names destroyed (or that would be), in
+//                 order
 //   zfs_list      names (string array; empty = every pool), recursive, depth (int64, -1 =
 //                 no limit) → datasets: array of {name, type, props: nvlist of
 //                 {property → {value, source}}}; a property is left out where it does not
@@ -21,6 +23,11 @@
 //   zfs_rename    name*, newname*, parents, recursive (snapshots), history
 //   zfs_mount     name (empty: list), readonly → mounts: array of {name, mountpoint}
 //   zfs_unmount   name* (filesystem or mountpoint), force
+//   zfs_hold      name* ("fs@snap"), tag*, recursive, history (dataset_holds.cc)
+//   zfs_release   name*, tag*, recursive, history
+//   zfs_holds     name* (a snapshot) → holds: nvlist {tag → creation time (uint64 seconds)}
+// zfs_hold, zfs_release and zfs_destroy's snapshot errors name the snapshot at fault first:
+// the message is "NAME\treason" (a tab: no dataset name has one).
 #pragma once
 
 #include <string>
@@ -50,6 +57,9 @@ class DatasetOps {
   Status Rename(const NvList& args, NvList* result);
   Status Mount(const NvList& args, NvList* result);
   Status Unmount(const NvList& args, NvList* result);
+  Status Hold(const NvList& args, NvList* result);
+  Status Release(const NvList& args, NvList* result);
+  Status Holds(const NvList& args, NvList* result);
 
  private:
   // Runs fn on the pool of dataset `name` ("no such pool 'x'" when absent).

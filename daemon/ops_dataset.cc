@@ -23,7 +23,8 @@ void RegisterDatasetOps(Registry& reg, PoolTable* table, MountTable* mounts) {
   op(OpId::kZfsCreate, Perm::kRoot, {{"name", S, true}, {"props", N}, {"parents", B}, {"history", S}},
      &DatasetOps::Create);
   op(OpId::kZfsDestroy, Perm::kRoot,
-     {{"name", S, true}, {"recursive", B}, {"dependents", B}, {"dryrun", B}, {"force", B}, {"history", S}},
+     {{"name", S, true}, {"recursive", B}, {"dependents", B}, {"dryrun", B}, {"force", B}, {"defer", B},
+      {"history", S}},
      &DatasetOps::Destroy);
   op(OpId::kZfsList, Perm::kRead, {{"names", SA}, {"recursive", B}, {"depth", I}}, &DatasetOps::List);
   op(OpId::kZfsSet, Perm::kRoot, {{"name", S, true}, {"props", N, true}, {"history", S}}, &DatasetOps::Set);
@@ -55,6 +56,11 @@ void RegisterDatasetOps(Registry& reg, PoolTable* table, MountTable* mounts) {
     reg.Add(std::move(d));
   }
   op(OpId::kZfsUnmount, Perm::kRoot, {{"name", S, true}, {"force", B}}, &DatasetOps::Unmount);
+  op(OpId::kZfsHold, Perm::kRoot, {{"name", S, true}, {"tag", S, true}, {"recursive", B}, {"history", S}},
+     &DatasetOps::Hold);
+  op(OpId::kZfsRelease, Perm::kRoot, {{"name", S, true}, {"tag", S, true}, {"recursive", B}, {"history", S}},
+     &DatasetOps::Release);
+  op(OpId::kZfsHolds, Perm::kRead, {{"name", S, true}}, &DatasetOps::Holds);
 }
 
 }  // namespace uzfs

@@ -54,6 +54,9 @@ const char* OpName(OpId id) {
     case OpId::kPoolInject: return "pool_inject";
     case OpId::kPoolScrub: return "pool_scrub";
     case OpId::kPoolVdevState: return "pool_vdev_state";
+    case OpId::kZfsHold: return "zfs_hold";
+    case OpId::kZfsRelease: return "zfs_release";
+    case OpId::kZfsHolds: return "zfs_holds";
     case OpId::kPoolEvents: return "pool_events";
     case OpId::kPoolEventsClear: return "pool_events_clear";
   }

@@ -64,6 +64,9 @@ enum class OpId : uint64_t {
   kPoolInject = 40,   // zinject: device fault handlers added, listed, cleared
   kPoolScrub = 41,    // zpool scrub: a scrub started or (stop) stopped
   kPoolVdevState = 42,  // zpool offline / online: a leaf taken out of service or back
+  kZfsHold = 43,      // zfs hold: a user hold on snapshots (pool version 18)
+  kZfsRelease = 44,   // zfs release
+  kZfsHolds = 45,     // zfs holds: a snapshot's holds
   kPoolEvents = 50,       // zpool events: the events after a cursor
   kPoolEventsClear = 51,  // zpool events -c
 };

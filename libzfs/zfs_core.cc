@@ -275,10 +275,49 @@ Result<std::vector<std::string>> ZfsDestroy(const std::string& name, const Destr
   a.AddBooleanValue("dependents", flags.dependents);
   a.AddBooleanValue("force", flags.force);
   a.AddBooleanValue("dryrun", flags.dryrun);
+  a.AddBooleanValue("defer", flags.defer);
   a.AddString("history", history);
   UZFS_ASSIGN(NvList r, Call(proto::OpId::kZfsDestroy, a));
   const NvValue* d = r.Find("destroyed");
   return d ? d->s_arr : std::vector<std::string>();
+}
+
+Status ZfsHold(const std::string& snapshot, const std::string& tag, bool recursive,
+               const std::string& history) {
+  NvList a;
+  a.AddString("name", snapshot);
+  a.AddString("tag", tag);
+  a.AddBooleanValue("recursive", recursive);
+  a.AddString("history", history);
+  return Call(proto::OpId::kZfsHold, a).status();
+}
+
+Status ZfsRelease(const std::string& snapshot, const std::string& tag, bool recursive,
+                  const std::string& history) {
+  NvList a;
+  a.AddString("name", snapshot);
+  a.AddString("tag", tag);
+  a.AddBooleanValue("recursive", recursive);
+  a.AddString("history", history);
+  return Call(proto::OpId::kZfsRelease, a).status();
+}
+
+Result<std::vector<Hold>> ZfsHolds(const std::string& snapshot) {
+  NvList a;
+  a.AddString("name", snapshot);
+  UZFS_ASSIGN(NvList r, Call(proto::OpId::kZfsHolds, a));
+  std::vector<Hold> out;
+  if (const NvList* h = r.GetNvList("holds"))
+    for (const auto& [tag, v] : h->pairs())
+      if (v.type == NvType::kUint64) out.push_back({tag, v.u});
+  return out;
+}
+
+Status TakeFailedName(const Status& s, std::string* name) {
+  size_t tab = s.message().find('\t');
+  if (s.ok() || tab == std::string::npos) return s;
+  *name = s.message().substr(0, tab);
+  return Status::Error(s.code(), s.message().substr(tab + 1));
 }
 
 Result<NvList> ZfsList(const std::vector<std::string>& names, bool recursive, int64_t depth) {

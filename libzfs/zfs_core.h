@@ -103,8 +103,10 @@ struct DestroyFlags {
   bool dependents = false;  // -R: and dependent clones
   bool force = false;       // -f: unmount busy filesystems
   bool dryrun = false;      // -n: destroy nothing, only say what would go
+  bool defer = false;       // -d: a held or cloned snapshot is marked for deferred destroy
 };
-// The names destroyed (with dryrun: that would be), in order.
+// The names destroyed (with dryrun: that would be), in order. A snapshot's error names the
+// snapshot at fault (TakeFailedName).
 Result<std::vector<std::string>> ZfsDestroy(const std::string& name, const DestroyFlags& flags,
                                             const std::string& history);
 // The named datasets (every pool's when names is empty), with their descendants when
@@ -145,6 +147,22 @@ Status ZfsMountAt(const std::string& name, const std::string& options, const std
                   bool zfsutil);
 // name: a filesystem or a mount point.
 Status ZfsUnmount(const std::string& name, bool force);
+// zfs hold / zfs release (pool version 18): tag on (off) snapshot "fs@snap", with
+// recursive of the snapshot of that name of every descendant too. Errors name the snapshot
+// at fault (TakeFailedName).
+Status ZfsHold(const std::string& snapshot, const std::string& tag, bool recursive,
+               const std::string& history);
+Status ZfsRelease(const std::string& snapshot, const std::string& tag, bool recursive,
+                  const std::string& history);
+struct Hold {
+  std::string tag;
+  uint64_t time = 0;  // when it was taken, seconds since the epoch
+};
+// zfs holds: the snapshot's holds, by tag.
+Result<std::vector<Hold>> ZfsHolds(const std::string& snapshot);
+// An error of ZfsHold, ZfsRelease or ZfsDestroy that names the snapshot at fault: *name set
+// to it and the status returned without it; other errors unchanged (*name untouched).
+Status TakeFailedName(const Status& s, std::string* name);
 
 // ---- the ARC (arcstat's)
 

@@ -8,7 +8,8 @@ namespace uzfs::zfs {
 const std::vector<Cmd>& Commands() {
   static const std::vector<Cmd> cmds = {kVersion, kCreate,  kDestroy, kSnapshot, kRollback,
                                         kClone,   kPromote, kRename,  kList,     kSet,
-                                        kGet,     kInherit, kUpgrade, kMount,    kUnmount};
+                                        kGet,     kInherit, kUpgrade, kMount,    kUnmount,
+                                        kHold,    kHolds,   kRelease};
   return cmds;
 }
 }  // namespace uzfs::zfs

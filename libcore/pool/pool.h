@@ -81,6 +81,7 @@
 #include "libcore/dmu/dmu_write.h"
 #include "libcore/base/fm.h"
 #include "libcore/dsl/dsl_scan.h"
+#include "libcore/dsl/dsl_userhold.h"
 #include "libcore/dsl/dsl_write.h"
 #include "libcore/spa/metaslab.h"
 #include "libcore/spa/metaslab_alloc.h"
@@ -361,14 +362,37 @@ class Pool : public BlockReader {
   // already exists". A filesystem named twice gets its snapshots in successive txgs.
   Status Snapshot(const std::vector<std::string>& names);
   // zfs destroy fs@snap (dsl_dataset_destroy_sync), in the open txg: blocks only it held are
-  // freed, its successor's dead list is split. ENOENT; EBUSY "snapshot has dependent
-  // clones" or "dataset is busy" (zfs holds). Same as DestroySnapshots({name}).
+  // freed, its successor's dead list is split. ENOENT "dataset does not exist"; EBUSY
+  // "snapshot has dependent clones" or "dataset is busy" (zfs holds). Same as
+  // DestroySnapshots({name}).
   Status DestroySnapshot(const std::string& name);
   // zfs destroy -r fs@snap (dsl_snapshots_destroy): every named snapshot, all or none — each
-  // is checked first (ENOENT / EBUSY as above, the message naming it), then all are
-  // destroyed in the open txg. defer (zfs destroy -d): a snapshot with clones or holds is
-  // marked (DS_FLAG_DEFER_DESTROY) instead, and goes when its last clone is destroyed.
-  Status DestroySnapshots(const std::vector<std::string>& names, bool defer = false);
+  // is checked first (errors as above; *failed, when given, names the snapshot at fault),
+  // then all are destroyed in the open txg. defer (zfs destroy -d; ENOTSUP "unsupported
+  // version" below pool version 18): a snapshot with clones or holds is marked
+  // (DS_FLAG_DEFER_DESTROY) instead, and goes when its last clone is destroyed or its last
+  // hold released.
+  Status DestroySnapshots(const std::vector<std::string>& names, bool defer = false,
+                          std::string* failed = nullptr);
+  // ---- User holds (pool_holds.cc; pool version 18: libcore/dsl/dsl_userhold.h) ----
+  // zfs hold (dsl_dataset_user_hold): tag on snapshot fs@snap and, when recursive, on the
+  // snapshot of that name of every descendant of fs that has one; all or none, every check
+  // first, then the holds in the open txg (synced by the caller), each one logged as the
+  // internal event "user hold". Errors, *failed naming the filesystem at fault: ENOENT
+  // "dataset does not exist" (with recursive: when no descendant has the snapshot), EINVAL
+  // "operation not applicable to datasets of this type" for a bad snapshot name, EEXIST
+  // "tag already exists on this dataset", E2BIG "tag too long", ENOTSUP "pool must be
+  // upgraded" below version 18, EROFS.
+  Status UserHold(const std::string& fs, const std::string& snap, const std::string& tag,
+                  bool recursive, std::string* failed);
+  // zfs release (dsl_dataset_user_release): the tag leaves each snapshot as UserHold finds
+  // them (ESRCH "no such tag on this dataset" where one lacks it); a snapshot marked for
+  // deferred destroy that is left without holds and clones is destroyed in the same txg.
+  Status UserRelease(const std::string& fs, const std::string& snap, const std::string& tag,
+                     bool recursive, std::string* failed);
+  // zfs holds (dsl_dataset_get_holds): the holds of snapshot "pool/fs@snap", by tag.
+  // ENOENT "dataset does not exist", EINVAL for a name that is no snapshot's.
+  Result<std::vector<SnapshotHold>> UserHolds(const std::string& snapshot);
   // zfs clone: filesystem fs with the contents of snapshot snap (a dataset whose origin is
   // snap), in the open txg; props as CreateFilesystem takes them. Errors as
   // CreateFilesystem's; ENOENT when snap does not exist, EINVAL when it is no snapshot.
@@ -559,6 +583,11 @@ class Pool : public BlockReader {
   // After a clone is destroyed: its origin goes too if marked by zfs destroy -d and now
   // without clones or holds (dsl_dataset_origin_rm_prep).
   Status DestroyDeferredOrigin(uint64_t origin_obj);
+  // The snapshot snap of fs, and (recursive) of each descendant of fs having one, children
+  // before their parent as dmu_objset_find visits them: {filesystem, snapshot object}.
+  // ENOENT (*failed set) as UserHold says.
+  Status HoldTargetsLocked(const std::string& fs, const std::string& snap, bool recursive,
+                           std::vector<std::pair<std::string, uint64_t>>* out, std::string* failed);
   std::vector<std::function<Status(uint64_t txg)>> sync_tasks_;  // dsl_sync_task groups
 
  public:

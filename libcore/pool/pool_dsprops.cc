@@ -227,10 +227,11 @@ Result<std::vector<Pool::DsProp>> Pool::DatasetProps(const std::string& name) {
       p.value = std::to_string(dd.used_breakdown[kDdUsedChild] + dd.used_breakdown[kDdUsedChildRsrv]);
     } else if (n == "usedbyrefreservation") {
       p.value = std::to_string(dd.used_breakdown[kDdUsedRefrsrv]);
-    } else if (n == "defer_destroy") {
-      p.value = "off";
-    } else if (n == "userrefs") {
-      p.value = "0";
+    } else if (n == "defer_destroy") {  // dsl_dataset_stats: DS_IS_DEFER_DESTROY
+      p.value = (ds.flags & kDsFlagDeferDestroy) ? "on" : "off";
+    } else if (n == "userrefs") {  // ds_userrefs: the holds (dsl_userhold.h)
+      UZFS_ASSIGN(uint64_t refs, UserRefs(*mos_zaps_, ds));
+      p.value = std::to_string(refs);
     } else if (n == "mountpoint") {
       UZFS_ASSIGN(auto hit, FindProp(ref.dir, n, true));
       std::string base, suffix;

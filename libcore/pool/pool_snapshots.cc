@@ -124,34 +124,37 @@ Status Pool::Snapshot(const std::vector<std::string>& names) {
 
 Status Pool::DestroySnapshot(const std::string& name) { return DestroySnapshots({name}); }
 
-Status Pool::DestroySnapshots(const std::vector<std::string>& names, bool defer) {
+Status Pool::DestroySnapshots(const std::vector<std::string>& names, bool defer, std::string* failed) {
   std::lock_guard<std::mutex> l(mu_);
   if (readonly_) return Status::Error(EROFS, "pool is read-only");
   if (!failed_.ok()) return failed_;
+  // dsl_dataset_destroy_check (its defer case: SPA_VERSION_USERREFS).
+  if (defer && version_ < kSpaVersionUserRefs) return Status::Error(ENOTSUP, "unsupported version");
   // dsl_dataset_destroy_check for every one before any is destroyed.
   std::vector<std::pair<uint64_t, std::string>> doomed;
   std::vector<uint64_t> marked;
   std::set<uint64_t> seen;
   for (const std::string& name : names) {
+    auto fail = [&](int code, const char* why) {
+      if (failed) *failed = name;
+      return Status::Error(code, why);
+    };
     UZFS_ASSIGN(auto parts, SplitSnapshot(name));
     auto dir = ResolveUserDir(parts.first);
-    if (!dir.ok()) return Status::Error(ENOENT, "dataset does not exist: '" + name + "'");
+    if (!dir.ok()) return fail(ENOENT, "dataset does not exist");
     UZFS_ASSIGN(DslDirPhys dd, LoadDir(*mos_, *dir));
     UZFS_ASSIGN(DslDatasetPhys head, LoadDataset(*mos_, dd.head_dataset_obj));
     auto snap = mos_zaps_->LookupInt(head.snapnames_zapobj, parts.second);
-    if (!snap.ok()) return Status::Error(ENOENT, "dataset does not exist: '" + name + "'");
+    if (!snap.ok()) return fail(ENOENT, "dataset does not exist");
     if (!seen.insert(*snap).second) continue;
     UZFS_ASSIGN(DslDatasetPhys ds, LoadDataset(*mos_, *snap));
-    uint64_t holds = 0;
-    if (ds.userrefs_obj) {
-      UZFS_ASSIGN(holds, mos_zaps_->Count(ds.userrefs_obj));
-    }
+    UZFS_ASSIGN(uint64_t holds, UserRefs(*mos_zaps_, ds));
     if (defer && (ds.num_children > 1 || holds)) {
       marked.push_back(*snap);
       continue;
     }
-    if (ds.num_children > 1) return Status::Error(EBUSY, "snapshot has dependent clones: '" + name + "'");
-    if (holds) return Status::Error(EBUSY, "dataset is busy: '" + name + "'");
+    if (ds.num_children > 1) return fail(EBUSY, "snapshot has dependent clones");
+    if (holds) return fail(EBUSY, "dataset is busy");
     doomed.emplace_back(*snap, parts.second);
   }
   for (uint64_t obj : marked) {
@@ -173,10 +176,8 @@ Status Pool::DestroySnapshots(const std::vector<std::string>& names, bool defer)
 Status Pool::DestroyDeferredOrigin(uint64_t origin_obj) {
   UZFS_ASSIGN(DslDatasetPhys o, LoadDataset(*mos_, origin_obj));
   if (!(o.flags & kDsFlagDeferDestroy) || o.num_children > 1 || !o.next_snap_obj) return Status::Ok();
-  if (o.userrefs_obj) {
-    UZFS_ASSIGN(uint64_t holds, mos_zaps_->Count(o.userrefs_obj));
-    if (holds) return Status::Ok();
-  }
+  UZFS_ASSIGN(uint64_t holds, UserRefs(*mos_zaps_, o));
+  if (holds) return Status::Ok();
   UZFS_ASSIGN(std::string name, DatasetName(origin_obj));
   ScanDsDestroyedLocked(origin_obj, o.next_snap_obj);
   uint64_t txg = txg_.open();
@@ -335,9 +336,7 @@ Result<std::vector<Pool::SnapshotRow>> Pool::Snapshots(const std::string& fs) {
     r.creation_time = s.creation_time;
     r.creation_txg = s.creation_txg;
     r.guid = s.guid;
-    if (s.userrefs_obj) {
-      UZFS_ASSIGN(r.userrefs, mos_zaps_->Count(s.userrefs_obj));
-    }
+    UZFS_ASSIGN(r.userrefs, UserRefs(*mos_zaps_, s));
     if (s.next_clones_obj) {
       UZFS_ASSIGN(auto clones, mos_zaps_->List(s.next_clones_obj));
       for (const ZapEntry& c : clones) {
