@@ -25,14 +25,6 @@ constexpr uint64_t kCondenseMin = 16 * 1024;  // space maps smaller than this ar
 
 uint64_t Now() { return static_cast<uint64_t>(std::time(nullptr)); }
 
-void ForEachLeaf(const Vdev& v, const std::function<void(const Vdev&)>& fn) {
-  if (v.is_leaf()) {
-    fn(v);
-    return;
-  }
-  for (const auto& c : v.children) ForEachLeaf(*c, fn);
-}
-
 }  // namespace
 
 Pool::Pool() = default;

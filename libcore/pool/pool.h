@@ -847,6 +847,14 @@ class Pool : public BlockReader {
   void DtlReassessLocked(uint64_t max_txg);
   void SetResilveringLocked(bool on);      // the leaves' resilvering flags
   bool ReopenLeafLocked(Vdev& v);          // vdev_reopen + vdev_validate of one leaf
+  // spa_vdev_enter for one leaf (offline, online, attach, detach): sync_mu_ and mu_ taken,
+  // the pool writable, the vdev found (ENODEV "no such device in pool") and a leaf (ENOTSUP).
+  struct LeafChange {
+    std::unique_lock<std::mutex> sync, lock;
+    Vdev* leaf = nullptr;
+  };
+  Result<LeafChange> BeginLeafChange(uint64_t guid);
+  Vdev* TopOfLocked(const Vdev* v) const;  // v's top-level vdev (null: not in the tree)
   std::set<Vdev*> dtl_dirty_;              // leaves whose DTL object must be rewritten (mu_)
   std::mutex scan_mu_;
   ScrubState scan_, scan_disk_;
