@@ -54,6 +54,8 @@ const char* OpName(OpId id) {
     case OpId::kPoolInject: return "pool_inject";
     case OpId::kPoolScrub: return "pool_scrub";
     case OpId::kPoolVdevState: return "pool_vdev_state";
+    case OpId::kPoolAttach: return "pool_attach";
+    case OpId::kPoolDetach: return "pool_detach";
   }
   return "";
 }

@@ -64,6 +64,8 @@ enum class OpId : uint64_t {
   kPoolInject = 40,   // zinject: device fault handlers added, listed, cleared
   kPoolScrub = 41,    // zpool scrub: a scrub started or (stop) stopped
   kPoolVdevState = 42,  // zpool offline / online: a leaf taken out of service or back
+  kPoolAttach = 43,   // zpool attach / replace: a leaf joins another (mirror, replacing)
+  kPoolDetach = 44,   // zpool detach: a leaf leaves its mirror or replacing vdev
 };
 
 // The op table: name of each id ("" for none).

@@ -247,6 +247,7 @@ void Pool::DtlReassessLocked(uint64_t max_txg) {
     });
   }
   SetResilveringLocked(false);
+  resilver_done_ = true;  // spa_async_request(SPA_ASYNC_RESILVER_DONE)
 }
 
 }  // namespace uzfs

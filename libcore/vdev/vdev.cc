@@ -637,6 +637,12 @@ bool VdevComplete(const Vdev& v) {
   return false;
 }
 
+std::unique_ptr<Vdev> MakeMirrorVdev(const std::string& type) {
+  auto v = std::make_unique<MirrorVdev>();
+  v->type = type;
+  return v;
+}
+
 std::unique_ptr<Vdev> MakeHoleVdev(uint64_t id) {
   auto v = std::make_unique<HoleVdev>();
   v->type = "hole";

@@ -171,6 +171,10 @@ Vdev* FindParent(Vdev& root, const Vdev* v);
 // asks it of the top-level vdev with one leaf taken away.
 bool VdevComplete(const Vdev& v);
 
+// An interior vdev of type "mirror", "replacing" or "spare" with no children yet (zpool
+// attach and replace insert one above a leaf: vdev_add_parent).
+std::unique_ptr<Vdev> MakeMirrorVdev(const std::string& type);
+
 // Provides the opened device of a leaf: by guid (preferred) and/or label path. Returns nullptr
 // when the device is missing; the tree then holds an unavailable leaf.
 using LeafOpener = std::function<std::unique_ptr<File>(uint64_t guid, const std::string& path)>;
