@@ -194,6 +194,12 @@ void RegisterPoolOps(Registry& reg, PoolTable* table, MountTable* mounts) {
      {{"name", S, true}, {"guid", NvType::kUint64, true}, {"action", S, true}, {"temporary", B},
       {"history", S}},
      &PoolOps::VdevState);
+  op(OpId::kPoolAttach, Perm::kRoot,
+     {{"name", S, true}, {"guid", NvType::kUint64, true}, {"nvroot", N, true}, {"replacing", B},
+      {"history", S}},
+     &PoolOps::Attach);
+  op(OpId::kPoolDetach, Perm::kRoot,
+     {{"name", S, true}, {"guid", NvType::kUint64, true}, {"history", S}}, &PoolOps::Detach);
   op(OpId::kPoolClear, Perm::kRoot,
      {{"name", S, true}, {"guid", NvType::kUint64}, {"history", S}}, &PoolOps::Clear);
 }

@@ -345,6 +345,43 @@ Status PoolOps::VdevState(const NvList& args, NvList* result) {
   return Status::Ok();
 }
 
+// zfs_ioc_vdev_attach: the resilver it starts is synced with the answer; the scan thread
+// takes it up at once.
+Status PoolOps::Attach(const NvList& args, NvList*) {
+  const NvList* nvroot = args.GetNvList("nvroot");
+  if (!nvroot) return Status::Error(EINVAL, "missing vdev specification");
+  // A device of an imported pool is busy; an in-place replacement's is this pool's own
+  // (the core refuses any other of its leaves).
+  std::vector<std::string> leaves;
+  CollectLeafPaths(*nvroot, &leaves);
+  for (const std::string& d : leaves) {
+    const std::string owner = t_->OwnerOf(d);
+    if (!owner.empty() && !(Flag(args, "replacing") && owner == Str(args, "name")))
+      return Status::Error(EBUSY, d + " is busy");
+  }
+  const uint64_t guid = args.GetUint64("guid").value_or(0);
+  Status s = t_->With(Str(args, "name"), [&](Pool& p) -> Status {
+    UZFS_TRY(p.AttachVdev(guid, *nvroot, Flag(args, "replacing")));
+    std::string h = Str(args, "history");
+    if (h.empty()) return Status::Ok();
+    UZFS_TRY(p.LogHistory(h));
+    return p.Sync();
+  }, /*changes_config=*/true);
+  if (s.ok()) t_->KickScan();
+  return s;
+}
+
+Status PoolOps::Detach(const NvList& args, NvList*) {
+  const uint64_t guid = args.GetUint64("guid").value_or(0);
+  return t_->With(Str(args, "name"), [&](Pool& p) -> Status {
+    UZFS_TRY(p.DetachVdev(guid));
+    std::string h = Str(args, "history");
+    if (h.empty()) return Status::Ok();
+    UZFS_TRY(p.LogHistory(h));
+    return p.Sync();
+  }, /*changes_config=*/true);
+}
+
 // zfs_ioc_pool_scrub (spa_scrub): the scrub's setup (or its end) is synced before the
 // answer, so the scan thread takes it up at once.
 Status PoolOps::Scrub(const NvList& args, NvList*) {

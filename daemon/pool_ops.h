@@ -21,6 +21,9 @@
 //   pool_clear    name*, guid (uint64: a vdev; 0 or absent = the whole pool), history
 //   pool_vdev_state name*, guid* (a leaf), action* ("offline", "online"), temporary (bool:
 //                 offline -t), history → faulted (uint64 1: an online whose device stays unusable)
+//   pool_attach name*, guid* (the leaf joined), nvroot* (nvlist: one leaf), replacing
+//                 (bool: zpool replace), history
+//   pool_detach name*, guid* (a leaf of a mirror or replacing vdev), history
 //   pool_inject   action* ("add", "clear", "list", "fault"); add: name*, guid*, error (EIO or
 //                 ENXIO), iotype (1 read, 2 write, 3 all), freq (1-100) → id; clear: id*
 //                 (ENOENT when no pool has it); list → handlers: array of {id, pool, guid,
@@ -60,6 +63,8 @@ class PoolOps {
   Status Clear(const NvList& args, NvList* result);
   Status Scrub(const NvList& args, NvList* result);
   Status VdevState(const NvList& args, NvList* result);
+  Status Attach(const NvList& args, NvList* result);
+  Status Detach(const NvList& args, NvList* result);
   Status Inject(const NvList& args, NvList* result);
 
  private:

@@ -67,8 +67,10 @@ enum class OpId : uint64_t {
   kZfsHold = 43,      // zfs hold: a user hold on snapshots (pool version 18)
   kZfsRelease = 44,   // zfs release
   kZfsHolds = 45,     // zfs holds: a snapshot's holds
-  kPoolEvents = 50,       // zpool events: the events after a cursor
-  kPoolEventsClear = 51,  // zpool events -c
+  kPoolAttach = 46,   // zpool attach / replace: a leaf joins another (mirror, replacing)
+  kPoolDetach = 47,   // zpool detach: a leaf leaves its mirror or replacing vdev
+  kPoolEvents = 48,   // zpool events: the events after a cursor
+  kPoolEventsClear = 49,  // zpool events -c
 };
 
 // The op table: name of each id ("" for none).

@@ -223,6 +223,25 @@ Result<NvList> PoolVdevState(const std::string& name, uint64_t guid, const std::
   return Call(proto::OpId::kPoolVdevState, a);
 }
 
+Status PoolAttach(const std::string& name, uint64_t guid, const NvList& nvroot, bool replacing,
+                  const std::string& history) {
+  NvList a;
+  a.AddString("name", name);
+  a.AddUint64("guid", guid);
+  a.AddNvList("nvroot", nvroot);
+  a.AddBooleanValue("replacing", replacing);
+  a.AddString("history", history);
+  return Call(proto::OpId::kPoolAttach, a).status();
+}
+
+Status PoolDetach(const std::string& name, uint64_t guid, const std::string& history) {
+  NvList a;
+  a.AddString("name", name);
+  a.AddUint64("guid", guid);
+  a.AddString("history", history);
+  return Call(proto::OpId::kPoolDetach, a).status();
+}
+
 Result<uint64_t> InjectAdd(const std::string& pool, uint64_t guid, int error, int iotype,
                            uint32_t freq) {
   NvList a;

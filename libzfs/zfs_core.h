@@ -83,6 +83,12 @@ Status PoolScrub(const std::string& name, bool stop, const std::string& history)
 // "online"; an online whose device stays unusable answers with "faulted" set.
 Result<NvList> PoolVdevState(const std::string& name, uint64_t guid, const std::string& action,
                              bool temporary, const std::string& history);
+// zpool attach / replace (zfs_ioc_vdev_attach): nvroot (vdev_spec.h) holds the one new
+// leaf, guid the leaf it joins; replacing: a replacing vdev (zpool replace).
+Status PoolAttach(const std::string& name, uint64_t guid, const NvList& nvroot, bool replacing,
+                  const std::string& history);
+// zpool detach (zfs_ioc_vdev_detach): the leaf of that guid leaves its mirror.
+Status PoolDetach(const std::string& name, uint64_t guid, const std::string& history);
 // zinject's device handlers (pool_inject): one added (error EIO or ENXIO, iotype 1 read,
 // 2 write, 3 all, freq 1-100) → its id; one cleared by id; all listed (handlers: array of
 // {id, pool, guid, error, iotype, freq}); a device faulted at once (zinject -A fault).

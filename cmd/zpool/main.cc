@@ -8,7 +8,8 @@ namespace uzfs::zpool {
 const std::vector<Cmd>& Commands() {
   static const std::vector<Cmd> cmds = {kVersion, kCreate, kDestroy, kAdd,    kRemove,
                                         kList,    kIostat, kStatus,  kOnline, kOffline,
-                                        kClear,   kScrub,  kGet,     kSet,    kExport,
+                                        kClear,   kAttach, kDetach,  kReplace, kScrub,
+                                        kGet,     kSet,    kExport,
                                         kImport,  kUpgrade, kHistory, kEvents, kSync};
   return cmds;
 }

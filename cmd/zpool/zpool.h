@@ -19,6 +19,7 @@ using namespace uzfs::cmd;  // Cmd, Parse, UsageError, Fail, CommandLine, SplitC
 const std::vector<Cmd>& Commands();
 // The subcommands, each defined in its zpool_<name>.cc.
 extern const Cmd kVersion, kCreate, kDestroy, kAdd, kRemove, kList, kStatus, kGet, kSet, kExport,
-    kImport, kUpgrade, kHistory, kSync, kClear, kScrub, kIostat, kOnline, kOffline, kEvents;
+    kImport, kUpgrade, kHistory, kSync, kClear, kScrub, kIostat, kOnline, kOffline, kAttach, kDetach,
+    kReplace, kEvents;
 
 }  // namespace uzfs::zpool

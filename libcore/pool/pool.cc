@@ -25,14 +25,6 @@ constexpr uint64_t kCondenseMin = 16 * 1024;  // space maps smaller than this ar
 
 uint64_t Now() { return static_cast<uint64_t>(std::time(nullptr)); }
 
-void ForEachLeaf(const Vdev& v, const std::function<void(const Vdev&)>& fn) {
-  if (v.is_leaf()) {
-    fn(v);
-    return;
-  }
-  for (const auto& c : v.children) ForEachLeaf(*c, fn);
-}
-
 }  // namespace
 
 Pool::Pool() = default;
@@ -40,6 +32,11 @@ Pool::~Pool() {
   // A pool going away without export (a failed import, a crash test) may leave unsynced data
   // in the ARC: it must not outlive the Pool.
   if (arc_ && !arc_dropped_) arc_->DropPool(guid_);
+  // Vdevs attach and detach replaced: their children belong to the live tree (or to another
+  // retired entry), so they are released, not destroyed, with them.
+  for (auto& r : retired_)
+    if (!r->is_leaf())
+      for (auto& c : r->children) (void)c.release();
 }
 
 Vdev* Pool::Top(uint64_t id) const {

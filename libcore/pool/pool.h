@@ -194,6 +194,25 @@ class Pool : public BlockReader {
   // else it stays UNAVAIL, *still_faulted set) and takes I/O again; a resilver of the txgs
   // its DTL holds starts. ENODEV, ENOTSUP as above.
   Status OnlineVdev(uint64_t guid, bool* still_faulted);
+  // zpool attach / replace (spa_vdev_attach; pool_attach.cc): the leaf nvroot describes
+  // (nvroot's one child: {type: file|disk, path}; EINVAL "new device must be a single disk"
+  // otherwise) joins the leaf named by guid: as a new side of its mirror, or (replacing)
+  // in a "replacing" vdev inserted above it, or with a mirror inserted above a top-level
+  // leaf. The new leaf is labelled, its DTL holds every txg from the pool's first to the
+  // open one, and a resilver starts; synced before returning. ENODEV, ENOTSUP (an interior
+  // vdev named; attach below raidz or replacing; replace of a replacing vdev's side),
+  // EOVERFLOW (smaller than the vdev it joins).
+  Status AttachVdev(uint64_t guid, const NvList& nvroot, bool replacing);
+  // zpool detach (spa_vdev_detach): the leaf leaves its mirror or replacing vdev (a parent
+  // left with one child gives it its place; a top-level one keeps its guid), its DTL object
+  // is freed and its labels say txg 0. pguid (not 0): EBUSY unless that is still its parent;
+  // replace_done: only the first child of a replacing vdev goes (ENOTSUP otherwise).
+  // ENOTSUP "only applicable to mirror and replacing vdevs"; EBUSY when the others would
+  // not hold every block (vdev_dtl_required).
+  Status DetachVdev(uint64_t guid, uint64_t pguid = 0, bool replace_done = false);
+  // spa_vdev_resilver_done: the old side of every replacing vdev whose new side holds every
+  // block is detached. Called by ScanStep once a resilver ended (and after an import).
+  void ResilverDone();
 
   // ---- Fault injection (pool_inject.cc; zio_inject.c's device handlers, zinject(8)) ----
   struct InjectHandler {
@@ -890,6 +909,24 @@ class Pool : public BlockReader {
   void DtlReassessLocked(uint64_t max_txg);
   void SetResilveringLocked(bool on);      // the leaves' resilvering flags
   bool ReopenLeafLocked(Vdev& v);          // vdev_reopen + vdev_validate of one leaf
+  // spa_vdev_enter for one leaf (offline, online, attach, detach): sync_mu_ and mu_ taken,
+  // the pool writable, the vdev found (ENODEV "no such device in pool") and a leaf (ENOTSUP).
+  struct LeafChange {
+    std::unique_lock<std::mutex> sync, lock;
+    Vdev* leaf = nullptr;
+  };
+  Result<LeafChange> BeginLeafChange(uint64_t guid);
+  Vdev* TopOfLocked(const Vdev* v) const;  // v's top-level vdev (null: not in the tree)
+  // The tree changes of attach and detach (pool_attach.cc). Readers walk the tree without
+  // a lock, so no children vector they may be iterating changes: each interior vdev on the
+  // way from the top-level slot down to the change is rebuilt with its new children and the
+  // new top-level vdev takes the old one's slot in one pointer store. The objects replaced
+  // stay alive in retired_ until the Pool goes (their children, owned by the new tree, are
+  // released, not destroyed, then); so do detached leaves. (sync_mu_, mu_ and alloc_mu_.)
+  void SwapTopLocked(uint64_t id, std::unique_ptr<Vdev> top);
+  std::unique_ptr<Vdev> RebuildLocked(Vdev* v, Vdev* old_child, std::unique_ptr<Vdev> new_child);
+  std::vector<std::unique_ptr<Vdev>> retired_;
+  std::atomic<bool> resilver_done_{false};  // a resilver ended: ResilverDone has work
   std::set<Vdev*> dtl_dirty_;              // leaves whose DTL object must be rewritten (mu_)
   std::mutex scan_mu_;
   ScrubState scan_, scan_disk_;

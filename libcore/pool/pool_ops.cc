@@ -110,6 +110,8 @@ Result<std::unique_ptr<Pool>> Pool::Import(const PoolImportSpec& spec) {
       scanning = p->scan_.active();
     }
     if (!scanning && p->ResilverNeededLocked(&lo, &hi)) p->StartResilverLocked();
+    // A replacement whose resilver ended before a crash let it detach the old side.
+    if (!scanning) p->resilver_done_ = true;
   }
   // spa_check_logs. A pool exported cleanly has nothing in its logs to replay (every
   // record's txg synced before the export): a chain still starting on the missing device

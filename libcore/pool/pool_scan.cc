@@ -265,6 +265,8 @@ void Pool::ScanChangedLocked() {
 
 bool Pool::ScanStep(std::chrono::milliseconds budget) {
   const auto deadline = std::chrono::steady_clock::now() + budget;
+  // spa_async_thread's SPA_ASYNC_RESILVER_DONE: replaced devices leave (takes sync_mu_).
+  if (resilver_done_.load()) ResilverDone();
   std::unique_lock<std::mutex> l(mu_);
   if (closed_ || readonly_ || !failed_.ok()) return false;
   ScrubState work;

@@ -21,41 +21,6 @@
 
 namespace uzfs {
 
-namespace {
-
-void ForEachLeaf(Vdev& v, const std::function<void(Vdev&)>& fn) {
-  if (v.is_leaf()) {
-    fn(v);
-    return;
-  }
-  for (auto& c : v.children) ForEachLeaf(*c, fn);
-}
-
-// A child that can serve every block: available and missing no txg.
-bool Complete(const Vdev& v) {
-  if (!v.available()) return false;
-  if (v.is_leaf()) return v.dtl.empty();
-  if (v.type == "raidz") {
-    uint64_t bad = 0;
-    for (const auto& c : v.children) bad += !Complete(*c);
-    return bad <= v.nparity;
-  }
-  for (const auto& c : v.children)
-    if (Complete(*c)) return true;
-  return false;
-}
-
-// v's parent below root (null when v is not under it).
-Vdev* Parent(Vdev& root, const Vdev* v) {
-  for (auto& c : root.children) {
-    if (c.get() == v) return &root;
-    if (Vdev* p = Parent(*c, v)) return p;
-  }
-  return nullptr;
-}
-
-}  // namespace
-
 bool Pool::ReopenLeafLocked(Vdev& v) {
   // vdev_reopen: the device at the leaf's path, as import opens it; vdev_validate: its
   // labels must name this leaf of this pool.
@@ -80,25 +45,35 @@ bool Pool::ReopenLeafLocked(Vdev& v) {
   return true;
 }
 
-Status Pool::OfflineVdev(uint64_t guid, bool temporary) {
-  std::lock_guard<std::mutex> one(sync_mu_);
-  std::lock_guard<std::mutex> l(mu_);
+Result<Pool::LeafChange> Pool::BeginLeafChange(uint64_t guid) {
+  LeafChange c{std::unique_lock<std::mutex>(sync_mu_), std::unique_lock<std::mutex>(mu_)};
   if (closed_) return Status::Error(ENOENT, "no such pool");
   if (readonly_) return Status::Error(EROFS, "pool is read-only");
   if (!failed_.ok()) return failed_;
-  Vdev* v = LookupVdevLocked(guid);
-  if (!v) return Status::Error(ENODEV, "no such device in pool");
-  if (!v->is_leaf()) return Status::Error(ENOTSUP, "operation not supported on this type of pool");
+  c.leaf = LookupVdevLocked(guid);
+  if (!c.leaf) return Status::Error(ENODEV, "no such device in pool");
+  if (!c.leaf->is_leaf())
+    return Status::Error(ENOTSUP, "operation not supported on this type of pool");
+  return c;
+}
+
+Vdev* Pool::TopOfLocked(const Vdev* v) const {
+  for (size_t i = 0; i < NumTops(); i++)
+    if (!Top(i)->is_hole() && (Top(i) == v || FindParent(*Top(i), v))) return Top(i);
+  return nullptr;
+}
+
+Status Pool::OfflineVdev(uint64_t guid, bool temporary) {
+  UZFS_ASSIGN(LeafChange c, BeginLeafChange(guid));
+  Vdev* v = c.leaf;
   if (v->health.state() != LeafState::kOffline) {
     // vdev_dtl_required, then vdev_is_dead(tvd) after the reopen: the top-level vdev must
     // still hold every block with this leaf gone (a log device may go: its records are in
     // the main pool once synced).
-    Vdev* top = nullptr;
-    for (size_t i = 0; i < NumTops() && !top; i++)
-      if (!Top(i)->is_hole() && (Top(i) == v || Parent(*Top(i), v))) top = Top(i);
+    Vdev* top = TopOfLocked(v);
     const LeafState before = v->health.state();
     v->health.Set(LeafState::kOffline);
-    if (top && !top->is_log && !Complete(*top)) {
+    if (top && !top->is_log && !VdevComplete(*top)) {
       v->health.Set(before);
       return Status::Error(EBUSY, "no valid replicas");
     }
@@ -110,14 +85,8 @@ Status Pool::OfflineVdev(uint64_t guid, bool temporary) {
 }
 
 Status Pool::OnlineVdev(uint64_t guid, bool* still_faulted) {
-  std::lock_guard<std::mutex> one(sync_mu_);
-  std::lock_guard<std::mutex> l(mu_);
-  if (closed_) return Status::Error(ENOENT, "no such pool");
-  if (readonly_) return Status::Error(EROFS, "pool is read-only");
-  if (!failed_.ok()) return failed_;
-  Vdev* v = LookupVdevLocked(guid);
-  if (!v) return Status::Error(ENODEV, "no such device in pool");
-  if (!v->is_leaf()) return Status::Error(ENOTSUP, "operation not supported on this type of pool");
+  UZFS_ASSIGN(LeafChange c, BeginLeafChange(guid));
+  Vdev* v = c.leaf;
   *still_faulted = false;
   v->offline_temporary = false;
   if (v->health.dead()) {
@@ -279,6 +248,7 @@ void Pool::DtlReassessLocked(uint64_t max_txg) {
     });
   }
   SetResilveringLocked(false);
+  resilver_done_ = true;  // spa_async_request(SPA_ASYNC_RESILVER_DONE)
 }
 
 }  // namespace uzfs

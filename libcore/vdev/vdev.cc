@@ -625,6 +625,33 @@ std::unique_ptr<Vdev> MakeRootVdev(uint64_t pool_guid, std::vector<std::unique_p
   return v;
 }
 
+Vdev* FindParent(Vdev& root, const Vdev* v) {
+  for (auto& c : root.children) {
+    if (c.get() == v) return &root;
+    if (Vdev* p = FindParent(*c, v)) return p;
+  }
+  return nullptr;
+}
+
+bool VdevComplete(const Vdev& v) {
+  if (!v.available()) return false;
+  if (v.is_leaf()) return v.dtl.empty();
+  if (v.type == "raidz") {
+    uint64_t bad = 0;
+    for (const auto& c : v.children) bad += !VdevComplete(*c);
+    return bad <= v.nparity;
+  }
+  for (const auto& c : v.children)
+    if (VdevComplete(*c)) return true;
+  return false;
+}
+
+std::unique_ptr<Vdev> MakeMirrorVdev(const std::string& type) {
+  auto v = std::make_unique<MirrorVdev>();
+  v->type = type;
+  return v;
+}
+
 std::unique_ptr<Vdev> MakeHoleVdev(uint64_t id) {
   auto v = std::make_unique<HoleVdev>();
   v->type = "hole";

@@ -166,6 +166,28 @@ class Vdev {
   uint64_t PsizeToAsize(uint64_t psize) const;
 };
 
+// Calls fn on every leaf at or below v, in tree order (v const or not; fn takes V&).
+template <typename V, typename Fn>
+void ForEachLeaf(V& v, Fn&& fn) {
+  if (v.is_leaf()) {
+    fn(v);
+    return;
+  }
+  for (auto& c : v.children) ForEachLeaf(static_cast<V&>(*c), fn);
+}
+
+// v's parent at or below root (null when v is not below it).
+Vdev* FindParent(Vdev& root, const Vdev* v);
+
+// A vdev that can serve every block: available and missing no txg (a leaf's DTL empty; a
+// mirror with one such child; raidz with at most nparity children not so). vdev_dtl_required
+// asks it of the top-level vdev with one leaf taken away.
+bool VdevComplete(const Vdev& v);
+
+// An interior vdev of type "mirror", "replacing" or "spare" with no children yet (zpool
+// attach and replace insert one above a leaf: vdev_add_parent).
+std::unique_ptr<Vdev> MakeMirrorVdev(const std::string& type);
+
 // Provides the opened device of a leaf: by guid (preferred) and/or label path. Returns nullptr
 // when the device is missing; the tree then holds an unavailable leaf.
 using LeafOpener = std::function<std::unique_ptr<File>(uint64_t guid, const std::string& path)>;

@@ -10,58 +10,11 @@ load ../lib/pool_helpers
 load ../lib/oracle
 
 setup() {
-  V=$BATS_TEST_TMPDIR/v
-  A=$BATS_TEST_TMPDIR/alt
-  mkdir -p "$V"
-  mkvdevs "$V" 4
-  zfsd_start
+  pool_vdevs_setup
 }
 
 teardown() {
   pool_suite_teardown
-}
-
-# row POOL DEV: DEV's row of zpool status, blanks squeezed ("/v/d0 ONLINE 0 0 3").
-row() {
-  "$ZPOOL" status "$1" | awk -v d="$2" '$1 == d { $1 = $1; print }'
-}
-
-# scan POOL: the text after "scan: " (and its continuation lines), one line.
-scan() {
-  "$ZPOOL" status "$1" | awk '/^  scan: / { sub(/^  scan: /, ""); s = $0; on = 1; next }
-                              on && /^\t/ { s = s " " substr($0, 2); next } { on = 0 }
-                              END { print s }'
-}
-
-# wait_resilvered POOL: until zpool status says the resilver ended (60 s at most), then a
-# sync (the one that empties the DTLs: vdev_dtl_reassess).
-wait_resilvered() {
-  for _ in $(seq 300); do
-    [[ $(scan "$1") == "resilvered "* ]] && { "$ZPOOL" sync "$1"; return 0; }
-    sleep 0.2
-  done
-  return 1
-}
-
-# bytes SIZE: zfs_nicebytes' text ("12.5M", "512B") as bytes.
-bytes() {
-  numfmt --from=iec "${1%B}"
-}
-
-# fresh_import POOL: POOL exported, a new zfsd (nothing of the pool cached) imports it from $V.
-fresh_import() {
-  "$ZPOOL" export "$1"
-  zfsd_stop
-  zfsd_start
-  "$ZPOOL" import -d "$V" "$1"
-}
-
-# judge POOL: POOL exported, zfs-fuse's zdb -bcc must find it clean.
-judge() {
-  "$ZPOOL" export "$1"
-  oracle_start
-  oracle_zdb_clean "$V" "$1"
-  oracle_stop
 }
 
 @test "zpool offline / online: usage, unknown pools and devices, the last valid replica: zpool's words" {
@@ -123,6 +76,7 @@ judge() {
   [[ $output == *"zpool online tank $V/d1"* ]]
   # The other side offline for good: d1 alone serves a fresh import.
   "$ZPOOL" offline tank "$V/d0"
+  "$ZPOOL" export tank
   fresh_import tank
   [ "$(row tank "$V/d0")" = "$V/d0 OFFLINE 0 0 0" ]
   [ "$(cd "$A/tank" && sha256sum old* new*)" = "$sums" ]
@@ -164,6 +118,7 @@ judge() {
   [ "$(row tank "$V/d0")" = "$V/d0 OFFLINE 0 0 0" ]
   head -c 1M /dev/urandom >"$A/tank/c"
   sums=$(cd "$A/tank" && sha256sum a b c)
+  "$ZPOOL" export tank
   fresh_import tank
   wait_resilvered tank
   [ "$(row tank "$V/d0")" = "$V/d0 ONLINE 0 0 0" ]
@@ -185,6 +140,7 @@ judge() {
   [ "$(row tank "$V/d1")" = "$V/d1 ONLINE 0 0 0" ]
   # d1 now needed: with d0 offline every file still reads.
   "$ZPOOL" offline tank "$V/d0"
+  "$ZPOOL" export tank
   fresh_import tank
   [ "$(cd "$A/tank" && sha256sum old* new*)" = "$sums" ]
   "$ZPOOL" online tank "$V/d0"
@@ -214,6 +170,7 @@ judge() {
   [[ $(scan tank) == "resilvered "*" with 0 errors on "* ]]
   [ "$(row tank "$V/d1")" = "$V/d1 ONLINE 0 0 0" ]
   "$ZPOOL" offline tank "$V/d0"
+  "$ZPOOL" export tank
   fresh_import tank
   [ "$(cd "$A/tank" && sha256sum f*)" = "$sums" ]
   "$ZPOOL" online tank "$V/d0"

@@ -10,27 +10,11 @@ load ../lib/pool_helpers
 load ../lib/oracle
 
 setup() {
-  V=$BATS_TEST_TMPDIR/v
-  A=$BATS_TEST_TMPDIR/alt
-  mkdir -p "$V"
-  mkvdevs "$V" 4
-  zfsd_start
+  pool_vdevs_setup
 }
 
 teardown() {
   pool_suite_teardown
-}
-
-# row POOL DEV: DEV's row of zpool status, blanks squeezed ("/v/d0 ONLINE 0 0 3").
-row() {
-  "$ZPOOL" status "$1" | awk -v d="$2" '$1 == d { $1 = $1; print }'
-}
-
-# scan POOL: the text after "scan: " (and its continuation lines), one line.
-scan() {
-  "$ZPOOL" status "$1" | awk '/^  scan: / { sub(/^  scan: /, ""); s = $0; on = 1; next }
-                              on && /^\t/ { s = s " " substr($0, 2); next } { on = 0 }
-                              END { print s }'
 }
 
 # extents POOL OBJ [DVA]: "offset size" (hex) of each level-0 block of object OBJ of the
@@ -55,21 +39,6 @@ smash_raidz() {
   ashift=$("$ZDB" -l "$1" | awk '$1 == "ashift:" { print $2; exit }')
   local unit=$((1 << ashift)) row=$(((0x$3 >> ashift) / $2 + 2))
   dd if=/dev/urandom of="$1" bs="$unit" seek=$((row + 4194304 / unit)) count=1 conv=notrunc 2>/dev/null
-}
-
-# fresh_import POOL: a new zfsd (nothing of the pool cached) imports POOL from $V.
-fresh_import() {
-  zfsd_stop
-  zfsd_start
-  "$ZPOOL" import -d "$V" "$1"
-}
-
-# judge POOL: POOL exported, zfs-fuse's zdb -bcc must find it clean.
-judge() {
-  "$ZPOOL" export "$1"
-  oracle_start
-  oracle_zdb_clean "$V" "$1"
-  oracle_stop
 }
 
 @test "zpool scrub: usage, unknown pools, nothing to stop, a scrub under way: zpool's words" {
@@ -338,9 +307,10 @@ judge() {
   [[ $output == *"see: https://openzfs.github.io/openzfs-docs/msg/ZFS-8000-8A"* ]]
   # A mapping of the block faults with SIGBUS, its read logged as well (the log holds each
   # block once: still one entry).
+  # The EIO reaches a mapping as SIGBUS: uzfs-map dies of it (128 + 7) before printing a sum.
   run "$UZFS_BUILD/cmd/uzfs-map/uzfs-map" --sum "$A/tank/f"
-  [ "$status" -ne 0 ]
-  [[ ${output%% *} != [0-9a-f]*[0-9a-f] ]]
+  [ "$status" -eq $((128 + $(kill -l BUS))) ]
+  [ -z "$output" ]
   run "$ZPOOL" status tank
   [[ $output == *"errors: 1 data errors, use '-v' for a list" ]]
   # Synced with the pool: zfs-fuse reads the same log.

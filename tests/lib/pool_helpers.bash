@@ -128,3 +128,58 @@ for i in range(n):
     os.close(fd)
 PY
 }
+
+# ---- The scrub, resilver and attach suites' helpers (with ../lib/oracle for judge) ----
+
+# pool_vdevs_setup: V (four 128M file vdevs d0..d3), A (a directory for mountpoints) and a
+# zfsd of the test's own.
+pool_vdevs_setup() {
+  V=$BATS_TEST_TMPDIR/v
+  A=$BATS_TEST_TMPDIR/alt
+  mkdir -p "$V"
+  mkvdevs "$V" 4
+  zfsd_start
+}
+
+# row POOL DEV: DEV's row of zpool status, blanks squeezed ("/v/d0 ONLINE 0 0 3").
+row() {
+  "$ZPOOL" status "$1" | awk -v d="$2" '$1 == d { $1 = $1; print }'
+}
+
+# scan POOL: the text after "scan: " (and its continuation lines), one line.
+scan() {
+  "$ZPOOL" status "$1" | awk '/^  scan: / { sub(/^  scan: /, ""); s = $0; on = 1; next }
+                              on && /^\t/ { s = s " " substr($0, 2); next } { on = 0 }
+                              END { print s }'
+}
+
+# wait_resilvered POOL: until zpool status says the resilver ended (60 s at most), then a
+# sync (the one that empties the DTLs: vdev_dtl_reassess).
+wait_resilvered() {
+  for _ in $(seq 300); do
+    [[ $(scan "$1") == "resilvered "* ]] && { "$ZPOOL" sync "$1"; return 0; }
+    sleep 0.2
+  done
+  return 1
+}
+
+# bytes SIZE: zfs_nicebytes' text ("12.5M", "512B") as bytes.
+bytes() {
+  numfmt --from=iec "${1%B}"
+}
+
+# fresh_import POOL: a new zfsd (nothing of the pool cached) imports POOL from $V (the old
+# one stopped with SIGTERM: the pool is left imported, as after a reboot).
+fresh_import() {
+  zfsd_stop
+  zfsd_start
+  "$ZPOOL" import -d "$V" "$1"
+}
+
+# judge POOL: POOL exported, zfs-fuse's zdb -bcc must find it clean.
+judge() {
+  "$ZPOOL" export "$1"
+  oracle_start
+  oracle_zdb_clean "$V" "$1"
+  oracle_stop
+}

@@ -1,0 +1,327 @@
+// zpool attach, detach and replace (zfs-fuse spa.c spa_vdev_attach, spa_vdev_detach,
+// spa_vdev_resilver_done; vdev.c vdev_add_parent, vdev_remove_parent, vdev_dtl_required).
+//
+// attach: the new leaf joins a mirror, or a mirror is inserted above a top-level leaf (it
+// takes the leaf's place, id and metaslabs; the leaf becomes its child 0). replace: a
+// "replacing" vdev is inserted above the old leaf instead, the new leaf its child 1. Either
+// way the new leaf's DTL holds [TXG_INITIAL, open txg] and a resilver starts (the DTL
+// machinery of pool_vdev_state.cc): every block born so far is read, verified and written
+// to it. When a resilver ends complete, ResilverDone detaches the old side of each
+// replacing vdev whose new side now holds every block.
+//
+// detach: the leaf leaves its parent; a parent left with one child is removed and the child
+// takes its place (a top-level one keeps the parent's guid, so the pool's namespace does not
+// change); the leaf's DTL object is freed and its labels say txg 0.
+//
+// How the tree changes while reads run without a lock: see Pool::SwapTopLocked (pool.h).
+// Everything here runs under sync_mu_ and mu_ (alloc_mu_ too for the swap).
+#include <functional>
+#include <map>
+
+#include "libcore/pool/pool.h"
+#include "libcore/spa/spa_config.h"
+#include "libcore/vdev/vdev_label.h"
+
+namespace uzfs {
+
+namespace {
+
+constexpr uint64_t kLogPoolVdevAttach = 7, kLogPoolVdevDetach = 9;  // history_internal_events_t
+
+// A new interior vdev with v's config (the tree's readers keep using v meanwhile); its
+// children are the caller's to add.
+std::unique_ptr<Vdev> CopyInterior(const Vdev& v) {
+  auto n = MakeMirrorVdev(v.type);
+  n->id = v.id;
+  n->guid = v.guid;
+  n->ashift = v.ashift;
+  n->asize = v.asize;
+  n->metaslab_array = v.metaslab_array;
+  n->metaslab_shift = v.metaslab_shift;
+  n->create_txg = v.create_txg;
+  n->is_log = v.is_log;
+  n->self_heal = v.self_heal;
+  n->repair_bytes.store(v.repair_bytes.load());
+  for (int d = 0; d < 2; d++) {
+    n->io.ops[d].store(v.io.ops[d].load());
+    n->io.bytes[d].store(v.io.bytes[d].load());
+  }
+  return n;
+}
+
+// A leaf that takes a top-level vdev's place gets its top-level config (vdev_top_transfer).
+void TakeTopFields(Vdev& to, const Vdev& from) {
+  to.id = from.id;
+  to.asize = from.asize;
+  to.metaslab_array = from.metaslab_array;
+  to.metaslab_shift = from.metaslab_shift;
+  to.is_log = from.is_log;
+  to.ashift = from.ashift;
+}
+
+std::string PathOf(const Vdev& v) { return v.open_path.empty() ? v.path : v.open_path; }
+
+}  // namespace
+
+void Pool::SwapTopLocked(uint64_t id, std::unique_ptr<Vdev> top) {
+  std::lock_guard<std::mutex> al(alloc_mu_);
+  // swap: the slot goes from the old pointer to the new one in one store (no null between).
+  vroot_->children[id].swap(top);
+  Vdev* old = top.release();
+  // The old top-level vdev is retired unless it is still in the tree (a leaf that became a
+  // mirror's or replacing vdev's child).
+  bool kept = false;
+  ForEachLeaf(*vroot_->children[id], [&](Vdev& l) { kept |= &l == old; });
+  if (!kept) retired_.emplace_back(old);
+}
+
+std::unique_ptr<Vdev> Pool::RebuildLocked(Vdev* v, Vdev* old_child,
+                                          std::unique_ptr<Vdev> new_child) {
+  auto n = CopyInterior(*v);
+  n->children.reserve(v->children.size() + 1);
+  for (auto& c : v->children) {
+    if (c.get() != old_child) {
+      n->children.emplace_back(c.get());  // shared with v (retired: it releases them)
+    } else if (new_child) {
+      new_child->id = c->id;
+      n->children.push_back(std::move(new_child));
+    }
+  }
+  if (new_child) n->children.push_back(std::move(new_child));  // old_child null: appended
+  // vdev_compact_children: ids follow the order.
+  for (size_t k = 0; k < n->children.size(); k++) n->children[k]->id = k;
+  return n;  // v stays in its slot: the caller swaps n in and retires v
+}
+
+Status Pool::AttachVdev(uint64_t guid, const NvList& nvroot, bool replacing) {
+  UZFS_ASSIGN(LeafChange ch, BeginLeafChange(guid));
+  Vdev* oldvd = ch.leaf;
+  Vdev* tvd = TopOfLocked(oldvd);
+  if (!tvd) return Status::Error(ENODEV, "no such device in pool");
+  Vdev* pvd = oldvd == tvd ? vroot_ : FindParent(*tvd, oldvd);
+  // spa_config_parse of nvroot: one leaf.
+  const std::vector<NvList>* kids = nvroot.GetNvListArray("children");
+  const std::string* ntype = kids && kids->size() == 1 ? (*kids)[0].GetString("type") : nullptr;
+  if (!ntype || (*ntype != "file" && *ntype != "disk"))
+    return Status::Error(EINVAL, "new device must be a single disk");
+  if (!replacing) {
+    // For attach, the only allowable parent is a mirror or the root vdev.
+    if (pvd != vroot_ && pvd->type != "mirror")
+      return Status::Error(ENOTSUP, "can only attach to mirrors and top-level disks");
+  } else {
+    if (pvd->type == "replacing") return Status::Error(ENOTSUP, "cannot replace a replacing device");
+    // v23 replaces raidz members too; uzfs's raidz cannot yet tell a replacing column's
+    // stale new side from a good one (no per-column checksum), so it does not offer it.
+    if (pvd->type == "raidz")
+      return Status::Error(ENOTSUP, "replacing a raidz member is not supported by uzfs");
+  }
+  // The new device may be no other leaf of the pool (an in-place replacement's is oldvd's).
+  {
+    const std::string* np = (*kids)[0].GetString("path");
+    bool busy = false;
+    for (size_t i = 0; i < NumTops(); i++)
+      if (!Top(i)->is_hole())
+        ForEachLeaf(*Top(i), [&](Vdev& l) { busy |= np && &l != oldvd && PathOf(l) == *np; });
+    if (busy || (np && !replacing && PathOf(*oldvd) == *np))
+      return Status::Error(EBUSY, *np + " is busy");
+  }
+  const uint64_t txg = txg_.open();
+  std::map<uint64_t, std::unique_ptr<File>> files;
+  std::vector<NvList> configs;
+  NvList leaf = (*kids)[0];
+  leaf.AddUint64("is_log", 0);
+  UZFS_TRY(OpenNewTops({leaf}, tvd->ashift, txg, "device is too small", &files, &configs));
+  NvList& cfg = configs[0];
+  // Make sure the new device is big enough (vdev_get_min_asize: the top-level's).
+  if (cfg.GetUint64("asize").value_or(0) < tvd->asize)
+    return Status::Error(EOVERFLOW, "device is too small");
+  LeafOpener opener = [&](uint64_t g, const std::string&) -> std::unique_ptr<File> {
+    auto it = files.find(g);
+    return it == files.end() ? nullptr : std::move(it->second);
+  };
+  UZFS_ASSIGN(std::unique_ptr<Vdev> newvd, BuildVdevTree(cfg, opener));
+  Vdev* nv = newvd.get();
+  nv->create_txg = oldvd->create_txg;
+  nv->asize = nv->metaslab_array = nv->metaslab_shift = 0;
+  ArmLeaves(*nv);
+  // An in-place replacement: the old leaf's path gets "/old", so it is told from the new
+  // one and can no longer be opened.
+  if (PathOf(*oldvd) == nv->path) {
+    oldvd->path = nv->path + "/old";
+    oldvd->open_path = oldvd->path;
+  }
+  const std::string oldpath = PathOf(*oldvd), newpath = PathOf(*nv);
+  // The new leaf's DTL: [TXG_INITIAL, open txg] (blocks the open txg wrote early went to
+  // the old side only). It is stale until the resilver ends.
+  nv->dtl.Add(kTxgInitial, txg);
+  dtl_dirty_.insert(nv);
+  nv->resilvering.store(true, std::memory_order_relaxed);
+
+  const std::string ptype = replacing ? "replacing" : "mirror";
+  if (pvd != vroot_ && pvd->type == ptype) {
+    // A new side of the mirror (attach): the mirror is rebuilt with it.
+    auto n = RebuildLocked(pvd, nullptr, std::move(newvd));
+    if (pvd == tvd) {
+      SwapTopLocked(tvd->id, std::move(n));
+    } else {
+      Vdev* gp = FindParent(*tvd, pvd);
+      SwapTopLocked(tvd->id, RebuildLocked(gp, pvd, std::move(n)));
+      retired_.emplace_back(pvd);
+    }
+  } else {
+    // vdev_add_parent: a mirror (replacing) vdev above oldvd, in its place.
+    auto m = MakeMirrorVdev(ptype);
+    m->guid = NewGuid();
+    m->ashift = oldvd->ashift;
+    m->asize = oldvd->asize;
+    m->create_txg = oldvd->create_txg;
+    m->self_heal = !readonly_;
+    const bool top = oldvd == tvd;
+    if (top) TakeTopFields(*m, *oldvd);
+    m->children.reserve(2);
+    m->children.emplace_back(oldvd);  // owned by m from here (or shared with a retired parent)
+    newvd->id = 1;
+    m->children.push_back(std::move(newvd));
+    if (top) {
+      oldvd->id = 0;
+      oldvd->metaslab_array = oldvd->metaslab_shift = 0;
+      const uint64_t id = m->id;
+      SwapTopLocked(id, std::move(m));
+    } else {
+      m->id = oldvd->id;
+      oldvd->id = 0;
+      Vdev* gp = FindParent(*tvd, oldvd);
+      if (gp != tvd) return Status::Error(ENOTSUP, "vdev tree nested too deeply");
+      // The rebuilt parent takes m in oldvd's slot; oldvd is owned by m and shared with
+      // the retired parent.
+      SwapTopLocked(tvd->id, RebuildLocked(gp, oldvd, std::move(m)));
+    }
+  }
+  {
+    std::lock_guard<std::mutex> il(inject_mu_);
+    ApplyInjectionsLocked();
+  }
+  config_dirty_ = true;
+  concurrent_io_ = -1;
+  LogInternalLocked(kLogPoolVdevAttach, txg,
+                    std::string(replacing ? "replace" : "attach") + " vdev=" + newpath +
+                        (replacing ? " for" : " to") + " vdev=" + oldpath);
+  // spa_scrub(POOL_SCRUB_RESILVER): the resilver (a scrub under way gives way to it).
+  StartResilverLocked();
+  return SyncLocked(kPoolStateActive);
+}
+
+Status Pool::DetachVdev(uint64_t guid, uint64_t pguid, bool replace_done) {
+  UZFS_ASSIGN(LeafChange ch, BeginLeafChange(guid));
+  Vdev* vd = ch.leaf;
+  Vdev* tvd = TopOfLocked(vd);
+  if (!tvd) return Status::Error(ENODEV, "no such device in pool");
+  Vdev* pvd = vd == tvd ? vroot_ : FindParent(*tvd, vd);
+  if (pguid != 0 && pvd->guid != pguid) return Status::Error(EBUSY, "the device's parent changed");
+  if (replace_done && (pvd->type != "replacing" || pvd->children[0].get() != vd))
+    return Status::Error(ENOTSUP, "not the replaced side of a replacing vdev");
+  // Only mirror, replacing, and spare vdevs support detach.
+  if (pvd == vroot_ || (pvd->type != "mirror" && pvd->type != "replacing" && pvd->type != "spare"))
+    return Status::Error(ENOTSUP, "only applicable to mirror and replacing vdevs");
+  // vdev_dtl_required: the top-level vdev must still hold every block without it.
+  {
+    const LeafState before = vd->health.state();
+    vd->health.Set(LeafState::kOffline);
+    const bool ok = VdevComplete(*tvd);
+    vd->health.Set(before);
+    if (!ok) return Status::Error(EBUSY, "no valid replicas");
+  }
+  const uint64_t txg = txg_.open();
+  const std::string vdpath = PathOf(*vd);
+  // Detaching the new side of a replacing vdev: the old side's "/old" path is undone.
+  if (pvd->type == "replacing" && pvd->children.size() == 2 && pvd->children[1].get() == vd) {
+    Vdev& c0 = *pvd->children[0];
+    if (PathOf(c0) == vd->path + "/old") c0.path = c0.open_path = vd->path;
+  }
+  // The labels the device keeps (vdev_label_init with VDEV_LABEL_REMOVE), from the config
+  // before the change; written once the pool no longer names it.
+  NvList removed_cfg;
+  File* vf = vd->file() && !vd->health.dead() ? vd->file() : nullptr;
+  if (vf) removed_cfg = RemovedLabelConfig(Identity(), Tops(), *tvd, *vd, kPoolStateActive);
+
+  Vdev* cvd = nullptr;  // the child that remains when pvd is left with one
+  for (auto& c : pvd->children)
+    if (c.get() != vd && pvd->children.size() == 2) cvd = c.get();
+  if (!cvd) {
+    auto n = RebuildLocked(pvd, vd, nullptr);
+    if (pvd == tvd) {
+      SwapTopLocked(tvd->id, std::move(n));
+    } else {
+      SwapTopLocked(tvd->id, RebuildLocked(FindParent(*tvd, pvd), pvd, std::move(n)));
+      retired_.emplace_back(pvd);
+    }
+  } else if (pvd == tvd) {
+    // vdev_remove_parent of a top-level vdev: cvd takes its place and its guid (else an
+    // import would see two versions of one top-level vdev).
+    TakeTopFields(*cvd, *pvd);
+    cvd->guid = pvd->guid;
+    std::unique_ptr<Vdev> t(cvd);
+    {
+      std::lock_guard<std::mutex> al(alloc_mu_);
+      vroot_->children[cvd->id].swap(t);  // one store: the old top to cvd
+    }
+    retired_.emplace_back(t.release());  // pvd: releases its children at the end
+  } else {
+    cvd->id = pvd->id;
+    Vdev* gp = FindParent(*tvd, pvd);
+    // cvd is shared by the retired pvd and the rebuilt grandparent.
+    auto n = RebuildLocked(gp, pvd, std::unique_ptr<Vdev>(cvd));
+    SwapTopLocked(tvd->id, std::move(n));
+    retired_.emplace_back(pvd);
+  }
+  // vdev_dtl_sync of a detached leaf: its DTL object is freed.
+  dtl_dirty_.erase(vd);
+  if (vd->dtl_object) {
+    UZFS_TRY(mos_->FreeObject(vd->dtl_object));
+    vd->dtl_object = 0;
+  }
+  vd->dtl.Clear();
+  vd->resilvering.store(false, std::memory_order_relaxed);
+  retired_.emplace_back(vd);
+  config_dirty_ = true;
+  concurrent_io_ = -1;
+  LogInternalLocked(kLogPoolVdevDetach, txg, "vdev=" + vdpath);
+  UZFS_TRY(SyncLocked(kPoolStateActive));
+  if (vf) {
+    auto size = vf->Size();
+    if (size.ok()) {
+      const uint64_t psize = P2Align(*size, kVdevLabelSize);
+      if (ClearLabels(*vf, psize).ok() && WriteLabelConfig(*vf, psize, removed_cfg, kAllLabels).ok())
+        (void)vf->Sync();
+    }
+  }
+  return Status::Ok();
+}
+
+void Pool::ResilverDone() {
+  if (!resilver_done_.exchange(false)) return;
+  // spa_vdev_resilver_done_hunt: a replacing vdev of two whose new side misses no txg and
+  // whose old side no block needs.
+  for (;;) {
+    uint64_t guid = 0, pguid = 0;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (closed_ || readonly_) return;
+      std::function<void(Vdev&)> hunt = [&](Vdev& v) {
+        for (auto& c : v.children) hunt(*c);
+        if (guid || v.type != "replacing" || v.children.size() != 2) return;
+        Vdev& oldvd = *v.children[0];
+        Vdev& newvd = *v.children[1];
+        if (!newvd.dtl.empty() || !newvd.available()) return;
+        guid = oldvd.guid;
+        pguid = v.guid;
+      };
+      for (size_t i = 0; i < NumTops() && !guid; i++)
+        if (!Top(i)->is_hole()) hunt(*Top(i));
+    }
+    if (!guid) return;
+    if (!DetachVdev(guid, pguid, /*replace_done=*/true).ok()) return;
+  }
+}
+
+}  // namespace uzfs
