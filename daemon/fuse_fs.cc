@@ -403,7 +403,8 @@ Status FuseMount::Remount(const MountOptions& o) {
   if (!se_ || loop_ended()) return Status::Error(EINVAL, "not currently mounted");
   unsigned long flags = MS_REMOUNT;
   if (o.readonly) flags |= MS_RDONLY;
-  if (!o.atime) flags |= MS_NOATIME;
+  // A remount naming no atime mode keeps the old one: relatime is what a mount starts with.
+  flags |= o.atime ? MS_RELATIME : MS_NOATIME;
   if (!o.exec) flags |= MS_NOEXEC;
   if (!o.setuid) flags |= MS_NOSUID;
   if (!o.devices) flags |= MS_NODEV;

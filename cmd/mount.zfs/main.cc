@@ -2,7 +2,9 @@
 // type zfs), after OpenZFS's cmd/mount_zfs: a filesystem whose mountpoint property is legacy
 // is mounted at DIR by zfsd (a FUSE mount, as every uzfs mount), with the options of -o.
 // -o remount changes a mounted filesystem's options in place (any mountpoint, as mount_zfs
-// allows a remount of a non-legacy one). zfsd checks the option words (one table:
+// allows a remount of a non-legacy one). `mount -o remount DIR` of a uzfs mount reaches this
+// helper as mount.fuse.zfs (the package's link; the mount's type is fuse.zfs), with the
+// kernel's options of the mount added, which are dropped here. zfsd checks the option words (one table:
 // MountTable::ParseTempOptions); this helper only drops mount(8)'s own and takes zfsutil.
 // Exit codes are mount(8)'s helper codes (MOUNT_USAGE 1, MOUNT_SYSERR 2, MOUNT_BUSY 128).
 // Not offered: mtab (-n is accepted: /etc/mtab is the kernel's list).
@@ -54,6 +56,14 @@ Opt Classify(const std::string& o) {
   for (const char* p : kIgnore)
     if (o == p) return Opt::kIgnore;
   if (o.rfind("x-", 0) == 0 || o.rfind("comment=", 0) == 0) return Opt::kIgnore;
+  // What mount(8) adds to a remount from the kernel's list of a uzfs mount (a FUSE mount
+  // of type fuse.zfs, whose helper mount.fuse.zfs is this program): the FUSE connection's
+  // options and relatime, the kernel's atime mode (pool version 23 has no relatime).
+  static const char* const kFuse[] = {"relatime", "default_permissions", "allow_other"};
+  for (const char* p : kFuse)
+    if (o == p) return Opt::kIgnore;
+  for (const char* p : {"user_id=", "group_id=", "max_read=", "blksize=", "rootmode="})
+    if (o.rfind(p, 0) == 0) return Opt::kIgnore;
   return Opt::kPass;
 }
 

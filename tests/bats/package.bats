@@ -66,7 +66,8 @@ owner() {
 @test "package: contents (programs, library and header, every man page and completion, the unit)" {
   dpkg-deb -c "$DEB" | awk '{ print $6 }' >"$BATS_TEST_TMPDIR/list"
   in_deb() { grep -qx "./$1" "$BATS_TEST_TMPDIR/list" || { echo "missing: $1" >&2; return 1; }; }
-  for b in zpool zfs zdb zinject zfsd mount.zfs; do in_deb "usr/sbin/$b"; done
+  for b in zpool zfs zdb zinject zfsd mount.zfs mount.fuse.zfs; do in_deb "usr/sbin/$b"; done
+  [ "$(readlink "$R/usr/sbin/mount.fuse.zfs")" = mount.zfs ]
   for b in arcstat uzfs-map; do in_deb "usr/bin/$b"; done
   in_deb usr/include/uzfs/file.h
   in_deb usr/lib/systemd/system/zfsd.service

@@ -361,15 +361,15 @@ $(usage_of unmount)" "$ZFS" unmount
   id=$(mount_id)
   [ -n "$id" ]
   # Read-only in place: the same mount, an open file goes on reading.
-  exec 3<"$M/a/f"
+  exec 7<"$M/a/f"
   "$ZFS" mount -o remount,ro tank/a
   [ "$(mount_id)" = "$id" ]
   has ro
   run bash -c "echo y >'$M/a/g'"
   [[ $output == *"Read-only file system"* ]]
   [ "$(src readonly)" = "$(printf 'on\ttemporary')" ]
-  [ "$(cat <&3)" = hi ]
-  exec 3<&-
+  [ "$(cat <&7)" = hi ]
+  exec 7<&-
   # Back to read-write with other options; each shows as temporary.
   "$ZFS" mount -o remount,rw,noexec,nosuid,nodev,noatime tank/a
   [ "$(mount_id)" = "$id" ]
@@ -409,9 +409,9 @@ $(usage_of unmount)" "$ZFS" unmount
   [ "$(src devices)" = "$(printf 'on\tdefault')" ]
   # Refusals: a file open for writing keeps it read-write; not mounted; a legacy one.
   "$ZFS" mount tank/a
-  exec 4>>"$M/a/g"
+  exec 8>>"$M/a/g"
   expect 1 "cannot mount 'tank/a': mountpoint or dataset is busy" "$ZFS" mount -o remount,ro tank/a
-  exec 4>&-
+  exec 8>&-
   has_not ro
   [ "$(src readonly)" = "$(printf 'off\tdefault')" ]
   "$ZFS" unmount tank/a
@@ -473,7 +473,8 @@ usage: mount <dataset> <mountpoint>" "$MZ" tank/leg
   # mount namespace whose /usr/sbin holds only it (zfsd, outside, makes the mount).
   printf 'tank/leg %s zfs defaults,nodev 0 0\n' "$D" >"$BATS_TEST_TMPDIR/fstab"
   with_helper() {
-    unshare -m bash -c "mount -t tmpfs tmpfs /usr/sbin && ln -s '$MZ' /usr/sbin/mount.zfs && $1"
+    unshare -m bash -c "mount -t tmpfs tmpfs /usr/sbin && ln -s '$MZ' /usr/sbin/mount.zfs &&
+      ln -s mount.zfs /usr/sbin/mount.fuse.zfs && $1"
   }
   with_helper "mount -t zfs tank/leg '$D'"
   [ "$(findmnt -n -o FSTYPE,SOURCE --mountpoint "$D")" = "fuse.zfs tank/leg" ]
@@ -495,6 +496,14 @@ usage: mount <dataset> <mountpoint>" "$MZ" tank/leg
   echo y >"$D/g"
   run "$ZFS" get -H -o value,source readonly tank/leg
   [ "$output" = "$(printf 'off\tdefault')" ]
+  # mount -o remount DIR: mount(8) runs mount.fuse.zfs (the mount's type is fuse.zfs) with the
+  # kernel's options of the mount added (user_id=0, allow_other, max_read=...: dropped).
+  with_helper "mount -o remount,ro,noexec '$D'"
+  [ "$(findmnt -n -o ID --mountpoint "$D")" = "$id" ]
+  run "$ZFS" get -H -o value,source readonly,exec tank/leg
+  [ "$output" = "$(printf 'on\ttemporary\noff\ttemporary')" ]
+  with_helper "mount -o remount,rw,exec '$D'"
+  echo z >"$D/g"
   with_helper "mount -t zfs -o remount,noexec tank/auto '$M/auto'"
   [[ $(findmnt -n -o OPTIONS --mountpoint "$M/auto") == *noexec* ]]
   run "$ZFS" get -H -o value,source exec tank/auto
