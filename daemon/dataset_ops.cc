@@ -661,6 +661,7 @@ Status DatasetOps::Mount(const NvList& args, NvList* result) {
     UZFS_ASSIGN(MountTable::TempOptions t,
                 MountTable::ParseTempOptions(Str(args, "options"), Flag(args, "sloppy")));
     const std::string at = Str(args, "at");
+    if (Flag(args, "fake")) return Status::Ok();  // mount.zfs -f: checked, nothing mounted
     if (at.empty()) UZFS_TRY(m_->Mount(name, t));
     else UZFS_TRY(m_->MountAt(name, t, at, Flag(args, "zfsutil")));
   }

@@ -23,8 +23,8 @@
 //   zfs_rename    name*, newname*, parents, recursive (snapshots), history
 //   zfs_mount     name (empty: list), options (comma-separated: MountTable::ParseTempOptions;
 //                 remount changes a mounted one in place), at (mount.zfs's directory),
-//                 zfsutil, sloppy (unknown options skipped) → mounts: array of {name,
-//                 mountpoint}
+//                 zfsutil, sloppy (unknown options skipped), fake (checks only) → mounts:
+//                 array of {name, mountpoint}
 //   zfs_unmount   name* (filesystem or mountpoint), force
 #pragma once
 

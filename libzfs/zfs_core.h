@@ -131,9 +131,10 @@ Result<std::vector<Mount>> ZfsMounts();
 // in place. zfsd checks them: EINVAL "unsupported mount option 'x'".
 Status ZfsMount(const std::string& name, const std::string& options = "");
 // mount.zfs: name mounted at the absolute directory at, when its mountpoint is legacy (any,
-// with zfsutil). EINVAL "not legacy" otherwise. sloppy: unknown options are skipped.
+// with zfsutil). EINVAL "not legacy" otherwise. sloppy: unknown options are skipped. fake:
+// the dataset and the options are checked, nothing is mounted.
 Status ZfsMountAt(const std::string& name, const std::string& options, const std::string& at,
-                  bool zfsutil, bool sloppy = false);
+                  bool zfsutil, bool sloppy = false, bool fake = false);
 // name: a filesystem or a mount point.
 Status ZfsUnmount(const std::string& name, bool force);
 

@@ -117,20 +117,9 @@ int main(int argc, char** argv) {
   if (verbose)
     std::printf("mount.zfs:\n  dataset:    \"%s\"\n  mountpoint: \"%s\"\n  mountopts:  \"%s\"\n",
                 dataset.c_str(), real, pass.c_str());
-  // -f: everything but the mount: the dataset must exist (its mountpoint is not checked,
-  // as mount_zfs does not for a fake mount).
-  if (fake) {
-    auto l = uzfs::lzc::ZfsList({dataset}, false, 0);
-    if (l.ok()) return 0;
-    if (uzfs::lzc::IsConnectError(l.status())) {
-      std::fprintf(stderr, "%s\n", l.status().message().c_str());
-      return kMountSyserr;
-    }
-    std::fprintf(stderr, "filesystem '%s' cannot be mounted, unable to open the dataset\n",
-                 dataset.c_str());
-    return kMountUsage;
-  }
-  uzfs::Status s = uzfs::lzc::ZfsMountAt(dataset, pass, real, zfsutil, sloppy);
+  // -f: everything but the mount: zfsd checks the dataset and the options (not the
+  // mountpoint, as mount_zfs does not for a fake mount).
+  uzfs::Status s = uzfs::lzc::ZfsMountAt(dataset, pass, real, zfsutil, sloppy, fake);
   if (s.ok()) return 0;
   const std::string kBad = "unsupported mount option '";
   if (s.code() == EINVAL && s.message().rfind(kBad, 0) == 0) {

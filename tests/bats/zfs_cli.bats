@@ -465,6 +465,9 @@ usage: mount <dataset> <mountpoint>" "$MZ" tank/leg
   [[ $output == "filesystem 'tank/leg' cannot be mounted at '$D/none' due to canonicalization error: No such file or directory" ]]
   # -f checks and mounts nothing; -s lets an unknown option through.
   "$MZ" -f tank/leg "$D"
+  expect 1 "filesystem 'tank/leg' cannot be mounted due to invalid option 'bogus'.
+Use the '-s' option to ignore the bad mount option." "$MZ" -f -o bogus tank/leg "$D"
+  expect 1 "filesystem 'tank/nope' cannot be mounted, unable to open the dataset" "$MZ" -f tank/nope "$D"
   [ "$(findmnt -n --mountpoint "$D" | wc -l)" -eq 0 ]
   "$MZ" -s -o bogus,noatime tank/leg "$D"
   [[ $(findmnt -n -o OPTIONS --mountpoint "$D") == *noatime* ]]
