@@ -304,6 +304,21 @@ Status DatasetOps::Destroy(const NvList& args, NvList* result) {
   return Status::Error(s.code(), failed + "\t" + s.message());  // the snapshot at fault
 }
 
+// get_numeric_property: a mount whose option (zfs mount -o, a remount) differs from the
+// property shows the mount's value, with source "temporary".
+static void TemporaryValue(const MountOptions& o, const std::string& prop, std::string* value,
+                           std::string* source) {
+  const bool* now = prop == "readonly" ? &o.readonly
+                    : prop == "atime"  ? &o.atime
+                    : prop == "exec"   ? &o.exec
+                    : prop == "setuid" ? &o.setuid
+                    : prop == "devices" ? &o.devices
+                                        : nullptr;
+  if (!now || (*value == "on") == *now) return;
+  *value = *now ? "on" : "off";
+  *source = "temporary";
+}
+
 Status DatasetOps::List(const NvList& args, NvList* result) {
   m_->Prune();  // the "mounted" property of what umount(8) unmounted
   std::vector<std::string> names;
@@ -330,15 +345,17 @@ Status DatasetOps::List(const NvList& args, NvList* result) {
         if (depth >= 0 && DepthBelow(d.name, top) > depth) continue;
         if (!seen.insert(d.name).second) continue;
         UZFS_ASSIGN(auto props, p.DatasetProps(d.name));
+        std::optional<MountOptions> mo = d.snapshot ? std::nullopt : m_->OptionsOf(d.name);
         NvList one, pl;
         one.AddString("name", d.name);
         one.AddString("type", d.snapshot ? "snapshot" : "filesystem");
         for (auto& pr : props) {
           NvList v;
-          std::string value = pr.value;
+          std::string value = pr.value, source = pr.source;
           if (pr.name == "mounted") value = m_->Mounted(d.name) ? "yes" : "no";
+          if (mo) TemporaryValue(*mo, pr.name, &value, &source);
           v.AddString("value", value);
-          v.AddString("source", pr.source);
+          v.AddString("source", source);
           pl.AddNvList(pr.name, std::move(v));
         }
         one.AddNvList("props", std::move(pl));
@@ -671,8 +688,10 @@ Status DatasetOps::Mount(const NvList& args, NvList* result) {
   if (!name.empty()) {
     UZFS_TRY(CheckDatasetName(name, true));
     UZFS_TRY(WithPool(name, [&](Pool& p) { return p.DatasetProps(name).status(); }));
-    UZFS_ASSIGN(MountTable::TempOptions t, MountTable::ParseTempOptions(Str(args, "options")));
+    UZFS_ASSIGN(MountTable::TempOptions t,
+                MountTable::ParseTempOptions(Str(args, "options"), Flag(args, "sloppy")));
     const std::string at = Str(args, "at");
+    if (Flag(args, "fake")) return Status::Ok();  // mount.zfs -f: checked, nothing mounted
     if (at.empty()) UZFS_TRY(m_->Mount(name, t));
     else UZFS_TRY(m_->MountAt(name, t, at, Flag(args, "zfsutil")));
   }

@@ -12,7 +12,9 @@
 //   zfs_list      names (string array; empty = every pool), recursive, depth (int64, -1 =
 //                 no limit) → datasets: array of {name, type, props: nvlist of
 //                 {property → {value, source}}}; a property is left out where it does not
-//                 apply (origin of a non-clone)
+//                 apply (origin of a non-clone); a mounted filesystem's readonly, atime,
+//                 exec, setuid and devices are the mount's, source "temporary", where
+//                 its options differ from the properties
 //   zfs_set       name*, props* (nvlist of strings), history
 //   zfs_inherit   name*, property*, recursive, history
 //   zfs_snapshot  names* (string array, "fs@snap"), recursive, props, history
@@ -21,7 +23,10 @@
 //   zfs_clone     origin* (snapshot), name*, props, parents, history
 //   zfs_promote   name*, history
 //   zfs_rename    name*, newname*, parents, recursive (snapshots), history
-//   zfs_mount     name (empty: list), readonly → mounts: array of {name, mountpoint}
+//   zfs_mount     name (empty: list), options (comma-separated: MountTable::ParseTempOptions;
+//                 remount changes a mounted one in place), at (mount.zfs's directory),
+//                 zfsutil, sloppy (unknown options skipped), fake (checks only) → mounts:
+//                 array of {name, mountpoint}
 //   zfs_unmount   name* (filesystem or mountpoint), force
 //   zfs_hold      name* ("fs@snap"), tag*, recursive, history (dataset_holds.cc)
 //   zfs_release   name*, tag*, recursive, history

@@ -138,6 +138,8 @@ Result<std::unique_ptr<FuseMount>> FuseMount::Mount(Pool* pool, const std::strin
   m->pool = pool;
   m->dataset = dataset;
   m->opts = o;
+  m->readonly = o.readonly;
+  m->atime = o.atime;
   m->mounted_at = Now();
   if (FusePassthrough::Wanted(pool, dataset))
     m->pt = std::make_unique<FusePassthrough>(pool, dataset);
@@ -405,6 +407,42 @@ Status FuseMount::Rollback(const std::function<Status()>& change) {
   spdlog::info("{}: rolled back in place ({} inodes invalidated, {} stale, {} names)", dataset_,
                inodes, stale.size(), names);
   return s;
+}
+
+// zfs mount -o remount (zfs_mount with MS_REMOUNT): mount(2) MS_REMOUNT, which reconfigures
+// the superblock (ro/rw: fuse_reconfigure takes those; a change to ro fails EBUSY while a file
+// is open for writing) and sets the mount's flags (noexec, nosuid, nodev, noatime) at once.
+// The daemon's own state follows: changes are refused (EROFS) from before the kernel goes
+// read-only until after it goes read-write.
+Status FuseMount::Remount(const MountOptions& o) {
+  std::lock_guard<std::mutex> l(unmount_mu_);
+  if (!se_ || loop_ended()) return Status::Error(EINVAL, "not currently mounted");
+  unsigned long flags = MS_REMOUNT;
+  if (o.readonly) flags |= MS_RDONLY;
+  // A remount naming no atime mode keeps the old one: relatime is what a mount starts with.
+  flags |= o.atime ? MS_RELATIME : MS_NOATIME;
+  if (!o.exec) flags |= MS_NOEXEC;
+  if (!o.setuid) flags |= MS_NOSUID;
+  if (!o.devices) flags |= MS_NODEV;
+  if (o.readonly) impl_->readonly = true;
+  if (mount(dataset_.c_str(), mountpoint_.c_str(), nullptr, flags, nullptr) != 0) {
+    int err = errno;
+    impl_->readonly = opts_.readonly;
+    spdlog::info("remount of {} on {}: {}", dataset_, mountpoint_, std::strerror(err));
+    // zfs_mount_at's words for mount(2)'s errors.
+    if (err == EBUSY) return Status::Error(EBUSY, "mountpoint or dataset is busy");
+    if (err == EPERM) return Status::Error(EPERM, "Insufficient privileges");
+    return Status::Error(err, std::strerror(err));
+  }
+  impl_->readonly = o.readonly;
+  impl_->atime = o.atime;
+  opts_.readonly = o.readonly;
+  opts_.atime = o.atime;
+  opts_.exec = o.exec;
+  opts_.setuid = o.setuid;
+  opts_.devices = o.devices;
+  spdlog::info("remounted {} on {}", dataset_, mountpoint_);
+  return Status::Ok();
 }
 
 Status FuseMount::Unmount(bool force) {

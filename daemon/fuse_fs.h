@@ -83,11 +83,11 @@
 //
 // One FuseMount per filesystem at a time (the unlinked-file bookkeeping is per mount).
 //
-// Thread safety: Mount, Unmount, InvalidateData and Rollback may be called from any thread,
-// but NEVER with the pool lock held (i.e. not from inside a Pool::WithZpl callback or
+// Thread safety: Mount, Unmount, Remount, InvalidateData and Rollback may be called from any
+// thread, but NEVER with the pool lock held (i.e. not from inside a Pool::WithZpl callback or
 // anything else holding the Pool's mutex): they wait for the FUSE workers, which may be
-// waiting for that lock. unmount_mu_ serializes Unmount, InvalidateData and Rollback (and
-// guards se_). The Pool must outlive the FuseMount: unmount every mount of a pool before
+// waiting for that lock. unmount_mu_ serializes Unmount, Remount, InvalidateData and
+// Rollback (and guards se_ and opts_). The Pool must outlive the FuseMount: unmount every mount of a pool before
 // exporting or destroying it, and a filesystem before destroying it.
 #pragma once
 
@@ -160,11 +160,17 @@ class FuseMount {
   // Idempotent (OK once unmounted; also after someone ran umount(8) on it). Never call it
   // with the pool lock held (see above).
   Status Unmount(bool force);
+  // Changes the mount's readonly, atime, exec, setuid and devices options in place (mount(2)
+  // MS_REMOUNT; the other fields of o are ignored). EBUSY when going read-only while a file
+  // is open for writing; EINVAL "not currently mounted". Not with the pool lock held.
+  Status Remount(const MountOptions& o);
   // Unmounts (forcibly) if still mounted.
   ~FuseMount();
 
   const std::string& mountpoint() const { return mountpoint_; }
   const std::string& dataset() const { return dataset_; }
+  // The options as mounted or last remounted (only the caller of Mount/Remount/Unmount may
+  // read them: they change under unmount_mu_).
   const MountOptions& options() const { return opts_; }
   bool mounted() const { return se_ != nullptr; }
   // The FUSE loop has ended without Unmount: someone unmounted it (umount(8)) or the

@@ -64,7 +64,10 @@ inline timespec Ts(const uint64_t t[2]) {
 struct FuseMount::Impl {
   Pool* pool = nullptr;
   std::string dataset;
-  MountOptions opts;
+  MountOptions opts;  // as mounted; readonly and atime below are the live values
+  // What a remount changes while requests run (FuseMount::Remount): EROFS for changes, and
+  // atime updates on reads. Atomic: read by every worker without a lock.
+  std::atomic<bool> readonly{false}, atime{true};
   uint64_t root = 0;
   fuse_session* se = nullptr;  // set before the loop starts; null once it is destroyed
 
@@ -164,7 +167,7 @@ struct FuseMount::Impl {
   void CountOpen(uint64_t obj);
 
   bool ReadOnly(fuse_req_t req) {
-    if (!opts.readonly) return false;
+    if (!readonly.load(std::memory_order_relaxed)) return false;
     fuse_reply_err(req, EROFS);
     return true;
   }

@@ -34,7 +34,7 @@ namespace fuse_ops {
 void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Impl* m = Self(req);
   bool trunc = (fi->flags & O_TRUNC) != 0;
-  if ((m->opts.readonly || Impl::Virtual(ino)) && ((fi->flags & O_ACCMODE) != O_RDONLY || trunc)) {
+  if ((m->readonly.load(std::memory_order_relaxed) || Impl::Virtual(ino)) && ((fi->flags & O_ACCMODE) != O_RDONLY || trunc)) {
     fuse_reply_err(req, EROFS);
     return;
   }
@@ -151,7 +151,7 @@ void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info
       // The lookups under the pool lock, the disk reads after it (Pool::ReadFile).
       uint64_t obj = m->Obj(ino);
       std::function<Status(ZplWriter&, uint64_t)> atime;
-      if (m->opts.atime && !m->opts.readonly)
+      if (m->atime.load(std::memory_order_relaxed) && !m->readonly.load(std::memory_order_relaxed))
         atime = [&](ZplWriter& z, uint64_t) { return z.Accessed(obj, Now()); };
       auto got = m->pool->ReadFile(m->dataset, obj, static_cast<uint64_t>(off), size, atime);
       if (got.ok()) data = std::move(got).value();
@@ -204,7 +204,7 @@ void Release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 // kernel sends a file's dirty pages as WRITEs before FSYNC), so one commit covers them.
 void Fsync(fuse_req_t req, fuse_ino_t ino, int, fuse_file_info*) {
   Impl* m = Self(req);
-  if (m->opts.readonly || Impl::Virtual(ino)) {
+  if (m->readonly.load(std::memory_order_relaxed) || Impl::Virtual(ino)) {
     fuse_reply_err(req, 0);
     return;
   }

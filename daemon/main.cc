@@ -11,10 +11,14 @@
 #include <fcntl.h>
 #include <malloc.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include <cstddef>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -129,6 +133,27 @@ void Report(int* ready_fd, const std::string& msg) {
   (void)!::write(*ready_fd, msg.data(), msg.size());
   ::close(*ready_fd);
   *ready_fd = -1;
+}
+
+// sd_notify(3)'s protocol, without libsystemd: one datagram to $NOTIFY_SOCKET (a path, or
+// an abstract name written with a leading '@'). A zfsd.service of Type=notify counts as
+// started at READY=1, sent once the socket accepts connections and the cache file's pools
+// are imported and mounted; STOPPING=1 as SIGTERM's shutdown begins. Nothing without it.
+void NotifySystemd(const std::string& state) {
+  const char* path = ::getenv("NOTIFY_SOCKET");
+  if (!path || !*path || (path[0] != '/' && path[0] != '@')) return;
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  size_t len = std::strlen(path);
+  if (len >= sizeof sa.sun_path) return;
+  std::memcpy(sa.sun_path, path, len);
+  if (sa.sun_path[0] == '@') sa.sun_path[0] = '\0';
+  int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return;
+  if (::sendto(fd, state.data(), state.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&sa),
+               static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + len)) < 0)
+    spdlog::warn("sd_notify {}: {}", state, std::strerror(errno));
+  ::close(fd);
 }
 
 }  // namespace
@@ -264,11 +289,13 @@ int main(int argc, char** argv) {
   mounts.MountAll();
   spdlog::info("listening on {}", socket);
   Report(&ready_fd, "ok");
+  NotifySystemd("READY=1\nMAINPID=" + std::to_string(::getpid()));
   std::thread sig([&] {
     int got = 0;
     while (sigwait(&sigs, &got) == 0) {
       if (got == SIGHUP) continue;
       spdlog::info("signal {}: stopping", got);
+      NotifySystemd("STOPPING=1");
       server.Stop();
       return;
     }

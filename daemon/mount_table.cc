@@ -39,30 +39,51 @@ Result<MountTable::MountProps> MountTable::PropsOf(const std::string& fs, Pool**
   return mp;
 }
 
-Result<MountTable::TempOptions> MountTable::ParseTempOptions(const std::string& csv) {
+// The one table of mount option words (zfsd's; zfs mount and mount.zfs pass theirs through):
+// mntopt pairs as zfs_mount_option / Linux's mount(8) name them.
+namespace {
+using TempField = std::optional<bool> MountTable::TempOptions::*;
+struct MountWord {
+  const char* word;
+  TempField field;  // null: remount
+  bool value;
+};
+const MountWord kMountWords[] = {
+    {"ro", &MountTable::TempOptions::readonly, true},
+    {"rw", &MountTable::TempOptions::readonly, false},
+    {"atime", &MountTable::TempOptions::atime, true},
+    {"noatime", &MountTable::TempOptions::atime, false},
+    {"exec", &MountTable::TempOptions::exec, true},
+    {"noexec", &MountTable::TempOptions::exec, false},
+    {"suid", &MountTable::TempOptions::setuid, true},
+    {"nosuid", &MountTable::TempOptions::setuid, false},
+    {"dev", &MountTable::TempOptions::devices, true},
+    {"nodev", &MountTable::TempOptions::devices, false},
+    {"remount", nullptr, true},
+};
+}  // namespace
+
+Result<MountTable::TempOptions> MountTable::ParseTempOptions(const std::string& csv, bool sloppy) {
   TempOptions t;
   size_t at = 0;
-  while (at <= csv.size() && !csv.empty()) {
-    size_t comma = csv.find(',', at);
-    std::string x = csv.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
-    at = comma == std::string::npos ? csv.size() + 1 : comma + 1;
-    // mntopt pairs as zfs_mount_option / Linux's mount(8) name them.
-    static const std::map<std::string, std::pair<std::optional<bool> TempOptions::*, bool>> kWords = {
-        {"ro", {&TempOptions::readonly, true}}, {"rw", {&TempOptions::readonly, false}},
-        {"atime", {&TempOptions::atime, true}}, {"noatime", {&TempOptions::atime, false}},
-        {"exec", {&TempOptions::exec, true}},   {"noexec", {&TempOptions::exec, false}},
-        {"suid", {&TempOptions::setuid, true}}, {"nosuid", {&TempOptions::setuid, false}},
-        {"dev", {&TempOptions::devices, true}}, {"nodev", {&TempOptions::devices, false}}};
+  while (at < csv.size()) {
+    size_t comma = std::min(csv.find(',', at), csv.size());
+    std::string x = csv.substr(at, comma - at);
+    at = comma + 1;
     if (x.empty() || x == "defaults") continue;
-    auto it = kWords.find(x);
-    if (it == kWords.end()) return Status::Error(EINVAL, "unsupported mount option '" + x + "'");
-    t.*(it->second.first) = it->second.second;
+    const MountWord* w = std::find_if(std::begin(kMountWords), std::end(kMountWords),
+                                      [&](const MountWord& m) { return x == m.word; });
+    if (w == std::end(kMountWords)) {
+      if (sloppy) continue;
+      return Status::Error(EINVAL, "unsupported mount option '" + x + "'");
+    }
+    if (w->field) t.*(w->field) = w->value;
+    else t.remount = true;
   }
   return t;
 }
 
-Status MountTable::MountWith(const std::string& fs, const MountProps& mp, Pool* pool,
-                             const TempOptions& t) {
+MountOptions MountTable::Effective(const MountProps& mp, const TempOptions& t) {
   MountOptions o;
   // A temporary rw does not make a readonly=on dataset writable (zfs_mount: the property's
   // ro wins), as a read-only pool's datasets stay read-only.
@@ -71,7 +92,12 @@ Status MountTable::MountWith(const std::string& fs, const MountProps& mp, Pool* 
   o.exec = t.exec.value_or(mp.exec);
   o.setuid = t.setuid.value_or(mp.setuid);
   o.devices = t.devices.value_or(mp.devices);
-  UZFS_ASSIGN(auto m, FuseMount::Mount(pool, fs, mp.mountpoint, o));
+  return o;
+}
+
+Status MountTable::MountWith(const std::string& fs, const MountProps& mp, Pool* pool,
+                             const TempOptions& t) {
+  UZFS_ASSIGN(auto m, FuseMount::Mount(pool, fs, mp.mountpoint, Effective(mp, t)));
   // zil_replay_error's warning: the records past the failed one are lost.
   if (Status r = pool->TakeReplayError(); !r.ok()) spdlog::warn("{}: {}", fs, r.ToString());
   std::lock_guard<std::mutex> l(mu_);
@@ -79,10 +105,33 @@ Status MountTable::MountWith(const std::string& fs, const MountProps& mp, Pool* 
   return Status::Ok();
 }
 
+Status MountTable::Remount(const std::string& fs, const TempOptions& t, const std::string& dir) {
+  Prune();
+  Pool* pool = nullptr;
+  UZFS_ASSIGN(MountProps mp, PropsOf(fs, &pool));
+  FuseMount* m = nullptr;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = mounts_.find(fs);
+    if (it != mounts_.end() && (dir.empty() || it->second->mountpoint() == dir)) m = it->second.get();
+  }
+  if (!m) return Status::Error(EINVAL, "not currently mounted");
+  // The mount cannot go meanwhile: unmounts run under zfsd's ops lock too, as this does.
+  return m->Remount(Effective(mp, t));
+}
+
+std::optional<MountOptions> MountTable::OptionsOf(const std::string& fs) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = mounts_.find(fs);
+  if (it == mounts_.end()) return std::nullopt;
+  return it->second->options();
+}
+
 Status MountTable::MountAt(const std::string& fs, const TempOptions& temp, const std::string& dir,
                            bool zfsutil) {
   if (fs.find('@') != std::string::npos)
     return Status::Error(EINVAL, "snapshots are mounted under the filesystem's .zfs/snapshot");
+  if (temp.remount) return Remount(fs, temp, dir);
   Prune();
   Pool* pool = nullptr;
   UZFS_ASSIGN(MountProps mp, PropsOf(fs, &pool));
@@ -97,13 +146,15 @@ Status MountTable::Mount(const std::string& fs, const TempOptions& temp) {
   if (fs.find('@') != std::string::npos)
     return Status::Error(EINVAL, "snapshots are mounted under the filesystem's .zfs/snapshot");
   Prune();
-  if (Mounted(fs)) return Status::Error(EBUSY, "filesystem already mounted");
+  if (!temp.remount && Mounted(fs)) return Status::Error(EBUSY, "filesystem already mounted");
   Pool* pool = nullptr;
   UZFS_ASSIGN(MountProps mp, PropsOf(fs, &pool));
+  // share_mount_one's checks come first, a remount's too.
   if (mp.mountpoint == "legacy")
     return Status::Error(EINVAL, "legacy mountpoint\nuse mount(8) to mount this filesystem");
   if (mp.mountpoint == "none") return Status::Error(EINVAL, "no mountpoint set");
   if (mp.canmount == "off") return Status::Error(EINVAL, "'canmount' property is set to 'off'");
+  if (temp.remount) return Remount(fs, temp, "");
   return MountWith(fs, mp, pool, temp);
 }
 

@@ -32,20 +32,31 @@ class MountTable {
   explicit MountTable(PoolTable* table) : t_(table) {}
   ~MountTable();
 
-  // zfs mount -o: options for one mount, over the properties (OpenZFS's temporary values).
+  // zfs mount -o: options for one mount, over the properties (OpenZFS's temporary values);
+  // remount changes a mounted filesystem's options in place.
   struct TempOptions {
     std::optional<bool> readonly, atime, exec, setuid, devices;
+    bool remount = false;
   };
-  // "ro,noatime,...": ro rw atime noatime exec noexec suid nosuid dev nodev (and defaults);
-  // EINVAL "unsupported mount option 'x'" for anything else.
-  static Result<TempOptions> ParseTempOptions(const std::string& csv);
+  // "ro,noatime,...": the words of one table (kMountWords in mount_table.cc): ro rw atime
+  // noatime exec noexec suid nosuid dev nodev remount (defaults and empty words are skipped);
+  // EINVAL "unsupported mount option 'x'" for anything else, unless sloppy (mount.zfs -s).
+  static Result<TempOptions> ParseTempOptions(const std::string& csv, bool sloppy = false);
   // zfs mount NAME: EBUSY "filesystem already mounted"; EINVAL "legacy mountpoint" /
-  // "no mountpoint set" / "'canmount' property is set to 'off'".
-  Status Mount(const std::string& fs, const TempOptions& temp = {});
+  // "no mountpoint set" / "'canmount' property is set to 'off'". With temp.remount, the
+  // mounted fs gets the options of temp and, for those temp does not name, of its
+  // properties (zfs_add_options), in place (FuseMount::Remount): EINVAL "not currently
+  // mounted", EBUSY when going read-only with files open for writing.
+  Status Mount(const std::string& fs, const TempOptions& temp);
+  Status Mount(const std::string& fs) { return Mount(fs, TempOptions()); }
   // mount.zfs DATASET DIR: fs mounted at dir, when its mountpoint is legacy (or any, with
-  // zfsutil). EINVAL "not legacy" otherwise; EBUSY "filesystem already mounted".
+  // zfsutil). EINVAL "not legacy" otherwise; EBUSY "filesystem already mounted". A remount
+  // (any mountpoint, as mount_zfs allows) needs fs mounted at dir.
   Status MountAt(const std::string& fs, const TempOptions& temp, const std::string& dir,
                  bool zfsutil);
+  // The options fs is mounted with now (zfs get's "temporary" values); nullopt when it is
+  // not mounted.
+  std::optional<MountOptions> OptionsOf(const std::string& fs);
   // Mounts every filesystem of a pool that mounts automatically (children after parents).
   // Every one is tried; the first error is returned.
   Status MountPool(const std::string& pool);
@@ -88,6 +99,9 @@ class MountTable {
     bool readonly = false, atime = true, exec = true, setuid = true, devices = true;
   };
   Result<MountProps> PropsOf(const std::string& fs, Pool** pool);
+  static MountOptions Effective(const MountProps& mp, const TempOptions& t);
+  // The remount of Mount and MountAt; dir empty: wherever fs is mounted.
+  Status Remount(const std::string& fs, const TempOptions& t, const std::string& dir);
   Status MountWith(const std::string& fs, const MountProps& mp, Pool* pool, const TempOptions& t);
 
   PoolTable* t_;

@@ -47,7 +47,7 @@ void RegisterDatasetOps(Registry& reg, PoolTable* table, MountTable* mounts) {
     d.id = static_cast<uint64_t>(OpId::kZfsMount);
     d.name = proto::OpName(OpId::kZfsMount);
     d.perm = Perm::kRead;
-    d.args = {{"name", S}, {"options", S}, {"at", S}, {"zfsutil", B}};
+    d.args = {{"name", S}, {"options", S}, {"at", S}, {"zfsutil", B}, {"sloppy", B}, {"fake", B}};
     d.handler = [ops](const Caller& c, const NvList& a, NvList* r) {
       const std::string* n = a.GetString("name");
       if (n && !n->empty() && c.uid != 0) return Status::Error(EPERM, "permission denied");

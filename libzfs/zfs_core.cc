@@ -434,13 +434,15 @@ Status ZfsMount(const std::string& name, const std::string& options) {
 }
 
 Status ZfsMountAt(const std::string& name, const std::string& options, const std::string& at,
-                  bool zfsutil) {
+                  bool zfsutil, bool sloppy, bool fake) {
   if (name.empty() || at.empty()) return Status::Error(EINVAL, "empty filesystem name or directory");
   NvList a;
   a.AddString("name", name);
   if (!options.empty()) a.AddString("options", options);
   a.AddString("at", at);
   a.AddBooleanValue("zfsutil", zfsutil);
+  if (sloppy) a.AddBooleanValue("sloppy", true);
+  if (fake) a.AddBooleanValue("fake", true);
   return Call(proto::OpId::kZfsMount, a).status();
 }
 

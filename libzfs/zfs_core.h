@@ -145,12 +145,14 @@ struct Mount {
 Result<std::vector<Mount>> ZfsMounts();
 // name must not be empty (an empty name asks the daemon for the list: ZfsMounts). options:
 // zfs mount -o's temporary options, comma-separated (ro, rw, atime, noatime, exec, noexec,
-// suid, nosuid, dev, nodev), for this mount only.
+// suid, nosuid, dev, nodev), for this mount only; with remount, for a mounted filesystem,
+// in place. zfsd checks them: EINVAL "unsupported mount option 'x'".
 Status ZfsMount(const std::string& name, const std::string& options = "");
 // mount.zfs: name mounted at the absolute directory at, when its mountpoint is legacy (any,
-// with zfsutil). EINVAL "not legacy" otherwise.
+// with zfsutil). EINVAL "not legacy" otherwise. sloppy: unknown options are skipped. fake:
+// the dataset and the options are checked, nothing is mounted.
 Status ZfsMountAt(const std::string& name, const std::string& options, const std::string& at,
-                  bool zfsutil);
+                  bool zfsutil, bool sloppy = false, bool fake = false);
 // name: a filesystem or a mount point.
 Status ZfsUnmount(const std::string& name, bool force);
 // zfs hold / zfs release (pool version 18): tag on (off) snapshot "fs@snap", with

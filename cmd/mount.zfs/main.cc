@@ -1,9 +1,13 @@
 // mount.zfs: the helper mount(8) runs for `mount -t zfs DATASET DIR` (and for fstab lines of
 // type zfs), after OpenZFS's cmd/mount_zfs: a filesystem whose mountpoint property is legacy
 // is mounted at DIR by zfsd (a FUSE mount, as every uzfs mount), with the options of -o.
+// -o remount changes a mounted filesystem's options in place (any mountpoint, as mount_zfs
+// allows a remount of a non-legacy one). `mount -o remount DIR` of a uzfs mount reaches this
+// helper as mount.fuse.zfs (the package's link; the mount's type is fuse.zfs), with the
+// kernel's options of the mount added, which are dropped here. zfsd checks the option words (one table:
+// MountTable::ParseTempOptions); this helper only drops mount(8)'s own and takes zfsutil.
 // Exit codes are mount(8)'s helper codes (MOUNT_USAGE 1, MOUNT_SYSERR 2, MOUNT_BUSY 128).
-// Not offered: remount (zfsd unmounts and mounts again to change options), mtab (-n is
-// accepted: /etc/mtab is the kernel's list).
+// Not offered: mtab (-n is accepted: /etc/mtab is the kernel's list).
 #include <cerrno>
 #include <climits>
 #include <cstdio>
@@ -14,8 +18,11 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cmd/common/cmd.h"
 #include "libzfs/libzfs.h"
 #include "libzfs/zfs_core.h"
+
+const char* const uzfs::cmd::kProgram = "mount.zfs";
 
 namespace {
 
@@ -31,28 +38,33 @@ constexpr const char* kHelp =
     "    -f          fake: check everything, mount nothing\n"
     "    -n          accepted for mount(8) (no mtab to write)\n"
     "    -o options  comma-separated mount options: ro, rw, atime, noatime, exec,\n"
-    "                noexec, suid, nosuid, dev, nodev; zfsutil mounts a filesystem whose\n"
+    "                noexec, suid, nosuid, dev, nodev; remount changes a mounted\n"
+    "                filesystem's options in place; zfsutil mounts a filesystem whose\n"
     "                mountpoint is not legacy; defaults and mount(8)'s own options\n"
     "                (noauto, nofail, _netdev, user, x-...) are ignored\n"
     "    -s          sloppy: ignore options that are not known\n"
     "    -v          print what is mounted\n"
     "    --help      print this message\n";
 
-// What zfs_parse_mount_options does with one option: pass it to zfsd, mark zfsutil, drop
-// it (a comment to mount.zfs: mount(8)'s own or a default), or refuse it.
-enum class Opt { kPass, kZfsutil, kIgnore, kBad };
+// What zfs_parse_mount_options does with one option: mark zfsutil, drop it (mount(8)'s own
+// or a default), or pass it to zfsd, which knows the mount options.
+enum class Opt { kPass, kZfsutil, kIgnore };
 Opt Classify(const std::string& o) {
-  static const char* const kPass[] = {"ro",   "rw",     "atime", "noatime", "exec",
-                                      "noexec", "suid", "nosuid", "dev",     "nodev"};
-  static const char* const kIgnore[] = {"defaults", "auto", "noauto", "nofail", "_netdev",
-                                        "user",     "users", "nouser", "owner", "group"};
-  for (const char* p : kPass)
-    if (o == p) return Opt::kPass;
+  static const char* const kIgnore[] = {"",     "defaults", "auto",  "noauto", "nofail", "_netdev",
+                                        "user", "users",    "nouser", "owner", "group"};
   if (o == "zfsutil") return Opt::kZfsutil;
   for (const char* p : kIgnore)
     if (o == p) return Opt::kIgnore;
   if (o.rfind("x-", 0) == 0 || o.rfind("comment=", 0) == 0) return Opt::kIgnore;
-  return Opt::kBad;
+  // What mount(8) adds to a remount from the kernel's list of a uzfs mount (a FUSE mount
+  // of type fuse.zfs, whose helper mount.fuse.zfs is this program): the FUSE connection's
+  // options and relatime, the kernel's atime mode (pool version 23 has no relatime).
+  static const char* const kFuse[] = {"relatime", "default_permissions", "allow_other"};
+  for (const char* p : kFuse)
+    if (o == p) return Opt::kIgnore;
+  for (const char* p : {"user_id=", "group_id=", "max_read=", "blksize=", "rootmode="})
+    if (o.rfind(p, 0) == 0) return Opt::kIgnore;
+  return Opt::kPass;
 }
 
 }  // namespace
@@ -96,43 +108,27 @@ int main(int argc, char** argv) {
   }
   std::string pass;
   bool zfsutil = false;
-  size_t at = 0;
-  while (at <= opts.size() && !opts.empty()) {
-    size_t comma = opts.find(',', at);
-    std::string o = opts.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
-    at = comma == std::string::npos ? opts.size() + 1 : comma + 1;
-    if (o.empty()) continue;
-    switch (Classify(o)) {
-      case Opt::kPass: pass += (pass.empty() ? "" : ",") + o; break;
-      case Opt::kZfsutil: zfsutil = true; break;
-      case Opt::kIgnore: break;
-      case Opt::kBad:
-        if (sloppy) break;
-        std::fprintf(stderr,
-                     "filesystem '%s' cannot be mounted due to invalid option '%s'.\n"
-                     "Use the '-s' option to ignore the bad mount option.\n",
-                     dataset.c_str(), o.c_str());
-        return kMountUsage;
+  if (!opts.empty())
+    for (const std::string& o : uzfs::cmd::SplitComma(opts)) {
+      Opt c = Classify(o);
+      if (c == Opt::kZfsutil) zfsutil = true;
+      else if (c == Opt::kPass) pass += (pass.empty() ? "" : ",") + o;
     }
-  }
   if (verbose)
     std::printf("mount.zfs:\n  dataset:    \"%s\"\n  mountpoint: \"%s\"\n  mountopts:  \"%s\"\n",
                 dataset.c_str(), real, pass.c_str());
-  // -f: everything but the mount: the dataset must exist (its mountpoint is not checked,
-  // as mount_zfs does not for a fake mount).
-  if (fake) {
-    auto l = uzfs::lzc::ZfsList({dataset}, false, 0);
-    if (l.ok()) return 0;
-    if (uzfs::lzc::IsConnectError(l.status())) {
-      std::fprintf(stderr, "%s\n", l.status().message().c_str());
-      return kMountSyserr;
-    }
-    std::fprintf(stderr, "filesystem '%s' cannot be mounted, unable to open the dataset\n",
-                 dataset.c_str());
+  // -f: everything but the mount: zfsd checks the dataset and the options (not the
+  // mountpoint, as mount_zfs does not for a fake mount).
+  uzfs::Status s = uzfs::lzc::ZfsMountAt(dataset, pass, real, zfsutil, sloppy, fake);
+  if (s.ok()) return 0;
+  const std::string kBad = "unsupported mount option '";
+  if (s.code() == EINVAL && s.message().rfind(kBad, 0) == 0) {
+    std::fprintf(stderr,
+                 "filesystem '%s' cannot be mounted due to invalid option '%s'.\n"
+                 "Use the '-s' option to ignore the bad mount option.\n",
+                 dataset.c_str(), s.message().substr(kBad.size(), s.message().size() - kBad.size() - 1).c_str());
     return kMountUsage;
   }
-  uzfs::Status s = uzfs::lzc::ZfsMountAt(dataset, pass, real, zfsutil);
-  if (s.ok()) return 0;
   if (uzfs::lzc::IsConnectError(s)) {
     std::fprintf(stderr, "%s\n", s.message().c_str());
     return kMountSyserr;

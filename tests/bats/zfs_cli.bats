@@ -364,9 +364,85 @@ $(usage_of unmount)" "$ZFS" unmount
   "$ZFS" mount -o rw tank/a
   run bash -c "echo y >'$M/a/g'"
   [[ $output == *"Read-only file system"* ]]
-  run "$ZFS" mount -o remount,noatime tank/a
-  [ "$status" -eq 2 ]
-  [[ $output == "unsupported mount option 'remount'"* ]]
+  # zfsd knows the words; the command passes them on.
+  expect 1 "cannot mount 'tank/a': filesystem already mounted" "$ZFS" mount -o noatime tank/a
+  "$ZFS" unmount tank/a
+  expect 1 "cannot mount 'tank/a': unsupported mount option 'bogus'" "$ZFS" mount -o noatime,bogus tank/a
+  run "$ZFS" get -H -o value mounted tank/a
+  [ "$output" = no ]
+}
+
+@test "zfs mount -o remount: a mounted filesystem's options change in place; zfs get shows the mount's values as temporary" {
+  "$ZFS" create tank/a
+  has() { findmnt -n -o OPTIONS --mountpoint "$M/a" | tr , '\n' | grep -qx "$1"; }
+  has_not() { ! has "$1"; }
+  src() { "$ZFS" get -H -o value,source "$1" tank/a; }
+  mount_id() { findmnt -n -o ID --mountpoint "$M/a"; }
+  echo hi >"$M/a/f"
+  printf '#!/bin/sh\necho ran\n' >"$M/a/x"
+  chmod 755 "$M/a/x"
+  [ "$(src readonly)" = "$(printf 'off\tdefault')" ]
+  id=$(mount_id)
+  [ -n "$id" ]
+  # Read-only in place: the same mount, an open file goes on reading.
+  exec 7<"$M/a/f"
+  "$ZFS" mount -o remount,ro tank/a
+  [ "$(mount_id)" = "$id" ]
+  has ro
+  run bash -c "echo y >'$M/a/g'"
+  [[ $output == *"Read-only file system"* ]]
+  [ "$(src readonly)" = "$(printf 'on\ttemporary')" ]
+  [ "$(cat <&7)" = hi ]
+  exec 7<&-
+  # Back to read-write with other options; each shows as temporary.
+  "$ZFS" mount -o remount,rw,noexec,nosuid,nodev,noatime tank/a
+  [ "$(mount_id)" = "$id" ]
+  echo y >"$M/a/g"
+  [ "$(cat "$M/a/g")" = y ]
+  for o in rw noexec nosuid nodev noatime; do has $o; done
+  run "$M/a/x"
+  [[ $output == *"Permission denied"* ]]
+  [ "$(src readonly)" = "$(printf 'off\tdefault')" ]
+  for p in exec setuid devices atime; do
+    [ "$(src $p)" = "$(printf 'off\ttemporary')" ]
+  done
+  run "$ZFS" get -H -s temporary -o property all tank/a
+  [ "$output" = "$(printf 'atime\ndevices\nexec\nsetuid')" ]
+  # A remount without options takes the properties again.
+  "$ZFS" mount -o remount tank/a
+  has_not noexec
+  has_not noatime
+  [ "$("$M/a/x")" = ran ]
+  for p in exec setuid devices atime; do
+    [ "$(src $p)" = "$(printf 'on\tdefault')" ]
+  done
+  # Against a property set off, the temporary value is on.
+  "$ZFS" set exec=off tank/a
+  [ "$(src exec)" = "$(printf 'off\tlocal')" ]
+  "$ZFS" mount -o remount,exec tank/a
+  [ "$(src exec)" = "$(printf 'on\ttemporary')" ]
+  [ "$("$M/a/x")" = ran ]
+  # zfs mount -o's values are temporary too, until the unmount.
+  "$ZFS" unmount tank/a
+  "$ZFS" mount -o ro,nodev tank/a
+  [ "$(src readonly)" = "$(printf 'on\ttemporary')" ]
+  [ "$(src devices)" = "$(printf 'off\ttemporary')" ]
+  [ "$(src exec)" = "$(printf 'off\tlocal')" ]
+  "$ZFS" unmount tank/a
+  [ "$(src readonly)" = "$(printf 'off\tdefault')" ]
+  [ "$(src devices)" = "$(printf 'on\tdefault')" ]
+  # Refusals: a file open for writing keeps it read-write; not mounted; a legacy one.
+  "$ZFS" mount tank/a
+  exec 8>>"$M/a/g"
+  expect 1 "cannot mount 'tank/a': mountpoint or dataset is busy" "$ZFS" mount -o remount,ro tank/a
+  exec 8>&-
+  has_not ro
+  [ "$(src readonly)" = "$(printf 'off\tdefault')" ]
+  "$ZFS" unmount tank/a
+  expect 1 "cannot mount 'tank/a': not currently mounted" "$ZFS" mount -o remount,ro tank/a
+  "$ZFS" create -o mountpoint=legacy tank/leg
+  expect 1 "cannot mount 'tank/leg': legacy mountpoint
+use mount(8) to mount this filesystem" "$ZFS" mount -o remount tank/leg
 }
 
 @test "mount.zfs: a legacy filesystem mounted where mount(8) says, listed by zfs mount, ended by umount(8); OpenZFS's refusals and exit codes" {
@@ -405,8 +481,7 @@ See zfs(8) for more information." "$MZ" tank/auto "$D"
   expect 1 "filesystem 'tank/nope' cannot be mounted, unable to open the dataset" "$MZ" tank/nope "$D"
   expect 1 "filesystem 'tank/leg' cannot be mounted due to invalid option 'bogus'.
 Use the '-s' option to ignore the bad mount option." "$MZ" -o bogus tank/leg "$D"
-  expect 1 "filesystem 'tank/leg' cannot be mounted due to invalid option 'remount'.
-Use the '-s' option to ignore the bad mount option." "$MZ" -o remount tank/leg "$D"
+  expect 1 "filesystem 'tank/leg' can not be mounted: not currently mounted" "$MZ" -o remount tank/leg "$D"
   expect 1 "missing mountpoint argument
 usage: mount <dataset> <mountpoint>" "$MZ" tank/leg
   run "$MZ" tank/leg "$D/none"
@@ -414,6 +489,9 @@ usage: mount <dataset> <mountpoint>" "$MZ" tank/leg
   [[ $output == "filesystem 'tank/leg' cannot be mounted at '$D/none' due to canonicalization error: No such file or directory" ]]
   # -f checks and mounts nothing; -s lets an unknown option through.
   "$MZ" -f tank/leg "$D"
+  expect 1 "filesystem 'tank/leg' cannot be mounted due to invalid option 'bogus'.
+Use the '-s' option to ignore the bad mount option." "$MZ" -f -o bogus tank/leg "$D"
+  expect 1 "filesystem 'tank/nope' cannot be mounted, unable to open the dataset" "$MZ" -f tank/nope "$D"
   [ "$(findmnt -n --mountpoint "$D" | wc -l)" -eq 0 ]
   "$MZ" -s -o bogus,noatime tank/leg "$D"
   [[ $(findmnt -n -o OPTIONS --mountpoint "$D") == *noatime* ]]
@@ -422,7 +500,8 @@ usage: mount <dataset> <mountpoint>" "$MZ" tank/leg
   # mount namespace whose /usr/sbin holds only it (zfsd, outside, makes the mount).
   printf 'tank/leg %s zfs defaults,nodev 0 0\n' "$D" >"$BATS_TEST_TMPDIR/fstab"
   with_helper() {
-    unshare -m bash -c "mount -t tmpfs tmpfs /usr/sbin && ln -s '$MZ' /usr/sbin/mount.zfs && $1"
+    unshare -m bash -c "mount -t tmpfs tmpfs /usr/sbin && ln -s '$MZ' /usr/sbin/mount.zfs &&
+      ln -s mount.zfs /usr/sbin/mount.fuse.zfs && $1"
   }
   with_helper "mount -t zfs tank/leg '$D'"
   [ "$(findmnt -n -o FSTYPE,SOURCE --mountpoint "$D")" = "fuse.zfs tank/leg" ]
@@ -431,6 +510,34 @@ usage: mount <dataset> <mountpoint>" "$MZ" tank/leg
   [ "$(findmnt -n -o FSTYPE,SOURCE --mountpoint "$D")" = "fuse.zfs tank/leg" ]
   [[ $(findmnt -n -o OPTIONS --mountpoint "$D") == *nodev* ]]
   [ "$(cat "$D/f")" = hello ]
+  # -o remount: in place, by the helper and by mount(8) with -t zfs (a legacy mount, and a
+  # filesystem of a path mountpoint, as mount_zfs allows).
+  id=$(findmnt -n -o ID --mountpoint "$D")
+  "$MZ" -o remount,ro tank/leg "$D"
+  [ "$(findmnt -n -o ID --mountpoint "$D")" = "$id" ]
+  run bash -c "echo y >'$D/g'"
+  [[ $output == *"Read-only file system"* ]]
+  run "$ZFS" get -H -o value,source readonly tank/leg
+  [ "$output" = "$(printf 'on\ttemporary')" ]
+  with_helper "mount -t zfs -o remount,rw tank/leg '$D'"
+  echo y >"$D/g"
+  run "$ZFS" get -H -o value,source readonly tank/leg
+  [ "$output" = "$(printf 'off\tdefault')" ]
+  # mount -o remount DIR: mount(8) runs mount.fuse.zfs (the mount's type is fuse.zfs) with the
+  # kernel's options of the mount added (user_id=0, allow_other, max_read=...: dropped).
+  with_helper "mount -o remount,ro,noexec '$D'"
+  [ "$(findmnt -n -o ID --mountpoint "$D")" = "$id" ]
+  run "$ZFS" get -H -o value,source readonly,exec tank/leg
+  [ "$output" = "$(printf 'on\ttemporary\noff\ttemporary')" ]
+  with_helper "mount -o remount,rw,exec '$D'"
+  echo z >"$D/g"
+  with_helper "mount -t zfs -o remount,noexec tank/auto '$M/auto'"
+  [[ $(findmnt -n -o OPTIONS --mountpoint "$M/auto") == *noexec* ]]
+  run "$ZFS" get -H -o value,source exec tank/auto
+  [ "$output" = "$(printf 'off\ttemporary')" ]
+  expect 1 "filesystem 'tank/auto' can not be mounted: not currently mounted" "$MZ" -o remount tank/auto "$D"
+  expect 1 "filesystem 'tank/leg' cannot be mounted due to invalid option 'bogus'.
+Use the '-s' option to ignore the bad mount option." "$MZ" -o remount,bogus tank/leg "$D"
 }
 
 @test "zfs: POSIX errors from the mount" {

@@ -243,7 +243,10 @@ $usage"
 @test "packaging: systemd-analyze verify accepts zfsd.service" {
   unit=$UZFS_ROOT/packaging/zfsd.service
   [ -f "$unit" ]
-  grep -qx 'Type=simple' "$unit"
+  # Type=notify: zfsd sends READY=1 once the cache file's pools are mounted (package.bats
+  # checks the notification itself).
+  grep -qx 'Type=notify' "$unit"
+  grep -qx 'KillSignal=SIGTERM' "$unit"
   grep -qx 'ExecStart=/usr/sbin/zfsd --foreground' "$unit"
   grep -qx 'RuntimeDirectory=uzfs' "$unit"
   grep -qx 'StateDirectory=uzfs' "$unit"
