@@ -45,7 +45,8 @@ Status DatasetOps::Release(const NvList& args, NvList*) {
     failed.clear();
     return Finish(p, args);
   });
-  m_->SnapshotsChanged(PoolOf(fs));  // a last release destroys a snapshot marked by destroy -d
+  // A last release destroys a snapshot marked by destroy -d.
+  m_->SnapshotsChanged(fs.substr(0, fs.find('/')));
   return AtFault(s, failed, snap);
 }
 
