@@ -206,6 +206,7 @@ Status Pool::AttachVdev(uint64_t guid, const NvList& nvroot, bool replacing) {
   LogInternalLocked(kLogPoolVdevAttach, txg,
                     std::string(replacing ? "replace" : "attach") + " vdev=" + newpath +
                         (replacing ? " for" : " to") + " vdev=" + oldpath);
+  PostEvent("vdev_attach", nv);  // spa_vdev_attach's ESC_ZFS_VDEV_ATTACH
   // spa_scrub(POOL_SCRUB_RESILVER): the resilver (a scrub under way gives way to it).
   StartResilverLocked();
   return SyncLocked(kPoolStateActive);
@@ -282,6 +283,7 @@ Status Pool::DetachVdev(uint64_t guid, uint64_t pguid, bool replace_done) {
   }
   vd->dtl.Clear();
   vd->resilvering.store(false, std::memory_order_relaxed);
+  PostEvent("vdev_remove", vd);  // spa_vdev_detach's ESC_ZFS_VDEV_REMOVE
   retired_.emplace_back(vd);
   config_dirty_ = true;
   concurrent_io_ = -1;

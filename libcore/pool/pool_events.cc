@@ -2,7 +2,7 @@
 // zfs_post_state_change) and spa.c (spa_event_create) build, posted to the daemon's EventLog.
 #include <cerrno>
 
-#include "libcore/pool/pool.h"
+#include "libcore/pool/pool_events.h"
 
 namespace uzfs {
 
@@ -76,21 +76,25 @@ void Pool::PostVdevError(Vdev& leaf, const Vdev::ErrorReport& r) {
     ev.AddUint64("zio_size", r.size);
   }
   log->Post(std::move(ev));
-  // zfs_post_state_change: the leaf died of it (FAULTED, UNAVAIL).
-  if (r.after != r.before) {
-    NvList st;
-    st.AddString("class", "resource.fs.zfs.statechange");
-    st.AddUint64("version", 0);
-    st.AddString("pool", name_);
-    st.AddUint64("pool_guid", guid_);
-    st.AddUint64("pool_state", kPoolStateActive);
-    st.AddUint64("pool_context", kContextNormal);
-    st.AddUint64("vdev_guid", leaf.guid);
-    st.AddUint64("vdev_state", VdevStateOf(r.after));
-    if (!PathOf(leaf).empty()) st.AddString("vdev_path", PathOf(leaf));
-    st.AddUint64("vdev_laststate", VdevStateOf(r.before));
-    log->Post(std::move(st));
-  }
+  // The leaf died of it (FAULTED, UNAVAIL).
+  if (r.after != r.before) PostStateChange(log, *this, leaf, r.before, r.after);
+}
+
+void PostStateChange(EventLog* log, const Pool& pool, const Vdev& leaf, LeafState before,
+                     LeafState after) {
+  if (!log || before == after) return;
+  NvList st;
+  st.AddString("class", "resource.fs.zfs.statechange");
+  st.AddUint64("version", 0);
+  st.AddString("pool", pool.name());
+  st.AddUint64("pool_guid", pool.guid());
+  st.AddUint64("pool_state", kPoolStateActive);
+  st.AddUint64("pool_context", kContextNormal);
+  st.AddUint64("vdev_guid", leaf.guid);
+  st.AddUint64("vdev_state", VdevStateOf(after));
+  if (!PathOf(leaf).empty()) st.AddString("vdev_path", PathOf(leaf));
+  st.AddUint64("vdev_laststate", VdevStateOf(before));
+  log->Post(std::move(st));
 }
 
 }  // namespace uzfs

@@ -8,6 +8,7 @@
 #include <functional>
 
 #include "libcore/pool/pool.h"
+#include "libcore/pool/pool_events.h"
 
 namespace uzfs {
 
@@ -96,7 +97,11 @@ Status Pool::FaultDevice(uint64_t guid) {
   if (closed_) return Status::Error(ENOENT, "no such pool");
   Vdev* target = LookupVdevLocked(guid);
   if (!target) return Status::Error(ENODEV, "no such device in pool");
-  ForLeaves(*target, [](Vdev& leaf) { leaf.health.Set(LeafState::kFaulted); });
+  ForLeaves(*target, [this](Vdev& leaf) {
+    const LeafState before = leaf.health.state();
+    leaf.health.Set(LeafState::kFaulted);
+    PostStateChange(events_.load(), *this, leaf, before, LeafState::kFaulted);  // vdev_fault
+  });
   return Status::Ok();
 }
 

@@ -15,6 +15,7 @@
 #include <functional>
 
 #include "libcore/pool/pool.h"
+#include "libcore/pool/pool_events.h"
 #include "libcore/spa/metaslab.h"
 #include "libcore/spa/space_map.h"
 #include "libcore/vdev/vdev_label.h"
@@ -66,12 +67,12 @@ Vdev* Pool::TopOfLocked(const Vdev* v) const {
 Status Pool::OfflineVdev(uint64_t guid, bool temporary) {
   UZFS_ASSIGN(LeafChange c, BeginLeafChange(guid));
   Vdev* v = c.leaf;
-  if (v->health.state() != LeafState::kOffline) {
+  const LeafState before = v->health.state();
+  if (before != LeafState::kOffline) {
     // vdev_dtl_required, then vdev_is_dead(tvd) after the reopen: the top-level vdev must
     // still hold every block with this leaf gone (a log device may go: its records are in
     // the main pool once synced).
     Vdev* top = TopOfLocked(v);
-    const LeafState before = v->health.state();
     v->health.Set(LeafState::kOffline);
     if (top && !top->is_log && !VdevComplete(*top)) {
       v->health.Set(before);
@@ -81,6 +82,7 @@ Status Pool::OfflineVdev(uint64_t guid, bool temporary) {
   v->offline_temporary = temporary;
   config_dirty_ = true;
   concurrent_io_ = -1;
+  PostStateChange(events_.load(), *this, *v, before, LeafState::kOffline);
   return SyncLocked(kPoolStateActive);
 }
 
@@ -89,6 +91,7 @@ Status Pool::OnlineVdev(uint64_t guid, bool* still_faulted) {
   Vdev* v = c.leaf;
   *still_faulted = false;
   v->offline_temporary = false;
+  const LeafState before = v->health.state();
   if (v->health.dead()) {
     if (ReopenLeafLocked(*v)) {
       v->health.Clear();
@@ -103,6 +106,8 @@ Status Pool::OnlineVdev(uint64_t guid, bool* still_faulted) {
   }
   config_dirty_ = true;
   concurrent_io_ = -1;
+  PostStateChange(events_.load(), *this, *v, before, v->health.state());
+  PostEvent("vdev_online", v);  // vdev_online's ESC_ZFS_VDEV_ONLINE
   // spa_vdev_state_exit: SPA_ASYNC_RESILVER when vdev_resilver_needed.
   uint64_t lo, hi;
   if (ResilverNeededLocked(&lo, &hi)) StartResilverLocked();

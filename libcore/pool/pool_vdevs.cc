@@ -11,6 +11,7 @@
 #include <functional>
 
 #include "libcore/pool/pool.h"
+#include "libcore/pool/pool_events.h"
 #include "libcore/spa/spa_feature.h"
 #include "libcore/spa/spa_config.h"
 #include "libcore/vdev/vdev_label.h"
@@ -79,6 +80,7 @@ Status Pool::AddVdevs(const NvList& nvroot) {
   for (size_t k = 0; k < ids.size(); k++)
     if (Top(ids[k])->is_dax()) UZFS_TRY(ActivateFeatureLocked(kFeatureDax));
   config_dirty_ = true;
+  PostEvent("vdev_add");  // spa_vdev_add's ESC_ZFS_VDEV_ADD
   return SyncLocked(kPoolStateActive);
 }
 
@@ -244,6 +246,7 @@ Status Pool::ClearErrors(uint64_t guid) {
       for (auto& c : v.children) clear(*c);
       return;
     }
+    const LeafState before = v.health.state();
     const bool was_dead = v.health.dead();
     v.health.Clear();
     if (!was_dead || v.health.state() == LeafState::kOffline) return;
@@ -252,6 +255,8 @@ Status Pool::ClearErrors(uint64_t guid) {
       return;
     }
     reopened = true;
+    PostStateChange(events_.load(), *this, v, before, v.health.state());
+    PostEvent("vdev_clear", &v);  // vdev_clear's ESC_ZFS_VDEV_CLEAR, for a device reopened
   };
   clear(*target);
   if (!reopened || readonly_ || !failed_.ok()) return Status::Ok();

@@ -162,3 +162,35 @@ sysevent.fs.zfs.pool_import" ]
   [ "$(cut -f2 "$BATS_TEST_TMPDIR/follow")" = "sysevent.fs.zfs.pool_create
 sysevent.fs.zfs.pool_export" ]
 }
+
+@test "zpool events: the vdev lifecycle: offline, online, attach, detach, a fault and zpool clear" {
+  "$ZPOOL" create -m "$A/tank" tank mirror "$V/d0" "$V/d1"
+  "$ZPOOL" events -c >/dev/null
+  "$ZPOOL" offline tank "$V/d1"
+  head -c 1M /dev/urandom >"$A/tank/f"
+  "$ZPOOL" sync tank
+  "$ZPOOL" online tank "$V/d1"
+  wait_resilvered tank
+  "$ZPOOL" attach tank "$V/d0" "$V/d2"
+  wait_resilvered tank
+  "$ZPOOL" detach tank "$V/d2"
+  "$ZINJECT" -d "$V/d0" -A fault tank >/dev/null
+  "$ZPOOL" clear tank
+  run classes tank
+  [ "$output" = "resource.fs.zfs.statechange
+resource.fs.zfs.statechange
+sysevent.fs.zfs.vdev_online
+sysevent.fs.zfs.resilver_start
+sysevent.fs.zfs.resilver_finish
+sysevent.fs.zfs.vdev_attach
+sysevent.fs.zfs.resilver_start
+sysevent.fs.zfs.resilver_finish
+sysevent.fs.zfs.vdev_remove
+resource.fs.zfs.statechange
+resource.fs.zfs.statechange
+sysevent.fs.zfs.vdev_clear" ]
+  run "$ZPOOL" events -v tank
+  [ "$(field vdev_state <<<"$output" | tr '\n' ' ')" = '"OFFLINE" (0x2) "ONLINE" (0x7) "FAULTED" (0x5) "ONLINE" (0x7) ' ]
+  [ "$(field vdev_laststate <<<"$output" | tr '\n' ' ')" = '"ONLINE" (0x7) "OFFLINE" (0x2) "ONLINE" (0x7) "FAULTED" (0x5) ' ]
+  [ "$(field vdev_path <<<"$output" | tr '\n' ' ')" = "\"$V/d1\" \"$V/d1\" \"$V/d1\" \"$V/d2\" \"$V/d2\" \"$V/d0\" \"$V/d0\" \"$V/d0\" " ]
+}
