@@ -301,24 +301,29 @@ Result<std::vector<std::string>> ZfsDestroy(const std::string& name, const Destr
   return d ? d->s_arr : std::vector<std::string>();
 }
 
-Status ZfsHold(const std::string& snapshot, const std::string& tag, bool recursive,
-               const std::string& history) {
+namespace {
+
+// zfs hold and zfs release take the same arguments.
+Status HoldCall(proto::OpId op, const std::string& snapshot, const std::string& tag,
+                bool recursive, const std::string& history) {
   NvList a;
   a.AddString("name", snapshot);
   a.AddString("tag", tag);
   a.AddBooleanValue("recursive", recursive);
   a.AddString("history", history);
-  return Call(proto::OpId::kZfsHold, a).status();
+  return Call(op, a).status();
+}
+
+}  // namespace
+
+Status ZfsHold(const std::string& snapshot, const std::string& tag, bool recursive,
+               const std::string& history) {
+  return HoldCall(proto::OpId::kZfsHold, snapshot, tag, recursive, history);
 }
 
 Status ZfsRelease(const std::string& snapshot, const std::string& tag, bool recursive,
                   const std::string& history) {
-  NvList a;
-  a.AddString("name", snapshot);
-  a.AddString("tag", tag);
-  a.AddBooleanValue("recursive", recursive);
-  a.AddString("history", history);
-  return Call(proto::OpId::kZfsRelease, a).status();
+  return HoldCall(proto::OpId::kZfsRelease, snapshot, tag, recursive, history);
 }
 
 Result<std::vector<Hold>> ZfsHolds(const std::string& snapshot) {

@@ -10,11 +10,7 @@ load ../lib/oracle
 ZINJECT=$UZFS_BUILD/cmd/zinject/zinject
 
 setup() {
-  V=$BATS_TEST_TMPDIR/v
-  A=$BATS_TEST_TMPDIR/alt
-  mkdir -p "$V"
-  mkvdevs "$V" 3
-  zfsd_start
+  pool_vdevs_setup
 }
 
 teardown() {
@@ -115,7 +111,7 @@ sysevent.fs.zfs.pool_import" ]
   [ "$(field class <<<"$output" | sed -n '1p;$p')" = '"sysevent.fs.zfs.scrub_start"
 "sysevent.fs.zfs.scrub_finish"' ]
   # One checksum report per damaged copy, all of d1, as many as its CKSUM count.
-  cksum=$("$ZPOOL" status tank | awk -v d="$V/d1" '$1 == d { print $5 }')
+  cksum=$(row tank "$V/d1" | cut -d' ' -f5)
   [ "$cksum" -eq 8 ]
   [ "$(field class <<<"$output" | grep -c '"ereport.fs.zfs.checksum"')" -eq 8 ]
   reports=$("$ZPOOL" events -v tank | awk '/^[A-Z]/ { c = $NF } c == "ereport.fs.zfs.checksum"')
