@@ -187,11 +187,11 @@ int Run(const Cmd& self, int argc, char** argv) {
   std::set<uint64_t> cached;
   if (!cachefile.empty()) {
     std::vector<std::string> devices;
-    if (!ReadCacheFile(cachefile, &cached, &devices))
+    // A file naming no device names no pool (and an empty list would mean /dev).
+    if (!ReadCacheFile(cachefile, &cached, &devices) || devices.empty())
       return Fail(args.empty() ? "no pools available to import"
                                : "cannot import '" + args[0] + "': no such pool available");
     dirs = devices;
-    if (dirs.empty()) dirs.push_back("/nonexistent");  // an empty list would mean /dev
   }
   auto scan = lzc::PoolScan(dirs, destroyed);
   if (!scan.ok()) return Fail(lzc::IsConnectError(scan.status()) ? scan.status().message() : "cannot scan devices: " + libzfs::Reason(scan.status()));

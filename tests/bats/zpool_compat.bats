@@ -146,6 +146,9 @@ a2" "$ZPOOL" list -H -o name
   "$ZPOOL" export tank
   "$ZPOOL" export p2
   [ ! -e "$cf" ]  # export takes tank out of its cache file; the copy still names it
+  # zfsd's own cache file, written without pools: nothing to find (not a search of /dev).
+  [ -e "$CACHE" ]
+  expect 1 "no pools available to import" "$ZPOOL" import -c "$CACHE"
   # Listed: tank only (p2's device is not in the file, and -c does not search).
   run "$ZPOOL" import -c "$copy"
   [ "$status" -eq 0 ]
