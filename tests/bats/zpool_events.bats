@@ -10,6 +10,9 @@ load ../lib/oracle
 ZINJECT=$UZFS_BUILD/cmd/zinject/zinject
 
 setup() {
+  # No timer sync: the exact event lists below would gain a resilver if one landed between a
+  # fault and its clear (every sync here is a zpool sync of the test's own).
+  export ZFSD_EXTRA_ARGS="--txg-timeout 600"
   pool_vdevs_setup
 }
 
