@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include <cstddef>
@@ -135,25 +136,24 @@ void Report(int* ready_fd, const std::string& msg) {
   *ready_fd = -1;
 }
 
-// sd_notify(3)'s protocol, without libsystemd: one datagram to $NOTIFY_SOCKET (a path, or
-// an abstract name written with a leading '@'). A zfsd.service of Type=notify counts as
-// started at READY=1, sent once the socket accepts connections and the cache file's pools
-// are imported and mounted; STOPPING=1 as SIGTERM's shutdown begins. Nothing without it.
+// sd_notify(3): a zfsd.service of Type=notify counts as started at READY=1, sent once the
+// socket accepts connections and the cache file's pools are imported and mounted; STOPPING=1
+// as SIGTERM's shutdown begins. Nothing without $NOTIFY_SOCKET.
 void NotifySystemd(const std::string& state) {
-  const char* path = ::getenv("NOTIFY_SOCKET");
-  if (!path || !*path || (path[0] != '/' && path[0] != '@')) return;
-  sockaddr_un sa{};
-  sa.sun_family = AF_UNIX;
-  size_t len = std::strlen(path);
-  if (len >= sizeof sa.sun_path) return;
-  std::memcpy(sa.sun_path, path, len);
-  if (sa.sun_path[0] == '@') sa.sun_path[0] = '\0';
-  int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return;
-  if (::sendto(fd, state.data(), state.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&sa),
-               static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + len)) < 0)
-    spdlog::warn("sd_notify {}: {}", state, std::strerror(errno));
-  ::close(fd);
+  if (int r = sd_notify(0, state.c_str()); r < 0) spdlog::warn("sd_notify {}: {}", state, std::strerror(-r));
+}
+
+// sd_listen_fds(3): zfsd started by zfsd.socket (socket activation) is given its listening
+// socket as fd 3. A client that connected first waits in the socket's backlog until the pools
+// are imported and mounted and Serve accepts. -1 when zfsd was not started that way.
+uzfs::Result<int> ActivationSocket() {
+  int n = sd_listen_fds(1);
+  if (n < 0) return uzfs::Status::Error(-n, std::string("sd_listen_fds: ") + std::strerror(-n));
+  if (n == 0) return -1;
+  if (n > 1) return uzfs::Status::Error(EINVAL, "the service manager passed " + std::to_string(n) + " sockets; zfsd takes one");
+  if (sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, nullptr, 0) <= 0)
+    return uzfs::Status::Error(EINVAL, "the socket passed by the service manager is not a listening Unix stream socket");
+  return SD_LISTEN_FDS_START;
 }
 
 }  // namespace
@@ -234,6 +234,8 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
+  // Before Daemonize: the service manager's socket is ours only while LISTEN_PID is our pid.
+  uzfs::Result<int> activated = ActivationSocket();
   std::filesystem::create_directories(state_dir, ec);
   int ready_fd = -1;
   if (!foreground) {
@@ -274,7 +276,7 @@ int main(int argc, char** argv) {
       {"stop the fault service", [&] { files.Stop(); }},
   };
   uzfs::Server server(&reg, socket);
-  uzfs::Status s = server.Listen();
+  uzfs::Status s = !activated.ok() ? activated.status() : *activated >= 0 ? server.Adopt(*activated) : server.Listen();
   if (!s.ok()) {
     spdlog::error("{}", s.message());
     if (foreground) std::cerr << "zfsd: " << s.message() << "\n";
@@ -287,7 +289,7 @@ int main(int argc, char** argv) {
   table.Start();
   if (uzfs::Status f = files.Start(); !f.ok()) spdlog::error("file service: {}", f.ToString());
   mounts.MountAll();
-  spdlog::info("listening on {}", socket);
+  spdlog::info("listening on {}{}", server.path(), *activated >= 0 ? " (from the service manager)" : "");
   Report(&ready_fd, "ok");
   NotifySystemd("READY=1\nMAINPID=" + std::to_string(::getpid()));
   std::thread sig([&] {

@@ -1,5 +1,7 @@
 #include "daemon/server.h"
 
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -14,10 +16,24 @@
 
 namespace uzfs {
 
-Server::Server(const Registry* registry, std::string path) : reg_(registry), path_(std::move(path)) {}
+Server::Server(const Registry* registry, std::string path)
+    : reg_(registry), path_(std::move(path)), wake_fd_(::eventfd(0, EFD_CLOEXEC)) {}
 
 Server::~Server() {
   if (listen_fd_ >= 0) ::close(listen_fd_);
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+}
+
+Status Server::Adopt(int fd) {
+  sockaddr_un addr{};
+  socklen_t len = sizeof addr;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+    return Status::Error(errno, std::string("the socket passed by the service manager: ") + std::strerror(errno));
+  if (addr.sun_family == AF_UNIX && len > offsetof(sockaddr_un, sun_path) && addr.sun_path[0] != '\0')
+    path_ = addr.sun_path;
+  listen_fd_ = fd;
+  adopted_ = true;
+  return Status::Ok();
 }
 
 Status Server::Listen() {
@@ -52,9 +68,18 @@ Status Server::Listen() {
 
 void Server::Serve() {
   while (!stopping_) {
+    // Woken by a connection or by Stop (the eventfd): a socket the service manager lent us
+    // must stay usable for the next zfsd, so Stop does not shut it down.
+    pollfd p[2] = {{listen_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+    if (::poll(p, wake_fd_ >= 0 ? 2 : 1, -1) < 0 && errno != EINTR) {
+      spdlog::error("poll: {}", std::strerror(errno));
+      break;
+    }
+    if (stopping_) break;
+    if (!(p[0].revents & POLLIN)) continue;
     int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
     if (fd < 0) {
-      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno == EINTR || errno == ECONNABORTED || errno == EAGAIN) continue;
       if (stopping_) break;
       spdlog::error("accept: {}", std::strerror(errno));
       continue;
@@ -71,12 +96,13 @@ void Server::Serve() {
   std::unique_lock<std::mutex> l(mu_);
   for (int fd : conns_) ::shutdown(fd, SHUT_RD);
   cv_.wait(l, [this] { return active_ == 0; });
-  ::unlink(path_.c_str());
+  if (!adopted_) ::unlink(path_.c_str());
 }
 
 void Server::Stop() {
   stopping_ = true;
-  if (listen_fd_ >= 0) ::shutdown(listen_fd_, SHUT_RDWR);
+  uint64_t one = 1;
+  if (wake_fd_ >= 0 && ::write(wake_fd_, &one, sizeof one) < 0) spdlog::warn("stop: {}", std::strerror(errno));
   std::lock_guard<std::mutex> l(mu_);
   for (int fd : conns_) ::shutdown(fd, SHUT_RD);
 }

@@ -31,6 +31,10 @@ class Server {
   // and removing a stale one. Mode 0666: reads are open to everyone, the registry checks
   // permissions per operation.
   Status Listen();
+  // Instead of Listen: a listening socket the service manager created (systemd socket
+  // activation, zfsd.socket). It is not removed at exit: the manager owns it and starts the
+  // next zfsd when a client connects to it again.
+  Status Adopt(int fd);
   // Accepts until Stop(); returns when every connection has finished its current request.
   void Serve();
   // From any thread (the signal thread): stop accepting, wake idle connections.
@@ -46,6 +50,8 @@ class Server {
   const Registry* reg_;
   std::string path_;
   int listen_fd_ = -1;
+  bool adopted_ = false;
+  int wake_fd_ = -1;  // an eventfd: Stop wakes Serve's poll
   std::atomic<bool> stopping_{false};
   std::mutex mu_;  // guards conns_ and active_
   std::condition_variable cv_;

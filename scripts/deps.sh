@@ -5,7 +5,7 @@ set -euo pipefail
 pkgs=(
   build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
   libcli11-dev libspdlog-dev libfmt-dev libblkid-dev libudev-dev libfdisk-dev fdisk liburing-dev libfuse3-dev fuse3
-  libpmem2-dev libpmem-dev libssl-dev zlib1g-dev libgtest-dev libgmock-dev
+  libpmem2-dev libpmem-dev libsystemd-dev libssl-dev zlib1g-dev libgtest-dev libgmock-dev
   bats parallel mandoc bash-completion zfs-fuse util-linux procps xxd e2fsprogs coreutils bsdextrautils
   qemu-system-x86 ndctl busybox-static cpio
 )

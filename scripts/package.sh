@@ -2,7 +2,8 @@
 # Builds the Debian package of uzfs from a build tree: scripts/package.sh [BUILD [OUTDIR]]
 # (defaults build/ and BUILD/package). Configures BUILD when it has not been, builds what is
 # out of date, then runs CPack's DEB generator (packaging/CMakeLists.txt: the install rules,
-# the control fields, the maintainer scripts) and prints the path of the .deb.
+# the control fields, the maintainer scripts) and prints the paths of the two .debs: uzfs
+# (programs, library, units, pages), then uzfs-dev (header, .so link, pkg-config file).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-${UZFS_BUILD:-build}}
@@ -21,4 +22,4 @@ cpack --config "$build/CPackConfig.cmake" -B "$out" >"$out/cpack.log" 2>&1 || {
   cat "$out/cpack.log" >&2
   exit 1
 }
-ls "$out"/uzfs_*.deb
+printf "%s\n" "$out"/uzfs_*.deb "$out"/uzfs-dev_*.deb

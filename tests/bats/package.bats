@@ -1,19 +1,23 @@
 #!/usr/bin/env bats
-# The Debian package (scripts/package.sh: CPack's DEB generator over the install rules of
-# packaging/CMakeLists.txt), built from the build tree: its control fields, its contents, and
-# an install into a scratch root (dpkg-deb -x; nothing goes into the real system, whose
-# binaries other suites may be using) whose programs run from there, finding their library
-# in the scratch root and nothing of the build tree.
+# The Debian packages uzfs and uzfs-dev (scripts/package.sh: CPack's DEB generator over the
+# install rules of packaging/CMakeLists.txt), built from the build tree: their control fields,
+# their contents, and an install into a scratch root (dpkg-deb -x; nothing goes into the real
+# system, whose binaries other suites may be using) whose programs run from there, finding
+# their library in the scratch root and nothing of the build tree.
 
 load ../lib/pool_helpers
 
 setup_file() {
   export OUT=$BATS_FILE_TMPDIR/out
-  DEB=$("$UZFS_ROOT/scripts/package.sh" "$UZFS_BUILD" "$OUT")
-  export DEB
+  local debs
+  debs=$("$UZFS_ROOT/scripts/package.sh" "$UZFS_BUILD" "$OUT")
+  DEB=$(sed -n 1p <<<"$debs")
+  DEV=$(sed -n 2p <<<"$debs")
+  export DEB DEV
   export R=$BATS_FILE_TMPDIR/root
   mkdir -p "$R"
   dpkg-deb -x "$DEB" "$R"
+  dpkg-deb -x "$DEV" "$R"
   export LIBDIR
   LIBDIR=$(dirname "$(cd "$R" && find . -name 'libuzfs_file.so.0' | head -1)")
   LIBDIR=$R/${LIBDIR#./}
@@ -67,14 +71,17 @@ owner() {
   done
 }
 
-@test "package: contents (programs, library and header, every man page and completion, the unit)" {
+@test "package: contents (programs, library, every man page and completion, the units)" {
   dpkg-deb -c "$DEB" | awk '{ print $6 }' >"$BATS_TEST_TMPDIR/list"
   in_deb() { grep -qx "./$1" "$BATS_TEST_TMPDIR/list" || { echo "missing: $1" >&2; return 1; }; }
   for b in zpool zfs zdb zinject zfsd mount.zfs mount.fuse.zfs; do in_deb "usr/sbin/$b"; done
   [ "$(readlink "$R/usr/sbin/mount.fuse.zfs")" = mount.zfs ]
   for b in arcstat uzfs-map; do in_deb "usr/bin/$b"; done
-  in_deb usr/include/uzfs/file.h
   in_deb usr/lib/systemd/system/zfsd.service
+  in_deb usr/lib/systemd/system/zfsd.socket
+  # The library itself, not what building against it needs (uzfs-dev's).
+  run grep -E 'include/|\.pc$|libuzfs_file\.so$' "$BATS_TEST_TMPDIR/list"
+  [ "$status" -eq 1 ]
   for page in "$UZFS_ROOT"/man/man[178]/*.[178]; do
     sec=${page##*.}
     in_deb "usr/share/man/man$sec/$(basename "$page").gz"
@@ -96,6 +103,23 @@ owner() {
   # The shared library: ldconfig runs after the install; a shlibs entry for its users.
   grep -qx 'activate-noawait ldconfig' "$BATS_TEST_TMPDIR/ctl/triggers"
   grep -qx 'libuzfs_file 0 uzfs (= 0.1.0)' "$BATS_TEST_TMPDIR/ctl/shlibs"
+}
+
+@test "package: uzfs-dev holds the header, the .so link and the pkg-config file, and needs uzfs of its version" {
+  [ "$(basename "$DEV")" = "uzfs-dev_0.1.0_$(dpkg --print-architecture).deb" ]
+  [ "$(dpkg-deb -f "$DEV" Package)" = uzfs-dev ]
+  [ "$(dpkg-deb -f "$DEV" Depends)" = "uzfs (= 0.1.0)" ]
+  [ "$(dpkg-deb -f "$DEV" Section)" = libdevel ]
+  [ -z "$(dpkg-deb -f "$DEV" Conflicts)" ]
+  dpkg-deb -c "$DEV" | awk '$1 !~ /^d/ { print $6 }' | sort >"$BATS_TEST_TMPDIR/list"
+  [ "$(cat "$BATS_TEST_TMPDIR/list")" = "./usr/include/uzfs/file.h
+./usr/lib/libuzfs_file.so
+./usr/lib/pkgconfig/uzfs_file.pc" ]
+  [ "$(readlink "$R/usr/lib/libuzfs_file.so")" = libuzfs_file.so.0 ]
+  export PKG_CONFIG_SYSROOT_DIR=$R PKG_CONFIG_LIBDIR=$R/usr/lib/pkgconfig
+  [ "$(pkg-config --modversion uzfs_file)" = 0.1.0 ]
+  [ "$(pkg-config --cflags uzfs_file | xargs)" = "-I$R/usr/include" ]
+  [ "$(pkg-config --libs uzfs_file | xargs)" = "-L$R/usr/lib -luzfs_file" ]
 }
 
 @test "package: the installed programs run from the scratch root, with no reference to the build tree" {
@@ -156,10 +180,15 @@ owner() {
   # systemd-analyze verify against this system's units, with ExecStart naming the scratch
   # root's zfsd (it checks that the program exists); a unit it finds fault with is reported
   # on its output even when the status is 0.
+  S=$R/usr/lib/systemd/system/zfsd.socket
+  grep -qx 'ListenStream=/run/uzfs/zfsd.sock' "$S"
+  grep -qx 'Requires=zfsd.socket' "$U"
+  grep -qx 'Also=zfsd.socket' "$U"
   if command -v systemd-analyze >/dev/null; then
     mkdir "$BATS_TEST_TMPDIR/units"
     sed "s|^ExecStart=/usr/sbin/zfsd|ExecStart=$R/usr/sbin/zfsd|" "$U" >"$BATS_TEST_TMPDIR/units/zfsd.service"
-    run systemd-analyze verify --man=no "$BATS_TEST_TMPDIR/units/zfsd.service"
+    cp "$S" "$BATS_TEST_TMPDIR/units/"
+    run systemd-analyze verify --man=no "$BATS_TEST_TMPDIR/units/zfsd.socket" "$BATS_TEST_TMPDIR/units/zfsd.service"
     [ "$status" -eq 0 ] || { echo "$output" >&2; return 1; }
     [ -z "$output" ] || { echo "$output" >&2; return 1; }
   fi
@@ -184,4 +213,54 @@ for _ in range(2):
   zfsd_stop
   wait "$listener"
   grep -qx STOPPING=1 "$BATS_TEST_TMPDIR/got"
+}
+
+@test "package: zfsd.socket's activation starts zfsd on first use; a C program built with pkg-config against uzfs-dev writes and reads a file through it" {
+  command -v systemd-socket-activate >/dev/null || skip "systemd-socket-activate needed"
+  D=$BATS_TEST_TMPDIR/d
+  mkdir -p "$D/state"
+  export UZFS_SOCKET=$D/sock
+  # What systemd does for zfsd.socket: listen, and start zfsd with the socket on fd 3 at the
+  # first connection (--foreground, as zfsd.service runs it).
+  systemd-socket-activate -l "$UZFS_SOCKET" "$R/usr/sbin/zfsd" --foreground --state-dir "$D/state" \
+    --log-level info 2>"$D/zfsd.log" &
+  ZFSD_PID=$!
+  for _ in $(seq 50); do [ -S "$UZFS_SOCKET" ] && break; sleep 0.05; done
+  # Nothing runs zfsd yet: the activator waits for a client.
+  ! pgrep -f "$R/usr/sbin/zfsd" >/dev/null
+  run "$R/usr/sbin/zpool" list -H
+  [ "$status" -eq 0 ]
+  [ -z "$output" ]
+  pgrep -f "$R/usr/sbin/zfsd" >/dev/null
+  grep -q "listening on $UZFS_SOCKET (from the service manager)" "$D/zfsd.log"
+  truncate -s 128M "$D/v0"
+  "$R/usr/sbin/zpool" create -R "$D/alt" tank "$D/v0"
+  cat >"$D/t.c" <<'C'
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <uzfs/file.h>
+int main(int argc, char **argv) {
+  uzfs_file *f = uzfs_open(argv[1], O_CREAT | O_RDWR, 0644);
+  if (!f) { perror("uzfs_open"); return 1; }
+  char buf[6] = {0};
+  if (uzfs_pwrite(f, "hello", 5, 0) != 5 || uzfs_pread(f, buf, 5, 0) != 5) { perror("io"); return 1; }
+  printf("%s\n", buf);
+  return uzfs_close(f) != 0;
+}
+C
+  export PKG_CONFIG_SYSROOT_DIR=$R PKG_CONFIG_LIBDIR=$R/usr/lib/pkgconfig
+  # shellcheck disable=SC2046
+  cc -o "$D/t" "$D/t.c" $(pkg-config --cflags --libs uzfs_file)
+  run env LD_LIBRARY_PATH="$LIBDIR" "$D/t" "$D/alt/tank/f"
+  [ "$status" -eq 0 ]
+  [ "$output" = hello ]
+  [ "$(cat "$D/alt/tank/f")" = hello ]
+  "$R/usr/sbin/zpool" export tank
+  # SIGTERM: zfsd stops and leaves the socket to its owner (systemd keeps listening on it).
+  kill -TERM "$(pgrep -f "$R/usr/sbin/zfsd")"
+  wait "$ZFSD_PID"
+  ZFSD_PID=
+  [ -S "$UZFS_SOCKET" ]
+  grep -q stopped "$D/zfsd.log"
 }

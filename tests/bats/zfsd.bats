@@ -240,23 +240,30 @@ $usage"
   grep -qx '   pool: ptank' "$out"
 }
 
-@test "packaging: systemd-analyze verify accepts zfsd.service" {
+@test "packaging: systemd-analyze verify accepts zfsd.service and zfsd.socket" {
   unit=$UZFS_ROOT/packaging/zfsd.service
-  [ -f "$unit" ]
+  sock=$UZFS_ROOT/packaging/zfsd.socket
+  [ -f "$unit" ] && [ -f "$sock" ]
   # Type=notify: zfsd sends READY=1 once the cache file's pools are mounted (package.bats
-  # checks the notification itself).
+  # checks the notification itself, and the socket's activation).
   grep -qx 'Type=notify' "$unit"
   grep -qx 'KillSignal=SIGTERM' "$unit"
   grep -qx 'ExecStart=/usr/sbin/zfsd --foreground' "$unit"
-  grep -qx 'RuntimeDirectory=uzfs' "$unit"
   grep -qx 'StateDirectory=uzfs' "$unit"
+  # The socket's directory is the socket unit's: a RuntimeDirectory= of the service would be
+  # removed, socket and all, at every stop of zfsd.
+  ! grep -q '^RuntimeDirectory=' "$unit"
+  grep -qx 'Requires=zfsd.socket' "$unit"
+  grep -qx 'ListenStream=/run/uzfs/zfsd.sock' "$sock"
+  grep -qx 'SocketMode=0666' "$sock"
   command -v systemd-analyze >/dev/null || skip "systemd-analyze is not installed"
   # verify wants ExecStart's binary to exist: check a copy that runs the one we built (the
   # only line that differs). --man=no: the man pages of Documentation= are not installed
   # here (docs.bats checks them).
   mkdir -p "$D/unit"
   sed "s|^ExecStart=/usr/sbin/zfsd |ExecStart=$ZFSD |" "$unit" >"$D/unit/zfsd.service"
-  run systemd-analyze verify --man=no "$D/unit/zfsd.service"
+  cp "$sock" "$D/unit/"
+  run systemd-analyze verify --man=no "$D/unit/zfsd.socket" "$D/unit/zfsd.service"
   echo "$output" >&2
   [ "$status" -eq 0 ]
   [ -z "$output" ]
