@@ -268,3 +268,27 @@ $usage"
   [ "$status" -eq 0 ]
   [ -z "$output" ]
 }
+
+@test "packaging: an /etc/fstab line of type zfs with x-systemd.requires=zfsd.service boots without an ordering cycle" {
+  gen=/lib/systemd/system-generators/systemd-fstab-generator
+  [ -x "$gen" ] && command -v systemd-analyze >/dev/null || skip "systemd's fstab generator and systemd-analyze needed"
+  # The mount unit systemd makes at boot from the line mount.zfs(8) gives (SYSTEMD_FSTAB: the
+  # generator's test hook), beside zfsd's two units: a dry run of starting each (verify)
+  # reports any ordering cycle, as a boot would meet it (zfsd.service after local-fs.target,
+  # the mount before it: "Found ordering cycle").
+  mkdir -p "$D/gen/normal" "$D/gen/early" "$D/gen/late" "$D/unit"
+  echo "tank/home  /mnt/uzfs-home  zfs  defaults,x-systemd.requires=zfsd.service  0  0" >"$D/fstab"
+  SYSTEMD_FSTAB=$D/fstab SYSTEMD_PROC_CMDLINE="" "$gen" "$D/gen/normal" "$D/gen/early" "$D/gen/late"
+  m=$D/gen/normal/mnt-uzfs\\x2dhome.mount
+  [ -f "$m" ]
+  grep -qx 'Requires=zfsd.service' "$m"
+  grep -qx 'Before=local-fs.target' "$m"
+  cp "$m" "$D/unit/"
+  sed "s|^ExecStart=/usr/sbin/zfsd |ExecStart=$ZFSD |" "$UZFS_ROOT/packaging/zfsd.service" >"$D/unit/zfsd.service"
+  cp "$UZFS_ROOT/packaging/zfsd.socket" "$D/unit/"
+  run systemd-analyze verify --man=no "$D/unit/$(basename "$m")" "$D/unit/zfsd.service" "$D/unit/zfsd.socket"
+  echo "$output" >&2
+  [ "$status" -eq 0 ]
+  [[ $output != *"ordering cycle"* ]]
+  [ -z "$output" ]
+}
