@@ -2,10 +2,12 @@
 
 #include <cctype>
 #include <cstdio>
+#include <map>
 
 #include "daemon/args.h"
 #include "libcore/base/zfs_prop.h"
 #include "libcore/spa/spa_history.h"
+#include "libcore/zio/zio_inject.h"
 
 namespace uzfs {
 
@@ -410,9 +412,32 @@ Status PoolOps::Inject(const NvList& args, NvList* result) {
   }
   if (action == "fault")
     return t_->With(Str(args, "name"), [&](Pool& p) { return p.FaultDevice(guid); });
+  if (action == "add_data") {
+    // zinject -t data FILE: name is the file's filesystem, object its inode number.
+    const std::string fs = Str(args, "name");
+    return t_->With(fs.substr(0, fs.find('/')), [&](Pool& p) -> Status {
+      if (args.GetUint64("flush_arc").value_or(0)) p.FlushArc();
+      UZFS_ASSIGN(uint64_t id, p.InjectData(fs, args.GetUint64("object").value_or(0),
+                                            args.GetUint64("start").value_or(0),
+                                            args.GetUint64("end").value_or(UINT64_MAX),
+                                            static_cast<int>(args.GetUint64("error").value_or(EIO)),
+                                            static_cast<uint32_t>(args.GetUint64("freq").value_or(100))));
+      result->AddUint64("id", id);
+      return Status::Ok();
+    });
+  }
+  if (action == "flush_arc") {
+    // zinject -a alone: the ARC is every pool's, so any pool flushes it (none: nothing cached).
+    for (const std::string& name : t_->Names())
+      return t_->With(name, [](Pool& p) {
+        p.FlushArc();
+        return Status::Ok();
+      });
+    return Status::Ok();
+  }
   if (action == "clear") {
     const uint64_t id = args.GetUint64("id").value_or(0);
-    bool found = false;
+    bool found = ClearDataInjection(id);
     for (const std::string& name : t_->Names())
       (void)t_->With(name, [&](Pool& p) {
         found |= p.ClearInjection(id);
@@ -422,8 +447,10 @@ Status PoolOps::Inject(const NvList& args, NvList* result) {
   }
   if (action == "list") {
     std::vector<NvList> out;
+    std::map<uint64_t, std::string> pool_names;  // guid -> name, for the data handlers
     for (const std::string& name : t_->Names())
       (void)t_->With(name, [&](Pool& p) {
+        pool_names[p.guid()] = name;
         for (const Pool::InjectHandler& h : p.Injections()) {
           NvList one;
           one.AddUint64("id", h.id);
@@ -436,6 +463,21 @@ Status PoolOps::Inject(const NvList& args, NvList* result) {
         }
         return Status::Ok();
       });
+    for (const DataInjection& d : DataInjections()) {
+      NvList one;
+      one.AddUint64("id", d.id);
+      one.AddString("type", "data");
+      auto n = pool_names.find(d.pool_guid);
+      one.AddString("pool", n == pool_names.end() ? "-" : n->second);  // its pool went away
+      one.AddUint64("objset", d.objset);
+      one.AddUint64("object", d.object);
+      one.AddUint64("level", static_cast<uint64_t>(d.level));
+      one.AddUint64("start", d.start);
+      one.AddUint64("end", d.end);
+      one.AddUint64("error", static_cast<uint64_t>(d.error));
+      one.AddUint64("freq", d.freq);
+      out.push_back(std::move(one));
+    }
     std::sort(out.begin(), out.end(), [](const NvList& a, const NvList& b) {
       return a.GetUint64("id").value_or(0) < b.GetUint64("id").value_or(0);
     });

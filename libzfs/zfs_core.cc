@@ -276,6 +276,27 @@ Status InjectFaultDevice(const std::string& pool, uint64_t guid) {
   return Call(proto::OpId::kPoolInject, a).status();
 }
 
+Result<uint64_t> InjectData(const std::string& fs, uint64_t object, uint64_t start, uint64_t end, int error,
+                            uint32_t freq, bool flush_arc) {
+  NvList a;
+  a.AddString("action", "add_data");
+  a.AddString("name", fs);
+  a.AddUint64("object", object);
+  a.AddUint64("start", start);
+  a.AddUint64("end", end);
+  a.AddUint64("error", static_cast<uint64_t>(error));
+  a.AddUint64("freq", freq);
+  a.AddUint64("flush_arc", flush_arc ? 1 : 0);
+  UZFS_ASSIGN(NvList r, Call(proto::OpId::kPoolInject, a));
+  return r.GetUint64("id").value_or(0);
+}
+
+Status InjectFlushArc() {
+  NvList a;
+  a.AddString("action", "flush_arc");
+  return Call(proto::OpId::kPoolInject, a).status();
+}
+
 Status ZfsCreate(const std::string& name, const NvList& props, bool parents,
                  const std::string& history) {
   NvList a;

@@ -98,6 +98,13 @@ Result<uint64_t> InjectAdd(const std::string& pool, uint64_t guid, int error, in
 Status InjectClear(uint64_t id);
 Result<NvList> InjectList();
 Status InjectFaultDevice(const std::string& pool, uint64_t guid);
+// zinject -t data: reads of object's level-0 blocks holding bytes [start, end] of filesystem
+// fs fail with error (EIO or ECKSUM), freq percent of the time; flush_arc first (zinject -a).
+// Listed with {id, type "data", pool, objset, object, level, start, end, error, freq}.
+Result<uint64_t> InjectData(const std::string& fs, uint64_t object, uint64_t start, uint64_t end, int error,
+                            uint32_t freq, bool flush_arc);
+// zinject -a alone: the ARC flushed.
+Status InjectFlushArc();
 
 // ---- datasets (zfs's)
 

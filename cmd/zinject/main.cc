@@ -1,14 +1,20 @@
-// zinject: injects device faults into an imported pool (OpenZFS cmd/zinject/zinject.c, its
-// device form: -d, -e, -T, -f, -A, -c, -q and the listing), for testing how zfsd counts,
-// faults and recovers devices (zpool status, zpool clear). The handlers live in zfsd, per
-// pool (libcore/vdev/vdev_inject.h says what each error does); data faults (-t, -b), label
-// faults (-L), panics (-p) and ignored writes (-I) are not offered.
+// zinject: injects faults into an imported pool (OpenZFS cmd/zinject/zinject.c): device
+// handlers (-d, -e, -T, -f, -A), data handlers on a file's blocks (-t data, -e, -r, -f),
+// an ARC flush (-a), -c, -q and the listing, for testing how zfsd counts, faults and
+// recovers devices (zpool status, zpool clear) and how reads that fail reach the error log
+// (zpool status -v). The handlers live in zfsd (libcore/vdev/vdev_inject.h,
+// libcore/zio/zio_inject.h); other object types (-t dnode, mos, ...), raw bookmarks (-b),
+// label faults (-L), panics (-p) and ignored writes (-I) are not offered.
+#include <cctype>
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
 #include <string>
 #include <strings.h>
+#include <sys/stat.h>
+#include <vector>
 
 #include "cmd/common/cmd.h"
 #include "libzfs/libzfs.h"
@@ -27,13 +33,20 @@ const Cmd kZinject = {
     {"zinject",
      "zinject -c id|all",
      "zinject -d device [-e io|nxio] [-T read|write|all] [-f frequency] [-q] pool",
-     "zinject -d device -A fault pool"},
+     "zinject -d device -A fault pool",
+     "zinject -t data [-e io|checksum] [-r start[,end]] [-f frequency] [-a] [-q] path",
+     "zinject -a"},
     "    -A action     fault: the device is FAULTED at once (vdev_fault)\n"
+    "    -a            flush the ARC first (alone: just flush it), so reads go to disk\n"
     "    -c id|all     clear the handler numbered id, or every handler\n"
     "    -d device     the device (its path as zpool status shows it, or its guid)\n"
-    "    -e error      io: the device's I/O fails with EIO (default: nxio, as if pulled)\n"
+    "    -e error      device: io fails its I/O with EIO (default: nxio, as if pulled);\n"
+    "                  data: io (default) or checksum, as if no copy could be read\n"
     "    -f frequency  fail only this percentage of the I/O (1-100, default 100)\n"
     "    -q            print only the number of the handler added\n"
+    "    -r range      data: the bytes start[,end] whose blocks fail (K, M, G accepted;\n"
+    "                  default: all; start alone: the block holding it)\n"
+    "    -t type       data: reads of the file's data blocks fail (the file's full path)\n"
     "    -T type       the I/O that fails: read, write or all (default all)\n"
     "    -h            print this message\n"
     "    --help        print this message\n",
@@ -54,13 +67,36 @@ int List() {
     std::cout << "No handlers registered.\nRun 'zinject -h' for usage information.\n";
     return kExitOk;
   }
-  std::printf("%3s  %-15s  %s\n", "ID", "POOL", "GUID");
-  std::printf("---  ---------------  ----------------\n");
-  for (const NvList& h : *hs)
-    std::printf("%3llu  %-15s  %llx\n", static_cast<unsigned long long>(h.GetUint64("id").value_or(0)),
-                h.GetString("pool") ? h.GetString("pool")->c_str() : "",
-                static_cast<unsigned long long>(h.GetUint64("guid").value_or(0)));
-  std::printf("\n");
+  auto u = [](const NvList& h, const char* k) { return static_cast<unsigned long long>(h.GetUint64(k).value_or(0)); };
+  auto pool = [](const NvList& h) { return h.GetString("pool") ? h.GetString("pool")->c_str() : ""; };
+  auto is_data = [](const NvList& h) { return h.GetString("type") && *h.GetString("type") == "data"; };
+  // print_device_handler's table, then print_data_handler's.
+  int n = 0;
+  for (const NvList& h : *hs) {
+    if (is_data(h)) continue;
+    if (n++ == 0) {
+      std::printf("%3s  %-15s  %s\n", "ID", "POOL", "GUID");
+      std::printf("---  ---------------  ----------------\n");
+    }
+    std::printf("%3llu  %-15s  %llx\n", u(h, "id"), pool(h), u(h, "guid"));
+  }
+  if (n) std::printf("\n");
+  n = 0;
+  for (const NvList& h : *hs) {
+    if (!is_data(h)) continue;
+    if (n++ == 0) {
+      std::printf("%3s  %-15s  %-6s  %-6s  %-8s  %3s  %-15s\n", "ID", "POOL", "OBJSET", "OBJECT", "TYPE", "LVL",
+                  "RANGE");
+      std::printf("---  ---------------  ------  ------  --------  ---  ---------------\n");
+    }
+    std::printf("%3llu  %-15s  %-6llu  %-6llu  %-8s  %-3llu  ", u(h, "id"), pool(h), u(h, "objset"), u(h, "object"),
+                "data", u(h, "level"));
+    if (u(h, "start") == 0 && h.GetUint64("end").value_or(0) == UINT64_MAX)
+      std::printf("all\n");
+    else
+      std::printf("[%llu, %llu]\n", u(h, "start"), u(h, "end"));
+  }
+  if (n) std::printf("\n");
   return kExitOk;
 }
 
@@ -89,6 +125,83 @@ int Cancel(const std::string& which) {
   return kExitOk;
 }
 
+// zfs_nicestrtonum: a number with an optional K, M, G, T, P or E suffix (powers of 1024).
+bool NiceNumber(const std::string& t, uint64_t* out) {
+  if (t.empty() || !std::isdigit(static_cast<unsigned char>(t[0]))) return false;
+  size_t end = 0;
+  unsigned long long v = 0;
+  try {
+    v = std::stoull(t, &end, 0);
+  } catch (...) {
+    return false;
+  }
+  std::string suffix = t.substr(end);
+  if (!suffix.empty() && (suffix.back() == 'B' || suffix.back() == 'b') && suffix.size() > 1) suffix.pop_back();
+  static const std::string kUnits = "KMGTPE";
+  if (suffix.empty()) {
+    *out = v;
+    return true;
+  }
+  if (suffix.size() != 1) return false;
+  size_t k = kUnits.find(static_cast<char>(std::toupper(static_cast<unsigned char>(suffix[0]))));
+  if (k == std::string::npos) return false;
+  const int shift = 10 * static_cast<int>(k + 1);
+  if (v > (UINT64_MAX >> shift)) return false;
+  *out = v << shift;
+  return true;
+}
+
+// zinject -t data PATH (translate_record): the file's filesystem (the mounted one whose
+// device is the file's) and object (its inode number), the range in bytes.
+int InjectData(const std::string& path, const std::string& range, int err, uint32_t freq, bool flush,
+               bool quiet) {
+  if (path.empty() || path[0] != '/') {
+    UsageError(kZinject, "invalid object '" + path + "': must be full path");
+    return kExitError;
+  }
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return Fail("cannot open '" + path + "': " + std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) return Fail("invalid object '" + path + "': not a regular file");
+  auto mounts = lzc::ZfsMounts();
+  if (!mounts.ok()) return Fail(mounts.status().message());
+  std::string fs;
+  for (const lzc::Mount& m : *mounts) {
+    struct stat ms;
+    if (::stat(m.mountpoint.c_str(), &ms) == 0 && ms.st_dev == st.st_dev) fs = m.name;
+  }
+  if (fs.empty()) return Fail("invalid path '" + path + "': not a ZFS filesystem");
+  // initialize_range: all by default; start alone is the byte at start.
+  uint64_t start = 0, end = UINT64_MAX;
+  if (!range.empty()) {
+    const size_t comma = range.find(',');
+    uint64_t e = 0;
+    if (!NiceNumber(range.substr(0, comma), &start) ||
+        (comma != std::string::npos && !NiceNumber(range.substr(comma + 1), &e)))
+      return Fail("invalid range '" + range + "': must be of the form 'start[,end]'");
+    end = comma == std::string::npos ? start : e;
+    if (end < start) return Fail("invalid range '" + range + "': must be of the form 'start[,end]'");
+  }
+  auto id = lzc::InjectData(fs, st.st_ino, start, end, err, freq, flush);
+  if (!id.ok()) {
+    if (lzc::IsConnectError(id.status())) return Fail(id.status().message());
+    return Fail("failed to add handler: " + id.status().message());
+  }
+  if (quiet) {
+    std::cout << *id << "\n";
+  } else {
+    std::printf("Added handler %llu with the following properties:\n", static_cast<unsigned long long>(*id));
+    std::printf("  pool: %s\n", fs.substr(0, fs.find('/')).c_str());
+    std::printf("object: %llu\n", static_cast<unsigned long long>(st.st_ino));
+    std::printf("  type: data\n");
+    std::printf(" level: 0\n");
+    if (start == 0 && end == UINT64_MAX)
+      std::printf(" range: all\n");
+    else
+      std::printf(" range: [%llu, %llu]\n", static_cast<unsigned long long>(start), static_cast<unsigned long long>(end));
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -102,9 +215,12 @@ int main(int argc, char** argv) {
     }
   }
   CLI::App app;
-  std::string action, cancel, device, error, freq_s, type;
-  bool quiet = false;
+  std::string action, cancel, device, error, freq_s, type, objtype, range;
+  bool quiet = false, flush = false;
   app.add_option("-A", action);
+  app.add_flag("-a", flush);
+  app.add_option("-t", objtype);
+  app.add_option("-r", range);
   app.add_option("-c", cancel);
   app.add_option("-d", device);
   app.add_option("-e", error);
@@ -116,11 +232,11 @@ int main(int argc, char** argv) {
   if (int rc = Parse(kZinject, app, argc, argv, &args); rc >= 0) return rc;
 
   // zinject.c's checks of the option values, in its words (exit 1 after the usage).
-  int err = ENXIO;
+  int err = objtype.empty() ? ENXIO : EIO;
   if (!error.empty()) {
     if (strcasecmp(error.c_str(), "io") == 0) err = EIO;
     else if (strcasecmp(error.c_str(), "nxio") == 0) err = ENXIO;
-    else if (strcasecmp(error.c_str(), "checksum") == 0) return Fail("device error type must be 'io' or 'nxio'");
+    else if (strcasecmp(error.c_str(), "checksum") == 0) err = ECKSUM;
     else {
       UsageError(kZinject, "invalid error type '" + error + "': must be 'io', 'checksum' or 'nxio'");
       return kExitError;
@@ -149,12 +265,38 @@ int main(int argc, char** argv) {
   }
 
   if (!cancel.empty()) {
-    if (!device.empty() || !action.empty() || !error.empty() || !type.empty() || !freq_s.empty())
+    if (!device.empty() || !action.empty() || !error.empty() || !type.empty() || !freq_s.empty() ||
+        !objtype.empty() || !range.empty() || flush)
       return UsageError(kZinject, "cancel (-c) incompatible with any other options");
     if (!args.empty()) return UsageError(kZinject, "extraneous argument to '-c'");
     return Cancel(cancel);
   }
-  if (device.empty()) return UsageError(kZinject, "at least one of '-c' or '-d' must be specified");
+  if (!objtype.empty()) {
+    if (!device.empty() || !action.empty() || !type.empty())
+      return UsageError(kZinject, "-t is incompatible with -d, -A and -T");
+    static const char* const kTypes[] = {"dnode", "mos", "mosdir", "metaslab", "config", "bplist",
+                                         "spacemap", "errlog", "label"};
+    if (strcasecmp(objtype.c_str(), "data") != 0) {
+      for (const char* t : kTypes)
+        if (strcasecmp(objtype.c_str(), t) == 0)
+          return Fail("injection into '" + objtype + "' objects is not supported: only 'data'");
+      UsageError(kZinject, "invalid type '" + objtype + "'");
+      return kExitError;
+    }
+    if (err == ENXIO) return Fail("data error type must be 'checksum' or 'io'");
+    if (args.size() != 1) return UsageError(kZinject, "data injection requires a single path");
+    return InjectData(args[0], range, err, freq, flush, quiet);
+  }
+  if (!range.empty()) return UsageError(kZinject, "-r is only meaningful with -t data");
+  if (flush && device.empty()) {
+    if (!args.empty() || !error.empty() || !freq_s.empty() || !action.empty() || !type.empty())
+      return UsageError(kZinject, "-a alone takes no other option or argument");
+    Status s = lzc::InjectFlushArc();
+    if (!s.ok()) return Fail(s.message());
+    return kExitOk;
+  }
+  if (device.empty()) return UsageError(kZinject, "at least one of '-c', '-d', '-t' or '-a' must be specified");
+  if (err == ECKSUM) return Fail("device error type must be 'io' or 'nxio'");
   if (args.size() != 1) return UsageError(kZinject, "device (-d) injection requires a single pool name");
   const std::string& pool = args[0];
 
@@ -175,6 +317,10 @@ int main(int argc, char** argv) {
     Status s = lzc::InjectFaultDevice(pool, guid);
     if (!s.ok()) return Fail("cannot fault '" + device + "': " + s.message());
     return kExitOk;
+  }
+  if (flush) {
+    Status f = lzc::InjectFlushArc();
+    if (!f.ok()) return Fail(f.message());
   }
   auto id = lzc::InjectAdd(pool, guid, err, iotype, freq);
   if (!id.ok()) {

@@ -7,6 +7,7 @@
 #include "libcore/base/taskq.h"
 #include "libcore/dmu/dmu_write.h"
 #include "libcore/dmu/dmu_write_obj.h"
+#include "libcore/zio/zio_inject.h"
 
 namespace uzfs {
 
@@ -115,7 +116,7 @@ namespace {
 
 // The unit's bytes from its sources (zeros for holes and past the last block). *bad is set
 // to the blkid of a block no copy of which could be read.
-Result<Bytes> Assemble(const ObjsetWriter::ReadPlan::Piece& pc, BlockReader* reader,
+Result<Bytes> Assemble(const ObjsetWriter::ReadPlan::Piece& pc, BlockReader* reader, const ArcObjKey& key,
                        std::optional<uint64_t>* bad) {
   Bytes u(pc.unit_len, 0);
   for (const auto& src : pc.srcs) {
@@ -123,7 +124,9 @@ Result<Bytes> Assemble(const ObjsetWriter::ReadPlan::Piece& pc, BlockReader* rea
     const Bytes* data = src.image.get();
     if (!data) {
       if (!src.bp.little_endian()) return Status::Error(ENOTSUP, "big-endian block: read-only here");
-      Result<Bytes> r = reader->Read(src.bp);
+      // zinject -t data: as if no copy could be read (zio_inject.h).
+      Status inj = InjectedRead(key.pool, key.space, key.object, 0, pc.bs ? src.at / pc.bs : 0);
+      Result<Bytes> r = inj.ok() ? reader->Read(src.bp) : Result<Bytes>(inj);
       if (!r.ok()) {
         int code = r.status().code();
         if (code == EIO || code == ECKSUM || code == ENXIO) *bad = pc.bs ? src.at / pc.bs : 0;
@@ -161,7 +164,7 @@ Status ObjsetWriter::ReadPlan::Complete() {
         if (hit) return Status::Ok();
       }
       std::optional<uint64_t> bad;
-      Result<Bytes> unit = Assemble(pc, reader, &bad);
+      Result<Bytes> unit = Assemble(pc, reader, key, &bad);
       if (pc.ticket) arc->FinishFill(pc.ticket, unit);
       pc.ticket.reset();
       if (bad) {

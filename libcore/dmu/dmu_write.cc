@@ -7,6 +7,7 @@
 
 #include "libcore/base/checksum.h"
 #include "libcore/base/compress.h"
+#include "libcore/zio/zio_inject.h"
 
 namespace uzfs {
 
@@ -251,6 +252,7 @@ Result<Bytes> ObjsetWriter::BlockBytes(Obj& o, uint64_t blkid) {
   UZFS_ASSIGN(BlkPtr bp, BpAt(o, 0, blkid));
   if (bp.is_hole()) return Bytes(bs, 0);
   if (!bp.little_endian()) return Status::Error(ENOTSUP, "big-endian block: read-only here");
+  UZFS_TRY(InjectedRead(cache_base_.pool, cache_base_.space, o.id, 0, blkid));  // zinject -t data
   UZFS_ASSIGN(Bytes data, reader_->Read(bp));
   data.resize(bs, 0);
   return data;

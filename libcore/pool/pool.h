@@ -232,6 +232,15 @@ class Pool : public BlockReader {
   // zinject -A fault (vdev_fault): every leaf below the vdev named by guid FAULTED at once,
   // as after too many errors; zpool clear returns it to service. ENODEV as above.
   Status FaultDevice(uint64_t guid);
+  // zinject -t data (zio_inject_fault with a data record): reads of the level-0 blocks of
+  // object obj of filesystem fs holding bytes [start, end] fail with error (EIO or ECKSUM),
+  // freq percent of the time; the handler lives in libcore/zio/zio_inject.h. ENOENT when
+  // the filesystem or the object does not exist.
+  Result<uint64_t> InjectData(const std::string& fs, uint64_t obj, uint64_t start, uint64_t end, int error,
+                              uint32_t freq);
+  // zinject -a (arc_flush): every unit of the ARC that can be evicted is, so the next reads
+  // go to disk (and meet data handlers); the ARC's size bound is kept.
+  void FlushArc();
 
   // ---- Pool version and feature flags (pool_features.cc; spa_feature.h) ----
   // 1..23 for a legacy pool, kSpaVersionFeatures (5000) once a feature was enabled.

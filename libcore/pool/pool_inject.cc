@@ -1,7 +1,9 @@
 // Device fault injection (zio_inject.c's device handlers: zio_inject_fault,
 // zio_clear_fault, zio_inject_list_next; vdev_fault for zinject -A fault). The handlers are
 // the pool's and go with it (an export or destroy drops them); each change sets every
-// leaf's LeafInject from the handlers naming it or a vdev above it (vdev_inject.h).
+// leaf's LeafInject from the handlers naming it or a vdev above it (vdev_inject.h). Data
+// handlers (zinject -t data) are the process's, in libcore/zio/zio_inject.h; this file turns
+// a filesystem and a byte range into the bookmark they match.
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
@@ -9,12 +11,11 @@
 
 #include "libcore/pool/pool.h"
 #include "libcore/pool/pool_events.h"
+#include "libcore/zio/zio_inject.h"
 
 namespace uzfs {
 
 namespace {
-
-std::atomic<uint64_t> next_inject_id{1};
 
 // The vdev named by guid among the tops (holes skipped), or null.
 Vdev* FindVdev(Vdev& v, uint64_t guid) {
@@ -41,7 +42,7 @@ Result<uint64_t> Pool::InjectFault(uint64_t guid, int error, int iotype, uint32_
   if (!target) return Status::Error(ENODEV, "no such device in pool");
   std::lock_guard<std::mutex> il(inject_mu_);
   InjectHandler h;
-  h.id = next_inject_id.fetch_add(1);
+  h.id = NextInjectionId();  // one numbering with the data handlers
   h.guid = guid;
   h.error = error;
   h.iotype = iotype;
@@ -103,6 +104,42 @@ Status Pool::FaultDevice(uint64_t guid) {
     PostStateChange(events_.load(), *this, leaf, before, LeafState::kFaulted);  // vdev_fault
   });
   return Status::Ok();
+}
+
+Result<uint64_t> Pool::InjectData(const std::string& fs, uint64_t obj, uint64_t start, uint64_t end, int error,
+                                  uint32_t freq) {
+  if (error != EIO && error != ECKSUM) return Status::Error(EINVAL, "data error type must be 'io' or 'checksum'");
+  if (freq < 1 || freq > 100) return Status::Error(EINVAL, "frequency range must be in the range (0, 100]");
+  if (start > end) return Status::Error(EINVAL, "invalid range: start beyond end");
+  std::lock_guard<std::mutex> l(mu_);
+  if (closed_) return Status::Error(ENOENT, "no such pool");
+  uint64_t dir = 0, ds_obj = 0;
+  UZFS_TRY(ResolveFs(fs, &dir, &ds_obj));
+  UZFS_ASSIGN(OpenDataset * od, OpenDatasetLocked(dir, ds_obj));
+  auto dn = od->os->Dnode(obj);
+  if (!dn.ok()) return Status::Error(ENOENT, "no such object");
+  // translate.c's calculate_range: the blocks holding the bytes, at the object's block size.
+  DataInjection d;
+  d.pool_guid = guid_;
+  d.objset = ds_obj;
+  d.object = obj;
+  d.start = start;
+  d.end = end;
+  const uint64_t bs = std::max<uint64_t>((*dn)->datablksz(), 1);
+  d.start_blkid = start / bs;
+  d.end_blkid = end == UINT64_MAX ? UINT64_MAX : end / bs;
+  d.error = error;
+  d.freq = freq;
+  return AddDataInjection(d);
+}
+
+void Pool::FlushArc() {
+  if (!arc_) return;
+  // arc_flush: a bound of 0 evicts every unit that can be (held ones stay) and the ghost
+  // lists; the old bound comes back at once. The ARC is every pool's: so is the flush.
+  const uint64_t max = arc_->Stats().c_max;
+  arc_->SetMax(0);
+  arc_->SetMax(max);
 }
 
 }  // namespace uzfs

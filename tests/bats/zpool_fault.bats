@@ -321,3 +321,86 @@ l0_extents() {
   oracle_zdb_clean "$V" tank
   oracle_stop
 }
+
+@test "zinject -t data: a file's blocks in the range fail to read (EIO), zpool status -v lists the file, the devices count nothing; cleared, the bytes are back" {
+  "$ZPOOL" create -m "$BATS_TEST_TMPDIR/alt/tank" tank "$V/d0"
+  M=$BATS_TEST_TMPDIR/alt/tank
+  head -c 1M /dev/urandom >"$BATS_TEST_TMPDIR/want"
+  cp "$BATS_TEST_TMPDIR/want" "$M/f"
+  echo other >"$M/g"
+  # Nothing of the files cached (ARC, the mount's page cache): the reads go to disk.
+  "$ZPOOL" export tank
+  "$ZPOOL" import -d "$V" tank
+  run "$ZINJECT" -t data -e checksum -r 256K "$M/f"
+  [ "$status" -eq 0 ]
+  [[ ${lines[0]} == "Added handler "*" with the following properties:" ]]
+  [ "${lines[1]}" = "  pool: tank" ]
+  [ "${lines[2]}" = "object: $(stat -c %i "$M/f")" ]
+  [ "${lines[3]}" = "  type: data" ]
+  [ "${lines[5]}" = " range: [262144, 262144]" ]
+  run "$ZINJECT"
+  [[ ${lines[0]} == " ID  POOL             OBJSET  OBJECT  TYPE      LVL  RANGE"* ]]
+  [[ ${lines[2]} =~ ^\ +[0-9]+\ \ tank\ +[0-9]+\ +$(stat -c %i "$M/f")\ +data\ +0\ +\[262144,\ 262144\]$ ]]
+  # The third 128K record fails; the ones before it, and the other file, read.
+  run dd if="$M/f" of=/dev/null bs=128K skip=2 count=1 iflag=direct status=none
+  [ "$status" -ne 0 ]
+  [[ $output == *"Input/output error"* ]]
+  cmp <(dd if="$M/f" bs=128K count=2 iflag=direct status=none) <(head -c 256K "$BATS_TEST_TMPDIR/want")
+  [ "$(cat "$M/g")" = other ]
+  run "$ZPOOL" status -v tank
+  [[ $output == *"errors: Permanent errors have been detected in the following files:
+
+        $M/f"* ]]
+  [[ $output != *"$M/g"* ]]
+  # No device failed: its counters stay 0.
+  [ "$(row tank "$V/d0")" = "$V/d0 ONLINE 0 0 0" ]
+  "$ZINJECT" -c all
+  cmp "$M/f" "$BATS_TEST_TMPDIR/want"
+  # -e io (the default) over the whole file, after -a flushed what the reads above cached.
+  "$ZINJECT" -q -a -t data "$M/f" >/dev/null
+  run dd if="$M/f" of=/dev/null bs=1M iflag=direct status=none
+  [ "$status" -ne 0 ]
+  [[ $output == *"Input/output error"* ]]
+  "$ZINJECT" -c all
+  cmp "$M/f" "$BATS_TEST_TMPDIR/want"
+}
+
+@test "zinject -t data: bad input gets zinject's messages and exit codes" {
+  "$ZPOOL" create -m "$BATS_TEST_TMPDIR/alt/tank" tank "$V/d0"
+  M=$BATS_TEST_TMPDIR/alt/tank
+  echo x >"$M/f"
+  echo x >"$BATS_TEST_TMPDIR/plain"
+  run "$ZINJECT" -t data relative/f
+  [ "$status" -eq 1 ]
+  [ "${lines[0]}" = "invalid object 'relative/f': must be full path" ]
+  run "$ZINJECT" -t data "$BATS_TEST_TMPDIR/plain"
+  [ "$status" -eq 1 ]
+  [ "$output" = "invalid path '$BATS_TEST_TMPDIR/plain': not a ZFS filesystem" ]
+  run "$ZINJECT" -t data "$M/nosuch"
+  [ "$status" -eq 1 ]
+  [ "$output" = "cannot open '$M/nosuch': No such file or directory" ]
+  run "$ZINJECT" -t data -e nxio "$M/f"
+  [ "$status" -eq 1 ]
+  [ "$output" = "data error type must be 'checksum' or 'io'" ]
+  run "$ZINJECT" -t data -r 5,x "$M/f"
+  [ "$status" -eq 1 ]
+  [ "$output" = "invalid range '5,x': must be of the form 'start[,end]'" ]
+  run "$ZINJECT" -t dnode "$M/f"
+  [ "$status" -eq 1 ]
+  [ "$output" = "injection into 'dnode' objects is not supported: only 'data'" ]
+  run "$ZINJECT" -t bogus "$M/f"
+  [ "$status" -eq 1 ]
+  [ "${lines[0]}" = "invalid type 'bogus'" ]
+  run "$ZINJECT" -t data -d "$V/d0" "$M/f"
+  [ "$status" -eq 2 ]
+  [ "${lines[0]}" = "-t is incompatible with -d, -A and -T" ]
+  run "$ZINJECT" -r 0 -d "$V/d0" tank
+  [ "$status" -eq 2 ]
+  [ "${lines[0]}" = "-r is only meaningful with -t data" ]
+  # -a alone flushes the ARC and adds nothing.
+  run "$ZINJECT" -a
+  [ "$status" -eq 0 ]
+  [ -z "$output" ]
+  run "$ZINJECT"
+  [[ $output == "No handlers registered."* ]]
+}
