@@ -6,6 +6,7 @@
 // writes must not wait in a second page cache.
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <shared_mutex>
@@ -40,7 +41,9 @@ void RootAttr(struct stat* st) {
 int Errno(const Status& s) { return s.code() > 0 && s.code() < 4096 ? s.code() : EIO; }
 
 void Init(void*, fuse_conn_info* conn) {
+  // max_read must equal the mount option's (libfuse refuses the session otherwise).
   conn->max_write = 1 << 20;
+  conn->max_read = 1 << 20;
   conn->max_readahead = 0;  // the loop device reads ahead itself
 }
 
@@ -111,7 +114,6 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   if (!Dev(req)->ByIno(ino)) return (void)fuse_reply_err(req, ENOENT);
   fi->direct_io = 1;
   fi->keep_cache = 0;
-  fi->parallel_direct_writes = 1;
   fuse_reply_open(req, fi);
 }
 

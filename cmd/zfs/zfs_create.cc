@@ -1,5 +1,7 @@
 // zfs create (zfs_do_create): a filesystem, or with -V a volume, with -o properties and -p
 // for missing parents.
+#include <cstdlib>
+
 #include "cmd/zfs/zfs.h"
 #include "libcore/base/zfs_prop.h"
 #include "libzfs/libzfs.h"

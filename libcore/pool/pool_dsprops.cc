@@ -381,7 +381,6 @@ Status Pool::SetDatasetProp(const std::string& name, const std::string& prop,
     if (v.num == 0) return Status::Error(EINVAL, "'volsize' cannot be zero");
     UZFS_ASSIGN(auto ro, FindProp(ref.dir, "readonly", true));
     if (ro && ro->entry.first()) return Status::Error(EROFS, "volume is read-only");
-    txg_.open();
     return ZvolSetSize(*od->os, *od->zaps, v.num);
   }
   UZFS_TRY(CheckDaxPropLocked(prop, value));

@@ -2,6 +2,7 @@
 // zvol_get_stats, zvol_read / zvol_write as dmu_read / dmu_write of ZVOL_OBJ). The object
 // model is libcore/zvol; this is the pool's side: the dataset, the txg, the lock, the
 // space a write takes.
+#include <algorithm>
 #include <functional>
 
 #include "libcore/pool/pool.h"
@@ -122,7 +123,6 @@ Status Pool::WriteVolume(const std::string& name, uint64_t off, ByteSpan data) {
         deferred = DeferredFreesLocked();
         return r;
       }
-      txg_.open();
       return od->os->Write(kZvolObj, off, data);
     }();
     if ((s.code() == ENOSPC || s.code() == EDQUOT) && ((pending && retries == 0) || (deferred && retries < 3))) {
