@@ -94,12 +94,11 @@ Status Pool::CreateHeadLocked(const std::string& name, const std::map<std::strin
   auto pdir = ResolveDir(parent);
   if (!pdir.ok()) return Status::Error(ENOENT, "parent does not exist");
   if (ResolveDir(name).ok()) return Status::Error(EEXIST, "dataset already exists");
-  // dmu_objset_create_check: a volume has no children (EINVAL: libzfs's "parent is not a
-  // filesystem").
+  // A volume has no children (libzfs check_parents: "parent is not a filesystem").
   {
     UZFS_ASSIGN(DslDirPhys pdd, LoadDir(*mos_, *pdir));
     UZFS_ASSIGN(uint64_t ptype, ObjsetTypeLocked(pdd.head_dataset_obj));
-    if (ptype != kOstZfs) return Status::Error(EINVAL, "parent '" + parent + "' is not a filesystem");
+    if (ptype != kOstZfs) return Status::Error(EINVAL, "parent is not a filesystem");
   }
   for (auto& [k, v] : props) UZFS_TRY(CheckDaxPropLocked(k, v));
   uint64_t txg = txg_.open();

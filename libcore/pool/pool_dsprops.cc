@@ -178,16 +178,12 @@ Result<std::vector<Pool::DsProp>> Pool::DatasetProps(const std::string& name) {
   UZFS_ASSIGN(uint64_t os_type, ObjsetTypeLocked(ref.ds));
   const bool volume = os_type == kOstZvol;
   const uint8_t type = ref.snapshot ? kDsSnapshot : volume ? kDsVolume : kDsFilesystem;
-  // zvol_get_stats: a volume's size and block size (its snapshots' too, as v23 shows them).
+  // zvol_get_stats: a volume's size and block size.
   ZvolStats zv;
-  if (volume) {
-    if (!ref.snapshot) {
-      UZFS_ASSIGN(OpenDataset * od, OpenVolumeLocked(fsname));
-      UZFS_ASSIGN(zv, ZvolGetStats(*od->os, *od->zaps));
-    } else {
-      UZFS_ASSIGN(auto os, ObjSet::Open(this, ds.bp));
-      UZFS_ASSIGN(zv, ZvolGetStats(*os));
-    }
+  // (A volume's snapshot shows neither, as zfs-fuse's zfs get has it.)
+  if (volume && !ref.snapshot) {
+    UZFS_ASSIGN(OpenDataset * od, OpenVolumeLocked(fsname));
+    UZFS_ASSIGN(zv, ZvolGetStats(*od->os, *od->zaps));
   }
   std::vector<DsProp> out;
   auto source_of = [&](uint64_t at) -> Result<std::string> {
@@ -196,15 +192,14 @@ Result<std::vector<Pool::DsProp>> Pool::DatasetProps(const std::string& name) {
     return "inherited from " + who;
   };
   for (const DatasetPropDef& d : DatasetPropDefs()) {
-    // A volume's snapshot also shows volsize (v23's zvol_get_stats runs for snapshots).
-    if (!(d.types & type) && !(volume && std::string(d.name) == "volsize")) continue;
+    if (!(d.types & type)) continue;
     DsProp p{d.name, "", "-"};
     std::string n = d.name;
     if (n == "type") {
       p.value = ref.snapshot ? "snapshot" : volume ? "volume" : "filesystem";
     } else if (n == "volsize") {
       p.value = std::to_string(zv.volsize);
-      if (!ref.snapshot) p.source = "local";
+      p.source = "local";
     } else if (n == "volblocksize") {
       p.value = std::to_string(zv.volblocksize);
     } else if (n == "creation") {
