@@ -159,7 +159,14 @@ dev_of() {
   [ ! -e "/dev/zvol/$P/sparse" ]
   # SIGKILL: the loop devices detach (autoclear: zfsd was their only holder), the next
   # zfsd imports the pool from its cache file and exposes the volumes again with their data.
+  # (the kill comes while a writer streams into another volume's device)
+  wdev=$(dev_of "$P/vol")
+  [ -b "$wdev" ]
+  ( while :; do dd if=/dev/urandom of="$wdev" bs=64K oflag=direct status=none || exit 0; done ) &
+  writer=$!
+  sleep 1
   zfsd_kill
+  wait "$writer" || true
   zfsd_start  # imports the pool from its cache file
   cmp "$(dev_of "$P/renamed")" "$BATS_TEST_TMPDIR/data"
   [ "$(losetup -j "$ZFSD_DIR/state/zvol/$P+renamed" | wc -l)" = 1 ]
