@@ -6,6 +6,7 @@
 #include <set>
 
 #include "daemon/args.h"
+#include "daemon/zvol_dev.h"
 #include "libcore/pool/pool_props.h"
 
 namespace uzfs {
@@ -136,11 +137,18 @@ Status DatasetOps::Create(const NvList& args, NvList*) {
   UZFS_TRY(CheckDatasetName(name, false));
   if (name.find('/') == std::string::npos) return Status::Error(EINVAL, "missing dataset name");
   auto props = StringMap(args.GetNvList("props"));
+  // A volume (zfs create -V): volsize and volblocksize come with the properties, as
+  // zfs_do_create puts them there; zvol_create_cb takes them out.
+  uint64_t volsize = 0, volblocksize = 0;
+  bool volume = false;
+  UZFS_TRY(TakeVolumeProps(&props, &volume, &volsize, &volblocksize));
   uint64_t version = 0;
   UZFS_TRY(TakeZplVersion(&props, &version));
+  if (volume && version) return Status::Error(EINVAL, "'version' does not apply to datasets of this type");
   for (auto& [k, v] : props) {
     DatasetPropValue pv;
     UZFS_TRY(EncodeDatasetProp(k, v, &pv));
+    if (volume) UZFS_TRY(CheckVolumeProp(k));
   }
   UZFS_TRY(CheckZplVersion(version));
   bool parents = Flag(args, "parents");
@@ -149,7 +157,8 @@ Status DatasetOps::Create(const NvList& args, NvList*) {
     if (p.DatasetProps(name).ok()) return Status::Error(EEXIST, "dataset already exists");
     UZFS_TRY(CreateParents(p, name, parents, &made));
     auto [plain, special] = SplitSpecialProps(props);
-    UZFS_TRY(p.CreateFilesystem(name, plain));
+    if (volume) UZFS_TRY(p.CreateVolume(name, volsize, volblocksize, plain));
+    else UZFS_TRY(p.CreateFilesystem(name, plain));
     for (auto& [k, v] : special) UZFS_TRY(p.SetDatasetProp(name, k, v));
     made.push_back(name);
     return Finish(p, args);
@@ -271,6 +280,7 @@ Status DatasetOps::Destroy(const NvList& args, NvList* result) {
   for (const std::string& d : doomed)
     if (d.find('@') == std::string::npos) {
       Status s = m_->UnmountTree(d, force);
+      if (s.ok() && m_->volumes()) s = m_->volumes()->RemoveTree(d, force);  // zvol_remove_minor
       if (!s.ok()) return Status::Error(EBUSY, "dataset is busy");
     }
   std::string failed;
@@ -348,7 +358,7 @@ Status DatasetOps::List(const NvList& args, NvList* result) {
         std::optional<MountOptions> mo = d.snapshot ? std::nullopt : m_->OptionsOf(d.name);
         NvList one, pl;
         one.AddString("name", d.name);
-        one.AddString("type", d.snapshot ? "snapshot" : "filesystem");
+        one.AddString("type", d.snapshot ? "snapshot" : d.volume ? "volume" : "filesystem");
         for (auto& pr : props) {
           NvList v;
           std::string value = pr.value, source = pr.source;
@@ -393,9 +403,14 @@ Status DatasetOps::Set(const NvList& args, NvList*) {
     if (Status s = m_->UnmountTree(name, false); !s.ok()) return s;
   }
   Status set = WithPool(name, [&](Pool& p) -> Status {
-    for (auto& [k, v] : props) UZFS_TRY(p.SetDatasetProp(name, k, v));
+    UZFS_TRY(VolsizeReservation(p, name, &props));
+    // The reservation before a grown volsize is checked, after a shrunk one.
+    for (auto& [k, v] : props)
+      if (k != "volsize") UZFS_TRY(p.SetDatasetProp(name, k, v));
+    if (props.count("volsize")) UZFS_TRY(p.SetDatasetProp(name, "volsize", props["volsize"]));
     return Finish(p, args);
   });
+  if (set.ok() && props.count("volsize") && m_->volumes()) UZFS_TRY(m_->volumes()->Resize(name));
   if (remount) {
     // What was mounted is mounted again with its new properties; the dataset itself also
     // when it now mounts automatically.
@@ -668,6 +683,10 @@ Status DatasetOps::Rename(const NvList& args, NvList*) {
   }));
   if (!was.empty() && !m_->UnmountTree(from, Flag(args, "force")).ok())
     return Status::Error(EBUSY, "dataset is busy");
+  // A volume's device goes with its old name and comes back under the new one
+  // (zvol_rename_minors), as the devices of volumes below a renamed filesystem.
+  if (m_->volumes() && !m_->volumes()->RemoveTree(from, Flag(args, "force")).ok())
+    return Status::Error(EBUSY, "dataset is busy");
   std::vector<std::string> made;
   Status st = WithPool(from, [&](Pool& p) -> Status {
     UZFS_TRY(CreateParents(p, to, Flag(args, "parents"), &made));
@@ -675,6 +694,7 @@ Status DatasetOps::Rename(const NvList& args, NvList*) {
     return Finish(p, args);
   });
   for (const std::string& fs : made) (void)m_->MountIfAuto(fs);
+  if (m_->volumes()) (void)m_->volumes()->AddPool(PoolOf(from));
   // What was mounted is mounted again, under its new name when the rename succeeded.
   for (const std::string& fs : was) {
     std::string now = st.ok() ? to + fs.substr(from.size()) : fs;

@@ -35,6 +35,7 @@
 // the message is "NAME\treason" (a tab: no dataset name has one).
 #pragma once
 
+#include <map>
 #include <string>
 
 #include "daemon/mount_table.h"
@@ -46,6 +47,18 @@ namespace uzfs {
 
 // dataset_namecheck (zfs_namecheck.c) in OpenZFS's words; snapshots allowed when snap_ok.
 Status CheckDatasetName(const std::string& name, bool snap_ok);
+
+// zfs create -V (dataset_volumes.cc): volsize (bytes) and volblocksize (bytes, default 8K)
+// taken out of props; *volume when volsize is there. EINVAL with libzfs's words for a bad
+// block size, or a volblocksize without a volsize.
+Status TakeVolumeProps(std::map<std::string, std::string>* props, bool* volume,
+                       uint64_t* volsize, uint64_t* volblocksize);
+// EINVAL "'P' does not apply to datasets of this type" for a property a volume lacks.
+Status CheckVolumeProp(const std::string& prop);
+
+// zfs set volsize (zfs_valid_proplist): a volume whose refreservation equals its volsize
+// keeps them equal — refreservation joins props unless it is set there too.
+Status VolsizeReservation(Pool& p, const std::string& name, std::map<std::string, std::string>* props);
 
 class DatasetOps {
  public:

@@ -39,6 +39,7 @@
 #include "daemon/ops_pool.h"
 #include "daemon/pool_table.h"
 #include "daemon/server.h"
+#include "daemon/zvol_dev.h"
 #include "libcore/arc/arc.h"
 #include "libcore/base/zfs_prop.h"
 #include "libzfs/proto.h"
@@ -257,6 +258,9 @@ int main(int argc, char** argv) {
   table.SetScanDelay(std::chrono::microseconds(scrub_delay));
   table.SetDaxEmulation(dax_emulation);
   uzfs::MountTable mounts(&table);
+  // Volumes as loop devices over a FUSE file system of their own (zvol_dev.h).
+  uzfs::ZvolDevices zvols(&table, state_dir);
+  mounts.SetVolumes(&zvols);
   // The file API and the fault service of its mappings; every pool asks it to write-protect
   // mapped-dirty units at sync.
   uzfs::FileService files(&table, &mounts, &arc);
@@ -272,6 +276,7 @@ int main(int argc, char** argv) {
   // tidy at exit adds itself here, next to its Register*Ops call.
   std::vector<std::pair<std::string, std::function<void()>>> shutdown_hooks = {
       {"unmount every filesystem", [&] { mounts.UnmountEverything(); }},
+      {"remove every volume's device", [&] { zvols.Stop(); }},
       {"sync every pool", [&] { table.Shutdown(); }},
       {"stop the fault service", [&] { files.Stop(); }},
   };
@@ -288,6 +293,7 @@ int main(int argc, char** argv) {
   }
   table.Start();
   if (uzfs::Status f = files.Start(); !f.ok()) spdlog::error("file service: {}", f.ToString());
+  if (uzfs::Status z = zvols.Start(); !z.ok()) spdlog::warn("volumes are not exposed: {}", z.ToString());
   mounts.MountAll();
   spdlog::info("listening on {}{}", server.path(), *activated >= 0 ? " (from the service manager)" : "");
   Report(&ready_fd, "ok");

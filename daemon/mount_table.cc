@@ -1,4 +1,5 @@
 #include "daemon/mount_table.h"
+#include "daemon/zvol_dev.h"
 
 #include <spdlog/spdlog.h>
 
@@ -163,10 +164,14 @@ Status MountTable::MountPool(const std::string& pool) {
   UZFS_TRY(t_->With(pool, [&](Pool& p) -> Status {
     UZFS_ASSIGN(auto all, p.Datasets());
     for (const auto& d : all)
-      if (!d.snapshot) names.push_back(d.name);
+      if (!d.snapshot && !d.volume) names.push_back(d.name);  // a volume has no ZPL to mount
     return Status::Ok();
   }));
   Status first = Status::Ok();
+  if (zv_) {
+    Status z = zv_->AddPool(pool);
+    if (!z.ok()) spdlog::warn("volumes of '{}': {}", pool, z.message());
+  }
   for (const std::string& fs : names) {
     if (Mounted(fs)) continue;
     Pool* p = nullptr;
@@ -187,6 +192,12 @@ Status MountTable::MountPool(const std::string& pool) {
 
 Status MountTable::MountIfAuto(const std::string& fs) {
   if (Mounted(fs)) return Status::Ok();
+  bool volume = false;
+  UZFS_TRY(t_->With(fs.substr(0, fs.find('/')), [&](Pool& p) -> Status {
+    UZFS_ASSIGN(volume, p.IsVolume(fs));
+    return Status::Ok();
+  }));
+  if (volume) return zv_ ? zv_->Add(fs) : Status::Ok();
   Pool* p = nullptr;
   UZFS_ASSIGN(MountProps mp, PropsOf(fs, &p));
   if (mp.canmount != "on" || mp.mountpoint == "none" || mp.mountpoint == "legacy") return Status::Ok();

@@ -27,6 +27,8 @@
 
 namespace uzfs {
 
+class ZvolDevices;
+
 class MountTable {
  public:
   explicit MountTable(PoolTable* table) : t_(table) {}
@@ -90,6 +92,10 @@ class MountTable {
   void Prune();
   // (filesystem, mountpoint) of every mount, sorted by filesystem.
   std::vector<std::pair<std::string, std::string>> List();
+  // Volumes are exposed as devices where filesystems are mounted (MountPool, MountIfAuto);
+  // set once at start, before serving (null: volumes are not exposed).
+  void SetVolumes(ZvolDevices* z) { zv_ = z; }
+  ZvolDevices* volumes() const { return zv_; }
 
  private:
   // The mount properties of fs: mountpoint value, canmount, readonly, atime, exec, setuid,
@@ -105,6 +111,7 @@ class MountTable {
   Status MountWith(const std::string& fs, const MountProps& mp, Pool* pool, const TempOptions& t);
 
   PoolTable* t_;
+  ZvolDevices* zv_ = nullptr;
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<FuseMount>> mounts_;  // by filesystem name
 };

@@ -1,4 +1,5 @@
 #include "daemon/pool_ops.h"
+#include "daemon/zvol_dev.h"
 
 #include <cctype>
 #include <cstdio>
@@ -125,6 +126,7 @@ Status PoolOps::Export(const NvList& args, NvList*) {
   UZFS_TRY(t_->With(name, [](Pool& p) { return p.CheckNoDaxMaps(); }));
   if (m_) {
     Status s = m_->UnmountTree(name, Flag(args, "force"));
+    if (s.ok() && m_->volumes()) s = m_->volumes()->RemoveTree(name, Flag(args, "force"));
     if (!s.ok()) return Status::Error(EBUSY, "pool is busy\n" + s.message());
   }
   return t_->Export(Str(args, "name"), Flag(args, "force"));
@@ -135,6 +137,7 @@ Status PoolOps::Destroy(const NvList& args, NvList*) {
   UZFS_TRY(t_->With(name, [](Pool& p) { return p.CheckNoDaxMaps(); }));
   if (m_) {
     Status s = m_->UnmountTree(name, Flag(args, "force"));
+    if (s.ok() && m_->volumes()) s = m_->volumes()->RemoveTree(name, Flag(args, "force"));
     if (!s.ok()) return Status::Error(EBUSY, "pool is busy\n" + s.message());
   }
   return t_->Destroy(Str(args, "name"), Flag(args, "force"));

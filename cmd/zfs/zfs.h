@@ -24,7 +24,7 @@ struct PropVal {
   std::string value, source;
 };
 struct Dataset {
-  std::string name, type;  // type: "filesystem" or "snapshot"
+  std::string name, type;  // type: "filesystem", "volume" or "snapshot"
   std::map<std::string, PropVal> props;
   // value of a property ("-" when it does not apply); user properties too.
   std::string Get(const std::string& prop) const;
@@ -51,10 +51,13 @@ bool ValidPropName(const std::string& prop);
 std::string Header(const std::string& prop);
 // Every native property name, in `zfs get all` order.
 const std::vector<std::string>& NativeProps();
-// -t type[,type]...: sets *fs and *snap for filesystem, snapshot (snap), all (volume and
-// bookmark are accepted and match nothing). Prints the usage error and returns false on an
+// -t type[,type]...: sets *fs, *snap and *vol for filesystem, snapshot (snap), volume, all
+// (bookmark is accepted and matches nothing). Prints the usage error and returns false on an
 // unknown type (*rc set).
-bool ParseTypes(const Cmd& self, const std::vector<std::string>& opts, bool* fs, bool* snap, int* rc);
+bool ParseTypes(const Cmd& self, const std::vector<std::string>& opts, bool* fs, bool* snap, bool* vol,
+                int* rc);
+// d's type is one of those wanted.
+bool WantType(const Dataset& d, bool fs, bool snap, bool vol);
 // A table as zfs prints it: -H rows tab-separated, else columns padded by two spaces, a
 // column right-aligned when right(i) (the last column left-aligned is not padded).
 void PrintTable(const std::vector<std::vector<std::string>>& rows, bool scripted,

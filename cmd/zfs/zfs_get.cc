@@ -52,9 +52,9 @@ static int Run(const Cmd& self, int argc, char** argv) {
         return UsageError(self, "invalid source '" + s + "'");
       sources.insert(s);
     }
-  bool want_fs = true, want_snap = true;
+  bool want_fs = true, want_snap = true, want_vol = true;
   int rc = 0;
-  if (!ParseTypes(self, types_opt, &want_fs, &want_snap, &rc)) return rc;
+  if (!ParseTypes(self, types_opt, &want_fs, &want_snap, &want_vol, &rc)) return rc;
   bool all = false;
   std::vector<std::string> props;
   for (const std::string& p : SplitComma(args[0])) {
@@ -85,7 +85,7 @@ static int Run(const Cmd& self, int argc, char** argv) {
     table.push_back(h);
   }
   for (const Dataset& d : *ds) {
-    if (!(d.type == "snapshot" ? want_snap : want_fs)) continue;
+    if (!WantType(d, want_fs, want_snap, want_vol)) continue;
     std::vector<std::string> want = props;
     if (all) {
       want.clear();

@@ -28,7 +28,7 @@ void PrintJson(const std::vector<Dataset>& ds, const std::vector<std::string>& c
   for (const Dataset& d : ds) {
     if (!first) std::cout << ", ";
     first = false;
-    std::string type = d.type == "snapshot" ? "SNAPSHOT" : "FILESYSTEM";
+    std::string type = d.type == "snapshot" ? "SNAPSHOT" : d.type == "volume" ? "VOLUME" : "FILESYSTEM";
     std::cout << JsonString(d.name) << ": {\"name\": " << JsonString(d.name)
               << ", \"type\": " << JsonString(type)
               << ", \"pool\": " << JsonString(d.name.substr(0, d.name.find_first_of("/@")))
@@ -86,9 +86,9 @@ static int Run(const Cmd& self, int argc, char** argv) {
         cols.push_back(name);
       }
   }
-  bool want_fs = true, want_snap = false;
+  bool want_fs = true, want_snap = false, want_vol = true;
   int rc = 0;
-  if (!ParseTypes(self, types_opt, &want_fs, &want_snap, &rc)) return rc;
+  if (!ParseTypes(self, types_opt, &want_fs, &want_snap, &want_vol, &rc)) return rc;
   if (!PathsToNames(&args)) return kExitError;
   // Snapshots named on the command line are listed whatever -t says (as OpenZFS does).
   for (const std::string& a : args)
@@ -97,7 +97,7 @@ static int Run(const Cmd& self, int argc, char** argv) {
   if (!ds.ok()) return FetchFailed(args, ds.status());
   std::vector<Dataset> rows;
   for (Dataset& d : *ds)
-    if ((d.type == "snapshot" ? want_snap : want_fs)) rows.push_back(std::move(d));
+    if (WantType(d, want_fs, want_snap, want_vol)) rows.push_back(std::move(d));
   SortByName(&rows);
   auto key_less = [&](const std::string& k, const Dataset& a, const Dataset& b) {
     std::string x = a.Get(k), y = b.Get(k);

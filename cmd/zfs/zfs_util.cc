@@ -106,29 +106,37 @@ std::string Format(const std::string& prop, const std::string& value, bool parsa
     if (value == "0") return "none";
   static const char* const kSizes[] = {"used", "available", "referenced", "quota", "reservation",
                                        "recordsize", "refquota", "refreservation", "usedbysnapshots",
-                                       "usedbydataset", "usedbychildren", "usedbyrefreservation"};
+                                       "usedbydataset", "usedbychildren", "usedbyrefreservation", "volsize",
+                                       "volblocksize"};
   for (const char* s : kSizes)
     if (prop == s) return libzfs::NiceNum(std::stoull(value));
   return value;
 }
 
-bool ParseTypes(const Cmd& self, const std::vector<std::string>& opts, bool* fs, bool* snap, int* rc) {
+bool ParseTypes(const Cmd& self, const std::vector<std::string>& opts, bool* fs, bool* snap, bool* vol,
+                int* rc) {
   if (opts.empty()) return true;
-  *fs = *snap = false;
+  *fs = *snap = *vol = false;
   for (const std::string& o : opts)
     for (const std::string& t : SplitComma(o)) {
       if (t == "filesystem") {
         *fs = true;
       } else if (t == "snapshot" || t == "snap") {
         *snap = true;
+      } else if (t == "volume") {
+        *vol = true;
       } else if (t == "all") {
-        *fs = *snap = true;
-      } else if (t != "volume" && t != "bookmark") {
+        *fs = *snap = *vol = true;
+      } else if (t != "bookmark") {
         *rc = UsageError(self, "invalid type '" + t + "'");
         return false;
       }
     }
   return true;
+}
+
+bool WantType(const Dataset& d, bool fs, bool snap, bool vol) {
+  return d.type == "snapshot" ? snap : d.type == "volume" ? vol : fs;
 }
 
 void PrintTable(const std::vector<std::vector<std::string>>& rows, bool scripted,

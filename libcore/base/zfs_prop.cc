@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <algorithm>
 
 namespace uzfs {
 
@@ -55,28 +56,33 @@ Status ParseSize(const std::string& s, uint64_t* out) {
 
 const std::vector<DatasetPropDef>& DatasetPropDefs() {
   using K = PropKind;
-  constexpr uint8_t F = kDsFilesystem, S = kDsSnapshot, FS = kDsFilesystem | kDsSnapshot;
+  constexpr uint8_t F = kDsFilesystem, S = kDsSnapshot, FS = kDsFilesystem | kDsSnapshot, V = kDsVolume,
+                    FV = F | V, FSV = FS | V;
   static const std::vector<std::pair<const char*, uint64_t>> kCache = {
       {"none", 0}, {"metadata", 1}, {"all", 2}};
   // zfs_prop.c (v23) in zfs_prop_t order, which is `zfs get all` order; createtxg and guid
   // are shown as OpenZFS shows them (v23 hid them).
   static const std::vector<DatasetPropDef> defs = {
-      {"type", K::kString, true, false, "", FS, "TYPE", {}},
-      {"creation", K::kNumber, true, false, "", FS, "CREATION", {}},
-      {"used", K::kNumber, true, false, "", FS, "USED", {}},
-      {"available", K::kNumber, true, false, "", F, "AVAIL", {}},
-      {"referenced", K::kNumber, true, false, "", FS, "REFER", {}},
-      {"compressratio", K::kNumber, true, false, "", FS, "RATIO", {}},
+      {"type", K::kString, true, false, "", FSV, "TYPE", {}},
+      {"creation", K::kNumber, true, false, "", FSV, "CREATION", {}},
+      {"used", K::kNumber, true, false, "", FSV, "USED", {}},
+      {"available", K::kNumber, true, false, "", FV, "AVAIL", {}},
+      {"referenced", K::kNumber, true, false, "", FSV, "REFER", {}},
+      {"compressratio", K::kNumber, true, false, "", FSV, "RATIO", {}},
       {"mounted", K::kString, true, false, "", F, "MOUNTED", {}},
-      {"origin", K::kString, true, false, "", F, "ORIGIN", {}},
+      {"origin", K::kString, true, false, "", FV, "ORIGIN", {}},
       {"quota", K::kNumber, false, false, "0", F, "QUOTA", {}},
-      {"reservation", K::kNumber, false, false, "0", F, "RESERV", {}},
+      {"reservation", K::kNumber, false, false, "0", FV, "RESERV", {}},
+      // Volumes: the size lives in the volume's own ZAP, the block size is its data object's
+      // (zvol_get_stats); volblocksize is set once, at creation (PROP_ONETIME).
+      {"volsize", K::kNumber, false, false, "", V, "VOLSIZE", {}},
+      {"volblocksize", K::kNumber, true, false, "8192", V, "VOLBLOCK", {}},
       {"recordsize", K::kNumber, false, true, "131072", F, "RECSIZE", {}},
       {"mountpoint", K::kString, false, true, "", F, "MOUNTPOINT", {}},
       {"sharenfs", K::kString, false, true, "off", F, "SHARENFS", {}},
-      {"checksum", K::kIndex, false, true, "on", F, "CHECKSUM",
+      {"checksum", K::kIndex, false, true, "on", FV, "CHECKSUM",
        {{"on", 1}, {"off", 2}, {"fletcher2", 6}, {"fletcher4", 7}, {"sha256", 8}}},
-      {"compression", K::kIndex, false, true, "off", F, "COMPRESS",
+      {"compression", K::kIndex, false, true, "off", FV, "COMPRESS",
        {{"on", 1}, {"off", 2}, {"lzjb", 3}, {"gzip", 10}, {"gzip-1", 5}, {"gzip-2", 6},
         {"gzip-3", 7}, {"gzip-4", 8}, {"gzip-5", 9}, {"gzip-6", 10}, {"gzip-7", 11},
         {"gzip-8", 12}, {"gzip-9", 13}, {"zle", 14}}},
@@ -84,7 +90,7 @@ const std::vector<DatasetPropDef>& DatasetPropDefs() {
       {"devices", K::kIndex, false, true, "on", FS, "DEVICES", kOnOff},
       {"exec", K::kIndex, false, true, "on", FS, "EXEC", kOnOff},
       {"setuid", K::kIndex, false, true, "on", FS, "SETUID", kOnOff},
-      {"readonly", K::kIndex, false, true, "off", F, "RDONLY", kOnOff},
+      {"readonly", K::kIndex, false, true, "off", FV, "RDONLY", kOnOff},
       {"zoned", K::kIndex, false, true, "off", F, "ZONED", kOnOff},
       {"snapdir", K::kIndex, false, true, "hidden", F, "SNAPDIR", {{"hidden", 0}, {"visible", 1}}},
       {"aclmode", K::kIndex, false, true, "groupmask", F, "ACLMODE",
@@ -92,11 +98,11 @@ const std::vector<DatasetPropDef>& DatasetPropDefs() {
       {"aclinherit", K::kIndex, false, true, "restricted", F, "ACLINHERIT",
        {{"discard", 0}, {"noallow", 1}, {"restricted", 4}, {"passthrough", 3},
         {"passthrough-x", 5}}},
-      {"createtxg", K::kNumber, true, false, "", FS, "CREATETXG", {}},
+      {"createtxg", K::kNumber, true, false, "", FSV, "CREATETXG", {}},
       {"canmount", K::kIndex, false, false, "on", F, "CANMOUNT",
        {{"off", 0}, {"on", 1}, {"noauto", 2}}},
       {"xattr", K::kIndex, false, true, "on", FS, "XATTR", kOnOff},
-      {"copies", K::kIndex, false, true, "1", F, "COPIES", {{"1", 1}, {"2", 2}, {"3", 3}}},
+      {"copies", K::kIndex, false, true, "1", FV, "COPIES", {{"1", 1}, {"2", 2}, {"3", 3}}},
       {"version", K::kNumber, true, false, "", FS, "VERSION", {}},
       {"utf8only", K::kString, true, false, "", FS, "UTF8ONLY", {}},
       {"normalization", K::kString, true, false, "", FS, "NORMALIZATION", {}},
@@ -105,23 +111,23 @@ const std::vector<DatasetPropDef>& DatasetPropDefs() {
       {"nbmand", K::kIndex, false, true, "off", FS, "NBMAND", kOnOff},
       {"sharesmb", K::kString, false, true, "off", F, "SHARESMB", {}},
       {"refquota", K::kNumber, false, false, "0", F, "REFQUOTA", {}},
-      {"refreservation", K::kNumber, false, false, "0", F, "REFRESERV", {}},
-      {"guid", K::kNumber, true, false, "", FS, "GUID", {}},
-      {"primarycache", K::kIndex, false, true, "all", FS, "PRIMARYCACHE", kCache},
-      {"secondarycache", K::kIndex, false, true, "all", FS, "SECONDARYCACHE", kCache},
-      {"usedbysnapshots", K::kNumber, true, false, "", F, "USEDSNAP", {}},
-      {"usedbydataset", K::kNumber, true, false, "", F, "USEDDS", {}},
-      {"usedbychildren", K::kNumber, true, false, "", F, "USEDCHILD", {}},
-      {"usedbyrefreservation", K::kNumber, true, false, "", F, "USEDREFRESERV", {}},
+      {"refreservation", K::kNumber, false, false, "0", FV, "REFRESERV", {}},
+      {"guid", K::kNumber, true, false, "", FSV, "GUID", {}},
+      {"primarycache", K::kIndex, false, true, "all", FSV, "PRIMARYCACHE", kCache},
+      {"secondarycache", K::kIndex, false, true, "all", FSV, "SECONDARYCACHE", kCache},
+      {"usedbysnapshots", K::kNumber, true, false, "", FV, "USEDSNAP", {}},
+      {"usedbydataset", K::kNumber, true, false, "", FV, "USEDDS", {}},
+      {"usedbychildren", K::kNumber, true, false, "", FV, "USEDCHILD", {}},
+      {"usedbyrefreservation", K::kNumber, true, false, "", FV, "USEDREFRESERV", {}},
       {"defer_destroy", K::kString, true, false, "", S, "DEFER_DESTROY", {}},
       {"userrefs", K::kNumber, true, false, "", S, "USERREFS", {}},
-      {"logbias", K::kIndex, false, true, "latency", F, "LOGBIAS",
+      {"logbias", K::kIndex, false, true, "latency", FV, "LOGBIAS",
        {{"latency", 0}, {"throughput", 1}}},
-      {"dedup", K::kIndex, false, true, "off", F, "DEDUP",
+      {"dedup", K::kIndex, false, true, "off", FV, "DEDUP",
        {{"off", 0}, {"on", 1}, {"verify", 0x101}, {"sha256", 8}, {"sha256,verify", 0x108}}},
       // OpenZFS's sync (ZFS_PROP_SYNC, after dedup in zfs_prop_t); zfs-fuse 0.7.0 predates it
       // and leaves the entry alone.
-      {"sync", K::kIndex, false, true, "standard", F, "SYNC",
+      {"sync", K::kIndex, false, true, "standard", FV, "SYNC",
        {{"standard", 0}, {"always", 1}, {"disabled", 2}}},
       // uzfs's own: regular files created while it is on keep their data on the pool's dax
       // class (libcore/zpl/zpl_dax.h). Only pools with a dax class (version 5000) take on.
@@ -204,6 +210,19 @@ Status EncodeDatasetProp(const std::string& name, const std::string& value, Data
     return Status::Error(EINVAL, "'recordsize' must be power of 2 from 512B to 128KB");
   out->num = n;
   return Status::Ok();
+}
+
+uint64_t ZvolSizeToReservation(uint64_t volsize, uint64_t bs, int copies) {
+  constexpr uint64_t kDnodesPerLevel = 1ULL << (14 - 7);  // DN_MAX_INDBLKSHIFT - SPA_BLKPTRSHIFT
+  uint64_t nblocks = volsize / bs;
+  uint64_t numdb = 7;  // the meta-dnode's L0-L6
+  while (nblocks > 1) {
+    nblocks += kDnodesPerLevel - 1;
+    nblocks /= kDnodesPerLevel;
+    numdb += nblocks;
+  }
+  numdb *= static_cast<uint64_t>(std::min(3, copies + 1));
+  return volsize * static_cast<uint64_t>(copies) + (numdb << 14);
 }
 
 }  // namespace uzfs

@@ -22,14 +22,14 @@ Status ParseSize(const std::string& s, uint64_t* out);
 // Dataset properties (zfs_prop.c at pool version 23). Values of index and number properties
 // are one uint64 in the dataset's DSL props ZAP, strings a NUL-terminated byte array; user
 // properties ("module:name") are strings.
-inline constexpr uint8_t kDsFilesystem = 1, kDsSnapshot = 2;
+inline constexpr uint8_t kDsFilesystem = 1, kDsSnapshot = 2, kDsVolume = 4;
 struct DatasetPropDef {
   const char* name;
   PropKind kind;      // kNumber, kString or kIndex
   bool readonly;      // computed: used, available, creation...
   bool inherit;       // children take the value of the nearest ancestor that sets it
   const char* dflt;   // the default as stored (number or index name); "" for computed ones
-  uint8_t types;      // kDsFilesystem | kDsSnapshot
+  uint8_t types;      // kDsFilesystem | kDsSnapshot | kDsVolume
   const char* header; // column header of `zfs list -o`
   std::vector<std::pair<const char*, uint64_t>> values;  // index values
 };
@@ -54,6 +54,13 @@ struct DatasetPropValue {
 // "'compression' must be one of 'on | off | ...'", "bad numeric value 'x'", "'used' is
 // readonly".
 Status EncodeDatasetProp(const std::string& name, const std::string& value, DatasetPropValue* out);
+
+// A volume's default block size (ZVOL_DEFAULT_BLOCKSIZE).
+inline constexpr uint64_t kVolBlockSizeDefault = 8192;
+// zvol_volsize_to_reservation (libzfs_dataset.c): the refreservation `zfs create -V` gives
+// without -s — the data times copies plus room for every indirect block (a 16K block each,
+// copies+1 of them, from the meta-dnode's 7 levels down).
+uint64_t ZvolSizeToReservation(uint64_t volsize, uint64_t volblocksize, int copies);
 
 
 }  // namespace uzfs

@@ -49,6 +49,9 @@ enum DmuType : uint8_t {
 };
 // dmu_ot[type].ot_metadata; types past the table count as metadata.
 bool DmuTypeIsMetadata(uint8_t type);
+// Objects whose level-0 blocks are file data the ARC caches in units (dmu_write.h): plain
+// files and a volume's data object (zvol.c's ZVOL_OBJ is read and written as a file is).
+inline bool IsFileData(uint8_t type) { return type == kOtPlainFileContents || type == kOtZvol; }
 
 enum ObjsetType : uint64_t { kOstNone = 0, kOstMeta = 1, kOstZfs = 2, kOstZvol = 3 };
 

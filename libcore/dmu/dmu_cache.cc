@@ -38,7 +38,7 @@ void ObjsetWriter::set_cache(Arc* arc, ArcObjKey base) {
 }
 
 bool ObjsetWriter::UseCache(Obj& o) {
-  if (!arc_ || o.id == 0 || o.dn.type != kOtPlainFileContents) return false;
+  if (!arc_ || o.id == 0 || !IsFileData(o.dn.type)) return false;
   int mode = UnitModeOf(o.dn);
   if (mode != o.unit_mode) {
     // First use here, or the units' layout changed: whatever the ARC holds for the object was
@@ -123,7 +123,7 @@ void ObjsetWriter::TrimClean(Obj& o) {
 Status ObjsetWriter::NoteFileSize(uint64_t obj, uint64_t size) {
   if (!arc_) return Status::Ok();
   UZFS_ASSIGN(Obj * o, Load(obj));
-  if (o->dn.type != kOtPlainFileContents) return Status::Ok();
+  if (!IsFileData(o->dn.type)) return Status::Ok();
   UseCache(*o);
   o->file_size = size;
   if (!arc_->Resize(CacheKey(obj), size).ok()) DropCached(*o);
@@ -132,7 +132,7 @@ Status ObjsetWriter::NoteFileSize(uint64_t obj, uint64_t size) {
 
 Result<ObjsetWriter::CacheUnit> ObjsetWriter::UnitAt(uint64_t obj, uint64_t at) {
   UZFS_ASSIGN(Obj * o, Load(obj));
-  if (!arc_ || o->dn.type != kOtPlainFileContents) return Status::Error(EINVAL, "no file data cache");
+  if (!arc_ || !IsFileData(o->dn.type)) return Status::Error(EINVAL, "no file data cache");
   CacheUnit u;
   if (!UseCache(*o) || !UnitOf(*o, at, &u))
     return Status::Error(ENOTSUP, "object " + std::to_string(obj) + ": blocks fit no cache unit");
@@ -141,7 +141,7 @@ Result<ObjsetWriter::CacheUnit> ObjsetWriter::UnitAt(uint64_t obj, uint64_t at) 
 
 Result<std::shared_ptr<ArcSegment>> ObjsetWriter::CacheSegment(uint64_t obj) {
   UZFS_ASSIGN(Obj * o, Load(obj));
-  if (!arc_ || o->dn.type != kOtPlainFileContents) return Status::Error(EINVAL, "no file data cache");
+  if (!arc_ || !IsFileData(o->dn.type)) return Status::Error(EINVAL, "no file data cache");
   UseCache(*o);
   return SegmentOf(*o);
 }

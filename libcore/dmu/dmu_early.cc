@@ -17,7 +17,7 @@ void ObjsetWriter::CaptureEarly(std::vector<EarlyBlock>* out, uint64_t max_bytes
   for (uint64_t id : dirty_) {
     if (id == 0) continue;
     Obj* o = LoadedOrNull(id);
-    if (!o || o->freeing || o->dn.type != kOtPlainFileContents) continue;
+    if (!o || o->freeing || !IsFileData(o->dn.type)) continue;
     for (uint64_t blkid : o->dirty_blocks) {
       if (taken >= max_bytes) return;
       if (blkid >= o->free_from) continue;
@@ -40,7 +40,7 @@ void ObjsetWriter::CaptureEarly(std::vector<EarlyBlock>* out, uint64_t max_bytes
 Result<bool> ObjsetWriter::ApplyEarly(const EarlyBlock& b, const BlkPtr& written,
                                       ObjsetSink& sink, uint64_t txg) {
   Obj* o = LoadedOrNull(b.obj);
-  if (!o || o->freeing || o->dn.type != kOtPlainFileContents || o->dn.datablksz() != b.blksz ||
+  if (!o || o->freeing || !IsFileData(o->dn.type) || o->dn.datablksz() != b.blksz ||
       b.blkid >= o->free_from || !o->dirty_blocks.count(b.blkid))
     return false;
   auto g = o->gen.find(b.blkid);

@@ -23,7 +23,7 @@ Status ObjsetWriter::PlanRead(uint64_t obj, uint64_t off, uint64_t len, ReadPlan
   plan->reader = reader_;
   plan->arc = arc_;
   plan->key = CacheKey(obj);
-  bool cache = o->dn.type == kOtPlainFileContents && UseCache(*o);
+  bool cache = IsFileData(o->dn.type) && UseCache(*o);
   std::shared_ptr<ArcSegment> seg;
   if (cache) {
     if (auto r = SegmentOf(*o); r.ok()) seg = std::move(r).value();

@@ -301,7 +301,7 @@ Result<uint64_t> ObjsetWriter::Allocate(uint8_t type, uint32_t blocksize, uint8_
 Status ObjsetWriter::FreeObject(uint64_t obj) {
   if (obj == 0) return Status::Error(EINVAL, "cannot free the meta-dnode");
   UZFS_ASSIGN(Obj * o, Load(obj));
-  if (o->dn.type == kOtPlainFileContents) DropCached(*o);
+  if (IsFileData(o->dn.type)) DropCached(*o);
   o->file_size = kUnknownFileSize;
   o->blocks.clear();
   o->dirty_blocks.clear();
@@ -347,7 +347,7 @@ Status ObjsetWriter::SetBlockSize(uint64_t obj, uint32_t blocksize) {
     bool cached = UseCache(*o) && UnitOf(*o, 0, &u0) && arc_->Cached(CacheKey(obj), u0.off);
     if (bp0.is_hole() && !o->blocks.count(0) && !cached) {
       o->dn.datablkszsec = static_cast<uint16_t>(blocksize >> 9);
-      if (o->dn.type == kOtPlainFileContents) RecutCached(*o);
+      if (IsFileData(o->dn.type)) RecutCached(*o);
       MarkDirty(*o);
       return Status::Ok();
     }
@@ -365,7 +365,7 @@ Status ObjsetWriter::SetBlockSize(uint64_t obj, uint32_t blocksize) {
   b->resize(blocksize, 0);
   o->dn.datablkszsec = static_cast<uint16_t>(blocksize >> 9);
   // The units change with the block size; the segment (maybe mapped by clients) stays.
-  if (o->dn.type == kOtPlainFileContents) RecutCached(*o);
+  if (IsFileData(o->dn.type)) RecutCached(*o);
   return Status::Ok();
 }
 
@@ -394,7 +394,7 @@ Result<Bytes> ObjsetWriter::Read(uint64_t obj, uint64_t off, uint64_t len) {
   if (off >= end) return Bytes{};
   len = std::min(len, end - off);
   Bytes out(len);
-  bool file = o->dn.type == kOtPlainFileContents;
+  bool file = IsFileData(o->dn.type);
   std::shared_ptr<ArcSegment> seg;
   if (file && UseCache(*o)) {
     // No segment (out of descriptors, say): read around the cache.

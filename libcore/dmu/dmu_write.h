@@ -15,8 +15,8 @@
 // copies + 1 DVAs (the MOS: 3); data → the objset's checksum / compression / copies unless
 // the dnode names its own.
 //
-// File data and the ARC (set_cache): the level-0 blocks of plain-file objects
-// (kOtPlainFileContents) are cached in the ARC, not in the writer. A read goes through
+// File data and the ARC (set_cache): the level-0 blocks of file-data objects (IsFileData:
+// plain files, a volume's data) are cached in the ARC, not in the writer. A read goes through
 // Arc::Read in units: page-aligned ranges covering whole blocks — the block itself when the
 // block size is a multiple of the page size, the page holding several blocks when it divides
 // the page size, [0, block rounded up to a page) and then pages for an object of one block of

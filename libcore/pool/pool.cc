@@ -69,7 +69,7 @@ Result<Bytes> Pool::Read(const BlkPtr& bp, ReadReport* report) {
   // Metadata goes through the ARC, keyed by where it is and what it checksums to. File data
   // has its own units (the DMU's); a caller collecting a report wants the disk itself.
   if (!arc_ || report || bp.is_hole() || bp.dva[0].empty() ||
-      (bp.level() == 0 && bp.type() == kOtPlainFileContents))
+      (bp.level() == 0 && IsFileData(bp.type())))
     return ReadBlock(bp, top, report);
   ArcMetaKey k{guid_, bp.dva[0].vdev(), bp.dva[0].offset(), bp.cksum.word[0], bp.cksum.word[1]};
   if (std::optional<Bytes> hit = arc_->GetMeta(k)) return std::move(*hit);

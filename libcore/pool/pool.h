@@ -91,6 +91,7 @@
 #include "libcore/zap/zap_write.h"
 #include "libcore/zil/zil_log.h"
 #include "libcore/zpl/zpl_write.h"
+#include "libcore/zvol/zvol.h"
 
 namespace uzfs {
 
@@ -280,6 +281,23 @@ class Pool : public BlockReader {
   Status CreateFilesystem(const std::string& name, const std::map<std::string, std::string>& props);
   // Destroys a filesystem without children or snapshots (EBUSY otherwise), freeing its blocks.
   Status DestroyFilesystem(const std::string& name);
+  // ---- Volumes (pool_zvol.cc; zfs-fuse zvol.c over libcore/zvol). CreateVolume: a
+  // DMU_OST_ZVOL dataset of volsize bytes in blocks of volblocksize (zvol_create_cb), props
+  // as CreateFilesystem takes them (refreservation is the caller's: zfs_do_create). Errors as
+  // CreateFilesystem's, EDOM for a bad block size, EINVAL for a bad size (libzfs's words).
+  Status CreateVolume(const std::string& name, uint64_t volsize, uint64_t volblocksize,
+                      const std::map<std::string, std::string>& props);
+  // The dataset (head or snapshot) is a volume: its objset is DMU_OST_ZVOL.
+  Result<bool> IsVolume(const std::string& name);
+  // zvol_get_stats of a volume or a volume's snapshot (EINVAL "not a volume" otherwise).
+  Result<ZvolStats> VolumeStats(const std::string& name);
+  // The head volumes, children after their parent (what zfsd exposes as devices).
+  Result<std::vector<std::string>> Volumes();
+  // zvol_read / zvol_write of [off, off + len), clipped to the volsize (EINVAL past it).
+  // Reads do their disk part without the pool lock (ObjsetWriter::PlanRead); writes are
+  // charged to the open txg like file writes (ENOSPC, EDQUOT, the write throttle).
+  Result<Bytes> ReadVolume(const std::string& name, uint64_t off, uint64_t len);
+  Status WriteVolume(const std::string& name, uint64_t off, ByteSpan data);
   // Runs fn on the ZPL of a filesystem under the pool lock, in the open txg (its number is
   // passed for znode generations). The filesystem's objset is opened for writing on first use
   // with the data policy of its properties (compression, checksum, copies; inherited).
@@ -358,6 +376,7 @@ class Pool : public BlockReader {
     std::string name;
     bool snapshot = false;
     uint64_t createtxg = 0;
+    bool volume = false;  // a volume or a volume's snapshot (DMU_OST_ZVOL)
   };
   // Every filesystem (children after their parent) and snapshot (after its filesystem, by
   // creation txg); names beginning with '$' are internal and left out.
@@ -761,6 +780,14 @@ class Pool : public BlockReader {
     bool snapshot = false;
   };
   Result<DsRef> ResolveDataset(const std::string& name);
+  // The objset type of a dataset object (kOstZfs, kOstZvol).
+  Result<uint64_t> ObjsetTypeLocked(uint64_t ds_obj);
+  // The common part of CreateFilesystem and CreateVolume (dmu_objset_create): the dir and
+  // dataset in the open txg, then init fills the new objset.
+  Status CreateHeadLocked(const std::string& name, const std::map<std::string, std::string>& props,
+                          uint64_t os_type, const std::function<Status(OpenDataset&, uint64_t now)>& init);
+  // The open head volume `name` (EINVAL "not a volume" for a filesystem).
+  Result<OpenDataset*> OpenVolumeLocked(const std::string& name);
   // The value of prop for dir (set there or inherited when the property inherits): the ZAP
   // entry and the name of the dataset that set it; nullopt when nobody did.
   struct PropHit {

@@ -77,6 +77,12 @@ Status Pool::SyncDatasets(uint64_t txg) {
 Status Pool::CreateFilesystem(const std::string& name,
                               const std::map<std::string, std::string>& props) {
   std::lock_guard<std::mutex> l(mu_);
+  return CreateHeadLocked(name, props, kOstZfs,
+                          [&](OpenDataset& od, uint64_t now) { return CreateZplFs(*od.os, now); });
+}
+
+Status Pool::CreateHeadLocked(const std::string& name, const std::map<std::string, std::string>& props,
+                              uint64_t os_type, const std::function<Status(OpenDataset&, uint64_t now)>& init) {
   if (readonly_) return Status::Error(EROFS, "pool is read-only");
   auto slash = name.rfind('/');
   if (slash == std::string::npos) return Status::Error(EEXIST, "dataset already exists");
@@ -88,6 +94,12 @@ Status Pool::CreateFilesystem(const std::string& name,
   auto pdir = ResolveDir(parent);
   if (!pdir.ok()) return Status::Error(ENOENT, "parent does not exist");
   if (ResolveDir(name).ok()) return Status::Error(EEXIST, "dataset already exists");
+  // A volume has no children (libzfs check_parents: "parent is not a filesystem").
+  {
+    UZFS_ASSIGN(DslDirPhys pdd, LoadDir(*mos_, *pdir));
+    UZFS_ASSIGN(uint64_t ptype, ObjsetTypeLocked(pdd.head_dataset_obj));
+    if (ptype != kOstZfs) return Status::Error(EINVAL, "parent is not a filesystem");
+  }
   for (auto& [k, v] : props) UZFS_TRY(CheckDaxPropLocked(k, v));
   uint64_t txg = txg_.open();
   uint64_t now = static_cast<uint64_t>(std::time(nullptr));
@@ -100,10 +112,11 @@ Status Pool::CreateFilesystem(const std::string& name,
     for (auto& [k, v] : props) UZFS_TRY(StoreDatasetProp(*mos_zaps_, dd.props_zapobj, k, v));
   }
   OpenDataset od;
-  od.os = ObjsetWriter::Create(this, kOstZfs, ObjsetPolicy{});
+  UZFS_ASSIGN(ObjsetPolicy pol, PolicyOf(dir));
+  od.os = ObjsetWriter::Create(this, os_type, os_type == kOstZfs ? ObjsetPolicy{} : pol);
   od.os->set_cache(arc_, ArcObjKey{guid_, ds_obj, 0});
-  UZFS_TRY(CreateZplFs(*od.os, now));
   od.zaps = std::make_unique<ZapStore>(od.os.get());
+  UZFS_TRY(init(od, now));
   od.objset_id = ds_obj;
   datasets_[ds_obj] = std::move(od);
   return Status::Ok();

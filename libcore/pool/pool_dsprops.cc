@@ -37,6 +37,11 @@ std::string ZapString(const ZapEntry& e) {
   return s;
 }
 
+// zfs_nicenum of a volume block size (a power of two from 512 to 128K): "512", "8K".
+std::string NiceBytes(uint64_t bs) {
+  return bs >= 1024 ? std::to_string(bs >> 10) + "K" : std::to_string(bs);
+}
+
 }  // namespace
 
 Result<Pool::DsRef> Pool::ResolveDataset(const std::string& name) {
@@ -138,12 +143,14 @@ Result<std::vector<Pool::DsEntry>> Pool::Datasets() {
     UZFS_ASSIGN(DslDirPhys dd, LoadDir(*mos_, dir));
     if (dd.head_dataset_obj) {
       UZFS_ASSIGN(DslDatasetPhys ds, LoadDataset(*mos_, dd.head_dataset_obj));
-      out.push_back(DsEntry{nm, false, ds.creation_txg});
+      UZFS_ASSIGN(uint64_t os_type, ObjsetTypeLocked(dd.head_dataset_obj));
+      const bool vol = os_type == kOstZvol;
+      out.push_back(DsEntry{nm, false, ds.creation_txg, vol});
       std::vector<DsEntry> snaps;
       UZFS_ASSIGN(auto names, mos_zaps_->List(ds.snapnames_zapobj));
       for (const ZapEntry& e : names) {
         UZFS_ASSIGN(DslDatasetPhys s, LoadDataset(*mos_, e.first()));
-        snaps.push_back(DsEntry{nm + "@" + e.name, true, s.creation_txg});
+        snaps.push_back(DsEntry{nm + "@" + e.name, true, s.creation_txg, vol});
       }
       std::sort(snaps.begin(), snaps.end(),
                 [](const DsEntry& a, const DsEntry& b) { return a.createtxg < b.createtxg; });
@@ -167,8 +174,17 @@ Result<std::vector<Pool::DsProp>> Pool::DatasetProps(const std::string& name) {
   UZFS_ASSIGN(DsRef ref, ResolveDataset(name));
   UZFS_ASSIGN(DslDirPhys dd, LoadDir(*mos_, ref.dir));
   UZFS_ASSIGN(DslDatasetPhys ds, LoadDataset(*mos_, ref.ds));
-  const uint8_t type = ref.snapshot ? kDsSnapshot : kDsFilesystem;
   std::string fsname = name.substr(0, name.find('@'));
+  UZFS_ASSIGN(uint64_t os_type, ObjsetTypeLocked(ref.ds));
+  const bool volume = os_type == kOstZvol;
+  const uint8_t type = ref.snapshot ? kDsSnapshot : volume ? kDsVolume : kDsFilesystem;
+  // zvol_get_stats: a volume's size and block size.
+  ZvolStats zv;
+  // (A volume's snapshot shows neither, as zfs-fuse's zfs get has it.)
+  if (volume && !ref.snapshot) {
+    UZFS_ASSIGN(OpenDataset * od, OpenVolumeLocked(fsname));
+    UZFS_ASSIGN(zv, ZvolGetStats(*od->os, *od->zaps));
+  }
   std::vector<DsProp> out;
   auto source_of = [&](uint64_t at) -> Result<std::string> {
     if (at == ref.dir && !ref.snapshot) return std::string("local");
@@ -180,7 +196,12 @@ Result<std::vector<Pool::DsProp>> Pool::DatasetProps(const std::string& name) {
     DsProp p{d.name, "", "-"};
     std::string n = d.name;
     if (n == "type") {
-      p.value = ref.snapshot ? "snapshot" : "filesystem";
+      p.value = ref.snapshot ? "snapshot" : volume ? "volume" : "filesystem";
+    } else if (n == "volsize") {
+      p.value = std::to_string(zv.volsize);
+      p.source = "local";
+    } else if (n == "volblocksize") {
+      p.value = std::to_string(zv.volblocksize);
     } else if (n == "creation") {
       p.value = std::to_string(ds.creation_time);
     } else if (n == "used") {
@@ -339,6 +360,23 @@ Status Pool::SetDatasetProp(const std::string& name, const std::string& prop,
       UZFS_TRY(StoreDataset(*mos_, ref.ds, ds));
     }
     return mos_zaps_->UpdateString(ds.props_obj, prop, v.str);
+  }
+  // zfs_valid_proplist: zfs_prop_valid_for_type.
+  UZFS_ASSIGN(uint64_t os_type, ObjsetTypeLocked(ref.ds));
+  const bool volume = os_type == kOstZvol;
+  if (const DatasetPropDef* d = FindDatasetProp(prop); d && !(d->types & (volume ? kDsVolume : kDsFilesystem)))
+    return Status::Error(EINVAL, "'" + prop + "' does not apply to datasets of this type");
+  if (prop == "volsize") {
+    // zvol_set_volsize: the size lives in the volume's ZAP; libzfs's checks first.
+    UZFS_ASSIGN(OpenDataset * od, OpenVolumeLocked(name));
+    UZFS_ASSIGN(ZvolStats st, ZvolGetStats(*od->os, *od->zaps));
+    if (v.num % st.volblocksize)
+      return Status::Error(EINVAL, "'volsize' must be a multiple of volume block size (" +
+                                       NiceBytes(st.volblocksize) + ")");
+    if (v.num == 0) return Status::Error(EINVAL, "'volsize' cannot be zero");
+    UZFS_ASSIGN(auto ro, FindProp(ref.dir, "readonly", true));
+    if (ro && ro->entry.first()) return Status::Error(EROFS, "volume is read-only");
+    return ZvolSetSize(*od->os, *od->zaps, v.num);
   }
   UZFS_TRY(CheckDaxPropLocked(prop, value));
   UZFS_ASSIGN(DslDirPhys dd, LoadDir(*mos_, ref.dir));

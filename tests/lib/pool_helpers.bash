@@ -56,11 +56,12 @@ zfsd_kill() {
   for m in $mounts; do umount -l "$m" 2>/dev/null || true; done
 }
 
-# dead_mounts_clear: detaches dead FUSE mounts of type fuse.zfs under this test's directory
-# (teardown's safety net after a daemon died on its own).
+# dead_mounts_clear: detaches dead FUSE mounts of type fuse.zfs, and zfsd's volume file
+# system (fuse.uzfs-zvol), under this test's directory (teardown's safety net after a daemon
+# died on its own).
 dead_mounts_clear() {
   local m
-  findmnt -rn -t fuse.zfs -o TARGET 2>/dev/null | sort -r | while read -r m; do
+  findmnt -rn -t fuse.zfs,fuse.uzfs-zvol -o TARGET 2>/dev/null | sort -r | while read -r m; do
     m=$(printf '%b' "$m")
     case $m in "$BATS_TEST_TMPDIR"/*) umount -l "$m" 2>/dev/null || true ;; esac
   done

@@ -1,0 +1,158 @@
+// A volume's objset as zvol_create_cb makes it, synced and read back by the read side (the
+// objects zfs-fuse's zvol_get_stats and zdb look at), resized as zvol_update_volsize does,
+// and libzfs's reservation for it.
+#include "libcore/zvol/zvol.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+
+#include "libcore/base/compress.h"
+#include "libcore/zap/zap.h"
+
+namespace uzfs {
+namespace {
+
+// Blocks in a std::map keyed by a fake DVA offset; killed blocks are erased.
+class FakePool : public ObjsetSink, public BlockReader {
+ public:
+  Result<BlkPtr> WriteBlock(ByteSpan data, const WriteProps& p, uint64_t txg,
+                            const BlkPtr* old) override {
+    PreparedBlock b = PrepareBlock(data, p);
+    BlkPtr bp;
+    FillBlkPtr(&bp, b, p, txg);
+    if (b.hole()) return bp;
+    int copies = std::clamp(p.copies, 1, kSpaDvas);
+    if (old && old->birth == txg && !old->is_hole() && old->psize() == b.psize &&
+        old->ndvas() == copies) {
+      for (int d = 0; d < kSpaDvas; d++) bp.dva[d] = old->dva[d];
+    } else {
+      for (int d = 0; d < copies; d++) {
+        bp.dva[d].Set(0, next_, b.psize);
+        next_ += P2RoundUp(b.psize, 512);
+      }
+    }
+    for (int d = 0; d < copies; d++) blocks_[bp.dva[d].offset()] = b.phys;
+    return bp;
+  }
+  void Born(const BlkPtr&, uint64_t) override {}
+  void Kill(const BlkPtr& bp, uint64_t) override {
+    for (const Dva& d : bp.dva)
+      if (!d.empty()) blocks_.erase(d.offset());
+  }
+  uint64_t Dsize(const BlkPtr& bp) override {
+    uint64_t s = 0;
+    for (const Dva& d : bp.dva) s += d.asize();
+    return s;
+  }
+  Result<Bytes> Read(const BlkPtr& bp, ReadReport* = nullptr) override {
+    if (bp.is_hole()) return Bytes(bp.lsize(), 0);
+    auto it = blocks_.find(bp.dva[0].offset());
+    if (it == blocks_.end()) return Status::Error(EIO, "read of a freed block " + bp.ToString());
+    if (!VerifyBlockChecksum(bp, it->second)) return Status::Error(ECKSUM, bp.ToString());
+    if (bp.compress() == static_cast<uint8_t>(CompressId::kOff)) return it->second;
+    Bytes out(bp.lsize());
+    UZFS_TRY(Decompress(bp.compress(), it->second, out));
+    return out;
+  }
+
+ size_t live() const { return blocks_.size(); }
+
+ private:
+  std::map<uint64_t, Bytes> blocks_;
+  uint64_t next_ = 1 << 20;
+};
+
+// Writes dirty ZAPs and the objset, then reads the objset back from its new root.
+std::unique_ptr<ObjSet> SyncAndOpen(FakePool& pool, ObjsetWriter& os, ZapStore& zaps, uint64_t txg) {
+  EXPECT_TRUE(zaps.Flush().ok());
+  auto bp = os.Sync(pool, txg);
+  EXPECT_TRUE(bp.ok()) << bp.status().ToString();
+  auto r = ObjSet::Open(&pool, *bp);
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  return r.ok() ? std::move(r).value() : nullptr;
+}
+
+TEST(ZvolTest, CreateLaysOutTheV23ObjectsAndStatsReadThemBack) {
+  FakePool pool;
+  auto os = ObjsetWriter::Create(&pool, kOstZvol, ObjsetPolicy{});
+  ZapStore zaps(os.get());
+  ASSERT_TRUE(ZvolCreate(*os, zaps, 64 << 20, 16384).ok());
+  auto st = ZvolGetStats(*os, zaps);
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->volsize, 64u << 20);
+  EXPECT_EQ(st->volblocksize, 16384u);
+  Bytes data(40000, 0xab);
+  ASSERT_TRUE(os->Write(kZvolObj, 1 << 20, data).ok());
+  auto ro = SyncAndOpen(pool, *os, zaps, 5);
+  ASSERT_NE(ro, nullptr);
+  EXPECT_EQ(ro->type(), kOstZvol);
+  auto dn1 = ro->Dnode(kZvolObj);
+  ASSERT_TRUE(dn1.ok());
+  EXPECT_EQ(dn1->type, kOtZvol);
+  EXPECT_EQ(dn1->bonuslen, 0);
+  EXPECT_EQ(dn1->datablksz(), 16384u);
+  auto dn2 = ro->Dnode(kZvolZapObj);
+  ASSERT_TRUE(dn2.ok());
+  EXPECT_EQ(dn2->type, kOtZvolProp);
+  EXPECT_EQ(dn2->datablksz(), 512u);  // a microzap, as zap_create_claim makes it
+  auto rst = ZvolGetStats(*ro);
+  ASSERT_TRUE(rst.ok()) << rst.status().ToString();
+  EXPECT_EQ(rst->volsize, 64u << 20);
+  EXPECT_EQ(rst->volblocksize, 16384u);
+  auto back = ro->Read(*dn1, 1 << 20, data.size());
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(*back, data);
+  // Not a volume: the read side says so.
+  auto fs = ObjsetWriter::Create(&pool, kOstZfs, ObjsetPolicy{});
+  ZapStore fzaps(fs.get());
+  EXPECT_EQ(ZvolGetStats(*fs, fzaps).status().code(), EINVAL);
+}
+
+TEST(ZvolTest, ShrinkFreesWhatLiesPastTheNewEndAndGrowingReadsZeros) {
+  FakePool pool;
+  auto os = ObjsetWriter::Create(&pool, kOstZvol, ObjsetPolicy{});
+  ZapStore zaps(os.get());
+  ASSERT_TRUE(ZvolCreate(*os, zaps, 1 << 20, 8192).ok());
+  Bytes ones(1 << 20, 1);
+  ASSERT_TRUE(os->Write(kZvolObj, 0, ones).ok());
+  ASSERT_NE(SyncAndOpen(pool, *os, zaps, 5), nullptr);
+  size_t full = pool.live();
+  ASSERT_TRUE(ZvolSetSize(*os, zaps, 256 << 10).ok());
+  ASSERT_TRUE(ZvolSetSize(*os, zaps, 1 << 20).ok());
+  auto ro = SyncAndOpen(pool, *os, zaps, 6);
+  ASSERT_NE(ro, nullptr);
+  EXPECT_LT(pool.live(), full);  // 96 blocks of 8K freed
+  auto dn = ro->Dnode(kZvolObj);
+  ASSERT_TRUE(dn.ok());
+  auto all = ro->Read(*dn, 0, 1 << 20);
+  ASSERT_TRUE(all.ok());
+  all->resize(1 << 20, 0);
+  EXPECT_TRUE(std::all_of(all->begin(), all->begin() + (256 << 10), [](uint8_t b) { return b == 1; }));
+  EXPECT_TRUE(std::all_of(all->begin() + (256 << 10), all->end(), [](uint8_t b) { return b == 0; }));
+  EXPECT_EQ(ZvolGetStats(*ro)->volsize, 1u << 20);
+}
+
+TEST(ZvolTest, ChecksInLibzfsWords) {
+  EXPECT_TRUE(ZvolCheckBlockSize(512).ok());
+  EXPECT_TRUE(ZvolCheckBlockSize(128 << 10).ok());
+  EXPECT_EQ(ZvolCheckBlockSize(3000).code(), EDOM);
+  EXPECT_EQ(ZvolCheckBlockSize(256 << 10).code(), EDOM);
+  EXPECT_EQ(ZvolCheckBlockSize(256).code(), EDOM);
+  EXPECT_EQ(ZvolCheckSize(0, 8192).message(), "volume size cannot be zero");
+  EXPECT_EQ(ZvolCheckSize(1000000, 8192).message(), "volume size must be a multiple of volume block size");
+  EXPECT_TRUE(ZvolCheckSize(8192 * 3, 8192).ok());
+}
+
+TEST(ZvolTest, ReservationIsZfsFusesFormula) {
+  // 64M of 8K blocks: 8192 blocks → 64 L1 → 1 L2; 7 + 65 metadata blocks, 2 copies each.
+  EXPECT_EQ(ZvolSizeToReservation(64 << 20, 8192, 1), (64ull << 20) + 144 * 16384);
+  // 16M of 4K blocks (zfs-fuse lists its refreservation as 17.2M): 7 + 32 + 1, twice.
+  EXPECT_EQ(ZvolSizeToReservation(16 << 20, 4096, 1), (16ull << 20) + 80 * 16384);
+  // copies=2: the data twice, metadata three times.
+  EXPECT_EQ(ZvolSizeToReservation(64 << 20, 8192, 2), (128ull << 20) + 216 * 16384);
+}
+
+}  // namespace
+}  // namespace uzfs
