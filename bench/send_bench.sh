@@ -60,7 +60,9 @@ kill "$zfsd_pid"
 wait "$zfsd_pid" || true
 zfsd_pid=
 
-# zfs-fuse: the same on v1.
+# zfs-fuse: the same on v1 (one zfs-fuse on the machine: the lock the tests' oracle takes).
+exec {lock_fd}>/tmp/uzfs-zfsfuse.lock
+flock "$lock_fd"
 /usr/sbin/zfs-fuse --pidfile "$zf_pid" --no-kstat-mount
 for _ in $(seq 50); do /usr/sbin/zpool list >/dev/null 2>&1 && break; sleep 0.2; done
 /usr/sbin/zpool create -m "$base/zmnt" zbench "$base/v1"

@@ -233,7 +233,10 @@ must specify -F to overwrite it" "$ZFS" receive tank/copy <"$S/full"
     exec 4>&-
   }
   start_half
-  # zfs-fuse imports the crashed pool: its zdb finds it clean, its import destroys tank/k.
+  # The half-made filesystem is on disk (with some of the stream in it) ...
+  run "$ZDB" -e -p "$V" -d tank
+  [[ $output == *"Dataset tank/k "* ]]
+  # ... zfs-fuse imports the crashed pool: its zdb finds it clean, its import destroys tank/k.
   oracle_start
   oracle_zdb_clean "$V" tank
   "$ZF_ZPOOL" import -f -d "$V" -R "$ZALT" tank
