@@ -77,6 +77,10 @@ Status Pool::RecvRecord(RecvState& st, const DrrRecord& r, ByteSpan payload) {
         if (!got.ok() || *got != r.object) return Bad("object " + std::to_string(r.object) + " in use");
         UZFS_TRY(os.SetChecksumCompress(r.object, r.checksumtype, r.compress));
         if (r.bonuslen) UZFS_TRY(os.SetBonus(r.object, payload.first(r.bonuslen)));
+        // A file's ARC segment sized once to the znode's size (zp_size at 80), not grown by
+        // every WRITE after it (as the ZPL tells it before its writes).
+        if (r.obj_type == kOtPlainFileContents && r.bonustype == kOtZnode && r.bonuslen >= 88)
+          UZFS_TRY(os.NoteFileSize(r.object, LoadLE64(payload.data() + 80)));
         st.max_obj = std::max(st.max_obj, r.object);
         return Status::Ok();
       }
