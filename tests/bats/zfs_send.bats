@@ -37,7 +37,7 @@ mkpool() {
   truncate -s 20M "$M/sparse"
   dd if=/dev/urandom of="$M/sparse" bs=64K count=2 seek=100 conv=notrunc status=none
   mkdir -p "$M/dir/sub" "$M/many"
-  for i in $(seq 700); do echo "$i" >"$M/many/f$i"; done
+  for i in $(seq 300); do echo "$i" >"$M/many/f$i"; done
   echo small >"$M/dir/sub/small"
   : >"$M/empty"
   ln "$M/dir/sub/small" "$M/hard"
@@ -58,7 +58,7 @@ mkpool() {
   python3 "$MANIFEST" "$M" >"$BATS_TEST_TMPDIR/ours1"
   # Changes for the incremental: removed files (FREEOBJECTS), a shrunk and a rewritten
   # file (FREE, WRITE), new files and directories, changed modes, owners and xattrs.
-  for i in $(seq 1 2 700); do rm "$M/many/f$i"; done
+  for i in $(seq 1 2 300); do rm "$M/many/f$i"; done
   truncate -s 1M "$M/random"
   dd if=/dev/urandom of="$M/sparse" bs=64K count=1 seek=10 conv=notrunc status=none
   truncate -s 5M "$M/sparse"
@@ -228,7 +228,7 @@ must specify -F to overwrite it" "$ZFS" receive tank/copy <"$S/full"
     head -c $(($(stat -c %s "$S/full") / 2)) "$S/full" >&4
     for _ in $(seq 50); do "$ZFS" list tank/k >/dev/null 2>&1 && break; sleep 0.1; done
     "$ZFS" list tank/k >/dev/null
-    sleep 6  # a txg sync with some of the stream in it
+    "$ZPOOL" sync tank  # a txg with some of the stream in it on disk
     zfsd_kill
     exec 4>&-
   }
