@@ -31,6 +31,12 @@
 //   zfs_hold      name* ("fs@snap"), tag*, recursive, history (dataset_holds.cc)
 //   zfs_release   name*, tag*, recursive, history
 //   zfs_holds     name* (a snapshot) → holds: nvlist {tag → creation time (uint64 seconds)}
+//   zfs_send      name* ("fs@snap"), from (incremental source "@a" or "fs@a"); the stream's
+//                 descriptor comes as SCM_RIGHTS → bytes: the stream's length
+//   zfs_receive   target* (filesystem or snapshot), force (-F), dryrun (-n), isprefix (-d),
+//                 istail (-e); the stream's descriptor as SCM_RIGHTS → toname (the stream's
+//                 snapshot), into (the snapshot made), incremental, bytes, seconds, fs; an
+//                 error's message is the whole line ("cannot receive ...: reason")
 // zfs_hold, zfs_release and zfs_destroy's snapshot errors name the snapshot at fault first:
 // the message is "NAME\treason" (a tab: no dataset name has one).
 #pragma once
@@ -39,6 +45,7 @@
 #include <string>
 
 #include "daemon/mount_table.h"
+#include "daemon/ops.h"
 #include "daemon/pool_table.h"
 #include "libcore/base/nvlist.h"
 #include "libcore/base/status.h"
@@ -78,6 +85,11 @@ class DatasetOps {
   Status Hold(const NvList& args, NvList* result);
   Status Release(const NvList& args, NvList* result);
   Status Holds(const NvList& args, NvList* result);
+  // zfs_send (dataset_send.cc): the stream goes to session's descriptor, after the reply's
+  // checks, without the ops mutex (Session::then).
+  Status Send(Session* session, const NvList& args);
+  // zfs_receive (dataset_recv.cc): the stream is read from session's descriptor the same way.
+  Status Receive(Session* session, const NvList& args);
 
  private:
   // Runs fn on the pool of dataset `name` ("no such pool 'x'" when absent).
@@ -88,6 +100,8 @@ class DatasetOps {
   // Rollback's mounted children of fs that would lose their mount point to snapshot snap.
   Status LostMountpoints(Pool& p, const std::string& fs, const std::string& snap,
                          std::vector<std::string>* lost);
+  Status ReceiveStream(int fd, const std::string& target, bool force, bool dryrun, bool isprefix,
+                       bool istail, NvList* result);
   PoolTable* t_;
   MountTable* m_;
 };

@@ -43,6 +43,10 @@ struct Session {
   Bytes payload_out;          // raw bytes sent after the reply
   bool long_lived = false;    // no idle timeout (a client holding files open or mapped)
   std::vector<std::function<void()>> on_close;  // run when the connection ends
+  // Set by a handler whose work must not hold the ops mutex (zfs send and receive stream
+  // through a pipe that may stall): run after the handler returned success, on the
+  // connection's own thread without the ops mutex; what it returns is the reply.
+  std::function<NvList()> then;
 };
 
 struct Caller {

@@ -55,6 +55,24 @@ void RegisterDatasetOps(Registry& reg, PoolTable* table, MountTable* mounts) {
     };
     reg.Add(std::move(d));
   }
+  {
+    OpDef d;
+    d.id = static_cast<uint64_t>(OpId::kZfsSend);
+    d.name = proto::OpName(OpId::kZfsSend);
+    d.perm = Perm::kRoot;
+    d.args = {{"name", S, true}, {"from", S}};
+    d.handler = [ops](const Caller& c, const NvList& a, NvList*) { return ops->Send(c.session, a); };
+    reg.Add(std::move(d));
+  }
+  {
+    OpDef d;
+    d.id = static_cast<uint64_t>(OpId::kZfsReceive);
+    d.name = proto::OpName(OpId::kZfsReceive);
+    d.perm = Perm::kRoot;
+    d.args = {{"target", S, true}, {"force", B}, {"dryrun", B}, {"isprefix", B}, {"istail", B}};
+    d.handler = [ops](const Caller& c, const NvList& a, NvList*) { return ops->Receive(c.session, a); };
+    reg.Add(std::move(d));
+  }
   op(OpId::kZfsUnmount, Perm::kRoot, {{"name", S, true}, {"force", B}}, &DatasetOps::Unmount);
   op(OpId::kZfsHold, Perm::kRoot, {{"name", S, true}, {"tag", S, true}, {"recursive", B}, {"history", S}},
      &DatasetOps::Hold);

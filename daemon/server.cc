@@ -150,6 +150,11 @@ void Server::Handle(int fd) {
       spdlog::debug("pid {} uid {}: {}", caller.pid, caller.uid, op ? *op : "?");
       reply = reg_->Dispatch(caller, *req);
     }
+    if (session.then) {  // the streaming part of zfs send / receive, outside ops_mu_
+      auto then = std::move(session.then);
+      session.then = nullptr;
+      if (reply.GetUint64("errno").value_or(EIO) == 0) reply = then();
+    }
     close_fds(session.fds_in);
     Status sent = proto::WriteMessage(fd, reply, session.fds_out, session.payload_out);
     close_fds(session.fds_out);

@@ -59,6 +59,8 @@ const char* OpName(OpId id) {
     case OpId::kZfsHolds: return "zfs_holds";
     case OpId::kPoolEvents: return "pool_events";
     case OpId::kPoolEventsClear: return "pool_events_clear";
+    case OpId::kZfsSend: return "zfs_send";
+    case OpId::kZfsReceive: return "zfs_receive";
     case OpId::kPoolAttach: return "pool_attach";
     case OpId::kPoolDetach: return "pool_detach";
   }

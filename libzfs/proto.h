@@ -71,6 +71,8 @@ enum class OpId : uint64_t {
   kPoolDetach = 47,   // zpool detach: a leaf leaves its mirror or replacing vdev
   kPoolEvents = 48,   // zpool events: the events after a cursor
   kPoolEventsClear = 49,  // zpool events -c
+  kZfsSend = 50,      // zfs send: the stream written to the client's descriptor (SCM_RIGHTS)
+  kZfsReceive = 51,   // zfs receive: the stream read from the client's descriptor
 };
 
 // The op table: name of each id ("" for none).

@@ -30,7 +30,7 @@ bool IsConnectError(const Status& s) {
   return !s.ok() && s.message().rfind("cannot connect to zfsd at ", 0) == 0;
 }
 
-Result<NvList> Call(proto::OpId op, const NvList& args) {
+Result<NvList> Call(proto::OpId op, const NvList& args, const std::vector<int>& fds) {
   std::string path = proto::SocketPath();
   Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (fd.get() < 0) return Status::Error(errno, "cannot connect to zfsd at " + path + ": " + std::strerror(errno));
@@ -47,7 +47,7 @@ Result<NvList> Call(proto::OpId op, const NvList& args) {
   req.AddString("op", proto::OpName(op));
   req.AddUint64("op_id", static_cast<uint64_t>(op));
   req.AddNvList("args", args);
-  UZFS_TRY(proto::WriteMessage(fd.get(), req));
+  UZFS_TRY(proto::WriteMessage(fd.get(), req, fds));
   auto reply = proto::ReadMessage(fd.get(), kReplyTimeoutMs);
   if (!reply.ok()) {
     if (reply.status().code() == ENODATA || reply.status().code() == ECONNRESET)
@@ -356,6 +356,24 @@ Result<std::vector<Hold>> ZfsHolds(const std::string& snapshot) {
     for (const auto& [tag, v] : h->pairs())
       if (v.type == NvType::kUint64) out.push_back({tag, v.u});
   return out;
+}
+
+Result<uint64_t> ZfsSend(const std::string& snapshot, const std::string& from, int out_fd) {
+  NvList a;
+  a.AddString("name", snapshot);
+  if (!from.empty()) a.AddString("from", from);
+  UZFS_ASSIGN(NvList r, Call(proto::OpId::kZfsSend, a, {out_fd}));
+  return r.GetUint64("bytes").value_or(0);
+}
+
+Result<NvList> ZfsReceive(const std::string& target, const RecvOptions& o, int in_fd) {
+  NvList a;
+  a.AddString("target", target);
+  a.AddBooleanValue("force", o.force);
+  a.AddBooleanValue("dryrun", o.dryrun);
+  a.AddBooleanValue("isprefix", o.isprefix);
+  a.AddBooleanValue("istail", o.istail);
+  return Call(proto::OpId::kZfsReceive, a, {in_fd});
 }
 
 Status TakeFailedName(const Status& s, std::string* name) {

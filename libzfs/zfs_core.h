@@ -23,7 +23,7 @@ namespace uzfs::lzc {
 
 // Sends {op, op_id, args} to zfsd at proto::SocketPath() and waits for the reply. The
 // transport under the typed calls below; the CLIs do not call it themselves.
-Result<NvList> Call(proto::OpId op, const NvList& args);
+Result<NvList> Call(proto::OpId op, const NvList& args, const std::vector<int>& fds = {});
 
 // True for the status Call returns when zfsd cannot be reached; its message is
 // "cannot connect to zfsd at PATH: <reason>".
@@ -175,6 +175,17 @@ struct Hold {
 };
 // zfs holds: the snapshot's holds, by tag.
 Result<std::vector<Hold>> ZfsHolds(const std::string& snapshot);
+// zfs send: the stream of snapshot ("pool/fs@snap"; from: an incremental source, "@a" or
+// "pool/fs@a", empty for a full stream) written by zfsd to out_fd (passed as SCM_RIGHTS);
+// returns when the stream has ended, with its length.
+Result<uint64_t> ZfsSend(const std::string& snapshot, const std::string& from, int out_fd);
+// zfs receive: zfsd reads a stream from in_fd (SCM_RIGHTS) into target. Returns the daemon's
+// result (toname, into, incremental, bytes, seconds, fs); an error's message is the whole
+// line to print.
+struct RecvOptions {
+  bool force = false, dryrun = false, isprefix = false, istail = false;
+};
+Result<NvList> ZfsReceive(const std::string& target, const RecvOptions& o, int in_fd);
 // An error of ZfsHold, ZfsRelease or ZfsDestroy that names the snapshot at fault: *name set
 // to it and the status returned without it; other errors unchanged (*name untouched).
 Status TakeFailedName(const Status& s, std::string* name);

@@ -9,9 +9,9 @@ const std::vector<Cmd>& Commands() {
   static const std::vector<Cmd> cmds = {kVersion, kCreate,  kDestroy, kSnapshot, kRollback,
                                         kClone,   kPromote, kRename,  kList,     kSet,
                                         kGet,     kInherit, kUpgrade, kMount,    kUnmount,
-                                        kHold,    kHolds,   kRelease};
+                                        kHold,    kHolds,   kRelease, kSend,    kReceive};
   return cmds;
 }
 }  // namespace uzfs::zfs
 
-int main(int argc, char** argv) { return uzfs::cmd::Main(uzfs::zfs::Commands(), argc, argv, {{"umount", "unmount"}}); }
+int main(int argc, char** argv) { return uzfs::cmd::Main(uzfs::zfs::Commands(), argc, argv, {{"umount", "unmount"}, {"recv", "receive"}}); }

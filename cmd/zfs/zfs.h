@@ -18,7 +18,8 @@ using namespace uzfs::cmd;
 
 const std::vector<Cmd>& Commands();
 extern const Cmd kCreate, kDestroy, kSnapshot, kRollback, kClone, kPromote, kRename, kList,
-    kSet, kGet, kInherit, kUpgrade, kMount, kUnmount, kVersion, kHold, kHolds, kRelease;
+    kSet, kGet, kInherit, kUpgrade, kMount, kUnmount, kVersion, kHold, kHolds, kRelease, kSend,
+    kReceive;
 
 struct PropVal {
   std::string value, source;

@@ -78,6 +78,7 @@
 #include "libcore/base/env.h"
 #include "libcore/base/nvlist.h"
 #include "libcore/base/status.h"
+#include "libcore/dmu/dmu_send.h"
 #include "libcore/dmu/dmu_write.h"
 #include "libcore/base/fm.h"
 #include "libcore/dsl/dsl_scan.h"
@@ -508,6 +509,48 @@ class Pool : public BlockReader {
   // can race the freeing (or reuse) of its blocks. Views are used only through this.
   Status WithSnapshotZpl(SnapshotView& view, const std::function<Status(Zpl&)>& fn);
   // ---- end of .zfs/snapshot views ----
+  // ---- zfs send (pool_send.cc; dmu_sendbackup) ----
+  struct SendSource {
+    std::string name;  // "pool/fs@snap"
+    uint64_t ds_obj = 0, from_obj = 0, from_txg = 0;
+    DrrRecord begin;   // the stream's BEGIN record
+    BlkPtr bp;         // the snapshot's objset
+  };
+  // Resolves snapshot snap and (from, an incremental source: "pool/fs@a" or "@a") under the
+  // lock and marks both busy (a destroy fails with EBUSY "dataset is busy", as a
+  // dsl_dataset_hold keeps it) until EndSend. ENOENT "dataset does not exist"; ENOENT
+  // "incremental source (@a) does not exist"; EXDEV "not an earlier snapshot from the same
+  // fs"; EINVAL for a name that is no snapshot's.
+  Result<SendSource> BeginSend(const std::string& snap, const std::string& from);
+  void EndSend(const SendSource& src);
+  // The stream (DmuSendBackup) of a source BeginSend resolved, to sink: read without the pool
+  // lock (a snapshot's blocks never change and stay allocated while it is busy).
+  Status SendStream(const SendSource& src, const StreamSink& sink, uint64_t* bytes);
+  // ---- zfs receive (pool_recv.cc; dmu_recv_begin / dmu_recv_stream / dmu_recv_end) ----
+  struct RecvState {
+    std::string fs, snap;  // the filesystem made, the snapshot to take at the end
+    uint64_t dir = 0, ds_obj = 0;
+    DrrRecord begin;
+    uint64_t max_obj = 0;  // the highest object the stream allocated so far
+  };
+  // dmu_recv_begin of a full stream into new filesystem fs (CreateFilesystem's errors: EEXIST
+  // "dataset already exists", ENOENT for a missing parent): fs is made empty of objects and
+  // flagged inconsistent (DS_FLAG_INCONSISTENT) on disk before any of the stream is, so a
+  // crash leaves a filesystem an import destroys (DestroyInconsistent, as zfs-fuse's does).
+  // ENOTSUP for incremental, clone and volume streams.
+  Result<RecvState> RecvBegin(const std::string& fs, const std::string& snap, const DrrRecord& begin);
+  // One record (restore_object, restore_freeobjects, restore_write, restore_free) with its
+  // bonus or data: EINVAL "invalid backup stream: ..." for one that does not fit; written
+  // in the open txg under the write throttle, as WithZpl's writes.
+  Status RecvRecord(RecvState& st, const DrrRecord& r, ByteSpan payload);
+  // dmu_recv_new_end: snapshot snap taken with the stream's guid and creation time, the
+  // inconsistent flags cleared; synced.
+  Status RecvEnd(RecvState& st);
+  // The half-received filesystem destroyed; synced.
+  Status RecvAbort(RecvState& st);
+  // dsl_destroy_inconsistent: every filesystem still flagged inconsistent (a receive cut
+  // short by a crash) destroyed; run at every writable import.
+  Status DestroyInconsistent();
 
   // ---- Mapped files (pool_mmap.cc; docs/design.md section 7): the daemon's file service maps a
   // regular file's ARC segment into clients and serves their faults through these. Every call
@@ -860,6 +903,7 @@ class Pool : public BlockReader {
 
   // Pinned files (pool_pin.cc): (ds object, file object) -> the unit offsets held for the pin.
   std::map<std::pair<uint64_t, uint64_t>, std::set<uint64_t>> pinned_;
+  std::map<uint64_t, int> sending_;  // snapshots a send reads (BeginSend) → count; mu_
   std::mutex mu_;
   Env* env_ = nullptr;
   bool dax_emulation_ = false;  // PoolCreateSpec::dax_emulation; set at create/import

@@ -120,6 +120,8 @@ Result<std::unique_ptr<Pool>> Pool::Import(const PoolImportSpec& spec) {
     UZFS_TRY(p->CheckLogsLocked(spec.missing_log || state == kPoolStateExported));
   UZFS_TRY(p->ClaimLogsLocked());  // in the first txg, as spa_load's zil_claim
   UZFS_TRY(p->SyncLocked(kPoolStateActive));
+  // spa_load: "Delete any inconsistent datasets" (receives a crash cut short).
+  UZFS_TRY(p->DestroyInconsistent());
   return p;
 }
 

@@ -154,7 +154,7 @@ Status Pool::DestroySnapshots(const std::vector<std::string>& names, bool defer,
       continue;
     }
     if (ds.num_children > 1) return fail(EBUSY, "snapshot has dependent clones");
-    if (holds) return fail(EBUSY, "dataset is busy");
+    if (holds || sending_.count(*snap)) return fail(EBUSY, "dataset is busy");
     doomed.emplace_back(*snap, parts.second);
   }
   for (uint64_t obj : marked) {

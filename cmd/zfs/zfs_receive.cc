@@ -1,0 +1,77 @@
+// zfs receive (zfs_do_receive, libzfs_sendrecv.c zfs_receive): a stream from our standard
+// input, read by zfsd into a new filesystem and its snapshot; mounted after unless -u.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "cmd/zfs/zfs.h"
+#include "libzfs/libzfs.h"
+#include "libzfs/zfs_core.h"
+
+namespace uzfs::zfs {
+
+static int Run(const Cmd& self, int argc, char** argv) {
+  CLI::App app;
+  std::vector<std::string> args;
+  bool prefix = false, tail = false, dryrun = false, nomount = false, verbose = false, force = false;
+  app.add_flag("-d", prefix);
+  app.add_flag("-e", tail);
+  app.add_flag("-n", dryrun);
+  app.add_flag("-u", nomount);
+  app.add_flag("-v", verbose);
+  app.add_flag("-F", force);
+  if (int rc = Parse(self, app, argc, argv, &args); rc >= 0) return rc;
+  if (args.empty()) return UsageError(self, "missing snapshot argument");
+  if (args.size() > 1) return UsageError(self, "too many arguments");
+  if (::isatty(STDIN_FILENO))
+    return Fail("Error: Backup stream can not be read from a terminal.\nYou must redirect standard input.");
+  lzc::RecvOptions o;
+  o.force = force;
+  o.dryrun = dryrun;
+  o.isprefix = prefix || tail;
+  o.istail = tail;
+  auto r = lzc::ZfsReceive(args[0], o, STDIN_FILENO);
+  if (!r.ok()) {
+    const Status& s = r.status();
+    if (s.message().rfind("cannot ", 0) == 0) return Fail(s.message());
+    return Fail(libzfs::ErrorText("receive", args[0], s));
+  }
+  const std::string* toname = r->GetString("toname");
+  const std::string* into = r->GetString("into");
+  if (verbose && toname && into) {
+    std::printf("%s %s stream of %s into %s\n", dryrun ? "would receive" : "receiving",
+                r->GetUint64("incremental").value_or(0) ? "incremental" : "full",
+                toname->c_str(), into->c_str());
+  }
+  if (dryrun) return kExitOk;
+  if (verbose) {
+    uint64_t bytes = r->GetUint64("bytes").value_or(0);
+    uint64_t secs = std::max<uint64_t>(1, r->GetUint64("seconds").value_or(0));
+    std::printf("received %sB stream in %llu seconds (%sB/sec)\n", libzfs::NiceNum(bytes).c_str(),
+                static_cast<unsigned long long>(secs), libzfs::NiceNum(bytes / secs).c_str());
+  }
+  std::fflush(stdout);
+  // zfs_receive mounts the filesystem it made (zfs_mount of top_zfs).
+  if (const std::string* fs = r->GetString("fs"); fs && !nomount) {
+    Status m = lzc::ZfsMount(*fs);
+    if (!m.ok()) return Fail(libzfs::ErrorText("mount", *fs, m));
+  }
+  return kExitOk;
+}
+
+const Cmd kReceive = {"receive",
+                      {"receive [-vnFu] filesystem|volume|snapshot",
+                       "receive [-vnFu] [-d | -e] filesystem"},
+                      "    -d      the target is a prefix: the stream's name without its pool\n"
+                      "            is added to it\n"
+                      "    -e      the target is a prefix: the last part of the stream's\n"
+                      "            filesystem name is added to it\n"
+                      "    -n      read the stream without receiving it\n"
+                      "    -u      do not mount the received filesystem\n"
+                      "    -v      print what is received and the stream's size and speed\n"
+                      "    -F      (not supported yet) overwrite an existing filesystem\n"
+                      "    --help  print this message\n",
+                      Run};
+
+}  // namespace uzfs::zfs

@@ -1,0 +1,199 @@
+// zfsd's zfs receive (libzfs_sendrecv.c zfs_receive_impl / zfs_receive_one, zfs_ioc_recv,
+// dmu_send.c dmu_recv_stream): the stream is read from the client's descriptor on the
+// connection's thread without the ops mutex (Session::then); each record is applied under
+// the pool's own lock (Pool::RecvRecord). Error messages are whole lines as zfs-fuse prints
+// them ("cannot receive new filesystem stream: ...").
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <memory>
+
+#include "daemon/args.h"
+#include "daemon/dataset_ops.h"
+#include "daemon/ops.h"
+
+namespace uzfs {
+
+namespace {
+
+constexpr const char* kRecv = "cannot receive";
+constexpr const char* kRecvNew = "cannot receive new filesystem stream";
+
+Status Line(int code, const std::string& prefix, const std::string& why) {
+  return Status::Error(code, prefix + ": " + why);
+}
+
+// Reads exactly n bytes; false at a short read (the stream ended early) or an error.
+bool ReadFull(int fd, uint8_t* p, size_t n) {
+  size_t done = 0;
+  while (done < n) {
+    ssize_t r = ::read(fd, p + done, n - done);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return false;
+    done += static_cast<size_t>(r);
+  }
+  return true;
+}
+
+struct RecvFlags {
+  bool force = false, dryrun = false, isprefix = false, istail = false;
+};
+
+// The stream after its BEGIN record: read record by record, checksummed, each handed to
+// apply (payload: the bonus or data that follows it). EINVAL "invalid backup stream" for a
+// short stream or a bad record, ECKSUM for a checksum that does not match at DRR_END.
+Status ReadRecords(int fd, bool swap, ZioCksum* zc, uint64_t* bytes,
+                   const std::function<Status(const DrrRecord&, ByteSpan)>& apply) {
+  uint8_t rec[kDrrSize];
+  Bytes payload;
+  for (;;) {
+    if (!ReadFull(fd, rec, kDrrSize)) return Line(EINVAL, kRecvNew, "invalid backup stream");
+    *bytes += kDrrSize;
+    ZioCksum before = *zc;
+    Fletcher4Incremental(ByteSpan(rec, kDrrSize), zc);
+    auto r = DrrRecord::Decode(rec, swap);
+    if (!r.ok()) return Line(EINVAL, kRecvNew, "invalid backup stream");
+    if (r->type == kDrrEnd) {
+      if (!(r->key_cksum == before))
+        return Line(ECKSUM, kRecvNew, "invalid stream (checksum mismatch)");
+      return Status::Ok();
+    }
+    uint64_t len = 0;
+    if (r->type == kDrrObject) len = (uint64_t{r->bonuslen} + 7) & ~uint64_t{7};
+    if (r->type == kDrrWrite) len = r->length;
+    if (len > kSpaMaxBlockSize || len % 8) return Line(EINVAL, kRecvNew, "invalid backup stream");
+    payload.resize(len);
+    if (len && !ReadFull(fd, payload.data(), len)) return Line(EINVAL, kRecvNew, "invalid backup stream");
+    *bytes += len;
+    Fletcher4Incremental(payload, zc);
+    if (r->type == kDrrWriteByref) return Line(EINVAL, kRecvNew, "invalid backup stream");
+    if (apply) UZFS_TRY(apply(*r, payload));
+  }
+}
+
+}  // namespace
+
+Status DatasetOps::Receive(Session* session, const NvList& args) {
+  if (!session || session->fds_in.empty() || session->fds_in[0] < 0)
+    return Status::Error(EINVAL, "no descriptor to read the stream from");
+  std::string target = Str(args, "target");
+  RecvFlags f;
+  f.force = Flag(args, "force");
+  f.dryrun = Flag(args, "dryrun");
+  f.isprefix = Flag(args, "isprefix");
+  f.istail = Flag(args, "istail");
+  if (f.istail) f.isprefix = true;
+  UZFS_TRY(CheckDatasetName(target, true));
+  int fd = session->fds_in[0];
+  session->fds_in[0] = -1;
+  session->then = [this, target, f, fd]() {
+    NvList result;
+    Status s = ReceiveStream(fd, target, f.force, f.dryrun, f.isprefix, f.istail, &result);
+    ::close(fd);
+    return s.ok() ? OkReply(std::move(result)) : ErrorReply(s);
+  };
+  return Status::Ok();
+}
+
+Status DatasetOps::ReceiveStream(int fd, const std::string& target, bool force, bool dryrun,
+                                 bool isprefix, bool istail, NvList* result) {
+  auto t0 = std::chrono::steady_clock::now();
+  std::string pool = target.substr(0, target.find_first_of("/@"));
+  auto exists = [&](const std::string& name) {
+    return t_->With(pool, [&](Pool& p) { return p.DatasetProps(name).status(); }).ok();
+  };
+  if (isprefix && !exists(target))
+    return Line(ENOENT, kRecv, "specified fs (" + target + ") does not exist");
+  uint8_t rec[kDrrSize];
+  if (!ReadFull(fd, rec, kDrrSize)) return Line(EINVAL, kRecv, "failed to read from stream");
+  bool swap = LoadRaw<uint64_t>(rec + 8) == Bswap64(kDmuBackupMagic);
+  auto b = DrrRecord::Decode(rec, swap);
+  if (!b.ok() || b->type != kDrrBegin || b->magic != kDmuBackupMagic)
+    return Line(EINVAL, kRecv, "invalid stream (bad magic number)");
+  if (swap)
+    return Line(ENOTSUP, kRecv, "streams of the other byte order are not supported by uzfs yet");
+  uint64_t features = (b->versioninfo >> 2) & ((1ULL << 30) - 1);
+  uint64_t hdrtype = b->versioninfo & 3;
+  if ((features & ~uint64_t{3}) || (hdrtype != kDmuSubstream && hdrtype != kDmuCompoundStream)) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%lx", static_cast<unsigned long>(features));
+    return Line(EINVAL, kRecv, std::string("stream has unsupported feature, feature flags = ") + buf);
+  }
+  if (hdrtype == kDmuCompoundStream || features)
+    return Line(ENOTSUP, kRecv, "replication (-R, -I, -p) and deduplicated streams are not supported by uzfs yet");
+  const std::string& toname = b->toname;
+  size_t at = toname.find('@');
+  if (at == std::string::npos) return Line(EINVAL, kRecv, "invalid stream (bad snapshot name)");
+  std::string sendfs = toname.substr(0, at);
+  // zfs_receive_one: how much of the stream's name is tacked onto the target.
+  std::string chop;
+  if (istail) {
+    if (target.find('@') != std::string::npos)
+      return Line(EINVAL, kRecv, "invalid argument - snapshot not allowed with -e");
+    size_t slash = sendfs.rfind('/');
+    chop = slash == std::string::npos ? "/" + toname : toname.substr(slash);
+  } else if (isprefix) {
+    if (target.find('@') != std::string::npos)
+      return Line(EINVAL, kRecv, "invalid argument - snapshot not allowed with -d");
+    size_t slash = toname.find('/');
+    chop = toname.substr(slash == std::string::npos ? at : slash);
+  } else if (target.find('@') == std::string::npos) {
+    chop = toname.substr(sendfs.size());
+  }
+  std::string value = target + chop;
+  if (!CheckDatasetName(value, true).ok() || value.find('@') == std::string::npos)
+    return Line(EINVAL, kRecv, "invalid name");
+  std::string fs = value.substr(0, value.find('@')), snap = value.substr(value.find('@') + 1);
+  result->AddString("toname", toname);
+  result->AddString("into", value);
+  result->AddUint64("incremental", b->fromguid != 0);
+  if (b->fromguid || (b->flags & kDrrFlagClone))
+    return Line(ENOTSUP, "cannot receive incremental stream",
+                "incremental streams are not supported by uzfs yet");
+  if (exists(fs)) {
+    if (!force)
+      return Line(EEXIST, kRecvNew, "destination '" + fs + "' exists\nmust specify -F to overwrite it");
+    return Line(ENOTSUP, kRecvNew, "destination '" + fs + "' exists: overwriting it (-F) is not supported by uzfs yet");
+  }
+  if (fs.find('/') == std::string::npos)
+    return Line(ENOENT, kRecvNew, "destination '" + fs + "' does not exist");
+  ZioCksum zc;
+  Fletcher4Incremental(ByteSpan(rec, kDrrSize), &zc);
+  uint64_t bytes = kDrrSize;
+  if (dryrun) {  // recv_skip: the stream read to its end
+    UZFS_TRY(ReadRecords(fd, swap, &zc, &bytes, {}));
+    result->AddUint64("bytes", bytes);
+    return Status::Ok();
+  }
+  Pool::RecvState st;
+  Status s = t_->With(pool, [&](Pool& p) -> Status {
+    auto r = p.RecvBegin(fs, snap, *b);
+    if (!r.ok()) return r.status();
+    st = std::move(*r);
+    return Status::Ok();
+  });
+  if (!s.ok()) {
+    if (s.code() == ENOENT) return Line(ENOENT, kRecvNew, "dataset does not exist");
+    return Line(s.code(), kRecvNew, s.message());
+  }
+  s = ReadRecords(fd, swap, &zc, &bytes, [&](const DrrRecord& r, ByteSpan payload) {
+    return t_->With(pool, [&](Pool& p) { return p.RecvRecord(st, r, payload); });
+  });
+  if (s.ok()) s = t_->With(pool, [&](Pool& p) { return p.RecvEnd(st); });
+  if (!s.ok()) {
+    // Nothing half-made stays (dmu_recv_stream's dsl_dataset_destroy of what it created).
+    (void)t_->With(pool, [&](Pool& p) { return p.RecvAbort(st); });
+    if (s.message().rfind("cannot ", 0) == 0) return s;
+    if (s.code() == EINVAL) return Line(EINVAL, kRecvNew, "invalid backup stream");
+    return Line(s.code(), kRecvNew, s.message());
+  }
+  auto secs = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - t0).count();
+  result->AddUint64("bytes", bytes);
+  result->AddUint64("seconds", static_cast<uint64_t>(secs));
+  result->AddString("fs", fs);
+  return Status::Ok();
+}
+
+}  // namespace uzfs

@@ -1,0 +1,171 @@
+// zfs receive's pool side (see pool.h): zfs-fuse dmu_send.c's dmu_recv_begin (recv_new_sync:
+// a new filesystem flagged DS_FLAG_INCONSISTENT), restore_object / restore_freeobjects /
+// restore_write / restore_free over the new objset, dmu_recv_new_end (the snapshot with the
+// stream's guid and creation time, the flag cleared), and dsl_destroy_inconsistent at import.
+#include <algorithm>
+#include <cerrno>
+
+#include "libcore/dsl/dsl_write.h"
+#include "libcore/pool/pool.h"
+
+namespace uzfs {
+
+namespace {
+
+constexpr uint64_t kDsFlagInconsistent = 1;        // DS_FLAG_INCONSISTENT
+constexpr uint64_t kDsFlagCiDataset = 1ULL << 16;  // DS_FLAG_CI_DATASET
+constexpr uint8_t kCompressFunctions = 14;         // ZIO_COMPRESS_FUNCTIONS (v23)
+constexpr uint32_t kMaxBonus = 320;                // DN_MAX_BONUSLEN
+
+Status Bad(const std::string& why) { return Status::Error(EINVAL, "invalid backup stream: " + why); }
+
+}  // namespace
+
+Result<Pool::RecvState> Pool::RecvBegin(const std::string& fs, const std::string& snap,
+                                        const DrrRecord& begin) {
+  if (begin.ostype != kOstZfs) return Status::Error(ENOTSUP, "only filesystem streams can be received");
+  if (begin.fromguid || (begin.flags & kDrrFlagClone))
+    return Status::Error(ENOTSUP, "incremental and clone streams are not supported by uzfs yet");
+  UZFS_TRY(CreateFilesystem(fs, {}));
+  UZFS_TRY(Sync());  // the new ZPL skeleton on disk, so that nothing of it is pending below
+  RecvState st;
+  st.fs = fs;
+  st.snap = snap;
+  st.begin = begin;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    UZFS_TRY(ResolveFs(fs, &st.dir, &st.ds_obj));
+    DropDatasetLocked(st.ds_obj);  // synced: a fresh writer and ZAP store, no ZPL over them
+    UZFS_ASSIGN(DslDatasetPhys ds, LoadDataset(*mos_, st.ds_obj));
+    ds.flags |= kDsFlagInconsistent;
+    if (begin.flags & kDrrFlagCiData) ds.flags |= kDsFlagCiDataset;
+    UZFS_TRY(StoreDataset(*mos_, st.ds_obj, ds));
+    // An empty objset, as dmu_objset_create_impl leaves it: the skeleton's objects go.
+    UZFS_ASSIGN(auto skel, ObjSet::Open(this, ds.bp));
+    UZFS_ASSIGN(OpenDataset * od, OpenDatasetObjsetLocked(st.dir, st.ds_obj));
+    for (uint64_t obj = 0;;) {
+      UZFS_ASSIGN(bool more, skel->NextObject(&obj));
+      if (!more) break;
+      UZFS_TRY(od->os->FreeObject(obj));
+    }
+  }
+  UZFS_TRY(Sync());  // the flag on disk before any of the stream is (and the frees done)
+  return st;
+}
+
+Status Pool::RecvRecord(RecvState& st, const DrrRecord& r, ByteSpan payload) {
+  const uint64_t reserve = r.type == kDrrWrite ? r.length : 0;
+  if (reserve) dirty_.Throttle([this] { return suspended(); });
+  StepAsideForSync();
+  Status s = [&]() -> Status {
+    std::lock_guard<std::mutex> l(mu_);
+    if (!failed_.ok()) return failed_;
+    UZFS_TRY(ReserveLocked(st.dir, st.ds_obj, reserve));
+    UZFS_ASSIGN(OpenDataset * od, OpenDatasetObjsetLocked(st.dir, st.ds_obj));
+    ObjsetWriter& os = *od->os;
+    switch (r.type) {
+      case kDrrObject: {  // restore_object
+        if (r.obj_type == kOtNone || r.obj_type >= kOtNumTypes || r.bonustype >= kOtNumTypes ||
+            r.checksumtype >= static_cast<uint8_t>(ChecksumId::kFunctions) ||
+            r.compress >= kCompressFunctions || r.blksz % 512 || r.blksz < 512 ||
+            r.blksz > kSpaMaxBlockSize || r.bonuslen > kMaxBonus || r.object == 0)
+          return Bad("bad object record");
+        if (os.Dnode(r.object).ok()) UZFS_TRY(os.FreeObject(r.object));
+        auto got = os.Allocate(static_cast<uint8_t>(r.obj_type), r.blksz,
+                               static_cast<uint8_t>(r.bonustype), static_cast<uint16_t>(r.bonuslen),
+                               r.object);
+        if (!got.ok() || *got != r.object) return Bad("object " + std::to_string(r.object) + " in use");
+        UZFS_TRY(os.SetChecksumCompress(r.object, r.checksumtype, r.compress));
+        if (r.bonuslen) UZFS_TRY(os.SetBonus(r.object, payload.first(r.bonuslen)));
+        // A file's ARC segment sized once to the znode's size (zp_size at 80), not grown by
+        // every WRITE after it (as the ZPL tells it before its writes).
+        if (r.obj_type == kOtPlainFileContents && r.bonustype == kOtZnode && r.bonuslen >= 88)
+          UZFS_TRY(os.NoteFileSize(r.object, LoadLE64(payload.data() + 80)));
+        st.max_obj = std::max(st.max_obj, r.object);
+        return Status::Ok();
+      }
+      case kDrrFreeObjects: {  // restore_freeobjects
+        if (r.object + r.length < r.object) return Bad("bad freeobjects record");
+        uint64_t end = std::min(r.object + r.length, st.max_obj + 1);
+        for (uint64_t obj = std::max<uint64_t>(r.object, 1); obj < end; obj++)
+          if (os.Dnode(obj).ok()) UZFS_TRY(os.FreeObject(obj));
+        return Status::Ok();
+      }
+      case kDrrWrite: {  // restore_write
+        if (r.offset + r.length < r.offset || r.obj_type >= kOtNumTypes) return Bad("bad write record");
+        if (!os.Dnode(r.object).ok()) return Bad("write to a free object");
+        return os.Write(r.object, r.offset, payload);
+      }
+      case kDrrFree: {  // restore_free
+        if (r.length != ~0ULL && r.offset + r.length < r.offset) return Bad("bad free record");
+        if (!os.Dnode(r.object).ok()) return Bad("free of a free object");
+        UZFS_ASSIGN(uint64_t len, os.Length(r.object));
+        if (r.offset >= len) return Status::Ok();
+        if (r.length == ~0ULL || r.offset + r.length >= len) return os.Truncate(r.object, r.offset);
+        // A range inside the object: its blocks read as zeros afterwards (a new object's
+        // range is a hole already: nothing is written then).
+        UZFS_ASSIGN(const DnodePhys* dn, os.Dnode(r.object));
+        const uint64_t bs = dn->datablksz();
+        for (uint64_t b = r.offset / bs; b * bs < r.offset + r.length; b++) {
+          UZFS_ASSIGN(BlkPtr bp, os.BlockPointer(r.object, b));
+          if (bp.is_hole()) continue;
+          uint64_t from = std::max(b * bs, r.offset), to = std::min((b + 1) * bs, r.offset + r.length);
+          UZFS_TRY(os.Write(r.object, from, Bytes(to - from, 0)));
+        }
+        return Status::Ok();
+      }
+      default:
+        return Bad("unexpected record type " + std::to_string(r.type));
+    }
+  }();
+  if (reserve) dirty_.NoteDirty();
+  return s;
+}
+
+Status Pool::RecvEnd(RecvState& st) {
+  UZFS_TRY(Sync());
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    DropDatasetLocked(st.ds_obj);  // synced; the ZPL opens over what the stream made
+  }
+  UZFS_TRY(Snapshot({st.fs + "@" + st.snap}));
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    UZFS_ASSIGN(DsRef ref, ResolveDataset(st.fs + "@" + st.snap));
+    UZFS_ASSIGN(DslDatasetPhys snap, LoadDataset(*mos_, ref.ds));
+    snap.creation_time = st.begin.creation_time;
+    snap.guid = st.begin.toguid;
+    snap.flags &= ~kDsFlagInconsistent;
+    UZFS_TRY(StoreDataset(*mos_, ref.ds, snap));
+    UZFS_ASSIGN(DslDatasetPhys head, LoadDataset(*mos_, st.ds_obj));
+    head.flags &= ~kDsFlagInconsistent;
+    UZFS_TRY(StoreDataset(*mos_, st.ds_obj, head));
+  }
+  return Sync();
+}
+
+Status Pool::RecvAbort(RecvState& st) {
+  UZFS_TRY(DestroyFilesystem(st.fs));
+  return Sync();
+}
+
+Status Pool::DestroyInconsistent() {
+  if (readonly_) return Status::Ok();
+  std::vector<std::string> doomed;
+  {
+    UZFS_ASSIGN(auto all, Datasets());
+    std::lock_guard<std::mutex> l(mu_);
+    for (const DsEntry& e : all) {
+      if (e.snapshot) continue;
+      auto ref = ResolveDataset(e.name);
+      if (!ref.ok()) continue;
+      UZFS_ASSIGN(DslDatasetPhys ds, LoadDataset(*mos_, ref->ds));
+      if (ds.flags & kDsFlagInconsistent) doomed.push_back(e.name);
+    }
+  }
+  // Children first (Datasets lists them after their parents).
+  for (auto it = doomed.rbegin(); it != doomed.rend(); ++it) UZFS_TRY(DestroyFilesystem(*it));
+  return doomed.empty() ? Status::Ok() : Sync();
+}
+
+}  // namespace uzfs
