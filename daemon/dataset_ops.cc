@@ -393,7 +393,10 @@ Status DatasetOps::Set(const NvList& args, NvList*) {
     if (Status s = m_->UnmountTree(name, false); !s.ok()) return s;
   }
   Status set = WithPool(name, [&](Pool& p) -> Status {
-    for (auto& [k, v] : props) UZFS_TRY(p.SetDatasetProp(name, k, v));
+    for (auto& [k, v] : props) {
+      if (IsUserQuotaProp(k)) UZFS_TRY(SetUserQuotaProp(p, name, k, v));
+      else UZFS_TRY(p.SetDatasetProp(name, k, v));
+    }
     return Finish(p, args);
   });
   if (remount) {

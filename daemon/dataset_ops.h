@@ -47,6 +47,9 @@ namespace uzfs {
 // dataset_namecheck (zfs_namecheck.c) in OpenZFS's words; snapshots allowed when snap_ok.
 Status CheckDatasetName(const std::string& name, bool snap_ok);
 
+// The {user,group}{used,quota}@ property names.
+bool IsUserQuotaProp(const std::string& k);
+
 class DatasetOps {
  public:
   DatasetOps(PoolTable* table, MountTable* mounts) : t_(table), m_(mounts) {}
@@ -65,11 +68,17 @@ class DatasetOps {
   Status Hold(const NvList& args, NvList* result);
   Status Release(const NvList& args, NvList* result);
   Status Holds(const NvList& args, NvList* result);
+  // zfs userspace / groupspace and the {user,group}{used,quota}@ properties
+  // (dataset_userspace.cc): "userused", "userquota", "groupused", "groupquota", each id → bytes.
+  Status Userspace(const NvList& args, NvList* result);
 
  private:
   // Runs fn on the pool of dataset `name` ("no such pool 'x'" when absent).
   Status WithPool(const std::string& name, const std::function<Status(Pool&)>& fn);
   Status MountMade(const std::vector<std::string>& made);
+  // zfs set userquota@ID / groupquota@ID (ID numeric; value a size or "none").
+  Status SetUserQuotaProp(Pool& p, const std::string& name, const std::string& k,
+                          const std::string& v);
   // Logs the history record (when given) and syncs.
   Status Finish(Pool& p, const NvList& args);
   // Rollback's mounted children of fs that would lose their mount point to snapshot snap.

@@ -61,6 +61,7 @@ const char* OpName(OpId id) {
     case OpId::kPoolEventsClear: return "pool_events_clear";
     case OpId::kPoolAttach: return "pool_attach";
     case OpId::kPoolDetach: return "pool_detach";
+    case OpId::kZfsUserspace: return "zfs_userspace";
   }
   return "";
 }

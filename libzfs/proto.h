@@ -71,6 +71,7 @@ enum class OpId : uint64_t {
   kPoolDetach = 47,   // zpool detach: a leaf leaves its mirror or replacing vdev
   kPoolEvents = 48,   // zpool events: the events after a cursor
   kPoolEventsClear = 49,  // zpool events -c
+  kZfsUserspace = 60,  // zfs userspace / groupspace, {user,group}{used,quota}@: the four tables
 };
 
 // The op table: name of each id ("" for none).

@@ -337,6 +337,19 @@ Result<std::vector<Hold>> ZfsHolds(const std::string& snapshot) {
   return out;
 }
 
+Result<UserSpaceTables> ZfsUserspace(const std::string& name) {
+  NvList a;
+  a.AddString("name", name);
+  UZFS_ASSIGN(NvList r, Call(proto::OpId::kZfsUserspace, a));
+  UserSpaceTables t;
+  const char* names[4] = {"userused", "userquota", "groupused", "groupquota"};
+  for (int i = 0; i < 4; i++)
+    if (const NvList* l = r.GetNvList(names[i]))
+      for (const auto& [id, v] : l->pairs())
+        if (v.type == NvType::kUint64) t.props[i][std::stoull(id)] = v.u;
+  return t;
+}
+
 Status TakeFailedName(const Status& s, std::string* name) {
   size_t tab = s.message().find('\t');
   if (s.ok() || tab == std::string::npos) return s;

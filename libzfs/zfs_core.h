@@ -168,6 +168,13 @@ struct Hold {
 };
 // zfs holds: the snapshot's holds, by tag.
 Result<std::vector<Hold>> ZfsHolds(const std::string& snapshot);
+// zfs userspace / groupspace (zfs_userspace): the four tables of a filesystem or snapshot,
+// id → bytes, in zfs_userquota_prop_t order (userused, userquota, groupused, groupquota).
+// ENOTSUP while the dataset keeps no accounting (pool version below 15, not yet upgraded).
+struct UserSpaceTables {
+  std::map<uint64_t, uint64_t> props[4];
+};
+Result<UserSpaceTables> ZfsUserspace(const std::string& name);
 // An error of ZfsHold, ZfsRelease or ZfsDestroy that names the snapshot at fault: *name set
 // to it and the status returned without it; other errors unchanged (*name untouched).
 Status TakeFailedName(const Status& s, std::string* name);

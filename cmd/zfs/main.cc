@@ -9,7 +9,7 @@ const std::vector<Cmd>& Commands() {
   static const std::vector<Cmd> cmds = {kVersion, kCreate,  kDestroy, kSnapshot, kRollback,
                                         kClone,   kPromote, kRename,  kList,     kSet,
                                         kGet,     kInherit, kUpgrade, kMount,    kUnmount,
-                                        kHold,    kHolds,   kRelease};
+                                        kHold,    kHolds,   kRelease, kUserspace, kGroupspace};
   return cmds;
 }
 }  // namespace uzfs::zfs

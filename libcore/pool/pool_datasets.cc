@@ -7,6 +7,7 @@
 #include "libcore/dmu/dmu.h"
 #include "libcore/dsl/dsl_dir_write.h"
 #include "libcore/pool/pool.h"
+#include "libcore/zap/zap_userused.h"
 #include "libcore/pool/pool_props.h"
 #include "libcore/pool/pool_sinks.h"
 
@@ -100,7 +101,9 @@ Status Pool::CreateFilesystem(const std::string& name,
     for (auto& [k, v] : props) UZFS_TRY(StoreDatasetProp(*mos_zaps_, dd.props_zapobj, k, v));
   }
   OpenDataset od;
-  od.os = ObjsetWriter::Create(this, kOstZfs, ObjsetPolicy{});
+  ObjsetPolicy pol;
+  if (version_ >= kSpaVersionUserspace) pol.userused = &ZapApplyUserUsed;
+  od.os = ObjsetWriter::Create(this, kOstZfs, pol);
   od.os->set_cache(arc_, ArcObjKey{guid_, ds_obj, 0});
   UZFS_TRY(CreateZplFs(*od.os, now));
   od.zaps = std::make_unique<ZapStore>(od.os.get());
@@ -158,6 +161,8 @@ Result<ObjsetPolicy> Pool::PolicyOf(uint64_t dir_obj) {
     UZFS_TRY(get("copies", &have_n, [&](uint64_t v) { pol.copies = static_cast<int>(v); }));
     d = dd.parent_obj;
   }
+  // dmu_objset_userused_enabled: SPA_VERSION_USERSPACE (the writer adds "a ZPL objset").
+  if (version_ >= kSpaVersionUserspace) pol.userused = &ZapApplyUserUsed;
   return pol;
 }
 
