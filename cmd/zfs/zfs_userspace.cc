@@ -49,14 +49,32 @@ int Run(const Cmd& self, int argc, char** argv, bool groups) {
   app.add_flag("-p", parsable);
   app.add_flag("-i", translate);  // SIDs to POSIX ids: there are no SIDs here
   app.add_option("-o", fields_opt)->allow_extra_args(false);
-  // -s and -S keep their order across each other (zfs.util.append_field).
-  std::vector<std::pair<bool, std::string>> sorts;
-  app.add_option_function<std::string>("-s", [&](const std::string& f) { sorts.push_back({false, f}); })
-      ->allow_extra_args(false)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-  app.add_option_function<std::string>("-S", [&](const std::string& f) { sorts.push_back({true, f}); })
-      ->allow_extra_args(false)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  app.add_option("-s", sort_opt)->allow_extra_args(false);
+  app.add_option("-S", rsort_opt)->allow_extra_args(false);
   app.add_option("-t", types_opt)->allow_extra_args(false);
   if (int rc = Parse(self, app, argc, argv, &args); rc >= 0) return rc;
+  // -s and -S keep their order across each other (zfs.util.append_field): taken from argv
+  // in order, each checked against what the parser collected.
+  std::vector<std::pair<bool, std::string>> sorts;
+  {
+    size_t si = 0, ri = 0;
+    for (int i = 1; i < argc; i++) {
+      std::string a = argv[i];
+      if (a == "--") break;
+      if (a.size() < 2 || a[0] != '-' || a[1] == '-') continue;
+      for (size_t c = 1; c < a.size(); c++) {
+        char o = a[c];
+        if (o == 'o' || o == 't') break;  // their argument is the rest or the next word
+        if (o != 's' && o != 'S') continue;
+        if (o == 's' && si < sort_opt.size()) sorts.push_back({false, sort_opt[si++]});
+        if (o == 'S' && ri < rsort_opt.size()) sorts.push_back({true, rsort_opt[ri++]});
+        if (c + 1 == a.size()) i++;  // the argument is the next word
+        break;
+      }
+    }
+    for (; si < sort_opt.size(); si++) sorts.push_back({false, sort_opt[si]});
+    for (; ri < rsort_opt.size(); ri++) sorts.push_back({true, rsort_opt[ri]});
+  }
   if (args.size() != 1) return UsageError(self, "wrong number of arguments");
   const std::vector<std::string> all_fields = {"type", "name", "used", "quota"};
   std::vector<std::string> fields = all_fields;
@@ -86,7 +104,12 @@ int Run(const Cmd& self, int argc, char** argv, bool groups) {
   }
   const std::string& name = args[0];
   auto tables = lzc::ZfsUserspace(name);
-  if (!tables.ok()) return Fail(libzfs::ErrorText("get used/quota for", name, tables.status()));
+  if (!tables.ok()) {
+    // The script opened the dataset first (zfs.dataset.Dataset): "cannot open" when absent.
+    const Status& s = tables.status();
+    if (s.code() == ENOENT) return Fail("cannot open '" + name + "': dataset does not exist");
+    return Fail(libzfs::ErrorText("get used/quota for", name, s));
+  }
   // (type, id) → row; a quota without any use still gets a row (used 0).
   std::map<std::pair<int, uint64_t>, Row> rows;
   for (int p = 0; p < 4; p++) {

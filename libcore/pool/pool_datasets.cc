@@ -67,6 +67,9 @@ Status Pool::SyncDatasets(uint64_t txg) {
     // Early writeback already began this txg's accounting: the sync continues it.
     std::shared_ptr<DatasetSink> sink = std::move(od.pending_sink);
     if (!sink) sink = std::make_shared<DatasetSink>(this, ds.prev_snap_txg);
+    // The accounting follows the pool's version as of this sync (zpool upgrade to 15+ while
+    // the dataset is open: its next sync upgrades the objset).
+    od.os->policy_ref().userused = version_ >= kSpaVersionUserspace ? &ZapApplyUserUsed : nullptr;
     auto bp = od.os->Sync(*sink, txg);
     if (!bp.ok()) return failed_ = bp.status();
     if (Status s = sink->Finish(ds_obj, *bp); !s.ok()) return failed_ = s;

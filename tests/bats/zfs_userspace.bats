@@ -218,7 +218,7 @@ usage:
   [ "$status" -eq 2 ] && [ "${lines[0]}" = "invalid type people" ]
   run "$ZFS" userspace -s size tank/fs
   [ "$status" -eq 2 ] && [ "${lines[0]}" = "invalid field size" ]
-  expect 1 "cannot get used/quota for 'tank/nope': dataset does not exist" "$ZFS" userspace tank/nope
+  expect 1 "cannot open 'tank/nope': dataset does not exist" "$ZFS" userspace tank/nope
   # zfs-fuse reads the quotas we set.
   "$ZPOOL" export tank
   oracle_start
