@@ -86,7 +86,9 @@ class UserUsedTest : public ::testing::Test {
     auto obj = os_->Allocate(kOtPlainFileContents, 4096, kOtZnode, kBonus);
     EXPECT_TRUE(obj.ok());
     EXPECT_TRUE(os_->SetBonus(*obj, Znode(uid, gid)).ok());
-    if (len) EXPECT_TRUE(os_->Write(*obj, 0, Bytes(len, 0x5a)).ok());
+    if (len) {
+      EXPECT_TRUE(os_->Write(*obj, 0, Bytes(len, 0x5a)).ok());
+    }
     return *obj;
   }
   void Sync() {

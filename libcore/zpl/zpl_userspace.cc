@@ -12,8 +12,9 @@ namespace uzfs {
 namespace {
 
 constexpr uint64_t kMasterNodeObj = 1;  // MASTER_NODE_OBJ
-// zfs_userquota_prop_prefixes' master node entries of the quota ZAPs.
-const char* QuotaEntry(UserProp p) { return p == UserProp::kUserQuota ? "USERQUOTA" : "GROUPQUOTA"; }
+// The master node names the quota ZAPs by zfs_userquota_prop_prefixes (zfs_set_userquota's
+// zap_add, zfsvfs_create's zap_lookup).
+const char* QuotaEntry(UserProp p) { return p == UserProp::kUserQuota ? "userquota@" : "groupquota@"; }
 
 std::string Key(uint64_t id) {
   char buf[24];

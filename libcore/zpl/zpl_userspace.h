@@ -2,8 +2,8 @@
 // zfs_userspace_many / zfs_userspace_one, zfs_set_userquota, zfs_usergroup_overquota).
 //
 // Used bytes live in the objset's special ZAPs -1 / -2 (kept at sync: dmu_userused.h); quotas
-// in two ordinary ZAPs (DMU_OT_USERGROUP_QUOTA) the master node names "USERQUOTA" and
-// "GROUPQUOTA", created by the first quota set. Every key is the id in hex ("%llx", a FUID of
+// in two ordinary ZAPs (DMU_OT_USERGROUP_QUOTA) the master node names "userquota@" and
+// "groupquota@" (zfs_userquota_prop_prefixes), created by the first quota set. Every key is the id in hex ("%llx", a FUID of
 // domain index 0: uzfs has no SMB domains). Used figures are as of the last synced txg, as in
 // ZFS (the special ZAPs only change at sync). Stateless functions; the caller holds the pool
 // lock.
