@@ -50,6 +50,9 @@ blocks_of() {
 # used TOOL DS user|group ID: userused@ID / groupused@ID of DS, exact.
 used() { "$1" get -H -p -o value "$3used@$4" "$2"; }
 
+# UNFINISHED: this test's assertions pass, but something it starts outlives it and bats does
+# not exit at the end of the file (found at the deadline, not yet traced; run alone with -f it
+# hangs the same way after "ok").
 @test "accounting: figures equal the files' st_blocks and zfs-fuse's for the same files" {
   zfsd_start
   "$ZPOOL" create -R "$ALT" tank "$V/d0"
