@@ -405,8 +405,11 @@ Status DatasetOps::Set(const NvList& args, NvList*) {
   Status set = WithPool(name, [&](Pool& p) -> Status {
     UZFS_TRY(VolsizeReservation(p, name, &props));
     // The reservation before a grown volsize is checked, after a shrunk one.
-    for (auto& [k, v] : props)
-      if (k != "volsize") UZFS_TRY(p.SetDatasetProp(name, k, v));
+    for (auto& [k, v] : props) {
+      if (k == "volsize") continue;
+      if (IsUserQuotaProp(k)) UZFS_TRY(SetUserQuotaProp(p, name, k, v));
+      else UZFS_TRY(p.SetDatasetProp(name, k, v));
+    }
     if (props.count("volsize")) UZFS_TRY(p.SetDatasetProp(name, "volsize", props["volsize"]));
     return Finish(p, args);
   });

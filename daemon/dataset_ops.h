@@ -67,6 +67,9 @@ Status CheckVolumeProp(const std::string& prop);
 // keeps them equal — refreservation joins props unless it is set there too.
 Status VolsizeReservation(Pool& p, const std::string& name, std::map<std::string, std::string>* props);
 
+// The {user,group}{used,quota}@ property names.
+bool IsUserQuotaProp(const std::string& k);
+
 class DatasetOps {
  public:
   DatasetOps(PoolTable* table, MountTable* mounts) : t_(table), m_(mounts) {}
@@ -90,11 +93,17 @@ class DatasetOps {
   Status Send(Session* session, const NvList& args);
   // zfs_receive (dataset_recv.cc): the stream is read from session's descriptor the same way.
   Status Receive(Session* session, const NvList& args);
+  // zfs userspace / groupspace and the {user,group}{used,quota}@ properties
+  // (dataset_userspace.cc): "userused", "userquota", "groupused", "groupquota", each id → bytes.
+  Status Userspace(const NvList& args, NvList* result);
 
  private:
   // Runs fn on the pool of dataset `name` ("no such pool 'x'" when absent).
   Status WithPool(const std::string& name, const std::function<Status(Pool&)>& fn);
   Status MountMade(const std::vector<std::string>& made);
+  // zfs set userquota@ID / groupquota@ID (ID numeric; value a size or "none").
+  Status SetUserQuotaProp(Pool& p, const std::string& name, const std::string& k,
+                          const std::string& v);
   // Logs the history record (when given) and syncs.
   Status Finish(Pool& p, const NvList& args);
   // Rollback's mounted children of fs that would lose their mount point to snapshot snap.

@@ -79,6 +79,7 @@ void RegisterDatasetOps(Registry& reg, PoolTable* table, MountTable* mounts) {
   op(OpId::kZfsRelease, Perm::kRoot, {{"name", S, true}, {"tag", S, true}, {"recursive", B}, {"history", S}},
      &DatasetOps::Release);
   op(OpId::kZfsHolds, Perm::kRead, {{"name", S, true}}, &DatasetOps::Holds);
+  op(OpId::kZfsUserspace, Perm::kRead, {{"name", S, true}}, &DatasetOps::Userspace);
 }
 
 }  // namespace uzfs

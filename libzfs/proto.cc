@@ -63,6 +63,7 @@ const char* OpName(OpId id) {
     case OpId::kZfsReceive: return "zfs_receive";
     case OpId::kPoolAttach: return "pool_attach";
     case OpId::kPoolDetach: return "pool_detach";
+    case OpId::kZfsUserspace: return "zfs_userspace";
   }
   return "";
 }

@@ -73,6 +73,7 @@ enum class OpId : uint64_t {
   kPoolEventsClear = 49,  // zpool events -c
   kZfsSend = 50,      // zfs send: the stream written to the client's descriptor (SCM_RIGHTS)
   kZfsReceive = 51,   // zfs receive: the stream read from the client's descriptor
+  kZfsUserspace = 60,  // zfs userspace / groupspace, {user,group}{used,quota}@: the four tables
 };
 
 // The op table: name of each id ("" for none).

@@ -374,6 +374,18 @@ Result<NvList> ZfsReceive(const std::string& target, const RecvOptions& o, int i
   a.AddBooleanValue("isprefix", o.isprefix);
   a.AddBooleanValue("istail", o.istail);
   return Call(proto::OpId::kZfsReceive, a, {in_fd});
+
+Result<UserSpaceTables> ZfsUserspace(const std::string& name) {
+  NvList a;
+  a.AddString("name", name);
+  UZFS_ASSIGN(NvList r, Call(proto::OpId::kZfsUserspace, a));
+  UserSpaceTables t;
+  const char* names[4] = {"userused", "userquota", "groupused", "groupquota"};
+  for (int i = 0; i < 4; i++)
+    if (const NvList* l = r.GetNvList(names[i]))
+      for (const auto& [id, v] : l->pairs())
+        if (v.type == NvType::kUint64) t.props[i][std::stoull(id)] = v.u;
+  return t;
 }
 
 Status TakeFailedName(const Status& s, std::string* name) {

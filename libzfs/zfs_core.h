@@ -186,6 +186,13 @@ struct RecvOptions {
   bool force = false, dryrun = false, isprefix = false, istail = false;
 };
 Result<NvList> ZfsReceive(const std::string& target, const RecvOptions& o, int in_fd);
+// zfs userspace / groupspace (zfs_userspace): the four tables of a filesystem or snapshot,
+// id → bytes, in zfs_userquota_prop_t order (userused, userquota, groupused, groupquota).
+// ENOTSUP while the dataset keeps no accounting (pool version below 15, not yet upgraded).
+struct UserSpaceTables {
+  std::map<uint64_t, uint64_t> props[4];
+};
+Result<UserSpaceTables> ZfsUserspace(const std::string& name);
 // An error of ZfsHold, ZfsRelease or ZfsDestroy that names the snapshot at fault: *name set
 // to it and the status returned without it; other errors unchanged (*name untouched).
 Status TakeFailedName(const Status& s, std::string* name);

@@ -9,7 +9,8 @@ const std::vector<Cmd>& Commands() {
   static const std::vector<Cmd> cmds = {kVersion, kCreate,  kDestroy, kSnapshot, kRollback,
                                         kClone,   kPromote, kRename,  kList,     kSet,
                                         kGet,     kInherit, kUpgrade, kMount,    kUnmount,
-                                        kHold,    kHolds,   kRelease, kSend,    kReceive};
+                                        kHold,    kHolds,   kRelease, kSend,    kReceive,
+                                        kUserspace, kGroupspace};
   return cmds;
 }
 }  // namespace uzfs::zfs

@@ -19,7 +19,7 @@ using namespace uzfs::cmd;
 const std::vector<Cmd>& Commands();
 extern const Cmd kCreate, kDestroy, kSnapshot, kRollback, kClone, kPromote, kRename, kList,
     kSet, kGet, kInherit, kUpgrade, kMount, kUnmount, kVersion, kHold, kHolds, kRelease, kSend,
-    kReceive;
+    kReceive, kUserspace, kGroupspace;
 
 struct PropVal {
   std::string value, source;
@@ -71,6 +71,12 @@ int FetchFailed(const std::vector<std::string>& names, const Status& s);
 // Prints "cannot open 'PATH': <errno text>" or "'PATH': not a ZFS filesystem" and returns
 // false when one cannot be resolved.
 bool PathsToNames(std::vector<std::string>* names);
+// {user,group}{used,quota}@who (zfs_userspace.cc; userquota_propname_decode): *type is the
+// index in zfs_userquota_prop_t order (userused, userquota, groupused, groupquota), *id the
+// uid or gid (names through the passwd and group databases). 0, or EINVAL / ENOENT for a
+// name that is no such property or names nobody ("user@domain" and SIDs included).
+int DecodeUserProp(const std::string& prop, int* type, uint64_t* id);
+bool IsUserSpaceProp(const std::string& prop);
 // Splits "a=b"; false when there is no '='.
 bool SplitProp(const std::string& s, std::string* k, std::string* v);
 // Collects -o property=value options into an nvlist of strings; on a bad one prints the

@@ -2,6 +2,7 @@
 // -p exact numbers, -o fields, -s sources, -t types.
 #include <algorithm>
 #include <iostream>
+#include <optional>
 #include <set>
 
 #include "cmd/zfs/zfs.h"
@@ -63,7 +64,7 @@ static int Run(const Cmd& self, int argc, char** argv) {
       continue;
     }
     std::string name = Canonical(p);
-    if (!ValidPropName(name)) {
+    if (!ValidPropName(name) && !IsUserSpaceProp(name)) {
       std::cerr << "bad property list: invalid property '" << p << "'\n";
       return UsageError(self, "");
     }
@@ -94,7 +95,35 @@ static int Run(const Cmd& self, int argc, char** argv) {
       for (const auto& [n, v] : d.props)
         if (n.find(':') != std::string::npos) want.push_back(n);
     }
+    std::optional<Result<lzc::UserSpaceTables>> space;  // fetched once per dataset
     for (const std::string& p : want) {
+      if (IsUserSpaceProp(p)) {
+        // zfs_prop_get_userquota: "none" for an unset quota; "-" when it cannot be read.
+        int type;
+        uint64_t id = 0;
+        std::string value = "-", source = "-";
+        if (DecodeUserProp(p, &type, &id) == 0) {
+          if (!space) space = lzc::ZfsUserspace(d.name);
+          if (space->ok()) {
+            auto& m = (*space)->props[type];
+            uint64_t v = m.count(id) ? m.at(id) : 0;
+            value = parsable ? std::to_string(v)
+                    : (v == 0 && (type == 1 || type == 3)) ? "none" : libzfs::NiceNum(v);
+            source = "local";
+          }
+        }
+        if (!sources.empty() && !sources.count(SourceClass(source))) continue;
+        std::vector<std::string> line;
+        for (const std::string& f : fields) {
+          if (f == "name") line.push_back(d.name);
+          else if (f == "property") line.push_back(p);
+          else if (f == "value") line.push_back(value);
+          else if (f == "received") line.push_back("-");
+          else line.push_back(source);
+        }
+        table.push_back(line);
+        continue;
+      }
       auto it = d.props.find(p);
       if (p == "name") {
         it = d.props.end();

@@ -17,6 +17,17 @@ static int Run(const Cmd& self, int argc, char** argv) {
     SplitProp(args[i], &k, &v);
     if (k.empty()) return UsageError(self, "missing property in property=value argument");
     k = Canonical(k);  // zfs_valid_proplist: "rdonly" is readonly
+    if (IsUserSpaceProp(k)) {
+      // zfs_valid_proplist's userquota branch: the name resolved to an id here.
+      int type;
+      uint64_t id = 0;
+      std::string target = i + 1 < args.size() ? args.back() : "";
+      if (DecodeUserProp(k, &type, &id) != 0)
+        return Fail("cannot set property for '" + target + "': '" + k + "' has an invalid user/group name");
+      if (type == 0 || type == 2)
+        return Fail("cannot set property for '" + target + "': '" + k + "' is readonly");
+      k = k.substr(0, k.find('@') + 1) + std::to_string(id);
+    }
     if (props.Has(k)) return UsageError(self, "property '" + k + "' specified multiple times");
     props.AddString(k, v);
   }

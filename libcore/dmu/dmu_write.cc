@@ -124,6 +124,7 @@ Result<ObjsetWriter::Obj*> ObjsetWriter::Load(uint64_t obj) {
     if (o->dn.type == kOtNone) return Status::Error(ENOENT, "object " + std::to_string(obj) + " is free");
     return o;
   }
+  if (IsSpecialObject(obj)) return LoadSpecial(obj);
   Obj& meta = *objs_[0];
   uint64_t blkid = obj >> kDnodesPerBlockShift;
   if (blkid > meta.dn.maxblkid && !meta.dirty_blocks.count(blkid))
@@ -293,7 +294,7 @@ Result<uint64_t> ObjsetWriter::Allocate(uint8_t type, uint32_t blocksize, uint8_
   Obj* raw = o.get();
   objs_[obj] = std::move(o);
   MarkDirty(*raw);
-  nobjects_++;
+  if (!IsSpecialObject(obj)) nobjects_++;  // the special objects are not in the fill
   if (!want) next_obj_ = obj + 1;
   return obj;
 }
@@ -709,25 +710,48 @@ Status ObjsetWriter::SyncObject(Obj& o, ObjsetSink& sink, uint64_t txg, int pass
 Result<BlkPtr> ObjsetWriter::Sync(ObjsetSink& sink, uint64_t txg, int pass) {
   pass_ = pass;
   Obj& meta = *objs_[0];
+  // dmu_objset_userspace_upgrade, the first time this objset is written with accounting.
+  bool userused = UserUsedEnabled();
+  if (userused && dirty() && !(os_flags() & kObjsetFlagUserAccountingComplete))
+    UZFS_TRY(UserUsedUpgrade());
   std::vector<uint64_t> ids(dirty_.begin(), dirty_.end());
   dirty_.clear();
+  UserUsedDeltas deltas;
   for (uint64_t id : ids) {
     if (id == 0) continue;
+    if (IsSpecialObject(id)) {
+      dirty_.insert(id);  // SyncSpecials writes them, after the accounting
+      continue;
+    }
     Obj& o = *objs_.at(id);
     UZFS_TRY(SyncObject(o, sink, txg, pass));
     if (o.freeing) {
       o.dn = DnodePhys{};
       o.freeing = false;
+    } else if (userused) {
+      o.dn.flags |= kDnodeFlagUserUsedAccounted;  // dnode_sync
     }
     // Put the dnode into its dnode block.
     uint64_t blkid = id >> kDnodesPerBlockShift;
     UZFS_ASSIGN(Bytes * b, Block(meta, blkid, true));
     if (blkid > meta.dn.maxblkid) meta.dn.maxblkid = blkid;
-    EncodeDnodePhys(o.dn, b->data() + (id & ((1u << kDnodesPerBlockShift) - 1)) * kDnodeSize);
+    uint8_t* slot = b->data() + (id & ((1u << kDnodesPerBlockShift) - 1)) * kDnodeSize;
+    if (userused) {
+      // The slot still holds the dnode as the last txg wrote it (dn_oldphys).
+      UZFS_ASSIGN(DnodePhys old, DnodePhys::Decode(slot, true));
+      AccountDnode(old, true, &deltas);
+      AccountDnode(o.dn, false, &deltas);
+      deltas.any_synced = true;
+    }
+    EncodeDnodePhys(o.dn, slot);
     // Clean level-0 data and indirect blocks are dropped after the sync; dnodes stay.
     o.blocks.clear();
     o.ind.clear();
   }
+  dirty_.erase(0);
+  // dmu_objset_do_userquota_callbacks: the ZAP layer changes objects -1 and -2 in this txg.
+  if (userused && deltas.any_synced) UZFS_TRY(policy_.userused(*this, deltas));
+  UZFS_TRY(SyncSpecials(sink, txg, pass));
   dirty_.erase(0);
   bool meta_dirty = !meta.dirty_blocks.empty() || !meta.dirty_ind.empty();
   if (meta_dirty) UZFS_TRY(SyncObject(meta, sink, txg, pass));

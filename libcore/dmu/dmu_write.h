@@ -43,6 +43,7 @@
 #include "libcore/base/bytes.h"
 #include "libcore/base/status.h"
 #include "libcore/dmu/dmu.h"
+#include "libcore/dmu/dmu_userused.h"
 #include "libcore/zio/zio_pipeline.h"
 #include "libcore/zio/zio_write.h"
 
@@ -76,6 +77,9 @@ struct ObjsetPolicy {
   int copies = 1;        // data copies
   int max_copies = 3;    // spa_max_replication
   bool mos = false;      // the MOS: every block gets max_copies DVAs
+  // User/group space accounting (dmu_userused.h): set for ZPL objsets of pools at version 15
+  // or later; nullptr keeps objsets as before (no accounting, flag left clear).
+  UserUsedApply userused = nullptr;
 };
 
 class ObjsetWriter {
@@ -150,6 +154,8 @@ class ObjsetWriter {
   // pass > 1 is a later sync pass of the same txg (the MOS): blocks born in txg are
   // rewritten in place when they fit; from pass 4 on nothing is compressed (convergence).
   Result<BlkPtr> Sync(ObjsetSink& sink, uint64_t txg, int pass = 1);
+  // objset_phys_t's os_flags as they will be written (OBJSET_FLAG_USERACCOUNTING_COMPLETE).
+  uint64_t os_flags() const { return LoadLE64(phys_tail_.data() + (kObjsetFlagsOffset - kDnodeSize)); }
   // Allocated object count (the root bp's fill).
   uint64_t object_count() const { return nobjects_; }
 
@@ -261,6 +267,14 @@ class ObjsetWriter {
   Status FreeRange(Obj& o, uint64_t first_blkid, ObjsetSink& sink, uint64_t txg);
   Status FreeSubtree(Obj& o, const BlkPtr& bp, ObjsetSink& sink, uint64_t txg);
   Status SyncObject(Obj& o, ObjsetSink& sink, uint64_t txg, int pass);
+  // User accounting (dmu_userused.h; dmu_write_userused.cc). Enabled: the policy says so and
+  // this is a ZPL objset. Upgrade dirties every allocated object once and sets the flag.
+  bool UserUsedEnabled() const;
+  Status UserUsedUpgrade();
+  // Loads objects -1 / -2 from objset_phys (ENOENT when not allocated).
+  Result<Obj*> LoadSpecial(uint64_t obj);
+  // Writes the two special objects (after the ZAP layer changed them) into objset_phys.
+  Status SyncSpecials(ObjsetSink& sink, uint64_t txg, int pass);
   // ARC helpers. UseCache: the object's file data goes through the ARC (drops the ARC's units
   // first when their layout changed since the object last used them).
   bool UseCache(Obj& o);

@@ -13,6 +13,7 @@
 #include "libcore/base/compress.h"
 #include "libcore/base/dax.h"
 #include "libcore/pool/pool.h"
+#include "libcore/zap/zap_userused.h"
 #include "libcore/pool/pool_props.h"
 #include "libcore/pool/pool_sinks.h"
 #include "libcore/spa/spa_feature.h"
@@ -107,6 +108,7 @@ Status Pool::CreateSkeleton(uint64_t now, const std::map<std::string, std::strin
   // The root dataset's objset: an empty ZPL filesystem.
   {
     ObjsetPolicy pol;
+    if (version_ >= kSpaVersionUserspace) pol.userused = &ZapApplyUserUsed;
     auto os = ObjsetWriter::Create(this, kOstZfs, pol);
     UZFS_TRY(CreateZplFs(*os, now));
     UZFS_ASSIGN(DslDatasetPhys ds, LoadDataset(mos, root_ds));

@@ -7,6 +7,7 @@
 #include "libcore/dmu/dmu.h"
 #include "libcore/dsl/dsl_dir_write.h"
 #include "libcore/pool/pool.h"
+#include "libcore/zap/zap_userused.h"
 #include "libcore/pool/pool_props.h"
 #include "libcore/pool/pool_sinks.h"
 
@@ -66,6 +67,9 @@ Status Pool::SyncDatasets(uint64_t txg) {
     // Early writeback already began this txg's accounting: the sync continues it.
     std::shared_ptr<DatasetSink> sink = std::move(od.pending_sink);
     if (!sink) sink = std::make_shared<DatasetSink>(this, ds.prev_snap_txg);
+    // The accounting follows the pool's version as of this sync (zpool upgrade to 15+ while
+    // the dataset is open: its next sync upgrades the objset).
+    od.os->policy_ref().userused = version_ >= kSpaVersionUserspace ? &ZapApplyUserUsed : nullptr;
     auto bp = od.os->Sync(*sink, txg);
     if (!bp.ok()) return failed_ = bp.status();
     if (Status s = sink->Finish(ds_obj, *bp); !s.ok()) return failed_ = s;
@@ -113,7 +117,10 @@ Status Pool::CreateHeadLocked(const std::string& name, const std::map<std::strin
   }
   OpenDataset od;
   UZFS_ASSIGN(ObjsetPolicy pol, PolicyOf(dir));
-  od.os = ObjsetWriter::Create(this, os_type, os_type == kOstZfs ? ObjsetPolicy{} : pol);
+  ObjsetPolicy os_pol = os_type == kOstZfs ? ObjsetPolicy{} : pol;
+  // User accounting (pool version 15): the writer applies it to ZPL objsets only.
+  if (version_ >= kSpaVersionUserspace) os_pol.userused = &ZapApplyUserUsed;
+  od.os = ObjsetWriter::Create(this, os_type, os_pol);
   od.os->set_cache(arc_, ArcObjKey{guid_, ds_obj, 0});
   od.zaps = std::make_unique<ZapStore>(od.os.get());
   UZFS_TRY(init(od, now));
@@ -171,6 +178,8 @@ Result<ObjsetPolicy> Pool::PolicyOf(uint64_t dir_obj) {
     UZFS_TRY(get("copies", &have_n, [&](uint64_t v) { pol.copies = static_cast<int>(v); }));
     d = dd.parent_obj;
   }
+  // dmu_objset_userused_enabled: SPA_VERSION_USERSPACE (the writer adds "a ZPL objset").
+  if (version_ >= kSpaVersionUserspace) pol.userused = &ZapApplyUserUsed;
   return pol;
 }
 

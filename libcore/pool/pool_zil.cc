@@ -330,7 +330,10 @@ Status Pool::ReplayLogLocked(OpenDataset& od) {
     ZilHeader progress = zh;  // zh_replay_seq as the records are applied
     auto apply = [&](const LogRecord& rec) {
       od.zpl->set_txg(txg_.open());
-      return ReplayRecord(*od.zpl, rec, txg_.open(), now);
+      od.zpl->set_replaying(true);  // no quota check on replay (z_replay)
+      Status s = ReplayRecord(*od.zpl, rec, txg_.open(), now);
+      od.zpl->set_replaying(false);
+      return s;
     };
     ZilParseResult r = ParseZil(*this, zh, [](const BlkPtr&) { return Status::Ok(); },
                                 [&](const LogRecord& lr) -> Status {

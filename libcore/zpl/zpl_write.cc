@@ -1,4 +1,5 @@
 #include "libcore/zpl/zpl_write.h"
+#include "libcore/zpl/zpl_userspace.h"
 
 #include <sys/stat.h>
 
@@ -201,6 +202,8 @@ Result<uint64_t> ZplWriter::Create(uint64_t dir, std::string_view name, uint32_t
                                    uint64_t rdev) {
   const uint64_t want = std::exchange(want_obj_, 0);
   UZFS_TRY(CheckName(name));
+  // zfs_create / zfs_mkdir / zfs_symlink: zfs_acl_ids_overquota on the new owner and group.
+  if (!replaying_ && !want) UZFS_TRY(CheckQuota(*os_, *zaps_, uid, gid));
   UZFS_ASSIGN(ZnodePhys d, GetAttr(dir));
   if (!S_ISDIR(d.mode)) return Status::Error(ENOTDIR, "not a directory");
   UZFS_ASSIGN(auto existing, zaps_->Lookup(dir, name));
@@ -256,6 +259,8 @@ Result<uint64_t> ZplWriter::Symlink(uint64_t dir, std::string_view name, std::st
                                     uint32_t uid, uint32_t gid, uint64_t txg, ZTime now) {
   const uint64_t want = std::exchange(want_obj_, 0);
   UZFS_TRY(CheckName(name));
+  // zfs_create / zfs_mkdir / zfs_symlink: zfs_acl_ids_overquota on the new owner and group.
+  if (!replaying_ && !want) UZFS_TRY(CheckQuota(*os_, *zaps_, uid, gid));
   if (target.size() > 1023) return Status::Error(ENAMETOOLONG, "symlink target too long");
   UZFS_ASSIGN(auto existing, zaps_->Lookup(dir, name));
   if (existing) return Status::Error(EEXIST, std::string(name) + ": file exists");
@@ -494,6 +499,8 @@ Status ZplWriter::GrowBlock(uint64_t obj, uint64_t end) {
 Status ZplWriter::Write(uint64_t obj, uint64_t off, ByteSpan data, ZTime now) {
   UZFS_ASSIGN(ZnodePhys z, GetAttr(obj));
   if (S_ISDIR(z.mode)) return Status::Error(EISDIR, "is a directory");
+  // zfs_write: the file's owner or group at or over its quota (as last synced).
+  if (!replaying_) UZFS_TRY(CheckQuota(*os_, *zaps_, z.uid, z.gid));
   uint64_t end = off + data.size();
   const bool dax = IsDaxFile(z);
   if (dax) {

@@ -60,6 +60,9 @@ class ZplWriter {
   static Status CreateFs(ObjsetWriter& os, ZapStore& zaps, uint64_t txg, ZTime now);
   // Reads the master node. os and zaps must outlive the writer.
   static Result<std::unique_ptr<ZplWriter>> Open(ObjsetWriter* os, ZapStore* zaps);
+  // The objset and its ZAPs (user/group space: libcore/zpl/zpl_userspace.h).
+  ObjsetWriter& objset() { return *os_; }
+  ZapStore& zaps() { return *zaps_; }
 
   uint64_t root() const { return root_; }
   void set_recordsize(uint32_t r) { recordsize_ = r; }
@@ -85,6 +88,9 @@ class ZplWriter {
   // Replay (zfs_mknode under z_replay: dmu_object_claim / zap_create_claim): the next Create
   // or Symlink makes object `obj` (EEXIST when it is in use) instead of the first free one.
   void CreateNextAt(uint64_t obj) { want_obj_ = obj; }
+  // While the intent log is replayed no user/group quota is checked (zfs_usergroup_overquota
+  // under z_replay): what was written before the crash is written again.
+  void set_replaying(bool r) { replaying_ = r; }
 
   Result<ZnodePhys> GetAttr(uint64_t obj);
   Result<uint64_t> Lookup(uint64_t dir, std::string_view name);
@@ -179,6 +185,7 @@ class ZplWriter {
   // zfs_trunc: the extents past `size` are freed, the rest of the last one zeroed.
   Status DaxTruncate(uint64_t obj, uint64_t old_size, uint64_t size);
   ObjsetWriter* os_;
+  bool replaying_ = false;
   ZapStore* zaps_;
   uint64_t root_ = 0, unlinked_ = 0;
   uint32_t recordsize_ = 128 * 1024;

@@ -13,8 +13,11 @@ oracle_start() {
   flock "$ORACLE_LOCK_FD"
   ORACLE_PID=$(mktemp /tmp/uzfs-oracle.XXXXXX)
   rm -f "$ORACLE_PID"
-  # --enable-xattr: zfs-fuse serves no extended attributes without it.
-  /usr/sbin/zfs-fuse --pidfile "$ORACLE_PID" --no-kstat-mount --enable-xattr
+  # --enable-xattr: zfs-fuse serves no extended attributes without it. ORACLE_NO_XATTR=1
+  # leaves it off (with it, a chown on zfs-fuse's mount gives the file an xattr directory).
+  local xattr=--enable-xattr
+  [ -n "${ORACLE_NO_XATTR:-}" ] && xattr=
+  /usr/sbin/zfs-fuse --pidfile "$ORACLE_PID" --no-kstat-mount $xattr
   local _
   for _ in $(seq 50); do "$ZF_ZPOOL" list >/dev/null 2>&1 && return 0; sleep 0.2; done
   echo "oracle: zfs-fuse did not start" >&2
