@@ -374,6 +374,7 @@ Result<NvList> ZfsReceive(const std::string& target, const RecvOptions& o, int i
   a.AddBooleanValue("isprefix", o.isprefix);
   a.AddBooleanValue("istail", o.istail);
   return Call(proto::OpId::kZfsReceive, a, {in_fd});
+}
 
 Result<UserSpaceTables> ZfsUserspace(const std::string& name) {
   NvList a;

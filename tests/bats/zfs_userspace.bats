@@ -50,9 +50,6 @@ blocks_of() {
 # used TOOL DS user|group ID: userused@ID / groupused@ID of DS, exact.
 used() { "$1" get -H -p -o value "$3used@$4" "$2"; }
 
-# UNFINISHED: this test's assertions pass, but something it starts outlives it and bats does
-# not exit at the end of the file (found at the deadline, not yet traced; run alone with -f it
-# hangs the same way after "ok").
 @test "accounting: figures equal the files' st_blocks and zfs-fuse's for the same files" {
   zfsd_start
   "$ZPOOL" create -R "$ALT" tank "$V/d0"
@@ -104,7 +101,8 @@ POSIX User	1003	${ours[u1003]}	none" ]
   "$ZF_ZPOOL" export tank
   oracle_zdb_clean "$V" tank
   oracle_stop
-  # And we read zfs-fuse's, and keep counting on top of them.
+  # And we read zfs-fuse's, and keep counting on top of them (a new zfsd: nothing cached).
+  zfsd_stop
   zfsd_start
   "$ZPOOL" import -d "$V" -R "$ALT" tank
   [ "$(used "$ZFS" tank/zf user 1002)" = "${ours[u1002]}" ]
