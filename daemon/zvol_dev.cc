@@ -31,6 +31,18 @@ bool IsUnder(const std::string& name, const std::string& top) {
                          name[top.size()] == '/');
 }
 
+// OpenZFS's block device name, /dev/zdN, beside /dev/zvol (its parent: /dev): here a link to
+// the loop device, N its index (a volume's device keeps that name through a rename, as zdN).
+std::filesystem::path ZdPath(const std::string& dev_dir, int loop_index) {
+  return std::filesystem::path(dev_dir).parent_path() / ("zd" + std::to_string(loop_index));
+}
+
+// Removes p only when it is a link (a /dev/zdN of a kernel ZFS is a device node: left alone).
+void RemoveLink(const std::filesystem::path& p) {
+  std::error_code ec;
+  if (std::filesystem::is_symlink(p, ec)) std::filesystem::remove(p, ec);
+}
+
 std::string ReadLine(const std::string& path) {
   std::ifstream f(path);
   std::string s;
@@ -96,6 +108,23 @@ void ZvolDevices::Cleanup() {
       std::string sys = "/sys/block/" + std::filesystem::path(target).filename().string() + "/loop/backing_file";
       if (ours || ReadLine(sys).empty()) std::filesystem::remove(l, ec);
     }
+  }
+  // The /dev/zdN links the same way.
+  const std::filesystem::path root = std::filesystem::path(dev_dir_).parent_path();
+  std::vector<std::filesystem::path> zds;
+  for (auto it = std::filesystem::directory_iterator(root, ec); !ec && it != std::filesystem::directory_iterator();
+       it.increment(ec)) {
+    const std::string n = it->path().filename().string();
+    if (n.size() > 2 && n.rfind("zd", 0) == 0 && n.find_first_not_of("0123456789", 2) == std::string::npos &&
+        it->is_symlink(ec))
+      zds.push_back(it->path());
+  }
+  for (const auto& l : zds) {
+    std::string target = std::filesystem::read_symlink(l, ec).string();
+    if (target.rfind("/dev/loop", 0) != 0) continue;
+    bool ours = std::find(stale.begin(), stale.end(), target) != stale.end();
+    std::string sys = "/sys/block/" + std::filesystem::path(target).filename().string() + "/loop/backing_file";
+    if (ours || ReadLine(sys).empty()) RemoveLink(l);
   }
   (void)::umount2(mnt_.c_str(), MNT_DETACH);  // a dead connection's mount
 }
@@ -265,6 +294,11 @@ Status ZvolDevices::Attach(Vol* v) {
   std::filesystem::remove(link, ec);
   std::filesystem::create_symlink("/dev/loop" + std::to_string(v->loop_index), link, ec);
   if (ec) spdlog::warn("zvol: cannot link {}: {}", link.string(), ec.message());
+  const std::filesystem::path zd = ZdPath(dev_dir_, v->loop_index);
+  RemoveLink(zd);
+  ec.clear();
+  std::filesystem::create_symlink("/dev/loop" + std::to_string(v->loop_index), zd, ec);
+  if (ec) spdlog::warn("zvol: cannot link {}: {}", zd.string(), ec.message());
   spdlog::info("zvol: {} is /dev/loop{} ({} I/O)", v->name, v->loop_index, v->direct_io ? "direct" : "buffered");
   return Status::Ok();
 }
@@ -273,6 +307,7 @@ void ZvolDevices::Detach(Vol* v) {
   std::error_code ec;
   std::filesystem::path link = LinkPath(v->name);
   std::filesystem::remove(link, ec);
+  RemoveLink(ZdPath(dev_dir_, v->loop_index));
   // Empty directories of the pool's tree go with their last link.
   for (auto d = link.parent_path(); d.string().size() > dev_dir_.size(); d = d.parent_path())
     if (!std::filesystem::remove(d, ec)) break;

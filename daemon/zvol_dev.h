@@ -4,7 +4,8 @@
 // straight to the volume's data object through the pool, fsync a txg sync), attaches a loop
 // device to that file (LOOP_CTL_GET_FREE, LOOP_CONFIGURE with LO_FLAGS_DIRECT_IO where the
 // kernel takes it, LO_FLAGS_AUTOCLEAR always) and links /dev/zvol/POOL/VOL to /dev/loopN as
-// udev's zvol rule does. Snapshots are not exposed (OpenZFS's default snapdev=hidden).
+// udev's zvol rule does, and /dev/zdN (OpenZFS's device name; N the loop device's index) to
+// it too. Snapshots are not exposed (OpenZFS's default snapdev=hidden).
 //
 // zfsd keeps each loop device open: when zfsd dies, autoclear detaches the device as soon as
 // nothing else holds it (a file system mounted on it holds it until unmounted); Start also

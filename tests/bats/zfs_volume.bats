@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # Volumes (zfs create -V) as v23 ZFS has them, and as block devices: zfsd serves each volume
-# as a file of its own FUSE mount with a loop device on it, linked at /dev/zvol/POOL/VOL. An
+# as a file of its own FUSE mount with a loop device on it, linked at /dev/zvol/POOL/VOL (and /dev/zdN). An
 # ext4 made on the device is snapshotted and cloned, the clone's device mounted and compared;
 # zfs set volsize grows the device live and resize2fs takes the space; zfs-fuse's zdb -bcc
 # judges the pool and zfs-fuse imports it with the same volsize; a snapshot zfs-fuse took of
@@ -49,6 +49,9 @@ dev_of() {
   [[ $dev == /dev/loop* ]]
   [ "$(blockdev --getsize64 "$dev")" = $((64 * 1048576)) ]
   [[ "$(cat "/sys/block/${dev#/dev/}/loop/backing_file")" == "$ZFSD_DIR/state/zvol/$P+vol" ]]
+  # OpenZFS's name for the device too: /dev/zdN, N the loop device's.
+  zd=/dev/zd${dev#/dev/loop}
+  [ "$(readlink -f "$zd")" = "$dev" ]
   mkfs.ext4 -q -F "$dev"
   mount "$dev" "$MNT/vol"
   dd if=/dev/urandom of="$MNT/vol/random" bs=1M count=8 status=none
@@ -96,6 +99,7 @@ dev_of() {
   "$ZPOOL" export "$P"
   [ ! -e "/dev/zvol/$P/vol" ]
   [ ! -e "/dev/zvol/$P" ]
+  [ ! -L "$zd" ]
   # zfs-fuse: no leak, no checksum error; it imports the pool and sees the same volumes.
   oracle_start
   oracle_zdb_clean "$V" "$P"
