@@ -1,6 +1,7 @@
 #include "libzfs/zfs_core.h"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -479,6 +480,14 @@ Result<std::vector<Mount>> ZfsMounts() {
       out.push_back({n ? *n : "", p ? *p : ""});
     }
   return out;
+}
+
+std::string MountedFilesystemOf(uint64_t dev, const std::vector<Mount>& mounts) {
+  for (const Mount& m : mounts) {
+    struct stat ms;
+    if (::stat(m.mountpoint.c_str(), &ms) == 0 && ms.st_dev == dev) return m.name;
+  }
+  return "";
 }
 
 Status ZfsMount(const std::string& name, const std::string& options) {

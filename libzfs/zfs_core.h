@@ -150,6 +150,9 @@ struct Mount {
 };
 // The mounted filesystems, sorted by name (so a child follows its parent).
 Result<std::vector<Mount>> ZfsMounts();
+// The filesystem of mounts holding a file on device dev (stat's st_dev): the one whose
+// mountpoint is on that device (zfs_path_to_zhandle). Empty when none is.
+std::string MountedFilesystemOf(uint64_t dev, const std::vector<Mount>& mounts);
 // name must not be empty (an empty name asks the daemon for the list: ZfsMounts). options:
 // zfs mount -o's temporary options, comma-separated (ro, rw, atime, noatime, exec, noexec,
 // suid, nosuid, dev, nodev), for this mount only; with remount, for a mounted filesystem,

@@ -193,16 +193,13 @@ bool PathsToNames(std::vector<std::string>* names) {
       mounts = std::move(m).value();
       listed = true;
     }
-    // The filesystem mounted where the path lives: the mount whose device is the path's.
-    auto it = std::find_if(mounts.begin(), mounts.end(), [&](const lzc::Mount& m) {
-      struct stat ms;
-      return ::stat(m.mountpoint.c_str(), &ms) == 0 && ms.st_dev == st.st_dev;
-    });
-    if (it == mounts.end()) {
+    // The filesystem mounted where the path lives.
+    std::string fs = lzc::MountedFilesystemOf(st.st_dev, mounts);
+    if (fs.empty()) {
       Fail("'" + a + "': not a ZFS filesystem");
       return false;
     }
-    a = it->name;
+    a = fs;
   }
   return true;
 }

@@ -164,11 +164,7 @@ int InjectData(const std::string& path, const std::string& range, int err, uint3
   if (!S_ISREG(st.st_mode)) return Fail("invalid object '" + path + "': not a regular file");
   auto mounts = lzc::ZfsMounts();
   if (!mounts.ok()) return Fail(mounts.status().message());
-  std::string fs;
-  for (const lzc::Mount& m : *mounts) {
-    struct stat ms;
-    if (::stat(m.mountpoint.c_str(), &ms) == 0 && ms.st_dev == st.st_dev) fs = m.name;
-  }
+  const std::string fs = lzc::MountedFilesystemOf(st.st_dev, *mounts);
   if (fs.empty()) return Fail("invalid path '" + path + "': not a ZFS filesystem");
   // initialize_range: all by default; start alone is the byte at start.
   uint64_t start = 0, end = UINT64_MAX;
