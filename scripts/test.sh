@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # The test command: installs what it needs, builds, then runs every test — unit tests
-# (ctest), the fuzzers (60 s each, under ASan/UBSan, in the background), the reference pools
-# made with zfs-fuse (tests/lib/refpools.sh, cached), and the Bats suites (tests/bats/*.bats,
-# two files at a time) — and ends with one summary line "N passed, M failed" (totals over
-# all of them). Exit status 0 only when nothing failed. Run as root on Debian 12 (apt-get,
-# zfs-fuse's daemon, /dev/fuse).
+# (ctest), the fuzzers (60 s each, under ASan/UBSan), the reference pools made with zfs-fuse
+# (tests/lib/refpools.sh, cached), and the Bats suites (tests/bats/*.bats, two files at a
+# time) — and ends with one summary line "N passed, M failed" (totals over all of them).
+# Exit status 0 only when nothing failed. Run as root on Debian 12 (apt-get, zfs-fuse's
+# daemon, /dev/fuse).
+# Order, for time on a 2-core machine: the reference pools are made (they need only
+# zfs-fuse) while the programs build; the Bats suites, which spend most of their time waiting
+# on I/O, zfsd and zfs-fuse, start as soon as the programs are built, and the unit tests
+# compile and run beside them (nice 10), the fuzzers after those (nice 19). Each part's
+# report is printed whole.
 # Environment: UZFS_BUILD (build dir, default build/), UZFS_REFPOOLS (reference pool cache,
 # default build/refpools), UZFS_FUZZ_BUILD (the fuzzers' build dir, default build-fuzz/),
 # FUZZ_SECONDS (default 60).
@@ -16,7 +21,13 @@ export UZFS_REFPOOLS=${UZFS_REFPOOLS:-$root/build/refpools}
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 
 scripts/deps.sh || { echo "dependency installation failed"; exit 1; }
-scripts/build.sh || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
+mkdir -p "$UZFS_BUILD"
+
+# --- reference pools (zfs-fuse), made while the programs build -------------------------
+tests/lib/refpools.sh "$UZFS_REFPOOLS" >"$UZFS_BUILD/refpools.out" 2>&1 </dev/null &
+refpools_pid=$!
+
+scripts/build.sh uzfs_programs || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
 
 passed=0 failed=0
 section() { printf '\n==== %s ====\n' "$*"; }
@@ -57,24 +68,31 @@ nice -n 19 bash -c "$(declare -f section run_fuzzers); $(declare -p root UZFS_BU
   >"$UZFS_BUILD/fuzz.out" 2>&1 </dev/null &
 fuzz_pid=$!
 
-# --- reference pools (zfs-fuse) -------------------------------------------------------
-section "reference pools"
-if tests/lib/refpools.sh "$UZFS_REFPOOLS"; then
-  passed=$((passed + 1))
-else
-  echo "FAIL building the reference pools with zfs-fuse"; failed=$((failed + 1))
-fi
-
-# --- unit tests ---------------------------------------------------------------------
-section "unit tests (ctest)"
-ctest --test-dir "$UZFS_BUILD" --output-on-failure -j"$(nproc)" 2>&1 | tee "$UZFS_BUILD/ctest.log"
-total=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\2/p' "$UZFS_BUILD/ctest.log")
-bad=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\1/p' "$UZFS_BUILD/ctest.log")
-if [ -z "$total" ]; then
-  echo "ctest did not report a result"; failed=$((failed + 1))
-else
-  passed=$((passed + total - bad)); failed=$((failed + bad))
-fi
+# --- unit tests (beside the Bats suites) ---------------------------------------------
+# The rest of the build (the unit-test binaries), then ctest once the reference pools are
+# there (uzfs_vdev_test reads one); refpools.sh waits for the build under way and says so.
+run_unit_tests() {
+  section "unit tests (ctest)"
+  if ! scripts/build.sh >"$UZFS_BUILD/build-tests.log" 2>&1; then
+    echo "FAIL building the unit tests"; tail -40 "$UZFS_BUILD/build-tests.log"
+    echo "0 1" >"$UZFS_BUILD/ctest.counts"; return
+  fi
+  tests/lib/refpools.sh "$UZFS_REFPOOLS" >/dev/null 2>&1
+  ctest --test-dir "$UZFS_BUILD" --output-on-failure -j"$(nproc)" >"$UZFS_BUILD/ctest.log" 2>&1
+  cat "$UZFS_BUILD/ctest.log"
+  local total bad
+  total=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\2/p' "$UZFS_BUILD/ctest.log")
+  bad=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\1/p' "$UZFS_BUILD/ctest.log")
+  if [ -z "$total" ]; then
+    echo "ctest did not report a result"; echo "0 1" >"$UZFS_BUILD/ctest.counts"
+  else
+    echo "$((total - bad)) $bad" >"$UZFS_BUILD/ctest.counts"
+  fi
+}
+rm -f "$UZFS_BUILD/ctest.counts"
+nice -n 10 bash -c "$(declare -f section run_unit_tests); $(declare -p UZFS_BUILD UZFS_REFPOOLS); run_unit_tests" \
+  >"$UZFS_BUILD/unit.out" 2>&1 </dev/null &
+unit_pid=$!
 
 # --- shell tests --------------------------------------------------------------------
 section "Bats"
@@ -100,6 +118,22 @@ passed=$((passed + ok)); failed=$((failed + notok))
 if [ "$files" -ne "${#bats_files[@]}" ] || [ "$planned" -eq 0 ] || [ $((ok + notok)) -ne "$planned" ]; then
   echo "Bats ran $((ok + notok)) of $planned planned tests in $files of ${#bats_files[@]} files"
   failed=$((failed + 1))
+fi
+
+section "reference pools"
+if wait "$refpools_pid"; then
+  cat "$UZFS_BUILD/refpools.out"; passed=$((passed + 1))
+else
+  cat "$UZFS_BUILD/refpools.out"
+  echo "FAIL building the reference pools with zfs-fuse"; failed=$((failed + 1))
+fi
+
+wait "$unit_pid"
+cat "$UZFS_BUILD/unit.out"
+if read -r up uf <"$UZFS_BUILD/ctest.counts" 2>/dev/null; then
+  passed=$((passed + up)); failed=$((failed + uf))
+else
+  echo "the unit tests reported no result"; failed=$((failed + 1))
 fi
 
 wait "$fuzz_pid"

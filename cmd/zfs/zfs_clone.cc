@@ -5,7 +5,7 @@
 
 namespace uzfs::zfs {
 
-static int Run(const Cmd& self, int argc, char** argv) {
+static int RunClone(const Cmd& self, int argc, char** argv) {
   CLI::App app;
   std::vector<std::string> args, opts;
   bool parents = false;
@@ -32,6 +32,6 @@ const Cmd kClone = {"clone",
                     "    -p                 create missing parent datasets\n"
                     "    -o property=value  set a property of the clone\n"
                     "    --help             print this message\n",
-                    Run};
+                    RunClone};
 
 }  // namespace uzfs::zfs

@@ -9,7 +9,7 @@
 
 namespace uzfs::zfs {
 
-static int Run(const Cmd& self, int argc, char** argv) {
+static int RunCreate(const Cmd& self, int argc, char** argv) {
   CLI::App app;
   std::vector<std::string> args, opts;
   bool parents = false, sparse = false;
@@ -69,6 +69,6 @@ const Cmd kCreate = {"create",
                      "    -b blocksize       the volume's block size (volblocksize; default 8K)\n"
                      "    -s                 a sparse volume: no refreservation\n"
                      "    --help             print this message\n",
-                     Run};
+                     RunCreate};
 
 }  // namespace uzfs::zfs

@@ -9,7 +9,7 @@
 
 namespace uzfs::zfs {
 
-static int Run(const Cmd& self, int argc, char** argv) {
+static int RunDestroy(const Cmd& self, int argc, char** argv) {
   CLI::App app;
   std::vector<std::string> args;
   bool recursive = false, dependents = false, force = false, dryrun = false, verbose = false,
@@ -67,6 +67,6 @@ const Cmd kDestroy = {"destroy",
                       "    -p      machine-parsable -v output\n"
                       "    -d      mark a held or cloned snapshot for deferred destroy\n"
                       "    --help  print this message\n",
-                      Run};
+                      RunDestroy};
 
 }  // namespace uzfs::zfs

@@ -17,7 +17,7 @@ static std::string SourceClass(const std::string& src) {
   return src;  // default, local, temporary
 }
 
-static int Run(const Cmd& self, int argc, char** argv) {
+static int RunGet(const Cmd& self, int argc, char** argv) {
   CLI::App app;
   std::vector<std::string> args, fields_opt, sources_opt, types_opt;
   bool scripted = false, parsable = false, recursive = false;
@@ -158,6 +158,6 @@ const Cmd kGet = {"get",
                   "    -s source[,source]   local, default, inherited, temporary, received, none\n"
                   "    -t type[,type]       filesystem, snapshot or all\n"
                   "    --help               print this message\n",
-                  Run};
+                  RunGet};
 
 }  // namespace uzfs::zfs

@@ -6,7 +6,7 @@
 
 namespace uzfs::zfs {
 
-static int Run(const Cmd& self, int argc, char** argv) {
+static int RunInherit(const Cmd& self, int argc, char** argv) {
   CLI::App app;
   std::vector<std::string> args;
   bool recursive = false;
@@ -35,6 +35,6 @@ const Cmd kInherit = {"inherit",
                       {"inherit [-r] property filesystem|snapshot..."},
                       "    -r      on every descendant filesystem too\n"
                       "    --help  print this message\n",
-                      Run};
+                      RunInherit};
 
 }  // namespace uzfs::zfs

@@ -57,7 +57,7 @@ void PrintJson(const std::vector<Dataset>& ds, const std::vector<std::string>& c
 
 }  // namespace
 
-static int Run(const Cmd& self, int argc, char** argv) {
+static int RunList(const Cmd& self, int argc, char** argv) {
   CLI::App app;
   std::vector<std::string> args, cols_opt, sort_up, sort_down, types_opt;
   bool scripted = false, parsable = false, recursive = false, json = false;
@@ -160,6 +160,6 @@ const Cmd kList = {"list",
                    "    -S property              sort by property, descending\n"
                    "    -t type[,type]           filesystem, snapshot or all\n"
                    "    --help                   print this message\n",
-                   Run};
+                   RunList};
 
 }  // namespace uzfs::zfs

@@ -6,7 +6,7 @@
 
 namespace uzfs::zfs {
 
-static int Run(const Cmd& self, int argc, char** argv) {
+static int RunPromote(const Cmd& self, int argc, char** argv) {
   CLI::App app;
   std::vector<std::string> args;
   if (int rc = Parse(self, app, argc, argv, &args); rc >= 0) return rc;
@@ -21,6 +21,6 @@ static int Run(const Cmd& self, int argc, char** argv) {
   return kExitOk;
 }
 
-const Cmd kPromote = {"promote", {"promote clone-filesystem"}, "    --help  print this message\n", Run};
+const Cmd kPromote = {"promote", {"promote clone-filesystem"}, "    --help  print this message\n", RunPromote};
 
 }  // namespace uzfs::zfs

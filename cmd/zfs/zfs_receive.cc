@@ -11,7 +11,7 @@
 
 namespace uzfs::zfs {
 
-static int Run(const Cmd& self, int argc, char** argv) {
+static int RunReceive(const Cmd& self, int argc, char** argv) {
   CLI::App app;
   std::vector<std::string> args;
   bool prefix = false, tail = false, dryrun = false, nomount = false, verbose = false, force = false;
@@ -72,6 +72,6 @@ const Cmd kReceive = {"receive",
                       "    -v      print what is received and the stream's size and speed\n"
                       "    -F      (not supported yet) overwrite an existing filesystem\n"
                       "    --help  print this message\n",
-                      Run};
+                      RunReceive};
 
 }  // namespace uzfs::zfs

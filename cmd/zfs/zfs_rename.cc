@@ -7,7 +7,7 @@
 
 namespace uzfs::zfs {
 
-static int Run(const Cmd& self, int argc, char** argv) {
+static int RunRename(const Cmd& self, int argc, char** argv) {
   CLI::App app;
   std::vector<std::string> args;
   bool parents = false, recursive = false, force = false;
@@ -45,6 +45,6 @@ const Cmd kRename = {"rename",
                      "    -r      rename the snapshot of every descendant too\n"
                      "    -f      unmount busy filesystems forcibly\n"
                      "    --help  print this message\n",
-                     Run};
+                     RunRename};
 
 }  // namespace uzfs::zfs

@@ -6,7 +6,7 @@
 
 namespace uzfs::zfs {
 
-static int Run(const Cmd& self, int argc, char** argv) {
+static int RunRollback(const Cmd& self, int argc, char** argv) {
   CLI::App app;
   std::vector<std::string> args;
   bool recursive = false, dependents = false, force = false;
@@ -33,6 +33,6 @@ const Cmd kRollback = {"rollback",
                        "    -R      like -r (and their clones)\n"
                        "    -f      accepted for OpenZFS compatibility\n"
                        "    --help  print this message\n",
-                       Run};
+                       RunRollback};
 
 }  // namespace uzfs::zfs

@@ -10,7 +10,7 @@
 
 namespace uzfs::zfs {
 
-static int Run(const Cmd& self, int argc, char** argv) {
+static int RunSend(const Cmd& self, int argc, char** argv) {
   CLI::App app;
   std::vector<std::string> args, from_i, from_I;
   bool replicate = false, dedup = false, props = false;
@@ -65,6 +65,6 @@ const Cmd kSend = {"send",
                    "    -D           (not supported yet) a deduplicated stream\n"
                    "    -p           (not supported yet) with the dataset's properties\n"
                    "    --help       print this message\n",
-                   Run};
+                   RunSend};
 
 }  // namespace uzfs::zfs

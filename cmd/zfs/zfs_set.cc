@@ -5,7 +5,7 @@
 
 namespace uzfs::zfs {
 
-static int Run(const Cmd& self, int argc, char** argv) {
+static int RunSet(const Cmd& self, int argc, char** argv) {
   CLI::App app;
   std::vector<std::string> args;
   if (int rc = Parse(self, app, argc, argv, &args); rc >= 0) return rc;
@@ -50,6 +50,6 @@ static int Run(const Cmd& self, int argc, char** argv) {
 const Cmd kSet = {"set",
                   {"set property=value... filesystem|snapshot..."},
                   "    --help  print this message\n",
-                  Run};
+                  RunSet};
 
 }  // namespace uzfs::zfs

@@ -6,7 +6,7 @@
 
 namespace uzfs::zfs {
 
-static int Run(const Cmd& self, int argc, char** argv) {
+static int RunSnapshot(const Cmd& self, int argc, char** argv) {
   CLI::App app;
   std::vector<std::string> args, opts;
   bool recursive = false;
@@ -39,6 +39,6 @@ const Cmd kSnapshot = {"snapshot",
                        "    -r                 of every descendant filesystem too\n"
                        "    -o property=value  set a user property of the snapshot\n"
                        "    --help             print this message\n",
-                       Run};
+                       RunSnapshot};
 
 }  // namespace uzfs::zfs

@@ -8,7 +8,7 @@
 
 namespace uzfs::zfs {
 
-static int Run(const Cmd& self, int argc, char** argv) {
+static int RunUpgrade(const Cmd& self, int argc, char** argv) {
   CLI::App app;
   std::vector<std::string> args;
   bool verbose = false, all = false, recursive = false;
@@ -66,6 +66,6 @@ const Cmd kUpgrade = {"upgrade",
                       "    -r          descendants too\n"
                       "    -V version  the version to upgrade to (4)\n"
                       "    --help      print this message\n",
-                      Run};
+                      RunUpgrade};
 
 }  // namespace uzfs::zfs

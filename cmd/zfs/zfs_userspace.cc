@@ -40,7 +40,7 @@ struct Row {
   uint64_t id = 0;
 };
 
-int Run(const Cmd& self, int argc, char** argv, bool groups) {
+int RunUserspace(const Cmd& self, int argc, char** argv, bool groups) {
   CLI::App app;
   std::vector<std::string> args, fields_opt, sort_opt, rsort_opt, types_opt;
   bool scripted = false, numeric = false, parsable = false, translate = false;
@@ -166,8 +166,8 @@ int Run(const Cmd& self, int argc, char** argv, bool groups) {
   return kExitOk;
 }
 
-int RunUser(const Cmd& self, int argc, char** argv) { return Run(self, argc, argv, false); }
-int RunGroup(const Cmd& self, int argc, char** argv) { return Run(self, argc, argv, true); }
+int RunUser(const Cmd& self, int argc, char** argv) { return RunUserspace(self, argc, argv, false); }
+int RunGroup(const Cmd& self, int argc, char** argv) { return RunUserspace(self, argc, argv, true); }
 
 const char* const kOptions =
     "    -H              no header, fields separated by tabs\n"

@@ -12,7 +12,7 @@ namespace uzfs::zpool {
 
 namespace {
 
-int Run(const Cmd& self, int argc, char** argv) {
+int RunAdd(const Cmd& self, int argc, char** argv) {
   CLI::App app;
   bool force = false, dryrun = false;
   std::vector<std::string> args;
@@ -59,6 +59,6 @@ const Cmd kAdd = {"add",
                   "level unlike the pool's\n"
                   "    -n      show the configuration that would result, add nothing\n"
                   "    --help  print this message\n",
-                  Run};
+                  RunAdd};
 
 }  // namespace uzfs::zpool

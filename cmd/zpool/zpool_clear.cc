@@ -10,7 +10,7 @@ namespace uzfs::zpool {
 
 namespace {
 
-int Run(const Cmd& self, int argc, char** argv) {
+int RunClear(const Cmd& self, int argc, char** argv) {
   CLI::App app;
   std::vector<std::string> args;
   if (int rc = Parse(self, app, argc, argv, &args); rc >= 0) return rc;
@@ -42,6 +42,6 @@ int Run(const Cmd& self, int argc, char** argv) {
 
 }  // namespace
 
-const Cmd kClear = {"clear", {"clear pool [device]"}, "    --help  print this message\n", Run};
+const Cmd kClear = {"clear", {"clear pool [device]"}, "    --help  print this message\n", RunClear};
 
 }  // namespace uzfs::zpool

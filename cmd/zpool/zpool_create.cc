@@ -57,7 +57,7 @@ bool MountpointUsable(const std::string& pool, const std::string& mountpoint,
   return true;
 }
 
-int Run(const Cmd& self, int argc, char** argv) {
+int RunCreate(const Cmd& self, int argc, char** argv) {
   CLI::App app;
   bool force = false, dryrun = false;
   std::string mountpoint, altroot;
@@ -126,6 +126,6 @@ const Cmd kCreate = {
     "    -O property=value  set a property of the root dataset\n"
     "    -R root            alternate root (implies cachefile=none)\n"
     "    --help             print this message\n",
-    Run};
+    RunCreate};
 
 }  // namespace uzfs::zpool

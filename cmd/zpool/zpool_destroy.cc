@@ -5,7 +5,7 @@
 
 namespace uzfs::zpool {
 
-static int Run(const Cmd& self, int argc, char** argv) {
+static int RunDestroy(const Cmd& self, int argc, char** argv) {
   CLI::App app;
   bool force = false;
   std::vector<std::string> args;
@@ -20,6 +20,6 @@ static int Run(const Cmd& self, int argc, char** argv) {
 const Cmd kDestroy = {"destroy", {"destroy [-f] pool"},
                       "    -f      force the unmount of every dataset of the pool\n"
                       "    --help  print this message\n",
-                      Run};
+                      RunDestroy};
 
 }  // namespace uzfs::zpool

@@ -118,7 +118,7 @@ void PrintFields(const NvList& nv, int depth) {
   }
 }
 
-int Run(const Cmd& self, int argc, char** argv) {
+int RunEvents(const Cmd& self, int argc, char** argv) {
   CLI::App app;
   bool verbose = false, scripted = false, follow = false, clear = false;
   std::vector<std::string> args;
@@ -177,6 +177,6 @@ const Cmd kEvents = {
     "    -f      follow: print new events as they come, until interrupted\n"
     "    -c      clear every event zfsd keeps\n"
     "    --help  print this message\n",
-    Run};
+    RunEvents};
 
 }  // namespace uzfs::zpool

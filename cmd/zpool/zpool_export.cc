@@ -5,7 +5,7 @@
 
 namespace uzfs::zpool {
 
-static int Run(const Cmd& self, int argc, char** argv) {
+static int RunExport(const Cmd& self, int argc, char** argv) {
   CLI::App app;
   bool force = false;
   std::vector<std::string> args;
@@ -25,6 +25,6 @@ static int Run(const Cmd& self, int argc, char** argv) {
 const Cmd kExport = {"export", {"export [-f] pool..."},
                      "    -f      force the unmount of every dataset of the pool\n"
                      "    --help  print this message\n",
-                     Run};
+                     RunExport};
 
 }  // namespace uzfs::zpool

@@ -11,7 +11,7 @@ namespace uzfs::zpool {
 
 namespace {
 
-int Run(const Cmd& self, int argc, char** argv) {
+int RunGet(const Cmd& self, int argc, char** argv) {
   CLI::App app;
   bool H = false, p = false;
   std::string fields_opt;
@@ -115,6 +115,6 @@ const Cmd kGet = {"get",
                   "    -p                  exact numbers\n"
                   "    -o field[,field]    fields to show: name, property, value, source\n"
                   "    --help              print this message\n",
-                  Run};
+                  RunGet};
 
 }  // namespace uzfs::zpool

@@ -28,7 +28,7 @@ static std::string LongSuffix(const NvList& r) {
   return out + "]";
 }
 
-static int Run(const Cmd& self, int argc, char** argv) {
+static int RunHistory(const Cmd& self, int argc, char** argv) {
   CLI::App app;
   std::vector<std::string> args;
   bool internal = false, longfmt = false;
@@ -81,6 +81,6 @@ const Cmd kHistory = {"history",
                       "    -i      internal events too (the scrub's start and end)\n"
                       "    -l      long format: who ran each command, on which host\n"
                       "    --help  print this message\n",
-                      Run};
+                      RunHistory};
 
 }  // namespace uzfs::zpool

@@ -151,7 +151,7 @@ bool ReadCacheFile(const std::string& file, std::set<uint64_t>* guids,
   return true;
 }
 
-int Run(const Cmd& self, int argc, char** argv) {
+int RunImport(const Cmd& self, int argc, char** argv) {
   CLI::App app;
   bool force = false, nomount = false, missing_log = false, all = false, destroyed = false;
   std::vector<std::string> dirs, o, args;
@@ -255,6 +255,6 @@ const Cmd kImport = {
     "    -o property=value  set a pool property for the import\n"
     "    -R root            alternate root (implies cachefile=none)\n"
     "    --help             print this message\n",
-    Run};
+    RunImport};
 
 }  // namespace uzfs::zpool

@@ -241,7 +241,7 @@ void PrintPool(const Printer& p, const Opts& o, const Sample& now, const Sample*
   }
 }
 
-int Run(const Cmd& self, int argc, char** argv) {
+int RunIostat(const Cmd& self, int argc, char** argv) {
   CLI::App app;
   Opts o;
   std::string ts;
@@ -355,6 +355,6 @@ const Cmd kIostat = {"iostat",
                      "    -v        each vdev's statistics too\n"
                      "    -y        leave out the first report (the average since import)\n"
                      "    --help    print this message\n",
-                     Run};
+                     RunIostat};
 
 }  // namespace uzfs::zpool

@@ -18,7 +18,7 @@ const std::vector<std::string> kDefault = {"name",          "size",     "allocat
 
 std::string JsonStr(const std::string& s) { return libzfs::JsonString(s); }
 
-int Run(const Cmd& self, int argc, char** argv) {
+int RunList(const Cmd& self, int argc, char** argv) {
   CLI::App app;
   bool H = false, p = false, v = false, j = false;
   std::string cols;
@@ -184,6 +184,6 @@ const Cmd kList = {"list",
                    "    -v                       a line per vdev under each pool\n"
                    "    -o property[,property]   the columns to show\n"
                    "    --help                   print this message\n",
-                   Run};
+                   RunList};
 
 }  // namespace uzfs::zpool

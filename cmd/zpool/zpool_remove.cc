@@ -12,7 +12,7 @@ namespace {
 
 constexpr uint64_t kSpaVersionHoles = 19;  // SPA_VERSION_HOLES: log device removal
 
-int Run(const Cmd& self, int argc, char** argv) {
+int RunRemove(const Cmd& self, int argc, char** argv) {
   CLI::App app;
   std::vector<std::string> args;
   if (int rc = Parse(self, app, argc, argv, &args); rc >= 0) return rc;
@@ -55,6 +55,6 @@ int Run(const Cmd& self, int argc, char** argv) {
 
 }  // namespace
 
-const Cmd kRemove = {"remove", {"remove pool device..."}, "    --help  print this message\n", Run};
+const Cmd kRemove = {"remove", {"remove pool device..."}, "    --help  print this message\n", RunRemove};
 
 }  // namespace uzfs::zpool

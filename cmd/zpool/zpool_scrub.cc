@@ -22,7 +22,7 @@ Result<std::string> ScanState(const std::string& pool) {
   return scan && scan->GetString("state") ? *scan->GetString("state") : std::string("none");
 }
 
-int Run(const Cmd& self, int argc, char** argv) {
+int RunScrub(const Cmd& self, int argc, char** argv) {
   CLI::App app;
   bool stop = false, wait = false;
   std::vector<std::string> args;
@@ -69,6 +69,6 @@ const Cmd kScrub = {"scrub",
                     "    -s      stop the scrub under way\n"
                     "    -w      wait until the scrub has ended\n"
                     "    --help  print this message\n",
-                    Run};
+                    RunScrub};
 
 }  // namespace uzfs::zpool

@@ -5,7 +5,7 @@
 
 namespace uzfs::zpool {
 
-static int Run(const Cmd& self, int argc, char** argv) {
+static int RunSet(const Cmd& self, int argc, char** argv) {
   CLI::App app;
   std::vector<std::string> args;
   if (int rc = Parse(self, app, argc, argv, &args); rc >= 0) return rc;
@@ -20,6 +20,6 @@ static int Run(const Cmd& self, int argc, char** argv) {
   return Fail(libzfs::PoolErrorText("set property for", args[1], s));
 }
 
-const Cmd kSet = {"set", {"set property=value pool"}, "    --help  print this message\n", Run};
+const Cmd kSet = {"set", {"set property=value pool"}, "    --help  print this message\n", RunSet};
 
 }  // namespace uzfs::zpool

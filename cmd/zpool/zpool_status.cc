@@ -190,7 +190,7 @@ std::string Health(const NvList& pool) {
   return h && h->GetString("value") ? *h->GetString("value") : "UNKNOWN";
 }
 
-int Run(const Cmd& self, int argc, char** argv) {
+int RunStatus(const Cmd& self, int argc, char** argv) {
   CLI::App app;
   bool x = false, v = false, j = false;
   std::vector<std::string> args;
@@ -286,6 +286,6 @@ const Cmd kStatus = {"status",
                      "    -v      verbose data error information\n"
                      "    -x      only pools with errors or otherwise unavailable\n"
                      "    --help  print this message\n",
-                     Run};
+                     RunStatus};
 
 }  // namespace uzfs::zpool

@@ -5,7 +5,7 @@
 
 namespace uzfs::zpool {
 
-static int Run(const Cmd& self, int argc, char** argv) {
+static int RunSync(const Cmd& self, int argc, char** argv) {
   CLI::App app;
   std::vector<std::string> args;
   if (int rc = Parse(self, app, argc, argv, &args); rc >= 0) return rc;
@@ -23,6 +23,6 @@ static int Run(const Cmd& self, int argc, char** argv) {
   return rc;
 }
 
-const Cmd kSync = {"sync", {"sync [pool]..."}, "    --help  print this message\n", Run};
+const Cmd kSync = {"sync", {"sync [pool]..."}, "    --help  print this message\n", RunSync};
 
 }  // namespace uzfs::zpool

@@ -105,7 +105,7 @@ int UpgradeOne(const std::string& pool, uint64_t target, bool explicit_target,
   return kExitOk;
 }
 
-int Run(const Cmd& self, int argc, char** argv) {
+int RunUpgrade(const Cmd& self, int argc, char** argv) {
   CLI::App app;
   bool all = false, show = false;
   std::string vopt;
@@ -198,6 +198,6 @@ const Cmd kUpgrade = {"upgrade",
                       "    -v          list the features and legacy versions supported\n"
                       "    -V version  upgrade to this legacy version (default 23)\n"
                       "    --help      print this message\n",
-                      Run};
+                      RunUpgrade};
 
 }  // namespace uzfs::zpool
