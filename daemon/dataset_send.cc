@@ -1,7 +1,8 @@
 // zfsd's zfs send (zfs_ioc_send): the handler checks the names and marks the snapshots busy
 // under the ops mutex, then the stream is written to the client's descriptor on the
 // connection's thread without it (Session::then), so a stalled reader holds up nobody but
-// its own command.
+// its own command. The stream holds its pool (PoolTable::WithHeld), not the table's lock:
+// an export meanwhile fails with "pool is busy", as OpenZFS's does.
 #include <unistd.h>
 
 #include <cerrno>
@@ -45,7 +46,7 @@ Status DatasetOps::Send(Session* session, const NvList& args) {
   std::string pool = name.substr(0, name.find_first_of("/@"));
   session->then = [this, pool, src, fd]() {
     uint64_t bytes = 0;
-    Status s = t_->With(pool, [&](Pool& p) {
+    Status s = t_->WithHeld(pool, [&](Pool& p) {
       Status st = p.SendStream(*src, [fd](ByteSpan b) { return WriteAll(fd, b); }, &bytes);
       p.EndSend(*src);
       return st;

@@ -124,6 +124,7 @@ Status PoolOps::Import(const NvList& args, NvList* result) {
 Status PoolOps::Export(const NvList& args, NvList*) {
   std::string name = Str(args, "name");
   UZFS_TRY(t_->With(name, [](Pool& p) { return p.CheckNoDaxMaps(); }));
+  UZFS_TRY(t_->CheckNotHeld(name));
   if (m_) {
     Status s = m_->UnmountTree(name, Flag(args, "force"));
     if (s.ok() && m_->volumes()) s = m_->volumes()->RemoveTree(name, Flag(args, "force"));
@@ -135,6 +136,7 @@ Status PoolOps::Export(const NvList& args, NvList*) {
 Status PoolOps::Destroy(const NvList& args, NvList*) {
   std::string name = Str(args, "name");
   UZFS_TRY(t_->With(name, [](Pool& p) { return p.CheckNoDaxMaps(); }));
+  UZFS_TRY(t_->CheckNotHeld(name));
   if (m_) {
     Status s = m_->UnmountTree(name, Flag(args, "force"));
     if (s.ok() && m_->volumes()) s = m_->volumes()->RemoveTree(name, Flag(args, "force"));

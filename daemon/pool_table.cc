@@ -112,6 +112,10 @@ void PoolTable::Shutdown() {
   scan_cv_.notify_all();
   if (sync_thread_.joinable()) sync_thread_.join();
   if (scan_thread_.joinable()) scan_thread_.join();
+  {
+    std::unique_lock<std::mutex> h(hold_mu_);
+    hold_cv_.wait(h, [this] { return holds_.empty(); });
+  }
   std::unique_lock<std::shared_mutex> l(mu_);
   for (auto& [name, p] : pools_) {
     Status s = p->Sync();
@@ -250,6 +254,7 @@ Status PoolTable::Export(const std::string& name, bool force) {
   std::unique_lock<std::shared_mutex> l(mu_);
   auto it = pools_.find(name);
   if (it == pools_.end()) return Status::Error(ENOENT, "no such pool");
+  UZFS_TRY(CheckNotHeld(name));
   it->second->PostEvent("pool_export");  // spa_export_common: before the pool goes
   UZFS_TRY(it->second->Export());
   pools_.erase(it);
@@ -261,6 +266,7 @@ Status PoolTable::Destroy(const std::string& name, bool force) {
   std::unique_lock<std::shared_mutex> l(mu_);
   auto it = pools_.find(name);
   if (it == pools_.end()) return Status::Error(ENOENT, "no such pool");
+  UZFS_TRY(CheckNotHeld(name));
   it->second->PostEvent("pool_destroy");
   UZFS_TRY(it->second->Destroy());
   pools_.erase(it);
@@ -278,6 +284,31 @@ Status PoolTable::With(const std::string& name, const std::function<Status(Pool&
     Status c = SaveCache();
     if (!c.ok()) spdlog::error("{}", c.ToString());
   }
+  return s;
+}
+
+Status PoolTable::CheckNotHeld(const std::string& name) {
+  std::lock_guard<std::mutex> h(hold_mu_);
+  return holds_.count(name) ? Status::Error(EBUSY, "pool is busy") : Status::Ok();
+}
+
+Status PoolTable::WithHeld(const std::string& name, const std::function<Status(Pool&)>& fn) {
+  Pool* pool = nullptr;
+  {
+    std::shared_lock<std::shared_mutex> l(mu_);
+    auto it = pools_.find(name);
+    if (it == pools_.end()) return Status::Error(ENOENT, "no such pool");
+    if (stopping_) return Status::Error(ESHUTDOWN, "zfsd is stopping");
+    pool = it->second.get();
+    std::lock_guard<std::mutex> h(hold_mu_);
+    ++holds_[name];
+  }
+  Status s = fn(*pool);
+  {
+    std::lock_guard<std::mutex> h(hold_mu_);
+    if (--holds_[name] == 0) holds_.erase(name);
+  }
+  hold_cv_.notify_all();
   return s;
 }
 

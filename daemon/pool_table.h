@@ -19,7 +19,8 @@
 // mu_ guards the table: With, Names, OwnerOf, Sync and the sync thread share it (so they run
 // side by side, a long sync of one pool never holds up another pool or the file service);
 // Create, Import, Export, Destroy and Shutdown take it alone. cache_mu_ serializes writing
-// the cache file.
+// the cache file. hold_mu_ guards holds_ (WithHeld's count per pool name); a pool with holds
+// is neither exported nor destroyed, so its Pool outlives them without mu_.
 #pragma once
 
 #include <chrono>
@@ -75,6 +76,13 @@ class PoolTable {
   // (a property such as cachefile may have changed); reads leave it alone.
   Status With(const std::string& name, const std::function<Status(Pool&)>& fn,
               bool changes_config = false);
+  // Runs fn on the named pool holding it instead of the table lock (spa_open's reference):
+  // for work that may wait long on a client, such as writing a send stream into a pipe
+  // nobody reads. Export and Destroy of a held pool fail with EBUSY "pool is busy"
+  // (spa_export_common's refcount check) instead of waiting; Shutdown waits for the holds.
+  Status WithHeld(const std::string& name, const std::function<Status(Pool&)>& fn);
+  // EBUSY "pool is busy" when name has holds (export and destroy ask before unmounting).
+  Status CheckNotHeld(const std::string& name);
   std::vector<std::string> Names();
   // The pool using a device path, or empty.
   std::string OwnerOf(const std::string& device);
@@ -105,6 +113,9 @@ class PoolTable {
   std::shared_mutex mu_;
   std::mutex cache_mu_;
   std::map<std::string, std::unique_ptr<Pool>> pools_;
+  std::mutex hold_mu_;
+  std::condition_variable hold_cv_;  // with hold_mu_: a hold ended
+  std::map<std::string, int> holds_;
   std::thread sync_thread_;
   bool stopping_ = false;
   uint64_t dirty_max_ = 0;

@@ -3,7 +3,8 @@
 # and an incremental one (-i) on top of it, received by zfs-fuse's zfs receive, give the same
 # files (bytes, sizes, modes, owners, mtimes, xattrs, links) and zfs-fuse's zdb -bcc finds
 # both pools clean. The CLI's refusals in zfs-fuse's words; a send whose reader stalls keeps
-# its snapshot from being destroyed without holding up other commands; a reader that goes
+# its snapshot from being destroyed and its pool from being exported ("pool is busy")
+# without holding up other commands; a reader that goes
 # away ends the send with "Broken pipe" and zfsd serves on.
 
 load ../lib/pool_helpers
@@ -138,6 +139,9 @@ usage:
   run "$ZFS" list -H -o name tank/fs
   [ "$output" = tank/fs ]
   expect 1 "cannot destroy 'tank/fs@s1': dataset is busy" "$ZFS" destroy tank/fs@s1
+  # Nor can the pool go (spa_export_common's EBUSY), and its filesystems stay mounted.
+  expect 1 "cannot export 'tank': pool is busy" "$ZPOOL" export tank
+  mountpoint -q "$ALT/tank/fs"
   wait "$sender"
   wait "$reader"
   [ ! -s "$S/err" ]
@@ -148,6 +152,7 @@ usage:
   [ "$output" = "warning: cannot send 'tank/fs@s1': Broken pipe" ]
   "$ZPOOL" list tank >/dev/null
   "$ZFS" destroy tank/fs@s1
+  "$ZPOOL" export tank
 }
 
 @test "zfs receive: our stream and zfs-fuse's give the same files; bad streams leave nothing" {
