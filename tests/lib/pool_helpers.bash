@@ -15,6 +15,11 @@ export UZFS_ROOT UZFS_BUILD ZPOOL ZFSD ZDB ZFS
 # to its command line (e.g. "--arc-max 128M").
 zfsd_start() {
   local dir=${1:-$BATS_TEST_TMPDIR/zfsd}
+  # A second daemon would leave the first running, unseen by zfsd_stop and teardown.
+  if [ -n "${ZFSD_PID:-}" ] && kill -0 "$ZFSD_PID" 2>/dev/null; then
+    echo "zfsd_start: this test's zfsd (pid $ZFSD_PID) still runs; zfsd_stop or zfsd_kill first" >&2
+    return 1
+  fi
   mkdir -p "$dir/state"
   export UZFS_SOCKET=$dir/sock
   ZFSD_DIR=$dir
