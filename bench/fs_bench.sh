@@ -25,6 +25,8 @@ root=$(pwd)
 dpkg-query -W -f='${Status}' fio 2>/dev/null | grep -q 'install ok installed' ||
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fio >/dev/null
 B=${UZFS_BUILD:-$root/build}
+# shellcheck source=tests/lib/zfsfuse.sh
+source "$root/tests/lib/zfsfuse.sh"
 if [ "${NO_BUILD:-0}" != 1 ]; then
   cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
   cmake --build "$B" --target zfsd zpool >/dev/null
@@ -36,7 +38,7 @@ zfsd_pid= loop= zf_pid=$base/zfs-fuse.pid
 cleanup() {
   set +e
   [ -n "$zfsd_pid" ] && { "$B/cmd/zpool/zpool" export ubench 2>/dev/null; kill "$zfsd_pid"; wait "$zfsd_pid"; }
-  [ -f "$zf_pid" ] && { /usr/sbin/zpool export zbench 2>/dev/null; kill "$(cat "$zf_pid")"; while pgrep -x zfs-fuse >/dev/null; do sleep 0.2; done; }
+  [ -f "$zf_pid" ] && zfsfuse_stop "$zf_pid"
   mountpoint -q "$base/ext4" && umount "$base/ext4"
   [ -n "$loop" ] && losetup -d "$loop"
   rm -rf "$base"
@@ -115,9 +117,8 @@ for _ in $(seq 100); do "$B/cmd/zpool/zpool" version >/dev/null 2>&1 && break; s
 run_all uzfs "$base/u/ubench" "'$B/cmd/zpool/zpool' export ubench; '$B/cmd/zpool/zpool' import -d '$base' -R '$base/u' ubench"
 "$B/cmd/zpool/zpool" export ubench; kill "$zfsd_pid"; wait "$zfsd_pid" || true; zfsd_pid=
 # (b) zfs-fuse (under the oracle lock the tests use)
-exec {lk}>/tmp/uzfs-zfsfuse.lock; flock "$lk"
-/usr/sbin/zfs-fuse --pidfile "$zf_pid" --no-kstat-mount
-for _ in $(seq 50); do /usr/sbin/zpool list >/dev/null 2>&1 && break; sleep 0.2; done
+zfsfuse_lock
+zfsfuse_start "$zf_pid"
 /usr/sbin/zpool create -R "$base/z" zbench "$base/z.img" >/dev/null
 run_all zfs-fuse "$base/z" "/usr/sbin/zpool export zbench; /usr/sbin/zpool import -d '$base' -R '$base/z' zbench"
 

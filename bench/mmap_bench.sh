@@ -43,6 +43,8 @@ for c in losetup mkfs.ext4 flock pgrep numfmt /usr/sbin/zfs-fuse /usr/sbin/zpool
   command -v "$c" >/dev/null || { echo "mmap_bench: $c missing (run scripts/deps.sh)" >&2; exit 1; }
 done
 B=${UZFS_BUILD:-$root/build}
+# shellcheck source=tests/lib/zfsfuse.sh
+source "$root/tests/lib/zfsfuse.sh"
 [ -f "$B/build.ninja" ] || cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 SIZE=${SIZE:-512M} ROUNDS=${ROUNDS:-5} FS=${FS:-ext4 uzfs zfs-fuse} VDEV=${VDEV:-loop}
 MSYNC_SECONDS=${MSYNC_SECONDS:-5}
@@ -59,7 +61,7 @@ bytes=$(numfmt --from=iec "$SIZE")
 img=$((bytes * 2 + (512 << 20)))
 base=$(mktemp -d "${1:-/var/tmp}/uzfs-mmap-bench.XXXXXX")
 export UZFS_SOCKET=$base/zfsd.sock
-zfsd_pid='' zf_pid=$base/zfs-fuse.pid zf_lock='' holders=() loops=() vdev_file=
+zfsd_pid='' zf_pid=$base/zfs-fuse.pid holders=() loops=() vdev_file=
 
 cleanup() {
   set +e
@@ -269,18 +271,9 @@ vdev_flags() {
   done
   if [ "${#out[@]}" -eq 0 ]; then echo "not open"; else (IFS=,; echo "${out[*]}"); fi
 }
-# zfs-fuse as tests/lib/oracle.bash starts it (the caller holds the lock).
-zf_start() {
-  /usr/sbin/zfs-fuse --pidfile "$zf_pid" --no-kstat-mount
-  local _
-  for _ in $(seq 50); do $ZF_ZPOOL list >/dev/null 2>&1 && return 0; sleep 0.2; done
-  log "mmap_bench: zfs-fuse did not start"; return 1
-}
-zf_stop() {
-  kill "$(cat "$zf_pid")" || true
-  while pgrep -x zfs-fuse >/dev/null; do sleep 0.2; done
-  rm -f "$zf_pid"
-}
+# zfs-fuse as the tests start it (tests/lib/zfsfuse.sh; the caller holds the lock).
+zf_start() { zfsfuse_start "$zf_pid" || { log "mmap_bench: zfs-fuse did not start"; return 1; }; }
+zf_stop() { zfsfuse_stop "$zf_pid"; }
 
 log "mmap_bench: SIZE=$SIZE ($bytes bytes), ROUNDS=$ROUNDS, work dir $base"
 head -c "$bytes" /dev/urandom >"$base/src"
@@ -334,8 +327,7 @@ for fs in $FS; do
   zfs-fuse)
     loop_dev z; dev=$DEV
     # One zfs-fuse on the machine: under the lock the tests' oracle takes.
-    exec {zf_lock}>/tmp/uzfs-zfsfuse.lock
-    flock "$zf_lock"
+    zfsfuse_lock
     if pgrep -x zfs-fuse >/dev/null; then log "mmap_bench: a zfs-fuse runs outside the lock"; exit 1; fi
     zf_start
     quiet $ZF_ZPOOL create -f -R "$base/z" zbench "$dev"
@@ -351,7 +343,7 @@ for fs in $FS; do
     measure zfs-fuse posix "$f" "$reimport" "$restart" 'cat "$zf_pid"' || log "zfs-fuse: the mmap part failed"
     $ZF_ZPOOL export zbench || true
     zf_stop
-    exec {zf_lock}>&-
+    zfsfuse_unlock
     ;;
   *) log "mmap_bench: unknown file system '$fs' in FS"; exit 2 ;;
   esac

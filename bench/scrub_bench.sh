@@ -13,6 +13,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 B=${UZFS_BUILD:-$root/build}
+# shellcheck source=tests/lib/zfsfuse.sh
+source "$root/tests/lib/zfsfuse.sh"
 if [ "${NO_BUILD:-0}" != 1 ]; then
   cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
   cmake --build "$B" --target zfsd zpool >/dev/null
@@ -25,7 +27,7 @@ zfsd_pid= zf_pid=$base/zfs-fuse.pid
 cleanup() {
   set +e
   [ -n "$zfsd_pid" ] && { "$ZP" export sbench 2>/dev/null; kill "$zfsd_pid"; wait "$zfsd_pid"; }
-  [ -f "$zf_pid" ] && { /usr/sbin/zpool export sbench 2>/dev/null; kill "$(cat "$zf_pid")"; while pgrep -x zfs-fuse >/dev/null; do sleep 0.2; done; }
+  [ -f "$zf_pid" ] && zfsfuse_stop "$zf_pid"
   rm -rf "$base"
 }
 trap cleanup EXIT
@@ -80,8 +82,8 @@ zfsd_pid=
 
 # zfs-fuse: the same pool, imported cold and scrubbed; its status says when it is done.
 drop
-/usr/sbin/zfs-fuse --pidfile "$zf_pid" --no-kstat-mount
-for _ in $(seq 50); do /usr/sbin/zpool list >/dev/null 2>&1 && break; sleep 0.2; done
+zfsfuse_lock
+zfsfuse_start "$zf_pid"
 /usr/sbin/zpool import -d "$base" sbench
 t0=$(now)
 /usr/sbin/zpool scrub sbench

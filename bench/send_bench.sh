@@ -11,6 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 B=${UZFS_BUILD:-$root/build}
+# shellcheck source=tests/lib/zfsfuse.sh
+source "$root/tests/lib/zfsfuse.sh"
 if [ "${NO_BUILD:-0}" != 1 ]; then
   cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
   cmake --build "$B" --target zfsd zpool zfs >/dev/null
@@ -24,7 +26,7 @@ zfsd_pid= zf_pid=$base/zfs-fuse.pid
 cleanup() {
   set +e
   [ -n "$zfsd_pid" ] && { "$ZP" export ubench 2>/dev/null; kill "$zfsd_pid"; wait "$zfsd_pid"; }
-  [ -f "$zf_pid" ] && { /usr/sbin/zpool export zbench 2>/dev/null; kill "$(cat "$zf_pid")"; while pgrep -x zfs-fuse >/dev/null; do sleep 0.2; done; }
+  [ -f "$zf_pid" ] && zfsfuse_stop "$zf_pid"
   rm -rf "$base"
 }
 trap cleanup EXIT
@@ -61,10 +63,8 @@ wait "$zfsd_pid" || true
 zfsd_pid=
 
 # zfs-fuse: the same on v1 (one zfs-fuse on the machine: the lock the tests' oracle takes).
-exec {lock_fd}>/tmp/uzfs-zfsfuse.lock
-flock "$lock_fd"
-/usr/sbin/zfs-fuse --pidfile "$zf_pid" --no-kstat-mount
-for _ in $(seq 50); do /usr/sbin/zpool list >/dev/null 2>&1 && break; sleep 0.2; done
+zfsfuse_lock
+zfsfuse_start "$zf_pid"
 /usr/sbin/zpool create -m "$base/zmnt" zbench "$base/v1"
 /usr/sbin/zfs create zbench/fs
 fill "$base/zmnt/fs"

@@ -88,9 +88,7 @@ echo "written $want"; echo "read    $got"; [ "$want" = "$got" ] && echo "identic
 
 # --- 3. zfs-fuse (the judge) checks every block, imports the pool, reads the files --------
 judge_with_zfsfuse() {
-  pid=$work/zfs-fuse.pid
-  /usr/sbin/zfs-fuse --pidfile "$pid" --no-kstat-mount
-  for _ in $(seq 50); do /usr/sbin/zpool list >/dev/null 2>&1 && break; sleep 0.2; done
+  zfsfuse_start "$work/zfs-fuse.pid"
   run /usr/sbin/zdb -e -p "$work" -bcc demo
   run /usr/sbin/zpool import -R "$work/zf" -d "$work" demo
   run /usr/sbin/zfs list -t all -r demo
@@ -102,9 +100,9 @@ judge_with_zfsfuse() {
   (cd "$z" && sha256sum -c "$work/sums")
   run /usr/sbin/zpool export demo
 }
-stop_zfsfuse() {
-  [ -f "$work/zfs-fuse.pid" ] && kill "$(cat "$work/zfs-fuse.pid")" 2>/dev/null
-  while pgrep -x zfs-fuse >/dev/null; do sleep 0.2; done
-}
-export -f judge_with_zfsfuse stop_zfsfuse say run; export work
-flock /tmp/uzfs-zfsfuse.lock bash -c 'trap stop_zfsfuse EXIT; judge_with_zfsfuse'
+# One zfs-fuse daemon on the machine at a time: under the lock the tests take
+# (tests/lib/zfsfuse.sh), stopped whatever happens.
+# shellcheck source=tests/lib/zfsfuse.sh
+source tests/lib/zfsfuse.sh
+export -f judge_with_zfsfuse zfsfuse_start zfsfuse_stop say run; export work
+flock "$ZFSFUSE_LOCK" bash -c 'trap "zfsfuse_stop \"\$work/zfs-fuse.pid\"" EXIT; judge_with_zfsfuse'

@@ -8,19 +8,13 @@ set -eu
 dir=$1
 [ -x /usr/sbin/zfs-fuse ] || exit 77
 mkdir -p "$dir/pool"
-exec 9>/tmp/uzfs-zfsfuse.lock
-flock 9
+# shellcheck source=tests/lib/zfsfuse.sh
+source "$(dirname "${BASH_SOURCE[0]}")/zfsfuse.sh"
+zfsfuse_lock
 pidf="$dir/zfs-fuse.pid"
 rm -f "$pidf"
-/usr/sbin/zfs-fuse --pidfile "$pidf" --no-kstat-mount
-sleep 1.5
-stop() {
-  # Nothing imported: SIGKILL (zfs-fuse's SIGTERM exit takes ~6 s; see tests/lib/oracle.bash).
-  local sig=TERM
-  [ -z "$(/usr/sbin/zpool list -H -o name 2>/dev/null)" ] && sig=KILL
-  kill -"$sig" "$(cat "$pidf")" 2>/dev/null || true
-  while pgrep -x zfs-fuse >/dev/null; do sleep 0.05; done
-}
+zfsfuse_start "$pidf"
+stop() { zfsfuse_stop "$pidf"; }
 trap stop EXIT
 pool=objtest$$
 truncate -s 128M "$dir/pool/d0"

@@ -7,35 +7,25 @@
 ZF_ZPOOL=/usr/sbin/zpool
 ZF_ZDB=/usr/sbin/zdb
 ZF_ZFS=/usr/sbin/zfs
+# shellcheck source=tests/lib/zfsfuse.sh
+source "$(dirname "${BASH_SOURCE[0]}")/zfsfuse.sh"
 
 oracle_start() {
-  exec {ORACLE_LOCK_FD}>/tmp/uzfs-zfsfuse.lock
-  flock "$ORACLE_LOCK_FD"
+  zfsfuse_lock
+  ORACLE_LOCK_FD=$ZFSFUSE_LOCK_FD
   ORACLE_PID=$(mktemp /tmp/uzfs-oracle.XXXXXX)
   rm -f "$ORACLE_PID"
   # --enable-xattr: zfs-fuse serves no extended attributes without it. ORACLE_NO_XATTR=1
   # leaves it off (with it, a chown on zfs-fuse's mount gives the file an xattr directory).
   local xattr=--enable-xattr
   [ -n "${ORACLE_NO_XATTR:-}" ] && xattr=
-  /usr/sbin/zfs-fuse --pidfile "$ORACLE_PID" --no-kstat-mount $xattr
-  local _
-  for _ in $(seq 50); do "$ZF_ZPOOL" list >/dev/null 2>&1 && return 0; sleep 0.2; done
-  echo "oracle: zfs-fuse did not start" >&2
-  return 1
+  zfsfuse_start "$ORACLE_PID" $xattr || { echo "oracle: zfs-fuse did not start" >&2; return 1; }
 }
 
 oracle_stop() {
-  local p
-  for p in $("$ZF_ZPOOL" list -H -o name 2>/dev/null); do "$ZF_ZPOOL" export -f "$p" >/dev/null 2>&1 || true; done
-  # zfs-fuse's SIGTERM exit takes ~6 s even with nothing imported (its threads' timed
-  # waits). With every pool exported nothing of it is left to save (each export wrote its
-  # labels and zpool.cache), so it is SIGKILLed; a pool that would not export gets SIGTERM.
-  local sig=TERM
-  [ -z "$("$ZF_ZPOOL" list -H -o name 2>/dev/null)" ] && sig=KILL
-  [ -f "${ORACLE_PID:-}" ] && { kill -"$sig" "$(cat "$ORACLE_PID")" 2>/dev/null || true; }
-  while pgrep -x zfs-fuse >/dev/null; do sleep 0.05; done
-  rm -f "${ORACLE_PID:-}"
-  [ -n "${ORACLE_LOCK_FD:-}" ] && exec {ORACLE_LOCK_FD}>&-
+  [ -n "${ORACLE_PID:-}" ] && zfsfuse_stop "$ORACLE_PID"
+  ZFSFUSE_LOCK_FD=${ORACLE_LOCK_FD:-}
+  zfsfuse_unlock
   ORACLE_LOCK_FD=
 }
 

@@ -46,25 +46,19 @@ rm -rf "${dir:?}"/* "$dir/stamp"
 tmp=$(mktemp -d /tmp/uzfs-refpools.XXXXXX)
 pidf=$tmp/zfs-fuse.pid
 
-exec 9>/tmp/uzfs-zfsfuse.lock
-flock 9
+# shellcheck source=tests/lib/zfsfuse.sh
+source "$here/zfsfuse.sh"
+zfsfuse_lock
 if pgrep -x zfs-fuse >/dev/null; then
   echo "refpools: a zfs-fuse daemon runs without holding /tmp/uzfs-zfsfuse.lock" >&2
   exit 1
 fi
-pools_made=()
 stop() {
-  for p in "${pools_made[@]}"; do /usr/sbin/zpool export -f "$p" 2>/dev/null || true; done
-  # Nothing imported: SIGKILL (zfs-fuse's SIGTERM exit takes ~6 s; see tests/lib/oracle.bash).
-  local sig=TERM
-  [ -z "$(/usr/sbin/zpool list -H -o name 2>/dev/null)" ] && sig=KILL
-  [ -f "$pidf" ] && kill -"$sig" "$(cat "$pidf")" 2>/dev/null
-  while pgrep -x zfs-fuse >/dev/null; do sleep 0.05; done
+  zfsfuse_stop "$pidf"
   rm -rf "$tmp"
 }
 trap stop EXIT
-/usr/sbin/zfs-fuse --pidfile "$pidf" --no-kstat-mount
-for _ in $(seq 50); do /usr/sbin/zpool list >/dev/null 2>&1 && break; sleep 0.2; done
+zfsfuse_start "$pidf"
 
 # manifest DATASET TREE OUT: appends one line per entry of TREE (a local copy of the dataset).
 # Batched (one sha256sum for all files): a fork per entry costs minutes on 10,000 entries.
@@ -124,7 +118,6 @@ build_pool() {
   echo "$pool" >"$k/pool"
   : >"$k/manifest"
   /usr/sbin/zpool create -f -R "$m" "$pool" "${layout[@]}" "${devs[@]}"
-  pools_made+=("$pool")
   local mp=$m   # with -R ALTROOT, the root dataset mounts at ALTROOT itself
   /usr/sbin/zfs create "$pool/a"
   /usr/sbin/zfs create -o compression=on "$pool/a/lz"
@@ -196,7 +189,6 @@ build_pool() {
       { echo "refpools: $pool/$d $f differs from its stage" >&2; exit 1; }
   done
   /usr/sbin/zpool export "$pool"
-  pools_made=("${pools_made[@]/$pool/}")
   echo "refpools: $kind ($pool) made at $((SECONDS - start)) s"
 }
 
