@@ -3,7 +3,8 @@
 # (a space map object in the MOS, named by its config, as pool version 23 keeps it) records
 # the txgs it missed; online starts a resilver of those txgs only (a scrub whose
 # scrub_min_txg is not 0), shown by zpool status in OpenZFS's words, resumed after a
-# SIGKILL of zfsd; when it ends the DTL is empty and the device alone holds good data.
+# SIGKILL of zfsd (ten in a row: each next zfsd goes on where the MOS says); when it ends the
+# DTL is empty and the device alone holds good data.
 # zfs-fuse judges the pools after.
 
 load ../lib/pool_helpers
@@ -166,6 +167,30 @@ teardown() {
   zfsd_kill
   ZFSD_EXTRA_ARGS="--scrub-delay 20000 --txg-timeout 1" zfsd_start
   [[ $(scan tank) == "resilver in progress since "* ]]
+  wait_resilvered tank
+  [[ $(scan tank) == "resilvered "*" with 0 errors on "* ]]
+  [ "$(row tank "$V/d1")" = "$V/d1 ONLINE 0 0 0" ]
+  "$ZPOOL" offline tank "$V/d0"
+  "$ZPOOL" export tank
+  fresh_import tank
+  [ "$(cd "$A/tank" && sha256sum f*)" = "$sums" ]
+  "$ZPOOL" online tank "$V/d0"
+  wait_resilvered tank
+  judge tank
+}
+
+@test "ten SIGKILLs of zfsd during a resilver: each next zfsd resumes where the MOS says; the resilver completes and the onlined side alone holds every file" {
+  zfsd_stop
+  ZFSD_EXTRA_ARGS="--scrub-delay 100000 --txg-timeout 1" zfsd_start
+  "$ZPOOL" create -m "$A/tank" tank mirror "$V/d0" "$V/d1"
+  "$ZPOOL" offline tank "$V/d1"
+  for i in $(seq 12); do head -c 1M /dev/urandom >"$A/tank/f$i"; done
+  "$ZPOOL" sync tank
+  sums=$(cd "$A/tank" && sha256sum f*)
+  "$ZPOOL" online tank "$V/d1"
+  ZFSD_EXTRA_ARGS="--scrub-delay 100000 --txg-timeout 1" scan_kills tank resilver 10
+  zfsd_stop
+  ZFSD_EXTRA_ARGS="--scrub-delay 5000 --txg-timeout 1" zfsd_start
   wait_resilvered tank
   [[ $(scan tank) == "resilvered "*" with 0 errors on "* ]]
   [ "$(row tank "$V/d1")" = "$V/d1 ONLINE 0 0 0" ]

@@ -3,7 +3,8 @@
 # damage found where a good copy exists is counted in the device's CKSUM and rewritten, damage
 # beyond redundancy counted as the scrub's errors; progress and result in zpool status in
 # OpenZFS's words; the scrub's state in the MOS as pool version 23 keeps it, so an
-# interrupted scrub resumes after an import, with uzfs or zfs-fuse. Blocks are damaged with
+# interrupted scrub resumes after an import, with uzfs or zfs-fuse, and after each of ten
+# SIGKILLs of zfsd in a row goes on from where the MOS says, never from the start. Blocks are damaged with
 # dd at offsets our zdb gives, while the pool is exported; zfs-fuse judges the pools after.
 
 load ../lib/pool_helpers
@@ -275,6 +276,39 @@ smash_raidz() {
   done
   [[ $(scan tank) == "scrub repaired 128K in "*" with 0 errors on "* ]]
   [ "$(row tank "$V/d1")" = "$V/d1 ONLINE 0 0 1" ]
+  judge tank
+}
+
+@test "ten SIGKILLs of zfsd during a scrub: each next zfsd resumes where the MOS says, the scrub completes and repairs, no file changes" {
+  zfsd_stop
+  ZFSD_EXTRA_ARGS="--scrub-delay 100000 --txg-timeout 1" zfsd_start
+  "$ZPOOL" create -m "$A/tank" tank mirror "$V/d0" "$V/d1"
+  for i in $(seq 12); do head -c 1M /dev/urandom >"$A/tank/f$i"; done
+  sums=$(cd "$A/tank" && sha256sum f*)
+  obj=$(stat -c %i "$A/tank/f12")
+  "$ZPOOL" export tank
+  # A block of the last file damaged on d1: found by whichever run of the scrub reaches it.
+  mapfile -t ext < <(extents tank "$obj")
+  read -r off size <<<"${ext[3]}"
+  smash "$V/d1" "$off" "$size"
+  "$ZPOOL" import -d "$V" tank
+  "$ZPOOL" scrub tank
+  ZFSD_EXTRA_ARGS="--scrub-delay 100000 --txg-timeout 1" scan_kills tank scrub 10
+  zfsd_stop
+  ZFSD_EXTRA_ARGS="--scrub-delay 5000 --txg-timeout 1" zfsd_start
+  for _ in $(seq 300); do
+    [[ $(scan tank) == "scrub repaired"* ]] && break
+    sleep 0.2
+  done
+  [[ $(scan tank) == "scrub repaired "*" with 0 errors on "* ]]
+  # d1 alone gives every file back: the damaged block was rewritten.
+  "$ZPOOL" offline tank "$V/d0"
+  "$ZPOOL" export tank
+  fresh_import tank
+  [ "$(cd "$A/tank" && sha256sum f*)" = "$sums" ]
+  [ "$(row tank "$V/d1")" = "$V/d1 ONLINE 0 0 0" ]
+  "$ZPOOL" online tank "$V/d0"
+  wait_resilvered tank
   judge tank
 }
 

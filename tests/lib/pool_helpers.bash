@@ -169,6 +169,42 @@ wait_resilvered() {
   return 1
 }
 
+# scan_place POOL: where the scrub or resilver will go on, "OBJSET OBJECT BLKID", from the
+# MOS's scrub_bookmark (objset object level blkid; the walk pauses at level-0 blocks only),
+# read by our zdb from the devices in $V (with zfsd dead). A pause at a block of an objset's
+# dnode array (object 0) is before the objects that block holds (32 to a 16K block).
+scan_place() {
+  "$ZDB" -e -p "$V" -dddd "$1" 1 | awk '$1 == "scrub_bookmark" {
+    if ($4 == 0) print $3, $6 * 32, 0; else print $3, $4, $6; exit }'
+}
+
+# scan_kills POOL KIND N: N times, 1-3 s apart, SIGKILLs zfsd while POOL's KIND (scrub or
+# resilver) is in progress and starts it again (with ZFSD_EXTRA_ARGS). Each time the walk's
+# place must only have moved on: forward within an objset, and never back to the MOS (objset
+# 0), where a walk started over would be. It must have moved at least N/3 times (a zfsd
+# killed soon after its import may not have synced a step yet).
+scan_kills() {
+  local pool=$1 kind=$2 n=$3 i at prev="0 0 0" moved=0 po pobj pblk ao aobj ablk
+  for i in $(seq "$n"); do
+    sleep "$((1 + RANDOM % 2)).$((RANDOM % 10))"
+    [[ $(scan "$pool") == "$kind in progress since "* ]] || { echo "kill $i: $(scan "$pool")"; return 1; }
+    zfsd_kill
+    at=$(scan_place "$pool")
+    read -r po pobj pblk <<<"$prev"
+    read -r ao aobj ablk <<<"$at"
+    if [ "$ao" = "$po" ]; then
+      [ "$aobj" -gt "$pobj" ] || { [ "$aobj" = "$pobj" ] && [ "$ablk" -ge "$pblk" ]; } ||
+        { echo "kill $i: at $at after $prev"; return 1; }
+    else
+      [ "$ao" != 0 ] || { echo "kill $i: at $at after $prev"; return 1; }
+    fi
+    [ "$at" != "$prev" ] && moved=$((moved + 1))
+    prev=$at
+    zfsd_start || return 1
+  done
+  [ "$moved" -ge $((n / 3)) ] || { echo "the $kind's place moved $moved times in $n kills"; return 1; }
+}
+
 # bytes SIZE: zfs_nicebytes' text ("12.5M", "512B") as bytes.
 bytes() {
   numfmt --from=iec "${1%B}"
