@@ -4,8 +4,9 @@
 # beyond redundancy counted as the scrub's errors; progress and result in zpool status in
 # OpenZFS's words; the scrub's state in the MOS as pool version 23 keeps it, so an
 # interrupted scrub resumes after an import, with uzfs or zfs-fuse, and after each of ten
-# SIGKILLs of zfsd in a row goes on from where the MOS says, never from the start. Blocks are damaged with
-# dd at offsets our zdb gives, while the pool is exported; zfs-fuse judges the pools after.
+# SIGKILLs of zfsd in a row goes on from where the MOS says, never from the start. Blocks
+# are damaged with dd at offsets our zdb gives, while the pool is exported; zfs-fuse judges
+# the pools after.
 
 load ../lib/pool_helpers
 load ../lib/oracle
