@@ -1,11 +1,13 @@
 #include "daemon/pool_ops.h"
-#include "daemon/zvol_dev.h"
+
+#include <spdlog/spdlog.h>
 
 #include <cctype>
 #include <cstdio>
 #include <map>
 
 #include "daemon/args.h"
+#include "daemon/zvol_dev.h"
 #include "libcore/base/zfs_prop.h"
 #include "libcore/spa/spa_history.h"
 #include "libcore/zio/zio_inject.h"
@@ -117,7 +119,14 @@ Status PoolOps::Import(const NvList& args, NvList* result) {
         name = n;
   }
   result->AddString("name", name);
-  if (m_ && !Flag(args, "nomount")) UZFS_TRY(m_->MountPool(name));
+  if (m_ && !Flag(args, "nomount")) {
+    UZFS_TRY(m_->MountPool(name));
+  } else if (m_ && m_->volumes()) {
+    // -N mounts no file system; the volumes are devices all the same (OpenZFS makes their
+    // minors at import whatever -N says).
+    Status z = m_->volumes()->AddPool(name);
+    if (!z.ok()) spdlog::warn("volumes of '{}': {}", name, z.message());
+  }
   return Status::Ok();
 }
 

@@ -290,9 +290,13 @@ Status ZvolDevices::Attach(Vol* v) {
   // udev's zvol rule: /dev/zvol/POOL/VOL → ../../loopN (here an absolute link).
   std::error_code ec;
   std::filesystem::path link = LinkPath(v->name);
-  std::filesystem::create_directories(link.parent_path(), ec);
-  std::filesystem::remove(link, ec);
-  std::filesystem::create_symlink("/dev/loop" + std::to_string(v->loop_index), link, ec);
+  // Twice: another zfsd may remove /dev/zvol, left empty by its last volume, meanwhile.
+  for (int i = 0; i < 2; i++) {
+    std::filesystem::create_directories(link.parent_path(), ec);
+    std::filesystem::remove(link, ec);
+    std::filesystem::create_symlink("/dev/loop" + std::to_string(v->loop_index), link, ec);
+    if (ec != std::errc::no_such_file_or_directory) break;
+  }
   if (ec) spdlog::warn("zvol: cannot link {}: {}", link.string(), ec.message());
   const std::filesystem::path zd = ZdPath(dev_dir_, v->loop_index);
   RemoveLink(zd);
@@ -308,8 +312,9 @@ void ZvolDevices::Detach(Vol* v) {
   std::filesystem::path link = LinkPath(v->name);
   std::filesystem::remove(link, ec);
   RemoveLink(ZdPath(dev_dir_, v->loop_index));
-  // Empty directories of the pool's tree go with their last link.
-  for (auto d = link.parent_path(); d.string().size() > dev_dir_.size(); d = d.parent_path())
+  // Empty directories of the pool's tree go with their last link, up to /dev/zvol itself
+  // (udev removes a link's empty parents so).
+  for (auto d = link.parent_path(); d.string().size() >= dev_dir_.size(); d = d.parent_path())
     if (!std::filesystem::remove(d, ec)) break;
   if (v->loop_fd >= 0) {
     // Only holder: detached at once (its I/O drained); else autoclear at the last close.
