@@ -75,7 +75,7 @@ run_unit_tests() {
   section "unit tests (ctest)"
   if ! scripts/build.sh >"$UZFS_BUILD/build-tests.log" 2>&1; then
     echo "FAIL building the unit tests"; tail -40 "$UZFS_BUILD/build-tests.log"
-    echo "0 1" >"$UZFS_BUILD/ctest.counts"; return
+    echo "0 1" >"$UZFS_BUILD/unit.counts"; return
   fi
   tests/lib/refpools.sh "$UZFS_REFPOOLS" >/dev/null 2>&1
   ctest --test-dir "$UZFS_BUILD" --output-on-failure -j"$(nproc)" >"$UZFS_BUILD/ctest.log" 2>&1
@@ -84,12 +84,12 @@ run_unit_tests() {
   total=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\2/p' "$UZFS_BUILD/ctest.log")
   bad=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\1/p' "$UZFS_BUILD/ctest.log")
   if [ -z "$total" ]; then
-    echo "ctest did not report a result"; echo "0 1" >"$UZFS_BUILD/ctest.counts"
+    echo "ctest did not report a result"; echo "0 1" >"$UZFS_BUILD/unit.counts"
   else
-    echo "$((total - bad)) $bad" >"$UZFS_BUILD/ctest.counts"
+    echo "$((total - bad)) $bad" >"$UZFS_BUILD/unit.counts"
   fi
 }
-rm -f "$UZFS_BUILD/ctest.counts"
+rm -f "$UZFS_BUILD/unit.counts"
 nice -n 10 bash -c "$(declare -f section run_unit_tests); $(declare -p UZFS_BUILD UZFS_REFPOOLS); run_unit_tests" \
   >"$UZFS_BUILD/unit.out" 2>&1 </dev/null &
 unit_pid=$!
@@ -128,21 +128,20 @@ else
   echo "FAIL building the reference pools with zfs-fuse"; failed=$((failed + 1))
 fi
 
-wait "$unit_pid"
-cat "$UZFS_BUILD/unit.out"
-if read -r up uf <"$UZFS_BUILD/ctest.counts" 2>/dev/null; then
-  passed=$((passed + up)); failed=$((failed + uf))
-else
-  echo "the unit tests reported no result"; failed=$((failed + 1))
-fi
-
-wait "$fuzz_pid"
-cat "$UZFS_BUILD/fuzz.out"
-if read -r fp ff <"$UZFS_BUILD/fuzz.counts" 2>/dev/null; then
-  passed=$((passed + fp)); failed=$((failed + ff))
-else
-  echo "the fuzzers reported no result"; failed=$((failed + 1))
-fi
+# collect PID NAME WHAT: waits for a background part, prints its report NAME.out and adds
+# its counts (NAME.counts: "passed failed") to the totals.
+collect() {
+  local p f
+  wait "$1"
+  cat "$UZFS_BUILD/$2.out"
+  if read -r p f <"$UZFS_BUILD/$2.counts" 2>/dev/null; then
+    passed=$((passed + p)); failed=$((failed + f))
+  else
+    echo "$3 reported no result"; failed=$((failed + 1))
+  fi
+}
+collect "$unit_pid" unit "the unit tests"
+collect "$fuzz_pid" fuzz "the fuzzers"
 
 section "summary"
 echo "$passed passed, $failed failed"
