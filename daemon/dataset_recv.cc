@@ -273,7 +273,7 @@ Status DatasetOps::ReceiveOne(int fd, const uint8_t* rec, const DrrRecord& begin
   auto secs = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - t0).count();
   result->AddUint64("bytes", bytes);
   result->AddUint64("seconds", static_cast<uint64_t>(secs));
-  result->AddString("fs", fs);
+  if (!st.existing) result->AddString("fs", fs);  // a new filesystem, for the CLI to mount
   return Status::Ok();
 }
 

@@ -52,7 +52,8 @@ static int Run(const Cmd& self, int argc, char** argv) {
                 static_cast<unsigned long long>(secs), libzfs::NiceNum(bytes / secs).c_str());
   }
   std::fflush(stdout);
-  // zfs_receive mounts the filesystem it made (zfs_mount of top_zfs).
+  // zfs_receive mounts the filesystem it made (zfs_mount of top_zfs); one received into
+  // keeps its mount ("fs" is only set for a new one).
   if (const std::string* fs = r->GetString("fs"); fs && !nomount) {
     Status m = lzc::ZfsMount(*fs);
     if (!m.ok()) return Fail(libzfs::ErrorText("mount", *fs, m));
@@ -70,7 +71,8 @@ const Cmd kReceive = {"receive",
                       "    -n      read the stream without receiving it\n"
                       "    -u      do not mount the received filesystem\n"
                       "    -v      print what is received and the stream's size and speed\n"
-                      "    -F      (not supported yet) overwrite an existing filesystem\n"
+                      "    -F      roll the target back to its latest snapshot first (a full\n"
+                      "            stream: replace a filesystem without snapshots)\n"
                       "    --help  print this message\n",
                       Run};
 

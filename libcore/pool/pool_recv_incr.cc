@@ -11,6 +11,7 @@
 #include "libcore/dsl/dsl_dir_write.h"
 #include "libcore/pool/pool.h"
 #include "libcore/pool/pool_sinks.h"
+#include "libcore/zap/zap_userused.h"
 
 namespace uzfs {
 
@@ -88,8 +89,24 @@ Result<Pool::RecvState> Pool::RecvBeginExisting(const std::string& fs, const std
     c.flags |= kDsFlagInconsistent;
     if (begin.flags & kDrrFlagCiData) c.flags |= kDsFlagCiDataset;
     UZFS_TRY(StoreDataset(*mos_, st.ds_obj, c));
+    if (c.bp.is_hole()) {
+      // A clone of $ORIGIN, which has no objset here: recv_existing_sync's "actually created
+      // a non-clone" case, an empty objset (the stream makes every object).
+      OpenDataset od;
+      ObjsetPolicy pol;
+      if (version_ >= kSpaVersionUserspace) pol.userused = &ZapApplyUserUsed;
+      od.os = ObjsetWriter::Create(this, kOstZfs, pol);
+      od.os->set_cache(arc_, ArcObjKey{guid_, st.ds_obj, 0});
+      od.zaps = std::make_unique<ZapStore>(od.os.get());
+      od.objset_id = st.ds_obj;
+      datasets_[st.ds_obj] = std::move(od);
+    }
   }
   UZFS_TRY(Sync());  // the clone and its flag on disk before any of the stream is
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    DropDatasetLocked(st.ds_obj);  // reopened from disk with the dir's policy
+  }
   return st;
 }
 
