@@ -13,6 +13,7 @@
 #include "daemon/args.h"
 #include "daemon/dataset_ops.h"
 #include "daemon/ops.h"
+#include "libcore/dmu/dmu_send_package.h"
 
 namespace uzfs {
 
@@ -128,13 +129,14 @@ Status DatasetOps::ReceiveStream(int fd, const std::string& target, bool force, 
   // an nvlist (a series of incremental streams); -R and -p write the nvlist.
   if (b->payloadlen)
     return Line(ENOTSUP, kRecv, "replication (-R) and property (-p) streams are not supported by uzfs yet");
-  ZioCksum hz;
-  Fletcher4Incremental(ByteSpan(rec, kDrrSize), &hz);
-  if (!ReadFull(fd, rec, kDrrSize)) return Line(EINVAL, kRecv, "failed to read from stream");
-  auto e = DrrRecord::Decode(rec, swap);
-  if (!e.ok() || e->type != kDrrEnd) return Line(EINVAL, kRecv, "invalid backup stream");
-  if (!(e->key_cksum == hz)) return Line(EINVAL, kRecv, "incorrect header checksum");
+  uint8_t end[kDrrSize];
+  if (!ReadFull(fd, end, kDrrSize)) return Line(EINVAL, kRecv, "failed to read from stream");
+  auto e = DrrRecord::Decode(end, swap);
+  if (!e.ok()) return Line(EINVAL, kRecv, "invalid backup stream");
+  if (Status c = CheckPackageHeader(ByteSpan(rec, kDrrSize), *e); !c.ok())
+    return Line(EINVAL, kRecv, c.message());
   uint64_t n = 0, bytes = 2 * kDrrSize;
+  std::vector<std::string> tonames, intos;  // each substream's, for zfs receive -v
   for (;;) {
     if (!ReadFull(fd, rec, kDrrSize)) return Line(EINVAL, kRecv, "failed to read from stream");
     auto sb = DrrRecord::Decode(rec, swap);
@@ -145,11 +147,15 @@ Status DatasetOps::ReceiveStream(int fd, const std::string& target, bool force, 
     NvList one;
     UZFS_TRY(ReceiveOne(fd, rec, *sb, swap, target, force, dryrun, isprefix, istail, &one));
     bytes += one.GetUint64("bytes").value_or(0);
+    if (const std::string* t = one.GetString("toname")) tonames.push_back(*t);
+    if (const std::string* i = one.GetString("into")) intos.push_back(*i);
     *result = std::move(one);
     n++;
   }
   result->AddUint64("bytes", bytes + kDrrSize);
   result->AddUint64("streams", n);
+  result->AddStringArray("series_toname", std::move(tonames));
+  result->AddStringArray("series_into", std::move(intos));
   return Status::Ok();
 }
 

@@ -39,7 +39,18 @@ static int Run(const Cmd& self, int argc, char** argv) {
   }
   const std::string* toname = r->GetString("toname");
   const std::string* into = r->GetString("into");
-  if (verbose && toname && into) {
+  auto strings = [&](const char* n) -> const std::vector<std::string>* {
+    const NvValue* v = r->Find(n);
+    return v && v->type == NvType::kStringArray ? &v->s_arr : nullptr;
+  };
+  const auto* series_to = strings("series_toname");
+  const auto* series_into = strings("series_into");
+  if (verbose && series_to && series_into && series_to->size() == series_into->size()) {
+    // A compound stream (zfs send -I): a line per substream, as zfs_receive_one prints them.
+    for (size_t i = 0; i < series_to->size(); i++)
+      std::printf("%s incremental stream of %s into %s\n", dryrun ? "would receive" : "receiving",
+                  (*series_to)[i].c_str(), (*series_into)[i].c_str());
+  } else if (verbose && toname && into) {
     std::printf("%s %s stream of %s into %s\n", dryrun ? "would receive" : "receiving",
                 r->GetUint64("incremental").value_or(0) ? "incremental" : "full",
                 toname->c_str(), into->c_str());

@@ -5,12 +5,9 @@
 
 #include <cerrno>
 #include <cstdio>
-#include <cstring>
-
-#include "libcore/base/bytes.h"
-#include "libcore/base/checksum.h"
 
 #include "cmd/zfs/zfs.h"
+#include "libcore/dmu/dmu_send_package.h"
 #include "libzfs/libzfs.h"
 #include "libzfs/zfs_core.h"
 
@@ -38,10 +35,9 @@ bool WriteOut(const uint8_t* p, size_t n) {
   return true;
 }
 
-// zfs send -I (libzfs_sendrecv.c zfs_send with doall, no -R): a compound stream — a BEGIN
-// record of type DMU_COMPOUNDSTREAM without an nvlist, an END with the header's fletcher4,
-// then an incremental stream from each snapshot of fs to the next, from @from to snap, then a
-// second END.
+// zfs send -I (libzfs_sendrecv.c zfs_send with doall, no -R): a compound stream
+// (dmu_send_package.h) whose substreams are the incremental streams from each snapshot of fs
+// to the next, from @from to snap.
 int SendSeries(const std::string& snap, const std::string& fs, const std::string& from) {
   auto all = FetchDatasets({fs}, true, 1);
   if (!all.ok()) return FetchFailed({fs}, all.status());
@@ -60,25 +56,14 @@ int SendSeries(const std::string& snap, const std::string& fs, const std::string
   if (!found) return Fail("cannot open '" + snap + "': dataset does not exist");
   if (!in) return Fail("warning: cannot send '" + snap + "': incremental source (@" + from + ") does not exist");
   if (chain.size() < 2) return Fail("warning: cannot send '" + snap + "': not an earlier snapshot from the same fs");
-  constexpr size_t kRec = 312;  // sizeof (dmu_replay_record_t)
-  uint8_t rec[kRec] = {};
-  StoreRaw<uint32_t>(rec, 0);                   // DRR_BEGIN
-  StoreRaw<uint64_t>(rec + 8, 0x2F5bacbacULL);  // DMU_BACKUP_MAGIC
-  StoreRaw<uint64_t>(rec + 16, 2);              // DMU_COMPOUNDSTREAM, no features
-  std::string toname = snap.substr(0, 255);
-  std::memcpy(rec + 56, toname.data(), toname.size());
-  ZioCksum zc = Fletcher4Native(ByteSpan(rec, kRec));
-  uint8_t end[kRec] = {};
-  StoreRaw<uint32_t>(end, 5);  // DRR_END
-  for (int i = 0; i < 4; i++) StoreRaw<uint64_t>(end + 8 + 8 * i, zc.word[i]);
-  if (!WriteOut(rec, kRec) || !WriteOut(end, kRec)) return Fail("warning: cannot send '" + snap + "': Broken pipe");
+  Bytes header = CompoundHeader(snap);
+  if (!WriteOut(header.data(), header.size())) return Fail("warning: cannot send '" + snap + "': Broken pipe");
   for (size_t i = 1; i < chain.size(); i++) {
     auto sent = lzc::ZfsSend(chain[i], chain[i - 1], STDOUT_FILENO);
     if (!sent.ok()) return SendFailed(chain[i], sent.status());
   }
-  std::memset(end, 0, kRec);
-  StoreRaw<uint32_t>(end, 5);
-  if (!WriteOut(end, kRec)) return Fail("warning: cannot send '" + snap + "': Broken pipe");
+  Bytes end = PackageEnd();
+  if (!WriteOut(end.data(), end.size())) return Fail("warning: cannot send '" + snap + "': Broken pipe");
   return kExitOk;
 }
 

@@ -185,6 +185,8 @@ must destroy them to overwrite it" "$ZFS" receive -F tank/copy <"$S/full"
   [ "$(od -A n -t x8 -j 16 -N 8 "$S/series" | tr -d ' ')" = 0000000000000002 ]
   run "$ZFS" receive -v tank/copy <"$S/series"
   [ "$status" -eq 0 ]
+  [ "${lines[0]}" = "receiving incremental stream of tank/fs@s2 into tank/copy@s2" ]
+  [ "${lines[2]}" = "receiving incremental stream of tank/fs@s4 into tank/copy@s4" ]
   [ "$("$ZFS" list -H -o name -t snapshot -r tank/copy | tr '\n' ' ')" = "tank/copy@s1 tank/copy@s2 tank/copy@s3 tank/copy@s4 " ]
   diff <(manifest "$M") <(manifest "$C")
   diff <(tree_sum "$ALT/tank/fs/.zfs/snapshot/s3") <(tree_sum "$C/.zfs/snapshot/s3")
