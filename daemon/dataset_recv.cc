@@ -237,7 +237,8 @@ Status DatasetOps::ReceiveOne(int fd, const uint8_t* rec, const DrrRecord& begin
   if (!s.ok()) {
     // zfs_receive_one's words for the ioctl's errors.
     if (s.code() == EEXIST && existing) {
-      // The snapshot is here already (a series sent again): consumed and ignored.
+      // The snapshot is here already with the stream's guid (zfs_receive_one's "snap ...
+      // already exists; ignoring"): the stream is consumed and ignored.
       bool same = false;
       (void)t_->With(pool, [&](Pool& p) -> Status {
         UZFS_ASSIGN(auto list, p.Snapshots(fs));
