@@ -111,6 +111,9 @@ class DatasetOps {
                          std::vector<std::string>* lost);
   Status ReceiveStream(int fd, const std::string& target, bool force, bool dryrun, bool isprefix,
                        bool istail, NvList* result);
+  Status ReceiveOne(int fd, const uint8_t* rec, const DrrRecord& begin, bool swap,
+                    const std::string& target, bool force, bool dryrun, bool isprefix, bool istail,
+                    NvList* result);
   PoolTable* t_;
   MountTable* m_;
 };

@@ -13,6 +13,7 @@
 #include "daemon/args.h"
 #include "daemon/dataset_ops.h"
 #include "daemon/ops.h"
+#include "libcore/dmu/dmu_send_package.h"
 
 namespace uzfs {
 
@@ -20,6 +21,7 @@ namespace {
 
 constexpr const char* kRecv = "cannot receive";
 constexpr const char* kRecvNew = "cannot receive new filesystem stream";
+constexpr const char* kRecvIncr = "cannot receive incremental stream";
 
 Status Line(int code, const std::string& prefix, const std::string& why) {
   return Status::Error(code, prefix + ": " + why);
@@ -99,7 +101,6 @@ Status DatasetOps::Receive(Session* session, const NvList& args) {
 
 Status DatasetOps::ReceiveStream(int fd, const std::string& target, bool force, bool dryrun,
                                  bool isprefix, bool istail, NvList* result) {
-  auto t0 = std::chrono::steady_clock::now();
   std::string pool = target.substr(0, target.find_first_of("/@"));
   auto exists = [&](const std::string& name) {
     return t_->With(pool, [&](Pool& p) { return p.DatasetProps(name).status(); }).ok();
@@ -121,8 +122,53 @@ Status DatasetOps::ReceiveStream(int fd, const std::string& target, bool force, 
     std::snprintf(buf, sizeof buf, "%lx", static_cast<unsigned long>(features));
     return Line(EINVAL, kRecv, std::string("stream has unsupported feature, feature flags = ") + buf);
   }
-  if (hdrtype == kDmuCompoundStream || features)
-    return Line(ENOTSUP, kRecv, "replication (-R, -I, -p) and deduplicated streams are not supported by uzfs yet");
+  if (features) return Line(ENOTSUP, kRecv, "deduplicated streams are not supported by uzfs yet");
+  if (hdrtype != kDmuCompoundStream) return ReceiveOne(fd, rec, *b, swap, target, force, dryrun, isprefix, istail, result);
+  // zfs_receive_package: a compound stream's header (BEGIN, the fss nvlist, END with the
+  // header's checksum), then substreams until a second END. zfs send -I writes one without
+  // an nvlist (a series of incremental streams); -R and -p write the nvlist.
+  if (b->payloadlen)
+    return Line(ENOTSUP, kRecv, "replication (-R) and property (-p) streams are not supported by uzfs yet");
+  uint8_t end[kDrrSize];
+  if (!ReadFull(fd, end, kDrrSize)) return Line(EINVAL, kRecv, "failed to read from stream");
+  auto e = DrrRecord::Decode(end, swap);
+  if (!e.ok()) return Line(EINVAL, kRecv, "invalid backup stream");
+  if (Status c = CheckPackageHeader(ByteSpan(rec, kDrrSize), *e); !c.ok())
+    return Line(EINVAL, kRecv, c.message());
+  uint64_t n = 0, bytes = 2 * kDrrSize;
+  std::vector<std::string> tonames, intos;  // each substream's, for zfs receive -v
+  for (;;) {
+    if (!ReadFull(fd, rec, kDrrSize)) return Line(EINVAL, kRecv, "failed to read from stream");
+    auto sb = DrrRecord::Decode(rec, swap);
+    if (sb.ok() && sb->type == kDrrEnd) break;  // the package's end
+    if (!sb.ok() || sb->type != kDrrBegin || sb->magic != kDmuBackupMagic ||
+        (sb->versioninfo & 3) != kDmuSubstream)
+      return Line(EINVAL, kRecv, "invalid stream (bad magic number)");
+    NvList one;
+    UZFS_TRY(ReceiveOne(fd, rec, *sb, swap, target, force, dryrun, isprefix, istail, &one));
+    bytes += one.GetUint64("bytes").value_or(0);
+    if (const std::string* t = one.GetString("toname")) tonames.push_back(*t);
+    if (const std::string* i = one.GetString("into")) intos.push_back(*i);
+    *result = std::move(one);
+    n++;
+  }
+  result->AddUint64("bytes", bytes + kDrrSize);
+  result->AddUint64("streams", n);
+  result->AddStringArray("series_toname", std::move(tonames));
+  result->AddStringArray("series_into", std::move(intos));
+  return Status::Ok();
+}
+
+// zfs_receive_one: one substream, whose BEGIN record rec (decoded: begin) was read.
+Status DatasetOps::ReceiveOne(int fd, const uint8_t* rec, const DrrRecord& begin, bool swap,
+                              const std::string& target, bool force, bool dryrun, bool isprefix,
+                              bool istail, NvList* result) {
+  auto t0 = std::chrono::steady_clock::now();
+  std::string pool = target.substr(0, target.find_first_of("/@"));
+  auto exists = [&](const std::string& name) {
+    return t_->With(pool, [&](Pool& p) { return p.DatasetProps(name).status(); }).ok();
+  };
+  const DrrRecord* b = &begin;
   const std::string& toname = b->toname;
   size_t at = toname.find('@');
   if (at == std::string::npos) return Line(EINVAL, kRecv, "invalid stream (bad snapshot name)");
@@ -149,16 +195,30 @@ Status DatasetOps::ReceiveStream(int fd, const std::string& target, bool force, 
   result->AddString("toname", toname);
   result->AddString("into", value);
   result->AddUint64("incremental", b->fromguid != 0);
-  if (b->fromguid || (b->flags & kDrrFlagClone))
-    return Line(ENOTSUP, "cannot receive incremental stream",
-                "incremental streams are not supported by uzfs yet");
-  if (exists(fs)) {
+  if (b->flags & kDrrFlagClone)
+    return Line(ENOTSUP, kRecvNew, "clone streams are not supported by uzfs yet");
+  // zfs_receive_one: an incremental goes into the existing filesystem; a full stream makes
+  // a new one, or (-F) replaces one that has no snapshots.
+  const bool incremental = b->fromguid != 0;
+  const char* errbuf = incremental ? kRecvIncr : kRecvNew;
+  const bool existing = exists(fs);
+  if (existing && !incremental) {
     if (!force)
       return Line(EEXIST, kRecvNew, "destination '" + fs + "' exists\nmust specify -F to overwrite it");
-    return Line(ENOTSUP, kRecvNew, "destination '" + fs + "' exists: overwriting it (-F) is not supported by uzfs yet");
+    std::string snaps, origin;
+    (void)t_->With(pool, [&](Pool& p) -> Status {
+      UZFS_ASSIGN(auto list, p.Snapshots(fs));
+      if (!list.empty()) snaps = list.front().name;
+      UZFS_ASSIGN(origin, p.Origin(fs));
+      return Status::Ok();
+    });
+    if (!snaps.empty())
+      return Line(EEXIST, kRecvNew, "destination has snapshots (eg. " + snaps + ")\nmust destroy them to overwrite it");
+    if (!origin.empty())
+      return Line(EEXIST, kRecvNew, "destination '" + fs + "' is a clone\nmust destroy it to overwrite it");
   }
-  if (fs.find('/') == std::string::npos)
-    return Line(ENOENT, kRecvNew, "destination '" + fs + "' does not exist");
+  if (!existing && (incremental || fs.find('/') == std::string::npos))
+    return Line(ENOENT, errbuf, "destination '" + fs + "' does not exist");
   ZioCksum zc;
   Fletcher4Incremental(ByteSpan(rec, kDrrSize), &zc);
   uint64_t bytes = kDrrSize;
@@ -169,30 +229,58 @@ Status DatasetOps::ReceiveStream(int fd, const std::string& target, bool force, 
   }
   Pool::RecvState st;
   Status s = t_->With(pool, [&](Pool& p) -> Status {
-    auto r = p.RecvBegin(fs, snap, *b);
+    auto r = p.RecvBegin(fs, snap, *b, force);
     if (!r.ok()) return r.status();
     st = std::move(*r);
     return Status::Ok();
   });
   if (!s.ok()) {
-    if (s.code() == ENOENT) return Line(ENOENT, kRecvNew, "dataset does not exist");
-    return Line(s.code(), kRecvNew, s.message());
+    // zfs_receive_one's words for the ioctl's errors.
+    if (s.code() == EEXIST && existing) {
+      // The snapshot is here already with the stream's guid (zfs_receive_one's "snap ...
+      // already exists; ignoring"): the stream is consumed and ignored.
+      bool same = false;
+      (void)t_->With(pool, [&](Pool& p) -> Status {
+        UZFS_ASSIGN(auto list, p.Snapshots(fs));
+        for (const auto& row : list) same |= row.name == value && row.guid == b->toguid;
+        return Status::Ok();
+      });
+      if (same) {
+        UZFS_TRY(ReadRecords(fd, swap, &zc, &bytes, {}));
+        result->AddUint64("bytes", bytes);
+        result->AddUint64("skipped", 1);
+        return Status::Ok();
+      }
+      return Status::Error(EEXIST, "cannot restore to " + value + ": destination already exists");
+    }
+    if (s.code() == ENOENT && !existing) return Line(ENOENT, errbuf, "dataset does not exist");
+    return Line(s.code(), errbuf, s.message());
   }
   s = ReadRecords(fd, swap, &zc, &bytes, [&](const DrrRecord& r, ByteSpan payload) {
     return t_->With(pool, [&](Pool& p) { return p.RecvRecord(st, r, payload); });
   });
-  if (s.ok()) s = t_->With(pool, [&](Pool& p) { return p.RecvEnd(st); });
+  if (s.ok() && st.existing) {
+    // The target's contents change under its mount, as in a rollback (the mount stays).
+    s = m_->Rollback(fs, [&] { return t_->With(pool, [&](Pool& p) { return p.RecvEnd(st); }); });
+  } else if (s.ok()) {
+    s = t_->With(pool, [&](Pool& p) { return p.RecvEnd(st); });
+  }
   if (!s.ok()) {
-    // Nothing half-made stays (dmu_recv_stream's dsl_dataset_destroy of what it created).
+    // Nothing half-made stays (dmu_recv_stream's dsl_dataset_destroy of what it created;
+    // for an existing target, the temporary clone).
     (void)t_->With(pool, [&](Pool& p) { return p.RecvAbort(st); });
-    if (s.message().rfind("cannot ", 0) == 0) return s;
-    if (s.code() == EINVAL) return Line(EINVAL, kRecvNew, "invalid backup stream");
-    return Line(s.code(), kRecvNew, s.message());
+    if (s.message().rfind("cannot ", 0) == 0) {
+      if (incremental && s.message().rfind(kRecvNew, 0) == 0)
+        return Status::Error(s.code(), kRecvIncr + s.message().substr(std::string(kRecvNew).size()));
+      return s;
+    }
+    if (s.code() == EINVAL) return Line(EINVAL, errbuf, "invalid backup stream");
+    return Line(s.code(), errbuf, s.message());
   }
   auto secs = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - t0).count();
   result->AddUint64("bytes", bytes);
   result->AddUint64("seconds", static_cast<uint64_t>(secs));
-  result->AddString("fs", fs);
+  if (!st.existing) result->AddString("fs", fs);  // a new filesystem, for the CLI to mount
   return Status::Ok();
 }
 

@@ -39,7 +39,18 @@ static int RunReceive(const Cmd& self, int argc, char** argv) {
   }
   const std::string* toname = r->GetString("toname");
   const std::string* into = r->GetString("into");
-  if (verbose && toname && into) {
+  auto strings = [&](const char* n) -> const std::vector<std::string>* {
+    const NvValue* v = r->Find(n);
+    return v && v->type == NvType::kStringArray ? &v->s_arr : nullptr;
+  };
+  const auto* series_to = strings("series_toname");
+  const auto* series_into = strings("series_into");
+  if (verbose && series_to && series_into && series_to->size() == series_into->size()) {
+    // A compound stream (zfs send -I): a line per substream, as zfs_receive_one prints them.
+    for (size_t i = 0; i < series_to->size(); i++)
+      std::printf("%s incremental stream of %s into %s\n", dryrun ? "would receive" : "receiving",
+                  (*series_to)[i].c_str(), (*series_into)[i].c_str());
+  } else if (verbose && toname && into) {
     std::printf("%s %s stream of %s into %s\n", dryrun ? "would receive" : "receiving",
                 r->GetUint64("incremental").value_or(0) ? "incremental" : "full",
                 toname->c_str(), into->c_str());
@@ -52,7 +63,8 @@ static int RunReceive(const Cmd& self, int argc, char** argv) {
                 static_cast<unsigned long long>(secs), libzfs::NiceNum(bytes / secs).c_str());
   }
   std::fflush(stdout);
-  // zfs_receive mounts the filesystem it made (zfs_mount of top_zfs).
+  // zfs_receive mounts the filesystem it made (zfs_mount of top_zfs); one received into
+  // keeps its mount ("fs" is only set for a new one).
   if (const std::string* fs = r->GetString("fs"); fs && !nomount) {
     Status m = lzc::ZfsMount(*fs);
     if (!m.ok()) return Fail(libzfs::ErrorText("mount", *fs, m));
@@ -70,7 +82,8 @@ const Cmd kReceive = {"receive",
                       "    -n      read the stream without receiving it\n"
                       "    -u      do not mount the received filesystem\n"
                       "    -v      print what is received and the stream's size and speed\n"
-                      "    -F      (not supported yet) overwrite an existing filesystem\n"
+                      "    -F      roll the target back to its latest snapshot first (a full\n"
+                      "            stream: replace a filesystem without snapshots)\n"
                       "    --help  print this message\n",
                       RunReceive};
 

@@ -328,6 +328,50 @@ Status RollbackSync(ObjsetWriter& mos, ZapStore& zaps, DslBlockOps& ops, BlockRe
   return StoreDataset(mos, head_obj, head);
 }
 
+// dsl_dataset_clone_swap_sync, for the case dmu_recv_existing_end swaps: the head holds
+// nothing of its own, so only the clone's side of its accounting has anything to move.
+Status CloneSwapSync(ObjsetWriter& mos, ZapStore& zaps, uint64_t clone_obj, uint64_t head_obj,
+                     const std::function<uint64_t(const BlkPtr&)>& dsize) {
+  UZFS_ASSIGN(DslDatasetPhys h, LoadDataset(mos, head_obj));
+  UZFS_ASSIGN(DslDatasetPhys c, LoadDataset(mos, clone_obj));
+  if (!h.prev_snap_obj || c.prev_snap_obj != h.prev_snap_obj)
+    return Status::Error(EINVAL, "the clone is not of the head's latest snapshot");
+  if (h.unique_bytes || h.bp.birth > h.prev_snap_txg)
+    return Status::Error(EINVAL, "the head has changed since its latest snapshot");
+  UZFS_ASSIGN(DslDatasetPhys s, LoadDataset(mos, h.prev_snap_obj));
+  UZFS_ASSIGN(DslDirPhys cdd, LoadDir(mos, c.dir_obj));
+  UZFS_ASSIGN(uint64_t res, HeadRefreservation(mos, zaps, head_obj));
+  // The clone's own blocks (born after S; all its dir is charged for: it has no children,
+  // snapshots or reservation) become the head's. With a refreservation the head's dir was
+  // charged for it already, up to the unique bytes it now covers (as Apply charges births).
+  const int64_t used = static_cast<int64_t>(c.unique_bytes);
+  const int64_t comp = static_cast<int64_t>(cdd.compressed_bytes);
+  const int64_t uncomp = static_cast<int64_t>(cdd.uncompressed_bytes);
+  const int64_t charged = res ? static_cast<int64_t>(std::max(c.unique_bytes, res) - res) : used;
+  UZFS_TRY(DirDidUseSpace(mos, c.dir_obj, kDdUsedHead, -used, -comp, -uncomp));
+  UZFS_TRY(DirDidUseSpace(mos, h.dir_obj, kDdUsedHead, charged, comp, uncomp));
+  UZFS_TRY(DirTransferSpace(mos, h.dir_obj, used - charged, kDdUsedRefrsrv, kDdUsedHead));
+  // The clone's dead list holds S's blocks the received objset dropped: born after the head
+  // dir's origin they are its snapshots' space now, born after S's predecessor S's alone.
+  UZFS_ASSIGN(uint64_t origin_txg, OriginTxg(mos, h.dir_obj));
+  UZFS_ASSIGN(uint64_t to_snap, BplistSpaceBirthrange(mos, c.deadlist_obj, origin_txg, UINT64_MAX, dsize));
+  UZFS_TRY(DirTransferSpace(mos, h.dir_obj, static_cast<int64_t>(to_snap), kDdUsedHead, kDdUsedSnap));
+  if (s.next_snap_obj == head_obj) {
+    UZFS_ASSIGN(uint64_t only_s,
+                BplistSpaceBirthrange(mos, c.deadlist_obj, s.prev_snap_txg, UINT64_MAX, dsize));
+    s.unique_bytes += only_s;
+    UZFS_TRY(StoreDataset(mos, h.prev_snap_obj, s));
+  }
+  std::swap(h.bp, c.bp);
+  std::swap(h.used_bytes, c.used_bytes);
+  std::swap(h.compressed_bytes, c.compressed_bytes);
+  std::swap(h.uncompressed_bytes, c.uncompressed_bytes);
+  std::swap(h.unique_bytes, c.unique_bytes);
+  std::swap(h.deadlist_obj, c.deadlist_obj);
+  UZFS_TRY(StoreDataset(mos, head_obj, h));
+  return StoreDataset(mos, clone_obj, c);
+}
+
 Status PromoteSync(ObjsetWriter& mos, ZapStore& zaps, DslBlockOps& ops, uint64_t head_obj,
                    uint64_t pool_origin_snap, std::string* conflict) {
   UZFS_ASSIGN(DslDatasetPhys hds, LoadDataset(mos, head_obj));

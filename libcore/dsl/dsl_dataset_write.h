@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -83,6 +84,15 @@ Result<OwnBlocks> BlocksBornAfter(DslBlockOps& ops, BlockReader* reader, const B
 // space taken from the snapshot, a new empty dead list.
 Status RollbackSync(ObjsetWriter& mos, ZapStore& zaps, DslBlockOps& ops, BlockReader* reader,
                     uint64_t head_obj);
+
+// dsl_dataset_clone_swap_sync as a receive into an existing filesystem uses it: head head_obj,
+// whose contents are its previous snapshot S's (unchanged since it, or just rolled back:
+// no blocks of its own, an empty dead list), takes the objset of clone clone_obj of S (the
+// temporary "%snap" clone the stream was received into), with its space, unique bytes and
+// dead list; the clone is left with S's objset and the head's empty dead list, to be
+// destroyed. EINVAL when the clone is not of S or the head has blocks of its own.
+Status CloneSwapSync(ObjsetWriter& mos, ZapStore& zaps, uint64_t clone_obj, uint64_t head_obj,
+                     const std::function<uint64_t(const BlkPtr&)>& dsize);
 
 // dsl_dataset_promote_sync: clone head head_obj takes over the snapshots of its origin's
 // filesystem up to and including the origin; that filesystem becomes a clone of the origin.

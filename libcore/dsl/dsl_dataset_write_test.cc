@@ -117,6 +117,52 @@ TEST_F(DslDatasetWriteTest, KillIntoDeadListThenDestroyTheSnapshot) {
   EXPECT_EQ(ENOENT, zaps_->LookupInt(Ds(head_).snapnames_zapobj, "s1").status().code());
 }
 
+// A receive's swap (dmu_recv_existing_end): the temporary clone of the head's snapshot killed
+// b1 and wrote b3; afterwards the head has the clone's objset, space and dead list, the
+// snapshot holds b1 alone, and the clone is left with nothing of its own.
+TEST_F(DslDatasetWriteTest, CloneSwapGivesTheHeadTheClonesObjset) {
+  {
+    DatasetBlockAccounting a(0);
+    a.Born(b1_, 4096);
+    a.Born(b2_, 8192);
+    ASSERT_TRUE(a.Apply(*mos_, *zaps_, head_, b2_).ok());
+  }
+  uint64_t snap = *SnapshotSync(*mos_, *zaps_, head_, "s1", 11, 1);
+  uint64_t cdir = *CreateDir(*mos_, *zaps_, dir_, "%s2", 1);
+  uint64_t clone = *CreateDataset(*mos_, *zaps_, cdir, snap, 12, 1);
+  {
+    DatasetBlockAccounting a(11);
+    EXPECT_FALSE(a.Kill(b1_, 4096));
+    a.Born(b3_, 1024);
+    ASSERT_TRUE(a.Apply(*mos_, *zaps_, clone, b3_).ok());
+  }
+  EXPECT_EQ(1024u, Dir(cdir).used_breakdown[kDdUsedHead]);
+  EXPECT_EQ(1024u, Dir(dir_).used_breakdown[kDdUsedChild]);
+  EXPECT_EQ(0u, Ds(snap).unique_bytes);  // a clone's kills do not reach its origin
+  const uint64_t head_dl = Ds(head_).deadlist_obj, clone_dl = Ds(clone).deadlist_obj;
+  auto dsize = [](const BlkPtr& bp) { return bp.dva[0].asize(); };
+  ASSERT_TRUE(CloneSwapSync(*mos_, *zaps_, clone, head_, dsize).ok());
+  DslDatasetPhys h = Ds(head_), c = Ds(clone);
+  EXPECT_EQ(b3_, h.bp);
+  EXPECT_EQ(12288u - 4096 + 1024, h.used_bytes);
+  EXPECT_EQ(1024u, h.unique_bytes);
+  EXPECT_EQ(clone_dl, h.deadlist_obj);
+  EXPECT_EQ(b2_, c.bp);
+  EXPECT_EQ(12288u, c.used_bytes);
+  EXPECT_EQ(0u, c.unique_bytes);
+  EXPECT_EQ(head_dl, c.deadlist_obj);
+  EXPECT_EQ(4096u, Ds(snap).unique_bytes);
+  DslDirPhys d = Dir(dir_);
+  EXPECT_EQ(12288u - 4096 + 1024, d.used_breakdown[kDdUsedHead]);
+  EXPECT_EQ(4096u, d.used_breakdown[kDdUsedSnap]);
+  EXPECT_EQ(0u, d.used_breakdown[kDdUsedChild]);
+  EXPECT_EQ(12288u + 1024, d.used_bytes);
+  EXPECT_EQ(0u, Dir(cdir).used_bytes);
+  EXPECT_EQ(12288u + 1024, Dir(root_).used_bytes);
+  // A head with blocks of its own (or a clone of another snapshot) is refused.
+  EXPECT_EQ(EINVAL, CloneSwapSync(*mos_, *zaps_, clone, head_, dsize).code());
+}
+
 TEST_F(DslDatasetWriteTest, RefreservationChargesWhatUniqueDoesNotCover) {
   ASSERT_TRUE(zaps_->AddInt(Dir(dir_).props_zapobj, "refreservation", 10000).ok());
   ASSERT_TRUE(RefreservationChanged(*mos_, head_, 0, 10000).ok());

@@ -380,8 +380,9 @@ class Pool : public BlockReader {
     bool volume = false;  // a volume or a volume's snapshot (DMU_OST_ZVOL)
   };
   // Every filesystem (children after their parent) and snapshot (after its filesystem, by
-  // creation txg); names beginning with '$' are internal and left out.
-  Result<std::vector<DsEntry>> Datasets();
+  // creation txg); names beginning with '$' are internal and left out, and so are those
+  // with '%' (a receive's temporary clones, as libzfs hides them) unless hidden.
+  Result<std::vector<DsEntry>> Datasets(bool hidden = false);
   // Every property of a filesystem or snapshot ("pool/fs@snap") in `zfs get all` order, then
   // its user properties (set or inherited) sorted by name. ENOENT "dataset does not exist".
   Result<std::vector<DsProp>> DatasetProps(const std::string& name);
@@ -528,25 +529,41 @@ class Pool : public BlockReader {
   Status SendStream(const SendSource& src, const StreamSink& sink, uint64_t* bytes);
   // ---- zfs receive (pool_recv.cc; dmu_recv_begin / dmu_recv_stream / dmu_recv_end) ----
   struct RecvState {
-    std::string fs, snap;  // the filesystem made, the snapshot to take at the end
-    uint64_t dir = 0, ds_obj = 0;
+    std::string fs, snap;  // the filesystem received into, the snapshot to take at the end
+    uint64_t dir = 0, ds_obj = 0;  // the dataset the records go to (the clone when existing)
     DrrRecord begin;
     uint64_t max_obj = 0;  // the highest object the stream allocated so far
+    // An incremental stream into existing filesystem fs (dir head_dir, head head_ds) is
+    // received into the temporary clone fs/%snap of its latest snapshot, swapped in at the end.
+    bool existing = false, force = false;
+    uint64_t head_dir = 0, head_ds = 0;
   };
-  // dmu_recv_begin of a full stream into new filesystem fs (CreateFilesystem's errors: EEXIST
+  // dmu_recv_begin. A full stream: into new filesystem fs (CreateFilesystem's errors: EEXIST
   // "dataset already exists", ENOENT for a missing parent): fs is made empty of objects and
   // flagged inconsistent (DS_FLAG_INCONSISTENT) on disk before any of the stream is, so a
   // crash leaves a filesystem an import destroys (DestroyInconsistent, as zfs-fuse's does).
-  // ENOTSUP for incremental, clone and volume streams.
-  Result<RecvState> RecvBegin(const std::string& fs, const std::string& snap, const DrrRecord& begin);
+  // An incremental stream (recv_existing_check / recv_existing_sync): fs must exist (ENOENT),
+  // be unchanged since its latest snapshot unless force (ETXTBSY; unsynced changes count),
+  // and that snapshot must be the stream's source, or later ones must add nothing to it
+  // (ENODEV); EEXIST when fs@snap or fs/%snap exists. The records then go to the new clone
+  // fs/%snap of the latest snapshot, flagged inconsistent on disk: a crash or an abort leaves
+  // fs as it was. ENOTSUP for clone and volume streams.
+  Result<RecvState> RecvBegin(const std::string& fs, const std::string& snap, const DrrRecord& begin,
+                              bool force = false);
   // One record (restore_object, restore_freeobjects, restore_write, restore_free) with its
   // bonus or data: EINVAL "invalid backup stream: ..." for one that does not fit; written
-  // in the open txg under the write throttle, as WithZpl's writes.
+  // in the open txg under the write throttle, as WithZpl's writes. An object the stream sends
+  // again keeps its blocks when its type, block size and bonus layout stay
+  // (dmu_object_reclaim); otherwise it is made anew.
   Status RecvRecord(RecvState& st, const DrrRecord& r, ByteSpan payload);
   // dmu_recv_new_end: snapshot snap taken with the stream's guid and creation time, the
-  // inconsistent flags cleared; synced.
+  // inconsistent flags cleared; synced. dmu_recv_existing_end for an incremental: in one txg,
+  // the head rolled back to its latest snapshot when it changed meanwhile (ETXTBSY instead
+  // unless force), the clone's objset swapped in (CloneSwapSync), the clone destroyed and
+  // the snapshot taken; synced. The caller drops the head's mount caches (its contents
+  // change under it, as in a rollback).
   Status RecvEnd(RecvState& st);
-  // The half-received filesystem destroyed; synced.
+  // The half-received filesystem (or temporary clone) destroyed; synced.
   Status RecvAbort(RecvState& st);
   // dsl_destroy_inconsistent: every filesystem still flagged inconsistent (a receive cut
   // short by a crash) destroyed; run at every writable import.
@@ -768,6 +785,12 @@ class Pool : public BlockReader {
   // Drops a head dataset's unsynced changes (destroy, rollback): blocks written early for
   // them and not yet in any synced txg are freed.
   void DropDatasetLocked(uint64_t ds_obj);
+  // The incremental receive's halves (pool_recv.cc), and dsl_dataset_modified_since_lastsnap:
+  // the head's synced objset differs from its latest snapshot's beyond the ZIL header.
+  Result<RecvState> RecvBeginExisting(const std::string& fs, const std::string& snap,
+                                      const DrrRecord& begin, bool force);
+  Status RecvEndExisting(RecvState& st);
+  Result<bool> ModifiedSinceSnapLocked(uint64_t head_ds);
   uint64_t Dsize(const BlkPtr& bp) const;
   Status EnsurePropsZap();
   // Feature flags (pool_features.cc), mu_ held.

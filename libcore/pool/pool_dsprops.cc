@@ -136,7 +136,7 @@ Result<uint64_t> Pool::AvailableLocked(uint64_t dir, uint64_t ds_obj) {
   return avail;
 }
 
-Result<std::vector<Pool::DsEntry>> Pool::Datasets() {
+Result<std::vector<Pool::DsEntry>> Pool::Datasets(bool hidden) {
   std::lock_guard<std::mutex> l(mu_);
   std::vector<DsEntry> out;
   std::function<Status(uint64_t, const std::string&)> walk = [&](uint64_t dir, const std::string& nm) -> Status {
@@ -160,6 +160,7 @@ Result<std::vector<Pool::DsEntry>> Pool::Datasets() {
     std::sort(kids.begin(), kids.end(), [](const ZapEntry& a, const ZapEntry& b) { return a.name < b.name; });
     for (const ZapEntry& e : kids) {
       if (!e.name.empty() && e.name[0] == '$') continue;
+      if (!hidden && e.name.find('%') != std::string::npos) continue;
       UZFS_TRY(walk(e.first(), nm + "/" + e.name));
     }
     return Status::Ok();

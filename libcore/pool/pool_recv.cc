@@ -17,15 +17,26 @@ constexpr uint64_t kDsFlagCiDataset = 1ULL << 16;  // DS_FLAG_CI_DATASET
 constexpr uint8_t kCompressFunctions = 14;         // ZIO_COMPRESS_FUNCTIONS (v23)
 constexpr uint32_t kMaxBonus = 320;                // DN_MAX_BONUSLEN
 
+uint64_t MulClamp(uint64_t a, uint64_t b) {
+  unsigned __int128 p = static_cast<unsigned __int128>(a) * b;
+  return p > UINT64_MAX ? UINT64_MAX : static_cast<uint64_t>(p);
+}
+
 Status Bad(const std::string& why) { return Status::Error(EINVAL, "invalid backup stream: " + why); }
 
 }  // namespace
 
 Result<Pool::RecvState> Pool::RecvBegin(const std::string& fs, const std::string& snap,
-                                        const DrrRecord& begin) {
+                                        const DrrRecord& begin, bool force) {
   if (begin.ostype != kOstZfs) return Status::Error(ENOTSUP, "only filesystem streams can be received");
-  if (begin.fromguid || (begin.flags & kDrrFlagClone))
-    return Status::Error(ENOTSUP, "incremental and clone streams are not supported by uzfs yet");
+  if (begin.flags & kDrrFlagClone)
+    return Status::Error(ENOTSUP, "clone streams are not supported by uzfs yet");
+  bool exists;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    exists = ResolveDir(fs).ok();
+  }
+  if (begin.fromguid || exists) return RecvBeginExisting(fs, snap, begin, force);
   UZFS_TRY(CreateFilesystem(fs, {}));
   UZFS_TRY(Sync());  // the new ZPL skeleton on disk, so that nothing of it is pending below
   RecvState st;
@@ -70,11 +81,19 @@ Status Pool::RecvRecord(RecvState& st, const DrrRecord& r, ByteSpan payload) {
             r.compress >= kCompressFunctions || r.blksz % 512 || r.blksz < 512 ||
             r.blksz > kSpaMaxBlockSize || r.bonuslen > kMaxBonus || r.object == 0)
           return Bad("bad object record");
-        if (os.Dnode(r.object).ok()) UZFS_TRY(os.FreeObject(r.object));
-        auto got = os.Allocate(static_cast<uint8_t>(r.obj_type), r.blksz,
-                               static_cast<uint8_t>(r.bonustype), static_cast<uint16_t>(r.bonuslen),
-                               r.object);
-        if (!got.ok() || *got != r.object) return Bad("object " + std::to_string(r.object) + " in use");
+        // dmu_object_reclaim: an object of the same type, block size and bonus layout keeps
+        // its blocks (the stream sends only those born since its source); any other is
+        // made anew.
+        auto cur = os.Dnode(r.object);
+        bool keep = cur.ok() && (*cur)->type == r.obj_type && (*cur)->datablksz() == r.blksz &&
+                    (*cur)->bonustype == r.bonustype && (*cur)->bonuslen == r.bonuslen;
+        if (cur.ok() && !keep) UZFS_TRY(os.FreeObject(r.object));
+        if (!keep) {
+          auto got = os.Allocate(static_cast<uint8_t>(r.obj_type), r.blksz,
+                                 static_cast<uint8_t>(r.bonustype), static_cast<uint16_t>(r.bonuslen),
+                                 r.object);
+          if (!got.ok() || *got != r.object) return Bad("object " + std::to_string(r.object) + " in use");
+        }
         UZFS_TRY(os.SetChecksumCompress(r.object, r.checksumtype, r.compress));
         if (r.bonuslen) UZFS_TRY(os.SetBonus(r.object, payload.first(r.bonuslen)));
         // A file's ARC segment sized once to the znode's size (zp_size at 80), not grown by
@@ -86,7 +105,10 @@ Status Pool::RecvRecord(RecvState& st, const DrrRecord& r, ByteSpan payload) {
       }
       case kDrrFreeObjects: {  // restore_freeobjects
         if (r.object + r.length < r.object) return Bad("bad freeobjects record");
-        uint64_t end = std::min(r.object + r.length, st.max_obj + 1);
+        // Objects past the meta-dnode's blocks are free already.
+        UZFS_ASSIGN(const DnodePhys* meta, os.Dnode(0));
+        uint64_t nobj = MulClamp(meta->maxblkid + 1, meta->datablksz()) >> kDnodeShift;
+        uint64_t end = std::min({r.object + r.length, std::max(nobj, st.max_obj + 1)});
         for (uint64_t obj = std::max<uint64_t>(r.object, 1); obj < end; obj++)
           if (os.Dnode(obj).ok()) UZFS_TRY(os.FreeObject(obj));
         return Status::Ok();
@@ -123,6 +145,7 @@ Status Pool::RecvRecord(RecvState& st, const DrrRecord& r, ByteSpan payload) {
 }
 
 Status Pool::RecvEnd(RecvState& st) {
+  if (st.existing) return RecvEndExisting(st);
   UZFS_TRY(Sync());
   {
     std::lock_guard<std::mutex> l(mu_);
@@ -145,7 +168,7 @@ Status Pool::RecvEnd(RecvState& st) {
 }
 
 Status Pool::RecvAbort(RecvState& st) {
-  UZFS_TRY(DestroyFilesystem(st.fs));
+  UZFS_TRY(DestroyFilesystem(st.existing ? st.fs + "/%" + st.snap : st.fs));
   return Sync();
 }
 
@@ -153,7 +176,7 @@ Status Pool::DestroyInconsistent() {
   if (readonly_) return Status::Ok();
   std::vector<std::string> doomed;
   {
-    UZFS_ASSIGN(auto all, Datasets());
+    UZFS_ASSIGN(auto all, Datasets(true));
     std::lock_guard<std::mutex> l(mu_);
     for (const DsEntry& e : all) {
       if (e.snapshot) continue;
