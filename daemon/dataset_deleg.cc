@@ -183,7 +183,7 @@ Status DatasetOps::Secpolicy(uint64_t op, const NvList& a, NvList* result) {
       // zfs_secpolicy_receive on the filesystem received into (its parent when new).
       std::string target = FsOf(Str(a, "target"));
       Status s = WithPool(target, [&](Pool& p) { return p.DatasetProps(target).status(); });
-      if (!s.ok() || Flag(a, "isprefix") || Flag(a, "istail")) target = s.ok() ? target : ParentOf(target);
+      if (!s.ok()) target = ParentOf(target);  // -d / -e name an existing one
       return AccessAll(target, {"receive", "mount", "create"});
     }
     case OpId::kZfsHold:
