@@ -129,6 +129,11 @@ Local+Descendent permissions:
   # The changes are in the pool's history as v23 logs them.
   "$ZPOOL" history -i tank | grep -q "permission update.*ul\$65534 snapshot dataset = "
   "$ZPOOL" history -i tank | grep -q "permission who remove.*Ul\$4242 dataset = "
+  # The ZAPs the unallows emptied were freed: zfs-fuse's zdb finds no leak.
+  "$ZPOOL" export tank
+  oracle_start
+  oracle_zdb_clean "$V" tank
+  oracle_stop
 }
 
 @test "a user allowed snapshot,mount on tank/a snapshots and mounts it, and does nothing else" {
