@@ -133,8 +133,20 @@ Status DatasetOps::Secpolicy(uint64_t op, const NvList& a, NvList* result) {
         for (const auto& p : props->pairs()) UZFS_TRY(PropAccess(name, p.name));
       return Status::Ok();
     }
-    case OpId::kZfsInherit:
-      return PropAccess(name, Str(a, "property"));
+    case OpId::kZfsInherit: {
+      // inherit -r: libzfs inherits on each filesystem of the tree, each checked.
+      std::vector<std::string> targets{name};
+      if (Flag(a, "recursive"))
+        UZFS_TRY(WithPool(name, [&](Pool& p) -> Status {
+          UZFS_ASSIGN(auto all, p.Datasets());
+          for (const auto& d : all)
+            if (!d.snapshot && d.name.size() > name.size() && d.name.compare(0, name.size() + 1, name + "/") == 0)
+              targets.push_back(d.name);
+          return Status::Ok();
+        }));
+      for (const std::string& t : targets) UZFS_TRY(PropAccess(t, Str(a, "property")));
+      return Status::Ok();
+    }
     case OpId::kZfsSnapshot: {
       const NvValue* names = a.Find("names");
       for (const std::string& n : names ? names->s_arr : std::vector<std::string>{})
