@@ -96,7 +96,7 @@ Status DatasetOps::CreateAccess(const std::string& name) {
   return Status::Ok();
 }
 
-Status DatasetOps::Secpolicy(uint64_t op, const NvList& a, NvList* result) {
+Status DatasetOps::Secpolicy(uint64_t op, const NvList& a) {
   using proto::OpId;
   const std::string name = Str(a, "name");
   switch (static_cast<OpId>(op)) {
@@ -204,7 +204,6 @@ Status DatasetOps::Secpolicy(uint64_t op, const NvList& a, NvList* result) {
       return Access(FsOf(name), "release");
     case OpId::kZfsUserspace:
       // zfs_secpolicy_userspace_many per table: filtered after the handler (UserspaceFilter).
-      (void)result;
       return Status::Ok();
     default:
       return Status::Error(EPERM, "permission denied");

@@ -108,7 +108,7 @@ class DatasetOps {
   // dsl_deleg_access; dataset_deleg.cc): OK, EPERM "permission denied", ECANCELED
   // "delegated administration is disabled on pool"; the dataset's own errors (ENOENT...)
   // pass through. OK for root.
-  Status Secpolicy(uint64_t op, const NvList& args, NvList* result);
+  Status Secpolicy(uint64_t op, const NvList& args);
   // zfs userspace by a user: the tables the caller may not read (userused, userquota,
   // groupused, groupquota permissions) cut down to the caller's own ids.
   Status UserspaceFilter(const std::string& name, NvList* result);

@@ -22,10 +22,7 @@ void RegisterDatasetOps(Registry& reg, PoolTable* table, MountTable* mounts) {
     d.args = std::move(args);
     d.handler = [ops, fn, perm, id](const Caller& c, const NvList& a, NvList* r) -> Status {
       ops->set_caller(c);
-      if (perm == Perm::kDeleg && c.uid != 0) {
-        NvList ignored;
-        UZFS_TRY(ops->Secpolicy(static_cast<uint64_t>(id), a, &ignored));
-      }
+      if (perm == Perm::kDeleg && c.uid != 0) UZFS_TRY(ops->Secpolicy(static_cast<uint64_t>(id), a));
       return fn(c, a, r);
     };
     reg.Add(std::move(d));
