@@ -97,12 +97,13 @@ static Status CheckZplVersion(uint64_t version) {
 
 // The missing ancestors of name, created when parents (-p), else ENOENT "parent does not
 // exist"; each one made is appended to *made.
-static Status CreateParents(Pool& p, const std::string& name, bool parents, std::vector<std::string>* made) {
+static Status CreateParents(Pool& p, const std::string& name, bool parents, std::vector<std::string>* made,
+                            uint64_t creator) {
   for (size_t s = name.find('/'); s != std::string::npos; s = name.find('/', s + 1)) {
     std::string a = name.substr(0, s);
     if (p.DatasetProps(a).ok()) continue;
     if (!parents) return Status::Error(ENOENT, "parent does not exist");
-    UZFS_TRY(p.CreateFilesystem(a, {}));
+    UZFS_TRY(p.CreateFilesystem(a, {}, creator));
     made->push_back(a);
   }
   return Status::Ok();
@@ -112,7 +113,7 @@ static Status CreateParents(Pool& p, const std::string& name, bool parents, std:
 // stays.
 Status DatasetOps::MountMade(const std::vector<std::string>& made) {
   for (const std::string& fs : made) {
-    Status s = m_->MountIfAuto(fs);
+    Status s = caller_.uid == 0 ? m_->MountIfAuto(fs) : UserMount(fs);
     if (!s.ok()) return Status::Error(s.code(), "filesystem successfully created, but not mounted\n" + s.message());
   }
   return Status::Ok();
@@ -155,10 +156,10 @@ Status DatasetOps::Create(const NvList& args, NvList*) {
   std::vector<std::string> made;
   UZFS_TRY(WithPool(name, [&](Pool& p) -> Status {
     if (p.DatasetProps(name).ok()) return Status::Error(EEXIST, "dataset already exists");
-    UZFS_TRY(CreateParents(p, name, parents, &made));
+    UZFS_TRY(CreateParents(p, name, parents, &made, caller_.uid));
     auto [plain, special] = SplitSpecialProps(props);
-    if (volume) UZFS_TRY(p.CreateVolume(name, volsize, volblocksize, plain));
-    else UZFS_TRY(p.CreateFilesystem(name, plain));
+    if (volume) UZFS_TRY(p.CreateVolume(name, volsize, volblocksize, plain, caller_.uid));
+    else UZFS_TRY(p.CreateFilesystem(name, plain, caller_.uid));
     for (auto& [k, v] : special) UZFS_TRY(p.SetDatasetProp(name, k, v));
     made.push_back(name);
     return Finish(p, args);
@@ -619,9 +620,9 @@ Status DatasetOps::Clone(const NvList& args, NvList*) {
         return Status::Error(EINVAL, "Can not downgrade; already at version " + pr.value);
     UZFS_TRY(CheckZplVersion(version));
     if (p.DatasetProps(name).ok()) return Status::Error(EEXIST, "dataset already exists");
-    UZFS_TRY(CreateParents(p, name, Flag(args, "parents"), &made));
+    UZFS_TRY(CreateParents(p, name, Flag(args, "parents"), &made, caller_.uid));
     auto [plain, special] = SplitSpecialProps(props);
-    UZFS_TRY(p.Clone(origin, name, plain));
+    UZFS_TRY(p.Clone(origin, name, plain, caller_.uid));
     for (auto& [k, v] : special) UZFS_TRY(p.SetDatasetProp(name, k, v));
     made.push_back(name);
     return Finish(p, args);
@@ -692,7 +693,7 @@ Status DatasetOps::Rename(const NvList& args, NvList*) {
     return Status::Error(EBUSY, "dataset is busy");
   std::vector<std::string> made;
   Status st = WithPool(from, [&](Pool& p) -> Status {
-    UZFS_TRY(CreateParents(p, to, Flag(args, "parents"), &made));
+    UZFS_TRY(CreateParents(p, to, Flag(args, "parents"), &made, caller_.uid));
     UZFS_TRY(p.Rename(from, to));
     return Finish(p, args);
   });

@@ -96,8 +96,36 @@ class DatasetOps {
   // zfs userspace / groupspace and the {user,group}{used,quota}@ properties
   // (dataset_userspace.cc): "userused", "userquota", "groupused", "groupquota", each id → bytes.
   Status Userspace(const NvList& args, NvList* result);
+  // zfs allow / unallow and zfs allow FS (dataset_deleg.cc): zfs_set_fsacl name*, unset,
+  // acl* ({whokey: {perm: boolean}}); zfs_get_fsacl name* → acl: {dataset: {whokey:
+  // {perm: boolean}}}, name first, then each ancestor with delegations.
+  Status SetAcl(const NvList& args, NvList* result);
+  Status GetAcl(const NvList& args, NvList* result);
+
+  // The caller of the operation about to run (zfsd runs one at a time: ops.h).
+  void set_caller(const Caller& c) { caller_ = c; }
+  // What a caller other than root needs for operation op (zfs_secpolicy_* with
+  // dsl_deleg_access; dataset_deleg.cc): OK, EPERM "permission denied", ECANCELED
+  // "delegated administration is disabled on pool"; the dataset's own errors (ENOENT...)
+  // pass through. OK for root.
+  Status Secpolicy(uint64_t op, const NvList& args);
+  // zfs userspace by a user: the tables the caller may not read (userused, userquota,
+  // groupused, groupquota permissions) cut down to the caller's own ids.
+  Status UserspaceFilter(const std::string& name, NvList* result);
 
  private:
+  // dataset_deleg.cc: root, or perm delegated to the caller on name (below: as a
+  // descendant of name inherits it).
+  Status Access(const std::string& name, const std::string& perm);
+  Status AccessAll(const std::string& name, std::initializer_list<const char*> perms);
+  Status BelowAccess(const std::string& name, const std::string& perm);
+  Status PropAccess(const std::string& name, const std::string& prop);
+  Status CreateAccess(const std::string& name);
+  Status MountAccess(const NvList& args);
+  // The mount a new filesystem gets when a user made it: as MountIfAuto, under the rules of
+  // a user's zfs mount (MountAccess; nosuid, nodev).
+  Status UserMount(const std::string& fs);
+  Caller caller_;  // set_caller's (guarded as the handlers are: the ops mutex)
   // Runs fn on the pool of dataset `name` ("no such pool 'x'" when absent).
   Status WithPool(const std::string& name, const std::function<Status(Pool&)>& fn);
   Status MountMade(const std::vector<std::string>& made);

@@ -40,6 +40,12 @@ Result<MountTable::MountProps> MountTable::PropsOf(const std::string& fs, Pool**
   return mp;
 }
 
+std::string MountTable::MountpointFor(const std::string& fs) {
+  Pool* pool = nullptr;
+  auto mp = PropsOf(fs, &pool);
+  return mp.ok() ? mp->mountpoint : std::string();
+}
+
 // The one table of mount option words (zfsd's; zfs mount and mount.zfs pass theirs through):
 // mntopt pairs as zfs_mount_option / Linux's mount(8) name them.
 namespace {

@@ -75,6 +75,9 @@ class MountTable {
   void UnmountEverything();
   bool Mounted(const std::string& fs);
   std::string MountpointOf(const std::string& fs);
+  // Where fs would be mounted: its mountpoint property (altroot applied; "none", "legacy"
+  // as they are), "" when fs cannot be read.
+  std::string MountpointFor(const std::string& fs);
   // Drops the FUSE kernel cache of obj's bytes [off, off+len) when fs is mounted (see
   // FuseMount::InvalidateData). Never with a pool lock held.
   void Invalidate(const std::string& fs, uint64_t obj, int64_t off, int64_t len);

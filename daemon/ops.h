@@ -5,7 +5,8 @@
 // operation; daemon/main.cc calls the Register functions at start (ops_pool.cc is the model).
 // Dispatch validates, in order: the request shape (op string, op_id uint64, args nvlist),
 // that the name is registered and its id matches, the caller's permission (kRoot needs uid 0;
-// kRead is open to all), the arguments against the schema (every required one present, no
+// kRead is open to all; kDeleg lets every caller reach the handler, which admits one other
+// than root only by delegation: zfs allow), the arguments against the schema (every required one present, no
 // unknown one, each of the declared type) — and only then calls the handler. Every failure
 // becomes an error reply; nothing a client sends can crash the dispatcher.
 //
@@ -24,7 +25,7 @@
 
 namespace uzfs {
 
-enum class Perm { kRead, kRoot };
+enum class Perm { kRead, kRoot, kDeleg };
 
 struct ArgSpec {
   std::string name;

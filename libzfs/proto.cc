@@ -64,6 +64,8 @@ const char* OpName(OpId id) {
     case OpId::kPoolAttach: return "pool_attach";
     case OpId::kPoolDetach: return "pool_detach";
     case OpId::kZfsUserspace: return "zfs_userspace";
+    case OpId::kZfsSetAcl: return "zfs_set_fsacl";
+    case OpId::kZfsGetAcl: return "zfs_get_fsacl";
   }
   return "";
 }

@@ -390,6 +390,22 @@ Result<UserSpaceTables> ZfsUserspace(const std::string& name) {
   return t;
 }
 
+Status ZfsSetAcl(const std::string& name, bool unset, const NvList& acl) {
+  NvList a;
+  a.AddString("name", name);
+  a.AddBooleanValue("unset", unset);
+  a.AddNvList("acl", acl);
+  return Call(proto::OpId::kZfsSetAcl, a).status();
+}
+
+Result<NvList> ZfsGetAcl(const std::string& name) {
+  NvList a;
+  a.AddString("name", name);
+  UZFS_ASSIGN(NvList r, Call(proto::OpId::kZfsGetAcl, a));
+  const NvList* acl = r.GetNvList("acl");
+  return acl ? *acl : NvList();
+}
+
 Status TakeFailedName(const Status& s, std::string* name) {
   size_t tab = s.message().find('\t');
   if (s.ok() || tab == std::string::npos) return s;

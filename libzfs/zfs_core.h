@@ -196,6 +196,13 @@ struct UserSpaceTables {
   std::map<uint64_t, uint64_t> props[4];
 };
 Result<UserSpaceTables> ZfsUserspace(const std::string& name);
+// zfs allow / unallow (zfs_set_fsacl): acl {whokey: {perm: boolean}} granted on (unset: taken
+// from) filesystem or volume name; a whokey with a boolean instead of an nvlist, on unset,
+// takes all it has.
+Status ZfsSetAcl(const std::string& name, bool unset, const NvList& acl);
+// zfs allow FS (zfs_get_fsacl): {dataset: {whokey: {perm: boolean}}}, name first, then each
+// ancestor with delegations.
+Result<NvList> ZfsGetAcl(const std::string& name);
 // An error of ZfsHold, ZfsRelease or ZfsDestroy that names the snapshot at fault: *name set
 // to it and the status returned without it; other errors unchanged (*name untouched).
 Status TakeFailedName(const Status& s, std::string* name);

@@ -10,7 +10,7 @@ const std::vector<Cmd>& Commands() {
                                         kClone,   kPromote, kRename,  kList,     kSet,
                                         kGet,     kInherit, kUpgrade, kMount,    kUnmount,
                                         kHold,    kHolds,   kRelease, kSend,    kReceive,
-                                        kUserspace, kGroupspace};
+                                        kUserspace, kGroupspace, kAllow,  kUnallow};
   return cmds;
 }
 }  // namespace uzfs::zfs

@@ -19,7 +19,7 @@ using namespace uzfs::cmd;
 const std::vector<Cmd>& Commands();
 extern const Cmd kCreate, kDestroy, kSnapshot, kRollback, kClone, kPromote, kRename, kList,
     kSet, kGet, kInherit, kUpgrade, kMount, kUnmount, kVersion, kHold, kHolds, kRelease, kSend,
-    kReceive, kUserspace, kGroupspace;
+    kReceive, kUserspace, kGroupspace, kAllow, kUnallow;
 
 struct PropVal {
   std::string value, source;

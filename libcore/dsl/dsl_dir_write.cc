@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "libcore/dmu/dmu.h"
+#include "libcore/dsl/dsl_deleg.h"
 
 namespace uzfs {
 
@@ -42,7 +43,9 @@ Result<uint64_t> DestroyHeadSync(ObjsetWriter& mos, ZapStore& zaps, DslBlockOps&
     }
     UZFS_TRY(StoreDataset(mos, ds.prev_snap_obj, o));
   }
-  // The objects: deadlist, snapnames, dataset, child map, props, dir; the parent's entry.
+  // The objects: delegations (dsl_deleg_destroy), deadlist, snapnames, dataset, child map,
+  // props, dir; the parent's entry.
+  UZFS_TRY(DelegDestroy(mos, zaps, dd.deleg_zapobj));
   for (uint64_t obj : {ds.deadlist_obj, ds.snapnames_zapobj, ds_obj, dd.child_dir_zapobj,
                        dd.props_zapobj, dir_obj}) {
     if (!obj) continue;

@@ -79,6 +79,7 @@
 #include "libcore/base/nvlist.h"
 #include "libcore/base/status.h"
 #include "libcore/dmu/dmu_send.h"
+#include "libcore/dsl/dsl_deleg.h"
 #include "libcore/dmu/dmu_write.h"
 #include "libcore/base/fm.h"
 #include "libcore/dsl/dsl_scan.h"
@@ -279,7 +280,10 @@ class Pool : public BlockReader {
   // must exist (ENOENT "parent does not exist"), the name must not (EEXIST "dataset already
   // exists"); each new filesystem is a clone of $ORIGIN@$ORIGIN holding an empty ZPL v4 root,
   // created in the open txg (synced by the caller). props are dataset properties as -O takes.
-  Status CreateFilesystem(const std::string& name, const std::map<std::string, std::string>& props);
+  // creator: the uid the ancestors' create-time permissions go to (dsl_deleg_set_create_perms;
+  // 0 for root).
+  Status CreateFilesystem(const std::string& name, const std::map<std::string, std::string>& props,
+                          uint64_t creator = 0);
   // Destroys a filesystem without children or snapshots (EBUSY otherwise), freeing its blocks.
   Status DestroyFilesystem(const std::string& name);
   // ---- Volumes (pool_zvol.cc; zfs-fuse zvol.c over libcore/zvol). CreateVolume: a
@@ -287,7 +291,7 @@ class Pool : public BlockReader {
   // as CreateFilesystem takes them (refreservation is the caller's: zfs_do_create). Errors as
   // CreateFilesystem's, EDOM for a bad block size, EINVAL for a bad size (libzfs's words).
   Status CreateVolume(const std::string& name, uint64_t volsize, uint64_t volblocksize,
-                      const std::map<std::string, std::string>& props);
+                      const std::map<std::string, std::string>& props, uint64_t creator = 0);
   // The dataset (head or snapshot) is a volume: its objset is DMU_OST_ZVOL.
   Result<bool> IsVolume(const std::string& name);
   // zvol_get_stats of a volume or a volume's snapshot (EINVAL "not a volume" otherwise).
@@ -423,6 +427,22 @@ class Pool : public BlockReader {
   // hold released.
   Status DestroySnapshots(const std::vector<std::string>& names, bool defer = false,
                           std::string* failed = nullptr);
+  // ---- Delegated administration (pool_deleg.cc; pool version 15: libcore/dsl/dsl_deleg.h) ----
+  // zfs allow / unallow (dsl_deleg_set): acl {whokey: {perm: boolean}} granted on
+  // filesystem or volume fs, or (unset) taken away (a whokey without an nvlist: all it has),
+  // in the open txg, each change logged as the internal event "permission update" /
+  // "permission remove" / "permission who remove". ENOENT "dataset does not exist", EINVAL
+  // "invalid permission" (zfs_deleg_verify_nvlist) or for a snapshot, ENOTSUP "pool must be
+  // upgraded" below version 15, EROFS.
+  Status SetDelegations(const std::string& fs, const NvList& acl, bool unset);
+  // zfs allow FS (dsl_deleg_get): fs's delegations, then each ancestor's that has any.
+  Result<std::vector<std::pair<std::string, DelegEntries>>> Delegations(const std::string& fs);
+  // dsl_deleg_access: OK when cr holds perm on dataset (a filesystem, volume or snapshot) by
+  // delegation; EPERM "permission denied", ECANCELED "delegated administration is disabled
+  // on pool" (delegation=off), ENOENT "dataset does not exist". below: as a descendant of
+  // dataset would inherit it (only descendant grants count, as for a snapshot).
+  Status DelegationAccess(const std::string& dataset, const std::string& perm, const DelegCred& cr,
+                          bool below = false);
   // ---- User holds (pool_holds.cc; pool version 18: libcore/dsl/dsl_userhold.h) ----
   // zfs hold (dsl_dataset_user_hold): tag on snapshot fs@snap and, when recursive, on the
   // snapshot of that name of every descendant of fs that has one; all or none, every check
@@ -446,7 +466,7 @@ class Pool : public BlockReader {
   // snap), in the open txg; props as CreateFilesystem takes them. Errors as
   // CreateFilesystem's; ENOENT when snap does not exist, EINVAL when it is no snapshot.
   Status Clone(const std::string& snap, const std::string& fs,
-               const std::map<std::string, std::string>& props);
+               const std::map<std::string, std::string>& props, uint64_t creator = 0);
   // zfs rollback to the latest snapshot: the filesystem's unsynced changes are dropped, its
   // blocks born since the snapshot freed, its contents the snapshot's. EINVAL "no
   // snapshots" when it has none (a clone rolls back to its origin, as in ZFS).
@@ -851,7 +871,8 @@ class Pool : public BlockReader {
   // The common part of CreateFilesystem and CreateVolume (dmu_objset_create): the dir and
   // dataset in the open txg, then init fills the new objset.
   Status CreateHeadLocked(const std::string& name, const std::map<std::string, std::string>& props,
-                          uint64_t os_type, const std::function<Status(OpenDataset&, uint64_t now)>& init);
+                          uint64_t os_type, const std::function<Status(OpenDataset&, uint64_t now)>& init,
+                          uint64_t creator);
   // The open head volume `name` (EINVAL "not a volume" for a filesystem).
   Result<OpenDataset*> OpenVolumeLocked(const std::string& name);
   // The value of prop for dir (set there or inherited when the property inherits): the ZAP

@@ -6,6 +6,7 @@
 
 #include "libcore/dmu/dmu.h"
 #include "libcore/dsl/dsl_dir_write.h"
+#include "libcore/dsl/dsl_deleg.h"
 #include "libcore/pool/pool.h"
 #include "libcore/zap/zap_userused.h"
 #include "libcore/pool/pool_props.h"
@@ -79,14 +80,15 @@ Status Pool::SyncDatasets(uint64_t txg) {
 }
 
 Status Pool::CreateFilesystem(const std::string& name,
-                              const std::map<std::string, std::string>& props) {
+                              const std::map<std::string, std::string>& props, uint64_t creator) {
   std::lock_guard<std::mutex> l(mu_);
-  return CreateHeadLocked(name, props, kOstZfs,
-                          [&](OpenDataset& od, uint64_t now) { return CreateZplFs(*od.os, now); });
+  return CreateHeadLocked(
+      name, props, kOstZfs, [&](OpenDataset& od, uint64_t now) { return CreateZplFs(*od.os, now); }, creator);
 }
 
 Status Pool::CreateHeadLocked(const std::string& name, const std::map<std::string, std::string>& props,
-                              uint64_t os_type, const std::function<Status(OpenDataset&, uint64_t now)>& init) {
+                              uint64_t os_type, const std::function<Status(OpenDataset&, uint64_t now)>& init,
+                              uint64_t creator) {
   if (readonly_) return Status::Error(EROFS, "pool is read-only");
   auto slash = name.rfind('/');
   if (slash == std::string::npos) return Status::Error(EEXIST, "dataset already exists");
@@ -115,6 +117,7 @@ Status Pool::CreateHeadLocked(const std::string& name, const std::map<std::strin
     UZFS_ASSIGN(DslDirPhys dd, LoadDir(*mos_, dir));
     for (auto& [k, v] : props) UZFS_TRY(StoreDatasetProp(*mos_zaps_, dd.props_zapobj, k, v));
   }
+  if (version_ >= kSpaVersionDelegatedPerms) UZFS_TRY(DelegSetCreatePerms(*mos_, *mos_zaps_, dir, creator));
   OpenDataset od;
   UZFS_ASSIGN(ObjsetPolicy pol, PolicyOf(dir));
   ObjsetPolicy os_pol = os_type == kOstZfs ? ObjsetPolicy{} : pol;

@@ -9,6 +9,7 @@
 
 #include "libcore/dsl/dsl_dataset_write.h"
 #include "libcore/dsl/dsl_dir_write.h"
+#include "libcore/dsl/dsl_deleg.h"
 #include "libcore/pool/pool.h"
 #include "libcore/pool/pool_props.h"
 #include "libcore/pool/pool_sinks.h"
@@ -189,7 +190,7 @@ Status Pool::DestroyDeferredOrigin(uint64_t origin_obj) {
 }
 
 Status Pool::Clone(const std::string& snap, const std::string& fs,
-                   const std::map<std::string, std::string>& props) {
+                   const std::map<std::string, std::string>& props, uint64_t creator) {
   std::lock_guard<std::mutex> l(mu_);
   if (readonly_) return Status::Error(EROFS, "pool is read-only");
   if (!failed_.ok()) return failed_;
@@ -216,6 +217,8 @@ Status Pool::Clone(const std::string& snap, const std::string& fs,
   UZFS_TRY(CreateDataset(*mos_, *mos_zaps_, dir, *origin, txg, now).status());
   UZFS_ASSIGN(DslDirPhys dd, LoadDir(*mos_, dir));
   for (auto& [k, v] : props) UZFS_TRY(StoreDatasetProp(*mos_zaps_, dd.props_zapobj, k, v));
+  // dsl_dataset_create_sync: the clone's creator gets the create-time permissions too.
+  if (version_ >= kSpaVersionDelegatedPerms) UZFS_TRY(DelegSetCreatePerms(*mos_, *mos_zaps_, dir, creator));
   return Status::Ok();
 }
 

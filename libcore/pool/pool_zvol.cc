@@ -20,14 +20,14 @@ Result<uint64_t> Pool::ObjsetTypeLocked(uint64_t ds_obj) {
 }
 
 Status Pool::CreateVolume(const std::string& name, uint64_t volsize, uint64_t volblocksize,
-                          const std::map<std::string, std::string>& props) {
+                          const std::map<std::string, std::string>& props, uint64_t creator) {
   UZFS_TRY(ZvolCheckBlockSize(volblocksize));
   UZFS_TRY(ZvolCheckSize(volsize, volblocksize));
   std::lock_guard<std::mutex> l(mu_);
   return CreateHeadLocked(name, props, kOstZvol, [&](OpenDataset& od, uint64_t) -> Status {
     UZFS_TRY(ZvolCreate(*od.os, *od.zaps, volsize, volblocksize));
     return od.os->NoteFileSize(kZvolObj, volsize);
-  });
+  }, creator);
 }
 
 Result<bool> Pool::IsVolume(const std::string& name) {
