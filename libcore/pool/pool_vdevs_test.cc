@@ -270,7 +270,8 @@ TEST_F(PoolVdevsTest, SparesAreListedLabelledReplacedAndRemoved) {
   EXPECT_EQ(pool_->RemoveVdev(s0_guid).code(), EBUSY);
   // Removing s1: gone from the list, for good.
   uint64_t s1_guid = 0;
-  for (const NvList& s : *pool_->StatusConfig().GetNvList("vdev_tree")->GetNvListArray("spares"))
+  cfg = pool_->StatusConfig();
+  for (const NvList& s : *cfg.GetNvList("vdev_tree")->GetNvListArray("spares"))
     if (*s.GetString("path") == Dev("s1")) s1_guid = *s.GetUint64("guid");
   ASSERT_TRUE(pool_->RemoveVdev(s1_guid).ok());
   EXPECT_EQ(spares(), (V{{Dev("s0"), "INUSE"}}));
