@@ -227,6 +227,31 @@ $V/d1 ONLINE" ]
   judge tank
 }
 
+@test "a mirror side that can no longer be opened (zinject -e nxio, as if pulled): UNAVAIL, and zfsd gives it the spare by itself" {
+  "$ZPOOL" create -m "$A/tank" tank mirror "$V/d0" "$V/d1" spare "$V/d2"
+  files "$A/tank" 2
+  "$ZPOOL" sync tank
+  "$ZPOOL" events -c >/dev/null
+  "$ZINJECT" -d "$V/d0" -e nxio tank >/dev/null
+  # Writes meet the pulled device; its probe finds it gone.
+  for i in 1 2 3; do head -c 1M /dev/urandom >"$A/tank/g$i"; "$ZPOOL" sync tank; done
+  wait_for tank "spare-0"
+  wait_resilvered tank
+  run devs tank
+  [ "${lines[1]}" = "spare-0 DEGRADED" ]
+  [ "${lines[2]}" = "$V/d0 UNAVAIL" ]
+  [ "${lines[3]}" = "$V/d2 ONLINE" ]
+  [ "$("$ZPOOL" events -H tank | cut -f2 | grep -c 'sysevent.fs.zfs.vdev_spare')" = 1 ]
+  sums=$(cd "$A/tank" && sha256sum f* g*)
+  "$ZINJECT" -c all >/dev/null
+  judge tank
+  oracle_start
+  "$ZF_ZPOOL" import -d "$V" -R "$BATS_TEST_TMPDIR/zf" tank
+  [ "$(cd "$BATS_TEST_TMPDIR/zf$A/tank" && sha256sum f* g*)" = "$sums" ]
+  "$ZF_ZPOOL" export tank
+  oracle_stop
+}
+
 @test "SIGKILL of zfsd mid-spare-resilver: the resilver resumes and ends, the spare stays INUSE; zfs-fuse judges" {
   zfsd_stop
   ZFSD_EXTRA_ARGS="--scrub-delay 100000 --txg-timeout 1" zfsd_start
