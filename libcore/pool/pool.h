@@ -200,15 +200,21 @@ class Pool : public BlockReader {
   // (nvroot's one child: {type: file|disk, path}; EINVAL "new device must be a single disk"
   // otherwise) joins the leaf named by guid: as a new side of its mirror, or (replacing)
   // in a "replacing" vdev inserted above it, or with a mirror inserted above a top-level
-  // leaf. The new leaf is labelled, its DTL holds every txg from the pool's first to the
-  // open one, and a resilver starts; synced before returning. ENODEV, ENOTSUP (an interior
-  // vdev named; attach below raidz or replacing; replace of a replacing vdev's side),
-  // EOVERFLOW (smaller than the vdev it joins).
+  // leaf. A new leaf that is one of the pool's AVAIL hot spares (replacing) goes into a
+  // "spare" vdev instead, keeping the spare's guid and marked is_spare (pool_spares.cc); a
+  // raidz member's replacing vdev is a raidz column. The new leaf is labelled, its DTL
+  // holds every txg from the pool's first to the open one, and a resilver starts; synced
+  // before returning. ENODEV, ENOTSUP (an interior vdev named; attach below raidz or
+  // replacing; replace of a replacing vdev's side; a spare for a log or for a spare vdev's
+  // non-spare side), EBUSY (a spare in use, or attached rather than replacing), EOVERFLOW
+  // (smaller than the vdev it joins, a raidz member's share of it).
   Status AttachVdev(uint64_t guid, const NvList& nvroot, bool replacing);
   // zpool detach (spa_vdev_detach): the leaf leaves its mirror or replacing vdev (a parent
   // left with one child gives it its place; a top-level one keeps its guid), its DTL object
   // is freed and its labels say txg 0. pguid (not 0): EBUSY unless that is still its parent;
-  // replace_done: only the first child of a replacing vdev goes (ENOTSUP otherwise).
+  // replace_done: only the first child of a replacing vdev goes (ENOTSUP otherwise). Of a
+  // spare vdev: the spare detached gets its spare label back (AVAIL again); the original
+  // detached makes the spare a pool disk, gone from the spare list.
   // ENOTSUP "only applicable to mirror and replacing vdevs"; EBUSY when the others would
   // not hold every block (vdev_dtl_required).
   Status DetachVdev(uint64_t guid, uint64_t pguid = 0, bool replace_done = false);

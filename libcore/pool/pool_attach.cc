@@ -3,7 +3,8 @@
 //
 // attach: the new leaf joins a mirror, or a mirror is inserted above a top-level leaf (it
 // takes the leaf's place, id and metaslabs; the leaf becomes its child 0). replace: a
-// "replacing" vdev is inserted above the old leaf instead, the new leaf its child 1. Either
+// "replacing" vdev is inserted above the old leaf instead, the new leaf its child 1 (a
+// "spare" vdev when the new leaf is one of the pool's hot spares; a raidz member's too). Either
 // way the new leaf's DTL holds [TXG_INITIAL, open txg] and a resilver starts (the DTL
 // machinery of pool_vdev_state.cc): every block born so far is read, verified and written
 // to it. When a resilver ends complete, ResilverDone detaches the old side of each
