@@ -17,6 +17,8 @@ namespace uzfs {
 namespace {
 
 void CollectLeafPaths(const NvList& v, std::vector<std::string>* out) {
+  if (const auto* sp = v.GetNvListArray("spares"))  // the root's hot spares
+    for (const NvList& k : *sp) CollectLeafPaths(k, out);
   if (const auto* kids = v.GetNvListArray("children")) {
     for (const NvList& k : *kids) CollectLeafPaths(k, out);
     return;
@@ -299,8 +301,13 @@ Status PoolOps::History(const NvList& args, NvList* result) {
   });
 }
 
-// EBUSY naming the pool that holds one of the spec's leaves (create and add).
-Status PoolOps::CheckNotInUse(const NvList& nvroot) {
+// EBUSY naming the pool that holds one of the spec's leaves (create and add). A spare the
+// pool being added to has already: zpool_add's EBUSY text.
+Status PoolOps::CheckNotInUse(const NvList& nvroot, const std::string& adding_to) {
+  if (const auto* sp = nvroot.GetNvListArray("spares"); sp && !adding_to.empty())
+    for (const NvList& s : *sp)
+      if (const std::string* d = s.GetString("path"); d && t_->OwnerOf(*d) == adding_to)
+        return Status::Error(EBUSY, "one or more vdevs refer to the same device");
   std::vector<std::string> leaves;
   CollectLeafPaths(nvroot, &leaves);
   for (const std::string& d : leaves) {
@@ -317,7 +324,7 @@ Status PoolOps::Add(const NvList& args, NvList*) {
   const NvList* nvroot = args.GetNvList("nvroot");
   if (!nvroot) return Status::Error(EINVAL, "missing vdev specification");
   const std::string name = Str(args, "name");
-  UZFS_TRY(CheckNotInUse(*nvroot));
+  UZFS_TRY(CheckNotInUse(*nvroot, name));
   return t_->With(name, [&](Pool& p) -> Status {
     UZFS_TRY(p.AddVdevs(*nvroot));
     std::string h = Str(args, "history");
@@ -424,8 +431,11 @@ Status PoolOps::Inject(const NvList& args, NvList* result) {
       return Status::Ok();
     });
   }
-  if (action == "fault")
-    return t_->With(Str(args, "name"), [&](Pool& p) { return p.FaultDevice(guid); });
+  if (action == "fault") {
+    Status s = t_->With(Str(args, "name"), [&](Pool& p) { return p.FaultDevice(guid); });
+    if (s.ok()) t_->KickScan();  // the scan thread gives the leaf a spare (ActivateSpares)
+    return s;
+  }
   if (action == "add_data") {
     // zinject -t data FILE: name is the file's filesystem, object its inode number.
     const std::string fs = Str(args, "name");

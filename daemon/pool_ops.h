@@ -68,7 +68,7 @@ class PoolOps {
   Status Inject(const NvList& args, NvList* result);
 
  private:
-  Status CheckNotInUse(const NvList& nvroot);
+  Status CheckNotInUse(const NvList& nvroot, const std::string& adding_to = "");
   PoolTable* t_;
   MountTable* m_;
 };

@@ -86,6 +86,14 @@ void PoolTable::ScanLoop() {
     {
       std::shared_lock<std::shared_mutex> l(mu_);
       if (stopping_) break;
+      // zed's retire agent: a spare for a leaf that died (the cache file then names it).
+      bool spared = false;
+      for (auto& [name, p] : pools_)
+        if (p->spare_wanted()) spared |= p->ActivateSpares();
+      if (spared) {
+        std::lock_guard<std::mutex> cl(cache_mu_);
+        if (Status c = SaveCache(); !c.ok()) spdlog::error("{}", c.ToString());
+      }
       for (auto& [name, p] : pools_) busy |= p->ScanStep(std::chrono::milliseconds(500));
     }
     // A scrub under way steps again at once (a step that waits for a txg returns quickly:

@@ -116,6 +116,9 @@ std::string VdevTable(const std::string& pool_name, const std::string& pool_stat
   const auto* tops = tree.GetNvListArray("children");
   if (tops)
     for (const NvList& t : *tops) measure(t, 2);
+  const auto* spares = tree.GetNvListArray("spares");
+  if (spares)
+    for (const NvList& s : *spares) measure(s, 2);
   std::string out;
   char line[1024];
   // print_status_config / print_import_config: indent, name padded to the column, state,
@@ -177,10 +180,23 @@ std::string VdevTable(const std::string& pool_name, const std::string& pool_stat
       }
     }
   }
+  // print_spares: "spares", each with its state (AVAIL, INUSE "currently in use", UNAVAIL)
+  // and no counters (print_status_config with isspare).
+  if (spares && !spares->empty()) {
+    out += "\tspares\n";
+    for (const NvList& s : *spares) {
+      const std::string* st = s.GetString("state");
+      std::snprintf(line, sizeof line, "\t%*s%-*s  %-8s", 2, "", static_cast<int>(width - 2),
+                    VdevName(s).c_str(), st ? st->c_str() : "AVAIL");
+      out += line;
+      if (const std::string* a = s.GetString("aux")) out += "  " + *a;
+      out += "\n";
+    }
+  }
   return out;
 }
 
-const NvList* FindVdev(const NvList& tree, const std::string& name, bool* is_log) {
+const NvList* FindVdev(const NvList& tree, const std::string& name, bool* is_log, bool* avail_spare) {
   // zpool_find_vdev: a guid, an interior vdev's "type-id" name, or a leaf's path (a name
   // that is not absolute as under /dev; a whole disk by the disk, not its partition).
   uint64_t guid = 0;
@@ -209,6 +225,7 @@ const NvList* FindVdev(const NvList& tree, const std::string& name, bool* is_log
     return nullptr;
   };
   if (is_log) *is_log = false;
+  if (avail_spare) *avail_spare = false;
   if (const auto* kids = tree.GetNvListArray("children"))
     for (const NvList& t : *kids) {
       if (const NvList* hit = search(t)) {
@@ -217,6 +234,13 @@ const NvList* FindVdev(const NvList& tree, const std::string& name, bool* is_log
         return hit;
       }
     }
+  // A spare in use was found in the tree above; one listed only is available.
+  if (const auto* spares = tree.GetNvListArray("spares"))
+    for (const NvList& s : *spares)
+      if (matches(s)) {
+        if (avail_spare) *avail_spare = true;
+        return &s;
+      }
   return nullptr;
 }
 

@@ -50,7 +50,13 @@ std::string VdevTable(const std::string& pool_name, const std::string& pool_stat
 // zpool_find_vdev: the vdev of tree (a vdev_tree) that name designates: its guid in decimal,
 // an interior vdev's name ("mirror-1"), or a leaf's path (absolute, or a name under /dev; a
 // whole disk by the disk's name). *is_log (optional): it is a separate log device or a side
-// of one. nullptr when nothing matches.
-const NvList* FindVdev(const NvList& tree, const std::string& name, bool* is_log = nullptr);
+// of one. The pool's vdevs are searched first, then its hot spares ("spares"):
+// *avail_spare (optional) says the match is a spare that is not in use (vdev_to_nvlist_iter's
+// avail_spare). nullptr when nothing matches.
+const NvList* FindVdev(const NvList& tree, const std::string& name, bool* is_log = nullptr,
+                       bool* avail_spare = nullptr);
+
+// EZFS_ISSPARE's text.
+inline constexpr const char* kIsSpare = "device is reserved as a hot spare";
 
 }  // namespace uzfs::libzfs

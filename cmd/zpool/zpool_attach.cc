@@ -57,8 +57,10 @@ int RunAttachOrReplace(const Cmd& self, int argc, char** argv, bool replacing) {
   if (!nvroot.ok()) return Fail(nvroot.status().message());
   const std::string msg = replacing ? "cannot replace " + old_disk + " with " + new_disk + ": "
                                     : "cannot attach " + new_disk + " to " + old_disk + ": ";
-  const NvList* tgt = libzfs::FindVdev(tree, old_disk, nullptr);
+  bool avail_spare = false;
+  const NvList* tgt = libzfs::FindVdev(tree, old_disk, nullptr, &avail_spare);
   if (!tgt) return Fail(msg + "no such device in pool");
+  if (avail_spare) return Fail(msg + libzfs::kIsSpare);
   const uint64_t guid = tgt->GetUint64("guid").value_or(0);
   const auto* kids = nvroot->GetNvListArray("children");
   if (!kids || kids->size() != 1) return Fail(msg + "new device must be a single disk");
@@ -72,7 +74,8 @@ int RunAttachOrReplace(const Cmd& self, int argc, char** argv, bool replacing) {
     case ENOTSUP:
       // Can't attach to or replace this type of vdev.
       if (!replacing) return Fail(msg + "can only attach to mirrors and top-level disks");
-      if (s.message().find("raidz") != std::string::npos) return Fail(msg + s.message());
+      if (s.message().find("raidz") != std::string::npos || s.message().find("log") != std::string::npos)
+        return Fail(msg + s.message());
       return Fail(msg + "cannot replace a replacing device");
     case EINVAL:
       return Fail(msg + "new device must be a single disk");
@@ -107,8 +110,10 @@ int RunDetach(const Cmd& self, int argc, char** argv) {
   NvList tree;
   if (int rc = PoolTree(pool, &tree); rc != kExitOk) return rc;
   const std::string msg = "cannot detach " + path + ": ";
-  const NvList* tgt = libzfs::FindVdev(tree, path, nullptr);
+  bool avail_spare = false;
+  const NvList* tgt = libzfs::FindVdev(tree, path, nullptr, &avail_spare);
   if (!tgt) return Fail(msg + "no such device in pool");
+  if (avail_spare) return Fail(msg + libzfs::kIsSpare);
   Status s = lzc::PoolDetach(pool, tgt->GetUint64("guid").value_or(0), CommandLine(argc, argv));
   if (s.ok()) return kExitOk;
   if (lzc::IsConnectError(s)) return Fail(s.message());

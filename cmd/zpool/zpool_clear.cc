@@ -29,8 +29,10 @@ int RunClear(const Cmd& self, int argc, char** argv) {
     const NvList* cfg = p ? p->GetNvList("config") : nullptr;
     const NvList* tree = cfg ? cfg->GetNvList("vdev_tree") : nullptr;
     if (!tree) return Fail("cannot open '" + pool + "': no such pool");
-    const NvList* v = libzfs::FindVdev(*tree, args[1], nullptr);
+    bool avail_spare = false;
+    const NvList* v = libzfs::FindVdev(*tree, args[1], nullptr, &avail_spare);
     if (!v) return Fail(prefix + "no such device in pool");
+    if (avail_spare) return Fail(prefix + libzfs::kIsSpare);  // zpool_clear: EZFS_ISSPARE
     guid = v->GetUint64("guid").value_or(0);
   }
   Status s = lzc::PoolClear(pool, guid, CommandLine(argc, argv));

@@ -101,6 +101,14 @@ int RunList(const Cmd& self, int argc, char** argv) {
             add(t, 2);
           }
         }
+        // OpenZFS's print_list_stats: the hot spares under "spare", each with its state.
+        if (const auto* spares = tree->GetNvListArray("spares"); spares && !spares->empty()) {
+          std::map<std::string, PropCell> r;
+          for (const auto& c : columns) r[c] = {"-", "-"};
+          r["name"] = {"spare", "-"};
+          vdev_rows[name].push_back(std::move(r));
+          for (const NvList& s : *spares) add(s, 2);
+        }
       }
     }
   for (const auto& want : args) {

@@ -15,7 +15,7 @@ namespace {
 
 // zpool_find_vdev on the pool's config: the device's guid, 0 when the pool has none by
 // that name; *err set when the pool itself cannot be read.
-uint64_t FindGuid(const std::string& pool, const std::string& dev, int* err) {
+uint64_t FindGuid(const std::string& pool, const std::string& dev, int* err, bool* avail_spare) {
   *err = kExitOk;
   auto st = lzc::PoolStatus(pool);
   if (!st.ok()) {
@@ -31,7 +31,7 @@ uint64_t FindGuid(const std::string& pool, const std::string& dev, int* err) {
     *err = Fail("cannot open '" + pool + "': no such pool");
     return 0;
   }
-  const NvList* v = libzfs::FindVdev(*tree, dev, nullptr);
+  const NvList* v = libzfs::FindVdev(*tree, dev, nullptr, avail_spare);
   return v ? v->GetUint64("guid").value_or(0) : 0;
 }
 
@@ -49,10 +49,15 @@ int RunState(const Cmd& self, int argc, char** argv, bool online) {
   for (size_t i = 1; i < args.size(); i++) {
     const std::string prefix = "cannot " + verb + " " + args[i] + ": ";
     int err = 0;
-    const uint64_t guid = FindGuid(pool, args[i], &err);
+    bool avail_spare = false;
+    const uint64_t guid = FindGuid(pool, args[i], &err, &avail_spare);
     if (err) return err;
     if (!guid) {
       rc = Fail(prefix + "no such device in pool");
+      continue;
+    }
+    if (avail_spare) {  // zpool_vdev_online / _offline: EZFS_ISSPARE
+      rc = Fail(prefix + libzfs::kIsSpare);
       continue;
     }
     auto r = lzc::PoolVdevState(pool, guid, verb, temporary, CommandLine(argc, argv));

@@ -1,7 +1,8 @@
-// zpool remove (zpool_main.c zpool_do_remove, libzfs_pool.c zpool_vdev_remove): separate
-// intent log devices leave a pool (pool version 19's log device removal); pool version 23
-// removes no other kind of vdev (its hot spares and cache devices, which could go, are not
-// supported here).
+// zpool remove (zpool_main.c zpool_do_remove, libzfs_pool.c zpool_vdev_remove): inactive
+// hot spares and separate intent log devices (pool version 19's log device removal) leave a
+// pool; pool version 23 removes no other kind of vdev (cache devices, which could go, are
+// not supported by uzfs). A spare in use is found in the tree first, so it gets the "only
+// inactive hot spares..." answer, as zfs-fuse's libzfs gives it.
 #include "cmd/zpool/zpool.h"
 #include "libzfs/libzfs.h"
 #include "libzfs/zfs_core.h"
@@ -31,17 +32,17 @@ int RunRemove(const Cmd& self, int argc, char** argv) {
   for (size_t i = 1; i < args.size(); i++) {
     const std::string& dev = args[i];
     const std::string prefix = "cannot remove " + dev + ": ";
-    bool is_log = false;
-    const NvList* v = libzfs::FindVdev(*tree, dev, &is_log);
+    bool is_log = false, avail_spare = false;
+    const NvList* v = libzfs::FindVdev(*tree, dev, &is_log, &avail_spare);
     if (!v) {
       rc = Fail(prefix + "no such device in pool");
       continue;
     }
-    if (!is_log) {
+    if (!is_log && !avail_spare) {
       rc = Fail(prefix + "only inactive hot spares, cache, top-level, or log devices can be removed");
       continue;
     }
-    if (version < kSpaVersionHoles) {
+    if (is_log && version < kSpaVersionHoles) {
       rc = Fail(prefix + "pool must be upgraded to support log removal");
       continue;
     }

@@ -206,6 +206,7 @@ NvList Pool::StatusConfig() {
     kids.push_back(std::move(t));
   }
   tree.AddNvListArray("children", std::move(kids));
+  if (!spares_.empty()) tree.AddNvListArray("spares", SpareStatusLocked());  // spa_add_spares
   // The time the I/O counters cover, in ns (vdev_get_stats's vs_timestamp).
   tree.AddUint64("stats_ns", static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                  std::chrono::steady_clock::now() - stats_since_).count()));
@@ -219,6 +220,7 @@ std::vector<std::string> Pool::devices() {
   size_t n = NumTops();
   for (size_t i = 0; i < n; i++)
     ForEachLeaf(*Top(i), [&](const Vdev& v) { out.push_back(v.open_path.empty() ? v.path : v.open_path); });
+  for (std::string& s : SparePathsLocked()) out.push_back(std::move(s));  // its spares too
   return out;
 }
 
@@ -312,7 +314,7 @@ Status Pool::CloseTxgLocked(uint64_t state, TxgTail* tail) {
   uint64_t txg = txg_.open();
   bool anything = mos_->dirty() || mos_zaps_->dirty() || config_dirty_ || !pending_history_.empty();
   for (auto& [obj, od] : datasets_) anything |= od.os->dirty() || od.zaps->dirty();
-  anything |= !sync_tasks_.empty() || ScanPendingLocked() || !dtl_dirty_.empty();
+  anything |= !sync_tasks_.empty() || ScanPendingLocked() || !dtl_dirty_.empty() || spares_dirty_;
   // Frees deferred by the last txgs become reusable only as txgs pass: a writer waiting for
   // that space needs a txg even when nothing else changed (spa_sync's metaslab_sync_done).
   anything |= DeferredFreesLocked();
@@ -323,6 +325,7 @@ Status Pool::CloseTxgLocked(uint64_t state, TxgTail* tail) {
   UZFS_TRY(DtlSyncLocked(txg));   // spa_sync's vdev_sync: the DTLs (vdev_dtl_sync)
   for (const NvList& rec : pending_history_) UZFS_TRY(LogHistoryLocked(rec));
   pending_history_.clear();
+  UZFS_TRY(SyncSparesLocked());  // spa_sync's spa_sync_aux_dev, before the config object
   if (config_dirty_) UZFS_TRY(WriteConfigObject(txg));
   MosSink sink(this);
   BlkPtr rootbp;

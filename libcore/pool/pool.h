@@ -201,21 +201,38 @@ class Pool : public BlockReader {
   // (nvroot's one child: {type: file|disk, path}; EINVAL "new device must be a single disk"
   // otherwise) joins the leaf named by guid: as a new side of its mirror, or (replacing)
   // in a "replacing" vdev inserted above it, or with a mirror inserted above a top-level
-  // leaf. The new leaf is labelled, its DTL holds every txg from the pool's first to the
-  // open one, and a resilver starts; synced before returning. ENODEV, ENOTSUP (an interior
-  // vdev named; attach below raidz or replacing; replace of a replacing vdev's side),
-  // EOVERFLOW (smaller than the vdev it joins).
+  // leaf. A new leaf that is one of the pool's AVAIL hot spares (replacing) goes into a
+  // "spare" vdev instead, keeping the spare's guid and marked is_spare (pool_spares.cc); a
+  // raidz member's replacing vdev is a raidz column. The new leaf is labelled, its DTL
+  // holds every txg from the pool's first to the open one, and a resilver starts; synced
+  // before returning. ENODEV, ENOTSUP (an interior vdev named; attach below raidz or
+  // replacing; replace of a replacing vdev's side; a spare for a log or for a spare vdev's
+  // non-spare side), EBUSY (a spare in use, or attached rather than replacing), EOVERFLOW
+  // (smaller than the vdev it joins, a raidz member's share of it).
   Status AttachVdev(uint64_t guid, const NvList& nvroot, bool replacing);
   // zpool detach (spa_vdev_detach): the leaf leaves its mirror or replacing vdev (a parent
   // left with one child gives it its place; a top-level one keeps its guid), its DTL object
   // is freed and its labels say txg 0. pguid (not 0): EBUSY unless that is still its parent;
-  // replace_done: only the first child of a replacing vdev goes (ENOTSUP otherwise).
+  // replace_done: only the first child of a replacing vdev goes (ENOTSUP otherwise). Of a
+  // spare vdev: the spare detached gets its spare label back (AVAIL again); the original
+  // detached makes the spare a pool disk, gone from the spare list.
   // ENOTSUP "only applicable to mirror and replacing vdevs"; EBUSY when the others would
   // not hold every block (vdev_dtl_required).
   Status DetachVdev(uint64_t guid, uint64_t pguid = 0, bool replace_done = false);
   // spa_vdev_resilver_done: the old side of every replacing vdev whose new side holds every
   // block is detached. Called by ScanStep once a resilver ended (and after an import).
   void ResilverDone();
+
+  // ---- Hot spares (pool_spares.cc) ----
+  // zfsd's retire agent (OpenZFS zed zfs_retire.c, replace_with_spare): each leaf that died
+  // (FAULTED "too many errors", UNAVAIL "cannot open") and is no spare's and in no spare or
+  // replacing vdev yet is replaced with the first AVAIL spare, as zpool replace would (a
+  // "spare" vdev, a resilver), with a vdev_spare event. Called by zfsd's scan thread after a
+  // leaf died (spare_wanted()); false when nothing was done.
+  bool ActivateSpares();
+  // A leaf died since the last ActivateSpares and the pool has spares (set by the I/O path,
+  // read without a lock).
+  bool spare_wanted() const { return spare_wanted_.load(std::memory_order_relaxed); }
 
   // ---- Fault injection (pool_inject.cc; zio_inject.c's device handlers, zinject(8)) ----
   struct InjectHandler {
@@ -1050,6 +1067,29 @@ class Pool : public BlockReader {
   void SwapTopLocked(uint64_t id, std::unique_ptr<Vdev> top);
   std::unique_ptr<Vdev> RebuildLocked(Vdev* v, Vdev* old_child, std::unique_ptr<Vdev> new_child);
   std::vector<std::unique_ptr<Vdev>> retired_;
+  // Hot spares (pool_spares.cc; mu_): the list the MOS's "spares" object holds, each with
+  // its device (null when it could not be opened) and whether its label is the spare label.
+  struct SpareDev {
+    uint64_t guid = 0;
+    std::string path, type;
+    bool whole_disk = false;
+    bool label_ok = false;
+    std::unique_ptr<File> file;
+  };
+  std::vector<SpareDev> spares_;
+  uint64_t spares_object_ = 0;   // DMU_POOL_SPARES (0: none written yet)
+  bool spares_dirty_ = false;    // the next txg rewrites the object
+  std::atomic<bool> spare_wanted_{false};
+  // spa_validate_aux + spa_set_aux_vdevs: each leaf of `spares` opened, sized, given a
+  // guid and the spare label, and listed (EINVAL, EBUSY, EOVERFLOW, ENOTSUP as zfs-fuse).
+  Status AddSparesLocked(const std::vector<NvList>& spares);
+  Status SyncSparesLocked();                 // spa_sync_aux_dev (CloseTxgLocked)
+  Status LoadSparesLocked();                 // spa_load_spares (import)
+  Status RemoveSpareLocked(uint64_t guid);   // zpool remove of an inactive spare; synced
+  Status WriteSpareLabel(File& f, uint64_t guid);
+  SpareDev* FindSpareLocked(uint64_t guid, const std::string& path);
+  std::vector<NvList> SpareStatusLocked();   // spa_add_spares: StatusConfig's "spares"
+  std::vector<std::string> SparePathsLocked() const;
   std::atomic<bool> resilver_done_{false};  // a resilver ended: ResilverDone has work
   std::set<Vdev*> dtl_dirty_;              // leaves whose DTL object must be rewritten (mu_)
   std::mutex scan_mu_;

@@ -3,7 +3,8 @@
 //
 // attach: the new leaf joins a mirror, or a mirror is inserted above a top-level leaf (it
 // takes the leaf's place, id and metaslabs; the leaf becomes its child 0). replace: a
-// "replacing" vdev is inserted above the old leaf instead, the new leaf its child 1. Either
+// "replacing" vdev is inserted above the old leaf instead, the new leaf its child 1 (a
+// "spare" vdev when the new leaf is one of the pool's hot spares; a raidz member's too). Either
 // way the new leaf's DTL holds [TXG_INITIAL, open txg] and a resilver starts (the DTL
 // machinery of pool_vdev_state.cc): every block born so far is read, verified and written
 // to it. When a resilver ends complete, ResilverDone detaches the old side of each
@@ -40,6 +41,7 @@ std::unique_ptr<Vdev> CopyInterior(const Vdev& v) {
   n->metaslab_shift = v.metaslab_shift;
   n->create_txg = v.create_txg;
   n->is_log = v.is_log;
+  n->nparity = v.nparity;
   n->self_heal = v.self_heal;
   n->repair_bytes.store(v.repair_bytes.load());
   for (int d = 0; d < 2; d++) {
@@ -104,26 +106,52 @@ Status Pool::AttachVdev(uint64_t guid, const NvList& nvroot, bool replacing) {
   const std::string* ntype = kids && kids->size() == 1 ? (*kids)[0].GetString("type") : nullptr;
   if (!ntype || (*ntype != "file" && *ntype != "disk"))
     return Status::Error(EINVAL, "new device must be a single disk");
+  // A hot spare of this pool (the new device's path is on the spare list): spa_vdev_attach's
+  // newvd->vdev_isspare. One already serving is busy (vdev_inuse).
+  const std::string* np = (*kids)[0].GetString("path");
+  SpareDev* spare = np ? FindSpareLocked(0, *np) : nullptr;
+  if (spare && LookupVdevLocked(spare->guid)) return Status::Error(EBUSY, *np + " is busy");
+  if (spare && !replacing) return Status::Error(EBUSY, *np + " is busy");
+  if (spare && (!spare->file || !spare->label_ok)) return Status::Error(ENXIO, "cannot open '" + *np + "'");
+  if (spare && tvd->is_log) return Status::Error(ENOTSUP, "cannot replace a log with a spare");
   if (!replacing) {
     // For attach, the only allowable parent is a mirror or the root vdev.
     if (pvd != vroot_ && pvd->type != "mirror")
       return Status::Error(ENOTSUP, "can only attach to mirrors and top-level disks");
   } else {
     if (pvd->type == "replacing") return Status::Error(ENOTSUP, "cannot replace a replacing device");
-    // v23 replaces raidz members too; uzfs's raidz cannot yet tell a replacing column's
-    // stale new side from a good one (no per-column checksum), so it does not offer it.
-    if (pvd->type == "raidz")
-      return Status::Error(ENOTSUP, "replacing a raidz member is not supported by uzfs");
+    // Spare replaces spare, non-spare replaces non-spare below a spare vdev.
+    if (pvd->type == "spare" && (spare != nullptr) != oldvd->is_spare)
+      return Status::Error(ENOTSUP, "cannot replace a replacing device");
+    // A raidz member too: its column's stale new side is never trusted alone (a block that
+    // does not verify is reconstructed from parity), and the resilver writes each verified
+    // column to the replacing vdev whole (vdev.cc, RaidzVdev::ResilverColumns).
   }
   // The new device may be no other leaf of the pool (an in-place replacement's is oldvd's).
   {
-    const std::string* np = (*kids)[0].GetString("path");
     bool busy = false;
     for (size_t i = 0; i < NumTops(); i++)
       if (!Top(i)->is_hole())
         ForEachLeaf(*Top(i), [&](Vdev& l) { busy |= np && &l != oldvd && PathOf(l) == *np; });
     if (busy || (np && !replacing && PathOf(*oldvd) == *np))
       return Status::Error(EBUSY, *np + " is busy");
+  }
+  // spa_vdev_attach: a spare above a leaf not yet spared makes a "spare" vdev.
+  const std::string ptype =
+      !replacing ? "mirror" : spare && pvd->type != "spare" ? "spare" : "replacing";
+  // A new parent goes between oldvd and its parent only when that is the top-level vdev.
+  if (pvd != vroot_ && pvd->type != ptype && pvd != tvd)
+    return Status::Error(ENOTSUP, "vdev tree nested too deeply");
+  // Make sure the new device is big enough (vdev_get_min_asize: the top-level's; a raidz
+  // member's share of it). A spare is measured before its labels are touched.
+  uint64_t min_asize = tvd->asize;
+  if (tvd->type == "raidz" && !tvd->children.empty())
+    min_asize = (tvd->asize + tvd->children.size() - 1) / tvd->children.size();
+  if (spare) {
+    UZFS_ASSIGN(uint64_t size, spare->file->Size());
+    const uint64_t psize = P2Align(size, kVdevLabelSize);
+    if (psize < kVdevLabelStartSize + kVdevLabelEndSize + min_asize)
+      return Status::Error(EOVERFLOW, "device is too small");
   }
   const uint64_t txg = txg_.open();
   std::map<uint64_t, std::unique_ptr<File>> files;
@@ -132,8 +160,17 @@ Status Pool::AttachVdev(uint64_t guid, const NvList& nvroot, bool replacing) {
   leaf.AddUint64("is_log", 0);
   UZFS_TRY(OpenNewTops({leaf}, tvd->ashift, txg, "device is too small", &files, &configs));
   NvList& cfg = configs[0];
-  // Make sure the new device is big enough (vdev_get_min_asize: the top-level's).
-  if (cfg.GetUint64("asize").value_or(0) < tvd->asize)
+  if (spare) {
+    // vdev_label_init(VDEV_LABEL_REPLACE) of a spare: the leaf takes the spare's guid (the
+    // one its label and the spare list hold), and is_spare.
+    const uint64_t g = cfg.GetUint64("guid").value_or(0);
+    files[spare->guid] = std::move(files[g]);
+    files.erase(g);
+    cfg.AddUint64("guid", spare->guid);
+    cfg.AddUint64("is_spare", 1);
+    spare->label_ok = false;  // its labels are cleared: the pool's come with the sync
+  }
+  if (cfg.GetUint64("asize").value_or(0) < min_asize)
     return Status::Error(EOVERFLOW, "device is too small");
   LeafOpener opener = [&](uint64_t g, const std::string&) -> std::unique_ptr<File> {
     auto it = files.find(g);
@@ -157,7 +194,6 @@ Status Pool::AttachVdev(uint64_t guid, const NvList& nvroot, bool replacing) {
   dtl_dirty_.insert(nv);
   nv->resilvering.store(true, std::memory_order_relaxed);
 
-  const std::string ptype = replacing ? "replacing" : "mirror";
   if (pvd != vroot_ && pvd->type == ptype) {
     // A new side of the mirror (attach): the mirror is rebuilt with it.
     auto n = RebuildLocked(pvd, nullptr, std::move(newvd));
@@ -207,6 +243,7 @@ Status Pool::AttachVdev(uint64_t guid, const NvList& nvroot, bool replacing) {
                     std::string(replacing ? "replace" : "attach") + " vdev=" + newpath +
                         (replacing ? " for" : " to") + " vdev=" + oldpath);
   PostEvent("vdev_attach", nv);  // spa_vdev_attach's ESC_ZFS_VDEV_ATTACH
+  if (spare) PostEvent("vdev_spare", nv);  // spa_vdev_attach's ESC_ZFS_VDEV_SPARE
   // spa_scrub(POOL_SCRUB_RESILVER): the resilver (a scrub under way gives way to it).
   StartResilverLocked();
   return SyncLocked(kPoolStateActive);
@@ -244,6 +281,14 @@ Status Pool::DetachVdev(uint64_t guid, uint64_t pguid, bool replace_done) {
   NvList removed_cfg;
   File* vf = vd->file() && !vd->health.dead() ? vd->file() : nullptr;
   if (vf) removed_cfg = RemovedLabelConfig(Identity(), Tops(), *tvd, *vd, kPoolStateActive);
+  // A hot spare leaving its spare vdev gets the spare label back (VDEV_LABEL_REMOVE of a
+  // vdev_isspare leaf) and is AVAIL again. Detaching the original disk from a spare vdev
+  // makes the spare a real disk of the pool: it leaves the spare list ("unspare").
+  const bool spare_back = vd->is_spare && FindSpareLocked(vd->guid, "") != nullptr;
+  const bool unspare = pvd->type == "spare" && pvd->children[0].get() == vd &&
+                       pvd->children.back()->is_spare;
+  Vdev* const spared = unspare ? pvd->children.back().get() : nullptr;
+  const uint64_t spared_guid = spared ? spared->guid : 0;  // before a top-level swap renames it
 
   Vdev* cvd = nullptr;  // the child that remains when pvd is left with one
   for (auto& c : pvd->children)
@@ -283,13 +328,27 @@ Status Pool::DetachVdev(uint64_t guid, uint64_t pguid, bool replace_done) {
   }
   vd->dtl.Clear();
   vd->resilvering.store(false, std::memory_order_relaxed);
+  if (unspare) {
+    // spa_vdev_detach's unspare: spa_vdev_remove of the spare from the list; the leaf is
+    // no longer a spare (its config loses is_spare).
+    spared->is_spare = false;
+    for (size_t i = 0; i < spares_.size(); i++)
+      if (spares_[i].guid == spared_guid) {
+        spares_.erase(spares_.begin() + i);
+        spares_dirty_ = true;
+        break;
+      }
+  }
   PostEvent("vdev_remove", vd);  // spa_vdev_detach's ESC_ZFS_VDEV_REMOVE
   retired_.emplace_back(vd);
   config_dirty_ = true;
   concurrent_io_ = -1;
   LogInternalLocked(kLogPoolVdevDetach, txg, "vdev=" + vdpath);
   UZFS_TRY(SyncLocked(kPoolStateActive));
-  if (vf) {
+  if (vf && spare_back) {
+    if (SpareDev* s = FindSpareLocked(vd->guid, ""); s && s->file && WriteSpareLabel(*s->file, s->guid).ok())
+      s->label_ok = true;
+  } else if (vf) {
     auto size = vf->Size();
     if (size.ok()) {
       const uint64_t psize = P2Align(*size, kVdevLabelSize);

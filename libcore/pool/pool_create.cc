@@ -305,6 +305,8 @@ Status Pool::InitNew(const PoolCreateSpec& spec) {
   for (const std::string& f : spec.features) UZFS_TRY(ActivateFeatureLocked(f));
   for (size_t i = 0; i < NumTops(); i++)
     if (Top(i)->is_dax()) UZFS_TRY(ActivateFeatureLocked(kFeatureDax));
+  // spa_create: the spares after the tree (spa_validate_aux, spa_load_spares).
+  if (const std::vector<NvList>* sp = spec.nvroot.GetNvListArray("spares")) UZFS_TRY(AddSparesLocked(*sp));
   config_dirty_ = true;
   return SyncLocked(kPoolStateActive);
 }

@@ -45,6 +45,9 @@ void Pool::PostEvent(const std::string& what, const Vdev* vd, NvList extra) {
 }
 
 void Pool::PostVdevError(Vdev& leaf, const Vdev::ErrorReport& r) {
+  // A leaf that died: zfsd's retire agent may give it a spare (ActivateSpares).
+  if (r.after != r.before && (r.after == LeafState::kFaulted || r.after == LeafState::kCantOpen))
+    spare_wanted_.store(true, std::memory_order_relaxed);
   EventLog* log = events_.load(std::memory_order_acquire);
   if (!log) return;
   // zfs_ereport_start: the detector names the pool and the vdev; the payload describes the

@@ -101,6 +101,7 @@ Status Pool::FaultDevice(uint64_t guid) {
   ForLeaves(*target, [this](Vdev& leaf) {
     const LeafState before = leaf.health.state();
     leaf.health.Set(LeafState::kFaulted);
+    spare_wanted_.store(true, std::memory_order_relaxed);  // zed's retire agent looks
     PostStateChange(events_.load(), *this, leaf, before, LeafState::kFaulted);  // vdev_fault
   });
   return Status::Ok();

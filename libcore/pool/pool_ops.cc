@@ -83,6 +83,7 @@ Result<std::unique_ptr<Pool>> Pool::Import(const PoolImportSpec& spec) {
   if (const std::string* c = cfg.GetString("comment")) p->comment_ = *c;
   UZFS_TRY(ValidatePoolProps(spec.props, /*at_create=*/true));
   UZFS_TRY(p->LoadExisting());
+  UZFS_TRY(p->LoadSparesLocked());
   p->synced_rootbp_ = spa.uberblock().rootbp;
   UZFS_TRY(p->LoadDtlsLocked());
   UZFS_TRY(p->LoadScanLocked());
@@ -339,9 +340,11 @@ Status Pool::LogHistoryLocked(const NvList& record) {
            bof = LoadLE64(hdr.data() + 16), eof = LoadLE64(hdr.data() + 24),
            lost = LoadLE64(hdr.data() + 32);
   Bytes packed = record.EncodeXdr();
-  Bytes rec(8 + packed.size());
+  // The length, then the record (appended: GCC 12's -Wstringop-overflow misjudged the
+  // bound of a copy into a presized buffer here).
+  Bytes rec(8);
   StoreLE64(rec.data(), packed.size());
-  std::copy(packed.begin(), packed.end(), rec.begin() + 8);
+  rec.insert(rec.end(), packed.begin(), packed.end());
   if (rec.size() > max_off - create_len) return Status::Ok();  // cannot ever fit: dropped
   auto phys = [&](uint64_t off) {
     return off < create_len ? off : create_len + (off - create_len) % (max_off - create_len);

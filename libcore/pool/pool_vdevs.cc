@@ -21,12 +21,20 @@ namespace uzfs {
 
 Status Pool::AddVdevs(const NvList& nvroot) {
   const std::vector<NvList>* tops = nvroot.GetNvListArray("children");
-  if (!tops || tops->empty()) return Status::Error(EINVAL, "invalid vdev specification: no devices");
+  const std::vector<NvList>* spares = nvroot.GetNvListArray("spares");
+  if ((!tops || tops->empty()) && (!spares || spares->empty()))
+    return Status::Error(EINVAL, "invalid vdev specification: no devices");
   std::lock_guard<std::mutex> one(sync_mu_);
   std::lock_guard<std::mutex> l(mu_);
   if (closed_) return Status::Error(ENOENT, "no such pool");
   if (readonly_) return Status::Error(EROFS, "pool is read-only");
   if (!failed_.ok()) return failed_;
+  // spa_vdev_add: spares only (the tree does not change), or after the new vdevs.
+  if (!tops || tops->empty()) {
+    UZFS_TRY(AddSparesLocked(*spares));
+    PostEvent("vdev_add");  // spa_vdev_add's ESC_ZFS_VDEV_ADD
+    return SyncLocked(kPoolStateActive);
+  }
   const uint64_t txg = txg_.open();
   std::map<uint64_t, std::unique_ptr<File>> files;  // leaf guid → device
   std::vector<NvList> configs;
@@ -81,6 +89,7 @@ Status Pool::AddVdevs(const NvList& nvroot) {
     if (Top(ids[k])->is_dax()) UZFS_TRY(ActivateFeatureLocked(kFeatureDax));
   config_dirty_ = true;
   PostEvent("vdev_add");  // spa_vdev_add's ESC_ZFS_VDEV_ADD
+  if (spares) UZFS_TRY(AddSparesLocked(*spares));
   return SyncLocked(kPoolStateActive);
 }
 
@@ -90,6 +99,8 @@ Status Pool::RemoveVdev(uint64_t guid) {
   if (closed_) return Status::Error(ENOENT, "no such pool");
   if (readonly_) return Status::Error(EROFS, "pool is read-only");
   if (!failed_.ok()) return failed_;
+  // spa_vdev_remove: a hot spare first (spa_nvlist_lookup_by_guid of the spare list).
+  if (FindSpareLocked(guid, "")) return RemoveSpareLocked(guid);
   // spa_lookup_by_guid: the top-level vdev, or a vdev below one (which cannot go alone).
   uint64_t id = UINT64_MAX;
   bool below = false;

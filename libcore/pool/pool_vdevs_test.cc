@@ -2,7 +2,7 @@
 // log's blocks and nothing else and is no pool space; zpool add places new vdevs at the first
 // hole, else after the last; the removal of a log device (with live log blocks on it) leaves
 // a hole, or nothing when it was the last, every fsync'ed change still there after a crash;
-// a pool with a hole imports again.
+// a pool with a hole imports again. Hot spares: listed, labelled, replaced with, removed.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -210,6 +210,85 @@ TEST_F(PoolVdevsTest, RemovingALogDeviceWithLiveLogBlocksKeepsEveryCommittedChan
   Reimport(/*crash=*/true);
   EXPECT_EQ(*ReadFile("before"), Bytes(9000, 'b'));
   EXPECT_EQ(*ReadFile("after"), Bytes(7000, 'a'));
+}
+
+// Hot spares (pool_spares.cc): listed in the MOS and in status with their state, labelled
+// as inactive spares; a replace with one makes a spare vdev with the spare's guid; a crash
+// keeps the list; detaching the original drops the spare from the list.
+TEST_F(PoolVdevsTest, SparesAreListedLabelledReplacedAndRemoved) {
+  auto spares = [&]() {
+    std::vector<std::pair<std::string, std::string>> out;
+    NvList cfg = pool_->StatusConfig();
+    if (const auto* sp = cfg.GetNvList("vdev_tree")->GetNvListArray("spares"))
+      for (const NvList& s : *sp) out.push_back({*s.GetString("path"), *s.GetString("state")});
+    return out;
+  };
+  using V = std::vector<std::pair<std::string, std::string>>;
+  NvList root = Root({Leaf(Dev("d0"))});
+  root.AddNvListArray("spares", {Leaf(Dev("s0"))});
+  PoolCreateSpec cs;
+  cs.name = "tank";
+  cs.nvroot = root;
+  auto p = Pool::Create(cs);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  pool_ = std::move(p).value();
+  EXPECT_EQ(spares(), (V{{Dev("s0"), "AVAIL"}}));
+  // The spare's own label: POOL_STATE_SPARE, its guid, no pool.
+  {
+    auto f = PosixEnv()->Open(Dev("s0"), OpenOptions{});
+    ASSERT_TRUE(f.ok());
+    auto dl = ReadDeviceLabels(**f);
+    ASSERT_TRUE(dl.ok() && dl->config());
+    EXPECT_EQ(dl->config()->GetUint64("state").value_or(0), 3u);
+    EXPECT_FALSE(dl->config()->Has("pool_guid"));
+  }
+  // Spares only: added without a new vdev; a too small one, a duplicate refused.
+  NvList add = Root({});
+  add.AddNvListArray("spares", {Leaf(Dev("s1"))});
+  ASSERT_TRUE(pool_->AddVdevs(add).ok());
+  add.AddNvListArray("spares", {Leaf(Dev("tiny", 32ULL << 20))});
+  EXPECT_EQ(pool_->AddVdevs(add).code(), EOVERFLOW);
+  add.AddNvListArray("spares", {Leaf(Dev("s1"))});
+  EXPECT_EQ(pool_->AddVdevs(add).code(), EBUSY);
+  EXPECT_EQ(spares(), (V{{Dev("s0"), "AVAIL"}, {Dev("s1"), "AVAIL"}}));
+  ASSERT_TRUE(WriteFile("f", Bytes(50000, 'x')).ok());
+  ASSERT_TRUE(pool_->Sync().ok());
+  // A crash keeps the list (it is in the synced MOS).
+  devs_ = {Dev("d0")};
+  Reimport(/*crash=*/true);
+  EXPECT_EQ(spares(), (V{{Dev("s0"), "AVAIL"}, {Dev("s1"), "AVAIL"}}));
+  // Replace d0 with s0: a spare vdev, s0 with its list guid, INUSE; it cannot be removed.
+  NvList cfg = pool_->StatusConfig();
+  uint64_t s0_guid = 0;
+  for (const NvList& s : *cfg.GetNvList("vdev_tree")->GetNvListArray("spares"))
+    if (*s.GetString("path") == Dev("s0")) s0_guid = *s.GetUint64("guid");
+  ASSERT_TRUE(pool_->AttachVdev(GuidOf(Dev("d0")), Root({Leaf(Dev("s0"))}), true).ok());
+  const NvList top = Tops()[0];
+  EXPECT_EQ(*top.GetString("type"), "spare");
+  EXPECT_EQ(*(*top.GetNvListArray("children"))[1].GetUint64("guid"), s0_guid);
+  EXPECT_EQ(spares(), (V{{Dev("s0"), "INUSE"}, {Dev("s1"), "AVAIL"}}));
+  EXPECT_EQ(pool_->RemoveVdev(s0_guid).code(), EBUSY);
+  // Removing s1: gone from the list, for good.
+  uint64_t s1_guid = 0;
+  cfg = pool_->StatusConfig();
+  for (const NvList& s : *cfg.GetNvList("vdev_tree")->GetNvListArray("spares"))
+    if (*s.GetString("path") == Dev("s1")) s1_guid = *s.GetUint64("guid");
+  ASSERT_TRUE(pool_->RemoveVdev(s1_guid).ok());
+  EXPECT_EQ(spares(), (V{{Dev("s0"), "INUSE"}}));
+  // Until the resilver ends the original cannot go; afterwards detaching it makes s0 a pool
+  // disk (no longer listed).
+  for (int i = 0; i < 200 && pool_->scan_status().state == "scanning"; i++)
+    pool_->ScanStep(std::chrono::milliseconds(200));
+  ASSERT_TRUE(pool_->Sync().ok());
+  // (d0 is below the spare vdev now: its guid from there.)
+  uint64_t d0_guid = *(*Tops()[0].GetNvListArray("children"))[0].GetUint64("guid");
+  ASSERT_TRUE(pool_->DetachVdev(d0_guid).ok());
+  EXPECT_EQ(*Tops()[0].GetString("path"), Dev("s0"));
+  EXPECT_EQ(spares(), V{});
+  devs_ = {Dev("s0")};
+  Reimport(/*crash=*/false);
+  EXPECT_EQ(spares(), V{});
+  EXPECT_EQ(*ReadFile("f"), Bytes(50000, 'x'));
 }
 
 }  // namespace

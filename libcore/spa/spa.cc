@@ -124,8 +124,15 @@ NvList VdevStatusTree(const Vdev& v) {
   if (v.type == "raidz") nv.AddUint64("nparity", v.nparity);
   if (v.is_log) nv.AddUint64("is_log", 1);
   if (v.is_hole()) nv.AddUint64("is_hole", 1);
+  // vdev_propagate_state: DEGRADED when a child is not ONLINE (a degraded child too: a
+  // spare vdev beside a faulted disk degrades its mirror).
+  std::vector<NvList> kids;
   bool all = true;
-  for (const auto& c : v.children) all &= c->available();
+  for (const auto& c : v.children) {
+    kids.push_back(VdevStatusTree(*c));
+    const std::string* cs = kids.back().GetString("state");
+    all &= c->available() && cs && *cs == "ONLINE";
+  }
   // A leaf's fault (vdev_health.h): FAULTED "too many errors" (VDEV_AUX_ERR_EXCEEDED), or
   // UNAVAIL "cannot open" (VDEV_AUX_OPEN_FAILED), as print_status_config names them.
   const LeafState ls = v.is_leaf() ? v.health.state() : LeafState::kOnline;
@@ -148,11 +155,7 @@ NvList VdevStatusTree(const Vdev& v) {
   nv.AddUint64("write_bytes", v.io.bytes[1].load(std::memory_order_relaxed));
   // print_status_config's "(resilvering)": a leaf a resilver under way writes to.
   if (v.is_leaf() && v.resilvering.load(std::memory_order_relaxed)) nv.AddUint64("resilvering", 1);
-  if (!v.children.empty()) {
-    std::vector<NvList> kids;
-    for (const auto& c : v.children) kids.push_back(VdevStatusTree(*c));
-    nv.AddNvListArray("children", std::move(kids));
-  }
+  if (!v.children.empty()) nv.AddNvListArray("children", std::move(kids));
   return nv;
 }
 

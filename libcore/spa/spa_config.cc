@@ -39,6 +39,7 @@ NvList VdevConfig(const Vdev& v, bool top) {
   if (v.is_leaf()) {
     nv.AddString("path", v.open_path.empty() ? v.path : v.open_path);
     if (v.type == "disk") nv.AddUint64("whole_disk", v.whole_disk ? 1 : 0);
+    if (v.is_spare) nv.AddUint64("is_spare", 1);  // vdev_config_generate's order
   }
   if (v.type == "raidz") nv.AddUint64("nparity", v.nparity);
   if (top) {

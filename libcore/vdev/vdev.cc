@@ -274,6 +274,7 @@ class RaidzVdev : public Vdev {
               std::vector<VdevIoError>* errs, bool scrub) override {
     Status s = ReadColumns(offset, out, verify, errs, scrub);
     if (s.ok()) io.Count(false, out.size());
+    if (s.ok() && scrub && self_heal && verify) ResilverColumns(offset, out);
     return s;
   }
 
@@ -425,6 +426,43 @@ class RaidzVdev : public Vdev {
   Status Flush() override { return FlushChildren(*this); }
 
  private:
+  // A column whose device is being replaced (a replacing or spare vdev with a side whose
+  // DTL is not empty) cannot tell its stale new side from the old one (a column has no
+  // checksum of its own), so a scrub or resilver that verified the block writes the column
+  // to it whole: every side gets the good bytes (v23's resilver writes the block to the
+  // child whose DTL holds its txg; vdev_raidz_io_done repairs that column).
+  void ResilverColumns(uint64_t offset, ByteSpan verified) {
+    std::vector<bool> target(children.size(), false);
+    bool any = false;
+    for (size_t i = 0; i < children.size(); i++) {
+      if (children[i]->is_leaf() || !children[i]->available()) continue;
+      ForEachLeaf(*children[i], [&](const Vdev& l) {
+        if (l.resilvering.load(std::memory_order_relaxed)) target[i] = any = true;
+      });
+    }
+    if (!any) return;
+    const uint64_t unit = 1ULL << ashift;
+    const uint64_t size = P2RoundUp(verified.size(), unit);
+    auto map = RaidzMapAlloc(offset, size, ashift, children.size(), nparity);
+    if (!map.ok()) return;
+    const RaidzMap& m = *map;
+    RaidzColumns cols(m.cols);
+    uint64_t pos = 0;
+    for (uint64_t c = 0; c < m.cols; c++) {
+      cols[c].assign(m.col[c].size, 0);
+      if (c < m.firstdatacol) continue;
+      const uint64_t n = std::min<uint64_t>(m.col[c].size, verified.size() - std::min(pos, verified.size()));
+      std::copy_n(verified.begin() + static_cast<long>(pos), n, cols[c].begin());
+      pos += m.col[c].size;
+    }
+    RaidzGenerateParity(m, cols);
+    for (uint64_t c = 0; c < m.cols; c++) {
+      if (m.col[c].size == 0 || !target[m.col[c].devidx]) continue;
+      if (children[m.col[c].devidx]->Write(m.col[c].offset, cols[c], nullptr).ok())
+        CountRepair(cols[c].size());
+    }
+  }
+
   // Scrub: read the parity columns and compare them with parity regenerated from good data
   // (vdev_raidz_io_done's parity check under ZIO_FLAG_SCRUB). A wrong one is a checksum error
   // of its device; it and an unreadable one are rewritten when the pool heals.
@@ -558,6 +596,7 @@ Result<std::unique_ptr<Vdev>> Build(const NvList& nv, const LeafOpener& open, ui
   v->create_txg = nv.GetUint64("create_txg").value_or(0);
   v->is_log = nv.GetUint64("is_log").value_or(0) != 0;
   v->whole_disk = nv.GetUint64("whole_disk").value_or(0) != 0;
+  v->is_spare = nv.GetUint64("is_spare").value_or(0) != 0;
   // vdev_load: a leaf taken offline for good (zpool offline without -t) stays offline; its
   // DTL's contents are read by the pool (the object is in the MOS).
   if (v->is_leaf() && nv.GetUint64("offline").value_or(0)) v->health.Set(LeafState::kOffline);
@@ -647,7 +686,9 @@ bool VdevComplete(const Vdev& v) {
 }
 
 std::unique_ptr<Vdev> MakeMirrorVdev(const std::string& type) {
-  auto v = std::make_unique<MirrorVdev>();
+  std::unique_ptr<Vdev> v;
+  if (type == "raidz") v = std::make_unique<RaidzVdev>();
+  else v = std::make_unique<MirrorVdev>();
   v->type = type;
   return v;
 }

@@ -60,6 +60,9 @@ class Vdev {
   uint64_t create_txg = 0;
   bool is_log = false;
   bool whole_disk = false;  // leaves: a disk we partitioned (the path is its partition 1)
+  // Leaves: a hot spare of the pool serving in a "spare" vdev (ZPOOL_CONFIG_IS_SPARE,
+  // vdev_isspare); its guid is the one the pool's spare list names.
+  bool is_spare = false;
   std::vector<std::unique_ptr<Vdev>> children;
 
   // Leaves: error counters and fault state (vdev_health.h); interior vdevs keep theirs at

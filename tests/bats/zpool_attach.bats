@@ -93,11 +93,11 @@ $V/d3 ONLINE" ]
   "$ZPOOL" detach tank "$V/d3"
   # A single disk is no mirror side.
   expect 1 "cannot detach $V/d0: only applicable to mirror and replacing vdevs" "$ZPOOL" detach tank "$V/d0"
-  # raidz: no attach (v23), no replace (uzfs: not yet).
+  # raidz: no attach (v23); a replacement smaller than a member's share is too small.
   truncate -s 128M "$V/e0" "$V/e1"
   "$ZPOOL" create -m "$A/r" r raidz "$V/d1" "$V/d2" "$V/e0"
   expect 1 "cannot attach $V/e1 to $V/d1: can only attach to mirrors and top-level disks" "$ZPOOL" attach r "$V/d1" "$V/e1"
-  expect 1 "cannot replace $V/d1 with $V/e1: replacing a raidz member is not supported by uzfs" "$ZPOOL" replace r "$V/d1" "$V/e1"
+  expect 1 "cannot replace $V/d1 with $V/small: device is too small" "$ZPOOL" replace r "$V/d1" "$V/small"
   expect 1 "cannot detach $V/d1: only applicable to mirror and replacing vdevs" "$ZPOOL" detach r "$V/d1"
   "$ZPOOL" destroy r
   # The last side holding every block stays.
@@ -295,5 +295,38 @@ $V/d2 ONLINE" ]
   "$ZPOOL" export tank
   fresh_import tank
   [ "$(cd "$A/tank" && sha256sum f*)" = "$sums" ]
+  judge tank
+}
+
+@test "replace a raidz1 member: the new device is resilvered by reconstruction from parity, the old one detached; the data whole without it; zfs-fuse judges" {
+  zfsd_stop
+  ZFSD_EXTRA_ARGS="--txg-timeout 1" zfsd_start
+  truncate -s 128M "$V/e0"
+  "$ZPOOL" create -m "$A/tank" tank raidz1 "$V/d0" "$V/d1" "$V/d2"
+  files "$A/tank" 8
+  "$ZPOOL" sync tank
+  sums=$(cd "$A/tank" && sha256sum f*)
+  # d1 dies for good: zeroed while exported (labels too), so the import finds it missing.
+  "$ZPOOL" export tank
+  dd if=/dev/zero of="$V/d1" bs=1M count=128 conv=notrunc 2>/dev/null
+  fresh_import tank
+  [[ $(row tank "$V/d1") == "$V/d1 UNAVAIL "* ]]
+  "$ZPOOL" replace tank "$V/d1" "$V/e0"
+  wait_resilvered tank
+  wait_gone tank "$V/d1"
+  [ "$(devs tank)" = "raidz1-0 ONLINE
+$V/d0 ONLINE
+$V/e0 ONLINE
+$V/d2 ONLINE" ]
+  [ "$(cd "$A/tank" && sha256sum f*)" = "$sums" ]
+  # e0 holds its column of every block: d0 taken out, every file still reads whole (each
+  # block rebuilt from e0, d2 and parity).
+  "$ZPOOL" offline tank "$V/d0"
+  "$ZPOOL" export tank
+  fresh_import tank
+  [ "$(cd "$A/tank" && sha256sum f*)" = "$sums" ]
+  [ "$(row tank "$V/e0")" = "$V/e0 ONLINE 0 0 0" ]
+  "$ZPOOL" online tank "$V/d0"
+  wait_resilvered tank
   judge tank
 }

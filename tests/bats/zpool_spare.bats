@@ -1,0 +1,290 @@
+#!/usr/bin/env bats
+# Hot spares: zpool create / add ... spare, listed by zpool status ("spares", AVAIL, INUSE
+# "currently in use") and list -v as zfs-fuse lists them; zpool remove of an inactive spare;
+# zpool replace with a spare (a "spare" vdev, resilvered), detach of the spare (AVAIL again)
+# or of the original (the spare becomes a pool disk); zfsd giving a spare to a faulted
+# mirror side by itself (zed's retire agent); a SIGKILL mid-spare-resilver. zfs-fuse
+# imports our pools with spares (an active one too) and we import its; its zdb -bcc judges.
+
+load ../lib/pool_helpers
+load ../lib/oracle
+
+ZINJECT=$UZFS_BUILD/cmd/zinject/zinject
+
+setup() {
+  pool_vdevs_setup
+  truncate -s 128M "$V/s0" "$V/s1"
+}
+
+teardown() {
+  pool_suite_teardown
+}
+
+# files DIR N: N files of 1 MiB of random bytes, f1..fN.
+files() {
+  local i
+  for i in $(seq "$2"); do head -c 1M /dev/urandom >"$1/f$i"; done
+}
+
+# config POOL: zpool status's config block (from the NAME line to the blank line).
+config() {
+  "$ZPOOL" status "$1" | awk '/^\tNAME/ { on = 1 } on && NF == 0 { exit } on { print }'
+}
+
+# devs POOL: "name state" of every row of the config block but the header and the pool.
+devs() {
+  config "$1" | awk 'NR > 2 { print (NF > 1 ? $1 " " $2 : $1) }'
+}
+
+# wait_for POOL TEXT: until zpool status shows TEXT (30 s at most).
+wait_for() {
+  for _ in $(seq 150); do
+    [[ $("$ZPOOL" status "$1") == *"$2"* ]] && return 0
+    sleep 0.2
+  done
+  "$ZPOOL" status "$1" >&2
+  return 1
+}
+
+@test "spares: create and add list them (status, list -v); remove an inactive one; the refusals in zfs-fuse's words; zfs-fuse imports ours and we import its" {
+  "$ZPOOL" create -m "$A/tank" tank mirror "$V/d0" "$V/d1" spare "$V/d2"
+  # print_spares: a "spares" heading, each spare in the name column, AVAIL, no counters.
+  w=$((${#V} + 3 + 4))  # the name column: the deepest row, "    $V/d0"
+  [ "$(config tank | tail -2)" = "$(printf '\tspares\n\t  %-*s  %-8s' $((w - 2)) "$V/d2" AVAIL)" ] || {
+    config tank | cat -A >&2
+    false
+  }
+  "$ZPOOL" add tank spare "$V/s0"
+  [ "$(devs tank)" = "mirror-0 ONLINE
+$V/d0 ONLINE
+$V/d1 ONLINE
+spares
+$V/d2 AVAIL
+$V/s0 AVAIL" ]
+  run "$ZPOOL" list -Hv -o name,health tank
+  [ "$output" = "$(printf 'tank\tONLINE\n  mirror-0\tONLINE\n    %s\tONLINE\n    %s\tONLINE\nspare\t-\n  %s\tAVAIL\n  %s\tAVAIL' "$V/d0" "$V/d1" "$V/d2" "$V/s0")" ]
+  # The spare's own label: POOL_STATE_SPARE (3), its guid, no pool.
+  run "$ZDB" -l "$V/d2"
+  [[ $output == *"state: 3"* ]]
+  [[ $output != *"pool_guid"* ]]
+  # Refusals: a spare of the pool already, one too small, one of another imported pool; no
+  # such device; a data vdev; an available spare is no vdev to offline or attach to.
+  expect 1 "cannot add to 'tank': one or more vdevs refer to the same device" "$ZPOOL" add tank spare "$V/s0"
+  truncate -s 32M "$V/tiny"
+  run "$ZPOOL" add tank spare "$V/tiny"
+  [ "$status" -eq 1 ]
+  [[ $output == *"less than the minimum size (64M)"* ]]
+  "$ZPOOL" create -m "$A/other" other "$V/d3"
+  run "$ZPOOL" add tank spare "$V/d3"
+  [ "$status" -eq 1 ]
+  [[ $output == *"$V/d3 is part of active pool 'other'"* ]]
+  "$ZPOOL" destroy other
+  expect 1 "cannot remove $V/d9: no such device in pool" "$ZPOOL" remove tank "$V/d9"
+  expect 1 "cannot remove $V/d0: only inactive hot spares, cache, top-level, or log devices can be removed" \
+    "$ZPOOL" remove tank "$V/d0"
+  expect 1 "cannot offline $V/d2: device is reserved as a hot spare" "$ZPOOL" offline tank "$V/d2"
+  expect 1 "cannot attach $V/s1 to $V/d2: device is reserved as a hot spare" "$ZPOOL" attach tank "$V/d2" "$V/s1"
+  # remove: the spare leaves the list (its label stays a spare's, which is free).
+  "$ZPOOL" remove tank "$V/s0"
+  [ "$(devs tank | tail -2)" = "spares
+$V/d2 AVAIL" ]
+  "$ZPOOL" create -m "$A/other" other "$V/s0"
+  "$ZPOOL" destroy other
+  # The list is in the MOS: a new zfsd imports it.
+  "$ZPOOL" export tank
+  fresh_import tank
+  [ "$(devs tank | tail -2)" = "spares
+$V/d2 AVAIL" ]
+  # zfs-fuse imports it and lists the spare; its zdb finds the pool clean.
+  "$ZPOOL" export tank
+  oracle_start
+  oracle_zdb_clean "$V" tank
+  "$ZF_ZPOOL" import -d "$V" -R "$BATS_TEST_TMPDIR/zf" tank
+  run "$ZF_ZPOOL" status tank
+  [[ $output == *$'\tspares\n\t  '"$V/d2"'    AVAIL'* ]]
+  # Its own pool with spares, for us to import.
+  "$ZF_ZPOOL" create -m none zfp mirror "$V/s0" "$V/s1" spare "$V/d3"
+  "$ZF_ZPOOL" export zfp
+  "$ZF_ZPOOL" export tank
+  oracle_stop
+  "$ZPOOL" import -d "$V" zfp
+  [ "$(devs zfp)" = "mirror-0 ONLINE
+$V/s0 ONLINE
+$V/s1 ONLINE
+spares
+$V/d3 AVAIL" ]
+  # It goes from zfs-fuse's list here, and zfs-fuse sees that.
+  "$ZPOOL" remove zfp "$V/d3"
+  "$ZPOOL" export zfp
+  oracle_start
+  oracle_zdb_clean "$V" zfp
+  "$ZF_ZPOOL" import -d "$V" zfp
+  run "$ZF_ZPOOL" status zfp
+  [[ $output != *"spares"* ]]
+  "$ZF_ZPOOL" export zfp
+  oracle_stop
+}
+
+@test "replace with a spare under writes: a spare vdev, resilvered, the spare INUSE; detach the spare (AVAIL again) or the original (the spare stays for good); zfs-fuse imports the pool with an active spare" {
+  "$ZPOOL" create -m "$A/tank" tank mirror "$V/d0" "$V/d1" spare "$V/d2" "$V/s0"
+  files "$A/tank" 8
+  (for i in $(seq 24); do head -c 512K /dev/urandom >"$A/tank/w$i"; done) &
+  writer=$!
+  "$ZPOOL" replace tank "$V/d0" "$V/d2"
+  run devs tank
+  [ "${lines[1]}" = "spare-0 ONLINE" ]
+  [ "${lines[2]}" = "$V/d0 ONLINE" ]
+  [ "${lines[3]}" = "$V/d2 ONLINE" ]
+  [ "$(config tank | grep -F "$V/d2" | tail -1 | tr -s ' \t' ' ')" = " $V/d2 INUSE currently in use" ]
+  # An active spare is no inactive one; a spare cannot take a second device's place.
+  expect 1 "cannot remove $V/d2: only inactive hot spares, cache, top-level, or log devices can be removed" \
+    "$ZPOOL" remove tank "$V/d2"
+  expect 1 "invalid vdev specification
+use '-f' to override the following errors:
+$V/d2 is part of active pool 'tank'" "$ZPOOL" replace tank "$V/d1" "$V/d2"
+  wait "$writer"
+  wait_resilvered tank
+  sums=$(cd "$A/tank" && sha256sum f* w*)
+  run "$ZPOOL" history -i tank
+  [[ $output == *"] replace vdev=$V/d2 for vdev=$V/d0"* ]]
+  # The spare stays beside d0 once resilvered (v23: until one of them is detached).
+  [ "$(devs tank | sed -n 2,4p)" = "spare-0 ONLINE
+$V/d0 ONLINE
+$V/d2 ONLINE" ]
+  # zfs-fuse imports the pool with the active spare, reads every file, zdb finds it clean.
+  "$ZPOOL" export tank
+  oracle_start
+  oracle_zdb_clean "$V" tank
+  "$ZF_ZPOOL" import -d "$V" -R "$BATS_TEST_TMPDIR/zf" tank
+  run "$ZF_ZPOOL" status tank
+  [[ $output == *"spare-0"* ]]
+  [[ $output == *"$V/d2"*"INUSE     currently in use"* ]]
+  [ "$(cd "$BATS_TEST_TMPDIR/zf$A/tank" && sha256sum f* w*)" = "$sums" ]
+  "$ZF_ZPOOL" export tank
+  oracle_stop
+  "$ZPOOL" import -d "$V" tank
+  # Detach the spare: back to AVAIL, its label a spare's again.
+  "$ZPOOL" detach tank "$V/d2"
+  [ "$(devs tank)" = "mirror-0 ONLINE
+$V/d0 ONLINE
+$V/d1 ONLINE
+spares
+$V/d2 AVAIL
+$V/s0 AVAIL" ]
+  run "$ZDB" -l "$V/d2"
+  [[ $output == *"state: 3"* ]]
+  # Replace d1 with s0, then detach d1: s0 is a disk of the pool, no longer a spare.
+  "$ZPOOL" replace tank "$V/d1" "$V/s0"
+  wait_resilvered tank
+  "$ZPOOL" detach tank "$V/d1"
+  [ "$(devs tank)" = "mirror-0 ONLINE
+$V/d0 ONLINE
+$V/s0 ONLINE
+spares
+$V/d2 AVAIL" ]
+  # s0 alone serves every file after a fresh import.
+  "$ZPOOL" offline tank "$V/d0"
+  "$ZPOOL" export tank
+  fresh_import tank
+  [ "$(cd "$A/tank" && sha256sum f* w*)" = "$sums" ]
+  "$ZPOOL" online tank "$V/d0"
+  wait_resilvered tank
+  judge tank
+}
+
+@test "a mirror side faulted by zinject: zfsd gives it the AVAIL spare by itself (zpool events); autoreplace is a pool property" {
+  "$ZPOOL" create -m "$A/tank" tank mirror "$V/d0" "$V/d1" spare "$V/d2"
+  expect 0 "off" "$ZPOOL" get -H -o value autoreplace tank
+  "$ZPOOL" set autoreplace=on tank
+  expect 0 "on" "$ZPOOL" get -H -o value autoreplace tank
+  files "$A/tank" 4
+  "$ZPOOL" sync tank
+  sums=$(cd "$A/tank" && sha256sum f*)
+  "$ZPOOL" events -c >/dev/null
+  "$ZINJECT" -d "$V/d0" -A fault tank >/dev/null
+  wait_for tank "spare-0"
+  wait_resilvered tank
+  run devs tank
+  [ "${lines[1]}" = "spare-0 DEGRADED" ]
+  [ "${lines[2]}" = "$V/d0 FAULTED" ]
+  [ "${lines[3]}" = "$V/d2 ONLINE" ]
+  [[ $(config tank | grep -F "$V/d2" | tail -1) == *"INUSE     currently in use" ]]
+  run "$ZPOOL" events -H tank
+  [[ $output == *"sysevent.fs.zfs.vdev_spare"* ]]
+  [[ $output == *"sysevent.fs.zfs.resilver_start"* ]]
+  # The data is whole on d1 and the spare: d1 taken out, a fresh import reads it all.
+  "$ZPOOL" offline tank "$V/d1"
+  "$ZPOOL" export tank
+  fresh_import tank
+  [ "$(cd "$A/tank" && sha256sum f*)" = "$sums" ]
+  "$ZPOOL" online tank "$V/d1"
+  wait_resilvered tank
+  # The faulted disk goes; the spare takes its place for good.
+  "$ZPOOL" detach tank "$V/d0"
+  [ "$(devs tank)" = "mirror-0 ONLINE
+$V/d2 ONLINE
+$V/d1 ONLINE" ]
+  judge tank
+}
+
+@test "a mirror side that can no longer be opened (zinject -e nxio, as if pulled): UNAVAIL, and zfsd gives it the spare by itself" {
+  "$ZPOOL" create -m "$A/tank" tank mirror "$V/d0" "$V/d1" spare "$V/d2"
+  files "$A/tank" 2
+  "$ZPOOL" sync tank
+  "$ZPOOL" events -c >/dev/null
+  "$ZINJECT" -d "$V/d0" -e nxio tank >/dev/null
+  # Writes meet the pulled device; its probe finds it gone.
+  for i in 1 2 3; do head -c 1M /dev/urandom >"$A/tank/g$i"; "$ZPOOL" sync tank; done
+  wait_for tank "spare-0"
+  wait_resilvered tank
+  run devs tank
+  [ "${lines[1]}" = "spare-0 DEGRADED" ]
+  [ "${lines[2]}" = "$V/d0 UNAVAIL" ]
+  [ "${lines[3]}" = "$V/d2 ONLINE" ]
+  [ "$("$ZPOOL" events -H tank | cut -f2 | grep -c 'sysevent.fs.zfs.vdev_spare')" = 1 ]
+  sums=$(cd "$A/tank" && sha256sum f* g*)
+  "$ZINJECT" -c all >/dev/null
+  judge tank
+  oracle_start
+  "$ZF_ZPOOL" import -d "$V" -R "$BATS_TEST_TMPDIR/zf" tank
+  [ "$(cd "$BATS_TEST_TMPDIR/zf$A/tank" && sha256sum f* g*)" = "$sums" ]
+  "$ZF_ZPOOL" export tank
+  oracle_stop
+}
+
+@test "SIGKILL of zfsd mid-spare-resilver: the resilver resumes and ends, the spare stays INUSE; zfs-fuse judges" {
+  zfsd_stop
+  ZFSD_EXTRA_ARGS="--scrub-delay 100000 --txg-timeout 1" zfsd_start
+  "$ZPOOL" create -m "$A/tank" tank mirror "$V/d0" "$V/d1" spare "$V/d2"
+  files "$A/tank" 10
+  "$ZPOOL" sync tank
+  sums=$(cd "$A/tank" && sha256sum f*)
+  "$ZPOOL" replace tank "$V/d1" "$V/d2"
+  sleep 1.5
+  [[ $(scan tank) == "resilver in progress since "* ]]
+  zfsd_kill
+  oracle_start
+  oracle_zdb_clean "$V" tank
+  oracle_stop
+  ZFSD_EXTRA_ARGS="--scrub-delay 20000 --txg-timeout 1" zfsd_start
+  [[ $(scan tank) == "resilver in progress since "* ]]
+  [ "$(devs tank | sed -n 1,6p)" = "mirror-0 ONLINE
+$V/d0 ONLINE
+spare-1 ONLINE
+$V/d1 ONLINE
+$V/d2 ONLINE
+spares" ]
+  wait_resilvered tank
+  [[ $(config tank | grep -F "$V/d2" | tail -1) == *"INUSE     currently in use" ]]
+  # d2 holds every block: d0 and d1 out, a fresh import reads it all from the spare.
+  "$ZPOOL" offline tank "$V/d0"
+  "$ZPOOL" export tank
+  fresh_import tank
+  "$ZPOOL" offline tank "$V/d1"
+  "$ZPOOL" export tank
+  fresh_import tank
+  [ "$(cd "$A/tank" && sha256sum f*)" = "$sums" ]
+  "$ZPOOL" online tank "$V/d0" "$V/d1"
+  wait_resilvered tank
+  judge tank
+}
