@@ -8,8 +8,9 @@
 # Order, for time on a 2-core machine: the reference pools are made (they need only
 # zfs-fuse) while the programs build; the Bats suites, which spend most of their time waiting
 # on I/O, zfsd and zfs-fuse, start as soon as the programs are built, and the unit tests
-# compile and run beside them (nice 10), the fuzzers after those (nice 19). Each part's
-# report is printed whole.
+# compile beside them (nice 10), the fuzzers too (nice 19); ctest runs after the Bats suites.
+# (The reference pools are waited for before the Bats suites start; they are ready long
+# before the programs are built.)
 # Environment: UZFS_BUILD (build dir, default build/), UZFS_REFPOOLS (reference pool cache,
 # default build/refpools), UZFS_FUZZ_BUILD (the fuzzers' build dir, default build-fuzz/),
 # FUZZ_SECONDS (default 60).
@@ -68,31 +69,21 @@ nice -n 19 bash -c "$(declare -f section run_fuzzers); $(declare -p root UZFS_BU
   >"$UZFS_BUILD/fuzz.out" 2>&1 </dev/null &
 fuzz_pid=$!
 
-# --- unit tests (beside the Bats suites) ---------------------------------------------
-# The rest of the build (the unit-test binaries), then ctest once the reference pools are
-# there (uzfs_vdev_test reads one); refpools.sh waits for the build under way and says so.
-run_unit_tests() {
-  section "unit tests (ctest)"
-  if ! scripts/build.sh >"$UZFS_BUILD/build-tests.log" 2>&1; then
-    echo "FAIL building the unit tests"; tail -40 "$UZFS_BUILD/build-tests.log"
-    echo "0 1" >"$UZFS_BUILD/unit.counts"; return
-  fi
-  tests/lib/refpools.sh "$UZFS_REFPOOLS" >/dev/null 2>&1
-  ctest --test-dir "$UZFS_BUILD" --output-on-failure -j"$(nproc)" >"$UZFS_BUILD/ctest.log" 2>&1
-  cat "$UZFS_BUILD/ctest.log"
-  local total bad
-  total=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\2/p' "$UZFS_BUILD/ctest.log")
-  bad=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\1/p' "$UZFS_BUILD/ctest.log")
-  if [ -z "$total" ]; then
-    echo "ctest did not report a result"; echo "0 1" >"$UZFS_BUILD/unit.counts"
-  else
-    echo "$((total - bad)) $bad" >"$UZFS_BUILD/unit.counts"
-  fi
-}
-rm -f "$UZFS_BUILD/unit.counts"
-nice -n 10 bash -c "$(declare -f section run_unit_tests); $(declare -p UZFS_BUILD UZFS_REFPOOLS); run_unit_tests" \
-  >"$UZFS_BUILD/unit.out" 2>&1 </dev/null &
-unit_pid=$!
+# --- unit-test build (beside the Bats suites) -----------------------------------------
+# The rest of the build (the unit-test binaries) compiles while the Bats suites run; ctest
+# itself runs after them, as its loop-device and zfs-fuse tests must not meet theirs.
+nice -n 10 scripts/build.sh >"$UZFS_BUILD/build-tests.log" 2>&1 </dev/null &
+unit_build_pid=$!
+
+# The reference pools are ready before any Bats file starts: a mount namespace made while
+# zfs-fuse still has a pool mounted keeps a copy of that mount, and the pool cannot export.
+section "reference pools"
+if wait "$refpools_pid"; then
+  cat "$UZFS_BUILD/refpools.out"; passed=$((passed + 1))
+else
+  cat "$UZFS_BUILD/refpools.out"
+  echo "FAIL building the reference pools with zfs-fuse"; failed=$((failed + 1))
+fi
 
 # --- shell tests --------------------------------------------------------------------
 section "Bats"
@@ -120,28 +111,27 @@ if [ "$files" -ne "${#bats_files[@]}" ] || [ "$planned" -eq 0 ] || [ $((ok + not
   failed=$((failed + 1))
 fi
 
-section "reference pools"
-if wait "$refpools_pid"; then
-  cat "$UZFS_BUILD/refpools.out"; passed=$((passed + 1))
+section "unit tests (ctest)"
+if ! wait "$unit_build_pid"; then
+  echo "FAIL building the unit tests"; tail -40 "$UZFS_BUILD/build-tests.log"; failed=$((failed + 1))
 else
-  cat "$UZFS_BUILD/refpools.out"
-  echo "FAIL building the reference pools with zfs-fuse"; failed=$((failed + 1))
+  ctest --test-dir "$UZFS_BUILD" --output-on-failure -j"$(nproc)" 2>&1 | tee "$UZFS_BUILD/ctest.log"
+  total=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\2/p' "$UZFS_BUILD/ctest.log")
+  bad=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\1/p' "$UZFS_BUILD/ctest.log")
+  if [ -z "$total" ]; then
+    echo "ctest did not report a result"; failed=$((failed + 1))
+  else
+    passed=$((passed + total - bad)); failed=$((failed + bad))
+  fi
 fi
 
-# collect PID NAME WHAT: waits for a background part, prints its report NAME.out and adds
-# its counts (NAME.counts: "passed failed") to the totals.
-collect() {
-  local p f
-  wait "$1"
-  cat "$UZFS_BUILD/$2.out"
-  if read -r p f <"$UZFS_BUILD/$2.counts" 2>/dev/null; then
-    passed=$((passed + p)); failed=$((failed + f))
-  else
-    echo "$3 reported no result"; failed=$((failed + 1))
-  fi
-}
-collect "$unit_pid" unit "the unit tests"
-collect "$fuzz_pid" fuzz "the fuzzers"
+wait "$fuzz_pid"
+cat "$UZFS_BUILD/fuzz.out"
+if read -r fp ff <"$UZFS_BUILD/fuzz.counts" 2>/dev/null; then
+  passed=$((passed + fp)); failed=$((failed + ff))
+else
+  echo "the fuzzers reported no result"; failed=$((failed + 1))
+fi
 
 section "summary"
 echo "$passed passed, $failed failed"

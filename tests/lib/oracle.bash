@@ -23,10 +23,13 @@ oracle_start() {
 }
 
 oracle_stop() {
-  [ -n "${ORACLE_PID:-}" ] && zfsfuse_stop "$ORACLE_PID"
-  ZFSFUSE_LOCK_FD=${ORACLE_LOCK_FD:-}
+  # Only while this test holds the lock: called again (a teardown after the test's own stop),
+  # the zfs-fuse running now, if any, is another suite's, whose pools must be left alone.
+  [ -n "${ORACLE_LOCK_FD:-}" ] || return 0
+  zfsfuse_stop "$ORACLE_PID"
+  ZFSFUSE_LOCK_FD=$ORACLE_LOCK_FD
   zfsfuse_unlock
-  ORACLE_LOCK_FD=
+  ORACLE_LOCK_FD= ORACLE_PID=
 }
 
 # oracle_zdb_clean DIR POOL: zfs-fuse's zdb -e -p DIR -bcc POOL says "No leaks", finds no

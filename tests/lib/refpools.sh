@@ -14,7 +14,8 @@
 #   DIR/KIND/expect/random.obj       object number of a/random.bin in POOL/a
 #   DIR/KIND/expect/random.dddddd    zfs-fuse's zdb -dddddd POOL/a OBJ (its block pointers)
 #   DIR/single/expect/big.{obj,dddd}  object number and zfs-fuse's zdb -dddd of a/big (fat ZAP)
-#   DIR/stamp               sha256 of this script; the pools are rebuilt when it changes
+#   DIR/stamp               sha256 of this script (its bytes, whatever path runs it); the
+#                           pools are rebuilt when it changes
 #
 # Contents of every pool: datasets P, P/a, P/a/lz (compression=on, i.e. lzjb), P/a/lz/deep,
 # P/gz (gzip); random, compressible and text files, empty and block-boundary sizes, a short
@@ -30,7 +31,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 dir=${1:-${UZFS_REFPOOLS:-$root/build/refpools}}
 big=${REFPOOLS_BIG:-10000}
-stamp=$( (sha256sum "${BASH_SOURCE[0]}"; echo "big=$big") | sha256sum | cut -c1-64)
+stamp=$( (sha256sum <"${BASH_SOURCE[0]}"; echo "big=$big") | sha256sum | cut -c1-64)
 kinds=(single mirror raidz1 raidz2)
 
 mkdir -p "$dir"
