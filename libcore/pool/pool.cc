@@ -10,6 +10,7 @@
 
 #include "libcore/base/checksum.h"
 #include "libcore/base/compress.h"
+#include "libcore/dmu/dmu_nvlist_obj.h"
 #include "libcore/vdev/vdev_label.h"
 #include "libcore/spa/metaslab_alloc.h"
 #include "libcore/spa/spa_config.h"
@@ -246,12 +247,7 @@ uint64_t Pool::allocated() {
 
 Status Pool::WriteConfigObject(uint64_t txg) {
   UZFS_ASSIGN(uint64_t obj, mos_zaps_->LookupInt(1, "config"));
-  Bytes packed = PoolConfig(txg, kPoolStateActive).EncodeXdr();
-  UZFS_TRY(mos_->Truncate(obj, 0));
-  UZFS_TRY(mos_->Write(obj, 0, packed));
-  Bytes sz(8);
-  StoreLE64(sz.data(), packed.size());
-  return mos_->SetBonus(obj, sz);
+  return WriteNvlistObject(*mos_, obj, PoolConfig(txg, kPoolStateActive));
 }
 
 Status Pool::ApplySpaceMapChanges(uint64_t txg, int pass, bool* changed) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <ctime>
 
+#include "libcore/dmu/dmu_nvlist_obj.h"
 #include "libcore/pool/pool.h"
 #include "libcore/pool/pool_props.h"
 #include "libcore/dsl/dsl.h"
@@ -141,10 +142,7 @@ Status Pool::LoadExisting() {
   props_zap_ = props.ok() ? *props : 0;
   // The MOS config's root create_txg.
   UZFS_ASSIGN(uint64_t cobj, mos_zaps_->LookupInt(1, "config"));
-  UZFS_ASSIGN(const DnodePhys* cdn, mos_->Dnode(cobj));
-  uint64_t csize = cdn->bonus.size() >= 8 ? LoadLE64(cdn->bonus.data()) : 0;
-  UZFS_ASSIGN(Bytes packed, mos_->Read(cobj, 0, csize));
-  auto mc = NvList::DecodeXdr(packed);
+  auto mc = ReadNvlistObject(*mos_, cobj);
   if (mc.ok())
     if (const NvList* t = mc->GetNvList("vdev_tree")) create_txg_ = t->GetUint64("create_txg").value_or(kTxgInitial);
   return LoadMetaslabs();

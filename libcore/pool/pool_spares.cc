@@ -13,6 +13,7 @@
 // Everything here runs under mu_ (the callers that change the tree hold sync_mu_ too).
 #include <functional>
 
+#include "libcore/dmu/dmu_nvlist_obj.h"
 #include "libcore/pool/pool.h"
 #include "libcore/vdev/disk.h"
 #include "libcore/vdev/vdev_label.h"
@@ -31,6 +32,17 @@ NvList SpareLabel(uint64_t version, uint64_t guid) {
   nv.AddUint64("version", version);
   nv.AddUint64("state", disk::kPoolStateSpare);
   nv.AddUint64("guid", guid);
+  return nv;
+}
+
+// A spare's entry (vdev_config_generate(.., isspare=B_FALSE, isl2cache=B_TRUE): no id, no
+// top-level fields), for the MOS spares list and for zpool status.
+NvList SpareConfig(const std::string& type, uint64_t guid, const std::string& path, bool whole_disk) {
+  NvList nv;
+  nv.AddString("type", type);
+  nv.AddUint64("guid", guid);
+  nv.AddString("path", path);
+  if (type == "disk") nv.AddUint64("whole_disk", whole_disk ? 1 : 0);
   return nv;
 }
 
@@ -116,24 +128,13 @@ Status Pool::SyncSparesLocked() {
   }
   std::vector<NvList> list;
   for (const SpareDev& s : spares_) {
-    // vdev_config_generate(.., isspare=B_FALSE, isl2cache=B_TRUE): no id, no top-level
-    // fields.
-    NvList nv;
-    nv.AddString("type", s.type);
-    nv.AddUint64("guid", s.guid);
-    nv.AddString("path", s.path);
-    if (s.type == "disk") nv.AddUint64("whole_disk", s.whole_disk ? 1 : 0);
+    NvList nv = SpareConfig(s.type, s.guid, s.path, s.whole_disk);
     nv.AddUint64("is_spare", 1);
     list.push_back(std::move(nv));
   }
   NvList root;
   root.AddNvListArray("spares", std::move(list));
-  Bytes packed = root.EncodeXdr();
-  UZFS_TRY(mos_->Truncate(spares_object_, 0));
-  UZFS_TRY(mos_->Write(spares_object_, 0, packed));
-  Bytes sz(8);
-  StoreLE64(sz.data(), packed.size());
-  UZFS_TRY(mos_->SetBonus(spares_object_, sz));
+  UZFS_TRY(WriteNvlistObject(*mos_, spares_object_, root));
   spares_dirty_ = false;
   return Status::Ok();
 }
@@ -142,10 +143,7 @@ Status Pool::LoadSparesLocked() {
   auto obj = mos_zaps_->LookupInt(1, "spares");
   if (!obj.ok()) return obj.status().code() == ENOENT ? Status::Ok() : obj.status();
   spares_object_ = *obj;
-  UZFS_ASSIGN(const DnodePhys* dn, mos_->Dnode(spares_object_));
-  const uint64_t size = dn->bonus.size() >= 8 ? LoadLE64(dn->bonus.data()) : 0;
-  UZFS_ASSIGN(Bytes packed, mos_->Read(spares_object_, 0, size));
-  UZFS_ASSIGN(NvList nv, NvList::DecodeXdr(packed));
+  UZFS_ASSIGN(NvList nv, ReadNvlistObject(*mos_, spares_object_));
   const std::vector<NvList>* list = nv.GetNvListArray("spares");
   if (!list) return Status::Ok();
   for (const NvList& c : *list) {
@@ -180,11 +178,7 @@ Status Pool::LoadSparesLocked() {
 std::vector<NvList> Pool::SpareStatusLocked() {
   std::vector<NvList> out;
   for (const SpareDev& s : spares_) {
-    NvList nv;
-    nv.AddString("type", s.type);
-    nv.AddUint64("guid", s.guid);
-    nv.AddString("path", s.path);
-    if (s.type == "disk") nv.AddUint64("whole_disk", s.whole_disk ? 1 : 0);
+    NvList nv = SpareConfig(s.type, s.guid, s.path, s.whole_disk);
     // spa_add_spares: a spare a pool uses is VDEV_AUX_SPARED ("INUSE", "currently in use").
     if (LookupVdevLocked(s.guid)) {
       nv.AddString("state", "INUSE");
