@@ -30,8 +30,6 @@ space_of() {
     awk '$1 != "upool" { v[$1] = v[$1] " " $3 } END { for (n in v) print n v[n] }' | sort
 }
 
-xattr_set() { python3 -c "import os,sys; os.setxattr(sys.argv[1], sys.argv[2], sys.argv[3].encode())" "$@"; }
-
 @test "interop: a workload on our mounts reads back identically in zfs-fuse" {
   "$ZPOOL" create -R "$ALT" upool mirror "$V/d0" "$V/d1"
   M=$ALT/upool

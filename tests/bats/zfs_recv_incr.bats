@@ -24,7 +24,6 @@ teardown() {
   pool_suite_teardown
 }
 
-xattr_set() { python3 -c "import os,sys; os.setxattr(sys.argv[1], sys.argv[2], sys.argv[3].encode())" "$@"; }
 manifest() { python3 "$MANIFEST" "$1"; }
 
 # tank/fs with files of every kind and snapshot @s1; its full stream received as tank/copy.

@@ -26,8 +26,6 @@ teardown() {
   pool_suite_teardown
 }
 
-xattr_set() { python3 -c "import os,sys; os.setxattr(sys.argv[1], sys.argv[2], sys.argv[3].encode())" "$@"; }
-
 # A pool tank with filesystem tank/fs holding every kind of file, snapshot tank/fs@s1.
 mkpool() {
   "$ZPOOL" create -R "$ALT" tank "$V/d0"

@@ -205,6 +205,9 @@ scan_kills() {
   [ "$moved" -ge $((n / 3)) ] || { echo "the $kind's place moved $moved times in $n kills"; return 1; }
 }
 
+# xattr_set FILE NAME VALUE: sets a user extended attribute (setfattr is not installed).
+xattr_set() { python3 -c "import os,sys; os.setxattr(sys.argv[1], sys.argv[2], sys.argv[3].encode())" "$@"; }
+
 # bytes SIZE: zfs_nicebytes' text ("12.5M", "512B") as bytes.
 bytes() {
   numfmt --from=iec "${1%B}"
