@@ -17,18 +17,22 @@ Status ObjsetWriter::PlanRead(uint64_t obj, uint64_t off, uint64_t len, ReadPlan
   plan->out.clear();
   uint64_t bs = o->dn.datablksz();
   uint64_t end = (o->dn.maxblkid + 1) * bs;
-  if (off >= end) return Status::Ok();
-  len = std::min(len, end - off);
-  plan->out.assign(len, 0);
-  plan->reader = reader_;
-  plan->arc = arc_;
-  plan->key = CacheKey(obj);
   bool cache = IsFileData(o->dn.type) && UseCache(*o);
   std::shared_ptr<ArcSegment> seg;
   if (cache) {
     if (auto r = SegmentOf(*o); r.ok()) seg = std::move(r).value();
     else cache = false;  // no segment (out of descriptors, say): read around the cache
   }
+  // Past the last block but within the file, the ARC may hold what the object does not yet:
+  // the units a mapping stored into since the last sync (a file grown by truncate and then
+  // filled through a mapping). Zeros from the object there would be cached by the kernel.
+  uint64_t limit = cache ? std::max(end, seg->size()) : end;
+  if (off >= limit) return Status::Ok();
+  len = std::min(len, limit - off);
+  plan->out.assign(len, 0);
+  plan->reader = reader_;
+  plan->arc = arc_;
+  plan->key = CacheKey(obj);
   for (uint64_t pos = 0; pos < len;) {
     uint64_t at = off + pos;
     ReadPlan::Piece pc;

@@ -224,6 +224,28 @@ TEST_F(PoolMmapTest, StoresThroughTheSegmentReachTheDisk) {
   EXPECT_EQ(Bytes(1000, 0), *r);
 }
 
+// A file grown by truncate has no block past its first; a mapping's stores into its last unit
+// are in the ARC only until the sync. A read (the FUSE mount's Pool::ReadFile) must return
+// them, not the zeros of the object: the kernel would keep those in its page cache.
+TEST_F(PoolMmapTest, StoresPastTheLastBlockReadBeforeTheSync) {
+  uint64_t obj = MakeFile("grown", {});
+  ASSERT_TRUE(SetSize(obj, 1 << 20).ok());
+  ASSERT_TRUE(pool_->Sync().ok());
+  auto seg = pool_->MapFile("mp/fs", obj);
+  ASSERT_TRUE(seg.ok()) << seg.status().ToString();
+  const uint64_t at = (1 << 20) - 100;
+  ASSERT_TRUE(pool_->DirtyFile("mp/fs", obj, at).ok());
+  Store(**seg, at, "the end");
+  for (int synced = 0; synced < 2; synced++) {
+    auto r = pool_->ReadFile("mp/fs", obj, (1 << 20) - 131072, 131072);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    ASSERT_EQ(131072u, r->size());
+    EXPECT_EQ("the end", std::string(r->end() - 100, r->end() - 93)) << "synced " << synced;
+    EXPECT_EQ(Bytes(131072 - 100, 0), Bytes(r->begin(), r->end() - 100));
+    ASSERT_TRUE(pool_->Sync().ok());
+  }
+}
+
 TEST_F(PoolMmapTest, MsyncLogsTheRangesUnitsAndAnImportAfterACrashReplaysThem) {
   std::vector<std::tuple<ArcObjKey, uint64_t, uint64_t>> protected_units;
   pool_->SetMapProtector([&](const ArcObjKey& k, uint64_t off, uint64_t len) {

@@ -79,7 +79,10 @@ PY
     for b in 17 34 51 68; do
       "$MAP" --write-pattern "$b" "$M/mapped" || exit 1
       want=$(head -c $((16 << 20)) /dev/zero | tr '\0' "\\$(printf %o "$b")" | sha256sum | cut -d' ' -f1)
-      [ "$(sha256sum <"$M/mapped" | cut -d' ' -f1)" = "$want" ] || { echo "mapped pass $b differs" >&2; exit 1; }
+      [ "$(sha256sum <"$M/mapped" | cut -d' ' -f1)" = "$want" ] || {
+        echo "mapped pass $b differs:" >&2
+        head -c $((16 << 20)) /dev/zero | tr '\0' "\\$(printf %o "$b")" | cmp - "$M/mapped" >&2
+        exit 1; }
     done ) &
   pids+=($!)
   failed=0
