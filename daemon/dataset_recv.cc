@@ -13,6 +13,7 @@
 #include "daemon/args.h"
 #include "daemon/dataset_ops.h"
 #include "daemon/ops.h"
+#include "daemon/server.h"
 #include "libcore/dmu/dmu_send_package.h"
 
 namespace uzfs {
@@ -32,11 +33,23 @@ bool ReadFull(int fd, uint8_t* p, size_t n) {
   size_t done = 0;
   while (done < n) {
     ssize_t r = ::read(fd, p + done, n - done);
-    if (r < 0 && errno == EINTR) continue;
+    if (r < 0 && errno == EINTR && !StreamsStopping()) continue;  // stopping: the stream ends
     if (r <= 0) return false;
     done += static_cast<size_t>(r);
   }
   return true;
+}
+
+// A stream that ends before its DRR_END: cut short, or interrupted because zfsd stops.
+Status CutShort() {
+  if (StreamsStopping()) return Status::Error(ESHUTDOWN, "zfsd is stopping");
+  return Line(EINVAL, kRecvNew, "invalid backup stream");
+}
+
+// The stream's header could not be read: it ended, or zfsd stops.
+Status ReadFailed() {
+  if (StreamsStopping()) return Status::Error(ESHUTDOWN, "zfsd is stopping");
+  return Line(EINVAL, kRecv, "failed to read from stream");
 }
 
 struct RecvFlags {
@@ -51,7 +64,7 @@ Status ReadRecords(int fd, bool swap, ZioCksum* zc, uint64_t* bytes,
   uint8_t rec[kDrrSize];
   Bytes payload;
   for (;;) {
-    if (!ReadFull(fd, rec, kDrrSize)) return Line(EINVAL, kRecvNew, "invalid backup stream");
+    if (!ReadFull(fd, rec, kDrrSize)) return CutShort();
     *bytes += kDrrSize;
     ZioCksum before = *zc;
     Fletcher4Incremental(ByteSpan(rec, kDrrSize), zc);
@@ -67,7 +80,7 @@ Status ReadRecords(int fd, bool swap, ZioCksum* zc, uint64_t* bytes,
     if (r->type == kDrrWrite) len = r->length;
     if (len > kSpaMaxBlockSize || len % 8) return Line(EINVAL, kRecvNew, "invalid backup stream");
     payload.resize(len);
-    if (len && !ReadFull(fd, payload.data(), len)) return Line(EINVAL, kRecvNew, "invalid backup stream");
+    if (len && !ReadFull(fd, payload.data(), len)) return CutShort();
     *bytes += len;
     Fletcher4Incremental(payload, zc);
     if (r->type == kDrrWriteByref) return Line(EINVAL, kRecvNew, "invalid backup stream");
@@ -108,7 +121,7 @@ Status DatasetOps::ReceiveStream(int fd, const std::string& target, bool force, 
   if (isprefix && !exists(target))
     return Line(ENOENT, kRecv, "specified fs (" + target + ") does not exist");
   uint8_t rec[kDrrSize];
-  if (!ReadFull(fd, rec, kDrrSize)) return Line(EINVAL, kRecv, "failed to read from stream");
+  if (!ReadFull(fd, rec, kDrrSize)) return ReadFailed();
   bool swap = LoadRaw<uint64_t>(rec + 8) == Bswap64(kDmuBackupMagic);
   auto b = DrrRecord::Decode(rec, swap);
   if (!b.ok() || b->type != kDrrBegin || b->magic != kDmuBackupMagic)
@@ -130,7 +143,7 @@ Status DatasetOps::ReceiveStream(int fd, const std::string& target, bool force, 
   if (b->payloadlen)
     return Line(ENOTSUP, kRecv, "replication (-R) and property (-p) streams are not supported by uzfs yet");
   uint8_t end[kDrrSize];
-  if (!ReadFull(fd, end, kDrrSize)) return Line(EINVAL, kRecv, "failed to read from stream");
+  if (!ReadFull(fd, end, kDrrSize)) return ReadFailed();
   auto e = DrrRecord::Decode(end, swap);
   if (!e.ok()) return Line(EINVAL, kRecv, "invalid backup stream");
   if (Status c = CheckPackageHeader(ByteSpan(rec, kDrrSize), *e); !c.ok())
@@ -138,7 +151,7 @@ Status DatasetOps::ReceiveStream(int fd, const std::string& target, bool force, 
   uint64_t n = 0, bytes = 2 * kDrrSize;
   std::vector<std::string> tonames, intos;  // each substream's, for zfs receive -v
   for (;;) {
-    if (!ReadFull(fd, rec, kDrrSize)) return Line(EINVAL, kRecv, "failed to read from stream");
+    if (!ReadFull(fd, rec, kDrrSize)) return ReadFailed();
     auto sb = DrrRecord::Decode(rec, swap);
     if (sb.ok() && sb->type == kDrrEnd) break;  // the package's end
     if (!sb.ok() || sb->type != kDrrBegin || sb->magic != kDmuBackupMagic ||

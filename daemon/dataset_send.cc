@@ -12,6 +12,7 @@
 #include "daemon/args.h"
 #include "daemon/dataset_ops.h"
 #include "daemon/ops.h"
+#include "daemon/server.h"
 
 namespace uzfs {
 
@@ -22,6 +23,7 @@ Status WriteAll(int fd, ByteSpan b) {
   size_t done = 0;
   while (done < b.size()) {
     ssize_t n = ::write(fd, b.data() + done, b.size() - done);
+    if (n < 0 && errno == EINTR && StreamsStopping()) return Status::Error(ESHUTDOWN, "zfsd is stopping");
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return Status::Error(errno, std::strerror(errno));
     done += static_cast<size_t>(n);

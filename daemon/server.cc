@@ -7,6 +7,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstring>
 #include <thread>
 
@@ -16,8 +17,21 @@
 
 namespace uzfs {
 
+namespace {
+std::atomic<bool> g_streams_stopping{false};
+void OnStreamSignal(int) {}  // only to interrupt a blocked read or write (EINTR)
+}  // namespace
+
+bool StreamsStopping() { return g_streams_stopping.load(); }
+
 Server::Server(const Registry* registry, std::string path)
-    : reg_(registry), path_(std::move(path)), wake_fd_(::eventfd(0, EFD_CLOEXEC)) {}
+    : reg_(registry), path_(std::move(path)), wake_fd_(::eventfd(0, EFD_CLOEXEC)) {
+  struct sigaction sa {};
+  sa.sa_handler = OnStreamSignal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;  // no SA_RESTART: the blocked call returns EINTR
+  ::sigaction(kStreamSignal, &sa, nullptr);
+}
 
 Server::~Server() {
   if (listen_fd_ >= 0) ::close(listen_fd_);
@@ -95,12 +109,16 @@ void Server::Serve() {
   }
   std::unique_lock<std::mutex> l(mu_);
   for (int fd : conns_) ::shutdown(fd, SHUT_RD);
-  cv_.wait(l, [this] { return active_ == 0; });
+  // A stream blocked on its peer is interrupted, again and again (a signal that arrives just
+  // before the thread blocks is lost), until every connection has finished.
+  while (!cv_.wait_for(l, std::chrono::milliseconds(100), [this] { return active_ == 0; }))
+    for (pthread_t t : streaming_) ::pthread_kill(t, kStreamSignal);
   if (!adopted_) ::unlink(path_.c_str());
 }
 
 void Server::Stop() {
   stopping_ = true;
+  g_streams_stopping = true;
   uint64_t one = 1;
   if (wake_fd_ >= 0 && ::write(wake_fd_, &one, sizeof one) < 0) spdlog::warn("stop: {}", std::strerror(errno));
   std::lock_guard<std::mutex> l(mu_);
@@ -153,7 +171,15 @@ void Server::Handle(int fd) {
     if (session.then) {  // the streaming part of zfs send / receive, outside ops_mu_
       auto then = std::move(session.then);
       session.then = nullptr;
-      if (reply.GetUint64("errno").value_or(EIO) == 0) reply = then();
+      if (reply.GetUint64("errno").value_or(EIO) == 0) {
+        {
+          std::lock_guard<std::mutex> l(mu_);
+          streaming_.insert(::pthread_self());
+        }
+        reply = then();
+        std::lock_guard<std::mutex> l(mu_);
+        streaming_.erase(::pthread_self());
+      }
     }
     close_fds(session.fds_in);
     Status sent = proto::WriteMessage(fd, reply, session.fds_out, session.payload_out);

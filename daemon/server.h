@@ -8,7 +8,16 @@
 // usual. A client that disappears mid-request leaves nothing half
 // done: the request is only run once it has arrived whole, and runs to completion even if
 // the reply cannot be delivered.
+//
+// Stopping waits for running requests, but not for a stream's peer: a `zfs send` whose reader
+// stopped reading, or a `zfs receive` whose writer stopped writing, would block its thread in
+// write(2) or read(2) for ever. Serve interrupts such a thread with kStreamSignal (a handler
+// that does nothing, installed without SA_RESTART) until it finishes; the stream's read or
+// write fails with EINTR, and StreamsStopping() tells it to give up ("zfsd is stopping").
 #pragma once
+
+#include <pthread.h>
+#include <signal.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -20,6 +29,13 @@
 #include "libcore/base/status.h"
 
 namespace uzfs {
+
+// The signal that interrupts a stream's blocked read or write when zfsd stops.
+constexpr int kStreamSignal = SIGUSR2;
+
+// True once a Server was told to stop: a stream's read or write interrupted by kStreamSignal
+// returns ESHUTDOWN instead of trying again.
+bool StreamsStopping();
 
 class Server {
  public:
@@ -53,9 +69,10 @@ class Server {
   bool adopted_ = false;
   int wake_fd_ = -1;  // an eventfd: Stop wakes Serve's poll
   std::atomic<bool> stopping_{false};
-  std::mutex mu_;  // guards conns_ and active_
+  std::mutex mu_;  // guards conns_, active_ and streaming_
   std::condition_variable cv_;
   std::set<int> conns_;
+  std::set<pthread_t> streaming_;  // threads running a stream (Session::then)
   int active_ = 0;
   std::mutex ops_mu_;  // the daemon-wide operation lock
   int fake_uid_ = -1;

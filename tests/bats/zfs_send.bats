@@ -5,7 +5,8 @@
 # both pools clean. The CLI's refusals in zfs-fuse's words; a send whose reader stalls keeps
 # its snapshot from being destroyed and its pool from being exported ("pool is busy")
 # without holding up other commands; a reader that goes
-# away ends the send with "Broken pipe" and zfsd serves on.
+# away ends the send with "Broken pipe" and zfsd serves on; a SIGTERM of zfsd ends stalled
+# streams ("zfsd is stopping") instead of waiting for their peers.
 
 load ../lib/pool_helpers
 load ../lib/oracle
@@ -257,6 +258,49 @@ must specify -F to overwrite it" "$ZFS" receive tank/copy <"$S/full"
   "$ZPOOL" import -d "$V" -R "$ALT" tank
   expect 1 "cannot open 'tank/k': dataset does not exist" "$ZFS" list tank/k
   "$ZFS" receive tank/k <"$S/full"
+  "$ZPOOL" export tank
+  oracle_start
+  oracle_zdb_clean "$V" tank
+  oracle_stop
+}
+
+@test "zfsd: SIGTERM ends a send whose reader stalls and a receive whose writer stalls, and stops cleanly" {
+  mkpool
+  "$ZFS" send tank/fs@s1 >"$S/full"
+  out=$BATS_TEST_TMPDIR/out in=$BATS_TEST_TMPDIR/in
+  mkfifo "$out" "$in"
+  # Each fifo is held open by this shell, never read from or written to: the send fills the
+  # pipe and blocks in write(2); the receive, after half its stream, blocks in read(2).
+  exec 5<>"$out"
+  "$ZFS" send tank/fs@s1 >"$out" 2>"$S/send.err" &
+  sender=$!
+  "$ZFS" receive tank/half <"$in" 2>"$S/recv.err" &
+  receiver=$!
+  exec 6>"$in"
+  head -c $(($(stat -c %s "$S/full") / 2)) "$S/full" >&6
+  for _ in $(seq 50); do "$ZFS" list tank/half >/dev/null 2>&1 && break; sleep 0.1; done
+  "$ZFS" list tank/half >/dev/null
+  sleep 1
+  # zfsd must exit 0 by itself, soon, not when the peers move (a watchdog kills it at 20 s,
+  # and then zfsd_stop fails).
+  (sleep 20; kill -KILL "$ZFSD_PID") 2>/dev/null &
+  watchdog=$!
+  start=$(date +%s)
+  zfsd_stop
+  [ $(($(date +%s) - start)) -lt 10 ]
+  kill "$watchdog"
+  rc=0; wait "$sender" || rc=$?
+  [ "$rc" -ne 0 ]
+  grep -q "zfsd is stopping" "$S/send.err"
+  rc=0; wait "$receiver" || rc=$?
+  [ "$rc" -ne 0 ]
+  grep -q "zfsd is stopping" "$S/recv.err"
+  exec 5<&- 6>&-
+  # The pool was synced and kept: the next zfsd imports it without the half-made filesystem.
+  zfsd_start
+  "$ZPOOL" import -d "$V" -R "$ALT" tank
+  expect 1 "cannot open 'tank/half': dataset does not exist" "$ZFS" list tank/half
+  "$ZFS" send tank/fs@s1 | cmp - "$S/full"
   "$ZPOOL" export tank
   oracle_start
   oracle_zdb_clean "$V" tank
