@@ -105,7 +105,16 @@ Status DatasetOps::Receive(Session* session, const NvList& args) {
   session->fds_in[0] = -1;
   session->then = [this, target, f, fd]() {
     NvList result;
-    Status s = ReceiveStream(fd, target, f.force, f.dryrun, f.isprefix, f.istail, &result);
+    // The stream holds its pool, as a send does: an export or destroy meanwhile is "pool is
+    // busy" (spa_open's reference in dmu_recv_begin). Without the pool, ReceiveStream says
+    // what is missing in zfs-fuse's words.
+    std::string pool = target.substr(0, target.find_first_of("/@"));
+    bool held = false;
+    Status s = t_->WithHeld(pool, [&](Pool&) {
+      held = true;
+      return ReceiveStream(fd, target, f.force, f.dryrun, f.isprefix, f.istail, &result);
+    });
+    if (!held && s.code() == ENOENT) s = ReceiveStream(fd, target, f.force, f.dryrun, f.isprefix, f.istail, &result);
     ::close(fd);
     return s.ok() ? OkReply(std::move(result)) : ErrorReply(s);
   };

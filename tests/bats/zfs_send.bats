@@ -6,7 +6,7 @@
 # its snapshot from being destroyed and its pool from being exported ("pool is busy")
 # without holding up other commands; a reader that goes
 # away ends the send with "Broken pipe" and zfsd serves on; a SIGTERM of zfsd ends stalled
-# streams ("zfsd is stopping") instead of waiting for their peers.
+# streams ("zfsd is stopping") instead of waiting for their peers. A receive holds its pool too.
 
 load ../lib/pool_helpers
 load ../lib/oracle
@@ -264,22 +264,24 @@ must specify -F to overwrite it" "$ZFS" receive tank/copy <"$S/full"
   oracle_stop
 }
 
-@test "zfsd: SIGTERM ends a send whose reader stalls and a receive whose writer stalls, and stops cleanly" {
+@test "zfsd: a receive holds its pool; SIGTERM ends a send whose reader stalls and a receive whose writer stalls" {
   mkpool
   "$ZFS" send tank/fs@s1 >"$S/full"
   out=$BATS_TEST_TMPDIR/out in=$BATS_TEST_TMPDIR/in
   mkfifo "$out" "$in"
   # Each fifo is held open by this shell, never read from or written to: the send fills the
   # pipe and blocks in write(2); the receive, after half its stream, blocks in read(2).
-  exec 5<>"$out"
-  "$ZFS" send tank/fs@s1 >"$out" 2>"$S/send.err" &
-  sender=$!
   "$ZFS" receive tank/half <"$in" 2>"$S/recv.err" &
   receiver=$!
   exec 6>"$in"
   head -c $(($(stat -c %s "$S/full") / 2)) "$S/full" >&6
   for _ in $(seq 50); do "$ZFS" list tank/half >/dev/null 2>&1 && break; sleep 0.1; done
   "$ZFS" list tank/half >/dev/null
+  # A receive holds its pool as a send does.
+  expect 1 "cannot export 'tank': pool is busy" "$ZPOOL" export tank
+  exec 5<>"$out"
+  "$ZFS" send tank/fs@s1 >"$out" 2>"$S/send.err" &
+  sender=$!
   sleep 1
   # zfsd must exit 0 by itself, soon, not when the peers move (a watchdog kills it at 20 s,
   # and then zfsd_stop fails).
