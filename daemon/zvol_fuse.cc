@@ -1,7 +1,7 @@
 // The FUSE file system that serves volumes as files (zvol_dev.h): one directory, one
 // regular file per exposed volume, its size the volsize. Reads and writes go to the volume's
 // data object (Pool::ReadVolume / WriteVolume, zvol_read / zvol_write); fsync is zvol's
-// flush (zil_commit there; here a txg sync, which makes every write before it durable).
+// flush: zil_commit, the volume's intent log holding every write before it.
 // Files are opened direct_io: the loop device above does the caching, and a block device's
 // writes must not wait in a second page cache.
 #include <sys/stat.h>
@@ -135,6 +135,8 @@ void Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t o
   size = std::min<uint64_t>(size, v->size - static_cast<uint64_t>(off));
   Status s = v->pool->WriteVolume(v->name, static_cast<uint64_t>(off),
                                   ByteSpan(reinterpret_cast<const uint8_t*>(buf), size));
+  // sync=always: zvol_write's zil_commit before the write is acknowledged.
+  if (s.ok()) s = v->pool->ZilCommit(v->name, /*changes_only=*/true);
   if (!s.ok()) return (void)fuse_reply_err(req, Errno(s));
   fuse_reply_write(req, size);
 }
@@ -143,7 +145,7 @@ void Fsync(fuse_req_t req, fuse_ino_t ino, int, fuse_file_info*) {
   std::shared_lock<std::shared_mutex> l(Dev(req)->io_mu());
   auto v = Dev(req)->ByIno(ino);
   if (!v) return (void)fuse_reply_err(req, EIO);
-  Status s = v->pool->Sync();
+  Status s = v->pool->ZilCommit(v->name);
   fuse_reply_err(req, s.ok() ? 0 : Errno(s));
 }
 

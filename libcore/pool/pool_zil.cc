@@ -315,10 +315,12 @@ Status Pool::ClaimLogLocked(uint64_t dir, uint64_t ds_obj, ZilHeader zh, uint64_
 }
 
 Status Pool::ReplayLogLocked(OpenDataset& od) {
+  // A filesystem's records go through its ZPL (zfs_replay_vector); a volume's, writes only,
+  // to its data object (zvol_replay_vector).
   ZilHeader zh = ZilHeader::Decode(od.os->zil_header().data(), true);
   if (zh.claim_txg == 0) {
     od.zil = std::make_shared<ZilWriter>(od.objset_id, zh);
-    od.zpl->set_log(od.zil.get());
+    if (od.zpl) od.zpl->set_log(od.zil.get());
     return Status::Ok();
   }
   // zil_replay: the records past replay_seq whose txg did not sync, in order, each in the
@@ -326,9 +328,11 @@ Status Pool::ReplayLogLocked(OpenDataset& od) {
   // there (zil_replay_error), as a break in the chain does.
   if (zh.flags & kZilReplayNeeded) {
     ZTime now{static_cast<uint64_t>(std::time(nullptr)), 0};
-    od.zpl->set_log(nullptr);
+    od.zil.reset();  // nothing replayed is logged again
+    if (od.zpl) od.zpl->set_log(nullptr);
     ZilHeader progress = zh;  // zh_replay_seq as the records are applied
     auto apply = [&](const LogRecord& rec) {
+      if (!od.zpl) return ZvolReplay(*od.os, *od.zaps, rec);
       od.zpl->set_txg(txg_.open());
       od.zpl->set_replaying(true);  // no quota check on replay (z_replay)
       Status s = ReplayRecord(*od.zpl, rec, txg_.open(), now);
@@ -471,12 +475,22 @@ Status Pool::ZilWrite(uint64_t ds_obj, const std::shared_ptr<ZilWriter>& zil, ui
   itxs.reserve(b.itxs.size());
   for (Itx& itx : b.itxs) {
     if (itx.need_copy) {
-      auto attr = od.zpl->GetAttr(itx.foid);
-      if (!attr.ok() || itx.off >= attr->size) continue;  // gone or cut: nothing to log
+      // A file's size, or a volume's (zvol_get_data).
+      uint64_t size = 0;
+      if (od.zpl) {
+        auto attr = od.zpl->GetAttr(itx.foid);
+        if (!attr.ok()) continue;  // gone: nothing to log
+        size = attr->size;
+      } else {
+        auto st = ZvolGetStats(*od.os, *od.zaps);
+        if (!st.ok()) continue;
+        size = st->volsize;
+      }
+      if (itx.off >= size) continue;  // cut: nothing to log
       // A write cut short by a later truncate logs what is left (the truncate's own record
       // follows), so replay never makes the file longer than it was.
-      const uint64_t len = std::min(itx.len, attr->size - itx.off);
-      auto data = od.zpl->Read(itx.foid, itx.off, len);
+      const uint64_t len = std::min(itx.len, size - itx.off);
+      auto data = od.zpl ? od.zpl->Read(itx.foid, itx.off, len) : od.os->Read(itx.foid, itx.off, len);
       if (!data.ok()) continue;
       data->resize(len, 0);
       StoreLE64(itx.lr.data() + kLrSize + 16, len);  // lr_length

@@ -49,6 +49,13 @@ Result<Pool::OpenDataset*> Pool::OpenVolumeLocked(const std::string& name) {
     UZFS_ASSIGN(ZvolStats st, ZvolGetStats(*od->os, *od->zaps));
     UZFS_TRY(od->os->NoteFileSize(kZvolObj, st.volsize));
   }
+  // zvol_create_minor's zil_replay, the first time the volume is used since the objset was
+  // opened (the import's claim opens it without using it): what its log holds is applied
+  // before any read or write.
+  if (!od->zil && !readonly_) {
+    UZFS_TRY(ReplayLogLocked(*od));
+    UZFS_TRY(RefreshSyncModes());
+  }
   return od;
 }
 
@@ -123,7 +130,10 @@ Status Pool::WriteVolume(const std::string& name, uint64_t off, ByteSpan data) {
         deferred = DeferredFreesLocked();
         return r;
       }
-      return od->os->Write(kZvolObj, off, data);
+      UZFS_TRY(od->os->Write(kZvolObj, off, data));
+      // zvol_log_write: a flush (Pool::ZilCommit) writes it to the volume's log.
+      ZvolLogWrite(od->zil.get(), txg_.open(), off, data.size());
+      return Status::Ok();
     }();
     if ((s.code() == ENOSPC || s.code() == EDQUOT) && ((pending && retries == 0) || (deferred && retries < 3))) {
       UZFS_TRY(Sync());

@@ -2,7 +2,10 @@
 // zvol_get_stats, zvol_update_volsize).
 #include "libcore/zvol/zvol.h"
 
+#include <algorithm>
+
 #include "libcore/zap/zap.h"
+#include "libcore/zil/zil_write.h"
 
 namespace uzfs {
 
@@ -55,6 +58,45 @@ Status ZvolSetSize(ObjsetWriter& os, ZapStore& zaps, uint64_t volsize) {
   // The volsize is a multiple of the block size: whole blocks go, none is cut.
   if (volsize < st.volsize) UZFS_TRY(os.Truncate(kZvolObj, volsize));
   return os.NoteFileSize(kZvolObj, volsize);
+}
+
+void ZvolLogWrite(ItxSink* log, uint64_t txg, uint64_t off, uint64_t len) {
+  if (!log) return;
+  for (uint64_t at = off, resid = len; resid > 0;) {
+    const uint64_t n = resid > kZilMaxLogData ? kZilWriteSplit : resid;
+    LrWrite w;
+    w.foid = kZvolObj, w.offset = at, w.length = n;
+    Itx itx;
+    itx.txg = txg;
+    itx.foid = kZvolObj;
+    itx.lr = EncodeLrWrite(txg, w, {});
+    itx.need_copy = true;
+    itx.off = at;
+    itx.len = n;
+    log->Assign(std::move(itx));
+    at += n;
+    resid -= n;
+  }
+}
+
+Status ZvolReplay(ObjsetWriter& os, ZapStore& zaps, const LogRecord& rec) {
+  const auto* w = std::get_if<LrWrite>(&rec.body);
+  if (rec.type() != kTxWrite || !w || w->foid != kZvolObj)
+    return Status::Error(ENOTSUP, std::string("a volume's log holds no ") + TxTypeName(rec.type()) + " records");
+  uint64_t off = w->offset, len = w->length;
+  if (w->indirect) {  // a dmu_sync() block (zfs-fuse logs large volume writes so): all of it
+    const uint64_t bs = w->blkptr.lsize();
+    if (len < bs) {
+      off -= off % bs;
+      len = bs;
+    }
+  }
+  if (w->data.size() < len)
+    return Status::Error(ECORRUPT, "TX_WRITE record without its " + std::to_string(len) + " bytes of data");
+  UZFS_ASSIGN(ZvolStats st, ZvolGetStats(os, zaps));
+  if (off >= st.volsize) return Status::Ok();  // the volume shrank since: nothing there
+  len = std::min(len, st.volsize - off);
+  return os.Write(kZvolObj, off, ByteSpan(w->data).first(len));
 }
 
 }  // namespace uzfs
