@@ -168,7 +168,8 @@ describe() {
   "$ZFS" send -R -i s1 tank/fs@s2 >"$S/inc"
   "$ZFS" create tank/dst
   "$ZFS" receive -d -u tank/dst <"$S/full"
-  [ "$("$ZFS" list -H -o name -t snapshot -r tank/dst/fs/a)" = tank/dst/fs/a@s1 ]
+  [ "$("$ZFS" list -H -o name -t snapshot -r tank/dst | tr '\n' ' ')" = \
+    "tank/dst/fs@s1 tank/dst/fs/a@s1 tank/dst/fs/a/b@s1 tank/dst/fs/c@s1 " ]
   run "$ZFS" receive -d tank/dst <"$S/inc"
   [ "$status" -eq 1 ]
   [[ $output == *"incremental replication streams (send -R -i/-I) are not supported by uzfs yet"* ]]
