@@ -139,9 +139,14 @@ class DatasetOps {
                          std::vector<std::string>* lost);
   Status ReceiveStream(int fd, const std::string& target, bool force, bool dryrun, bool isprefix,
                        bool istail, NvList* result);
+  // sendfs: the filesystem zfs send named (a compound stream's top); "" for the substream's.
   Status ReceiveOne(int fd, const uint8_t* rec, const DrrRecord& begin, bool swap,
                     const std::string& target, bool force, bool dryrun, bool isprefix, bool istail,
-                    NvList* result);
+                    NvList* result, const std::string& sendfs = "");
+  // The stream's properties set on a received filesystem or snapshot (zfs_ioc_recv's props;
+  // uzfs sets them as local values). Each failure is a warning line in *warnings.
+  void SetReceivedProps(const std::string& name, const NvList& props,
+                        std::vector<std::string>* warnings);
   PoolTable* t_;
   MountTable* m_;
 };

@@ -14,6 +14,7 @@
 #include "daemon/dataset_ops.h"
 #include "daemon/ops.h"
 #include "daemon/server.h"
+#include "libcore/base/zfs_prop.h"
 #include "libcore/dmu/dmu_send_package.h"
 
 namespace uzfs {
@@ -149,16 +150,39 @@ Status DatasetOps::ReceiveStream(int fd, const std::string& target, bool force, 
   // zfs_receive_package: a compound stream's header (BEGIN, the fss nvlist, END with the
   // header's checksum), then substreams until a second END. zfs send -I writes one without
   // an nvlist (a series of incremental streams); -R and -p write the nvlist.
-  if (b->payloadlen)
-    return Line(ENOTSUP, kRecv, "replication (-R) and property (-p) streams are not supported by uzfs yet");
+  Bytes header(rec, rec + kDrrSize);
+  ReplHeaderInfo info;
+  const bool package = b->payloadlen != 0;
+  if (package) {
+    if (b->payloadlen > (16u << 20)) return Line(EINVAL, kRecv, "invalid backup stream");
+    header.resize(kDrrSize + b->payloadlen);
+    if (!ReadFull(fd, header.data() + kDrrSize, b->payloadlen)) return ReadFailed();
+    // recv_read_nvlist unpacks the list before the END is read: a list that does not unpack
+    // is "malformed", one that does but was changed has an "incorrect header checksum".
+    auto nv = NvList::DecodeXdr(ByteSpan(header.data() + kDrrSize, b->payloadlen));
+    if (!nv.ok()) return Line(EINVAL, kRecv, "invalid stream (malformed nvlist)");
+    auto parsed = ParseReplHeader(*nv);
+    if (!parsed.ok()) return Line(EINVAL, kRecv, "invalid backup stream");
+    info = std::move(*parsed);
+    if (info.recursive && target.find('@') != std::string::npos)
+      return Line(EINVAL, kRecv, "cannot specify snapshot name for multi-snapshot stream");
+  }
   uint8_t end[kDrrSize];
   if (!ReadFull(fd, end, kDrrSize)) return ReadFailed();
   auto e = DrrRecord::Decode(end, swap);
   if (!e.ok()) return Line(EINVAL, kRecv, "invalid backup stream");
-  if (Status c = CheckPackageHeader(ByteSpan(rec, kDrrSize), *e); !c.ok())
+  if (Status c = CheckPackageHeader(header, *e); !c.ok())
     return Line(EINVAL, kRecv, c.message());
-  uint64_t n = 0, bytes = 2 * kDrrSize;
+  // recv_incremental_replication (renames, destroys with -F) is not built yet, nor clones.
+  if (info.recursive && !info.fromsnap.empty())
+    return Line(ENOTSUP, kRecv, "incremental replication streams (send -R -i/-I) are not supported by uzfs yet");
+  for (const ReplFs& f : info.fss)
+    if (f.origin) return Line(ENOTSUP, kRecv, "clones in a replication stream are not supported by uzfs yet");
+  const std::string sendfs = b->toname.substr(0, b->toname.find('@'));
+  std::vector<std::string> made, warnings;  // new filesystems, in order; property failures
+  uint64_t n = 0, bytes = 2 * kDrrSize + b->payloadlen;
   std::vector<std::string> tonames, intos;  // each substream's, for zfs receive -v
+  std::vector<uint64_t> incrs;
   for (;;) {
     if (!ReadFull(fd, rec, kDrrSize)) return ReadFailed();
     auto sb = DrrRecord::Decode(rec, swap);
@@ -167,10 +191,24 @@ Status DatasetOps::ReceiveStream(int fd, const std::string& target, bool force, 
         (sb->versioninfo & 3) != kDmuSubstream)
       return Line(EINVAL, kRecv, "invalid stream (bad magic number)");
     NvList one;
-    UZFS_TRY(ReceiveOne(fd, rec, *sb, swap, target, force, dryrun, isprefix, istail, &one));
+    UZFS_TRY(ReceiveOne(fd, rec, *sb, swap, target, force, dryrun, isprefix, istail, &one, sendfs));
+    const std::string* into = one.GetString("into");
+    if (package && !dryrun && into && !one.GetUint64("skipped").value_or(0)) {
+      // zfs_receive_one: the filesystem's "props" go with its ioctl, the snapshot's
+      // "snapprops" are set after it.
+      std::string snapname;
+      if (const ReplFs* f = info.FindSnap(sb->toguid, &snapname)) {
+        std::string fsname = into->substr(0, into->find('@'));
+        SetReceivedProps(fsname, f->props, &warnings);
+        if (auto it = f->snapprops.find(snapname); it != f->snapprops.end())
+          SetReceivedProps(*into, it->second, &warnings);
+      }
+    }
+    if (const std::string* fsname = one.GetString("fs")) made.push_back(*fsname);
     bytes += one.GetUint64("bytes").value_or(0);
     if (const std::string* t = one.GetString("toname")) tonames.push_back(*t);
     if (const std::string* i = one.GetString("into")) intos.push_back(*i);
+    incrs.push_back(one.GetUint64("incremental").value_or(0));
     *result = std::move(one);
     n++;
   }
@@ -178,13 +216,37 @@ Status DatasetOps::ReceiveStream(int fd, const std::string& target, bool force, 
   result->AddUint64("streams", n);
   result->AddStringArray("series_toname", std::move(tonames));
   result->AddStringArray("series_into", std::move(intos));
+  result->AddUint64Array("series_incremental", std::move(incrs));
+  result->Remove("fs");
+  result->AddStringArray("made", std::move(made));  // for the CLI to mount, parents first
+  result->AddStringArray("warnings", std::move(warnings));
   return Status::Ok();
+}
+
+void DatasetOps::SetReceivedProps(const std::string& name, const NvList& props,
+                                  std::vector<std::string>* warnings) {
+  std::string pool = name.substr(0, name.find_first_of("/@"));
+  for (const NvList::Pair& p : props.pairs()) {
+    std::string value;
+    if (p.value.type == NvType::kString) {
+      value = p.value.s;
+    } else if (auto v = props.GetUint64(p.name)) {
+      const DatasetPropDef* def = FindDatasetProp(p.name);
+      if (!def) continue;  // unknown to pool version 23: left out, as send_iterate_prop does
+      value = def->kind == PropKind::kNumber ? std::to_string(*v) : IndexName(*def, *v);
+    } else {
+      continue;
+    }
+    Status s = t_->With(pool, [&](Pool& pl) { return pl.SetDatasetProp(name, p.name, value); });
+    if (!s.ok())  // zfs_receive_one's prop_errbuf lines
+      warnings->push_back("cannot receive " + p.name + " property on " + name + ": " + s.message());
+  }
 }
 
 // zfs_receive_one: one substream, whose BEGIN record rec (decoded: begin) was read.
 Status DatasetOps::ReceiveOne(int fd, const uint8_t* rec, const DrrRecord& begin, bool swap,
                               const std::string& target, bool force, bool dryrun, bool isprefix,
-                              bool istail, NvList* result) {
+                              bool istail, NvList* result, const std::string& stream_fs) {
   auto t0 = std::chrono::steady_clock::now();
   std::string pool = target.substr(0, target.find_first_of("/@"));
   auto exists = [&](const std::string& name) {
@@ -194,7 +256,9 @@ Status DatasetOps::ReceiveOne(int fd, const uint8_t* rec, const DrrRecord& begin
   const std::string& toname = b->toname;
   size_t at = toname.find('@');
   if (at == std::string::npos) return Line(EINVAL, kRecv, "invalid stream (bad snapshot name)");
-  std::string sendfs = toname.substr(0, at);
+  // The filesystem zfs send named: a compound stream's top, else this substream's own.
+  std::string sendfs = stream_fs.empty() ? toname.substr(0, at) : stream_fs;
+  if (toname.compare(0, sendfs.size(), sendfs) != 0) return Line(EINVAL, kRecv, "invalid backup stream");
   // zfs_receive_one: how much of the stream's name is tacked onto the target.
   std::string chop;
   if (istail) {

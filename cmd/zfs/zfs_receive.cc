@@ -1,5 +1,6 @@
 // zfs receive (zfs_do_receive, libzfs_sendrecv.c zfs_receive): a stream from our standard
-// input, read by zfsd into a new filesystem and its snapshot; mounted after unless -u.
+// input, read by zfsd into a new filesystem and its snapshot, or (a replication stream, zfs
+// send -R) a tree of them with their properties; mounted after unless -u.
 #include <unistd.h>
 
 #include <algorithm>
@@ -46,9 +47,12 @@ static int RunReceive(const Cmd& self, int argc, char** argv) {
   const auto* series_to = strings("series_toname");
   const auto* series_into = strings("series_into");
   if (verbose && series_to && series_into && series_to->size() == series_into->size()) {
-    // A compound stream (zfs send -I): a line per substream, as zfs_receive_one prints them.
+    // A compound stream (zfs send -I, -R, -p): a line per substream, as zfs_receive_one
+    // prints them.
+    const std::vector<uint64_t>* incr = r->GetUint64Array("series_incremental");
     for (size_t i = 0; i < series_to->size(); i++)
-      std::printf("%s incremental stream of %s into %s\n", dryrun ? "would receive" : "receiving",
+      std::printf("%s %s stream of %s into %s\n", dryrun ? "would receive" : "receiving",
+                  !incr || i >= incr->size() || (*incr)[i] ? "incremental" : "full",
                   (*series_to)[i].c_str(), (*series_into)[i].c_str());
   } else if (verbose && toname && into) {
     std::printf("%s %s stream of %s into %s\n", dryrun ? "would receive" : "receiving",
@@ -63,6 +67,18 @@ static int RunReceive(const Cmd& self, int argc, char** argv) {
                 static_cast<unsigned long long>(secs), libzfs::NiceNum(bytes / secs).c_str());
   }
   std::fflush(stdout);
+  if (const auto* w = strings("warnings"))  // properties of the stream that could not be set
+    for (const std::string& line : *w) std::fprintf(stderr, "%s\n", line.c_str());
+  if (const auto* made = strings("made"); made && !nomount) {
+    // A compound stream: each new filesystem is mounted, parents first (zfs_receive_impl's
+    // zfs_mount of top_zfs and changelist_postfix of its descendants).
+    int rc = kExitOk;
+    for (const std::string& fs : *made) {
+      Status m = lzc::ZfsMount(fs);
+      if (!m.ok()) rc = Fail(libzfs::ErrorText("mount", fs, m));
+    }
+    return rc;
+  }
   // zfs_receive mounts the filesystem it made (zfs_mount of top_zfs); one received into
   // keeps its mount ("fs" is only set for a new one).
   if (const std::string* fs = r->GetString("fs"); fs && !nomount) {

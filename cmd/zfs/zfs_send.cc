@@ -1,12 +1,17 @@
 // zfs send (zfs_do_send, libzfs_sendrecv.c zfs_send / dump_ioctl): a snapshot's stream, full
 // or incremental from an earlier snapshot (-i), or the series of incrementals through every
-// snapshot in between (-I), written by zfsd to our standard output.
+// snapshot in between (-I), written by zfsd to our standard output. -R and -p wrap the
+// substreams in a compound stream whose header lists the filesystems and their properties
+// (gather_nvlist); the substreams are written in dump_filesystems' order.
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <map>
 
 #include "cmd/zfs/zfs.h"
+#include "libcore/base/zfs_prop.h"
 #include "libcore/dmu/dmu_send_package.h"
 #include "libzfs/libzfs.h"
 #include "libzfs/zfs_core.h"
@@ -38,7 +43,8 @@ bool WriteOut(const uint8_t* p, size_t n) {
 // zfs send -I (libzfs_sendrecv.c zfs_send with doall, no -R): a compound stream
 // (dmu_send_package.h) whose substreams are the incremental streams from each snapshot of fs
 // to the next, from @from to snap.
-int SendSeries(const std::string& snap, const std::string& fs, const std::string& from) {
+int SendSeries(const std::string& snap, const std::string& fs, const std::string& from,
+               bool verbose) {
   auto all = FetchDatasets({fs}, true, 1);
   if (!all.ok()) return FetchFailed({fs}, all.status());
   SortByName(&*all);
@@ -59,6 +65,9 @@ int SendSeries(const std::string& snap, const std::string& fs, const std::string
   Bytes header = CompoundHeader(snap);
   if (!WriteOut(header.data(), header.size())) return Fail("warning: cannot send '" + snap + "': Broken pipe");
   for (size_t i = 1; i < chain.size(); i++) {
+    if (verbose)  // dump_snapshot's line
+      std::fprintf(stderr, "sending from @%s to %s\n",
+                   chain[i - 1].substr(chain[i - 1].find('@') + 1).c_str(), chain[i].c_str());
     auto sent = lzc::ZfsSend(chain[i], chain[i - 1], STDOUT_FILENO);
     if (!sent.ok()) return SendFailed(chain[i], sent.status());
   }
@@ -67,17 +76,132 @@ int SendSeries(const std::string& snap, const std::string& fs, const std::string
   return kExitOk;
 }
 
+// send_iterate_prop: the properties set on d itself, strings as strings and the rest as
+// numbers; read-only ones are left out, and so are quotas and reservations of snapshots.
+NvList LocalProps(const Dataset& d) {
+  NvList nv;
+  for (const auto& [name, pv] : d.props) {
+    if (pv.source != "local") continue;
+    if (IsUserProp(name)) {
+      nv.AddString(name, pv.value);
+      continue;
+    }
+    const DatasetPropDef* def = FindDatasetProp(name);
+    if (!def || def->readonly) continue;
+    if (d.type == "snapshot" && (name == "quota" || name == "reservation" || name == "refquota" ||
+                                 name == "refreservation"))
+      continue;
+    DatasetPropValue v;
+    if (!EncodeDatasetProp(name, pv.value, &v).ok()) continue;
+    if (v.is_string) nv.AddString(name, v.str);
+    else nv.AddUint64(name, v.num);
+  }
+  return nv;
+}
+
+uint64_t Guid(const Dataset& d) { return std::strtoull(d.Get("guid").c_str(), nullptr, 10); }
+
+// zfs send -R / -p (zfs_send with replicate or props): the header (gather_nvlist over fs and,
+// with -R, its descendants), then each filesystem's substreams (dump_filesystems /
+// dump_filesystem / dump_snapshot), then the final END. from is the short name of the
+// incremental source ("" for none); doall sends every snapshot up to tosnap.
+int SendPackage(const std::string& snap, const std::string& fs, const std::string& from,
+                bool replicate, bool doall, bool verbose) {
+  const std::string tosnap = snap.substr(snap.find('@') + 1);
+  auto all = FetchDatasets({fs}, true, replicate ? -1 : 1);
+  if (!all.ok()) return FetchFailed({fs}, all.status());
+  SortByName(&*all);
+  std::map<std::string, const Dataset*> byname;
+  for (const Dataset& d : *all) byname[d.name] = &d;
+  std::vector<ReplFs> fss;
+  std::vector<std::vector<const Dataset*>> snaps;  // each filesystem's, in creation order
+  for (const Dataset& d : *all) {
+    if (d.type == "snapshot") {
+      if (!fss.empty() && d.name.compare(0, fss.back().name.size() + 1, fss.back().name + "@") == 0) {
+        std::string shortname = d.name.substr(d.name.find('@') + 1);
+        fss.back().snaps.emplace_back(shortname, Guid(d));
+        fss.back().snapprops[shortname] = LocalProps(d);
+        snaps.back().push_back(&d);
+      }
+      continue;
+    }
+    if (!replicate && d.name != fs) continue;
+    if (d.Get("origin") != "-" && d.Get("origin") != "")
+      return Fail("cannot send '" + snap + "': " + d.name +
+                  " is a clone: clones in a replication stream are not supported by uzfs yet");
+    ReplFs f;
+    f.guid = Guid(d);
+    f.name = d.name;
+    f.props = LocalProps(d);
+    // send_iterate_fs: the guid of the parent's fromsnap (its tosnap when it has none).
+    if (d.name != fs) {
+      std::string parent = d.name.substr(0, d.name.rfind('/'));
+      auto it = byname.find(parent + "@" + (from.empty() ? tosnap : from));
+      if (it == byname.end() && !from.empty()) it = byname.find(parent + "@" + tosnap);
+      if (it != byname.end()) f.parentfromsnap = Guid(*it->second);
+    }
+    fss.push_back(std::move(f));
+    snaps.emplace_back();
+  }
+  Bytes packed = ReplHeader(from, tosnap, replicate, fss).EncodeXdr();
+  Bytes header = CompoundHeader(snap, packed);
+  if (!WriteOut(header.data(), header.size())) return Fail("warning: cannot send '" + snap + "': Broken pipe");
+  bool err = false;
+  for (size_t i = 0; i < fss.size(); i++) {
+    const std::string& name = fss[i].name;
+    if (!byname.count(name + "@" + tosnap)) {
+      std::fprintf(stderr, "WARNING: could not send %s@%s: does not exist\n", name.c_str(), tosnap.c_str());
+      err = true;
+      continue;
+    }
+    // A filesystem without fromsnap (new since it, in an -R -i) goes whole (dump_filesystem).
+    bool missingfrom = !from.empty() && !byname.count(name + "@" + from);
+    if (!doall) {
+      std::string base = missingfrom || from.empty() ? "" : "@" + from;
+      auto sent = lzc::ZfsSend(name + "@" + tosnap, base, STDOUT_FILENO);
+      if (!sent.ok()) return SendFailed(name + "@" + tosnap, sent.status());
+      continue;
+    }
+    // dump_snapshot over the snapshots in creation order: from fromsnap (or the first) to tosnap.
+    bool seenfrom = from.empty() || missingfrom, seento = false;
+    std::string prev;
+    for (const Dataset* s : snaps[i]) {
+      std::string thissnap = s->name.substr(s->name.find('@') + 1);
+      if (!seenfrom && thissnap == from) {
+        seenfrom = true;
+        prev = thissnap;
+        continue;
+      }
+      if (seento || !seenfrom) continue;
+      if (thissnap == tosnap) seento = true;
+      if (verbose) std::fprintf(stderr, "sending from @%s to %s\n", prev.c_str(), s->name.c_str());
+      auto sent = lzc::ZfsSend(s->name, prev.empty() ? "" : "@" + prev, STDOUT_FILENO);
+      if (!sent.ok()) return SendFailed(s->name, sent.status());
+      prev = thissnap;
+    }
+    if (!seenfrom) {
+      std::fprintf(stderr, "WARNING: could not send %s@%s:\nincremental source (%s@%s) does not exist\n",
+                   name.c_str(), tosnap.c_str(), name.c_str(), from.c_str());
+      err = true;
+    }
+  }
+  Bytes end = PackageEnd();  // written even after an error, as zfs_send does
+  if (!WriteOut(end.data(), end.size())) return Fail("warning: cannot send '" + snap + "': Broken pipe");
+  return err ? 1 : kExitOk;
+}
+
 }  // namespace
 
 static int RunSend(const Cmd& self, int argc, char** argv) {
   CLI::App app;
   std::vector<std::string> args, from_i, from_I;
-  bool replicate = false, dedup = false, props = false;
+  bool replicate = false, dedup = false, props = false, verbose = false;
   app.add_option("-i", from_i)->allow_extra_args(false);
   app.add_option("-I", from_I)->allow_extra_args(false);
   app.add_flag("-R", replicate);
   app.add_flag("-D", dedup);
   app.add_flag("-p", props);
+  app.add_flag("-v", verbose);
   if (int rc = Parse(self, app, argc, argv, &args); rc >= 0) return rc;
   if (from_i.size() + from_I.size() > 1) return UsageError(self, "");
   if (args.empty()) return UsageError(self, "missing snapshot argument");
@@ -90,11 +214,9 @@ static int RunSend(const Cmd& self, int argc, char** argv) {
   // zfs_open of the filesystem first, as zfs_do_send does.
   if (auto ds = FetchDatasets({fs}, false, 0); !ds.ok()) return FetchFailed({fs}, ds.status());
   // Not built yet: say so instead of sending something else.
-  const char* missing = replicate ? "-R" : dedup ? "-D" : props ? "-p" : nullptr;
-  if (missing)
-    return Fail("cannot send '" + args[0] + "': " + missing + " is not supported by uzfs yet");
-  const bool doall = !from_I.empty();
-  std::string from = doall ? from_I[0] : from_i.empty() ? "" : from_i[0];
+  if (dedup) return Fail("cannot send '" + args[0] + "': -D is not supported by uzfs yet");
+  const bool doall = !from_I.empty() || (replicate && from_i.empty());
+  std::string from = !from_I.empty() ? from_I[0] : from_i.empty() ? "" : from_i[0];
   if (size_t fat = from.find('@'); fat != std::string::npos) {
     // "fs@a" must name the same filesystem; "@a" and "a" name a snapshot of it.
     if (fat != 0 && from.substr(0, fat) != fs)
@@ -103,21 +225,24 @@ static int RunSend(const Cmd& self, int argc, char** argv) {
     if (from.find_first_of("@/") != std::string::npos)
       return UsageError(self, "invalid incremental source");
   }
-  if ((!from_i.empty() || doall) && from.empty())
+  if ((!from_i.empty() || !from_I.empty()) && from.empty())
     return Fail("cannot send '" + args[0] + "': zero-length incremental source");
-  if (doall) return SendSeries(args[0], fs, from);
+  if (replicate || props) return SendPackage(args[0], fs, from, replicate, doall, verbose);
+  if (doall) return SendSeries(args[0], fs, from, verbose);
   auto sent = lzc::ZfsSend(args[0], from.empty() ? "" : "@" + from, STDOUT_FILENO);
   if (!sent.ok()) return SendFailed(args[0], sent.status());
   return kExitOk;
 }
 
 const Cmd kSend = {"send",
-                   {"send [-RDp] [-[iI] snapshot] snapshot"},
+                   {"send [-RDpv] [-[iI] snapshot] snapshot"},
                    "    -i snapshot  an incremental stream from this earlier snapshot\n"
                    "    -I snapshot  -i with every snapshot in between (a series of incremental streams)\n"
-                   "    -R           (not supported yet) a replication stream of descendants\n"
+                   "    -R           a replication stream: the filesystem and its descendants,\n"
+                   "                 every snapshot up to this one, and their properties\n"
                    "    -D           (not supported yet) a deduplicated stream\n"
-                   "    -p           (not supported yet) with the dataset's properties\n"
+                   "    -p           with the filesystem's properties\n"
+                   "    -v           print each snapshot sent, to standard error\n"
                    "    --help       print this message\n",
                    RunSend};
 

@@ -101,10 +101,10 @@ mkpool() {
   "$ZFS" snapshot tank/fs@s2
   expect 2 "argument must be a snapshot
 usage:
-	send [-RDp] [-[iI] snapshot] snapshot" "$ZFS" send tank/fs
+	send [-RDpv] [-[iI] snapshot] snapshot" "$ZFS" send tank/fs
   expect 2 "missing snapshot argument
 usage:
-	send [-RDp] [-[iI] snapshot] snapshot" "$ZFS" send
+	send [-RDpv] [-[iI] snapshot] snapshot" "$ZFS" send
   expect 1 "cannot open 'tank/nope': dataset does not exist" "$ZFS" send tank/nope@s1
   expect 1 "cannot open 'tank/fs@nope': dataset does not exist" "$ZFS" send tank/fs@nope
   expect 1 "warning: cannot send 'tank/fs@s2': incremental source (@nope) does not exist" \
@@ -113,11 +113,11 @@ usage:
     "$ZFS" send -i s2 tank/fs@s1
   expect 2 "incremental source must be in same filesystem
 usage:
-	send [-RDp] [-[iI] snapshot] snapshot" "$ZFS" send -i tank/other@s1 tank/fs@s2
+	send [-RDpv] [-[iI] snapshot] snapshot" "$ZFS" send -i tank/other@s1 tank/fs@s2
   expect 2 "invalid incremental source
 usage:
-	send [-RDp] [-[iI] snapshot] snapshot" "$ZFS" send -i @a/b tank/fs@s2
-  expect 1 "cannot send 'tank/fs@s2': -R is not supported by uzfs yet" "$ZFS" send -R tank/fs@s2
+	send [-RDpv] [-[iI] snapshot] snapshot" "$ZFS" send -i @a/b tank/fs@s2
+  expect 1 "cannot send 'tank/fs@s2': -D is not supported by uzfs yet" "$ZFS" send -D tank/fs@s2
   # A terminal on standard output is refused before anything is sent.
   run script -qec "$ZFS send tank/fs@s1" /dev/null
   [ "$status" -eq 1 ]
