@@ -194,6 +194,7 @@ void RegisterPoolOps(Registry& reg, PoolTable* table, MountTable* mounts) {
      {{"name", S, true}, {"stop", B}, {"history", S}}, &PoolOps::Scrub);
   op(OpId::kPoolVdevState, Perm::kRoot,
      {{"name", S, true}, {"guid", NvType::kUint64, true}, {"action", S, true}, {"temporary", B},
+      {"expand", B},
       {"history", S}},
      &PoolOps::VdevState);
   op(OpId::kPoolAttach, Perm::kRoot,

@@ -356,7 +356,7 @@ Status PoolOps::VdevState(const NvList& args, NvList* result) {
   bool faulted = false;
   Status s = t_->With(Str(args, "name"), [&](Pool& p) -> Status {
     UZFS_TRY(action == "offline" ? p.OfflineVdev(guid, Flag(args, "temporary"))
-                                 : p.OnlineVdev(guid, &faulted));
+                                 : p.OnlineVdev(guid, Flag(args, "expand"), &faulted));
     std::string h = Str(args, "history");
     if (h.empty()) return Status::Ok();
     UZFS_TRY(p.LogHistory(h));

@@ -20,7 +20,8 @@
 //   pool_remove   name*, guid* (uint64: a separate log device's top-level vdev), history
 //   pool_clear    name*, guid (uint64: a vdev; 0 or absent = the whole pool), history
 //   pool_vdev_state name*, guid* (a leaf), action* ("offline", "online"), temporary (bool:
-//                 offline -t), history → faulted (uint64 1: an online whose device stays unusable)
+//                 offline -t), expand (bool: online -e), history → faulted (uint64 1: an
+//                 online whose device stays unusable)
 //   pool_attach name*, guid* (the leaf joined), nvroot* (nvlist: one leaf), replacing
 //                 (bool: zpool replace), history
 //   pool_detach name*, guid* (a leaf of a mirror or replacing vdev), history

@@ -214,12 +214,13 @@ Status PoolScrub(const std::string& name, bool stop, const std::string& history)
 }
 
 Result<NvList> PoolVdevState(const std::string& name, uint64_t guid, const std::string& action,
-                             bool temporary, const std::string& history) {
+                             bool temporary, const std::string& history, bool expand) {
   NvList a;
   a.AddString("name", name);
   a.AddUint64("guid", guid);
   a.AddString("action", action);
   a.AddBooleanValue("temporary", temporary);
+  if (expand) a.AddBooleanValue("expand", true);
   a.AddString("history", history);
   return Call(proto::OpId::kPoolVdevState, a);
 }

@@ -80,9 +80,10 @@ Result<uint64_t> PoolEventsClear();
 // zpool scrub [-s]: starts (stop: stops) the pool's scrub.
 Status PoolScrub(const std::string& name, bool stop, const std::string& history);
 // zpool offline / online (zfs_ioc_vdev_set_state): action "offline" (temporary: -t) or
-// "online"; an online whose device stays unusable answers with "faulted" set.
+// "online" (expand: -e, ZFS_ONLINE_EXPAND: the device's top-level vdev grows to the
+// devices' size); an online whose device stays unusable answers with "faulted" set.
 Result<NvList> PoolVdevState(const std::string& name, uint64_t guid, const std::string& action,
-                             bool temporary, const std::string& history);
+                             bool temporary, const std::string& history, bool expand = false);
 // zpool attach / replace (zfs_ioc_vdev_attach): nvroot (vdev_spec.h) holds the one new
 // leaf, guid the leaf it joins; replacing: a replacing vdev (zpool replace).
 Status PoolAttach(const std::string& name, uint64_t guid, const NvList& nvroot, bool replacing,

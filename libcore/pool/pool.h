@@ -195,8 +195,10 @@ class Pool : public BlockReader {
   Status OfflineVdev(uint64_t guid, bool temporary);
   // zpool online (vdev_online): the leaf is reopened by its path (its labels must name it:
   // else it stays UNAVAIL, *still_faulted set) and takes I/O again; a resilver of the txgs
-  // its DTL holds starts. ENODEV, ENOTSUP as above.
-  Status OnlineVdev(uint64_t guid, bool* still_faulted);
+  // its DTL holds starts. ENODEV, ENOTSUP as above. expand (zpool online -e,
+  // ZFS_ONLINE_EXPAND) or the autoexpand property: the leaf's top-level vdev grows to what
+  // its devices now offer (ExpandTopLocked); ENOTSUP for a hot spare or a dax vdev.
+  Status OnlineVdev(uint64_t guid, bool expand, bool* still_faulted);
   // zpool attach / replace (spa_vdev_attach; pool_attach.cc): the leaf nvroot describes
   // (nvroot's one child: {type: file|disk, path}; EINVAL "new device must be a single disk"
   // otherwise) joins the leaf named by guid: as a new side of its mirror, or (replacing)
@@ -1050,6 +1052,14 @@ class Pool : public BlockReader {
   void DtlReassessLocked(uint64_t max_txg);
   void SetResilveringLocked(bool on);      // the leaves' resilvering flags
   bool ReopenLeafLocked(Vdev& v);          // vdev_reopen + vdev_validate of one leaf
+  // vdev_open's asize of v from its devices now (a leaf: its size less the labels; a mirror,
+  // replacing or spare vdev: its smallest side; raidz: its smallest column times the columns);
+  // 0 when no device of it can be sized.
+  uint64_t DeviceAsizeLocked(const Vdev& v);
+  // vdev_expand: top's asize raised to DeviceAsizeLocked (never lowered), the metaslabs the
+  // new size holds added (vdev_metaslab_init) and the config dirtied, so the next sync
+  // writes the four labels, at the devices' new ends, with the new asize. *grew: it changed.
+  Status ExpandTopLocked(Vdev& top, bool* grew);
   // spa_vdev_enter for one leaf (offline, online, attach, detach): sync_mu_ and mu_ taken,
   // the pool writable, the vdev found (ENODEV "no such device in pool") and a leaf (ENOTSUP).
   struct LeafChange {
