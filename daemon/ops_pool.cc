@@ -133,6 +133,10 @@ void RegisterPoolOps(Registry& reg, PoolTable* table, MountTable* mounts) {
         NvList tree;
         tree.AddString("type", "root");
         tree.AddNvListArray("children", std::move(tops));
+        // spa_tryimport's spa_add_spares: the hot spares the MOS lists (names only: the
+        // listing gives them no state).
+        auto spares = PoolMosSpares(**spa, (*spa)->uberblock().rootbp);
+        if (spares.ok() && !spares->empty()) tree.AddNvListArray("spares", std::move(*spares));
         one.AddNvList("vdev_tree", std::move(tree));
         one.AddString("state", state);
       } else {

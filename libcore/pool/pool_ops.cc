@@ -28,6 +28,17 @@ Result<NvList> PoolMosConfig(BlockReader& reader, const BlkPtr& rootbp) {
   return dp->MosConfig();
 }
 
+Result<std::vector<NvList>> PoolMosSpares(BlockReader& reader, const BlkPtr& rootbp) {
+  UZFS_ASSIGN(auto dp, DslPool::Open(&reader, rootbp, ""));
+  auto nv = dp->MosPackedNvlist("spares");
+  if (!nv.ok()) {
+    if (nv.status().code() == ENOENT) return std::vector<NvList>{};
+    return nv.status();
+  }
+  const std::vector<NvList>* list = nv->GetNvListArray("spares");
+  return list ? *list : std::vector<NvList>{};
+}
+
 Result<std::unique_ptr<Pool>> Pool::Import(const PoolImportSpec& spec) {
   std::unique_ptr<Pool> p(new Pool());
   p->env_ = spec.env ? spec.env : PosixEnv();
