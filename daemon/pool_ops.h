@@ -28,7 +28,10 @@
 //   pool_inject   action* ("add", "clear", "list", "fault"); add: name*, guid*, error (EIO or
 //                 ENXIO), iotype (1 read, 2 write, 3 all), freq (1-100) → id; clear: id*
 //                 (ENOENT when no pool has it); list → handlers: array of {id, pool, guid,
-//                 error, iotype, freq}; fault: name*, guid* (zinject -A fault)
+//                 error, iotype, freq}; fault: name*, guid* (zinject -A fault); add_data:
+//                 name* (a filesystem), object*, start, end, error, freq, flush_arc, level,
+//                 type ("dnode": the object's dnode block) → id; add_mos: name*, type* (mos,
+//                 mosdir, metaslab, config, bplist, spacemap, errlog), error, freq → id
 #pragma once
 
 #include <string>

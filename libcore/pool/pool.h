@@ -254,12 +254,18 @@ class Pool : public BlockReader {
   // zinject -A fault (vdev_fault): every leaf below the vdev named by guid FAULTED at once,
   // as after too many errors; zpool clear returns it to service. ENODEV as above.
   Status FaultDevice(uint64_t guid);
-  // zinject -t data (zio_inject_fault with a data record): reads of the level-0 blocks of
-  // object obj of filesystem fs holding bytes [start, end] fail with error (EIO or ECKSUM),
-  // freq percent of the time; the handler lives in libcore/zio/zio_inject.h. ENOENT when
-  // the filesystem or the object does not exist.
+  // zinject -t data (zio_inject_fault with a data record): reads of the blocks at `level`
+  // of object obj of filesystem fs above bytes [start, end] fail with error (EIO or ECKSUM),
+  // freq percent of the time; the handler lives in libcore/zio/zio_inject.h. dnode
+  // (zinject -t dnode, translate.c): the block at `level` of the filesystem's meta-dnode
+  // that holds obj's dnode instead (start and end unused). ENOENT when the filesystem or
+  // the object does not exist.
   Result<uint64_t> InjectData(const std::string& fs, uint64_t obj, uint64_t start, uint64_t end, int error,
-                              uint32_t freq);
+                              uint32_t freq, int level = 0, bool dnode = false);
+  // zinject -t mos, mosdir, metaslab, config, bplist, spacemap, errlog (translate.c's MOS
+  // types): reads of the MOS's blocks of that DMU type (any, for mos) fail. EINVAL for
+  // another type.
+  Result<uint64_t> InjectMos(const std::string& type, int error, uint32_t freq);
   // zinject -a (arc_flush): every unit of the ARC that can be evicted is, so the next reads
   // go to disk (and meet data handlers); the ARC's size bound is kept.
   void FlushArc();
@@ -1116,6 +1122,8 @@ class Pool : public BlockReader {
   // asks for (scan_mu_); the MOS's two log objects (mu_).
   void LogScanError(const ScanBookmark& zb);
   void LogReadErrors(uint64_t ds_obj, uint64_t obj, const std::vector<uint64_t>& blkids);
+  // The same for one block at any level (an indirect or dnode block: the DMU's hook).
+  void LogReadError(uint64_t ds_obj, uint64_t obj, int64_t level, uint64_t blkid);
   Status LoadErrlogLocked();
   Status ErrlogSyncLocked();
   std::set<ErrKey> ErrorKeysLocked();
