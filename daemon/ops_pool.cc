@@ -133,6 +133,10 @@ void RegisterPoolOps(Registry& reg, PoolTable* table, MountTable* mounts) {
         NvList tree;
         tree.AddString("type", "root");
         tree.AddNvListArray("children", std::move(tops));
+        // spa_tryimport's spa_add_spares: the hot spares the MOS lists (names only: the
+        // listing gives them no state).
+        auto spares = PoolMosSpares(**spa, (*spa)->uberblock().rootbp);
+        if (spares.ok() && !spares->empty()) tree.AddNvListArray("spares", std::move(*spares));
         one.AddNvList("vdev_tree", std::move(tree));
         one.AddString("state", state);
       } else {
@@ -188,12 +192,13 @@ void RegisterPoolOps(Registry& reg, PoolTable* table, MountTable* mounts) {
      {{"action", S, true}, {"name", S}, {"guid", NvType::kUint64}, {"error", NvType::kUint64},
       {"iotype", NvType::kUint64}, {"freq", NvType::kUint64}, {"id", NvType::kUint64},
       {"object", NvType::kUint64}, {"start", NvType::kUint64}, {"end", NvType::kUint64},
-      {"flush_arc", NvType::kUint64}},
+      {"flush_arc", NvType::kUint64}, {"type", S}, {"level", NvType::kUint64}},
      &PoolOps::Inject);
   op(OpId::kPoolScrub, Perm::kRoot,
      {{"name", S, true}, {"stop", B}, {"history", S}}, &PoolOps::Scrub);
   op(OpId::kPoolVdevState, Perm::kRoot,
      {{"name", S, true}, {"guid", NvType::kUint64, true}, {"action", S, true}, {"temporary", B},
+      {"expand", B},
       {"history", S}},
      &PoolOps::VdevState);
   op(OpId::kPoolAttach, Perm::kRoot,

@@ -356,7 +356,7 @@ Status PoolOps::VdevState(const NvList& args, NvList* result) {
   bool faulted = false;
   Status s = t_->With(Str(args, "name"), [&](Pool& p) -> Status {
     UZFS_TRY(action == "offline" ? p.OfflineVdev(guid, Flag(args, "temporary"))
-                                 : p.OnlineVdev(guid, &faulted));
+                                 : p.OnlineVdev(guid, Flag(args, "expand"), &faulted));
     std::string h = Str(args, "history");
     if (h.empty()) return Status::Ok();
     UZFS_TRY(p.LogHistory(h));
@@ -445,7 +445,20 @@ Status PoolOps::Inject(const NvList& args, NvList* result) {
                                             args.GetUint64("start").value_or(0),
                                             args.GetUint64("end").value_or(UINT64_MAX),
                                             static_cast<int>(args.GetUint64("error").value_or(EIO)),
-                                            static_cast<uint32_t>(args.GetUint64("freq").value_or(100))));
+                                            static_cast<uint32_t>(args.GetUint64("freq").value_or(100)),
+                                            static_cast<int>(args.GetUint64("level").value_or(0)),
+                                            Str(args, "type") == "dnode"));
+      result->AddUint64("id", id);
+      return Status::Ok();
+    });
+  }
+  if (action == "add_mos") {
+    // zinject -t mos|mosdir|metaslab|config|bplist|spacemap|errlog POOL.
+    return t_->With(Str(args, "name"), [&](Pool& p) -> Status {
+      if (args.GetUint64("flush_arc").value_or(0)) p.FlushArc();
+      UZFS_ASSIGN(uint64_t id, p.InjectMos(Str(args, "type"),
+                                           static_cast<int>(args.GetUint64("error").value_or(EIO)),
+                                           static_cast<uint32_t>(args.GetUint64("freq").value_or(100))));
       result->AddUint64("id", id);
       return Status::Ok();
     });
@@ -491,6 +504,7 @@ Status PoolOps::Inject(const NvList& args, NvList* result) {
       NvList one;
       one.AddUint64("id", d.id);
       one.AddString("type", "data");
+      one.AddString("objtype", d.type);
       auto n = pool_names.find(d.pool_guid);
       one.AddString("pool", n == pool_names.end() ? "-" : n->second);  // its pool went away
       one.AddUint64("objset", d.objset);

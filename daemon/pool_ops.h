@@ -20,14 +20,18 @@
 //   pool_remove   name*, guid* (uint64: a separate log device's top-level vdev), history
 //   pool_clear    name*, guid (uint64: a vdev; 0 or absent = the whole pool), history
 //   pool_vdev_state name*, guid* (a leaf), action* ("offline", "online"), temporary (bool:
-//                 offline -t), history → faulted (uint64 1: an online whose device stays unusable)
+//                 offline -t), expand (bool: online -e), history → faulted (uint64 1: an
+//                 online whose device stays unusable)
 //   pool_attach name*, guid* (the leaf joined), nvroot* (nvlist: one leaf), replacing
 //                 (bool: zpool replace), history
 //   pool_detach name*, guid* (a leaf of a mirror or replacing vdev), history
 //   pool_inject   action* ("add", "clear", "list", "fault"); add: name*, guid*, error (EIO or
 //                 ENXIO), iotype (1 read, 2 write, 3 all), freq (1-100) → id; clear: id*
 //                 (ENOENT when no pool has it); list → handlers: array of {id, pool, guid,
-//                 error, iotype, freq}; fault: name*, guid* (zinject -A fault)
+//                 error, iotype, freq}; fault: name*, guid* (zinject -A fault); add_data:
+//                 name* (a filesystem), object*, start, end, error, freq, flush_arc, level,
+//                 type ("dnode": the object's dnode block) → id; add_mos: name*, type* (mos,
+//                 mosdir, metaslab, config, bplist, spacemap, errlog), error, freq → id
 #pragma once
 
 #include <string>

@@ -167,9 +167,30 @@ std::string VdevTable(const std::string& pool_name, const std::string& pool_stat
     const std::string* ty = t.GetString("type");
     return t.GetUint64("is_hole").value_or(0) != 0 || (ty && *ty == "hole");
   };
-  if (tops) {
+  // print_spares: "spares", each with its state (AVAIL, INUSE "currently in use", UNAVAIL)
+  // and no counters (print_status_config with isspare). print_import_config: the names
+  // alone, before the logs (show_import prints those after the whole config).
+  auto print_spares = [&] {
+    if (!spares || spares->empty()) return;
+    out += "\tspares\n";
+    for (const NvList& s : *spares) {
+      if (!with_counters) {
+        out += "\t  " + VdevName(s) + "\n";
+        continue;
+      }
+      const std::string* st = s.GetString("state");
+      std::snprintf(line, sizeof line, "\t%*s%-*s  %-8s", 2, "", static_cast<int>(width - 2),
+                    VdevName(s).c_str(), st ? st->c_str() : "AVAIL");
+      out += line;
+      if (const std::string* a = s.GetString("aux")) out += "  " + *a;
+      out += "\n";
+    }
+  };
+  if (tops)
     for (const NvList& t : *tops)
       if (!is_hole(t) && VdevClass(t).empty()) walk(t, 2);
+  if (!with_counters) print_spares();
+  if (tops) {
     for (const char* cls : {"logs", "dax"}) {
       bool header = false;
       for (const NvList& t : *tops) {
@@ -180,19 +201,7 @@ std::string VdevTable(const std::string& pool_name, const std::string& pool_stat
       }
     }
   }
-  // print_spares: "spares", each with its state (AVAIL, INUSE "currently in use", UNAVAIL)
-  // and no counters (print_status_config with isspare).
-  if (spares && !spares->empty()) {
-    out += "\tspares\n";
-    for (const NvList& s : *spares) {
-      const std::string* st = s.GetString("state");
-      std::snprintf(line, sizeof line, "\t%*s%-*s  %-8s", 2, "", static_cast<int>(width - 2),
-                    VdevName(s).c_str(), st ? st->c_str() : "AVAIL");
-      out += line;
-      if (const std::string* a = s.GetString("aux")) out += "  " + *a;
-      out += "\n";
-    }
-  }
+  if (with_counters) print_spares();
   return out;
 }
 

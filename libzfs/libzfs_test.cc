@@ -135,6 +135,33 @@ TEST(Libzfs, LogDevicesFollowUnderLogsAndHolesAreLeftOut) {
             "\t    /v/l1   ONLINE       0     0     0\n");
 }
 
+// print_import_config: the spares by name only, before the logs (show_import prints those
+// after the config); zpool status (print_spares) gives them their state, after the logs.
+TEST(Libzfs, ImportListsSparesByNameBeforeTheLogs) {
+  NvList log = Leaf("/v/l0", "ONLINE");
+  log.AddUint64("is_log", 1);
+  NvList tree = Root({Leaf("/v/d0", "ONLINE"), log});
+  NvList spare;
+  spare.AddString("type", "file");
+  spare.AddString("path", "/v/a-long-spare");
+  tree.AddNvListArray("spares", std::vector<NvList>{spare});
+  EXPECT_EQ(VdevTable("tank", "ONLINE", tree, false),
+            "\ttank               ONLINE\n"
+            "\t  /v/d0            ONLINE\n"
+            "\tspares\n"
+            "\t  /v/a-long-spare\n"
+            "\tlogs\n"
+            "\t  /v/l0            ONLINE\n");
+  EXPECT_EQ(VdevTable("tank", "ONLINE", tree, true),
+            "\tNAME               STATE     READ WRITE CKSUM\n"
+            "\ttank               ONLINE       0     0     0\n"
+            "\t  /v/d0            ONLINE       0     0     0\n"
+            "\tlogs\n"
+            "\t  /v/l0            ONLINE       0     0     0\n"
+            "\tspares\n"
+            "\t  /v/a-long-spare  AVAIL   \n");
+}
+
 // zpool_find_vdev: by path (or a name under /dev), interior name or guid; is_log for a log
 // device and for the sides of a log mirror.
 TEST(Libzfs, FindVdevByPathNameOrGuid) {

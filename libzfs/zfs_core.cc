@@ -214,12 +214,13 @@ Status PoolScrub(const std::string& name, bool stop, const std::string& history)
 }
 
 Result<NvList> PoolVdevState(const std::string& name, uint64_t guid, const std::string& action,
-                             bool temporary, const std::string& history) {
+                             bool temporary, const std::string& history, bool expand) {
   NvList a;
   a.AddString("name", name);
   a.AddUint64("guid", guid);
   a.AddString("action", action);
   a.AddBooleanValue("temporary", temporary);
+  if (expand) a.AddBooleanValue("expand", true);
   a.AddString("history", history);
   return Call(proto::OpId::kPoolVdevState, a);
 }
@@ -277,10 +278,25 @@ Status InjectFaultDevice(const std::string& pool, uint64_t guid) {
   return Call(proto::OpId::kPoolInject, a).status();
 }
 
+Result<uint64_t> InjectMos(const std::string& pool, const std::string& type, int error, uint32_t freq,
+                           bool flush_arc) {
+  NvList a;
+  a.AddString("action", "add_mos");
+  a.AddString("name", pool);
+  a.AddString("type", type);
+  a.AddUint64("error", static_cast<uint64_t>(error));
+  a.AddUint64("freq", freq);
+  a.AddUint64("flush_arc", flush_arc ? 1 : 0);
+  UZFS_ASSIGN(NvList r, Call(proto::OpId::kPoolInject, a));
+  return r.GetUint64("id").value_or(0);
+}
+
 Result<uint64_t> InjectData(const std::string& fs, uint64_t object, uint64_t start, uint64_t end, int error,
-                            uint32_t freq, bool flush_arc) {
+                            uint32_t freq, bool flush_arc, int level, bool dnode) {
   NvList a;
   a.AddString("action", "add_data");
+  if (level) a.AddUint64("level", static_cast<uint64_t>(level));
+  if (dnode) a.AddString("type", "dnode");
   a.AddString("name", fs);
   a.AddUint64("object", object);
   a.AddUint64("start", start);

@@ -80,9 +80,10 @@ Result<uint64_t> PoolEventsClear();
 // zpool scrub [-s]: starts (stop: stops) the pool's scrub.
 Status PoolScrub(const std::string& name, bool stop, const std::string& history);
 // zpool offline / online (zfs_ioc_vdev_set_state): action "offline" (temporary: -t) or
-// "online"; an online whose device stays unusable answers with "faulted" set.
+// "online" (expand: -e, ZFS_ONLINE_EXPAND: the device's top-level vdev grows to the
+// devices' size); an online whose device stays unusable answers with "faulted" set.
 Result<NvList> PoolVdevState(const std::string& name, uint64_t guid, const std::string& action,
-                             bool temporary, const std::string& history);
+                             bool temporary, const std::string& history, bool expand = false);
 // zpool attach / replace (zfs_ioc_vdev_attach): nvroot (vdev_spec.h) holds the one new
 // leaf, guid the leaf it joins; replacing: a replacing vdev (zpool replace).
 Status PoolAttach(const std::string& name, uint64_t guid, const NvList& nvroot, bool replacing,
@@ -98,11 +99,17 @@ Result<uint64_t> InjectAdd(const std::string& pool, uint64_t guid, int error, in
 Status InjectClear(uint64_t id);
 Result<NvList> InjectList();
 Status InjectFaultDevice(const std::string& pool, uint64_t guid);
-// zinject -t data: reads of object's level-0 blocks holding bytes [start, end] of filesystem
-// fs fail with error (EIO or ECKSUM), freq percent of the time; flush_arc first (zinject -a).
-// Listed with {id, type "data", pool, objset, object, level, start, end, error, freq}.
+// zinject -t data: reads of object's blocks at `level` above bytes [start, end] of
+// filesystem fs fail with error (EIO or ECKSUM), freq percent of the time; flush_arc first
+// (zinject -a). dnode (-t dnode): the meta-dnode's block holding object's dnode instead.
+// Listed with {id, type "data", objtype (data, dnode, mos, ...), pool, objset, object,
+// level, start, end, error, freq}.
 Result<uint64_t> InjectData(const std::string& fs, uint64_t object, uint64_t start, uint64_t end, int error,
-                            uint32_t freq, bool flush_arc);
+                            uint32_t freq, bool flush_arc, int level = 0, bool dnode = false);
+// zinject -t mos|mosdir|metaslab|config|bplist|spacemap|errlog POOL: reads of the pool's MOS
+// blocks of that type fail (a scrub's among them).
+Result<uint64_t> InjectMos(const std::string& pool, const std::string& type, int error, uint32_t freq,
+                           bool flush_arc);
 // zinject -a alone: the ARC flushed.
 Status InjectFlushArc();
 

@@ -1,10 +1,12 @@
 // zinject: injects faults into an imported pool (OpenZFS cmd/zinject/zinject.c): device
-// handlers (-d, -e, -T, -f, -A), data handlers on a file's blocks (-t data, -e, -r, -f),
-// an ARC flush (-a), -c, -q and the listing, for testing how zfsd counts, faults and
-// recovers devices (zpool status, zpool clear) and how reads that fail reach the error log
-// (zpool status -v). The handlers live in zfsd (libcore/vdev/vdev_inject.h,
-// libcore/zio/zio_inject.h); other object types (-t dnode, mos, ...), raw bookmarks (-b),
-// label faults (-L), panics (-p) and ignored writes (-I) are not offered.
+// handlers (-d, -e, -T, -f, -A), data handlers on a file's blocks (-t data, -e, -l, -r,
+// -f) or its dnode's block (-t dnode), handlers on the MOS's blocks of one type (-t mos,
+// mosdir, metaslab, config, bplist, spacemap, errlog: translate.c's MOS types of pool
+// version 23), an ARC flush (-a), -c, -q and the listing, for testing how zfsd counts,
+// faults and recovers devices (zpool status, zpool clear) and how reads that fail reach the
+// error log (zpool status -v). The handlers live in zfsd (libcore/vdev/vdev_inject.h,
+// libcore/zio/zio_inject.h); raw bookmarks (-b), label faults (-t label, -L), panics (-p)
+// and ignored writes (-I) are not offered.
 #include <cctype>
 #include <cerrno>
 #include <cstdint>
@@ -34,7 +36,8 @@ const Cmd kZinject = {
      "zinject -c id|all",
      "zinject -d device [-e io|nxio] [-T read|write|all] [-f frequency] [-q] pool",
      "zinject -d device -A fault pool",
-     "zinject -t data [-e io|checksum] [-r start[,end]] [-f frequency] [-a] [-q] path",
+     "zinject -t data|dnode [-e io|checksum] [-l level] [-r start[,end]] [-f frequency] [-a] [-q] path",
+     "zinject -t mos|mosdir|metaslab|config|bplist|spacemap|errlog [-e io|checksum] [-f frequency] [-a] [-q] pool",
      "zinject -a"},
     "    -A action     fault: the device is FAULTED at once (vdev_fault)\n"
     "    -a            flush the ARC first (alone: just flush it), so reads go to disk\n"
@@ -43,10 +46,15 @@ const Cmd kZinject = {
     "    -e error      device: io fails its I/O with EIO (default: nxio, as if pulled);\n"
     "                  data: io (default) or checksum, as if no copy could be read\n"
     "    -f frequency  fail only this percentage of the I/O (1-100, default 100)\n"
+    "    -l level      data, dnode: the blocks at this level of the tree fail (default 0,\n"
+    "                  the data or dnode blocks; 1 and up: the indirect blocks above them)\n"
     "    -q            print only the number of the handler added\n"
     "    -r range      data: the bytes start[,end] whose blocks fail (K, M, G accepted;\n"
     "                  default: all; start alone: the block holding it)\n"
-    "    -t type       data: reads of the file's data blocks fail (the file's full path)\n"
+    "    -t type       data: reads of the file's data blocks fail (the file's full path);\n"
+    "                  dnode: of the block holding the file's dnode; mos, mosdir,\n"
+    "                  metaslab, config, bplist, spacemap, errlog: of the pool's MOS\n"
+    "                  blocks of that type (all for mos), as a scrub reads them\n"
     "    -T type       the I/O that fails: read, write or all (default all)\n"
     "    -h            print this message\n"
     "    --help        print this message\n",
@@ -70,6 +78,7 @@ int List() {
   auto u = [](const NvList& h, const char* k) { return static_cast<unsigned long long>(h.GetUint64(k).value_or(0)); };
   auto pool = [](const NvList& h) { return h.GetString("pool") ? h.GetString("pool")->c_str() : ""; };
   auto is_data = [](const NvList& h) { return h.GetString("type") && *h.GetString("type") == "data"; };
+  auto objtype = [](const NvList& h) { return h.GetString("objtype") ? h.GetString("objtype")->c_str() : "data"; };
   // print_device_handler's table, then print_data_handler's.
   int n = 0;
   for (const NvList& h : *hs) {
@@ -90,7 +99,7 @@ int List() {
       std::printf("---  ---------------  ------  ------  --------  ---  ---------------\n");
     }
     std::printf("%3llu  %-15s  %-6llu  %-6llu  %-8s  %-3llu  ", u(h, "id"), pool(h), u(h, "objset"), u(h, "object"),
-                "data", u(h, "level"));
+                objtype(h), u(h, "level"));
     if (u(h, "start") == 0 && h.GetUint64("end").value_or(0) == UINT64_MAX)
       std::printf("all\n");
     else
@@ -154,7 +163,7 @@ bool NiceNumber(const std::string& t, uint64_t* out) {
 // zinject -t data PATH (translate_record): the file's filesystem (the mounted one whose
 // device is the file's) and object (its inode number), the range in bytes.
 int InjectData(const std::string& path, const std::string& range, int err, uint32_t freq, bool flush,
-               bool quiet) {
+               bool quiet, int level, bool dnode) {
   if (path.empty() || path[0] != '/') {
     UsageError(kZinject, "invalid object '" + path + "': must be full path");
     return kExitError;
@@ -177,7 +186,7 @@ int InjectData(const std::string& path, const std::string& range, int err, uint3
     end = comma == std::string::npos ? start : e;
     if (end < start) return Fail("invalid range '" + range + "': must be of the form 'start[,end]'");
   }
-  auto id = lzc::InjectData(fs, st.st_ino, start, end, err, freq, flush);
+  auto id = lzc::InjectData(fs, st.st_ino, start, end, err, freq, flush, level, dnode);
   if (!id.ok()) {
     if (lzc::IsConnectError(id.status())) return Fail(id.status().message());
     return Fail("failed to add handler: " + id.status().message());
@@ -187,13 +196,38 @@ int InjectData(const std::string& path, const std::string& range, int err, uint3
   } else {
     std::printf("Added handler %llu with the following properties:\n", static_cast<unsigned long long>(*id));
     std::printf("  pool: %s\n", fs.substr(0, fs.find('/')).c_str());
-    std::printf("object: %llu\n", static_cast<unsigned long long>(st.st_ino));
-    std::printf("  type: data\n");
-    std::printf(" level: 0\n");
-    if (start == 0 && end == UINT64_MAX)
+    std::printf("object: %llu\n", static_cast<unsigned long long>(dnode ? 0 : st.st_ino));
+    std::printf("  type: %s\n", dnode ? "dnode" : "data");
+    std::printf(" level: %d\n", level);
+    if (dnode)
+      std::printf(" range: [%llu, %llu]\n", static_cast<unsigned long long>(st.st_ino * 512),
+                  static_cast<unsigned long long>(st.st_ino * 512 + 511));
+    else if (start == 0 && end == UINT64_MAX)
       std::printf(" range: all\n");
     else
       std::printf(" range: [%llu, %llu]\n", static_cast<unsigned long long>(start), static_cast<unsigned long long>(end));
+  }
+  return kExitOk;
+}
+
+// zinject -t TYPE POOL for translate_record's MOS types: the handler names the pool.
+int InjectMos(const std::string& type, const std::string& pool, int err, uint32_t freq, bool flush, bool quiet) {
+  auto id = lzc::InjectMos(pool, type, err, freq, flush);
+  if (!id.ok()) {
+    if (lzc::IsConnectError(id.status())) return Fail(id.status().message());
+    if (id.status().code() == ENOENT) return Fail("cannot open '" + pool + "': no such pool");
+    return Fail("failed to add handler: " + id.status().message());
+  }
+  if (quiet) {
+    std::cout << *id << "\n";
+  } else {
+    std::printf("Added handler %llu with the following properties:\n", static_cast<unsigned long long>(*id));
+    std::printf("  pool: %s\n", pool.c_str());
+    std::printf("objset: 0\n");
+    std::printf("object: 0\n");
+    std::printf("  type: %s\n", type.c_str());
+    std::printf(" level: 0\n");
+    std::printf(" range: all\n");
   }
   return kExitOk;
 }
@@ -211,12 +245,13 @@ int main(int argc, char** argv) {
     }
   }
   CLI::App app;
-  std::string action, cancel, device, error, freq_s, type, objtype, range;
+  std::string action, cancel, device, error, freq_s, type, objtype, range, level_s;
   bool quiet = false, flush = false;
   app.add_option("-A", action);
   app.add_flag("-a", flush);
   app.add_option("-t", objtype);
   app.add_option("-r", range);
+  app.add_option("-l", level_s);
   app.add_option("-c", cancel);
   app.add_option("-d", device);
   app.add_option("-e", error);
@@ -262,7 +297,7 @@ int main(int argc, char** argv) {
 
   if (!cancel.empty()) {
     if (!device.empty() || !action.empty() || !error.empty() || !type.empty() || !freq_s.empty() ||
-        !objtype.empty() || !range.empty() || flush)
+        !objtype.empty() || !range.empty() || !level_s.empty() || flush)
       return UsageError(kZinject, "cancel (-c) incompatible with any other options");
     if (!args.empty()) return UsageError(kZinject, "extraneous argument to '-c'");
     return Cancel(cancel);
@@ -270,20 +305,40 @@ int main(int argc, char** argv) {
   if (!objtype.empty()) {
     if (!device.empty() || !action.empty() || !type.empty())
       return UsageError(kZinject, "-t is incompatible with -d, -A and -T");
-    static const char* const kTypes[] = {"dnode", "mos", "mosdir", "metaslab", "config", "bplist",
-                                         "spacemap", "errlog", "label"};
-    if (strcasecmp(objtype.c_str(), "data") != 0) {
-      for (const char* t : kTypes)
-        if (strcasecmp(objtype.c_str(), t) == 0)
-          return Fail("injection into '" + objtype + "' objects is not supported: only 'data'");
+    static const char* const kMosTypes[] = {"mos", "mosdir", "metaslab", "config", "bplist", "spacemap",
+                                            "errlog"};
+    const bool data = objtype == "data", dnode = objtype == "dnode";
+    bool mos = false;
+    for (const char* t : kMosTypes) mos |= objtype == t;
+    if (objtype == "label")
+      return Fail("injection into 'label' objects is not supported");
+    if (!data && !dnode && !mos) {
       UsageError(kZinject, "invalid type '" + objtype + "'");
       return kExitError;
     }
     if (err == ENXIO) return Fail("data error type must be 'checksum' or 'io'");
-    if (args.size() != 1) return UsageError(kZinject, "data injection requires a single path");
-    return InjectData(args[0], range, err, freq, flush, quiet);
+    // zinject.c: "missing object" when not exactly one object (path or pool) is given.
+    if (args.size() != 1) return UsageError(kZinject, "missing object");
+    int level = 0;
+    if (!level_s.empty()) {
+      char* end = nullptr;
+      const long l = std::strtol(level_s.c_str(), &end, 10);
+      if (*end != '\0' || l < 0 || l > 6) {
+        UsageError(kZinject, "invalid level '" + level_s + "': must be an integer");
+        return kExitError;
+      }
+      level = static_cast<int>(l);
+    }
+    if (mos) {
+      if (!range.empty() || !level_s.empty())
+        return UsageError(kZinject, "-r and -l are meaningless with -t " + objtype);
+      return InjectMos(objtype, args[0], err, freq, flush, quiet);
+    }
+    // initialize_range: "range cannot be specified when type is 'dnode'".
+    if (dnode && !range.empty()) return Fail("range cannot be specified when type is 'dnode'");
+    return InjectData(args[0], range, err, freq, flush, quiet, level, dnode);
   }
-  if (!range.empty()) return UsageError(kZinject, "-r is only meaningful with -t data");
+  if (!range.empty() || !level_s.empty()) return UsageError(kZinject, "-r and -l are only meaningful with -t");
   if (flush && device.empty()) {
     if (!args.empty() || !error.empty() || !freq_s.empty() || !action.empty() || !type.empty())
       return UsageError(kZinject, "-a alone takes no other option or argument");

@@ -1,8 +1,8 @@
 // zpool offline and zpool online (zpool_main.c zpool_do_offline / zpool_do_online,
 // libzfs_pool.c zpool_vdev_offline / zpool_vdev_online): a leaf device is taken out of
 // service (for good, or with -t until the next import) and brought back, the blocks it
-// missed then copied to it by a resilver (pool_vdev_state.cc). Pool version 23's online -e
-// (expand) is not offered: uzfs does not grow vdevs.
+// missed then copied to it by a resilver (pool_vdev_state.cc). online -e
+// (ZFS_ONLINE_EXPAND) grows the device's top-level vdev to what its devices now hold.
 #include <iostream>
 
 #include "cmd/zpool/zpool.h"
@@ -37,9 +37,10 @@ uint64_t FindGuid(const std::string& pool, const std::string& dev, int* err, boo
 
 int RunState(const Cmd& self, int argc, char** argv, bool online) {
   CLI::App app;
-  bool temporary = false;
+  bool temporary = false, expand = false;
   std::vector<std::string> args;
   if (!online) app.add_flag("-t", temporary);
+  if (online) app.add_flag("-e", expand);
   if (int rc = Parse(self, app, argc, argv, &args); rc >= 0) return rc;
   if (args.empty()) return UsageError(self, "missing pool name");
   if (args.size() < 2) return UsageError(self, "missing device name");
@@ -47,7 +48,8 @@ int RunState(const Cmd& self, int argc, char** argv, bool online) {
   const std::string verb = online ? "online" : "offline";
   int rc = kExitOk;
   for (size_t i = 1; i < args.size(); i++) {
-    const std::string prefix = "cannot " + verb + " " + args[i] + ": ";
+    // zpool_vdev_online: "cannot expand" with ZFS_ONLINE_EXPAND.
+    const std::string prefix = "cannot " + (expand ? std::string("expand") : verb) + " " + args[i] + ": ";
     int err = 0;
     bool avail_spare = false;
     const uint64_t guid = FindGuid(pool, args[i], &err, &avail_spare);
@@ -60,7 +62,7 @@ int RunState(const Cmd& self, int argc, char** argv, bool online) {
       rc = Fail(prefix + libzfs::kIsSpare);
       continue;
     }
-    auto r = lzc::PoolVdevState(pool, guid, verb, temporary, CommandLine(argc, argv));
+    auto r = lzc::PoolVdevState(pool, guid, verb, temporary, CommandLine(argc, argv), expand);
     if (r.ok()) {
       if (online && r->GetUint64("faulted").value_or(0))
         std::cout << "warning: device '" << args[i] << "' onlined, but remains in faulted state\n"
@@ -88,7 +90,10 @@ const Cmd kOffline = {"offline",
                       "    -t      temporary: the device comes back online at the next import\n"
                       "    --help  print this message\n",
                       RunOffline};
-const Cmd kOnline = {"online", {"online pool device ..."}, "    --help  print this message\n",
+const Cmd kOnline = {"online",
+                     {"online [-e] pool device ..."},
+                     "    -e      expand the device to use all available space\n"
+                     "    --help  print this message\n",
                      RunOnline};
 
 }  // namespace uzfs::zpool

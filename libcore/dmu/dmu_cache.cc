@@ -84,8 +84,7 @@ Result<Bytes> ObjsetWriter::FillUnit(Obj& o, uint64_t off, uint64_t len) {
     UZFS_ASSIGN(BlkPtr bp, BpAt(o, 0, blkid));
     if (bp.is_hole()) continue;
     if (!bp.little_endian()) return Status::Error(ENOTSUP, "big-endian block: read-only here");
-    UZFS_TRY(InjectedRead(cache_base_.pool, cache_base_.space, o.id, 0, blkid));  // zinject -t data
-    UZFS_ASSIGN(Bytes data, reader_->Read(bp));
+    UZFS_ASSIGN(Bytes data, ReadFromDisk(o, 0, blkid, bp));  // zinject -t data first
     data.resize(bs, 0);
     std::copy(data.begin() + static_cast<long>(lo - start), data.begin() + static_cast<long>(hi - start),
               out.begin() + static_cast<long>(lo - off));

@@ -166,9 +166,21 @@ Result<Bytes*> ObjsetWriter::Indirect(Obj& o, int level, uint64_t blkid) {
   } else {
     if (!bp.little_endian())
       return Status::Error(ENOTSUP, "big-endian indirect block: read-only here");
-    UZFS_ASSIGN(data, reader_->Read(bp));
+    UZFS_ASSIGN(data, ReadFromDisk(o, level, blkid, bp));
   }
   return &(o.ind[key] = std::move(data));
+}
+
+Result<Bytes> ObjsetWriter::ReadFromDisk(Obj& o, int level, uint64_t blkid, const BlkPtr& bp) {
+  // zio_handle_fault_injection (zinject -t data, dnode), then the read; zio_done's
+  // spa_log_error for a logical read that failed.
+  Status inj = InjectedRead(cache_base_.pool, cache_base_.space, o.id, level, blkid, bp.type());
+  Result<Bytes> r = inj.ok() ? reader_->Read(bp) : Result<Bytes>(inj);
+  if (!r.ok() && read_error_) {
+    const int c = r.status().code();
+    if (c == EIO || c == ECKSUM || c == ENXIO) read_error_(o.id, level, blkid);
+  }
+  return r;
 }
 
 Status ObjsetWriter::GrowLevels(Obj& o, uint64_t blkid) {
@@ -253,8 +265,7 @@ Result<Bytes> ObjsetWriter::BlockBytes(Obj& o, uint64_t blkid) {
   UZFS_ASSIGN(BlkPtr bp, BpAt(o, 0, blkid));
   if (bp.is_hole()) return Bytes(bs, 0);
   if (!bp.little_endian()) return Status::Error(ENOTSUP, "big-endian block: read-only here");
-  UZFS_TRY(InjectedRead(cache_base_.pool, cache_base_.space, o.id, 0, blkid));  // zinject -t data
-  UZFS_ASSIGN(Bytes data, reader_->Read(bp));
+  UZFS_ASSIGN(Bytes data, ReadFromDisk(o, 0, blkid, bp));  // zinject -t data / dnode first
   data.resize(bs, 0);
   return data;
 }

@@ -34,6 +34,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -234,6 +235,11 @@ class ObjsetWriter {
   void set_cache(Arc* arc, ArcObjKey base);
   Arc* cache() const { return arc_; }
   ArcObjKey CacheKey(uint64_t obj) const { return ArcObjKey{cache_base_.pool, cache_base_.space, obj}; }
+  // spa_log_error for this objset's logical reads: told of every block (object, level,
+  // blkid; a dnode block is object 0's) a read from disk found without a good copy (EIO,
+  // ECKSUM, ENXIO), data, indirect and dnode blocks alike. Set once, before the first read.
+  using ReadErrorHook = std::function<void(uint64_t object, int level, uint64_t blkid)>;
+  void set_read_error_hook(ReadErrorHook h) { read_error_ = std::move(h); }
   // A regular file's size changed or became known: its segment follows (Arc::Resize). A no-op
   // without an Arc or for other object types.
   Status NoteFileSize(uint64_t obj, uint64_t size);
@@ -310,6 +316,10 @@ class ObjsetWriter {
   uint64_t serial_ = 0;
   Arc* arc_ = nullptr;
   ArcObjKey cache_base_;
+  ReadErrorHook read_error_;
+  // The read of block (level, blkid) of o from disk, injection handlers first; a failure
+  // is told to read_error_.
+  Result<Bytes> ReadFromDisk(Obj& o, int level, uint64_t blkid, const BlkPtr& bp);
 };
 
 // Encodes a dnode (little-endian) into 512 bytes.

@@ -159,13 +159,15 @@ Result<uint64_t> DslPool::MosUsedBytes() {
   return md.used_bytes;
 }
 
-Result<NvList> DslPool::MosConfig() {
-  UZFS_ASSIGN(uint64_t obj, DirectoryEntry("config"));
+Result<NvList> DslPool::MosConfig() { return MosPackedNvlist("config"); }
+
+Result<NvList> DslPool::MosPackedNvlist(const std::string& entry) {
+  UZFS_ASSIGN(uint64_t obj, DirectoryEntry(entry));
   UZFS_ASSIGN(DnodePhys dn, mos_->Dnode(obj));
-  if (dn.bonus.size() < 8) return Status::Error(ECORRUPT, "config object has no size");
+  if (dn.bonus.size() < 8) return Status::Error(ECORRUPT, entry + " object has no size");
   uint64_t size = Load64(dn.bonus.data(), dn.little);
   UZFS_ASSIGN(Bytes raw, mos_->Read(dn, 0, size));
-  if (raw.size() < size) return Status::Error(ECORRUPT, "config object shorter than its size");
+  if (raw.size() < size) return Status::Error(ECORRUPT, entry + " object shorter than its size");
   return NvList::DecodeXdr(raw);
 }
 

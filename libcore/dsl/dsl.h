@@ -69,6 +69,9 @@ class DslPool {
   Result<uint64_t> MosUsedBytes();
   // The pool config stored in the MOS ("config" object, packed XDR nvlist).
   Result<NvList> MosConfig();
+  // The packed nvlist object the MOS directory names `entry` ("config", "spares"); ENOENT
+  // when the directory has no such entry.
+  Result<NvList> MosPackedNvlist(const std::string& entry);
 
  private:
   DslPool() = default;

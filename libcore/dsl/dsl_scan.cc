@@ -85,10 +85,16 @@ void ScanWalk::Error(const ScanBookmark& zb) {
   if (io_.on_error) io_.on_error(zb);
 }
 
+Result<Bytes> ScanWalk::Scrub(const BlkPtr& bp, const ScanBookmark& zb) {
+  if (io_.injected)
+    if (int e = io_.injected(zb, bp)) return Status::Error(e, "injected");
+  return io_.scrub_read(bp);
+}
+
 Result<Bytes> ScanWalk::ScrubAndRead(const BlkPtr& bp, const ScanBookmark& zb) {
   if (!InRange(bp)) return io_.read(bp);
   Count(bp);
-  auto r = io_.scrub_read(bp);
+  auto r = Scrub(bp, zb);
   if (!r.ok()) Error(zb);
   return r;
 }
@@ -97,7 +103,7 @@ void ScanWalk::FlushLeaves() {
   if (leaves_.empty()) return;
   std::vector<char> failed(leaves_.size(), 0);
   io_.parallel(leaves_.size(),
-               [&](size_t i) { failed[i] = !io_.scrub_read(leaves_[i].first).ok(); });
+               [&](size_t i) { failed[i] = !Scrub(leaves_[i].first, leaves_[i].second).ok(); });
   for (size_t i = 0; i < failed.size(); i++)
     if (failed[i]) Error(leaves_[i].second);
   leaves_.clear();

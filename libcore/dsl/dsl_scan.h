@@ -72,6 +72,9 @@ struct ScanIo {
   std::function<void(size_t n, const std::function<void(size_t)>& fn)> parallel;
   // A block without a good copy, by its bookmark (spa_log_error's entry for the error log).
   std::function<void(const ScanBookmark& zb)> on_error;
+  // zio_handle_fault_injection for a scrub read: the error an injection handler gives the
+  // block at zb (0: none, the block is read). Unset: no injection.
+  std::function<int(const ScanBookmark& zb, const BlkPtr& bp)> injected;
   // True when the walk must stop at its next chance (time is up, the txg it reads moved on
   // too far, the scrub was stopped).
   std::function<bool()> should_pause;
@@ -85,6 +88,8 @@ class ScanWalk {
   ScanWalk(ScrubState* st, DslPool* dp, ScanIo io) : st_(*st), dp_(*dp), io_(std::move(io)) {}
   // True when the scrub finished (nothing left to visit), false when it paused.
   Result<bool> Run(const BlkPtr& mos_rootbp);
+  // The scrub read of bp at zb, unless an injection handler fails it first.
+  Result<Bytes> Scrub(const BlkPtr& bp, const ScanBookmark& zb);
   // Bytes examined (Σ DVA asize of the blocks scrubbed; vs_scrub_examined) and blocks read.
   uint64_t examined() const { return examined_; }
   uint64_t blocks() const { return blocks_; }

@@ -195,8 +195,10 @@ class Pool : public BlockReader {
   Status OfflineVdev(uint64_t guid, bool temporary);
   // zpool online (vdev_online): the leaf is reopened by its path (its labels must name it:
   // else it stays UNAVAIL, *still_faulted set) and takes I/O again; a resilver of the txgs
-  // its DTL holds starts. ENODEV, ENOTSUP as above.
-  Status OnlineVdev(uint64_t guid, bool* still_faulted);
+  // its DTL holds starts. ENODEV, ENOTSUP as above. expand (zpool online -e,
+  // ZFS_ONLINE_EXPAND) or the autoexpand property: the leaf's top-level vdev grows to what
+  // its devices now offer (ExpandTopLocked); ENOTSUP for a hot spare or a dax vdev.
+  Status OnlineVdev(uint64_t guid, bool expand, bool* still_faulted);
   // zpool attach / replace (spa_vdev_attach; pool_attach.cc): the leaf nvroot describes
   // (nvroot's one child: {type: file|disk, path}; EINVAL "new device must be a single disk"
   // otherwise) joins the leaf named by guid: as a new side of its mirror, or (replacing)
@@ -252,12 +254,18 @@ class Pool : public BlockReader {
   // zinject -A fault (vdev_fault): every leaf below the vdev named by guid FAULTED at once,
   // as after too many errors; zpool clear returns it to service. ENODEV as above.
   Status FaultDevice(uint64_t guid);
-  // zinject -t data (zio_inject_fault with a data record): reads of the level-0 blocks of
-  // object obj of filesystem fs holding bytes [start, end] fail with error (EIO or ECKSUM),
-  // freq percent of the time; the handler lives in libcore/zio/zio_inject.h. ENOENT when
-  // the filesystem or the object does not exist.
+  // zinject -t data (zio_inject_fault with a data record): reads of the blocks at `level`
+  // of object obj of filesystem fs above bytes [start, end] fail with error (EIO or ECKSUM),
+  // freq percent of the time; the handler lives in libcore/zio/zio_inject.h. dnode
+  // (zinject -t dnode, translate.c): the block at `level` of the filesystem's meta-dnode
+  // that holds obj's dnode instead (start and end unused). ENOENT when the filesystem or
+  // the object does not exist.
   Result<uint64_t> InjectData(const std::string& fs, uint64_t obj, uint64_t start, uint64_t end, int error,
-                              uint32_t freq);
+                              uint32_t freq, int level = 0, bool dnode = false);
+  // zinject -t mos, mosdir, metaslab, config, bplist, spacemap, errlog (translate.c's MOS
+  // types): reads of the MOS's blocks of that DMU type (any, for mos) fail. EINVAL for
+  // another type.
+  Result<uint64_t> InjectMos(const std::string& type, int error, uint32_t freq);
   // zinject -a (arc_flush): every unit of the ARC that can be evicted is, so the next reads
   // go to disk (and meet data handlers); the ARC's size bound is kept.
   void FlushArc();
@@ -1050,6 +1058,14 @@ class Pool : public BlockReader {
   void DtlReassessLocked(uint64_t max_txg);
   void SetResilveringLocked(bool on);      // the leaves' resilvering flags
   bool ReopenLeafLocked(Vdev& v);          // vdev_reopen + vdev_validate of one leaf
+  // vdev_open's asize of v from its devices now (a leaf: its size less the labels; a mirror,
+  // replacing or spare vdev: its smallest side; raidz: its smallest column times the columns);
+  // 0 when no device of it can be sized.
+  uint64_t DeviceAsizeLocked(const Vdev& v);
+  // vdev_expand: top's asize raised to DeviceAsizeLocked (never lowered), the metaslabs the
+  // new size holds added (vdev_metaslab_init) and the config dirtied, so the next sync
+  // writes the four labels, at the devices' new ends, with the new asize. *grew: it changed.
+  Status ExpandTopLocked(Vdev& top, bool* grew);
   // spa_vdev_enter for one leaf (offline, online, attach, detach): sync_mu_ and mu_ taken,
   // the pool writable, the vdev found (ENODEV "no such device in pool") and a leaf (ENOTSUP).
   struct LeafChange {
@@ -1106,6 +1122,8 @@ class Pool : public BlockReader {
   // asks for (scan_mu_); the MOS's two log objects (mu_).
   void LogScanError(const ScanBookmark& zb);
   void LogReadErrors(uint64_t ds_obj, uint64_t obj, const std::vector<uint64_t>& blkids);
+  // The same for one block at any level (an indirect or dnode block: the DMU's hook).
+  void LogReadError(uint64_t ds_obj, uint64_t obj, int64_t level, uint64_t blkid);
   Status LoadErrlogLocked();
   Status ErrlogSyncLocked();
   std::set<ErrKey> ErrorKeysLocked();

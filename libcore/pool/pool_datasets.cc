@@ -125,6 +125,9 @@ Status Pool::CreateHeadLocked(const std::string& name, const std::map<std::strin
   if (version_ >= kSpaVersionUserspace) os_pol.userused = &ZapApplyUserUsed;
   od.os = ObjsetWriter::Create(this, os_type, os_pol);
   od.os->set_cache(arc_, ArcObjKey{guid_, ds_obj, 0});
+  od.os->set_read_error_hook([this, ds_obj](uint64_t obj, int level, uint64_t blkid) {
+    LogReadError(ds_obj, obj, level, blkid);
+  });
   od.zaps = std::make_unique<ZapStore>(od.os.get());
   UZFS_TRY(init(od, now));
   od.objset_id = ds_obj;
@@ -227,6 +230,9 @@ Result<Pool::OpenDataset*> Pool::OpenDatasetObjsetLocked(uint64_t dir, uint64_t 
     OpenDataset od;
     UZFS_ASSIGN(od.os, ObjsetWriter::Open(this, ds.bp, pol));
     od.os->set_cache(arc_, ArcObjKey{guid_, ds_obj, 0});
+    od.os->set_read_error_hook([this, ds_obj](uint64_t obj, int level, uint64_t blkid) {
+      LogReadError(ds_obj, obj, level, blkid);
+    });
     od.zaps = std::make_unique<ZapStore>(od.os.get());
     it = datasets_.emplace(ds_obj, std::move(od)).first;
   }

@@ -6,8 +6,10 @@
 // (finished or stopped) the scrub's log replaces the last one (spa_errlog_rotate), so
 // repaired or rewritten files leave the list. zpool status counts the entries and, with -v,
 // names the files (zpool_get_errlog, zfs_obj_to_path). File blocks that ordinary reads
-// (FUSE, libzfs, mapped-file faults) find without a good copy are logged too (spa_log_error);
-// metadata blocks those reads fail on are not yet.
+// (FUSE, libzfs, mapped-file faults) find without a good copy are logged too (spa_log_error),
+// and so are the indirect and dnode blocks of a filesystem they fail on (the DMU's read
+// error hook). An entry of objset 0 (the MOS) is listed as "<metadata>:<0xobject>", one of
+// an object with no path (object 0: a dnode block) as "dataset:<0xobject>".
 #include <cinttypes>
 #include <cstdio>
 
@@ -46,6 +48,13 @@ void Pool::LogReadErrors(uint64_t ds_obj, uint64_t obj, const std::vector<uint64
   std::lock_guard<std::mutex> sl(scan_mu_);
   auto& list = scan_.active() || errlog_rotate_ ? errlist_scrub_ : errlist_last_;
   for (uint64_t b : blkids) list.insert({ds_obj, obj, 0, b});
+}
+
+void Pool::LogReadError(uint64_t ds_obj, uint64_t obj, int64_t level, uint64_t blkid) {
+  if (readonly_) return;
+  std::lock_guard<std::mutex> sl(scan_mu_);
+  auto& list = scan_.active() || errlog_rotate_ ? errlist_scrub_ : errlist_last_;
+  list.insert({ds_obj, obj, level, blkid});
 }
 
 Status Pool::LoadErrlogLocked() {

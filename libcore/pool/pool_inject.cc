@@ -8,6 +8,8 @@
 #include <atomic>
 #include <cerrno>
 #include <functional>
+#include <iterator>
+#include <utility>
 
 #include "libcore/pool/pool.h"
 #include "libcore/pool/pool_events.h"
@@ -108,7 +110,7 @@ Status Pool::FaultDevice(uint64_t guid) {
 }
 
 Result<uint64_t> Pool::InjectData(const std::string& fs, uint64_t obj, uint64_t start, uint64_t end, int error,
-                                  uint32_t freq) {
+                                  uint32_t freq, int level, bool dnode) {
   if (error != EIO && error != ECKSUM) return Status::Error(EINVAL, "data error type must be 'io' or 'checksum'");
   if (freq < 1 || freq > 100) return Status::Error(EINVAL, "frequency range must be in the range (0, 100]");
   if (start > end) return Status::Error(EINVAL, "invalid range: start beyond end");
@@ -119,16 +121,57 @@ Result<uint64_t> Pool::InjectData(const std::string& fs, uint64_t obj, uint64_t 
   UZFS_ASSIGN(OpenDataset * od, OpenDatasetLocked(dir, ds_obj));
   auto dn = od->os->Dnode(obj);
   if (!dn.ok()) return Status::Error(ENOENT, "no such object");
-  // translate.c's calculate_range: the blocks holding the bytes, at the object's block size.
+  if (level < 0 || level >= 7) return Status::Error(EINVAL, "invalid level '" + std::to_string(level) + "'");
   DataInjection d;
   d.pool_guid = guid_;
   d.objset = ds_obj;
   d.object = obj;
   d.start = start;
   d.end = end;
-  const uint64_t bs = std::max<uint64_t>((*dn)->datablksz(), 1);
+  d.level = level;
+  const DnodePhys* target = *dn;
+  if (dnode) {
+    // initialize_range for TYPE_DNODE: the bytes of obj's dnode in the meta-dnode (object 0).
+    d.type = "dnode";
+    d.object = 0;
+    start = d.start = obj * kDnodeSize;
+    end = d.end = start + kDnodeSize - 1;
+    UZFS_ASSIGN(target, od->os->Dnode(0));
+  }
+  // translate.c's calculate_range: the blocks holding the bytes, at the object's block
+  // size, then an indirect block's share of those (2^(indblkshift - 7) pointers) per level.
+  const uint64_t bs = std::max<uint64_t>(target->datablksz(), 1);
   d.start_blkid = start / bs;
   d.end_blkid = end == UINT64_MAX ? UINT64_MAX : end / bs;
+  constexpr uint64_t kBpShift = 7;  // SPA_BLKPTRSHIFT: a block pointer is 128 bytes
+  const uint64_t epbs = target->indblkshift > kBpShift ? target->indblkshift - kBpShift : 7;
+  for (int l = 0; l < level; l++) {
+    d.start_blkid >>= epbs;
+    if (d.end_blkid != UINT64_MAX) d.end_blkid >>= epbs;
+  }
+  d.error = error;
+  d.freq = freq;
+  return AddDataInjection(d);
+}
+
+Result<uint64_t> Pool::InjectMos(const std::string& type, int error, uint32_t freq) {
+  if (error != EIO && error != ECKSUM) return Status::Error(EINVAL, "data error type must be 'checksum' or 'io'");
+  if (freq < 1 || freq > 100) return Status::Error(EINVAL, "frequency range must be in the range (0, 100]");
+  // translate_record's MOS types and the DMU type each stands for (v23: bplist, not bpobj).
+  static const std::pair<const char*, uint8_t> kTypes[] = {
+      {"mos", kOtNone},           {"mosdir", kOtObjectDirectory}, {"metaslab", kOtObjectArray},
+      {"config", kOtPackedNvlist}, {"bplist", kOtBplist},          {"spacemap", kOtSpaceMap},
+      {"errlog", kOtErrorLog}};
+  const auto* t = std::find_if(std::begin(kTypes), std::end(kTypes),
+                               [&](const auto& e) { return type == e.first; });
+  if (t == std::end(kTypes)) return Status::Error(EINVAL, "invalid type '" + type + "'");
+  std::lock_guard<std::mutex> l(mu_);
+  if (closed_) return Status::Error(ENOENT, "no such pool");
+  DataInjection d;
+  d.pool_guid = guid_;
+  d.type = type;
+  d.mos = true;
+  d.dmu_type = t->second;
   d.error = error;
   d.freq = freq;
   return AddDataInjection(d);

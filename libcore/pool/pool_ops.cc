@@ -28,6 +28,17 @@ Result<NvList> PoolMosConfig(BlockReader& reader, const BlkPtr& rootbp) {
   return dp->MosConfig();
 }
 
+Result<std::vector<NvList>> PoolMosSpares(BlockReader& reader, const BlkPtr& rootbp) {
+  UZFS_ASSIGN(auto dp, DslPool::Open(&reader, rootbp, ""));
+  auto nv = dp->MosPackedNvlist("spares");
+  if (!nv.ok()) {
+    if (nv.status().code() == ENOENT) return std::vector<NvList>{};
+    return nv.status();
+  }
+  const std::vector<NvList>* list = nv->GetNvListArray("spares");
+  return list ? *list : std::vector<NvList>{};
+}
+
 Result<std::unique_ptr<Pool>> Pool::Import(const PoolImportSpec& spec) {
   std::unique_ptr<Pool> p(new Pool());
   p->env_ = spec.env ? spec.env : PosixEnv();
@@ -102,6 +113,14 @@ Result<std::unique_ptr<Pool>> Pool::Import(const PoolImportSpec& spec) {
     return p;
   }
   p->config_dirty_ = true;
+  {
+    // vdev_open with spa_autoexpand, then spa_config_update's vdev_expand: devices grown
+    // while the pool was exported are used at once.
+    UZFS_ASSIGN(PropValue ae, p->GetPropLocked("autoexpand"));
+    bool grew = false;
+    if (ae.value == "on" || ae.value == "1")
+      for (size_t i = 0; i < p->NumTops(); i++) UZFS_TRY(p->ExpandTopLocked(*p->Top(i), &grew));
+  }
   // spa_load_impl: a leaf whose DTL holds txgs (one taken offline with -t, one that was
   // faulted) and no resilver under way: SPA_ASYNC_RESILVER.
   {

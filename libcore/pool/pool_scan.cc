@@ -22,6 +22,7 @@
 
 #include "libcore/base/taskq.h"
 #include "libcore/pool/pool.h"
+#include "libcore/zio/zio_inject.h"
 #include "libcore/zio/zio_read.h"
 
 namespace uzfs {
@@ -296,6 +297,9 @@ bool Pool::ScanStep(std::chrono::milliseconds budget) {
     ScanQueue().ParallelFor(n, fn);
   };
   io.on_error = [this](const ScanBookmark& zb) { LogScanError(zb); };
+  io.injected = [this](const ScanBookmark& zb, const BlkPtr& bp) {
+    return DataInjectionError(guid_, zb.objset, zb.object, zb.level, zb.blkid, bp.type());
+  };
   io.should_pause = [&] {
     return std::chrono::steady_clock::now() >= deadline || txg_.synced() > view + 1 ||
            scan_gen_.load() != gen || suspended();

@@ -86,9 +86,14 @@ Status Pool::OfflineVdev(uint64_t guid, bool temporary) {
   return SyncLocked(kPoolStateActive);
 }
 
-Status Pool::OnlineVdev(uint64_t guid, bool* still_faulted) {
+Status Pool::OnlineVdev(uint64_t guid, bool expand, bool* still_faulted) {
   UZFS_ASSIGN(LeafChange c, BeginLeafChange(guid));
   Vdev* v = c.leaf;
+  // vdev_online: ZFS_ONLINE_EXPAND or spa_autoexpand; a hot spare (vdev_aux) cannot grow.
+  if (!expand) {
+    UZFS_ASSIGN(PropValue ae, GetPropLocked("autoexpand"));
+    expand = ae.value == "on" || ae.value == "1";
+  }
   *still_faulted = false;
   v->offline_temporary = false;
   const LeafState before = v->health.state();
@@ -108,10 +113,62 @@ Status Pool::OnlineVdev(uint64_t guid, bool* still_faulted) {
   concurrent_io_ = -1;
   PostStateChange(events_.load(), *this, *v, before, v->health.state());
   PostEvent("vdev_online", v);  // vdev_online's ESC_ZFS_VDEV_ONLINE
+  if (expand && !*still_faulted) {
+    // vdev_reopen with vdev_expanding set, then spa_config_update's vdev_expand.
+    Vdev* top = TopOfLocked(v);
+    bool grew = false;
+    if (top && !top->is_dax()) UZFS_TRY(ExpandTopLocked(*top, &grew));
+  }
   // spa_vdev_state_exit: SPA_ASYNC_RESILVER when vdev_resilver_needed.
   uint64_t lo, hi;
   if (ResilverNeededLocked(&lo, &hi)) StartResilverLocked();
   return SyncLocked(kPoolStateActive);
+}
+
+// ---- expansion ----
+
+uint64_t Pool::DeviceAsizeLocked(const Vdev& v) {
+  if (v.is_leaf()) {
+    // vdev_file_open / vdev_disk_open's psize, then vdev_open: the labels' room taken off.
+    File* f = const_cast<Vdev&>(v).file();
+    if (!f || v.health.dead()) return 0;
+    auto size = f->Size();
+    if (!size.ok()) return 0;
+    const uint64_t psize = P2Align(*size, kVdevLabelSize);
+    if (psize < kVdevLabelStartSize + kVdevLabelEndSize) return 0;
+    return psize - kVdevLabelStartSize - kVdevLabelEndSize;
+  }
+  // vdev_mirror_open / vdev_raidz_open: the smallest child that opened.
+  uint64_t min = 0;
+  for (const auto& c : v.children) {
+    const uint64_t a = DeviceAsizeLocked(*c);
+    if (a && (!min || a < min)) min = a;
+  }
+  if (!min) return 0;
+  if (v.type == "raidz") {
+    if (v.ashift) min = P2Align(min, uint64_t{1} << v.ashift);
+    return min * v.children.size();
+  }
+  return min;
+}
+
+Status Pool::ExpandTopLocked(Vdev& top, bool* grew) {
+  *grew = false;
+  if (top.is_hole() || top.is_dax()) return Status::Ok();
+  uint64_t asize = DeviceAsizeLocked(top);
+  if (top.ashift) asize = P2Align(asize, uint64_t{1} << top.ashift);
+  if (asize <= top.asize) return Status::Ok();  // vdev_open never shrinks a vdev
+  {
+    // The new metaslabs become allocatable at once; their space maps and their entries in
+    // the metaslab array are written by their first sync (ApplySpaceMapChanges), the array
+    // read back zero-filled past its end at import (LoadMetaslabs).
+    std::lock_guard<std::mutex> al(alloc_mu_);
+    top.asize = asize;
+    groups_[top.id]->Grow(asize);
+  }
+  *grew = true;
+  config_dirty_ = true;  // vdev_config_dirty: asize in the MOS config and every label
+  return Status::Ok();
 }
 
 // ---- DTLs ----

@@ -293,3 +293,56 @@ TEST_F(PoolVdevsTest, SparesAreListedLabelledReplacedAndRemoved) {
 
 }  // namespace
 }  // namespace uzfs
+
+namespace uzfs {
+namespace {
+
+// vdev_online with ZFS_ONLINE_EXPAND / vdev_expand: a grown file gives its top-level vdev
+// whole new metaslabs, its asize in the config and labels; a crash after the expansion
+// imports with them; data written before and after reads back; a plain online without
+// autoexpand leaves the new space alone.
+TEST_F(PoolVdevsTest, OnlineExpandGrowsTheVdevAndTheLabelsFollow) {
+  const std::string d0 = Dev("d0");
+  Create({Leaf(d0)});
+  const uint64_t before = pool_->size();
+  auto bytes = [](size_t n, uint8_t seed) {
+    Bytes b(n);
+    for (size_t i = 0; i < n; i++) b[i] = static_cast<uint8_t>(i * 31 + seed);
+    return b;
+  };
+  ASSERT_TRUE(WriteFile("a", bytes(300000, 1)).ok());
+  ASSERT_EQ(0, truncate(d0.c_str(), static_cast<off_t>(256ULL << 20)));
+  const uint64_t guid = GuidOf(d0);
+  bool faulted = true;
+  ASSERT_TRUE(pool_->OnlineVdev(guid, false, &faulted).ok());
+  EXPECT_FALSE(faulted);
+  EXPECT_EQ(pool_->size(), before);  // autoexpand is off
+  ASSERT_TRUE(pool_->OnlineVdev(guid, true, &faulted).ok());
+  const uint64_t asize = (256ULL << 20) - kVdevLabelStartSize - kVdevLabelEndSize;
+  // The shift creation chose stays (vdev_metaslab_init with the old ms_shift).
+  const uint64_t shift =
+      MetaslabGroup::MetaslabShiftFor((128ULL << 20) - kVdevLabelStartSize - kVdevLabelEndSize);
+  EXPECT_EQ(pool_->size(), (asize >> shift) << shift);
+  EXPECT_GT(pool_->size(), before);
+  ASSERT_TRUE(WriteFile("b", bytes(300000, 2)).ok());
+  ASSERT_TRUE(pool_->Sync().ok());
+  // Every label of the device, the two at its new end among them, says the new asize.
+  {
+    auto f = PosixEnv()->Open(d0, OpenOptions{});
+    ASSERT_TRUE(f.ok());
+    auto dl = ReadDeviceLabels(**f);
+    ASSERT_TRUE(dl.ok());
+    ASSERT_EQ(dl->labels.size(), 4u);
+    for (const LabelRead& lr : dl->labels) {
+      ASSERT_TRUE(lr.status.ok()) << lr.status.ToString();
+      EXPECT_EQ(lr.config.GetNvList("vdev_tree")->GetUint64("asize").value_or(0), asize);
+    }
+  }
+  Reimport(/*crash=*/true);
+  EXPECT_EQ(pool_->size(), (asize >> shift) << shift);
+  EXPECT_EQ(*ReadFile("a"), bytes(300000, 1));
+  EXPECT_EQ(*ReadFile("b"), bytes(300000, 2));
+}
+
+}  // namespace
+}  // namespace uzfs

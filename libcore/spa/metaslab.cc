@@ -33,6 +33,21 @@ MetaslabGroup::MetaslabGroup(uint64_t vdev_id, uint64_t asize, uint64_t ms_shift
   }
 }
 
+uint64_t MetaslabGroup::Grow(uint64_t asize) {
+  if (asize <= asize_) return 0;
+  asize_ = asize;
+  const uint64_t old = ms_.size(), count = asize >> ms_shift_;
+  if (count <= old) return 0;
+  ms_.resize(count);
+  for (uint64_t i = old; i < count; i++) {
+    ms_[i].id = i;
+    ms_[i].start = i << ms_shift_;
+    ms_[i].size = 1ULL << ms_shift_;
+    ms_[i].free.Add(ms_[i].start, ms_[i].size);
+  }
+  return count - old;
+}
+
 int MetaslabGroup::MetaslabOf(uint64_t offset) const {
   uint64_t i = offset >> ms_shift_;
   return i < ms_.size() ? static_cast<int>(i) : -1;

@@ -118,6 +118,10 @@ class MetaslabGroup {
   // vdev makes durable without allocating; see Pool::AllocLogBlock). ENOSPC when none fits.
   Result<uint64_t> AllocLowest(uint64_t asize);
   uint64_t usable() const { return static_cast<uint64_t>(ms_.size()) << ms_shift_; }
+  // vdev_expand / vdev_metaslab_init on a grown vdev: the group covers `asize` bytes, the
+  // metaslabs past the old count added empty and free (their space maps are made at their
+  // first sync). Returns how many were added; a smaller asize changes nothing.
+  uint64_t Grow(uint64_t asize);
 
  private:
   int MetaslabOf(uint64_t offset) const;

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <random>
 #include <utility>
@@ -68,6 +69,36 @@ TEST(Metaslab, GroupCutsWholeMetaslabs) {
     EXPECT_EQ(m.size, 1ULL << 20);
     EXPECT_EQ(m.free.space(), 1ULL << 20);
   }
+}
+
+TEST(Metaslab, GrowAddsFreeMetaslabsAndKeepsAllocations) {
+  // vdev_expand: the old metaslabs keep what they hold, the new ones start empty.
+  MetaslabGroup g(0, 10ULL << 20, 20, 9);
+  ASSERT_EQ(g.metaslabs().size(), 10u);
+  auto a = g.Alloc(4096, {});
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(g.Grow(9ULL << 20), 0u);                   // never shrinks
+  EXPECT_EQ(g.Grow((10ULL << 20) + 4096), 0u);         // a partial metaslab is not used
+  EXPECT_EQ(g.metaslabs().size(), 10u);
+  EXPECT_EQ(g.Grow((16ULL << 20) + 12345), 6u);
+  ASSERT_EQ(g.metaslabs().size(), 16u);
+  EXPECT_EQ(g.asize(), (16ULL << 20) + 12345);
+  EXPECT_EQ(g.usable(), 16ULL << 20);
+  EXPECT_EQ(g.allocated(), 4096u);
+  for (uint64_t i = 10; i < 16; i++) {
+    EXPECT_EQ(g.metaslabs()[i].id, i);
+    EXPECT_EQ(g.metaslabs()[i].start, i << 20);
+    EXPECT_EQ(g.metaslabs()[i].free.space(), 1ULL << 20);
+    EXPECT_EQ(g.metaslabs()[i].sm_object, 0u);
+  }
+  // The new space is allocatable: fill the group and the allocations reach the new metaslabs.
+  uint64_t highest = 0;
+  for (;;) {
+    auto r = g.Alloc(1ULL << 17, {});
+    if (!r.ok()) break;
+    highest = std::max(highest, *r);
+  }
+  EXPECT_GE(highest, 15ULL << 20);
 }
 
 TEST(Metaslab, AllocRejectsUnalignedAndReportsEnospc) {

@@ -40,13 +40,19 @@ std::vector<DataInjection> DataInjections() {
   return handlers;
 }
 
-int DataInjectionError(uint64_t pool_guid, uint64_t objset, uint64_t object, int level, uint64_t blkid) {
+int DataInjectionError(uint64_t pool_guid, uint64_t objset, uint64_t object, int64_t level, uint64_t blkid,
+                       uint8_t dmu_type) {
   if (count.load(std::memory_order_relaxed) == 0) return 0;
   std::lock_guard<std::mutex> l(mu);
   for (const DataInjection& d : handlers) {
-    if (d.pool_guid != pool_guid || d.objset != objset || d.object != object || d.level != level ||
-        blkid < d.start_blkid || blkid > d.end_blkid)
+    if (d.pool_guid != pool_guid) continue;
+    if (d.mos) {
+      // zio_match_handler: a MOS record matches by the block's type alone.
+      if (objset != 0 || (d.dmu_type != 0 && d.dmu_type != dmu_type)) continue;
+    } else if (d.objset != objset || d.object != object || d.level != level || blkid < d.start_blkid ||
+               blkid > d.end_blkid) {
       continue;
+    }
     // zio_match_handler's frequency: a matching read fails freq percent of the time.
     if (d.freq < 100) {
       thread_local std::minstd_rand rng{std::random_device{}()};
@@ -57,8 +63,9 @@ int DataInjectionError(uint64_t pool_guid, uint64_t objset, uint64_t object, int
   return 0;
 }
 
-Status InjectedRead(uint64_t pool_guid, uint64_t objset, uint64_t object, int level, uint64_t blkid) {
-  int e = DataInjectionError(pool_guid, objset, object, level, blkid);
+Status InjectedRead(uint64_t pool_guid, uint64_t objset, uint64_t object, int64_t level, uint64_t blkid,
+                    uint8_t dmu_type) {
+  int e = DataInjectionError(pool_guid, objset, object, level, blkid, dmu_type);
   if (e == 0) return Status::Ok();
   return Status::Error(e, e == ECKSUM ? "checksum error (injected)" : "I/O error (injected)");
 }

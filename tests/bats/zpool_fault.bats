@@ -385,9 +385,9 @@ l0_extents() {
   run "$ZINJECT" -t data -r 5,x "$M/f"
   [ "$status" -eq 1 ]
   [ "$output" = "invalid range '5,x': must be of the form 'start[,end]'" ]
-  run "$ZINJECT" -t dnode "$M/f"
+  run "$ZINJECT" -t label "$M/f"
   [ "$status" -eq 1 ]
-  [ "$output" = "injection into 'dnode' objects is not supported: only 'data'" ]
+  [ "$output" = "injection into 'label' objects is not supported" ]
   run "$ZINJECT" -t bogus "$M/f"
   [ "$status" -eq 1 ]
   [ "${lines[0]}" = "invalid type 'bogus'" ]
@@ -396,7 +396,7 @@ l0_extents() {
   [ "${lines[0]}" = "-t is incompatible with -d, -A and -T" ]
   run "$ZINJECT" -r 0 -d "$V/d0" tank
   [ "$status" -eq 2 ]
-  [ "${lines[0]}" = "-r is only meaningful with -t data" ]
+  [ "${lines[0]}" = "-r and -l are only meaningful with -t" ]
   # -a alone flushes the ARC and adds nothing.
   run "$ZINJECT" -a
   [ "$status" -eq 0 ]

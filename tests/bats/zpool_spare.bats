@@ -125,6 +125,48 @@ $V/d3 AVAIL" ]
   oracle_stop
 }
 
+# import_config OUTPUT: the config block of a zpool import listing (after " config:").
+import_config() {
+  awk '/^ ?config:/ { on = 1; next } on && NF { print }' <<<"$1"
+}
+
+# pool_block OUTPUT POOL: POOL's part of a zpool import listing of several pools.
+pool_block() {
+  awk -v p="$2" '/^ *pool: / { on = ($2 == p) } on' <<<"$1"
+}
+
+@test "zpool import lists the spares of an exported pool as print_import_config does (after the vdevs, before the logs), ours and zfs-fuse's alike" {
+  "$ZPOOL" create -m "$A/tank" tank mirror "$V/d0" "$V/d1" spare "$V/d2" "$V/s0" log "$V/d3"
+  "$ZPOOL" export tank
+  run "$ZPOOL" import -d "$V"
+  [ "$status" -eq 0 ]
+  ours=$(import_config "$output")
+  [[ $ours == *$'\n\tspares\n\t  '"$V/d2"$'\n\t  '"$V/s0"$'\n\tlogs\n\t  '"$V/d3 "* ]] || {
+    echo "$output" | cat -A >&2
+    false
+  }
+  # zfs-fuse's own listing of the same pool says the same.
+  oracle_start
+  run "$ZF_ZPOOL" import -d "$V"
+  [ "$status" -eq 0 ]
+  [ "$(import_config "$(pool_block "$output" tank)")" = "$ours" ] || { diff <(echo "$ours") <(import_config "$output") | cat -A >&2; false; }
+  # And we list zfs-fuse's pool's spares (its MOS's spares object) the same way it does.
+  truncate -s 128M "$V/d4" "$V/d5"
+  "$ZF_ZPOOL" create -m none zfp mirror "$V/s1" "$V/d4" spare "$V/d5"
+  "$ZF_ZPOOL" export zfp
+  run "$ZF_ZPOOL" import -d "$V"
+  zf=$output
+  oracle_stop
+  run "$ZPOOL" import -d "$V"
+  [ "$status" -eq 0 ]
+  [[ $(import_config "$(pool_block "$zf" zfp)") == *$'\tspares\n\t  '"$V/d5" ]]
+  [ "$(import_config "$(pool_block "$output" zfp)")" = "$(import_config "$(pool_block "$zf" zfp)")" ] || {
+    echo "ours: $output" >&2
+    echo "zfs-fuse: $zf" >&2
+    false
+  }
+}
+
 @test "replace with a spare under writes: a spare vdev, resilvered, the spare INUSE; detach the spare (AVAIL again) or the original (the spare stays for good); zfs-fuse imports the pool with an active spare" {
   "$ZPOOL" create -m "$A/tank" tank mirror "$V/d0" "$V/d1" spare "$V/d2" "$V/s0"
   files "$A/tank" 8
