@@ -287,3 +287,129 @@ PY
   run "$ZDB" -e -p "$V" -bcc tank
   [[ "$output" == *"No leaks (block sum matches space maps exactly)"* ]] || { echo "$output"; false; }
 }
+
+# sha256 of a file's contents, the digest alone.
+dax_sum() { sha256sum <"$1" | cut -d' ' -f1; }
+
+# Our zdb walks every block of the exported pool: no leak, no error (zfs-fuse cannot judge
+# a version 5000 pool).
+dax_zdb_clean() {
+  "$ZPOOL" export tank
+  run "$ZDB" -e -p "$V" -bcc tank
+  [[ "$output" == *"No leaks (block sum matches space maps exactly)"* ]] || { echo "$output"; false; }
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+  "$ZPOOL" import -d "$V" tank
+}
+
+@test "dax=on: a clone shares the extents; a write through the clone, the origin or a mapping copies only its side; promote; destroy in either order" {
+  MAP=$UZFS_BUILD/cmd/uzfs-map/uzfs-map
+  "$ZPOOL" create -o cachefile=none -m "$MNT" tank "$V/d0" dax "$V/p0"
+  "$ZFS" create -o dax=on tank/pm
+  head -c $((5 << 20)) /dev/urandom >"$MNT/pm/f"
+  head -c $((3 << 20)) /dev/urandom >"$MNT/pm/g"
+  F0=$(dax_sum "$MNT/pm/f") G0=$(dax_sum "$MNT/pm/g")
+  "$ZFS" snapshot tank/pm@s
+  # A clone inherits from its parent, as in OpenZFS: under tank/pm it is dax=on; under
+  # tank it is off, yet the files it shares stay DAX files (their znodes say so).
+  "$ZFS" clone tank/pm@s tank/pm/c
+  "$ZFS" clone tank/pm@s tank/c
+  [ "$("$ZFS" get -H -o value,source dax tank/pm/c)" = "on	inherited from tank/pm" ]
+  [ "$("$ZFS" get -H -o value,source dax tank/c)" = "off	default" ]
+  [ "$("$ZFS" get -H -o value origin tank/c)" = "tank/pm@s" ]
+  "$ZPOOL" sync tank
+  # Five extents (three of f, two of g), shared by the head, the snapshot and both clones.
+  [ "$("$ZPOOL" list -Hpv -o name,allocated tank | sed -n 4p)" = "  $V/p0	$((10 << 20))" ]
+  [ "$(dax_sum "$MNT/c/f")" = "$F0" ]
+  [ "$(dax_sum "$MNT/pm/c/g")" = "$G0" ]
+  # Through the clone's mount: the clone's first extent is copied, nothing else changes.
+  printf 'clone' | dd of="$MNT/c/f" bs=1 seek=100 conv=notrunc 2>/dev/null
+  # Through the origin's mount: its last extent of f.
+  printf 'origin' | dd of="$MNT/pm/f" bs=1 seek=$((4 << 20)) conv=notrunc 2>/dev/null
+  # Through a libzfs mapping of the clone's g: both of g's extents copied, then stored into.
+  "$MAP" --write-pattern 0x3c --persist "$MNT/pm/c/g"
+  want_g=$(head -c $((3 << 20)) /dev/zero | tr '\0' '<' | sha256sum | cut -d' ' -f1)
+  [ "$(dax_sum "$MNT/pm/c/g")" = "$want_g" ]
+  [ "$(dd if="$MNT/c/f" bs=1 skip=100 count=5 2>/dev/null)" = clone ]
+  [ "$(dd if="$MNT/pm/f" bs=1 skip=$((4 << 20)) count=6 2>/dev/null)" = origin ]
+  F_C=$(dax_sum "$MNT/c/f") F_PM=$(dax_sum "$MNT/pm/f")
+  [ "$F_C" != "$F0" ] && [ "$F_PM" != "$F0" ] && [ "$F_C" != "$F_PM" ]
+  # Everything not written is still shared and the same everywhere.
+  [ "$(dax_sum "$MNT/pm/.zfs/snapshot/s/f")" = "$F0" ]
+  [ "$(dax_sum "$MNT/pm/.zfs/snapshot/s/g")" = "$G0" ]
+  [ "$(dax_sum "$MNT/c/g")" = "$G0" ]
+  [ "$(dax_sum "$MNT/pm/g")" = "$G0" ]
+  [ "$(dax_sum "$MNT/pm/c/f")" = "$F0" ]
+  cmp <(head -c $((4 << 20)) "$MNT/pm/f") <(head -c $((4 << 20)) "$MNT/pm/.zfs/snapshot/s/f")
+  "$ZPOOL" sync tank
+  # 5 shared + 1 (tank/c's f) + 1 (the origin's f) + 2 (tank/pm/c's g): 9 extents.
+  [ "$("$ZPOOL" list -Hpv -o name,allocated tank | sed -n 4p)" = "  $V/p0	$((18 << 20))" ]
+  # A new file in tank/c (dax=off) is an ordinary one: nothing more on the dax device.
+  head -c $((1 << 20)) /dev/urandom >"$MNT/c/plain"
+  "$ZPOOL" sync tank
+  [ "$("$ZPOOL" list -Hpv -o name,allocated tank | sed -n 4p)" = "  $V/p0	$((18 << 20))" ]
+  dax_zdb_clean
+
+  # Promote tank/c: the snapshot moves to it, tank/pm becomes its clone.
+  "$ZFS" promote tank/c
+  [ "$("$ZFS" get -H -o value origin tank/pm)" = "tank/c@s" ]
+  [ "$(dax_sum "$MNT/c/.zfs/snapshot/s/f")" = "$F0" ]
+  [ "$(dax_sum "$MNT/c/f")" = "$F_C" ]
+  [ "$(dax_sum "$MNT/pm/f")" = "$F_PM" ]
+  # After the promote a write through either side still copies only what the snapshot shares.
+  printf 'again' | dd of="$MNT/c/g" bs=1 seek=10 conv=notrunc 2>/dev/null
+  "$MAP" --write-pattern 0x3c --persist "$MNT/pm/g"
+  [ "$(dax_sum "$MNT/pm/g")" = "$want_g" ]
+  [ "$(dax_sum "$MNT/c/.zfs/snapshot/s/g")" = "$G0" ]
+  [ "$(dd if="$MNT/c/g" bs=1 skip=10 count=5 2>/dev/null)" = again ]
+  G_C=$(dax_sum "$MNT/c/g")
+  dax_zdb_clean
+  [ "$(dax_sum "$MNT/c/f")" = "$F_C" ]
+  [ "$(dax_sum "$MNT/pm/f")" = "$F_PM" ]
+  [ "$(dax_sum "$MNT/pm/c/g")" = "$want_g" ]
+
+  # Destroy the former origin (now a clone) first, then the promoted clone's snapshot.
+  "$ZFS" destroy -r tank/pm
+  "$ZPOOL" sync tank
+  # pm's copies of f (1) and g (2) and pm/c's g (2) are freed: 12 - 5 = 7 extents.
+  [ "$("$ZPOOL" list -Hpv -o name,allocated tank | sed -n 4p)" = "  $V/p0	$((14 << 20))" ]
+  [ "$(dax_sum "$MNT/c/f")" = "$F_C" ]
+  [ "$(dax_sum "$MNT/c/g")" = "$G_C" ]
+  [ "$(dax_sum "$MNT/c/.zfs/snapshot/s/f")" = "$F0" ]
+  dax_zdb_clean
+  "$ZFS" destroy tank/c@s
+  "$ZPOOL" sync tank
+  # What is left: tank/c's f (one copied extent, two it shared) and g (one copied, one
+  # shared): five extents; the snapshot's f and g first extents went with it.
+  [ "$("$ZPOOL" list -Hpv -o name,allocated tank | sed -n 4p)" = "  $V/p0	$((10 << 20))" ]
+  dax_zdb_clean
+  [ "$(dax_sum "$MNT/c/f")" = "$F_C" ]
+  "$ZFS" destroy tank/c
+  "$ZPOOL" sync tank
+  [ "$("$ZPOOL" list -Hpv -o name,allocated tank | sed -n 4p)" = "  $V/p0	0" ]
+  dax_zdb_clean
+}
+
+@test "dax=on: destroying a clone then its origin frees every extent" {
+  "$ZPOOL" create -o cachefile=none -m "$MNT" tank "$V/d0" dax "$V/p0"
+  "$ZFS" create -o dax=on tank/pm
+  head -c $((4 << 20)) /dev/urandom >"$MNT/pm/f"
+  F0=$(dax_sum "$MNT/pm/f")
+  "$ZFS" snapshot tank/pm@s
+  "$ZFS" clone tank/pm@s tank/c
+  printf 'x' | dd of="$MNT/c/f" bs=1 seek=1 conv=notrunc 2>/dev/null
+  echo new >"$MNT/pm/h"  # a new DAX file of the origin: its own extent
+  [ "$(dax_sum "$MNT/pm/f")" = "$F0" ]
+  "$ZPOOL" sync tank
+  [ "$("$ZPOOL" list -Hpv -o name,allocated tank | sed -n 4p)" = "  $V/p0	$((8 << 20))" ]
+  expect 1 "cannot destroy 'tank/pm': filesystem has children
+use '-r' to destroy the following datasets:
+tank/pm@s" "$ZFS" destroy tank/pm
+  "$ZFS" destroy tank/c
+  [ "$(dax_sum "$MNT/pm/f")" = "$F0" ]
+  [ "$(dax_sum "$MNT/pm/.zfs/snapshot/s/f")" = "$F0" ]
+  dax_zdb_clean
+  "$ZFS" destroy -r tank/pm
+  "$ZPOOL" sync tank
+  [ "$("$ZPOOL" list -Hpv -o name,allocated tank | sed -n 4p)" = "  $V/p0	0" ]
+  dax_zdb_clean
+}
