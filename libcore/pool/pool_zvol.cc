@@ -7,6 +7,7 @@
 
 #include "libcore/pool/pool.h"
 #include "libcore/pool/pool_sinks.h"
+#include "libcore/zil/zil_write.h"
 
 namespace uzfs {
 
@@ -132,7 +133,7 @@ Status Pool::WriteVolume(const std::string& name, uint64_t off, ByteSpan data) {
       }
       UZFS_TRY(od->os->Write(kZvolObj, off, data));
       // zvol_log_write: a flush (Pool::ZilCommit) writes it to the volume's log.
-      ZvolLogWrite(od->zil.get(), txg_.open(), off, data.size());
+      LogWriteNeedCopy(od->zil.get(), txg_.open(), kZvolObj, off, data.size());
       return Status::Ok();
     }();
     if ((s.code() == ENOSPC || s.code() == EDQUOT) && ((pending && retries == 0) || (deferred && retries < 3))) {

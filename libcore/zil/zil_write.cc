@@ -122,4 +122,23 @@ uint64_t LogBlockUsedBytes(ByteSpan block) {
   return std::min<uint64_t>(P2RoundUp(LoadLE64(block.data() + kNused), kZilMinBlkSz), block.size());
 }
 
+void LogWriteNeedCopy(ItxSink* log, uint64_t txg, uint64_t foid, uint64_t off, uint64_t len) {
+  if (!log) return;
+  for (uint64_t at = off, resid = len; resid > 0;) {
+    const uint64_t n = resid > kZilMaxLogData ? kZilWriteSplit : resid;
+    LrWrite w;
+    w.foid = foid, w.offset = at, w.length = n;
+    Itx itx;
+    itx.txg = txg;
+    itx.foid = foid;
+    itx.lr = EncodeLrWrite(txg, w, {});
+    itx.need_copy = true;
+    itx.off = at;
+    itx.len = n;
+    log->Assign(std::move(itx));
+    at += n;
+    resid -= n;
+  }
+}
+
 }  // namespace uzfs

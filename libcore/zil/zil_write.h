@@ -14,6 +14,7 @@
 #include "libcore/base/blkptr.h"
 #include "libcore/base/bytes.h"
 #include "libcore/zil/zil.h"
+#include "libcore/zil/zil_itx.h"
 
 namespace uzfs {
 
@@ -41,6 +42,11 @@ Bytes EncodeLrSetattr(uint64_t txg, const LrSetattr& s);
 // w.blkptr and w.blkoff are ignored) followed by `data` padded to 8 (WR_COPIED); with
 // empty data the fixed part only (WR_NEED_COPY: the commit appends the data).
 Bytes EncodeLrWrite(uint64_t txg, const LrWrite& w, ByteSpan data);
+
+// zfs_log_write / zvol_log_write, WR_NEED_COPY: TX_WRITE records of [off, off + len) of
+// object foid handed to log (nothing when log is null), the bytes read from the object when
+// a commit writes them; a range longer than one log block holds goes in 64K pieces.
+void LogWriteNeedCopy(ItxSink* log, uint64_t txg, uint64_t foid, uint64_t off, uint64_t len);
 
 // zil_lwb_commit: the record's lrc_seq (rec points at its lr_t).
 void SetLrSeq(uint8_t* rec, uint64_t seq);

@@ -199,6 +199,38 @@ TEST(ZilWrite, WriteCopiedAndNeedCopy) {
 
 // Three blocks built here and the fourth allocated but never written: ParseZil visits the
 // four block pointers and every record in order, and stops at the fourth's failed read.
+struct CollectItx : ItxSink {
+  std::vector<Itx> itxs;
+  void Assign(Itx itx) override { itxs.push_back(std::move(itx)); }
+  void Unlogged(uint64_t) override {}
+};
+
+// zfs_log_write / zvol_log_write: WR_NEED_COPY records of the object, cut in 64K pieces while
+// more is left than one log block holds.
+TEST(ZilWrite, LogWriteNeedCopyCutsLongWrites) {
+  CollectItx log;
+  LogWriteNeedCopy(&log, 9, 1, 4096, 200000);
+  ASSERT_EQ(3u, log.itxs.size());  // 65536, 65536, then 68928 (<= kZilMaxLogData)
+  EXPECT_EQ(68928u, log.itxs[2].len);
+  uint64_t at = 4096;
+  for (const Itx& itx : log.itxs) {
+    EXPECT_EQ(9u, itx.txg);
+    EXPECT_EQ(1u, itx.foid);
+    EXPECT_TRUE(itx.need_copy);
+    EXPECT_EQ(at, itx.off);
+    auto rec = DecodeLogRecord(ByteSpan(itx.lr), /*little=*/true);
+    ASSERT_TRUE(rec.ok()) << rec.status().ToString();
+    EXPECT_EQ(static_cast<uint32_t>(kTxWrite), rec->type());
+    const auto* w = std::get_if<LrWrite>(&rec->body);
+    ASSERT_NE(w, nullptr);
+    EXPECT_EQ(at, w->offset);
+    EXPECT_EQ(itx.len, w->length);
+    at += itx.len;
+  }
+  EXPECT_EQ(4096u + 200000, at);
+  LogWriteNeedCopy(nullptr, 9, 1, 0, 10);  // no log: nothing, no crash
+}
+
 TEST(ZilWrite, BuildLogBlockChainIsWalkedByParseZil) {
   MemReader r;
   BlkPtr b1 = LogBp(0x10000, 1), b2 = LogBp(0x20000, 2, 12288), b3 = LogBp(0x40000, 3),

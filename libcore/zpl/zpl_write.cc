@@ -516,25 +516,8 @@ Status ZplWriter::Write(uint64_t obj, uint64_t off, ByteSpan data, ZTime now) {
   z.mtime[0] = z.ctime[0] = now.sec;
   z.mtime[1] = z.ctime[1] = now.nsec;
   UZFS_TRY(Put(obj, z));
-  if (log_ && z.links > 0 && !dax) {
-    // zfs_log_write, WR_NEED_COPY: the data is read from the file when the record is
-    // written; a write too long for one log block goes in 64K pieces.
-    for (uint64_t at = off, resid = data.size(); resid > 0;) {
-      const uint64_t len = resid > kZilMaxLogData ? kZilWriteSplit : resid;
-      Itx itx;
-      itx.txg = txg_;
-      itx.foid = obj;
-      LrWrite w;
-      w.foid = obj, w.offset = at, w.length = len;
-      itx.lr = EncodeLrWrite(txg_, w, {});
-      itx.need_copy = true;
-      itx.off = at;
-      itx.len = len;
-      log_->Assign(std::move(itx));
-      at += len;
-      resid -= len;
-    }
-  }
+  // zfs_log_write, WR_NEED_COPY: the data is read from the file when the record is written.
+  if (z.links > 0 && !dax) LogWriteNeedCopy(log_, txg_, obj, off, data.size());
   return Status::Ok();
 }
 

@@ -5,7 +5,6 @@
 #include <algorithm>
 
 #include "libcore/zap/zap.h"
-#include "libcore/zil/zil_write.h"
 
 namespace uzfs {
 
@@ -58,25 +57,6 @@ Status ZvolSetSize(ObjsetWriter& os, ZapStore& zaps, uint64_t volsize) {
   // The volsize is a multiple of the block size: whole blocks go, none is cut.
   if (volsize < st.volsize) UZFS_TRY(os.Truncate(kZvolObj, volsize));
   return os.NoteFileSize(kZvolObj, volsize);
-}
-
-void ZvolLogWrite(ItxSink* log, uint64_t txg, uint64_t off, uint64_t len) {
-  if (!log) return;
-  for (uint64_t at = off, resid = len; resid > 0;) {
-    const uint64_t n = resid > kZilMaxLogData ? kZilWriteSplit : resid;
-    LrWrite w;
-    w.foid = kZvolObj, w.offset = at, w.length = n;
-    Itx itx;
-    itx.txg = txg;
-    itx.foid = kZvolObj;
-    itx.lr = EncodeLrWrite(txg, w, {});
-    itx.need_copy = true;
-    itx.off = at;
-    itx.len = n;
-    log->Assign(std::move(itx));
-    at += n;
-    resid -= n;
-  }
 }
 
 Status ZvolReplay(ObjsetWriter& os, ZapStore& zaps, const LogRecord& rec) {

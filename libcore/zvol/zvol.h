@@ -13,7 +13,6 @@
 #include "libcore/dmu/dmu.h"
 #include "libcore/dmu/dmu_write.h"
 #include "libcore/zap/zap_write.h"
-#include "libcore/zil/zil_itx.h"
 #include "libcore/zil/zil.h"
 
 namespace uzfs {
@@ -40,9 +39,6 @@ Result<ZvolStats> ZvolGetStats(ObjSet& os);
 // (dmu_free_long_range), so a shrunk volume that grows again reads zeros there.
 Status ZvolSetSize(ObjsetWriter& os, ZapStore& zaps, uint64_t volsize);
 
-// zvol_log_write: TX_WRITE records of ZVOL_OBJ for [off, off + len), WR_NEED_COPY (the bytes
-// are read from the volume when the record is written), in pieces one log block holds.
-void ZvolLogWrite(ItxSink* log, uint64_t txg, uint64_t off, uint64_t len);
 // zvol_replay_write: a TX_WRITE record of the volume's log applied to ZVOL_OBJ. Any other
 // record type is ENOTSUP (zvol_replay_err: a volume's log holds writes only).
 Status ZvolReplay(ObjsetWriter& os, ZapStore& zaps, const LogRecord& rec);

@@ -113,34 +113,9 @@ TEST(ZvolTest, ReservationIsZfsFusesFormula) {
 namespace uzfs {
 namespace {
 
-struct Collect : ItxSink {
-  std::vector<Itx> itxs;
-  void Assign(Itx itx) override { itxs.push_back(std::move(itx)); }
-  void Unlogged(uint64_t) override {}
-};
-
-// zvol_log_write's records: TX_WRITE of object 1, the bytes copied when written, split so
-// one log block holds each; zvol_replay_write applies them, and refuses other types.
-TEST(ZvolTest, WritesAreLoggedAsCopiedRecordsAndReplayedIntoTheDataObject) {
-  Collect log;
-  ZvolLogWrite(&log, 9, 4096, 200000);
-  // 64K pieces while more than a log block holds is left: 65536, 65536, then 68928
-  ASSERT_EQ(3u, log.itxs.size());
-  EXPECT_EQ(68928u, log.itxs[2].len);
-  uint64_t at = 4096;
-  for (const Itx& itx : log.itxs) {
-    EXPECT_EQ(9u, itx.txg);
-    EXPECT_EQ(kZvolObj, itx.foid);
-    EXPECT_TRUE(itx.need_copy);
-    EXPECT_EQ(at, itx.off);
-    auto rec = DecodeLogRecord(ByteSpan(itx.lr), /*little=*/true);
-    ASSERT_TRUE(rec.ok()) << rec.status().ToString();
-    EXPECT_EQ(static_cast<uint32_t>(kTxWrite), rec->type());
-    at += itx.len;
-  }
-  EXPECT_EQ(4096u + 200000, at);
-  ZvolLogWrite(nullptr, 9, 0, 10);  // no log (a read-only pool): nothing
-
+// zvol_replay_write: a volume's TX_WRITE records (written by LogWriteNeedCopy, as a file's)
+// go into the data object; other types are refused.
+TEST(ZvolTest, ReplayAppliesWritesToTheDataObjectAndRefusesOtherRecords) {
   FakePool pool;
   auto os = ObjsetWriter::Create(&pool, kOstZvol, ObjsetPolicy{});
   ZapStore zaps(os.get());
