@@ -473,18 +473,17 @@ Status Pool::ZilWrite(uint64_t ds_obj, const std::shared_ptr<ZilWriter>& zil, ui
   // the same range is logged after it, so replay ends with the newest bytes either way).
   std::vector<Itx> itxs;
   itxs.reserve(b.itxs.size());
+  // A volume's size, once for the batch (zvol_get_data); a file's, per record.
+  uint64_t volsize = 0;
+  if (!od.zpl)
+    if (auto st = ZvolGetStats(*od.os, *od.zaps); st.ok()) volsize = st->volsize;
   for (Itx& itx : b.itxs) {
     if (itx.need_copy) {
-      // A file's size, or a volume's (zvol_get_data).
-      uint64_t size = 0;
+      uint64_t size = volsize;
       if (od.zpl) {
         auto attr = od.zpl->GetAttr(itx.foid);
         if (!attr.ok()) continue;  // gone: nothing to log
         size = attr->size;
-      } else {
-        auto st = ZvolGetStats(*od.os, *od.zaps);
-        if (!st.ok()) continue;
-        size = st->volsize;
       }
       if (itx.off >= size) continue;  // cut: nothing to log
       // A write cut short by a later truncate logs what is left (the truncate's own record
