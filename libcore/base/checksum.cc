@@ -2,6 +2,8 @@
 // checksum verification in zio_checksum_error), OpenZFS zfs_fletcher.c.
 #include "libcore/base/checksum.h"
 
+#include "libcore/base/fletcher4.h"
+
 #include <openssl/sha.h>
 
 #include <cinttypes>
@@ -40,20 +42,13 @@ ZioCksum Fletcher2(ByteSpan d, bool swap) {
 }
 
 ZioCksum Fletcher4(ByteSpan d, bool swap) {
-  uint64_t a = 0, b = 0, c = 0, e = 0;
-  for (size_t i = 0; i + 4 <= d.size(); i += 4) {
-    uint32_t w = LoadRaw<uint32_t>(d.data() + i);
-    if (swap) w = Bswap32(w);
-    a += w;
-    b += a;
-    c += b;
-    e += c;
-  }
+  Fletcher4State s;
+  Fletcher4Update(&s, d, swap);
   ZioCksum r;
-  r.word[0] = a;
-  r.word[1] = b;
-  r.word[2] = c;
-  r.word[3] = e;
+  r.word[0] = s.a;
+  r.word[1] = s.b;
+  r.word[2] = s.c;
+  r.word[3] = s.d;
   return r;
 }
 

@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "libcore/base/fletcher4.h"
+
 namespace uzfs {
 
 namespace {
@@ -149,15 +151,9 @@ Result<DrrRecord> DrrRecord::Decode(const uint8_t* p, bool sw) {
 }
 
 void Fletcher4Incremental(ByteSpan data, ZioCksum* zc) {
-  uint64_t a = zc->word[0], b = zc->word[1], c = zc->word[2], d = zc->word[3];
-  const uint8_t* p = data.data();
-  for (size_t i = 0; i + 4 <= data.size(); i += 4) {
-    a += LoadRaw<uint32_t>(p + i);
-    b += a;
-    c += b;
-    d += c;
-  }
-  *zc = ZioCksum{{a, b, c, d}};
+  Fletcher4State s{zc->word[0], zc->word[1], zc->word[2], zc->word[3]};
+  Fletcher4Update(&s, data, /*swap=*/false);
+  *zc = ZioCksum{{s.a, s.b, s.c, s.d}};
 }
 
 // ---- DrrWriter (backuparg) ----
