@@ -7,12 +7,37 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <new>
 #include <span>
 #include <vector>
 
 namespace uzfs {
 
-using Bytes = std::vector<uint8_t>;
+// Buffers of a page or more start on a page boundary, so that direct I/O (vdevs opened
+// O_DIRECT need memory aligned to the device's DMA alignment, often 512 bytes) reads into
+// and writes from them in place rather than through a bounce buffer and a copy.
+template <class T>
+struct IoAlignedAllocator {
+  using value_type = T;
+  static constexpr size_t kAlign = 4096;
+  IoAlignedAllocator() noexcept = default;
+  template <class U>
+  constexpr IoAlignedAllocator(const IoAlignedAllocator<U>&) noexcept {}
+  T* allocate(size_t n) {
+    const size_t bytes = n * sizeof(T);
+    if (bytes >= kAlign) return static_cast<T*>(::operator new(bytes, std::align_val_t{kAlign}));
+    return static_cast<T*>(::operator new(bytes));
+  }
+  void deallocate(T* p, size_t n) noexcept {
+    const size_t bytes = n * sizeof(T);
+    if (bytes >= kAlign) ::operator delete(p, bytes, std::align_val_t{kAlign});
+    else ::operator delete(p, bytes);
+  }
+  template <class U>
+  bool operator==(const IoAlignedAllocator<U>&) const noexcept { return true; }
+};
+
+using Bytes = std::vector<uint8_t, IoAlignedAllocator<uint8_t>>;
 using ByteSpan = std::span<const uint8_t>;
 using MutByteSpan = std::span<uint8_t>;
 

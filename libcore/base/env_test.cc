@@ -21,6 +21,20 @@ Bytes Pattern(size_t n, uint8_t seed) {
   return b;
 }
 
+// Direct I/O reads into and writes from Bytes in place only when their memory is aligned.
+TEST(Bytes, APageOrMoreStartsOnAPage) {
+  for (size_t n : {4096, 4097, 12288, 131072, 1 << 20}) {
+    Bytes b(n);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(b.data()) % 4096, 0u) << n;
+    b.resize(3 * n);  // reallocated: still aligned
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(b.data()) % 4096, 0u) << n;
+  }
+  Bytes grown;
+  for (int i = 0; i < 10000; i++) grown.push_back(static_cast<uint8_t>(i));
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(grown.data()) % 4096, 0u);
+  EXPECT_EQ(grown[9999], static_cast<uint8_t>(9999));
+}
+
 TEST(MemEnv, ReadWriteAndPastEnd) {
   auto env = NewMemEnv();
   EXPECT_EQ(env->Open("/d/x", {}).status().code(), ENOENT);
@@ -147,11 +161,13 @@ TEST(PosixEnv, DurableWritesLeaveTheOtherDirtyPagesAlone) {
   ASSERT_TRUE((*f)->WriteAt(0, bulk).ok());
   const uint64_t dirty = CachedPages(path);
   EXPECT_GE(dirty, 1000u);
-  // ...and an intent log block made durable meanwhile (from a vector: memory not aligned):
+  // ...and an intent log block made durable meanwhile (from memory one byte off alignment):
   // it reads back, and the bulk's pages were neither written back and dropped (a Sync) nor
   // joined by the log block's.
   Bytes log = Pattern(12288, 4);
-  ASSERT_TRUE((*f)->WriteAtDurable(8 << 20, log).ok());
+  Bytes shifted(log.size() + 1);
+  std::copy(log.begin(), log.end(), shifted.begin() + 1);
+  ASSERT_TRUE((*f)->WriteAtDurable(8 << 20, ByteSpan(shifted).subspan(1)).ok());
   EXPECT_EQ(dirty, CachedPages(path));
   Bytes back(log.size());
   ASSERT_TRUE((*f)->ReadAt(8 << 20, back).ok());
@@ -173,7 +189,7 @@ TEST(PosixEnv, FileVdevOnADirectCapableFileSystemIsDirect) {
   ASSERT_TRUE(f.ok()) << f.status().ToString();
   EXPECT_TRUE((*f)->direct());  // F_GETFL of its descriptor has O_DIRECT
   Bytes base = Pattern(1 << 20, 3);
-  ASSERT_TRUE((*f)->WriteAt(0, base).ok());  // a vector: memory not page-aligned
+  ASSERT_TRUE((*f)->WriteAt(0, base).ok());  // Bytes of a page or more: aligned, in place
   Bytes odd = Pattern(5000, 7);
   ASSERT_TRUE((*f)->WriteAt(4097 + 512, odd).ok());
   std::copy(odd.begin(), odd.end(), base.begin() + 4097 + 512);
@@ -195,6 +211,10 @@ TEST(PosixEnv, FileVdevOnADirectCapableFileSystemIsDirect) {
   Bytes part(3000);
   ASSERT_TRUE((*f)->ReadAt(12345, part).ok());
   EXPECT_EQ(part, Bytes(base.begin() + 12345, base.begin() + 15345));
+  // An aligned range into memory off alignment: through the bounce buffer.
+  Bytes shifted(65536 + 1);
+  ASSERT_TRUE((*f)->ReadAt(65536, MutByteSpan(shifted).subspan(1)).ok());
+  EXPECT_EQ(Bytes(shifted.begin() + 1, shifted.end()), Bytes(base.begin() + 65536, base.begin() + 131072));
   // Without direct asked, the page cache.
   auto g = PosixEnv()->Open(path, OpenOptions{});
   ASSERT_TRUE(g.ok());

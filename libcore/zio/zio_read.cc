@@ -59,12 +59,16 @@ class Reader {
     std::optional<Bytes> good;
     Bytes good_phys;
     std::vector<std::pair<int, int>> bad;  // DVAs read that gave no verified copy, and why
+    // The verified physical bytes are kept for RepairDittos only where another copy exists
+    // to repair (a copy of every block read would cost a memcpy each).
+    int copies = 0;
+    for (const Dva& dva : bp.dva) copies += dva.asize() != 0;
     for (int d = 0; d < kSpaDvas; d++) {
       const Dva& dva = bp.dva[d];
       if (dva.asize() == 0) continue;
       size_t before = report_ ? report_->errors.size() : 0;
       Bytes phys;
-      auto r = ReadDva(bp, d, depth, &phys);
+      auto r = ReadDva(bp, d, depth, copies > 1 ? &phys : nullptr);
       if (r.ok()) {
         if (good) continue;
         good = std::move(r).value();

@@ -19,6 +19,7 @@ setup() {
 
 teardown() {
   zfsd_kill || true
+  dead_mounts_clear  # the killed daemon's volume file system (state/zvol)
   oracle_stop 2>/dev/null || true
 }
 

@@ -4,7 +4,7 @@
 #   ("sha256 size path" of each regular file, relative to objtest/fs), DIR/names (the long
 #   names in fs/fat, one per line), DIR/zfs-list (zfs list -H -o name -t all), DIR/links.
 # Exit 77 when zfs-fuse is not installed. Holds /tmp/uzfs-zfsfuse.lock around its daemon.
-set -eu
+set -euo pipefail
 dir=$1
 [ -x /usr/sbin/zfs-fuse ] || exit 77
 mkdir -p "$dir/pool"
@@ -39,7 +39,11 @@ echo hi > "$m/hard1"; ln "$m/hard1" "$m/hard2"
 echo after > "$m/hard1"
 (cd "$m" && find . -type f ! -name sparse | sed 's|^\./||' | sort | while read -r f; do
    echo "$(sha256sum < "$f" | cut -d' ' -f1) $(stat -c %s "$f") $f"; done) > "$dir/manifest"
-echo "$(sha256sum < "$m/sparse" | cut -d' ' -f1) $(stat -c %s "$m/sparse") sparse" >> "$dir/manifest"
+# Assigned first: a failure inside echo's $(...) would not stop the script, and a manifest
+# line without its sum would be cached as the pool's truth.
+sparse_sum=$(sha256sum < "$m/sparse" | cut -d' ' -f1)
+sparse_size=$(stat -c %s "$m/sparse")
+echo "$sparse_sum $sparse_size sparse" >> "$dir/manifest"
 printf '%s\n%s\n' "$(readlink "$m/shortlink")" "$(readlink "$m/longlink")" > "$dir/links"
 /usr/sbin/zfs list -H -o name -t all -r "$pool" | sort > "$dir/zfs-list"
 echo "$pool" > "$dir/poolname"
