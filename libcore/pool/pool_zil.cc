@@ -118,6 +118,9 @@ Status Pool::FreeLogChainLocked(const ZilHeader& zh) {
   // zil_destroy's parse: every block the chain walk passes (the unwritten one it ends with
   // too), and the claimed blocks of logged writes (zil_free_log_record).
   if (zh.log.is_hole()) return Status::Ok();
+  // zil_bp_tree_add: a block several records name (writes into one block, each logged by
+  // pointer) is freed once.
+  std::set<std::pair<uint64_t, uint64_t>> freed;
   ZilParseResult r = ParseZil(
       *this, zh,
       [&](const BlkPtr& bp) -> Status {
@@ -127,7 +130,8 @@ Status Pool::FreeLogChainLocked(const ZilHeader& zh) {
       [&](const LogRecord& lr) -> Status {
         const auto* w = std::get_if<LrWrite>(&lr.body);
         if (zh.claim_txg && w && w->indirect && !w->blkptr.is_hole() &&
-            w->blkptr.birth >= zh.claim_txg)
+            w->blkptr.birth >= zh.claim_txg &&
+            freed.insert({w->blkptr.dva[0].vdev(), w->blkptr.dva[0].offset()}).second)
           FreeLogBlock(w->blkptr);
         return Status::Ok();
       });
