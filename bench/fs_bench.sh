@@ -14,7 +14,9 @@
 # reads of it (IOPS); random 4 KiB writes by 4 threads, each to a file of its own of 256M
 # (IOPS, fsync at the end); FILES creates of 1 KiB files (seconds, sync at the end);
 # 4 KiB appends each followed by fsync, by 1 and by 8 threads (IOPS: the intent log's
-# commits and their batching). ONLY (words, e.g. "fsync1 fsync8") runs only those jobs.
+# commits and their batching); 128 KiB writes each followed by fsync, one thread (MB/s: whole
+# blocks logged by pointer, WR_INDIRECT, written once). ONLY (words, e.g. "fsync1 fsync8")
+# runs only those jobs.
 # Targets: sequential write >= 2x zfs-fuse and >= 0.5x ext4; cold sequential read >= 0.9x
 # ext4; mmap read through the mount >= 0.5x ext4; creates in <= 0.5x zfs-fuse's time;
 # 4-thread 4 KiB random write >= 2x zfs-fuse; 4 KiB write + fsync >= 2x zfs-fuse with one
@@ -72,7 +74,7 @@ PY
 }
 
 declare -A R
-ONLY=${ONLY:-seqw seqr mmapr randr randw creates fsync1 fsync8}
+ONLY=${ONLY:-seqw seqr mmapr randr randw creates fsync1 fsync8 fsync128}
 want() { [[ " $ONLY " == *" $1 "* ]]; }
 # run_all NAME DIR REMOUNT: REMOUNT is a command that empties the file system's own cache.
 run_all() {
@@ -99,6 +101,11 @@ run_all() {
       --group_reporting --time_based --runtime="$RAND_SECONDS")
     rm -f "$dir"/b.*
   done
+  if want fsync128; then
+    R[$name.fsync128]=$(fio_mb "$dir" --rw=write --bs=128k --fsync=1 --size=256M \
+      --time_based --runtime="$RAND_SECONDS")
+    rm -f "$dir"/b.*
+  fi
   return 0
 }
 
@@ -126,7 +133,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 printf '\n%-22s %10s %10s %10s %12s %12s\n' figure uzfs zfs-fuse ext4 uzfs/zfs-fuse uzfs/ext4
 for k in seqw:"seq write MB/s" seqr:"cold seq read MB/s" mmapr:"mmap seq read MB/s" \
   randr:"rand 4K read IOPS" randw:"4x rand 4K write IOPS" creates:"${FILES} creates (s)" \
-  fsync1:"4K write+fsync IOPS" fsync8:"8x 4K write+fsync IOPS"; do
+  fsync1:"4K write+fsync IOPS" fsync8:"8x 4K write+fsync IOPS" fsync128:"128K write+fsync MB/s"; do
   key=${k%%:*} label=${k#*:}
   [ -n "${R[uzfs.$key]:-}" ] || continue
   printf '%-22s %10s %10s %10s %12s %12s\n' "$label" "${R[uzfs.$key]}" "${R[zfs-fuse.$key]}" "${R[ext4.$key]}" \

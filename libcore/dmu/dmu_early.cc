@@ -56,4 +56,38 @@ Result<bool> ObjsetWriter::ApplyEarly(const EarlyBlock& b, const BlkPtr& written
   return true;
 }
 
+Result<ObjsetWriter::SyncBlock> ObjsetWriter::CaptureSync(uint64_t obj, uint64_t off,
+                                                          uint64_t len, uint64_t synced,
+                                                          EarlyBlock* b, BlkPtr* bp) {
+  auto loaded = Load(obj);
+  if (!loaded.ok()) return SyncBlock::kNone;  // freed meanwhile, or unreadable: copy
+  Obj* o = *loaded;
+  if (o->freeing || !IsFileData(o->dn.type) || len == 0) return SyncBlock::kNone;
+  const uint64_t bs = o->dn.datablksz();
+  if (bs == 0) return SyncBlock::kNone;
+  const uint64_t blkid = off / bs;
+  // The write's range must lie in one block, and that block be one the sync keeps.
+  if ((off + len - 1) / bs != blkid || blkid >= o->free_from || blkid > o->dn.maxblkid)
+    return SyncBlock::kNone;
+  if (o->dirty_blocks.count(blkid)) {
+    auto d = o->blocks.find(blkid);
+    auto g = o->gen.find(blkid);
+    if (d == o->blocks.end() || g == o->gen.end() || d->second->size() != bs)
+      return SyncBlock::kNone;
+    b->obj = obj;
+    b->blkid = blkid;
+    b->gen = g->second;
+    b->blksz = static_cast<uint32_t>(bs);
+    b->data = d->second;  // shared: a writer copies it before changing it
+    b->props = PropsFor(o->dn, 0);
+    return SyncBlock::kDirty;
+  }
+  // dmu_sync on a clean dbuf: the block is already written in a txg not yet on disk (its
+  // bp is what the txg's sync will keep, unless a later change replaces and frees it).
+  UZFS_ASSIGN(BlkPtr cur, BpAt(*o, 0, blkid));
+  if (cur.is_hole() || cur.birth <= synced || cur.lsize() != bs) return SyncBlock::kNone;
+  *bp = cur;
+  return SyncBlock::kWritten;
+}
+
 }  // namespace uzfs

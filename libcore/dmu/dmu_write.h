@@ -227,6 +227,16 @@ class ObjsetWriter {
   // the block is clean; true then. False when it is stale: bp belongs to nobody (the caller
   // frees it) and the block stays dirty for the sync.
   Result<bool> ApplyEarly(const EarlyBlock& b, const BlkPtr& bp, ObjsetSink& sink, uint64_t txg);
+  // dmu_sync's look at the level-0 block holding [off, off + len) of a plain-file object, for
+  // a WR_INDIRECT log record (the pool writes it and puts it in place with ApplyEarly, which
+  // is dbuf_sync_leaf's use of dr_overridden_by done at once). kDirty: the block is dirty,
+  // *b holds its image to write. kWritten: clean, and *bp, born after `synced`, is on its
+  // way to disk in a txg not yet synced (an early writeback's, or an earlier dmu_sync's). kNone:
+  // anything else (a hole, the range past one block, the object or block being freed): the
+  // caller logs the bytes instead.
+  enum class SyncBlock { kNone, kDirty, kWritten };
+  Result<SyncBlock> CaptureSync(uint64_t obj, uint64_t off, uint64_t len, uint64_t synced,
+                                EarlyBlock* b, BlkPtr* bp);
   // Distinguishes writers (a new one may reuse a destroyed one's address).
   uint64_t serial() const { return serial_; }
 

@@ -124,12 +124,13 @@ WritePipeline Pool::Pipeline(uint64_t txg) {
     const PreparedBlock& b = w.prepared;
     // An earlier pass's block of this txg that has room for the new image is rewritten in
     // place (the MOS's space maps converge this way).
+    // Never a block a log record names (NoteLoggedBlockLocked).
+    std::lock_guard<std::mutex> l(alloc_mu_);
     if (old && old->birth == txg && !old->is_hole() && old->psize() == b.psize &&
-        old->ndvas() == std::min(w.props.copies, kSpaDvas)) {
+        old->ndvas() == std::min(w.props.copies, kSpaDvas) && !LoggedBlockLocked(*old)) {
       for (int d = 0; d < kSpaDvas; d++) w.bp.dva[d] = old->dva[d];
       return Status::Ok();
     }
-    std::lock_guard<std::mutex> l(alloc_mu_);
     UZFS_TRY(MetaslabAlloc(groups_, rotor_, [this](uint64_t id) { return Top(id); }, b.psize,
                            w.props.copies, &w.bp));
     w.allocated = true;
@@ -165,7 +166,9 @@ void Pool::FreeBlock(const BlkPtr& bp, uint64_t txg) {
   std::lock_guard<std::mutex> l(alloc_mu_);
   // A block born in this txg and gone before its space maps were written (an early writeback
   // image overwritten, a dropped dataset's) is reusable at once: no synced tree holds it.
-  Status s = MetaslabFree(groups_, bp, /*unalloc=*/bp.birth == txg);
+  // Not one a log record names: its free goes into the txg's space maps (dbuf_unoverride's
+  // dsl_free), so a crash before the txg syncs finds it unchanged for the claim.
+  Status s = MetaslabFree(groups_, bp, /*unalloc=*/bp.birth == txg && !LoggedBlockLocked(bp));
   if (!s.ok() && failed_.ok()) failed_ = s;
 }
 
@@ -381,6 +384,11 @@ Status Pool::CloseTxgLocked(uint64_t state, TxgTail* tail) {
   tail->txg = txg;
   // The txg is closed: its blocks are written, and changes from here on belong to the next.
   txg_.Closed(txg);
+  {
+    // Its frees are made: the blocks its log records named need no care any more.
+    std::lock_guard<std::mutex> al(alloc_mu_);
+    std::erase_if(logged_blocks_, [txg](const auto& e) { return e.second <= txg; });
+  }
   config_dirty_ = false;
   mos_zaps_->Trim();
   // What was reserved in this txg (all that is dirty: reservations are made under mu_) is

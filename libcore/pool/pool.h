@@ -351,6 +351,7 @@ class Pool : public BlockReader {
     uint64_t commit_joined = 0;  // commits covered by another caller's
     uint64_t log_blocks = 0, log_bytes = 0;
     uint64_t replayed = 0;       // records replayed (at the first open of a filesystem)
+    uint64_t indirect_blocks = 0;  // blocks written for WR_INDIRECT records (dmu_sync)
   };
   ZilStats zil_stats() const;
   // Why the last replay stopped before the end of its log (Ok when none did); cleared.
@@ -866,6 +867,7 @@ class Pool : public BlockReader {
     // rollback or destroy that replaces it).
     std::shared_ptr<ZilWriter> zil;
     uint64_t sync_mode = 0;  // the sync property: 0 standard, 1 always, 2 disabled
+    bool logbias_throughput = false;  // logbias=throughput (zfs_log_write's choice)
     // The extents of its DAX files (pool_dax.cc), given to its ZPL.
     std::shared_ptr<DaxStore> dax;
   };
@@ -923,6 +925,28 @@ class Pool : public BlockReader {
   Result<OpenDataset*> OpenDatasetObjsetLocked(uint64_t dir, uint64_t ds_obj);
   // ---- The intent log (pool_zil.cc) ----
   Status ZilWrite(uint64_t ds_obj, const std::shared_ptr<ZilWriter>& zil, uint64_t* covered);
+  // zfs_get_data + dmu_sync for a commit's WR_INDIRECT records (pool_zil_indirect.cc): each
+  // block is written in the open txg (held open) without mu_, put in place (the dirty
+  // record's override applied at once) and its pointer written into itxs[idx]. Called and
+  // returning with mu_ held (l); the top-level vdevs written go in *tops (the caller flushes
+  // them with its log blocks); *sync: the txg must carry the commit instead (ENOSPC);
+  // *gone: the dataset's log was replaced meanwhile (nothing to log).
+  struct DmuSyncWrite {
+    ObjsetWriter::EarlyBlock blk;
+    // The records naming the block (index in itxs, lr_blkoff: where its bytes begin).
+    std::vector<std::pair<size_t, uint64_t>> recs;
+  };
+  Status DmuSyncLocked(uint64_t ds_obj, const std::shared_ptr<ZilWriter>& zil,
+                       std::vector<Itx>& itxs, std::vector<DmuSyncWrite>& writes,
+                       std::unique_lock<std::mutex>& l, std::set<uint64_t>* tops,
+                       bool* sync, bool* gone);
+  // A block a log record names (WR_INDIRECT), born in a txg not yet synced: until that txg
+  // closes, a free of it is deferred like any other (never given back at once, as blocks
+  // born and freed in the open txg are) and it is never rewritten in place, so a crash
+  // before the txg syncs still finds it whole for the claim and replay. Under alloc_mu_.
+  void NoteLoggedBlockLocked(const BlkPtr& bp);
+  bool LoggedBlockLocked(const BlkPtr& bp) const;
+  std::map<std::pair<uint64_t, uint64_t>, uint64_t> logged_blocks_;  // first DVA → birth
   Result<BlkPtr> AllocLogBlock(uint64_t size, const BlkPtr* hint, uint64_t txg);
   void FreeLogBlock(const BlkPtr& bp);
   // Frees every block a log's chain walk passes (zil_destroy of a log not open here).
@@ -1029,7 +1053,7 @@ class Pool : public BlockReader {
   DirtyThrottle dirty_;  // reserved in the open txg (Σ pending_write_ less what went early)
   struct {
     std::atomic<uint64_t> commits{0}, commit_syncs{0}, commit_joined{0}, log_blocks{0},
-        log_bytes{0}, replayed{0};
+        log_bytes{0}, replayed{0}, indirect_blocks{0};
     std::atomic<uint64_t> syncs{0}, early_rounds{0}, early_blocks{0}, early_bytes{0},
         early_stale{0}, close_us{0}, labels_us{0};
   } stats_;

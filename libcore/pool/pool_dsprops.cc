@@ -339,6 +339,8 @@ Status Pool::RefreshSyncModes() {
     UZFS_ASSIGN(DslDatasetPhys ds, LoadDataset(*mos_, ds_obj));
     UZFS_ASSIGN(auto hit, FindProp(ds.dir_obj, "sync", true));
     od.sync_mode = hit ? hit->entry.first() : kSyncStandard;
+    UZFS_ASSIGN(auto bias, FindProp(ds.dir_obj, "logbias", true));
+    od.logbias_throughput = bias && bias->entry.first() == 1;
     always |= od.sync_mode == kSyncAlways;
   }
   any_sync_always_ = always;

@@ -22,6 +22,9 @@ namespace {
 // A commit with more than this much to log syncs the txg instead: one txg sync writes the
 // data once, where the log would write it twice (zfs_immediate_write_sz's trade, by bytes).
 constexpr uint64_t kZilMaxCommitBytes = 16ULL << 20;
+// zfs_immediate_write_sz: a write chunk larger than this is logged by block pointer
+// (WR_INDIRECT) under logbias=latency without log devices.
+constexpr uint64_t kZfsImmediateWriteSz = 32768;
 
 uint64_t RandomWord() {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -115,6 +118,9 @@ Status Pool::FreeLogChainLocked(const ZilHeader& zh) {
   // zil_destroy's parse: every block the chain walk passes (the unwritten one it ends with
   // too), and the claimed blocks of logged writes (zil_free_log_record).
   if (zh.log.is_hole()) return Status::Ok();
+  // zil_bp_tree_add: a block several records name (writes into one block, each logged by
+  // pointer) is freed once.
+  std::set<std::pair<uint64_t, uint64_t>> freed;
   ZilParseResult r = ParseZil(
       *this, zh,
       [&](const BlkPtr& bp) -> Status {
@@ -124,7 +130,8 @@ Status Pool::FreeLogChainLocked(const ZilHeader& zh) {
       [&](const LogRecord& lr) -> Status {
         const auto* w = std::get_if<LrWrite>(&lr.body);
         if (zh.claim_txg && w && w->indirect && !w->blkptr.is_hole() &&
-            w->blkptr.birth >= zh.claim_txg)
+            w->blkptr.birth >= zh.claim_txg &&
+            freed.insert({w->blkptr.dva[0].vdev(), w->blkptr.dva[0].offset()}).second)
           FreeLogBlock(w->blkptr);
         return Status::Ok();
       });
@@ -384,6 +391,7 @@ Pool::ZilStats Pool::zil_stats() const {
   z.log_blocks = stats_.log_blocks;
   z.log_bytes = stats_.log_bytes;
   z.replayed = stats_.replayed;
+  z.indirect_blocks = stats_.indirect_blocks;
   return z;
 }
 
@@ -452,6 +460,24 @@ Status Pool::ZilWrite(uint64_t ds_obj, const std::shared_ptr<ZilWriter>& zil, ui
     }
   }
   const bool ready = zil->ready(txg_.synced());
+  // zfs_log_write's choice of WR_INDIRECT: a write chunk of one block larger than
+  // zfs_immediate_write_sz (none with logbias=throughput), unless the pool has log devices
+  // and logbias=latency (slogging: the log device takes the bytes faster). Volumes log their
+  // bytes (WR_NEED_COPY) always.
+  bool slogging = false;
+  if (!od.logbias_throughput) {
+    std::lock_guard<std::mutex> al(alloc_mu_);
+    for (auto& g : groups_) slogging |= g && g->is_log() && g->active();
+  }
+  const uint64_t immediate = od.logbias_throughput ? 0 : kZfsImmediateWriteSz;
+  auto indirect = [&](const Itx& itx) {
+    return od.zpl && itx.need_copy && itx.one_block && !slogging && itx.len > immediate;
+  };
+  // What the log itself would hold: an indirect record's data goes to the file's block.
+  uint64_t log_bytes = 0;
+  for (const Itx& itx : b.itxs)
+    log_bytes += itx.lr.size() + (itx.need_copy && !indirect(itx) ? P2RoundUp(itx.len, 8) : 0);
+  b.bytes = log_bytes;
   // A log holding much space until the next sync (frequent small commits of large records,
   // say msyncs of random pages) would take the room later writes reserve: past 1/16 of the
   // pool (at least 4 MiB) the txg's sync commits, and frees the log's blocks.
@@ -477,27 +503,82 @@ Status Pool::ZilWrite(uint64_t ds_obj, const std::shared_ptr<ZilWriter>& zil, ui
   uint64_t volsize = 0;
   if (!od.zpl)
     if (auto st = ZvolGetStats(*od.os, *od.zaps); st.ok()) volsize = st->volsize;
-  for (Itx& itx : b.itxs) {
+  auto copy = [&](Itx itx) {
     if (itx.need_copy) {
       uint64_t size = volsize;
       if (od.zpl) {
         auto attr = od.zpl->GetAttr(itx.foid);
-        if (!attr.ok()) continue;  // gone: nothing to log
+        if (!attr.ok()) return;  // gone: nothing to log
         size = attr->size;
       }
-      if (itx.off >= size) continue;  // cut: nothing to log
+      if (itx.off >= size) return;  // cut: nothing to log
       // A write cut short by a later truncate logs what is left (the truncate's own record
       // follows), so replay never makes the file longer than it was.
       const uint64_t len = std::min(itx.len, size - itx.off);
       auto data = od.zpl ? od.zpl->Read(itx.foid, itx.off, len) : od.os->Read(itx.foid, itx.off, len);
-      if (!data.ok()) continue;
+      if (!data.ok()) return;
       data->resize(len, 0);
       StoreLE64(itx.lr.data() + kLrSize + 16, len);  // lr_length
       AppendWriteData(&itx.lr, *data);
     }
     itxs.push_back(std::move(itx));
+  };
+  std::vector<DmuSyncWrite> writes;
+  std::map<std::pair<uint64_t, uint64_t>, size_t> write_of;  // (object, blkid) → writes[i]
+  for (Itx& itx : b.itxs) {
+    if (indirect(itx)) {
+      // zfs_get_data for WR_INDIRECT: the block holding the write, written at once
+      // (dmu_sync) or already on its way to disk; the record names it. A write cut by a
+      // later truncate, or a block the sync will not keep, logs its bytes instead.
+      auto attr = od.zpl->GetAttr(itx.foid);
+      if (!attr.ok() || itx.off >= attr->size) continue;  // gone or cut: nothing to log
+      ObjsetWriter::EarlyBlock blk;
+      BlkPtr bp;
+      auto st = itx.off + itx.len <= attr->size
+                    ? od.os->CaptureSync(itx.foid, itx.off, itx.len, txg_.synced(), &blk, &bp)
+                    : Result<ObjsetWriter::SyncBlock>(ObjsetWriter::SyncBlock::kNone);
+      if (st.ok() && *st == ObjsetWriter::SyncBlock::kWritten) {
+        SetLrWriteBlock(&itx.lr, itx.off % bp.lsize(), bp);
+        {
+          std::lock_guard<std::mutex> al(alloc_mu_);
+          NoteLoggedBlockLocked(bp);
+        }
+        itx.need_copy = false;
+        itxs.push_back(std::move(itx));
+        continue;
+      }
+      if (st.ok() && *st == ObjsetWriter::SyncBlock::kDirty) {
+        // One write per block, however many records of this commit name it.
+        auto [at, fresh] = write_of.try_emplace({blk.obj, blk.blkid}, writes.size());
+        if (fresh) {
+          writes.emplace_back();
+          writes.back().blk = std::move(blk);
+        }
+        DmuSyncWrite& w = writes[at->second];
+        w.recs.push_back({itxs.size(), itx.off % w.blk.blksz});
+        itx.need_copy = false;
+        itxs.push_back(std::move(itx));
+        continue;
+      }
+    }
+    if (itx.need_copy && itx.one_block) {
+      for (Itx& p : SplitNeedCopy(std::move(itx))) copy(std::move(p));
+    } else {
+      copy(std::move(itx));
+    }
   }
   if (itxs.empty()) return Status::Ok();
+  std::set<uint64_t> data_tops;  // written by dmu_sync: flushed with the log blocks
+  if (!writes.empty()) {
+    bool sync = false, gone = false;
+    UZFS_TRY(DmuSyncLocked(ds_obj, zil, itxs, writes, l, &data_tops, &sync, &gone));
+    if (gone) return Status::Ok();
+    if (sync) {
+      stats_.commit_syncs++;
+      l.unlock();
+      return Sync();
+    }
+  }
   // The txg the blocks are allocated in stays open until they are written: the first of
   // them is named by the previous tail, already on disk (zil_lwb_write_start's dmu_tx).
   const uint64_t txg = txg_.open();
@@ -548,7 +629,14 @@ Status Pool::ZilWrite(uint64_t ds_obj, const std::shared_ptr<ZilWriter>& zil, ui
       for (uint64_t v : tops)
         if (Status s = Top(v)->Flush(); !s.ok() && ws.ok()) ws = s;
   }
-  write((*images)[0], true);
+  // With blocks written by dmu_sync, the last log block is written as they were, and one
+  // flush of every vdev written makes the commit durable.
+  write((*images)[0], data_tops.empty());
+  if (!data_tops.empty() && ws.ok()) {
+    data_tops.insert(tops.begin(), tops.end());
+    for (uint64_t v : data_tops)
+      if (Status s = Top(v)->Flush(); !s.ok() && ws.ok()) ws = s;
+  }
   {
     std::lock_guard<std::mutex> g(mu_);
     txg_.Release();

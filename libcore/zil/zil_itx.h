@@ -20,6 +20,12 @@ struct Itx {
   // of foid as they are then, padded to 8, and grows lrc_reclen by that much.
   bool need_copy = false;
   uint64_t off = 0, len = 0;
+  // A need_copy write lying within one block of the file (zfs_write's chunk): the commit may
+  // log it WR_INDIRECT instead (zfs_log_write's choice, made there, where logbias and the
+  // log devices are known): the block is written in place at once (dmu_sync) and the record
+  // carries its pointer only. Such a record may be longer than one log record holds copied;
+  // falling back, the commit cuts it in kZilWriteSplit pieces.
+  bool one_block = false;
 };
 
 // Where the ZPL sends its records (the dataset's ZilWriter). Called under the caller's lock

@@ -141,4 +141,55 @@ void LogWriteNeedCopy(ItxSink* log, uint64_t txg, uint64_t foid, uint64_t off, u
   }
 }
 
+void LogWriteBlocks(ItxSink* log, uint64_t txg, uint64_t foid, uint64_t off, uint64_t len,
+                    uint64_t blksz) {
+  if (!log) return;
+  if (blksz == 0) return LogWriteNeedCopy(log, txg, foid, off, len);
+  for (uint64_t at = off, resid = len; resid > 0;) {
+    // zfs_write: nbytes = MIN(n, max_blksz - P2PHASE(woff, max_blksz)).
+    const uint64_t n = std::min(resid, blksz - at % blksz);
+    LrWrite w;
+    w.foid = foid, w.offset = at, w.length = n;
+    Itx itx;
+    itx.txg = txg;
+    itx.foid = foid;
+    itx.lr = EncodeLrWrite(txg, w, {});
+    itx.need_copy = true;
+    itx.one_block = true;
+    itx.off = at;
+    itx.len = n;
+    log->Assign(std::move(itx));
+    at += n;
+    resid -= n;
+  }
+}
+
+std::vector<Itx> SplitNeedCopy(Itx itx) {
+  std::vector<Itx> out;
+  itx.one_block = false;
+  if (itx.len <= kZilMaxLogData) {
+    out.push_back(std::move(itx));
+    return out;
+  }
+  for (uint64_t at = itx.off, resid = itx.len; resid > 0;) {
+    const uint64_t n = resid > kZilMaxLogData ? kZilWriteSplit : resid;
+    Itx p = itx;
+    LrWrite w;
+    w.foid = itx.foid, w.offset = at, w.length = n;
+    p.lr = EncodeLrWrite(itx.txg, w, {});
+    p.off = at;
+    p.len = n;
+    out.push_back(std::move(p));
+    at += n;
+    resid -= n;
+  }
+  return out;
+}
+
+void SetLrWriteBlock(Bytes* lr, uint64_t blkoff, const BlkPtr& bp) {
+  // lr_write_t after lr_t: lr_foid, lr_offset, lr_length, lr_blkoff, lr_blkptr.
+  StoreLE64(lr->data() + kLrSize + 24, blkoff);
+  bp.Encode(lr->data() + kLrSize + 32);
+}
+
 }  // namespace uzfs

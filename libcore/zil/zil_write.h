@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "libcore/base/blkptr.h"
 #include "libcore/base/bytes.h"
@@ -47,6 +48,17 @@ Bytes EncodeLrWrite(uint64_t txg, const LrWrite& w, ByteSpan data);
 // object foid handed to log (nothing when log is null), the bytes read from the object when
 // a commit writes them; a range longer than one log block holds goes in 64K pieces.
 void LogWriteNeedCopy(ItxSink* log, uint64_t txg, uint64_t foid, uint64_t off, uint64_t len);
+
+// zfs_write + zfs_log_write: [off, len) cut at the file's block boundaries (blksz), one
+// record per chunk, each marked one_block (a WR_INDIRECT candidate, decided at commit).
+void LogWriteBlocks(ItxSink* log, uint64_t txg, uint64_t foid, uint64_t off, uint64_t len,
+                    uint64_t blksz);
+// A one_block record falling back to WR_NEED_COPY: itself when it fits one copied record,
+// else its kZilWriteSplit pieces.
+std::vector<Itx> SplitNeedCopy(Itx itx);
+// zil_lwb_commit for WR_INDIRECT: the record (lr_write_t only) names the block dmu_sync wrote,
+// and where in it the write's bytes begin (lr_blkoff).
+void SetLrWriteBlock(Bytes* lr, uint64_t blkoff, const BlkPtr& bp);
 
 // zil_lwb_commit: the record's lrc_seq (rec points at its lr_t).
 void SetLrSeq(uint8_t* rec, uint64_t seq);

@@ -231,6 +231,42 @@ TEST(ZilWrite, LogWriteNeedCopyCutsLongWrites) {
   LogWriteNeedCopy(nullptr, 9, 1, 0, 10);  // no log: nothing, no crash
 }
 
+// zfs_write's chunks (zfs_log_write per chunk): cut at the block boundaries, each a
+// WR_INDIRECT candidate; one falling back to a copy is cut in 64K pieces when it must be;
+// the record naming a block decodes as indirect with its blkoff and pointer.
+TEST(ZilWrite, LogWriteBlocksCutsAtBlocksAndRecordsNameTheirBlock) {
+  CollectItx log;
+  LogWriteBlocks(&log, 9, 1, 10000, 300000, 131072);
+  ASSERT_EQ(3u, log.itxs.size());
+  EXPECT_EQ(10000u, log.itxs[0].off);
+  EXPECT_EQ(131072u - 10000, log.itxs[0].len);
+  EXPECT_EQ(131072u, log.itxs[1].off);
+  EXPECT_EQ(131072u, log.itxs[1].len);
+  EXPECT_EQ(262144u, log.itxs[2].off);
+  EXPECT_EQ(10000u + 300000 - 262144, log.itxs[2].len);
+  for (const Itx& itx : log.itxs) EXPECT_TRUE(itx.one_block && itx.need_copy);
+  auto pieces = SplitNeedCopy(log.itxs[1]);
+  ASSERT_EQ(2u, pieces.size());  // 131072 > kZilMaxLogData
+  EXPECT_EQ(131072u + 65536, pieces[1].off);
+  EXPECT_FALSE(pieces[1].one_block);
+  auto rec = DecodeLogRecord(ByteSpan(pieces[1].lr), true);
+  ASSERT_TRUE(rec.ok());
+  EXPECT_EQ(131072u + 65536, std::get<LrWrite>(rec->body).offset);
+  EXPECT_EQ(1u, SplitNeedCopy(log.itxs[2]).size());
+  Bytes lr = log.itxs[0].lr;
+  BlkPtr bp = LogBp(0x80000, 0, 131072);
+  bp.birth = 12;
+  SetLrWriteBlock(&lr, 10000, bp);
+  rec = DecodeLogRecord(ByteSpan(lr), true);
+  ASSERT_TRUE(rec.ok());
+  const LrWrite& w = std::get<LrWrite>(rec->body);
+  EXPECT_TRUE(w.indirect);
+  EXPECT_EQ(10000u, w.blkoff);
+  EXPECT_EQ(10000u, w.offset);
+  EXPECT_EQ(bp.dva[0].offset(), w.blkptr.dva[0].offset());
+  EXPECT_EQ(12u, w.blkptr.birth);
+}
+
 TEST(ZilWrite, BuildLogBlockChainIsWalkedByParseZil) {
   MemReader r;
   BlkPtr b1 = LogBp(0x10000, 1), b2 = LogBp(0x20000, 2, 12288), b3 = LogBp(0x40000, 3),

@@ -127,20 +127,22 @@ TEST_F(ZplLogTest, NamespaceChanges) {
   EXPECT_EQ(std::get<LrRemove>(rd.body).name, "d");
 }
 
-TEST_F(ZplLogTest, WritesAreNeedCopyAndSplitPastTheLargestRecord) {
+TEST_F(ZplLogTest, WritesAreNeedCopyAndCutAtTheFilesBlocks) {
   uint64_t f = *z().Create(root(), "f", S_IFREG | 0644, 0, 0, 9, kNow);
   Take();
   ASSERT_TRUE(z().Write(f, 100, Bytes(10, 'x'), kNow).ok());
   ASSERT_TRUE(z().Write(f, 0, Bytes(300 * 1024, 'y'), kNow).ok());
   ASSERT_TRUE(z().Write(f, 0, Bytes{}, kNow).ok());  // nothing written, nothing logged
   std::vector<Itx> itxs = Take();
-  // 10 bytes; then 300K in pieces of 64K while more than ZIL_MAX_LOG_DATA is left.
+  // 10 bytes (the file's one block); then 300K in chunks of the 128K blocks (zfs_write's),
+  // each a WR_INDIRECT candidate the commit decides on.
   const std::vector<std::pair<uint64_t, uint64_t>> want = {
-      {100, 10}, {0, 65536}, {65536, 65536}, {131072, 65536}, {196608, 110592}};
+      {100, 10}, {0, 131072}, {131072, 131072}, {262144, 45056}};
   ASSERT_EQ(itxs.size(), want.size());
   for (size_t i = 0; i < want.size(); i++) {
     SCOPED_TRACE(i);
     EXPECT_TRUE(itxs[i].need_copy);
+    EXPECT_TRUE(itxs[i].one_block);
     EXPECT_EQ(itxs[i].foid, f);
     EXPECT_EQ(itxs[i].txg, 9u);
     EXPECT_EQ(itxs[i].off, want[i].first);

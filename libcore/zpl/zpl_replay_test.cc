@@ -114,17 +114,29 @@ class ZplReplayTest : public ::testing::Test {
     ASSERT_EQ(Tree(*orig_.zpl), Tree(*copy_.zpl));
     orig_.zpl->set_log(&sink_);
   }
-  // zil_lwb_commit's part: a need-copy write gets the file's bytes as they are now.
+  // zil_lwb_commit's part: a need-copy write gets the file's bytes as they are now (a
+  // block-sized chunk cut in pieces a log record holds, as the pool's commit does when it
+  // does not log it by pointer).
   void Commit() {
-    for (; filled_ < sink_.itxs.size(); filled_++) {
-      Itx& itx = sink_.itxs[filled_];
-      if (!itx.need_copy) continue;
-      auto data = orig_.zpl->Read(itx.foid, itx.off, itx.len);
-      ASSERT_TRUE(data.ok()) << data.status().ToString();
-      data->resize(itx.len, 0);
-      AppendWriteData(&itx.lr, *data);
-      itx.need_copy = false;
+    std::vector<Itx> out(std::make_move_iterator(sink_.itxs.begin()),
+                         std::make_move_iterator(sink_.itxs.begin() + filled_));
+    for (size_t i = filled_; i < sink_.itxs.size(); i++) {
+      std::vector<Itx> parts;
+      if (sink_.itxs[i].need_copy && sink_.itxs[i].one_block) parts = SplitNeedCopy(std::move(sink_.itxs[i]));
+      else parts.push_back(std::move(sink_.itxs[i]));
+      for (Itx& itx : parts) {
+        if (itx.need_copy) {
+          auto data = orig_.zpl->Read(itx.foid, itx.off, itx.len);
+          ASSERT_TRUE(data.ok()) << data.status().ToString();
+          data->resize(itx.len, 0);
+          AppendWriteData(&itx.lr, *data);
+          itx.need_copy = false;
+        }
+        out.push_back(std::move(itx));
+      }
     }
+    sink_.itxs = std::move(out);
+    filled_ = sink_.itxs.size();
   }
   ZplWriter& o() { return *orig_.zpl; }
   // Runs op on the original at txg, then fills its records.

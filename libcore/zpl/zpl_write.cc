@@ -516,8 +516,12 @@ Status ZplWriter::Write(uint64_t obj, uint64_t off, ByteSpan data, ZTime now) {
   z.mtime[0] = z.ctime[0] = now.sec;
   z.mtime[1] = z.ctime[1] = now.nsec;
   UZFS_TRY(Put(obj, z));
-  // zfs_log_write, WR_NEED_COPY: the data is read from the file when the record is written.
-  if (z.links > 0 && !dax) LogWriteNeedCopy(log_, txg_, obj, off, data.size());
+  // zfs_log_write, one record per block-sized chunk (zfs_write's): WR_NEED_COPY (the data
+  // read from the file when the record is written) or, as the commit decides, WR_INDIRECT.
+  if (z.links > 0 && !dax && log_) {
+    UZFS_ASSIGN(const DnodePhys* dn, os_->Dnode(obj));
+    LogWriteBlocks(log_, txg_, obj, off, data.size(), dn->datablksz());
+  }
   return Status::Ok();
 }
 

@@ -11,6 +11,9 @@ fsync returned: the version that must survive a crash. New small files n<k> come
 --threads N (zil.bats): N threads, each with the files i = t mod N, fsync every version of
 them (commits of the intent log racing each other), no small files.
 
+CRASH_WRITER_MIXED=1 (zil.bats): the odd files are 8 KiB (their fsyncs log the bytes) and the
+even ones 128 KiB (on recordsize=128K, logged by block pointer, WR_INDIRECT).
+
 --check: exits 1, saying why, unless every file present holds exactly one whole version
 that is at least its last durable one in LOG; prints "i v" per file (the versions found)."""
 import os
@@ -19,15 +22,20 @@ import threading
 
 SIZE = 128 * 1024  # at most the FUSE mount's smallest max_write
 NFILES = 8
+MIXED = os.environ.get("CRASH_WRITER_MIXED") == "1"
+
+
+def size(i):
+    return 8192 if MIXED and i % 2 else SIZE
 
 
 def content(i, v):
     line = ("f%d v%d\n" % (i, v)).encode()
-    return (line * (SIZE // len(line) + 1))[:SIZE]
+    return (line * (size(i) // len(line) + 1))[:size(i)]
 
 
 def version_of(data, i):
-    if len(data) != SIZE:
+    if len(data) != size(i):
         raise ValueError("size %d" % len(data))
     first = data.split(b"\n", 1)[0].decode(errors="replace")
     parts = first.split()
@@ -86,7 +94,7 @@ def run(dir_, log):
         for i in range(NFILES):
             data = content(i, v)
             fd = os.open(os.path.join(dir_, "f%d" % i), os.O_WRONLY | os.O_CREAT, 0o644)
-            if os.pwrite(fd, data, 0) != SIZE:
+            if os.pwrite(fd, data, 0) != size(i):
                 raise OSError("short write")
             if v % 4 == 0:
                 os.fsync(fd)
@@ -120,7 +128,7 @@ def run_threads(dir_, log, n):
             while True:
                 for i in range(t, NFILES, n):
                     fd = os.open(os.path.join(dir_, "f%d" % i), os.O_WRONLY | os.O_CREAT, 0o644)
-                    if os.pwrite(fd, content(i, v), 0) != SIZE:
+                    if os.pwrite(fd, content(i, v), 0) != size(i):
                         raise OSError("short write")
                     os.fsync(fd)
                     with log_mu:
