@@ -49,6 +49,7 @@
 #include "daemon/pool_table.h"
 #include "libcore/base/nvlist.h"
 #include "libcore/base/status.h"
+#include "libcore/dmu/dmu_send_package.h"
 
 namespace uzfs {
 
@@ -140,9 +141,23 @@ class DatasetOps {
   Status ReceiveStream(int fd, const std::string& target, bool force, bool dryrun, bool isprefix,
                        bool istail, NvList* result);
   // sendfs: the filesystem zfs send named (a compound stream's top); "" for the substream's.
+  // info: the compound stream's header (its filesystems' parentfromsnap guids, for finding
+  // a renamed target by guid as zfs_receive_one does), null for a lone stream.
   Status ReceiveOne(int fd, const uint8_t* rec, const DrrRecord& begin, bool swap,
                     const std::string& target, bool force, bool dryrun, bool isprefix, bool istail,
-                    NvList* result, const std::string& sendfs = "");
+                    NvList* result, const std::string& sendfs = "",
+                    const ReplHeaderInfo* info = nullptr);
+  // dataset_recv_repl.cc: the target's tree under tofs as gather_nvlist describes a sender's.
+  Result<std::vector<ReplFs>> GatherLocal(const std::string& tofs, const std::string& fromsnap,
+                                          bool recursive);
+  // guid_to_name: the snapshot with this guid below target, else anywhere in its pool; "".
+  std::string GuidToName(const std::string& target, uint64_t guid);
+  // recv_incremental_replication: destroys (force) and renames of the tree under tofs that
+  // make it the stream's, in passes while they make progress; zfs receive -v's lines in
+  // *log, errors to print in *errors. True when something could not be done (a soft error).
+  bool RecvIncrementalReplication(const std::string& tofs, const ReplHeaderInfo& info, bool force,
+                                  bool isprefix, std::vector<std::string>* log,
+                                  std::vector<std::string>* errors);
   // The stream's properties set on a received filesystem or snapshot (zfs_ioc_recv's props;
   // uzfs sets them as local values). Each failure is a warning line in *warnings.
   void SetReceivedProps(const std::string& name, const NvList& props,
