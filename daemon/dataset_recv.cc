@@ -328,8 +328,9 @@ Status DatasetOps::ReceiveOne(int fd, const uint8_t* rec, const DrrRecord& begin
       std::string parent = GuidToName(target, f->parentfromsnap);
       if (!parent.empty()) value = parent.substr(0, parent.find('@')) + value.substr(slash);
     }
-  } else if (!exists(value.substr(0, value.find('@')))) {
-    // An incremental whose filesystem is not there: the one holding its source, by guid.
+  } else if (info && !exists(value.substr(0, value.find('@')))) {
+    // An incremental of a package whose filesystem is not there: the one holding its
+    // source, by guid. (zfs-fuse looks for a lone stream's source too; uzfs does not.)
     std::string from = GuidToName(target, b->fromguid);
     if (!from.empty()) value = from.substr(0, from.find('@')) + value.substr(value.find('@'));
   }
