@@ -11,12 +11,13 @@
 //                 order
 //   zfs_list      names (string array; empty = every pool), recursive, depth (int64, -1 =
 //                 no limit) → datasets: array of {name, type, props: nvlist of
-//                 {property → {value, source}}}; a property is left out where it does not
+//                 {property → {value, source, received}}}; a property is left out where it does not
 //                 apply (origin of a non-clone); a mounted filesystem's readonly, atime,
 //                 exec, setuid and devices are the mount's, source "temporary", where
 //                 its options differ from the properties
 //   zfs_set       name*, props* (nvlist of strings), history
-//   zfs_inherit   name*, property*, recursive, history
+//   zfs_inherit   name*, property*, recursive, received (-S: revert to the received value),
+//                 history
 //   zfs_snapshot  names* (string array, "fs@snap"), recursive, props, history
 //   zfs_rollback  name* (snapshot), recursive (-r: destroy later snapshots), history; a
 //                 mounted filesystem is rolled back in place under its mount
@@ -158,8 +159,8 @@ class DatasetOps {
   bool RecvIncrementalReplication(const std::string& tofs, const ReplHeaderInfo& info, bool force,
                                   bool isprefix, std::vector<std::string>* log,
                                   std::vector<std::string>* errors);
-  // The stream's properties set on a received filesystem or snapshot (zfs_ioc_recv's props;
-  // uzfs sets them as local values). Each failure is a warning line in *warnings.
+  // The stream's properties set on a received filesystem or snapshot as received values
+  // (zfs_ioc_recv's props: Pool::ReceiveProps). Each failure is a warning line in *warnings.
   void SetReceivedProps(const std::string& name, const NvList& props,
                         std::vector<std::string>* warnings);
   PoolTable* t_;

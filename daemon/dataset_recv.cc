@@ -267,6 +267,7 @@ Status DatasetOps::ReceiveStream(int fd, const std::string& target, bool force, 
 void DatasetOps::SetReceivedProps(const std::string& name, const NvList& props,
                                   std::vector<std::string>* warnings) {
   std::string pool = name.substr(0, name.find_first_of("/@"));
+  std::vector<std::pair<std::string, std::string>> list;
   for (const NvList::Pair& p : props.pairs()) {
     std::string value;
     if (p.value.type == NvType::kString) {
@@ -278,10 +279,13 @@ void DatasetOps::SetReceivedProps(const std::string& name, const NvList& props,
     } else {
       continue;
     }
-    Status s = t_->With(pool, [&](Pool& pl) { return pl.SetDatasetProp(name, p.name, value); });
-    if (!s.ok())  // zfs_receive_one's prop_errbuf lines
-      warnings->push_back("cannot receive " + p.name + " property on " + name + ": " + s.message());
+    list.emplace_back(p.name, value);
   }
+  std::vector<std::pair<std::string, Status>> errors;
+  Status s = t_->With(pool, [&](Pool& pl) { return pl.ReceiveProps(name, list, &errors); });
+  if (!s.ok()) warnings->push_back("cannot receive properties on " + name + ": " + s.message());
+  for (const auto& [prop, e] : errors)  // zfs_receive_one's prop_errbuf lines
+    warnings->push_back("cannot receive " + prop + " property on " + name + ": " + e.message());
 }
 
 // zfs_receive_one: one substream, whose BEGIN record rec (decoded: begin) was read.

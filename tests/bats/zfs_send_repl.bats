@@ -4,6 +4,8 @@
 # zfs-fuse's zfs receive -d, and zfs-fuse's received by ours, give the same tree (datasets,
 # snapshots, properties, files) and pools zfs-fuse's zdb -bcc finds clean. A damaged or cut
 # short replication stream gets zfs-fuse's words and leaves what zfs-fuse's receive leaves.
+# Incremental replication streams (send -R -i/-I) make the target's tree the sender's, as
+# zfs-fuse's recv_incremental_replication does; received properties are kept as such.
 
 load ../lib/pool_helpers
 load ../lib/oracle
@@ -305,5 +307,48 @@ describe_repl() {
   "$ZPOOL" export tank
   oracle_start
   oracle_zdb_clean "$V" tank
+  oracle_stop
+}
+
+@test "zfs receive: properties kept as received values; zfs set overrides, zfs inherit -S reverts; zfs-fuse reads them alike" {
+  "$ZPOOL" create -R "$ALT" tank "$V/d0"
+  mktree "$ZFS" tank
+  "$ZFS" send -R tank/fs@s2 >"$S/repl"
+  "$ZFS" create tank/dst
+  "$ZFS" receive -d -u tank/dst <"$S/repl"
+  g() { "$ZFS" get -H -o value,received,source "$1" "$2"; }
+  [ "$(g recordsize tank/dst/fs/a)" = "16K	16K	received" ]
+  [ "$(g compression tank/dst/fs)" = "gzip	gzip	received" ]
+  [ "$(g compression tank/dst/fs/a)" = "gzip	-	inherited from tank/dst/fs" ]
+  [ "$(g com.example:tag tank/dst/fs/c)" = "c	c	received" ]
+  [ "$(g com.example:snap tank/dst/fs@s2)" = "yes	yes	received" ]
+  [ "$("$ZFS" get -H -o name,property -s received -r all tank/dst | grep -c .)" -ge 7 ]
+  # A local value overrides the received one, which stays beneath it.
+  "$ZFS" set recordsize=32K tank/dst/fs/a
+  [ "$(g recordsize tank/dst/fs/a)" = "32K	16K	local" ]
+  "$ZFS" inherit -S recordsize tank/dst/fs/a
+  [ "$(g recordsize tank/dst/fs/a)" = "16K	16K	received" ]
+  # zfs inherit hides a received value (the parent's or the default shows); -S brings it back.
+  "$ZFS" inherit com.example:tag tank/dst/fs/c
+  [ "$(g com.example:tag tank/dst/fs/c)" = "top	c	inherited from tank/dst/fs" ]
+  "$ZFS" inherit atime tank/dst/fs/a
+  [ "$(g atime tank/dst/fs/a)" = "on	off	default" ]
+  "$ZFS" inherit -S com.example:tag tank/dst/fs/c
+  [ "$(g com.example:tag tank/dst/fs/c)" = "c	c	received" ]
+  expect 1 "'volsize' property cannot be reverted to a received value" \
+    "$ZFS" inherit -S volsize tank/dst/fs
+  # Sent again, the received values go as the dataset's own (send_iterate_prop).
+  "$ZFS" send -p tank/dst/fs/a@s2 >"$S/again"
+  "$ZFS" receive -u tank/again <"$S/again"
+  [ "$(g recordsize tank/again)" = "16K	16K	received" ]
+  "$ZFS" get -H -o name,property,value,source -s local,received -r all tank/dst | sort >"$S/ours"
+  "$ZPOOL" export tank
+  oracle_start
+  oracle_zdb_clean "$V" tank
+  "$ZF_ZPOOL" import -d "$V" -R "$ZALT" tank
+  "$ZF_ZFS" get -H -o name,property,value,source -s local,received -r all tank/dst | sort >"$S/theirs"
+  diff "$S/ours" "$S/theirs"
+  [ "$("$ZF_ZFS" get -H -o value,source atime tank/dst/fs/a)" = "on	default" ]
+  "$ZF_ZPOOL" export tank
   oracle_stop
 }
