@@ -367,6 +367,7 @@ Status DatasetOps::List(const NvList& args, NvList* result) {
           if (mo) TemporaryValue(*mo, pr.name, &value, &source);
           v.AddString("value", value);
           v.AddString("source", source);
+          v.AddString("received", pr.received);
           pl.AddNvList(pr.name, std::move(v));
         }
         one.AddNvList("props", std::move(pl));
@@ -445,7 +446,7 @@ Status DatasetOps::Inherit(const NvList& args, NvList*) {
       for (const auto& d : all)
         if (d.name != name && IsUnder(d.name, name) && !d.snapshot) targets.push_back(d.name);
     }
-    for (const std::string& t : targets) UZFS_TRY(p.InheritDatasetProp(t, prop));
+    for (const std::string& t : targets) UZFS_TRY(p.InheritDatasetProp(t, prop, Flag(args, "received")));
     return Finish(p, args);
   });
   if (remount) {

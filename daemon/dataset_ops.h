@@ -11,12 +11,13 @@
 //                 order
 //   zfs_list      names (string array; empty = every pool), recursive, depth (int64, -1 =
 //                 no limit) → datasets: array of {name, type, props: nvlist of
-//                 {property → {value, source}}}; a property is left out where it does not
+//                 {property → {value, source, received}}}; a property is left out where it does not
 //                 apply (origin of a non-clone); a mounted filesystem's readonly, atime,
 //                 exec, setuid and devices are the mount's, source "temporary", where
 //                 its options differ from the properties
 //   zfs_set       name*, props* (nvlist of strings), history
-//   zfs_inherit   name*, property*, recursive, history
+//   zfs_inherit   name*, property*, recursive, received (-S: revert to the received value),
+//                 history
 //   zfs_snapshot  names* (string array, "fs@snap"), recursive, props, history
 //   zfs_rollback  name* (snapshot), recursive (-r: destroy later snapshots), history; a
 //                 mounted filesystem is rolled back in place under its mount
@@ -49,6 +50,7 @@
 #include "daemon/pool_table.h"
 #include "libcore/base/nvlist.h"
 #include "libcore/base/status.h"
+#include "libcore/dmu/dmu_send_package.h"
 
 namespace uzfs {
 
@@ -140,11 +142,25 @@ class DatasetOps {
   Status ReceiveStream(int fd, const std::string& target, bool force, bool dryrun, bool isprefix,
                        bool istail, NvList* result);
   // sendfs: the filesystem zfs send named (a compound stream's top); "" for the substream's.
+  // info: the compound stream's header (its filesystems' parentfromsnap guids, for finding
+  // a renamed target by guid as zfs_receive_one does), null for a lone stream.
   Status ReceiveOne(int fd, const uint8_t* rec, const DrrRecord& begin, bool swap,
                     const std::string& target, bool force, bool dryrun, bool isprefix, bool istail,
-                    NvList* result, const std::string& sendfs = "");
-  // The stream's properties set on a received filesystem or snapshot (zfs_ioc_recv's props;
-  // uzfs sets them as local values). Each failure is a warning line in *warnings.
+                    NvList* result, const std::string& sendfs = "",
+                    const ReplHeaderInfo* info = nullptr);
+  // dataset_recv_repl.cc: the target's tree under tofs as gather_nvlist describes a sender's.
+  Result<std::vector<ReplFs>> GatherLocal(const std::string& tofs, const std::string& fromsnap,
+                                          bool recursive);
+  // guid_to_name: the snapshot with this guid below target, else anywhere in its pool; "".
+  std::string GuidToName(const std::string& target, uint64_t guid);
+  // recv_incremental_replication: destroys (force) and renames of the tree under tofs that
+  // make it the stream's, in passes while they make progress; zfs receive -v's lines in
+  // *log, errors to print in *errors. True when something could not be done (a soft error).
+  bool RecvIncrementalReplication(const std::string& tofs, const ReplHeaderInfo& info, bool force,
+                                  bool isprefix, std::vector<std::string>* log,
+                                  std::vector<std::string>* errors);
+  // The stream's properties set on a received filesystem or snapshot as received values
+  // (zfs_ioc_recv's props: Pool::ReceiveProps). Each failure is a warning line in *warnings.
   void SetReceivedProps(const std::string& name, const NvList& props,
                         std::vector<std::string>* warnings);
   PoolTable* t_;

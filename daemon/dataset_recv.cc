@@ -5,6 +5,7 @@
 // them ("cannot receive new filesystem stream: ...").
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -173,13 +174,31 @@ Status DatasetOps::ReceiveStream(int fd, const std::string& target, bool force, 
   if (!e.ok()) return Line(EINVAL, kRecv, "invalid backup stream");
   if (Status c = CheckPackageHeader(header, *e); !c.ok())
     return Line(EINVAL, kRecv, c.message());
-  // recv_incremental_replication (renames, destroys with -F) is not built yet, nor clones.
-  if (info.recursive && !info.fromsnap.empty())
-    return Line(ENOTSUP, kRecv, "incremental replication streams (send -R -i/-I) are not supported by uzfs yet");
   for (const ReplFs& f : info.fss)
     if (f.origin) return Line(ENOTSUP, kRecv, "clones in a replication stream are not supported by uzfs yet");
-  const std::string sendfs = b->toname.substr(0, b->toname.find('@'));
   std::vector<std::string> made, warnings;  // new filesystems, in order; property failures
+  std::vector<std::string> log, errors;     // recv_incremental_replication's -v lines, errors
+  // zfs_receive_package: an incremental package first makes the target's tree the stream's
+  // (destroys with -F, renames), then again after its substreams (renames under parents
+  // they made). tofs: where the stream's top filesystem goes.
+  const bool replication = package && !info.fromsnap.empty();
+  std::string tofs = target;
+  if (isprefix) {
+    const std::string& tn = b->toname;
+    size_t i = istail ? tn.rfind('/') : tn.find_first_of("/@");
+    if (istail && i == std::string::npos) tofs += "/", i = 0;
+    tofs += tn.substr(i);
+    tofs = tofs.substr(0, tofs.find('@'));
+  }
+  bool softerr = false;
+  if (replication && !dryrun) softerr = RecvIncrementalReplication(tofs, info, force, isprefix, &log, &errors);
+  // An error's message carries what was printed before it, as zfs-fuse's output has it.
+  auto failed = [&](Status s) {
+    std::string pre;
+    for (const std::string& e : errors) pre += e + "\n";
+    return pre.empty() ? s : Status::Error(s.code(), pre + s.message());
+  };
+  const std::string sendfs = b->toname.substr(0, b->toname.find('@'));
   uint64_t n = 0, bytes = 2 * kDrrSize + b->payloadlen;
   std::vector<std::string> tonames, intos;  // each substream's, for zfs receive -v
   std::vector<uint64_t> incrs;
@@ -191,7 +210,9 @@ Status DatasetOps::ReceiveStream(int fd, const std::string& target, bool force, 
         (sb->versioninfo & 3) != kDmuSubstream)
       return Line(EINVAL, kRecv, "invalid stream (bad magic number)");
     NvList one;
-    UZFS_TRY(ReceiveOne(fd, rec, *sb, swap, target, force, dryrun, isprefix, istail, &one, sendfs));
+    Status st = ReceiveOne(fd, rec, *sb, swap, target, force, dryrun, isprefix, istail, &one, sendfs,
+                           package ? &info : nullptr);
+    if (!st.ok()) return failed(st);
     const std::string* into = one.GetString("into");
     if (package && !dryrun && into && !one.GetUint64("skipped").value_or(0)) {
       // zfs_receive_one: the filesystem's "props" go with its ioctl, the snapshot's
@@ -204,7 +225,12 @@ Status DatasetOps::ReceiveStream(int fd, const std::string& target, bool force, 
           SetReceivedProps(*into, it->second, &warnings);
       }
     }
+    // zfs_receive: the package's filesystems, new or not, are mounted after (the changelist
+    // of top_zfs with CL_GATHER_MOUNT_ALWAYS).
     if (const std::string* fsname = one.GetString("fs")) made.push_back(*fsname);
+    else if (into && package && !dryrun) made.push_back(into->substr(0, into->find('@')));
+    if (made.size() > 1 && std::find(made.begin(), made.end() - 1, made.back()) != made.end() - 1)
+      made.pop_back();
     bytes += one.GetUint64("bytes").value_or(0);
     if (const std::string* t = one.GetString("toname")) tonames.push_back(*t);
     if (const std::string* i = one.GetString("into")) intos.push_back(*i);
@@ -212,8 +238,23 @@ Status DatasetOps::ReceiveStream(int fd, const std::string& target, bool force, 
     *result = std::move(one);
     n++;
   }
+  if (replication && !dryrun) {
+    log.push_back("");  // the second pass's lines after the substreams'
+    softerr = RecvIncrementalReplication(tofs, info, force, isprefix, &log, &errors);
+  }
+  if (package && !dryrun) {
+    // A mounted filesystem takes the mount properties it received (atime, readonly...),
+    // as zfs-fuse's property changelist remounts it: a remount without options re-reads them.
+    MountTable::TempOptions again;
+    again.remount = true;
+    for (const std::string& fs : made)
+      if (m_->Mounted(fs)) (void)m_->Mount(fs, again);
+  }
   result->AddUint64("bytes", bytes + kDrrSize);
   result->AddUint64("streams", n);
+  result->AddStringArray("repl_log", std::move(log));
+  result->AddStringArray("repl_errors", std::move(errors));
+  if (softerr) result->AddUint64("softerr", 1);
   result->AddStringArray("series_toname", std::move(tonames));
   result->AddStringArray("series_into", std::move(intos));
   result->AddUint64Array("series_incremental", std::move(incrs));
@@ -226,6 +267,7 @@ Status DatasetOps::ReceiveStream(int fd, const std::string& target, bool force, 
 void DatasetOps::SetReceivedProps(const std::string& name, const NvList& props,
                                   std::vector<std::string>* warnings) {
   std::string pool = name.substr(0, name.find_first_of("/@"));
+  std::vector<std::pair<std::string, std::string>> list;
   for (const NvList::Pair& p : props.pairs()) {
     std::string value;
     if (p.value.type == NvType::kString) {
@@ -237,16 +279,20 @@ void DatasetOps::SetReceivedProps(const std::string& name, const NvList& props,
     } else {
       continue;
     }
-    Status s = t_->With(pool, [&](Pool& pl) { return pl.SetDatasetProp(name, p.name, value); });
-    if (!s.ok())  // zfs_receive_one's prop_errbuf lines
-      warnings->push_back("cannot receive " + p.name + " property on " + name + ": " + s.message());
+    list.emplace_back(p.name, value);
   }
+  std::vector<std::pair<std::string, Status>> errors;
+  Status s = t_->With(pool, [&](Pool& pl) { return pl.ReceiveProps(name, list, &errors); });
+  if (!s.ok()) warnings->push_back("cannot receive properties on " + name + ": " + s.message());
+  for (const auto& [prop, e] : errors)  // zfs_receive_one's prop_errbuf lines
+    warnings->push_back("cannot receive " + prop + " property on " + name + ": " + e.message());
 }
 
 // zfs_receive_one: one substream, whose BEGIN record rec (decoded: begin) was read.
 Status DatasetOps::ReceiveOne(int fd, const uint8_t* rec, const DrrRecord& begin, bool swap,
                               const std::string& target, bool force, bool dryrun, bool isprefix,
-                              bool istail, NvList* result, const std::string& stream_fs) {
+                              bool istail, NvList* result, const std::string& stream_fs,
+                              const ReplHeaderInfo* info) {
   auto t0 = std::chrono::steady_clock::now();
   std::string pool = target.substr(0, target.find_first_of("/@"));
   auto exists = [&](const std::string& name) {
@@ -277,6 +323,21 @@ Status DatasetOps::ReceiveOne(int fd, const uint8_t* rec, const DrrRecord& begin
   std::string value = target + chop;
   if (!CheckDatasetName(value, true).ok() || value.find('@') == std::string::npos)
     return Line(EINVAL, kRecv, "invalid name");
+  if (b->fromguid == 0 || (b->flags & kDrrFlagClone)) {
+    // A new filesystem whose parent is not there: the parent found by the guid of its
+    // fromsnap (renamed on the sender and here).
+    size_t slash = value.rfind('/');
+    const ReplFs* f = info ? info->FindSnap(b->toguid, nullptr) : nullptr;
+    if (slash != std::string::npos && f && f->parentfromsnap && !exists(value.substr(0, slash))) {
+      std::string parent = GuidToName(target, f->parentfromsnap);
+      if (!parent.empty()) value = parent.substr(0, parent.find('@')) + value.substr(slash);
+    }
+  } else if (info && !exists(value.substr(0, value.find('@')))) {
+    // An incremental of a package whose filesystem is not there: the one holding its
+    // source, by guid. (zfs-fuse looks for a lone stream's source too; uzfs does not.)
+    std::string from = GuidToName(target, b->fromguid);
+    if (!from.empty()) value = from.substr(0, from.find('@')) + value.substr(value.find('@'));
+  }
   std::string fs = value.substr(0, value.find('@')), snap = value.substr(value.find('@') + 1);
   result->AddString("toname", toname);
   result->AddString("into", value);

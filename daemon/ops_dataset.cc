@@ -41,7 +41,8 @@ void RegisterDatasetOps(Registry& reg, PoolTable* table, MountTable* mounts) {
   op(OpId::kZfsList, Perm::kRead, {{"names", SA}, {"recursive", B}, {"depth", I}}, &DatasetOps::List);
   op(OpId::kZfsSet, D, {{"name", S, true}, {"props", N, true}, {"history", S}}, &DatasetOps::Set);
   op(OpId::kZfsInherit, D,
-     {{"name", S, true}, {"property", S, true}, {"recursive", B}, {"history", S}}, &DatasetOps::Inherit);
+     {{"name", S, true}, {"property", S, true}, {"recursive", B}, {"received", B}, {"history", S}},
+     &DatasetOps::Inherit);
   op(OpId::kZfsSnapshot, D, {{"names", SA, true}, {"recursive", B}, {"props", N}, {"history", S}},
      &DatasetOps::Snapshot);
   op(OpId::kZfsRollback, D, {{"name", S, true}, {"recursive", B}, {"history", S}}, &DatasetOps::Rollback);

@@ -446,11 +446,12 @@ Status ZfsSet(const std::string& name, const NvList& props, const std::string& h
 }
 
 Status ZfsInherit(const std::string& name, const std::string& property, bool recursive,
-                  const std::string& history) {
+                  bool received, const std::string& history) {
   NvList a;
   a.AddString("name", name);
   a.AddString("property", property);
   a.AddBooleanValue("recursive", recursive);
+  a.AddBooleanValue("received", received);
   a.AddString("history", history);
   return Call(proto::OpId::kZfsInherit, a).status();
 }

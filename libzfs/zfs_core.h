@@ -134,7 +134,8 @@ Result<std::vector<std::string>> ZfsDestroy(const std::string& name, const Destr
 // {property → {value, source}}}.
 Result<NvList> ZfsList(const std::vector<std::string>& names, bool recursive, int64_t depth);
 Status ZfsSet(const std::string& name, const NvList& props, const std::string& history);
-Status ZfsInherit(const std::string& name, const std::string& property, bool recursive,
+// received: zfs inherit -S (back to the received value).
+Status ZfsInherit(const std::string& name, const std::string& property, bool recursive, bool received,
                   const std::string& history);
 // names: "fs@snap", taken together in one txg. On a failure among several the message is
 // "NAME: reason" for the snapshot at fault.

@@ -172,7 +172,7 @@ TEST_F(ZfsCore, SnapshotCloneRollbackInheritSetList) {
   EXPECT_EQ(Str("name"), "tank@a");
   EXPECT_EQ(Bool("recursive"), 1);
 
-  ASSERT_TRUE(Serve([] { return ZfsInherit("tank/c", "atime", false, "h"); }).ok());
+  ASSERT_TRUE(Serve([] { return ZfsInherit("tank/c", "atime", false, false, "h"); }).ok());
   EXPECT_EQ(Op(), "zfs_inherit");
   EXPECT_EQ(Str("property"), "atime");
   EXPECT_EQ(Bool("recursive"), 0);

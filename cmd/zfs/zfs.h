@@ -23,6 +23,7 @@ extern const Cmd kCreate, kDestroy, kSnapshot, kRollback, kClone, kPromote, kRen
 
 struct PropVal {
   std::string value, source;
+  std::string received = "-";  // the value received on the dataset itself (zfs get -o received)
 };
 struct Dataset {
   std::string name, type;  // type: "filesystem", "volume" or "snapshot"

@@ -11,7 +11,7 @@
 
 namespace uzfs::zfs {
 
-static std::string SourceClass(const std::string& src) {
+static std::string SourceClass(const std::string& src) {  // "received" stays itself
   if (src == "-") return "none";
   if (src.rfind("inherited from ", 0) == 0) return "inherited";
   return src;  // default, local, temporary
@@ -137,7 +137,8 @@ static int RunGet(const Cmd& self, int argc, char** argv) {
         if (f == "name") line.push_back(d.name);
         else if (f == "property") line.push_back(p);
         else if (f == "value") line.push_back(value);
-        else if (f == "received") line.push_back("-");
+        else if (f == "received")  // zfs_prop_get_recvd
+          line.push_back(it == d.props.end() || it->second.received == "-" ? "-" : Format(p, it->second.received, parsable));
         else line.push_back(source);
       }
       table.push_back(line);

@@ -1,5 +1,6 @@
 // zfs inherit (zfs_do_inherit): clears a local setting so the value is inherited (or the
-// default); -r on every descendant too.
+// default; a received value is hidden too); -r on every descendant too; -S reverts to the
+// received value instead.
 #include "cmd/zfs/zfs.h"
 #include "libzfs/libzfs.h"
 #include "libzfs/zfs_core.h"
@@ -9,17 +10,21 @@ namespace uzfs::zfs {
 static int RunInherit(const Cmd& self, int argc, char** argv) {
   CLI::App app;
   std::vector<std::string> args;
-  bool recursive = false;
+  bool recursive = false, received = false;
   app.add_flag("-r", recursive);
+  app.add_flag("-S", received);
   if (int rc = Parse(self, app, argc, argv, &args); rc >= 0) return rc;
   if (args.empty()) return UsageError(self, "missing property argument");
   if (args.size() < 2) return UsageError(self, "missing dataset argument");
   // zfs_do_inherit: zfs_name_to_prop takes "rdonly" for readonly.
   const std::string prop = Canonical(args[0]);
   if (!ValidPropName(prop) || prop == "name") return UsageError(self, "invalid property '" + args[0] + "'");
+  // zfs_do_inherit: a value that zfs receive cannot have given.
+  if (received && (prop == "volsize" || prop == "version"))
+    return Fail("'" + prop + "' property cannot be reverted to a received value");
   int rc = kExitOk;
   for (size_t i = 1; i < args.size(); i++) {
-    Status s = lzc::ZfsInherit(args[i], prop, recursive, CommandLine(argc, argv));
+    Status s = lzc::ZfsInherit(args[i], prop, recursive, received, CommandLine(argc, argv));
     if (!s.ok()) {
       if (s.code() == ENOENT && s.message() == "dataset does not exist")
         Fail("cannot open '" + args[i] + "': dataset does not exist");
@@ -32,8 +37,9 @@ static int RunInherit(const Cmd& self, int argc, char** argv) {
 }
 
 const Cmd kInherit = {"inherit",
-                      {"inherit [-r] property filesystem|snapshot..."},
+                      {"inherit [-rS] property filesystem|snapshot..."},
                       "    -r      on every descendant filesystem too\n"
+                      "    -S      revert to the received value, if any\n"
                       "    --help  print this message\n",
                       RunInherit};
 

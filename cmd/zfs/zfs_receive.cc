@@ -46,6 +46,18 @@ static int RunReceive(const Cmd& self, int argc, char** argv) {
   };
   const auto* series_to = strings("series_toname");
   const auto* series_into = strings("series_into");
+  // recv_incremental_replication's lines (a send -R -i/-I stream): its first pass before
+  // the substreams', its second (after the empty line) after them.
+  std::vector<std::string> before, after;
+  if (const auto* log = strings("repl_log")) {
+    auto gap = std::find(log->begin(), log->end(), std::string());
+    before.assign(log->begin(), gap);
+    if (gap != log->end()) after.assign(gap + 1, log->end());
+  }
+  if (const auto* errs = strings("repl_errors"))
+    for (const std::string& line : *errs) std::fprintf(stderr, "%s\n", line.c_str());
+  if (verbose)
+    for (const std::string& line : before) std::printf("%s\n", line.c_str());
   if (verbose && series_to && series_into && series_to->size() == series_into->size()) {
     // A compound stream (zfs send -I, -R, -p): a line per substream, as zfs_receive_one
     // prints them.
@@ -59,6 +71,8 @@ static int RunReceive(const Cmd& self, int argc, char** argv) {
                 r->GetUint64("incremental").value_or(0) ? "incremental" : "full",
                 toname->c_str(), into->c_str());
   }
+  if (verbose)
+    for (const std::string& line : after) std::printf("%s\n", line.c_str());
   if (dryrun) return kExitOk;
   if (verbose) {
     uint64_t bytes = r->GetUint64("bytes").value_or(0);
@@ -69,13 +83,21 @@ static int RunReceive(const Cmd& self, int argc, char** argv) {
   std::fflush(stdout);
   if (const auto* w = strings("warnings"))  // properties of the stream that could not be set
     for (const std::string& line : *w) std::fprintf(stderr, "%s\n", line.c_str());
+  // Something the tree needed could not be destroyed or renamed: zfs_receive's -2, which
+  // also leaves the received filesystems unmounted.
+  if (r->GetUint64("softerr").value_or(0)) return 1;
   if (const auto* made = strings("made"); made && !nomount) {
     // A compound stream: each new filesystem is mounted, parents first (zfs_receive_impl's
     // zfs_mount of top_zfs and changelist_postfix of its descendants).
     int rc = kExitOk;
     for (const std::string& fs : *made) {
       Status m = lzc::ZfsMount(fs);
-      if (!m.ok()) rc = Fail(libzfs::ErrorText("mount", fs, m));
+      // changelist_postfix leaves alone what is mounted, or does not mount automatically.
+      if (m.ok() || m.message() == "filesystem already mounted" ||
+          m.message() == "'canmount' property is set to 'off'" || m.message() == "no mountpoint set" ||
+          m.message().rfind("legacy mountpoint", 0) == 0)
+        continue;
+      rc = Fail(libzfs::ErrorText("mount", fs, m));
     }
     return rc;
   }

@@ -76,12 +76,13 @@ int SendSeries(const std::string& snap, const std::string& fs, const std::string
   return kExitOk;
 }
 
-// send_iterate_prop: the properties set on d itself, strings as strings and the rest as
-// numbers; read-only ones are left out, and so are quotas and reservations of snapshots.
+// send_iterate_prop: the properties set on d itself (local or received), strings as strings
+// and the rest as numbers; read-only ones are left out, and so are quotas and reservations
+// of snapshots.
 NvList LocalProps(const Dataset& d) {
   NvList nv;
   for (const auto& [name, pv] : d.props) {
-    if (pv.source != "local") continue;
+    if (pv.source != "local" && pv.source != "received") continue;
     if (IsUserProp(name)) {
       nv.AddString(name, pv.value);
       continue;

@@ -38,6 +38,7 @@ Result<std::vector<Dataset>> FetchDatasets(const std::vector<std::string>& names
           PropVal pv;
           if (const std::string* s = v.GetString("value")) pv.value = *s;
           if (const std::string* s = v.GetString("source")) pv.source = *s;
+          if (const std::string* s = v.GetString("received")) pv.received = *s;
           d.props[p.name] = pv;
         }
       out.push_back(std::move(d));

@@ -401,8 +401,11 @@ class Pool : public BlockReader {
     std::string name;
     std::string value;   // exact, as `zfs get -p` prints it (creation in seconds, ratios as
                          // "1.00", quotas 0 for none); mounted is left "no" for zfsd to fill
-    std::string source;  // "-", "default", "local", "inherited from NAME"
+    std::string source;  // "-", "default", "local", "received", "inherited from NAME"
+    std::string received = "-";  // the value received here (zfs get -o received), "-" for none
   };
+  // SPA_VERSION_RECVD_PROPS: received properties kept apart from local ones.
+  static constexpr uint64_t kSpaVersionRecvdProps = 22;
   struct DsEntry {
     std::string name;
     bool snapshot = false;
@@ -418,10 +421,22 @@ class Pool : public BlockReader {
   Result<std::vector<DsProp>> DatasetProps(const std::string& name);
   // zfs set: EINVAL with zfs's words for unknown properties and bad values; ENOSPC "size is
   // less than current used or reserved space" for a quota below what is used.
-  Status SetDatasetProp(const std::string& name, const std::string& prop, const std::string& value);
+  // received: stored as the received value ("prop$recvd", pool version 22+), which a local
+  // value overrides (dsl_prop_set_sync's ZPROP_SRC_RECEIVED).
+  Status SetDatasetProp(const std::string& name, const std::string& prop, const std::string& value,
+                        bool received = false);
   // zfs inherit: removes the local value (EINVAL "'quota' property cannot be inherited"
-  // for properties without inheritance).
-  Status InheritDatasetProp(const std::string& name, const std::string& prop);
+  // for properties without inheritance). On a dataset that has received properties the
+  // received value is hidden too ("prop$inherit"), unless revert (zfs inherit -S: back to
+  // the received value, for any property).
+  Status InheritDatasetProp(const std::string& name, const std::string& prop, bool revert = false);
+  // zfs_ioc_recv's properties (pool version 22+, SPA_VERSION_RECVD_PROPS): they replace the
+  // dataset's received ones (those the stream lacks are cleared; on the first receive with
+  // properties, its local ones are cleared instead), the dataset is marked "$hasrecvd", and
+  // each is stored as received. Below version 22 they are set as local values. A property
+  // that cannot be set is named in *errors with its error; the rest are set.
+  Status ReceiveProps(const std::string& name, const std::vector<std::pair<std::string, std::string>>& props,
+                      std::vector<std::pair<std::string, Status>>* errors);
 
   // Pool history (spa_history_log); records as `zpool history` prints them.
   Status LogHistory(const std::string& command, uint64_t uid = 0);
@@ -904,10 +919,16 @@ class Pool : public BlockReader {
   Result<OpenDataset*> OpenVolumeLocked(const std::string& name);
   // The value of prop for dir (set there or inherited when the property inherits): the ZAP
   // entry and the name of the dataset that set it; nullopt when nobody did.
+  // dsl_prop_get_dd: a dir's local value, else its received one ("prop$recvd") unless an
+  // explicit "prop$inherit" entry hides it.
   struct PropHit {
     ZapEntry entry;
     uint64_t dir = 0;
+    bool received = false;
   };
+  // A quota, reservation or refreservation whose stored value (local or received) changed:
+  // the dir's or dataset's accounting follows the effective one (old: the previous one).
+  Status ApplySpacePropLocked(uint64_t dir, uint64_t ds_obj, const std::string& prop, uint64_t old);
   Result<std::optional<PropHit>> FindProp(uint64_t dir, const std::string& prop, bool inherit);
   Result<std::string> DirName(uint64_t dir);
   uint64_t DspaceLocked();  // spa_get_dspace: Σ deflated metaslab space

@@ -167,23 +167,15 @@ Status Pool::DestroyFilesystem(const std::string& name) {
 
 Result<ObjsetPolicy> Pool::PolicyOf(uint64_t dir_obj) {
   ObjsetPolicy pol;
-  bool have_c = false, have_k = false, have_n = false;
-  for (uint64_t d = dir_obj; d && !(have_c && have_k && have_n);) {
-    UZFS_ASSIGN(DslDirPhys dd, LoadDir(*mos_, d));
-    auto get = [&](const char* name, bool* have, auto&& set) -> Status {
-      if (*have) return Status::Ok();
-      UZFS_ASSIGN(auto e, mos_zaps_->Lookup(dd.props_zapobj, name));
-      if (e && e->int_size == 8 && e->value.size() == 1) {
-        set(e->first());
-        *have = true;
-      }
-      return Status::Ok();
-    };
-    UZFS_TRY(get("compression", &have_c, [&](uint64_t v) { pol.compress = static_cast<uint8_t>(v == 1 ? 3 : v); }));
-    UZFS_TRY(get("checksum", &have_k, [&](uint64_t v) { pol.checksum = static_cast<uint8_t>(v == 1 ? 7 : v); }));
-    UZFS_TRY(get("copies", &have_n, [&](uint64_t v) { pol.copies = static_cast<int>(v); }));
-    d = dd.parent_obj;
-  }
+  // dsl_prop_get_dd through FindProp: a local or received value here, else an ancestor's.
+  auto get = [&](const char* name, auto&& set) -> Status {
+    UZFS_ASSIGN(auto hit, FindProp(dir_obj, name, true));
+    if (hit && hit->entry.int_size == 8 && hit->entry.value.size() == 1) set(hit->entry.first());
+    return Status::Ok();
+  };
+  UZFS_TRY(get("compression", [&](uint64_t v) { pol.compress = static_cast<uint8_t>(v == 1 ? 3 : v); }));
+  UZFS_TRY(get("checksum", [&](uint64_t v) { pol.checksum = static_cast<uint8_t>(v == 1 ? 7 : v); }));
+  UZFS_TRY(get("copies", [&](uint64_t v) { pol.copies = static_cast<int>(v); }));
   // dmu_objset_userused_enabled: SPA_VERSION_USERSPACE (the writer adds "a ZPL objset").
   if (version_ >= kSpaVersionUserspace) pol.userused = &ZapApplyUserUsed;
   return pol;

@@ -3,8 +3,10 @@
 // dsl_dataset_stats / dsl_dataset_space, dsl_dir.c dsl_dir_stats / dsl_dir_space_available /
 // dsl_dir_set_quota, dsl_pool.c dsl_pool_adjustedsize).
 //
-// A property is set on a dataset when its DSL dir's props ZAP holds it; an inheritable one
-// not set there takes the value of the nearest ancestor that sets it, else its default.
+// A property is set on a dataset when its DSL dir's props ZAP holds it (local), or holds
+// "prop$recvd" (received by zfs receive, pool version 22+) and no "prop$inherit" entry
+// (zfs inherit on a dataset with received properties) hides that; an inheritable one not
+// set there takes the value of the nearest ancestor that sets it, else its default.
 // Snapshots keep their own user properties in the dataset's props object (ds_props_obj).
 #include <algorithm>
 #include <climits>
@@ -85,7 +87,12 @@ Result<std::optional<Pool::PropHit>> Pool::FindProp(uint64_t dir, const std::str
     UZFS_ASSIGN(DslDirPhys dd, LoadDir(*mos_, d));
     if (dd.props_zapobj) {
       UZFS_ASSIGN(auto e, mos_zaps_->Lookup(dd.props_zapobj, prop));
-      if (e) return std::optional<PropHit>(PropHit{*e, d});
+      if (e) return std::optional<PropHit>(PropHit{*e, d, false});
+      UZFS_ASSIGN(auto hide, mos_zaps_->Lookup(dd.props_zapobj, prop + "$inherit"));
+      if (!hide) {
+        UZFS_ASSIGN(auto r, mos_zaps_->Lookup(dd.props_zapobj, prop + "$recvd"));
+        if (r) return std::optional<PropHit>(PropHit{*r, d, true});
+      }
     }
     if (!inherit) break;
     d = dd.parent_obj;
@@ -187,10 +194,20 @@ Result<std::vector<Pool::DsProp>> Pool::DatasetProps(const std::string& name) {
     UZFS_ASSIGN(zv, ZvolGetStats(*od->os, *od->zaps));
   }
   std::vector<DsProp> out;
-  auto source_of = [&](uint64_t at) -> Result<std::string> {
-    if (at == ref.dir && !ref.snapshot) return std::string("local");
-    UZFS_ASSIGN(std::string who, DirName(at));
+  auto source_of = [&](const PropHit& h) -> Result<std::string> {
+    if (h.dir == ref.dir && !ref.snapshot) return std::string(h.received ? "received" : "local");
+    UZFS_ASSIGN(std::string who, DirName(h.dir));
     return "inherited from " + who;
+  };
+  // zfs_prop_get_recvd: the value received on the dataset itself ("-" for none).
+  const uint64_t own_props = ref.snapshot ? ds.props_obj : dd.props_zapobj;
+  auto received_of = [&](const DatasetPropDef& d) -> Result<std::string> {
+    if (!own_props) return std::string("-");
+    UZFS_ASSIGN(auto r, mos_zaps_->Lookup(own_props, std::string(d.name) + "$recvd"));
+    if (!r) return std::string("-");
+    if (d.kind == PropKind::kString) return ZapString(*r);
+    if (d.kind == PropKind::kIndex) return IndexName(d, r->first());
+    return std::to_string(r->first());
   };
   for (const DatasetPropDef& d : DatasetPropDefs()) {
     if (!(d.types & type)) continue;
@@ -259,7 +276,7 @@ Result<std::vector<Pool::DsProp>> Pool::DatasetProps(const std::string& name) {
       std::string base, suffix;
       if (hit) {
         base = ZapString(hit->entry);
-        UZFS_ASSIGN(p.source, source_of(hit->dir));
+        UZFS_ASSIGN(p.source, source_of(*hit));
         UZFS_ASSIGN(std::string setter, DirName(hit->dir));
         suffix = fsname.substr(setter.size());  // "" or "/a/b"
       } else {
@@ -279,7 +296,7 @@ Result<std::vector<Pool::DsProp>> Pool::DatasetProps(const std::string& name) {
     } else if (n == "quota" || n == "reservation") {
       p.value = std::to_string(n == "quota" ? dd.quota : dd.reserved);
       UZFS_ASSIGN(auto hit, FindProp(ref.dir, n, false));
-      p.source = hit ? "local" : "default";
+      p.source = !hit ? "default" : hit->received ? "received" : "local";
     } else {
       // Stored properties: set here, inherited (when they inherit) or the default.
       UZFS_ASSIGN(auto hit, FindProp(ref.dir, n, d.inherit));
@@ -287,7 +304,7 @@ Result<std::vector<Pool::DsProp>> Pool::DatasetProps(const std::string& name) {
         p.value = d.dflt;
         p.source = "default";
       } else {
-        UZFS_ASSIGN(p.source, source_of(hit->dir));
+        UZFS_ASSIGN(p.source, source_of(*hit));
         if (d.kind == PropKind::kString)
           p.value = ZapString(hit->entry);
         else if (d.kind == PropKind::kIndex)
@@ -296,26 +313,76 @@ Result<std::vector<Pool::DsProp>> Pool::DatasetProps(const std::string& name) {
           p.value = std::to_string(hit->entry.first());
       }
     }
+    if (p.source != "-") {
+      UZFS_ASSIGN(p.received, received_of(d));
+    }
     out.push_back(std::move(p));
   }
-  // User properties: the snapshot's own, then the nearest setting along the dir chain.
+  // User properties: the snapshot's own, then the nearest setting along the dir chain; at
+  // each, the local value, else the received one unless "$inherit" hides it.
   std::map<std::string, DsProp> user;
+  std::map<std::string, std::string> own_recvd;  // the user properties received here
+  auto scan = [&](uint64_t zapobj, const PropHit& where) -> Status {
+    if (!zapobj) return Status::Ok();
+    UZFS_ASSIGN(auto es, mos_zaps_->List(zapobj));
+    std::map<std::string, std::string> local, recvd;
+    std::set<std::string> hidden;
+    for (const ZapEntry& e : es) {
+      size_t dollar = e.name.find('$');
+      std::string base = e.name.substr(0, dollar);
+      if (!IsUserProp(base)) continue;
+      if (dollar == std::string::npos) local[base] = ZapString(e);
+      else if (e.name.substr(dollar) == "$recvd") recvd[base] = ZapString(e);
+      else if (e.name.substr(dollar) == "$inherit") hidden.insert(base);
+      if (where.dir == ref.dir && zapobj == own_props && dollar != std::string::npos &&
+          e.name.substr(dollar) == "$recvd")
+        own_recvd[base] = ZapString(e);
+    }
+    for (auto& [n, v] : local)
+      if (!user.count(n)) {
+        PropHit h = where;
+        UZFS_ASSIGN(std::string src, source_of(h));
+        user[n] = DsProp{n, v, src};
+      }
+    for (auto& [n, v] : recvd)
+      if (!user.count(n) && !hidden.count(n)) {
+        PropHit h = where;
+        h.received = true;
+        UZFS_ASSIGN(std::string src, source_of(h));
+        user[n] = DsProp{n, v, src};
+      }
+    return Status::Ok();
+  };
   if (ref.snapshot && ds.props_obj) {
+    // A snapshot's own: "local" or "received" (source_of calls them inherited otherwise).
     UZFS_ASSIGN(auto own, mos_zaps_->List(ds.props_obj));
-    for (const ZapEntry& e : own)
-      if (IsUserProp(e.name)) user[e.name] = DsProp{e.name, ZapString(e), "local"};
+    std::set<std::string> hidden;
+    for (const ZapEntry& e : own) {
+      size_t dollar = e.name.find('$');
+      std::string base = e.name.substr(0, dollar);
+      if (IsUserProp(base) && dollar != std::string::npos && e.name.substr(dollar) == "$inherit") hidden.insert(base);
+    }
+    for (const ZapEntry& e : own) {
+      size_t dollar = e.name.find('$');
+      std::string base = e.name.substr(0, dollar);
+      if (!IsUserProp(base)) continue;
+      if (dollar == std::string::npos) user[base] = DsProp{base, ZapString(e), "local"};
+      else if (e.name.substr(dollar) == "$recvd") own_recvd[base] = ZapString(e);
+    }
+    for (auto& [n, v] : own_recvd)
+      if (!user.count(n) && !hidden.count(n)) user[n] = DsProp{n, v, "received"};
   }
   for (uint64_t d = ref.dir; d;) {
     UZFS_ASSIGN(DslDirPhys x, LoadDir(*mos_, d));
-    UZFS_ASSIGN(auto es, mos_zaps_->List(x.props_zapobj));
-    for (const ZapEntry& e : es) {
-      if (!IsUserProp(e.name) || user.count(e.name)) continue;
-      UZFS_ASSIGN(std::string src, source_of(d));
-      user[e.name] = DsProp{e.name, ZapString(e), src};
-    }
+    PropHit here;
+    here.dir = d;
+    UZFS_TRY(scan(x.props_zapobj, here));
     d = x.parent_obj;
   }
-  for (auto& [k, v] : user) out.push_back(v);
+  for (auto& [k, v] : user) {
+    if (auto it = own_recvd.find(k); it != own_recvd.end()) v.received = it->second;
+    out.push_back(v);
+  }
   return out;
 }
 
@@ -348,13 +415,21 @@ Status Pool::RefreshSyncModes() {
 }
 
 Status Pool::SetDatasetProp(const std::string& name, const std::string& prop,
-                            const std::string& value) {
+                            const std::string& value, bool received) {
   std::lock_guard<std::mutex> l(mu_);
   if (readonly_) return Status::Error(EROFS, "pool is read-only");
   if (!failed_.ok()) return failed_;
   UZFS_ASSIGN(DsRef ref, ResolveDataset(name));
   DatasetPropValue v;
   UZFS_TRY(EncodeDatasetProp(prop, value, &v));
+  // dsl_prop_set_sync: before SPA_VERSION_RECVD_PROPS a received value is a local one.
+  if (version_ < kSpaVersionRecvdProps) received = false;
+  const std::string key = received ? prop + "$recvd" : prop;
+  auto unhide = [&](uint64_t zap) -> Status {  // a local value drops "prop$inherit"
+    if (received) return Status::Ok();
+    Status s = mos_zaps_->Remove(zap, prop + "$inherit");
+    return s.ok() || s.code() == ENOENT ? Status::Ok() : s;
+  };
   if (ref.snapshot) {
     if (!IsUserProp(prop)) return Status::Error(EINVAL, "this property can not be modified for snapshots");
     UZFS_ASSIGN(DslDatasetPhys ds, LoadDataset(*mos_, ref.ds));
@@ -362,7 +437,8 @@ Status Pool::SetDatasetProp(const std::string& name, const std::string& prop,
       UZFS_ASSIGN(ds.props_obj, mos_zaps_->Create(kOtDslProps));
       UZFS_TRY(StoreDataset(*mos_, ref.ds, ds));
     }
-    return mos_zaps_->UpdateString(ds.props_obj, prop, v.str);
+    UZFS_TRY(unhide(ds.props_obj));
+    return mos_zaps_->UpdateString(ds.props_obj, key, v.str);
   }
   // zfs_valid_proplist: zfs_prop_valid_for_type.
   UZFS_ASSIGN(uint64_t os_type, ObjsetTypeLocked(ref.ds));
@@ -385,13 +461,20 @@ Status Pool::SetDatasetProp(const std::string& name, const std::string& prop,
   UZFS_ASSIGN(DslDirPhys dd, LoadDir(*mos_, ref.dir));
   const uint64_t props = dd.props_zapobj;
   auto store = [&]() -> Status {
-    if (v.is_string) return mos_zaps_->UpdateString(props, prop, v.str);
-    return mos_zaps_->UpdateInt(props, prop, v.num);
+    if (v.is_string) return mos_zaps_->UpdateString(props, key, v.str);
+    return mos_zaps_->UpdateInt(props, key, v.num);
   };
   auto clear = [&]() -> Status {
-    Status s = mos_zaps_->Remove(props, prop);
+    Status s = mos_zaps_->Remove(props, key);
     return s.ok() || s.code() == ENOENT ? Status::Ok() : s;
   };
+  UZFS_TRY(unhide(props));
+  if (received) {
+    // A local value stays in force: the received one is only kept beneath it.
+    UZFS_ASSIGN(auto local, mos_zaps_->Lookup(props, prop));
+    if (local) return (prop == "quota" || prop == "refquota" || prop == "reservation" ||
+                       prop == "refreservation") && !v.num ? clear() : store();
+  }
   if (prop == "quota") {
     if (v.num && (v.num < dd.used_bytes || v.num < dd.reserved))
       return Status::Error(ENOSPC, "size is less than current used or reserved space");
@@ -429,7 +512,7 @@ Status Pool::SetDatasetProp(const std::string& name, const std::string& prop,
   return RefreshPolicies();
 }
 
-Status Pool::InheritDatasetProp(const std::string& name, const std::string& prop) {
+Status Pool::InheritDatasetProp(const std::string& name, const std::string& prop, bool revert) {
   std::lock_guard<std::mutex> l(mu_);
   if (readonly_) return Status::Error(EROFS, "pool is read-only");
   if (!failed_.ok()) return failed_;
@@ -444,18 +527,35 @@ Status Pool::InheritDatasetProp(const std::string& name, const std::string& prop
     const DatasetPropDef* d = FindDatasetProp(prop);
     if (!d) return Status::Error(EINVAL, "invalid property '" + prop + "'");
     if (d->readonly) return Status::Error(EINVAL, "'" + prop + "' property is read-only");
-    if (!d->inherit)
+    if (!d->inherit && !revert)
       return Status::Error(EINVAL, "'" + prop + "' property cannot be inherited");
+    if (revert && (prop == "volsize" || prop == "version"))
+      return Status::Error(EINVAL, "'" + prop + "' property cannot be reverted to a received value");
     if (ref.snapshot) return Status::Error(EINVAL, "this property can not be modified for snapshots");
   }
   if (!ref.snapshot) {
     UZFS_ASSIGN(DslDirPhys dd, LoadDir(*mos_, ref.dir));
     props = dd.props_zapobj;
   }
-  if (props) {
-    Status s = mos_zaps_->Remove(props, prop);
+  if (!props) return RefreshPolicies();
+  const bool space = prop == "quota" || prop == "reservation" || prop == "refreservation";
+  uint64_t old = 0;
+  if (space && !ref.snapshot) {
+    UZFS_ASSIGN(auto hit, FindProp(ref.dir, prop, false));
+    old = hit ? hit->entry.first() : 0;
+  }
+  for (const std::string& k : {prop, prop + "$inherit"}) {
+    if (k != prop && !revert) continue;
+    Status s = mos_zaps_->Remove(props, k);
     if (!s.ok() && s.code() != ENOENT) return s;
   }
+  // dsl_prop_set_sync's ZPROP_SRC_INHERITED: a dataset with received properties hides its
+  // received value behind an explicit inherit entry (zfs inherit -S takes it away).
+  if (!revert && version_ >= kSpaVersionRecvdProps) {
+    UZFS_ASSIGN(auto has, mos_zaps_->Lookup(props, "$hasrecvd"));
+    if (has) UZFS_TRY(mos_zaps_->UpdateInt(props, prop + "$inherit", 0));
+  }
+  if (space && !ref.snapshot) UZFS_TRY(ApplySpacePropLocked(ref.dir, ref.ds, prop, old));
   return RefreshPolicies();
 }
 

@@ -4,6 +4,8 @@
 # zfs-fuse's zfs receive -d, and zfs-fuse's received by ours, give the same tree (datasets,
 # snapshots, properties, files) and pools zfs-fuse's zdb -bcc finds clean. A damaged or cut
 # short replication stream gets zfs-fuse's words and leaves what zfs-fuse's receive leaves.
+# Incremental replication streams (send -R -i/-I) make the target's tree the sender's, as
+# zfs-fuse's recv_incremental_replication does; received properties are kept as such.
 
 load ../lib/pool_helpers
 load ../lib/oracle
@@ -159,7 +161,7 @@ describe() {
   oracle_stop
 }
 
-@test "zfs send -R -i: sent; its receive is refused as not built yet" {
+@test "zfs send -R -i: a filesystem new since the source goes whole; received by us" {
   "$ZPOOL" create -R "$ALT" tank "$V/d0"
   mktree "$ZFS" tank
   # tank/fs/late has no @s1: left out with zfs-fuse's warning and exit status 1.
@@ -170,7 +172,183 @@ describe() {
   "$ZFS" receive -d -u tank/dst <"$S/full"
   [ "$("$ZFS" list -H -o name -t snapshot -r tank/dst | tr '\n' ' ')" = \
     "tank/dst/fs@s1 tank/dst/fs/a@s1 tank/dst/fs/a/b@s1 tank/dst/fs/c@s1 " ]
-  run "$ZFS" receive -d tank/dst <"$S/inc"
+  run "$ZFS" receive -v -d tank/dst <"$S/inc"
+  [ "$status" -eq 0 ]
+  [[ $output == *"receiving full stream of tank/fs/late@s2 into tank/dst/fs/late@s2"* ]]
+  [[ $output == *"receiving incremental stream of tank/fs/a@s2 into tank/dst/fs/a@s2"* ]]
+  [ "$("$ZFS" list -H -o name -t snapshot -r tank/dst | tr '\n' ' ')" = \
+    "tank/dst/fs@s1 tank/dst/fs@s2 tank/dst/fs/a@s1 tank/dst/fs/a@s2 tank/dst/fs/a/b@s1 tank/dst/fs/a/b@s2 tank/dst/fs/c@s1 tank/dst/fs/c@s2 tank/dst/fs/late@s2 " ]
+  # The new filesystem was mounted; the received files are the sender's.
+  [ "$(tree_sum "$(mp "$ZFS" tank/dst/fs/late)")" = "$(tree_sum "$(mp "$ZFS" tank/fs/late)")" ]
+  [ "$(tree_sum "$(mp "$ZFS" tank/dst/fs/a)")" = "$(tree_sum "$(mp "$ZFS" tank/fs/a)")" ]
+}
+
+# mkrepl BIN POOL: POOL/fs with children a, a/b, c (properties on some), files in fs and
+# fs/a, snapshots @s0 and @s1 of all. a/b and c, which mkchanges renames and destroys, are
+# never mounted (zfs-fuse finds its own recent FUSE mounts busy and cannot destroy them).
+mkrepl() {
+  local z=$1 p=$2 fs
+  "$z" create -o compression=gzip -o com.example:tag=top "$p/fs"
+  "$z" create -o recordsize=16K "$p/fs/a"
+  "$z" create -o canmount=off "$p/fs/a/b"
+  "$z" create -o canmount=off -o com.example:tag=c "$p/fs/c"
+  for fs in fs fs/a; do
+    m=$(mp "$z" "$p/$fs")
+    dd if=/dev/urandom of="$m/data" bs=64K count=2 status=none
+    mkdir "$m/dir"
+    echo "$fs" >"$m/dir/name"
+  done
+  "$z" snapshot -r "$p/fs@s0"
+  for fs in fs fs/a; do echo more >>"$(mp "$z" "$p/$fs")/dir/name"; done
+  "$z" snapshot -r "$p/fs@s1"
+}
+
+# mkchanges BIN POOL [mid]: after @s1, fs/late made, fs/c and every @s0 destroyed, fs/a/b
+# renamed to fs/b, files and properties changed; @s2 (with mid) and @s3 of all.
+mkchanges() {
+  local z=$1 p=$2 fs
+  "$z" create -o com.example:tag=late "$p/fs/late"
+  "$z" destroy -r "$p/fs/c"
+  "$z" destroy -r "$p/fs@s0"
+  "$z" rename "$p/fs/a/b" "$p/fs/b"
+  "$z" set atime=off "$p/fs/a"
+  "$z" set com.example:tag=top2 "$p/fs"
+  "$z" set com.example:tag=b "$p/fs/b"
+  for fs in fs fs/a fs/late; do
+    m=$(mp "$z" "$p/$fs")
+    yes "$fs" | head -c 150000 >"$m/more"
+    rm -f "$m/dir/name"
+  done
+  if [ "${3:-}" = mid ]; then "$z" snapshot -r "$p/fs@s2"; fi
+  m=$(mp "$z" "$p/fs/late")
+  dd if=/dev/urandom of="$m/data" bs=64K count=1 conv=notrunc status=none
+  "$z" snapshot -r "$p/fs@s3"
+}
+
+# describe_repl BIN POOL: describe for mkrepl's tree (files of the filesystems that mount).
+describe_repl() {
+  local z=$1 p=$2 fs
+  "$z" list -H -o name -t all -r "$p/fs" | sed "s|^$p/|X/|" | sort
+  "$z" get -H -o name,property,value -s local,received -r all "$p/fs" | sed "s|^$p/|X/|" | sort
+  for fs in $("$z" list -H -o name -t filesystem -r "$p/fs"); do
+    [ "$("$z" get -H -o value canmount "$fs")" = on ] || continue
+    echo "== ${fs#"$p"/}"
+    tree_sum "$(mp "$z" "$fs")"
+  done
+}
+
+@test "zfs send -R -I: ours, received by zfs-fuse with -F, gives the same tree" {
+  "$ZPOOL" create -R "$ALT" tank "$V/d0"
+  mkrepl "$ZFS" tank
+  "$ZFS" send -R tank/fs@s1 >"$S/full"
+  mkchanges "$ZFS" tank mid
+  "$ZFS" send -R -I s1 tank/fs@s3 >"$S/inc"
+  describe_repl "$ZFS" tank >"$BATS_TEST_TMPDIR/ours"
+  grep -q '^X/fs/b@s3$' "$BATS_TEST_TMPDIR/ours"
+  grep -q '^X/fs/late@s2$' "$BATS_TEST_TMPDIR/ours"
+  "$ZPOOL" export tank
+  oracle_start
+  oracle_zdb_clean "$V" tank
+  "$ZF_ZPOOL" create -R "$ZALT" zpool1 "$V/d1"
+  "$ZF_ZFS" receive -u -d zpool1 <"$S/full"
+  [ -n "$("$ZF_ZFS" list -H -o name zpool1/fs/c@s0)" ]
+  run "$ZF_ZFS" receive -v -F -d zpool1 <"$S/inc"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  describe_repl "$ZF_ZFS" zpool1 >"$BATS_TEST_TMPDIR/theirs"
+  diff "$BATS_TEST_TMPDIR/ours" "$BATS_TEST_TMPDIR/theirs"
+  "$ZF_ZPOOL" export zpool1
+  oracle_zdb_clean "$V" zpool1
+  oracle_stop
+}
+
+@test "zfs receive -R -i: zfs-fuse's stream gives us the same tree; without -F and a missing source as zfs-fuse" {
+  oracle_start
+  "$ZF_ZPOOL" create -R "$ZALT" zpool1 "$V/d1"
+  mkrepl "$ZF_ZFS" zpool1
+  "$ZF_ZFS" send -R zpool1/fs@s1 >"$S/full"
+  mkchanges "$ZF_ZFS" zpool1
+  "$ZF_ZFS" send -R -i s1 zpool1/fs@s3 >"$S/inc"
+  describe_repl "$ZF_ZFS" zpool1 >"$BATS_TEST_TMPDIR/theirs"
+  # zfs-fuse's receive without -F (nothing destroyed: fs/c and the @s0 stay) and of a tree
+  # that lacks the source (@s1 destroyed): what it prints, and what it leaves.
+  for d in n m; do
+    "$ZF_ZFS" create "zpool1/$d"
+    "$ZF_ZFS" receive -d -u "zpool1/$d" <"$S/full"
+  done
+  "$ZF_ZFS" destroy -r zpool1/m/fs@s1
+  run "$ZF_ZFS" receive -d -u zpool1/n <"$S/inc"
+  nof_theirs="$status ${output//zpool1/X}"
+  run "$ZF_ZFS" receive -d -u zpool1/m <"$S/inc"
+  nobase_theirs="$status ${output//zpool1/X}"
+  left_theirs=$("$ZF_ZFS" list -H -o name -t all -r zpool1/n zpool1/m | sed 's|^zpool1|X|')
+  "$ZF_ZPOOL" export zpool1
+  oracle_stop
+  "$ZPOOL" create -R "$ALT" tank "$V/d0"
+  "$ZFS" receive -d tank <"$S/full"
+  "$ZFS" receive -F -d tank <"$S/inc"
+  describe_repl "$ZFS" tank >"$BATS_TEST_TMPDIR/ours"
+  diff "$BATS_TEST_TMPDIR/theirs" "$BATS_TEST_TMPDIR/ours"
+  grep -q '^X/fs/b@s3$' "$BATS_TEST_TMPDIR/ours"
+  ! grep -q '^X/fs/c' "$BATS_TEST_TMPDIR/ours"
+  for d in n m; do
+    "$ZFS" create "tank/$d"
+    "$ZFS" receive -d -u "tank/$d" <"$S/full"
+  done
+  "$ZFS" destroy -r tank/m/fs@s1
+  before=$("$ZFS" list -H -o name -t all -r tank/m)
+  run "$ZFS" receive -d -u tank/n <"$S/inc"
+  [ "$status ${output//tank/X}" = "$nof_theirs" ]
+  run "$ZFS" receive -d -u tank/m <"$S/inc"
+  [ "$status ${output//tank/X}" = "$nobase_theirs" ]
   [ "$status" -eq 1 ]
-  [[ $output == *"incremental replication streams (send -R -i/-I) are not supported by uzfs yet"* ]]
+  [ "$("$ZFS" list -H -o name -t all -r tank/m)" = "$before" ]
+  [ "$("$ZFS" list -H -o name -t all -r tank/n tank/m | sed 's|^tank|X|')" = "$left_theirs" ]
+  "$ZPOOL" export tank
+  oracle_start
+  oracle_zdb_clean "$V" tank
+  oracle_stop
+}
+
+@test "zfs receive: properties kept as received values; zfs set overrides, zfs inherit -S reverts; zfs-fuse reads them alike" {
+  "$ZPOOL" create -R "$ALT" tank "$V/d0"
+  mktree "$ZFS" tank
+  "$ZFS" send -R tank/fs@s2 >"$S/repl"
+  "$ZFS" create tank/dst
+  "$ZFS" receive -d -u tank/dst <"$S/repl"
+  g() { "$ZFS" get -H -o value,received,source "$1" "$2"; }
+  [ "$(g recordsize tank/dst/fs/a)" = "16K	16K	received" ]
+  [ "$(g compression tank/dst/fs)" = "gzip	gzip	received" ]
+  [ "$(g compression tank/dst/fs/a)" = "gzip	-	inherited from tank/dst/fs" ]
+  [ "$(g com.example:tag tank/dst/fs/c)" = "c	c	received" ]
+  [ "$(g com.example:snap tank/dst/fs@s2)" = "yes	yes	received" ]
+  [ "$("$ZFS" get -H -o name,property -s received -r all tank/dst | grep -c .)" -ge 7 ]
+  # A local value overrides the received one, which stays beneath it.
+  "$ZFS" set recordsize=32K tank/dst/fs/a
+  [ "$(g recordsize tank/dst/fs/a)" = "32K	16K	local" ]
+  "$ZFS" inherit -S recordsize tank/dst/fs/a
+  [ "$(g recordsize tank/dst/fs/a)" = "16K	16K	received" ]
+  # zfs inherit hides a received value (the parent's or the default shows); -S brings it back.
+  "$ZFS" inherit com.example:tag tank/dst/fs/c
+  [ "$(g com.example:tag tank/dst/fs/c)" = "top	c	inherited from tank/dst/fs" ]
+  "$ZFS" inherit atime tank/dst/fs/a
+  [ "$(g atime tank/dst/fs/a)" = "on	off	default" ]
+  "$ZFS" inherit -S com.example:tag tank/dst/fs/c
+  [ "$(g com.example:tag tank/dst/fs/c)" = "c	c	received" ]
+  expect 1 "'volsize' property cannot be reverted to a received value" \
+    "$ZFS" inherit -S volsize tank/dst/fs
+  # Sent again, the received values go as the dataset's own (send_iterate_prop).
+  "$ZFS" send -p tank/dst/fs/a@s2 >"$S/again"
+  "$ZFS" receive -u tank/again <"$S/again"
+  [ "$(g recordsize tank/again)" = "16K	16K	received" ]
+  "$ZFS" get -H -o name,property,value,source -s local,received -r all tank/dst | sort >"$S/ours"
+  "$ZPOOL" export tank
+  oracle_start
+  oracle_zdb_clean "$V" tank
+  "$ZF_ZPOOL" import -d "$V" -R "$ZALT" tank
+  "$ZF_ZFS" get -H -o name,property,value,source -s local,received -r all tank/dst | sort >"$S/theirs"
+  diff "$S/ours" "$S/theirs"
+  [ "$("$ZF_ZFS" get -H -o value,source atime tank/dst/fs/a)" = "on	default" ]
+  "$ZF_ZPOOL" export tank
+  oracle_stop
 }

@@ -1,0 +1,140 @@
+// zfsd's part of receiving an incremental replication stream (zfs send -R -i/-I): zfs-fuse
+// libzfs_sendrecv.c's recv_incremental_replication (the target's tree gathered as
+// gather_nvlist does, planned by PlanIncrementalReplication, the steps run through the
+// destroy / rename / set operations, passes repeated while they make progress) and
+// guid_to_name. Runs on the receive's thread, as the rest of zfs receive does (dataset_recv.cc).
+#include <cerrno>
+#include <map>
+
+#include "daemon/dataset_ops.h"
+#include "libcore/base/zfs_prop.h"
+#include "libcore/dmu/dmu_recv_plan.h"
+
+namespace uzfs {
+
+namespace {
+
+bool Below(const std::string& name, const std::string& top) {
+  return name.size() > top.size() && name.compare(0, top.size(), top) == 0 && name[top.size()] == '/';
+}
+
+}  // namespace
+
+Result<std::vector<ReplFs>> DatasetOps::GatherLocal(const std::string& tofs,
+                                                    const std::string& fromsnap, bool recursive) {
+  std::string pool = tofs.substr(0, tofs.find_first_of("/@"));
+  std::vector<ReplFs> out;
+  UZFS_TRY(t_->With(pool, [&](Pool& p) -> Status {
+    UZFS_TRY(p.DatasetProps(tofs).status());
+    UZFS_ASSIGN(auto all, p.Datasets());
+    std::map<std::string, uint64_t> fromguid;  // each filesystem's fromsnap guid
+    for (const auto& d : all) {
+      if (d.snapshot || (d.name != tofs && !(recursive && Below(d.name, tofs)))) continue;
+      ReplFs f;
+      f.name = d.name;
+      UZFS_ASSIGN(auto snaps, p.Snapshots(d.name));
+      for (const auto& row : snaps) {
+        std::string shortname = row.name.substr(row.name.find('@') + 1);
+        f.snaps.emplace_back(shortname, row.guid);
+        if (shortname == fromsnap) fromguid[d.name] = row.guid;
+      }
+      // send_iterate_fs: the parent's fromsnap guid (0 for the top, or when it has none).
+      if (d.name != tofs) {
+        auto it = fromguid.find(d.name.substr(0, d.name.rfind('/')));
+        f.parentfromsnap = it == fromguid.end() ? 0 : it->second;
+      }
+      UZFS_ASSIGN(std::string origin, p.Origin(d.name));
+      if (!origin.empty()) {
+        UZFS_ASSIGN(auto osnaps, p.Snapshots(origin.substr(0, origin.find('@'))));
+        for (const auto& row : osnaps)
+          if (row.name == origin) f.origin = row.guid;
+      }
+      out.push_back(std::move(f));
+    }
+    return Status::Ok();
+  }));
+  return out;
+}
+
+std::string DatasetOps::GuidToName(const std::string& target, uint64_t guid) {
+  // guid_to_name: below the named target first, then the whole pool.
+  std::string pool = target.substr(0, target.find_first_of("/@"));
+  std::string found;
+  (void)t_->With(pool, [&](Pool& p) -> Status {
+    UZFS_ASSIGN(auto all, p.Datasets());
+    for (int round = 0; round < 2 && found.empty(); round++) {
+      if (round == 0 && target.find('@') != std::string::npos) continue;
+      for (const auto& d : all) {
+        if (d.snapshot || (round == 0 && !Below(d.name, target) && d.name != target)) continue;
+        auto snaps = p.Snapshots(d.name);
+        if (!snaps.ok()) continue;
+        for (const auto& row : *snaps)
+          if (row.guid == guid) {
+            found = row.name;
+            return Status::Ok();
+          }
+      }
+    }
+    return Status::Ok();
+  });
+  return found;
+}
+
+bool DatasetOps::RecvIncrementalReplication(const std::string& tofs, const ReplHeaderInfo& info,
+                                            bool force, bool isprefix,
+                                            std::vector<std::string>* log,
+                                            std::vector<std::string>* errors) {
+  std::string pool = tofs.substr(0, tofs.find_first_of("/@"));
+  bool needagain = false;
+  for (int pass = 0; pass < 64; pass++) {  // zfs-fuse's "goto again", bounded
+    if (pass) log->push_back("another pass:");
+    auto local = GatherLocal(tofs, info.fromsnap, info.recursive);
+    if (!local.ok()) {
+      // gather_nvlist's zfs_open: its error printed, the receive's result a soft error.
+      errors->push_back("cannot open '" + tofs + "': " + local.status().message());
+      return true;
+    }
+    std::vector<std::string> notes;
+    auto steps = PlanIncrementalReplication(info, *local, tofs, force, isprefix, &notes);
+    for (std::string& n : notes) log->push_back(std::move(n));
+    bool progress = false;
+    needagain = false;
+    for (const ReplStep& s : steps) {
+      Status st;
+      NvList args, res;
+      switch (s.kind) {
+        case ReplStep::kSetSnapProps: {  // zfs_ioctl(ZFS_IOC_SET_PROP) with errors ignored
+          std::vector<std::string> ignored;
+          SetReceivedProps(s.name, s.props, &ignored);
+          continue;
+        }
+        case ReplStep::kDestroySnap:
+        case ReplStep::kDestroyFs:  // recv_destroy: a snapshot's destroy deferred (v18+)
+          log->push_back("attempting destroy " + s.name);
+          args.AddString("name", s.name);
+          if (force) args.AddBoolean("force");
+          if (s.kind == ReplStep::kDestroySnap) args.AddBoolean("defer");
+          st = Destroy(args, &res);
+          if (st.ok() && s.kind == ReplStep::kDestroySnap &&
+              t_->With(pool, [&](Pool& p) { return p.DatasetProps(s.name).status(); }).ok())
+            st = Status::Error(EBUSY, "dataset is busy");  // only marked (held or cloned)
+          break;
+        case ReplStep::kRenameSnap:
+        case ReplStep::kRenameFs:  // recv_rename
+          log->push_back("attempting rename " + s.name + " to " + s.newname);
+          args.AddString("name", s.name);
+          args.AddString("newname", s.newname);
+          if (force) args.AddBoolean("force");
+          st = Rename(args, &res);
+          break;
+      }
+      log->push_back(st.ok() ? "success" : "failed (" + std::to_string(st.code()) + ")");
+      if (st.ok()) progress = true;
+      else needagain = true;
+    }
+    if (!(needagain && progress)) break;
+  }
+  return needagain;
+}
+
+}  // namespace uzfs
