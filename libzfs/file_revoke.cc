@@ -5,8 +5,9 @@
 //           at the device's alignment: dev_dax_may_split), become a MAP_SHARED mapping of an
 //           empty memfd: an access raises SIGBUS, as past the end of any file.
 //   pause:  the span becomes anonymous memory registered with a userfaultfd of our own in
-//           MISSING mode that nobody serves: every load or store there (also a system call's,
-//           unless the kernel allows only user-mode faults) waits in handle_userfault.
+//           MISSING mode that nobody serves (registered before it is moved over the span,
+//           see Pause): every load or store there (also a system call's, unless the kernel
+//           allows only user-mode faults) waits in handle_userfault.
 //   resume: the extents zfsd sends are mapped over it (MAP_FIXED), the rest of the span is
 //           gone, then UFFDIO_WAKE on the span wakes the waiting threads: the kernel wakes
 //           waiters by address on the uffd's queues (userfaultfd_wake checks the range only,
@@ -14,13 +15,16 @@
 //           mapping. The uffd is closed after, which would wake them too.
 #include <fcntl.h>
 #include <linux/userfaultfd.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -67,29 +71,47 @@ int Pause(uzfs_file::Map& m) {
   int uffd = static_cast<int>(::syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK));
   if (uffd < 0) uffd = static_cast<int>(::syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY));
   if (uffd < 0) return errno;
+  auto fail = [&](void* tmp) {
+    int e = errno;
+    if (tmp && tmp != MAP_FAILED) ::munmap(tmp, m.span_len);
+    ::close(uffd);
+    return e;
+  };
+  // The anonymous range is registered before it replaces the mapping: mapped over it first,
+  // a store between the mmap and the registration would land in anonymous memory and be
+  // lost. So it is made elsewhere, registered, and moved over the span by mremap (one step
+  // under the mmap lock), which keeps the registration only with UFFD_FEATURE_EVENT_REMAP;
+  // the move then waits until the event is read (userfaultfd_event_wait_completion), which a
+  // helper thread does.
   struct uffdio_api api = {};
   api.api = UFFD_API;
-  if (::ioctl(uffd, UFFDIO_API, &api) != 0) {
-    int e = errno;
-    ::close(uffd);
-    return e;
-  }
-  void* base = reinterpret_cast<void*>(m.span_base);
-  if (::mmap(base, m.span_len, m.prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0) == MAP_FAILED) {
-    int e = errno;
-    ::close(uffd);
-    return e;
-  }
+  api.features = UFFD_FEATURE_EVENT_REMAP;
+  if (::ioctl(uffd, UFFDIO_API, &api) != 0) return fail(nullptr);
+  void* tmp = ::mmap(nullptr, m.span_len, m.prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (tmp == MAP_FAILED) return fail(nullptr);
   struct uffdio_register reg = {};
-  reg.range.start = m.span_base;
+  reg.range.start = reinterpret_cast<uintptr_t>(tmp);
   reg.range.len = m.span_len;
   reg.mode = UFFDIO_REGISTER_MODE_MISSING;
-  if (::ioctl(uffd, UFFDIO_REGISTER, &reg) != 0) {
-    int e = errno;
-    // Never let a store land in anonymous memory: inaccessible until zfsd severs us.
-    ::mmap(base, m.span_len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
-    ::close(uffd);
-    return e;
+  if (::ioctl(uffd, UFFDIO_REGISTER, &reg) != 0) return fail(tmp);
+  std::atomic<bool> moved{false};
+  std::thread reader([&] {
+    // Reads events until the move's; a fault's event read here still waits for the wake.
+    while (!moved) {
+      struct pollfd p = {uffd, POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      struct uffd_msg msg;
+      if (::read(uffd, &msg, sizeof msg) == sizeof msg && msg.event == UFFD_EVENT_REMAP) return;
+    }
+  });
+  void* at = ::mremap(tmp, m.span_len, m.span_len, MREMAP_MAYMOVE | MREMAP_FIXED,
+                      reinterpret_cast<void*>(m.span_base));
+  int e = at == MAP_FAILED ? errno : 0;
+  moved = true;
+  reader.join();
+  if (e) {
+    errno = e;
+    return fail(tmp);  // the mapping is as it was
   }
   m.pause_uffd = uffd;
   return 0;

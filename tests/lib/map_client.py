@@ -237,7 +237,8 @@ def main():
             k += 1
         rest = bytes(data[k * 8:])
         if rest.count(0) != len(rest):
-            sys.exit(f"map_client: {path}: records 1..{k}, then {vals[k] if k < n else '?'} at {k}, not zeros")
+            j = next(i for i in range(k, n) if vals[i] != 0)
+            sys.exit(f"map_client: {path}: records 1..{k}, then zeros up to record {j} ({vals[j]}), not zeros to the end")
         print(k)
     else:
         sys.exit(f"map_client: unknown command {cmd}")
