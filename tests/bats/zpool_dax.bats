@@ -492,3 +492,33 @@ wait_file() {
   [ "$("$ZPOOL" list -Hpv -o name,allocated tank | sed -n 4p)" = "  $V/p2	$((32 << 20))" ]
   dax_zdb_clean
 }
+
+@test "dax=on: a client that does not answer a revocation within 5 s is severed (its mappings inaccessible); the truncate goes on" {
+  "$ZPOOL" create -o cachefile=none -m "$MNT" tank "$V/d0" dax "$V/p0"
+  "$ZFS" create -o dax=on tank/pm
+  F=$MNT/pm/f T=$BATS_TEST_TMPDIR
+  head -c $((5 << 20)) /dev/urandom >"$F"
+  cut=$((1 << 20))
+  # python itself, not a subshell running it: it is the process stopped below
+  python3 "$UZFS_ROOT/tests/lib/map_client.py" "$UZFS_BUILD/libzfs/libuzfs_file.so" \
+    dax-cut "$F" "$T/ready" "$T/go" $cut >"$T/out" &
+  mapper=$!
+  wait_file "$T/ready"
+  kill -STOP "$mapper"
+  start=$(date +%s)
+  truncate -s $cut "$F"
+  took=$(($(date +%s) - start))
+  echo "truncate took $took s"
+  [ "$took" -ge 4 ] && [ "$took" -le 15 ]
+  [ "$(stat -c %s "$F")" = $cut ]
+  kill -CONT "$mapper"
+  sleep 1  # its watcher sees the connection gone and makes the whole mapping inaccessible
+  touch "$T/go"
+  st=0
+  wait "$mapper" || st=$?
+  [ "$st" -eq 139 ]  # SIGSEGV on its first access: nothing read from extents now free
+  [ ! -s "$T/out" ]
+  "$ZPOOL" sync tank
+  [ "$("$ZPOOL" list -Hpv -o name,allocated tank | sed -n 4p)" = "  $V/p0	$((2 << 20))" ]
+  dax_zdb_clean
+}
