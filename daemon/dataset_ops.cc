@@ -486,7 +486,10 @@ Status DatasetOps::Snapshot(const NvList& args, NvList*) {
     if (names.size() > 1)
       for (const std::string& n : all)
         if (p.DatasetProps(n).ok()) return Status::Error(EEXIST, n + ": dataset already exists");
-    UZFS_TRY(p.Snapshot(all));
+    // Mapped DAX files of these filesystems: their mappings pause around the snapshot.
+    std::vector<std::string> fs;
+    for (const std::string& n : all) fs.push_back(n.substr(0, n.find('@')));
+    UZFS_TRY(t_->WithDaxPaused(p, fs, [&] { return p.Snapshot(all); }));
     for (const std::string& n : all)
       for (auto& [k, v] : props) UZFS_TRY(p.SetDatasetProp(n, k, v));
     return Finish(p, args);

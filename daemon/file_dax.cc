@@ -11,6 +11,7 @@
 
 #include "daemon/file_service.h"
 #include "daemon/file_service_types.h"
+#include "libzfs/proto.h"
 
 namespace uzfs {
 
@@ -57,7 +58,23 @@ Status FileService::MmapDax(const Caller& c, const std::shared_ptr<Client>& cl,
     m->id = next_map_++;
     maps_[m->id] = m;
   }
+  // The client's revoke channel goes with its first DAX mapping (file_revoke.cc); without
+  // room for it among the descriptors the mapping has none: a revocation severs it.
+  int channel = -1;
+  if (fds.size() < proto::kMaxFds) {
+    auto ch = RevokeChannel(*cl);
+    if (!ch.ok()) {
+      for (int x : fds) ::close(x);
+      RemoveMapping(m);
+      return ch.status();
+    }
+    channel = *ch;
+  }
   for (int fd : fds) c.session->fds_out.push_back(fd);
+  if (channel >= 0) {
+    c.session->fds_out.push_back(channel);
+    out->AddBooleanValue("revoke_channel", true);
+  }
   // extents: (file offset, device index, device offset) triples; emulated: per device.
   std::vector<uint64_t> ext;
   for (const Pool::DaxExtent& e : dm.extents) {

@@ -14,7 +14,9 @@
 // {map, dax, extents, emulated} with the descriptors of the dax devices its extents are on,
 // which the client maps itself at fixed addresses (MAP_SYNC on a real device-DAX); phase 2
 // only records the address. Nothing is faulted, cached or protected: the mapping is the
-// persistent memory, and the file is held (Pool::MapDaxFile) until the mapping goes.
+// persistent memory, and the file is held (Pool::MapDaxFile) until the mapping goes. zfsd
+// has the client replace parts of such a mapping over a revoke channel (file_revoke.cc):
+// pages past a new end of the file gone, or the whole mapping paused around a snapshot.
 // The fault threads (kFaultThreads, one mapping served by one thread at a time: its uffd is
 // armed EPOLLONESHOT): a MISSING fault makes the unit resident (Pool::FaultFile: the DMU's
 // bytes, zeros for holes, nothing allocated on disk), write-protects it in every writable
@@ -61,12 +63,15 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "daemon/mount_table.h"
 #include "daemon/ops.h"
@@ -92,6 +97,18 @@ class FileService {
   // Pool's pre-sync hook: in writable mappings without a userfaultfd (pinned), the units whose
   // bytes changed since the last look (by hash) are charged to the open txg (DirtyFile).
   void PreSync(Pool& pool);
+  // DAX mappings (file_revoke.cc): zfsd asks each client that maps a DAX file, over the
+  // client's revoke channel, to replace part of its mapping, and waits for its answer
+  // (kRevokeTimeoutMs; a client that does not answer in time, or fails, is severed and the
+  // operation goes on). RevokeDaxPast (the pool's DaxRevoker, under the pool lock): the pages
+  // past size of every mapping of the file are gone (SIGBUS, as past the end of a file).
+  void RevokeDaxPast(const std::string& pool, uint64_t ds_obj, uint64_t obj, uint64_t size);
+  // Pauses every mapping of a DAX file of the filesystems fs (their stores and loads wait),
+  // runs body with the datasets marked paused (Pool::SetDaxPaused: a snapshot is allowed),
+  // then resumes each mapping with its file's extents as they are then (placed anew:
+  // Pool::MapDaxFile copies the extents a snapshot now shares). Not under the pool lock.
+  Status WithDaxPaused(Pool& pool, const std::vector<std::string>& fs,
+                       const std::function<Status()>& body);
 
   struct Client;
   struct Mapping;
@@ -122,6 +139,15 @@ class FileService {
   // Re-arms m's uffd in the epoll set (EPOLLONESHOT) once Serve has drained it.
   void Rearm(const Mapping& m);
   void Sever(const Mapping& m, const Status& why);
+  // file_revoke.cc: one request on cl's revoke channel about mapping m (args: kind and its
+  // fields), fds passed along; waits for the client's answer.
+  Status AskClient(Client& cl, const Mapping& m, NvList args, const std::vector<int>& fds = {});
+  // The active DAX mappings of pool whose dataset is ds_obj (obj 0: any file) or whose
+  // filesystem is in fs, with their clients.
+  std::vector<std::pair<std::shared_ptr<Mapping>, std::shared_ptr<Client>>> DaxMappings(
+      const std::string& pool, uint64_t ds_obj, uint64_t obj, const std::vector<std::string>& fs = {});
+  // The revoke channel for cl: its client end to send (-1 when cl has one already).
+  Result<int> RevokeChannel(Client& cl);
   // Write-protects file bytes [off, off+len) of object k in every writable mapping with a
   // uffd (what Protect does, without the FUSE invalidation).
   void ProtectMapped(const ArcObjKey& k, uint64_t off, uint64_t len);

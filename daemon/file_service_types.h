@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -28,6 +29,15 @@ struct FileService::Client {
   };
   std::map<uint64_t, File> files;
   uint64_t next_handle = 1;
+  // The DAX revoke channel (file_revoke.cc): zfsd's end of a socket pair whose other end
+  // went to the client with its first DAX mapping (set once, under map_mu_). revoke_mu
+  // serializes the requests on it (one in flight) and guards revoke_seq.
+  int revoke_fd = -1;
+  std::mutex revoke_mu;
+  uint64_t revoke_seq = 0;
+  ~Client() {
+    if (revoke_fd >= 0) ::close(revoke_fd);
+  }
 };
 
 struct FileService::Mapping {

@@ -268,6 +268,13 @@ int main(int argc, char** argv) {
     files.Protect(k, off, len);
   });
   table.SetPreSync([&files](uzfs::Pool& p) { files.PreSync(p); });
+  table.SetDaxRevoker([&files](uzfs::Pool& p, uint64_t ds, uint64_t obj, uint64_t size) {
+    files.RevokeDaxPast(p.name(), ds, obj, size);
+  });
+  table.SetDaxPauser([&files](uzfs::Pool& p, const std::vector<std::string>& fs,
+                              const std::function<uzfs::Status()>& body) {
+    return files.WithDaxPaused(p, fs, body);
+  });
   uzfs::RegisterArcOps(reg, &arc, [&files](uzfs::NvList* out) { files.AddStats(out); });
   uzfs::RegisterPoolOps(reg, &table, &mounts);
   uzfs::RegisterDatasetOps(reg, &table, &mounts);

@@ -25,6 +25,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -51,6 +52,16 @@ class PoolTable {
   void SetMapProtector(Pool::MapProtector fn) { protector_ = std::move(fn); }
   // And fn as its pre-sync hook (Pool::SetPreSync). Before Start.
   void SetPreSync(Pool::PreSync fn) { pre_sync_ = std::move(fn); }
+  // And fn as its DAX revoker (Pool::SetDaxRevoker). Before Start.
+  void SetDaxRevoker(Pool::DaxRevoker fn) { dax_revoker_ = std::move(fn); }
+  // A snapshot of filesystems whose DAX files may be mapped runs its body through fn (the file
+  // service pauses their mappings around it: FileService::WithDaxPaused). Before Start.
+  using DaxPauser = std::function<Status(Pool&, const std::vector<std::string>& fs,
+                                         const std::function<Status()>& body)>;
+  void SetDaxPauser(DaxPauser fn) { dax_pauser_ = std::move(fn); }
+  Status WithDaxPaused(Pool& p, const std::vector<std::string>& fs, const std::function<Status()>& body) {
+    return dax_pauser_ ? dax_pauser_(p, fs, body) : body();
+  }
   // Every pool's dirty-data bound (Pool::SetDirtyMax; 0: Pool::DefaultDirtyMax()). Before Start.
   void SetDirtyMax(uint64_t bytes) { dirty_max_ = bytes; }
   // --dax-emulation: regular files may stand in for device-DAX devices in the dax class
@@ -110,6 +121,8 @@ class PoolTable {
   EventLog events_;
   Pool::MapProtector protector_;
   Pool::PreSync pre_sync_;
+  Pool::DaxRevoker dax_revoker_;
+  DaxPauser dax_pauser_;
   std::shared_mutex mu_;
   std::mutex cache_mu_;
   std::map<std::string, std::unique_ptr<Pool>> pools_;

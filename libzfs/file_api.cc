@@ -44,6 +44,7 @@
 
 #include <libpmem.h>
 
+#include "libzfs/file_impl.h"
 #include "libzfs/proto.h"
 
 #ifndef UFFD_USER_MODE_ONLY
@@ -53,7 +54,7 @@
 #define MADV_POPULATE_READ 22
 #endif
 
-namespace {
+namespace uzfs_file_impl {
 
 // A mapping's prefault thread (see the top). Destroying it stops and joins the thread.
 struct Prefault {
@@ -65,7 +66,9 @@ struct Prefault {
   }
 };
 
-}  // namespace
+}  // namespace uzfs_file_impl
+
+using uzfs_file_impl::Prefault;
 
 using uzfs::Bytes;
 using uzfs::ByteSpan;
@@ -73,34 +76,6 @@ using uzfs::NvList;
 using uzfs::NvValue;
 using uzfs::Status;
 namespace proto = uzfs::proto;
-
-struct uzfs_file {
-  int sock = -1;
-  uint64_t handle = 0;
-  bool closed = false;  // uzfs_close was called
-  bool dead = false;    // the connection is gone: mappings poisoned
-  std::mutex call_mu;   // one request at a time on the connection
-  std::mutex map_mu;    // mappings and the flags above
-  struct Map {
-    uint64_t id = 0;
-    size_t len = 0;
-    int prot = 0;
-    int uffd = -1;
-    std::shared_ptr<Prefault> prefault;  // null when none was started
-    // A DAX file's mapping: the devices' own pages in [span_base, span_base + span_len)
-    // (whole extents around the caller's range), persisted by CPU cache flushes, or by
-    // msync where a file only emulates the device.
-    bool dax = false, dax_emulated = false;
-    uintptr_t span_base = 0;
-    size_t span_len = 0;
-  };
-  std::map<uintptr_t, Map> maps;
-  // Changes with every change to maps or dead (a value no other uzfs_file ever had), so a
-  // thread's cached lookup for uzfs_persist knows when it is stale without the lock.
-  std::atomic<uint64_t> gen{0};
-  int stop_fd = -1;  // eventfd: ends the watcher
-  std::thread watcher;
-};
 
 namespace {
 
@@ -225,6 +200,9 @@ void Poison(uzfs_file* f) {
       // longer holds them: the whole span goes (what was persisted is on the device).
       ::mmap(reinterpret_cast<void*>(m.span_base), m.span_len, PROT_NONE,
              MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+      // Paused: closing the userfaultfd wakes the threads waiting in it (they fault again).
+      if (m.pause_uffd >= 0) ::close(m.pause_uffd);
+      m.pause_uffd = -1;
       continue;
     }
     if (empty >= 0)
@@ -238,27 +216,44 @@ void Poison(uzfs_file* f) {
   if (empty >= 0) ::close(empty);
 }
 
+// The watcher: poisons f's mappings when the connection goes, and serves zfsd's requests on
+// the revoke channel (file_revoke.cc) once there is one.
 void Watch(uzfs_file* f) {
   for (;;) {
-    struct pollfd p[2] = {{f->sock, POLLRDHUP, 0}, {f->stop_fd, POLLIN, 0}};
-    int r = ::poll(p, 2, -1);
+    int channel;
+    {
+      std::lock_guard<std::mutex> l(f->map_mu);
+      channel = f->revoke_fd;
+    }
+    struct pollfd p[3] = {{f->sock, POLLRDHUP, 0}, {f->stop_fd, POLLIN, 0}, {channel, POLLIN, 0}};
+    int r = ::poll(p, channel >= 0 ? 3 : 2, -1);
     if (r < 0 && errno == EINTR) continue;
-    if (p[1].revents) return;
+    if (p[1].revents) {
+      uint64_t v;
+      (void)!::read(f->stop_fd, &v, sizeof v);
+      if (f->stopping) return;
+      continue;  // a new channel to watch
+    }
     if (r < 0 || (p[0].revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL))) {
       Poison(f);
       return;
     }
+    if (channel >= 0 && p[2].revents) uzfs_file_impl::ServeRevoke(f);
   }
 }
 
 void Free(uzfs_file* f) {
   if (f->watcher.joinable()) {
+    f->stopping = true;
     uint64_t one = 1;
     (void)!::write(f->stop_fd, &one, sizeof one);
     f->watcher.join();
   }
   if (f->stop_fd >= 0) ::close(f->stop_fd);
   if (f->sock >= 0) ::close(f->sock);
+  if (f->revoke_fd >= 0) ::close(f->revoke_fd);
+  for (auto& e : f->early)
+    for (int fd : e.fds) ::close(fd);
   delete f;
 }
 
@@ -332,6 +327,19 @@ void* MapDax(uzfs_file* f, const NvList& r, std::vector<int>& fds, size_t len, i
   const uint64_t es = r.GetUint64("extent_size").value_or(0);
   const NvValue* ext = r.Find("extents");
   const NvValue* emu = r.Find("emulated");
+  if (r.Has("revoke_channel") && !fds.empty()) {
+    // zfsd's revoke channel (file_revoke.cc), the last descriptor: the watcher serves it.
+    int channel = fds.back();
+    fds.pop_back();
+    std::lock_guard<std::mutex> l(f->map_mu);
+    if (f->revoke_fd < 0) {
+      f->revoke_fd = channel;
+      uint64_t one = 1;
+      (void)!::write(f->stop_fd, &one, sizeof one);
+    } else {
+      ::close(channel);
+    }
+  }
   auto fail = [&](int err, void* base, size_t span) {
     for (int fd : fds) ::close(fd);
     if (base) ::munmap(base, span);
@@ -376,6 +384,8 @@ void* MapDax(uzfs_file* f, const NvList& r, std::vector<int>& fds, size_t len, i
   m.dax_emulated = emulated;
   m.span_base = base;
   m.span_len = span;
+  m.span_file_off = first;
+  m.extent_size = es;
   {
     std::lock_guard<std::mutex> l(f->map_mu);
     if (f->dead) {
@@ -385,6 +395,8 @@ void* MapDax(uzfs_file* f, const NvList& r, std::vector<int>& fds, size_t len, i
     }
     f->maps[reinterpret_cast<uintptr_t>(addr)] = m;
     NewGen(f);
+    // What zfsd asked about this mapping before it was recorded (a truncate, a snapshot).
+    uzfs_file_impl::ReplayEarly(f, id);
   }
   NvList b;
   b.AddUint64("map", id);
@@ -676,9 +688,10 @@ int uzfs_munmap(uzfs_file* f, void* addr, size_t length) {
   // Out of the table, so the watcher no longer touches it: the prefault thread is stopped
   // and joined first (it must not populate a range that is unmapped, maybe reused).
   m.prefault.reset();
-  if (m.dax)
+  if (m.dax) {
     ::munmap(reinterpret_cast<void*>(m.span_base), m.span_len);
-  else
+    if (m.pause_uffd >= 0) ::close(m.pause_uffd);  // wakes any thread waiting in it
+  } else
     ::munmap(addr, m.len);
   if (m.uffd >= 0) ::close(m.uffd);
   NvList a;

@@ -61,6 +61,8 @@ const char* OpName(OpId id) {
     case OpId::kPoolEventsClear: return "pool_events_clear";
     case OpId::kZfsSend: return "zfs_send";
     case OpId::kZfsReceive: return "zfs_receive";
+    case OpId::kFileRevoke: return "file_revoke";
+    case OpId::kFileRevoked: return "file_revoked";
     case OpId::kPoolAttach: return "pool_attach";
     case OpId::kPoolDetach: return "pool_detach";
     case OpId::kZfsUserspace: return "zfs_userspace";

@@ -73,6 +73,8 @@ enum class OpId : uint64_t {
   kPoolEventsClear = 49,  // zpool events -c
   kZfsSend = 50,      // zfs send: the stream written to the client's descriptor (SCM_RIGHTS)
   kZfsReceive = 51,   // zfs receive: the stream read from the client's descriptor
+  kFileRevoke = 58,   // zfsd → client, on a DAX revoke channel: replace part of a mapping
+  kFileRevoked = 59,  // client → zfsd, on that channel: the replacement is done
   kZfsUserspace = 60,  // zfs userspace / groupspace, {user,group}{used,quota}@: the four tables
   kZfsSetAcl = 61,    // zfs allow / unallow: delegations set or unset (zfs_ioc_set_fsacl)
   kZfsGetAcl = 62,    // zfs allow FS: the delegations on a dataset and its ancestors

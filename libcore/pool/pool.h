@@ -361,8 +361,8 @@ class Pool : public BlockReader {
   // (clipped to the file's size rounded up to an extent; holes get new zeroed extents,
   // extents a snapshot shares are copied), syncs the txg so their placement is durable, and
   // holds the file mapped until UnmapDaxFile: while any file of a dataset is held, its
-  // snapshot, rollback and destroy fail with EBUSY, and so does a truncate that would free a
-  // mapped file's extents, and the pool's export. EINVAL for a file that is not a DAX file.
+  // snapshot, rollback and destroy fail with EBUSY, and so does the pool's export; a truncate
+  // that frees a mapped file's extents first revokes the pages past the end (SetDaxRevoker). EINVAL for a file that is not a DAX file.
   struct DaxExtent {
     uint64_t file_off = 0;  // the extent's first byte in the file
     uint32_t device = 0;    // index into DaxMap::devices
@@ -381,6 +381,9 @@ class Pool : public BlockReader {
   // zfsd asks first, before it unmounts anything). With fs: "dataset is busy: a DAX file of
   // it is mapped" while a file of that filesystem is (destroy, rollback).
   Status CheckNoDaxMaps(const std::string& fs = "");
+  // While paused, a snapshot of the dataset (its DAX files' mappings paused by zfsd: no store
+  // can land) is allowed though its files are mapped (zfsd's snapshot of mapped files).
+  void SetDaxPaused(uint64_t ds_obj, bool paused);
   // Reads a file of fs as ZplWriter::Read does, with the disk reads and ARC fills after the
   // pool lock is dropped (ObjsetWriter::PlanRead): a read never waits for another's disk
   // reads, nor for a sync's writes, only for the lookups. also (optional) runs under the lock
@@ -666,6 +669,12 @@ class Pool : public BlockReader {
   // finds the units stored into through mappings it cannot watch (no userfaultfd) there.
   using PreSync = std::function<void(Pool&)>;
   void SetPreSync(PreSync fn) { pre_sync_ = std::move(fn); }
+  // A truncate that shrinks a DAX file clients map calls fn under the pool lock, before it
+  // frees the extents past the new size: fn takes away every mapping's pages past size (each
+  // client confirms, or is severed when it does not in time) and returns. fn must not call
+  // into the pool. Without one, such a truncate fails EBUSY (nobody can take the pages away).
+  using DaxRevoker = std::function<void(Pool&, uint64_t ds_obj, uint64_t obj, uint64_t size)>;
+  void SetDaxRevoker(DaxRevoker fn) { dax_revoker_ = std::move(fn); }
   // ---- Events (pool_events.cc; zfs_fm.c, spa_event_notify) ----
   // Where the pool posts its events (zpool events): errors its leaves count
   // (ereport.fs.zfs.io, .checksum), their state changes (resource.fs.zfs.statechange), scrubs
@@ -892,6 +901,7 @@ class Pool : public BlockReader {
   // EBUSY when a client maps a DAX file of the dataset (snapshot, rollback, destroy).
   Status CheckNoDaxMapsLocked(uint64_t ds_obj);
   std::map<std::pair<uint64_t, uint64_t>, uint64_t> dax_maps_;  // (ds, obj) → holds; mu_
+  std::set<uint64_t> dax_paused_;  // datasets whose mappings zfsd paused (SetDaxPaused); mu_
   // dax=on needs a dax class: ENOTSUP "pool has no dax devices" otherwise.
   Status CheckDaxPropLocked(const std::string& prop, const std::string& value);
   static constexpr uint64_t kSyncStandard = 0, kSyncAlways = 1, kSyncDisabled = 2;
@@ -1006,6 +1016,7 @@ class Pool : public BlockReader {
   bool arc_dropped_ = false;  // the pool's units are gone (exported or destroyed)
   MapProtector map_protector_;
   PreSync pre_sync_;
+  DaxRevoker dax_revoker_;
   std::atomic<EventLog*> events_{nullptr};  // set once (after create's own I/O)
   // A leaf's counted error (Vdev::on_error): its ereport, and a statechange when it died.
   void PostVdevError(Vdev& leaf, const Vdev::ErrorReport& r);

@@ -69,6 +69,13 @@ class Pool::DaxStoreImpl : public DaxStore {
 
   bool Mapped(uint64_t obj) override { return p_->dax_maps_.count({od_->objset_id, obj}) > 0; }
 
+  Status RevokePast(uint64_t obj, uint64_t size) override {
+    if (!p_->dax_revoker_)
+      return Status::Error(EBUSY, "the DAX file is mapped: its extents cannot be freed");
+    p_->dax_revoker_(*p_, od_->objset_id, obj, size);
+    return Status::Ok();
+  }
+
   uint64_t SharedThrough() override {
     auto ds = LoadDataset(*p_->mos_, od_->objset_id);
     // Unknown: take every extent as shared (a needless copy, never a snapshot overwritten).
@@ -183,6 +190,12 @@ Status Pool::CheckNoDaxMaps(const std::string& fs) {
   uint64_t dir = 0, ds_obj = 0;
   if (!ResolveFs(fs, &dir, &ds_obj).ok()) return Status::Ok();  // the caller meets it
   return CheckNoDaxMapsLocked(ds_obj);
+}
+
+void Pool::SetDaxPaused(uint64_t ds_obj, bool paused) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (paused) dax_paused_.insert(ds_obj);
+  else dax_paused_.erase(ds_obj);
 }
 
 void Pool::UnmapDaxFile(uint64_t ds_obj, uint64_t obj) {

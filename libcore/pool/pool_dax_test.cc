@@ -8,6 +8,8 @@
 
 #include <filesystem>
 #include <random>
+#include <tuple>
+#include <vector>
 
 #include "libcore/pool/pool.h"
 
@@ -238,17 +240,33 @@ TEST_F(PoolDaxTest, AMappingPlacesAndSyncsItsExtentsAndHoldsTheFile) {
       return z.Setattr(obj, a, ZTime{6, 0});
     });
   };
-  EXPECT_EQ(resize(kMiB).code(), EBUSY);
+  EXPECT_EQ(resize(kMiB).code(), EBUSY);  // no revoker: nobody can take the pages away
   EXPECT_TRUE(resize(6 * kMiB).ok());
+  // With a revoker (zfsd's file service) the shrink asks it first, then frees the extents
+  // past the end: the third one goes.
+  std::vector<std::tuple<uint64_t, uint64_t, uint64_t>> revoked;
+  pool_->SetDaxRevoker([&](Pool&, uint64_t ds, uint64_t o, uint64_t size) { revoked.emplace_back(ds, o, size); });
+  ASSERT_TRUE(resize(3 * kMiB).ok());
+  ASSERT_EQ(revoked.size(), 1u);
+  EXPECT_EQ(revoked[0], std::make_tuple(m->ds_obj, obj, 3 * kMiB));
+  for (int i = 0; i < 3; i++) ASSERT_TRUE(pool_->Sync().ok());
+  EXPECT_EQ(DaxAllocated(), 6 * kMiB);
+  EXPECT_TRUE(resize(5 * kMiB).ok());  // growing asks nothing
+  EXPECT_EQ(revoked.size(), 1u);
+  // Its mappings paused (zfsd's snapshot), the mapped dataset may be snapshotted; not after.
+  pool_->SetDaxPaused(m->ds_obj, true);
+  EXPECT_TRUE(pool_->Snapshot({"dx/pm@p"}).ok());
+  pool_->SetDaxPaused(m->ds_obj, false);
+  EXPECT_EQ(pool_->Snapshot({"dx/pm@q"}).code(), EBUSY);
   // Unlinked while mapped: parked, its extents kept.
   ASSERT_TRUE(Do("dx/pm", [&](ZplWriter& z, uint64_t) { return z.Unlink(z.root(), "f", ZTime{7, 0}); }).ok());
   for (int i = 0; i < 3; i++) ASSERT_TRUE(pool_->Sync().ok());
-  EXPECT_EQ(DaxAllocated(), 8 * kMiB);
+  EXPECT_EQ(DaxAllocated(), 6 * kMiB);
   pool_->UnmapDaxFile(m->ds_obj, obj);
   EXPECT_TRUE(pool_->Snapshot({"dx/pm@t"}).ok());
   // The next mount frees what the unlinked file kept (DrainUnlinked); the snapshot @s still
   // holds the first extent's old copy.
-  ASSERT_TRUE(pool_->DestroySnapshots({"dx/pm@s", "dx/pm@t"}).ok());
+  ASSERT_TRUE(pool_->DestroySnapshots({"dx/pm@s", "dx/pm@p", "dx/pm@t"}).ok());
   Reimport();
   ASSERT_TRUE(Do("dx/pm", [](ZplWriter& z, uint64_t) { return z.DrainUnlinked().status(); }).ok());
   for (int i = 0; i < 3; i++) ASSERT_TRUE(pool_->Sync().ok());

@@ -91,8 +91,10 @@ Status Pool::Snapshot(const std::vector<std::string>& names) {
     UZFS_ASSIGN(auto existing, mos_zaps_->Lookup(ds.snapnames_zapobj, parts.second));
     if (existing || !seen.insert({dd.head_dataset_obj, parts.second}).second)
       return Status::Error(EEXIST, "dataset already exists");
-    // Mapped extents change under the client's stores: no instant to capture.
-    UZFS_TRY(CheckNoDaxMapsLocked(dd.head_dataset_obj));
+    // Mapped extents change under the client's stores: no instant to capture, unless zfsd
+    // paused every mapping of the dataset (its clients' stores wait; the head copies each
+    // extent on its mappings' resume, the snapshot keeps the old one).
+    if (!dax_paused_.count(dd.head_dataset_obj)) UZFS_TRY(CheckNoDaxMapsLocked(dd.head_dataset_obj));
     reqs.push_back({dd.head_dataset_obj, parts.second});
   }
   // One snapshot per dataset and txg (dsl_dataset_snapshot_check's EAGAIN): a filesystem

@@ -87,8 +87,9 @@ Result<std::vector<BlkPtr>> ZplWriter::DaxPlace(uint64_t obj, uint64_t first, ui
 
 Status ZplWriter::DaxTruncate(uint64_t obj, uint64_t old_size, uint64_t size) {
   UZFS_TRY(DaxCheck());
-  if (dax_->Mapped(obj))
-    return Status::Error(EBUSY, "the DAX file is mapped: its extents cannot be freed");
+  // Mapped: the clients lose the pages past the new end first (their accesses there raise
+  // SIGBUS, as past the end of any file), then the extents go.
+  if (dax_->Mapped(obj)) UZFS_TRY(dax_->RevokePast(obj, size));
   const uint64_t first_free = (size + kDaxExtentSize - 1) / kDaxExtentSize;
   // The tail of the extent that stays: a later extension must read zeros there.
   const uint64_t tail_end = std::min(old_size, first_free * kDaxExtentSize);

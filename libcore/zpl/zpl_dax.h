@@ -46,9 +46,11 @@ class DaxStore {
   virtual ObjsetSink& Sink() = 0;
   // Extents born at or before this txg are shared with a snapshot (ds_prev_snap_txg).
   virtual uint64_t SharedThrough() = 0;
-  // True while a client maps the file's extents: they must not move or be freed, so a
-  // truncate that would free or copy one fails with EBUSY.
+  // True while a client maps the file's extents: they must not move or be freed.
   virtual bool Mapped(uint64_t obj) = 0;
+  // Takes every mapping's pages of the file past size away (Pool::SetDaxRevoker) before a
+  // truncate frees the extents there; EBUSY when nothing can (no revoker).
+  virtual Status RevokePast(uint64_t obj, uint64_t size) = 0;
 };
 
 }  // namespace uzfs

@@ -24,6 +24,21 @@
   map_client.py LIB map-rss FILE SECONDS        map FILE read-only and touch nothing; print
                                                 the process's RssShmem in bytes once it
                                                 reaches FILE's size, or after SECONDS
+  map_client.py LIB truncate FILE SIZE          uzfs_ftruncate FILE to SIZE
+  map_client.py LIB dax-cut FILE READY GO SIZE  map FILE writable (its size at the start),
+                                                write READY, wait for GO to exist, print the
+                                                sha256 of the mapping's first SIZE bytes, then
+                                                read the first byte of the page after SIZE
+                                                (SIGBUS once FILE was cut to SIZE)
+  map_client.py LIB counter FILE READY STOP     map FILE writable and store the records 1, 2,
+                                                3, ... (8 bytes each, little-endian) in order
+                                                from its start, one store each, persisted
+                                                every 512 records, until STOP exists or FILE
+                                                is full; write READY after the first 1024;
+                                                print the last record stored
+  map_client.py LIB prefix FILE                 print how many records 1, 2, ... FILE holds in
+                                                order from its start; fail when anything but
+                                                zeros follows them (a gap, a torn record)
 """
 import ctypes
 import hashlib
@@ -174,6 +189,57 @@ def main():
         print(rss)
         z.uzfs_munmap(f, addr, size)
         z.uzfs_close(f)
+    elif cmd == "truncate":
+        f = z.uzfs_open(path.encode(), os.O_RDWR, 0)
+        check(f, f"open {path}")
+        z.uzfs_ftruncate.argtypes = [ctypes.c_void_p, ctypes.c_long]
+        check(z.uzfs_ftruncate(f, int(sys.argv[4])) == 0, "ftruncate")
+        z.uzfs_close(f)
+    elif cmd == "dax-cut":
+        ready, go, cut = sys.argv[4], sys.argv[5], int(sys.argv[6])
+        f, addr, size = open_map(z, path)
+        with open(ready, "w") as out:
+            out.write("ready\n")
+        while not os.path.exists(go):
+            time.sleep(0.02)
+        print(hashlib.sha256(ctypes.string_at(addr, cut)).hexdigest(), flush=True)
+        past = (cut + page - 1) // page * page
+        print(f"{ctypes.string_at(addr + past, 1)[0]:02x}", flush=True)  # SIGBUS expected
+    elif cmd == "counter":
+        ready, stop = sys.argv[4], sys.argv[5]
+        f, addr, size = open_map(z, path)
+        z.uzfs_persist.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
+        n = size // 8
+        recs = (ctypes.c_uint64 * n).from_address(addr)
+        i = 0
+        while i < n:
+            recs[i] = i + 1
+            i += 1
+            if i % 512 == 0:
+                check(z.uzfs_persist(f, addr + (i - 512) * 8, 512 * 8) == 0, "persist")
+                if i == 1024:
+                    with open(ready, "w") as out:
+                        out.write("ready\n")
+                if os.path.exists(stop):
+                    break
+                time.sleep(0.0005)
+        check(z.uzfs_persist(f, addr, size) == 0, "persist")
+        print(i, flush=True)
+        z.uzfs_munmap(f, addr, size)
+        z.uzfs_close(f)
+    elif cmd == "prefix":
+        with open(path, "rb") as inp:
+            data = inp.read()
+        n = len(data) // 8
+        vals = memoryview(data)[: n * 8].cast("Q")
+        k = 0
+        while k < n and vals[k] == k + 1:
+            k += 1
+        rest = bytes(data[k * 8:])
+        if rest.count(0) != len(rest):
+            j = next(i for i in range(k, n) if vals[i] != 0)
+            sys.exit(f"map_client: {path}: records 1..{k}, then zeros up to record {j} ({vals[j]}), not zeros to the end")
+        print(k)
     else:
         sys.exit(f"map_client: unknown command {cmd}")
 

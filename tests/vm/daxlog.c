@@ -6,6 +6,10 @@
  *                            printed is durable), until the file is full or the power goes
  *   daxlog verify FILE SEED  reads FILE (plain read(2), through the mount) and prints
  *                            "HAVE N": records 1..N are all there and right for SEED
+ *   daxlog prefix FILE SEED  the same, and fails (exit 1, "GAP AT K") unless FILE holds
+ *                            nothing else: slot N+1 may hold part of its record (a copy
+ *                            cut by a snapshot's pause: each byte the record's or zero),
+ *                            every later slot is zeros
  * A record's bytes follow from SEED and its number alone, so a torn or missing record, or
  * one of another run, does not verify. Built by the guest tests against libuzfs_file. */
 #include <fcntl.h>
@@ -64,11 +68,34 @@ static int verify(const char *path, uint64_t seed) {
   return 0;
 }
 
+static int prefix(const char *path, uint64_t seed) {
+  int fd = open(path, O_RDONLY);
+  if (fd < 0) { perror(path); return 1; }
+  uint64_t n = 0, k, rec[SLOT / 8], want[SLOT / 8];
+  int more = 0;
+  while (read(fd, rec, SLOT) == SLOT) {
+    fill(seed, n + 1, want);
+    if (memcmp(rec, want, SLOT) != 0) { more = 1; break; }
+    n++;
+  }
+  printf("HAVE %llu\n", (unsigned long long)n);
+  if (!more) return 0;
+  /* rec is slot n+1: part of its record at most. */
+  const unsigned char *r = (const unsigned char *)rec, *w = (const unsigned char *)want;
+  for (int i = 0; i < SLOT; i++)
+    if (r[i] != 0 && r[i] != w[i]) { printf("GAP AT %llu\n", (unsigned long long)n + 1); return 1; }
+  for (k = n + 2; read(fd, rec, SLOT) == SLOT; k++)
+    for (int i = 0; i < SLOT / 8; i++)
+      if (rec[i]) { printf("GAP AT %llu\n", (unsigned long long)k); return 1; }
+  return 0;
+}
+
 int main(int argc, char **argv) {
-  if (argc != 4) { fprintf(stderr, "usage: daxlog store|verify FILE SEED\n"); return 2; }
+  if (argc != 4) { fprintf(stderr, "usage: daxlog store|verify|prefix FILE SEED\n"); return 2; }
   uint64_t seed = strtoull(argv[3], 0, 0);
   if (strcmp(argv[1], "store") == 0) return store(argv[2], seed);
   if (strcmp(argv[1], "verify") == 0) return verify(argv[2], seed);
-  fprintf(stderr, "usage: daxlog store|verify FILE SEED\n");
+  if (strcmp(argv[1], "prefix") == 0) return prefix(argv[2], seed);
+  fprintf(stderr, "usage: daxlog store|verify|prefix FILE SEED\n");
   return 2;
 }

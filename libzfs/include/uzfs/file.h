@@ -42,9 +42,12 @@
  * faults, there is no cache and no copy. Every extent the mapping covers (2 MiB each, up to
  * the end of the file rounded up to one) is allocated, and its allocation synced, before
  * uzfs_mmap returns; stores are durable once uzfs_persist returns. While a DAX file is
- * mapped, its dataset cannot be snapshotted, rolled back or destroyed, its pool not exported,
- * and it cannot be truncated to a smaller size (EBUSY); unlinking it keeps its extents
- * until the next mount. If zfsd goes away the mapping becomes inaccessible (SIGSEGV):
+ * mapped, its dataset cannot be rolled back or destroyed and its pool not exported (EBUSY);
+ * unlinking it keeps its extents until the next mount. zfsd may have the library's watcher
+ * thread replace parts of the mapping at the same addresses: a snapshot of the dataset
+ * pauses it (accesses wait, then go on with the file's extents after the snapshot), and a
+ * truncate to a smaller size takes its pages past the new end away (SIGBUS there, for good
+ * in this mapping). If zfsd goes away the mapping becomes inaccessible (SIGSEGV):
  * what was persisted is on the device.
  *
  * Every function returns -1 (or NULL, or MAP_FAILED) and sets errno on error, like the POSIX

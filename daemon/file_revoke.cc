@@ -1,0 +1,166 @@
+// Revoking parts of DAX mappings (file_service.h): a client maps a DAX file's extents itself
+// (file_dax.cc), so zfsd cannot unmap them; it asks the client's library to, over a revoke
+// channel of its own (a socket pair; its client end went with the client's first DAX
+// mapping), apart from the request/reply connection: a client blocked in a call (say, its
+// own ftruncate of the mapped file) still answers. A request {op file_revoke, args {map, seq,
+// kind, ...}} is answered {op file_revoked, args {map, seq, errno}}:
+//   gone   {offset}: the mapping's pages past file offset `offset` (rounded up to the
+//          mapping's pages: a system page on an emulated device, the extent on a real
+//          device-DAX, whose mappings split only at its alignment) raise SIGBUS from now on;
+//   pause: every access to the mapping waits (the library maps anonymous memory over it and
+//          registers it with a userfaultfd of its own that nobody serves);
+//   resume {extents, emulated} with the devices' descriptors: the library maps the extents
+//          at the same addresses, the rest of the span gone, and wakes the waiting threads.
+// A client that does not answer within kRevokeTimeoutMs, answers an error or has no channel
+// is severed (Sever: its session goes, the library makes every mapping raise SIGBUS).
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <algorithm>
+#include <chrono>
+#include <set>
+
+#include <spdlog/spdlog.h>
+
+#include "daemon/file_service.h"
+#include "daemon/file_service_types.h"
+#include "libcore/zpl/zpl_dax.h"
+#include "libzfs/proto.h"
+
+namespace uzfs {
+
+namespace {
+constexpr int kRevokeTimeoutMs = 5000;
+}  // namespace
+
+Result<int> FileService::RevokeChannel(Client& cl) {
+  std::lock_guard<std::mutex> l(map_mu_);
+  if (cl.revoke_fd >= 0) return -1;
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+    return Status::Error(errno, "socketpair");
+  cl.revoke_fd = sv[0];
+  return sv[1];
+}
+
+std::vector<std::pair<std::shared_ptr<FileService::Mapping>, std::shared_ptr<FileService::Client>>>
+FileService::DaxMappings(const std::string& pool, uint64_t ds_obj, uint64_t obj,
+                         const std::vector<std::string>& fs) {
+  std::vector<std::pair<std::shared_ptr<Mapping>, std::shared_ptr<Client>>> out;
+  std::lock_guard<std::mutex> l(map_mu_);
+  for (auto& [id, m] : maps_) {
+    if (!m->dax || m->pool != pool) continue;
+    bool match = fs.empty() ? m->dax_ds == ds_obj && (obj == 0 || m->obj == obj)
+                            : std::find(fs.begin(), fs.end(), m->fs) != fs.end();
+    if (!match) continue;
+    auto c = clients_.find(m->session);
+    if (c != clients_.end()) out.push_back({m, c->second});
+  }
+  return out;
+}
+
+Status FileService::AskClient(Client& cl, const Mapping& m, NvList args, const std::vector<int>& fds) {
+  std::lock_guard<std::mutex> l(cl.revoke_mu);
+  if (cl.revoke_fd < 0) return Status::Error(ENOTSUP, "the client has no revoke channel");
+  const uint64_t seq = ++cl.revoke_seq;
+  args.AddUint64("map", m.id);
+  args.AddUint64("seq", seq);
+  NvList req;
+  req.AddString("op", proto::OpName(proto::OpId::kFileRevoke));
+  req.AddUint64("op_id", static_cast<uint64_t>(proto::OpId::kFileRevoke));
+  req.AddNvList("args", args);
+  UZFS_TRY(proto::WriteMessage(cl.revoke_fd, req, fds));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kRevokeTimeoutMs);
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return Status::Error(ETIMEDOUT, "the client did not answer in time");
+    auto reply = proto::ReadMessage(cl.revoke_fd, static_cast<int>(left.count()));
+    if (!reply.ok()) {
+      if (reply.status().code() == ETIMEDOUT)
+        return Status::Error(ETIMEDOUT, "the client did not answer in time");
+      return reply.status();
+    }
+    const NvList* a = reply->GetNvList("args");
+    if (reply->GetUint64("op_id").value_or(0) != static_cast<uint64_t>(proto::OpId::kFileRevoked) || !a)
+      return Status::Error(EPROTO, "not an answer to a revocation");
+    if (a->GetUint64("seq").value_or(0) != seq) continue;  // a late answer to one given up on
+    if (uint64_t e = a->GetUint64("errno").value_or(0))
+      return Status::Error(static_cast<int>(e), "the client could not replace its mapping");
+    return Status::Ok();
+  }
+}
+
+void FileService::RevokeDaxPast(const std::string& pool, uint64_t ds_obj, uint64_t obj, uint64_t size) {
+  for (auto& [m, cl] : DaxMappings(pool, ds_obj, obj)) {
+    // The whole extents the client mapped: nothing of them past size, nothing to take.
+    const uint64_t span_end = (m->file_off + m->len + kDaxExtentSize - 1) / kDaxExtentSize * kDaxExtentSize;
+    if (span_end <= size) continue;
+    NvList a;
+    a.AddString("kind", "gone");
+    a.AddUint64("offset", size);
+    if (Status s = AskClient(*cl, *m, a); !s.ok()) Sever(*m, s);
+  }
+}
+
+Status FileService::WithDaxPaused(Pool& pool, const std::vector<std::string>& fs,
+                                  const std::function<Status()>& body) {
+  auto maps = DaxMappings(pool.name(), 0, 0, fs);
+  if (maps.empty()) return body();
+  std::set<uint64_t> datasets;
+  std::vector<bool> paused(maps.size(), false);
+  for (size_t i = 0; i < maps.size(); i++) {
+    auto& m = maps[i].first;
+    auto& cl = maps[i].second;
+    datasets.insert(m->dax_ds);
+    NvList a;
+    a.AddString("kind", "pause");
+    if (Status s = AskClient(*cl, *m, a); !s.ok())
+      Sever(*m, s);  // its stores may go on: the snapshot of that file is not at an instant
+    else
+      paused[i] = true;
+  }
+  for (uint64_t ds : datasets) pool.SetDaxPaused(ds, true);
+  Status result = body();
+  for (uint64_t ds : datasets) pool.SetDaxPaused(ds, false);
+  // Resume: each mapping's extents as they are now (those the snapshot shares copied).
+  for (size_t i = 0; i < maps.size(); i++) {
+    if (!paused[i]) continue;
+    auto& m = maps[i].first;
+    auto& cl = maps[i].second;
+    Status s = [&]() -> Status {
+      UZFS_ASSIGN(Pool::DaxMap dm, pool.MapDaxFile(m->fs, m->obj, m->file_off, m->len));
+      pool.UnmapDaxFile(dm.ds_obj, m->obj);  // the mapping holds the file already
+      std::vector<int> fds;
+      for (const std::string& dev : dm.devices) {
+        int fd = ::open(dev.c_str(), (m->writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+        if (fd < 0) {
+          int e = errno;
+          for (int x : fds) ::close(x);
+          return Status::Error(e, "cannot open dax device " + dev);
+        }
+        fds.push_back(fd);
+      }
+      std::vector<uint64_t> ext;
+      for (const Pool::DaxExtent& e : dm.extents) {
+        ext.push_back(e.file_off);
+        ext.push_back(e.device);
+        ext.push_back(e.dev_off);
+      }
+      NvList a;
+      a.AddString("kind", "resume");
+      a.AddUint64Array("extents", std::move(ext));
+      a.AddUint64Array("emulated", std::vector<uint64_t>(dm.emulated.begin(), dm.emulated.end()));
+      Status asked = fds.size() <= proto::kMaxFds
+                         ? AskClient(*cl, *m, a, fds)
+                         : Status::Error(E2BIG, "the file's extents are on too many dax devices");
+      for (int x : fds) ::close(x);
+      return asked;
+    }();
+    if (!s.ok()) Sever(*m, s);
+  }
+  return result;
+}
+
+}  // namespace uzfs
