@@ -403,6 +403,16 @@ Status DatasetOps::ReceiveOne(int fd, const uint8_t* rec, const DrrRecord& begin
     if (s.code() == ENOENT && !existing) return Line(ENOENT, errbuf, "dataset does not exist");
     return Line(s.code(), errbuf, s.message());
   }
+  // zfs_ioc_recv sets the received properties before dmu_recv_stream "so that they are
+  // applied to the new data" (compression, checksum, copies, recordsize). Done here for a
+  // new filesystem; an existing one takes them after its data, as the package loop sets
+  // them (v23 would restore the old values on a failure; that is not built).
+  if (info && !existing) {
+    if (const ReplFs* f = info->FindSnap(b->toguid, nullptr)) {
+      std::vector<std::string> later;  // the package loop sets them again and reports
+      SetReceivedProps(fs, f->props, &later);
+    }
+  }
   s = ReadRecords(fd, swap, &zc, &bytes, [&](const DrrRecord& r, ByteSpan payload) {
     return t_->With(pool, [&](Pool& p) { return p.RecvRecord(st, r, payload); });
   });

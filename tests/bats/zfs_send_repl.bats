@@ -320,6 +320,13 @@ describe_repl() {
   [ "$(g recordsize tank/dst/fs/a)" = "16K	16K	received" ]
   [ "$(g compression tank/dst/fs)" = "gzip	gzip	received" ]
   [ "$(g compression tank/dst/fs/a)" = "gzip	-	inherited from tank/dst/fs" ]
+  # Set before the data arrives (zfs_ioc_recv): a full stream's text is stored gzip'd.
+  "$ZFS" create -o compression=gzip tank/z
+  yes compressible | head -c 1000000 >"$(mp "$ZFS" tank/z)/text"
+  "$ZFS" snapshot tank/z@s
+  "$ZFS" send -p tank/z@s | "$ZFS" receive -u tank/dst/z
+  ratio=$("$ZFS" get -H -o value compressratio tank/dst/z)
+  [ "$ratio" != "1.00x" ] || { echo "compressratio $ratio" >&2; false; }
   [ "$(g com.example:tag tank/dst/fs/c)" = "c	c	received" ]
   [ "$(g com.example:snap tank/dst/fs@s2)" = "yes	yes	received" ]
   [ "$("$ZFS" get -H -o name,property -s received -r all tank/dst | grep -c .)" -ge 7 ]
