@@ -122,20 +122,32 @@ uint64_t LogBlockUsedBytes(ByteSpan block) {
   return std::min<uint64_t>(P2RoundUp(LoadLE64(block.data() + kNused), kZilMinBlkSz), block.size());
 }
 
+namespace {
+
+// One TX_WRITE itx of [at, at + n) whose data is read at commit (WR_NEED_COPY until the
+// commit chooses; one_block: it lies in one block, so it may become WR_INDIRECT).
+void AssignWrite(ItxSink* log, uint64_t txg, uint64_t foid, uint64_t at, uint64_t n,
+                 bool one_block) {
+  LrWrite w;
+  w.foid = foid, w.offset = at, w.length = n;
+  Itx itx;
+  itx.txg = txg;
+  itx.foid = foid;
+  itx.lr = EncodeLrWrite(txg, w, {});
+  itx.need_copy = true;
+  itx.one_block = one_block;
+  itx.off = at;
+  itx.len = n;
+  log->Assign(std::move(itx));
+}
+
+}  // namespace
+
 void LogWriteNeedCopy(ItxSink* log, uint64_t txg, uint64_t foid, uint64_t off, uint64_t len) {
   if (!log) return;
   for (uint64_t at = off, resid = len; resid > 0;) {
     const uint64_t n = resid > kZilMaxLogData ? kZilWriteSplit : resid;
-    LrWrite w;
-    w.foid = foid, w.offset = at, w.length = n;
-    Itx itx;
-    itx.txg = txg;
-    itx.foid = foid;
-    itx.lr = EncodeLrWrite(txg, w, {});
-    itx.need_copy = true;
-    itx.off = at;
-    itx.len = n;
-    log->Assign(std::move(itx));
+    AssignWrite(log, txg, foid, at, n, /*one_block=*/false);
     at += n;
     resid -= n;
   }
@@ -148,17 +160,7 @@ void LogWriteBlocks(ItxSink* log, uint64_t txg, uint64_t foid, uint64_t off, uin
   for (uint64_t at = off, resid = len; resid > 0;) {
     // zfs_write: nbytes = MIN(n, max_blksz - P2PHASE(woff, max_blksz)).
     const uint64_t n = std::min(resid, blksz - at % blksz);
-    LrWrite w;
-    w.foid = foid, w.offset = at, w.length = n;
-    Itx itx;
-    itx.txg = txg;
-    itx.foid = foid;
-    itx.lr = EncodeLrWrite(txg, w, {});
-    itx.need_copy = true;
-    itx.one_block = true;
-    itx.off = at;
-    itx.len = n;
-    log->Assign(std::move(itx));
+    AssignWrite(log, txg, foid, at, n, /*one_block=*/true);
     at += n;
     resid -= n;
   }
