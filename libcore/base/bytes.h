@@ -28,10 +28,10 @@ struct IoAlignedAllocator {
     if (bytes >= kAlign) return static_cast<T*>(::operator new(bytes, std::align_val_t{kAlign}));
     return static_cast<T*>(::operator new(bytes));
   }
+  // Unsized deletes: clang (the fuzz build) does not declare the sized ones by default.
   void deallocate(T* p, size_t n) noexcept {
-    const size_t bytes = n * sizeof(T);
-    if (bytes >= kAlign) ::operator delete(p, bytes, std::align_val_t{kAlign});
-    else ::operator delete(p, bytes);
+    if (n * sizeof(T) >= kAlign) ::operator delete(p, std::align_val_t{kAlign});
+    else ::operator delete(p);
   }
   template <class U>
   bool operator==(const IoAlignedAllocator<U>&) const noexcept { return true; }
