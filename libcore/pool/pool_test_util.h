@@ -7,11 +7,23 @@
 
 #include <filesystem>
 #include <memory>
+#include <random>
 #include <string>
 
 #include "libcore/pool/pool.h"
 
 namespace uzfs {
+
+// n bytes from a seeded generator, eight per draw (the same seed gives the same bytes).
+inline Bytes RandomBytes(size_t n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  Bytes b(n);
+  for (size_t i = 0; i < n; i += 8) {
+    uint64_t v = rng();
+    for (size_t j = 0; j < 8 && i + j < n; j++) b[i + j] = static_cast<uint8_t>(v >> (8 * j));
+  }
+  return b;
+}
 
 class FilePoolTest : public ::testing::Test {
  protected:
@@ -43,6 +55,18 @@ class FilePoolTest : public ::testing::Test {
   void TearDown() override {
     pool_.reset();
     if (!dir_.empty()) std::filesystem::remove_all(dir_);
+  }
+  // What a SIGKILL leaves: the pool dropped without export or sync, then imported again
+  // (the intent log claimed; a filesystem's first use replays it). ASSERTs on failure.
+  void CrashAndImport(const std::string& name) {
+    pool_.reset();
+    PoolImportSpec is;
+    is.devices = {dev_};
+    is.pool = name;
+    is.force = true;
+    auto p = Pool::Import(is);
+    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    pool_ = std::move(p).value();
   }
 
   std::string dir_, dev_;

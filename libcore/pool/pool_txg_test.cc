@@ -25,16 +25,6 @@
 namespace uzfs {
 namespace {
 
-Bytes Pattern(size_t n, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  Bytes b(n);
-  for (size_t i = 0; i < n; i += 8) {
-    uint64_t v = rng();
-    for (size_t j = 0; j < 8 && i + j < n; j++) b[i + j] = static_cast<uint8_t>(v >> (8 * j));
-  }
-  return b;
-}
-
 class TxgEngineTest : public FilePoolTest {
  protected:
   void SetUp() override {
@@ -88,7 +78,7 @@ class TxgEngineTest : public FilePoolTest {
 
 TEST_F(TxgEngineTest, EarlyWritebackPutsTheTxgsDataInPlaceBeforeItCloses) {
   pool_->SetDirtyMax(64 << 20);  // early rounds from 8 MiB
-  Bytes a = Pattern(24 << 20, 1);
+  Bytes a = RandomBytes(24 << 20, 1);
   for (size_t off = 0; off < a.size(); off += 1 << 20)
     ASSERT_TRUE(Write("a", off, Bytes(a.begin() + static_cast<long>(off), a.begin() + static_cast<long>(off + (1 << 20)))).ok());
   uint64_t txg = pool_->txg();
@@ -105,7 +95,7 @@ TEST_F(TxgEngineTest, EarlyWritebackPutsTheTxgsDataInPlaceBeforeItCloses) {
 // dsl_dir_tempreserve_space's ERESTART: rewrites reserving more than the pool's free space in
 // one txg wait for the txg to sync (which gives the old blocks back) instead of failing.
 TEST_F(TxgEngineTest, RewritesPastTheFreeSpaceWaitForASyncInsteadOfFailing) {
-  Bytes a = Pattern(64 << 20, 3);
+  Bytes a = RandomBytes(64 << 20, 3);
   ASSERT_TRUE(Write("a", 0, a).ok());
   ASSERT_TRUE(pool_->Sync().ok());
   uint64_t txg = pool_->txg();
@@ -186,7 +176,7 @@ class TxgOverlapTest : public TxgEngineTest {
 // and flushed, writers change txg N+1; a second sync waits for N to end first. Both txgs read
 // back after export.
 TEST_F(TxgOverlapTest, WritersGoOnWhileATxgsLabelsAreWritten) {
-  Bytes a = Pattern(3 << 20, 7), b = Pattern(2 << 20, 8), c = Pattern(1 << 20, 9);
+  Bytes a = RandomBytes(3 << 20, 7), b = RandomBytes(2 << 20, 8), c = RandomBytes(1 << 20, 9);
   ASSERT_TRUE(Write("a", 0, a).ok());
   uint64_t txg = pool_->txg();
   std::thread first, second;
@@ -261,7 +251,7 @@ TEST_F(TxgEngineTest, WritersAndBackToBackSyncsKeepEveryFileWhole) {
       if (op < 8) {
         size_t len = 1 + rng() % (600 << 10);
         size_t off = rng() % (4 << 20);
-        Bytes data = Pattern(len, rng());
+        Bytes data = RandomBytes(len, rng());
         ASSERT_TRUE(Write(name, off, data).ok());
         std::lock_guard<std::mutex> l(model_mu);
         Bytes& m = model[name];
@@ -286,7 +276,7 @@ TEST_F(TxgEngineTest, WritersAndBackToBackSyncsKeepEveryFileWhole) {
   auto renamer = [&] {
     for (int i = 0; i < 400; i++) {
       std::string a = "r" + std::to_string(i), b = "s" + std::to_string(i);
-      Bytes d = Pattern(100 + i, 1000 + i);
+      Bytes d = RandomBytes(100 + i, 1000 + i);
       ASSERT_TRUE(Write(a, 0, d).ok());
       ASSERT_TRUE(Do([&](ZplWriter& z, uint64_t) { return z.Rename(z.root(), a, z.root(), b, now_); }).ok());
       std::lock_guard<std::mutex> l(model_mu);
@@ -334,11 +324,11 @@ namespace {
 // A rollback drops the open txg's changes after early writeback put blocks of them in place:
 // their space is given back (DatasetSink::FreeUnsynced), not leaked.
 TEST_F(TxgEngineTest, RollbackAfterEarlyWritebackLeaksNothing) {
-  ASSERT_TRUE(Write("keep", 0, Pattern(1 << 20, 5)).ok());
+  ASSERT_TRUE(Write("keep", 0, RandomBytes(1 << 20, 5)).ok());
   ASSERT_TRUE(pool_->Snapshot({"tx/fs@s"}).ok());
   uint64_t before = pool_->allocated();
   pool_->SetDirtyMax(16 << 20);
-  ASSERT_TRUE(Write("big", 0, Pattern(12 << 20, 6)).ok());
+  ASSERT_TRUE(Write("big", 0, RandomBytes(12 << 20, 6)).ok());
   ASSERT_TRUE(PoolTestPeer::WriteEarly(*pool_).ok());
   EXPECT_GT(pool_->txg_stats().early_blocks, 90u);
   EXPECT_GE(pool_->allocated(), before + (12u << 20));  // allocated, in the open txg only
@@ -348,7 +338,7 @@ TEST_F(TxgEngineTest, RollbackAfterEarlyWritebackLeaksNothing) {
   EXPECT_LT(pool_->allocated(), before + (1u << 20));
   auto files = ExportAndReadAll();
   EXPECT_EQ(1u, files.size());
-  EXPECT_EQ(Pattern(1 << 20, 5), files["keep"]);
+  EXPECT_EQ(RandomBytes(1 << 20, 5), files["keep"]);
 }
 
 // The same with the filesystem destroyed instead.
@@ -359,7 +349,7 @@ TEST_F(TxgEngineTest, DestroyAfterEarlyWritebackLeaksNothing) {
   pool_->SetDirtyMax(16 << 20);
   ASSERT_TRUE(pool_->WithZpl("tx/gone", [&](ZplWriter& z, uint64_t txg) -> Status {
     UZFS_ASSIGN(uint64_t obj, z.Create(z.root(), "f", S_IFREG | 0644, 0, 0, txg, now_));
-    return z.Write(obj, 0, Pattern(12 << 20, 8), now_);
+    return z.Write(obj, 0, RandomBytes(12 << 20, 8), now_);
   }, 12 << 20).ok());
   ASSERT_TRUE(PoolTestPeer::WriteEarly(*pool_).ok());
   EXPECT_GE(pool_->allocated(), before + (12u << 20));
@@ -376,7 +366,7 @@ TEST_F(TxgEngineTest, RewritesBetweenWritebacksGiveTheirSpaceBackAtOnce) {
   ASSERT_TRUE(pool_->Sync().ok());
   uint64_t before = pool_->allocated(), can = PoolTestPeer::Allocatable(*pool_);
   for (int i = 0; i < 40; i++) {
-    ASSERT_TRUE(Write("hot", 0, Pattern(4 << 20, 100 + i)).ok());
+    ASSERT_TRUE(Write("hot", 0, RandomBytes(4 << 20, 100 + i)).ok());
     ASSERT_TRUE(pool_->Writeback().ok());
   }
   Pool::TxgStats st = pool_->txg_stats();
@@ -388,7 +378,7 @@ TEST_F(TxgEngineTest, RewritesBetweenWritebacksGiveTheirSpaceBackAtOnce) {
   EXPECT_GT(PoolTestPeer::Allocatable(*pool_) + (12u << 20), can);
   ASSERT_TRUE(pool_->Sync().ok());
   auto files = ExportAndReadAll();
-  EXPECT_EQ(Pattern(4 << 20, 139), files["hot"]);
+  EXPECT_EQ(RandomBytes(4 << 20, 139), files["hot"]);
 }
 
 // At the bound a writer waits for a sync instead of failing; the sync-wanted hook is called,
@@ -417,7 +407,7 @@ TEST_F(TxgEngineTest, TheThrottleHoldsWritersAtTheBoundAndAsksForASync) {
       l.lock();
     }
   });
-  Bytes chunk = Pattern(256 << 10, 9);
+  Bytes chunk = RandomBytes(256 << 10, 9);
   for (int i = 0; i < 96; i++) {  // 24 MiB through a 4 MiB bound
     ASSERT_TRUE(Write("t", static_cast<uint64_t>(i) * chunk.size(), chunk).ok());
     EXPECT_LE(pool_->dirty_bytes(), (4u << 20) + chunk.size());

@@ -19,16 +19,6 @@ namespace {
 
 constexpr uint64_t kBlock = 128 * 1024;
 
-Bytes Pattern(size_t n, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  Bytes b(n);
-  for (size_t i = 0; i < n; i += 8) {
-    uint64_t v = rng();
-    for (size_t j = 0; j < 8 && i + j < n; j++) b[i + j] = static_cast<uint8_t>(v >> (8 * j));
-  }
-  return b;
-}
-
 class ZilIndirectTest : public FilePoolTest {
  protected:
   void SetUp() override {
@@ -72,18 +62,7 @@ class ZilIndirectTest : public FilePoolTest {
     return out;
   }
   Status Commit() { return pool_->ZilCommit("tank"); }
-  // What a SIGKILL leaves: the pool dropped without export or sync, then imported (claim)
-  // and the filesystem's first use replays its log.
-  void Crash() {
-    pool_.reset();
-    PoolImportSpec is;
-    is.devices = {dev_};
-    is.pool = "tank";
-    is.force = true;
-    auto p = Pool::Import(is);
-    ASSERT_TRUE(p.ok()) << p.status().ToString();
-    pool_ = std::move(p).value();
-  }
+  void Crash() { CrashAndImport("tank"); }
   // Exports and has a zdb traverse the pool: every block counted once, no leak, no error.
   // zfs-fuse's zdb when its daemon answers (its libzfs needs one), else uzfs's own (built
   // beside this test); none: the check is left to zil.bats.
@@ -124,7 +103,7 @@ class ZilIndirectTest : public FilePoolTest {
 };
 
 TEST_F(ZilIndirectTest, LargeWritesAreLoggedByPointerAndReplayed) {
-  const Bytes data = Pattern(4 << 20, 1);
+  const Bytes data = RandomBytes(4 << 20, 1);
   const uint64_t txg = pool_->txg();
   ASSERT_TRUE(Write("big", 0, data).ok());
   ASSERT_TRUE(Commit().ok());
@@ -145,7 +124,7 @@ TEST_F(ZilIndirectTest, LargeWritesAreLoggedByPointerAndReplayed) {
 // The txg's sync keeps the blocks the commit wrote (the dirty record's override): no second
 // write, the same data after export.
 TEST_F(ZilIndirectTest, TheSyncKeepsTheBlocksTheCommitWrote) {
-  const Bytes data = Pattern(2 << 20, 2);
+  const Bytes data = RandomBytes(2 << 20, 2);
   ASSERT_TRUE(Write("big", 0, data).ok());
   ASSERT_TRUE(Commit().ok());
   const uint64_t alloc = pool_->allocated();
@@ -162,7 +141,7 @@ TEST_F(ZilIndirectTest, TheSyncKeepsTheBlocksTheCommitWrote) {
 // freed in that txg; a crash replays both records (the newest bytes win), a sync keeps only
 // the new block.
 TEST_F(ZilIndirectTest, ABlockWrittenAgainAfterTheCommit) {
-  const Bytes a = Pattern(1 << 20, 3), b = Pattern(1 << 20, 4);
+  const Bytes a = RandomBytes(1 << 20, 3), b = RandomBytes(1 << 20, 4);
   ASSERT_TRUE(Write("f", 0, a).ok());
   ASSERT_TRUE(Commit().ok());
   ASSERT_TRUE(Write("f", 0, b).ok());
@@ -183,7 +162,7 @@ TEST_F(ZilIndirectTest, ABlockWrittenAgainAfterTheCommit) {
 }
 
 TEST_F(ZilIndirectTest, TruncateAndRemoveAfterTheCommit) {
-  const Bytes a = Pattern(1 << 20, 5);
+  const Bytes a = RandomBytes(1 << 20, 5);
   ASSERT_TRUE(Write("t", 0, a).ok());
   ASSERT_TRUE(Write("r", 0, a).ok());
   ASSERT_TRUE(Commit().ok());
@@ -206,7 +185,7 @@ TEST_F(ZilIndirectTest, TruncateAndRemoveAfterTheCommit) {
 
 // A write that is not a whole block, or is small, or a partial block of a large write.
 TEST_F(ZilIndirectTest, ChunksBelowTheImmediateSizeAreCopied) {
-  const Bytes a = Pattern(kBlock + 40000, 6);
+  const Bytes a = RandomBytes(kBlock + 40000, 6);
   ASSERT_TRUE(Write("p", 10000, a).ok());  // chunks of 121072 and 50000: both indirect
   ASSERT_TRUE(Write("s", 0, Bytes(20000, 'x')).ok());  // 20000: copied
   ASSERT_TRUE(Commit().ok());
@@ -238,7 +217,7 @@ TEST_F(ZilIndirectTest, LogbiasThroughputLogsEvenSmallWritesByPointer) {
 // A snapshot between two commits empties the log (zil_suspend syncs); the second commit's
 // records name blocks of the next txg.
 TEST_F(ZilIndirectTest, ASnapshotBetweenCommits) {
-  const Bytes a = Pattern(1 << 20, 7), b = Pattern(1 << 20, 8);
+  const Bytes a = RandomBytes(1 << 20, 7), b = RandomBytes(1 << 20, 8);
   ASSERT_TRUE(Write("f", 0, a).ok());
   ASSERT_TRUE(Commit().ok());
   ASSERT_TRUE(pool_->Snapshot({"tank@s"}).ok());
@@ -255,7 +234,7 @@ TEST_F(ZilIndirectTest, ASnapshotBetweenCommits) {
 // other changes.
 TEST_F(ZilIndirectTest, RollbackAfterTheCommitLeaksNothing) {
   ASSERT_TRUE(pool_->Snapshot({"tank@s"}).ok());
-  ASSERT_TRUE(Write("f", 0, Pattern(2 << 20, 9)).ok());
+  ASSERT_TRUE(Write("f", 0, RandomBytes(2 << 20, 9)).ok());
   ASSERT_TRUE(Commit().ok());
   ASSERT_TRUE(pool_->Rollback("tank").ok());
   EXPECT_FALSE(Read("f").ok());
@@ -268,7 +247,7 @@ TEST_F(ZilIndirectTest, RollbackAfterTheCommitLeaksNothing) {
 // them in place.
 TEST_F(ZilIndirectTest, BlocksWrittenEarlyAreNamedAsTheyAre) {
   pool_->SetDirtyMax(16 << 20);
-  const Bytes a = Pattern(8 << 20, 10), b = Pattern(8 << 20, 11);
+  const Bytes a = RandomBytes(8 << 20, 10), b = RandomBytes(8 << 20, 11);
   ASSERT_TRUE(Write("e", 0, a).ok());
   ASSERT_TRUE(pool_->Writeback().ok());
   ASSERT_GT(pool_->txg_stats().early_blocks, 0u);
