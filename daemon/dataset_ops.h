@@ -147,7 +147,8 @@ class DatasetOps {
   Status ReceiveOne(int fd, const uint8_t* rec, const DrrRecord& begin, bool swap,
                     const std::string& target, bool force, bool dryrun, bool isprefix, bool istail,
                     NvList* result, const std::string& sendfs = "",
-                    const ReplHeaderInfo* info = nullptr);
+                    const ReplHeaderInfo* info = nullptr,
+                    std::vector<std::string>* prop_warnings = nullptr);
   // dataset_recv_repl.cc: the target's tree under tofs as gather_nvlist describes a sender's.
   Result<std::vector<ReplFs>> GatherLocal(const std::string& tofs, const std::string& fromsnap,
                                           bool recursive);

@@ -211,16 +211,16 @@ Status DatasetOps::ReceiveStream(int fd, const std::string& target, bool force, 
       return Line(EINVAL, kRecv, "invalid stream (bad magic number)");
     NvList one;
     Status st = ReceiveOne(fd, rec, *sb, swap, target, force, dryrun, isprefix, istail, &one, sendfs,
-                           package ? &info : nullptr);
+                           package ? &info : nullptr, &warnings);
     if (!st.ok()) return failed(st);
     const std::string* into = one.GetString("into");
     if (package && !dryrun && into && !one.GetUint64("skipped").value_or(0)) {
-      // zfs_receive_one: the filesystem's "props" go with its ioctl, the snapshot's
-      // "snapprops" are set after it.
+      // zfs_receive_one: the filesystem's "props" go with its ioctl (ReceiveOne set a new
+      // filesystem's before its data), the snapshot's "snapprops" are set after it.
       std::string snapname;
       if (const ReplFs* f = info.FindSnap(sb->toguid, &snapname)) {
         std::string fsname = into->substr(0, into->find('@'));
-        SetReceivedProps(fsname, f->props, &warnings);
+        if (!one.GetUint64("props_set").value_or(0)) SetReceivedProps(fsname, f->props, &warnings);
         if (auto it = f->snapprops.find(snapname); it != f->snapprops.end())
           SetReceivedProps(*into, it->second, &warnings);
       }
@@ -259,6 +259,7 @@ Status DatasetOps::ReceiveStream(int fd, const std::string& target, bool force, 
   result->AddStringArray("series_into", std::move(intos));
   result->AddUint64Array("series_incremental", std::move(incrs));
   result->Remove("fs");
+  result->Remove("props_set");
   result->AddStringArray("made", std::move(made));  // for the CLI to mount, parents first
   result->AddStringArray("warnings", std::move(warnings));
   return Status::Ok();
@@ -292,7 +293,7 @@ void DatasetOps::SetReceivedProps(const std::string& name, const NvList& props,
 Status DatasetOps::ReceiveOne(int fd, const uint8_t* rec, const DrrRecord& begin, bool swap,
                               const std::string& target, bool force, bool dryrun, bool isprefix,
                               bool istail, NvList* result, const std::string& stream_fs,
-                              const ReplHeaderInfo* info) {
+                              const ReplHeaderInfo* info, std::vector<std::string>* prop_warnings) {
   auto t0 = std::chrono::steady_clock::now();
   std::string pool = target.substr(0, target.find_first_of("/@"));
   auto exists = [&](const std::string& name) {
@@ -407,10 +408,10 @@ Status DatasetOps::ReceiveOne(int fd, const uint8_t* rec, const DrrRecord& begin
   // applied to the new data" (compression, checksum, copies, recordsize). Done here for a
   // new filesystem; an existing one takes them after its data, as the package loop sets
   // them (v23 would restore the old values on a failure; that is not built).
-  if (info && !existing) {
+  if (info && !existing && prop_warnings) {
     if (const ReplFs* f = info->FindSnap(b->toguid, nullptr)) {
-      std::vector<std::string> later;  // the package loop sets them again and reports
-      SetReceivedProps(fs, f->props, &later);
+      SetReceivedProps(fs, f->props, prop_warnings);
+      result->AddUint64("props_set", 1);  // the package loop does not set them again
     }
   }
   s = ReadRecords(fd, swap, &zc, &bytes, [&](const DrrRecord& r, ByteSpan payload) {
