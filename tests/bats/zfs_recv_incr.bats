@@ -130,7 +130,7 @@ change() {
   # A flipped byte and a short stream: nothing of them stays.
   size=$(stat -c %s "$S/inc")
   cp "$S/inc" "$S/flipped"
-  printf '\xff' | dd of="$S/flipped" bs=1 seek=$((size / 2)) conv=notrunc status=none
+  flip_byte "$S/flipped" $((size / 2))
   expect 1 "cannot receive incremental stream: invalid stream (checksum mismatch)" \
     "$ZFS" receive tank/copy <"$S/flipped"
   head -c $((size / 2)) "$S/inc" >"$S/short"

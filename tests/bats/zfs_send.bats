@@ -180,7 +180,7 @@ usage:
 must specify -F to overwrite it" "$ZFS" receive tank/copy <"$S/full"
   cp "$S/full" "$S/flipped"
   size=$(stat -c %s "$S/full")
-  printf '\xff' | dd of="$S/flipped" bs=1 seek=$((size / 2)) conv=notrunc status=none
+  flip_byte "$S/flipped" $((size / 2))
   expect 1 "cannot receive new filesystem stream: invalid stream (checksum mismatch)" \
     "$ZFS" receive tank/bad <"$S/flipped"
   head -c $((size / 2)) "$S/full" >"$S/short"

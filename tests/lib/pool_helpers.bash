@@ -208,6 +208,14 @@ scan_kills() {
 # xattr_set FILE NAME VALUE: sets a user extended attribute (setfattr is not installed).
 xattr_set() { python3 -c "import os,sys; os.setxattr(sys.argv[1], sys.argv[2], sys.argv[3].encode())" "$@"; }
 
+# flip_byte FILE OFFSET: inverts the byte at OFFSET (writing a fixed value would leave the
+# file as it was when that byte already held it).
+flip_byte() {
+  python3 -c "import sys
+with open(sys.argv[1], 'r+b') as f:
+    f.seek(int(sys.argv[2])); b = f.read(1)[0]; f.seek(int(sys.argv[2])); f.write(bytes([b ^ 0xff]))" "$@"
+}
+
 # bytes SIZE: zfs_nicebytes' text ("12.5M", "512B") as bytes.
 bytes() {
   numfmt --from=iec "${1%B}"
