@@ -22,9 +22,6 @@ namespace {
 // A commit with more than this much to log syncs the txg instead: one txg sync writes the
 // data once, where the log would write it twice (zfs_immediate_write_sz's trade, by bytes).
 constexpr uint64_t kZilMaxCommitBytes = 16ULL << 20;
-// zfs_immediate_write_sz: a write chunk larger than this is logged by block pointer
-// (WR_INDIRECT) under logbias=latency without log devices.
-constexpr uint64_t kZfsImmediateWriteSz = 32768;
 
 uint64_t RandomWord() {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -462,8 +459,8 @@ Status Pool::ZilWrite(uint64_t ds_obj, const std::shared_ptr<ZilWriter>& zil, ui
   const bool ready = zil->ready(txg_.synced());
   // zfs_log_write's choice of WR_INDIRECT: a write chunk of one block larger than
   // zfs_immediate_write_sz (none with logbias=throughput), unless the pool has log devices
-  // and logbias=latency (slogging: the log device takes the bytes faster). Volumes log their
-  // bytes (WR_NEED_COPY) always.
+  // and logbias=latency (slogging: the log device takes the bytes faster). A volume's
+  // candidates are its whole blocks (LogWriteVolume: zvol_log_write's rule).
   bool slogging = false;
   if (!od.logbias_throughput) {
     std::lock_guard<std::mutex> al(alloc_mu_);
@@ -471,7 +468,7 @@ Status Pool::ZilWrite(uint64_t ds_obj, const std::shared_ptr<ZilWriter>& zil, ui
   }
   const uint64_t immediate = od.logbias_throughput ? 0 : kZfsImmediateWriteSz;
   auto indirect = [&](const Itx& itx) {
-    return od.zpl && itx.need_copy && itx.one_block && !slogging && itx.len > immediate;
+    return itx.need_copy && itx.one_block && !slogging && itx.len > immediate;
   };
   // What the log itself would hold: an indirect record's data goes to the file's block.
   uint64_t log_bytes = 0;
@@ -530,11 +527,16 @@ Status Pool::ZilWrite(uint64_t ds_obj, const std::shared_ptr<ZilWriter>& zil, ui
       // zfs_get_data for WR_INDIRECT: the block holding the write, written at once
       // (dmu_sync) or already on its way to disk; the record names it. A write cut by a
       // later truncate, or a block the sync will not keep, logs its bytes instead.
-      auto attr = od.zpl->GetAttr(itx.foid);
-      if (!attr.ok() || itx.off >= attr->size) continue;  // gone or cut: nothing to log
+      uint64_t size = volsize;  // zvol_get_data: the volume's, zfs_get_data: the file's
+      if (od.zpl) {
+        auto attr = od.zpl->GetAttr(itx.foid);
+        if (!attr.ok()) continue;  // gone: nothing to log
+        size = attr->size;
+      }
+      if (itx.off >= size) continue;  // cut: nothing to log
       ObjsetWriter::EarlyBlock blk;
       BlkPtr bp;
-      auto st = itx.off + itx.len <= attr->size
+      auto st = itx.off + itx.len <= size
                     ? od.os->CaptureSync(itx.foid, itx.off, itx.len, txg_.synced(), &blk, &bp)
                     : Result<ObjsetWriter::SyncBlock>(ObjsetWriter::SyncBlock::kNone);
       if (st.ok() && *st == ObjsetWriter::SyncBlock::kWritten) {

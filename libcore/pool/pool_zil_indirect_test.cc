@@ -263,5 +263,56 @@ TEST_F(ZilIndirectTest, BlocksWrittenEarlyAreNamedAsTheyAre) {
   ExportAndCheck();
 }
 
+// zvol_log_write: a volume whose blocks are larger than zvol_immediate_write_sz logs whole
+// aligned blocks by pointer and copies the misaligned pieces around them; replay (when the
+// volume is next opened) gives back every byte flushed.
+TEST_F(ZilIndirectTest, AVolumesWholeBlocksAreLoggedByPointer) {
+  ASSERT_TRUE(pool_->CreateVolume("tank/vol", 8 << 20, 64 * 1024, {}).ok());
+  ASSERT_TRUE(pool_->WriteVolume("tank/vol", 0, Bytes(4096, 'z')).ok());
+  ASSERT_TRUE(pool_->ZilCommit("tank/vol").ok());  // starts the volume's chain (a sync)
+  const Bytes data = RandomBytes(1 << 20, 12);
+  const uint64_t before = pool_->zil_stats().indirect_blocks;
+  const uint64_t txg = pool_->txg();
+  // [4K, 4K + 1M): a 60K piece copied, 15 whole blocks by pointer, a 4K piece copied.
+  ASSERT_TRUE(pool_->WriteVolume("tank/vol", 4096, data).ok());
+  ASSERT_TRUE(pool_->ZilCommit("tank/vol").ok());
+  EXPECT_EQ(pool_->zil_stats().indirect_blocks - before, 15u);
+  EXPECT_EQ(pool_->txg(), txg);
+  Crash();
+  auto got = pool_->ReadVolume("tank/vol", 4096, data.size());
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(*got, data);
+  EXPECT_GE(pool_->zil_stats().replayed, 17u);
+  EXPECT_TRUE(pool_->TakeReplayError().ok());
+  ExportAndCheck();
+}
+
+// Blocks at or below the immediate size are copied (the default 8K volblocksize), unless
+// logbias=throughput, which logs every whole block by pointer.
+TEST_F(ZilIndirectTest, SmallVolumeBlocksAreCopiedUnlessLogbiasIsThroughput) {
+  ASSERT_TRUE(pool_->CreateVolume("tank/v8", 4 << 20, 8192, {}).ok());
+  ASSERT_TRUE(pool_->CreateVolume("tank/vt", 4 << 20, 8192, {{"logbias", "throughput"}}).ok());
+  for (const char* v : {"tank/v8", "tank/vt"}) {
+    ASSERT_TRUE(pool_->WriteVolume(v, 0, Bytes(8192, 'z')).ok());
+    ASSERT_TRUE(pool_->ZilCommit(v).ok());
+  }
+  const Bytes data = RandomBytes(256 * 1024, 13);
+  uint64_t before = pool_->zil_stats().indirect_blocks;
+  ASSERT_TRUE(pool_->WriteVolume("tank/v8", 65536, data).ok());
+  ASSERT_TRUE(pool_->ZilCommit("tank/v8").ok());
+  EXPECT_EQ(pool_->zil_stats().indirect_blocks, before);
+  ASSERT_TRUE(pool_->WriteVolume("tank/vt", 65536, data).ok());
+  ASSERT_TRUE(pool_->ZilCommit("tank/vt").ok());
+  EXPECT_EQ(pool_->zil_stats().indirect_blocks - before, 32u);
+  Crash();
+  for (const char* v : {"tank/v8", "tank/vt"}) {
+    auto got = pool_->ReadVolume(v, 65536, data.size());
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    EXPECT_EQ(*got, data) << v;
+  }
+  EXPECT_TRUE(pool_->TakeReplayError().ok());
+  ExportAndCheck();
+}
+
 }  // namespace
 }  // namespace uzfs

@@ -132,8 +132,10 @@ Status Pool::WriteVolume(const std::string& name, uint64_t off, ByteSpan data) {
         return r;
       }
       UZFS_TRY(od->os->Write(kZvolObj, off, data));
-      // zvol_log_write: a flush (Pool::ZilCommit) writes it to the volume's log.
-      LogWriteNeedCopy(od->zil.get(), txg_.open(), kZvolObj, off, data.size());
+      // zvol_log_write: a flush (Pool::ZilCommit) writes it to the volume's log, whole
+      // blocks larger than the immediate size by pointer (WR_INDIRECT).
+      LogWriteVolume(od->zil.get(), txg_.open(), kZvolObj, off, data.size(), bs,
+                     od->logbias_throughput ? 0 : kZfsImmediateWriteSz);
       return Status::Ok();
     }();
     if ((s.code() == ENOSPC || s.code() == EDQUOT) && ((pending && retries == 0) || (deferred && retries < 3))) {

@@ -166,6 +166,25 @@ void LogWriteBlocks(ItxSink* log, uint64_t txg, uint64_t foid, uint64_t off, uin
   }
 }
 
+void LogWriteVolume(ItxSink* log, uint64_t txg, uint64_t foid, uint64_t off, uint64_t len,
+                    uint64_t blksz, uint64_t immediate) {
+  if (!log) return;
+  if (blksz <= immediate) return LogWriteNeedCopy(log, txg, foid, off, len);
+  for (uint64_t at = off, resid = len; resid > 0;) {
+    // Cut at block boundaries, as OpenZFS's zvol_log_write does (zfs-fuse's copies up to
+    // ZIL_MAX_LOG_DATA past a misaligned start, so a write that begins mid-block would never
+    // be logged by pointer).
+    const uint64_t n = std::min(resid, blksz - at % blksz);
+    if (n == blksz) {
+      AssignWrite(log, txg, foid, at, n, /*one_block=*/true);
+    } else {
+      LogWriteNeedCopy(log, txg, foid, at, n);
+    }
+    at += n;
+    resid -= n;
+  }
+}
+
 std::vector<Itx> SplitNeedCopy(Itx itx) {
   std::vector<Itx> out;
   itx.one_block = false;

@@ -23,6 +23,9 @@ namespace uzfs {
 // zil_chain_t and lr_write_t). zfs_log_write cuts longer copied writes in 64K pieces.
 inline constexpr size_t kZilMaxLogData = 128 * 1024 - kZilChainSize - kLrWriteSize;
 inline constexpr size_t kZilWriteSplit = 64 * 1024;  // SPA_MAXBLOCKSIZE >> 1
+// zfs_immediate_write_sz (and zvol_immediate_write_sz): a write chunk larger than this is
+// logged by block pointer (WR_INDIRECT) under logbias=latency without log devices.
+inline constexpr uint64_t kZfsImmediateWriteSz = 32768;
 
 // zfs_log_create / zfs_log_symlink: lr_create_t, the name, and for TX_SYMLINK the target
 // (c.link). txtype: TX_CREATE, TX_MKDIR, TX_MKXATTR or TX_SYMLINK (kTxCi may be or'ed in).
@@ -53,6 +56,12 @@ void LogWriteNeedCopy(ItxSink* log, uint64_t txg, uint64_t foid, uint64_t off, u
 // record per chunk, each marked one_block (a WR_INDIRECT candidate, decided at commit).
 void LogWriteBlocks(ItxSink* log, uint64_t txg, uint64_t foid, uint64_t off, uint64_t len,
                     uint64_t blksz);
+// zvol_log_write: [off, len) of a volume's data object. With blocks larger than `immediate`
+// (zvol_immediate_write_sz, 0 under logbias=throughput) each whole aligned block is a
+// one_block record (WR_INDIRECT unless the commit finds log devices), the pieces around
+// them are copied; with smaller blocks everything is copied, as LogWriteNeedCopy cuts it.
+void LogWriteVolume(ItxSink* log, uint64_t txg, uint64_t foid, uint64_t off, uint64_t len,
+                    uint64_t blksz, uint64_t immediate);
 // A one_block record falling back to WR_NEED_COPY: itself when it fits one copied record,
 // else its kZilWriteSplit pieces.
 std::vector<Itx> SplitNeedCopy(Itx itx);
