@@ -119,6 +119,9 @@ WritePipeline Pool::Pipeline(uint64_t txg) {
   WritePipeline pl;
   pl.top = [this](uint64_t id) { return Top(id); };
   pl.concurrent_io = ConcurrentIo();
+  // The memory the dirty data was allowed (zfs_dirty_data_max) stays with zfsd for the next
+  // txg's dirty data instead of faulting in again.
+  pl.keep_free = dirty_.max();
   pl.allocate = [this, txg](BlockWrite& w) -> Status {
     const BlkPtr* old = w.old;
     const PreparedBlock& b = w.prepared;

@@ -41,6 +41,8 @@ struct WritePipeline {
   TopVdevLookup top;
   bool concurrent_io = false;  // every leaf takes concurrent writes
   TaskQueue* taskq = nullptr;  // nullptr: TaskQueue::Shared()
+  // Free heap memory kept for reuse after a batch (WriteBlocks trims the heap past it).
+  uint64_t keep_free = 0;
 };
 
 // One write of stage 3: a run of adjacent DVAs on one top-level vdev copied into one aligned
