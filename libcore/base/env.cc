@@ -8,10 +8,12 @@
 #include <linux/magic.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <climits>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -167,6 +169,46 @@ class PosixFile : public File {
         return Errno("write " + name_, errno);
       }
       done += static_cast<size_t>(n);
+    }
+    return Status::Ok();
+  }
+
+  Status WriteAtV(uint64_t off, std::span<const ByteSpan> parts) override {
+    // O_DIRECT wants every part aligned, as one write would; otherwise each part alone
+    // (through the bounce buffer where it needs one).
+    if (wfd_ < 0 && direct_) {
+      uint64_t at = off;
+      for (ByteSpan p : parts) {
+        if (!Aligned(at, p.data(), p.size())) return File::WriteAtV(off, parts);
+        at += p.size();
+      }
+    }
+    int fd = wfd_ >= 0 ? wfd_ : fd_;
+    std::vector<struct iovec> iov;
+    iov.reserve(parts.size());
+    for (ByteSpan p : parts)
+      if (!p.empty()) iov.push_back({const_cast<uint8_t*>(p.data()), p.size()});
+    size_t i = 0;
+    while (i < iov.size()) {
+      const int n = static_cast<int>(std::min<size_t>(iov.size() - i, IOV_MAX));
+      ssize_t w = ::pwritev(fd, iov.data() + i, n, static_cast<off_t>(off));
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        return Errno("write " + name_, errno);
+      }
+      if (w == 0) return Status::Error(EIO, "write " + name_ + ": nothing written");
+      off += static_cast<uint64_t>(w);
+      // Past what was written: whole parts, then the rest of a part cut short.
+      for (auto left = static_cast<size_t>(w); left > 0 && i < iov.size();) {
+        if (left >= iov[i].iov_len) {
+          left -= iov[i].iov_len;
+          i++;
+        } else {
+          iov[i].iov_base = static_cast<uint8_t*>(iov[i].iov_base) + left;
+          iov[i].iov_len -= left;
+          left = 0;
+        }
+      }
     }
     return Status::Ok();
   }

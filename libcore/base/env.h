@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,15 @@ class File {
   virtual Status ReadAt(uint64_t off, MutByteSpan buf) = 0;
   // Writes all of data at off.
   virtual Status WriteAt(uint64_t off, ByteSpan data) = 0;
+  // Writes parts back to back from off: what one WriteAt of their concatenation writes,
+  // without making it (pwritev). By default one WriteAt per part.
+  virtual Status WriteAtV(uint64_t off, std::span<const ByteSpan> parts) {
+    for (ByteSpan p : parts) {
+      UZFS_TRY(WriteAt(off, p));
+      off += p.size();
+    }
+    return Status::Ok();
+  }
   // Makes every completed write durable (fdatasync / cache flush).
   virtual Status Sync() = 0;
   // Writes all of data at off and makes that write durable before returning: the intent

@@ -221,6 +221,39 @@ TEST(PosixEnv, FileVdevOnADirectCapableFileSystemIsDirect) {
   EXPECT_FALSE((*g)->direct());
 }
 
+// WriteAtV writes its parts back to back, as one WriteAt of their concatenation: through
+// pwritev (more parts than one call takes, IOV_MAX, and parts of every size), and through
+// the default one-WriteAt-per-part of other files.
+TEST(PosixEnv, VectoredWritesLandAsOneWriteOfTheirConcatenation) {
+  TempDir dir("/var/tmp");
+  ASSERT_FALSE(dir.path().empty());
+  auto check = [&](File& f) {
+    std::vector<Bytes> owned;
+    Bytes want;
+    for (int i = 0; i < 1500; i++) {
+      owned.push_back(Pattern(i % 7 == 0 ? 8192 : 512 * (1 + i % 3), static_cast<uint8_t>(i)));
+      want.insert(want.end(), owned.back().begin(), owned.back().end());
+    }
+    owned.push_back(Bytes());  // an empty part writes nothing
+    std::vector<ByteSpan> parts(owned.begin(), owned.end());
+    ASSERT_TRUE(f.WriteAtV(1 << 20, parts).ok());
+    ASSERT_TRUE(f.Sync().ok());
+    Bytes got(want.size());
+    ASSERT_TRUE(f.ReadAt(1 << 20, got).ok());
+    EXPECT_EQ(got, want);
+  };
+  auto f = PosixEnv()->Open(dir.path() + "/vdev", OpenOptions{.write = true, .create = true, .direct = true});
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  check(**f);
+  auto g = PosixEnv()->Open(dir.path() + "/plain", OpenOptions{.write = true, .create = true});
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  check(**g);
+  auto menv = NewMemEnv();
+  auto m = menv->Open("/mem", OpenOptions{.write = true, .create = true});
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  check(**m);
+}
+
 // A pool whose ashift is finer than what direct I/O on the file takes is not opened direct
 // (each write would be a read-modify-write of a sector, and two at once into one sector race).
 TEST(PosixEnv, DirectNeedsTheCallersFinestIo) {

@@ -29,7 +29,7 @@ class FakePool : public ObjsetSink, public BlockReader {
         next_ += P2RoundUp(b.psize, 512);
       }
     }
-    for (int d = 0; d < copies; d++) blocks_[bp.dva[d].offset()] = b.phys;
+    for (int d = 0; d < copies; d++) blocks_[bp.dva[d].offset()] = Bytes(b.phys.begin(), b.phys.end());
     return bp;
   }
   void Born(const BlkPtr&, uint64_t) override {}

@@ -35,12 +35,12 @@ class FakePool : public ObjsetSink, public BlockReader {
     if (old && old->birth == txg && !old->is_hole() && old->psize() == b.psize &&
         old->ndvas() == copies) {
       for (int d = 0; d < kSpaDvas; d++) bp.dva[d] = old->dva[d];
-      for (int d = 0; d < copies; d++) blocks_[bp.dva[d].offset()] = b.phys;
+      for (int d = 0; d < copies; d++) blocks_[bp.dva[d].offset()] = Bytes(b.phys.begin(), b.phys.end());
       return bp;
     }
     for (int d = 0; d < copies; d++) {
       bp.dva[d].Set(0, next_, b.psize);
-      blocks_[next_] = b.phys;
+      blocks_[next_] = Bytes(b.phys.begin(), b.phys.end());
       unborn_.insert(next_);
       next_ += P2RoundUp(b.psize, 512) + 512;
     }

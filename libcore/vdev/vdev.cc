@@ -24,6 +24,13 @@ uint64_t Vdev::PsizeToAsize(uint64_t psize) const {
   return asize;
 }
 
+Status Vdev::WriteV(uint64_t offset, std::span<const ByteSpan> parts, std::vector<VdevIoError>* errs) {
+  if (parts.size() == 1) return Write(offset, parts[0], errs);
+  Bytes joined;
+  for (ByteSpan p : parts) joined.insert(joined.end(), p.begin(), p.end());
+  return Write(offset, joined, errs);
+}
+
 uint64_t Vdev::GuidSum() const {
   uint64_t s = guid;
   for (const auto& c : children) s += c->GuidSum();
@@ -76,24 +83,16 @@ class LeafVdev : public Vdev {
 
   Status Write(uint64_t offset, ByteSpan data, std::vector<VdevIoError>* errs,
                bool durable) override {
-    auto fail = [&](int code, std::string what) {
-      if (errs) errs->push_back({Describe(*this), guid, code, what});
-      return Status::Error(code, Describe(*this) + ": " + what);
-    };
-    File* f = cur();
-    if (!f) return fail(ENXIO, "device unavailable");
-    if (health.dead()) return fail(ENXIO, "device " + DeadWord() + ": no I/O");
-    if (asize && offset + data.size() > asize) return fail(EIO, "write past the end");
-    const int injected = inject.Hit(true);
-    Status s = injected ? Status::Error(injected, "injected: " + std::string(strerror(injected)))
-               : durable ? f->WriteAtDurable(offset + kVdevLabelStartSize, data)
-                         : f->WriteAt(offset + kVdevLabelStartSize, data);
-    if (!s.ok()) {
-      NoteError(VdevErrKind::kWrite, offset, data.size());
-      return fail(s.code() ? s.code() : EIO, "write error: " + s.message());
-    }
-    io.Count(true, data.size());
-    return Status::Ok();
+    return LeafWrite(offset, data.size(), errs, [&](File* f) {
+      return durable ? f->WriteAtDurable(offset + kVdevLabelStartSize, data)
+                     : f->WriteAt(offset + kVdevLabelStartSize, data);
+    });
+  }
+  Status WriteV(uint64_t offset, std::span<const ByteSpan> parts, std::vector<VdevIoError>* errs) override {
+    uint64_t size = 0;
+    for (ByteSpan p : parts) size += p.size();
+    return LeafWrite(offset, size, errs,
+                     [&](File* f) { return f->WriteAtV(offset + kVdevLabelStartSize, parts); });
   }
   Status Flush() override {
     File* f = cur();
@@ -108,6 +107,27 @@ class LeafVdev : public Vdev {
     return s;
   }
   File* file() override { return cur(); }
+
+  // Write's and WriteV's checks, injection and accounting around write(f).
+  template <typename Fn>
+  Status LeafWrite(uint64_t offset, uint64_t size, std::vector<VdevIoError>* errs, Fn&& write) {
+    auto fail = [&](int code, std::string what) {
+      if (errs) errs->push_back({Describe(*this), guid, code, what});
+      return Status::Error(code, Describe(*this) + ": " + what);
+    };
+    File* f = cur();
+    if (!f) return fail(ENXIO, "device unavailable");
+    if (health.dead()) return fail(ENXIO, "device " + DeadWord() + ": no I/O");
+    if (asize && offset + size > asize) return fail(EIO, "write past the end");
+    const int injected = inject.Hit(true);
+    Status s = injected ? Status::Error(injected, "injected: " + std::string(strerror(injected))) : write(f);
+    if (!s.ok()) {
+      NoteError(VdevErrKind::kWrite, offset, size);
+      return fail(s.code() ? s.code() : EIO, "write error: " + s.message());
+    }
+    io.Count(true, size);
+    return Status::Ok();
+  }
 
   void NoteError(VdevErrKind k, uint64_t offset = 0, uint64_t size = 0) override {
     // A checksum error is the data's, not the device's: counted, no probe (vdev_stat_update
@@ -234,6 +254,21 @@ class MirrorVdev : public Vdev {
     }
     if (!good) return last;
     io.Count(true, data.size());
+    return Status::Ok();
+  }
+  Status WriteV(uint64_t offset, std::span<const ByteSpan> parts, std::vector<VdevIoError>* errs) override {
+    Status last = Status::Error(ENXIO, Describe(*this) + ": no children");
+    int good = 0;
+    uint64_t size = 0;
+    for (ByteSpan p : parts) size += p.size();
+    for (auto& c : children) {
+      if (!c->available()) continue;
+      Status s = c->WriteV(offset, parts, errs);
+      if (s.ok()) good++;
+      else last = s;
+    }
+    if (!good) return last;
+    io.Count(true, size);
     return Status::Ok();
   }
   Status Flush() override { return FlushChildren(*this); }

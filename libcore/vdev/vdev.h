@@ -159,6 +159,11 @@ class Vdev {
   // (The default argument is declared here only; overrides must not repeat it.)
   virtual Status Write(uint64_t offset, ByteSpan data, std::vector<VdevIoError>* errs,
                        bool durable = false) = 0;
+  // Writes parts back to back from offset: what Write of their concatenation does (the
+  // write pipeline's aggregated runs, vdev_queue_aggregate's, without copying them
+  // together). By default the concatenation is made and written (raidz, whose columns cut
+  // across the parts); leaves and mirrors hand the parts down (pwritev).
+  virtual Status WriteV(uint64_t offset, std::span<const ByteSpan> parts, std::vector<VdevIoError>* errs);
   // Makes every completed write below this vdev durable (DKIOCFLUSHWRITECACHE).
   virtual Status Flush() = 0;
   // The opened device of a leaf (nullptr for interior vdevs and missing leaves): labels are

@@ -45,17 +45,20 @@ struct WritePipeline {
   uint64_t keep_free = 0;
 };
 
-// One write of stage 3: a run of adjacent DVAs on one top-level vdev copied into one aligned
-// buffer (vdev_queue.c's aggregation, up to 1 MiB: fewer, larger device writes, which direct
+// One write of stage 3: a run of adjacent DVAs on one top-level vdev written as one vectored
+// write (vdev_queue.c's aggregation, up to 1 MiB: fewer, larger device writes, which direct
 // I/O needs to keep up), a lone DVA of whole sectors written from the block's own buffer, or
 // one block written alone with WriteDvas (raidz, whose parity is per block).
 struct WriteRun {
   struct Free {
     void operator()(uint8_t* p) const { std::free(p); }
   };
-  // a run of DVAs: data at offset of vdev (in buf when joined or padded)
+  // a run of DVAs at offset of vdev: a lone block's data, or the blocks back to back (parts:
+  // their own buffers, or copies in buf where a block needed zeros to whole sectors or its
+  // memory was not on a page)
   Vdev* vdev = nullptr;
   uint64_t offset = 0;
+  std::vector<ByteSpan> parts;
   ByteSpan data;
   std::unique_ptr<uint8_t, Free> buf;
   // a block alone (bp set): every DVA through WriteDvas

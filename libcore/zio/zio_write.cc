@@ -36,14 +36,15 @@ PreparedBlock PrepareBlock(ByteSpan data, const WriteProps& p) {
       if (psize < data.size()) {
         out.resize(psize, 0);
         std::fill(out.begin() + static_cast<long>(c), out.end(), 0);
-        b.phys = std::move(out);
+        b.own = std::move(out);
+        b.phys = b.own;
         b.psize = psize;
         b.compress = p.compress;
       }
     }
   }
   if (b.psize == 0) {
-    b.phys.assign(data.begin(), data.end());
+    b.phys = data;  // zio_write without a transform: the caller's buffer is the image
     b.psize = data.size();
   }
   ComputeChecksum(p.checksum, b.phys, false, &b.cksum);

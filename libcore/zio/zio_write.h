@@ -31,15 +31,32 @@ struct WriteProps {
 };
 
 struct PreparedBlock {
-  Bytes phys;              // psize bytes as stored
+  ByteSpan phys;           // psize bytes as stored: in own, or the caller's data itself
+  Bytes own;               // the compressed image (empty when phys is the data as given)
   uint64_t lsize = 0;
   uint64_t psize = 0;      // 0 for a hole
   uint8_t compress = 2;    // what was actually used (off when compression did not pay)
   ZioCksum cksum;
   bool hole() const { return psize == 0; }
+
+  PreparedBlock() = default;
+  // A move keeps own's buffer, so phys stays valid; a copy points phys at its own copy.
+  PreparedBlock(PreparedBlock&&) noexcept = default;
+  PreparedBlock& operator=(PreparedBlock&&) noexcept = default;
+  PreparedBlock(const PreparedBlock& o) { *this = o; }
+  PreparedBlock& operator=(const PreparedBlock& o) {
+    if (this == &o) return *this;
+    own = o.own;
+    phys = !o.own.empty() && o.phys.data() == o.own.data() ? ByteSpan(own.data(), o.phys.size()) : o.phys;
+    lsize = o.lsize, psize = o.psize, compress = o.compress, cksum = o.cksum;
+    return *this;
+  }
 };
 
 // Compresses and checksums one block. data.size() must be a multiple of 512, ≤ 128 KiB.
+// A block stored as it is (not compressed) is not copied: phys is data, which must then
+// outlive the result (and a moved-from result's own buffer moves with it, so phys stays
+// valid across moves).
 PreparedBlock PrepareBlock(ByteSpan data, const WriteProps& p);
 
 // Fills a bp's fields from a prepared block (everything but the DVAs and fill).
