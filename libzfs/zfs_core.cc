@@ -380,7 +380,7 @@ Result<uint64_t> ZfsSend(const std::string& snapshot, const std::string& from, i
   NvList a;
   a.AddString("name", snapshot);
   if (!from.empty()) a.AddString("from", from);
-  if (fromorigin) a.AddBoolean("fromorigin");
+  if (fromorigin) a.AddBooleanValue("fromorigin", true);
   UZFS_ASSIGN(NvList r, Call(proto::OpId::kZfsSend, a, {out_fd}));
   return r.GetUint64("bytes").value_or(0);
 }
