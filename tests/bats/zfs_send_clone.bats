@@ -5,7 +5,7 @@
 # origin's guid; -R sends a clone after the filesystem holding its origin, its first
 # snapshot as such a clone stream. Judged by zfs-fuse both ways (its receive of our streams,
 # ours of its), by the trees' manifests and zfs-fuse's zdb -bcc. Also zfs receive -d making
-# the missing parents (create_parents).
+# the missing parents (create_parents), and an -R -I receive promoting what the sender promoted.
 
 load ../lib/pool_helpers
 load ../lib/oracle
@@ -304,5 +304,58 @@ describe_clones() {
   "$ZPOOL" export tank
   oracle_start
   oracle_zdb_clean "$V" tank
+  oracle_stop
+}
+
+# promote_after BIN POOL: zfs promote of POOL/top/a (z becomes the clone of a@s1), @s3.
+promote_after() {
+  "$1" promote "$2/top/a"
+  echo more >>"$(mp "$1" "$2/top/a")/name"
+  "$1" snapshot -r "$2/top@s3"
+}
+
+@test "zfs receive -R -I after a zfs promote on the sender promotes here too, ours and zfs-fuse's" {
+  "$ZPOOL" create -R "$ALT" tank "$V/d0"
+  mkclones "$ZFS" tank
+  "$ZFS" send -R tank/top@s2 >"$S/full"
+  promote_after "$ZFS" tank
+  "$ZFS" send -R -I s2 tank/top@s3 >"$S/inc"
+  describe_clones "$ZFS" tank >"$BATS_TEST_TMPDIR/ours"
+  grep -q '^X/top/z	X/top/a@s1$' "$BATS_TEST_TMPDIR/ours"
+  "$ZPOOL" export tank
+  oracle_start
+  "$ZF_ZPOOL" create -R "$ZALT" zpool1 "$V/d1"
+  "$ZF_ZFS" receive -d zpool1 <"$S/full"
+  run "$ZF_ZFS" receive -v -F -d zpool1 <"$S/inc"
+  [ "$status" -eq 0 ]
+  [[ $output == *"promoting zpool1/top/a"* ]]
+  "$ZF_ZPOOL" export zpool1
+  "$ZF_ZPOOL" import -d "$V" -R "$ZALT" zpool1
+  describe_clones "$ZF_ZFS" zpool1 >"$BATS_TEST_TMPDIR/theirs"
+  diff "$BATS_TEST_TMPDIR/ours" "$BATS_TEST_TMPDIR/theirs"
+  # zfs-fuse's streams of the same (its tree put back as it was at @s2), received by us.
+  "$ZF_ZFS" create zpool1/src
+  "$ZF_ZFS" rename zpool1/top zpool1/src/top
+  "$ZF_ZFS" destroy -r zpool1/src/top@s3
+  "$ZF_ZFS" rollback zpool1/src/top/a@s2
+  "$ZF_ZFS" promote zpool1/src/top/z
+  "$ZF_ZFS" send -R zpool1/src/top@s2 >"$S/zf-full"
+  promote_after "$ZF_ZFS" zpool1/src
+  "$ZF_ZFS" send -R -I s2 zpool1/src/top@s3 >"$S/zf-inc"
+  "$ZF_ZPOOL" export zpool1
+  oracle_stop
+  "$ZPOOL" import -d "$V" -R "$ALT" tank
+  "$ZFS" destroy -R tank/top
+  "$ZFS" receive -e tank <"$S/zf-full"
+  [ "$("$ZFS" get -H -o value origin tank/top/a)" = tank/top/z@s1 ]
+  run "$ZFS" receive -v -F -e tank <"$S/zf-inc"
+  [ "$status" -eq 0 ]
+  [[ $output == *"promoting tank/top/a"* ]]
+  describe_clones "$ZFS" tank >"$BATS_TEST_TMPDIR/again"
+  diff "$BATS_TEST_TMPDIR/ours" "$BATS_TEST_TMPDIR/again"
+  "$ZPOOL" export tank
+  oracle_start
+  oracle_zdb_clean "$V" tank
+  oracle_zdb_clean "$V" zpool1
   oracle_stop
 }
