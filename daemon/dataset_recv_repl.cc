@@ -2,7 +2,8 @@
 // libzfs_sendrecv.c's recv_incremental_replication (the target's tree gathered as
 // gather_nvlist does, planned by PlanIncrementalReplication, the steps run through the
 // destroy / rename / set operations, passes repeated while they make progress) and
-// guid_to_name. A filesystem the sender promoted is promoted (kPromote). Runs on the receive's thread, as the rest of zfs receive does (dataset_recv.cc).
+// guid_to_name. A filesystem the sender promoted is promoted (kPromote). Runs on the
+// receive's thread, as the rest of zfs receive does (dataset_recv.cc).
 #include <cerrno>
 #include <map>
 
