@@ -149,6 +149,10 @@ class DatasetOps {
                     NvList* result, const std::string& sendfs = "",
                     const ReplHeaderInfo* info = nullptr,
                     std::vector<std::string>* prop_warnings = nullptr);
+  // create_parents for zfs receive -d: the filesystems between target and new filesystem
+  // fs's parent that do not exist are made and mounted; EINVAL "cannot receive new
+  // filesystem stream: failed to create ancestor 'X'".
+  Status CreateRecvParents(const std::string& target, const std::string& fs);
   // dataset_recv_repl.cc: the target's tree under tofs as gather_nvlist describes a sender's.
   Result<std::vector<ReplFs>> GatherLocal(const std::string& tofs, const std::string& fromsnap,
                                           bool recursive);

@@ -174,8 +174,6 @@ Status DatasetOps::ReceiveStream(int fd, const std::string& target, bool force, 
   if (!e.ok()) return Line(EINVAL, kRecv, "invalid backup stream");
   if (Status c = CheckPackageHeader(header, *e); !c.ok())
     return Line(EINVAL, kRecv, c.message());
-  for (const ReplFs& f : info.fss)
-    if (f.origin) return Line(ENOTSUP, kRecv, "clones in a replication stream are not supported by uzfs yet");
   std::vector<std::string> made, warnings;  // new filesystems, in order; property failures
   std::vector<std::string> log, errors;     // recv_incremental_replication's -v lines, errors
   // zfs_receive_package: an incremental package first makes the target's tree the stream's
@@ -200,7 +198,7 @@ Status DatasetOps::ReceiveStream(int fd, const std::string& target, bool force, 
   };
   const std::string sendfs = b->toname.substr(0, b->toname.find('@'));
   uint64_t n = 0, bytes = 2 * kDrrSize + b->payloadlen;
-  std::vector<std::string> tonames, intos;  // each substream's, for zfs receive -v
+  std::vector<std::string> tonames, intos, origins;  // each substream's, for zfs receive -v
   std::vector<uint64_t> incrs;
   for (;;) {
     if (!ReadFull(fd, rec, kDrrSize)) return ReadFailed();
@@ -234,6 +232,8 @@ Status DatasetOps::ReceiveStream(int fd, const std::string& target, bool force, 
     bytes += one.GetUint64("bytes").value_or(0);
     if (const std::string* t = one.GetString("toname")) tonames.push_back(*t);
     if (const std::string* i = one.GetString("into")) intos.push_back(*i);
+    const std::string* o = one.GetString("origin");
+    origins.push_back(o ? *o : "");
     incrs.push_back(one.GetUint64("incremental").value_or(0));
     *result = std::move(one);
     n++;
@@ -257,6 +257,8 @@ Status DatasetOps::ReceiveStream(int fd, const std::string& target, bool force, 
   if (softerr) result->AddUint64("softerr", 1);
   result->AddStringArray("series_toname", std::move(tonames));
   result->AddStringArray("series_into", std::move(intos));
+  result->AddStringArray("series_origin", std::move(origins));
+  result->Remove("origin");
   result->AddUint64Array("series_incremental", std::move(incrs));
   result->Remove("fs");
   result->Remove("props_set");
@@ -287,6 +289,27 @@ void DatasetOps::SetReceivedProps(const std::string& name, const NvList& props,
   if (!s.ok()) warnings->push_back("cannot receive properties on " + name + ": " + s.message());
   for (const auto& [prop, e] : errors)  // zfs_receive_one's prop_errbuf lines
     warnings->push_back("cannot receive " + prop + " property on " + name + ": " + e.message());
+}
+
+Status DatasetOps::CreateRecvParents(const std::string& target, const std::string& fs) {
+  if (fs.compare(0, target.size() + 1, target + "/") != 0) return Status::Ok();
+  std::string pool = target.substr(0, target.find_first_of("/@"));
+  std::vector<std::string> made;
+  Status s = t_->With(pool, [&](Pool& p) -> Status {
+    for (size_t i = fs.find('/', target.size() + 1); i != std::string::npos; i = fs.find('/', i + 1)) {
+      std::string a = fs.substr(0, i);
+      if (p.DatasetProps(a).ok()) continue;
+      if (!p.CreateFilesystem(a, {}).ok())
+        return Line(EINVAL, kRecvNew, "failed to create ancestor '" + a + "'");
+      made.push_back(a);
+    }
+    return made.empty() ? Status::Ok() : p.Sync();
+  });
+  // create_parents mounts each one it made (-u or not), as zfs create does.
+  for (const std::string& a : made)
+    if (Status m = m_->MountIfAuto(a); !m.ok() && s.ok())
+      s = Line(m.code(), kRecvNew, "failed to mount ancestor '" + a + "'");
+  return s;
 }
 
 // zfs_receive_one: one substream, whose BEGIN record rec (decoded: begin) was read.
@@ -324,7 +347,16 @@ Status DatasetOps::ReceiveOne(int fd, const uint8_t* rec, const DrrRecord& begin
   std::string value = target + chop;
   if (!CheckDatasetName(value, true).ok() || value.find('@') == std::string::npos)
     return Line(EINVAL, kRecv, "invalid name");
-  if (b->fromguid == 0 || (b->flags & kDrrFlagClone)) {
+  // zfs_receive_one: a clone stream's origin is the local snapshot with its fromguid, found
+  // as guid_to_name finds it (below the target first, then the whole pool).
+  const bool clone = b->flags & kDrrFlagClone;
+  std::string origin;
+  if (clone) {
+    origin = GuidToName(target, b->fromguid);
+    if (origin.empty()) return Line(ENOENT, kRecv, "local origin for clone " + value + " does not exist");
+    result->AddString("origin", origin);  // zfs receive -v: "found clone origin ..."
+  }
+  if (b->fromguid == 0 || clone) {
     // A new filesystem whose parent is not there: the parent found by the guid of its
     // fromsnap (renamed on the sender and here).
     size_t slash = value.rfind('/');
@@ -343,11 +375,10 @@ Status DatasetOps::ReceiveOne(int fd, const uint8_t* rec, const DrrRecord& begin
   result->AddString("toname", toname);
   result->AddString("into", value);
   result->AddUint64("incremental", b->fromguid != 0);
-  if (b->flags & kDrrFlagClone)
-    return Line(ENOTSUP, kRecvNew, "clone streams are not supported by uzfs yet");
-  // zfs_receive_one: an incremental goes into the existing filesystem; a full stream makes
-  // a new one, or (-F) replaces one that has no snapshots.
-  const bool incremental = b->fromguid != 0;
+  // zfs_receive_one: an incremental goes into the existing filesystem; a full or clone
+  // stream makes a new one, or (-F) replaces one that has no snapshots (a clone stream:
+  // refused then by dmu_recv_begin).
+  const bool incremental = b->fromguid != 0 && !clone;
   const char* errbuf = incremental ? kRecvIncr : kRecvNew;
   const bool existing = exists(fs);
   if (existing && !incremental) {
@@ -367,6 +398,7 @@ Status DatasetOps::ReceiveOne(int fd, const uint8_t* rec, const DrrRecord& begin
   }
   if (!existing && (incremental || fs.find('/') == std::string::npos))
     return Line(ENOENT, errbuf, "destination '" + fs + "' does not exist");
+  if (!existing && isprefix && !istail && !dryrun) UZFS_TRY(CreateRecvParents(target, fs));
   ZioCksum zc;
   Fletcher4Incremental(ByteSpan(rec, kDrrSize), &zc);
   uint64_t bytes = kDrrSize;
@@ -377,7 +409,7 @@ Status DatasetOps::ReceiveOne(int fd, const uint8_t* rec, const DrrRecord& begin
   }
   Pool::RecvState st;
   Status s = t_->With(pool, [&](Pool& p) -> Status {
-    auto r = p.RecvBegin(fs, snap, *b, force);
+    auto r = p.RecvBegin(fs, snap, *b, force, origin);
     if (!r.ok()) return r.status();
     st = std::move(*r);
     return Status::Ok();

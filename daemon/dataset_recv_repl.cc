@@ -2,7 +2,8 @@
 // libzfs_sendrecv.c's recv_incremental_replication (the target's tree gathered as
 // gather_nvlist does, planned by PlanIncrementalReplication, the steps run through the
 // destroy / rename / set operations, passes repeated while they make progress) and
-// guid_to_name. Runs on the receive's thread, as the rest of zfs receive does (dataset_recv.cc).
+// guid_to_name. A filesystem the sender promoted is promoted (kPromote). Runs on the
+// receive's thread, as the rest of zfs receive does (dataset_recv.cc).
 #include <cerrno>
 #include <map>
 
@@ -95,7 +96,25 @@ bool DatasetOps::RecvIncrementalReplication(const std::string& tofs, const ReplH
       return true;
     }
     std::vector<std::string> notes;
-    auto steps = PlanIncrementalReplication(info, *local, tofs, force, isprefix, &notes);
+    // created_before over the local tree: by the snapshots' creation txgs.
+    auto txg_of = [&](uint64_t guid) -> uint64_t {
+      std::string name = LocalSnapByGuid(*local, guid);
+      uint64_t txg = 0;
+      if (name.empty()) return 0;
+      (void)t_->With(pool, [&](Pool& p) -> Status {
+        UZFS_ASSIGN(auto snaps, p.Snapshots(name.substr(0, name.find('@'))));
+        for (const auto& row : snaps)
+          if (row.name == name) txg = row.creation_txg;
+        return Status::Ok();
+      });
+      return txg;
+    };
+    auto created_before = [&](uint64_t g1, uint64_t g2) -> int {
+      uint64_t t1 = txg_of(g1), t2 = txg_of(g2);
+      if (!t1 || !t2) return -1;
+      return t1 < t2 ? 1 : 0;
+    };
+    auto steps = PlanIncrementalReplication(info, *local, tofs, force, isprefix, &notes, created_before);
     for (std::string& n : notes) log->push_back(std::move(n));
     bool progress = false;
     needagain = false;
@@ -103,6 +122,14 @@ bool DatasetOps::RecvIncrementalReplication(const std::string& tofs, const ReplH
       Status st;
       NvList args, res;
       switch (s.kind) {
+        case ReplStep::kAgain:  // its snapshots are handled in the next pass
+          needagain = true;
+          continue;
+        case ReplStep::kPromote:  // recv_incremental_replication's ZFS_IOC_PROMOTE
+          log->push_back("promoting " + s.name);
+          args.AddString("name", s.name);
+          if (Promote(args, &res).ok()) progress = true;
+          continue;
         case ReplStep::kSetSnapProps: {  // zfs_ioctl(ZFS_IOC_SET_PROP) with errors ignored
           std::vector<std::string> ignored;
           SetReceivedProps(s.name, s.props, &ignored);

@@ -35,12 +35,13 @@ Status WriteAll(int fd, ByteSpan b) {
 
 Status DatasetOps::Send(Session* session, const NvList& args) {
   std::string name = Str(args, "name"), from = Str(args, "from");
+  const bool fromorigin = Flag(args, "fromorigin");  // zfs_cmd_t's zc_obj in zfs_ioc_send
   if (!session || session->fds_in.empty() || session->fds_in[0] < 0)
     return Status::Error(EINVAL, "no descriptor to write the stream to");
   UZFS_TRY(CheckDatasetName(name, true));
   auto src = std::make_shared<Pool::SendSource>();
   UZFS_TRY(WithPool(name, [&](Pool& p) -> Status {
-    UZFS_ASSIGN(*src, p.BeginSend(name, from));
+    UZFS_ASSIGN(*src, p.BeginSend(name, from, fromorigin));
     return Status::Ok();
   }));
   int fd = session->fds_in[0];

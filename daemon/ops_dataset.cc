@@ -64,7 +64,7 @@ void RegisterDatasetOps(Registry& reg, PoolTable* table, MountTable* mounts) {
         user.AddString("options", o.empty() ? "nosuid,nodev" : o + ",nosuid,nodev");
         return ops->Mount(user, r);
       });
-  add(OpId::kZfsSend, D, {{"name", S, true}, {"from", S}},
+  add(OpId::kZfsSend, D, {{"name", S, true}, {"from", S}, {"fromorigin", B}},
       [ops](const Caller& c, const NvList& a, NvList*) { return ops->Send(c.session, a); });
   add(OpId::kZfsReceive, D,
       {{"target", S, true}, {"force", B}, {"dryrun", B}, {"isprefix", B}, {"istail", B}},

@@ -375,10 +375,12 @@ Result<std::vector<Hold>> ZfsHolds(const std::string& snapshot) {
   return out;
 }
 
-Result<uint64_t> ZfsSend(const std::string& snapshot, const std::string& from, int out_fd) {
+Result<uint64_t> ZfsSend(const std::string& snapshot, const std::string& from, int out_fd,
+                         bool fromorigin) {
   NvList a;
   a.AddString("name", snapshot);
   if (!from.empty()) a.AddString("from", from);
+  if (fromorigin) a.AddBooleanValue("fromorigin", true);
   UZFS_ASSIGN(NvList r, Call(proto::OpId::kZfsSend, a, {out_fd}));
   return r.GetUint64("bytes").value_or(0);
 }

@@ -188,8 +188,11 @@ struct Hold {
 Result<std::vector<Hold>> ZfsHolds(const std::string& snapshot);
 // zfs send: the stream of snapshot ("pool/fs@snap"; from: an incremental source, "@a" or
 // "pool/fs@a", empty for a full stream) written by zfsd to out_fd (passed as SCM_RIGHTS);
-// returns when the stream has ended, with its length.
-Result<uint64_t> ZfsSend(const std::string& snapshot, const std::string& from, int out_fd);
+// returns when the stream has ended, with its length. fromorigin (from empty): a clone's
+// snapshot as the incremental from the clone's origin, flagged DRR_FLAG_CLONE (anything
+// else whole), as zfs_ioc_send's zc_obj asks.
+Result<uint64_t> ZfsSend(const std::string& snapshot, const std::string& from, int out_fd,
+                         bool fromorigin = false);
 // zfs receive: zfsd reads a stream from in_fd (SCM_RIGHTS) into target. Returns the daemon's
 // result (toname, into, incremental, bytes, seconds, fs); an error's message is the whole
 // line to print.

@@ -62,11 +62,16 @@ static int RunReceive(const Cmd& self, int argc, char** argv) {
     // A compound stream (zfs send -I, -R, -p): a line per substream, as zfs_receive_one
     // prints them.
     const std::vector<uint64_t>* incr = r->GetUint64Array("series_incremental");
-    for (size_t i = 0; i < series_to->size(); i++)
+    const auto* origins = strings("series_origin");
+    for (size_t i = 0; i < series_to->size(); i++) {
+      if (origins && i < origins->size() && !(*origins)[i].empty())
+        std::printf("found clone origin %s\n", (*origins)[i].c_str());
       std::printf("%s %s stream of %s into %s\n", dryrun ? "would receive" : "receiving",
                   !incr || i >= incr->size() || (*incr)[i] ? "incremental" : "full",
                   (*series_to)[i].c_str(), (*series_into)[i].c_str());
+    }
   } else if (verbose && toname && into) {
+    if (const std::string* o = r->GetString("origin")) std::printf("found clone origin %s\n", o->c_str());
     std::printf("%s %s stream of %s into %s\n", dryrun ? "would receive" : "receiving",
                 r->GetUint64("incremental").value_or(0) ? "incremental" : "full",
                 toname->c_str(), into->c_str());

@@ -44,12 +44,15 @@ bool WriteOut(const uint8_t* p, size_t n) {
 // (dmu_send_package.h) whose substreams are the incremental streams from each snapshot of fs
 // to the next, from @from to snap.
 int SendSeries(const std::string& snap, const std::string& fs, const std::string& from,
-               bool verbose) {
+               bool fromorigin, bool verbose) {
   auto all = FetchDatasets({fs}, true, 1);
   if (!all.ok()) return FetchFailed({fs}, all.status());
   SortByName(&*all);
-  std::vector<std::string> chain;  // the snapshots from @from to snap, in creation order
-  bool in = false, found = false;
+  // The snapshots from @from to snap, in creation order; from the first with fromorigin
+  // (dump_filesystem's seenfrom without a fromsnap), which goes from the clone's origin.
+  std::vector<std::string> chain;
+  if (fromorigin) chain.push_back("");
+  bool in = fromorigin, found = false;
   for (const Dataset& d : *all) {
     if (d.type != "snapshot" || d.name.compare(0, fs.size() + 1, fs + "@") != 0) continue;
     if (d.name == fs + "@" + from) in = true;
@@ -61,14 +64,15 @@ int SendSeries(const std::string& snap, const std::string& fs, const std::string
   }
   if (!found) return Fail("cannot open '" + snap + "': dataset does not exist");
   if (!in) return Fail("warning: cannot send '" + snap + "': incremental source (@" + from + ") does not exist");
-  if (chain.size() < 2) return Fail("warning: cannot send '" + snap + "': not an earlier snapshot from the same fs");
+  if (chain.size() < 2 && !fromorigin)
+    return Fail("warning: cannot send '" + snap + "': not an earlier snapshot from the same fs");
   Bytes header = CompoundHeader(snap);
   if (!WriteOut(header.data(), header.size())) return Fail("warning: cannot send '" + snap + "': Broken pipe");
   for (size_t i = 1; i < chain.size(); i++) {
     if (verbose)  // dump_snapshot's line
       std::fprintf(stderr, "sending from @%s to %s\n",
                    chain[i - 1].substr(chain[i - 1].find('@') + 1).c_str(), chain[i].c_str());
-    auto sent = lzc::ZfsSend(chain[i], chain[i - 1], STDOUT_FILENO);
+    auto sent = lzc::ZfsSend(chain[i], chain[i - 1], STDOUT_FILENO, chain[i - 1].empty());
     if (!sent.ok()) return SendFailed(chain[i], sent.status());
   }
   Bytes end = PackageEnd();
@@ -107,7 +111,7 @@ uint64_t Guid(const Dataset& d) { return std::strtoull(d.Get("guid").c_str(), nu
 // dump_filesystem / dump_snapshot), then the final END. from is the short name of the
 // incremental source ("" for none); doall sends every snapshot up to tosnap.
 int SendPackage(const std::string& snap, const std::string& fs, const std::string& from,
-                bool replicate, bool doall, bool verbose) {
+                bool fromorigin, bool replicate, bool doall, bool verbose) {
   const std::string tosnap = snap.substr(snap.find('@') + 1);
   auto all = FetchDatasets({fs}, true, replicate ? -1 : 1);
   if (!all.ok()) return FetchFailed({fs}, all.status());
@@ -127,12 +131,21 @@ int SendPackage(const std::string& snap, const std::string& fs, const std::strin
       continue;
     }
     if (!replicate && d.name != fs) continue;
-    if (d.Get("origin") != "-" && d.Get("origin") != "")
-      return Fail("cannot send '" + snap + "': " + d.name +
-                  " is a clone: clones in a replication stream are not supported by uzfs yet");
     ReplFs f;
     f.guid = Guid(d);
     f.name = d.name;
+    // send_iterate_fs: a clone's origin snapshot by guid (zfs_open of the origin: it may lie
+    // outside the tree).
+    if (std::string origin = d.Get("origin"); origin != "-" && !origin.empty()) {
+      auto it = byname.find(origin);
+      if (it != byname.end()) {
+        f.origin = Guid(*it->second);
+      } else {
+        auto o = FetchDatasets({origin}, false, 0);
+        if (!o.ok() || o->empty()) return FetchFailed({origin}, o.ok() ? Status::Error(ENOENT, "dataset does not exist") : o.status());
+        f.origin = Guid(o->front());
+      }
+    }
     f.props = LocalProps(d);
     // send_iterate_fs: the guid of the parent's fromsnap (its tosnap when it has none).
     if (d.name != fs) {
@@ -147,8 +160,28 @@ int SendPackage(const std::string& snap, const std::string& fs, const std::strin
   Bytes packed = ReplHeader(from, tosnap, replicate, fss).EncodeXdr();
   Bytes header = CompoundHeader(snap, packed);
   if (!WriteOut(header.data(), header.size())) return Fail("warning: cannot send '" + snap + "': Broken pipe");
+  // dump_filesystems: the list's order, a clone after the filesystem holding its origin
+  // (one skipped for that is sent in the next round).
+  std::vector<size_t> order;
+  std::vector<bool> sent(fss.size(), false);
+  for (bool again = true; again;) {
+    again = false;
+    for (size_t i = 0; i < fss.size(); i++) {
+      if (sent[i]) continue;
+      bool wait = false;
+      for (size_t j = 0; j < fss.size() && fss[i].origin; j++)
+        for (const auto& [n, g] : fss[j].snaps)
+          if (g == fss[i].origin && !sent[j]) wait = true;
+      if (wait) {
+        again = true;
+        continue;
+      }
+      order.push_back(i);
+      sent[i] = true;
+    }
+  }
   bool err = false;
-  for (size_t i = 0; i < fss.size(); i++) {
+  for (size_t i : order) {
     const std::string& name = fss[i].name;
     if (!byname.count(name + "@" + tosnap)) {
       std::fprintf(stderr, "WARNING: could not send %s@%s: does not exist\n", name.c_str(), tosnap.c_str());
@@ -159,7 +192,7 @@ int SendPackage(const std::string& snap, const std::string& fs, const std::strin
     bool missingfrom = !from.empty() && !byname.count(name + "@" + from);
     if (!doall) {
       std::string base = missingfrom || from.empty() ? "" : "@" + from;
-      auto sent = lzc::ZfsSend(name + "@" + tosnap, base, STDOUT_FILENO);
+      auto sent = lzc::ZfsSend(name + "@" + tosnap, base, STDOUT_FILENO, fromorigin || missingfrom);
       if (!sent.ok()) return SendFailed(name + "@" + tosnap, sent.status());
       continue;
     }
@@ -176,7 +209,9 @@ int SendPackage(const std::string& snap, const std::string& fs, const std::strin
       if (seento || !seenfrom) continue;
       if (thissnap == tosnap) seento = true;
       if (verbose) std::fprintf(stderr, "sending from @%s to %s\n", prev.c_str(), s->name.c_str());
-      auto sent = lzc::ZfsSend(s->name, prev.empty() ? "" : "@" + prev, STDOUT_FILENO);
+      // dump_snapshot: the first goes from the clone's origin (fromorigin, or any -R).
+      auto sent = lzc::ZfsSend(s->name, prev.empty() ? "" : "@" + prev, STDOUT_FILENO,
+                               prev.empty() && (fromorigin || replicate));
       if (!sent.ok()) return SendFailed(s->name, sent.status());
       prev = thissnap;
     }
@@ -213,11 +248,18 @@ static int RunSend(const Cmd& self, int argc, char** argv) {
   if (at == std::string::npos) return UsageError(self, "argument must be a snapshot");
   std::string fs = args[0].substr(0, at);
   // zfs_open of the filesystem first, as zfs_do_send does.
-  if (auto ds = FetchDatasets({fs}, false, 0); !ds.ok()) return FetchFailed({fs}, ds.status());
+  auto ds = FetchDatasets({fs}, false, 0);
+  if (!ds.ok()) return FetchFailed({fs}, ds.status());
   // Not built yet: say so instead of sending something else.
   if (dedup) return Fail("cannot send '" + args[0] + "': -D is not supported by uzfs yet");
-  const bool doall = !from_I.empty() || (replicate && from_i.empty());
   std::string from = !from_I.empty() ? from_I[0] : from_i.empty() ? "" : from_i[0];
+  // zfs_do_send: the clone's origin as the source is the incremental from the origin.
+  bool fromorigin = false;
+  if (!from.empty() && from != "-" && !ds->empty() && from == ds->front().Get("origin")) {
+    fromorigin = true;
+    from.clear();
+  }
+  const bool doall = !from_I.empty() || (replicate && from.empty());
   if (size_t fat = from.find('@'); fat != std::string::npos) {
     // "fs@a" must name the same filesystem; "@a" and "a" name a snapshot of it.
     if (fat != 0 && from.substr(0, fat) != fs)
@@ -226,11 +268,11 @@ static int RunSend(const Cmd& self, int argc, char** argv) {
     if (from.find_first_of("@/") != std::string::npos)
       return UsageError(self, "invalid incremental source");
   }
-  if ((!from_i.empty() || !from_I.empty()) && from.empty())
+  if ((!from_i.empty() || !from_I.empty()) && from.empty() && !fromorigin)
     return Fail("cannot send '" + args[0] + "': zero-length incremental source");
-  if (replicate || props) return SendPackage(args[0], fs, from, replicate, doall, verbose);
-  if (doall) return SendSeries(args[0], fs, from, verbose);
-  auto sent = lzc::ZfsSend(args[0], from.empty() ? "" : "@" + from, STDOUT_FILENO);
+  if (replicate || props) return SendPackage(args[0], fs, from, fromorigin, replicate, doall, verbose);
+  if (doall) return SendSeries(args[0], fs, from, fromorigin, verbose);
+  auto sent = lzc::ZfsSend(args[0], from.empty() ? "" : "@" + from, STDOUT_FILENO, fromorigin);
   if (!sent.ok()) return SendFailed(args[0], sent.status());
   return kExitOk;
 }

@@ -24,13 +24,23 @@ std::string LocalSnapByGuid(const std::vector<ReplFs>& local, uint64_t guid) {
 std::vector<ReplStep> PlanIncrementalReplication(const ReplHeaderInfo& stream,
                                                  const std::vector<ReplFs>& local,
                                                  const std::string& tofs, bool force,
-                                                 bool isprefix, std::vector<std::string>* notes) {
+                                                 bool isprefix, std::vector<std::string>* notes,
+                                                 const CreatedBefore& created_before) {
   std::vector<ReplStep> steps;
   for (const ReplFs& fs : local) {
     // The stream's filesystem: the one holding the first of our snapshots it has.
     const ReplFs* sfs = nullptr;
     for (const auto& [n, g] : fs.snaps)
       if ((sfs = stream.FindSnap(g, nullptr))) break;
+    // Another origin there ("zfs promote" on the sender): created_before (0 when the local
+    // fs is no clone, 1 when the stream's is none) says whether to promote this one.
+    if (sfs && sfs->origin != fs.origin) {
+      int before = !fs.origin ? 0 : !sfs->origin ? 1 : 0;
+      if (fs.origin && sfs->origin && created_before) before = created_before(sfs->origin, fs.origin);
+      if (before == 1) steps.push_back({ReplStep::kPromote, fs.name, "", {}});
+      steps.push_back({ReplStep::kAgain, fs.name, "", {}});
+      continue;
+    }
     uint64_t fromguid = 0;
     for (const auto& [n, g] : fs.snaps) {
       std::string sname;

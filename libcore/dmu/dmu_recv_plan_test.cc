@@ -18,7 +18,7 @@ ReplFs Fs(const std::string& name, uint64_t pfs, std::vector<std::pair<std::stri
 std::vector<std::string> Show(const std::vector<ReplStep>& steps) {
   std::vector<std::string> out;
   for (const ReplStep& s : steps) {
-    static const char* kinds[] = {"destroy", "rename", "props", "destroyfs", "renamefs"};
+    static const char* kinds[] = {"destroy", "rename", "props", "destroyfs", "renamefs", "promote", "again"};
     out.push_back(std::string(kinds[s.kind]) + " " + s.name + (s.newname.empty() ? "" : " " + s.newname));
   }
   return out;
@@ -85,6 +85,32 @@ TEST(DmuRecvPlan, AFilesystemWithoutFromsnapIsLeftAlone) {
             notes[0]);
   EXPECT_EQ("tank/fs/a@s1", LocalSnapByGuid(local, 11));
   EXPECT_EQ("", LocalSnapByGuid(local, 12));
+}
+
+// zfs promote on the sender: fs/a, a clone of fs/z@s1 here, is no clone in the stream and
+// fs/z is a clone of that snapshot (guid 21): fs/a is promoted and waits for another pass
+// (fs/z is matched by its first snapshot, 21, to the stream's fs/a, no clone either).
+TEST(DmuRecvPlan, AnOriginThatChangedIsPromoted) {
+  ReplHeaderInfo h;
+  h.fromsnap = "s2";
+  h.tosnap = "s3";
+  h.fss.push_back(Fs("src/fs", 0, {{"s2", 2}, {"s3", 3}}));
+  h.fss.push_back(Fs("src/fs/a", 2, {{"s1", 21}, {"s2", 22}, {"s3", 23}}));
+  h.fss.push_back(Fs("src/fs/z", 2, {{"s2", 32}, {"s3", 33}}));
+  h.fss[2].origin = 21;
+  std::vector<ReplFs> local = {Fs("tank/fs", 0, {{"s2", 2}}), Fs("tank/fs/a", 2, {{"s2", 22}}),
+                               Fs("tank/fs/z", 2, {{"s1", 21}, {"s2", 32}})};
+  local[1].origin = 21;
+  int asked = 0;
+  auto before = [&](uint64_t, uint64_t) { return ++asked, 0; };
+  auto steps = PlanIncrementalReplication(h, local, "tank/fs", false, false, nullptr, before);
+  EXPECT_EQ((std::vector<std::string>{"promote tank/fs/a", "again tank/fs/a"}), Show(steps));
+  EXPECT_EQ(0, asked);  // one side no clone: created_before's answer without the lookup
+  // Both clones, of different origins: the earlier origin's wins, as created_before says.
+  h.fss[1].origin = 5;
+  steps = PlanIncrementalReplication(h, local, "tank/fs", false, false, nullptr, before);
+  EXPECT_EQ((std::vector<std::string>{"again tank/fs/a", "again tank/fs/z"}), Show(steps));
+  EXPECT_EQ(1, asked);
 }
 
 }  // namespace

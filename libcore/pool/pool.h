@@ -585,8 +585,12 @@ class Pool : public BlockReader {
   // lock and marks both busy (a destroy fails with EBUSY "dataset is busy", as a
   // dsl_dataset_hold keeps it) until EndSend. ENOENT "dataset does not exist"; ENOENT
   // "incremental source (@a) does not exist"; EXDEV "not an earlier snapshot from the same
-  // fs"; EINVAL for a name that is no snapshot's.
-  Result<SendSource> BeginSend(const std::string& snap, const std::string& from);
+  // fs"; EINVAL for a name that is no snapshot's. fromorigin (zfs send -i ORIGIN of a clone,
+  // and each -R filesystem's first snapshot; from must be empty): the stream of a clone's
+  // snapshot is the incremental from its dir's origin, flagged DRR_FLAG_CLONE; of anything
+  // else, a full stream (dmu_sendbackup's fromorigin).
+  Result<SendSource> BeginSend(const std::string& snap, const std::string& from,
+                               bool fromorigin = false);
   void EndSend(const SendSource& src);
   // The stream (DmuSendBackup) of a source BeginSend resolved, to sink: read without the pool
   // lock (a snapshot's blocks never change and stay allocated while it is busy).
@@ -611,9 +615,12 @@ class Pool : public BlockReader {
   // and that snapshot must be the stream's source, or later ones must add nothing to it
   // (ENODEV); EEXIST when fs@snap or fs/%snap exists. The records then go to the new clone
   // fs/%snap of the latest snapshot, flagged inconsistent on disk: a crash or an abort leaves
-  // fs as it was. ENOTSUP for clone and volume streams.
+  // fs as it was. A clone stream (DRR_FLAG_CLONE; recv_new_check / recv_new_sync with an
+  // origin): new filesystem fs is made a clone of snapshot origin (whose guid must be the
+  // stream's fromguid: ENODEV), flagged inconsistent, and the records go into it; EINVAL
+  // "invalid backup stream" without an origin or when fs exists. ENOTSUP for volume streams.
   Result<RecvState> RecvBegin(const std::string& fs, const std::string& snap, const DrrRecord& begin,
-                              bool force = false);
+                              bool force = false, const std::string& origin = "");
   // One record (restore_object, restore_freeobjects, restore_write, restore_free) with its
   // bonus or data: EINVAL "invalid backup stream: ..." for one that does not fit; written
   // in the open txg under the write throttle, as WithZpl's writes. An object the stream sends
@@ -860,6 +867,12 @@ class Pool : public BlockReader {
   Result<RecvState> RecvBeginExisting(const std::string& fs, const std::string& snap,
                                       const DrrRecord& begin, bool force);
   Status RecvEndExisting(RecvState& st);
+  Result<RecvState> RecvBeginClone(const std::string& fs, const std::string& snap,
+                                   const DrrRecord& begin, const std::string& origin);
+  // Clone's work, mu_ held; *ds_obj (when given) gets the new head dataset.
+  Status CloneLocked(const std::string& snap, const std::string& fs,
+                     const std::map<std::string, std::string>& props, uint64_t creator,
+                     uint64_t* ds_obj = nullptr);
   Result<bool> ModifiedSinceSnapLocked(uint64_t head_ds);
   uint64_t Dsize(const BlkPtr& bp) const;
   Status EnsurePropsZap();

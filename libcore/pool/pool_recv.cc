@@ -27,14 +27,17 @@ Status Bad(const std::string& why) { return Status::Error(EINVAL, "invalid backu
 }  // namespace
 
 Result<Pool::RecvState> Pool::RecvBegin(const std::string& fs, const std::string& snap,
-                                        const DrrRecord& begin, bool force) {
+                                        const DrrRecord& begin, bool force, const std::string& origin) {
   if (begin.ostype != kOstZfs) return Status::Error(ENOTSUP, "only filesystem streams can be received");
-  if (begin.flags & kDrrFlagClone)
-    return Status::Error(ENOTSUP, "clone streams are not supported by uzfs yet");
   bool exists;
   {
     std::lock_guard<std::mutex> l(mu_);
     exists = ResolveDir(fs).ok();
+  }
+  if (begin.flags & kDrrFlagClone) {
+    // dmu_recv_begin: a clone stream needs its origin, and cannot go into an existing fs.
+    if (origin.empty() || exists) return Status::Error(EINVAL, "invalid backup stream");
+    return RecvBeginClone(fs, snap, begin, origin);
   }
   if (begin.fromguid || exists) return RecvBeginExisting(fs, snap, begin, force);
   UZFS_TRY(CreateFilesystem(fs, {}));
@@ -61,6 +64,32 @@ Result<Pool::RecvState> Pool::RecvBegin(const std::string& fs, const std::string
     }
   }
   UZFS_TRY(Sync());  // the flag on disk before any of the stream is (and the frees done)
+  return st;
+}
+
+Result<Pool::RecvState> Pool::RecvBeginClone(const std::string& fs, const std::string& snap,
+                                             const DrrRecord& begin, const std::string& origin) {
+  RecvState st;
+  st.fs = fs;
+  st.snap = snap;
+  st.begin = begin;
+  {
+    // recv_new_check / recv_new_sync with an origin: the clone made and flagged inconsistent
+    // in one txg (the objset is the origin's: nothing to empty).
+    std::lock_guard<std::mutex> l(mu_);
+    UZFS_ASSIGN(DsRef oref, ResolveDataset(origin));
+    if (!oref.snapshot) return Status::Error(EINVAL, "invalid backup stream");
+    UZFS_ASSIGN(DslDatasetPhys o, LoadDataset(*mos_, oref.ds));
+    if (o.guid != begin.fromguid)
+      return Status::Error(ENODEV, "most recent snapshot of " + fs + " does not\nmatch incremental source");
+    UZFS_TRY(CloneLocked(origin, fs, {}, 0, &st.ds_obj));
+    UZFS_TRY(ResolveFs(fs, &st.dir, &st.ds_obj));
+    UZFS_ASSIGN(DslDatasetPhys ds, LoadDataset(*mos_, st.ds_obj));
+    ds.flags |= kDsFlagInconsistent;
+    if (begin.flags & kDrrFlagCiData) ds.flags |= kDsFlagCiDataset;
+    UZFS_TRY(StoreDataset(*mos_, st.ds_obj, ds));
+  }
+  UZFS_TRY(Sync());  // the clone and its flag on disk before any of the stream is
   return st;
 }
 

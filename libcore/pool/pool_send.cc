@@ -11,12 +11,14 @@ namespace {
 constexpr uint64_t kDsFlagCiDataset = 1ULL << 16;  // DS_FLAG_CI_DATASET
 }
 
-Result<Pool::SendSource> Pool::BeginSend(const std::string& snap, const std::string& from) {
+Result<Pool::SendSource> Pool::BeginSend(const std::string& snap, const std::string& from,
+                                         bool fromorigin) {
   std::lock_guard<std::mutex> l(mu_);
   auto at = snap.find('@');
   if (at == std::string::npos) return Status::Error(EINVAL, "not a snapshot");
+  if (fromorigin && !from.empty()) return Status::Error(EINVAL, "invalid argument");
   std::string fs = snap.substr(0, at);
-  UZFS_TRY(ResolveUserDir(fs).status());
+  UZFS_ASSIGN(uint64_t dir, ResolveUserDir(fs));
   UZFS_ASSIGN(DsRef ref, ResolveDataset(snap));
   if (!ref.snapshot) return Status::Error(EINVAL, "not a snapshot");
   UZFS_ASSIGN(DslDatasetPhys ds, LoadDataset(*mos_, ref.ds));
@@ -50,6 +52,21 @@ Result<Pool::SendSource> Pool::BeginSend(const std::string& snap, const std::str
     src.from_obj = fref->ds;
     src.from_txg = fds.creation_txg;
     b.fromguid = fds.guid;
+  }
+  if (fromorigin) {
+    // dmu_sendbackup: a clone's stream is the incremental from its origin (dsl_dir_is_clone:
+    // an origin that is not $ORIGIN@$ORIGIN); anything else goes whole.
+    UZFS_ASSIGN(DslDirPhys dd, LoadDir(*mos_, dir));
+    Result<std::string> origin = std::string();
+    if (dd.origin_obj) origin = DatasetName(dd.origin_obj);
+    UZFS_TRY(origin.status());
+    if (!origin->empty() && origin->find("/$") == std::string::npos) {
+      UZFS_ASSIGN(DslDatasetPhys ods, LoadDataset(*mos_, dd.origin_obj));
+      src.from_obj = dd.origin_obj;
+      src.from_txg = ods.creation_txg;
+      b.fromguid = ods.guid;
+      b.flags |= kDrrFlagClone;
+    }
   }
   sending_[src.ds_obj]++;
   if (src.from_obj) sending_[src.from_obj]++;

@@ -194,6 +194,12 @@ Status Pool::DestroyDeferredOrigin(uint64_t origin_obj) {
 Status Pool::Clone(const std::string& snap, const std::string& fs,
                    const std::map<std::string, std::string>& props, uint64_t creator) {
   std::lock_guard<std::mutex> l(mu_);
+  return CloneLocked(snap, fs, props, creator);
+}
+
+Status Pool::CloneLocked(const std::string& snap, const std::string& fs,
+                         const std::map<std::string, std::string>& props, uint64_t creator,
+                         uint64_t* ds_obj) {
   if (readonly_) return Status::Error(EROFS, "pool is read-only");
   if (!failed_.ok()) return failed_;
   if (snap.find('@') == std::string::npos) return Status::Error(EINVAL, "not a snapshot");
@@ -216,7 +222,8 @@ Status Pool::Clone(const std::string& snap, const std::string& fs,
   uint64_t txg = txg_.open();
   uint64_t now = static_cast<uint64_t>(std::time(nullptr));
   UZFS_ASSIGN(uint64_t dir, CreateDir(*mos_, *mos_zaps_, *pdir, last, now));
-  UZFS_TRY(CreateDataset(*mos_, *mos_zaps_, dir, *origin, txg, now).status());
+  UZFS_ASSIGN(uint64_t head, CreateDataset(*mos_, *mos_zaps_, dir, *origin, txg, now));
+  if (ds_obj) *ds_obj = head;
   UZFS_ASSIGN(DslDirPhys dd, LoadDir(*mos_, dir));
   for (auto& [k, v] : props) UZFS_TRY(StoreDatasetProp(*mos_zaps_, dd.props_zapobj, k, v));
   // dsl_dataset_create_sync: the clone's creator gets the create-time permissions too.
