@@ -65,6 +65,10 @@ struct FileService::Mapping {
   // serves faults. Its hold on the file (Pool::MapDaxFile) is released with it.
   bool dax = false;
   uint64_t dax_ds = 0;
+  // Revoked for good (file_revoke.cc: its file gone by a rollback, the dataset destroyed or
+  // the pool exported with -f): the client's pages raise SIGBUS, the hold is released, and
+  // only its unmapping is left. Under FileService::map_mu_.
+  bool dax_revoked = false;
   ~Mapping() {
     if (uffd >= 0) ::close(uffd);
   }
