@@ -115,13 +115,22 @@ void FileService::RevokeForGood(Pool& pool, const std::shared_ptr<Mapping>& m, C
   a.AddUint64Array("extents", std::vector<uint64_t>{});
   a.AddUint64Array("emulated", std::vector<uint64_t>{});
   if (Status s = AskClient(cl, *m, a); !s.ok()) Sever(*m, s);
-  bool release = false;
-  {
-    std::lock_guard<std::mutex> l(map_mu_);
-    // Once: RemoveMapping releases the hold of a mapping it takes out of maps_ unrevoked.
-    if (maps_.count(m->id) && !m->dax_revoked) release = m->dax_revoked = true;
-  }
-  if (release) pool.UnmapDaxFile(m->dax_ds, m->obj);
+  if (TakeDaxHold(*m)) pool.UnmapDaxFile(m->dax_ds, m->obj);
+}
+
+bool FileService::TakeDaxHold(Mapping& m) {
+  std::lock_guard<std::mutex> l(map_mu_);
+  if (m.dax_revoked) return false;
+  m.dax_revoked = true;
+  return true;
+}
+
+void FileService::ReleaseDaxHold(Mapping& m) {
+  if (!TakeDaxHold(m)) return;  // revoked for good: released then
+  (void)pools_->With(m.pool, [&](Pool& p) {
+    p.UnmapDaxFile(m.dax_ds, m.obj);
+    return Status::Ok();
+  });
 }
 
 void FileService::RevokeDax(Pool& pool, const std::vector<std::string>& fs) {

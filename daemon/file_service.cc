@@ -237,11 +237,9 @@ void FileService::Drop(uint64_t session) {
 }
 
 void FileService::RemoveMapping(const std::shared_ptr<Mapping>& m) {
-  bool held = false;  // a DAX mapping's hold on its file, unless revoked (file_revoke.cc)
   {
     std::lock_guard<std::mutex> l(map_mu_);
     if (!maps_.erase(m->id)) return;
-    held = m->dax && !m->dax_revoked;
     auto [lo, hi] = by_obj_.equal_range(m->key);
     for (auto it = lo; it != hi;) it = it->second == m ? by_obj_.erase(it) : std::next(it);
     if (m->uffd >= 0 && epoll_fd_ >= 0) ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, m->uffd, nullptr);
@@ -249,11 +247,7 @@ void FileService::RemoveMapping(const std::shared_ptr<Mapping>& m) {
   m->gone = true;
   if (m->dax) {
     m->active = false;
-    if (!held) return;
-    (void)pools_->With(m->pool, [&](Pool& p) {
-      p.UnmapDaxFile(m->dax_ds, m->obj);
-      return Status::Ok();
-    });
+    ReleaseDaxHold(*m);
     return;
   }
   ResetStream(*m);

@@ -156,8 +156,13 @@ class FileService {
   std::vector<std::pair<std::shared_ptr<Mapping>, std::shared_ptr<Client>>> DaxMappings(
       const std::string& pool, uint64_t ds_obj, uint64_t obj, const std::vector<std::string>& fs = {});
   // Asks cl to replace all of m by nothing (SIGBUS), severs it if it fails, and releases m's
-  // hold on its file once (m stays listed until the client unmaps it).
+  // hold on its file (m stays listed until the client unmaps it).
   void RevokeForGood(Pool& pool, const std::shared_ptr<Mapping>& m, Client& cl);
+  // A DAX mapping's hold on its file (Pool::MapDaxFile) is released once, by whichever of
+  // RevokeForGood and RemoveMapping (ReleaseDaxHold, through the pool table) comes first:
+  // TakeDaxHold says whether the caller is the one (it marks m revoked, under map_mu_).
+  bool TakeDaxHold(Mapping& m);
+  void ReleaseDaxHold(Mapping& m);
   // The revoke channel for cl: its client end to send (-1 when cl has one already).
   Result<int> RevokeChannel(Client& cl);
   // Write-protects file bytes [off, off+len) of object k in every writable mapping with a

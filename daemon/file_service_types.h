@@ -66,8 +66,9 @@ struct FileService::Mapping {
   bool dax = false;
   uint64_t dax_ds = 0;
   // Revoked for good (file_revoke.cc: its file gone by a rollback, the dataset destroyed or
-  // the pool exported with -f): the client's pages raise SIGBUS, the hold is released, and
-  // only its unmapping is left. Under FileService::map_mu_.
+  // the pool exported with -f) or being removed: its hold on the file is released, and a
+  // revoked one's pages raise SIGBUS until the client unmaps it. Under
+  // FileService::map_mu_.
   bool dax_revoked = false;
   ~Mapping() {
     if (uffd >= 0) ::close(uffd);
