@@ -273,17 +273,26 @@ Status DatasetOps::Destroy(const NvList& args, NvList* result) {
   }));
   result->AddStringArray("destroyed", doomed);
   if (dryrun) return Status::Ok();
-  UZFS_TRY(WithPool(name, [&](Pool& p) -> Status {
-    for (const std::string& d : doomed)
-      if (d.find('@') == std::string::npos) UZFS_TRY(p.CheckNoDaxMaps(d));
-    return Status::Ok();
-  }));
+  // A mapped DAX file makes its filesystem busy, as a busy mount does: EBUSY, unless -f,
+  // which unmounts by force and revokes the mappings for good (SIGBUS in the clients).
+  std::vector<std::string> doomed_fs;
   for (const std::string& d : doomed)
-    if (d.find('@') == std::string::npos) {
-      Status s = m_->UnmountTree(d, force);
-      if (s.ok() && m_->volumes()) s = m_->volumes()->RemoveTree(d, force);  // zvol_remove_minor
-      if (!s.ok()) return Status::Error(EBUSY, "dataset is busy");
-    }
+    if (d.find('@') == std::string::npos) doomed_fs.push_back(d);
+  if (!force)
+    UZFS_TRY(WithPool(name, [&](Pool& p) -> Status {
+      for (const std::string& d : doomed_fs) UZFS_TRY(p.CheckNoDaxMaps(d));
+      return Status::Ok();
+    }));
+  for (const std::string& d : doomed_fs) {
+    Status s = m_->UnmountTree(d, force);
+    if (s.ok() && m_->volumes()) s = m_->volumes()->RemoveTree(d, force);  // zvol_remove_minor
+    if (!s.ok()) return Status::Error(EBUSY, "dataset is busy");
+  }
+  if (force && !doomed_fs.empty())
+    UZFS_TRY(WithPool(name, [&](Pool& p) {
+      t_->RevokeDaxMaps(p, doomed_fs);
+      return Status::Ok();
+    }));
   std::string failed;
   Status s = WithPool(name, [&](Pool& p) -> Status {
     // Snapshots alone (-r of fs@snap: dsl_snapshots_destroy) go all or none.
@@ -505,7 +514,6 @@ Status DatasetOps::Rollback(const NvList& args, NvList*) {
   std::vector<std::string> later;
   UZFS_TRY(WithPool(name, [&](Pool& p) -> Status {
     UZFS_TRY(p.DatasetProps(name).status());
-    UZFS_TRY(p.CheckNoDaxMaps(fs));
     UZFS_ASSIGN(auto snaps, p.Snapshots(fs));
     bool after = false;
     for (const auto& s : snaps) {
@@ -537,11 +545,16 @@ Status DatasetOps::Rollback(const NvList& args, NvList*) {
       }
     }
   }
+  // Mapped DAX files of fs pause around it and resume showing the snapshot's bytes (their
+  // stores go to new extents), or SIGBUS where the snapshot has no such file or bytes
+  // (FileService::WithDaxPaused).
   Status st = m_->Rollback(fs, [&] {
     return WithPool(name, [&](Pool& p) -> Status {
-      for (auto it = later.rbegin(); it != later.rend(); ++it) UZFS_TRY(p.DestroySnapshot(*it));
-      UZFS_TRY(p.Rollback(fs));
-      return Finish(p, args);
+      return t_->WithDaxPaused(p, {fs}, [&]() -> Status {
+        for (auto it = later.rbegin(); it != later.rend(); ++it) UZFS_TRY(p.DestroySnapshot(*it));
+        UZFS_TRY(p.Rollback(fs));
+        return Finish(p, args);
+      });
     });
   });
   if (!later.empty()) m_->SnapshotsChanged(PoolOf(name));

@@ -11,6 +11,9 @@
 //          registers it with a userfaultfd of its own that nobody serves);
 //   resume {extents, emulated} with the devices' descriptors: the library maps the extents
 //          at the same addresses, the rest of the span gone, and wakes the waiting threads.
+// A resume with no extents takes the whole mapping for good (RevokeForGood: a rollback to a
+// snapshot without the file, zfs destroy -f, zpool export -f and destroy -f), waking any
+// thread a pause holds.
 // A client that does not answer within kRevokeTimeoutMs, answers an error or has no channel
 // is severed (Sever: its session goes, the library makes every mapping raise SIGBUS).
 #include <fcntl.h>
@@ -51,8 +54,8 @@ FileService::DaxMappings(const std::string& pool, uint64_t ds_obj, uint64_t obj,
   std::vector<std::pair<std::shared_ptr<Mapping>, std::shared_ptr<Client>>> out;
   std::lock_guard<std::mutex> l(map_mu_);
   for (auto& [id, m] : maps_) {
-    if (!m->dax || m->pool != pool) continue;
-    bool match = fs.empty() ? m->dax_ds == ds_obj && (obj == 0 || m->obj == obj)
+    if (!m->dax || m->dax_revoked || m->pool != pool) continue;
+    bool match = fs.empty() ? ds_obj == 0 || (m->dax_ds == ds_obj && (obj == 0 || m->obj == obj))
                             : std::find(fs.begin(), fs.end(), m->fs) != fs.end();
     if (!match) continue;
     auto c = clients_.find(m->session);
@@ -104,16 +107,50 @@ void FileService::RevokeDaxPast(const std::string& pool, uint64_t ds_obj, uint64
   }
 }
 
+void FileService::RevokeForGood(Pool& pool, const std::shared_ptr<Mapping>& m, Client& cl) {
+  // A resume with no extents: the whole span gone, and any thread waiting in a paused span
+  // woken (to its SIGBUS), whether the mapping was paused or not.
+  NvList a;
+  a.AddString("kind", "resume");
+  a.AddUint64Array("extents", std::vector<uint64_t>{});
+  a.AddUint64Array("emulated", std::vector<uint64_t>{});
+  if (Status s = AskClient(cl, *m, a); !s.ok()) Sever(*m, s);
+  if (TakeDaxHold(*m)) pool.UnmapDaxFile(m->dax_ds, m->obj);
+}
+
+bool FileService::TakeDaxHold(Mapping& m) {
+  std::lock_guard<std::mutex> l(map_mu_);
+  if (m.dax_revoked) return false;
+  m.dax_revoked = true;
+  return true;
+}
+
+void FileService::ReleaseDaxHold(Mapping& m) {
+  if (!TakeDaxHold(m)) return;  // revoked for good: released then
+  (void)pools_->With(m.pool, [&](Pool& p) {
+    p.UnmapDaxFile(m.dax_ds, m.obj);
+    return Status::Ok();
+  });
+}
+
+void FileService::RevokeDax(Pool& pool, const std::vector<std::string>& fs) {
+  for (auto& [m, cl] : DaxMappings(pool.name(), 0, 0, fs)) RevokeForGood(pool, m, *cl);
+}
+
 Status FileService::WithDaxPaused(Pool& pool, const std::vector<std::string>& fs,
                                   const std::function<Status()>& body) {
   auto maps = DaxMappings(pool.name(), 0, 0, fs);
   if (maps.empty()) return body();
   std::set<uint64_t> datasets;
   std::vector<bool> paused(maps.size(), false);
+  // Each file's generation: after a rollback its object may be another file, or none.
+  std::vector<uint64_t> gen(maps.size(), 0);
   for (size_t i = 0; i < maps.size(); i++) {
     auto& m = maps[i].first;
     auto& cl = maps[i].second;
     datasets.insert(m->dax_ds);
+    auto g = pool.DaxFileGen(m->fs, m->obj);
+    gen[i] = g.ok() ? *g : 0;
     NvList a;
     a.AddString("kind", "pause");
     if (Status s = AskClient(*cl, *m, a); !s.ok())
@@ -124,11 +161,22 @@ Status FileService::WithDaxPaused(Pool& pool, const std::vector<std::string>& fs
   for (uint64_t ds : datasets) pool.SetDaxPaused(ds, true);
   Status result = body();
   for (uint64_t ds : datasets) pool.SetDaxPaused(ds, false);
-  // Resume: each mapping's extents as they are now (those the snapshot shares copied).
+  // Resume: each mapping's extents as they are now (those a snapshot shares copied), or
+  // nothing (SIGBUS) when the file is not the one mapped any more (rolled back past its
+  // creation).
   for (size_t i = 0; i < maps.size(); i++) {
     if (!paused[i]) continue;
     auto& m = maps[i].first;
     auto& cl = maps[i].second;
+    {
+      std::lock_guard<std::mutex> l(map_mu_);
+      if (m->dax_revoked) continue;  // taken for good meanwhile (zpool export -f)
+    }
+    auto now = pool.DaxFileGen(m->fs, m->obj);
+    if (!now.ok() || *now != gen[i]) {
+      RevokeForGood(pool, m, *cl);
+      continue;
+    }
     Status s = [&]() -> Status {
       UZFS_ASSIGN(Pool::DaxMap dm, pool.MapDaxFile(m->fs, m->obj, m->file_off, m->len));
       pool.UnmapDaxFile(dm.ds_obj, m->obj);  // the mapping holds the file already

@@ -247,10 +247,7 @@ void FileService::RemoveMapping(const std::shared_ptr<Mapping>& m) {
   m->gone = true;
   if (m->dax) {
     m->active = false;
-    (void)pools_->With(m->pool, [&](Pool& p) {
-      p.UnmapDaxFile(m->dax_ds, m->obj);
-      return Status::Ok();
-    });
+    ReleaseDaxHold(*m);
     return;
   }
   ResetStream(*m);

@@ -104,11 +104,19 @@ class FileService {
   // past size of every mapping of the file are gone (SIGBUS, as past the end of a file).
   void RevokeDaxPast(const std::string& pool, uint64_t ds_obj, uint64_t obj, uint64_t size);
   // Pauses every mapping of a DAX file of the filesystems fs (their stores and loads wait),
-  // runs body with the datasets marked paused (Pool::SetDaxPaused: a snapshot is allowed),
-  // then resumes each mapping with its file's extents as they are then (placed anew:
-  // Pool::MapDaxFile copies the extents a snapshot now shares). Not under the pool lock.
+  // runs body with the datasets marked paused (Pool::SetDaxPaused: a snapshot or rollback is
+  // allowed), then resumes each mapping with its file's extents as they are then (placed
+  // anew: Pool::MapDaxFile copies the extents a snapshot now shares, so a rolled-back
+  // mapping shows the snapshot's bytes and its stores go to new extents), the span past the
+  // file's last extent gone; a mapping whose object is no longer the same file (generation)
+  // is revoked for good. Not under the pool lock.
   Status WithDaxPaused(Pool& pool, const std::vector<std::string>& fs,
                        const std::function<Status()>& body);
+  // Revokes for good every DAX mapping of the filesystems fs (every one of the pool when fs
+  // is empty): its pages raise SIGBUS, its hold on the file is released (Pool::UnmapDaxFile),
+  // so the dataset can be destroyed or the pool exported (zfs destroy -f, zpool export -f,
+  // zpool destroy -f). A client that does not answer is severed. Not under the pool lock.
+  void RevokeDax(Pool& pool, const std::vector<std::string>& fs);
 
   struct Client;
   struct Mapping;
@@ -143,9 +151,18 @@ class FileService {
   // fields), fds passed along; waits for the client's answer.
   Status AskClient(Client& cl, const Mapping& m, NvList args, const std::vector<int>& fds = {});
   // The active DAX mappings of pool whose dataset is ds_obj (obj 0: any file) or whose
-  // filesystem is in fs, with their clients.
+  // filesystem is in fs (ds_obj 0 and no fs: all of the pool), with their clients; not the
+  // revoked ones.
   std::vector<std::pair<std::shared_ptr<Mapping>, std::shared_ptr<Client>>> DaxMappings(
       const std::string& pool, uint64_t ds_obj, uint64_t obj, const std::vector<std::string>& fs = {});
+  // Asks cl to replace all of m by nothing (SIGBUS), severs it if it fails, and releases m's
+  // hold on its file (m stays listed until the client unmaps it).
+  void RevokeForGood(Pool& pool, const std::shared_ptr<Mapping>& m, Client& cl);
+  // A DAX mapping's hold on its file (Pool::MapDaxFile) is released once, by whichever of
+  // RevokeForGood and RemoveMapping (ReleaseDaxHold, through the pool table) comes first:
+  // TakeDaxHold says whether the caller is the one (it marks m revoked, under map_mu_).
+  bool TakeDaxHold(Mapping& m);
+  void ReleaseDaxHold(Mapping& m);
   // The revoke channel for cl: its client end to send (-1 when cl has one already).
   Result<int> RevokeChannel(Client& cl);
   // Write-protects file bytes [off, off+len) of object k in every writable mapping with a

@@ -65,6 +65,11 @@ struct FileService::Mapping {
   // serves faults. Its hold on the file (Pool::MapDaxFile) is released with it.
   bool dax = false;
   uint64_t dax_ds = 0;
+  // Revoked for good (file_revoke.cc: its file gone by a rollback, the dataset destroyed or
+  // the pool exported with -f) or being removed: its hold on the file is released, and a
+  // revoked one's pages raise SIGBUS until the client unmaps it. Under
+  // FileService::map_mu_.
+  bool dax_revoked = false;
   ~Mapping() {
     if (uffd >= 0) ::close(uffd);
   }

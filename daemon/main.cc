@@ -275,6 +275,9 @@ int main(int argc, char** argv) {
                               const std::function<uzfs::Status()>& body) {
     return files.WithDaxPaused(p, fs, body);
   });
+  table.SetDaxMapRevoker([&files](uzfs::Pool& p, const std::vector<std::string>& fs) {
+    files.RevokeDax(p, fs);
+  });
   uzfs::RegisterArcOps(reg, &arc, [&files](uzfs::NvList* out) { files.AddStats(out); });
   uzfs::RegisterPoolOps(reg, &table, &mounts);
   uzfs::RegisterDatasetOps(reg, &table, &mounts);

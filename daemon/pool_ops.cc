@@ -132,28 +132,43 @@ Status PoolOps::Import(const NvList& args, NvList* result) {
   return Status::Ok();
 }
 
+// A mapped DAX file makes the pool busy, as a busy mount does (zpool export and destroy
+// refuse it before unmounting anything); with -f, once the file systems are unmounted by
+// force, every mapping is revoked for good (SIGBUS in its client: zfsd cannot take the
+// device's pages back otherwise), and the pool goes.
+Status PoolOps::RevokeDax(const std::string& name) {
+  return t_->With(name, [&](Pool& p) {
+    t_->RevokeDaxMaps(p, {});
+    return Status::Ok();
+  });
+}
+
 Status PoolOps::Export(const NvList& args, NvList*) {
   std::string name = Str(args, "name");
-  UZFS_TRY(t_->With(name, [](Pool& p) { return p.CheckNoDaxMaps(); }));
+  const bool force = Flag(args, "force");
+  if (!force) UZFS_TRY(t_->With(name, [](Pool& p) { return p.CheckNoDaxMaps(); }));
   UZFS_TRY(t_->CheckNotHeld(name));
   if (m_) {
-    Status s = m_->UnmountTree(name, Flag(args, "force"));
-    if (s.ok() && m_->volumes()) s = m_->volumes()->RemoveTree(name, Flag(args, "force"));
+    Status s = m_->UnmountTree(name, force);
+    if (s.ok() && m_->volumes()) s = m_->volumes()->RemoveTree(name, force);
     if (!s.ok()) return Status::Error(EBUSY, "pool is busy\n" + s.message());
   }
-  return t_->Export(Str(args, "name"), Flag(args, "force"));
+  if (force) UZFS_TRY(RevokeDax(name));
+  return t_->Export(name, force);
 }
 
 Status PoolOps::Destroy(const NvList& args, NvList*) {
   std::string name = Str(args, "name");
-  UZFS_TRY(t_->With(name, [](Pool& p) { return p.CheckNoDaxMaps(); }));
+  const bool force = Flag(args, "force");
+  if (!force) UZFS_TRY(t_->With(name, [](Pool& p) { return p.CheckNoDaxMaps(); }));
   UZFS_TRY(t_->CheckNotHeld(name));
   if (m_) {
-    Status s = m_->UnmountTree(name, Flag(args, "force"));
-    if (s.ok() && m_->volumes()) s = m_->volumes()->RemoveTree(name, Flag(args, "force"));
+    Status s = m_->UnmountTree(name, force);
+    if (s.ok() && m_->volumes()) s = m_->volumes()->RemoveTree(name, force);
     if (!s.ok()) return Status::Error(EBUSY, "pool is busy\n" + s.message());
   }
-  return t_->Destroy(Str(args, "name"), Flag(args, "force"));
+  if (force) UZFS_TRY(RevokeDax(name));
+  return t_->Destroy(name, force);
 }
 
 Status PoolOps::List(const NvList&, NvList* result) {

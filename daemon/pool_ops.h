@@ -56,6 +56,8 @@ class PoolOps {
   Status Import(const NvList& args, NvList* result);
   Status Export(const NvList& args, NvList* result);
   Status Destroy(const NvList& args, NvList* result);
+  // zpool export -f and destroy -f: revokes every DAX mapping of the pool for good.
+  Status RevokeDax(const std::string& name);
   Status List(const NvList& args, NvList* result);
   Status StatusOf(const NvList& args, NvList* result);
   Status Get(const NvList& args, NvList* result);

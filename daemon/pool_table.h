@@ -54,13 +54,21 @@ class PoolTable {
   void SetPreSync(Pool::PreSync fn) { pre_sync_ = std::move(fn); }
   // And fn as its DAX revoker (Pool::SetDaxRevoker). Before Start.
   void SetDaxRevoker(Pool::DaxRevoker fn) { dax_revoker_ = std::move(fn); }
-  // A snapshot of filesystems whose DAX files may be mapped runs its body through fn (the file
-  // service pauses their mappings around it: FileService::WithDaxPaused). Before Start.
+  // A snapshot or rollback of filesystems whose DAX files may be mapped runs its body through
+  // fn (the file service pauses their mappings around it: FileService::WithDaxPaused).
+  // Before Start.
   using DaxPauser = std::function<Status(Pool&, const std::vector<std::string>& fs,
                                          const std::function<Status()>& body)>;
   void SetDaxPauser(DaxPauser fn) { dax_pauser_ = std::move(fn); }
   Status WithDaxPaused(Pool& p, const std::vector<std::string>& fs, const std::function<Status()>& body) {
     return dax_pauser_ ? dax_pauser_(p, fs, body) : body();
+  }
+  // zfs destroy -f, zpool export -f and destroy -f revoke the DAX mappings of what goes
+  // through fn (FileService::RevokeDax: fs empty, every mapping of the pool). Before Start.
+  using DaxMapRevoker = std::function<void(Pool&, const std::vector<std::string>& fs)>;
+  void SetDaxMapRevoker(DaxMapRevoker fn) { dax_map_revoker_ = std::move(fn); }
+  void RevokeDaxMaps(Pool& p, const std::vector<std::string>& fs) {
+    if (dax_map_revoker_) dax_map_revoker_(p, fs);
   }
   // Every pool's dirty-data bound (Pool::SetDirtyMax; 0: Pool::DefaultDirtyMax()). Before Start.
   void SetDirtyMax(uint64_t bytes) { dirty_max_ = bytes; }
@@ -123,6 +131,7 @@ class PoolTable {
   Pool::PreSync pre_sync_;
   Pool::DaxRevoker dax_revoker_;
   DaxPauser dax_pauser_;
+  DaxMapRevoker dax_map_revoker_;
   std::shared_mutex mu_;
   std::mutex cache_mu_;
   std::map<std::string, std::unique_ptr<Pool>> pools_;

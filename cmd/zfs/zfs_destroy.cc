@@ -61,7 +61,7 @@ const Cmd kDestroy = {"destroy",
                       {"destroy [-fnpRrv] filesystem", "destroy [-dnpRrv] snapshot"},
                       "    -r      destroy every descendant too (filesystems and snapshots)\n"
                       "    -R      like -r, and dependent clones\n"
-                      "    -f      unmount busy filesystems forcibly\n"
+                      "    -f      unmount busy filesystems forcibly, revoke DAX mappings\n"
                       "    -n      destroy nothing (with -v: say what would be destroyed)\n"
                       "    -v      print each dataset destroyed\n"
                       "    -p      machine-parsable -v output\n"

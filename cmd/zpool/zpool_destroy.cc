@@ -18,7 +18,7 @@ static int RunDestroy(const Cmd& self, int argc, char** argv) {
 }
 
 const Cmd kDestroy = {"destroy", {"destroy [-f] pool"},
-                      "    -f      force the unmount of every dataset of the pool\n"
+                      "    -f      force the unmount of every dataset, revoke DAX mappings\n"
                       "    --help  print this message\n",
                       RunDestroy};
 

@@ -23,7 +23,7 @@ static int RunExport(const Cmd& self, int argc, char** argv) {
 }
 
 const Cmd kExport = {"export", {"export [-f] pool..."},
-                     "    -f      force the unmount of every dataset of the pool\n"
+                     "    -f      force the unmount of every dataset, revoke DAX mappings\n"
                      "    --help  print this message\n",
                      RunExport};
 

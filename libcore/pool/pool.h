@@ -361,8 +361,10 @@ class Pool : public BlockReader {
   // (clipped to the file's size rounded up to an extent; holes get new zeroed extents,
   // extents a snapshot shares are copied), syncs the txg so their placement is durable, and
   // holds the file mapped until UnmapDaxFile: while any file of a dataset is held, its
-  // snapshot, rollback and destroy fail with EBUSY, and so does the pool's export; a truncate
-  // that frees a mapped file's extents first revokes the pages past the end (SetDaxRevoker). EINVAL for a file that is not a DAX file.
+  // snapshot, rollback and destroy fail with EBUSY unless zfsd paused its mappings
+  // (SetDaxPaused: snapshot, rollback) or revoked them (destroy -f), and so do the pool's
+  // export and destroy; a truncate that frees a mapped file's extents first revokes the
+  // pages past the end (SetDaxRevoker). EINVAL for a file that is not a DAX file.
   struct DaxExtent {
     uint64_t file_off = 0;  // the extent's first byte in the file
     uint32_t device = 0;    // index into DaxMap::devices
@@ -375,14 +377,18 @@ class Pool : public BlockReader {
     uint64_t ds_obj = 0;               // for UnmapDaxFile
   };
   Result<bool> IsDaxFile(const std::string& fs, uint64_t obj);
+  // The generation of DAX file obj of fs (its znode's gen): a rollback may leave another file,
+  // or none, under a mapped object's number (ENOENT; EINVAL when not a DAX file).
+  Result<uint64_t> DaxFileGen(const std::string& fs, uint64_t obj);
   Result<DaxMap> MapDaxFile(const std::string& fs, uint64_t obj, uint64_t off, uint64_t len);
   void UnmapDaxFile(uint64_t ds_obj, uint64_t obj);
   // EBUSY "pool is busy: a DAX file is mapped" while any is (Export and Destroy say it too;
   // zfsd asks first, before it unmounts anything). With fs: "dataset is busy: a DAX file of
   // it is mapped" while a file of that filesystem is (destroy, rollback).
   Status CheckNoDaxMaps(const std::string& fs = "");
-  // While paused, a snapshot of the dataset (its DAX files' mappings paused by zfsd: no store
-  // can land) is allowed though its files are mapped (zfsd's snapshot of mapped files).
+  // While paused, a snapshot or rollback of the dataset (its DAX files' mappings paused by
+  // zfsd: no store can land) is allowed though its files are mapped; zfsd resumes each
+  // mapping with the extents placed anew, or revokes it (file_revoke.cc).
   void SetDaxPaused(uint64_t ds_obj, bool paused);
   // Reads a file of fs as ZplWriter::Read does, with the disk reads and ARC fills after the
   // pool lock is dropped (ObjsetWriter::PlanRead): a read never waits for another's disk

@@ -137,6 +137,16 @@ Result<bool> Pool::IsDaxFile(const std::string& fs, uint64_t obj) {
   return ZplWriter::IsDaxFile(z);
 }
 
+Result<uint64_t> Pool::DaxFileGen(const std::string& fs, uint64_t obj) {
+  std::lock_guard<std::mutex> l(mu_);
+  uint64_t dir = 0, ds_obj = 0;
+  UZFS_TRY(ResolveFs(fs, &dir, &ds_obj));
+  UZFS_ASSIGN(OpenDataset * od, OpenDatasetLocked(dir, ds_obj));
+  UZFS_ASSIGN(ZnodePhys z, od->zpl->GetAttr(obj));
+  if (!ZplWriter::IsDaxFile(z)) return Status::Error(EINVAL, "not a DAX file");
+  return z.gen;
+}
+
 Result<Pool::DaxMap> Pool::MapDaxFile(const std::string& fs, uint64_t obj, uint64_t off, uint64_t len) {
   DaxMap m;
   {

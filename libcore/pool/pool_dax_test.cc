@@ -273,6 +273,47 @@ TEST_F(PoolDaxTest, AMappingPlacesAndSyncsItsExtentsAndHoldsTheFile) {
   EXPECT_EQ(DaxAllocated(), 0u);
 }
 
+TEST_F(PoolDaxTest, APausedMappedDatasetRollsBackAndItsFileIsPlacedAnewWithTheSnapshotsBytes) {
+  const Bytes a = Pattern(3 * kMiB, 8);
+  ASSERT_TRUE(Write("dx/pm", "f", 0, a).ok());
+  uint64_t obj = 0;
+  ASSERT_TRUE(Do("dx/pm", [&](ZplWriter& z, uint64_t) -> Status {
+    UZFS_ASSIGN(obj, z.Lookup(z.root(), "f"));
+    return Status::Ok();
+  }).ok());
+  ASSERT_TRUE(pool_->Snapshot({"dx/pm@s"}).ok());
+  auto gen = pool_->DaxFileGen("dx/pm", obj);
+  ASSERT_TRUE(gen.ok()) << gen.status().ToString();
+  auto m = pool_->MapDaxFile("dx/pm", obj, 0, 4 * kMiB);  // both shared extents copied
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  // Stores after the snapshot (in place, into the mapping's copies) and a new file.
+  ASSERT_TRUE(Write("dx/pm", "f", 0, Pattern(100, 9)).ok());
+  ASSERT_TRUE(Write("dx/pm", "g", 0, Pattern(100, 10)).ok());
+  EXPECT_EQ(pool_->Rollback("dx/pm").code(), EBUSY);  // mapped, not paused
+  pool_->SetDaxPaused(m->ds_obj, true);
+  ASSERT_TRUE(pool_->Rollback("dx/pm").ok());
+  pool_->SetDaxPaused(m->ds_obj, false);
+  // The same file (zfsd resumes its mapping); g is not in the snapshot.
+  auto gen2 = pool_->DaxFileGen("dx/pm", obj);
+  ASSERT_TRUE(gen2.ok()) << gen2.status().ToString();
+  EXPECT_EQ(*gen2, *gen);
+  EXPECT_FALSE(Read("dx/pm", "g", 0, 1).ok());
+  // Placed anew as zfsd's resume does: the snapshot's bytes, on copies of the snapshot's
+  // extents; the copies made for the first mapping were freed by the rollback.
+  auto r = pool_->MapDaxFile("dx/pm", obj, 0, 4 * kMiB);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  pool_->UnmapDaxFile(r->ds_obj, obj);
+  ASSERT_EQ(r->extents.size(), 2u);
+  EXPECT_EQ(DeviceBytes(r->extents[0].dev_off - 4 * kMiB, 100), Bytes(a.begin(), a.begin() + 100));
+  EXPECT_EQ(*Read("dx/pm", "f", 0, 3 * kMiB), a);
+  for (int i = 0; i < 3; i++) ASSERT_TRUE(pool_->Sync().ok());
+  EXPECT_EQ(DaxAllocated(), 8 * kMiB);
+  pool_->UnmapDaxFile(m->ds_obj, obj);
+  ASSERT_TRUE(pool_->DestroySnapshot("dx/pm@s").ok());
+  for (int i = 0; i < 3; i++) ASSERT_TRUE(pool_->Sync().ok());
+  EXPECT_EQ(DaxAllocated(), 4 * kMiB);
+}
+
 TEST_F(PoolDaxTest, DaxOnNeedsADaxClass) {
   // The pool of this fixture has one; a dataset property of a pool without is refused.
   std::string d2 = dir_ + "/q0";

@@ -241,7 +241,9 @@ Status Pool::Rollback(const std::string& fs) {
   uint64_t head = dd.head_dataset_obj;
   UZFS_ASSIGN(DslDatasetPhys ds, LoadDataset(*mos_, head));
   if (ds.prev_snap_txg < kTxgInitial) return Status::Error(EINVAL, "no snapshots");
-  UZFS_TRY(CheckNoDaxMapsLocked(head));
+  // Mapped DAX files: only while zfsd has their mappings paused (it resumes them with the
+  // rolled-back file's extents, or revokes them: FileService::WithDaxPaused).
+  if (!dax_paused_.count(head)) UZFS_TRY(CheckNoDaxMapsLocked(head));
   DropDatasetLocked(head);  // the unsynced changes
   ForgetMappedLocked(head);
   if (arc_) arc_->DropSpace(guid_, head);

@@ -295,7 +295,7 @@ G
   [[ $output == *"No leaks (block sum matches space maps exactly)"* ]]
 }
 
-@test "dax guest: zfs snapshot while records are stored through a libzfs mapping (MAP_SYNC) pauses it: each snapshot a prefix of the records, no gap; the file goes on; zdb -bcc clean" {
+@test "dax guest: zfs snapshot while records are stored through a libzfs mapping (MAP_SYNC) pauses it: each snapshot a prefix of the records, no gap; a rollback under the stores shows the last snapshot's records, the stores go on; zdb -bcc clean" {
   { cat "$BATS_FILE_TMPDIR/zfsd.sh"; cat <<'G'; } >"$G"
 set -e
 zpool create tank /dev/pmem0 dax "$UZFS_VM_DAX"
@@ -308,6 +308,8 @@ for i in 1 2 3; do
   zfs snapshot tank/pm@s$i
   sleep 0.5
 done
+zfs rollback tank/pm@s3
+sleep 0.5
 kill $w
 wait $w || true
 # Copied out in large reads first: the mount reads a DAX file uncached, one round trip a read.
@@ -336,9 +338,12 @@ G
     [ -n "$n" ] && [ "$n" -gt 0 ] && [ "$n" -ge "$prev" ]
     prev=$n
   done
-  last=$(field LAST) live=$(field "LIVE HAVE")
-  [ "$live" -ge "$last" ] && [ "$live" -ge "$prev" ]
-  [ "$(field 'S1 HAVE')" -lt "$live" ]
+  # After the rollback the file holds s3's records, zeros where those stored between s3 and
+  # the rollback were, then the records stored after it (persisted up to LAST).
+  last=$(field LAST) live=$(field "LIVE HAVE") gap=$(field "LIVE GAP AT")
+  [ "$live" = "$prev" ]
+  [ -n "$gap" ] && [ "$gap" -gt $((live + 1)) ] && [ "$last" -ge "$gap" ]
+  [ "$(field 'S1 HAVE')" -lt "$last" ]
   [ "$(field DAXALLOC)" = $((8 << 20)) ]
   [[ $output == *"No leaks (block sum matches space maps exactly)"* ]]
 }

@@ -232,8 +232,8 @@ PY
   [ "$(head -c 4096 "$F" | tr -d Z | wc -c)" = 0 ]
   [ "$(tail -c +$(((4 << 20) + 1)) "$V/p0" | head -c 4096 | tr -d Z | wc -c)" = 0 ]
   [ "$("$ARCSTAT" -H -p -f datasz)" = "$before" ]
-  # While mapped: no rollback, destroy or export; a snapshot pauses the mapping around it
-  # (see below); a shrinking truncate cuts it (below too).
+  # While mapped: no destroy or export without -f; a snapshot or rollback pauses the mapping
+  # around it, a shrinking truncate cuts it (see below).
   "$ZFS" snapshot tank/pm@early
   "$MAP" --hold 30 "$F" &
   holder=$!
@@ -244,8 +244,6 @@ PY
   run "$ZPOOL" export tank
   [ "$status" -eq 1 ]
   [[ "$output" == *"pool is busy: a DAX file is mapped"* ]]
-  expect 1 "cannot rollback to 'tank/pm@early': dataset is busy: a DAX file of it is mapped" \
-    "$ZFS" rollback tank/pm@early
   expect 1 "cannot destroy 'tank/pm': dataset is busy: a DAX file of it is mapped" \
     "$ZFS" destroy -r tank/pm
   truncate -s 7M "$F"  # growing is fine
@@ -521,4 +519,127 @@ wait_file() {
   "$ZPOOL" sync tank
   [ "$("$ZPOOL" list -Hpv -o name,allocated tank | sed -n 4p)" = "  $V/p0	$((2 << 20))" ]
   dax_zdb_clean
+}
+
+@test "dax=on: zfs rollback under stores: the mapping shows the snapshot's bytes at once, stores go on to new extents; zdb -bcc clean; export/import keeps what the mapping shows" {
+  truncate -s 256M "$V/p2"
+  "$ZPOOL" create -o cachefile=none -m "$MNT" tank "$V/d0" dax "$V/p2"
+  "$ZFS" create -o dax=on tank/pm
+  F=$MNT/pm/f T=$BATS_TEST_TMPDIR
+  truncate -s 32M "$F"
+  client counter "$F" "$T/ready" "$T/stop" "$T/sum" >"$T/out" &
+  writer=$!
+  wait_file "$T/ready"
+  sleep 0.2
+  "$ZFS" snapshot tank/pm@s
+  sleep 0.3
+  "$ZFS" rollback tank/pm@s
+  sleep 0.2
+  touch "$T/stop"
+  wait "$writer"
+  last=$(cat "$T/out")
+  k=$(client prefix "$MNT/pm/.zfs/snapshot/s/f")
+  runs=$(client runs "$F")
+  echo "snapshot: records 1-$k; file: $runs; last stored $last"
+  # The snapshot's records, zeros where the records stored between the snapshot and the
+  # rollback were (the mapping lost them at once), then every record stored after it.
+  [[ "$runs" =~ ^1-([0-9]+)\ ([0-9]+)-([0-9]+)$ ]]
+  [ "${BASH_REMATCH[1]}" = "$k" ]
+  [ "${BASH_REMATCH[2]}" -gt $((k + 1)) ]
+  [ "${BASH_REMATCH[3]}" = "$last" ]
+  [ "$last" -lt $((4 << 20)) ]  # stopped, not full
+  [ "$(dax_sum "$F")" = "$(cat "$T/sum")" ]
+  # The snapshot's 16 extents and the head's 16 copies; the copies the rollback discarded freed.
+  "$ZPOOL" sync tank
+  [ "$("$ZPOOL" list -Hpv -o name,allocated tank | sed -n 4p)" = "  $V/p2	$((64 << 20))" ]
+  dax_zdb_clean
+  [ "$(dax_sum "$F")" = "$(cat "$T/sum")" ]
+  [ "$(client prefix "$MNT/pm/.zfs/snapshot/s/f")" = "$k" ]
+  "$ZFS" destroy tank/pm@s
+  "$ZPOOL" sync tank
+  [ "$("$ZPOOL" list -Hpv -o name,allocated tank | sed -n 4p)" = "  $V/p2	$((32 << 20))" ]
+  dax_zdb_clean
+}
+
+@test "dax=on: after a rollback a mapping raises SIGBUS past the file's size in the snapshot, and all over a file the snapshot lacks" {
+  "$ZPOOL" create -o cachefile=none -m "$MNT" tank "$V/d0" dax "$V/p0"
+  "$ZFS" create -o dax=on tank/pm
+  F=$MNT/pm/f G=$MNT/pm/g T=$BATS_TEST_TMPDIR
+  head -c $((2 << 20)) /dev/urandom >"$F"
+  want=$(dax_sum "$F")
+  "$ZFS" snapshot tank/pm@s
+  head -c $((3 << 20)) /dev/urandom >>"$F"
+  head -c $((1 << 20)) /dev/urandom >"$G"
+  client dax-cut "$F" "$T/ready-f" "$T/go" $((2 << 20)) >"$T/out-f" &
+  mf=$!
+  client dax-cut "$G" "$T/ready-g" "$T/go" 0 >"$T/out-g" &
+  mg=$!
+  wait_file "$T/ready-f"
+  wait_file "$T/ready-g"
+  "$ZFS" rollback tank/pm@s
+  [ "$(stat -c %s "$F")" = $((2 << 20)) ]
+  [ ! -e "$G" ]
+  touch "$T/go"
+  st=0
+  wait "$mf" || st=$?
+  cat "$T/out-f"
+  [ "$st" -eq 135 ]  # SIGBUS past the snapshot's 2 MiB; the bytes before them the snapshot's
+  [ "$(cat "$T/out-f")" = "$want" ]
+  st=0
+  wait "$mg" || st=$?
+  cat "$T/out-g"
+  [ "$st" -eq 135 ]  # SIGBUS at its first byte
+  [ "$(cat "$T/out-g")" = "$(sha256sum </dev/null | cut -d' ' -f1)" ]
+  # The snapshot's extent of f and the head's copy of it; g's and f's later ones freed.
+  "$ZPOOL" sync tank
+  [ "$("$ZPOOL" list -Hpv -o name,allocated tank | sed -n 4p)" = "  $V/p0	$((4 << 20))" ]
+  dax_zdb_clean
+  [ "$(dax_sum "$F")" = "$want" ]
+}
+
+@test "dax=on: export, destroy and pool destroy refuse a mapped file; with -f the mapping raises SIGBUS and the pool imports clean" {
+  "$ZPOOL" create -o cachefile=none -m "$MNT" tank "$V/d0" dax "$V/p0"
+  "$ZFS" create -o dax=on tank/pm
+  F=$MNT/pm/f T=$BATS_TEST_TMPDIR
+  head -c $((3 << 20)) /dev/urandom >"$F"
+  sum=$(dax_sum "$F") empty=$(sha256sum </dev/null | cut -d' ' -f1)
+  # Maps F, waits for go, then reads its first byte: SIGBUS once the mapping was taken.
+  mapped() {
+    rm -f "$T/ready" "$T/go"
+    client dax-cut "$F" "$T/ready" "$T/go" 0 >"$T/out" &
+    mapper=$!
+    wait_file "$T/ready"
+  }
+  sigbus() {
+    touch "$T/go"
+    st=0
+    wait "$mapper" || st=$?
+    [ "$st" -eq 135 ] && [ "$(cat "$T/out")" = "$empty" ]
+  }
+  mapped
+  expect 1 "cannot export 'tank': pool is busy: a DAX file is mapped" "$ZPOOL" export tank
+  [ "$(cat "$MNT/pm/f" | sha256sum | cut -d' ' -f1)" = "$sum" ]  # still mounted
+  "$ZPOOL" export -f tank
+  sigbus
+  run "$ZDB" -e -p "$V" -bcc tank
+  [[ "$output" == *"No leaks (block sum matches space maps exactly)"* ]] || { echo "$output"; false; }
+  "$ZPOOL" import -d "$V" tank
+  [ "$(dax_sum "$F")" = "$sum" ]
+
+  mapped
+  expect 1 "cannot destroy 'tank/pm': dataset is busy: a DAX file of it is mapped" "$ZFS" destroy tank/pm
+  [ "$(dax_sum "$F")" = "$sum" ]
+  "$ZFS" destroy -f tank/pm
+  sigbus
+  "$ZPOOL" sync tank
+  [ "$("$ZPOOL" list -Hpv -o name,allocated tank | sed -n 4p)" = "  $V/p0	0" ]
+  dax_zdb_clean
+
+  "$ZFS" create -o dax=on tank/pm
+  head -c $((3 << 20)) /dev/urandom >"$F"
+  mapped
+  expect 1 "cannot destroy 'tank': pool is busy: a DAX file is mapped" "$ZPOOL" destroy tank
+  "$ZPOOL" destroy -f tank
+  sigbus
+  [ -z "$("$ZPOOL" list -H -o name)" ]
 }

@@ -30,15 +30,20 @@
                                                 sha256 of the mapping's first SIZE bytes, then
                                                 read the first byte of the page after SIZE
                                                 (SIGBUS once FILE was cut to SIZE)
-  map_client.py LIB counter FILE READY STOP     map FILE writable and store the records 1, 2,
-                                                3, ... (8 bytes each, little-endian) in order
-                                                from its start, one store each, persisted
-                                                every 512 records, until STOP exists or FILE
-                                                is full; write READY after the first 1024;
-                                                print the last record stored
+  map_client.py LIB counter FILE READY STOP [SUM]  map FILE writable and store the records
+                                                1, 2, 3, ... (8 bytes each, little-endian) in
+                                                order from its start, one store each,
+                                                persisted every 512 records, until STOP exists
+                                                or FILE is full; write READY after the first
+                                                1024; print the last record stored; with SUM,
+                                                write there the sha256 of the mapping after
+                                                the last persist
   map_client.py LIB prefix FILE                 print how many records 1, 2, ... FILE holds in
                                                 order from its start; fail when anything but
                                                 zeros follows them (a gap, a torn record)
+  map_client.py LIB runs FILE                   print the runs of records FILE holds at their
+                                                places (record k, 1-based, is k), as "a-b"
+                                                each, between zeros; fail on anything else
 """
 import ctypes
 import hashlib
@@ -225,6 +230,9 @@ def main():
                 time.sleep(0.0005)
         check(z.uzfs_persist(f, addr, size) == 0, "persist")
         print(i, flush=True)
+        if len(sys.argv) > 6:
+            with open(sys.argv[6], "w") as out:
+                out.write(hashlib.sha256(ctypes.string_at(addr, size)).hexdigest() + "\n")
         z.uzfs_munmap(f, addr, size)
         z.uzfs_close(f)
     elif cmd == "prefix":
@@ -240,6 +248,24 @@ def main():
             j = next(i for i in range(k, n) if vals[i] != 0)
             sys.exit(f"map_client: {path}: records 1..{k}, then zeros up to record {j} ({vals[j]}), not zeros to the end")
         print(k)
+    elif cmd == "runs":
+        with open(path, "rb") as inp:
+            data = inp.read()
+        vals = memoryview(data)[: len(data) // 8 * 8].cast("Q")
+        runs, start = [], None
+        for k, v in enumerate(vals):
+            if v == k + 1:
+                if start is None:
+                    start = k + 1
+                continue
+            if start is not None:
+                runs.append(f"{start}-{k}")
+                start = None
+            if v != 0:
+                sys.exit(f"map_client: {path}: record {k + 1} holds {v}")
+        if start is not None:
+            runs.append(f"{start}-{len(vals)}")
+        print(" ".join(runs))
     else:
         sys.exit(f"map_client: unknown command {cmd}")
 
