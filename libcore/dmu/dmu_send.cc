@@ -5,14 +5,21 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include "libcore/base/fletcher4.h"
+#include "libcore/dmu/dmu_prefetch.h"
 
 namespace uzfs {
 
 namespace {
 
 constexpr size_t kChunk = 1 << 20;
+constexpr size_t kDirect = 32 << 10;  // payloads this large skip the buffer
+// The traversal's read-ahead: reads in flight at once and bytes read ahead at most (an
+// indirect block's children: 128 blocks of 128 KiB under a 16 KiB L1).
+constexpr unsigned kPrefetchThreads = 4;
+constexpr uint64_t kPrefetchWindow = 32ULL << 20;
 constexpr int kBpShift = 7;  // SPA_BLKPTRSHIFT
 
 uint64_t Ld64(const uint8_t* p, bool swap) { return swap ? Bswap64(LoadRaw<uint64_t>(p)) : LoadRaw<uint64_t>(p); }
@@ -160,14 +167,20 @@ void Fletcher4Incremental(ByteSpan data, ZioCksum* zc) {
 
 Status DrrWriter::Put(ByteSpan b) {
   Fletcher4Incremental(b, &zc_);  // dump_bytes
-  buf_.insert(buf_.end(), b.begin(), b.end());
   bytes_ += b.size();
+  if (b.size() >= kDirect) {
+    // A block's data goes out as it is, after what is buffered (no copy of it).
+    UZFS_TRY(Flush());
+    return sink_(b);
+  }
+  if (buf_.capacity() < kChunk) buf_.reserve(kChunk + kDirect);
+  buf_.insert(buf_.end(), b.begin(), b.end());
   return buf_.size() >= kChunk ? Flush() : Status::Ok();
 }
 
 Status DrrWriter::Flush() {
   if (buf_.empty()) return Status::Ok();
-  Status s = sink_(buf_);
+  Status s = sink_(ByteSpan(buf_.data(), buf_.size()));
   buf_.clear();
   return s;
 }
@@ -279,15 +292,25 @@ namespace {
 
 class SendWalk {
  public:
-  SendWalk(BlockReader* r, DrrWriter* w, uint64_t from_txg) : r_(r), w_(w), from_(from_txg) {}
+  SendWalk(PrefetchReader* r, DrrWriter* w, uint64_t from_txg) : r_(r), w_(w), from_(from_txg) {}
 
   Status Dnode(const DnodePhys& dn, uint64_t object) {  // traverse_dnode
+    PrefetchDnode(dn);
     for (int j = 0; j < dn.nblkptr && j < static_cast<int>(dn.blkptr.size()); j++)
       UZFS_TRY(VisitBp(dn, dn.blkptr[j], object, dn.nlevels - 1, j));
     return Status::Ok();
   }
 
  private:
+  // TRAVERSE_PREFETCH: the blocks about to be visited are read ahead (those the walk skips,
+  // holes and blocks born before from_txg, are not).
+  void Prefetch(const BlkPtr& bp) {
+    if (!bp.is_hole() && bp.birth > from_) r_->Prefetch(bp);
+  }
+  void PrefetchDnode(const DnodePhys& dn) {
+    for (int j = 0; j < dn.nblkptr && j < static_cast<int>(dn.blkptr.size()); j++) Prefetch(dn.blkptr[j]);
+  }
+
   Status VisitBp(const DnodePhys& dn, const BlkPtr& bp, uint64_t object, int level, uint64_t blkid) {
     if (bp.is_hole()) {
       uint64_t span = Span(dn, level);
@@ -304,10 +327,12 @@ class SendWalk {
     UZFS_ASSIGN(Bytes b, r_->Read(bp));
     if (level > 0) {
       uint64_t epb = bp.lsize() >> kBpShift;
-      for (uint64_t i = 0; i < epb && (i + 1) * kBlkPtrSize <= b.size(); i++) {
-        BlkPtr c = BlkPtr::Decode(b.data() + i * kBlkPtrSize, true);
-        UZFS_TRY(VisitBp(dn, c, object, level - 1, blkid * epb + i));
-      }
+      std::vector<BlkPtr> kids;
+      for (uint64_t i = 0; i < epb && (i + 1) * kBlkPtrSize <= b.size(); i++)
+        kids.push_back(BlkPtr::Decode(b.data() + i * kBlkPtrSize, true));
+      for (const BlkPtr& c : kids) Prefetch(c);
+      for (uint64_t i = 0; i < kids.size(); i++)
+        UZFS_TRY(VisitBp(dn, kids[i], object, level - 1, blkid * epb + i));
       return Status::Ok();
     }
     if (object != 0) {
@@ -321,13 +346,14 @@ class SendWalk {
       if ((i + 1) * kDnodeSize > b.size()) break;
       UZFS_ASSIGN(dns[i], DnodePhys::Decode(b.data() + i * kDnodeSize, true));
       UZFS_TRY(w_->Dnode(blkid * per + i, &dns[i]));
+      if (dns[i].allocated()) PrefetchDnode(dns[i]);
     }
     for (uint64_t i = 0; i < per; i++)
       if (dns[i].allocated()) UZFS_TRY(Dnode(dns[i], blkid * per + i));
     return Status::Ok();
   }
 
-  BlockReader* r_;
+  PrefetchReader* r_;
   DrrWriter* w_;
   uint64_t from_;
 };
@@ -338,7 +364,8 @@ Status DmuSendBackup(BlockReader* reader, ObjSet& os, const DrrRecord& begin, ui
                      StreamSink sink, uint64_t* bytes) {
   DrrWriter w(std::move(sink), begin.toguid);
   UZFS_TRY(w.Begin(begin));
-  SendWalk walk(reader, &w, from_txg);
+  PrefetchReader prefetch(reader, kPrefetchThreads, kPrefetchWindow);
+  SendWalk walk(&prefetch, &w, from_txg);
   UZFS_TRY(walk.Dnode(os.meta_dnode(), 0));
   UZFS_TRY(w.End());
   if (bytes) *bytes = w.bytes();
