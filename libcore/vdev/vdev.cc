@@ -56,10 +56,7 @@ class LeafVdev : public Vdev {
 
   Status Read(uint64_t offset, MutByteSpan out, const BlockVerifier* verify,
               std::vector<VdevIoError>* errs, bool) override {
-    auto fail = [&](int code, std::string what) {
-      if (errs) errs->push_back({Describe(*this), guid, code, what});
-      return Status::Error(code, Describe(*this) + ": " + what);
-    };
+    auto fail = [&](int code, std::string what) { return Fail(errs, code, what); };
     File* f = cur();
     if (!f) return fail(ENXIO, "device unavailable");
     if (health.dead()) return fail(ENXIO, "device " + DeadWord() + ": no I/O");
@@ -108,13 +105,15 @@ class LeafVdev : public Vdev {
   }
   File* file() override { return cur(); }
 
+  // A failed I/O of this leaf: reported in errs (when given) and returned.
+  Status Fail(std::vector<VdevIoError>* errs, int code, const std::string& what) {
+    if (errs) errs->push_back({Describe(*this), guid, code, what});
+    return Status::Error(code, Describe(*this) + ": " + what);
+  }
   // Write's and WriteV's checks, injection and accounting around write(f).
   template <typename Fn>
   Status LeafWrite(uint64_t offset, uint64_t size, std::vector<VdevIoError>* errs, Fn&& write) {
-    auto fail = [&](int code, std::string what) {
-      if (errs) errs->push_back({Describe(*this), guid, code, what});
-      return Status::Error(code, Describe(*this) + ": " + what);
-    };
+    auto fail = [&](int code, std::string what) { return Fail(errs, code, what); };
     File* f = cur();
     if (!f) return fail(ENXIO, "device unavailable");
     if (health.dead()) return fail(ENXIO, "device " + DeadWord() + ": no I/O");

@@ -24,14 +24,6 @@ teardown() {
   pool_suite_teardown
 }
 
-# mp BIN FS: FS's mount point as BIN says, once it is mounted.
-mp() {
-  local m _
-  m=$("$1" get -H -o value mountpoint "$2")
-  for _ in $(seq 50); do mountpoint -q "$m" && break; sleep 0.1; done
-  echo "$m"
-}
-
 # begin_u8 FILE OFFSET / begin_u4: a field of the stream's first BEGIN record (drr_flags at
 # 36, drr_toguid at 40, drr_fromguid at 48).
 begin_u8() { od -A n -t u8 -j "$2" -N 8 "$1" | tr -d ' '; }
@@ -43,14 +35,14 @@ guid() { "$1" get -H -p -o value guid "$2"; }
 mkclone() {
   local z=$1 p=$2 m
   "$z" create -o compression=gzip "$p/fs"
-  m=$(mp "$z" "$p/fs")
+  m=$(mountpoint_of "$z" "$p/fs")
   dd if=/dev/urandom of="$m/data" bs=64K count=32 status=none
   mkdir "$m/dir"
   echo origin >"$m/dir/name"
   yes origin | head -c 300000 >"$m/text"
   "$z" snapshot "$p/fs@o"
   "$z" clone "$p/fs@o" "$p/cl"
-  m=$(mp "$z" "$p/cl")
+  m=$(mountpoint_of "$z" "$p/cl")
   echo clone >"$m/dir/name"
   dd if=/dev/urandom of="$m/data" bs=64K count=1 seek=3 conv=notrunc status=none
   rm "$m/text"
@@ -91,8 +83,8 @@ mkclone() {
   [ "$("$ZF_ZFS" get -H -o value origin zpool1/cl)" = zpool1/fs@o ]
   [ "$("$ZF_ZFS" get -H -o value origin zpool1/cl2)" = zpool1/fs@o ]
   [ "$("$ZF_ZFS" list -H -o name -t snapshot -r zpool1/cl2 | tr '\n' ' ')" = "zpool1/cl2@s zpool1/cl2@t " ]
-  [ "$(tree_sum "$(mp "$ZF_ZFS" zpool1/cl)")" = "$(cat "$S/sum_s")" ]
-  [ "$(tree_sum "$(mp "$ZF_ZFS" zpool1/cl2)")" = "$(cat "$S/sum_t")" ]
+  [ "$(tree_sum "$(mountpoint_of "$ZF_ZFS" zpool1/cl)")" = "$(cat "$S/sum_s")" ]
+  [ "$(tree_sum "$(mountpoint_of "$ZF_ZFS" zpool1/cl2)")" = "$(cat "$S/sum_t")" ]
   # zfs-fuse's own clone stream of what it received: the same BEGIN (but the pool's name).
   "$ZF_ZFS" send -i zpool1/fs@o zpool1/cl@s >"$S/theirs"
   cmp <(head -c 56 "$S/clone") <(head -c 56 "$S/theirs")
@@ -135,8 +127,8 @@ mkclone() {
   [ "$("$ZFS" get -H -o value origin tank/cl)" = tank/fs@o ]
   [ "$("$ZFS" get -H -o value origin tank/cl2)" = tank/fs@o ]
   [ "$("$ZFS" list -H -o name -t snapshot -r tank/cl2 | tr '\n' ' ')" = "tank/cl2@s tank/cl2@t " ]
-  [ "$(tree_sum "$(mp "$ZFS" tank/cl)")" = "$(cat "$S/sum_s")" ]
-  [ "$(tree_sum "$(mp "$ZFS" tank/cl2)")" = "$(cat "$S/sum_t")" ]
+  [ "$(tree_sum "$(mountpoint_of "$ZFS" tank/cl)")" = "$(cat "$S/sum_s")" ]
+  [ "$(tree_sum "$(mountpoint_of "$ZFS" tank/cl2)")" = "$(cat "$S/sum_t")" ]
   # The clone shares the origin's blocks: it uses far less than it references.
   used=$("$ZFS" get -H -p -o value used tank/cl)
   refer=$("$ZFS" get -H -p -o value referenced tank/cl)
@@ -158,23 +150,23 @@ mkclones() {
   local z=$1 p=$2 m
   "$z" create -o com.example:tag=top "$p/top"
   "$z" create -o recordsize=16K "$p/top/z"
-  m=$(mp "$z" "$p/top/z")
+  m=$(mountpoint_of "$z" "$p/top/z")
   dd if=/dev/urandom of="$m/data" bs=64K count=6 status=none
   echo z >"$m/name"
   "$z" snapshot -r "$p/top@s1"
   "$z" clone -o com.example:tag=a "$p/top/z@s1" "$p/top/a"
-  m=$(mp "$z" "$p/top/a")
+  m=$(mountpoint_of "$z" "$p/top/a")
   echo a >"$m/name"
   dd if=/dev/urandom of="$m/data" bs=64K count=1 seek=2 conv=notrunc status=none
   "$z" create "$p/top/z/b"
-  echo b >"$(mp "$z" "$p/top/z/b")/name"
-  echo changed >>"$(mp "$z" "$p/top/z")/name"
+  echo b >"$(mountpoint_of "$z" "$p/top/z/b")/name"
+  echo changed >>"$(mountpoint_of "$z" "$p/top/z")/name"
   "$z" snapshot -r "$p/top@s2"
 }
 mkclones2() {
   local z=$1 p=$2 m
   "$z" clone "$p/top/a@s2" "$p/top/n"
-  m=$(mp "$z" "$p/top/n")
+  m=$(mountpoint_of "$z" "$p/top/n")
   echo n >"$m/name"
   "$z" snapshot -r "$p/top@s3"
 }
@@ -188,7 +180,7 @@ describe_clones() {
   "$z" get -H -o name,property,value -s local,received -r all "$p/top" | sed "s|^$p/|X/|" | sort
   for fs in $("$z" list -H -o name -t filesystem -r "$p/top"); do
     echo "== ${fs#"$p"/}"
-    tree_sum "$(mp "$z" "$fs")"
+    tree_sum "$(mountpoint_of "$z" "$fs")"
   done
 }
 
@@ -251,7 +243,7 @@ describe_clones() {
 @test "zfs receive: a SIGKILL of zfsd mid-clone-stream leaves no clone and a clean pool" {
   "$ZPOOL" create -R "$ALT" tank "$V/d0"
   mkclone "$ZFS" tank
-  m=$(mp "$ZFS" tank/cl)
+  m=$(mountpoint_of "$ZFS" tank/cl)
   dd if=/dev/urandom of="$m/big" bs=1M count=24 status=none
   "$ZFS" snapshot tank/cl@big
   "$ZFS" send -i tank/fs@o tank/cl@big >"$S/clone"
@@ -273,7 +265,7 @@ describe_clones() {
   [ "$output" = "cannot open 'tank/copy': dataset does not exist" ]
   "$ZFS" receive tank/copy <"$S/clone"
   [ "$("$ZFS" get -H -o value origin tank/copy)" = tank/fs@o ]
-  [ "$(tree_sum "$(mp "$ZFS" tank/copy)")" = "$(tree_sum "$(mp "$ZFS" tank/cl)")" ]
+  [ "$(tree_sum "$(mountpoint_of "$ZFS" tank/copy)")" = "$(tree_sum "$(mountpoint_of "$ZFS" tank/cl)")" ]
   "$ZPOOL" export tank
   oracle_start
   oracle_zdb_clean "$V" tank
@@ -284,7 +276,7 @@ describe_clones() {
   oracle_start
   "$ZF_ZPOOL" create -R "$ZALT" zpool1 "$V/d1"
   "$ZF_ZFS" create -p zpool1/src/mid/deep
-  echo deep >"$(mp "$ZF_ZFS" zpool1/src/mid/deep)/f"
+  echo deep >"$(mountpoint_of "$ZF_ZFS" zpool1/src/mid/deep)/f"
   "$ZF_ZFS" snapshot zpool1/src/mid/deep@s
   "$ZF_ZFS" send zpool1/src/mid/deep@s >"$S/deep"
   "$ZF_ZFS" create zpool1/dst
@@ -300,7 +292,7 @@ describe_clones() {
   "$ZFS" receive -d -u tank/dst <"$S/deep"
   [ "$("$ZFS" list -H -o name,mounted -r tank/dst | sed 's|^tank|X|')" = "$theirs" ]
   "$ZFS" mount tank/dst/src/mid/deep
-  [ "$(cat "$(mp "$ZFS" tank/dst/src/mid/deep)/f")" = deep ]
+  [ "$(cat "$(mountpoint_of "$ZFS" tank/dst/src/mid/deep)/f")" = deep ]
   "$ZPOOL" export tank
   oracle_start
   oracle_zdb_clean "$V" tank
@@ -310,7 +302,7 @@ describe_clones() {
 # promote_after BIN POOL: zfs promote of POOL/top/a (z becomes the clone of a@s1), @s3.
 promote_after() {
   "$1" promote "$2/top/a"
-  echo more >>"$(mp "$1" "$2/top/a")/name"
+  echo more >>"$(mountpoint_of "$1" "$2/top/a")/name"
   "$1" snapshot -r "$2/top@s3"
 }
 

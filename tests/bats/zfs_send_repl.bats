@@ -24,14 +24,6 @@ teardown() {
   pool_suite_teardown
 }
 
-# mp BIN FS: FS's mount point as BIN (our zfs or zfs-fuse's) says, once it is mounted.
-mp() {
-  local m _
-  m=$("$1" get -H -o value mountpoint "$2")
-  for _ in $(seq 50); do mountpoint -q "$m" && break; sleep 0.1; done
-  echo "$m"
-}
-
 # mktree BIN POOL: POOL/fs with children a, a/b, c (local properties on some), files in
 # each, snapshots @s1 and @s2 of all (POOL/fs/late only has @s2), a user property on @s2.
 mktree() {
@@ -41,7 +33,7 @@ mktree() {
   "$z" create "$p/fs/a/b"
   "$z" create -o com.example:tag=c -o checksum=sha256 "$p/fs/c"
   for fs in fs fs/a fs/a/b fs/c; do
-    m=$(mp "$z" "$p/$fs")
+    m=$(mountpoint_of "$z" "$p/$fs")
     dd if=/dev/urandom of="$m/data" bs=64K count=3 status=none
     mkdir "$m/dir"
     echo "$fs" >"$m/dir/name"
@@ -49,7 +41,7 @@ mktree() {
   "$z" snapshot -r "$p/fs@s1"
   "$z" create "$p/fs/late"
   for fs in fs fs/a fs/late; do
-    m=$(mp "$z" "$p/$fs")
+    m=$(mountpoint_of "$z" "$p/$fs")
     yes "$fs" | head -c 200000 >"$m/more"
     rm -f "$m/dir/name"
   done
@@ -66,7 +58,7 @@ describe() {
   "$z" get -H -o name,property,value -s local,received -r all "$p/fs" | sed "s|^$p/|X/|" | sort
   for fs in $("$z" list -H -o name -t filesystem -r "$p/fs"); do
     echo "== ${fs#"$p"/}"
-    tree_sum "$(mp "$z" "$fs")"
+    tree_sum "$(mountpoint_of "$z" "$fs")"
   done
 }
 
@@ -179,8 +171,8 @@ describe() {
   [ "$("$ZFS" list -H -o name -t snapshot -r tank/dst | tr '\n' ' ')" = \
     "tank/dst/fs@s1 tank/dst/fs@s2 tank/dst/fs/a@s1 tank/dst/fs/a@s2 tank/dst/fs/a/b@s1 tank/dst/fs/a/b@s2 tank/dst/fs/c@s1 tank/dst/fs/c@s2 tank/dst/fs/late@s2 " ]
   # The new filesystem was mounted; the received files are the sender's.
-  [ "$(tree_sum "$(mp "$ZFS" tank/dst/fs/late)")" = "$(tree_sum "$(mp "$ZFS" tank/fs/late)")" ]
-  [ "$(tree_sum "$(mp "$ZFS" tank/dst/fs/a)")" = "$(tree_sum "$(mp "$ZFS" tank/fs/a)")" ]
+  [ "$(tree_sum "$(mountpoint_of "$ZFS" tank/dst/fs/late)")" = "$(tree_sum "$(mountpoint_of "$ZFS" tank/fs/late)")" ]
+  [ "$(tree_sum "$(mountpoint_of "$ZFS" tank/dst/fs/a)")" = "$(tree_sum "$(mountpoint_of "$ZFS" tank/fs/a)")" ]
 }
 
 # mkrepl BIN POOL: POOL/fs with children a, a/b, c (properties on some), files in fs and
@@ -193,13 +185,13 @@ mkrepl() {
   "$z" create -o canmount=off "$p/fs/a/b"
   "$z" create -o canmount=off -o com.example:tag=c "$p/fs/c"
   for fs in fs fs/a; do
-    m=$(mp "$z" "$p/$fs")
+    m=$(mountpoint_of "$z" "$p/$fs")
     dd if=/dev/urandom of="$m/data" bs=64K count=2 status=none
     mkdir "$m/dir"
     echo "$fs" >"$m/dir/name"
   done
   "$z" snapshot -r "$p/fs@s0"
-  for fs in fs fs/a; do echo more >>"$(mp "$z" "$p/$fs")/dir/name"; done
+  for fs in fs fs/a; do echo more >>"$(mountpoint_of "$z" "$p/$fs")/dir/name"; done
   "$z" snapshot -r "$p/fs@s1"
 }
 
@@ -215,12 +207,12 @@ mkchanges() {
   "$z" set com.example:tag=top2 "$p/fs"
   "$z" set com.example:tag=b "$p/fs/b"
   for fs in fs fs/a fs/late; do
-    m=$(mp "$z" "$p/$fs")
+    m=$(mountpoint_of "$z" "$p/$fs")
     yes "$fs" | head -c 150000 >"$m/more"
     rm -f "$m/dir/name"
   done
   if [ "${3:-}" = mid ]; then "$z" snapshot -r "$p/fs@s2"; fi
-  m=$(mp "$z" "$p/fs/late")
+  m=$(mountpoint_of "$z" "$p/fs/late")
   dd if=/dev/urandom of="$m/data" bs=64K count=1 conv=notrunc status=none
   "$z" snapshot -r "$p/fs@s3"
 }
@@ -233,7 +225,7 @@ describe_repl() {
   for fs in $("$z" list -H -o name -t filesystem -r "$p/fs"); do
     [ "$("$z" get -H -o value canmount "$fs")" = on ] || continue
     echo "== ${fs#"$p"/}"
-    tree_sum "$(mp "$z" "$fs")"
+    tree_sum "$(mountpoint_of "$z" "$fs")"
   done
 }
 
@@ -322,7 +314,7 @@ describe_repl() {
   [ "$(g compression tank/dst/fs/a)" = "gzip	-	inherited from tank/dst/fs" ]
   # Set before the data arrives (zfs_ioc_recv): a full stream's text is stored gzip'd.
   "$ZFS" create -o compression=gzip tank/z
-  yes compressible | head -c 1000000 >"$(mp "$ZFS" tank/z)/text"
+  yes compressible | head -c 1000000 >"$(mountpoint_of "$ZFS" tank/z)/text"
   "$ZFS" snapshot tank/z@s
   "$ZFS" send -p tank/z@s | "$ZFS" receive -u tank/dst/z
   ratio=$("$ZFS" get -H -o value compressratio tank/dst/z)

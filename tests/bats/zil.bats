@@ -8,6 +8,14 @@
 load ../lib/pool_helpers
 load ../lib/oracle
 
+# logs_agree POOL FLAGS: zfs-fuse's zdb and ours print the same for `zdb -e -p $V FLAGS
+# POOL` (left in $BATS_TEST_TMPDIR/zf-i and our-i); zfs-fuse's daemon must be up.
+logs_agree() {
+  "$ZF_ZDB" -e -p "$V" "$2" "$1" >"$BATS_TEST_TMPDIR/zf-i" 2>&1
+  "$ZDB" -e -p "$V" "$2" "$1" >"$BATS_TEST_TMPDIR/our-i" 2>&1
+  diff "$BATS_TEST_TMPDIR/zf-i" "$BATS_TEST_TMPDIR/our-i"
+}
+
 setup() {
   V=$BATS_TEST_TMPDIR/v
   ALT=$BATS_TEST_TMPDIR/alt
@@ -95,9 +103,7 @@ crash_loop_judge() {
   oracle_zdb_clean "$V" zilp
   # zfs-fuse's zdb reads every record of our log as ours does (byte for byte), and finds
   # the records the workload made.
-  "$ZF_ZDB" -e -p "$V" -ivv zilp >"$BATS_TEST_TMPDIR/zf-i" 2>&1
-  "$ZDB" -e -p "$V" -ivv zilp >"$BATS_TEST_TMPDIR/our-i" 2>&1
-  diff "$BATS_TEST_TMPDIR/zf-i" "$BATS_TEST_TMPDIR/our-i"
+  logs_agree zilp -ivv
   for t in TX_CREATE TX_MKDIR TX_SYMLINK TX_REMOVE TX_RMDIR TX_LINK TX_RENAME TX_WRITE TX_SETATTR; do
     grep -qE "^[[:space:]]+$t +[1-9]" "$BATS_TEST_TMPDIR/zf-i" || { echo "no $t in the log" >&2; cat "$BATS_TEST_TMPDIR/zf-i" >&2; return 1; }
   done
@@ -324,9 +330,7 @@ PY
   # same records as ours and counts the blocks they claim.
   oracle_start
   oracle_zdb_clean "$V" zilv
-  "$ZF_ZDB" -e -p "$V" -ivvvv zilv >"$BATS_TEST_TMPDIR/zf-i" 2>&1
-  "$ZDB" -e -p "$V" -ivvvv zilv >"$BATS_TEST_TMPDIR/our-i" 2>&1
-  diff "$BATS_TEST_TMPDIR/zf-i" "$BATS_TEST_TMPDIR/our-i"
+  logs_agree zilv -ivvvv
   n=$(grep -c "has blkptr, will claim" "$BATS_TEST_TMPDIR/zf-i")
   [ "$n" -ge 40 ] || { cat "$BATS_TEST_TMPDIR/zf-i" >&2; return 1; }
   oracle_stop
@@ -377,9 +381,7 @@ PY
   oracle_zdb_clean "$V" zilp
   # zfs-fuse's zdb and ours print the same records, block pointers and data included
   # (zil_prt_rec_write at -ivvvv: "has blkptr, will claim" and the block it names).
-  "$ZF_ZDB" -e -p "$V" -ivvvv zilp >"$BATS_TEST_TMPDIR/zf-i" 2>&1
-  "$ZDB" -e -p "$V" -ivvvv zilp >"$BATS_TEST_TMPDIR/our-i" 2>&1
-  diff "$BATS_TEST_TMPDIR/zf-i" "$BATS_TEST_TMPDIR/our-i"
+  logs_agree zilp -ivvvv
   # big: 32 blocks, unaligned: 9, rewritten: 8 + 3, tp: 2 (one block twice) + 1.
   n=$(grep -c "has blkptr, will claim" "$BATS_TEST_TMPDIR/zf-i")
   [ "$n" -ge 49 ] || { cat "$BATS_TEST_TMPDIR/zf-i" >&2; return 1; }

@@ -45,13 +45,17 @@ oracle_zdb_clean() {
   fi
 }
 
-# zf_mountpoint FS: where zfs-fuse mounted FS (waits for the mount).
-zf_mountpoint() {
+# mountpoint_of BIN FS: where BIN's daemon (our zfs or zfs-fuse's) mounted FS (waits for
+# the mount).
+mountpoint_of() {
   local mp _
-  mp=$("$ZF_ZFS" get -H -o value mountpoint "$1")
+  mp=$("$1" get -H -o value mountpoint "$2")
   for _ in $(seq 50); do mountpoint -q "$mp" && break; sleep 0.1; done
   echo "$mp"
 }
+
+# zf_mountpoint FS: where zfs-fuse mounted FS.
+zf_mountpoint() { mountpoint_of "$ZF_ZFS" "$1"; }
 
 # tree_sum DIR: what two mounts of the same files must agree on (names, types, sizes,
 # permission bits, link counts, symlink targets, contents); times are left out (a replayed
