@@ -45,7 +45,7 @@ class Pools : public ::testing::Environment {
     char work[] = "/tmp/uzfs-spa-work-XXXXXX";
     if (!mkdtemp(work)) return;
     g_work = work;
-    fs::path script = fs::path(__FILE__).parent_path() / "../../tests/lib/mkpools_small.sh";
+    fs::path script = fs::path(UZFS_TESTDATA).parent_path() / "lib/mkpools_small.sh";
     std::error_code ec;
     auto stamp = fs::last_write_time(script, ec).time_since_epoch().count();
     std::string shared = "/tmp/uzfs-spa-pools-" + std::to_string(getuid()) + "-" +

@@ -40,7 +40,7 @@ std::string Slurp(const std::string& p) {
 class ObjPool : public ::testing::Environment {
  public:
   void SetUp() override {
-    fs::path script = fs::path(__FILE__).parent_path() / "../../tests/lib/mkpools_objects.sh";
+    fs::path script = fs::path(UZFS_TESTDATA).parent_path() / "lib/mkpools_objects.sh";
     std::error_code ec;
     auto stamp = fs::last_write_time(script, ec).time_since_epoch().count();
     std::string shared = "/tmp/uzfs-objpool-" + std::to_string(getuid()) + "-" +
