@@ -243,26 +243,25 @@ class MirrorVdev : public Vdev {
   }
   Status Write(uint64_t offset, ByteSpan data, std::vector<VdevIoError>* errs,
                bool durable) override {
-    Status last = Status::Error(ENXIO, Describe(*this) + ": no children");
-    int good = 0;
-    for (auto& c : children) {
-      if (!c->available()) continue;
-      Status s = c->Write(offset, data, errs, durable);
-      if (s.ok()) good++;
-      else last = s;
-    }
-    if (!good) return last;
-    io.Count(true, data.size());
-    return Status::Ok();
+    return WriteSides(data.size(), [&](Vdev& c) { return c.Write(offset, data, errs, durable); });
   }
   Status WriteV(uint64_t offset, std::span<const ByteSpan> parts, std::vector<VdevIoError>* errs) override {
-    Status last = Status::Error(ENXIO, Describe(*this) + ": no children");
-    int good = 0;
     uint64_t size = 0;
     for (ByteSpan p : parts) size += p.size();
+    return WriteSides(size, [&](Vdev& c) { return c.WriteV(offset, parts, errs); });
+  }
+  Status Flush() override { return FlushChildren(*this); }
+
+ private:
+  // vdev_mirror's write rule, for Write and WriteV: write(side) on every available side;
+  // success when at least one side took it.
+  template <typename Fn>
+  Status WriteSides(uint64_t size, Fn&& write) {
+    Status last = Status::Error(ENXIO, Describe(*this) + ": no children");
+    int good = 0;
     for (auto& c : children) {
       if (!c->available()) continue;
-      Status s = c->WriteV(offset, parts, errs);
+      Status s = write(*c);
       if (s.ok()) good++;
       else last = s;
     }
@@ -270,9 +269,6 @@ class MirrorVdev : public Vdev {
     io.Count(true, size);
     return Status::Ok();
   }
-  Status Flush() override { return FlushChildren(*this); }
-
- private:
   // vdev_mirror_io_done's repair: once a side returned the block verified, each side read
   // before it that gave a checksum mismatch has it counted (CKSUM; a side's I/O errors were
   // counted by the side itself), and every such side gets the good copy written back

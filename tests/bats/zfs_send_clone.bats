@@ -30,6 +30,17 @@ begin_u8() { od -A n -t u8 -j "$2" -N 8 "$1" | tr -d ' '; }
 begin_u4() { od -A n -t u4 -j "$2" -N 4 "$1" | tr -d ' '; }
 guid() { "$1" get -H -p -o value guid "$2"; }
 
+# clones_received BIN POOL: POOL/cl and POOL/cl2 (the clone stream, then the -I series) are
+# clones of POOL/fs@o with the sender's snapshots and files ($S/sum_s, $S/sum_t).
+clones_received() {
+  local z=$1 p=$2
+  [ "$("$z" get -H -o value origin "$p/cl")" = "$p/fs@o" ]
+  [ "$("$z" get -H -o value origin "$p/cl2")" = "$p/fs@o" ]
+  [ "$("$z" list -H -o name -t snapshot -r "$p/cl2" | tr '\n' ' ')" = "$p/cl2@s $p/cl2@t " ]
+  [ "$(tree_sum "$(mountpoint_of "$z" "$p/cl")")" = "$(cat "$S/sum_s")" ]
+  [ "$(tree_sum "$(mountpoint_of "$z" "$p/cl2")")" = "$(cat "$S/sum_t")" ]
+}
+
 # mkclone BIN POOL: POOL/fs with files, @o; POOL/cl a clone of it, changed, @s; changed
 # again, @t. The clone's files at @s and @t go to $S/sum_s and $S/sum_t.
 mkclone() {
@@ -80,11 +91,7 @@ mkclone() {
   "$ZF_ZFS" receive zpool1/fs <"$S/origin"
   "$ZF_ZFS" receive zpool1/cl <"$S/clone"
   "$ZF_ZFS" receive zpool1/cl2 <"$S/series"
-  [ "$("$ZF_ZFS" get -H -o value origin zpool1/cl)" = zpool1/fs@o ]
-  [ "$("$ZF_ZFS" get -H -o value origin zpool1/cl2)" = zpool1/fs@o ]
-  [ "$("$ZF_ZFS" list -H -o name -t snapshot -r zpool1/cl2 | tr '\n' ' ')" = "zpool1/cl2@s zpool1/cl2@t " ]
-  [ "$(tree_sum "$(mountpoint_of "$ZF_ZFS" zpool1/cl)")" = "$(cat "$S/sum_s")" ]
-  [ "$(tree_sum "$(mountpoint_of "$ZF_ZFS" zpool1/cl2)")" = "$(cat "$S/sum_t")" ]
+  clones_received "$ZF_ZFS" zpool1
   # zfs-fuse's own clone stream of what it received: the same BEGIN (but the pool's name).
   "$ZF_ZFS" send -i zpool1/fs@o zpool1/cl@s >"$S/theirs"
   cmp <(head -c 56 "$S/clone") <(head -c 56 "$S/theirs")
@@ -124,11 +131,7 @@ mkclone() {
   [ "${lines[0]}" = "found clone origin tank/fs@o" ]
   [ "${lines[1]}" = "receiving incremental stream of zpool1/cl@s into tank/cl@s" ]
   "$ZFS" receive tank/cl2 <"$S/series"
-  [ "$("$ZFS" get -H -o value origin tank/cl)" = tank/fs@o ]
-  [ "$("$ZFS" get -H -o value origin tank/cl2)" = tank/fs@o ]
-  [ "$("$ZFS" list -H -o name -t snapshot -r tank/cl2 | tr '\n' ' ')" = "tank/cl2@s tank/cl2@t " ]
-  [ "$(tree_sum "$(mountpoint_of "$ZFS" tank/cl)")" = "$(cat "$S/sum_s")" ]
-  [ "$(tree_sum "$(mountpoint_of "$ZFS" tank/cl2)")" = "$(cat "$S/sum_t")" ]
+  clones_received "$ZFS" tank
   # The clone shares the origin's blocks: it uses far less than it references.
   used=$("$ZFS" get -H -p -o value used tank/cl)
   refer=$("$ZFS" get -H -p -o value referenced tank/cl)

@@ -26,13 +26,6 @@ teardown() {
   pool_suite_teardown
 }
 
-# dev_of VOL: the device /dev/zvol/VOL links to (waits a little for it).
-dev_of() {
-  local _
-  for _ in $(seq 50); do [ -b "/dev/zvol/$1" ] && break; sleep 0.1; done
-  readlink -f "/dev/zvol/$1"
-}
-
 @test "volume: ext4 on the device, snapshot, clone, grow, export; zfs-fuse judges and imports it" {
   "$ZPOOL" create -R "$ALT" "$P" "$V/d0"
   "$ZFS" create -V 64M "$P/vol"

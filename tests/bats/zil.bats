@@ -281,8 +281,7 @@ PY
   zfsd_start
   "$ZPOOL" create -o cachefile=none zilv "$V/d0"
   "$ZFS" create -V 16M -b 4K zilv/vol
-  for _ in $(seq 50); do [ -b /dev/zvol/zilv/vol ] && break; sleep 0.1; done
-  dev=$(readlink -f /dev/zvol/zilv/vol)
+  dev=$(dev_of zilv/vol)
   head -c 3M /dev/urandom >"$BATS_TEST_TMPDIR/data"
   # The first flush starts the log's chain (a txg sync); the later ones go to the log only.
   dd if="$BATS_TEST_TMPDIR/data" of="$dev" bs=64K count=1 oflag=direct conv=fsync status=none
@@ -303,10 +302,9 @@ PY
   # Our import claims the log; exposing the volume replays it.
   zfsd_start
   "$ZPOOL" import -d "$V" zilv
-  for _ in $(seq 50); do [ -b /dev/zvol/zilv/vol ] && break; sleep 0.1; done
-  cmp -n $((3 << 20)) "$(readlink -f /dev/zvol/zilv/vol)" "$BATS_TEST_TMPDIR/data"
+  cmp -n $((3 << 20)) "$(dev_of zilv/vol)" "$BATS_TEST_TMPDIR/data"
   # A flush after the replay goes into a new log; the clean export leaves a clean pool.
-  dd if=/dev/zero of="$(readlink -f /dev/zvol/zilv/vol)" bs=4K count=1 seek=1000 oflag=direct conv=fsync status=none
+  dd if=/dev/zero of="$(dev_of zilv/vol)" bs=4K count=1 seek=1000 oflag=direct conv=fsync status=none
   "$ZPOOL" export zilv
   oracle_start
   oracle_zdb_clean "$V" zilv
@@ -317,8 +315,7 @@ PY
   zfsd_start
   "$ZPOOL" create -o cachefile=none zilv "$V/d0"
   "$ZFS" create -V 16M -b 64K zilv/vol
-  for _ in $(seq 50); do [ -b /dev/zvol/zilv/vol ] && break; sleep 0.1; done
-  dev=$(readlink -f /dev/zvol/zilv/vol)
+  dev=$(dev_of zilv/vol)
   head -c 4M /dev/urandom >"$BATS_TEST_TMPDIR/data"
   dd if="$BATS_TEST_TMPDIR/data" of="$dev" bs=64K count=1 oflag=direct conv=fsync status=none
   for i in $(seq 1 63); do
@@ -336,8 +333,7 @@ PY
   oracle_stop
   zfsd_start
   "$ZPOOL" import -d "$V" zilv
-  for _ in $(seq 50); do [ -b /dev/zvol/zilv/vol ] && break; sleep 0.1; done
-  cmp -n $((4 << 20)) "$(readlink -f /dev/zvol/zilv/vol)" "$BATS_TEST_TMPDIR/data"
+  cmp -n $((4 << 20)) "$(dev_of zilv/vol)" "$BATS_TEST_TMPDIR/data"
   "$ZPOOL" export zilv
   oracle_start
   oracle_zdb_clean "$V" zilv

@@ -208,6 +208,13 @@ scan_kills() {
 # xattr_set FILE NAME VALUE: sets a user extended attribute (setfattr is not installed).
 xattr_set() { python3 -c "import os,sys; os.setxattr(sys.argv[1], sys.argv[2], sys.argv[3].encode())" "$@"; }
 
+# dev_of POOL/VOL: the block device zfsd exposes for a volume (waits for its link).
+dev_of() {
+  local _
+  for _ in $(seq 50); do [ -b "/dev/zvol/$1" ] && break; sleep 0.1; done
+  readlink -f "/dev/zvol/$1"
+}
+
 # flip_byte FILE OFFSET: inverts the byte at OFFSET (writing a fixed value would leave the
 # file as it was when that byte already held it).
 flip_byte() {
