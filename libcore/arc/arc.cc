@@ -309,7 +309,7 @@ struct Arc::Impl {
   }
 
   // Brings a data unit in (after a miss's fill). bytes has exactly len bytes.
-  void InsertUnit(const UnitKey& k, uint64_t len, const Bytes& bytes) {
+  void InsertUnit(const UnitKey& k, uint64_t len, ByteSpan bytes) {
     SegmentImpl* s = Seg(k.obj);
     if (!s || k.off >= s->size()) return;
     uint64_t clip = std::min(len, s->size() - k.off);
@@ -530,8 +530,11 @@ void Arc::FinishFill(const std::shared_ptr<FillTicket>& t, const Result<Bytes>& 
   if (auto it = im.filling.find(uk); it != im.filling.end() && it->second == t->fill) im.filling.erase(it);
   im.filled.notify_all();
   if (!r.ok() || t->fill->stale) return;
-  Bytes b = *r;
-  b.resize(t->len, 0);
+  // No copy of a full fill (a Bytes copy is a per-byte loop: its allocator is not
+  // std::allocator); a short one (a hole's tail) is padded with zeros.
+  if (r->size() >= t->len) return im.InsertUnit(uk, t->len, ByteSpan(*r).first(t->len));
+  Bytes b(t->len, 0);
+  std::memcpy(b.data(), r->data(), r->size());
   im.InsertUnit(uk, t->len, b);
 }
 
@@ -677,6 +680,11 @@ void Arc::AddMapped(int64_t delta_bytes) {
   std::lock_guard<std::mutex> l(impl_->mu);
   impl_->mapped += delta_bytes;
   if (impl_->mapped < 0) impl_->mapped = 0;
+}
+
+uint64_t Arc::Target() {
+  std::lock_guard<std::mutex> l(impl_->mu);
+  return impl_->c;
 }
 
 ArcStats Arc::Stats() {

@@ -92,6 +92,8 @@ class Arc {
   static uint64_t DefaultMax();
   // Changes c_max (and c, c_min) at run time; evicts down to it at once.
   void SetMax(uint64_t max_bytes);
+  // The target size c (what Stats() reports, without walking the cache to count it).
+  uint64_t Target();
 
   // ---- Data units. `off` is a unit's first byte (page-aligned), `len` its length (a multiple
   // of the page size); the caller decides the units (records, or pages of small records) and

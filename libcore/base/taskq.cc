@@ -33,6 +33,14 @@ void TaskQueue::Work() {
   }
 }
 
+void TaskQueue::Dispatch(std::function<void()> job) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    jobs_.push_back(std::move(job));
+  }
+  cv_.notify_one();
+}
+
 void TaskQueue::ParallelFor(size_t n, const std::function<void(size_t)>& fn, unsigned width) {
   if (n == 0) return;
   unsigned helpers = static_cast<unsigned>(workers_.size());

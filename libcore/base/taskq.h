@@ -31,6 +31,9 @@ class TaskQueue {
   // Runs fn(i) for every i in [0, n); at most `width` items run at the same time (0: one per
   // worker plus the caller).
   void ParallelFor(size_t n, const std::function<void(size_t)>& fn, unsigned width = 0);
+  // Runs job on a worker, some time later (fire and forget: the caller keeps whatever job
+  // refers to alive until it has run).
+  void Dispatch(std::function<void()> job);
   unsigned threads() const { return static_cast<unsigned>(workers_.size()); }
 
   // The process's queue for the write pipeline: 2 threads per core, at least 4 (the I/O

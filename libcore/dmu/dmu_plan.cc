@@ -29,7 +29,7 @@ Status ObjsetWriter::PlanRead(uint64_t obj, uint64_t off, uint64_t len, ReadPlan
   uint64_t limit = cache ? std::max(end, seg->size()) : end;
   if (off >= limit) return Status::Ok();
   len = std::min(len, limit - off);
-  plan->out.assign(len, 0);
+  plan->out = Bytes(len);  // not assign(len, 0): a byte-at-a-time loop for this allocator
   plan->reader = reader_;
   plan->arc = arc_;
   plan->key = CacheKey(obj);
@@ -116,13 +116,50 @@ Status ObjsetWriter::PlanFault(uint64_t obj, uint64_t at, CacheUnit* unit, ReadP
   return Status::Ok();
 }
 
+Status ObjsetWriter::PlanPrefetch(uint64_t obj, uint64_t from, uint64_t to,
+                                  std::vector<std::unique_ptr<ReadPlan>>* plans) {
+  UZFS_ASSIGN(Obj * o, Load(obj));
+  if (!IsFileData(o->dn.type) || !UseCache(*o)) return Status::Ok();
+  auto seg = SegmentOf(*o);
+  if (!seg.ok()) return Status::Ok();  // read around the cache: nothing to fill
+  uint64_t bs = o->dn.datablksz();
+  uint64_t end = (o->dn.maxblkid + 1) * bs;
+  to = std::min(to, (*seg)->size());
+  for (uint64_t at = from; at < to;) {
+    CacheUnit u{at / bs * bs, bs};
+    UnitOf(*o, at, &u);
+    at = u.off + u.len;
+    if (arc_->Cached(CacheKey(obj), u.off)) continue;
+    auto plan = std::make_unique<ReadPlan>();
+    plan->reader = reader_;
+    plan->arc = arc_;
+    plan->key = CacheKey(obj);
+    ReadPlan::Piece pc;
+    pc.unit_off = pc.at = u.off;
+    pc.unit_len = u.len;
+    pc.cache = true;
+    pc.bs = bs;
+    pc.end = end;
+    pc.ticket = arc_->BeginFill(plan->key, u.off, u.len);
+    if (!pc.ticket) continue;  // being filled already
+    if (Status s = PlanSources(*o, &pc); !s.ok()) {
+      arc_->FinishFill(pc.ticket, s);
+      break;  // the demand read reports it
+    }
+    plan->pieces.push_back(std::move(pc));
+    plans->push_back(std::move(plan));
+  }
+  TrimClean(*o);
+  return Status::Ok();
+}
+
 namespace {
 
 // The unit's bytes from its sources (zeros for holes and past the last block). *bad is set
 // to the blkid of a block no copy of which could be read.
 Result<Bytes> Assemble(const ObjsetWriter::ReadPlan::Piece& pc, BlockReader* reader, const ArcObjKey& key,
                        std::optional<uint64_t>* bad) {
-  Bytes u(pc.unit_len, 0);
+  Bytes u;  // zeros, once a piece needs copying in (a whole block needs none)
   for (const auto& src : pc.srcs) {
     Bytes disk;
     const Bytes* data = src.image.get();
@@ -138,13 +175,21 @@ Result<Bytes> Assemble(const ObjsetWriter::ReadPlan::Piece& pc, BlockReader* rea
       }
       disk = std::move(r).value();
       data = &disk;
+      // The unit is this one whole block: its buffer is the unit (no copy).
+      if (pc.srcs.size() == 1 && src.at == pc.unit_off && pc.bs == pc.unit_len &&
+          pc.end >= pc.unit_off + pc.unit_len && disk.size() >= pc.unit_len) {
+        disk.resize(pc.unit_len);
+        return disk;
+      }
     }
     uint64_t lo = std::max(src.at, pc.unit_off);
     uint64_t hi = std::min({src.at + pc.bs, pc.unit_off + pc.unit_len, pc.end, src.at + data->size()});
+    if (u.empty()) u = Bytes(pc.unit_len);
     if (hi > lo)
       std::copy(data->begin() + static_cast<long>(lo - src.at), data->begin() + static_cast<long>(hi - src.at),
                 u.begin() + static_cast<long>(lo - pc.unit_off));
   }
+  if (u.empty()) u = Bytes(pc.unit_len);
   return u;
 }
 

@@ -162,7 +162,7 @@ Result<Bytes*> ObjsetWriter::Indirect(Obj& o, int level, uint64_t blkid) {
   UZFS_ASSIGN(BlkPtr bp, BpAt(o, level, blkid));
   Bytes data;
   if (bp.is_hole()) {
-    data.assign(1ULL << o.dn.indblkshift, 0);
+    data = Bytes(1ULL << o.dn.indblkshift);
   } else {
     if (!bp.little_endian())
       return Status::Error(ENOTSUP, "big-endian indirect block: read-only here");
@@ -215,7 +215,7 @@ Result<Bytes*> ObjsetWriter::Block(Obj& o, uint64_t blkid, bool for_write) {
       auto r = arc_->Peek(CacheKey(o.id), u.off, u.len);
       if (r.ok()) {
         uint64_t start = blkid * bs;
-        data.assign(bs, 0);
+        data = Bytes(bs);
         uint64_t n = std::min<uint64_t>(bs, u.off + r->size() - start);
         std::copy_n(r->begin() + static_cast<long>(start - u.off), n, data.begin());
         // Stores past the end of the file (in its last page) never reach the disk.

@@ -208,6 +208,11 @@ class ObjsetWriter {
   // FaultUnit's plan: makes nothing resident itself; an empty plan when the unit is cached,
   // else one piece that fills it (its own ticket, or a wait for another fill under way).
   Status PlanFault(uint64_t obj, uint64_t at, CacheUnit* unit, ReadPlan* plan);
+  // Read-ahead's plans (dmu_zfetch.h): one plan per ARC unit of [from, to) that is neither
+  // cached nor being filled, each holding its unit's ticket (Complete fills the unit, nothing
+  // is copied out). Nothing for an object whose data bypasses the ARC.
+  Status PlanPrefetch(uint64_t obj, uint64_t from, uint64_t to,
+                      std::vector<std::unique_ptr<ReadPlan>>* plans);
 
   // ---- Early writeback (dmu_early.cc): the pool writes the bulk of a txg's file data
   // before it closes the txg, without holding its lock (Pool::Sync). Capture and Apply run

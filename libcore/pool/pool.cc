@@ -30,6 +30,7 @@ uint64_t Now() { return static_cast<uint64_t>(std::time(nullptr)); }
 
 Pool::Pool() = default;
 Pool::~Pool() {
+  zfetch_.Drain();  // its fills read through this pool and insert into the ARC
   // A pool going away without export (a failed import, a crash test) may leave unsynced data
   // in the ARC: it must not outlive the Pool.
   if (arc_ && !arc_dropped_) arc_->DropPool(guid_);

@@ -81,6 +81,7 @@
 #include "libcore/dmu/dmu_send.h"
 #include "libcore/dsl/dsl_deleg.h"
 #include "libcore/dmu/dmu_write.h"
+#include "libcore/dmu/dmu_zfetch.h"
 #include "libcore/base/fm.h"
 #include "libcore/dsl/dsl_scan.h"
 #include "libcore/dsl/dsl_userhold.h"
@@ -394,7 +395,10 @@ class Pool : public BlockReader {
   // pool lock is dropped (ObjsetWriter::PlanRead): a read never waits for another's disk
   // reads, nor for a sync's writes, only for the lookups. also (optional) runs under the lock
   // with the read (the atime update). A block freed and reused meanwhile (its checksum fails)
-  // makes the read start again, then wholly under the lock.
+  // makes the read start again, then wholly under the lock. A read continuing a sequential
+  // stream starts the ARC fills of the window ahead of it (zfetch_).
+  // Units ReadFile's read-ahead has filled or is filling (tests, statistics).
+  uint64_t prefetch_issued() const { return zfetch_.issued(); }
   Result<Bytes> ReadFile(const std::string& fs, uint64_t obj, uint64_t off, uint64_t len,
                          const std::function<Status(ZplWriter&, uint64_t txg)>& also = nullptr);
   struct DatasetRow {
@@ -1033,6 +1037,9 @@ class Pool : public BlockReader {
   void ForgetMappedLocked(uint64_t ds_obj);
   Arc* arc_ = nullptr;
   bool arc_dropped_ = false;  // the pool's units are gone (exported or destroyed)
+  // Read-ahead of files read through the mount (its own lock; drained first in ~Pool, as
+  // its fills read through this pool).
+  Zfetch zfetch_;
   MapProtector map_protector_;
   PreSync pre_sync_;
   DaxRevoker dax_revoker_;

@@ -314,7 +314,22 @@ Result<Bytes> Pool::ReadFile(const std::string& fs, uint64_t obj, uint64_t off, 
     UZFS_TRY(od->zpl->PlanRead(obj, off, &want, &plan));
     od->zpl->set_txg(txg_.open());
     if (also) UZFS_TRY(also(*od->zpl, txg_.open()));
+    // dmu_zfetch: the window ahead of a sequential reader, planned with this read's lookups
+    // and read on the I/O threads while this read runs and its caller consumes it.
+    std::vector<std::function<void()>> fills;
+    if (attempt == 0 && want) {
+      // At most an eighth of the ARC's target ahead, as a mapping's read-ahead.
+      uint64_t most = arc_ ? arc_->Target() / 8 : 0;
+      Zfetch::Range ahead = zfetch_.Access(od->zpl->objset().CacheKey(obj), off, want, UINT64_MAX, most);
+      std::vector<std::unique_ptr<ObjsetWriter::ReadPlan>> plans;
+      if (!ahead.empty() && od->zpl->objset().PlanPrefetch(obj, ahead.from, ahead.to, &plans).ok())
+        for (auto& p : plans)
+          fills.push_back([p = std::shared_ptr<ObjsetWriter::ReadPlan>(std::move(p))] {
+            (void)p->Complete();  // a failed fill is not cached; the demand read reports it
+          });
+    }
     if (attempt == 0) l.unlock();
+    zfetch_.Issue(std::move(fills));
     Status s = plan.Complete();
     if (!s.ok() && s.code() == ECKSUM && attempt == 0) continue;  // maybe a block reused since
     if (!s.ok()) {

@@ -246,6 +246,45 @@ TEST_F(PoolMmapTest, StoresPastTheLastBlockReadBeforeTheSync) {
   }
 }
 
+// Reads through the mount (Pool::ReadFile) in order read ahead (dmu_zfetch): after the first
+// ones, most units are in the ARC before their read asks; the bytes are right, also through
+// an ARC smaller than the file, and a write racing the read-ahead is what a later read sees.
+TEST_F(PoolMmapTest, SequentialReadsReadAhead) {
+  Bytes data = Pattern(16 << 20, 9);
+  uint64_t obj = MakeFile("seq", data);
+  ASSERT_TRUE(pool_->Sync().ok());
+  ExportImport();
+  ASSERT_EQ(0u, pool_->prefetch_issued());
+  for (int pass = 0; pass < 2; pass++) {
+    if (pass == 1) {
+      ExportImport();
+      arc_.SetMax(4 << 20);  // a quarter of the file
+    }
+    ArcStats before = arc_.Stats();
+    const uint64_t issued = pool_->prefetch_issued();  // a new Pool after an import: 0
+    for (uint64_t off = 0; off < data.size(); off += 1 << 20) {
+      auto r = pool_->ReadFile("mp/fs", obj, off, 1 << 20);
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      ASSERT_EQ(1u << 20, r->size());
+      ASSERT_TRUE(std::equal(r->begin(), r->end(), data.begin() + static_cast<long>(off))) << "at " << off;
+    }
+    ArcStats after = arc_.Stats();
+    // Of 128 units; through the small ARC the window is an eighth of it (4 units ahead).
+    EXPECT_GE(pool_->prefetch_issued() - issued, pass ? 48u : 96u) << "pass " << pass;
+    EXPECT_GE(after.data_hits - before.data_hits, pass ? 30u : 60u) << "pass " << pass;
+    EXPECT_LE(after.size, pass ? 4u << 20 : 64u << 20);
+  }
+  // A write between reads: read-ahead planned before it must not bring the old bytes back.
+  for (uint64_t off = 0; off < (4u << 20); off += 1 << 20) ASSERT_TRUE(pool_->ReadFile("mp/fs", obj, off, 1 << 20).ok());
+  Bytes fresh = Pattern(1 << 20, 10);
+  ASSERT_TRUE(pool_->WithZpl("mp/fs", [&](ZplWriter& z, uint64_t) {
+    return z.Write(obj, 6 << 20, fresh, kNow);
+  }).ok());
+  auto r = pool_->ReadFile("mp/fs", obj, 6 << 20, 1 << 20);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(*r == fresh);
+}
+
 TEST_F(PoolMmapTest, MsyncLogsTheRangesUnitsAndAnImportAfterACrashReplaysThem) {
   std::vector<std::tuple<ArcObjKey, uint64_t, uint64_t>> protected_units;
   pool_->SetMapProtector([&](const ArcObjKey& k, uint64_t off, uint64_t len) {

@@ -319,7 +319,7 @@ class RaidzVdev : public Vdev {
     std::vector<bool> missing(m.cols, false);
     std::vector<VdevIoError> local;
     auto read_col = [&](uint64_t c) {
-      cols[c].assign(m.col[c].size, 0);
+      cols[c] = Bytes(m.col[c].size);
       if (m.col[c].size == 0) return;
       Vdev* child = children[m.col[c].devidx].get();
       if (!child->Read(m.col[c].offset, cols[c], nullptr, &local, scrub).ok()) missing[c] = true;
@@ -430,7 +430,7 @@ class RaidzVdev : public Vdev {
     RaidzColumns cols(m.cols);
     uint64_t pos = 0;
     for (uint64_t c = 0; c < m.cols; c++) {
-      cols[c].assign(m.col[c].size, 0);
+      cols[c] = Bytes(m.col[c].size);
       if (c < m.firstdatacol) continue;
       std::copy_n(data.begin() + static_cast<long>(pos), m.col[c].size, cols[c].begin());
       pos += m.col[c].size;
@@ -479,7 +479,7 @@ class RaidzVdev : public Vdev {
     RaidzColumns cols(m.cols);
     uint64_t pos = 0;
     for (uint64_t c = 0; c < m.cols; c++) {
-      cols[c].assign(m.col[c].size, 0);
+      cols[c] = Bytes(m.col[c].size);
       if (c < m.firstdatacol) continue;
       const uint64_t n = std::min<uint64_t>(m.col[c].size, verified.size() - std::min(pos, verified.size()));
       std::copy_n(verified.begin() + static_cast<long>(pos), n, cols[c].begin());

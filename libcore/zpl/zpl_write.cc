@@ -475,7 +475,7 @@ Status ZplWriter::PlanRead(uint64_t obj, uint64_t off, uint64_t* len, ObjsetWrit
     return Status::Ok();
   }
   if (IsDaxFile(z)) {  // no disk part to defer: the device is memory
-    plan->out.assign(*len, 0);
+    plan->out = Bytes(*len);
     return DaxRead(obj, off, plan->out);
   }
   UZFS_TRY(os_->NoteFileSize(obj, z.size));  // the ARC's segment size
