@@ -173,6 +173,35 @@ Status Pool::RecvRecord(RecvState& st, const DrrRecord& r, ByteSpan payload) {
   return s;
 }
 
+Status Pool::RecvWriteByref(RecvState& st, const DrrRecord& r, const std::string& refsnap) {
+  if (r.offset + r.length < r.offset || r.refoffset + r.length < r.refoffset ||
+      r.length > kSpaMaxBlockSize)
+    return Bad("bad write_byref record");
+  Bytes data;
+  {
+    // The referenced snapshot cannot go while the lock is held (dmu_buf_hold on it).
+    std::lock_guard<std::mutex> l(mu_);
+    if (!failed_.ok()) return failed_;
+    if (refsnap.empty()) {
+      UZFS_ASSIGN(OpenDataset * od, OpenDatasetObjsetLocked(st.dir, st.ds_obj));
+      if (!od->os->Dnode(r.refobject).ok()) return Bad("reference to a free object");
+      UZFS_ASSIGN(data, od->os->Read(r.refobject, r.refoffset, r.length));
+    } else {
+      UZFS_ASSIGN(DsRef ref, ResolveDataset(refsnap));
+      UZFS_ASSIGN(DslDatasetPhys ds, LoadDataset(*mos_, ref.ds));
+      UZFS_ASSIGN(auto os, ObjSet::Open(this, ds.bp));
+      auto dn = os->Dnode(r.refobject);
+      if (!dn.ok()) return Bad("reference to a free object");
+      UZFS_ASSIGN(data, os->Read(*dn, r.refoffset, r.length));
+    }
+  }
+  if (data.size() != r.length) data.resize(r.length, 0);
+  DrrRecord w = r;
+  w.type = kDrrWrite;
+  w.obj_type = 0;
+  return RecvRecord(st, w, data);
+}
+
 Status Pool::RecvEnd(RecvState& st) {
   if (st.existing) return RecvEndExisting(st);
   UZFS_TRY(Sync());
