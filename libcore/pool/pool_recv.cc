@@ -153,17 +153,9 @@ Status Pool::RecvRecord(RecvState& st, const DrrRecord& r, ByteSpan payload) {
         UZFS_ASSIGN(uint64_t len, os.Length(r.object));
         if (r.offset >= len) return Status::Ok();
         if (r.length == ~0ULL || r.offset + r.length >= len) return os.Truncate(r.object, r.offset);
-        // A range inside the object: its blocks read as zeros afterwards (a new object's
-        // range is a hole already: nothing is written then).
-        UZFS_ASSIGN(const DnodePhys* dn, os.Dnode(r.object));
-        const uint64_t bs = dn->datablksz();
-        for (uint64_t b = r.offset / bs; b * bs < r.offset + r.length; b++) {
-          UZFS_ASSIGN(BlkPtr bp, os.BlockPointer(r.object, b));
-          if (bp.is_hole()) continue;
-          uint64_t from = std::max(b * bs, r.offset), to = std::min((b + 1) * bs, r.offset + r.length);
-          UZFS_TRY(os.Write(r.object, from, Bytes(to - from, 0)));
-        }
-        return Status::Ok();
+        // A range inside the object: dmu_free_range punches it (whole blocks become holes,
+        // taking no space, as on the sender).
+        return os.FreeInside(r.object, r.offset, r.length);
       }
       default:
         return Bad("unexpected record type " + std::to_string(r.type));
