@@ -49,6 +49,8 @@ bool WriteOut(const uint8_t* p, size_t n) {
 // zfs send -D (zfs_send with dedup): zfsd writes each stream into one end of a socket pair,
 // a thread filters it (DedupFilter, cksummer's thread) to our standard output. A package's
 // header and final END go to standard output directly, after Finish for the END.
+// Thread safety: the thread alone uses fds_[1] and result_ until Finish joins it; the
+// caller's thread everything else (no lock: nothing else is shared).
 class Dedup {
  public:
   Status Start() {
