@@ -168,6 +168,9 @@ class DatasetOps {
   // (zfs_ioc_recv's props: Pool::ReceiveProps). Each failure is a warning line in *warnings.
   void SetReceivedProps(const std::string& name, const NvList& props,
                         std::vector<std::string>* warnings);
+  // zfs_ioc_recv's restore of origprops after a failed stream: fs's received and local
+  // properties made what orig (DatasetProps before the stream's were set) lists.
+  void RestoreProps(const std::string& fs, const std::vector<Pool::DsProp>& orig);
   PoolTable* t_;
   MountTable* m_;
 };

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <map>
 #include <memory>
 
 #include "daemon/args.h"
@@ -85,7 +86,6 @@ Status ReadRecords(int fd, bool swap, ZioCksum* zc, uint64_t* bytes,
     if (len && !ReadFull(fd, payload.data(), len)) return CutShort();
     *bytes += len;
     Fletcher4Incremental(payload, zc);
-    if (r->type == kDrrWriteByref) return Line(EINVAL, kRecvNew, "invalid backup stream");
     if (apply) UZFS_TRY(apply(*r, payload));
   }
 }
@@ -139,14 +139,14 @@ Status DatasetOps::ReceiveStream(int fd, const std::string& target, bool force, 
     return Line(EINVAL, kRecv, "invalid stream (bad magic number)");
   if (swap)
     return Line(ENOTSUP, kRecv, "streams of the other byte order are not supported by uzfs yet");
-  uint64_t features = (b->versioninfo >> 2) & ((1ULL << 30) - 1);
+  uint64_t features = DrrFeatures(b->versioninfo);
   uint64_t hdrtype = b->versioninfo & 3;
-  if ((features & ~uint64_t{3}) || (hdrtype != kDmuSubstream && hdrtype != kDmuCompoundStream)) {
+  // DMU_STREAM_SUPPORTED: dedup (-D) is the only feature of v23 streams.
+  if ((features & ~(kFeatureDedup | kFeatureDedupProps)) || (hdrtype != kDmuSubstream && hdrtype != kDmuCompoundStream)) {
     char buf[64];
     std::snprintf(buf, sizeof buf, "%lx", static_cast<unsigned long>(features));
     return Line(EINVAL, kRecv, std::string("stream has unsupported feature, feature flags = ") + buf);
   }
-  if (features) return Line(ENOTSUP, kRecv, "deduplicated streams are not supported by uzfs yet");
   if (hdrtype != kDmuCompoundStream) return ReceiveOne(fd, rec, *b, swap, target, force, dryrun, isprefix, istail, result);
   // zfs_receive_package: a compound stream's header (BEGIN, the fss nvlist, END with the
   // header's checksum), then substreams until a second END. zfs send -I writes one without
@@ -213,8 +213,8 @@ Status DatasetOps::ReceiveStream(int fd, const std::string& target, bool force, 
     if (!st.ok()) return failed(st);
     const std::string* into = one.GetString("into");
     if (package && !dryrun && into && !one.GetUint64("skipped").value_or(0)) {
-      // zfs_receive_one: the filesystem's "props" go with its ioctl (ReceiveOne set a new
-      // filesystem's before its data), the snapshot's "snapprops" are set after it.
+      // zfs_receive_one: the filesystem's "props" go with its ioctl (ReceiveOne set them
+      // before its data), the snapshot's "snapprops" are set after it.
       std::string snapname;
       if (const ReplFs* f = info.FindSnap(sb->toguid, &snapname)) {
         std::string fsname = into->substr(0, into->find('@'));
@@ -289,6 +289,23 @@ void DatasetOps::SetReceivedProps(const std::string& name, const NvList& props,
   if (!s.ok()) warnings->push_back("cannot receive properties on " + name + ": " + s.message());
   for (const auto& [prop, e] : errors)  // zfs_receive_one's prop_errbuf lines
     warnings->push_back("cannot receive " + prop + " property on " + name + ": " + e.message());
+}
+
+void DatasetOps::RestoreProps(const std::string& fs, const std::vector<Pool::DsProp>& orig) {
+  // zfs_ioc_recv on an error: clear_received_props of the stream's, then the original
+  // received values as received and (what a first receive cleared) the local ones as local.
+  // The "$hasrecvd" mark the receive set stays (dsl_prop_unset_hasrecvd is not built).
+  std::string pool = fs.substr(0, fs.find_first_of("/@"));
+  (void)t_->With(pool, [&](Pool& p) -> Status {
+    std::vector<std::pair<std::string, std::string>> recvd;
+    for (const Pool::DsProp& d : orig)
+      if (d.received != "-") recvd.emplace_back(d.name, d.received);
+    std::vector<std::pair<std::string, Status>> errors;
+    (void)p.ReceiveProps(fs, recvd, &errors);
+    for (const Pool::DsProp& d : orig)
+      if (d.source == "local") (void)p.SetDatasetProp(fs, d.name, d.value);
+    return Status::Ok();
+  });
 }
 
 Status DatasetOps::CreateRecvParents(const std::string& target, const std::string& fs) {
@@ -437,17 +454,36 @@ Status DatasetOps::ReceiveOne(int fd, const uint8_t* rec, const DrrRecord& begin
     return Line(s.code(), errbuf, s.message());
   }
   // zfs_ioc_recv sets the received properties before dmu_recv_stream "so that they are
-  // applied to the new data" (compression, checksum, copies, recordsize). Done here for a
-  // new filesystem; an existing one takes them after its data, as the package loop sets
-  // them (v23 would restore the old values on a failure; that is not built).
-  if (info && !existing && prop_warnings) {
+  // applied to the new data" (compression, checksum, copies, recordsize), an existing
+  // filesystem's too, whose values before (origprops) are put back if the stream fails.
+  std::vector<Pool::DsProp> origprops;
+  bool restore_props = false;
+  if (info && prop_warnings) {
     if (const ReplFs* f = info->FindSnap(b->toguid, nullptr)) {
+      if (existing)
+        restore_props = t_->With(pool, [&](Pool& p) -> Status {
+                            UZFS_ASSIGN(origprops, p.DatasetProps(fs));
+                            return Status::Ok();
+                          }).ok();
       SetReceivedProps(fs, f->props, prop_warnings);
       result->AddUint64("props_set", 1);  // the package loop does not set them again
     }
   }
+  // restore_write_byref's guid_to_ds_map: the snapshots a deduplicated stream's WRITE_BYREF
+  // records name, found as guid_to_name finds them (below the target first); the stream's own
+  // toguid is the objset being received.
+  std::map<uint64_t, std::string> refsnaps;
   s = ReadRecords(fd, swap, &zc, &bytes, [&](const DrrRecord& r, ByteSpan payload) {
-    return t_->With(pool, [&](Pool& p) { return p.RecvRecord(st, r, payload); });
+    if (r.type != kDrrWriteByref)
+      return t_->With(pool, [&](Pool& p) { return p.RecvRecord(st, r, payload); });
+    std::string refsnap;
+    if (r.refguid != r.toguid) {
+      auto it = refsnaps.find(r.refguid);
+      if (it == refsnaps.end()) it = refsnaps.emplace(r.refguid, GuidToName(target, r.refguid)).first;
+      if (it->second.empty()) return Status::Error(EINVAL, "invalid backup stream");
+      refsnap = it->second;
+    }
+    return t_->With(pool, [&](Pool& p) { return p.RecvWriteByref(st, r, refsnap); });
   });
   if (s.ok() && st.existing) {
     // The target's contents change under its mount, as in a rollback (the mount stays).
@@ -459,6 +495,7 @@ Status DatasetOps::ReceiveOne(int fd, const uint8_t* rec, const DrrRecord& begin
     // Nothing half-made stays (dmu_recv_stream's dsl_dataset_destroy of what it created;
     // for an existing target, the temporary clone).
     (void)t_->With(pool, [&](Pool& p) { return p.RecvAbort(st); });
+    if (restore_props) RestoreProps(fs, origprops);
     if (s.message().rfind("cannot ", 0) == 0) {
       if (incremental && s.message().rfind(kRecvNew, 0) == 0)
         return Status::Error(s.code(), kRecvIncr + s.message().substr(std::string(kRecvNew).size()));

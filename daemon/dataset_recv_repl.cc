@@ -109,8 +109,18 @@ bool DatasetOps::RecvIncrementalReplication(const std::string& tofs, const ReplH
       });
       return txg;
     };
+    // -1 when a snapshot cannot be opened: zfs_open's error names it (the local name, else
+    // the sender's, where zfs-fuse's fsavl_find finds nothing).
+    std::string unopened;
     auto created_before = [&](uint64_t g1, uint64_t g2) -> int {
       uint64_t t1 = txg_of(g1), t2 = txg_of(g2);
+      for (uint64_t g : {t1 ? 0 : g1, t2 ? 0 : g2}) {
+        if (!g || !unopened.empty()) continue;
+        unopened = LocalSnapByGuid(*local, g);
+        std::string snapname;
+        if (const ReplFs* f = unopened.empty() ? info.FindSnap(g, &snapname) : nullptr)
+          unopened = f->name + "@" + snapname;
+      }
       if (!t1 || !t2) return -1;
       return t1 < t2 ? 1 : 0;
     };
@@ -125,6 +135,9 @@ bool DatasetOps::RecvIncrementalReplication(const std::string& tofs, const ReplH
         case ReplStep::kAgain:  // its snapshots are handled in the next pass
           needagain = true;
           continue;
+        case ReplStep::kFail:  // recv_incremental_replication's return (-1): no more passes
+          errors->push_back("cannot open '" + unopened + "': dataset does not exist");
+          return true;
         case ReplStep::kPromote:  // recv_incremental_replication's ZFS_IOC_PROMOTE
           log->push_back("promoting " + s.name);
           args.AddString("name", s.name);

@@ -2,16 +2,22 @@
 // or incremental from an earlier snapshot (-i), or the series of incrementals through every
 // snapshot in between (-I), written by zfsd to our standard output. -R and -p wrap the
 // substreams in a compound stream whose header lists the filesystems and their properties
-// (gather_nvlist); the substreams are written in dump_filesystems' order.
+// (gather_nvlist); the substreams are written in dump_filesystems' order. -D passes zfsd's
+// streams through the deduplicating filter (cksummer) on a thread of ours.
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <map>
+#include <memory>
+#include <thread>
 
 #include "cmd/zfs/zfs.h"
 #include "libcore/base/zfs_prop.h"
+#include "libcore/dmu/dmu_send_dedup.h"
 #include "libcore/dmu/dmu_send_package.h"
 #include "libzfs/libzfs.h"
 #include "libzfs/zfs_core.h"
@@ -40,11 +46,61 @@ bool WriteOut(const uint8_t* p, size_t n) {
   return true;
 }
 
+// zfs send -D (zfs_send with dedup): zfsd writes each stream into one end of a socket pair,
+// a thread filters it (DedupFilter, cksummer's thread) to our standard output. A package's
+// header and final END go to standard output directly, after Finish for the END.
+// Thread safety: the thread alone uses fds_[1] and result_ until Finish joins it; the
+// caller's thread everything else (no lock: nothing else is shared).
+class Dedup {
+ public:
+  Status Start() {
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds_) != 0)
+      return Status::Error(errno, std::strerror(errno));
+    thread_ = std::thread([this] {
+      DedupFilter f([](ByteSpan b) {
+        return WriteOut(b.data(), b.size()) ? Status::Ok() : Status::Error(EPIPE, "Broken pipe");
+      });
+      result_ = f.Run([this](uint8_t* p, size_t n) { return ReadIn(p, n); });
+      ::close(fds_[1]);  // a failed filter: zfsd's writes fail (EPIPE) instead of blocking
+      fds_[1] = -1;
+    });
+    return Status::Ok();
+  }
+  int fd() const { return fds_[0]; }
+  // Closes zfsd's end (its streams are written when the sends returned) and waits.
+  Status Finish() {
+    if (fds_[0] >= 0) ::close(fds_[0]);
+    fds_[0] = -1;
+    if (thread_.joinable()) thread_.join();
+    return result_;
+  }
+  ~Dedup() { (void)Finish(); }
+
+ private:
+  bool ReadIn(uint8_t* p, size_t n) {
+    while (n) {
+      ssize_t r = ::read(fds_[1], p, n);
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) return false;
+      p += r;
+      n -= static_cast<size_t>(r);
+    }
+    return true;
+  }
+  int fds_[2] = {-1, -1};
+  std::thread thread_;
+  Status result_;
+};
+
+// Where zfsd writes the streams: standard output, or the filter with -D.
+int OutFd(Dedup* dd) { return dd ? dd->fd() : STDOUT_FILENO; }
+uint64_t Features(Dedup* dd) { return dd ? kFeatureDedup | kFeatureDedupProps : 0; }
+
 // zfs send -I (libzfs_sendrecv.c zfs_send with doall, no -R): a compound stream
 // (dmu_send_package.h) whose substreams are the incremental streams from each snapshot of fs
 // to the next, from @from to snap.
 int SendSeries(const std::string& snap, const std::string& fs, const std::string& from,
-               bool fromorigin, bool verbose) {
+               bool fromorigin, bool verbose, Dedup* dd) {
   auto all = FetchDatasets({fs}, true, 1);
   if (!all.ok()) return FetchFailed({fs}, all.status());
   SortByName(&*all);
@@ -66,15 +122,16 @@ int SendSeries(const std::string& snap, const std::string& fs, const std::string
   if (!in) return Fail("warning: cannot send '" + snap + "': incremental source (@" + from + ") does not exist");
   if (chain.size() < 2 && !fromorigin)
     return Fail("warning: cannot send '" + snap + "': not an earlier snapshot from the same fs");
-  Bytes header = CompoundHeader(snap);
+  Bytes header = CompoundHeader(snap, Features(dd));
   if (!WriteOut(header.data(), header.size())) return Fail("warning: cannot send '" + snap + "': Broken pipe");
   for (size_t i = 1; i < chain.size(); i++) {
     if (verbose)  // dump_snapshot's line
       std::fprintf(stderr, "sending from @%s to %s\n",
                    chain[i - 1].substr(chain[i - 1].find('@') + 1).c_str(), chain[i].c_str());
-    auto sent = lzc::ZfsSend(chain[i], chain[i - 1], STDOUT_FILENO, chain[i - 1].empty());
+    auto sent = lzc::ZfsSend(chain[i], chain[i - 1], OutFd(dd), chain[i - 1].empty());
     if (!sent.ok()) return SendFailed(chain[i], sent.status());
   }
+  if (dd && !dd->Finish().ok()) return Fail("warning: cannot send '" + snap + "': Broken pipe");
   Bytes end = PackageEnd();
   if (!WriteOut(end.data(), end.size())) return Fail("warning: cannot send '" + snap + "': Broken pipe");
   return kExitOk;
@@ -111,7 +168,7 @@ uint64_t Guid(const Dataset& d) { return std::strtoull(d.Get("guid").c_str(), nu
 // dump_filesystem / dump_snapshot), then the final END. from is the short name of the
 // incremental source ("" for none); doall sends every snapshot up to tosnap.
 int SendPackage(const std::string& snap, const std::string& fs, const std::string& from,
-                bool fromorigin, bool replicate, bool doall, bool verbose) {
+                bool fromorigin, bool replicate, bool doall, bool verbose, Dedup* dd) {
   const std::string tosnap = snap.substr(snap.find('@') + 1);
   auto all = FetchDatasets({fs}, true, replicate ? -1 : 1);
   if (!all.ok()) return FetchFailed({fs}, all.status());
@@ -158,7 +215,7 @@ int SendPackage(const std::string& snap, const std::string& fs, const std::strin
     snaps.emplace_back();
   }
   Bytes packed = ReplHeader(from, tosnap, replicate, fss).EncodeXdr();
-  Bytes header = CompoundHeader(snap, packed);
+  Bytes header = CompoundHeader(snap, packed, Features(dd));
   if (!WriteOut(header.data(), header.size())) return Fail("warning: cannot send '" + snap + "': Broken pipe");
   // dump_filesystems: the list's order, a clone after the filesystem holding its origin
   // (one skipped for that is sent in the next round).
@@ -192,7 +249,7 @@ int SendPackage(const std::string& snap, const std::string& fs, const std::strin
     bool missingfrom = !from.empty() && !byname.count(name + "@" + from);
     if (!doall) {
       std::string base = missingfrom || from.empty() ? "" : "@" + from;
-      auto sent = lzc::ZfsSend(name + "@" + tosnap, base, STDOUT_FILENO, fromorigin || missingfrom);
+      auto sent = lzc::ZfsSend(name + "@" + tosnap, base, OutFd(dd), fromorigin || missingfrom);
       if (!sent.ok()) return SendFailed(name + "@" + tosnap, sent.status());
       continue;
     }
@@ -210,7 +267,7 @@ int SendPackage(const std::string& snap, const std::string& fs, const std::strin
       if (thissnap == tosnap) seento = true;
       if (verbose) std::fprintf(stderr, "sending from @%s to %s\n", prev.c_str(), s->name.c_str());
       // dump_snapshot: the first goes from the clone's origin (fromorigin, or any -R).
-      auto sent = lzc::ZfsSend(s->name, prev.empty() ? "" : "@" + prev, STDOUT_FILENO,
+      auto sent = lzc::ZfsSend(s->name, prev.empty() ? "" : "@" + prev, OutFd(dd),
                                prev.empty() && (fromorigin || replicate));
       if (!sent.ok()) return SendFailed(s->name, sent.status());
       prev = thissnap;
@@ -221,6 +278,7 @@ int SendPackage(const std::string& snap, const std::string& fs, const std::strin
       err = true;
     }
   }
+  if (dd && !dd->Finish().ok()) return Fail("warning: cannot send '" + snap + "': Broken pipe");
   Bytes end = PackageEnd();  // written even after an error, as zfs_send does
   if (!WriteOut(end.data(), end.size())) return Fail("warning: cannot send '" + snap + "': Broken pipe");
   return err ? 1 : kExitOk;
@@ -250,8 +308,6 @@ static int RunSend(const Cmd& self, int argc, char** argv) {
   // zfs_open of the filesystem first, as zfs_do_send does.
   auto ds = FetchDatasets({fs}, false, 0);
   if (!ds.ok()) return FetchFailed({fs}, ds.status());
-  // Not built yet: say so instead of sending something else.
-  if (dedup) return Fail("cannot send '" + args[0] + "': -D is not supported by uzfs yet");
   std::string from = !from_I.empty() ? from_I[0] : from_i.empty() ? "" : from_i[0];
   // zfs_do_send: the clone's origin as the source is the incremental from the origin.
   bool fromorigin = false;
@@ -270,10 +326,16 @@ static int RunSend(const Cmd& self, int argc, char** argv) {
   }
   if ((!from_i.empty() || !from_I.empty()) && from.empty() && !fromorigin)
     return Fail("cannot send '" + args[0] + "': zero-length incremental source");
-  if (replicate || props) return SendPackage(args[0], fs, from, fromorigin, replicate, doall, verbose);
-  if (doall) return SendSeries(args[0], fs, from, fromorigin, verbose);
-  auto sent = lzc::ZfsSend(args[0], from.empty() ? "" : "@" + from, STDOUT_FILENO, fromorigin);
+  std::unique_ptr<Dedup> dd;
+  if (dedup) {
+    dd = std::make_unique<Dedup>();
+    if (Status s = dd->Start(); !s.ok()) return Fail("cannot send '" + args[0] + "': " + s.message());
+  }
+  if (replicate || props) return SendPackage(args[0], fs, from, fromorigin, replicate, doall, verbose, dd.get());
+  if (doall) return SendSeries(args[0], fs, from, fromorigin, verbose, dd.get());
+  auto sent = lzc::ZfsSend(args[0], from.empty() ? "" : "@" + from, OutFd(dd.get()), fromorigin);
   if (!sent.ok()) return SendFailed(args[0], sent.status());
+  if (dd && !dd->Finish().ok()) return Fail("warning: cannot send '" + args[0] + "': Broken pipe");
   return kExitOk;
 }
 
@@ -283,7 +345,7 @@ const Cmd kSend = {"send",
                    "    -I snapshot  -i with every snapshot in between (a series of incremental streams)\n"
                    "    -R           a replication stream: the filesystem and its descendants,\n"
                    "                 every snapshot up to this one, and their properties\n"
-                   "    -D           (not supported yet) a deduplicated stream\n"
+                   "    -D           a deduplicated stream: a block sent before is sent as a reference\n"
                    "    -p           with the filesystem's properties\n"
                    "    -v           print each snapshot sent, to standard error\n"
                    "    --help       print this message\n",

@@ -116,7 +116,8 @@ void ObjsetWriter::RecutCached(Obj& o) {
 }
 
 void ObjsetWriter::TrimClean(Obj& o) {
-  if (!dirty_.count(o.id) && o.dirty_ind.empty() && o.free_from == UINT64_MAX) o.ind.clear();
+  if (!dirty_.count(o.id) && o.dirty_ind.empty() && o.free_from == UINT64_MAX && o.punched.empty())
+    o.ind.clear();
 }
 
 Status ObjsetWriter::NoteFileSize(uint64_t obj, uint64_t size) {

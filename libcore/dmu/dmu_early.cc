@@ -20,7 +20,7 @@ void ObjsetWriter::CaptureEarly(std::vector<EarlyBlock>* out, uint64_t max_bytes
     if (!o || o->freeing || !IsFileData(o->dn.type)) continue;
     for (uint64_t blkid : o->dirty_blocks) {
       if (taken >= max_bytes) return;
-      if (blkid >= o->free_from) continue;
+      if (blkid >= o->free_from || o->Punched(blkid)) continue;
       auto b = o->blocks.find(blkid);
       auto g = o->gen.find(blkid);
       if (b == o->blocks.end() || g == o->gen.end()) continue;
@@ -41,7 +41,7 @@ Result<bool> ObjsetWriter::ApplyEarly(const EarlyBlock& b, const BlkPtr& written
                                       ObjsetSink& sink, uint64_t txg) {
   Obj* o = LoadedOrNull(b.obj);
   if (!o || o->freeing || !IsFileData(o->dn.type) || o->dn.datablksz() != b.blksz ||
-      b.blkid >= o->free_from || !o->dirty_blocks.count(b.blkid))
+      b.blkid >= o->free_from || o->Punched(b.blkid) || !o->dirty_blocks.count(b.blkid))
     return false;
   auto g = o->gen.find(b.blkid);
   if (g == o->gen.end() || g->second != b.gen) return false;
@@ -67,7 +67,8 @@ Result<ObjsetWriter::SyncBlock> ObjsetWriter::CaptureSync(uint64_t obj, uint64_t
   if (bs == 0) return SyncBlock::kNone;
   const uint64_t blkid = off / bs;
   // The write's range must lie in one block, and that block be one the sync keeps.
-  if ((off + len - 1) / bs != blkid || blkid >= o->free_from || blkid > o->dn.maxblkid)
+  if ((off + len - 1) / bs != blkid || blkid >= o->free_from || o->Punched(blkid) ||
+      blkid > o->dn.maxblkid)
     return SyncBlock::kNone;
   if (o->dirty_blocks.count(blkid)) {
     auto d = o->blocks.find(blkid);

@@ -37,6 +37,10 @@ std::vector<ReplStep> PlanIncrementalReplication(const ReplHeaderInfo& stream,
     if (sfs && sfs->origin != fs.origin) {
       int before = !fs.origin ? 0 : !sfs->origin ? 1 : 0;
       if (fs.origin && sfs->origin && created_before) before = created_before(sfs->origin, fs.origin);
+      if (before < 0) {  // created_before's zfs_open failed: recv_incremental_replication ends
+        steps.push_back({ReplStep::kFail, fs.name, "", {}});
+        return steps;
+      }
       if (before == 1) steps.push_back({ReplStep::kPromote, fs.name, "", {}});
       steps.push_back({ReplStep::kAgain, fs.name, "", {}});
       continue;

@@ -12,9 +12,11 @@
 //   - a local filesystem whose origin is not its stream filesystem's (promoted on the
 //     sender): promoted when the stream's origin was created before the local one (or the
 //     stream's is no clone), as created_before decides; either way its snapshots wait for
-//     another pass (kAgain).
+//     another pass (kAgain). When created_before cannot look one of the origins up (-1),
+//     the plan ends there with kFail: recv_incremental_replication returns -1 at once.
 // The caller runs the steps in order; one that fails is retried in another pass (the tree
-// gathered again) as long as a pass makes progress, as zfs-fuse's "goto again" does.
+// gathered again) as long as a pass makes progress, as zfs-fuse's "goto again" does; kFail
+// ends the passes with an error (zfs-fuse's softerr: the substreams are still received).
 //
 // Thread safety: plain functions over the caller's data.
 #pragma once
@@ -30,7 +32,7 @@
 namespace uzfs {
 
 struct ReplStep {
-  enum Kind { kDestroySnap, kRenameSnap, kSetSnapProps, kDestroyFs, kRenameFs, kPromote, kAgain };
+  enum Kind { kDestroySnap, kRenameSnap, kSetSnapProps, kDestroyFs, kRenameFs, kPromote, kAgain, kFail };
   Kind kind;
   std::string name;     // "pool/fs@snap" or "pool/fs"
   std::string newname;  // kRenameSnap, kRenameFs

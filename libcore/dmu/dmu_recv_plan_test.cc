@@ -18,7 +18,7 @@ ReplFs Fs(const std::string& name, uint64_t pfs, std::vector<std::pair<std::stri
 std::vector<std::string> Show(const std::vector<ReplStep>& steps) {
   std::vector<std::string> out;
   for (const ReplStep& s : steps) {
-    static const char* kinds[] = {"destroy", "rename", "props", "destroyfs", "renamefs", "promote", "again"};
+    static const char* kinds[] = {"destroy", "rename", "props", "destroyfs", "renamefs", "promote", "again", "fail"};
     out.push_back(std::string(kinds[s.kind]) + " " + s.name + (s.newname.empty() ? "" : " " + s.newname));
   }
   return out;
@@ -111,6 +111,12 @@ TEST(DmuRecvPlan, AnOriginThatChangedIsPromoted) {
   steps = PlanIncrementalReplication(h, local, "tank/fs", false, false, nullptr, before);
   EXPECT_EQ((std::vector<std::string>{"again tank/fs/a", "again tank/fs/z"}), Show(steps));
   EXPECT_EQ(1, asked);
+  // An origin created_before cannot open: the plan ends there (recv_incremental_replication
+  // returns -1), without fs/z's step.
+  auto unopened = [&](uint64_t, uint64_t) { return ++asked, -1; };
+  steps = PlanIncrementalReplication(h, local, "tank/fs", false, false, nullptr, unopened);
+  EXPECT_EQ((std::vector<std::string>{"fail tank/fs/a"}), Show(steps));
+  EXPECT_EQ(2, asked);
 }
 
 }  // namespace

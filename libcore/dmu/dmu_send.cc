@@ -91,6 +91,19 @@ void DrrRecord::Encode(uint8_t* p) const {
       for (int i = 0; i < 4; i++) StoreRaw<uint64_t>(u + 8 * i, key_cksum.word[i]);
       StoreRaw<uint64_t>(u + 32, toguid);
       break;
+    case kDrrWriteByref:
+      StoreRaw<uint64_t>(u, object);
+      StoreRaw<uint64_t>(u + 8, offset);
+      StoreRaw<uint64_t>(u + 16, length);
+      StoreRaw<uint64_t>(u + 24, toguid);
+      StoreRaw<uint64_t>(u + 32, refguid);
+      StoreRaw<uint64_t>(u + 40, refobject);
+      StoreRaw<uint64_t>(u + 48, refoffset);
+      u[56] = checksumtype;
+      u[57] = checksumflags;
+      for (int i = 0; i < 4; i++) StoreRaw<uint64_t>(u + 64 + 8 * i, key_cksum.word[i]);
+      StoreRaw<uint64_t>(u + 96, key_prop);
+      break;
     default:
       break;
   }
@@ -150,6 +163,19 @@ Result<DrrRecord> DrrRecord::Decode(const uint8_t* p, bool sw) {
     case kDrrEnd:
       for (int i = 0; i < 4; i++) r.key_cksum.word[i] = Ld64(u + 8 * i, sw);
       r.toguid = Ld64(u + 32, sw);
+      break;
+    case kDrrWriteByref:
+      r.object = Ld64(u, sw);
+      r.offset = Ld64(u + 8, sw);
+      r.length = Ld64(u + 16, sw);
+      r.toguid = Ld64(u + 24, sw);
+      r.refguid = Ld64(u + 32, sw);
+      r.refobject = Ld64(u + 40, sw);
+      r.refoffset = Ld64(u + 48, sw);
+      r.checksumtype = u[56];
+      r.checksumflags = u[57];
+      for (int i = 0; i < 4; i++) r.key_cksum.word[i] = Ld64(u + 64 + 8 * i, sw);
+      r.key_prop = Ld64(u + 96, sw);
       break;
     default:
       return Status::Error(ECORRUPT, "unknown record type " + std::to_string(r.type));

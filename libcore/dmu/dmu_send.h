@@ -12,6 +12,9 @@
 //   WRITE        object, type (u32), pad, offset, length, toguid, checksumtype (u8),
 //                checksumflags (u8), pad[6], ddt_key {cksum[4], prop}; then length bytes
 //   FREE         object, offset, length (-1: to the end), toguid
+//   WRITE_BYREF  object, offset, length, toguid, refguid, refobject, refoffset,
+//                checksumtype (u8), checksumflags (u8), pad[6], ddt_key; no payload: the
+//                data is that of the earlier WRITE at (refguid, refobject, refoffset)
 //   END          checksum[4] (fletcher4 of every byte before this record), toguid
 // The stream checksum is one fletcher4 carried across every byte written
 // (fletcher_4_incremental_native).
@@ -39,6 +42,9 @@ inline constexpr size_t kDrrNameLen = 256;                    // MAXNAMELEN
 inline constexpr uint64_t kDmuSubstream = 1, kDmuCompoundStream = 2;  // drr_headertype_t
 inline constexpr uint32_t kDrrFlagClone = 1, kDrrFlagCiData = 2;
 inline constexpr uint8_t kDrrChecksumDedup = 1;  // DRR_CHECKSUM_DEDUP
+// DMU_BACKUP_FEATURE_DEDUP / _DEDUPPROPS, in versioninfo's bits 2-31 (zfs send -D sets both).
+inline constexpr uint64_t kFeatureDedup = 1, kFeatureDedupProps = 2;
+inline uint64_t DrrFeatures(uint64_t versioninfo) { return (versioninfo >> 2) & ((1ULL << 30) - 1); }
 
 enum DrrType : uint32_t {
   kDrrBegin = 0, kDrrObject = 1, kDrrFreeObjects = 2, kDrrWrite = 3, kDrrFree = 4,
@@ -58,8 +64,10 @@ struct DrrRecord {
   uint64_t object = 0, offset = 0, length = 0;
   uint32_t obj_type = 0, bonustype = 0, blksz = 0, bonuslen = 0;
   uint8_t checksumtype = 0, compress = 0, checksumflags = 0;
-  ZioCksum key_cksum;  // WRITE's ddt_key; END's stream checksum
+  ZioCksum key_cksum;  // WRITE's and WRITE_BYREF's ddt_key; END's stream checksum
   uint64_t key_prop = 0;
+  // WRITE_BYREF (object, offset, length above): where the data was written before.
+  uint64_t refguid = 0, refobject = 0, refoffset = 0;
 
   // The 312 bytes in this host's order.
   void Encode(uint8_t* out) const;

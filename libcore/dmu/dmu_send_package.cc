@@ -9,13 +9,15 @@
 
 namespace uzfs {
 
-Bytes CompoundHeader(const std::string& toname) { return CompoundHeader(toname, ByteSpan()); }
+Bytes CompoundHeader(const std::string& toname, uint64_t features) {
+  return CompoundHeader(toname, ByteSpan(), features);
+}
 
-Bytes CompoundHeader(const std::string& toname, ByteSpan payload) {
+Bytes CompoundHeader(const std::string& toname, ByteSpan payload, uint64_t features) {
   DrrRecord b;
   b.type = kDrrBegin;
   b.magic = kDmuBackupMagic;
-  b.versioninfo = kDmuCompoundStream;  // DMU_SET_STREAM_HDRTYPE; no feature flags
+  b.versioninfo = kDmuCompoundStream | features << 2;  // DMU_SET_STREAM_HDRTYPE, _FEATUREFLAGS
   b.toname = toname;
   b.payloadlen = static_cast<uint32_t>(payload.size());
   Bytes out(2 * kDrrSize + payload.size());

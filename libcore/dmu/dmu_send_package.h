@@ -20,12 +20,13 @@
 
 namespace uzfs {
 
-// The package's header without a property list: BEGIN (DMU_COMPOUNDSTREAM, no features,
-// toname "pool/fs@snap") and its END, 2 * kDrrSize bytes, in this host's order.
-Bytes CompoundHeader(const std::string& toname);
+// The package's header without a property list: BEGIN (DMU_COMPOUNDSTREAM, toname
+// "pool/fs@snap", the feature flags given: send -D's kFeatureDedup | kFeatureDedupProps) and
+// its END, 2 * kDrrSize bytes, in this host's order.
+Bytes CompoundHeader(const std::string& toname, uint64_t features = 0);
 // The header of a replication (-R) or property (-p) stream: BEGIN with drr_payloadlen =
 // payload.size() (the packed nvlist), the payload, and the END whose checksum covers both.
-Bytes CompoundHeader(const std::string& toname, ByteSpan payload);
+Bytes CompoundHeader(const std::string& toname, ByteSpan payload, uint64_t features = 0);
 // The package's last record: DRR_END with a zero checksum.
 Bytes PackageEnd();
 // The receiver's check of the header's END record end against the header's bytes (BEGIN and

@@ -144,7 +144,7 @@ Result<ObjsetWriter::Obj*> ObjsetWriter::Load(uint64_t obj) {
 Result<BlkPtr> ObjsetWriter::BpAt(Obj& o, int level, uint64_t blkid) {
   int top = o.dn.nlevels - 1;
   if (level > top) return BlkPtr{};
-  if (level == 0 && blkid >= o.free_from) return BlkPtr{};
+  if (level == 0 && (blkid >= o.free_from || o.Punched(blkid))) return BlkPtr{};
   if (level == top) {
     if (blkid >= o.dn.blkptr.size()) return BlkPtr{};
     return o.dn.blkptr[blkid];
@@ -319,6 +319,7 @@ Status ObjsetWriter::FreeObject(uint64_t obj) {
   o->dirty_blocks.clear();
   o->gen.clear();
   o->free_from = 0;
+  o->punched.clear();
   o->freeing = true;
   MarkDirty(*o);
   nobjects_--;
@@ -590,68 +591,14 @@ Status ObjsetWriter::SetBp(Obj& o, int level, uint64_t blkid, const BlkPtr& bp,
   return Status::Ok();
 }
 
-Status ObjsetWriter::FreeSubtree(Obj& o, const BlkPtr& bp, ObjsetSink& sink, uint64_t txg) {
-  if (bp.is_hole()) return Status::Ok();
-  if (bp.level() > 0) {
-    if (!bp.little_endian()) return Status::Error(ENOTSUP, "big-endian indirect block");
-    UZFS_ASSIGN(Bytes data, reader_->Read(bp));
-    for (size_t off = 0; off + kBlkPtrSize <= data.size(); off += kBlkPtrSize)
-      UZFS_TRY(FreeSubtree(o, BlkPtr::Decode(data.data() + off, true), sink, txg));
-  }
-  o.dn.used -= std::min(o.dn.used, sink.Dsize(bp));
-  sink.Kill(bp, txg);
-  return Status::Ok();
-}
-
-Status ObjsetWriter::FreeRange(Obj& o, uint64_t first, ObjsetSink& sink, uint64_t txg) {
-  int epbs = o.epbs();
-  int top = o.dn.nlevels - 1;
-  // Visits the block (level, blkid) whose pointer is bp; frees what lies at or past `first`.
-  std::function<Status(int, uint64_t)> visit = [&](int level, uint64_t blkid) -> Status {
-    uint64_t span_shift = static_cast<uint64_t>(epbs) * level;
-    uint64_t lo = span_shift >= 64 ? 0 : blkid << span_shift;
-    uint64_t hi = span_shift >= 64 ? UINT64_MAX : ((blkid + 1) << span_shift) - 1;
-    if (hi < first) return Status::Ok();
-    // The pointer to this block, from the parent (which is in memory when level < top).
-    BlkPtr bp;
-    if (level == top) {
-      bp = o.dn.blkptr[blkid];
-    } else {
-      Bytes& parent = o.ind.at({level + 1, blkid >> epbs});
-      bp = BlkPtr::Decode(parent.data() + (blkid & ((1ULL << epbs) - 1)) * kBlkPtrSize, true);
-    }
-    bool have_mem = level > 0 && o.ind.count({level, blkid});
-    if (bp.is_hole() && !have_mem) return Status::Ok();
-    if (lo >= first && !have_mem) {
-      UZFS_TRY(FreeSubtree(o, bp, sink, txg));
-      if (level == top) {
-        o.dn.blkptr[blkid] = BlkPtr{};
-      } else {
-        Bytes& parent = o.ind.at({level + 1, blkid >> epbs});
-        BlkPtr{}.Encode(parent.data() + (blkid & ((1ULL << epbs) - 1)) * kBlkPtrSize);
-        o.dirty_ind.insert({level + 1, blkid >> epbs});
-      }
-      return Status::Ok();
-    }
-    if (level == 0) return Status::Ok();  // lo < first: a block that stays
-    UZFS_TRY(Indirect(o, level, blkid).status());
-    for (uint64_t c = 0; c < (1ULL << epbs); c++) UZFS_TRY(visit(level - 1, (blkid << epbs) + c));
-    return Status::Ok();
-  };
-  uint64_t saved = o.free_from;
-  o.free_from = UINT64_MAX;  // BpAt must see the on-disk tree while freeing it
-  for (uint64_t i = 0; i < o.dn.blkptr.size(); i++) {
-    Status s = visit(top, i);
-    if (!s.ok()) {
-      o.free_from = saved;
-      return s;
-    }
-  }
-  return Status::Ok();
-}
-
 Status ObjsetWriter::SyncObject(Obj& o, ObjsetSink& sink, uint64_t txg, int pass) {
   (void)pass;
+  if (!o.punched.empty()) {
+    auto ranges = std::move(o.punched);  // BpAt must see the tree while freeing it
+    o.punched.clear();
+    for (const auto& [a, b] : ranges)
+      if (a < o.free_from) UZFS_TRY(FreeRange(o, a, sink, txg, std::min(b, o.free_from - 1)));
+  }
   if (o.free_from != UINT64_MAX) UZFS_TRY(FreeRange(o, o.free_from, sink, txg));
   // Level 0: one batch through the write pipeline (compressed, checksummed and written in
   // parallel), then each bp into its parent in order.

@@ -123,6 +123,9 @@ class ObjsetWriter {
   // Frees [off, end of object): whole blocks beyond become holes, the block holding off is
   // zeroed past it; maxblkid drops to the last block still in use.
   Status Truncate(uint64_t obj, uint64_t off);
+  // dmu_free_range inside the object: [off, off + len) reads as zeros after; the blocks it
+  // covers whole become holes (freed at the sync), the partial ones at its ends are zeroed.
+  Status FreeInside(uint64_t obj, uint64_t off, uint64_t len);
   // Bytes covered: (maxblkid + 1) * blocksize, 0 when the object has no block.
   Result<uint64_t> Length(uint64_t obj);
 
@@ -285,7 +288,9 @@ class ObjsetWriter {
   Status GrowLevels(Obj& o, uint64_t blkid);
   Status SetBp(Obj& o, int level, uint64_t blkid, const BlkPtr& bp, ObjsetSink& sink,
                uint64_t txg);
-  Status FreeRange(Obj& o, uint64_t first_blkid, ObjsetSink& sink, uint64_t txg);
+  // Frees the level-0 blocks first_blkid..last_blkid (and the indirect blocks left empty).
+  Status FreeRange(Obj& o, uint64_t first_blkid, ObjsetSink& sink, uint64_t txg,
+                   uint64_t last_blkid = UINT64_MAX);
   Status FreeSubtree(Obj& o, const BlkPtr& bp, ObjsetSink& sink, uint64_t txg);
   Status SyncObject(Obj& o, ObjsetSink& sink, uint64_t txg, int pass);
   // User accounting (dmu_userused.h; dmu_write_userused.cc). Enabled: the policy says so and

@@ -8,6 +8,7 @@
 #include <memory>
 #include <set>
 #include <utility>
+#include <vector>
 
 #include "libcore/dmu/dmu_write.h"
 
@@ -28,6 +29,14 @@ struct ObjsetWriter::Obj {
   std::map<std::pair<int, uint64_t>, Bytes> ind;  // indirect blocks in memory
   std::set<std::pair<int, uint64_t>> dirty_ind;
   uint64_t free_from = UINT64_MAX;  // level-0 blkids >= this are freed at sync
+  // Level-0 ranges [first, last] freed inside the object (FreeInside), made holes at sync;
+  // until then their on-disk blocks read as holes and are never written early.
+  std::vector<std::pair<uint64_t, uint64_t>> punched;
+  bool Punched(uint64_t blkid) const {
+    for (const auto& [a, b] : punched)
+      if (blkid >= a && blkid <= b) return true;
+    return false;
+  }
   bool freeing = false;             // the whole object is being freed
   // ARC: the file size last given to the object's segment (kUnknownFileSize: none yet), and the
   // unit layout its cached units were made with (-1: none yet).

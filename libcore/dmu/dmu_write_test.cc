@@ -179,7 +179,13 @@ void DmuWriteTest::RandomModel(uint32_t bs, Arc* arc, uint64_t seed) {
   };
   for (int op = 0; op < 1500; op++) {
     int what = static_cast<int>(rng() % 100);
-    if (what < 55) {
+    if (what >= 50 && what < 55 && !model.empty()) {
+      // A range freed inside the object (dmu_free_range): zeros after, maxblkid kept.
+      uint64_t off = rng() % model.size(), len = 1 + rng() % (8 * bs);
+      ASSERT_TRUE(os_->FreeInside(*obj, off, len).ok());
+      std::fill(model.begin() + static_cast<long>(off),
+                model.begin() + static_cast<long>(std::min<uint64_t>(off + len, model.size())), 0);
+    } else if (what < 55) {
       uint64_t off = rng() % kSpan, len = 1 + rng() % 3000;
       Bytes d(len);
       for (auto& x : d) x = static_cast<uint8_t>(rng() % 4 ? rng() : 0);
@@ -278,6 +284,45 @@ TEST_F(DmuWriteTest, SparseWriteFarOutReadsHolesAsZeros) {
   EXPECT_TRUE(bad.empty());
   EXPECT_EQ((*dn)->used, dsize);
   EXPECT_LT(dsize, 64u * 1024) << "holes must not be stored";
+}
+
+// A range freed inside an object: the blocks it covers whole become holes at the sync (their
+// space released, the tree consistent), the partial ones are zeroed; a block written again
+// in the same txg stays.
+TEST_F(DmuWriteTest, FreeInsidePunchesHoles) {
+  auto obj = os_->Allocate(kPlainFile, 4096, 0, 0);
+  ASSERT_TRUE(obj.ok());
+  Bytes d(16 * 4096);
+  std::mt19937_64 rng(5);
+  for (auto& x : d) x = static_cast<uint8_t>(rng());  // incompressible
+  ASSERT_TRUE(os_->Write(*obj, 0, d).ok());
+  Sync();
+  const uint64_t before = (*os_->Dnode(*obj))->used;
+  ASSERT_TRUE(os_->FreeInside(*obj, 2 * 4096 + 100, 10 * 4096).ok());  // blocks 3..11 whole
+  ASSERT_TRUE(os_->Write(*obj, 5 * 4096, Bytes(10, 0x11)).ok());       // block 5 again
+  auto r = os_->Read(*obj, 0, d.size());
+  ASSERT_TRUE(r.ok());
+  for (size_t i = 0; i < d.size(); i++) {
+    uint8_t want = i >= 2 * 4096 + 100 && i < 12 * 4096 + 100 ? 0 : d[i];
+    if (i >= 5 * 4096 && i < 5 * 4096 + 10) want = 0x11;
+    ASSERT_EQ(want, (*r)[i]) << i;
+  }
+  Sync();
+  CheckTree();
+  Reopen();
+  auto dn = os_->Dnode(*obj);
+  ASSERT_TRUE(dn.ok());
+  EXPECT_EQ(15u, (*dn)->maxblkid);
+  std::vector<std::string> bad;
+  EXPECT_EQ((*dn)->used, DnodeTreeDsize(pool_, **dn, &bad));
+  // 8 of the 16 blocks punched (3, 4, 6..11), 4 KiB each (block 5 is written again).
+  EXPECT_LT((*dn)->used + 7 * 4096, before);
+  EXPECT_GE((*dn)->used, 8u * 4096);
+  for (uint64_t b : {3, 4, 6, 11}) EXPECT_TRUE(os_->BlockPointer(*obj, b)->is_hole()) << b;
+  for (uint64_t b : {2, 5, 12}) EXPECT_FALSE(os_->BlockPointer(*obj, b)->is_hole()) << b;
+  auto again = os_->Read(*obj, 0, d.size());
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*r, *again);
 }
 
 TEST_F(DmuWriteTest, TruncateThenExtendReadsZerosBetween) {

@@ -637,6 +637,11 @@ class Pool : public BlockReader {
   // again keeps its blocks when its type, block size and bonus layout stay
   // (dmu_object_reclaim); otherwise it is made anew.
   Status RecvRecord(RecvState& st, const DrrRecord& r, ByteSpan payload);
+  // restore_write_byref: a deduplicated stream's WRITE_BYREF, written as a WRITE of the data
+  // at (refobject, refoffset) of snapshot refsnap (the caller found it by refguid), or of
+  // the objset being received when refsnap is empty (refguid is the stream's toguid).
+  // EINVAL "invalid backup stream: ..." when that object is not there.
+  Status RecvWriteByref(RecvState& st, const DrrRecord& r, const std::string& refsnap);
   // dmu_recv_new_end: snapshot snap taken with the stream's guid and creation time, the
   // inconsistent flags cleared; synced. dmu_recv_existing_end for an incremental: in one txg,
   // the head rolled back to its latest snapshot when it changed meanwhile (ETXTBSY instead

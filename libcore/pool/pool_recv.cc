@@ -153,17 +153,9 @@ Status Pool::RecvRecord(RecvState& st, const DrrRecord& r, ByteSpan payload) {
         UZFS_ASSIGN(uint64_t len, os.Length(r.object));
         if (r.offset >= len) return Status::Ok();
         if (r.length == ~0ULL || r.offset + r.length >= len) return os.Truncate(r.object, r.offset);
-        // A range inside the object: its blocks read as zeros afterwards (a new object's
-        // range is a hole already: nothing is written then).
-        UZFS_ASSIGN(const DnodePhys* dn, os.Dnode(r.object));
-        const uint64_t bs = dn->datablksz();
-        for (uint64_t b = r.offset / bs; b * bs < r.offset + r.length; b++) {
-          UZFS_ASSIGN(BlkPtr bp, os.BlockPointer(r.object, b));
-          if (bp.is_hole()) continue;
-          uint64_t from = std::max(b * bs, r.offset), to = std::min((b + 1) * bs, r.offset + r.length);
-          UZFS_TRY(os.Write(r.object, from, Bytes(to - from, 0)));
-        }
-        return Status::Ok();
+        // A range inside the object: dmu_free_range punches it (whole blocks become holes,
+        // taking no space, as on the sender).
+        return os.FreeInside(r.object, r.offset, r.length);
       }
       default:
         return Bad("unexpected record type " + std::to_string(r.type));
@@ -171,6 +163,35 @@ Status Pool::RecvRecord(RecvState& st, const DrrRecord& r, ByteSpan payload) {
   }();
   if (reserve) dirty_.NoteDirty();
   return s;
+}
+
+Status Pool::RecvWriteByref(RecvState& st, const DrrRecord& r, const std::string& refsnap) {
+  if (r.offset + r.length < r.offset || r.refoffset + r.length < r.refoffset ||
+      r.length > kSpaMaxBlockSize)
+    return Bad("bad write_byref record");
+  Bytes data;
+  {
+    // The referenced snapshot cannot go while the lock is held (dmu_buf_hold on it).
+    std::lock_guard<std::mutex> l(mu_);
+    if (!failed_.ok()) return failed_;
+    if (refsnap.empty()) {
+      UZFS_ASSIGN(OpenDataset * od, OpenDatasetObjsetLocked(st.dir, st.ds_obj));
+      if (!od->os->Dnode(r.refobject).ok()) return Bad("reference to a free object");
+      UZFS_ASSIGN(data, od->os->Read(r.refobject, r.refoffset, r.length));
+    } else {
+      UZFS_ASSIGN(DsRef ref, ResolveDataset(refsnap));
+      UZFS_ASSIGN(DslDatasetPhys ds, LoadDataset(*mos_, ref.ds));
+      UZFS_ASSIGN(auto os, ObjSet::Open(this, ds.bp));
+      auto dn = os->Dnode(r.refobject);
+      if (!dn.ok()) return Bad("reference to a free object");
+      UZFS_ASSIGN(data, os->Read(*dn, r.refoffset, r.length));
+    }
+  }
+  if (data.size() != r.length) data.resize(r.length, 0);
+  DrrRecord w = r;
+  w.type = kDrrWrite;
+  w.obj_type = 0;
+  return RecvRecord(st, w, data);
 }
 
 Status Pool::RecvEnd(RecvState& st) {

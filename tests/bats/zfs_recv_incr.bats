@@ -254,3 +254,31 @@ must destroy them to overwrite it" "$ZFS" receive -F tank/copy <"$S/full"
   oracle_zdb_clean "$V" tank
   oracle_stop
 }
+
+@test "zfs receive: a FREE inside a file punches holes, taking no more space than the sender's; zfs-fuse agrees" {
+  "$ZPOOL" create -R "$ALT" tank "$V/d0"
+  "$ZFS" create -o atime=off tank/fs
+  M=$ALT/tank/fs
+  dd if=/dev/urandom of="$M/f" bs=128K count=16 status=none
+  "$ZFS" snapshot tank/fs@s1
+  "$ZFS" send tank/fs@s1 >"$S/full"
+  # The same object (128K blocks kept) now sparse but for its last block: the incremental
+  # carries one FREE over the first 15 blocks, inside the object.
+  truncate -s 0 "$M/f"
+  truncate -s 2M "$M/f"
+  dd if=/dev/urandom of="$M/f" bs=128K count=1 seek=15 conv=notrunc status=none
+  "$ZFS" snapshot tank/fs@s2
+  "$ZFS" send -i s1 tank/fs@s2 >"$S/inc"
+  "$ZFS" receive tank/copy <"$S/full"
+  "$ZFS" receive tank/copy <"$S/inc"
+  cmp "$M/f" "$ALT/tank/copy/f"
+  src=$("$ZFS" get -H -p -o value referenced tank/fs)
+  dst=$("$ZFS" get -H -p -o value referenced tank/copy)
+  # Zeros written would add the 15 blocks (1.9 MiB); holes add nothing.
+  [ "$dst" -lt $((src + 262144)) ]
+  [ "$dst" -lt 1048576 ]
+  "$ZPOOL" export tank
+  oracle_start
+  oracle_zdb_clean "$V" tank
+  oracle_stop
+}

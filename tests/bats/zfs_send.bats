@@ -117,7 +117,8 @@ usage:
   expect 2 "invalid incremental source
 usage:
 	send [-RDpv] [-[iI] snapshot] snapshot" "$ZFS" send -i @a/b tank/fs@s2
-  expect 1 "cannot send 'tank/fs@s2': -D is not supported by uzfs yet" "$ZFS" send -D tank/fs@s2
+  expect 1 "warning: cannot send 'tank/fs@s2': incremental source (@nope) does not exist" \
+    "$ZFS" send -D -i nope tank/fs@s2
   # A terminal on standard output is refused before anything is sent.
   run script -qec "$ZFS send tank/fs@s1" /dev/null
   [ "$status" -eq 1 ]
