@@ -3,8 +3,10 @@
 # for device-DAX devices when zfsd runs with --dax-emulation. zpool create/add ... dax, the
 # listings (status, list -v, create/add -n), the refusals (a file without --dax-emulation, a
 # character device that is not device-DAX, mirrors, the keyword twice or alone), export and
-# import, and that the pool's data and metadata never land on a dax device (zdb -bcc clean).
-# tests/bats/dax_guest.bats does the same on a real device-DAX in a qemu guest.
+# import, zpool remove of a dax device (only when empty), and that the pool's data and
+# metadata never land on a dax device (zdb -bcc clean). DAX files and their mappings follow;
+# zpool_dax_revoke.bats has rename, receive and fences. tests/bats/dax_guest.bats does the
+# same on a real device-DAX in a qemu guest.
 #
 # The vdevs live in a short directory of fixed length (/tmp/zdax.XXXXXX), so the tables'
 # column widths are the same on every run.
