@@ -81,7 +81,9 @@ Status ReadRecords(int fd, bool swap, ZioCksum* zc, uint64_t* bytes,
     uint64_t len = 0;
     if (r->type == kDrrObject) len = (uint64_t{r->bonuslen} + 7) & ~uint64_t{7};
     if (r->type == kDrrWrite) len = r->length;
-    if (len > kSpaMaxBlockSize || len % 8) return Line(EINVAL, kRecvNew, "invalid backup stream");
+    // A block is at most 128 KiB in v23, a DAX file's extent 2 MiB (the pool checks which).
+    if (len > std::max(kSpaMaxBlockSize, kDaxExtentSize) || len % 8)
+      return Line(EINVAL, kRecvNew, "invalid backup stream");
     payload.resize(len);
     if (len && !ReadFull(fd, payload.data(), len)) return CutShort();
     *bytes += len;
@@ -486,8 +488,15 @@ Status DatasetOps::ReceiveOne(int fd, const uint8_t* rec, const DrrRecord& begin
     return t_->With(pool, [&](Pool& p) { return p.RecvWriteByref(st, r, refsnap); });
   });
   if (s.ok() && st.existing) {
-    // The target's contents change under its mount, as in a rollback (the mount stays).
-    s = m_->Rollback(fs, [&] { return t_->With(pool, [&](Pool& p) { return p.RecvEnd(st); }); });
+    // The target's contents change under its mount, as in a rollback (the mount stays;
+    // zfs_resume_fs), and under its mapped DAX files, paused around the swap and resumed on
+    // the received file's extents, or SIGBUS where it has no such file
+    // (FileService::WithDaxPaused, as for zfs rollback).
+    s = m_->Rollback(fs, [&] {
+      return t_->With(pool, [&](Pool& p) {
+        return t_->WithDaxPaused(p, {fs}, [&] { return p.RecvEnd(st); });
+      });
+    });
   } else if (s.ok()) {
     s = t_->With(pool, [&](Pool& p) { return p.RecvEnd(st); });
   }

@@ -53,6 +53,7 @@ Status FileService::MmapDax(const Caller& c, const std::shared_ptr<Client>& cl,
   m->writable = writable;
   m->dax = true;
   m->dax_ds = dm.ds_obj;
+  for (const Pool::DaxExtent& e : dm.extents) m->dax_extents.push_back({e.vdev, e.dva_off});
   {
     std::lock_guard<std::mutex> l(map_mu_);
     m->id = next_map_++;

@@ -50,13 +50,13 @@ Result<int> FileService::RevokeChannel(Client& cl) {
 
 std::vector<std::pair<std::shared_ptr<FileService::Mapping>, std::shared_ptr<FileService::Client>>>
 FileService::DaxMappings(const std::string& pool, uint64_t ds_obj, uint64_t obj,
-                         const std::vector<std::string>& fs) {
+                         const std::set<uint64_t>* datasets) {
   std::vector<std::pair<std::shared_ptr<Mapping>, std::shared_ptr<Client>>> out;
   std::lock_guard<std::mutex> l(map_mu_);
   for (auto& [id, m] : maps_) {
     if (!m->dax || m->dax_revoked || m->pool != pool) continue;
-    bool match = fs.empty() ? ds_obj == 0 || (m->dax_ds == ds_obj && (obj == 0 || m->obj == obj))
-                            : std::find(fs.begin(), fs.end(), m->fs) != fs.end();
+    bool match = datasets ? datasets->count(m->dax_ds) > 0
+                          : ds_obj == 0 || (m->dax_ds == ds_obj && (obj == 0 || m->obj == obj));
     if (!match) continue;
     auto c = clients_.find(m->session);
     if (c != clients_.end()) out.push_back({m, c->second});
@@ -95,15 +95,25 @@ Status FileService::AskClient(Client& cl, const Mapping& m, NvList args, const s
   }
 }
 
-void FileService::RevokeDaxPast(const std::string& pool, uint64_t ds_obj, uint64_t obj, uint64_t size) {
-  for (auto& [m, cl] : DaxMappings(pool, ds_obj, obj)) {
+void FileService::RevokeDaxPast(Pool& pool, uint64_t ds_obj, uint64_t obj, uint64_t size) {
+  for (auto& [m, cl] : DaxMappings(pool.name(), ds_obj, obj)) {
     // The whole extents the client mapped: nothing of them past size, nothing to take.
     const uint64_t span_end = (m->file_off + m->len + kDaxExtentSize - 1) / kDaxExtentSize * kDaxExtentSize;
     if (span_end <= size) continue;
     NvList a;
     a.AddString("kind", "gone");
     a.AddUint64("offset", size);
-    if (Status s = AskClient(*cl, *m, a); !s.ok()) Sever(*m, s);
+    if (Status s = AskClient(*cl, *m, a); !s.ok()) {
+      SeverDax(pool, *m, s);  // before the truncate frees what it may still map
+      continue;
+    }
+    // What it still maps: the extents before size (a page past it is in the last one).
+    std::lock_guard<std::mutex> l(map_mu_);
+    std::vector<std::pair<uint64_t, uint64_t>> kept;
+    const uint64_t first = m->file_off / kDaxExtentSize;
+    const uint64_t keep = (size + kDaxExtentSize - 1) / kDaxExtentSize;
+    for (size_t i = 0; i < m->dax_extents.size() && first + i < keep; i++) kept.push_back(m->dax_extents[i]);
+    m->dax_extents = std::move(kept);
   }
 }
 
@@ -114,7 +124,12 @@ void FileService::RevokeForGood(Pool& pool, const std::shared_ptr<Mapping>& m, C
   a.AddString("kind", "resume");
   a.AddUint64Array("extents", std::vector<uint64_t>{});
   a.AddUint64Array("emulated", std::vector<uint64_t>{});
-  if (Status s = AskClient(cl, *m, a); !s.ok()) Sever(*m, s);
+  if (Status s = AskClient(cl, *m, a); !s.ok()) {
+    SeverDax(pool, *m, s);
+  } else {
+    std::lock_guard<std::mutex> l(map_mu_);
+    m->dax_extents.clear();
+  }
   if (TakeDaxHold(*m)) pool.UnmapDaxFile(m->dax_ds, m->obj);
 }
 
@@ -133,13 +148,24 @@ void FileService::ReleaseDaxHold(Mapping& m) {
   });
 }
 
+// The mappings of filesystems fs (all of the pool's when fs is empty), found by their head
+// datasets' objects: a mapping keeps the object it was made under through renames.
+std::vector<std::pair<std::shared_ptr<FileService::Mapping>, std::shared_ptr<FileService::Client>>>
+FileService::DaxMappingsOf(Pool& pool, const std::vector<std::string>& fs) {
+  if (fs.empty()) return DaxMappings(pool.name(), 0, 0);
+  std::set<uint64_t> heads;
+  for (const std::string& f : fs)
+    if (auto h = pool.HeadDatasetObj(f); h.ok()) heads.insert(*h);
+  return DaxMappings(pool.name(), 0, 0, &heads);
+}
+
 void FileService::RevokeDax(Pool& pool, const std::vector<std::string>& fs) {
-  for (auto& [m, cl] : DaxMappings(pool.name(), 0, 0, fs)) RevokeForGood(pool, m, *cl);
+  for (auto& [m, cl] : DaxMappingsOf(pool, fs)) RevokeForGood(pool, m, *cl);
 }
 
 Status FileService::WithDaxPaused(Pool& pool, const std::vector<std::string>& fs,
                                   const std::function<Status()>& body) {
-  auto maps = DaxMappings(pool.name(), 0, 0, fs);
+  auto maps = DaxMappingsOf(pool, fs);
   if (maps.empty()) return body();
   std::set<uint64_t> datasets;
   std::vector<bool> paused(maps.size(), false);
@@ -149,12 +175,12 @@ Status FileService::WithDaxPaused(Pool& pool, const std::vector<std::string>& fs
     auto& m = maps[i].first;
     auto& cl = maps[i].second;
     datasets.insert(m->dax_ds);
-    auto g = pool.DaxFileGen(m->fs, m->obj);
+    auto g = pool.DaxFileGen(m->dax_ds, m->obj);
     gen[i] = g.ok() ? *g : 0;
     NvList a;
     a.AddString("kind", "pause");
     if (Status s = AskClient(*cl, *m, a); !s.ok())
-      Sever(*m, s);  // its stores may go on: the snapshot of that file is not at an instant
+      SeverDax(pool, *m, s);  // its stores may go on: the snapshot of that file is not at an instant
     else
       paused[i] = true;
   }
@@ -172,13 +198,13 @@ Status FileService::WithDaxPaused(Pool& pool, const std::vector<std::string>& fs
       std::lock_guard<std::mutex> l(map_mu_);
       if (m->dax_revoked) continue;  // taken for good meanwhile (zpool export -f)
     }
-    auto now = pool.DaxFileGen(m->fs, m->obj);
+    auto now = pool.DaxFileGen(m->dax_ds, m->obj);
     if (!now.ok() || *now != gen[i]) {
       RevokeForGood(pool, m, *cl);
       continue;
     }
     Status s = [&]() -> Status {
-      UZFS_ASSIGN(Pool::DaxMap dm, pool.MapDaxFile(m->fs, m->obj, m->file_off, m->len));
+      UZFS_ASSIGN(Pool::DaxMap dm, pool.MapDaxFile(m->dax_ds, m->obj, m->file_off, m->len));
       pool.UnmapDaxFile(dm.ds_obj, m->obj);  // the mapping holds the file already
       std::vector<int> fds;
       for (const std::string& dev : dm.devices) {
@@ -191,10 +217,17 @@ Status FileService::WithDaxPaused(Pool& pool, const std::vector<std::string>& fs
         fds.push_back(fd);
       }
       std::vector<uint64_t> ext;
+      std::vector<std::pair<uint64_t, uint64_t>> now_mapped;
       for (const Pool::DaxExtent& e : dm.extents) {
         ext.push_back(e.file_off);
         ext.push_back(e.device);
         ext.push_back(e.dev_off);
+        now_mapped.push_back({e.vdev, e.dva_off});
+      }
+      {
+        // Until it answers, the client may map the old extents or the new ones.
+        std::lock_guard<std::mutex> l(map_mu_);
+        m->dax_extents.insert(m->dax_extents.end(), now_mapped.begin(), now_mapped.end());
       }
       NvList a;
       a.AddString("kind", "resume");
@@ -204,9 +237,13 @@ Status FileService::WithDaxPaused(Pool& pool, const std::vector<std::string>& fs
                          ? AskClient(*cl, *m, a, fds)
                          : Status::Error(E2BIG, "the file's extents are on too many dax devices");
       for (int x : fds) ::close(x);
+      if (asked.ok()) {
+        std::lock_guard<std::mutex> l(map_mu_);
+        m->dax_extents = std::move(now_mapped);
+      }
       return asked;
     }();
-    if (!s.ok()) Sever(*m, s);
+    if (!s.ok()) SeverDax(pool, *m, s);
   }
   return result;
 }

@@ -218,6 +218,7 @@ Result<std::shared_ptr<FileService::Client>> FileService::ClientOf(const Caller&
   auto cl = std::make_shared<Client>();
   cl->session = c.session->id;
   cl->conn_fd = c.session->fd;
+  cl->proc = PeerProcess(cl->conn_fd);
   clients_[cl->session] = cl;
   c.session->long_lived = true;
   uint64_t id = cl->session;
@@ -226,6 +227,18 @@ Result<std::shared_ptr<FileService::Client>> FileService::ClientOf(const Caller&
 }
 
 void FileService::Drop(uint64_t session) {
+  // DAX mappings the client never unmapped: its process may hold them still (file_fence.cc).
+  std::set<std::string> dax_pools;
+  {
+    std::lock_guard<std::mutex> l(map_mu_);
+    for (auto& [id, m] : maps_)
+      if (m->session == session && m->dax && !m->dax_revoked) dax_pools.insert(m->pool);
+  }
+  for (const std::string& name : dax_pools)
+    (void)pools_->With(name, [&](Pool& p) {
+      FenceSession(p, session, /*only_live=*/true);
+      return Status::Ok();
+    });
   std::vector<std::shared_ptr<Mapping>> gone;
   {
     std::lock_guard<std::mutex> l(map_mu_);

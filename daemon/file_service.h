@@ -102,7 +102,7 @@ class FileService {
   // (kRevokeTimeoutMs; a client that does not answer in time, or fails, is severed and the
   // operation goes on). RevokeDaxPast (the pool's DaxRevoker, under the pool lock): the pages
   // past size of every mapping of the file are gone (SIGBUS, as past the end of a file).
-  void RevokeDaxPast(const std::string& pool, uint64_t ds_obj, uint64_t obj, uint64_t size);
+  void RevokeDaxPast(Pool& pool, uint64_t ds_obj, uint64_t obj, uint64_t size);
   // Pauses every mapping of a DAX file of the filesystems fs (their stores and loads wait),
   // runs body with the datasets marked paused (Pool::SetDaxPaused: a snapshot or rollback is
   // allowed), then resumes each mapping with its file's extents as they are then (placed
@@ -119,6 +119,7 @@ class FileService {
   void RevokeDax(Pool& pool, const std::vector<std::string>& fs);
 
   struct Client;
+  struct Process;
   struct Mapping;
 
  private:
@@ -150,11 +151,23 @@ class FileService {
   // file_revoke.cc: one request on cl's revoke channel about mapping m (args: kind and its
   // fields), fds passed along; waits for the client's answer.
   Status AskClient(Client& cl, const Mapping& m, NvList args, const std::vector<int>& fds = {});
-  // The active DAX mappings of pool whose dataset is ds_obj (obj 0: any file) or whose
-  // filesystem is in fs (ds_obj 0 and no fs: all of the pool), with their clients; not the
-  // revoked ones.
+  // The active DAX mappings of pool whose dataset is ds_obj (obj 0: any file) or, with
+  // datasets, whose head dataset object is one of them (ds_obj 0 and none: all of the pool),
+  // with their clients; not the revoked ones. Mappings are known by their head dataset's
+  // object, never by name: a rename keeps it.
   std::vector<std::pair<std::shared_ptr<Mapping>, std::shared_ptr<Client>>> DaxMappings(
-      const std::string& pool, uint64_t ds_obj, uint64_t obj, const std::vector<std::string>& fs = {});
+      const std::string& pool, uint64_t ds_obj, uint64_t obj, const std::set<uint64_t>* datasets = nullptr);
+  std::vector<std::pair<std::shared_ptr<Mapping>, std::shared_ptr<Client>>> DaxMappingsOf(
+      Pool& pool, const std::vector<std::string>& fs);
+  // A client zfsd no longer reaches (severed, or its session gone without unmapping) may
+  // still map DAX extents: its process keeps a device mapping valid until it exits. Fences
+  // the extents of session's DAX mappings of pool (all of them, or with only_live those not
+  // revoked) until that process is gone (Pool::FenceDaxExtents). Not under map_mu_.
+  void FenceSession(Pool& pool, uint64_t session, bool only_live);
+  // The process at the other end of connection conn_fd (file_fence.cc).
+  static std::shared_ptr<const Process> PeerProcess(int conn_fd);
+  // Sever (file_service.cc) for a DAX mapping of pool: the session's extents fenced first.
+  void SeverDax(Pool& pool, const Mapping& m, const Status& why);
   // Asks cl to replace all of m by nothing (SIGBUS), severs it if it fails, and releases m's
   // hold on its file (m stays listed until the client unmaps it).
   void RevokeForGood(Pool& pool, const std::shared_ptr<Mapping>& m, Client& cl);

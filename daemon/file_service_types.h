@@ -35,14 +35,29 @@ struct FileService::Client {
   int revoke_fd = -1;
   std::mutex revoke_mu;
   uint64_t revoke_seq = 0;
+  // The client's process (SO_PEERCRED at its first file call), for the fences on the DAX
+  // extents it may still map once zfsd no longer reaches it (FenceSession). Set once.
+  std::shared_ptr<const Process> proc;
   ~Client() {
     if (revoke_fd >= 0) ::close(revoke_fd);
   }
 };
 
+// A process, by a pidfd (no pid reuse) or, where the kernel has none, its pid.
+struct FileService::Process {
+  pid_t pid = 0;
+  int pidfd = -1;
+  ~Process() {
+    if (pidfd >= 0) ::close(pidfd);
+  }
+  bool Alive() const;
+};
+
 struct FileService::Mapping {
   uint64_t id = 0, session = 0;
   int conn_fd = -1;
+  // fs: the filesystem's name when mapped; a DAX mapping is found by dax_ds, which a
+  // rename keeps (the name only names it in logs).
   std::string pool, fs;
   uint64_t obj = 0;
   ArcObjKey key;
@@ -70,6 +85,9 @@ struct FileService::Mapping {
   // revoked one's pages raise SIGBUS until the client unmaps it. Under
   // FileService::map_mu_.
   bool dax_revoked = false;
+  // The extents (top-level vdev, DVA offset) the client may map now: those of the mapping
+  // and of every resume sent since, less what it answered it unmapped. Under map_mu_.
+  std::vector<std::pair<uint64_t, uint64_t>> dax_extents;
   ~Mapping() {
     if (uffd >= 0) ::close(uffd);
   }

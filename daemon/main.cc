@@ -269,7 +269,7 @@ int main(int argc, char** argv) {
   });
   table.SetPreSync([&files](uzfs::Pool& p) { files.PreSync(p); });
   table.SetDaxRevoker([&files](uzfs::Pool& p, uint64_t ds, uint64_t obj, uint64_t size) {
-    files.RevokeDaxPast(p.name(), ds, obj, size);
+    files.RevokeDaxPast(p, ds, obj, size);
   });
   table.SetDaxPauser([&files](uzfs::Pool& p, const std::vector<std::string>& fs,
                               const std::function<uzfs::Status()>& body) {

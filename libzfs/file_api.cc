@@ -374,6 +374,11 @@ void* MapDax(uzfs_file* f, const NvList& r, std::vector<int>& fds, size_t len, i
   }
   for (int fd : fds) ::close(fd);
   fds.clear();
+  // Not inherited by a fork's child: when zfsd can no longer reach this process it fences
+  // the extents until this process exits (daemon/file_fence.cc), which a child holding
+  // them would outlive.
+  if (::madvise(reinterpret_cast<void*>(base), span, MADV_DONTFORK) != 0)
+    return fail(errno, reinterpret_cast<void*>(base), span);
   void* addr = reinterpret_cast<void*>(base + (static_cast<uint64_t>(offset) - first));
   const size_t page = static_cast<size_t>(PageSize());
   uzfs_file::Map m;

@@ -165,14 +165,17 @@ int Resume(uzfs_file::Map& m, const NvList& a, const std::vector<int>& fds) {
   return err;
 }
 
-// Under map_mu: one request about mapping m.
+// Under map_mu: one request about mapping m. What it mapped anew is kept out of a fork's
+// child as the mapping was (MapDax): only this process may hold the extents zfsd fences.
 int Apply(uzfs_file::Map& m, const NvList& a, const std::vector<int>& fds) {
   const std::string* kind = a.GetString("kind");
   if (!kind) return EPROTO;
-  if (*kind == "gone") return Gone(m, a.GetUint64("offset").value_or(0));
-  if (*kind == "pause") return Pause(m);
-  if (*kind == "resume") return Resume(m, a, fds);
-  return EPROTO;
+  int err = EPROTO;
+  if (*kind == "gone") err = Gone(m, a.GetUint64("offset").value_or(0));
+  else if (*kind == "pause") err = Pause(m);
+  else if (*kind == "resume") err = Resume(m, a, fds);
+  (void)::madvise(reinterpret_cast<void*>(m.span_base), m.span_len, MADV_DONTFORK);
+  return err;
 }
 
 uzfs_file::Map* Find(uzfs_file* f, uint64_t id) {

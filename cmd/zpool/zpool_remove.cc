@@ -1,7 +1,7 @@
 // zpool remove (zpool_main.c zpool_do_remove, libzfs_pool.c zpool_vdev_remove): inactive
 // hot spares and separate intent log devices (pool version 19's log device removal) leave a
-// pool; pool version 23 removes no other kind of vdev (cache devices, which could go, are
-// not supported by uzfs). A spare in use is found in the tree first, so it gets the "only
+// pool, and so does a dax device no DAX file has extents on; pool version 23 removes no
+// other kind of vdev (cache devices, which could go, are not supported by uzfs). A spare in use is found in the tree first, so it gets the "only
 // inactive hot spares..." answer, as zfs-fuse's libzfs gives it.
 #include "cmd/zpool/zpool.h"
 #include "libzfs/libzfs.h"
@@ -38,7 +38,9 @@ int RunRemove(const Cmd& self, int argc, char** argv) {
       rc = Fail(prefix + "no such device in pool");
       continue;
     }
-    if (!is_log && !avail_spare) {
+    const std::string* type = v->GetString("type");
+    const bool is_dax = type && *type == "dax";  // a top-level leaf of the dax class
+    if (!is_log && !avail_spare && !is_dax) {
       rc = Fail(prefix + "only inactive hot spares, cache, top-level, or log devices can be removed");
       continue;
     }

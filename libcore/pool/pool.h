@@ -57,6 +57,7 @@
 //              written (phase 3), so txgs end in order;
 //   alloc_mu_  the metaslab groups and rotor (allocation and frees: phase 1 allocates
 //              without mu_);
+//   dax_fence_mu_  the DAX fences (FenceDaxExtents), a leaf: taken under alloc_mu_ or mu_;
 //   DirtyThrottle's own mutex  the throttle's wait for a sync (dirty_).
 #pragma once
 
@@ -370,6 +371,7 @@ class Pool : public BlockReader {
     uint64_t file_off = 0;  // the extent's first byte in the file
     uint32_t device = 0;    // index into DaxMap::devices
     uint64_t dev_off = 0;   // its first byte on the device (labels included)
+    uint64_t vdev = 0, dva_off = 0;  // its DVA (FenceDaxExtents)
   };
   struct DaxMap {
     std::vector<std::string> devices;  // the dax vdevs' device paths
@@ -378,10 +380,17 @@ class Pool : public BlockReader {
     uint64_t ds_obj = 0;               // for UnmapDaxFile
   };
   Result<bool> IsDaxFile(const std::string& fs, uint64_t obj);
-  // The generation of DAX file obj of fs (its znode's gen): a rollback may leave another file,
-  // or none, under a mapped object's number (ENOENT; EINVAL when not a DAX file).
-  Result<uint64_t> DaxFileGen(const std::string& fs, uint64_t obj);
+  // A mapping is known by its head dataset's object (DaxMap::ds_obj), which a rename of the
+  // dataset or of a parent, a rollback and a received incremental (a clone swap) all keep;
+  // ENOENT once that object is no filesystem's head any more (destroyed).
+  // The generation of DAX file obj of dataset ds_obj (its znode's gen): a rollback or a
+  // receive may leave another file, or none, under a mapped object's number (ENOENT;
+  // EINVAL when not a DAX file).
+  Result<uint64_t> DaxFileGen(uint64_t ds_obj, uint64_t obj);
   Result<DaxMap> MapDaxFile(const std::string& fs, uint64_t obj, uint64_t off, uint64_t len);
+  Result<DaxMap> MapDaxFile(uint64_t ds_obj, uint64_t obj, uint64_t off, uint64_t len);
+  // The head dataset object of filesystem fs (ENOENT when there is none).
+  Result<uint64_t> HeadDatasetObj(const std::string& fs);
   void UnmapDaxFile(uint64_t ds_obj, uint64_t obj);
   // EBUSY "pool is busy: a DAX file is mapped" while any is (Export and Destroy say it too;
   // zfsd asks first, before it unmounts anything). With fs: "dataset is busy: a DAX file of
@@ -391,6 +400,15 @@ class Pool : public BlockReader {
   // zfsd: no store can land) is allowed though its files are mapped; zfsd resumes each
   // mapping with the extents placed anew, or revokes it (file_revoke.cc).
   void SetDaxPaused(uint64_t ds_obj, bool paused);
+  // A fence on DAX extents (top-level vdev id, DVA offset) that a client may still map after
+  // zfsd stopped reaching it (severed, or gone without unmapping: its process keeps a device
+  // mapping valid until it exits, whatever becomes of its socket). While held() says so, no
+  // extent of the fence is handed to a new file (DaxStore::NewExtent skips it); a fence whose
+  // held() is false is dropped. In memory only: frees are recorded as usual, so what is on
+  // disk is exactly as without fences, and a new zfsd knows none.
+  void FenceDaxExtents(std::vector<std::pair<uint64_t, uint64_t>> extents, std::function<bool()> held);
+  // The extents fences hold now (released fences dropped first).
+  size_t DaxFencedExtents();
   // Reads a file of fs as ZplWriter::Read does, with the disk reads and ARC fills after the
   // pool lock is dropped (ObjsetWriter::PlanRead): a read never waits for another's disk
   // reads, nor for a sync's writes, only for the lookups. also (optional) runs under the lock
@@ -923,13 +941,30 @@ class Pool : public BlockReader {
     // The extents of its DAX files (pool_dax.cc), given to its ZPL.
     std::shared_ptr<DaxStore> dax;
   };
+  // zfs receive of a DAX file (pool_dax.cc): whether obj of the received objset is one (its
+  // znode's flags), and its restore_write / restore_free, on extents of the dax class.
+  static constexpr size_t kZnodeFlagsOff = 120;  // zp_flags in znode_phys_t
+  Result<bool> RecvIsDaxFileLocked(OpenDataset& od, uint64_t obj);
+  Status RecvDaxWriteLocked(OpenDataset& od, uint64_t obj, uint64_t off, ByteSpan data);
+  Status RecvDaxTruncateLocked(OpenDataset& od, uint64_t obj, uint64_t off);
   // Gives od's ZPL its DaxStore and the dataset's dax property (new files are DAX files).
   void AttachDaxLocked(OpenDataset& od, bool dax_on);
   bool HasDaxClassLocked();
   // EBUSY when a client maps a DAX file of the dataset (snapshot, rollback, destroy).
   Status CheckNoDaxMapsLocked(uint64_t ds_obj);
+  // The dir of head dataset ds_obj, ENOENT when ds_obj is not (or no longer) one.
+  Result<uint64_t> HeadDirLocked(uint64_t ds_obj);
+  Result<DaxMap> MapDaxFileLocked(uint64_t dir, uint64_t ds_obj, uint64_t obj, uint64_t off, uint64_t len);
   std::map<std::pair<uint64_t, uint64_t>, uint64_t> dax_maps_;  // (ds, obj) → holds; mu_
   std::set<uint64_t> dax_paused_;  // datasets whose mappings zfsd paused (SetDaxPaused); mu_
+  struct DaxFence {
+    std::set<std::pair<uint64_t, uint64_t>> extents;  // (vdev, DVA offset)
+    std::function<bool()> held;
+  };
+  std::mutex dax_fence_mu_;
+  std::vector<DaxFence> dax_fences_;  // dax_fence_mu_
+  // Whether a fence holds the extent at DVA d (dropping the released ones). dax_fence_mu_.
+  bool DaxFencedLocked(const Dva& d);
   // dax=on needs a dax class: ENOTSUP "pool has no dax devices" otherwise.
   Status CheckDaxPropLocked(const std::string& prop, const std::string& value);
   static constexpr uint64_t kSyncStandard = 0, kSyncAlways = 1, kSyncDisabled = 2;

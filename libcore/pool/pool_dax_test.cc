@@ -282,7 +282,9 @@ TEST_F(PoolDaxTest, APausedMappedDatasetRollsBackAndItsFileIsPlacedAnewWithTheSn
     return Status::Ok();
   }).ok());
   ASSERT_TRUE(pool_->Snapshot({"dx/pm@s"}).ok());
-  auto gen = pool_->DaxFileGen("dx/pm", obj);
+  auto head = pool_->HeadDatasetObj("dx/pm");
+  ASSERT_TRUE(head.ok()) << head.status().ToString();
+  auto gen = pool_->DaxFileGen(*head, obj);
   ASSERT_TRUE(gen.ok()) << gen.status().ToString();
   auto m = pool_->MapDaxFile("dx/pm", obj, 0, 4 * kMiB);  // both shared extents copied
   ASSERT_TRUE(m.ok()) << m.status().ToString();
@@ -294,7 +296,7 @@ TEST_F(PoolDaxTest, APausedMappedDatasetRollsBackAndItsFileIsPlacedAnewWithTheSn
   ASSERT_TRUE(pool_->Rollback("dx/pm").ok());
   pool_->SetDaxPaused(m->ds_obj, false);
   // The same file (zfsd resumes its mapping); g is not in the snapshot.
-  auto gen2 = pool_->DaxFileGen("dx/pm", obj);
+  auto gen2 = pool_->DaxFileGen(m->ds_obj, obj);
   ASSERT_TRUE(gen2.ok()) << gen2.status().ToString();
   EXPECT_EQ(*gen2, *gen);
   EXPECT_FALSE(Read("dx/pm", "g", 0, 1).ok());
@@ -312,6 +314,73 @@ TEST_F(PoolDaxTest, APausedMappedDatasetRollsBackAndItsFileIsPlacedAnewWithTheSn
   ASSERT_TRUE(pool_->DestroySnapshot("dx/pm@s").ok());
   for (int i = 0; i < 3; i++) ASSERT_TRUE(pool_->Sync().ok());
   EXPECT_EQ(DaxAllocated(), 4 * kMiB);
+}
+
+TEST_F(PoolDaxTest, AMappingIsKnownByItsDatasetObjectAcrossARename) {
+  ASSERT_TRUE(Write("dx/pm", "f", 0, Pattern(3 * kMiB, 11)).ok());
+  uint64_t obj = 0;
+  ASSERT_TRUE(Do("dx/pm", [&](ZplWriter& z, uint64_t) -> Status {
+    UZFS_ASSIGN(obj, z.Lookup(z.root(), "f"));
+    return Status::Ok();
+  }).ok());
+  auto m = pool_->MapDaxFile("dx/pm", obj, 0, 4 * kMiB);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  auto gen = pool_->DaxFileGen(m->ds_obj, obj);
+  ASSERT_TRUE(gen.ok()) << gen.status().ToString();
+  ASSERT_TRUE(pool_->CreateFilesystem("dx/top", {}).ok());
+  ASSERT_TRUE(pool_->Rename("dx/pm", "dx/top/moved").ok());
+  // The same head object under the new name: still held, still the same file.
+  EXPECT_EQ(*pool_->HeadDatasetObj("dx/top/moved"), m->ds_obj);
+  EXPECT_EQ(pool_->CheckNoDaxMaps("dx/top/moved").code(), EBUSY);
+  EXPECT_EQ(pool_->Snapshot({"dx/top/moved@s"}).code(), EBUSY);
+  EXPECT_EQ(*pool_->DaxFileGen(m->ds_obj, obj), *gen);
+  auto again = pool_->MapDaxFile(m->ds_obj, obj, 0, 4 * kMiB);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->extents.size(), 2u);
+  EXPECT_EQ(again->extents[0].dev_off, m->extents[0].dev_off);  // nothing shared: in place
+  pool_->UnmapDaxFile(again->ds_obj, obj);
+  pool_->UnmapDaxFile(m->ds_obj, obj);
+  ASSERT_TRUE(pool_->DestroyFilesystem("dx/top/moved").ok());
+  // A destroyed dataset's object names no mapping's dataset any more.
+  EXPECT_EQ(pool_->DaxFileGen(m->ds_obj, obj).status().code(), ENOENT);
+  EXPECT_EQ(pool_->MapDaxFile(m->ds_obj, obj, 0, kMiB).status().code(), ENOENT);
+}
+
+TEST_F(PoolDaxTest, FencedExtentsAreNotHandedToNewFilesUntilTheFenceIsReleased) {
+  ASSERT_TRUE(Write("dx/pm", "f", 0, Pattern(4 * kMiB, 12)).ok());
+  uint64_t obj = 0;
+  ASSERT_TRUE(Do("dx/pm", [&](ZplWriter& z, uint64_t) -> Status {
+    UZFS_ASSIGN(obj, z.Lookup(z.root(), "f"));
+    return Status::Ok();
+  }).ok());
+  auto m = pool_->MapDaxFile("dx/pm", obj, 0, 4 * kMiB);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  pool_->UnmapDaxFile(m->ds_obj, obj);
+  ASSERT_EQ(m->extents.size(), 2u);
+  std::vector<std::pair<uint64_t, uint64_t>> fenced;
+  for (const auto& e : m->extents) fenced.push_back({e.vdev, e.dva_off});
+  // A client severed while it mapped f: its process may still store into f's extents.
+  bool held = true;
+  pool_->FenceDaxExtents(fenced, [&held] { return held; });
+  EXPECT_EQ(pool_->DaxFencedExtents(), 2u);
+  ASSERT_TRUE(Do("dx/pm", [&](ZplWriter& z, uint64_t) -> Status {
+    SetAttr a;
+    a.size = 0;
+    return z.Setattr(obj, a, ZTime{3, 0});
+  }).ok());
+  for (int i = 0; i < 3; i++) ASSERT_TRUE(pool_->Sync().ok());
+  EXPECT_EQ(DaxAllocated(), 0u);  // freed as usual: only the allocator skips them
+  // Fill the device an extent at a time: every free extent but the fenced two.
+  uint64_t n = 0;
+  while (Write("dx/pm", "g", n * 2 * kMiB, Pattern(4096, 13)).ok()) n++;
+  for (int i = 0; i < 3; i++) ASSERT_TRUE(pool_->Sync().ok());
+  const uint64_t free_with_fence = n;
+  ASSERT_GT(free_with_fence, 4u);
+  EXPECT_EQ(DaxAllocated(), free_with_fence * 2 * kMiB);
+  held = false;  // the process is gone
+  while (Write("dx/pm", "g", n * 2 * kMiB, Pattern(4096, 13)).ok()) n++;
+  EXPECT_EQ(n, free_with_fence + 2);
+  EXPECT_EQ(pool_->DaxFencedExtents(), 0u);
 }
 
 TEST_F(PoolDaxTest, DaxOnNeedsADaxClass) {

@@ -7,6 +7,7 @@
 
 #include "libcore/dsl/dsl_write.h"
 #include "libcore/pool/pool.h"
+#include "libcore/zpl/zpl_dax.h"
 
 namespace uzfs {
 
@@ -105,10 +106,14 @@ Status Pool::RecvRecord(RecvState& st, const DrrRecord& r, ByteSpan payload) {
     ObjsetWriter& os = *od->os;
     switch (r.type) {
       case kDrrObject: {  // restore_object
+        // A DAX file (its znode's flags) has 2 MiB blocks, its extents (zpl_dax.h).
+        const bool dax = r.obj_type == kOtPlainFileContents && r.bonustype == kOtZnode &&
+                         r.bonuslen >= kZnodeFlagsOff + 8 && payload.size() >= kZnodeFlagsOff + 8 &&
+                         (LoadLE64(payload.data() + kZnodeFlagsOff) & kFlagDaxFile);
         if (r.obj_type == kOtNone || r.obj_type >= kOtNumTypes || r.bonustype >= kOtNumTypes ||
             r.checksumtype >= static_cast<uint8_t>(ChecksumId::kFunctions) ||
             r.compress >= kCompressFunctions || r.blksz % 512 || r.blksz < 512 ||
-            r.blksz > kSpaMaxBlockSize || r.bonuslen > kMaxBonus || r.object == 0)
+            r.blksz > (dax ? kDaxExtentSize : kSpaMaxBlockSize) || r.bonuslen > kMaxBonus || r.object == 0)
           return Bad("bad object record");
         // dmu_object_reclaim: an object of the same type, block size and bonus layout keeps
         // its blocks (the stream sends only those born since its source); any other is
@@ -118,16 +123,19 @@ Status Pool::RecvRecord(RecvState& st, const DrrRecord& r, ByteSpan payload) {
                     (*cur)->bonustype == r.bonustype && (*cur)->bonuslen == r.bonuslen;
         if (cur.ok() && !keep) UZFS_TRY(os.FreeObject(r.object));
         if (!keep) {
-          auto got = os.Allocate(static_cast<uint8_t>(r.obj_type), r.blksz,
+          // A DAX file's extent-sized blocks are set after, as the ZPL creates one.
+          auto got = os.Allocate(static_cast<uint8_t>(r.obj_type), dax ? 512 : r.blksz,
                                  static_cast<uint8_t>(r.bonustype), static_cast<uint16_t>(r.bonuslen),
                                  r.object);
           if (!got.ok() || *got != r.object) return Bad("object " + std::to_string(r.object) + " in use");
+          if (dax) UZFS_TRY(os.SetBlockSize(r.object, r.blksz));
         }
         UZFS_TRY(os.SetChecksumCompress(r.object, r.checksumtype, r.compress));
         if (r.bonuslen) UZFS_TRY(os.SetBonus(r.object, payload.first(r.bonuslen)));
         // A file's ARC segment sized once to the znode's size (zp_size at 80), not grown by
         // every WRITE after it (as the ZPL tells it before its writes).
-        if (r.obj_type == kOtPlainFileContents && r.bonustype == kOtZnode && r.bonuslen >= 88)
+        // (Not a DAX file's: its data is on the dax class, never in the ARC.)
+        if (r.obj_type == kOtPlainFileContents && r.bonustype == kOtZnode && r.bonuslen >= 88 && !dax)
           UZFS_TRY(os.NoteFileSize(r.object, LoadLE64(payload.data() + 80)));
         st.max_obj = std::max(st.max_obj, r.object);
         return Status::Ok();
@@ -145,6 +153,8 @@ Status Pool::RecvRecord(RecvState& st, const DrrRecord& r, ByteSpan payload) {
       case kDrrWrite: {  // restore_write
         if (r.offset + r.length < r.offset || r.obj_type >= kOtNumTypes) return Bad("bad write record");
         if (!os.Dnode(r.object).ok()) return Bad("write to a free object");
+        UZFS_ASSIGN(bool dax, RecvIsDaxFileLocked(*od, r.object));
+        if (dax) return RecvDaxWriteLocked(*od, r.object, r.offset, payload);
         return os.Write(r.object, r.offset, payload);
       }
       case kDrrFree: {  // restore_free
@@ -152,7 +162,19 @@ Status Pool::RecvRecord(RecvState& st, const DrrRecord& r, ByteSpan payload) {
         if (!os.Dnode(r.object).ok()) return Bad("free of a free object");
         UZFS_ASSIGN(uint64_t len, os.Length(r.object));
         if (r.offset >= len) return Status::Ok();
-        if (r.length == ~0ULL || r.offset + r.length >= len) return os.Truncate(r.object, r.offset);
+        UZFS_ASSIGN(bool dax, RecvIsDaxFileLocked(*od, r.object));
+        if (r.length == ~0ULL || r.offset + r.length >= len)
+          return dax ? RecvDaxTruncateLocked(*od, r.object, r.offset) : os.Truncate(r.object, r.offset);
+        if (dax) {  // zeros written where the extents are; holes stay holes
+          for (uint64_t b = r.offset / kDaxExtentSize; b * kDaxExtentSize < r.offset + r.length; b++) {
+            UZFS_ASSIGN(BlkPtr bp, os.BlockPointer(r.object, b));
+            if (bp.is_hole()) continue;
+            uint64_t from = std::max(b * kDaxExtentSize, r.offset);
+            uint64_t to = std::min((b + 1) * kDaxExtentSize, r.offset + r.length);
+            UZFS_TRY(RecvDaxWriteLocked(*od, r.object, from, Bytes(to - from, 0)));
+          }
+          return Status::Ok();
+        }
         // A range inside the object: dmu_free_range punches it (whole blocks become holes,
         // taking no space, as on the sender).
         return os.FreeInside(r.object, r.offset, r.length);

@@ -79,7 +79,8 @@ Result<Pool::RecvState> Pool::RecvBeginExisting(const std::string& fs, const std
     UZFS_ASSIGN(auto tmp, mos_zaps_->Lookup(dd.child_dir_zapobj, clone));
     UZFS_ASSIGN(auto dup, mos_zaps_->Lookup(h.snapnames_zapobj, snap));
     if (tmp || dup) return Status::Error(EEXIST, "destination already exists");
-    UZFS_TRY(CheckNoDaxMapsLocked(st.head_ds));
+    // Mapped DAX files of the target do not stop the stream: the target is untouched until
+    // the swap, which zfsd makes with their mappings paused (RecvEndExisting).
     // recv_existing_sync: the clone, inconsistent until the swap.
     uint64_t txg = txg_.open();
     uint64_t now = static_cast<uint64_t>(std::time(nullptr));
@@ -119,7 +120,10 @@ Status Pool::RecvEndExisting(RecvState& st) {
   UZFS_ASSIGN(bool modified, ModifiedSinceSnapLocked(st.head_ds));
   if (modified && !st.force)
     return Status::Error(ETXTBSY, "destination " + st.fs + " has been modified\nsince most recent snapshot");
-  UZFS_TRY(CheckNoDaxMapsLocked(st.head_ds));
+  // dmu_recv_existing_end suspends the mounted target around the swap (zfs_suspend_fs);
+  // its mapped DAX files are paused by zfsd (SetDaxPaused), then resumed on the received
+  // file or revoked.
+  if (!dax_paused_.count(st.head_ds)) UZFS_TRY(CheckNoDaxMapsLocked(st.head_ds));
   for (uint64_t ds : {st.head_ds, st.ds_obj}) {
     DropDatasetLocked(ds);
     ForgetMappedLocked(ds);

@@ -117,8 +117,16 @@ Status Pool::RemoveVdev(uint64_t guid) {
     below = t->guid != guid;
   }
   if (id == UINT64_MAX) return Status::Error(ENODEV, "no such device in pool");
-  // Only separate log devices leave (bp rewrite would be needed for the others).
-  if (below || !Top(id)->is_log) return Status::Error(ENOTSUP, "operation not supported on this type of pool");
+  // Only separate log devices and empty dax devices leave (bp rewrite would be needed for
+  // the others: the extents of DAX files cannot move, their clients map them).
+  const bool dax = !below && Top(id)->is_dax();
+  if (below || !(Top(id)->is_log || dax))
+    return Status::Error(ENOTSUP, "operation not supported on this type of pool");
+  const Status dax_busy = Status::Error(EBUSY, "dax device holds extents of DAX files");
+  if (dax) {
+    std::lock_guard<std::mutex> al(alloc_mu_);
+    if (groups_[id]->allocated() != 0) return dax_busy;
+  }
 
   // zil_vdev_offline on every dataset: a log that still waits for its replay cannot be
   // given up (zil_suspend refuses: its records are in no synced txg).
@@ -134,7 +142,7 @@ Status Pool::RemoveVdev(uint64_t guid) {
     return Status::Ok();
   };
   UZFS_ASSIGN(uint64_t root_dir, mos_zaps_->LookupInt(1, "root_dataset"));
-  UZFS_TRY(walk(root_dir));
+  if (!dax) UZFS_TRY(walk(root_dir));  // a dax device holds no log
   for (uint64_t h : heads) {
     ZilHeader zh;
     if (auto it = datasets_.find(h); it != datasets_.end()) {
@@ -171,9 +179,9 @@ Status Pool::RemoveVdev(uint64_t guid) {
   if (Status s = SyncLocked(kPoolStateActive); !s.ok()) return reactivate(s);
   {
     std::lock_guard<std::mutex> al(alloc_mu_);
-    if (g.allocated() != 0) {
+    if (g.allocated() != 0) {  // a DAX file's extent taken before the passivation
       g.set_active(true);
-      return Status::Error(EBUSY, "device is busy");
+      return dax ? dax_busy : Status::Error(EBUSY, "device is busy");
     }
   }
 

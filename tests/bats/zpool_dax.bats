@@ -3,13 +3,16 @@
 # for device-DAX devices when zfsd runs with --dax-emulation. zpool create/add ... dax, the
 # listings (status, list -v, create/add -n), the refusals (a file without --dax-emulation, a
 # character device that is not device-DAX, mirrors, the keyword twice or alone), export and
-# import, and that the pool's data and metadata never land on a dax device (zdb -bcc clean).
-# tests/bats/dax_guest.bats does the same on a real device-DAX in a qemu guest.
+# import, zpool remove of a dax device (only when empty), and that the pool's data and
+# metadata never land on a dax device (zdb -bcc clean). DAX files and their mappings follow;
+# zpool_dax_revoke.bats has rename, receive and fences. tests/bats/dax_guest.bats does the
+# same on a real device-DAX in a qemu guest.
 #
 # The vdevs live in a short directory of fixed length (/tmp/zdax.XXXXXX), so the tables'
 # column widths are the same on every run.
 
 load ../lib/pool_helpers
+load ../lib/dax_helpers
 
 setup() {
   V=$(mktemp -d /tmp/zdax.XXXXXX)
@@ -112,6 +115,49 @@ teardown() {
   [ "$status" -eq 1 ]
   [[ "$output" == *"'$V/p0' is a file emulating a device-DAX device; zfsd takes it only with --dax-emulation"* ]]
   [ -z "$("$ZPOOL" list -H -o name)" ]
+}
+
+# complete_words WORD...: what completions/zpool offers for "zpool WORD...", one per line.
+complete_words() {
+  (
+    PATH=$(dirname "$ZPOOL"):$PATH
+    # shellcheck disable=SC1091
+    source "$UZFS_ROOT/completions/zpool"
+    COMP_WORDS=(zpool "$@")
+    COMP_CWORD=$#
+    COMPREPLY=()
+    _uzfs_zpool zpool "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD - 1]}"
+    printf '%s\n' "${COMPREPLY[@]}"
+  )
+}
+
+@test "dax: zpool remove of a dax device: refused while extents of DAX files (a snapshot's too) are on it, then it leaves; completion offers it" {
+  "$ZPOOL" create -o cachefile=none -m "$MNT" tank "$V/d0" dax "$V/p0"
+  "$ZFS" create -o dax=on tank/pm
+  [ "$(complete_words remove tank '')" = "$V/p0" ]
+  head -c $((3 << 20)) /dev/urandom >"$MNT/pm/f"
+  busy="cannot remove $V/p0: dax device holds extents of DAX files"
+  expect 1 "$busy" "$ZPOOL" remove tank "$V/p0"
+  "$ZFS" snapshot tank/pm@s
+  rm "$MNT/pm/f"
+  "$ZPOOL" sync tank
+  expect 1 "$busy" "$ZPOOL" remove tank "$V/p0"
+  "$ZFS" destroy tank/pm@s
+  "$ZPOOL" sync tank
+  "$ZPOOL" sync tank
+  [ "$("$ZPOOL" list -Hpv -o name,allocated tank | sed -n 4p)" = "  $V/p0	0" ]
+  "$ZPOOL" remove tank "$V/p0"
+  [ "$("$ZPOOL" list -Hv -o name tank | grep -cx dax)" = 0 ]
+  expect 1 "cannot remove $V/p0: no such device in pool" "$ZPOOL" remove tank "$V/p0"
+  "$ZPOOL" export tank
+  run "$ZDB" -e -p "$V" -bcc tank
+  [[ "$output" == *"No leaks (block sum matches space maps exactly)"* ]] || { echo "$output"; false; }
+  "$ZPOOL" import -d "$V" tank
+  # Its labels say txg 0: added again without -f, and DAX files live there again.
+  "$ZPOOL" add tank dax "$V/p0"
+  head -c $((1 << 20)) /dev/urandom >"$MNT/pm/g"
+  "$ZPOOL" sync tank
+  [ "$("$ZPOOL" list -Hpv -o name,allocated tank | sed -n 4p)" = "  $V/p0	$((2 << 20))" ]
 }
 
 @test "dax: bad specifications are refused in zpool's words" {
@@ -285,19 +331,6 @@ PY
   [[ "$output" == *"No leaks (block sum matches space maps exactly)"* ]] || { echo "$output"; false; }
 }
 
-# sha256 of a file's contents, the digest alone.
-dax_sum() { sha256sum <"$1" | cut -d' ' -f1; }
-
-# Our zdb walks every block of the exported pool: no leak, no error (zfs-fuse cannot judge
-# a version 5000 pool).
-dax_zdb_clean() {
-  "$ZPOOL" export tank
-  run "$ZDB" -e -p "$V" -bcc tank
-  [[ "$output" == *"No leaks (block sum matches space maps exactly)"* ]] || { echo "$output"; false; }
-  [ "$status" -eq 0 ] || { echo "$output"; false; }
-  "$ZPOOL" import -d "$V" tank
-}
-
 @test "dax=on: a clone shares the extents; a write through the clone, the origin or a mapping copies only its side; promote; destroy in either order" {
   MAP=$UZFS_BUILD/cmd/uzfs-map/uzfs-map
   "$ZPOOL" create -o cachefile=none -m "$MNT" tank "$V/d0" dax "$V/p0"
@@ -409,14 +442,6 @@ tank/pm@s" "$ZFS" destroy tank/pm
   "$ZPOOL" sync tank
   [ "$("$ZPOOL" list -Hpv -o name,allocated tank | sed -n 4p)" = "  $V/p0	0" ]
   dax_zdb_clean
-}
-
-client() { python3 "$UZFS_ROOT/tests/lib/map_client.py" "$UZFS_BUILD/libzfs/libuzfs_file.so" "$@"; }
-
-# Waits up to 10 s for file $1 to exist.
-wait_file() {
-  for _ in $(seq 100); do [ -e "$1" ] && return 0; sleep 0.1; done
-  return 1
 }
 
 @test "dax=on: shrinking a mapped file cuts every mapping at the new end (SIGBUS past it, the bytes before kept); through the mount and uzfs_ftruncate" {

@@ -1,0 +1,168 @@
+#!/usr/bin/env bats
+# DAX mappings against what changes a dataset under them (zfsd --dax-emulation, regular files
+# standing in for device-DAX): a rename of the mapped dataset or of a parent (mappings are
+# known by the dataset's object, so a later snapshot, rollback or destroy -f still reaches
+# them), zfs receive of DAX files and of an incremental into a dataset with mapped files
+# (paused around the swap, resumed on the received extents, SIGBUS for a file the stream
+# removed), and the fence on the extents of a client zfsd no longer reaches (not handed to
+# new files until its process exits). zpool_dax.bats has the rest.
+
+load ../lib/pool_helpers
+load ../lib/dax_helpers
+
+setup() {
+  V=$(mktemp -d /tmp/zdax.XXXXXX)
+  chmod 755 "$V"
+  mkvdevs "$V" 1
+  truncate -s 128M "$V/p0"
+  MNT=$BATS_TEST_TMPDIR/mnt
+  T=$BATS_TEST_TMPDIR
+  ZFSD_EXTRA_ARGS=--dax-emulation
+  zfsd_start
+  EMPTY=$(sha256sum </dev/null | cut -d' ' -f1)
+}
+
+teardown() {
+  cd /
+  [ -z "${mapper:-}" ] || kill -KILL "$mapper" 2>/dev/null || true
+  zfsd_stop || true
+  dead_mounts_clear
+  rm -rf "$V"
+}
+
+# Maps file $1 writable in the background (pid in $mapper); `go` makes it print the sha256
+# of its first $2 bytes, then read the page after them (SIGBUS when the file lost them).
+map_bg() {
+  rm -f "$T/ready" "$T/go"
+  client dax-cut "$1" "$T/ready" "$T/go" "$2" >"$T/out" &
+  mapper=$!
+  wait_file "$T/ready"
+}
+
+# Lets the mapper go; its exit status in $st.
+map_go() {
+  touch "$T/go"
+  st=0
+  wait "$mapper" || st=$?
+  mapper=
+  cat "$T/out"
+}
+
+@test "dax=on: a mapping lives through zfs rename of its dataset and of a parent; snapshot, rollback and destroy -f under the new names reach it" {
+  "$ZPOOL" create -o cachefile=none -m "$MNT" tank "$V/d0" dax "$V/p0"
+  "$ZFS" create tank/a
+  "$ZFS" create -o dax=on tank/a/pm
+  F=$MNT/a/pm/f
+  head -c $((2 << 20)) /dev/urandom >"$F"
+  want=$(dax_sum "$F")
+  "$ZFS" snapshot tank/a/pm@s
+  head -c $((3 << 20)) /dev/urandom >>"$F"
+  map_bg "$F" $((2 << 20))
+  "$ZFS" rename tank/a/pm tank/a/pm2
+  "$ZFS" rename tank/a tank/b
+  F=$MNT/b/pm2/f
+  # Paused and resumed under the new name, not refused as busy.
+  "$ZFS" snapshot tank/b/pm2@t
+  "$ZFS" snapshot -r tank/b@r
+  "$ZFS" rollback -r tank/b/pm2@s
+  [ "$(stat -c %s "$F")" = $((2 << 20)) ]
+  map_go
+  [ "$st" -eq 135 ]  # SIGBUS past the snapshot's 2 MiB; the bytes before them the snapshot's
+  [ "$(sed -n 1p "$T/out")" = "$want" ]
+
+  map_bg "$F" 0
+  "$ZFS" rename tank/b/pm2 tank/pm3
+  expect 1 "cannot destroy 'tank/pm3': dataset is busy: a DAX file of it is mapped" "$ZFS" destroy -r tank/pm3
+  "$ZFS" destroy -r -f tank/pm3
+  map_go
+  [ "$st" -eq 135 ] && [ "$(cat "$T/out")" = "$EMPTY" ]
+  "$ZPOOL" sync tank
+  [ "$(dax_alloc)" = 0 ]
+  dax_zdb_clean
+}
+
+@test "dax=on: zfs receive puts a DAX file's data on the dax class; an incremental into a dataset with mapped files resumes them on the received bytes, SIGBUS where the file went" {
+  "$ZPOOL" create -o cachefile=none -m "$MNT" tank "$V/d0" dax "$V/p0"
+  "$ZFS" create -o dax=on tank/src
+  head -c $((3 << 20)) /dev/urandom >"$MNT/src/f"
+  head -c $((1 << 20)) /dev/urandom >"$MNT/src/g"
+  "$ZFS" snapshot tank/src@s1
+  "$ZFS" send tank/src@s1 >"$T/full"
+  "$ZFS" receive tank/dst <"$T/full"
+  [ "$(dax_sum "$MNT/dst/f")" = "$(dax_sum "$MNT/src/f")" ]
+  [ "$(dax_sum "$MNT/dst/g")" = "$(dax_sum "$MNT/src/g")" ]
+  # src's 2 + 1 extents and dst's own copies: nothing of the files on the normal class.
+  "$ZPOOL" sync tank
+  [ "$(dax_alloc)" = $((12 << 20)) ]
+  # f rewritten in place (its object and generation stay), g removed.
+  head -c $((3 << 20)) /dev/urandom | dd of="$MNT/src/f" conv=notrunc status=none
+  rm "$MNT/src/g"
+  "$ZFS" snapshot tank/src@s2
+  "$ZFS" send -i s1 tank/src@s2 >"$T/incr"
+  want=$(head -c $((1 << 20)) "$MNT/src/f" | sha256sum | cut -d' ' -f1)
+  map_bg "$MNT/dst/f" $((1 << 20))
+  fmapper=$mapper
+  rm -f "$T/ready"
+  client dax-cut "$MNT/dst/g" "$T/ready" "$T/go" 0 >"$T/out-g" &
+  gmapper=$!
+  wait_file "$T/ready"
+  # A mapping's extents are copies the snapshot does not share: modified, as after a write.
+  "$ZFS" receive -F tank/dst <"$T/incr"
+  [ "$(dax_sum "$MNT/dst/f")" = "$(dax_sum "$MNT/src/f")" ]
+  [ ! -e "$MNT/dst/g" ]
+  mapper=$fmapper
+  map_go
+  [ "$st" -eq 0 ]  # the received bytes, the next page readable (f is 3 MiB)
+  [ "$(sed -n 1p "$T/out")" = "$want" ]
+  st=0
+  wait "$gmapper" || st=$?
+  [ "$st" -eq 135 ] && [ "$(sed -n 1p "$T/out-g")" = "$EMPTY" ]
+  [ "$("$ZFS" list -H -o name -t snapshot -r tank/dst | tr '\n' ' ')" = "tank/dst@s1 tank/dst@s2 " ]
+  dax_zdb_clean
+  [ "$(dax_sum "$MNT/dst/f")" = "$(dax_sum "$MNT/src/f")" ]
+}
+
+@test "dax=on: the extents of a client severed for not answering are not handed to new files until its process exits" {
+  truncate -s 64M "$V/p1"
+  "$ZPOOL" create -o cachefile=none -m "$MNT" tank "$V/d0" dax "$V/p1"
+  "$ZFS" create -o dax=on tank/pm
+  n=$(($("$ZPOOL" list -Hpv -o name,size tank | sed -n 4p | cut -f2) >> 21))
+  echo "the dax device holds $n extents"
+  [ "$n" -ge 6 ]
+  F=$MNT/pm/f G=$MNT/pm/g
+  head -c $((5 << 20)) /dev/urandom >"$F"
+  # python itself, not a subshell running it: it is the process stopped below
+  rm -f "$T/ready"
+  python3 "$UZFS_ROOT/tests/lib/map_client.py" "$UZFS_BUILD/libzfs/libuzfs_file.so" \
+    dax-cut "$F" "$T/ready" "$T/go" 0 >"$T/out" &
+  mapper=$!
+  wait_file "$T/ready"
+  kill -STOP "$mapper"
+  truncate -s $((1 << 20)) "$F"  # the client is severed after 5 s; two extents freed
+  "$ZPOOL" sync tank
+  "$ZPOOL" sync tank
+  "$ZPOOL" sync tank
+  [ "$(dax_alloc)" = $((2 << 20)) ]
+  # n - 1 extents are free, two of them fenced: n - 2 do not fit, n - 3 do.
+  run dd if=/dev/urandom of="$G" bs=2M count=$((n - 2)) iflag=fullblock status=none
+  echo "$output"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"No space left on device"* ]]
+  rm "$G"
+  "$ZPOOL" sync tank
+  "$ZPOOL" sync tank
+  "$ZPOOL" sync tank
+  dd if=/dev/urandom of="$G" bs=2M count=$((n - 3)) iflag=fullblock status=none
+  rm "$G"
+  kill -KILL "$mapper"
+  wait "$mapper" || true
+  mapper=
+  "$ZPOOL" sync tank
+  "$ZPOOL" sync tank
+  "$ZPOOL" sync tank
+  # Gone with its process: every free extent is there again.
+  dd if=/dev/urandom of="$G" bs=2M count=$((n - 1)) iflag=fullblock status=none
+  "$ZPOOL" sync tank
+  [ "$(dax_alloc)" = $((n << 21)) ]
+  dax_zdb_clean
+}
