@@ -478,6 +478,19 @@ Status PoolOps::Inject(const NvList& args, NvList* result) {
       return Status::Ok();
     });
   }
+  if (action == "add_raw") {
+    // zinject -b objset:object:level:blkid POOL.
+    return t_->With(Str(args, "name"), [&](Pool& p) -> Status {
+      if (args.GetUint64("flush_arc").value_or(0)) p.FlushArc();
+      UZFS_ASSIGN(uint64_t id, p.InjectRaw(args.GetUint64("objset").value_or(0), args.GetUint64("object").value_or(0),
+                                           static_cast<int>(args.GetUint64("level").value_or(0)),
+                                           args.GetUint64("blkid").value_or(0),
+                                           static_cast<int>(args.GetUint64("error").value_or(EIO)),
+                                           static_cast<uint32_t>(args.GetUint64("freq").value_or(100))));
+      result->AddUint64("id", id);
+      return Status::Ok();
+    });
+  }
   if (action == "flush_arc") {
     // zinject -a alone: the ARC is every pool's, so any pool flushes it (none: nothing cached).
     for (const std::string& name : t_->Names())
