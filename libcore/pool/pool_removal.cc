@@ -38,7 +38,7 @@ constexpr auto kWatchRetry = std::chrono::seconds(3);
 // The whole disk a whole_disk leaf's partition 1 belongs to (disk::PartitionPath's
 // inverse); empty when the path is not such a partition's.
 std::string WholeDiskOf(const std::string& part) {
-  for (size_t cut : {size_t{1}, size_t{2}}) {
+  for (size_t cut : {size_t{2}, size_t{1}}) {  // "p1" before "1"
     if (part.size() <= cut) continue;
     const std::string d = part.substr(0, part.size() - cut);
     if (disk::PartitionPath(d, 1) == part) return d;
@@ -131,16 +131,10 @@ bool Pool::CheckDevices() {
     if (OnlineVdev(g, false, &still).ok() && !still) changed = true;
   }
   for (size_t i = 0; i < replace.size(); i++) {
-    // zfs_process_add with autoreplace: zpool_vdev_attach(.., replacing) of the same path.
-    // zpool_label_disk first for a whole disk: the new device gets the GPT, the pool its
-    // partition 1.
-    std::string path = replace_path[i];
-    if (replace_whole[i]) {
-      if (env_ != PosixEnv()) continue;
-      auto part = disk::LabelWholeDisk(path);
-      if (!part.ok()) continue;
-      path = *part;
-    }
+    // zfs_process_add with autoreplace: zpool_vdev_attach(.., replacing) of the same path;
+    // a whole disk is given whole (whole_disk=1): the attach labels it (zpool_label_disk),
+    // the pool taking its partition 1.
+    const std::string& path = replace_path[i];
     NvList leaf;
     leaf.AddString("type", "disk");
     leaf.AddString("path", path);

@@ -77,16 +77,17 @@ mirror_of_loops() {
   "$ZPOOL" sync "$1"
 }
 
-# read_alone POOL SIDE SUMS: SIDE taken offline, POOL exported and imported by a fresh zfsd
-# from $DEVS: every file reads back from the other side with the sums SUMS; SIDE back online.
+# read_alone POOL SIDE LINK SUMS: SIDE taken offline, POOL exported and imported by a fresh
+# zfsd from $DEVS: every file reads back from the other side with the sums SUMS; SIDE (now
+# named by its LINK in $DEVS) back online.
 read_alone() {
   "$ZPOOL" offline "$1" "$2"
   "$ZPOOL" export "$1"
   zfsd_stop
   zfsd_start
   "$ZPOOL" import -d "$DEVS" "$1"
-  [ "$(cd "$A/$1" && sha256sum -- *)" = "$3" ] || { echo "data differ" >&2; return 1; }
-  "$ZPOOL" online "$1" "$2"
+  [ "$(cd "$A/$1" && sha256sum -- *)" = "$4" ] || { echo "data differ" >&2; return 1; }
+  "$ZPOOL" online "$1" "$DEVS/$3"
   wait_resilvered "$1"
 }
 
@@ -158,7 +159,7 @@ $(basename "$L1")p1 ONLINE" ]
   run "$ZPOOL" events -H tank
   [[ $output == *"sysevent.fs.zfs.resilver_start"* ]]
   sums=$(cd "$A/tank" && sha256sum -- *)
-  read_alone tank "${L0}p1" "$sums"
+  read_alone tank "${L0}p1" l0 "$sums"
   "$ZPOOL" export tank
   oracle_start
   oracle_zdb_clean "$DEVS" tank
@@ -172,8 +173,12 @@ $(basename "$L1")p1 ONLINE" ]
   detached "$V/d1"
   files "$A/tank" g 3
   "$ZPOOL" sync tank
-  # The same backing file, partitions scanned: its partition 1 holds this leaf's labels.
-  losetup -P "$L1" "$V/d1"
+  # The same backing file; its partition 1 (added as udev or partx would) holds this
+  # leaf's labels.
+  losetup "$L1" "$V/d1"
+  # (The kernel may have kept the partitions of the detached loop device: then they are there.)
+  partx -a "$L1" 2>/dev/null || true
+  [ -b "${L1}p1" ]
   wait_for tank "resilvered"
   wait_resilvered tank
   [ "$(devs tank)" = "mirror-0 ONLINE
@@ -181,7 +186,7 @@ $(basename "$L0")p1 ONLINE
 $(basename "$L1")p1 ONLINE" ]
   [ "$("$ZPOOL" get -H -o value autoreplace tank)" = off ]
   sums=$(cd "$A/tank" && sha256sum -- *)
-  read_alone tank "${L0}p1" "$sums"
+  read_alone tank "${L0}p1" l0 "$sums"
   "$ZPOOL" export tank
   oracle_start
   oracle_zdb_clean "$DEVS" tank
