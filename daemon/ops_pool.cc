@@ -192,7 +192,8 @@ void RegisterPoolOps(Registry& reg, PoolTable* table, MountTable* mounts) {
      {{"action", S, true}, {"name", S}, {"guid", NvType::kUint64}, {"error", NvType::kUint64},
       {"iotype", NvType::kUint64}, {"freq", NvType::kUint64}, {"id", NvType::kUint64},
       {"object", NvType::kUint64}, {"start", NvType::kUint64}, {"end", NvType::kUint64},
-      {"flush_arc", NvType::kUint64}, {"type", S}, {"level", NvType::kUint64}},
+      {"flush_arc", NvType::kUint64}, {"type", S}, {"level", NvType::kUint64},
+      {"objset", NvType::kUint64}, {"blkid", NvType::kUint64}},
      &PoolOps::Inject);
   op(OpId::kPoolScrub, Perm::kRoot,
      {{"name", S, true}, {"stop", B}, {"history", S}}, &PoolOps::Scrub);

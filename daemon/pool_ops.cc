@@ -3,6 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include <cctype>
+#include <climits>
+#include <cstdlib>
+#include <set>
 #include <cstdio>
 #include <map>
 
@@ -316,6 +319,24 @@ Status PoolOps::History(const NvList& args, NvList* result) {
   });
 }
 
+// True when pool lists device (by its real path) among its hot spares (StatusConfig's
+// vdev_tree "spares").
+static bool IsSpareOf(PoolTable* t, const std::string& pool, const std::string& device) {
+  char real[PATH_MAX];
+  const std::string want = realpath(device.c_str(), real) ? real : device;
+  bool hit = false;
+  (void)t->With(pool, [&](Pool& p) {
+    NvList cfg = p.StatusConfig();
+    const NvList* tree = cfg.GetNvList("vdev_tree");
+    if (const auto* sp = tree ? tree->GetNvListArray("spares") : nullptr)
+      for (const NvList& s : *sp)
+        if (const std::string* d = s.GetString("path"))
+          hit |= (realpath(d->c_str(), real) ? std::string(real) : *d) == want;
+    return Status::Ok();
+  });
+  return hit;
+}
+
 // EBUSY naming the pool that holds one of the spec's leaves (create and add). A spare the
 // pool being added to has already: zpool_add's EBUSY text.
 Status PoolOps::CheckNotInUse(const NvList& nvroot, const std::string& adding_to) {
@@ -323,12 +344,19 @@ Status PoolOps::CheckNotInUse(const NvList& nvroot, const std::string& adding_to
     for (const NvList& s : *sp)
       if (const std::string* d = s.GetString("path"); d && t_->OwnerOf(*d) == adding_to)
         return Status::Error(EBUSY, "one or more vdevs refer to the same device");
+  // Shared spares (vdev_inuse's VDEV_LABEL_SPARE case): a new spare that another imported
+  // pool lists as its spare is no data device of it, and may be listed here too.
+  std::set<std::string> spares;
+  if (const auto* sp = nvroot.GetNvListArray("spares"))
+    for (const NvList& s : *sp)
+      if (const std::string* d = s.GetString("path")) spares.insert(*d);
   std::vector<std::string> leaves;
   CollectLeafPaths(nvroot, &leaves);
   for (const std::string& d : leaves) {
     std::string owner = t_->OwnerOf(d);
-    if (!owner.empty())
-      return Status::Error(EBUSY, d + " is part of active pool '" + owner + "'");
+    if (owner.empty()) continue;
+    if (spares.count(d) && !adding_to.empty() && IsSpareOf(t_, owner, d)) continue;
+    return Status::Error(EBUSY, d + " is part of active pool '" + owner + "'");
   }
   return Status::Ok();
 }
@@ -472,6 +500,19 @@ Status PoolOps::Inject(const NvList& args, NvList* result) {
     return t_->With(Str(args, "name"), [&](Pool& p) -> Status {
       if (args.GetUint64("flush_arc").value_or(0)) p.FlushArc();
       UZFS_ASSIGN(uint64_t id, p.InjectMos(Str(args, "type"),
+                                           static_cast<int>(args.GetUint64("error").value_or(EIO)),
+                                           static_cast<uint32_t>(args.GetUint64("freq").value_or(100))));
+      result->AddUint64("id", id);
+      return Status::Ok();
+    });
+  }
+  if (action == "add_raw") {
+    // zinject -b objset:object:level:blkid POOL.
+    return t_->With(Str(args, "name"), [&](Pool& p) -> Status {
+      if (args.GetUint64("flush_arc").value_or(0)) p.FlushArc();
+      UZFS_ASSIGN(uint64_t id, p.InjectRaw(args.GetUint64("objset").value_or(0), args.GetUint64("object").value_or(0),
+                                           static_cast<int>(args.GetUint64("level").value_or(0)),
+                                           args.GetUint64("blkid").value_or(0),
                                            static_cast<int>(args.GetUint64("error").value_or(EIO)),
                                            static_cast<uint32_t>(args.GetUint64("freq").value_or(100))));
       result->AddUint64("id", id);

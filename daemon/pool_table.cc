@@ -81,13 +81,19 @@ void PoolTable::KickScan() {
 }
 
 void PoolTable::ScanLoop() {
+  std::chrono::steady_clock::time_point last_watch{};
   for (;;) {
     bool busy = false;
     {
       std::shared_lock<std::shared_mutex> l(mu_);
       if (stopping_) break;
-      // zed's retire agent: a spare for a leaf that died (the cache file then names it).
+      // zed's udev agent (zfs_mod.c): devices gone and come back, once a second.
       bool spared = false;
+      if (const auto now = std::chrono::steady_clock::now(); now - last_watch >= std::chrono::seconds(1)) {
+        last_watch = now;
+        for (auto& [name, p] : pools_) spared |= p->CheckDevices();
+      }
+      // zed's retire agent: a spare for a leaf that died (the cache file then names it).
       for (auto& [name, p] : pools_)
         if (p->spare_wanted()) spared |= p->ActivateSpares();
       if (spared) {
@@ -99,7 +105,7 @@ void PoolTable::ScanLoop() {
     // A scrub under way steps again at once (a step that waits for a txg returns quickly:
     // a short nap then); without one, the thread sleeps until a scrub starts.
     std::unique_lock<std::mutex> k(kick_mu_);
-    scan_cv_.wait_for(k, busy ? std::chrono::milliseconds(20) : std::chrono::seconds(2),
+    scan_cv_.wait_for(k, busy ? std::chrono::milliseconds(20) : std::chrono::seconds(1),
                       [this] { return scan_kicked_ || kick_stop_; });
     if (kick_stop_) break;
     scan_kicked_ = false;

@@ -118,7 +118,9 @@ class PoolTable {
  private:
   void SyncLoop();
   // The scan thread: steps every pool's scrub (Pool::ScanStep), a pool after another, under
-  // the table's shared lock (an export waits for the step under way, at most a budget).
+  // the table's shared lock (an export waits for the step under way, at most a budget);
+  // once a second it also watches the pools' devices (Pool::CheckDevices) and gives dead
+  // leaves their spares (Pool::ActivateSpares).
   void ScanLoop();
   // Gives a new pool the table's hooks and settings.
   void Adopt(Pool& p);

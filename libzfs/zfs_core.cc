@@ -308,6 +308,22 @@ Result<uint64_t> InjectData(const std::string& fs, uint64_t object, uint64_t sta
   return r.GetUint64("id").value_or(0);
 }
 
+Result<uint64_t> InjectRaw(const std::string& pool, uint64_t objset, uint64_t object, int level,
+                           uint64_t blkid, int error, uint32_t freq, bool flush_arc) {
+  NvList a;
+  a.AddString("action", "add_raw");
+  a.AddString("name", pool);
+  a.AddUint64("objset", objset);
+  a.AddUint64("object", object);
+  a.AddUint64("level", static_cast<uint64_t>(level));
+  a.AddUint64("blkid", blkid);
+  a.AddUint64("error", static_cast<uint64_t>(error));
+  a.AddUint64("freq", freq);
+  a.AddUint64("flush_arc", flush_arc ? 1 : 0);
+  UZFS_ASSIGN(NvList r, Call(proto::OpId::kPoolInject, a));
+  return r.GetUint64("id").value_or(0);
+}
+
 Status InjectFlushArc() {
   NvList a;
   a.AddString("action", "flush_arc");

@@ -110,6 +110,10 @@ Result<uint64_t> InjectData(const std::string& fs, uint64_t object, uint64_t sta
 // blocks of that type fail (a scrub's among them).
 Result<uint64_t> InjectMos(const std::string& pool, const std::string& type, int error, uint32_t freq,
                            bool flush_arc);
+// zinject -b objset:object:level:blkid POOL: reads of that one block fail (objset 0: the
+// MOS), listed with objtype "raw".
+Result<uint64_t> InjectRaw(const std::string& pool, uint64_t objset, uint64_t object, int level,
+                           uint64_t blkid, int error, uint32_t freq, bool flush_arc);
 // zinject -a alone: the ARC flushed.
 Status InjectFlushArc();
 

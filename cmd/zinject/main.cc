@@ -4,9 +4,10 @@
 // mosdir, metaslab, config, bplist, spacemap, errlog: translate.c's MOS types of pool
 // version 23), an ARC flush (-a), -c, -q and the listing, for testing how zfsd counts,
 // faults and recovers devices (zpool status, zpool clear) and how reads that fail reach the
-// error log (zpool status -v). The handlers live in zfsd (libcore/vdev/vdev_inject.h,
-// libcore/zio/zio_inject.h); raw bookmarks (-b), label faults (-t label, -L), panics (-p)
-// and ignored writes (-I) are not offered.
+// error log (zpool status -v), and raw bookmarks (-b objset:object:level:blkid,
+// translate_raw: one block of any objset, the MOS's as objset 0). The handlers live in zfsd
+// (libcore/vdev/vdev_inject.h, libcore/zio/zio_inject.h); label faults (-t label, -L),
+// panics (-p) and ignored writes (-I) are not offered.
 #include <cctype>
 #include <cerrno>
 #include <cstdint>
@@ -38,9 +39,12 @@ const Cmd kZinject = {
      "zinject -d device -A fault pool",
      "zinject -t data|dnode [-e io|checksum] [-l level] [-r start[,end]] [-f frequency] [-a] [-q] path",
      "zinject -t mos|mosdir|metaslab|config|bplist|spacemap|errlog [-e io|checksum] [-f frequency] [-a] [-q] pool",
+     "zinject -b objset:object:level:blkid [-e io|checksum] [-a] [-q] pool",
      "zinject -a"},
     "    -A action     fault: the device is FAULTED at once (vdev_fault)\n"
     "    -a            flush the ARC first (alone: just flush it), so reads go to disk\n"
+    "    -b bookmark   objset:object:level:blkid (hexadecimal): reads of that one block\n"
+    "                  fail (objset 0: the pool's MOS), as if no copy could be read\n"
     "    -c id|all     clear the handler numbered id, or every handler\n"
     "    -d device     the device (its path as zpool status shows it, or its guid)\n"
     "    -e error      device: io fails its I/O with EIO (default: nxio, as if pulled);\n"
@@ -210,6 +214,35 @@ int InjectData(const std::string& path, const std::string& range, int err, uint3
   return kExitOk;
 }
 
+// zinject -b objset:object:level:blkid POOL (translate_raw).
+int InjectRaw(const std::string& raw, const std::string& pool, int err, bool flush, bool quiet) {
+  unsigned long long objset = 0, object = 0, blkid = 0;
+  unsigned level = 0;
+  char tail = 0;
+  if (std::sscanf(raw.c_str(), "%llx:%llx:%x:%llx%c", &objset, &object, &level, &blkid, &tail) != 4) {
+    std::fprintf(stderr, "bad raw spec '%s': must be of the form 'objset:object:level:blkid'\n", raw.c_str());
+    return kExitError;
+  }
+  auto id = lzc::InjectRaw(pool, objset, object, static_cast<int>(level), blkid, err, 100, flush);
+  if (!id.ok()) {
+    if (lzc::IsConnectError(id.status())) return Fail(id.status().message());
+    if (id.status().code() == ENOENT) return Fail("cannot open '" + pool + "': no such pool");
+    return Fail("failed to add handler: " + id.status().message());
+  }
+  if (quiet) {
+    std::cout << *id << "\n";
+  } else {
+    std::printf("Added handler %llu with the following properties:\n", static_cast<unsigned long long>(*id));
+    std::printf("  pool: %s\n", pool.c_str());
+    std::printf("objset: %llu\n", objset);
+    std::printf("object: %llu\n", object);
+    std::printf("  type: raw\n");
+    std::printf(" level: %u\n", level);
+    std::printf(" range: [%llu, %llu]\n", blkid, blkid);
+  }
+  return kExitOk;
+}
+
 // zinject -t TYPE POOL for translate_record's MOS types: the handler names the pool.
 int InjectMos(const std::string& type, const std::string& pool, int err, uint32_t freq, bool flush, bool quiet) {
   auto id = lzc::InjectMos(pool, type, err, freq, flush);
@@ -245,11 +278,12 @@ int main(int argc, char** argv) {
     }
   }
   CLI::App app;
-  std::string action, cancel, device, error, freq_s, type, objtype, range, level_s;
+  std::string action, cancel, device, error, freq_s, type, objtype, range, level_s, raw;
   bool quiet = false, flush = false;
   app.add_option("-A", action);
   app.add_flag("-a", flush);
   app.add_option("-t", objtype);
+  app.add_option("-b", raw);
   app.add_option("-r", range);
   app.add_option("-l", level_s);
   app.add_option("-c", cancel);
@@ -263,7 +297,7 @@ int main(int argc, char** argv) {
   if (int rc = Parse(kZinject, app, argc, argv, &args); rc >= 0) return rc;
 
   // zinject.c's checks of the option values, in its words (exit 1 after the usage).
-  int err = objtype.empty() ? ENXIO : EIO;
+  int err = objtype.empty() && raw.empty() ? ENXIO : EIO;
   if (!error.empty()) {
     if (strcasecmp(error.c_str(), "io") == 0) err = EIO;
     else if (strcasecmp(error.c_str(), "nxio") == 0) err = ENXIO;
@@ -297,10 +331,19 @@ int main(int argc, char** argv) {
 
   if (!cancel.empty()) {
     if (!device.empty() || !action.empty() || !error.empty() || !type.empty() || !freq_s.empty() ||
-        !objtype.empty() || !range.empty() || !level_s.empty() || flush)
+        !objtype.empty() || !range.empty() || !level_s.empty() || !raw.empty() || flush)
       return UsageError(kZinject, "cancel (-c) incompatible with any other options");
     if (!args.empty()) return UsageError(kZinject, "extraneous argument to '-c'");
     return Cancel(cancel);
+  }
+  if (!raw.empty()) {
+    // zinject.c: raw is alone but for -e, -a and -q.
+    if (!range.empty() || !objtype.empty() || !level_s.empty() || !freq_s.empty() || !device.empty() ||
+        !action.empty() || !type.empty())
+      return UsageError(kZinject, "raw (-b) format with any other options");
+    if (args.size() != 1) return UsageError(kZinject, "raw (-b) format expects a single pool name");
+    if (err == ENXIO) return Fail("data error type must be 'checksum' or 'io'");
+    return InjectRaw(raw, args[0], err, flush, quiet);
   }
   if (!objtype.empty()) {
     if (!device.empty() || !action.empty() || !type.empty())

@@ -40,11 +40,12 @@ std::string JsonVdev(const NvList& v) {
 // (libzfs_status.c check_status).
 enum class Reason {
   kOk, kFaultedDev, kMissingDev, kCorruptLabel, kCorruptData, kFailingDev, kOfflineDev,
-  kResilvering
+  kRemovedDev, kResilvering
 };
 
 Reason CheckStatus(const NvList& tree, uint64_t nerr, bool resilvering) {
-  bool faulted = false, missing = false, unavail = false, errors = false, offline = false;
+  bool faulted = false, missing = false, unavail = false, errors = false, offline = false,
+       removed = false;
   std::function<void(const NvList&)> walk = [&](const NvList& v) {
     const std::string* st = v.GetString("state");
     const auto* kids = v.GetNvListArray("children");
@@ -52,7 +53,9 @@ Reason CheckStatus(const NvList& tree, uint64_t nerr, bool resilvering) {
     if (st && *st == "FAULTED") faulted = true;                  // vdev_faulted
     if (st && *st == "UNAVAIL" && leaf) missing = true;          // vdev_missing: "cannot open"
     if (st && *st == "OFFLINE") offline = true;                  // vdev_offlined
-    if (st && *st != "ONLINE" && *st != "OFFLINE" && *st != "DEGRADED") unavail = true;
+    if (st && *st == "REMOVED") removed = true;                  // vdev_removed
+    if (st && *st != "ONLINE" && *st != "OFFLINE" && *st != "DEGRADED" && *st != "REMOVED")
+      unavail = true;
     errors |= v.GetUint64("read_errors").value_or(0) || v.GetUint64("write_errors").value_or(0) ||
               v.GetUint64("checksum_errors").value_or(0);        // vdev_errors
     if (kids)
@@ -66,6 +69,7 @@ Reason CheckStatus(const NvList& tree, uint64_t nerr, bool resilvering) {
   if (nerr) return Reason::kCorruptData;  // permanent errors in the error log
   if (errors) return Reason::kFailingDev;
   if (offline) return Reason::kOfflineDev;
+  if (removed) return Reason::kRemovedDev;
   if (resilvering) return Reason::kResilvering;
   return Reason::kOk;
 }
@@ -104,6 +108,13 @@ void PrintReason(Reason r) {
       break;
     case Reason::kOfflineDev:
       std::cout << "status: One or more devices has been taken offline by the administrator.\n"
+                   "\tSufficient replicas exist for the pool to continue functioning in a\n"
+                   "\tdegraded state.\n"
+                   "action: Online the device using 'zpool online' or replace the device with\n"
+                   "\t'zpool replace'.\n";
+      break;
+    case Reason::kRemovedDev:
+      std::cout << "status: One or more devices has been removed by the administrator.\n"
                    "\tSufficient replicas exist for the pool to continue functioning in a\n"
                    "\tdegraded state.\n"
                    "action: Online the device using 'zpool online' or replace the device with\n"

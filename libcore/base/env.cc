@@ -8,11 +8,13 @@
 #include <linux/magic.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <climits>
 #include <cstdlib>
 #include <cstring>
@@ -233,6 +235,39 @@ class PosixFile : public File {
   }
 
   const std::string& Name() const override { return name_; }
+
+  // Block devices: the device number and a loop device's autoclear flag as opened, the
+  // marks Present compares with.
+  void NoteIdentity() {
+    struct stat st;
+    if (::fstat(fd_, &st) != 0 || !S_ISBLK(st.st_mode)) return;
+    rdev_ = st.st_rdev;
+    autoclear_ = LoopAutoclear();
+  }
+  Status Present() override {
+    if (released_.load(std::memory_order_acquire)) return Status::Error(ENXIO, name_ + ": released");
+    if (!rdev_) return Status::Ok();
+    struct stat st;
+    if (::stat(name_.c_str(), &st) != 0) return Errno(name_ + ": device gone", ENXIO);
+    if (!S_ISBLK(st.st_mode) || st.st_rdev != rdev_)
+      return Status::Error(ENXIO, name_ + ": another device at the path");
+    uint64_t bytes = 0;
+    if (::ioctl(fd_, BLKGETSIZE64, &bytes) != 0 || bytes == 0)
+      return Status::Error(ENXIO, name_ + ": no capacity (device removed)");
+    // losetup -d of a loop device still held only sets LO_FLAGS_AUTOCLEAR.
+    if (autoclear_ == 0 && LoopAutoclear() == 1)
+      return Status::Error(ENXIO, name_ + ": loop device detach pending");
+    return Status::Ok();
+  }
+  void Release() override {
+    if (released_.exchange(true)) return;
+    int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null < 0) return;
+    for (int fd : {fd_, wfd_, dsync_fd_})
+      if (fd >= 0) (void)::dup3(null, fd, O_CLOEXEC);
+    ::close(null);
+  }
+
   bool ConcurrentWrites() const override { return true; }  // pread/pwrite at offsets
   bool direct() const override { return ::fcntl(fd_, F_GETFL) & O_DIRECT; }  // the kernel's word
 
@@ -276,7 +311,25 @@ class PosixFile : public File {
     t_scratch.Done();
     return s;
   }
+  // /sys/dev/block/MAJ:MIN/loop/autoclear (a partition's: its disk's): 1 or 0, -1 when
+  // not a loop device.
+  int LoopAutoclear() const {
+    int fd = -1;
+    for (const char* rel : {"", "/.."}) {
+      char p[112];
+      snprintf(p, sizeof p, "/sys/dev/block/%u:%u%s/loop/autoclear", major(rdev_), minor(rdev_), rel);
+      if ((fd = ::open(p, O_RDONLY | O_CLOEXEC)) >= 0) break;
+    }
+    if (fd < 0) return -1;
+    char c = 0;
+    const ssize_t n = ::read(fd, &c, 1);
+    ::close(fd);
+    return n == 1 ? c == '1' : -1;
+  }
   int fd_;
+  dev_t rdev_ = 0;      // a block device's number as opened (0: not a block device)
+  int autoclear_ = -1;  // a loop device's autoclear flag as opened (-1: no loop device)
+  std::atomic<bool> released_{false};
   int wfd_ = -1;  // the buffered descriptor writes go through (see set_write_fd), or -1
   std::once_flag dsync_once_;
   int dsync_fd_ = -1;  // WriteAtDurable's descriptor, opened on first use (-1: none)
@@ -317,6 +370,7 @@ class PosixEnvImpl : public Env {
       }
     }
     auto file = std::make_unique<PosixFile>(fd, path, align);
+    file->NoteIdentity();
     struct stat st;
     if (align.io && (o.write || o.create) && ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
       int wfd = ::open(path.c_str(), (flags & ~(O_DIRECT | O_CREAT | O_EXCL)), 0644);
@@ -490,6 +544,8 @@ class FaultFile : public File {
     return size;
   }
   const std::string& Name() const override { return base_->Name(); }
+  Status Present() override { return base_->Present(); }
+  void Release() override { base_->Release(); }
 
  private:
   static void Overlay(uint64_t off, MutByteSpan buf, uint64_t woff, const Bytes& w) {

@@ -63,6 +63,15 @@ class File {
   virtual bool ConcurrentWrites() const { return false; }
   // True when its I/O bypasses the host's page cache (opened with O_DIRECT, and kept so).
   virtual bool direct() const { return false; }
+  // Whether the device it opened is still there (vdev_disk's media check, zed's udev
+  // "remove"): Ok, or ENXIO once a block device is gone — its path names nothing or another
+  // device, it lost its capacity, or (a loop device) a detach is pending, which the kernel
+  // defers to the last close. Files and in-memory files are always there.
+  virtual Status Present() { return Status::Ok(); }
+  // Lets the device go: its descriptors are pointed at /dev/null (dup2), so their numbers
+  // stay taken while other threads may still hold them, and the device's last holder is
+  // gone (a pending loop detach completes). I/O through it fails from then on.
+  virtual void Release() {}
 };
 
 struct OpenOptions {

@@ -174,7 +174,20 @@ Result<Bytes*> ObjsetWriter::Indirect(Obj& o, int level, uint64_t blkid) {
 Result<Bytes> ObjsetWriter::ReadFromDisk(Obj& o, int level, uint64_t blkid, const BlkPtr& bp) {
   // zio_handle_fault_injection (zinject -t data, dnode), then the read; zio_done's
   // spa_log_error for a logical read that failed.
-  Status inj = InjectedRead(cache_base_.pool, cache_base_.space, o.id, level, blkid, bp.type());
+  Status inj = Status::Ok();
+  if (cache_base_.space != 0) {
+    inj = InjectedRead(cache_base_.pool, cache_base_.space, o.id, level, blkid, bp.type());
+  } else if (cache_base_.pool != 0) {
+    // The MOS (Pool::ArmMos): its ordinary reads meet the handlers naming one of its blocks
+    // (zinject -b 0:...); those naming a DMU type (-t mos, config...) are a scrub's, as in
+    // OpenZFS, where such blocks are read once and then served by the ARC.
+    for (const DataInjection& d : DataInjections())
+      if (!d.mos && d.pool_guid == cache_base_.pool && d.objset == 0 && d.object == o.id &&
+          d.level == level && blkid >= d.start_blkid && blkid <= d.end_blkid) {
+        inj = Status::Error(d.error, d.error == ECKSUM ? "checksum error (injected)" : "I/O error (injected)");
+        break;
+      }
+  }
   Result<Bytes> r = inj.ok() ? reader_->Read(bp) : Result<Bytes>(inj);
   if (!r.ok() && read_error_) {
     const int c = r.status().code();

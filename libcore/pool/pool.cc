@@ -11,6 +11,7 @@
 #include "libcore/base/checksum.h"
 #include "libcore/base/compress.h"
 #include "libcore/dmu/dmu_nvlist_obj.h"
+#include "libcore/pool/spare_registry.h"
 #include "libcore/vdev/vdev_label.h"
 #include "libcore/spa/metaslab_alloc.h"
 #include "libcore/spa/spa_config.h"
@@ -34,6 +35,8 @@ Pool::~Pool() {
   // A pool going away without export (a failed import, a crash test) may leave unsynced data
   // in the ARC: it must not outlive the Pool.
   if (arc_ && !arc_dropped_) arc_->DropPool(guid_);
+  // Its spares are no longer listed by it (shared spares: spare_registry.h).
+  if (!closed_ && !spares_.empty()) spare_registry::DropPool(guid_);
   // Vdevs attach and detach replaced: their children belong to the live tree (or to another
   // retired entry), so they are released, not destroyed, with them.
   for (auto& r : retired_)
@@ -454,6 +457,7 @@ Status Pool::Export() {
   config_dirty_ = true;
   UZFS_TRY(SyncLocked(kPoolStateExported));
   closed_ = true;
+  spare_registry::DropPool(guid_);
   if (arc_) arc_->DropPool(guid_);
   arc_dropped_ = true;
   return Status::Ok();
@@ -465,6 +469,7 @@ Status Pool::Destroy() {
   config_dirty_ = true;
   UZFS_TRY(SyncLocked(kPoolStateDestroyed));
   closed_ = true;
+  spare_registry::DropPool(guid_);
   if (arc_) arc_->DropPool(guid_);
   arc_dropped_ = true;
   return Status::Ok();

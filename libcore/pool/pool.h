@@ -238,6 +238,15 @@ class Pool : public BlockReader {
   // read without a lock).
   bool spare_wanted() const { return spare_wanted_.load(std::memory_order_relaxed); }
 
+  // ---- Device watch (pool_removal.cc; OpenZFS zed's zfs_mod.c without udev) ----
+  // Each block-device leaf is asked whether its device is still there (File::Present); one
+  // that is gone goes REMOVED as spa_async_remove makes it. A dead disk leaf (REMOVED,
+  // FAULTED, UNAVAIL) whose path names a device again is brought back as zfs_process_add
+  // does: a device whose labels name the leaf is onlined; another, with autoreplace=on, is
+  // replaced in place (labelled and resilvered). Called by zfsd's scan thread about once a
+  // second; true when the tree or a leaf's state changed.
+  bool CheckDevices();
+
   // ---- Fault injection (pool_inject.cc; zio_inject.c's device handlers, zinject(8)) ----
   struct InjectHandler {
     uint64_t id = 0;     // unique in the process (zio_inject's inject_next_id)
@@ -268,6 +277,10 @@ class Pool : public BlockReader {
   // types): reads of the MOS's blocks of that DMU type (any, for mos) fail. EINVAL for
   // another type.
   Result<uint64_t> InjectMos(const std::string& type, int error, uint32_t freq);
+  // zinject -b objset:object:level:blkid (translate_raw): reads of that one block fail
+  // (objset 0: the MOS's object). EINVAL for a level outside 0..6.
+  Result<uint64_t> InjectRaw(uint64_t objset, uint64_t object, int level, uint64_t blkid, int error,
+                             uint32_t freq);
   // zinject -a (arc_flush): every unit of the ARC that can be evicted is, so the next reads
   // go to disk (and meet data handlers); the ARC's size bound is kept.
   void FlushArc();
@@ -1218,6 +1231,9 @@ class Pool : public BlockReader {
   uint64_t spares_object_ = 0;   // DMU_POOL_SPARES (0: none written yet)
   bool spares_dirty_ = false;    // the next txg rewrites the object
   std::atomic<bool> spare_wanted_{false};
+  // CheckDevices: when each dead leaf (by guid) last had a device at its path looked at
+  // and left alone, so the same device is not read every second (mu_).
+  std::map<uint64_t, std::chrono::steady_clock::time_point> watch_tried_;
   // spa_validate_aux + spa_set_aux_vdevs: each leaf of `spares` opened, sized, given a
   // guid and the spare label, and listed (EINVAL, EBUSY, EOVERFLOW, ENOTSUP as zfs-fuse).
   Status AddSparesLocked(const std::vector<NvList>& spares);
@@ -1225,6 +1241,9 @@ class Pool : public BlockReader {
   Status LoadSparesLocked();                 // spa_load_spares (import)
   Status RemoveSpareLocked(uint64_t guid);   // zpool remove of an inactive spare; synced
   Status WriteSpareLabel(File& f, uint64_t guid);
+  // AVAIL: open, serving no pool (this one or another sharing it: spare_registry.h), its
+  // spare label on it (read again when it was not: another pool may have given it back).
+  bool SpareReadyLocked(SpareDev& s);
   SpareDev* FindSpareLocked(uint64_t guid, const std::string& path);
   std::vector<NvList> SpareStatusLocked();   // spa_add_spares: StatusConfig's "spares"
   std::vector<std::string> SparePathsLocked() const;
@@ -1250,6 +1269,13 @@ class Pool : public BlockReader {
   Status ErrlogSyncLocked();
   std::set<ErrKey> ErrorKeysLocked();
   std::set<ErrKey> errlist_last_, errlist_scrub_;
+  // The MOS's ordinary reads that found no good copy (spa_log_error of objset 0: zpool
+  // status -v's "<metadata>:<0x...>"). Its own lock, taken with nothing else held: a MOS
+  // read may run under scan_mu_; they join errlist_* under scan_mu_.
+  void ArmMos();  // the MOS's read-error hook and its pool guid for zinject's handlers
+  std::mutex mos_err_mu_;
+  std::set<ErrKey> mos_errs_;
+  void TakeMosErrors();  // scan_mu_ held: mos_errs_ into the list a read's error goes to
   bool errlog_rotate_ = false;
   uint64_t errlog_last_obj_ = 0, errlog_scrub_obj_ = 0;
   friend class PoolTestPeer;

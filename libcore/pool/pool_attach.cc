@@ -20,6 +20,7 @@
 #include <map>
 
 #include "libcore/pool/pool.h"
+#include "libcore/pool/spare_registry.h"
 #include "libcore/spa/spa_config.h"
 #include "libcore/vdev/vdev_label.h"
 
@@ -112,8 +113,21 @@ Status Pool::AttachVdev(uint64_t guid, const NvList& nvroot, bool replacing) {
   SpareDev* spare = np ? FindSpareLocked(0, *np) : nullptr;
   if (spare && LookupVdevLocked(spare->guid)) return Status::Error(EBUSY, *np + " is busy");
   if (spare && !replacing) return Status::Error(EBUSY, *np + " is busy");
-  if (spare && (!spare->file || !spare->label_ok)) return Status::Error(ENXIO, "cannot open '" + *np + "'");
   if (spare && tvd->is_log) return Status::Error(ENOTSUP, "cannot replace a log with a spare");
+  // A shared spare serving another pool is busy (vdev_inuse's spare_pool != 0); claimed here
+  // for this pool (spa_spare_activate), given up again unless the attach is done.
+  if (spare && spare_registry::ServingIn(spare->guid, nullptr, nullptr)) return Status::Error(EBUSY, *np + " is busy");
+  if (spare && !SpareReadyLocked(*spare)) return Status::Error(ENXIO, "cannot open '" + *np + "'");
+  struct Claim {
+    uint64_t guid = 0, pool = 0;
+    bool done = false;
+    ~Claim() { if (guid && !done) spare_registry::Serving(guid, pool, "", false); }
+  } claim;
+  if (spare) {
+    if (!spare_registry::Claim(spare->guid, guid_, name_)) return Status::Error(EBUSY, *np + " is busy");
+    claim.guid = spare->guid;
+    claim.pool = guid_;
+  }
   if (!replacing) {
     // For attach, the only allowable parent is a mirror or the root vdev.
     if (pvd != vroot_ && pvd->type != "mirror")
@@ -244,6 +258,7 @@ Status Pool::AttachVdev(uint64_t guid, const NvList& nvroot, bool replacing) {
                         (replacing ? " for" : " to") + " vdev=" + oldpath);
   PostEvent("vdev_attach", nv);  // spa_vdev_attach's ESC_ZFS_VDEV_ATTACH
   if (spare) PostEvent("vdev_spare", nv);  // spa_vdev_attach's ESC_ZFS_VDEV_SPARE
+  claim.done = true;
   // spa_scrub(POOL_SCRUB_RESILVER): the resilver (a scrub under way gives way to it).
   StartResilverLocked();
   return SyncLocked(kPoolStateActive);
@@ -336,6 +351,7 @@ Status Pool::DetachVdev(uint64_t guid, uint64_t pguid, bool replace_done) {
       if (spares_[i].guid == spared_guid) {
         spares_.erase(spares_.begin() + i);
         spares_dirty_ = true;
+        spare_registry::Unlist(spared_guid, guid_);
         break;
       }
   }
@@ -356,6 +372,8 @@ Status Pool::DetachVdev(uint64_t guid, uint64_t pguid, bool replace_done) {
         (void)vf->Sync();
     }
   }
+  // Free for the other pools sharing it once its spare label is back (spa_spare_remove).
+  if (spare_back) spare_registry::Serving(vd->guid, guid_, name_, false);
   return Status::Ok();
 }
 

@@ -291,6 +291,7 @@ Status Pool::InitNew(const PoolCreateSpec& spec) {
   mos_pol.mos = true;
   mos_pol.compress = static_cast<uint8_t>(CompressId::kLzjb);
   mos_ = ObjsetWriter::Create(this, kOstMeta, mos_pol);
+  ArmMos();
   mos_zaps_ = std::make_unique<ZapStore>(mos_.get());
   uint64_t now = static_cast<uint64_t>(std::time(nullptr));
   for (auto& [k, v] : spec.fs_props) UZFS_TRY(CheckDaxPropLocked(k, v));

@@ -57,6 +57,24 @@ void Pool::LogReadError(uint64_t ds_obj, uint64_t obj, int64_t level, uint64_t b
   list.insert({ds_obj, obj, level, blkid});
 }
 
+void Pool::ArmMos() {
+  if (readonly_) return;
+  // The MOS's reads ask zinject's handlers with this pool's guid (objset 0).
+  mos_->set_cache(nullptr, ArcObjKey{guid_, 0, 0});
+  mos_->set_read_error_hook([this](uint64_t obj, int level, uint64_t blkid) {
+    std::lock_guard<std::mutex> l(mos_err_mu_);
+    mos_errs_.insert({0, obj, level, blkid});
+  });
+}
+
+void Pool::TakeMosErrors() {
+  std::lock_guard<std::mutex> l(mos_err_mu_);
+  if (mos_errs_.empty()) return;
+  auto& list = scan_.active() || errlog_rotate_ ? errlist_scrub_ : errlist_last_;
+  list.insert(mos_errs_.begin(), mos_errs_.end());
+  mos_errs_.clear();
+}
+
 Status Pool::LoadErrlogLocked() {
   auto last = mos_zaps_->LookupInt(1, "errlog_last");
   auto scrub = mos_zaps_->LookupInt(1, "errlog_scrub");
@@ -71,6 +89,7 @@ Status Pool::ErrlogSyncLocked() {
   bool rotate;
   {
     std::lock_guard<std::mutex> sl(scan_mu_);
+    TakeMosErrors();
     if (errlist_last_.empty() && errlist_scrub_.empty() && !errlog_rotate_) return Status::Ok();
     last.swap(errlist_last_);
     scrub.swap(errlist_scrub_);
@@ -120,6 +139,7 @@ std::set<Pool::ErrKey> Pool::ErrorKeysLocked() {
     }
   }
   std::lock_guard<std::mutex> sl(scan_mu_);
+  TakeMosErrors();
   all.insert(errlist_last_.begin(), errlist_last_.end());
   all.insert(errlist_scrub_.begin(), errlist_scrub_.end());
   return all;

@@ -18,6 +18,7 @@ uint64_t VdevStateOf(LeafState s) {
     case LeafState::kFaulted: return 5;   // VDEV_STATE_FAULTED
     case LeafState::kCantOpen: return 4;  // VDEV_STATE_CANT_OPEN
     case LeafState::kOffline: return 2;   // VDEV_STATE_OFFLINE
+    case LeafState::kRemoved: return 3;   // VDEV_STATE_REMOVED
   }
   return 0;
 }
@@ -46,7 +47,8 @@ void Pool::PostEvent(const std::string& what, const Vdev* vd, NvList extra) {
 
 void Pool::PostVdevError(Vdev& leaf, const Vdev::ErrorReport& r) {
   // A leaf that died: zfsd's retire agent may give it a spare (ActivateSpares).
-  if (r.after != r.before && (r.after == LeafState::kFaulted || r.after == LeafState::kCantOpen))
+  if (r.after != r.before && (r.after == LeafState::kFaulted || r.after == LeafState::kCantOpen ||
+                              r.after == LeafState::kRemoved))
     spare_wanted_.store(true, std::memory_order_relaxed);
   EventLog* log = events_.load(std::memory_order_acquire);
   if (!log) return;
@@ -79,8 +81,25 @@ void Pool::PostVdevError(Vdev& leaf, const Vdev::ErrorReport& r) {
     ev.AddUint64("zio_size", r.size);
   }
   log->Post(std::move(ev));
-  // The leaf died of it (FAULTED, UNAVAIL).
+  // The leaf died of it (FAULTED, UNAVAIL, REMOVED).
+  if (r.after == LeafState::kRemoved) PostRemoved(log, *this, leaf);
   if (r.after != r.before) PostStateChange(log, *this, leaf, r.before, r.after);
+}
+
+void PostRemoved(EventLog* log, const Pool& pool, const Vdev& leaf) {
+  // zfs_post_remove: zfs_post_common's resource event, FM_RESOURCE_REMOVED.
+  if (!log) return;
+  NvList ev;
+  ev.AddString("class", "resource.fs.zfs.removed");
+  ev.AddUint64("version", 0);
+  ev.AddString("pool", pool.name());
+  ev.AddUint64("pool_guid", pool.guid());
+  ev.AddUint64("pool_state", kPoolStateActive);
+  ev.AddUint64("pool_context", kContextNormal);
+  ev.AddUint64("vdev_guid", leaf.guid);
+  ev.AddUint64("vdev_state", VdevStateOf(LeafState::kRemoved));
+  if (!PathOf(leaf).empty()) ev.AddString("vdev_path", PathOf(leaf));
+  log->Post(std::move(ev));
 }
 
 void PostStateChange(EventLog* log, const Pool& pool, const Vdev& leaf, LeafState before,

@@ -10,5 +10,7 @@ namespace uzfs {
 // held or not: it takes only the log's lock.
 void PostStateChange(EventLog* log, const Pool& pool, const Vdev& leaf, LeafState before,
                      LeafState after);
+// zfs_post_remove: the resource.fs.zfs.removed event of a leaf whose device went away.
+void PostRemoved(EventLog* log, const Pool& pool, const Vdev& leaf);
 
 }  // namespace uzfs

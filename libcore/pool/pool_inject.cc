@@ -177,6 +177,27 @@ Result<uint64_t> Pool::InjectMos(const std::string& type, int error, uint32_t fr
   return AddDataInjection(d);
 }
 
+Result<uint64_t> Pool::InjectRaw(uint64_t objset, uint64_t object, int level, uint64_t blkid, int error,
+                                 uint32_t freq) {
+  if (error != EIO && error != ECKSUM) return Status::Error(EINVAL, "data error type must be 'checksum' or 'io'");
+  if (freq < 1 || freq > 100) return Status::Error(EINVAL, "frequency range must be in the range (0, 100]");
+  if (level < 0 || level >= 7) return Status::Error(EINVAL, "invalid level '" + std::to_string(level) + "'");
+  std::lock_guard<std::mutex> l(mu_);
+  if (closed_) return Status::Error(ENOENT, "no such pool");
+  // translate_raw: the one block, zi_end = zi_start.
+  DataInjection d;
+  d.pool_guid = guid_;
+  d.type = "raw";
+  d.objset = objset;
+  d.object = object;
+  d.level = level;
+  d.start_blkid = d.end_blkid = blkid;
+  d.start = d.end = blkid;
+  d.error = error;
+  d.freq = freq;
+  return AddDataInjection(d);
+}
+
 void Pool::FlushArc() {
   if (!arc_) return;
   // arc_flush: a bound of 0 evicts every unit that can be (held ones stay) and the ghost

@@ -150,6 +150,7 @@ Status Pool::LoadExisting() {
   ObjsetPolicy pol;
   pol.mos = true;
   UZFS_ASSIGN(mos_, ObjsetWriter::Open(spa_.get(), spa_->uberblock().rootbp, pol));
+  ArmMos();
   mos_zaps_ = std::make_unique<ZapStore>(mos_.get());
   UZFS_ASSIGN(uint64_t root_dir, mos_zaps_->LookupInt(1, "root_dataset"));
   UZFS_ASSIGN(DslDirPhys rd, LoadDir(*mos_, root_dir));

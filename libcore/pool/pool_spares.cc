@@ -9,12 +9,17 @@
 // as a pool member. A spare in use sits in the tree as a leaf with is_spare set under a
 // "spare" interior vdev (pool_attach.cc), with the guid the list names, and an ordinary
 // pool label; "in use" is simply "its guid is in the tree" (spa_spare_exists).
+// A spare may be shared: a device that is already another imported pool's spare (its spare
+// label's guid listed by that pool in spare_registry.h) joins this pool's list under the same
+// guid and keeps its label (vdev_label_init's spare_guid). Serving in one pool, it is INUSE
+// "in use by pool 'NAME'" to the others, which do not activate it.
 //
 // Everything here runs under mu_ (the callers that change the tree hold sync_mu_ too).
 #include <functional>
 
 #include "libcore/dmu/dmu_nvlist_obj.h"
 #include "libcore/pool/pool.h"
+#include "libcore/pool/spare_registry.h"
 #include "libcore/vdev/disk.h"
 #include "libcore/vdev/vdev_label.h"
 
@@ -106,13 +111,26 @@ Status Pool::AddSparesLocked(const std::vector<NvList>& spares) {
     s.type = *type;
     s.whole_disk = false;  // a spare disk is labelled as it is, not partitioned
     s.file = std::move(f).value();
+    // vdev_inuse / vdev_label_init: another imported pool's spare is shared, its guid kept.
+    if (auto dl = ReadDeviceLabels(*s.file); dl.ok() && dl->config()) {
+      const NvList* c = dl->config();
+      const uint64_t g = c->GetUint64("guid").value_or(0);
+      if (c->GetUint64("state").value_or(~0ULL) == disk::kPoolStateSpare && g &&
+          spare_registry::ListedElsewhere(g, guid_)) {
+        if (FindSpareLocked(g, "")) return Status::Error(EBUSY, *path + " is part of active pool '" + name_ + "'");
+        s.guid = g;
+        s.label_ok = true;  // shared: labelled already
+      }
+    }
     added.push_back(std::move(s));
   }
   // vdev_label_init(VDEV_LABEL_SPARE) of each, before the list names them: a crash between
   // leaves labelled devices no pool lists, which are free (zpool_in_use).
-  for (SpareDev& s : added) UZFS_TRY(WriteSpareLabel(*s.file, s.guid));
+  for (SpareDev& s : added)
+    if (!s.label_ok) UZFS_TRY(WriteSpareLabel(*s.file, s.guid));
   for (SpareDev& s : added) {
     s.label_ok = true;
+    spare_registry::Listed(s.guid, guid_, name_);
     spares_.push_back(std::move(s));
   }
   spares_dirty_ = true;
@@ -165,25 +183,43 @@ Status Pool::LoadSparesLocked() {
       s.label_ok = HasSpareLabel(*s.file, s.guid);
       // A spare whose labels were cleared for a replace that no synced txg holds (a crash
       // between the two) and that serves nowhere gets its spare label back.
-      if (!s.label_ok && !readonly_ && !LookupVdevLocked(s.guid)) {
+      if (!s.label_ok && !readonly_ && !LookupVdevLocked(s.guid) &&
+          !spare_registry::ServingIn(s.guid, nullptr, nullptr)) {
         auto dl = ReadDeviceLabels(*s.file);
         if (dl.ok() && !dl->config() && WriteSpareLabel(*s.file, s.guid).ok()) s.label_ok = true;
       }
+    }
+    if (!readonly_) {
+      spare_registry::Listed(s.guid, guid_, name_);
+      if (LookupVdevLocked(s.guid)) spare_registry::Serving(s.guid, guid_, name_, true);
     }
     spares_.push_back(std::move(s));
   }
   return Status::Ok();
 }
 
+bool Pool::SpareReadyLocked(SpareDev& s) {
+  if (!s.file || LookupVdevLocked(s.guid)) return false;
+  if (spare_registry::ServingIn(s.guid, nullptr, nullptr)) return false;  // another pool's now
+  // A shared spare another pool served has its spare label back once that pool let it go.
+  if (!s.label_ok) s.label_ok = HasSpareLabel(*s.file, s.guid);
+  return s.label_ok;
+}
+
 std::vector<NvList> Pool::SpareStatusLocked() {
   std::vector<NvList> out;
-  for (const SpareDev& s : spares_) {
+  for (SpareDev& s : spares_) {
     NvList nv = SpareConfig(s.type, s.guid, s.path, s.whole_disk);
-    // spa_add_spares: a spare a pool uses is VDEV_AUX_SPARED ("INUSE", "currently in use").
+    // spa_add_spares: a spare a pool uses is VDEV_AUX_SPARED ("INUSE", "currently in use"
+    // or, serving another pool, print_status_config's "in use by pool 'NAME'").
+    std::string other;
     if (LookupVdevLocked(s.guid)) {
       nv.AddString("state", "INUSE");
       nv.AddString("aux", "currently in use");
-    } else if (!s.file || !s.label_ok) {
+    } else if (spare_registry::ServingIn(s.guid, &other, nullptr)) {
+      nv.AddString("state", "INUSE");
+      nv.AddString("aux", "in use by pool '" + other + "'");
+    } else if (!SpareReadyLocked(s)) {
       nv.AddString("state", "UNAVAIL");
       nv.AddString("aux", "cannot open");
     } else {
@@ -208,6 +244,7 @@ Status Pool::RemoveSpareLocked(uint64_t guid) {
       }());
       spares_.erase(spares_.begin() + i);
       spares_dirty_ = true;
+      spare_registry::Unlist(guid, guid_);
       return SyncLocked(kPoolStateActive);
     }
   return Status::Error(ENODEV, "no such device in pool");
@@ -224,8 +261,8 @@ bool Pool::ActivateSpares() {
       if (closed_ || readonly_ || !failed_.ok()) return did;
       // zfs_retire.c replace_with_spare: the first spare that can serve.
       const SpareDev* sp = nullptr;
-      for (const SpareDev& s : spares_)
-        if (s.file && s.label_ok && !LookupVdevLocked(s.guid)) {
+      for (SpareDev& s : spares_)
+        if (SpareReadyLocked(s)) {
           sp = &s;
           break;
         }
@@ -239,7 +276,8 @@ bool Pool::ActivateSpares() {
           return;
         }
         const LeafState st = v.health.state();
-        if (st != LeafState::kFaulted && st != LeafState::kCantOpen) return;
+        if (st != LeafState::kFaulted && st != LeafState::kCantOpen && st != LeafState::kRemoved)
+          return;
         if (v.is_spare || (parent && (parent->type == "spare" || parent->type == "replacing"))) return;
         guid = v.guid;
       };

@@ -133,14 +133,16 @@ NvList VdevStatusTree(const Vdev& v) {
     const std::string* cs = kids.back().GetString("state");
     all &= c->available() && cs && *cs == "ONLINE";
   }
-  // A leaf's fault (vdev_health.h): FAULTED "too many errors" (VDEV_AUX_ERR_EXCEEDED), or
-  // UNAVAIL "cannot open" (VDEV_AUX_OPEN_FAILED), as print_status_config names them.
+  // A leaf's fault (vdev_health.h): FAULTED "too many errors" (VDEV_AUX_ERR_EXCEEDED),
+  // UNAVAIL "cannot open" (VDEV_AUX_OPEN_FAILED) or REMOVED, as print_status_config names them.
   const LeafState ls = v.is_leaf() ? v.health.state() : LeafState::kOnline;
   if (ls == LeafState::kFaulted) {
     nv.AddString("state", "FAULTED");
     nv.AddString("aux", "too many errors");
   } else if (ls == LeafState::kOffline) {
     nv.AddString("state", "OFFLINE");
+  } else if (ls == LeafState::kRemoved) {
+    nv.AddString("state", "REMOVED");  // VDEV_AUX_NONE: no aux word
   } else {
     nv.AddString("state", !v.available() ? "UNAVAIL" : (all ? "ONLINE" : "DEGRADED"));
   }

@@ -142,10 +142,16 @@ class LeafVdev : public Vdev {
       after = health.OnError(k, [this] { return prober(*this); });
     else
       after = health.OnError(k, nullptr);
+    // spa_async_remove: a removed device is let go (a pending loop detach completes).
+    if (after == LeafState::kRemoved) ReleaseDevice();
     if (on_error) {
       ErrorReport r{k, size ? offset + kVdevLabelStartSize : 0, size, before, after};
       on_error(*this, r);
     }
+  }
+  void ReleaseDevice() override {
+    std::lock_guard<std::mutex> l(files_mu_);
+    for (auto& f : files_) f->Release();
   }
   void ReplaceFile(std::unique_ptr<File> f) override {
     if (!f) return;
@@ -160,6 +166,7 @@ class LeafVdev : public Vdev {
     switch (health.state()) {
       case LeafState::kFaulted: return "faulted";
       case LeafState::kOffline: return "offline";
+      case LeafState::kRemoved: return "removed";
       default: return "unavailable";
     }
   }
@@ -661,6 +668,8 @@ Result<std::unique_ptr<Vdev>> BuildVdevTree(const NvList& vdev_tree, const LeafO
 ProbeResult ProbeLeaf(Vdev& leaf, Env* env) {
   // An injected ENXIO fails the probe's I/O and its reopen alike (the device is "pulled").
   if (leaf.inject.gone()) return ProbeResult::kGone;
+  // vdev_disk_io_done: a block device that is no longer there is removed, not probed.
+  if (File* f = leaf.file(); f && !f->Present().ok()) return ProbeResult::kRemoved;
   if (File* f = leaf.file()) {
     bool ok = true;
     auto size = f->Size();
@@ -682,8 +691,8 @@ ProbeResult ProbeLeaf(Vdev& leaf, Env* env) {
   auto r = env->Open(path, OpenOptions{});
   if (r.ok()) return ProbeResult::kFailed;
   const int code = r.status().code();
-  return code == ENOENT || code == ENXIO || code == ENODEV ? ProbeResult::kGone
-                                                           : ProbeResult::kFailed;
+  if (code != ENOENT && code != ENXIO && code != ENODEV) return ProbeResult::kFailed;
+  return leaf.type == "disk" ? ProbeResult::kRemoved : ProbeResult::kGone;
 }
 
 std::unique_ptr<Vdev> MakeRootVdev(uint64_t pool_guid, std::vector<std::unique_ptr<Vdev>> tops) {

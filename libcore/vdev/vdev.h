@@ -123,6 +123,9 @@ class Vdev {
   // reopen). The one it replaces stays open until the vdev goes (another thread may be in
   // the middle of an I/O on it; closing would let its descriptor number be reused).
   virtual void ReplaceFile(std::unique_ptr<File> f) { (void)f; }
+  // Leaves: a removed device is let go (spa_async_remove; File::Release of every File the
+  // leaf holds, the current one and those ReplaceFile kept), so its last holder is gone.
+  virtual void ReleaseDevice() {}
 
   bool is_leaf() const { return children.empty() && type != "mirror" && type != "raidz" &&
                                 type != "replacing" && type != "spare" && type != "root" &&
@@ -212,7 +215,9 @@ std::unique_ptr<Vdev> MakeRootVdev(uint64_t pool_guid, std::vector<std::unique_p
 // vdev_probe of a leaf after an I/O error: the pad areas of labels 1-3 read and written back
 // through its open device, then flushed; when that fails, its path opened afresh through env
 // (read-only) tells a device that is gone (kGone: ENOENT, ENXIO, ENODEV) from one that does
-// not answer (kFailed). A leaf with an injected ENXIO (vdev_inject.h) is kGone.
+// not answer (kFailed). A block device ("disk") that is gone, or whose File says it is no
+// longer there (File::Present), is kRemoved. A leaf with an injected ENXIO (vdev_inject.h)
+// is kGone.
 ProbeResult ProbeLeaf(Vdev& leaf, Env* env);
 
 // A placeholder top-level vdev for an id no label describes; every read fails with ENXIO.

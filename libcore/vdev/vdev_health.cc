@@ -15,6 +15,10 @@ LeafState LeafHealth::OnError(VdevErrKind k, const std::function<ProbeResult()>&
       case ProbeResult::kOk: break;
       case ProbeResult::kFailed: Set(LeafState::kFaulted); return state();
       case ProbeResult::kGone: Set(LeafState::kCantOpen); return state();
+      case ProbeResult::kRemoved:
+        ZeroLocked();
+        Set(LeafState::kRemoved);
+        return state();
     }
   }
   // Checksum errors never fault a leaf: the device answers, and the data it returned is
@@ -23,11 +27,24 @@ LeafState LeafHealth::OnError(VdevErrKind k, const std::function<ProbeResult()>&
   return state();
 }
 
-void LeafHealth::Clear() {
-  std::lock_guard<std::mutex> l(probe_mu_);
+void LeafHealth::ZeroLocked() {
   read_.store(0, std::memory_order_relaxed);
   write_.store(0, std::memory_order_relaxed);
   cksum_.store(0, std::memory_order_relaxed);
+}
+
+LeafState LeafHealth::Remove() {
+  std::lock_guard<std::mutex> l(probe_mu_);
+  const LeafState before = state();
+  if (before == LeafState::kOffline || before == LeafState::kRemoved) return before;
+  ZeroLocked();
+  Set(LeafState::kRemoved);
+  return before;
+}
+
+void LeafHealth::Clear() {
+  std::lock_guard<std::mutex> l(probe_mu_);
+  ZeroLocked();
   if (state() != LeafState::kOffline) Set(LeafState::kOnline);
 }
 

@@ -9,7 +9,8 @@
 //   back through the open descriptor, then the path opened afresh): a device that answers
 //   keeps the leaf ONLINE with the error counted; one that does not is FAULTED ("too many
 //   errors", VDEV_AUX_ERR_EXCEEDED), or UNAVAIL ("cannot open", VDEV_AUX_OPEN_FAILED) when
-//   its path is gone (ENOENT, ENXIO, ENODEV at the reopen);
+//   its path is gone (ENOENT, ENXIO, ENODEV at the reopen), or REMOVED when the gone device
+//   was a block device (vdev_disk's media check: vdev_remove_wanted, spa_async_remove);
 // - kFaultAfter I/O errors (read and write) since the last clear fault the leaf whatever the
 //   probe says (the diagnosis engine's SERD of ten I/O errors); checksum errors are counted
 //   but fault nothing (the device answers; the data is repaired from the other copies);
@@ -39,6 +40,7 @@ enum class LeafState : int {
   kFaulted = 1,   // FAULTED, "too many errors"
   kCantOpen = 2,  // UNAVAIL, "cannot open"
   kOffline = 3,   // OFFLINE: zpool offline (vdev_offline); only zpool online returns it
+  kRemoved = 4,   // REMOVED: its block device went away (spa_async_remove, VDEV_AUX_NONE)
 };
 
 // What a probe of a leaf's device found.
@@ -46,6 +48,7 @@ enum class ProbeResult {
   kOk,      // it reads and writes
   kFailed,  // it is there but does not answer (EIO, ENOTCONN, EACCES...)
   kGone,    // its path names nothing (ENOENT, ENXIO, ENODEV)
+  kRemoved, // its block device is gone (File::Present: removed, detached)
 };
 
 class LeafHealth {
@@ -65,10 +68,14 @@ class LeafHealth {
   // zpool clear: counters zeroed, ONLINE (an OFFLINE leaf stays OFFLINE: vdev_clear does
   // not online a device).
   void Clear();
+  // spa_async_remove: REMOVED, the counters zeroed (not a vdev_clear: the state is kept).
+  // An OFFLINE leaf stays OFFLINE. Returns the state before.
+  LeafState Remove();
   // What a reopen found (zpool clear's vdev_reopen).
   void Set(LeafState s) { state_.store(static_cast<int>(s), std::memory_order_release); }
 
  private:
+  void ZeroLocked();  // counters to 0; probe_mu_ held
   std::mutex probe_mu_;
   std::atomic<int> state_{0};
   std::atomic<uint64_t> read_{0}, write_{0}, cksum_{0};

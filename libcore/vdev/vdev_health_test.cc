@@ -55,6 +55,26 @@ TEST(LeafHealth, FailedProbeFaultsGoneProbeMakesUnavail) {
   EXPECT_EQ(b.write_errors(), 1u);
 }
 
+// spa_async_remove: REMOVED with the counters zeroed (the state kept: no vdev_clear).
+TEST(LeafHealth, RemovedBlockDeviceZeroesCountersAndStays) {
+  LeafHealth a, b, c;
+  (void)a.OnError(VdevErrKind::kRead, nullptr);
+  EXPECT_EQ(a.OnError(VdevErrKind::kWrite, [] { return ProbeResult::kRemoved; }), LeafState::kRemoved);
+  EXPECT_EQ(a.read_errors() + a.write_errors(), 0u);
+  EXPECT_EQ(a.OnError(VdevErrKind::kRead, nullptr), LeafState::kRemoved);  // dead: not counted
+  EXPECT_EQ(a.read_errors(), 0u);
+  (void)b.OnError(VdevErrKind::kChecksum, nullptr);
+  EXPECT_EQ(b.Remove(), LeafState::kOnline);
+  EXPECT_EQ(b.state(), LeafState::kRemoved);
+  EXPECT_EQ(b.checksum_errors(), 0u);
+  EXPECT_EQ(b.Remove(), LeafState::kRemoved);
+  b.Clear();  // zpool clear / online after the reopen
+  EXPECT_EQ(b.state(), LeafState::kOnline);
+  c.Set(LeafState::kOffline);  // an offline leaf stays offline
+  EXPECT_EQ(c.Remove(), LeafState::kOffline);
+  EXPECT_EQ(c.state(), LeafState::kOffline);
+}
+
 TEST(LeafInject, ErrorsByKindAndGone) {
   LeafInject in;
   EXPECT_EQ(in.Hit(false), 0);

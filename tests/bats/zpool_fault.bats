@@ -404,3 +404,78 @@ l0_extents() {
   run "$ZINJECT"
   [[ $output == "No handlers registered."* ]]
 }
+
+@test "zinject -b: one block named by its bookmark fails like a data handler's; bad input in zinject's words" {
+  "$ZPOOL" create -m "$BATS_TEST_TMPDIR/alt/tank" tank "$V/d0"
+  M=$BATS_TEST_TMPDIR/alt/tank
+  head -c 512K /dev/urandom >"$BATS_TEST_TMPDIR/want"
+  cp "$BATS_TEST_TMPDIR/want" "$M/f"
+  "$ZPOOL" export tank
+  "$ZPOOL" import -d "$V" tank
+  # The file's objset from a data handler's listing; its object is its inode number.
+  id=$("$ZINJECT" -q -t data "$M/f")
+  objset=$("$ZINJECT" | awk -v id="$id" '$1 == id { print $3 }')
+  "$ZINJECT" -c "$id" >/dev/null
+  obj=$(stat -c %i "$M/f")
+  run "$ZINJECT" -b "$(printf '%x:%x:0:1' "$objset" "$obj")" tank
+  [ "$status" -eq 0 ]
+  [ "${lines[1]}" = "  pool: tank" ]
+  [ "${lines[2]}" = "objset: $objset" ]
+  [ "${lines[3]}" = "object: $obj" ]
+  [ "${lines[5]}" = " level: 0" ]
+  [ "${lines[6]}" = " range: [1, 1]" ]
+  # Only the second 128K record fails.
+  run dd if="$M/f" of=/dev/null bs=128K skip=1 count=1 iflag=direct status=none
+  [ "$status" -ne 0 ]
+  cmp <(dd if="$M/f" bs=128K count=1 iflag=direct status=none) <(head -c 128K "$BATS_TEST_TMPDIR/want")
+  run "$ZPOOL" status -v tank
+  [[ $output == *"errors: Permanent errors have been detected in the following files:
+
+        $M/f"* ]]
+  "$ZINJECT" -c all
+  cmp "$M/f" "$BATS_TEST_TMPDIR/want"
+  # Bad input.
+  run "$ZINJECT" -b 1:2:0:0 -t data tank
+  [ "$status" -eq 2 ]
+  [ "${lines[0]}" = "raw (-b) format with any other options" ]
+  run "$ZINJECT" -b 1:2:0:0 -f 50 tank
+  [ "$status" -eq 2 ]
+  [ "${lines[0]}" = "raw (-b) format with any other options" ]
+  run "$ZINJECT" -b 1:2:0:0
+  [ "$status" -eq 2 ]
+  [ "${lines[0]}" = "raw (-b) format expects a single pool name" ]
+  expect 1 "bad raw spec '1:2:x': must be of the form 'objset:object:level:blkid'" "$ZINJECT" -b 1:2:x tank
+  expect 1 "data error type must be 'checksum' or 'io'" "$ZINJECT" -b 1:2:0:0 -e nxio tank
+  expect 1 "cannot open 'nosuch': no such pool" "$ZINJECT" -b 1:2:0:0 nosuch
+}
+
+@test "MOS errors on ordinary reads: a MOS block that fails to read outside a scrub is in the error log as <metadata>:<0x...>" {
+  "$ZPOOL" create -m "$BATS_TEST_TMPDIR/alt/tank" tank "$V/d0"
+  M=$BATS_TEST_TMPDIR/alt/tank
+  head -c 256K /dev/urandom >"$M/f"
+  "$ZPOOL" export tank
+  "$ZPOOL" import -d "$V" tank
+  # A file's unreadable block puts a first entry in the MOS's error log.
+  "$ZINJECT" -q -t data "$M/f" >/dev/null
+  run cat "$M/f"
+  [ "$status" -ne 0 ]
+  "$ZINJECT" -c all >/dev/null
+  "$ZPOOL" sync tank
+  "$ZPOOL" export tank
+  errlog=$("$ZDB" -e -p "$V" -dddd tank 1 | awk '$1 == "errlog_last" && $2 == "=" { print $3; exit }')
+  [ -n "$errlog" ]
+  # After the import nothing has read the error log object: zpool status -v reads it, and
+  # that ordinary read of a MOS block fails.
+  "$ZPOOL" import -d "$V" tank
+  "$ZINJECT" -q -b "$(printf '0:%x:0:0' "$errlog")" -e checksum tank >/dev/null
+  run "$ZPOOL" status -v tank
+  [[ $output == *"<metadata>:<$(printf '0x%x' "$errlog")>"* ]]
+  # No device failed; the entry reaches the MOS's log, which zfs-fuse's zdb accepts.
+  [ "$(row tank "$V/d0")" = "$V/d0 ONLINE 0 0 0" ]
+  "$ZINJECT" -c all >/dev/null
+  "$ZPOOL" sync tank
+  "$ZPOOL" export tank
+  oracle_start
+  oracle_zdb_clean "$V" tank
+  oracle_stop
+}

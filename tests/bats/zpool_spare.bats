@@ -330,3 +330,63 @@ spares" ]
   wait_resilvered tank
   judge tank
 }
+
+@test "shared spares: one device a spare of two pools under one guid; serving one, it is INUSE \"in use by pool\" in the other, which does not take it; detached, AVAIL in both; zfs-fuse judges both" {
+  "$ZPOOL" create -m "$A/tank" tank mirror "$V/d0" "$V/d1" spare "$V/s0"
+  "$ZPOOL" create -m "$A/other" other mirror "$V/d2" "$V/d3"
+  run "$ZDB" -l "$V/s0"
+  guid=$(awk '$1 == "guid:" { print $2; exit }' <<<"$output")
+  # Its spare label makes it free to share (zpool_in_use): the label and guid stay.
+  "$ZPOOL" add other spare "$V/s0"
+  run "$ZDB" -l "$V/s0"
+  [[ $output == *"state: 3"* ]]
+  [ "$(awk '$1 == "guid:" { print $2; exit }' <<<"$output")" = "$guid" ]
+  [ "$(devs other | tail -2)" = "spares
+$V/s0 AVAIL" ]
+  [ "$(devs tank | tail -2)" = "spares
+$V/s0 AVAIL" ]
+  files "$A/tank" 2
+  files "$A/other" 2
+  "$ZPOOL" sync tank
+  "$ZINJECT" -d "$V/d0" -A fault tank >/dev/null
+  wait_for tank "spare-0"
+  wait_resilvered tank
+  [[ $(config tank | grep -F "$V/s0" | tail -1) == *"INUSE     currently in use" ]]
+  [[ $(config other | grep -F "$V/s0" | tail -1) == *"INUSE     in use by pool 'tank'" ]]
+  # A side of other faulted now gets no spare: the only one serves tank.
+  "$ZINJECT" -d "$V/d2" -A fault other >/dev/null
+  "$ZPOOL" sync other
+  sleep 3
+  [[ $("$ZPOOL" status other) != *"spare-0"* ]]
+  expect 1 "invalid vdev specification
+use '-f' to override the following errors:
+$V/s0 is part of active pool 'tank'" "$ZPOOL" replace other "$V/d2" "$V/s0"
+  "$ZINJECT" -c all >/dev/null
+  "$ZPOOL" clear other
+  "$ZPOOL" clear tank
+  wait_resilvered tank
+  wait_resilvered other
+  # Given back by tank: its spare label again, AVAIL to both.
+  "$ZPOOL" detach tank "$V/s0"
+  [ "$(devs tank | tail -2)" = "spares
+$V/s0 AVAIL" ]
+  [ "$(devs other | tail -2)" = "spares
+$V/s0 AVAIL" ]
+  # Now other may have it.
+  "$ZPOOL" replace other "$V/d2" "$V/s0"
+  wait_resilvered other
+  [[ $(config tank | grep -F "$V/s0" | tail -1) == *"INUSE     in use by pool 'other'"* ]]
+  "$ZPOOL" detach other "$V/s0"
+  sums=$(cd "$A/other" && sha256sum f*)
+  "$ZPOOL" export tank
+  "$ZPOOL" export other
+  oracle_start
+  oracle_zdb_clean "$V" tank
+  oracle_zdb_clean "$V" other
+  "$ZF_ZPOOL" import -d "$V" -R "$BATS_TEST_TMPDIR/zf" other
+  run "$ZF_ZPOOL" status other
+  [[ $output == *$'\tspares\n\t  '"$V/s0"'    AVAIL'* ]]
+  [ "$(cd "$BATS_TEST_TMPDIR/zf$A/other" && sha256sum f*)" = "$sums" ]
+  "$ZF_ZPOOL" export other
+  oracle_stop
+}

@@ -1,0 +1,194 @@
+#!/usr/bin/env bats
+# A device removed while the pool runs and one coming back at its place (OpenZFS's
+# spa_async_remove and zed's zfs_mod.c): a loop device of a mirror detached under writes
+# goes REMOVED (zpool status in zfs-fuse's words, resource.fs.zfs.removed in zpool events),
+# the pool runs on DEGRADED and zfsd lets the device go, so the kernel's deferred detach
+# completes; a blank device attached at the same /dev/loopN is left alone with
+# autoreplace=off and labelled and resilvered with autoreplace=on; the old device coming
+# back with its labels is onlined and resilvered from its DTL. The data is judged by
+# sha256 read from one side alone, and the pool by zfs-fuse's zdb -bcc.
+
+load ../lib/pool_helpers
+load ../lib/oracle
+
+setup() {
+  [ -e /dev/loop-control ] || skip "no loop device support on this machine"
+  pool_vdevs_setup
+  DEVS=$BATS_TEST_TMPDIR/devs
+  mkdir -p "$DEVS"
+}
+
+teardown() {
+  pool_suite_teardown
+  local f
+  for f in "$V"/*; do
+    losetup -j "$f" | cut -d: -f1 | xargs -r losetup -d 2>/dev/null || true
+  done
+}
+
+# newloop FILE: a loop device over FILE (no partition scanning: zpool adds partition 1).
+newloop() { losetup -f --show "$1"; }
+
+# files DIR PREFIX N: N files of 1 MiB of random bytes, DIR/PREFIX1..N.
+files() {
+  local i
+  for i in $(seq "$3"); do head -c 1M /dev/urandom >"$1/$2$i"; done
+}
+
+# config POOL: zpool status's config block (from the NAME line to the blank line).
+config() {
+  "$ZPOOL" status "$1" | awk '/^\tNAME/ { on = 1 } on && NF == 0 { exit } on { print }'
+}
+
+# devs POOL: "name state" of every row of the config block but the header and the pool.
+devs() {
+  config "$1" | awk 'NR > 2 { print (NF > 1 ? $1 " " $2 : $1) }'
+}
+
+# wait_for POOL TEXT: until zpool status shows TEXT (30 s at most).
+wait_for() {
+  for _ in $(seq 150); do
+    [[ $("$ZPOOL" status "$1") == *"$2"* ]] && return 0
+    sleep 0.2
+  done
+  "$ZPOOL" status "$1" >&2
+  return 1
+}
+
+# detached FILE: until no loop device is bound to FILE (10 s at most).
+detached() {
+  for _ in $(seq 50); do
+    [ -z "$(losetup -j "$1")" ] && return 0
+    sleep 0.2
+  done
+  losetup -j "$1" >&2
+  return 1
+}
+
+# mirror_of_loops POOL: a mirror of loop devices over $V/d0 and $V/d1 (L0, L1), links to
+# their partitions in $DEVS, 4 files written and synced.
+mirror_of_loops() {
+  L0=$(newloop "$V/d0")
+  L1=$(newloop "$V/d1")
+  "$ZPOOL" create -m "$A/$1" "$1" mirror "$L0" "$L1"
+  ln -sf "${L0}p1" "$DEVS/l0"
+  ln -sf "${L1}p1" "$DEVS/l1"
+  files "$A/$1" f 4
+  "$ZPOOL" sync "$1"
+}
+
+# read_alone POOL SIDE LINK SUMS: SIDE taken offline, POOL exported and imported by a fresh
+# zfsd from $DEVS: every file reads back from the other side with the sums SUMS; SIDE (now
+# named by its LINK in $DEVS) back online.
+read_alone() {
+  "$ZPOOL" offline "$1" "$2"
+  "$ZPOOL" export "$1"
+  zfsd_stop
+  zfsd_start
+  "$ZPOOL" import -d "$DEVS" "$1"
+  [ "$(cd "$A/$1" && sha256sum -- *)" = "$4" ] || { echo "data differ" >&2; return 1; }
+  "$ZPOOL" online "$1" "$DEVS/$3"
+  wait_resilvered "$1"
+}
+
+@test "removal: a loop device of a mirror detached under writes goes REMOVED; the pool runs on DEGRADED; the device is let go; zfs-fuse's zdb is clean" {
+  mirror_of_loops tank
+  "$ZPOOL" events -c >/dev/null
+  files "$A/tank" w 24 &
+  load=$!
+  sleep 0.3
+  # losetup -d of a device still open only marks it (autoclear): zfsd sees it and lets go.
+  losetup -d "$L1"
+  wait_for tank "REMOVED"
+  wait "$load"
+  "$ZPOOL" sync tank
+  [ "$(devs tank)" = "mirror-0 DEGRADED
+$(basename "$L0")p1 ONLINE
+$(basename "$L1")p1 REMOVED" ]
+  run "$ZPOOL" status tank
+  [[ $output == *" state: DEGRADED"* ]]
+  [[ $output == *"status: One or more devices has been removed by the administrator.
+	Sufficient replicas exist for the pool to continue functioning in a
+	degraded state.
+action: Online the device using 'zpool online' or replace the device with
+	'zpool replace'."* ]]
+  detached "$V/d1"
+  run "$ZPOOL" events -v tank
+  [[ $output == *"resource.fs.zfs.removed"* ]]
+  [[ $output == *"vdev_path = \"${L1}p1\""* ]]
+  run "$ZPOOL" events -H tank
+  [[ $output == *"resource.fs.zfs.statechange"* ]]
+  # Every file, those written while the device went too, reads back from d0 alone.
+  sums=$(cd "$A/tank" && sha256sum -- *)
+  "$ZPOOL" export tank
+  zfsd_stop
+  zfsd_start
+  rm "$DEVS/l1"
+  "$ZPOOL" import -d "$DEVS" tank
+  [ "$(cd "$A/tank" && sha256sum -- *)" = "$sums" ]
+  "$ZPOOL" export tank
+  oracle_start
+  oracle_zdb_clean "$DEVS" tank
+  oracle_stop
+}
+
+@test "autoreplace: a blank device at the removed side's /dev/loopN is left alone with autoreplace=off, labelled and resilvered with autoreplace=on" {
+  mirror_of_loops tank
+  losetup -d "$L1"
+  wait_for tank "REMOVED"
+  detached "$V/d1"
+  files "$A/tank" g 2
+  "$ZPOOL" sync tank
+  truncate -s 128M "$V/n1"
+  losetup "$L1" "$V/n1"
+  # autoreplace=off: nothing happens; status says to replace it.
+  sleep 5
+  [ "$(devs tank | tail -1)" = "$(basename "$L1")p1 REMOVED" ]
+  [[ $("$ZPOOL" status tank) == *"'zpool replace'"* ]]
+  [ -z "$(blkid -p "$L1" 2>/dev/null)" ]
+  "$ZPOOL" set autoreplace=on tank
+  wait_for tank "resilvered"
+  wait_resilvered tank
+  for _ in $(seq 50); do [[ $(devs tank) != *replacing* ]] && break; sleep 0.2; done
+  [ "$(devs tank)" = "mirror-0 ONLINE
+$(basename "$L0")p1 ONLINE
+$(basename "$L1")p1 ONLINE" ]
+  # The new device carries the GPT and the pool's label on partition 1.
+  run "$ZDB" -l "${L1}p1"
+  [[ $output == *"name: 'tank'"* ]]
+  run "$ZPOOL" events -H tank
+  [[ $output == *"sysevent.fs.zfs.resilver_start"* ]]
+  sums=$(cd "$A/tank" && sha256sum -- *)
+  read_alone tank "${L0}p1" l0 "$sums"
+  "$ZPOOL" export tank
+  oracle_start
+  oracle_zdb_clean "$DEVS" tank
+  oracle_stop
+}
+
+@test "autoreplace: the removed device coming back with its labels is onlined whatever autoreplace says and resilvered from its DTL" {
+  mirror_of_loops tank
+  losetup -d "$L1"
+  wait_for tank "REMOVED"
+  detached "$V/d1"
+  files "$A/tank" g 3
+  "$ZPOOL" sync tank
+  # The same backing file; its partition 1 (added as udev or partx would) holds this
+  # leaf's labels.
+  losetup "$L1" "$V/d1"
+  # (The kernel may have kept the partitions of the detached loop device: then they are there.)
+  partx -a "$L1" 2>/dev/null || true
+  [ -b "${L1}p1" ]
+  wait_for tank "resilvered"
+  wait_resilvered tank
+  [ "$(devs tank)" = "mirror-0 ONLINE
+$(basename "$L0")p1 ONLINE
+$(basename "$L1")p1 ONLINE" ]
+  [ "$("$ZPOOL" get -H -o value autoreplace tank)" = off ]
+  sums=$(cd "$A/tank" && sha256sum -- *)
+  read_alone tank "${L0}p1" l0 "$sums"
+  "$ZPOOL" export tank
+  oracle_start
+  oracle_zdb_clean "$DEVS" tank
+  oracle_stop
+}
