@@ -14,13 +14,7 @@ load ../lib/oracle
 MANIFEST=$UZFS_ROOT/tests/lib/manifest.py
 
 setup() {
-  V=$BATS_TEST_TMPDIR/v
-  ALT=$BATS_TEST_TMPDIR/alt
-  ZALT=$BATS_TEST_TMPDIR/zalt
-  S=$BATS_TEST_TMPDIR/streams
-  mkdir -p "$S"
-  mkvdevs "$V" 2 256M
-  zfsd_start
+  send_suite_setup 2
 }
 
 teardown() {

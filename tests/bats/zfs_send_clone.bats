@@ -11,13 +11,7 @@ load ../lib/pool_helpers
 load ../lib/oracle
 
 setup() {
-  V=$BATS_TEST_TMPDIR/v
-  ALT=$BATS_TEST_TMPDIR/alt
-  ZALT=$BATS_TEST_TMPDIR/zalt
-  S=$BATS_TEST_TMPDIR/streams
-  mkdir -p "$S"
-  mkvdevs "$V" 3 256M
-  zfsd_start
+  send_suite_setup 3
 }
 
 teardown() {

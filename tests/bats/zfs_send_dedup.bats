@@ -12,13 +12,7 @@ load ../lib/oracle
 ZF_ZSTREAMDUMP=/usr/sbin/zstreamdump
 
 setup() {
-  V=$BATS_TEST_TMPDIR/v
-  ALT=$BATS_TEST_TMPDIR/alt
-  ZALT=$BATS_TEST_TMPDIR/zalt
-  S=$BATS_TEST_TMPDIR/streams
-  mkdir -p "$S"
-  mkvdevs "$V" 3 256M
-  zfsd_start
+  send_suite_setup 3
 }
 
 teardown() {

@@ -35,26 +35,6 @@ files() {
   for i in $(seq "$3"); do head -c 1M /dev/urandom >"$1/$2$i"; done
 }
 
-# config POOL: zpool status's config block (from the NAME line to the blank line).
-config() {
-  "$ZPOOL" status "$1" | awk '/^\tNAME/ { on = 1 } on && NF == 0 { exit } on { print }'
-}
-
-# devs POOL: "name state" of every row of the config block but the header and the pool.
-devs() {
-  config "$1" | awk 'NR > 2 { print (NF > 1 ? $1 " " $2 : $1) }'
-}
-
-# wait_for POOL TEXT: until zpool status shows TEXT (30 s at most).
-wait_for() {
-  for _ in $(seq 150); do
-    [[ $("$ZPOOL" status "$1") == *"$2"* ]] && return 0
-    sleep 0.2
-  done
-  "$ZPOOL" status "$1" >&2
-  return 1
-}
-
 # detached FILE: until no loop device is bound to FILE (10 s at most).
 detached() {
   for _ in $(seq 50); do
@@ -99,10 +79,10 @@ read_alone() {
   sleep 0.3
   # losetup -d of a device still open only marks it (autoclear): zfsd sees it and lets go.
   losetup -d "$L1"
-  wait_for tank "REMOVED"
+  wait_status tank "REMOVED"
   wait "$load"
   "$ZPOOL" sync tank
-  [ "$(devs tank)" = "mirror-0 DEGRADED
+  [ "$(status_devs tank)" = "mirror-0 DEGRADED
 $(basename "$L0")p1 ONLINE
 $(basename "$L1")p1 REMOVED" ]
   run "$ZPOOL" status tank
@@ -135,7 +115,7 @@ action: Online the device using 'zpool online' or replace the device with
 @test "autoreplace: a blank device at the removed side's /dev/loopN is left alone with autoreplace=off, labelled and resilvered with autoreplace=on" {
   mirror_of_loops tank
   losetup -d "$L1"
-  wait_for tank "REMOVED"
+  wait_status tank "REMOVED"
   detached "$V/d1"
   files "$A/tank" g 2
   "$ZPOOL" sync tank
@@ -143,14 +123,14 @@ action: Online the device using 'zpool online' or replace the device with
   losetup "$L1" "$V/n1"
   # autoreplace=off: nothing happens; status says to replace it.
   sleep 5
-  [ "$(devs tank | tail -1)" = "$(basename "$L1")p1 REMOVED" ]
+  [ "$(status_devs tank | tail -1)" = "$(basename "$L1")p1 REMOVED" ]
   [[ $("$ZPOOL" status tank) == *"'zpool replace'"* ]]
   [ -z "$(blkid -p "$L1" 2>/dev/null)" ]
   "$ZPOOL" set autoreplace=on tank
-  wait_for tank "resilvered"
+  wait_status tank "resilvered"
   wait_resilvered tank
-  for _ in $(seq 50); do [[ $(devs tank) != *replacing* ]] && break; sleep 0.2; done
-  [ "$(devs tank)" = "mirror-0 ONLINE
+  for _ in $(seq 50); do [[ $(status_devs tank) != *replacing* ]] && break; sleep 0.2; done
+  [ "$(status_devs tank)" = "mirror-0 ONLINE
 $(basename "$L0")p1 ONLINE
 $(basename "$L1")p1 ONLINE" ]
   # The new device carries the GPT and the pool's label on partition 1.
@@ -169,7 +149,7 @@ $(basename "$L1")p1 ONLINE" ]
 @test "autoreplace: the removed device coming back with its labels is onlined whatever autoreplace says and resilvered from its DTL" {
   mirror_of_loops tank
   losetup -d "$L1"
-  wait_for tank "REMOVED"
+  wait_status tank "REMOVED"
   detached "$V/d1"
   files "$A/tank" g 3
   "$ZPOOL" sync tank
@@ -179,9 +159,9 @@ $(basename "$L1")p1 ONLINE" ]
   # (The kernel may have kept the partitions of the detached loop device: then they are there.)
   partx -a "$L1" 2>/dev/null || true
   [ -b "${L1}p1" ]
-  wait_for tank "resilvered"
+  wait_status tank "resilvered"
   wait_resilvered tank
-  [ "$(devs tank)" = "mirror-0 ONLINE
+  [ "$(status_devs tank)" = "mirror-0 ONLINE
 $(basename "$L0")p1 ONLINE
 $(basename "$L1")p1 ONLINE" ]
   [ "$("$ZPOOL" get -H -o value autoreplace tank)" = off ]

@@ -26,36 +26,16 @@ files() {
   for i in $(seq "$2"); do head -c 1M /dev/urandom >"$1/f$i"; done
 }
 
-# config POOL: zpool status's config block (from the NAME line to the blank line).
-config() {
-  "$ZPOOL" status "$1" | awk '/^\tNAME/ { on = 1 } on && NF == 0 { exit } on { print }'
-}
-
-# devs POOL: "name state" of every row of the config block but the header and the pool.
-devs() {
-  config "$1" | awk 'NR > 2 { print (NF > 1 ? $1 " " $2 : $1) }'
-}
-
-# wait_for POOL TEXT: until zpool status shows TEXT (30 s at most).
-wait_for() {
-  for _ in $(seq 150); do
-    [[ $("$ZPOOL" status "$1") == *"$2"* ]] && return 0
-    sleep 0.2
-  done
-  "$ZPOOL" status "$1" >&2
-  return 1
-}
-
 @test "spares: create and add list them (status, list -v); remove an inactive one; the refusals in zfs-fuse's words; zfs-fuse imports ours and we import its" {
   "$ZPOOL" create -m "$A/tank" tank mirror "$V/d0" "$V/d1" spare "$V/d2"
   # print_spares: a "spares" heading, each spare in the name column, AVAIL, no counters.
   w=$((${#V} + 3 + 4))  # the name column: the deepest row, "    $V/d0"
-  [ "$(config tank | tail -2)" = "$(printf '\tspares\n\t  %-*s  %-8s' $((w - 2)) "$V/d2" AVAIL)" ] || {
-    config tank | cat -A >&2
+  [ "$(status_config tank | tail -2)" = "$(printf '\tspares\n\t  %-*s  %-8s' $((w - 2)) "$V/d2" AVAIL)" ] || {
+    status_config tank | cat -A >&2
     false
   }
   "$ZPOOL" add tank spare "$V/s0"
-  [ "$(devs tank)" = "mirror-0 ONLINE
+  [ "$(status_devs tank)" = "mirror-0 ONLINE
 $V/d0 ONLINE
 $V/d1 ONLINE
 spares
@@ -86,14 +66,14 @@ $V/s0 AVAIL" ]
   expect 1 "cannot attach $V/s1 to $V/d2: device is reserved as a hot spare" "$ZPOOL" attach tank "$V/d2" "$V/s1"
   # remove: the spare leaves the list (its label stays a spare's, which is free).
   "$ZPOOL" remove tank "$V/s0"
-  [ "$(devs tank | tail -2)" = "spares
+  [ "$(status_devs tank | tail -2)" = "spares
 $V/d2 AVAIL" ]
   "$ZPOOL" create -m "$A/other" other "$V/s0"
   "$ZPOOL" destroy other
   # The list is in the MOS: a new zfsd imports it.
   "$ZPOOL" export tank
   fresh_import tank
-  [ "$(devs tank | tail -2)" = "spares
+  [ "$(status_devs tank | tail -2)" = "spares
 $V/d2 AVAIL" ]
   # zfs-fuse imports it and lists the spare; its zdb finds the pool clean.
   "$ZPOOL" export tank
@@ -108,7 +88,7 @@ $V/d2 AVAIL" ]
   "$ZF_ZPOOL" export tank
   oracle_stop
   "$ZPOOL" import -d "$V" zfp
-  [ "$(devs zfp)" = "mirror-0 ONLINE
+  [ "$(status_devs zfp)" = "mirror-0 ONLINE
 $V/s0 ONLINE
 $V/s1 ONLINE
 spares
@@ -173,11 +153,11 @@ pool_block() {
   (for i in $(seq 24); do head -c 512K /dev/urandom >"$A/tank/w$i"; done) &
   writer=$!
   "$ZPOOL" replace tank "$V/d0" "$V/d2"
-  run devs tank
+  run status_devs tank
   [ "${lines[1]}" = "spare-0 ONLINE" ]
   [ "${lines[2]}" = "$V/d0 ONLINE" ]
   [ "${lines[3]}" = "$V/d2 ONLINE" ]
-  [ "$(config tank | grep -F "$V/d2" | tail -1 | tr -s ' \t' ' ')" = " $V/d2 INUSE currently in use" ]
+  [ "$(status_config tank | grep -F "$V/d2" | tail -1 | tr -s ' \t' ' ')" = " $V/d2 INUSE currently in use" ]
   # An active spare is no inactive one; a spare cannot take a second device's place.
   expect 1 "cannot remove $V/d2: only inactive hot spares, cache, top-level, or log devices can be removed" \
     "$ZPOOL" remove tank "$V/d2"
@@ -190,7 +170,7 @@ $V/d2 is part of active pool 'tank'" "$ZPOOL" replace tank "$V/d1" "$V/d2"
   run "$ZPOOL" history -i tank
   [[ $output == *"] replace vdev=$V/d2 for vdev=$V/d0"* ]]
   # The spare stays beside d0 once resilvered (v23: until one of them is detached).
-  [ "$(devs tank | sed -n 2,4p)" = "spare-0 ONLINE
+  [ "$(status_devs tank | sed -n 2,4p)" = "spare-0 ONLINE
 $V/d0 ONLINE
 $V/d2 ONLINE" ]
   # zfs-fuse imports the pool with the active spare, reads every file, zdb finds it clean.
@@ -207,7 +187,7 @@ $V/d2 ONLINE" ]
   "$ZPOOL" import -d "$V" tank
   # Detach the spare: back to AVAIL, its label a spare's again.
   "$ZPOOL" detach tank "$V/d2"
-  [ "$(devs tank)" = "mirror-0 ONLINE
+  [ "$(status_devs tank)" = "mirror-0 ONLINE
 $V/d0 ONLINE
 $V/d1 ONLINE
 spares
@@ -219,7 +199,7 @@ $V/s0 AVAIL" ]
   "$ZPOOL" replace tank "$V/d1" "$V/s0"
   wait_resilvered tank
   "$ZPOOL" detach tank "$V/d1"
-  [ "$(devs tank)" = "mirror-0 ONLINE
+  [ "$(status_devs tank)" = "mirror-0 ONLINE
 $V/d0 ONLINE
 $V/s0 ONLINE
 spares
@@ -244,13 +224,13 @@ $V/d2 AVAIL" ]
   sums=$(cd "$A/tank" && sha256sum f*)
   "$ZPOOL" events -c >/dev/null
   "$ZINJECT" -d "$V/d0" -A fault tank >/dev/null
-  wait_for tank "spare-0"
+  wait_status tank "spare-0"
   wait_resilvered tank
-  run devs tank
+  run status_devs tank
   [ "${lines[1]}" = "spare-0 DEGRADED" ]
   [ "${lines[2]}" = "$V/d0 FAULTED" ]
   [ "${lines[3]}" = "$V/d2 ONLINE" ]
-  [[ $(config tank | grep -F "$V/d2" | tail -1) == *"INUSE     currently in use" ]]
+  [[ $(status_config tank | grep -F "$V/d2" | tail -1) == *"INUSE     currently in use" ]]
   run "$ZPOOL" events -H tank
   [[ $output == *"sysevent.fs.zfs.vdev_spare"* ]]
   [[ $output == *"sysevent.fs.zfs.resilver_start"* ]]
@@ -263,7 +243,7 @@ $V/d2 AVAIL" ]
   wait_resilvered tank
   # The faulted disk goes; the spare takes its place for good.
   "$ZPOOL" detach tank "$V/d0"
-  [ "$(devs tank)" = "mirror-0 ONLINE
+  [ "$(status_devs tank)" = "mirror-0 ONLINE
 $V/d2 ONLINE
 $V/d1 ONLINE" ]
   judge tank
@@ -277,9 +257,9 @@ $V/d1 ONLINE" ]
   "$ZINJECT" -d "$V/d0" -e nxio tank >/dev/null
   # Writes meet the pulled device; its probe finds it gone.
   for i in 1 2 3; do head -c 1M /dev/urandom >"$A/tank/g$i"; "$ZPOOL" sync tank; done
-  wait_for tank "spare-0"
+  wait_status tank "spare-0"
   wait_resilvered tank
-  run devs tank
+  run status_devs tank
   [ "${lines[1]}" = "spare-0 DEGRADED" ]
   [ "${lines[2]}" = "$V/d0 UNAVAIL" ]
   [ "${lines[3]}" = "$V/d2 ONLINE" ]
@@ -310,14 +290,14 @@ $V/d1 ONLINE" ]
   oracle_stop
   ZFSD_EXTRA_ARGS="--scrub-delay 20000 --txg-timeout 1" zfsd_start
   [[ $(scan tank) == "resilver in progress since "* ]]
-  [ "$(devs tank | sed -n 1,6p)" = "mirror-0 ONLINE
+  [ "$(status_devs tank | sed -n 1,6p)" = "mirror-0 ONLINE
 $V/d0 ONLINE
 spare-1 ONLINE
 $V/d1 ONLINE
 $V/d2 ONLINE
 spares" ]
   wait_resilvered tank
-  [[ $(config tank | grep -F "$V/d2" | tail -1) == *"INUSE     currently in use" ]]
+  [[ $(status_config tank | grep -F "$V/d2" | tail -1) == *"INUSE     currently in use" ]]
   # d2 holds every block: d0 and d1 out, a fresh import reads it all from the spare.
   "$ZPOOL" offline tank "$V/d0"
   "$ZPOOL" export tank
@@ -341,18 +321,18 @@ spares" ]
   run "$ZDB" -l "$V/s0"
   [[ $output == *"state: 3"* ]]
   [ "$(awk '$1 == "guid:" { print $2; exit }' <<<"$output")" = "$guid" ]
-  [ "$(devs other | tail -2)" = "spares
+  [ "$(status_devs other | tail -2)" = "spares
 $V/s0 AVAIL" ]
-  [ "$(devs tank | tail -2)" = "spares
+  [ "$(status_devs tank | tail -2)" = "spares
 $V/s0 AVAIL" ]
   files "$A/tank" 2
   files "$A/other" 2
   "$ZPOOL" sync tank
   "$ZINJECT" -d "$V/d0" -A fault tank >/dev/null
-  wait_for tank "spare-0"
+  wait_status tank "spare-0"
   wait_resilvered tank
-  [[ $(config tank | grep -F "$V/s0" | tail -1) == *"INUSE     currently in use" ]]
-  [[ $(config other | grep -F "$V/s0" | tail -1) == *"INUSE     in use by pool 'tank'" ]]
+  [[ $(status_config tank | grep -F "$V/s0" | tail -1) == *"INUSE     currently in use" ]]
+  [[ $(status_config other | grep -F "$V/s0" | tail -1) == *"INUSE     in use by pool 'tank'" ]]
   # A side of other faulted now gets no spare: the only one serves tank.
   "$ZINJECT" -d "$V/d2" -A fault other >/dev/null
   "$ZPOOL" sync other
@@ -368,14 +348,14 @@ $V/s0 is part of active pool 'tank'" "$ZPOOL" replace other "$V/d2" "$V/s0"
   wait_resilvered other
   # Given back by tank: its spare label again, AVAIL to both.
   "$ZPOOL" detach tank "$V/s0"
-  [ "$(devs tank | tail -2)" = "spares
+  [ "$(status_devs tank | tail -2)" = "spares
 $V/s0 AVAIL" ]
-  [ "$(devs other | tail -2)" = "spares
+  [ "$(status_devs other | tail -2)" = "spares
 $V/s0 AVAIL" ]
   # Now other may have it.
   "$ZPOOL" replace other "$V/d2" "$V/s0"
   wait_resilvered other
-  [[ $(config tank | grep -F "$V/s0" | tail -1) == *"INUSE     in use by pool 'other'"* ]]
+  [[ $(status_config tank | grep -F "$V/s0" | tail -1) == *"INUSE     in use by pool 'other'"* ]]
   "$ZPOOL" detach other "$V/s0"
   sums=$(cd "$A/other" && sha256sum f*)
   "$ZPOOL" export tank

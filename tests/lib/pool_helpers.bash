@@ -243,3 +243,35 @@ judge() {
   oracle_zdb_clean "$V" "$1"
   oracle_stop
 }
+
+# status_config POOL: zpool status's config block (from the NAME line to the blank line).
+status_config() {
+  "$ZPOOL" status "$1" | awk '/^\tNAME/ { on = 1 } on && NF == 0 { exit } on { print }'
+}
+
+# status_devs POOL: "name state" of every row of the config block but the header and the pool.
+status_devs() {
+  status_config "$1" | awk 'NR > 2 { print (NF > 1 ? $1 " " $2 : $1) }'
+}
+
+# wait_status POOL TEXT: until zpool status shows TEXT (30 s at most).
+wait_status() {
+  for _ in $(seq 150); do
+    [[ $("$ZPOOL" status "$1") == *"$2"* ]] && return 0
+    sleep 0.2
+  done
+  "$ZPOOL" status "$1" >&2
+  return 1
+}
+
+# send_suite_setup N: the send/receive suites' setup: N vdev files of 256M in $V, the
+# altroots $ALT (ours) and $ZALT (zfs-fuse's), the stream directory $S, and zfsd started.
+send_suite_setup() {
+  V=$BATS_TEST_TMPDIR/v
+  ALT=$BATS_TEST_TMPDIR/alt
+  ZALT=$BATS_TEST_TMPDIR/zalt
+  S=$BATS_TEST_TMPDIR/streams
+  mkdir -p "$S"
+  mkvdevs "$V" "$1" 256M
+  zfsd_start
+}
