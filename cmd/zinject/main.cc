@@ -165,6 +165,25 @@ bool NiceNumber(const std::string& t, uint64_t* out) {
 }
 
 // zinject -t data PATH (translate_record): the file's filesystem (the mounted one whose
+// The new handler's number (-q), or print_handler's "Added handler" block of the rows given
+// (names right-aligned in six columns); the daemon's refusal in zinject's words (ENOENT names
+// the pool for the kinds whose handler names one).
+int ReportAdded(const Result<uint64_t>& id, const std::string& pool, bool quiet,
+                const std::vector<std::pair<const char*, std::string>>& rows, bool enoent_is_pool) {
+  if (!id.ok()) {
+    if (lzc::IsConnectError(id.status())) return Fail(id.status().message());
+    if (enoent_is_pool && id.status().code() == ENOENT) return Fail("cannot open '" + pool + "': no such pool");
+    return Fail("failed to add handler: " + id.status().message());
+  }
+  if (quiet) {
+    std::cout << *id << "\n";
+    return kExitOk;
+  }
+  std::printf("Added handler %llu with the following properties:\n", static_cast<unsigned long long>(*id));
+  for (const auto& [name, value] : rows) std::printf("%6s: %s\n", name, value.c_str());
+  return kExitOk;
+}
+
 // device is the file's) and object (its inode number), the range in bytes.
 int InjectData(const std::string& path, const std::string& range, int err, uint32_t freq, bool flush,
                bool quiet, int level, bool dnode) {
@@ -191,27 +210,18 @@ int InjectData(const std::string& path, const std::string& range, int err, uint3
     if (end < start) return Fail("invalid range '" + range + "': must be of the form 'start[,end]'");
   }
   auto id = lzc::InjectData(fs, st.st_ino, start, end, err, freq, flush, level, dnode);
-  if (!id.ok()) {
-    if (lzc::IsConnectError(id.status())) return Fail(id.status().message());
-    return Fail("failed to add handler: " + id.status().message());
-  }
-  if (quiet) {
-    std::cout << *id << "\n";
-  } else {
-    std::printf("Added handler %llu with the following properties:\n", static_cast<unsigned long long>(*id));
-    std::printf("  pool: %s\n", fs.substr(0, fs.find('/')).c_str());
-    std::printf("object: %llu\n", static_cast<unsigned long long>(dnode ? 0 : st.st_ino));
-    std::printf("  type: %s\n", dnode ? "dnode" : "data");
-    std::printf(" level: %d\n", level);
-    if (dnode)
-      std::printf(" range: [%llu, %llu]\n", static_cast<unsigned long long>(st.st_ino * 512),
-                  static_cast<unsigned long long>(st.st_ino * 512 + 511));
-    else if (start == 0 && end == UINT64_MAX)
-      std::printf(" range: all\n");
-    else
-      std::printf(" range: [%llu, %llu]\n", static_cast<unsigned long long>(start), static_cast<unsigned long long>(end));
-  }
-  return kExitOk;
+  std::string span = "all";
+  if (dnode)
+    span = "[" + std::to_string(st.st_ino * 512) + ", " + std::to_string(st.st_ino * 512 + 511) + "]";
+  else if (start != 0 || end != UINT64_MAX)
+    span = "[" + std::to_string(start) + ", " + std::to_string(end) + "]";
+  return ReportAdded(id, fs.substr(0, fs.find('/')), quiet,
+                     {{"pool", fs.substr(0, fs.find('/'))},
+                      {"object", std::to_string(dnode ? 0 : st.st_ino)},
+                      {"type", dnode ? "dnode" : "data"},
+                      {"level", std::to_string(level)},
+                      {"range", span}},
+                     false);
 }
 
 // zinject -b objset:object:level:blkid POOL (translate_raw).
@@ -224,45 +234,22 @@ int InjectRaw(const std::string& raw, const std::string& pool, int err, bool flu
     return kExitError;
   }
   auto id = lzc::InjectRaw(pool, objset, object, static_cast<int>(level), blkid, err, 100, flush);
-  if (!id.ok()) {
-    if (lzc::IsConnectError(id.status())) return Fail(id.status().message());
-    if (id.status().code() == ENOENT) return Fail("cannot open '" + pool + "': no such pool");
-    return Fail("failed to add handler: " + id.status().message());
-  }
-  if (quiet) {
-    std::cout << *id << "\n";
-  } else {
-    std::printf("Added handler %llu with the following properties:\n", static_cast<unsigned long long>(*id));
-    std::printf("  pool: %s\n", pool.c_str());
-    std::printf("objset: %llu\n", objset);
-    std::printf("object: %llu\n", object);
-    std::printf("  type: raw\n");
-    std::printf(" level: %u\n", level);
-    std::printf(" range: [%llu, %llu]\n", blkid, blkid);
-  }
-  return kExitOk;
+  return ReportAdded(id, pool, quiet,
+                     {{"pool", pool},
+                      {"objset", std::to_string(objset)},
+                      {"object", std::to_string(object)},
+                      {"type", "raw"},
+                      {"level", std::to_string(level)},
+                      {"range", "[" + std::to_string(blkid) + ", " + std::to_string(blkid) + "]"}},
+                     true);
 }
 
 // zinject -t TYPE POOL for translate_record's MOS types: the handler names the pool.
 int InjectMos(const std::string& type, const std::string& pool, int err, uint32_t freq, bool flush, bool quiet) {
   auto id = lzc::InjectMos(pool, type, err, freq, flush);
-  if (!id.ok()) {
-    if (lzc::IsConnectError(id.status())) return Fail(id.status().message());
-    if (id.status().code() == ENOENT) return Fail("cannot open '" + pool + "': no such pool");
-    return Fail("failed to add handler: " + id.status().message());
-  }
-  if (quiet) {
-    std::cout << *id << "\n";
-  } else {
-    std::printf("Added handler %llu with the following properties:\n", static_cast<unsigned long long>(*id));
-    std::printf("  pool: %s\n", pool.c_str());
-    std::printf("objset: 0\n");
-    std::printf("object: 0\n");
-    std::printf("  type: %s\n", type.c_str());
-    std::printf(" level: 0\n");
-    std::printf(" range: all\n");
-  }
-  return kExitOk;
+  return ReportAdded(id, pool, quiet,
+                     {{"pool", pool}, {"objset", "0"}, {"object", "0"}, {"type", type}, {"level", "0"}, {"range", "all"}},
+                     true);
 }
 
 }  // namespace
@@ -417,16 +404,7 @@ int main(int argc, char** argv) {
     if (!f.ok()) return Fail(f.message());
   }
   auto id = lzc::InjectAdd(pool, guid, err, iotype, freq);
-  if (!id.ok()) {
-    if (lzc::IsConnectError(id.status())) return Fail(id.status().message());
-    return Fail("failed to add handler: " + id.status().message());
-  }
-  if (quiet) {
-    std::cout << *id << "\n";
-  } else {
-    std::printf("Added handler %llu with the following properties:\n", static_cast<unsigned long long>(*id));
-    std::printf("  pool: %s\n", pool.c_str());
-    std::printf("  vdev: %llx\n", static_cast<unsigned long long>(guid));
-  }
-  return kExitOk;
+  char vdev[32];
+  std::snprintf(vdev, sizeof vdev, "%llx", static_cast<unsigned long long>(guid));
+  return ReportAdded(id, pool, quiet, {{"pool", pool}, {"vdev", vdev}}, false);
 }

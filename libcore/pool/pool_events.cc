@@ -86,35 +86,34 @@ void Pool::PostVdevError(Vdev& leaf, const Vdev::ErrorReport& r) {
   if (r.after != r.before) PostStateChange(log, *this, leaf, r.before, r.after);
 }
 
-void PostRemoved(EventLog* log, const Pool& pool, const Vdev& leaf) {
-  // zfs_post_remove: zfs_post_common's resource event, FM_RESOURCE_REMOVED.
-  if (!log) return;
+namespace {
+
+// zfs_post_common: a resource event's payload for a leaf now in state.
+NvList ResourceEvent(const char* cls, const Pool& pool, const Vdev& leaf, LeafState state) {
   NvList ev;
-  ev.AddString("class", "resource.fs.zfs.removed");
+  ev.AddString("class", cls);
   ev.AddUint64("version", 0);
   ev.AddString("pool", pool.name());
   ev.AddUint64("pool_guid", pool.guid());
   ev.AddUint64("pool_state", kPoolStateActive);
   ev.AddUint64("pool_context", kContextNormal);
   ev.AddUint64("vdev_guid", leaf.guid);
-  ev.AddUint64("vdev_state", VdevStateOf(LeafState::kRemoved));
+  ev.AddUint64("vdev_state", VdevStateOf(state));
   if (!PathOf(leaf).empty()) ev.AddString("vdev_path", PathOf(leaf));
-  log->Post(std::move(ev));
+  return ev;
+}
+
+}  // namespace
+
+void PostRemoved(EventLog* log, const Pool& pool, const Vdev& leaf) {
+  // zfs_post_remove: FM_RESOURCE_REMOVED.
+  if (log) log->Post(ResourceEvent("resource.fs.zfs.removed", pool, leaf, LeafState::kRemoved));
 }
 
 void PostStateChange(EventLog* log, const Pool& pool, const Vdev& leaf, LeafState before,
                      LeafState after) {
   if (!log || before == after) return;
-  NvList st;
-  st.AddString("class", "resource.fs.zfs.statechange");
-  st.AddUint64("version", 0);
-  st.AddString("pool", pool.name());
-  st.AddUint64("pool_guid", pool.guid());
-  st.AddUint64("pool_state", kPoolStateActive);
-  st.AddUint64("pool_context", kContextNormal);
-  st.AddUint64("vdev_guid", leaf.guid);
-  st.AddUint64("vdev_state", VdevStateOf(after));
-  if (!PathOf(leaf).empty()) st.AddString("vdev_path", PathOf(leaf));
+  NvList st = ResourceEvent("resource.fs.zfs.statechange", pool, leaf, after);
   st.AddUint64("vdev_laststate", VdevStateOf(before));
   log->Post(std::move(st));
 }
