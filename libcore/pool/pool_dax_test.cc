@@ -83,6 +83,16 @@ class PoolDaxTest : public ::testing::Test {
       return z.Write(obj, off, b, ZTime{2, 0});
     });
   }
+  // The object number of the root's file `name` (0, and a failure, when there is none).
+  uint64_t Obj(const std::string& fs, const std::string& name) {
+    uint64_t obj = 0;
+    Status s = Do(fs, [&](ZplWriter& z, uint64_t) -> Status {
+      UZFS_ASSIGN(obj, z.Lookup(z.root(), name));
+      return Status::Ok();
+    });
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return obj;
+  }
   Result<Bytes> Read(const std::string& fs, const std::string& name, uint64_t off, uint64_t len) {
     Bytes out;
     Status s = Do(fs, [&](ZplWriter& z, uint64_t) -> Status {
@@ -276,11 +286,8 @@ TEST_F(PoolDaxTest, AMappingPlacesAndSyncsItsExtentsAndHoldsTheFile) {
 TEST_F(PoolDaxTest, APausedMappedDatasetRollsBackAndItsFileIsPlacedAnewWithTheSnapshotsBytes) {
   const Bytes a = Pattern(3 * kMiB, 8);
   ASSERT_TRUE(Write("dx/pm", "f", 0, a).ok());
-  uint64_t obj = 0;
-  ASSERT_TRUE(Do("dx/pm", [&](ZplWriter& z, uint64_t) -> Status {
-    UZFS_ASSIGN(obj, z.Lookup(z.root(), "f"));
-    return Status::Ok();
-  }).ok());
+  const uint64_t obj = Obj("dx/pm", "f");
+  ASSERT_NE(obj, 0u);
   ASSERT_TRUE(pool_->Snapshot({"dx/pm@s"}).ok());
   auto head = pool_->HeadDatasetObj("dx/pm");
   ASSERT_TRUE(head.ok()) << head.status().ToString();
@@ -318,11 +325,8 @@ TEST_F(PoolDaxTest, APausedMappedDatasetRollsBackAndItsFileIsPlacedAnewWithTheSn
 
 TEST_F(PoolDaxTest, AMappingIsKnownByItsDatasetObjectAcrossARename) {
   ASSERT_TRUE(Write("dx/pm", "f", 0, Pattern(3 * kMiB, 11)).ok());
-  uint64_t obj = 0;
-  ASSERT_TRUE(Do("dx/pm", [&](ZplWriter& z, uint64_t) -> Status {
-    UZFS_ASSIGN(obj, z.Lookup(z.root(), "f"));
-    return Status::Ok();
-  }).ok());
+  const uint64_t obj = Obj("dx/pm", "f");
+  ASSERT_NE(obj, 0u);
   auto m = pool_->MapDaxFile("dx/pm", obj, 0, 4 * kMiB);
   ASSERT_TRUE(m.ok()) << m.status().ToString();
   auto gen = pool_->DaxFileGen(m->ds_obj, obj);
@@ -348,11 +352,8 @@ TEST_F(PoolDaxTest, AMappingIsKnownByItsDatasetObjectAcrossARename) {
 
 TEST_F(PoolDaxTest, FencedExtentsAreNotHandedToNewFilesUntilTheFenceIsReleased) {
   ASSERT_TRUE(Write("dx/pm", "f", 0, Pattern(4 * kMiB, 12)).ok());
-  uint64_t obj = 0;
-  ASSERT_TRUE(Do("dx/pm", [&](ZplWriter& z, uint64_t) -> Status {
-    UZFS_ASSIGN(obj, z.Lookup(z.root(), "f"));
-    return Status::Ok();
-  }).ok());
+  const uint64_t obj = Obj("dx/pm", "f");
+  ASSERT_NE(obj, 0u);
   auto m = pool_->MapDaxFile("dx/pm", obj, 0, 4 * kMiB);
   ASSERT_TRUE(m.ok()) << m.status().ToString();
   pool_->UnmapDaxFile(m->ds_obj, obj);
@@ -410,11 +411,8 @@ TEST_F(PoolDaxTest, DaxOnNeedsADaxClass) {
   ASSERT_TRUE((*p)->Export().ok());
   // And a DAX file cannot be mapped through libzfs yet.
   ASSERT_TRUE(Write("dx/pm", "m", 0, Pattern(4096, 6)).ok());
-  uint64_t obj = 0;
-  ASSERT_TRUE(Do("dx/pm", [&](ZplWriter& z, uint64_t) -> Status {
-    UZFS_ASSIGN(obj, z.Lookup(z.root(), "m"));
-    return Status::Ok();
-  }).ok());
+  const uint64_t obj = Obj("dx/pm", "m");
+  ASSERT_NE(obj, 0u);
   EXPECT_EQ(pool_->MapFile("dx/pm", obj).status().code(), ENOTSUP);
 }
 

@@ -71,6 +71,18 @@ read_alone() {
   wait_resilvered "$1"
 }
 
+# judged_alone POOL SIDE LINK: every file of POOL as it is now reads back with SIDE offline
+# (read_alone), and zfs-fuse's zdb -bcc finds the exported pool clean.
+judged_alone() {
+  local sums
+  sums=$(cd "$A/$1" && sha256sum -- *)
+  read_alone "$1" "$2" "$3" "$sums"
+  "$ZPOOL" export "$1"
+  oracle_start
+  oracle_zdb_clean "$DEVS" "$1"
+  oracle_stop
+}
+
 @test "removal: a loop device of a mirror detached under writes goes REMOVED; the pool runs on DEGRADED; the device is let go; zfs-fuse's zdb is clean" {
   mirror_of_loops tank
   "$ZPOOL" events -c >/dev/null
@@ -138,12 +150,7 @@ $(basename "$L1")p1 ONLINE" ]
   [[ $output == *"name: 'tank'"* ]]
   run "$ZPOOL" events -H tank
   [[ $output == *"sysevent.fs.zfs.resilver_start"* ]]
-  sums=$(cd "$A/tank" && sha256sum -- *)
-  read_alone tank "${L0}p1" l0 "$sums"
-  "$ZPOOL" export tank
-  oracle_start
-  oracle_zdb_clean "$DEVS" tank
-  oracle_stop
+  judged_alone tank "${L0}p1" l0
 }
 
 @test "autoreplace: the removed device coming back with its labels is onlined whatever autoreplace says and resilvered from its DTL" {
@@ -165,10 +172,5 @@ $(basename "$L1")p1 ONLINE" ]
 $(basename "$L0")p1 ONLINE
 $(basename "$L1")p1 ONLINE" ]
   [ "$("$ZPOOL" get -H -o value autoreplace tank)" = off ]
-  sums=$(cd "$A/tank" && sha256sum -- *)
-  read_alone tank "${L0}p1" l0 "$sums"
-  "$ZPOOL" export tank
-  oracle_start
-  oracle_zdb_clean "$DEVS" tank
-  oracle_stop
+  judged_alone tank "${L0}p1" l0
 }
