@@ -156,8 +156,9 @@ class DatasetOps {
   // dataset_recv_repl.cc: the target's tree under tofs as gather_nvlist describes a sender's.
   Result<std::vector<ReplFs>> GatherLocal(const std::string& tofs, const std::string& fromsnap,
                                           bool recursive);
-  // guid_to_name: the snapshot with this guid below target, else anywhere in its pool; "".
-  std::string GuidToName(const std::string& target, uint64_t guid);
+  // guid_to_name: the snapshot with this guid below target, else (unless below_only)
+  // anywhere in its pool; "".
+  std::string GuidToName(const std::string& target, uint64_t guid, bool below_only = false);
   // recv_incremental_replication: destroys (force) and renames of the tree under tofs that
   // make it the stream's, in passes while they make progress; zfs receive -v's lines in
   // *log, errors to print in *errors. True when something could not be done (a soft error).
@@ -169,8 +170,9 @@ class DatasetOps {
   void SetReceivedProps(const std::string& name, const NvList& props,
                         std::vector<std::string>* warnings);
   // zfs_ioc_recv's restore of origprops after a failed stream: fs's received and local
-  // properties made what orig (DatasetProps before the stream's were set) lists.
-  void RestoreProps(const std::string& fs, const std::vector<Pool::DsProp>& orig);
+  // properties made what orig (DatasetProps before the stream's were set) lists; first: fs had
+  // no "$hasrecvd" mark before (the mark is taken away again).
+  void RestoreProps(const std::string& fs, const std::vector<Pool::DsProp>& orig, bool first);
   PoolTable* t_;
   MountTable* m_;
 };

@@ -293,17 +293,18 @@ void DatasetOps::SetReceivedProps(const std::string& name, const NvList& props,
     warnings->push_back("cannot receive " + prop + " property on " + name + ": " + e.message());
 }
 
-void DatasetOps::RestoreProps(const std::string& fs, const std::vector<Pool::DsProp>& orig) {
+void DatasetOps::RestoreProps(const std::string& fs, const std::vector<Pool::DsProp>& orig, bool first) {
   // zfs_ioc_recv on an error: clear_received_props of the stream's, then the original
   // received values as received and (what a first receive cleared) the local ones as local.
-  // The "$hasrecvd" mark the receive set stays (dsl_prop_unset_hasrecvd is not built).
+  // After a failed first receive with properties the "$hasrecvd" mark it set goes too
+  // (dsl_prop_unset_hasrecvd), so the next receive again replaces the local values.
   std::string pool = fs.substr(0, fs.find_first_of("/@"));
   (void)t_->With(pool, [&](Pool& p) -> Status {
     std::vector<std::pair<std::string, std::string>> recvd;
     for (const Pool::DsProp& d : orig)
       if (d.received != "-") recvd.emplace_back(d.name, d.received);
     std::vector<std::pair<std::string, Status>> errors;
-    (void)p.ReceiveProps(fs, recvd, &errors);
+    if (p.ReceiveProps(fs, recvd, &errors).ok() && first) (void)p.UnsetHasRecvd(fs);
     for (const Pool::DsProp& d : orig)
       if (d.source == "local") (void)p.SetDatasetProp(fs, d.name, d.value);
     return Status::Ok();
@@ -459,12 +460,14 @@ Status DatasetOps::ReceiveOne(int fd, const uint8_t* rec, const DrrRecord& begin
   // applied to the new data" (compression, checksum, copies, recordsize), an existing
   // filesystem's too, whose values before (origprops) are put back if the stream fails.
   std::vector<Pool::DsProp> origprops;
-  bool restore_props = false;
+  bool restore_props = false, first_recvd_props = false;
   if (info && prop_warnings) {
     if (const ReplFs* f = info->FindSnap(b->toguid, nullptr)) {
       if (existing)
         restore_props = t_->With(pool, [&](Pool& p) -> Status {
                             UZFS_ASSIGN(origprops, p.DatasetProps(fs));
+                            UZFS_ASSIGN(bool has, p.HasRecvdProps(fs));
+                            first_recvd_props = !has;
                             return Status::Ok();
                           }).ok();
       SetReceivedProps(fs, f->props, prop_warnings);
@@ -472,8 +475,9 @@ Status DatasetOps::ReceiveOne(int fd, const uint8_t* rec, const DrrRecord& begin
     }
   }
   // restore_write_byref's guid_to_ds_map: the snapshots a deduplicated stream's WRITE_BYREF
-  // records name, found as guid_to_name finds them (below the target first); the stream's own
-  // toguid is the objset being received.
+  // records name, found among the named target's and its descendants' snapshots (as
+  // find_ds_by_guid fills it from drc_top_ds); the stream's own toguid is the objset being
+  // received.
   std::map<uint64_t, std::string> refsnaps;
   s = ReadRecords(fd, swap, &zc, &bytes, [&](const DrrRecord& r, ByteSpan payload) {
     if (r.type != kDrrWriteByref)
@@ -481,7 +485,7 @@ Status DatasetOps::ReceiveOne(int fd, const uint8_t* rec, const DrrRecord& begin
     std::string refsnap;
     if (r.refguid != r.toguid) {
       auto it = refsnaps.find(r.refguid);
-      if (it == refsnaps.end()) it = refsnaps.emplace(r.refguid, GuidToName(target, r.refguid)).first;
+      if (it == refsnaps.end()) it = refsnaps.emplace(r.refguid, GuidToName(target, r.refguid, true)).first;
       if (it->second.empty()) return Status::Error(EINVAL, "invalid backup stream");
       refsnap = it->second;
     }
@@ -504,7 +508,7 @@ Status DatasetOps::ReceiveOne(int fd, const uint8_t* rec, const DrrRecord& begin
     // Nothing half-made stays (dmu_recv_stream's dsl_dataset_destroy of what it created;
     // for an existing target, the temporary clone).
     (void)t_->With(pool, [&](Pool& p) { return p.RecvAbort(st); });
-    if (restore_props) RestoreProps(fs, origprops);
+    if (restore_props) RestoreProps(fs, origprops, first_recvd_props);
     if (s.message().rfind("cannot ", 0) == 0) {
       if (incremental && s.message().rfind(kRecvNew, 0) == 0)
         return Status::Error(s.code(), kRecvIncr + s.message().substr(std::string(kRecvNew).size()));

@@ -57,13 +57,15 @@ Result<std::vector<ReplFs>> DatasetOps::GatherLocal(const std::string& tofs,
   return out;
 }
 
-std::string DatasetOps::GuidToName(const std::string& target, uint64_t guid) {
-  // guid_to_name: below the named target first, then the whole pool.
-  std::string pool = target.substr(0, target.find_first_of("/@"));
+std::string DatasetOps::GuidToName(const std::string& named, uint64_t guid, bool below_only) {
+  // guid_to_name: below the named target first, then the whole pool. below_only: only the
+  // target and its descendants (find_ds_by_guid's dmu_objset_find from drc_top_ds).
+  std::string pool = named.substr(0, named.find_first_of("/@"));
+  const std::string target = below_only ? named.substr(0, named.find('@')) : named;
   std::string found;
   (void)t_->With(pool, [&](Pool& p) -> Status {
     UZFS_ASSIGN(auto all, p.Datasets());
-    for (int round = 0; round < 2 && found.empty(); round++) {
+    for (int round = 0; round < (below_only ? 1 : 2) && found.empty(); round++) {
       if (round == 0 && target.find('@') != std::string::npos) continue;
       for (const auto& d : all) {
         if (d.snapshot || (round == 0 && !Below(d.name, target) && d.name != target)) continue;

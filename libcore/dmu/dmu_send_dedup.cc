@@ -2,6 +2,9 @@
 // ddt_update).
 #include "libcore/dmu/dmu_send_dedup.h"
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <cerrno>
 
 #include "libcore/base/checksum.h"
@@ -15,6 +18,12 @@ Status Bad() { return Status::Error(EINVAL, "invalid backup stream"); }
 constexpr uint64_t kMaxWrite = 16 << 20;  // a bound on one WRITE's data (a DAX extent is 2 MiB)
 
 }  // namespace
+
+uint64_t DedupFilter::DefaultBound() {
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  const uint64_t physmem = pages > 0 && page > 0 ? uint64_t(pages) * uint64_t(page) : 0;
+  return std::max<uint64_t>(physmem * 20 / 100, uint64_t{128} << 20);
+}
 
 Status DedupFilter::Put(ByteSpan b, bool cksum) {
   if (cksum) Fletcher4Incremental(b, &zc_);  // cksum_and_write
@@ -67,8 +76,12 @@ Status DedupFilter::Run(const ReadFull& read) {
         }
         Key k{r.key_cksum.word[0], r.key_cksum.word[1], r.key_cksum.word[2], r.key_cksum.word[3],
               r.key_prop};
-        auto [it, fresh] = ddt_.try_emplace(k, Ref{r.toguid, r.object, r.offset});
-        if (fresh) {
+        auto it = ddt_.find(k);
+        if (it == ddt_.end()) {
+          if (ddt_.size() < max_entries_)
+            ddt_.emplace(k, Ref{r.toguid, r.object, r.offset});
+          else
+            full_ = true;
           r.Encode(rec);
           UZFS_TRY(Put(ByteSpan(rec, kDrrSize)));
           UZFS_TRY(Put(data));

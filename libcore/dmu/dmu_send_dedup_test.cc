@@ -140,5 +140,34 @@ TEST(DmuSendDedup, UnknownRecordsAndShortStreamsAreRefused) {
   EXPECT_FALSE(g.Run(read).ok());
 }
 
+TEST(DmuSendDedup, AFullTableKeepsDedupingWithTheEntriesItHas) {
+  // Room for one entry (ddt_hash_append's bound): a is in the table, b never gets in.
+  Bytes a(4096, 0x33), b(4096, 0x44), in;
+  Substream(&in, 100, a, b);
+  Bytes out;
+  DedupFilter f(
+      [&](ByteSpan x) {
+        out.insert(out.end(), x.begin(), x.end());
+        return Status::Ok();
+      },
+      DedupFilter::kEntryBytes);
+  size_t pos = 0;
+  ASSERT_TRUE(f.Run([&](uint8_t* p, size_t n) {
+                 if (pos + n > in.size()) return false;
+                 std::memcpy(p, in.data() + pos, n);
+                 pos += n;
+                 return true;
+               }).ok());
+  auto rs = Records(out);
+  ASSERT_EQ(7u, rs.size());
+  EXPECT_EQ(kDrrWrite, rs[2].type);       // a
+  EXPECT_EQ(kDrrWriteByref, rs[3].type);  // a again: in the table
+  EXPECT_EQ(kDrrWrite, rs[4].type);       // b: the table is full
+  EXPECT_EQ(kDrrWrite, rs[5].type);       // b again: written whole, not lost
+  EXPECT_EQ(1u, f.byref_count());
+  EXPECT_TRUE(f.table_full());
+  EXPECT_GE(DedupFilter::DefaultBound(), uint64_t{128} << 20);
+}
+
 }  // namespace
 }  // namespace uzfs

@@ -481,6 +481,11 @@ class Pool : public BlockReader {
   // that cannot be set is named in *errors with its error; the rest are set.
   Status ReceiveProps(const std::string& name, const std::vector<std::pair<std::string, std::string>>& props,
                       std::vector<std::pair<std::string, Status>>* errors);
+  // dsl_prop_get_hasrecvd / dsl_prop_unset_hasrecvd: whether a filesystem has the mark a
+  // receive with properties leaves; a failed first such receive takes it away again, so the
+  // next one again replaces the local values.
+  Result<bool> HasRecvdProps(const std::string& name);
+  Status UnsetHasRecvd(const std::string& name);
 
   // Pool history (spa_history_log); records as `zpool history` prints them.
   Status LogHistory(const std::string& command, uint64_t uid = 0);

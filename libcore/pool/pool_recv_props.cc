@@ -103,4 +103,24 @@ Status Pool::ReceiveProps(const std::string& name,
   return Status::Ok();
 }
 
+Result<bool> Pool::HasRecvdProps(const std::string& name) {
+  std::lock_guard<std::mutex> l(mu_);
+  UZFS_ASSIGN(DsRef ref, ResolveDataset(name));
+  if (version_ < kSpaVersionRecvdProps || ref.snapshot) return false;
+  UZFS_ASSIGN(DslDirPhys dd, LoadDir(*mos_, ref.dir));
+  UZFS_ASSIGN(auto has, mos_zaps_->Lookup(dd.props_zapobj, "$hasrecvd"));
+  return has.has_value();
+}
+
+Status Pool::UnsetHasRecvd(const std::string& name) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (readonly_) return Status::Error(EROFS, "pool is read-only");
+  UZFS_ASSIGN(DsRef ref, ResolveDataset(name));
+  if (version_ < kSpaVersionRecvdProps || ref.snapshot) return Status::Ok();
+  UZFS_ASSIGN(DslDirPhys dd, LoadDir(*mos_, ref.dir));
+  Status s = mos_zaps_->Remove(dd.props_zapobj, "$hasrecvd");
+  if (!s.ok() && s.code() != ENOENT) return s;
+  return RefreshPolicies();
+}
+
 }  // namespace uzfs

@@ -377,3 +377,31 @@ describe_repl() {
   oracle_zdb_clean "$V" tank
   oracle_stop
 }
+
+@test "zfs receive: a failed first receive with properties takes its \$hasrecvd mark away; the next one replaces the local values" {
+  "$ZPOOL" create -R "$ALT" tank "$V/d0"
+  "$ZFS" create -o compression=gzip tank/fs
+  m=$(mountpoint_of "$ZFS" tank/fs)
+  echo a >"$m/a"
+  "$ZFS" snapshot tank/fs@s1
+  "$ZFS" send tank/fs@s1 >"$S/full"  # no properties: the copy gets no received ones
+  yes uzfs | head -c 4M >"$m/text"
+  "$ZFS" snapshot tank/fs@s2
+  "$ZFS" send -R -I @s1 tank/fs@s2 >"$S/inc"
+  "$ZFS" create tank/dst
+  "$ZFS" receive tank/dst/fs <"$S/full"
+  "$ZFS" set atime=off tank/dst/fs
+  head -c $(($(stat -c %s "$S/inc") - 200000)) "$S/inc" >"$S/short"
+  run "$ZFS" receive -d tank/dst <"$S/short"
+  [ "$status" -eq 1 ]
+  [ "$("$ZFS" get -H -o value,source atime,compression tank/dst/fs | tr '\n' ' ')" = "off	local off	default " ]
+  # Still the first receive with properties (zfs_ioc_recv's first_recvd_props): it clears
+  # the local values, so atime is the default again and compression the received gzip.
+  "$ZFS" receive -d tank/dst <"$S/inc"
+  [ "$("$ZFS" get -H -o value,source atime,compression tank/dst/fs | tr '\n' ' ')" = "on	default gzip	received " ]
+  [ "$(tree_sum "$(mountpoint_of "$ZFS" tank/dst/fs)")" = "$(tree_sum "$m")" ]
+  "$ZPOOL" export tank
+  oracle_start
+  oracle_zdb_clean "$V" tank
+  oracle_stop
+}
