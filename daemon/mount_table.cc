@@ -34,6 +34,9 @@ Result<MountTable::MountProps> MountTable::PropsOf(const std::string& fs, Pool**
       else if (pr.name == "setuid") mp.setuid = pr.value == "on";
       else if (pr.name == "devices") mp.devices = pr.value == "on";
     }
+    // A pool imported read-only mounts its filesystems read-only (zfs_mount's
+    // spa_writeable check).
+    if (auto ro = p.GetProp("readonly"); ro.ok() && ro->value == "on") mp.readonly = true;
     return Status::Ok();
   });
   if (!s.ok()) return s;

@@ -442,6 +442,9 @@ Status Pool::SyncLocked(uint64_t state, std::unique_lock<std::mutex>* release) {
 }
 
 Status Pool::Sync() {
+  // A pool imported read-only writes nothing: there is no txg to wait for (txg_wait_synced
+  // returns at once when !spa_writeable).
+  if (readonly_) return Status::Ok();
   if (pre_sync_) pre_sync_(*this);
   std::lock_guard<std::mutex> one(sync_mu_);
   UZFS_TRY(WriteEarly());
@@ -454,8 +457,11 @@ Status Pool::Export() {
   std::lock_guard<std::mutex> l(mu_);
   // A client's mapping of a DAX file is the device itself: nothing can take it back.
   if (!dax_maps_.empty()) return Status::Error(EBUSY, "pool is busy: a DAX file is mapped");
-  config_dirty_ = true;
-  UZFS_TRY(SyncLocked(kPoolStateExported));
+  // spa_export_common writes the labels' exported state only when the pool is writable.
+  if (!readonly_) {
+    config_dirty_ = true;
+    UZFS_TRY(SyncLocked(kPoolStateExported));
+  }
   closed_ = true;
   spare_registry::DropPool(guid_);
   if (arc_) arc_->DropPool(guid_);

@@ -259,7 +259,9 @@ Status Pool::WithZpl(const std::string& fs,
     if (reserve) StepAsideForSync();
     Status s = [&]() -> Status {
       std::lock_guard<std::mutex> l(mu_);
-      if (readonly_) return Status::Error(EROFS, "pool is read-only");
+      // A pool imported read-only serves lookups and reads (its mounts are read-only, so
+      // nothing reaches here to change it); anything that reserves space is a change.
+      if (readonly_ && reserve) return Status::Error(EROFS, "pool is read-only");
       if (!failed_.ok()) return failed_;
       uint64_t dir = 0, ds_obj = 0;
       UZFS_TRY(ResolveFs(fs, &dir, &ds_obj));

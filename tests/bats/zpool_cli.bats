@@ -295,6 +295,30 @@ $(printf '\t    %-*s  %s' $((w - 4)) "$V/d1" ONLINE)" "$ZPOOL" import -d "$V"
   [[ "$output" == *"state: DEGRADED"* ]]
 }
 
+@test "cli: import -o readonly=on: files readable, changes refused, nothing written" {
+  A=$BATS_TEST_TMPDIR/alt
+  "$ZPOOL" create -R "$A" tank "$V/d0"
+  "$ZFS" create tank/fs
+  echo hi >"$A/tank/f"
+  echo there >"$A/tank/fs/g"
+  "$ZPOOL" export tank
+  before=$(sha256sum <"$V/d0")
+  "$ZPOOL" import -d "$V" -o readonly=on -R "$A" tank
+  [ "$(cat "$A/tank/f" "$A/tank/fs/g")" = "$(printf 'hi\nthere')" ]
+  run touch "$A/tank/new"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"Read-only file system"* ]]
+  [ "$("$ZFS" get -H -o value,source readonly tank/fs)" = "$(printf 'on\ttemporary')" ]
+  expect 1 "cannot create 'tank/x': pool is read-only" "$ZFS" create tank/x
+  expect 1 "cannot create snapshot 'tank/fs@s': pool is read-only" "$ZFS" snapshot tank/fs@s
+  "$ZPOOL" export tank
+  # Neither the import nor the export wrote a byte (no history, no labels, no txg).
+  [ "$(sha256sum <"$V/d0")" = "$before" ]
+  "$ZPOOL" import -d "$V" -R "$A" tank
+  echo more >>"$A/tank/f"
+  [ "$(cat "$A/tank/f")" = "$(printf 'hi\nmore')" ]
+}
+
 @test "cli: history, sync and version" {
   expect 1 "cannot open 'nope': no such pool" "$ZPOOL" history nope
   expect 1 "cannot open 'nope': no such pool" "$ZPOOL" sync nope
