@@ -109,8 +109,8 @@ mkclone() {
   "$ZF_ZFS" create zpool1/busy
   run "$ZF_ZFS" receive zpool1/busy <"$S/clone"
   exists_theirs="$status ${output//zpool1/X}"
-  "$ZF_ZPOOL" export zpool1
-  "$ZF_ZPOOL" destroy zpool2
+  oracle_unbusy "$ZF_ZPOOL" export zpool1
+  oracle_unbusy "$ZF_ZPOOL" destroy zpool2
   oracle_stop
   "$ZPOOL" create -R "$ALT" tank "$V/d0"
   run "$ZFS" receive tank/cl <"$S/clone"

@@ -45,6 +45,22 @@ oracle_zdb_clean() {
   fi
 }
 
+# oracle_unbusy CMD...: runs one of zfs-fuse's commands that a mount still settling after a
+# failed receive can refuse for a moment ("pool is busy", "dataset is busy"): tried again
+# for up to 5 s while it says so; any other failure is returned at once.
+oracle_unbusy() {
+  local out rc _
+  for _ in $(seq 25); do
+    rc=0
+    out=$("$@" 2>&1) || rc=$?
+    [ $rc -eq 0 ] && return 0
+    [[ $out == *"is busy"* ]] || break
+    sleep 0.2
+  done
+  echo "$* (exit $rc): $out" >&2
+  return $rc
+}
+
 # mountpoint_of BIN FS: where BIN's daemon (our zfs or zfs-fuse's) mounted FS (waits for
 # the mount).
 mountpoint_of() {
