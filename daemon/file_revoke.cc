@@ -115,6 +115,8 @@ void FileService::RevokeDaxPast(Pool& pool, uint64_t ds_obj, uint64_t obj, uint6
     for (size_t i = 0; i < m->dax_extents.size() && first + i < keep; i++) kept.push_back(m->dax_extents[i]);
     m->dax_extents = std::move(kept);
   }
+  // What the clients gave up leaves the book (a failure only keeps more fenced).
+  for (auto& [m, cl] : DaxMappings(pool.name(), ds_obj, obj)) (void)RecordDax(m->session, m->pool_guid);
 }
 
 void FileService::RevokeForGood(Pool& pool, const std::shared_ptr<Mapping>& m, Client& cl) {
@@ -127,8 +129,11 @@ void FileService::RevokeForGood(Pool& pool, const std::shared_ptr<Mapping>& m, C
   if (Status s = AskClient(cl, *m, a); !s.ok()) {
     SeverDax(pool, *m, s);
   } else {
-    std::lock_guard<std::mutex> l(map_mu_);
-    m->dax_extents.clear();
+    {
+      std::lock_guard<std::mutex> l(map_mu_);
+      m->dax_extents.clear();
+    }
+    (void)RecordDax(m->session, m->pool_guid);
   }
   if (TakeDaxHold(*m)) pool.UnmapDaxFile(m->dax_ds, m->obj);
 }
@@ -229,6 +234,11 @@ Status FileService::WithDaxPaused(Pool& pool, const std::vector<std::string>& fs
         std::lock_guard<std::mutex> l(map_mu_);
         m->dax_extents.insert(m->dax_extents.end(), now_mapped.begin(), now_mapped.end());
       }
+      // On file before the client is told of them (zfsd may die right after).
+      if (Status r = RecordDax(m->session, m->pool_guid); !r.ok()) {
+        for (int x : fds) ::close(x);
+        return r;
+      }
       NvList a;
       a.AddString("kind", "resume");
       a.AddUint64Array("extents", std::move(ext));
@@ -238,8 +248,11 @@ Status FileService::WithDaxPaused(Pool& pool, const std::vector<std::string>& fs
                          : Status::Error(E2BIG, "the file's extents are on too many dax devices");
       for (int x : fds) ::close(x);
       if (asked.ok()) {
-        std::lock_guard<std::mutex> l(map_mu_);
-        m->dax_extents = std::move(now_mapped);
+        {
+          std::lock_guard<std::mutex> l(map_mu_);
+          m->dax_extents = std::move(now_mapped);
+        }
+        (void)RecordDax(m->session, m->pool_guid);
       }
       return asked;
     }();
