@@ -94,7 +94,7 @@ TEST_F(DaxFenceBookTest, LiveOnFileBeforeUpdateReturnsAndSeveredByTheNextZfsd) {
     ASSERT_TRUE(book.Update(7, 0xabc, [&] { return std::make_pair(proc, ext); }).ok());
     auto f = OnFile();
     ASSERT_EQ(f.size(), 1u);
-    EXPECT_EQ(f[{0xabc, static_cast<uint64_t>(c)}], ext);
+    EXPECT_EQ((f[{0xabc, static_cast<uint64_t>(c)}]), ext);
     // Live, not severed: nothing to fence in this zfsd's imports.
     EXPECT_TRUE(book.Severed(0xabc).empty());
   }
