@@ -192,3 +192,41 @@ fence_check() {
   "$ZPOOL" import -d "$V" tank
   fence_check
 }
+
+@test "dax=on: a writer severed by zfs snapshot cannot change the snapshot: the file moves to copies, the old extents stay the client's alone" {
+  "$ZPOOL" create -o cachefile=none -m "$MNT" tank "$V/d0" dax "$V/p0"
+  "$ZFS" create -o dax=on tank/pm
+  F=$MNT/pm/f
+  head -c $((4 << 20)) /dev/urandom >"$F"
+  want=$(dax_sum "$F")
+  rm -f "$T/ready"
+  python3 "$UZFS_ROOT/tests/lib/map_client.py" "$UZFS_BUILD/libzfs/libuzfs_file.so" \
+    dax-hold "$F" "$T/ready" "$T/go" &
+  mapper=$!
+  wait_file "$T/ready"
+  read -r addr size <"$T/ready"
+  [ "$size" = $((4 << 20)) ]
+  kill -STOP "$mapper"
+  "$ZFS" snapshot tank/pm@s  # the stopped client does not answer the pause: severed after 5 s
+  # The severed client stores into every byte it maps: through /proc/PID/mem, so that its
+  # library, stopped, cannot drop the mapping first (the kernel's mapping is what it stores
+  # through, whatever zfsd does).
+  python3 -c 'import sys; pid, addr, size = map(int, sys.argv[1:])
+f = open(f"/proc/{pid}/mem", "r+b", buffering=0); f.seek(addr); f.write(b"\xab" * size)' \
+    "$mapper" "$addr" "$size"
+  # Its stores reached the device (the extents it had mapped)...
+  python3 -c 'import sys; sys.exit(0 if b"\xab" * (2 << 20) in open(sys.argv[1], "rb").read() else 1)' "$V/p0"
+  # ...but neither the snapshot nor the file, which moved to copies before the snapshot.
+  [ "$(dax_sum "$MNT/pm/.zfs/snapshot/s/f")" = "$want" ]
+  [ "$(dax_sum "$F")" = "$want" ]
+  # Allocated: the file's 2 copies, which the snapshot shares; the 2 the client holds are
+  # free on disk, only fenced while it lives.
+  "$ZPOOL" sync tank
+  [ "$(dax_alloc)" = $((4 << 20)) ]
+  kill -KILL "$mapper"
+  wait "$mapper" || true
+  mapper=
+  dax_zdb_clean
+  [ "$(dax_sum "$MNT/pm/.zfs/snapshot/s/f")" = "$want" ]
+  [ "$(dax_sum "$F")" = "$want" ]
+}
