@@ -185,11 +185,12 @@ Status FileService::WithDaxPaused(Pool& pool, const std::vector<std::string>& fs
     gen[i] = g.ok() ? *g : 0;
     NvList a;
     a.AddString("kind", "pause");
-    if (Status s = AskClient(*cl, *m, a); s.ok()) {
+    Status asked = AskClient(*cl, *m, a);
+    if (asked.ok()) {
       paused[i] = true;
       continue;
     }
-    SeverDax(pool, *m, s);  // its extents fenced: it may store into them until it exits
+    SeverDax(pool, *m, asked);  // its extents fenced: it may store into them until it exits
     if (!m->writable) continue;
     // A severed writer's stores must not reach what the body makes (a snapshot would share
     // the extents): the file moves to copies of them, made now; the old extents, freed and

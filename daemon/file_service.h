@@ -56,7 +56,9 @@
 //
 // Locks: map_mu_ guards the mapping tables. Never call into a pool while holding it (the
 // pool's sync calls Protect, which takes it, under the pool lock). ra_mu_ guards the prefetch
-// queue and every mapping's stream; it is taken alone (never with map_mu_ or a pool).
+// queue and every mapping's stream; it is taken alone (never with map_mu_ or a pool). The
+// fence book's lock (DaxFenceBook) is taken before map_mu_ (RecordDax gathers under both),
+// so the book is never called with map_mu_ held; it may be called under a pool lock.
 #pragma once
 
 #include <atomic>
