@@ -19,8 +19,9 @@ Status FileService::MmapDax(const Caller& c, const std::shared_ptr<Client>& cl,
                             const std::string& pool, const std::string& fs, uint64_t obj,
                             uint64_t off, uint64_t len, bool writable, NvList* out) {
   Pool::DaxMap dm;
-  uint64_t size = 0;
+  uint64_t size = 0, guid = 0;
   UZFS_TRY(pools_->With(pool, [&](Pool& p) -> Status {
+    guid = p.guid();
     UZFS_ASSIGN(dm, p.MapDaxFile(fs, obj, off, len));
     return Status::Ok();
   }));
@@ -53,11 +54,19 @@ Status FileService::MmapDax(const Caller& c, const std::shared_ptr<Client>& cl,
   m->writable = writable;
   m->dax = true;
   m->dax_ds = dm.ds_obj;
+  m->pool_guid = guid;
   for (const Pool::DaxExtent& e : dm.extents) m->dax_extents.push_back({e.vdev, e.dva_off});
   {
     std::lock_guard<std::mutex> l(map_mu_);
     m->id = next_map_++;
     maps_[m->id] = m;
+  }
+  // On file before the client can map anything: zfsd may die the moment it answers, and
+  // the next one must still know this process may store into these extents.
+  if (Status s = RecordDax(cl->session, guid); !s.ok()) {
+    for (int x : fds) ::close(x);
+    RemoveMapping(m);
+    return s;
   }
   // The client's revoke channel goes with its first DAX mapping (file_revoke.cc); without
   // room for it among the descriptors the mapping has none: a revocation severs it.

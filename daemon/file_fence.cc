@@ -6,13 +6,11 @@
 // (Pool::FenceDaxExtents): freed as usual (rollback, truncate, destroy -f), but never handed
 // to a new file while that process lives. The library excludes its DAX mappings from fork
 // (MADV_DONTFORK), so the process that connected is the only one that can hold them.
-#include <poll.h>
-#include <signal.h>
+// Every extent a client may map is also in the fence book (dax_fence_book.h) before it is
+// handed out, so the fences outlive an export of the pool and zfsd itself: a new import
+// fences what the book says severed processes still map (ApplyFences).
 #include <sys/socket.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <map>
 
 #include <spdlog/spdlog.h>
@@ -22,23 +20,35 @@
 
 namespace uzfs {
 
-bool FileService::Process::Alive() const {
-  if (pidfd >= 0) {
-    // A pidfd polls readable once the process has exited.
-    struct pollfd p = {pidfd, POLLIN, 0};
-    return ::poll(&p, 1, 0) == 0;
-  }
-  return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM);
-}
-
 std::shared_ptr<const FileService::Process> FileService::PeerProcess(int conn_fd) {
-  auto p = std::make_shared<Process>();
   struct ucred cred = {};
   socklen_t len = sizeof cred;
-  if (::getsockopt(conn_fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || cred.pid <= 0) return p;
-  p->pid = cred.pid;
-  p->pidfd = static_cast<int>(::syscall(SYS_pidfd_open, cred.pid, 0));
-  return p;
+  if (::getsockopt(conn_fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || cred.pid <= 0)
+    return std::make_shared<Process>();
+  auto p = DaxProcess::Open(cred.pid);
+  return p ? p : std::make_shared<Process>();
+}
+
+Status FileService::RecordDax(uint64_t session, uint64_t guid) {
+  if (!book_) return Status::Ok();
+  return book_->Update(session, guid, [&]() {
+    std::pair<DaxFenceBook::Proc, DaxFenceBook::Extents> now;
+    std::lock_guard<std::mutex> l(map_mu_);
+    if (auto c = clients_.find(session); c != clients_.end()) now.first = c->second->proc;
+    for (auto& [id, m] : maps_)
+      if (m->dax && m->session == session && m->pool_guid == guid)
+        now.second.insert(m->dax_extents.begin(), m->dax_extents.end());
+    return now;
+  });
+}
+
+void FileService::ApplyFences(Pool& pool) {
+  if (!book_) return;
+  for (auto& [proc, extents] : book_->Severed(pool.guid())) {
+    spdlog::info("pool {}: fencing {} DAX extents until process {} exits", pool.name(), extents.size(),
+                 proc->pid);
+    pool.FenceDaxExtents({extents.begin(), extents.end()}, [proc] { return proc->Alive(); });
+  }
 }
 
 void FileService::FenceSession(Pool& pool, uint64_t session, bool only_live) {
@@ -61,6 +71,11 @@ void FileService::FenceSession(Pool& pool, uint64_t session, bool only_live) {
     return;
   }
   if (!proc->Alive()) return;
+  if (book_) {
+    // On file first: the fence must outlive an export of the pool and zfsd.
+    if (Status s = book_->Sever(proc, pool.guid(), {extents.begin(), extents.end()}); !s.ok())
+      spdlog::error("session {}: {}", session, s.ToString());
+  }
   spdlog::info("session {}: fencing {} DAX extents of pool {} until process {} exits", session,
                extents.size(), pool.name(), proc->pid);
   pool.FenceDaxExtents(std::move(extents), [proc] { return proc->Alive(); });

@@ -115,6 +115,8 @@ void FileService::RevokeDaxPast(Pool& pool, uint64_t ds_obj, uint64_t obj, uint6
     for (size_t i = 0; i < m->dax_extents.size() && first + i < keep; i++) kept.push_back(m->dax_extents[i]);
     m->dax_extents = std::move(kept);
   }
+  // What the clients gave up leaves the book (a failure only keeps more fenced).
+  for (auto& [m, cl] : DaxMappings(pool.name(), ds_obj, obj)) (void)RecordDax(m->session, m->pool_guid);
 }
 
 void FileService::RevokeForGood(Pool& pool, const std::shared_ptr<Mapping>& m, Client& cl) {
@@ -127,8 +129,11 @@ void FileService::RevokeForGood(Pool& pool, const std::shared_ptr<Mapping>& m, C
   if (Status s = AskClient(cl, *m, a); !s.ok()) {
     SeverDax(pool, *m, s);
   } else {
-    std::lock_guard<std::mutex> l(map_mu_);
-    m->dax_extents.clear();
+    {
+      std::lock_guard<std::mutex> l(map_mu_);
+      m->dax_extents.clear();
+    }
+    (void)RecordDax(m->session, m->pool_guid);
   }
   if (TakeDaxHold(*m)) pool.UnmapDaxFile(m->dax_ds, m->obj);
 }
@@ -171,6 +176,7 @@ Status FileService::WithDaxPaused(Pool& pool, const std::vector<std::string>& fs
   std::vector<bool> paused(maps.size(), false);
   // Each file's generation: after a rollback its object may be another file, or none.
   std::vector<uint64_t> gen(maps.size(), 0);
+  Status result = Status::Ok();
   for (size_t i = 0; i < maps.size(); i++) {
     auto& m = maps[i].first;
     auto& cl = maps[i].second;
@@ -179,14 +185,33 @@ Status FileService::WithDaxPaused(Pool& pool, const std::vector<std::string>& fs
     gen[i] = g.ok() ? *g : 0;
     NvList a;
     a.AddString("kind", "pause");
-    if (Status s = AskClient(*cl, *m, a); !s.ok())
-      SeverDax(pool, *m, s);  // its stores may go on: the snapshot of that file is not at an instant
-    else
+    Status asked = AskClient(*cl, *m, a);
+    if (asked.ok()) {
       paused[i] = true;
+      continue;
+    }
+    SeverDax(pool, *m, asked);  // its extents fenced: it may store into them until it exits
+    if (!m->writable) continue;
+    // A severed writer's stores must not reach what the body makes (a snapshot would share
+    // the extents): the file moves to copies of them, made now; the old extents, freed and
+    // fenced, stay the client's alone. Its stores since the pause was asked may or may not
+    // be in the copies, as with a power cut.
+    std::set<std::pair<uint64_t, uint64_t>> ext;
+    {
+      std::lock_guard<std::mutex> l(map_mu_);
+      ext.insert(m->dax_extents.begin(), m->dax_extents.end());
+    }
+    if (Status mv = pool.MoveDaxExtents(m->dax_ds, m->obj, ext); !mv.ok()) {
+      // The body must not share extents the client may change.
+      spdlog::error("map {} of {}: cannot move a severed client's extents: {}", m->id, m->fs, mv.ToString());
+      result = Status::Error(mv.code(), "cannot move a severed DAX client's extents: " + mv.message());
+    }
   }
-  for (uint64_t ds : datasets) pool.SetDaxPaused(ds, true);
-  Status result = body();
-  for (uint64_t ds : datasets) pool.SetDaxPaused(ds, false);
+  if (result.ok()) {  // otherwise no body: the paused mappings are resumed as they were
+    for (uint64_t ds : datasets) pool.SetDaxPaused(ds, true);
+    result = body();
+    for (uint64_t ds : datasets) pool.SetDaxPaused(ds, false);
+  }
   // Resume: each mapping's extents as they are now (those a snapshot shares copied), or
   // nothing (SIGBUS) when the file is not the one mapped any more (rolled back past its
   // creation).
@@ -229,6 +254,11 @@ Status FileService::WithDaxPaused(Pool& pool, const std::vector<std::string>& fs
         std::lock_guard<std::mutex> l(map_mu_);
         m->dax_extents.insert(m->dax_extents.end(), now_mapped.begin(), now_mapped.end());
       }
+      // On file before the client is told of them (zfsd may die right after).
+      if (Status r = RecordDax(m->session, m->pool_guid); !r.ok()) {
+        for (int x : fds) ::close(x);
+        return r;
+      }
       NvList a;
       a.AddString("kind", "resume");
       a.AddUint64Array("extents", std::move(ext));
@@ -238,8 +268,11 @@ Status FileService::WithDaxPaused(Pool& pool, const std::vector<std::string>& fs
                          : Status::Error(E2BIG, "the file's extents are on too many dax devices");
       for (int x : fds) ::close(x);
       if (asked.ok()) {
-        std::lock_guard<std::mutex> l(map_mu_);
-        m->dax_extents = std::move(now_mapped);
+        {
+          std::lock_guard<std::mutex> l(map_mu_);
+          m->dax_extents = std::move(now_mapped);
+        }
+        (void)RecordDax(m->session, m->pool_guid);
       }
       return asked;
     }();

@@ -261,6 +261,8 @@ void FileService::RemoveMapping(const std::shared_ptr<Mapping>& m) {
   if (m->dax) {
     m->active = false;
     ReleaseDaxHold(*m);
+    // Unmapped (or its session gone, fenced first): no longer the session's to map.
+    (void)RecordDax(m->session, m->pool_guid);
     return;
   }
   ResetStream(*m);

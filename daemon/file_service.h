@@ -56,7 +56,9 @@
 //
 // Locks: map_mu_ guards the mapping tables. Never call into a pool while holding it (the
 // pool's sync calls Protect, which takes it, under the pool lock). ra_mu_ guards the prefetch
-// queue and every mapping's stream; it is taken alone (never with map_mu_ or a pool).
+// queue and every mapping's stream; it is taken alone (never with map_mu_ or a pool). The
+// fence book's lock (DaxFenceBook) is taken before map_mu_ (RecordDax gathers under both),
+// so the book is never called with map_mu_ held; it may be called under a pool lock.
 #pragma once
 
 #include <atomic>
@@ -73,6 +75,7 @@
 #include <utility>
 #include <vector>
 
+#include "daemon/dax_fence_book.h"
 #include "daemon/mount_table.h"
 #include "daemon/ops.h"
 #include "daemon/pool_table.h"
@@ -117,9 +120,16 @@ class FileService {
   // so the dataset can be destroyed or the pool exported (zfs destroy -f, zpool export -f,
   // zpool destroy -f). A client that does not answer is severed. Not under the pool lock.
   void RevokeDax(Pool& pool, const std::vector<std::string>& fs);
+  // The book the extents each client may map are recorded in (file_fence.cc): before a
+  // mapping or a resume is handed out, as the client gives some up, and when it is severed.
+  // Before Start; without one (unit tests) nothing outlives zfsd.
+  void SetFenceBook(DaxFenceBook* book) { book_ = book; }
+  // A pool being imported (PoolTable's adopt hook): the extents the book says severed
+  // processes may still map are fenced in it until they exit.
+  void ApplyFences(Pool& pool);
 
   struct Client;
-  struct Process;
+  using Process = DaxProcess;
   struct Mapping;
 
  private:
@@ -166,6 +176,9 @@ class FileService {
   void FenceSession(Pool& pool, uint64_t session, bool only_live);
   // The process at the other end of connection conn_fd (file_fence.cc).
   static std::shared_ptr<const Process> PeerProcess(int conn_fd);
+  // Records in the book what session may map of pool guid now (the union of its DAX
+  // mappings' extents there). Not under map_mu_ (the book takes it).
+  Status RecordDax(uint64_t session, uint64_t guid);
   // Sever (file_service.cc) for a DAX mapping of pool: the session's extents fenced first.
   void SeverDax(Pool& pool, const Mapping& m, const Status& why);
   // Asks cl to replace all of m by nothing (SIGBUS), severs it if it fails, and releases m's
@@ -198,6 +211,7 @@ class FileService {
 
   PoolTable* pools_;
   MountTable* mounts_;
+  DaxFenceBook* book_ = nullptr;
   Arc* arc_;
   std::mutex map_mu_;
   std::map<uint64_t, std::shared_ptr<Client>> clients_;      // by session id

@@ -43,16 +43,6 @@ struct FileService::Client {
   }
 };
 
-// A process, by a pidfd (no pid reuse) or, where the kernel has none, its pid.
-struct FileService::Process {
-  pid_t pid = 0;
-  int pidfd = -1;
-  ~Process() {
-    if (pidfd >= 0) ::close(pidfd);
-  }
-  bool Alive() const;
-};
-
 struct FileService::Mapping {
   uint64_t id = 0, session = 0;
   int conn_fd = -1;
@@ -80,6 +70,7 @@ struct FileService::Mapping {
   // serves faults. Its hold on the file (Pool::MapDaxFile) is released with it.
   bool dax = false;
   uint64_t dax_ds = 0;
+  uint64_t pool_guid = 0;  // its pool's, for the fence book
   // Revoked for good (file_revoke.cc: its file gone by a rollback, the dataset destroyed or
   // the pool exported with -f) or being removed: its hold on the file is released, and a
   // revoked one's pages raise SIGBUS until the client unmaps it. Under

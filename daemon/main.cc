@@ -33,6 +33,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "daemon/dax_fence_book.h"
 #include "daemon/file_service.h"
 #include "daemon/ops.h"
 #include "daemon/ops_arc.h"
@@ -252,6 +253,12 @@ int main(int argc, char** argv) {
   uzfs::Registry reg;
   // One ARC for every pool; it outlives the pool table (declared before it).
   uzfs::Arc arc(arc_max);
+  // The extents each client may map, on file beside the socket: a runtime file, as long-lived
+  // as the processes it names (dax_fence_book.h). Read before any pool is imported; it
+  // outlives the pool table and the file service (declared before them).
+  std::filesystem::create_directories(std::filesystem::path(socket).parent_path(), ec);
+  uzfs::DaxFenceBook fence_book(uzfs::PosixEnv(), socket + ".dax-fences");
+  if (uzfs::Status b = fence_book.Load(); !b.ok()) spdlog::error("{}", b.ToString());
   uzfs::PoolTable table(state_dir, &arc);
   table.SetDirtyMax(dirty_max);
   table.SetTxgTimeout(std::chrono::seconds(txg_timeout));
@@ -264,6 +271,8 @@ int main(int argc, char** argv) {
   // The file API and the fault service of its mappings; every pool asks it to write-protect
   // mapped-dirty units at sync.
   uzfs::FileService files(&table, &mounts, &arc);
+  files.SetFenceBook(&fence_book);
+  table.SetDaxFencer([&files](uzfs::Pool& p) { files.ApplyFences(p); });
   table.SetMapProtector([&files](const uzfs::ArcObjKey& k, uint64_t off, uint64_t len) {
     files.Protect(k, off, len);
   });

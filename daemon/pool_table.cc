@@ -143,6 +143,7 @@ void PoolTable::Adopt(Pool& p) {
   if (protector_) p.SetMapProtector(protector_);
   if (pre_sync_) p.SetPreSync(pre_sync_);
   if (dax_revoker_) p.SetDaxRevoker(dax_revoker_);
+  if (dax_fencer_) dax_fencer_(p);
   if (dirty_max_) p.SetDirtyMax(dirty_max_);
   p.SetScanDelay(scan_delay_);
   p.SetSyncWanted([this] {

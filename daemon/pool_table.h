@@ -54,6 +54,10 @@ class PoolTable {
   void SetPreSync(Pool::PreSync fn) { pre_sync_ = std::move(fn); }
   // And fn as its DAX revoker (Pool::SetDaxRevoker). Before Start.
   void SetDaxRevoker(Pool::DaxRevoker fn) { dax_revoker_ = std::move(fn); }
+  // And fn called on it once adopted: the fences on DAX extents that processes severed
+  // before (in an earlier import or an earlier zfsd) may still map (FileService::ApplyFences).
+  // Before Start.
+  void SetDaxFencer(std::function<void(Pool&)> fn) { dax_fencer_ = std::move(fn); }
   // A snapshot or rollback of filesystems whose DAX files may be mapped runs its body through
   // fn (the file service pauses their mappings around it: FileService::WithDaxPaused).
   // Before Start.
@@ -132,6 +136,7 @@ class PoolTable {
   Pool::MapProtector protector_;
   Pool::PreSync pre_sync_;
   Pool::DaxRevoker dax_revoker_;
+  std::function<void(Pool&)> dax_fencer_;
   DaxPauser dax_pauser_;
   DaxMapRevoker dax_map_revoker_;
   std::shared_mutex mu_;

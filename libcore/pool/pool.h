@@ -422,6 +422,12 @@ class Pool : public BlockReader {
   void FenceDaxExtents(std::vector<std::pair<uint64_t, uint64_t>> extents, std::function<bool()> held);
   // The extents fences hold now (released fences dropped first).
   size_t DaxFencedExtents();
+  // Moves every extent of DAX file obj of head dataset ds_obj that is in `extents` (top-level
+  // vdev, DVA offset) to a new extent holding its bytes as they are now, and frees the old
+  // one (FileService: a client severed while it may still store into those extents; fenced
+  // first, so they go to no new file). Whatever is made after this (a snapshot) shares only
+  // the copies. Synced before it returns.
+  Status MoveDaxExtents(uint64_t ds_obj, uint64_t obj, const std::set<std::pair<uint64_t, uint64_t>>& extents);
   // Reads a file of fs as ZplWriter::Read does, with the disk reads and ARC fills after the
   // pool lock is dropped (ObjsetWriter::PlanRead): a read never waits for another's disk
   // reads, nor for a sync's writes, only for the lookups. also (optional) runs under the lock

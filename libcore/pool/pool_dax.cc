@@ -319,6 +319,35 @@ size_t Pool::DaxFencedExtents() {
   return all.size();
 }
 
+Status Pool::MoveDaxExtents(uint64_t ds_obj, uint64_t obj,
+                            const std::set<std::pair<uint64_t, uint64_t>>& extents) {
+  if (extents.empty()) return Status::Ok();
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (readonly_) return Status::Error(EROFS, "pool is read-only");
+    if (!failed_.ok()) return failed_;
+    UZFS_ASSIGN(uint64_t dir, HeadDirLocked(ds_obj));
+    UZFS_ASSIGN(OpenDataset * od, OpenDatasetLocked(dir, ds_obj));
+    UZFS_ASSIGN(ZnodePhys z, od->zpl->GetAttr(obj));
+    if (!ZplWriter::IsDaxFile(z)) return Status::Error(EINVAL, "not a DAX file");
+    if (!od->dax) od->dax = std::make_shared<DaxStoreImpl>(this, od);
+    DaxStore& store = *od->dax;
+    const uint64_t txg = txg_.open();
+    Bytes copy(kDaxExtentSize);
+    for (uint64_t blkid = 0; blkid * kDaxExtentSize < z.size; blkid++) {
+      UZFS_ASSIGN(BlkPtr bp, od->os->BlockPointer(obj, blkid));
+      if (bp.is_hole() || !extents.count({bp.dva[0].vdev(), bp.dva[0].offset()})) continue;
+      // As DaxWritableExtent's copy, whatever the extent's birth: PutBlock's kill frees the
+      // old one (or leaves it to a snapshot that already held it).
+      UZFS_ASSIGN(BlkPtr fresh, store.NewExtent(txg));
+      UZFS_TRY(store.Read(bp, 0, copy));
+      UZFS_TRY(store.Write(fresh, 0, copy));
+      UZFS_TRY(od->os->PutBlock(obj, blkid, fresh, store.Sink(), txg));
+    }
+  }
+  return Sync();
+}
+
 void Pool::UnmapDaxFile(uint64_t ds_obj, uint64_t obj) {
   std::lock_guard<std::mutex> l(mu_);
   auto it = dax_maps_.find({ds_obj, obj});

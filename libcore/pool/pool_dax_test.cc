@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <random>
+#include <set>
 #include <tuple>
 #include <vector>
 
@@ -382,6 +383,47 @@ TEST_F(PoolDaxTest, FencedExtentsAreNotHandedToNewFilesUntilTheFenceIsReleased) 
   while (Write("dx/pm", "g", n * 2 * kMiB, Pattern(4096, 13)).ok()) n++;
   EXPECT_EQ(n, free_with_fence + 2);
   EXPECT_EQ(pool_->DaxFencedExtents(), 0u);
+}
+
+TEST_F(PoolDaxTest, MovedExtentsAreCopiedAndFreedSoASnapshotSharesOnlyTheCopies) {
+  const Bytes a = Pattern(4 * kMiB, 14);
+  ASSERT_TRUE(Write("dx/pm", "f", 0, a).ok());
+  const uint64_t obj = Obj("dx/pm", "f");
+  ASSERT_NE(obj, 0u);
+  auto m = pool_->MapDaxFile("dx/pm", obj, 0, 4 * kMiB);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  ASSERT_EQ(m->extents.size(), 2u);
+  // A severed writer's extents (zfsd fences them first): the second only.
+  std::set<std::pair<uint64_t, uint64_t>> old = {{m->extents[1].vdev, m->extents[1].dva_off}};
+  pool_->FenceDaxExtents({old.begin(), old.end()}, [] { return true; });
+  ASSERT_TRUE(pool_->MoveDaxExtents(m->ds_obj, obj, old).ok());
+  for (int i = 0; i < 3; i++) ASSERT_TRUE(pool_->Sync().ok());
+  EXPECT_EQ(DaxAllocated(), 4 * kMiB);  // the copy in, the old extent freed
+  pool_->SetDaxPaused(m->ds_obj, true);
+  ASSERT_TRUE(pool_->Snapshot({"dx/pm@s"}).ok());
+  pool_->SetDaxPaused(m->ds_obj, false);
+  pool_->UnmapDaxFile(m->ds_obj, obj);
+  // The client stores into the extent it had mapped: neither the file nor the snapshot sees it.
+  const Bytes junk(kMiB, 0xab);
+  {
+    FILE* f = fopen((dir_ + "/p0").c_str(), "r+");
+    ASSERT_NE(f, nullptr);
+    fseek(f, static_cast<long>(m->extents[1].dev_off), SEEK_SET);
+    ASSERT_EQ(fwrite(junk.data(), 1, junk.size(), f), junk.size());
+    fclose(f);
+  }
+  EXPECT_EQ(DeviceBytes(m->extents[1].dev_off - 4 * kMiB, 16), Bytes(junk.begin(), junk.begin() + 16));
+  EXPECT_EQ(*Read("dx/pm", "f", 0, 4 * kMiB), a);
+  auto view = pool_->OpenSnapshotZpl("dx/pm@s");
+  ASSERT_TRUE(view.ok()) << view.status().ToString();
+  Bytes snap;
+  ASSERT_TRUE(pool_->WithSnapshotZpl(**view, [&](Zpl& z) -> Status {
+    UZFS_ASSIGN(uint64_t o, z.Lookup("/f"));
+    UZFS_ASSIGN(snap, z.ReadFile(o, 0, a.size()));
+    return Status::Ok();
+  }).ok());
+  EXPECT_EQ(snap, a);
+  view->reset();
 }
 
 TEST_F(PoolDaxTest, DaxOnNeedsADaxClass) {

@@ -347,3 +347,76 @@ G
   [ "$(field DAXALLOC)" = $((8 << 20)) ]
   [[ $output == *"No leaks (block sum matches space maps exactly)"* ]]
 }
+
+@test "dax guest: a libzfs mapping (MAP_SYNC) lives through zfs rename of its dataset and a parent, a snapshot under the new name pauses it, a rollback past the file revokes it (SIGBUS); an incremental receive into a dataset with a mapped file resumes it on the received bytes; zdb -bcc clean" {
+  { cat "$BATS_FILE_TMPDIR/zfsd.sh"; cat <<'G'; } >"$G"
+set -e
+zpool create tank /dev/pmem0 dax "$UZFS_VM_DAX"
+zfs create tank/a
+zfs create -o dax=on tank/a/pm
+zfs snapshot tank/a/pm@empty
+truncate -s 8M /tank/a/pm/log
+daxlog store /tank/a/pm/log 7 >/tmp/p1 &
+w=$!
+sleep 1
+zfs rename tank/a/pm tank/a/pm2
+zfs rename tank/a tank/b
+sleep 0.5
+zfs snapshot tank/b/pm2@s1
+sleep 0.5
+cat /tank/b/pm2/.zfs/snapshot/s1/log >/tmp/s1
+daxlog prefix /tmp/s1 7 | sed 's/^/S1 /'
+zfs rollback -r tank/b/pm2@empty
+rc=0
+wait $w || rc=$?
+echo "RC $rc"
+echo "LAST $(tail -1 /tmp/p1 | cut -d' ' -f2)"
+[ -e /tank/b/pm2/log ] || echo "LOG gone"
+# An incremental received into a dataset whose file is mapped and stored into.
+zfs create -o dax=on tank/src
+dd if=/dev/urandom of=/tank/src/f bs=1M count=4 2>/dev/null
+zfs snapshot tank/src@r1
+zfs send tank/src@r1 | zfs receive tank/dst
+dd if=/dev/urandom of=/tank/src/f bs=1M count=4 conv=notrunc 2>/dev/null
+zfs snapshot tank/src@r2
+echo "R1HEAD $(head -c 64 /tank/dst/f | sha256sum)"
+daxlog store /tank/dst/f 9 >/tmp/p2 &
+w=$!
+sleep 1
+zfs send -i r1 tank/src@r2 | zfs receive -F tank/dst
+n=$(tail -1 /tmp/p2 | cut -d' ' -f2)
+sleep 1
+kill $w
+wait $w || true
+m=$(tail -1 /tmp/p2 | cut -d' ' -f2)
+echo "AT_RECV $n"
+echo "LAST2 $m"
+echo "HEAD $(head -c 64 /tank/dst/f | sha256sum)"
+echo "SRCHEAD $(head -c 64 /tank/src/f | sha256sum)"
+# Past the slot being stored when it was killed: the received bytes.
+echo "TAIL $(tail -c +$(((m + 1) * 64 + 1)) /tank/dst/f | sha256sum)"
+echo "SRCTAIL $(tail -c +$(((m + 1) * 64 + 1)) /tank/src/f | sha256sum)"
+zfs list -H -o name -t snapshot -r tank/dst | tr '\n' ' ' | sed 's/^/SNAPS /'
+echo
+zpool export tank
+zdb -bcc -e -p /dev tank
+G
+  run "$VM" -s "$S" -t 240 -b "$BATS_FILE_TMPDIR/daxlog" "$G"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  # Snapshotted under its new names: a prefix of the records, no gap.
+  s1=$(field "S1 HAVE")
+  [ -n "$s1" ] && [ "$s1" -gt 0 ]
+  ! grep -q "^S1 GAP" <<<"$output"
+  # Revoked by the rollback to a snapshot without the file: SIGBUS (128 + 7), after storing on.
+  [ "$(field RC)" = 135 ]
+  [ "$(field LAST)" -ge "$s1" ]
+  [ "$(field LOG)" = gone ]
+  # The receive: the mapping went on (records persisted after it), the file shows the
+  # received bytes where the client did not store since.
+  [ "$(field AT_RECV)" -gt 0 ] && [ "$(field LAST2)" -gt "$(field AT_RECV)" ]
+  [ "$(field HEAD)" = "$(field SRCHEAD)" ] && [ "$(field HEAD)" != "$(field R1HEAD)" ]
+  [ "$(field TAIL)" = "$(field SRCTAIL)" ]
+  [[ $output == *"SNAPS tank/dst@r1 tank/dst@r2 "* ]]
+  [[ $output == *"No leaks (block sum matches space maps exactly)"* ]]
+}

@@ -5,7 +5,8 @@
 # them), zfs receive of DAX files and of an incremental into a dataset with mapped files
 # (paused around the swap, resumed on the received extents, SIGBUS for a file the stream
 # removed), and the fence on the extents of a client zfsd no longer reaches (not handed to
-# new files until its process exits). zpool_dax.bats has the rest.
+# new files until its process exits), which outlives an export of the pool and zfsd itself
+# (the fence book beside the socket). zpool_dax.bats has the rest.
 
 load ../lib/pool_helpers
 load ../lib/dax_helpers
@@ -123,27 +124,36 @@ map_go() {
 }
 
 @test "dax=on: the extents of a client severed for not answering are not handed to new files until its process exits" {
+  fence_start
+  fence_check  # its truncate severs the stopped client after 5 s
+}
+
+# fence_start: tank on a 64 MiB dax device of $n extents, f of 5 MiB (3 extents) on tank/pm,
+# mapped whole by a stopped client ($mapper: python itself, the process that holds the map).
+fence_start() {
   truncate -s 64M "$V/p1"
   "$ZPOOL" create -o cachefile=none -m "$MNT" tank "$V/d0" dax "$V/p1"
   "$ZFS" create -o dax=on tank/pm
   n=$(($("$ZPOOL" list -Hpv -o name,size tank | sed -n 4p | cut -f2) >> 21))
-  echo "the dax device holds $n extents"
   [ "$n" -ge 6 ]
   F=$MNT/pm/f G=$MNT/pm/g
   head -c $((5 << 20)) /dev/urandom >"$F"
-  # python itself, not a subshell running it: it is the process stopped below
   rm -f "$T/ready"
   python3 "$UZFS_ROOT/tests/lib/map_client.py" "$UZFS_BUILD/libzfs/libuzfs_file.so" \
     dax-cut "$F" "$T/ready" "$T/go" 0 >"$T/out" &
   mapper=$!
   wait_file "$T/ready"
   kill -STOP "$mapper"
-  truncate -s $((1 << 20)) "$F"  # the client is severed after 5 s; two extents freed
+}
+
+# fence_check: f cut to 1 MiB frees two extents the client may still store into: while it
+# lives n - 2 extents do not fit, n - 3 do; once it is killed n - 1 fit; zdb -bcc clean.
+fence_check() {
+  truncate -s $((1 << 20)) "$F"
   "$ZPOOL" sync tank
   "$ZPOOL" sync tank
   "$ZPOOL" sync tank
   [ "$(dax_alloc)" = $((2 << 20)) ]
-  # n - 1 extents are free, two of them fenced: n - 2 do not fit, n - 3 do.
   run dd if=/dev/urandom of="$G" bs=2M count=$((n - 2)) iflag=fullblock status=none
   echo "$output"
   [ "$status" -ne 0 ]
@@ -160,9 +170,63 @@ map_go() {
   "$ZPOOL" sync tank
   "$ZPOOL" sync tank
   "$ZPOOL" sync tank
-  # Gone with its process: every free extent is there again.
   dd if=/dev/urandom of="$G" bs=2M count=$((n - 1)) iflag=fullblock status=none
   "$ZPOOL" sync tank
   [ "$(dax_alloc)" = $((n << 21)) ]
   dax_zdb_clean
+}
+
+@test "dax=on: a mapped client's extents stay fenced across a SIGKILL of zfsd and a new import, until its process exits" {
+  fence_start
+  # On file beside the socket before the mapping was handed out.
+  [ -s "$UZFS_SOCKET.dax-fences" ]
+  zfsd_kill
+  zfsd_start
+  "$ZPOOL" import -d "$V" tank
+  fence_check
+}
+
+@test "dax=on: the extents of a client severed by zpool export -f stay fenced after the pool is imported again" {
+  fence_start
+  "$ZPOOL" export -f tank  # the stopped client does not answer: severed after 5 s
+  "$ZPOOL" import -d "$V" tank
+  fence_check
+}
+
+@test "dax=on: a writer severed by zfs snapshot cannot change the snapshot: the file moves to copies, the old extents stay the client's alone" {
+  "$ZPOOL" create -o cachefile=none -m "$MNT" tank "$V/d0" dax "$V/p0"
+  "$ZFS" create -o dax=on tank/pm
+  F=$MNT/pm/f
+  head -c $((4 << 20)) /dev/urandom >"$F"
+  want=$(dax_sum "$F")
+  rm -f "$T/ready"
+  python3 "$UZFS_ROOT/tests/lib/map_client.py" "$UZFS_BUILD/libzfs/libuzfs_file.so" \
+    dax-hold "$F" "$T/ready" "$T/go" &
+  mapper=$!
+  wait_file "$T/ready"
+  read -r addr size <"$T/ready"
+  [ "$size" = $((4 << 20)) ]
+  kill -STOP "$mapper"
+  "$ZFS" snapshot tank/pm@s  # the stopped client does not answer the pause: severed after 5 s
+  # The severed client stores into every byte it maps: through /proc/PID/mem, so that its
+  # library, stopped, cannot drop the mapping first (the kernel's mapping is what it stores
+  # through, whatever zfsd does).
+  python3 -c 'import sys; pid, addr, size = map(int, sys.argv[1:])
+f = open(f"/proc/{pid}/mem", "r+b", buffering=0); f.seek(addr); f.write(b"\xab" * size)' \
+    "$mapper" "$addr" "$size"
+  # Its stores reached the device (the extents it had mapped)...
+  python3 -c 'import sys; sys.exit(0 if b"\xab" * (2 << 20) in open(sys.argv[1], "rb").read() else 1)' "$V/p0"
+  # ...but neither the snapshot nor the file, which moved to copies before the snapshot.
+  [ "$(dax_sum "$MNT/pm/.zfs/snapshot/s/f")" = "$want" ]
+  [ "$(dax_sum "$F")" = "$want" ]
+  # Allocated: the file's 2 copies, which the snapshot shares; the 2 the client holds are
+  # free on disk, only fenced while it lives.
+  "$ZPOOL" sync tank
+  [ "$(dax_alloc)" = $((4 << 20)) ]
+  kill -KILL "$mapper"
+  wait "$mapper" || true
+  mapper=
+  dax_zdb_clean
+  [ "$(dax_sum "$MNT/pm/.zfs/snapshot/s/f")" = "$want" ]
+  [ "$(dax_sum "$F")" = "$want" ]
 }

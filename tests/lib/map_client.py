@@ -30,6 +30,9 @@
                                                 sha256 of the mapping's first SIZE bytes, then
                                                 read the first byte of the page after SIZE
                                                 (SIGBUS once FILE was cut to SIZE)
+  map_client.py LIB dax-hold FILE READY GO     map FILE writable, write "ADDR SIZE" (the
+                                                mapping's) to READY, hold the mapping until
+                                                GO exists
   map_client.py LIB counter FILE READY STOP [SUM]  map FILE writable and store the records
                                                 1, 2, 3, ... (8 bytes each, little-endian) in
                                                 order from its start, one store each,
@@ -210,6 +213,16 @@ def main():
         print(hashlib.sha256(ctypes.string_at(addr, cut)).hexdigest(), flush=True)
         past = (cut + page - 1) // page * page
         print(f"{ctypes.string_at(addr + past, 1)[0]:02x}", flush=True)  # SIGBUS expected
+    elif cmd == "dax-hold":
+        # Maps the file writable, says where ("ADDR SIZE" in the ready file, whole), holds
+        # the mapping until the go file exists.
+        ready, go = sys.argv[4], sys.argv[5]
+        f, addr, size = open_map(z, path)
+        with open(ready + ".tmp", "w") as out:
+            out.write(f"{addr} {size}\n")
+        os.rename(ready + ".tmp", ready)
+        while not os.path.exists(go):
+            time.sleep(0.02)
     elif cmd == "counter":
         ready, stop = sys.argv[4], sys.argv[5]
         f, addr, size = open_map(z, path)
