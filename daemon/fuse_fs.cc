@@ -340,6 +340,7 @@ Status FuseMount::Rollback(const std::function<Status()>& change) {
   Status rs = m->Do([&](ZplWriter& z, uint64_t) -> Status {
     std::lock_guard<std::mutex> l(m->mu);
     for (auto& [obj, n] : m->nodes) {
+      n.no_xattrs = false;  // the snapshot's contents may have xattrs (read again)
       if (n.stale) continue;
       auto zp = z.GetAttr(obj);
       if (!zp.ok() || zp->gen != n.gen) {

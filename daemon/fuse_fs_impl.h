@@ -12,7 +12,8 @@
 //          request waits while the filesystem is swapped and none is half done across it.
 //          Requests on .zfs/snapshot need no gate (snapshots never change; a destroyed one
 //          answers ENOENT).
-//   mu     nodes and open_files.
+//   mu     nodes and open_files (Node::no_xattrs is set and cleared under the pool lock too,
+//          so a Getxattr that reads it under mu alone sees every Setxattr before it).
 //   snap_mu  snaps.
 //   DirHandle::mu  one directory handle's snapshot of entries.
 #pragma once
@@ -113,9 +114,14 @@ struct FuseMount::Impl {
   // generation the kernel was given for it. stale: the object is gone or another one since a
   // rollback, so every request on this inode answers ESTALE until the kernel forgets it or a
   // lookup gives it the new object (a new generation: the kernel makes a new inode).
+  // no_xattrs: the object had no xattr directory when a request last read its znode under
+  // the pool lock, and nothing since could have given it one (Setxattr and Rollback clear
+  // it): Getxattr answers ENODATA without the pool lock. The kernel asks for
+  // security.capability before every write(2) (file_remove_privs), so without this each
+  // write took the pool lock twice.
   struct Node {
     uint64_t lookups = 0, opens = 0, gen = 0;
-    bool unlinked = false, stale = false;
+    bool unlinked = false, stale = false, no_xattrs = false;
   };
   std::mutex mu;                             // after the pool lock (see fuse_fs.h)
   std::unordered_map<uint64_t, Node> nodes;  // guarded by mu
@@ -156,15 +162,19 @@ struct FuseMount::Impl {
   // WithZpl). Attr only fills it; CountLookup only counts (readdirplus counts the entries
   // that fit in the reply).
   Status Entry(ZplWriter& z, uint64_t obj, fuse_entry_param* e);
-  Status Attr(ZplWriter& z, uint64_t obj, fuse_entry_param* e);
-  void CountLookup(uint64_t obj, uint64_t gen);
+  Status Attr(ZplWriter& z, uint64_t obj, fuse_entry_param* e, uint64_t* xattr_dir = nullptr);
+  void CountLookup(uint64_t obj, uint64_t gen, bool no_xattrs = false);
+  // Node::no_xattrs of obj, when the kernel knows it (call inside WithZpl, which orders it
+  // with Setxattr's clearing; NoXattrs reads it without the pool lock).
+  void NoteXattrs(uint64_t obj, uint64_t xattr_dir);
+  bool NoXattrs(uint64_t obj);
   // Drops references; frees the object when it was unlinked and nothing refers to it.
   void Release(uint64_t obj, uint64_t lookups, uint64_t opens);
   // Unlinks dir/name; an object still known to the kernel goes to the unlinked set.
   // Call inside WithZpl.
   Status Unlink(ZplWriter& z, uint64_t dir, std::string_view name, ZTime now);
   // Counts an open of obj (call inside WithZpl, after the checks).
-  void CountOpen(uint64_t obj);
+  void CountOpen(uint64_t obj, uint64_t xattr_dir = 1);
 
   bool ReadOnly(fuse_req_t req) {
     if (!readonly.load(std::memory_order_relaxed)) return false;

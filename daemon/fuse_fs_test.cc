@@ -300,6 +300,30 @@ TEST_F(FuseTest, Xattrs) {
   ASSERT_EQ(0, unlink(P("plain").c_str()));
 }
 
+// A file the kernel knows to have no xattr directory is answered without the pool lock
+// (Impl::Node::no_xattrs); its first setxattr, from create or lookup on, must be seen.
+TEST_F(FuseTest, XattrsOfFilesKnownToHaveNone) {
+  WriteFile(P("new"), "no xattrs yet");
+  char buf[16];
+  EXPECT_EQ(-1, getxattr(P("new").c_str(), "security.capability", buf, sizeof buf));
+  EXPECT_EQ(ENODATA, errno);
+  ASSERT_EQ(0, setxattr(P("new").c_str(), "user.k", "v1", 2, 0));
+  ASSERT_EQ(2, getxattr(P("new").c_str(), "user.k", buf, sizeof buf));
+  EXPECT_EQ(0, std::memcmp(buf, "v1", 2));
+  // Through another name (a lookup of the same object), and after a write.
+  ASSERT_EQ(0, link(P("new").c_str(), P("other").c_str()));
+  WriteFile(P("other"), "written");
+  ASSERT_EQ(2, getxattr(P("other").c_str(), "user.k", buf, sizeof buf));
+  // Open files: the open reads the znode again.
+  WriteFile(P("opened"), "o");
+  int fd = open(P("opened").c_str(), O_RDWR);
+  ASSERT_GE(fd, 0);
+  EXPECT_EQ(-1, fgetxattr(fd, "user.k", buf, sizeof buf));
+  ASSERT_EQ(0, fsetxattr(fd, "user.k", "v2", 2, 0));
+  EXPECT_EQ(2, fgetxattr(fd, "user.k", buf, sizeof buf));
+  close(fd);
+}
+
 TEST_F(FuseTest, NameTooLong) {
   std::string n255(255, 'n'), n256(256, 'n');
   int fd = open(P(n255).c_str(), O_CREAT | O_WRONLY, 0644);
@@ -659,6 +683,7 @@ TEST_F(FuseTest, LargeRequestsAndKeptPages) {
 // file the snapshot lacks answers ESTALE, one of a file it has reads the snapshot's bytes.
 TEST_F(FuseTest, RollbackInPlace) {
   WriteFile(P("kept"), "old contents");
+  ASSERT_EQ(0, setxattr(P("kept").c_str(), "user.k", "old", 3, 0));
   ASSERT_EQ(0, mkdir(P("dir").c_str(), 0755));
   WriteFile(P("dir/a"), "a");
   ASSERT_TRUE(pool_->Snapshot({"ft/fs@s"}).ok());
@@ -680,6 +705,8 @@ TEST_F(FuseTest, RollbackInPlace) {
   });
   ASSERT_TRUE(s.ok()) << s.ToString();
   EXPECT_EQ("old contents", ReadFile(P("kept")));
+  char xv[8];
+  EXPECT_EQ(3, getxattr(P("kept").c_str(), "user.k", xv, sizeof xv));
   EXPECT_EQ("a", ReadFile(P("dir/a")));
   EXPECT_NE(0, access(P("dir/b").c_str(), F_OK));
   EXPECT_NE(0, access(P("later").c_str(), F_OK));

@@ -69,7 +69,7 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
       UZFS_TRY(z.Setattr(obj, a, Now()));
       zp.size = 0;
     }
-    m->CountOpen(obj);
+    m->CountOpen(obj, zp.xattr);
     return Status::Ok();
   });
   if (!s.ok()) {
@@ -112,7 +112,7 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
     UZFS_TRY(m->Entry(z, obj, &e));
     UZFS_ASSIGN(ZnodePhys zp, z.GetAttr(obj));
     dax = ZplWriter::IsDaxFile(zp);
-    m->CountOpen(obj);
+    m->CountOpen(obj, zp.xattr);
     return Status::Ok();
   });
   if (!s.ok()) {
@@ -243,6 +243,7 @@ void Setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* valu
   Impl::Request r(m);
   if (m->RejectStale(req, ino)) return;
   ReplyStatus(req, m->Do([&](ZplWriter& z, uint64_t txg) -> Status {
+    m->NoteXattrs(m->Obj(ino), 1);  // about to have an xattr directory (Node::no_xattrs)
     return z.SetXattr(m->Obj(ino), name, ByteSpan(reinterpret_cast<const uint8_t*>(value), size),
                       flags, txg, Now());
   }));
@@ -256,9 +257,18 @@ void Getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
   }
   Impl::Request r(m);
   if (m->RejectStale(req, ino)) return;
+  // The kernel asks for security.capability before every write(2): a file known to have
+  // no xattr directory is answered without the pool lock (Node::no_xattrs).
+  if (m->NoXattrs(m->Obj(ino))) {
+    fuse_reply_err(req, ENODATA);
+    return;
+  }
   Bytes value;
   Status s = m->Do([&](ZplWriter& z, uint64_t) -> Status {
-    UZFS_ASSIGN(value, z.GetXattr(m->Obj(ino), name));
+    uint64_t obj = m->Obj(ino);
+    UZFS_ASSIGN(ZnodePhys zp, z.GetAttr(obj));
+    m->NoteXattrs(obj, zp.xattr);
+    UZFS_ASSIGN(value, z.GetXattr(obj, name));
     return Status::Ok();
   });
   if (!s.ok()) fuse_reply_err(req, Errno(s));

@@ -53,8 +53,9 @@ void Impl::FillStatUsed(uint64_t obj, const ZnodePhys& zp, uint64_t used, struct
   st->st_ctim = Ts(zp.ctime);
 }
 
-Status Impl::Attr(ZplWriter& z, uint64_t obj, fuse_entry_param* e) {
+Status Impl::Attr(ZplWriter& z, uint64_t obj, fuse_entry_param* e, uint64_t* xattr_dir) {
   UZFS_ASSIGN(ZnodePhys zp, z.GetAttr(obj));
+  if (xattr_dir) *xattr_dir = zp.xattr;
   std::memset(e, 0, sizeof *e);
   e->ino = Ino(obj);
   e->generation = zp.gen;
@@ -64,11 +65,12 @@ Status Impl::Attr(ZplWriter& z, uint64_t obj, fuse_entry_param* e) {
   return Status::Ok();
 }
 
-void Impl::CountLookup(uint64_t obj, uint64_t gen) {
+void Impl::CountLookup(uint64_t obj, uint64_t gen, bool no_xattrs) {
   if (obj == root) return;
   std::lock_guard<std::mutex> l(mu);
   Node& n = nodes[obj];
   n.lookups++;
+  n.no_xattrs = no_xattrs;
   // A stale node's number given out with a new generation: the kernel makes a new inode
   // for it (and fails the old one's I/O itself), so requests on this number are the new
   // object's from now on.
@@ -80,9 +82,22 @@ void Impl::CountLookup(uint64_t obj, uint64_t gen) {
 }
 
 Status Impl::Entry(ZplWriter& z, uint64_t obj, fuse_entry_param* e) {
-  UZFS_TRY(Attr(z, obj, e));
-  CountLookup(obj, e->generation);
+  uint64_t xattr_dir = 0;
+  UZFS_TRY(Attr(z, obj, e, &xattr_dir));
+  CountLookup(obj, e->generation, xattr_dir == 0);
   return Status::Ok();
+}
+
+void Impl::NoteXattrs(uint64_t obj, uint64_t xattr_dir) {
+  std::lock_guard<std::mutex> l(mu);
+  auto it = nodes.find(obj);
+  if (it != nodes.end()) it->second.no_xattrs = xattr_dir == 0;
+}
+
+bool Impl::NoXattrs(uint64_t obj) {
+  std::lock_guard<std::mutex> l(mu);
+  auto it = nodes.find(obj);
+  return it != nodes.end() && it->second.no_xattrs && !it->second.stale;
 }
 
 void Impl::Release(uint64_t obj, uint64_t lookups, uint64_t opens) {
@@ -121,9 +136,11 @@ Status Impl::Unlink(ZplWriter& z, uint64_t dir, std::string_view name, ZTime now
   return Status::Ok();
 }
 
-void Impl::CountOpen(uint64_t obj) {
+void Impl::CountOpen(uint64_t obj, uint64_t xattr_dir) {
   std::lock_guard<std::mutex> l(mu);
-  nodes[obj].opens++;
+  Node& n = nodes[obj];
+  n.opens++;
+  n.no_xattrs = xattr_dir == 0;
   open_files++;
 }
 
