@@ -24,13 +24,12 @@
 //
 // Thread safety: mu_ guards the itx list, the chain and the commit tickets; every method
 // takes it. The pool calls Assign/Unlogged under its own lock (the ZPL's), so the order is
-// pool lock → mu_. Commits are pipelined (zil_commit_writer / zil_lwb_write_issue): one
-// caller at a time takes records and packs them (BeginCommit elects it, Issued ends its
-// turn), but its blocks' write may still be in flight when the next caller packs the
-// records that arrived meanwhile from the new tail and writes them too. A commit is
-// answered only when its write and every earlier one are durable (EndCommit: tickets
-// resolve in the order they were issued, zil_lwb_flush_vdevs_done's ordering), so no
-// caller is told a record is durable while a block before it in the chain may be lost.
+// pool lock → mu_. Commits take tickets: one caller at a time takes records and packs them
+// (BeginCommit elects it, Issued ends its turn); a caller whose records a commit in flight
+// took waits for it. EndCommit resolves the tickets in the order they were issued
+// (zil_lwb_flush_vdevs_done's ordering), so with several commits in flight no caller would
+// be told a record is durable while a block before it in the chain may be lost; one is in
+// flight at a time (kMaxInflight in zil_log.cc says why).
 #pragma once
 
 #include <array>
