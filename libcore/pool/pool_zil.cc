@@ -416,13 +416,18 @@ Status Pool::ZilCommit(const std::string& fs, bool changes_only) {
     zil = it->second.zil;
   }
   const uint64_t upto = zil->last_itx();
-  if (!zil->BeginCommit(upto)) {
+  const uint64_t ticket = zil->BeginCommit(upto);
+  if (!ticket) {
     stats_.commit_joined++;
     return Status::Ok();
   }
   uint64_t covered = 0;
   Status s = ZilWrite(ds_obj, zil, &covered);
-  zil->EndCommit(covered, s.ok());
+  // Answered once this commit's blocks and every earlier commit's are durable.
+  if (!zil->EndCommit(ticket, covered, s.ok()) && s.ok()) {
+    std::lock_guard<std::mutex> l(mu_);  // an earlier commit failed: say why
+    s = !failed_.ok() ? failed_ : Status::Error(EIO, "intent log write failed");
+  }
   return s;
 }
 
@@ -594,6 +599,9 @@ Status Pool::ZilWrite(uint64_t ds_obj, const std::shared_ptr<ZilWriter>& zil, ui
     l.unlock();
     return Sync();  // out of log space: the txg is the commit (zil_commit's fallback)
   }
+  // zil_lwb_write_issue: the chain moved on; the next commit packs from the new tail while
+  // these blocks are written.
+  zil->Issued(b.last);
   l.unlock();
   Status ws = Status::Ok();
   std::set<uint64_t> tops;

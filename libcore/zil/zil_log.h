@@ -19,15 +19,21 @@
 //   pointer never reached the disk would be a leak no claim can find;
 // - the first block of a chain goes into the header by a txg sync, before any record is
 //   written there (zil_create's txg_wait_synced): ready() says whether that happened;
-// - a commit is acknowledged only after the blocks it wrote are flushed.
+// - a commit is acknowledged only after the blocks it wrote, and those of every commit
+//   issued before it, are flushed.
 //
-// Thread safety: mu_ guards the itx list and the chain; every method takes it. The pool
-// calls Assign/Unlogged under its own lock (the ZPL's), so the order is pool lock → mu_.
-// One commit writes at a time: BeginCommit/EndCommit elect the writer (zl_writer) and let
-// later callers find their records written by it (commit batching).
+// Thread safety: mu_ guards the itx list, the chain and the commit tickets; every method
+// takes it. The pool calls Assign/Unlogged under its own lock (the ZPL's), so the order is
+// pool lock → mu_. Commits take tickets: one caller at a time takes records and packs them
+// (BeginCommit elects it, Issued ends its turn); a caller whose records a commit in flight
+// took waits for it. EndCommit resolves the tickets in the order they were issued
+// (zil_lwb_flush_vdevs_done's ordering), so with several commits in flight no caller would
+// be told a record is durable while a block before it in the chain may be lost; one is in
+// flight at a time (kMaxInflight in zil_log.cc says why).
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -61,12 +67,23 @@ class ZilWriter : public ItxSink {
   // The sequence number of the last record assigned so far: a commit for it covers every
   // change made before the call.
   uint64_t last_itx() const;
-  // Writer election: returns true when the caller is to write (no commit under way and
-  // `upto` not yet covered); false when a commit that covers `upto` finished meanwhile
-  // (or covered it already). Waits while another caller writes.
-  bool BeginCommit(uint64_t upto);
-  // The writer is done: records up to `covered` are durable (when ok). Wakes the waiters.
-  void EndCommit(uint64_t covered, bool ok);
+  // Writer election: 0 when records up to `upto` are durable (a commit covered them, or
+  // did meanwhile); otherwise a ticket (> 0): the caller is to take and pack the records
+  // (no other caller packs until it calls Issued or EndCommit). Waits while another caller
+  // packs, or while a commit in flight covers `upto`. An elected caller that sees fewer
+  // callers than the last commits had waits a little (at most half the last write's time,
+  // 2 ms at most) for the others to come back, so one block and one flush serve them all
+  // instead of every other commit carrying half of them.
+  uint64_t BeginCommit(uint64_t upto);
+  // The packing caller's records (up to `covered`) are packed: the next caller may pack
+  // from the new tail while these are written.
+  void Issued(uint64_t covered);
+  // The ticket's commit ended (its blocks written and durable when ok; `covered` as given
+  // to Issued, or the records it made durable another way). Waits until every earlier
+  // ticket ended; true when this one and all of those were ok (its records are durable).
+  // After a failure the commits still in flight behind it report false, and callers
+  // waiting on them retry.
+  bool EndCommit(uint64_t ticket, uint64_t covered, bool ok);
 
   // What a commit writes: the records still needed (txg after `synced`), oldest first.
   struct Batch {
@@ -129,8 +146,18 @@ class ZilWriter : public ItxSink {
   std::vector<Itx> itxs_;           // assigned, not yet taken by a commit
   uint64_t itx_seq_ = 0;            // itxs assigned so far
   uint64_t unlogged_txg_ = 0;       // newest txg with a change no record describes
-  bool writing_ = false;            // a commit is under way (zl_writer)
+  struct Ticket {
+    uint64_t id = 0, covered = 0;
+    bool done = false, ok = false;
+  };
+  bool issuing_ = false;            // a caller is packing (zl_writer)
+  uint64_t issued_ = 0;             // itxs taken by issued commits (in flight or ended)
   uint64_t committed_ = 0;          // itxs known durable (by a commit or a txg's sync)
+  uint64_t next_ticket_ = 0;
+  std::deque<Ticket> inflight_;     // commits not yet resolved, in issue order
+  uint64_t resolved_ = 0;           // tickets resolved so far (they resolve in order)
+  std::deque<std::pair<uint64_t, bool>> results_;  // resolved tickets' outcomes, until read
+  bool broken_ = false;             // a commit failed: the ones in flight behind it fail too
   std::deque<Lwb> lwbs_;            // written blocks still needed, oldest first
   uint64_t live_bytes_ = 0;         // their allocated size
   BlkPtr tail_;                     // allocated, unwritten; the chain ends here (hole: none)
@@ -138,6 +165,13 @@ class ZilWriter : public ItxSink {
   uint64_t lr_seq_ = 0;             // last record sequence number written (zl_lr_seq)
   std::array<uint64_t, 8> prev_sizes_{};  // block sizes the last commits needed (zl_prev_blks)
   uint64_t prev_next_ = 0;
+  // Gathering (zil_commit_waiter's timeout, zfs_commit_timeout_pct): callers inside a
+  // commit, how many there were at the last issues, and how long the last write took.
+  int callers_ = 0;
+  std::array<int, 8> recent_callers_{};
+  size_t recent_next_ = 0;
+  std::chrono::steady_clock::time_point issued_at_{};
+  std::chrono::microseconds last_write_{0};
 };
 
 }  // namespace uzfs

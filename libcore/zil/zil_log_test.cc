@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <map>
 #include <thread>
 
@@ -189,21 +191,67 @@ TEST(ZilWriterTest, DestroyFreesEveryBlockAndTheTailAndEmptiesTheHeader) {
 TEST(ZilWriterTest, CommitsBatchALaterCallerCoveredByARunningCommitDoesNotWrite) {
   ZilWriter w(54, ZilHeader{});
   w.Assign(Remove(6, "a"));
-  ASSERT_TRUE(w.BeginCommit(w.last_itx()));  // the writer
+  const uint64_t t1 = w.BeginCommit(w.last_itx());  // the writer
+  ASSERT_NE(t1, 0u);
   w.Assign(Remove(6, "b"));
   uint64_t covered = w.last_itx();
+  w.Issued(covered);
+  std::atomic<bool> returned{false};
   std::thread t([&] {
-    // Covered by the writer's commit once it ends: returns false without writing.
-    EXPECT_FALSE(w.BeginCommit(1));
+    // Covered by the writer's commit in flight: waits for it and returns 0 without writing.
+    EXPECT_EQ(w.BeginCommit(1), 0u);
+    returned = true;
   });
-  w.EndCommit(covered, true);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(returned);  // the commit is issued, not yet durable
+  EXPECT_TRUE(w.EndCommit(t1, covered, true));
   t.join();
-  EXPECT_FALSE(w.BeginCommit(covered));
+  EXPECT_EQ(w.BeginCommit(covered), 0u);
   w.Assign(Remove(6, "c"));
-  EXPECT_TRUE(w.BeginCommit(w.last_itx()));
-  w.EndCommit(w.last_itx(), false);
-  EXPECT_TRUE(w.BeginCommit(w.last_itx()));  // a failed commit covered nothing
-  w.EndCommit(0, false);
+  const uint64_t t2 = w.BeginCommit(w.last_itx());
+  EXPECT_NE(t2, 0u);
+  EXPECT_FALSE(w.EndCommit(t2, w.last_itx(), false));
+  const uint64_t t3 = w.BeginCommit(w.last_itx());  // a failed commit covered nothing
+  EXPECT_NE(t3, 0u);
+  EXPECT_FALSE(w.EndCommit(t3, 0, false));
+}
+
+TEST(ZilWriterTest, ANextCommitIsIssuedOnceTheOneInFlightEnds) {
+  // One commit in flight: the records that arrive meanwhile go in the next one, elected
+  // as soon as the first ends.
+  ZilWriter w(54, ZilHeader{});
+  w.Assign(Remove(6, "a"));
+  const uint64_t t1 = w.BeginCommit(w.last_itx());
+  ASSERT_NE(t1, 0u);
+  w.Issued(w.last_itx());
+  w.Assign(Remove(6, "b"));
+  const uint64_t upto2 = w.last_itx();
+  std::atomic<uint64_t> t2{~0ull};
+  std::thread t([&] { t2 = w.BeginCommit(upto2); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(t2, ~0ull);  // waits: its record is in no commit yet, and one is in flight
+  EXPECT_TRUE(w.EndCommit(t1, 1, true));
+  t.join();
+  ASSERT_NE(t2, 0u);
+  ASSERT_NE(t2, ~0ull);
+  w.Issued(upto2);
+  EXPECT_TRUE(w.EndCommit(t2, upto2, true));
+  EXPECT_EQ(w.BeginCommit(upto2), 0u);
+
+  // A caller whose record a failed commit took writes it again.
+  w.Assign(Remove(6, "c"));
+  const uint64_t upto3 = w.last_itx();
+  const uint64_t t3 = w.BeginCommit(upto3);
+  ASSERT_NE(t3, 0u);
+  w.Issued(upto3);
+  std::atomic<uint64_t> t4{~0ull};
+  std::thread u([&] { t4 = w.BeginCommit(upto3); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_FALSE(w.EndCommit(t3, upto3, false));
+  u.join();
+  ASSERT_NE(t4, 0u);  // elected: nothing made its record durable
+  EXPECT_TRUE(w.EndCommit(t4, upto3, true));
+  EXPECT_EQ(w.BeginCommit(upto3), 0u);
 }
 
 TEST(ZilWriterTest, BlockSizesAreZilsBuckets) {
