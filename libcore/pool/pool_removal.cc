@@ -50,7 +50,11 @@ std::string WholeDiskOf(const std::string& part) {
 // bound has none).
 std::unique_ptr<File> OpenPresent(Env* env, const std::string& path) {
   if (path.empty() || !env->Exists(path)) return nullptr;
-  auto f = env->Open(path, OpenOptions{});
+  // O_DIRECT, as the import's label reads (spa.cc): the page cache of a device that came
+  // back at the path may still hold the labels of the one that went.
+  OpenOptions oo;
+  oo.direct = true;
+  auto f = env->Open(path, oo);
   if (!f.ok()) return nullptr;
   auto size = (*f)->Size();
   if (!size.ok() || *size == 0) return nullptr;
@@ -107,7 +111,7 @@ bool Pool::CheckDevices() {
       watch_tried_[v.guid] = now;
       bool ours = false;
       if (nf)
-        if (auto dl = ReadDeviceLabels(*nf); dl.ok())
+        if (auto dl = ReadDeviceLabels(*nf, 0, v.inject.labels()); dl.ok())
           for (const LabelRead& lr : dl->labels)
             ours |= lr.status.ok() && lr.config.GetUint64("guid").value_or(0) == v.guid &&
                     lr.config.GetUint64("pool_guid").value_or(0) == guid_;

@@ -45,7 +45,11 @@ std::string PoolName(const NvList& cfg) {
 Env* EnvOf(Env* e) { return e ? e : PosixEnv(); }
 
 Result<DeviceLabels> ReadLabelsOf(Env* env, const std::string& path) {
+  // zutil_import.c: "Preferentially open using O_DIRECT to bypass the block device cache",
+  // which may be stale: a loop device's partition still caches the labels of the file it
+  // was bound to before (Env falls back to buffered I/O where O_DIRECT is not taken).
   OpenOptions oo;
+  oo.direct = true;
   UZFS_ASSIGN(auto f, env->Open(path, oo));
   auto dl = ReadDeviceLabels(*f);
   if (!dl.ok()) return dl.status().Context(path);
