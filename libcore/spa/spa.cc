@@ -182,13 +182,24 @@ Result<std::unique_ptr<Spa>> Spa::OpenDevices(const std::vector<std::string>& pa
                                               const std::string& pool, const SpaOpenOptions& o) {
   Env* env = EnvOf(o.env);
   std::vector<DeviceLabels> all;
+  // A device named that holds no usable label (a blank disk now at a cached leaf's path)
+  // is left out, as spa_open of a cached config opens what it can: its leaf is UNAVAIL.
+  // Only when none is usable does the first one's error fail the open.
+  Status first = Status::Ok();
   for (const std::string& p : paths) {
-    UZFS_ASSIGN(auto dl, ReadLabelsOf(env, p));
-    Labeled l{dl};
-    if (!Usable(l)) return Status::Error(EINVAL, p + ": no valid ZFS label");
-    all.push_back(std::move(dl));
+    auto dl = ReadLabelsOf(env, p);
+    if (!dl.ok()) {
+      if (first.ok()) first = dl.status();
+      continue;
+    }
+    Labeled l{*dl};
+    if (!Usable(l)) {
+      if (first.ok()) first = Status::Error(EINVAL, p + ": no valid ZFS label");
+      continue;
+    }
+    all.push_back(std::move(dl).value());
   }
-  if (all.empty()) return Status::Error(EINVAL, "no devices given");
+  if (all.empty()) return first.ok() ? Status::Error(EINVAL, "no devices given") : first;
   return Assemble(std::move(all), pool, o);
 }
 

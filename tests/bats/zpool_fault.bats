@@ -485,7 +485,7 @@ l0_extents() {
   head -c 1M /dev/urandom >"$BATS_TEST_TMPDIR/tank/f"
   "$ZPOOL" sync tank
   sum=$(sha256sum <"$BATS_TEST_TMPDIR/tank/f")
-  guid=$("$ZDB" -l "$V/d0" | awk '$1 == "guid:" { g = $2 } END { print g }')
+  guid=$("$ZDB" -l "$V/d0" | awk '$1 == "guid:" { print $2; exit }')  # the label's own
   run "$ZINJECT" -d "$V/d0" -L vdev tank
   [ "$status" -eq 1 ]
   [ "${lines[0]}" = "invalid label type 'vdev'" ]
@@ -518,7 +518,8 @@ l0_extents() {
   "$ZINJECT" -q -d "$V/d0" -L nvlist tank >/dev/null
   "$ZPOOL" clear tank
   "$ZPOOL" offline tank "$V/d0"
-  expect 0 "warning: device '$V/d0' onlined, but remains in faulted state" "$ZPOOL" online tank "$V/d0"
+  expect 0 "warning: device '$V/d0' onlined, but remains in faulted state
+use 'zpool replace' to replace devices that are no longer present" "$ZPOOL" online tank "$V/d0"
   [[ $(row tank "$V/d0") == "$V/d0 UNAVAIL "* ]]
   echo more >"$BATS_TEST_TMPDIR/tank/h"
   "$ZPOOL" sync tank
