@@ -108,6 +108,7 @@ std::vector<Pool::InjectHandler> Pool::Injections() const {
 }
 
 Status Pool::FaultDevice(uint64_t guid) {
+  std::lock_guard<std::mutex> one(sync_mu_);  // sync_mu_ before mu_, as every syncing change
   std::lock_guard<std::mutex> l(mu_);
   if (closed_) return Status::Error(ENOENT, "no such pool");
   Vdev* target = LookupVdevLocked(guid);
@@ -118,8 +119,11 @@ Status Pool::FaultDevice(uint64_t guid) {
     spare_wanted_.store(true, std::memory_order_relaxed);  // zed's retire agent looks
     PostStateChange(events_.load(), *this, leaf, before, LeafState::kFaulted);  // vdev_fault
   });
-  config_dirty_ = true;  // spa_vdev_state_exit: the labels say "faulted" from the next txg
-  return Status::Ok();
+  // spa_vdev_state_exit: the config says "faulted" and the command returns once that txg
+  // is synced (txg_wait_synced), so a crash after it finds the leaf FAULTED.
+  config_dirty_ = true;
+  if (readonly_ || !failed_.ok()) return Status::Ok();
+  return SyncLocked(kPoolStateActive);
 }
 
 Result<uint64_t> Pool::InjectData(const std::string& fs, uint64_t obj, uint64_t start, uint64_t end, int error,
