@@ -243,7 +243,9 @@ Run 'zinject -h' for usage information." ]
   [ "$(row tank "$V/d0")" = "$V/d0 FAULTED 0 0 0 too many errors" ]
   run "$ZPOOL" status -x
   [[ $output == *"state: DEGRADED"* ]]
+  # The fault's txg was synced without d0 (spa_vdev_state_exit): clear resilvers it.
   "$ZPOOL" clear tank
+  resilvered tank
   [ "$(row tank "$V/d0")" = "$V/d0 ONLINE 0 0 0" ]
   run "$ZPOOL" status -x
   [ "$output" = "all pools are healthy" ]
