@@ -193,7 +193,7 @@ void RegisterPoolOps(Registry& reg, PoolTable* table, MountTable* mounts) {
       {"iotype", NvType::kUint64}, {"freq", NvType::kUint64}, {"id", NvType::kUint64},
       {"object", NvType::kUint64}, {"start", NvType::kUint64}, {"end", NvType::kUint64},
       {"flush_arc", NvType::kUint64}, {"type", S}, {"level", NvType::kUint64},
-      {"objset", NvType::kUint64}, {"blkid", NvType::kUint64}},
+      {"objset", NvType::kUint64}, {"blkid", NvType::kUint64}, {"labels", NvType::kUint64}},
      &PoolOps::Inject);
   op(OpId::kPoolScrub, Perm::kRoot,
      {{"name", S, true}, {"stop", B}, {"history", S}}, &PoolOps::Scrub);

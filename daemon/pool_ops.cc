@@ -469,7 +469,8 @@ Status PoolOps::Inject(const NvList& args, NvList* result) {
     return t_->With(Str(args, "name"), [&](Pool& p) -> Status {
       UZFS_ASSIGN(uint64_t id, p.InjectFault(guid, static_cast<int>(args.GetUint64("error").value_or(ENXIO)),
                                              static_cast<int>(args.GetUint64("iotype").value_or(Pool::kInjectAll)),
-                                             static_cast<uint32_t>(args.GetUint64("freq").value_or(100))));
+                                             static_cast<uint32_t>(args.GetUint64("freq").value_or(100)),
+                                             static_cast<unsigned>(args.GetUint64("labels").value_or(0))));
       result->AddUint64("id", id);
       return Status::Ok();
     });
@@ -552,6 +553,7 @@ Status PoolOps::Inject(const NvList& args, NvList* result) {
           one.AddUint64("error", static_cast<uint64_t>(h.error));
           one.AddUint64("iotype", static_cast<uint64_t>(h.iotype));
           one.AddUint64("freq", h.freq);
+          if (h.labels) one.AddUint64("labels", h.labels);
           out.push_back(std::move(one));
         }
         return Status::Ok();

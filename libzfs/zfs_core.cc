@@ -245,7 +245,7 @@ Status PoolDetach(const std::string& name, uint64_t guid, const std::string& his
 }
 
 Result<uint64_t> InjectAdd(const std::string& pool, uint64_t guid, int error, int iotype,
-                           uint32_t freq) {
+                           uint32_t freq, unsigned labels) {
   NvList a;
   a.AddString("action", "add");
   a.AddString("name", pool);
@@ -253,6 +253,7 @@ Result<uint64_t> InjectAdd(const std::string& pool, uint64_t guid, int error, in
   a.AddUint64("error", static_cast<uint64_t>(error));
   a.AddUint64("iotype", static_cast<uint64_t>(iotype));
   a.AddUint64("freq", freq);
+  if (labels) a.AddUint64("labels", labels);
   UZFS_ASSIGN(NvList r, Call(proto::OpId::kPoolInject, a));
   return r.GetUint64("id").value_or(0);
 }

@@ -94,8 +94,10 @@ Status PoolDetach(const std::string& name, uint64_t guid, const std::string& his
 // 2 write, 3 all, freq 1-100) → its id; one cleared by id; all listed (handlers: array of
 // {id, pool, guid, error, iotype, freq}); a device faulted at once (zinject -A fault).
 inline constexpr int kInjectRead = 1, kInjectWrite = 2, kInjectAll = 3;  // Pool::kInject*
+// labels: a label fault (zinject -L) on those regions (vdev_inject.h's kLabel* bits).
 Result<uint64_t> InjectAdd(const std::string& pool, uint64_t guid, int error, int iotype,
-                           uint32_t freq);
+                           uint32_t freq, unsigned labels = 0);
+inline constexpr unsigned kLabelPad1 = 1, kLabelPad2 = 2, kLabelNvlist = 4, kLabelUber = 8;  // vdev_inject.h's
 Status InjectClear(uint64_t id);
 Result<NvList> InjectList();
 Status InjectFaultDevice(const std::string& pool, uint64_t guid);

@@ -6,8 +6,10 @@
 // faults and recovers devices (zpool status, zpool clear) and how reads that fail reach the
 // error log (zpool status -v), and raw bookmarks (-b objset:object:level:blkid,
 // translate_raw: one block of any objset, the MOS's as objset 0). The handlers live in zfsd
-// (libcore/vdev/vdev_inject.h, libcore/zio/zio_inject.h); label faults (-t label, -L),
-// panics (-p) and ignored writes (-I) are not offered.
+// (libcore/vdev/vdev_inject.h, libcore/zio/zio_inject.h); label faults (-d DEV -L
+// nvlist|uber|pad1|pad2: translate_device's regions of every label of the device, failing
+// with EIO as zio_handle_label_injection does). Panics (-p) and ignored writes (-I) are not
+// offered.
 #include <cctype>
 #include <cerrno>
 #include <cstdint>
@@ -37,8 +39,9 @@ const Cmd kZinject = {
      "zinject -c id|all",
      "zinject -d device [-e io|nxio] [-T read|write|all] [-f frequency] [-q] pool",
      "zinject -d device -A fault pool",
+     "zinject -d device -L nvlist|uber|pad1|pad2 [-q] pool",
      "zinject -t data|dnode [-e io|checksum] [-l level] [-r start[,end]] [-f frequency] [-a] [-q] path",
-     "zinject -t mos|mosdir|metaslab|config|bplist|spacemap|errlog [-e io|checksum] [-f frequency] [-a] [-q] pool",
+     "zinject -t mos|mosdir|metaslab|config|bplist|bpobj|spacemap|errlog [-e io|checksum] [-f frequency] [-a] [-q] pool",
      "zinject -b objset:object:level:blkid [-e io|checksum] [-a] [-q] pool",
      "zinject -a"},
     "    -A action     fault: the device is FAULTED at once (vdev_fault)\n"
@@ -50,6 +53,8 @@ const Cmd kZinject = {
     "    -e error      device: io fails its I/O with EIO (default: nxio, as if pulled);\n"
     "                  data: io (default) or checksum, as if no copy could be read\n"
     "    -f frequency  fail only this percentage of the I/O (1-100, default 100)\n"
+    "    -L region     device: the I/O of this region of the device's four labels fails\n"
+    "                  with EIO: nvlist (the config), uber (the uberblock ring), pad1, pad2\n"
     "    -l level      data, dnode: the blocks at this level of the tree fail (default 0,\n"
     "                  the data or dnode blocks; 1 and up: the indirect blocks above them)\n"
     "    -q            print only the number of the handler added\n"
@@ -57,8 +62,8 @@ const Cmd kZinject = {
     "                  default: all; start alone: the block holding it)\n"
     "    -t type       data: reads of the file's data blocks fail (the file's full path);\n"
     "                  dnode: of the block holding the file's dnode; mos, mosdir,\n"
-    "                  metaslab, config, bplist, spacemap, errlog: of the pool's MOS\n"
-    "                  blocks of that type (all for mos), as a scrub reads them\n"
+    "                  metaslab, config, bplist (bpobj), spacemap, errlog: of the pool's\n"
+    "                  MOS blocks of that type (all for mos), as a scrub reads them\n"
     "    -T type       the I/O that fails: read, write or all (default all)\n"
     "    -h            print this message\n"
     "    --help        print this message\n",
@@ -265,7 +270,7 @@ int main(int argc, char** argv) {
     }
   }
   CLI::App app;
-  std::string action, cancel, device, error, freq_s, type, objtype, range, level_s, raw;
+  std::string action, cancel, device, error, freq_s, type, objtype, range, level_s, raw, label;
   bool quiet = false, flush = false;
   app.add_option("-A", action);
   app.add_flag("-a", flush);
@@ -273,6 +278,7 @@ int main(int argc, char** argv) {
   app.add_option("-b", raw);
   app.add_option("-r", range);
   app.add_option("-l", level_s);
+  app.add_option("-L", label);
   app.add_option("-c", cancel);
   app.add_option("-d", device);
   app.add_option("-e", error);
@@ -316,8 +322,21 @@ int main(int argc, char** argv) {
     return kExitError;
   }
 
+  // zinject.c's name_to_type for -L: the label regions.
+  unsigned labels = 0;
+  if (!label.empty()) {
+    static const std::pair<const char*, unsigned> kRegions[] = {
+        {"nvlist", lzc::kLabelNvlist}, {"uber", lzc::kLabelUber}, {"pad1", lzc::kLabelPad1}, {"pad2", lzc::kLabelPad2}};
+    for (const auto& [name, bit] : kRegions)
+      if (label == name) labels = bit;
+    if (!labels) {
+      UsageError(kZinject, "invalid label type '" + label + "'");
+      return kExitError;
+    }
+  }
+
   if (!cancel.empty()) {
-    if (!device.empty() || !action.empty() || !error.empty() || !type.empty() || !freq_s.empty() ||
+    if (!label.empty() || !device.empty() || !action.empty() || !error.empty() || !type.empty() || !freq_s.empty() ||
         !objtype.empty() || !range.empty() || !level_s.empty() || !raw.empty() || flush)
       return UsageError(kZinject, "cancel (-c) incompatible with any other options");
     if (!args.empty()) return UsageError(kZinject, "extraneous argument to '-c'");
@@ -326,15 +345,18 @@ int main(int argc, char** argv) {
   if (!raw.empty()) {
     // zinject.c: raw is alone but for -e, -a and -q.
     if (!range.empty() || !objtype.empty() || !level_s.empty() || !freq_s.empty() || !device.empty() ||
-        !action.empty() || !type.empty())
+        !action.empty() || !type.empty() || !label.empty())
       return UsageError(kZinject, "raw (-b) format with any other options");
     if (args.size() != 1) return UsageError(kZinject, "raw (-b) format expects a single pool name");
     if (err == ENXIO) return Fail("data error type must be 'checksum' or 'io'");
     return InjectRaw(raw, args[0], err, flush, quiet);
   }
+  if (!label.empty() && device.empty()) return UsageError(kZinject, "-L is only meaningful with -d");
   if (!objtype.empty()) {
     if (!device.empty() || !action.empty() || !type.empty())
       return UsageError(kZinject, "-t is incompatible with -d, -A and -T");
+    // bpobj: OpenZFS's name for the deferred-free list, a bplist in v23.
+    if (objtype == "bpobj") objtype = "bplist";
     static const char* const kMosTypes[] = {"mos", "mosdir", "metaslab", "config", "bplist", "spacemap",
                                             "errlog"};
     const bool data = objtype == "data", dnode = objtype == "dnode";
@@ -377,6 +399,9 @@ int main(int argc, char** argv) {
     return kExitOk;
   }
   if (device.empty()) return UsageError(kZinject, "at least one of '-c', '-d', '-t' or '-a' must be specified");
+  // zio_handle_label_injection fails a label region's I/O with EIO, every time.
+  if (!label.empty() && (!error.empty() || !type.empty() || !freq_s.empty()))
+    return UsageError(kZinject, "label faults (-L) fail with EIO: -e, -T and -f do not apply");
   if (err == ECKSUM) return Fail("device error type must be 'io' or 'nxio'");
   if (args.size() != 1) return UsageError(kZinject, "device (-d) injection requires a single pool name");
   const std::string& pool = args[0];
@@ -403,7 +428,7 @@ int main(int argc, char** argv) {
     Status f = lzc::InjectFlushArc();
     if (!f.ok()) return Fail(f.message());
   }
-  auto id = lzc::InjectAdd(pool, guid, err, iotype, freq);
+  auto id = lzc::InjectAdd(pool, guid, err, iotype, freq, labels);
   char vdev[32];
   std::snprintf(vdev, sizeof vdev, "%llx", static_cast<unsigned long long>(guid));
   return ReportAdded(id, pool, quiet, {{"pool", pool}, {"vdev", vdev}}, false);

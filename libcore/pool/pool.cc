@@ -318,6 +318,7 @@ Status Pool::CloseTxgLocked(uint64_t state, TxgTail* tail) {
   auto t0 = std::chrono::steady_clock::now();
   UZFS_TRY(FlushMappedLocked());
   uint64_t txg = txg_.open();
+  if (fault_config_.exchange(false, std::memory_order_relaxed)) config_dirty_ = true;
   bool anything = mos_->dirty() || mos_zaps_->dirty() || config_dirty_ || !pending_history_.empty();
   for (auto& [obj, od] : datasets_) anything |= od.os->dirty() || od.zaps->dirty();
   anything |= !sync_tasks_.empty() || ScanPendingLocked() || !dtl_dirty_.empty() || spares_dirty_;

@@ -254,11 +254,14 @@ class Pool : public BlockReader {
     int error = 0;       // EIO or ENXIO
     int iotype = 0;      // kInjectRead, kInjectWrite or kInjectAll
     uint32_t freq = 100; // percent of the I/O that fails
+    unsigned labels = 0; // a label fault (zinject -L): these kLabel* regions fail, EIO
   };
   static constexpr int kInjectRead = 1, kInjectWrite = 2, kInjectAll = 3;
   // zio_inject_fault: a handler failing the I/O of every leaf below the vdev named by guid
   // (vdev_inject.h says how); its id. ENODEV "no such device in pool".
-  Result<uint64_t> InjectFault(uint64_t guid, int error, int iotype, uint32_t freq);
+  // labels (kLabel* bits, not 0): a label fault instead, every I/O of those regions of the
+  // leaves' labels failing with EIO (error, iotype and freq unused).
+  Result<uint64_t> InjectFault(uint64_t guid, int error, int iotype, uint32_t freq, unsigned labels = 0);
   // zio_clear_fault: false when no handler of this pool has the id.
   bool ClearInjection(uint64_t id);
   std::vector<InjectHandler> Injections() const;
@@ -1242,6 +1245,9 @@ class Pool : public BlockReader {
   uint64_t spares_object_ = 0;   // DMU_POOL_SPARES (0: none written yet)
   bool spares_dirty_ = false;    // the next txg rewrites the object
   std::atomic<bool> spare_wanted_{false};
+  // A leaf was faulted by its errors on an I/O thread: the next txg rewrites the config
+  // (its "faulted"); taken by CloseTxgLocked under mu_.
+  std::atomic<bool> fault_config_{false};
   // CheckDevices: when each dead leaf (by guid) last had a device at its path looked at
   // and left alone, so the same device is not read every second (mu_).
   std::map<uint64_t, std::chrono::steady_clock::time_point> watch_tried_;

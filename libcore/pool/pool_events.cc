@@ -50,6 +50,9 @@ void Pool::PostVdevError(Vdev& leaf, const Vdev::ErrorReport& r) {
   if (r.after != r.before && (r.after == LeafState::kFaulted || r.after == LeafState::kCantOpen ||
                               r.after == LeafState::kRemoved))
     spare_wanted_.store(true, std::memory_order_relaxed);
+  // A leaf the errors faulted is FAULTED in the config from the next txg (the diagnosis
+  // engine's vdev_fault, persistent): CloseTxgLocked takes the flag (no mu_ here).
+  if (r.after != r.before && r.after == LeafState::kFaulted) fault_config_.store(true, std::memory_order_relaxed);
   EventLog* log = events_.load(std::memory_order_acquire);
   if (!log) return;
   // zfs_ereport_start: the detector names the pool and the vdev; the payload describes the

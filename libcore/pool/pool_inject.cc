@@ -1,7 +1,8 @@
 // Device fault injection (zio_inject.c's device handlers: zio_inject_fault,
 // zio_clear_fault, zio_inject_list_next; vdev_fault for zinject -A fault). The handlers are
 // the pool's and go with it (an export or destroy drops them); each change sets every
-// leaf's LeafInject from the handlers naming it or a vdev above it (vdev_inject.h). Data
+// leaf's LeafInject from the handlers naming it or a vdev above it (vdev_inject.h); a label
+// fault (zio_handle_label_injection) sets the label regions whose I/O fails instead. Data
 // handlers (zinject -t data) are the process's, in libcore/zio/zio_inject.h; this file turns
 // a filesystem and a byte range into the bookmark they match.
 #include <algorithm>
@@ -13,6 +14,7 @@
 
 #include "libcore/pool/pool.h"
 #include "libcore/pool/pool_events.h"
+#include "libcore/vdev/vdev_label.h"
 #include "libcore/zio/zio_inject.h"
 
 namespace uzfs {
@@ -34,7 +36,10 @@ void ForLeaves(Vdev& v, const std::function<void(Vdev&)>& fn) {
 
 }  // namespace
 
-Result<uint64_t> Pool::InjectFault(uint64_t guid, int error, int iotype, uint32_t freq) {
+Result<uint64_t> Pool::InjectFault(uint64_t guid, int error, int iotype, uint32_t freq, unsigned labels) {
+  if (labels & ~(kLabelPad1 | kLabelPad2 | kLabelNvlist | kLabelUber))
+    return Status::Error(EINVAL, "invalid label type");
+  if (labels) error = EIO, iotype = kInjectAll, freq = 100;  // zio_handle_label_injection's EIO
   if (error != EIO && error != ENXIO) return Status::Error(EINVAL, "device error type must be 'io' or 'nxio'");
   if (iotype < kInjectRead || iotype > kInjectAll) return Status::Error(EINVAL, "invalid I/O type");
   if (freq < 1 || freq > 100) return Status::Error(EINVAL, "frequency range must be in the range (0, 100]");
@@ -49,6 +54,7 @@ Result<uint64_t> Pool::InjectFault(uint64_t guid, int error, int iotype, uint32_
   h.error = error;
   h.iotype = iotype;
   h.freq = freq;
+  h.labels = labels;
   injections_.push_back(h);
   ApplyInjectionsLocked();
   return h.id;
@@ -79,13 +85,19 @@ void Pool::ApplyInjectionsLocked() {
       // over an EIO one, and the highest frequency among those that apply counts.
       int r = 0, w = 0;
       uint32_t f = 0;
+      unsigned labels = 0;
       for (const auto& [x, v] : named) {
         if (!FindVdev(*v, leaf.guid)) continue;
+        if (x->labels) {  // a label fault touches the labels' regions only
+          labels |= x->labels;
+          continue;
+        }
         if (x->iotype & kInjectRead) r = r == ENXIO ? r : x->error;
         if (x->iotype & kInjectWrite) w = w == ENXIO ? w : x->error;
         f = std::max(f, x->freq);
       }
       leaf.inject.Set(r, w, f ? f : 100);
+      leaf.inject.SetLabels(labels);
     });
   }
 }
@@ -96,6 +108,7 @@ std::vector<Pool::InjectHandler> Pool::Injections() const {
 }
 
 Status Pool::FaultDevice(uint64_t guid) {
+  std::lock_guard<std::mutex> one(sync_mu_);  // sync_mu_ before mu_, as every syncing change
   std::lock_guard<std::mutex> l(mu_);
   if (closed_) return Status::Error(ENOENT, "no such pool");
   Vdev* target = LookupVdevLocked(guid);
@@ -106,7 +119,11 @@ Status Pool::FaultDevice(uint64_t guid) {
     spare_wanted_.store(true, std::memory_order_relaxed);  // zed's retire agent looks
     PostStateChange(events_.load(), *this, leaf, before, LeafState::kFaulted);  // vdev_fault
   });
-  return Status::Ok();
+  // spa_vdev_state_exit: the config says "faulted" and the command returns once that txg
+  // is synced (txg_wait_synced), so a crash after it finds the leaf FAULTED.
+  config_dirty_ = true;
+  if (readonly_ || !failed_.ok()) return Status::Ok();
+  return SyncLocked(kPoolStateActive);
 }
 
 Result<uint64_t> Pool::InjectData(const std::string& fs, uint64_t obj, uint64_t start, uint64_t end, int error,

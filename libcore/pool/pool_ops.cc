@@ -96,6 +96,9 @@ Result<std::unique_ptr<Pool>> Pool::Import(const PoolImportSpec& spec) {
   UZFS_TRY(ValidatePoolProps(spec.props, /*at_create=*/true));
   UZFS_TRY(p->LoadExisting());
   UZFS_TRY(p->LoadSparesLocked());
+  // A leaf that came up dead (FAULTED before a crash, say) may be given a spare at once: the
+  // retire agent's look (ActivateSpares) need not wait for a new fault.
+  if (!p->spares_.empty()) p->spare_wanted_.store(true, std::memory_order_relaxed);
   p->synced_rootbp_ = spa.uberblock().rootbp;
   UZFS_TRY(p->LoadDtlsLocked());
   UZFS_TRY(p->LoadScanLocked());

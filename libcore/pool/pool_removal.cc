@@ -50,7 +50,11 @@ std::string WholeDiskOf(const std::string& part) {
 // bound has none).
 std::unique_ptr<File> OpenPresent(Env* env, const std::string& path) {
   if (path.empty() || !env->Exists(path)) return nullptr;
-  auto f = env->Open(path, OpenOptions{});
+  // O_DIRECT, as the import's label reads (spa.cc): the page cache of a device that came
+  // back at the path may still hold the labels of the one that went.
+  OpenOptions oo;
+  oo.direct = true;
+  auto f = env->Open(path, oo);
   if (!f.ok()) return nullptr;
   auto size = (*f)->Size();
   if (!size.ok() || *size == 0) return nullptr;
@@ -105,16 +109,22 @@ bool Pool::CheckDevices() {
       std::unique_ptr<File> nd = nf || whole.empty() ? nullptr : OpenPresent(env_, whole);
       if (!nf && !nd) return;
       watch_tried_[v.guid] = now;
-      bool ours = false;
+      // ours: labels naming this leaf of this pool. orphan: labels of this pool naming a
+      // leaf the tree does not hold — a replace by this watch whose txg never synced (a
+      // crash between vdev_label_init and the sync), free to take again.
+      bool ours = false, orphan = false;
       if (nf)
-        if (auto dl = ReadDeviceLabels(*nf); dl.ok())
-          for (const LabelRead& lr : dl->labels)
-            ours |= lr.status.ok() && lr.config.GetUint64("guid").value_or(0) == v.guid &&
-                    lr.config.GetUint64("pool_guid").value_or(0) == guid_;
+        if (auto dl = ReadDeviceLabels(*nf, 0, v.inject.labels()); dl.ok())
+          for (const LabelRead& lr : dl->labels) {
+            if (!lr.status.ok() || lr.config.GetUint64("pool_guid").value_or(0) != guid_) continue;
+            const uint64_t g = lr.config.GetUint64("guid").value_or(0);
+            ours |= g == v.guid;
+            orphan |= g != v.guid && !LookupVdevLocked(g);
+          }
       if (ours) {
         online.push_back(v.guid);
-      } else if (autoreplace &&
-                 (env_ != PosixEnv() || disk::CheckDeviceFree(whole.empty() ? v.path : whole, false).ok())) {
+      } else if (autoreplace && (env_ != PosixEnv() || orphan ||
+                                 disk::CheckDeviceFree(whole.empty() ? v.path : whole, false).ok())) {
         // zfs_process_add replaces with a new device only: nothing of a pool or a file
         // system on it (as zpool replace without -f would refuse).
         replace.push_back(v.guid);

@@ -33,7 +33,7 @@ bool Pool::ReopenLeafLocked(Vdev& v) {
   auto f = env_->Open(path, oo);
   bool ok = f.ok() && !v.inject.gone();  // an injected ENXIO fails reopens too
   if (ok) {
-    auto dl = ReadDeviceLabels(**f);
+    auto dl = ReadDeviceLabels(**f, 0, v.inject.labels());
     ok = false;
     if (dl.ok())
       for (const LabelRead& lr : dl->labels)

@@ -45,7 +45,11 @@ std::string PoolName(const NvList& cfg) {
 Env* EnvOf(Env* e) { return e ? e : PosixEnv(); }
 
 Result<DeviceLabels> ReadLabelsOf(Env* env, const std::string& path) {
+  // zutil_import.c: "Preferentially open using O_DIRECT to bypass the block device cache",
+  // which may be stale: a loop device's partition still caches the labels of the file it
+  // was bound to before (Env falls back to buffered I/O where O_DIRECT is not taken).
   OpenOptions oo;
+  oo.direct = true;
   UZFS_ASSIGN(auto f, env->Open(path, oo));
   auto dl = ReadDeviceLabels(*f);
   if (!dl.ok()) return dl.status().Context(path);
@@ -178,13 +182,24 @@ Result<std::unique_ptr<Spa>> Spa::OpenDevices(const std::vector<std::string>& pa
                                               const std::string& pool, const SpaOpenOptions& o) {
   Env* env = EnvOf(o.env);
   std::vector<DeviceLabels> all;
+  // A device named that holds no usable label (a blank disk now at a cached leaf's path)
+  // is left out, as spa_open of a cached config opens what it can: its leaf is UNAVAIL.
+  // Only when none is usable does the first one's error fail the open.
+  Status first = Status::Ok();
   for (const std::string& p : paths) {
-    UZFS_ASSIGN(auto dl, ReadLabelsOf(env, p));
-    Labeled l{dl};
-    if (!Usable(l)) return Status::Error(EINVAL, p + ": no valid ZFS label");
-    all.push_back(std::move(dl));
+    auto dl = ReadLabelsOf(env, p);
+    if (!dl.ok()) {
+      if (first.ok()) first = dl.status();
+      continue;
+    }
+    Labeled l{*dl};
+    if (!Usable(l)) {
+      if (first.ok()) first = Status::Error(EINVAL, p + ": no valid ZFS label");
+      continue;
+    }
+    all.push_back(std::move(dl).value());
   }
-  if (all.empty()) return Status::Error(EINVAL, "no devices given");
+  if (all.empty()) return first.ok() ? Status::Error(EINVAL, "no devices given") : first;
   return Assemble(std::move(all), pool, o);
 }
 

@@ -56,6 +56,9 @@ NvList VdevConfig(const Vdev& v, bool top) {
   // -t made it so (vdev_tmpoffline).
   if (v.is_leaf() && v.health.state() == LeafState::kOffline && !v.offline_temporary)
     nv.AddUint64("offline", 1);
+  // ZPOOL_CONFIG_FAULTED: vdev_fault's state is persistent (vdev_faulted), so a leaf faulted
+  // before a crash or an export is still FAULTED after the import, until zpool clear.
+  if (v.is_leaf() && v.health.state() == LeafState::kFaulted) nv.AddUint64("faulted", 1);
   if (!v.is_leaf()) {
     std::vector<NvList> kids;
     for (const auto& c : v.children) kids.push_back(VdevConfig(*c, false));
@@ -147,13 +150,15 @@ NvList RemovedLabelConfig(const PoolIdentity& id, const std::vector<const Vdev*>
 Status VdevConfigSync(const std::vector<LabelWrite>& leaves, const Uberblock& ub, bool config) {
   if (leaves.empty()) return Status::Error(ENXIO, "no device left to write labels to");
   const Status none = Status::Error(ENXIO, "no device left to write labels to");
-  auto each = [&](const std::function<Status(const LabelWrite&)>& fn) -> Status {
+  // region: the label regions the writes touch (a label fault's, vdev_inject.h); 0 for flushes.
+  auto each = [&](unsigned region, const std::function<Status(const LabelWrite&)>& fn) -> Status {
     int good = 0;
     Status last = Status::Ok();
     for (const LabelWrite& l : leaves) {
       if (l.leaf && l.leaf->health.dead()) continue;
       // A label write meets the leaf's injected fault as its other writes do (vdev_inject.h).
-      const int injected = l.leaf ? l.leaf->inject.Hit(true) : 0;
+      int injected = l.leaf ? l.leaf->inject.Hit(true) : 0;
+      if (!injected && l.leaf && region) injected = l.leaf->inject.LabelHit(region);
       Status s = injected ? Status::Error(injected, "label write: injected") : fn(l);
       if (s.ok()) good++;
       else {
@@ -163,9 +168,9 @@ Status VdevConfigSync(const std::vector<LabelWrite>& leaves, const Uberblock& ub
     }
     return good ? Status::Ok() : (last.ok() ? none : last);
   };
-  auto flush_all = [&] { return each([](const LabelWrite& l) { return l.file->Sync(); }); };
+  auto flush_all = [&] { return each(0, [](const LabelWrite& l) { return l.file->Sync(); }); };
   auto write_cfg = [&](unsigned which) {
-    return each([which](const LabelWrite& l) -> Status {
+    return each(kLabelNvlist, [which](const LabelWrite& l) -> Status {
       UZFS_ASSIGN(uint64_t size, l.file->Size());
       return WriteLabelConfig(*l.file, P2Align(size, kVdevLabelSize), l.config, which);
     });
@@ -175,7 +180,7 @@ Status VdevConfigSync(const std::vector<LabelWrite>& leaves, const Uberblock& ub
     UZFS_TRY(write_cfg(kEvenLabels));
     UZFS_TRY(flush_all());
   }
-  UZFS_TRY(each([&](const LabelWrite& l) -> Status {
+  UZFS_TRY(each(kLabelUber, [&](const LabelWrite& l) -> Status {
     UZFS_ASSIGN(uint64_t size, l.file->Size());
     return WriteUberblock(*l.file, P2Align(size, kVdevLabelSize), ub, l.ashift, kAllLabels);
   }));

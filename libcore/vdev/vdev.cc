@@ -637,6 +637,8 @@ Result<std::unique_ptr<Vdev>> Build(const NvList& nv, const LeafOpener& open, ui
   // vdev_load: a leaf taken offline for good (zpool offline without -t) stays offline; its
   // DTL's contents are read by the pool (the object is in the MOS).
   if (v->is_leaf() && nv.GetUint64("offline").value_or(0)) v->health.Set(LeafState::kOffline);
+  // vdev_open: a leaf faulted (vdev_faulted) and not offline comes up FAULTED.
+  else if (v->is_leaf() && nv.GetUint64("faulted").value_or(0)) v->health.Set(LeafState::kFaulted);
   v->dtl_object = nv.GetUint64("DTL").value_or(0);
   // A leaf with a DTL may hold stale blocks: read last, its checksum errors not counted,
   // until the pool has read the DTL (Pool::LoadDtlsLocked says whether it is empty).

@@ -142,7 +142,7 @@ std::vector<Uberblock> DeviceLabels::AllUberblocks() const {
   return all;
 }
 
-Result<DeviceLabels> ReadDeviceLabels(File& f, uint64_t ashift_hint) {
+Result<DeviceLabels> ReadDeviceLabels(File& f, uint64_t ashift_hint, unsigned failed) {
   DeviceLabels dl;
   dl.path = f.Name();
   UZFS_ASSIGN(dl.size, f.Size());
@@ -162,8 +162,10 @@ Result<DeviceLabels> ReadDeviceLabels(File& f, uint64_t ashift_hint) {
       lr.status = s.Context("reading label " + std::to_string(l));
       continue;
     }
-    auto nv = ParseVdevPhys(ByteSpan(buf).subspan(kVdevPhysOffset, kVdevPhysSize),
-                            lr.offset + kVdevPhysOffset);
+    auto nv = (failed & kLabelNvlist)
+                  ? Result<NvList>(Status::Error(EIO, "reading label " + std::to_string(l) + ": injected"))
+                  : ParseVdevPhys(ByteSpan(buf).subspan(kVdevPhysOffset, kVdevPhysSize),
+                                  lr.offset + kVdevPhysOffset);
     if (nv.ok()) {
       lr.config = std::move(nv).value();
       if (ashift == 0) {
@@ -173,7 +175,7 @@ Result<DeviceLabels> ReadDeviceLabels(File& f, uint64_t ashift_hint) {
     } else {
       lr.status = nv.status().Context("label " + std::to_string(l));
     }
-    rings[l].assign(buf.begin() + kUberblockRingOffset, buf.end());
+    if (!(failed & kLabelUber)) rings[l].assign(buf.begin() + kUberblockRingOffset, buf.end());
   }
   std::vector<int> shifts;
   if (ashift != 0) {

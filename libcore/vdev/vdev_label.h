@@ -29,6 +29,9 @@ inline constexpr uint64_t kVdevPhysOffset = 16 * 1024;
 inline constexpr uint64_t kVdevPhysSize = 112 * 1024;
 inline constexpr uint64_t kUberblockRingOffset = 128 * 1024;
 inline constexpr uint64_t kUberblockRingSize = 128 * 1024;
+// The regions of a label (vdev_label_t) as bits, zinject -L's names: pad1 (8K), the boot
+// header pad2 (8K), the config nvlist (vdev_phys, 112K) and the uberblock ring (128K).
+inline constexpr unsigned kLabelPad1 = 1, kLabelPad2 = 2, kLabelNvlist = 4, kLabelUber = 8;
 inline constexpr uint64_t kVdevLabelStartSize = 4 * 1024 * 1024;  // 2 labels + boot region
 inline constexpr uint64_t kVdevLabelEndSize = 512 * 1024;          // 2 labels
 inline constexpr int kVdevLabels = 4;
@@ -112,6 +115,9 @@ inline constexpr unsigned kEvenLabels = 0b0101, kOddLabels = 0b1010, kAllLabels 
 // decodes, every slot size from 2^10 to 2^13 is tried (a wrong size cannot pass the checksum,
 // whose verifier is the slot offset). Fails only when the device cannot be sized or is smaller
 // than two labels (EINVAL); per-label failures are in LabelRead::status.
-Result<DeviceLabels> ReadDeviceLabels(File& f, uint64_t ashift_hint = 0);
+// failed (kLabel* bits, a label fault's: vdev_inject.h): the reads of those regions fail
+// with EIO, as vdev_label_read_config's and vdev_uberblock_load's reads would (nvlist: no
+// label's config; uber: no uberblock).
+Result<DeviceLabels> ReadDeviceLabels(File& f, uint64_t ashift_hint = 0, unsigned failed = 0);
 
 }  // namespace uzfs

@@ -147,6 +147,25 @@ TEST_F(LabelTest, DamagedLabelAndSlotFallBack) {
   EXPECT_EQ(all[0].txg, 12u);
 }
 
+// zinject -L's label faults: a failed region reads as nothing, the other still reads.
+TEST_F(LabelTest, FailedRegionsReadAsInjectedErrors) {
+  for (int l = 0; l < 4; l++) WriteLabel(l, Config(12));
+  for (int l = 0; l < 4; l++) WriteUberblock(l, 12, 10, 1000);
+  auto nvl = ReadDeviceLabels(*file_, 0, kLabelNvlist);
+  ASSERT_TRUE(nvl.ok());
+  for (int l = 0; l < 4; l++) EXPECT_EQ(nvl->labels[l].status.code(), EIO);
+  EXPECT_EQ(nvl->config(), nullptr);
+  EXPECT_EQ(nvl->AllUberblocks().size(), 4u);  // ashift unknown: every slot size is tried
+  auto uber = ReadDeviceLabels(*file_, 0, kLabelUber);
+  ASSERT_TRUE(uber.ok());
+  ASSERT_NE(uber->config(), nullptr);
+  EXPECT_TRUE(uber->AllUberblocks().empty());
+  auto pads = ReadDeviceLabels(*file_, 0, kLabelPad1 | kLabelPad2);
+  ASSERT_TRUE(pads.ok());
+  ASSERT_NE(pads->config(), nullptr);
+  EXPECT_EQ(pads->AllUberblocks().size(), 4u);
+}
+
 TEST_F(LabelTest, TimestampBreaksTies) {
   for (int l = 0; l < 4; l++) WriteLabel(l, Config(10));
   WriteUberblock(0, 10, 20, 5);

@@ -174,7 +174,9 @@ sysevent.fs.zfs.pool_export" ]
   wait_resilvered tank
   "$ZPOOL" detach tank "$V/d2"
   "$ZINJECT" -d "$V/d0" -A fault tank >/dev/null
+  # zinject returns once the fault's txg is synced, which d0 missed: clear resilvers it.
   "$ZPOOL" clear tank
+  wait_resilvered tank
   run classes tank
   [ "$output" = "resource.fs.zfs.statechange
 resource.fs.zfs.statechange
@@ -187,7 +189,9 @@ sysevent.fs.zfs.resilver_finish
 sysevent.fs.zfs.vdev_remove
 resource.fs.zfs.statechange
 resource.fs.zfs.statechange
-sysevent.fs.zfs.vdev_clear" ]
+sysevent.fs.zfs.vdev_clear
+sysevent.fs.zfs.resilver_start
+sysevent.fs.zfs.resilver_finish" ]
   run "$ZPOOL" events -v tank
   [ "$(field vdev_state <<<"$output" | tr '\n' ' ')" = '"OFFLINE" (0x2) "ONLINE" (0x7) "FAULTED" (0x5) "ONLINE" (0x7) ' ]
   [ "$(field vdev_laststate <<<"$output" | tr '\n' ' ')" = '"ONLINE" (0x7) "OFFLINE" (0x2) "ONLINE" (0x7) "FAULTED" (0x5) ' ]

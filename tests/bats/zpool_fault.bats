@@ -243,7 +243,9 @@ Run 'zinject -h' for usage information." ]
   [ "$(row tank "$V/d0")" = "$V/d0 FAULTED 0 0 0 too many errors" ]
   run "$ZPOOL" status -x
   [[ $output == *"state: DEGRADED"* ]]
+  # The fault's txg was synced without d0 (spa_vdev_state_exit): clear resilvers it.
   "$ZPOOL" clear tank
+  resilvered tank
   [ "$(row tank "$V/d0")" = "$V/d0 ONLINE 0 0 0" ]
   run "$ZPOOL" status -x
   [ "$output" = "all pools are healthy" ]
@@ -474,6 +476,79 @@ l0_extents() {
   [ "$(row tank "$V/d0")" = "$V/d0 ONLINE 0 0 0" ]
   "$ZINJECT" -c all >/dev/null
   "$ZPOOL" sync tank
+  "$ZPOOL" export tank
+  oracle_start
+  oracle_zdb_clean "$V" tank
+  oracle_stop
+}
+
+@test "zinject -L: label faults fail the I/O of one region of a device's four labels (EIO): uber its uberblock writes, nvlist also every read of its config, so a reopen cannot validate it; pad1/pad2 no I/O of a running pool; bad input in zinject's words" {
+  "$ZPOOL" create -m "$BATS_TEST_TMPDIR/tank" tank mirror "$V/d0" "$V/d1"
+  head -c 1M /dev/urandom >"$BATS_TEST_TMPDIR/tank/f"
+  "$ZPOOL" sync tank
+  sum=$(sha256sum <"$BATS_TEST_TMPDIR/tank/f")
+  guid=$("$ZDB" -l "$V/d0" | awk '$1 == "guid:" { print $2; exit }')  # the label's own
+  run "$ZINJECT" -d "$V/d0" -L vdev tank
+  [ "$status" -eq 1 ]
+  [ "${lines[0]}" = "invalid label type 'vdev'" ]
+  run "$ZINJECT" -L uber tank
+  [ "$status" -eq 2 ]
+  [[ ${lines[0]} == "-L is only meaningful with -d" ]]
+  run "$ZINJECT" -d "$V/d0" -L uber -e nxio tank
+  [ "$status" -eq 2 ]
+  [[ ${lines[0]} == "label faults (-L) fail with EIO: -e, -T and -f do not apply" ]]
+  # uber: the uberblock writes of each txg fail on d0 (counted in WRITE); its config reads.
+  run "$ZINJECT" -d "$V/d0" -L uber tank
+  [ "$status" -eq 0 ]
+  [ "$output" = "Added handler ${output#Added handler }" ]
+  [ "${lines[1]}" = "  pool: tank" ]
+  [ "${lines[2]}" = "  vdev: $(printf '%x' "$guid")" ]
+  [[ $("$ZINJECT") == *"tank             $(printf '%x' "$guid")"* ]]
+  for i in 1 2 3; do echo "$i" >"$BATS_TEST_TMPDIR/tank/g$i"; "$ZPOOL" sync tank; done
+  read -r _ st r w c <<<"$(row tank "$V/d0")"
+  [ "$st" = ONLINE ] && [ "$r" = 0 ] && [ "$c" = 0 ]
+  [ "$w" -ge 3 ] || { row tank "$V/d0" >&2; false; }
+  [ "$(row tank "$V/d1")" = "$V/d1 ONLINE 0 0 0" ]
+  # The uberblock ring is not the config: a reopen still validates d0.
+  "$ZPOOL" clear tank
+  "$ZPOOL" offline tank "$V/d0"
+  expect 0 "" "$ZPOOL" online tank "$V/d0"
+  [[ $(row tank "$V/d0") == "$V/d0 ONLINE "* ]]
+  "$ZINJECT" -c all >/dev/null
+  # nvlist: the config of none of the four labels reads, so the reopen of zpool online
+  # cannot validate d0 (vdev_validate): it stays out; its config writes fail too.
+  "$ZINJECT" -q -d "$V/d0" -L nvlist tank >/dev/null
+  "$ZPOOL" clear tank
+  "$ZPOOL" offline tank "$V/d0"
+  expect 0 "warning: device '$V/d0' onlined, but remains in faulted state
+use 'zpool replace' to replace devices that are no longer present" "$ZPOOL" online tank "$V/d0"
+  [[ $(row tank "$V/d0") == "$V/d0 UNAVAIL "* ]]
+  echo more >"$BATS_TEST_TMPDIR/tank/h"
+  "$ZPOOL" sync tank
+  [ "$(sha256sum <"$BATS_TEST_TMPDIR/tank/f")" = "$sum" ]
+  # pad1 and pad2: written only when a device is labelled anew, read by nothing.
+  "$ZINJECT" -c all >/dev/null
+  "$ZPOOL" clear tank
+  resilvered tank
+  [ "$(row tank "$V/d0")" = "$V/d0 ONLINE 0 0 0" ]
+  "$ZINJECT" -q -d "$V/d0" -L pad1 tank >/dev/null
+  "$ZINJECT" -q -d "$V/d0" -L pad2 tank >/dev/null
+  [ "$("$ZINJECT" | grep -c "tank")" = 2 ]
+  for i in 1 2 3; do echo "$i" >"$BATS_TEST_TMPDIR/tank/p$i"; "$ZPOOL" sync tank; done
+  "$ZPOOL" offline tank "$V/d0"
+  "$ZPOOL" online tank "$V/d0"
+  resilvered tank
+  [ "$(row tank "$V/d0")" = "$V/d0 ONLINE 0 0 0" ]
+  "$ZINJECT" -c all >/dev/null
+  # d0 holds every block again: alone (d1 out) after a fresh import, it serves the file.
+  "$ZPOOL" offline tank "$V/d1"
+  "$ZPOOL" export tank
+  zfsd_stop
+  zfsd_start
+  "$ZPOOL" import -d "$V" tank
+  [ "$(sha256sum <"$BATS_TEST_TMPDIR/tank/f")" = "$sum" ]
+  "$ZPOOL" online tank "$V/d1"
+  resilvered tank
   "$ZPOOL" export tank
   oracle_start
   oracle_zdb_clean "$V" tank

@@ -174,3 +174,44 @@ $(basename "$L1")p1 ONLINE" ]
   [ "$("$ZPOOL" get -H -o value autoreplace tank)" = off ]
   judged_alone tank "${L0}p1" l0
 }
+
+@test "autoreplace under SIGKILLs: kills of zfsd at varied moments of the in-place replace of a removed side (before it, mid-resilver): each next zfsd resumes it, it ends, nothing is lost; zfs-fuse's zdb is clean after each" {
+  zfsd_stop
+  export ZFSD_EXTRA_ARGS="--scrub-delay 100000 --txg-timeout 1"
+  zfsd_start
+  L0=$(newloop "$V/d0")
+  L1=$(newloop "$V/d1")
+  "$ZPOOL" create -m "$A/tank" -o autoreplace=on tank mirror "$L0" "$L1"
+  ln -sf "${L0}p1" "$DEVS/l0"
+  ln -sf "${L1}p1" "$DEVS/l1"
+  files "$A/tank" f 12
+  "$ZPOOL" sync tank
+  losetup -d "$L1"
+  wait_status tank "REMOVED"
+  detached "$V/d1"
+  sums=$(cd "$A/tank" && sha256sum -- *)
+  truncate -s 128M "$V/n1"
+  losetup "$L1" "$V/n1"
+  # The first kill within 2 s of the blank device's arrival (before the replace, or as it
+  # labels and attaches it), then three more while the resilver goes on.
+  for k in 1 2 3 4; do
+    if [ "$k" = 1 ]; then sleep "$((RANDOM % 2)).$((RANDOM % 10))"; else sleep "1.$((RANDOM % 10))"; fi
+    zfsd_kill
+    oracle_start
+    oracle_zdb_clean "$DEVS" tank || { echo "after kill $k" >&2; false; }
+    oracle_stop
+    zfsd_start
+    [ "$(cd "$A/tank" && sha256sum -- *)" = "$sums" ] ||
+      { echo "kill $k: data differ" >&2; "$ZPOOL" status >&2; cat "$ZFSD_DIR/zfsd.log" >&2; false; }
+    wait_status tank "replacing-1" || { echo "kill $k: no replace" >&2; false; }
+  done
+  zfsd_stop
+  ZFSD_EXTRA_ARGS="--scrub-delay 5000 --txg-timeout 1" zfsd_start
+  wait_status tank "resilvered"
+  wait_resilvered tank
+  for _ in $(seq 50); do [[ $(status_devs tank) != *replacing* ]] && break; sleep 0.2; done
+  [ "$(status_devs tank)" = "mirror-0 ONLINE
+$(basename "$L0")p1 ONLINE
+$(basename "$L1")p1 ONLINE" ]
+  judged_alone tank "${L0}p1" l0
+}

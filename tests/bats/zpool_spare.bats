@@ -370,3 +370,69 @@ $V/s0 AVAIL" ]
   "$ZF_ZPOOL" export other
   oracle_stop
 }
+
+# spare_kill POOL: a SIGKILL of zfsd, zfs-fuse's zdb -bcc judging the devices in $V as the
+# kill left them, zfsd started again (its cache file imports POOL).
+spare_kill() {
+  zfsd_kill
+  oracle_start
+  oracle_zdb_clean "$V" "$1" || return 1
+  oracle_stop
+  zfsd_start
+}
+
+@test "SIGKILLs of zfsd while a spare kicks in for a faulted side and resilvers, and while the original is detached: the fault is remembered, the spare resumes and ends, nothing is lost; zfs-fuse judges each time" {
+  zfsd_stop
+  export ZFSD_EXTRA_ARGS="--scrub-delay 100000 --txg-timeout 1"
+  zfsd_start
+  "$ZPOOL" create -m "$A/tank" tank mirror "$V/d0" "$V/d1" spare "$V/d2"
+  files "$A/tank" 12
+  "$ZPOOL" sync tank
+  sums=$(cd "$A/tank" && sha256sum f*)
+  # The first kill comes within 0.3 s of the fault: before or just after the spare's attach
+  # is synced. vdev_fault's state is in the config (v23's "faulted"): the next zfsd finds d0
+  # FAULTED and gives it the spare, or resumes the spare's resilver.
+  "$ZINJECT" -d "$V/d0" -A fault tank >/dev/null
+  sleep "0.$((RANDOM % 4))"
+  spare_kill tank
+  wait_status tank "spare-0"
+  # Then kills at varied moments of the spare's resilver.
+  for k in 1 2 3; do
+    sleep "$((RANDOM % 2)).$((RANDOM % 10))"
+    spare_kill tank || { echo "kill $k" >&2; false; }
+    run status_devs tank
+    [ "${lines[1]}" = "spare-0 DEGRADED" ] || { echo "kill $k: $output" >&2; false; }
+    [ "${lines[2]}" = "$V/d0 FAULTED" ]
+    [ "${lines[3]}" = "$V/d2 ONLINE" ]
+  done
+  zfsd_stop
+  ZFSD_EXTRA_ARGS="--scrub-delay 5000 --txg-timeout 1" zfsd_start
+  wait_resilvered tank
+  [[ $(scan tank) == "resilvered "*" with 0 errors on "* ]]
+  [[ $(status_config tank | grep -F "$V/d2" | tail -1) == *"INUSE     currently in use" ]]
+  # The spare holds every block: d1 out, a fresh import reads it all from d2.
+  "$ZPOOL" offline tank "$V/d1"
+  "$ZPOOL" export tank
+  fresh_import tank
+  [ "$(cd "$A/tank" && sha256sum f*)" = "$sums" ]
+  "$ZPOOL" online tank "$V/d1"
+  wait_resilvered tank
+  # The original detached, killed at once or a moment later: either the detach is in the
+  # synced config (d2 a pool disk) or not (the spare vdev still there, the detach repeated).
+  "$ZPOOL" detach tank "$V/d0" &
+  det=$!
+  sleep "0.0$((RANDOM % 10))"
+  spare_kill tank
+  wait "$det" || true
+  if [[ $(status_devs tank) == *spare-0* ]]; then "$ZPOOL" detach tank "$V/d0"; fi
+  [ "$(status_devs tank)" = "mirror-0 ONLINE
+$V/d2 ONLINE
+$V/d1 ONLINE" ]
+  "$ZPOOL" export tank
+  fresh_import tank
+  [ "$(status_devs tank)" = "mirror-0 ONLINE
+$V/d2 ONLINE
+$V/d1 ONLINE" ]
+  [ "$(cd "$A/tank" && sha256sum f*)" = "$sums" ]
+  judge tank
+}
