@@ -233,12 +233,7 @@ $V/d1 ONLINE" ]
 $V/d1 ONLINE
 $V/d2 ONLINE" ]
   # d2 alone serves every file.
-  "$ZPOOL" offline tank "$V/d1"
-  "$ZPOOL" export tank
-  fresh_import tank
-  [ "$(cd "$A/tank" && sha256sum f*)" = "$sums" ]
-  "$ZPOOL" online tank "$V/d1"
-  wait_resilvered tank
+  reads_without tank "$V/d1" "$sums"
   judge tank
 }
 

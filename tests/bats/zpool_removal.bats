@@ -71,6 +71,17 @@ read_alone() {
   wait_resilvered "$1"
 }
 
+# replaced_in_place: tank's autoreplace of the loop device L1's partition resilvered and
+# the replacing vdev gone: the mirror is L0p1 and L1p1, both ONLINE.
+replaced_in_place() {
+  wait_status tank "resilvered"
+  wait_resilvered tank
+  for _ in $(seq 50); do [[ $(status_devs tank) != *replacing* ]] && break; sleep 0.2; done
+  [ "$(status_devs tank)" = "mirror-0 ONLINE
+$(basename "$L0")p1 ONLINE
+$(basename "$L1")p1 ONLINE" ]
+}
+
 # judged_alone POOL SIDE LINK: every file of POOL as it is now reads back with SIDE offline
 # (read_alone), and zfs-fuse's zdb -bcc finds the exported pool clean.
 judged_alone() {
@@ -139,12 +150,7 @@ action: Online the device using 'zpool online' or replace the device with
   [[ $("$ZPOOL" status tank) == *"'zpool replace'"* ]]
   [ -z "$(blkid -p "$L1" 2>/dev/null)" ]
   "$ZPOOL" set autoreplace=on tank
-  wait_status tank "resilvered"
-  wait_resilvered tank
-  for _ in $(seq 50); do [[ $(status_devs tank) != *replacing* ]] && break; sleep 0.2; done
-  [ "$(status_devs tank)" = "mirror-0 ONLINE
-$(basename "$L0")p1 ONLINE
-$(basename "$L1")p1 ONLINE" ]
+  replaced_in_place
   # The new device carries the GPT and the pool's label on partition 1.
   run "$ZDB" -l "${L1}p1"
   [[ $output == *"name: 'tank'"* ]]
@@ -207,11 +213,6 @@ $(basename "$L1")p1 ONLINE" ]
   done
   zfsd_stop
   ZFSD_EXTRA_ARGS="--scrub-delay 5000 --txg-timeout 1" zfsd_start
-  wait_status tank "resilvered"
-  wait_resilvered tank
-  for _ in $(seq 50); do [[ $(status_devs tank) != *replacing* ]] && break; sleep 0.2; done
-  [ "$(status_devs tank)" = "mirror-0 ONLINE
-$(basename "$L0")p1 ONLINE
-$(basename "$L1")p1 ONLINE" ]
+  replaced_in_place
   judged_alone tank "${L0}p1" l0
 }

@@ -235,12 +235,7 @@ $V/d2 AVAIL" ]
   [[ $output == *"sysevent.fs.zfs.vdev_spare"* ]]
   [[ $output == *"sysevent.fs.zfs.resilver_start"* ]]
   # The data is whole on d1 and the spare: d1 taken out, a fresh import reads it all.
-  "$ZPOOL" offline tank "$V/d1"
-  "$ZPOOL" export tank
-  fresh_import tank
-  [ "$(cd "$A/tank" && sha256sum f*)" = "$sums" ]
-  "$ZPOOL" online tank "$V/d1"
-  wait_resilvered tank
+  reads_without tank "$V/d1" "$sums"
   # The faulted disk goes; the spare takes its place for good.
   "$ZPOOL" detach tank "$V/d0"
   [ "$(status_devs tank)" = "mirror-0 ONLINE
@@ -411,12 +406,7 @@ spare_kill() {
   [[ $(scan tank) == "resilvered "*" with 0 errors on "* ]]
   [[ $(status_config tank | grep -F "$V/d2" | tail -1) == *"INUSE     currently in use" ]]
   # The spare holds every block: d1 out, a fresh import reads it all from d2.
-  "$ZPOOL" offline tank "$V/d1"
-  "$ZPOOL" export tank
-  fresh_import tank
-  [ "$(cd "$A/tank" && sha256sum f*)" = "$sums" ]
-  "$ZPOOL" online tank "$V/d1"
-  wait_resilvered tank
+  reads_without tank "$V/d1" "$sums"
   # The original detached, killed at once or a moment later: either the detach is in the
   # synced config (d2 a pool disk) or not (the spare vdev still there, the detach repeated).
   "$ZPOOL" detach tank "$V/d0" &

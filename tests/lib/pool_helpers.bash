@@ -236,6 +236,18 @@ fresh_import() {
   "$ZPOOL" import -d "$V" "$1"
 }
 
+# reads_without POOL DEV SUMS: with DEV offline, a fresh zfsd's import of POOL reads every
+# $A/POOL/f* with the sha256sum lines SUMS (the other sides hold every block); DEV is then
+# brought back and resilvered.
+reads_without() {
+  "$ZPOOL" offline "$1" "$2"
+  "$ZPOOL" export "$1"
+  fresh_import "$1"
+  [ "$(cd "$A/$1" && sha256sum f*)" = "$3" ]
+  "$ZPOOL" online "$1" "$2"
+  wait_resilvered "$1"
+}
+
 # judge POOL: POOL exported, zfs-fuse's zdb -bcc must find it clean.
 judge() {
   "$ZPOOL" export "$1"
