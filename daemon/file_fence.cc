@@ -44,7 +44,10 @@ Status FileService::RecordDax(uint64_t session, uint64_t guid) {
 
 void FileService::ApplyFences(Pool& pool) {
   if (!book_) return;
-  for (auto& [proc, extents] : book_->Severed(pool.guid())) {
+  // Not a structured binding: clang before 16 (the fuzz build) cannot capture one.
+  for (const auto& severed : book_->Severed(pool.guid())) {
+    const DaxFenceBook::Proc& proc = severed.first;
+    const DaxFenceBook::Extents& extents = severed.second;
     spdlog::info("pool {}: fencing {} DAX extents until process {} exits", pool.name(), extents.size(),
                  proc->pid);
     pool.FenceDaxExtents({extents.begin(), extents.end()}, [proc] { return proc->Alive(); });
