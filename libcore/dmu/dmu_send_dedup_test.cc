@@ -51,6 +51,16 @@ void Substream(Bytes* s, uint64_t g, const Bytes& a, const Bytes& b) {
   Put(s, e);  // a stale checksum: the filter writes its own
 }
 
+// The filter's input: in, read from the start in the sizes asked for (false past its end).
+DedupFilter::ReadFull ReaderOf(const Bytes& in) {
+  return [&in, pos = size_t{0}](uint8_t* p, size_t n) mutable {
+    if (pos + n > in.size()) return false;
+    std::memcpy(p, in.data() + pos, n);
+    pos += n;
+    return true;
+  };
+}
+
 std::vector<DrrRecord> Records(const Bytes& out) {
   std::vector<DrrRecord> rs;
   for (size_t at = 0; at < out.size();) {
@@ -76,13 +86,7 @@ TEST(DmuSendDedup, RepeatedBlocksBecomeReferencesToTheFirstWrite) {
     out.insert(out.end(), x.begin(), x.end());
     return Status::Ok();
   });
-  size_t pos = 0;
-  ASSERT_TRUE(f.Run([&](uint8_t* p, size_t n) {
-                 if (pos + n > in.size()) return false;
-                 std::memcpy(p, in.data() + pos, n);
-                 pos += n;
-                 return true;
-               }).ok());
+  ASSERT_TRUE(f.Run(ReaderOf(in)).ok());
   auto rs = Records(out);
   ASSERT_EQ(14u, rs.size());
   EXPECT_EQ(kDrrBegin, rs[0].type);
@@ -123,21 +127,12 @@ TEST(DmuSendDedup, UnknownRecordsAndShortStreamsAreRefused) {
   Bytes a(4096, 1), b(4096, 2), in;
   Substream(&in, 1, a, b);
   in.resize(in.size() - kDrrSize - 100);  // cut inside the last WRITE's data
-  size_t pos = 0;
-  auto read = [&](uint8_t* p, size_t n) {
-    if (pos + n > in.size()) return false;
-    std::memcpy(p, in.data() + pos, n);
-    pos += n;
-    return true;
-  };
   DedupFilter f([](ByteSpan) { return Status::Ok(); });
-  EXPECT_EQ(EINVAL, f.Run(read).code());
+  EXPECT_EQ(EINVAL, f.Run(ReaderOf(in)).code());
   Bytes junk(kDrrSize, 0);
   StoreRaw<uint32_t>(junk.data(), 42);
-  in = junk;
-  pos = 0;
   DedupFilter g([](ByteSpan) { return Status::Ok(); });
-  EXPECT_FALSE(g.Run(read).ok());
+  EXPECT_FALSE(g.Run(ReaderOf(junk)).ok());
 }
 
 TEST(DmuSendDedup, AFullTableKeepsDedupingWithTheEntriesItHas) {
@@ -151,13 +146,7 @@ TEST(DmuSendDedup, AFullTableKeepsDedupingWithTheEntriesItHas) {
         return Status::Ok();
       },
       DedupFilter::kEntryBytes);
-  size_t pos = 0;
-  ASSERT_TRUE(f.Run([&](uint8_t* p, size_t n) {
-                 if (pos + n > in.size()) return false;
-                 std::memcpy(p, in.data() + pos, n);
-                 pos += n;
-                 return true;
-               }).ok());
+  ASSERT_TRUE(f.Run(ReaderOf(in)).ok());
   auto rs = Records(out);
   ASSERT_EQ(7u, rs.size());
   EXPECT_EQ(kDrrWrite, rs[2].type);       // a

@@ -43,9 +43,9 @@ uint8_t ResolveCompress(uint8_t c, uint8_t dflt) {
 // each element through the custom allocator and GCC keeps that loop): a 4 KiB random write
 // into a block an early writeback was writing spent most of its time under the pool lock
 // there. Allocating zeroed (a memset) and then memcpy is several times faster.
-std::shared_ptr<Bytes> CopyImage(const Bytes& src) {
-  auto out = std::make_shared<Bytes>(src.size());
-  if (!src.empty()) std::memcpy(out->data(), src.data(), src.size());
+Bytes CopyImage(const Bytes& src) {
+  Bytes out(src.size());
+  if (!src.empty()) std::memcpy(out.data(), src.data(), src.size());
   return out;
 }
 
@@ -258,7 +258,7 @@ Result<Bytes*> ObjsetWriter::Block(Obj& o, uint64_t blkid, bool for_write) {
   }
   if (for_write) {
     // Copy-on-write: an early writeback may still be writing this image (dbuf_fix_old_data).
-    if (it->second.use_count() > 1) it->second = CopyImage(*it->second);
+    if (it->second.use_count() > 1) it->second = std::make_shared<Bytes>(CopyImage(*it->second));
     UZFS_TRY(GrowLevels(o, blkid));
     o.dirty_blocks.insert(blkid);
     o.gen[blkid] = ++gen_;
@@ -288,7 +288,7 @@ Result<Bytes*> ObjsetWriter::WholeBlock(Obj& o, uint64_t blkid, ByteSpan src) {
 
 Result<Bytes> ObjsetWriter::BlockBytes(Obj& o, uint64_t blkid) {
   uint64_t bs = o.dn.datablksz();
-  if (auto it = o.blocks.find(blkid); it != o.blocks.end()) return std::move(*CopyImage(*it->second));
+  if (auto it = o.blocks.find(blkid); it != o.blocks.end()) return CopyImage(*it->second);
   UZFS_ASSIGN(BlkPtr bp, BpAt(o, 0, blkid));
   if (bp.is_hole()) return Bytes(bs, 0);
   if (!bp.little_endian()) return Status::Error(ENOTSUP, "big-endian block: read-only here");
