@@ -27,9 +27,9 @@ Status AtFault(const Status& s, const std::string& failed, const std::string& sn
 Status DatasetOps::Hold(const NvList& args, NvList*) {
   std::string fs, snap, failed, tag = Str(args, "tag");
   UZFS_TRY(SplitHoldName(Str(args, "name"), &fs, &snap));
-  bool recursive = Flag(args, "recursive");
+  bool recursive = Flag(args, "recursive"), temphold = Flag(args, "temphold");
   Status s = WithPool(fs, [&](Pool& p) -> Status {
-    UZFS_TRY(p.UserHold(fs, snap, tag, recursive, &failed));
+    UZFS_TRY(p.UserHold(fs, snap, tag, recursive, &failed, temphold));
     failed.clear();
     return Finish(p, args);
   });

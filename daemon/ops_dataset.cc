@@ -70,7 +70,7 @@ void RegisterDatasetOps(Registry& reg, PoolTable* table, MountTable* mounts) {
       {{"target", S, true}, {"force", B}, {"dryrun", B}, {"isprefix", B}, {"istail", B}},
       [ops](const Caller& c, const NvList& a, NvList*) { return ops->Receive(c.session, a); });
   op(OpId::kZfsUnmount, D, {{"name", S, true}, {"force", B}}, &DatasetOps::Unmount);
-  op(OpId::kZfsHold, D, {{"name", S, true}, {"tag", S, true}, {"recursive", B}, {"history", S}},
+  op(OpId::kZfsHold, D, {{"name", S, true}, {"tag", S, true}, {"recursive", B}, {"temphold", B}, {"history", S}},
      &DatasetOps::Hold);
   op(OpId::kZfsRelease, D, {{"name", S, true}, {"tag", S, true}, {"recursive", B}, {"history", S}},
      &DatasetOps::Release);

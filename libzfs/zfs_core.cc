@@ -360,11 +360,12 @@ namespace {
 
 // zfs hold and zfs release take the same arguments.
 Status HoldCall(proto::OpId op, const std::string& snapshot, const std::string& tag,
-                bool recursive, const std::string& history) {
+                bool recursive, const std::string& history, bool temphold = false) {
   NvList a;
   a.AddString("name", snapshot);
   a.AddString("tag", tag);
   a.AddBooleanValue("recursive", recursive);
+  if (temphold) a.AddBooleanValue("temphold", true);
   a.AddString("history", history);
   return Call(op, a).status();
 }
@@ -372,8 +373,8 @@ Status HoldCall(proto::OpId op, const std::string& snapshot, const std::string& 
 }  // namespace
 
 Status ZfsHold(const std::string& snapshot, const std::string& tag, bool recursive,
-               const std::string& history) {
-  return HoldCall(proto::OpId::kZfsHold, snapshot, tag, recursive, history);
+               const std::string& history, bool temphold) {
+  return HoldCall(proto::OpId::kZfsHold, snapshot, tag, recursive, history, temphold);
 }
 
 Status ZfsRelease(const std::string& snapshot, const std::string& tag, bool recursive,

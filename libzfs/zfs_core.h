@@ -181,9 +181,10 @@ Status ZfsMountAt(const std::string& name, const std::string& options, const std
 Status ZfsUnmount(const std::string& name, bool force);
 // zfs hold / zfs release (pool version 18): tag on (off) snapshot "fs@snap", with
 // recursive of the snapshot of that name of every descendant too. Errors name the snapshot
-// at fault (TakeFailedName).
+// at fault (TakeFailedName). temphold: a temporary hold (zfs hold -t), which the pool's next
+// import releases.
 Status ZfsHold(const std::string& snapshot, const std::string& tag, bool recursive,
-               const std::string& history);
+               const std::string& history, bool temphold = false);
 Status ZfsRelease(const std::string& snapshot, const std::string& tag, bool recursive,
                   const std::string& history);
 struct Hold {

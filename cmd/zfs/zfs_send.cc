@@ -92,6 +92,59 @@ class Dedup {
   Status result_;
 };
 
+// The temporary holds of a series or package (zfs_send's holdsnaps: zfs_hold_range /
+// zfs_release_range): tag ".send-PID-SEQ" on each snapshot of fs from @from (the first when
+// none) to @tosnap, and with recursive on the snapshot of that name of every descendant,
+// so that nothing the stream will need can be destroyed while it is written. Released when
+// the send ends, whatever its outcome; a send that dies first leaves them to the pool's next
+// import (zfsd lists them as temporary). A pool below version 18 or imported read-only, or a
+// caller not allowed to hold, sends without them (v23 failed the send for the latter).
+// Thread safety: one thread (the command's).
+class SendHolds {
+ public:
+  ~SendHolds() {
+    for (auto it = held_.rbegin(); it != held_.rend(); ++it) (void)lzc::ZfsRelease(*it, tag_, recursive_, "");
+  }
+  // snaps: fs's snapshot names ("fs@x") in creation order.
+  Status Take(const std::vector<std::string>& snaps, const std::string& from, const std::string& tosnap,
+              bool recursive) {
+    static uint64_t seq = 0;
+    tag_ = ".send-" + std::to_string(::getpid()) + "-" + std::to_string(seq++);
+    recursive_ = recursive;
+    bool in = from.empty();
+    for (const std::string& name : snaps) {
+      const std::string shortname = name.substr(name.find('@') + 1);
+      if (!in && shortname == from) in = true;
+      if (!in) continue;
+      Status s = lzc::ZfsHold(name, tag_, recursive, "", /*temphold=*/true);
+      if (s.ok()) {
+        held_.push_back(name);
+      } else if (s.code() == ENOTSUP || s.code() == EPERM || s.code() == EROFS) {
+        return Status::Ok();  // no holds at all: those taken go in the destructor
+      } else if (s.code() != ENOENT) {  // racing a destroy: ENOENT is fine (enoent_ok)
+        std::string failed = name;
+        s = lzc::TakeFailedName(s, &failed);
+        return Status::Error(s.code(), libzfs::ErrorText("hold", failed, s));
+      }
+      if (shortname == tosnap) break;
+    }
+    return Status::Ok();
+  }
+
+ private:
+  std::string tag_;
+  bool recursive_ = false;
+  std::vector<std::string> held_;
+};
+
+// fs's snapshots in creation order (FetchDatasets sorted by name lists them so).
+std::vector<std::string> SnapshotsOf(const std::vector<Dataset>& all, const std::string& fs) {
+  std::vector<std::string> out;
+  for (const Dataset& d : all)
+    if (d.type == "snapshot" && d.name.compare(0, fs.size() + 1, fs + "@") == 0) out.push_back(d.name);
+  return out;
+}
+
 // Where zfsd writes the streams: standard output, or the filter with -D.
 int OutFd(Dedup* dd) { return dd ? dd->fd() : STDOUT_FILENO; }
 uint64_t Features(Dedup* dd) { return dd ? kFeatureDedup | kFeatureDedupProps : 0; }
@@ -122,6 +175,10 @@ int SendSeries(const std::string& snap, const std::string& fs, const std::string
   if (!in) return Fail("warning: cannot send '" + snap + "': incremental source (@" + from + ") does not exist");
   if (chain.size() < 2 && !fromorigin)
     return Fail("warning: cannot send '" + snap + "': not an earlier snapshot from the same fs");
+  SendHolds holds;
+  if (Status s = holds.Take(SnapshotsOf(*all, fs), fromorigin ? "" : from, snap.substr(snap.find('@') + 1), false);
+      !s.ok())
+    return Fail(s.message());
   Bytes header = CompoundHeader(snap, Features(dd));
   if (!WriteOut(header.data(), header.size())) return Fail("warning: cannot send '" + snap + "': Broken pipe");
   for (size_t i = 1; i < chain.size(); i++) {
@@ -214,6 +271,8 @@ int SendPackage(const std::string& snap, const std::string& fs, const std::strin
     fss.push_back(std::move(f));
     snaps.emplace_back();
   }
+  SendHolds holds;
+  if (Status s = holds.Take(SnapshotsOf(*all, fs), from, tosnap, replicate); !s.ok()) return Fail(s.message());
   Bytes packed = ReplHeader(from, tosnap, replicate, fss).EncodeXdr();
   Bytes header = CompoundHeader(snap, packed, Features(dd));
   if (!WriteOut(header.data(), header.size())) return Fail("warning: cannot send '" + snap + "': Broken pipe");

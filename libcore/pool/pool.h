@@ -551,8 +551,15 @@ class Pool : public BlockReader {
   // "operation not applicable to datasets of this type" for a bad snapshot name, EEXIST
   // "tag already exists on this dataset", E2BIG "tag too long", ENOTSUP "pool must be
   // upgraded" below version 18, EROFS.
+  // temphold (zfs hold -t, and the holds zfs send -R/-I/-p takes): also listed in the
+  // pool's tmp_userrefs, released by the next import (ReleaseTmpHolds); E2BIG when the tag
+  // leaves no room for that list's prefix.
   Status UserHold(const std::string& fs, const std::string& snap, const std::string& tag,
-                  bool recursive, std::string* failed);
+                  bool recursive, std::string* failed, bool temphold = false);
+  // spa_load's dsl_pool_clean_tmp_userrefs: every temporary hold released (a snapshot
+  // zfs destroy -d marked goes with its last), then synced. A hold whose release fails stays
+  // listed, as v23 leaves it. Nothing on a read-only import.
+  Status ReleaseTmpHolds();
   // zfs release (dsl_dataset_user_release): the tag leaves each snapshot as UserHold finds
   // them (ESRCH "no such tag on this dataset" where one lacks it); a snapshot marked for
   // deferred destroy that is left without holds and clones is destroyed in the same txg.

@@ -61,7 +61,7 @@ Status Pool::HoldTargetsLocked(const std::string& fs, const std::string& snap, b
 }
 
 Status Pool::UserHold(const std::string& fs, const std::string& snap, const std::string& tag,
-                      bool recursive, std::string* failed) {
+                      bool recursive, std::string* failed, bool temphold) {
   std::lock_guard<std::mutex> l(mu_);
   *failed = fs;
   if (readonly_) return Status::Error(EROFS, "pool is read-only");
@@ -72,14 +72,17 @@ Status Pool::UserHold(const std::string& fs, const std::string& snap, const std:
   for (const auto& [name, obj] : targets) {
     *failed = name;
     if (version_ < kSpaVersionUserRefs) return Status::Error(ENOTSUP, "pool must be upgraded");
-    UZFS_TRY(UserHoldCheck(*mos_, *mos_zaps_, obj, tag));
+    UZFS_TRY(UserHoldCheck(*mos_, *mos_zaps_, obj, tag, temphold));
   }
   uint64_t txg = txg_.open();
   uint64_t now = static_cast<uint64_t>(std::time(nullptr));
   for (const auto& [name, obj] : targets) {
     // A failure past the checks leaves the MOS half changed: the pool stops writing.
     if (Status s = UserHoldSync(*mos_, *mos_zaps_, obj, tag, now); !s.ok()) return failed_ = s;
-    LogInternalLocked(kLogUserHold, txg, "<" + tag + "> temp = 0 dataset = " + std::to_string(obj));
+    if (temphold)
+      if (Status s = TmpHoldAdd(*mos_zaps_, obj, tag, now); !s.ok()) return failed_ = s;
+    LogInternalLocked(kLogUserHold, txg,
+                      "<" + tag + "> temp = " + (temphold ? "1" : "0") + " dataset = " + std::to_string(obj));
   }
   return Status::Ok();
 }
@@ -105,6 +108,8 @@ Status Pool::UserRelease(const std::string& fs, const std::string& snap, const s
   TxgBlockOps ops(this, txg);
   for (size_t i = 0; i < targets.size(); i++) {
     uint64_t obj = targets[i].second, left = 0;
+    // dsl_dataset_user_release_sync: a temporary hold leaves the pool's list first.
+    if (Status s = TmpHoldRemove(*mos_zaps_, obj, tag); !s.ok()) return failed_ = s;
     if (Status s = UserReleaseSync(*mos_, *mos_zaps_, obj, tag, &left); !s.ok()) return failed_ = s;
     LogInternalLocked(kLogUserRelease, txg,
                       "<" + tag + "> " + std::to_string(left) + " dataset = " + std::to_string(obj));
@@ -115,6 +120,28 @@ Status Pool::UserRelease(const std::string& fs, const std::string& snap, const s
     if (Status s = DestroySnapshotSync(*mos_, *mos_zaps_, ops, obj, snap); !s.ok()) return failed_ = s;
   }
   return Status::Ok();
+}
+
+Status Pool::ReleaseTmpHolds() {
+  if (readonly_) return Status::Ok();
+  std::vector<std::pair<std::string, std::string>> holds;  // "fs@snap", tag
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (version_ < kSpaVersionUserRefs) return Status::Ok();
+    UZFS_ASSIGN(auto list, TmpHolds(*mos_zaps_));
+    for (const TmpHold& h : list) {
+      // dsl_dataset_user_release_tmp: the snapshot's name from its object.
+      auto name = DatasetName(h.ds_obj);
+      if (name.ok() && name->find('@') != std::string::npos) holds.emplace_back(*name, h.tag);
+    }
+  }
+  for (const auto& [name, tag] : holds) {
+    const size_t at = name.find('@');
+    std::string failed;
+    // As spa_load, which ignores dsl_dataset_user_release_tmp's result: the hold stays.
+    (void)UserRelease(name.substr(0, at), name.substr(at + 1), tag, false, &failed);
+  }
+  return holds.empty() ? Status::Ok() : Sync();
 }
 
 Result<std::vector<SnapshotHold>> Pool::UserHolds(const std::string& snapshot) {

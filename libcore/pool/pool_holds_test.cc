@@ -74,6 +74,34 @@ TEST_F(PoolHoldsTest, HoldReleaseAndTheirErrors) {
   EXPECT_EQ(1u, Refs("hp/a/b", "s"));
 }
 
+// zfs hold -t / zfs send's holds: listed in tmp_userrefs, released by the next import (a
+// deferred destroy completing with it); an ordinary hold stays; a release takes the entry out.
+TEST_F(PoolHoldsTest, TemporaryHoldsGoAtTheNextImport) {
+  std::string failed;
+  EXPECT_EQ(E2BIG, pool_->UserHold("hp/a", "s", std::string(240, 't'), false, &failed, true).code());
+  ASSERT_TRUE(pool_->UserHold("hp/a", "s", ".send-1-0", true, &failed, true).ok());
+  ASSERT_TRUE(pool_->UserHold("hp/a", "s", "keep", false, &failed).ok());
+  // A released temporary hold leaves the list: the import does not release it again.
+  ASSERT_TRUE(pool_->UserHold("hp/a", "s", ".twice", false, &failed, true).ok());
+  ASSERT_TRUE(pool_->UserRelease("hp/a", "s", ".twice", false, &failed).ok());
+  ASSERT_TRUE(pool_->UserHold("hp/a", "s", ".twice", false, &failed).ok());  // now an ordinary one
+  ASSERT_TRUE(pool_->DestroySnapshots({"hp/a/b@s"}, /*defer=*/true).ok());
+  EXPECT_EQ(3u, Refs("hp/a", "s"));
+  EXPECT_EQ(1u, Refs("hp/a/b", "s"));
+  Reimport();
+  auto holds = pool_->UserHolds("hp/a@s");
+  ASSERT_TRUE(holds.ok());
+  ASSERT_EQ(2u, holds->size());
+  EXPECT_EQ(".twice", (*holds)[0].tag);
+  EXPECT_EQ("keep", (*holds)[1].tag);
+  auto snaps = pool_->Snapshots("hp/a/b");
+  ASSERT_TRUE(snaps.ok());
+  EXPECT_TRUE(snaps->empty());  // its last hold was temporary: destroy -d completed
+  // Nothing is left to release: a second import changes nothing.
+  Reimport();
+  EXPECT_EQ(2u, Refs("hp/a", "s"));
+}
+
 TEST_F(PoolHoldsTest, TheLastReleaseDestroysADeferredSnapshot) {
   std::string failed;
   ASSERT_TRUE(pool_->UserHold("hp/a", "s", "one", false, &failed).ok());

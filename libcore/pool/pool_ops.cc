@@ -146,6 +146,8 @@ Result<std::unique_ptr<Pool>> Pool::Import(const PoolImportSpec& spec) {
   UZFS_TRY(p->SyncLocked(kPoolStateActive));
   // spa_load: "Delete any inconsistent datasets" (receives a crash cut short).
   UZFS_TRY(p->DestroyInconsistent());
+  // spa_load: dsl_pool_clean_tmp_userrefs (holds of a zfs send whose zfsd or client died).
+  UZFS_TRY(p->ReleaseTmpHolds());
   return p;
 }
 

@@ -4,7 +4,9 @@
 # (zfs-fuse's) messages and exit codes. zfs-fuse judges the disk side: it sees and honours the
 # holds we make (its zfs get userrefs, its destroy), we see and honour its holds, its zdb -bcc
 # finds no leak, its zdb dumps the userrefs ZAP as ours does; a hold survives a SIGKILL of
-# zfsd right after the command returns. One private zfsd and pool tank per test.
+# zfsd right after the command returns. zfs send -R / -I hold what they send (temporary holds,
+# which the next import releases when the send died; zfs-fuse's import too). One private zfsd
+# and pool tank per test.
 
 load ../lib/pool_helpers
 load ../lib/oracle
@@ -263,5 +265,83 @@ zdb_userrefs() {
   [ "$(snaps)" = "tank@s1 tank/a@s2 tank/a/b@s1 tank/a/b@s2 tank/c@s1 " ]
   zfsd_kill
   oracle_start
+  oracle_zdb_clean "$V" tank
+}
+
+# send_blocked ARGS...: starts zfs send ARGS into a FIFO nobody reads (fd 4 keeps it open), so
+# the send stops once the pipe is full; sets SEND (its pid) and waits until its holds show.
+send_blocked() {
+  FIFO=$BATS_TEST_TMPDIR/fifo
+  rm -f "$FIFO"
+  mkfifo "$FIFO"
+  exec 4<>"$FIFO"
+  "$ZFS" send "$@" >"$FIFO" 4<&- &
+  SEND=$!
+  local i
+  for i in $(seq 100); do
+    "$ZFS" holds -rH tank@s3 2>/dev/null | grep -q "\.send-$SEND-" && return 0
+    sleep 0.1
+  done
+  echo "no send hold appeared" >&2
+  return 1
+}
+# holdtags SNAP: "name tag" of SNAP's holds (-r), one line.
+holdtags() { "$ZFS" holds -rH "$1" | cut -f1,2 | tr '\t\n' '  '; }
+
+@test "zfs send -R / -I hold what they send until they end; holds a dead send left go at the next import (ours, zfs-fuse's)" {
+  mkpool
+  # 4 MiB that does not compress: the stream fills the pipe long before it ends.
+  head -c 4M /dev/urandom >"$ALT/tank/a/big"
+  "$ZFS" snapshot -r tank@s3
+  # -R: every snapshot of tank/a up to s3, and the same names below it.
+  send_blocked -R tank/a@s3
+  tag=.send-$SEND-0
+  [ "$(holdtags tank/a@s1)" = "tank/a@s1 $tag tank/a/b@s1 $tag " ]
+  [ "$(holdtags tank/a@s2)" = "tank/a@s2 $tag tank/a/b@s2 $tag " ]
+  [ "$(holdtags tank/a@s3)" = "tank/a@s3 $tag tank/a/b@s3 $tag " ]
+  [ -z "$(holdtags tank/c@s1)" ]
+  expect 1 "cannot destroy 'tank/a/b@s1': dataset is busy" "$ZFS" destroy tank/a/b@s1
+  # A reader opened before fd 4 closes: the FIFO never lacks one (zfsd's write: EPIPE).
+  exec 5<"$FIFO"
+  cat <&5 >"$BATS_TEST_TMPDIR/stream" 4<&- &
+  reader=$!
+  exec 4<&- 5<&-
+  wait "$SEND"
+  wait "$reader"
+  [ -z "$(holdtags tank/a@s1)$(holdtags tank/a@s2)$(holdtags tank/a@s3)" ]
+  [ "$(userrefs tank/a@s1 tank/a/b@s3 | tr '\n' ' ')" = "0 0 " ]
+  # The stream is whole: it receives.
+  "$ZFS" create tank/copy
+  "$ZFS" receive -d tank/copy <"$BATS_TEST_TMPDIR/stream"
+  cmp "$ALT/tank/a/big" "$ALT/tank/copy/a/big"
+  # -I @s2: tank/a's s2 and s3 only, not its descendants'.
+  send_blocked -I @s2 tank/a@s3
+  tag=.send-$SEND-0
+  [ "$(holdtags tank/a@s2)" = "tank/a@s2 $tag " ]
+  [ "$(holdtags tank/a@s3)" = "tank/a@s3 $tag " ]
+  [ -z "$(holdtags tank/a@s1)" ]
+  # A send killed mid-stream keeps its holds; zfsd's next import releases them.
+  kill -9 "$SEND"
+  wait "$SEND" || true
+  exec 4<&-  # no reader left: zfsd's write fails, its stream ends
+  [ "$(holdtags tank/a@s2)" = "tank/a@s2 $tag " ]
+  zfsd_kill
+  zfsd_start
+  "$ZPOOL" import -d "$V" -R "$ALT" tank
+  [ -z "$(holdtags tank/a@s2)$(holdtags tank/a@s3)" ]
+  [ "$(userrefs tank/a@s2 tank/a@s3 | tr '\n' ' ')" = "0 0 " ]
+  # zfs-fuse releases the temporary holds we list, as its own import does.
+  send_blocked -R tank/a@s3
+  kill -9 "$SEND"
+  wait "$SEND" || true
+  exec 4<&-
+  for i in $(seq 50); do "$ZPOOL" export tank 2>/dev/null && break; sleep 0.1; done
+  oracle_start
+  oracle_zdb_clean "$V" tank
+  "$ZF_ZPOOL" import -d "$V" -R "$BATS_TEST_TMPDIR/zalt" tank
+  run "$ZF_ZFS" get -H -o value userrefs tank/a@s1 tank/a/b@s2 tank/a@s3
+  [ "$(echo $output)" = "0 0 0" ] || { echo "$output" >&2; return 1; }
+  "$ZF_ZFS" destroy tank/a/b@s1
+  "$ZF_ZPOOL" export tank
   oracle_zdb_clean "$V" tank
 }
