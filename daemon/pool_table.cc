@@ -98,8 +98,11 @@ void PoolTable::Start() {
 void PoolTable::KickScan() { WakeScan(); }
 
 void PoolTable::ScanLoop() {
-  std::chrono::steady_clock::time_point last_watch{};
-  DeviceMonitor::Events ev;
+  // Device events run the watch at most every kEventGap: a stream of block device closes
+  // (someone's I/O on another device) must not keep the scan thread walking the pools.
+  constexpr auto kEventGap = std::chrono::milliseconds(100);
+  std::chrono::steady_clock::time_point last_watch{}, last_event{};
+  DeviceMonitor::Events ev;  // what came since the watch last ran
   for (;;) {
     bool busy = false;
     {
@@ -109,9 +112,12 @@ void PoolTable::ScanLoop() {
       // at the poll. A uevent lets a dead leaf be looked at again sooner (Pool::CheckDevices).
       bool spared = false;
       const auto now = std::chrono::steady_clock::now();
-      if (ev.any() || now - last_watch >= device_poll_) {
+      const bool event_due = ev.any() && now - last_event >= kEventGap;
+      if (event_due || now - last_watch >= device_poll_) {
         if (now - last_watch >= device_poll_) last_watch = now;
+        if (event_due) last_event = now;
         for (auto& [name, p] : pools_) spared |= p->CheckDevices(ev.uevent);
+        ev = DeviceMonitor::Events{};
       }
       // zed's retire agent: a spare for a leaf that died (the cache file then names it).
       for (auto& [name, p] : pools_)
@@ -132,12 +138,16 @@ void PoolTable::ScanLoop() {
       std::lock_guard<std::mutex> k(kick_mu_);
       if (kick_stop_) break;
     }
-    (void)::poll(fds.data(), fds.size(), busy ? 20 : 1000);
+    (void)::poll(fds.data(), fds.size(), busy ? 20 : ev.any() ? 100 : 1000);
     if (kick_efd_ >= 0) {
       uint64_t n;
       (void)!::read(kick_efd_, &n, sizeof(n));
     }
-    ev = monitor_ ? monitor_->Drain() : DeviceMonitor::Events{};
+    if (monitor_) {
+      const DeviceMonitor::Events more = monitor_->Drain();
+      ev.uevent |= more.uevent;
+      ev.closed |= more.closed;
+    }
     std::lock_guard<std::mutex> k(kick_mu_);
     if (kick_stop_) break;
   }
