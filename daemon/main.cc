@@ -50,7 +50,7 @@ namespace {
 constexpr const char* kUsage =
     "Usage: zfsd [--foreground] [--socket PATH] [--state-dir DIR] [--pidfile PATH] [--log-level LEVEL]"
     " [--arc-max SIZE] [--dirty-max SIZE] [--txg-timeout SECONDS] [--scrub-delay USEC]"
-    " [--dax-emulation]\n";
+    " [--device-poll SECONDS] [--dax-emulation]\n";
 constexpr const char* kHelp =
     "\n"
     "Options:\n"
@@ -68,6 +68,8 @@ constexpr const char* kHelp =
     "                       (1 to 3600; default 5)\n"
     "    --scrub-delay USEC  a scrub's pause after each block it reads (0 to 1000000;\n"
     "                       default 0)\n"
+    "    --device-poll SECONDS  how often the pools' block devices are polled (1 to 3600;\n"
+    "                       default 10 with a device monitor, 1 without)\n"
     "    --dax-emulation    accept regular files as device-DAX devices of the dax class\n"
     "                       (for tests and machines without persistent memory)\n"
     "    --help             print this message\n";
@@ -184,6 +186,7 @@ int main(int argc, char** argv) {
   std::string pidfile, arc_max_text, dirty_max_text;
   int txg_timeout = 5;
   int64_t scrub_delay = 0;
+  int device_poll = 0;
   app.add_flag("--help", help);
   app.add_flag("--foreground", foreground);
   app.add_option("--socket", socket);
@@ -194,6 +197,7 @@ int main(int argc, char** argv) {
   app.add_option("--dirty-max", dirty_max_text);
   app.add_option("--txg-timeout", txg_timeout);
   app.add_option("--scrub-delay", scrub_delay);
+  app.add_option("--device-poll", device_poll);
   app.add_flag("--dax-emulation", dax_emulation);
   try {
     app.parse(argc, argv);
@@ -220,6 +224,8 @@ int main(int argc, char** argv) {
     if (dirty_max < (1ULL << 20)) return UsageError("dirty_max must be at least 1M");
   }
   if (txg_timeout < 1 || txg_timeout > 3600) return UsageError("txg_timeout must be 1 to 3600 seconds");
+  if (app.count("--device-poll") && (device_poll < 1 || device_poll > 3600))
+    return UsageError("device_poll must be 1 to 3600 seconds");
   if (scrub_delay < 0 || scrub_delay > 1000000) return UsageError("scrub_delay must be 0 to 1000000 microseconds");
   std::error_code ec;
   socket = std::filesystem::absolute(socket, ec).string();
@@ -264,6 +270,7 @@ int main(int argc, char** argv) {
   table.SetTxgTimeout(std::chrono::seconds(txg_timeout));
   table.SetScanDelay(std::chrono::microseconds(scrub_delay));
   table.SetDaxEmulation(dax_emulation);
+  table.SetDevicePoll(std::chrono::seconds(device_poll));
   uzfs::MountTable mounts(&table);
   // Volumes as loop devices over a FUSE file system of their own (zvol_dev.h).
   uzfs::ZvolDevices zvols(&table, state_dir);

@@ -1,6 +1,8 @@
 #include "daemon/pool_table.h"
 
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -32,9 +34,20 @@ void CollectLeaves(const NvList& v, std::vector<std::string>* out) {
 }  // namespace
 
 PoolTable::PoolTable(std::string state_dir, Arc* arc)
-    : state_dir_(std::move(state_dir)), arc_(arc) {}
+    : state_dir_(std::move(state_dir)), arc_(arc),
+      kick_efd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
 
-PoolTable::~PoolTable() { Shutdown(); }
+PoolTable::~PoolTable() {
+  Shutdown();
+  if (kick_efd_ >= 0) ::close(kick_efd_);
+}
+
+void PoolTable::WakeScan() {
+  if (kick_efd_ >= 0) {
+    const uint64_t one = 1;
+    (void)!::write(kick_efd_, &one, sizeof(one));
+  }
+}
 
 void PoolTable::Start() {
   std::string path = CachePath(state_dir_);
@@ -68,30 +81,43 @@ void PoolTable::Start() {
       }
     }
   }
+  // zed's disk event agent (zed_disk_event_init); the poll stays for file vdevs and for
+  // hosts whose uevents do not reach zfsd.
+  std::string why;
+  monitor_ = DeviceMonitor::Open(&why);
+  if (device_poll_.count() == 0) device_poll_ = std::chrono::seconds(monitor_ ? 10 : 1);
+  if (monitor_)
+    spdlog::info("device monitor: {} uevents{}; devices polled every {} s", monitor_->source(),
+                 monitor_->watches_dev() ? " and closes in /dev" : "", device_poll_.count());
+  else
+    spdlog::warn("no device monitor ({}); devices polled every {} s", why, device_poll_.count());
   sync_thread_ = std::thread([this] { SyncLoop(); });
   scan_thread_ = std::thread([this] { ScanLoop(); });
 }
 
-void PoolTable::KickScan() {
-  {
-    std::lock_guard<std::mutex> k(kick_mu_);
-    scan_kicked_ = true;
-  }
-  scan_cv_.notify_all();
-}
+void PoolTable::KickScan() { WakeScan(); }
 
 void PoolTable::ScanLoop() {
-  std::chrono::steady_clock::time_point last_watch{};
+  // Device events run the watch at most every kEventGap: a stream of block device closes
+  // (someone's I/O on another device) must not keep the scan thread walking the pools.
+  constexpr auto kEventGap = std::chrono::milliseconds(100);
+  std::chrono::steady_clock::time_point last_watch{}, last_event{};
+  DeviceMonitor::Events ev;  // what came since the watch last ran
   for (;;) {
     bool busy = false;
     {
       std::shared_lock<std::shared_mutex> l(mu_);
       if (stopping_) break;
-      // zed's udev agent (zfs_mod.c): devices gone and come back, once a second.
+      // zed's udev agent (zfs_mod.c): devices gone and come back, on an event at once, else
+      // at the poll. A uevent lets a dead leaf be looked at again sooner (Pool::CheckDevices).
       bool spared = false;
-      if (const auto now = std::chrono::steady_clock::now(); now - last_watch >= std::chrono::seconds(1)) {
-        last_watch = now;
-        for (auto& [name, p] : pools_) spared |= p->CheckDevices();
+      const auto now = std::chrono::steady_clock::now();
+      const bool event_due = ev.any() && now - last_event >= kEventGap;
+      if (event_due || now - last_watch >= device_poll_) {
+        if (now - last_watch >= device_poll_) last_watch = now;
+        if (event_due) last_event = now;
+        for (auto& [name, p] : pools_) spared |= p->CheckDevices(ev.uevent);
+        ev = DeviceMonitor::Events{};
       }
       // zed's retire agent: a spare for a leaf that died (the cache file then names it).
       for (auto& [name, p] : pools_)
@@ -103,12 +129,27 @@ void PoolTable::ScanLoop() {
       for (auto& [name, p] : pools_) busy |= p->ScanStep(std::chrono::milliseconds(500));
     }
     // A scrub under way steps again at once (a step that waits for a txg returns quickly:
-    // a short nap then); without one, the thread sleeps until a scrub starts.
-    std::unique_lock<std::mutex> k(kick_mu_);
-    scan_cv_.wait_for(k, busy ? std::chrono::milliseconds(20) : std::chrono::seconds(1),
-                      [this] { return scan_kicked_ || kick_stop_; });
+    // a short nap then); without one, the thread waits for a kick (a scrub started), a
+    // device event or the next poll, a second at most.
+    std::vector<pollfd> fds;
+    if (kick_efd_ >= 0) fds.push_back(pollfd{kick_efd_, POLLIN, 0});
+    if (monitor_) monitor_->AddPollFds(&fds);
+    {
+      std::lock_guard<std::mutex> k(kick_mu_);
+      if (kick_stop_) break;
+    }
+    (void)::poll(fds.data(), fds.size(), busy ? 20 : ev.any() ? 100 : 1000);
+    if (kick_efd_ >= 0) {
+      uint64_t n;
+      (void)!::read(kick_efd_, &n, sizeof(n));
+    }
+    if (monitor_) {
+      const DeviceMonitor::Events more = monitor_->Drain();
+      ev.uevent |= more.uevent;
+      ev.closed |= more.closed;
+    }
+    std::lock_guard<std::mutex> k(kick_mu_);
     if (kick_stop_) break;
-    scan_kicked_ = false;
   }
 }
 
@@ -123,7 +164,7 @@ void PoolTable::Shutdown() {
     kick_stop_ = true;
   }
   kick_cv_.notify_all();
-  scan_cv_.notify_all();
+  WakeScan();
   if (sync_thread_.joinable()) sync_thread_.join();
   if (scan_thread_.joinable()) scan_thread_.join();
   {

@@ -21,6 +21,11 @@
 // Create, Import, Export, Destroy and Shutdown take it alone. cache_mu_ serializes writing
 // the cache file. hold_mu_ guards holds_ (WithHeld's count per pool name); a pool with holds
 // is neither exported nor destroyed, so its Pool outlives them without mu_.
+//
+// Device watch: the scan thread checks the pools' devices (Pool::CheckDevices) when the
+// device monitor (device_monitor.h) reports a block device event, and polls them besides:
+// every second without a monitor, every 10 s with one (--device-poll sets it). kick_efd_
+// wakes the scan thread's poll(2) (KickScan, Shutdown).
 #pragma once
 
 #include <chrono>
@@ -35,6 +40,7 @@
 #include <thread>
 #include <vector>
 
+#include "daemon/device_monitor.h"
 #include "libcore/base/fm.h"
 #include "libcore/base/status.h"
 #include "libcore/pool/pool.h"
@@ -81,6 +87,9 @@ class PoolTable {
   void SetDaxEmulation(bool on) { dax_emulation_ = on; }
   // zfs_txg_timeout: the longest a txg stays open (default 5 s). Before Start.
   void SetTxgTimeout(std::chrono::seconds t) { txg_timeout_ = t; }
+  // --device-poll: how often the pools' devices are polled (0: 1 s without a device monitor,
+  // 10 s with one). Before Start.
+  void SetDevicePoll(std::chrono::seconds t) { device_poll_ = t; }
   ~PoolTable();
 
   // Imports the pools of the cache file (errors are logged, not fatal) and starts the sync
@@ -123,9 +132,11 @@ class PoolTable {
   void SyncLoop();
   // The scan thread: steps every pool's scrub (Pool::ScanStep), a pool after another, under
   // the table's shared lock (an export waits for the step under way, at most a budget);
-  // once a second it also watches the pools' devices (Pool::CheckDevices) and gives dead
-  // leaves their spares (Pool::ActivateSpares).
+  // on a device event and every device_poll_ it also watches the pools' devices
+  // (Pool::CheckDevices), and it gives dead leaves their spares (Pool::ActivateSpares).
   void ScanLoop();
+  // Makes the scan thread's wait return (kick_efd_).
+  void WakeScan();
   // Gives a new pool the table's hooks and settings.
   void Adopt(Pool& p);
   Status SaveCache();
@@ -156,9 +167,10 @@ class PoolTable {
   std::condition_variable kick_cv_;
   bool kicked_ = false, kick_stop_ = false;
   std::thread scan_thread_;
-  std::condition_variable scan_cv_;  // with kick_mu_
-  bool scan_kicked_ = false;
   std::chrono::microseconds scan_delay_{0};
+  int kick_efd_ = -1;  // an eventfd: written by KickScan and Shutdown, read by the scan thread
+  std::unique_ptr<DeviceMonitor> monitor_;  // the scan thread's alone once it runs
+  std::chrono::seconds device_poll_{0};
 };
 
 }  // namespace uzfs

@@ -238,14 +238,16 @@ class Pool : public BlockReader {
   // read without a lock).
   bool spare_wanted() const { return spare_wanted_.load(std::memory_order_relaxed); }
 
-  // ---- Device watch (pool_removal.cc; OpenZFS zed's zfs_mod.c without udev) ----
+  // ---- Device watch (pool_removal.cc; OpenZFS zed's zfs_mod.c) ----
   // Each block-device leaf is asked whether its device is still there (File::Present); one
   // that is gone goes REMOVED as spa_async_remove makes it. A dead disk leaf (REMOVED,
   // FAULTED, UNAVAIL) whose path names a device again is brought back as zfs_process_add
   // does: a device whose labels name the leaf is onlined; another, with autoreplace=on, is
-  // replaced in place (labelled and resilvered). Called by zfsd's scan thread about once a
-  // second; true when the tree or a leaf's state changed.
-  bool CheckDevices();
+  // replaced in place (labelled and resilvered). Called by zfsd's scan thread on a device
+  // event and at its poll; uevent: a block device came, changed or went, so a dead leaf
+  // looked at less than 3 s ago is looked at again. True when the tree or a leaf's state
+  // changed.
+  bool CheckDevices(bool uevent = false);
 
   // ---- Fault injection (pool_inject.cc; zio_inject.c's device handlers, zinject(8)) ----
   struct InjectHandler {

@@ -29,6 +29,16 @@ Vdev* FindVdev(Vdev& v, uint64_t guid) {
   return nullptr;
 }
 
+// Whether v would still be available (Vdev::available) were the leaf gone dead too.
+bool AvailableWithout(const Vdev& v, const Vdev* gone) {
+  if (&v == gone) return false;
+  if (v.is_leaf() || v.children.empty()) return v.available();
+  uint64_t missing = 0;
+  for (const auto& c : v.children) missing += !AvailableWithout(*c, gone);
+  if (v.type == "raidz") return missing <= v.nparity;
+  return missing < v.children.size();  // mirror, replacing, spare: one child will do
+}
+
 void ForLeaves(Vdev& v, const std::function<void(Vdev&)>& fn) {
   if (v.is_leaf()) return fn(v);
   for (auto& c : v.children) ForLeaves(*c, fn);
@@ -114,6 +124,13 @@ Status Pool::FaultDevice(uint64_t guid) {
   Vdev* target = LookupVdevLocked(guid);
   if (!target) return Status::Error(ENODEV, "no such device in pool");
   ForLeaves(*target, [this](Vdev& leaf) {
+    // vdev_fault: a fault that would make the top-level vdev unavailable (the leaf holds the
+    // only copy; not a log) backs off. zfs-fuse then marks the leaf DEGRADED
+    // (vdev_degraded), a state uzfs's leaves do not have: it stays as it was, and the pool
+    // goes on instead of being suspended. Decided before the leaf is touched: I/O runs
+    // beside this without mu_.
+    if (const Vdev* top = TopOfLocked(&leaf); top && !top->is_log && !AvailableWithout(*top, &leaf))
+      return;
     const LeafState before = leaf.health.state();
     leaf.health.Set(LeafState::kFaulted);
     spare_wanted_.store(true, std::memory_order_relaxed);  // zed's retire agent looks

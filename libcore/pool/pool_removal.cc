@@ -2,7 +2,9 @@
 // back at its path (OpenZFS spa.c spa_async_remove, zfs_fm.c zfs_post_remove; zed's
 // zfs_mod.c zfs_deliver_remove / zfs_process_add with the pool's autoreplace property).
 //
-// zed learns of both from udev; zfsd polls instead (no udev daemon is required): each
+// zed learns of both from udev; zfsd's scan thread calls this on the events of its device
+// monitor (daemon/device_monitor.h: uevents of block devices, closes of their nodes) and
+// polls besides (file vdevs have no events; some hosts deliver none): each
 // block-device leaf's File says whether its device is still the one opened (File::Present:
 // the path gone or naming another device, no capacity left, or a loop device whose detach
 // the kernel defers to its last close). A gone device makes the leaf REMOVED: its
@@ -32,7 +34,9 @@ namespace uzfs {
 
 namespace {
 
-// A device that came back is looked at again no sooner than this when nothing was done.
+// A device that came back is looked at again no sooner than this when nothing was done,
+// unless a uevent says a device came or changed since (the checks here open devices
+// read-only: they make no uevent, so no loop).
 constexpr auto kWatchRetry = std::chrono::seconds(3);
 
 // The whole disk a whole_disk leaf's partition 1 belongs to (disk::PartitionPath's
@@ -63,7 +67,7 @@ std::unique_ptr<File> OpenPresent(Env* env, const std::string& path) {
 
 }  // namespace
 
-bool Pool::CheckDevices() {
+bool Pool::CheckDevices(bool uevent) {
   std::vector<uint64_t> online, replace;
   std::vector<std::string> replace_path;
   std::vector<bool> replace_whole;
@@ -76,6 +80,8 @@ bool Pool::CheckDevices() {
     if (auto ar = GetPropLocked("autoreplace"); ar.ok())
       autoreplace = ar->value == "on" || ar->value == "1";
     const auto now = std::chrono::steady_clock::now();
+    const std::chrono::steady_clock::duration retry =
+        uevent ? std::chrono::steady_clock::duration::zero() : kWatchRetry;
     std::function<void(Vdev&, Vdev*)> walk = [&](Vdev& v, Vdev* parent) {
       if (!v.is_leaf()) {
         for (auto& c : v.children) walk(*c, &v);
@@ -101,7 +107,7 @@ bool Pool::CheckDevices() {
       // Dead: a device at its path again? Not for the old side of an in-place replace.
       if (parent && parent->type == "replacing") return;
       if (f && f->Present().ok()) return;  // the same device, faulted by its errors
-      if (auto it = watch_tried_.find(v.guid); it != watch_tried_.end() && now - it->second < kWatchRetry)
+      if (auto it = watch_tried_.find(v.guid); it != watch_tried_.end() && now - it->second < retry)
         return;
       // A whole disk's leaf is its partition 1; what comes back may be the bare disk.
       const std::string whole = v.whole_disk ? WholeDiskOf(v.path) : std::string();

@@ -51,8 +51,8 @@ EOF
 @test "zfsd --help: usage and options on stdout, exit 0" {
   zrun "$ZFSD" --help
   expect_rc 0
-  grep -q '^Usage: zfsd \[--foreground\] \[--socket PATH\] \[--state-dir DIR\] \[--pidfile PATH\] \[--log-level LEVEL\] \[--arc-max SIZE\] \[--dirty-max SIZE\] \[--txg-timeout SECONDS\] \[--scrub-delay USEC\] \[--dax-emulation\]$' "$out"
-  for o in --foreground --socket --state-dir --pidfile --log-level --arc-max --dirty-max --txg-timeout --scrub-delay --dax-emulation --help; do
+  grep -q '^Usage: zfsd \[--foreground\] \[--socket PATH\] \[--state-dir DIR\] \[--pidfile PATH\] \[--log-level LEVEL\] \[--arc-max SIZE\] \[--dirty-max SIZE\] \[--txg-timeout SECONDS\] \[--scrub-delay USEC\] \[--device-poll SECONDS\] \[--dax-emulation\]$' "$out"
+  for o in --foreground --socket --state-dir --pidfile --log-level --arc-max --dirty-max --txg-timeout --scrub-delay --device-poll --dax-emulation --help; do
     grep -qE "^ +$o( |$)" "$out" || { echo "--help lacks $o" >&2; return 1; }
   done
   expect_stderr ""
@@ -84,6 +84,10 @@ $usage"
   expect_rc 2
   expect_stderr "zfsd: txg_timeout must be 1 to 3600 seconds
 $usage"
+  zrun "$ZFSD" --device-poll 0
+  expect_rc 2
+  expect_stderr "zfsd: device_poll must be 1 to 3600 seconds
+$usage"
 }
 
 @test "zfsd --foreground: creates the socket's directory, answers, SIGTERM removes the socket and exits 0" {
@@ -103,6 +107,8 @@ $usage"
   [ "$status" -eq 0 ]
   [ ! -e "$sock" ]
   grep -q 'listening on '"$sock" "$D/log"
+  # Which device watch is in use: the monitor and its poll, or the poll alone.
+  grep -qE 'device monitor: (udev|kernel|none) uevents.*; devices polled every 10 s|no device monitor .*; devices polled every 1 s' "$D/log"
 }
 
 @test "zfsd: SIGINT stops it as cleanly as SIGTERM" {

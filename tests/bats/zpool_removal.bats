@@ -216,3 +216,39 @@ $(basename "$L1")p1 ONLINE" ]
   replaced_in_place
   judged_alone tank "${L0}p1" l0
 }
+
+# soon POOL TEXT SECONDS: zpool status shows TEXT within SECONDS.
+soon() {
+  for _ in $(seq $(($3 * 5))); do
+    [[ $("$ZPOOL" status "$1") == *"$2"* ]] && return 0
+    sleep 0.2
+  done
+  "$ZPOOL" status "$1" >&2
+  return 1
+}
+
+@test "device monitor: with the device poll an hour apart, a loop device of a mirror detached goes REMOVED within 2 s and a blank device attached at its place replaces it in place (autoreplace=on); zfs-fuse's zdb is clean" {
+  zfsd_stop
+  ZFSD_EXTRA_ARGS="--device-poll 3600" zfsd_start
+  # zfsd warns when it could make no device monitor (neither uevents nor an inotify watch).
+  if grep -q "no device monitor" "$ZFSD_DIR/zfsd.log"; then
+    skip "$(grep -o 'no device monitor.*' "$ZFSD_DIR/zfsd.log" | tail -1)"
+  fi
+  mirror_of_loops tank
+  "$ZPOOL" set autoreplace=on tank
+  # Let the poll's first round (at start) pass: only an event can explain what follows.
+  sleep 1
+  losetup -d "$L1"
+  soon tank "REMOVED" 2
+  detached "$V/d1"
+  truncate -s 128M "$V/n1"
+  losetup "$L1" "$V/n1"
+  # Labelling the disk and attaching it takes a few seconds on a busy machine: the poll
+  # would not come for an hour.
+  soon tank "replacing-1" 10 || soon tank "resilvered" 1
+  replaced_in_place
+  "$ZPOOL" export tank
+  oracle_start
+  oracle_zdb_clean "$DEVS" tank
+  oracle_stop
+}
