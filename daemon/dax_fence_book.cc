@@ -174,20 +174,18 @@ Status DaxFenceBook::SaveLocked() {
   const Bytes data = nv.EncodeXdr();
   // Written whole under another name, then renamed over the book: a zfsd killed meanwhile
   // leaves the previous book, never half of one.
-  // Env has no rename or unlink: those two are the only calls made here directly.
   const std::string tmp = path_ + ".tmp";
-  (void)::unlink(tmp.c_str());
+  (void)env_->Remove(tmp);  // a leftover of a zfsd killed mid-write: Open does not truncate
   Status s = [&]() -> Status {
     OpenOptions o;
     o.create = true;
     UZFS_ASSIGN(auto f, env_->Open(tmp, o));
     UZFS_TRY(f->WriteAt(0, data));
     UZFS_TRY(f->Sync());
-    if (::rename(tmp.c_str(), path_.c_str()) != 0) return Status::Error(errno, "rename");
-    return Status::Ok();
+    return env_->Rename(tmp, path_);
   }();
   if (!s.ok()) {
-    (void)::unlink(tmp.c_str());
+    (void)env_->Remove(tmp);
     return Status::Error(s.code(), "cannot write the DAX fence file " + path_ + ": " + s.message());
   }
   return Status::Ok();

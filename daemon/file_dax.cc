@@ -4,6 +4,8 @@
 // (Pool::MapDaxFile), then sends the dax devices' descriptors (read-only for a read-only
 // mapping) and the extent map; the client maps each extent at its place in one reserved
 // range. Phase 2 (file_service.cc) records the address; unmapping releases the file's hold.
+// The FUSE mount's cache of the file (shared mmap(2) through the mount) is dropped when a
+// mapping is made and when a writable one goes (docs/design.md section 9).
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -18,6 +20,11 @@ namespace uzfs {
 Status FileService::MmapDax(const Caller& c, const std::shared_ptr<Client>& cl,
                             const std::string& pool, const std::string& fs, uint64_t obj,
                             uint64_t off, uint64_t len, bool writable, NvList* out) {
+  // The mount's page cache of the file (its mmap(2)s, fuse_ops_file.cc) goes first: dirty
+  // pages are written back into the extents (launder) before the client can store there,
+  // and whatever it stores is read anew. Not under the pool lock: the write-back is a FUSE
+  // WRITE that takes it.
+  mounts_->Invalidate(fs, obj, 0, 0);
   Pool::DaxMap dm;
   uint64_t size = 0, guid = 0;
   UZFS_TRY(pools_->With(pool, [&](Pool& p) -> Status {

@@ -258,6 +258,16 @@ void FileService::RemoveMapping(const std::shared_ptr<Mapping>& m) {
     if (m->uffd >= 0 && epoll_fd_ >= 0) ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, m->uffd, nullptr);
   }
   m->gone = true;
+  // Stores after a unit's first one do not fault, so a FUSE read in between may have cached
+  // bytes from before them, and with the mapping gone the sync's Protect no longer drops
+  // them: drop the file's cached pages now (on the fault thread, as Protect does). A DAX
+  // file's stores were never seen at all: the pages of the mount's mmap(2) of it go too.
+  if (m->writable) {
+    std::lock_guard<std::mutex> l(map_mu_);
+    inval_.push_back({m->fs, m->obj, 0, 0});
+    uint64_t one = 1;
+    if (inval_fd_ >= 0) (void)!::write(inval_fd_, &one, sizeof one);
+  }
   if (m->dax) {
     m->active = false;
     ReleaseDaxHold(*m);
@@ -266,15 +276,6 @@ void FileService::RemoveMapping(const std::shared_ptr<Mapping>& m) {
     return;
   }
   ResetStream(*m);
-  // Stores after a unit's first one do not fault, so a FUSE read in between may have cached
-  // bytes from before them, and with the mapping gone the sync's Protect no longer drops
-  // them: drop the file's cached pages now (on the fault thread, as Protect does).
-  if (m->writable) {
-    std::lock_guard<std::mutex> l(map_mu_);
-    inval_.push_back({m->fs, m->obj, 0, 0});
-    uint64_t one = 1;
-    if (inval_fd_ >= 0) (void)!::write(inval_fd_, &one, sizeof one);
-  }
   if (m->active) arc_->AddMapped(-static_cast<int64_t>(m->len));
   for (const Mapping::Pinned& u : m->pinned) arc_->Release(m->key, u.off);
   m->pinned.clear();

@@ -4,6 +4,8 @@
 // they share and what guards it in fuse_fs_impl.h.
 #include "daemon/fuse_fs_impl.h"
 
+#include "daemon/fuse_dev_io.h"
+
 #include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/statfs.h>
@@ -28,6 +30,16 @@ constexpr const char* kFuseCtl = "/sys/fs/fuse/connections";
 void OpInit(void* userdata, fuse_conn_info* conn) {
   auto* m = static_cast<Impl*>(userdata);
   if (m->pt) m->pt->OnInit();
+  // Shared mappings of files opened with direct I/O (DAX files, fuse_ops_file.cc): the
+  // kernel then maps them through its page cache, written back with WRITEs, while read(2)
+  // and write(2) stay direct (Linux 6.6+; libfuse 3.14 cannot ask: fuse_dev_io.h).
+  if (fuse_dev_io::OfferedFlags2() & fuse_dev_io::kDirectIoAllowMmap) {
+    fuse_dev_io::WantFlags2(fuse_dev_io::kDirectIoAllowMmap);
+    m->direct_io_mmap = true;
+  } else {
+    spdlog::debug("{}: the kernel does not offer FUSE_DIRECT_IO_ALLOW_MMAP (Linux 6.6+): "
+                  "a shared mapping of a DAX file through the mount fails (ENODEV)", m->dataset);
+  }
   // The kernel clears set-user-ID bits itself (by a setattr) on write, truncate and chown.
   conn->want &= ~FUSE_CAP_HANDLE_KILLPRIV;
   // O_TRUNC reaches open (handled there) instead of a separate setattr.
@@ -189,12 +201,12 @@ Result<std::unique_ptr<FuseMount>> FuseMount::Mount(Pool* pool, const std::strin
     fm->se_ = nullptr;
     return Status::Error(err, "cannot mount " + dataset + " on " + fm->mountpoint_);
   }
-  if (m->pt) {
-    Status a = m->pt->Attach(fm->se_);
-    if (!a.ok()) {
-      spdlog::warn("{}: FUSE passthrough off: {}", dataset, a.ToString());
-      m->pt.reset();
-    }
+  if (Status a = fuse_dev_io::Attach(fm->se_); !a.ok()) {
+    spdlog::warn("{}: FUSE passthrough and shared mappings of DAX files off: {}", dataset,
+                 a.ToString());
+    m->pt.reset();
+  } else if (m->pt) {
+    m->pt->Attach(fm->se_);
   }
   m->se = fm->se_;
   fuse_session* se = fm->se_;
@@ -230,6 +242,7 @@ uint64_t FuseMount::read_requests() const { return impl_ ? impl_->read_requests.
 uint64_t FuseMount::largest_read() const { return impl_ ? impl_->largest_read.load() : 0; }
 uint64_t FuseMount::largest_write() const { return impl_ ? impl_->largest_write.load() : 0; }
 bool FuseMount::writeback_cache() const { return impl_ && impl_->writeback.load(); }
+bool FuseMount::direct_io_mmap() const { return impl_ && impl_->direct_io_mmap.load(); }
 
 uint64_t FuseMount::open_files() {
   std::lock_guard<std::mutex> l(impl_->mu);

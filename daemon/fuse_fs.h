@@ -196,6 +196,8 @@ class FuseMount {
   uint64_t largest_read() const;
   uint64_t largest_write() const;
   bool writeback_cache() const;
+  // Whether INIT asked for FUSE_DIRECT_IO_ALLOW_MMAP: shared mappings of DAX files work.
+  bool direct_io_mmap() const;
   // zfs rollback in place: runs change (the pool's rollback) while this mount's requests
   // wait, then reconciles the kernel's caches with the new contents (see the top of this
   // file) and returns change's status once a reader sees the new contents. Only change

@@ -134,6 +134,7 @@ struct FuseMount::Impl {
   std::atomic<uint64_t> largest_read{0}, largest_write{0};  // request sizes seen (tests)
   std::atomic<bool> writeback{false};        // the kernel took FUSE_CAP_WRITEBACK_CACHE
   std::atomic<uint32_t> max_write{0};        // as INIT settled it
+  std::atomic<bool> direct_io_mmap{false};   // asked for FUSE_DIRECT_IO_ALLOW_MMAP at INIT
 
   // A readdir snapshot, taken at offset 0 (so one pass over a directory is consistent).
   struct DirHandle {

@@ -8,8 +8,11 @@
 // bytes without a WRITE through this mount invalidates them (FuseMount::InvalidateData for
 // the file API and mapped stores, FuseMount::Rollback for a rollback). Passthrough opens
 // (fuse_passthrough.h) are direct_io and cache nothing; so are opens of DAX files (stores
-// through a libzfs mapping of one are seen by nobody); opens of .zfs/snapshot files drop
-// what the kernel cached (a destroyed snapshot's file must not read).
+// through a libzfs mapping of one are seen by nobody), except for the pages of a shared
+// mmap(2) of one, which the mount asked the kernel to allow (FUSE_DIRECT_IO_ALLOW_MMAP,
+// fuse_dev_io.h; dropped at each open and mmap, and when a libzfs mapping is made or a
+// writable one goes: file_dax.cc); opens of .zfs/snapshot files drop what the kernel cached
+// (a destroyed snapshot's file must not read).
 #include "daemon/fuse_fs_impl.h"
 
 #include <fcntl.h>
@@ -80,7 +83,8 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   fi->noflush = 1;  // Flush does nothing: close(2) need not wait for a FLUSH round trip
   if (ZplWriter::IsDaxFile(zp)) {
     // Stores through libzfs's mappings of a DAX file reach the device unseen: the kernel
-    // must not keep pages of it (and, as with ext4's DAX, there is no page cache to need).
+    // must not keep pages of it for read(2) and write(2) (as with ext4's DAX, there is no
+    // page cache to need); only a shared mmap(2) has pages, dropped when this open is made.
     fi->direct_io = 1;
     fi->keep_cache = 0;
   } else if (m->pt) {

@@ -8,6 +8,8 @@
 #define FUSE_USE_VERSION 314
 #include "daemon/fuse_passthrough.h"
 
+#include "daemon/fuse_dev_io.h"
+
 #include <fcntl.h>
 #include <fuse_lowlevel.h>
 #include <linux/fuse.h>
@@ -25,23 +27,10 @@ namespace uzfs {
 
 namespace {
 
-// Protocol 7.40 definitions Debian 12's <linux/fuse.h> (Linux 6.1, 7.38) lacks.
-constexpr uint32_t kInitExt = 1u << 30;            // FUSE_INIT_EXT (flags)
+// Protocol 7.40 definitions Debian 12's <linux/fuse.h> (Linux 6.1, 7.38) lacks (the INIT
+// ones are in fuse_dev_io.h).
 constexpr uint32_t kWritebackCache = 1u << 16;     // FUSE_WRITEBACK_CACHE (flags)
-constexpr uint32_t kPassthroughFlags2 = 1u << 5;   // FUSE_PASSTHROUGH (1ULL << 37) in flags2
 constexpr uint32_t kFopenPassthrough = 1u << 7;    // FOPEN_PASSTHROUGH
-constexpr uint32_t kInitOpcode = 26;               // FUSE_INIT
-
-struct InitOut740 {  // struct fuse_init_out, 7.40
-  uint32_t major, minor, max_readahead, flags;
-  uint16_t max_background, congestion_threshold;
-  uint32_t max_write, time_gran;
-  uint16_t max_pages, map_alignment;
-  uint32_t flags2;
-  uint32_t max_stack_depth;  // was unused[0]
-  uint32_t unused[6];
-};
-static_assert(sizeof(InitOut740) == 64);
 
 struct OpenOut740 {  // struct fuse_open_out, 7.40
   uint64_t fh;
@@ -64,30 +53,11 @@ constexpr unsigned long kBackingClose = _IOW(229, 2, uint32_t);   // FUSE_DEV_IO
 constexpr uint64_t kPassthroughFh = 0x7a66732d70740001ULL;
 
 struct ThreadState {
-  bool init_offered = false;           // the INIT this thread read offered passthrough
   FusePassthrough* init_owner = nullptr;  // patch this thread's INIT reply for it
   bool open_armed = false;             // patch this thread's next OPEN reply
   int32_t backing_id = 0;
 };
 thread_local ThreadState tls;
-
-ssize_t IoRead(int fd, void* buf, size_t len, void*) {
-  ssize_t n = read(fd, buf, len);
-  if (n >= static_cast<ssize_t>(sizeof(fuse_in_header) + sizeof(fuse_init_in))) {
-    const auto* h = static_cast<const fuse_in_header*>(buf);
-    if (h->opcode == kInitOpcode) {
-      fuse_init_in in;
-      std::memcpy(&in, static_cast<const char*>(buf) + sizeof *h, sizeof in);
-      tls.init_offered = (in.flags & kInitExt) && (in.flags2 & kPassthroughFlags2);
-    }
-  }
-  return n;
-}
-
-ssize_t IoWritev(int fd, struct iovec* iov, int count, void*) {
-  if (tls.init_owner || tls.open_armed) FusePassthrough::PatchReply(iov, count);
-  return writev(fd, iov, count);
-}
 
 }  // namespace
 
@@ -109,23 +79,17 @@ FusePassthrough::~FusePassthrough() {
   files_.clear();
 }
 
-Status FusePassthrough::Attach(fuse_session* se) {
-  static const fuse_custom_io io = {IoWritev, IoRead, nullptr, nullptr};
-  dev_fd_ = fuse_session_fd(se);
-  int r = fuse_session_custom_io(se, &io, dev_fd_);
-  if (r != 0) return Status::Error(-r, "fuse_session_custom_io");
-  return Status::Ok();
-}
+void FusePassthrough::Attach(fuse_session* se) { dev_fd_ = fuse_session_fd(se); }
 
 void FusePassthrough::OnInit() {
-  offered_ = tls.init_offered;
-  tls.init_offered = false;
+  offered_ = (fuse_dev_io::OfferedFlags2() & fuse_dev_io::kPassthrough) != 0;
   if (!offered_) {
     spdlog::warn("{}: the kernel does not offer FUSE passthrough (Linux 6.9+ with "
                  "CONFIG_FUSE_PASSTHROUGH); opens are served normally", dataset_);
     return;
   }
   tls.init_owner = this;
+  fuse_dev_io::ArmReplyPatch(&FusePassthrough::PatchReply);
 }
 
 void FusePassthrough::PatchReply(::iovec* iov, int count) {
@@ -133,15 +97,15 @@ void FusePassthrough::PatchReply(::iovec* iov, int count) {
   const auto* out = static_cast<const fuse_out_header*>(iov[0].iov_base);
   if (FusePassthrough* self = tls.init_owner) {
     tls.init_owner = nullptr;
-    if (out->error != 0 || iov[1].iov_len < sizeof(InitOut740)) return;
-    auto* init = static_cast<InitOut740*>(iov[1].iov_base);
+    if (out->error != 0 || iov[1].iov_len < sizeof(fuse_dev_io::InitOut740)) return;
+    auto* init = static_cast<fuse_dev_io::InitOut740*>(iov[1].iov_base);
     if (init->flags & kWritebackCache) {
       spdlog::warn("{}: FUSE passthrough needs the writeback cache off; not asked for",
                    self->dataset_);
       return;
     }
-    init->flags |= kInitExt;
-    init->flags2 |= kPassthroughFlags2;
+    init->flags |= fuse_dev_io::kInitExt;
+    init->flags2 |= fuse_dev_io::kPassthrough;
     init->max_stack_depth = 1;  // a memfd's filesystem (shmem) stacks nothing
     self->available_ = true;
     return;
@@ -174,6 +138,7 @@ void FusePassthrough::Open(uint64_t obj, fuse_file_info* fi, uint32_t mode, uint
     fi->fh = kPassthroughFh;
     tls.open_armed = true;
     tls.backing_id = f.backing_id;
+    fuse_dev_io::ArmReplyPatch(&FusePassthrough::PatchReply);
   };
   // The kernel wants every open of a file with a passthrough open to pass through.
   if (f.pt_opens > 0) {

@@ -27,7 +27,7 @@
 //   CAP_SYS_ADMIN, kernel older than 6.9), opens fall back to normal ones; logged once.
 //
 // Mechanism: libfuse 3.14 has no passthrough API, so the mount's /dev/fuse I/O is wrapped
-// (fuse_session_custom_io): the INIT request shows whether the kernel offers FUSE_PASSTHROUGH,
+// (fuse_dev_io.h): the INIT request shows whether the kernel offers FUSE_PASSTHROUGH,
 // the INIT reply is patched to ask for it (FUSE_INIT_EXT, flags2 bit 37-32, max_stack_depth
 // 1), and the OPEN reply of a passthrough open is patched (FOPEN_PASSTHROUGH, backing_id) on
 // the worker thread that sends it. The backing file is the segment's memfd reopened O_RDONLY
@@ -74,8 +74,9 @@ class FusePassthrough {
   // Unpins what is still pinned (the session must be gone: the kernel reads no more).
   ~FusePassthrough();
 
-  // Wraps the session's /dev/fuse I/O. Call after fuse_session_mount, before the loop starts.
-  Status Attach(fuse_session* se);
+  // Takes the session's /dev/fuse descriptor (for the backing ioctls). Call after
+  // fuse_session_mount and fuse_dev_io::Attach, before the loop starts.
+  void Attach(fuse_session* se);
   // From the init handler: asks for passthrough in this thread's INIT reply when the kernel
   // offered it.
   void OnInit();
@@ -94,7 +95,7 @@ class FusePassthrough {
   uint64_t pinned_files() const;                          // files with passthrough opens now
   uint64_t passthrough_opens() const { return opens_.load(); }  // ever
 
-  // The custom I/O's writev side: patches the reply this thread armed (INIT or OPEN).
+  // A fuse_dev_io::ReplyPatch: patches the reply this thread armed (INIT or OPEN).
   static void PatchReply(::iovec* iov, int count);
 
  private:

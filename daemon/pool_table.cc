@@ -222,17 +222,22 @@ void PoolTable::SyncLoop() {
 
 namespace {
 
-// Writes data to path atomically (temporary file, fsync, rename).
-Status WriteAtomically(const std::string& path, const Bytes& data) {
-  std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Status::Error(errno, "cannot write " + tmp);
-  bool ok = ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size()) &&
-            ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    ::unlink(tmp.c_str());
-    return Status::Error(EIO, "cannot write the cache file " + path);
+// Writes data to path atomically (temporary file, fsync, rename), as spa_config_write
+// does: a zfsd killed meanwhile leaves the old cache file, never half of one.
+Status WriteAtomically(Env* env, const std::string& path, const Bytes& data) {
+  const std::string tmp = path + ".tmp";
+  (void)env->Remove(tmp);  // Open does not truncate
+  Status s = [&]() -> Status {
+    OpenOptions o;
+    o.create = true;
+    UZFS_ASSIGN(auto f, env->Open(tmp, o));
+    UZFS_TRY(f->WriteAt(0, data));
+    UZFS_TRY(f->Sync());
+    return env->Rename(tmp, path);
+  }();
+  if (!s.ok()) {
+    (void)env->Remove(tmp);
+    return Status::Error(s.code(), "cannot write the cache file " + path + ": " + s.message());
   }
   return Status::Ok();
 }
@@ -254,13 +259,13 @@ Status PoolTable::SaveCache() {
   ::mkdir(state_dir_.c_str(), 0755);
   Status first = Status::Ok();
   for (auto& [path, nv] : files) {
-    Status s = WriteAtomically(path, nv.EncodeXdr());
+    Status s = WriteAtomically(PosixEnv(), path, nv.EncodeXdr());
     if (!s.ok() && first.ok()) first = s;
   }
   // A file named by a cachefile property that no pool names any longer is removed, as
   // spa_config_sync removes a cache file left without pools.
   for (const std::string& old : other_cache_files_)
-    if (!files.count(old)) ::unlink(old.c_str());
+    if (!files.count(old)) (void)PosixEnv()->Remove(old);
   other_cache_files_.clear();
   for (auto& [path, nv] : files)
     if (path != def) other_cache_files_.insert(path);

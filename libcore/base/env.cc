@@ -392,6 +392,14 @@ class PosixEnvImpl : public Env {
     return names;
   }
   bool Exists(const std::string& path) override { return ::access(path.c_str(), F_OK) == 0; }
+  Status Rename(const std::string& from, const std::string& to) override {
+    if (::rename(from.c_str(), to.c_str()) != 0) return Errno("rename " + from + " to " + to, errno);
+    return Status::Ok();
+  }
+  Status Remove(const std::string& path) override {
+    if (::unlink(path.c_str()) != 0) return Errno(path, errno);
+    return Status::Ok();
+  }
 };
 
 // ---------------------------------------------------------------- memory
@@ -455,6 +463,20 @@ class MemEnv : public Env {
   bool Exists(const std::string& path) override {
     std::lock_guard<std::mutex> l(mu_);
     return files_.count(path) != 0;
+  }
+  Status Rename(const std::string& from, const std::string& to) override {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = files_.find(from);
+    if (it == files_.end()) return Status::Error(ENOENT, from);
+    auto data = std::move(it->second);  // files open under the old name keep their data
+    files_.erase(it);
+    files_[to] = std::move(data);
+    return Status::Ok();
+  }
+  Status Remove(const std::string& path) override {
+    std::lock_guard<std::mutex> l(mu_);
+    if (files_.erase(path) == 0) return Status::Error(ENOENT, path);
+    return Status::Ok();
   }
 
  private:
@@ -567,6 +589,25 @@ Result<std::vector<std::string>> FaultEnv::ListDir(const std::string& dir) {
   return impl_->base->ListDir(dir);
 }
 bool FaultEnv::Exists(const std::string& path) { return impl_->base->Exists(path); }
+Status FaultEnv::Rename(const std::string& from, const std::string& to) {
+  UZFS_TRY(impl_->base->Rename(from, to));
+  std::lock_guard<std::mutex> l(impl_->mu);
+  auto it = impl_->pending.find(from);
+  if (it != impl_->pending.end()) {
+    auto writes = std::move(it->second);
+    impl_->pending.erase(it);
+    impl_->pending[to] = std::move(writes);
+  } else {
+    impl_->pending.erase(to);
+  }
+  return Status::Ok();
+}
+Status FaultEnv::Remove(const std::string& path) {
+  UZFS_TRY(impl_->base->Remove(path));
+  std::lock_guard<std::mutex> l(impl_->mu);
+  impl_->pending.erase(path);
+  return Status::Ok();
+}
 
 void FaultEnv::FailNthIo(uint64_t n, bool sticky) {
   std::lock_guard<std::mutex> l(impl_->mu);

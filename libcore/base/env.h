@@ -98,6 +98,12 @@ class Env {
   // Names (not paths) of the entries of a directory, sorted.
   virtual Result<std::vector<std::string>> ListDir(const std::string& dir) = 0;
   virtual bool Exists(const std::string& path) = 0;
+  // Gives the file `from` the name `to`, replacing a file of that name in one step
+  // (rename(2)): how a file is rewritten so that a crash leaves the old one or the new one,
+  // never half of one.
+  virtual Status Rename(const std::string& from, const std::string& to) = 0;
+  // Removes the name path (unlink(2)); ENOENT when there is none.
+  virtual Status Remove(const std::string& path) = 0;
 };
 
 // The process-wide POSIX Env. Never deleted.
@@ -115,6 +121,10 @@ class FaultEnv : public Env {
   Result<std::unique_ptr<File>> Open(const std::string& path, const OpenOptions& o) override;
   Result<std::vector<std::string>> ListDir(const std::string& dir) override;
   bool Exists(const std::string& path) override;
+  // Forwarded to the base Env; the unsynced writes of `from` go with its name (a power cut
+  // then drops them under the new one), those of a removed name are forgotten.
+  Status Rename(const std::string& from, const std::string& to) override;
+  Status Remove(const std::string& path) override;
 
   // The nth I/O (reads and writes counted together from now, 1-based) and every later one
   // fails with EIO while `sticky`, only that one otherwise. 0 disables.

@@ -347,5 +347,60 @@ TEST(FaultEnv, PowerCutDropsOnlyUnsyncedWrites) {
   EXPECT_EQ(b, Pattern(16, 1));
 }
 
+// Rename replaces the target in one step (the fence book's and the cache file's rewrite);
+// Remove takes the name away; both name the missing file with ENOENT.
+void RenameReplacesAndRemoveRemoves(Env* env, const std::string& dir) {
+  auto write = [&](const std::string& p, uint8_t seed) {
+    auto f = env->Open(p, OpenOptions{.write = true, .create = true});
+    ASSERT_TRUE(f.ok()) << f.status().ToString();
+    ASSERT_TRUE((*f)->WriteAt(0, Pattern(64, seed)).ok());
+    ASSERT_TRUE((*f)->Sync().ok());
+  };
+  write(dir + "/book", 1);
+  write(dir + "/book.tmp", 2);
+  ASSERT_TRUE(env->Rename(dir + "/book.tmp", dir + "/book").ok());
+  EXPECT_FALSE(env->Exists(dir + "/book.tmp"));
+  auto f = env->Open(dir + "/book", {});
+  ASSERT_TRUE(f.ok());
+  Bytes got(64);
+  ASSERT_TRUE((*f)->ReadAt(0, got).ok());
+  EXPECT_EQ(got, Pattern(64, 2));
+  EXPECT_EQ(env->Rename(dir + "/book.tmp", dir + "/book").code(), ENOENT);
+  ASSERT_TRUE(env->Remove(dir + "/book").ok());
+  EXPECT_FALSE(env->Exists(dir + "/book"));
+  EXPECT_EQ(env->Remove(dir + "/book").code(), ENOENT);
+}
+
+TEST(MemEnv, RenameAndRemove) {
+  auto env = NewMemEnv();
+  RenameReplacesAndRemoveRemoves(env.get(), "/d");
+}
+
+TEST(PosixEnv, RenameAndRemove) {
+  char tmpl[] = "/tmp/uzfs-env-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  RenameReplacesAndRemoveRemoves(PosixEnv(), tmpl);
+  ::rmdir(tmpl);
+}
+
+// An unsynced write goes with its file's new name: the power cut drops it there.
+TEST(FaultEnv, RenameCarriesUnsyncedWrites) {
+  auto mem = NewMemEnv();
+  FaultEnv env(mem.get());
+  RenameReplacesAndRemoveRemoves(&env, "/d");
+  auto f = env.Open("/d/a", OpenOptions{.write = true, .create = true});
+  ASSERT_TRUE((*f)->WriteAt(0, Pattern(16, 1)).ok());
+  ASSERT_TRUE((*f)->Sync().ok());
+  ASSERT_TRUE((*f)->WriteAt(0, Pattern(16, 5)).ok());  // not synced
+  ASSERT_TRUE(env.Rename("/d/a", "/d/b").ok());
+  Bytes b(16);
+  auto g = env.Open("/d/b", {});
+  ASSERT_TRUE((*g)->ReadAt(0, b).ok());
+  EXPECT_EQ(b, Pattern(16, 5));
+  env.DropUnsyncedWrites();
+  ASSERT_TRUE((*g)->ReadAt(0, b).ok());
+  EXPECT_EQ(b, Pattern(16, 1));
+}
+
 }  // namespace
 }  // namespace uzfs

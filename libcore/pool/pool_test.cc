@@ -282,6 +282,8 @@ class TornEnv : public Env {
     return base_->ListDir(dir);
   }
   bool Exists(const std::string& path) override { return base_->Exists(path); }
+  Status Rename(const std::string& from, const std::string& to) override { return base_->Rename(from, to); }
+  Status Remove(const std::string& path) override { return base_->Remove(path); }
 
  private:
   struct Pending {

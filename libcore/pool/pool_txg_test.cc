@@ -119,6 +119,8 @@ class GateEnv : public Env {
   }
   Result<std::vector<std::string>> ListDir(const std::string& d) override { return PosixEnv()->ListDir(d); }
   bool Exists(const std::string& path) override { return PosixEnv()->Exists(path); }
+  Status Rename(const std::string& from, const std::string& to) override { return PosixEnv()->Rename(from, to); }
+  Status Remove(const std::string& path) override { return PosixEnv()->Remove(path); }
   void Close() {
     std::lock_guard<std::mutex> l(mu_);
     closed_ = true;

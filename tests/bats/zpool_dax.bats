@@ -307,6 +307,61 @@ PY
   [[ "$output" == *"No leaks (block sum matches space maps exactly)"* ]] || { echo "$output"; false; }
 }
 
+@test "dax=on: mmap(2) through the mount: shared stores land on the device (libzfs's mapping, the device, a fresh import read them); a private mapping keeps its own; a libzfs client's stores reach a mount mapping" {
+  MAP=$UZFS_BUILD/cmd/uzfs-map/uzfs-map
+  "$ZPOOL" create -o cachefile=none -m "$MNT" tank "$V/d0" dax "$V/p0"
+  "$ZFS" create -o dax=on tank/pm
+  F=$MNT/pm/f
+  truncate -s 3M "$F"
+  # read(2) and write(2) stay direct but see the mapping's pages (the kernel writes them
+  # back first); a private mapping sees the shared stores, keeps its own.
+  python3 - "$F" <<'PY'
+import mmap, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+m = mmap.mmap(fd, 3 << 20, mmap.MAP_SHARED)
+m[:] = b'M' * (3 << 20)
+m[4096:4101] = b'hello'
+assert os.pread(fd, 5, 4096) == b'hello'
+os.pwrite(fd, b'W', 8192)
+assert m[8192:8193] == b'W', m[8192:8193]
+p = mmap.mmap(fd, 3 << 20, mmap.MAP_PRIVATE)
+assert p[4096:4101] == b'hello'
+p[0:4] = b'priv'
+assert m[0:4] == b'MMMM'
+m.flush()
+PY
+  want=$({ head -c 4096 /dev/zero | tr '\0' M; printf hello; head -c 4091 /dev/zero | tr '\0' M
+    printf W; head -c $(((3 << 20) - 8193)) /dev/zero | tr '\0' M; } | sha256sum | cut -d' ' -f1)
+  [ "$(dax_sum "$F")" = "$want" ]
+  [ "$("$MAP" --sum "$F")" = "$want  $F" ]
+  [ "$(tr -cd M <"$V/p0" | wc -c)" -ge $(((3 << 20) - 6)) ]
+  # A mapping through the mount made before a libzfs client stores sees the stores once the
+  # client's mapping goes (zfsd drops the mount's pages of the file).
+  python3 - "$F" "$BATS_TEST_TMPDIR" >"$BATS_TEST_TMPDIR/seen" <<'PY' &
+import mmap, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR)
+m = mmap.mmap(fd, 3 << 20, mmap.MAP_SHARED)
+first = m[0:1] + m[4096:4097]
+open(sys.argv[2] + '/mapped', 'w').close()
+while not os.path.exists(sys.argv[2] + '/stored'):
+    time.sleep(0.05)
+for _ in range(100):
+    if m[0:1] == b'Z':
+        break
+    time.sleep(0.05)
+print(first.decode(), m[0:1].decode(), m[4096:4101].decode(), m[(3 << 20) - 1:].decode())
+PY
+  reader=$!
+  wait_file "$BATS_TEST_TMPDIR/mapped"
+  "$MAP" --write-pattern 0x5a --persist "$F"
+  touch "$BATS_TEST_TMPDIR/stored"
+  wait "$reader"
+  [ "$(cat "$BATS_TEST_TMPDIR/seen")" = "Mh Z ZZZZZ Z" ]
+  want=$(head -c $((3 << 20)) /dev/zero | tr '\0' Z | sha256sum | cut -d' ' -f1)
+  dax_zdb_clean
+  [ "$(dax_sum "$F")" = "$want" ]
+}
+
 @test "dax=on: stores persisted through a mapping survive a SIGKILL of zfsd" {
   MAP=$UZFS_BUILD/cmd/uzfs-map/uzfs-map
   "$ZPOOL" create -o cachefile=none -m "$MNT" tank "$V/d0" dax "$V/p0"
