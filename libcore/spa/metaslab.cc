@@ -83,12 +83,15 @@ Status MetaslabGroup::Load(uint64_t id, uint64_t sm_object, uint64_t sm_objsize,
 
 int MetaslabGroup::log_metaslab() {
   if (log_ms_ != kLogMsUnchosen) return log_ms_;
-  // vdev_metaslab_init's embedded slog: the emptiest metaslab (the lowest of equals) of a
-  // normal-class vdev with more than zfs_embedded_slog_min_ms of them. Chosen at the first
-  // allocation, once a pool's space maps are loaded: a new pool's first metaslab, which its
-  // first txg would otherwise fill with metadata.
+  // vdev_metaslab_init's embedded slog, on a normal-class vdev with more than
+  // zfs_embedded_slog_min_ms metaslabs. Chosen at the first allocation, once a pool's space
+  // maps are loaded. The first metaslab while half of it is free: a new pool's (which its
+  // first txg would otherwise fill with metadata), and the same one at every import of it
+  // (OpenZFS's emptiest could be another after an import claimed log blocks there, and
+  // data would then fill the space the log wrote). Else the emptiest (the lowest of equals).
   log_ms_ = -1;
   if (class_ != AllocClass::kNormal || ms_.size() <= kEmbeddedSlogMinMs) return log_ms_;
+  if (ms_[0].free.space() * 2 >= ms_[0].size) return log_ms_ = 0;
   uint64_t best = 0;
   for (const Metaslab& m : ms_)
     if (log_ms_ < 0 || m.free.space() > best) log_ms_ = static_cast<int>(m.id), best = m.free.space();

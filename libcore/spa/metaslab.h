@@ -118,11 +118,11 @@ class MetaslabGroup {
   // earlier log blocks were written, which a file vdev rewrites without allocating (see
   // Pool::AllocLogBlock). ENOSPC when none fits.
   Result<uint64_t> AllocLog(uint64_t asize);
-  // The metaslab reserved for log blocks (OpenZFS's embedded log class,
-  // spa_embedded_log_class; an allocation policy only, nothing on disk says it): the
-  // emptiest at the group's first allocation of a normal-class vdev with more than
-  // kEmbeddedSlogMinMs metaslabs; -1 for none. Data goes there only when no other
-  // metaslab has room.
+  // The metaslab reserved for log blocks (OpenZFS's embedded log class; a policy only,
+  // nothing on disk says it), chosen at the group's first allocation on a normal-class
+  // vdev of more than kEmbeddedSlogMinMs metaslabs: the first when half of it is free,
+  // else the emptiest; -1 for none. Data goes there only when no other has room
+  // (metaslab.cc's log_metaslab says why the first).
   int log_metaslab();
   static constexpr size_t kEmbeddedSlogMinMs = 64;  // zfs_embedded_slog_min_ms
   uint64_t usable() const { return static_cast<uint64_t>(ms_.size()) << ms_shift_; }

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <random>
 #include <utility>
 #include <vector>
@@ -483,14 +484,20 @@ TEST(Metaslab, LogMetaslabTakesLogBlocksAndNoData) {
   EXPECT_EQ(*g.AllocLog(4096), 5ULL << 17);
   EXPECT_EQ(g.AllocLog(4096).status().code(), ENOSPC);
 
-  // A loaded group's log metaslab is its emptiest (the lowest of equals).
-  MetaslabGroup h(0, 80ULL << 17, 17, 12);
-  for (uint64_t m = 0; m < 80; m++) {
-    if (m == 7 || m == 9) continue;
-    std::vector<SpaceMapEntry> e{{.alloc = true, .offset = m << 17, .run = 4096}};
-    ASSERT_TRUE(h.Load(m, 100 + m, 8, 4096, e).ok());
-  }
-  EXPECT_EQ(h.log_metaslab(), 7);
+  // A loaded group's log metaslab is its first while half of it is free (the same one at
+  // every import), else its emptiest (the lowest of equals).
+  auto loaded = [](uint64_t first_alloc) {
+    auto h = std::make_unique<MetaslabGroup>(0, 80ULL << 17, 17, 12);
+    for (uint64_t m = 0; m < 80; m++) {
+      if (m == 7 || m == 9) continue;
+      const uint64_t run = m == 0 ? first_alloc : 4096;
+      std::vector<SpaceMapEntry> e{{.alloc = true, .offset = m << 17, .run = run}};
+      EXPECT_TRUE(h->Load(m, 100 + m, 8, run, e).ok());
+    }
+    return h;
+  };
+  EXPECT_EQ(loaded(64 << 10)->log_metaslab(), 0);
+  EXPECT_EQ(loaded(68 << 10)->log_metaslab(), 7);
 }
 
 }  // namespace
