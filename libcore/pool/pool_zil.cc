@@ -59,7 +59,7 @@ Result<BlkPtr> Pool::AllocLogBlock(uint64_t size, const BlkPtr* hint, uint64_t t
   BlkPtr bp;
   // The lowest free space of the first top-level vdev of a class that has it
   // (metaslab_ff_alloc), not the data's rotor: log blocks then cycle through space written
-  // before (see MetaslabGroup::AllocLowest). Passive groups (a log device being removed)
+  // before (see MetaslabGroup::AllocLog). Passive groups (a log device being removed)
   // and holes take none.
   auto place = [&](AllocClass cls) {
     for (size_t i = 0; i < groups_.size(); i++) {
@@ -70,7 +70,7 @@ Result<BlkPtr> Pool::AllocLogBlock(uint64_t size, const BlkPtr* hint, uint64_t t
       // (the normal class does, below).
       if (!top->available()) continue;
       const uint64_t asize = top->PsizeToAsize(size);
-      auto off = g->AllocLowest(asize);
+      auto off = g->AllocLog(asize);
       if (!off.ok()) continue;
       bp.dva[0].Set(i, *off, asize);
       return true;

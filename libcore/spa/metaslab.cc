@@ -81,7 +81,33 @@ Status MetaslabGroup::Load(uint64_t id, uint64_t sm_object, uint64_t sm_objsize,
   return ok ? Status::Ok() : Status::Error(ECORRUPT, "space map inconsistent");
 }
 
+int MetaslabGroup::log_metaslab() {
+  if (log_ms_ != kLogMsUnchosen) return log_ms_;
+  // vdev_metaslab_init's embedded slog, on a normal-class vdev with more than
+  // zfs_embedded_slog_min_ms metaslabs. Chosen at the first allocation, once a pool's space
+  // maps are loaded. The first metaslab while half of it is free: a new pool's (which its
+  // first txg would otherwise fill with metadata), and the same one at every import of it
+  // (OpenZFS's emptiest could be another after an import claimed log blocks there, and
+  // data would then fill the space the log wrote). Else the emptiest (the lowest of equals).
+  log_ms_ = -1;
+  if (class_ != AllocClass::kNormal || ms_.size() <= kEmbeddedSlogMinMs) return log_ms_;
+  if (ms_[0].free.space() * 2 >= ms_[0].size) return log_ms_ = 0;
+  uint64_t best = 0;
+  for (const Metaslab& m : ms_)
+    if (log_ms_ < 0 || m.free.space() > best) log_ms_ = static_cast<int>(m.id), best = m.free.space();
+  return log_ms_;
+}
+
 Result<uint64_t> MetaslabGroup::Alloc(uint64_t asize, const std::vector<uint64_t>& near) {
+  const int log_ms = log_metaslab();
+  // The log metaslab takes data only when no other has room (a full pool fails where
+  // zfs-fuse's, which has no such metaslab, would).
+  auto r = AllocIn(asize, near, log_ms);
+  if (r.ok() || log_ms < 0 || r.status().code() != ENOSPC) return r;
+  return AllocIn(asize, near, -1);
+}
+
+Result<uint64_t> MetaslabGroup::AllocIn(uint64_t asize, const std::vector<uint64_t>& near, int skip) {
   uint64_t unit = 1ULL << ashift_;
   if (asize == 0 || asize % unit) return Status::Error(EINVAL, "allocation size not aligned");
   uint64_t distance = asize_ >> 3;
@@ -93,7 +119,7 @@ Result<uint64_t> MetaslabGroup::Alloc(uint64_t asize, const std::vector<uint64_t
     size_t first = near.empty() ? static_cast<size_t>(cursor_ >> ms_shift_) : 0;
     for (size_t k = 0; k < n; k++) {
       Metaslab& m = ms_[(first + k) % n];
-      if (m.free.space() < asize) continue;
+      if (m.free.space() < asize || static_cast<int>(m.id) == skip) continue;
       bool too_close = false;
       for (uint64_t o : near) {
         uint64_t lo = m.start, hi = m.start + m.size;
@@ -228,17 +254,22 @@ uint64_t MetaslabGroup::allocated() const {
 
 uint64_t MetaslabGroup::free_space() const { return usable() - allocated(); }
 
-Result<uint64_t> MetaslabGroup::AllocLowest(uint64_t asize) {
+Result<uint64_t> MetaslabGroup::AllocLog(uint64_t asize) {
   uint64_t unit = 1ULL << ashift_;
   if (asize == 0 || asize % unit) return Status::Error(EINVAL, "allocation size not aligned");
-  for (Metaslab& m : ms_) {
-    if (m.free.space() < asize) continue;
-    uint64_t off;
-    if (!m.free.FindFit(asize, unit, m.start, &off)) continue;
-    m.free.Remove(off, asize);
-    m.pending_alloc.Add(off, asize);
-    return off;
-  }
+  auto lowest = [&](Metaslab& m, uint64_t* off) {
+    if (m.free.space() < asize || !m.free.FindFit(asize, unit, m.start, off)) return false;
+    m.free.Remove(*off, asize);
+    m.pending_alloc.Add(*off, asize);
+    return true;
+  };
+  uint64_t off;
+  // zio_alloc_zil: the embedded log class first, then the normal class (here: the lowest
+  // free space of the other metaslabs).
+  const int log_ms = log_metaslab();
+  if (log_ms >= 0 && lowest(ms_[log_ms], &off)) return off;
+  for (Metaslab& m : ms_)
+    if (static_cast<int>(m.id) != log_ms && lowest(m, &off)) return off;
   return Status::Error(ENOSPC, "out of space");
 }
 

@@ -112,11 +112,19 @@ class MetaslabGroup {
   // What an allocation can take now: free_space less the frees still deferred (this txg's
   // and the last two txgs', reusable only once those are on disk).
   uint64_t allocatable() const;
-  // metaslab_ff_alloc from the start of the vdev: the lowest free range that fits (the
-  // intent log's blocks, which come back two txgs after their records sync: taken again
-  // from the bottom, they land where the device was written before, which a sparse file
-  // vdev makes durable without allocating; see Pool::AllocLogBlock). ENOSPC when none fits.
-  Result<uint64_t> AllocLowest(uint64_t asize);
+  // zio_alloc_zil's allocation (metaslab_ff_alloc from a metaslab's start): the lowest free
+  // range that fits in the log metaslab, else in the others. Log blocks come back two txgs
+  // after their records sync; taken again from the bottom of one metaslab, they land where
+  // earlier log blocks were written, which a file vdev rewrites without allocating (see
+  // Pool::AllocLogBlock). ENOSPC when none fits.
+  Result<uint64_t> AllocLog(uint64_t asize);
+  // The metaslab reserved for log blocks (OpenZFS's embedded log class; a policy only,
+  // nothing on disk says it), chosen at the group's first allocation on a normal-class
+  // vdev of more than kEmbeddedSlogMinMs metaslabs: the first when half of it is free,
+  // else the emptiest; -1 for none. Data goes there only when no other has room
+  // (metaslab.cc's log_metaslab says why the first).
+  int log_metaslab();
+  static constexpr size_t kEmbeddedSlogMinMs = 64;  // zfs_embedded_slog_min_ms
   uint64_t usable() const { return static_cast<uint64_t>(ms_.size()) << ms_shift_; }
   // vdev_expand / vdev_metaslab_init on a grown vdev: the group covers `asize` bytes, the
   // metaslabs past the old count added empty and free (their space maps are made at their
@@ -125,11 +133,14 @@ class MetaslabGroup {
 
  private:
   int MetaslabOf(uint64_t offset) const;
+  Result<uint64_t> AllocIn(uint64_t asize, const std::vector<uint64_t>& near, int skip);
+  static constexpr int kLogMsUnchosen = -2;
   uint64_t vdev_, asize_, ms_shift_, ashift_;
   AllocClass class_ = AllocClass::kNormal;
   bool active_ = true;
   std::vector<Metaslab> ms_;
   uint64_t cursor_ = 0;  // where the last allocation ended (first-fit resumes there)
+  int log_ms_ = kLogMsUnchosen;  // log_metaslab(): chosen at the first allocation
 };
 
 // Space map word encoding (space_map.h SM_* macros).

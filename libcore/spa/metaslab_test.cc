@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <random>
 #include <utility>
 #include <vector>
@@ -421,10 +422,10 @@ TEST(Metaslab, UnallocGivesBackWhatNoSyncSaw) {
 namespace uzfs {
 namespace {
 
-TEST(Metaslab, AllocLowestTakesTheLowestFitAndFreedSpaceOnceItsTxgsPassed) {
+TEST(Metaslab, AllocLogTakesTheLowestFitAndFreedSpaceOnceItsTxgsPassed) {
   MetaslabGroup g(0, 1ULL << 20, 17, 12);  // 8 metaslabs of 128K, 4K sectors
-  auto a = g.AllocLowest(4096);
-  auto b = g.AllocLowest(8192);
+  auto a = g.AllocLog(4096);
+  auto b = g.AllocLog(8192);
   ASSERT_TRUE(a.ok() && b.ok());
   EXPECT_EQ(*a, 0u);
   EXPECT_EQ(*b, 4096u);
@@ -436,14 +437,67 @@ TEST(Metaslab, AllocLowestTakesTheLowestFitAndFreedSpaceOnceItsTxgsPassed) {
   (void)g.Sync(6, 1);
   g.SyncDone(6);
   // Freed in txg 6: not reusable until two more txgs are on disk.
-  EXPECT_EQ(*g.AllocLowest(4096), 16384u);
+  EXPECT_EQ(*g.AllocLog(4096), 16384u);
   for (uint64_t t = 7; t <= 8; t++) {
     (void)g.Sync(t, 1);
     g.SyncDone(t);
   }
-  EXPECT_EQ(*g.AllocLowest(4096), 0u);
-  EXPECT_EQ(g.AllocLowest(3000).status().code(), EINVAL);
-  EXPECT_EQ(g.AllocLowest(2ULL << 20).status().code(), ENOSPC);
+  EXPECT_EQ(*g.AllocLog(4096), 0u);
+  EXPECT_EQ(g.AllocLog(3000).status().code(), EINVAL);
+  EXPECT_EQ(g.AllocLog(2ULL << 20).status().code(), ENOSPC);
+}
+
+// The embedded log metaslab (spa_embedded_log_class): with more than 64 metaslabs one is
+// the log's; data never lands there while another metaslab has room, log blocks always do
+// while it has room, and then fall back to the lowest free space elsewhere.
+TEST(Metaslab, LogMetaslabTakesLogBlocksAndNoData) {
+  MetaslabGroup few(0, 64ULL << 17, 17, 12);  // 64 metaslabs: too few for one of its own
+  EXPECT_EQ(few.log_metaslab(), -1);
+  MetaslabGroup dax(0, 80ULL << 17, 17, 12);
+  dax.set_class(AllocClass::kDax);
+  EXPECT_EQ(dax.log_metaslab(), -1);
+
+  MetaslabGroup g(0, 80ULL << 17, 17, 12);  // 80 metaslabs of 128K, all empty: the first
+  for (int i = 0; i < 79 * 32; i++) {        // every 4K of the other 79
+    auto d = g.Alloc(4096, {});
+    ASSERT_TRUE(d.ok()) << i;
+    EXPECT_GE(*d, 1ULL << 17) << "data in the log metaslab while others have room";
+  }
+  EXPECT_EQ(g.log_metaslab(), 0);
+  auto l1 = g.AllocLog(8192), l2 = g.AllocLog(4096);
+  ASSERT_TRUE(l1.ok() && l2.ok());
+  EXPECT_EQ(*l1, 0u);
+  EXPECT_EQ(*l2, 8192u);
+  // Only the log metaslab has room now: data takes it rather than fail.
+  auto d = g.Alloc(4096, {});
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(*d, 12288u);
+  // Log metaslab full: log blocks fall back to the lowest free space of the others.
+  for (uint64_t off = 16384; off < (1ULL << 17); off += 4096) ASSERT_TRUE(g.AllocLog(4096).ok());
+  (void)g.Sync(5, 1);
+  g.SyncDone(5);
+  ASSERT_TRUE(g.Free(5ULL << 17, 4096).ok());  // in txg 6: reusable once 8 is synced
+  for (uint64_t t = 6; t <= 8; t++) {
+    (void)g.Sync(t, 1);
+    g.SyncDone(t);
+  }
+  EXPECT_EQ(*g.AllocLog(4096), 5ULL << 17);
+  EXPECT_EQ(g.AllocLog(4096).status().code(), ENOSPC);
+
+  // A loaded group's log metaslab is its first while half of it is free (the same one at
+  // every import), else its emptiest (the lowest of equals).
+  auto loaded = [](uint64_t first_alloc) {
+    auto h = std::make_unique<MetaslabGroup>(0, 80ULL << 17, 17, 12);
+    for (uint64_t m = 0; m < 80; m++) {
+      if (m == 7 || m == 9) continue;
+      const uint64_t run = m == 0 ? first_alloc : 4096;
+      std::vector<SpaceMapEntry> e{{.alloc = true, .offset = m << 17, .run = run}};
+      EXPECT_TRUE(h->Load(m, 100 + m, 8, run, e).ok());
+    }
+    return h;
+  };
+  EXPECT_EQ(loaded(64 << 10)->log_metaslab(), 0);
+  EXPECT_EQ(loaded(68 << 10)->log_metaslab(), 7);
 }
 
 }  // namespace

@@ -78,6 +78,23 @@ os.fsync(fd); os.close(fd)
 PY
 }
 
+# metaslab0 POOL: "SIZE ALLOC" of vdev 0's first metaslab (the log metaslab of a new pool:
+# the embedded log class) as zfs-fuse's zdb -mmm decodes the exported pool's space maps.
+metaslab0() {
+  "$ZF_ZDB" -e -p "$V" -mmm "$1" | python3 -c '
+import re, sys
+ms, size, alloc = None, 0, 0
+for line in sys.stdin:
+    m = re.match(r"\tmetaslab +(\d+) +offset +([0-9a-f]+)", line)
+    if m:
+        ms = int(m.group(1))
+        if ms == 1: size = int(m.group(2), 16)
+        continue
+    m = re.search(r"\]    ([AF])  range: .* size: ([0-9a-f]+)", line)
+    if m and ms == 0: alloc += int(m.group(2), 16) * (1 if m.group(1) == "A" else -1)
+print(size, alloc)'
+}
+
 # crash_loop_judge: after a crash_loop on zilp, zfsd's log has no line about replay (a
 # replay that failed or stopped says so there), and zfs-fuse's zdb finds the exported pool
 # clean.
@@ -94,6 +111,10 @@ crash_loop_judge() {
   "$ZPOOL" create -o cachefile=none -m "$ALT/zilp" zilp "$V/d0"
   "$ZFS" create zilp/fs
   M=$ALT/zilp/fs
+  # More data than the first metaslab holds, synced before the log starts: it must not
+  # leave the log blocks to land past it.
+  head -c 3M /dev/urandom >"$M/pre"
+  sync "$M/pre"
   workload "$M"
   tree_sum "$M" >"$BATS_TEST_TMPDIR/want"
   zfsd_kill
@@ -104,6 +125,14 @@ crash_loop_judge() {
   # zfs-fuse's zdb reads every record of our log as ours does (byte for byte), and finds
   # the records the workload made.
   logs_agree zilp -ivv
+  # Every log block is in the log metaslab (the first of a new pool's vdev).
+  read -r ms_size _ < <(metaslab0 zilp)
+  [ "$ms_size" -gt 0 ]
+  offs=$("$ZF_ZDB" -e -p "$V" -ivvvvv zilp | sed -n 's/^	Block seqno [0-9]*,.* DVA\[0\]=<0:\([0-9a-f]*\):.*/\1/p')
+  [ -n "$offs" ]
+  for o in $offs; do
+    (( 0x$o < ms_size )) || { echo "log block at 0x$o, past the log metaslab (size $ms_size)" >&2; return 1; }
+  done
   for t in TX_CREATE TX_MKDIR TX_SYMLINK TX_REMOVE TX_RMDIR TX_LINK TX_RENAME TX_WRITE TX_SETATTR; do
     grep -qE "^[[:space:]]+$t +[1-9]" "$BATS_TEST_TMPDIR/zf-i" || { echo "no $t in the log" >&2; cat "$BATS_TEST_TMPDIR/zf-i" >&2; return 1; }
   done
@@ -135,6 +164,11 @@ crash_loop_judge() {
   "$ZPOOL" export zilp
   oracle_start
   oracle_zdb_clean "$V" zilp
+  # No data in the log metaslab: after a clean export it holds at most the unwritten tail
+  # of each chain (two datasets logged, 128K each at most).
+  read -r ms_size ms_alloc < <(metaslab0 zilp)
+  [ "$ms_size" -gt 0 ]
+  (( ms_alloc <= 2 * 131072 )) || { echo "metaslab 0 holds $ms_alloc bytes" >&2; return 1; }
   "$ZF_ZPOOL" import -d "$V" -R "$BATS_TEST_TMPDIR/zf" zilp
   tree_sum "$(zf_mountpoint zilp/fs)" >"$BATS_TEST_TMPDIR/got2"
   diff "$BATS_TEST_TMPDIR/want2" "$BATS_TEST_TMPDIR/got2"
