@@ -50,7 +50,7 @@ void OpInit(void* userdata, fuse_conn_info* conn) {
   // O_TRUNC reaches open (handled there) instead of a separate setattr.
   if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC) conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
   // 1 MiB requests (libfuse 3.14's receive buffer: FUSE_MAX_MAX_PAGES 256 pages; it asks
-  // the kernel for max_pages from max_write) and read-ahead.
+  // the kernel for max_pages from max_write) and read-ahead (896 KiB reads: see MaxRead).
   // (max_read must equal the mount option's, or libfuse refuses; the kernel caps read-ahead
   // at the bdi's read_ahead_kb, raised after the mount.)
   conn->max_write = kMaxRequest;

@@ -16,7 +16,8 @@
 //
 // Kernel caches and requests (negotiated at INIT): requests of up to 1 MiB (max_write,
 // max_read; libfuse asks for max_pages from max_write) and 1 MiB of read-ahead (INIT's
-// max_readahead and the bdi's read_ahead_kb, which caps it); READDIRPLUS (AUTO) and
+// max_readahead and the bdi's read_ahead_kb, which caps it), reads and read-ahead 896 KiB
+// where a pipe of 2 MiB is refused (fuse_fs.cc, MaxRead); READDIRPLUS (AUTO) and
 // PARALLEL_DIROPS. Read replies splice the ARC's pages from its memfd (SPLICE_WRITE: the
 // Read handler's fuse_reply_data; a pread into a buffer and a writev of it saved). Requests
 // are not spliced in: a write's bytes are copied into the DMU anyway, and with
