@@ -27,6 +27,23 @@ namespace {
 
 constexpr const char* kFuseCtl = "/sys/fs/fuse/connections";
 
+// The largest READ whose reply libfuse can splice (Read: the ARC's pages by reference).
+// It splices through a per-thread pipe of the reply's size plus a page per buffer
+// (fuse_send_data_iov), and a pipe beyond /proc/sys/fs/pipe-max-size (1 MiB by default)
+// needs CAP_SYS_RESOURCE; without it libfuse copies every reply instead. So without it reads
+// (and read-ahead) stop at 896 KiB, seven 128 KiB records, whose replies fit a 1 MiB pipe.
+uint32_t MaxRead() {
+  static const uint32_t v = [] {
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0) return kMaxRequest;
+    bool big = fcntl(p[0], F_SETPIPE_SZ, kMaxRequest + (64u << 10)) >= 0;
+    close(p[0]);
+    close(p[1]);
+    return big ? kMaxRequest : kMaxRequest - (128u << 10);
+  }();
+  return v;
+}
+
 void OpInit(void* userdata, fuse_conn_info* conn) {
   auto* m = static_cast<Impl*>(userdata);
   if (m->pt) m->pt->OnInit();
@@ -45,12 +62,12 @@ void OpInit(void* userdata, fuse_conn_info* conn) {
   // O_TRUNC reaches open (handled there) instead of a separate setattr.
   if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC) conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
   // 1 MiB requests (libfuse 3.14's receive buffer: FUSE_MAX_MAX_PAGES 256 pages; it asks
-  // the kernel for max_pages from max_write) and read-ahead.
+  // the kernel for max_pages from max_write) and read-ahead (896 KiB reads: see MaxRead).
   // (max_read must equal the mount option's, or libfuse refuses; the kernel caps read-ahead
   // at the bdi's read_ahead_kb, raised after the mount.)
   conn->max_write = kMaxRequest;
-  conn->max_read = kMaxRequest;
-  conn->max_readahead = kMaxRequest;
+  conn->max_read = MaxRead();
+  conn->max_readahead = MaxRead();
   // readdirplus: `ls -l` and find get the attributes with the names (the kernel decides
   // per directory when it pays: READDIRPLUS_AUTO).
   if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
@@ -60,9 +77,11 @@ void OpInit(void* userdata, fuse_conn_info* conn) {
   // Changes behind the kernel's back are invalidated explicitly (InvalidateData, Rollback);
   // a changed mtime seen in attributes drops the pages too.
   if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA) conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
-  // Splicing saves nothing here: every request's bytes are copied into or out of the ARC
-  // anyway (measured: no gain; see fuse_fs.h).
-  conn->want &= ~(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE);
+  // Splicing requests in saves nothing: a write's bytes are copied into the DMU anyway
+  // (measured: no gain; see fuse_fs.h). Replies to reads splice the ARC's pages out of its
+  // memfd (fuse_ops_file.cc, Read): one copy instead of three (pread, writev, the kernel's).
+  conn->want &= ~(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_MOVE);
+  if (conn->capable & FUSE_CAP_SPLICE_WRITE) conn->want |= FUSE_CAP_SPLICE_WRITE;
   if (m->opts.writeback_cache && !m->pt && (conn->capable & FUSE_CAP_WRITEBACK_CACHE))
     conn->want |= FUSE_CAP_WRITEBACK_CACHE;
   else
@@ -180,7 +199,7 @@ Result<std::unique_ptr<FuseMount>> FuseMount::Mount(Pool* pool, const std::strin
   }
 
   std::string mo = "allow_other,default_permissions,fsname=" + dataset + ",subtype=zfs" +
-                   ",max_read=" + std::to_string(kMaxRequest);
+                   ",max_read=" + std::to_string(MaxRead());
   if (o.readonly) mo += ",ro";
   if (!o.atime) mo += ",noatime";
   if (!o.exec) mo += ",noexec";
@@ -230,7 +249,7 @@ Result<std::unique_ptr<FuseMount>> FuseMount::Mount(Pool* pool, const std::strin
     std::string ra = "/sys/class/bdi/" + std::to_string(major(fm->conn_dev_)) + ":" +
                      std::to_string(minor(fm->conn_dev_)) + "/read_ahead_kb";
     std::ofstream out(ra);
-    out << kMaxRequest / 1024 << std::endl;
+    out << MaxRead() / 1024 << std::endl;
     if (!out) spdlog::debug("{}: cannot raise {}", dataset, ra);
   }
   spdlog::info("mounted {} on {}", dataset, fm->mountpoint_);

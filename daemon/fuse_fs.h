@@ -16,9 +16,13 @@
 //
 // Kernel caches and requests (negotiated at INIT): requests of up to 1 MiB (max_write,
 // max_read; libfuse asks for max_pages from max_write) and 1 MiB of read-ahead (INIT's
-// max_readahead and the bdi's read_ahead_kb, which caps it); READDIRPLUS (AUTO) and
-// PARALLEL_DIROPS. No splice: every byte is copied into or out of the ARC anyway, and with
-// SPLICE_READ/WRITE/MOVE (measured against without in alternating runs on an idle machine,
+// max_readahead and the bdi's read_ahead_kb, which caps it), reads and read-ahead 896 KiB
+// where a pipe of 2 MiB is refused (fuse_fs.cc, MaxRead); READDIRPLUS (AUTO) and
+// PARALLEL_DIROPS. Read replies splice the ARC's pages from its memfd (SPLICE_WRITE: the
+// Read handler's fuse_reply_data; a pread into a buffer and a writev of it saved). Requests
+// are not spliced in: a write's bytes are copied into the DMU anyway, and with
+// SPLICE_READ/WRITE/MOVE while replies were still copied out of the ARC into a buffer
+// (measured against without in alternating runs on an idle machine,
 // 1 GiB files) sequential writes went 572-689 MB/s against 651-679, cold reads 1155-1173
 // against 1052-1157, 4-thread 4K random writes 26.9-28.2K IOPS against 26.5-27.1K and 5,000
 // creates 0.68-0.70 s against 0.64-0.68: nothing beyond the noise. Opens keep the page

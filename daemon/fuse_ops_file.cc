@@ -19,6 +19,9 @@
 #include <sys/statvfs.h>
 
 #include <algorithm>
+#include <cstring>
+#include <new>
+#include <vector>
 
 namespace uzfs {
 
@@ -137,6 +140,41 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
   }
 }
 
+namespace {
+
+// A read's reply from its parts: descriptors (spliced when the session splices, else read
+// by libfuse) and memory.
+void ReplyParts(fuse_req_t req, const std::vector<ObjsetWriter::ReadPlan::Part>& parts) {
+  if (parts.size() == 1 && parts[0].mem) {
+    fuse_reply_buf(req, reinterpret_cast<const char*>(parts[0].mem), parts[0].n);
+    return;
+  }
+  if (parts.empty()) {
+    fuse_reply_buf(req, nullptr, 0);
+    return;
+  }
+  // fuse_bufvec ends in a one-element array: room for the rest after it.
+  std::vector<uint8_t> room(sizeof(fuse_bufvec) + (parts.size() - 1) * sizeof(fuse_buf));
+  auto* bv = new (room.data()) fuse_bufvec{};
+  bv->count = parts.size();
+  fuse_buf* bufs = bv->buf;  // the array continues into room's tail
+  for (size_t i = 0; i < parts.size(); i++) {
+    fuse_buf b{};
+    b.size = parts[i].n;
+    if (parts[i].mem) {
+      b.mem = const_cast<uint8_t*>(parts[i].mem);
+    } else {
+      b.flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
+      b.fd = parts[i].fd;
+      b.pos = static_cast<off_t>(parts[i].off);
+    }
+    std::memcpy(static_cast<void*>(bufs + i), &b, sizeof b);
+  }
+  fuse_reply_data(req, bv, static_cast<fuse_buf_copy_flags>(0));
+}
+
+}  // namespace
+
 void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
   Impl* m = Self(req);
   m->read_requests++;
@@ -152,14 +190,19 @@ void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info
     Impl::Request r(m);
     s = m->Fresh(ino);
     if (s.ok()) {
-      // The lookups under the pool lock, the disk reads after it (Pool::ReadFile).
+      // The lookups under the pool lock, the disk reads after it (Pool::ReadFile). The
+      // units the ARC holds are not copied out: the reply splices them from its memfd
+      // (libfuse's fuse_reply_data with FUSE_CAP_SPLICE_WRITE: the pipe takes references to
+      // the pages and the kernel copies them once, into the reader's page cache), held
+      // until the reply is written.
       uint64_t obj = m->Obj(ino);
       std::function<Status(ZplWriter&, uint64_t)> atime;
       if (m->atime.load(std::memory_order_relaxed) && !m->readonly.load(std::memory_order_relaxed))
         atime = [&](ZplWriter& z, uint64_t) { return z.Accessed(obj, Now()); };
-      auto got = m->pool->ReadFile(m->dataset, obj, static_cast<uint64_t>(off), size, atime);
-      if (got.ok()) data = std::move(got).value();
-      else s = got.status();
+      uint64_t length = 0;
+      auto got = m->pool->ReadFileHeld(m->dataset, obj, static_cast<uint64_t>(off), size, atime, &length);
+      if (got.ok()) return ReplyParts(req, (*got)->Parts(length));
+      s = got.status();
     }
   }
   if (!s.ok()) {

@@ -39,6 +39,12 @@
 // no cached unit and no holder outside the ARC (a client mapping, a reader under way) closes
 // it. Its ghosts stay, and the next Segment() call makes a new, empty memfd.
 //
+// Reader holds (HoldForRead): a reply that splices a unit's pages from the memfd holds it
+// (holds++, so it is not evicted) and counts itself in `reading` per object; ForgetUnits
+// waits until no reader holds a unit of the object before it punches the segment. A hold's
+// token is the header's id, new whenever the unit becomes live, so a token outliving its
+// unit (truncated or dropped meanwhile) releases nothing of a newer one.
+//
 // Locking: one mutex (mu) guards everything; memfd I/O of hits and evictions happens under it
 // (a memcpy of one unit, or a punch), fills never do.
 #include "libcore/arc/arc.h"
@@ -160,6 +166,7 @@ struct Arc::Impl {
     int state = kMru;
     std::list<Hdr*>::iterator pos;
     uint32_t holds = 0;
+    uint64_t id = 0;  // data: changes whenever the unit becomes live (a reader's hold token)
     Bytes data;  // metadata bytes (live metadata only)
   };
   struct Fill {
@@ -176,6 +183,9 @@ struct Arc::Impl {
   std::map<ArcMetaKey, std::unique_ptr<Hdr>> metas;
   std::map<ArcObjKey, std::shared_ptr<SegmentImpl>> segs;
   std::map<UnitKey, std::shared_ptr<Fill>> filling;
+  std::map<ArcObjKey, uint64_t> reading;  // reader holds (HoldForRead) per object
+  std::condition_variable read_done;      // an object's last reader hold went
+  uint64_t next_id = 0;
   int64_t mapped = 0;
   uint64_t data_hits = 0, data_misses = 0, meta_hits = 0, meta_misses = 0;
   uint64_t mru_hits = 0, mfu_hits = 0, mru_ghost_hits = 0, mfu_ghost_hits = 0;
@@ -321,6 +331,7 @@ struct Arc::Impl {
       return;
     }
     if (h) {  // ghost hit
+      h->id = ++next_id;
       Adapt(h->state, clip);
       Unlink(h);
       h->len = len;
@@ -331,6 +342,7 @@ struct Arc::Impl {
       nh->unit = k;
       nh->len = len;
       nh->size = clip;
+      nh->id = ++next_id;
       h = nh.get();
       units.emplace(k, std::move(nh));
       Link(h, kMru);
@@ -582,6 +594,39 @@ Result<Bytes> Arc::Peek(const ArcObjKey& k, uint64_t off, uint64_t len) {
   return out;
 }
 
+Result<uint64_t> Arc::HoldForRead(const ArcObjKey& k, uint64_t off, const ArcSegment* seg, bool wait,
+                                   bool hit) {
+  Impl& im = *impl_;
+  UnitKey uk{k, off};
+  std::unique_lock<std::mutex> l(im.mu);
+  for (;;) {
+    Impl::Hdr* h = im.Unit(uk);
+    if (h && Live(h->state)) {
+      // A unit of another memfd (the object dropped and cached anew) is not the caller's.
+      if (im.Seg(k) != seg) return uint64_t{0};
+      if (hit) im.Hit(h);
+      h->holds++;
+      im.reading[k]++;
+      return h->id;
+    }
+    if (!wait || !im.filling.count(uk)) return uint64_t{0};
+    im.filled.wait(l);
+  }
+}
+
+void Arc::ReleaseRead(const ArcObjKey& k, uint64_t off, uint64_t token) {
+  Impl& im = *impl_;
+  std::lock_guard<std::mutex> l(im.mu);
+  if (auto it = im.reading.find(k); it != im.reading.end() && --it->second == 0) {
+    im.reading.erase(it);
+    im.read_done.notify_all();
+  }
+  // The unit may have gone meanwhile (a truncate, a drop) and come back: not ours then.
+  Impl::Hdr* h = im.Unit(UnitKey{k, off});
+  if (!h || h->id != token || !Live(h->state) || h->holds == 0) return;
+  if (--h->holds == 0) im.Evict();
+}
+
 Status Arc::Hold(const ArcObjKey& k, uint64_t off) {
   std::lock_guard<std::mutex> l(impl_->mu);
   Impl::Hdr* h = impl_->Unit(UnitKey{k, off});
@@ -610,7 +655,9 @@ void Arc::DropObject(const ArcObjKey& k) {
 
 void Arc::ForgetUnits(const ArcObjKey& k) {
   Impl& im = *impl_;
-  std::lock_guard<std::mutex> l(im.mu);
+  std::unique_lock<std::mutex> l(im.mu);
+  // The punch below would turn the bytes a reply is splicing into zeros: let it finish.
+  im.read_done.wait(l, [&] { return !im.reading.count(k); });
   auto match = [&](const ArcObjKey& o) { return o == k; };
   UnitKey lo{k, 0};
   im.MarkStale(lo, match);

@@ -132,6 +132,13 @@ class Arc {
   Status Update(const ArcObjKey& k, uint64_t off, uint64_t len, uint64_t at, ByteSpan data);
   // Reads the unit's current bytes from the segment (for writing mapped-dirty pages out).
   Result<Bytes> Peek(const ArcObjKey& k, uint64_t off, uint64_t len);
+  // A reader's hold, for a reply that hands the unit's pages on by reference (the FUSE read
+  // splices them from the memfd) instead of copying them out: holds the unit when it is
+  // cached in segment seg (after waiting for a fill of it under way, when wait), counting a
+  // hit when hit. Returns a token for ReleaseRead, 0 when not cached. While a reader holds a
+  // unit of an object, ForgetUnits (which punches the whole segment) waits for it.
+  Result<uint64_t> HoldForRead(const ArcObjKey& k, uint64_t off, const ArcSegment* seg, bool wait, bool hit);
+  void ReleaseRead(const ArcObjKey& k, uint64_t off, uint64_t token);
   // Holds and releases a cached unit (counted): a held unit is never evicted.
   Status Hold(const ArcObjKey& k, uint64_t off);
   void Release(const ArcObjKey& k, uint64_t off);

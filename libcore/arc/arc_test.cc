@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <future>
 #include <random>
 #include <thread>
@@ -266,6 +267,57 @@ TEST(ArcTest, HeldUnitsAreNeverEvicted) {
   a.Release(K(1), 0);
   EXPECT_EQ(0u, a.Stats().held_size);
   a.Release(K(1), 0);  // more releases than holds: ignored
+  CheckBounds(a);
+}
+
+// A reader's hold (HoldForRead, the FUSE reply's splice): the unit stays in the memfd while
+// held, even past c_max; a token does not outlive its unit (truncated away and cached anew,
+// the new unit is not released by the old token); ForgetUnits, which punches the segment,
+// waits for the holders; a unit of a replaced segment is not handed out.
+TEST(ArcTest, ReaderHoldsKeepTheBytesUntilReleased) {
+  Arc a(4 * P);
+  auto seg = a.Segment(K(1), 64 * P);
+  ASSERT_TRUE(seg.ok());
+  EXPECT_EQ(0u, *a.HoldForRead(K(1), 0, seg->get(), false, true));  // not cached
+  ReadUnit(a, 1, 0);
+  uint64_t hits = a.Stats().hits;
+  auto t = a.HoldForRead(K(1), 0, seg->get(), false, /*hit=*/false);
+  ASSERT_TRUE(t.ok());
+  ASSERT_NE(0u, *t);
+  EXPECT_EQ(hits, a.Stats().hits);  // hit=false: not counted
+  EXPECT_EQ(0u, *a.HoldForRead(K(1), 0, nullptr, false, true));  // another segment's
+  for (int u = 1; u < 40; u++) ReadUnit(a, 1, u);  // a scan that evicts everything else
+  EXPECT_TRUE(a.Cached(K(1), 0));
+  uint8_t v = 0;
+  ASSERT_EQ(1, pread((*seg)->fd(), &v, 1, 5));
+  EXPECT_EQ(Pat(1, 5), v);
+  EXPECT_EQ(P, a.Stats().held_size);
+  // ForgetUnits waits for the holder.
+  std::atomic<bool> forgot{false};
+  std::thread forget([&] {
+    a.ForgetUnits(K(1));
+    forgot = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(forgot.load());
+  ASSERT_EQ(1, pread((*seg)->fd(), &v, 1, 5));
+  EXPECT_EQ(Pat(1, 5), v);  // not punched yet
+  a.ReleaseRead(K(1), 0, *t);
+  forget.join();
+  EXPECT_TRUE(forgot.load());
+  EXPECT_FALSE(a.Cached(K(1), 0));
+  // A stale token: the unit cached anew and held by someone else keeps that hold.
+  ReadUnit(a, 1, 0);
+  auto t1 = a.HoldForRead(K(1), 0, seg->get(), false, true);
+  ASSERT_TRUE(t1.ok() && *t1);
+  ASSERT_TRUE(a.Resize(K(1), 0).ok());  // truncated away
+  ASSERT_TRUE(a.Resize(K(1), 64 * P).ok());
+  ReadUnit(a, 1, 0);
+  ASSERT_TRUE(a.Hold(K(1), 0).ok());
+  a.ReleaseRead(K(1), 0, *t1);  // the old token: no effect on the new unit
+  EXPECT_EQ(P, a.Stats().held_size);
+  a.Release(K(1), 0);
+  EXPECT_EQ(0u, a.Stats().held_size);
   CheckBounds(a);
 }
 

@@ -29,10 +29,13 @@ Status ObjsetWriter::PlanRead(uint64_t obj, uint64_t off, uint64_t len, ReadPlan
   uint64_t limit = cache ? std::max(end, seg->size()) : end;
   if (off >= limit) return Status::Ok();
   len = std::min(len, limit - off);
-  plan->out = Bytes(len);  // not assign(len, 0): a byte-at-a-time loop for this allocator
+  // not assign(len, 0): a byte-at-a-time loop for this allocator. A by_ref plan's pieces
+  // keep their own bytes (no zeroing of a buffer under the caller's lock).
+  if (!plan->by_ref) plan->out = Bytes(len);
   plan->reader = reader_;
   plan->arc = arc_;
   plan->key = CacheKey(obj);
+  if (plan->by_ref) plan->seg = seg;
   for (uint64_t pos = 0; pos < len;) {
     uint64_t at = off + pos;
     ReadPlan::Piece pc;
@@ -47,17 +50,22 @@ Status ObjsetWriter::PlanRead(uint64_t obj, uint64_t off, uint64_t len, ReadPlan
     pc.end = end;
     pc.cache = cache && u.off < seg->size();  // past the size the segment was given: uncached
     pos += pc.n;
-    if (pc.cache) {
+    if (pc.cache && plan->by_ref) {
+      UZFS_ASSIGN(pc.held, arc_->HoldForRead(plan->key, u.off, seg.get(), /*wait=*/false, /*hit=*/true));
+      if (pc.held) {
+        plan->pieces.push_back(std::move(pc));
+        continue;
+      }
+    } else if (pc.cache) {
       MutByteSpan dst(plan->out.data() + pc.pos, pc.n);
       UZFS_ASSIGN(bool hit, arc_->ReadIfCached(plan->key, u.off, u.len, at, dst, /*wait=*/false));
       if (hit) continue;
-      pc.ticket = arc_->BeginFill(plan->key, u.off, u.len);  // null: another fill is under way
     }
+    if (pc.cache) pc.ticket = arc_->BeginFill(plan->key, u.off, u.len);  // null: another fill is under way
     Status s = PlanSources(*o, &pc);
     plan->pieces.push_back(std::move(pc));
     if (!s.ok()) {
-      for (auto& p : plan->pieces) arc_->FinishFill(p.ticket, s);
-      plan->pieces.clear();
+      plan->Abandon(s);
       return s;
     }
   }
@@ -195,9 +203,33 @@ Result<Bytes> Assemble(const ObjsetWriter::ReadPlan::Piece& pc, BlockReader* rea
 
 }  // namespace
 
-ObjsetWriter::ReadPlan::~ReadPlan() {
-  for (auto& pc : pieces)
-    if (pc.ticket) arc->FinishFill(pc.ticket, Status::Error(ECANCELED, "read not completed"));
+void ObjsetWriter::ReadPlan::Abandon(const Status& why) {
+  for (auto& pc : pieces) {
+    if (pc.ticket) arc->FinishFill(pc.ticket, why);
+    if (pc.held) arc->ReleaseRead(key, pc.unit_off, pc.held);
+  }
+  pieces.clear();
+}
+
+ObjsetWriter::ReadPlan::~ReadPlan() { Abandon(Status::Error(ECANCELED, "read not completed")); }
+
+std::vector<ObjsetWriter::ReadPlan::Part> ObjsetWriter::ReadPlan::Parts(uint64_t length) {
+  std::vector<Part> parts;
+  uint64_t have = 0;
+  if (pieces.empty() && !out.empty()) {  // read whole under the lock (not a regular file, DAX)
+    parts.push_back(Part{-1, 0, out.data(), std::min<uint64_t>(out.size(), length)});
+    have = parts.back().n;
+  }
+  for (const Piece& pc : pieces) {
+    if (pc.held) parts.push_back(Part{seg->fd(), pc.at, nullptr, pc.n});
+    else parts.push_back(Part{-1, 0, pc.data->data() + (pc.at - pc.unit_off), pc.n});
+    have += pc.n;
+  }
+  if (have < length) {  // past the last block within the file's size
+    tail = Bytes(length - have);
+    parts.push_back(Part{-1, 0, tail.data(), tail.size()});
+  }
+  return parts;
 }
 
 Status ObjsetWriter::ReadPlan::Complete() {
@@ -205,12 +237,19 @@ Status ObjsetWriter::ReadPlan::Complete() {
   Status first = Status::Ok();
   auto run = [&](size_t i) {
     Piece& pc = pieces[i];
-    MutByteSpan dst(out.data() + pc.pos, pc.n);
     Status s = [&]() -> Status {
+      if (pc.held) return Status::Ok();
+      MutByteSpan dst;
+      if (!by_ref) dst = MutByteSpan(out.data() + pc.pos, pc.n);
       if (pc.cache && !pc.ticket) {
         // Someone else was filling the unit: take theirs, or read around the ARC.
-        UZFS_ASSIGN(bool hit, arc->ReadIfCached(key, pc.unit_off, pc.unit_len, pc.at, dst));
-        if (hit) return Status::Ok();
+        if (by_ref) {
+          UZFS_ASSIGN(pc.held, arc->HoldForRead(key, pc.unit_off, seg.get(), /*wait=*/true, /*hit=*/true));
+          if (pc.held) return Status::Ok();
+        } else {
+          UZFS_ASSIGN(bool hit, arc->ReadIfCached(key, pc.unit_off, pc.unit_len, pc.at, dst));
+          if (hit) return Status::Ok();
+        }
       }
       std::optional<uint64_t> bad;
       Result<Bytes> unit = Assemble(pc, reader, key, &bad);
@@ -221,6 +260,15 @@ Status ObjsetWriter::ReadPlan::Complete() {
         unreadable.push_back(*bad);
       }
       UZFS_TRY(unit.status());
+      if (by_ref) {
+        // What this plan filled is handed on from the ARC when it went in (not stale).
+        if (pc.cache) {
+          UZFS_ASSIGN(pc.held, arc->HoldForRead(key, pc.unit_off, seg.get(), /*wait=*/false, /*hit=*/false));
+          if (pc.held) return Status::Ok();
+        }
+        pc.data = std::make_shared<const Bytes>(std::move(unit).value());
+        return Status::Ok();
+      }
       std::copy_n(unit->begin() + static_cast<long>(pc.at - pc.unit_off), pc.n, dst.begin());
       return Status::Ok();
     }();

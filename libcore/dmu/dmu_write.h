@@ -188,8 +188,25 @@ class ObjsetWriter {
       uint64_t bs = 0;                      // the object's block size
       uint64_t end = 0;                     // bytes covered by blocks ((maxblkid+1)*bs)
       std::vector<Src> srcs;
+      uint64_t held = 0;                    // by_ref: the ARC hold (bytes in seg at `at`)
+      std::shared_ptr<const Bytes> data;    // by_ref, not held: the unit's bytes
     };
     std::vector<Piece> pieces;
+    // by_ref (set before planning): a unit the ARC caches is held (Arc::HoldForRead) and
+    // not copied into out, so that the caller can hand its pages on from the segment (the
+    // FUSE reply splices them); the other pieces keep their own bytes. Parts() is the result.
+    bool by_ref = false;
+    std::shared_ptr<ArcSegment> seg;  // by_ref: the segment of the held units
+    struct Part {
+      int fd = -1;                      // bytes at off in this descriptor, or
+      uint64_t off = 0;
+      const uint8_t* mem = nullptr;     // in memory
+      uint64_t n = 0;
+    };
+    // A completed by_ref plan's bytes in order, `length` of them (zeros past its pieces);
+    // valid while the plan lives.
+    std::vector<Part> Parts(uint64_t length);
+    Bytes tail;  // Parts' zeros, or out for a plan without pieces
     ArcObjKey key;
     Arc* arc = nullptr;
     BlockReader* reader = nullptr;
@@ -201,6 +218,8 @@ class ObjsetWriter {
     // ticket is finished, also on error; a plan dropped without Complete finishes its tickets
     // as failed fills.
     Status Complete();
+    // Finishes every ticket as failed with why and lets every hold go (no pieces after).
+    void Abandon(const Status& why);
     ReadPlan() = default;
     ReadPlan(const ReadPlan&) = delete;
     ReadPlan& operator=(const ReadPlan&) = delete;

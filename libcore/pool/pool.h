@@ -443,6 +443,12 @@ class Pool : public BlockReader {
   uint64_t prefetch_issued() const { return zfetch_.issued(); }
   Result<Bytes> ReadFile(const std::string& fs, uint64_t obj, uint64_t off, uint64_t len,
                          const std::function<Status(ZplWriter&, uint64_t txg)>& also = nullptr);
+  // ReadFile for a reply that takes the ARC's pages by reference (the FUSE read splices them
+  // from the segment): the completed plan holds the cached units it covers until it goes;
+  // plan->Parts(*length) are the bytes.
+  Result<std::unique_ptr<ObjsetWriter::ReadPlan>> ReadFileHeld(
+      const std::string& fs, uint64_t obj, uint64_t off, uint64_t len,
+      const std::function<Status(ZplWriter&, uint64_t txg)>& also, uint64_t* length);
   struct DatasetRow {
     std::string name;
     uint64_t ds_obj = 0, used = 0, referenced = 0, creation_txg = 0, objects = 0;
@@ -1291,6 +1297,10 @@ class Pool : public BlockReader {
   void LogReadErrors(uint64_t ds_obj, uint64_t obj, const std::vector<uint64_t>& blkids);
   // The same for one block at any level (an indirect or dnode block: the DMU's hook).
   void LogReadError(uint64_t ds_obj, uint64_t obj, int64_t level, uint64_t blkid);
+  // ReadFile and ReadFileHeld: the completed plan (by_ref: see ReadPlan) and its length.
+  Result<std::unique_ptr<ObjsetWriter::ReadPlan>> ReadFilePlan(
+      const std::string& fs, uint64_t obj, uint64_t off, uint64_t len,
+      const std::function<Status(ZplWriter&, uint64_t txg)>& also, bool by_ref, uint64_t* length);
   Status LoadErrlogLocked();
   Status ErrlogSyncLocked();
   std::set<ErrKey> ErrorKeysLocked();

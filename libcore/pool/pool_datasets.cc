@@ -305,8 +305,25 @@ std::unique_lock<std::mutex> Pool::SyncLock() {
 
 Result<Bytes> Pool::ReadFile(const std::string& fs, uint64_t obj, uint64_t off, uint64_t len,
                              const std::function<Status(ZplWriter&, uint64_t txg)>& also) {
+  uint64_t want = 0;
+  UZFS_ASSIGN(auto plan, ReadFilePlan(fs, obj, off, len, also, /*by_ref=*/false, &want));
+  plan->out.resize(want, 0);
+  return std::move(plan->out);
+}
+
+Result<std::unique_ptr<ObjsetWriter::ReadPlan>> Pool::ReadFileHeld(
+    const std::string& fs, uint64_t obj, uint64_t off, uint64_t len,
+    const std::function<Status(ZplWriter&, uint64_t txg)>& also, uint64_t* length) {
+  return ReadFilePlan(fs, obj, off, len, also, /*by_ref=*/true, length);
+}
+
+Result<std::unique_ptr<ObjsetWriter::ReadPlan>> Pool::ReadFilePlan(
+    const std::string& fs, uint64_t obj, uint64_t off, uint64_t len,
+    const std::function<Status(ZplWriter&, uint64_t txg)>& also, bool by_ref, uint64_t* length) {
   for (int attempt = 0;; attempt++) {
-    ObjsetWriter::ReadPlan plan;
+    auto owned = std::make_unique<ObjsetWriter::ReadPlan>();
+    ObjsetWriter::ReadPlan& plan = *owned;
+    plan.by_ref = by_ref;
     uint64_t want = len;
     std::unique_lock<std::mutex> l(mu_);
     if (!failed_.ok()) return failed_;
@@ -338,8 +355,8 @@ Result<Bytes> Pool::ReadFile(const std::string& fs, uint64_t obj, uint64_t off, 
       LogReadErrors(ds_obj, obj, plan.unreadable);
       return s;
     }
-    plan.out.resize(want, 0);
-    return std::move(plan.out);
+    *length = want;
+    return owned;
   }
 }
 

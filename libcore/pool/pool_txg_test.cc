@@ -5,9 +5,11 @@
 // the dirty bound instead of failing them.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <condition_variable>
 #include <future>
 #include <map>
@@ -429,6 +431,19 @@ TEST_F(TxgEngineTest, TheThrottleHoldsWritersAtTheBoundAndAsksForASync) {
 // Pool::ReadFile reads without the pool lock for its disk part: readers of whole records see
 // each record as one write left it (never torn, never older than a write that returned
 // before the read began), beside a writer, back-to-back syncs and a small ARC evicting.
+// A ReadFileHeld plan's bytes, its descriptor parts read as a splice would take them.
+Bytes Gathered(ObjsetWriter::ReadPlan& plan, uint64_t length) {
+  Bytes got;
+  for (const auto& p : plan.Parts(length)) {
+    size_t was = got.size();
+    got.resize(was + p.n);
+    if (p.mem) std::memcpy(got.data() + was, p.mem, p.n);
+    else if (pread(p.fd, got.data() + was, p.n, static_cast<off_t>(p.off)) != static_cast<ssize_t>(p.n))
+      return {};
+  }
+  return got;
+}
+
 class TxgReadsTest : public FilePoolTest {
  protected:
   Arc arc_{64 << 20};  // outlives the pool (TearDown drops the pool first)
@@ -505,6 +520,39 @@ TEST_F(TxgReadsTest, ReadsBesideWritesSyncsAndEvictionsAreNeverTornOrStale) {
     auto b = pool.ReadFile("rd/fs", obj, r * kRec, kRec);
     ASSERT_TRUE(b.ok());
     ASSERT_EQ(Bytes(kRec, done[r]), *b) << "record " << r;
+  }
+  // The same through ReadFileHeld (the FUSE read: cached units held and read from the
+  // segment), 1 MiB at a time from a point within a record, the ARC holding half the file
+  // (the reads above left the last quarter or so cached): cached, filled and filling units.
+  constexpr uint64_t kMiB = 1 << 20;
+  for (uint64_t at = 5000; at < kRecs * kRec; at += kMiB) {
+    uint64_t length = 0;
+    auto plan = pool.ReadFileHeld("rd/fs", obj, at, kMiB, nullptr, &length);
+    ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+    ASSERT_EQ(std::min(kMiB, kRecs * kRec - at), length);
+    Bytes got = Gathered(**plan, length);
+    ASSERT_EQ(length, got.size());
+    for (uint64_t i = 0; i < length; i += 4096)
+      ASSERT_EQ(done[(at + i) / kRec], got[i]) << "byte " << at + i;
+  }
+  EXPECT_EQ(0u, arc.Stats().held_size);  // every plan let its holds go
+  // A file larger than its blocks (grown by truncate): zeros after them, the held part first.
+  uint64_t g = 0;
+  ASSERT_TRUE(pool.WithZpl("rd/fs", [&](ZplWriter& z, uint64_t txg) -> Status {
+    UZFS_ASSIGN(g, z.Create(z.root(), "g", S_IFREG | 0644, 0, 0, txg, now));
+    UZFS_TRY(z.Write(g, 0, Bytes(1000, 7), now));
+    return z.Setattr(g, SetAttr{.size = 300000}, now);
+  }).ok());
+  ASSERT_TRUE(pool.Sync().ok());
+  for (int pass = 0; pass < 2; pass++) {  // filled, then cached
+    uint64_t length = 0;
+    auto plan = pool.ReadFileHeld("rd/fs", g, 0, kMiB, nullptr, &length);
+    ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+    ASSERT_EQ(300000u, length);
+    Bytes got = Gathered(**plan, length);
+    Bytes want(300000, 0);
+    std::fill_n(want.begin(), 1000, 7);
+    ASSERT_EQ(want, got) << "pass " << pass;
   }
   std::cout << reads.load() << " reads; ARC " << arc.Stats().data_misses << " misses\n";
 }
