@@ -17,6 +17,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "libcore/base/env_file.h"
 #include "libcore/base/nvlist.h"
 
 namespace uzfs {
@@ -174,20 +175,8 @@ Status DaxFenceBook::SaveLocked() {
   const Bytes data = nv.EncodeXdr();
   // Written whole under another name, then renamed over the book: a zfsd killed meanwhile
   // leaves the previous book, never half of one.
-  const std::string tmp = path_ + ".tmp";
-  (void)env_->Remove(tmp);  // a leftover of a zfsd killed mid-write: Open does not truncate
-  Status s = [&]() -> Status {
-    OpenOptions o;
-    o.create = true;
-    UZFS_ASSIGN(auto f, env_->Open(tmp, o));
-    UZFS_TRY(f->WriteAt(0, data));
-    UZFS_TRY(f->Sync());
-    return env_->Rename(tmp, path_);
-  }();
-  if (!s.ok()) {
-    (void)env_->Remove(tmp);
+  if (Status s = WriteFileAtomically(env_, path_, data); !s.ok())
     return Status::Error(s.code(), "cannot write the DAX fence file " + path_ + ": " + s.message());
-  }
   return Status::Ok();
 }
 

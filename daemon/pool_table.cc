@@ -12,6 +12,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "libcore/base/env_file.h"
+
 namespace uzfs {
 
 namespace {
@@ -222,23 +224,10 @@ void PoolTable::SyncLoop() {
 
 namespace {
 
-// Writes data to path atomically (temporary file, fsync, rename), as spa_config_write
-// does: a zfsd killed meanwhile leaves the old cache file, never half of one.
+// The cache file, written whole (WriteFileAtomically, as spa_config_write).
 Status WriteAtomically(Env* env, const std::string& path, const Bytes& data) {
-  const std::string tmp = path + ".tmp";
-  (void)env->Remove(tmp);  // Open does not truncate
-  Status s = [&]() -> Status {
-    OpenOptions o;
-    o.create = true;
-    UZFS_ASSIGN(auto f, env->Open(tmp, o));
-    UZFS_TRY(f->WriteAt(0, data));
-    UZFS_TRY(f->Sync());
-    return env->Rename(tmp, path);
-  }();
-  if (!s.ok()) {
-    (void)env->Remove(tmp);
+  if (Status s = WriteFileAtomically(env, path, data); !s.ok())
     return Status::Error(s.code(), "cannot write the cache file " + path + ": " + s.message());
-  }
   return Status::Ok();
 }
 

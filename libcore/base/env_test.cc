@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "libcore/base/env.h"
+#include "libcore/base/env_file.h"
 
 namespace uzfs {
 namespace {
@@ -400,6 +401,30 @@ TEST(FaultEnv, RenameCarriesUnsyncedWrites) {
   env.DropUnsyncedWrites();
   ASSERT_TRUE((*g)->ReadAt(0, b).ok());
   EXPECT_EQ(b, Pattern(16, 1));
+}
+
+
+// WriteFileAtomically: a longer leftover temporary file does not leak into the new file; the
+// write is synced before the rename, so a power cut after it keeps the new contents whole.
+TEST(FaultEnv, WriteFileAtomicallyReplacesWhole) {
+  auto mem = NewMemEnv();
+  FaultEnv env(mem.get());
+  ASSERT_TRUE(WriteFileAtomically(&env, "/c", Pattern(32, 1)).ok());
+  {
+    auto t = env.Open("/c.tmp", OpenOptions{.write = true, .create = true});  // a crash's leftover
+    ASSERT_TRUE((*t)->WriteAt(0, Pattern(64, 9)).ok());
+  }
+  ASSERT_TRUE(WriteFileAtomically(&env, "/c", Pattern(16, 2)).ok());
+  env.DropUnsyncedWrites();
+  auto g = env.Open("/c", {});
+  ASSERT_TRUE(g.ok());
+  auto size = (*g)->Size();
+  ASSERT_TRUE(size.ok());
+  EXPECT_EQ(16u, *size);
+  Bytes b(16);
+  ASSERT_TRUE((*g)->ReadAt(0, b).ok());
+  EXPECT_EQ(b, Pattern(16, 2));
+  EXPECT_FALSE(env.Open("/c.tmp", {}).ok());
 }
 
 }  // namespace
