@@ -67,6 +67,7 @@ void PoolTable::Start() {
         spec.pool = std::to_string(cfg.GetUint64("pool_guid").value_or(0));
         spec.new_name = pair.name;
         spec.force = true;  // it was ours when zfsd stopped
+        spec.from_cache = true;  // spa_open: its faulted leaves stay FAULTED
         spec.arc = arc_;
         spec.dax_emulation = dax_emulation_;
         if (const NvList* t = cfg.GetNvList("vdev_tree")) CollectLeaves(*t, &spec.devices);

@@ -56,6 +56,8 @@ void Pool::ArmLeaves(Vdev& v) {
   if (v.is_leaf()) {
     Env* env = env_ ? env_ : PosixEnv();
     v.prober = [env](Vdev& leaf) { return ProbeLeaf(leaf, env); };
+    // The diagnosis engine's fault from error counts backs off as zinject's does.
+    v.may_fault = [this](const Vdev& leaf) { return !HoldsOnlyCopy(leaf); };
     v.on_error = [this](Vdev& leaf, const Vdev::ErrorReport& r) { PostVdevError(leaf, r); };
     return;
   }

@@ -142,6 +142,9 @@ struct PoolImportSpec {
   // zpool import -D: the pool was destroyed (POOL_STATE_DESTROYED in its labels); without it
   // such a pool is "no such pool available".
   bool destroyed = false;
+  // The pool is opened from zfsd's cache file (SpaOpenOptions::from_cache): leaves faulted
+  // before stay FAULTED. An explicit import (false) brings them back to be tried again.
+  bool from_cache = false;
 };
 
 struct PropValue {
@@ -1238,6 +1241,10 @@ class Pool : public BlockReader {
   };
   Result<LeafChange> BeginLeafChange(uint64_t guid);
   Vdev* TopOfLocked(const Vdev* v) const;  // v's top-level vdev (null: not in the tree)
+  // vdev_fault's back-off (pool_inject.cc): whether the leaf holds its top-level vdev's only
+  // copy of some block (a log's leaves never do: synced records are in the main pool).
+  // Walks the tree without mu_, as readers do (see SwapTopLocked).
+  bool HoldsOnlyCopy(const Vdev& leaf) const;
   // The tree changes of attach and detach (pool_attach.cc). Readers walk the tree without
   // a lock, so no children vector they may be iterating changes: each interior vdev on the
   // way from the top-level slot down to the change is rebuilt with its new children and the

@@ -117,6 +117,15 @@ std::vector<Pool::InjectHandler> Pool::Injections() const {
   return injections_;
 }
 
+bool Pool::HoldsOnlyCopy(const Vdev& leaf) const {
+  for (size_t i = 0; i < NumTops(); i++) {
+    Vdev* t = Top(i);
+    if (t->is_hole() || (t != &leaf && !FindParent(*t, &leaf))) continue;
+    return !t->is_log && !AvailableWithout(*t, &leaf);
+  }
+  return false;
+}
+
 Status Pool::FaultDevice(uint64_t guid) {
   std::lock_guard<std::mutex> one(sync_mu_);  // sync_mu_ before mu_, as every syncing change
   std::lock_guard<std::mutex> l(mu_);
@@ -129,8 +138,7 @@ Status Pool::FaultDevice(uint64_t guid) {
     // (vdev_degraded), a state uzfs's leaves do not have: it stays as it was, and the pool
     // goes on instead of being suspended. Decided before the leaf is touched: I/O runs
     // beside this without mu_.
-    if (const Vdev* top = TopOfLocked(&leaf); top && !top->is_log && !AvailableWithout(*top, &leaf))
-      return;
+    if (HoldsOnlyCopy(leaf)) return;
     const LeafState before = leaf.health.state();
     leaf.health.Set(LeafState::kFaulted);
     spare_wanted_.store(true, std::memory_order_relaxed);  // zed's retire agent looks

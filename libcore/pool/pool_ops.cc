@@ -47,6 +47,7 @@ Result<std::unique_ptr<Pool>> Pool::Import(const PoolImportSpec& spec) {
   SpaOpenOptions o;
   o.env = p->env_;
   o.writable = true;
+  o.from_cache = spec.from_cache;
   o.mos_config = PoolMosConfig;
   UZFS_ASSIGN(p->spa_, Spa::OpenDevices(spec.devices, spec.pool, o));
   Spa& spa = *p->spa_;
@@ -296,7 +297,9 @@ Result<PropValue> Pool::GetPropLocked(const std::string& name) {
     return PropValue{suspended() ? "SUSPENDED" : (degraded ? "DEGRADED" : "ONLINE"), "-"};
   }
   if (name == "altroot") return PropValue{altroot_.empty() ? "-" : altroot_, altroot_.empty() ? "default" : "local"};
-  if (name == "readonly") return PropValue{readonly_ ? "on" : "off", readonly_ ? "local" : "default"};
+  // ZPOOL_PROP_READONLY is a PROP_READONLY property (it is set only by an import's -o):
+  // its source is "-" whatever its value.
+  if (name == "readonly") return PropValue{readonly_ ? "on" : "off", "-"};
   // A feature pool's version is the default of OpenZFS's table (zpool get prints "-").
   if (name == "version")
     return PropValue{std::to_string(version_),

@@ -37,6 +37,13 @@ bool Usable(Labeled& l) {
   return l.cfg != nullptr;
 }
 
+// vdev_alloc outside SPA_LOAD_OPEN: a leaf's persisted fault is not read, so it comes up to
+// be opened and probed like any other (SpaOpenOptions::from_cache).
+void TryFaultedAgain(Vdev& v) {
+  if (v.is_leaf() && v.health.state() == LeafState::kFaulted) v.health.Set(LeafState::kOnline);
+  for (auto& c : v.children) TryFaultedAgain(*c);
+}
+
 std::string PoolName(const NvList& cfg) {
   const std::string* n = cfg.GetString("name");
   return n ? *n : std::string();
@@ -300,6 +307,7 @@ Result<std::unique_ptr<Spa>> Spa::Assemble(std::vector<DeviceLabels> labels,
     }
     auto v = BuildVdevTree(*it->second->cfg->GetNvList("vdev_tree"), opener);
     if (!v.ok()) return v.status().Context(it->second->labels.path + ": vdev_tree");
+    if (!o.from_cache) TryFaultedAgain(**v);
     (*v)->id = id;
     tops.push_back(std::move(v).value());
   }
@@ -390,6 +398,7 @@ void Spa::FillMissingFromMos(const SpaOpenOptions& o, const LeafOpener& opener) 
       if (!type || *type == "missing" || *type == "hole") continue;
       auto v = BuildVdevTree(k, opener);
       if (!v.ok()) continue;
+      if (!o.from_cache) TryFaultedAgain(**v);
       (*v)->id = id;
       root_->children[id] = std::move(v).value();
     }

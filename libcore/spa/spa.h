@@ -44,6 +44,11 @@ struct SpaOpenOptions {
   uint64_t max_txg = UINT64_MAX;   // ignore uberblocks newer than this (rewind)
   bool check_rootbp = true;        // fall back past uberblocks whose MOS cannot be read
   bool writable = false;           // open the leaves read-write (import for writing)
+  // spa_load_state SPA_LOAD_OPEN: the pool is opened from the cache file (zfsd's start), so
+  // a leaf's persisted "faulted" flag holds and it comes up FAULTED. Any other open (an
+  // import, zdb, a scan) tries it again: v23's vdev_alloc reads ZPOOL_CONFIG_FAULTED only
+  // when opening. (OFFLINE is persisted for every open.)
+  bool from_cache = false;
   // The pool config stored in the MOS of the uberblock whose rootbp is given (the spa
   // layer reads no ZAP: the caller, pool or zdb, supplies the reader). With it, top-level
   // vdevs no label describes (a separate log device whose every leaf is gone) are built

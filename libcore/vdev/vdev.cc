@@ -138,10 +138,12 @@ class LeafVdev : public Vdev {
     const LeafState before = health.state();
     if (before != LeafState::kOnline) return;
     LeafState after;
+    std::function<bool()> may = nullptr;
+    if (may_fault) may = [this] { return may_fault(*this); };
     if (prober && k != VdevErrKind::kChecksum)
-      after = health.OnError(k, [this] { return prober(*this); });
+      after = health.OnError(k, [this] { return prober(*this); }, may);
     else
-      after = health.OnError(k, nullptr);
+      after = health.OnError(k, nullptr, may);
     // spa_async_remove: a removed device is let go (a pending loop detach completes).
     if (after == LeafState::kRemoved) ReleaseDevice();
     if (on_error) {

@@ -103,6 +103,10 @@ class Vdev {
   // Env). Unset (zdb, a read-only open): errors are counted and only kFaultAfter of them
   // fault the leaf. Set before the first I/O; never changed while I/O runs.
   std::function<ProbeResult(Vdev&)> prober;
+  // Leaves: whether the diagnosis engine's count of errors may fault this leaf (vdev_fault's
+  // back-off: not when it holds its top-level vdev's only copy). Unset: it may. Set with
+  // prober; called on the I/O's thread, outside any lock of the vdev.
+  std::function<bool(const Vdev&)> may_fault;
   // Leaves: told of every error counted (zfs_ereport_post's moment): its kind, where on the
   // device (offset from the device's start and size; 0 and 0 when not known) and the leaf's
   // state before and after it (a change is a statechange event). A writable pool sets it to

@@ -2,7 +2,8 @@
 
 namespace uzfs {
 
-LeafState LeafHealth::OnError(VdevErrKind k, const std::function<ProbeResult()>& probe) {
+LeafState LeafHealth::OnError(VdevErrKind k, const std::function<ProbeResult()>& probe,
+                              const std::function<bool()>& may_fault) {
   std::lock_guard<std::mutex> l(probe_mu_);
   if (dead()) return state();  // vdev_stat_update: nothing is counted on a dead vdev
   switch (k) {
@@ -23,7 +24,8 @@ LeafState LeafHealth::OnError(VdevErrKind k, const std::function<ProbeResult()>&
   }
   // Checksum errors never fault a leaf: the device answers, and the data it returned is
   // repaired from the other copies (OpenZFS's diagnosis engine only degrades a vdev for them).
-  if (read_errors() + write_errors() >= kFaultAfter) Set(LeafState::kFaulted);
+  if (read_errors() + write_errors() >= kFaultAfter && (!may_fault || may_fault()))
+    Set(LeafState::kFaulted);
   return state();
 }
 

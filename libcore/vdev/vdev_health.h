@@ -12,15 +12,19 @@
 //   its path is gone (ENOENT, ENXIO, ENODEV at the reopen), or REMOVED when the gone device
 //   was a block device (vdev_disk's media check: vdev_remove_wanted, spa_async_remove);
 // - kFaultAfter I/O errors (read and write) since the last clear fault the leaf whatever the
-//   probe says (the diagnosis engine's SERD of ten I/O errors); checksum errors are counted
-//   but fault nothing (the device answers; the data is repaired from the other copies);
+//   probe says (the diagnosis engine's SERD of ten I/O errors), unless the leaf holds its
+//   top-level vdev's only copy: vdev_fault then backs off (v23 marks it DEGRADED, a state
+//   these leaves do not have: it stays ONLINE, its errors counted); checksum errors are
+//   counted but fault nothing (the device answers; the data is repaired from the other
+//   copies);
 // - Clear (zpool clear) zeroes the counters and makes the leaf ONLINE; the caller reopens
 //   the device and sets what the reopen found.
 // A dead leaf takes no I/O: reads and writes fail with ENXIO without touching the device,
 // its labels are not written, allocations skip its top-level vdev.
 //
-// The state lives in memory only (no ZPOOL_CONFIG_FAULTED in the labels): an import opens
-// every device afresh.
+// FAULTED is persisted in the config (ZPOOL_CONFIG_FAULTED, vdev_faulted): zfsd's reopen from
+// its cache file keeps it, an explicit import tries the device again (SpaOpenOptions::
+// from_cache). The other dead states live in memory only: an import opens those afresh.
 //
 // Thread safety: every method may be called from any thread; probes are serialized (one at
 // a time per leaf, as vdev_probe's single probe zio), counters are atomic.
@@ -62,8 +66,11 @@ class LeafHealth {
   uint64_t checksum_errors() const { return cksum_.load(std::memory_order_relaxed); }
 
   // An I/O error of kind k (see the rules above). probe may be empty: the error is counted
-  // and only kFaultAfter errors fault the leaf. Returns the state after it.
-  LeafState OnError(VdevErrKind k, const std::function<ProbeResult()>& probe);
+  // and only kFaultAfter errors fault the leaf. may_fault (may be empty: yes) says whether
+  // kFaultAfter errors may fault it (false: the leaf holds the only copy). Returns the state
+  // after it.
+  LeafState OnError(VdevErrKind k, const std::function<ProbeResult()>& probe,
+                    const std::function<bool()>& may_fault = nullptr);
 
   // zpool clear: counters zeroed, ONLINE (an OFFLINE leaf stays OFFLINE: vdev_clear does
   // not online a device).

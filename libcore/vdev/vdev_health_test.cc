@@ -37,6 +37,23 @@ TEST(LeafHealth, TenthErrorFaultsAndDeadCountsNothing) {
   EXPECT_EQ(h.write_errors(), 0u);
 }
 
+TEST(LeafHealth, TheOnlyCopyIsNotFaultedByCountsButIsByItsProbe) {
+  // vdev_fault's back-off: the count of errors does not fault a leaf holding the only copy.
+  LeafHealth h;
+  int asked = 0;
+  auto no = [&asked] { asked++; return false; };
+  for (uint64_t i = 0; i < 2 * LeafHealth::kFaultAfter; i++)
+    EXPECT_EQ(h.OnError(VdevErrKind::kRead, nullptr, no), LeafState::kOnline) << i;
+  EXPECT_EQ(h.read_errors(), 2 * LeafHealth::kFaultAfter);
+  EXPECT_EQ(asked, static_cast<int>(LeafHealth::kFaultAfter + 1));
+  // Once another copy exists again, the next error faults it.
+  EXPECT_EQ(h.OnError(VdevErrKind::kRead, nullptr, [] { return true; }), LeafState::kFaulted);
+  // A probe that fails is not the diagnosis engine's: the leaf does not answer.
+  LeafHealth p;
+  EXPECT_EQ(p.OnError(VdevErrKind::kRead, [] { return ProbeResult::kFailed; }, no),
+            LeafState::kFaulted);
+}
+
 TEST(LeafHealth, ChecksumErrorsAreCountedButFaultNothing) {
   LeafHealth h;
   for (uint64_t i = 0; i < 3 * LeafHealth::kFaultAfter; i++)

@@ -309,12 +309,15 @@ $(printf '\t    %-*s  %s' $((w - 4)) "$V/d1" ONLINE)" "$ZPOOL" import -d "$V"
   [ "$status" -ne 0 ]
   [[ "$output" == *"Read-only file system"* ]]
   [ "$("$ZFS" get -H -o value,source readonly tank/fs)" = "$(printf 'on\ttemporary')" ]
+  # The pool's readonly is a read-only property (OpenZFS's PROP_READONLY): source "-".
+  [ "$("$ZPOOL" get -H -o value,source readonly tank)" = "$(printf 'on\t-')" ]
   expect 1 "cannot create 'tank/x': pool is read-only" "$ZFS" create tank/x
   expect 1 "cannot create snapshot 'tank/fs@s': pool is read-only" "$ZFS" snapshot tank/fs@s
   "$ZPOOL" export tank
   # Neither the import nor the export wrote a byte (no history, no labels, no txg).
   [ "$(sha256sum <"$V/d0")" = "$before" ]
   "$ZPOOL" import -d "$V" -R "$A" tank
+  [ "$("$ZPOOL" get -H -o value,source readonly tank)" = "$(printf 'off\t-')" ]
   echo more >>"$A/tank/f"
   [ "$(cat "$A/tank/f")" = "$(printf 'hi\nmore')" ]
 }

@@ -251,6 +251,33 @@ Run 'zinject -h' for usage information." ]
   [ "$output" = "all pools are healthy" ]
 }
 
+@test "faults: a faulted device stays FAULTED when zfsd reopens the pool from its cache file; an explicit import tries it again and resilvers what it missed (v23's vdev_alloc)" {
+  A=$BATS_TEST_TMPDIR/alt
+  "$ZPOOL" create -m "$A/tank" tank mirror "$V/d0" "$V/d1"
+  dd if=/dev/urandom of="$A/tank/f1" bs=64k count=4 2>/dev/null
+  "$ZINJECT" -d "$V/d0" -A fault tank >/dev/null
+  dd if=/dev/urandom of="$A/tank/f2" bs=64k count=4 2>/dev/null
+  "$ZPOOL" sync tank
+  sha=$(cat "$A"/tank/* | sha256sum)
+  # zfsd's next start opens the pool from the cache file (SPA_LOAD_OPEN): the fault holds.
+  zfsd_stop
+  zfsd_start
+  [ "$(row tank "$V/d0")" = "$V/d0 FAULTED 0 0 0 too many errors" ]
+  # An explicit import does not read the persisted fault: d0 is opened, found healthy, and
+  # resilvered from its DTL (f2 went to d1 only).
+  "$ZPOOL" export tank
+  "$ZPOOL" import -d "$V" tank
+  resilvered tank
+  [ "$(row tank "$V/d0")" = "$V/d0 ONLINE 0 0 0" ]
+  [ "$(cat "$A"/tank/* | sha256sum)" = "$sha" ]
+  "$ZPOOL" export tank
+  # d0 alone holds every block now: the judge reads the pool without d1.
+  mv "$V/d1" "$V/d1.out"
+  oracle_start
+  oracle_zdb_clean "$V" tank
+  oracle_stop
+}
+
 @test "faults: zinject -A fault of a single-disk pool's only disk backs off (vdev_fault): the pool runs on, exports and imports again, here and in zfs-fuse" {
   "$ZPOOL" create -m "$BATS_TEST_TMPDIR/alt/tank" tank "$V/d0"
   head -c 1M /dev/urandom >"$BATS_TEST_TMPDIR/alt/tank/f"
@@ -282,6 +309,37 @@ Run 'zinject -h' for usage information." ]
 # l0_extents POOL/FS OBJ: "offset size" (hex) of each level-0 block of object OBJ (our zdb).
 l0_extents() {
   "$ZDB" -e -p "$V" -ddddd "$1" "$2" | awk '$2 == "L0" { split($3, d, ":"); print d[2], d[3] }'
+}
+
+@test "faults: read errors of a single-disk pool's only disk are counted past ten but fault it not (vdev_fault's back-off); cleared, the data reads again" {
+  A=$BATS_TEST_TMPDIR/alt
+  "$ZPOOL" create -m "$A/tank" tank "$V/d0"
+  head -c 2M /dev/urandom >"$A/tank/f"
+  sum=$(sha256sum <"$A/tank/f")
+  "$ZPOOL" export tank
+  "$ZPOOL" import -d "$V" tank
+  "$ZINJECT" -q -d "$V/d0" -e io -T read tank >/dev/null
+  local i
+  for i in 1 2 3 4 5 6; do
+    run cat "$A/tank/f"
+    [ "$status" -ne 0 ]
+  done
+  read -r _ st r w c _ < <(row tank "$V/d0")
+  [ "$st" = ONLINE ]
+  [ "$r" -ge 10 ]
+  [ "$w" -eq 0 ]
+  [ "$c" -eq 0 ]
+  [[ $("$ZPOOL" status tank) != *"suspended"* ]]
+  "$ZINJECT" -c all >/dev/null
+  [ "$(sha256sum <"$A/tank/f")" = "$sum" ]
+  echo more >"$A/tank/g"
+  "$ZPOOL" sync tank
+  "$ZPOOL" clear tank
+  [ "$(row tank "$V/d0")" = "$V/d0 ONLINE 0 0 0" ]
+  "$ZPOOL" export tank
+  oracle_start
+  oracle_zdb_clean "$V" tank
+  oracle_stop
 }
 
 @test "self-healing: blocks damaged on one side of a mirror are read from the other, counted in CKSUM and rewritten; zfs-fuse's zdb is clean" {
