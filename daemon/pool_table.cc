@@ -216,8 +216,22 @@ void PoolTable::SyncLoop() {
     std::shared_lock<std::shared_mutex> l(mu_);
     if (stopping_) break;
     for (auto& [name, p] : pools_) {
-      Status s = timeout ? p->Sync() : kicked ? p->Writeback() : Status::Ok();
+      if (!timeout && !kicked) continue;
+      auto t0 = std::chrono::steady_clock::now();
+      Status s = timeout ? p->Sync() : p->Writeback();
       if (!s.ok()) spdlog::error("sync of '{}': {}", name, s.ToString());
+      // What each pass did, for tuning the throttle (--log-level debug): the counters are
+      // cumulative (Pool::TxgStats).
+      if (spdlog::should_log(spdlog::level::debug)) {
+        Pool::TxgStats t = p->txg_stats();
+        auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+            std::chrono::steady_clock::now() - t0).count();
+        spdlog::debug("{} of '{}': {} us; syncs {} early rounds {} blocks {} bytes {} stale {} "
+                      "delays {} waits {} close_us {} labels_us {}",
+                      timeout ? "sync" : "writeback", name, us, t.syncs, t.early_rounds,
+                      t.early_blocks, t.early_bytes, t.early_stale, t.throttle_delays,
+                      t.throttle_waits, t.close_us, t.labels_us);
+      }
     }
     if (timeout) next = std::chrono::steady_clock::now() + txg_timeout_;
   }

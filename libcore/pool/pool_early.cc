@@ -14,6 +14,13 @@ constexpr int kEarlyRounds = 3;
 constexpr uint64_t kEarlyMinBytes = 8ULL << 20;
 // At most this much is copied per round (bounds the copies' memory).
 constexpr uint64_t kEarlyMaxBytes = 1ULL << 30;
+// ... and at most this much by a writeback between txgs (Writeback). A round takes as long
+// as its bytes take to write, and a block a writer changes meanwhile was written for
+// nothing (stale): 4 threads of 4 KiB random writes over 1 GiB of 128 KiB records had 74%
+// of a 1 GiB round stale. A smaller round is done before most of its blocks change, and its
+// credit (whole blocks, against dirty data counted per write) still takes the dirty data
+// below the sync threshold (64 MiB at most).
+constexpr uint64_t kWritebackMaxBytes = 256ULL << 20;
 }  // namespace
 
 Pool::TxgStats Pool::txg_stats() const {
@@ -58,6 +65,7 @@ void Pool::DropDatasetLocked(uint64_t ds_obj) {
 
 Status Pool::WriteEarly(bool* ran_out) {
   if (ran_out) *ran_out = false;
+  const uint64_t cap = ran_out ? kWritebackMaxBytes : kEarlyMaxBytes;  // Writeback's, Sync's
   for (int round = 0; round < kEarlyRounds; round++) {
     struct Capture {
       uint64_t ds_obj = 0, serial = 0;
@@ -77,7 +85,7 @@ Status Pool::WriteEarly(bool* ran_out) {
         Capture c;
         c.ds_obj = ds_obj;
         c.serial = od.os->serial();
-        od.os->CaptureEarly(&c.blocks, kEarlyMaxBytes - std::min(bytes, kEarlyMaxBytes));
+        od.os->CaptureEarly(&c.blocks, cap - std::min(bytes, cap));
         for (const auto& b : c.blocks) bytes += b.data->size();
         if (!c.blocks.empty()) caps.push_back(std::move(c));
       }
