@@ -46,7 +46,12 @@
 // unit (truncated or dropped meanwhile) releases nothing of a newer one.
 //
 // Locking: one mutex (mu) guards everything; memfd I/O of hits and evictions happens under it
-// (a memcpy of one unit, or a punch), fills never do.
+// (a memcpy of one unit, or a punch). Fills never do: neither the Filler's disk read nor the
+// write of its bytes into the memfd (InsertUnit drops mu for it, the unit still registered in
+// `filling`, then publishes the header under mu). Order against such a write: Update and a
+// drop mark the fill stale (its bytes are punched out again, never published); Resize and
+// ForgetUnits wait for the object's writes to finish (`writing`, write_done) before they
+// change the memfd.
 #include "libcore/arc/arc.h"
 
 #include <fcntl.h>
@@ -185,6 +190,8 @@ struct Arc::Impl {
   std::map<UnitKey, std::shared_ptr<Fill>> filling;
   std::map<ArcObjKey, uint64_t> reading;  // reader holds (HoldForRead) per object
   std::condition_variable read_done;      // an object's last reader hold went
+  std::map<ArcObjKey, uint64_t> writing;  // fills writing into an object's memfd without mu
+  std::condition_variable write_done;     // an object's last such write finished
   uint64_t next_id = 0;
   int64_t mapped = 0;
   uint64_t data_hits = 0, data_misses = 0, meta_hits = 0, meta_misses = 0;
@@ -318,16 +325,33 @@ struct Arc::Impl {
     }
   }
 
-  // Brings a data unit in (after a miss's fill). bytes has exactly len bytes.
-  void InsertUnit(const UnitKey& k, uint64_t len, ByteSpan bytes) {
-    SegmentImpl* s = Seg(k.obj);
-    if (!s || k.off >= s->size()) return;
+  // Brings a data unit in after a miss's fill; called under mu (held by l) while the fill is
+  // still registered in `filling` as f, so no other fill of the unit runs and waiters keep
+  // waiting. bytes has exactly len bytes. The memfd write, a page allocation per 4 KiB, runs
+  // with mu dropped (counted in `writing`, which Resize and ForgetUnits wait out); a change
+  // that meets it marks f stale, and a stale write is punched out again instead of published.
+  // (arc_write_done and arc_buf_fill do their copying outside the hash lock likewise.)
+  void InsertUnit(std::unique_lock<std::mutex>& l, const UnitKey& k, uint64_t len, ByteSpan bytes,
+                  const std::shared_ptr<Fill>& f) {
+    auto sit = segs.find(k.obj);
+    if (sit == segs.end() || k.off >= sit->second->size() || f->stale) return;
+    std::shared_ptr<SegmentImpl> s = sit->second;  // keeps the memfd open across the write
     uint64_t clip = std::min(len, s->size() - k.off);
     Hdr* h = Unit(k);
     if (h && Live(h->state)) return;  // someone else brought it in
-    if (!PwriteAll(s->fd(), bytes.data(), clip, k.off).ok()) {
-      (void)::fallocate(s->fd(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-                        static_cast<off_t>(k.off), static_cast<off_t>(clip));
+    writing[k.obj]++;
+    l.unlock();
+    bool wrote = PwriteAll(s->fd(), bytes.data(), clip, k.off).ok();
+    l.lock();
+    if (auto w = writing.find(k.obj); w != writing.end() && --w->second == 0) {
+      writing.erase(w);
+      write_done.notify_all();
+    }
+    h = Unit(k);  // the header may have gone (ghost trimmed, object dropped) meanwhile
+    if (!wrote || f->stale || Seg(k.obj) != s.get() || (h && Live(h->state))) {
+      if (!(h && Live(h->state)))
+        (void)::fallocate(s->fd(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                          static_cast<off_t>(k.off), static_cast<off_t>(clip));
       return;
     }
     if (h) {  // ghost hit
@@ -348,6 +372,12 @@ struct Arc::Impl {
       Link(h, kMru);
     }
     Evict();
+  }
+
+  // Unregisters fill f of unit k and wakes the readers waiting for it.
+  void EndFill(const UnitKey& k, const std::shared_ptr<Fill>& f) {
+    if (auto it = filling.find(k); it != filling.end() && it->second == f) filling.erase(it);
+    filled.notify_all();
   }
 
   // Marks stale the fills of units from `lo` on while match(object) holds.
@@ -399,15 +429,18 @@ struct Arc::Impl {
     filling[uk] = f;
     l.unlock();
     Result<Bytes> r = fill();
-    l.lock();
-    if (auto it = filling.find(uk); it != filling.end() && it->second == f) filling.erase(it);
-    filled.notify_all();
-    if (!r.ok()) return r.status();
+    if (!r.ok()) {
+      l.lock();
+      EndFill(uk, f);
+      return r.status();
+    }
     *did_fill = true;
     Bytes& b = r.value();
     b.resize(len, 0);
-    if (!out.empty()) std::copy_n(b.begin() + static_cast<long>(at - off), out.size(), out.begin());
-    if (!f->stale) InsertUnit(uk, len, b);
+    if (!out.empty()) std::memcpy(out.data(), b.data() + (at - off), out.size());
+    l.lock();
+    InsertUnit(l, uk, len, b, f);
+    EndFill(uk, f);
     return Status::Ok();
   }
 };
@@ -463,7 +496,9 @@ std::shared_ptr<ArcSegment> Arc::FindSegment(const ArcObjKey& k) {
 
 Status Arc::Resize(const ArcObjKey& k, uint64_t size) {
   Impl& im = *impl_;
-  std::lock_guard<std::mutex> l(im.mu);
+  std::unique_lock<std::mutex> l(im.mu);
+  // A fill's write in flight would extend a shrunk memfd again (pwrite past the end grows it).
+  im.write_done.wait(l, [&] { return !im.writing.count(k); });
   SegmentImpl* s = im.Seg(k);
   if (!s || s->exact() == size) return Status::Ok();
   uint64_t old_round = s->size(), new_round = RoundPage(size);
@@ -538,16 +573,20 @@ void Arc::FinishFill(const std::shared_ptr<FillTicket>& t, const Result<Bytes>& 
   if (!t) return;
   Impl& im = *impl_;
   UnitKey uk{t->k, t->off};
-  std::lock_guard<std::mutex> l(im.mu);
-  if (auto it = im.filling.find(uk); it != im.filling.end() && it->second == t->fill) im.filling.erase(it);
-  im.filled.notify_all();
-  if (!r.ok() || t->fill->stale) return;
   // No copy of a full fill (a Bytes copy is a per-byte loop: its allocator is not
-  // std::allocator); a short one (a hole's tail) is padded with zeros.
-  if (r->size() >= t->len) return im.InsertUnit(uk, t->len, ByteSpan(*r).first(t->len));
-  Bytes b(t->len, 0);
-  std::memcpy(b.data(), r->data(), r->size());
-  im.InsertUnit(uk, t->len, b);
+  // std::allocator); a short one (a hole's tail) is padded with zeros, outside the lock.
+  Bytes pad;
+  ByteSpan bytes;
+  if (r.ok() && r->size() >= t->len) {
+    bytes = ByteSpan(*r).first(t->len);
+  } else if (r.ok()) {
+    pad.assign(t->len, 0);
+    std::memcpy(pad.data(), r->data(), r->size());
+    bytes = pad;
+  }
+  std::unique_lock<std::mutex> l(im.mu);
+  if (r.ok()) im.InsertUnit(l, uk, t->len, bytes, t->fill);
+  im.EndFill(uk, t->fill);
 }
 
 Result<bool> Arc::ReadIfCached(const ArcObjKey& k, uint64_t off, uint64_t len, uint64_t at,
@@ -657,7 +696,10 @@ void Arc::ForgetUnits(const ArcObjKey& k) {
   Impl& im = *impl_;
   std::unique_lock<std::mutex> l(im.mu);
   // The punch below would turn the bytes a reply is splicing into zeros: let it finish.
-  im.read_done.wait(l, [&] { return !im.reading.count(k); });
+  // A fill's write in flight would land after the punch (it would be punched again as stale;
+  // waiting keeps the segment's pages exactly the live units' whenever we hold mu).
+  while (im.reading.count(k) || im.writing.count(k))
+    (im.reading.count(k) ? im.read_done : im.write_done).wait(l);
   auto match = [&](const ArcObjKey& o) { return o == k; };
   UnitKey lo{k, 0};
   im.MarkStale(lo, match);
