@@ -3,6 +3,7 @@
 #include "daemon/fuse_dev_io.h"
 
 #include <fuse_lowlevel.h>
+#include <fcntl.h>
 #include <linux/fuse.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -55,10 +56,21 @@ ssize_t IoWritev(int fd, struct iovec* iov, int count, void*) {
   return writev(fd, iov, count);
 }
 
+// A reply spliced from libfuse's pipe (fuse_reply_data's splice path: a READ reply whose
+// bytes are the ARC's memfd pages). Without this, libfuse 3.14 does not offer
+// FUSE_CAP_SPLICE_WRITE for a custom-I/O session (do_init) and reads every such reply into a
+// buffer (a pread of the memfd) and writes that (one more copy of every byte read). Only
+// data replies come this way; INIT and OPEN replies, which the patches above change, are
+// always written with writev.
+ssize_t IoSpliceSend(int fdin, off_t* offin, int fdout, off_t* offout, size_t len, unsigned int flags,
+                     void*) {
+  return splice(fdin, offin, fdout, offout, len, flags);
+}
+
 }  // namespace
 
 Status Attach(fuse_session* se) {
-  static const fuse_custom_io io = {IoWritev, IoRead, nullptr, nullptr};
+  static const fuse_custom_io io = {IoWritev, IoRead, nullptr, IoSpliceSend};
   int r = fuse_session_custom_io(se, &io, fuse_session_fd(se));
   if (r != 0) return Status::Error(-r, "fuse_session_custom_io");
   return Status::Ok();
