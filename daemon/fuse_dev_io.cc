@@ -8,6 +8,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
 
 namespace uzfs::fuse_dev_io {
@@ -22,6 +23,7 @@ struct ThreadState {
   ReplyPatch patch = nullptr;
 };
 thread_local ThreadState tls;
+std::atomic<uint64_t> spliced{0};
 
 ssize_t IoRead(int fd, void* buf, size_t len, void*) {
   ssize_t n = read(fd, buf, len);
@@ -64,7 +66,9 @@ ssize_t IoWritev(int fd, struct iovec* iov, int count, void*) {
 // always written with writev.
 ssize_t IoSpliceSend(int fdin, off_t* offin, int fdout, off_t* offout, size_t len, unsigned int flags,
                      void*) {
-  return splice(fdin, offin, fdout, offout, len, flags);
+  ssize_t r = splice(fdin, offin, fdout, offout, len, flags);
+  if (r > 0) spliced.fetch_add(1, std::memory_order_relaxed);
+  return r;
 }
 
 }  // namespace
@@ -77,6 +81,8 @@ Status Attach(fuse_session* se) {
 }
 
 uint32_t OfferedFlags2() { return tls.offered; }
+
+uint64_t SplicedReplies() { return spliced.load(std::memory_order_relaxed); }
 
 void WantFlags2(uint32_t bits) { tls.want |= bits & tls.offered; }
 
