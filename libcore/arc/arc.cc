@@ -49,9 +49,10 @@
 // (a memcpy of one unit, or a punch). Fills never do: neither the Filler's disk read nor the
 // write of its bytes into the memfd (InsertUnit drops mu for it, the unit still registered in
 // `filling`, then publishes the header under mu). Order against such a write: Update and a
-// drop mark the fill stale (its bytes are punched out again, never published); Resize and
-// ForgetUnits wait for the object's writes to finish (`writing`, write_done) before they
-// change the memfd.
+// drop mark the fill stale (its bytes are punched out again, never published; Update also
+// waits for the object's writes, so no mapping sees the older bytes after it returns);
+// Resize and ForgetUnits wait for the object's writes to finish (`writing`, write_done)
+// before they change the memfd.
 #include "libcore/arc/arc.h"
 
 #include <fcntl.h>
@@ -611,9 +612,15 @@ Status Arc::Update(const ArcObjKey& k, uint64_t off, uint64_t len, uint64_t at, 
   Impl& im = *impl_;
   if (at < off || at - off + data.size() > len)
     return Status::Error(EINVAL, "arc: update outside its unit");
-  std::lock_guard<std::mutex> l(im.mu);
+  std::unique_lock<std::mutex> l(im.mu);
   UnitKey uk{k, off};
-  if (auto it = im.filling.find(uk); it != im.filling.end()) it->second->stale = true;
+  if (auto it = im.filling.find(uk); it != im.filling.end()) {
+    it->second->stale = true;
+    // Its older bytes may be going into the memfd now, where a client's mapping would see
+    // them after this write returned: wait until they are punched out again (the writer
+    // does that before it lets go of mu).
+    im.write_done.wait(l, [&] { return !im.writing.count(k); });
+  }
   Impl::Hdr* h = im.Unit(uk);
   if (!h || !Live(h->state)) return Status::Ok();
   SegmentImpl* s = im.Seg(k);
