@@ -46,13 +46,11 @@
 // unit (truncated or dropped meanwhile) releases nothing of a newer one.
 //
 // Locking: one mutex (mu) guards everything; memfd I/O of hits and evictions happens under it
-// (a memcpy of one unit, or a punch). Fills never do: neither the Filler's disk read nor the
-// write of its bytes into the memfd (InsertUnit drops mu for it, the unit still registered in
-// `filling`, then publishes the header under mu). Order against such a write: Update and a
-// drop mark the fill stale (its bytes are punched out again, never published; Update also
-// waits for the object's writes, so no mapping sees the older bytes after it returns);
-// Resize and ForgetUnits wait for the object's writes to finish (`writing`, write_done)
-// before they change the memfd.
+// (a memcpy of one unit, or a punch). Fills never do: not the Filler's read, nor the write of
+// its bytes into the memfd (InsertUnit, the unit still in `filling`; published under mu after).
+// Against such a write (`writing`, write_done): Update and drops mark the fill stale, and its
+// pages are punched again (Update waits for that: no mapping sees them after the write);
+// Resize and ForgetUnits wait for the object's writes before they change the memfd.
 #include "libcore/arc/arc.h"
 
 #include <fcntl.h>
@@ -326,12 +324,9 @@ struct Arc::Impl {
     }
   }
 
-  // Brings a data unit in after a miss's fill; called under mu (held by l) while the fill is
-  // still registered in `filling` as f, so no other fill of the unit runs and waiters keep
-  // waiting. bytes has exactly len bytes. The memfd write, a page allocation per 4 KiB, runs
-  // with mu dropped (counted in `writing`, which Resize and ForgetUnits wait out); a change
-  // that meets it marks f stale, and a stale write is punched out again instead of published.
-  // (arc_write_done and arc_buf_fill do their copying outside the hash lock likewise.)
+  // Brings a data unit in (len bytes) after fill f, under l, f still in `filling`. The memfd
+  // write (a page allocation per 4 KiB) drops l: see Locking at the top. (arc_buf_fill, too,
+  // copies outside the hash lock.)
   void InsertUnit(std::unique_lock<std::mutex>& l, const UnitKey& k, uint64_t len, ByteSpan bytes,
                   const std::shared_ptr<Fill>& f) {
     auto sit = segs.find(k.obj);
@@ -577,10 +572,8 @@ void Arc::FinishFill(const std::shared_ptr<FillTicket>& t, const Result<Bytes>& 
   // No copy of a full fill (a Bytes copy is a per-byte loop: its allocator is not
   // std::allocator); a short one (a hole's tail) is padded with zeros, outside the lock.
   Bytes pad;
-  ByteSpan bytes;
-  if (r.ok() && r->size() >= t->len) {
-    bytes = ByteSpan(*r).first(t->len);
-  } else if (r.ok()) {
+  ByteSpan bytes = r.ok() && r->size() >= t->len ? ByteSpan(*r).first(t->len) : ByteSpan();
+  if (r.ok() && r->size() < t->len) {
     pad.assign(t->len, 0);
     std::memcpy(pad.data(), r->data(), r->size());
     bytes = pad;
@@ -616,9 +609,7 @@ Status Arc::Update(const ArcObjKey& k, uint64_t off, uint64_t len, uint64_t at, 
   UnitKey uk{k, off};
   if (auto it = im.filling.find(uk); it != im.filling.end()) {
     it->second->stale = true;
-    // Its older bytes may be going into the memfd now, where a client's mapping would see
-    // them after this write returned: wait until they are punched out again (the writer
-    // does that before it lets go of mu).
+    // Its older bytes may be going into the memfd: wait until the writer punched them.
     im.write_done.wait(l, [&] { return !im.writing.count(k); });
   }
   Impl::Hdr* h = im.Unit(uk);
@@ -703,8 +694,7 @@ void Arc::ForgetUnits(const ArcObjKey& k) {
   Impl& im = *impl_;
   std::unique_lock<std::mutex> l(im.mu);
   // The punch below would turn the bytes a reply is splicing into zeros: let it finish.
-  // A fill's write in flight would land after the punch (it would be punched again as stale;
-  // waiting keeps the segment's pages exactly the live units' whenever we hold mu).
+  // And for fills writing into it (their pages would land after the punch).
   while (im.reading.count(k) || im.writing.count(k))
     (im.reading.count(k) ? im.read_done : im.write_done).wait(l);
   auto match = [&](const ArcObjKey& o) { return o == k; };
@@ -788,33 +778,21 @@ ArcStats Arc::Stats() {
   std::lock_guard<std::mutex> l(im.mu);
   ArcStats s;
   s.size = im.Size();
-  s.c = im.c;
-  s.c_min = im.c_min;
-  s.c_max = im.c_max;
-  s.p = im.p;
-  s.mru_size = im.lsize[kMru];
-  s.mfu_size = im.lsize[kMfu];
-  s.mru_ghost_size = im.lsize[kMruGhost];
-  s.mfu_ghost_size = im.lsize[kMfuGhost];
-  s.data_size = im.data_size;
-  s.meta_size = im.meta_size;
+  s.c = im.c, s.c_min = im.c_min, s.c_max = im.c_max, s.p = im.p;
+  s.mru_size = im.lsize[kMru], s.mfu_size = im.lsize[kMfu];
+  s.mru_ghost_size = im.lsize[kMruGhost], s.mfu_ghost_size = im.lsize[kMfuGhost];
+  s.data_size = im.data_size, s.meta_size = im.meta_size;
   for (auto& [k, h] : im.units)
     if (h->holds && Live(h->state)) s.held_size += h->size;
   for (auto& [k, seg] : im.segs) s.resident += seg->ResidentBytes();
   s.segments = im.segs.size();
   s.mapped = static_cast<uint64_t>(im.mapped);
-  s.data_hits = im.data_hits;
-  s.data_misses = im.data_misses;
-  s.meta_hits = im.meta_hits;
-  s.meta_misses = im.meta_misses;
-  s.hits = im.data_hits + im.meta_hits;
-  s.misses = im.data_misses + im.meta_misses;
-  s.mru_hits = im.mru_hits;
-  s.mfu_hits = im.mfu_hits;
-  s.mru_ghost_hits = im.mru_ghost_hits;
-  s.mfu_ghost_hits = im.mfu_ghost_hits;
-  s.evictions = im.evictions;
-  s.evicted_bytes = im.evicted_bytes;
+  s.data_hits = im.data_hits, s.data_misses = im.data_misses;
+  s.meta_hits = im.meta_hits, s.meta_misses = im.meta_misses;
+  s.hits = im.data_hits + im.meta_hits, s.misses = im.data_misses + im.meta_misses;
+  s.mru_hits = im.mru_hits, s.mfu_hits = im.mfu_hits;
+  s.mru_ghost_hits = im.mru_ghost_hits, s.mfu_ghost_hits = im.mfu_ghost_hits;
+  s.evictions = im.evictions, s.evicted_bytes = im.evicted_bytes;
   return s;
 }
 
