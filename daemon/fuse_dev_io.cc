@@ -3,10 +3,12 @@
 #include "daemon/fuse_dev_io.h"
 
 #include <fuse_lowlevel.h>
+#include <fcntl.h>
 #include <linux/fuse.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
 
 namespace uzfs::fuse_dev_io {
@@ -21,6 +23,7 @@ struct ThreadState {
   ReplyPatch patch = nullptr;
 };
 thread_local ThreadState tls;
+std::atomic<uint64_t> spliced{0};
 
 ssize_t IoRead(int fd, void* buf, size_t len, void*) {
   ssize_t n = read(fd, buf, len);
@@ -55,16 +58,31 @@ ssize_t IoWritev(int fd, struct iovec* iov, int count, void*) {
   return writev(fd, iov, count);
 }
 
+// A reply spliced from libfuse's pipe (fuse_reply_data's splice path: a READ reply whose
+// bytes are the ARC's memfd pages). Without this, libfuse 3.14 does not offer
+// FUSE_CAP_SPLICE_WRITE for a custom-I/O session (do_init) and reads every such reply into a
+// buffer (a pread of the memfd) and writes that (one more copy of every byte read). Only
+// data replies come this way; INIT and OPEN replies, which the patches above change, are
+// always written with writev.
+ssize_t IoSpliceSend(int fdin, off_t* offin, int fdout, off_t* offout, size_t len, unsigned int flags,
+                     void*) {
+  ssize_t r = splice(fdin, offin, fdout, offout, len, flags);
+  if (r > 0) spliced.fetch_add(1, std::memory_order_relaxed);
+  return r;
+}
+
 }  // namespace
 
 Status Attach(fuse_session* se) {
-  static const fuse_custom_io io = {IoWritev, IoRead, nullptr, nullptr};
+  static const fuse_custom_io io = {IoWritev, IoRead, nullptr, IoSpliceSend};
   int r = fuse_session_custom_io(se, &io, fuse_session_fd(se));
   if (r != 0) return Status::Error(-r, "fuse_session_custom_io");
   return Status::Ok();
 }
 
 uint32_t OfferedFlags2() { return tls.offered; }
+
+uint64_t SplicedReplies() { return spliced.load(std::memory_order_relaxed); }
 
 void WantFlags2(uint32_t bits) { tls.want |= bits & tls.offered; }
 

@@ -12,7 +12,8 @@
 // wants; the writev side sets them in that thread's INIT reply. A reply patch armed by a
 // handler (passthrough's OPEN) runs on the same thread's next reply.
 //
-// Thread safety: all state is thread-local; the wrappers run on libfuse's worker threads.
+// Thread safety: all state is thread-local but the spliced-reply count (an atomic); the
+// wrappers run on libfuse's worker threads.
 #pragma once
 
 #include <cstdint>
@@ -53,5 +54,8 @@ void WantFlags2(uint32_t bits);
 // Runs patch on this thread's next reply (header and body iovecs), before the flags2 bits.
 using ReplyPatch = void (*)(::iovec* iov, int count);
 void ArmReplyPatch(ReplyPatch patch);
+
+// Replies written by splice (READ replies of the ARC's pages) since the process started.
+uint64_t SplicedReplies();
 
 }  // namespace uzfs::fuse_dev_io

@@ -6,6 +6,8 @@
 // look with zfs-fuse).
 #include "daemon/fuse_test_util.h"
 
+#include "daemon/fuse_dev_io.h"
+
 namespace uzfs {
 namespace {
 
@@ -663,10 +665,13 @@ TEST_F(FuseTest, LargeRequestsAndKeptPages) {
   ASSERT_GE(fd, 0);
   ASSERT_EQ(0, posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED));
   std::string back(data.size(), '\0');
+  uint64_t spliced = fuse_dev_io::SplicedReplies();
   ASSERT_EQ(static_cast<ssize_t>(back.size()), pread(fd, back.data(), back.size(), 0));
   close(fd);
   EXPECT_TRUE(back == data);
   EXPECT_GE(mount_->largest_read(), 512u << 10);
+  // The replies spliced the ARC's pages (libfuse copies them out when it cannot).
+  EXPECT_GT(fuse_dev_io::SplicedReplies(), spliced);
   // Read again through a new open: from the kernel's pages, no READ.
   uint64_t reads = mount_->read_requests();
   EXPECT_TRUE(ReadFile(P("big")) == data);

@@ -46,7 +46,11 @@
 // unit (truncated or dropped meanwhile) releases nothing of a newer one.
 //
 // Locking: one mutex (mu) guards everything; memfd I/O of hits and evictions happens under it
-// (a memcpy of one unit, or a punch), fills never do.
+// (a memcpy of one unit, or a punch). Fills never do: not the Filler's read, nor the write of
+// its bytes into the memfd (InsertUnit, the unit still in `filling`; published under mu after).
+// Against such a write (`writing`, write_done): Update and drops mark the fill stale, and its
+// pages are punched again (Update waits for that: no mapping sees them after the write);
+// Resize and ForgetUnits wait for the object's writes before they change the memfd.
 #include "libcore/arc/arc.h"
 
 #include <fcntl.h>
@@ -185,6 +189,8 @@ struct Arc::Impl {
   std::map<UnitKey, std::shared_ptr<Fill>> filling;
   std::map<ArcObjKey, uint64_t> reading;  // reader holds (HoldForRead) per object
   std::condition_variable read_done;      // an object's last reader hold went
+  std::map<ArcObjKey, uint64_t> writing;  // fills writing into an object's memfd without mu
+  std::condition_variable write_done;     // an object's last such write finished
   uint64_t next_id = 0;
   int64_t mapped = 0;
   uint64_t data_hits = 0, data_misses = 0, meta_hits = 0, meta_misses = 0;
@@ -318,16 +324,30 @@ struct Arc::Impl {
     }
   }
 
-  // Brings a data unit in (after a miss's fill). bytes has exactly len bytes.
-  void InsertUnit(const UnitKey& k, uint64_t len, ByteSpan bytes) {
-    SegmentImpl* s = Seg(k.obj);
-    if (!s || k.off >= s->size()) return;
+  // Brings a data unit in (len bytes) after fill f, under l, f still in `filling`. The memfd
+  // write (a page allocation per 4 KiB) drops l: see Locking at the top. (arc_buf_fill, too,
+  // copies outside the hash lock.)
+  void InsertUnit(std::unique_lock<std::mutex>& l, const UnitKey& k, uint64_t len, ByteSpan bytes,
+                  const std::shared_ptr<Fill>& f) {
+    auto sit = segs.find(k.obj);
+    if (sit == segs.end() || k.off >= sit->second->size() || f->stale) return;
+    std::shared_ptr<SegmentImpl> s = sit->second;  // keeps the memfd open across the write
     uint64_t clip = std::min(len, s->size() - k.off);
     Hdr* h = Unit(k);
     if (h && Live(h->state)) return;  // someone else brought it in
-    if (!PwriteAll(s->fd(), bytes.data(), clip, k.off).ok()) {
-      (void)::fallocate(s->fd(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-                        static_cast<off_t>(k.off), static_cast<off_t>(clip));
+    writing[k.obj]++;
+    l.unlock();
+    bool wrote = PwriteAll(s->fd(), bytes.data(), clip, k.off).ok();
+    l.lock();
+    if (auto w = writing.find(k.obj); w != writing.end() && --w->second == 0) {
+      writing.erase(w);
+      write_done.notify_all();
+    }
+    h = Unit(k);  // the header may have gone (ghost trimmed, object dropped) meanwhile
+    if (!wrote || f->stale || Seg(k.obj) != s.get() || (h && Live(h->state))) {
+      if (!(h && Live(h->state)))
+        (void)::fallocate(s->fd(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                          static_cast<off_t>(k.off), static_cast<off_t>(clip));
       return;
     }
     if (h) {  // ghost hit
@@ -348,6 +368,12 @@ struct Arc::Impl {
       Link(h, kMru);
     }
     Evict();
+  }
+
+  // Unregisters fill f of unit k and wakes the readers waiting for it.
+  void EndFill(const UnitKey& k, const std::shared_ptr<Fill>& f) {
+    if (auto it = filling.find(k); it != filling.end() && it->second == f) filling.erase(it);
+    filled.notify_all();
   }
 
   // Marks stale the fills of units from `lo` on while match(object) holds.
@@ -399,15 +425,18 @@ struct Arc::Impl {
     filling[uk] = f;
     l.unlock();
     Result<Bytes> r = fill();
-    l.lock();
-    if (auto it = filling.find(uk); it != filling.end() && it->second == f) filling.erase(it);
-    filled.notify_all();
-    if (!r.ok()) return r.status();
+    if (!r.ok()) {
+      l.lock();
+      EndFill(uk, f);
+      return r.status();
+    }
     *did_fill = true;
     Bytes& b = r.value();
     b.resize(len, 0);
-    if (!out.empty()) std::copy_n(b.begin() + static_cast<long>(at - off), out.size(), out.begin());
-    if (!f->stale) InsertUnit(uk, len, b);
+    if (!out.empty()) std::memcpy(out.data(), b.data() + (at - off), out.size());
+    l.lock();
+    InsertUnit(l, uk, len, b, f);
+    EndFill(uk, f);
     return Status::Ok();
   }
 };
@@ -463,7 +492,9 @@ std::shared_ptr<ArcSegment> Arc::FindSegment(const ArcObjKey& k) {
 
 Status Arc::Resize(const ArcObjKey& k, uint64_t size) {
   Impl& im = *impl_;
-  std::lock_guard<std::mutex> l(im.mu);
+  std::unique_lock<std::mutex> l(im.mu);
+  // A fill's write in flight would extend a shrunk memfd again (pwrite past the end grows it).
+  im.write_done.wait(l, [&] { return !im.writing.count(k); });
   SegmentImpl* s = im.Seg(k);
   if (!s || s->exact() == size) return Status::Ok();
   uint64_t old_round = s->size(), new_round = RoundPage(size);
@@ -538,16 +569,18 @@ void Arc::FinishFill(const std::shared_ptr<FillTicket>& t, const Result<Bytes>& 
   if (!t) return;
   Impl& im = *impl_;
   UnitKey uk{t->k, t->off};
-  std::lock_guard<std::mutex> l(im.mu);
-  if (auto it = im.filling.find(uk); it != im.filling.end() && it->second == t->fill) im.filling.erase(it);
-  im.filled.notify_all();
-  if (!r.ok() || t->fill->stale) return;
   // No copy of a full fill (a Bytes copy is a per-byte loop: its allocator is not
-  // std::allocator); a short one (a hole's tail) is padded with zeros.
-  if (r->size() >= t->len) return im.InsertUnit(uk, t->len, ByteSpan(*r).first(t->len));
-  Bytes b(t->len, 0);
-  std::memcpy(b.data(), r->data(), r->size());
-  im.InsertUnit(uk, t->len, b);
+  // std::allocator); a short one (a hole's tail) is padded with zeros, outside the lock.
+  Bytes pad;
+  ByteSpan bytes = r.ok() && r->size() >= t->len ? ByteSpan(*r).first(t->len) : ByteSpan();
+  if (r.ok() && r->size() < t->len) {
+    pad.assign(t->len, 0);
+    std::memcpy(pad.data(), r->data(), r->size());
+    bytes = pad;
+  }
+  std::unique_lock<std::mutex> l(im.mu);
+  if (r.ok()) im.InsertUnit(l, uk, t->len, bytes, t->fill);
+  im.EndFill(uk, t->fill);
 }
 
 Result<bool> Arc::ReadIfCached(const ArcObjKey& k, uint64_t off, uint64_t len, uint64_t at,
@@ -572,9 +605,13 @@ Status Arc::Update(const ArcObjKey& k, uint64_t off, uint64_t len, uint64_t at, 
   Impl& im = *impl_;
   if (at < off || at - off + data.size() > len)
     return Status::Error(EINVAL, "arc: update outside its unit");
-  std::lock_guard<std::mutex> l(im.mu);
+  std::unique_lock<std::mutex> l(im.mu);
   UnitKey uk{k, off};
-  if (auto it = im.filling.find(uk); it != im.filling.end()) it->second->stale = true;
+  if (auto it = im.filling.find(uk); it != im.filling.end()) {
+    it->second->stale = true;
+    // Its older bytes may be going into the memfd: wait until the writer punched them.
+    im.write_done.wait(l, [&] { return !im.writing.count(k); });
+  }
   Impl::Hdr* h = im.Unit(uk);
   if (!h || !Live(h->state)) return Status::Ok();
   SegmentImpl* s = im.Seg(k);
@@ -657,7 +694,9 @@ void Arc::ForgetUnits(const ArcObjKey& k) {
   Impl& im = *impl_;
   std::unique_lock<std::mutex> l(im.mu);
   // The punch below would turn the bytes a reply is splicing into zeros: let it finish.
-  im.read_done.wait(l, [&] { return !im.reading.count(k); });
+  // And for fills writing into it (their pages would land after the punch).
+  while (im.reading.count(k) || im.writing.count(k))
+    (im.reading.count(k) ? im.read_done : im.write_done).wait(l);
   auto match = [&](const ArcObjKey& o) { return o == k; };
   UnitKey lo{k, 0};
   im.MarkStale(lo, match);
@@ -739,33 +778,21 @@ ArcStats Arc::Stats() {
   std::lock_guard<std::mutex> l(im.mu);
   ArcStats s;
   s.size = im.Size();
-  s.c = im.c;
-  s.c_min = im.c_min;
-  s.c_max = im.c_max;
-  s.p = im.p;
-  s.mru_size = im.lsize[kMru];
-  s.mfu_size = im.lsize[kMfu];
-  s.mru_ghost_size = im.lsize[kMruGhost];
-  s.mfu_ghost_size = im.lsize[kMfuGhost];
-  s.data_size = im.data_size;
-  s.meta_size = im.meta_size;
+  s.c = im.c, s.c_min = im.c_min, s.c_max = im.c_max, s.p = im.p;
+  s.mru_size = im.lsize[kMru], s.mfu_size = im.lsize[kMfu];
+  s.mru_ghost_size = im.lsize[kMruGhost], s.mfu_ghost_size = im.lsize[kMfuGhost];
+  s.data_size = im.data_size, s.meta_size = im.meta_size;
   for (auto& [k, h] : im.units)
     if (h->holds && Live(h->state)) s.held_size += h->size;
   for (auto& [k, seg] : im.segs) s.resident += seg->ResidentBytes();
   s.segments = im.segs.size();
   s.mapped = static_cast<uint64_t>(im.mapped);
-  s.data_hits = im.data_hits;
-  s.data_misses = im.data_misses;
-  s.meta_hits = im.meta_hits;
-  s.meta_misses = im.meta_misses;
-  s.hits = im.data_hits + im.meta_hits;
-  s.misses = im.data_misses + im.meta_misses;
-  s.mru_hits = im.mru_hits;
-  s.mfu_hits = im.mfu_hits;
-  s.mru_ghost_hits = im.mru_ghost_hits;
-  s.mfu_ghost_hits = im.mfu_ghost_hits;
-  s.evictions = im.evictions;
-  s.evicted_bytes = im.evicted_bytes;
+  s.data_hits = im.data_hits, s.data_misses = im.data_misses;
+  s.meta_hits = im.meta_hits, s.meta_misses = im.meta_misses;
+  s.hits = im.data_hits + im.meta_hits, s.misses = im.data_misses + im.meta_misses;
+  s.mru_hits = im.mru_hits, s.mfu_hits = im.mfu_hits;
+  s.mru_ghost_hits = im.mru_ghost_hits, s.mfu_ghost_hits = im.mfu_ghost_hits;
+  s.evictions = im.evictions, s.evicted_bytes = im.evicted_bytes;
   return s;
 }
 

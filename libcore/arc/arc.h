@@ -18,8 +18,8 @@
 // - Held units (dirty mapped pages, pinned mappings) are never evicted; c_max may be exceeded
 //   by held bytes only.
 //
-// Thread safety: every method may be called from any thread; fills (the Filler) run without
-// the ARC's lock held, so a slow disk read never blocks hits.
+// Thread safety: any thread. A fill (the Filler, then its memfd write) runs without the lock;
+// Update/drops make one in flight stale, Resize/ForgetUnits wait for its write (arc.cc).
 #pragma once
 
 #include <cstdint>

@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <future>
 #include <random>
 #include <thread>
@@ -704,6 +705,69 @@ TEST(ArcTest, MappedBytesAreCounted) {
   a.AddMapped(4096);
   a.AddMapped(-8192);
   EXPECT_EQ(4096u, a.Stats().mapped);
+}
+
+// Fills write their bytes into the memfd without the ARC's lock. Readers fill 8 MiB units
+// while writes through (Update of a page whose version moved), shrinks (Resize) and block-size
+// changes (ForgetUnits) come in: a cached unit always holds every page's latest version, a
+// shrunk memfd is never grown back by a late write, and no stale write leaves pages behind.
+TEST(ArcTest, FillWritesOutsideTheLockYieldToChanges) {
+  constexpr uint64_t U = 8 << 20, kUnits = 3, kSize = kUnits * U, kPages = kSize / P;
+  Arc a(64 << 20);
+  auto seg = a.Segment(K(1), kSize);
+  ASSERT_TRUE(seg.ok());
+  std::vector<std::atomic<uint64_t>> ver(kPages);  // the file: page x holds Pat(1, x * P, ver[x])
+  auto fill = [&](uint64_t off) {
+    return [&, off]() -> Result<Bytes> {
+      Bytes b(U);
+      for (uint64_t x = 0; x < U / P; x++)
+        std::memset(b.data() + x * P, Pat(1, off + x * P, ver[off / P + x]), P);
+      return b;
+    };
+  };
+  std::mt19937 rng(7);
+  auto check = [&](uint64_t size) {
+    for (uint64_t off = 0; off < size; off += U) {
+      auto b = a.Peek(K(1), off, U);
+      if (!b.ok()) continue;
+      for (uint64_t x = 0; x < U / P; x++)
+        ASSERT_EQ(Pat(1, off + x * P, ver[off / P + x]), (*b)[x * P + x % P]) << "page " << off / P + x;
+    }
+    struct stat st;
+    ASSERT_EQ(0, fstat((*seg)->fd(), &st));
+    EXPECT_EQ(size, static_cast<uint64_t>(st.st_size));
+  };
+  for (int round = 0; round < 40; round++) {
+    // Every unit is filled anew by two readers, and a change meets the fills at a random time.
+    a.ForgetUnits(K(1));
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> readers;
+    for (uint64_t t = 0; t < 2; t++)
+      readers.emplace_back([&, t] {
+        Bytes out(P);
+        for (uint64_t i = t; !stop; i++) {
+          uint64_t off = (i % kUnits) * U;
+          (void)a.Read(K(1), off, U, off, out, fill(off));
+        }
+      });
+    std::this_thread::sleep_for(std::chrono::microseconds(rng() % 4000));
+    if (round % 2) {  // writes of pages: the data changes, then the write-through
+      for (uint64_t x = rng() % 64; x < kPages; x += 64) {
+        uint64_t v = ++ver[x];
+        ASSERT_TRUE(a.Update(K(1), x * P / U * U, U, x * P, Bytes(P, Pat(1, x * P, v))).ok());
+      }
+      stop = true;
+    } else {
+      ASSERT_TRUE(a.Resize(K(1), U).ok());
+      stop = true;
+      check(U);
+      ASSERT_TRUE(a.Resize(K(1), kSize).ok());
+    }
+    for (auto& t : readers) t.join();
+    check(kSize);
+    ASSERT_EQ(a.Stats().data_size, (*seg)->ResidentBytes()) << "round " << round;  // no stray page
+  }
+  CheckBounds(a);
 }
 
 }  // namespace
