@@ -13,7 +13,6 @@
 #include <spdlog/spdlog.h>
 
 #include "libcore/base/env_file.h"
-#include "libcore/pool/log_space.h"
 
 namespace uzfs {
 
@@ -190,15 +189,13 @@ void PoolTable::Adopt(Pool& p) {
   if (dax_fencer_) dax_fencer_(p);
   if (dirty_max_) p.SetDirtyMax(dirty_max_);
   p.SetScanDelay(scan_delay_);
-  auto kick = [this] {
+  p.SetSyncWanted([this] {
     {
       std::lock_guard<std::mutex> k(kick_mu_);
       kicked_ = true;
     }
     kick_cv_.notify_one();
-  };
-  p.SetSyncWanted(kick);
-  log_space::SetHook(&p, kick);  // the intent log's early sync (its Writeback syncs)
+  });
 }
 
 void PoolTable::SyncLoop() {

@@ -11,7 +11,6 @@
 #include "libcore/base/checksum.h"
 #include "libcore/base/compress.h"
 #include "libcore/dmu/dmu_nvlist_obj.h"
-#include "libcore/pool/log_space.h"
 #include "libcore/pool/spare_registry.h"
 #include "libcore/vdev/vdev_label.h"
 #include "libcore/spa/metaslab_alloc.h"
@@ -38,7 +37,6 @@ Pool::~Pool() {
   if (arc_ && !arc_dropped_) arc_->DropPool(guid_);
   // Its spares are no longer listed by it (shared spares: spare_registry.h).
   if (!closed_ && !spares_.empty()) spare_registry::DropPool(guid_);
-  log_space::DropPool(this);
   // Vdevs attach and detach replaced: their children belong to the live tree (or to another
   // retired entry), so they are released, not destroyed, with them.
   for (auto& r : retired_)

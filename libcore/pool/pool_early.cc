@@ -4,7 +4,6 @@
 
 #include "libcore/pool/pool.h"
 #include "libcore/pool/pool_sinks.h"
-#include "libcore/pool/log_space.h"
 
 namespace uzfs {
 
@@ -32,9 +31,6 @@ Pool::TxgStats Pool::txg_stats() const {
 }
 
 Status Pool::Writeback() {
-  // An intent log commit found its log metaslab running low (log_space.h): only a txg's
-  // sync gives log blocks back.
-  if (log_space::Take(this)) return Sync();
   std::lock_guard<std::mutex> one(sync_mu_);
   bool ran_out = false;
   UZFS_TRY(WriteEarly(&ran_out));

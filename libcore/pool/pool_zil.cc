@@ -11,7 +11,6 @@
 
 #include "libcore/pool/pool.h"
 #include "libcore/base/compress.h"
-#include "libcore/pool/log_space.h"
 #include "libcore/spa/metaslab_alloc.h"
 #include "libcore/zil/zil_write.h"
 #include "libcore/zpl/zpl_replay.h"
@@ -23,10 +22,6 @@ namespace {
 // A commit with more than this much to log syncs the txg instead: one txg sync writes the
 // data once, where the log would write it twice (zfs_immediate_write_sz's trade, by bytes).
 constexpr uint64_t kZilMaxCommitBytes = 16ULL << 20;
-
-// Set by AllocLogBlock (under mu_) when this thread's commit found the log metaslab running
-// low and asked first (log_space.h); the commit wakes the sync thread once it released mu_.
-thread_local bool t_wake_for_log = false;
 
 uint64_t RandomWord() {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -78,13 +73,6 @@ Result<BlkPtr> Pool::AllocLogBlock(uint64_t size, const BlkPtr* hint, uint64_t t
       auto off = g->AllocLog(asize);
       if (!off.ok()) continue;
       bp.dva[0].Set(i, *off, asize);
-      // Below half of the log metaslab free, a txg sync is asked for (log_space.h says why):
-      // syncs then follow each other until the blocks come back (two syncs after the one
-      // that frees them), while commits go on in the half still free.
-      if (const int lm = g->log_metaslab(); lm >= 0) {
-        const Metaslab& m = g->metaslabs()[lm];
-        if (m.free.space() * 2 < m.size && log_space::Ask(this)) t_wake_for_log = true;
-      }
       return true;
     }
     return false;
@@ -615,10 +603,6 @@ Status Pool::ZilWrite(uint64_t ds_obj, const std::shared_ptr<ZilWriter>& zil, ui
   // these blocks are written.
   zil->Issued(b.last);
   l.unlock();
-  if (t_wake_for_log) {
-    t_wake_for_log = false;
-    log_space::Wake(this);
-  }
   Status ws = Status::Ok();
   std::set<uint64_t> tops;
   auto write = [&](const ZilWriter::BlockImage& im, bool durable) {

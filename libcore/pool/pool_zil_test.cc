@@ -3,7 +3,6 @@
 // and an fsync-heavy rewrite of most of a small pool never leaves the sync without space.
 #include <sys/stat.h>
 
-#include "libcore/pool/log_space.h"
 #include "libcore/pool/pool_test_util.h"
 
 namespace uzfs {
@@ -92,48 +91,6 @@ TEST_F(PoolZilTest, FsyncHeavyRewritesOfMostOfASmallPoolNeverStarveTheSync) {
     }
   }
   EXPECT_GT(pool_->zil_stats().commits, 1000u) << pool_->zil_stats().commit_syncs << " syncs, " << refused << " refused";
-  ASSERT_TRUE(pool_->Export().ok());
-}
-
-TEST_F(PoolZilTest, ALogMetaslabRunningLowAsksForSyncsUntilItsBlocksComeBack) {
-  // 256 MiB: 125 metaslabs of 2 MiB, so log blocks have a metaslab of their own. Each 4K
-  // write's commit takes an 8K block there; below half of it free the commit asks the sync
-  // thread (here: the test) for a txg sync, once until Writeback ran it (log_space.h).
-  MakePool("tank", 256ULL << 20);
-  int asked = 0;
-  log_space::SetHook(pool_.get(), [&] { asked++; });
-  auto f = CreateFile("f");
-  ASSERT_TRUE(f.ok());
-  ASSERT_TRUE(pool_->ZilCommit("tank").ok());  // the chain's first block, by a sync
-  Bytes block(4096, 'w');
-  uint64_t off = 0;
-  auto commit = [&] {
-    ASSERT_TRUE(Write(*f, off, block).ok());
-    off += block.size();
-    ASSERT_TRUE(pool_->ZilCommit("tank").ok());
-  };
-  int i = 0;
-  for (; i < 200 && asked == 0; i++) commit();
-  ASSERT_EQ(asked, 1) << "no sync asked for after " << i << " commits";
-  EXPECT_GT(i, 20);  // not before the metaslab was used
-  for (int k = 0; k < 10; k++) commit();
-  EXPECT_EQ(asked, 1);  // asked once until the sync ran
-  // The blocks come back two syncs after the one that frees them: until then every sync
-  // the log asked for is followed by another ask.
-  int syncs = 0;
-  for (; syncs < 6 && asked > syncs; syncs++) {
-    const uint64_t txg = pool_->txg();
-    ASSERT_TRUE(pool_->Writeback().ok());
-    EXPECT_GT(pool_->txg(), txg);  // a txg sync, not an early writeback
-    for (int k = 0; k < 10; k++) commit();
-  }
-  EXPECT_EQ(log_space::Taken(pool_.get()), static_cast<uint64_t>(syncs));
-  EXPECT_GE(syncs, 3);
-  EXPECT_LE(syncs, 4);
-  for (int k = 0; k < 60; k++) commit();  // the space came back: no more asks
-  EXPECT_EQ(asked, syncs);
-  EXPECT_EQ(pool_->zil_stats().commit_syncs, 1u);  // only the first: every other one logged
-  EXPECT_GE(pool_->zil_stats().commits, static_cast<uint64_t>(i + 10 * syncs + 70));
   ASSERT_TRUE(pool_->Export().ok());
 }
 
