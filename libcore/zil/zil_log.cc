@@ -187,7 +187,9 @@ Result<std::vector<ZilWriter::BlockImage>> ZilWriter::Pack(std::vector<Itx>& itx
   std::vector<Lwb> written;
   BlkPtr cur = tail_;
   uint64_t seq = lr_seq_;
-  Bytes records;
+  // A plain vector: Bytes' allocator makes insert copy byte by byte (allocator_traits
+  // construct per element): about 4% of zfsd's CPU under 8 threads of 4K write+fsync.
+  std::vector<uint8_t> records;
   uint64_t max_txg = 0;
   // Closes the current block: allocates its successor (sized for what is left), builds
   // the image pointing to it, and moves on to the successor.
