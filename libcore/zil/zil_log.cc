@@ -37,7 +37,7 @@ uint64_t ZilWriter::BeginCommit(uint64_t upto) {
   callers_++;
   // An elected caller gathering (issuing_, below) is woken once, when the callers it waits
   // for are in: a wake-up of every waiter at every arrival cost 8 threads of 4K
-  // write+fsync a futex storm (about fifteen futex calls per FUSE request).
+  // write+fsync a futex storm (5.4 futex calls per FUSE request; 2.4 woken once).
   if (issuing_) {
     int want = 0;  // as the gatherer computed it: recent_callers_ changes after its wait
     for (int c : recent_callers_) want = std::max(want, c);
