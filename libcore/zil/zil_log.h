@@ -130,8 +130,8 @@ class ZilWriter : public ItxSink {
   void Destroy(const std::function<void(const BlkPtr&)>& free);
   const ZilHeader& header() const { return zh_; }
 
-  // Log block sizes (zil_block_buckets): the smallest of 4 KiB, 12 KiB, 36 KiB, 128 KiB that
-  // holds `bytes` plus the chain header.
+  // Log block sizes (zil_block_buckets and 8K, zil_log.cc says why): the smallest of 4, 8,
+  // 12, 36 or 128 KiB that holds `bytes` plus the chain header.
   static uint64_t BlockSize(uint64_t bytes);
 
  private:

@@ -124,13 +124,13 @@ TEST(ZilWriterTest, TheNextTailIsSizedForTheLargestOfTheLastCommits) {
   };
   auto first = commit(0);  // a remove: fits the 4K first block
   ASSERT_EQ(first.size(), 1u);
-  auto big = commit(5000);  // does not fit the 4K tail: written empty, then a 12K block
+  auto big = commit(5000);  // does not fit the 4K tail: written empty, then an 8K block
   ASSERT_EQ(big.size(), 2u);
   EXPECT_EQ(big[0].bp.lsize(), 4096u);
-  EXPECT_EQ(big[1].bp.lsize(), 12288u);
-  auto again = commit(5000);  // the tail big left is 12K: one block
+  EXPECT_EQ(big[1].bp.lsize(), 8192u);
+  auto again = commit(5000);  // the tail big left is 8K: one block
   ASSERT_EQ(again.size(), 1u);
-  EXPECT_EQ(again[0].bp.lsize(), 12288u);
+  EXPECT_EQ(again[0].bp.lsize(), 8192u);
 }
 
 TEST(ZilWriterTest, ASyncFreesTheBlocksItsTxgCoversAndMovesTheHeaderOn) {
@@ -256,7 +256,9 @@ TEST(ZilWriterTest, ANextCommitIsIssuedOnceTheOneInFlightEnds) {
 
 TEST(ZilWriterTest, BlockSizesAreZilsBuckets) {
   EXPECT_EQ(ZilWriter::BlockSize(100), 4096u);
-  EXPECT_EQ(ZilWriter::BlockSize(4096), 12288u);
+  // A 4K write's record (lr_write_t + 4096) and the chain header fit 8K, an 8K write's 12K.
+  EXPECT_EQ(ZilWriter::BlockSize(kLrWriteSize + 4096), 8192u);
+  EXPECT_EQ(ZilWriter::BlockSize(kLrWriteSize + 8192), 12288u);
   EXPECT_EQ(ZilWriter::BlockSize(20000), 36864u);
   EXPECT_EQ(ZilWriter::BlockSize(40000), 131072u);
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstring>
 #include <initializer_list>
 #include <string_view>
 
@@ -89,8 +90,10 @@ void SetLrSeq(uint8_t* rec, uint64_t seq) { StoreLE64(rec + 24, seq); }
 
 void AppendWriteData(Bytes* lr, ByteSpan data) {
   const size_t dlen = P2RoundUp(data.size(), 8);
-  lr->insert(lr->end(), data.begin(), data.end());
-  lr->resize(lr->size() + (dlen - data.size()), 0);
+  // resize and memcpy: Bytes' allocator makes insert copy byte by byte.
+  const size_t at = lr->size();
+  lr->resize(at + dlen, 0);
+  if (!data.empty()) std::memcpy(lr->data() + at, data.data(), data.size());
   StoreLE64(lr->data() + 8, LoadLE64(lr->data() + 8) + dlen);
 }
 
