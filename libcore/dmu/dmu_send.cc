@@ -7,6 +7,7 @@
 #include <bit>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <vector>
 
 #include "libcore/base/compress.h"
@@ -19,10 +20,10 @@ namespace {
 
 constexpr size_t kChunk = 1 << 20;
 constexpr size_t kDirect = 32 << 10;  // payloads this large skip the buffer
-// The traversal's read-ahead: reads in flight at once and bytes read ahead at most (an
-// indirect block's children: 128 blocks of 128 KiB under a 16 KiB L1).
+// The traversal's read-ahead: reads in flight at once and bytes read ahead at most (the
+// children of two indirect blocks: 128 blocks of 128 KiB under each 16 KiB L1).
 constexpr unsigned kPrefetchThreads = 4;
-constexpr uint64_t kPrefetchWindow = 32ULL << 20;
+constexpr uint64_t kPrefetchWindow = 64ULL << 20;
 // A run of adjacent blocks read at once: 1 MiB, the size from which reads of this file or
 // disk run at its sequential rate (zfs_vdev_aggregation_limit's later default).
 constexpr uint64_t kAggregateMax = 1ULL << 20;
@@ -390,14 +391,63 @@ class SendWalk {
     if (!bp.little_endian() && (level > 0 || bp.type() == kOtDnode || object == 0))
       return Status::Error(ENOTSUP, "big-endian blocks cannot be sent");
     UZFS_ASSIGN(Bytes b, r_->Read(bp));
+    return VisitBlock(dn, bp, std::move(b), object, level, blkid);
+  }
+
+  // An indirect block's children, each read ahead (Prefetch dedups those queued already).
+  std::vector<BlkPtr> Kids(const BlkPtr& bp, const Bytes& b) {
+    uint64_t epb = bp.lsize() >> kBpShift;
+    std::vector<BlkPtr> kids;
+    for (uint64_t i = 0; i < epb && (i + 1) * kBlkPtrSize <= b.size(); i++)
+      kids.push_back(BlkPtr::Decode(b.data() + i * kBlkPtrSize, true));
+    for (const BlkPtr& c : kids) Prefetch(c);
+    return kids;
+  }
+  // An indirect child VisitBp would read (not a hole, not skipped, not refused).
+  bool Descends(const BlkPtr& c) const { return !c.is_hole() && c.birth > from_ && c.little_endian(); }
+
+  Status VisitBlock(const DnodePhys& dn, const BlkPtr& bp, Bytes b, uint64_t object, int level,
+                    uint64_t blkid) {
     if (level > 0) {
       uint64_t epb = bp.lsize() >> kBpShift;
-      std::vector<BlkPtr> kids;
-      for (uint64_t i = 0; i < epb && (i + 1) * kBlkPtrSize <= b.size(); i++)
-        kids.push_back(BlkPtr::Decode(b.data() + i * kBlkPtrSize, true));
-      for (const BlkPtr& c : kids) Prefetch(c);
-      for (uint64_t i = 0; i < kids.size(); i++)
-        UZFS_TRY(VisitBp(dn, kids[i], object, level - 1, blkid * epb + i));
+      std::vector<BlkPtr> kids = Kids(bp, b);
+      if (level == 1) {
+        for (uint64_t i = 0; i < kids.size(); i++)
+          UZFS_TRY(VisitBp(dn, kids[i], object, level - 1, blkid * epb + i));
+        return Status::Ok();
+      }
+      // Children that are indirect blocks: the next one is read, and its children queued
+      // behind this one's, before this one is visited, so the read-ahead does not run dry
+      // at each child's end (traverse_prefetch_thread runs ahead of the traversal so).
+      std::optional<Bytes> ahead;
+      uint64_t ahead_i = UINT64_MAX;
+      for (uint64_t i = 0; i < kids.size(); i++) {
+        if (!Descends(kids[i])) {
+          UZFS_TRY(VisitBp(dn, kids[i], object, level - 1, blkid * epb + i));
+          continue;
+        }
+        Bytes cur;
+        if (ahead_i == i) {
+          cur = std::move(*ahead);
+        } else {
+          UZFS_ASSIGN(cur, r_->Read(kids[i]));
+          (void)Kids(kids[i], cur);
+        }
+        ahead.reset();
+        ahead_i = UINT64_MAX;
+        for (uint64_t j = i + 1; j < kids.size(); j++) {
+          if (kids[j].is_hole() || kids[j].birth <= from_) continue;
+          if (!Descends(kids[j])) break;
+          // A read that fails here is tried again, and reported, in its turn.
+          if (auto nb = r_->Read(kids[j]); nb.ok()) {
+            (void)Kids(kids[j], *nb);
+            ahead = std::move(*nb);
+            ahead_i = j;
+          }
+          break;
+        }
+        UZFS_TRY(VisitBlock(dn, kids[i], std::move(cur), object, level - 1, blkid * epb + i));
+      }
       return Status::Ok();
     }
     if (object != 0) {
