@@ -72,6 +72,8 @@ Status VolsizeReservation(Pool& p, const std::string& name, std::map<std::string
 // The {user,group}{used,quota}@ property names.
 bool IsUserQuotaProp(const std::string& k);
 
+class RecvInput;  // a zfs receive's stream (dataset_recv.cc)
+
 class DatasetOps {
  public:
   DatasetOps(PoolTable* table, MountTable* mounts) : t_(table), m_(mounts) {}
@@ -139,12 +141,13 @@ class DatasetOps {
   // Rollback's mounted children of fs that would lose their mount point to snapshot snap.
   Status LostMountpoints(Pool& p, const std::string& fs, const std::string& snap,
                          std::vector<std::string>* lost);
-  Status ReceiveStream(int fd, const std::string& target, bool force, bool dryrun, bool isprefix,
+  // in: the stream, read ahead in large pieces (dataset_recv.cc).
+  Status ReceiveStream(RecvInput& in, const std::string& target, bool force, bool dryrun, bool isprefix,
                        bool istail, NvList* result);
   // sendfs: the filesystem zfs send named (a compound stream's top); "" for the substream's.
   // info: the compound stream's header (its filesystems' parentfromsnap guids, for finding
   // a renamed target by guid as zfs_receive_one does), null for a lone stream.
-  Status ReceiveOne(int fd, const uint8_t* rec, const DrrRecord& begin, bool swap,
+  Status ReceiveOne(RecvInput& in, const uint8_t* rec, const DrrRecord& begin, bool swap,
                     const std::string& target, bool force, bool dryrun, bool isprefix, bool istail,
                     NvList* result, const std::string& sendfs = "",
                     const ReplHeaderInfo* info = nullptr,

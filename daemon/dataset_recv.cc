@@ -31,17 +31,62 @@ Status Line(int code, const std::string& prefix, const std::string& why) {
   return Status::Error(code, prefix + ": " + why);
 }
 
-// Reads exactly n bytes; false at a short read (the stream ended early) or an error.
-bool ReadFull(int fd, uint8_t* p, size_t n) {
-  size_t done = 0;
-  while (done < n) {
-    ssize_t r = ::read(fd, p + done, n - done);
-    if (r < 0 && errno == EINTR && !StreamsStopping()) continue;  // stopping: the stream ends
-    if (r <= 0) return false;
-    done += static_cast<size_t>(r);
+}  // namespace
+
+// The stream as zfsd reads it: in pieces of up to kRecvChunk bytes, each record and its
+// payload then taken from the buffer in place. (A read(2) of each 312-byte record and then
+// of its payload had a cold stream file read at a fifth of the rate large reads get.) All of
+// a receive's reads go through one RecvInput, so what it read ahead of one substream's END
+// is the next one's. Used by one thread.
+class RecvInput {
+ public:
+  explicit RecvInput(int fd) : fd_(fd), buf_(kRecvChunk) {}
+
+  // The next n bytes (n <= kRecvChunk), valid until the next call; false at a short read
+  // (the stream ended early) or an error.
+  bool Next(size_t n, ByteSpan* out) {
+    if (end_ - start_ < n && !Fill(n)) return false;
+    *out = ByteSpan(buf_.data() + start_, n);
+    start_ += n;
+    return true;
   }
-  return true;
-}
+  // The next n bytes (any n) copied to p.
+  bool Read(uint8_t* p, size_t n) {
+    while (n) {
+      size_t k = std::min(n, kRecvChunk);
+      ByteSpan b;
+      if (!Next(k, &b)) return false;
+      std::memcpy(p, b.data(), k);
+      p += k;
+      n -= k;
+    }
+    return true;
+  }
+
+ private:
+  static constexpr size_t kRecvChunk = 4 << 20;  // > the largest record: a DAX extent's WRITE
+  // Reads until n bytes are buffered, what is left moved to the front first when n would
+  // not fit after it.
+  bool Fill(size_t n) {
+    if (start_ + n > buf_.size()) {
+      std::memmove(buf_.data(), buf_.data() + start_, end_ - start_);
+      end_ -= start_;
+      start_ = 0;
+    }
+    while (end_ - start_ < n) {
+      ssize_t r = ::read(fd_, buf_.data() + end_, buf_.size() - end_);
+      if (r < 0 && errno == EINTR && !StreamsStopping()) continue;  // stopping: the stream ends
+      if (r <= 0) return false;
+      end_ += static_cast<size_t>(r);
+    }
+    return true;
+  }
+  const int fd_;
+  Bytes buf_;
+  size_t start_ = 0, end_ = 0;  // the bytes read and not yet taken
+};
+
+namespace {
 
 // A stream that ends before its DRR_END: cut short, or interrupted because zfsd stops.
 Status CutShort() {
@@ -62,16 +107,15 @@ struct RecvFlags {
 // The stream after its BEGIN record: read record by record, checksummed, each handed to
 // apply (payload: the bonus or data that follows it). EINVAL "invalid backup stream" for a
 // short stream or a bad record, ECKSUM for a checksum that does not match at DRR_END.
-Status ReadRecords(int fd, bool swap, ZioCksum* zc, uint64_t* bytes,
+Status ReadRecords(RecvInput& in, bool swap, ZioCksum* zc, uint64_t* bytes,
                    const std::function<Status(const DrrRecord&, ByteSpan)>& apply) {
-  uint8_t rec[kDrrSize];
-  Bytes payload;
+  ByteSpan rec, payload;
   for (;;) {
-    if (!ReadFull(fd, rec, kDrrSize)) return CutShort();
+    if (!in.Next(kDrrSize, &rec)) return CutShort();
     *bytes += kDrrSize;
     ZioCksum before = *zc;
-    Fletcher4Incremental(ByteSpan(rec, kDrrSize), zc);
-    auto r = DrrRecord::Decode(rec, swap);
+    Fletcher4Incremental(rec, zc);
+    auto r = DrrRecord::Decode(rec.data(), swap);
     if (!r.ok()) return Line(EINVAL, kRecvNew, "invalid backup stream");
     if (r->type == kDrrEnd) {
       if (!(r->key_cksum == before))
@@ -84,8 +128,8 @@ Status ReadRecords(int fd, bool swap, ZioCksum* zc, uint64_t* bytes,
     // A block is at most 128 KiB in v23, a DAX file's extent 2 MiB (the pool checks which).
     if (len > std::max(kSpaMaxBlockSize, kDaxExtentSize) || len % 8)
       return Line(EINVAL, kRecvNew, "invalid backup stream");
-    payload.resize(len);
-    if (len && !ReadFull(fd, payload.data(), len)) return CutShort();
+    payload = ByteSpan();
+    if (len && !in.Next(len, &payload)) return CutShort();
     *bytes += len;
     Fletcher4Incremental(payload, zc);
     if (apply) UZFS_TRY(apply(*r, payload));
@@ -114,18 +158,19 @@ Status DatasetOps::Receive(Session* session, const NvList& args) {
     // what is missing in zfs-fuse's words.
     std::string pool = target.substr(0, target.find_first_of("/@"));
     bool held = false;
+    RecvInput in(fd);
     Status s = t_->WithHeld(pool, [&](Pool&) {
       held = true;
-      return ReceiveStream(fd, target, f.force, f.dryrun, f.isprefix, f.istail, &result);
+      return ReceiveStream(in, target, f.force, f.dryrun, f.isprefix, f.istail, &result);
     });
-    if (!held && s.code() == ENOENT) s = ReceiveStream(fd, target, f.force, f.dryrun, f.isprefix, f.istail, &result);
+    if (!held && s.code() == ENOENT) s = ReceiveStream(in, target, f.force, f.dryrun, f.isprefix, f.istail, &result);
     ::close(fd);
     return s.ok() ? OkReply(std::move(result)) : ErrorReply(s);
   };
   return Status::Ok();
 }
 
-Status DatasetOps::ReceiveStream(int fd, const std::string& target, bool force, bool dryrun,
+Status DatasetOps::ReceiveStream(RecvInput& in, const std::string& target, bool force, bool dryrun,
                                  bool isprefix, bool istail, NvList* result) {
   std::string pool = target.substr(0, target.find_first_of("/@"));
   auto exists = [&](const std::string& name) {
@@ -134,7 +179,7 @@ Status DatasetOps::ReceiveStream(int fd, const std::string& target, bool force, 
   if (isprefix && !exists(target))
     return Line(ENOENT, kRecv, "specified fs (" + target + ") does not exist");
   uint8_t rec[kDrrSize];
-  if (!ReadFull(fd, rec, kDrrSize)) return ReadFailed();
+  if (!in.Read(rec, kDrrSize)) return ReadFailed();
   bool swap = LoadRaw<uint64_t>(rec + 8) == Bswap64(kDmuBackupMagic);
   auto b = DrrRecord::Decode(rec, swap);
   if (!b.ok() || b->type != kDrrBegin || b->magic != kDmuBackupMagic)
@@ -149,7 +194,7 @@ Status DatasetOps::ReceiveStream(int fd, const std::string& target, bool force, 
     std::snprintf(buf, sizeof buf, "%lx", static_cast<unsigned long>(features));
     return Line(EINVAL, kRecv, std::string("stream has unsupported feature, feature flags = ") + buf);
   }
-  if (hdrtype != kDmuCompoundStream) return ReceiveOne(fd, rec, *b, swap, target, force, dryrun, isprefix, istail, result);
+  if (hdrtype != kDmuCompoundStream) return ReceiveOne(in, rec, *b, swap, target, force, dryrun, isprefix, istail, result);
   // zfs_receive_package: a compound stream's header (BEGIN, the fss nvlist, END with the
   // header's checksum), then substreams until a second END. zfs send -I writes one without
   // an nvlist (a series of incremental streams); -R and -p write the nvlist.
@@ -159,7 +204,7 @@ Status DatasetOps::ReceiveStream(int fd, const std::string& target, bool force, 
   if (package) {
     if (b->payloadlen > (16u << 20)) return Line(EINVAL, kRecv, "invalid backup stream");
     header.resize(kDrrSize + b->payloadlen);
-    if (!ReadFull(fd, header.data() + kDrrSize, b->payloadlen)) return ReadFailed();
+    if (!in.Read(header.data() + kDrrSize, b->payloadlen)) return ReadFailed();
     // recv_read_nvlist unpacks the list before the END is read: a list that does not unpack
     // is "malformed", one that does but was changed has an "incorrect header checksum".
     auto nv = NvList::DecodeXdr(ByteSpan(header.data() + kDrrSize, b->payloadlen));
@@ -171,7 +216,7 @@ Status DatasetOps::ReceiveStream(int fd, const std::string& target, bool force, 
       return Line(EINVAL, kRecv, "cannot specify snapshot name for multi-snapshot stream");
   }
   uint8_t end[kDrrSize];
-  if (!ReadFull(fd, end, kDrrSize)) return ReadFailed();
+  if (!in.Read(end, kDrrSize)) return ReadFailed();
   auto e = DrrRecord::Decode(end, swap);
   if (!e.ok()) return Line(EINVAL, kRecv, "invalid backup stream");
   if (Status c = CheckPackageHeader(header, *e); !c.ok())
@@ -203,14 +248,14 @@ Status DatasetOps::ReceiveStream(int fd, const std::string& target, bool force, 
   std::vector<std::string> tonames, intos, origins;  // each substream's, for zfs receive -v
   std::vector<uint64_t> incrs;
   for (;;) {
-    if (!ReadFull(fd, rec, kDrrSize)) return ReadFailed();
+    if (!in.Read(rec, kDrrSize)) return ReadFailed();
     auto sb = DrrRecord::Decode(rec, swap);
     if (sb.ok() && sb->type == kDrrEnd) break;  // the package's end
     if (!sb.ok() || sb->type != kDrrBegin || sb->magic != kDmuBackupMagic ||
         (sb->versioninfo & 3) != kDmuSubstream)
       return Line(EINVAL, kRecv, "invalid stream (bad magic number)");
     NvList one;
-    Status st = ReceiveOne(fd, rec, *sb, swap, target, force, dryrun, isprefix, istail, &one, sendfs,
+    Status st = ReceiveOne(in, rec, *sb, swap, target, force, dryrun, isprefix, istail, &one, sendfs,
                            package ? &info : nullptr, &warnings);
     if (!st.ok()) return failed(st);
     const std::string* into = one.GetString("into");
@@ -333,7 +378,7 @@ Status DatasetOps::CreateRecvParents(const std::string& target, const std::strin
 }
 
 // zfs_receive_one: one substream, whose BEGIN record rec (decoded: begin) was read.
-Status DatasetOps::ReceiveOne(int fd, const uint8_t* rec, const DrrRecord& begin, bool swap,
+Status DatasetOps::ReceiveOne(RecvInput& in, const uint8_t* rec, const DrrRecord& begin, bool swap,
                               const std::string& target, bool force, bool dryrun, bool isprefix,
                               bool istail, NvList* result, const std::string& stream_fs,
                               const ReplHeaderInfo* info, std::vector<std::string>* prop_warnings) {
@@ -423,7 +468,7 @@ Status DatasetOps::ReceiveOne(int fd, const uint8_t* rec, const DrrRecord& begin
   Fletcher4Incremental(ByteSpan(rec, kDrrSize), &zc);
   uint64_t bytes = kDrrSize;
   if (dryrun) {  // recv_skip: the stream read to its end
-    UZFS_TRY(ReadRecords(fd, swap, &zc, &bytes, {}));
+    UZFS_TRY(ReadRecords(in, swap, &zc, &bytes, {}));
     result->AddUint64("bytes", bytes);
     return Status::Ok();
   }
@@ -446,7 +491,7 @@ Status DatasetOps::ReceiveOne(int fd, const uint8_t* rec, const DrrRecord& begin
         return Status::Ok();
       });
       if (same) {
-        UZFS_TRY(ReadRecords(fd, swap, &zc, &bytes, {}));
+        UZFS_TRY(ReadRecords(in, swap, &zc, &bytes, {}));
         result->AddUint64("bytes", bytes);
         result->AddUint64("skipped", 1);
         return Status::Ok();
@@ -479,7 +524,7 @@ Status DatasetOps::ReceiveOne(int fd, const uint8_t* rec, const DrrRecord& begin
   // find_ds_by_guid fills it from drc_top_ds); the stream's own toguid is the objset being
   // received.
   std::map<uint64_t, std::string> refsnaps;
-  s = ReadRecords(fd, swap, &zc, &bytes, [&](const DrrRecord& r, ByteSpan payload) {
+  s = ReadRecords(in, swap, &zc, &bytes, [&](const DrrRecord& r, ByteSpan payload) {
     if (r.type != kDrrWriteByref)
       return t_->With(pool, [&](Pool& p) { return p.RecvRecord(st, r, payload); });
     std::string refsnap;

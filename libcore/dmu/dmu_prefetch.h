@@ -9,6 +9,13 @@
 // yet), and reads anything else directly. Each prefetched block is taken once; a block
 // prefetched and never read holds its part of the window until the reader is destroyed.
 //
+// With a RangeRead (raw reads of a top-level vdev's address space), a worker takes the
+// queued blocks that lie back to back on disk with the one it starts, up to agg_max bytes,
+// and reads them with one read (vdev_queue_aggregate's run of adjacent reads): each is then
+// verified against its checksum as Read would; one that does not verify, or a run whose read
+// fails, is read through `below` (which tries the other copies and reports the errors).
+// Only blocks stored as they are in memory (not compressed, not gang) join a run.
+//
 // Thread safety: Prefetch and Read may be called from any thread. mu_ guards queue_, slots_,
 // bytes_ and stop_; the workers read through `below` without it (below must allow
 // concurrent Reads, as Pool::Read does). The destructor waits for the reads in flight.
@@ -17,6 +24,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -29,10 +37,17 @@
 
 namespace uzfs {
 
+// Reads out.size() raw bytes at offset of top-level vdev `vdev`'s address space (no checksum),
+// or fails when that vdev cannot serve one read of several blocks (raidz, whose columns
+// are laid out per block).
+using RangeRead = std::function<Status(uint64_t vdev, uint64_t offset, MutByteSpan out)>;
+
 class PrefetchReader : public BlockReader {
  public:
-  // threads: workers reading at once; window: bytes (logical sizes) read ahead at most.
-  PrefetchReader(BlockReader* below, unsigned threads, uint64_t window);
+  // threads: workers reading at once; window: bytes (logical sizes) read ahead at most;
+  // range, agg_max: the runs of adjacent blocks read at once (none without range).
+  PrefetchReader(BlockReader* below, unsigned threads, uint64_t window, RangeRead range = {},
+                 uint64_t agg_max = 0);
   ~PrefetchReader() override;
   PrefetchReader(const PrefetchReader&) = delete;
   PrefetchReader& operator=(const PrefetchReader&) = delete;
@@ -40,8 +55,10 @@ class PrefetchReader : public BlockReader {
   void Prefetch(const BlkPtr& bp);
   // A caller wanting a report reads directly (the report is of that read).
   Result<Bytes> Read(const BlkPtr& bp, ReadReport* report = nullptr) override;
-  // Reads answered from a prefetch (tests and statistics).
+  // Reads answered from a prefetch, and blocks that came in a run of several (tests and
+  // statistics).
   uint64_t hits() const;
+  uint64_t aggregated() const;
 
  private:
   // A block by its first DVA, birth and checksum: one block while the snapshot is held.
@@ -54,8 +71,13 @@ class PrefetchReader : public BlockReader {
     std::optional<Result<Bytes>> result;
   };
   void Work();
+  // Reads the slots of one run (their DVA[0]s back to back from the first) and fills each.
+  void ReadRun(const std::vector<std::shared_ptr<Slot>>& run, Bytes* buf);
+  static bool Joinable(const BlkPtr& bp);
   BlockReader* const below_;
   const uint64_t window_;
+  const RangeRead range_;
+  const uint64_t agg_max_;
   mutable std::mutex mu_;
   std::condition_variable work_cv_;  // with mu_: a job queued, or stop_
   std::condition_variable done_cv_;  // with mu_: a slot's read finished
@@ -63,6 +85,7 @@ class PrefetchReader : public BlockReader {
   std::map<Key, std::shared_ptr<Slot>> slots_;
   uint64_t bytes_ = 0;  // sizes of slots_
   uint64_t hits_ = 0;
+  uint64_t aggregated_ = 0;
   bool stop_ = false;
   std::vector<std::thread> workers_;
 };

@@ -1,12 +1,16 @@
 // The send stream's records and the snapshot traversal that writes them (see dmu_send.h;
 // zfs-fuse dmu_send.c dump_* and backup_cb, dmu_traverse.c traverse_visitbp).
 #include "libcore/dmu/dmu_send.h"
+#include "libcore/dmu/dmu_send_read.h"
 
 #include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <vector>
 
+#include "libcore/base/compress.h"
 #include "libcore/base/fletcher4.h"
 #include "libcore/dmu/dmu_prefetch.h"
 
@@ -16,10 +20,13 @@ namespace {
 
 constexpr size_t kChunk = 1 << 20;
 constexpr size_t kDirect = 32 << 10;  // payloads this large skip the buffer
-// The traversal's read-ahead: reads in flight at once and bytes read ahead at most (an
-// indirect block's children: 128 blocks of 128 KiB under a 16 KiB L1).
+// The traversal's read-ahead: reads in flight at once and bytes read ahead at most (the
+// children of two indirect blocks: 128 blocks of 128 KiB under each 16 KiB L1).
 constexpr unsigned kPrefetchThreads = 4;
-constexpr uint64_t kPrefetchWindow = 32ULL << 20;
+constexpr uint64_t kPrefetchWindow = 64ULL << 20;
+// A run of adjacent blocks read at once: 1 MiB, the size from which reads of this file or
+// disk run at its sequential rate (zfs_vdev_aggregation_limit's later default).
+constexpr uint64_t kAggregateMax = 1ULL << 20;
 constexpr int kBpShift = 7;  // SPA_BLKPTRSHIFT
 
 uint64_t Ld64(const uint8_t* p, bool swap) { return swap ? Bswap64(LoadRaw<uint64_t>(p)) : LoadRaw<uint64_t>(p); }
@@ -35,6 +42,32 @@ uint64_t Span(const DnodePhys& dn, int level) {
 uint64_t MulClamp(uint64_t a, uint64_t b) {
   unsigned __int128 p = static_cast<unsigned __int128>(a) * b;
   return p > UINT64_MAX ? UINT64_MAX : static_cast<uint64_t>(p);
+}
+
+// Fletcher-4 of a stream x followed by y, from x's sums *zc and y's own sums (from zero) over
+// its n 32-bit words: the words of y add y's own sums, and x's sums, carried n steps with
+// nothing added, become a, b + n a, c + n b + C(n+1,2) a, d + n c + C(n+1,2) b + C(n+2,3) a
+// (mod 2^64; exact here for n < 2^42: y is one block).
+void Fletcher4Append(ZioCksum* zc, const ZioCksum& y, uint64_t n) {
+  using U = unsigned __int128;
+  const uint64_t a = zc->word[0], b = zc->word[1], c = zc->word[2], d = zc->word[3];
+  const uint64_t t2 = static_cast<uint64_t>(U{n} * (n + 1) / 2);
+  const uint64_t t3 = static_cast<uint64_t>(U{n} * (n + 1) / 2 * (n + 2) / 3);
+  zc->word[0] = a + y.word[0];
+  zc->word[1] = b + n * a + y.word[1];
+  zc->word[2] = c + n * b + t2 * a + y.word[2];
+  zc->word[3] = d + n * c + t2 * b + t3 * a + y.word[3];
+}
+
+// Whether bp's checksum is the stream's Fletcher-4 of its logical data, so a WRITE of that
+// data can add bp's sums instead of reading every byte again (the read verified the data
+// against them): fletcher4 over the block as it is in memory (not compressed, this host's
+// order, not a gang block, whose checksum the read checks only member by member).
+bool CksumIsStreamSums(const BlkPtr& bp, size_t size) {
+  return bp.checksum() == static_cast<uint8_t>(ChecksumId::kFletcher4) &&
+         bp.compress() == static_cast<uint8_t>(CompressId::kOff) && bp.psize() == size &&
+         bp.lsize() == size && size <= kSpaMaxLargeBlockSize && size % 4 == 0 &&
+         bp.little_endian() == (std::endian::native == std::endian::little) && !bp.dva[0].gang();
 }
 
 }  // namespace
@@ -299,7 +332,14 @@ Status DrrWriter::Write(uint64_t object, const BlkPtr& bp, uint64_t offset, Byte
   r.key_cksum = bp.cksum;
   r.key_prop = bp.prop & ((1ULL << 40) - 1);  // DDK LSIZE, PSIZE, COMPRESS: the bp's bits
   UZFS_TRY(PutRecord(r));
-  return Put(data);
+  if (!CksumIsStreamSums(bp, data.size())) return Put(data);
+  // dump_data's dump_bytes without a second pass over the block: its sums are bp's. (The
+  // callers hand Write what a read verified against bp; data that differed would give a
+  // stream whose END the receiver refuses, never a wrong one accepted.)
+  UZFS_TRY(Flush());
+  Fletcher4Append(&zc_, bp.cksum, data.size() / 4);
+  bytes_ += data.size();
+  return sink_(data);
 }
 
 Status DrrWriter::End() {
@@ -351,14 +391,63 @@ class SendWalk {
     if (!bp.little_endian() && (level > 0 || bp.type() == kOtDnode || object == 0))
       return Status::Error(ENOTSUP, "big-endian blocks cannot be sent");
     UZFS_ASSIGN(Bytes b, r_->Read(bp));
+    return VisitBlock(dn, bp, std::move(b), object, level, blkid);
+  }
+
+  // An indirect block's children, each read ahead (Prefetch dedups those queued already).
+  std::vector<BlkPtr> Kids(const BlkPtr& bp, const Bytes& b) {
+    uint64_t epb = bp.lsize() >> kBpShift;
+    std::vector<BlkPtr> kids;
+    for (uint64_t i = 0; i < epb && (i + 1) * kBlkPtrSize <= b.size(); i++)
+      kids.push_back(BlkPtr::Decode(b.data() + i * kBlkPtrSize, true));
+    for (const BlkPtr& c : kids) Prefetch(c);
+    return kids;
+  }
+  // An indirect child VisitBp would read (not a hole, not skipped, not refused).
+  bool Descends(const BlkPtr& c) const { return !c.is_hole() && c.birth > from_ && c.little_endian(); }
+
+  Status VisitBlock(const DnodePhys& dn, const BlkPtr& bp, Bytes b, uint64_t object, int level,
+                    uint64_t blkid) {
     if (level > 0) {
       uint64_t epb = bp.lsize() >> kBpShift;
-      std::vector<BlkPtr> kids;
-      for (uint64_t i = 0; i < epb && (i + 1) * kBlkPtrSize <= b.size(); i++)
-        kids.push_back(BlkPtr::Decode(b.data() + i * kBlkPtrSize, true));
-      for (const BlkPtr& c : kids) Prefetch(c);
-      for (uint64_t i = 0; i < kids.size(); i++)
-        UZFS_TRY(VisitBp(dn, kids[i], object, level - 1, blkid * epb + i));
+      std::vector<BlkPtr> kids = Kids(bp, b);
+      if (level == 1) {
+        for (uint64_t i = 0; i < kids.size(); i++)
+          UZFS_TRY(VisitBp(dn, kids[i], object, level - 1, blkid * epb + i));
+        return Status::Ok();
+      }
+      // Children that are indirect blocks: the next one is read, and its children queued
+      // behind this one's, before this one is visited, so the read-ahead does not run dry
+      // at each child's end (traverse_prefetch_thread runs ahead of the traversal so).
+      std::optional<Bytes> ahead;
+      uint64_t ahead_i = UINT64_MAX;
+      for (uint64_t i = 0; i < kids.size(); i++) {
+        if (!Descends(kids[i])) {
+          UZFS_TRY(VisitBp(dn, kids[i], object, level - 1, blkid * epb + i));
+          continue;
+        }
+        Bytes cur;
+        if (ahead_i == i) {
+          cur = std::move(*ahead);
+        } else {
+          UZFS_ASSIGN(cur, r_->Read(kids[i]));
+          (void)Kids(kids[i], cur);
+        }
+        ahead.reset();
+        ahead_i = UINT64_MAX;
+        for (uint64_t j = i + 1; j < kids.size(); j++) {
+          if (kids[j].is_hole() || kids[j].birth <= from_) continue;
+          if (!Descends(kids[j])) break;
+          // A read that fails here is tried again, and reported, in its turn.
+          if (auto nb = r_->Read(kids[j]); nb.ok()) {
+            (void)Kids(kids[j], *nb);
+            ahead = std::move(*nb);
+            ahead_i = j;
+          }
+          break;
+        }
+        UZFS_TRY(VisitBlock(dn, kids[i], std::move(cur), object, level - 1, blkid * epb + i));
+      }
       return Status::Ok();
     }
     if (object != 0) {
@@ -388,9 +477,14 @@ class SendWalk {
 
 Status DmuSendBackup(BlockReader* reader, ObjSet& os, const DrrRecord& begin, uint64_t from_txg,
                      StreamSink sink, uint64_t* bytes) {
+  return DmuSendBackup(reader, RangeRead(), os, begin, from_txg, std::move(sink), bytes);
+}
+
+Status DmuSendBackup(BlockReader* reader, const RangeRead& range, ObjSet& os, const DrrRecord& begin,
+                     uint64_t from_txg, StreamSink sink, uint64_t* bytes) {
   DrrWriter w(std::move(sink), begin.toguid);
   UZFS_TRY(w.Begin(begin));
-  PrefetchReader prefetch(reader, kPrefetchThreads, kPrefetchWindow);
+  PrefetchReader prefetch(reader, kPrefetchThreads, kPrefetchWindow, range, kAggregateMax);
   SendWalk walk(&prefetch, &w, from_txg);
   UZFS_TRY(walk.Dnode(os.meta_dnode(), 0));
   UZFS_TRY(w.End());

@@ -8,6 +8,8 @@
 
 #include <vector>
 
+#include "libcore/base/compress.h"
+
 namespace uzfs {
 namespace {
 
@@ -179,6 +181,66 @@ TEST(DmuSend, WriterAggregatesFreesAndChecksumsTheStream) {
   EXPECT_EQ(recs[4].toguid, 5u);
   // END's checksum is the fletcher4 of everything before it.
   EXPECT_EQ(recs[4].key_cksum, Fletcher4Native(ByteSpan(out).subspan(0, 4 * kDrrSize)));
+}
+
+// A data block's WRITE: the stream's sums after it, each way the writer may take them (bp's
+// own fletcher4 sums added, or the bytes read again), are the fletcher4 of the stream.
+Bytes SendOneWrite(const BlkPtr& bp, ByteSpan data, DrrRecord* end) {
+  Bytes out;
+  DrrWriter w([&](ByteSpan b) {
+    out.insert(out.end(), b.begin(), b.end());
+    return Status::Ok();
+  }, 5);
+  EXPECT_TRUE(w.Begin(Samples()[0]).ok());
+  EXPECT_TRUE(w.Free(3, 0, 512).ok());  // pending: goes out before the WRITE
+  EXPECT_TRUE(w.Write(3, bp, 0, data).ok());
+  EXPECT_TRUE(w.End().ok());
+  EXPECT_EQ(w.bytes(), out.size());
+  auto e = DrrRecord::Decode(out.data() + out.size() - kDrrSize, false);
+  EXPECT_TRUE(e.ok());
+  if (e.ok()) *end = *e;
+  return out;
+}
+
+BlkPtr DataBp(ByteSpan data, uint8_t checksum, uint8_t compress) {
+  BlkPtr bp;
+  bp.birth = 9;
+  bp.dva[0].Set(0, 1 << 20, data.size());
+  bp.set_lsize(data.size());
+  bp.set_psize(data.size());
+  bp.set_checksum(checksum);
+  bp.set_compress(compress);
+  bp.set_type(kOtPlainFileContents);
+  bp.set_little_endian(true);
+  bp.cksum = Fletcher4Native(data);
+  return bp;
+}
+
+TEST(DmuSend, WriteOfAFletcher4BlockAddsItsSums) {
+  const uint8_t f4 = static_cast<uint8_t>(ChecksumId::kFletcher4);
+  const uint8_t off = static_cast<uint8_t>(CompressId::kOff);
+  for (size_t size : {512u, 4096u, 131072u}) {
+    Bytes data(size);
+    for (size_t i = 0; i < size; i++) data[i] = static_cast<uint8_t>(i * 131 + (i >> 9) + 0xa5);
+    for (uint8_t cks : {f4, static_cast<uint8_t>(ChecksumId::kFletcher2)}) {
+      DrrRecord end;
+      Bytes out = SendOneWrite(DataBp(data, cks, off), data, &end);
+      ASSERT_EQ(out.size(), 4 * kDrrSize + size);
+      EXPECT_EQ(end.key_cksum, Fletcher4Native(ByteSpan(out).first(out.size() - kDrrSize))) << size;
+    }
+  }
+  // The sums do come from bp for a plain fletcher4 block (a bp not of these bytes gives
+  // another END), and not for a compressed one (its checksum is of other bytes).
+  Bytes data(4096, 7);
+  BlkPtr bp = DataBp(data, f4, off);
+  bp.cksum.word[3]++;
+  DrrRecord end;
+  Bytes out = SendOneWrite(bp, data, &end);
+  EXPECT_NE(end.key_cksum, Fletcher4Native(ByteSpan(out).first(out.size() - kDrrSize)));
+  bp = DataBp(data, f4, static_cast<uint8_t>(CompressId::kLzjb));
+  bp.cksum.word[3]++;
+  out = SendOneWrite(bp, data, &end);
+  EXPECT_EQ(end.key_cksum, Fletcher4Native(ByteSpan(out).first(out.size() - kDrrSize)));
 }
 
 }  // namespace

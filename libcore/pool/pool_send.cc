@@ -2,6 +2,7 @@
 // snapshots kept busy while their blocks are read (dsl_dataset_hold in zfs_ioc_send).
 #include <cerrno>
 
+#include "libcore/dmu/dmu_send_read.h"
 #include "libcore/dsl/dsl_write.h"
 #include "libcore/pool/pool.h"
 
@@ -83,7 +84,17 @@ void Pool::EndSend(const SendSource& src) {
 
 Status Pool::SendStream(const SendSource& src, const StreamSink& sink, uint64_t* bytes) {
   UZFS_ASSIGN(auto os, ObjSet::Open(this, src.bp));
-  return DmuSendBackup(this, *os, src.begin, src.from_txg, sink, bytes);
+  // Runs of adjacent blocks are read at once from a top-level vdev that is one disk or file
+  // (the bytes of a run lie in a row there). Not a mirror's: a side a resilver has not
+  // reached would be read without knowing it; nor raidz, which lays out columns per block.
+  RangeRead range = [this](uint64_t vdev, uint64_t offset, MutByteSpan out) -> Status {
+    Vdev* top = Top(vdev);
+    if (!top || !top->is_leaf() || top->is_dax() || !top->available())
+      return Status::Error(ENOTSUP, "no run reads on this vdev");
+    std::vector<VdevIoError> errs;
+    return top->Read(offset, out, nullptr, &errs);
+  };
+  return DmuSendBackup(this, range, *os, src.begin, src.from_txg, sink, bytes);
 }
 
 }  // namespace uzfs
