@@ -5,6 +5,7 @@
 #include "libcore/dmu/dmu_send_read.h"
 #include "libcore/dsl/dsl_write.h"
 #include "libcore/pool/pool.h"
+#include "libcore/vdev/vdev_label.h"
 
 namespace uzfs {
 
@@ -91,8 +92,15 @@ Status Pool::SendStream(const SendSource& src, const StreamSink& sink, uint64_t*
     Vdev* top = Top(vdev);
     if (!top || !top->is_leaf() || top->is_dax() || !top->available())
       return Status::Error(ENOTSUP, "no run reads on this vdev");
-    std::vector<VdevIoError> errs;
-    return top->Read(offset, out, nullptr, &errs);
+    // A run read that fails is not counted as the device's error: its blocks are then read
+    // one by one, and those reads count (vdev_queue's aggregate zio propagates its error to
+    // the zios it stood for, which are retried alone; vdev_stat_update counts theirs).
+    File* f = top->file();
+    if (!f) return Status::Error(ENXIO, "device unavailable");
+    if (int e = top->inject.Hit(false)) return Status::Error(e, "injected");
+    UZFS_TRY(f->ReadAt(offset + kVdevLabelStartSize, out));
+    top->io.Count(false, out.size());
+    return Status::Ok();
   };
   return DmuSendBackup(this, range, *os, src.begin, src.from_txg, sink, bytes);
 }
