@@ -132,8 +132,7 @@ complete_words() {
 }
 
 @test "dax: zpool remove of a dax device: refused while extents of DAX files (a snapshot's too) are on it, then it leaves; completion offers it" {
-  "$ZPOOL" create -o cachefile=none -m "$MNT" tank "$V/d0" dax "$V/p0"
-  "$ZFS" create -o dax=on tank/pm
+  dax_pool
   [ "$(complete_words remove tank '')" = "$V/p0" ]
   head -c $((3 << 20)) /dev/urandom >"$MNT/pm/f"
   busy="cannot remove $V/p0: dax device holds extents of DAX files"
@@ -182,8 +181,7 @@ at least one general top-level vdev must be specified" "$ZPOOL" create tank dax 
 }
 
 @test "dax=on: files written through the mount live in place on the dax device; snapshot, rollback, export/import, zdb -bcc" {
-  "$ZPOOL" create -o cachefile=none -m "$MNT" tank "$V/d0" dax "$V/p0"
-  "$ZFS" create -o dax=on tank/pm
+  dax_pool
   [ "$("$ZFS" get -H -o value,source dax tank/pm)" = "on	local" ]
   [ "$("$ZFS" get -H -o value,source dax tank)" = "off	default" ]
   "$ZFS" create tank/pm/child
@@ -220,8 +218,7 @@ at least one general top-level vdev must be specified" "$ZPOOL" create tank dax 
 @test "dax=on: what fsync acknowledged survives a SIGKILL of zfsd" {
   zfsd_stop
   ZFSD_EXTRA_ARGS="--dax-emulation --txg-timeout 600" zfsd_start
-  "$ZPOOL" create -o cachefile=none -m "$MNT" tank "$V/d0" dax "$V/p0"
-  "$ZFS" create -o dax=on tank/pm
+  dax_pool
   "$ZPOOL" sync tank
   python3 - "$MNT/pm" <<'PY'
 import os, sys
@@ -260,8 +257,7 @@ PY
 
 @test "dax=on: uzfs-map maps the device itself; stores persisted are the file's bytes; no ARC; what a mapping forbids" {
   MAP=$UZFS_BUILD/cmd/uzfs-map/uzfs-map ARCSTAT=$UZFS_BUILD/cmd/arcstat/arcstat
-  "$ZPOOL" create -o cachefile=none -m "$MNT" tank "$V/d0" dax "$V/p0"
-  "$ZFS" create -o dax=on tank/pm
+  dax_pool
   F=$MNT/pm/f
   truncate -s 5M "$F"
   "$ZPOOL" sync tank
@@ -309,8 +305,7 @@ PY
 
 @test "dax=on: mmap(2) through the mount: shared stores land on the device (libzfs's mapping, the device, a fresh import read them); a private mapping keeps its own; a libzfs client's stores reach a mount mapping" {
   MAP=$UZFS_BUILD/cmd/uzfs-map/uzfs-map
-  "$ZPOOL" create -o cachefile=none -m "$MNT" tank "$V/d0" dax "$V/p0"
-  "$ZFS" create -o dax=on tank/pm
+  dax_pool
   F=$MNT/pm/f
   truncate -s 3M "$F"
   # read(2) and write(2) stay direct but see the mapping's pages (the kernel writes them
@@ -364,8 +359,7 @@ PY
 
 @test "dax=on: stores persisted through a mapping survive a SIGKILL of zfsd" {
   MAP=$UZFS_BUILD/cmd/uzfs-map/uzfs-map
-  "$ZPOOL" create -o cachefile=none -m "$MNT" tank "$V/d0" dax "$V/p0"
-  "$ZFS" create -o dax=on tank/pm
+  dax_pool
   F=$MNT/pm/f
   truncate -s 3M "$F"
   "$ZPOOL" sync tank
@@ -388,8 +382,7 @@ PY
 
 @test "dax=on: a clone shares the extents; a write through the clone, the origin or a mapping copies only its side; promote; destroy in either order" {
   MAP=$UZFS_BUILD/cmd/uzfs-map/uzfs-map
-  "$ZPOOL" create -o cachefile=none -m "$MNT" tank "$V/d0" dax "$V/p0"
-  "$ZFS" create -o dax=on tank/pm
+  dax_pool
   head -c $((5 << 20)) /dev/urandom >"$MNT/pm/f"
   head -c $((3 << 20)) /dev/urandom >"$MNT/pm/g"
   F0=$(dax_sum "$MNT/pm/f") G0=$(dax_sum "$MNT/pm/g")
@@ -475,8 +468,7 @@ PY
 }
 
 @test "dax=on: destroying a clone then its origin frees every extent" {
-  "$ZPOOL" create -o cachefile=none -m "$MNT" tank "$V/d0" dax "$V/p0"
-  "$ZFS" create -o dax=on tank/pm
+  dax_pool
   head -c $((4 << 20)) /dev/urandom >"$MNT/pm/f"
   F0=$(dax_sum "$MNT/pm/f")
   "$ZFS" snapshot tank/pm@s
@@ -500,8 +492,7 @@ tank/pm@s" "$ZFS" destroy tank/pm
 }
 
 @test "dax=on: shrinking a mapped file cuts every mapping at the new end (SIGBUS past it, the bytes before kept); through the mount and uzfs_ftruncate" {
-  "$ZPOOL" create -o cachefile=none -m "$MNT" tank "$V/d0" dax "$V/p0"
-  "$ZFS" create -o dax=on tank/pm
+  dax_pool
   F=$MNT/pm/f T=$BATS_TEST_TMPDIR
   cut=$(((3 << 20) + 100))
   for how in mount ftruncate; do
@@ -572,8 +563,7 @@ tank/pm@s" "$ZFS" destroy tank/pm
 }
 
 @test "dax=on: a client that does not answer a revocation within 5 s is severed (its mappings inaccessible); the truncate goes on" {
-  "$ZPOOL" create -o cachefile=none -m "$MNT" tank "$V/d0" dax "$V/p0"
-  "$ZFS" create -o dax=on tank/pm
+  dax_pool
   F=$MNT/pm/f T=$BATS_TEST_TMPDIR
   head -c $((5 << 20)) /dev/urandom >"$F"
   cut=$((1 << 20))
@@ -642,8 +632,7 @@ tank/pm@s" "$ZFS" destroy tank/pm
 }
 
 @test "dax=on: after a rollback a mapping raises SIGBUS past the file's size in the snapshot, and all over a file the snapshot lacks" {
-  "$ZPOOL" create -o cachefile=none -m "$MNT" tank "$V/d0" dax "$V/p0"
-  "$ZFS" create -o dax=on tank/pm
+  dax_pool
   F=$MNT/pm/f G=$MNT/pm/g T=$BATS_TEST_TMPDIR
   head -c $((2 << 20)) /dev/urandom >"$F"
   want=$(dax_sum "$F")
@@ -678,8 +667,7 @@ tank/pm@s" "$ZFS" destroy tank/pm
 }
 
 @test "dax=on: export, destroy and pool destroy refuse a mapped file; with -f the mapping raises SIGBUS and the pool imports clean" {
-  "$ZPOOL" create -o cachefile=none -m "$MNT" tank "$V/d0" dax "$V/p0"
-  "$ZFS" create -o dax=on tank/pm
+  dax_pool
   F=$MNT/pm/f T=$BATS_TEST_TMPDIR
   head -c $((3 << 20)) /dev/urandom >"$F"
   sum=$(dax_sum "$F") empty=$(sha256sum </dev/null | cut -d' ' -f1)

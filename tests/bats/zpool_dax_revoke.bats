@@ -194,8 +194,7 @@ fence_check() {
 }
 
 @test "dax=on: a writer severed by zfs snapshot cannot change the snapshot: the file moves to copies, the old extents stay the client's alone" {
-  "$ZPOOL" create -o cachefile=none -m "$MNT" tank "$V/d0" dax "$V/p0"
-  "$ZFS" create -o dax=on tank/pm
+  dax_pool
   F=$MNT/pm/f
   head -c $((4 << 20)) /dev/urandom >"$F"
   want=$(dax_sum "$F")

@@ -1,6 +1,13 @@
 # Helpers of the DAX tests (zpool_dax.bats, zpool_dax_revoke.bats): a pool "tank" on the
 # vdevs in $V, zfsd with --dax-emulation.
 
+# The pool most DAX tests start from: tank on $V/d0 with $V/p0 as its dax class, mounted at
+# $MNT, and tank/pm a dax=on filesystem.
+dax_pool() {
+  "$ZPOOL" create -o cachefile=none -m "$MNT" tank "$V/d0" dax "$V/p0"
+  "$ZFS" create -o dax=on tank/pm
+}
+
 # sha256 of a file's contents, the digest alone.
 dax_sum() { sha256sum <"$1" | cut -d' ' -f1; }
 
