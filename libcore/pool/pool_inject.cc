@@ -118,12 +118,10 @@ std::vector<Pool::InjectHandler> Pool::Injections() const {
 }
 
 bool Pool::HoldsOnlyCopy(const Vdev& leaf) const {
-  for (size_t i = 0; i < NumTops(); i++) {
-    Vdev* t = Top(i);
-    if (t->is_hole() || (t != &leaf && !FindParent(*t, &leaf))) continue;
-    return !t->is_log && !AvailableWithout(*t, &leaf);
-  }
-  return false;
+  // TopOfLocked's walk is a reader's: without mu_ it may see the tree just before or just
+  // after an attach or detach, never a torn one (SwapTopLocked).
+  const Vdev* t = TopOfLocked(&leaf);
+  return t && !t->is_log && !AvailableWithout(*t, &leaf);
 }
 
 Status Pool::FaultDevice(uint64_t guid) {

@@ -39,9 +39,8 @@ uint64_t ZilWriter::BeginCommit(uint64_t upto) {
   // for are in: a wake-up of every waiter at every arrival cost 8 threads of 4K
   // write+fsync a futex storm (5.4 futex calls per FUSE request; 2.4 woken once).
   if (issuing_) {
-    int want = 0;  // as the gatherer computed it: recent_callers_ changes after its wait
-    for (int c : recent_callers_) want = std::max(want, c);
-    if (callers_ == want) cv_.notify_all();
+    // As the gatherer computed it: recent_callers_ changes only after its wait.
+    if (callers_ == std::ranges::max(recent_callers_)) cv_.notify_all();
   }
   for (;;) {
     if (committed_ >= upto) {
@@ -56,8 +55,7 @@ uint64_t ZilWriter::BeginCommit(uint64_t upto) {
   inflight_.push_back(Ticket{++next_ticket_});
   // zil_commit_waiter's timeout: the callers the last commit answered are on their way
   // back (a write, then fsync again); waiting for them briefly makes one block of two.
-  int want = 0;
-  for (int c : recent_callers_) want = std::max(want, c);
+  const int want = std::ranges::max(recent_callers_);
   const auto wait = std::min<std::chrono::microseconds>(last_write_ / 2, std::chrono::milliseconds(2));
   if (callers_ < want && wait.count() > 0)
     cv_.wait_for(l, wait, [&] { return callers_ >= want; });
