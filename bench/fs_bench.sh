@@ -16,7 +16,10 @@
 # 4 KiB appends each followed by fsync, by 1 and by 8 threads (IOPS: the intent log's
 # commits and their batching); 128 KiB writes each followed by fsync, one thread (MB/s: whole
 # blocks logged by pointer, WR_INDIRECT, written once). ONLY (words, e.g. "fsync1 fsync8")
-# runs only those jobs.
+# runs only those jobs. "device" (in the default set) measures the disk itself first: fio
+# with O_DIRECT on a file beside the images (1 MiB writes and reads 16 deep, 4 KiB writes
+# each followed by fdatasync), printed below the table with uzfs's share of it, so a target
+# above what the disk can do shows as such.
 # Targets: sequential write >= 2x zfs-fuse and >= 0.5x ext4; cold sequential read >= 0.9x
 # ext4; mmap read through the mount >= 0.5x ext4; creates in <= 0.5x zfs-fuse's time;
 # 4-thread 4 KiB random write >= 2x zfs-fuse; 4 KiB write + fsync >= 2x zfs-fuse with one
@@ -74,7 +77,7 @@ PY
 }
 
 declare -A R
-ONLY=${ONLY:-seqw seqr mmapr randr randw creates fsync1 fsync8 fsync128}
+ONLY=${ONLY:-device seqw seqr mmapr randr randw creates fsync1 fsync8 fsync128}
 want() { [[ " $ONLY " == *" $1 "* ]]; }
 # run_all NAME DIR REMOUNT: REMOUNT is a command that empties the file system's own cache.
 run_all() {
@@ -109,6 +112,17 @@ run_all() {
   return 0
 }
 
+# The disk itself: what any file system on it can reach at best.
+if want device; then
+  mkdir "$base/raw"
+  R[dev.seqw]=$(fio_mb "$base/raw" --rw=write --bs=1M --size="$SIZE" --direct=1 --ioengine=libaio --iodepth=16 --end_fsync=1 --filename=seq)
+  drop
+  R[dev.seqr]=$(fio_mb "$base/raw" --rw=read --bs=1M --size="$SIZE" --direct=1 --ioengine=libaio --iodepth=16 --filename=seq)
+  R[dev.fsync1]=$(fio_iops "$base/raw" --rw=write --bs=4k --direct=1 --fdatasync=1 --size=64M \
+    --time_based --runtime="$RAND_SECONDS" --filename=log)
+  rm -rf "$base/raw"
+fi
+
 for f in u z e; do truncate -s 8G "$base/$f.img"; done
 # (c) ext4 on a loop device
 loop=$(losetup -f --show "$base/e.img")
@@ -139,6 +153,16 @@ for k in seqw:"seq write MB/s" seqr:"cold seq read MB/s" mmapr:"mmap seq read MB
   printf '%-22s %10s %10s %10s %12s %12s\n' "$label" "${R[uzfs.$key]}" "${R[zfs-fuse.$key]}" "${R[ext4.$key]}" \
     "$(ratio "${R[uzfs.$key]}" "${R[zfs-fuse.$key]}")" "$(ratio "${R[uzfs.$key]}" "${R[ext4.$key]}")"
 done
+if want device; then
+  echo
+  echo "the disk itself (fio, O_DIRECT, a file beside the images):"
+  for k in seqw:"1M writes x16 MB/s" seqr:"1M reads x16 MB/s" fsync1:"4K write+fdatasync IOPS"; do
+    key=${k%%:*} label=${k#*:}
+    [ -n "${R[dev.$key]:-}" ] || continue
+    share=-; [ -n "${R[uzfs.$key]:-}" ] && share=$(ratio "${R[uzfs.$key]}" "${R[dev.$key]}")
+    printf '  %-26s %10s   uzfs/disk %s\n' "$label" "${R[dev.$key]}" "$share"
+  done
+fi
 echo
 echo "targets: seq write >= 2x zfs-fuse and >= 0.5x ext4; cold seq read >= 0.9x ext4; mmap read >= 0.5x ext4;"
 echo "         creates <= 0.5x zfs-fuse's time; 4-thread 4K random write >= 2x zfs-fuse;"
