@@ -135,3 +135,60 @@ byrefs() {
   oracle_zdb_clean "$V" tank
   oracle_stop
 }
+
+# reguid FILE OUT: FILE (a lone deduplicated stream) as another snapshot's stream: BEGIN's
+# toguid and every WRITE_BYREF's toguid changed, their refguids kept, the END checksum made
+# anew (fletcher4 of every byte before END). Its self-references then name a snapshot by
+# guid: the one the original stream made wherever it was received.
+reguid() {
+  python3 - "$1" "$2" <<'PY'
+import struct, sys
+d = bytearray(open(sys.argv[1], "rb").read())
+R, M = 312, (1 << 64) - 1
+new = struct.unpack_from("<Q", d, 40)[0] ^ 0x5a5a5a5a5a5a5a5a
+struct.pack_into("<Q", d, 40, new)
+o = 0
+while True:
+    t, plen = struct.unpack_from("<II", d, o)
+    if t == 6: struct.pack_into("<Q", d, o + 32, new)       # WRITE_BYREF's toguid
+    if t == 5: break                                        # END
+    if t == 1: plen = (struct.unpack_from("<I", d, o + 32)[0] + 7) & ~7   # OBJECT's bonus
+    if t == 3: plen = struct.unpack_from("<Q", d, o + 32)[0]              # WRITE's data
+    o += R + (plen if t in (1, 3) else 0)
+a = b = c = e = 0
+for (w,) in struct.iter_unpack("<I", bytes(d[:o])):
+    a = (a + w) & M; b = (b + a) & M; c = (c + b) & M; e = (e + c) & M
+struct.pack_into("<4Q", d, o + 8, a, b, c, e)
+struct.pack_into("<Q", d, o + 40, new)
+open(sys.argv[2], "wb").write(d)
+PY
+}
+
+@test "zfs receive: a WRITE_BYREF finds its snapshot below the named target only, as zfs-fuse's does" {
+  "$ZPOOL" create -R "$ALT" tank "$V/d0"
+  mkfiles "$ZFS" tank
+  "$ZFS" send -D tank/fs@s1 >"$S/full"
+  [ "$(byrefs "$S/full")" -ge 4 ]
+  reguid "$S/full" "$S/moved"
+  # The original's snapshot, with the guid the moved stream's references name, outside tank/new.
+  "$ZFS" receive tank/outside <"$S/full"
+  run "$ZFS" receive tank/new <"$S/moved"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"invalid backup stream"* ]]
+  run "$ZFS" list tank/new
+  [ "$status" -ne 0 ]
+  # Named so that tank/outside is below the target, the same stream is received whole.
+  "$ZFS" receive -d tank/outside <"$S/moved"
+  [ "$(sha256sum <"$ALT/tank/outside/fs/copy")" = "$(rep4 | sha256sum)" ]
+  [ "$(sha256sum <"$ALT/tank/outside/fs/rep")" = "$(rep4 | sha256sum)" ]
+  # zfs-fuse draws the same line (find_ds_by_guid from drc_top_ds).
+  oracle_start
+  "$ZF_ZPOOL" create -R "$ZALT" zpool1 "$V/d1"
+  "$ZF_ZFS" receive zpool1/outside <"$S/full"
+  run "$ZF_ZFS" receive zpool1/new <"$S/moved"
+  [ "$status" -ne 0 ]
+  "$ZF_ZFS" receive -d zpool1/outside <"$S/moved"
+  [ "$(sha256sum <"$(zf_mountpoint zpool1/outside/fs)/copy")" = "$(rep4 | sha256sum)" ]
+  "$ZF_ZPOOL" export zpool1
+  oracle_stop
+}
