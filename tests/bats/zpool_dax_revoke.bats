@@ -6,7 +6,8 @@
 # (paused around the swap, resumed on the received extents, SIGBUS for a file the stream
 # removed), and the fence on the extents of a client zfsd no longer reaches (not handed to
 # new files until its process exits), which outlives an export of the pool and zfsd itself
-# (the fence book beside the socket). zpool_dax.bats has the rest.
+# (the fence book beside the socket); a shrink under a shared mmap(2) through the mount (the
+# pages past the end dropped, as on a local file system). zpool_dax.bats has the rest.
 
 load ../lib/pool_helpers
 load ../lib/dax_helpers
@@ -128,14 +129,19 @@ map_go() {
   fence_check  # its truncate severs the stopped client after 5 s
 }
 
-# fence_start: tank on a 64 MiB dax device of $n extents, f of 5 MiB (3 extents) on tank/pm,
-# mapped whole by a stopped client ($mapper: python itself, the process that holds the map).
-fence_start() {
+# fence_dev: tank on a 64 MiB dax device of $n extents, tank/pm dax=on.
+fence_dev() {
   truncate -s 64M "$V/p1"
   "$ZPOOL" create -o cachefile=none -m "$MNT" tank "$V/d0" dax "$V/p1"
   "$ZFS" create -o dax=on tank/pm
   n=$(($("$ZPOOL" list -Hpv -o name,size tank | sed -n 4p | cut -f2) >> 21))
   [ "$n" -ge 6 ]
+}
+
+# fence_start: tank on a 64 MiB dax device of $n extents, f of 5 MiB (3 extents) on tank/pm,
+# mapped whole by a stopped client ($mapper: python itself, the process that holds the map).
+fence_start() {
+  fence_dev
   F=$MNT/pm/f G=$MNT/pm/g
   head -c $((5 << 20)) /dev/urandom >"$F"
   rm -f "$T/ready"
@@ -227,5 +233,51 @@ f = open(f"/proc/{pid}/mem", "r+b", buffering=0); f.seek(addr); f.write(b"\xab" 
   mapper=
   dax_zdb_clean
   [ "$(dax_sum "$MNT/pm/.zfs/snapshot/s/f")" = "$want" ]
+  [ "$(dax_sum "$F")" = "$want" ]
+}
+
+@test "dax=on: a shrink under a shared mmap(2) through the mount drops the pages past the end, as a local file system: their stores never land, the freed extents go to another file untouched, SIGBUS past the end" {
+  fence_dev
+  F=$MNT/pm/f G=$MNT/pm/g
+  cut=$(((2 << 20) + 100))
+  want=$(head -c $cut /dev/zero | tr '\0' B | sha256sum | cut -d' ' -f1)
+  for how in ftruncate mount; do
+    head -c $((5 << 20)) /dev/zero | tr '\0' A >"$F"
+    rm -f "$T/ready" "$T/go"
+    # Stores into every page of the file through the mount (all dirty in the kernel's cache).
+    CUT=$cut python3 - "$F" "$T/ready" "$T/go" >"$T/out" <<'PY' &
+import hashlib, mmap, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR)
+m = mmap.mmap(fd, 5 << 20, mmap.MAP_SHARED)
+m[:] = b'B' * (5 << 20)
+open(sys.argv[2], 'w').close()
+while not os.path.exists(sys.argv[3]):
+    time.sleep(0.02)
+m.flush()
+print(hashlib.sha256(m[:int(os.environ['CUT'])]).hexdigest(), flush=True)
+print(m[3 << 20], flush=True)  # a page past the end: SIGBUS
+PY
+    mapper=$!
+    wait_file "$T/ready"
+    if [ $how = mount ]; then truncate -s $cut "$F"; else client truncate "$F" $cut; fi
+    [ "$(stat -c %s "$F")" = $cut ]
+    # The extents f lost go to g, which fills the device but for f's two.
+    "$ZPOOL" sync tank; "$ZPOOL" sync tank; "$ZPOOL" sync tank
+    head -c $(((n - 2) << 21)) /dev/zero | tr '\0' G >"$G"
+    touch "$T/go"
+    st=0
+    wait "$mapper" || st=$?
+    mapper=
+    cat "$T/out"
+    [ "$st" -eq 135 ]  # SIGBUS (128 + 7)
+    [ "$(sed -n 1p "$T/out")" = "$want" ]
+    [ "$(stat -c %s "$F")" = $cut ]
+    [ "$(dax_sum "$F")" = "$want" ]
+    [ "$(tr -d G <"$G" | wc -c)" = 0 ]
+    [ "$(stat -c %s "$G")" = $(((n - 2) << 21)) ]
+    rm "$G"
+    "$ZPOOL" sync tank; "$ZPOOL" sync tank; "$ZPOOL" sync tank
+  done
+  dax_zdb_clean
   [ "$(dax_sum "$F")" = "$want" ]
 }
