@@ -152,15 +152,17 @@ fence_start() {
   kill -STOP "$mapper"
 }
 
-# fence_check: f cut to 1 MiB frees two extents the client may still store into: while it
-# lives n - 2 extents do not fit, n - 3 do; once it is killed n - 1 fit; zdb -bcc clean.
+# fence_check [K]: f cut to 1 MiB leaves K extents (default 2: those the cut frees) that
+# the client may still store into free but fenced: while it lives n - K extents do not fit,
+# n - K - 1 do; once it is killed n - 1 fit; zdb -bcc clean.
 fence_check() {
+  local k=${1:-2}
   truncate -s $((1 << 20)) "$F"
   "$ZPOOL" sync tank
   "$ZPOOL" sync tank
   "$ZPOOL" sync tank
   [ "$(dax_alloc)" = $((2 << 20)) ]
-  run dd if=/dev/urandom of="$G" bs=2M count=$((n - 2)) iflag=fullblock status=none
+  run dd if=/dev/urandom of="$G" bs=2M count=$((n - k)) iflag=fullblock status=none
   echo "$output"
   [ "$status" -ne 0 ]
   [[ "$output" == *"No space left on device"* ]]
@@ -168,7 +170,7 @@ fence_check() {
   "$ZPOOL" sync tank
   "$ZPOOL" sync tank
   "$ZPOOL" sync tank
-  dd if=/dev/urandom of="$G" bs=2M count=$((n - 3)) iflag=fullblock status=none
+  dd if=/dev/urandom of="$G" bs=2M count=$((n - k - 1)) iflag=fullblock status=none
   rm "$G"
   kill -KILL "$mapper"
   wait "$mapper" || true
@@ -195,8 +197,9 @@ fence_check() {
 @test "dax=on: the extents of a client severed by zpool export -f stay fenced after the pool is imported again" {
   fence_start
   "$ZPOOL" export -f tank  # the stopped client does not answer: severed after 5 s
+  # Before the export f moved off the three extents the client maps: all stay fenced.
   "$ZPOOL" import -d "$V" tank
-  fence_check
+  fence_check 3
 }
 
 @test "dax=on: a writer severed by zfs snapshot cannot change the snapshot: the file moves to copies, the old extents stay the client's alone" {
@@ -280,4 +283,33 @@ PY
   done
   dax_zdb_clean
   [ "$(dax_sum "$F")" = "$want" ]
+}
+
+@test "dax=on: a writer severed by a truncate cannot change a later snapshot: the snapshot moves the file off the extents the client still maps" {
+  dax_pool
+  F=$MNT/pm/f
+  head -c $((4 << 20)) /dev/urandom >"$F"
+  rm -f "$T/ready"
+  python3 "$UZFS_ROOT/tests/lib/map_client.py" "$UZFS_BUILD/libzfs/libuzfs_file.so" \
+    dax-hold "$F" "$T/ready" "$T/go" &
+  mapper=$!
+  wait_file "$T/ready"
+  read -r addr size <"$T/ready"
+  kill -STOP "$mapper"
+  # The stopped client does not answer the cut: severed after 5 s, its extents fenced; the
+  # first one stays the file's.
+  client truncate "$F" $((2 << 20))
+  want=$(dax_sum "$F")
+  "$ZFS" snapshot -r tank@s  # from the parent: the file moves first all the same
+  python3 -c 'import sys; pid, addr, size = map(int, sys.argv[1:])
+f = open(f"/proc/{pid}/mem", "r+b", buffering=0); f.seek(addr); f.write(b"\xab" * size)' \
+    "$mapper" "$addr" $((2 << 20))
+  python3 -c 'import sys; sys.exit(0 if b"\xab" * (2 << 20) in open(sys.argv[1], "rb").read() else 1)' "$V/p0"
+  [ "$(dax_sum "$MNT/pm/.zfs/snapshot/s/f")" = "$want" ]
+  [ "$(dax_sum "$F")" = "$want" ]
+  kill -KILL "$mapper"
+  wait "$mapper" || true
+  mapper=
+  dax_zdb_clean
+  [ "$(dax_sum "$MNT/pm/.zfs/snapshot/s/f")" = "$want" ]
 }
