@@ -313,3 +313,28 @@ f = open(f"/proc/{pid}/mem", "r+b", buffering=0); f.seek(addr); f.write(b"\xab" 
   dax_zdb_clean
   [ "$(dax_sum "$MNT/pm/.zfs/snapshot/s/f")" = "$want" ]
 }
+
+@test "dax=on: a SIGKILL of zfsd while a client stores and persists records into a mapping: the pool imports, the file holds records 1..N with no gap past what was persisted, zdb -bcc clean" {
+  dax_pool
+  F=$MNT/pm/f
+  truncate -s 4M "$F"
+  "$ZPOOL" sync tank
+  rm -f "$T/ready" "$T/stop"
+  client counter "$F" "$T/ready" "$T/stop" >"$T/out" &
+  mapper=$!
+  wait_file "$T/ready"  # records 1..1024 persisted
+  sleep 0.3
+  zfsd_kill
+  # Its library sees zfsd gone and makes the mapping inaccessible (uzfs/file.h): SIGSEGV.
+  st=0
+  wait "$mapper" || st=$?
+  mapper=
+  [ "$st" -eq 139 ]
+  zfsd_start
+  "$ZPOOL" import -d "$V" tank
+  [ "$(stat -c %s "$F")" = $((4 << 20)) ]
+  k=$(client prefix "$F")  # fails on a gap: a record missing before a later one
+  echo "records 1..$k"
+  [ "$k" -ge 1024 ]
+  dax_zdb_clean
+}
