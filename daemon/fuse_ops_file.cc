@@ -225,7 +225,7 @@ void Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t o
     if (fi && fi->writepage) {
       // Write-back of a shared mmap(2)'s page (FUSE_WRITE_CACHE). A DAX file is direct_io, so
       // only such pages are cached and they never extend it: a page past the end was cut by a
-      // shrink the kernel did not see (uzfs_ftruncate, a rollback) while its i_size was stale.
+      // shrink the kernel did not see (uzfs_ftruncate) while its i_size was stale.
       // Its stores are dropped, as truncate_pagecache drops them on a local file system; the
       // kernel hears the whole length written (an error would only be retried or reported).
       UZFS_ASSIGN(ZnodePhys zp, z.GetAttr(obj));
