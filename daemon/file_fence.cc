@@ -11,6 +11,8 @@
 // fences what the book says severed processes still map (ApplyFences).
 #include <sys/socket.h>
 
+#include <algorithm>
+#include <iterator>
 #include <map>
 
 #include <spdlog/spdlog.h>
@@ -59,12 +61,17 @@ void FileService::FenceSession(Pool& pool, uint64_t session, bool only_live) {
   std::shared_ptr<const Process> proc;
   {
     std::lock_guard<std::mutex> l(map_mu_);
+    if (auto c = clients_.find(session); c != clients_.end()) proc = c->second->proc;
     for (auto& [id, m] : maps_) {
       if (!m->dax || m->session != session || m->pool != pool.name()) continue;
       if (only_live && m->dax_revoked) continue;
       extents.insert(extents.end(), m->dax_extents.begin(), m->dax_extents.end());
+      // A writer's extents may stay its file's (a truncate keeps those before the end): the
+      // file must move off them before anything shares them (MoveSeveredDax).
+      if (m->writable && !m->dax_extents.empty() && (!proc || proc->Alive()))
+        dax_moves_.push_back({pool.guid(), m->dax_ds, m->obj, {m->dax_extents.begin(), m->dax_extents.end()},
+                              proc && (proc->pidfd >= 0 || proc->pid > 0) ? proc : nullptr});
     }
-    if (auto c = clients_.find(session); c != clients_.end()) proc = c->second->proc;
   }
   if (extents.empty()) return;
   if (!proc || (proc->pidfd < 0 && proc->pid <= 0)) {
@@ -82,6 +89,37 @@ void FileService::FenceSession(Pool& pool, uint64_t session, bool only_live) {
   spdlog::info("session {}: fencing {} DAX extents of pool {} until process {} exits", session,
                extents.size(), pool.name(), proc->pid);
   pool.FenceDaxExtents(std::move(extents), [proc] { return proc->Alive(); });
+}
+
+Status FileService::MoveSeveredDax(Pool& pool, const std::vector<std::string>& fs) {
+  std::set<uint64_t> heads;
+  for (const std::string& f : fs)
+    if (auto h = pool.HeadDatasetObj(f); h.ok()) heads.insert(*h);
+  std::vector<DaxMove> todo;
+  {
+    std::lock_guard<std::mutex> l(map_mu_);
+    auto ours = std::stable_partition(dax_moves_.begin(), dax_moves_.end(), [&](const DaxMove& mv) {
+      return mv.guid != pool.guid() || (!fs.empty() && !heads.count(mv.ds_obj));
+    });
+    todo.assign(std::make_move_iterator(ours), std::make_move_iterator(dax_moves_.end()));
+    dax_moves_.erase(ours, dax_moves_.end());
+  }
+  Status result = Status::Ok();
+  std::vector<DaxMove> left;
+  for (DaxMove& mv : todo) {
+    if (mv.proc && !mv.proc->Alive()) continue;  // its mapping is gone, and its fence
+    // Only the extents the file still has move; a file gone (ENOENT) or another file on the
+    // object (EINVAL: not a DAX file; or none of them) has nothing the client maps.
+    Status s = pool.MoveDaxExtents(mv.ds_obj, mv.obj, mv.extents);
+    if (s.ok() || s.code() == ENOENT || s.code() == EINVAL) continue;
+    spdlog::error("object {} of dataset {}: cannot move a severed DAX client's extents: {}", mv.obj,
+                  mv.ds_obj, s.ToString());
+    if (result.ok()) result = Status::Error(s.code(), "cannot move a severed DAX client's extents: " + s.message());
+    left.push_back(std::move(mv));
+  }
+  std::lock_guard<std::mutex> l(map_mu_);
+  for (DaxMove& mv : left) dax_moves_.push_back(std::move(mv));
+  return result;
 }
 
 void FileService::SeverDax(Pool& pool, const Mapping& m, const Status& why) {

@@ -166,12 +166,19 @@ FileService::DaxMappingsOf(Pool& pool, const std::vector<std::string>& fs) {
 
 void FileService::RevokeDax(Pool& pool, const std::vector<std::string>& fs) {
   for (auto& [m, cl] : DaxMappingsOf(pool, fs)) RevokeForGood(pool, m, *cl);
+  // No live mapping of fs is left: files severed writers still reach move off their extents
+  // now, before an export takes the pool where no zfsd knows them (a failure is logged; the
+  // fences hold while those processes live).
+  (void)MoveSeveredDax(pool, fs);
 }
 
 Status FileService::WithDaxPaused(Pool& pool, const std::vector<std::string>& fs,
                                   const std::function<Status()>& body) {
   auto maps = DaxMappingsOf(pool, fs);
-  if (maps.empty()) return body();
+  if (maps.empty()) {
+    UZFS_TRY(MoveSeveredDax(pool, fs));  // the body must not share what they may store into
+    return body();
+  }
   std::set<uint64_t> datasets;
   std::vector<bool> paused(maps.size(), false);
   // Each file's generation: after a rollback its object may be another file, or none.
@@ -191,22 +198,13 @@ Status FileService::WithDaxPaused(Pool& pool, const std::vector<std::string>& fs
       continue;
     }
     SeverDax(pool, *m, asked);  // its extents fenced: it may store into them until it exits
-    if (!m->writable) continue;
-    // A severed writer's stores must not reach what the body makes (a snapshot would share
-    // the extents): the file moves to copies of them, made now; the old extents, freed and
-    // fenced, stay the client's alone. Its stores since the pause was asked may or may not
-    // be in the copies, as with a power cut.
-    std::set<std::pair<uint64_t, uint64_t>> ext;
-    {
-      std::lock_guard<std::mutex> l(map_mu_);
-      ext.insert(m->dax_extents.begin(), m->dax_extents.end());
-    }
-    if (Status mv = pool.MoveDaxExtents(m->dax_ds, m->obj, ext); !mv.ok()) {
-      // The body must not share extents the client may change.
-      spdlog::error("map {} of {}: cannot move a severed client's extents: {}", m->id, m->fs, mv.ToString());
-      result = Status::Error(mv.code(), "cannot move a severed DAX client's extents: " + mv.message());
-    }
   }
+  // A severed writer's stores (this one's, or an earlier one's: a truncate or a resume it did
+  // not answer) must not reach what the body makes (a snapshot would share the extents): its
+  // file moves to copies of them, made now, every live mapping paused; the old extents, freed
+  // and fenced, stay the client's alone. Its stores since the pause was asked may or may not
+  // be in the copies, as with a power cut. If that fails the body must not run.
+  result = MoveSeveredDax(pool, fs);
   if (result.ok()) {  // otherwise no body: the paused mappings are resumed as they were
     for (uint64_t ds : datasets) pool.SetDaxPaused(ds, true);
     result = body();

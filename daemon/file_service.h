@@ -181,6 +181,12 @@ class FileService {
   Status RecordDax(uint64_t session, uint64_t guid);
   // Sever (file_service.cc) for a DAX mapping of pool: the session's extents fenced first.
   void SeverDax(Pool& pool, const Mapping& m, const Status& why);
+  // Moves every file a severed writer of pool's filesystems fs (all of them when fs is
+  // empty) may still store into off those extents (Pool::MoveDaxExtents, file_fence.cc), so
+  // no snapshot, clone or receive made after shares them. Only while no live mapping of fs
+  // is mapped as it was: its extents change (WithDaxPaused, after the pause; RevokeDax).
+  // Not under the pool lock or map_mu_.
+  Status MoveSeveredDax(Pool& pool, const std::vector<std::string>& fs);
   // Asks cl to replace all of m by nothing (SIGBUS), severs it if it fails, and releases m's
   // hold on its file (m stays listed until the client unmaps it).
   void RevokeForGood(Pool& pool, const std::shared_ptr<Mapping>& m, Client& cl);
@@ -226,6 +232,14 @@ class FileService {
     uint64_t obj, off, len;
   };
   std::vector<Inval> inval_;  // units Protect saw (under map_mu_): the FUSE cache drops them
+  // Files severed writers may still store into, by FenceSession (under map_mu_): what
+  // MoveSeveredDax moves while the process lives.
+  struct DaxMove {
+    uint64_t guid, ds_obj, obj;
+    std::set<std::pair<uint64_t, uint64_t>> extents;  // (vdev, offset) as Mapping::dax_extents
+    std::shared_ptr<const Process> proc;              // null: unknown, taken as alive
+  };
+  std::vector<DaxMove> dax_moves_;
   std::vector<std::thread> fault_threads_;
   std::mutex ra_mu_;
   std::condition_variable ra_cv_;

@@ -221,8 +221,20 @@ void Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t o
   if (m->RejectStale(req, ino)) return;
   // The bytes are reserved against quotas and the pool's free space first (EDQUOT, ENOSPC).
   Status s = m->Do([&](ZplWriter& z, uint64_t) -> Status {
-    return z.Write(m->Obj(ino), static_cast<uint64_t>(off),
-                   ByteSpan(reinterpret_cast<const uint8_t*>(buf), size), Now());
+    uint64_t obj = m->Obj(ino), n = size;
+    if (fi && fi->writepage) {
+      // Write-back of a shared mmap(2)'s page (FUSE_WRITE_CACHE). A DAX file is direct_io, so
+      // only such pages are cached and they never extend it: a page past the end was cut by a
+      // shrink the kernel did not see (uzfs_ftruncate) while its i_size was stale.
+      // Its stores are dropped, as truncate_pagecache drops them on a local file system; the
+      // kernel hears the whole length written (an error would only be retried or reported).
+      UZFS_ASSIGN(ZnodePhys zp, z.GetAttr(obj));
+      if (ZplWriter::IsDaxFile(zp))
+        n = static_cast<uint64_t>(off) >= zp.size ? 0 : std::min<uint64_t>(n, zp.size - off);
+      if (n == 0) return Status::Ok();
+    }
+    return z.Write(obj, static_cast<uint64_t>(off),
+                   ByteSpan(reinterpret_cast<const uint8_t*>(buf), n), Now());
   }, size);
   // O_SYNC / O_DSYNC (without the writeback cache, where the kernel sends FSYNC itself):
   // zfs_write's zil_commit.

@@ -138,6 +138,14 @@ G
   { cat "$BATS_FILE_TMPDIR/zfsd.sh"; cat <<'G'; } >"$G"
 set -e
 d=${UZFS_VM_DAX#/dev/}
+# A device-DAX another program maps is refused: daxio holds its mapping while its write to
+# the pipe blocks (the reader sleeps first).
+daxio read "$UZFS_VM_DAX" 0 33554432 | { sleep 3; cat >/dev/null; } &
+holder=$!
+sleep 1
+if zpool create tank /dev/pmem0 dax "$UZFS_VM_DAX" 2>/tmp/e; then echo "MAPPEDRC 0"; else echo "MAPPEDRC $?"; fi
+sed 's/^/MAPPED /' /tmp/e
+wait $holder
 zpool create tank /dev/pmem0 dax "$UZFS_VM_DAX"
 zpool status tank | sed -n '/NAME/,/^$/p' | sed 's/^/STATUS /'
 echo "VERSION $(zpool get -H -o value version tank)"
@@ -145,7 +153,8 @@ echo "DAXSIZE $(zpool list -Hpv -o name,size tank | sed -n "s|^  $d\t||p")"
 echo "SYSSIZE $(cat /sys/bus/dax/devices/$d/size)"
 # A device-DAX another pool holds is refused.
 truncate -s 128M /tmp/f0
-zpool create t2 /tmp/f0 dax "$UZFS_VM_DAX" 2>&1 | sed 's/^/INUSE /' || true
+if zpool create t2 /tmp/f0 dax "$UZFS_VM_DAX" 2>/tmp/e; then echo "INUSERC 0"; else echo "INUSERC $?"; fi
+sed 's/^/INUSE /' /tmp/e
 zfs create tank/fs
 echo hello >/tank/fs/h
 zpool export tank
@@ -162,6 +171,9 @@ G
   [ "$dsz" -gt $((sys * 9 / 10)) ]
   VERSION_SEEN=$(field VERSION)
   grep -q "^INUSE .*$d" <<<"$output"
+  [ "$(field INUSERC)" = 1 ]
+  [ "$(field MAPPEDRC)" = 1 ]
+  grep -q "^MAPPED cannot create 'tank': cannot use '/dev/$d': mapped by process [0-9][0-9]*$" <<<"$output"
   { cat "$BATS_FILE_TMPDIR/zfsd.sh"; cat <<'G'; } >"$G"
 set -e
 zpool import tank
@@ -178,7 +190,7 @@ G
   [ "$VERSION_SEEN" = - ]
 }
 
-@test "dax guest: DAX files on the real device-DAX, one stored through a libzfs mapping (MAP_SYNC, persisted), one through the mount; power cut; a new guest imports the same bytes" {
+@test "dax guest: DAX files on the real device-DAX, one stored through a libzfs mapping (MAP_SYNC, persisted), one through the mount; exported, powered off; a new guest imports the same bytes" {
   { cat "$BATS_FILE_TMPDIR/zfsd.sh"; cat <<'G'; } >"$G"
 set -e
 zpool create tank /dev/pmem0 dax "$UZFS_VM_DAX"
@@ -192,6 +204,7 @@ dd if=/tmp/w of=/tank/pm/w bs=1M conv=fsync 2>/dev/null
 echo "WSUM $(sha256sum </tmp/w)"
 echo "MSUM $(sha256sum </tank/pm/m)"
 echo "DAXALLOC $(zpool list -Hpv -o name,allocated tank | sed -n 4p | cut -f2)"
+zpool export tank
 poweroff -f
 G
   guest 100
@@ -202,7 +215,7 @@ G
   [ "$(field DAXALLOC)" = $((10 << 20)) ]  # 3 + 2 extents of 2 MiB
   { cat "$BATS_FILE_TMPDIR/zfsd.sh"; cat <<'G'; } >"$G"
 set -e
-zpool import -f tank
+zpool import tank
 echo "MSUM $(sha256sum </tank/pm/m)"
 echo "WSUM $(sha256sum </tank/pm/w)"
 zpool export tank

@@ -6,7 +6,8 @@
 # (paused around the swap, resumed on the received extents, SIGBUS for a file the stream
 # removed), and the fence on the extents of a client zfsd no longer reaches (not handed to
 # new files until its process exits), which outlives an export of the pool and zfsd itself
-# (the fence book beside the socket). zpool_dax.bats has the rest.
+# (the fence book beside the socket); a shrink under a shared mmap(2) through the mount (the
+# pages past the end dropped, as on a local file system). zpool_dax.bats has the rest.
 
 load ../lib/pool_helpers
 load ../lib/dax_helpers
@@ -128,14 +129,19 @@ map_go() {
   fence_check  # its truncate severs the stopped client after 5 s
 }
 
-# fence_start: tank on a 64 MiB dax device of $n extents, f of 5 MiB (3 extents) on tank/pm,
-# mapped whole by a stopped client ($mapper: python itself, the process that holds the map).
-fence_start() {
+# fence_dev: tank on a 64 MiB dax device of $n extents, tank/pm dax=on.
+fence_dev() {
   truncate -s 64M "$V/p1"
   "$ZPOOL" create -o cachefile=none -m "$MNT" tank "$V/d0" dax "$V/p1"
   "$ZFS" create -o dax=on tank/pm
   n=$(($("$ZPOOL" list -Hpv -o name,size tank | sed -n 4p | cut -f2) >> 21))
   [ "$n" -ge 6 ]
+}
+
+# fence_start: tank on a 64 MiB dax device of $n extents, f of 5 MiB (3 extents) on tank/pm,
+# mapped whole by a stopped client ($mapper: python itself, the process that holds the map).
+fence_start() {
+  fence_dev
   F=$MNT/pm/f G=$MNT/pm/g
   head -c $((5 << 20)) /dev/urandom >"$F"
   rm -f "$T/ready"
@@ -146,15 +152,17 @@ fence_start() {
   kill -STOP "$mapper"
 }
 
-# fence_check: f cut to 1 MiB frees two extents the client may still store into: while it
-# lives n - 2 extents do not fit, n - 3 do; once it is killed n - 1 fit; zdb -bcc clean.
+# fence_check [K]: f cut to 1 MiB leaves K extents (default 2: those the cut frees) that
+# the client may still store into free but fenced: while it lives n - K extents do not fit,
+# n - K - 1 do; once it is killed n - 1 fit; zdb -bcc clean.
 fence_check() {
+  local k=${1:-2}
   truncate -s $((1 << 20)) "$F"
   "$ZPOOL" sync tank
   "$ZPOOL" sync tank
   "$ZPOOL" sync tank
   [ "$(dax_alloc)" = $((2 << 20)) ]
-  run dd if=/dev/urandom of="$G" bs=2M count=$((n - 2)) iflag=fullblock status=none
+  run dd if=/dev/urandom of="$G" bs=2M count=$((n - k)) iflag=fullblock status=none
   echo "$output"
   [ "$status" -ne 0 ]
   [[ "$output" == *"No space left on device"* ]]
@@ -162,7 +170,7 @@ fence_check() {
   "$ZPOOL" sync tank
   "$ZPOOL" sync tank
   "$ZPOOL" sync tank
-  dd if=/dev/urandom of="$G" bs=2M count=$((n - 3)) iflag=fullblock status=none
+  dd if=/dev/urandom of="$G" bs=2M count=$((n - k - 1)) iflag=fullblock status=none
   rm "$G"
   kill -KILL "$mapper"
   wait "$mapper" || true
@@ -189,8 +197,9 @@ fence_check() {
 @test "dax=on: the extents of a client severed by zpool export -f stay fenced after the pool is imported again" {
   fence_start
   "$ZPOOL" export -f tank  # the stopped client does not answer: severed after 5 s
+  # Before the export f moved off the three extents the client maps: all stay fenced.
   "$ZPOOL" import -d "$V" tank
-  fence_check
+  fence_check 3
 }
 
 @test "dax=on: a writer severed by zfs snapshot cannot change the snapshot: the file moves to copies, the old extents stay the client's alone" {
@@ -228,4 +237,110 @@ f = open(f"/proc/{pid}/mem", "r+b", buffering=0); f.seek(addr); f.write(b"\xab" 
   dax_zdb_clean
   [ "$(dax_sum "$MNT/pm/.zfs/snapshot/s/f")" = "$want" ]
   [ "$(dax_sum "$F")" = "$want" ]
+}
+
+@test "dax=on: a shrink under a shared mmap(2) through the mount drops the pages past the end, as a local file system: their stores never land, the freed extents go to another file untouched, SIGBUS past the end" {
+  fence_dev
+  F=$MNT/pm/f G=$MNT/pm/g
+  cut=$(((1 << 20) + 100))
+  want=$(head -c $cut /dev/zero | tr '\0' B | sha256sum | cut -d' ' -f1)
+  gsum=$(head -c $(((n - 1) << 21)) /dev/zero | tr '\0' G | sha256sum | cut -d' ' -f1)
+  MAP=$UZFS_BUILD/cmd/uzfs-map/uzfs-map
+  for how in ftruncate mount; do
+    head -c $((3 << 20)) /dev/zero | tr '\0' A >"$F"
+    rm -f "$T/ready" "$T/go"
+    # Stores into every page of the file through the mount (all dirty in the kernel's cache).
+    CUT=$cut python3 - "$F" "$T/ready" "$T/go" >"$T/out" <<'PY' &
+import hashlib, mmap, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR)
+m = mmap.mmap(fd, 3 << 20, mmap.MAP_SHARED)
+m[:] = b'B' * (3 << 20)
+open(sys.argv[2], 'w').close()
+while not os.path.exists(sys.argv[3]):
+    time.sleep(0.02)
+m.flush()
+print(hashlib.sha256(m[:int(os.environ['CUT'])]).hexdigest(), flush=True)
+print(m[2 << 20], flush=True)  # a page past the end: SIGBUS
+PY
+    mapper=$!
+    wait_file "$T/ready"
+    if [ $how = mount ]; then truncate -s $cut "$F"; else client truncate "$F" $cut; fi
+    [ "$(stat -c %s "$F")" = $cut ]
+    if [ $how = ftruncate ]; then
+      # The extents f lost go to g, which fills the device but for f's one (through the
+      # mount the kernel drops the pages itself).
+      "$ZPOOL" sync tank; "$ZPOOL" sync tank; "$ZPOOL" sync tank
+      truncate -s $(((n - 1) << 21)) "$G"
+      "$MAP" --write-pattern 0x47 --persist "$G"  # G, through a mapping: every extent placed
+    fi
+    touch "$T/go"
+    st=0
+    wait "$mapper" || st=$?
+    mapper=
+    cat "$T/out"
+    [ "$st" -eq 135 ]  # SIGBUS (128 + 7)
+    [ "$(sed -n 1p "$T/out")" = "$want" ]
+    [ "$(stat -c %s "$F")" = $cut ]
+    [ "$(dax_sum "$F")" = "$want" ]
+    [ $how = mount ] && break
+    [ "$("$MAP" --sum "$G")" = "$gsum  $G" ]
+    rm "$G"
+    "$ZPOOL" sync tank; "$ZPOOL" sync tank; "$ZPOOL" sync tank
+  done
+  dax_zdb_clean
+  [ "$(dax_sum "$F")" = "$want" ]
+}
+
+@test "dax=on: a writer severed by a truncate cannot change a later snapshot: the snapshot moves the file off the extents the client still maps" {
+  dax_pool
+  F=$MNT/pm/f
+  head -c $((4 << 20)) /dev/urandom >"$F"
+  rm -f "$T/ready"
+  python3 "$UZFS_ROOT/tests/lib/map_client.py" "$UZFS_BUILD/libzfs/libuzfs_file.so" \
+    dax-hold "$F" "$T/ready" "$T/go" &
+  mapper=$!
+  wait_file "$T/ready"
+  read -r addr size <"$T/ready"
+  kill -STOP "$mapper"
+  # The stopped client does not answer the cut: severed after 5 s, its extents fenced; the
+  # first one stays the file's.
+  client truncate "$F" $((2 << 20))
+  want=$(dax_sum "$F")
+  "$ZFS" snapshot -r tank@s  # from the parent: the file moves first all the same
+  python3 -c 'import sys; pid, addr, size = map(int, sys.argv[1:])
+f = open(f"/proc/{pid}/mem", "r+b", buffering=0); f.seek(addr); f.write(b"\xab" * size)' \
+    "$mapper" "$addr" $((2 << 20))
+  python3 -c 'import sys; sys.exit(0 if b"\xab" * (2 << 20) in open(sys.argv[1], "rb").read() else 1)' "$V/p0"
+  [ "$(dax_sum "$MNT/pm/.zfs/snapshot/s/f")" = "$want" ]
+  [ "$(dax_sum "$F")" = "$want" ]
+  kill -KILL "$mapper"
+  wait "$mapper" || true
+  mapper=
+  dax_zdb_clean
+  [ "$(dax_sum "$MNT/pm/.zfs/snapshot/s/f")" = "$want" ]
+}
+
+@test "dax=on: a SIGKILL of zfsd while a client stores and persists records into a mapping: the pool imports, the file holds records 1..N with no gap past what was persisted, zdb -bcc clean" {
+  dax_pool
+  F=$MNT/pm/f
+  truncate -s 4M "$F"
+  "$ZPOOL" sync tank
+  rm -f "$T/ready" "$T/stop"
+  client counter "$F" "$T/ready" "$T/stop" >"$T/out" &
+  mapper=$!
+  wait_file "$T/ready"  # records 1..1024 persisted
+  sleep 0.3
+  zfsd_kill
+  # Its library sees zfsd gone and makes the mapping inaccessible (uzfs/file.h): SIGSEGV.
+  st=0
+  wait "$mapper" || st=$?
+  mapper=
+  [ "$st" -eq 139 ]
+  zfsd_start
+  "$ZPOOL" import -d "$V" tank
+  [ "$(stat -c %s "$F")" = $((4 << 20)) ]
+  k=$(client prefix "$F")  # fails on a gap: a record missing before a later one
+  echo "records 1..$k"
+  [ "$k" -ge 1024 ]
+  dax_zdb_clean
 }
