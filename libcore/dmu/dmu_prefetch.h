@@ -59,6 +59,8 @@ class PrefetchReader : public BlockReader {
   // statistics).
   uint64_t hits() const;
   uint64_t aggregated() const;
+  // A block that may join a run: stored as it is in memory (not compressed, not gang).
+  static bool Joinable(const BlkPtr& bp);
 
  private:
   // A block by its first DVA, birth and checksum: one block while the snapshot is held.
@@ -73,7 +75,6 @@ class PrefetchReader : public BlockReader {
   void Work();
   // Reads the slots of one run (their DVA[0]s back to back from the first) and fills each.
   void ReadRun(const std::vector<std::shared_ptr<Slot>>& run, Bytes* buf);
-  static bool Joinable(const BlkPtr& bp);
   BlockReader* const below_;
   const uint64_t window_;
   const RangeRead range_;

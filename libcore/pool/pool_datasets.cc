@@ -5,11 +5,13 @@
 #include <thread>
 
 #include "libcore/dmu/dmu.h"
+#include "libcore/dmu/dmu_zfetch_run.h"
 #include "libcore/dsl/dsl_dir_write.h"
 #include "libcore/dsl/dsl_deleg.h"
 #include "libcore/pool/pool.h"
 #include "libcore/zap/zap_userused.h"
 #include "libcore/pool/pool_props.h"
+#include "libcore/pool/pool_run_read.h"
 #include "libcore/pool/pool_sinks.h"
 
 namespace uzfs {
@@ -341,11 +343,10 @@ Result<std::unique_ptr<ObjsetWriter::ReadPlan>> Pool::ReadFilePlan(
       uint64_t most = arc_ ? arc_->Target() / 8 : 0;
       Zfetch::Range ahead = zfetch_.Access(od->zpl->objset().CacheKey(obj), off, want, UINT64_MAX, most);
       std::vector<std::unique_ptr<ObjsetWriter::ReadPlan>> plans;
+      // Blocks back to back on disk are read together (vdev_queue_aggregate); a failed fill
+      // is not cached, and the demand read reports it.
       if (!ahead.empty() && od->zpl->objset().PlanPrefetch(obj, ahead.from, ahead.to, &plans).ok())
-        for (auto& p : plans)
-          fills.push_back([p = std::shared_ptr<ObjsetWriter::ReadPlan>(std::move(p))] {
-            (void)p->Complete();  // a failed fill is not cached; the demand read reports it
-          });
+        fills = ZfetchRunFills(std::move(plans), VdevRunRead([this](uint64_t v) { return Top(v); }));
     }
     if (attempt == 0) l.unlock();
     zfetch_.Issue(std::move(fills));

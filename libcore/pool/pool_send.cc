@@ -5,6 +5,7 @@
 #include "libcore/dmu/dmu_send_read.h"
 #include "libcore/dsl/dsl_write.h"
 #include "libcore/pool/pool.h"
+#include "libcore/pool/pool_run_read.h"
 #include "libcore/vdev/vdev_label.h"
 
 namespace uzfs {
@@ -85,23 +86,8 @@ void Pool::EndSend(const SendSource& src) {
 
 Status Pool::SendStream(const SendSource& src, const StreamSink& sink, uint64_t* bytes) {
   UZFS_ASSIGN(auto os, ObjSet::Open(this, src.bp));
-  // Runs of adjacent blocks are read at once from a top-level vdev that is one disk or file
-  // (the bytes of a run lie in a row there). Not a mirror's: a side a resilver has not
-  // reached would be read without knowing it; nor raidz, which lays out columns per block.
-  RangeRead range = [this](uint64_t vdev, uint64_t offset, MutByteSpan out) -> Status {
-    Vdev* top = Top(vdev);
-    if (!top || !top->is_leaf() || top->is_dax() || !top->available())
-      return Status::Error(ENOTSUP, "no run reads on this vdev");
-    // A run read that fails is not counted as the device's error: its blocks are then read
-    // one by one, and those reads count (vdev_queue's aggregate zio propagates its error to
-    // the zios it stood for, which are retried alone; vdev_stat_update counts theirs).
-    File* f = top->file();
-    if (!f) return Status::Error(ENXIO, "device unavailable");
-    if (int e = top->inject.Hit(false)) return Status::Error(e, "injected");
-    UZFS_TRY(f->ReadAt(offset + kVdevLabelStartSize, out));
-    top->io.Count(false, out.size());
-    return Status::Ok();
-  };
+  // Runs of adjacent blocks are read at once (pool_run_read.h).
+  RangeRead range = VdevRunRead([this](uint64_t vdev) { return Top(vdev); });
   return DmuSendBackup(this, range, *os, src.begin, src.from_txg, sink, bytes);
 }
 
