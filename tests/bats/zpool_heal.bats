@@ -100,7 +100,6 @@ zf_wait() {
   zf_wait tank "scrub completed"
   run "$ZF_ZPOOL" status tank
   [[ $output == *"scrub: scrub completed after "*" with 0 errors on "* ]]
-  [[ $output =~ "$V/d1"[[:space:]]+ONLINE[[:space:]]+0[[:space:]]+0[[:space:]]+2 ]]
   # zfs-fuse resilvers d0 after an offline that missed a file.
   "$ZF_ZPOOL" offline tank "$V/d0"
   head -c 1M /dev/urandom >"$Z$A/tank/z1"
@@ -109,6 +108,12 @@ zf_wait() {
   sums=$(cd "$Z$A/tank" && sha256sum f* z1)
   "$ZF_ZPOOL" export tank
   oracle_stop
+  # zfs-fuse's scrub rewrote the damaged blocks: both sides hold the same bytes there.
+  for i in 0 5; do
+    read -r off size <<<"${ext[$i]}"
+    cmp <(dd if="$V/d0" bs=512 skip=$(((0x$off + 4194304) / 512)) count=$((0x$size / 512)) 2>/dev/null) \
+        <(dd if="$V/d1" bs=512 skip=$(((0x$off + 4194304) / 512)) count=$((0x$size / 512)) 2>/dev/null)
+  done
   "$ZPOOL" import -d "$V" tank
   [ "$(cd "$A/tank" && sha256sum f* z1)" = "$sums" ]
   "$ZPOOL" scrub -w tank
@@ -143,8 +148,12 @@ zf_wait() {
   S=$BATS_TEST_TMPDIR/src
   mkdir -p "$S"
   for i in $(seq 16); do head -c 512K /dev/urandom >"$S/w$i"; done
-  for layout in "mirror d1 e0" "raidz1 d1 e1"; do
-    read -r kind old new <<<"$layout"
+  for kind in mirror raidz1; do
+    # Each layout's devices in a directory of their own, for zdb -e to find one pool.
+    V=$BATS_TEST_TMPDIR/$kind
+    old=d1 new=e0
+    mkdir -p "$V"
+    truncate -s 128M "$V/d0" "$V/d1" "$V/d2" "$V/e0"
     if [ "$kind" = mirror ]; then
       "$ZPOOL" create -m "$A/tank" tank mirror "$V/d0" "$V/d1"
     else
