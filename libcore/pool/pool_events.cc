@@ -19,6 +19,7 @@ uint64_t VdevStateOf(LeafState s) {
     case LeafState::kCantOpen: return 4;  // VDEV_STATE_CANT_OPEN
     case LeafState::kOffline: return 2;   // VDEV_STATE_OFFLINE
     case LeafState::kRemoved: return 3;   // VDEV_STATE_REMOVED
+    case LeafState::kDegraded: return 6;  // VDEV_STATE_DEGRADED
   }
   return 0;
 }
@@ -52,7 +53,9 @@ void Pool::PostVdevError(Vdev& leaf, const Vdev::ErrorReport& r) {
     spare_wanted_.store(true, std::memory_order_relaxed);
   // A leaf the errors faulted is FAULTED in the config from the next txg (the diagnosis
   // engine's vdev_fault, persistent): CloseTxgLocked takes the flag (no mu_ here).
-  if (r.after != r.before && r.after == LeafState::kFaulted) fault_config_.store(true, std::memory_order_relaxed);
+  // So is one they degraded (vdev_fault's back-off, vdev_degraded).
+  if (r.after != r.before && (r.after == LeafState::kFaulted || r.after == LeafState::kDegraded))
+    fault_config_.store(true, std::memory_order_relaxed);
   EventLog* log = events_.load(std::memory_order_acquire);
   if (!log) return;
   // zfs_ereport_start: the detector names the pool and the vdev; the payload describes the

@@ -132,12 +132,16 @@ Status Pool::FaultDevice(uint64_t guid) {
   if (!target) return Status::Error(ENODEV, "no such device in pool");
   ForLeaves(*target, [this](Vdev& leaf) {
     // vdev_fault: a fault that would make the top-level vdev unavailable (the leaf holds the
-    // only copy; not a log) backs off. zfs-fuse then marks the leaf DEGRADED
-    // (vdev_degraded), a state uzfs's leaves do not have: it stays as it was, and the pool
-    // goes on instead of being suspended. Decided before the leaf is touched: I/O runs
-    // beside this without mu_.
-    if (HoldsOnlyCopy(leaf)) return;
+    // only copy; not a log) backs off and marks the leaf DEGRADED (vdev_degraded) when it
+    // is readable; the pool goes on instead of being suspended. Decided before the leaf is
+    // touched: I/O runs beside this without mu_.
     const LeafState before = leaf.health.state();
+    if (HoldsOnlyCopy(leaf)) {
+      if (before != LeafState::kOnline) return;
+      leaf.health.Set(LeafState::kDegraded);
+      PostStateChange(events_.load(), *this, leaf, before, LeafState::kDegraded);
+      return;
+    }
     leaf.health.Set(LeafState::kFaulted);
     spare_wanted_.store(true, std::memory_order_relaxed);  // zed's retire agent looks
     PostStateChange(events_.load(), *this, leaf, before, LeafState::kFaulted);  // vdev_fault

@@ -289,7 +289,8 @@ Result<PropValue> Pool::GetPropLocked(const std::string& name) {
     size_t n = NumTops();
     for (size_t i = 0; i < n; i++) {
       std::function<void(const Vdev&)> walk = [&](const Vdev& v) {
-        if (!v.available()) degraded = true;
+        // vdev_propagate_state: a DEGRADED leaf (vdev_fault's back-off) degrades the pool too.
+        if (!v.available() || (v.is_leaf() && v.health.state() == LeafState::kDegraded)) degraded = true;
         for (auto& c : v.children) walk(*c);
       };
       walk(*Top(i));

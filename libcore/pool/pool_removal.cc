@@ -91,12 +91,12 @@ bool Pool::CheckDevices(bool uevent) {
       File* f = v.file();
       const LeafState st = v.health.state();
       if (st == LeafState::kOffline) return;
-      if (st == LeafState::kOnline) {
+      if (st == LeafState::kOnline || st == LeafState::kDegraded) {  // alive: is it still there?
         watch_tried_.erase(v.guid);
         if (!f || f->Present().ok()) return;
         // spa_async_remove: REMOVED, counters zeroed, the device let go.
         const LeafState before = v.health.Remove();
-        if (before != LeafState::kOnline) return;
+        if (before != LeafState::kOnline && before != LeafState::kDegraded) return;
         v.ReleaseDevice();
         PostRemoved(log, *this, v);
         PostStateChange(log, *this, v, before, LeafState::kRemoved);

@@ -259,7 +259,7 @@ Status Pool::ClearErrors(uint64_t guid) {
   // Any vdev of the tree (0: the root, the whole pool).
   Vdev* target = guid == 0 ? vroot_ : LookupVdevLocked(guid);
   if (!target) return Status::Error(ENODEV, "no such device in pool");
-  bool reopened = false;
+  bool reopened = false, undegraded = false;
   std::function<void(Vdev&)> clear = [&](Vdev& v) {
     if (!v.is_leaf()) {
       for (auto& c : v.children) clear(*c);
@@ -268,6 +268,14 @@ Status Pool::ClearErrors(uint64_t guid) {
     const LeafState before = v.health.state();
     const bool was_dead = v.health.dead();
     v.health.Clear();
+    if (before == LeafState::kDegraded) {
+      // vdev_clear drops vdev_degraded (the device works: no reopen needed) and dirties the
+      // config, so the labels stop saying "degraded".
+      undegraded = true;
+      PostStateChange(events_.load(), *this, v, before, v.health.state());
+      PostEvent("vdev_clear", &v);
+      return;
+    }
     if (!was_dead || v.health.state() == LeafState::kOffline) return;
     if (!ReopenLeafLocked(v)) {
       v.health.Set(LeafState::kCantOpen);
@@ -278,7 +286,7 @@ Status Pool::ClearErrors(uint64_t guid) {
     PostEvent("vdev_clear", &v);  // vdev_clear's ESC_ZFS_VDEV_CLEAR, for a device reopened
   };
   clear(*target);
-  if (!reopened || readonly_ || !failed_.ok()) return Status::Ok();
+  if ((!reopened && !undegraded) || readonly_ || !failed_.ok()) return Status::Ok();
   // The labels (config and uberblocks) the device missed while it was dead; the blocks,
   // by a resilver of its DTL (vdev_clear's SPA_ASYNC_RESILVER).
   config_dirty_ = true;

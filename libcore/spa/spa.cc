@@ -37,10 +37,11 @@ bool Usable(Labeled& l) {
   return l.cfg != nullptr;
 }
 
-// vdev_alloc outside SPA_LOAD_OPEN: a leaf's persisted fault is not read, so it comes up to
-// be opened and probed like any other (SpaOpenOptions::from_cache).
+// vdev_alloc outside SPA_LOAD_OPEN: a leaf's persisted fault (faulted or degraded) is not
+// read, so it comes up to be opened and probed like any other (SpaOpenOptions::from_cache).
 void TryFaultedAgain(Vdev& v) {
-  if (v.is_leaf() && v.health.state() == LeafState::kFaulted) v.health.Set(LeafState::kOnline);
+  const LeafState s = v.health.state();
+  if (v.is_leaf() && (s == LeafState::kFaulted || s == LeafState::kDegraded)) v.health.Set(LeafState::kOnline);
   for (auto& c : v.children) TryFaultedAgain(*c);
 }
 
@@ -144,11 +145,12 @@ NvList VdevStatusTree(const Vdev& v) {
     const std::string* cs = kids.back().GetString("state");
     all &= c->available() && cs && *cs == "ONLINE";
   }
-  // A leaf's fault (vdev_health.h): FAULTED "too many errors" (VDEV_AUX_ERR_EXCEEDED),
-  // UNAVAIL "cannot open" (VDEV_AUX_OPEN_FAILED) or REMOVED, as print_status_config names them.
+  // A leaf's fault (vdev_health.h): FAULTED or DEGRADED "too many errors"
+  // (VDEV_AUX_ERR_EXCEEDED), UNAVAIL "cannot open" (VDEV_AUX_OPEN_FAILED) or REMOVED, as
+  // print_status_config names them.
   const LeafState ls = v.is_leaf() ? v.health.state() : LeafState::kOnline;
-  if (ls == LeafState::kFaulted) {
-    nv.AddString("state", "FAULTED");
+  if (ls == LeafState::kFaulted || ls == LeafState::kDegraded) {
+    nv.AddString("state", ls == LeafState::kFaulted ? "FAULTED" : "DEGRADED");
     nv.AddString("aux", "too many errors");
   } else if (ls == LeafState::kOffline) {
     nv.AddString("state", "OFFLINE");

@@ -59,6 +59,8 @@ NvList VdevConfig(const Vdev& v, bool top) {
   // ZPOOL_CONFIG_FAULTED: vdev_fault's state is persistent (vdev_faulted), so a leaf faulted
   // before a crash or an export is still FAULTED after the import, until zpool clear.
   if (v.is_leaf() && v.health.state() == LeafState::kFaulted) nv.AddUint64("faulted", 1);
+  // ZPOOL_CONFIG_DEGRADED likewise (vdev_degraded): vdev_fault's back-off on an only copy.
+  if (v.is_leaf() && v.health.state() == LeafState::kDegraded) nv.AddUint64("degraded", 1);
   if (!v.is_leaf()) {
     std::vector<NvList> kids;
     for (const auto& c : v.children) kids.push_back(VdevConfig(*c, false));

@@ -134,9 +134,9 @@ class LeafVdev : public Vdev {
     // A leaf being resilvered holds stale blocks by design: not errors (v23 does not even read
     // them, vdev_mirror_child_select skipping children whose DTL has the block's txg).
     if (k == VdevErrKind::kChecksum && resilvering.load(std::memory_order_relaxed)) return;
-    // A dead leaf counts nothing and reports nothing (vdev_stat_update).
+    // A dead leaf counts nothing and reports nothing (vdev_stat_update); a DEGRADED one does.
     const LeafState before = health.state();
-    if (before != LeafState::kOnline) return;
+    if (health.dead()) return;
     LeafState after;
     std::function<bool()> may = nullptr;
     if (may_fault) may = [this] { return may_fault(*this); };
@@ -639,8 +639,10 @@ Result<std::unique_ptr<Vdev>> Build(const NvList& nv, const LeafOpener& open, ui
   // vdev_load: a leaf taken offline for good (zpool offline without -t) stays offline; its
   // DTL's contents are read by the pool (the object is in the MOS).
   if (v->is_leaf() && nv.GetUint64("offline").value_or(0)) v->health.Set(LeafState::kOffline);
-  // vdev_open: a leaf faulted (vdev_faulted) and not offline comes up FAULTED.
+  // vdev_open: a leaf faulted (vdev_faulted) and not offline comes up FAULTED, one degraded
+  // (vdev_degraded) DEGRADED; faulted takes precedence (vdev_fault clears vdev_degraded).
   else if (v->is_leaf() && nv.GetUint64("faulted").value_or(0)) v->health.Set(LeafState::kFaulted);
+  else if (v->is_leaf() && nv.GetUint64("degraded").value_or(0)) v->health.Set(LeafState::kDegraded);
   v->dtl_object = nv.GetUint64("DTL").value_or(0);
   // A leaf with a DTL may hold stale blocks: read last, its checksum errors not counted,
   // until the pool has read the DTL (Pool::LoadDtlsLocked says whether it is empty).
@@ -679,7 +681,9 @@ ProbeResult ProbeLeaf(Vdev& leaf, Env* env) {
     auto size = f->Size();
     if (!size.ok() || *size < 4 * kVdevLabelSize) ok = false;
     // vdev_probe: the pad area (8K at 8K into a label, vl_pad2) of each label but the
-    // first, read and written back as it was; then a flush.
+    // first, read and written back as it was; then a flush. A zinject -L pad2 handler
+    // fails those I/Os (zio_handle_label_injection in zio_vdev_io_done), so the probe.
+    if (leaf.inject.LabelHit(kLabelPad2)) ok = false;
     constexpr uint64_t kPadOffset = 8 * 1024, kPadSize = 8 * 1024;
     const uint64_t psize = ok ? P2Align(*size, kVdevLabelSize) : 0;
     for (int l = 1; ok && l < kVdevLabels; l++) {

@@ -24,8 +24,12 @@ LeafState LeafHealth::OnError(VdevErrKind k, const std::function<ProbeResult()>&
   }
   // Checksum errors never fault a leaf: the device answers, and the data it returned is
   // repaired from the other copies (OpenZFS's diagnosis engine only degrades a vdev for them).
-  if (read_errors() + write_errors() >= kFaultAfter && (!may_fault || may_fault()))
-    Set(LeafState::kFaulted);
+  // vdev_fault: a fault that would leave the top-level vdev without its only copy backs off
+  // to DEGRADED (the probe above found the device readable, as vdev_fault's reopen checks).
+  if (read_errors() + write_errors() >= kFaultAfter) {
+    if (!may_fault || may_fault()) Set(LeafState::kFaulted);
+    else if (state() == LeafState::kOnline) Set(LeafState::kDegraded);
+  }
   return state();
 }
 

@@ -13,17 +13,20 @@
 //   was a block device (vdev_disk's media check: vdev_remove_wanted, spa_async_remove);
 // - kFaultAfter I/O errors (read and write) since the last clear fault the leaf whatever the
 //   probe says (the diagnosis engine's SERD of ten I/O errors), unless the leaf holds its
-//   top-level vdev's only copy: vdev_fault then backs off (v23 marks it DEGRADED, a state
-//   these leaves do not have: it stays ONLINE, its errors counted); checksum errors are
-//   counted but fault nothing (the device answers; the data is repaired from the other
-//   copies);
-// - Clear (zpool clear) zeroes the counters and makes the leaf ONLINE; the caller reopens
-//   the device and sets what the reopen found.
+//   top-level vdev's only copy: vdev_fault then backs off and marks the leaf DEGRADED, "too
+//   many errors" (VDEV_STATE_DEGRADED, VDEV_AUX_ERR_EXCEEDED), which is no dead state: its
+//   I/O goes on and its errors are still counted, and a failed probe still faults it;
+//   checksum errors are counted but fault nothing (the device answers; the data is
+//   repaired from the other copies);
+// - Clear (zpool clear) zeroes the counters and makes the leaf ONLINE (DEGRADED included:
+//   vdev_clear drops vdev_degraded); the caller reopens the device and sets what the reopen
+//   found.
 // A dead leaf takes no I/O: reads and writes fail with ENXIO without touching the device,
 // its labels are not written, allocations skip its top-level vdev.
 //
-// FAULTED is persisted in the config (ZPOOL_CONFIG_FAULTED, vdev_faulted): zfsd's reopen from
-// its cache file keeps it, an explicit import tries the device again (SpaOpenOptions::
+// FAULTED and DEGRADED are persisted in the config (ZPOOL_CONFIG_FAULTED and _DEGRADED,
+// vdev_faulted and vdev_degraded): zfsd's reopen from its cache file keeps them, an explicit
+// import drops them (v23's vdev_alloc reads them only in SPA_LOAD_OPEN; SpaOpenOptions::
 // from_cache). The other dead states live in memory only: an import opens those afresh.
 //
 // Thread safety: every method may be called from any thread; probes are serialized (one at
@@ -45,6 +48,7 @@ enum class LeafState : int {
   kCantOpen = 2,  // UNAVAIL, "cannot open"
   kOffline = 3,   // OFFLINE: zpool offline (vdev_offline); only zpool online returns it
   kRemoved = 4,   // REMOVED: its block device went away (spa_async_remove, VDEV_AUX_NONE)
+  kDegraded = 5,  // DEGRADED, "too many errors": vdev_fault's back-off; not dead, I/O goes on
 };
 
 // What a probe of a leaf's device found.
@@ -60,15 +64,20 @@ class LeafHealth {
   static constexpr uint64_t kFaultAfter = 10;
 
   LeafState state() const { return static_cast<LeafState>(state_.load(std::memory_order_acquire)); }
-  bool dead() const { return state() != LeafState::kOnline; }
+  // No I/O reaches a dead leaf; a DEGRADED one is only a warning (vdev_degrade: "the vdev
+  // continues to operate as normal as far as I/O is concerned").
+  bool dead() const {
+    const LeafState s = state();
+    return s != LeafState::kOnline && s != LeafState::kDegraded;
+  }
   uint64_t read_errors() const { return read_.load(std::memory_order_relaxed); }
   uint64_t write_errors() const { return write_.load(std::memory_order_relaxed); }
   uint64_t checksum_errors() const { return cksum_.load(std::memory_order_relaxed); }
 
   // An I/O error of kind k (see the rules above). probe may be empty: the error is counted
   // and only kFaultAfter errors fault the leaf. may_fault (may be empty: yes) says whether
-  // kFaultAfter errors may fault it (false: the leaf holds the only copy). Returns the state
-  // after it.
+  // kFaultAfter errors may fault it (false: the leaf holds the only copy, and an ONLINE leaf
+  // becomes DEGRADED instead). Returns the state after it.
   LeafState OnError(VdevErrKind k, const std::function<ProbeResult()>& probe,
                     const std::function<bool()>& may_fault = nullptr);
 

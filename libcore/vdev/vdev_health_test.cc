@@ -37,21 +37,46 @@ TEST(LeafHealth, TenthErrorFaultsAndDeadCountsNothing) {
   EXPECT_EQ(h.write_errors(), 0u);
 }
 
-TEST(LeafHealth, TheOnlyCopyIsNotFaultedByCountsButIsByItsProbe) {
-  // vdev_fault's back-off: the count of errors does not fault a leaf holding the only copy.
+TEST(LeafHealth, TheOnlyCopyIsDegradedByCountsButFaultedByItsProbe) {
+  // vdev_fault's back-off: the count of errors does not fault a leaf holding the only copy;
+  // it marks it DEGRADED, which is no dead state: its errors are still counted.
   LeafHealth h;
   int asked = 0;
   auto no = [&asked] { asked++; return false; };
-  for (uint64_t i = 0; i < 2 * LeafHealth::kFaultAfter; i++)
+  for (uint64_t i = 1; i < LeafHealth::kFaultAfter; i++)
     EXPECT_EQ(h.OnError(VdevErrKind::kRead, nullptr, no), LeafState::kOnline) << i;
+  for (uint64_t i = 0; i <= LeafHealth::kFaultAfter; i++)
+    EXPECT_EQ(h.OnError(VdevErrKind::kRead, nullptr, no), LeafState::kDegraded) << i;
+  EXPECT_FALSE(h.dead());
   EXPECT_EQ(h.read_errors(), 2 * LeafHealth::kFaultAfter);
   EXPECT_EQ(asked, static_cast<int>(LeafHealth::kFaultAfter + 1));
   // Once another copy exists again, the next error faults it.
   EXPECT_EQ(h.OnError(VdevErrKind::kRead, nullptr, [] { return true; }), LeafState::kFaulted);
-  // A probe that fails is not the diagnosis engine's: the leaf does not answer.
-  LeafHealth p;
+  EXPECT_TRUE(h.dead());
+  // A probe that fails is not the diagnosis engine's: the leaf does not answer, DEGRADED or not.
+  LeafHealth p, d;
   EXPECT_EQ(p.OnError(VdevErrKind::kRead, [] { return ProbeResult::kFailed; }, no),
             LeafState::kFaulted);
+  d.Set(LeafState::kDegraded);
+  EXPECT_EQ(d.OnError(VdevErrKind::kWrite, [] { return ProbeResult::kFailed; }, no),
+            LeafState::kFaulted);
+}
+
+// vdev_clear drops vdev_degraded: counters zeroed, ONLINE; a removed device ends it too.
+TEST(LeafHealth, ClearMakesADegradedLeafOnline) {
+  LeafHealth h, r;
+  auto no = [] { return false; };
+  for (uint64_t i = 0; i < LeafHealth::kFaultAfter; i++) (void)h.OnError(VdevErrKind::kWrite, nullptr, no);
+  ASSERT_EQ(h.state(), LeafState::kDegraded);
+  EXPECT_EQ(h.OnError(VdevErrKind::kChecksum, nullptr, no), LeafState::kDegraded);
+  EXPECT_EQ(h.checksum_errors(), 1u);
+  h.Clear();
+  EXPECT_EQ(h.state(), LeafState::kOnline);
+  EXPECT_EQ(h.write_errors() + h.checksum_errors(), 0u);
+  EXPECT_EQ(h.OnError(VdevErrKind::kWrite, nullptr, no), LeafState::kOnline);  // counting anew
+  r.Set(LeafState::kDegraded);
+  EXPECT_EQ(r.Remove(), LeafState::kDegraded);
+  EXPECT_EQ(r.state(), LeafState::kRemoved);
 }
 
 TEST(LeafHealth, ChecksumErrorsAreCountedButFaultNothing) {

@@ -278,24 +278,28 @@ Run 'zinject -h' for usage information." ]
   oracle_stop
 }
 
-@test "faults: zinject -A fault of a single-disk pool's only disk backs off (vdev_fault): the pool runs on, exports and imports again, here and in zfs-fuse" {
+@test "faults: zinject -A fault of a single-disk pool's only disk backs off to DEGRADED (vdev_fault): persisted for zfsd's reopen, dropped by an import here and in zfs-fuse" {
   "$ZPOOL" create -m "$BATS_TEST_TMPDIR/alt/tank" tank "$V/d0"
   head -c 1M /dev/urandom >"$BATS_TEST_TMPDIR/alt/tank/f"
   "$ZPOOL" sync tank
   sum=$(sha256sum <"$BATS_TEST_TMPDIR/alt/tank/f")
   run "$ZINJECT" -d "$V/d0" -A fault tank
   [ "$status" -eq 0 ]
-  # The only copy of the data: no FAULTED leaf, no suspended pool (zfs-fuse marks the leaf
-  # DEGRADED, a leaf state uzfs does not have).
-  [ "$(row tank "$V/d0")" = "$V/d0 ONLINE 0 0 0" ]
-  [[ $("$ZPOOL" status tank) == *"state: ONLINE"* ]]
+  # The only copy of the data: DEGRADED, not FAULTED, and the pool is not suspended.
+  [ "$(row tank "$V/d0")" = "$V/d0 DEGRADED 0 0 0 too many errors" ]
+  [[ $("$ZPOOL" status tank) == *"state: DEGRADED"* ]]
+  # ZPOOL_CONFIG_DEGRADED in the labels, as zfs-fuse's zdb reads them (it needs its daemon).
+  oracle_start
+  "$ZF_ZDB" -l "$V/d0" | grep -q "degraded: 1"
+  oracle_stop
   echo more >"$BATS_TEST_TMPDIR/alt/tank/g"
+  "$ZPOOL" sync tank
+  # zfsd's reopen from its cache (SPA_LOAD_OPEN) keeps it.
+  zfsd_kill
+  zfsd_start
+  [ "$(row tank "$V/d0")" = "$V/d0 DEGRADED 0 0 0 too many errors" ]
   "$ZPOOL" export tank
-  "$ZPOOL" import -d "$V" tank
-  [ "$(row tank "$V/d0")" = "$V/d0 ONLINE 0 0 0" ]
-  [ "$(sha256sum <"$BATS_TEST_TMPDIR/alt/tank/f")" = "$sum" ]
-  [ "$(cat "$BATS_TEST_TMPDIR/alt/tank/g")" = more ]
-  "$ZPOOL" export tank
+  # An import does not (vdev_alloc reads vdev_degraded only in SPA_LOAD_OPEN).
   oracle_start
   "$ZF_ZPOOL" import -d "$V" -R "$BATS_TEST_TMPDIR/zf" tank
   run "$ZF_ZPOOL" status tank
@@ -304,6 +308,10 @@ Run 'zinject -h' for usage information." ]
   "$ZF_ZPOOL" export tank
   oracle_zdb_clean "$V" tank
   oracle_stop
+  "$ZPOOL" import -d "$V" tank
+  [ "$(row tank "$V/d0")" = "$V/d0 ONLINE 0 0 0" ]
+  [ "$(sha256sum <"$BATS_TEST_TMPDIR/alt/tank/f")" = "$sum" ]
+  [ "$(cat "$BATS_TEST_TMPDIR/alt/tank/g")" = more ]
 }
 
 # l0_extents POOL/FS OBJ: "offset size" (hex) of each level-0 block of object OBJ (our zdb).
@@ -311,7 +319,7 @@ l0_extents() {
   "$ZDB" -e -p "$V" -ddddd "$1" "$2" | awk '$2 == "L0" { split($3, d, ":"); print d[2], d[3] }'
 }
 
-@test "faults: read errors of a single-disk pool's only disk are counted past ten but fault it not (vdev_fault's back-off); cleared, the data reads again" {
+@test "faults: read errors of a single-disk pool's only disk are counted past ten and make it DEGRADED, not FAULTED (vdev_fault's back-off); it still takes writes; cleared, ONLINE and the data reads again" {
   A=$BATS_TEST_TMPDIR/alt
   "$ZPOOL" create -m "$A/tank" tank "$V/d0"
   head -c 2M /dev/urandom >"$A/tank/f"
@@ -324,20 +332,43 @@ l0_extents() {
     run cat "$A/tank/f"
     [ "$status" -ne 0 ]
   done
-  read -r _ st r w c _ < <(row tank "$V/d0")
-  [ "$st" = ONLINE ]
+  read -r _ st r w c aux < <(row tank "$V/d0")
+  [ "$st" = DEGRADED ]
+  [ "$aux" = "too many errors" ]
   [ "$r" -ge 10 ]
   [ "$w" -eq 0 ]
   [ "$c" -eq 0 ]
-  [[ $("$ZPOOL" status tank) != *"suspended"* ]]
+  run "$ZPOOL" status tank
+  [[ $output != *"suspended"* ]]
+  [[ $output == *"state: DEGRADED"* ]]
+  # The failed reads are permanent errors of the file: check_status puts those first.
+  [[ $output == *"status: One or more devices has experienced an error resulting in data"* ]]
+  # The pool's line and the leaf's: DEGRADED, the leaf being the top-level vdev too.
+  [ "$(row tank tank | cut -d' ' -f2)" = DEGRADED ]
+  # The state change was posted (zfs_post_state_change: vdev_state 6, from 7).
+  "$ZPOOL" events -v tank | awk '$1 == "vdev_state" && $2 == "="' | grep -qF '"DEGRADED" (0x6)'
+  # Reads and writes still go to it (a DEGRADED leaf is no dead one), once the device
+  # stops failing them: the handler goes, the state stays.
   "$ZINJECT" -c all >/dev/null
+  before=$("$ZPOOL" iostat -Hpv tank | awk -v d="$V/d0" '$1 == d { print $5 }')
+  head -c 512K /dev/urandom >"$A/tank/w"
+  "$ZPOOL" sync tank
+  after=$("$ZPOOL" iostat -Hpv tank | awk -v d="$V/d0" '$1 == d { print $5 }')
+  [ "$after" -gt "$before" ]
   [ "$(sha256sum <"$A/tank/f")" = "$sum" ]
+  [ "$(row tank "$V/d0" | cut -d' ' -f2)" = DEGRADED ]
   echo more >"$A/tank/g"
   "$ZPOOL" sync tank
+  oracle_start
+  "$ZF_ZDB" -l "$V/d0" | grep -q "degraded: 1"
+  # zpool online does not clear it (vdev_online leaves vdev_degraded alone); zpool clear does.
+  "$ZPOOL" online tank "$V/d0"
+  [ "$(row tank "$V/d0" | cut -d' ' -f2)" = DEGRADED ]
   "$ZPOOL" clear tank
   [ "$(row tank "$V/d0")" = "$V/d0 ONLINE 0 0 0" ]
+  [[ $("$ZPOOL" status tank) == *"state: ONLINE"* ]]
+  [ -z "$("$ZF_ZDB" -l "$V/d0" | grep "degraded: 1")" ]
   "$ZPOOL" export tank
-  oracle_start
   oracle_zdb_clean "$V" tank
   oracle_stop
 }
@@ -568,7 +599,7 @@ l0_extents() {
   oracle_stop
 }
 
-@test "zinject -L: label faults fail the I/O of one region of a device's four labels (EIO): uber its uberblock writes, nvlist also every read of its config, so a reopen cannot validate it; pad1/pad2 no I/O of a running pool; bad input in zinject's words" {
+@test "zinject -L: label faults fail the I/O of one region of a device's four labels (EIO): uber its uberblock writes, nvlist also every read of its config, so a reopen cannot validate it, pad2 the probe after an I/O error, pad1 nothing; bad input in zinject's words" {
   "$ZPOOL" create -m "$BATS_TEST_TMPDIR/tank" tank mirror "$V/d0" "$V/d1"
   head -c 1M /dev/urandom >"$BATS_TEST_TMPDIR/tank/f"
   "$ZPOOL" sync tank
@@ -612,7 +643,7 @@ use 'zpool replace' to replace devices that are no longer present" "$ZPOOL" onli
   echo more >"$BATS_TEST_TMPDIR/tank/h"
   "$ZPOOL" sync tank
   [ "$(sha256sum <"$BATS_TEST_TMPDIR/tank/f")" = "$sum" ]
-  # pad1 and pad2: written only when a device is labelled anew, read by nothing.
+  # pad1: read and written by nothing (vdev_label_init skips it).
   "$ZINJECT" -c all >/dev/null
   "$ZPOOL" clear tank
   resilvered tank
@@ -625,7 +656,17 @@ use 'zpool replace' to replace devices that are no longer present" "$ZPOOL" onli
   "$ZPOOL" online tank "$V/d0"
   resilvered tank
   [ "$(row tank "$V/d0")" = "$V/d0 ONLINE 0 0 0" ]
+  # pad2: vdev_probe reads it (and writes it back) after an I/O error. With it failing, the
+  # probe that follows d0's first write error fails and faults d0 at once (WRITE 1); without
+  # it, d0 would answer and stay ONLINE until ten errors.
+  "$ZINJECT" -q -d "$V/d0" -e io -T write tank >/dev/null
+  echo x >"$BATS_TEST_TMPDIR/tank/q"
+  "$ZPOOL" sync tank
+  [ "$(row tank "$V/d0")" = "$V/d0 FAULTED 0 1 0 too many errors" ]
   "$ZINJECT" -c all >/dev/null
+  "$ZPOOL" clear tank
+  resilvered tank
+  [ "$(row tank "$V/d0")" = "$V/d0 ONLINE 0 0 0" ]
   # d0 holds every block again: alone (d1 out) after a fresh import, it serves the file.
   "$ZPOOL" offline tank "$V/d1"
   "$ZPOOL" export tank
