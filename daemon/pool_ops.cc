@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cctype>
+#include <functional>
 #include <climits>
 #include <cstdlib>
 #include <set>
@@ -407,6 +408,24 @@ Status PoolOps::VdevState(const NvList& args, NvList* result) {
   }, /*changes_config=*/true);
   if (!s.ok()) return s;
   result->AddUint64("faulted", faulted ? 1 : 0);
+  if (faulted) {
+    // The leaf's state after it (zpool_vdev_online's newstate): FAULTED or another.
+    (void)t_->With(Str(args, "name"), [&](Pool& p) -> Status {
+      std::function<const NvList*(const NvList&)> find = [&](const NvList& v) -> const NvList* {
+        if (v.GetUint64("guid").value_or(0) == guid) return &v;
+        if (const auto* kids = v.GetNvListArray("children"))
+          for (const NvList& c : *kids)
+            if (const NvList* f = find(c)) return f;
+        return nullptr;
+      };
+      NvList cfg = p.StatusConfig();
+      const NvList* tree = cfg.GetNvList("vdev_tree");
+      const NvList* leaf = tree ? find(*tree) : nullptr;
+      const std::string* st = leaf ? leaf->GetString("state") : nullptr;
+      if (st) result->AddString("state", *st);
+      return Status::Ok();
+    });
+  }
   t_->KickScan();
   return Status::Ok();
 }

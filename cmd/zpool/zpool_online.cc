@@ -64,9 +64,12 @@ int RunState(const Cmd& self, int argc, char** argv, bool online) {
     }
     auto r = lzc::PoolVdevState(pool, guid, verb, temporary, CommandLine(argc, argv), expand);
     if (r.ok()) {
-      if (online && r->GetUint64("faulted").value_or(0))
+      if (online && r->GetUint64("faulted").value_or(0)) {
+        const std::string* st = r->GetString("state");
         std::cout << "warning: device '" << args[i] << "' onlined, but remains in faulted state\n"
-                  << "use 'zpool replace' to replace devices that are no longer present\n";
+                  << (st && *st == "FAULTED" ? "use 'zpool clear' to restore a faulted device\n"
+                                             : "use 'zpool replace' to replace devices that are no longer present\n");
+      }
       continue;
     }
     const Status& s = r.status();

@@ -97,7 +97,11 @@ Status Pool::OnlineVdev(uint64_t guid, bool expand, bool* still_faulted) {
   *still_faulted = false;
   v->offline_temporary = false;
   const LeafState before = v->health.state();
-  if (v->health.dead()) {
+  if (before == LeafState::kFaulted) {
+    // vdev_open bails out on vdev_faulted: a leaf faulted by its errors stays FAULTED
+    // through zpool online ("use 'zpool clear' to restore a faulted device").
+    *still_faulted = true;
+  } else if (v->health.dead()) {
     if (ReopenLeafLocked(*v)) {
       v->health.Clear();
       v->health.Set(LeafState::kOnline);

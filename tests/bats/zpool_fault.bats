@@ -664,6 +664,10 @@ use 'zpool replace' to replace devices that are no longer present" "$ZPOOL" onli
   "$ZPOOL" sync tank
   [ "$(row tank "$V/d0")" = "$V/d0 FAULTED 0 1 0 too many errors" ]
   "$ZINJECT" -c all >/dev/null
+  # zpool online keeps a device its errors faulted (vdev_open bails on vdev_faulted).
+  expect 0 "warning: device '$V/d0' onlined, but remains in faulted state
+use 'zpool clear' to restore a faulted device" "$ZPOOL" online tank "$V/d0"
+  [ "$(row tank "$V/d0")" = "$V/d0 FAULTED 0 1 0 too many errors" ]
   "$ZPOOL" clear tank
   resilvered tank
   [ "$(row tank "$V/d0")" = "$V/d0 ONLINE 0 0 0" ]
