@@ -1,23 +1,48 @@
 // The file service's per-session records (daemon/file_service.h), shared by its files:
-// file_service.cc (files, ARC mappings and their faults) and file_dax.cc (mappings of DAX
-// files). Guarded as file_service.h says (map_mu_, ra_mu_).
+// file_service.cc (files and ARC mappings), file_fault.cc (their faults and read-ahead) and
+// file_dax.cc (mappings of DAX files). Guarded as file_service.h says (map_mu_, ra_mu_).
 #pragma once
 
+#include <linux/userfaultfd.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cstdint>
+#include <cstring>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "daemon/file_service.h"
 
 namespace uzfs {
+
+// The ARC's page: the unit of every mapping, fault and protection.
+inline constexpr uint64_t kPage = kArcPageSize;
+
+// What PreSync compares to find stores into a pinned unit.
+inline size_t UnitHash(const Bytes& b) {
+  return std::hash<std::string_view>()(std::string_view(reinterpret_cast<const char*>(b.data()), b.size()));
+}
+
+// Write-protects [addr, addr + len) of a userfaultfd's range (protect), or lifts it.
+inline Status UffdWriteProtect(int uffd, uint64_t addr, uint64_t len, bool protect) {
+  struct uffdio_writeprotect wp = {};
+  wp.range.start = addr;
+  wp.range.len = len;
+  wp.mode = protect ? UFFDIO_WRITEPROTECT_MODE_WP : 0;
+  if (::ioctl(uffd, UFFDIO_WRITEPROTECT, &wp) != 0)
+    return Status::Error(errno, std::string("UFFDIO_WRITEPROTECT: ") + std::strerror(errno));
+  return Status::Ok();
+}
 
 struct FileService::Client {
   uint64_t session = 0;
