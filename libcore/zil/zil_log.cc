@@ -7,14 +7,6 @@
 
 namespace uzfs {
 
-namespace {
-// Commits in flight at once. Measured on a virtio disk (a file vdev on ext4, 8 threads of
-// 4K write+fsync): its flushes do not overlap, so a second commit written while the first
-// is in flight cost a flush of its own for fewer records: 2 in flight ran 25-35% slower
-// than 1, 8 ran 65-70% slower. Gathering the callers into one commit is what pays there.
-constexpr size_t kMaxInflight = 1;
-}  // namespace
-
 void ZilWriter::Assign(Itx itx) {
   std::lock_guard<std::mutex> l(mu_);
   itx_seq_++;
@@ -48,11 +40,14 @@ uint64_t ZilWriter::BeginCommit(uint64_t upto) {
       return 0;
     }
     // zil_commit_waiter: records an issued commit took are waited for, not written again.
-    if (!issuing_ && issued_ < upto && inflight_.size() < kMaxInflight) break;
+    // One commit at a time: on a disk whose flushes do not overlap (a virtio disk, a file
+    // vdev on ext4; 8 threads of 4K write+fsync), a second commit written while the first
+    // is in flight costs a flush of its own for fewer records: 2 in flight ran 25-35%
+    // slower than 1, 8 ran 65-70% slower. Gathering the callers into one commit pays there.
+    if (!writing_ && issued_ < upto) break;
     cv_.wait(l);
   }
-  issuing_ = true;
-  inflight_.push_back(Ticket{++next_ticket_});
+  writing_ = issuing_ = true;
   // zil_commit_waiter's timeout: the callers the last commit answered are on their way
   // back (a write, then fsync again); waiting for them briefly makes one block of two.
   const int want = std::ranges::max(recent_callers_);
@@ -60,60 +55,38 @@ uint64_t ZilWriter::BeginCommit(uint64_t upto) {
   if (callers_ < want && wait.count() > 0)
     cv_.wait_for(l, wait, [&] { return callers_ >= want; });
   recent_callers_[recent_next_++ % recent_callers_.size()] = callers_;
-  return next_ticket_;
+  return ++next_ticket_;
 }
 
 void ZilWriter::Issued(uint64_t covered) {
   std::lock_guard<std::mutex> l(mu_);
   if (!issuing_) return;
-  for (Ticket& t : inflight_)
-    if (t.id == next_ticket_) t.covered = covered;
   issued_ = std::max(issued_, covered);
   issued_at_ = std::chrono::steady_clock::now();
   issuing_ = false;
-  // The next caller may pack only if another commit may be in flight (never with one).
-  if (inflight_.size() < kMaxInflight) cv_.notify_all();
 }
 
 bool ZilWriter::EndCommit(uint64_t ticket, uint64_t covered, bool ok) {
-  std::unique_lock<std::mutex> l(mu_);
-  for (Ticket& t : inflight_) {
-    if (t.id != ticket) continue;
-    if (issuing_ && t.id == next_ticket_) {  // never got to Issued: its turn ends here
-      issuing_ = false;
-      if (ok) issued_ = std::max(issued_, covered);
-    } else if (ok && t.id == next_ticket_) {
-      last_write_ = std::chrono::duration_cast<std::chrono::microseconds>(
-          std::chrono::steady_clock::now() - issued_at_);
-    }
-    t.covered = covered, t.done = true, t.ok = ok;
-  }
-  // Resolve in issue order: a block is reachable only through the ones before it.
-  while (!inflight_.empty() && inflight_.front().done) {
-    const Ticket t = inflight_.front();
-    inflight_.pop_front();
-    const bool good = t.ok && !broken_;
-    if (good) committed_ = std::max(committed_, t.covered);
-    else broken_ = true;
-    results_.emplace_back(t.id, good);
-    resolved_ = t.id;
-  }
-  if (broken_) {
-    // What the failed commits took is not durable: their waiters become writers again
-    // (the pool's failure answers them).
-    issued_ = committed_;
-    if (inflight_.empty()) broken_ = false;
-  }
-  cv_.notify_all();
-  cv_.wait(l, [&] { return resolved_ >= ticket; });
+  std::lock_guard<std::mutex> l(mu_);
   callers_--;
-  for (auto it = results_.begin(); it != results_.end(); ++it)
-    if (it->first == ticket) {
-      const bool good = it->second;
-      results_.erase(it);
-      return good;
-    }
-  return false;
+  if (!writing_ || ticket != next_ticket_) return false;  // not the commit in flight
+  if (issuing_) {  // never got to Issued: its turn ends here
+    issuing_ = false;
+    if (ok) issued_ = std::max(issued_, covered);
+  } else if (ok) {
+    last_write_ = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - issued_at_);
+  }
+  if (ok) {
+    committed_ = std::max(committed_, covered);
+  } else {
+    // What the failed commit took is not durable: its waiters become writers again (the
+    // pool's failure answers them).
+    issued_ = committed_;
+  }
+  writing_ = false;
+  cv_.notify_all();
+  return ok;
 }
 
 ZilWriter::Batch ZilWriter::TakeBatch(uint64_t synced) {

@@ -26,10 +26,9 @@
 // takes it. The pool calls Assign/Unlogged under its own lock (the ZPL's), so the order is
 // pool lock → mu_. Commits take tickets: one caller at a time takes records and packs them
 // (BeginCommit elects it, Issued ends its turn); a caller whose records a commit in flight
-// took waits for it. EndCommit resolves the tickets in the order they were issued
-// (zil_lwb_flush_vdevs_done's ordering), so with several commits in flight no caller would
-// be told a record is durable while a block before it in the chain may be lost; one is in
-// flight at a time (kMaxInflight in zil_log.cc says why).
+// took waits for it. One commit is in flight at a time (BeginCommit in zil_log.cc says
+// why): the next is elected once it ended, so no caller is ever told a record is durable
+// while a block before it in the chain may be lost (zil_lwb_flush_vdevs_done's ordering).
 #pragma once
 
 #include <array>
@@ -79,10 +78,8 @@ class ZilWriter : public ItxSink {
   // from the new tail while these are written.
   void Issued(uint64_t covered);
   // The ticket's commit ended (its blocks written and durable when ok; `covered` as given
-  // to Issued, or the records it made durable another way). Waits until every earlier
-  // ticket ended; true when this one and all of those were ok (its records are durable).
-  // After a failure the commits still in flight behind it report false, and callers
-  // waiting on them retry.
+  // to Issued, or the records it made durable another way); the next commit may start.
+  // Returns ok: its records are durable. After a failure, callers waiting on it retry.
   bool EndCommit(uint64_t ticket, uint64_t covered, bool ok);
 
   // What a commit writes: the records still needed (txg after `synced`), oldest first.
@@ -146,18 +143,11 @@ class ZilWriter : public ItxSink {
   std::vector<Itx> itxs_;           // assigned, not yet taken by a commit
   uint64_t itx_seq_ = 0;            // itxs assigned so far
   uint64_t unlogged_txg_ = 0;       // newest txg with a change no record describes
-  struct Ticket {
-    uint64_t id = 0, covered = 0;
-    bool done = false, ok = false;
-  };
-  bool issuing_ = false;            // a caller is packing (zl_writer)
+  bool writing_ = false;            // a commit is in flight (elected, not yet ended)
+  bool issuing_ = false;            // its caller is still packing (zl_writer)
   uint64_t issued_ = 0;             // itxs taken by issued commits (in flight or ended)
   uint64_t committed_ = 0;          // itxs known durable (by a commit or a txg's sync)
-  uint64_t next_ticket_ = 0;
-  std::deque<Ticket> inflight_;     // commits not yet resolved, in issue order
-  uint64_t resolved_ = 0;           // tickets resolved so far (they resolve in order)
-  std::deque<std::pair<uint64_t, bool>> results_;  // resolved tickets' outcomes, until read
-  bool broken_ = false;             // a commit failed: the ones in flight behind it fail too
+  uint64_t next_ticket_ = 0;        // the last ticket handed out (the one in flight)
   std::deque<Lwb> lwbs_;            // written blocks still needed, oldest first
   uint64_t live_bytes_ = 0;         // their allocated size
   BlkPtr tail_;                     // allocated, unwritten; the chain ends here (hole: none)
