@@ -41,6 +41,18 @@ map_bg() {
   wait_file "$T/ready"
 }
 
+# Maps file $1 writable whole in the background and holds it (pid in $mapper); the
+# mapping's address and size in $addr and $size (for stores through /proc/PID/mem).
+hold_bg() {
+  rm -f "$T/ready"
+  # python itself, not `client` (a function, so a subshell): $mapper is the process that maps.
+  python3 "$UZFS_ROOT/tests/lib/map_client.py" "$UZFS_BUILD/libzfs/libuzfs_file.so" \
+    dax-hold "$1" "$T/ready" "$T/go" &
+  mapper=$!
+  wait_file "$T/ready"
+  read -r addr size <"$T/ready"
+}
+
 # Lets the mapper go; its exit status in $st.
 map_go() {
   touch "$T/go"
@@ -207,12 +219,7 @@ fence_check() {
   F=$MNT/pm/f
   head -c $((4 << 20)) /dev/urandom >"$F"
   want=$(dax_sum "$F")
-  rm -f "$T/ready"
-  python3 "$UZFS_ROOT/tests/lib/map_client.py" "$UZFS_BUILD/libzfs/libuzfs_file.so" \
-    dax-hold "$F" "$T/ready" "$T/go" &
-  mapper=$!
-  wait_file "$T/ready"
-  read -r addr size <"$T/ready"
+  hold_bg "$F"
   [ "$size" = $((4 << 20)) ]
   kill -STOP "$mapper"
   "$ZFS" snapshot tank/pm@s  # the stopped client does not answer the pause: severed after 5 s
@@ -295,12 +302,7 @@ PY
   dax_pool
   F=$MNT/pm/f
   head -c $((4 << 20)) /dev/urandom >"$F"
-  rm -f "$T/ready"
-  python3 "$UZFS_ROOT/tests/lib/map_client.py" "$UZFS_BUILD/libzfs/libuzfs_file.so" \
-    dax-hold "$F" "$T/ready" "$T/go" &
-  mapper=$!
-  wait_file "$T/ready"
-  read -r addr size <"$T/ready"
+  hold_bg "$F"
   kill -STOP "$mapper"
   # The stopped client does not answer the cut: severed after 5 s, its extents fenced; the
   # first one stays the file's.

@@ -6,6 +6,7 @@
 
 load ../lib/pool_helpers
 load ../lib/oracle
+load ../lib/damage
 
 setup() {
   pool_vdevs_setup
@@ -14,27 +15,6 @@ setup() {
 
 teardown() {
   pool_suite_teardown
-}
-
-# extents POOL OBJ: "offset size" (hex) of each level-0 block of object OBJ of the pool's
-# root filesystem, from its first DVA, read by our zdb (the pool exported).
-extents() {
-  "$ZDB" -e -p "$V" -dddddd "$1" "$2" |
-    awk -v ds="$1" '/^Dataset / { on = ($2 == ds) } on && $2 == "L0" { split($3, d, ":"); print d[2], d[3] }'
-}
-
-# smash DEV OFF SIZE: garbage over SIZE bytes (hex) at allocatable offset OFF (hex) of DEV.
-smash() {
-  dd if=/dev/urandom of="$1" bs=512 seek=$(((0x$2 + 4194304) / 512)) count=$((0x$3 / 512)) conv=notrunc 2>/dev/null
-}
-
-# smash_raidz DEV NCHILD OFF: garbage over one sector of DEV's column of the raidz block at
-# DVA offset OFF (hex): its third row, which every column has (zpool_scrub.bats).
-smash_raidz() {
-  local ashift
-  ashift=$("$ZDB" -l "$1" | awk '$1 == "ashift:" { print $2; exit }')
-  local unit=$((1 << ashift)) row=$(((0x$3 >> ashift) / $2 + 2))
-  dd if=/dev/urandom of="$1" bs="$unit" seek=$((row + 4194304 / unit)) count=1 conv=notrunc 2>/dev/null
 }
 
 # zf_wait POOL WORDS: until zfs-fuse's zpool status says WORDS (30 s at most).
