@@ -246,39 +246,13 @@ Result<std::unique_ptr<Spa>> Spa::Assemble(std::vector<DeviceLabels> labels,
   spa->pool_guid_ = chosen;
   std::map<uint64_t, std::string> leaf_paths;  // leaf guid -> device path
   std::map<uint64_t, uint64_t> leaf_ashift;    // leaf guid -> its top-level vdev's ashift
-  std::map<uint64_t, const Labeled*> best_top;  // top-level id -> label with the newest tree
   const Labeled* newest = nullptr;
-  uint64_t children = 0;
   for (const auto& d : devs) {
     if (d.pool_guid != chosen) continue;
     leaf_paths.emplace(d.guid, d.labels.path);
-    const NvList* tree = d.cfg->GetNvList("vdev_tree");
-    leaf_ashift.emplace(d.guid, tree->GetUint64("ashift").value_or(9));
-    uint64_t id = tree->GetUint64("id").value_or(0);
-    if (id >= kMaxTopLevels) return Status::Error(ECORRUPT, "top-level vdev id out of range");
-    auto it = best_top.find(id);
-    if (it == best_top.end() || d.txg > it->second->txg) best_top[id] = &d;
+    leaf_ashift.emplace(d.guid, d.cfg->GetNvList("vdev_tree")->GetUint64("ashift").value_or(9));
     if (!newest || d.txg > newest->txg) newest = &d;
-    children = std::max(children, d.cfg->GetUint64("vdev_children").value_or(0));
-    children = std::max(children, id + 1);
   }
-  // libzfs_import's get_configs: the newest label knows the valid top-level ids
-  // (vdev_children) and the holes a log device's removal left (hole_array); a top-level
-  // vdev an older label still describes past them, or at a hole, was removed since.
-  std::set<uint64_t> holes;
-  if (auto vc = newest->cfg->GetUint64("vdev_children")) {
-    children = *vc;
-    if (const auto* ha = newest->cfg->GetUint64Array("hole_array"))
-      for (uint64_t h : *ha)
-        if (h < children) holes.insert(h);
-    for (auto it = best_top.begin(); it != best_top.end();) {
-      bool stale = it->first >= children ||
-                   (holes.count(it->first) && it->second->txg < newest->txg);
-      if (stale) it = best_top.erase(it);
-      else ++it;
-    }
-  }
-  if (children > kMaxTopLevels) return Status::Error(ECORRUPT, "vdev_children out of range");
   spa->label_config_ = *newest->cfg;
   spa->name_ = PoolName(*newest->cfg);
   spa->version_ = newest->cfg->GetUint64("version").value_or(0);
@@ -300,24 +274,76 @@ Result<std::unique_ptr<Spa>> Spa::Assemble(std::vector<DeviceLabels> labels,
     auto f = env->Open(it->second, oo);
     return f.ok() ? std::move(f).value() : nullptr;
   };
-  std::vector<std::unique_ptr<Vdev>> tops;
-  for (uint64_t id = 0; id < children; id++) {
-    auto it = best_top.find(id);
-    if (it == best_top.end()) {
-      tops.push_back(holes.count(id) ? MakeHoleVdev(id) : MakeMissingVdev(id));
-      continue;
+  // The vdev tree as the labels describe it at max_txg: each top-level vdev from the newest
+  // label copy (of any of its devices) not past max_txg. With no bound, the newest labels
+  // (libzfs_import's get_configs).
+  auto build_tree = [&](uint64_t max_txg) -> Status {
+    struct Best {
+      const NvList* cfg = nullptr;
+      uint64_t txg = 0;
+      std::string path;
+    };
+    std::map<uint64_t, Best> best_top;  // top-level id -> the label with the newest tree
+    Best top_newest;
+    uint64_t children = 0;
+    for (const auto& d : devs) {
+      if (d.pool_guid != chosen) continue;
+      for (const LabelRead& lr : d.labels.labels) {
+        if (!lr.status.ok()) continue;
+        auto pg = lr.config.GetUint64("pool_guid");
+        auto t = lr.config.GetUint64("txg");
+        const NvList* tree = lr.config.GetNvList("vdev_tree");
+        if (!pg || *pg != chosen || !t || *t == 0 || *t > max_txg || !tree) continue;
+        uint64_t id = tree->GetUint64("id").value_or(0);
+        if (id >= kMaxTopLevels) return Status::Error(ECORRUPT, "top-level vdev id out of range");
+        Best b{&lr.config, *t, d.labels.path};
+        auto it = best_top.find(id);
+        if (it == best_top.end() || b.txg > it->second.txg) best_top[id] = b;
+        if (!top_newest.cfg || b.txg > top_newest.txg) top_newest = b;
+        children = std::max(children, lr.config.GetUint64("vdev_children").value_or(0));
+        children = std::max(children, id + 1);
+      }
     }
-    auto v = BuildVdevTree(*it->second->cfg->GetNvList("vdev_tree"), opener);
-    if (!v.ok()) return v.status().Context(it->second->labels.path + ": vdev_tree");
-    if (!o.from_cache) TryFaultedAgain(**v);
-    (*v)->id = id;
-    tops.push_back(std::move(v).value());
-  }
-  spa->root_ = MakeRootVdev(chosen, std::move(tops));
-  Vdev* root = spa->root_.get();
-  spa->lookup_ = [root](uint64_t id) -> Vdev* {
-    return id < root->children.size() ? root->children[id].get() : nullptr;
+    if (!top_newest.cfg) return Status::Error(ENOENT, "no label as old as txg " + std::to_string(max_txg));
+    // libzfs_import's get_configs: the newest label knows the valid top-level ids
+    // (vdev_children) and the holes a log device's removal left (hole_array); a top-level
+    // vdev an older label still describes past them, or at a hole, was removed since.
+    std::set<uint64_t> holes;
+    if (auto vc = top_newest.cfg->GetUint64("vdev_children")) {
+      children = *vc;
+      if (const auto* ha = top_newest.cfg->GetUint64Array("hole_array"))
+        for (uint64_t h : *ha)
+          if (h < children) holes.insert(h);
+      for (auto it = best_top.begin(); it != best_top.end();) {
+        bool stale = it->first >= children ||
+                     (holes.count(it->first) && it->second.txg < top_newest.txg);
+        if (stale) it = best_top.erase(it);
+        else ++it;
+      }
+    }
+    if (children > kMaxTopLevels) return Status::Error(ECORRUPT, "vdev_children out of range");
+    std::vector<std::unique_ptr<Vdev>> tops;
+    for (uint64_t id = 0; id < children; id++) {
+      auto it = best_top.find(id);
+      if (it == best_top.end()) {
+        tops.push_back(holes.count(id) ? MakeHoleVdev(id) : MakeMissingVdev(id));
+        continue;
+      }
+      auto v = BuildVdevTree(*it->second.cfg->GetNvList("vdev_tree"), opener);
+      if (!v.ok()) return v.status().Context(it->second.path + ": vdev_tree");
+      if (!o.from_cache) TryFaultedAgain(**v);
+      (*v)->id = id;
+      tops.push_back(std::move(v).value());
+    }
+    spa->root_ = MakeRootVdev(chosen, std::move(tops));
+    Vdev* root = spa->root_.get();
+    spa->lookup_ = [root](uint64_t id) -> Vdev* {
+      return id < root->children.size() ? root->children[id].get() : nullptr;
+    };
+    return Status::Ok();
   };
+  UZFS_TRY(build_tree(UINT64_MAX));
+  uint64_t tree_txg = UINT64_MAX;  // the bound the tree in spa->root_ was built at
 
   for (auto& d : devs) {
     if (d.pool_guid != chosen) continue;
@@ -338,6 +364,17 @@ Result<std::unique_ptr<Spa>> Spa::Assemble(std::vector<DeviceLabels> labels,
     if (!SpaVersionSupported(ub.version)) {
       if (first_err.ok()) first_err = Status::Error(ENOTSUP, "uberblock version " + std::to_string(ub.version));
       continue;
+    }
+    if (ub.guid_sum != sum && tree_txg != ub.txg) {
+      // vdev_config_sync writes the even labels before the uberblocks: a crash between
+      // them leaves labels describing a tree (an attach, a spare, a detach) that no
+      // uberblock has. The tree as of this uberblock is in the older copies, as the MOS
+      // config spa_load's second pass (mosconfig) trusts.
+      if (build_tree(ub.txg).ok()) {
+        tree_txg = ub.txg;
+        if (o.mos_config) spa->FillMissingFromMos(o, opener);
+        sum = spa->root_->GuidSum();
+      }
     }
     if (ub.guid_sum != sum) {
       if (first_err.ok())

@@ -89,6 +89,11 @@ tree_sum() {
 # stopped and its lock released.
 pool_suite_teardown() {
   cd /
+  # A failed test shows what its zfsd logged (warnings and errors): a refusal at import, say.
+  if [ -z "${BATS_TEST_COMPLETED:-}" ] && [ -s "${ZFSD_DIR:-/nonexistent}/zfsd.log" ]; then
+    echo "--- the end of $ZFSD_DIR/zfsd.log:" >&2
+    tail -40 "$ZFSD_DIR/zfsd.log" >&2
+  fi
   zfsd_stop || true
   dead_mounts_clear
   oracle_stop 2>/dev/null || true
