@@ -39,7 +39,7 @@ case ${1:-} in -*) sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0"; exit 2 ;; e
 cd "$(dirname "$0")/.."
 root=$(pwd)
 [ "$(id -u)" = 0 ] || { echo "mmap_bench: run as root" >&2; exit 1; }
-for c in losetup mkfs.ext4 flock pgrep numfmt /usr/sbin/zfs-fuse /usr/sbin/zpool /usr/sbin/zfs; do
+for c in losetup mkfs.ext4 flock ps numfmt /usr/sbin/zfs-fuse /usr/sbin/zpool /usr/sbin/zfs; do
   command -v "$c" >/dev/null || { echo "mmap_bench: $c missing (run scripts/deps.sh)" >&2; exit 1; }
 done
 B=${UZFS_BUILD:-$root/build}
@@ -328,7 +328,7 @@ for fs in $FS; do
     loop_dev z; dev=$DEV
     # One zfs-fuse on the machine: under the lock the tests' oracle takes.
     zfsfuse_lock
-    if pgrep -x zfs-fuse >/dev/null; then log "mmap_bench: a zfs-fuse runs outside the lock"; exit 1; fi
+    if zfsfuse_alive; then log "mmap_bench: a zfs-fuse runs outside the lock"; exit 1; fi
     zf_start
     quiet $ZF_ZPOOL create -f -R "$base/z" zbench "$dev"
     quiet $ZF_ZFS create -o compression=off zbench/fs

@@ -27,7 +27,7 @@ teardown() {
 # so nothing replays the log.
 oracle_restart() {
   local _
-  for _ in $(seq 100); do pgrep -x zfs-fuse >/dev/null || break; sleep 0.1; done
+  for _ in $(seq 100); do zfsfuse_alive || break; sleep 0.1; done
   fusermount -u -z "$ALT/fs" 2>/dev/null || true
   fusermount -u -z "$ALT" 2>/dev/null || true
   # In the foreground (-n), in the background of the test: started as a daemon again so

@@ -185,7 +185,7 @@ crash_loop_judge() {
   tree_sum "$M" >"$BATS_TEST_TMPDIR/want"
   # zfs-fuse syncs a txg every 30 s: a SIGKILL now leaves the workload in its log only.
   kill -KILL "$(cat "$ORACLE_PID")"
-  for _ in $(seq 100); do pgrep -x zfs-fuse >/dev/null || break; sleep 0.1; done
+  for _ in $(seq 100); do zfsfuse_alive || break; sleep 0.1; done
   fusermount -u -z "$M" 2>/dev/null || true
   fusermount -u -z "$(dirname "$M")" 2>/dev/null || true
   oracle_stop

@@ -50,7 +50,7 @@ pidf=$tmp/zfs-fuse.pid
 # shellcheck source=tests/lib/zfsfuse.sh
 source "$here/zfsfuse.sh"
 zfsfuse_lock
-if pgrep -x zfs-fuse >/dev/null; then
+if zfsfuse_alive; then
   echo "refpools: a zfs-fuse daemon runs without holding /tmp/uzfs-zfsfuse.lock" >&2
   exit 1
 fi

@@ -39,6 +39,13 @@ zfsfuse_stop() {
   done
   [ -z "$(/usr/sbin/zpool list -H -o name 2>/dev/null)" ] && sig=KILL
   [ -f "$pidf" ] && { kill -"$sig" "$(cat "$pidf")" 2>/dev/null || true; }
-  while pgrep -x zfs-fuse >/dev/null; do sleep 0.05; done
+  while zfsfuse_alive; do sleep 0.05; done
   rm -f "$pidf"
+}
+
+# zfsfuse_alive: a zfs-fuse process runs, a zombie not counted: a killed daemon has let go of
+# its lock file, socket and mounts, and the reaping of a daemon (its parent is PID 1) can come
+# a second or more later on some hosts.
+zfsfuse_alive() {
+  ps -C zfs-fuse -o stat= | grep -qv '^Z'
 }
