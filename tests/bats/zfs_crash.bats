@@ -13,7 +13,8 @@ setup() {
   ALT=$BATS_TEST_TMPDIR/alt
   mkvdevs "$V" 2 256M
   # A small dirty bound: the txg engine's early writeback and throttle run under the kills.
-  export ZFSD_EXTRA_ARGS="--dirty-max 8M"
+  # A 2 s txg timeout: the kills (0.3 to 3.3 s in) come before and after the periodic sync.
+  export ZFSD_EXTRA_ARGS="--dirty-max 8M --txg-timeout 2"
   zfsd_start
 }
 
@@ -24,8 +25,8 @@ teardown() {
 @test "crash: 30 SIGKILLs of zfsd under writes; the pool is always consistent" {
   "$ZPOOL" create -m "$ALT/crashp" crashp mirror "$V/d0" "$V/d1"
   "$ZFS" create -o compression=lzjb -o recordsize=16K crashp/w
-  # 0.3 to 6.3 s: sometimes before the 5 s sync thread ran, sometimes after.
-  crash_loop "$V" crashp crashp/w 600
+  # 0.3 to 3.3 s: sometimes before the 2 s sync thread ran, sometimes after.
+  crash_loop "$V" crashp crashp/w 300
   # The last state also exports cleanly.
   "$ZPOOL" export crashp
   oracle_start
