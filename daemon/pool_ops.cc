@@ -9,6 +9,7 @@
 #include <set>
 #include <cstdio>
 #include <map>
+#include <optional>
 
 #include "daemon/args.h"
 #include "daemon/zvol_dev.h"
@@ -397,34 +398,32 @@ Status PoolOps::VdevState(const NvList& args, NvList* result) {
   const std::string action = Str(args, "action");
   if (action != "offline" && action != "online")
     return Status::Error(EINVAL, "unknown action '" + action + "'");
-  bool faulted = false;
+  // zfs_ioc_vdev_set_state's ZPOOL_CONFIG_VDEV_STATS newstate: the leaf's state as the
+  // pool's online left it (vdev_online's *newstate), named as zpool status names it.
+  std::optional<LeafState> now;
   Status s = t_->With(Str(args, "name"), [&](Pool& p) -> Status {
-    UZFS_TRY(action == "offline" ? p.OfflineVdev(guid, Flag(args, "temporary"))
-                                 : p.OnlineVdev(guid, Flag(args, "expand"), &faulted));
+    if (action == "offline") {
+      UZFS_TRY(p.OfflineVdev(guid, Flag(args, "temporary")));
+    } else {
+      UZFS_ASSIGN(now, p.OnlineVdev(guid, Flag(args, "expand")));
+    }
     std::string h = Str(args, "history");
     if (h.empty()) return Status::Ok();
     UZFS_TRY(p.LogHistory(h));
     return p.Sync();
   }, /*changes_config=*/true);
   if (!s.ok()) return s;
-  result->AddUint64("faulted", faulted ? 1 : 0);
-  if (faulted) {
-    // The leaf's state after it (zpool_vdev_online's newstate): FAULTED or another.
-    (void)t_->With(Str(args, "name"), [&](Pool& p) -> Status {
-      std::function<const NvList*(const NvList&)> find = [&](const NvList& v) -> const NvList* {
-        if (v.GetUint64("guid").value_or(0) == guid) return &v;
-        if (const auto* kids = v.GetNvListArray("children"))
-          for (const NvList& c : *kids)
-            if (const NvList* f = find(c)) return f;
-        return nullptr;
-      };
-      NvList cfg = p.StatusConfig();
-      const NvList* tree = cfg.GetNvList("vdev_tree");
-      const NvList* leaf = tree ? find(*tree) : nullptr;
-      const std::string* st = leaf ? leaf->GetString("state") : nullptr;
-      if (st) result->AddString("state", *st);
-      return Status::Ok();
-    });
+  // zpool_do_online warns unless the new state is healthy: "zpool clear" for FAULTED,
+  // "zpool replace" for any other (UNAVAIL, DEGRADED).
+  const bool unhealthy = now && *now != LeafState::kOnline;
+  result->AddUint64("faulted", unhealthy ? 1 : 0);
+  if (unhealthy) {
+    const char* name = *now == LeafState::kFaulted    ? "FAULTED"
+                       : *now == LeafState::kDegraded ? "DEGRADED"
+                       : *now == LeafState::kRemoved  ? "REMOVED"
+                       : *now == LeafState::kOffline  ? "OFFLINE"
+                                                      : "UNAVAIL";
+    result->AddString("state", name);
   }
   t_->KickScan();
   return Status::Ok();

@@ -199,11 +199,15 @@ class Pool : public BlockReader {
   // EBUSY "no valid replicas" when its top-level vdev could no longer serve every block.
   Status OfflineVdev(uint64_t guid, bool temporary);
   // zpool online (vdev_online): the leaf is reopened by its path (its labels must name it:
-  // else it stays UNAVAIL, *still_faulted set) and takes I/O again; a resilver of the txgs
-  // its DTL holds starts. ENODEV, ENOTSUP as above. expand (zpool online -e,
-  // ZFS_ONLINE_EXPAND) or the autoexpand property: the leaf's top-level vdev grows to what
-  // its devices now offer (ExpandTopLocked); ENOTSUP for a hot spare or a dax vdev.
-  Status OnlineVdev(uint64_t guid, bool expand, bool* still_faulted);
+  // else it stays UNAVAIL) and takes I/O again; a resilver of the txgs its DTL holds
+  // starts. Returns the leaf's state after it (vdev_online's *newstate, which
+  // zpool_do_online warns about unless healthy): kOnline, kCantOpen (the reopen failed),
+  // or kFaulted / kDegraded, which its errors set and only zpool clear drops (vdev_open
+  // bails on vdev_faulted, keeps vdev_degraded). ENODEV, ENOTSUP as above. expand (zpool
+  // online -e, ZFS_ONLINE_EXPAND) or the autoexpand property: the leaf's top-level vdev
+  // grows to what its devices now offer (ExpandTopLocked; not for a dead leaf); ENOTSUP
+  // for a hot spare or a dax vdev.
+  Result<LeafState> OnlineVdev(uint64_t guid, bool expand);
   // zpool attach / replace (spa_vdev_attach; pool_attach.cc): the leaf nvroot describes
   // (nvroot's one child: {type: file|disk, path}; EINVAL "new device must be a single disk"
   // otherwise) joins the leaf named by guid: as a new side of its mirror, or (replacing)
@@ -232,13 +236,15 @@ class Pool : public BlockReader {
 
   // ---- Hot spares (pool_spares.cc) ----
   // zfsd's retire agent (OpenZFS zed zfs_retire.c, replace_with_spare): each leaf that died
-  // (FAULTED "too many errors", UNAVAIL "cannot open") and is no spare's and in no spare or
-  // replacing vdev yet is replaced with the first AVAIL spare, as zpool replace would (a
-  // "spare" vdev, a resilver), with a vdev_spare event. Called by zfsd's scan thread after a
-  // leaf died (spare_wanted()); false when nothing was done.
+  // (FAULTED "too many errors", UNAVAIL "cannot open", REMOVED) or was degraded by its
+  // errors (DEGRADED: zfs_retire_recv_cb spares after zpool_vdev_degrade too) and is no
+  // spare's and in no spare or replacing vdev yet is replaced with the first AVAIL spare, as
+  // zpool replace would (a "spare" vdev, a resilver), with a vdev_spare event. Called by
+  // zfsd's scan thread after a leaf died or was degraded (spare_wanted()); false when
+  // nothing was done.
   bool ActivateSpares();
-  // A leaf died since the last ActivateSpares and the pool has spares (set by the I/O path,
-  // read without a lock).
+  // A leaf died or was degraded since the last ActivateSpares (set by the I/O path, zinject
+  // and an import with spares; read without a lock).
   bool spare_wanted() const { return spare_wanted_.load(std::memory_order_relaxed); }
 
   // ---- Device watch (pool_removal.cc; OpenZFS zed's zfs_mod.c) ----

@@ -47,9 +47,10 @@ void Pool::PostEvent(const std::string& what, const Vdev* vd, NvList extra) {
 }
 
 void Pool::PostVdevError(Vdev& leaf, const Vdev::ErrorReport& r) {
-  // A leaf that died: zfsd's retire agent may give it a spare (ActivateSpares).
+  // A leaf that died or was degraded: zfsd's retire agent may give it a spare
+  // (ActivateSpares; zfs_retire_recv_cb after zpool_vdev_fault or zpool_vdev_degrade).
   if (r.after != r.before && (r.after == LeafState::kFaulted || r.after == LeafState::kCantOpen ||
-                              r.after == LeafState::kRemoved))
+                              r.after == LeafState::kRemoved || r.after == LeafState::kDegraded))
     spare_wanted_.store(true, std::memory_order_relaxed);
   // A leaf the errors faulted is FAULTED in the config from the next txg (the diagnosis
   // engine's vdev_fault, persistent): CloseTxgLocked takes the flag (no mu_ here).

@@ -139,6 +139,7 @@ Status Pool::FaultDevice(uint64_t guid) {
     if (HoldsOnlyCopy(leaf)) {
       if (before != LeafState::kOnline) return;
       leaf.health.Set(LeafState::kDegraded);
+      spare_wanted_.store(true, std::memory_order_relaxed);  // zpool_vdev_degrade, then a spare
       PostStateChange(events_.load(), *this, leaf, before, LeafState::kDegraded);
       return;
     }

@@ -143,8 +143,8 @@ bool Pool::CheckDevices(bool uevent) {
   }
   for (uint64_t g : online) {
     // zpool_vdev_online(ZFS_ONLINE_CHECKREMOVE): reopened, resilvered from its DTL.
-    bool still = false;
-    if (OnlineVdev(g, false, &still).ok() && !still) changed = true;
+    auto st = OnlineVdev(g, false);
+    if (st.ok() && *st != LeafState::kFaulted && *st != LeafState::kCantOpen) changed = true;
   }
   for (size_t i = 0; i < replace.size(); i++) {
     // zfs_process_add with autoreplace: zpool_vdev_attach(.., replacing) of the same path;

@@ -267,8 +267,10 @@ bool Pool::ActivateSpares() {
           break;
         }
       if (!sp) return did;
-      // A dead leaf (not offline: zed leaves what an administrator took out alone) of a
-      // data vdev, that is no spare itself and not already being replaced or spared.
+      // A dead leaf (not offline: zed leaves what an administrator took out alone), or one
+      // degraded by its errors (zfs_retire_recv_cb calls replace_with_spare after
+      // zpool_vdev_degrade as after zpool_vdev_fault), of a data vdev, that is no spare
+      // itself and not already being replaced or spared.
       std::function<void(Vdev&, Vdev*)> hunt = [&](Vdev& v, Vdev* parent) {
         if (guid) return;
         if (!v.is_leaf()) {
@@ -276,7 +278,8 @@ bool Pool::ActivateSpares() {
           return;
         }
         const LeafState st = v.health.state();
-        if (st != LeafState::kFaulted && st != LeafState::kCantOpen && st != LeafState::kRemoved)
+        if (st != LeafState::kFaulted && st != LeafState::kCantOpen && st != LeafState::kRemoved &&
+            st != LeafState::kDegraded)
           return;
         if (v.is_spare || (parent && (parent->type == "spare" || parent->type == "replacing"))) return;
         guid = v.guid;

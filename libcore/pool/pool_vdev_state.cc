@@ -86,7 +86,7 @@ Status Pool::OfflineVdev(uint64_t guid, bool temporary) {
   return SyncLocked(kPoolStateActive);
 }
 
-Status Pool::OnlineVdev(uint64_t guid, bool expand, bool* still_faulted) {
+Result<LeafState> Pool::OnlineVdev(uint64_t guid, bool expand) {
   UZFS_ASSIGN(LeafChange c, BeginLeafChange(guid));
   Vdev* v = c.leaf;
   // vdev_online: ZFS_ONLINE_EXPAND or spa_autoexpand; a hot spare (vdev_aux) cannot grow.
@@ -94,14 +94,12 @@ Status Pool::OnlineVdev(uint64_t guid, bool expand, bool* still_faulted) {
     UZFS_ASSIGN(PropValue ae, GetPropLocked("autoexpand"));
     expand = ae.value == "on" || ae.value == "1";
   }
-  *still_faulted = false;
   v->offline_temporary = false;
   const LeafState before = v->health.state();
-  if (before == LeafState::kFaulted) {
-    // vdev_open bails out on vdev_faulted: a leaf faulted by its errors stays FAULTED
-    // through zpool online ("use 'zpool clear' to restore a faulted device").
-    *still_faulted = true;
-  } else if (v->health.dead()) {
+  // vdev_open bails out on vdev_faulted: a leaf faulted by its errors stays FAULTED through
+  // zpool online ("use 'zpool clear' to restore a faulted device"); a DEGRADED one stays
+  // DEGRADED (vdev_degraded), an ONLINE one ONLINE.
+  if (before != LeafState::kFaulted && v->health.dead()) {
     if (ReopenLeafLocked(*v)) {
       v->health.Clear();
       v->health.Set(LeafState::kOnline);
@@ -110,14 +108,16 @@ Status Pool::OnlineVdev(uint64_t guid, bool expand, bool* still_faulted) {
       if (!v->dtl.empty() && v->dtl.Add(txg_.open(), txg_.open())) dtl_dirty_.insert(v);
     } else {
       v->health.Set(LeafState::kCantOpen);
-      *still_faulted = true;
     }
   }
+  // vdev_online's *newstate, read before the sync below (whose errors may change it).
+  const LeafState now = v->health.state();
+  const bool dead = now == LeafState::kFaulted || now == LeafState::kCantOpen;
   config_dirty_ = true;
   concurrent_io_ = -1;
   PostStateChange(events_.load(), *this, *v, before, v->health.state());
   PostEvent("vdev_online", v);  // vdev_online's ESC_ZFS_VDEV_ONLINE
-  if (expand && !*still_faulted) {
+  if (expand && !dead) {
     // vdev_reopen with vdev_expanding set, then spa_config_update's vdev_expand.
     Vdev* top = TopOfLocked(v);
     bool grew = false;
@@ -126,7 +126,8 @@ Status Pool::OnlineVdev(uint64_t guid, bool expand, bool* still_faulted) {
   // spa_vdev_state_exit: SPA_ASYNC_RESILVER when vdev_resilver_needed.
   uint64_t lo, hi;
   if (ResilverNeededLocked(&lo, &hi)) StartResilverLocked();
-  return SyncLocked(kPoolStateActive);
+  UZFS_TRY(SyncLocked(kPoolStateActive));
+  return now;
 }
 
 // ---- expansion ----

@@ -313,11 +313,11 @@ TEST_F(PoolVdevsTest, OnlineExpandGrowsTheVdevAndTheLabelsFollow) {
   ASSERT_TRUE(WriteFile("a", bytes(300000, 1)).ok());
   ASSERT_EQ(0, truncate(d0.c_str(), static_cast<off_t>(256ULL << 20)));
   const uint64_t guid = GuidOf(d0);
-  bool faulted = true;
-  ASSERT_TRUE(pool_->OnlineVdev(guid, false, &faulted).ok());
-  EXPECT_FALSE(faulted);
+  auto st = pool_->OnlineVdev(guid, false);
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(*st, LeafState::kOnline);
   EXPECT_EQ(pool_->size(), before);  // autoexpand is off
-  ASSERT_TRUE(pool_->OnlineVdev(guid, true, &faulted).ok());
+  ASSERT_TRUE(pool_->OnlineVdev(guid, true).ok());
   const uint64_t asize = (256ULL << 20) - kVdevLabelStartSize - kVdevLabelEndSize;
   // The shift creation chose stays (vdev_metaslab_init with the old ms_shift).
   const uint64_t shift =
@@ -342,6 +342,47 @@ TEST_F(PoolVdevsTest, OnlineExpandGrowsTheVdevAndTheLabelsFollow) {
   EXPECT_EQ(pool_->size(), (asize >> shift) << shift);
   EXPECT_EQ(*ReadFile("a"), bytes(300000, 1));
   EXPECT_EQ(*ReadFile("b"), bytes(300000, 2));
+}
+
+// vdev_online's *newstate: a leaf zinject -A fault degraded (vdev_fault's back-off: it holds
+// the only copy) stays DEGRADED through zpool online; zpool clear makes it ONLINE, and an
+// online then says so.
+TEST_F(PoolVdevsTest, OnlineReturnsTheLeafsNewState) {
+  Create({Leaf(Dev("d0"))});
+  const uint64_t guid = GuidOf(Dev("d0"));
+  ASSERT_TRUE(pool_->FaultDevice(guid).ok());
+  auto st = pool_->OnlineVdev(guid, false);
+  ASSERT_TRUE(st.ok()) << st.status().ToString();
+  EXPECT_EQ(*st, LeafState::kDegraded);
+  ASSERT_TRUE(pool_->ClearErrors(guid).ok());
+  st = pool_->OnlineVdev(guid, false);
+  ASSERT_TRUE(st.ok()) << st.status().ToString();
+  EXPECT_EQ(*st, LeafState::kOnline);
+  EXPECT_EQ(pool_->OnlineVdev(guid + 1, false).status().code(), ENODEV);
+}
+
+// zfs_retire.c: replace_with_spare follows zpool_vdev_degrade as it follows
+// zpool_vdev_fault, so a DEGRADED leaf is given the AVAIL spare.
+TEST_F(PoolVdevsTest, ADegradedLeafGetsTheSpare) {
+  NvList root = Root({Leaf(Dev("d0"))});
+  root.AddNvListArray("spares", {Leaf(Dev("s0"))});
+  PoolCreateSpec cs;
+  cs.name = "tank";
+  cs.nvroot = root;
+  auto p = Pool::Create(cs);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  pool_ = std::move(p).value();
+  ASSERT_TRUE(pool_->FaultDevice(GuidOf(Dev("d0"))).ok());
+  EXPECT_TRUE(pool_->spare_wanted());
+  EXPECT_TRUE(pool_->ActivateSpares());
+  const std::vector<NvList> tops = Tops();
+  ASSERT_EQ(tops.size(), 1u);
+  EXPECT_EQ(*tops[0].GetString("type"), "spare");
+  const auto* kids = tops[0].GetNvListArray("children");
+  ASSERT_TRUE(kids && kids->size() == 2);
+  EXPECT_EQ(*(*kids)[0].GetString("state"), "DEGRADED");
+  EXPECT_EQ(*(*kids)[1].GetString("path"), Dev("s0"));
+  EXPECT_FALSE(pool_->ActivateSpares());  // nothing more to do
 }
 
 }  // namespace

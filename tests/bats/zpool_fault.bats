@@ -685,3 +685,38 @@ use 'zpool clear' to restore a faulted device" "$ZPOOL" online tank "$V/d0"
   oracle_zdb_clean "$V" tank
   oracle_stop
 }
+
+@test "zpool online of a device zinject -A fault faulted, inside a mirror and inside a raidz1, stays FAULTED (v23's vdev_open bails on vdev_faulted); one it degraded stays DEGRADED; zpool's warning for each; zpool clear brings them back" {
+  for layout in mirror raidz1; do
+    if [ "$layout" = mirror ]; then
+      "$ZPOOL" create -m "$BATS_TEST_TMPDIR/tank" tank mirror "$V/d0" "$V/d1"
+    else
+      "$ZPOOL" create -m "$BATS_TEST_TMPDIR/tank" tank raidz1 "$V/d0" "$V/d1" "$V/d2"
+    fi
+    head -c 1M /dev/urandom >"$BATS_TEST_TMPDIR/tank/f"
+    "$ZPOOL" sync tank
+    "$ZINJECT" -d "$V/d1" -A fault tank >/dev/null
+    [ "$(row tank "$V/d1")" = "$V/d1 FAULTED 0 0 0 too many errors" ]
+    echo more >"$BATS_TEST_TMPDIR/tank/g"
+    "$ZPOOL" sync tank
+    expect 0 "warning: device '$V/d1' onlined, but remains in faulted state
+use 'zpool clear' to restore a faulted device" "$ZPOOL" online tank "$V/d1"
+    [ "$(row tank "$V/d1")" = "$V/d1 FAULTED 0 0 0 too many errors" ]
+    "$ZINJECT" -c all >/dev/null
+    "$ZPOOL" clear tank "$V/d1"
+    resilvered tank
+    [ "$(row tank "$V/d1")" = "$V/d1 ONLINE 0 0 0" ]
+    "$ZPOOL" destroy tank
+  done
+  # The only copy: the fault backs off to DEGRADED, which vdev_open keeps (vdev_degraded);
+  # zpool_do_online warns for any new state but a healthy one.
+  "$ZPOOL" create -m "$BATS_TEST_TMPDIR/tank" tank "$V/d0"
+  "$ZINJECT" -d "$V/d0" -A fault tank >/dev/null
+  [ "$(row tank "$V/d0")" = "$V/d0 DEGRADED 0 0 0 too many errors" ]
+  expect 0 "warning: device '$V/d0' onlined, but remains in faulted state
+use 'zpool replace' to replace devices that are no longer present" "$ZPOOL" online tank "$V/d0"
+  [ "$(row tank "$V/d0")" = "$V/d0 DEGRADED 0 0 0 too many errors" ]
+  "$ZPOOL" clear tank
+  expect 0 "" "$ZPOOL" online tank "$V/d0"
+  [ "$(row tank "$V/d0")" = "$V/d0 ONLINE 0 0 0" ]
+}

@@ -426,3 +426,31 @@ $V/d1 ONLINE" ]
   [ "$(cd "$A/tank" && sha256sum f*)" = "$sums" ]
   judge tank
 }
+
+@test "a DEGRADED mirror side (zinject -A fault backs off: the other side is offline) gets the AVAIL spare too (zfs_retire.c replaces after zpool_vdev_degrade); the spare resilvers from it; zfs-fuse judges" {
+  "$ZPOOL" create -m "$A/tank" tank mirror "$V/d0" "$V/d1" spare "$V/d2"
+  files "$A/tank" 2
+  "$ZPOOL" offline tank "$V/d1"
+  files "$A/tank" 3
+  "$ZPOOL" sync tank
+  sums=$(cd "$A/tank" && sha256sum f*)
+  "$ZPOOL" events -c >/dev/null
+  "$ZINJECT" -d "$V/d0" -A fault tank >/dev/null
+  wait_status tank "spare-0"
+  wait_resilvered tank
+  run status_devs tank
+  [ "${lines[1]}" = "spare-0 DEGRADED" ]
+  [ "${lines[2]}" = "$V/d0 DEGRADED" ]
+  [ "${lines[3]}" = "$V/d2 ONLINE" ]
+  [ "${lines[4]}" = "$V/d1 OFFLINE" ]
+  [ "$("$ZPOOL" events -H tank | cut -f2 | grep -c 'sysevent.fs.zfs.vdev_spare')" = 1 ]
+  # The spare alone (d0 and d1 out) holds every file.
+  "$ZPOOL" detach tank "$V/d0"
+  [ "$(status_devs tank)" = "mirror-0 DEGRADED
+$V/d2 ONLINE
+$V/d1 OFFLINE" ]
+  "$ZPOOL" export tank
+  fresh_import tank
+  [ "$(cd "$A/tank" && sha256sum f*)" = "$sums" ]
+  judge tank
+}
