@@ -33,7 +33,8 @@
 #   not find its devices, or timed out (the console is then printed on stderr).
 # environment: UZFS_BUILD (build dir, default build/), UZFS_VM_CACHE (kernel, modules and
 #   busybox, fetched once with apt-get download; default /var/cache/uzfs-vm).
-# needs: qemu-system-x86, ndctl, busybox-static, cpio, and apt sources that have Debian's
+# needs: qemu-system-x86, ndctl, busybox-static, cpio, xz-utils (else the bzImage boots as
+#   it is, slower), and apt sources that have Debian's
 #   linux-image-amd64 (scripts/deps.sh installs the packages). Run as root is not required.
 set -euo pipefail
 
