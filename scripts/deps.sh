@@ -7,7 +7,7 @@ pkgs=(
   libcli11-dev libspdlog-dev libfmt-dev libblkid-dev libudev-dev libfdisk-dev fdisk liburing-dev libfuse3-dev fuse3
   libpmem2-dev libpmem-dev libsystemd-dev libssl-dev zlib1g-dev libgtest-dev libgmock-dev
   bats parallel mandoc bash-completion zfs-fuse util-linux procps xxd e2fsprogs coreutils bsdextrautils
-  qemu-system-x86 ndctl busybox-static cpio
+  qemu-system-x86 ndctl busybox-static cpio xz-utils
 )
 missing=()
 for p in "${pkgs[@]}"; do

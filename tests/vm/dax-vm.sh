@@ -9,9 +9,17 @@
 # zpool, zfs, zdb, arcstat, uzfs-map, libuzfs_file.so) are copied into the guest with their
 # shared libraries; fuse is loaded, so zfsd's FUSE mounts work.
 #
-# usage: tests/vm/dax-vm.sh -s STATE_DIR [-b FILE]... [-p MiB] [-d MiB] [-t SECONDS] GUEST_SCRIPT
+# The kernel boots uncompressed through its PVH entry (qemu -kernel of the ELF vmlinux, taken
+# out of Debian's bzImage once and cached): under software emulation the bzImage's own
+# decompression cost about 5 s a boot.
+#
+# usage: tests/vm/dax-vm.sh -s STATE_DIR [-c DIR] [-b FILE]... [-p MiB] [-d MiB] [-t SECONDS] GUEST_SCRIPT
 #        tests/vm/dax-vm.sh -F     (only fetch the kernel, modules and busybox into the cache)
 #   -s DIR   state directory: pmem.img, dax.img (the NVDIMMs), devices (last boot's names)
+#   -c DIR   keep the initramfs's common part (busybox, modules, binaries and their libraries)
+#            in DIR and use it again while the files it was made from are unchanged (keyed by
+#            their sha1sums); the boot's own part (/init, the guest script) is a second cpio
+#            archive after it. Without -c the whole initramfs is made for every boot.
 #   -b FILE  copy FILE (and the shared libraries it links) into the guest's /bin; repeatable
 #   -p N     size of the raw (pmem) NVDIMM in MiB, first boot only (default 512)
 #   -d N     size of the devdax NVDIMM in MiB, first boot only (default 512)
@@ -25,17 +33,18 @@
 #   not find its devices, or timed out (the console is then printed on stderr).
 # environment: UZFS_BUILD (build dir, default build/), UZFS_VM_CACHE (kernel, modules and
 #   busybox, fetched once with apt-get download; default /var/cache/uzfs-vm).
-# needs: qemu-system-x86, ndctl, busybox-static, cpio, and apt sources that have Debian's
+# needs: qemu-system-x86, ndctl, busybox-static, cpio, xz-utils (else the bzImage boots as
+#   it is, slower), and apt sources that have Debian's
 #   linux-image-amd64 (scripts/deps.sh installs the packages). Run as root is not required.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${UZFS_BUILD:-$root/build}
 cache=${UZFS_VM_CACHE:-/var/cache/uzfs-vm}
-state= pmem_mb=512 dax_mb=512 tmo=300 extra=() fetch_only=0
-while getopts "Fs:b:p:d:t:" o; do
+state= irdc= pmem_mb=512 dax_mb=512 tmo=300 extra=() fetch_only=0
+while getopts "Fs:c:b:p:d:t:" o; do
   case $o in
-    s) state=$OPTARG ;; b) extra+=("$OPTARG") ;; p) pmem_mb=$OPTARG ;;
+    s) state=$OPTARG ;; c) irdc=$OPTARG ;; b) extra+=("$OPTARG") ;; p) pmem_mb=$OPTARG ;;
     d) dax_mb=$OPTARG ;; t) tmo=$OPTARG ;; F) fetch_only=1 ;; *) exit 2 ;;
   esac
 done
@@ -71,38 +80,74 @@ if [ ! -f "$cache/ready" ]; then
   ) || { rm -rf "$dl"; exit 125; }
   rm -rf "$dl"
 fi
+# The ELF vmlinux inside the bzImage (an xz stream after the setup code), for the PVH entry.
+if [ ! -s "$cache/vmlinux" ]; then
+  off=$(LC_ALL=C grep -abo -m1 $'\xfd7zXZ\x00' "$cache/vmlinuz" | head -1 | cut -d: -f1 || true)
+  # (xz stops at the stream's end: tail's SIGPIPE then is no failure)
+  if [ -n "$off" ] && { tail -c +$((off + 1)) "$cache/vmlinuz" || true; } |
+       xz -dc --single-stream >"$cache/vmlinux.$$" 2>/dev/null &&
+     [ "$(head -c 4 "$cache/vmlinux.$$" | od -An -tx1 | tr -d ' ')" = 7f454c46 ]; then
+    mv "$cache/vmlinux.$$" "$cache/vmlinux"
+  else
+    rm -f "$cache/vmlinux.$$"  # not xz or no ELF inside: boot the bzImage as it is
+  fi
+fi
+kernel=$cache/vmlinuz
+[ -s "$cache/vmlinux" ] && kernel=$cache/vmlinux
 [ "$fetch_only" = 0 ] || exit 0
 
 # --- the initramfs -------------------------------------------------------------------
+# Two cpio archives, one after the other (the kernel unpacks both): the common part, which
+# -c keeps, and this boot's /init and guest script.
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-ird=$work/ird
-mkdir -p "$ird"/{bin,lib,lib64,proc,sys,dev,tmp,run,mods,etc}
-cp "$cache/busybox" "$ird/bin/busybox"
-for a in $("$cache/busybox" --list); do [ -e "$ird/bin/$a" ] || ln -s busybox "$ird/bin/$a"; done
-cp "$cache"/mods/*.ko "$ird/mods/"
-# copy_bin FILE: into /bin (debug info stripped), with the shared libraries it needs.
-copy_bin() {
-  local f=$1 dst=$ird/bin/$(basename "$1") l
-  rm -f "$dst"
-  strip --strip-debug -o "$dst" "$f" 2>/dev/null || cp "$f" "$dst"
-  for l in $(ldd "$f" 2>/dev/null | awk '/=>/ && $3 ~ /^\// { print $3 }'); do
-    [ -e "$ird/lib/$(basename "$l")" ] || cp -L "$l" "$ird/lib/"
-  done
-}
 bins=("$(command -v ndctl)")
 for b in daemon/zfsd cmd/zpool/zpool cmd/zfs/zfs cmd/zdb/zdb cmd/arcstat/arcstat \
          cmd/uzfs-map/uzfs-map; do
   [ -x "$build/$b" ] && bins+=("$build/$b")
 done
 for b in fusermount3; do command -v "$b" >/dev/null && bins+=("$(command -v "$b")"); done
-for b in "${bins[@]}" "${extra[@]}"; do copy_bin "$b"; done
-for l in "$build"/libzfs/libuzfs_file.so*; do [ -e "$l" ] && cp -L "$l" "$ird/lib/"; done
-cp -L /lib64/ld-linux-x86-64.so.2 "$ird/lib64/"
-cp "$guest_script" "$ird/guest.sh"
-echo "root:x:0:0:root:/tmp:/bin/sh" >"$ird/etc/passwd"
-echo "root:x:0:" >"$ird/etc/group"
-touch "$ird/etc/mtab"
+libs=()
+for l in "$build"/libzfs/libuzfs_file.so*; do [ -e "$l" ] && libs+=("$l"); done
+# make_base OUT: the common part into the cpio archive OUT.
+make_base() {
+  local ird=$work/ird b l
+  mkdir -p "$ird"/{bin,lib,lib64,proc,sys,dev,tmp,run,mods,etc}
+  cp "$cache/busybox" "$ird/bin/busybox"
+  for a in $("$cache/busybox" --list); do [ -e "$ird/bin/$a" ] || ln -s busybox "$ird/bin/$a"; done
+  cp "$cache"/mods/*.ko "$ird/mods/"
+  # each binary into /bin (debug info stripped), with the shared libraries it needs
+  for b in "${bins[@]}" "${extra[@]}"; do
+    rm -f "$ird/bin/$(basename "$b")"
+    strip --strip-debug -o "$ird/bin/$(basename "$b")" "$b" 2>/dev/null || cp "$b" "$ird/bin/"
+    for l in $(ldd "$b" 2>/dev/null | awk '/=>/ && $3 ~ /^\// { print $3 }'); do
+      [ -e "$ird/lib/$(basename "$l")" ] || cp -L "$l" "$ird/lib/"
+    done
+  done
+  for l in "${libs[@]}"; do cp -L "$l" "$ird/lib/"; done
+  cp -L /lib64/ld-linux-x86-64.so.2 "$ird/lib64/"
+  echo "root:x:0:0:root:/tmp:/bin/sh" >"$ird/etc/passwd"
+  echo "root:x:0:" >"$ird/etc/group"
+  touch "$ird/etc/mtab"
+  (cd "$ird" && find . | cpio -o -H newc 2>/dev/null >"$1")
+}
+if [ -n "$irdc" ]; then
+  key=$( { printf '%s\n' "${bins[@]}" "${extra[@]}" "${libs[@]}"
+           sha1sum "$cache/busybox" "$cache"/mods/*.ko "${bins[@]}" "${extra[@]}" "${libs[@]}"; } |
+         sha1sum | cut -c1-16)
+  base=$irdc/initrd-base.$key
+  if [ ! -s "$base" ]; then
+    mkdir -p "$irdc"
+    make_base "$base.$$"
+    mv "$base.$$" "$base"
+  fi
+else
+  base=$work/base
+  make_base "$base"
+fi
+own=$work/own
+mkdir -p "$own"
+cp "$guest_script" "$own/guest.sh"
 
 fresh=0
 mkdir -p "$state"
@@ -115,7 +160,7 @@ fi
 pmem_mb=$(( $(stat -c %s "$state/pmem.img") / 1048576 ))
 dax_mb=$(( $(stat -c %s "$state/dax.img") / 1048576 ))
 
-cat >"$ird/init" <<INIT
+cat >"$own/init" <<INIT
 #!/bin/sh
 export PATH=/bin LD_LIBRARY_PATH=/lib HOME=/tmp
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
@@ -143,8 +188,9 @@ sh /guest.sh
 echo "GUEST-EXIT \$?"
 poweroff -f
 INIT
-chmod +x "$ird/init"
-(cd "$ird" && find . | cpio -o -H newc 2>/dev/null >"$work/initrd")
+chmod +x "$own/init"
+(cd "$own" && find . | cpio -o -H newc 2>/dev/null >"$work/own.cpio")
+cat "$base" "$work/own.cpio" >"$work/initrd"
 
 # --- boot ----------------------------------------------------------------------------
 console=$work/console
@@ -156,7 +202,7 @@ timeout "$tmo" qemu-system-x86_64 -accel tcg -M pc,nvdimm=on -cpu max -smp 2 \
   -device nvdimm,id=nv0,memdev=pm0,label-size=128K \
   -object memory-backend-file,id=pm1,share=on,mem-path="$state/dax.img",size="${dax_mb}M",align=16M \
   -device nvdimm,id=nv1,memdev=pm1,label-size=128K \
-  -nic none -kernel "$cache/vmlinuz" -initrd "$work/initrd" \
+  -nic none -kernel "$kernel" -initrd "$work/initrd" \
   -append "console=ttyS0 quiet loglevel=1 panic=-1" -nographic -no-reboot \
   </dev/null >"$console" 2>&1 || rc=$?
 t1=$(date +%s.%N)
