@@ -104,5 +104,5 @@ judge_with_zfsfuse() {
 # (tests/lib/zfsfuse.sh), stopped whatever happens.
 # shellcheck source=tests/lib/zfsfuse.sh
 source tests/lib/zfsfuse.sh
-export -f judge_with_zfsfuse zfsfuse_start zfsfuse_stop say run; export work
+export -f judge_with_zfsfuse zfsfuse_start zfsfuse_stop zfsfuse_alive say run; export work
 flock "$ZFSFUSE_LOCK" bash -c 'trap "zfsfuse_stop \"\$work/zfs-fuse.pid\"" EXIT; judge_with_zfsfuse'
