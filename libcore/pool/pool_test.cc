@@ -3,6 +3,7 @@
 // at many points of several syncs: the pool must always come back at a txg whose sync had
 // completed or was under way, never torn, with that txg's property values.
 #include "libcore/pool/pool.h"
+#include "libcore/pool/pool_test_util.h"
 
 #include <gtest/gtest.h>
 
@@ -18,20 +19,6 @@ namespace uzfs {
 namespace {
 
 constexpr uint64_t kDevSize = 128ULL << 20;
-
-// A zero-filled device of `size` bytes in env.
-void MakeDevice(Env* env, const std::string& path, uint64_t size) {
-  auto f = env->Open(path, OpenOptions{.write = true, .create = true});
-  ASSERT_TRUE(f.ok());
-  ASSERT_TRUE((*f)->WriteAt(size - 1, Bytes(1, 0)).ok());
-}
-
-NvList Leaf(const std::string& path) {
-  NvList l;
-  l.AddString("type", "file");
-  l.AddString("path", path);
-  return l;
-}
 
 // nvroot with one top-level vdev: "file", "mirror", "raidz1", "raidz2" over paths.
 NvList Root(const std::string& kind, const std::vector<std::string>& paths) {

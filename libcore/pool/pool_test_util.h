@@ -25,6 +25,21 @@ inline Bytes RandomBytes(size_t n, uint64_t seed) {
   return b;
 }
 
+// A zero-filled device of `size` bytes at `path` in env (an in-memory Env's, say).
+inline void MakeDevice(Env* env, const std::string& path, uint64_t size) {
+  auto f = env->Open(path, OpenOptions{.write = true, .create = true});
+  ASSERT_TRUE(f.ok());
+  ASSERT_TRUE((*f)->WriteAt(size - 1, Bytes(1, 0)).ok());
+}
+
+// A file leaf of an nvroot.
+inline NvList Leaf(const std::string& path) {
+  NvList l;
+  l.AddString("type", "file");
+  l.AddString("path", path);
+  return l;
+}
+
 class FilePoolTest : public ::testing::Test {
  protected:
   // Creates pool `name` on a file of `size` bytes (call from SetUp; ASSERTs on failure),

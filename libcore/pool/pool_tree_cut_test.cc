@@ -11,23 +11,11 @@
 #include <vector>
 
 #include "libcore/pool/pool.h"
+#include "libcore/pool/pool_test_util.h"
 #include "libcore/spa/spa.h"
 
 namespace uzfs {
 namespace {
-
-void MakeDevice(Env* env, const std::string& path, uint64_t size) {
-  auto f = env->Open(path, OpenOptions{.write = true, .create = true});
-  ASSERT_TRUE(f.ok());
-  ASSERT_TRUE((*f)->WriteAt(size - 1, Bytes(1, 0)).ok());
-}
-
-NvList Leaf(const std::string& path) {
-  NvList l;
-  l.AddString("type", "file");
-  l.AddString("path", path);
-  return l;
-}
 
 NvList Root(std::vector<NvList> tops) {
   NvList root;

@@ -52,10 +52,11 @@ class PoolVdevsTest : public ::testing::Test {
     root.AddNvListArray("children", std::move(tops));
     return root;
   }
-  void Create(std::vector<NvList> tops) {
+  void Create(std::vector<NvList> tops, std::vector<NvList> spares = {}) {
     PoolCreateSpec s;
     s.name = "tank";
     s.nvroot = Root(std::move(tops));
+    if (!spares.empty()) s.nvroot.AddNvListArray("spares", std::move(spares));
     auto p = Pool::Create(s);
     ASSERT_TRUE(p.ok()) << p.status().ToString();
     pool_ = std::move(p).value();
@@ -224,14 +225,7 @@ TEST_F(PoolVdevsTest, SparesAreListedLabelledReplacedAndRemoved) {
     return out;
   };
   using V = std::vector<std::pair<std::string, std::string>>;
-  NvList root = Root({Leaf(Dev("d0"))});
-  root.AddNvListArray("spares", {Leaf(Dev("s0"))});
-  PoolCreateSpec cs;
-  cs.name = "tank";
-  cs.nvroot = root;
-  auto p = Pool::Create(cs);
-  ASSERT_TRUE(p.ok()) << p.status().ToString();
-  pool_ = std::move(p).value();
+  Create({Leaf(Dev("d0"))}, {Leaf(Dev("s0"))});
   EXPECT_EQ(spares(), (V{{Dev("s0"), "AVAIL"}}));
   // The spare's own label: POOL_STATE_SPARE, its guid, no pool.
   {
@@ -364,14 +358,7 @@ TEST_F(PoolVdevsTest, OnlineReturnsTheLeafsNewState) {
 // zfs_retire.c: replace_with_spare follows zpool_vdev_degrade as it follows
 // zpool_vdev_fault, so a DEGRADED leaf is given the AVAIL spare.
 TEST_F(PoolVdevsTest, ADegradedLeafGetsTheSpare) {
-  NvList root = Root({Leaf(Dev("d0"))});
-  root.AddNvListArray("spares", {Leaf(Dev("s0"))});
-  PoolCreateSpec cs;
-  cs.name = "tank";
-  cs.nvroot = root;
-  auto p = Pool::Create(cs);
-  ASSERT_TRUE(p.ok()) << p.status().ToString();
-  pool_ = std::move(p).value();
+  Create({Leaf(Dev("d0"))}, {Leaf(Dev("s0"))});
   ASSERT_TRUE(pool_->FaultDevice(GuidOf(Dev("d0"))).ok());
   EXPECT_TRUE(pool_->spare_wanted());
   EXPECT_TRUE(pool_->ActivateSpares());

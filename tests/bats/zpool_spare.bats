@@ -20,6 +20,16 @@ teardown() {
   pool_suite_teardown
 }
 
+# spared POOL DEV: zpool events cleared, DEV faulted by zinject (-A fault: FAULTED, or
+# DEGRADED where it holds the only copy); returns once zfsd has given it the AVAIL spare and
+# the spare's resilver has ended.
+spared() {
+  "$ZPOOL" events -c >/dev/null
+  "$ZINJECT" -d "$2" -A fault "$1" >/dev/null
+  wait_status "$1" "spare-0"
+  wait_resilvered "$1"
+}
+
 # files DIR N: N files of 1 MiB of random bytes, f1..fN.
 files() {
   local i
@@ -222,10 +232,7 @@ $V/d2 AVAIL" ]
   files "$A/tank" 4
   "$ZPOOL" sync tank
   sums=$(cd "$A/tank" && sha256sum f*)
-  "$ZPOOL" events -c >/dev/null
-  "$ZINJECT" -d "$V/d0" -A fault tank >/dev/null
-  wait_status tank "spare-0"
-  wait_resilvered tank
+  spared tank "$V/d0"
   run status_devs tank
   [ "${lines[1]}" = "spare-0 DEGRADED" ]
   [ "${lines[2]}" = "$V/d0 FAULTED" ]
@@ -434,10 +441,7 @@ $V/d1 ONLINE" ]
   files "$A/tank" 3
   "$ZPOOL" sync tank
   sums=$(cd "$A/tank" && sha256sum f*)
-  "$ZPOOL" events -c >/dev/null
-  "$ZINJECT" -d "$V/d0" -A fault tank >/dev/null
-  wait_status tank "spare-0"
-  wait_resilvered tank
+  spared tank "$V/d0"
   run status_devs tank
   [ "${lines[1]}" = "spare-0 DEGRADED" ]
   [ "${lines[2]}" = "$V/d0 DEGRADED" ]
