@@ -17,16 +17,23 @@ struct Labeled {
   uint64_t pool_guid = 0, guid = 0, top_guid = 0, txg = 0;
 };
 
-// libzfs_import.c: a label counts only with pool_guid, guid, top_guid and txg != 0.
+// libzfs_import.c: a label copy counts only with pool_guid, guid, top_guid, txg != 0 and a
+// vdev tree.
+bool Counts(const LabelRead& lr) {
+  if (!lr.status.ok()) return false;
+  const NvList& c = lr.config;
+  return c.GetUint64("pool_guid") && c.GetUint64("guid") && c.GetUint64("top_guid") &&
+         c.GetUint64("txg").value_or(0) != 0 && c.GetNvList("vdev_tree");
+}
+
+// The device's newest label copy that counts, into l.cfg and the ids beside it.
 bool Usable(Labeled& l) {
   for (const LabelRead& lr : l.labels.labels) {
-    if (!lr.status.ok()) continue;
+    if (!Counts(lr)) continue;
     auto pg = lr.config.GetUint64("pool_guid");
     auto g = lr.config.GetUint64("guid");
     auto tg = lr.config.GetUint64("top_guid");
     auto txg = lr.config.GetUint64("txg");
-    if (!pg || !g || !tg || !txg || *txg == 0) continue;
-    if (!lr.config.GetNvList("vdev_tree")) continue;
     if (l.cfg && *txg <= l.txg) continue;
     l.cfg = &lr.config;
     l.pool_guid = *pg;
@@ -289,14 +296,13 @@ Result<std::unique_ptr<Spa>> Spa::Assemble(std::vector<DeviceLabels> labels,
     for (const auto& d : devs) {
       if (d.pool_guid != chosen) continue;
       for (const LabelRead& lr : d.labels.labels) {
-        if (!lr.status.ok()) continue;
-        auto pg = lr.config.GetUint64("pool_guid");
-        auto t = lr.config.GetUint64("txg");
+        if (!Counts(lr)) continue;
+        const uint64_t t = *lr.config.GetUint64("txg");
         const NvList* tree = lr.config.GetNvList("vdev_tree");
-        if (!pg || *pg != chosen || !t || *t == 0 || *t > max_txg || !tree) continue;
+        if (*lr.config.GetUint64("pool_guid") != chosen || t > max_txg) continue;
         uint64_t id = tree->GetUint64("id").value_or(0);
         if (id >= kMaxTopLevels) return Status::Error(ECORRUPT, "top-level vdev id out of range");
-        Best b{&lr.config, *t, d.labels.path};
+        Best b{&lr.config, t, d.labels.path};
         auto it = best_top.find(id);
         if (it == best_top.end() || b.txg > it->second.txg) best_top[id] = b;
         if (!top_newest.cfg || b.txg > top_newest.txg) top_newest = b;
