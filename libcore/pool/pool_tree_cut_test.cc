@@ -47,12 +47,6 @@ std::string TopType(Pool& p) {
   return *(*cfg.GetNvList("vdev_tree")->GetNvListArray("children"))[0].GetString("type");
 }
 
-Bytes Data() {
-  Bytes b(300000);
-  for (size_t i = 0; i < b.size(); i++) b[i] = static_cast<uint8_t>(i * 7 + 3);
-  return b;
-}
-
 ZTime Now() { return ZTime{1700000000, 0}; }
 
 Status WriteFile(Pool& p, const Bytes& data) {
@@ -96,7 +90,7 @@ bool CutTreeChange(bool spare, uint64_t cut, uint64_t* ios = nullptr) {
   auto p = Pool::Create(cs);
   EXPECT_TRUE(p.ok()) << p.status().ToString();
   if (!p.ok()) return false;
-  EXPECT_TRUE(WriteFile(**p, Data()).ok());
+  EXPECT_TRUE(WriteFile(**p, RandomBytes(300000, 3)).ok());
   EXPECT_TRUE((*p)->Sync().ok());
   const std::string old_type = TopType(**p);
   uint64_t start = fe.io_count();
@@ -121,7 +115,7 @@ bool CutTreeChange(bool spare, uint64_t cut, uint64_t* ios = nullptr) {
   // Attached or not: the top-level vdev is d0 alone or the mirror; the spare goes below it.
   EXPECT_TRUE(type == old_type || type == "mirror") << "cut " << cut << ": " << type;
   auto data = ReadFile(**q);
-  EXPECT_TRUE(data.ok() && *data == Data()) << "cut " << cut;
+  EXPECT_TRUE(data.ok() && *data == RandomBytes(300000, 3)) << "cut " << cut;
   EXPECT_TRUE((*q)->Export().ok()) << "cut " << cut;
   return hit;
 }
